@@ -1,0 +1,51 @@
+"""Small validators shared by the public boundary (not part of the public surface)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from replicalab.errors import ClockError, LatencyError, ReplicaIdError
+
+
+def replica_id(value: Any, what: str = "replica id") -> str:
+    """Return ``value`` if it is a usable replica id, else raise :class:`ReplicaIdError`.
+
+    A replica id is a non-empty string. ``bool``, ``None``, numbers and ``''`` are
+    refused, because they sort and print ambiguously next to strings.
+    """
+    if not isinstance(value, str) or isinstance(value, bool):
+        raise ReplicaIdError(
+            f"{what} must be a non-empty string such as 'eu-west-1', got {value!r} "
+            f"({type(value).__name__})"
+        )
+    if not value:
+        raise ReplicaIdError(f"{what} must be a non-empty string such as 'eu-west-1', got ''")
+    return value
+
+
+def counter(value: Any, what: str) -> int:
+    """Return ``value`` if it is an int >= 0 (not a bool), else raise :class:`ClockError`."""
+    if type(value) is not int:
+        raise ClockError(f"{what} must be an integer >= 0, got {value!r} ({type(value).__name__})")
+    if value < 0:
+        raise ClockError(f"{what} must be an integer >= 0, got {value}")
+    return value
+
+
+def milliseconds(value: Any, what: str) -> float:
+    """Return ``value`` if it is a finite number >= 0 (not a bool), else raise :class:`LatencyError`."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise LatencyError(f"{what} must be a number of milliseconds >= 0, got {value!r}")
+    if not math.isfinite(value) or value < 0:
+        raise LatencyError(f"{what} must be a finite number of milliseconds >= 0, got {value!r}")
+    return value
+
+
+def probability(value: Any, what: str) -> float:
+    """Return ``value`` if it is a number in [0, 1] (not a bool), else raise :class:`LatencyError`."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise LatencyError(f"{what} must be a probability in [0, 1], got {value!r}")
+    if not (0.0 <= value <= 1.0):  # also refuses NaN
+        raise LatencyError(f"{what} must be a probability in [0, 1], got {value!r}")
+    return float(value)

@@ -1,0 +1,121 @@
+"""Dots and causal contexts: naming individual events and sets of them.
+
+A :class:`Dot` names one event: the ``counter``-th event of ``replica``. A
+:class:`CausalContext` is a set of dots stored compactly as a version vector
+(every dot up to ``vv[r]`` for each replica) plus a *cloud* of dots beyond it
+that arrived out of order. Contexts only grow: ``add`` and ``merge`` are
+inflations, and ``merge`` is a join (commutative, associative, idempotent).
+
+    >>> ctx = CausalContext().add(Dot("a", 1)).add(Dot("a", 3))
+    >>> (Dot("a", 1) in ctx, Dot("a", 2) in ctx, Dot("a", 3) in ctx)
+    (True, False, True)
+    >>> ctx.next_dot("a")
+    Dot('a', 4)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import attrs
+
+from replicalab import _validate
+from replicalab.clocks import VectorClock
+from replicalab.errors import ClockError
+
+__all__ = ["CausalContext", "Dot"]
+
+
+def _positive(value: object) -> int:
+    _validate.counter(value, "dot counter")
+    if value == 0:
+        raise ClockError("dot counter must be >= 1 (the first event of a replica is 1)")
+    return value  # type: ignore[return-value]
+
+
+@attrs.frozen(order=True, repr=False)
+class Dot:
+    """The ``counter``-th event at ``replica`` (counters start at 1).
+
+    Dots order by ``(replica, counter)`` only so that output can be sorted
+    deterministically; that order says nothing about causality.
+    """
+
+    replica: str = attrs.field(validator=lambda _i, _a, v: _validate.replica_id(v))
+    counter: int = attrs.field(validator=lambda _i, _a, v: _positive(v))
+
+    def __repr__(self) -> str:
+        return f"Dot({self.replica!r}, {self.counter})"
+
+    def __str__(self) -> str:
+        return f"{self.replica}:{self.counter}"
+
+
+@attrs.frozen(eq=False, repr=False)
+class CausalContext:
+    """A set of dots: a compact version vector plus out-of-order extras.
+
+    Invariant (kept by every verb): no dot in the cloud is already covered by
+    the version vector, so two contexts holding the same dots are ``==``.
+    """
+
+    vv: VectorClock = attrs.field(factory=VectorClock)
+    cloud: frozenset[Dot] = attrs.field(default=frozenset(), converter=frozenset)
+
+    def __attrs_post_init__(self) -> None:
+        compact_vv, compact_cloud = _compact(self.vv, self.cloud)
+        object.__setattr__(self, "vv", compact_vv)
+        object.__setattr__(self, "cloud", compact_cloud)
+
+    def __contains__(self, dot: Dot) -> bool:
+        return dot.counter <= self.vv.get(dot.replica) or dot in self.cloud
+
+    def add(self, dot: Dot) -> CausalContext:
+        """Return the context with ``dot`` added."""
+        if dot in self:
+            return self
+        return CausalContext(self.vv, self.cloud | {dot})
+
+    def merge(self, other: CausalContext) -> CausalContext:
+        """Return the union of the two sets of dots."""
+        return CausalContext(self.vv.merge(other.vv), self.cloud | other.cloud)
+
+    def next_dot(self, replica: str) -> Dot:
+        """The dot for ``replica``'s next event: one past its highest known counter."""
+        top = self.vv.get(replica)
+        for dot in self.cloud:
+            if dot.replica == replica and dot.counter > top:
+                top = dot.counter
+        return Dot(replica, top + 1)
+
+    def dots(self) -> list[Dot]:
+        """Every dot in the context, sorted."""
+        out = [Dot(r, c) for r, n in self.vv.items() for c in range(1, n + 1)]
+        return sorted(out + list(self.cloud))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CausalContext):
+            return NotImplemented
+        return self.vv == other.vv and self.cloud == other.cloud
+
+    def __hash__(self) -> int:
+        return hash((self.vv, self.cloud))
+
+    def __repr__(self) -> str:
+        cloud = ", ".join(repr(d) for d in sorted(self.cloud))
+        return f"CausalContext({self.vv!r}, {{{cloud}}})" if cloud else f"CausalContext({self.vv!r})"
+
+
+def _compact(vv: VectorClock, cloud: Iterable[Dot]) -> tuple[VectorClock, frozenset[Dot]]:
+    """Fold cloud dots that extend the version vector contiguously into it."""
+    counts = vv.to_dict()
+    pending = sorted(d for d in cloud if d.counter > counts.get(d.replica, 0))
+    rest: set[Dot] = set()
+    for dot in pending:  # sorted by (replica, counter), so runs are contiguous
+        if dot.counter == counts.get(dot.replica, 0) + 1:
+            counts[dot.replica] = dot.counter
+        else:
+            rest.add(dot)
+    # A later contiguous run may have made some of `rest` covered.
+    rest = {d for d in rest if d.counter > counts.get(d.replica, 0)}
+    return VectorClock(counts), frozenset(rest)

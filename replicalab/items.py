@@ -1,0 +1,147 @@
+"""What a table replica stores: items made of versions made of attribute cells.
+
+Every attribute value carries its *provenance*: the id of the client write
+that set it and that write's :class:`Stamp`. Provenance travels with the value
+through every merge, which is how the ledger can later tell whose effect
+survived without trusting any merge policy's own account.
+
+* :class:`Cell` — one attribute value plus the write that set it.
+* :class:`Version` — one whole item state: cells, the write that produced it,
+  its stamp, and (for the causal policy) its version vector.
+* :class:`Item` — the versions a replica holds for one key: exactly one under
+  the LWW policies, one or more concurrent *siblings* under ``causal``.
+
+All three are immutable; policies build new ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import attrs
+
+from replicalab.clocks import VectorClock
+
+__all__ = ["INITIAL_WRITE", "Cell", "Item", "Stamp", "Version", "format_wall"]
+
+#: Provenance of data loaded before the run starts; it happened before every client write.
+INITIAL_WRITE = "initial"
+
+
+def format_wall(ms: int) -> str:
+    """Format wall-clock milliseconds as ``HH:MM:SS.mmm`` (time of day).
+
+        >>> format_wall(50_832_140)
+        '14:07:12.140'
+    """
+    seconds, millis = divmod(ms, 1000)
+    minutes, secs = divmod(seconds, 60)
+    hours, mins = divmod(minutes, 60)
+    return f"{hours % 24:02d}:{mins:02d}:{secs:02d}.{millis:03d}"
+
+
+@attrs.frozen(order=True)
+class Stamp:
+    """The ``(wall, replica, seq)`` stamp a replica puts on a write; LWW orders by it.
+
+    ``wall`` is the writing replica's wall clock in milliseconds (skew
+    included), so a larger stamp is *not* evidence of a later write in real
+    time. ``seq`` counts the replica's own writes and only breaks ties between
+    two writes of one replica in the same millisecond.
+    """
+
+    wall: int
+    replica: str
+    seq: int
+
+    def __str__(self) -> str:
+        return f"{format_wall(self.wall)} {self.replica}"
+
+
+@attrs.frozen
+class Cell:
+    """One attribute value and its provenance. ``removed`` marks a tombstone (attribute deleted)."""
+
+    value: Any
+    write: str
+    stamp: Stamp
+    removed: bool = False
+
+
+@attrs.frozen
+class Version:
+    """One whole item state, as produced by ``write`` (the last write applied to it).
+
+    ``cells`` is a tuple of ``(attribute, Cell)`` pairs sorted by attribute, so
+    equal states compare and print equal. ``clock`` is the causal policy's
+    version vector; the LWW policies leave it empty.
+    """
+
+    cells: tuple[tuple[str, Cell], ...]
+    write: str
+    stamp: Stamp
+    clock: VectorClock = attrs.field(factory=VectorClock)
+
+    @classmethod
+    def of(
+        cls,
+        cells: Mapping[str, Cell],
+        *,
+        write: str,
+        stamp: Stamp,
+        clock: VectorClock | None = None,
+    ) -> Version:
+        """Build a version from a mapping of cells (sorted here)."""
+        return cls(tuple(sorted(cells.items())), write, stamp, clock or VectorClock())
+
+    def cell_map(self) -> dict[str, Cell]:
+        """The cells as a dict, tombstones included."""
+        return dict(self.cells)
+
+    def attributes(self) -> dict[str, Any]:
+        """The visible attributes as plain data, sorted by name (tombstones hidden)."""
+        return {name: cell.value for name, cell in self.cells if not cell.removed}
+
+    def cell(self, attribute: str) -> Cell | None:
+        """The cell for ``attribute`` (possibly a tombstone), or None."""
+        for name, cell in self.cells:
+            if name == attribute:
+                return cell
+        return None
+
+
+@attrs.frozen
+class Item:
+    """The versions a replica holds for one key, sorted by stamp.
+
+    More than one version means concurrent *siblings*: the system kept every
+    write that no other write had seen, and a reader must choose.
+    """
+
+    versions: tuple[Version, ...] = attrs.field(
+        converter=lambda vs: tuple(sorted(vs, key=lambda v: v.stamp))
+    )
+
+    def __iter__(self) -> Iterator[Version]:
+        return iter(self.versions)
+
+    @property
+    def has_siblings(self) -> bool:
+        """True when the replica holds more than one concurrent version."""
+        return len(self.versions) > 1
+
+    def to_plain(self) -> dict[str, Any] | list[dict[str, Any]]:
+        """Plain data: the attribute dict, or a list of dicts when there are siblings."""
+        if len(self.versions) == 1:
+            return self.versions[0].attributes()
+        return [v.attributes() for v in self.versions]
+
+    def writes(self) -> set[tuple[str, str]]:
+        """Every ``(write id, attribute)`` pair whose value this item still holds."""
+        return {
+            (cell.write, name)
+            for version in self.versions
+            for name, cell in version.cells
+            if not cell.removed
+        }

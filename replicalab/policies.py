@@ -1,0 +1,333 @@
+"""Merge policies: what a table replica does with a local write and with a remote item.
+
+A policy is a stateless strategy object with two verbs, both pure:
+
+* ``write(item, ...)`` applies a client's update to the replica's current item;
+* ``merge(local, incoming)`` combines the replica's item with one received
+  from another replica.
+
+Both return an :class:`Outcome`: the new item, the :class:`Loss` of every
+attribute value that vanished (whose write, displaced by which write, and the
+rule that decided), and a one-line note for the timeline. The policy explains
+itself; it does *not* judge — the ledger decides whether a loss was a
+legitimate overwrite or a silent loss from ground-truth causality.
+
+The policies, by name (see :func:`get_policy`):
+
+``item-lww``
+    DynamoDB global tables (MREC): the whole item with the greatest stamp
+    ``(wall, region, seq)`` wins. A concurrent write to a *different*
+    attribute is lost with the losing item, and nobody is told.
+``attribute-lww``
+    Cassandra-style: every attribute is its own LWW register. Writes to
+    different attributes both survive; concurrent writes to the same
+    attribute still lose one, silently.
+``causal``
+    Dynamo-style version vectors: a version replaces only versions it has
+    seen (whose clocks it dominates); concurrent versions are kept side by
+    side as siblings for the reader to resolve. Nothing concurrent is dropped.
+
+Every ``merge`` is a join on reachable items: commutative, associative and
+idempotent, so replicas that receive the same items in any order, with
+duplicates, converge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import attrs
+
+from replicalab.clocks import VectorClock
+from replicalab.errors import ConfigError, MergeValidationError
+from replicalab.items import Cell, Item, Stamp, Version
+
+__all__ = [
+    "POLICIES",
+    "AttributeLWW",
+    "CausalSiblings",
+    "ItemLWW",
+    "Loss",
+    "MergePolicy",
+    "Outcome",
+    "get_policy",
+    "policy_names",
+]
+
+
+@attrs.frozen
+class Loss:
+    """``write``'s value of ``attribute`` vanished, displaced by ``by``; ``rule`` says why."""
+
+    write: str
+    attribute: str
+    by: str
+    rule: str
+
+
+@attrs.frozen
+class Outcome:
+    """The result of a policy verb: the new item, what it dropped, and a note for people."""
+
+    item: Item
+    losses: tuple[Loss, ...] = ()
+    note: str = ""
+
+
+def _held(versions: tuple[Version, ...] | list[Version]) -> set[tuple[str, str]]:
+    return {(c.write, n) for v in versions for n, c in v.cells if not c.removed}
+
+
+def _losses(
+    before: list[Version], after: Item, by_version: dict[str, Version], rule_of: Any
+) -> tuple[Loss, ...]:
+    """Loss records for every (write, attribute) held in ``before`` but not in ``after``.
+
+    ``by_version`` maps each dropped version's write to the version that displaced it.
+    """
+    kept = after.writes()
+    out: dict[tuple[str, str], Loss] = {}
+    for version in before:
+        winner = by_version.get(version.write)
+        for name, cell in version.cells:
+            key = (cell.write, name)
+            if cell.removed or key in kept or key in out:
+                continue
+            by = winner if winner is not None else _holder(after, name)
+            out[key] = Loss(cell.write, name, by.write if by else "?", rule_of(version, by))
+    return tuple(out[k] for k in sorted(out))
+
+
+def _holder(item: Item, attribute: str) -> Version | None:
+    best = None
+    for version in item.versions:
+        cell = version.cell(attribute)
+        if cell is not None and (best is None or cell.stamp > best[0]):
+            best = (cell.stamp, version)
+    return best[1] if best else None
+
+
+class MergePolicy:
+    """Base class of merge policies: a named, stateless strategy (see module docs)."""
+
+    name: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+
+    def __repr__(self) -> str:
+        return f"get_policy({self.name!r})"
+
+    # -- local writes -------------------------------------------------------
+    def write(
+        self,
+        item: Item | None,
+        attributes: Mapping[str, Any],
+        *,
+        write: str,
+        stamp: Stamp,
+        replica: str,
+        replace: bool = False,
+    ) -> Outcome:
+        """Apply a client write at ``replica``: set ``attributes`` (and, if ``replace``, drop the rest).
+
+        The new version supersedes everything the replica holds for the key:
+        with siblings, each attribute starts from the sibling with the
+        greatest stamp (the reader's resolution), and the new version's clock
+        dominates every sibling.
+        """
+        versions = list(item.versions) if item is not None else []
+        base: dict[str, Cell] = {}
+        for version in versions:  # sorted by stamp: later siblings override earlier ones
+            for name, cell in version.cells:
+                if name not in base or cell.stamp > base[name].stamp:
+                    base[name] = cell
+        cells = {} if replace else dict(base)
+        for name, value in attributes.items():
+            cells[name] = Cell(value, write, stamp)
+        if replace:
+            for name in base:
+                if name not in attributes:
+                    cells[name] = Cell(None, write, stamp, removed=True)
+        version = Version.of(cells, write=write, stamp=stamp, clock=self._clock(versions, replica))
+        new_item = Item((version,))
+        losses = _losses(
+            versions,
+            new_item,
+            {v.write: version for v in versions},
+            lambda lost, _by: f"overwritten at {replica} by local write {write}",
+        )
+        return Outcome(new_item, losses, f"applied {write}")
+
+    def _clock(self, versions: list[Version], replica: str) -> VectorClock:
+        return VectorClock()
+
+    # -- remote items ---------------------------------------------------------
+    def merge(self, local: Item | None, incoming: Item) -> Outcome:
+        """Combine the replica's ``local`` item (None if absent) with an ``incoming`` one."""
+        raise NotImplementedError
+
+
+def _same(a: Version, b: Version) -> None:
+    if a != b:
+        raise MergeValidationError(
+            f"two different versions share stamp {a.stamp} (writes {a.write!r} and {b.write!r}); "
+            "a stamp must name exactly one item state"
+        )
+
+
+@attrs.frozen(repr=False)
+class ItemLWW(MergePolicy):
+    """Whole-item last-writer-wins by ``(wall, region, seq)``: DynamoDB global tables (MREC)."""
+
+    name: ClassVar[str] = "item-lww"
+    summary: ClassVar[str] = "whole item, latest (wall timestamp, region) wins (DynamoDB MREC)"
+
+    def merge(self, local: Item | None, incoming: Item) -> Outcome:
+        (mine,) = local.versions if local is not None else (None,)
+        (theirs,) = incoming.versions
+        if mine is None:
+            return Outcome(incoming, (), f"stored {theirs.write}")
+        if mine.stamp == theirs.stamp:
+            _same(mine, theirs)
+            return Outcome(local, (), f"already had {mine.write}")  # type: ignore[arg-type]
+        winner, loser = (theirs, mine) if theirs.stamp > mine.stamp else (mine, theirs)
+        merged = Item((winner,))
+        rule = (
+            f"item-lww kept {winner.write} ({winner.stamp}) over {loser.write} ({loser.stamp})"
+        )
+        losses = _losses([loser], merged, {loser.write: winner}, lambda _l, _b: rule)
+        return Outcome(merged, losses, rule)
+
+
+@attrs.frozen(repr=False)
+class AttributeLWW(MergePolicy):
+    """Per-attribute last-writer-wins: each attribute keeps its latest-stamped cell (Cassandra-style)."""
+
+    name: ClassVar[str] = "attribute-lww"
+    summary: ClassVar[str] = "each attribute separately, latest (wall timestamp, region) wins"
+
+    def merge(self, local: Item | None, incoming: Item) -> Outcome:
+        (theirs,) = incoming.versions
+        if local is None:
+            return Outcome(incoming, (), f"stored {theirs.write}")
+        (mine,) = local.versions
+        cells = mine.cell_map()
+        losses: list[Loss] = []
+        changed = []
+        for name, cell in theirs.cells:
+            current = cells.get(name)
+            if current is None or cell.stamp > current.stamp:
+                if current is not None and not current.removed:
+                    losses.append(_attr_loss(name, current, cell))
+                cells[name] = cell
+                changed.append(name)
+            elif cell.stamp == current.stamp:
+                if cell != current:
+                    raise MergeValidationError(
+                        f"attribute {name!r} has two different values under stamp {cell.stamp}"
+                    )
+            elif not cell.removed:
+                losses.append(_attr_loss(name, cell, current))
+        if not changed:
+            note = f"already had {theirs.write}" if not losses else "kept local attributes"
+            return Outcome(local, tuple(sorted(losses, key=_loss_key)), note)
+        top_name, top = max(cells.items(), key=lambda kv: kv[1].stamp)
+        merged = Item((Version.of(cells, write=top.write, stamp=top.stamp),))
+        note = "attribute-lww took " + ", ".join(
+            f"{n} from {cells[n].write}" for n in sorted(changed)
+        )
+        return Outcome(merged, tuple(sorted(losses, key=_loss_key)), note)
+
+
+def _attr_loss(name: str, loser: Cell, winner: Cell) -> Loss:
+    return Loss(
+        loser.write,
+        name,
+        winner.write,
+        f"attribute-lww kept {name} from {winner.write} ({winner.stamp}) "
+        f"over {loser.write} ({loser.stamp})",
+    )
+
+
+def _loss_key(loss: Loss) -> tuple[str, str]:
+    return (loss.write, loss.attribute)
+
+
+@attrs.frozen(repr=False)
+class CausalSiblings(MergePolicy):
+    """Version vectors per item; concurrent versions are kept as siblings, never dropped.
+
+    The keep-concurrent rule: a version is dropped only if another version's
+    clock strictly dominates it (that writer had seen it). Everything else
+    stays, so after a merge the item holds one version or several concurrent
+    siblings.
+    """
+
+    name: ClassVar[str] = "causal"
+    summary: ClassVar[str] = "version vectors; concurrent versions kept as siblings"
+
+    def _clock(self, versions: list[Version], replica: str) -> VectorClock:
+        clock = VectorClock()
+        for version in versions:
+            clock = clock.merge(version.clock)
+        return clock.tick(replica)
+
+    def merge(self, local: Item | None, incoming: Item) -> Outcome:
+        if local is None:
+            return Outcome(incoming, (), f"stored {', '.join(v.write for v in incoming)}")
+        by_clock: dict[VectorClock, Version] = {}
+        for version in (*local.versions, *incoming.versions):
+            seen = by_clock.get(version.clock)
+            if seen is not None:
+                _same(seen, version)
+            by_clock[version.clock] = version
+        candidates = list(by_clock.values())
+        survivors = []
+        displaced: dict[str, Version] = {}
+        for version in candidates:
+            dominator = next((w for w in candidates if version.clock < w.clock), None)
+            if dominator is None:
+                survivors.append(version)
+            else:
+                displaced[version.write] = dominator
+        merged = Item(survivors)
+        if merged == local:
+            return Outcome(local, (), "already had " + ", ".join(v.write for v in incoming))
+        losses = _losses(
+            [v for v in candidates if v.write in displaced],
+            merged,
+            displaced,
+            lambda lost, by: f"causal: {by.write} {by.clock!r} had seen {lost.write} {lost.clock!r}",
+        )
+        if merged.has_siblings:
+            note = "causal kept concurrent siblings " + ", ".join(v.write for v in merged)
+        else:
+            note = f"causal kept {merged.versions[0].write}"
+        return Outcome(merged, losses, note)
+
+
+#: The registry of policies by name.
+POLICIES: dict[str, MergePolicy] = {
+    p.name: p for p in (ItemLWW(), AttributeLWW(), CausalSiblings())
+}
+
+
+def policy_names() -> list[str]:
+    """The registered policy names, sorted."""
+    return sorted(POLICIES)
+
+
+def get_policy(name: str | MergePolicy) -> MergePolicy:
+    """Look a policy up by name; an unknown name raises :class:`ConfigError` listing the valid ones.
+
+        >>> get_policy("item-lww").summary
+        'whole item, latest (wall timestamp, region) wins (DynamoDB MREC)'
+    """
+    if isinstance(name, MergePolicy):
+        return name
+    try:
+        return POLICIES[name]
+    except (KeyError, TypeError):
+        raise ConfigError(
+            f"unknown merge policy {name!r}; choose one of: {', '.join(policy_names())}"
+        ) from None

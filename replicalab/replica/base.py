@@ -1,0 +1,210 @@
+"""The sans-I/O replica contract: handlers that record effects, runtimes that carry them out.
+
+A replica is a state machine with three handlers::
+
+    on_start(ctx)                 once, before any message or timer
+    on_message(ctx, src, msg)     a message from a peer replica or a client
+    on_timer(ctx, timer)          a timer it set earlier fired
+
+Rules of the contract (as in DSLabs and stateright):
+
+* Handlers run one at a time, to completion, and must be deterministic
+  functions of the replica's state, the arguments and ``ctx``.
+* Handlers never do I/O, never read the real clock and never use global
+  randomness. Everything they may observe or do goes through ``ctx``:
+  ``ctx.now`` (simulated time), ``ctx.wall_time()`` (this replica's skewable
+  wall clock), ``ctx.random()`` (this replica's seeded stream),
+  ``ctx.send``, ``ctx.set_timer``, ``ctx.reply`` and ``ctx.log``.
+* Effects take place after the handler returns: a message sent with zero
+  latency is still delivered after the current event. The constructor gets
+  no ``ctx``, so a replica cannot send before it has started.
+
+The simulator is one runtime; :class:`RecordingContext` is another, which only
+records effects, for testing a replica by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import Any, ClassVar, Protocol, TypeVar
+
+import attrs
+
+from replicalab import _validate
+
+__all__ = [
+    "Context",
+    "Effect",
+    "RecordingContext",
+    "Replica",
+    "Request",
+    "Response",
+]
+
+T = TypeVar("T")
+
+
+class Context(Protocol):
+    """What a handler may observe and do. Implemented by each runtime."""
+
+    @property
+    def replica(self) -> str:
+        """The id of the replica this context belongs to."""
+
+    @property
+    def now(self) -> int:
+        """Simulated global time in milliseconds (no replica can read this in reality; use for logs)."""
+
+    @property
+    def peers(self) -> tuple[str, ...]:
+        """The replicas this one has a link to, sorted."""
+
+    def wall_time(self) -> int:
+        """This replica's wall clock in milliseconds: simulated time plus its skew and drift."""
+
+    def random(self) -> float:
+        """A float in [0, 1) from this replica's own seeded stream."""
+
+    def send(self, dst: str, msg: Any, *, scope: Hashable | None = None) -> None:
+        """Send ``msg`` to peer ``dst``. ``scope`` (e.g. the item key) lets the runtime track causality."""
+
+    def set_timer(self, delay: int, timer: Any) -> int:
+        """Ask for ``on_timer(ctx, timer)`` after ``delay`` ms; returns an id for ``cancel_timer``."""
+
+    def cancel_timer(self, timer_id: int) -> None:
+        """Cancel a timer that has not fired yet (no-op if it has)."""
+
+    def reply(self, client: str, response: Response) -> None:
+        """Answer a client request."""
+
+    def log(self, kind: str, **data: Any) -> None:
+        """Record a past-tense domain event (``Wrote``, ``Merged``, ...) in the trace."""
+
+
+@attrs.frozen
+class Request:
+    """Base of client requests. ``op`` names the request; ``scope`` is the key it touches.
+
+    ``mutates`` is True for writes: the runtime records a ground-truth write
+    event for them (who had seen what at that moment), independently of how
+    the replica or its merge policy behaves.
+    """
+
+    mutates: ClassVar[bool] = False
+
+    op: str
+
+    @property
+    def scope(self) -> Hashable | None:
+        """The causal scope of the request (the item key); None if it has none."""
+        return None
+
+
+@attrs.frozen
+class Response:
+    """Base of responses to clients: ``ok`` False means the client was told of an error."""
+
+    op: str
+    ok: bool = True
+    error: str | None = None
+    message: str = ""
+
+
+@attrs.frozen
+class Effect:
+    """One effect recorded by :class:`RecordingContext`: ``kind`` and its arguments."""
+
+    kind: str  # "send", "set_timer", "cancel_timer", "reply", "log"
+    args: tuple[Any, ...]
+    data: dict[str, Any] = attrs.field(factory=dict)
+
+
+class Replica:
+    """Base class for replicas. Subclasses override the handlers they need.
+
+    ``self.id`` is the replica id, validated. Keep state in plain attributes;
+    a runtime calls the handlers one at a time.
+    """
+
+    def __init__(self, replica_id: str) -> None:
+        self.id = _validate.replica_id(replica_id)
+
+    def on_start(self, ctx: Context) -> None:
+        """Called once at time 0, before any other handler. Default: nothing."""
+
+    def on_message(self, ctx: Context, src: str, msg: Any) -> None:
+        """Handle a message from peer or client ``src``. Default: refuse, loudly."""
+        raise NotImplementedError(f"{type(self).__name__} does not handle {type(msg).__name__}")
+
+    def on_timer(self, ctx: Context, timer: Any) -> None:
+        """Handle a timer set with ``ctx.set_timer``. Default: nothing."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.id!r})"
+
+
+class RecordingContext:
+    """A context that only records effects: the runtime for testing one handler by hand.
+
+        >>> class Echo(Replica):
+        ...     def on_message(self, ctx, src, msg):
+        ...         ctx.send(src, msg)
+        >>> ctx = RecordingContext("a", peers=("b",))
+        >>> Echo("a").on_message(ctx, "b", "hi")
+        >>> ctx.effects
+        [Effect(kind='send', args=('b', 'hi'), data={'scope': None})]
+    """
+
+    def __init__(
+        self,
+        replica: str,
+        *,
+        now: int = 0,
+        wall: int | None = None,
+        peers: Sequence[str] = (),
+        randoms: Sequence[float] = (),
+    ) -> None:
+        self._replica = _validate.replica_id(replica)
+        self.now = now
+        self.wall = now if wall is None else wall
+        self._peers = tuple(sorted(peers))
+        self._randoms = list(randoms)
+        self._next_timer = 0
+        self.effects: list[Effect] = []
+
+    @property
+    def replica(self) -> str:
+        return self._replica
+
+    @property
+    def peers(self) -> tuple[str, ...]:
+        return self._peers
+
+    def wall_time(self) -> int:
+        return self.wall
+
+    def random(self) -> float:
+        if not self._randoms:
+            raise IndexError("RecordingContext ran out of random values; pass randoms=[...]")
+        return self._randoms.pop(0)
+
+    def send(self, dst: str, msg: Any, *, scope: Hashable | None = None) -> None:
+        self.effects.append(Effect("send", (dst, msg), {"scope": scope}))
+
+    def set_timer(self, delay: int, timer: Any) -> int:
+        self._next_timer += 1
+        self.effects.append(Effect("set_timer", (delay, timer), {"id": self._next_timer}))
+        return self._next_timer
+
+    def cancel_timer(self, timer_id: int) -> None:
+        self.effects.append(Effect("cancel_timer", (timer_id,)))
+
+    def reply(self, client: str, response: Response) -> None:
+        self.effects.append(Effect("reply", (client, response)))
+
+    def log(self, kind: str, **data: Any) -> None:
+        self.effects.append(Effect("log", (kind,), data))
+
+    def of_kind(self, kind: str) -> list[Effect]:
+        """The recorded effects of one kind, in order."""
+        return [e for e in self.effects if e.kind == kind]

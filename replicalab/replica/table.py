@@ -1,0 +1,229 @@
+"""The table replica: one region of a multi-region table (a DynamoDB global table, say).
+
+A :class:`TableReplica` stores items by key, applies client ``put_item`` /
+``update_item`` / ``get_item`` requests at once against its *local* copy,
+acknowledges immediately, and replicates the resulting item asynchronously to
+every peer it has a link to. What happens when replicated items meet is the
+merge policy's business (:mod:`replicalab.policies`); the replica only
+records what happened (``Wrote``, ``Merged``, ``Rejected``, ``Read``) so the
+ledger and the timeline can show it.
+
+    >>> from replicalab.replica.base import RecordingContext
+    >>> region = TableReplica("eu-west-1", policy="item-lww")
+    >>> ctx = RecordingContext("eu-west-1", wall=140, peers=["us-east-1"])
+    >>> region.on_message(ctx, "portal", UpdateItem("w1", "sub_42", {"city": "London"}))
+    >>> [e.kind for e in ctx.effects]
+    ['log', 'reply', 'send']
+    >>> region.items["sub_42"].to_plain()
+    {'city': 'London'}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from typing import Any, ClassVar
+
+import attrs
+
+from replicalab.errors import ConfigError
+from replicalab.items import Item, Stamp
+from replicalab.policies import Loss, MergePolicy, get_policy
+from replicalab.replica.base import Context, Replica, Request, Response
+
+__all__ = [
+    "GetItem",
+    "PutItem",
+    "ReadResult",
+    "Replicate",
+    "TableReplica",
+    "UpdateItem",
+]
+
+
+def _plain_dict(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{what} must be a mapping of attribute name -> value, got {value!r}")
+    for name in value:
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"{what}: attribute names must be non-empty strings, got {name!r}")
+    return dict(value)
+
+
+@attrs.frozen
+class UpdateItem(Request):
+    """Set ``attributes`` on item ``key`` (other attributes untouched), like DynamoDB UpdateItem.
+
+    ``condition`` maps attribute -> expected value (None: must be absent); it is
+    checked against the *local* replica, and every sibling must satisfy it.
+    """
+
+    mutates: ClassVar[bool] = True
+
+    key: str
+    attributes: dict[str, Any] = attrs.field(converter=lambda v: _plain_dict(v, "attributes"))
+    condition: dict[str, Any] | None = None
+
+    @property
+    def scope(self) -> Hashable:
+        return self.key
+
+
+@attrs.frozen
+class PutItem(Request):
+    """Replace item ``key`` with exactly ``attributes`` (like DynamoDB PutItem)."""
+
+    mutates: ClassVar[bool] = True
+
+    key: str
+    attributes: dict[str, Any] = attrs.field(converter=lambda v: _plain_dict(v, "attributes"))
+    condition: dict[str, Any] | None = None
+
+    @property
+    def scope(self) -> Hashable:
+        return self.key
+
+
+@attrs.frozen
+class GetItem(Request):
+    """Read item ``key`` from the local replica. ``consistent`` is a *regional* guarantee only."""
+
+    key: str
+    consistent: bool = False
+
+    @property
+    def scope(self) -> Hashable:
+        return self.key
+
+
+@attrs.frozen
+class ReadResult(Response):
+    """The answer to :class:`GetItem`: the item as plain data (a list when there are siblings)."""
+
+    item: Any = None
+
+
+@attrs.frozen
+class Replicate:
+    """Replication message: the sender's whole ``item`` for ``key`` after ``write``."""
+
+    key: str
+    item: Item
+    write: str
+
+    def trace_fields(self) -> dict[str, Any]:
+        return {"key": self.key, "write": self.write}
+
+
+def stamp_fields(stamp: Stamp) -> dict[str, Any]:
+    """A stamp as plain data for the trace."""
+    return {"wall": stamp.wall, "replica": stamp.replica, "seq": stamp.seq}
+
+
+def loss_fields(losses: tuple[Loss, ...]) -> list[dict[str, str]]:
+    """Loss records as plain data for the trace."""
+    return [
+        {"write": x.write, "attribute": x.attribute, "by": x.by, "rule": x.rule} for x in losses
+    ]
+
+
+class TableReplica(Replica):
+    """One region: local reads and writes, acknowledged at once, replicated asynchronously.
+
+    Contract: a write is applied to the local item and acknowledged before any
+    other region has it (MREC). Each write ships the whole resulting item to
+    every peer, which merges it with the replica's policy. A conditional write
+    is checked against the local copy only, so two regions can both pass.
+    """
+
+    def __init__(
+        self,
+        replica_id: str,
+        policy: str | MergePolicy = "item-lww",
+        items: Mapping[str, Item] | None = None,
+    ) -> None:
+        super().__init__(replica_id)
+        self.policy = get_policy(policy)
+        self.items: dict[str, Item] = dict(items or {})
+        self.writes_applied = 0
+
+    def on_message(self, ctx: Context, src: str, msg: Any) -> None:
+        if isinstance(msg, Replicate):
+            self._merge(ctx, src, msg)
+        elif isinstance(msg, (UpdateItem, PutItem)):
+            self._write(ctx, src, msg)
+        elif isinstance(msg, GetItem):
+            item = self.items.get(msg.key)
+            plain = item.to_plain() if item is not None else None
+            ctx.log("Read", op=msg.op, key=msg.key, client=src, consistent=msg.consistent)
+            ctx.reply(src, ReadResult(msg.op, item=plain))
+        else:
+            raise ConfigError(
+                f"{self.id} cannot handle a {type(msg).__name__}; a TableReplica takes "
+                "UpdateItem, PutItem, GetItem and Replicate"
+            )
+
+    def _write(self, ctx: Context, src: str, msg: UpdateItem | PutItem) -> None:
+        current = self.items.get(msg.key)
+        failed = self._failed_condition(current, msg.condition)
+        if failed:
+            ctx.log("Rejected", op=msg.op, key=msg.key, client=src, error="ConditionalCheckFailed",
+                    message=failed)
+            ctx.reply(src, Response(msg.op, ok=False, error="ConditionalCheckFailed", message=failed))
+            return
+        self.writes_applied += 1
+        stamp = Stamp(ctx.wall_time(), self.id, self.writes_applied)
+        outcome = self.policy.write(
+            current,
+            msg.attributes,
+            write=msg.op,
+            stamp=stamp,
+            replica=self.id,
+            replace=isinstance(msg, PutItem),
+        )
+        self.items[msg.key] = outcome.item
+        ctx.log(
+            "Wrote",
+            write=msg.op,
+            key=msg.key,
+            client=src,
+            attributes=dict(sorted(msg.attributes.items())),
+            replace=isinstance(msg, PutItem),
+            stamp=stamp_fields(stamp),
+            clock=outcome.item.versions[0].clock.to_dict(),
+            losses=loss_fields(outcome.losses),
+        )
+        ctx.reply(src, Response(msg.op))
+        replicate = Replicate(msg.key, outcome.item, msg.op)
+        for peer in ctx.peers:
+            ctx.send(peer, replicate, scope=msg.key)
+
+    def _merge(self, ctx: Context, src: str, msg: Replicate) -> None:
+        local = self.items.get(msg.key)
+        outcome = self.policy.merge(local, msg.item)
+        self.items[msg.key] = outcome.item
+        ctx.log(
+            "Merged",
+            key=msg.key,
+            source=src,
+            write=msg.write,
+            policy=self.policy.name,
+            changed=outcome.item != local,
+            note=outcome.note,
+            siblings=len(outcome.item.versions),
+            losses=loss_fields(outcome.losses),
+        )
+
+    @staticmethod
+    def _failed_condition(item: Item | None, condition: Mapping[str, Any] | None) -> str:
+        """'' if the condition holds on every local version, else why it failed."""
+        if not condition:
+            return ""
+        versions = [v.attributes() for v in item.versions] if item is not None else [{}]
+        for attributes in versions:
+            for name, expected in sorted(condition.items()):
+                actual = attributes.get(name)
+                if actual != expected:
+                    want = "absent" if expected is None else repr(expected)
+                    have = "absent" if actual is None else repr(actual)
+                    return f"condition {name} = {want} is false locally ({name} is {have})"
+        return ""

@@ -1,0 +1,533 @@
+"""The discrete-event simulator: one heap, one seed, replicas that never see it.
+
+The whole determinism story is a heap of ``(time, priority, seq, ...)``
+entries: time is integer milliseconds, ``priority`` lets runtime actions
+(faults) precede ordinary events at the same millisecond, and ``seq`` is a
+counter, so same-time events run in the order they were scheduled and the
+payloads are never compared. Randomness comes only from named streams of
+:class:`~replicalab.sim.rng.RandomStreams`; nothing reads the real clock.
+
+The simulator is a *runtime* for sans-I/O replicas (:mod:`replicalab.replica.base`):
+it gives each replica a context, executes the effects it records, and keeps
+two things the replicas cannot touch:
+
+* the **trace** (:mod:`replicalab.trace`), if enabled;
+* **ground-truth causality**: for every replica and causal scope (an item
+  key), the vector of client writes whose effects have reached it, either
+  because it executed them or because a message sent after them arrived.
+  Each client write is recorded as a :class:`WriteFact` with the dot it got
+  and everything it had seen. The ledger judges writes by this, never by a
+  merge policy's opinion.
+
+    >>> from replicalab.replica.base import Replica
+    >>> class Ping(Replica):
+    ...     def on_start(self, ctx):
+    ...         if self.id == "a":
+    ...             ctx.send("b", "ping")
+    ...     def on_message(self, ctx, src, msg):
+    ...         ctx.log("Got", msg=msg, src=src)
+    >>> sim = Simulation([Ping("a"), Ping("b")], seed=1)
+    >>> sim.run_until_quiescent()
+    >>> [(e.time, e.kind) for e in sim.trace.of_kind("Got")]
+    [(10, 'Got')]
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from typing import Any
+
+import attrs
+import networkx as nx
+
+from replicalab import _validate
+from replicalab.clocks import VectorClock
+from replicalab.dots import Dot
+from replicalab.errors import ConfigError, ReplicaIdError, TopologyError
+from replicalab.replica.base import Replica, Request, Response
+from replicalab.sim.clock import WallClock
+from replicalab.sim.network import Link
+from replicalab.sim.rng import RandomStreams
+from replicalab.sim.topology import full_mesh, validate_topology
+from replicalab.trace import Trace
+
+__all__ = ["Reply", "Simulation", "Statistics", "WriteFact"]
+
+_DELIVER, _CLIENT, _TIMER, _CALL = 0, 1, 2, 3
+_PRIORITY_RUNTIME, _PRIORITY_NORMAL = 0, 1
+_EMPTY = VectorClock()
+
+MAX_REPLICAS = 10_000
+
+
+@attrs.frozen
+class Statistics:
+    """Counters of one simulation, as of the moment :meth:`Simulation.statistics` was called."""
+
+    now: int
+    """Simulated time (ms)."""
+    events: int
+    """Events processed (deliveries, client requests, timers, runtime actions)."""
+    sent: int
+    """Messages replicas asked to send."""
+    delivered: int
+    """Messages delivered (duplicates included)."""
+    dropped: int
+    """Messages the network lost."""
+    duplicated: int
+    """Extra copies the network delivered."""
+    timers_fired: int
+    """Timers that fired (cancelled ones excluded)."""
+    client_requests: int
+    """Client requests delivered to replicas."""
+    pending: int
+    """Events still scheduled."""
+
+
+@attrs.frozen
+class WriteFact:
+    """Ground truth about one client write: where and when it ran, and what it had seen.
+
+    ``seen`` counts, per replica, the writes on the same ``scope`` (item key)
+    whose effects had reached the writing replica, this write included. Write
+    ``a`` *saw* write ``b`` iff ``b.dot`` is covered by ``a.seen``.
+    """
+
+    op: str
+    replica: str
+    scope: Hashable
+    time: int
+    dot: Dot
+    seen: VectorClock
+    client: str
+
+    def saw(self, other: WriteFact) -> bool:
+        """True iff ``other``'s effect had reached this write's replica when this write ran."""
+        return self.scope == other.scope and other.dot.counter <= self.seen.get(other.dot.replica)
+
+
+@attrs.frozen
+class Reply:
+    """A replica's answer to a client, as the client got it (client latency is 0)."""
+
+    time: int
+    replica: str
+    client: str
+    response: Response
+
+
+def describe(msg: Any) -> Any:
+    """A message as deterministic plain data for the trace."""
+    fields = getattr(msg, "trace_fields", None)
+    if fields is not None:
+        return {"type": type(msg).__name__, **fields()}
+    if attrs.has(type(msg)):
+        out = {"type": type(msg).__name__}
+        for field in attrs.fields(type(msg)):
+            out[field.name] = _plain(getattr(msg, field.name))
+        return out
+    return _plain(msg)
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted((_plain(v) for v in value), key=repr)
+    return repr(value)
+
+
+class _LinkState:
+    __slots__ = ("sample", "loss", "duplicate", "rng")
+
+    def __init__(self, link: Link, streams: RandomStreams, src: str, dst: str) -> None:
+        self.rng = streams.stream(f"link:{src}->{dst}")
+        self.sample = link.latency.sampler(self.rng)
+        self.loss = link.loss
+        self.duplicate = link.duplicate
+
+
+class _Context:
+    """The simulator's implementation of :class:`replicalab.replica.base.Context`."""
+
+    __slots__ = ("_sim", "_replica", "_links", "_rng", "_clock", "peers")
+
+    def __init__(self, sim: Simulation, replica: str, links: dict[str, _LinkState],
+                 clock: WallClock) -> None:
+        self._sim = sim
+        self._replica = replica
+        self._links = links
+        self._rng = sim.streams.stream(f"replica:{replica}")
+        self._clock = clock
+        self.peers = tuple(sorted(links))
+
+    @property
+    def replica(self) -> str:
+        return self._replica
+
+    @property
+    def now(self) -> int:
+        return self._sim.now
+
+    def wall_time(self) -> int:
+        return self._clock.read(self._sim.now, self._sim.epoch)
+
+    def random(self) -> float:
+        return self._rng.random()
+
+    def send(self, dst: str, msg: Any, *, scope: Hashable | None = None) -> None:
+        link = self._links.get(dst)
+        if link is None:
+            raise TopologyError(
+                f"{self._replica} has no link to {dst!r}; its peers are {list(self.peers)}"
+            )
+        sim = self._sim
+        sim._sent += 1
+        causal = None
+        if scope is not None:
+            past = sim._knowledge.get((self._replica, scope))
+            if past is not None:
+                causal = (scope, past)
+        trace = sim._trace
+        if link.loss and link.rng.random() < link.loss:
+            sim._dropped += 1
+            if trace is not None:
+                described = describe(msg)
+                trace.record(sim.now, "Sent", self._replica, {"dst": dst, "msg": described, "due": None})
+                trace.record(sim.now, "Dropped", self._replica, {"dst": dst, "msg": described})
+            return
+        due = sim.now + link.sample()
+        seq = sim._seq
+        sim._seq = seq + 1
+        heapq.heappush(sim._heap, (due, _PRIORITY_NORMAL, seq, _DELIVER, dst, self._replica, msg, causal))
+        if trace is not None:
+            trace.record(sim.now, "Sent", self._replica, {"dst": dst, "msg": describe(msg), "due": due})
+        if link.duplicate and link.rng.random() < link.duplicate:
+            again = sim.now + link.sample()
+            seq = sim._seq
+            sim._seq = seq + 1
+            heapq.heappush(sim._heap, (again, _PRIORITY_NORMAL, seq, _DELIVER, dst, self._replica, msg, causal))
+            sim._duplicated += 1
+            if trace is not None:
+                trace.record(sim.now, "Duplicated", self._replica,
+                             {"dst": dst, "msg": describe(msg), "due": again})
+
+    def set_timer(self, delay: int, timer: Any) -> int:
+        if type(delay) is not int or delay < 0:
+            raise ConfigError(f"timer delay must be an integer number of ms >= 0, got {delay!r}")
+        sim = self._sim
+        sim._timer_ids += 1
+        seq = sim._seq
+        sim._seq = seq + 1
+        heapq.heappush(sim._heap, (sim.now + delay, _PRIORITY_NORMAL, seq, _TIMER, self._replica,
+                                   sim._timer_ids, timer, None))
+        return sim._timer_ids
+
+    def cancel_timer(self, timer_id: int) -> None:
+        self._sim._cancelled.add(timer_id)
+
+    def reply(self, client: str, response: Response) -> None:
+        sim = self._sim
+        sim._replies.append(Reply(sim.now, self._replica, client, response))
+        if sim._trace is not None:
+            sim._trace.record(sim.now, "Replied", self._replica, {
+                "client": client, "op": response.op, "ok": response.ok,
+                "error": response.error, "message": response.message})
+
+    def log(self, kind: str, **data: Any) -> None:
+        trace = self._sim._trace
+        if trace is not None:
+            trace.record(self._sim.now, kind, self._replica, data)
+
+
+class Simulation:
+    """A deterministic network of replicas driven by one seed.
+
+    Arguments:
+        replicas: the :class:`~replicalab.replica.base.Replica` objects (unique ids).
+        topology: a networkx graph over the replica ids; default: full mesh.
+        seed: the run's only source of randomness.
+        link: the default :class:`~replicalab.sim.network.Link` for every edge.
+        links: per-pair overrides ``{(a, b): Link}``; ``(a, b)`` also sets ``b -> a``
+            unless ``(b, a)`` is given too. An edge attribute ``link`` also works.
+        clocks: per-replica :class:`~replicalab.sim.clock.WallClock` (skew, drift).
+        epoch: wall time (ms) at simulated time 0, e.g. the time of day a story starts.
+        trace: record a :class:`~replicalab.trace.Trace` (off: faster, no ledger).
+        allow_disconnected: accept a topology with more than one component.
+        max_events: hard cap on events processed; exceeding it raises ConfigError.
+        max_time: hard cap on simulated time (ms); an event beyond it raises ConfigError.
+    """
+
+    def __init__(
+        self,
+        replicas: Iterable[Replica],
+        *,
+        topology: nx.Graph | None = None,
+        seed: int = 0,
+        link: Link | None = None,
+        links: Mapping[tuple[str, str], Link] | None = None,
+        clocks: Mapping[str, WallClock] | None = None,
+        epoch: int = 0,
+        trace: bool = True,
+        allow_disconnected: bool = False,
+        max_events: int = 10_000_000,
+        max_time: int | None = None,
+    ) -> None:
+        replicas = list(replicas)
+        by_id: dict[str, Replica] = {}
+        for replica in replicas:
+            if not isinstance(replica, Replica):
+                raise ConfigError(f"replicas must be Replica objects, got {replica!r}")
+            _validate.replica_id(replica.id)
+            if replica.id in by_id:
+                raise ReplicaIdError(f"replica id {replica.id!r} appears twice; ids must be unique")
+            by_id[replica.id] = replica
+        if not by_id:
+            raise ConfigError("a simulation needs at least one replica")
+        if len(by_id) > MAX_REPLICAS:
+            raise ConfigError(f"at most {MAX_REPLICAS} replicas, got {len(by_id)}")
+        graph = full_mesh(by_id) if topology is None else topology
+        ids = validate_topology(graph, allow_disconnected=allow_disconnected)
+        if set(ids) != set(by_id):
+            missing = sorted(set(by_id) - set(ids))
+            extra = sorted(set(ids) - set(by_id))
+            raise ReplicaIdError(
+                f"topology and replicas disagree: replicas not in topology {missing}, "
+                f"topology nodes without a replica {extra}"
+            )
+        default = Link() if link is None else link
+        if not isinstance(default, Link):
+            raise ConfigError(f"link must be a replicalab.sim.network.Link, got {default!r}")
+        overrides = self._link_overrides(graph, links or {})
+        clocks = dict(clocks or {})
+        for name, clock in clocks.items():
+            if name not in by_id:
+                raise ReplicaIdError(f"clock given for unknown replica {name!r}; replicas are {ids}")
+            if not isinstance(clock, WallClock):
+                raise ConfigError(f"clock for {name!r} must be a WallClock, got {clock!r}")
+        for cap, value in (("max_events", max_events), ("max_time", max_time)):
+            if value is not None and (type(value) is not int or value < 0):
+                raise ConfigError(f"{cap} must be an integer >= 0, got {value!r}")
+        _validate.counter(epoch, "epoch (ms)")
+
+        self.streams = RandomStreams(seed)
+        self.seed = seed
+        self.epoch = epoch
+        self.topology = graph
+        self.now = 0
+        self._replicas = {i: by_id[i] for i in ids}
+        self._heap: list[tuple] = []
+        self._seq = 0
+        self._trace = Trace() if trace else None
+        self._knowledge: dict[tuple[str, Hashable], VectorClock] = {}
+        self._writes: dict[str, WriteFact] = {}
+        self._ops: set[str] = set()
+        self._replies: list[Reply] = []
+        self._cancelled: set[int] = set()
+        self._timer_ids = 0
+        self._started = False
+        self._max_events = max_events
+        self._max_time = max_time
+        self._events = self._sent = self._delivered = self._dropped = 0
+        self._duplicated = self._timers = self._client_requests = 0
+        self._contexts: dict[str, _Context] = {}
+        for replica in ids:
+            states = {
+                peer: _LinkState(overrides.get((replica, peer), default), self.streams, replica, peer)
+                for peer in sorted(graph.neighbors(replica))
+            }
+            self._contexts[replica] = _Context(self, replica, states, clocks.get(replica, WallClock()))
+
+    @staticmethod
+    def _link_overrides(
+        graph: nx.Graph, links: Mapping[tuple[str, str], Link]
+    ) -> dict[tuple[str, str], Link]:
+        out: dict[tuple[str, str], Link] = {}
+        for a, b, data in graph.edges(data=True):
+            if "link" in data:
+                out[(a, b)] = out[(b, a)] = data["link"]
+        for pair, link in links.items():
+            if not (isinstance(pair, tuple) and len(pair) == 2):
+                raise TopologyError(f"links keys are (a, b) pairs of replica ids, got {pair!r}")
+            if not graph.has_edge(*pair):
+                raise TopologyError(f"links names {pair!r}, which is not an edge of the topology")
+            if not isinstance(link, Link):
+                raise ConfigError(f"links[{pair!r}] must be a Link, got {link!r}")
+        for (a, b), link in links.items():
+            out[(a, b)] = link
+            if (b, a) not in links:
+                out[(b, a)] = link
+        return out
+
+    # -- inspection -----------------------------------------------------------
+    @property
+    def trace(self) -> Trace | None:
+        """The trace (None when tracing is off)."""
+        return self._trace
+
+    @property
+    def replicas(self) -> dict[str, Replica]:
+        """Replicas by id, sorted."""
+        return dict(self._replicas)
+
+    def replica(self, replica_id: str) -> Replica:
+        """The replica called ``replica_id``; an unknown id raises :class:`ReplicaIdError`."""
+        try:
+            return self._replicas[replica_id]
+        except (KeyError, TypeError):
+            raise ReplicaIdError(
+                f"unknown replica {replica_id!r}; replicas are {list(self._replicas)}"
+            ) from None
+
+    @property
+    def writes(self) -> dict[str, WriteFact]:
+        """Ground truth for every client write executed so far, by op id, in execution order."""
+        return dict(self._writes)
+
+    @property
+    def replies(self) -> list[Reply]:
+        """Every reply sent to a client, in order."""
+        return list(self._replies)
+
+    def knowledge(self, replica_id: str, scope: Hashable) -> VectorClock:
+        """Ground truth: the writes on ``scope`` whose effects have reached ``replica_id``."""
+        self.replica(replica_id)
+        return self._knowledge.get((replica_id, scope), _EMPTY)
+
+    def statistics(self) -> Statistics:
+        """A frozen snapshot of the run's counters."""
+        return Statistics(
+            now=self.now, events=self._events, sent=self._sent, delivered=self._delivered,
+            dropped=self._dropped, duplicated=self._duplicated, timers_fired=self._timers,
+            client_requests=self._client_requests, pending=len(self._heap),
+        )
+
+    # -- scheduling -----------------------------------------------------------
+    def _push(self, at: int, priority: int, kind: int, a: Any, b: Any, c: Any) -> None:
+        if type(at) is not int or at < self.now:
+            raise ConfigError(f"events must be scheduled at an integer time >= now ({self.now}), got {at!r}")
+        seq = self._seq
+        self._seq = seq + 1
+        heapq.heappush(self._heap, (at, priority, seq, kind, a, b, c, None))
+
+    def client_request(self, at: int, replica: str, request: Request, *, client: str = "client") -> None:
+        """Deliver client ``request`` to ``replica`` at time ``at`` (client latency is 0)."""
+        self.replica(replica)
+        if not isinstance(request, Request):
+            raise ConfigError(f"client requests must be Request objects, got {request!r}")
+        _validate.replica_id(client, "client name")
+        if request.op in self._ops:
+            raise ConfigError(f"request op id {request.op!r} is already scheduled; op ids must be unique")
+        self._push(at, _PRIORITY_NORMAL, _CLIENT, replica, client, request)
+        self._ops.add(request.op)
+
+    def schedule(self, at: int, action: Callable[[Simulation], None]) -> None:
+        """Run ``action(sim)`` at time ``at``, before ordinary events of that millisecond (faults)."""
+        if not callable(action):
+            raise ConfigError(f"scheduled action must be callable, got {action!r}")
+        self._push(at, _PRIORITY_RUNTIME, _CALL, action, None, None)
+
+    # -- running ----------------------------------------------------------------
+    def _start(self) -> None:
+        self._started = True
+        for replica_id, replica in self._replicas.items():
+            if self._trace is not None:
+                self._trace.record(self.now, "Started", replica_id, {})
+            replica.on_start(self._contexts[replica_id])
+
+    def run(self, until: int | None = None, *, events: int | None = None) -> None:
+        """Process events in order until none are left, the next is after ``until``, or
+        ``events`` more have been processed. With ``until``, the clock ends at ``until``.
+        """
+        if until is not None and (type(until) is not int or until < self.now):
+            raise ConfigError(f"until must be an integer time >= now ({self.now}), got {until!r}")
+        if events is not None and (type(events) is not int or events < 0):
+            raise ConfigError(f"events must be an integer >= 0, got {events!r}")
+        if not self._started:
+            self._start()
+        heap = self._heap
+        pop = heapq.heappop
+        contexts = self._contexts
+        handlers = {i: r.on_message for i, r in self._replicas.items()}
+        knowledge = self._knowledge
+        trace = self._trace
+        horizon = until
+        if self._max_time is not None and (horizon is None or horizon > self._max_time):
+            horizon_cap = self._max_time
+        else:
+            horizon_cap = None
+        budget = self._max_events - self._events
+        stop_after = events if events is not None else -1
+        processed = 0
+        try:
+            while heap:
+                due = heap[0][0]
+                if horizon is not None and due > horizon:
+                    break
+                if horizon_cap is not None and due > horizon_cap:
+                    raise ConfigError(
+                        f"the next event is at t={due}, past max_time={self._max_time}; "
+                        "raise max_time or stop earlier with run(until=...)"
+                    )
+                if processed == stop_after:
+                    break
+                if processed >= budget:
+                    raise ConfigError(
+                        f"stopped after max_events={self._max_events} events without becoming "
+                        "quiescent (a timer that always re-arms?); use run(until=...) or raise max_events"
+                    )
+                _t, _p, _s, kind, a, b, c, d = pop(heap)
+                self.now = due
+                processed += 1
+                if kind == _DELIVER:
+                    if d is not None:
+                        key = (a, d[0])
+                        mine = knowledge.get(key)
+                        knowledge[key] = d[1] if mine is None else mine.merge(d[1])
+                    self._delivered += 1
+                    if trace is not None:
+                        trace.record(due, "Delivered", a, {"src": b, "msg": describe(c)})
+                    handlers[a](contexts[a], b, c)
+                elif kind == _CLIENT:
+                    self._client_request(a, b, c)
+                    handlers[a](contexts[a], b, c)
+                elif kind == _TIMER:
+                    if b in self._cancelled:
+                        self._cancelled.discard(b)
+                        continue
+                    self._timers += 1
+                    if trace is not None:
+                        trace.record(due, "TimerFired", a, {"timer": describe(c), "id": b})
+                    self._replicas[a].on_timer(contexts[a], c)
+                else:
+                    a(self)
+        finally:
+            self._events += processed
+        if until is not None and until > self.now:
+            self.now = until
+
+    def _client_request(self, replica: str, client: str, request: Request) -> None:
+        self._client_requests += 1
+        if request.mutates:
+            scope = request.scope
+            key = (replica, scope)
+            seen = self._knowledge.get(key, _EMPTY).tick(replica)
+            self._knowledge[key] = seen
+            self._writes[request.op] = WriteFact(
+                request.op, replica, scope, self.now, Dot(replica, seen.get(replica)), seen, client
+            )
+        if self._trace is not None:
+            self._trace.record(self.now, "ClientRequested", replica,
+                               {"client": client, "op": request.op, "request": describe(request)})
+
+    def run_until_quiescent(self) -> None:
+        """Run until no event is left. Raises :class:`ConfigError` past ``max_events``/``max_time``."""
+        self.run()
+
+    def __repr__(self) -> str:
+        return f"<Simulation of {len(self._replicas)} replicas at t={self.now}, seed={self.seed}>"

@@ -1,0 +1,138 @@
+"""Topology builders: networkx graphs whose nodes are replica ids.
+
+Every builder returns an undirected :class:`networkx.Graph` whose nodes are
+non-empty strings; an edge means the two replicas can message each other. An
+edge may carry a ``link`` attribute (a :class:`~replicalab.sim.network.Link`)
+to give that pair its own latency, loss or duplication.
+
+:func:`validate_topology` is what the simulator calls at its boundary: it
+refuses self-loops, malformed or duplicate ids and (unless allowed)
+disconnected graphs, and returns the ids sorted.
+
+    >>> sorted(full_mesh(["b", "a", "c"]).edges())
+    [('a', 'b'), ('a', 'c'), ('b', 'c')]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import networkx as nx
+
+from replicalab import _validate
+from replicalab.errors import ReplicaIdError, TopologyError
+
+__all__ = [
+    "from_edges",
+    "full_mesh",
+    "line",
+    "ring",
+    "star",
+    "validate_topology",
+    "watts_strogatz",
+]
+
+
+def _ids(ids: Iterable[str]) -> list[str]:
+    out = [_validate.replica_id(i) for i in ids]
+    seen: set[str] = set()
+    for replica in out:
+        if replica in seen:
+            raise ReplicaIdError(f"replica id {replica!r} appears twice; ids must be unique")
+        seen.add(replica)
+    return sorted(out)
+
+
+def full_mesh(ids: Iterable[str]) -> nx.Graph:
+    """Every pair of replicas linked (how a global table's regions replicate)."""
+    nodes = _ids(ids)
+    graph = nx.Graph()
+    graph.add_nodes_from(nodes)
+    graph.add_edges_from((a, b) for i, a in enumerate(nodes) for b in nodes[i + 1 :])
+    return graph
+
+
+def ring(ids: Iterable[str]) -> nx.Graph:
+    """Each replica linked to the next, the last to the first (ids in the order given)."""
+    nodes = list(ids)
+    _ids(nodes)
+    if len(nodes) < 3:
+        raise TopologyError(f"a ring needs at least 3 replicas, got {len(nodes)}")
+    graph = nx.Graph()
+    graph.add_nodes_from(nodes)
+    graph.add_edges_from(zip(nodes, nodes[1:] + nodes[:1]))
+    return graph
+
+
+def line(ids: Iterable[str]) -> nx.Graph:
+    """A chain: each replica linked to the next (ids in the order given)."""
+    nodes = list(ids)
+    _ids(nodes)
+    graph = nx.Graph()
+    graph.add_nodes_from(nodes)
+    graph.add_edges_from(zip(nodes, nodes[1:]))
+    return graph
+
+
+def star(center: str, leaves: Iterable[str]) -> nx.Graph:
+    """``center`` linked to every leaf; leaves only reach each other through it."""
+    leaves = list(leaves)
+    _ids([center, *leaves])
+    graph = nx.Graph()
+    graph.add_nodes_from([center, *leaves])
+    graph.add_edges_from((center, leaf) for leaf in leaves)
+    return graph
+
+
+def watts_strogatz(n: int, k: int, p: float, *, seed: int, prefix: str = "n") -> nx.Graph:
+    """A connected small-world graph (networkx ``connected_watts_strogatz_graph``).
+
+    Nodes are named ``prefix`` plus a zero-padded index so they sort in index order.
+    """
+    if type(n) is not int or n < 3:
+        raise TopologyError(f"watts_strogatz needs n >= 3 replicas, got {n!r}")
+    if type(k) is not int or not 2 <= k < n:
+        raise TopologyError(f"watts_strogatz needs 2 <= k < n neighbours, got k={k!r}")
+    _validate.probability(p, "rewiring probability p")
+    base = nx.connected_watts_strogatz_graph(n, k, p, seed=seed)
+    width = len(str(n - 1))
+    return nx.relabel_nodes(base, {i: f"{prefix}{i:0{width}d}" for i in base.nodes})
+
+
+def from_edges(edges: Iterable[tuple[str, str]], nodes: Iterable[str] = ()) -> nx.Graph:
+    """A graph from explicit ``(a, b)`` pairs (plus isolated ``nodes``), validated."""
+    graph = nx.Graph()
+    graph.add_nodes_from(nodes)
+    for edge in edges:
+        if len(edge) != 2:
+            raise TopologyError(f"an edge is a pair of replica ids, got {edge!r}")
+        graph.add_edge(*edge)
+    validate_topology(graph, allow_disconnected=True)
+    return graph
+
+
+def validate_topology(graph: object, *, allow_disconnected: bool = False) -> list[str]:
+    """Check a topology and return its replica ids, sorted.
+
+    Raises :class:`ReplicaIdError` for ids that are not non-empty strings and
+    :class:`TopologyError` for a graph that is not an undirected networkx graph,
+    is empty, has a self-loop, or (unless ``allow_disconnected``) is disconnected.
+    """
+    if not isinstance(graph, nx.Graph) or graph.is_directed() or graph.is_multigraph():
+        raise TopologyError(
+            f"topology must be an undirected networkx.Graph, got {type(graph).__name__}; "
+            "build one with replicalab.sim.topology.full_mesh(...)"
+        )
+    if graph.number_of_nodes() == 0:
+        raise TopologyError("topology has no replicas")
+    ids = _ids(graph.nodes)
+    loops = sorted(a for a, b in nx.selfloop_edges(graph))
+    if loops:
+        raise TopologyError(f"topology has a self-loop at {loops[0]!r}; a replica needs no link to itself")
+    if not allow_disconnected and not nx.is_connected(graph):
+        parts = sorted(sorted(c) for c in nx.connected_components(graph))
+        raise TopologyError(
+            f"topology is disconnected into {len(parts)} parts {parts}; "
+            "link them, or pass allow_disconnected=True"
+        )
+    return ids
