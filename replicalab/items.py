@@ -56,6 +56,8 @@ class Stamp:
     seq: int
 
     def __str__(self) -> str:
+        if self.wall < 0:
+            return "before the run"
         return f"{format_wall(self.wall)} {self.replica}"
 
 

@@ -1,0 +1,277 @@
+"""The write ledger: for every client write, did it survive — and if not, where and why?
+
+Every client write gets exactly one verdict:
+
+``kept``
+    its effect (every attribute it set, with its value) is in the final state
+    of every replica, as the value or in one of the siblings;
+``superseded``
+    its effect is gone, but only because of writes that had *seen* it
+    (ordinary overwrites);
+``silently-lost``
+    its effect is gone because of a write that had not seen it (concurrent
+    with it, or older and winning anyway), and nobody was told;
+``detected``
+    gone or contested, but the system surfaced it (a conflict report naming
+    the write, a version fork flagged by a scan);
+``rejected``
+    the replica refused it with an error; the client knows.
+
+Verdicts come from two things no merge policy controls: the *provenance*
+carried by every attribute value (which write set it) and the simulator's
+ground-truth causality (which writes had reached the writer when it wrote,
+see :class:`~replicalab.sim.simulation.WriteFact`). Policies only contribute
+the *explanation*: the first recorded :class:`~replicalab.policies.Loss` of
+the write says at which replica, by which rule and against which competing
+write its value was dropped.
+
+Verdicts are judged against the final state of every replica; run the
+simulation to quiescence first. A write that has not reached some replica
+yet counts as not kept there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import attrs
+
+from replicalab.clocks import VectorClock
+from replicalab.dots import Dot
+from replicalab.items import INITIAL_WRITE, Item, Stamp, format_wall
+from replicalab.policies import Loss
+
+__all__ = ["VERDICTS", "Entry", "Ledger", "LossEvent", "WriteRecord", "judge"]
+
+VERDICTS = ("kept", "superseded", "silently-lost", "detected", "rejected")
+
+
+@attrs.frozen
+class WriteRecord:
+    """What the ledger needs to know about one client write.
+
+    ``dot`` and ``seen`` are ground truth (from the simulator): the write's
+    own dot, and every write on the same key that had reached its replica.
+    """
+
+    id: str
+    replica: str
+    key: str
+    time: int
+    client: str
+    attributes: dict[str, Any]
+    dot: Dot
+    seen: VectorClock
+    acknowledged: bool = True
+    error: str | None = None
+    stamp: Stamp | None = None
+
+    def saw(self, other: WriteRecord) -> bool:
+        """True iff ``other``'s effect had reached this write's replica when this write ran."""
+        return self.key == other.key and other.dot.counter <= self.seen.get(other.dot.replica)
+
+
+@attrs.frozen
+class LossEvent:
+    """A policy dropped ``loss.write``'s value of ``loss.attribute`` at ``replica`` at ``time``."""
+
+    time: int
+    replica: str
+    loss: Loss
+
+
+@attrs.frozen
+class Entry:
+    """One ledger line: a write, its verdict and, unless kept, where and why."""
+
+    write: str
+    verdict: str
+    replica: str
+    key: str
+    client: str
+    attributes: dict[str, Any]
+    why: str = ""
+    where: str | None = None
+    time: int | None = None
+    by: tuple[str, ...] = ()
+
+    def to_plain(self) -> dict[str, Any]:
+        """Plain data for JSON."""
+        return {
+            "write": self.write, "verdict": self.verdict, "replica": self.replica,
+            "key": self.key, "client": self.client, "attributes": self.attributes,
+            "why": self.why, "where": self.where, "time": self.time, "by": list(self.by),
+        }
+
+
+@attrs.frozen
+class Ledger:
+    """Every write's :class:`Entry`, in the order the writes ran."""
+
+    entries: tuple[Entry, ...]
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __getitem__(self, write: str) -> Entry:
+        for entry in self.entries:
+            if entry.write == write:
+                return entry
+        raise KeyError(f"no write {write!r} in the ledger; writes are {[e.write for e in self.entries]}")
+
+    def verdicts(self) -> dict[str, str]:
+        """``{write id: verdict}``."""
+        return {e.write: e.verdict for e in self.entries}
+
+    @property
+    def summary(self) -> dict[str, int]:
+        """Counts: acknowledged, kept, superseded, silently_lost, detected, rejected."""
+        counts = {v.replace("-", "_"): 0 for v in VERDICTS}
+        for entry in self.entries:
+            counts[entry.verdict.replace("-", "_")] += 1
+        return {"acknowledged": len(self.entries) - counts["rejected"], **counts}
+
+    def to_plain(self) -> list[dict[str, Any]]:
+        """Plain data for JSON."""
+        return [e.to_plain() for e in self.entries]
+
+
+def _holders(item: Item | None, attribute: str) -> list[str]:
+    """Writes whose value (or removal) of ``attribute`` the item holds; [] if it holds nothing."""
+    if item is None:
+        return []
+    out = []
+    for version in item.versions:
+        cell = version.cell(attribute)
+        out.append(cell.write if cell is not None else version.write)
+    return sorted(set(out))
+
+
+def _explain(
+    write: WriteRecord, loss: LossEvent | None, records: Mapping[str, WriteRecord]
+) -> tuple[str, str | None, int | None]:
+    if loss is None:
+        return ("its value is absent from the final state (it never arrived or was dropped "
+                "without a recorded merge)", None, None)
+    rule = loss.loss.rule
+    competitor = records.get(loss.loss.by)
+    if competitor is not None and competitor.id != write.id:
+        seen = "had seen" if competitor.saw(write) else "had not seen"
+        rule = f"{rule}; {competitor.id} {seen} {write.id}"
+    return f"at {loss.replica} t={loss.time}: {rule}", loss.replica, loss.time
+
+
+def judge(
+    writes: Iterable[WriteRecord],
+    final: Mapping[str, Mapping[str, Item]],
+    losses: Iterable[LossEvent] = (),
+    reports: Mapping[str, str] | None = None,
+) -> Ledger:
+    """Give every write its verdict (see the module docs for the rules).
+
+    ``final`` is each replica's final ``{key: Item}``; ``losses`` are the
+    policies' loss records in time order; ``reports`` maps a write id to how
+    the system surfaced its conflict (making a lost write ``detected``).
+    """
+    records = {w.id: w for w in writes}
+    reports = dict(reports or {})
+    first_loss: dict[str, LossEvent] = {}
+    for event in sorted(losses, key=lambda e: e.time):
+        first_loss.setdefault(event.loss.write, event)
+    entries = []
+    for w in records.values():
+        base = {"write": w.id, "replica": w.replica, "key": w.key, "client": w.client,
+                "attributes": dict(w.attributes)}
+        if not w.acknowledged:
+            entries.append(Entry(verdict="rejected", why=w.error or "rejected", where=w.replica,
+                                 time=w.time, **base))
+            continue
+        holders: set[str] = set()
+        missing = False
+        for replica in sorted(final):
+            item = final[replica].get(w.key)
+            held = item.writes() if item is not None else set()
+            for attribute in sorted(w.attributes):
+                if (w.id, attribute) in held:
+                    continue
+                missing = True
+                found = _holders(item, attribute)
+                holders.update(found if found else ["<absent>"])
+        if not missing:
+            entries.append(Entry(verdict="kept", **base))
+            continue
+        holders.discard(w.id)
+        later = [h for h in sorted(holders) if h in records and records[h].saw(w)]
+        by = tuple(sorted(holders))
+        if holders and len(later) == len(holders):
+            why = "overwritten by " + ", ".join(later) + ", which had seen it"
+            entries.append(Entry(verdict="superseded", why=why, by=by, **base))
+            continue
+        why, where, when = _explain(w, first_loss.get(w.id), records)
+        if w.id in reports:
+            entries.append(Entry(verdict="detected", why=f"{reports[w.id]} ({why})", where=where,
+                                 time=when, by=by, **base))
+        else:
+            entries.append(Entry(verdict="silently-lost", why=why, where=where, time=when, by=by,
+                                 **base))
+    return Ledger(tuple(entries))
+
+
+def from_simulation(sim: Any) -> Ledger:
+    """Build the ledger of a finished simulation of table replicas.
+
+    Reads the simulator's ground truth (``sim.writes``), the replies, the
+    trace's ``Wrote``/``Merged`` loss records and ``ConflictReported`` events,
+    and every replica's final ``items``.
+    """
+    trace = sim.trace
+    if trace is None:
+        raise ValueError("the ledger needs a trace; build the Simulation with trace=True")
+    replies = {r.response.op: r.response for r in sim.replies}
+    wrote = {e.get("write"): e for e in trace.of_kind("Wrote")}
+    requested = {e.get("op"): e for e in trace.of_kind("ClientRequested")}
+    records = []
+    for op, fact in sim.writes.items():
+        reply = replies.get(op)
+        event = wrote.get(op)
+        if event is not None:
+            attributes = event.get("attributes")
+            s = event.get("stamp")
+            stamp = Stamp(s["wall"], s["replica"], s["seq"])
+        else:
+            attributes = requested[op].get("request", {}).get("attributes", {})
+            stamp = None
+        acknowledged = reply is not None and reply.ok
+        error = None
+        if reply is None:
+            error = "no reply reached the client"
+        elif not reply.ok:
+            error = f"{reply.error}: {reply.message}" if reply.message else str(reply.error)
+        records.append(WriteRecord(
+            id=op, replica=fact.replica, key=fact.scope, time=fact.time, client=fact.client,
+            attributes=attributes, dot=fact.dot, seen=fact.seen, acknowledged=acknowledged,
+            error=error, stamp=stamp,
+        ))
+    losses = [
+        LossEvent(e.time, e.replica, Loss(x["write"], x["attribute"], x["by"], x["rule"]))
+        for e in trace.of_kind("Wrote", "Merged")
+        for x in e.get("losses", ())
+        if x["write"] != INITIAL_WRITE
+    ]
+    reports = {}
+    for e in trace.of_kind("ConflictReported"):
+        for write in e.get("writes", ()):
+            reports.setdefault(write, e.get("reason", "conflict reported"))
+    final = {rid: dict(getattr(r, "items", {})) for rid, r in sim.replicas.items()}
+    return judge(records, final, losses, reports)
+
+
+def describe_stamp(stamp: Stamp | None) -> str:
+    """``14:07:12.140 eu-west-1`` for a stamp; ``-`` for none."""
+    if stamp is None:
+        return "-"
+    return f"{format_wall(stamp.wall)} {stamp.replica}"
