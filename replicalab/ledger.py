@@ -211,7 +211,10 @@ def judge(
             why = "overwritten by " + ", ".join(later) + ", which had seen it"
             entries.append(Entry(verdict="superseded", why=why, by=by, **base))
             continue
-        why, where, when = _explain(w, first_loss.get(w.id), records)
+        loss = first_loss.get(w.id)
+        why, where, when = _explain(w, loss, records)
+        if loss is not None:
+            by = (loss.loss.by,)  # the competing write that won, not the stale value it carried
         if w.id in reports:
             entries.append(Entry(verdict="detected", why=f"{reports[w.id]} ({why})", where=where,
                                  time=when, by=by, **base))

@@ -148,7 +148,7 @@ class MergePolicy:
             for name in base:
                 if name not in attributes:
                     cells[name] = Cell(None, write, stamp, removed=True)
-        version = Version.of(cells, write=write, stamp=stamp, clock=self._clock(versions, replica))
+        version = self._version(cells, write, stamp, self._clock(versions, replica))
         new_item = Item((version,))
         losses = _losses(
             versions,
@@ -160,6 +160,9 @@ class MergePolicy:
 
     def _clock(self, versions: list[Version], replica: str) -> VectorClock:
         return VectorClock()
+
+    def _version(self, cells: dict[str, Cell], write: str, stamp: Stamp, clock: VectorClock) -> Version:
+        return Version.of(cells, write=write, stamp=stamp, clock=clock)
 
     # -- remote items ---------------------------------------------------------
     def merge(self, local: Item | None, incoming: Item) -> Outcome:
@@ -206,6 +209,12 @@ class AttributeLWW(MergePolicy):
     name: ClassVar[str] = "attribute-lww"
     summary: ClassVar[str] = "each attribute separately, latest (wall timestamp, region) wins"
 
+    def _version(self, cells: dict[str, Cell], write: str, stamp: Stamp, clock: VectorClock) -> Version:
+        # A version's header is derived from its cells (the greatest-stamped one), so the
+        # same cells always make the same version whichever order they arrived in.
+        top = max(cells.values(), key=lambda c: c.stamp)
+        return Version.of(cells, write=top.write, stamp=top.stamp)
+
     def merge(self, local: Item | None, incoming: Item) -> Outcome:
         (theirs,) = incoming.versions
         if local is None:
@@ -231,8 +240,7 @@ class AttributeLWW(MergePolicy):
         if not changed:
             note = f"already had {theirs.write}" if not losses else "kept local attributes"
             return Outcome(local, tuple(sorted(losses, key=_loss_key)), note)
-        top_name, top = max(cells.items(), key=lambda kv: kv[1].stamp)
-        merged = Item((Version.of(cells, write=top.write, stamp=top.stamp),))
+        merged = Item((self._version(cells, theirs.write, theirs.stamp, VectorClock()),))
         note = "attribute-lww took " + ", ".join(
             f"{n} from {cells[n].write}" for n in sorted(changed)
         )

@@ -60,7 +60,7 @@ def ring(ids: Iterable[str]) -> nx.Graph:
         raise TopologyError(f"a ring needs at least 3 replicas, got {len(nodes)}")
     graph = nx.Graph()
     graph.add_nodes_from(nodes)
-    graph.add_edges_from(zip(nodes, nodes[1:] + nodes[:1]))
+    graph.add_edges_from(zip(nodes, nodes[1:] + nodes[:1], strict=False))
     return graph
 
 
@@ -70,7 +70,7 @@ def line(ids: Iterable[str]) -> nx.Graph:
     _ids(nodes)
     graph = nx.Graph()
     graph.add_nodes_from(nodes)
-    graph.add_edges_from(zip(nodes, nodes[1:]))
+    graph.add_edges_from(zip(nodes, nodes[1:], strict=False))
     return graph
 
 

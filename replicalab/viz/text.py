@@ -28,7 +28,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], indent: str = "
     """
     cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip() for row in cells]
     return "\n".join(indent + line for line in lines)
 
 
@@ -106,7 +106,7 @@ def ledger_lines(result: Result) -> str:
             reasons[entry.write] = entry.why
     text = table(["write", "verdict", "what"], rows).split("\n")
     out = [text[0]]
-    for line, entry in zip(text[1:], result.ledger):
+    for line, entry in zip(text[1:], result.ledger, strict=False):
         out.append(line)
         if entry.write in reasons:
             out.append(f"      why: {reasons[entry.write]}")

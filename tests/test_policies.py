@@ -1,0 +1,152 @@
+"""Merge policies: joins on reachable items, and each one's keep/lose rule checked against a model."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from replicalab.errors import ConfigError
+from replicalab.items import INITIAL_WRITE, Cell, Item, Stamp, Version
+from replicalab.policies import get_policy, policy_names
+
+POLICY_NAMES = ["item-lww", "attribute-lww", "causal"]
+INITIAL = Item((Version.of({"x": Cell(0, INITIAL_WRITE, Stamp(-1, "", 0))},
+                           write=INITIAL_WRITE, stamp=Stamp(-1, "", 0)),))
+
+# An op: (replica, action, attribute, wall) — action "write" sets the attribute at that
+# replica's wall time (ties happen), "sync" merges the next replica's item into this one.
+ops = st.lists(
+    st.tuples(st.sampled_from("abc"), st.sampled_from(["write", "write", "sync"]),
+              st.sampled_from(["x", "y"]), st.integers(0, 3)),
+    max_size=10,
+)
+
+
+def play(policy, steps):
+    """Run ops over three replicas; return final items and every item a write shipped."""
+    items = {r: INITIAL for r in "abc"}
+    seqs = {r: 0 for r in "abc"}
+    shipped = []
+    for n, (r, action, attribute, wall) in enumerate(steps):
+        if action == "sync":
+            other = "abc"["abc".index(r) - 1]
+            items[r] = policy.merge(items[r], items[other]).item
+            continue
+        seqs[r] += 1
+        outcome = policy.write(items[r], {attribute: f"w{n}"}, write=f"w{n}",
+                               stamp=Stamp(wall, r, seqs[r]), replica=r)
+        items[r] = outcome.item
+        shipped.append(outcome.item)
+    return items, shipped
+
+
+@pytest.mark.parametrize("name", POLICY_NAMES)
+@given(steps=ops)
+def test_merge_is_commutative_associative_idempotent(name, steps):
+    policy = get_policy(name)
+    items, _ = play(policy, steps)
+    a, b, c = items.values()
+    merge = lambda x, y: policy.merge(x, y).item  # noqa: E731
+    assert merge(a, b) == merge(b, a)
+    assert merge(merge(a, b), c) == merge(a, merge(b, c))
+    assert merge(a, a) == a
+
+
+@pytest.mark.parametrize("name", POLICY_NAMES)
+@given(steps=ops, data=st.data())
+def test_replicas_converge_under_any_delivery_order_with_duplicates(name, steps, data):
+    policy = get_policy(name)
+    _, shipped = play(policy, steps)
+    order = data.draw(st.permutations(shipped))
+    extra = data.draw(st.lists(st.sampled_from(shipped), max_size=3)) if shipped else []
+    forward = INITIAL
+    for item in shipped:
+        forward = policy.merge(forward, item).item
+    shuffled = INITIAL
+    for item in [*order, *extra]:
+        shuffled = policy.merge(shuffled, item).item
+    assert forward == shuffled
+
+
+@given(steps=ops)
+def test_item_lww_keeps_the_whole_item_with_the_greatest_stamp(steps):
+    policy = get_policy("item-lww")
+    _, shipped = play(policy, steps)
+    merged = INITIAL
+    for item in shipped:
+        merged = policy.merge(merged, item).item
+    candidates = [INITIAL.versions[0]] + [i.versions[0] for i in shipped]
+    assert merged.versions == (max(candidates, key=lambda v: v.stamp),)
+
+
+@given(steps=ops)
+def test_attribute_lww_keeps_each_attributes_greatest_stamp(steps):
+    policy = get_policy("attribute-lww")
+    _, shipped = play(policy, steps)
+    merged = INITIAL
+    for item in shipped:
+        merged = policy.merge(merged, item).item
+    for attribute in ("x", "y"):
+        cells = [c for i in [INITIAL, *shipped] if (c := i.versions[0].cell(attribute))]
+        if cells:
+            assert merged.versions[0].cell(attribute) == max(cells, key=lambda c: c.stamp)
+
+
+@given(steps=ops)
+def test_causal_keeps_every_version_no_other_version_saw(steps):
+    """The keep-concurrent rule, checked against a model: drop only what is dominated."""
+    policy = get_policy("causal")
+    _, shipped = play(policy, steps)
+    merged = INITIAL
+    for item in shipped:
+        merged = policy.merge(merged, item).item
+    versions = {v for i in [INITIAL, *shipped] for v in i.versions}
+    expected = {v for v in versions if not any(v.clock < w.clock for w in versions)}
+    assert set(merged.versions) == expected
+
+
+def test_item_lww_drops_a_concurrent_write_to_a_different_attribute():
+    """The London lesson in four lines: per-item LWW loses a write nobody overwrote."""
+    policy = get_policy("item-lww")
+    london = policy.write(INITIAL, {"address": "London"}, write="w1", stamp=Stamp(140, "eu", 1), replica="eu")
+    batch = policy.write(INITIAL, {"contacted": "today"}, write="w2", stamp=Stamp(189, "us", 1), replica="us")
+    outcome = policy.merge(london.item, batch.item)
+    assert "address" not in outcome.item.versions[0].attributes()
+    assert [(x.write, x.attribute, x.by) for x in outcome.losses] == [("w1", "address", "w2")]
+
+
+def test_attribute_lww_keeps_both_attributes_but_loses_a_same_attribute_race():
+    policy = get_policy("attribute-lww")
+    a = policy.write(INITIAL, {"x": "A"}, write="w1", stamp=Stamp(5, "a", 1), replica="a").item
+    b = policy.write(INITIAL, {"y": "B"}, write="w2", stamp=Stamp(6, "b", 1), replica="b").item
+    assert policy.merge(a, b).item.versions[0].attributes() == {"x": "A", "y": "B"}
+    c = policy.write(INITIAL, {"x": "C"}, write="w3", stamp=Stamp(7, "c", 1), replica="c").item
+    outcome = policy.merge(a, c)
+    assert outcome.item.versions[0].attributes()["x"] == "C"
+    assert [(x.write, x.by) for x in outcome.losses] == [("w1", "w3")]
+
+
+def test_causal_write_on_siblings_supersedes_them_all():
+    policy = get_policy("causal")
+    a = policy.write(INITIAL, {"x": "A"}, write="w1", stamp=Stamp(5, "a", 1), replica="a").item
+    b = policy.write(INITIAL, {"x": "B"}, write="w2", stamp=Stamp(6, "b", 1), replica="b").item
+    both = policy.merge(a, b).item
+    assert both.has_siblings
+    resolved = policy.write(both, {"x": "AB"}, write="w3", stamp=Stamp(9, "a", 2), replica="a").item
+    assert not resolved.has_siblings
+    assert policy.merge(resolved, a).item == resolved == policy.merge(b, resolved).item
+
+
+def test_put_item_replaces_attributes_with_tombstones():
+    policy = get_policy("attribute-lww")
+    put = policy.write(INITIAL, {"y": 1}, write="w1", stamp=Stamp(5, "a", 1), replica="a", replace=True)
+    assert put.item.versions[0].attributes() == {"y": 1}
+    assert put.item.versions[0].cell("x").removed
+    # a concurrent older write of x loses to the removal
+    old = policy.write(INITIAL, {"x": 7}, write="w0", stamp=Stamp(3, "b", 1), replica="b").item
+    assert policy.merge(put.item, old).item.versions[0].attributes() == {"y": 1}
+
+
+def test_unknown_policy_lists_the_valid_names():
+    with pytest.raises(ConfigError, match="attribute-lww, causal, item-lww"):
+        get_policy("lww")
+    assert policy_names() == ["attribute-lww", "causal", "item-lww"]

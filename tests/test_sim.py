@@ -1,0 +1,320 @@
+"""The simulator: ordering, time, the network model, ground truth, caps and statistics."""
+
+import random
+
+import pytest
+
+from replicalab.errors import ConfigError
+from replicalab.replica.base import Replica, Request
+from replicalab.sim import (
+    Constant,
+    Exponential,
+    Link,
+    RandomStreams,
+    Simulation,
+    Uniform,
+    WallClock,
+    full_mesh,
+    line,
+    ring,
+    star,
+    watts_strogatz,
+)
+
+
+class Recorder(Replica):
+    """Logs every message; forwards messages of the form ('fwd', dst, payload)."""
+
+    def __init__(self, replica_id):
+        super().__init__(replica_id)
+        self.got = []
+
+    def on_message(self, ctx, src, msg):
+        self.got.append((ctx.now, src, msg))
+        if isinstance(msg, tuple) and msg[0] == "fwd":
+            ctx.send(msg[1], msg[2])
+
+
+class Sender(Recorder):
+    def __init__(self, replica_id, sends):
+        super().__init__(replica_id)
+        self.sends = sends
+
+    def on_start(self, ctx):
+        for dst, msg in self.sends:
+            ctx.send(dst, msg)
+
+
+def test_same_time_events_run_in_schedule_order():
+    a = Sender("a", [("b", n) for n in range(20)])
+    sim = Simulation([a, Recorder("b")], link=Link(Constant(5)))
+    sim.run_until_quiescent()
+    got = sim.replica("b").got
+    assert [m for _, _, m in got] == list(range(20))
+    assert {t for t, _, _ in got} == {5}
+
+
+def test_zero_latency_is_delivered_after_the_current_handler():
+    class Chain(Replica):
+        def __init__(self, rid):
+            super().__init__(rid)
+            self.order = []
+
+        def on_start(self, ctx):
+            if self.id == "a":
+                ctx.send("b", "first")
+                self.order.append("sent")
+
+        def on_message(self, ctx, src, msg):
+            self.order.append(msg)
+
+    sim = Simulation([Chain("a"), Chain("b")], link=Link(Constant(0)))
+    sim.run_until_quiescent()
+    assert sim.replica("a").order == ["sent"] and sim.replica("b").order == ["first"]
+    assert sim.now == 0
+
+
+def test_run_until_stops_the_clock_at_until_and_leaves_later_events():
+    sim = Simulation([Sender("a", [("b", "x")]), Recorder("b")], link=Link(Constant(50)))
+    sim.run(until=30)
+    assert sim.now == 30 and sim.statistics().pending == 1 and sim.replica("b").got == []
+    sim.run(until=50)
+    assert sim.replica("b").got == [(50, "a", "x")]
+
+
+def test_run_events_processes_exactly_that_many():
+    sim = Simulation([Sender("a", [("b", n) for n in range(10)]), Recorder("b")])
+    sim.run(events=4)
+    assert len(sim.replica("b").got) == 4 and sim.statistics().events == 4
+
+
+def test_uniform_latency_stays_within_bounds_and_varies():
+    sim = Simulation([Sender("a", [("b", n) for n in range(300)]), Recorder("b")],
+                     link=Link(Uniform(70, 80)), seed=3)
+    sim.run_until_quiescent()
+    times = [t for t, _, _ in sim.replica("b").got]
+    assert min(times) >= 70 and max(times) <= 80 and len(set(times)) > 5
+
+
+def test_random_latency_reorders_messages():
+    sim = Simulation([Sender("a", [("b", n) for n in range(50)]), Recorder("b")],
+                     link=Link(Uniform(1, 100)), seed=1)
+    sim.run_until_quiescent()
+    order = [m for _, _, m in sim.replica("b").got]
+    assert sorted(order) == list(range(50)) and order != list(range(50))
+
+
+@pytest.mark.parametrize("latency", [Constant(3, jitter=2.0), Exponential(5.0, offset=1),
+                                     Uniform(0, 0, jitter=1.0)])
+def test_latency_is_never_negative_and_is_an_integer(latency):
+    rng = random.Random(0)
+    draws = [latency.sample(rng) for _ in range(2000)]
+    assert all(type(d) is int and d >= 0 for d in draws)
+
+
+def test_loss_and_duplication_are_counted_and_seeded():
+    def run(seed):
+        sim = Simulation([Sender("a", [("b", n) for n in range(1000)]), Recorder("b")],
+                         link=Link(Constant(1), loss=0.2, duplicate=0.1), seed=seed)
+        sim.run_until_quiescent()
+        return sim.statistics(), [m for _, _, m in sim.replica("b").got]
+
+    stats, got = run(7)
+    assert 150 < stats.dropped < 250 and 50 < stats.duplicated < 110
+    assert stats.delivered == len(got) == 1000 - stats.dropped + stats.duplicated
+    assert run(7) == (stats, got)
+    assert run(8)[1] != got
+
+
+def test_per_link_override_applies_both_ways_unless_given_separately():
+    sim = Simulation(
+        [Sender("a", [("b", "ab")]), Sender("b", [("a", "ba"), ("c", "bc")]), Recorder("c")],
+        topology=line(["a", "b", "c"]),
+        link=Link(Constant(1)),
+        links={("a", "b"): Link(Constant(40))},
+    )
+    sim.run_until_quiescent()
+    assert sim.replica("b").got == [(40, "a", "ab")]
+    assert sim.replica("a").got == [(40, "b", "ba")]
+    assert sim.replica("c").got == [(1, "b", "bc")]
+
+
+def test_streams_are_independent_by_name_and_stable_across_instances():
+    s = RandomStreams(5)
+    first = [s.stream("x").random() for _ in range(3)]
+    s2 = RandomStreams(5)
+    s2.stream("y").random()  # drawing from another stream does not shift "x"
+    assert [s2.stream("x").random() for _ in range(3)] == first
+    assert RandomStreams(6).stream("x").random() != first[0]
+
+
+def test_wall_clock_skew_and_epoch():
+    class Stamp(Replica):
+        def on_start(self, ctx):
+            ctx.log("Wall", wall=ctx.wall_time())
+
+    sim = Simulation([Stamp("a"), Stamp("b")], clocks={"b": WallClock(skew=-30)}, epoch=1000)
+    sim.run(until=0)
+    walls = {e.replica: e.get("wall") for e in sim.trace.of_kind("Wall")}
+    assert walls == {"a": 1000, "b": 970}
+
+
+def test_timers_fire_in_order_and_cancelled_timers_do_not():
+    class Timed(Replica):
+        def __init__(self, rid):
+            super().__init__(rid)
+            self.fired = []
+
+        def on_start(self, ctx):
+            ctx.set_timer(30, "late")
+            ctx.set_timer(10, "early")
+            doomed = ctx.set_timer(20, "cancelled")
+            ctx.cancel_timer(doomed)
+
+        def on_timer(self, ctx, timer):
+            self.fired.append((ctx.now, timer))
+
+    sim = Simulation([Timed("a")])
+    sim.run_until_quiescent()
+    assert sim.replica("a").fired == [(10, "early"), (30, "late")]
+    assert sim.statistics().timers_fired == 2
+
+
+def test_a_timer_that_always_rearms_hits_the_event_cap_instead_of_hanging():
+    class Forever(Replica):
+        def on_start(self, ctx):
+            ctx.set_timer(1, "tick")
+
+        def on_timer(self, ctx, timer):
+            ctx.set_timer(1, "tick")
+
+    sim = Simulation([Forever("a")], max_events=500)
+    with pytest.raises(ConfigError, match="max_events=500"):
+        sim.run_until_quiescent()
+    assert sim.statistics().events == 500
+
+
+def test_max_time_cap_raises_instead_of_running_on():
+    class Slow(Replica):
+        def on_start(self, ctx):
+            ctx.set_timer(10_000, "later")
+
+        def on_timer(self, ctx, timer):
+            pass
+
+    sim = Simulation([Slow("a")], max_time=1_000)
+    with pytest.raises(ConfigError, match="max_time=1000"):
+        sim.run_until_quiescent()
+
+
+def test_scheduled_actions_run_before_ordinary_events_of_the_same_millisecond():
+    order = []
+
+    class Log(Replica):
+        def on_message(self, ctx, src, msg):
+            order.append(msg)
+
+    sim = Simulation([Log("a")])
+    sim.client_request(5, "a", Request("r1"))
+    sim.schedule(5, lambda s: order.append("action"))
+    sim.run_until_quiescent()
+    assert order == ["action", Request("r1")]
+
+
+class Write(Request):
+    mutates = True
+
+    def __init__(self, op, key):
+        super().__init__(op)
+        object.__setattr__(self, "_key", key)
+
+    @property
+    def scope(self):
+        return self._key
+
+
+class Gossip(Replica):
+    """Forwards each client write's key to its peers; peers do nothing further."""
+
+    def on_message(self, ctx, src, msg):
+        if isinstance(msg, Request):
+            for peer in ctx.peers:
+                ctx.send(peer, ("about", msg.scope), scope=msg.scope)
+
+
+def test_ground_truth_records_what_each_write_had_seen():
+    sim = Simulation([Gossip("a"), Gossip("b")], link=Link(Constant(10)))
+    sim.client_request(0, "a", Write("w1", "k"))
+    sim.client_request(5, "b", Write("w2", "k"))   # before w1 arrives: concurrent
+    sim.client_request(20, "b", Write("w3", "k"))  # after w1 arrived: saw w1 and w2
+    sim.client_request(20, "a", Write("w4", "other"))  # another key: saw nothing of k
+    sim.run_until_quiescent()
+    w = sim.writes
+    assert not w["w2"].saw(w["w1"]) and not w["w1"].saw(w["w2"])
+    assert w["w3"].saw(w["w1"]) and w["w3"].saw(w["w2"])
+    assert not w["w4"].saw(w["w1"])
+    assert sim.knowledge("a", "k").to_dict() == {"a": 1, "b": 2}
+
+
+def test_message_reordering_does_not_fake_causality_across_keys():
+    """A write has 'seen' another only through messages about the same key.
+
+    Lamport's happened-before would say k2 follows k1 (k1 -> x1 -> send -> receive -> k2),
+    but b has not received anything about k when it writes k2, so k2 did not see k1.
+    """
+
+    class SlowOnK(Replica):
+        def on_message(self, ctx, src, msg):
+            if isinstance(msg, Request) and self.id == "a":
+                if msg.scope == "k":
+                    ctx.set_timer(50, msg.scope)  # replicate k late
+                else:
+                    ctx.send("b", ("about", msg.scope), scope=msg.scope)
+
+        def on_timer(self, ctx, scope):
+            ctx.send("b", ("about", scope), scope=scope)
+
+    sim = Simulation([SlowOnK("a"), SlowOnK("b")], link=Link(Constant(10)))
+    sim.client_request(0, "a", Write("k1", "k"))
+    sim.client_request(1, "a", Write("x1", "x"))
+    sim.client_request(20, "b", Write("k2", "k"))  # after x1 arrived (t=11), before k1 (t=60)
+    sim.client_request(70, "b", Write("k3", "k"))  # after k1 arrived
+    sim.run_until_quiescent()
+    w = sim.writes
+    assert not w["k2"].saw(w["k1"])
+    assert w["k3"].saw(w["k1"]) and w["k3"].saw(w["k2"])
+
+
+@pytest.mark.parametrize("graph,edges", [
+    (full_mesh("abcd"), 6), (ring("abcd"), 4), (line("abcd"), 3), (star("a", "bcd"), 3),
+])
+def test_topology_builders(graph, edges):
+    assert sorted(graph.nodes) == list("abcd") and graph.number_of_edges() == edges
+
+
+def test_watts_strogatz_is_connected_and_named_in_order():
+    graph = watts_strogatz(50, 4, 0.2, seed=1)
+    assert sorted(graph.nodes)[:3] == ["n00", "n01", "n02"]
+    Simulation([Recorder(n) for n in graph.nodes], topology=graph)  # validates connectivity
+
+
+def test_statistics_is_a_frozen_snapshot():
+    sim = Simulation([Sender("a", [("b", 1)]), Recorder("b")])
+    before = sim.statistics()
+    sim.run_until_quiescent()
+    after = sim.statistics()
+    assert before.delivered == 0 and after.delivered == 1 and after.sent == 1
+    with pytest.raises(AttributeError):
+        after.delivered = 5
+
+
+def test_tracing_off_records_nothing_and_changes_no_outcome():
+    def run(trace):
+        sim = Simulation([Sender("a", [("b", n) for n in range(30)]), Recorder("b")],
+                         link=Link(Uniform(1, 9)), seed=4, trace=trace)
+        sim.run_until_quiescent()
+        return sim
+
+    on, off = run(True), run(False)
+    assert off.trace is None and len(on.trace) > 0
+    assert on.replica("b").got == off.replica("b").got
