@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from replicalab.errors import ClockError, LatencyError, ReplicaIdError
+from replicalab.errors import ClockError, ConfigError, LatencyError, ReplicaIdError
 
 
 def replica_id(value: Any, what: str = "replica id") -> str:
@@ -21,6 +21,13 @@ def replica_id(value: Any, what: str = "replica id") -> str:
         )
     if not value:
         raise ReplicaIdError(f"{what} must be a non-empty string such as 'eu-west-1', got ''")
+    return value
+
+
+def name(value: Any, what: str) -> str:
+    """Return ``value`` if it is a non-empty string (an op id, an item key), else raise :class:`ConfigError`."""
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{what} must be a non-empty string, got {value!r}")
     return value
 
 

@@ -135,6 +135,10 @@ class MergePolicy:
         greatest stamp (the reader's resolution), and the new version's clock
         dominates every sibling.
         """
+        if item is not None:
+            _item(item, "item")
+        if not isinstance(attributes, Mapping):
+            raise ConfigError(f"attributes must be a mapping of name -> value, got {attributes!r}")
         versions = list(item.versions) if item is not None else []
         base: dict[str, Cell] = {}
         for version in versions:  # sorted by stamp: later siblings override earlier ones
@@ -170,6 +174,21 @@ class MergePolicy:
         raise NotImplementedError
 
 
+def _item(value: object, what: str) -> Item:
+    if not isinstance(value, Item):
+        raise MergeValidationError(f"{what} must be an Item, got {type(value).__name__}")
+    return value
+
+
+def _single(item: Item, policy: str) -> Version:
+    if len(item.versions) != 1:
+        raise MergeValidationError(
+            f"{policy} items hold exactly one version, got {len(item.versions)} siblings; "
+            "siblings come only from the causal policy"
+        )
+    return item.versions[0]
+
+
 def _same(a: Version, b: Version) -> None:
     if a != b:
         raise MergeValidationError(
@@ -186,8 +205,8 @@ class ItemLWW(MergePolicy):
     summary: ClassVar[str] = "whole item, latest (wall timestamp, region) wins (DynamoDB MREC)"
 
     def merge(self, local: Item | None, incoming: Item) -> Outcome:
-        (mine,) = local.versions if local is not None else (None,)
-        (theirs,) = incoming.versions
+        theirs = _single(_item(incoming, "incoming"), self.name)
+        mine = _single(_item(local, "local"), self.name) if local is not None else None
         if mine is None:
             return Outcome(incoming, (), f"stored {theirs.write}")
         if mine.stamp == theirs.stamp:
@@ -216,10 +235,10 @@ class AttributeLWW(MergePolicy):
         return Version.of(cells, write=top.write, stamp=top.stamp)
 
     def merge(self, local: Item | None, incoming: Item) -> Outcome:
-        (theirs,) = incoming.versions
+        theirs = _single(_item(incoming, "incoming"), self.name)
         if local is None:
             return Outcome(incoming, (), f"stored {theirs.write}")
-        (mine,) = local.versions
+        mine = _single(_item(local, "local"), self.name)
         cells = mine.cell_map()
         losses: list[Loss] = []
         changed = []
@@ -281,8 +300,10 @@ class CausalSiblings(MergePolicy):
         return clock.tick(replica)
 
     def merge(self, local: Item | None, incoming: Item) -> Outcome:
+        _item(incoming, "incoming")
         if local is None:
             return Outcome(incoming, (), f"stored {', '.join(v.write for v in incoming)}")
+        _item(local, "local")
         by_clock: dict[VectorClock, Version] = {}
         for version in (*local.versions, *incoming.versions):
             seen = by_clock.get(version.clock)

@@ -286,7 +286,8 @@ def test_message_reordering_does_not_fake_causality_across_keys():
 
 
 @pytest.mark.parametrize("graph,edges", [
-    (full_mesh("abcd"), 6), (ring("abcd"), 4), (line("abcd"), 3), (star("a", "bcd"), 3),
+    (full_mesh(list("abcd")), 6), (ring(list("abcd")), 4), (line(list("abcd")), 3),
+    (star("a", list("bcd")), 3),
 ])
 def test_topology_builders(graph, edges):
     assert sorted(graph.nodes) == list("abcd") and graph.number_of_edges() == edges

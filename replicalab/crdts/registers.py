@@ -18,7 +18,7 @@ import attrs
 from replicalab import _validate
 from replicalab.clocks import VectorClock
 from replicalab.dots import Dot
-from replicalab.errors import MergeValidationError
+from replicalab.errors import ClockError, ConfigError, MergeValidationError
 
 __all__ = ["LWWRegister", "MVRegister"]
 
@@ -43,6 +43,17 @@ class LWWRegister:
     value: Any = None
     timestamp: int | None = None
     replica: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.timestamp is None and self.replica is None:
+            return
+        if self.timestamp is None or self.replica is None:
+            raise ClockError(
+                "an assigned LWWRegister needs both timestamp and replica (or neither, when empty); "
+                f"got timestamp={self.timestamp!r}, replica={self.replica!r}"
+            )
+        _validate.counter(self.timestamp, "LWW timestamp")
+        _validate.replica_id(self.replica)
 
     @property
     def marker(self) -> tuple[int, str] | None:
@@ -101,6 +112,25 @@ class MVRegister:
     entries: frozenset[tuple[Dot, Hashable]] = attrs.field(default=frozenset(), converter=frozenset)
     context: VectorClock = attrs.field(factory=VectorClock)
 
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.context, VectorClock):
+            raise ClockError(f"MVRegister context must be a VectorClock, got {self.context!r}")
+        dots: dict[Dot, Hashable] = {}
+        for entry in self.entries:
+            if not (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], Dot)):
+                raise MergeValidationError(
+                    f"MVRegister entries are (Dot, value) pairs, got {entry!r}"
+                )
+            dot, value = entry
+            if dot.counter > self.context.get(dot.replica):
+                raise MergeValidationError(
+                    f"entry dot {dot} is not covered by the register's context {self.context!r}; "
+                    "a register has seen every assignment it holds"
+                )
+            if dot in dots:
+                raise MergeValidationError(f"dot {dot} names two different values")
+            dots[dot] = value
+
     @property
     def value(self) -> frozenset[Hashable]:
         """The concurrent values (empty before the first assignment)."""
@@ -109,7 +139,12 @@ class MVRegister:
     def assign(self, value: Hashable, *, replica: str) -> MVRegister:
         """Return the register after ``replica`` assigns ``value``, superseding what it has seen."""
         _validate.replica_id(replica)
-        hash(value)  # values live in a frozenset; fail here, not later
+        try:
+            hash(value)  # values live in a frozenset; fail here, not later
+        except TypeError:
+            raise ConfigError(
+                f"MVRegister values must be hashable (str, int, tuple, frozenset...), got {value!r}"
+            ) from None
         context = self.context.tick(replica)
         dot = Dot(replica, context.get(replica))
         return MVRegister(frozenset({(dot, value)}), context)

@@ -92,7 +92,7 @@ class Request:
 
     mutates: ClassVar[bool] = False
 
-    op: str
+    op: str = attrs.field(validator=lambda _i, _a, v: _validate.name(v, "request op id"))
 
     @property
     def scope(self) -> Hashable | None:

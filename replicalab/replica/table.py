@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from replicalab import _validate
 from replicalab.errors import ConfigError
 from replicalab.items import Item, Stamp
 from replicalab.policies import Loss, MergePolicy, get_policy
@@ -59,7 +60,7 @@ class UpdateItem(Request):
 
     mutates: ClassVar[bool] = True
 
-    key: str
+    key: str = attrs.field(validator=lambda _i, _a, v: _validate.name(v, "item key"))
     attributes: dict[str, Any] = attrs.field(converter=lambda v: _plain_dict(v, "attributes"))
     condition: dict[str, Any] | None = None
 
@@ -74,7 +75,7 @@ class PutItem(Request):
 
     mutates: ClassVar[bool] = True
 
-    key: str
+    key: str = attrs.field(validator=lambda _i, _a, v: _validate.name(v, "item key"))
     attributes: dict[str, Any] = attrs.field(converter=lambda v: _plain_dict(v, "attributes"))
     condition: dict[str, Any] | None = None
 
@@ -87,7 +88,7 @@ class PutItem(Request):
 class GetItem(Request):
     """Read item ``key`` from the local replica. ``consistent`` is a *regional* guarantee only."""
 
-    key: str
+    key: str = attrs.field(validator=lambda _i, _a, v: _validate.name(v, "item key"))
     consistent: bool = False
 
     @property
@@ -106,7 +107,7 @@ class ReadResult(Response):
 class Replicate:
     """Replication message: the sender's whole ``item`` for ``key`` after ``write``."""
 
-    key: str
+    key: str = attrs.field(validator=lambda _i, _a, v: _validate.name(v, "item key"))
     item: Item
     write: str
 
@@ -143,7 +144,12 @@ class TableReplica(Replica):
     ) -> None:
         super().__init__(replica_id)
         self.policy = get_policy(policy)
-        self.items: dict[str, Item] = dict(items or {})
+        items = dict(items or {})
+        for key, item in items.items():
+            _validate.name(key, "item key")
+            if not isinstance(item, Item):
+                raise ConfigError(f"items[{key!r}] must be an Item, got {type(item).__name__}")
+        self.items: dict[str, Item] = items
         self.writes_applied = 0
 
     def on_message(self, ctx: Context, src: str, msg: Any) -> None:

@@ -16,7 +16,6 @@ from typing import Any
 
 import attrs
 
-from replicalab import _validate
 from replicalab.errors import ConfigError, ReplicaIdError
 from replicalab.items import INITIAL_WRITE, Cell, Item, Stamp, Version
 from replicalab.ledger import Ledger, from_simulation
@@ -150,6 +149,8 @@ class TableScenario:
         if type(seed) is not int:
             raise ConfigError(f"seed must be an integer, got {seed!r}")
         clocks = {}
+        if skew is not None and not isinstance(skew, Mapping):
+            raise ConfigError(f"skew must be a mapping of region -> ms, e.g. {{'us-east-1': -60}}; got {skew!r}")
         for region, ms in (skew or {}).items():
             if region not in self.regions:
                 raise ReplicaIdError(
@@ -158,7 +159,6 @@ class TableScenario:
             if type(ms) is not int:
                 raise ConfigError(f"skew for {region} must be an integer number of ms, got {ms!r}")
             clocks[region] = WallClock(skew=ms)
-        _validate.counter(self.epoch, "epoch")
         initial = {key: _initial_item(attrs_) for key, attrs_ in self.initial.items()}
         replicas = [TableReplica(r, policy, initial) for r in self.regions]
         sim = Simulation(

@@ -44,7 +44,7 @@ import networkx as nx
 from replicalab import _validate
 from replicalab.clocks import VectorClock
 from replicalab.dots import Dot
-from replicalab.errors import ConfigError, ReplicaIdError, TopologyError
+from replicalab.errors import ConfigError, FaultScheduleError, ReplicaIdError, TopologyError
 from replicalab.replica.base import Replica, Request, Response
 from replicalab.sim.clock import WallClock
 from replicalab.sim.network import Link
@@ -313,7 +313,8 @@ class Simulation:
         for cap, value in (("max_events", max_events), ("max_time", max_time)):
             if value is not None and (type(value) is not int or value < 0):
                 raise ConfigError(f"{cap} must be an integer >= 0, got {value!r}")
-        _validate.counter(epoch, "epoch (ms)")
+        if type(epoch) is not int or epoch < 0:
+            raise ConfigError(f"epoch must be an integer number of ms >= 0, got {epoch!r}")
 
         self.streams = RandomStreams(seed)
         self.seed = seed
@@ -354,6 +355,8 @@ class Simulation:
         for pair, link in links.items():
             if not (isinstance(pair, tuple) and len(pair) == 2):
                 raise TopologyError(f"links keys are (a, b) pairs of replica ids, got {pair!r}")
+            for replica in pair:
+                _validate.replica_id(replica, "replica id in links")
             if not graph.has_edge(*pair):
                 raise TopologyError(f"links names {pair!r}, which is not an edge of the topology")
             if not isinstance(link, Link):
@@ -429,7 +432,11 @@ class Simulation:
     def schedule(self, at: int, action: Callable[[Simulation], None]) -> None:
         """Run ``action(sim)`` at time ``at``, before ordinary events of that millisecond (faults)."""
         if not callable(action):
-            raise ConfigError(f"scheduled action must be callable, got {action!r}")
+            raise FaultScheduleError(f"scheduled action must be callable, got {action!r}")
+        if type(at) is not int or at < self.now:
+            raise FaultScheduleError(
+                f"an action cannot be scheduled at {at!r}: it must be an integer time >= now ({self.now})"
+            )
         self._push(at, _PRIORITY_RUNTIME, _CALL, action, None, None)
 
     # -- running ----------------------------------------------------------------

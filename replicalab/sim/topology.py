@@ -20,7 +20,7 @@ from collections.abc import Iterable
 import networkx as nx
 
 from replicalab import _validate
-from replicalab.errors import ReplicaIdError, TopologyError
+from replicalab.errors import ConfigError, ReplicaIdError, TopologyError
 
 __all__ = [
     "from_edges",
@@ -34,6 +34,10 @@ __all__ = [
 
 
 def _ids(ids: Iterable[str]) -> list[str]:
+    if isinstance(ids, str):
+        raise ConfigError(
+            f"pass a list of replica ids, not the string {ids!r} (it would make one replica per letter)"
+        )
     out = [_validate.replica_id(i) for i in ids]
     seen: set[str] = set()
     for replica in out:
@@ -94,6 +98,8 @@ def watts_strogatz(n: int, k: int, p: float, *, seed: int, prefix: str = "n") ->
     if type(k) is not int or not 2 <= k < n:
         raise TopologyError(f"watts_strogatz needs 2 <= k < n neighbours, got k={k!r}")
     _validate.probability(p, "rewiring probability p")
+    if type(seed) is not int:
+        raise ConfigError(f"seed must be an integer, got {seed!r}")
     base = nx.connected_watts_strogatz_graph(n, k, p, seed=seed)
     width = len(str(n - 1))
     return nx.relabel_nodes(base, {i: f"{prefix}{i:0{width}d}" for i in base.nodes})
@@ -101,12 +107,16 @@ def watts_strogatz(n: int, k: int, p: float, *, seed: int, prefix: str = "n") ->
 
 def from_edges(edges: Iterable[tuple[str, str]], nodes: Iterable[str] = ()) -> nx.Graph:
     """A graph from explicit ``(a, b)`` pairs (plus isolated ``nodes``), validated."""
+    edges = list(edges)
+    for edge in edges:
+        if not isinstance(edge, (tuple, list)) or len(edge) != 2:
+            raise TopologyError(f"an edge is a pair of replica ids, got {edge!r}")
+    nodes = list(nodes)
+    for replica in [*nodes, *(i for edge in edges for i in edge)]:
+        _validate.replica_id(replica)
     graph = nx.Graph()
     graph.add_nodes_from(nodes)
-    for edge in edges:
-        if len(edge) != 2:
-            raise TopologyError(f"an edge is a pair of replica ids, got {edge!r}")
-        graph.add_edge(*edge)
+    graph.add_edges_from(edges)
     validate_topology(graph, allow_disconnected=True)
     return graph
 

@@ -1,0 +1,652 @@
+"""Bad input at the public boundary: one table row per malformed input.
+
+Each row names the call, the exact exception class from :mod:`replicalab.errors`
+it must raise (DESIGN §5), and, where the call has an object to work on, that
+object is deep-snapshotted before the call and compared afterwards: a rejected
+call leaves every object unchanged ("validate before mutating"). Some rows also
+check a fragment of the message, which must say what would be valid.
+
+The CLI section checks that bad command lines end with status 2 and exactly one
+``replicalab: error: ...`` line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import pytest
+
+import replicalab
+from replicalab import scenarios
+from replicalab.cli import main
+from replicalab.clocks import HybridLogicalClock, LamportClock, VectorClock
+from replicalab.crdts import LWWRegister, MVRegister
+from replicalab.dots import CausalContext, Dot
+from replicalab.errors import (
+    ClockError,
+    ConfigError,
+    FaultScheduleError,
+    LatencyError,
+    MergeValidationError,
+    ReplicaIdError,
+    ReplicaLabError,
+    TopologyError,
+)
+from replicalab.items import Cell, Item, Stamp, Version
+from replicalab.policies import get_policy, policy_names
+from replicalab.replica import RecordingContext, Replica, TableReplica, UpdateItem
+from replicalab.sim import (
+    Constant,
+    Exponential,
+    Link,
+    RandomStreams,
+    Simulation,
+    Uniform,
+    WallClock,
+    from_edges,
+    full_mesh,
+    line,
+    ring,
+    star,
+    validate_topology,
+    watts_strogatz,
+)
+
+NAN, INF = math.nan, math.inf
+
+# ---------------------------------------------------------------------------
+# Snapshots: deep, comparable copies of an object's observable state
+
+
+def sim_state(sim: Simulation) -> tuple:
+    """Everything a failed call could have touched: clock, counters, trace, ground truth, queue."""
+    return (
+        repr(sim),
+        sim.now,
+        sim.statistics(),
+        sim.trace.to_plain() if sim.trace is not None else None,
+        sim.writes,
+        sim.replies,
+        sorted(sim._ops),  # op ids already scheduled (private, but part of the state)
+        list(sim._heap),  # the event queue itself
+    )
+
+
+def snapshot(obj: Any) -> Any:
+    """A deep, comparable snapshot of ``obj`` (None stays None)."""
+    if obj is None:
+        return None
+    if isinstance(obj, tuple):
+        return tuple(snapshot(part) for part in obj)
+    if isinstance(obj, list):
+        return [snapshot(part) for part in obj]
+    if isinstance(obj, Simulation):
+        return sim_state(obj)
+    if isinstance(obj, nx.Graph):
+        return (type(obj), repr(sorted(obj.nodes(data=True))), repr(sorted(obj.edges(data=True))))
+    if isinstance(obj, RecordingContext):
+        return (obj.replica, obj.now, obj.wall, obj.peers, copy.deepcopy(obj.effects))
+    if isinstance(obj, Replica):
+        return (repr(obj), copy.deepcopy(vars(obj)))
+    # Frozen attrs values (clocks, registers, items, scenarios) and anything else:
+    # the repr plus a deep copy, which compares by value.
+    return (repr(obj), copy.deepcopy(obj))
+
+
+# ---------------------------------------------------------------------------
+# The table
+
+
+@dataclass(frozen=True)
+class Row:
+    """One malformed input: ``call(subject)`` must raise exactly ``error``.
+
+    ``subject`` builds the object that exists before the call (None: the call
+    builds everything itself). ``fragments`` must appear in the message.
+    ``state_before_call`` is for calls made from inside a running simulation:
+    it returns the state recorded by the handler right before the bad call.
+    """
+
+    call: Callable[[Any], object]
+    error: type[ReplicaLabError]
+    subject: Callable[[], Any] | None = None
+    fragments: tuple[str, ...] = ()
+    state_before_call: Callable[[Any], Any] | None = None
+
+
+def row(
+    id: str,
+    error: type[ReplicaLabError],
+    call: Callable[[Any], object],
+    *,
+    subject: Callable[[], Any] | None = None,
+    says: tuple[str, ...] | str = (),
+    state_before_call: Callable[[Any], Any] | None = None,
+) -> Any:
+    fragments = (says,) if isinstance(says, str) else tuple(says)
+    return pytest.param(Row(call, error, subject, fragments, state_before_call), id=id)
+
+
+# -- builders for the objects that exist before a call ------------------------
+
+
+def three_replicas() -> Simulation:
+    return Simulation([TableReplica(r) for r in ("a", "b", "c")], seed=1)
+
+
+def sim_at_100() -> Simulation:
+    sim = Simulation([TableReplica("a"), TableReplica("b")], seed=1)
+    sim.client_request(10, "a", UpdateItem("w1", "k", {"x": 1}))
+    sim.run(until=100)
+    return sim
+
+
+def sim_with_pending_write() -> Simulation:
+    sim = Simulation([TableReplica("a"), TableReplica("b")], seed=1)
+    sim.client_request(10, "a", UpdateItem("w1", "k", {"x": 1}))
+    return sim
+
+
+def disconnected() -> nx.Graph:
+    graph = nx.Graph()
+    graph.add_edge("a", "b")
+    graph.add_edge("c", "d")
+    return graph
+
+
+def self_loop() -> nx.Graph:
+    graph = full_mesh(["a", "b"])
+    graph.add_edge("a", "a")
+    return graph
+
+
+def directed() -> nx.DiGraph:
+    graph = nx.DiGraph()
+    graph.add_edge("a", "b")
+    graph.add_edge("b", "a")
+    return graph
+
+
+def multigraph() -> nx.MultiGraph:
+    graph = nx.MultiGraph()
+    graph.add_edge("a", "b")
+    return graph
+
+
+def replicas_for(graph: nx.Graph) -> list[Replica]:
+    return [Replica(node) for node in sorted(graph.nodes)]
+
+
+class Attempt(Replica):
+    """A replica whose ``on_start`` records the simulation's state, then makes one bad ctx call."""
+
+    def __init__(self, replica_id: str, bad_call: Callable[[Any], object] | None = None) -> None:
+        super().__init__(replica_id)
+        self.bad_call = bad_call
+        self.sim: Simulation | None = None
+        self.state_before_call: Any = None
+
+    def on_start(self, ctx: Any) -> None:
+        if self.bad_call is not None:
+            self.state_before_call = sim_state(self.sim)
+            self.bad_call(ctx)
+
+
+def running_line(bad_call: Callable[[Any], object]) -> Callable[[], Simulation]:
+    """A line a - b - c whose replica ``a`` makes ``bad_call(ctx)`` when it starts."""
+
+    def build() -> Simulation:
+        replicas = [Attempt("a", bad_call), Attempt("b"), Attempt("c")]
+        sim = Simulation(replicas, topology=line(["a", "b", "c"]), seed=1)
+        for replica in replicas:
+            replica.sim = sim
+        return sim
+
+    return build
+
+
+def recorded_before_call(sim: Simulation) -> Any:
+    return sim.replica("a").state_before_call
+
+
+class Rearm(Replica):
+    """Sets a timer that always sets the next one: never quiescent."""
+
+    def on_start(self, ctx: Any) -> None:
+        ctx.set_timer(10, "tick")
+
+    def on_timer(self, ctx: Any, timer: Any) -> None:
+        ctx.set_timer(10, timer)
+
+
+# -- merge states no sequence of operations can reach --------------------------
+
+STAMP = Stamp(100, "a", 1)
+
+
+def lww_version(value: Any, clock: VectorClock | None = None) -> Version:
+    return Version.of({"x": Cell(value, "w1", STAMP)}, write="w1", stamp=STAMP, clock=clock)
+
+
+def same_stamp_different_cells() -> tuple[Item, Item]:
+    return Item((lww_version(1),)), Item((lww_version(2),))
+
+
+def same_clock_different_versions() -> tuple[Item, Item]:
+    clock = VectorClock({"a": 1})
+    return Item((lww_version(1, clock),)), Item((lww_version(2, clock),))
+
+
+def same_dot_different_values() -> tuple[MVRegister, MVRegister]:
+    context = VectorClock({"a": 1})
+    return (
+        MVRegister(frozenset({(Dot("a", 1), "red")}), context),
+        MVRegister(frozenset({(Dot("a", 1), "blue")}), context),
+    )
+
+
+# -- ids that are not non-empty strings -----------------------------------------
+
+BAD_IDS = [("bool", True), ("None", None), ("empty", ""), ("int", 7)]
+
+ID_ROWS = [
+    param
+    for label, bad in BAD_IDS
+    for param in (
+        row(f"VectorClock key is {label}", ReplicaIdError, lambda _, b=bad: VectorClock({b: 1})),
+        row(f"VectorClock.tick replica is {label}", ReplicaIdError,
+            lambda vc, b=bad: vc.tick(b), subject=lambda: VectorClock({"a": 1})),
+        row(f"LamportClock replica is {label}", ReplicaIdError, lambda _, b=bad: LamportClock(b)),
+        row(f"HybridLogicalClock replica is {label}", ReplicaIdError,
+            lambda _, b=bad: HybridLogicalClock(b)),
+        row(f"Dot replica is {label}", ReplicaIdError, lambda _, b=bad: Dot(b, 1)),
+        row(f"Replica id is {label}", ReplicaIdError, lambda _, b=bad: Replica(b)),
+        row(f"TableReplica id is {label}", ReplicaIdError, lambda _, b=bad: TableReplica(b)),
+        row(f"full_mesh id is {label}", ReplicaIdError, lambda _, b=bad: full_mesh(["a", b])),
+        row(f"ring id is {label}", ReplicaIdError, lambda _, b=bad: ring(["a", "b", b])),
+        row(f"line id is {label}", ReplicaIdError, lambda _, b=bad: line(["a", b])),
+        row(f"star center is {label}", ReplicaIdError, lambda _, b=bad: star(b, ["a"])),
+        row(f"LWWRegister.assign replica is {label}", ReplicaIdError,
+            lambda reg, b=bad: reg.assign("v", timestamp=1, replica=b), subject=LWWRegister),
+        row(f"MVRegister.assign replica is {label}", ReplicaIdError,
+            lambda reg, b=bad: reg.assign("v", replica=b), subject=MVRegister),
+        row(f"client name is {label}", ReplicaIdError,
+            lambda sim, b=bad: sim.client_request(0, "a", UpdateItem("w9", "k", {"x": 1}), client=b),
+            subject=three_replicas),
+    )
+]
+
+ID_ROWS += [
+    row(f"from_edges id is {label}", ReplicaIdError, lambda _, b=bad: from_edges([("a", b)]))
+    for label, bad in BAD_IDS
+]
+
+ROWS = [
+    # -- unknown replica ids -------------------------------------------------------------
+    row("Simulation.replica of unknown id", ReplicaIdError, lambda sim: sim.replica("nope"),
+        subject=three_replicas, says=("'nope'", "replicas are ['a', 'b', 'c']")),
+    row("Simulation.client_request to unknown replica", ReplicaIdError,
+        lambda sim: sim.client_request(0, "nope", UpdateItem("w9", "k", {"x": 1})),
+        subject=three_replicas, says="replicas are ['a', 'b', 'c']"),
+    row("Simulation.knowledge of unknown replica", ReplicaIdError,
+        lambda sim: sim.knowledge("nope", "k"), subject=three_replicas),
+    row("Simulation clocks= for unknown replica", ReplicaIdError,
+        lambda _: Simulation([Replica("a")], clocks={"b": WallClock()}), says="replicas are ['a']"),
+    row("Simulation topology node without a replica", ReplicaIdError,
+        lambda g: Simulation([Replica("a"), Replica("b")], topology=g),
+        subject=lambda: full_mesh(["a", "c"]), says="topology nodes without a replica ['c']"),
+    row("scenarios.run skew for unknown region", ReplicaIdError,
+        lambda london: scenarios.run("london", skew={"mars-1": 5}),
+        subject=lambda: scenarios.get("london"), says=("'mars-1'", "eu-west-1")),
+    # -- duplicate replica ids -------------------------------------------------------------
+    row("Simulation given two replicas with one id", ReplicaIdError, lambda rs: Simulation(rs),
+        subject=lambda: [Replica("a"), Replica("b"), Replica("a")], says="ids must be unique"),
+    row("full_mesh duplicate id", ReplicaIdError, lambda _: full_mesh(["a", "b", "a"]),
+        says="'a' appears twice"),
+    row("ring duplicate id", ReplicaIdError, lambda _: ring(["a", "b", "c", "a"])),
+    row("line duplicate id", ReplicaIdError, lambda _: line(["a", "b", "a"])),
+    row("star center also a leaf", ReplicaIdError, lambda _: star("a", ["b", "a"])),
+    # -- ids of the wrong type (generated above) -----------------------------------------
+    *ID_ROWS,
+    # -- latency ------------------------------------------------------------------------------
+    row("Constant negative", LatencyError, lambda _: Constant(-1), says=">= 0"),
+    row("Constant NaN", LatencyError, lambda _: Constant(NAN), says="finite"),
+    row("Constant inf", LatencyError, lambda _: Constant(INF)),
+    row("Constant bool", LatencyError, lambda _: Constant(True)),
+    row("Constant string", LatencyError, lambda _: Constant("10")),
+    row("Constant negative jitter", LatencyError, lambda _: Constant(10, jitter=-1)),
+    row("Uniform low above high", LatencyError, lambda _: Uniform(10, 5), says="low <= high"),
+    row("Uniform negative low", LatencyError, lambda _: Uniform(-1, 5)),
+    row("Uniform NaN low", LatencyError, lambda _: Uniform(NAN, 5)),
+    row("Uniform inf high", LatencyError, lambda _: Uniform(0, INF)),
+    row("Uniform bool high", LatencyError, lambda _: Uniform(0, True)),
+    row("Exponential negative mean", LatencyError, lambda _: Exponential(-3)),
+    row("Exponential NaN mean", LatencyError, lambda _: Exponential(NAN)),
+    row("Exponential inf mean", LatencyError, lambda _: Exponential(INF)),
+    row("Exponential bool mean", LatencyError, lambda _: Exponential(True)),
+    row("Exponential negative offset", LatencyError, lambda _: Exponential(5, offset=-1)),
+    row("Link latency a bare number", LatencyError, lambda _: Link(latency=10),
+        says="Uniform(70, 80)"),
+    row("Link loss above 1", LatencyError, lambda _: Link(loss=1.5), says="[0, 1]"),
+    row("Link loss negative", LatencyError, lambda _: Link(loss=-0.1)),
+    row("Link loss NaN", LatencyError, lambda _: Link(loss=NAN)),
+    row("Link loss bool", LatencyError, lambda _: Link(loss=True)),
+    row("Link duplicate above 1", LatencyError, lambda _: Link(duplicate=2)),
+    row("Link duplicate negative", LatencyError, lambda _: Link(duplicate=-1)),
+    row("Link duplicate NaN", LatencyError, lambda _: Link(duplicate=NAN)),
+    # -- topology ---------------------------------------------------------------------------
+    row("Simulation on a disconnected topology", TopologyError,
+        lambda g: Simulation(replicas_for(g), topology=g), subject=disconnected,
+        says="allow_disconnected=True"),
+    row("validate_topology disconnected", TopologyError, validate_topology, subject=disconnected,
+        says="disconnected"),
+    row("Simulation on a topology with a self-loop", TopologyError,
+        lambda g: Simulation(replicas_for(g), topology=g), subject=self_loop, says="self-loop"),
+    row("validate_topology self-loop", TopologyError, validate_topology, subject=self_loop),
+    row("from_edges self-loop", TopologyError, lambda _: from_edges([("a", "b"), ("b", "b")])),
+    row("Simulation on a directed graph", TopologyError,
+        lambda g: Simulation(replicas_for(g), topology=g), subject=directed,
+        says="undirected networkx.Graph"),
+    row("validate_topology directed graph", TopologyError, validate_topology, subject=directed),
+    row("validate_topology multigraph", TopologyError, validate_topology, subject=multigraph),
+    row("validate_topology empty graph", TopologyError, validate_topology, subject=nx.Graph),
+    row("Simulation links= names a non-edge", TopologyError,
+        lambda g: Simulation(replicas_for(g), topology=g, links={("a", "c"): Link()}),
+        subject=lambda: line(["a", "b", "c"]), says="not an edge"),
+    row("Simulation links= key not a pair", TopologyError,
+        lambda g: Simulation(replicas_for(g), topology=g, links={"ab": Link()}),
+        subject=lambda: line(["a", "b", "c"])),
+    row("ring of two replicas", TopologyError, lambda _: ring(["a", "b"]), says="at least 3"),
+    row("watts_strogatz too few replicas", TopologyError, lambda _: watts_strogatz(2, 2, 0.1, seed=0)),
+    row("watts_strogatz k too small", TopologyError, lambda _: watts_strogatz(5, 1, 0.1, seed=0)),
+    row("watts_strogatz p outside [0, 1]", LatencyError, lambda _: watts_strogatz(5, 2, 1.5, seed=0)),
+    row("from_edges edge of three ids", TopologyError, lambda _: from_edges([("a", "b", "c")])),
+    # -- clocks ---------------------------------------------------------------------------
+    row("VectorClock negative entry", ClockError, lambda _: VectorClock({"a": -1}), says=">= 0"),
+    row("VectorClock float entry", ClockError, lambda _: VectorClock({"a": 1.5})),
+    row("VectorClock string entry", ClockError, lambda _: VectorClock({"a": "1"})),
+    row("VectorClock bool entry", ClockError, lambda _: VectorClock({"a": True})),
+    row("VectorClock from a list of pairs", ClockError, lambda _: VectorClock([("a", 1)]),
+        says="mapping"),
+    row("VectorClock.tick by 0", ClockError, lambda vc: vc.tick("a", by=0),
+        subject=lambda: VectorClock({"a": 1}), says="integer >= 1"),
+    row("VectorClock.tick by -1", ClockError, lambda vc: vc.tick("a", by=-1),
+        subject=lambda: VectorClock({"a": 1})),
+    row("VectorClock.tick by True", ClockError, lambda vc: vc.tick("a", by=True),
+        subject=lambda: VectorClock({"a": 1})),
+    row("VectorClock.merge with a dict", ClockError, lambda vc: vc.merge({"a": 2}),
+        subject=lambda: VectorClock({"a": 1})),
+    row("VectorClock.compare with an int", ClockError, lambda vc: vc.compare(3),
+        subject=lambda: VectorClock({"a": 1})),
+    row("LamportClock negative time", ClockError, lambda _: LamportClock("a", -1)),
+    row("LamportClock float time", ClockError, lambda _: LamportClock("a", 1.0)),
+    row("LamportClock.receive negative", ClockError, lambda c: c.receive(-1),
+        subject=lambda: LamportClock("a", 3)),
+    row("HybridLogicalClock negative wall", ClockError,
+        lambda _: HybridLogicalClock("a", wall=-1), says="wall time"),
+    row("HybridLogicalClock negative logical", ClockError,
+        lambda _: HybridLogicalClock("a", wall=5, logical=-1)),
+    row("HybridLogicalClock.tick negative wall", ClockError, lambda c: c.tick(wall=-5),
+        subject=lambda: HybridLogicalClock("a", wall=5)),
+    row("HybridLogicalClock.tick NaN wall", ClockError, lambda c: c.tick(wall=NAN),
+        subject=lambda: HybridLogicalClock("a", wall=5)),
+    row("HybridLogicalClock.receive a plain int", ClockError, lambda c: c.receive(5, wall=6),
+        subject=lambda: HybridLogicalClock("a", wall=5)),
+    row("Dot counter 0", ClockError, lambda _: Dot("a", 0), says=">= 1"),
+    row("Dot counter negative", ClockError, lambda _: Dot("a", -1)),
+    row("LWWRegister.assign negative timestamp", ClockError,
+        lambda reg: reg.assign("v", timestamp=-1, replica="a"),
+        subject=lambda: LWWRegister().assign("old", timestamp=5, replica="b")),
+    row("WallClock NaN skew", ConfigError, lambda _: WallClock(skew=NAN), says="finite"),
+    row("WallClock inf drift", ConfigError, lambda _: WallClock(drift_ppm=INF)),
+    # -- policies, scenarios, options, seeds -------------------------------------------------
+    row("get_policy unknown name", ConfigError, lambda _: get_policy("lww"),
+        says=("'lww'", "choose one of", *policy_names())),
+    row("get_policy None", ConfigError, lambda _: get_policy(None), says=tuple(policy_names())),
+    row("scenarios.run unknown merge policy", ConfigError,
+        lambda london: scenarios.run("london", merge="lww"),
+        subject=lambda: scenarios.get("london"), says=("'lww'", *policy_names())),
+    row("TableReplica unknown policy", ConfigError, lambda _: TableReplica("a", policy="lww"),
+        says=tuple(policy_names())),
+    row("scenarios.run unknown scenario", ConfigError, lambda _: scenarios.run("paris"),
+        says=("'paris'", "choose one of", *scenarios.names())),
+    row("scenarios.get unknown scenario", ConfigError, lambda _: scenarios.get("paris"),
+        says=tuple(scenarios.names())),
+    row("scenarios.run unknown option", ConfigError,
+        lambda london: scenarios.run("london", colour="red"),
+        subject=lambda: scenarios.get("london"), says=("'colour'", "merge, seed, skew")),
+    row("scenarios.run string seed", ConfigError, lambda _: scenarios.run("london", seed="0"),
+        says="seed must be an integer"),
+    row("scenarios.run float seed", ConfigError, lambda _: scenarios.run("london", seed=1.5)),
+    row("scenarios.run bool seed", ConfigError, lambda _: scenarios.run("london", seed=True)),
+    row("scenarios.run None seed", ConfigError, lambda _: scenarios.run("london", seed=None)),
+    row("scenarios.run float skew", ConfigError,
+        lambda _: scenarios.run("london", skew={"eu-west-1": 1.5}), says="integer number of ms"),
+    row("Simulation string seed", ConfigError, lambda _: Simulation([Replica("a")], seed="1")),
+    row("RandomStreams float seed", ConfigError, lambda _: RandomStreams(1.0)),
+    # -- simulation configuration and caps ----------------------------------------------------
+    row("Simulation with no replicas", ConfigError, lambda _: Simulation([])),
+    row("Simulation given a non-replica", ConfigError, lambda _: Simulation(["a"])),
+    row("Simulation link= not a Link", ConfigError,
+        lambda _: Simulation([Replica("a")], link=Constant(5)), says="Link"),
+    row("Simulation links= value not a Link", ConfigError,
+        lambda g: Simulation(replicas_for(g), topology=g, links={("a", "b"): Constant(5)}),
+        subject=lambda: line(["a", "b"])),
+    row("Simulation negative max_events", ConfigError,
+        lambda _: Simulation([Replica("a")], max_events=-1)),
+    row("run past max_events", ConfigError,
+        lambda _: Simulation([Rearm("a")], max_events=50).run(), says="run(until=...)"),
+    row("run past max_time", ConfigError,
+        lambda _: Simulation([Rearm("a")], max_time=100).run(), says="max_time"),
+    # -- a running simulation -------------------------------------------------------------------
+    row("ctx.send to a non-neighbour", TopologyError, lambda sim: sim.run(),
+        subject=running_line(lambda ctx: ctx.send("c", "hello")),
+        says="peers are ['b']", state_before_call=recorded_before_call),
+    row("ctx.set_timer negative delay", ConfigError, lambda sim: sim.run(),
+        subject=running_line(lambda ctx: ctx.set_timer(-1, "tick")),
+        says=">= 0", state_before_call=recorded_before_call),
+    row("ctx.set_timer float delay", ConfigError, lambda sim: sim.run(),
+        subject=running_line(lambda ctx: ctx.set_timer(1.5, "tick")),
+        state_before_call=recorded_before_call),
+    row("client_request in the past", ConfigError,
+        lambda sim: sim.client_request(50, "a", UpdateItem("w2", "k", {"x": 2})),
+        subject=sim_at_100, says=">= now (100)"),
+    row("client_request at a float time", ConfigError,
+        lambda sim: sim.client_request(150.0, "a", UpdateItem("w2", "k", {"x": 2})),
+        subject=sim_at_100),
+    row("client_request reusing an op id", ConfigError,
+        lambda sim: sim.client_request(20, "b", UpdateItem("w1", "k", {"x": 2})),
+        subject=sim_with_pending_write, says="op ids must be unique"),
+    row("client_request of a plain dict", ConfigError,
+        lambda sim: sim.client_request(20, "a", {"x": 1}), subject=sim_with_pending_write),
+    row("run until earlier than now", ConfigError, lambda sim: sim.run(until=50),
+        subject=sim_at_100, says=">= now (100)"),
+    row("run until negative on a fresh simulation", ConfigError, lambda sim: sim.run(until=-1),
+        subject=sim_with_pending_write),
+    row("run a negative number of events", ConfigError, lambda sim: sim.run(events=-1),
+        subject=sim_with_pending_write),
+    # -- replicas and requests ----------------------------------------------------------------
+    row("TableReplica given a message it does not handle", ConfigError,
+        lambda rc: rc[0].on_message(rc[1], "b", "hello"),
+        subject=lambda: (TableReplica("a"), RecordingContext("a", peers=["b"])),
+        says="UpdateItem, PutItem, GetItem and Replicate"),
+    row("UpdateItem attributes not a mapping", ConfigError,
+        lambda _: UpdateItem("w1", "k", ["x", 1])),
+    row("UpdateItem empty attribute name", ConfigError, lambda _: UpdateItem("w1", "k", {"": 1})),
+    # -- merges of unreachable states ---------------------------------------------------------
+    row("LWWRegister one marker two values", MergeValidationError,
+        lambda regs: regs[0].merge(regs[1]),
+        subject=lambda: (LWWRegister("x", 10, "a"), LWWRegister("y", 10, "a")),
+        says="two different values"),
+    row("MVRegister one dot two values", MergeValidationError,
+        lambda regs: regs[0].merge(regs[1]), subject=same_dot_different_values,
+        says="a dot must name exactly one assignment"),
+    row("item-lww one stamp two items", MergeValidationError,
+        lambda items: get_policy("item-lww").merge(*items), subject=same_stamp_different_cells,
+        says="a stamp must name exactly one item state"),
+    row("attribute-lww one stamp two cells", MergeValidationError,
+        lambda items: get_policy("attribute-lww").merge(*items), subject=same_stamp_different_cells),
+    row("causal one clock two versions", MergeValidationError,
+        lambda items: get_policy("causal").merge(*items), subject=same_clock_different_versions),
+]
+
+
+def sibling_item() -> Item:
+    a, b = same_clock_different_versions()
+    return Item((lww_version(1, VectorClock({"a": 1})), lww_version(2, VectorClock({"b": 1}))))
+
+
+# Rows added when the defects the first version of this table found were fixed.
+ROWS += [
+    row("schedule an action in the past", FaultScheduleError,
+        lambda sim: sim.schedule(50, lambda s: None), subject=sim_at_100, says=">= now (100)"),
+    row("LWWRegister negative timestamp", ClockError, lambda _: LWWRegister("x", -5, "a")),
+    row("LWWRegister string timestamp", ClockError, lambda _: LWWRegister("x", "10", "a")),
+    row("LWWRegister timestamp without replica", ClockError, lambda _: LWWRegister("x", 5, None),
+        says="both timestamp and replica"),
+    row("MVRegister entry that is not a (Dot, value) pair", MergeValidationError,
+        lambda _: MVRegister(frozenset({("notadot", "x")}), VectorClock({"a": 1}))),
+    row("MVRegister entry its context has not seen", MergeValidationError,
+        lambda _: MVRegister(frozenset({(Dot("a", 3), "x")})), says="not covered"),
+    row("MVRegister unhashable value", ConfigError,
+        lambda reg: reg.assign([1], replica="a"), subject=MVRegister, says="hashable"),
+    row("item-lww given an item with siblings", MergeValidationError,
+        lambda item: get_policy("item-lww").merge(item, Item((lww_version(3),))),
+        subject=sibling_item, says="exactly one version"),
+    row("attribute-lww given an item with siblings", MergeValidationError,
+        lambda item: get_policy("attribute-lww").merge(Item((lww_version(3),)), item),
+        subject=sibling_item, says="exactly one version"),
+    row("merge given a dict instead of an Item", MergeValidationError,
+        lambda _: get_policy("causal").merge(None, {"x": 1}), says="must be an Item"),
+    row("write given a list instead of attributes", ConfigError,
+        lambda _: get_policy("item-lww").write(None, [1], write="w", stamp=Stamp(1, "a", 1),
+                                               replica="a")),
+    row("skew that is not a mapping", ConfigError,
+        lambda _: scenarios.run("london", skew=5), says="mapping of region -> ms"),
+    row("watts_strogatz seed not an int", ConfigError,
+        lambda _: watts_strogatz(5, 2, 0.1, seed="x")),
+    row("links pair with a non-string id", ReplicaIdError,
+        lambda _: Simulation(replicas_for(line(["a", "b", "c"])), topology=line(["a", "b", "c"]),
+                             links={("a", 7): Link()})),
+    row("CausalContext cloud of non-dots", ClockError, lambda _: CausalContext(cloud=[1])),
+    row("TableReplica initial item that is not an Item", ConfigError,
+        lambda _: TableReplica("a", items={"k": 5})),
+    row("UpdateItem key not a string", ConfigError, lambda _: UpdateItem("w", 5, {"x": 1})),
+    row("UpdateItem op id None", ConfigError, lambda _: UpdateItem(None, "k", {"x": 1})),
+    row("Simulation negative epoch", ConfigError,
+        lambda _: Simulation([Replica("a")], epoch=-1)),
+    row("full_mesh given one string", ConfigError, lambda _: full_mesh("abc"),
+        says="not the string"),
+]
+
+
+@pytest.mark.parametrize("case", ROWS)
+def test_malformed_input_raises_its_documented_error_and_changes_nothing(case: Row) -> None:
+    subject = case.subject() if case.subject is not None else None
+    before = snapshot(subject)
+
+    with pytest.raises(ReplicaLabError) as raised:
+        case.call(subject)
+
+    error = raised.value
+    assert type(error) is case.error, f"raised {type(error).__name__}: {error}"
+    for fragment in case.fragments:
+        assert fragment in str(error), f"{fragment!r} missing from message: {error}"
+    if case.state_before_call is not None:
+        before = case.state_before_call(subject)
+        assert before is not None, "the handler never reached the bad call"
+    assert snapshot(subject) == before, "the rejected call changed its object"
+
+
+def test_every_row_error_is_both_a_replicalab_error_and_a_value_error() -> None:
+    """Callers may catch ReplicaLabError, or ValueError as for any bad argument."""
+    for param in ROWS:
+        (case,) = param.values
+        assert issubclass(case.error, ReplicaLabError)
+        assert issubclass(case.error, ValueError)
+
+
+def test_a_rejected_client_request_leaves_its_op_id_free_for_a_retry() -> None:
+    sim = three_replicas()
+    with pytest.raises(ReplicaIdError):
+        sim.client_request(0, "nope", UpdateItem("w1", "k", {"x": 1}))
+    sim.client_request(0, "a", UpdateItem("w1", "k", {"x": 1}))
+    sim.run_until_quiescent()
+    assert list(sim.writes) == ["w1"]
+
+
+# ---------------------------------------------------------------------------
+# The command line
+
+
+def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """Call ``main(argv)``; return (status, stdout, stderr), whether it returns or exits."""
+    try:
+        status = main(argv)
+    except SystemExit as exit_:
+        status = exit_.code
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+CLI_ROWS = [
+    pytest.param(["run", "london", "--merge", "nope"], ("'nope'", *policy_names()),
+                 id="run with unknown merge policy"),
+    pytest.param(["run", "paris"], ("'paris'", *scenarios.names()), id="run unknown scenario"),
+    pytest.param(["compare", "paris"], ("'paris'",), id="compare unknown scenario"),
+    pytest.param(["run", "london", "--seed", "x"], ("--seed", "'x'"), id="run non-int seed"),
+    pytest.param(["compare", "london", "--seed", "1.5"], ("--seed",), id="compare non-int seed"),
+    pytest.param([], ("required",), id="missing subcommand"),
+    pytest.param(["frobnicate"], ("'frobnicate'",), id="unknown subcommand"),
+    pytest.param(["run"], ("scenario",), id="run without a scenario"),
+    pytest.param(["run", "london", "--colour", "red"], ("--colour",), id="unknown flag"),
+    pytest.param(["run", "london", "--skew", "us-east-1"], ("REGION=MS",),
+                 id="skew without milliseconds"),
+    pytest.param(["run", "london", "--skew", "us-east-1=soon"], ("REGION=MS",),
+                 id="skew with non-int milliseconds"),
+    pytest.param(["run", "london", "--skew", "=5"], ("REGION=MS",), id="skew without region"),
+    pytest.param(["run", "london", "--skew", "mars-1=5"], ("'mars-1'",),
+                 id="skew for unknown region"),
+]
+
+
+@pytest.mark.parametrize(("argv", "fragments"), CLI_ROWS)
+def test_cli_bad_arguments_exit_2_with_one_error_line_and_no_traceback(
+    argv: list[str], fragments: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run_cli(argv, capsys)
+
+    assert status == 2
+    assert out == ""
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("replicalab: error: ")
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_python_dash_m_replicalab_with_unknown_merge_exits_2_with_one_line() -> None:
+    root = Path(replicalab.__file__).resolve().parent.parent
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+    done = subprocess.run(
+        [sys.executable, "-m", "replicalab", "run", "london", "--merge", "nope"],
+        capture_output=True, text=True, env=env, cwd=root, timeout=120, check=False,
+    )
+
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("replicalab: error: unknown merge policy 'nope'")

@@ -1,0 +1,252 @@
+"""Layering: imports point one way only (DESIGN §1), and nothing imports unsafe or wall-clock modules.
+
+Every ``.py`` file under ``replicalab/`` is parsed with :mod:`ast`. All imports
+count: ``import x`` and ``from x import y``, relative imports, and imports
+inside functions or ``if TYPE_CHECKING:`` blocks. The rules:
+
+* a primitive (clocks, dots, crdts, items, policies, errors, _validate) imports
+  nothing from the layers above it (sim, replica, scenarios, ledger, viz, cli);
+* a replica module imports nothing from ``replicalab.sim`` (replicas are sans-I/O);
+* no module imports ``pickle``, ``marshal`` or ``shelve`` (no unsafe decoding),
+  or ``time`` / ``datetime`` (simulated time only);
+* no module uses the module-level ``random`` functions (global, unseeded state).
+  ``random.Random`` is the only name taken from ``random``; it is constructed
+  only in ``replicalab.sim.rng``, where seeded named streams are made. Any other
+  module may mention ``random.Random`` in a type annotation, and nothing else.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import replicalab
+
+PACKAGE_DIR = Path(replicalab.__file__).resolve().parent
+
+PRIMITIVES = (
+    "replicalab.clocks",
+    "replicalab.dots",
+    "replicalab.crdts",
+    "replicalab.items",
+    "replicalab.policies",
+    "replicalab.errors",
+    "replicalab._validate",
+)
+ABOVE_PRIMITIVES = (
+    "replicalab.sim",
+    "replicalab.replica",
+    "replicalab.scenarios",
+    "replicalab.ledger",
+    "replicalab.viz",
+    "replicalab.cli",
+)
+FORBIDDEN_EVERYWHERE = {
+    "pickle": "no pickle: decode only the allow-listed JSON format",
+    "_pickle": "no pickle: decode only the allow-listed JSON format",
+    "marshal": "no marshal: decode only the allow-listed JSON format",
+    "shelve": "no shelve: it is pickle underneath",
+    "time": "no wall-clock time: use simulated time (ctx.now / ctx.wall_time())",
+    "datetime": "no wall-clock time: use simulated time (ctx.now / ctx.wall_time())",
+}
+RANDOM_STREAMS_MODULE = "replicalab.sim.rng"
+
+
+def within(module: str, prefixes: tuple[str, ...] | str) -> bool:
+    """True if ``module`` is one of ``prefixes`` or a submodule of one."""
+    if isinstance(prefixes, str):
+        prefixes = (prefixes,)
+    return any(module == p or module.startswith(p + ".") for p in prefixes)
+
+
+# ---------------------------------------------------------------------------
+# Reading imports
+
+
+def imported_modules(tree: ast.Module, module: str, is_package: bool) -> Iterator[tuple[int, str]]:
+    """``(line, dotted name)`` for every import anywhere in ``tree``, relative ones resolved.
+
+    For ``from x import y`` both ``x`` and ``x.y`` are yielded, since ``y`` may
+    be a submodule (``from replicalab import sim``).
+    """
+    package = module if is_package else module.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".")
+                base_parts = parts[: len(parts) - (node.level - 1)]
+                base = ".".join(base_parts + ([node.module] if node.module else []))
+            else:
+                base = node.module or ""
+            yield node.lineno, base
+            for alias in node.names:
+                if alias.name != "*":
+                    yield node.lineno, f"{base}.{alias.name}"
+
+
+def annotation_nodes(tree: ast.Module) -> set[int]:
+    """ids of every AST node that sits inside a type annotation."""
+    roots: list[ast.AST] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arg) and node.annotation is not None:
+            roots.append(node.annotation)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.returns is not None:
+            roots.append(node.returns)
+        elif isinstance(node, ast.AnnAssign):
+            roots.append(node.annotation)
+    return {id(inner) for root in roots for inner in ast.walk(root)}
+
+
+def random_violations(tree: ast.Module, module: str) -> Iterator[str]:
+    """Uses of the ``random`` module other than ``random.Random`` where it is allowed."""
+    may_construct = module == RANDOM_STREAMS_MODULE
+    aliases: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            aliases |= {a.asname or a.name for a in node.names if a.name == "random"}
+        elif isinstance(node, ast.ImportFrom) and node.module == "random" and not node.level:
+            for alias in node.names:
+                if alias.name != "Random":
+                    yield f"line {node.lineno}: 'from random import {alias.name}' uses global random state"
+                elif not may_construct:
+                    yield (f"line {node.lineno}: 'from random import Random' outside "
+                           f"{RANDOM_STREAMS_MODULE}; take a stream from RandomStreams")
+    if not aliases:
+        return
+    in_annotation = annotation_nodes(tree)
+    parents = {id(child): parent for parent in ast.walk(tree) for child in ast.iter_child_nodes(parent)}
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Name) and node.id in aliases):
+            continue
+        parent = parents.get(id(node))
+        attribute = parent.attr if isinstance(parent, ast.Attribute) else None
+        if attribute != "Random":
+            what = f"random.{attribute}" if attribute else "the random module itself"
+            yield f"line {node.lineno}: uses {what}; only random.Random (seeded streams) is allowed"
+        elif not may_construct and id(node) not in in_annotation:
+            yield (f"line {node.lineno}: uses random.Random outside a type annotation; "
+                   f"only {RANDOM_STREAMS_MODULE} makes generators (use RandomStreams)")
+
+
+def violations(source: str, module: str, is_package: bool = False) -> list[str]:
+    """Every layering rule ``source`` (the text of ``module``) breaks, as readable lines."""
+    tree = ast.parse(source)
+    found: list[str] = []
+    for line, name in imported_modules(tree, module, is_package):
+        top = name.partition(".")[0]
+        if top in FORBIDDEN_EVERYWHERE:
+            found.append(f"{module} line {line}: imports {name}; {FORBIDDEN_EVERYWHERE[top]}")
+        if within(module, PRIMITIVES) and within(name, ABOVE_PRIMITIVES):
+            found.append(f"{module} line {line}: primitive imports {name}, a layer above it")
+        if within(module, "replicalab.replica") and within(name, "replicalab.sim"):
+            found.append(f"{module} line {line}: replica imports {name}; replicas are sans-I/O")
+    found += [f"{module} {v}" for v in random_violations(tree, module)]
+    return found
+
+
+# ---------------------------------------------------------------------------
+# The package
+
+
+def package_modules() -> list[tuple[str, Path, bool]]:
+    """``(dotted name, path, is_package)`` for every module under replicalab/."""
+    out = []
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        parts = list(path.relative_to(PACKAGE_DIR.parent).with_suffix("").parts)
+        is_package = parts[-1] == "__init__"
+        if is_package:
+            parts.pop()
+        out.append((".".join(parts), path, is_package))
+    return out
+
+
+MODULES = package_modules()
+
+
+def test_the_checker_sees_every_layer_of_the_package() -> None:
+    names = {name for name, _, _ in MODULES}
+    for expected in ("replicalab", "replicalab.clocks", "replicalab.crdts.registers",
+                     "replicalab.policies", "replicalab.replica.base", "replicalab.sim.rng",
+                     "replicalab.scenarios.world", "replicalab.cli"):
+        assert expected in names
+
+
+@pytest.mark.parametrize(("module", "path", "is_package"), MODULES, ids=[m for m, _, _ in MODULES])
+def test_module_respects_the_layering_and_safety_rules(module: str, path: Path, is_package: bool) -> None:
+    problems = violations(path.read_text(encoding="utf-8"), module, is_package)
+    assert not problems, "\n".join(problems)
+
+
+# ---------------------------------------------------------------------------
+# The checker itself: each rule must be able to fail
+
+
+def test_checker_catches_a_primitive_importing_the_simulator() -> None:
+    assert violations("from replicalab.sim import Simulation\n", "replicalab.clocks")
+
+
+def test_checker_catches_a_relative_import_of_a_higher_layer_from_a_primitive() -> None:
+    assert violations("from .sim import network\n", "replicalab.dots")
+    assert violations("from .. import ledger\n", "replicalab.crdts.registers")
+    assert violations("from ..viz.text import table\n", "replicalab.crdts.registers")
+
+
+def test_checker_catches_a_submodule_named_in_from_import() -> None:
+    assert violations("from replicalab import scenarios\n", "replicalab.policies")
+
+
+def test_checker_catches_an_import_inside_a_function() -> None:
+    source = "def f():\n    import replicalab.cli\n    return replicalab.cli\n"
+    assert violations(source, "replicalab.errors")
+
+
+def test_checker_catches_an_import_under_type_checking() -> None:
+    source = (
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n"
+        "    from replicalab.replica.table import TableReplica\n"
+    )
+    assert violations(source, "replicalab.items")
+
+
+def test_checker_catches_a_replica_module_importing_the_simulator() -> None:
+    assert violations("from replicalab.sim.clock import WallClock\n", "replicalab.replica.table")
+    assert violations("from ..sim import rng\n", "replicalab.replica.base")
+
+
+def test_checker_catches_pickle_marshal_shelve_and_wall_clock_time_anywhere() -> None:
+    for source in ("import pickle\n", "from marshal import loads\n", "import shelve as s\n",
+                   "import time\n", "from time import monotonic\n", "import datetime\n",
+                   "from datetime import datetime\n", "def f():\n    import pickle\n"):
+        assert violations(source, "replicalab.scenarios.world"), source
+
+
+def test_checker_catches_module_level_random_functions() -> None:
+    for source in ("import random\nx = random.random()\n",
+                   "import random\nrandom.seed(1)\n",
+                   "import random as r\nr.shuffle([])\n",
+                   "from random import choice\n",
+                   "import random\nf = random\n"):
+        assert violations(source, RANDOM_STREAMS_MODULE), source
+
+
+def test_checker_catches_random_generators_made_outside_the_streams_module() -> None:
+    assert violations("import random\nrng = random.Random(1)\n", "replicalab.sim.network")
+    assert violations("from random import Random\n", "replicalab.sim.simulation")
+
+
+def test_checker_allows_what_the_rules_allow() -> None:
+    streams = "import random\nimport hashlib\nrng = random.Random(int.from_bytes(b'x', 'big'))\n"
+    annotated = "import random\ndef sample(rng: random.Random) -> int:\n    return 1\n"
+    assert violations(streams, RANDOM_STREAMS_MODULE) == []
+    assert violations(annotated, "replicalab.sim.network") == []
+    assert violations("from replicalab.clocks import VectorClock\n", "replicalab.crdts.registers") == []
+    assert violations("from replicalab.sim import Simulation\n", "replicalab.scenarios.world") == []
+    assert violations("from . import _validate\n", "replicalab.clocks") == []
+    assert violations("from replicalab.items import Item\n", "replicalab.replica.table") == []
