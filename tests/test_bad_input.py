@@ -501,7 +501,6 @@ ROWS = [
 
 
 def sibling_item() -> Item:
-    a, b = same_clock_different_versions()
     return Item((lww_version(1, VectorClock({"a": 1})), lww_version(2, VectorClock({"b": 1}))))
 
 
