@@ -41,24 +41,45 @@ def format_wall(ms: int) -> str:
     return f"{hours % 24:02d}:{mins:02d}:{secs:02d}.{millis:03d}"
 
 
-@attrs.frozen(order=True)
+@attrs.frozen(order=False)
 class Stamp:
-    """The ``(wall, replica, seq)`` stamp a replica puts on a write; LWW orders by it.
+    """The stamp a replica puts on a write; LWW orders by ``(wall, logical, replica, seq)``.
 
     ``wall`` is the writing replica's wall clock in milliseconds (skew
     included), so a larger stamp is *not* evidence of a later write in real
-    time. ``seq`` counts the replica's own writes and only breaks ties between
-    two writes of one replica in the same millisecond.
+    time. ``logical`` is 0 for plain wall-clock stamps and the hybrid logical
+    clock's counter when the table stamps with an HLC (then ``wall`` is the
+    HLC's wall component). ``seq`` counts the replica's own writes and only
+    breaks ties between two writes of one replica in the same millisecond.
     """
 
     wall: int
     replica: str
     seq: int
+    logical: int = 0
+
+    @property
+    def key(self) -> tuple[int, int, str, int]:
+        """The total order LWW uses: ``(wall, logical, replica, seq)``."""
+        return (self.wall, self.logical, self.replica, self.seq)
+
+    def __lt__(self, other: Stamp) -> bool:
+        return self.key < other.key
+
+    def __le__(self, other: Stamp) -> bool:
+        return self.key <= other.key
+
+    def __gt__(self, other: Stamp) -> bool:
+        return self.key > other.key
+
+    def __ge__(self, other: Stamp) -> bool:
+        return self.key >= other.key
 
     def __str__(self) -> str:
         if self.wall < 0:
             return "before the run"
-        return f"{format_wall(self.wall)} {self.replica}"
+        logical = f"+{self.logical}" if self.logical else ""
+        return f"{format_wall(self.wall)}{logical} {self.replica}"
 
 
 @attrs.frozen

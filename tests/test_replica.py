@@ -73,7 +73,7 @@ def test_get_item_reads_the_local_copy():
     r, c = region(), ctx()
     r.on_message(c, "app", UpdateItem("w1", "k", {"a": 1}))
     r.on_message(c, "reader", GetItem("r1", "k", consistent=True))
-    assert c.of_kind("reply")[-1].args == ("reader", ReadResult("r1", item={"a": 1}))
+    assert c.of_kind("reply")[-1].args == ("reader", ReadResult("r1", item={"a": 1}, writes=("w1",)))
     r.on_message(c, "reader", GetItem("r2", "missing"))
     assert c.of_kind("reply")[-1].args[1].item is None
 

@@ -26,10 +26,14 @@ from typing import Any, ClassVar
 import attrs
 
 from replicalab import _validate
+from replicalab.clocks import HybridLogicalClock, LamportClock
 from replicalab.errors import ConfigError
 from replicalab.items import Item, Stamp
-from replicalab.policies import Loss, MergePolicy, get_policy
+from replicalab.policies import Loss, MergePolicy, Outcome, get_policy
 from replicalab.replica.base import Context, Replica, Request, Response
+
+#: How a table replica stamps writes for LWW: its wall clock, or a hybrid logical clock.
+STAMPS = ("wall", "hlc")
 
 __all__ = [
     "GetItem",
@@ -39,6 +43,11 @@ __all__ = [
     "TableReplica",
     "UpdateItem",
 ]
+
+
+def _version(value: Any) -> None:
+    if value is not None and (type(value) is not int or value < 0):
+        raise ConfigError(f"expect_version must be an integer >= 0 (the version you read), got {value!r}")
 
 
 def _plain_dict(value: Any, what: str) -> dict[str, Any]:
@@ -56,6 +65,10 @@ class UpdateItem(Request):
 
     ``condition`` maps attribute -> expected value (None: must be absent); it is
     checked against the *local* replica, and every sibling must satisfy it.
+    Optimistic concurrency: ``expect_version=v`` adds the condition
+    ``version = v`` and sets ``version`` to ``v + 1`` in the same write;
+    ``create_if_absent=True`` requires that the item does not exist yet and
+    sets ``version`` to 1. Both are checked against the local replica only.
     """
 
     mutates: ClassVar[bool] = True
@@ -63,6 +76,20 @@ class UpdateItem(Request):
     key: str = attrs.field(validator=lambda _i, _a, v: _validate.name(v, "item key"))
     attributes: dict[str, Any] = attrs.field(converter=lambda v: _plain_dict(v, "attributes"))
     condition: dict[str, Any] | None = None
+    expect_version: int | None = attrs.field(default=None, kw_only=True,
+                                             validator=lambda _i, _a, v: _version(v))
+    create_if_absent: bool = attrs.field(default=False, kw_only=True)
+
+    def effective(self) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """The attributes to set and the condition to check, versioning included."""
+        attributes = dict(self.attributes)
+        condition = dict(self.condition) if self.condition else {}
+        if self.expect_version is not None:
+            condition["version"] = self.expect_version
+            attributes["version"] = self.expect_version + 1
+        elif self.create_if_absent:
+            attributes.setdefault("version", 1)
+        return attributes, (condition or None)
 
     @property
     def scope(self) -> Hashable:
@@ -98,9 +125,14 @@ class GetItem(Request):
 
 @attrs.frozen
 class ReadResult(Response):
-    """The answer to :class:`GetItem`: the item as plain data (a list when there are siblings)."""
+    """The answer to :class:`GetItem`: the item as plain data (a list when there are siblings).
+
+    ``writes`` lists the ids of the writes whose values the returned item holds
+    (provenance), so a checker can tell which writes the read saw.
+    """
 
     item: Any = None
+    writes: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -110,6 +142,8 @@ class Replicate:
     key: str = attrs.field(validator=lambda _i, _a, v: _validate.name(v, "item key"))
     item: Item
     write: str
+    lamport: int = 0
+    hlc: tuple[int, int] = (0, 0)
 
     def trace_fields(self) -> dict[str, Any]:
         return {"key": self.key, "write": self.write}
@@ -141,9 +175,16 @@ class TableReplica(Replica):
         replica_id: str,
         policy: str | MergePolicy = "item-lww",
         items: Mapping[str, Item] | None = None,
+        *,
+        stamps: str = "wall",
     ) -> None:
         super().__init__(replica_id)
         self.policy = get_policy(policy)
+        if stamps not in STAMPS:
+            raise ConfigError(f"unknown stamps {stamps!r}; choose one of: {', '.join(STAMPS)}")
+        self.stamps = stamps
+        self.lamport = LamportClock(self.id)
+        self.hlc = HybridLogicalClock(self.id)
         items = dict(items or {})
         for key, item in items.items():
             _validate.name(key, "item key")
@@ -160,8 +201,10 @@ class TableReplica(Replica):
         elif isinstance(msg, GetItem):
             item = self.items.get(msg.key)
             plain = item.to_plain() if item is not None else None
-            ctx.log("Read", op=msg.op, key=msg.key, client=src, consistent=msg.consistent)
-            ctx.reply(src, ReadResult(msg.op, item=plain))
+            writes = tuple(sorted({w for w, _ in item.writes()})) if item is not None else ()
+            ctx.log("Read", op=msg.op, key=msg.key, client=src, consistent=msg.consistent,
+                    writes=list(writes))
+            ctx.reply(src, ReadResult(msg.op, item=plain, writes=writes))
         else:
             raise ConfigError(
                 f"{self.id} cannot handle a {type(msg).__name__}; a TableReplica takes "
@@ -170,17 +213,40 @@ class TableReplica(Replica):
 
     def _write(self, ctx: Context, src: str, msg: UpdateItem | PutItem) -> None:
         current = self.items.get(msg.key)
-        failed = self._failed_condition(current, msg.condition)
+        if isinstance(msg, UpdateItem):
+            attributes, condition = msg.effective()
+            absent = msg.create_if_absent
+        else:
+            attributes, condition, absent = msg.attributes, msg.condition, False
+        failed = self._failed_condition(current, condition)
+        if absent and current is not None and not failed:
+            failed = f"the item {msg.key} already exists locally (create_if_absent)"
         if failed:
             ctx.log("Rejected", op=msg.op, key=msg.key, client=src, error="ConditionalCheckFailed",
                     message=failed)
             ctx.reply(src, Response(msg.op, ok=False, error="ConditionalCheckFailed", message=failed))
             return
+        outcome, stamp = self._apply(ctx, src, msg, attributes)
+        ctx.reply(src, Response(msg.op))
+        self._replicate(ctx, msg.key, outcome.item, msg.op)
+
+    def _stamp(self, ctx: Context) -> Stamp:
+        """Tick the replica's clocks for a local write and return the write's LWW stamp."""
         self.writes_applied += 1
-        stamp = Stamp(ctx.wall_time(), self.id, self.writes_applied)
+        self.lamport = self.lamport.tick()
+        self.hlc = self.hlc.tick(wall=ctx.wall_time())
+        if self.stamps == "hlc":
+            return Stamp(self.hlc.wall, self.id, self.writes_applied, self.hlc.logical)
+        return Stamp(ctx.wall_time(), self.id, self.writes_applied)
+
+    def _apply(self, ctx: Context, src: str, msg: UpdateItem | PutItem,
+               attributes: Mapping[str, Any]) -> tuple[Outcome, Stamp]:
+        """Apply a write that passed its checks locally and log it; no reply, no replication."""
+        current = self.items.get(msg.key)
+        stamp = self._stamp(ctx)
         outcome = self.policy.write(
             current,
-            msg.attributes,
+            attributes,
             write=msg.op,
             stamp=stamp,
             replica=self.id,
@@ -192,18 +258,31 @@ class TableReplica(Replica):
             write=msg.op,
             key=msg.key,
             client=src,
-            attributes=dict(sorted(msg.attributes.items())),
+            attributes=dict(sorted(attributes.items())),
             replace=isinstance(msg, PutItem),
             stamp=stamp_fields(stamp),
             clock=outcome.item.versions[0].clock.to_dict(),
+            lamport=self.lamport.time,
+            hlc=[self.hlc.wall, self.hlc.logical],
             losses=loss_fields(outcome.losses),
         )
-        ctx.reply(src, Response(msg.op))
-        replicate = Replicate(msg.key, outcome.item, msg.op)
+        return outcome, stamp
+
+    def _replicate(self, ctx: Context, key: str, item: Item, write: str) -> None:
+        """Ship the item to every peer, asynchronously (MREC)."""
+        replicate = Replicate(key, item, write, self.lamport.time, (self.hlc.wall, self.hlc.logical))
         for peer in ctx.peers:
-            ctx.send(peer, replicate, scope=msg.key)
+            ctx.send(peer, replicate, scope=key)
+
+    def _observe(self, ctx: Context, msg: Replicate) -> None:
+        """Advance the Lamport and hybrid logical clocks on receiving a message."""
+        self.lamport = self.lamport.receive(msg.lamport)
+        wall, logical = msg.hlc
+        remote = HybridLogicalClock(self.id, wall, logical)
+        self.hlc = self.hlc.receive(remote, wall=ctx.wall_time())
 
     def _merge(self, ctx: Context, src: str, msg: Replicate) -> None:
+        self._observe(ctx, msg)
         local = self.items.get(msg.key)
         outcome = self.policy.merge(local, msg.item)
         self.items[msg.key] = outcome.item

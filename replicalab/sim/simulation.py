@@ -109,12 +109,23 @@ class WriteFact:
 
 @attrs.frozen
 class Reply:
-    """A replica's answer to a client, as the client got it (client latency is 0)."""
+    """A replica's answer to a client, as the client got it.
+
+    ``time`` is when the client received it and ``issued`` when the client sent
+    the request, so ``latency`` is what the client waited (0 for a client in
+    the replica's own region; a round trip when it writes to another region).
+    """
 
     time: int
     replica: str
     client: str
     response: Response
+    issued: int = 0
+
+    @property
+    def latency(self) -> int:
+        """Milliseconds from sending the request to receiving this reply."""
+        return self.time - self.issued
 
 
 def describe(msg: Any) -> Any:
@@ -233,11 +244,18 @@ class _Context:
 
     def reply(self, client: str, response: Response) -> None:
         sim = self._sim
-        sim._replies.append(Reply(sim.now, self._replica, client, response))
+        issued, via, on_reply = sim._client_ops.get(response.op, (sim.now, None, None))
+        received = sim.now
+        if via is not None and via != self._replica:
+            received += sim._client_link(self._replica, via)()
+        reply = Reply(received, self._replica, client, response, issued)
+        sim._replies.append(reply)
         if sim._trace is not None:
             sim._trace.record(sim.now, "Replied", self._replica, {
                 "client": client, "op": response.op, "ok": response.ok,
-                "error": response.error, "message": response.message})
+                "error": response.error, "message": response.message, "received": received})
+        if on_reply is not None:
+            sim._push(received, _PRIORITY_RUNTIME, _CALL, lambda s: on_reply(s, reply), None, None)
 
     def log(self, kind: str, **data: Any) -> None:
         trace = self._sim._trace
@@ -336,6 +354,10 @@ class Simulation:
         self._max_time = max_time
         self._events = self._sent = self._delivered = self._dropped = 0
         self._duplicated = self._timers = self._client_requests = 0
+        self._client_ops: dict[str, tuple[int, str | None, Any]] = {}
+        self._client_samplers: dict[tuple[str, str], Callable[[], int]] = {}
+        self._link_config = overrides
+        self._default_link = default
         self._contexts: dict[str, _Context] = {}
         for replica in ids:
             states = {
@@ -418,16 +440,49 @@ class Simulation:
         self._seq = seq + 1
         heapq.heappush(self._heap, (at, priority, seq, kind, a, b, c, None))
 
-    def client_request(self, at: int, replica: str, request: Request, *, client: str = "client") -> None:
-        """Deliver client ``request`` to ``replica`` at time ``at`` (client latency is 0)."""
+    def client_request(
+        self,
+        at: int,
+        replica: str,
+        request: Request,
+        *,
+        client: str = "client",
+        via: str | None = None,
+        on_reply: Callable[[Simulation, Reply], None] | None = None,
+    ) -> None:
+        """Send client ``request`` at time ``at`` to ``replica``.
+
+        A client sits next to ``via`` (default: the replica itself, latency 0).
+        When ``via`` is another replica, the request and the reply each take one
+        draw of that link's latency (from their own random streams, so client
+        traffic never shifts replication's draws). ``on_reply(sim, reply)`` runs
+        when the client receives the reply; it may send further requests.
+        """
         self.replica(replica)
         if not isinstance(request, Request):
             raise ConfigError(f"client requests must be Request objects, got {request!r}")
         _validate.replica_id(client, "client name")
         if request.op in self._ops:
             raise ConfigError(f"request op id {request.op!r} is already scheduled; op ids must be unique")
-        self._push(at, _PRIORITY_NORMAL, _CLIENT, replica, client, request)
+        if via is not None and via != replica:
+            self.replica(via)
+            if not self.topology.has_edge(via, replica):
+                raise TopologyError(f"a client at {via!r} cannot reach {replica!r}: no link between them")
+        if on_reply is not None and not callable(on_reply):
+            raise ConfigError(f"on_reply must be callable, got {on_reply!r}")
+        delay = self._client_link(via, replica)() if via is not None and via != replica else 0
+        self._push(at + delay if type(at) is int else at, _PRIORITY_NORMAL, _CLIENT, replica, client,
+                   request)
         self._ops.add(request.op)
+        self._client_ops[request.op] = (at, via, on_reply)
+
+    def _client_link(self, src: str, dst: str) -> Callable[[], int]:
+        sampler = self._client_samplers.get((src, dst))
+        if sampler is None:
+            link = self._link_config.get((src, dst), self._default_link)
+            sampler = link.latency.sampler(self.streams.stream(f"client:{src}->{dst}"))
+            self._client_samplers[(src, dst)] = sampler
+        return sampler
 
     def schedule(self, at: int, action: Callable[[Simulation], None]) -> None:
         """Run ``action(sim)`` at time ``at``, before ordinary events of that millisecond (faults)."""
