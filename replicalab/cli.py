@@ -1,7 +1,10 @@
-"""The ``replicalab`` command line: run a scenario, compare policies, list scenarios.
+"""The ``replicalab`` command line: run a scenario, compare patterns, list scenarios.
 
     replicalab run london [--merge item-lww|attribute-lww|causal] [--seed N] [--json]
-    replicalab compare london [--seed N] [--json]
+                          [--writes versioned] [--routing key-home] [--mode mrsc|single-primary]
+                          [--skew REGION=MS] [--stamps hlc] [--scan]
+    replicalab compare london [--seed N] [--seeds N] [--json]
+    replicalab compare --workload append-only|profile|contested [--minutes M]
     replicalab scenarios
 
 Bad arguments print one line ``replicalab: error: ...`` and exit with status 2.
@@ -14,8 +17,12 @@ import sys
 from collections.abc import Sequence
 
 from replicalab import scenarios
-from replicalab.errors import ReplicaLabError
-from replicalab.policies import POLICIES, policy_names
+from replicalab.errors import ConfigError, ReplicaLabError
+from replicalab.policies import policy_names
+from replicalab.replica.table import STAMPS
+from replicalab.scenarios.compare import compare
+from replicalab.scenarios.workloads import SHAPES, workload
+from replicalab.scenarios.world import MODES, ROUTING, WRITES
 from replicalab.trace import canonical_json
 from replicalab.viz.text import compare_table, table
 
@@ -27,6 +34,13 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"replicalab: error: {message} (see 'replicalab --help')\n")
+
+
+def _pair(text: str) -> tuple[str, str]:
+    key, sep, region = text.partition("=")
+    if not sep or not key or not region:
+        raise argparse.ArgumentTypeError(f"--home takes KEY=REGION, e.g. sub_42=eu-west-1; got {text!r}")
+    return key, region
 
 
 def _skew(text: str) -> tuple[str, int]:
@@ -57,15 +71,77 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0, help="the run's seed (default 0)")
     run.add_argument("--skew", type=_skew, action="append", default=[], metavar="REGION=MS",
                      help="shift a region's wall clock by MS milliseconds (repeatable)")
+    run.add_argument("--writes", choices=WRITES, default="plain",
+                     help="versioned: read, then write with expect_version (retry on failure)")
+    run.add_argument("--routing", choices=ROUTING, default="local",
+                     help="key-home: every write goes to its key's home region")
+    run.add_argument("--home", type=_pair, action="append", default=[], metavar="KEY=REGION",
+                     help="a key's home region for --routing key-home (repeatable)")
+    run.add_argument("--mode", choices=MODES, default="mrec",
+                     help="mrec (async, default), mrsc (sync, 3 regions), single-primary")
+    run.add_argument("--primary", metavar="REGION", help="the writer region for --mode single-primary")
+    run.add_argument("--stamps", choices=STAMPS, default="wall",
+                     help="what LWW orders by: the wall clock or a hybrid logical clock")
+    run.add_argument("--scan", action="store_true",
+                     help="print only the reconciliation scan (version forks) and its verdicts")
     run.add_argument("--json", action="store_true", help="print the canonical JSON result document")
 
-    compare = sub.add_parser("compare", help="run one scenario under every policy, one row each")
-    compare.add_argument("scenario")
-    compare.add_argument("--seed", type=int, default=0)
+    compare = sub.add_parser("compare", help="every pattern on the same seeded schedule, one row each")
+    compare.add_argument("scenario", nargs="?", help="a scenario name (or use --workload)")
+    compare.add_argument("--workload", choices=SHAPES,
+                         help="generate one of the seed's data shapes instead of a scenario")
+    compare.add_argument("--minutes", type=int, default=2, help="simulated minutes of --workload traffic")
+    compare.add_argument("--seed", type=int, default=0, help="the first seed (default 0)")
+    compare.add_argument("--seeds", type=int, default=1, help="aggregate over this many seeds")
     compare.add_argument("--json", action="store_true", help="print the rows as JSON")
 
     sub.add_parser("scenarios", help="list scenarios with one-line descriptions")
     return parser
+
+
+def scan_report(result: scenarios.Result) -> str:
+    """What ``run --scan`` prints: the version forks found and the verdicts they changed."""
+    if not result.forks:
+        hint = "" if result.options.get("writes") == "versioned" else (
+            " (writes carry no version attribute; try --writes versioned)")
+        return f"Reconciliation scan: no version forks{hint}"
+    lines = ["Reconciliation scan"]
+    for fork in result.forks:
+        lines.append(f"  {fork.describe()}")
+        for write in fork.writes:
+            lines.append(f"    {write}: {result.ledger[write].verdict}")
+    return "\n".join(lines)
+
+
+def _compare(args: argparse.Namespace) -> None:
+    if (args.scenario is None) == (args.workload is None):
+        raise ConfigError("compare takes a scenario name or --workload SHAPE (one of them)")
+    if args.seeds < 1:
+        raise ConfigError(f"--seeds must be at least 1, got {args.seeds}")
+    seeds = range(args.seed, args.seed + args.seeds)
+    show = sys.stderr.isatty() and args.seeds > 1
+
+    def progress(done: int, total: int) -> None:
+        if show:
+            print(f"\r  {done}/{total} runs", end="" if done < total else "\n", file=sys.stderr,
+                  flush=True)
+
+    if args.workload:
+        def generated(seed: int) -> scenarios.TableScenario:
+            return workload(args.workload, seed=seed, minutes=args.minutes)
+
+        rows = compare(generated, seeds, progress=progress)
+        title = (f"workload {args.workload} — {args.minutes} simulated minutes, "
+                 f"seeds {seeds.start}..{seeds.stop - 1}")
+    else:
+        rows = compare(args.scenario, seeds, progress=progress)
+        title = (f"{args.scenario} — every pattern on the same seeded schedule, "
+                 f"seeds {seeds.start}..{seeds.stop - 1}")
+    if args.json:
+        print(canonical_json([r.to_plain() for r in rows]))
+    else:
+        print(title + "\n")
+        print(compare_table(rows, rates=bool(args.workload)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -77,23 +153,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows = [[name, text] for name, text in scenarios.describe().items()]
             print(table(["scenario", "description"], rows, indent=""))
         elif args.command == "run":
-            skew = dict(args.skew) or None
-            options = {"skew": skew} if skew else {}
+            options: dict = {"writes": args.writes, "routing": args.routing, "mode": args.mode,
+                             "stamps": args.stamps}
+            if args.skew:
+                options["skew"] = dict(args.skew)
+            if args.home:
+                options["homes"] = dict(args.home)
+            if args.primary:
+                options["primary"] = args.primary
             result = scenarios.run(args.scenario, merge=args.merge, seed=args.seed, **options)
-            print(result.to_json() if args.json else result.report())
-        elif args.command == "compare":
-            results = [scenarios.run(args.scenario, merge=name, seed=args.seed) for name in POLICIES]
             if args.json:
-                print(canonical_json([
-                    {"merge": r.merge, "summary": r.summary, "siblings_visible": r.siblings_visible,
-                     "converged": r.converged} for r in results
-                ]))
+                print(result.to_json())
+            elif args.scan:
+                print(scan_report(result))
             else:
-                print(f"{args.scenario} — every policy on the same seeded schedule (seed={args.seed})\n")
-                print(compare_table(results))
+                print(result.report())
+        elif args.command == "compare":
+            _compare(args)
     except ReplicaLabError as error:
         print(f"replicalab: error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `replicalab run london | head`: the reader left, not an error
+        sys.stderr.close()
     return 0
 
 

@@ -224,12 +224,13 @@ def judge(
     return Ledger(tuple(entries))
 
 
-def from_simulation(sim: Any) -> Ledger:
+def from_simulation(sim: Any, reports: Mapping[str, str] | None = None) -> Ledger:
     """Build the ledger of a finished simulation of table replicas.
 
     Reads the simulator's ground truth (``sim.writes``), the replies, the
     trace's ``Wrote``/``Merged`` loss records and ``ConflictReported`` events,
-    and every replica's final ``items``.
+    and every replica's final ``items``. ``reports`` adds conflicts surfaced
+    outside the trace (e.g. by the reconciliation scan): write id -> how.
     """
     trace = sim.trace
     if trace is None:
@@ -244,7 +245,7 @@ def from_simulation(sim: Any) -> Ledger:
         if event is not None:
             attributes = event.get("attributes")
             s = event.get("stamp")
-            stamp = Stamp(s["wall"], s["replica"], s["seq"])
+            stamp = Stamp(s["wall"], s["replica"], s["seq"], s.get("logical", 0))
         else:
             attributes = requested[op].get("request", {}).get("attributes", {})
             stamp = None
@@ -265,7 +266,7 @@ def from_simulation(sim: Any) -> Ledger:
         for x in e.get("losses", ())
         if x["write"] != INITIAL_WRITE
     ]
-    reports = {}
+    reports = dict(reports or {})
     for e in trace.of_kind("ConflictReported"):
         for write in e.get("writes", ()):
             reports.setdefault(write, e.get("reason", "conflict reported"))

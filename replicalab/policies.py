@@ -130,10 +130,14 @@ class MergePolicy:
     ) -> Outcome:
         """Apply a client write at ``replica``: set ``attributes`` (and, if ``replace``, drop the rest).
 
-        The new version supersedes everything the replica holds for the key:
-        with siblings, each attribute starts from the sibling with the
-        greatest stamp (the reader's resolution), and the new version's clock
-        dominates every sibling.
+        The write builds a new version on top of what the replica holds (with
+        siblings, each attribute starts from the sibling with the greatest
+        stamp: the reader's resolution) and then *merges* it into the item with
+        the policy's own rule, so a local write obeys the same order as a
+        remote one. Under the LWW policies a write whose stamp is smaller than
+        the item's (a clock running behind) therefore loses at its own replica
+        at once — acknowledged, and silently lost — and replicas still converge.
+        Under ``causal`` the new version's clock dominates every sibling.
         """
         if item is not None:
             _item(item, "item")
@@ -153,14 +157,10 @@ class MergePolicy:
                 if name not in attributes:
                     cells[name] = Cell(None, write, stamp, removed=True)
         version = self._version(cells, write, stamp, self._clock(versions, replica))
-        new_item = Item((version,))
-        losses = _losses(
-            versions,
-            new_item,
-            {v.write: version for v in versions},
-            lambda lost, _by: f"overwritten at {replica} by local write {write}",
-        )
-        return Outcome(new_item, losses, f"applied {write}")
+        if item is None:
+            return Outcome(Item((version,)), (), f"applied {write}")
+        merged = self.merge(item, Item((version,)))
+        return Outcome(merged.item, merged.losses, f"applied {write}")
 
     def _clock(self, versions: list[Version], replica: str) -> VectorClock:
         return VectorClock()

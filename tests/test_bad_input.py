@@ -423,7 +423,7 @@ ROWS = [
         says=tuple(scenarios.names())),
     row("scenarios.run unknown option", ConfigError,
         lambda london: scenarios.run("london", colour="red"),
-        subject=lambda: scenarios.get("london"), says=("'colour'", "merge, seed, skew")),
+        subject=lambda: scenarios.get("london"), says=("'colour'", "options are: merge, seed")),
     row("scenarios.run string seed", ConfigError, lambda _: scenarios.run("london", seed="0"),
         says="seed must be an integer"),
     row("scenarios.run float seed", ConfigError, lambda _: scenarios.run("london", seed=1.5)),

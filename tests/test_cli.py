@@ -23,7 +23,7 @@ def test_run_london_prints_timeline_items_ledger_and_summary(capsys):
 
 def test_merge_flag_swaps_the_policy(capsys):
     _, out, _ = run(capsys, "run", "london", "--merge", "causal", "--seed", "3")
-    assert "merge=causal, seed=3" in out and "sibling 1 of 2" in out and "0 silently lost" in out
+    assert "london — causal, seed=3" in out and "sibling 1 of 2" in out and "0 silently lost" in out
 
 
 def test_json_flag_prints_the_canonical_document(capsys):
@@ -33,20 +33,42 @@ def test_json_flag_prints_the_canonical_document(capsys):
     assert doc["summary"]["silently_lost"] == 1
 
 
-def test_compare_prints_one_aligned_row_per_policy(capsys):
+def test_compare_prints_the_seeds_table_one_aligned_row_per_pattern(capsys):
     _, out, _ = run(capsys, "compare", "london")
     rows = [line for line in out.splitlines() if line.startswith("  ")]
-    assert [r.split()[0] for r in rows] == ["merge", "item-lww", "attribute-lww", "causal"]
-    start = rows[0].index("silently lost")  # second column starts at the same place in every row
+    assert rows[0].split()[0] == "pattern"
+    names = [r[2:32].strip() for r in rows[1:]]
+    assert names[:5] == ["MREC item-lww (as deployed)", "MREC + version + conditional",
+                         "MRSC (3 regions)", "single primary", "key-home routing"]
+    start = rows[0].index("silently lost")  # every row's column starts at the same place
     assert all(r[start - 2:start] == "  " and r[start] != " " for r in rows)
-    assert rows[1].split()[1] == "1" and rows[2].split()[1] == "0" and rows[3].split()[1] == "0"
+    lost = {name: r[start:].split()[0] for name, r in zip(names, rows[1:], strict=True)}
+    assert lost["MREC item-lww (as deployed)"] == "1"
+    assert all(v == "0" for k, v in lost.items() if k != "MREC item-lww (as deployed)")
 
 
 def test_compare_json(capsys):
-    _, out, _ = run(capsys, "compare", "london", "--json")
-    rows = json.loads(out)
-    assert [(r["merge"], r["summary"]["silently_lost"]) for r in rows] == [
-        ("item-lww", 1), ("attribute-lww", 0), ("causal", 0)]
+    _, out, _ = run(capsys, "compare", "london", "--json", "--seeds", "2")
+    rows = {r["pattern"]: r for r in json.loads(out)}
+    assert rows["MREC item-lww (as deployed)"]["silently_lost"] == 2  # one per seed
+    assert rows["MREC + version + conditional"]["detected"] == 2
+    assert rows["MRSC (3 regions)"]["rejected"] == 2 and rows["MRSC (3 regions)"]["p50"] > 100
+    assert rows["key-home routing"]["stale_reads"] == 0
+
+
+def test_compare_workload_prints_rates(capsys):
+    _, out, _ = run(capsys, "compare", "--workload", "append-only", "--minutes", "1")
+    assert "writes/s" in out and "conflicts/s" in out and "loss %" in out
+
+
+def test_compare_needs_a_scenario_or_a_workload(capsys):
+    status, _, err = run(capsys, "compare")
+    assert status == 2 and err.startswith("replicalab: error: compare takes a scenario name")
+
+
+def test_run_scan_reports_the_version_fork(capsys):
+    _, out, _ = run(capsys, "run", "london", "--writes", "versioned", "--scan")
+    assert "version fork on sub_42: w1, w2 all wrote version 18" in out and "w1: detected" in out
 
 
 def test_skew_flag(capsys):

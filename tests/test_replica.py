@@ -38,7 +38,8 @@ def test_the_write_is_stamped_with_the_replicas_wall_clock():
     r, c = region(), ctx(wall=12345)
     r.on_message(c, "portal", UpdateItem("w1", "k", {"a": 1}))
     assert r.items["k"].versions[0].stamp.wall == 12345
-    assert c.of_kind("log")[0].data["stamp"] == {"wall": 12345, "replica": "eu-west-1", "seq": 1}
+    assert c.of_kind("log")[0].data["stamp"] == {"wall": 12345, "logical": 0, "replica": "eu-west-1",
+                                                "seq": 1}
 
 
 def test_update_keeps_other_attributes_and_put_replaces_them():

@@ -151,7 +151,7 @@ class Replicate:
 
 def stamp_fields(stamp: Stamp) -> dict[str, Any]:
     """A stamp as plain data for the trace."""
-    return {"wall": stamp.wall, "replica": stamp.replica, "seq": stamp.seq}
+    return {"wall": stamp.wall, "logical": stamp.logical, "replica": stamp.replica, "seq": stamp.seq}
 
 
 def loss_fields(losses: tuple[Loss, ...]) -> list[dict[str, str]]:

@@ -2,7 +2,7 @@
 
     >>> from replicalab import scenarios
     >>> scenarios.names()
-    ['london']
+    ['london', 'london-batch-at-home', 'skew']
     >>> r = scenarios.run("london", merge="item-lww", seed=0)
     >>> r.summary["silently_lost"], r.converged
     (1, True)
@@ -13,12 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 from replicalab.errors import ConfigError
-from replicalab.scenarios import london
+from replicalab.scenarios import london, skew
 from replicalab.scenarios.world import ClientWrite, Result, TableScenario
 
 __all__ = ["ClientWrite", "Result", "TableScenario", "describe", "get", "names", "run"]
 
-_SCENARIOS: dict[str, TableScenario] = {s.name: s for s in (london.SCENARIO,)}
+_SCENARIOS: dict[str, TableScenario] = {
+    s.name: s for s in (london.SCENARIO, london.BATCH_AT_HOME, skew.SCENARIO)
+}
 
 
 def names() -> list[str]:
@@ -44,13 +46,10 @@ def get(name: str) -> TableScenario:
 def run(name: str, merge: str = "item-lww", seed: int = 0, **options: Any) -> Result:
     """Run scenario ``name`` under merge policy ``merge`` with ``seed``.
 
-    Options: ``skew={region: ms}`` shifts regions' wall clocks. An unknown
-    option raises :class:`ConfigError`.
+    Options (see :mod:`replicalab.scenarios.world`): ``writes="versioned"``,
+    ``routing="key-home"`` (with ``homes={key: region}``), ``mode="mrsc"`` or
+    ``"single-primary"`` (with ``primary=region``), ``skew={region: ms}``,
+    ``stamps="hlc"``, ``retries=n``. An unknown option or value raises
+    :class:`ConfigError` naming the valid ones.
     """
-    scenario = get(name)
-    unknown = sorted(set(options) - {"skew"})
-    if unknown:
-        raise ConfigError(
-            f"unknown option(s) {unknown} for scenario {name!r}; options are: merge, seed, skew"
-        )
-    return scenario.run(merge, seed, **options)
+    return get(name).run(merge, seed, **options)

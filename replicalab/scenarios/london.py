@@ -7,21 +7,48 @@ Both are UpdateItem calls without conditions, touching *different*
 attributes. Each region acknowledges its write at once and replicates it
 asynchronously; neither write has reached the other region when the other
 write happens (one-way us-east-1 <-> eu-west-1 latency is 70-80 ms), so they
-are concurrent.
+are concurrent. Five milliseconds after the retention job, a support agent in
+eu-west-1 reads the item with a strongly consistent read.
 
 Under ``item-lww`` every region ends with the retention job's item: the
 address reverts to its old value, no error anywhere — exactly one write is
-silently lost. ``attribute-lww`` keeps both attributes; ``causal`` keeps both
-versions as siblings for the reader to reconcile.
+silently lost — and the agent's "strong" read misses the us-east-1 write (a
+regional guarantee, not a global one). ``attribute-lww`` keeps both
+attributes; ``causal`` keeps both versions as siblings. With
+``writes="versioned"`` the loss still happens but a version fork flags it;
+``routing="key-home"`` (the subscriber's home is eu-west-1) and
+``mode="mrsc"`` prevent it, at the price of a cross-region round trip.
+
+The variant ``london-batch-at-home`` runs the retention job in the
+subscriber's home region instead: no cross-region race, LWW never fires.
 """
 
 from __future__ import annotations
 
-from replicalab.scenarios.world import ClientWrite, TableScenario
+import attrs
+
+from replicalab.scenarios.world import ClientRead, ClientWrite, TableScenario
 from replicalab.sim.network import Uniform
 
 #: 14:07:12.000 as milliseconds of the day: simulated time 0.
 EPOCH = ((14 * 60 + 7) * 60 + 12) * 1000
+
+PORTAL = ClientWrite(
+    at=140,
+    region="eu-west-1",
+    op="w1",
+    client="portal",
+    key="sub_42",
+    attributes={"delivery_address": "12 High Street, London"},
+)
+RETENTION_JOB = ClientWrite(
+    at=189,
+    region="us-east-1",
+    op="w2",
+    client="retention-job",
+    key="sub_42",
+    attributes={"last_contacted": "2026-12-22T14:07:12.189Z"},
+)
 
 SCENARIO = TableScenario(
     name="london",
@@ -43,23 +70,17 @@ SCENARIO = TableScenario(
             "version": 17,
         }
     },
-    workload=(
-        ClientWrite(
-            at=140,
-            region="eu-west-1",
-            op="w1",
-            client="portal",
-            key="sub_42",
-            attributes={"delivery_address": "12 High Street, London"},
-        ),
-        ClientWrite(
-            at=189,
-            region="us-east-1",
-            op="w2",
-            client="retention-job",
-            key="sub_42",
-            attributes={"last_contacted": "2026-12-22T14:07:12.189Z"},
-        ),
-    ),
+    workload=(PORTAL, RETENTION_JOB),
+    reads=(ClientRead(at=194, region="eu-west-1", op="r1", client="support-agent", key="sub_42"),),
+    homes={"sub_42": "eu-west-1"},
+    primary="us-east-1",
     epoch=EPOCH,
+)
+
+BATCH_AT_HOME = attrs.evolve(
+    SCENARIO,
+    name="london-batch-at-home",
+    description="the London incident with the retention job moved to the subscriber's home region",
+    story="The retention job runs in eu-west-1, the subscriber's home: one writer region per item.",
+    workload=(PORTAL, attrs.evolve(RETENTION_JOB, region="eu-west-1")),
 )

@@ -1,17 +1,34 @@
-"""The global-table world: regions, a seeded schedule of client writes, and a run's result.
+"""The global-table world: regions, a seeded schedule of clients, and a run's result.
 
 A :class:`TableScenario` is data: regions and their one-way latencies, the
-items every region starts with, and the client writes (who, where, when,
-what). :meth:`TableScenario.run` builds one :class:`~replicalab.replica.table.TableReplica`
-per region with the chosen merge policy, replays the *same* seeded schedule,
-runs to quiescence and returns a :class:`Result` with the ledger, each
-region's final items and the trace. Swapping ``merge`` changes the policy and
-nothing else, so differences in the outcome are the policy's doing.
+items every region starts with, and what clients do (who, where, when,
+what). :meth:`TableScenario.run` builds one replica per region, replays the
+*same* seeded schedule under the options given, runs to quiescence and
+returns a :class:`Result` with the ledger, each region's final items and the
+trace. Changing one option changes one thing, so differences in the outcome
+are that option's doing.
+
+Options (the seed's landscape, DESIGN §4):
+
+``merge``     the merge policy: ``item-lww`` (as deployed), ``attribute-lww``, ``causal``.
+``writes``    ``plain`` (UpdateItem, no condition) or ``versioned``: the client
+              reads the item locally, then writes with ``expect_version`` and
+              retries on ``ConditionalCheckFailed`` (re-read, re-apply); the
+              reconciliation scan flags version forks as ``detected``.
+``routing``   ``local`` (write to your own region) or ``key-home``: every key
+              has a home region (``homes`` or a stable hash) and writes from
+              elsewhere travel there and back.
+``mode``      ``mrec`` (asynchronous, the default), ``mrsc`` (synchronous, three
+              regions, conflicts rejected) or ``single-primary`` (one writer
+              region, writes forwarded to it).
+``skew``      ``{region: ms}`` shifts regions' wall clocks.
+``stamps``    ``wall`` or ``hlc``: what LWW orders by.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -20,24 +37,35 @@ from replicalab.errors import ConfigError, ReplicaIdError
 from replicalab.items import INITIAL_WRITE, Cell, Item, Stamp, Version
 from replicalab.ledger import Ledger, from_simulation
 from replicalab.policies import get_policy
-from replicalab.replica.table import TableReplica, UpdateItem
+from replicalab.reconcile import Fork, find_version_forks
+from replicalab.replica.mrsc import MrscRegion, check_three_regions
+from replicalab.replica.table import STAMPS, GetItem, PutItem, TableReplica, UpdateItem
 from replicalab.sim.clock import WallClock
 from replicalab.sim.network import Latency, Link
-from replicalab.sim.simulation import Simulation, Statistics
+from replicalab.sim.simulation import Reply, Simulation, Statistics, WriteFact
 from replicalab.sim.topology import full_mesh
 from replicalab.trace import Trace, canonical_json
 
-__all__ = ["ClientWrite", "Result", "TableScenario"]
+__all__ = ["ClientRead", "ClientWrite", "Options", "Result", "TableScenario", "home_of"]
 
 #: The stamp of data present before the run: older than any write.
 INITIAL_STAMP = Stamp(-1, "", 0)
 
 RESULT_FORMAT = "replicalab/result"
 
+WRITES = ("plain", "versioned")
+ROUTING = ("local", "key-home")
+MODES = ("mrec", "mrsc", "single-primary")
+
 
 @attrs.frozen
 class ClientWrite:
-    """One scheduled client write: ``client`` in ``region`` updates ``key`` at simulated time ``at``."""
+    """``client`` in ``region`` updates ``key`` at simulated time ``at``.
+
+    ``put=True`` makes it a PutItem that must create the item (append-only
+    data). ``read_at`` is when a versioned client read the version it
+    expects (default: at the write itself).
+    """
 
     at: int
     region: str
@@ -46,6 +74,95 @@ class ClientWrite:
     key: str
     attributes: dict[str, Any]
     condition: dict[str, Any] | None = None
+    read_at: int | None = None
+    put: bool = False
+
+
+@attrs.frozen
+class ClientRead:
+    """``client`` in ``region`` reads ``key`` at ``at`` (strongly consistent unless told otherwise)."""
+
+    at: int
+    region: str
+    op: str
+    client: str
+    key: str
+    consistent: bool = True
+
+
+def _choice(name: str, value: Any, allowed: Sequence[str]) -> str:
+    if value not in allowed:
+        raise ConfigError(f"unknown {name} {value!r}; choose one of: {', '.join(allowed)}")
+    return value
+
+
+@attrs.frozen
+class Options:
+    """The validated options of one run (see the module docs)."""
+
+    merge: str = "item-lww"
+    seed: int = 0
+    writes: str = "plain"
+    routing: str = "local"
+    mode: str = "mrec"
+    homes: dict[str, str] = attrs.field(factory=dict)
+    primary: str | None = None
+    skew: dict[str, int] = attrs.field(factory=dict)
+    stamps: str = "wall"
+    retries: int = 3
+
+    def non_default(self, defaults: Options | None = None) -> dict[str, Any]:
+        """The options that differ from ``defaults``, for output (merge and seed excluded)."""
+        defaults = defaults or Options()
+        out: dict[str, Any] = {}
+        for field in attrs.fields(Options):
+            if field.name in ("merge", "seed"):
+                continue
+            value = getattr(self, field.name)
+            if value != getattr(defaults, field.name):
+                out[field.name] = dict(sorted(value.items())) if isinstance(value, dict) else value
+        return out
+
+    @property
+    def label(self) -> str:
+        """A short name for the pattern these options make, e.g. ``item-lww + versioned``."""
+        if self.mode == "mrsc":
+            base = "mrsc"
+        elif self.mode == "single-primary":
+            base = f"single-primary ({self.merge})"
+        else:
+            base = self.merge
+        extras = [self.writes] if self.writes != "plain" else []
+        if self.routing != "local":
+            extras.append(self.routing)
+        if self.stamps != "wall":
+            extras.append(f"{self.stamps} stamps")
+        return " + ".join([base, *extras])
+
+
+def home_of(key: str, regions: Sequence[str], homes: Mapping[str, str] | None = None) -> str:
+    """The home region of ``key``: ``homes[key]`` if given, else a stable hash of the key.
+
+    The hash is SHA-256 of the key modulo the sorted regions, so the same key
+    has the same home in every process (never Python's ``hash()``).
+
+        >>> home_of("sub_42", ["ap-southeast-2", "eu-west-1", "us-east-1"], {"sub_42": "eu-west-1"})
+        'eu-west-1'
+    """
+    if homes and key in homes:
+        return homes[key]
+    ordered = sorted(regions)
+    digest = hashlib.sha256(key.encode()).digest()
+    return ordered[int.from_bytes(digest[:8], "big") % len(ordered)]
+
+
+def _percentile(values: Sequence[int], q: float) -> int | None:
+    """Nearest-rank percentile of integer values (None for none)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, -(-int(q * 100) * len(ordered) // 100))  # ceil(q * n), at least 1
+    return ordered[rank - 1]
 
 
 @attrs.frozen
@@ -67,6 +184,14 @@ class Result:
     converged: bool
     trace: Trace = attrs.field(repr=False)
     statistics: Statistics
+    label: str = ""
+    forks: tuple[Fork, ...] = ()
+    write_latencies: tuple[int, ...] = ()
+    stale_reads: tuple[str, ...] = ()
+    reads: int = 0
+    regions: tuple[str, ...] = ()
+    facts: tuple[WriteFact, ...] = attrs.field(default=(), repr=False)
+    skew: dict[str, int] = attrs.field(factory=dict)
 
     @property
     def summary(self) -> dict[str, int]:
@@ -78,6 +203,13 @@ class Result:
         """How many (region, key) pairs end with more than one concurrent version."""
         return sum(item.has_siblings for keys in self.items.values() for item in keys.values())
 
+    @property
+    def latency(self) -> dict[str, int | None]:
+        """Client-observed write latency in simulated ms: ``{"p50", "p99", "max"}``."""
+        values = self.write_latencies
+        return {"p50": _percentile(values, 0.5), "p99": _percentile(values, 0.99),
+                "max": max(values) if values else None}
+
     def to_plain(self) -> dict[str, Any]:
         """The canonical result document as plain data."""
         return {
@@ -87,9 +219,13 @@ class Result:
             "merge": self.merge,
             "seed": self.seed,
             "options": self.options,
+            "pattern": self.label,
             "summary": self.summary,
             "converged": self.converged,
             "siblings_visible": self.siblings_visible,
+            "write_latency_ms": self.latency,
+            "stale_strong_reads": list(self.stale_reads),
+            "version_forks": [attrs.asdict(f) | {"writes": list(f.writes)} for f in self.forks],
             "final": self.final,
             "ledger": self.ledger.to_plain(),
             "statistics": attrs.asdict(self.statistics),
@@ -101,7 +237,7 @@ class Result:
         return canonical_json(self.to_plain())
 
     def timeline(self) -> str:
-        """A short numbered timeline of writes, rejections and merges."""
+        """A short numbered timeline of writes, rejections, reads and merges."""
         from replicalab.viz.text import timeline
 
         return timeline(self)
@@ -123,7 +259,8 @@ class TableScenario:
     """A story on a global table, as data. See the module docs.
 
     ``latency`` maps region pairs to one-way latency distributions (both
-    directions); ``epoch`` is the wall-clock time (ms of day) at simulated time 0.
+    directions); ``epoch`` is the wall-clock time (ms of day) at simulated time
+    0; ``homes`` are the keys' home regions for key-home routing.
     """
 
     name: str
@@ -134,62 +271,196 @@ class TableScenario:
     workload: tuple[ClientWrite, ...]
     epoch: int = 0
     story: str = ""
+    reads: tuple[ClientRead, ...] = ()
+    homes: dict[str, str] = attrs.field(factory=dict)
+    primary: str | None = None
+    skew: dict[str, int] = attrs.field(factory=dict)
 
-    OPTIONS = ("merge", "seed", "skew")
-
-    def run(
-        self,
-        merge: str = "item-lww",
-        seed: int = 0,
-        *,
-        skew: Mapping[str, int] | None = None,
-    ) -> Result:
-        """Replay the scenario under ``merge`` with ``seed``; ``skew`` shifts regions' wall clocks (ms)."""
-        policy = get_policy(merge)
+    def options(self, merge: str = "item-lww", seed: int = 0, **given: Any) -> Options:
+        """Validate run options against this scenario; raise :class:`ConfigError` on bad ones."""
+        get_policy(merge)
         if type(seed) is not int:
             raise ConfigError(f"seed must be an integer, got {seed!r}")
-        clocks = {}
-        if skew is not None and not isinstance(skew, Mapping):
-            raise ConfigError(f"skew must be a mapping of region -> ms, e.g. {{'us-east-1': -60}}; got {skew!r}")
-        for region, ms in (skew or {}).items():
-            if region not in self.regions:
-                raise ReplicaIdError(
-                    f"skew names unknown region {region!r}; regions are {list(self.regions)}"
-                )
+        unknown = sorted(set(given) - {f.name for f in attrs.fields(Options)} - {"merge", "seed"})
+        if unknown:
+            names = ", ".join(f.name for f in attrs.fields(Options))
+            raise ConfigError(f"unknown option(s) {unknown}; options are: {names}")
+        writes = _choice("writes", given.get("writes", "plain"), WRITES)
+        routing = _choice("routing", given.get("routing", "local"), ROUTING)
+        mode = _choice("mode", given.get("mode", "mrec"), MODES)
+        stamps = _choice("stamps", given.get("stamps", "wall"), STAMPS)
+        homes = given.get("homes")
+        homes = dict(self.homes) if homes is None else homes
+        if not isinstance(homes, Mapping):
+            raise ConfigError(f"homes must be a mapping of key -> region, got {homes!r}")
+        for key, region in homes.items():
+            self._region(region, f"home of {key!r}")
+        primary = given.get("primary") or self.primary or sorted(self.regions)[-1]
+        self._region(primary, "primary")
+        skew = given.get("skew")
+        skew = dict(self.skew) if skew is None else skew
+        if not isinstance(skew, Mapping):
+            raise ConfigError(
+                f"skew must be a mapping of region -> ms, e.g. {{'us-east-1': -60}}; got {skew!r}"
+            )
+        for region, ms in skew.items():
+            self._region(region, "skew")
             if type(ms) is not int:
                 raise ConfigError(f"skew for {region} must be an integer number of ms, got {ms!r}")
-            clocks[region] = WallClock(skew=ms)
-        initial = {key: _initial_item(attrs_) for key, attrs_ in self.initial.items()}
-        replicas = [TableReplica(r, policy, initial) for r in self.regions]
+            if self.epoch + ms < 0:
+                raise ConfigError(
+                    f"skew {ms} ms for {region} would put its wall clock before the time origin "
+                    f"(epoch {self.epoch} ms); use a skew >= {-self.epoch}"
+                )
+        retries = given.get("retries", 3)
+        if type(retries) is not int or retries < 0:
+            raise ConfigError(f"retries must be an integer >= 0, got {retries!r}")
+        if mode == "mrsc":
+            check_three_regions(self.regions)
+        return Options(merge=merge, seed=seed, writes=writes, routing=routing, mode=mode,
+                       homes=dict(homes), primary=primary, skew=dict(skew), stamps=stamps,
+                       retries=retries)
+
+    def _region(self, region: Any, what: str) -> None:
+        if region not in self.regions:
+            raise ReplicaIdError(
+                f"{what} names unknown region {region!r}; regions are {list(self.regions)}"
+            )
+
+    def run(self, merge: str = "item-lww", seed: int = 0, **given: Any) -> Result:
+        """Replay the scenario with the given options (see the module docs)."""
+        opts = self.options(merge, seed, **given)
+        policy = get_policy(opts.merge)
+        initial = {key: _initial_item(a) for key, a in self.initial.items()}
+        if opts.mode == "mrsc":
+            replicas = [MrscRegion(r, "item-lww", initial, stamps=opts.stamps) for r in self.regions]
+        else:
+            replicas = [TableReplica(r, policy, initial, stamps=opts.stamps) for r in self.regions]
         sim = Simulation(
             replicas,
             topology=full_mesh(self.regions),
-            seed=seed,
+            seed=opts.seed,
             links={pair: Link(latency) for pair, latency in self.latency.items()},
-            clocks=clocks,
+            clocks={r: WallClock(skew=ms) for r, ms in opts.skew.items()},
             epoch=self.epoch,
             trace=True,
         )
+        clients = _Clients(sim, self, opts)
         for write in self.workload:
-            request = UpdateItem(write.op, write.key, write.attributes, write.condition)
-            sim.client_request(write.at, write.region, request, client=write.client)
+            clients.write(write)
+        for read in self.reads:
+            clients.read(read)
         sim.run_until_quiescent()
+        return self._result(sim, opts, clients)
+
+    def _result(self, sim: Simulation, opts: Options, clients: _Clients) -> Result:
         items = {rid: dict(sorted(r.items.items())) for rid, r in sim.replicas.items()}  # type: ignore[attr-defined]
         reference = next(iter(items.values()))
-        converged = all(states == reference for states in items.values())
-        options: dict[str, Any] = {}
-        if skew:
-            options["skew"] = dict(sorted(skew.items()))
+        forks = tuple(find_version_forks(sim.trace))  # type: ignore[arg-type]
+        reports = {w: f.describe() for f in forks for w in f.writes}
+        ledger = from_simulation(sim, reports)
         return Result(
             scenario=self.name,
-            merge=policy.name,
-            seed=seed,
-            options=options,
+            merge="mrsc" if opts.mode == "mrsc" else opts.merge,
+            seed=opts.seed,
+            options=opts.non_default(self.options(opts.merge, opts.seed)),
             epoch=self.epoch,
-            ledger=from_simulation(sim),
+            ledger=ledger,
             final={rid: {k: item.to_plain() for k, item in keys.items()} for rid, keys in items.items()},
             items=items,
-            converged=converged,
+            converged=all(states == reference for states in items.values()),
             trace=sim.trace,  # type: ignore[arg-type]
             statistics=sim.statistics(),
+            label=opts.label,
+            forks=forks,
+            write_latencies=tuple(r.latency for r in sim.replies if r.response.op in sim.writes),
+            stale_reads=clients.stale_reads(),
+            reads=len(self.reads),
+            regions=tuple(sorted(self.regions)),
+            facts=tuple(sim.writes.values()),
+            skew=dict(sorted(opts.skew.items())),
         )
+
+
+class _Clients:
+    """The client side of a run: where requests go, versioned read-then-write, retries."""
+
+    def __init__(self, sim: Simulation, scenario: TableScenario, opts: Options) -> None:
+        self.sim = sim
+        self.scenario = scenario
+        self.opts = opts
+        self.read_replies: dict[str, Reply] = {}
+
+    def target(self, key: str, region: str, writing: bool) -> str:
+        """The region a request for ``key`` from a client in ``region`` goes to."""
+        if writing and self.opts.mode == "single-primary":
+            return self.opts.primary  # type: ignore[return-value]
+        if writing and self.opts.routing == "key-home":
+            return home_of(key, self.scenario.regions, self.opts.homes)
+        return region
+
+    def write(self, w: ClientWrite) -> None:
+        target = self.target(w.key, w.region, writing=True)
+        if self.opts.writes == "versioned" and not w.put:
+            self._versioned(w, target, attempt=1, at=w.read_at if w.read_at is not None else w.at)
+            return
+        if w.put:
+            request: Any = PutItem(w.op, w.key, w.attributes, w.condition)
+        else:
+            request = UpdateItem(w.op, w.key, w.attributes, w.condition)
+        self.sim.client_request(w.at, target, request, client=w.client, via=w.region)
+
+    def _versioned(self, w: ClientWrite, target: str, attempt: int, at: int) -> None:
+        suffix = "" if attempt == 1 else f".retry{attempt - 1}"
+        read_op, write_op = f"{w.op}{suffix}.read", f"{w.op}{suffix}"
+
+        def after_read(sim: Simulation, reply: Reply) -> None:
+            item = reply.response.item  # type: ignore[attr-defined]
+            versions = [v.get("version") for v in (item if isinstance(item, list) else [item]) if v]
+            known = [v for v in versions if type(v) is int]
+            if item is None:
+                request = UpdateItem(write_op, w.key, w.attributes, create_if_absent=True)
+            else:
+                request = UpdateItem(write_op, w.key, w.attributes,
+                                     expect_version=max(known) if known else 0)
+            sim.client_request(max(sim.now, w.at), target, request, client=w.client, via=w.region,
+                               on_reply=after_write)
+
+        def after_write(sim: Simulation, reply: Reply) -> None:
+            if reply.response.error == "ConditionalCheckFailed" and attempt <= self.opts.retries:
+                self._versioned(w, target, attempt + 1, sim.now)
+
+        self.sim.client_request(at, target, GetItem(read_op, w.key), client=w.client, via=w.region,
+                                on_reply=after_read)
+
+    def read(self, r: ClientRead) -> None:
+        def keep(sim: Simulation, reply: Reply) -> None:
+            self.read_replies[r.op] = reply
+
+        self.sim.client_request(r.at, r.region, GetItem(r.op, r.key, consistent=r.consistent),
+                                client=r.client, via=r.region, on_reply=keep)
+
+    def stale_reads(self) -> tuple[str, ...]:
+        """Strong reads that missed a write acknowledged before they began.
+
+        A read is stale if some write on its key was acknowledged to its client
+        before the read was sent, yet neither that write nor any write that had
+        seen it is among the writes the read's answer reflects.
+        """
+        facts = self.sim.writes
+        acked = {r.response.op: r.time for r in self.sim.replies
+                 if r.response.ok and r.response.op in facts}
+        stale = []
+        for read in self.scenario.reads:
+            reply = self.read_replies.get(read.op)
+            if reply is None or not read.consistent:
+                continue
+            seen = set(getattr(reply.response, "writes", ()))
+            for op, when in acked.items():
+                fact = facts[op]
+                if fact.scope != read.key or when > reply.issued or op in seen:
+                    continue
+                if not any(s in facts and facts[s].saw(fact) for s in seen):
+                    stale.append(read.op)
+                    break
+        return tuple(stale)

@@ -41,11 +41,21 @@ def _assignments(attributes: dict[str, Any]) -> str:
 
 
 def timeline(result: Result) -> str:
-    """Numbered lines: each write (or rejection) and each merge, in the order they happened."""
+    """Numbered lines: writes, rejections, strong reads and merges, in the order they happened."""
     lines = []
     for event in result.trace:
         when = f"t={event.time}"
-        if event.kind == "Wrote":
+        if event.kind == "Read" and event.get("consistent"):
+            seen = ", ".join(w for w in event.get("writes", ()) if w != "initial") or "no write"
+            scope = event.get("scope", "regional")
+            text = (f"{event.replica} {event.get('client')} strong read of {event.get('key')} "
+                    f"({event.get('op')}) [{scope}]: sees {seen}")
+        elif event.kind == "Proposed":
+            text = (f"{event.replica} proposes {event.get('write')} on {event.get('key')} "
+                    f"as commit {event.get('base') + 1} and waits for another region")
+        elif event.kind == "Refused":
+            text = f"{event.replica} refuses {event.get('write')}: {event.get('reason')}"
+        elif event.kind == "Wrote":
             stamp = event.get("stamp")
             text = (
                 f"{event.replica} {event.get('client')} writes {event.get('key')} "
@@ -128,11 +138,27 @@ def _summary_line(result: Result) -> str:
     return " · ".join(parts)
 
 
+def clocks(result: Result) -> str:
+    """One row per write: real (simulated) time, and the wall, Lamport and HLC stamps it got."""
+    rows = []
+    for event in result.trace.of_kind("Wrote"):
+        stamp = event.get("stamp")
+        hlc = event.get("hlc") or [0, 0]
+        rows.append([event.get("write"), event.replica, f"t={event.time}",
+                     format_wall(stamp["wall"]) + (f"+{stamp['logical']}" if stamp.get("logical") else ""),
+                     event.get("lamport"), f"{format_wall(hlc[0])}+{hlc[1]}"])
+    return table(["write", "region", "real time", "LWW stamp", "Lamport", "HLC"], rows)
+
+
+def _ms(value: int | None) -> str:
+    return "-" if value is None else f"{value} ms"
+
+
 def report(result: Result) -> str:
     """What ``replicalab run`` prints: header, timeline, final items, ledger, summary."""
     options = "".join(f", {k}={v}" for k, v in sorted(result.options.items()))
-    return "\n".join([
-        f"{result.scenario} — merge={result.merge}, seed={result.seed}{options}",
+    lines = [
+        f"{result.scenario} — {result.label}, seed={result.seed}{options}",
         "",
         "Timeline (simulated ms)",
         timeline(result),
@@ -143,17 +169,40 @@ def report(result: Result) -> str:
         "Ledger",
         ledger_lines(result),
         "",
-        "Summary: " + _summary_line(result),
-    ])
+    ]
+    if result.forks:
+        lines += ["Reconciliation scan", *(f"  {f.describe()}" for f in result.forks), ""]
+    if result.skew:
+        lines += ["Clocks (skew " + ", ".join(f"{r} {ms:+d} ms" for r, ms in result.skew.items())
+                  + "): what each stamp says about the order of the writes", clocks(result), ""]
+    latency = result.latency
+    lines.append(f"Write latency: p50 {_ms(latency['p50'])}, p99 {_ms(latency['p99'])}"
+                 + (f" · stale strong reads: {len(result.stale_reads)} of {result.reads}"
+                    f"{' (' + ', '.join(result.stale_reads) + ')' if result.stale_reads else ''}"
+                    if result.reads else ""))
+    lines.append("Summary: " + _summary_line(result))
+    return "\n".join(lines)
 
 
-def compare_table(results: Sequence[Result]) -> str:
-    """One aligned row per run (policy): what was lost, kept, left as siblings, converged."""
-    rows = []
-    for r in results:
-        s = r.summary
-        rows.append([r.merge, s["silently_lost"], s["kept"], s["superseded"], s["detected"],
-                     s["rejected"], r.siblings_visible, "yes" if r.converged else "no"])
-    headers = ["merge", "silently lost", "kept", "superseded", "detected", "rejected",
-               "siblings visible", "converged"]
-    return table(headers, rows)
+def compare_table(rows: Sequence[Any], *, rates: bool = False) -> str:
+    """The seed's side-by-side table with measured columns: one aligned row per pattern.
+
+    ``rows`` are :class:`replicalab.scenarios.compare.Row` values; ``rates`` adds
+    writes/s, conflicts/s and loss % (for generated workloads).
+    """
+    headers = ["pattern", "multi-region writes", "silently lost", "detected", "rejected",
+               "siblings", "write p50/p99", "stale strong reads", "converged"]
+    if rates:
+        headers += ["writes/s", "conflicts/s", "loss %"]
+    out = []
+    for r in rows:
+        latency = "-" if r.p50 is None else f"{r.p50}/{r.p99} ms"
+        stale = f"{r.stale_reads}/{r.reads}" if r.reads else "-"
+        converged = "yes" if r.converged == r.seeds else f"{r.converged}/{r.seeds}"
+        line = [r.pattern, r.active, r.silently_lost, r.detected, r.rejected, r.siblings, latency,
+                stale, converged]
+        if rates:
+            line += [f"{r.acknowledged / r.seconds:.1f}", f"{r.conflicts / r.seconds:.2f}",
+                     f"{r.loss_percent:.1f}"]
+        out.append(line)
+    return table(headers, out)

@@ -1,0 +1,158 @@
+"""The seed's "side by side" table, measured: every pattern on the same seeded schedule.
+
+One row per pattern (``PATTERNS``): the deployed MREC item-lww table, the
+same with a version attribute and conditional writes, MRSC, a single primary,
+key-home routing, attribute-lww, causal siblings (and crdt once that policy
+exists). Columns are measured, not ticked: silently lost, detected and
+rejected writes, client-observed write latency (p50/p99, simulated ms),
+strongly consistent reads that missed an acknowledged write, convergence,
+and, for generated workloads, rates (writes/s, conflicts/s, loss %).
+
+    >>> rows = compare("london")
+    >>> [(r.pattern, r.silently_lost) for r in rows][:2]
+    [('MREC item-lww (as deployed)', 1), ('MREC + version + conditional', 0)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import attrs
+
+from replicalab.policies import POLICIES
+from replicalab.scenarios.world import Result, TableScenario, _percentile
+
+__all__ = ["PATTERNS", "Pattern", "Row", "compare", "conflicting_writes"]
+
+
+@attrs.frozen
+class Pattern:
+    """A named combination of options, and whether every region may accept writes."""
+
+    name: str
+    options: dict[str, Any]
+    active: str  # multi-region active writes: "yes", "yes (sync)", "per key", "no"
+
+
+PATTERNS: tuple[Pattern, ...] = (
+    Pattern("MREC item-lww (as deployed)", {"merge": "item-lww"}, "yes"),
+    Pattern("MREC + version + conditional", {"merge": "item-lww", "writes": "versioned"}, "yes"),
+    Pattern("MRSC (3 regions)", {"mode": "mrsc"}, "yes (sync)"),
+    Pattern("single primary", {"mode": "single-primary"}, "no"),
+    Pattern("key-home routing", {"routing": "key-home"}, "per key"),
+    Pattern("attribute-lww", {"merge": "attribute-lww"}, "yes"),
+    Pattern("causal siblings", {"merge": "causal"}, "yes"),
+)
+
+
+def patterns() -> list[Pattern]:
+    """The patterns to compare: ``PATTERNS`` plus ``crdt`` when that policy is registered."""
+    out = list(PATTERNS)
+    if "crdt" in POLICIES:
+        out.append(Pattern("crdt", {"merge": "crdt"}, "yes"))
+    return out
+
+
+@attrs.frozen
+class Row:
+    """One pattern's measurements, summed (latencies pooled) over the seeds run."""
+
+    pattern: str
+    active: str
+    seeds: int
+    acknowledged: int
+    silently_lost: int
+    detected: int
+    rejected: int
+    siblings: int
+    p50: int | None
+    p99: int | None
+    stale_reads: int
+    reads: int
+    converged: int
+    conflicts: int
+    seconds: float
+
+    @property
+    def loss_percent(self) -> float:
+        """Silently lost writes as a percentage of acknowledged ones."""
+        return 100.0 * self.silently_lost / self.acknowledged if self.acknowledged else 0.0
+
+    def to_plain(self) -> dict[str, Any]:
+        """Plain data for JSON."""
+        return attrs.asdict(self) | {"loss_percent": round(self.loss_percent, 3)}
+
+
+def conflicting_writes(result: Result) -> int:
+    """Ground truth: acknowledged writes concurrent with another acknowledged write on the same key."""
+    by_key: dict[str, list] = {}
+    acked = {e.write for e in result.ledger if e.verdict != "rejected"}
+    for record in result.facts:
+        if record.op in acked:
+            by_key.setdefault(record.scope, []).append(record)
+    count = 0
+    for records in by_key.values():
+        for a in records:
+            if any(b is not a and not a.saw(b) and not b.saw(a) for b in records):
+                count += 1
+    return count
+
+
+def compare(
+    scenario: str | TableScenario | Callable[[int], TableScenario],
+    seeds: Iterable[int] = (0,),
+    *,
+    chosen: Sequence[Pattern] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Row]:
+    """Run every pattern on ``scenario`` for each seed and return one aggregated row per pattern.
+
+    ``scenario`` is a registered name, a :class:`TableScenario`, or a function
+    from seed to scenario (for generated workloads: new traffic per seed).
+
+    ``progress(done, total)`` is called after each run (the CLI draws a progress line with it).
+    """
+    from replicalab import scenarios as registry
+
+    seeds = list(seeds)
+    chosen = list(chosen) if chosen is not None else patterns()
+    total = len(seeds) * len(chosen)
+    done = 0
+    rows = []
+    for pattern in chosen:
+        results = []
+        for seed in seeds:
+            if isinstance(scenario, TableScenario):
+                results.append(scenario.run(seed=seed, **pattern.options))
+            elif callable(scenario):
+                results.append(scenario(seed).run(seed=seed, **pattern.options))
+            else:
+                results.append(registry.run(scenario, seed=seed, **pattern.options))
+            done += 1
+            if progress is not None:
+                progress(done, total)
+        rows.append(_row(pattern, results))
+    return rows
+
+
+def _row(pattern: Pattern, results: list[Result]) -> Row:
+    latencies = [v for r in results for v in r.write_latencies]
+    span_ms = sum(max(r.statistics.now, 1) for r in results)
+    return Row(
+        pattern=pattern.name,
+        active=pattern.active,
+        seeds=len(results),
+        acknowledged=sum(r.summary["acknowledged"] for r in results),
+        silently_lost=sum(r.summary["silently_lost"] for r in results),
+        detected=sum(r.summary["detected"] for r in results),
+        rejected=sum(r.summary["rejected"] for r in results),
+        siblings=sum(r.siblings_visible for r in results),
+        p50=_percentile(latencies, 0.5),
+        p99=_percentile(latencies, 0.99),
+        stale_reads=sum(len(r.stale_reads) for r in results),
+        reads=sum(r.reads for r in results),
+        converged=sum(r.converged for r in results),
+        conflicts=sum(conflicting_writes(r) for r in results),
+        seconds=span_ms / 1000,
+    )
