@@ -162,6 +162,9 @@ def _explain(
     if competitor is not None and competitor.id != write.id:
         seen = "had seen" if competitor.saw(write) else "had not seen"
         rule = f"{rule}; {competitor.id} {seen} {write.id}"
+        if not competitor.saw(write) and write.saw(competitor):
+            # The lesson of skew: the loser was the *informed* write; only its stamp was smaller.
+            rule += f", yet {write.id} had seen {competitor.id} and still lost on its smaller stamp"
     return f"at {loss.replica} t={loss.time}: {rule}", loss.replica, loss.time
 
 

@@ -31,6 +31,7 @@ from typing import Any, ClassVar, Protocol, TypeVar
 import attrs
 
 from replicalab import _validate
+from replicalab.errors import TopologyError
 
 __all__ = [
     "Context",
@@ -189,6 +190,11 @@ class RecordingContext:
         return self._randoms.pop(0)
 
     def send(self, dst: str, msg: Any, *, scope: Hashable | None = None) -> None:
+        if dst not in self._peers:
+            raise TopologyError(
+                f"{self._replica} has no link to {dst!r}; its peers are {list(self._peers)} "
+                "(pass peers=[...] to RecordingContext)"
+            )
         self.effects.append(Effect("send", (dst, msg), {"scope": scope}))
 
     def set_timer(self, delay: int, timer: Any) -> int:

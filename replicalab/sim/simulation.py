@@ -28,8 +28,9 @@ two things the replicas cannot touch:
     ...         ctx.log("Got", msg=msg, src=src)
     >>> sim = Simulation([Ping("a"), Ping("b")], seed=1)
     >>> sim.run_until_quiescent()
-    >>> [(e.time, e.kind) for e in sim.trace.of_kind("Got")]
-    [(10, 'Got')]
+    >>> got = sim.trace.of_kind("Got")[0]
+    >>> got.time, got.get("msg")
+    (10, 'ping')
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from replicalab.items import format_wall
 if TYPE_CHECKING:
     from replicalab.scenarios.world import Result
 
-__all__ = ["compare_table", "final_items", "ledger_lines", "report", "table", "timeline"]
+__all__ = ["clocks", "compare_table", "final_items", "ledger_lines", "report", "table", "timeline"]
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], indent: str = "  ") -> str:
@@ -60,7 +60,8 @@ def timeline(result: Result) -> str:
             text = (
                 f"{event.replica} {event.get('client')} writes {event.get('key')} "
                 f"({event.get('write')}): {_assignments(event.get('attributes'))} "
-                f"[stamp {format_wall(stamp['wall'])}]"
+                f"[stamp {format_wall(stamp['wall'])}"
+                f"{'+' + str(stamp['logical']) if stamp.get('logical') else ''}]"
             )
         elif event.kind == "Rejected":
             text = (
