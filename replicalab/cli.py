@@ -15,15 +15,17 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from replicalab import scenarios
 from replicalab.errors import ConfigError, ReplicaLabError
-from replicalab.policies import policy_names
+from replicalab.policies import POLICIES, policy_names
 from replicalab.replica.table import STAMPS
 from replicalab.scenarios.compare import compare
 from replicalab.scenarios.workloads import SHAPES, workload
 from replicalab.scenarios.world import MODES, ROUTING, WRITES
 from replicalab.trace import canonical_json
+from replicalab.viz import compare_svg, to_html, to_mermaid, to_shiviz, to_svg
 from replicalab.viz.text import compare_table, table
 
 __all__ = ["main"]
@@ -85,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--scan", action="store_true",
                      help="print only the reconciliation scan (version forks) and its verdicts")
     run.add_argument("--json", action="store_true", help="print the canonical JSON result document")
+    run.add_argument("--timeline", action="store_true", help="print only the numbered timeline")
+    run.add_argument("--svg", metavar="FILE", help="write the space-time diagram (SVG; '-': stdout)")
+    run.add_argument("--html", metavar="FILE", help="write a self-contained step-through page")
+    run.add_argument("--mermaid", metavar="FILE", help="write a Mermaid sequence diagram")
+    run.add_argument("--shiviz", metavar="FILE", help="write a ShiViz log (vector clocks)")
 
     compare = sub.add_parser("compare", help="every pattern on the same seeded schedule, one row each")
     compare.add_argument("scenario", nargs="?", help="a scenario name (or use --workload)")
@@ -94,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--seed", type=int, default=0, help="the first seed (default 0)")
     compare.add_argument("--seeds", type=int, default=1, help="aggregate over this many seeds")
     compare.add_argument("--json", action="store_true", help="print the rows as JSON")
+    compare.add_argument("--svg", metavar="FILE",
+                         help="write every policy's space-time diagram side by side (at --seed)")
 
     sub.add_parser("scenarios", help="list scenarios with one-line descriptions")
     return parser
@@ -113,11 +122,24 @@ def scan_report(result: scenarios.Result) -> str:
     return "\n".join(lines)
 
 
+def _write(path: str, text: str) -> None:
+    """Write an export to ``path`` (``-``: standard output); an unwritable path is a one-line error."""
+    if path == "-":
+        sys.stdout.write(text)
+        return
+    try:
+        Path(path).write_text(text, encoding="utf-8", newline="\n")
+    except OSError as error:
+        raise ConfigError(f"cannot write {path}: {error.strerror or error}") from None
+
+
 def _compare(args: argparse.Namespace) -> None:
     if (args.scenario is None) == (args.workload is None):
         raise ConfigError("compare takes a scenario name or --workload SHAPE (one of them)")
     if args.seeds < 1:
         raise ConfigError(f"--seeds must be at least 1, got {args.seeds}")
+    if args.svg and args.scenario is None:
+        raise ConfigError("--svg draws a scenario's runs: give a scenario name, not --workload")
     seeds = range(args.seed, args.seed + args.seeds)
     show = sys.stderr.isatty() and args.seeds > 1
 
@@ -139,9 +161,12 @@ def _compare(args: argparse.Namespace) -> None:
                  f"seeds {seeds.start}..{seeds.stop - 1}")
     if args.json:
         print(canonical_json([r.to_plain() for r in rows]))
-    else:
+    elif args.svg != "-":
         print(title + "\n")
         print(compare_table(rows, rates=bool(args.workload)))
+    if args.svg:
+        runs = [scenarios.run(args.scenario, merge=name, seed=args.seed) for name in POLICIES]
+        _write(args.svg, compare_svg(runs))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -162,11 +187,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.primary:
                 options["primary"] = args.primary
             result = scenarios.run(args.scenario, merge=args.merge, seed=args.seed, **options)
+            exports = ((args.svg, to_svg), (args.html, to_html), (args.mermaid, to_mermaid),
+                       (args.shiviz, to_shiviz))
+            for path, render in exports:
+                if path:
+                    _write(path, render(result))
             if args.json:
                 print(result.to_json())
             elif args.scan:
                 print(scan_report(result))
-            else:
+            elif args.timeline:
+                print(result.timeline())
+            elif not any(path == "-" for path, _ in exports):  # stdout is not taken by an export
                 print(result.report())
         elif args.command == "compare":
             _compare(args)

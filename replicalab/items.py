@@ -160,6 +160,17 @@ class Item:
             return self.versions[0].attributes()
         return [v.attributes() for v in self.versions]
 
+    def to_trace(self) -> list[dict[str, Any]]:
+        """Plain data for the trace: one dict per version, each value with the write that set it."""
+        return [
+            {
+                "write": v.write,
+                "clock": v.clock.to_dict(),
+                "cells": {name: [c.value, c.write] for name, c in v.cells if not c.removed},
+            }
+            for v in self.versions
+        ]
+
     def writes(self) -> set[tuple[str, str]]:
         """Every ``(write id, attribute)`` pair whose value this item still holds."""
         return {

@@ -89,3 +89,19 @@ class Trace:
 
     def __repr__(self) -> str:
         return f"<Trace of {len(self.events)} events>"
+
+    def to_svg(self, *, compact: bool | None = None) -> str:
+        """The space-time diagram of this trace as standalone SVG."""
+        from replicalab.viz.svg import to_svg
+
+        return to_svg(self, compact=compact)
+
+    def _repr_svg_(self) -> str:
+        """Jupyter: the space-time diagram."""
+        return self.to_svg()
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the diagram as static HTML."""
+        from replicalab.viz.html import html_fragment
+
+        return html_fragment(self)

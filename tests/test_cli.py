@@ -85,3 +85,38 @@ def test_console_script_and_module_entry_point_agree():
     module = subprocess.run([sys.executable, "-m", "replicalab", "compare", "london"],
                             capture_output=True, text=True, check=True)
     assert "item-lww" in module.stdout and module.stderr == ""
+
+
+def test_run_writes_every_picture_and_export(tmp_path, capsys):
+    paths = {flag: tmp_path / f"london.{ext}" for flag, ext in
+             [("--svg", "svg"), ("--html", "html"), ("--mermaid", "mmd"), ("--shiviz", "log")]}
+    argv = ["run", "london"] + [x for flag, path in paths.items() for x in (flag, str(path))]
+    status, out, _ = run(capsys, *argv)
+    assert status == 0 and "Ledger" in out
+    assert "<svg" in paths["--svg"].read_text()[:200]
+    html = paths["--html"].read_text()
+    assert "<script>" in html and 'src="http' not in html and 'href="http' not in html
+    assert paths["--mermaid"].read_text().startswith("sequenceDiagram")
+    assert "eu-west-1" in paths["--shiviz"].read_text()
+
+
+def test_svg_to_stdout_replaces_the_report(capsys):
+    _, out, _ = run(capsys, "run", "london", "--svg", "-")
+    assert out.lstrip().startswith("<") and "Ledger" not in out
+
+
+def test_timeline_flag_prints_only_the_timeline(capsys):
+    _, out, _ = run(capsys, "run", "london", "--timeline")
+    assert out.startswith("1. t=140") and "Ledger" not in out
+
+
+def test_compare_svg_puts_the_policies_side_by_side(tmp_path, capsys):
+    path = tmp_path / "compare.svg"
+    status, _, _ = run(capsys, "compare", "london", "--svg", str(path))
+    text = path.read_text()
+    assert status == 0 and all(p in text for p in ("item-lww", "attribute-lww", "causal"))
+
+
+def test_an_unwritable_export_path_is_a_one_line_error(capsys):
+    status, _, err = run(capsys, "run", "london", "--svg", "/nonexistent-dir/x.svg")
+    assert status == 2 and err.startswith("replicalab: error: cannot write") and err.count("\n") == 1

@@ -239,7 +239,7 @@ class MrscRegion(TableReplica):
             attributes=dict(sorted(pending.attributes.items())),
             replace=isinstance(pending.msg, PutItem), stamp=stamp_fields(version_item.stamp),
             clock={}, lamport=self.lamport.time, hlc=[self.hlc.wall, self.hlc.logical],
-            losses=[], version=version,
+            losses=[], version=version, item=pending.item.to_trace(),
         )
         ctx.reply(pending.client, Response(pending.msg.op))
         for peer in ctx.peers:
@@ -258,7 +258,8 @@ class MrscRegion(TableReplica):
         rule = f"mrsc: commit {version} ({write}) replaced commit {version - 1}"
         ctx.log("Merged", key=key, source=src, write=write, policy="mrsc", changed=item != before,
                 note=f"mrsc {how} {write} as commit {version}", siblings=1,
-                losses=loss_fields(tuple(Loss(w, a, write, rule) for w, a in lost)))
+                losses=loss_fields(tuple(Loss(w, a, write, rule) for w, a in lost)),
+                item=item.to_trace())
 
     def _refuse(self, ctx: Context, client: str, msg: UpdateItem | PutItem, why: str) -> None:
         ctx.log("Rejected", op=msg.op, key=msg.key, client=client, error="ReplicatedWriteConflict",

@@ -265,6 +265,7 @@ class TableReplica(Replica):
             lamport=self.lamport.time,
             hlc=[self.hlc.wall, self.hlc.logical],
             losses=loss_fields(outcome.losses),
+            item=outcome.item.to_trace(),
         )
         return outcome, stamp
 
@@ -296,6 +297,7 @@ class TableReplica(Replica):
             note=outcome.note,
             siblings=len(outcome.item.versions),
             losses=loss_fields(outcome.losses),
+            item=outcome.item.to_trace(),
         )
 
     @staticmethod

@@ -248,6 +248,40 @@ class Result:
 
         return report(self)
 
+    def to_svg(self, *, compact: bool | None = None) -> str:
+        """The space-time diagram as standalone SVG: a lane per region, messages, merges, losses."""
+        from replicalab.viz.svg import to_svg
+
+        return to_svg(self, compact=compact)
+
+    def to_html(self) -> str:
+        """A self-contained step-through page (inline SVG, script and data; no network)."""
+        from replicalab.viz.html import to_html
+
+        return to_html(self)
+
+    def to_mermaid(self) -> str:
+        """Mermaid sequence-diagram text of the run."""
+        from replicalab.viz.mermaid import to_mermaid
+
+        return to_mermaid(self)
+
+    def to_shiviz(self) -> str:
+        """A ShiViz log: one event per step, happens-before vector clocks from the trace."""
+        from replicalab.viz.shiviz import to_shiviz
+
+        return to_shiviz(self)
+
+    def _repr_svg_(self) -> str:
+        """Jupyter: the space-time diagram."""
+        return self.to_svg()
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the diagram and the ledger (static HTML, no script)."""
+        from replicalab.viz.html import html_fragment
+
+        return html_fragment(self)
+
 
 def _initial_item(attributes: Mapping[str, Any]) -> Item:
     cells = {name: Cell(value, INITIAL_WRITE, INITIAL_STAMP) for name, value in attributes.items()}

@@ -1,5 +1,39 @@
-"""Views of a run for people. Text views today; pictures land with the visualisation work."""
+"""Views of a run for people: text, pictures, exports and a step-through page.
 
+* :mod:`~replicalab.viz.text` — the numbered timeline, final items, ledger, comparison table;
+* :mod:`~replicalab.viz.svg` — the space-time (Lamport) diagram: :func:`to_svg`, :func:`compare_svg`;
+* :mod:`~replicalab.viz.html` — a self-contained step-through page: :func:`to_html`;
+* :mod:`~replicalab.viz.mermaid` — Mermaid sequence-diagram text: :func:`to_mermaid`;
+* :mod:`~replicalab.viz.shiviz` — a ShiViz log with happens-before vector clocks: :func:`to_shiviz`;
+* :mod:`~replicalab.viz.topology` — a topology drawing with partitions: :func:`topology_svg`;
+* :mod:`~replicalab.viz.charts` — messages, bytes and siblings over time: :func:`cost_chart`.
+
+All of them take a scenario Result (most also a bare Trace) and return text;
+the same run always gives the same bytes.
+"""
+
+from replicalab.viz.charts import cost_chart, cost_series
+from replicalab.viz.html import html_fragment, to_html
+from replicalab.viz.mermaid import to_mermaid
+from replicalab.viz.shiviz import to_shiviz
+from replicalab.viz.svg import compare_svg, to_svg
 from replicalab.viz.text import compare_table, final_items, ledger_lines, report, table, timeline
+from replicalab.viz.topology import topology_svg
 
-__all__ = ["compare_table", "final_items", "ledger_lines", "report", "table", "timeline"]
+__all__ = [
+    "compare_svg",
+    "compare_table",
+    "cost_chart",
+    "cost_series",
+    "final_items",
+    "html_fragment",
+    "ledger_lines",
+    "report",
+    "table",
+    "timeline",
+    "to_html",
+    "to_mermaid",
+    "to_shiviz",
+    "to_svg",
+    "topology_svg",
+]

@@ -1,0 +1,92 @@
+"""A run as a ShiViz log: paste it into https://bestchai.bitbucket.io/shiviz/ (or upload the file).
+
+ShiViz draws a space-time diagram from a log in which every event carries a
+vector clock. Its rules, which this export follows:
+
+* the file's first line is the parsing regular expression and its second line
+  the multiple-executions delimiter (empty here: one execution); the log follows;
+* each event is two lines, matching the regular expression
+  ``(?<event>.*)\\n(?<host>\\S*) (?<clock>{.*})``: a description, then the host
+  and its vector clock as JSON, e.g. ``us-east-1 {"eu-west-1":1,"us-east-1":2}``;
+* a host's own entry starts at 1 and grows by exactly one per event of that
+  host; every other entry names a host of the log and an event it really had;
+  zero entries are left out.
+
+One event per step (:mod:`replicalab.viz.story`): each step of a replica ticks
+its own entry, and a delivery first joins the clock of the step that sent the
+message. The clocks come from the trace's send/receive pairs (happens-before),
+not from any merge policy, so ShiViz draws exactly the messages that crossed.
+Host names are replica ids with whitespace replaced by ``_``. Steps of the
+network itself (faults) are not host events and are left out.
+
+    >>> from replicalab import scenarios
+    >>> log = to_shiviz(scenarios.run("london", seed=0))
+    >>> print("\\n".join(log.splitlines()[2:4]))
+    t=140 eu-west-1: portal writes sub_42 (w1): delivery_address="12 High Street, London" [stamp 14:07:12.140] — verdict: silently-lost
+    eu-west-1 {"eu-west-1":1}
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from replicalab.trace import canonical_json
+from replicalab.viz.story import Story, build
+
+__all__ = ["REGEX", "host_names", "shiviz_events", "to_shiviz"]
+
+#: ShiViz's default parsing regular expression (its named groups are ShiViz syntax).
+REGEX = r"(?<event>.*)\n(?<host>\S*) (?<clock>{.*})"
+
+
+def host_names(replicas: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """ShiViz host names: no whitespace, unique.
+
+        >>> host_names(["eu west", "eu_west"])
+        {'eu west': 'eu_west', 'eu_west': 'eu_west_2'}
+    """
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for name in replicas:
+        base = re.sub(r"\s", "_", name)
+        candidate, n = base, 1
+        while candidate in used:
+            n += 1
+            candidate = f"{base}_{n}"
+        used.add(candidate)
+        out[name] = candidate
+    return out
+
+
+def shiviz_events(source: Any) -> list[tuple[str, str, dict[str, int]]]:
+    """``(host, description, vector clock)`` for every replica step, in trace order."""
+    story = source if isinstance(source, Story) else build(source)
+    hosts = host_names(story.replicas)
+    out = []
+    for step in story.steps:
+        if step.replica is None:
+            continue
+        text = f"t={step.time} {step.note}"
+        verdict = story.verdicts.get(step.write or "") if step.kind == "write" else None
+        if verdict:
+            text += f" — verdict: {verdict}"
+        lost = story.lost_here(step)
+        if lost:
+            text += f" — {', '.join(lost)} silently lost here"
+        for number in step.sent:
+            m = story.messages[number]
+            if m.dropped:
+                text += f" — message {m.label} to {m.dst} DROPPED by the network"
+        clock = {hosts[r]: n for r, n in step.vector.items() if n}
+        out.append((hosts[step.replica], " ".join(text.split()), dict(sorted(clock.items()))))
+    return out
+
+
+def to_shiviz(source: Any) -> str:
+    """The ShiViz log file of a Result (or a bare Trace): regex line, empty delimiter line, events."""
+    lines = [REGEX, ""]
+    for host, text, clock in shiviz_events(source):
+        lines.append(text)
+        lines.append(f"{host} {canonical_json(clock)}")
+    return "\n".join(lines) + "\n"

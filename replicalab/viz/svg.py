@@ -1,0 +1,518 @@
+"""Space-time (Lamport) diagrams of a run, as standalone SVG.
+
+One vertical lane per replica (sorted by id); **time flows down**, one row per
+step (a handler run: a client write, a delivery and its merge, ...). Rows keep
+the run's order but are not to scale: the left gutter gives the simulated time
+``t`` in ms, and the notes column on the right says what each numbered step did.
+
+* a client write is a marker on its replica's lane, labelled with the write id,
+  the client and the stamp the policy used (the wall stamp for the LWW
+  policies, the version vector for ``causal``); its *shape* gives the ledger's
+  verdict: ● kept, ○ superseded, ▲ detected, a slashed square rejected, and a
+  **vermillion square with a white X** for a write that was silently lost;
+* a message is an arrow from the step that sent it to the step that got it,
+  labelled with the write it carries; a message the network dropped is a
+  dashed stub ending in an X; one still in flight runs off the bottom;
+* a merge is a diamond labelled with what the item holds afterwards
+  (``w1+w2``: one version holding both writes' values; ``w1 | w2``: two
+  concurrent siblings), and the values it dropped. Where a silently-lost
+  write's value was dropped the merge wears the same X square, and the message
+  that brought the winning item is drawn thick and vermillion.
+
+**Big runs.** Above :data:`COMPACT_STEPS` steps or :data:`COMPACT_REPLICAS`
+replicas the diagram switches to a compact view: consecutive *routine*
+deliveries (a merge that dropped nothing and sent nothing) share a row when
+they happen on different replicas, their arrows are drawn faint and
+unlabelled, lanes are narrower, and the notes column lists only the steps that
+matter (writes, rejections, merges that dropped a value, faults), one line
+each. Every write, every loss and every dropped message keeps its full mark.
+``result.timeline()`` still has every step.
+
+    >>> from replicalab import scenarios
+    >>> svg = to_svg(scenarios.run("london", merge="item-lww", seed=0))
+    >>> svg.startswith("<svg") and "<title>" in svg and "silently lost" in svg
+    True
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+
+from replicalab.viz import _svg as s
+from replicalab.viz.story import Message, Step, Story, build, stamp_text
+
+__all__ = ["COMPACT_REPLICAS", "COMPACT_STEPS", "compare_svg", "diagram", "to_svg"]
+
+#: More steps than this, or more replicas than :data:`COMPACT_REPLICAS`: compact view.
+COMPACT_STEPS = 60
+COMPACT_REPLICAS = 8
+
+PAD = 16
+GUTTER = 64
+"""The least width of the time gutter (px); it grows with the longest time label."""
+NOTE_SIZE = 11
+LABEL_SIZE = 11
+LINE_H = 14
+
+
+@attrs.frozen
+class Drawing:
+    """A laid-out picture: its size and its SVG elements (without the ``<svg>`` wrapper)."""
+
+    width: float
+    height: float
+    body: list[str]
+    title: str
+    desc: str = ""
+
+    def to_svg(self) -> str:
+        """The standalone SVG document."""
+        return s.document(self.width, self.height, self.title, self.body, self.desc)
+
+
+@attrs.frozen
+class _Row:
+    steps: tuple[Step, ...]
+    top: float
+    height: float
+    notes: tuple[tuple[str, bool], ...]
+    """Note lines, each with whether it tells of a silent loss (drawn vermillion)."""
+
+    @property
+    def y(self) -> float:
+        """Where markers sit: near the top, so labels can hang below."""
+        return self.top + 15
+
+
+def _routine(story: Story, step: Step) -> bool:
+    """A delivery that sent nothing and is not where the ledger says a write was lost."""
+    return step.kind in ("merge", "deliver") and not step.sent and not story.first_lost_here(step)
+
+
+def _alarming(story: Story, step: Step) -> bool:
+    """True for a silently-lost write and for a merge that silently dropped one."""
+    if step.kind == "write":
+        return story.verdicts.get(step.write or "") == "silently-lost"
+    return bool(story.lost_here(step))
+
+
+def _verdict_text(story: Story, step: Step) -> str:
+    verdict = story.verdicts.get(step.write or "")
+    return f" — verdict: {verdict}" if verdict else ""
+
+
+def _lane_labels(story: Story, step: Step, compact: bool) -> list[tuple[str, str, str]]:
+    """``(text, colour, weight)`` lines next to a step's marker."""
+    if step.kind == "write":
+        verdict = story.verdicts.get(step.write or "")
+        wrote = step.event("Wrote")
+        client = wrote.get("client") if wrote is not None else ""
+        lines = [(step.write or "" if compact else f"{step.write} · {client}", s.INK, "bold")]
+        if not compact and wrote is not None:
+            lines.append((stamp_text(wrote), s.GREY, "normal"))
+        if verdict == "silently-lost":
+            lines.append(("LOST" if compact else "SILENTLY LOST", s.VERMILLION, "bold"))
+        return lines
+    if step.kind == "reject":
+        return [(f"{step.write} rejected", s.INK, "bold")]
+    if compact:
+        lost = story.first_lost_here(step)
+        return [(f"drops {', '.join(lost)}", s.VERMILLION, "bold")] if lost else []
+    if step.kind == "merge":
+        lines = [(f"keeps {step.keeps}" if step.keeps else f"merged {step.write}", s.INK, "normal")]
+        lost = story.lost_here(step)
+        dropped = sorted({f"{x['write']}.{x['attribute']}" for x in step.losses})
+        if dropped:
+            colour = s.VERMILLION if lost else s.GREY
+            lines.append((f"drops {', '.join(dropped)}", colour, "bold" if lost else "normal"))
+        return lines
+    if step.kind == "read":
+        read = step.event("Read")
+        op = read.get("op") if read is not None else ""
+        if op in story.stale_reads:
+            return [(f"{op} read: STALE", s.ORANGE, "bold")]
+        return [(f"{op} read", s.GREY, "normal")]
+    return []
+
+
+def _notes(story: Story, step: Step, compact: bool, chars: int) -> list[str]:
+    if chars == 0:
+        return []
+    head = f"{step.index}. t={step.time}  "
+    body = step.note + (_verdict_text(story, step) if step.kind == "write" else "")
+    read = step.event("Read")
+    if read is not None and read.get("op") in story.stale_reads:
+        body += " — STALE: misses a write already acknowledged"
+    if compact:
+        if _routine(story, step) or step.kind in ("start", "timer", "deliver", "read", "other"):
+            return []
+        text = head + body
+        return [text if len(text) <= chars else text[: chars - 1] + "…"]
+    return textwrap.wrap(head + body, width=chars, subsequent_indent="    ",
+                         break_on_hyphens=False) or [head]
+
+
+def _rows(story: Story, compact: bool, chars: int, top: float) -> list[_Row]:
+    groups: list[list[Step]] = []
+    for step in story.steps:
+        current = groups[-1] if groups else None
+        if (compact and current and _routine(story, step)
+                and all(_routine(story, x) for x in current)
+                and step.replica not in {x.replica for x in current}):
+            current.append(step)
+        else:
+            groups.append([step])
+    rows = []
+    y = top
+    for group in groups:
+        notes = [(n, _alarming(story, step)) for step in group
+                 for n in _notes(story, step, compact, chars)]
+        labels = max(len(_lane_labels(story, step, compact))
+                     + sum(story.messages[n].dropped for n in step.sent) for step in group)
+        if compact:
+            height = 20.0 if not notes and labels <= 1 else 22.0 + LINE_H * max(0, labels - 1)
+            height = max(height, 8 + LINE_H * len(notes))
+        else:
+            height = max(42.0, 12 + LINE_H * max(len(notes), labels + 1))
+        rows.append(_Row(tuple(group), y, height, tuple(notes)))
+        y += height
+    return rows
+
+
+def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
+            notes: bool = True) -> Drawing:
+    """Lay out the space-time diagram of a Result (or a bare Trace) without wrapping it.
+
+    ``compact`` forces the compact view on or off (default: chosen by size);
+    ``notes=False`` leaves out the notes column (side-by-side comparisons do).
+    """
+    story = source if isinstance(source, Story) else build(source)
+    replicas = story.replicas
+    if compact is None:
+        compact = len(story.steps) > COMPACT_STEPS or len(replicas) > COMPACT_REPLICAS
+    chars = (96 if compact else 66) if notes else 0
+    notes_w = chars * NOTE_SIZE * s.MONO_EM
+
+    label_w: dict[str | None, float] = {}
+    for step in story.steps:
+        for t, _, weight in _lane_labels(story, step, compact):
+            w = s.text_width(t, LABEL_SIZE) * (1.1 if weight == "bold" else 1.0)
+            label_w[step.replica] = max(label_w.get(step.replica, 0.0), w)
+    widest_label = max(label_w.values(), default=0.0)
+    widest_name = max((s.text_width(r, 12) for r in replicas), default=0)
+    if compact:
+        col_w = min(120.0, max(44.0, widest_label + 22, min(widest_name + 8, 120.0)))
+    else:
+        col_w = min(260.0, max(150.0, widest_label + 36, widest_name + 16))
+    rotate_names = widest_name + 6 > col_w
+    header_h = 30 + (min(widest_name, 140) * 0.5 if rotate_names else 0)
+
+    title_h = 56
+    latest = max((step.time for step in story.steps), default=0)
+    stamp = f"t={latest}–{latest}" if compact else f"t={latest}"
+    gutter = max(GUTTER, s.text_width(stamp, 11, mono=True) + 16)
+    lanes_left = PAD + gutter
+    lane_x = {r: lanes_left + col_w * (i + 0.5) for i, r in enumerate(replicas)}
+    lanes_right = lanes_left + col_w * len(replicas)
+    last = replicas[-1] if replicas else None
+    notes_x = max(lanes_right + 18, lanes_right - col_w / 2 + 12 + label_w.get(last, 0) + 24)
+    width = notes_x + notes_w + PAD if notes else notes_x
+    top = PAD + title_h + header_h
+    rows = _rows(story, compact, chars, top)
+    bottom = rows[-1].top + rows[-1].height if rows else top + 30
+    row_of = {step.index: row for row in rows for step in row.steps}
+
+    body: list[str] = []
+    # Title, summary, how to read it.
+    body.append(s.text(PAD, PAD + 16, story.title, size=16, font_weight="bold", fill=s.INK))
+    body.append(_summary_line(story, PAD, PAD + 36))
+    how = "time flows down · one row per step, not to scale · t = simulated ms"
+    if compact:
+        packed = sum(len(r.steps) for r in rows if len(r.steps) > 1)
+        how = (f"compact view: {len(story.steps)} steps in {len(rows)} rows ({packed} routine "
+               "deliveries share rows, their arrows faint) · time flows down, not to scale")
+    body.append(s.text(PAD, PAD + 52, how, size=11, fill=s.GREY))
+
+    # Row backgrounds (the step-through page highlights them).
+    for n, row in enumerate(rows):
+        body.append(s.tag("rect", None, class_="row", x=PAD, y=row.top, width=width - 2 * PAD,
+                          height=row.height, fill="#F4F4F4" if n % 2 else "none",
+                          data_first=row.steps[0].index, data_last=row.steps[-1].index))
+
+    # Lane headers and lanes.
+    for replica, x in lane_x.items():
+        if rotate_names:
+            body.append(s.text(x - 4, top - 8, replica, size=12, font_weight="bold", fill=s.INK,
+                               transform=f"rotate(-35 {s.num(x - 4)} {s.num(top - 8)})"))
+        else:
+            body.append(s.text(x, top - 10, replica, size=12, font_weight="bold", fill=s.INK,
+                               text_anchor="middle"))
+        body.append(s.line(x, top - 4, x, bottom + 6, stroke=s.FAINT, stroke_width=2))
+    body.append(s.text(PAD + gutter - 8, top - 10, "t (ms)", size=11, fill=s.GREY,
+                       text_anchor="end"))
+    if notes and (not compact or any(r.notes for r in rows)):
+        body.append(s.text(notes_x, top - 10, "what happened (step. t=ms)", size=11,
+                           fill=s.GREY))
+
+    # Gutter times and notes.
+    for row in rows:
+        first, last = row.steps[0].time, row.steps[-1].time
+        when = f"t={first}" if first == last else f"t={first}–{last}"
+        body.append(s.text(PAD + gutter - 8, row.y + 4, when, size=11, fill=s.GREY,
+                           text_anchor="end", font_family=s.MONO))
+        for n, (note, alarming) in enumerate(row.notes):
+            body.append(s.text(notes_x, row.y + 4 + n * LINE_H, note, size=NOTE_SIZE,
+                               font_family=s.MONO, fill=s.VERMILLION if alarming else s.INK))
+
+    # Messages first, so markers sit on top of arrow ends.
+    body.extend(_messages(story, lane_x, row_of, bottom, compact))
+
+    # Step markers and their labels.
+    for step in story.steps:
+        row = row_of[step.index]
+        body.extend(_marker(story, step, lane_x, row, compact, lanes_left, lanes_right))
+
+    height = bottom + 12
+    if legend:
+        items = _legend(PAD, bottom + 28, width - 2 * PAD, compact, story.summary is None)
+        body.extend(items[0])
+        height = items[1] + PAD
+    desc = (f"{len(replicas)} replicas, {len(story.steps)} steps, "
+            f"{len(story.messages)} messages")
+    lost = sorted(w for w, v in story.verdicts.items() if v == "silently-lost")
+    title = f"Space-time diagram: {story.title}"
+    if story.summary is not None:
+        title += f" — {len(lost)} silently lost" + (f" ({', '.join(lost)})" if lost else "")
+    return Drawing(width, height, body, title, desc)
+
+
+def _summary_line(story: Story, x: float, y: float) -> str:
+    if story.summary is None:
+        return s.text(x, y, f"{len(story.replicas)} replicas · {len(story.steps)} steps · "
+                            f"{len(story.messages)} messages (no ledger: a bare trace)",
+                      size=12, fill=s.INK)
+    sm = story.summary
+    parts = [
+        (f"{sm['acknowledged']} acknowledged · {sm['kept']} kept · {sm['superseded']} superseded"
+         " · ", s.INK, "normal"),
+        (f"{sm['silently_lost']} silently lost", s.VERMILLION if sm["silently_lost"] else s.INK,
+         "bold" if sm["silently_lost"] else "normal"),
+        (f" · {sm['detected']} detected · {sm['rejected']} rejected", s.INK, "normal"),
+    ]
+    spans = "".join(s.tag("tspan", s.esc(t), fill=c, font_weight=w) for t, c, w in parts)
+    return s.tag("text", spans, x=x, y=y, font_size=12)
+
+
+Box = tuple[float, float, float, float]
+
+
+def _overlaps(box: Box, boxes: list[Box]) -> bool:
+    x, y, w, h = box
+    return any(x < bx + bw and bx < x + w and y < by + bh and by < y + h for bx, by, bw, bh in boxes)
+
+
+def _drop(story: Story, m: Message, lane_x: dict[str, float], row_of: dict[int, _Row],
+          compact: bool) -> tuple[float, float, int, str]:
+    """Where a dropped message's stub ends: just below the sender's labels, towards its target."""
+    sender = story.step(m.sent_step)
+    below = len(_lane_labels(story, sender, compact))
+    nth = [n for n in sender.sent if story.messages[n].dropped].index(m.index)
+    x1, y1 = lane_x[m.src], row_of[m.sent_step].y
+    side = 1 if lane_x[m.dst] > x1 else -1
+    return x1 + 14 * side, y1 + LINE_H * below + 8 + LINE_H * nth, side, \
+        f"{m.label} to {m.dst} dropped"
+
+
+def _label_boxes(story: Story, lane_x: dict[str, float], row_of: dict[int, _Row],
+                 compact: bool) -> list[Box]:
+    """Where the step labels sit, so message labels can keep out of their way."""
+    boxes = []
+    for step in story.steps:
+        if step.replica not in lane_x:
+            continue
+        x, y = lane_x[step.replica], row_of[step.index].y
+        boxes.append((x - 8, y - 8, 16, 16))
+        for n, (label, _, _) in enumerate(_lane_labels(story, step, compact)):
+            boxes.append((x + 12, y - 7 + n * LINE_H, s.text_width(label, LABEL_SIZE), 13))
+    for m in story.messages:
+        if m.dropped and m.src in lane_x and m.dst in lane_x:
+            xm, ym, side, text = _drop(story, m, lane_x, row_of, compact)
+            w = s.text_width(text, 10) + 12
+            boxes.append((xm - 4 if side > 0 else xm - w, ym - 7, w, 13))
+    return boxes
+
+
+def _messages(story: Story, lane_x: dict[str, float], row_of: dict[int, _Row], bottom: float,
+              compact: bool) -> list[str]:
+    out = []
+    labels = []
+    taken = _label_boxes(story, lane_x, row_of, compact)
+    for m in story.messages:
+        if m.src not in lane_x or m.dst not in lane_x:
+            continue
+        # Grouped with the steps that sent and got it, so a page can show what was in flight.
+        group = s.attrs_text({"class": "msg", "data-sent": m.sent_step,
+                              "data-got": m.delivered_step})
+        out.append(f"<g{group}>")
+        labels.append(f"<g{group}>")
+        x1, y1 = lane_x[m.src], row_of[m.sent_step].y
+        x2 = lane_x[m.dst]
+        if m.dropped:
+            xm, ym, side, text = _drop(story, m, lane_x, row_of, compact)
+            out.append(s.line(x1, y1 + 6, xm, ym, stroke=s.INK, stroke_width=1.2,
+                              stroke_dasharray="3 2"))
+            out.append(s.cross(xm, ym, 4, s.INK, 2))
+            labels.append(s.halo_text(xm + 8 * side, ym + 4, text, size=10, fill=s.INK,
+                                      text_anchor="start" if side > 0 else "end"))
+        elif m.delivered_step is None:
+            out.append(s.arrow(x1, y1, x2, bottom + 4, colour=s.GREY, dash="5 4", gap2=0))
+            labels.append(s.halo_text(x2, bottom - 4, f"{m.label} in flight", size=10,
+                                      fill=s.GREY, text_anchor="middle"))
+        else:
+            _delivered(story, m, x1, y1, x2, row_of, compact, out, labels, taken)
+        out.append("</g>")
+        labels.append("</g>")
+    return out + labels
+
+
+def _delivered(story: Story, m: Message, x1: float, y1: float, x2: float, row_of: dict[int, _Row],
+               compact: bool, out: list[str], labels: list[str], taken: list[Box]) -> None:
+    """The arrow of a delivered message, and its label where no other label sits."""
+    target = story.step(m.delivered_step)
+    y2 = row_of[m.delivered_step].y
+    lost = bool(story.first_lost_here(target) if compact else story.lost_here(target))
+    if lost:
+        out.append(s.arrow(x1, y1, x2, y2, colour=s.VERMILLION, width=2.4, head=10,
+                           gap2=12))
+    elif compact and _routine(story, target):
+        out.append(s.arrow(x1, y1, x2, y2, colour=s.GREY, width=0.8, head=5,
+                           opacity=0.35, gap1=4, gap2=5))
+        return
+    else:
+        out.append(s.arrow(x1, y1, x2, y2, colour=s.GREY,
+                           dash="6 3" if m.duplicate else None))
+    # A label where arrows from one step have fanned out and no other label sits.
+    text = m.label + (" (copy)" if m.duplicate else "")
+    w = s.text_width(text, 10) + 4
+    for fraction in (0.3, 0.45, 0.2, 0.6, 0.75):
+        lx, ly = x1 + (x2 - x1) * fraction, y1 + (y2 - y1) * fraction
+        box = (lx - w / 2, ly - 6, w, 12)
+        if not _overlaps(box, taken):
+            break
+    else:
+        lx, ly = x1 + (x2 - x1) * 0.3, y1 + (y2 - y1) * 0.3
+        box = (lx - w / 2, ly - 6, w, 12)
+    taken.append(box)
+    labels.append(s.halo_text(lx, ly + 3, text, size=10, text_anchor="middle",
+                              fill=s.VERMILLION if lost else s.GREY,
+                              font_weight="bold" if lost else None))
+
+
+def _marker(story: Story, step: Step, lane_x: dict[str, float], row: _Row, compact: bool,
+            left: float, right: float) -> list[str]:
+    y = row.y
+    if step.replica is None or step.replica not in lane_x:
+        return [s.line(left, y, right, y, stroke=s.ORANGE, stroke_width=2, stroke_dasharray="8 4"),
+                s.halo_text(left + 4, y - 4, step.note, size=10, fill=s.INK)]
+    x = lane_x[step.replica]
+    scale = 0.8 if compact else 1.0
+    out = [f'<g class="step" data-step="{step.index}">', s.tag("title", s.esc(
+        f"{step.index}. t={step.time} {step.note}" + _verdict_text(story, step)))]
+    if step.kind in ("write", "reject"):
+        verdict = story.verdicts.get(step.write or "", "rejected" if step.kind == "reject" else None)
+        out.append(s.write_mark(x, y, verdict, scale))
+    elif step.kind == "merge":
+        if story.lost_here(step):
+            first = not compact or story.first_lost_here(step)
+            out.append(s.lost_mark(x, y, 6.5 * scale if first else 4))
+        elif step.losses and not compact:
+            out.append(s.diamond(x, y, 6.5 * scale, s.ORANGE))
+        elif compact:
+            out.append(s.circle(x, y, 2.5, s.GREEN, s.GREEN, 0.5))
+        else:
+            out.append(s.diamond(x, y, 6.5, s.GREEN))
+    else:
+        read = step.event("Read")
+        stale = read is not None and read.get("op") in story.stale_reads
+        out.append(s.circle(x, y, 4 * scale, "#FFFFFF", s.ORANGE if stale else s.GREY, 1.5))
+    for n, (label, colour, weight) in enumerate(_lane_labels(story, step, compact)):
+        out.append(s.halo_text(x + 12, y + 4 + n * LINE_H, label, size=LABEL_SIZE, fill=colour,
+                               font_weight=None if weight == "normal" else weight))
+    out.append("</g>")
+    return out
+
+
+def _legend(x: float, y: float, width: float, compact: bool,
+            bare: bool = False) -> tuple[list[str], float]:
+    """The legend block at (x, y); returns its elements and its bottom edge."""
+    entries: list[tuple[str, str]] = [
+        ("client write of a bare trace (no ledger, no verdict)", s.write_mark(0, 0, None)),
+    ] if bare else []
+    entries += [
+        ("kept", s.write_mark(0, 0, "kept")),
+        ("superseded (overwritten by a write that saw it)", s.write_mark(0, 0, "superseded")),
+        ("SILENTLY LOST write, and where its value was dropped", s.lost_mark(0, 0)),
+        ("detected (the conflict was surfaced)", s.write_mark(0, 0, "detected")),
+        ("rejected (refused with an error)", s.write_mark(0, 0, "rejected")),
+        ("merge: keeps w1+w2 in one version, w1 | w2 as siblings", s.diamond(0, 0, 6.5, s.GREEN)),
+        ("merge that dropped a value (not silently)", s.diamond(0, 0, 6.5, s.ORANGE)),
+        ("replication message, labelled with its write", s.arrow(-14, 0, 14, 0, gap1=0, gap2=0)),
+        ("message whose merge silently lost a write",
+         s.arrow(-14, 0, 14, 0, gap1=0, gap2=0, colour=s.VERMILLION, width=2.4, head=10)),
+        ("message dropped by the network",
+         s.line(-14, 0, 8, 0, stroke=s.INK, stroke_width=1.2, stroke_dasharray="4 3")
+         + s.cross(10, 0, 4.5, s.INK, 2)),
+        ("read, timer or other step", s.circle(0, 0, 4, "#FFFFFF", s.GREY, 1.5)),
+    ]
+    if compact:
+        entries.append(("routine delivery (faint arrow, shares a row)",
+                        s.circle(0, 0, 2.5, s.GREEN, s.GREEN, 0.5)))
+    column_w = 380.0
+    columns = max(1, int(width // column_w))
+    per_column = -(-len(entries) // columns)
+    out = [s.text(x, y, "Legend", size=12, font_weight="bold", fill=s.INK)]
+    for n, (label, mark) in enumerate(entries):
+        cx = x + 18 + (n // per_column) * column_w
+        cy = y + 20 + (n % per_column) * 20
+        out.append(f'<g transform="translate({s.num(cx)},{s.num(cy)})">{mark}</g>')
+        out.append(s.text(cx + 24, cy + 4, label, size=11, fill=s.INK))
+    return out, y + 20 + per_column * 20
+
+
+def to_svg(source: Any, *, compact: bool | None = None) -> str:
+    """The space-time diagram of a Result (or a bare Trace) as a standalone SVG document.
+
+    Same run, same bytes. ``compact`` forces the big-run view on or off.
+    """
+    return diagram(source, compact=compact).to_svg()
+
+
+def compare_svg(results: Sequence[Any]) -> str:
+    """The diagrams of several runs (e.g. one per policy) side by side, one shared legend.
+
+        >>> from replicalab import scenarios
+        >>> runs = [scenarios.run("london", merge=m) for m in ("item-lww", "causal")]
+        >>> svg = compare_svg(runs)
+        >>> svg.count('class="step"') == sum(len(build(r).steps) for r in runs)
+        True
+    """
+    drawings = [diagram(r, legend=False, notes=False) for r in results]
+    gap = 24.0
+    width = sum(d.width for d in drawings) + gap * max(0, len(drawings) - 1)
+    height = max((d.height for d in drawings), default=0)
+    body = []
+    x = 0.0
+    for d in drawings:
+        body.append(f'<g transform="translate({s.num(x)},0)">')
+        body.extend(d.body)
+        body.append("</g>")
+        x += d.width + gap
+    legend, bottom = _legend(PAD, height + 16, width - 2 * PAD, False)
+    body.extend(legend)
+    title = "Side by side: " + "; ".join(d.title.removeprefix("Space-time diagram: ")
+                                         for d in drawings)
+    return s.document(width, bottom + PAD, title, body)
