@@ -31,7 +31,7 @@ from typing import Any, ClassVar, Protocol, TypeVar
 import attrs
 
 from replicalab import _validate
-from replicalab.errors import TopologyError
+from replicalab.errors import ConfigError, TopologyError
 
 __all__ = [
     "Context",
@@ -139,6 +139,19 @@ class Replica:
 
     def on_timer(self, ctx: Context, timer: Any) -> None:
         """Handle a timer set with ``ctx.set_timer``. Default: nothing."""
+
+    def recover(self, identity: str) -> Replica:
+        """A fresh replica with this id that lost all state, acting under causal ``identity``.
+
+        Called by a runtime when a replica that crashed with ``durable=False``
+        restarts. The new identity (``eu-west-1~2``) must be used wherever the
+        replica names itself causally (vector clocks, dots, stamps), so nothing
+        it does after the restart can be confused with what it did before.
+        """
+        raise ConfigError(
+            f"{type(self).__name__} cannot lose its state; crash it with durable=True "
+            "or implement recover()"
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.id!r})"

@@ -144,8 +144,9 @@ class MrscRegion(TableReplica):
         *,
         stamps: str = "wall",
         ack_early: bool = False,
+        actor: str | None = None,
     ) -> None:
-        super().__init__(replica_id, policy, items, stamps=stamps)
+        super().__init__(replica_id, policy, items, stamps=stamps, actor=actor)
         self.versions: dict[str, int] = {}
         self.in_flight: dict[str, _Pending] = {}
         self.reads: dict[str, _PendingRead] = {}
@@ -189,7 +190,7 @@ class MrscRegion(TableReplica):
             return
         stamp = self._stamp(ctx)
         outcome = self.policy.write(current, attributes, write=msg.op, stamp=stamp,
-                                    replica=self.id, replace=isinstance(msg, PutItem))
+                                    replica=self.actor, replace=isinstance(msg, PutItem))
         base = self.versions.get(msg.key, 0)
         self.in_flight[msg.key] = _Pending(msg, src, outcome.item, base, dict(attributes))
         ctx.log("Proposed", write=msg.op, key=msg.key, base=base, stamp=stamp_fields(stamp))

@@ -177,14 +177,17 @@ class TableReplica(Replica):
         items: Mapping[str, Item] | None = None,
         *,
         stamps: str = "wall",
+        actor: str | None = None,
     ) -> None:
         super().__init__(replica_id)
         self.policy = get_policy(policy)
         if stamps not in STAMPS:
             raise ConfigError(f"unknown stamps {stamps!r}; choose one of: {', '.join(STAMPS)}")
         self.stamps = stamps
-        self.lamport = LamportClock(self.id)
-        self.hlc = HybridLogicalClock(self.id)
+        #: The name this replica uses causally; a new one after it lost its state.
+        self.actor = _validate.replica_id(actor if actor is not None else self.id, "actor")
+        self.lamport = LamportClock(self.actor)
+        self.hlc = HybridLogicalClock(self.actor)
         items = dict(items or {})
         for key, item in items.items():
             _validate.name(key, "item key")
@@ -236,8 +239,8 @@ class TableReplica(Replica):
         self.lamport = self.lamport.tick()
         self.hlc = self.hlc.tick(wall=ctx.wall_time())
         if self.stamps == "hlc":
-            return Stamp(self.hlc.wall, self.id, self.writes_applied, self.hlc.logical)
-        return Stamp(ctx.wall_time(), self.id, self.writes_applied)
+            return Stamp(self.hlc.wall, self.actor, self.writes_applied, self.hlc.logical)
+        return Stamp(ctx.wall_time(), self.actor, self.writes_applied)
 
     def _apply(self, ctx: Context, src: str, msg: UpdateItem | PutItem,
                attributes: Mapping[str, Any]) -> tuple[Outcome, Stamp]:
@@ -249,7 +252,7 @@ class TableReplica(Replica):
             attributes,
             write=msg.op,
             stamp=stamp,
-            replica=self.id,
+            replica=self.actor,
             replace=isinstance(msg, PutItem),
         )
         self.items[msg.key] = outcome.item
@@ -279,7 +282,7 @@ class TableReplica(Replica):
         """Advance the Lamport and hybrid logical clocks on receiving a message."""
         self.lamport = self.lamport.receive(msg.lamport)
         wall, logical = msg.hlc
-        remote = HybridLogicalClock(self.id, wall, logical)
+        remote = HybridLogicalClock(self.actor, wall, logical)
         self.hlc = self.hlc.receive(remote, wall=ctx.wall_time())
 
     def _merge(self, ctx: Context, src: str, msg: Replicate) -> None:
@@ -299,6 +302,10 @@ class TableReplica(Replica):
             losses=loss_fields(outcome.losses),
             item=outcome.item.to_trace(),
         )
+
+    def recover(self, identity: str) -> TableReplica:
+        """The region after losing its state: no items, same policy, new causal identity."""
+        return type(self)(self.id, self.policy, stamps=self.stamps, actor=identity)
 
     @staticmethod
     def _failed_condition(item: Item | None, condition: Mapping[str, Any] | None) -> str:

@@ -48,6 +48,17 @@ from replicalab.dots import Dot
 from replicalab.errors import ConfigError, FaultScheduleError, ReplicaIdError, TopologyError
 from replicalab.replica.base import Replica, Request, Response
 from replicalab.sim.clock import WallClock
+from replicalab.sim.faults import (
+    ClockBump,
+    ClockSkew,
+    Crash,
+    Fault,
+    Heal,
+    LinkChange,
+    OneWayCut,
+    Partition,
+    Restart,
+)
 from replicalab.sim.network import Link
 from replicalab.sim.rng import RandomStreams
 from replicalab.sim.topology import full_mesh, validate_topology
@@ -58,6 +69,25 @@ __all__ = ["Reply", "Simulation", "Statistics", "WriteFact"]
 _DELIVER, _CLIENT, _TIMER, _CALL = 0, 1, 2, 3
 _PRIORITY_RUNTIME, _PRIORITY_NORMAL = 0, 1
 _EMPTY = VectorClock()
+FAULT_TYPES = (Partition, OneWayCut, Heal, LinkChange, Crash, Restart, ClockSkew, ClockBump)
+
+
+def _fault_replicas(fault: Fault) -> list[str]:
+    if isinstance(fault, Partition):
+        return [r for g in fault.groups for r in g] + list(fault.bridges)
+    if isinstance(fault, OneWayCut):
+        return [fault.src, fault.dst]
+    if isinstance(fault, LinkChange):
+        return [fault.a, fault.b]
+    if isinstance(fault, Heal):
+        return []
+    return [fault.replica]
+
+
+def replica_incarnation(identity: str) -> int:
+    """1 for ``eu-west-1``; n for ``eu-west-1~n`` (a replica that lost its state n - 1 times)."""
+    _, sep, n = identity.rpartition("~")
+    return int(n) if sep and n.isdigit() else 1
 
 MAX_REPLICAS = 10_000
 
@@ -355,6 +385,11 @@ class Simulation:
         self._max_time = max_time
         self._events = self._sent = self._delivered = self._dropped = 0
         self._duplicated = self._timers = self._client_requests = 0
+        self._handlers = {i: r.on_message for i, r in self._replicas.items()}
+        self._cut: set[tuple[str, str]] = set()
+        self._down: set[str] = set()
+        self._durable: dict[str, bool] = {}
+        self._identity: dict[str, str] = {}
         self._client_ops: dict[str, tuple[int, str | None, Any]] = {}
         self._client_samplers: dict[tuple[str, str], Callable[[], int]] = {}
         self._link_config = overrides
@@ -516,7 +551,9 @@ class Simulation:
         heap = self._heap
         pop = heapq.heappop
         contexts = self._contexts
-        handlers = {i: r.on_message for i, r in self._replicas.items()}
+        handlers = self._handlers
+        cut = self._cut
+        down = self._down
         knowledge = self._knowledge
         trace = self._trace
         horizon = until
@@ -548,6 +585,9 @@ class Simulation:
                 self.now = due
                 processed += 1
                 if kind == _DELIVER:
+                    if (cut and (b, a) in cut) or (down and a in down):
+                        self._drop_on_arrival(a, b, c)
+                        continue
                     if d is not None:
                         key = (a, d[0])
                         mine = knowledge.get(key)
@@ -557,12 +597,17 @@ class Simulation:
                         trace.record(due, "Delivered", a, {"src": b, "msg": describe(c)})
                     handlers[a](contexts[a], b, c)
                 elif kind == _CLIENT:
+                    if down and a in down:
+                        self._drop_on_arrival(a, b, c)
+                        continue
                     self._client_request(a, b, c)
                     handlers[a](contexts[a], b, c)
                 elif kind == _TIMER:
                     if b in self._cancelled:
                         self._cancelled.discard(b)
                         continue
+                    if down and a in down:
+                        continue  # a crashed replica's timers die with it
                     self._timers += 1
                     if trace is not None:
                         trace.record(due, "TimerFired", a, {"timer": describe(c), "id": b})
@@ -574,19 +619,170 @@ class Simulation:
         if until is not None and until > self.now:
             self.now = until
 
+    def _drop_on_arrival(self, dst: str, src: str, msg: Any) -> None:
+        self._dropped += 1
+        if self._trace is not None:
+            reason = "crashed" if dst in self._down else "partition"
+            self._trace.record(self.now, "Dropped", src, {"dst": dst, "msg": describe(msg),
+                                                          "reason": reason})
+
     def _client_request(self, replica: str, client: str, request: Request) -> None:
         self._client_requests += 1
         if request.mutates:
             scope = request.scope
             key = (replica, scope)
-            seen = self._knowledge.get(key, _EMPTY).tick(replica)
+            actor = self._identity.get(replica, replica)
+            seen = self._knowledge.get(key, _EMPTY).tick(actor)
             self._knowledge[key] = seen
             self._writes[request.op] = WriteFact(
-                request.op, replica, scope, self.now, Dot(replica, seen.get(replica)), seen, client
+                request.op, replica, scope, self.now, Dot(actor, seen.get(actor)), seen, client
             )
         if self._trace is not None:
             self._trace.record(self.now, "ClientRequested", replica,
                                {"client": client, "op": request.op, "request": describe(request)})
+
+    # -- faults -------------------------------------------------------------------------
+    @property
+    def partitioned(self) -> bool:
+        """True while some link is cut by a partition."""
+        return bool(self._cut)
+
+    @property
+    def down(self) -> tuple[str, ...]:
+        """The replicas that are crashed right now, sorted."""
+        return tuple(sorted(self._down))
+
+    def components(self) -> list[list[str]]:
+        """The groups of replicas that can currently reach each other (both ways), sorted."""
+        graph = nx.Graph()
+        graph.add_nodes_from(r for r in self._replicas if r not in self._down)
+        graph.add_edges_from((a, b) for a, b in self.topology.edges()
+                             if a not in self._down and b not in self._down
+                             and (a, b) not in self._cut and (b, a) not in self._cut)
+        return sorted(sorted(c) for c in nx.connected_components(graph))
+
+    def add_faults(self, faults: Iterable[Fault]) -> None:
+        """Validate a fault schedule as a whole, then put each fault on the timeline.
+
+        Raises :class:`FaultScheduleError` — and schedules nothing — for a fault at a
+        negative or past time, on an unknown replica or link, a heal with no partition
+        active, a crash of a replica that is down, a restart of one that is up, or a
+        replica given to two partition groups.
+        """
+        faults = list(faults)
+        for fault in faults:
+            if not isinstance(fault, FAULT_TYPES):
+                raise FaultScheduleError(f"not a fault: {fault!r}; see replicalab.sim.faults")
+            if type(fault.at) is not int:
+                raise FaultScheduleError(f"{fault!r}: faults need an integer time")
+        faults.sort(key=lambda f: f.at)
+        partitioned, down = bool(self._cut), set(self._down)
+        for fault in faults:
+            if type(fault.at) is not int or fault.at < self.now:
+                raise FaultScheduleError(
+                    f"{type(fault).__name__} at {fault.at!r}: faults need an integer time >= now ({self.now})")
+            for replica in _fault_replicas(fault):
+                if replica not in self._replicas:
+                    raise FaultScheduleError(
+                        f"{type(fault).__name__} names unknown replica {replica!r}; "
+                        f"replicas are {list(self._replicas)}")
+            if isinstance(fault, Partition):
+                named = [r for g in fault.groups for r in g] + list(fault.bridges)
+                if len(named) != len(set(named)):
+                    raise FaultScheduleError(f"a replica appears twice in {fault!r}")
+                partitioned = True
+            elif isinstance(fault, OneWayCut):
+                partitioned = True
+            elif isinstance(fault, Heal):
+                if not partitioned:
+                    raise FaultScheduleError(f"Heal at {fault.at} but no partition is active then")
+                partitioned = False
+            elif isinstance(fault, LinkChange):
+                if not self.topology.has_edge(fault.a, fault.b):
+                    raise FaultScheduleError(f"LinkChange names {fault.a!r}-{fault.b!r}, which is not a link")
+                for name in ("loss", "duplicate"):
+                    value = getattr(fault, name)
+                    if value is not None and (isinstance(value, bool) or not isinstance(
+                            value, (int, float)) or not 0 <= value <= 1):
+                        raise FaultScheduleError(
+                            f"LinkChange {name} must be a probability in [0, 1], got {value!r}")
+            elif isinstance(fault, Crash):
+                if fault.replica in down:
+                    raise FaultScheduleError(f"Crash of {fault.replica} at {fault.at}: it is already down")
+                down.add(fault.replica)
+            elif isinstance(fault, Restart):
+                if fault.replica not in down:
+                    raise FaultScheduleError(f"Restart of {fault.replica} at {fault.at}: it is not down")
+                down.discard(fault.replica)
+            elif isinstance(fault, (ClockSkew, ClockBump)):
+                amount = fault.skew if isinstance(fault, ClockSkew) else fault.by
+                if type(amount) is not int:
+                    raise FaultScheduleError(f"{fault!r}: clock changes are integer ms")
+        for fault in faults:
+            self._push(fault.at, _PRIORITY_RUNTIME, _CALL, lambda s, f=fault: s._apply(f), None, None)
+
+    def _apply(self, fault: Fault) -> None:
+        record = self._trace.record if self._trace is not None else (lambda *a: None)
+        if isinstance(fault, Partition):
+            groups = [set(g) for g in fault.groups]
+            rest = set(self._replicas) - set().union(*groups) - set(fault.bridges)
+            if rest:
+                groups.append(rest)
+            for i, left in enumerate(groups):
+                for right in groups[i + 1:]:
+                    for a in left:
+                        for b in right:
+                            self._cut.update({(a, b), (b, a)})
+            record(self.now, "Partitioned", None, {"groups": [sorted(g) for g in groups],
+                                                    "bridges": list(fault.bridges)})
+        elif isinstance(fault, OneWayCut):
+            self._cut.add((fault.src, fault.dst))
+            record(self.now, "Partitioned", None, {"one_way": [fault.src, fault.dst]})
+        elif isinstance(fault, Heal):
+            self._cut.clear()
+            record(self.now, "Healed", None, {})
+        elif isinstance(fault, LinkChange):
+            for src, dst in ((fault.a, fault.b), (fault.b, fault.a)):
+                state = self._contexts[src]._links[dst]
+                if fault.loss is not None:
+                    state.loss = fault.loss
+                if fault.duplicate is not None:
+                    state.duplicate = fault.duplicate
+                if fault.latency is not None:
+                    state.sample = fault.latency.sampler(state.rng)
+            record(self.now, "LinkChanged", None, {"link": [fault.a, fault.b], "loss": fault.loss,
+                                                   "duplicate": fault.duplicate})
+        elif isinstance(fault, Crash):
+            self._down.add(fault.replica)
+            self._durable[fault.replica] = fault.durable
+            record(self.now, "Crashed", fault.replica, {"durable": fault.durable})
+        elif isinstance(fault, Restart):
+            self._restart(fault.replica)
+        else:
+            ctx = self._contexts[fault.replica]
+            skew = fault.skew if isinstance(fault, ClockSkew) else ctx._clock.skew + fault.by
+            ctx._clock = attrs.evolve(ctx._clock, skew=skew)
+            record(self.now, "ClockChanged", fault.replica, {"skew": skew})
+
+    def _restart(self, replica_id: str) -> None:
+        self._down.discard(replica_id)
+        durable = self._durable.pop(replica_id, True)
+        replica = self._replicas[replica_id]
+        if not durable:
+            incarnation = replica_incarnation(self._identity.get(replica_id, replica_id)) + 1
+            identity = f"{replica_id}~{incarnation}"
+            replica = replica.recover(identity)
+            if not isinstance(replica, Replica) or replica.id != replica_id:
+                raise ConfigError(f"{type(replica).__name__}.recover must return a fresh {replica_id}")
+            self._identity[replica_id] = identity
+            self._replicas[replica_id] = replica
+            self._handlers[replica_id] = replica.on_message
+            for key in [k for k in self._knowledge if k[0] == replica_id]:
+                del self._knowledge[key]  # ground truth: it no longer holds anything it had
+        if self._trace is not None:
+            self._trace.record(self.now, "Restarted", replica_id,
+                               {"durable": durable, "identity": self._identity.get(replica_id, replica_id)})
+        replica.on_start(self._contexts[replica_id])
 
     def run_until_quiescent(self) -> None:
         """Run until no event is left. Raises :class:`ConfigError` past ``max_events``/``max_time``."""
