@@ -35,6 +35,8 @@ PRIMITIVES = (
     "replicalab.policies",
     "replicalab.errors",
     "replicalab._validate",
+    "replicalab.merkle",
+    "replicalab.antientropy",
 )
 ABOVE_PRIMITIVES = (
     "replicalab.sim",
