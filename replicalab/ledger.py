@@ -152,11 +152,12 @@ def _holders(item: Item | None, attribute: str) -> list[str]:
 
 
 def _explain(
-    write: WriteRecord, loss: LossEvent | None, records: Mapping[str, WriteRecord]
+    write: WriteRecord, loss: LossEvent | None, records: Mapping[str, WriteRecord],
+    absent: str | None = None,
 ) -> tuple[str, str | None, int | None]:
     if loss is None:
-        return ("its value is absent from the final state (it never arrived or was dropped "
-                "without a recorded merge)", None, None)
+        return (absent or "its value is absent from the final state (it never arrived or was "
+                "dropped without a recorded merge)", None, None)
     rule = loss.loss.rule
     competitor = records.get(loss.loss.by)
     if competitor is not None and competitor.id != write.id:
@@ -173,13 +174,16 @@ def judge(
     final: Mapping[str, Mapping[str, Item]],
     losses: Iterable[LossEvent] = (),
     reports: Mapping[str, str] | None = None,
+    absent: Mapping[str, str] | None = None,
 ) -> Ledger:
     """Give every write its verdict (see the module docs for the rules).
 
     ``final`` is each replica's final ``{key: Item}``; ``losses`` are the
     policies' loss records in time order; ``reports`` maps a write id to how
-    the system surfaced its conflict (making a lost write ``detected``).
+    the system surfaced its conflict (making a lost write ``detected``);
+    ``absent`` explains writes whose value vanished without any merge (a crash).
     """
+    absent = dict(absent or {})
     records = {w.id: w for w in writes}
     reports = dict(reports or {})
     first_loss: dict[str, LossEvent] = {}
@@ -215,7 +219,7 @@ def judge(
             entries.append(Entry(verdict="superseded", why=why, by=by, **base))
             continue
         loss = first_loss.get(w.id)
-        why, where, when = _explain(w, loss, records)
+        why, where, when = _explain(w, loss, records, absent.get(w.id))
         if loss is not None:
             by = (loss.loss.by,)  # the competing write that won, not the stale value it carried
         if w.id in reports:
@@ -274,7 +278,15 @@ def from_simulation(sim: Any, reports: Mapping[str, str] | None = None) -> Ledge
         for write in e.get("writes", ()):
             reports.setdefault(write, e.get("reason", "conflict reported"))
     final = {rid: dict(getattr(r, "items", {})) for rid, r in sim.replicas.items()}
-    return judge(records, final, losses, reports)
+    absent = {}
+    crashes = [e for e in trace.of_kind("Crashed") if not e.get("durable")]
+    for record in records:
+        crash = next((c for c in crashes if c.replica == record.replica and c.time >= record.time),
+                     None)
+        if crash is not None:
+            absent[record.id] = (f"lost with {record.replica}'s state when it crashed at "
+                                 f"t={crash.time} (durable=False) before replicating it")
+    return judge(records, final, losses, reports, absent)
 
 
 def describe_stamp(stamp: Stamp | None) -> str:

@@ -25,7 +25,7 @@ records effects, for testing a replica by hand.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from typing import Any, ClassVar, Protocol, TypeVar
 
 import attrs
@@ -66,8 +66,13 @@ class Context(Protocol):
     def random(self) -> float:
         """A float in [0, 1) from this replica's own seeded stream."""
 
-    def send(self, dst: str, msg: Any, *, scope: Hashable | None = None) -> None:
-        """Send ``msg`` to peer ``dst``. ``scope`` (e.g. the item key) lets the runtime track causality."""
+    def send(self, dst: str, msg: Any, *, scope: Hashable | None = None,
+             scopes: Iterable[Hashable] | None = None) -> None:
+        """Send ``msg`` to peer ``dst``.
+
+        ``scope`` (the item key the message is about), or ``scopes`` for a message
+        about several keys, lets the runtime track causality per key.
+        """
 
     def set_timer(self, delay: int, timer: Any) -> int:
         """Ask for ``on_timer(ctx, timer)`` after ``delay`` ms; returns an id for ``cancel_timer``."""
@@ -202,13 +207,15 @@ class RecordingContext:
             raise IndexError("RecordingContext ran out of random values; pass randoms=[...]")
         return self._randoms.pop(0)
 
-    def send(self, dst: str, msg: Any, *, scope: Hashable | None = None) -> None:
+    def send(self, dst: str, msg: Any, *, scope: Hashable | None = None,
+             scopes: Iterable[Hashable] | None = None) -> None:
         if dst not in self._peers:
             raise TopologyError(
                 f"{self._replica} has no link to {dst!r}; its peers are {list(self._peers)} "
                 "(pass peers=[...] to RecordingContext)"
             )
-        self.effects.append(Effect("send", (dst, msg), {"scope": scope}))
+        data = {"scope": scope} if scopes is None else {"scope": scope, "scopes": tuple(scopes)}
+        self.effects.append(Effect("send", (dst, msg), data))
 
     def set_timer(self, delay: int, timer: Any) -> int:
         self._next_timer += 1

@@ -172,6 +172,11 @@ class MrscRegion(TableReplica):
         else:
             super().on_message(ctx, src, msg)
 
+    def recover(self, identity: str) -> MrscRegion:
+        """The region after losing its state: empty, under a new causal identity."""
+        return MrscRegion(self.id, self.policy, stamps=self.stamps, actor=identity,
+                          ack_early=self.ack_early)
+
     # -- writes -------------------------------------------------------------------
     def _propose(self, ctx: Context, src: str, msg: UpdateItem | PutItem) -> None:
         if msg.key in self.in_flight:

@@ -26,9 +26,19 @@ from typing import Any, ClassVar
 import attrs
 
 from replicalab import _validate
+from replicalab.antientropy import (
+    BucketItems,
+    ChildHashes,
+    InSync,
+    MergedItems,
+    RootHash,
+    SyncSession,
+    full_state_bytes,
+)
 from replicalab.clocks import HybridLogicalClock, LamportClock
 from replicalab.errors import ConfigError
 from replicalab.items import Item, Stamp
+from replicalab.merkle import MerkleTree
 from replicalab.policies import Loss, MergePolicy, Outcome, get_policy
 from replicalab.replica.base import Context, Replica, Request, Response
 
@@ -161,6 +171,32 @@ def loss_fields(losses: tuple[Loss, ...]) -> list[dict[str, str]]:
     ]
 
 
+@attrs.frozen
+class AntiEntropy:
+    """Periodic Merkle anti-entropy: every ``period`` ms a replica syncs with a random peer.
+
+    Items are compared as canonical bytes in a :class:`~replicalab.merkle.MerkleTree`
+    of the given ``fanout`` and ``depth``; differing items are merged with the
+    replica's policy on both sides. A session that has not finished after
+    ``timeout`` ms (a message was lost) is abandoned; the next one starts afresh.
+    """
+
+    period: int = attrs.field(default=500, validator=lambda _i, _a, v: _positive(v, "period"))
+    fanout: int = 16
+    depth: int = 2
+    timeout: int = attrs.field(default=2000, validator=lambda _i, _a, v: _positive(v, "timeout"))
+
+
+def _positive(value: Any, what: str) -> None:
+    if type(value) is not int or value < 1:
+        raise ConfigError(f"anti-entropy {what} must be an integer number of ms >= 1, got {value!r}")
+
+
+_SHIP = "ship"
+_SYNC = "anti-entropy"
+_SYNC_MESSAGES = (RootHash, ChildHashes, BucketItems, MergedItems, InSync)
+
+
 class TableReplica(Replica):
     """One region: local reads and writes, acknowledged at once, replicated asynchronously.
 
@@ -178,8 +214,22 @@ class TableReplica(Replica):
         *,
         stamps: str = "wall",
         actor: str | None = None,
+        replication_delay: int = 0,
+        anti_entropy: AntiEntropy | None = None,
     ) -> None:
         super().__init__(replica_id)
+        if type(replication_delay) is not int or replication_delay < 0:
+            raise ConfigError(f"replication_delay must be an integer number of ms >= 0, "
+                              f"got {replication_delay!r}")
+        if anti_entropy is not None and not isinstance(anti_entropy, AntiEntropy):
+            raise ConfigError(f"anti_entropy must be an AntiEntropy(...), got {anti_entropy!r}")
+        self.replication_delay = replication_delay
+        self.anti_entropy = anti_entropy
+        #: Writes acknowledged but not yet shipped to the peers (replication lag).
+        self.outbox: list[tuple[str, str]] = []
+        self.sessions: dict[str, SyncSession] = {}
+        self.session_peer: dict[str, str] = {}
+        self.syncs_started = 0
         self.policy = get_policy(policy)
         if stamps not in STAMPS:
             raise ConfigError(f"unknown stamps {stamps!r}; choose one of: {', '.join(STAMPS)}")
@@ -196,9 +246,28 @@ class TableReplica(Replica):
         self.items: dict[str, Item] = items
         self.writes_applied = 0
 
+    def on_start(self, ctx: Context) -> None:
+        if self.anti_entropy is not None:
+            # A random first offset, so that replicas do not all sync in lockstep.
+            ctx.set_timer(1 + int(ctx.random() * self.anti_entropy.period), _SYNC)
+        if self.outbox:  # a durable restart: what was acknowledged but not shipped goes now
+            ctx.set_timer(self.replication_delay, _SHIP)
+
+    def on_timer(self, ctx: Context, timer: Any) -> None:
+        if timer == _SHIP:
+            self._ship(ctx)
+        elif timer == _SYNC:
+            self._start_sync(ctx)
+            ctx.set_timer(self.anti_entropy.period, _SYNC)  # type: ignore[union-attr]
+        elif isinstance(timer, tuple) and timer[0] == "sync-timeout":
+            if self.sessions.pop(timer[1], None) is not None:
+                ctx.log("SyncAbandoned", session=timer[1], peer=self.session_peer.pop(timer[1]))
+
     def on_message(self, ctx: Context, src: str, msg: Any) -> None:
         if isinstance(msg, Replicate):
             self._merge(ctx, src, msg)
+        elif isinstance(msg, _SYNC_MESSAGES):
+            self._on_sync(ctx, src, msg)
         elif isinstance(msg, (UpdateItem, PutItem)):
             self._write(ctx, src, msg)
         elif isinstance(msg, GetItem):
@@ -273,10 +342,92 @@ class TableReplica(Replica):
         return outcome, stamp
 
     def _replicate(self, ctx: Context, key: str, item: Item, write: str) -> None:
-        """Ship the item to every peer, asynchronously (MREC)."""
+        """Ship the item to every peer, asynchronously (MREC), after the replication delay."""
+        if self.replication_delay:
+            if not self.outbox:
+                ctx.set_timer(self.replication_delay, _SHIP)
+            self.outbox.append((key, write))
+            return
         replicate = Replicate(key, item, write, self.lamport.time, (self.hlc.wall, self.hlc.logical))
         for peer in ctx.peers:
             ctx.send(peer, replicate, scope=key)
+
+    def _ship(self, ctx: Context) -> None:
+        """Send every item with a pending write, as it is now (later writes included)."""
+        pending, self.outbox = self.outbox, []
+        shipped: dict[str, str] = {}
+        for key, write in pending:
+            shipped[key] = write  # the latest pending write names the message
+        for key, write in shipped.items():
+            replicate = Replicate(key, self.items[key], write, self.lamport.time,
+                                  (self.hlc.wall, self.hlc.logical))
+            for peer in ctx.peers:
+                ctx.send(peer, replicate, scope=key)
+
+    # -- anti-entropy -----------------------------------------------------------------
+    def _values(self) -> dict[str, bytes]:
+        return {key: item.to_bytes() for key, item in self.items.items()}
+
+    def _merge_bytes(self, key: str, local: bytes | None, remote: bytes | None) -> bytes:
+        if local is None or remote is None:
+            return local if remote is None else remote  # type: ignore[return-value]
+        return self.policy.merge(Item.from_bytes(local), Item.from_bytes(remote)).item.to_bytes()
+
+    def _session(self, name: str) -> SyncSession:
+        config = self.anti_entropy or AntiEntropy()
+        values = self._values()
+        tree = MerkleTree.build(values, fanout=config.fanout, depth=config.depth)
+        return SyncSession(tree, values, self._merge_bytes, session=name)
+
+    def _start_sync(self, ctx: Context) -> None:
+        if not ctx.peers:
+            return
+        peer = ctx.peers[int(ctx.random() * len(ctx.peers))]
+        self.syncs_started += 1
+        name = f"{self.actor}->{peer}#{self.syncs_started}"
+        session = self._session(name)
+        self.sessions[name] = session
+        self.session_peer[name] = peer
+        ctx.set_timer(self.anti_entropy.timeout, ("sync-timeout", name))  # type: ignore[union-attr]
+        self._send_sync(ctx, peer, session.start())
+
+    def _send_sync(self, ctx: Context, peer: str, messages: list[Any]) -> None:
+        for message in messages:
+            keys = [k for k, _ in getattr(message, "items", ())]
+            ctx.send(peer, message, scopes=keys or None)
+
+    def _on_sync(self, ctx: Context, src: str, msg: Any) -> None:
+        session = self.sessions.get(msg.session)
+        if session is None:
+            if not isinstance(msg, RootHash):
+                return  # a late message of a session this side already finished or abandoned
+            session = self._session(msg.session)
+            self.sessions[msg.session] = session
+            self.session_peer[msg.session] = src
+        self._send_sync(ctx, src, session.receive(msg))
+        if session.done:
+            del self.sessions[msg.session]
+            self.session_peer.pop(msg.session, None)
+            self._apply_sync(ctx, src, session)
+
+    def _apply_sync(self, ctx: Context, src: str, session: SyncSession) -> None:
+        repaired = []
+        for key, value in sorted(session.updates.items()):
+            local = self.items.get(key)
+            outcome = self.policy.merge(local, Item.from_bytes(value))
+            if outcome.item == local:
+                continue
+            self.items[key] = outcome.item
+            repaired.append(key)
+            ctx.log("Merged", key=key, source=src, write="anti-entropy", policy=self.policy.name,
+                    changed=True, note=f"anti-entropy repaired {key}: {outcome.note}",
+                    siblings=len(outcome.item.versions), losses=loss_fields(outcome.losses),
+                    item=outcome.item.to_trace())
+        stats = session.stats
+        ctx.log("Synced", session=session.session, peer=src, repaired=repaired,
+                divergent=session.divergent or 0, bytes_sent=stats.bytes_sent,
+                hashes_sent=stats.hashes_sent, items_sent=stats.items_sent,
+                full_state_bytes=full_state_bytes(session.values))
 
     def _observe(self, ctx: Context, msg: Replicate) -> None:
         """Advance the Lamport and hybrid logical clocks on receiving a message."""
@@ -305,7 +456,8 @@ class TableReplica(Replica):
 
     def recover(self, identity: str) -> TableReplica:
         """The region after losing its state: no items, same policy, new causal identity."""
-        return type(self)(self.id, self.policy, stamps=self.stamps, actor=identity)
+        return type(self)(self.id, self.policy, stamps=self.stamps, actor=identity,
+                          replication_delay=self.replication_delay, anti_entropy=self.anti_entropy)
 
     @staticmethod
     def _failed_condition(item: Item | None, condition: Mapping[str, Any] | None) -> str:

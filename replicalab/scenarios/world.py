@@ -39,8 +39,16 @@ from replicalab.ledger import Ledger, from_simulation
 from replicalab.policies import get_policy
 from replicalab.reconcile import Fork, find_version_forks
 from replicalab.replica.mrsc import MrscRegion, check_three_regions
-from replicalab.replica.table import STAMPS, GetItem, PutItem, TableReplica, UpdateItem
+from replicalab.replica.table import (
+    STAMPS,
+    AntiEntropy,
+    GetItem,
+    PutItem,
+    TableReplica,
+    UpdateItem,
+)
 from replicalab.sim.clock import WallClock
+from replicalab.sim.faults import Crash
 from replicalab.sim.network import Latency, Link
 from replicalab.sim.simulation import Reply, Simulation, Statistics, WriteFact
 from replicalab.sim.topology import full_mesh
@@ -110,6 +118,7 @@ class Options:
     skew: dict[str, int] = attrs.field(factory=dict)
     stamps: str = "wall"
     retries: int = 3
+    durable: bool | None = None
 
     def non_default(self, defaults: Options | None = None) -> dict[str, Any]:
         """The options that differ from ``defaults``, for output (merge and seed excluded)."""
@@ -192,6 +201,21 @@ class Result:
     regions: tuple[str, ...] = ()
     facts: tuple[WriteFact, ...] = attrs.field(default=(), repr=False)
     skew: dict[str, int] = attrs.field(factory=dict)
+    components: tuple[tuple[str, ...], ...] = ()
+
+    @property
+    def sync(self) -> dict[str, int]:
+        """Anti-entropy totals: sessions, bytes sent, hashes, items, keys repaired, and the
+        bytes a full-state transfer would have needed for the same sessions."""
+        events = self.trace.of_kind("Synced")
+        return {
+            "sessions": len(events),
+            "bytes": sum(e.get("bytes_sent") for e in events),
+            "hashes": sum(e.get("hashes_sent") for e in events),
+            "items": sum(e.get("items_sent") for e in events),
+            "repaired": sum(len(e.get("repaired")) for e in events),
+            "full_state_bytes": sum(e.get("full_state_bytes") for e in events),
+        }
 
     @property
     def summary(self) -> dict[str, int]:
@@ -309,6 +333,10 @@ class TableScenario:
     homes: dict[str, str] = attrs.field(factory=dict)
     primary: str | None = None
     skew: dict[str, int] = attrs.field(factory=dict)
+    faults: tuple[Any, ...] = ()
+    anti_entropy: AntiEntropy | None = None
+    replication_delay: int = 0
+    horizon: int | None = None
 
     def options(self, merge: str = "item-lww", seed: int = 0, **given: Any) -> Options:
         """Validate run options against this scenario; raise :class:`ConfigError` on bad ones."""
@@ -351,9 +379,12 @@ class TableScenario:
             raise ConfigError(f"retries must be an integer >= 0, got {retries!r}")
         if mode == "mrsc":
             check_three_regions(self.regions)
+        durable = given.get("durable")
+        if durable is not None and not isinstance(durable, bool):
+            raise ConfigError(f"durable must be True or False, got {durable!r}")
         return Options(merge=merge, seed=seed, writes=writes, routing=routing, mode=mode,
                        homes=dict(homes), primary=primary, skew=dict(skew), stamps=stamps,
-                       retries=retries)
+                       retries=retries, durable=durable)
 
     def _region(self, region: Any, what: str) -> None:
         if region not in self.regions:
@@ -369,7 +400,9 @@ class TableScenario:
         if opts.mode == "mrsc":
             replicas = [MrscRegion(r, "item-lww", initial, stamps=opts.stamps) for r in self.regions]
         else:
-            replicas = [TableReplica(r, policy, initial, stamps=opts.stamps) for r in self.regions]
+            replicas = [TableReplica(r, policy, initial, stamps=opts.stamps,
+                                     replication_delay=self.replication_delay,
+                                     anti_entropy=self.anti_entropy) for r in self.regions]
         sim = Simulation(
             replicas,
             topology=full_mesh(self.regions),
@@ -384,7 +417,15 @@ class TableScenario:
             clients.write(write)
         for read in self.reads:
             clients.read(read)
-        sim.run_until_quiescent()
+        faults = self.faults
+        if opts.durable is not None:
+            faults = tuple(attrs.evolve(f, durable=opts.durable) if isinstance(f, Crash) else f
+                           for f in faults)
+        sim.add_faults(faults)
+        if self.horizon is not None:
+            sim.run(until=self.horizon)  # anti-entropy timers never stop: run for a fixed time
+        else:
+            sim.run_until_quiescent()
         return self._result(sim, opts, clients)
 
     def _result(self, sim: Simulation, opts: Options, clients: _Clients) -> Result:
@@ -402,7 +443,8 @@ class TableScenario:
             ledger=ledger,
             final={rid: {k: item.to_plain() for k, item in keys.items()} for rid, keys in items.items()},
             items=items,
-            converged=all(states == reference for states in items.values()),
+            converged=not sim.partitioned and all(states == reference for states in items.values()),
+            components=tuple(tuple(c) for c in sim.components()) if sim.partitioned else (),
             trace=sim.trace,  # type: ignore[arg-type]
             statistics=sim.statistics(),
             label=opts.label,

@@ -69,6 +69,7 @@ __all__ = ["Reply", "Simulation", "Statistics", "WriteFact"]
 _DELIVER, _CLIENT, _TIMER, _CALL = 0, 1, 2, 3
 _PRIORITY_RUNTIME, _PRIORITY_NORMAL = 0, 1
 _EMPTY = VectorClock()
+_MANY = object()  # marks a message's causal payload as several (scope, past) pairs
 FAULT_TYPES = (Partition, OneWayCut, Heal, LinkChange, Crash, Restart, ClockSkew, ClockBump)
 
 
@@ -222,7 +223,8 @@ class _Context:
     def random(self) -> float:
         return self._rng.random()
 
-    def send(self, dst: str, msg: Any, *, scope: Hashable | None = None) -> None:
+    def send(self, dst: str, msg: Any, *, scope: Hashable | None = None,
+             scopes: Iterable[Hashable] | None = None) -> None:
         link = self._links.get(dst)
         if link is None:
             raise TopologyError(
@@ -235,6 +237,10 @@ class _Context:
             past = sim._knowledge.get((self._replica, scope))
             if past is not None:
                 causal = (scope, past)
+        elif scopes is not None:  # a message about many keys (anti-entropy): a tuple of pairs
+            pairs = tuple((s, sim._knowledge[(self._replica, s)]) for s in scopes
+                          if (self._replica, s) in sim._knowledge)
+            causal = (_MANY, pairs) if pairs else None
         trace = sim._trace
         if link.loss and link.rng.random() < link.loss:
             sim._dropped += 1
@@ -589,9 +595,10 @@ class Simulation:
                         self._drop_on_arrival(a, b, c)
                         continue
                     if d is not None:
-                        key = (a, d[0])
-                        mine = knowledge.get(key)
-                        knowledge[key] = d[1] if mine is None else mine.merge(d[1])
+                        for scope, past in ((d,) if d[0] is not _MANY else d[1]):
+                            key = (a, scope)
+                            mine = knowledge.get(key)
+                            knowledge[key] = past if mine is None else mine.merge(past)
                     self._delivered += 1
                     if trace is not None:
                         trace.record(due, "Delivered", a, {"src": b, "msg": describe(c)})

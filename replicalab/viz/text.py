@@ -50,6 +50,25 @@ def timeline(result: Result) -> str:
             scope = event.get("scope", "regional")
             text = (f"{event.replica} {event.get('client')} strong read of {event.get('key')} "
                     f"({event.get('op')}) [{scope}]: sees {seen}")
+        elif event.kind == "Partitioned":
+            if event.get("one_way"):
+                src, dst = event.get("one_way")
+                text = f"network: messages from {src} to {dst} are now dropped"
+            else:
+                text = "network: partitioned into " + " | ".join(
+                    ", ".join(g) for g in event.get("groups"))
+        elif event.kind == "Healed":
+            text = "network: partition healed"
+        elif event.kind == "Crashed":
+            text = f"{event.replica} crashes ({'durable' if event.get('durable') else 'state lost'})"
+        elif event.kind == "Restarted":
+            text = f"{event.replica} restarts as {event.get('identity')}"
+        elif event.kind == "Synced" and event.get("repaired"):
+            text = (f"{event.replica} anti-entropy with {event.get('peer')}: "
+                    f"{event.get('divergent')} keys differed, repaired {', '.join(event.get('repaired'))} "
+                    f"({event.get('bytes_sent')} bytes sent)")
+        elif event.kind == "Merged" and event.get("write") == "anti-entropy":
+            continue  # summarised by the Synced line
         elif event.kind == "Proposed":
             text = (f"{event.replica} proposes {event.get('write')} on {event.get('key')} "
                     f"as commit {event.get('base') + 1} and waits for another region")
@@ -90,6 +109,12 @@ def final_items(result: Result) -> str:
     """One aligned table per key: a row per region (a row per sibling when there are several)."""
     keys = sorted({k for items in result.final.values() for k in items})
     blocks = []
+    if len(keys) > 6:  # many items: show the ones some write touched, say how many were left out
+        touched = {entry.key for entry in result.ledger}
+        shown = [k for k in keys if k in touched]
+        if len(shown) < len(keys):
+            blocks.append(f"  ({len(keys) - len(shown)} items no client wrote are not shown)")
+        keys = shown
     for key in keys:
         rows_data = []
         for region in sorted(result.final):
@@ -176,6 +201,15 @@ def report(result: Result) -> str:
     if result.skew:
         lines += ["Clocks (skew " + ", ".join(f"{r} {ms:+d} ms" for r, ms in result.skew.items())
                   + "): what each stamp says about the order of the writes", clocks(result), ""]
+    sync = result.sync
+    if sync["sessions"]:
+        ratio = sync["bytes"] / sync["full_state_bytes"] if sync["full_state_bytes"] else 0.0
+        lines.append(f"Anti-entropy: {sync['sessions']} sessions, {sync['repaired']} keys repaired, "
+                     f"{sync['bytes']} bytes sent; sending every item instead: "
+                     f"{sync['full_state_bytes']} bytes ({ratio:.1%})")
+    if result.components:
+        lines.append("NOT converged: still partitioned into "
+                     + " | ".join(", ".join(c) for c in result.components))
     latency = result.latency
     lines.append(f"Write latency: p50 {_ms(latency['p50'])}, p99 {_ms(latency['p99'])}"
                  + (f" · stale strong reads: {len(result.stale_reads)} of {result.reads}"
