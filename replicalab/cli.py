@@ -84,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--primary", metavar="REGION", help="the writer region for --mode single-primary")
     run.add_argument("--stamps", choices=STAMPS, default="wall",
                      help="what LWW orders by: the wall clock or a hybrid logical clock")
+    run.add_argument("--durable", action=argparse.BooleanOptionalAction, default=None,
+                     help="whether crashed regions keep their state (scenarios with crashes)")
     run.add_argument("--scan", action="store_true",
                      help="print only the reconciliation scan (version forks) and its verdicts")
     run.add_argument("--json", action="store_true", help="print the canonical JSON result document")
@@ -186,6 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 options["homes"] = dict(args.home)
             if args.primary:
                 options["primary"] = args.primary
+            if args.durable is not None:
+                options["durable"] = args.durable
             result = scenarios.run(args.scenario, merge=args.merge, seed=args.seed, **options)
             exports = ((args.svg, to_svg), (args.html, to_html), (args.mermaid, to_mermaid),
                        (args.shiviz, to_shiviz))
