@@ -29,7 +29,7 @@ from typing import Any
 
 import attrs
 
-from replicalab import _validate
+from replicalab import _validate, serialization
 from replicalab.errors import ClockError
 
 __all__ = ["Causality", "HybridLogicalClock", "LamportClock", "VectorClock"]
@@ -129,6 +129,18 @@ class LamportClock:
     def __ge__(self, other: LamportClock) -> bool:
         a, b = self._key(other)
         return a >= b
+
+    def to_json(self) -> str:
+        """Canonical JSON: ``{"format": "replicalab/lamport-clock", "replica": ..., "time": ...}``."""
+        return serialization.document("lamport-clock", replica=self.replica, time=self.time)
+
+    @classmethod
+    def from_json(cls, text: str | bytes, *, max_bytes: int | None = None) -> LamportClock:
+        """Decode :meth:`to_json` output; anything else raises SerializationError."""
+        doc = serialization.load(text, "lamport-clock", ["replica", "time"], max_bytes=max_bytes)
+        with serialization.decoding("lamport-clock"):
+            return cls(serialization.read_str(doc["replica"], "replica"),
+                       serialization.read_int(doc["time"], "time"))
 
 
 # ---------------------------------------------------------------------------
@@ -280,6 +292,17 @@ class VectorClock:
     def __repr__(self) -> str:
         return f"VectorClock({self.to_dict()!r})"
 
+    def to_json(self) -> str:
+        """Canonical JSON: ``{"entries": {replica: count}, "format": "replicalab/vector-clock", ...}``."""
+        return serialization.document("vector-clock", entries=self.to_dict())
+
+    @classmethod
+    def from_json(cls, text: str | bytes, *, max_bytes: int | None = None) -> VectorClock:
+        """Decode :meth:`to_json` output; anything else raises SerializationError."""
+        doc = serialization.load(text, "vector-clock", ["entries"], max_bytes=max_bytes)
+        with serialization.decoding("vector-clock"):
+            return cls(serialization.read_counts(doc["entries"], "entries"))
+
 
 def _as_vc(value: Any) -> VectorClock:
     if not isinstance(value, VectorClock):
@@ -370,3 +393,19 @@ class HybridLogicalClock:
     def __ge__(self, other: HybridLogicalClock) -> bool:
         a, b = self._key(other)
         return a >= b
+
+    def to_json(self) -> str:
+        """Canonical JSON with ``replica``, ``wall`` and ``logical``."""
+        return serialization.document(
+            "hybrid-logical-clock", replica=self.replica, wall=self.wall, logical=self.logical
+        )
+
+    @classmethod
+    def from_json(cls, text: str | bytes, *, max_bytes: int | None = None) -> HybridLogicalClock:
+        """Decode :meth:`to_json` output; anything else raises SerializationError."""
+        doc = serialization.load(text, "hybrid-logical-clock", ["replica", "wall", "logical"],
+                                 max_bytes=max_bytes)
+        with serialization.decoding("hybrid-logical-clock"):
+            return cls(serialization.read_str(doc["replica"], "replica"),
+                       serialization.read_int(doc["wall"], "wall"),
+                       serialization.read_int(doc["logical"], "logical"))

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 
 import attrs
 
-from replicalab import _validate
+from replicalab import _validate, serialization
 from replicalab.clocks import VectorClock
 from replicalab.errors import ClockError
 
@@ -49,6 +49,18 @@ class Dot:
 
     def __str__(self) -> str:
         return f"{self.replica}:{self.counter}"
+
+    def to_json(self) -> str:
+        """Canonical JSON: ``{"counter": ..., "format": "replicalab/dot", "replica": ..., ...}``."""
+        return serialization.document("dot", replica=self.replica, counter=self.counter)
+
+    @classmethod
+    def from_json(cls, text: str | bytes, *, max_bytes: int | None = None) -> Dot:
+        """Decode :meth:`to_json` output; anything else raises SerializationError."""
+        doc = serialization.load(text, "dot", ["replica", "counter"], max_bytes=max_bytes)
+        with serialization.decoding("dot"):
+            return cls(serialization.read_str(doc["replica"], "replica"),
+                       serialization.read_int(doc["counter"], "counter", 1))
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -109,6 +121,22 @@ class CausalContext:
     def __repr__(self) -> str:
         cloud = ", ".join(repr(d) for d in sorted(self.cloud))
         return f"CausalContext({self.vv!r}, {{{cloud}}})" if cloud else f"CausalContext({self.vv!r})"
+
+    def to_json(self) -> str:
+        """Canonical JSON: ``{"cloud": [[replica, counter], ...], "vv": {replica: count}, ...}``."""
+        return serialization.document(
+            "causal-context", **serialization.write_context(
+                self.vv.to_dict(), ((d.replica, d.counter) for d in self.cloud))
+        )
+
+    @classmethod
+    def from_json(cls, text: str | bytes, *, max_bytes: int | None = None) -> CausalContext:
+        """Decode :meth:`to_json` output; anything else raises SerializationError."""
+        doc = serialization.load(text, "causal-context", ["vv", "cloud"], max_bytes=max_bytes)
+        vv = serialization.read_counts(doc["vv"], "vv")
+        cloud = serialization.read_dots(doc["cloud"], "cloud")
+        with serialization.decoding("causal-context"):
+            return cls(VectorClock(vv), frozenset(Dot(r, c) for r, c in cloud))
 
 
 def _compact(vv: VectorClock, cloud: Iterable[Dot]) -> tuple[VectorClock, frozenset[Dot]]:

@@ -10,15 +10,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from typing import Any
 
 import attrs
 
-from replicalab import _validate
+from replicalab import _validate, serialization
 from replicalab.clocks import VectorClock
+from replicalab.crdts import _common
 from replicalab.dots import Dot
 from replicalab.errors import ClockError, ConfigError, MergeValidationError
+
+
+def _replica(_instance: Any, _attribute: Any, value: Any) -> None:
+    _validate.replica_id(value)
+
+
+def _timestamp(_instance: Any, _attribute: Any, value: Any) -> None:
+    _validate.counter(value, "LWW timestamp")
+
+
+def _optional_dot(value: Any) -> Dot | None:
+    if value is None:
+        return None
+    return _common.as_dot(_common.dot_tuple(value, "op dot"))
+
+
+def _optional_clock(value: Any) -> VectorClock | None:
+    if value is None or isinstance(value, VectorClock):
+        return value
+    return VectorClock(value)
 
 __all__ = ["LWWRegister", "MVRegister"]
 
@@ -43,6 +64,14 @@ class LWWRegister:
     value: Any = None
     timestamp: int | None = None
     replica: str | None = None
+
+    @attrs.frozen(repr=False)
+    class Assign(_common.Op):
+        """Op: assign ``value`` stamped ``(timestamp, replica)``. Idempotent and commutative."""
+
+        value: Any
+        timestamp: int = attrs.field(kw_only=True, validator=_timestamp)
+        replica: str = attrs.field(kw_only=True, validator=_replica)
 
     def __attrs_post_init__(self) -> None:
         if self.timestamp is None and self.replica is None:
@@ -82,10 +111,50 @@ class LWWRegister:
             )
         return self
 
+    def assign_op(self, value: Any, *, timestamp: int, replica: str) -> LWWRegister.Assign:
+        """The op value for ``assign(value, timestamp=..., replica=...)``."""
+        return LWWRegister.Assign(value, timestamp=timestamp, replica=replica)
+
+    def assign_delta(self, value: Any, *, timestamp: int, replica: str) -> LWWRegister:
+        """The smallest register whose merge equals ``assign(...)``: the assignment, or empty if it loses."""
+        op = LWWRegister.Assign(value, timestamp=timestamp, replica=replica)
+        single = type(self)(op.value, op.timestamp, op.replica)
+        if self.merge(single) is self:  # loses (or repeats): nothing to ship
+            return type(self)()
+        return single
+
+    def apply_all(self, ops: Iterable[LWWRegister.Assign]) -> LWWRegister:
+        """Return the register after every op in order."""
+        reg = self
+        for op in ops:
+            _common.check_op(op, (LWWRegister.Assign,), "LWWRegister")
+            reg = reg.merge(type(self)(op.value, op.timestamp, op.replica))
+        return reg
+
     def __repr__(self) -> str:
         if self.timestamp is None:
-            return "LWWRegister()"
+            return "LWWRegister()" if self.value is None else f"LWWRegister({self.value!r})"
         return f"LWWRegister({self.value!r}, timestamp={self.timestamp!r}, replica={self.replica!r})"
+
+    def to_json(self) -> str:
+        """Canonical JSON: ``{"marker": [timestamp, replica] | null, "value": ...}``."""
+        marker = None if self.timestamp is None else [self.timestamp, self.replica]
+        return serialization.document(
+            "lww-register", marker=marker, value=serialization.write_value(self.value)
+        )
+
+    @classmethod
+    def from_json(cls, text: str | bytes, *, max_bytes: int | None = None) -> LWWRegister:
+        """Decode :meth:`to_json` output; anything else raises SerializationError."""
+        doc = serialization.load(text, "lww-register", ["marker", "value"], max_bytes=max_bytes)
+        value = serialization.read_value(doc["value"])
+        if doc["marker"] is None:
+            with serialization.decoding("lww-register"):
+                return cls(value)
+        timestamp, replica = serialization.read_list(doc["marker"], "marker", 2)
+        with serialization.decoding("lww-register"):
+            return cls(value, serialization.read_int(timestamp, "marker timestamp"),
+                       serialization.read_str(replica, "marker replica"))
 
 
 @attrs.frozen(repr=False)
@@ -111,6 +180,44 @@ class MVRegister:
 
     entries: frozenset[tuple[Dot, Hashable]] = attrs.field(default=frozenset(), converter=frozenset)
     context: VectorClock = attrs.field(factory=VectorClock)
+
+    @attrs.frozen(repr=False)
+    class Assign(_common.Op):
+        """Op: ``replica`` assigns ``value``, superseding what it has seen.
+
+        Unprepared (``dot`` None) it means "assign here". Prepared by
+        ``reg.assign_op(v, replica=r)`` it carries its dot and the context the
+        assignment saw, and can be applied anywhere, repeatedly, in any order.
+        """
+
+        _value_domain = "element"
+
+        value: Hashable
+        replica: str = attrs.field(kw_only=True, validator=_replica)
+        dot: Dot | None = attrs.field(kw_only=True, default=None, converter=_optional_dot)
+        context: VectorClock | None = attrs.field(kw_only=True, default=None,
+                                                  converter=_optional_clock)
+
+        def __attrs_post_init__(self) -> None:
+            _common.hashable(self.value, "an MVRegister value")
+            if (self.dot is None) != (self.context is None):
+                raise ConfigError("MVRegister.Assign is prepared with both dot and context, or neither")
+            if self.dot is not None:
+                if self.dot.replica != self.replica:
+                    raise ConfigError(f"MVRegister.Assign by {self.replica!r} cannot carry {self.dot!r}")
+                if self.context.get(self.replica) != self.dot.counter:  # type: ignore[union-attr]
+                    raise ConfigError(
+                        f"MVRegister.Assign's context must end at its own dot {self.dot!r}, "
+                        f"got {self.context!r}"
+                    )
+
+        def prepare(self, state: Any) -> MVRegister.Assign:
+            if self.dot is not None:
+                return self
+            _common.check_state(state, MVRegister, self)
+            context = state.context.tick(self.replica)
+            dot = Dot(self.replica, context.get(self.replica))
+            return MVRegister.Assign(self.value, replica=self.replica, dot=dot, context=context)
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.context, VectorClock):
@@ -171,8 +278,51 @@ class MVRegister:
         }
         return MVRegister(frozenset(kept), self.context.merge(other.context))
 
+    def assign_op(self, value: Hashable, *, replica: str) -> MVRegister.Assign:
+        """The prepared op for ``assign(value, replica=replica)``: carries its dot and context."""
+        return MVRegister.Assign(value, replica=replica).prepare(self)
+
+    def assign_delta(self, value: Hashable, *, replica: str) -> MVRegister:
+        """The smallest register whose merge equals ``assign``: one entry and the context it saw."""
+        op = self.assign_op(value, replica=replica)
+        return type(self)(frozenset({(op.dot, op.value)}), op.context)
+
+    def apply_all(self, ops: Iterable[MVRegister.Assign]) -> MVRegister:
+        """Return the register after every op in order (unprepared ops assign here)."""
+        reg = self
+        for op in ops:
+            _common.check_op(op, (MVRegister.Assign,), "MVRegister")
+            op = op.prepare(reg)
+            reg = reg.merge(type(self)(frozenset({(op.dot, op.value)}), op.context))
+        return reg
+
+    def to_json(self) -> str:
+        """Canonical JSON: ``entries`` as ``[[replica, counter], value]`` sorted by dot, and ``context``."""
+        entries = [[[d.replica, d.counter], serialization.write_element(v, "MVRegister value")]
+                   for d, v in sorted(self.entries, key=lambda e: e[0])]
+        return serialization.document(
+            "mv-register", entries=entries, context=serialization.write_counts(self.context.to_dict())
+        )
+
+    @classmethod
+    def from_json(cls, text: str | bytes, *, max_bytes: int | None = None) -> MVRegister:
+        """Decode :meth:`to_json` output; anything else raises SerializationError."""
+        doc = serialization.load(text, "mv-register", ["entries", "context"], max_bytes=max_bytes)
+        entries = []
+        seen = set()
+        for item in serialization.read_list(doc["entries"], "entries"):
+            dot, value = serialization.read_list(item, "entries item", 2)
+            dot = serialization.read_dot(dot, "entry dot")
+            if dot in seen:
+                raise serialization.SerializationError(f"entries list dot {dot[0]}:{dot[1]} twice")
+            seen.add(dot)
+            entries.append((Dot(*dot), serialization.read_element(value, "MVRegister value")))
+        context = serialization.read_counts(doc["context"], "context")
+        with serialization.decoding("mv-register"):
+            return cls(frozenset(entries), VectorClock(context))
+
     def __repr__(self) -> str:
         if not self.entries:
-            return "MVRegister()"
+            return "MVRegister()" if not self.context else f"MVRegister(frozenset(), {self.context!r})"
         entries = ", ".join(f"({d!r}, {v!r})" for d, v in sorted(self.entries, key=lambda e: e[0]))
         return f"MVRegister(frozenset({{{entries}}}), {self.context!r})"

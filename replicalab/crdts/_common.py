@@ -1,0 +1,297 @@
+"""Shared internals of the CRDT modules (not part of the public surface).
+
+* Deterministic ordering of arbitrary hashable values (:func:`sort_key`), so
+  reprs and JSON never depend on hash or set iteration order.
+* A compact causal context kept as plain dicts and tuples (a version vector
+  ``dict[str, int]`` plus a ``frozenset`` of ``(replica, counter)`` tuples), the
+  hot-path twin of :class:`replicalab.dots.CausalContext`. Dots travel as
+  ``(replica, counter)`` tuples inside the sets and maps; the public surface
+  converts them to :class:`~replicalab.dots.Dot` values.
+* Small validators and the op base class with a Python-valid repr.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from replicalab import _validate
+from replicalab.clocks import VectorClock
+from replicalab.dots import CausalContext, Dot
+from replicalab.errors import ClockError, ConfigError, MergeValidationError
+
+DotT = tuple[str, int]
+
+
+# ---------------------------------------------------------------------------
+# Ordering
+
+
+def sort_key(value: Any) -> tuple[Any, ...]:
+    """A total, deterministic sort key for the values a CRDT may hold.
+
+    None < bools < ints < floats < strings < tuples < anything else (by type
+    name, then repr). Never uses ``hash()``.
+    """
+    kind = type(value)
+    if value is None:
+        return (0,)
+    if kind is bool:
+        return (1, value)
+    if kind is int:
+        return (2, value)
+    if kind is float:
+        return (3, 0, value) if value == value else (3, 1, 0.0)
+    if kind is str:
+        return (4, value)
+    if kind is tuple:
+        return (5, tuple(sort_key(item) for item in value))
+    return (9, kind.__module__, kind.__qualname__, repr(value))
+
+
+def sorted_values(values: Iterable[Any]) -> list[Any]:
+    """``values`` sorted deterministically (plain ``sorted`` when it works, else by :func:`sort_key`)."""
+    items = list(values)
+    try:
+        kinds = {type(v) for v in items}
+        if len(kinds) <= 1 and (not kinds or kinds <= {str, int}):
+            return sorted(items)
+    except TypeError:  # pragma: no cover - guarded by the kinds check
+        pass
+    return sorted(items, key=sort_key)
+
+
+def hashable(value: Any, what: str) -> Any:
+    """Return ``value`` if it can live in a set or as a map key, else raise :class:`ConfigError`."""
+    try:
+        hash(value)
+    except TypeError:
+        raise ConfigError(
+            f"{what} must be hashable (str, int, tuple...), got {value!r} ({type(value).__name__}); "
+            "use a tuple instead of a list"
+        ) from None
+    return value
+
+
+def amount(value: Any, what: str = "increment amount") -> int:
+    """Return ``value`` if it is an int >= 0 (not a bool), else raise :class:`MergeValidationError`."""
+    if type(value) is not int or value < 0:
+        raise MergeValidationError(
+            f"{what} must be an integer >= 0, got {value!r}; counters only move by "
+            "non-negative steps (use decrement on a PNCounter to go down)"
+        )
+    return value
+
+
+def counts(entries: Any, what: str) -> dict[str, int]:
+    """Validate a ``replica -> count`` mapping, dropping zero entries."""
+    if entries is None:
+        return {}
+    if isinstance(entries, VectorClock):
+        return entries.to_dict()
+    if not isinstance(entries, Mapping):
+        raise ConfigError(f"{what} must be a mapping of replica id -> count, got {type(entries).__name__}")
+    out: dict[str, int] = {}
+    for replica, count in entries.items():
+        _validate.replica_id(replica, f"{what} key")
+        if type(count) is not int or count < 0:
+            raise MergeValidationError(f"{what} entry {replica!r} must be an integer >= 0, got {count!r}")
+        if count:
+            out[replica] = count
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Dots and compact causal contexts
+
+
+def dot_tuple(value: Any, what: str = "dot") -> DotT:
+    """Accept a :class:`Dot` or a ``(replica, counter)`` pair; return the pair."""
+    if isinstance(value, Dot):
+        return (value.replica, value.counter)
+    if isinstance(value, tuple) and len(value) == 2:
+        replica, counter = value
+        _validate.replica_id(replica, f"{what} replica")
+        if type(counter) is not int or counter < 1:
+            raise ClockError(f"{what} counter must be an integer >= 1, got {counter!r}")
+        return (replica, counter)
+    raise ClockError(f"{what} must be a Dot or a (replica, counter) pair, got {value!r}")
+
+
+def as_dot(dot: DotT) -> Dot:
+    return Dot(dot[0], dot[1])
+
+
+def context_parts(context: Any) -> tuple[dict[str, int], frozenset[DotT]]:
+    """Accept a CausalContext, a VectorClock, a mapping or None; return ``(vv, cloud)``."""
+    if context is None:
+        return {}, frozenset()
+    if isinstance(context, CausalContext):
+        return context.vv.to_dict(), frozenset((d.replica, d.counter) for d in context.cloud)
+    if isinstance(context, (VectorClock, Mapping)):
+        return counts(context, "context"), frozenset()
+    raise ClockError(
+        f"a context must be a CausalContext (or a VectorClock), got {type(context).__name__}"
+    )
+
+
+def public_context(vv: dict[str, int], cloud: frozenset[DotT]) -> CausalContext:
+    return CausalContext(VectorClock(vv), frozenset(Dot(r, c) for r, c in cloud))
+
+
+def seen(vv: dict[str, int], cloud: frozenset[DotT] | set[DotT], dot: DotT) -> bool:
+    return dot[1] <= vv.get(dot[0], 0) or (bool(cloud) and dot in cloud)
+
+
+def compact(vv: dict[str, int], cloud: Iterable[DotT]) -> tuple[dict[str, int], frozenset[DotT]]:
+    """Fold cloud dots that extend ``vv`` contiguously into it (mutates and returns ``vv``)."""
+    pending = sorted(d for d in cloud if d[1] > vv.get(d[0], 0))
+    if not pending:
+        return vv, frozenset()
+    rest = []
+    for replica, counter in pending:  # sorted, so each replica's run is contiguous
+        top = vv.get(replica, 0)
+        if counter == top + 1:
+            vv[replica] = counter
+        elif counter > top:
+            rest.append((replica, counter))
+    return vv, frozenset(d for d in rest if d[1] > vv.get(d[0], 0))
+
+
+def join_contexts(
+    vv_a: dict[str, int], cloud_a: frozenset[DotT], vv_b: dict[str, int], cloud_b: frozenset[DotT]
+) -> tuple[dict[str, int], frozenset[DotT]]:
+    if len(vv_a) < len(vv_b):
+        vv_a, vv_b = vv_b, vv_a
+    vv = dict(vv_a)
+    get = vv.get
+    for replica, count in vv_b.items():
+        if count > get(replica, 0):
+            vv[replica] = count
+    if not cloud_a and not cloud_b:
+        return vv, frozenset()
+    return compact(vv, cloud_a | cloud_b)
+
+
+def next_dot(vv: dict[str, int], cloud: Iterable[DotT], replica: str) -> DotT:
+    top = vv.get(replica, 0)
+    for r, c in cloud:
+        if r == replica and c > top:
+            top = c
+    return (replica, top + 1)
+
+
+def add_to_context(vv: dict[str, int], cloud: set[DotT], dot: DotT) -> None:
+    """Add ``dot`` to a mutable ``(vv, cloud)`` pair, keeping the vv compact when it can."""
+    replica, counter = dot
+    top = vv.get(replica, 0)
+    if counter <= top:
+        return
+    if counter == top + 1:
+        vv[replica] = counter
+        if cloud:
+            nxt = (replica, counter + 1)
+            while nxt in cloud:
+                cloud.discard(nxt)
+                vv[replica] = nxt[1]
+                nxt = (replica, nxt[1] + 1)
+    else:
+        cloud.add(dot)
+
+
+def context_repr(vv: dict[str, int], cloud: frozenset[DotT]) -> str:
+    return repr(public_context(vv, cloud))
+
+
+# ---------------------------------------------------------------------------
+# Ops
+
+
+class Op:
+    """Base of every op value: a repr that is valid Python and a type check on ``apply``.
+
+    Subclasses are frozen attrs classes nested in their CRDT (``GCounter.Increment``),
+    so ``type(op).__qualname__`` names them the way a user imports them.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        parts = []
+        for field in attrs.fields(type(self)):
+            value = getattr(self, field.name)
+            if field.kw_only:
+                if field.default is not attrs.NOTHING and value == field.default:
+                    continue
+                parts.append(f"{field.name}={value!r}")
+            else:
+                parts.append(repr(value))
+        return f"{type(self).__qualname__}({', '.join(parts)})"
+
+    def prepare(self, state: Any) -> Op:
+        """Return the op with its causal information filled in from ``state`` (the origin).
+
+        Ops whose effect does not depend on the state (counters, G-Sets, LWW
+        writes) are already prepared and return themselves.
+        """
+        return self
+
+    #: Which JSON domain a field named "value" uses: "value" (LWW writes) or "element" (hashed).
+    _value_domain = "value"
+
+    def to_json(self) -> str:
+        """Canonical JSON of the op: ``{"fields": {...}, "format": "replicalab/op", "op": "GCounter.Increment", ...}``.
+
+        Only fields that differ from their default are written; decode with
+        :func:`replicalab.serialization.op_from_json` (or ``Type.Op.from_json``).
+        """
+        from replicalab import serialization
+
+        return serialization.document("op", op=type(self).__qualname__, fields=self._json_fields())
+
+    @classmethod
+    def from_json(cls, text: str | bytes, *, max_bytes: int | None = None) -> Op:
+        """Decode :meth:`to_json` output of this op type; anything else raises SerializationError."""
+        from replicalab import serialization
+
+        op = serialization.op_from_json(text, max_bytes=max_bytes)
+        if not isinstance(op, cls):
+            raise serialization.SerializationError(
+                f"expected a {cls.__qualname__} op, got {type(op).__qualname__}"
+            )
+        return op
+
+    def _json_fields(self) -> dict[str, Any]:
+        from replicalab import serialization
+
+        out: dict[str, Any] = {}
+        for field in attrs.fields(type(self)):
+            value = getattr(self, field.name)
+            if field.default is not attrs.NOTHING and value is None and field.default is None:
+                continue
+            out[field.name] = serialization.write_op_field(self, field.name, value)
+        return out
+
+    def apply(self, state: Any) -> Any:
+        """Return ``state`` after this op (a new value; ``state`` is unchanged)."""
+        apply_all = getattr(state, "apply_all", None)
+        if apply_all is None:
+            raise ConfigError(
+                f"{type(self).__qualname__}.apply takes a replicalab CRDT, got {type(state).__name__}"
+            )
+        return apply_all((self,))
+
+
+def check_state(state: Any, expected: type, op: Any) -> None:
+    if not isinstance(state, expected):
+        raise ConfigError(
+            f"{type(op).__qualname__} applies to a {expected.__name__}, got {type(state).__name__}"
+        )
+
+
+def check_op(op: Any, allowed: tuple[type, ...], owner: str) -> None:
+    if not isinstance(op, allowed):
+        names = ", ".join(f"{owner}.{t.__name__}" for t in allowed)
+        raise ConfigError(f"{owner}.apply_all takes {names} ops, got {op!r}")

@@ -1,0 +1,702 @@
+"""Sets that merge themselves: G-Set, 2P-Set and the add-wins OR-Set.
+
+The question every replicated set must answer is what happens when one
+replica removes ``x`` while another concurrently adds it. Each type here
+gives a different, named answer:
+
+* :class:`GSet` — grow-only: there is no remove, so there is no question.
+* :class:`TwoPhaseSet` — remove-wins, forever: a removed element can never
+  be added again (a G-Set of adds and a G-Set of tombstones).
+* :class:`ORSet` — add-wins (observed-remove): a remove deletes only the adds
+  it has *seen*; a concurrent add survives. Implemented with dots and a
+  causal context (the "optimized OR-Set" of Bieniusa et al. 2012), so removed
+  elements leave no per-element tombstone behind.
+
+All three are frozen values whose verbs return new sets. Each update also
+exists as an op value (``ORSet.Add("x", replica="a")``) and as a delta
+(``s.add_delta("x", replica="a")``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import attrs
+
+from replicalab import _validate, serialization
+from replicalab.clocks import VectorClock
+from replicalab.crdts import _common
+from replicalab.crdts._common import DotT
+from replicalab.dots import CausalContext, Dot
+from replicalab.errors import ConfigError, MergeValidationError
+
+__all__ = ["GSet", "ORSet", "TwoPhaseSet"]
+
+
+def _element(_instance: Any, _attribute: Any, value: Any) -> None:
+    _common.hashable(value, "a set element")
+
+
+def _elements(values: Any) -> frozenset[Any]:
+    if values is None:
+        return frozenset()
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise ConfigError(f"set elements must be given as a set or list, got {values!r}")
+    items = list(values)
+    for item in items:
+        _common.hashable(item, "a set element")
+    return frozenset(items)
+
+
+def _set_repr(values: frozenset[Any]) -> str:
+    return "{" + ", ".join(repr(v) for v in _common.sorted_values(values)) + "}"
+
+
+def _write_elements(values: Iterable[Any]) -> list[Any]:
+    encoded = [serialization.write_element(v) for v in values]
+    return sorted(encoded, key=serialization.element_key)
+
+
+def _read_elements(value: Any, what: str) -> list[Any]:
+    out = [serialization.read_element(v, f"{what} item") for v in serialization.read_list(value, what)]
+    if len(set(out)) != len(out):
+        raise serialization.SerializationError(f"{what} lists an element twice")
+    return out
+
+
+# ---------------------------------------------------------------------------
+# G-Set
+
+
+@attrs.frozen(eq=False, repr=False)
+class GSet:
+    """A grow-only set: add is the only verb, merge is union.
+
+    Contract: ``merge`` is set union, a join; nothing is ever lost because
+    nothing is ever removed. Elements must be hashable.
+
+        add(x):        S = S | {x}
+        merge(A, B):   A | B
+
+        >>> s = GSet().add("x").merge(GSet().add("y"))
+        >>> sorted(s.value)
+        ['x', 'y']
+    """
+
+    _elements: frozenset[Any] = attrs.field(default=None, converter=_elements)
+
+    @attrs.frozen(repr=False)
+    class Add(_common.Op):
+        """Op: add ``element``. Idempotent and commutative: ship it any way you like."""
+
+        element: Any = attrs.field(validator=_element)
+
+    @classmethod
+    def _trusted(cls, elements: frozenset[Any]) -> GSet:
+        s = object.__new__(cls)
+        object.__setattr__(s, "_elements", elements)
+        return s
+
+    @property
+    def value(self) -> frozenset[Any]:
+        """The elements."""
+        return self._elements
+
+    def __contains__(self, element: Any) -> bool:
+        return element in self._elements
+
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(_common.sorted_values(self._elements))
+
+    def add(self, element: Any) -> GSet:
+        """Return the set with ``element`` added."""
+        return self.apply_all((GSet.Add(element),))
+
+    def add_op(self, element: Any) -> GSet.Add:
+        """The op value for ``add(element)``."""
+        return GSet.Add(element)
+
+    def add_delta(self, element: Any) -> GSet:
+        """The smallest set whose merge equals ``add(element)``: ``{element}``."""
+        return type(self)._trusted(frozenset((GSet.Add(element).element,)))
+
+    def apply_all(self, ops: Iterable[GSet.Add]) -> GSet:
+        """Return the set after every op in order."""
+        added = []
+        for op in ops:
+            _common.check_op(op, (GSet.Add,), "GSet")
+            added.append(op.element)
+        return type(self)._trusted(self._elements.union(added))
+
+    def merge(self, other: GSet) -> GSet:
+        """Return the union (the join)."""
+        if not isinstance(other, GSet):
+            raise ConfigError(f"GSet.merge takes a GSet, got {type(other).__name__}")
+        if other._elements <= self._elements:
+            return self
+        return type(self)._trusted(self._elements | other._elements)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, GSet):
+            return NotImplemented
+        return self._elements == other._elements
+
+    def __hash__(self) -> int:
+        return hash(self._elements)
+
+    def __repr__(self) -> str:
+        name = type(self).__name__
+        return f"{name}({_set_repr(self._elements)})" if self._elements else f"{name}()"
+
+    def to_json(self) -> str:
+        """Canonical JSON: ``{"elements": [...sorted...], "format": "replicalab/g-set", ...}``."""
+        return serialization.document("g-set", elements=_write_elements(self._elements))
+
+    @classmethod
+    def from_json(cls, text: str | bytes, *, max_bytes: int | None = None) -> GSet:
+        """Decode :meth:`to_json` output; anything else raises SerializationError."""
+        doc = serialization.load(text, "g-set", ["elements"], max_bytes=max_bytes)
+        with serialization.decoding("g-set"):
+            return cls(_read_elements(doc["elements"], "elements"))
+
+
+# ---------------------------------------------------------------------------
+# 2P-Set
+
+
+@attrs.frozen(eq=False, repr=False)
+class TwoPhaseSet:
+    """A two-phase set: a G-Set of adds and a G-Set of removes (tombstones); remove wins forever.
+
+    Contract: ``x`` is in the set iff it was added and never removed;
+    ``merge`` unions both halves, a join. A remove writes a tombstone whether
+    or not this replica has seen the add (the add may still be on its way),
+    so once removed anywhere, ``x`` can never come back — not even through an
+    add that happens later. Tombstones are kept forever.
+
+        add(x):       A = A | {x}          remove(x):  R = R | {x}
+        value:        A - R                merge:      (A1 | A2, R1 | R2)
+
+        >>> s = TwoPhaseSet().add("x").remove("x")
+        >>> s.value, s.add("x").value      # re-adding does nothing
+        (frozenset(), frozenset())
+    """
+
+    _added: frozenset[Any] = attrs.field(default=None, converter=_elements)
+    _removed: frozenset[Any] = attrs.field(default=None, converter=_elements)
+
+    @attrs.frozen(repr=False)
+    class Add(_common.Op):
+        """Op: add ``element``. Idempotent and commutative."""
+
+        element: Any = attrs.field(validator=_element)
+
+    @attrs.frozen(repr=False)
+    class Remove(_common.Op):
+        """Op: tombstone ``element`` for good. Idempotent and commutative."""
+
+        element: Any = attrs.field(validator=_element)
+
+    @classmethod
+    def _trusted(cls, added: frozenset[Any], removed: frozenset[Any]) -> TwoPhaseSet:
+        s = object.__new__(cls)
+        object.__setattr__(s, "_added", added)
+        object.__setattr__(s, "_removed", removed)
+        return s
+
+    @property
+    def value(self) -> frozenset[Any]:
+        """Elements added and not removed."""
+        return self._added - self._removed
+
+    @property
+    def added(self) -> frozenset[Any]:
+        """Every element ever added (including removed ones)."""
+        return self._added
+
+    @property
+    def removed(self) -> frozenset[Any]:
+        """The tombstones: every element ever removed."""
+        return self._removed
+
+    def __contains__(self, element: Any) -> bool:
+        return element in self._added and element not in self._removed
+
+
+    def add(self, element: Any) -> TwoPhaseSet:
+        """Return the set with ``element`` added (no effect if it was ever removed)."""
+        return self.apply_all((TwoPhaseSet.Add(element),))
+
+    def remove(self, element: Any) -> TwoPhaseSet:
+        """Return the set with a tombstone for ``element``: it is gone for good."""
+        return self.apply_all((TwoPhaseSet.Remove(element),))
+
+    def add_op(self, element: Any) -> TwoPhaseSet.Add:
+        """The op value for ``add(element)``."""
+        return TwoPhaseSet.Add(element)
+
+    def remove_op(self, element: Any) -> TwoPhaseSet.Remove:
+        """The op value for ``remove(element)``."""
+        return TwoPhaseSet.Remove(element)
+
+    def add_delta(self, element: Any) -> TwoPhaseSet:
+        """The smallest set whose merge equals ``add(element)``."""
+        return type(self)._trusted(frozenset((TwoPhaseSet.Add(element).element,)), frozenset())
+
+    def remove_delta(self, element: Any) -> TwoPhaseSet:
+        """The smallest set whose merge equals ``remove(element)``: one tombstone."""
+        return type(self)._trusted(frozenset(), frozenset((TwoPhaseSet.Remove(element).element,)))
+
+    def apply_all(self, ops: Iterable[TwoPhaseSet.Add | TwoPhaseSet.Remove]) -> TwoPhaseSet:
+        """Return the set after every op in order."""
+        added: list[Any] = []
+        removed: list[Any] = []
+        for op in ops:
+            _common.check_op(op, (TwoPhaseSet.Add, TwoPhaseSet.Remove), "TwoPhaseSet")
+            (added if type(op) is TwoPhaseSet.Add else removed).append(op.element)
+        return type(self)._trusted(self._added.union(added), self._removed.union(removed))
+
+    def merge(self, other: TwoPhaseSet) -> TwoPhaseSet:
+        """Return the union of both halves (the join)."""
+        if not isinstance(other, TwoPhaseSet):
+            raise ConfigError(f"TwoPhaseSet.merge takes a TwoPhaseSet, got {type(other).__name__}")
+        if other._added <= self._added and other._removed <= self._removed:
+            return self
+        return type(self)._trusted(self._added | other._added, self._removed | other._removed)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TwoPhaseSet):
+            return NotImplemented
+        return self._added == other._added and self._removed == other._removed
+
+    def __hash__(self) -> int:
+        return hash((self._added, self._removed))
+
+    def __repr__(self) -> str:
+        name = type(self).__name__
+        if not self._removed:
+            return f"{name}({_set_repr(self._added)})" if self._added else f"{name}()"
+        added = _set_repr(self._added) if self._added else "set()"
+        return f"{name}({added}, {_set_repr(self._removed)})"
+
+    def to_json(self) -> str:
+        """Canonical JSON with sorted ``added`` and ``removed`` arrays."""
+        return serialization.document(
+            "2p-set", added=_write_elements(self._added), removed=_write_elements(self._removed)
+        )
+
+    @classmethod
+    def from_json(cls, text: str | bytes, *, max_bytes: int | None = None) -> TwoPhaseSet:
+        """Decode :meth:`to_json` output; anything else raises SerializationError."""
+        doc = serialization.load(text, "2p-set", ["added", "removed"], max_bytes=max_bytes)
+        with serialization.decoding("2p-set"):
+            return cls(_read_elements(doc["added"], "added"), _read_elements(doc["removed"], "removed"))
+
+
+# ---------------------------------------------------------------------------
+# OR-Set (add-wins, optimized: dots + causal context, no tombstones)
+
+
+def _replica(_instance: Any, _attribute: Any, value: Any) -> None:
+    _validate.replica_id(value)
+
+
+def _optional_dot(value: Any) -> Dot | None:
+    if value is None:
+        return None
+    return _common.as_dot(_common.dot_tuple(value, "op dot"))
+
+
+def _optional_dots(value: Any) -> tuple[Dot, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ConfigError(f"observed must be an iterable of Dot values, got {value!r}")
+    return tuple(sorted(_common.as_dot(_common.dot_tuple(d, "observed dot")) for d in value))
+
+
+def _holder(entries: Mapping[Any, tuple[DotT, ...]], dot: DotT) -> Any:
+    """The element holding ``dot`` (a linear scan: only on rare, suspicious paths)."""
+    for element, dots in entries.items():
+        if dot in dots:
+            return element
+    return _MISSING
+
+
+_MISSING = object()
+
+
+@attrs.frozen(eq=False, repr=False, init=False)
+class ORSet:
+    """An observed-remove set with add-wins semantics, using dots and a causal context.
+
+    State: for each present element, the dots (``Dot(replica, counter)``) of
+    the adds that put it there, plus a causal context: every dot this replica
+    has seen, added or since removed. Contract:
+
+    * ``add(x, replica=r)`` mints a fresh dot for ``r`` and replaces ``x``'s
+      observed dots with it (so an element carries one dot per concurrent
+      adder, never one per add).
+    * ``remove(x)`` drops ``x``'s observed dots; the context still remembers
+      them, so a merge will not bring them back.
+    * ``merge`` keeps a dot if both sides hold it, or if the side lacking it
+      has never seen it (it is a concurrent add, not a removed one). A join.
+    * **Add wins:** a remove concurrent with an add deletes only what it saw;
+      the concurrent add survives. Nothing is tombstoned per element: the
+      context is a version vector plus the few dots that arrived out of order.
+    * One dot naming two different elements is unreachable and raises
+      :class:`~replicalab.errors.MergeValidationError`.
+
+    The algorithm (Bieniusa et al. 2012)::
+
+        add(x, r):    d = next dot of r;  E[x] = {d};  C = C | {d}
+        remove(x):    E[x] = {}                              (C keeps the dots)
+        merge:        for x: E[x] = (E1[x] & E2[x]) | (E1[x] - C2) | (E2[x] - C1)
+                      C = C1 | C2
+
+        >>> a = ORSet().add("x", replica="a")
+        >>> b = a.remove("x")                 # b saw a's add, then removed it
+        >>> c = a.add("x", replica="c")       # c re-adds x concurrently
+        >>> "x" in b.merge(c)                 # add wins
+        True
+        >>> "x" in b.merge(a)                 # the observed add stays removed
+        False
+    """
+
+    _entries: dict[Any, tuple[DotT, ...]] = attrs.field(init=False)
+    _vv: dict[str, int] = attrs.field(init=False)
+    _cloud: frozenset[DotT] = attrs.field(init=False)
+
+    @attrs.frozen(repr=False)
+    class Add(_common.Op):
+        """Op: add ``element`` as ``replica``.
+
+        Unprepared (``dot`` None) it means "add here": applying it mints the
+        next dot and observes the element's current dots. Prepared by
+        ``s.add_op(x, replica=r)`` it carries the dot and the observed dots
+        and can be applied at any replica, any number of times, in any order.
+        """
+
+        element: Any = attrs.field(validator=_element)
+        replica: str = attrs.field(kw_only=True, validator=_replica)
+        dot: Dot | None = attrs.field(kw_only=True, default=None, converter=_optional_dot)
+        observed: tuple[Dot, ...] | None = attrs.field(kw_only=True, default=None,
+                                                       converter=_optional_dots)
+
+        def __attrs_post_init__(self) -> None:
+            if (self.dot is None) != (self.observed is None):
+                raise ConfigError("ORSet.Add is prepared with both dot and observed, or neither")
+            if self.dot is not None and self.dot.replica != self.replica:
+                raise ConfigError(f"ORSet.Add by {self.replica!r} cannot carry {self.dot!r}")
+            if self.dot is not None and self.dot in (self.observed or ()):
+                raise ConfigError(f"ORSet.Add cannot observe its own dot {self.dot!r}")
+
+        def prepare(self, state: Any) -> ORSet.Add:
+            if self.dot is not None:
+                return self
+            _common.check_state(state, ORSet, self)
+            dot = _common.next_dot(state._vv, state._cloud, self.replica)
+            observed = state._entries.get(self.element, ())
+            return ORSet.Add(self.element, replica=self.replica, dot=dot, observed=observed)
+
+    @attrs.frozen(repr=False)
+    class Remove(_common.Op):
+        """Op: remove the ``observed`` dots of ``element`` (unprepared: whatever is observed here)."""
+
+        element: Any = attrs.field(validator=_element)
+        observed: tuple[Dot, ...] | None = attrs.field(kw_only=True, default=None,
+                                                       converter=_optional_dots)
+
+        def prepare(self, state: Any) -> ORSet.Remove:
+            if self.observed is not None:
+                return self
+            _common.check_state(state, ORSet, self)
+            return ORSet.Remove(self.element, observed=state._entries.get(self.element, ()))
+
+    def __init__(self, entries: Mapping[Any, Iterable[Any]] | None = None,
+                 context: CausalContext | None = None) -> None:
+        store: dict[Any, tuple[DotT, ...]] = {}
+        owner: dict[DotT, Any] = {}
+        if entries is not None:
+            if not isinstance(entries, Mapping):
+                raise ConfigError(f"ORSet entries must map element -> dots, got {type(entries).__name__}")
+            for element, dots in entries.items():
+                _common.hashable(element, "an ORSet element")
+                if isinstance(dots, (str, bytes)) or not isinstance(dots, Iterable):
+                    raise ConfigError(f"ORSet entry {element!r} must list Dot values, got {dots!r}")
+                tuples = sorted({_common.dot_tuple(d, f"dot of {element!r}") for d in dots})
+                if not tuples:
+                    raise MergeValidationError(
+                        f"ORSet element {element!r} has no dots; an element is present only while "
+                        "it holds the dot of an add"
+                    )
+                for dot in tuples:
+                    if dot in owner:
+                        raise MergeValidationError(
+                            f"dot {dot[0]}:{dot[1]} names two elements ({owner[dot]!r} and "
+                            f"{element!r}); one dot is one add"
+                        )
+                    owner[dot] = element
+                store[element] = tuple(tuples)
+        if context is None:
+            vv, cloud = _common.compact({}, owner)
+        else:
+            vv, cloud = _common.context_parts(context)
+            vv, cloud = _common.compact(vv, cloud)
+            for dot in owner:
+                if not _common.seen(vv, cloud, dot):
+                    raise MergeValidationError(
+                        f"dot {dot[0]}:{dot[1]} of {owner[dot]!r} is not in the context; "
+                        "a replica has seen every add it holds"
+                    )
+        object.__setattr__(self, "_entries", store)
+        object.__setattr__(self, "_vv", vv)
+        object.__setattr__(self, "_cloud", cloud)
+
+    @classmethod
+    def _trusted(cls, entries: dict[Any, tuple[DotT, ...]], vv: dict[str, int],
+                 cloud: frozenset[DotT]) -> ORSet:
+        s = object.__new__(cls)
+        object.__setattr__(s, "_entries", entries)
+        object.__setattr__(s, "_vv", vv)
+        object.__setattr__(s, "_cloud", cloud)
+        return s
+
+    # -- reading ------------------------------------------------------------
+    @property
+    def value(self) -> frozenset[Any]:
+        """The present elements."""
+        return frozenset(self._entries)
+
+    @property
+    def context(self) -> CausalContext:
+        """Every dot this set has seen (present or removed)."""
+        return _common.public_context(self._vv, self._cloud)
+
+    def dots(self, element: Any) -> list[Dot]:
+        """The dots keeping ``element`` present (empty if absent), sorted."""
+        return [Dot(r, c) for r, c in self._entries.get(element, ())]
+
+    def __contains__(self, element: Any) -> bool:
+        return element in self._entries
+
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(_common.sorted_values(self._entries))
+
+    # -- verbs ----------------------------------------------------------------
+    def add(self, element: Any, *, replica: str) -> ORSet:
+        """Return the set after ``replica`` adds ``element`` (a fresh dot replaces the observed ones)."""
+        return self.apply_all((ORSet.Add(element, replica=replica),))
+
+    def remove(self, element: Any) -> ORSet:
+        """Return the set without ``element``: its observed adds are removed (a no-op if absent)."""
+        return self.apply_all((ORSet.Remove(element),))
+
+    def add_op(self, element: Any, *, replica: str) -> ORSet.Add:
+        """The prepared op for ``add(element, replica=replica)``: carries its dot and what it saw."""
+        return ORSet.Add(element, replica=replica).prepare(self)
+
+    def remove_op(self, element: Any) -> ORSet.Remove:
+        """The prepared op for ``remove(element)``: carries the dots it removes."""
+        return ORSet.Remove(element).prepare(self)
+
+    def add_delta(self, element: Any, *, replica: str) -> ORSet:
+        """The smallest set whose merge equals ``add``: the new dot, and the replaced dots in the context."""
+        op = self.add_op(element, replica=replica)
+        return self._delta(op.element, op.dot, op.observed)
+
+    def remove_delta(self, element: Any) -> ORSet:
+        """The smallest set whose merge equals ``remove``: no elements, the removed dots as context."""
+        op = self.remove_op(element)
+        return self._delta(op.element, None, op.observed)
+
+    def _delta(self, element: Any, dot: Dot | None, observed: tuple[Dot, ...] | None) -> ORSet:
+        dots = [(d.replica, d.counter) for d in observed or ()]
+        entries = {}
+        if dot is not None:
+            entries[element] = ((dot.replica, dot.counter),)
+            dots.append((dot.replica, dot.counter))
+        vv, cloud = _common.compact({}, dots)
+        return type(self)._trusted(entries, vv, cloud)
+
+    def apply_all(self, ops: Iterable[ORSet.Add | ORSet.Remove]) -> ORSet:
+        """Return the set after every op in order (one copy, however many ops).
+
+        Unprepared ops are prepared against the state as it is when their turn
+        comes, so a batch of ``ORSet.Add(x, replica="a")`` mints consecutive dots.
+        """
+        entries = dict(self._entries)
+        vv = dict(self._vv)
+        cloud = set(self._cloud)
+        add_dot = _common.add_to_context
+        for op in ops:
+            _common.check_op(op, (ORSet.Add, ORSet.Remove), "ORSet")
+            element = op.element
+            current = entries.get(element, ())
+            if type(op) is ORSet.Add:
+                if op.dot is None:  # unprepared: add here, observing the current dots
+                    new = _common.next_dot(vv, cloud, op.replica)
+                    for d in current:
+                        add_dot(vv, cloud, d)
+                    entries[element] = (new,)
+                    add_dot(vv, cloud, new)
+                    continue
+                new = (op.dot.replica, op.dot.counter)
+                observed = {(d.replica, d.counter) for d in op.observed or ()}
+            else:
+                new = None
+                observed = (set(current) if op.observed is None
+                            else {(d.replica, d.counter) for d in op.observed})
+            keep = [d for d in current if d not in observed]
+            for d in observed:
+                if d not in current and _common.seen(vv, cloud, d):
+                    holder = _holder(entries, d)
+                    if holder is not _MISSING:
+                        raise MergeValidationError(
+                            f"dot {d[0]}:{d[1]} is held by {holder!r} here but was observed on "
+                            f"{element!r} by the op; one dot is one add"
+                        )
+                add_dot(vv, cloud, d)
+            if new is not None:
+                if not _common.seen(vv, cloud, new):
+                    keep.append(new)
+                    add_dot(vv, cloud, new)
+                elif new not in current:
+                    holder = _holder(entries, new)
+                    if holder is not _MISSING and holder != element:
+                        raise MergeValidationError(
+                            f"dot {new[0]}:{new[1]} already names {holder!r}; the op would make "
+                            f"it name {element!r} too"
+                        )
+            if keep:
+                entries[element] = tuple(sorted(keep)) if len(keep) > 1 else tuple(keep)
+            else:
+                entries.pop(element, None)
+        return type(self)._trusted(entries, *_common.compact(vv, cloud))
+
+    # -- merge ----------------------------------------------------------------
+    def merge(self, other: ORSet) -> ORSet:
+        """Return the join: dots both hold, plus dots the other side has not seen."""
+        if not isinstance(other, ORSet):
+            raise ConfigError(f"ORSet.merge takes an ORSet, got {type(other).__name__}")
+        ea, eb = self._entries, other._entries
+        vva, clouda = self._vv, self._cloud
+        vvb, cloudb = other._vv, other._cloud
+        if ea == eb and vva == vvb and clouda == cloudb:
+            return self
+        get_a, get_b = vva.get, vvb.get
+        out: dict[Any, tuple[DotT, ...]] = {}
+        dropped = False
+        for element, da in ea.items():
+            db = eb.get(element)
+            if db is None:
+                if len(da) == 1:
+                    d = da[0]
+                    if d[1] > get_b(d[0], 0) and d not in cloudb:
+                        out[element] = da
+                    else:
+                        dropped = True
+                    continue
+                keep = tuple(d for d in da if d[1] > get_b(d[0], 0) and d not in cloudb)
+            elif da == db:
+                out[element] = da
+                continue
+            else:
+                keep_list = [d for d in da if d in db or (d[1] > get_b(d[0], 0) and d not in cloudb)]
+                keep_list += [d for d in db
+                              if d not in da and d[1] > get_a(d[0], 0) and d not in clouda]
+                keep = tuple(sorted(keep_list))
+                if len(keep) != len(set(da) | set(db)):
+                    dropped = True
+                if keep:
+                    out[element] = keep
+                continue
+            if len(keep) != len(da):
+                dropped = True
+            if keep:
+                out[element] = keep
+        for element, db in eb.items():
+            if element in ea:
+                continue
+            if len(db) == 1:
+                d = db[0]
+                if d[1] > get_a(d[0], 0) and d not in clouda:
+                    out[element] = db
+                else:
+                    dropped = True
+                continue
+            keep = tuple(d for d in db if d[1] > get_a(d[0], 0) and d not in clouda)
+            if len(keep) != len(db):
+                dropped = True
+            if keep:
+                out[element] = keep
+        if dropped:
+            _check_dot_owners(ea, eb)
+        vv, cloud = _common.join_contexts(vva, clouda, vvb, cloudb)
+        return type(self)._trusted(out, vv, cloud)
+
+    # -- values -------------------------------------------------------------
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ORSet):
+            return NotImplemented
+        return (self._entries == other._entries and self._vv == other._vv
+                and self._cloud == other._cloud)
+
+    def __hash__(self) -> int:
+        return hash((frozenset(self._entries.items()), frozenset(self._vv.items()), self._cloud))
+
+    def __repr__(self) -> str:
+        name = type(self).__name__
+        if not self._entries and not self._vv and not self._cloud:
+            return f"{name}()"
+        items = ", ".join(
+            f"{element!r}: [{', '.join(f'Dot({r!r}, {c})' for r, c in self._entries[element])}]"
+            for element in _common.sorted_values(self._entries)
+        )
+        all_dots = [d for dots in self._entries.values() for d in dots]
+        implied = _common.compact({}, all_dots)
+        if implied == (self._vv, self._cloud):
+            return f"{name}({{{items}}})"
+        return f"{name}({{{items}}}, {_common.context_repr(self._vv, self._cloud)})"
+
+    # -- serialization --------------------------------------------------------
+    def to_json(self) -> str:
+        """Canonical JSON: ``entries`` as ``[element, [[replica, counter], ...]]`` pairs, and the context."""
+        entries = [[serialization.write_element(e), serialization.write_dots(ds)]
+                   for e, ds in self._entries.items()]
+        entries.sort(key=lambda item: serialization.element_key(item[0]))
+        return serialization.document(
+            "or-set", entries=entries, context=serialization.write_context(self._vv, self._cloud)
+        )
+
+    @classmethod
+    def from_json(cls, text: str | bytes, *, max_bytes: int | None = None) -> ORSet:
+        """Decode :meth:`to_json` output; anything else raises SerializationError."""
+        doc = serialization.load(text, "or-set", ["entries", "context"], max_bytes=max_bytes)
+        entries: dict[Any, list[tuple[str, int]]] = {}
+        for item in serialization.read_list(doc["entries"], "entries"):
+            element, dots = serialization.read_list(item, "entries item", 2)
+            element = serialization.read_element(element, "entries element")
+            if element in entries:
+                raise serialization.SerializationError(f"entries lists element {element!r} twice")
+            entries[element] = serialization.read_dots(dots, f"dots of {element!r}")
+        vv, cloud = serialization.read_context(doc["context"], "context")
+        with serialization.decoding("or-set"):
+            context = CausalContext(VectorClock(vv), frozenset(Dot(r, c) for r, c in cloud))
+            return cls(entries, context)
+
+
+def _check_dot_owners(ea: Mapping[Any, tuple[DotT, ...]], eb: Mapping[Any, tuple[DotT, ...]]) -> None:
+    """Raise if one dot names different elements on the two sides (only called when dots were dropped)."""
+    owner = {d: element for element, dots in ea.items() for d in dots}
+    for element, dots in eb.items():
+        for d in dots:
+            mine = owner.get(d, element)
+            if mine != element:
+                raise MergeValidationError(
+                    f"dot {d[0]}:{d[1]} names {mine!r} on one side and {element!r} on the other; "
+                    "one dot is one add, so these states cannot both be reachable"
+                )
