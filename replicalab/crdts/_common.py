@@ -295,3 +295,19 @@ def check_op(op: Any, allowed: tuple[type, ...], owner: str) -> None:
     if not isinstance(op, allowed):
         names = ", ".join(f"{owner}.{t.__name__}" for t in allowed)
         raise ConfigError(f"{owner}.apply_all takes {names} ops, got {op!r}")
+
+
+def checked_context(context: Any, owner: dict[DotT, Any], holds: str) -> tuple[dict[str, int], frozenset[DotT]]:
+    """The compact context of a state built from parts: derived from the dots it holds when
+    ``context`` is None, else ``context`` itself, which must cover every dot held (a replica
+    has seen every ``holds`` it keeps) or :class:`MergeValidationError` is raised."""
+    if context is None:
+        return compact({}, owner)
+    vv, cloud = compact(*context_parts(context))
+    for dot in owner:
+        if not seen(vv, cloud, dot):
+            raise MergeValidationError(
+                f"dot {dot[0]}:{dot[1]} of {owner[dot]!r} is not in the context; "
+                f"a replica has seen every {holds} it holds"
+            )
+    return vv, cloud

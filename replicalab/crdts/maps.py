@@ -686,17 +686,7 @@ class ORMap:
                     owner[d] = key
                     inner[d] = payload
                 store[key] = inner
-        if context is None:
-            vv, cloud = _common.compact({}, owner)
-        else:
-            vv, cloud = _common.context_parts(context)
-            vv, cloud = _common.compact(vv, cloud)
-            for d in owner:
-                if not _common.seen(vv, cloud, d):
-                    raise MergeValidationError(
-                        f"dot {d[0]}:{d[1]} of {owner[d]!r} is not in the context; "
-                        "a replica has seen every update it holds"
-                    )
+        vv, cloud = _common.checked_context(context, owner, "update")
         object.__setattr__(self, "kind", kind)
         object.__setattr__(self, "_entries", store)
         object.__setattr__(self, "_vv", vv)

@@ -440,17 +440,7 @@ class ORSet:
                         )
                     owner[dot] = element
                 store[element] = tuple(tuples)
-        if context is None:
-            vv, cloud = _common.compact({}, owner)
-        else:
-            vv, cloud = _common.context_parts(context)
-            vv, cloud = _common.compact(vv, cloud)
-            for dot in owner:
-                if not _common.seen(vv, cloud, dot):
-                    raise MergeValidationError(
-                        f"dot {dot[0]}:{dot[1]} of {owner[dot]!r} is not in the context; "
-                        "a replica has seen every add it holds"
-                    )
+        vv, cloud = _common.checked_context(context, owner, "add")
         object.__setattr__(self, "_entries", store)
         object.__setattr__(self, "_vv", vv)
         object.__setattr__(self, "_cloud", cloud)

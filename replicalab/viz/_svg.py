@@ -13,6 +13,7 @@ drawing always gives the same bytes.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from xml.sax.saxutils import escape as _escape
 
 #: Okabe–Ito colours: distinguishable with the common colour-vision deficiencies.
@@ -184,3 +185,18 @@ def arrow(x1: float, y1: float, x2: float, y2: float, *, gap1: float = 9, gap2: 
                  opacity=opacity)
             + polygon([(ex, ey), (bx + px, by + py), (bx - px, by - py)], fill=colour,
                       opacity=opacity))
+
+
+def unique_names(names: list[str] | tuple[str, ...], clean: Callable[[str], str]) -> dict[str, str]:
+    """``{name: clean(name)}``, with ``_2``, ``_3`` ... appended where cleaned names collide."""
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for name in names:
+        base = clean(name)
+        candidate, n = base, 1
+        while candidate in used:
+            n += 1
+            candidate = f"{base}_{n}"
+        used.add(candidate)
+        out[name] = candidate
+    return out

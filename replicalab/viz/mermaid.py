@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from replicalab.viz._svg import unique_names
 from replicalab.viz.story import Step, Story, build, stamp_text
 
 __all__ = ["participant_ids", "to_mermaid"]
@@ -40,19 +41,11 @@ def participant_ids(replicas: tuple[str, ...] | list[str]) -> dict[str, str]:
         >>> participant_ids(["a-b", "a_b"])
         {'a-b': 'a_b', 'a_b': 'a_b_2'}
     """
-    out: dict[str, str] = {}
-    used: set[str] = set()
-    for name in replicas:
+    def clean(name: str) -> str:
         base = re.sub(r"\W", "_", name, flags=re.ASCII) or "replica"
-        if base[0].isdigit():
-            base = "r_" + base
-        candidate, n = base, 1
-        while candidate in used:
-            n += 1
-            candidate = f"{base}_{n}"
-        used.add(candidate)
-        out[name] = candidate
-    return out
+        return "r_" + base if base[0].isdigit() else base
+
+    return unique_names(replicas, clean)
 
 
 def _write_note(story: Story, step: Step) -> str:

@@ -32,6 +32,7 @@ import re
 from typing import Any
 
 from replicalab.trace import canonical_json
+from replicalab.viz._svg import unique_names
 from replicalab.viz.story import Story, build
 
 __all__ = ["REGEX", "host_names", "shiviz_events", "to_shiviz"]
@@ -46,17 +47,7 @@ def host_names(replicas: tuple[str, ...] | list[str]) -> dict[str, str]:
         >>> host_names(["eu west", "eu_west"])
         {'eu west': 'eu_west', 'eu_west': 'eu_west_2'}
     """
-    out: dict[str, str] = {}
-    used: set[str] = set()
-    for name in replicas:
-        base = re.sub(r"\s", "_", name)
-        candidate, n = base, 1
-        while candidate in used:
-            n += 1
-            candidate = f"{base}_{n}"
-        used.add(candidate)
-        out[name] = candidate
-    return out
+    return unique_names(replicas, lambda name: re.sub(r"\s", "_", name))
 
 
 def shiviz_events(source: Any) -> list[tuple[str, str, dict[str, int]]]:
