@@ -124,8 +124,26 @@ class Version:
         return dict(self.cells)
 
     def attributes(self) -> dict[str, Any]:
-        """The visible attributes as plain data, sorted by name (tombstones hidden)."""
-        return {name: cell.value for name, cell in self.cells if not cell.removed}
+        """The visible attributes as plain data, sorted by name (tombstones hidden).
+
+        An attribute holding several concurrent values (the ``crdt`` policy's
+        multi-value attributes) shows them as a list, oldest stamp first.
+        """
+        out: dict[str, Any] = {}
+        many: dict[str, list[Cell]] = {}
+        for name, cell in self.cells:
+            if cell.removed:
+                continue
+            if name in out:
+                many.setdefault(name, [self.cell(name)]).append(cell)  # type: ignore[list-item]
+            out[name] = cell.value
+        for name, cells in many.items():
+            out[name] = [c.value for c in sorted(cells, key=lambda c: c.stamp.key)]
+        return out
+
+    def cells_of(self, attribute: str) -> list[Cell]:
+        """Every cell for ``attribute`` (several under the crdt policy's multi-value attributes)."""
+        return [cell for name, cell in self.cells if name == attribute]
 
     def cell(self, attribute: str) -> Cell | None:
         """The cell for ``attribute`` (possibly a tombstone), or None."""
@@ -187,9 +205,9 @@ class Item:
 
         versions = []
         for v in json.loads(data):
-            cells = {n: Cell(value, write, stamp(s), removed) for n, value, write, s, removed in v["cells"]}
-            versions.append(Version.of(cells, write=v["write"], stamp=stamp(v["stamp"]),
-                                       clock=VectorClock(v["clock"])))
+            cells = tuple((n, Cell(value, write, stamp(s), removed))
+                          for n, value, write, s, removed in v["cells"])
+            versions.append(Version(cells, v["write"], stamp(v["stamp"]), VectorClock(v["clock"])))
         return cls(tuple(versions))
 
     def to_trace(self) -> list[dict[str, Any]]:

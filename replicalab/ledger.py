@@ -146,8 +146,8 @@ def _holders(item: Item | None, attribute: str) -> list[str]:
         return []
     out = []
     for version in item.versions:
-        cell = version.cell(attribute)
-        out.append(cell.write if cell is not None else version.write)
+        cells = version.cells_of(attribute)
+        out.extend(cell.write for cell in cells) if cells else out.append(version.write)
     return sorted(set(out))
 
 

@@ -360,3 +360,98 @@ def get_policy(name: str | MergePolicy) -> MergePolicy:
         raise ConfigError(
             f"unknown merge policy {name!r}; choose one of: {', '.join(policy_names())}"
         ) from None
+
+
+@attrs.frozen(repr=False)
+class CrdtMap(MergePolicy):
+    """Items as CRDT maps: each attribute a multi-value register, keys add-wins.
+
+    The item holds one version: its cells, and its causal context (the clock:
+    for each replica, the highest write sequence number it has seen on this
+    item). A cell is named by its write's dot ``(replica, seq)``. The rules,
+    per attribute, are the multi-value register's:
+
+    * a local write replaces every cell of the attributes it sets (the replica
+      has seen them all) and adds one cell under a fresh dot;
+    * ``merge`` keeps a cell if both sides have it, or if the side lacking it
+      has not seen its dot (it is concurrent, not overwritten).
+
+    So writes to different attributes both survive, and concurrent writes to
+    the *same* attribute survive side by side (the attribute then reads as a
+    list of values) until a write that saw them replaces them. Nothing
+    concurrent is dropped, and merge is a join. A put that replaces the item
+    removes only the attributes its replica had seen (add-wins).
+    """
+
+    name: ClassVar[str] = "crdt"
+    summary: ClassVar[str] = "items as CRDT maps: per-attribute multi-value registers, add-wins keys"
+
+    def write(
+        self,
+        item: Item | None,
+        attributes: Mapping[str, Any],
+        *,
+        write: str,
+        stamp: Stamp,
+        replica: str,
+        replace: bool = False,
+    ) -> Outcome:
+        if not isinstance(attributes, Mapping):
+            raise ConfigError(f"attributes must be a mapping of name -> value, got {attributes!r}")
+        current = _single(_item(item, "item"), self.name) if item is not None else None
+        cells = list(current.cells) if current is not None else []
+        context = current.clock if current is not None else VectorClock()
+        kept = [(n, c) for n, c in cells if not replace and n not in attributes]
+        new = kept + [(n, Cell(v, write, stamp)) for n, v in attributes.items()]
+        version = self._make(new, context.merge(VectorClock({stamp.replica: stamp.seq})))
+        losses = tuple(Loss(c.write, n, write, f"overwritten at {replica} by local write {write}")
+                       for n, c in cells if (n, c) not in kept and not c.removed)
+        return Outcome(Item((version,)), losses, f"applied {write}")
+
+    @staticmethod
+    def _make(cells: list[tuple[str, Cell]], clock: VectorClock) -> Version:
+        ordered = tuple(sorted(cells, key=lambda nc: (nc[0], nc[1].stamp.key)))
+        top = max((c for _, c in ordered), key=lambda c: c.stamp.key, default=None)
+        if top is None:
+            return Version((), "", Stamp(-1, "", 0), clock)
+        return Version(ordered, top.write, top.stamp, clock)
+
+    def merge(self, local: Item | None, incoming: Item) -> Outcome:
+        theirs = _single(_item(incoming, "incoming"), self.name)
+        if local is None:
+            return Outcome(incoming, (), f"stored {theirs.write}")
+        mine = _single(_item(local, "local"), self.name)
+        # A cell is named by its write's dot and its attribute (one write may set several).
+        a = {(_dot(c), n): (n, c) for n, c in mine.cells}
+        b = {(_dot(c), n): (n, c) for n, c in theirs.cells}
+        for key in a.keys() & b.keys():
+            if a[key] != b[key]:
+                raise MergeValidationError(
+                    f"write {key[0]} names two different cells for {key[1]!r} "
+                    f"({a[key][1]!r} and {b[key][1]!r})")
+        keep = [nc for key, nc in a.items() if key in b or not _covered(key[0], theirs.clock)]
+        keep += [nc for key, nc in b.items() if key not in a and not _covered(key[0], mine.clock)]
+        version = self._make(keep, mine.clock.merge(theirs.clock))
+        merged = Item((version,))
+        if merged == local:
+            return Outcome(local, (), f"already had {theirs.write}")
+        dropped = [nc for nc in [*a.values(), *b.values()] if nc not in keep and not nc[1].removed]
+        losses = tuple(sorted({
+            Loss(c.write, n, version.write, f"crdt: a write that had seen {c.write} replaced its {n}")
+            for n, c in dropped}, key=lambda x: (x.write, x.attribute)))
+        concurrent = sorted({n for n, _ in keep if sum(1 for m, _ in keep if m == n) > 1})
+        note = "crdt merged attributes" + (
+            f"; concurrent values kept for {', '.join(concurrent)}" if concurrent else "")
+        return Outcome(merged, losses, note)
+
+
+def _dot(cell: Cell) -> tuple[str, int]:
+    return (cell.stamp.replica, cell.stamp.seq)
+
+
+def _covered(dot: tuple[str, int], clock: VectorClock) -> bool:
+    replica, seq = dot
+    return seq <= (clock.get(replica) if replica else 0)
+
+
+POLICIES[CrdtMap.name] = CrdtMap()

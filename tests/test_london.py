@@ -45,6 +45,13 @@ def test_attribute_lww_keeps_both_writes(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_crdt_merges_the_two_attributes_and_loses_nothing(seed):
+    r = scenarios.run("london", merge="crdt", seed=seed)
+    assert r.ledger.verdicts() == {"w1": "kept", "w2": "kept"} and r.converged
+    assert r.final["ap-southeast-2"]["sub_42"]["delivery_address"] == "12 High Street, London"
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_causal_keeps_both_versions_as_siblings(seed):
     r = scenarios.run("london", merge="causal", seed=seed)
     assert r.ledger.verdicts() == {"w1": "kept", "w2": "kept"} and r.converged

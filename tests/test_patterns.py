@@ -46,7 +46,7 @@ def test_versioned_writes_turn_every_planted_loss_into_a_detected_one(conflicts)
 
 
 @pytest.mark.parametrize("options", [{"routing": "key-home"}, {"mode": "mrsc"}, {"merge": "causal"},
-                                     {"mode": "single-primary"}],
+                                     {"mode": "single-primary"}, {"merge": "crdt"}],
                          ids=lambda o: "-".join(map(str, o.values())))
 @pytest.mark.parametrize("conflicts", CONFLICTS)
 def test_patterns_that_prevent_or_keep_conflicts_lose_nothing(conflicts, options):

@@ -8,7 +8,7 @@ from replicalab.errors import ConfigError
 from replicalab.items import INITIAL_WRITE, Cell, Item, Stamp, Version
 from replicalab.policies import get_policy, policy_names
 
-POLICY_NAMES = ["item-lww", "attribute-lww", "causal"]
+POLICY_NAMES = ["item-lww", "attribute-lww", "causal", "crdt"]
 INITIAL = Item((Version.of({"x": Cell(0, INITIAL_WRITE, Stamp(-1, "", 0))},
                            write=INITIAL_WRITE, stamp=Stamp(-1, "", 0)),))
 
@@ -147,6 +147,43 @@ def test_put_item_replaces_attributes_with_tombstones():
 
 
 def test_unknown_policy_lists_the_valid_names():
-    with pytest.raises(ConfigError, match="attribute-lww, causal, item-lww"):
+    with pytest.raises(ConfigError, match="attribute-lww, causal, crdt, item-lww"):
         get_policy("lww")
-    assert policy_names() == ["attribute-lww", "causal", "item-lww"]
+    assert policy_names() == ["attribute-lww", "causal", "crdt", "item-lww"]
+
+
+@given(steps=ops)
+def test_crdt_keeps_every_value_no_write_that_saw_it_replaced(steps):
+    """Model check of the multi-value attributes: a value survives unless a write that had
+    seen it (its dot is in that write's context) set the same attribute."""
+    policy = get_policy("crdt")
+    _, shipped = play(policy, steps)
+    merged = INITIAL
+    for item in shipped:
+        merged = policy.merge(merged, item).item
+    cells = {(n, c) for i in [INITIAL, *shipped] for n, c in i.versions[0].cells}
+    # the item a write shipped carries that write's context; the write is the one whose dot
+    # is the newest of its replica in that item
+    contexts = {}
+    for item in shipped:
+        version = item.versions[0]
+        for _, c in version.cells:
+            if c.stamp.replica and c.stamp.seq == version.clock.get(c.stamp.replica):
+                contexts.setdefault(c.write, version.clock)
+
+    def replaced(name, cell):
+        return any(n == name and other.write != cell.write and other.write in contexts
+                   and cell.stamp.seq <= contexts[other.write].get(cell.stamp.replica)
+                   for n, other in cells)
+
+    assert set(merged.versions[0].cells) == {(n, c) for n, c in cells if not replaced(n, c)}
+
+
+def test_crdt_keeps_a_same_attribute_race_as_concurrent_values():
+    policy = get_policy("crdt")
+    a = policy.write(INITIAL, {"x": "A"}, write="w1", stamp=Stamp(5, "a", 1), replica="a").item
+    b = policy.write(INITIAL, {"x": "B"}, write="w2", stamp=Stamp(6, "b", 1), replica="b").item
+    both = policy.merge(a, b).item
+    assert both.versions[0].attributes() == {"x": ["A", "B"]}
+    resolved = policy.write(both, {"x": "AB"}, write="w3", stamp=Stamp(9, "a", 2), replica="a").item
+    assert policy.merge(resolved, b).item.versions[0].attributes() == {"x": "AB"}
