@@ -14,6 +14,7 @@ the same run always gives the same bytes.
 
 from replicalab.viz.charts import cost_chart, cost_series
 from replicalab.viz.html import html_fragment, to_html
+from replicalab.viz.merkle import merkle_diff_svg
 from replicalab.viz.mermaid import to_mermaid
 from replicalab.viz.shiviz import to_shiviz
 from replicalab.viz.svg import compare_svg, to_svg
@@ -28,6 +29,7 @@ __all__ = [
     "final_items",
     "html_fragment",
     "ledger_lines",
+    "merkle_diff_svg",
     "report",
     "table",
     "timeline",
