@@ -229,7 +229,7 @@ class VectorClock:
     def merge(self, other: VectorClock) -> VectorClock:
         """Return the entry-wise maximum of the two clocks (their least upper bound)."""
         a = self._counts
-        b = _as_vc(other)._counts
+        b = (other if type(other) is VectorClock else _as_vc(other))._counts
         if len(a) < len(b):
             a, b = b, a
         counts = dict(a)
@@ -237,15 +237,17 @@ class VectorClock:
         for replica, count in b.items():
             if count > get(replica, 0):
                 counts[replica] = count
-        return VectorClock._trusted(counts)
+        clock = _new(VectorClock)
+        _set_counts(clock, counts)
+        return clock
 
     # -- causality ----------------------------------------------------------
     def compare(self, other: VectorClock) -> Causality:
         """Where this clock stands relative to ``other``: BEFORE, AFTER, EQUAL or CONCURRENT."""
         a = self._counts
-        b = _as_vc(other)._counts
+        b = (other if type(other) is VectorClock else _as_vc(other))._counts
         if a == b:
-            return Causality.EQUAL
+            return _EQUAL
         b_get = b.get
         le = True
         for replica, count in a.items():
@@ -253,12 +255,12 @@ class VectorClock:
                 le = False
                 break
         if le:
-            return Causality.BEFORE
+            return _BEFORE
         a_get = a.get
         for replica, count in b.items():
             if count > a_get(replica, 0):
-                return Causality.CONCURRENT
-        return Causality.AFTER
+                return _CONCURRENT
+        return _AFTER
 
     def concurrent_with(self, other: VectorClock) -> bool:
         """True iff neither clock is ``<=`` the other."""
@@ -302,6 +304,15 @@ class VectorClock:
         doc = serialization.load(text, "vector-clock", ["entries"], max_bytes=max_bytes)
         with serialization.decoding("vector-clock"):
             return cls(serialization.read_counts(doc["entries"], "entries"))
+
+
+# Hot paths use module-level names: CPython 3.11 specializes a module global, not a class
+# attribute (Causality.BEFORE, VectorClock._trusted, object.__new__).
+_BEFORE, _AFTER, _EQUAL, _CONCURRENT = (
+    Causality.BEFORE, Causality.AFTER, Causality.EQUAL, Causality.CONCURRENT
+)
+_new = object.__new__
+_set_counts = VectorClock.__dict__["_counts"].__set__  # the slot's own setter (bypasses frozen)
 
 
 def _as_vc(value: Any) -> VectorClock:

@@ -47,7 +47,7 @@ class Constant:
             fixed = _round(base)
             return lambda: fixed
         log = math.log
-        return lambda: _round(base - jitter * log(1.0 - draw()))
+        return lambda: int(base - jitter * log(1.0 - draw()) + 0.5)
 
     def sample(self, rng: random.Random) -> int:
         """One latency draw (int ms)."""
@@ -72,8 +72,8 @@ class Uniform:
         """A zero-argument function drawing one latency (int ms) from ``rng``."""
         low, span, jitter, draw, log = self.low, self.high - self.low, self.jitter, rng.random, math.log
         if not jitter:
-            return lambda: _round(low + span * draw())
-        return lambda: _round(low + span * draw() - jitter * log(1.0 - draw()))
+            return lambda: int(low + span * draw() + 0.5)
+        return lambda: int(low + span * draw() - jitter * log(1.0 - draw()) + 0.5)
 
     def sample(self, rng: random.Random) -> int:
         """One latency draw (int ms)."""

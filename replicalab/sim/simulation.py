@@ -198,7 +198,7 @@ class _LinkState:
 class _Context:
     """The simulator's implementation of :class:`replicalab.replica.base.Context`."""
 
-    __slots__ = ("_sim", "_replica", "_links", "_rng", "_clock", "peers")
+    __slots__ = ("_sim", "_replica", "_links", "_rng", "_clock", "peers", "random")
 
     def __init__(self, sim: Simulation, replica: str, links: dict[str, _LinkState],
                  clock: WallClock) -> None:
@@ -208,6 +208,8 @@ class _Context:
         self._rng = sim.streams.stream(f"replica:{replica}")
         self._clock = clock
         self.peers = tuple(sorted(links))
+        # random() -> float in [0, 1) from this replica's stream: the bound C method, no wrapper.
+        self.random = self._rng.random
 
     @property
     def replica(self) -> str:
@@ -219,9 +221,6 @@ class _Context:
 
     def wall_time(self) -> int:
         return self._clock.read(self._sim.now, self._sim.epoch)
-
-    def random(self) -> float:
-        return self._rng.random()
 
     def send(self, dst: str, msg: Any, *, scope: Hashable | None = None,
              scopes: Iterable[Hashable] | None = None) -> None:
@@ -571,7 +570,11 @@ class Simulation:
         stop_after = events if events is not None else -1
         processed = 0
         try:
-            while heap:
+            # `while True` + break rather than `while heap`: CPython 3.11 warms code up (specializes
+            # it) only on unconditional backward jumps, so a long run() would stay generic.
+            while True:
+                if not heap:
+                    break
                 due = heap[0][0]
                 if horizon is not None and due > horizon:
                     break
