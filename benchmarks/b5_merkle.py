@@ -1,0 +1,265 @@
+"""B5 — Merkle build and update: replicalab against a bare hashlib loop, pymerkle and merkletools.
+
+Workload (BENCHMARKS.md, row B5):
+
+* **RFC 6962 build**: leaves ``b"key%07d=value%07d" % (i, i)`` for n = 100,000 and
+  1,000,000. ``rfc6962_root`` against a bare hashlib loop doing the same 2n - 1 SHA-256
+  calls (the floor; roots must be equal), pymerkle's ``InmemoryTree`` (RFC 6962 too:
+  roots must be equal) and merkletools (no 0x00/0x01 prefixes, so its root is checked
+  against the same loop without prefixes instead).
+* **Keyspace build**: ``MerkleTree.build`` of ``{"key%07d": b"value%07d"}`` (fanout 16,
+  depth ``suggested_depth(n)``) against a loop doing only its hashes: two per key, one
+  per non-empty bucket, one per non-empty inner node (information: no peer has this tree).
+* **Incremental update** of d in {1, 10, 1000} keys of the keyspace tree, against d·depth
+  bare hashes of an inner node's size (1 + 32·16 bytes), the target's yardstick, and
+  against the d·(depth + 3) hashes an update really makes (key, value, bucket, path).
+
+Run ``python benchmarks/b5_merkle.py`` (``--quick`` for 100,000 leaves and 3 repeats).
+Peers: ``pip install pymerkle`` and ``pip install --no-deps merkletools`` (its pysha3
+dependency does not build on Python 3.11+, and only its SHA-3 modes need it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+import warnings
+
+import _harness as H  # noqa: I001  (sets sys.path so the checkout's replicalab is used)
+
+from replicalab.merkle import MerkleTree, rfc6962_root, suggested_depth
+
+warnings.filterwarnings("ignore", message="sha3 is not working")
+try:
+    import pymerkle
+except ImportError:  # pragma: no cover - peers are optional
+    pymerkle = None
+try:
+    import merkletools
+except ImportError:  # pragma: no cover - peers are optional
+    merkletools = None
+
+FANOUT = 16
+sha256 = hashlib.sha256
+
+
+# ---------------------------------------------------------------------------
+# RFC 6962 roots
+
+
+def floor_root(leaves: list[bytes], leaf_prefix: bytes = b"\x00", node_prefix: bytes = b"\x01") -> bytes:
+    """The floor: 2n - 1 SHA-256 calls in the plainest loop; odd nodes promoted."""
+    sha = sha256
+    level = [sha(leaf_prefix + x).digest() for x in leaves]
+    while len(level) > 1:
+        up = [sha(node_prefix + level[i] + level[i + 1]).digest() for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            up.append(level[-1])
+        level = up
+    return level[0]
+
+
+def run_floor(leaves):
+    t0 = H.perf_counter()
+    root = floor_root(leaves)
+    return H.perf_counter() - t0, root
+
+
+def run_replicalab(leaves):
+    t0 = H.perf_counter()
+    root = rfc6962_root(leaves)
+    return H.perf_counter() - t0, root
+
+
+def run_pymerkle(leaves):
+    t0 = H.perf_counter()
+    tree = pymerkle.InmemoryTree.init_from_entries(leaves, algorithm="sha256")
+    root = tree.get_root()
+    return H.perf_counter() - t0, root
+
+
+def run_merkletools(texts):
+    t0 = H.perf_counter()
+    tree = merkletools.MerkleTools(hash_type="sha256")
+    tree.add_leaf(texts, do_hash=True)
+    tree.make_tree()
+    root = bytes.fromhex(tree.get_merkle_root())
+    return H.perf_counter() - t0, root
+
+
+def bench_rfc(n: int, repeats: int, failures: list[str]) -> None:
+    H.banner(f"RFC 6962 root of {n:,} leaves b'key%07d=value%07d'")
+    leaves = [b"key%07d=value%07d" % (i, i) for i in range(n)]
+    contenders = {
+        "floor: bare hashlib loop (2n-1 hashes)": lambda: run_floor(leaves),
+        "replicalab rfc6962_root": lambda: run_replicalab(leaves),
+    }
+    if pymerkle is not None:
+        contenders["pymerkle InmemoryTree"] = lambda: run_pymerkle(leaves)
+    if merkletools is not None:
+        texts = [x.decode() for x in leaves]  # its API takes text; the conversion is not timed
+        contenders["merkletools (no prefixes)"] = lambda: run_merkletools(texts)
+    results = H.measure(contenders, repeats=repeats)
+    floor = results["floor: bare hashlib loop (2n-1 hashes)"]
+    ours = results["replicalab rfc6962_root"]
+    if ours.answer != floor.answer:
+        failures.append(f"n={n}: replicalab root {ours.answer.hex()} != floor {floor.answer.hex()}")
+    if pymerkle is not None and results["pymerkle InmemoryTree"].answer != floor.answer:
+        failures.append(f"n={n}: pymerkle root differs from RFC 6962")
+    if merkletools is not None and results["merkletools (no prefixes)"].answer != floor_root(leaves, b"", b""):
+        failures.append(f"n={n}: merkletools root differs from the unprefixed loop")
+    rows = []
+    for name, r in results.items():
+        ratio = r.median / ours.median
+        if r is ours:
+            target = f"{ours.median / floor.median:.2f}x floor (<= 1.2x)"
+            verdict = H.verdict(ours.median / floor.median, 1.2, at_most=True)
+        elif r is floor:
+            target, verdict = "", ""
+        else:
+            target, verdict = f"replicalab {ratio:.1f}x faster", H.verdict(ratio, 1.0)
+        rows.append([name, f"{r.median * 1e3:.0f} ms", f"{r.spread:.0%}", f"{ratio:.2f}x", target, verdict])
+    for missing, how in ((pymerkle, "pip install pymerkle"), (merkletools, "pip install --no-deps merkletools")):
+        if missing is None:
+            rows.append([f"({how.split()[-1]})", "skipped", "", "", how, ""])
+    print(H.table(["contender", "median", "spread", "time / replicalab", "", ""], rows))
+    print(f"  roots: replicalab = floor{' = pymerkle' if pymerkle else ''}: {ours.answer.hex()[:16]}...")
+
+
+# ---------------------------------------------------------------------------
+# Keyspace tree: build and incremental update
+
+
+def count_nodes(tree: MerkleTree) -> tuple[int, int]:
+    """(non-empty buckets, non-empty inner nodes), by walking the tree's internals."""
+    buckets = inner = 0
+    stack = [(tree._top, 0)]
+    while stack:
+        node, level = stack.pop()
+        if node is None:
+            continue
+        if level == tree.depth:
+            buckets += 1
+        else:
+            inner += 1
+            stack += [(child, level + 1) for child in node[1]]
+    return buckets, inner
+
+
+def keyspace_hash_floor(mapping: dict[str, bytes], buckets: int, inner: int, fanout: int) -> float:
+    """Only the hashes MerkleTree.build makes, in the plainest loops."""
+    sha = sha256
+    leaf_input = b"\x00" + bytes(4 + 10 + 32)
+    node_input = b"\x01" + bytes(32 * fanout)
+    t0 = H.perf_counter()
+    for key, value in mapping.items():
+        sha(key.encode()).digest()
+        sha(value).digest()
+    for _ in range(buckets):
+        sha(leaf_input).digest()
+    for _ in range(inner):
+        sha(node_input).digest()
+    return H.perf_counter() - t0
+
+
+def bench_keyspace(n: int, repeats: int, failures: list[str]) -> None:
+    depth = suggested_depth(n, FANOUT)
+    H.banner(f"Keyspace tree of {n:,} keys (fanout {FANOUT}, depth {depth}): build and update")
+    mapping = {f"key{i:07d}": b"value%07d" % i for i in range(n)}
+    tree = MerkleTree.build(mapping, fanout=FANOUT, depth=depth)
+    buckets, inner = count_nodes(tree)
+
+    def build():
+        t0 = H.perf_counter()
+        built = MerkleTree.build(mapping, fanout=FANOUT, depth=depth)
+        return H.perf_counter() - t0, built.root
+
+    results = H.measure({
+        "hashes only: 2/key + 1/bucket + 1/inner node": lambda: (keyspace_hash_floor(mapping, buckets, inner, FANOUT), None),
+        "replicalab MerkleTree.build": build,
+    }, repeats=repeats)
+    floor = results["hashes only: 2/key + 1/bucket + 1/inner node"].median
+    ours = results["replicalab MerkleTree.build"].median
+    print(H.table(["contender", "median", "per key", "ratio"], [
+        ["hashes only: 2/key + 1/bucket + 1/inner node", f"{floor * 1e3:.0f} ms", f"{floor / n * 1e6:.2f} us", "1.00x"],
+        ["replicalab MerkleTree.build", f"{ours * 1e3:.0f} ms", f"{ours / n * 1e6:.2f} us", f"{ours / floor:.2f}x"],
+    ]))
+    print(f"  {buckets:,} non-empty buckets of {tree.buckets:,}, {inner:,} non-empty inner nodes")
+
+    rows = []
+    node_input = b"\x01" + bytes(32 * FANOUT)
+    for d in (1, 10, 1000):
+        step = max(1, n // d)
+        updates = [(f"key{i * step:07d}", b"fresh%07d" % i) for i in range(d)]
+        batches = max(1, 2000 // d)  # time enough batches to rise above the timer's resolution
+
+        def update(updates=updates, batches=batches):
+            t0 = H.perf_counter()
+            for _ in range(batches):
+                t = tree
+                for key, value in updates:
+                    t = t.set(key, value)
+            return (H.perf_counter() - t0) / batches, t.root
+
+        def yardstick(d=d, batches=batches):
+            sha = sha256
+            t0 = H.perf_counter()
+            for _ in range(batches):
+                for _ in range(d * depth):
+                    sha(node_input).digest()
+            return (H.perf_counter() - t0) / batches, None
+
+        def same_hashes(updates=updates, batches=batches):
+            sha = sha256
+            t0 = H.perf_counter()
+            for _ in range(batches):
+                for key, value in updates:
+                    kb = key.encode()
+                    sha(kb).digest()
+                    vd = sha(value).digest()
+                    sha(b"\x00" + len(kb).to_bytes(4, "big") + kb + vd).digest()
+                    for _ in range(depth):
+                        sha(node_input).digest()
+            return (H.perf_counter() - t0) / batches, None
+
+        res = H.measure({"yardstick": yardstick, "same": same_hashes, "ours": update}, repeats=repeats)
+        rebuilt = MerkleTree.build({**mapping, **dict(updates)}, fanout=FANOUT, depth=depth) if d == 1000 else None
+        if rebuilt is not None and res["ours"].answer != rebuilt.root:
+            failures.append(f"n={n}: {d} incremental updates != rebuild")
+        ratio = res["ours"].median / res["yardstick"].median
+        rows.append([f"d = {d:,}", f"{res['ours'].median * 1e6:,.0f} us",
+                     f"{res['yardstick'].median * 1e6:,.0f} us", f"{ratio:.2f}x",
+                     H.verdict(ratio, 1.5, at_most=True),
+                     f"{res['ours'].median / res['same'].median:.2f}x"])
+    print()
+    print(f"  Incremental update (set d keys; {depth + 3} hashes each: key, value, bucket, {depth} inner nodes):")
+    print(H.table(["update", "replicalab", f"d*{depth} node hashes", "ratio", "<= 1.5x",
+                   f"vs the d*{depth + 3} hashes it makes"], rows))
+    print("  (1000-update result checked equal to a full rebuild)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="100,000 leaves only, 3 repeats")
+    parser.add_argument("--repeats", type=int, default=None, help="measured rounds (default 5)")
+    args = parser.parse_args(argv)
+    repeats = args.repeats or (3 if args.quick else 5)
+    sizes = (100_000,) if args.quick else (100_000, 1_000_000)
+    print(f"{H.environment_line()}, pymerkle {H.version('pymerkle')}, "
+          f"merkletools {H.version('merkletools')}; median of {repeats} after 1 warm-up")
+    failures: list[str] = []
+    for n in sizes:
+        bench_rfc(n, repeats, failures)
+    for n in sizes:
+        bench_keyspace(n, repeats, failures)
+    if failures:
+        print()
+        for failure in failures:
+            print(f"  CHECK FAILED: {failure}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
