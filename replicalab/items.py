@@ -91,6 +91,9 @@ class Cell:
     write: str
     stamp: Stamp
     removed: bool = False
+    #: A counter contribution (crdt policy): the writing replica's running total for the
+    #: attribute; the attribute's value is the sum over replicas.
+    counter: bool = False
 
 
 @attrs.frozen
@@ -138,7 +141,10 @@ class Version:
                 many.setdefault(name, [self.cell(name)]).append(cell)  # type: ignore[list-item]
             out[name] = cell.value
         for name, cells in many.items():
-            out[name] = [c.value for c in sorted(cells, key=lambda c: c.stamp.key)]
+            if any(c.counter for c in cells):  # a crdt counter: base value plus contributions
+                out[name] = sum(c.value for c in cells if isinstance(c.value, int))
+            else:
+                out[name] = [c.value for c in sorted(cells, key=lambda c: c.stamp.key)]
         return out
 
     def cells_of(self, attribute: str) -> list[Cell]:
@@ -190,7 +196,8 @@ class Item:
                 "stamp": [v.stamp.wall, v.stamp.logical, v.stamp.replica, v.stamp.seq],
                 "clock": v.clock.to_dict(),
                 "cells": [[name, c.value, c.write, [c.stamp.wall, c.stamp.logical, c.stamp.replica,
-                                                     c.stamp.seq], c.removed] for name, c in v.cells],
+                                                     c.stamp.seq], c.removed, c.counter]
+                          for name, c in v.cells],
             }
             for v in self.versions
         ]
@@ -205,8 +212,8 @@ class Item:
 
         versions = []
         for v in json.loads(data):
-            cells = tuple((n, Cell(value, write, stamp(s), removed))
-                          for n, value, write, s, removed in v["cells"])
+            cells = tuple((n, Cell(value, write, stamp(s), removed, counter))
+                          for n, value, write, s, removed, counter in v["cells"])
             versions.append(Version(cells, v["write"], stamp(v["stamp"]), VectorClock(v["clock"])))
         return cls(tuple(versions))
 

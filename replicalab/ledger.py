@@ -66,6 +66,7 @@ class WriteRecord:
     acknowledged: bool = True
     error: str | None = None
     stamp: Stamp | None = None
+    added: tuple[str, ...] = ()
 
     def saw(self, other: WriteRecord) -> bool:
         """True iff ``other``'s effect had reached this write's replica when this write ran."""
@@ -140,6 +141,16 @@ class Ledger:
         return [e.to_plain() for e in self.entries]
 
 
+def _counted(item: Item | None, attribute: str, write: WriteRecord) -> bool:
+    """A crdt counter still counts ``write``'s increment: its replica's contribution is at
+    least as recent as the write (a later contribution is a running total that includes it)."""
+    if item is None or write.stamp is None:
+        return False
+    return any(cell.counter and cell.stamp.replica == write.stamp.replica
+               and cell.stamp.seq >= write.stamp.seq
+               for version in item.versions for cell in version.cells_of(attribute))
+
+
 def _holders(item: Item | None, attribute: str) -> list[str]:
     """Writes whose value (or removal) of ``attribute`` the item holds; [] if it holds nothing."""
     if item is None:
@@ -205,6 +216,8 @@ def judge(
             for attribute in sorted(w.attributes):
                 if (w.id, attribute) in held:
                     continue
+                if attribute in w.added and _counted(item, attribute, w):
+                    continue
                 missing = True
                 found = _holders(item, attribute)
                 holders.update(found if found else ["<absent>"])
@@ -262,10 +275,11 @@ def from_simulation(sim: Any, reports: Mapping[str, str] | None = None) -> Ledge
             error = "no reply reached the client"
         elif not reply.ok:
             error = f"{reply.error}: {reply.message}" if reply.message else str(reply.error)
+        added = tuple(sorted(event.get("added", {}))) if event is not None else ()
         records.append(WriteRecord(
             id=op, replica=fact.replica, key=fact.scope, time=fact.time, client=fact.client,
             attributes=attributes, dot=fact.dot, seen=fact.seen, acknowledged=acknowledged,
-            error=error, stamp=stamp,
+            error=error, stamp=stamp, added=added,
         ))
     losses = [
         LossEvent(e.time, e.replica, Loss(x["write"], x["attribute"], x["by"], x["rule"]))

@@ -127,8 +127,14 @@ class MergePolicy:
         stamp: Stamp,
         replica: str,
         replace: bool = False,
+        adds: Mapping[str, int] | None = None,
     ) -> Outcome:
         """Apply a client write at ``replica``: set ``attributes`` (and, if ``replace``, drop the rest).
+
+        ``adds`` are atomic counter increments (DynamoDB's ``ADD``): here the
+        replica reads its current number and *sets* the sum, so under LWW a
+        concurrent increment elsewhere is lost with the item or attribute it
+        loses to. The ``crdt`` policy keeps a counter per replica instead.
 
         The write builds a new version on top of what the replica holds (with
         siblings, each attribute starts from the sibling with the greatest
@@ -150,6 +156,11 @@ class MergePolicy:
                 if name not in base or cell.stamp > base[name].stamp:
                     base[name] = cell
         cells = {} if replace else dict(base)
+        attributes = dict(attributes)
+        for name, n in (adds or {}).items():
+            current = base.get(name)
+            number = current.value if current is not None and not current.removed else 0
+            attributes[name] = (number if isinstance(number, int) else 0) + n
         for name, value in attributes.items():
             cells[name] = Cell(value, write, stamp)
         if replace:
@@ -395,14 +406,23 @@ class CrdtMap(MergePolicy):
         stamp: Stamp,
         replica: str,
         replace: bool = False,
+        adds: Mapping[str, int] | None = None,
     ) -> Outcome:
         if not isinstance(attributes, Mapping):
             raise ConfigError(f"attributes must be a mapping of name -> value, got {attributes!r}")
         current = _single(_item(item, "item"), self.name) if item is not None else None
         cells = list(current.cells) if current is not None else []
         context = current.clock if current is not None else VectorClock()
-        kept = [(n, c) for n, c in cells if not replace and n not in attributes]
+        adds = dict(adds or {})
+        # A counter increment replaces only this replica's own contribution (a PN-counter
+        # entry); every other replica's contribution stays.
+        # A plain number already there (say the initial value) stays as a base that the
+        # contributions add to.
+        own = {n: c.value for n, c in cells if n in adds and c.counter and c.stamp.replica == replica}
+        kept = [(n, c) for n, c in cells if not replace and n not in attributes
+                and not (n in adds and c.counter and c.stamp.replica == replica)]
         new = kept + [(n, Cell(v, write, stamp)) for n, v in attributes.items()]
+        new += [(n, Cell(own.get(n, 0) + k, write, stamp, counter=True)) for n, k in adds.items()]
         version = self._make(new, context.merge(VectorClock({stamp.replica: stamp.seq})))
         losses = tuple(Loss(c.write, n, write, f"overwritten at {replica} by local write {write}")
                        for n, c in cells if (n, c) not in kept and not c.removed)

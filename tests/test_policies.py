@@ -15,7 +15,7 @@ INITIAL = Item((Version.of({"x": Cell(0, INITIAL_WRITE, Stamp(-1, "", 0))},
 # An op: (replica, action, attribute, wall) — action "write" sets the attribute at that
 # replica's wall time (ties happen), "sync" merges the next replica's item into this one.
 ops = st.lists(
-    st.tuples(st.sampled_from("abc"), st.sampled_from(["write", "write", "sync"]),
+    st.tuples(st.sampled_from("abc"), st.sampled_from(["write", "write", "sync", "add"]),
               st.sampled_from(["x", "y"]), st.integers(0, 3)),
     max_size=10,
 )
@@ -32,8 +32,12 @@ def play(policy, steps):
             items[r] = policy.merge(items[r], items[other]).item
             continue
         seqs[r] += 1
-        outcome = policy.write(items[r], {attribute: f"w{n}"}, write=f"w{n}",
-                               stamp=Stamp(wall, r, seqs[r]), replica=r)
+        if action == "add":  # an atomic counter increment (crdt: a per-replica contribution)
+            outcome = policy.write(items[r], {}, write=f"w{n}", stamp=Stamp(wall, r, seqs[r]),
+                                   replica=r, adds={"n": 1})
+        else:
+            outcome = policy.write(items[r], {attribute: f"w{n}"}, write=f"w{n}",
+                                   stamp=Stamp(wall, r, seqs[r]), replica=r)
         items[r] = outcome.item
         shipped.append(outcome.item)
     return items, shipped
@@ -157,6 +161,7 @@ def test_crdt_keeps_every_value_no_write_that_saw_it_replaced(steps):
     """Model check of the multi-value attributes: a value survives unless a write that had
     seen it (its dot is in that write's context) set the same attribute."""
     policy = get_policy("crdt")
+    steps = [s for s in steps if s[1] != "add"]  # counters are checked below
     _, shipped = play(policy, steps)
     merged = INITIAL
     for item in shipped:
@@ -187,3 +192,15 @@ def test_crdt_keeps_a_same_attribute_race_as_concurrent_values():
     assert both.versions[0].attributes() == {"x": ["A", "B"]}
     resolved = policy.write(both, {"x": "AB"}, write="w3", stamp=Stamp(9, "a", 2), replica="a").item
     assert policy.merge(resolved, b).item.versions[0].attributes() == {"x": "AB"}
+
+
+@given(steps=ops)
+def test_crdt_counters_count_every_increment_once_whatever_the_delivery(steps):
+    """A PN-counter attribute: after every item meets, it reads the number of increments."""
+    policy = get_policy("crdt")
+    _, shipped = play(policy, steps)
+    merged = INITIAL
+    for item in [*shipped, *reversed(shipped)]:
+        merged = policy.merge(merged, item).item
+    increments = sum(1 for _, action, _, _ in steps if action == "add")
+    assert merged.versions[0].attributes().get("n", 0) == increments

@@ -55,6 +55,16 @@ __all__ = [
 ]
 
 
+def _adds(value: Any) -> dict[str, int]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"add must be a mapping of attribute -> integer increment, got {value!r}")
+    for name, n in value.items():
+        if not isinstance(name, str) or not name or type(n) is not int:
+            raise ConfigError(
+                f"add takes attribute -> integer increment (negative to decrement), got {name!r}: {n!r}")
+    return dict(value)
+
+
 def _version(value: Any) -> None:
     if value is not None and (type(value) is not int or value < 0):
         raise ConfigError(f"expect_version must be an integer >= 0 (the version you read), got {value!r}")
@@ -89,6 +99,7 @@ class UpdateItem(Request):
     expect_version: int | None = attrs.field(default=None, kw_only=True,
                                              validator=lambda _i, _a, v: _version(v))
     create_if_absent: bool = attrs.field(default=False, kw_only=True)
+    add: dict[str, int] = attrs.field(factory=dict, kw_only=True, converter=lambda v: _adds(v))
 
     def effective(self) -> tuple[dict[str, Any], dict[str, Any] | None]:
         """The attributes to set and the condition to check, versioning included."""
@@ -316,6 +327,7 @@ class TableReplica(Replica):
         """Apply a write that passed its checks locally and log it; no reply, no replication."""
         current = self.items.get(msg.key)
         stamp = self._stamp(ctx)
+        adds = msg.add if isinstance(msg, UpdateItem) else {}
         outcome = self.policy.write(
             current,
             attributes,
@@ -323,6 +335,7 @@ class TableReplica(Replica):
             stamp=stamp,
             replica=self.actor,
             replace=isinstance(msg, PutItem),
+            adds=adds,
         )
         self.items[msg.key] = outcome.item
         ctx.log(
@@ -330,7 +343,8 @@ class TableReplica(Replica):
             write=msg.op,
             key=msg.key,
             client=src,
-            attributes=dict(sorted(attributes.items())),
+            attributes=dict(sorted({**attributes, **{n: f"+{k}" for n, k in adds.items()}}.items())),
+            added=dict(sorted(adds.items())),
             replace=isinstance(msg, PutItem),
             stamp=stamp_fields(stamp),
             clock=outcome.item.versions[0].clock.to_dict(),

@@ -84,6 +84,7 @@ class ClientWrite:
     condition: dict[str, Any] | None = None
     read_at: int | None = None
     put: bool = False
+    add: dict[str, int] = attrs.field(factory=dict)
 
 
 @attrs.frozen
@@ -483,7 +484,7 @@ class _Clients:
         if w.put:
             request: Any = PutItem(w.op, w.key, w.attributes, w.condition)
         else:
-            request = UpdateItem(w.op, w.key, w.attributes, w.condition)
+            request = UpdateItem(w.op, w.key, w.attributes, w.condition, add=w.add)
         self.sim.client_request(w.at, target, request, client=w.client, via=w.region)
 
     def _versioned(self, w: ClientWrite, target: str, attempt: int, at: int) -> None:
