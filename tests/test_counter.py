@@ -37,3 +37,11 @@ def test_key_home_serializes_the_increments_in_the_home_region():
 def test_add_takes_integer_increments(bad):
     with pytest.raises(ConfigError, match="add"):
         UpdateItem("w1", "k", {}, add=bad)
+
+
+def test_versioned_increments_on_an_unversioned_item_fork_and_are_detected():
+    """The item has no version attribute yet: each region's conditional write starts it at 1,
+    all three pass locally, and the scan finds a fork on version 1."""
+    r = scenarios.run("counter", writes="versioned")
+    assert r.summary["detected"] == 2 and r.summary["rejected"] == 0
+    assert [f.version for f in r.forks] == [1]

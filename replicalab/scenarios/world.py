@@ -496,10 +496,14 @@ class _Clients:
             versions = [v.get("version") for v in (item if isinstance(item, list) else [item]) if v]
             known = [v for v in versions if type(v) is int]
             if item is None:
-                request = UpdateItem(write_op, w.key, w.attributes, create_if_absent=True)
+                request = UpdateItem(write_op, w.key, w.attributes, create_if_absent=True,
+                                     add=w.add)
+            elif not known:  # an item without a version attribute yet: start it at 1
+                request = UpdateItem(write_op, w.key, {**w.attributes, "version": 1},
+                                     condition={"version": None}, add=w.add)
             else:
-                request = UpdateItem(write_op, w.key, w.attributes,
-                                     expect_version=max(known) if known else 0)
+                request = UpdateItem(write_op, w.key, w.attributes, expect_version=max(known),
+                                     add=w.add)
             sim.client_request(max(sim.now, w.at), target, request, client=w.client, via=w.region,
                                on_reply=after_write)
 
