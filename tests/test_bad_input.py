@@ -29,7 +29,7 @@ import replicalab
 from replicalab import scenarios
 from replicalab.cli import main
 from replicalab.clocks import HybridLogicalClock, LamportClock, VectorClock
-from replicalab.crdts import LWWRegister, MVRegister
+from replicalab.crdts import GCounter, LWWMap, LWWRegister, MVRegister, ORMap, ORSet
 from replicalab.dots import CausalContext, Dot
 from replicalab.errors import (
     ClockError,
@@ -39,6 +39,7 @@ from replicalab.errors import (
     MergeValidationError,
     ReplicaIdError,
     ReplicaLabError,
+    SerializationError,
     TopologyError,
 )
 from replicalab.items import Cell, Item, Stamp, Version
@@ -545,6 +546,29 @@ ROWS += [
         lambda _: Simulation([Replica("a")], epoch=-1)),
     row("full_mesh given one string", ConfigError, lambda _: full_mesh("abc"),
         says="not the string"),
+]
+
+
+# The CRDT types (issue 3): bad verbs and untrusted documents.
+ROWS += [
+    row("GCounter negative increment", MergeValidationError,
+        lambda c: c.increment("a", -1), subject=lambda: GCounter().increment("a", 2),
+        says="non-negative"),
+    row("GCounter replica id is a bool", ReplicaIdError, lambda c: c.increment(True, 1),
+        subject=GCounter),
+    row("ORSet add with an empty replica id", ReplicaIdError,
+        lambda s: s.add("x", replica=""), subject=lambda: ORSet().add("y", replica="a")),
+    row("ORSet element that is not hashable", ConfigError,
+        lambda s: s.add([1], replica="a"), subject=ORSet, says="tuple"),
+    row("LWWMap negative timestamp", ClockError,
+        lambda m: m.set("k", "v", timestamp=-1, replica="a"), subject=LWWMap),
+    row("ORMap of an unsupported value type", ConfigError, lambda _: ORMap(int),
+        says="MVRegister, LWWRegister, ORSet or PNCounter"),
+    row("GCounter document of another format", SerializationError,
+        lambda _: GCounter.from_json('{"format":"replicalab/gcounter","schema_version":1}'),
+        says="expected format"),
+    row("ORSet document that is not JSON", SerializationError,
+        lambda _: ORSet.from_json("not json"), says="not valid JSON"),
 ]
 
 
