@@ -311,3 +311,27 @@ def checked_context(context: Any, owner: dict[DotT, Any], holds: str) -> tuple[d
                 f"a replica has seen every {holds} it holds"
             )
     return vv, cloud
+
+
+# -- attrs field helpers shared by the op classes of every type --------------------------
+
+
+def replica_field(_instance: Any, _attribute: Any, value: Any) -> None:
+    """attrs validator: ``value`` is a usable replica id (else :class:`ReplicaIdError`)."""
+    _validate.replica_id(value)
+
+
+def optional_dot(value: Any) -> Dot | None:
+    """attrs converter: None, or a :class:`Dot` (a ``(replica, counter)`` pair is accepted)."""
+    if value is None:
+        return None
+    return as_dot(dot_tuple(value, "op dot"))
+
+
+def optional_dots(value: Any) -> tuple[Dot, ...] | None:
+    """attrs converter: None, or the sorted dots an op had observed."""
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ConfigError(f"observed must be an iterable of Dot values, got {value!r}")
+    return tuple(sorted(as_dot(dot_tuple(d, "observed dot")) for d in value))

@@ -26,15 +26,11 @@ from typing import Any
 
 import attrs
 
-from replicalab import _validate, serialization
+from replicalab import serialization
 from replicalab.crdts import _common
 from replicalab.errors import ConfigError
 
 __all__ = ["GCounter", "PNCounter"]
-
-
-def _replica(_instance: Any, _attribute: Any, value: Any) -> None:
-    _validate.replica_id(value)
 
 
 def _amount(_instance: Any, _attribute: Any, value: Any) -> None:
@@ -103,7 +99,7 @@ class GCounter:
     class Increment(_common.Op):
         """Op: add ``n`` to ``replica``'s slot. Apply exactly once (it is not idempotent)."""
 
-        replica: str = attrs.field(validator=_replica)
+        replica: str = attrs.field(validator=_common.replica_field)
         n: int = attrs.field(default=1, validator=_amount)
 
     @classmethod
@@ -231,14 +227,14 @@ class PNCounter:
     class Increment(_common.Op):
         """Op: add ``n`` to ``replica``'s P slot. Apply exactly once."""
 
-        replica: str = attrs.field(validator=_replica)
+        replica: str = attrs.field(validator=_common.replica_field)
         n: int = attrs.field(default=1, validator=_amount)
 
     @attrs.frozen(repr=False)
     class Decrement(_common.Op):
         """Op: add ``n`` to ``replica``'s N slot. Apply exactly once."""
 
-        replica: str = attrs.field(validator=_replica)
+        replica: str = attrs.field(validator=_common.replica_field)
         n: int = attrs.field(default=1, validator=_amount)
 
     @classmethod

@@ -33,10 +33,6 @@ from replicalab.errors import ConfigError, MergeValidationError
 __all__ = ["LWWMap", "ORMap"]
 
 
-def _replica(_instance: Any, _attribute: Any, value: Any) -> None:
-    _validate.replica_id(value)
-
-
 def _timestamp(_instance: Any, _attribute: Any, value: Any) -> None:
     _validate.counter(value, "LWW timestamp")
 
@@ -105,7 +101,7 @@ class LWWMap:
         key: Any = attrs.field(validator=_key)
         value: Any
         timestamp: int = attrs.field(kw_only=True, validator=_timestamp)
-        replica: str = attrs.field(kw_only=True, validator=_replica)
+        replica: str = attrs.field(kw_only=True, validator=_common.replica_field)
 
     @attrs.frozen(repr=False)
     class Delete(_common.Op):
@@ -113,7 +109,7 @@ class LWWMap:
 
         key: Any = attrs.field(validator=_key)
         timestamp: int = attrs.field(kw_only=True, validator=_timestamp)
-        replica: str = attrs.field(kw_only=True, validator=_replica)
+        replica: str = attrs.field(kw_only=True, validator=_common.replica_field)
 
     def __init__(self, values: Mapping[Any, tuple[Any, int, str]] | None = None,
                  tombstones: Mapping[Any, tuple[int, str]] | None = None) -> None:
@@ -510,20 +506,6 @@ def _kind_of_op(op: Any) -> type[_Kind]:
     raise ConfigError(f"{op!r} is not an op of a value type an ORMap can hold")
 
 
-def _optional_dot(value: Any) -> Dot | None:
-    if value is None:
-        return None
-    return _common.as_dot(_common.dot_tuple(value, "op dot"))
-
-
-def _optional_dots(value: Any) -> tuple[Dot, ...] | None:
-    if value is None:
-        return None
-    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise ConfigError(f"observed must be an iterable of Dot values, got {value!r}")
-    return tuple(sorted(_common.as_dot(_common.dot_tuple(d, "observed dot")) for d in value))
-
-
 def _nested_op(_instance: Any, _attribute: Any, value: Any) -> None:
     allowed = tuple(op for kind in _KINDS.values() for op in kind.ops)
     if not isinstance(value, allowed):
@@ -614,10 +596,10 @@ class ORMap:
 
         key: Any = attrs.field(validator=_key)
         op: Any = attrs.field(validator=_nested_op)
-        dot: Dot | None = attrs.field(kw_only=True, default=None, converter=_optional_dot)
+        dot: Dot | None = attrs.field(kw_only=True, default=None, converter=_common.optional_dot)
         payload: Any = attrs.field(kw_only=True, default=None)
         observed: tuple[Dot, ...] | None = attrs.field(kw_only=True, default=None,
-                                                       converter=_optional_dots)
+                                                       converter=_common.optional_dots)
 
         def __attrs_post_init__(self) -> None:
             if self.dot is not None and self.observed is None:
@@ -651,7 +633,7 @@ class ORMap:
 
         key: Any = attrs.field(validator=_key)
         observed: tuple[Dot, ...] | None = attrs.field(kw_only=True, default=None,
-                                                       converter=_optional_dots)
+                                                       converter=_common.optional_dots)
 
         def prepare(self, state: Any) -> ORMap.Remove:
             if self.observed is not None:

@@ -22,18 +22,8 @@ from replicalab.dots import Dot
 from replicalab.errors import ClockError, ConfigError, MergeValidationError
 
 
-def _replica(_instance: Any, _attribute: Any, value: Any) -> None:
-    _validate.replica_id(value)
-
-
 def _timestamp(_instance: Any, _attribute: Any, value: Any) -> None:
     _validate.counter(value, "LWW timestamp")
-
-
-def _optional_dot(value: Any) -> Dot | None:
-    if value is None:
-        return None
-    return _common.as_dot(_common.dot_tuple(value, "op dot"))
 
 
 def _optional_clock(value: Any) -> VectorClock | None:
@@ -71,7 +61,7 @@ class LWWRegister:
 
         value: Any
         timestamp: int = attrs.field(kw_only=True, validator=_timestamp)
-        replica: str = attrs.field(kw_only=True, validator=_replica)
+        replica: str = attrs.field(kw_only=True, validator=_common.replica_field)
 
     def __attrs_post_init__(self) -> None:
         if self.timestamp is None and self.replica is None:
@@ -193,8 +183,8 @@ class MVRegister:
         _value_domain = "element"
 
         value: Hashable
-        replica: str = attrs.field(kw_only=True, validator=_replica)
-        dot: Dot | None = attrs.field(kw_only=True, default=None, converter=_optional_dot)
+        replica: str = attrs.field(kw_only=True, validator=_common.replica_field)
+        dot: Dot | None = attrs.field(kw_only=True, default=None, converter=_common.optional_dot)
         context: VectorClock | None = attrs.field(kw_only=True, default=None,
                                                   converter=_optional_clock)
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import attrs
 
-from replicalab import _validate, serialization
+from replicalab import serialization
 from replicalab.clocks import VectorClock
 from replicalab.crdts import _common
 from replicalab.crdts._common import DotT
@@ -299,24 +299,6 @@ class TwoPhaseSet:
 # OR-Set (add-wins, optimized: dots + causal context, no tombstones)
 
 
-def _replica(_instance: Any, _attribute: Any, value: Any) -> None:
-    _validate.replica_id(value)
-
-
-def _optional_dot(value: Any) -> Dot | None:
-    if value is None:
-        return None
-    return _common.as_dot(_common.dot_tuple(value, "op dot"))
-
-
-def _optional_dots(value: Any) -> tuple[Dot, ...] | None:
-    if value is None:
-        return None
-    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise ConfigError(f"observed must be an iterable of Dot values, got {value!r}")
-    return tuple(sorted(_common.as_dot(_common.dot_tuple(d, "observed dot")) for d in value))
-
-
 def _holder(entries: Mapping[Any, tuple[DotT, ...]], dot: DotT) -> Any:
     """The element holding ``dot`` (a linear scan: only on rare, suspicious paths)."""
     for element, dots in entries.items():
@@ -380,10 +362,10 @@ class ORSet:
         """
 
         element: Any = attrs.field(validator=_element)
-        replica: str = attrs.field(kw_only=True, validator=_replica)
-        dot: Dot | None = attrs.field(kw_only=True, default=None, converter=_optional_dot)
+        replica: str = attrs.field(kw_only=True, validator=_common.replica_field)
+        dot: Dot | None = attrs.field(kw_only=True, default=None, converter=_common.optional_dot)
         observed: tuple[Dot, ...] | None = attrs.field(kw_only=True, default=None,
-                                                       converter=_optional_dots)
+                                                       converter=_common.optional_dots)
 
         def __attrs_post_init__(self) -> None:
             if (self.dot is None) != (self.observed is None):
@@ -407,7 +389,7 @@ class ORSet:
 
         element: Any = attrs.field(validator=_element)
         observed: tuple[Dot, ...] | None = attrs.field(kw_only=True, default=None,
-                                                       converter=_optional_dots)
+                                                       converter=_common.optional_dots)
 
         def prepare(self, state: Any) -> ORSet.Remove:
             if self.observed is not None:
