@@ -45,3 +45,16 @@ def test_versioned_increments_on_an_unversioned_item_fork_and_are_detected():
     r = scenarios.run("counter", writes="versioned")
     assert r.summary["detected"] == 2 and r.summary["rejected"] == 0
     assert [f.version for f in r.forks] == [1]
+
+
+def test_mrsc_regions_apply_increments_too():
+    """Sequential ADDs through MRSC regions (no conflict) all count; a region must not drop `add`."""
+    from replicalab.replica.mrsc import MrscRegion
+    from replicalab.sim import Simulation
+
+    sim = Simulation([MrscRegion(r) for r in ("a", "b", "c")])
+    sim.client_request(0, "a", UpdateItem("w1", "k", {}, add={"n": 2}))
+    sim.client_request(500, "b", UpdateItem("w2", "k", {}, add={"n": 3}))
+    sim.run_until_quiescent()
+    assert {r: x.items["k"].to_plain() for r, x in sim.replicas.items()} == {
+        "a": {"n": 5}, "b": {"n": 5}, "c": {"n": 5}}

@@ -182,20 +182,13 @@ class MrscRegion(TableReplica):
         if msg.key in self.in_flight:
             self._refuse(ctx, src, msg, f"another write on {msg.key} from {self.id} is in flight")
             return
-        current = self.items.get(msg.key)
-        if isinstance(msg, UpdateItem):
-            attributes, condition = msg.effective()
-        else:
-            attributes, condition = msg.attributes, msg.condition
-        failed = self._failed_condition(current, condition)
-        if failed:
-            ctx.log("Rejected", op=msg.op, key=msg.key, client=src, error="ConditionalCheckFailed",
-                    message=failed)
-            ctx.reply(src, Response(msg.op, ok=False, error="ConditionalCheckFailed", message=failed))
+        attributes = self._checked(ctx, src, msg)
+        if attributes is None:
             return
         stamp = self._stamp(ctx)
-        outcome = self.policy.write(current, attributes, write=msg.op, stamp=stamp,
-                                    replica=self.actor, replace=isinstance(msg, PutItem))
+        adds = msg.add if isinstance(msg, UpdateItem) else {}
+        outcome = self.policy.write(self.items.get(msg.key), attributes, write=msg.op, stamp=stamp,
+                                    replica=self.actor, replace=isinstance(msg, PutItem), adds=adds)
         base = self.versions.get(msg.key, 0)
         self.in_flight[msg.key] = _Pending(msg, src, outcome.item, base, dict(attributes))
         ctx.log("Proposed", write=msg.op, key=msg.key, base=base, stamp=stamp_fields(stamp))

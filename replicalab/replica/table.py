@@ -294,7 +294,10 @@ class TableReplica(Replica):
                 "UpdateItem, PutItem, GetItem and Replicate"
             )
 
-    def _write(self, ctx: Context, src: str, msg: UpdateItem | PutItem) -> None:
+    def _checked(self, ctx: Context, src: str,
+                 msg: UpdateItem | PutItem) -> dict[str, Any] | None:
+        """The attributes a write sets if its condition holds on the local copy; else log and
+        reply ``ConditionalCheckFailed`` and return None. Shared by every kind of region."""
         current = self.items.get(msg.key)
         if isinstance(msg, UpdateItem):
             attributes, condition = msg.effective()
@@ -308,6 +311,12 @@ class TableReplica(Replica):
             ctx.log("Rejected", op=msg.op, key=msg.key, client=src, error="ConditionalCheckFailed",
                     message=failed)
             ctx.reply(src, Response(msg.op, ok=False, error="ConditionalCheckFailed", message=failed))
+            return None
+        return attributes
+
+    def _write(self, ctx: Context, src: str, msg: UpdateItem | PutItem) -> None:
+        attributes = self._checked(ctx, src, msg)
+        if attributes is None:
             return
         outcome, stamp = self._apply(ctx, src, msg, attributes)
         ctx.reply(src, Response(msg.op))
