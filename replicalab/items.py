@@ -24,7 +24,7 @@ import attrs
 
 from replicalab.clocks import VectorClock
 
-__all__ = ["INITIAL_WRITE", "Cell", "Item", "Stamp", "Version", "format_wall"]
+__all__ = ["INITIAL_STAMP", "INITIAL_WRITE", "Cell", "Item", "Stamp", "Version", "format_wall", "sorted_elements"]
 
 #: Provenance of data loaded before the run starts; it happened before every client write.
 INITIAL_WRITE = "initial"
@@ -40,6 +40,15 @@ def format_wall(ms: int) -> str:
     minutes, secs = divmod(seconds, 60)
     hours, mins = divmod(minutes, 60)
     return f"{hours % 24:02d}:{mins:02d}:{secs:02d}.{millis:03d}"
+
+
+def sorted_elements(values: Any) -> list[Any]:
+    """Distinct set elements (strings or integers) in a canonical order: numbers, then strings.
+
+        >>> sorted_elements(["pen", 3, "book", "pen"])
+        [3, 'book', 'pen']
+    """
+    return sorted(set(values), key=lambda v: (isinstance(v, str), v))
 
 
 @attrs.frozen(order=False)
@@ -83,17 +92,37 @@ class Stamp:
         return f"{format_wall(self.wall)}{logical} {self.replica}"
 
 
+#: The stamp of data present before the run: older than any write.
+INITIAL_STAMP = Stamp(-1, "", 0)
+
+
+def _frozen(value: Any) -> Any:
+    """A list value is stored as a tuple, so cells stay immutable and hashable."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
 @attrs.frozen
 class Cell:
-    """One attribute value and its provenance. ``removed`` marks a tombstone (attribute deleted)."""
+    """One attribute value and its provenance. ``removed`` marks a tombstone (attribute deleted).
 
-    value: Any
+    A list value is stored as a tuple (and shown as a list again by
+    :meth:`Version.attributes`), so a cell is immutable and hashable.
+    """
+
+    value: Any = attrs.field(converter=_frozen)
     write: str
     stamp: Stamp
     removed: bool = False
     #: A counter contribution (crdt policy): the writing replica's running total for the
     #: attribute; the attribute's value is the sum over replicas.
     counter: bool = False
+    #: One element of a set attribute (crdt policy: an OR-Set, one cell per added element,
+    #: named by the dot of the write that added it); the attribute's value is the set of them.
+    element: bool = False
 
 
 @attrs.frozen
@@ -129,22 +158,43 @@ class Version:
     def attributes(self) -> dict[str, Any]:
         """The visible attributes as plain data, sorted by name (tombstones hidden).
 
-        An attribute holding several concurrent values (the ``crdt`` policy's
-        multi-value attributes) shows them as a list, oldest stamp first.
+        Under the ``crdt`` policy an attribute may hold several cells: a set's
+        elements show as a sorted list of distinct values, a counter's
+        contributions as their sum, and concurrent register values as a list,
+        oldest stamp first.
         """
-        out: dict[str, Any] = {}
-        many: dict[str, list[Cell]] = {}
+        grouped: dict[str, list[Cell]] = {}
         for name, cell in self.cells:
-            if cell.removed:
-                continue
-            if name in out:
-                many.setdefault(name, [self.cell(name)]).append(cell)  # type: ignore[list-item]
-            out[name] = cell.value
-        for name, cells in many.items():
-            if any(c.counter for c in cells):  # a crdt counter: base value plus contributions
+            if not cell.removed:
+                grouped.setdefault(name, []).append(cell)
+        out: dict[str, Any] = {}
+        for name, cells in grouped.items():
+            if any(c.element for c in cells):
+                out[name] = sorted_elements(c.value for c in cells)
+            elif len(cells) == 1:
+                out[name] = _plain(cells[0].value)
+            elif any(c.counter for c in cells):  # a crdt counter: base value plus contributions
                 out[name] = sum(c.value for c in cells if isinstance(c.value, int))
             else:
-                out[name] = [c.value for c in sorted(cells, key=lambda c: c.stamp.key)]
+                out[name] = [_plain(c.value) for c in sorted(cells, key=lambda c: c.stamp.key)]
+        return out
+
+    def elements(self, attribute: str) -> set[Any]:
+        """The elements of set ``attribute``: element cells, or a plain list value; else empty.
+
+            >>> v = Version.of({"cart": Cell(["book"], "w1", Stamp(5, "eu", 1))}, write="w1",
+            ...                stamp=Stamp(5, "eu", 1))
+            >>> v.elements("cart"), v.elements("missing")
+            ({'book'}, set())
+        """
+        out: set[Any] = set()
+        for cell in self.cells_of(attribute):
+            if cell.removed:
+                continue
+            if cell.element:
+                out.add(cell.value)
+            elif isinstance(cell.value, tuple):
+                out.update(v for v in cell.value if isinstance(v, (str, int)))
         return out
 
     def cells_of(self, attribute: str) -> list[Cell]:
@@ -196,7 +246,7 @@ class Item:
                 "stamp": [v.stamp.wall, v.stamp.logical, v.stamp.replica, v.stamp.seq],
                 "clock": v.clock.to_dict(),
                 "cells": [[name, c.value, c.write, [c.stamp.wall, c.stamp.logical, c.stamp.replica,
-                                                     c.stamp.seq], c.removed, c.counter]
+                                                     c.stamp.seq], c.removed, c.counter, c.element]
                           for name, c in v.cells],
             }
             for v in self.versions
@@ -212,8 +262,8 @@ class Item:
 
         versions = []
         for v in json.loads(data):
-            cells = tuple((n, Cell(value, write, stamp(s), removed, counter))
-                          for n, value, write, s, removed, counter in v["cells"])
+            cells = tuple((n, Cell(value, write, stamp(s), removed, counter, element))
+                          for n, value, write, s, removed, counter, element in v["cells"])
             versions.append(Version(cells, v["write"], stamp(v["stamp"]), VectorClock(v["clock"])))
         return cls(tuple(versions))
 
@@ -227,6 +277,10 @@ class Item:
             }
             for v in self.versions
         ]
+
+    def provenance(self) -> tuple[str, ...]:
+        """The ids of every write this item's cells came from, tombstones included, sorted."""
+        return tuple(sorted({cell.write for version in self.versions for _, cell in version.cells}))
 
     def writes(self) -> set[tuple[str, str]]:
         """Every ``(write id, attribute)`` pair whose value this item still holds."""

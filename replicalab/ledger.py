@@ -17,6 +17,14 @@ Every client write gets exactly one verdict:
 ``rejected``
     the replica refused it with an error; the client knows.
 
+A write's *effect* is every attribute it set, with its value. Two kinds of
+write are judged by value instead, because their whole point is to combine
+with others: a counter ``ADD`` is in effect while its replica's contribution
+still counts it, and a set ``ADD``/``DELETE`` while its added elements are in
+the set and its deleted elements are not (in at least one sibling). So a
+deleted element that comes back — through an item that still held it, or a
+concurrent add that wins — counts against the delete.
+
 Verdicts come from two things no merge policy controls: the *provenance*
 carried by every attribute value (which write set it) and the simulator's
 ground-truth causality (which writes had reached the writer when it wrote,
@@ -67,6 +75,8 @@ class WriteRecord:
     error: str | None = None
     stamp: Stamp | None = None
     added: tuple[str, ...] = ()
+    #: Set actions: attribute -> (elements added, elements deleted).
+    elements: dict[str, tuple[tuple[Any, ...], tuple[Any, ...]]] = attrs.field(factory=dict)
 
     def saw(self, other: WriteRecord) -> bool:
         """True iff ``other``'s effect had reached this write's replica when this write ran."""
@@ -151,6 +161,46 @@ def _counted(item: Item | None, attribute: str, write: WriteRecord) -> bool:
                for version in item.versions for cell in version.cells_of(attribute))
 
 
+def _set_effect(
+    item: Item | None, attribute: str, write: WriteRecord, records: Mapping[str, WriteRecord],
+) -> tuple[list[str], str] | None:
+    """None if ``write``'s set ADD/DELETE on ``attribute`` is in effect in ``item``; else the
+    writes responsible and a sentence saying what is wrong.
+
+    Set actions are judged by value, like counters: an add is in effect while
+    its elements are in the set, a delete while its elements are not — in at
+    least one sibling. Who is responsible: the write whose value of the set the
+    item holds (a whole-set cell), the writes whose element cells are there
+    (a deleted element is back), or the writes that deleted a missing element.
+    """
+    added, deleted = write.elements[attribute]
+    versions = item.versions if item is not None else ()
+    if not versions:
+        return None if not added else ([], f"the item {write.key} is gone")
+    problems: list[str] = []
+    holders: set[str] = set()
+    for version in versions:
+        have = version.elements(attribute)
+        missing = [e for e in added if e not in have]
+        back = [e for e in deleted if e in have]
+        if not missing and not back:
+            return None
+        plain = [c.write for c in version.cells_of(attribute) if not c.element]
+        for e in missing:
+            removers = [r.id for r in records.values() if r.key == write.key and r.id != write.id
+                        and e in r.elements.get(attribute, ((), ()))[1]]
+            holders.update(plain or removers)
+            problems.append(f"{e!r} is missing from {attribute}"
+                            + (f", which holds {' and '.join(sorted(set(plain)))}'s value" if plain
+                               else f", deleted by {', '.join(removers)}" if removers else ""))
+        for e in back:
+            by = sorted({c.write for c in version.cells_of(attribute)
+                         if (c.element and c.value == e) or (not c.element and not c.removed)})
+            holders.update(by)
+            problems.append(f"{e!r} is in {attribute} again, added by {', '.join(by)}")
+    return sorted(holders), "; ".join(sorted(set(problems)))
+
+
 def _holders(item: Item | None, attribute: str) -> list[str]:
     """Writes whose value (or removal) of ``attribute`` the item holds; [] if it holds nothing."""
     if item is None:
@@ -178,6 +228,15 @@ def _explain(
             # The lesson of skew: the loser was the *informed* write; only its stamp was smaller.
             rule += f", yet {write.id} had seen {competitor.id} and still lost on its smaller stamp"
     return f"at {loss.replica} t={loss.time}: {rule}", loss.replica, loss.time
+
+
+def _with_causality(problem: str, holders: set[str], write: WriteRecord,
+                    records: Mapping[str, WriteRecord]) -> str | None:
+    """A set problem, with which of the responsible writes had seen ``write``."""
+    if not problem:
+        return None
+    unseen = [h for h in sorted(holders) if h in records and not records[h].saw(write)]
+    return problem + (f" ({', '.join(unseen)} had not seen {write.id})" if unseen else "")
 
 
 def judge(
@@ -210,10 +269,18 @@ def judge(
             continue
         holders: set[str] = set()
         missing = False
+        set_problem = ""
         for replica in sorted(final):
             item = final[replica].get(w.key)
             held = item.writes() if item is not None else set()
             for attribute in sorted(w.attributes):
+                if attribute in w.elements:
+                    problem = _set_effect(item, attribute, w, records)
+                    if problem is not None:
+                        missing = True
+                        holders.update(problem[0] or ["<absent>"])
+                        set_problem = set_problem or f"at {replica}: {problem[1]}"
+                    continue
                 if (w.id, attribute) in held:
                     continue
                 if attribute in w.added and _counted(item, attribute, w):
@@ -232,7 +299,8 @@ def judge(
             entries.append(Entry(verdict="superseded", why=why, by=by, **base))
             continue
         loss = first_loss.get(w.id)
-        why, where, when = _explain(w, loss, records, absent.get(w.id))
+        why, where, when = _explain(w, loss, records, absent.get(w.id) or _with_causality(
+            set_problem, holders, w, records))
         if loss is not None:
             by = (loss.loss.by,)  # the competing write that won, not the stale value it carried
         if w.id in reports:
@@ -276,10 +344,12 @@ def from_simulation(sim: Any, reports: Mapping[str, str] | None = None) -> Ledge
         elif not reply.ok:
             error = f"{reply.error}: {reply.message}" if reply.message else str(reply.error)
         added = tuple(sorted(event.get("added", {}))) if event is not None else ()
+        elements = {n: (tuple(x["add"]), tuple(x["delete"]))
+                    for n, x in (event.get("elements") or {}).items()} if event is not None else {}
         records.append(WriteRecord(
             id=op, replica=fact.replica, key=fact.scope, time=fact.time, client=fact.client,
             attributes=attributes, dot=fact.dot, seen=fact.seen, acknowledged=acknowledged,
-            error=error, stamp=stamp, added=added,
+            error=error, stamp=stamp, added=added, elements=elements,
         ))
     losses = [
         LossEvent(e.time, e.replica, Loss(x["write"], x["attribute"], x["by"], x["rule"]))

@@ -41,7 +41,15 @@ import attrs
 
 from replicalab.clocks import VectorClock
 from replicalab.errors import ConfigError, MergeValidationError
-from replicalab.items import Cell, Item, Stamp, Version
+from replicalab.items import (
+    INITIAL_STAMP,
+    INITIAL_WRITE,
+    Cell,
+    Item,
+    Stamp,
+    Version,
+    sorted_elements,
+)
 
 __all__ = [
     "POLICIES",
@@ -128,6 +136,7 @@ class MergePolicy:
         replica: str,
         replace: bool = False,
         adds: Mapping[str, int] | None = None,
+        elements: Mapping[str, tuple[frozenset[Any], frozenset[Any]]] | None = None,
     ) -> Outcome:
         """Apply a client write at ``replica``: set ``attributes`` (and, if ``replace``, drop the rest).
 
@@ -135,6 +144,12 @@ class MergePolicy:
         replica reads its current number and *sets* the sum, so under LWW a
         concurrent increment elsewhere is lost with the item or attribute it
         loses to. The ``crdt`` policy keeps a counter per replica instead.
+
+        ``elements`` maps a set attribute to ``(added, deleted)`` elements
+        (DynamoDB's ``ADD``/``DELETE`` on a set). Here, too, the replica reads
+        its current set and *sets* the result, stored as a sorted list (a
+        set value in ``attributes`` is stored the same way); an empty set
+        removes the attribute. The ``crdt`` policy keeps an OR-Set instead.
 
         The write builds a new version on top of what the replica holds (with
         siblings, each attribute starts from the sibling with the greatest
@@ -161,8 +176,12 @@ class MergePolicy:
             current = base.get(name)
             number = current.value if current is not None and not current.removed else 0
             attributes[name] = (number if isinstance(number, int) else 0) + n
+        for name, (added, deleted) in (elements or {}).items():
+            current = base.get(name)
+            have = current.value if current is not None and not current.removed else ()
+            attributes[name] = (set(have if isinstance(have, tuple) else []) | added) - deleted
         for name, value in attributes.items():
-            cells[name] = Cell(value, write, stamp)
+            cells[name] = _plain_cell(value, write, stamp)
         if replace:
             for name in base:
                 if name not in attributes:
@@ -172,6 +191,19 @@ class MergePolicy:
             return Outcome(Item((version,)), (), f"applied {write}")
         merged = self.merge(item, Item((version,)))
         return Outcome(merged.item, merged.losses, f"applied {write}")
+
+    def initial(self, attributes: Mapping[str, Any]) -> Item:
+        """The item holding ``attributes`` before the run (older than every write).
+
+        A ``set``/``frozenset`` value is a set attribute: stored as a sorted
+        list here, as an OR-Set under ``crdt``.
+
+            >>> get_policy("item-lww").initial({"items": {"pen", "book"}}).to_plain()
+            {'items': ['book', 'pen']}
+        """
+        cells = {name: _plain_cell(value, INITIAL_WRITE, INITIAL_STAMP)
+                 for name, value in attributes.items()}
+        return Item((Version.of(cells, write=INITIAL_WRITE, stamp=INITIAL_STAMP),))
 
     def _clock(self, versions: list[Version], replica: str) -> VectorClock:
         return VectorClock()
@@ -183,6 +215,15 @@ class MergePolicy:
     def merge(self, local: Item | None, incoming: Item) -> Outcome:
         """Combine the replica's ``local`` item (None if absent) with an ``incoming`` one."""
         raise NotImplementedError
+
+
+def _plain_cell(value: Any, write: str, stamp: Stamp) -> Cell:
+    """A cell for a plain attribute value; a set becomes a sorted list, an empty set a tombstone."""
+    if isinstance(value, (set, frozenset)):
+        if not value:
+            return Cell(None, write, stamp, removed=True)
+        return Cell(sorted_elements(value), write, stamp)
+    return Cell(value, write, stamp)
 
 
 def _item(value: object, what: str) -> Item:
@@ -392,10 +433,30 @@ class CrdtMap(MergePolicy):
     list of values) until a write that saw them replaces them. Nothing
     concurrent is dropped, and merge is a join. A put that replaces the item
     removes only the attributes its replica had seen (add-wins).
+
+    Two attribute shapes use the same cells and the same merge rule:
+
+    * **counters** (``ADD`` of a number): each replica's cell is its running
+      total, a PN-counter entry; the attribute reads as the sum, so every
+      concurrent increment counts;
+    * **sets** (``ADD``/``DELETE`` of elements, or a set value): an add-wins
+      OR-Set, one cell per element under the dot of the write that added it.
+      A delete drops the element cells its replica had seen, so a concurrent
+      add of the same element survives it (add wins), and a concurrent write
+      that merely still held the element cannot bring it back (no Dynamo-style
+      resurrection).
     """
 
     name: ClassVar[str] = "crdt"
-    summary: ClassVar[str] = "items as CRDT maps: per-attribute multi-value registers, add-wins keys"
+    summary: ClassVar[str] = ("items as CRDT maps: multi-value registers, PN-counters and "
+                              "add-wins OR-Sets per attribute")
+
+    def initial(self, attributes: Mapping[str, Any]) -> Item:
+        # A set attribute is an OR-Set from the start: one element cell per element, all under
+        # the initial dot, which every replica has seen.
+        cells = [(name, cell) for name, value in attributes.items()
+                 for cell in _crdt_cells(value, INITIAL_WRITE, INITIAL_STAMP)]
+        return Item((self._make(cells, VectorClock()),))
 
     def write(
         self,
@@ -407,6 +468,7 @@ class CrdtMap(MergePolicy):
         replica: str,
         replace: bool = False,
         adds: Mapping[str, int] | None = None,
+        elements: Mapping[str, tuple[frozenset[Any], frozenset[Any]]] | None = None,
     ) -> Outcome:
         if not isinstance(attributes, Mapping):
             raise ConfigError(f"attributes must be a mapping of name -> value, got {attributes!r}")
@@ -414,18 +476,38 @@ class CrdtMap(MergePolicy):
         cells = list(current.cells) if current is not None else []
         context = current.clock if current is not None else VectorClock()
         adds = dict(adds or {})
-        # A counter increment replaces only this replica's own contribution (a PN-counter
-        # entry); every other replica's contribution stays.
-        # A plain number already there (say the initial value) stays as a base that the
-        # contributions add to.
+        elements = dict(elements or {})
+
+        def replaced(name: str, cell: Cell) -> bool:
+            """Does this write replace ``cell`` (the replica has seen it)?"""
+            if replace or name in attributes:
+                return True
+            # A counter increment replaces only this replica's own contribution (a PN-counter
+            # entry); every other replica's contribution stays. A plain number already there
+            # (say the initial value) stays as a base that the contributions add to.
+            if name in adds:
+                return cell.counter and cell.stamp.replica == replica
+            if name in elements:  # OR-Set: an add or delete of e replaces the e it observed
+                added, deleted = elements[name]
+                return not cell.element or cell.value in added or cell.value in deleted
+            return False
+
+        kept = [(n, c) for n, c in cells if not replaced(n, c)]
         own = {n: c.value for n, c in cells if n in adds and c.counter and c.stamp.replica == replica}
-        kept = [(n, c) for n, c in cells if not replace and n not in attributes
-                and not (n in adds and c.counter and c.stamp.replica == replica)]
-        new = kept + [(n, Cell(v, write, stamp)) for n, v in attributes.items()]
+        new = kept + [(n, c) for n, v in attributes.items() for c in _crdt_cells(v, write, stamp)]
         new += [(n, Cell(own.get(n, 0) + k, write, stamp, counter=True)) for n, k in adds.items()]
+        still: dict[str, set[Any]] = {}
+        for name, (added, deleted) in elements.items():
+            # A plain list the replica held becomes elements added by this write.
+            folded = {e for n, c in cells if n == name and not c.element and not c.removed
+                      and isinstance(c.value, tuple) for e in c.value}
+            still[name] = (folded | added | {c.value for n, c in kept if n == name}) - deleted
+            new += [(name, Cell(e, write, stamp, element=True))
+                    for e in sorted_elements((folded | added) - deleted)]
         version = self._make(new, context.merge(VectorClock({stamp.replica: stamp.seq})))
         losses = tuple(Loss(c.write, n, write, f"overwritten at {replica} by local write {write}")
-                       for n, c in cells if (n, c) not in kept and not c.removed)
+                       for n, c in cells if (n, c) not in kept and not c.removed
+                       and not _survives(n, c, still))
         return Outcome(Item((version,)), losses, f"applied {write}")
 
     @staticmethod
@@ -441,9 +523,10 @@ class CrdtMap(MergePolicy):
         if local is None:
             return Outcome(incoming, (), f"stored {theirs.write}")
         mine = _single(_item(local, "local"), self.name)
-        # A cell is named by its write's dot and its attribute (one write may set several).
-        a = {(_dot(c), n): (n, c) for n, c in mine.cells}
-        b = {(_dot(c), n): (n, c) for n, c in theirs.cells}
+        # A cell is named by its write's dot and its attribute (one write may set several), and
+        # a set's element cell by its element too (one write may add several).
+        a = {_cell_id(n, c): (n, c) for n, c in mine.cells}
+        b = {_cell_id(n, c): (n, c) for n, c in theirs.cells}
         for key in a.keys() & b.keys():
             if a[key] != b[key]:
                 raise MergeValidationError(
@@ -467,6 +550,25 @@ class CrdtMap(MergePolicy):
 
 def _dot(cell: Cell) -> tuple[str, int]:
     return (cell.stamp.replica, cell.stamp.seq)
+
+
+def _cell_id(name: str, cell: Cell) -> tuple[tuple[str, int], str, Any]:
+    return (_dot(cell), name, cell.value if cell.element else None)
+
+
+def _crdt_cells(value: Any, write: str, stamp: Stamp) -> list[Cell]:
+    """The crdt cells of a value set by ``write``: a set is one element cell per element."""
+    if isinstance(value, (set, frozenset)):
+        return [Cell(e, write, stamp, element=True) for e in sorted_elements(value)]
+    return [Cell(value, write, stamp)]
+
+
+def _survives(name: str, cell: Cell, still: Mapping[str, set[Any]]) -> bool:
+    """Is a replaced set cell's content still in the set (re-added or folded, not deleted)?"""
+    if name not in still:
+        return False
+    values = [cell.value] if cell.element else cell.value if isinstance(cell.value, tuple) else [None]
+    return all(v in still[name] for v in values)
 
 
 def _covered(dot: tuple[str, int], clock: VectorClock) -> bool:

@@ -13,12 +13,16 @@ INITIAL = Item((Version.of({"x": Cell(0, INITIAL_WRITE, Stamp(-1, "", 0))},
                            write=INITIAL_WRITE, stamp=Stamp(-1, "", 0)),))
 
 # An op: (replica, action, attribute, wall) — action "write" sets the attribute at that
-# replica's wall time (ties happen), "sync" merges the next replica's item into this one.
+# replica's wall time (ties happen), "sync" merges the next replica's item into this one,
+# "add" increments counter n; "insert"/"delete" add or delete one element of set s (the element
+# is "p" when the attribute drawn is x, "q" when it is y).
 ops = st.lists(
-    st.tuples(st.sampled_from("abc"), st.sampled_from(["write", "write", "sync", "add"]),
+    st.tuples(st.sampled_from("abc"),
+              st.sampled_from(["write", "write", "sync", "add", "insert", "delete"]),
               st.sampled_from(["x", "y"]), st.integers(0, 3)),
     max_size=10,
 )
+ELEMENT = {"x": "p", "y": "q"}
 
 
 def play(policy, steps):
@@ -35,6 +39,11 @@ def play(policy, steps):
         if action == "add":  # an atomic counter increment (crdt: a per-replica contribution)
             outcome = policy.write(items[r], {}, write=f"w{n}", stamp=Stamp(wall, r, seqs[r]),
                                    replica=r, adds={"n": 1})
+        elif action in ("insert", "delete"):  # a set ADD/DELETE (crdt: an OR-Set)
+            e = frozenset({ELEMENT[attribute]})
+            change = (e, frozenset()) if action == "insert" else (frozenset(), e)
+            outcome = policy.write(items[r], {}, write=f"w{n}", stamp=Stamp(wall, r, seqs[r]),
+                                   replica=r, elements={"s": change})
         else:
             outcome = policy.write(items[r], {attribute: f"w{n}"}, write=f"w{n}",
                                    stamp=Stamp(wall, r, seqs[r]), replica=r)
@@ -161,7 +170,7 @@ def test_crdt_keeps_every_value_no_write_that_saw_it_replaced(steps):
     """Model check of the multi-value attributes: a value survives unless a write that had
     seen it (its dot is in that write's context) set the same attribute."""
     policy = get_policy("crdt")
-    steps = [s for s in steps if s[1] != "add"]  # counters are checked below
+    steps = [s for s in steps if s[1] not in ("add", "insert", "delete")]  # checked below
     _, shipped = play(policy, steps)
     merged = INITIAL
     for item in shipped:
@@ -204,3 +213,52 @@ def test_crdt_counters_count_every_increment_once_whatever_the_delivery(steps):
         merged = policy.merge(merged, item).item
     increments = sum(1 for _, action, _, _ in steps if action == "add")
     assert merged.versions[0].attributes().get("n", 0) == increments
+
+
+@given(steps=ops)
+def test_crdt_sets_are_add_wins_or_sets(steps):
+    """Model check of set attributes: after every item meets, element e is in the set iff some
+    add of e was observed by no later add or delete of e (the OR-Set rule). Observation is
+    modelled independently: each replica knows the ops it ran or received by a sync."""
+    policy = get_policy("crdt")
+    _, shipped = play(policy, steps)
+    merged = INITIAL
+    for item in [*shipped, *reversed(shipped)]:
+        merged = policy.merge(merged, item).item
+    known = {r: set() for r in "abc"}
+    adds, observed = [], set()
+    for n, (r, action, attribute, _) in enumerate(steps):
+        if action == "sync":
+            known[r] |= known["abc"["abc".index(r) - 1]]
+            continue
+        if action in ("insert", "delete"):
+            e = ELEMENT[attribute]
+            observed |= {a for a, element in adds if element == e and a in known[r]}
+            if action == "insert":
+                adds.append((n, e))
+        known[r].add(n)
+    expected = sorted({e for a, e in adds if a not in observed})
+    assert merged.versions[0].attributes().get("s", []) == expected
+
+
+def test_lww_policies_store_a_set_as_a_sorted_list_and_an_empty_set_as_no_attribute():
+    for name in ("item-lww", "attribute-lww", "causal"):
+        policy = get_policy(name)
+        start = policy.initial({"s": {"q", "p"}})
+        assert start.to_plain() == {"s": ["p", "q"]}
+        emptied = policy.write(start, {}, write="w1", stamp=Stamp(5, "a", 1), replica="a",
+                               elements={"s": (frozenset(), frozenset({"p", "q"}))}).item
+        assert emptied.to_plain() == {}, name
+
+
+def test_crdt_set_delete_is_not_undone_by_a_replica_that_still_held_the_element():
+    """The Dynamo cart's resurrection, prevented: the delete observed the initial element's dot,
+    so the other replica's copy of it is recognised as seen-and-deleted, not as a new add."""
+    policy = get_policy("crdt")
+    start = policy.initial({"s": {"book"}})
+    added = policy.write(start, {}, write="w1", stamp=Stamp(5, "us", 1), replica="us",
+                         elements={"s": (frozenset({"pen"}), frozenset())}).item
+    deleted = policy.write(start, {}, write="w2", stamp=Stamp(6, "eu", 1), replica="eu",
+                           elements={"s": (frozenset(), frozenset({"book"}))}).item
+    assert policy.merge(added, deleted).item.to_plain() == {"s": ["pen"]}
+    assert policy.merge(deleted, added).item == policy.merge(added, deleted).item

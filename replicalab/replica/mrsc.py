@@ -47,8 +47,10 @@ from replicalab.replica.table import (
     ReadResult,
     TableReplica,
     UpdateItem,
+    element_fields,
     loss_fields,
     stamp_fields,
+    written_fields,
 )
 
 __all__ = ["Accepted", "Commit", "MrscRegion", "Prepare", "ReadReply", "ReadRequest"]
@@ -186,9 +188,11 @@ class MrscRegion(TableReplica):
         if attributes is None:
             return
         stamp = self._stamp(ctx)
-        adds = msg.add if isinstance(msg, UpdateItem) else {}
+        update = isinstance(msg, UpdateItem)
         outcome = self.policy.write(self.items.get(msg.key), attributes, write=msg.op, stamp=stamp,
-                                    replica=self.actor, replace=isinstance(msg, PutItem), adds=adds)
+                                    replica=self.actor, replace=isinstance(msg, PutItem),
+                                    adds=msg.increments if update else {},
+                                    elements=msg.elements if update else {})
         base = self.versions.get(msg.key, 0)
         self.in_flight[msg.key] = _Pending(msg, src, outcome.item, base, dict(attributes))
         ctx.log("Proposed", write=msg.op, key=msg.key, base=base, stamp=stamp_fields(stamp))
@@ -233,9 +237,13 @@ class MrscRegion(TableReplica):
         self.items[key] = pending.item
         self.versions[key] = max(self.versions.get(key, 0), version)
         version_item = pending.item.versions[0]
+        update = isinstance(pending.msg, UpdateItem)
+        increments = pending.msg.increments if update else {}
+        elements = pending.msg.elements if update else {}
         ctx.log(
             "Wrote", write=pending.msg.op, key=key, client=pending.client,
-            attributes=dict(sorted(pending.attributes.items())),
+            attributes=written_fields(pending.attributes, increments, elements),
+            added=dict(sorted(increments.items())), elements=element_fields(elements),
             replace=isinstance(pending.msg, PutItem), stamp=stamp_fields(version_item.stamp),
             clock={}, lamport=self.lamport.time, hlc=[self.hlc.wall, self.hlc.logical],
             losses=[], version=version, item=pending.item.to_trace(),
@@ -287,7 +295,7 @@ class MrscRegion(TableReplica):
     def _finish_read(self, ctx: Context, key: str, op: str) -> None:
         pending = self.reads.pop(op)
         item = pending.item
-        writes = tuple(sorted({w for w, _ in item.writes()})) if item is not None else ()
+        writes = item.provenance() if item is not None else ()
         ctx.log("Read", op=op, key=key, client=pending.client, consistent=True,
                 writes=list(writes), version=pending.version, scope="global")
         ctx.reply(pending.client, ReadResult(op, item=item.to_plain() if item else None,

@@ -37,7 +37,7 @@ from replicalab.antientropy import (
 )
 from replicalab.clocks import HybridLogicalClock, LamportClock
 from replicalab.errors import ConfigError
-from replicalab.items import Item, Stamp
+from replicalab.items import Item, Stamp, sorted_elements
 from replicalab.merkle import MerkleTree
 from replicalab.policies import Loss, MergePolicy, Outcome, get_policy
 from replicalab.replica.base import Context, Replica, Request, Response
@@ -55,14 +55,57 @@ __all__ = [
 ]
 
 
-def _adds(value: Any) -> dict[str, int]:
+def _element_set(value: Any, what: str, name: Any) -> frozenset[Any]:
+    if not isinstance(value, (set, frozenset)) or not value:
+        raise ConfigError(f"{what} {name!r} takes a non-empty set of elements, e.g. {{'book'}}; "
+                          f"got {value!r}")
+    kinds = {str if isinstance(e, str) else int if type(e) is int else None for e in value}
+    if None in kinds or len(kinds) != 1:
+        raise ConfigError(f"{what} {name!r}: set elements must be all strings or all integers "
+                          f"(a DynamoDB string or number set), got {value!r}")
+    return frozenset(value)
+
+
+def _adds(value: Any) -> dict[str, int | frozenset[Any]]:
     if not isinstance(value, Mapping):
-        raise ConfigError(f"add must be a mapping of attribute -> integer increment, got {value!r}")
+        raise ConfigError("add must be a mapping of attribute -> integer increment or set of "
+                          f"elements, got {value!r}")
+    out: dict[str, int | frozenset[Any]] = {}
     for name, n in value.items():
-        if not isinstance(name, str) or not name or type(n) is not int:
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"add takes non-empty attribute names, got {name!r}")
+        if isinstance(n, (set, frozenset)):
+            out[name] = _element_set(n, "add", name)
+        elif type(n) is int:
+            out[name] = n
+        else:
             raise ConfigError(
-                f"add takes attribute -> integer increment (negative to decrement), got {name!r}: {n!r}")
-    return dict(value)
+                f"add takes attribute -> integer increment (negative to decrement) or a set of "
+                f"elements to add, got {name!r}: {n!r}")
+    return out
+
+
+def _deletes(value: Any) -> dict[str, frozenset[Any]]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"delete must be a mapping of attribute -> set of elements, got {value!r}")
+    out = {}
+    for name, elements in value.items():
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"delete takes non-empty attribute names, got {name!r}")
+        out[name] = _element_set(elements, "delete", name)
+    return out
+
+
+def _disjoint(request: UpdateItem) -> None:
+    """DynamoDB refuses an update whose actions overlap on one attribute; so do we."""
+    seen: dict[str, str] = {}
+    for action, names in (("set", request.attributes), ("add", request.add),
+                          ("delete", request.delete)):
+        for name in names:
+            if name in seen:
+                raise ConfigError(f"attribute {name!r} appears in both {seen[name]} and {action}; "
+                                  "one update may act on an attribute only once")
+            seen[name] = action
 
 
 def _version(value: Any) -> None:
@@ -89,6 +132,13 @@ class UpdateItem(Request):
     ``version = v`` and sets ``version`` to ``v + 1`` in the same write;
     ``create_if_absent=True`` requires that the item does not exist yet and
     sets ``version`` to 1. Both are checked against the local replica only.
+
+    ``add`` is DynamoDB's ADD action: an integer is an atomic increment
+    (``{"used": 1}``), a set adds elements to a set attribute
+    (``{"items": {"book"}}``). ``delete`` is DynamoDB's DELETE action: it
+    removes elements from a set attribute; removing the last element removes
+    the attribute (a set is never empty). Each is atomic *in its region*
+    only: what survives replication is the merge policy's business.
     """
 
     mutates: ClassVar[bool] = True
@@ -99,7 +149,25 @@ class UpdateItem(Request):
     expect_version: int | None = attrs.field(default=None, kw_only=True,
                                              validator=lambda _i, _a, v: _version(v))
     create_if_absent: bool = attrs.field(default=False, kw_only=True)
-    add: dict[str, int] = attrs.field(factory=dict, kw_only=True, converter=lambda v: _adds(v))
+    add: dict[str, int | frozenset[Any]] = attrs.field(factory=dict, kw_only=True,
+                                                       converter=lambda v: _adds(v))
+    delete: dict[str, frozenset[Any]] = attrs.field(factory=dict, kw_only=True,
+                                                    converter=lambda v: _deletes(v))
+
+    def __attrs_post_init__(self) -> None:
+        _disjoint(self)
+
+    @property
+    def increments(self) -> dict[str, int]:
+        """The counter half of ``add``: attribute -> integer increment."""
+        return {n: k for n, k in self.add.items() if type(k) is int}
+
+    @property
+    def elements(self) -> dict[str, tuple[frozenset[Any], frozenset[Any]]]:
+        """The set half of ``add`` and all of ``delete``: attribute -> (added, deleted)."""
+        names = sorted({n for n, k in self.add.items() if type(k) is not int} | set(self.delete))
+        return {n: (self.add.get(n, frozenset()) if type(self.add.get(n)) is not int
+                    else frozenset(), self.delete.get(n, frozenset())) for n in names}
 
     def effective(self) -> tuple[dict[str, Any], dict[str, Any] | None]:
         """The attributes to set and the condition to check, versioning included."""
@@ -168,6 +236,23 @@ class Replicate:
 
     def trace_fields(self) -> dict[str, Any]:
         return {"key": self.key, "write": self.write}
+
+
+def written_fields(attributes: Mapping[str, Any], adds: Mapping[str, int],
+                   elements: Mapping[str, tuple[frozenset[Any], frozenset[Any]]]) -> dict[str, Any]:
+    """What a write did to each attribute, for people: values, ``+1``, ``+{pen} -{book}``."""
+    shown = {**attributes, **{n: f"+{k}" for n, k in adds.items()}}
+    for name, (added, deleted) in elements.items():
+        parts = [f"{sign}{{{', '.join(str(e) for e in sorted_elements(part))}}}"
+                 for sign, part in (("+", added), ("-", deleted)) if part]
+        shown[name] = " ".join(parts)
+    return dict(sorted(shown.items()))
+
+
+def element_fields(elements: Mapping[str, tuple[frozenset[Any], frozenset[Any]]]) -> dict[str, Any]:
+    """Set ADD/DELETE actions as plain data: ``{attribute: {"add": [...], "delete": [...]}}``."""
+    return {name: {"add": sorted_elements(added), "delete": sorted_elements(deleted)}
+            for name, (added, deleted) in sorted(elements.items())}
 
 
 def stamp_fields(stamp: Stamp) -> dict[str, Any]:
@@ -284,7 +369,7 @@ class TableReplica(Replica):
         elif isinstance(msg, GetItem):
             item = self.items.get(msg.key)
             plain = item.to_plain() if item is not None else None
-            writes = tuple(sorted({w for w, _ in item.writes()})) if item is not None else ()
+            writes = item.provenance() if item is not None else ()
             ctx.log("Read", op=msg.op, key=msg.key, client=src, consistent=msg.consistent,
                     writes=list(writes))
             ctx.reply(src, ReadResult(msg.op, item=plain, writes=writes))
@@ -307,12 +392,36 @@ class TableReplica(Replica):
         failed = self._failed_condition(current, condition)
         if absent and current is not None and not failed:
             failed = f"the item {msg.key} already exists locally (create_if_absent)"
+        error = "ConditionalCheckFailed"
+        if not failed and isinstance(msg, UpdateItem):
+            failed = self._mistyped(current, msg)
+            error = "ValidationError"
         if failed:
-            ctx.log("Rejected", op=msg.op, key=msg.key, client=src, error="ConditionalCheckFailed",
-                    message=failed)
-            ctx.reply(src, Response(msg.op, ok=False, error="ConditionalCheckFailed", message=failed))
+            ctx.log("Rejected", op=msg.op, key=msg.key, client=src, error=error, message=failed)
+            ctx.reply(src, Response(msg.op, ok=False, error=error, message=failed))
             return None
         return attributes
+
+    @staticmethod
+    def _mistyped(item: Item | None, msg: UpdateItem) -> str:
+        """'' if every ADD/DELETE meets a number or set it can act on locally, else why not.
+
+        DynamoDB refuses such an update with a ValidationException; silently
+        treating a string as 0 or as an empty set would corrupt the item.
+        """
+        if item is None:
+            return ""
+        elements = msg.elements
+        for version in item.versions:
+            for name, cell in version.cells:
+                if cell.removed or (name not in elements and name not in msg.increments):
+                    continue
+                if name in elements and not (cell.element or isinstance(cell.value, tuple)):
+                    return (f"ADD/DELETE of set elements on {name}, which holds {cell.value!r} "
+                            "locally, not a set")
+                if name in msg.increments and type(cell.value) is not int:
+                    return f"ADD of a number to {name}, which holds {cell.value!r} locally, not a number"
+        return ""
 
     def _write(self, ctx: Context, src: str, msg: UpdateItem | PutItem) -> None:
         attributes = self._checked(ctx, src, msg)
@@ -336,7 +445,8 @@ class TableReplica(Replica):
         """Apply a write that passed its checks locally and log it; no reply, no replication."""
         current = self.items.get(msg.key)
         stamp = self._stamp(ctx)
-        adds = msg.add if isinstance(msg, UpdateItem) else {}
+        adds = msg.increments if isinstance(msg, UpdateItem) else {}
+        elements = msg.elements if isinstance(msg, UpdateItem) else {}
         outcome = self.policy.write(
             current,
             attributes,
@@ -345,6 +455,7 @@ class TableReplica(Replica):
             replica=self.actor,
             replace=isinstance(msg, PutItem),
             adds=adds,
+            elements=elements,
         )
         self.items[msg.key] = outcome.item
         ctx.log(
@@ -352,8 +463,9 @@ class TableReplica(Replica):
             write=msg.op,
             key=msg.key,
             client=src,
-            attributes=dict(sorted({**attributes, **{n: f"+{k}" for n, k in adds.items()}}.items())),
+            attributes=written_fields(attributes, adds, elements),
             added=dict(sorted(adds.items())),
+            elements=element_fields(elements),
             replace=isinstance(msg, PutItem),
             stamp=stamp_fields(stamp),
             clock=outcome.item.versions[0].clock.to_dict(),

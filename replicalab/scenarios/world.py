@@ -33,8 +33,9 @@ from typing import Any
 
 import attrs
 
+from replicalab.clocks import VectorClock
 from replicalab.errors import ConfigError, ReplicaIdError
-from replicalab.items import INITIAL_WRITE, Cell, Item, Stamp, Version
+from replicalab.items import INITIAL_STAMP, Item
 from replicalab.ledger import Ledger, from_simulation
 from replicalab.policies import get_policy
 from replicalab.reconcile import Fork, find_version_forks
@@ -54,10 +55,8 @@ from replicalab.sim.simulation import Reply, Simulation, Statistics, WriteFact
 from replicalab.sim.topology import full_mesh
 from replicalab.trace import Trace, canonical_json
 
-__all__ = ["ClientRead", "ClientWrite", "Options", "Result", "TableScenario", "home_of"]
-
-#: The stamp of data present before the run: older than any write.
-INITIAL_STAMP = Stamp(-1, "", 0)
+__all__ = ["INITIAL_STAMP", "ClientRead", "ClientWrite", "Options", "Result", "TableScenario",
+           "home_of"]
 
 RESULT_FORMAT = "replicalab/result"
 
@@ -72,7 +71,10 @@ class ClientWrite:
 
     ``put=True`` makes it a PutItem that must create the item (append-only
     data). ``read_at`` is when a versioned client read the version it
-    expects (default: at the write itself).
+    expects (default: at the write itself). ``add`` and ``delete`` are
+    DynamoDB's ADD and DELETE actions (see :class:`~replicalab.replica.table.UpdateItem`):
+    ``add={"used": 1}`` increments a number, ``add={"items": {"pen"}}`` and
+    ``delete={"items": {"book"}}`` change a set.
     """
 
     at: int
@@ -84,7 +86,8 @@ class ClientWrite:
     condition: dict[str, Any] | None = None
     read_at: int | None = None
     put: bool = False
-    add: dict[str, int] = attrs.field(factory=dict)
+    add: dict[str, Any] = attrs.field(factory=dict)
+    delete: dict[str, Any] = attrs.field(factory=dict)
 
 
 @attrs.frozen
@@ -308,11 +311,6 @@ class Result:
         return html_fragment(self)
 
 
-def _initial_item(attributes: Mapping[str, Any]) -> Item:
-    cells = {name: Cell(value, INITIAL_WRITE, INITIAL_STAMP) for name, value in attributes.items()}
-    return Item((Version.of(cells, write=INITIAL_WRITE, stamp=INITIAL_STAMP),))
-
-
 @attrs.frozen
 class TableScenario:
     """A story on a global table, as data. See the module docs.
@@ -387,6 +385,12 @@ class TableScenario:
                        homes=dict(homes), primary=primary, skew=dict(skew), stamps=stamps,
                        retries=retries, durable=durable)
 
+    def initial_items(self, merge: str = "item-lww") -> dict[str, Item]:
+        """The items every region starts with, shaped for merge policy ``merge``
+        (a set attribute is a sorted list under the LWW policies, an OR-Set under ``crdt``)."""
+        policy = get_policy(merge)
+        return {key: policy.initial(attributes) for key, attributes in sorted(self.initial.items())}
+
     def _region(self, region: Any, what: str) -> None:
         if region not in self.regions:
             raise ReplicaIdError(
@@ -397,10 +401,11 @@ class TableScenario:
         """Replay the scenario with the given options (see the module docs)."""
         opts = self.options(merge, seed, **given)
         policy = get_policy(opts.merge)
-        initial = {key: _initial_item(a) for key, a in self.initial.items()}
         if opts.mode == "mrsc":
+            initial = self.initial_items("item-lww")
             replicas = [MrscRegion(r, "item-lww", initial, stamps=opts.stamps) for r in self.regions]
         else:
+            initial = self.initial_items(policy.name)
             replicas = [TableReplica(r, policy, initial, stamps=opts.stamps,
                                      replication_delay=self.replication_delay,
                                      anti_entropy=self.anti_entropy) for r in self.regions]
@@ -467,6 +472,8 @@ class _Clients:
         self.scenario = scenario
         self.opts = opts
         self.read_replies: dict[str, Reply] = {}
+        #: Ground truth: the writes on the read's key that had reached the answering region.
+        self.read_knowledge: dict[str, VectorClock] = {}
 
     def target(self, key: str, region: str, writing: bool) -> str:
         """The region a request for ``key`` from a client in ``region`` goes to."""
@@ -484,7 +491,8 @@ class _Clients:
         if w.put:
             request: Any = PutItem(w.op, w.key, w.attributes, w.condition)
         else:
-            request = UpdateItem(w.op, w.key, w.attributes, w.condition, add=w.add)
+            request = UpdateItem(w.op, w.key, w.attributes, w.condition, add=w.add,
+                                 delete=w.delete)
         self.sim.client_request(w.at, target, request, client=w.client, via=w.region)
 
     def _versioned(self, w: ClientWrite, target: str, attempt: int, at: int) -> None:
@@ -497,13 +505,13 @@ class _Clients:
             known = [v for v in versions if type(v) is int]
             if item is None:
                 request = UpdateItem(write_op, w.key, w.attributes, create_if_absent=True,
-                                     add=w.add)
+                                     add=w.add, delete=w.delete)
             elif not known:  # an item without a version attribute yet: start it at 1
                 request = UpdateItem(write_op, w.key, {**w.attributes, "version": 1},
-                                     condition={"version": None}, add=w.add)
+                                     condition={"version": None}, add=w.add, delete=w.delete)
             else:
                 request = UpdateItem(write_op, w.key, w.attributes, expect_version=max(known),
-                                     add=w.add)
+                                     add=w.add, delete=w.delete)
             sim.client_request(max(sim.now, w.at), target, request, client=w.client, via=w.region,
                                on_reply=after_write)
 
@@ -517,6 +525,9 @@ class _Clients:
     def read(self, r: ClientRead) -> None:
         def keep(sim: Simulation, reply: Reply) -> None:
             self.read_replies[r.op] = reply
+            # The region has answered; a global read's answer includes what the regions it
+            # asked knew, and their replies carried that knowledge here.
+            self.read_knowledge[r.op] = sim.knowledge(r.region, r.key)
 
         self.sim.client_request(r.at, r.region, GetItem(r.op, r.key, consistent=r.consistent),
                                 client=r.client, via=r.region, on_reply=keep)
@@ -525,8 +536,10 @@ class _Clients:
         """Strong reads that missed a write acknowledged before they began.
 
         A read is stale if some write on its key was acknowledged to its client
-        before the read was sent, yet neither that write nor any write that had
-        seen it is among the writes the read's answer reflects.
+        before the read was sent, yet had not reached the answering region when
+        it answered (ground truth: no message carrying its effect had arrived).
+        A write that arrived and then lost a merge is not staleness but loss;
+        the ledger reports it.
         """
         facts = self.sim.writes
         acked = {r.response.op: r.time for r in self.sim.replies
@@ -536,12 +549,12 @@ class _Clients:
             reply = self.read_replies.get(read.op)
             if reply is None or not read.consistent:
                 continue
-            seen = set(getattr(reply.response, "writes", ()))
-            for op, when in acked.items():
+            known = self.read_knowledge[read.op]
+            for op, when in sorted(acked.items()):
                 fact = facts[op]
-                if fact.scope != read.key or when > reply.issued or op in seen:
+                if fact.scope != read.key or when > reply.issued:
                     continue
-                if not any(s in facts and facts[s].saw(fact) for s in seen):
+                if fact.dot.counter > known.get(fact.dot.replica):
                     stale.append(read.op)
                     break
         return tuple(stale)

@@ -45,7 +45,7 @@ from typing import Any
 import attrs
 
 from replicalab.errors import ReplicaLabError
-from replicalab.items import INITIAL_WRITE, Cell, Item, Stamp, Version, format_wall
+from replicalab.items import INITIAL_WRITE, Item, Stamp, format_wall
 from replicalab.policies import POLICIES
 from replicalab.trace import Event, Trace, canonical_json
 
@@ -262,6 +262,7 @@ def _group(events: Iterable[Event]) -> list[tuple[int, str | None, list[Event]]]
 def item_plain(item: Item) -> list[dict[str, Any]]:
     """An item as plain data for pictures: one dict per version, cells with provenance.
 
+        >>> from replicalab.items import Cell, Version
         >>> cell = Cell("London", "w1", Stamp(5, "eu", 1))
         >>> item_plain(Item((Version.of({"city": cell}, write="w1", stamp=Stamp(5, "eu", 1)),)))
         [{'write': 'w1', 'clock': {}, 'cells': {'city': ['London', 'w1']}}]
@@ -313,7 +314,6 @@ def _initial_items(source: Any, replicas: tuple[str, ...]) -> dict[str, Item] | 
         return None
     from replicalab import scenarios
     from replicalab.errors import ConfigError
-    from replicalab.scenarios.world import INITIAL_STAMP
 
     try:
         scenario = scenarios.get(name)
@@ -321,11 +321,8 @@ def _initial_items(source: Any, replicas: tuple[str, ...]) -> dict[str, Item] | 
         return None
     if tuple(sorted(scenario.regions)) != replicas:
         return None
-    items = {}
-    for key, attributes in sorted(scenario.initial.items()):
-        cells = {n: Cell(v, INITIAL_WRITE, INITIAL_STAMP) for n, v in attributes.items()}
-        items[key] = Item((Version.of(cells, write=INITIAL_WRITE, stamp=INITIAL_STAMP),))
-    return items
+    merge = getattr(source, "merge", None)
+    return scenario.initial_items(merge if merge in POLICIES else "item-lww")
 
 
 class _Recorded:
@@ -376,9 +373,15 @@ class _Replay:
         if e.kind == "Wrote":
             s = e.get("stamp")
             stamp = Stamp(s["wall"], s["replica"], s["seq"], s.get("logical", 0))
+            added = e.get("added") or {}
+            elements = {n: (frozenset(x["add"]), frozenset(x["delete"]))
+                        for n, x in (e.get("elements") or {}).items()}
+            attributes = {n: v for n, v in e.get("attributes").items()
+                          if n not in added and n not in elements}  # the rest are "+1"-style labels
             self.items[replica][key] = self.policy.write(
-                self.items[replica].get(key), e.get("attributes"), write=e.get("write"),
-                stamp=stamp, replica=replica, replace=bool(e.get("replace"))).item
+                self.items[replica].get(key), attributes, write=e.get("write"), stamp=stamp,
+                replica=replica, replace=bool(e.get("replace")), adds=added,
+                elements=elements).item
         elif e.kind == "Merged":
             incoming = self.payloads.get(message) if message is not None else None
             if incoming is None:

@@ -131,12 +131,27 @@ def final_items(result: Result) -> str:
     return "\n".join(blocks)
 
 
+def _actions(attributes: dict[str, Any], wrote: Any) -> str:
+    """``sets a, b``; ``adds 1 to used``; ``adds pen to items``; ``deletes book from items``."""
+    added = wrote.get("added", {}) if wrote is not None else {}
+    elements = (wrote.get("elements") or {}) if wrote is not None else {}
+    plain = [n for n in sorted(attributes) if n not in added and n not in elements]
+    parts = [f"sets {', '.join(plain)}"] if plain else []
+    parts += [f"adds {k} to {n}" for n, k in sorted(added.items())]
+    for name, action in sorted(elements.items()):
+        parts += [f"{verb} {', '.join(str(e) for e in action[key])} {prep} {name}"
+                  for verb, key, prep in (("adds", "add", "to"), ("deletes", "delete", "from"))
+                  if action[key]]
+    return "; ".join(parts)
+
+
 def ledger_lines(result: Result) -> str:
     """One line per write with its verdict; an indented reason under every non-kept write."""
     rows = []
     reasons = {}
+    wrote = {e.get("write"): e for e in result.trace.of_kind("Wrote")}
     for entry in result.ledger:
-        what = f"{entry.client}@{entry.replica} sets {', '.join(sorted(entry.attributes))}"
+        what = f"{entry.client}@{entry.replica} {_actions(entry.attributes, wrote.get(entry.write))}"
         rows.append([entry.write, entry.verdict, what])
         if entry.verdict != "kept":
             reasons[entry.write] = entry.why
