@@ -2,7 +2,7 @@
 
     >>> from replicalab import scenarios
     >>> scenarios.names()
-    ['counter', 'crash', 'london', 'london-batch-at-home', 'partition', 'skew']
+    ['cart', 'counter', 'crash', 'london', 'london-batch-at-home', 'partition', 'skew']
     >>> r = scenarios.run("london", merge="item-lww", seed=0)
     >>> r.summary["silently_lost"], r.converged
     (1, True)
@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from replicalab.errors import ConfigError
-from replicalab.scenarios import counter, crash, london, partition, skew
+from replicalab.scenarios import cart, counter, crash, london, partition, skew
 from replicalab.scenarios.world import ClientWrite, Result, TableScenario
 
 __all__ = ["ClientWrite", "Result", "TableScenario", "describe", "get", "names", "run"]
@@ -21,7 +21,7 @@ __all__ = ["ClientWrite", "Result", "TableScenario", "describe", "get", "names",
 _SCENARIOS: dict[str, TableScenario] = {
     s.name: s
     for s in (london.SCENARIO, london.BATCH_AT_HOME, skew.SCENARIO, partition.SCENARIO, crash.SCENARIO,
-              counter.SCENARIO)
+              counter.SCENARIO, cart.SCENARIO)
 }
 
 
