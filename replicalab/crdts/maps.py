@@ -846,6 +846,8 @@ class ORMap:
         if ea == eb and vva == vvb and clouda == cloudb:
             return self
         get_a, get_b = vva.get, vvb.get
+        # A dot is unseen by a side if it is above that side's vv and not in its cloud;
+        # the cloud is usually empty, and then the membership test (a tuple hash) is skipped.
         out: dict[Any, dict[DotT, Any]] = {}
         dropped = False
         for key, sa in ea.items():
@@ -853,7 +855,7 @@ class ORMap:
             if sb is None:
                 if len(sa) == 1:  # the common case: one update in effect per key
                     (d,) = sa
-                    if d[1] > get_b(d[0], 0) and d not in cloudb:
+                    if d[1] > get_b(d[0], 0) and (not cloudb or d not in cloudb):
                         out[key] = sa
                     else:
                         dropped = True
@@ -875,10 +877,10 @@ class ORMap:
                         raise _two_updates(key, da, sa[da], sb[db])
                     out[key] = sa
                     continue
-                keep_a = da[1] > get_b(da[0], 0) and da not in cloudb
-                keep_b = db[1] > get_a(db[0], 0) and db not in clouda
+                keep_a = da[1] > get_b(da[0], 0) and (not cloudb or da not in cloudb)
+                keep_b = db[1] > get_a(db[0], 0) and (not clouda or db not in clouda)
                 if keep_a:
-                    out[key] = {da: sa[da], db: sb[db]} if keep_b else sa
+                    out[key] = sa | sb if keep_b else sa
                 elif keep_b:
                     out[key] = sb
                 if not (keep_a and keep_b):
@@ -908,7 +910,7 @@ class ORMap:
                 continue
             if len(sb) == 1:
                 (d,) = sb
-                if d[1] > get_a(d[0], 0) and d not in clouda:
+                if d[1] > get_a(d[0], 0) and (not clouda or d not in clouda):
                     out[key] = sb
                 else:
                     dropped = True

@@ -560,6 +560,8 @@ class ORSet:
         if ea == eb and vva == vvb and clouda == cloudb:
             return self
         get_a, get_b = vva.get, vvb.get
+        # A dot is unseen by a side if it is above that side's vv and not in its cloud;
+        # the cloud is usually empty, and then the membership test (a tuple hash) is skipped.
         out: dict[Any, tuple[DotT, ...]] = {}
         dropped = False
         for element, da in ea.items():
@@ -567,7 +569,7 @@ class ORSet:
             if db is None:
                 if len(da) == 1:
                     d = da[0]
-                    if d[1] > get_b(d[0], 0) and d not in cloudb:
+                    if d[1] > get_b(d[0], 0) and (not cloudb or d not in cloudb):
                         out[element] = da
                     else:
                         dropped = True
@@ -575,6 +577,20 @@ class ORSet:
                 keep = tuple(d for d in da if d[1] > get_b(d[0], 0) and d not in cloudb)
             elif da == db:
                 out[element] = da
+                continue
+            elif len(da) == 1 and len(db) == 1:  # the common case: one add on each side
+                a0 = da[0]
+                b0 = db[0]  # a0 != b0, as da != db
+                keep_a = a0[1] > get_b(a0[0], 0) and (not cloudb or a0 not in cloudb)
+                keep_b = b0[1] > get_a(b0[0], 0) and (not clouda or b0 not in clouda)
+                if keep_a and keep_b:
+                    out[element] = (a0, b0) if a0 < b0 else (b0, a0)
+                    continue
+                dropped = True
+                if keep_a:
+                    out[element] = da
+                elif keep_b:
+                    out[element] = db
                 continue
             else:
                 keep_list = [d for d in da if d in db or (d[1] > get_b(d[0], 0) and d not in cloudb)]
@@ -595,7 +611,7 @@ class ORSet:
                 continue
             if len(db) == 1:
                 d = db[0]
-                if d[1] > get_a(d[0], 0) and d not in clouda:
+                if d[1] > get_a(d[0], 0) and (not clouda or d not in clouda):
                     out[element] = db
                 else:
                     dropped = True
