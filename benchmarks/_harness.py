@@ -42,7 +42,8 @@ def environment_line() -> str:
     return (
         f"python {platform.python_version()} ({platform.python_implementation()}), "
         f"replicalab from {where}, simpy {version('simpy')}, "
-        f"vectorclock {version('vectorclock')}"
+        f"vectorclock {version('vectorclock')}, pycrdt {version('pycrdt')}, "
+        f"crdts {version('crdts')}"
     )
 
 
