@@ -6,6 +6,7 @@
     replicalab compare london [--seed N] [--seeds N] [--json]
     replicalab compare --workload append-only|profile|contested [--minutes M]
     replicalab scenarios
+    replicalab exercise list | start ID [DIR] | check ID [PATH] [--json] | hint ID [N]
 
 Bad arguments print one line ``replicalab: error: ...`` and exit with status 2.
 """
@@ -64,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Learn replication by running it: replay a story under different merge policies.",
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
-                                metavar="{run,compare,scenarios}")
+                                metavar="{run,compare,scenarios,exercise}")
 
     run = sub.add_parser("run", help="run one scenario and print its timeline, items and ledger")
     run.add_argument("scenario", help="a scenario name (see 'replicalab scenarios')")
@@ -107,6 +108,30 @@ def build_parser() -> argparse.ArgumentParser:
                          help="write every policy's space-time diagram side by side (at --seed)")
 
     sub.add_parser("scenarios", help="list scenarios with one-line descriptions")
+
+    exercise = sub.add_parser("exercise", help="course exercises: list, start, check, hint")
+    verbs = exercise.add_subparsers(dest="verb", required=True, parser_class=_Parser,
+                                    metavar="{list,start,check,hint}")
+    dirs = _Parser(add_help=False)
+    dirs.add_argument("--dir", action="append", default=[], metavar="DIR",
+                      help="a teacher's exercise directory (repeatable; also $REPLICALAB_EXERCISES)")
+    verbs.add_parser("list", parents=[dirs], help="every exercise: id, title, concepts, time")
+    start = verbs.add_parser("start", parents=[dirs],
+                             help="write an exercise's starter module and README")
+    start.add_argument("id", help="the exercise id (see 'replicalab exercise list')")
+    start.add_argument("directory", nargs="?", help="where to write them (default: ./ID)")
+    start.add_argument("--force", action="store_true", help="overwrite existing files")
+    check = verbs.add_parser("check", parents=[dirs], help="grade your module against the checks")
+    check.add_argument("id", help="the exercise id")
+    check.add_argument("path", nargs="?",
+                       help="your module (default: ./ID/MODULE, else ./MODULE)")
+    check.add_argument("--seed", type=int, default=0, help="the checks' seed (default 0)")
+    check.add_argument("--time-limit", type=float, metavar="SECONDS",
+                       help="override every check's time limit")
+    check.add_argument("--json", action="store_true", help="print the report as JSON (autograders)")
+    hint = verbs.add_parser("hint", parents=[dirs], help="progressive hints: hint ID [N]")
+    hint.add_argument("id", help="the exercise id")
+    hint.add_argument("n", nargs="?", type=int, default=1, help="show hints 1..N (default 1)")
     return parser
 
 
@@ -171,6 +196,42 @@ def _compare(args: argparse.Namespace) -> None:
         _write(args.svg, compare_svg(runs))
 
 
+def _exercise(args: argparse.Namespace) -> int:
+    """``replicalab exercise ...``; returns the exit status (check: 1 if a check fails)."""
+    from replicalab import exercises
+
+    if args.verb == "list":
+        rows = [[e.id, e.title, ", ".join(e.concepts), f"{e.minutes} min", str(e.points),
+                 "" if e.builtin else str(e.directory)]
+                for e in exercises.catalog(args.dir).values()]
+        headers = ["id", "title", "concepts", "time", "points", "from"]
+        if not any(row[-1] for row in rows):
+            headers, rows = headers[:-1], [row[:-1] for row in rows]
+        print(table(headers, rows, indent=""))
+        return 0
+    spec = exercises.get(args.id, args.dir)
+    if args.verb == "start":
+        written = exercises.start(spec, args.directory, force=args.force)
+        print(f"wrote {', '.join(str(p) for p in written)}")
+        print(f"next: edit {written[0]}, then run: replicalab exercise check {spec.id} {written[0]}")
+        return 0
+    if args.verb == "hint":
+        shown = exercises.hints(spec, args.n)
+        for n, text in enumerate(shown, start=1):
+            print(f"{n}. {text}")
+        if len(shown) < len(spec.hints):
+            print(f"({len(shown)} of {len(spec.hints)}; 'replicalab exercise hint {spec.id} "
+                  f"{len(shown) + 1}' for the next)")
+        return 0
+    path = args.path
+    if path is None:
+        guesses = [Path(spec.id) / spec.module, Path(spec.module)]
+        path = next((p for p in guesses if p.is_file()), guesses[0])
+    report = exercises.check(spec, path, seed=args.seed, time_limit=args.time_limit)
+    print(report.to_json() if args.json else report.text())
+    return 0 if report.passed else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``replicalab`` command; returns the exit status."""
     parser = build_parser()
@@ -206,6 +267,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(result.report())
         elif args.command == "compare":
             _compare(args)
+        elif args.command == "exercise":
+            return _exercise(args)
     except ReplicaLabError as error:
         print(f"replicalab: error: {error}", file=sys.stderr)
         return 2

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from replicalab.errors import ConfigError
+from replicalab.policies import MergePolicy
 from replicalab.scenarios import cart, counter, crash, london, partition, skew
 from replicalab.scenarios.world import ClientWrite, Result, TableScenario
 
@@ -45,8 +46,9 @@ def get(name: str) -> TableScenario:
         ) from None
 
 
-def run(name: str, merge: str = "item-lww", seed: int = 0, **options: Any) -> Result:
-    """Run scenario ``name`` under merge policy ``merge`` with ``seed``.
+def run(name: str, merge: str | MergePolicy = "item-lww", seed: int = 0, **options: Any) -> Result:
+    """Run scenario ``name`` under merge policy ``merge`` (a name, or your own
+    :class:`~replicalab.policies.MergePolicy`) with ``seed``.
 
     Options (see :mod:`replicalab.scenarios.world`): ``writes="versioned"``,
     ``routing="key-home"`` (with ``homes={key: region}``), ``mode="mrsc"`` or

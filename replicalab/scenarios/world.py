@@ -37,7 +37,7 @@ from replicalab.clocks import VectorClock
 from replicalab.errors import ConfigError, ReplicaIdError
 from replicalab.items import INITIAL_STAMP, Item
 from replicalab.ledger import Ledger, from_simulation
-from replicalab.policies import get_policy
+from replicalab.policies import MergePolicy, get_policy
 from replicalab.reconcile import Fork, find_version_forks
 from replicalab.replica.mrsc import MrscRegion, check_three_regions
 from replicalab.replica.table import (
@@ -337,9 +337,14 @@ class TableScenario:
     replication_delay: int = 0
     horizon: int | None = None
 
-    def options(self, merge: str = "item-lww", seed: int = 0, **given: Any) -> Options:
-        """Validate run options against this scenario; raise :class:`ConfigError` on bad ones."""
-        get_policy(merge)
+    def options(self, merge: str | MergePolicy = "item-lww", seed: int = 0, **given: Any) -> Options:
+        """Validate run options against this scenario; raise :class:`ConfigError` on bad ones.
+
+        ``merge`` is a registered policy's name or a :class:`~replicalab.policies.MergePolicy`
+        instance (your own policy); ``Options.merge`` holds its name.
+        """
+        policy = get_policy(merge)
+        merge = policy.name or type(policy).__name__
         if type(seed) is not int:
             raise ConfigError(f"seed must be an integer, got {seed!r}")
         unknown = sorted(set(given) - {f.name for f in attrs.fields(Options)} - {"merge", "seed"})
@@ -385,7 +390,7 @@ class TableScenario:
                        homes=dict(homes), primary=primary, skew=dict(skew), stamps=stamps,
                        retries=retries, durable=durable)
 
-    def initial_items(self, merge: str = "item-lww") -> dict[str, Item]:
+    def initial_items(self, merge: str | MergePolicy = "item-lww") -> dict[str, Item]:
         """The items every region starts with, shaped for merge policy ``merge``
         (a set attribute is a sorted list under the LWW policies, an OR-Set under ``crdt``)."""
         policy = get_policy(merge)
@@ -397,15 +402,18 @@ class TableScenario:
                 f"{what} names unknown region {region!r}; regions are {list(self.regions)}"
             )
 
-    def run(self, merge: str = "item-lww", seed: int = 0, **given: Any) -> Result:
-        """Replay the scenario with the given options (see the module docs)."""
-        opts = self.options(merge, seed, **given)
-        policy = get_policy(opts.merge)
+    def run(self, merge: str | MergePolicy = "item-lww", seed: int = 0, **given: Any) -> Result:
+        """Replay the scenario with the given options (see the module docs).
+
+        ``merge`` may be a policy of your own (a :class:`~replicalab.policies.MergePolicy`).
+        """
+        policy = get_policy(merge)
+        opts = self.options(policy, seed, **given)
         if opts.mode == "mrsc":
             initial = self.initial_items("item-lww")
             replicas = [MrscRegion(r, "item-lww", initial, stamps=opts.stamps) for r in self.regions]
         else:
-            initial = self.initial_items(policy.name)
+            initial = self.initial_items(policy)
             replicas = [TableReplica(r, policy, initial, stamps=opts.stamps,
                                      replication_delay=self.replication_delay,
                                      anti_entropy=self.anti_entropy) for r in self.regions]
@@ -432,9 +440,10 @@ class TableScenario:
             sim.run(until=self.horizon)  # anti-entropy timers never stop: run for a fixed time
         else:
             sim.run_until_quiescent()
-        return self._result(sim, opts, clients)
+        return self._result(sim, opts, clients, policy)
 
-    def _result(self, sim: Simulation, opts: Options, clients: _Clients) -> Result:
+    def _result(self, sim: Simulation, opts: Options, clients: _Clients,
+                policy: MergePolicy) -> Result:
         items = {rid: dict(sorted(r.items.items())) for rid, r in sim.replicas.items()}  # type: ignore[attr-defined]
         reference = next(iter(items.values()))
         forks = tuple(find_version_forks(sim.trace))  # type: ignore[arg-type]
@@ -444,7 +453,7 @@ class TableScenario:
             scenario=self.name,
             merge="mrsc" if opts.mode == "mrsc" else opts.merge,
             seed=opts.seed,
-            options=opts.non_default(self.options(opts.merge, opts.seed)),
+            options=opts.non_default(self.options(policy, opts.seed)),
             epoch=self.epoch,
             ledger=ledger,
             final={rid: {k: item.to_plain() for k, item in keys.items()} for rid, keys in items.items()},

@@ -1,0 +1,194 @@
+"""Kind ``golden``: a worked example, as a list of steps over the learner's module.
+
+Each step is a table with exactly one of ``new``, ``call`` or ``get``::
+
+    steps = [
+      { new = "LamportClock", args = ["a"], as = "c" },          # c = LamportClock('a')
+      { call = "tick", on = "c", as = "c" },                      # c = c.tick()
+      { call = "receive", on = "c", args = [5], as = "c" },       # c = c.receive(5)
+      { get = "time", on = "c", equals = 7 },                     # c.time == 7
+      { call = "compare", args = [{a = 1}, {a = 2}], returns = "before" },   # a module function
+      { call = "receive", on = "c", args = [-1], raises = "ValueError", unchanged = true },
+    ]
+
+Arguments are TOML values; a string ``"$c"`` means the value bound to ``c``
+(``"$$"`` starts a literal ``$``). ``returns``/``equals`` compare as plain
+data (sets as sorted lists, tuples as lists, enums by lower-case name,
+bytes as hex). ``raises = true`` expects any exception, a string names the
+exception class (or a base class); ``unchanged = true`` then also demands
+that ``on`` compares equal to what it was before the call. ``say`` is a
+short description shown when the step fails.
+
+On failure the message shows the steps so far as Python you can paste.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from replicalab.errors import ConfigError
+from replicalab.exercises.kinds.common import CheckContext, CheckFailed, find, plain
+
+__all__ = ["PARAMS", "REQUIRED", "run"]
+
+_STEP_KEYS = {"new", "call", "get", "on", "args", "kwargs", "as", "returns", "equals", "raises",
+              "unchanged", "say"}
+
+
+def _ident(value: Any, where: str) -> None:
+    if not isinstance(value, str) or not value.isidentifier():
+        raise ConfigError(f"{where} must be a Python identifier, got {value!r}")
+
+
+def _steps(value: Any, key: str) -> None:
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"{key!r} must be a non-empty list of step tables")
+    for i, step in enumerate(value):
+        where = f"steps[{i}]"
+        if not isinstance(step, dict):
+            raise ConfigError(f"{where} must be a table, got {step!r}")
+        unknown = sorted(set(step) - _STEP_KEYS)
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(_STEP_KEYS)}")
+        verbs = [v for v in ("new", "call", "get") if v in step]
+        if len(verbs) != 1:
+            raise ConfigError(f"{where} needs exactly one of new, call, get; got {verbs}")
+        verb = verbs[0]
+        _ident(step[verb], f"{where}.{verb}")
+        for name in ("on", "as"):
+            if name in step:
+                _ident(step[name], f"{where}.{name}")
+        if verb == "new" and "as" not in step:
+            raise ConfigError(f"{where}: a new step binds its object with as = \"name\"")
+        if verb == "get" and ("on" not in step or "equals" not in step):
+            raise ConfigError(f"{where}: a get step needs on and equals")
+        if not isinstance(step.get("args", []), list):
+            raise ConfigError(f"{where}.args must be a list")
+        if not isinstance(step.get("kwargs", {}), dict):
+            raise ConfigError(f"{where}.kwargs must be a table")
+        raises = step.get("raises", False)
+        if not isinstance(raises, (bool, str)):
+            raise ConfigError(f"{where}.raises must be true or an exception class name")
+        if step.get("unchanged") and not (raises and "on" in step):
+            raise ConfigError(f"{where}: unchanged = true goes with raises and on")
+        if raises and ("returns" in step or "as" in step):
+            raise ConfigError(f"{where}: a step that raises cannot also return or bind")
+
+
+PARAMS = {"steps": _steps}
+REQUIRED = {"steps"}
+
+
+class _Env:
+    """The names bound so far, and the steps as Python lines for the failure message."""
+
+    def __init__(self, module: Any) -> None:
+        self.module = module
+        self.values: dict[str, Any] = {}
+        self.lines: list[str] = []
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, str) and value.startswith("$"):
+            if value.startswith("$$"):
+                return value[1:]
+            name = value[1:]
+            if name not in self.values:
+                raise CheckFailed(f"internal: step refers to ${name} before binding it")
+            return self.values[name]
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.resolve(v) for k, v in value.items()}
+        return value
+
+    @staticmethod
+    def code(value: Any) -> str:
+        if isinstance(value, str) and value.startswith("$"):
+            return repr(value[1:]) if value.startswith("$$") else value[1:]
+        if isinstance(value, list):
+            return "[" + ", ".join(_Env.code(v) for v in value) + "]"
+        if isinstance(value, dict):
+            return "{" + ", ".join(f"{k!r}: {_Env.code(v)}" for k, v in value.items()) + "}"
+        return repr(value)
+
+    def call_code(self, target: str, step: dict[str, Any]) -> str:
+        parts = [self.code(a) for a in step.get("args", [])]
+        parts += [f"{k}={self.code(v)}" for k, v in step.get("kwargs", {}).items()]
+        return f"{target}({', '.join(parts)})"
+
+    def fail(self, line: str, problem: str, say: str | None) -> CheckFailed:
+        program = "\n".join(f"    {x}" for x in [*self.lines, f"{line}  # <- {problem}"])
+        about = f" ({say})" if say else ""
+        return CheckFailed(f"{problem}{about}\n\n{program}")
+
+
+def _raised_ok(error: BaseException, expected: bool | str) -> bool:
+    if expected is True:
+        return True
+    return any(cls.__name__ == expected for cls in type(error).__mro__)
+
+
+def run(ctx: CheckContext) -> None:
+    env = _Env(ctx.module)
+    say = None
+    for step in ctx.params["steps"]:
+        say = step.get("say", say if "get" in step else None)  # a get checks the step before
+        args = env.resolve(step.get("args", []))
+        kwargs = env.resolve(step.get("kwargs", {}))
+        if "new" in step:
+            cls = find(ctx.module, step["new"], "class")
+            line = f"{step['as']} = {env.call_code(step['new'], step)}"
+            env.values[step["as"]] = cls(*args, **kwargs)
+            env.lines.append(line)
+            continue
+        if "get" in step:
+            target = env.values[step["on"]]
+            line = f"{step['on']}.{step['get']}"
+            if not hasattr(target, step["get"]):
+                raise env.fail(line, f"{type(target).__name__} has no attribute {step['get']!r}", say)
+            got = getattr(target, step["get"])
+            expected = env.resolve(step["equals"])
+            if plain(got) != plain(expected):
+                raise env.fail(line, f"expected {plain(expected)!r}, got {plain(got)!r}", say)
+            env.lines.append(f"assert {line} == {env.code(step['equals'])}")
+            continue
+        name = step["call"]
+        on = step.get("on")
+        if on is None:
+            function = find(ctx.module, name, "function")
+            expression = env.call_code(name, step)
+        else:
+            target = env.values[on]
+            if not hasattr(target, name):
+                raise env.fail(f"{on}.{name}(...)", f"{type(target).__name__} has no method {name!r}",
+                               say)
+            function = getattr(target, name)
+            expression = env.call_code(f"{on}.{name}", step)
+        raises = step.get("raises", False)
+        if raises:
+            before = copy.deepcopy(env.values[on]) if step.get("unchanged") else None
+            try:
+                got = function(*args, **kwargs)
+            except Exception as error:  # the learner's refusal is what this step wants
+                if not _raised_ok(error, raises):
+                    raise env.fail(expression, f"expected {raises} but it raised "
+                                   f"{type(error).__name__}: {error}", say) from None
+            else:
+                what = "an error" if raises is True else raises
+                raise env.fail(expression, f"expected {what} (bad input must be refused), but it "
+                               f"returned {got!r}", say)
+            if before is not None and not env.values[on] == before:
+                raise env.fail(expression, f"the call was refused but changed {on}: it is now "
+                               f"{env.values[on]!r}, was {before!r}", say)
+            env.lines.append(f"{expression}  # raises {raises if raises is not True else ''}".rstrip())
+            continue
+        got = function(*args, **kwargs)
+        line = f"{step['as']} = {expression}" if "as" in step else expression
+        if "returns" in step:
+            expected = env.resolve(step["returns"])
+            if plain(got) != plain(expected):
+                raise env.fail(line, f"expected {plain(expected)!r}, got {plain(got)!r}", say)
+        if "as" in step:
+            env.values[step["as"]] = got
+        env.lines.append(line)

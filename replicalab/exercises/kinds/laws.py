@@ -1,0 +1,135 @@
+"""Kind ``laws``: :func:`~replicalab.testing.check_crdt` on a class of the learner's module.
+
+Ops are method calls described as data; each argument is a list of choices
+(one is drawn), a constant, or ``{format = "v{1}{2}"}`` — a string built from
+the other arguments drawn (so an LWW marker ``(timestamp, replica)`` always
+names one value). ``at`` says which argument (index, or keyword name) is the
+replica the call must run on::
+
+    class = "GCounter"
+    examples = 300
+    ops = [
+      { call = "increment", args = [["a", "b", "c"], [1, 2]], at = 0 },
+    ]
+
+Laws: merge commutative, associative, idempotent, inflationary, and
+convergence of 2..5 replicas under any delivery order with duplicates. A
+failure shows the shrunk counterexample as runnable Python.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from replicalab.errors import ConfigError
+from replicalab.exercises.kinds.common import CheckContext, CheckFailed, find, is_int, is_name
+
+if TYPE_CHECKING:  # hypothesis is needed to *run* law checks, not to list exercises
+    from hypothesis import strategies as st
+
+    from replicalab.testing import Call
+
+__all__ = ["PARAMS", "REQUIRED", "op_strategy", "run"]
+
+_FIELD = re.compile(r"\{(\d+)\}")
+_OP_KEYS = {"call", "args", "kwargs", "at"}
+
+
+def _choice(value: Any, where: str) -> None:
+    if isinstance(value, dict):
+        if set(value) != {"format"} or not isinstance(value["format"], str):
+            raise ConfigError(f"{where} must be choices, a constant or {{format = \"...\"}}")
+    elif isinstance(value, list) and not value:
+        raise ConfigError(f"{where}: an empty list of choices")
+
+
+def _ops(value: Any, key: str) -> None:
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"{key!r} must be a non-empty list of op tables")
+    for i, op in enumerate(value):
+        where = f"ops[{i}]"
+        if not isinstance(op, dict) or "call" not in op:
+            raise ConfigError(f"{where} must be a table with call = \"method\"")
+        unknown = sorted(set(op) - _OP_KEYS)
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(_OP_KEYS)}")
+        is_name(op["call"], f"{where}.call")
+        args = op.get("args", [])
+        kwargs = op.get("kwargs", {})
+        if not isinstance(args, list) or not isinstance(kwargs, dict):
+            raise ConfigError(f"{where}: args is a list, kwargs a table")
+        for j, arg in enumerate(args):
+            _choice(arg, f"{where}.args[{j}]")
+            if isinstance(arg, dict):
+                for n in _FIELD.findall(arg["format"]):
+                    if int(n) >= len(args) or isinstance(args[int(n)], dict):
+                        raise ConfigError(f"{where}.args[{j}] formats argument {n}, which is not "
+                                          "a drawn argument")
+        for name, choice in kwargs.items():
+            is_name(name, f"{where}.kwargs key")
+            _choice(choice, f"{where}.kwargs.{name}")
+        at = op.get("at")
+        if at is not None and not ((isinstance(at, int) and not isinstance(at, bool)
+                                    and 0 <= at < len(args)) or at in kwargs):
+            raise ConfigError(f"{where}.at must be an argument index or a keyword name, got {at!r}")
+
+
+def _draw(choice: Any) -> st.SearchStrategy[Any]:
+    from hypothesis import strategies as st
+
+    if isinstance(choice, list):
+        return st.sampled_from(choice)
+    return st.just(choice)
+
+
+def op_strategy(spec: dict[str, Any]) -> st.SearchStrategy[Call]:
+    """The Hypothesis strategy of :class:`~replicalab.testing.Call` ops one op table describes."""
+    from hypothesis import strategies as st
+
+    from replicalab.testing import Call
+
+    args = spec.get("args", [])
+    kwargs = spec.get("kwargs", {})
+    drawn = [st.just(None) if isinstance(a, dict) else _draw(a) for a in args]
+    named = {k: _draw(v) for k, v in kwargs.items()}
+
+    def build(values: tuple[tuple[Any, ...], dict[str, Any]]) -> Call:
+        positional, keywords = list(values[0]), values[1]
+        for i, arg in enumerate(args):
+            if isinstance(arg, dict):
+                positional[i] = _FIELD.sub(lambda m: str(positional[int(m.group(1))]), arg["format"])
+        at = spec.get("at")
+        replica = positional[at] if isinstance(at, int) else keywords.get(at) if at else None
+        return Call(spec["call"], *positional, at=replica, **keywords)
+
+    return st.tuples(st.tuples(*drawn), st.fixed_dictionaries(named)).map(build)
+
+
+PARAMS = {
+    "class": is_name,
+    "ops": _ops,
+    "examples": is_int(1, 5000),
+    "max_ops": is_int(1, 30),
+}
+REQUIRED = {"class", "ops"}
+
+
+def run(ctx: CheckContext) -> None:
+    from hypothesis import strategies as st
+
+    from replicalab.testing import LawViolation, check_crdt
+
+    cls = find(ctx.module, ctx.params["class"], "class")
+    sample = cls()
+    if not callable(getattr(sample, "merge", None)):
+        raise CheckFailed(f"{ctx.params['class']}() has no merge method to check")
+    if type(sample).__eq__ is object.__eq__:
+        raise CheckFailed(f"{ctx.params['class']} compares by identity, so no law can hold: "
+                          "define __eq__ (a frozen attrs class or a dataclass does it for you)")
+    ops = st.one_of(*[op_strategy(op) for op in ctx.params["ops"]])
+    try:
+        check_crdt(cls, ops=ops, max_examples=ctx.params.get("examples", 200),
+                   max_ops=ctx.params.get("max_ops", 8), seed=ctx.seed)
+    except LawViolation as violation:
+        raise CheckFailed(str(violation)) from None

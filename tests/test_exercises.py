@@ -1,0 +1,50 @@
+"""Course exercises: every exercise grades its reference, its starter and its planted bugs right.
+
+The contract of an exercise (issue #8): the checks pass against the library's
+own implementation (``reference.py``), fail against the untouched starter, and
+fail against every planted wrong solution (``wrong_*.py``) — so no check is
+vacuous.
+"""
+
+import pytest
+
+from replicalab import exercises
+
+CATALOG = exercises.catalog()
+SOLUTIONS = [(e.id, p.name) for e in CATALOG.values() for p in sorted(e.directory.glob("wrong_*.py"))]
+
+
+@pytest.mark.parametrize("exercise_id", sorted(CATALOG))
+def test_the_reference_solution_passes_every_check(exercise_id):
+    spec = CATALOG[exercise_id]
+    report = exercises.check(spec, spec.directory / "reference.py")
+    assert report.passed, report.text()
+    assert report.score == spec.points > 0
+
+
+@pytest.mark.parametrize("exercise_id", sorted(CATALOG))
+def test_the_untouched_starter_fails_every_check(exercise_id):
+    spec = CATALOG[exercise_id]
+    report = exercises.check(spec, spec.starter)
+    assert report.score == 0, report.text()
+
+
+@pytest.mark.parametrize("exercise_id", sorted(CATALOG))
+def test_every_exercise_plants_at_least_one_wrong_solution(exercise_id):
+    assert list(CATALOG[exercise_id].directory.glob("wrong_*.py"))
+
+
+@pytest.mark.parametrize("exercise_id, wrong", SOLUTIONS)
+def test_a_planted_wrong_solution_fails_some_check(exercise_id, wrong):
+    spec = CATALOG[exercise_id]
+    report = exercises.check(spec, spec.directory / wrong)
+    assert not report.passed, f"{wrong} passes every check of {exercise_id}: a check is vacuous"
+    assert 0 <= report.score < spec.points
+
+
+@pytest.mark.parametrize("exercise_id", sorted(CATALOG))
+def test_every_exercise_has_hints_and_a_readme_with_a_prediction(exercise_id):
+    spec = CATALOG[exercise_id]
+    assert len(spec.hints) >= 2 and all(c.hint for c in spec.checks)
+    readme = spec.readme.read_text()
+    assert "replicalab exercise check" in readme and "predict" in readme.lower()
