@@ -39,6 +39,7 @@ ORACLES: dict[str, str] = {
     "lamport-run": "replicalab.exercises.oracles.lamport_run",
     "hlc-run": "replicalab.exercises.oracles.hlc_run",
     "version-forks": "replicalab.exercises.oracles.version_forks",
+    "merkle-diff": "replicalab.exercises.oracles.merkle_diff",
 }
 
 
