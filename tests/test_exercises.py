@@ -48,3 +48,18 @@ def test_every_exercise_has_hints_and_a_readme_with_a_prediction(exercise_id):
     assert len(spec.hints) >= 2 and all(c.hint for c in spec.checks)
     readme = spec.readme.read_text()
     assert "replicalab exercise check" in readme and "predict" in readme.lower()
+
+
+def test_the_tutorials_page_lists_every_exercise_from_the_registry():
+    import importlib.util
+    from pathlib import Path
+
+    tutorials = Path(__file__).resolve().parent.parent / "tutorials"
+    spec = importlib.util.spec_from_file_location("tutorial_hooks", tutorials / "_hooks.py")
+    hooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hooks)
+    page = (tutorials / "exercises.md").read_text()
+    assert hooks.EXERCISE_TABLE in page
+    built = hooks.on_page_markdown(page, page=None)
+    for exercise_id, exercise in CATALOG.items():
+        assert f"| `{exercise_id}` | {exercise.title} |" in built
