@@ -512,7 +512,9 @@ class CrdtMap(MergePolicy):
 
     @staticmethod
     def _make(cells: list[tuple[str, Cell]], clock: VectorClock) -> Version:
-        ordered = tuple(sorted(cells, key=lambda nc: (nc[0], nc[1].stamp.key)))
+        # Total order (one write's set elements share a stamp), so equal cell sets make equal
+        # versions whatever order they arrived in.
+        ordered = tuple(sorted(cells, key=lambda nc: (nc[0], nc[1].stamp.key, _element_key(nc[1]))))
         top = max((c for _, c in ordered), key=lambda c: c.stamp.key, default=None)
         if top is None:
             return Version((), "", Stamp(-1, "", 0), clock)
@@ -554,6 +556,10 @@ def _dot(cell: Cell) -> tuple[str, int]:
 
 def _cell_id(name: str, cell: Cell) -> tuple[tuple[str, int], str, Any]:
     return (_dot(cell), name, cell.value if cell.element else None)
+
+
+def _element_key(cell: Cell) -> tuple[bool, Any]:
+    return (isinstance(cell.value, str), cell.value) if cell.element else (False, 0)
 
 
 def _crdt_cells(value: Any, write: str, stamp: Stamp) -> list[Cell]:

@@ -262,3 +262,17 @@ def test_crdt_set_delete_is_not_undone_by_a_replica_that_still_held_the_element(
                            elements={"s": (frozenset(), frozenset({"book"}))}).item
     assert policy.merge(added, deleted).item.to_plain() == {"s": ["pen"]}
     assert policy.merge(deleted, added).item == policy.merge(added, deleted).item
+
+
+def test_crdt_set_cells_of_one_write_give_equal_items_in_any_delivery_order():
+    """Elements added by one write share a stamp; the item's cell order must not depend on
+    which replica's copy of them a merge met first."""
+    policy = get_policy("crdt")
+    start = policy.initial({"s": {"p", "q", "r"}})
+    add = policy.write(start, {}, write="w1", stamp=Stamp(5, "a", 1), replica="a",
+                       elements={"s": (frozenset({"x", "y"}), frozenset())}).item
+    drop = policy.write(start, {}, write="w2", stamp=Stamp(6, "b", 1), replica="b",
+                        elements={"s": (frozenset(), frozenset({"q"}))}).item
+    one = policy.merge(policy.merge(start, add).item, drop).item
+    other = policy.merge(drop, policy.merge(add, start).item).item
+    assert one == other and one.to_plain() == {"s": ["p", "r", "x", "y"]}
