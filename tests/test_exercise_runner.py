@@ -270,3 +270,38 @@ def test_cli_takes_a_teachers_directory(tmp_path, capsys):
     assert status == 0 and "double" in out and str(tmp_path) in out
     status, _, err = run_cli(capsys, "exercise", "list", "--dir", str(tmp_path / "missing"))
     assert status == 2 and "does not exist" in err
+
+
+def test_a_law_counterexample_imports_the_learners_class_not_replicalabs(tmp_path):
+    """A learner's GCounter shares its name with replicalab's; the pasted counterexample must
+    run the learner's class, imported under the learner's own module name."""
+    path = tmp_path / "gcounter.py"
+    path.write_text(textwrap.dedent("""
+        class GCounter:
+            def __init__(self, counts=None):
+                self.counts = dict(counts or {})
+            def increment(self, replica, n=1):
+                return GCounter({**self.counts, replica: self.counts.get(replica, 0) + n})
+            @property
+            def value(self):
+                return sum(self.counts.values())
+            def merge(self, other):
+                return GCounter({**self.counts, **other.counts})
+            def __eq__(self, other):
+                return self.counts == other.counts
+            def __repr__(self):
+                return f"GCounter({self.counts!r})"
+    """))
+    report = exercises.check(exercises.get("gcounter"), path)
+    laws = next(r for r in report.results if r.kind == "laws")
+    assert "from gcounter import GCounter" in laws.message
+    assert "replicalab.crdts import" not in laws.message
+
+
+def test_an_exercise_loaded_from_a_relative_path_is_graded_from_anywhere(tmp_path, monkeypatch):
+    make_exercise(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    exercise = load_exercise("double")
+    (tmp_path / "work").mkdir()
+    report = grade(exercise, tmp_path / "work", "def double(x):\n    return 2 * x\n")
+    assert report.results[0].passed

@@ -60,14 +60,28 @@ def describe_syntax_error(error: SyntaxError, path: Path) -> str:
     return f"{path.name} does not compile: {error.msg} (line {error.lineno}){code}"
 
 
+def _free_name(path: Path) -> bool:
+    """May the learner's module be imported under its file's own name? Never shadow another."""
+    if not path.stem.isidentifier() or path.stem in sys.modules:
+        return False
+    found = importlib.util.find_spec(path.stem)
+    return found is None or (found.origin is not None and Path(found.origin).resolve() == path)
+
+
 def import_learner(path: Path) -> ModuleType:
-    """Import the learner's file as a fresh module (its directory first on sys.path)."""
+    """Import the learner's file as a fresh module (its directory first on sys.path).
+
+    It is imported under its own name (``gcounter`` for ``gcounter.py``) when
+    that name is free, so counterexamples say ``from gcounter import GCounter``
+    and run as printed from the learner's directory.
+    """
+    name = path.stem if _free_name(path) else LEARNER_MODULE
     sys.path.insert(0, str(path.parent))
-    spec = importlib.util.spec_from_file_location(LEARNER_MODULE, path)
+    spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot import {path}")
     module = importlib.util.module_from_spec(spec)
-    sys.modules[LEARNER_MODULE] = module
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 

@@ -171,7 +171,7 @@ def load_exercise(directory: str | Path, *, builtin: bool = False) -> ExerciseSp
 
     Nothing is executed: the TOML is parsed and every key checked.
     """
-    directory = Path(directory)
+    directory = Path(directory).resolve()  # graded from another working directory
     where = directory / SPEC_FILE
     if not where.is_file():
         raise _fail(directory, f"no {SPEC_FILE} here; an exercise directory holds {SPEC_FILE}, "

@@ -74,16 +74,20 @@ class LawViolation(AssertionError):
 def _import_lines(code: str, types: list[type]) -> list[str]:
     imports: dict[str, set[str]] = {}
     notes = []
+    yours = set()  # names the counterexample must take from the user's code, not from replicalab
     for cls in types:
         top = cls.__qualname__.split(".")[0]
         module = cls.__module__
         if top in _KNOWN_NAMES and module.startswith("replicalab"):
             continue
+        yours.add(top)
         if module in ("__main__", "builtins") or "<locals>" in cls.__qualname__:
             notes.append(f"# {top}: define it as in your code (it is not importable from {module})")
         else:
             imports.setdefault(module, set()).add(top)
     for name, module in _KNOWN_NAMES.items():
+        if name in yours:  # your own GCounter, say: importing replicalab's would shadow it
+            continue
         if f"{name}(" in code or f"{name}." in code or f"{name})" in code or f"{name}," in code:
             imports.setdefault(module, set()).add(name)
     lines = [f"from {module} import {', '.join(sorted(names))}" for module, names in sorted(imports.items())]

@@ -123,6 +123,21 @@ class _Env:
         return CheckFailed(f"{problem}{about}\n\n{program}")
 
 
+def _checked(line: str, expected: Any, got: Any) -> str:
+    """A step that passed, as faithful Python: an assert where the value is a plain scalar or a
+    bound name; otherwise the value the check compared, as a comment (it compares plain data,
+    so ``[1, 'a']`` there may be a tuple in your code)."""
+    if isinstance(expected, str) and expected.startswith("$") and not expected.startswith("$$"):
+        if line.partition(" = ")[1]:  # x = a.merge(b), returns = "$ab"
+            return f"{line}\nassert {line.partition(' = ')[0]} == {expected[1:]}"
+        return f"assert {line} == {expected[1:]}"
+    if got is None or type(got) in (bool, int, float, str):
+        if line.partition(" = ")[1]:
+            return f"{line}\nassert {line.partition(' = ')[0]} == {got!r}"
+        return f"assert {line} == {got!r}"
+    return f"{line}  # -> {plain(got)!r}"
+
+
 def _raised_ok(error: BaseException, expected: bool | str) -> bool:
     if expected is True:
         return True
@@ -151,7 +166,7 @@ def run(ctx: CheckContext) -> None:
             expected = env.resolve(step["equals"])
             if plain(got) != plain(expected):
                 raise env.fail(line, f"expected {plain(expected)!r}, got {plain(got)!r}", say)
-            env.lines.append(f"assert {line} == {env.code(step['equals'])}")
+            env.lines.append(_checked(line, step["equals"], got))
             continue
         name = step["call"]
         on = step.get("on")
@@ -191,4 +206,4 @@ def run(ctx: CheckContext) -> None:
                 raise env.fail(line, f"expected {plain(expected)!r}, got {plain(got)!r}", say)
         if "as" in step:
             env.values[step["as"]] = got
-        env.lines.append(line)
+        env.lines.append(_checked(line, step["returns"], got) if "returns" in step else line)
