@@ -210,6 +210,7 @@ def _code(name: str, case: Case) -> str:
                      f"b[{key!r}] = {b'changed' if op == 'change' else b'new'!r}")
     shape = f"fanout={fanout}, depth={depth}"
     lines = [
+        f"# to replay: import your {name} (from merkle_diff import {name}), then run",
         "from replicalab.merkle import MerkleTree",
         "from replicalab.exercises.oracles.merkle_diff import TreeView",
         f'a = {{f"key{{i:03d}}": b"v%d" % i for i in range({n})}}',
