@@ -245,8 +245,11 @@ class Item:
                 "write": v.write,
                 "stamp": [v.stamp.wall, v.stamp.logical, v.stamp.replica, v.stamp.seq],
                 "clock": v.clock.to_dict(),
+                # A set element's flag is appended only when set, so items without sets keep
+                # their bytes (and anti-entropy its byte counts).
                 "cells": [[name, c.value, c.write, [c.stamp.wall, c.stamp.logical, c.stamp.replica,
-                                                     c.stamp.seq], c.removed, c.counter, c.element]
+                                                     c.stamp.seq], c.removed, c.counter,
+                           *([True] if c.element else [])]
                           for name, c in v.cells],
             }
             for v in self.versions
@@ -262,8 +265,8 @@ class Item:
 
         versions = []
         for v in json.loads(data):
-            cells = tuple((n, Cell(value, write, stamp(s), removed, counter, element))
-                          for n, value, write, s, removed, counter, element in v["cells"])
+            cells = tuple((n, Cell(value, write, stamp(s), removed, counter, *element))
+                          for n, value, write, s, removed, counter, *element in v["cells"])
             versions.append(Version(cells, v["write"], stamp(v["stamp"]), VectorClock(v["clock"])))
         return cls(tuple(versions))
 
