@@ -55,8 +55,9 @@ def find_version_forks(events: Iterable[Event], attribute: str = "version") -> l
         version = event.get("attributes", {}).get(attribute)
         if type(version) is int:
             claims.setdefault((event.get("key"), version), []).append(event.get("write"))
+    # A write read twice (from two regions' streams, say) is one claim, not a fork with itself.
     return [
-        Fork(key, version, tuple(sorted(writes)))
+        Fork(key, version, tuple(sorted(set(writes))))
         for (key, version), writes in sorted(claims.items())
-        if len(writes) > 1
+        if len(set(writes)) > 1
     ]

@@ -305,3 +305,12 @@ def test_an_exercise_loaded_from_a_relative_path_is_graded_from_anywhere(tmp_pat
     (tmp_path / "work").mkdir()
     report = grade(exercise, tmp_path / "work", "def double(x):\n    return 2 * x\n")
     assert report.results[0].passed
+
+
+def test_grading_leaves_nothing_beside_the_learners_module(tmp_path):
+    """Hypothesis keeps a cache in the working directory; the grader points it elsewhere."""
+    spec = exercises.get("gcounter")
+    path = tmp_path / "gcounter.py"
+    path.write_text((spec.directory / "reference.py").read_text())
+    assert exercises.check(spec, path).passed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gcounter.py"]

@@ -271,3 +271,16 @@ def test_planted_generator_validates_its_window():
         planted(1, window=80)
     assert [w.op for w in planted(2, background=0).workload] == ["c0a", "c0b", "c1a", "c1b"]
     assert isinstance(planted(1).workload[0], ClientWrite)
+
+
+def test_the_scan_counts_a_write_read_twice_as_one_claim():
+    """Reading every region's stream can show one write twice; that is not a fork with itself."""
+    from replicalab.reconcile import find_version_forks
+    from replicalab.trace import Event
+
+    def wrote(write, version):
+        return Event(0, 0, "Wrote", "eu", {"write": write, "key": "k", "attributes": {"version": version}})
+
+    assert find_version_forks([wrote("w1", 18), wrote("w1", 18)]) == []
+    forks = find_version_forks([wrote("w1", 18), wrote("w1", 18), wrote("w2", 18)])
+    assert [f.writes for f in forks] == [("w1", "w2")]

@@ -115,6 +115,13 @@ def main() -> int:
     from replicalab.exercises.kinds.common import CheckContext, CheckFailed
     from replicalab.exercises.spec import load_exercise
 
+    if request.get("scratch"):  # Hypothesis's cache goes there, not into the learner's folder
+        try:
+            from hypothesis.configuration import set_hypothesis_home_dir
+        except ImportError:  # law checks will say hypothesis is missing
+            pass
+        else:
+            set_hypothesis_home_dir(request["scratch"])
     exercise = load_exercise(request["exercise"], builtin=request.get("builtin", False))
     path = Path(request["module"]).resolve()
     try:

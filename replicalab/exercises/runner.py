@@ -20,6 +20,7 @@ import os
 import queue
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,8 @@ STARTUP_SLACK = 20.0
 class _Worker:
     """One worker process and a thread turning its output lines into events."""
 
-    def __init__(self, exercise: ExerciseSpec, path: Path, seed: int, checks: list[str]) -> None:
+    def __init__(self, exercise: ExerciseSpec, path: Path, seed: int, checks: list[str],
+                 scratch: str) -> None:
         env = dict(os.environ)
         package_root = str(Path(replicalab.__file__).resolve().parent.parent)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
@@ -52,7 +54,7 @@ class _Worker:
             text=True, encoding="utf-8", env=env, cwd=str(path.parent),
         )
         request = {"exercise": str(exercise.directory), "builtin": exercise.builtin,
-                   "module": str(path), "seed": seed, "checks": checks}
+                   "module": str(path), "seed": seed, "checks": checks, "scratch": scratch}
         assert self.process.stdin is not None
         self.process.stdin.write(json.dumps(request))
         self.process.stdin.close()
@@ -127,17 +129,20 @@ def check(exercise: ExerciseSpec, module: str | Path, *, seed: int = 0,
     path = path.resolve()
     results: dict[str, CheckResult] = {}
     pending = [c.name for c in exercise.checks]
-    while pending:
-        _run_worker(exercise, path, seed, pending, time_limit, results)
-        pending = [name for name in pending if name not in results]
+    with tempfile.TemporaryDirectory(prefix="replicalab-grade-") as scratch:
+        while pending:
+            _run_worker(exercise, path, seed, pending, time_limit, results, scratch)
+            pending = [name for name in pending if name not in results]
     return Report(exercise=exercise.id, title=exercise.title, module=path.name, seed=seed,
                   results=tuple(results[c.name] for c in exercise.checks))
 
 
 def _run_worker(exercise: ExerciseSpec, path: Path, seed: int, pending: list[str],
-                time_limit: float | None, results: dict[str, CheckResult]) -> None:
-    """Run checks ``pending`` in one worker until it finishes, hangs or dies; fill ``results``."""
-    worker = _Worker(exercise, path, seed, pending)
+                time_limit: float | None, results: dict[str, CheckResult], scratch: str) -> None:
+    """Run checks ``pending`` in one worker until it finishes, hangs or dies; fill ``results``.
+
+    ``scratch`` is a temporary directory for the worker's caches (Hypothesis writes one)."""
+    worker = _Worker(exercise, path, seed, pending, scratch)
     try:
         event = worker.next(IMPORT_TIMEOUT + STARTUP_SLACK)
         if event is None or event["event"] != "imported":

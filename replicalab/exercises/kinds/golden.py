@@ -20,6 +20,10 @@ that ``on`` compares equal to what it was before the call. ``say`` is a
 short description shown when the step fails.
 
 On failure the message shows the steps so far as Python you can paste.
+
+TOML inline tables must fit on one line; a long step reads better as an
+array of tables (``[[checks.steps]]`` after the check's ``[[checks]]``).
+TOML has no null: a step cannot pass or expect ``None``.
 """
 
 from __future__ import annotations
