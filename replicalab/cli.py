@@ -201,7 +201,7 @@ def _exercise(args: argparse.Namespace) -> int:
     from replicalab import exercises
 
     if args.verb == "list":
-        rows = [[e.id, e.title, ", ".join(e.concepts), f"{e.minutes} min", str(e.points),
+        rows = [[e.id, e.title, ", ".join(e.concepts[:3]), f"{e.minutes} min", str(e.points),
                  "" if e.builtin else str(e.directory)]
                 for e in exercises.catalog(args.dir).values()]
         headers = ["id", "title", "concepts", "time", "points", "from"]
