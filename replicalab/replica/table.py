@@ -165,9 +165,9 @@ class UpdateItem(Request):
     @property
     def elements(self) -> dict[str, tuple[frozenset[Any], frozenset[Any]]]:
         """The set half of ``add`` and all of ``delete``: attribute -> (added, deleted)."""
-        names = sorted({n for n, k in self.add.items() if type(k) is not int} | set(self.delete))
-        return {n: (self.add.get(n, frozenset()) if type(self.add.get(n)) is not int
-                    else frozenset(), self.delete.get(n, frozenset())) for n in names}
+        added = {n: k for n, k in self.add.items() if type(k) is not int}
+        return {n: (added.get(n, frozenset()), self.delete.get(n, frozenset()))
+                for n in sorted(set(added) | set(self.delete))}
 
     def effective(self) -> tuple[dict[str, Any], dict[str, Any] | None]:
         """The attributes to set and the condition to check, versioning included."""

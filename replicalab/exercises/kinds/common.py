@@ -96,6 +96,25 @@ def is_list_of(item: Callable[[Any, str], None]) -> Callable[[Any, str], None]:
     return check
 
 
+def tables(value: Any, key: str, allowed: set[str], what: str) -> list[tuple[str, dict[str, Any]]]:
+    """``(where, table)`` for each table of a non-empty list whose keys are all in ``allowed``.
+
+    Raises :class:`ConfigError` naming the list, the item and the unknown keys.
+    """
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"{key!r} must be a non-empty list of {what} tables")
+    out = []
+    for i, table in enumerate(value):
+        where = f"{key}[{i}]"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where} must be a table, got {table!r}")
+        unknown = sorted(set(table) - allowed)
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
+        out.append((where, table))
+    return out
+
+
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 
 

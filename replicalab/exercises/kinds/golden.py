@@ -32,7 +32,14 @@ import copy
 from typing import Any
 
 from replicalab.errors import ConfigError
-from replicalab.exercises.kinds.common import CheckContext, CheckFailed, find, plain
+from replicalab.exercises.kinds.common import (
+    CheckContext,
+    CheckFailed,
+    find,
+    is_name,
+    plain,
+    tables,
+)
 
 __all__ = ["PARAMS", "REQUIRED", "run"]
 
@@ -40,29 +47,16 @@ _STEP_KEYS = {"new", "call", "get", "on", "args", "kwargs", "as", "returns", "eq
               "unchanged", "say"}
 
 
-def _ident(value: Any, where: str) -> None:
-    if not isinstance(value, str) or not value.isidentifier():
-        raise ConfigError(f"{where} must be a Python identifier, got {value!r}")
-
-
 def _steps(value: Any, key: str) -> None:
-    if not isinstance(value, list) or not value:
-        raise ConfigError(f"{key!r} must be a non-empty list of step tables")
-    for i, step in enumerate(value):
-        where = f"steps[{i}]"
-        if not isinstance(step, dict):
-            raise ConfigError(f"{where} must be a table, got {step!r}")
-        unknown = sorted(set(step) - _STEP_KEYS)
-        if unknown:
-            raise ConfigError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(_STEP_KEYS)}")
+    for where, step in tables(value, key, _STEP_KEYS, "step"):
         verbs = [v for v in ("new", "call", "get") if v in step]
         if len(verbs) != 1:
             raise ConfigError(f"{where} needs exactly one of new, call, get; got {verbs}")
         verb = verbs[0]
-        _ident(step[verb], f"{where}.{verb}")
+        is_name(step[verb], f"{where}.{verb}")
         for name in ("on", "as"):
             if name in step:
-                _ident(step[name], f"{where}.{name}")
+                is_name(step[name], f"{where}.{name}")
         if verb == "new" and "as" not in step:
             raise ConfigError(f"{where}: a new step binds its object with as = \"name\"")
         if verb == "get" and ("on" not in step or "equals" not in step):

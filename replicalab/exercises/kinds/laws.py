@@ -23,7 +23,14 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from replicalab.errors import ConfigError
-from replicalab.exercises.kinds.common import CheckContext, CheckFailed, find, is_int, is_name
+from replicalab.exercises.kinds.common import (
+    CheckContext,
+    CheckFailed,
+    find,
+    is_int,
+    is_name,
+    tables,
+)
 
 if TYPE_CHECKING:  # hypothesis is needed to *run* law checks, not to list exercises
     from hypothesis import strategies as st
@@ -45,15 +52,9 @@ def _choice(value: Any, where: str) -> None:
 
 
 def _ops(value: Any, key: str) -> None:
-    if not isinstance(value, list) or not value:
-        raise ConfigError(f"{key!r} must be a non-empty list of op tables")
-    for i, op in enumerate(value):
-        where = f"ops[{i}]"
-        if not isinstance(op, dict) or "call" not in op:
+    for where, op in tables(value, key, _OP_KEYS, "op"):
+        if "call" not in op:
             raise ConfigError(f"{where} must be a table with call = \"method\"")
-        unknown = sorted(set(op) - _OP_KEYS)
-        if unknown:
-            raise ConfigError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(_OP_KEYS)}")
         is_name(op["call"], f"{where}.call")
         args = op.get("args", [])
         kwargs = op.get("kwargs", {})

@@ -78,7 +78,14 @@ import attrs
 import networkx as nx
 
 from replicalab.errors import ConfigError
-from replicalab.exercises.kinds.common import CheckContext, CheckFailed, find, is_int, is_name
+from replicalab.exercises.kinds.common import (
+    CheckContext,
+    CheckFailed,
+    find,
+    is_int,
+    is_list_of,
+    is_name,
+)
 from replicalab.replica.base import Replica, Request
 from replicalab.sim import Link, Simulation, Uniform
 from replicalab.sim import topology as topologies
@@ -142,13 +149,6 @@ def _topology(value: Any, key: str) -> None:
         raise ConfigError(f"{key}: random-regular needs d < n and n * d even")
 
 
-def _topologies(value: Any, key: str) -> None:
-    if not isinstance(value, list) or not value:
-        raise ConfigError(f"{key!r} must be a non-empty list of graph tables")
-    for i, item in enumerate(value):
-        _topology(item, f"{key}[{i}]")
-
-
 def _probability(value: Any, key: str) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
         raise ConfigError(f"{key!r} must be a probability in [0, 1), got {value!r}")
@@ -167,7 +167,7 @@ def _bool(value: Any, key: str) -> None:
 
 PARAMS = {
     "replica": is_name,
-    "topologies": _topologies,
+    "topologies": is_list_of(_topology),
     "seeds": is_int(1, 50),
     "rumours": is_int(1, 20),
     "period": is_int(10, 10_000),
