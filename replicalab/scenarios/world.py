@@ -36,7 +36,7 @@ import attrs
 from replicalab.clocks import VectorClock
 from replicalab.errors import ConfigError, ReplicaIdError
 from replicalab.items import INITIAL_STAMP, Item
-from replicalab.ledger import Ledger, from_simulation
+from replicalab.ledger import Ledger, WriteRecord, from_simulation
 from replicalab.policies import MergePolicy, get_policy
 from replicalab.reconcile import Fork, find_version_forks
 from replicalab.replica.mrsc import MrscRegion, check_three_regions
@@ -151,6 +151,31 @@ class Options:
         if self.stamps != "wall":
             extras.append(f"{self.stamps} stamps")
         return " + ".join([base, *extras])
+
+
+def _refuse_nonsense(scenario: TableScenario, merge: str, mode: str, routing: str,
+                     durable: bool | None) -> None:
+    """Refuse option combinations that make no sense, naming the conflict (DESIGN §4).
+
+    * ``mode="mrsc"`` orders writes by commit: there is nothing for a merge
+      policy to resolve, so only the default ``merge="item-lww"`` is accepted.
+    * ``mode="single-primary"`` sends every write to the primary; ``routing="key-home"``
+      would send it to the key's home instead: two routing rules, one request.
+    * ``durable`` says whether a crash keeps state: a scenario without a crash
+      has nothing for it to change.
+    """
+    if mode == "mrsc" and merge != "item-lww":
+        raise ConfigError(
+            f"mode='mrsc' orders writes by commit, so merge={merge!r} would never run; "
+            "leave merge at its default (item-lww) with mode='mrsc'")
+    if mode == "single-primary" and routing == "key-home":
+        raise ConfigError(
+            "mode='single-primary' sends every write to the primary region and "
+            "routing='key-home' sends it to the key's home: choose one of them")
+    if durable is not None and not any(isinstance(f, Crash) for f in scenario.faults):
+        raise ConfigError(
+            f"durable={durable!r} says whether a crash keeps a region's state, but scenario "
+            f"{scenario.name!r} has no crash; scenarios with one: crash")
 
 
 def home_of(key: str, regions: Sequence[str], homes: Mapping[str, str] | None = None) -> str:
@@ -386,6 +411,7 @@ class TableScenario:
         durable = given.get("durable")
         if durable is not None and not isinstance(durable, bool):
             raise ConfigError(f"durable must be True or False, got {durable!r}")
+        _refuse_nonsense(self, merge, mode, routing, durable)
         return Options(merge=merge, seed=seed, writes=writes, routing=routing, mode=mode,
                        homes=dict(homes), primary=primary, skew=dict(skew), stamps=stamps,
                        retries=retries, durable=durable)
@@ -411,7 +437,10 @@ class TableScenario:
         opts = self.options(policy, seed, **given)
         if opts.mode == "mrsc":
             initial = self.initial_items("item-lww")
-            replicas = [MrscRegion(r, "item-lww", initial, stamps=opts.stamps) for r in self.regions]
+            # Regions catch up by log shipping at the scenario's anti-entropy period, if any.
+            catch_up = self.anti_entropy.period if self.anti_entropy is not None else None
+            replicas = [MrscRegion(r, "item-lww", initial, stamps=opts.stamps, catch_up=catch_up)
+                        for r in self.regions]
         else:
             initial = self.initial_items(policy)
             replicas = [TableReplica(r, policy, initial, stamps=opts.stamps,
@@ -448,7 +477,7 @@ class TableScenario:
         reference = next(iter(items.values()))
         forks = tuple(find_version_forks(sim.trace))  # type: ignore[arg-type]
         reports = {w: f.describe() for f in forks for w in f.writes}
-        ledger = from_simulation(sim, reports)
+        ledger = from_simulation(sim, reports, clients.abandoned)
         return Result(
             scenario=self.name,
             merge="mrsc" if opts.mode == "mrsc" else opts.merge,
@@ -483,6 +512,8 @@ class _Clients:
         self.read_replies: dict[str, Reply] = {}
         #: Ground truth: the writes on the read's key that had reached the answering region.
         self.read_knowledge: dict[str, VectorClock] = {}
+        #: Writes a versioned client gave up before sending: its read failed.
+        self.abandoned: list[WriteRecord] = []
 
     def target(self, key: str, region: str, writing: bool) -> str:
         """The region a request for ``key`` from a client in ``region`` goes to."""
@@ -509,6 +540,14 @@ class _Clients:
         read_op, write_op = f"{w.op}{suffix}.read", f"{w.op}{suffix}"
 
         def after_read(sim: Simulation, reply: Reply) -> None:
+            if not reply.response.ok:  # the read never got an answer: the write is not sent
+                self.abandoned.append(WriteRecord(
+                    id=write_op, replica=target, key=w.key, time=sim.now, client=w.client,
+                    attributes=dict(w.attributes), dot=None, seen=VectorClock(),
+                    acknowledged=False, error=(f"not sent: the versioned read {read_op} failed "
+                                               f"({reply.response.error}: "
+                                               f"{reply.response.message})")))
+                return
             item = reply.response.item  # type: ignore[attr-defined]
             versions = [v.get("version") for v in (item if isinstance(item, list) else [item]) if v]
             known = [v for v in versions if type(v) is int]
@@ -517,7 +556,8 @@ class _Clients:
                                      add=w.add, delete=w.delete)
             elif not known:  # an item without a version attribute yet: start it at 1
                 request = UpdateItem(write_op, w.key, {**w.attributes, "version": 1},
-                                     condition={"version": None}, add=w.add, delete=w.delete)
+                                     condition={"version": None}, add=w.add, delete=w.delete,
+                                     versioned=True)
             else:
                 request = UpdateItem(write_op, w.key, w.attributes, expect_version=max(known),
                                      add=w.add, delete=w.delete)
