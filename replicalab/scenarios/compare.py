@@ -66,6 +66,7 @@ class Row:
     detected: int
     rejected: int
     siblings: int
+    unreplicated: int
     p50: int | None
     p99: int | None
     stale_reads: int
@@ -147,6 +148,7 @@ def _row(pattern: Pattern, results: list[Result]) -> Row:
         silently_lost=sum(r.summary["silently_lost"] for r in results),
         detected=sum(r.summary["detected"] for r in results),
         rejected=sum(r.summary["rejected"] for r in results),
+        unreplicated=sum(r.summary["unreplicated"] for r in results),
         siblings=sum(r.siblings_visible for r in results),
         p50=_percentile(latencies, 0.5),
         p99=_percentile(latencies, 0.99),
