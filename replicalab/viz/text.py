@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from replicalab.items import format_wall
 
-if TYPE_CHECKING:
-    from replicalab.scenarios.world import Result
+#: A run's result (:class:`replicalab.scenarios.result.Result`). The scenarios sit above the
+#: pictures, so viz reads a result by its fields and never imports the class.
+Result = Any
 
 __all__ = ["clocks", "compare_table", "final_items", "ledger_lines", "report", "table", "timeline"]
 
