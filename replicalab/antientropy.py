@@ -296,7 +296,7 @@ class SyncSession:
                 f"from these values (MerkleTree.build(values), or kept up to date with .set)"
             )
         if not callable(merge):
-            raise ConfigError(f"merge must be callable as merge(key, local, remote) -> bytes, got {merge!r}")
+            raise ConfigError(f"merge must be callable as merge(key, local, remote) -> bytes, got {_validate.shown(merge)}")
         self.session = _validate.name(session, "session")
         self.tree = tree
         self.values = values
@@ -341,7 +341,7 @@ class SyncSession:
         """Begin as the initiator: returns ``[RootHash]`` to send to the peer."""
         if self._started or self.done:
             raise ConfigError(
-                f"session {self.session!r} has already started; call start() once, on the initiator, "
+                f"session {_validate.shown(self.session)} has already started; call start() once, on the initiator, "
                 f"and only receive() on the responder"
             )
         self._started = True
@@ -362,7 +362,7 @@ class SyncSession:
             raise ConfigError(f"receive takes an anti-entropy message, got {type(msg).__name__}")
         if msg.session != self.session:
             raise ConfigError(
-                f"message for session {msg.session!r} delivered to session {self.session!r}; "
+                f"message for session {_validate.shown(msg.session)} delivered to session {_validate.shown(self.session)}; "
                 f"route messages to sessions by their .session"
             )
         if (self.done or not isinstance(msg, self._expect)
@@ -420,7 +420,7 @@ class SyncSession:
         remote: dict[str, bytes] = {}
         for key, value in msg.items:
             if not isinstance(key, str) or tree.bucket_of(key) not in buckets:
-                raise ConfigError(f"BucketItems carries key {key!r}, which is in none of its buckets")
+                raise ConfigError(f"BucketItems carries key {_validate.shown(key)}, which is in none of its buckets")
             remote[key] = _bytes_value(value, f"value of {key!r} in BucketItems")
         keys = set(remote)
         for bucket in buckets:
@@ -444,7 +444,7 @@ class SyncSession:
     def _on_merged_items(self, msg: MergedItems) -> list[Message]:
         for key, value in msg.items:
             if not isinstance(key, str):
-                raise ConfigError(f"MergedItems carries a key that is not a string: {key!r}")
+                raise ConfigError(f"MergedItems carries a key that is not a string: {_validate.shown(key)}")
             theirs = _bytes_value(value, f"value of {key!r} in MergedItems")
             ours = self.values.get(key)
             merged = self._merge(key, ours, theirs)
@@ -701,13 +701,13 @@ def lww_merge(key: str, local: bytes | None, remote: bytes | None) -> bytes:
     """
     if local is None or remote is None:
         if local is None and remote is None:
-            raise ConfigError(f"lww_merge({key!r}): at least one side must have a value")
+            raise ConfigError(f"lww_merge({_validate.shown(key)}): at least one side must have a value")
         return remote if local is None else local  # type: ignore[return-value]
     a, b = Stamped.decode(local), Stamped.decode(remote)
     if a.stamp == b.stamp:
         if a != b:
             raise MergeValidationError(
-                f"key {key!r}: two different values carry the same stamp {a.stamp}; a stamp "
+                f"key {_validate.shown(key)}: two different values carry the same stamp {a.stamp}; a stamp "
                 f"names one write, so one of the replicas holds an impossible state"
             )
         return local

@@ -221,7 +221,7 @@ class VectorClock:
         """Return a clock with ``replica``'s entry increased by ``by`` (default 1)."""
         _validate.replica_id(replica)
         if type(by) is not int or by < 1:
-            raise ClockError(f"tick amount must be an integer >= 1, got {by!r}")
+            raise ClockError(f"tick amount must be an integer >= 1, got {_validate.shown(by)}")
         counts = dict(self._counts)
         counts[replica] = counts.get(replica, 0) + by
         return VectorClock._trusted(counts)

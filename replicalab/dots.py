@@ -76,10 +76,10 @@ class CausalContext:
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.vv, VectorClock):
-            raise ClockError(f"CausalContext vv must be a VectorClock, got {self.vv!r}")
+            raise ClockError(f"CausalContext vv must be a VectorClock, got {_validate.shown(self.vv)}")
         for dot in self.cloud:
             if not isinstance(dot, Dot):
-                raise ClockError(f"a causal context's cloud holds Dot values, got {dot!r}")
+                raise ClockError(f"a causal context's cloud holds Dot values, got {_validate.shown(dot)}")
         compact_vv, compact_cloud = _compact(self.vv, self.cloud)
         object.__setattr__(self, "vv", compact_vv)
         object.__setattr__(self, "cloud", compact_cloud)

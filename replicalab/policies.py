@@ -39,6 +39,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from replicalab import _validate
 from replicalab.clocks import VectorClock
 from replicalab.errors import ConfigError, MergeValidationError
 from replicalab.items import (
@@ -163,7 +164,7 @@ class MergePolicy:
         if item is not None:
             _item(item, "item")
         if not isinstance(attributes, Mapping):
-            raise ConfigError(f"attributes must be a mapping of name -> value, got {attributes!r}")
+            raise ConfigError(f"attributes must be a mapping of name -> value, got {_validate.shown(attributes)}")
         versions = list(item.versions) if item is not None else []
         base: dict[str, Cell] = {}
         for version in versions:  # sorted by stamp: later siblings override earlier ones
@@ -244,7 +245,7 @@ def _single(item: Item, policy: str) -> Version:
 def _same(a: Version, b: Version) -> None:
     if a != b:
         raise MergeValidationError(
-            f"two different versions share stamp {a.stamp} (writes {a.write!r} and {b.write!r}); "
+            f"two different versions share stamp {a.stamp} (writes {_validate.shown(a.write)} and {_validate.shown(b.write)}); "
             "a stamp must name exactly one item state"
         )
 
@@ -304,7 +305,7 @@ class AttributeLWW(MergePolicy):
             elif cell.stamp == current.stamp:
                 if cell != current:
                     raise MergeValidationError(
-                        f"attribute {name!r} has two different values under stamp {cell.stamp}"
+                        f"attribute {_validate.shown(name)} has two different values under stamp {cell.stamp}"
                     )
             elif not cell.removed:
                 losses.append(_attr_loss(name, cell, current))
@@ -410,7 +411,7 @@ def get_policy(name: str | MergePolicy) -> MergePolicy:
         return POLICIES[name]
     except (KeyError, TypeError):
         raise ConfigError(
-            f"unknown merge policy {name!r}; choose one of: {', '.join(policy_names())}"
+            f"unknown merge policy {_validate.shown(name)}; choose one of: {', '.join(policy_names())}"
         ) from None
 
 
@@ -471,7 +472,7 @@ class CrdtMap(MergePolicy):
         elements: Mapping[str, tuple[frozenset[Any], frozenset[Any]]] | None = None,
     ) -> Outcome:
         if not isinstance(attributes, Mapping):
-            raise ConfigError(f"attributes must be a mapping of name -> value, got {attributes!r}")
+            raise ConfigError(f"attributes must be a mapping of name -> value, got {_validate.shown(attributes)}")
         current = _single(_item(item, "item"), self.name) if item is not None else None
         cells = list(current.cells) if current is not None else []
         context = current.clock if current is not None else VectorClock()
@@ -532,8 +533,8 @@ class CrdtMap(MergePolicy):
         for key in a.keys() & b.keys():
             if a[key] != b[key]:
                 raise MergeValidationError(
-                    f"write {key[0]} names two different cells for {key[1]!r} "
-                    f"({a[key][1]!r} and {b[key][1]!r})")
+                    f"write {key[0]} names two different cells for {_validate.shown(key[1])} "
+                    f"({_validate.shown(a[key][1])} and {_validate.shown(b[key][1])})")
         keep = [nc for key, nc in a.items() if key in b or not _covered(key[0], theirs.clock)]
         keep += [nc for key, nc in b.items() if key not in a and not _covered(key[0], mine.clock)]
         version = self._make(keep, mine.clock.merge(theirs.clock))

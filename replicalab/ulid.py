@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import random
 
+from replicalab import _validate
 from replicalab.errors import ConfigError
 
 __all__ = ["CROCKFORD", "ulid"]
@@ -35,7 +36,7 @@ _MAX_TIME = (1 << 48) - 1
 def ulid(ms: int, rng: random.Random) -> str:
     """A 26-character ULID for wall time ``ms`` (0 <= ms < 2**48) with 80 bits from ``rng``."""
     if type(ms) is not int or not 0 <= ms <= _MAX_TIME:
-        raise ConfigError(f"ULID time must be an integer number of ms in [0, 2**48), got {ms!r}")
+        raise ConfigError(f"ULID time must be an integer number of ms in [0, 2**48), got {_validate.shown(ms)}")
     randomness = 0
     for _ in range(5):  # 5 x 16 bits, each from one random() draw
         randomness = (randomness << 16) | int(rng.random() * 65536)

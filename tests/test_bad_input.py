@@ -673,3 +673,381 @@ def test_python_dash_m_replicalab_with_unknown_merge_exits_2_with_one_line() -> 
     lines = done.stderr.splitlines()
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith("replicalab: error: unknown merge policy 'nope'")
+
+
+# ---------------------------------------------------------------------------
+# The whole public surface, fuzzed
+#
+# The rows above pin one message per known defect. The property below covers what
+# nobody thought to write a row for: every constructor and public method of every
+# name in ``__all__`` of the public modules (so new API is covered the day it is
+# exported), called with hostile values -- None, bools, huge and negative ints, NaN,
+# unicode and empty strings, bytes, nested, unhashable and very deep values -- mixed
+# with plausible ones so that the checks after the first one are reached too.
+#
+# A call may succeed, or raise a ``ReplicaLabError``; anything else fails the test, as
+# does a rejected call that changed its object (random streams and counters included),
+# an error whose message cannot be built (``str(error)`` raising), or a call that runs
+# for more than CALL_SECONDS (a cap that did not fire).
+#
+# Not fuzzed, on purpose: ``replicalab.exercises`` (the grader; its inputs are exercise
+# files and learner modules, checked by tests/test_exercise_*), ``replicalab.viz`` and
+# ``replicalab.testing`` (helpers over results and strategies that the library builds),
+# ``replicalab.cli`` (the command-line table above), exception classes and enums. A
+# handler's ``ctx`` argument is always a real RecordingContext: the runtime supplies it.
+
+import enum  # noqa: E402
+import importlib  # noqa: E402
+import inspect  # noqa: E402
+import signal  # noqa: E402
+from typing import Protocol  # noqa: E402
+
+import hypothesis.strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+
+PUBLIC_MODULES = [
+    "replicalab", "replicalab.clocks", "replicalab.dots", "replicalab.crdts", "replicalab.items",
+    "replicalab.policies", "replicalab.merkle", "replicalab.antientropy", "replicalab.reconcile",
+    "replicalab.serialization", "replicalab.trace", "replicalab.ulid", "replicalab.replica",
+    "replicalab.replica.mrsc", "replicalab.sim", "replicalab.sim.faults", "replicalab.scenarios",
+    "replicalab.ledger",
+]
+#: Examples per public target under CI (derandomized); the local 'dev' profile uses a third.
+FUZZ_EXAMPLES = 25
+#: A single call that takes longer than this is a cap that did not fire.
+CALL_SECONDS = 20
+
+
+def _is_protocol(cls: type) -> bool:
+    return bool(getattr(cls, "_is_protocol", False)) or Protocol in cls.__mro__
+
+
+def public_targets() -> list[tuple[str, Any, str | None]]:
+    """(name, class or function, method name or None) for every public constructor and verb."""
+    seen: set[int] = set()
+    out: list[tuple[str, Any, str | None]] = []
+    for module_name in PUBLIC_MODULES:
+        module = importlib.import_module(module_name)
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if id(obj) in seen or inspect.ismodule(obj):
+                continue
+            seen.add(id(obj))
+            if inspect.isclass(obj):
+                if issubclass(obj, (BaseException, enum.Enum)) or _is_protocol(obj):
+                    continue
+                out.append((f"{obj.__module__}.{obj.__qualname__}", obj, None))
+                for attr in sorted(dir(obj)):
+                    if attr.startswith("_"):
+                        continue
+                    raw = inspect.getattr_static(obj, attr)
+                    func = raw.__func__ if isinstance(raw, (staticmethod, classmethod)) else raw
+                    if inspect.isfunction(func) and func.__module__.startswith("replicalab"):
+                        out.append((f"{obj.__module__}.{obj.__qualname__}.{attr}", obj, attr))
+            elif callable(obj):
+                out.append((f"{obj.__module__}.{name}", obj, None))
+    return out
+
+
+def _deep(levels: int, wrap: Callable[[Any], Any]) -> Any:
+    value: Any = 0
+    for _ in range(levels):
+        value = wrap(value)
+    return value
+
+
+class Opaque:
+    """A user object with nothing replicalab could know about it."""
+
+
+DEEP_LIST = _deep(50_000, lambda v: [v])
+DEEP_DICT = _deep(50_000, lambda v: {"k": v})
+DEEP_TUPLE = _deep(50_000, lambda v: (v,))
+
+
+class Pick:
+    """A drawn value shown by its name, so Hypothesis can print any failing example."""
+
+    def __init__(self, name: str, build: Callable[[], Any]) -> None:
+        self.name, self.build = name, build
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+def _hostile() -> list[Pick]:
+    values = {
+        "None": None, "True": True, "False": False, "0": 0, "-1": -1, "-5": -5, "2**63": 2**63,
+        "-2**63": -(2**63), "10**400": 10**400, "1.5": 1.5, "-0.0": -0.0, "nan": NAN, "inf": INF,
+        "-inf": -INF, "1j": 1j, "''": "", "' '": " ", "'\\x00'": "\x00", "'é'": "é",
+        "'\\ud800'": "\ud800", "'a' * 100_000": "a" * 100_000, "b''": b"", "b'a'": b"a",
+        "Ellipsis": Ellipsis, "int": int, "object": object, "print": print,
+        "DEEP_LIST": DEEP_LIST, "DEEP_DICT": DEEP_DICT, "DEEP_TUPLE": DEEP_TUPLE,
+    }
+    picks = [Pick(name, lambda v=value: v) for name, value in values.items()]
+    fresh: dict[str, Callable[[], Any]] = {  # mutable or identity-bearing: a new one per call
+        "bytearray(b'x')": lambda: bytearray(b"x"), "[]": list, "{}": dict, "()": tuple,
+        "set()": set, "frozenset()": frozenset, "[1, 'a']": lambda: [1, "a"],
+        "{'a': 1}": lambda: {"a": 1}, "{1: 2}": lambda: {1: 2}, "{'a': None}": lambda: {"a": None},
+        "[[]]": lambda: [[]], "('a', 1)": lambda: ("a", 1), "[['a', 'b']]": lambda: [["a", "b"]],
+        "Opaque()": Opaque,
+    }
+    return picks + [Pick(name, build) for name, build in fresh.items()]
+
+
+def _plausible() -> list[Pick]:
+    """Values a caller might pass on purpose, so the checks after the first one get reached."""
+    builders: dict[str, Callable[[], Any]] = {
+        "'a'": lambda: "a", "'b'": lambda: "b", "'k'": lambda: "k", "'x'": lambda: "x",
+        "'w1'": lambda: "w1", "'eu-west-1'": lambda: "eu-west-1", "'london'": lambda: "london",
+        "'item-lww'": lambda: "item-lww", "'causal'": lambda: "causal", "1": lambda: 1,
+        "3": lambda: 3, "100": lambda: 100, "0.5": lambda: 0.5, "b'v'": lambda: b"v",
+        "['a', 'b']": lambda: ["a", "b"], "{'x': 1}": lambda: {"x": 1},
+        "{'k': b'v'}": lambda: {"k": b"v"}, "('a', 'b')": lambda: ("a", "b"),
+        "[('a', 'b')]": lambda: [("a", "b")],
+        "VectorClock({'a': 1})": lambda: VectorClock({"a": 1}), "Dot('a', 1)": lambda: Dot("a", 1),
+        "Link()": Link, "Constant(5)": lambda: Constant(5),
+        "UpdateItem('w7', 'k', {'x': 1})": lambda: UpdateItem("w7", "k", {"x": 1}),
+        "STAMP": lambda: STAMP, "Item((lww_version(1),))": lambda: Item((lww_version(1),)),
+        "GCounter().increment('a', 1)": lambda: GCounter().increment("a", 1),
+        "RecordingContext('a', peers=('b', 'c'))": lambda: RecordingContext("a", peers=("b", "c")),
+        "Replica('a')": lambda: Replica("a"), "lambda *a, **k: None": lambda: lambda *a, **k: None,
+    }
+    return [Pick(name, build) for name, build in builders.items()]
+
+
+HOSTILE = _hostile()
+PLAUSIBLE = _plausible()
+
+
+def value_strategy() -> st.SearchStrategy[Any]:
+    leaves = st.one_of(
+        st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=8),
+        st.binary(max_size=8),
+    )
+    nested = st.recursive(
+        leaves,
+        lambda inner: st.one_of(st.lists(inner, max_size=3), st.tuples(inner, inner),
+                                st.dictionaries(st.text(max_size=3), inner, max_size=3)),
+        max_leaves=6,
+    )
+    return st.one_of(st.sampled_from(HOSTILE), st.sampled_from(PLAUSIBLE), nested)
+
+
+def unpick(value: Any) -> Any:
+    return value.build() if isinstance(value, Pick) else value
+
+
+VALUES = value_strategy()
+
+
+def _london() -> Any:
+    """One small finished scenario run, shared (its methods only read it)."""
+    global _LONDON
+    if _LONDON is None:
+        _LONDON = scenarios.run("london", merge="causal", seed=0)
+    return _LONDON
+
+
+_LONDON: Any = None
+
+
+def _subjects() -> dict[str, Callable[[], Any]]:
+    """Builders of a live object of every public class whose constructor needs arguments."""
+    from replicalab import antientropy, ledger, reconcile, trace
+    from replicalab.merkle import MerkleTree
+    from replicalab.policies import Loss, Outcome
+    from replicalab.replica import GetItem, PutItem, ReadResult, Replicate, Request, Response, mrsc
+    from replicalab.sim import faults
+
+    item = Item((lww_version(1),))
+    values = {"k": antientropy.Stamped(1, "a", b"v").encode()}
+
+    def session() -> antientropy.SyncSession:
+        return antientropy.SyncSession(MerkleTree.build(values), values, antientropy.lww_merge)
+
+    return {
+        "HybridLogicalClock": lambda: HybridLogicalClock("a").tick(wall=5),
+        "LamportClock": lambda: LamportClock("a").tick(),
+        "Replica": lambda: Replica("a"),
+        "Simulation": sim_with_pending_write,
+        "TableReplica": lambda: TableReplica("a", items={"k": item}),
+        "MrscRegion": lambda: mrsc.MrscRegion("a"),
+        "Dot": lambda: Dot("a", 1),
+        "Cell": lambda: Cell(1, "w1", STAMP),
+        "Item": lambda: item,
+        "Stamp": lambda: STAMP,
+        "Version": lambda: lww_version(1),
+        "Loss": lambda: Loss("w1", "x", 1, "w2"),
+        "Outcome": lambda: Outcome(item),
+        "RootHash": lambda: session().start()[0],
+        "ChildHashes": lambda: antientropy.ChildHashes("s", 1, (0,), (b"\x00" * 32,) * 16),
+        "BucketItems": lambda: antientropy.BucketItems("s", (0,), (("k", b"v"),)),
+        "MergedItems": lambda: antientropy.MergedItems("s", (("k", b"v"),), 1),
+        "InSync": lambda: antientropy.InSync("s"),
+        "Stamped": lambda: antientropy.Stamped(1, "a", b"v"),
+        "SyncReport": lambda: antientropy.sync(values, {}, antientropy.lww_merge),
+        "SyncSession": session,
+        "Fork": lambda: reconcile.Fork("k", 3, ("w1", "w2")),
+        "Event": lambda: trace.Event(0, 0, "Sent", "a", {"dst": "b"}),
+        "GetItem": lambda: GetItem("r1", "k"),
+        "PutItem": lambda: PutItem("w1", "k", {"x": 1}),
+        "UpdateItem": lambda: UpdateItem("w1", "k", {"x": 1}),
+        "ReadResult": lambda: ReadResult("r1"),
+        "RecordingContext": lambda: RecordingContext("a", peers=("b",)),
+        "Replicate": lambda: Replicate("k", item, "w1"),
+        "Request": lambda: Request("w1"),
+        "Response": lambda: Response("w1"),
+        "Accepted": lambda: mrsc.Accepted("k", "w1", True),
+        "Commit": lambda: mrsc.Commit("k", item, "w1", 1),
+        "Prepare": lambda: mrsc.Prepare("k", item, "w1", 0),
+        "ReadReply": lambda: mrsc.ReadReply("k", "r1", 1, item),
+        "ReadRequest": lambda: mrsc.ReadRequest("k", "r1"),
+        "Constant": lambda: Constant(5),
+        "Exponential": lambda: Exponential(5),
+        "Uniform": lambda: Uniform(1, 5),
+        "RandomStreams": lambda: RandomStreams(1),
+        "Reply": lambda: sim_at_100().replies[0],
+        "Statistics": lambda: sim_at_100().statistics(),
+        "WriteFact": lambda: sim_at_100().writes["w1"],
+        "ClockBump": lambda: faults.ClockBump(5, "a", 10),
+        "ClockSkew": lambda: faults.ClockSkew(5, "a", 10),
+        "Crash": lambda: faults.Crash(5, "a"),
+        "Heal": lambda: faults.Heal(5),
+        "LinkChange": lambda: faults.LinkChange(5, "a", "b"),
+        "OneWayCut": lambda: faults.OneWayCut(5, "a", "b"),
+        "Partition": lambda: faults.Partition(5, (("a",), ("b",))),
+        "Restart": lambda: faults.Restart(5, "a"),
+        "ClientWrite": lambda: scenarios.get("london").writes[0],
+        "Result": lambda: copy.deepcopy(_london()),
+        "TableScenario": lambda: scenarios.get("london"),
+        "Entry": lambda: _london().ledger.entries[0],
+        "Ledger": lambda: _london().ledger,
+        "LossEvent": lambda: ledger.LossEvent(5, "a", Loss("w1", "x", 1, "w2")),
+        "WriteRecord": lambda: ledger.WriteRecord("w1", "a", "k", 5, "c", {"x": 1}, Dot("a", 1),
+                                                  VectorClock({"a": 1})),
+    }
+
+
+SUBJECTS = _subjects()
+
+
+def subject_of(cls: type) -> Any:
+    """A live object of ``cls``: its no-argument constructor, or its entry in SUBJECTS."""
+    build = SUBJECTS.get(cls.__name__)
+    if build is not None:
+        return build()
+    try:
+        return cls()
+    except TypeError:
+        pytest.fail(f"add a builder for {cls.__qualname__} to SUBJECTS in {__file__}")
+
+
+def full_snapshot(obj: Any) -> Any:
+    """snapshot(), plus the random streams of simulations and recording contexts."""
+    if isinstance(obj, Simulation):
+        streams = obj.streams._streams
+        return (snapshot(obj), sorted((name, rng.getstate()) for name, rng in streams.items()))
+    return snapshot(obj)
+
+
+class CallTookTooLong(Exception):
+    """Raised by the alarm: a call ran longer than CALL_SECONDS."""
+
+
+def _alarm(_signum: int, _frame: Any) -> None:
+    raise CallTookTooLong(f"a call ran longer than {CALL_SECONDS} s: a cap did not fire")
+
+
+def _parameters(func: Callable[..., Any], bound: bool) -> list[inspect.Parameter]:
+    params = list(inspect.signature(func).parameters.values())
+    if bound and params and params[0].name in ("self", "cls"):
+        params = params[1:]
+    return params
+
+
+def _draw_call(data: st.DataObject, params: list[inspect.Parameter]) -> tuple[list, dict]:
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    for param in params:
+        if param.name == "ctx":
+            value: Any = RecordingContext("a", peers=("b", "c"))
+        elif param.kind is param.VAR_POSITIONAL:
+            args.extend(unpick(v) for v in data.draw(st.lists(VALUES, max_size=2), label=f"*{param.name}"))
+            continue
+        elif param.kind is param.VAR_KEYWORD:
+            extra = data.draw(st.dictionaries(st.sampled_from(["x", "merge", "seed", "skew"]),
+                                              VALUES, max_size=1), label=f"**{param.name}")
+            kwargs.update({k: unpick(v) for k, v in extra.items() if k not in {p.name for p in params}})
+            continue
+        elif param.default is not param.empty and data.draw(st.booleans(), label=f"omit {param.name}"):
+            continue
+        else:
+            value = unpick(data.draw(VALUES, label=param.name))
+        if param.kind is param.KEYWORD_ONLY or (kwargs and param.kind is not param.POSITIONAL_ONLY):
+            kwargs[param.name] = value
+        elif param.kind is param.POSITIONAL_ONLY and kwargs:
+            return args, kwargs  # cannot follow a skipped one
+        elif len(args) == len([p for p in params[: params.index(param)]
+                               if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]):
+            args.append(value)
+        else:
+            kwargs[param.name] = value
+    return args, kwargs
+
+
+TARGETS = public_targets()
+
+
+@pytest.mark.parametrize(("name", "owner", "method"), TARGETS, ids=[t[0] for t in TARGETS])
+def test_every_public_call_raises_a_replicalab_error_or_succeeds(
+    name: str, owner: Any, method: str | None
+) -> None:
+    if method is None:
+        func, bound = owner, inspect.isclass(owner)
+        if bound:
+            func = owner.__init__ if owner.__init__ is not object.__init__ else owner
+    else:
+        raw = inspect.getattr_static(owner, method)
+        func, bound = getattr(raw, "__func__", raw), not isinstance(raw, staticmethod)
+    params = _parameters(func, bound)
+    examples = FUZZ_EXAMPLES if os.environ.get("CI") else max(FUZZ_EXAMPLES // 3, 5)
+
+    @settings(max_examples=examples, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(data=st.data())
+    def check(data: st.DataObject) -> None:
+        args, kwargs = _draw_call(data, params)
+        subject = None
+        if method is None:
+            call = owner
+        else:
+            raw = inspect.getattr_static(owner, method)
+            subject = None if isinstance(raw, (staticmethod, classmethod)) else subject_of(owner)
+            call = getattr(subject if subject is not None else owner, method)
+        before = full_snapshot(subject)
+        previous = signal.signal(signal.SIGALRM, _alarm)
+        signal.setitimer(signal.ITIMER_REAL, CALL_SECONDS)
+        try:
+            call(*args, **kwargs)
+        except ReplicaLabError as error:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            message = str(error)  # must not raise
+            assert message, f"{type(error).__name__} without a message"
+            assert len(message) < 20_000, f"unbounded message of {len(message)} characters"
+            assert full_snapshot(subject) == before, f"rejected {name} changed its object"
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+
+    check()
+
+
+def test_the_fuzzed_surface_is_the_public_surface() -> None:
+    """The property above really covers the exported API (counted, so shrinkage is noticed)."""
+    names = {name for name, _, _ in TARGETS}
+    assert len(TARGETS) >= 300
+    for expected in ("replicalab.sim.simulation.Simulation.client_request",
+                     "replicalab.crdts.registers.LWWRegister.merge",
+                     "replicalab.dots.CausalContext", "replicalab.serialization.from_json"):
+        assert expected in names

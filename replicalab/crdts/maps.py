@@ -117,16 +117,16 @@ class LWWMap:
         for key, item in (values or {}).items():
             _common.hashable(key, "an LWWMap key")
             if not (isinstance(item, tuple) and len(item) == 3):
-                raise ConfigError(f"LWWMap value of {key!r} must be (value, timestamp, replica), got {item!r}")
+                raise ConfigError(f"LWWMap value of {_validate.shown(key)} must be (value, timestamp, replica), got {_validate.shown(item)}")
             value, timestamp, replica = item
             entries[key] = (_validate.counter(timestamp, "LWW timestamp"),
                             _validate.replica_id(replica), True, value)
         for key, item in (tombstones or {}).items():
             _common.hashable(key, "an LWWMap key")
             if key in entries:
-                raise MergeValidationError(f"key {key!r} cannot be both set and deleted")
+                raise MergeValidationError(f"key {_validate.shown(key)} cannot be both set and deleted")
             if not (isinstance(item, tuple) and len(item) == 2):
-                raise ConfigError(f"LWWMap tombstone of {key!r} must be (timestamp, replica), got {item!r}")
+                raise ConfigError(f"LWWMap tombstone of {_validate.shown(key)} must be (timestamp, replica), got {_validate.shown(item)}")
             timestamp, replica = item
             entries[key] = (_validate.counter(timestamp, "LWW timestamp"),
                             _validate.replica_id(replica), False, None)
@@ -297,7 +297,7 @@ class LWWMap:
                 )
             key = serialization.read_element(row[0], "LWWMap key")
             if key in values or key in tombstones:
-                raise serialization.SerializationError(f"entries list key {key!r} twice")
+                raise serialization.SerializationError(f"entries list key {_validate.shown(key)} twice")
             timestamp = serialization.read_int(row[1], f"timestamp of {key!r}")
             replica = serialization.read_str(row[2], f"replica of {key!r}")
             if len(row) == 4:
@@ -372,8 +372,8 @@ def _lww_winner(payloads: Iterable[tuple[int, str, Any]]) -> tuple[int, str, Any
             best = p
         elif (p[0], p[1]) == (best[0], best[1]) and p[2] != best[2]:
             raise MergeValidationError(
-                f"LWW marker ({p[0]}, {p[1]!r}) carries two different values ({best[2]!r} and "
-                f"{p[2]!r}); one (timestamp, replica) must name one assignment"
+                f"LWW marker ({p[0]}, {_validate.shown(p[1])}) carries two different values ({_validate.shown(best[2])} and "
+                f"{_validate.shown(p[2])}); one (timestamp, replica) must name one assignment"
             )
     return best
 
@@ -385,7 +385,7 @@ class _LWWKind(_Kind):
     @staticmethod
     def check(payload: Any) -> None:
         if not (isinstance(payload, tuple) and len(payload) == 3):
-            raise ConfigError(f"an LWWRegister payload is (timestamp, replica, value), got {payload!r}")
+            raise ConfigError(f"an LWWRegister payload is (timestamp, replica, value), got {_validate.shown(payload)}")
         _validate.counter(payload[0], "LWW timestamp")
         _validate.replica_id(payload[1])
 
@@ -450,7 +450,7 @@ class _CounterKind(_Kind):
     @staticmethod
     def check(payload: Any) -> None:
         if not (isinstance(payload, tuple) and len(payload) == 3):
-            raise ConfigError(f"a PNCounter payload is (replica, increments, decrements), got {payload!r}")
+            raise ConfigError(f"a PNCounter payload is (replica, increments, decrements), got {_validate.shown(payload)}")
         _validate.replica_id(payload[0])
         _common.amount(payload[1], "PNCounter increments")
         _common.amount(payload[2], "PNCounter decrements")
@@ -493,7 +493,7 @@ def _kind_of(value: Any) -> type[_Kind]:
     kind = _KINDS.get(value) if isinstance(value, type) else None
     if kind is None:
         raise ConfigError(
-            f"ORMap values can be MVRegister, LWWRegister, ORSet or PNCounter, got {value!r}; "
+            f"ORMap values can be MVRegister, LWWRegister, ORSet or PNCounter, got {_validate.shown(value)}; "
             "a reset-remove needs values whose every update is named by a dot"
         )
     return kind
@@ -503,7 +503,7 @@ def _kind_of_op(op: Any) -> type[_Kind]:
     for kind in _KINDS.values():
         if isinstance(op, kind.ops):
             return kind
-    raise ConfigError(f"{op!r} is not an op of a value type an ORMap can hold")
+    raise ConfigError(f"{_validate.shown(op)} is not an op of a value type an ORMap can hold")
 
 
 def _nested_op(_instance: Any, _attribute: Any, value: Any) -> None:
@@ -511,12 +511,12 @@ def _nested_op(_instance: Any, _attribute: Any, value: Any) -> None:
     if not isinstance(value, allowed):
         raise ConfigError(
             f"ORMap.Update takes an op of its value type (e.g. PNCounter.Increment('a', 1), "
-            f"MVRegister.Assign('v', replica='a')), got {value!r}"
+            f"MVRegister.Assign('v', replica='a')), got {_validate.shown(value)}"
         )
     prepared = getattr(value, "dot", None) is not None or getattr(value, "observed", None) is not None
     if prepared:
         raise ConfigError(
-            f"ORMap.Update takes an unprepared op (no dot, no observed), got {value!r}; "
+            f"ORMap.Update takes an unprepared op (no dot, no observed), got {_validate.shown(value)}; "
             "the map mints dots from its own context"
         )
 
@@ -605,9 +605,9 @@ class ORMap:
             if self.dot is not None and self.observed is None:
                 raise ConfigError("a prepared ORMap.Update carries observed (possibly empty) with its dot")
             if self.dot is not None and self.dot.replica != getattr(self.op, "replica", None):
-                raise ConfigError(f"ORMap.Update of {self.op!r} cannot carry {self.dot!r}")
+                raise ConfigError(f"ORMap.Update of {_validate.shown(self.op)} cannot carry {_validate.shown(self.dot)}")
             if self.dot is not None and self.dot in (self.observed or ()):
-                raise ConfigError(f"ORMap.Update cannot observe its own dot {self.dot!r}")
+                raise ConfigError(f"ORMap.Update cannot observe its own dot {_validate.shown(self.dot)}")
 
         @property
         def replica(self) -> str | None:
@@ -652,10 +652,10 @@ class ORMap:
             for key, dots in entries.items():
                 _common.hashable(key, "an ORMap key")
                 if not isinstance(dots, Mapping):
-                    raise ConfigError(f"ORMap entry {key!r} must map Dot -> payload, got {dots!r}")
+                    raise ConfigError(f"ORMap entry {_validate.shown(key)} must map Dot -> payload, got {_validate.shown(dots)}")
                 if not dots:
                     raise MergeValidationError(
-                        f"ORMap key {key!r} holds no dots; a key is present only while an update holds it"
+                        f"ORMap key {_validate.shown(key)} holds no dots; a key is present only while an update holds it"
                     )
                 inner: dict[DotT, Any] = {}
                 for dot, payload in sorted(dots.items(), key=lambda item: _common.dot_tuple(item[0])):
@@ -663,7 +663,7 @@ class ORMap:
                     behaviour.check(payload)
                     if d in owner:
                         raise MergeValidationError(
-                            f"dot {d[0]}:{d[1]} names updates of two keys ({owner[d]!r} and {key!r})"
+                            f"dot {d[0]}:{d[1]} names updates of two keys ({_validate.shown(owner[d])} and {_validate.shown(key)})"
                         )
                     owner[d] = key
                     inner[d] = payload
@@ -762,7 +762,7 @@ class ORMap:
         behaviour = _KINDS[self.kind]
         if not isinstance(op.op, behaviour.ops):
             raise ConfigError(
-                f"this ORMap holds {self.kind.__name__} values; {op.op!r} is not one of its ops"
+                f"this ORMap holds {self.kind.__name__} values; {_validate.shown(op.op)} is not one of its ops"
             )
         mints, payload, observed = behaviour.plan(entries.get(op.key, {}), op.op)
         dot = _common.next_dot(vv, cloud, op.op.replica) if mints else None
@@ -788,7 +788,7 @@ class ORMap:
             if type(op) is ORMap.Update:
                 if not isinstance(op.op, behaviour.ops):
                     raise ConfigError(
-                        f"this ORMap holds {self.kind.__name__} values; {op.op!r} is not one of its ops"
+                        f"this ORMap holds {self.kind.__name__} values; {_validate.shown(op.op)} is not one of its ops"
                     )
                 if op.observed is None:  # unprepared: update here
                     mints, payload, observed = behaviour.plan(current, op.op)
@@ -808,8 +808,8 @@ class ORMap:
                     holder = _missing_holder(entries, d)
                     if holder is not _NOBODY:
                         raise MergeValidationError(
-                            f"dot {d[0]}:{d[1]} is held by key {holder!r} here but the op saw it "
-                            f"at {key!r}; one dot is one update"
+                            f"dot {d[0]}:{d[1]} is held by key {_validate.shown(holder)} here but the op saw it "
+                            f"at {_validate.shown(key)}; one dot is one update"
                         )
                 add_dot(vv, cloud, d)
             if new is not None:
@@ -822,7 +822,7 @@ class ORMap:
                         holder = _missing_holder(entries, new)
                         if holder is not _NOBODY and holder != key:
                             raise MergeValidationError(
-                                f"dot {new[0]}:{new[1]} already names an update of {holder!r}"
+                                f"dot {new[0]}:{new[1]} already names an update of {_validate.shown(holder)}"
                             )
                     elif held != payload:
                         raise _two_updates(key, new, held, payload)
@@ -972,7 +972,7 @@ class ORMap:
         kind = _KINDS_BY_NAME.get(doc["kind"]) if isinstance(doc["kind"], str) else None
         if kind is None:
             raise serialization.SerializationError(
-                f"kind must be one of {sorted(_KINDS_BY_NAME)}, got {doc['kind']!r}"
+                f"kind must be one of {sorted(_KINDS_BY_NAME)}, got {_validate.shown(doc['kind'])}"
             )
         behaviour = _KINDS[kind]
         entries: dict[Any, dict[tuple[str, int], Any]] = {}
@@ -980,13 +980,13 @@ class ORMap:
             key, updates = serialization.read_list(row, "entries row", 2)
             key = serialization.read_element(key, "ORMap key")
             if key in entries:
-                raise serialization.SerializationError(f"entries list key {key!r} twice")
+                raise serialization.SerializationError(f"entries list key {_validate.shown(key)} twice")
             store: dict[tuple[str, int], Any] = {}
             for update in serialization.read_list(updates, f"updates of {key!r}"):
                 dot, payload = serialization.read_list(update, "update", 2)
                 dot = serialization.read_dot(dot, "update dot")
                 if dot in store:
-                    raise serialization.SerializationError(f"updates of {key!r} list dot {dot} twice")
+                    raise serialization.SerializationError(f"updates of {_validate.shown(key)} list dot {dot} twice")
                 store[dot] = behaviour.parse(payload)
             entries[key] = store
         vv, cloud = serialization.read_context(doc["context"], "context")
@@ -1010,6 +1010,6 @@ def _check_update_owners(ea: Mapping[Any, dict[DotT, Any]], eb: Mapping[Any, dic
             mine = owner.get(d, key)
             if mine != key:
                 raise MergeValidationError(
-                    f"dot {d[0]}:{d[1]} names an update of {mine!r} on one side and of {key!r} on "
+                    f"dot {d[0]}:{d[1]} names an update of {_validate.shown(mine)} on one side and of {_validate.shown(key)} on "
                     "the other; one dot is one update, so these states cannot both be reachable"
                 )

@@ -69,7 +69,7 @@ class LWWRegister:
         if self.timestamp is None or self.replica is None:
             raise ClockError(
                 "an assigned LWWRegister needs both timestamp and replica (or neither, when empty); "
-                f"got timestamp={self.timestamp!r}, replica={self.replica!r}"
+                f"got timestamp={_validate.shown(self.timestamp)}, replica={_validate.shown(self.replica)}"
             )
         _validate.counter(self.timestamp, "LWW timestamp")
         _validate.replica_id(self.replica)
@@ -96,8 +96,8 @@ class LWWRegister:
             return other
         if theirs == mine and other.value != self.value:
             raise MergeValidationError(
-                f"LWW marker {mine} carries two different values ({self.value!r} and "
-                f"{other.value!r}); one (timestamp, replica) must name one assignment"
+                f"LWW marker {mine} carries two different values ({_validate.shown(self.value)} and "
+                f"{_validate.shown(other.value)}); one (timestamp, replica) must name one assignment"
             )
         return self
 
@@ -194,11 +194,11 @@ class MVRegister:
                 raise ConfigError("MVRegister.Assign is prepared with both dot and context, or neither")
             if self.dot is not None:
                 if self.dot.replica != self.replica:
-                    raise ConfigError(f"MVRegister.Assign by {self.replica!r} cannot carry {self.dot!r}")
+                    raise ConfigError(f"MVRegister.Assign by {_validate.shown(self.replica)} cannot carry {_validate.shown(self.dot)}")
                 if self.context.get(self.replica) != self.dot.counter:  # type: ignore[union-attr]
                     raise ConfigError(
-                        f"MVRegister.Assign's context must end at its own dot {self.dot!r}, "
-                        f"got {self.context!r}"
+                        f"MVRegister.Assign's context must end at its own dot {_validate.shown(self.dot)}, "
+                        f"got {_validate.shown(self.context)}"
                     )
 
         def prepare(self, state: Any) -> MVRegister.Assign:
@@ -211,17 +211,17 @@ class MVRegister:
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.context, VectorClock):
-            raise ClockError(f"MVRegister context must be a VectorClock, got {self.context!r}")
+            raise ClockError(f"MVRegister context must be a VectorClock, got {_validate.shown(self.context)}")
         dots: dict[Dot, Hashable] = {}
         for entry in self.entries:
             if not (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], Dot)):
                 raise MergeValidationError(
-                    f"MVRegister entries are (Dot, value) pairs, got {entry!r}"
+                    f"MVRegister entries are (Dot, value) pairs, got {_validate.shown(entry)}"
                 )
             dot, value = entry
             if dot.counter > self.context.get(dot.replica):
                 raise MergeValidationError(
-                    f"entry dot {dot} is not covered by the register's context {self.context!r}; "
+                    f"entry dot {dot} is not covered by the register's context {_validate.shown(self.context)}; "
                     "a register has seen every assignment it holds"
                 )
             if dot in dots:
@@ -240,7 +240,7 @@ class MVRegister:
             hash(value)  # values live in a frozenset; fail here, not later
         except TypeError:
             raise ConfigError(
-                f"MVRegister values must be hashable (str, int, tuple, frozenset...), got {value!r}"
+                f"MVRegister values must be hashable (str, int, tuple, frozenset...), got {_validate.shown(value)}"
             ) from None
         context = self.context.tick(replica)
         dot = Dot(replica, context.get(replica))
@@ -253,8 +253,8 @@ class MVRegister:
         for dot in mine.keys() & theirs.keys():
             if mine[dot] != theirs[dot]:
                 raise MergeValidationError(
-                    f"dot {dot} carries two different values ({mine[dot]!r} and "
-                    f"{theirs[dot]!r}); a dot must name exactly one assignment"
+                    f"dot {dot} carries two different values ({_validate.shown(mine[dot])} and "
+                    f"{_validate.shown(theirs[dot])}); a dot must name exactly one assignment"
                 )
         kept = {
             (dot, value)

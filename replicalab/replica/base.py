@@ -211,7 +211,7 @@ class RecordingContext:
              scopes: Iterable[Hashable] | None = None) -> None:
         if dst not in self._peers:
             raise TopologyError(
-                f"{self._replica} has no link to {dst!r}; its peers are {list(self._peers)} "
+                f"{self._replica} has no link to {_validate.shown(dst)}; its peers are {list(self._peers)} "
                 "(pass peers=[...] to RecordingContext)"
             )
         data = {"scope": scope} if scopes is None else {"scope": scope, "scopes": tuple(scopes)}

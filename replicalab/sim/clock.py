@@ -15,6 +15,7 @@ import math
 
 import attrs
 
+from replicalab import _validate
 from replicalab.errors import ConfigError
 
 __all__ = ["WallClock"]
@@ -22,7 +23,7 @@ __all__ = ["WallClock"]
 
 def _finite(_inst: object, attribute: attrs.Attribute, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(f"wall clock {attribute.name} must be a finite number, got {value!r}")
+        raise ConfigError(f"wall clock {attribute.name} must be a finite number, got {_validate.shown(value)}")
 
 
 @attrs.frozen

@@ -103,7 +103,7 @@ Latency = Constant | Uniform | Exponential
 def _latency(_inst: object, _attr: attrs.Attribute, value: object) -> None:
     if not isinstance(value, (Constant, Uniform, Exponential)):
         raise LatencyError(
-            f"link latency must be Constant, Uniform or Exponential, got {value!r}; "
+            f"link latency must be Constant, Uniform or Exponential, got {_validate.shown(value)}; "
             "e.g. Uniform(70, 80) for 70-80 ms"
         )
 

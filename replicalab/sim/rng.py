@@ -23,6 +23,7 @@ import random
 from collections.abc import Sequence
 from typing import TypeVar
 
+from replicalab import _validate
 from replicalab.errors import ConfigError
 
 __all__ = ["RandomStreams", "choice", "exponential", "uniform"]
@@ -32,7 +33,7 @@ T = TypeVar("T")
 
 def _check_seed(seed: object) -> int:
     if type(seed) is not int:
-        raise ConfigError(f"seed must be an integer, got {seed!r} ({type(seed).__name__})")
+        raise ConfigError(f"seed must be an integer, got {_validate.shown(seed)} ({type(seed).__name__})")
     return seed
 
 

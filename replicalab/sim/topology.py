@@ -36,13 +36,13 @@ __all__ = [
 def _ids(ids: Iterable[str]) -> list[str]:
     if isinstance(ids, str):
         raise ConfigError(
-            f"pass a list of replica ids, not the string {ids!r} (it would make one replica per letter)"
+            f"pass a list of replica ids, not the string {_validate.shown(ids)} (it would make one replica per letter)"
         )
     out = [_validate.replica_id(i) for i in ids]
     seen: set[str] = set()
     for replica in out:
         if replica in seen:
-            raise ReplicaIdError(f"replica id {replica!r} appears twice; ids must be unique")
+            raise ReplicaIdError(f"replica id {_validate.shown(replica)} appears twice; ids must be unique")
         seen.add(replica)
     return sorted(out)
 
@@ -94,12 +94,12 @@ def watts_strogatz(n: int, k: int, p: float, *, seed: int, prefix: str = "n") ->
     Nodes are named ``prefix`` plus a zero-padded index so they sort in index order.
     """
     if type(n) is not int or n < 3:
-        raise TopologyError(f"watts_strogatz needs n >= 3 replicas, got {n!r}")
+        raise TopologyError(f"watts_strogatz needs n >= 3 replicas, got {_validate.shown(n)}")
     if type(k) is not int or not 2 <= k < n:
-        raise TopologyError(f"watts_strogatz needs 2 <= k < n neighbours, got k={k!r}")
+        raise TopologyError(f"watts_strogatz needs 2 <= k < n neighbours, got k={_validate.shown(k)}")
     _validate.probability(p, "rewiring probability p")
     if type(seed) is not int:
-        raise ConfigError(f"seed must be an integer, got {seed!r}")
+        raise ConfigError(f"seed must be an integer, got {_validate.shown(seed)}")
     base = nx.connected_watts_strogatz_graph(n, k, p, seed=seed)
     width = len(str(n - 1))
     return nx.relabel_nodes(base, {i: f"{prefix}{i:0{width}d}" for i in base.nodes})
@@ -110,7 +110,7 @@ def from_edges(edges: Iterable[tuple[str, str]], nodes: Iterable[str] = ()) -> n
     edges = list(edges)
     for edge in edges:
         if not isinstance(edge, (tuple, list)) or len(edge) != 2:
-            raise TopologyError(f"an edge is a pair of replica ids, got {edge!r}")
+            raise TopologyError(f"an edge is a pair of replica ids, got {_validate.shown(edge)}")
     nodes = list(nodes)
     for replica in [*nodes, *(i for edge in edges for i in edge)]:
         _validate.replica_id(replica)
@@ -138,7 +138,7 @@ def validate_topology(graph: object, *, allow_disconnected: bool = False) -> lis
     ids = _ids(graph.nodes)
     loops = sorted(a for a, b in nx.selfloop_edges(graph))
     if loops:
-        raise TopologyError(f"topology has a self-loop at {loops[0]!r}; a replica needs no link to itself")
+        raise TopologyError(f"topology has a self-loop at {_validate.shown(loops[0])}; a replica needs no link to itself")
     if not allow_disconnected and not nx.is_connected(graph):
         parts = sorted(sorted(c) for c in nx.connected_components(graph))
         raise TopologyError(
