@@ -47,6 +47,11 @@ def replica_id(value: Any, what: str = "replica id") -> str:
     return value
 
 
+def unhashable(value: Any, what: str, error: type[ConfigError] = ConfigError) -> ConfigError:
+    """The error for looking up an unhashable ``value`` (a list, a dict) as a ``what``."""
+    return error(f"{what} must be hashable (a string, a number or a tuple), got {shown(value)}")
+
+
 def name(value: Any, what: str) -> str:
     """Return ``value`` if it is a non-empty string (an op id, an item key), else raise :class:`ConfigError`."""
     if not isinstance(value, str) or not value:

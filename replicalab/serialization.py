@@ -155,6 +155,10 @@ def _check_depth(root: Any) -> None:
 def parse(text: str | bytes | bytearray, *, max_bytes: int | None = None) -> dict[str, Any]:
     """Parse untrusted text into a JSON object, enforcing every safety limit."""
     limit = MAX_DOCUMENT_BYTES if max_bytes is None else max_bytes
+    if type(limit) is not int or limit < 0:
+        raise SerializationError(
+            f"max_bytes must be an integer >= 0 (or None for {MAX_DOCUMENT_BYTES}), got {_validate.shown(max_bytes)}"
+        )
     if isinstance(text, (bytes, bytearray)):
         if len(text) > limit:
             raise SerializationError(f"document of {len(text)} bytes exceeds the limit of {limit}")

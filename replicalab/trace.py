@@ -27,6 +27,9 @@ from typing import Any
 
 import attrs
 
+from replicalab import _validate
+from replicalab.errors import ConfigError
+
 __all__ = ["Event", "Trace", "canonical_json"]
 
 
@@ -56,6 +59,8 @@ class Event:
 
     def get(self, name: str, default: Any = None) -> Any:
         """A field of ``data``."""
+        if not isinstance(name, str):
+            raise ConfigError(f"trace event fields are named by strings, got {_validate.shown(name)}")
         return self.data.get(name, default)
 
 

@@ -744,7 +744,7 @@ def public_targets() -> list[tuple[str, Any, str | None]]:
                     func = raw.__func__ if isinstance(raw, (staticmethod, classmethod)) else raw
                     if inspect.isfunction(func) and func.__module__.startswith("replicalab"):
                         out.append((f"{obj.__module__}.{obj.__qualname__}.{attr}", obj, attr))
-            elif callable(obj):
+            elif inspect.isfunction(obj):  # not type aliases such as antientropy.Merge
                 out.append((f"{obj.__module__}.{name}", obj, None))
     return out
 
@@ -879,6 +879,7 @@ def _subjects() -> dict[str, Callable[[], Any]]:
         "Stamp": lambda: STAMP,
         "Version": lambda: lww_version(1),
         "Loss": lambda: Loss("w1", "x", 1, "w2"),
+        "MergePolicy": lambda: get_policy("attribute-lww"),  # the abstract base, through a real one
         "Outcome": lambda: Outcome(item),
         "RootHash": lambda: session().start()[0],
         "ChildHashes": lambda: antientropy.ChildHashes("s", 1, (0,), (b"\x00" * 32,) * 16),

@@ -291,6 +291,14 @@ def check_state(state: Any, expected: type, op: Any) -> None:
         )
 
 
+def ops_of(ops: Any, owner: str) -> list[Any]:
+    """``ops`` as a list, or :class:`ConfigError` if it is not an iterable of ops (checked first,
+    so a bad op late in the list leaves nothing half-applied)."""
+    if isinstance(ops, (str, bytes, bytearray, dict)) or not hasattr(ops, "__iter__"):
+        raise ConfigError(f"{owner}.apply_all takes an iterable of ops, got {_validate.shown(ops)}")
+    return list(ops)
+
+
 def check_op(op: Any, allowed: tuple[type, ...], owner: str) -> None:
     if not isinstance(op, allowed):
         names = ", ".join(f"{owner}.{t.__name__}" for t in allowed)

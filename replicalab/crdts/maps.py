@@ -66,6 +66,14 @@ def _same_marker_conflict(key: Any, a: _Entry, b: _Entry) -> MergeValidationErro
     )
 
 
+def _entry(entries: Mapping[Any, Any], key: Any) -> Any:
+    """``entries.get(key)``, or ConfigError for a key no map could hold (unhashable)."""
+    try:
+        return entries.get(key)
+    except TypeError:
+        raise _validate.unhashable(key, "map key") from None
+
+
 @attrs.frozen(eq=False, repr=False, init=False)
 class LWWMap:
     """A map whose every key is a last-writer-wins register; deletes leave tombstones.
@@ -147,12 +155,12 @@ class LWWMap:
 
     def get(self, key: Any, default: Any = None) -> Any:
         """The value at ``key``, or ``default`` if it is absent or deleted."""
-        entry = self._entries.get(key)
+        entry = _entry(self._entries, key)
         return entry[3] if entry is not None and entry[2] else default
 
     def marker(self, key: Any) -> tuple[int, str] | None:
         """``(timestamp, replica)`` of the write (set or delete) that won at ``key``, or None."""
-        entry = self._entries.get(key)
+        entry = _entry(self._entries, key)
         return None if entry is None else (entry[0], entry[1])
 
     def keys(self) -> list[Any]:
@@ -202,7 +210,7 @@ class LWWMap:
     def apply_all(self, ops: Iterable[LWWMap.Set | LWWMap.Delete]) -> LWWMap:
         """Return the map after every op in order (one copy, however many ops)."""
         entries = dict(self._entries)
-        for op in ops:
+        for op in _common.ops_of(ops, "LWWMap"):
             _common.check_op(op, (LWWMap.Set, LWWMap.Delete), "LWWMap")
             if type(op) is LWWMap.Set:
                 new: _Entry = (op.timestamp, op.replica, True, op.value)
@@ -698,7 +706,7 @@ class ORMap:
 
     def get(self, key: Any, default: Any = None) -> Any:
         """The value at ``key`` (read as in :attr:`value`), or ``default`` if absent."""
-        store = self._entries.get(key)
+        store = _entry(self._entries, key)
         return default if store is None else _KINDS[self.kind].read(store.values())
 
     @property
@@ -708,7 +716,7 @@ class ORMap:
 
     def dots(self, key: Any) -> dict[Dot, Any]:
         """The updates in effect at ``key``: ``{Dot: payload}`` sorted by dot."""
-        return {Dot(r, c): p for (r, c), p in sorted(self._entries.get(key, {}).items())}
+        return {Dot(r, c): p for (r, c), p in sorted((_entry(self._entries, key) or {}).items())}
 
     def keys(self) -> list[Any]:
         """The present keys, sorted."""
@@ -779,7 +787,7 @@ class ORMap:
         cloud = set(self._cloud)
         add_dot = _common.add_to_context
         behaviour = _KINDS[self.kind]
-        for op in ops:
+        for op in _common.ops_of(ops, "ORMap"):
             _common.check_op(op, (ORMap.Update, ORMap.Remove), "ORMap")
             key = op.key
             current = entries.get(key, {})

@@ -89,6 +89,8 @@ class LWWRegister:
 
     def merge(self, other: LWWRegister) -> LWWRegister:
         """Return the register whose marker is greater; equal markers must hold equal values."""
+        if not isinstance(other, LWWRegister):
+            raise ConfigError(f"LWWRegister.merge takes an LWWRegister, got {_validate.shown(other)}")
         mine, theirs = self.marker, other.marker
         if theirs is None:
             return self
@@ -116,7 +118,7 @@ class LWWRegister:
     def apply_all(self, ops: Iterable[LWWRegister.Assign]) -> LWWRegister:
         """Return the register after every op in order."""
         reg = self
-        for op in ops:
+        for op in _common.ops_of(ops, "LWWRegister"):
             _common.check_op(op, (LWWRegister.Assign,), "LWWRegister")
             reg = reg.merge(type(self)(op.value, op.timestamp, op.replica))
         return reg
@@ -248,6 +250,8 @@ class MVRegister:
 
     def merge(self, other: MVRegister) -> MVRegister:
         """Return the join: entries both sides keep, plus entries the other side has not seen."""
+        if not isinstance(other, MVRegister):
+            raise ConfigError(f"MVRegister.merge takes an MVRegister, got {_validate.shown(other)}")
         mine = dict(self.entries)
         theirs = dict(other.entries)
         for dot in mine.keys() & theirs.keys():
@@ -280,7 +284,7 @@ class MVRegister:
     def apply_all(self, ops: Iterable[MVRegister.Assign]) -> MVRegister:
         """Return the register after every op in order (unprepared ops assign here)."""
         reg = self
-        for op in ops:
+        for op in _common.ops_of(ops, "MVRegister"):
             _common.check_op(op, (MVRegister.Assign,), "MVRegister")
             op = op.prepare(reg)
             reg = reg.merge(type(self)(frozenset({(op.dot, op.value)}), op.context))

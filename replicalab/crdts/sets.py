@@ -125,7 +125,7 @@ class GSet:
     def apply_all(self, ops: Iterable[GSet.Add]) -> GSet:
         """Return the set after every op in order."""
         added = []
-        for op in ops:
+        for op in _common.ops_of(ops, "GSet"):
             _common.check_op(op, (GSet.Add,), "GSet")
             added.append(op.element)
         return type(self)._trusted(self._elements.union(added))
@@ -253,7 +253,7 @@ class TwoPhaseSet:
         """Return the set after every op in order."""
         added: list[Any] = []
         removed: list[Any] = []
-        for op in ops:
+        for op in _common.ops_of(ops, "TwoPhaseSet"):
             _common.check_op(op, (TwoPhaseSet.Add, TwoPhaseSet.Remove), "TwoPhaseSet")
             (added if type(op) is TwoPhaseSet.Add else removed).append(op.element)
         return type(self)._trusted(self._added.union(added), self._removed.union(removed))
@@ -449,7 +449,11 @@ class ORSet:
 
     def dots(self, element: Any) -> list[Dot]:
         """The dots keeping ``element`` present (empty if absent), sorted."""
-        return [Dot(r, c) for r, c in self._entries.get(element, ())]
+        try:
+            held = self._entries.get(element, ())
+        except TypeError:
+            raise _validate.unhashable(element, "set element") from None
+        return [Dot(r, c) for r, c in held]
 
     def __contains__(self, element: Any) -> bool:
         return element in self._entries
@@ -504,7 +508,7 @@ class ORSet:
         vv = dict(self._vv)
         cloud = set(self._cloud)
         add_dot = _common.add_to_context
-        for op in ops:
+        for op in _common.ops_of(ops, "ORSet"):
             _common.check_op(op, (ORSet.Add, ORSet.Remove), "ORSet")
             element = op.element
             current = entries.get(element, ())

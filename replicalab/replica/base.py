@@ -140,7 +140,10 @@ class Replica:
 
     def on_message(self, ctx: Context, src: str, msg: Any) -> None:
         """Handle a message from peer or client ``src``. Default: refuse, loudly."""
-        raise NotImplementedError(f"{type(self).__name__} does not handle {type(msg).__name__}")
+        raise ConfigError(
+            f"{type(self).__name__} does not handle {type(msg).__name__} messages; "
+            "override on_message(ctx, src, msg) to handle them"
+        )
 
     def on_timer(self, ctx: Context, timer: Any) -> None:
         """Handle a timer set with ``ctx.set_timer``. Default: nothing."""
@@ -204,7 +207,7 @@ class RecordingContext:
 
     def random(self) -> float:
         if not self._randoms:
-            raise IndexError("RecordingContext ran out of random values; pass randoms=[...]")
+            raise ConfigError("RecordingContext ran out of random values; pass randoms=[...]")
         return self._randoms.pop(0)
 
     def send(self, dst: str, msg: Any, *, scope: Hashable | None = None,

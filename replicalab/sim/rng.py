@@ -46,6 +46,8 @@ class RandomStreams:
 
     def stream(self, name: str) -> random.Random:
         """The stream called ``name`` (created on first use, then reused)."""
+        if not isinstance(name, str):
+            raise ConfigError(f"a stream is named by a string such as 'link:a->b', got {_validate.shown(name)}")
         found = self._streams.get(name)
         if found is None:
             digest = hashlib.sha256(f"replicalab/{self.seed}/{name}".encode()).digest()
@@ -55,6 +57,15 @@ class RandomStreams:
 
     def __repr__(self) -> str:
         return f"RandomStreams({self.seed})"
+
+
+def check_generator(rng: object) -> None:
+    """Raise :class:`ConfigError` unless ``rng`` is a ``random.Random`` (what samplers draw from)."""
+    if not isinstance(rng, random.Random):
+        raise ConfigError(
+            "latency draws need a random.Random, e.g. RandomStreams(seed).stream('link:a->b'), "
+            f"got {_validate.shown(rng)}"
+        )
 
 
 def uniform(rng: random.Random, low: float, high: float) -> float:

@@ -16,6 +16,7 @@ disconnected graphs, and returns the ids sorted.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import networkx as nx
 
@@ -33,11 +34,19 @@ __all__ = [
 ]
 
 
-def _ids(ids: Iterable[str]) -> list[str]:
+def _listed(ids: Any, what: str = "ids") -> list[Any]:
+    """``ids`` as a list, or ConfigError if it is not an iterable of replica ids."""
     if isinstance(ids, str):
         raise ConfigError(
             f"pass a list of replica ids, not the string {_validate.shown(ids)} (it would make one replica per letter)"
         )
+    if isinstance(ids, (bytes, bytearray)) or not hasattr(ids, "__iter__"):
+        raise ConfigError(f"{what} must be an iterable of replica ids, got {_validate.shown(ids)}")
+    return list(ids)
+
+
+def _ids(ids: Iterable[str]) -> list[str]:
+    ids = _listed(ids)
     out = [_validate.replica_id(i) for i in ids]
     seen: set[str] = set()
     for replica in out:
@@ -58,7 +67,7 @@ def full_mesh(ids: Iterable[str]) -> nx.Graph:
 
 def ring(ids: Iterable[str]) -> nx.Graph:
     """Each replica linked to the next, the last to the first (ids in the order given)."""
-    nodes = list(ids)
+    nodes = _listed(ids)
     _ids(nodes)
     if len(nodes) < 3:
         raise TopologyError(f"a ring needs at least 3 replicas, got {len(nodes)}")
@@ -70,7 +79,7 @@ def ring(ids: Iterable[str]) -> nx.Graph:
 
 def line(ids: Iterable[str]) -> nx.Graph:
     """A chain: each replica linked to the next (ids in the order given)."""
-    nodes = list(ids)
+    nodes = _listed(ids)
     _ids(nodes)
     graph = nx.Graph()
     graph.add_nodes_from(nodes)
@@ -80,7 +89,7 @@ def line(ids: Iterable[str]) -> nx.Graph:
 
 def star(center: str, leaves: Iterable[str]) -> nx.Graph:
     """``center`` linked to every leaf; leaves only reach each other through it."""
-    leaves = list(leaves)
+    leaves = _listed(leaves, "leaves")
     _ids([center, *leaves])
     graph = nx.Graph()
     graph.add_nodes_from([center, *leaves])
@@ -107,11 +116,11 @@ def watts_strogatz(n: int, k: int, p: float, *, seed: int, prefix: str = "n") ->
 
 def from_edges(edges: Iterable[tuple[str, str]], nodes: Iterable[str] = ()) -> nx.Graph:
     """A graph from explicit ``(a, b)`` pairs (plus isolated ``nodes``), validated."""
-    edges = list(edges)
+    edges = _listed(edges, "edges")
     for edge in edges:
         if not isinstance(edge, (tuple, list)) or len(edge) != 2:
             raise TopologyError(f"an edge is a pair of replica ids, got {_validate.shown(edge)}")
-    nodes = list(nodes)
+    nodes = _listed(nodes, "nodes")
     for replica in [*nodes, *(i for edge in edges for i in edge)]:
         _validate.replica_id(replica)
     graph = nx.Graph()
