@@ -113,6 +113,8 @@ def dumps(doc: Mapping[str, Any]) -> str:
                           ensure_ascii=True)
     except (TypeError, ValueError) as exc:
         raise SerializationError(f"cannot encode as canonical JSON: {exc}") from None
+    except RecursionError:
+        raise SerializationError(f"cannot encode as canonical JSON: nested deeper than {MAX_DEPTH} levels") from None
 
 
 def document(kind: str, /, **fields: Any) -> str:

@@ -39,7 +39,12 @@ def canonical_json(value: Any) -> str:
         >>> canonical_json({"b": 1, "a": [1, 2]})
         '{"a":[1,2],"b":1}'
     """
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise ConfigError(f"canonical_json takes plain data (None, bool, int, finite float, str, "
+                          f"lists and str-keyed dicts), got {_validate.shown(value)}: {reason}") from None
 
 
 @attrs.frozen

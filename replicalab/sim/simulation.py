@@ -93,6 +93,13 @@ def replica_incarnation(identity: str) -> int:
 MAX_REPLICAS = 10_000
 
 
+def _replica_list(replicas: Any) -> list[Any]:
+    """``replicas`` as a list, or ConfigError if it is not an iterable of Replica objects."""
+    if isinstance(replicas, (str, bytes, bytearray, Mapping)) or not hasattr(replicas, "__iter__"):
+        raise ConfigError(f"replicas must be an iterable of Replica objects, got {_validate.shown(replicas)}")
+    return list(replicas)
+
+
 @attrs.frozen
 class Statistics:
     """Counters of one simulation, as of the moment :meth:`Simulation.statistics` was called."""
@@ -136,6 +143,8 @@ class WriteFact:
 
     def saw(self, other: WriteFact) -> bool:
         """True iff ``other``'s effect had reached this write's replica when this write ran."""
+        if not isinstance(other, WriteFact):
+            raise ConfigError(f"WriteFact.saw takes a WriteFact, got {_validate.shown(other)}")
         return self.scope == other.scope and other.dot.counter <= self.seen.get(other.dot.replica)
 
 
@@ -227,7 +236,7 @@ class _Context:
         link = self._links.get(dst)
         if link is None:
             raise TopologyError(
-                f"{self._replica} has no link to {dst!r}; its peers are {list(self.peers)}"
+                f"{self._replica} has no link to {_validate.shown(dst)}; its peers are {list(self.peers)}"
             )
         sim = self._sim
         sim._sent += 1
@@ -266,7 +275,7 @@ class _Context:
 
     def set_timer(self, delay: int, timer: Any) -> int:
         if type(delay) is not int or delay < 0:
-            raise ConfigError(f"timer delay must be an integer number of ms >= 0, got {delay!r}")
+            raise ConfigError(f"timer delay must be an integer number of ms >= 0, got {_validate.shown(delay)}")
         sim = self._sim
         sim._timer_ids += 1
         seq = sim._seq
@@ -332,14 +341,14 @@ class Simulation:
         max_events: int = 10_000_000,
         max_time: int | None = None,
     ) -> None:
-        replicas = list(replicas)
+        replicas = _replica_list(replicas)
         by_id: dict[str, Replica] = {}
         for replica in replicas:
             if not isinstance(replica, Replica):
-                raise ConfigError(f"replicas must be Replica objects, got {replica!r}")
+                raise ConfigError(f"replicas must be Replica objects, got {_validate.shown(replica)}")
             _validate.replica_id(replica.id)
             if replica.id in by_id:
-                raise ReplicaIdError(f"replica id {replica.id!r} appears twice; ids must be unique")
+                raise ReplicaIdError(f"replica id {_validate.shown(replica.id)} appears twice; ids must be unique")
             by_id[replica.id] = replica
         if not by_id:
             raise ConfigError("a simulation needs at least one replica")
@@ -356,19 +365,19 @@ class Simulation:
             )
         default = Link() if link is None else link
         if not isinstance(default, Link):
-            raise ConfigError(f"link must be a replicalab.sim.network.Link, got {default!r}")
+            raise ConfigError(f"link must be a replicalab.sim.network.Link, got {_validate.shown(default)}")
         overrides = self._link_overrides(graph, links or {})
         clocks = dict(clocks or {})
         for name, clock in clocks.items():
             if name not in by_id:
-                raise ReplicaIdError(f"clock given for unknown replica {name!r}; replicas are {ids}")
+                raise ReplicaIdError(f"clock given for unknown replica {_validate.shown(name)}; replicas are {ids}")
             if not isinstance(clock, WallClock):
-                raise ConfigError(f"clock for {name!r} must be a WallClock, got {clock!r}")
+                raise ConfigError(f"clock for {_validate.shown(name)} must be a WallClock, got {_validate.shown(clock)}")
         for cap, value in (("max_events", max_events), ("max_time", max_time)):
             if value is not None and (type(value) is not int or value < 0):
-                raise ConfigError(f"{cap} must be an integer >= 0, got {value!r}")
+                raise ConfigError(f"{cap} must be an integer >= 0, got {_validate.shown(value)}")
         if type(epoch) is not int or epoch < 0:
-            raise ConfigError(f"epoch must be an integer number of ms >= 0, got {epoch!r}")
+            raise ConfigError(f"epoch must be an integer number of ms >= 0, got {_validate.shown(epoch)}")
 
         self.streams = RandomStreams(seed)
         self.seed = seed
@@ -417,13 +426,13 @@ class Simulation:
                 out[(a, b)] = out[(b, a)] = data["link"]
         for pair, link in links.items():
             if not (isinstance(pair, tuple) and len(pair) == 2):
-                raise TopologyError(f"links keys are (a, b) pairs of replica ids, got {pair!r}")
+                raise TopologyError(f"links keys are (a, b) pairs of replica ids, got {_validate.shown(pair)}")
             for replica in pair:
                 _validate.replica_id(replica, "replica id in links")
             if not graph.has_edge(*pair):
-                raise TopologyError(f"links names {pair!r}, which is not an edge of the topology")
+                raise TopologyError(f"links names {_validate.shown(pair)}, which is not an edge of the topology")
             if not isinstance(link, Link):
-                raise ConfigError(f"links[{pair!r}] must be a Link, got {link!r}")
+                raise ConfigError(f"links[{_validate.shown(pair)}] must be a Link, got {_validate.shown(link)}")
         for (a, b), link in links.items():
             out[(a, b)] = link
             if (b, a) not in links:
@@ -447,7 +456,7 @@ class Simulation:
             return self._replicas[replica_id]
         except (KeyError, TypeError):
             raise ReplicaIdError(
-                f"unknown replica {replica_id!r}; replicas are {list(self._replicas)}"
+                f"unknown replica {_validate.shown(replica_id)}; replicas are {list(self._replicas)}"
             ) from None
 
     @property
@@ -476,7 +485,7 @@ class Simulation:
     # -- scheduling -----------------------------------------------------------
     def _push(self, at: int, priority: int, kind: int, a: Any, b: Any, c: Any) -> None:
         if type(at) is not int or at < self.now:
-            raise ConfigError(f"events must be scheduled at an integer time >= now ({self.now}), got {at!r}")
+            raise ConfigError(f"events must be scheduled at an integer time >= now ({self.now}), got {_validate.shown(at)}")
         seq = self._seq
         self._seq = seq + 1
         heapq.heappush(self._heap, (at, priority, seq, kind, a, b, c, None))
@@ -501,16 +510,16 @@ class Simulation:
         """
         self.replica(replica)
         if not isinstance(request, Request):
-            raise ConfigError(f"client requests must be Request objects, got {request!r}")
+            raise ConfigError(f"client requests must be Request objects, got {_validate.shown(request)}")
         _validate.replica_id(client, "client name")
         if request.op in self._ops:
-            raise ConfigError(f"request op id {request.op!r} is already scheduled; op ids must be unique")
+            raise ConfigError(f"request op id {_validate.shown(request.op)} is already scheduled; op ids must be unique")
         if via is not None and via != replica:
             self.replica(via)
             if not self.topology.has_edge(via, replica):
-                raise TopologyError(f"a client at {via!r} cannot reach {replica!r}: no link between them")
+                raise TopologyError(f"a client at {_validate.shown(via)} cannot reach {_validate.shown(replica)}: no link between them")
         if on_reply is not None and not callable(on_reply):
-            raise ConfigError(f"on_reply must be callable, got {on_reply!r}")
+            raise ConfigError(f"on_reply must be callable, got {_validate.shown(on_reply)}")
         delay = self._client_link(via, replica)() if via is not None and via != replica else 0
         self._push(at + delay if type(at) is int else at, _PRIORITY_NORMAL, _CLIENT, replica, client,
                    request)
@@ -528,10 +537,10 @@ class Simulation:
     def schedule(self, at: int, action: Callable[[Simulation], None]) -> None:
         """Run ``action(sim)`` at time ``at``, before ordinary events of that millisecond (faults)."""
         if not callable(action):
-            raise FaultScheduleError(f"scheduled action must be callable, got {action!r}")
+            raise FaultScheduleError(f"scheduled action must be callable, got {_validate.shown(action)}")
         if type(at) is not int or at < self.now:
             raise FaultScheduleError(
-                f"an action cannot be scheduled at {at!r}: it must be an integer time >= now ({self.now})"
+                f"an action cannot be scheduled at {_validate.shown(at)}: it must be an integer time >= now ({self.now})"
             )
         self._push(at, _PRIORITY_RUNTIME, _CALL, action, None, None)
 
@@ -548,9 +557,9 @@ class Simulation:
         ``events`` more have been processed. With ``until``, the clock ends at ``until``.
         """
         if until is not None and (type(until) is not int or until < self.now):
-            raise ConfigError(f"until must be an integer time >= now ({self.now}), got {until!r}")
+            raise ConfigError(f"until must be an integer time >= now ({self.now}), got {_validate.shown(until)}")
         if events is not None and (type(events) is not int or events < 0):
-            raise ConfigError(f"events must be an integer >= 0, got {events!r}")
+            raise ConfigError(f"events must be an integer >= 0, got {_validate.shown(events)}")
         if not self._started:
             self._start()
         heap = self._heap
@@ -679,27 +688,29 @@ class Simulation:
         active, a crash of a replica that is down, a restart of one that is up, or a
         replica given to two partition groups.
         """
+        if isinstance(faults, (str, bytes, bytearray, Mapping)) or not hasattr(faults, "__iter__"):
+            raise FaultScheduleError(f"add_faults takes an iterable of faults, got {_validate.shown(faults)}")
         faults = list(faults)
         for fault in faults:
             if not isinstance(fault, FAULT_TYPES):
-                raise FaultScheduleError(f"not a fault: {fault!r}; see replicalab.sim.faults")
+                raise FaultScheduleError(f"not a fault: {_validate.shown(fault)}; see replicalab.sim.faults")
             if type(fault.at) is not int:
-                raise FaultScheduleError(f"{fault!r}: faults need an integer time")
+                raise FaultScheduleError(f"{_validate.shown(fault)}: faults need an integer time")
         faults.sort(key=lambda f: f.at)
         partitioned, down = bool(self._cut), set(self._down)
         for fault in faults:
             if type(fault.at) is not int or fault.at < self.now:
                 raise FaultScheduleError(
-                    f"{type(fault).__name__} at {fault.at!r}: faults need an integer time >= now ({self.now})")
+                    f"{type(fault).__name__} at {_validate.shown(fault.at)}: faults need an integer time >= now ({self.now})")
             for replica in _fault_replicas(fault):
                 if replica not in self._replicas:
                     raise FaultScheduleError(
-                        f"{type(fault).__name__} names unknown replica {replica!r}; "
+                        f"{type(fault).__name__} names unknown replica {_validate.shown(replica)}; "
                         f"replicas are {list(self._replicas)}")
             if isinstance(fault, Partition):
                 named = [r for g in fault.groups for r in g] + list(fault.bridges)
                 if len(named) != len(set(named)):
-                    raise FaultScheduleError(f"a replica appears twice in {fault!r}")
+                    raise FaultScheduleError(f"a replica appears twice in {_validate.shown(fault)}")
                 partitioned = True
             elif isinstance(fault, OneWayCut):
                 partitioned = True
@@ -709,13 +720,13 @@ class Simulation:
                 partitioned = False
             elif isinstance(fault, LinkChange):
                 if not self.topology.has_edge(fault.a, fault.b):
-                    raise FaultScheduleError(f"LinkChange names {fault.a!r}-{fault.b!r}, which is not a link")
+                    raise FaultScheduleError(f"LinkChange names {_validate.shown(fault.a)}-{_validate.shown(fault.b)}, which is not a link")
                 for name in ("loss", "duplicate"):
                     value = getattr(fault, name)
                     if value is not None and (isinstance(value, bool) or not isinstance(
                             value, (int, float)) or not 0 <= value <= 1):
                         raise FaultScheduleError(
-                            f"LinkChange {name} must be a probability in [0, 1], got {value!r}")
+                            f"LinkChange {name} must be a probability in [0, 1], got {_validate.shown(value)}")
             elif isinstance(fault, Crash):
                 if fault.replica in down:
                     raise FaultScheduleError(f"Crash of {fault.replica} at {fault.at}: it is already down")
@@ -727,7 +738,7 @@ class Simulation:
             elif isinstance(fault, (ClockSkew, ClockBump)):
                 amount = fault.skew if isinstance(fault, ClockSkew) else fault.by
                 if type(amount) is not int:
-                    raise FaultScheduleError(f"{fault!r}: clock changes are integer ms")
+                    raise FaultScheduleError(f"{_validate.shown(fault)}: clock changes are integer ms")
         for fault in faults:
             self._push(fault.at, _PRIORITY_RUNTIME, _CALL, lambda s, f=fault: s._apply(f), None, None)
 
