@@ -639,6 +639,46 @@ CLI_ROWS = [
     pytest.param(["run", "london", "--skew", "=5"], ("REGION=MS",), id="skew without region"),
     pytest.param(["run", "london", "--skew", "mars-1=5"], ("'mars-1'",),
                  id="skew for unknown region"),
+    # Values that make no sense, and options that would be ignored (issue 13).
+    pytest.param(["run", "london", "--seed", "-1"], ("--seed", ">= 0"), id="negative seed"),
+    pytest.param(["compare", "london", "--seed", "-3"], ("--seed",), id="compare negative seed"),
+    pytest.param(["compare", "london", "--seeds", "1e9"], ("--seeds", "'1e9'"), id="seeds 1e9"),
+    pytest.param(["compare", "london", "--seeds", "1000000000"], ("--seeds", "10000"),
+                 id="a billion seeds"),
+    pytest.param(["compare", "london", "--seeds", "0"], ("--seeds",), id="zero seeds"),
+    pytest.param(["compare", "--workload", "profile", "--minutes", "0"], ("--minutes",),
+                 id="zero minutes"),
+    pytest.param(["compare", "london", "--minutes", "3"], ("--minutes", "--workload"),
+                 id="minutes without a workload"),
+    pytest.param(["exercise", "check", "gcounter", "--time-limit", "inf"], ("--time-limit", "finite"),
+                 id="infinite time limit"),
+    pytest.param(["exercise", "check", "gcounter", "--time-limit", "nan"], ("--time-limit",),
+                 id="NaN time limit"),
+    pytest.param(["exercise", "check", "gcounter", "--time-limit", "-1"], ("--time-limit",),
+                 id="negative time limit"),
+    pytest.param(["exercise", "check", "gcounter", "--seed", "-1"], ("--seed",),
+                 id="check negative seed"),
+    pytest.param(["exercise", "hint", "gcounter", "0"], ("from 1",), id="hint zero"),
+    pytest.param(["run", "london", "--svg", ""], ("--svg", "file name"), id="empty svg path"),
+    pytest.param(["run", "london", "--html", ""], ("--html",), id="empty html path"),
+    pytest.param(["compare", "london", "--svg", ""], ("--svg",), id="compare empty svg path"),
+    pytest.param(["exercise", "start", "gcounter", ""], ("directory",), id="start into ''"),
+    pytest.param(["run", "london", "--json", "--svg", "-"], ("--svg -", "--json", "standard output"),
+                 id="json and svg both to stdout"),
+    pytest.param(["run", "london", "--svg", "-", "--html", "-"], ("--svg -", "--html -"),
+                 id="two exports to stdout"),
+    pytest.param(["compare", "london", "--json", "--svg", "-"], ("standard output",),
+                 id="compare json and svg both to stdout"),
+    pytest.param(["run", "london", "--json", "--timeline"], ("--json", "--timeline"),
+                 id="json and timeline"),
+    pytest.param(["run", "london", "--scan", "--timeline"], ("--scan", "--timeline"),
+                 id="scan and timeline"),
+    pytest.param(["run", "london", "--primary", "eu-west-1"], ("--mode single-primary",),
+                 id="primary without single-primary mode"),
+    pytest.param(["run", "london", "--home", "sub_42=eu-west-1"], ("--routing key-home",),
+                 id="home without key-home routing"),
+    pytest.param(["exercise", "start", "gcounter", "/dev/null"], ("not a directory",),
+                 id="start into a device"),
 ]
 
 
@@ -673,6 +713,70 @@ def test_python_dash_m_replicalab_with_unknown_merge_exits_2_with_one_line() -> 
     lines = done.stderr.splitlines()
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith("replicalab: error: unknown merge policy 'nope'")
+
+
+
+def replicalab_process(argv: list[str], *, stdout: Any = subprocess.PIPE,
+                       env: dict[str, str] | None = None) -> subprocess.Popen:
+    """``python -m replicalab ARGV`` in a child process (its real stdout, encoding and exit)."""
+    root = Path(replicalab.__file__).resolve().parent.parent
+    full_env = dict(os.environ, **(env or {}))
+    full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), full_env.get("PYTHONPATH")]))
+    return subprocess.Popen([sys.executable, "-m", "replicalab", *argv], stdout=stdout,
+                            stderr=subprocess.PIPE, env=full_env, cwd=root)
+
+
+def one_error_line(stderr: bytes) -> str:
+    text = stderr.decode("utf-8", "replace")
+    assert "Traceback" not in text, text
+    lines = text.splitlines()
+    assert len(lines) == 1, text
+    assert lines[0].startswith("replicalab: error: ")
+    return lines[0]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize("argv", [["run", "london"], ["run", "london", "--json"], ["scenarios"]],
+                         ids=" ".join)
+def test_cli_output_to_a_full_disk_is_one_line_and_status_1(argv: list[str]) -> None:
+    with open("/dev/full", "w") as full:
+        child = replicalab_process(argv, stdout=full)
+        _, err = child.communicate(timeout=120)
+    assert child.returncode == 1
+    assert "No space left" in one_error_line(err)
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_cli_export_to_a_full_disk_is_one_line_and_status_1(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run_cli(["run", "london", "--svg", "/dev/full"], capsys)
+    assert status == 1 and out == ""
+    assert err.count("\n") == 1 and err.startswith("replicalab: error: cannot write /dev/full")
+
+
+def test_cli_stdout_that_cannot_encode_the_text_is_one_line_and_status_1() -> None:
+    child = replicalab_process(["run", "london"], env={"PYTHONIOENCODING": "ascii"})
+    _, err = child.communicate(timeout=120)
+    assert child.returncode == 1
+    assert "PYTHONIOENCODING=utf-8" in one_error_line(err)
+
+
+@pytest.mark.parametrize("argv", [["run", "london"], ["run", "london", "--html", "-"]], ids=" ".join)
+def test_cli_reader_that_leaves_early_gets_one_line_and_status_1(argv: list[str]) -> None:
+    """``replicalab run london | head -1``: a broken pipe is a failed write, said in one line."""
+    child = replicalab_process(argv)
+    child.stdout.close()  # the reader is gone before the first byte is written
+    err = child.stderr.read()
+    assert child.wait(timeout=120) == 1
+    assert "broken pipe" in one_error_line(err)
+
+
+def test_cli_exercise_start_onto_an_existing_file_is_refused(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    taken = tmp_path / "taken"
+    taken.write_text("mine\n")
+    status, out, err = run_cli(["exercise", "start", "gcounter", str(taken)], capsys)
+    assert status == 2 and out == "" and err.count("\n") == 1
+    assert "not a directory" in err and taken.read_text() == "mine\n"
 
 
 # ---------------------------------------------------------------------------
