@@ -72,12 +72,25 @@ class Event:
 class Trace:
     """An append-only list of :class:`Event` records."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_events: int | None = None) -> None:
+        if max_events is not None and (type(max_events) is not int or max_events < 0):
+            raise ConfigError(f"max_events must be an integer >= 0 or None, got {_validate.shown(max_events)}")
         self.events: list[Event] = []
+        #: Records kept at most (None: no cap); the simulator passes its ``max_trace_events``.
+        self.max_events = max_events
 
     def record(self, time: int, kind: str, replica: str | None, data: dict[str, Any]) -> None:
-        """Append an event (the runtime's job; replicas use ``ctx.log``)."""
-        self.events.append(Event(len(self.events), time, kind, replica, data))
+        """Append an event (the runtime's job; replicas use ``ctx.log``).
+
+        Raises :class:`ConfigError` once the trace holds ``max_events`` records.
+        """
+        events = self.events
+        if self.max_events is not None and len(events) >= self.max_events:
+            raise ConfigError(
+                f"the trace reached max_trace_events={self.max_events} records; run with trace=False, "
+                "stop earlier with run(until=...), or pass Simulation(max_trace_events=...)"
+            )
+        events.append(Event(len(events), time, kind, replica, data))
 
     def of_kind(self, *kinds: str) -> list[Event]:
         """The events of the given kinds, in order."""

@@ -572,6 +572,69 @@ ROWS += [
 ]
 
 
+
+class Storm(Replica):
+    """Every message is forwarded to every peer: the number in flight grows without bound."""
+
+    def on_start(self, ctx: Any) -> None:
+        if self.id == "a":
+            for peer in ctx.peers:
+                ctx.send(peer, "hi")
+
+    def on_message(self, ctx: Any, src: str, msg: Any) -> None:
+        for peer in ctx.peers:
+            ctx.send(peer, msg)
+
+
+class PingPong(Replica):
+    """Two replicas answering each other at zero latency: simulated time never advances."""
+
+    def on_start(self, ctx: Any) -> None:
+        if self.id == "a":
+            ctx.send("b", "ping")
+
+    def on_message(self, ctx: Any, src: str, msg: Any) -> None:
+        ctx.send(src, msg)
+
+
+def storm(**caps: Any) -> Simulation:
+    return Simulation([Storm(r) for r in "abcde"], seed=1, **caps)
+
+
+def ping_pong(**caps: Any) -> Simulation:
+    return Simulation([PingPong("a"), PingPong("b")], link=Link(latency=Constant(0)), seed=1, **caps)
+
+
+# Caps (issue 13): each runaway stops with a ConfigError naming the cap and how to raise it.
+ROWS += [
+    row("Simulation max_events None", ConfigError,
+        lambda _: Simulation([Replica("a")], max_events=None), says="max_events"),
+    row("Simulation max_pending negative", ConfigError,
+        lambda _: Simulation([Replica("a")], max_pending=-1), says="max_pending"),
+    row("Simulation max_trace_events a string", ConfigError,
+        lambda _: Simulation([Replica("a")], max_trace_events="10"), says="max_trace_events"),
+    row("Simulation max_time a float", ConfigError,
+        lambda _: Simulation([Replica("a")], max_time=1.5), says="max_time"),
+    row("a broadcast storm past max_pending", ConfigError, lambda _: storm(max_pending=500).run(),
+        says=("max_pending=500", "Simulation(max_pending=...)")),
+    row("an untraced broadcast storm past max_pending", ConfigError,
+        lambda _: storm(max_pending=500, trace=False).run(), says="max_pending=500"),
+    row("a zero-latency ping-pong past max_trace_events", ConfigError,
+        lambda _: ping_pong(max_trace_events=1000).run(),
+        says=("max_trace_events=1000", "trace=False")),
+    row("an untraced zero-latency ping-pong past max_events", ConfigError,
+        lambda _: ping_pong(max_events=1000, trace=False).run(), says="max_events=1000"),
+    row("client_request at a negative time", ConfigError,
+        lambda sim: sim.client_request(-5, "a", UpdateItem("w2", "k", {"x": 2})),
+        subject=three_replicas, says=">= now (0)"),
+    row("client_request from another region at a negative time", ConfigError,
+        lambda sim: sim.client_request(-5, "a", UpdateItem("w2", "k", {"x": 2}), via="b"),
+        subject=three_replicas, says=">= now (0)"),
+    row("client_request past max_pending", ConfigError,
+        lambda sim: sim.client_request(5, "a", UpdateItem("w2", "k", {"x": 2}), via="b"),
+        subject=lambda: Simulation([Replica(r) for r in "abc"], max_pending=0), says="max_pending=0"),
+]
+
 @pytest.mark.parametrize("case", ROWS)
 def test_malformed_input_raises_its_documented_error_and_changes_nothing(case: Row) -> None:
     subject = case.subject() if case.subject is not None else None
@@ -606,6 +669,65 @@ def test_a_rejected_client_request_leaves_its_op_id_free_for_a_retry() -> None:
     sim.run_until_quiescent()
     assert list(sim.writes) == ["w1"]
 
+
+
+def test_a_rejected_client_request_from_another_region_draws_nothing() -> None:
+    """The rest of the run must not change because one request was refused."""
+    refused, untouched = three_replicas(), three_replicas()
+    for bad_at in (-5, 1.5):
+        with pytest.raises(ConfigError):
+            refused.client_request(bad_at, "a", UpdateItem("w1", "k", {"x": 1}), via="b")
+    with pytest.raises(ReplicaIdError):
+        refused.client_request(0, "a", UpdateItem("w1", "k", {"x": 1}), via="b", client="")
+    for sim in (refused, untouched):
+        sim.client_request(0, "a", UpdateItem("w1", "k", {"x": 1}), via="b")
+        sim.run_until_quiescent()
+    assert refused.trace.to_json() == untouched.trace.to_json()
+    assert refused.replies == untouched.replies
+
+
+@pytest.mark.parametrize(("cap", "replicas", "says"), [
+    ("MAX_REPLICAS", 12, "MAX_REPLICAS=10"),
+    ("MAX_LINKS", 12, "MAX_LINKS=10"),
+])
+def test_a_simulation_over_the_replica_or_link_cap_is_refused_before_it_is_built(
+    cap: str, replicas: int, says: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from replicalab.sim import limits
+
+    monkeypatch.setattr(limits, cap, 10)
+    with pytest.raises(ConfigError) as raised:
+        Simulation([Replica(f"r{i:02d}") for i in range(replicas)])
+    assert says in str(raised.value) and f"limits.{cap} = n" in str(raised.value)
+
+
+def test_a_full_mesh_over_the_link_cap_fails_fast_without_materialising_pairs() -> None:
+    """1,500 replicas in a full mesh used to take 20 s and 3 GB before a MemoryError."""
+    import time
+
+    started = time.process_time()
+    with pytest.raises(ConfigError, match="MAX_LINKS"):
+        Simulation([Replica(f"r{i:04d}") for i in range(1500)])
+    assert time.process_time() - started < 5  # refused from the count, before any graph exists
+
+
+def test_link_streams_are_made_on_first_use_and_draw_as_before() -> None:
+    """A full mesh builds no per-link random stream until a link carries a message."""
+    sim = Simulation([Replica(f"r{i}") for i in range(30)], link=Link(latency=Uniform(5, 50)), seed=3)
+    assert not [name for name in sim.streams._streams if name.startswith("link:")]
+    ctx = sim._contexts["r1"]
+    draws = [ctx._links["r2"].sample() for _ in range(5)]
+    expected = Uniform(5, 50).sampler(RandomStreams(3).stream("link:r1->r2"))
+    assert draws == [expected() for _ in range(5)]
+    assert [name for name in sim.streams._streams if name.startswith("link:")] == ["link:r1->r2"]
+
+
+def test_caps_have_documented_defaults() -> None:
+    from replicalab.sim import limits
+
+    for name in limits.__all__:
+        assert isinstance(getattr(limits, name), int) and getattr(limits, name) > 0
+        assert name in (limits.__doc__ or "")
 
 # ---------------------------------------------------------------------------
 # The command line
@@ -813,8 +935,8 @@ PUBLIC_MODULES = [
     "replicalab", "replicalab.clocks", "replicalab.dots", "replicalab.crdts", "replicalab.items",
     "replicalab.policies", "replicalab.merkle", "replicalab.antientropy", "replicalab.reconcile",
     "replicalab.serialization", "replicalab.trace", "replicalab.ulid", "replicalab.replica",
-    "replicalab.replica.mrsc", "replicalab.sim", "replicalab.sim.faults", "replicalab.scenarios",
-    "replicalab.ledger",
+    "replicalab.replica.mrsc", "replicalab.sim", "replicalab.sim.faults", "replicalab.sim.limits",
+    "replicalab.scenarios", "replicalab.ledger",
 ]
 #: Examples per public target under CI (derandomized); the local 'dev' profile uses a third.
 FUZZ_EXAMPLES = 25

@@ -47,6 +47,7 @@ from replicalab.clocks import VectorClock
 from replicalab.dots import Dot
 from replicalab.errors import ConfigError, FaultScheduleError, ReplicaIdError, TopologyError
 from replicalab.replica.base import Replica, Request, Response
+from replicalab.sim import limits
 from replicalab.sim.clock import WallClock
 from replicalab.sim.faults import (
     ClockBump,
@@ -90,7 +91,6 @@ def replica_incarnation(identity: str) -> int:
     _, sep, n = identity.rpartition("~")
     return int(n) if sep and n.isdigit() else 1
 
-MAX_REPLICAS = 10_000
 
 
 def _replica_list(replicas: Any) -> list[Any]:
@@ -195,13 +195,34 @@ def _plain(value: Any) -> Any:
 
 
 class _LinkState:
-    __slots__ = ("sample", "loss", "duplicate", "rng")
+    """One directed link: its loss, duplication and latency draws, from stream ``link:src->dst``.
+
+    The stream (a ``random.Random``, about 2.5 KB) is made on the link's first draw, not
+    when the simulation is built: a full mesh of n replicas has n(n - 1) directed links and
+    most may never carry a message. Streams are derived from their names, so making one
+    late gives exactly the same draws as making it early.
+    """
+
+    __slots__ = ("sample", "loss", "duplicate", "_rng", "_latency", "_streams", "_src", "_dst")
 
     def __init__(self, link: Link, streams: RandomStreams, src: str, dst: str) -> None:
-        self.rng = streams.stream(f"link:{src}->{dst}")
-        self.sample = link.latency.sampler(self.rng)
+        self._rng: Any = None
+        self._latency = link.latency
+        self._streams, self._src, self._dst = streams, src, dst
+        self.sample: Callable[[], int] = self._first_sample
         self.loss = link.loss
         self.duplicate = link.duplicate
+
+    @property
+    def rng(self) -> Any:
+        rng = self._rng
+        if rng is None:
+            rng = self._rng = self._streams.stream(f"link:{self._src}->{self._dst}")
+        return rng
+
+    def _first_sample(self) -> int:
+        self.sample = self._latency.sampler(self.rng)
+        return self.sample()
 
 
 class _Context:
@@ -233,12 +254,14 @@ class _Context:
 
     def send(self, dst: str, msg: Any, *, scope: Hashable | None = None,
              scopes: Iterable[Hashable] | None = None) -> None:
-        link = self._links.get(dst)
+        link = self._links.get(dst) if isinstance(dst, str) else None
         if link is None:
             raise TopologyError(
                 f"{self._replica} has no link to {_validate.shown(dst)}; its peers are {list(self.peers)}"
             )
         sim = self._sim
+        if len(sim._heap) >= sim._max_pending:
+            raise limits.too_many_pending(sim._max_pending)
         sim._sent += 1
         causal = None
         if scope is not None:
@@ -277,6 +300,8 @@ class _Context:
         if type(delay) is not int or delay < 0:
             raise ConfigError(f"timer delay must be an integer number of ms >= 0, got {_validate.shown(delay)}")
         sim = self._sim
+        if len(sim._heap) >= sim._max_pending:
+            raise limits.too_many_pending(sim._max_pending)
         sim._timer_ids += 1
         seq = sim._seq
         sim._seq = seq + 1
@@ -323,7 +348,13 @@ class Simulation:
         trace: record a :class:`~replicalab.trace.Trace` (off: faster, no ledger).
         allow_disconnected: accept a topology with more than one component.
         max_events: hard cap on events processed; exceeding it raises ConfigError.
-        max_time: hard cap on simulated time (ms); an event beyond it raises ConfigError.
+        max_time: hard cap on simulated time (ms); an event beyond it raises ConfigError
+            (None: no cap on time; the other caps still hold).
+        max_pending: hard cap on events scheduled at once (messages in flight, timers).
+        max_trace_events: hard cap on trace records (when ``trace`` is on).
+
+    The defaults are :mod:`replicalab.sim.limits` (sized for a 2-core, 24 GB machine), which
+    also caps replicas and links.
     """
 
     def __init__(
@@ -338,9 +369,15 @@ class Simulation:
         epoch: int = 0,
         trace: bool = True,
         allow_disconnected: bool = False,
-        max_events: int = 10_000_000,
-        max_time: int | None = None,
+        max_events: int = limits.MAX_EVENTS,
+        max_time: int | None = limits.MAX_TIME,
+        max_pending: int = limits.MAX_PENDING,
+        max_trace_events: int = limits.MAX_TRACE_EVENTS,
     ) -> None:
+        for cap, value in (("max_events", max_events), ("max_pending", max_pending),
+                           ("max_trace_events", max_trace_events)):
+            limits.check_cap(cap, value)
+        limits.check_cap("max_time", max_time, allow_none=True)
         replicas = _replica_list(replicas)
         by_id: dict[str, Replica] = {}
         for replica in replicas:
@@ -352,10 +389,12 @@ class Simulation:
             by_id[replica.id] = replica
         if not by_id:
             raise ConfigError("a simulation needs at least one replica")
-        if len(by_id) > MAX_REPLICAS:
-            raise ConfigError(f"at most {MAX_REPLICAS} replicas, got {len(by_id)}")
+        limits.check_replicas(len(by_id))
+        if topology is None:
+            limits.check_links(len(by_id) * (len(by_id) - 1) // 2, "a full mesh of these replicas")
         graph = full_mesh(by_id) if topology is None else topology
         ids = validate_topology(graph, allow_disconnected=allow_disconnected)
+        limits.check_links(graph.number_of_edges(), "the topology")
         if set(ids) != set(by_id):
             missing = sorted(set(by_id) - set(ids))
             extra = sorted(set(ids) - set(by_id))
@@ -373,9 +412,6 @@ class Simulation:
                 raise ReplicaIdError(f"clock given for unknown replica {_validate.shown(name)}; replicas are {ids}")
             if not isinstance(clock, WallClock):
                 raise ConfigError(f"clock for {_validate.shown(name)} must be a WallClock, got {_validate.shown(clock)}")
-        for cap, value in (("max_events", max_events), ("max_time", max_time)):
-            if value is not None and (type(value) is not int or value < 0):
-                raise ConfigError(f"{cap} must be an integer >= 0, got {_validate.shown(value)}")
         if type(epoch) is not int or epoch < 0:
             raise ConfigError(f"epoch must be an integer number of ms >= 0, got {_validate.shown(epoch)}")
 
@@ -387,7 +423,7 @@ class Simulation:
         self._replicas = {i: by_id[i] for i in ids}
         self._heap: list[tuple] = []
         self._seq = 0
-        self._trace = Trace() if trace else None
+        self._trace = Trace(max_events=max_trace_events) if trace else None
         self._knowledge: dict[tuple[str, Hashable], VectorClock] = {}
         self._writes: dict[str, WriteFact] = {}
         self._ops: set[str] = set()
@@ -397,6 +433,7 @@ class Simulation:
         self._started = False
         self._max_events = max_events
         self._max_time = max_time
+        self._max_pending = max_pending
         self._events = self._sent = self._delivered = self._dropped = 0
         self._duplicated = self._timers = self._client_requests = 0
         self._handlers = {i: r.on_message for i, r in self._replicas.items()}
@@ -486,6 +523,8 @@ class Simulation:
     def _push(self, at: int, priority: int, kind: int, a: Any, b: Any, c: Any) -> None:
         if type(at) is not int or at < self.now:
             raise ConfigError(f"events must be scheduled at an integer time >= now ({self.now}), got {_validate.shown(at)}")
+        if len(self._heap) >= self._max_pending:
+            raise limits.too_many_pending(self._max_pending)
         seq = self._seq
         self._seq = seq + 1
         heapq.heappush(self._heap, (at, priority, seq, kind, a, b, c, None))
@@ -507,7 +546,16 @@ class Simulation:
         draw of that link's latency (from their own random streams, so client
         traffic never shifts replication's draws). ``on_reply(sim, reply)`` runs
         when the client receives the reply; it may send further requests.
+
+        Everything is checked before anything is drawn or scheduled: a refused
+        request leaves the random streams, counters and queue as they were.
         """
+        if type(at) is not int or at < self.now:
+            raise ConfigError(
+                f"a client request must be sent at an integer time >= now ({self.now}), got {_validate.shown(at)}"
+            )
+        if len(self._heap) >= self._max_pending:
+            raise limits.too_many_pending(self._max_pending)
         self.replica(replica)
         if not isinstance(request, Request):
             raise ConfigError(f"client requests must be Request objects, got {_validate.shown(request)}")
