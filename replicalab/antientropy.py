@@ -75,7 +75,7 @@ import attrs
 
 from replicalab import _validate
 from replicalab.errors import ClockError, ConfigError, MergeValidationError, SerializationError
-from replicalab.merkle import DEFAULT_DEPTH, DEFAULT_FANOUT, MerkleTree
+from replicalab.merkle import DEFAULT_DEPTH, DEFAULT_FANOUT, MerkleTree, _check_shape
 
 __all__ = [
     "HASH_BYTES",
@@ -114,23 +114,48 @@ Merge = Callable[[str, bytes | None, bytes | None], bytes]
 
 def node_id_bytes(fanout: int, depth: int) -> int:
     """Bytes to name one node on the wire: enough for any bucket, ``ceil(depth*log2(fanout)/8)``, at least 1."""
-    bits = (fanout.bit_length() - 1) * depth
+    bits = _check_shape(fanout, depth) * depth
     return max(1, math.ceil(bits / 8))
 
 
 def item_bytes(key: str, value: bytes) -> int:
     """Wire size of one ``(key, value)`` item: two 4-byte length prefixes, the key as UTF-8, the value."""
+    _wire_key(key)
+    _bytes_value(value, f"value of {_validate.shown(key)}")
     return 2 * LENGTH_BYTES + len(key.encode("utf-8")) + len(value)
 
 
 def full_state_bytes(mapping: Mapping[str, bytes]) -> int:
     """Bytes to send a whole store in one message: the header plus every item."""
+    _store(mapping)
     return HEADER_BYTES + sum(item_bytes(k, v) for k, v in mapping.items())
 
 
 def digest_list_bytes(mapping: Mapping[str, bytes]) -> int:
     """Bytes to send a full digest list in one message: per key a length prefix, the key and a 32-byte digest."""
-    return HEADER_BYTES + sum(LENGTH_BYTES + len(k.encode("utf-8")) + HASH_BYTES for k in mapping)
+    _store(mapping)
+    return HEADER_BYTES + sum(LENGTH_BYTES + len(_wire_key(k)) + HASH_BYTES for k in mapping)
+
+
+def _wire_key(key: Any) -> bytes:
+    """A key as it goes on the wire (UTF-8), or ConfigError for a key that is not a string."""
+    if not isinstance(key, str):
+        raise ConfigError(f"keys are strings, got {_validate.shown(key)}")
+    try:
+        return key.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(f"key {_validate.shown(key)} cannot be written as UTF-8 (a lone surrogate)") from None
+
+
+def _store(mapping: Any) -> None:
+    if not isinstance(mapping, Mapping):
+        raise ConfigError(f"a store is a mapping of key -> bytes, got {_validate.shown(mapping)}")
+
+
+def _id_bytes(id_bytes: Any) -> int:
+    if type(id_bytes) is not int or id_bytes < 1:
+        raise ConfigError(f"id_bytes must be an integer >= 1 (see node_id_bytes), got {_validate.shown(id_bytes)}")
+    return id_bytes
 
 
 def _short(h: bytes) -> str:
@@ -170,7 +195,7 @@ class ChildHashes:
 
     def size(self, id_bytes: int) -> int:
         """Bytes on the wire under the byte model."""
-        return HEADER_BYTES + id_bytes * len(self.parents) + HASH_BYTES * len(self.hashes)
+        return HEADER_BYTES + _id_bytes(id_bytes) * len(self.parents) + HASH_BYTES * len(self.hashes)
 
     def trace_fields(self) -> dict[str, Any]:
         return {"session": self.session, "level": self.level, "parents": len(self.parents),
@@ -187,7 +212,7 @@ class BucketItems:
 
     def size(self, id_bytes: int) -> int:
         """Bytes on the wire under the byte model."""
-        return (HEADER_BYTES + id_bytes * len(self.buckets)
+        return (HEADER_BYTES + _id_bytes(id_bytes) * len(self.buckets)
                 + sum(item_bytes(k, v) for k, v in self.items))
 
     def trace_fields(self) -> dict[str, Any]:
@@ -716,6 +741,9 @@ def lww_merge(key: str, local: bytes | None, remote: bytes | None) -> bytes:
 
 def live(mapping: Mapping[str, bytes]) -> dict[str, bytes]:
     """The live payloads of a store of :class:`Stamped` values, tombstones left out, keys sorted."""
+    _store(mapping)
+    for key in mapping:
+        _wire_key(key)
     out: dict[str, bytes] = {}
     for key in sorted(mapping):
         value = Stamped.decode(mapping[key])

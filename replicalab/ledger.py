@@ -45,8 +45,10 @@ from typing import Any
 
 import attrs
 
+from replicalab import _validate
 from replicalab.clocks import VectorClock
 from replicalab.dots import Dot
+from replicalab.errors import ConfigError
 from replicalab.items import INITIAL_WRITE, Item, Stamp, format_wall
 from replicalab.policies import Loss
 
@@ -80,6 +82,8 @@ class WriteRecord:
 
     def saw(self, other: WriteRecord) -> bool:
         """True iff ``other``'s effect had reached this write's replica when this write ran."""
+        if not isinstance(other, WriteRecord):
+            raise ConfigError(f"WriteRecord.saw takes a WriteRecord, got {_validate.shown(other)}")
         return self.key == other.key and other.dot.counter <= self.seen.get(other.dot.replica)
 
 
@@ -239,6 +243,29 @@ def _with_causality(problem: str, holders: set[str], write: WriteRecord,
     return problem + (f" ({', '.join(unseen)} had not seen {write.id})" if unseen else "")
 
 
+def _judge_inputs(writes: Any, final: Any, losses: Any, reports: Any, absent: Any,
+                  ) -> tuple[list[WriteRecord], list[LossEvent]]:
+    """Check judge()'s arguments at the boundary (ConfigError naming the argument)."""
+    def listed(value: Any, kind: type, what: str) -> list[Any]:
+        if isinstance(value, (str, bytes, bytearray, Mapping)) or not hasattr(value, "__iter__"):
+            raise ConfigError(f"{what} must be an iterable of {kind.__name__}, got {_validate.shown(value)}")
+        out = list(value)
+        for one in out:
+            if not isinstance(one, kind):
+                raise ConfigError(f"{what} must hold {kind.__name__} records, got {_validate.shown(one)}")
+        return out
+
+    if not isinstance(final, Mapping) or not all(
+            isinstance(r, str) and isinstance(items, Mapping)
+            and all(isinstance(i, Item) for i in items.values()) for r, items in final.items()):
+        raise ConfigError(f"final must map replica -> {{key: Item}}, got {_validate.shown(final)}")
+    for what, texts in (("reports", reports), ("absent", absent)):
+        if texts is not None and (not isinstance(texts, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in texts.items())):
+            raise ConfigError(f"{what} must map write id -> text, got {_validate.shown(texts)}")
+    return listed(writes, WriteRecord, "writes"), listed(losses, LossEvent, "losses")
+
+
 def judge(
     writes: Iterable[WriteRecord],
     final: Mapping[str, Mapping[str, Item]],
@@ -254,6 +281,7 @@ def judge(
     ``absent`` explains writes whose value vanished without any merge (a crash).
     """
     absent = dict(absent or {})
+    writes, losses = _judge_inputs(writes, final, losses, reports, absent)
     records = {w.id: w for w in writes}
     reports = dict(reports or {})
     first_loss: dict[str, LossEvent] = {}

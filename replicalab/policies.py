@@ -202,6 +202,7 @@ class MergePolicy:
             >>> get_policy("item-lww").initial({"items": {"pen", "book"}}).to_plain()
             {'items': ['book', 'pen']}
         """
+        _initial_attributes(attributes)
         cells = {name: _plain_cell(value, INITIAL_WRITE, INITIAL_STAMP)
                  for name, value in attributes.items()}
         return Item((Version.of(cells, write=INITIAL_WRITE, stamp=INITIAL_STAMP),))
@@ -225,6 +226,12 @@ def _plain_cell(value: Any, write: str, stamp: Stamp) -> Cell:
             return Cell(None, write, stamp, removed=True)
         return Cell(sorted_elements(value), write, stamp)
     return Cell(value, write, stamp)
+
+
+def _initial_attributes(attributes: object) -> None:
+    if not isinstance(attributes, Mapping) or not all(isinstance(k, str) and k for k in attributes):
+        raise ConfigError(
+            f"initial attributes must be a mapping of non-empty name -> value, got {_validate.shown(attributes)}")
 
 
 def _item(value: object, what: str) -> Item:
@@ -455,6 +462,7 @@ class CrdtMap(MergePolicy):
     def initial(self, attributes: Mapping[str, Any]) -> Item:
         # A set attribute is an OR-Set from the start: one element cell per element, all under
         # the initial dot, which every replica has seen.
+        _initial_attributes(attributes)
         cells = [(name, cell) for name, value in attributes.items()
                  for cell in _crdt_cells(value, INITIAL_WRITE, INITIAL_STAMP)]
         return Item((self._make(cells, VectorClock()),))

@@ -1243,39 +1243,9 @@ def _draw_call(data: st.DataObject, params: list[inspect.Parameter]) -> tuple[li
 
 TARGETS = public_targets()
 
-#: Public calls the fuzz still breaks, each with the raw exception it gets: not yet fixed
-#: (issue 13 is open for them). strict=True, so fixing one turns its xfail into a failure
-#: that asks for the entry to be removed.
-KNOWN_GAPS = {
-    "replicalab.crdts.registers.MVRegister": "TypeError: entries=None is not iterated safely",
-    "replicalab.crdts.maps.LWWMap": "AttributeError: a non-mapping entries argument",
-    "replicalab.items.Item": "TypeError/AttributeError: versions that are not Version tuples",
-    "replicalab.items.Item.from_bytes": "raw errors from undecodable bytes",
-    "replicalab.items.Version.of": "AttributeError: cells that are not a mapping",
-    "replicalab.items.format_wall": "TypeError: a wall time that is not an integer",
-    "replicalab.items.sorted_elements": "TypeError: values that are not iterable",
-    "replicalab.policies.AttributeLWW.initial": "AttributeError: attributes that are not a mapping",
-    "replicalab.policies.CausalSiblings.initial": "AttributeError: attributes that are not a mapping",
-    "replicalab.policies.ItemLWW.initial": "AttributeError: attributes that are not a mapping",
-    "replicalab.policies.MergePolicy.initial": "AttributeError: attributes that are not a mapping",
-    "replicalab.antientropy.BucketItems.size": "TypeError: id_bytes that is not an integer",
-    "replicalab.antientropy.ChildHashes.size": "TypeError: id_bytes that is not an integer",
-    "replicalab.antientropy.digest_list_bytes": "raw errors from a non-mapping argument",
-    "replicalab.antientropy.full_state_bytes": "AttributeError: a non-mapping argument",
-    "replicalab.antientropy.item_bytes": "raw errors from keys/values of the wrong type",
-    "replicalab.antientropy.live": "raw errors from a non-mapping argument",
-    "replicalab.antientropy.node_id_bytes": "raw errors from non-integer fanout/depth",
-    "replicalab.reconcile.find_version_forks": "raw errors from events that are not trace Events",
-    "replicalab.ulid.ulid": "AttributeError: rng that is not a random.Random",
-    "replicalab.replica.base.RecordingContext": "TypeError: peers/randoms that are not sequences",
-    "replicalab.sim.clock.WallClock.read": "TypeError: now/epoch that are not integers",
-    "replicalab.sim.faults.Partition": "TypeError: groups that are not iterables of ids",
-    "replicalab.sim.faults.Partition.bridge": "TypeError: sides that are not iterables of ids",
-    "replicalab.sim.faults.Partition.isolate": "TypeError: replicas that are not iterable",
-    "replicalab.sim.faults.Partition.split": "TypeError: sides that are not iterables of ids",
-    "replicalab.ledger.WriteRecord.saw": "AttributeError: other that is not a WriteRecord",
-    "replicalab.ledger.judge": "raw errors from arguments that are not simulation facts",
-}
+#: Public calls the fuzz is known to break, each with the raw exception it gets (none today).
+#: An entry becomes a strict xfail, so fixing one asks for its entry to be removed.
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def _fuzz_param(target: tuple[str, Any, str | None]) -> Any:

@@ -291,6 +291,25 @@ def check_state(state: Any, expected: type, op: Any) -> None:
         )
 
 
+def frozen_collection(value: Any, what: str) -> frozenset:
+    """``value`` as a frozenset, or MergeValidationError if it is not a collection of hashables."""
+    if isinstance(value, (str, bytes, bytearray, Mapping)) or not hasattr(value, "__iter__"):
+        raise MergeValidationError(f"{what} must be a set, got {_validate.shown(value)}")
+    try:
+        return frozenset(value)
+    except TypeError:
+        raise MergeValidationError(f"{what} must hold hashable entries, got {_validate.shown(value)}") from None
+
+
+def mapping_of(value: Any, what: str) -> Mapping:
+    """``value`` if it is a mapping (None: empty), else ConfigError."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{what} must be a mapping, got {_validate.shown(value)}")
+    return value
+
+
 def ops_of(ops: Any, owner: str) -> list[Any]:
     """``ops`` as a list, or :class:`ConfigError` if it is not an iterable of ops (checked first,
     so a bad op late in the list leaves nothing half-applied)."""

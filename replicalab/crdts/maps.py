@@ -122,14 +122,14 @@ class LWWMap:
     def __init__(self, values: Mapping[Any, tuple[Any, int, str]] | None = None,
                  tombstones: Mapping[Any, tuple[int, str]] | None = None) -> None:
         entries: dict[Any, _Entry] = {}
-        for key, item in (values or {}).items():
+        for key, item in _common.mapping_of(values, "LWWMap values").items():
             _common.hashable(key, "an LWWMap key")
             if not (isinstance(item, tuple) and len(item) == 3):
                 raise ConfigError(f"LWWMap value of {_validate.shown(key)} must be (value, timestamp, replica), got {_validate.shown(item)}")
             value, timestamp, replica = item
             entries[key] = (_validate.counter(timestamp, "LWW timestamp"),
                             _validate.replica_id(replica), True, value)
-        for key, item in (tombstones or {}).items():
+        for key, item in _common.mapping_of(tombstones, "LWWMap tombstones").items():
             _common.hashable(key, "an LWWMap key")
             if key in entries:
                 raise MergeValidationError(f"key {_validate.shown(key)} cannot be both set and deleted")

@@ -170,7 +170,8 @@ class MVRegister:
         frozenset({'purple'})
     """
 
-    entries: frozenset[tuple[Dot, Hashable]] = attrs.field(default=frozenset(), converter=frozenset)
+    entries: frozenset[tuple[Dot, Hashable]] = attrs.field(
+        default=frozenset(), converter=lambda v: _common.frozen_collection(v, "MVRegister entries"))
     context: VectorClock = attrs.field(factory=VectorClock)
 
     @attrs.frozen(repr=False)

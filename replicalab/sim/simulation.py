@@ -46,7 +46,14 @@ from replicalab import _validate
 from replicalab.clocks import VectorClock
 from replicalab.dots import Dot
 from replicalab.errors import ConfigError, FaultScheduleError, ReplicaIdError, TopologyError
-from replicalab.replica.base import Replica, Request, Response
+from replicalab.replica.base import (
+    Replica,
+    Request,
+    Response,
+    check_log_kind,
+    check_reply,
+    check_timer_id,
+)
 from replicalab.sim import limits
 from replicalab.sim.clock import WallClock
 from replicalab.sim.faults import (
@@ -310,9 +317,11 @@ class _Context:
         return sim._timer_ids
 
     def cancel_timer(self, timer_id: int) -> None:
+        check_timer_id(timer_id)
         self._sim._cancelled.add(timer_id)
 
     def reply(self, client: str, response: Response) -> None:
+        check_reply(client, response)
         sim = self._sim
         issued, via, on_reply = sim._client_ops.get(response.op, (sim.now, None, None))
         received = sim.now
@@ -328,6 +337,7 @@ class _Context:
             sim._push(received, _PRIORITY_RUNTIME, _CALL, lambda s: on_reply(s, reply), None, None)
 
     def log(self, kind: str, **data: Any) -> None:
+        check_log_kind(kind)
         trace = self._sim._trace
         if trace is not None:
             trace.record(self._sim.now, kind, self._replica, data)
