@@ -280,8 +280,8 @@ def judge(
     the system surfaced its conflict (making a lost write ``detected``);
     ``absent`` explains writes whose value vanished without any merge (a crash).
     """
-    absent = dict(absent or {})
     writes, losses = _judge_inputs(writes, final, losses, reports, absent)
+    absent = dict(absent or {})
     records = {w.id: w for w in writes}
     reports = dict(reports or {})
     first_loss: dict[str, LossEvent] = {}
