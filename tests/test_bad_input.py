@@ -729,6 +729,85 @@ def test_caps_have_documented_defaults() -> None:
         assert isinstance(getattr(limits, name), int) and getattr(limits, name) > 0
         assert name in (limits.__doc__ or "")
 
+
+# -- messages in the trace: plain data or a stable description (issue 13) -----------------
+
+
+class Note:
+    """A user's message class with Python's default repr: its memory address."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+class ShownNote(Note):
+    """The same class, fixed as the error suggests: a repr that shows only its fields."""
+
+    def __repr__(self) -> str:
+        return f"ShownNote({self.text!r})"
+
+
+class Sender(Replica):
+    def __init__(self, replica_id: str, make: Callable[[], Any]) -> None:
+        super().__init__(replica_id)
+        self.make = make
+
+    def on_start(self, ctx: Any) -> None:
+        if self.id == "a":
+            ctx.send("b", self.make())
+
+    def on_message(self, ctx: Any, src: str, msg: Any) -> None:
+        ctx.log("Got", src=src)
+
+
+def sender_sim(make: Callable[[], Any], **options: Any) -> Simulation:
+    return Simulation([Sender("a", make), Sender("b", make)], seed=1, **options)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: Note("hi"), lambda: {"note": Note("hi")}, lambda: [Note("hi")],
+    lambda: {Note("hi"): 1}, lambda: (lambda: None), lambda: UpdateItem("w1", "k", {"x": Note("hi")}),
+], ids=["object", "in a dict", "in a list", "as a key", "function", "inside an attrs message"])
+def test_a_message_without_a_stable_description_is_refused_before_it_is_sent(make: Any) -> None:
+    sim = sender_sim(make)
+    with pytest.raises(ConfigError) as raised:
+        sim.run()
+    message = str(raised.value)
+    assert "memory address" in message and "__repr__" in message and "attrs" in message
+    stats = sim.statistics()
+    assert stats.sent == 0 and stats.pending == 0  # refused before anything was scheduled
+
+
+def test_the_fixed_message_class_traces_identically_in_every_run() -> None:
+    traces = [sender_sim(lambda: ShownNote("hi")) for _ in range(2)]
+    for sim in traces:
+        sim.run()
+    assert traces[0].trace.to_json() == traces[1].trace.to_json()
+    assert "ShownNote('hi')" in traces[0].trace.to_json()
+
+
+def test_without_a_trace_any_message_object_may_be_sent() -> None:
+    sim = sender_sim(lambda: Note("hi"), trace=False)
+    sim.run()
+    assert sim.statistics().delivered == 1
+
+
+def test_a_timer_or_request_without_a_stable_description_is_refused_when_set() -> None:
+    class Ticker(Replica):
+        def on_start(self, ctx: Any) -> None:
+            ctx.set_timer(5, Note("tick"))
+
+    sim = Simulation([Ticker("a")], seed=1)
+    with pytest.raises(ConfigError, match="memory address"):
+        sim.run()
+    assert sim.statistics().pending == 0
+
+    sim = three_replicas()
+    before = sim_state(sim)
+    with pytest.raises(ConfigError, match="memory address"):
+        sim.client_request(0, "a", UpdateItem("w1", "k", {"x": Note("hi")}))
+    assert sim_state(sim) == before
+
 # ---------------------------------------------------------------------------
 # The command line
 

@@ -36,6 +36,7 @@ two things the replicas cannot touch:
 from __future__ import annotations
 
 import heapq
+import re
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any
 
@@ -177,10 +178,18 @@ class Reply:
 
 
 def describe(msg: Any) -> Any:
-    """A message as deterministic plain data for the trace."""
+    """A message as deterministic plain data for the trace.
+
+    Plain data, attrs classes, and objects with a ``trace_fields()`` method or a ``repr``
+    without a memory address are described; anything else (a class with Python's default
+    ``<Foo object at 0x7f...>`` repr) raises :class:`ConfigError`, because the address
+    differs between processes and the same seed would no longer give the same trace.
+    """
     fields = getattr(msg, "trace_fields", None)
     if fields is not None:
-        return {"type": type(msg).__name__, **fields()}
+        described = fields()
+        _check_stable(described, msg)
+        return {"type": type(msg).__name__, **described}
     if attrs.has(type(msg)):
         out = {"type": type(msg).__name__}
         for field in attrs.fields(type(msg)):
@@ -193,12 +202,37 @@ def _plain(value: Any) -> Any:
     if value is None or isinstance(value, (str, bool, int, float)):
         return value
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {_stable(str(k), k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if isinstance(value, (set, frozenset)):
         return sorted((_plain(v) for v in value), key=repr)
-    return repr(value)
+    return _stable(repr(value), value)
+
+
+# Python's default repr, <module.Foo object at 0x7f3a...>, and that of functions and methods.
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+>")
+
+
+def _stable(text: str, value: Any) -> str:
+    """``text`` (a repr or str of ``value`` for the trace), if it holds no memory address."""
+    if _ADDRESS.search(text) is None:
+        return text
+    kind = type(value)
+    raise ConfigError(
+        f"{kind.__qualname__} cannot go into the trace deterministically: it prints as "
+        f"{_validate.shown(text)}, with a memory address that differs between "
+        f"runs. Make {kind.__qualname__} an attrs class or dataclass, give it a __repr__ that shows "
+        "only its fields, or a trace_fields() method returning plain data (or run with trace=False)"
+    )
+
+
+def _check_stable(value: Any, owner: Any) -> None:
+    """Raise unless ``value`` (what ``owner.trace_fields()`` returned) prints the same in every run."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{type(owner).__qualname__}.trace_fields() must return a dict of plain data, "
+                          f"got {_validate.shown(value)}")
+    _plain(value)
 
 
 class _LinkState:
@@ -269,6 +303,7 @@ class _Context:
         sim = self._sim
         if len(sim._heap) >= sim._max_pending:
             raise limits.too_many_pending(sim._max_pending)
+        described = describe(msg) if sim._trace is not None else None  # refused before any change
         sim._sent += 1
         causal = None
         if scope is not None:
@@ -283,7 +318,6 @@ class _Context:
         if link.loss and link.rng.random() < link.loss:
             sim._dropped += 1
             if trace is not None:
-                described = describe(msg)
                 trace.record(sim.now, "Sent", self._replica, {"dst": dst, "msg": described, "due": None})
                 trace.record(sim.now, "Dropped", self._replica, {"dst": dst, "msg": described})
             return
@@ -292,7 +326,7 @@ class _Context:
         sim._seq = seq + 1
         heapq.heappush(sim._heap, (due, _PRIORITY_NORMAL, seq, _DELIVER, dst, self._replica, msg, causal))
         if trace is not None:
-            trace.record(sim.now, "Sent", self._replica, {"dst": dst, "msg": describe(msg), "due": due})
+            trace.record(sim.now, "Sent", self._replica, {"dst": dst, "msg": described, "due": due})
         if link.duplicate and link.rng.random() < link.duplicate:
             again = sim.now + link.sample()
             seq = sim._seq
@@ -301,7 +335,7 @@ class _Context:
             sim._duplicated += 1
             if trace is not None:
                 trace.record(sim.now, "Duplicated", self._replica,
-                             {"dst": dst, "msg": describe(msg), "due": again})
+                             {"dst": dst, "msg": described, "due": again})
 
     def set_timer(self, delay: int, timer: Any) -> int:
         if type(delay) is not int or delay < 0:
@@ -309,6 +343,8 @@ class _Context:
         sim = self._sim
         if len(sim._heap) >= sim._max_pending:
             raise limits.too_many_pending(sim._max_pending)
+        if sim._trace is not None:
+            describe(timer)  # it will be traced when it fires: refuse it now if it cannot be
         sim._timer_ids += 1
         seq = sim._seq
         sim._seq = seq + 1
@@ -576,6 +612,8 @@ class Simulation:
             self.replica(via)
             if not self.topology.has_edge(via, replica):
                 raise TopologyError(f"a client at {_validate.shown(via)} cannot reach {_validate.shown(replica)}: no link between them")
+        if self._trace is not None:
+            describe(request)  # it will be traced when it arrives: refuse it now if it cannot be
         if on_reply is not None and not callable(on_reply):
             raise ConfigError(f"on_reply must be callable, got {_validate.shown(on_reply)}")
         delay = self._client_link(via, replica)() if via is not None and via != replica else 0
