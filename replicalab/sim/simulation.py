@@ -282,6 +282,32 @@ class _LinkState:
         return self.sample()
 
 
+@attrs.frozen
+class _ReplyArrival:
+    """A reply reaching its client. One that crosses a link a partition has cut by then
+    reaches the client as an error: the region acted on the request, the client cannot know."""
+
+    replica: str
+    via: str | None
+    reply: Reply
+    on_reply: Callable[[Simulation, Reply], None] | None
+
+    def __call__(self, sim: Simulation) -> None:
+        reply = self.reply
+        if self.via is not None and (self.replica, self.via) in sim._cut:
+            said = "ok" if reply.response.ok else str(reply.response.error)
+            reply = attrs.evolve(reply, response=Response(reply.response.op, ok=False,
+                                                          error=UNREACHABLE, message=(
+                f"the reply from {self.replica} to the client at {self.via} was cut by a "
+                f"partition; {self.replica} had answered {said}")))
+            if sim._trace is not None:
+                sim._trace.record(sim.now, "ReplyDropped", self.replica, {
+                    "client": reply.client, "op": reply.response.op, "via": self.via})
+        sim._replies.append(reply)
+        if self.on_reply is not None:
+            self.on_reply(sim, reply)
+
+
 class _Context:
     """The simulator's implementation of :class:`replicalab.replica.base.Context`."""
 
@@ -378,23 +404,17 @@ class _Context:
         issued, via, on_reply = sim._client_ops.get(response.op, (sim.now, None, None))
         received = sim.now
         if via is not None and via != self._replica:
-            if (self._replica, via) in sim._cut:
-                # The answer cannot cross the cut: the client only learns that its request
-                # failed, although the region acted on it.
-                response = Response(response.op, ok=False, error=UNREACHABLE, message=(
-                    f"the reply from {self._replica} to the client at {via} was cut by a "
-                    f"partition; {self._replica} had answered "
-                    + ("ok" if response.ok else str(response.error))))
-            else:
-                received += sim._client_link(self._replica, via)()
-        reply = Reply(received, self._replica, client, response, issued)
-        sim._replies.append(reply)
+            received += sim._client_link(self._replica, via)()
         if sim._trace is not None:
             sim._trace.record(sim.now, "Replied", self._replica, {
                 "client": client, "op": response.op, "ok": response.ok,
                 "error": response.error, "message": response.message, "received": received})
-        if on_reply is not None:
-            sim._push(received, _PRIORITY_RUNTIME, _CALL, lambda s: on_reply(s, reply), None, None)
+        arrival = _ReplyArrival(self._replica, via, Reply(received, self._replica, client,
+                                                          response, issued), on_reply)
+        if received == sim.now:
+            arrival(sim)
+        else:  # the answer crosses the client's link: a partition by then cuts it
+            sim._push(received, _PRIORITY_RUNTIME, _CALL, arrival, None, None)
 
     def log(self, kind: str, **data: Any) -> None:
         check_log_kind(kind)
