@@ -357,18 +357,23 @@ class _Context:
                           if (self._replica, s) in sim._knowledge)
             causal = (_MANY, pairs) if pairs else None
         trace = sim._trace
+        # A message's id is the sequence number of its delivery on the heap: unique, and
+        # carried from Sent to Delivered or Dropped, so a picture never has to match them up.
+        seq = sim._seq
+        sim._seq = seq + 1
         if link.loss and link.rng.random() < link.loss:
             sim._dropped += 1
             if trace is not None:
-                trace.record(sim.now, "Sent", self._replica, {"dst": dst, "msg": described, "due": None})
-                trace.record(sim.now, "Dropped", self._replica, {"dst": dst, "msg": described})
+                trace.record(sim.now, "Sent", self._replica,
+                             {"dst": dst, "msg": described, "due": None, "id": seq})
+                trace.record(sim.now, "Dropped", self._replica,
+                             {"dst": dst, "msg": described, "reason": "loss", "id": seq})
             return
         due = sim.now + link.sample()
-        seq = sim._seq
-        sim._seq = seq + 1
         heapq.heappush(sim._heap, (due, _PRIORITY_NORMAL, seq, _DELIVER, dst, self._replica, msg, causal))
         if trace is not None:
-            trace.record(sim.now, "Sent", self._replica, {"dst": dst, "msg": described, "due": due})
+            trace.record(sim.now, "Sent", self._replica,
+                         {"dst": dst, "msg": described, "due": due, "id": seq})
         if link.duplicate and link.rng.random() < link.duplicate:
             again = sim.now + link.sample()
             seq = sim._seq
@@ -377,7 +382,7 @@ class _Context:
             sim._duplicated += 1
             if trace is not None:
                 trace.record(sim.now, "Duplicated", self._replica,
-                             {"dst": dst, "msg": described, "due": again})
+                             {"dst": dst, "msg": described, "due": again, "id": seq})
 
     def set_timer(self, delay: int, timer: Any) -> int:
         if type(delay) is not int or delay < 0:
@@ -695,6 +700,7 @@ class Simulation:
         self._started = True
         for replica_id, replica in self._replicas.items():
             if self._trace is not None:
+                self._trace.step += 1
                 self._trace.record(self.now, "Started", replica_id, {})
             replica.on_start(self._contexts[replica_id])
 
@@ -745,12 +751,14 @@ class Simulation:
                         f"stopped after max_events={self._max_events} events without becoming "
                         "quiescent (a timer that always re-arms?); use run(until=...) or raise max_events"
                     )
-                _t, _p, _s, kind, a, b, c, d = pop(heap)
+                _t, _p, seq, kind, a, b, c, d = pop(heap)
                 self.now = due
                 processed += 1
+                if trace is not None:
+                    trace.step += 1  # every handler run (or runtime action) is one step
                 if kind == _DELIVER:
                     if (cut and (b, a) in cut) or (down and a in down):
-                        self._drop_on_arrival(a, b, c)
+                        self._drop_on_arrival(a, b, c, seq)
                         continue
                     if d is not None:
                         for scope, past in ((d,) if d[0] is not _MANY else d[1]):
@@ -759,7 +767,7 @@ class Simulation:
                             knowledge[key] = past if mine is None else mine.merge(past)
                     self._delivered += 1
                     if trace is not None:
-                        trace.record(due, "Delivered", a, {"src": b, "msg": describe(c)})
+                        trace.record(due, "Delivered", a, {"src": b, "msg": describe(c), "id": seq})
                     handlers[a](contexts[a], b, c)
                 elif kind == _CLIENT:
                     via = self._client_ops[c.op][1]
@@ -785,12 +793,12 @@ class Simulation:
         if until is not None and until > self.now:
             self.now = until
 
-    def _drop_on_arrival(self, dst: str, src: str, msg: Any) -> None:
+    def _drop_on_arrival(self, dst: str, src: str, msg: Any, message_id: int) -> None:
         self._dropped += 1
         if self._trace is not None:
             reason = "crashed" if dst in self._down else "partition"
             self._trace.record(self.now, "Dropped", src, {"dst": dst, "msg": describe(msg),
-                                                          "reason": reason})
+                                                          "reason": reason, "id": message_id})
 
     def _client_failed(self, replica: str, client: str, request: Request, via: str | None) -> None:
         """A client request that cannot reach ``replica``: the client gets an error, at once."""
