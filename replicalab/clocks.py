@@ -423,3 +423,6 @@ class HybridLogicalClock:
             return cls(serialization.read_str(doc["replica"], "replica"),
                        serialization.read_int(doc["wall"], "wall"),
                        serialization.read_int(doc["logical"], "logical"))
+
+
+serialization.register(LamportClock, VectorClock, HybridLogicalClock)

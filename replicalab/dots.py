@@ -167,3 +167,6 @@ def _compact(vv: VectorClock, cloud: Iterable[Dot]) -> tuple[VectorClock, frozen
     # A later contiguous run may have made some of `rest` covered.
     rest = {d for d in rest if d.counter > counts.get(d.replica, 0)}
     return VectorClock(counts), frozenset(rest)
+
+
+serialization.register(Dot, CausalContext)

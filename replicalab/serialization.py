@@ -70,6 +70,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "dumps",
     "from_json",
+    "register",
     "op_from_json",
 ]
 
@@ -222,25 +223,41 @@ def from_json(text: str | bytes | bytearray, *, max_bytes: int | None = None) ->
         return op_from_json(text, max_bytes=max_bytes)
     if not isinstance(fmt, str) or fmt not in FORMATS:
         raise SerializationError(f"unknown format {_validate.shown(fmt)}; known: {sorted(FORMATS) + [OP_FORMAT]}")
-    from replicalab import clocks, dots
-    from replicalab.crdts import counters, maps, registers, sets
+    _module, name = FORMATS[fmt]
+    return _registered(name).from_json(text, max_bytes=max_bytes)
 
-    modules = {m.__name__: m for m in (clocks, dots, counters, maps, registers, sets)}
-    module, name = FORMATS[fmt]
-    return getattr(modules[module], name).from_json(text, max_bytes=max_bytes)
+
+#: The op types a document may name (a fixed allow-list, never data-driven imports).
+OP_TYPES = (
+    "GCounter.Increment", "PNCounter.Increment", "PNCounter.Decrement",
+    "GSet.Add", "TwoPhaseSet.Add", "TwoPhaseSet.Remove", "ORSet.Add", "ORSet.Remove",
+    "LWWRegister.Assign", "MVRegister.Assign",
+    "LWWMap.Set", "LWWMap.Delete", "ORMap.Update", "ORMap.Remove",
+)
+
+#: The classes this module decodes into, by qualified name. They sit in the layers above
+#: this one (clocks, dots, the CRDTs), so this module never imports them: each registers
+#: itself when its module is imported (``import replicalab`` imports them all). A document
+#: can only name a class in FORMATS or OP_TYPES, and only a registered class is found.
+_REGISTERED: dict[str, type] = {}
+
+
+def register(*classes: type) -> None:
+    """Make ``classes`` decodable by name (called by the modules that define them)."""
+    for cls in classes:
+        _REGISTERED[cls.__qualname__] = cls
+
+
+def _registered(name: str) -> Any:
+    try:
+        return _REGISTERED[name]
+    except KeyError:
+        raise SerializationError(f"{name} is not loaded; import replicalab first") from None
 
 
 def _op_classes() -> dict[str, type]:
-    """The allow-list of op types, by qualified name (a fixed table, never data-driven imports)."""
-    from replicalab.crdts import counters, maps, registers, sets
-
-    classes = [
-        counters.GCounter.Increment, counters.PNCounter.Increment, counters.PNCounter.Decrement,
-        sets.GSet.Add, sets.TwoPhaseSet.Add, sets.TwoPhaseSet.Remove, sets.ORSet.Add, sets.ORSet.Remove,
-        registers.LWWRegister.Assign, registers.MVRegister.Assign,
-        maps.LWWMap.Set, maps.LWWMap.Delete, maps.ORMap.Update, maps.ORMap.Remove,
-    ]
-    return {cls.__qualname__: cls for cls in classes}
+    """The allow-listed op types that are loaded, by qualified name."""
+    return {name: _REGISTERED[name] for name in OP_TYPES if name in _REGISTERED}
 
 
 def write_op_field(op: Any, name: str, value: Any) -> Any:
@@ -269,9 +286,7 @@ def write_op_field(op: Any, name: str, value: Any) -> Any:
 def _read_op_fields(cls: type, fields: dict[str, Any], depth: int) -> dict[str, Any]:
     import attrs
 
-    from replicalab.clocks import VectorClock
-    from replicalab.dots import Dot
-
+    VectorClock, Dot = _registered("VectorClock"), _registered("Dot")  # noqa: N806 (classes)
     known = {f.name: f for f in attrs.fields(cls)}
     unknown = sorted(set(fields) - set(known))
     if unknown:

@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from replicalab import _validate
+from replicalab import _validate, serialization
 from replicalab.clocks import VectorClock
 from replicalab.dots import CausalContext, Dot
 from replicalab.errors import ClockError, ConfigError, MergeValidationError
@@ -218,6 +218,10 @@ class Op:
 
     __slots__ = ()
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        serialization.register(cls)  # decodable by its qualified name (GCounter.Increment)
+
     def __repr__(self) -> str:
         parts = []
         for field in attrs.fields(type(self)):
@@ -247,14 +251,12 @@ class Op:
         Only fields that differ from their default are written; decode with
         :func:`replicalab.serialization.op_from_json` (or ``Type.Op.from_json``).
         """
-        from replicalab import serialization
 
         return serialization.document("op", op=type(self).__qualname__, fields=self._json_fields())
 
     @classmethod
     def from_json(cls, text: str | bytes, *, max_bytes: int | None = None) -> Op:
         """Decode :meth:`to_json` output of this op type; anything else raises SerializationError."""
-        from replicalab import serialization
 
         op = serialization.op_from_json(text, max_bytes=max_bytes)
         if not isinstance(op, cls):
@@ -264,7 +266,6 @@ class Op:
         return op
 
     def _json_fields(self) -> dict[str, Any]:
-        from replicalab import serialization
 
         out: dict[str, Any] = {}
         for field in attrs.fields(type(self)):

@@ -345,3 +345,6 @@ class PNCounter:
         d = serialization.read_counts(doc["decrements"], "decrements")
         with serialization.decoding("pn-counter"):
             return cls(p, d)
+
+
+serialization.register(GCounter, PNCounter)

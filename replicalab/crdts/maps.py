@@ -1021,3 +1021,6 @@ def _check_update_owners(ea: Mapping[Any, dict[DotT, Any]], eb: Mapping[Any, dic
                     f"dot {d[0]}:{d[1]} names an update of {_validate.shown(mine)} on one side and of {_validate.shown(key)} on "
                     "the other; one dot is one update, so these states cannot both be reachable"
                 )
+
+
+serialization.register(LWWMap, ORMap)

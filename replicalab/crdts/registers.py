@@ -321,3 +321,6 @@ class MVRegister:
             return "MVRegister()" if not self.context else f"MVRegister(frozenset(), {self.context!r})"
         entries = ", ".join(f"({d!r}, {v!r})" for d, v in sorted(self.entries, key=lambda e: e[0]))
         return f"MVRegister(frozenset({{{entries}}}), {self.context!r})"
+
+
+serialization.register(LWWRegister, MVRegister)

@@ -692,3 +692,6 @@ def _check_dot_owners(ea: Mapping[Any, tuple[DotT, ...]], eb: Mapping[Any, tuple
                     f"dot {d[0]}:{d[1]} names {_validate.shown(mine)} on one side and {_validate.shown(element)} on the other; "
                     "one dot is one add, so these states cannot both be reachable"
                 )
+
+
+serialization.register(GSet, TwoPhaseSet, ORSet)
