@@ -121,11 +121,20 @@ def run(ctx: CheckContext) -> None:
 
     from replicalab.testing import LawViolation, check_crdt
 
+    from replicalab.exercises.remote import is_remote, session_of
+
     cls = find(ctx.module, ctx.params["class"], "class")
     sample = cls()
     if not callable(getattr(sample, "merge", None)):
         raise CheckFailed(f"{ctx.params['class']}() has no merge method to check")
-    if type(sample).__eq__ is object.__eq__:
+    if is_remote(cls):
+        session = session_of(cls)
+        if not session.describe(cls).get("defines_eq"):
+            raise CheckFailed(f"{ctx.params['class']} compares by identity, so no law can hold: "
+                              "define __eq__ (a frozen attrs class or a dataclass does it for you)")
+        # ops and merge are verbs: each must return a new value and leave its inputs alone
+        session.pure = frozenset({"merge", *(op["call"] for op in ctx.params["ops"])})
+    elif type(sample).__eq__ is object.__eq__:
         raise CheckFailed(f"{ctx.params['class']} compares by identity, so no law can hold: "
                           "define __eq__ (a frozen attrs class or a dataclass does it for you)")
     ops = st.one_of(*[op_strategy(op) for op in ctx.params["ops"]])
@@ -133,6 +142,8 @@ def run(ctx: CheckContext) -> None:
         check_crdt(cls, ops=ops, max_examples=ctx.params.get("examples", 200),
                    max_ops=ctx.params.get("max_ops", 8), seed=ctx.seed)
     except LawViolation as violation:
-        if isinstance(violation.__cause__, NotImplementedError):
-            raise violation.__cause__ from None  # reported as "not implemented yet: <method>"
+        cause = violation.__cause__
+        if isinstance(cause, NotImplementedError) or getattr(cause, "type_name", "") == \
+                "NotImplementedError":
+            raise cause from None  # reported as "not implemented yet: <method>"
         raise CheckFailed(str(violation)) from None

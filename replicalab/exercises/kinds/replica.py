@@ -376,6 +376,45 @@ def _learner_line(error: BaseException, module: Any) -> str:
     return f" at {path.name}:{frame.lineno}, in {frame.name}{code}"
 
 
+#: What a learner's handler may use of the simulator's context (it stays in the grader).
+CONTEXT_NAMES = frozenset({"replica", "now", "peers", "wall_time", "random", "send", "set_timer",
+                           "cancel_timer", "reply", "log"})
+
+
+class RemoteReplica(Replica):
+    """A learner's replica living in the grading sandbox, as the grader's simulator sees it.
+
+    Each handler is one request; the context goes over as an object the
+    learner's code may call back (``ctx.send``, ``ctx.set_timer``...), its
+    ``replica``, ``now`` and ``peers`` sent along as data. Handlers run with
+    I/O refused on the learner's side.
+    """
+
+    def __init__(self, remote: Any, replica_id: str) -> None:
+        super().__init__(replica_id)
+        self.remote = remote
+
+    def _ctx(self, ctx: Any) -> Any:
+        from replicalab.exercises.remote import Exposed
+
+        return Exposed(ctx, CONTEXT_NAMES, {"replica": ctx.replica, "now": ctx.now,
+                                            "peers": ctx.peers})
+
+    def on_start(self, ctx: Any) -> None:
+        self.remote.on_start(self._ctx(ctx))
+
+    def on_message(self, ctx: Any, src: str, msg: Any) -> None:
+        self.remote.on_message(self._ctx(ctx), src, msg)
+
+    def on_timer(self, ctx: Any, timer: Any) -> None:
+        self.remote.on_timer(self._ctx(ctx), timer)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name == "remote":
+            raise AttributeError(name)
+        return getattr(self.remote, name)
+
+
 def _known(replica: Replica, name: str) -> set[str]:
     if not hasattr(replica, "known"):
         raise CheckFailed(f"{name}({replica.id!r}) has no attribute 'known' (the starter sets "
@@ -487,11 +526,42 @@ def _told_line(told: tuple[Told, ...]) -> str:
 
 
 def run(ctx: CheckContext) -> None:
+    from replicalab.exercises.remote import LearnerError, describe, is_remote, session_of
+
     params = ctx.params
     cls = find(ctx.module, params["replica"], "class")
+    if is_remote(cls):
+        facts = describe(cls)
+        if not (facts.get("is_class") and "replicalab.replica.base.Replica" in facts.get("bases", [])):
+            raise CheckFailed(f"{params['replica']} must be a class derived from "
+                              "replicalab.replica.base.Replica (the starter's is)")
+        session_of(cls).guard = True
+        learner = cls
+
+        def cls(replica_id: str, period: int = 100) -> Replica:  # type: ignore[no-redef]
+            return RemoteReplica(learner(replica_id, period=period), replica_id)
+
+        cls.__name__ = params["replica"]
+        try:
+            _run_trials(ctx, cls)
+        except LearnerError as error:
+            if error.type_name != "HandlerDidIO":
+                raise
+            raise CheckFailed(
+                f"a handler {error.attempt or error.message}"
+                + (f" at {error.where}" if error.where else "") + "\n\n"
+                "Handlers do no I/O: no print, files, sockets or sleeping. Everything a replica does "
+                "goes through ctx: ctx.send, ctx.set_timer, and ctx.log(kind, **data) to record "
+                "what happened in the trace (look at it after the run).") from None
+        return
     if not (isinstance(cls, type) and issubclass(cls, Replica)):
         raise CheckFailed(f"{params['replica']} must be a class derived from "
                           "replicalab.replica.base.Replica (the starter's is)")
+    _run_trials(ctx, cls)
+
+
+def _run_trials(ctx: CheckContext, cls: Any) -> None:
+    params = ctx.params
     options: dict[str, Any] = {"rumours": params.get("rumours", 3),
                                "period": params.get("period", 100)}
     if params.get("loss"):
