@@ -371,7 +371,17 @@ class _Callback:
 
 def _ask(self: _Worker, message: dict[str, Any], value: bool = False) -> Any:
     protocol.write_message(self.replies, message)
-    reply = protocol.read_message(self.requests)
+    while True:
+        reply = protocol.read_message(self.requests)
+        if "op" not in reply:
+            break
+        try:  # the grader asks something while running the callback (a repr for its trace)
+            answer = self.answer(reply)
+        except (KeyboardInterrupt, protocol.ProtocolError):
+            raise
+        except BaseException as error:
+            answer = self.raised(error)
+        self.send(answer)
     if "raised" in reply:
         raised = reply["raised"] if isinstance(reply["raised"], dict) else {}
         raise _GraderRefused(f"{raised.get('type', 'Error')}: {raised.get('message', '')}")
@@ -434,5 +444,9 @@ def main(argv: list[str]) -> int:
     sys.stdout = sys.stderr = worker.printed  # the learner's prints are kept per check
     sys.stdin = io.StringIO()
     sys.addaudithook(worker.audit)
-    worker.serve()
+    try:
+        worker.serve()
+    except protocol.ProtocolError as error:  # the grader sees the pipe close; say why on stderr
+        print(f"replicalab worker: {error}", file=sys.__stderr__, flush=True)
+        return 2
     return 0
