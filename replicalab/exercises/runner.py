@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -247,9 +248,14 @@ def _output(session: Session) -> str:
 
 
 def _tail(sandbox: Sandbox) -> str:
-    sandbox.process.poll()
+    """`` (exit code 7): the last line it wrote`` once the process has ended."""
+    try:
+        code = sandbox.process.wait(timeout=2)
+    except subprocess.TimeoutExpired:
+        code = None
     lines = [line for line in sandbox.captured().splitlines() if line.strip()]
-    return f": {lines[-1][:200]}" if lines else ""
+    return (f" (exit code {code})" if code is not None else "") + (
+        f": {lines[-1][:200]}" if lines else "")
 
 
 _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<func>\S+)')

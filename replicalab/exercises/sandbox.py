@@ -67,7 +67,7 @@ def isolation_available() -> tuple[str, ...]:
     return (unshare, *_UNSHARE) if done.returncode == 0 else ()
 
 
-_BOOTSTRAP = ("import sys; sys.path.insert(0, sys.argv[1]); "
+_BOOTSTRAP = ("import sys; sys.dont_write_bytecode = True; sys.path.insert(0, sys.argv[1]); "
               "from replicalab.exercises._worker import main; sys.exit(main(sys.argv[2:]))")
 
 
