@@ -23,7 +23,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from replicalab.errors import ConfigError
 from replicalab.exercises.kinds import kind_module
@@ -34,8 +33,6 @@ from replicalab.exercises.remote import (
     RemoteModule,
     Session,
     WorkerFailed,
-    describe,
-    is_remote,
 )
 from replicalab.exercises.report import CheckResult, Report
 from replicalab.exercises.sandbox import Sandbox, clean_text
@@ -47,12 +44,6 @@ __all__ = ["IMPORT_TIMEOUT", "check", "describe_learner_error"]
 IMPORT_TIMEOUT = 10.0
 #: Extra seconds for a fresh worker to start Python and import what it needs.
 STARTUP_SLACK = 20.0
-#: Bases a learner's class may inherit from replicalab (the exercise gives them).
-ALLOWED_BASES = ("replicalab.policies.MergePolicy", "replicalab.replica.base.Replica",
-                 "replicalab.replica.base.Request")
-_TARGET_KEYS = ("class", "policy", "replica", "target")
-
-
 def describe_learner_error(error: LearnerError) -> str:
     """The learner's exception as a sentence with their file and line — never a traceback."""
     where = f"\n  at {error.where}" if error.where else ""
@@ -174,32 +165,6 @@ def _import(session: Session, sandbox: Sandbox, path: Path, name: str) -> str | 
             pointer = "\n      " + " " * max(0, offset - 1 - (len(line) - len(line.lstrip()))) + "^"
         code = f"\n      {line.strip()}{pointer}" if line else ""
         return f"{path.name} does not compile: {syntax.get('message')} (line {syntax.get('line')}){code}"
-    return None
-
-
-def _delegation(exercise: ExerciseSpec, session: Session, module: RemoteModule) -> str | None:
-    """Why the submission scores 0 for handing the work to replicalab's own code, or None."""
-    names = []
-    for spec in exercise.checks:
-        names += [spec.params[k] for k in _TARGET_KEYS if isinstance(spec.params.get(k), str)]
-    for name in dict.fromkeys(names):
-        try:
-            value = getattr(module, name)
-        except (AttributeError, LearnerError):
-            continue
-        if not is_remote(value):
-            continue
-        try:
-            facts = describe(value, ALLOWED_BASES)
-        except LearnerError:
-            continue
-        outside = facts.get("outside") if isinstance(facts, dict) else None
-        if outside:
-            shown = ", ".join(str(o)[:80] for o in outside[:3])
-            return (f"{name} is not your own code: {shown} {'is' if len(outside) == 1 else 'are'} "
-                    f"defined outside {module.__file__.rsplit('/', 1)[-1]} (imported, inherited, "
-                    "re-exported or exec'd from replicalab or another file). The exercise is to "
-                    "write it yourself; this submission scores 0.")
     return None
 
 

@@ -119,9 +119,8 @@ REQUIRED = {"class", "ops"}
 def run(ctx: CheckContext) -> None:
     from hypothesis import strategies as st
 
-    from replicalab.testing import LawViolation, check_crdt
-
     from replicalab.exercises.remote import is_remote, session_of
+    from replicalab.testing import LawViolation, check_crdt
 
     cls = find(ctx.module, ctx.params["class"], "class")
     sample = cls()
