@@ -110,6 +110,8 @@ class _Worker:
         self.printed = _Capped()
         self.guarded = False
         self.attempts: list[str] = []
+        self.failed: dict[int, dict[str, Any]] = {}  # pipelined calls that failed, by number
+        self.reported: set[int] = set()
 
     # -- values ------------------------------------------------------------------------
     def reference(self, value: Any) -> dict[str, Any]:
@@ -127,6 +129,9 @@ class _Worker:
 
     def resolve(self, tag: dict[str, Any]) -> Any:
         if "$r" in tag:
+            if tag["$r"] in self.failed:
+                self.reported.add(tag["$r"])
+                raise _Poisoned(self.failed[tag["$r"]])
             if tag["$r"] not in self.objects:
                 raise protocol.ProtocolError(f"no object {tag['$r']}")
             return self.objects[tag["$r"]]
@@ -188,9 +193,15 @@ class _Worker:
                 reply = self.answer(request)
             except (KeyboardInterrupt, protocol.ProtocolError):
                 raise
+            except _Poisoned as poisoned:  # used the result of a pipelined call that failed
+                reply = poisoned.reply
             except BaseException as error:  # the learner's code raised (SystemExit too)
                 reply = self.raised(error)
-            self.send(reply)
+            number = request.get("as")
+            if number is None:
+                self.send(reply)
+            elif "raised" in reply or "mutated" in reply or "io" in reply:
+                self.failed[number] = reply
 
     def send(self, reply: dict[str, Any]) -> None:
         try:
@@ -258,7 +269,7 @@ class _Worker:
                 sys.stdout, sys.stderr = saved
         else:
             result = function(*args, **kwargs)
-        reply: dict[str, Any] = {"ok": self.encode(result)}
+        reply: dict[str, Any] = {}
         if self.attempts:
             reply["io"] = self.attempts[0]
         if before is not None:
@@ -266,7 +277,24 @@ class _Worker:
                                list(kwargs))
             if changed:
                 reply["mutated"] = changed
+                reply["method"] = str(method)[:100]
+        if "as" in request:  # pipelined: keep the result under the grader's number, answer nothing
+            if reply:
+                raise _Poisoned({"ok": None, **reply})
+            if result is None and method is not None:
+                raise TypeError(f"{method} returned None; it must return the new value")
+            self.objects[request["as"]] = result
+            return reply
+        reply["ok"] = self.encode(result)
         return reply
+
+    def op_failures(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The first failure of a pipelined call that no later request has reported yet."""
+        for number, failure in self.failed.items():
+            if number not in self.reported:
+                self.reported.add(number)
+                return failure
+        return {"ok": None}
 
     def op_eq(self, request: dict[str, Any]) -> dict[str, Any]:
         return {"ok": bool(self.decode(request["a"]) == self.decode(request["b"]))}
@@ -325,6 +353,14 @@ class _Worker:
         except Exception:
             return {"ok": True}
         return {"ok": False}
+
+
+class _Poisoned(Exception):
+    """A request used the result of a pipelined call that failed: answer with that failure."""
+
+    def __init__(self, reply: dict[str, Any]) -> None:
+        super().__init__("poisoned")
+        self.reply = reply
 
 
 class _Refuse(io.TextIOBase):

@@ -61,14 +61,23 @@ class ProtocolError(Exception):
     """A message broke the protocol: too long, not JSON, the wrong shape, or none before the deadline."""
 
 
-def write_message(fd: int, message: dict[str, Any]) -> None:
-    """Send ``message`` (a JSON object) on file descriptor ``fd``; refuse one over :data:`MAX_MESSAGE`."""
+def write_message(fd: int, message: dict[str, Any], deadline: float | None = None) -> None:
+    """Send ``message`` (a JSON object) on file descriptor ``fd``; refuse one over :data:`MAX_MESSAGE`.
+
+    With a ``deadline`` (monotonic) ``fd`` must be non-blocking; a pipe that stays full until
+    then raises :class:`TimeoutError`.
+    """
     data = json.dumps(message, separators=(",", ":"), allow_nan=False).encode()
     if len(data) > MAX_MESSAGE:
         raise ProtocolError(f"a message of {len(data):,} bytes, over the {MAX_MESSAGE:,}-byte limit")
     view = memoryview(_HEADER.pack(len(data)) + data)
     while view:
-        view = view[os.write(fd, view):]
+        try:
+            view = view[os.write(fd, view):]
+        except BlockingIOError:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and (left <= 0 or not select.select([], [fd], [], left)[1]):
+                raise TimeoutError from None
 
 
 def _read_exactly(fd: int, n: int, deadline: float | None) -> bytes:

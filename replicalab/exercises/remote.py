@@ -62,6 +62,8 @@ class WorkerFailed(BaseException):  # noqa: N818 - a reason to stop, not an erro
         self.message = message
 
 
+#: Numbers the grader gives results of pipelined calls (the worker numbers its own from 1).
+PROMISES = 1 << 40
 _ERROR_FIELDS = {"type", "mro", "message", "where", "attempt"}
 
 
@@ -80,6 +82,8 @@ class Session:
         self.pure: frozenset[str] = frozenset()
         self.guard = False
         self.requests_sent = 0
+        self.exposing = False
+        self.promises = 0
 
     # -- the wire ------------------------------------------------------------------------
     def _fail(self, reason: str, message: str) -> WorkerFailed:
@@ -92,12 +96,12 @@ class Session:
             raise self.failed
         self.requests_sent += 1
         try:
-            protocol.write_message(self.requests, request)
+            protocol.write_message(self.requests, request, self.deadline)
             while True:
                 reply = protocol.read_message(self.replies, self.deadline)
                 if "callback" not in reply:
                     break
-                protocol.write_message(self.requests, self._callback(reply))
+                protocol.write_message(self.requests, self._callback(reply), self.deadline)
         except TimeoutError:
             raise self._fail("timeout", "no answer before the deadline") from None
         except (EOFError, BrokenPipeError, ConnectionError):
@@ -118,6 +122,32 @@ class Session:
             raise self._fail("protocol", f"your module's process sent an unexpected message "
                              f"(keys {sorted(str(k)[:20] for k in reply)[:5]})")
         return reply
+
+    def pipelined(self, request: dict[str, Any], cls: type) -> RemoteObject:
+        """Send a call of a pure verb without waiting: its result gets a number chosen here.
+
+        The worker keeps a failure (an exception, a mutation) under that number and reports
+        it when a later request uses the result, or when :meth:`raise_pending` asks.
+        """
+        if self.failed is not None:
+            raise self.failed
+        self.promises += 1
+        number = PROMISES + self.promises
+        request["as"] = number
+        try:
+            protocol.write_message(self.requests, request, self.deadline)
+        except TimeoutError:
+            raise self._fail("timeout", "no answer before the deadline") from None
+        except (BrokenPipeError, ConnectionError):
+            raise self._fail("gone", "the process running your module ended") from None
+        obj = RemoteObject.__new__(cls)
+        object.__setattr__(obj, "_remote_ref", number)
+        self.objects[number] = obj
+        return obj
+
+    def raise_pending(self) -> None:
+        """Raise the failure of a pipelined call nothing has reported yet, if there is one."""
+        _result(self, self.ask({"op": "failures"}), True, "")
 
     def value(self, request: dict[str, Any]) -> Any:
         """The decoded ``ok`` value of the reply to ``request``."""
@@ -156,9 +186,11 @@ class Session:
         if isinstance(value, RemoteObject) or isinstance(value, _RemoteClass):
             return {"$r": value._remote_ref}
         if isinstance(value, Exposed):
+            self.exposing = True
             return self.expose(value.obj, value.names, value.values)
         names = getattr(type(value), "__judge_exposes__", None)
         if isinstance(names, frozenset):
+            self.exposing = True
             return self.expose(value, names)
         raise protocol.ProtocolError(f"cannot hand a {type(value).__name__} to the learner's code")
 
@@ -246,7 +278,8 @@ class _RemoteClass(type):
 
 
 def _call(session: Session, on: dict[str, Any], method: str | None, args: tuple[Any, ...],
-          kwargs: dict[str, Any], display: str = "") -> Any:
+          kwargs: dict[str, Any], display: str = "", cls: type | None = None) -> Any:
+    session.exposing = False
     request = {"op": "call", "on": on, "method": method, "args": session.encode(list(args)),
                "kwargs": session.encode(dict(kwargs))}
     pure = method is not None and method in session.pure
@@ -254,16 +287,24 @@ def _call(session: Session, on: dict[str, Any], method: str | None, args: tuple[
         request["pure"] = True
     if session.guard:
         request["guard"] = True
+    if pure and cls is not None and not session.exposing:
+        return session.pipelined(request, cls)
     reply = session.ask(request)
+    return _result(session, reply, pure, display or str(method))
+
+
+def _result(session: Session, reply: dict[str, Any], pure: bool, display: str) -> Any:
     if reply.get("io"):
         raise LearnerError("HandlerDidIO", ["HandlerDidIO"], str(reply["io"])[:200], "",
                            str(reply["io"])[:200])
     result = session.decode(reply.get("ok"))
     mutated = reply.get("mutated")
-    if pure and mutated:
+    if mutated:
+        if not display and isinstance(reply.get("method"), str):
+            display = reply["method"][:100]
         names = [str(m)[:60] for m in mutated][:4] if isinstance(mutated, list) else []
         what = " and ".join(f"`{n}`" if n == "self" else f"its argument `{n}`" for n in names)
-        raise MutationFound(f"{display or method} changed {what}: verbs must leave their receiver and "
+        raise MutationFound(f"{display} changed {what}: verbs must leave their receiver and "
                             "arguments as they were and return a new value (build a new object; "
                             "copy a dict or set before changing it)")
     return result
@@ -352,7 +393,7 @@ class _Method:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return _call(self.obj._remote_session, {"$r": self.obj._remote_ref}, self.name, args, kwargs,
-                     display=f"{type(self.obj).__name__}.{self.name}")
+                     display=f"{type(self.obj).__name__}.{self.name}", cls=type(self.obj))
 
     def __repr__(self) -> str:
         return f"<method {self.name} of {self.obj!r}>"

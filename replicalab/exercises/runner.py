@@ -173,6 +173,7 @@ def _one_check(spec: CheckSpec, module: RemoteModule, session: Session, sandbox:
     ctx = CheckContext(module=module, params=spec.params, seed=seed, name=spec.name)  # type: ignore[arg-type]
     try:
         kind_module(spec.kind).run(ctx)
+        session.raise_pending()  # a pipelined verb that failed with nothing looking at its result
     except CheckFailed as failure:
         return _result(spec, False, str(failure), _output(session))
     except MutationFound as found:

@@ -93,6 +93,7 @@ class Sandbox:
         )
         os.close(to_worker_r)
         os.close(from_worker_w)
+        os.set_blocking(self.requests, False)  # writes wait with the check's deadline, never forever
         self.isolation = _describe(limits, bool(prefix))
         self._captured = bytearray()
         self._lock = threading.Lock()
