@@ -370,10 +370,13 @@ class RemoteObject:
         return iter(items)
 
     def __len__(self) -> int:
-        return len(list(iter(self)))
+        n = _call(self._remote_session, {"$r": self._remote_ref}, "__len__", (), {})
+        if type(n) is not int or n < 0:
+            raise TypeError(f"__len__ returned {n!r:.40}, not an int >= 0")
+        return n
 
     def __contains__(self, item: object) -> bool:
-        return item in list(iter(self))
+        return bool(_call(self._remote_session, {"$r": self._remote_ref}, "__contains__", (item,), {}))
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Any:
         return self._remote_session.value({"op": "copy", "on": {"$r": self._remote_ref}})

@@ -33,6 +33,8 @@ from replicalab.exercises.remote import (
     RemoteModule,
     Session,
     WorkerFailed,
+    describe,
+    is_remote,
 )
 from replicalab.exercises.report import CheckResult, Report
 from replicalab.exercises.sandbox import Sandbox, clean_text
@@ -44,6 +46,12 @@ __all__ = ["IMPORT_TIMEOUT", "check", "describe_learner_error"]
 IMPORT_TIMEOUT = 10.0
 #: Extra seconds for a fresh worker to start Python and import what it needs.
 STARTUP_SLACK = 20.0
+#: Bases a learner's class may inherit from replicalab (the exercise gives them).
+ALLOWED_BASES = ("replicalab.policies.MergePolicy", "replicalab.replica.base.Replica")
+#: Check parameters that name a class or function of the learner's module.
+_TARGET_KEYS = ("class", "policy", "replica", "target")
+
+
 def describe_learner_error(error: LearnerError) -> str:
     """The learner's exception as a sentence with their file and line — never a traceback."""
     where = f"\n  at {error.where}" if error.where else ""
@@ -124,6 +132,8 @@ def _run_worker(exercise: ExerciseSpec, path: Path, seed: int, pending: list[str
     try:
         name = _module_name(path)
         why = _import(session, sandbox, path, name)
+        if why is None:
+            why = _delegation(exercise, RemoteModule(session, name, str(path)))
         if why is not None:
             for check_name in pending:
                 results[check_name] = _result(exercise.check_named(check_name), False, why, hint=False)
@@ -165,6 +175,43 @@ def _import(session: Session, sandbox: Sandbox, path: Path, name: str) -> str | 
             pointer = "\n      " + " " * max(0, offset - 1 - (len(line) - len(line.lstrip()))) + "^"
         code = f"\n      {line.strip()}{pointer}" if line else ""
         return f"{path.name} does not compile: {syntax.get('message')} (line {syntax.get('line')}){code}"
+    return None
+
+
+def _delegation(exercise: ExerciseSpec, module: RemoteModule) -> str | None:
+    """Why the submission scores 0 for handing the work to code outside its file, or None.
+
+    Every class or function the checks name must be defined in the learner's file: a
+    re-export (``from replicalab.crdts import GCounter``), a subclass of replicalab's own
+    implementation, or source ``exec``'d from another file is not the learner's work. The
+    bases the exercise hands out (:data:`ALLOWED_BASES`) are fine.
+    """
+    names: list[str] = []
+    for spec in exercise.checks:
+        names += [spec.params[k] for k in _TARGET_KEYS if isinstance(spec.params.get(k), str)]
+        names += [step[verb] for step in spec.params.get("steps", ()) if isinstance(step, dict)
+                  for verb in ("new", "call") if verb in step and "on" not in step
+                  and isinstance(step[verb], str)]
+    for name in dict.fromkeys(names):
+        try:
+            value = getattr(module, name)
+        except (AttributeError, LearnerError):
+            continue
+        if not is_remote(value):
+            continue
+        try:
+            facts = describe(value, ALLOWED_BASES)
+        except LearnerError:
+            continue
+        outside = facts.get("outside")
+        if isinstance(outside, list) and outside:
+            outside = sorted(outside, key=lambda o: (str(o).rsplit(".", 1)[-1].startswith("__"), str(o)))
+            shown = ", ".join(clean_text(str(o))[:80] for o in outside[:3])
+            return (f"{name} is not your own code: {shown} "
+                    f"{'is' if len(outside) == 1 else 'are'} defined outside "
+                    f"{Path(module.__file__).name} (imported, inherited, re-exported or exec'd from "
+                    "replicalab or another file). The exercise is to write it yourself, so this "
+                    "submission scores 0.")
     return None
 
 
