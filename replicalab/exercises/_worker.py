@@ -111,6 +111,7 @@ class _Worker:
         self.guarded = False
         self.attempts: list[str] = []
         self.failed: dict[int, dict[str, Any]] = {}  # pipelined calls that failed, by number
+        self.timers = 0  # timer tokens handed to handlers
         self.reported: set[int] = set()
 
     # -- values ------------------------------------------------------------------------
@@ -240,6 +241,13 @@ class _Worker:
             return {"ok": None, "method": True}
         return {"ok": self.encode(value)}
 
+    def op_gets(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Attribute ``name`` of each of the objects ``on`` (a list), in one answer."""
+        objects = self.decode(request["on"])
+        if type(objects) is not list:
+            raise protocol.ProtocolError("gets needs a list of objects")
+        return {"ok": self.encode([getattr(o, str(request["name"])) for o in objects])}
+
     def op_has(self, request: dict[str, Any]) -> dict[str, Any]:
         return {"ok": hasattr(self.target(request), str(request["name"]))}
 
@@ -277,7 +285,7 @@ class _Worker:
                                list(kwargs))
             if changed:
                 reply["mutated"] = changed
-                reply["method"] = str(method)[:100]
+                reply["method"] = f"{type(target).__name__}.{method}"[:100]
         if "as" in request:  # pipelined: keep the result under the grader's number, answer nothing
             if reply:
                 raise _Poisoned({"ok": None, **reply})
@@ -295,6 +303,28 @@ class _Worker:
                 self.reported.add(number)
                 return failure
         return {"ok": None}
+
+    def op_handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Run a replica's handler with a recording context; answer its effects as data."""
+        replica = self.target(request)
+        handler = getattr(replica, str(request["handler"]))
+        args = self.decode(request.get("args", []))
+        ctx = _RecordingContext(self, self.decode(request["ctx"]))
+        if type(args) is not list:
+            raise protocol.ProtocolError("handler arguments must be a list")
+        self.attempts.clear()
+        saved = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = _Refuse(self)
+        self.guarded = True
+        try:
+            handler(ctx, *args)
+        finally:
+            self.guarded = False
+            sys.stdout, sys.stderr = saved
+        reply: dict[str, Any] = {"ok": self.encode(ctx.effects), "draws": ctx.draws}
+        if self.attempts:
+            reply["io"] = self.attempts[0]
+        return reply
 
     def op_eq(self, request: dict[str, Any]) -> dict[str, Any]:
         return {"ok": bool(self.decode(request["a"]) == self.decode(request["b"]))}
@@ -373,6 +403,70 @@ class _Refuse(io.TextIOBase):
         what = f"printed {text.strip()[:60]!r}" if text.strip() else "printed"
         self.worker.attempts.append(what)
         raise HandlerDidIO(what)
+
+
+class TopologyError(ValueError):
+    """ctx.send to a replica that is not a peer (as the simulator says it)."""
+
+
+class ConfigError(ValueError):
+    """A bad argument to ctx (a negative timer delay, say), as the simulator says it."""
+
+
+class _RecordingContext:
+    """The context a learner's handler gets here: reads are data, every effect is recorded.
+
+    ``replica``, ``now``, ``peers`` and ``wall_time()`` were read by the grader before the
+    call; ``random()`` hands out numbers the grader drew from the replica's stream (it
+    advances its stream by as many as were used); ``send``, ``set_timer``, ``cancel_timer``,
+    ``reply`` and ``log`` are recorded in order and carried out by the grader's simulator.
+    Timer ids are tokens the grader maps to its own.
+    """
+
+    def __init__(self, worker: _Worker, data: Any) -> None:
+        if not isinstance(data, dict):
+            raise protocol.ProtocolError("a handler's context must be a table")
+        self._worker = worker
+        self.replica = data["replica"]
+        self.now = data["now"]
+        self.peers = tuple(data["peers"])
+        self._wall = data["wall"]
+        self._random = list(data["random"])
+        self.draws = 0
+        self.effects: list[Any] = []
+
+    def wall_time(self) -> int:
+        return self._wall
+
+    def random(self) -> float:
+        if self.draws >= len(self._random):
+            more = self._worker.ask({"callback": 0, "name": "random", "draws": self.draws},
+                                    value=True)
+            self._random.extend(more)
+        self.draws += 1
+        return self._random[self.draws - 1]
+
+    def send(self, dst: str, msg: Any, *, scope: Any = None, scopes: Any = None) -> None:
+        if dst not in self.peers:
+            raise TopologyError(f"{self.replica} has no link to {dst!r}; its peers are "
+                                f"{list(self.peers)}")
+        self.effects.append(("send", dst, msg, scope, None if scopes is None else tuple(scopes)))
+
+    def set_timer(self, delay: int, timer: Any) -> int:
+        if type(delay) is not int or delay < 0:
+            raise ConfigError(f"timer delay must be an integer number of ms >= 0, got {delay!r}")
+        self._worker.timers += 1
+        self.effects.append(("set_timer", delay, timer, self._worker.timers))
+        return self._worker.timers
+
+    def cancel_timer(self, timer_id: int) -> None:
+        self.effects.append(("cancel_timer", timer_id))
+
+    def reply(self, client: str, response: Any) -> None:
+        self.effects.append(("reply", client, response))
+
+    def log(self, kind: str, **data: Any) -> None:
+        self.effects.append(("log", kind, data))
 
 
 class _Callback:

@@ -84,6 +84,8 @@ class Session:
         self.requests_sent = 0
         self.exposing = False
         self.promises = 0
+        #: ``(skip, n)`` -> the next ``n`` numbers after ``skip`` of the running handler's stream
+        self.random_source: Any = None
 
     # -- the wire ------------------------------------------------------------------------
     def _fail(self, reason: str, message: str) -> WorkerFailed:
@@ -118,6 +120,8 @@ class Session:
             raise LearnerError(raised.get("type", "Exception")[:100], raised.get("mro", [])[:20],
                                raised.get("message", "")[:2000], raised.get("where", "")[:300],
                                raised.get("attempt", "")[:200])
+        if reply.get("mutated"):  # this call, or a pipelined one whose result this request used
+            _mutation(reply)
         if "ok" not in reply and "syntax" not in reply:
             raise self._fail("protocol", f"your module's process sent an unexpected message "
                              f"(keys {sorted(str(k)[:20] for k in reply)[:5]})")
@@ -206,6 +210,11 @@ class Session:
 
     def _callback(self, message: dict[str, Any]) -> dict[str, Any]:
         number, name = message.get("callback"), message.get("name")
+        if number == 0 and name == "random" and self.random_source is not None:
+            skip = message.get("draws")
+            if type(skip) is not int or not 0 <= skip <= 1_000_000:
+                raise protocol.ProtocolError("a request for random numbers with a bad count")
+            return {"ok": self.encode(self.random_source(skip, 16))}
         if number not in self.exposed or not isinstance(name, str):
             raise protocol.ProtocolError("a callback to an object it was not given")
         obj, names = self.exposed[number]
@@ -294,20 +303,22 @@ def _call(session: Session, on: dict[str, Any], method: str | None, args: tuple[
 
 
 def _result(session: Session, reply: dict[str, Any], pure: bool, display: str) -> Any:
+    """The value of a call's reply (a mutation was already raised by :meth:`Session.ask`)."""
     if reply.get("io"):
         raise LearnerError("HandlerDidIO", ["HandlerDidIO"], str(reply["io"])[:200], "",
                            str(reply["io"])[:200])
-    result = session.decode(reply.get("ok"))
+    return session.decode(reply.get("ok"))
+
+
+def _mutation(reply: dict[str, Any]) -> None:
+    """Raise :class:`MutationFound` for a reply saying a pure verb changed its inputs."""
     mutated = reply.get("mutated")
-    if mutated:
-        if not display and isinstance(reply.get("method"), str):
-            display = reply["method"][:100]
-        names = [str(m)[:60] for m in mutated][:4] if isinstance(mutated, list) else []
-        what = " and ".join(f"`{n}`" if n == "self" else f"its argument `{n}`" for n in names)
-        raise MutationFound(f"{display} changed {what}: verbs must leave their receiver and "
-                            "arguments as they were and return a new value (build a new object; "
-                            "copy a dict or set before changing it)")
-    return result
+    display = reply["method"][:100] if isinstance(reply.get("method"), str) else "a verb"
+    names = [str(m)[:60] for m in mutated][:4] if isinstance(mutated, list) else []
+    what = " and ".join(f"`{n}`" if n == "self" else f"its argument `{n}`" for n in names)
+    raise MutationFound(f"{display} changed {what}: verbs must leave their receiver and "
+                        "arguments as they were and return a new value (build a new object; "
+                        "copy a dict or set before changing it)")
 
 
 class RemoteObject:

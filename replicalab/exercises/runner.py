@@ -133,7 +133,10 @@ def _run_worker(exercise: ExerciseSpec, path: Path, seed: int, pending: list[str
         name = _module_name(path)
         why = _import(session, sandbox, path, name)
         if why is None:
-            why = _delegation(exercise, RemoteModule(session, name, str(path)))
+            try:
+                why = _delegation(exercise, RemoteModule(session, name, str(path)))
+            except WorkerFailed as failure:
+                why = failure.message + (_tail(sandbox) if failure.reason == "gone" else "")
         if why is not None:
             for check_name in pending:
                 results[check_name] = _result(exercise.check_named(check_name), False, why, hint=False)

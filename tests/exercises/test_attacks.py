@@ -266,15 +266,44 @@ def test_an_infinite_loop_names_the_file_and_line(tmp_path):
 def test_a_merge_that_changes_its_argument_is_named(tmp_path):
     report = attack(tmp_path, CORRECT.replace(
         "        counts = dict(self.counts)\n        for r, n in other.counts.items():",
-        "        counts = self.counts\n        other.counts.setdefault('zz', 0)\n"
+        "        counts = self.counts  # the classic mistake: no copy\n"
         "        for r, n in other.counts.items():"))
     laws = [r for r in report.results if r.kind == "laws"][0]
     assert not laws.passed
-    assert "changed `self`" in laws.message or "argument `other`" in laws.message
+    assert "GCounter.merge changed `self`" in laws.message
 
 
-@pytest.mark.xfail(strict=True, reason="delegation detection is not on yet: the shipped "
-                   "references re-export replicalab's own classes and must be rewritten first "
-                   "(issue #21, part 3)")
-def test_re_exporting_replicalabs_own_counter_scores_below_full(tmp_path):
-    assert not full(attack(tmp_path, "from replicalab.crdts import GCounter\n"))
+def test_re_exporting_replicalabs_own_counter_scores_zero_and_says_why(tmp_path):
+    report = attack(tmp_path, "from replicalab.crdts import GCounter\n")
+    assert report.score == 0
+    assert "not your own code" in report.results[0].message
+
+
+def test_subclassing_replicalabs_own_counter_scores_zero(tmp_path):
+    report = attack(tmp_path, "from replicalab.crdts import GCounter as Theirs\n\n\n"
+                    "class GCounter(Theirs):\n    pass\n")
+    assert report.score == 0
+
+
+def test_execing_replicalabs_source_scores_zero(tmp_path):
+    report = attack(tmp_path, """
+        import inspect
+        import replicalab.crdts.counters as theirs
+        exec(compile(inspect.getsource(theirs), "counters.py", "exec"), globals())
+    """)
+    assert report.score == 0
+    assert "not your own code" in report.results[0].message
+
+
+def test_reading_the_reference_from_the_installed_package_finds_nothing(tmp_path):
+    """Reference solutions and planted bugs are not shipped: there is nothing to copy."""
+    package = Path(exercises.__file__).resolve().parent
+    assert not list(package.rglob("reference.py"))
+    assert not list(package.rglob("wrong_*.py"))
+    report = attack(tmp_path, """
+        from pathlib import Path
+        import replicalab.exercises as ex
+        found = sorted(Path(ex.__file__).parent.rglob("reference.py"))
+        exec(found[0].read_text() if found else "raise ImportError('no reference shipped')")
+    """)
+    assert report.score == 0
