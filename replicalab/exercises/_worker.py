@@ -560,9 +560,7 @@ def _plain(value: Any) -> Any:
         return {k if isinstance(k, str) else _plain(k): _plain(v) for k, v in value.items()}
     if isinstance(value, bytes):
         return value.hex()
-    if value is None or type(value) in (bool, int, float, str):
-        return value
-    return repr(value)[:MAX_REPR]
+    return value  # an object of the learner's: the grader compares it with its own __eq__
 
 
 def main(argv: list[str]) -> int:

@@ -118,6 +118,7 @@ REQUIRED = {"class", "ops"}
 
 def run(ctx: CheckContext) -> None:
     from hypothesis import strategies as st
+    from hypothesis.errors import Flaky
 
     from replicalab.exercises.remote import is_remote, session_of
     from replicalab.testing import LawViolation, check_crdt
@@ -140,9 +141,56 @@ def run(ctx: CheckContext) -> None:
     try:
         check_crdt(cls, ops=ops, max_examples=ctx.params.get("examples", 200),
                    max_ops=ctx.params.get("max_ops", 8), seed=ctx.seed)
+    except Flaky as flaky:
+        found = [e for e in getattr(flaky, "exceptions", ()) if isinstance(e, LawViolation)]
+        first = str(found[0]) if found else ""
+        if first and is_remote(cls):
+            first = rerun_counterexample(session_of(cls), first)
+        raise CheckFailed(
+            f"{ctx.params['class']} gave different results for the same calls when they were "
+            "repeated, so no law can be checked: something besides the arguments decides what "
+            "your methods return (a mutable default argument, a global, a counter, randomness?)"
+            + (f"\n\nThe first failure seen:\n{first}" if first else "")) from None
     except LawViolation as violation:
         cause = violation.__cause__
         if isinstance(cause, NotImplementedError) or getattr(cause, "type_name", "") == \
                 "NotImplementedError":
             raise cause from None  # reported as "not implemented yet: <method>"
-        raise CheckFailed(str(violation)) from None
+        message = str(violation)
+        if is_remote(cls):
+            message = rerun_counterexample(session_of(cls), message)
+        raise CheckFailed(message) from None
+
+
+_RUNNABLE = "Runnable counterexample (shrunk):\n\n"
+
+
+def rerun_counterexample(session: Any, message: str) -> str:
+    """``message`` with its counterexample called runnable only if it fails when run as printed.
+
+    The code is run in the learner's process (their module is importable there under the
+    name the code imports), with a short deadline; a counterexample that passes there is
+    still shown, labelled as one that did not fail when re-run.
+    """
+    import textwrap
+    import time
+
+    from replicalab.exercises.remote import LearnerError, WorkerFailed
+
+    head, found, code = message.partition(_RUNNABLE)
+    if not found:
+        return message
+    saved = session.deadline
+    session.deadline = min(saved, time.monotonic() + 3.0) if saved else time.monotonic() + 3.0
+    try:
+        fails = session.value({"op": "snippet", "code": textwrap.dedent(code)})
+    except (WorkerFailed, LearnerError):
+        fails = None
+    finally:
+        session.deadline = saved
+    if fails is True:
+        return message
+    why = ("it did not fail when re-run as printed" if fails is False
+           else "it could not be re-run to confirm it")
+    return head + f"Counterexample (shrunk; {why} — your states may depend on something the " \
+        "printed code does not show, such as a shared mutable default):\n\n" + code
