@@ -39,8 +39,8 @@ from typing import Any
 
 import attrs
 
-__all__ = ["MAX_DEPTH", "MAX_MESSAGE", "ProtocolError", "decode", "encode", "read_message",
-           "write_message"]
+__all__ = ["MAX_DEPTH", "MAX_MESSAGE", "ProtocolError", "decode", "deadline", "encode", "now",
+           "read_message", "write_message"]
 
 #: The longest message either side accepts, in bytes.
 MAX_MESSAGE = 4 * 1024 * 1024
@@ -55,6 +55,21 @@ VALUE_CLASSES = frozenset({
 ENUM_CLASSES = frozenset({"replicalab.clocks.Causality"})
 _HEADER = struct.Struct(">I")
 _IDENTIFIER_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.<>")
+
+
+def now() -> float:
+    """Monotonic seconds: the one real clock in replicalab, for the grader's deadlines only.
+
+    Simulations never read it (they use simulated time); the grader needs it because the
+    learner's process runs in real time and must not be waited on forever. Nothing read from
+    it ever reaches a report.
+    """
+    return time.monotonic()
+
+
+def deadline(seconds: float) -> float:
+    """The :func:`now` value ``seconds`` from now."""
+    return time.monotonic() + seconds
 
 
 class ProtocolError(Exception):

@@ -19,7 +19,6 @@ swallows it); the runner turns it into a failed check.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -151,7 +150,7 @@ class Session:
 
     def raise_pending(self) -> None:
         """Raise the failure of a pipelined call nothing has reported yet, if there is one."""
-        _result(self, self.ask({"op": "failures"}), True, "")
+        _result(self, self.ask({"op": "failures"}))
 
     def value(self, request: dict[str, Any]) -> Any:
         """The decoded ``ok`` value of the reply to ``request``."""
@@ -287,7 +286,11 @@ class _RemoteClass(type):
 
 
 def _call(session: Session, on: dict[str, Any], method: str | None, args: tuple[Any, ...],
-          kwargs: dict[str, Any], display: str = "", cls: type | None = None) -> Any:
+          kwargs: dict[str, Any], cls: type | None = None) -> Any:
+    """Call ``method`` of the object ``on`` (the object itself if None) in the worker.
+
+    A pure verb (see :attr:`Session.pure`) of a known class is pipelined: its result is a
+    stand-in at once and the worker checks it changed none of its inputs."""
     session.exposing = False
     request = {"op": "call", "on": on, "method": method, "args": session.encode(list(args)),
                "kwargs": session.encode(dict(kwargs))}
@@ -298,11 +301,10 @@ def _call(session: Session, on: dict[str, Any], method: str | None, args: tuple[
         request["guard"] = True
     if pure and cls is not None and not session.exposing:
         return session.pipelined(request, cls)
-    reply = session.ask(request)
-    return _result(session, reply, pure, display or str(method))
+    return _result(session, session.ask(request))
 
 
-def _result(session: Session, reply: dict[str, Any], pure: bool, display: str) -> Any:
+def _result(session: Session, reply: dict[str, Any]) -> Any:
     """The value of a call's reply (a mutation was already raised by :meth:`Session.ask`)."""
     if reply.get("io"):
         raise LearnerError("HandlerDidIO", ["HandlerDidIO"], str(reply["io"])[:200], "",
@@ -369,7 +371,7 @@ class RemoteObject:
         from replicalab.exercises.sandbox import clean_text
 
         value = self._remote_session.value({"op": "repr", "on": {"$r": self._remote_ref}})
-        return clean_text(value) if isinstance(value, str) else "<unrepresentable>"
+        return clean_text(value[:2000]) if isinstance(value, str) else "<unrepresentable>"
 
     def __bool__(self) -> bool:
         return bool(self._remote_session.value({"op": "bool", "on": {"$r": self._remote_ref}}))
@@ -407,7 +409,7 @@ class _Method:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return _call(self.obj._remote_session, {"$r": self.obj._remote_ref}, self.name, args, kwargs,
-                     display=f"{type(self.obj).__name__}.{self.name}", cls=type(self.obj))
+                     cls=type(self.obj))
 
     def __repr__(self) -> str:
         return f"<method {self.name} of {self.obj!r}>"
@@ -451,9 +453,6 @@ def describe(value: Any, bases: tuple[str, ...] = ()) -> dict[str, Any]:
     return value._remote_session.describe(value, bases)
 
 
-def deadline_in(seconds: float) -> float:
-    """A monotonic deadline ``seconds`` from now."""
-    return time.monotonic() + seconds
 
 
 def _remote_policy_class() -> type:

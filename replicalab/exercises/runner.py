@@ -17,14 +17,18 @@ remaining checks.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import os
 import re
 import subprocess
 import sys
-import time
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from replicalab.errors import ConfigError
+from replicalab.exercises import protocol
 from replicalab.exercises.kinds import kind_module
 from replicalab.exercises.kinds.common import CheckContext, CheckFailed
 from replicalab.exercises.remote import (
@@ -112,11 +116,40 @@ def check(exercise: ExerciseSpec, module: str | Path, *, seed: int = 0,
     results: dict[str, CheckResult] = {}
     pending = [c.name for c in exercise.checks]
     isolation: tuple[str, ...] = ()
-    while pending:
-        isolation = _run_worker(exercise, path, seed, pending, time_limit, results)
-        pending = [name for name in pending if name not in results]
+    with _hypothesis_home():
+        while pending:
+            isolation = _run_worker(exercise, path, seed, pending, time_limit, results)
+            pending = [name for name in pending if name not in results]
     return Report(exercise=exercise.id, title=exercise.title, module=path.name, seed=seed,
                   results=tuple(results[c.name] for c in exercise.checks), isolation=isolation)
+
+
+def cache_directory() -> Path:
+    """Where grading keeps Hypothesis's files: ``$XDG_CACHE_HOME/replicalab/hypothesis``."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "replicalab" / "hypothesis"
+
+
+@contextlib.contextmanager
+def _hypothesis_home() -> Iterator[None]:
+    """Point Hypothesis at the grading cache while checks run (not at ``./.hypothesis`` in the
+    learner's folder), and back to where it was afterwards."""
+    try:
+        from hypothesis import configuration
+    except ImportError:  # law checks will say hypothesis is missing
+        yield
+        return
+    previous = configuration.storage_directory(intent_to_write=False).home_directory
+    home = cache_directory()
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        home = Path(tempfile.mkdtemp(prefix="replicalab-hypothesis-"))
+    configuration.set_hypothesis_home_dir(home)
+    try:
+        yield
+    finally:
+        configuration.set_hypothesis_home_dir(previous)
 
 
 def _limit(spec: CheckSpec, time_limit: float | None) -> float:
@@ -145,7 +178,7 @@ def _run_worker(exercise: ExerciseSpec, path: Path, seed: int, pending: list[str
         for check_name in pending:
             spec = exercise.check_named(check_name)
             limit = _limit(spec, time_limit)
-            session.deadline = time.monotonic() + limit
+            session.deadline = protocol.deadline(limit)
             session.pure = frozenset()
             session.guard = False
             results[check_name] = _one_check(spec, module, session, sandbox, seed, limit, path)
@@ -158,7 +191,7 @@ def _run_worker(exercise: ExerciseSpec, path: Path, seed: int, pending: list[str
 
 def _import(session: Session, sandbox: Sandbox, path: Path, name: str) -> str | None:
     """Import the learner's module in the worker; None when it worked, else why not."""
-    session.deadline = time.monotonic() + IMPORT_TIMEOUT + STARTUP_SLACK
+    session.deadline = protocol.deadline(IMPORT_TIMEOUT + STARTUP_SLACK)
     try:
         reply = session.ask({"op": "import", "path": str(path), "name": name})
     except LearnerError as error:
@@ -255,7 +288,7 @@ def _one_check(spec: CheckSpec, module: RemoteModule, session: Session, sandbox:
 def _output(session: Session) -> str:
     if session.failed is not None:
         return ""
-    session.deadline = time.monotonic() + 5
+    session.deadline = protocol.deadline(5)
     try:
         text = session.value({"op": "output"})
     except (WorkerFailed, LearnerError):

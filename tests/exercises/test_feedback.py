@@ -49,3 +49,16 @@ def test_a_merge_that_changes_its_argument_names_the_argument(tmp_path):
         "        counts = dict(self.counts)\n        other.counts.update(counts)\n"
         "        for r, n in other.counts.items():"))
     assert "GCounter.merge changed its argument `other`" in message
+
+
+def test_grading_writes_nothing_into_the_working_directory(tmp_path, monkeypatch):
+    """Hypothesis runs in the grader now; its files go to the grading cache, not ./.hypothesis."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    path = work / "gcounter.py"
+    path.write_text(textwrap.dedent(CORRECT))
+    assert exercises.check(SPEC, path, time_limit=60).passed
+    assert sorted(p.name for p in work.iterdir()) == ["gcounter.py"]
+    assert (tmp_path / "cache" / "replicalab" / "hypothesis").is_dir()

@@ -173,15 +173,15 @@ def rerun_counterexample(session: Any, message: str) -> str:
     still shown, labelled as one that did not fail when re-run.
     """
     import textwrap
-    import time
 
+    from replicalab.exercises.protocol import deadline
     from replicalab.exercises.remote import LearnerError, WorkerFailed
 
     head, found, code = message.partition(_RUNNABLE)
     if not found:
         return message
     saved = session.deadline
-    session.deadline = min(saved, time.monotonic() + 3.0) if saved else time.monotonic() + 3.0
+    session.deadline = min(saved, deadline(3.0)) if saved else deadline(3.0)
     try:
         fails = session.value({"op": "snippet", "code": textwrap.dedent(code)})
     except (WorkerFailed, LearnerError):
