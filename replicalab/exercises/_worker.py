@@ -112,6 +112,7 @@ class _Worker:
         self.attempts: list[str] = []
         self.failed: dict[int, dict[str, Any]] = {}  # pipelined calls that failed, by number
         self.timers = 0  # timer tokens handed to handlers
+        self.notes: list[bool] = []  # answers to comparisons the grader will ask for at once
         self.reported: set[int] = set()
 
     # -- values ------------------------------------------------------------------------
@@ -198,6 +199,9 @@ class _Worker:
                 reply = poisoned.reply
             except BaseException as error:  # the learner's code raised (SystemExit too)
                 reply = self.raised(error)
+            if request.get("note"):  # a comparison answered later, with the others
+                self.notes.append(reply.get("ok") is True and "mutated" not in reply)
+                continue
             number = request.get("as")
             if number is None:
                 self.send(reply)
@@ -237,6 +241,9 @@ class _Worker:
 
     def op_get(self, request: dict[str, Any]) -> dict[str, Any]:
         value = getattr(self.target(request), str(request["name"]))
+        if "as" in request:  # pipelined: keep it under the grader's number
+            self.objects[request["as"]] = value
+            return {}
         if inspect.ismethod(value) or inspect.isbuiltin(value) and getattr(value, "__self__", None) is not None:
             return {"ok": None, "method": True}
         return {"ok": self.encode(value)}
@@ -295,6 +302,11 @@ class _Worker:
             return reply
         reply["ok"] = self.encode(result)
         return reply
+
+    def op_notes(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The answers to the comparisons sent since the last time, in order (then forgotten)."""
+        notes, self.notes = self.notes, []
+        return {"ok": notes}
 
     def op_failures(self, request: dict[str, Any]) -> dict[str, Any]:
         """The first failure of a pipelined call that no later request has reported yet."""
@@ -528,6 +540,15 @@ class _GraderRefused(Exception):
 def _changed(function: Any, method: Any, before: list[Any], after: list[Any],
              keywords: list[str]) -> list[str]:
     """Names of the receiver and arguments a call changed (compared with ==)."""
+    changed_at = []
+    for index, (was, now) in enumerate(zip(before, after, strict=False)):
+        try:
+            if not was == now:
+                changed_at.append(index)
+        except Exception:
+            continue
+    if not changed_at:
+        return []
     names = ["self" if method is not None else "the object"]
     try:
         parameters = [p.name for p in inspect.signature(function).parameters.values()]
@@ -536,13 +557,7 @@ def _changed(function: Any, method: Any, before: list[Any], after: list[Any],
     positional = len(after) - 1 - len(keywords)
     names += [parameters[i] if i < len(parameters) else f"argument {i + 1}" for i in range(positional)]
     names += keywords
-    changed = []
-    for name, was, now in zip(names, before, after, strict=False):
-        try:
-            if not was == now:
-                changed.append(name)
-        except Exception:
-            continue
+    changed = [names[i] for i in changed_at if i < len(names)]
     if method is None and changed[:1] == ["the object"]:
         changed = changed[1:]
     return changed

@@ -76,16 +76,26 @@ class ProtocolError(Exception):
     """A message broke the protocol: too long, not JSON, the wrong shape, or none before the deadline."""
 
 
+def frame(message: dict[str, Any]) -> bytes:
+    """``message`` (a JSON object) as the bytes of one message; refuse one over :data:`MAX_MESSAGE`."""
+    data = json.dumps(message, separators=(",", ":"), allow_nan=False).encode()
+    if len(data) > MAX_MESSAGE:
+        raise ProtocolError(f"a message of {len(data):,} bytes, over the {MAX_MESSAGE:,}-byte limit")
+    return _HEADER.pack(len(data)) + data
+
+
 def write_message(fd: int, message: dict[str, Any], deadline: float | None = None) -> None:
     """Send ``message`` (a JSON object) on file descriptor ``fd``; refuse one over :data:`MAX_MESSAGE`.
 
     With a ``deadline`` (monotonic) ``fd`` must be non-blocking; a pipe that stays full until
     then raises :class:`TimeoutError`.
     """
-    data = json.dumps(message, separators=(",", ":"), allow_nan=False).encode()
-    if len(data) > MAX_MESSAGE:
-        raise ProtocolError(f"a message of {len(data):,} bytes, over the {MAX_MESSAGE:,}-byte limit")
-    view = memoryview(_HEADER.pack(len(data)) + data)
+    write_frames(fd, frame(message), deadline)
+
+
+def write_frames(fd: int, data: bytes, deadline: float | None = None) -> None:
+    """Send the bytes of one or more messages (see :func:`frame`), as :func:`write_message` does."""
+    view = memoryview(data)
     while view:
         try:
             view = view[os.write(fd, view):]
@@ -95,19 +105,29 @@ def write_message(fd: int, message: dict[str, Any], deadline: float | None = Non
                 raise TimeoutError from None
 
 
+#: Bytes read from a descriptor beyond the message asked for (the start of the next ones).
+_BUFFERS: dict[int, bytearray] = {}
+
+
+def forget(fd: int) -> None:
+    """Drop what was read ahead on ``fd`` (call it when the descriptor is closed)."""
+    _BUFFERS.pop(fd, None)
+
+
 def _read_exactly(fd: int, n: int, deadline: float | None) -> bytes:
-    chunks = []
-    while n:
+    buffer = _BUFFERS.setdefault(fd, bytearray())
+    while len(buffer) < n:
         if deadline is not None:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([fd], [], [], left)[0]:
                 raise TimeoutError
-        chunk = os.read(fd, min(n, 1 << 20))
+        chunk = os.read(fd, max(n - len(buffer), 1 << 16))
         if not chunk:
             raise EOFError
-        chunks.append(chunk)
-        n -= len(chunk)
-    return b"".join(chunks)
+        buffer += chunk
+    data = bytes(buffer[:n])
+    del buffer[:n]
+    return data
 
 
 def read_message(fd: int, deadline: float | None = None) -> dict[str, Any]:

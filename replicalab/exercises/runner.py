@@ -180,6 +180,7 @@ def _run_worker(exercise: ExerciseSpec, path: Path, seed: int, pending: list[str
             limit = _limit(spec, time_limit)
             session.deadline = protocol.deadline(limit)
             session.pure = frozenset()
+            session.watched = {}
             session.guard = False
             results[check_name] = _one_check(spec, module, session, sandbox, seed, limit, path)
             if session.failed is not None:

@@ -35,6 +35,7 @@ import threading
 from pathlib import Path
 
 import replicalab
+from replicalab.exercises import protocol
 
 __all__ = ["MAX_CAPTURE", "Sandbox", "clean_text", "isolation_available"]
 
@@ -130,6 +131,7 @@ class Sandbox:
     def close(self) -> None:
         """Kill the process group (and the namespace, so every process in it); free the pipes."""
         for fd in (self.requests, self.replies):
+            protocol.forget(fd)
             try:
                 os.close(fd)
             except OSError:
