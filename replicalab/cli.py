@@ -7,6 +7,7 @@
     replicalab compare --workload append-only|profile|contested [--minutes M]
     replicalab scenarios
     replicalab exercise list | start ID [DIR] | check ID [PATH] [--json] | hint ID [N]
+    replicalab exercise grade ID SUBMISSIONS_DIR [--json | --csv] [--jobs N]
 
 Every error is one line ``replicalab: error: ...`` on standard error, never a traceback:
 status 2 for bad input (arguments, names, values that make no sense), status 1 when a check
@@ -164,9 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("scenarios", help="list scenarios with one-line descriptions")
 
-    exercise = sub.add_parser("exercise", help="course exercises: list, start, check, hint")
+    exercise = sub.add_parser("exercise", help="course exercises: list, start, check, hint, grade")
     verbs = exercise.add_subparsers(dest="verb", required=True, parser_class=_Parser,
-                                    metavar="{list,start,check,hint}")
+                                    metavar="{list,start,check,hint,grade}")
     dirs = _Parser(add_help=False)
     dirs.add_argument("--dir", action="append", default=[], metavar="DIR",
                       help="a teacher's exercise directory (repeatable; also $REPLICALAB_EXERCISES)")
@@ -184,6 +185,18 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--time-limit", type=_seconds, metavar="SECONDS",
                        help="override every check's time limit")
     check.add_argument("--json", action="store_true", help="print the report as JSON (autograders)")
+    grade = verbs.add_parser("grade", parents=[dirs],
+                             help="grade a class: one file or folder per student, a row each")
+    grade.add_argument("id", help="the exercise id")
+    grade.add_argument("submissions", help="a directory with NAME.py files or NAME/ folders")
+    grade.add_argument("--seed", type=int, default=0, help="the checks' seed (default 0)")
+    grade.add_argument("--time-limit", type=float, metavar="SECONDS",
+                       help="override every check's time limit")
+    grade.add_argument("--jobs", type=int, metavar="N",
+                       help="submissions graded at once (default: the machine's cores)")
+    shape = grade.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="the grades as canonical JSON")
+    shape.add_argument("--csv", action="store_true", help="the grades as CSV, a row per student")
     hint = verbs.add_parser("hint", parents=[dirs], help="progressive hints: hint ID [N]")
     hint.add_argument("id", help="the exercise id")
     hint.add_argument("n", nargs="?", type=_count(1, 1000), default=1, help="show hints 1..N (default 1)")
@@ -281,6 +294,18 @@ def _exercise(args: argparse.Namespace) -> int:
         if len(shown) < len(spec.hints):
             print(f"({len(shown)} of {len(spec.hints)}; 'replicalab exercise hint {spec.id} "
                   f"{len(shown) + 1}' for the next)")
+        return 0
+    if args.verb == "grade":
+        from replicalab.exercises import classroom
+
+        rows = classroom.grade(spec, args.submissions, seed=args.seed, time_limit=args.time_limit,
+                               jobs=args.jobs)
+        if args.json:
+            print(classroom.to_json(spec, rows))
+        elif args.csv:
+            print(classroom.to_csv(spec, rows), end="")
+        else:
+            print(classroom.to_text(spec, rows))
         return 0
     path = args.path
     if path is None:
