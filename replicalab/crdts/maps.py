@@ -347,6 +347,28 @@ class _Kind:
     def parse(value: Any) -> Any:
         raise NotImplementedError
 
+    @staticmethod
+    def owner(payload: Any) -> str | None:
+        """The replica whose update a payload must be (its dot's replica), or None if any."""
+        return None
+
+    @staticmethod
+    def made_by(op: Any, payload: Any, observed: bool) -> bool:
+        """True if a prepared ``op`` could have produced ``payload`` (``observed``: it replaced dots)."""
+        return True
+
+
+def _check_reachable(behaviour: type[_Kind], key: Any, inner: Mapping[DotT, Any]) -> None:
+    """Refuse one key's updates that no sequence of ops could leave together."""
+    for dot, payload in inner.items():
+        owner = behaviour.owner(payload)
+        if owner is not None and owner != dot[0]:
+            raise MergeValidationError(
+                f"update {dot[0]}:{dot[1]} of {_validate.shown(key)} carries {_validate.shown(payload)}, "
+                f"a payload of {_validate.shown(owner)}; a replica's update carries its own payload"
+            )
+    behaviour.read(inner.values())  # e.g. one LWW marker with two values
+
 
 class _MVKind(_Kind):
     name = "mv-register"
@@ -371,6 +393,10 @@ class _MVKind(_Kind):
     @staticmethod
     def parse(value: Any) -> Any:
         return serialization.read_element(value, "MVRegister value")
+
+    @staticmethod
+    def made_by(op: Any, payload: Any, observed: bool) -> bool:
+        return bool(payload == op.value)
 
 
 def _lww_winner(payloads: Iterable[tuple[int, str, Any]]) -> tuple[int, str, Any] | None:
@@ -422,6 +448,14 @@ class _LWWKind(_Kind):
         return (serialization.read_int(ts, "LWW timestamp"), serialization.read_str(replica, "LWW replica"),
                 serialization.read_value(item))
 
+    @staticmethod
+    def owner(payload: Any) -> str | None:
+        return payload[1]
+
+    @staticmethod
+    def made_by(op: Any, payload: Any, observed: bool) -> bool:
+        return bool(payload == (op.timestamp, op.replica, op.value))
+
 
 class _SetKind(_Kind):
     name = "or-set"
@@ -449,6 +483,10 @@ class _SetKind(_Kind):
     @staticmethod
     def parse(value: Any) -> Any:
         return serialization.read_element(value, "ORSet element")
+
+    @staticmethod
+    def made_by(op: Any, payload: Any, observed: bool) -> bool:
+        return type(op) is ORSet.Add and bool(payload == op.element)
 
 
 class _CounterKind(_Kind):
@@ -486,6 +524,19 @@ class _CounterKind(_Kind):
         return (serialization.read_str(replica, "PNCounter replica"),
                 serialization.read_int(p, "PNCounter increments"),
                 serialization.read_int(n, "PNCounter decrements"))
+
+    @staticmethod
+    def owner(payload: Any) -> str | None:
+        return payload[0]
+
+    @staticmethod
+    def made_by(op: Any, payload: Any, observed: bool) -> bool:
+        # The new totals are the replaced totals plus the op's amount; replacing nothing, exactly it.
+        replica, p, n = payload
+        grew, other = (p, n) if type(op) is PNCounter.Increment else (n, p)
+        if replica != op.replica:
+            return False
+        return grew >= op.n if observed else (grew == op.n and other == 0)
 
 
 _KINDS: dict[type, type[_Kind]] = {
@@ -616,6 +667,17 @@ class ORMap:
                 raise ConfigError(f"ORMap.Update of {_validate.shown(self.op)} cannot carry {_validate.shown(self.dot)}")
             if self.dot is not None and self.dot in (self.observed or ()):
                 raise ConfigError(f"ORMap.Update cannot observe its own dot {_validate.shown(self.dot)}")
+            if self.dot is None and self.payload is not None:
+                raise ConfigError("an ORMap.Update without a dot changes nothing, so it carries no payload; "
+                                  f"got {_validate.shown(self.payload)}")
+            if self.dot is not None:
+                behaviour = _kind_of_op(self.op)
+                behaviour.check(self.payload)
+                if not behaviour.made_by(self.op, self.payload, bool(self.observed)):
+                    raise ConfigError(
+                        f"ORMap.Update's payload {_validate.shown(self.payload)} is not what "
+                        f"{_validate.shown(self.op)} produces; a prepared update carries its op's result"
+                    )
 
         @property
         def replica(self) -> str | None:
@@ -675,6 +737,7 @@ class ORMap:
                         )
                     owner[d] = key
                     inner[d] = payload
+                _check_reachable(behaviour, key, inner)
                 store[key] = inner
         vv, cloud = _common.checked_context(context, owner, "update")
         object.__setattr__(self, "kind", kind)

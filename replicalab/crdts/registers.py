@@ -294,7 +294,7 @@ class MVRegister:
     def to_json(self) -> str:
         """Canonical JSON: ``entries`` as ``[[replica, counter], value]`` sorted by dot, and ``context``."""
         entries = [[[d.replica, d.counter], serialization.write_element(v, "MVRegister value")]
-                   for d, v in sorted(self.entries, key=lambda e: e[0])]
+                   for d, v in sorted(self.entries, key=lambda e: (e[0].replica, e[0].counter))]
         return serialization.document(
             "mv-register", entries=entries, context=serialization.write_counts(self.context.to_dict())
         )
@@ -319,5 +319,5 @@ class MVRegister:
     def __repr__(self) -> str:
         if not self.entries:
             return "MVRegister()" if not self.context else f"MVRegister(frozenset(), {self.context!r})"
-        entries = ", ".join(f"({d!r}, {v!r})" for d, v in sorted(self.entries, key=lambda e: e[0]))
+        entries = ", ".join(f"({d!r}, {v!r})" for d, v in sorted(self.entries, key=lambda e: (e[0].replica, e[0].counter)))
         return f"MVRegister(frozenset({{{entries}}}), {self.context!r})"
