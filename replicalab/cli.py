@@ -46,6 +46,8 @@ class _Parser(argparse.ArgumentParser):
 
 #: The most seeds ``compare --seeds`` aggregates (about 10 minutes of runs on one core).
 MAX_SEEDS = 10_000
+#: The largest clock skew ``--skew`` accepts, either way: one day in milliseconds.
+MAX_SKEW_MS = 24 * 60 * 60 * 1000
 
 
 class _OutputFailed(Exception):
@@ -103,7 +105,11 @@ def _skew(text: str) -> tuple[str, int]:
     try:
         if not sep or not region:
             raise ValueError
-        return region, int(ms)
+        value = int(ms)
+        if abs(value) > MAX_SKEW_MS:
+            raise argparse.ArgumentTypeError(
+                f"--skew is at most a day either way (|MS| <= {MAX_SKEW_MS}); got {text!r}")
+        return region, value
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"--skew takes REGION=MS with integer milliseconds, e.g. us-east-1=-60; got {text!r}"
@@ -307,6 +313,15 @@ def _check_run(args: argparse.Namespace) -> None:
         raise ConfigError("--primary names the writer of --mode single-primary; add that mode")
     if args.home and args.routing != "key-home":
         raise ConfigError("--home sets a key's home for --routing key-home; add that routing")
+    if args.durable is not None:
+        from replicalab.sim.faults import Crash
+
+        scenario = scenarios.get(args.scenario)
+        if not any(isinstance(fault, Crash) for fault in scenario.faults):
+            with_crashes = [name for name in scenarios.names()
+                            if any(isinstance(f, Crash) for f in scenarios.get(name).faults)]
+            raise ConfigError(f"--durable says what crashed regions keep, but {args.scenario} has no "
+                              f"crashes; scenarios with crashes: {', '.join(with_crashes)}")
 
 
 def _run(args: argparse.Namespace) -> None:
