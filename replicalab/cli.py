@@ -192,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print the report as JSON (autograders)")
     hint = verbs.add_parser("hint", parents=[dirs], help="progressive hints: hint ID [N]")
     hint.add_argument("id", help="the exercise id")
-    hint.add_argument("n", nargs="?", type=_count(1, 1000), default=1, help="show hints 1..N (default 1)")
+    hint.add_argument("n", nargs="?", type=_count(1, 10**9), default=1, help="show hints 1..N (default 1)")
     return parser
 
 
@@ -407,8 +407,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         return _fail(1, f"standard output ({error.encoding}) cannot show {error.object[error.start:error.end]!r}; "
                         "set PYTHONIOENCODING=utf-8")
+    except KeyboardInterrupt:  # Ctrl-C: stopped on purpose, said in one line
+        return _fail(1, "interrupted")
     except OSError as error:  # a full disk, a path that is a directory or a device, ...
-        _silence_stdout()
+        if error.filename is None:  # it was standard output: its final flush would fail again
+            _silence_stdout()
         where = f" {error.filename}" if error.filename else " standard output"
         return _fail(1, f"cannot write{where}: {error.strerror or error}")
     return status

@@ -1045,6 +1045,15 @@ def test_cli_reader_that_leaves_early_gets_one_line_and_status_1(argv: list[str]
     assert "broken pipe" in one_error_line(err)
 
 
+def test_cli_interrupted_is_one_line_and_status_1(monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    def interrupted(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(scenarios, "run", interrupted)
+    status, out, err = run_cli(["run", "london"], capsys)
+    assert status == 1 and out == "" and err == "replicalab: error: interrupted\n"
+
 def test_cli_exercise_start_onto_an_existing_file_is_refused(tmp_path: Path,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
     taken = tmp_path / "taken"
