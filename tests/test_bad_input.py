@@ -1293,6 +1293,7 @@ def _subjects() -> dict[str, Callable[[], Any]]:
         "Response": lambda: Response("w1"),
         "Accepted": lambda: mrsc.Accepted("k", "w1", True),
         "Commit": lambda: mrsc.Commit("k", item, "w1", 1),
+        "Digest": lambda: mrsc.Digest((("k", 1),)),
         "Prepare": lambda: mrsc.Prepare("k", item, "w1", 0),
         "ReadReply": lambda: mrsc.ReadReply("k", "r1", 1, item),
         "ReadRequest": lambda: mrsc.ReadRequest("k", "r1"),
