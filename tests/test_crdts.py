@@ -21,6 +21,7 @@ from replicalab.crdts import (
     ORMap,
     ORSet,
     PNCounter,
+    StateCRDT,
     TwoPhaseSet,
 )
 from replicalab.dots import CausalContext, Dot
@@ -371,10 +372,44 @@ def test_verb_op_and_delta_have_the_same_effect_and_everything_prints_as_python(
         prepared = op.prepare(state)
         assert eval(repr(prepared), dict(NAMESPACE)) == prepared  # noqa: S307
         delta = delta_for(state, op)
-        assert state.apply_all([op]) == after
+        assert state.apply_all([op]) == after == state.apply(op)
         assert prepared.apply(state) == after
         assert state.merge(delta) == after == delta.merge(state)
     assert (repr(state), state.to_json()) == before
+
+
+ONE_OP = {
+    GCounter: GCounter.Increment("a", 2), PNCounter: PNCounter.Decrement("a", 2), GSet: GSet.Add("x"),
+    TwoPhaseSet: TwoPhaseSet.Add("x"), ORSet: ORSet.Add("x", replica="a"),
+    LWWRegister: LWWRegister.Assign("v", timestamp=1, replica="a"),
+    MVRegister: MVRegister.Assign("v", replica="a"),
+    LWWMap: LWWMap.Set("k", "v", timestamp=1, replica="a"),
+}
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+def test_every_crdt_type_keeps_the_state_crdt_contract(kind):
+    """Every public CRDT has StateCRDT's four members, and they behave as its docstring says:
+    apply is one op of apply_all, merge is idempotent, to_json is stable; nothing is mutated."""
+    state = kind() if isinstance(kind, type) else kind
+    assert isinstance(state, StateCRDT)
+    op = ONE_OP[kind] if isinstance(kind, type) else ORMap.Update("k", ONE_OP[kind.kind])
+    after = state.apply(op)
+    assert isinstance(after, type(state)) and after == state.apply_all([op])
+    assert after.merge(after) == after and state.merge(after) == after
+    assert state.to_json() == (kind() if isinstance(kind, type) else kind).to_json()
+    assert after.value == type(after).from_json(after.to_json()).value
+
+
+def test_the_public_crdt_names_are_exactly_the_state_crdts():
+    """crdts.__all__ lists the protocol and nine types, each of which conforms to it."""
+    import replicalab.crdts as crdts
+
+    types = [getattr(crdts, n) for n in crdts.__all__ if n != "StateCRDT"]
+    assert len(types) == 9
+    for cls in types:
+        assert all(callable(getattr(cls, m, None)) for m in ("merge", "apply", "to_json", "from_json"))
+        assert hasattr(cls(), "value")
 
 
 def test_equal_states_print_and_serialize_identically_whatever_the_insertion_order():

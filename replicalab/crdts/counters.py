@@ -140,6 +140,10 @@ class GCounter:
         op = GCounter.Increment(replica, n)
         return type(self)._trusted({replica: self._counts.get(replica, 0) + op.n} if op.n else {})
 
+    def apply(self, op: Any) -> GCounter:
+        """Return the state after the one op ``op`` (``apply_all((op,))``); ``self`` is unchanged."""
+        return self.apply_all((op,))
+
     def apply_all(self, ops: Iterable[GCounter.Increment]) -> GCounter:
         """Return the counter after every op in order (one copy, however many ops)."""
         counts = dict(self._counts)
@@ -291,6 +295,10 @@ class PNCounter:
         op = PNCounter.Decrement(replica, n)
         d = {replica: self._decrements.get(replica, 0) + op.n} if op.n else {}
         return type(self)._trusted({}, d)
+
+    def apply(self, op: Any) -> PNCounter:
+        """Return the state after the one op ``op`` (``apply_all((op,))``); ``self`` is unchanged."""
+        return self.apply_all((op,))
 
     def apply_all(self, ops: Iterable[PNCounter.Increment | PNCounter.Decrement]) -> PNCounter:
         """Return the counter after every op in order (one copy, however many ops)."""

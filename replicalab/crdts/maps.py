@@ -207,6 +207,10 @@ class LWWMap:
             return type(self)._trusted({})
         return type(self)._trusted({op.key: entry})  # type: ignore[dict-item]
 
+    def apply(self, op: Any) -> LWWMap:
+        """Return the state after the one op ``op`` (``apply_all((op,))``); ``self`` is unchanged."""
+        return self.apply_all((op,))
+
     def apply_all(self, ops: Iterable[LWWMap.Set | LWWMap.Delete]) -> LWWMap:
         """Return the map after every op in order (one copy, however many ops)."""
         entries = dict(self._entries)
@@ -839,6 +843,10 @@ class ORMap:
         dot = _common.next_dot(vv, cloud, op.op.replica) if mints else None
         return ORMap.Update(op.key, op.op, dot=dot, payload=payload,
                             observed=[Dot(r, c) for r, c in observed])
+
+    def apply(self, op: Any) -> ORMap:
+        """Return the state after the one op ``op`` (``apply_all((op,))``); ``self`` is unchanged."""
+        return self.apply_all((op,))
 
     def apply_all(self, ops: Iterable[ORMap.Update | ORMap.Remove]) -> ORMap:
         """Return the map after every op in order (one copy, however many ops).

@@ -115,6 +115,10 @@ class LWWRegister:
             return type(self)()
         return single
 
+    def apply(self, op: Any) -> LWWRegister:
+        """Return the state after the one op ``op`` (``apply_all((op,))``); ``self`` is unchanged."""
+        return self.apply_all((op,))
+
     def apply_all(self, ops: Iterable[LWWRegister.Assign]) -> LWWRegister:
         """Return the register after every op in order."""
         reg = self
@@ -281,6 +285,10 @@ class MVRegister:
         """The smallest register whose merge equals ``assign``: one entry and the context it saw."""
         op = self.assign_op(value, replica=replica)
         return type(self)(frozenset({(op.dot, op.value)}), op.context)
+
+    def apply(self, op: Any) -> MVRegister:
+        """Return the state after the one op ``op`` (``apply_all((op,))``); ``self`` is unchanged."""
+        return self.apply_all((op,))
 
     def apply_all(self, ops: Iterable[MVRegister.Assign]) -> MVRegister:
         """Return the register after every op in order (unprepared ops assign here)."""

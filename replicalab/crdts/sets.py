@@ -122,6 +122,10 @@ class GSet:
         """The smallest set whose merge equals ``add(element)``: ``{element}``."""
         return type(self)._trusted(frozenset((GSet.Add(element).element,)))
 
+    def apply(self, op: Any) -> GSet:
+        """Return the state after the one op ``op`` (``apply_all((op,))``); ``self`` is unchanged."""
+        return self.apply_all((op,))
+
     def apply_all(self, ops: Iterable[GSet.Add]) -> GSet:
         """Return the set after every op in order."""
         added = []
@@ -248,6 +252,10 @@ class TwoPhaseSet:
     def remove_delta(self, element: Any) -> TwoPhaseSet:
         """The smallest set whose merge equals ``remove(element)``: one tombstone."""
         return type(self)._trusted(frozenset(), frozenset((TwoPhaseSet.Remove(element).element,)))
+
+    def apply(self, op: Any) -> TwoPhaseSet:
+        """Return the state after the one op ``op`` (``apply_all((op,))``); ``self`` is unchanged."""
+        return self.apply_all((op,))
 
     def apply_all(self, ops: Iterable[TwoPhaseSet.Add | TwoPhaseSet.Remove]) -> TwoPhaseSet:
         """Return the set after every op in order."""
@@ -497,6 +505,10 @@ class ORSet:
             dots.append((dot.replica, dot.counter))
         vv, cloud = _common.compact({}, dots)
         return type(self)._trusted(entries, vv, cloud)
+
+    def apply(self, op: Any) -> ORSet:
+        """Return the state after the one op ``op`` (``apply_all((op,))``); ``self`` is unchanged."""
+        return self.apply_all((op,))
 
     def apply_all(self, ops: Iterable[ORSet.Add | ORSet.Remove]) -> ORSet:
         """Return the set after every op in order (one copy, however many ops).
