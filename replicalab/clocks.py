@@ -231,17 +231,9 @@ class VectorClock:
 
     def merge(self, other: VectorClock) -> VectorClock:
         """Return the entry-wise maximum of the two clocks (their least upper bound)."""
-        a = self._counts
         b = (other if type(other) is VectorClock else _as_vc(other))._counts
-        if len(a) < len(b):
-            a, b = b, a
-        counts = dict(a)
-        get = counts.get
-        for replica, count in b.items():
-            if count > get(replica, 0):
-                counts[replica] = count
         clock = _new(VectorClock)
-        _set_counts(clock, counts)
+        _set_counts(clock, join_counts(self._counts, b))
         return clock
 
     # -- causality ----------------------------------------------------------
@@ -314,6 +306,19 @@ class VectorClock:
 _BEFORE, _AFTER, _EQUAL, _CONCURRENT = (
     Causality.BEFORE, Causality.AFTER, Causality.EQUAL, Causality.CONCURRENT
 )
+def join_counts(a: Mapping[str, int], b: Mapping[str, int]) -> dict[str, int]:
+    """The entry-wise maximum of two ``replica -> count`` maps, as a new dict: the one
+    version-vector join (:meth:`VectorClock.merge` and causal contexts both use it)."""
+    if len(a) < len(b):
+        a, b = b, a
+    counts = dict(a)
+    get = counts.get
+    for replica, count in b.items():
+        if count > get(replica, 0):
+            counts[replica] = count
+    return counts
+
+
 _new = object.__new__
 _set_counts = VectorClock.__dict__["_counts"].__set__  # the slot's own setter (bypasses frozen)
 

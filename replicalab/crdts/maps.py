@@ -21,13 +21,13 @@ from typing import Any
 import attrs
 
 from replicalab import _validate, serialization
+from replicalab import dots as _dots
 from replicalab.clocks import VectorClock
 from replicalab.crdts import _common
-from replicalab.crdts._common import DotT
 from replicalab.crdts.counters import PNCounter
 from replicalab.crdts.registers import LWWRegister, MVRegister
 from replicalab.crdts.sets import ORSet
-from replicalab.dots import CausalContext, Dot
+from replicalab.dots import CausalContext, Dot, DotT
 from replicalab.errors import ConfigError, MergeValidationError
 
 __all__ = ["LWWMap", "ORMap"]
@@ -779,7 +779,7 @@ class ORMap:
     @property
     def context(self) -> CausalContext:
         """Every dot this map has seen (current and superseded updates)."""
-        return _common.public_context(self._vv, self._cloud)
+        return CausalContext._of(self._vv, self._cloud)
 
     def dots(self, key: Any) -> dict[Dot, Any]:
         """The updates in effect at ``key``: ``{Dot: payload}`` sorted by dot."""
@@ -829,7 +829,7 @@ class ORMap:
         if dot is not None:
             entries[key] = {(dot.replica, dot.counter): payload}
             dots.append((dot.replica, dot.counter))
-        vv, cloud = _common.compact({}, dots)
+        vv, cloud = _dots.compact({}, dots)
         return type(self)._trusted(self.kind, entries, vv, cloud)
 
     def _prepare(self, op: ORMap.Update, entries: Mapping[Any, dict[DotT, Any]], vv: dict[str, int],
@@ -840,7 +840,7 @@ class ORMap:
                 f"this ORMap holds {self.kind.__name__} values; {_validate.shown(op.op)} is not one of its ops"
             )
         mints, payload, observed = behaviour.plan(entries.get(op.key, {}), op.op)
-        dot = _common.next_dot(vv, cloud, op.op.replica) if mints else None
+        dot = _dots.next_dot(vv, cloud, op.op.replica) if mints else None
         return ORMap.Update(op.key, op.op, dot=dot, payload=payload,
                             observed=[Dot(r, c) for r, c in observed])
 
@@ -856,7 +856,7 @@ class ORMap:
         entries = dict(self._entries)
         vv = dict(self._vv)
         cloud = set(self._cloud)
-        add_dot = _common.add_to_context
+        add_dot = _dots.add_dot
         behaviour = _KINDS[self.kind]
         for op in _common.ops_of(ops, "ORMap"):
             _common.check_op(op, (ORMap.Update, ORMap.Remove), "ORMap")
@@ -872,7 +872,7 @@ class ORMap:
                 if op.observed is None:  # unprepared: update here
                     mints, payload, observed = behaviour.plan(current, op.op)
                     if mints:
-                        new = _common.next_dot(vv, cloud, op.op.replica)
+                        new = _dots.next_dot(vv, cloud, op.op.replica)
                 else:
                     observed = [(d.replica, d.counter) for d in op.observed]
                     if op.dot is not None:
@@ -883,7 +883,7 @@ class ORMap:
                             else [(d.replica, d.counter) for d in op.observed])
             store = dict(current)
             for d in observed:
-                if store.pop(d, _NOBODY) is _NOBODY and _common.seen(vv, cloud, d):
+                if store.pop(d, _NOBODY) is _NOBODY and _dots.seen(vv, cloud, d):
                     holder = _missing_holder(entries, d)
                     if holder is not _NOBODY:
                         raise MergeValidationError(
@@ -892,7 +892,7 @@ class ORMap:
                         )
                 add_dot(vv, cloud, d)
             if new is not None:
-                if not _common.seen(vv, cloud, new):
+                if not _dots.seen(vv, cloud, new):
                     store[new] = payload
                     add_dot(vv, cloud, new)
                 else:
@@ -909,7 +909,7 @@ class ORMap:
                 entries[key] = store
             else:
                 entries.pop(key, None)
-        return type(self)._trusted(self.kind, entries, *_common.compact(vv, cloud))
+        return type(self)._trusted(self.kind, entries, *_dots.compact(vv, cloud))
 
     # -- merge ----------------------------------------------------------------
     def merge(self, other: ORMap) -> ORMap:
@@ -1001,7 +1001,7 @@ class ORMap:
                 out[key] = sb if len(keep) == len(sb) else keep
         if dropped:
             _check_update_owners(ea, eb)
-        vv, cloud = _common.join_contexts(vva, clouda, vvb, cloudb)
+        vv, cloud = _dots.join(vva, clouda, vvb, cloudb)
         return type(self)._trusted(self.kind, out, vv, cloud)
 
     # -- values -------------------------------------------------------------
@@ -1024,10 +1024,10 @@ class ORMap:
             f"{key!r}: {{{', '.join(f'Dot({r!r}, {c}): {p!r}' for (r, c), p in sorted(self._entries[key].items()))}}}"
             for key in _sorted_keys(self._entries)
         )
-        implied = _common.compact({}, [d for s in self._entries.values() for d in s])
+        implied = _dots.compact({}, [d for s in self._entries.values() for d in s])
         if implied == (self._vv, self._cloud):
             return f"{name}({kind}, {{{items}}})"
-        return f"{name}({kind}, {{{items}}}, {_common.context_repr(self._vv, self._cloud)})"
+        return f"{name}({kind}, {{{items}}}, {repr(CausalContext._of(self._vv, self._cloud))})"
 
     # -- serialization --------------------------------------------------------
     def to_json(self) -> str:

@@ -25,10 +25,10 @@ from typing import Any
 import attrs
 
 from replicalab import _validate, serialization
+from replicalab import dots as _dots
 from replicalab.clocks import VectorClock
 from replicalab.crdts import _common
-from replicalab.crdts._common import DotT
-from replicalab.dots import CausalContext, Dot
+from replicalab.dots import CausalContext, Dot, DotT
 from replicalab.errors import ConfigError, MergeValidationError
 
 __all__ = ["GSet", "ORSet", "TwoPhaseSet"]
@@ -387,7 +387,7 @@ class ORSet:
             if self.dot is not None:
                 return self
             _common.check_state(state, ORSet, self)
-            dot = _common.next_dot(state._vv, state._cloud, self.replica)
+            dot = _dots.next_dot(state._vv, state._cloud, self.replica)
             observed = state._entries.get(self.element, ())
             return ORSet.Add(self.element, replica=self.replica, dot=dot, observed=observed)
 
@@ -453,7 +453,7 @@ class ORSet:
     @property
     def context(self) -> CausalContext:
         """Every dot this set has seen (present or removed)."""
-        return _common.public_context(self._vv, self._cloud)
+        return CausalContext._of(self._vv, self._cloud)
 
     def dots(self, element: Any) -> list[Dot]:
         """The dots keeping ``element`` present (empty if absent), sorted."""
@@ -503,7 +503,7 @@ class ORSet:
         if dot is not None:
             entries[element] = ((dot.replica, dot.counter),)
             dots.append((dot.replica, dot.counter))
-        vv, cloud = _common.compact({}, dots)
+        vv, cloud = _dots.compact({}, dots)
         return type(self)._trusted(entries, vv, cloud)
 
     def apply(self, op: Any) -> ORSet:
@@ -519,14 +519,14 @@ class ORSet:
         entries = dict(self._entries)
         vv = dict(self._vv)
         cloud = set(self._cloud)
-        add_dot = _common.add_to_context
+        add_dot = _dots.add_dot
         for op in _common.ops_of(ops, "ORSet"):
             _common.check_op(op, (ORSet.Add, ORSet.Remove), "ORSet")
             element = op.element
             current = entries.get(element, ())
             if type(op) is ORSet.Add:
                 if op.dot is None:  # unprepared: add here, observing the current dots
-                    new = _common.next_dot(vv, cloud, op.replica)
+                    new = _dots.next_dot(vv, cloud, op.replica)
                     for d in current:
                         add_dot(vv, cloud, d)
                     entries[element] = (new,)
@@ -540,7 +540,7 @@ class ORSet:
                             else {(d.replica, d.counter) for d in op.observed})
             keep = [d for d in current if d not in observed]
             for d in observed:
-                if d not in current and _common.seen(vv, cloud, d):
+                if d not in current and _dots.seen(vv, cloud, d):
                     holder = _holder(entries, d)
                     if holder is not _MISSING:
                         raise MergeValidationError(
@@ -549,7 +549,7 @@ class ORSet:
                         )
                 add_dot(vv, cloud, d)
             if new is not None:
-                if not _common.seen(vv, cloud, new):
+                if not _dots.seen(vv, cloud, new):
                     keep.append(new)
                     add_dot(vv, cloud, new)
                 elif new not in current:
@@ -563,7 +563,7 @@ class ORSet:
                 entries[element] = tuple(sorted(keep)) if len(keep) > 1 else tuple(keep)
             else:
                 entries.pop(element, None)
-        return type(self)._trusted(entries, *_common.compact(vv, cloud))
+        return type(self)._trusted(entries, *_dots.compact(vv, cloud))
 
     # -- merge ----------------------------------------------------------------
     def merge(self, other: ORSet) -> ORSet:
@@ -639,7 +639,7 @@ class ORSet:
                 out[element] = keep
         if dropped:
             _check_dot_owners(ea, eb)
-        vv, cloud = _common.join_contexts(vva, clouda, vvb, cloudb)
+        vv, cloud = _dots.join(vva, clouda, vvb, cloudb)
         return type(self)._trusted(out, vv, cloud)
 
     # -- values -------------------------------------------------------------
@@ -661,10 +661,10 @@ class ORSet:
             for element in _common.sorted_values(self._entries)
         )
         all_dots = [d for dots in self._entries.values() for d in dots]
-        implied = _common.compact({}, all_dots)
+        implied = _dots.compact({}, all_dots)
         if implied == (self._vv, self._cloud):
             return f"{name}({{{items}}})"
-        return f"{name}({{{items}}}, {_common.context_repr(self._vv, self._cloud)})"
+        return f"{name}({{{items}}}, {repr(CausalContext._of(self._vv, self._cloud))})"
 
     # -- serialization --------------------------------------------------------
     def to_json(self) -> str:
