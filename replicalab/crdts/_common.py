@@ -71,6 +71,19 @@ def hashable(value: Any, what: str) -> Any:
     return value
 
 
+def map_key(_instance: Any, _attribute: Any, value: Any) -> None:
+    """attrs validator: ``value`` can be a map key (hashable), else :class:`ConfigError`."""
+    hashable(value, "a map key")
+
+
+def entry_of(entries: Mapping[Any, Any], key: Any) -> Any:
+    """``entries.get(key)``, or ConfigError for a key no map could hold (unhashable)."""
+    try:
+        return entries.get(key)
+    except TypeError:
+        raise _validate.unhashable(key, "map key") from None
+
+
 def amount(value: Any, what: str = "increment amount") -> int:
     """Return ``value`` if it is an int >= 0 (not a bool), else raise :class:`MergeValidationError`."""
     if type(value) is not int or value < 0:
