@@ -412,6 +412,32 @@ def test_the_public_crdt_names_are_exactly_the_state_crdts():
         assert hasattr(cls(), "value")
 
 
+def _merge_or_error(merge, a, b):
+    try:
+        return merge(a, b)
+    except MergeValidationError as exc:
+        return type(exc)
+
+
+@pytest.mark.parametrize("nested", [MVRegister, LWWRegister, ORSet, PNCounter])
+@given(data=st.data())
+def test_ormap_fast_merge_computes_the_reference_rule(nested, data):
+    """ORMap.merge is a hand-written fast path; on every pair of states of one run (and on
+    independently grown states, which may be unmergeable) it equals the short rule."""
+    from replicalab.testing import run, schedules
+
+    initial = ORMap(nested)
+    schedule = data.draw(schedules(rs.crdt_ops(initial), max_replicas=3, max_ops=6, max_deliveries=1))
+    states = run(schedule, lambda: initial, repr(initial), heal=data.draw(st.booleans())).states
+    states = states + [data.draw(rs.crdt_states(initial))]
+    for a in states:
+        for b in states:
+            fast = _merge_or_error(ORMap.merge, a, b)
+            assert fast == _merge_or_error(ORMap._reference_merge, a, b)
+            if isinstance(fast, ORMap):
+                assert fast.value == a._reference_merge(b).value
+
+
 def test_equal_states_print_and_serialize_identically_whatever_the_insertion_order():
     one = ORSet().add("b", replica="a").add("a", replica="b").add(("t", 1), replica="c")
     two = ORSet().add(("t", 1), replica="c").add("a", replica="b").add("b", replica="a")

@@ -344,8 +344,35 @@ class ORMap:
         return type(self)._trusted(self.kind, entries, *_dots.compact(vv, cloud))
 
     # -- merge ----------------------------------------------------------------
+    def _reference_merge(self, other: ORMap) -> ORMap:
+        """The merge rule, as short as it is (``merge`` computes the same thing, faster).
+
+            for each (key, dot, payload) held by one side:
+                keep it if the other side holds the dot too, or the other's context lacks it
+            C = C1 | C2
+        """
+        _check_joinable(self, other)
+        a, b = self._entries, other._entries
+        out: dict[Any, dict[DotT, Any]] = {}
+        for key in {**a, **b}:  # a's keys, then b's: a deterministic order
+            sa, sb = a.get(key, _EMPTY), b.get(key, _EMPTY)
+            kept = {d: p for d, p in sa.items() if d in sb or not other._seen(d)}
+            kept.update((d, p) for d, p in sb.items() if d in sa or not self._seen(d))
+            if kept:
+                out[key] = kept
+        return type(self)._trusted(self.kind, out, *_dots.join(self._vv, self._cloud, other._vv, other._cloud))
+
+    def _seen(self, dot: DotT) -> bool:
+        return _dots.seen(self._vv, self._cloud, dot)
+
     def merge(self, other: ORMap) -> ORMap:
-        """Return the join: per key and dot, keep it if both hold it or the other side never saw it."""
+        """Return the join: per key and dot, keep it if both hold it or the other side never saw it.
+
+        The rule is :meth:`_reference_merge`; this is the same function written out for
+        speed (one update per key is the common case; the dot-owner check runs only when
+        something was dropped). Benchmark B3 measured the short rule 1.4-2x slower here,
+        and a property test checks that both give equal states and refuse the same pairs.
+        """
         if not isinstance(other, ORMap):
             raise ConfigError(f"ORMap.merge takes an ORMap, got {type(other).__name__}")
         if other.kind is not self.kind:
@@ -504,6 +531,30 @@ class ORMap:
         with serialization.decoding("or-map"):
             context = CausalContext(VectorClock(vv), frozenset(Dot(r, c) for r, c in cloud))
             return cls(kind, entries, context)
+
+
+_EMPTY: dict[DotT, Any] = {}
+
+
+def _check_joinable(a: Any, b: Any) -> None:
+    """Refuse to merge what no run could have produced together: another type, another value
+    type, or one dot naming two different updates (of two keys, or two payloads of one key)."""
+    if not isinstance(b, ORMap):
+        raise ConfigError(f"ORMap.merge takes an ORMap, got {type(b).__name__}")
+    if b.kind is not a.kind:
+        raise MergeValidationError(f"cannot merge an ORMap of {a.kind.__name__} with one of {b.kind.__name__}")
+    held = {d: (key, p) for key, store in a._entries.items() for d, p in store.items()}
+    for key, store in b._entries.items():
+        for d, p in store.items():
+            mine = held.get(d)
+            if mine is None or mine == (key, p):
+                continue
+            if mine[0] != key:
+                raise MergeValidationError(
+                    f"dot {d[0]}:{d[1]} names an update of {_validate.shown(mine[0])} on one side and of "
+                    f"{_validate.shown(key)} on the other; one dot is one update, so these states cannot both be reachable"
+                )
+            raise _two_updates(key, d, mine[1], p)
 
 
 def _two_updates(key: Any, dot: DotT, mine: Any, theirs: Any) -> MergeValidationError:
