@@ -196,8 +196,25 @@ class LWWMap:
                 raise _same_marker_conflict(op.key, old, new)
         return type(self)._trusted(entries)
 
+    def _reference_merge(self, other: LWWMap) -> LWWMap:
+        """The merge rule, as short as it is (``merge`` computes the same thing, faster)."""
+        if not isinstance(other, LWWMap):
+            raise ConfigError(f"LWWMap.merge takes an LWWMap, got {type(other).__name__}")
+        out = dict(self._entries)
+        for key, theirs in other._entries.items():
+            ours = out.get(key)
+            if ours is None or _wins(theirs, ours):
+                out[key] = theirs
+            elif ours[:2] == theirs[:2] and ours != theirs:
+                raise _same_marker_conflict(key, ours, theirs)
+        return type(self)._trusted(out)
+
     def merge(self, other: LWWMap) -> LWWMap:
-        """Return the join: per key, the write with the greater ``(timestamp, replica)``."""
+        """Return the join: per key, the write with the greater ``(timestamp, replica)``.
+
+        The rule is :meth:`_reference_merge`; this is the same function written out for
+        speed (it copies the larger side once, and only if the smaller one changes it).
+        """
         if not isinstance(other, LWWMap):
             raise ConfigError(f"LWWMap.merge takes an LWWMap, got {type(other).__name__}")
         big, small = self._entries, other._entries
