@@ -660,17 +660,13 @@ class _MVKind(_Kind):
         return bool(payload == op.value)
 
 
-def _lww_winner(payloads: Iterable[tuple[int, str, Any]]) -> tuple[int, str, Any] | None:
-    best = None
-    for p in payloads:
-        if best is None or (p[0], p[1]) > (best[0], best[1]):
-            best = p
-        elif (p[0], p[1]) == (best[0], best[1]) and p[2] != best[2]:
-            raise MergeValidationError(
-                f"LWW marker ({p[0]}, {_validate.shown(p[1])}) carries two different values ({_validate.shown(best[2])} and "
-                f"{_validate.shown(p[2])}); one (timestamp, replica) must name one assignment"
-            )
-    return best
+def _register(payloads: Iterable[tuple[int, str, Any]]) -> LWWRegister:
+    """The register one key's updates make: their assignments merged by LWWRegister's own rule
+    (which also refuses one marker carrying two values)."""
+    reg = LWWRegister()
+    for timestamp, replica, value in payloads:
+        reg = reg.merge(LWWRegister(value, timestamp, replica))
+    return reg
 
 
 class _LWWKind(_Kind):
@@ -686,18 +682,14 @@ class _LWWKind(_Kind):
 
     @staticmethod
     def read(payloads: Iterable[Any]) -> Any:
-        best = _lww_winner(payloads)
-        return None if best is None else best[2]
+        return _register(payloads).value
 
     @staticmethod
     def plan(store: dict[DotT, Any], op: Any) -> tuple[bool, Any, list[DotT]]:
-        best = _lww_winner(store.values())
-        new = (op.timestamp, op.replica, op.value)
-        if best is not None and (best[0], best[1]) >= (new[0], new[1]):
-            if (best[0], best[1]) == (new[0], new[1]) and best[2] != new[2]:
-                _lww_winner([best, new])  # raises the same-marker error
-            return False, None, []  # the assignment loses: nothing changes
-        return True, new, list(store)
+        current = _register(store.values())
+        if current.merge(LWWRegister(op.value, op.timestamp, op.replica)) is current:
+            return False, None, []  # the assignment loses (or repeats): nothing changes
+        return True, (op.timestamp, op.replica, op.value), list(store)
 
     @staticmethod
     def write(payload: Any) -> Any:
