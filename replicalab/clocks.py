@@ -306,17 +306,24 @@ class VectorClock:
 _BEFORE, _AFTER, _EQUAL, _CONCURRENT = (
     Causality.BEFORE, Causality.AFTER, Causality.EQUAL, Causality.CONCURRENT
 )
-def join_counts(a: Mapping[str, int], b: Mapping[str, int]) -> dict[str, int]:
-    """The entry-wise maximum of two ``replica -> count`` maps, as a new dict: the one
-    version-vector join (:meth:`VectorClock.merge` and causal contexts both use it)."""
+def join_counts(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+    """The entry-wise maximum of two ``replica -> count`` maps: the one version-vector join.
+
+    :meth:`VectorClock.merge`, causal contexts and the G/PN-counters all use it. When one
+    input already is the answer it is returned itself (no copy), so never mutate the result.
+    """
+    if a is b or a == b:
+        return a
     if len(a) < len(b):
         a, b = b, a
-    counts = dict(a)
-    get = counts.get
+    out = None
+    get = a.get
     for replica, count in b.items():
         if count > get(replica, 0):
-            counts[replica] = count
-    return counts
+            if out is None:
+                out = dict(a)
+            out[replica] = count
+    return a if out is None else out
 
 
 _new = object.__new__

@@ -203,10 +203,10 @@ def compact(vv: dict[str, int], cloud: Iterable[DotT]) -> tuple[dict[str, int], 
 def join(vv_a: Mapping[str, int], cloud_a: frozenset[DotT], vv_b: Mapping[str, int],
          cloud_b: frozenset[DotT]) -> tuple[dict[str, int], frozenset[DotT]]:
     """The union of two dot sets (a join), compact: the vv join, then fold the clouds in."""
-    vv = join_counts(vv_a, vv_b)
+    vv = join_counts(vv_a, vv_b)  # may be vv_a or vv_b itself: copy before compacting in place
     if not cloud_a and not cloud_b:
         return vv, frozenset()
-    return compact(vv, cloud_a | cloud_b)
+    return compact(dict(vv), cloud_a | cloud_b)
 
 
 def next_dot(vv: Mapping[str, int], cloud: Iterable[DotT], replica: str) -> DotT:
