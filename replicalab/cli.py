@@ -47,6 +47,8 @@ class _Parser(argparse.ArgumentParser):
 
 #: The most seeds ``compare --seeds`` aggregates (about 10 minutes of runs on one core).
 MAX_SEEDS = 10_000
+#: The largest clock skew ``--skew`` accepts, either way: one day in milliseconds.
+MAX_SKEW_MS = 24 * 60 * 60 * 1000
 
 
 class _OutputFailed(Exception):
@@ -104,7 +106,11 @@ def _skew(text: str) -> tuple[str, int]:
     try:
         if not sep or not region:
             raise ValueError
-        return region, int(ms)
+        value = int(ms)
+        if abs(value) > MAX_SKEW_MS:
+            raise argparse.ArgumentTypeError(
+                f"--skew is at most a day either way (|MS| <= {MAX_SKEW_MS}); got {text!r}")
+        return region, value
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"--skew takes REGION=MS with integer milliseconds, e.g. us-east-1=-60; got {text!r}"
@@ -199,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     shape.add_argument("--csv", action="store_true", help="the grades as CSV, a row per student")
     hint = verbs.add_parser("hint", parents=[dirs], help="progressive hints: hint ID [N]")
     hint.add_argument("id", help="the exercise id")
-    hint.add_argument("n", nargs="?", type=_count(1, 1000), default=1, help="show hints 1..N (default 1)")
+    hint.add_argument("n", nargs="?", type=_count(1, 10**9), default=1, help="show hints 1..N (default 1)")
     return parser
 
 
@@ -332,6 +338,15 @@ def _check_run(args: argparse.Namespace) -> None:
         raise ConfigError("--primary names the writer of --mode single-primary; add that mode")
     if args.home and args.routing != "key-home":
         raise ConfigError("--home sets a key's home for --routing key-home; add that routing")
+    if args.durable is not None:
+        from replicalab.sim.faults import Crash
+
+        scenario = scenarios.get(args.scenario)
+        if not any(isinstance(fault, Crash) for fault in scenario.faults):
+            with_crashes = [name for name in scenarios.names()
+                            if any(isinstance(f, Crash) for f in scenarios.get(name).faults)]
+            raise ConfigError(f"--durable says what crashed regions keep, but {args.scenario} has no "
+                              f"crashes; scenarios with crashes: {', '.join(with_crashes)}")
 
 
 def _run(args: argparse.Namespace) -> None:
@@ -417,8 +432,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         return _fail(1, f"standard output ({error.encoding}) cannot show {error.object[error.start:error.end]!r}; "
                         "set PYTHONIOENCODING=utf-8")
+    except KeyboardInterrupt:  # Ctrl-C: stopped on purpose, said in one line
+        return _fail(1, "interrupted")
     except OSError as error:  # a full disk, a path that is a directory or a device, ...
-        _silence_stdout()
+        if error.filename is None:  # it was standard output: its final flush would fail again
+            _silence_stdout()
         where = f" {error.filename}" if error.filename else " standard output"
         return _fail(1, f"cannot write{where}: {error.strerror or error}")
     return status
