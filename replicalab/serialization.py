@@ -60,7 +60,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from replicalab import _validate
-from replicalab.errors import ReplicaLabError, SerializationError
+from replicalab.errors import ConfigError, ReplicaLabError, SerializationError
 
 __all__ = [
     "FORMATS",
@@ -70,7 +70,6 @@ __all__ = [
     "SCHEMA_VERSION",
     "dumps",
     "from_json",
-    "register",
     "op_from_json",
 ]
 
@@ -260,6 +259,9 @@ _REGISTERED: dict[str, type] = {}
 
 def register(*classes: type) -> None:
     """Make ``classes`` decodable by name (called by the modules that define them)."""
+    for cls in classes:
+        if not isinstance(cls, type):
+            raise ConfigError(f"register takes classes, got {_validate.shown(cls)}")
     for cls in classes:
         _REGISTERED[cls.__qualname__] = cls
 
