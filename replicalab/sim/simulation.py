@@ -100,12 +100,12 @@ def replica_incarnation(identity: str) -> int:
     return int(n) if sep and n.isdigit() else 1
 
 
-
 def _replica_list(replicas: Any) -> list[Any]:
     """``replicas`` as a list, or ConfigError if it is not an iterable of Replica objects."""
     if isinstance(replicas, (str, bytes, bytearray, Mapping)) or not hasattr(replicas, "__iter__"):
         raise ConfigError(f"replicas must be an iterable of Replica objects, got {_validate.shown(replicas)}")
     return list(replicas)
+
 
 #: The error a client gets when its request (or the answer) cannot reach the region:
 #: the region is down, or a partition cuts the client's region off from it.
