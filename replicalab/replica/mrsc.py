@@ -50,6 +50,7 @@ from typing import Any
 
 import attrs
 
+from replicalab import _validate
 from replicalab.errors import ConfigError
 from replicalab.items import Item
 from replicalab.policies import Loss, MergePolicy
@@ -216,7 +217,8 @@ class MrscRegion(TableReplica):
             for peer in ctx.peers:
                 ctx.send(peer, digest)
             ctx.set_timer(self.catch_up, _CATCH_UP)  # type: ignore[arg-type]
-        elif isinstance(timer, tuple) and timer[0] == _PREPARE_TIMEOUT:
+        elif (isinstance(timer, tuple) and len(timer) == 3 and timer[0] == _PREPARE_TIMEOUT
+              and all(isinstance(part, str) for part in timer)):
             _, key, op = timer
             pending = self.in_flight.get(key)
             if pending is not None and pending.msg.op == op:
@@ -229,6 +231,7 @@ class MrscRegion(TableReplica):
             super().on_timer(ctx, timer)
 
     def on_message(self, ctx: Context, src: str, msg: Any) -> None:
+        _validate.replica_id(src, "message source")  # checked before any clock moves
         lamport = getattr(msg, "lamport", None)
         if isinstance(msg, (Prepare, Accepted, Commit, ReadReply)) and lamport is not None:
             self._observe_clocks(ctx, lamport, msg.hlc)
