@@ -585,7 +585,10 @@ class Simulation:
     def knowledge(self, replica_id: str, scope: Hashable) -> VectorClock:
         """Ground truth: the writes on ``scope`` whose effects have reached ``replica_id``."""
         self.replica(replica_id)
-        return self._knowledge.get((replica_id, scope), _EMPTY)
+        try:
+            return self._knowledge.get((replica_id, scope), _EMPTY)
+        except TypeError:
+            raise _validate.unhashable(scope, "scope (an item key)") from None
 
     def statistics(self) -> Statistics:
         """A frozen snapshot of the run's counters."""
