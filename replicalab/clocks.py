@@ -263,7 +263,7 @@ class VectorClock:
 
     def dominates(self, other: VectorClock) -> bool:
         """True iff ``other <= self`` (self has seen everything other has)."""
-        return other <= self
+        return _as_vc(other) <= self
 
     def __le__(self, other: VectorClock) -> bool:
         b_get = _as_vc(other)._counts.get
