@@ -57,7 +57,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from replicalab import _validate
 from replicalab.errors import ReplicaLabError, SerializationError
@@ -266,7 +266,7 @@ def write_op_field(op: Any, name: str, value: Any) -> Any:
     raise SerializationError(f"op field {_validate.shown(name)} has no encoding")  # pragma: no cover
 
 
-def _read_op_fields(cls: type, fields: dict[str, Any], depth: int) -> dict[str, Any]:
+def _read_op_fields(cls: type[Any], fields: dict[str, Any], depth: int) -> dict[str, Any]:
     import attrs
 
     from replicalab.clocks import VectorClock
@@ -340,7 +340,7 @@ class _Decoding:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> Literal[False]:
         if isinstance(exc, ReplicaLabError) and not isinstance(exc, SerializationError):
             raise SerializationError(f"{self.what} does not describe a valid state: {exc}") from exc
         return False
