@@ -347,7 +347,7 @@ class _Context:
             raise limits.too_many_pending(sim._max_pending)
         described = describe(msg) if sim._trace is not None else None  # refused before any change
         sim._sent += 1
-        causal = None
+        causal: tuple[object, Any] | None = None
         if scope is not None:
             past = sim._knowledge.get((self._replica, scope))
             if past is not None:
