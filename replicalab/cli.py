@@ -304,14 +304,14 @@ def _exercise(args: argparse.Namespace) -> int:
     if args.verb == "grade":
         from replicalab.exercises import classroom
 
-        rows = classroom.grade(spec, args.submissions, seed=args.seed, time_limit=args.time_limit,
-                               jobs=args.jobs)
+        graded = classroom.grade(spec, args.submissions, seed=args.seed,
+                                 time_limit=args.time_limit, jobs=args.jobs)
         if args.json:
-            print(classroom.to_json(spec, rows))
+            print(classroom.to_json(spec, graded))
         elif args.csv:
-            print(classroom.to_csv(spec, rows), end="")
+            print(classroom.to_csv(spec, graded), end="")
         else:
-            print(classroom.to_text(spec, rows))
+            print(classroom.to_text(spec, graded))
         return 0
     path = args.path
     if path is None:

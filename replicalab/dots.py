@@ -23,6 +23,7 @@ their states (no Dot objects on the merge path) and call the same functions.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import cast
 
 import attrs
 
@@ -203,7 +204,8 @@ def compact(vv: dict[str, int], cloud: Iterable[DotT]) -> tuple[dict[str, int], 
 def join(vv_a: Mapping[str, int], cloud_a: frozenset[DotT], vv_b: Mapping[str, int],
          cloud_b: frozenset[DotT]) -> tuple[dict[str, int], frozenset[DotT]]:
     """The union of two dot sets (a join), compact: the vv join, then fold the clouds in."""
-    vv = join_counts(vv_a, vv_b)  # may be vv_a or vv_b itself: copy before compacting in place
+    # may be vv_a or vv_b itself: copy before compacting in place (the maps are read-only here)
+    vv = join_counts(cast(dict[str, int], vv_a), cast(dict[str, int], vv_b))
     if not cloud_a and not cloud_b:
         return vv, frozenset()
     return compact(dict(vv), cloud_a | cloud_b)

@@ -244,7 +244,7 @@ def _holders(item: Item | None, attribute: str) -> list[str]:
     """Writes whose value (or removal) of ``attribute`` the item holds; [] if it holds nothing."""
     if item is None:
         return []
-    out = []
+    out: list[str] = []
     for version in item.versions:
         cells = version.cells_of(attribute)
         out.extend(cell.write for cell in cells) if cells else out.append(version.write)
@@ -367,7 +367,7 @@ def judge(
         history.setdefault(event.loss.write, []).append(event)
     entries = []
     for w in records.values():
-        base = {"write": w.id, "replica": w.replica, "key": w.key, "client": w.client,
+        base: dict[str, Any] = {"write": w.id, "replica": w.replica, "key": w.key, "client": w.client,
                 "attributes": dict(w.attributes)}
         if not w.acknowledged and not w.applied:
             entries.append(Entry(verdict="rejected", why=w.error or "rejected", where=w.replica,

@@ -54,7 +54,7 @@ import gc
 import hashlib
 from bisect import bisect_left
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -329,8 +329,10 @@ def _default_node_digest(children: bytes) -> bytes:
     return _sha256(b"\x01" + children).digest()
 
 
+# mypy wrongly finds a class that defines __hash__ not Hashable when passed to a cached
+# function; the call sites say `type: ignore[arg-type]  # see _empty_hashes`.
 @functools.cache
-def _empty_hashes(cls: type, fanout: int, depth: int) -> tuple[bytes, ...]:
+def _empty_hashes(cls: type[Any], fanout: int, depth: int) -> tuple[bytes, ...]:
     """Hash of an empty subtree at each level 0..depth (index = level)."""
     out = [cls._leaf_digest([], b"")]
     for _ in range(depth):
@@ -473,7 +475,7 @@ class MerkleTree:
                             tuple([e[0] for e in entries]), blob)
 
         node_digest = cls._node_digest
-        empty = _empty_hashes(cls, fanout, depth)
+        empty = _empty_hashes(cls, fanout, depth)  # type: ignore[arg-type]  # see _empty_hashes
         mask = fanout - 1
         for lvl in range(depth - 1, -1, -1):
             child_empty = empty[lvl + 1]
@@ -496,7 +498,7 @@ class MerkleTree:
     def root(self) -> bytes:
         """The 32-byte root hash."""
         top = self._top
-        return top[0] if top is not None else _empty_hashes(type(self), self.fanout, self.depth)[0]
+        return top[0] if top is not None else _empty_hashes(type(self), self.fanout, self.depth)[0]  # type: ignore[arg-type]  # see _empty_hashes
 
     @property
     def buckets(self) -> int:
@@ -550,7 +552,7 @@ class MerkleTree:
             yield from node[1]
             return
         for child in node[1]:
-            yield from self._iter_keys(child, lvl + 1)
+            yield from self._iter_keys(cast(_Node, child), lvl + 1)
 
     def _check_node(self, level: Any, index: Any) -> None:
         if type(level) is not int or not 0 <= level <= self.depth:
@@ -575,7 +577,7 @@ class MerkleTree:
         """
         self._check_node(level, index)
         node = self._node(level, index)
-        return node[0] if node is not None else _empty_hashes(type(self), self.fanout, self.depth)[level]
+        return node[0] if node is not None else _empty_hashes(type(self), self.fanout, self.depth)[level]  # type: ignore[arg-type]  # see _empty_hashes
 
     def child_hashes(self, level: int, index: int) -> tuple[bytes, ...]:
         """The ``fanout`` hashes of the children of node ``index`` at ``level < depth``, in order."""
@@ -584,7 +586,7 @@ class MerkleTree:
             raise ConfigError(f"level {level} holds buckets, which have no children; use level < {self.depth}")
         node = self._node(level, index)
         if node is None:
-            return (_empty_hashes(type(self), self.fanout, self.depth)[level + 1],) * self.fanout
+            return (_empty_hashes(type(self), self.fanout, self.depth)[level + 1],) * self.fanout  # type: ignore[arg-type]  # see _empty_hashes
         blob = node[2]
         return tuple(blob[i:i + 32] for i in range(0, 32 * self.fanout, 32))
 
@@ -607,6 +609,7 @@ class MerkleTree:
         vd = _sha256(value).digest() if type(value) is bytes else _value_digest(key, value)
         b = int.from_bytes(_sha256(kb).digest()[:8], "big") >> (_KEY_BITS - self.depth * self._bits)
         path, leaf = self._path(b)
+        keys: tuple[str, ...]
         if leaf is None:
             keys, blob, size = (key,), vd, self._size + 1
         else:
@@ -659,7 +662,7 @@ class MerkleTree:
         """Put ``child`` in ``bucket``'s place and rehash its ancestors bottom-up."""
         cls = type(self)
         node_digest = cls._node_digest
-        empty = _empty_hashes(cls, self.fanout, self.depth)
+        empty = _empty_hashes(cls, self.fanout, self.depth)  # type: ignore[arg-type]  # see _empty_hashes
         fanout, bits = self.fanout, self._bits
         mask = fanout - 1
         shift = 0
@@ -703,7 +706,7 @@ class MerkleTree:
                 f"fanout {other.fanout}, depth {other.depth}: their buckets do not line up; "
                 f"build both with the same fanout and depth"
             )
-        empty = _empty_hashes(type(self), self.fanout, self.depth)
+        empty = _empty_hashes(type(self), self.fanout, self.depth)  # type: ignore[arg-type]  # see _empty_hashes
         none_children = (None,) * self.fanout
         out: list[str] = []
         stack: list[tuple[Any, Any, int]] = [(self._top, other._top, 0)]

@@ -57,7 +57,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from replicalab import _validate
 from replicalab.errors import ConfigError, ReplicaLabError, SerializationError
@@ -168,7 +168,7 @@ class _Parsed:
         self.doc = doc
 
 
-def parse(text: str | bytes | bytearray, *, max_bytes: int | None = None) -> dict[str, Any]:
+def parse(text: str | bytes | bytearray | _Parsed, *, max_bytes: int | None = None) -> dict[str, Any]:
     """Parse untrusted text into a JSON object, enforcing every safety limit."""
     if isinstance(text, _Parsed):  # from_json parsed it already (and checked every limit)
         return text.doc
@@ -203,7 +203,7 @@ def parse(text: str | bytes | bytearray, *, max_bytes: int | None = None) -> dic
     return doc
 
 
-def load(text: str | bytes | bytearray, kind: str, fields: Iterable[str], *,
+def load(text: str | bytes | bytearray | _Parsed, kind: str, fields: Iterable[str], *,
          max_bytes: int | None = None) -> dict[str, Any]:
     """Parse a ``replicalab/<kind>`` document that has exactly ``fields`` besides the header."""
     doc = parse(text, max_bytes=max_bytes)
@@ -301,7 +301,7 @@ def write_op_field(op: Any, name: str, value: Any) -> Any:
     raise SerializationError(f"op field {_validate.shown(name)} has no encoding")  # pragma: no cover
 
 
-def _read_op_fields(cls: type, fields: dict[str, Any], depth: int) -> dict[str, Any]:
+def _read_op_fields(cls: type[Any], fields: dict[str, Any], depth: int) -> dict[str, Any]:
     import attrs
 
     VectorClock, Dot = _registered("VectorClock"), _registered("Dot")  # noqa: N806 (classes)
@@ -355,7 +355,7 @@ def _read_op(obj: dict[str, Any], depth: int) -> Any:
         return cls(**kwargs)
 
 
-def op_from_json(text: str | bytes | bytearray, *, max_bytes: int | None = None) -> Any:
+def op_from_json(text: str | bytes | bytearray | _Parsed, *, max_bytes: int | None = None) -> Any:
     """Decode any op written by ``op.to_json()`` (allow-listed op types only)."""
     doc = load(text, "op", ["op", "fields"], max_bytes=max_bytes)
     return _read_op({"op": doc["op"], "fields": doc["fields"]}, 0)
@@ -373,7 +373,7 @@ class _Decoding:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> Literal[False]:
         if isinstance(exc, ReplicaLabError) and not isinstance(exc, SerializationError):
             raise SerializationError(f"{self.what} does not describe a valid state: {exc}") from exc
         return False

@@ -165,7 +165,7 @@ class Op:
 
     def __repr__(self) -> str:
         parts = []
-        for field in attrs.fields(type(self)):
+        for field in attrs.fields(type(self)):  # type: ignore[arg-type]  # subclasses are attrs classes
             value = getattr(self, field.name)
             if field.kw_only:
                 if field.default is not attrs.NOTHING and value == field.default:
@@ -209,7 +209,7 @@ class Op:
     def _json_fields(self) -> dict[str, Any]:
 
         out: dict[str, Any] = {}
-        for field in attrs.fields(type(self)):
+        for field in attrs.fields(type(self)):  # type: ignore[arg-type]  # subclasses are attrs classes
             value = getattr(self, field.name)
             if field.default is not attrs.NOTHING and value is None and field.default is None:
                 continue

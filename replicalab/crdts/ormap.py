@@ -272,7 +272,7 @@ class ORMap:
                 f"this ORMap holds {self.kind.__name__} values; {_validate.shown(op.op)} is not one of its ops"
             )
         mints, payload, observed = behaviour.plan(entries.get(op.key, {}), op.op)
-        dot = _dots.next_dot(vv, cloud, op.op.replica) if mints else None
+        dot = _dots.next_dot(vv, cloud, op.op.replica) if mints else None  # type: ignore[attr-defined]  # every value op has a replica; isinstance on a tuple of types narrows to object
         return ORMap.Update(op.key, op.op, dot=dot, payload=payload,
                             observed=[Dot(r, c) for r, c in observed])
 
@@ -304,7 +304,7 @@ class ORMap:
                 if op.observed is None:  # unprepared: update here
                     mints, payload, observed = behaviour.plan(current, op.op)
                     if mints:
-                        new = _dots.next_dot(vv, cloud, op.op.replica)
+                        new = _dots.next_dot(vv, cloud, op.op.replica)  # type: ignore[attr-defined]  # as above
                 else:
                     observed = [(d.replica, d.counter) for d in op.observed]
                     if op.dot is not None:

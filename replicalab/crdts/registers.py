@@ -284,6 +284,7 @@ class MVRegister:
     def assign_delta(self, value: Hashable, *, replica: str) -> MVRegister:
         """The smallest register whose merge equals ``assign``: one entry and the context it saw."""
         op = self.assign_op(value, replica=replica)
+        assert op.context is not None  # a prepared op carries its context
         return type(self)(frozenset({(op.dot, op.value)}), op.context)
 
     def apply(self, op: Any) -> MVRegister:

@@ -499,7 +499,7 @@ class ORSet:
 
     def _delta(self, element: Any, dot: Dot | None, observed: tuple[Dot, ...] | None) -> ORSet:
         dots = [(d.replica, d.counter) for d in observed or ()]
-        entries = {}
+        entries: dict[Any, tuple[tuple[str, int], ...]] = {}
         if dot is not None:
             entries[element] = ((dot.replica, dot.counter),)
             dots.append((dot.replica, dot.counter))

@@ -384,7 +384,7 @@ class _Worker:
             "callable": callable(value),
             "bases": [f"{b.__module__}.{b.__qualname__}" for b in cls.__mro__] if isinstance(value, type) else [],
             "defines_eq": isinstance(value, type) and value.__eq__ is not object.__eq__,
-            "defines_le": isinstance(value, type) and value.__le__ is not object.__le__,
+            "defines_le": isinstance(value, type) and value.__le__ is not object.__le__,  # type: ignore[operator]  # comparing the methods, not calling them
             "outside": sorted(outside)[:20],
         })}
 
@@ -452,7 +452,7 @@ class _RecordingContext:
 
     def random(self) -> float:
         if self.draws >= len(self._random):
-            more = self._worker.ask({"callback": 0, "name": "random", "draws": self.draws},
+            more = self._worker.ask({"callback": 0, "name": "random", "draws": self.draws},  # type: ignore[attr-defined]  # attached below the class
                                     value=True)
             self._random.extend(more)
         self.draws += 1
@@ -581,7 +581,7 @@ def _plain(value: Any) -> Any:
 def main(argv: list[str]) -> int:
     requests, replies = int(argv[0]), int(argv[1])
     settings = json.loads(argv[2])
-    faulthandler.register(signal.SIGUSR1, file=sys.__stderr__, all_threads=False)
+    faulthandler.register(signal.SIGUSR1, file=sys.__stderr__ or sys.stderr, all_threads=False)
     apply_limits(settings.get("limits", {}))
     worker = _Worker(requests, replies)
     sys.stdout = sys.stderr = worker.printed  # the learner's prints are kept per check

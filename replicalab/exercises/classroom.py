@@ -54,7 +54,7 @@ def submissions(exercise: ExerciseSpec, directory: str | Path) -> list[tuple[str
     if not root.is_dir():
         raise ConfigError(f"submissions directory {str(root)!r} does not exist (one file or "
                           "folder per student)")
-    found = []
+    found: list[tuple[str, Path | None, str]] = []
     for entry in sorted(root.iterdir(), key=lambda p: p.name):
         if entry.name.startswith(".") or entry.name == "__pycache__":
             continue

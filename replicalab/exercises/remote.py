@@ -147,7 +147,7 @@ class Session:
         number = PROMISES + self.promises
         request["as"] = number
         self._post(request)
-        obj = RemoteObject.__new__(cls)
+        obj: Any = RemoteObject.__new__(cls)
         object.__setattr__(obj, "_remote_ref", number)
         self.objects[number] = obj
         return obj
@@ -227,7 +227,7 @@ class Session:
             cls._remote_ref = number  # type: ignore[attr-defined]
             self.objects[number] = cls  # type: ignore[assignment]
             return cls
-        obj = RemoteObject.__new__(cls)
+        obj: Any = RemoteObject.__new__(cls)
         object.__setattr__(obj, "_remote_ref", number)
         self.objects[number] = obj
         return obj
@@ -342,7 +342,7 @@ def _call(session: Session, on: dict[str, Any], method: str | None, args: tuple[
     request = {"op": "call", "on": on, "method": method, "args": session.encode(list(args)),
                "kwargs": session.encode(dict(kwargs))}
     pure = method is not None and method in session.pure
-    if pure and session.watch(method):
+    if pure and method is not None and session.watch(method):
         request["pure"] = True  # the worker checks the call left its inputs as they were
     if session.guard:
         request["guard"] = True
@@ -523,7 +523,7 @@ def _remote_policy_class() -> type:
         def __init__(self, policy: Any) -> None:
             self.policy = policy
             name = getattr(policy, "name", "")
-            self.name = name if isinstance(name, str) and name else type(policy).__name__
+            self.name = name if isinstance(name, str) and name else type(policy).__name__  # type: ignore[misc]  # a learner policy's name, per instance
 
         def merge(self, local: Any, incoming: Any) -> Outcome:
             outcome = self.policy.merge(local, incoming)

@@ -372,13 +372,12 @@ class MrscRegion(TableReplica):
         if attributes is None:
             return
         stamp = self._stamp(ctx)
-        update = isinstance(msg, UpdateItem)
         # Commit order, not stamp order: the new item is this write on top of the committed one.
         outcome = self.policy.overwrite(self.items.get(msg.key), attributes, write=msg.op,
                                         stamp=stamp, replica=self.actor,
                                         replace=isinstance(msg, PutItem),
-                                        adds=msg.increments if update else {},
-                                        elements=msg.elements if update else {})
+                                        adds=msg.increments if isinstance(msg, UpdateItem) else {},
+                                        elements=msg.elements if isinstance(msg, UpdateItem) else {})
         base = self.versions.get(msg.key, 0)
         # The clocks as of the stamp: what the write's Wrote line reports when it commits.
         pending = _Pending(msg, src, outcome.item, base, dict(attributes), self.lamport.time,
@@ -466,9 +465,8 @@ class MrscRegion(TableReplica):
             self._last[key] = pending.msg.op
         # else: learned late, after this region had installed a later commit built on it
         version_item = pending.item.versions[0]
-        update = isinstance(pending.msg, UpdateItem)
-        increments = pending.msg.increments if update else {}
-        elements = pending.msg.elements if update else {}
+        increments = pending.msg.increments if isinstance(pending.msg, UpdateItem) else {}
+        elements = pending.msg.elements if isinstance(pending.msg, UpdateItem) else {}
         ctx.log(
             "Wrote", write=pending.msg.op, key=key, client=pending.client,
             attributes=written_fields(pending.attributes, increments, elements),

@@ -188,7 +188,7 @@ class UpdateItem(Request):
     @property
     def elements(self) -> dict[str, tuple[frozenset[Any], frozenset[Any]]]:
         """The set half of ``add`` and all of ``delete``: attribute -> (added, deleted)."""
-        added = {n: k for n, k in self.add.items() if type(k) is not int}
+        added: dict[str, Any] = {n: k for n, k in self.add.items() if type(k) is not int}
         return {n: (added.get(n, frozenset()), self.delete.get(n, frozenset()))
                 for n in sorted(set(added) | set(self.delete))}
 

@@ -15,7 +15,7 @@ and, for generated workloads, rates (writes/s, conflicts/s, loss %).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any
 
 import attrs
@@ -88,7 +88,7 @@ class Row:
 
 def conflicting_writes(result: Result) -> int:
     """Ground truth: acknowledged writes concurrent with another acknowledged write on the same key."""
-    by_key: dict[str, list] = {}
+    by_key: dict[Hashable, list] = {}
     acked = {e.write for e in result.ledger if e.verdict != "rejected"}
     for record in result.facts:
         if record.op in acked:

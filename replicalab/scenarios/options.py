@@ -131,7 +131,7 @@ class Options:
             base = f"single-primary ({self.merge})"
         else:
             base = self.merge
-        extras = [self.writes] if self.writes != "plain" else []
+        extras: list[str] = [self.writes] if self.writes != "plain" else []
         if self.routing != "local":
             extras.append(self.routing)
         if self.stamps != "wall":
@@ -142,13 +142,21 @@ class Options:
 class Scenario(Protocol):
     """What :func:`validate` needs to know of a scenario."""
 
-    name: str
-    regions: tuple[str, ...]
-    homes: dict[str, str]
-    primary: str | None
-    skew: dict[str, int]
-    epoch: int
-    faults: tuple[Any, ...]
+    # Read-only (properties), so a frozen scenario class satisfies the protocol.
+    @property
+    def name(self) -> str: ...
+    @property
+    def regions(self) -> tuple[str, ...]: ...
+    @property
+    def homes(self) -> dict[str, str]: ...
+    @property
+    def primary(self) -> str | None: ...
+    @property
+    def skew(self) -> dict[str, int]: ...
+    @property
+    def epoch(self) -> int: ...
+    @property
+    def faults(self) -> tuple[Any, ...]: ...
 
 
 def validate(scenario: Scenario, merge: str | MergePolicy = "item-lww", seed: int = 0,

@@ -25,7 +25,7 @@ from replicalab.sim.rng import check_generator, exponential
 __all__ = ["Constant", "Exponential", "Latency", "Link", "Uniform"]
 
 
-def _ms(what: str) -> Callable[[object, attrs.Attribute, object], None]:
+def _ms(what: str) -> Callable[[object, attrs.Attribute, object], object]:
     return lambda _i, a, v: _validate.milliseconds(v, f"{what} {a.name}")
 
 

@@ -182,6 +182,7 @@ class _Checker:
 
     # -- one example -------------------------------------------------------------
     def check(self, schedule: Schedule, picks: tuple[int, int, int]) -> None:
+        ex: Execution | None
         try:
             ex = run(schedule, self.factory, self.initial_code)
         except Exception as exc:
@@ -310,7 +311,7 @@ def check_crdt(
             "(a frozen attrs class or a dataclass does it for you)"
         )
     custom_order = False
-    if order is None and type(sample).__le__ is not object.__le__:
+    if order is None and type(sample).__le__ is not object.__le__:  # type: ignore[operator]  # typeshed gives object no __le__
         order = _native_le
         custom_order = True
     checker = _Checker(name, factory, initial_code, order, custom_order)
@@ -327,7 +328,7 @@ def check_crdt(
         report_multiple_bugs=False,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                HealthCheck.filter_too_much],
-        **({} if settings is not None else {"database": None}),
+        **({} if settings is not None else {"database": None}),  # type: ignore[arg-type]  # mypy checks dict[str, None] against every keyword
     )
 
     @config

@@ -87,13 +87,13 @@ def _walk(a: MerkleTree, b: MerkleTree) -> list[_Level]:
     empty_tree = MerkleTree.build({}, fanout=fanout, depth=depth)
     empty = [empty_tree.node_hash(lvl, 0) for lvl in range(depth + 1)]
     # (index, parent, hash in a, hash in b), in index order
-    frontier = [(0, None, a.node_hash(0, 0), b.node_hash(0, 0))]
+    frontier: list[tuple[int, int | None, bytes, bytes]] = [(0, None, a.node_hash(0, 0), b.node_hash(0, 0))]
     levels: list[_Level] = []
     for lvl in range(depth + 1):
         full = fanout**lvl <= FULL_LEVEL
         shown: list[_Node] = []
         differing = equal_hidden = differing_hidden = 0
-        nxt = []
+        nxt: list[tuple[int, int | None, bytes, bytes]] = []
         for index, parent, ha, hb in frontier:
             differs = ha != hb
             if differs:
@@ -202,7 +202,7 @@ def merkle_diff_svg(a: MerkleTree, b: MerkleTree, *, title: str = "Merkle tree c
     # legend
     y = 80
     body.append(s.text(PAD, y + 15, "Legend", size=12, font_weight="bold", fill=s.INK))
-    lx = PAD + 60
+    lx: float = PAD + 60
     legend = [(_Node(0, 7, None, True), "hashes differ: compared below"),
               (_Node(0, 7, None, False), "equal: subtree not compared, not drawn")]
     for node, label in legend:

@@ -68,6 +68,7 @@ def to_mermaid(source: Any) -> str:
     ids = participant_ids(story.replicas)
     lines = ["sequenceDiagram", f"    title {_safe(story.title)}"]
     lines += [f"    participant {ids[r]} as {_safe(r)}" for r in story.replicas]
+    lost: bool | list[str]  # a flag for a write, the lost writes for a merge
     for step in story.steps:
         if step.replica is None:
             first, last = ids[story.replicas[0]], ids[story.replicas[-1]]

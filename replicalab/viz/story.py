@@ -45,7 +45,7 @@ import attrs
 
 from replicalab.errors import ReplicaLabError
 from replicalab.items import INITIAL_WRITE, Item, format_wall
-from replicalab.trace import Event, Trace, canonical_json
+from replicalab.trace import AnyEvent, Trace, canonical_json
 
 __all__ = ["Message", "Step", "Story", "build", "item_plain"]
 
@@ -90,7 +90,7 @@ class Step:
     replica: str | None
     kind: str
     """``write``, ``reject``, ``merge``, ``read``, ``deliver``, ``timer``, ``start``, ``fault`` or ``other``."""
-    events: tuple[Event, ...]
+    events: tuple[AnyEvent, ...]
     note: str
     """One line for people: what happened, as the text timeline words it."""
     write: str | None = None
@@ -106,7 +106,7 @@ class Step:
     state: dict[str, Any] | None = None
     """The acting replica's items after the step (replayed), or None when unavailable."""
 
-    def event(self, kind: str) -> Event | None:
+    def event(self, kind: str) -> AnyEvent | None:
         """The first event of ``kind`` in this step, or None."""
         return next((e for e in self.events if e.kind == kind), None)
 
@@ -163,9 +163,10 @@ def _assignments(attributes: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in sorted(attributes.items()))
 
 
-def stamp_text(event: Event) -> str:
+def stamp_text(event: AnyEvent) -> str:
     """The stamp a write's policy used: its version vector if it has one, else the wall stamp.
 
+        >>> from replicalab.trace import Event
         >>> e = Event(0, 140, "Wrote", "eu", {"stamp": {"wall": 50832140, "replica": "eu", "seq": 1},
         ...                                    "clock": {}})
         >>> stamp_text(e)
@@ -181,7 +182,7 @@ def stamp_text(event: Event) -> str:
     return ""
 
 
-def _kind(replica: str | None, events: list[Event]) -> str:
+def _kind(replica: str | None, events: list[AnyEvent]) -> str:
     kinds = {e.kind for e in events}
     if replica is None:
         return "fault"
@@ -192,7 +193,7 @@ def _kind(replica: str | None, events: list[Event]) -> str:
     return "start" if "Started" in kinds else "other"
 
 
-def _note(kind: str, replica: str | None, events: list[Event]) -> str:
+def _note(kind: str, replica: str | None, events: list[AnyEvent]) -> str:
     first = {e.kind: e for e in reversed(events)}
     if kind == "write":
         e = first["Wrote"]
@@ -246,8 +247,8 @@ def _label(payload: Any) -> str:
     return text if len(text) <= 16 else text[:15] + "…"
 
 
-def _group(events: Iterable[Event]) -> list[tuple[int, str | None, list[Event]]]:
-    groups: list[tuple[int, str | None, list[Event]]] = []
+def _group(events: Iterable[AnyEvent]) -> list[tuple[int, str | None, list[AnyEvent]]]:
+    groups: list[tuple[int, str | None, list[AnyEvent]]] = []
     for event in events:
         if (groups and groups[-1][0] == event.time and groups[-1][1] == event.replica
                 and event.kind not in INPUTS):
@@ -317,7 +318,7 @@ class _Recorded:
         key = payload.get("key") if isinstance(payload, dict) else None
         self.payloads[message] = self.items[replica].get(key) if isinstance(key, str) else None
 
-    def apply(self, replica: str, e: Event, message: int | None) -> None:
+    def apply(self, replica: str, e: AnyEvent, message: int | None) -> None:
         if "item" in e.data and isinstance(e.get("key"), str):
             self.items[replica][e.get("key")] = e.get("item")
 
@@ -363,6 +364,8 @@ def build(source: Any) -> Story:
         sent: list[int] = []
         received: list[int] = []
         merged_from: int | None = None
+        number: int | None
+        dropped: dict[str, Any] | None
         for e in events:
             if e.kind in ("Sent", "Duplicated") and replica is not None:
                 payload = e.get("msg")
@@ -390,7 +393,7 @@ def build(source: Any) -> Story:
                     dropped["dropped"] = True
             elif e.kind == "Delivered" and replica is not None:
                 if e.get("id") in by_id:
-                    number: int | None = by_id.pop(e.get("id"))
+                    number = by_id.pop(e.get("id"))
                 else:
                     queue = waiting.get((e.get("src"), replica, canonical_json(e.get("msg")), time))
                     number = queue.pop(0) if queue else None

@@ -219,8 +219,8 @@ def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
     lanes_left = PAD + gutter
     lane_x = {r: lanes_left + col_w * (i + 0.5) for i, r in enumerate(replicas)}
     lanes_right = lanes_left + col_w * len(replicas)
-    last = replicas[-1] if replicas else None
-    notes_x = max(lanes_right + 18, lanes_right - col_w / 2 + 12 + label_w.get(last, 0) + 24)
+    last_lane = replicas[-1] if replicas else None
+    notes_x = max(lanes_right + 18, lanes_right - col_w / 2 + 12 + label_w.get(last_lane, 0) + 24)
     width = notes_x + notes_w + PAD if notes else notes_x
     top = PAD + title_h + header_h
     rows = _rows(story, compact, chars, top)
@@ -334,7 +334,7 @@ def _drop(story: Story, m: Message, lane_x: dict[str, float], row_of: dict[int, 
 def _label_boxes(story: Story, lane_x: dict[str, float], row_of: dict[int, _Row],
                  compact: bool) -> list[Box]:
     """Where the step labels sit, so message labels can keep out of their way."""
-    boxes = []
+    boxes: list[Box] = []
     for step in story.steps:
         if step.replica not in lane_x:
             continue
@@ -386,6 +386,7 @@ def _messages(story: Story, lane_x: dict[str, float], row_of: dict[int, _Row], b
 def _delivered(story: Story, m: Message, x1: float, y1: float, x2: float, row_of: dict[int, _Row],
                compact: bool, out: list[str], labels: list[str], taken: list[Box]) -> None:
     """The arrow of a delivered message, and its label where no other label sits."""
+    assert m.delivered_step is not None  # the caller draws undelivered messages itself
     target = story.step(m.delivered_step)
     y2 = row_of[m.delivered_step].y
     lost = bool(story.first_lost_here(target) if compact else story.lost_here(target))

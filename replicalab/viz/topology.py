@@ -156,7 +156,7 @@ def topology_svg(
         points = _hull([pos[v] for v in members])
         pad = NODE_R + 14
         # A hull stroked as wide as the padding, with round joins: a rounded blob around the group.
-        common = {"fill": colour, "stroke": colour, "stroke_width": 2 * pad,
+        common: dict[str, Any] = {"fill": colour, "stroke": colour, "stroke_width": 2 * pad,
                   "stroke_linejoin": "round", "stroke_linecap": "round"}
         if len(points) == 1:
             body.append(s.circle(points[0][0], points[0][1], pad, colour, colour))

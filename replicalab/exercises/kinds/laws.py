@@ -154,8 +154,8 @@ def run(ctx: CheckContext) -> None:
             + (f"\n\nThe first failure seen:\n{first}" if first else "")) from None
     except LawViolation as violation:
         cause = violation.__cause__
-        if isinstance(cause, NotImplementedError) or getattr(cause, "type_name", "") == \
-                "NotImplementedError":
+        if cause is not None and (isinstance(cause, NotImplementedError) or getattr(
+                cause, "type_name", "") == "NotImplementedError"):
             raise cause from None  # reported as "not implemented yet: <method>"
         message = str(violation)
         if is_remote(cls):

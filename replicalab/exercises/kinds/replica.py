@@ -610,7 +610,7 @@ def run(ctx: CheckContext) -> None:
         session_of(cls).guard = True
         learner = cls
 
-        def cls(replica_id: str, period: int = 100) -> Replica:  # type: ignore[no-redef]
+        def cls(replica_id: str, period: int = 100) -> Replica:
             return RemoteReplica(learner(replica_id, period=period), replica_id)
 
         cls.__name__ = params["replica"]

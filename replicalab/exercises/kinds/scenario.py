@@ -74,7 +74,8 @@ def run(ctx: CheckContext) -> None:
         if not (facts.get("is_class") and "replicalab.policies.MergePolicy" in facts.get("bases", [])):
             raise CheckFailed(f"{ctx.params['policy']} must be a class derived from "
                               "replicalab.policies.MergePolicy (the starter's is)")
-        make = lambda: RemotePolicy(cls())  # noqa: E731 - the learner's merge, run in its process
+        def make() -> Any:  # the learner's merge, run in its process
+            return RemotePolicy(cls())
     elif not (isinstance(cls, type) and issubclass(cls, MergePolicy)):
         raise CheckFailed(f"{ctx.params['policy']} must be a class derived from "
                           "replicalab.policies.MergePolicy (the starter's is)")

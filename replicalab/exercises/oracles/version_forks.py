@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import copy
 import random
+from collections.abc import Iterable
 from typing import Any
 
 from replicalab.exercises.oracles import Oracle
 from replicalab.reconcile import find_version_forks
 from replicalab.sim.rng import choice
-from replicalab.trace import Event
+from replicalab.trace import AnyEvent, Event
 
 __all__ = ["ORACLE", "as_events", "from_trace"]
 
@@ -48,7 +49,7 @@ def as_events(writes: list[Record]) -> list[Event]:
     return events
 
 
-def from_trace(events: list[Event]) -> list[Record]:
+def from_trace(events: Iterable[AnyEvent]) -> list[Record]:
     """A run's ``Wrote`` events as stream records (``version`` only where the write set one)."""
     records = []
     for event in events:

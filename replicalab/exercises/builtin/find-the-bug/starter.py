@@ -20,6 +20,8 @@ numbers drift upwards. Your job:
 Then run::
 
     replicalab exercise check find-the-bug page_views.py
+
+replicalab's own type check (mypy) skips this file: it is yours, typed as you like.
 """
 
 from __future__ import annotations

@@ -27,6 +27,8 @@ and only through ``ctx`` — ``ctx.peers``, ``ctx.random()``, ``ctx.now``,
 ``ctx.send(peer, msg)``, ``ctx.set_timer(delay, timer)``,
 ``ctx.log(kind, **data)``. No print, no files, no sleeping, no ``random`` or
 ``time`` module: the checks refuse I/O and run the same seed twice.
+
+replicalab's own type check (mypy) skips this file: it is yours, typed as you like.
 """
 
 from __future__ import annotations

@@ -24,6 +24,8 @@ What you work with (all frozen values; build new ones, never modify):
   ordered (``a.stamp > b.stamp``) by (wall time, region, sequence).
 * ``Outcome(item, losses=(), note="")`` — what ``merge`` returns; ``losses``
   and ``note`` only explain (the ledger judges from the cells' provenance).
+
+replicalab's own type check (mypy) skips this file: it is yours, typed as you like.
 """
 
 from __future__ import annotations
