@@ -243,3 +243,21 @@ def _pair(item: Any) -> tuple[Any, Any]:
     if type(item) is not list or len(item) != 2:
         raise ProtocolError("a dict entry that is not a [key, value] pair")
     return item[0], item[1]
+
+
+class HandlerDidIO(BaseException):
+    """Learner code printed, opened a file, used a socket, slept... while I/O was refused.
+
+    A BaseException, so that no ``except Exception`` in the learner's code swallows it.
+    """
+
+
+#: Audit events refused while learner code runs with I/O off (both sides of the judge use it).
+BLOCKED_EVENTS = frozenset({
+    "open", "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
+    "os.forkpty", "os.remove", "os.rename", "os.mkdir", "os.rmdir", "os.truncate", "os.symlink",
+    "os.link", "os.chmod", "os.kill", "time.sleep", "urllib.Request", "webbrowser.open",
+    "http.client.connect", "smtplib.connect", "ftplib.connect",
+})
+#: Audit-event prefixes refused the same way.
+BLOCKED_PREFIXES = ("socket.", "shutil.")

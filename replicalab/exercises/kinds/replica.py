@@ -78,6 +78,7 @@ import attrs
 import networkx as nx
 
 from replicalab.errors import ConfigError
+from replicalab.exercises import protocol
 from replicalab.exercises.kinds.common import (
     CheckContext,
     CheckFailed,
@@ -281,17 +282,11 @@ class Outcome:
         return self.sent / self.replicas / (self.stopped_at / self.period)
 
 
-class HandlerDidIO(BaseException):
-    """A handler printed, opened a file, used a socket, slept... (BaseException: not swallowed)."""
+# Shared with the other side of the judge (one list of refused I/O).
+HandlerDidIO = protocol.HandlerDidIO
+_BLOCKED = protocol.BLOCKED_EVENTS
+_BLOCKED_PREFIXES = protocol.BLOCKED_PREFIXES
 
-
-_BLOCKED = frozenset({
-    "open", "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
-    "os.forkpty", "os.remove", "os.rename", "os.mkdir", "os.rmdir", "os.truncate", "os.symlink",
-    "os.link", "os.chmod", "os.kill", "time.sleep", "urllib.Request", "webbrowser.open",
-    "http.client.connect", "smtplib.connect", "ftplib.connect",
-})
-_BLOCKED_PREFIXES = ("socket.", "shutil.")
 _MODULE_FILES = (".py", ".pyc", ".pyd", ".so")
 
 
