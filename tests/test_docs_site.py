@@ -8,9 +8,12 @@ CI installs). Without mkdocs or chromium these tests skip and say why.
 from __future__ import annotations
 
 import functools
+import html
 import http.server
 import importlib.util
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -41,6 +44,11 @@ def load(url: str, profile: Path) -> tuple[str, list[str]]:
     return done.stdout, console
 
 
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     out = tmp_path_factory.mktemp("site")
@@ -48,7 +56,7 @@ def site(tmp_path_factory):
                    cwd=ROOT, check=True, capture_output=True, timeout=600,
                    env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
-    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    handler = functools.partial(Quiet, directory=str(out))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -70,3 +78,172 @@ def test_the_console_check_catches_a_page_that_errors(site, tmp_path):
     (out / "broken.html").write_text("<script>undefinedFunction()</script>")
     _, console = load(f"{url}/broken.html", tmp_path / "profile")
     assert any("undefinedFunction" in line for line in console)
+
+
+# ---------------------------------------------------------------- every page, two screens
+
+#: Material's desktop layout and a phone.
+SCREENS = {"desktop": (1366, 900), "phone": (390, 844)}
+#: The least text size (px) a picture may render at in the column.
+MIN_TEXT_PX = 11.0
+#: Overflow (px) below this is rounding, not a cut-off.
+SLACK = 3
+
+HARNESS = """<!doctype html><html><body>
+<iframe id="f" style="width:WIDTHpx;height:HEIGHTpx;border:0"></iframe>
+<script>
+(async function () {
+  var pages = PAGES, out = [], frame = document.getElementById("f");
+  for (var i = 0; i < pages.length; i++) {
+    await new Promise(function (done) { frame.onload = done; frame.src = pages[i]; });
+    await new Promise(function (done) { setTimeout(done, 400); });
+    var d = frame.contentDocument, w = frame.contentWindow;
+    var article = d.querySelector("article.md-content__inner") || d.body;
+    var col = article.getBoundingClientRect();
+    var page = {page: pages[i], column: col.width, overflows: [], images: [], copied: [],
+                resources: w.performance.getEntriesByType("resource").map(function (e) {
+                  return e.name; })};
+    d.querySelectorAll("pre > code, .md-typeset__scrollwrap, table").forEach(function (el) {
+      var r = el.getBoundingClientRect();
+      var over = Math.max(el.scrollWidth - el.clientWidth, r.right - d.documentElement.clientWidth);
+      if (over > SLACK) page.overflows.push({what: el.tagName + "." + el.className, px: over,
+                                             text: el.textContent.slice(0, 60)});
+    });
+    article.querySelectorAll("img").forEach(function (img) {
+      var link = img.closest("a[href]");
+      page.images.push({src: img.src, width: img.getBoundingClientRect().width,
+                        link: link ? link.href : null});
+    });
+    d.querySelectorAll(".language-pycon code, .language-console code").forEach(function (code) {
+      code.setAttribute("data-md-copying", "");
+      page.copied.push(code.innerText.replace(/\\s+$/, ""));
+      code.removeAttribute("data-md-copying");
+    });
+    out.push(page);
+  }
+  var pre = document.createElement("pre");
+  pre.id = "measured";
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+})();
+</script></body></html>
+"""
+
+
+def measure(url: str, out: Path, screen: str, profile: Path) -> tuple[list[dict], list[str]]:
+    """Every page of the site in an iframe of the screen's size: what overflows, the pictures'
+    rendered widths, what the copy button would copy, what was requested; and the console."""
+    pages = sorted(str(p.parent.relative_to(out)) for p in out.rglob("index.html")
+                   if p.parent.name not in ("search", "assets"))
+    width, height = SCREENS[screen]
+    page = (HARNESS.replace("PAGES", json.dumps([f"{url}/{p}/".replace("/./", "/")
+                                                  for p in pages]))
+            .replace("WIDTH", str(width)).replace("HEIGHT", str(height))
+            .replace("SLACK", str(SLACK)))
+    (out / f"measure-{screen}.html").write_text(page)
+    profile.mkdir(exist_ok=True)
+    done = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
+         # Nothing may leave 127.0.0.1: any other host fails to resolve (and would log).
+         "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+         f"--window-size={width + 20},{height}", f"--user-data-dir={profile}",
+         "--enable-logging=stderr", "--v=0", "--virtual-time-budget=120000", "--dump-dom",
+         f"{url}/measure-{screen}.html"],
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = re.search(r'<pre id="measured">(.*?)</pre>', done.stdout, re.S)
+    assert found, "the harness did not finish: " + done.stderr[-2000:]
+    console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
+    return json.loads(html.unescape(found.group(1))), console
+
+
+def smallest_text(svg: str) -> float:
+    """The smallest font size in an SVG, in its own units."""
+    sizes = [float(x) for x in re.findall(r'font-size="([\d.]+)"', svg)]
+    sizes += [float(x) for x in re.findall(r"font-size:\s*([\d.]+)px", svg)]
+    return min(sizes)
+
+
+def view_box_width(svg: str) -> float:
+    return float(re.search(r'viewBox="[\d.-]+ [\d.-]+ ([\d.]+) [\d.]+"', svg).group(1))
+
+
+@pytest.fixture(scope="module")
+def measured(site, tmp_path_factory):
+    url, out = site
+    return {screen: measure(url, out, screen, tmp_path_factory.mktemp(f"profile-{screen}"))
+            for screen in SCREENS}
+
+
+def test_every_page_was_measured_on_both_screens(measured, site):
+    _, out = site
+    for screen, (pages, _) in measured.items():
+        assert len(pages) == len(list((ROOT / "tutorials").rglob("*.md"))), (screen, len(pages))
+        assert all(p["column"] > 300 for p in pages), screen
+
+
+@pytest.mark.parametrize("screen", SCREENS)
+def test_no_code_block_or_table_overflows_its_column(measured, screen):
+    pages, _ = measured[screen]
+    cut = {p["page"]: p["overflows"] for p in pages if p["overflows"]}
+    assert cut == {}, cut
+
+
+@pytest.mark.parametrize("screen", SCREENS)
+def test_the_console_is_clean_and_nothing_leaves_127_0_0_1(measured, site, screen):
+    url, _ = site
+    pages, console = measured[screen]
+    assert console == [], console
+    outside = sorted({r for p in pages for r in p["resources"] if not r.startswith(url)})
+    assert outside == [], outside
+
+
+@pytest.mark.parametrize("screen", SCREENS)
+def test_every_picture_reads_at_11px_in_the_column_and_links_to_its_full_size(measured, site,
+                                                                              screen):
+    url, out = site
+    pages, _ = measured[screen]
+    images = [(p["page"], img) for p in pages for img in p["images"]]
+    assert len({img["src"] for _, img in images if "/generated/" in img["src"]}) >= 12
+    for page, img in images:
+        assert img["link"], f"{page}: {img['src']} links to no full-size view"
+        if not img["src"].endswith(".svg"):
+            continue
+        svg = (out / img["src"].removeprefix(url + "/")).read_text()
+        px = smallest_text(svg) * img["width"] / view_box_width(svg)
+        assert px >= MIN_TEXT_PX, f"{page}: {img['src']} text renders at {px:.1f} px"
+        assert img["link"].endswith("-full.svg") and (out / img["link"].removeprefix(url + "/")).exists()
+
+
+def test_every_chapter_has_a_picture(measured):
+    pages, _ = measured["desktop"]
+    chapters = [p for p in pages if re.search(r"/\d\d-[\w-]+/$", p["page"])]
+    assert len(chapters) >= 12
+    assert [p["page"] for p in chapters if not p["images"]] == []
+
+
+def test_copying_a_session_copies_only_its_code(measured):
+    pages, _ = measured["desktop"]
+    quickstart = next(p for p in pages if p["page"].endswith("/01-quickstart/"))
+    assert quickstart["copied"][1] == 'result.ledger.verdicts()\nprint(result.ledger["w1"].why)'
+    for page in pages:
+        for text in page["copied"]:
+            assert ">>>" not in text and not text.startswith("$"), (page["page"], text)
+
+
+def test_the_measure_sees_an_overflow(site, tmp_path):
+    """Self-check: a page with a wide unwrapped block is reported."""
+    url, out = site
+    wide = out / "wide"
+    wide.mkdir()
+    (wide / "index.html").write_text(
+        '<article class="md-content__inner" style="width:300px">'
+        '<pre><code style="display:block;overflow:auto;white-space:pre">' + "x" * 400
+        + "</code></pre></article>")
+    try:
+        pages, _ = measure(url, out, "phone", tmp_path / "profile")
+    finally:
+        (wide / "index.html").unlink()
+        wide.rmdir()
+    assert [p["overflows"] for p in pages if p["page"].endswith("/wide/")][0]

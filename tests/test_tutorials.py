@@ -60,3 +60,13 @@ def test_the_fence_finder_sees_every_block():
     """Self-check: the block finder is not vacuous."""
     text = "```python\nx=1\n```\n\n```pycon\n>>> 1\n1\n```\n\n```text\nhi\n```\n"
     assert [b[0] for b in fences(text)] == ["python", "pycon", "text"]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_every_picture_the_markdown_shows_is_a_committed_file(page):
+    """Read on a forge, a page shows its pictures too: they are files in the repository
+    (`mkdocs build` regenerates them from real runs; commit what it changes)."""
+    for target in re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", page.read_text()):
+        path = (page.parent / target).resolve()
+        assert path.is_file(), f"{page.name}: {target} does not exist"
+        assert (path.with_name(path.stem + "-full.svg")).is_file(), f"{target}: no full size"

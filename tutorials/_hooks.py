@@ -148,7 +148,8 @@ def output_table(lines: list[str]) -> str | None:
         out.append("<thead><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in cells)
                    + "</tr></thead><tbody>")
         for n, row in enumerate(rows):
-            out.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>")
+            out.append("<tr>" + "".join(f'<td data-label="{html.escape(h)}">{html.escape(c)}</td>'
+                                        for h, c in zip(cells, row, strict=True)) + "</tr>")
             for note in notes.get(n, []):
                 out.append(f'<tr class="note"><td></td><td colspan="{len(cells) - 1}">'
                            f"{html.escape(note)}</td></tr>")
@@ -226,6 +227,7 @@ def on_page_markdown(markdown: str, page, **_kwargs) -> str:
 
 # ---------------------------------------------------------------- figures
 
+GO = re.compile(r'<span class="go">(.*?)</span>\n', re.S)
 IMG = re.compile(r'<p>(<img alt="([^"]*)" src="((?:\.\./)*generated/([\w-]+))\.svg" />)</p>')
 
 
@@ -238,4 +240,7 @@ def on_page_content(content: str, page, **_kwargs) -> str:
                 f'<a href="{full}" title="Open the full-size picture">{img}</a></div>'
                 f'<figcaption>{alt} · <a href="{full}">full size</a></figcaption></figure>')
 
+    # A session's output line keeps its newline inside its span, so a copy without the
+    # (hidden) output has no blank lines where the output was.
+    content = GO.sub(lambda m: f'<span class="go">{m.group(1)}\n</span>', content)
     return IMG.sub(figure, content)
