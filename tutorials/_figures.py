@@ -31,6 +31,7 @@ RUNS = {
     "skew": ("skew", {}),
     "skew-hlc": ("skew", dict(stamps="hlc")),
     "partition": ("partition", dict(merge="causal")),
+    "cart-crdt": ("cart", dict(merge="crdt")),
 }
 
 
