@@ -70,3 +70,26 @@ def test_every_picture_the_markdown_shows_is_a_committed_file(page):
         path = (page.parent / target).resolve()
         assert path.is_file(), f"{page.name}: {target} does not exist"
         assert (path.with_name(path.stem + "-full.svg")).is_file(), f"{target}: no full size"
+
+
+CHAPTERS = [p for p in PAGES if re.match(r"\d\d-", p.name)]
+
+
+@pytest.mark.parametrize("page", CHAPTERS, ids=lambda p: p.name)
+def test_the_chapter_notebook_runs_top_to_bottom(page, tmp_path, monkeypatch):
+    """The downloadable notebook is the page: its code cells, run in order, raise nothing,
+    and it holds every statement the page runs, with no prompts and no printed output."""
+    jupytext = pytest.importorskip("jupytext")
+    spec = importlib.util.spec_from_file_location("tutorials_hooks", TUTORIALS / "_hooks.py")
+    hooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hooks)
+    nb = jupytext.reads(hooks.notebook(page.read_text()), fmt="ipynb")
+    code = [cell.source for cell in nb.cells if cell.cell_type == "code"]
+    statements = sum(len(c[0]) for _, _, _, body in fences(page.read_text())
+                     for c in hooks._session_chunks(body))
+    assert code and not any(line.startswith((">>>", "...")) for c in code for line in c.splitlines())
+    assert sum(len(c.splitlines()) for c in code) >= statements
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {"__name__": "__main__"}
+    for n, source in enumerate(code):
+        exec(compile(source, f"{page.name}[cell {n}]", "exec"), namespace)

@@ -15,6 +15,10 @@
   *Predict* admonition, and a "Try this" section a *Try this* admonition.
 * **Exercises.** The exercises page gets its table from the exercise registry,
   in the order of the chapters, each row linked to its chapter.
+* **Notebooks.** Every chapter is also a Jupyter notebook, generated from its
+  page with jupytext (``notebooks/NAME.ipynb``, linked at the top of the page):
+  each ``>>>`` statement becomes a code cell, shown output is left for the
+  notebook to produce, and the prose stays Markdown.
 """
 
 from __future__ import annotations
@@ -219,10 +223,59 @@ def callouts(markdown: str) -> str:
                         markdown)
 
 
+# ---------------------------------------------------------------- notebooks
+
+CHAPTER = re.compile(r"^\d\d-[\w-]+\.md$")
+ANY_FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
+
+
+def notebook_markdown(markdown: str) -> str:
+    """A chapter's Markdown with each pycon session turned into python blocks, one per statement
+    that shows output (statements without output share a block); the output is dropped."""
+    def convert(match: re.Match) -> str:
+        if match.group(1) != "pycon":
+            return match.group(0)
+        blocks: list[list[str]] = [[]]
+        for statement, output in _session_chunks(match.group(2)):
+            blocks[-1] += [line[4:] for line in statement]
+            if any(line.strip() for line in output):
+                blocks.append([])
+        return "\n\n".join("```python\n" + "\n".join(code) + "\n```" for code in blocks if code)
+
+    markdown = ANY_FENCE.sub(convert, markdown)
+    return markdown.replace("](generated/", "](../generated/")
+
+
+def notebook(markdown: str) -> str:
+    """The chapter as an ``.ipynb`` document (JSON text)."""
+    import jupytext
+
+    nb = jupytext.reads(notebook_markdown(markdown), fmt="md")
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nb.metadata.pop("jupytext", None)
+    return jupytext.writes(nb, fmt="ipynb")
+
+
+def on_post_build(config, **_kwargs) -> None:
+    out = Path(config["site_dir"]) / "notebooks"
+    out.mkdir(exist_ok=True)
+    for page in sorted(Path(config["docs_dir"]).glob("*.md")):
+        if CHAPTER.match(page.name):
+            (out / f"{page.stem}.ipynb").write_text(notebook(page.read_text(encoding="utf-8")),
+                                                    encoding="utf-8")
+
+
 def on_page_markdown(markdown: str, page, **_kwargs) -> str:
     if EXERCISE_TABLE in markdown:
         markdown = markdown.replace(EXERCISE_TABLE, exercise_table())
-    return callouts(tables_in_sessions(markdown))
+    markdown = callouts(tables_in_sessions(markdown))
+    if CHAPTER.match(Path(page.file.src_path).name):
+        stem = Path(page.file.src_path).stem
+        title, _, body = markdown.partition("\n")
+        markdown = (f"{title}\n\n<p class=\"notebook-link\"><a href=\"../notebooks/{stem}.ipynb\" "
+                    f"download>Download this chapter as a Jupyter notebook</a></p>\n{body}")
+    return markdown
 
 
 # ---------------------------------------------------------------- figures
