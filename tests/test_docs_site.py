@@ -247,3 +247,19 @@ def test_the_measure_sees_an_overflow(site, tmp_path):
         (wide / "index.html").unlink()
         wide.rmdir()
     assert [p["overflows"] for p in pages if p["page"].endswith("/wide/")][0]
+
+
+def test_the_reference_reads_as_written_one_page_per_area(site):
+    """Sphinx roles became links, doctest examples highlighted pycon blocks, not quotes."""
+    _, out = site
+    pages = sorted((out / "reference").glob("*/index.html"))
+    assert len(pages) >= 8
+    links = 0
+    for page in pages:
+        text = page.read_text()
+        assert not re.search(r":(class|func|meth|attr|mod|data|exc):`", text), page
+        assert "<blockquote>" not in text, page
+        assert "&gt;&gt;&gt;" not in re.sub(r'<div class="language-pycon highlight">.*?</div>', "",
+                                            text, flags=re.S), f"{page}: a >>> outside pycon"
+        links += text.count('class="autorefs autorefs-internal"')
+    assert links > 50
