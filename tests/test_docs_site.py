@@ -263,3 +263,51 @@ def test_the_reference_reads_as_written_one_page_per_area(site):
                                             text, flags=re.S), f"{page}: a >>> outside pycon"
         links += text.count('class="autorefs autorefs-internal"')
     assert links > 50
+
+
+PHONE_PRESS = """<script>
+(function () {
+  for (var i = 0; i < 4; i++) { document.getElementById("next").click(); }
+  var view = document.documentElement.clientWidth;
+  function box(id) { var r = document.getElementById(id).getBoundingClientRect();
+                     return {left: r.left, right: r.right, width: r.width}; }
+  var out = document.createElement("pre");
+  out.id = "phone-log";
+  out.textContent = JSON.stringify({view: view, page: document.documentElement.scrollWidth,
+    step: +document.getElementById("step-number").textContent,
+    note: document.getElementById("note").textContent,
+    diagram: box("diagram"), panel: box("panel"), next: box("next"), last: box("last")});
+  (window.parent === window ? document : window.parent.document).body.appendChild(out);
+})();
+</script>"""
+
+
+def test_the_step_through_page_is_embedded_and_works_on_a_phone(site, tmp_path):
+    """Chapter 4 folds the run's step-through page under its picture; at 390 px the diagram
+    keeps a usable width, the panel and buttons fit the screen, and stepping works."""
+    url, out = site
+    chapter = (out / "04-lww-london" / "index.html").read_text()
+    assert '<details class="stepper">' in chapter
+    assert 'src="../generated/london-item-lww-steps.html"' in chapter
+    page = (out / "generated" / "london-item-lww-steps.html").read_text()
+    (out / "phone-steps.html").write_text(page.replace("</body>", PHONE_PRESS + "</body>"))
+    # Headless Chromium will not make a window narrower than 500 px: a 390 px frame is the phone.
+    (out / "phone.html").write_text('<iframe src="phone-steps.html" style="width:390px;'
+                                    'height:844px;border:0"></iframe>')
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    done = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
+         "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1", "--window-size=600,900",
+         f"--user-data-dir={profile}", "--dump-dom", f"{url}/phone.html"],
+        capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    log = json.loads(html.unescape(re.search(r'<pre id="phone-log">(.*?)</pre>', done.stdout,
+                                             re.S).group(1)))
+    assert log["view"] == 390
+    assert log["step"] == 4 and "w1 silently lost here" in log["note"]
+    assert log["diagram"]["width"] >= 0.9 * log["view"], "the diagram shrank to a sliver"
+    for part in ("panel", "next", "last"):
+        assert 0 <= log[part]["left"] and log[part]["right"] <= log["view"] + SLACK, part
+    assert log["page"] <= log["view"] + SLACK, "the page scrolls sideways"

@@ -2,7 +2,9 @@
 
 :func:`all_pictures` yields ``(file name, SVG)`` for every picture: ``NAME.svg``
 laid out for the page column (:data:`COLUMN` px: no text under 11 px there) and
-``NAME-full.svg``, the full-size drawing the page links to. The small drawings
+``NAME-full.svg``, the full-size drawing the page links to; a picture of a
+scenario run also gets ``NAME-steps.html``, its step-through page, which the
+site embeds under the picture. The small drawings
 (a Lamport diagram, Dynamo's version DAG, CRDT states, a lattice) are computed
 with the library's own clocks and CRDTs; nothing is typed in by hand.
 """
@@ -37,12 +39,13 @@ RUNS = {
 
 def all_pictures() -> Iterator[tuple[str, str]]:
     from replicalab import scenarios
-    from replicalab.viz import to_svg
+    from replicalab.viz import to_html, to_svg
 
     for stem, (name, options) in RUNS.items():
         result = scenarios.run(name, seed=0, **options)
         yield f"{stem}.svg", to_svg(result, width=COLUMN)
         yield f"{stem}-full.svg", to_svg(result)
+        yield f"{stem}-steps.html", to_html(result, width=COLUMN)
     for stem, draw in (("lamport", lamport), ("dynamo-fig3", dynamo_fig3), ("orset", orset),
                        ("basket-lattice", basket_lattice), ("merkle-diff", merkle_diff),
                        ("gossip", gossip)):

@@ -11,6 +11,8 @@
   (a ledger, final items, the comparison of patterns), the site shows it as a
   real HTML table under the statement that printed it. The Markdown source, and
   so the doctest the test suite runs, is unchanged.
+* **Step-through pages.** Under each picture of a scenario run, the site embeds
+  that run's step-through page (``replicalab run --html``), folded.
 * **Callouts.** A paragraph that asks the reader to **Predict** becomes a
   *Predict* admonition, and a "Try this" section a *Try this* admonition.
 * **Exercises.** The exercises page gets its table from the exercise registry,
@@ -284,14 +286,24 @@ GO = re.compile(r'<span class="go">(.*?)</span>\n', re.S)
 IMG = re.compile(r'<p>(<img alt="([^"]*)" src="((?:\.\./)*generated/([\w-]+))\.svg" />)</p>')
 
 
-def on_page_content(content: str, page, **_kwargs) -> str:
+def on_page_content(content: str, page, config, **_kwargs) -> str:
     """Each generated picture: scrolls (not shrinks) on a phone, and links to its full size."""
+    docs = Path(config["docs_dir"])
+
     def figure(match: re.Match) -> str:
-        img, alt, stem = match.group(1), match.group(2), match.group(3)
+        img, alt, stem, name = match.group(1), match.group(2), match.group(3), match.group(4)
         full = f"{stem}-full.svg"
+        steps = ""
+        if (docs / "generated" / f"{name}-steps.html").exists():
+            steps = (f'<details class="stepper"><summary>Step through this run</summary>'
+                     f'<iframe src="{stem}-steps.html" loading="lazy" '
+                     f'title="Step through the run: {html.escape(alt)}"></iframe>'
+                     f'<p><a href="{stem}-steps.html">Open the step-through page on its own</a>'
+                     f" (keys: ← → or j k, Home, End)</p></details>")
         return (f'<figure class="diagram"><div class="diagram-scroll">'
                 f'<a href="{full}" title="Open the full-size picture">{img}</a></div>'
-                f'<figcaption>{alt} · <a href="{full}">full size</a></figcaption></figure>')
+                f'<figcaption>{alt} · <a href="{full}">full size</a></figcaption></figure>'
+                + steps)
 
     # A session's output line keeps its newline inside its span, so a copy without the
     # (hidden) output has no blank lines where the output was.
