@@ -13,6 +13,7 @@ import http.server
 import importlib.util
 import json
 import os
+import queue
 import re
 import shutil
 import subprocess
@@ -45,8 +46,18 @@ def load(url: str, profile: Path) -> tuple[str, list[str]]:
 
 
 class Quiet(http.server.SimpleHTTPRequestHandler):
+    """Serves the site; a POST to it is a report from a page under test."""
+
+    reports: queue.Queue = queue.Queue()
+
     def log_message(self, *args):
         pass
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Quiet.reports.put(body.decode())
+        self.send_response(204)
+        self.end_headers()
 
 
 @pytest.fixture(scope="module")
@@ -311,3 +322,72 @@ def test_the_step_through_page_is_embedded_and_works_on_a_phone(site, tmp_path):
     for part in ("panel", "next", "last"):
         assert 0 <= log[part]["left"] and log[part]["right"] <= log["view"] + SLACK, part
     assert log["page"] <= log["view"] + SLACK, "the page scrolls sideways"
+
+
+RUN_LONDON = """<!doctype html><iframe id="f" src="04-lww-london/" style="width:1366px;height:900px">
+</iframe><script>
+var f = document.getElementById("f");
+f.onload = async function () {
+  var d = f.contentDocument, w = f.contentWindow;
+  var block = Array.prototype.find.call(d.querySelectorAll("div.language-pycon.highlight"),
+    function (b) { return b.textContent.indexOf('scenarios.run("london", merge="item-lww")') >= 0; });
+  var expected = block.querySelector("code").textContent.split("\\n").filter(function (l) {
+    return l && !/^(>>>|\\.\\.\\.)( |$)/.test(l); }).join("\\n");
+  block.nextElementSibling.querySelector("button").click();
+  var start = Date.now(), panel = null, state = null;
+  while (Date.now() - start < 200000) {
+    await new Promise(function (done) { setTimeout(done, 250); });
+    panel = d.querySelector(".playground");
+    state = panel && panel.getAttribute("data-state");
+    if (state === "done" || state === "error") { break; }
+  }
+  await fetch("/report", {method: "POST", body: JSON.stringify({
+    state: state, expected: expected, seconds: (Date.now() - start) / 1000,
+    output: panel ? panel.querySelector(".playground-output").textContent : null,
+    resources: w.performance.getEntriesByType("resource").map(function (e) { return e.name; })
+  })});
+};
+</script>"""
+
+
+def test_run_on_the_london_block_prints_the_ledger_the_page_shows(site, tmp_path):
+    """Chapter 4 in the browser: Run on the London block executes it with Pyodide served by the
+    site (no other host), and prints exactly the output the page shows."""
+    url, out = site
+    if not (out / "playground" / "wheels" / "wheels.json").exists():
+        pytest.skip("Pyodide is not vendored: npm ci --prefix .ci/pyodide (CI's .ci/run does)")
+    (out / "run-london.html").write_text(RUN_LONDON)
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    while not Quiet.reports.empty():
+        Quiet.reports.get_nowait()
+    browser = subprocess.Popen(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run",
+         "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1", "--window-size=1400,900",
+         f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0",
+         f"{url}/run-london.html"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        report = json.loads(Quiet.reports.get(timeout=240))
+    finally:
+        browser.terminate()
+        _, stderr = browser.communicate(timeout=30)
+    assert report["state"] == "done", report["output"]
+    assert report["output"].strip() == report["expected"].strip()
+    assert "{'w1': 'silently-lost', 'w2': 'kept'}" in report["output"]
+    assert all(r.startswith(url) for r in report["resources"]), report["resources"]
+    assert any(r.endswith("/playground/pyodide/pyodide.asm.wasm") for r in report["resources"])
+    errors = [line for line in stderr.splitlines() if ":CONSOLE" in line and "error" in line.lower()]
+    assert errors == [], errors
+
+
+def test_without_javascript_the_page_still_reads(site):
+    """Without JavaScript a reader gets the HTML as served: chapter 4's code, its output as
+    tables and its pictures are all in it; the Run buttons are the script's additions only."""
+    url, out = site
+    served = (out / "04-lww-london" / "index.html").read_text()
+    assert "playground-bar" not in served and "<button" not in served.split("<article", 1)[1]
+    assert 'class="language-pycon highlight"' in served and "silently-lost" in served
+    assert 'src="../generated/london-item-lww.svg"' in served
+    assert '<table class="output">' in (out / "05-skew" / "index.html").read_text()

@@ -13,6 +13,9 @@
   so the doctest the test suite runs, is unchanged.
 * **Step-through pages.** Under each picture of a scenario run, the site embeds
   that run's step-through page (``replicalab run --html``), folded.
+* **Run buttons.** With Pyodide vendored (``npm ci --prefix .ci/pyodide``; see
+  :mod:`_playground`), every python and pycon block gets a Run button that runs it
+  in the reader's browser, from files served by the site itself.
 * **Callouts.** A paragraph that asks the reader to **Predict** becomes a
   *Predict* admonition, and a "Try this" section a *Try this* admonition.
 * **Exercises.** The exercises page gets its table from the exercise registry,
@@ -42,6 +45,24 @@ def _figures():
         sys.modules["_tutorial_figures"] = module
         spec.loader.exec_module(module)
     return sys.modules["_tutorial_figures"]
+
+
+def _playground():
+    """The playground vendoring (tutorials/_playground.py), loaded by path."""
+    if "_tutorial_playground" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("_tutorial_playground",
+                                                      HERE / "_playground.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["_tutorial_playground"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["_tutorial_playground"]
+
+
+def on_config(config, **_kwargs):
+    """Run buttons only when Pyodide is vendored (``npm ci --prefix .ci/pyodide``)."""
+    if _playground().available() and "javascripts/playground.js" not in config.extra_javascript:
+        config.extra_javascript.append("javascripts/playground.js")
+    return config
 
 
 def on_pre_build(config, **_kwargs) -> None:
@@ -260,6 +281,8 @@ def notebook(markdown: str) -> str:
 
 
 def on_post_build(config, **_kwargs) -> None:
+    if _playground().available():
+        _playground().vendor(Path(config["site_dir"]))
     out = Path(config["site_dir"]) / "notebooks"
     out.mkdir(exist_ok=True)
     for page in sorted(Path(config["docs_dir"]).glob("*.md")):
@@ -272,7 +295,7 @@ def on_page_markdown(markdown: str, page, **_kwargs) -> str:
     if EXERCISE_TABLE in markdown:
         markdown = markdown.replace(EXERCISE_TABLE, exercise_table())
     markdown = callouts(tables_in_sessions(markdown))
-    if CHAPTER.match(Path(page.file.src_path).name):
+    if page is not None and CHAPTER.match(Path(page.file.src_path).name):
         stem = Path(page.file.src_path).stem
         title, _, body = markdown.partition("\n")
         markdown = (f"{title}\n\n<p class=\"notebook-link\"><a href=\"../notebooks/{stem}.ipynb\" "
