@@ -391,3 +391,94 @@ def test_without_javascript_the_page_still_reads(site):
     assert 'class="language-pycon highlight"' in served and "silently-lost" in served
     assert 'src="../generated/london-item-lww.svg"' in served
     assert '<table class="output">' in (out / "05-skew" / "index.html").read_text()
+
+
+RUN_EVERYTHING = """<!doctype html><iframe id="f" style="width:1366px;height:900px"></iframe><script>
+(async function () {
+  var pages = PAGES, f = document.getElementById("f"), results = [];
+  function sleep(ms) { return new Promise(function (done) { setTimeout(done, ms); }); }
+  for (var p = 0; p < pages.length; p++) {
+    await new Promise(function (done) { f.onload = done; f.src = pages[p]; });
+    var d = f.contentDocument;
+    var bars = Array.prototype.slice.call(d.querySelectorAll(".playground-bar"));
+    for (var i = 0; i < bars.length; i++) {
+      var block = bars[i].previousElementSibling;
+      var shown = block.querySelector("code").textContent.split("\\n").filter(function (l) {
+        return l && !/^(>>>|\\.\\.\\.)( |$)/.test(l); }).join("\\n");
+      var after = bars[i].nextElementSibling;
+      var table = after && after.classList.contains("output-table") ?
+        Array.prototype.map.call(after.querySelectorAll("th, td"), function (c) {
+          return c.textContent; }) : null;
+      bars[i].querySelector("button").click();
+      var panel = null, state = null, start = Date.now();
+      while (Date.now() - start < 120000) {
+        await sleep(100);
+        panel = bars[i].nextElementSibling;
+        state = panel && panel.classList.contains("playground") && panel.getAttribute("data-state");
+        if (state === "done" || state === "error") { break; }
+      }
+      results.push({page: pages[p], block: i, session: block.classList.contains("language-pycon"),
+                    state: state, shown: shown, table: table,
+                    output: panel ? panel.querySelector(".playground-output").textContent : ""});
+      if (state === "error") { break; }
+    }
+  }
+  await fetch("/report", {method: "POST", body: JSON.stringify(results)});
+})();
+</script>"""
+
+#: Pages whose code needs what a browser cannot give: Hypothesis (a compiled module now) for
+#: chapter 8, and a subprocess per graded check on the exercises page.
+NOT_IN_A_BROWSER = {"08-own-crdt": "No module named 'hypothesis'",
+                    "exercises": ""}
+
+
+def test_every_block_on_every_page_runs_in_the_browser_and_prints_what_the_page_shows(site,
+                                                                                       tmp_path):
+    """The whole site in Pyodide: every Run button, in page order; each session's output is
+    the output the page shows (the doctests, run again in the reader's browser)."""
+    url, out = site
+    if not (out / "playground" / "wheels" / "wheels.json").exists():
+        pytest.skip("Pyodide is not vendored: npm ci --prefix .ci/pyodide (CI's .ci/run does)")
+    pages = sorted(p.parent.name for p in out.glob("*/index.html")
+                   if p.parent.name not in ("search", "assets", "reference"))
+    pages = [f"{url}/{p}/" for p in pages] + [f"{url}/"]
+    (out / "run-everything.html").write_text(RUN_EVERYTHING.replace("PAGES", json.dumps(pages)))
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    while not Quiet.reports.empty():
+        Quiet.reports.get_nowait()
+    browser = subprocess.Popen(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run",
+         "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1", "--window-size=1400,900",
+         f"--user-data-dir={profile}", f"{url}/run-everything.html"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        results = json.loads(Quiet.reports.get(timeout=600))
+    finally:
+        browser.terminate()
+        browser.wait(timeout=30)
+    blocks = {page: len(re.findall(r'class="language-(?:python|pycon) highlight"',
+                                   (out / page.removeprefix(url).strip("/") / "index.html")
+                                   .read_text())) for page in pages}
+    ran: dict[str, int] = {}
+    for r in results:
+        ran[r["page"]] = ran.get(r["page"], 0) + 1
+    for page, count in blocks.items():
+        if page.removeprefix(url).strip("/") not in NOT_IN_A_BROWSER:
+            assert ran.get(page, 0) == count, (page, ran.get(page), count)
+    assert sum(ran.values()) > 80
+    for r in results:
+        page = r["page"].removeprefix(url).strip("/")
+        if page in NOT_IN_A_BROWSER and r["state"] == "error":
+            assert NOT_IN_A_BROWSER[page] in r["output"], r
+            continue
+        assert r["state"] == "done", (page, r["block"], r["output"][-800:])
+        if not r["session"]:
+            continue
+        if r["table"] is None:
+            assert r["output"].rstrip() == (r["shown"].rstrip() or "(no output)"), (page, r["block"])
+        else:  # the page shows the printed table as a table: every line and cell is in the output
+            for piece in [*r["shown"].splitlines(), *r["table"]]:
+                assert piece.strip() in r["output"], (page, r["block"], piece)
