@@ -86,11 +86,36 @@ class _Row:
     height: float
     notes: tuple[tuple[str, bool], ...]
     """Note lines, each with whether it tells of a silent loss (drawn vermillion)."""
+    folded: bool = False
+    """A summarised view's row standing for a run of steps that changed nothing that matters."""
 
     @property
     def y(self) -> float:
         """Where markers sit: near the top, so labels can hang below."""
         return self.top + 15
+
+
+#: What a folded row calls the kinds of steps it stands for.
+_FOLDED_KINDS = {"timer": ("timer", "timers"), "deliver": ("delivery", "deliveries"),
+                 "other": ("other step", "other steps"), "read": ("read", "reads"),
+                 "merge": ("merge", "merges"), "start": ("start", "starts")}
+
+
+def _worth_showing(story: Story, step: Step) -> bool:
+    """In a summarised view: writes, rejections, faults, merges of client data, losses, and
+    anti-entropy steps that repaired something. Everything else folds away."""
+    return (step.kind in ("write", "reject", "merge", "fault") or step.replica is None
+            or bool(step.losses) or bool(story.lost_here(step)) or "repaired" in step.note)
+
+
+def _folded_note(steps: Sequence[Step]) -> str:
+    counts: dict[tuple[str, str], int] = {}
+    for step in steps:
+        words = _FOLDED_KINDS.get(step.kind, ("step", "steps"))
+        counts[words] = counts.get(words, 0) + 1
+    parts = [f"{n} {one if n == 1 else many}" for (one, many), n in counts.items()]
+    what = "step" if len(steps) == 1 else "steps"
+    return f"⋯ {len(steps)} routine {what} folded: " + ", ".join(parts)
 
 
 def _routine(story: Story, step: Step) -> bool:
@@ -188,19 +213,33 @@ def _notes(story: Story, step: Step, compact: bool, chars: int) -> list[str]:
                          break_on_hyphens=False) or [head]
 
 
-def _rows(story: Story, compact: bool, chars: int, top: float, wrap: int = 0) -> list[_Row]:
+def _rows(story: Story, compact: bool, chars: int, top: float, wrap: int = 0,
+          fold: bool = False) -> list[_Row]:
     groups: list[list[Step]] = []
+    folds: list[bool] = []
     for step in story.steps:
         current = groups[-1] if groups else None
-        if (compact and current and _routine(story, step)
+        if fold and not _worth_showing(story, step):
+            if current is not None and folds[-1]:
+                current.append(step)
+            else:
+                groups.append([step])
+                folds.append(True)
+            continue
+        if (compact and current and not folds[-1] and _routine(story, step)
                 and all(_routine(story, x) for x in current)
                 and step.replica not in {x.replica for x in current}):
             current.append(step)
         else:
             groups.append([step])
+            folds.append(False)
     rows = []
     y = top
-    for group in groups:
+    for group, folded in zip(groups, folds, strict=True):
+        if folded:
+            rows.append(_Row(tuple(group), y, 24.0, (), folded=True))
+            y += 24.0
+            continue
         notes = [(n, _alarming(story, step)) for step in group
                  for n in _notes(story, step, compact, chars)]
         labels = max(len(_lane_labels(story, step, compact, wrap))
@@ -216,7 +255,7 @@ def _rows(story: Story, compact: bool, chars: int, top: float, wrap: int = 0) ->
 
 
 def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
-            notes: bool = True, width: float | None = None) -> Drawing:
+            notes: bool = True, width: float | None = None, fold: bool | None = None) -> Drawing:
     """Lay out the space-time diagram of a Result (or a bare Trace) without wrapping it.
 
     ``compact`` forces the compact view on or off (default: chosen by size);
@@ -226,18 +265,25 @@ def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
     one-column legend, and no text smaller than :data:`PAGE_MIN_TEXT` px, so at its
     own size it reads without zooming. Lanes never get narrower than
     :data:`PAGE_MIN_LANE`, so a run with many replicas can still come out wider.
+    ``fold`` draws a summarised view of a busy run: each stretch of steps that
+    wrote, merged, lost and repaired nothing (timers, anti-entropy rounds that
+    found equal trees, dropped messages) folds into one thin row that says how
+    many steps of which kind it stands for, and their arrows are not drawn.
+    By default a page layout of more than :data:`COMPACT_STEPS` steps folds.
     """
     story = source if isinstance(source, Story) else build(source)
     replicas = story.replicas
     page_width = width
     if page_width is not None:
         notes = False
+    if fold is None:
+        fold = page_width is not None and len(story.steps) > COMPACT_STEPS
     if compact is None:
-        compact = len(story.steps) > COMPACT_STEPS or len(replicas) > COMPACT_REPLICAS
+        compact = (len(story.steps) > COMPACT_STEPS and not fold) or len(replicas) > COMPACT_REPLICAS
     chars = (96 if compact else 66) if notes else 0
     notes_w = chars * NOTE_SIZE * s.MONO_EM
     latest = max((step.time for step in story.steps), default=0)
-    stamp = f"t={latest}–{latest}" if compact else f"t={latest}"
+    stamp = f"t={latest}–{latest}" if compact or fold else f"t={latest}"
     gutter = max(GUTTER, s.text_width(stamp, 11, mono=True) + 16)
 
     def widths(wrap: int) -> dict[str | None, float]:
@@ -277,13 +323,16 @@ def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
     if page_width is not None:
         width = max(width, page_width)
     how = "time flows down · one row per step, not to scale · t = simulated ms"
+    if fold:
+        how = ("summarised: routine steps fold into thin rows · time flows down, not to scale · "
+               "t = simulated ms")
     if page_width is not None:
         how_lines = len(_wrap(how, int((max(width, page_width) - 2 * PAD) / (11 * s.SANS_EM))))
     if compact:
         how_lines += 1
     title_h += LINE_H * (how_lines - 1)
     top = PAD + title_h + header_h
-    rows = _rows(story, compact, chars, top, wrap)
+    rows = _rows(story, compact, chars, top, wrap, fold)
     bottom = rows[-1].top + rows[-1].height if rows else top + 30
     row_of = {step.index: row for row in rows for step in row.steps}
 
@@ -308,6 +357,9 @@ def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
         body.append(s.tag("rect", None, class_="row", x=PAD, y=row.top, width=width - 2 * PAD,
                           height=row.height, fill="#F4F4F4" if n % 2 else "none",
                           data_first=row.steps[0].index, data_last=row.steps[-1].index))
+        if row.folded:
+            body.append(s.halo_text(lanes_left + 6, row.top + 16, _folded_note(row.steps),
+                                    size=11, fill=s.GREY, font_style="italic"))
 
     # Lane headers and lanes.
     for replica, x in lane_x.items():
@@ -340,6 +392,8 @@ def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
     # Step markers and their labels.
     for step in story.steps:
         row = row_of[step.index]
+        if row.folded:
+            continue
         body.extend(_marker(story, step, lane_x, row, compact, lanes_left, lanes_right, wrap))
 
     height = bottom + 12
@@ -400,7 +454,7 @@ def _label_boxes(story: Story, lane_x: dict[str, float], row_of: dict[int, _Row]
     """Where the step labels sit, so message labels can keep out of their way."""
     boxes = []
     for step in story.steps:
-        if step.replica not in lane_x:
+        if step.replica not in lane_x or row_of[step.index].folded:
             continue
         x, y = lane_x[step.replica], row_of[step.index].y
         boxes.append((x - 8, y - 8, 16, 16))
@@ -422,6 +476,9 @@ def _messages(story: Story, lane_x: dict[str, float], row_of: dict[int, _Row], b
     for m in story.messages:
         if m.src not in lane_x or m.dst not in lane_x:
             continue
+        if row_of[m.sent_step].folded or (m.delivered_step is not None
+                                          and row_of[m.delivered_step].folded):
+            continue  # a summarised view draws no arrow into or out of a folded row
         # Grouped with the steps that sent and got it, so a page can show what was in flight.
         group = s.attrs_text({"class": "msg", "data-sent": m.sent_step,
                               "data-got": m.delivered_step})
