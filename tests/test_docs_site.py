@@ -482,3 +482,23 @@ def test_every_block_on_every_page_runs_in_the_browser_and_prints_what_the_page_
         else:  # the page shows the printed table as a table: every line and cell is in the output
             for piece in [*r["shown"].splitlines(), *r["table"]]:
                 assert piece.strip() in r["output"], (page, r["block"], piece)
+
+
+def test_every_chapter_has_predict_and_try_this_callouts_and_a_notebook(site):
+    _, out = site
+    chapters = sorted(p for p in out.glob("[0-9][0-9]-*/index.html"))
+    assert len(chapters) == len(list((ROOT / "tutorials").glob("[0-9][0-9]-*.md")))
+    for page in chapters:
+        text = page.read_text()
+        source = (ROOT / "tutorials" / f"{page.parent.name}.md").read_text()
+        assert text.count('class="admonition question"') == source.count("**Predict**"), page
+        assert 'class="admonition tip"' in text, page
+        notebook = out / "notebooks" / f"{page.parent.name}.ipynb"
+        assert f'href="../notebooks/{notebook.name}"' in text and json.loads(notebook.read_text())
+
+
+def test_the_exercises_table_follows_the_chapters_and_links_them(site):
+    _, out = site
+    text = (out / "exercises" / "index.html").read_text()
+    chapters = [int(n) for n in re.findall(r'<a href="\.\./(\d\d)-[\w-]+/">chapter \d+</a>', text)]
+    assert len(chapters) >= 14 and chapters == sorted(chapters)
