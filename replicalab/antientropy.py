@@ -184,6 +184,10 @@ class BucketItems:
     session: str
     buckets: tuple[int, ...]
     items: tuple[tuple[str, bytes], ...]
+    #: The sender's logical clocks ``(lamport, hlc wall, hlc logical)``, set by a runtime that
+    #: keeps them (a table replica does), so items arriving by repair advance the receiver's
+    #: clocks like any replicated write. It rides in the header: no extra bytes in the model.
+    clock: tuple[int, int, int] | None = None
 
     def size(self, id_bytes: int) -> int:
         """Bytes on the wire under the byte model."""
@@ -202,6 +206,8 @@ class MergedItems:
     session: str
     items: tuple[tuple[str, bytes], ...]
     divergent: int
+    #: The sender's logical clocks, as in :class:`BucketItems`.
+    clock: tuple[int, int, int] | None = None
 
     def size(self, id_bytes: int) -> int:
         """Bytes on the wire under the byte model (``divergent`` rides in the header)."""

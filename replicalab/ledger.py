@@ -4,38 +4,57 @@ Every client write gets exactly one verdict:
 
 ``kept``
     its effect (every attribute it set, with its value) is in the final state
-    of every replica, as the value or in one of the siblings;
+    of every live replica, as the value or in one of the siblings;
 ``superseded``
-    its effect is gone, but only because of writes that had *seen* it
-    (ordinary overwrites);
+    its effect is gone, and every write that removed it, anywhere, at any
+    time, had *seen* it (ordinary overwrites);
 ``silently-lost``
-    its effect is gone because of a write that had not seen it (concurrent
-    with it, or older and winning anyway), and nobody was told;
+    some merge, at some replica, discarded its effect in favour of a write
+    that had not seen it (concurrent with it, or older and winning anyway),
+    and nobody was told — even if a later write overwrote the same attributes
+    afterwards: the merge history counts, not only the final state;
 ``detected``
     gone or contested, but the system surfaced it (a conflict report naming
     the write, a version fork flagged by a scan);
 ``rejected``
-    the replica refused it with an error; the client knows.
+    the replica refused it with an error, or the request never reached it (a
+    region down, a partition in the way); the client knows;
+``unreplicated``
+    acknowledged and held by at least one live replica, but the run ended
+    before it reached every live replica (the run did not converge: a
+    partition never healed, say). A write held nowhere is judged by the other
+    rules.
 
-A write's *effect* is every attribute it set, with its value. Two kinds of
-write are judged by value instead, because their whole point is to combine
-with others: a counter ``ADD`` is in effect while its replica's contribution
-still counts it, and a set ``ADD``/``DELETE`` while its added elements are in
-the set and its deleted elements are not (in at least one sibling). So a
-deleted element that comes back — through an item that still held it, or a
-concurrent add that wins — counts against the delete.
+The rules, in order: ``rejected`` if the client got an error; ``kept`` if the
+effect is at every live replica; ``silently-lost`` (or ``detected``, when the
+system reported it) if any recorded merge discarded part of the effect in
+favour of a write that had not seen it — the why names the *first* such merge
+(replica, time, the winning write and the stamps) and mentions a later
+overwrite; ``unreplicated`` if it is held somewhere and every live replica
+missing it never received it; ``superseded`` if every write now holding the
+missing attributes had seen it; otherwise ``silently-lost`` (or ``detected``).
 
-Verdicts come from two things no merge policy controls: the *provenance*
-carried by every attribute value (which write set it) and the simulator's
-ground-truth causality (which writes had reached the writer when it wrote,
-see :class:`~replicalab.sim.simulation.WriteFact`). Policies only contribute
-the *explanation*: the first recorded :class:`~replicalab.policies.Loss` of
-the write says at which replica, by which rule and against which competing
-write its value was dropped.
+``by`` and the why always name the write that actually caused the loss: the
+write whose item, attribute or sibling won the merge — for a resolve-by-stamp
+step among siblings, the sibling whose value was carried — never a write that
+had merely seen the lost one.
 
-Verdicts are judged against the final state of every replica; run the
-simulation to quiescence first. A write that has not reached some replica
-yet counts as not kept there.
+A write's *effect* is every attribute it set, with its value, except the
+``version`` attribute that the versioned-write pattern maintains: that is
+bookkeeping. Two kinds of write are judged by value instead, because their
+whole point is to combine with others: a counter ``ADD`` is in effect while
+its replica's contribution still counts it, and a set ``ADD``/``DELETE`` while
+its added elements are in the set and its deleted elements are not (in at
+least one sibling). So a deleted element that comes back — through an item
+that still held it, or a concurrent add that wins — counts against the delete.
+
+Verdicts come from things no merge policy controls: the *provenance* carried
+by every attribute value (which write set it), the simulator's ground-truth
+causality (which writes had reached the writer when it wrote, and which had
+reached each replica by the end, see :class:`~replicalab.sim.simulation.WriteFact`),
+and the :class:`~replicalab.policies.Loss` records of every merge, which name
+the value dropped and the write that won. Whether the winner had seen the
+loser is judged from ground truth, never from the policy.
 """
 
 from __future__ import annotations
@@ -48,11 +67,11 @@ import attrs
 from replicalab.clocks import VectorClock
 from replicalab.dots import Dot
 from replicalab.items import INITIAL_WRITE, Item, Stamp, format_wall
-from replicalab.policies import Loss
+from replicalab.policies import UNATTRIBUTED, Loss
 
 __all__ = ["VERDICTS", "Entry", "Ledger", "LossEvent", "WriteRecord", "judge"]
 
-VERDICTS = ("kept", "superseded", "silently-lost", "detected", "rejected")
+VERDICTS = ("kept", "superseded", "silently-lost", "detected", "rejected", "unreplicated")
 
 
 @attrs.frozen
@@ -61,6 +80,9 @@ class WriteRecord:
 
     ``dot`` and ``seen`` are ground truth (from the simulator): the write's
     own dot, and every write on the same key that had reached its replica.
+    A request that never reached a replica has no dot (None) and saw nothing.
+    ``bookkeeping`` names attributes the write set only as the versioning
+    pattern's bookkeeping; they are not part of its effect.
     """
 
     id: str
@@ -69,7 +91,7 @@ class WriteRecord:
     time: int
     client: str
     attributes: dict[str, Any]
-    dot: Dot
+    dot: Dot | None
     seen: VectorClock
     acknowledged: bool = True
     error: str | None = None
@@ -77,10 +99,17 @@ class WriteRecord:
     added: tuple[str, ...] = ()
     #: Set actions: attribute -> (elements added, elements deleted).
     elements: dict[str, tuple[tuple[Any, ...], tuple[Any, ...]]] = attrs.field(factory=dict)
+    bookkeeping: tuple[str, ...] = ()
 
     def saw(self, other: WriteRecord) -> bool:
         """True iff ``other``'s effect had reached this write's replica when this write ran."""
-        return self.key == other.key and other.dot.counter <= self.seen.get(other.dot.replica)
+        return (self.key == other.key and other.dot is not None
+                and other.dot.counter <= self.seen.get(other.dot.replica))
+
+    @property
+    def effect(self) -> list[str]:
+        """The attributes whose values make this write's effect, sorted (bookkeeping excluded)."""
+        return sorted(a for a in self.attributes if a not in self.bookkeeping)
 
 
 @attrs.frozen
@@ -140,7 +169,7 @@ class Ledger:
 
     @property
     def summary(self) -> dict[str, int]:
-        """Counts: acknowledged, kept, superseded, silently_lost, detected, rejected."""
+        """Counts: acknowledged, kept, superseded, silently_lost, detected, rejected, unreplicated."""
         counts = {v.replace("-", "_"): 0 for v in VERDICTS}
         for entry in self.entries:
             counts[entry.verdict.replace("-", "_")] += 1
@@ -212,13 +241,8 @@ def _holders(item: Item | None, attribute: str) -> list[str]:
     return sorted(set(out))
 
 
-def _explain(
-    write: WriteRecord, loss: LossEvent | None, records: Mapping[str, WriteRecord],
-    absent: str | None = None,
-) -> tuple[str, str | None, int | None]:
-    if loss is None:
-        return (absent or "its value is absent from the final state (it never arrived or was "
-                "dropped without a recorded merge)", None, None)
+def _explain(write: WriteRecord, loss: LossEvent, records: Mapping[str, WriteRecord]) -> str:
+    """The why of a loss event: where, when, the rule (with stamps) and who had seen whom."""
     rule = loss.loss.rule
     competitor = records.get(loss.loss.by)
     if competitor is not None and competitor.id != write.id:
@@ -227,16 +251,46 @@ def _explain(
         if not competitor.saw(write) and write.saw(competitor):
             # The lesson of skew: the loser was the *informed* write; only its stamp was smaller.
             rule += f", yet {write.id} had seen {competitor.id} and still lost on its smaller stamp"
-    return f"at {loss.replica} t={loss.time}: {rule}", loss.replica, loss.time
+    return f"at {loss.replica} t={loss.time}: {rule}"
 
 
 def _with_causality(problem: str, holders: set[str], write: WriteRecord,
-                    records: Mapping[str, WriteRecord]) -> str | None:
+                    records: Mapping[str, WriteRecord]) -> str:
     """A set problem, with which of the responsible writes had seen ``write``."""
-    if not problem:
-        return None
     unseen = [h for h in sorted(holders) if h in records and not records[h].saw(write)]
     return problem + (f" ({', '.join(unseen)} had not seen {write.id})" if unseen else "")
+
+
+def _reached(write: WriteRecord, knowledge: VectorClock | None) -> bool:
+    """Ground truth: had ``write``'s effect reached a replica whose knowledge is ``knowledge``?"""
+    if knowledge is None or write.dot is None:
+        return False
+    return write.dot.counter <= knowledge.get(write.dot.replica)
+
+
+def _missing(w: WriteRecord, item: Item | None, records: Mapping[str, WriteRecord],
+             ) -> tuple[set[str], str] | None:
+    """None if ``w``'s effect is in ``item``; else the writes holding what replaced it (or
+    ``<absent>``) and, for set actions, a sentence saying what is wrong."""
+    holders: set[str] = set()
+    problem = ""
+    missing = False
+    held = item.writes() if item is not None else set()
+    for attribute in w.effect:
+        if attribute in w.elements:
+            found = _set_effect(item, attribute, w, records)
+            if found is not None:
+                missing = True
+                holders.update(found[0] or ["<absent>"])
+                problem = problem or found[1]
+            continue
+        if (w.id, attribute) in held:
+            continue
+        if attribute in w.added and _counted(item, attribute, w):
+            continue
+        missing = True
+        holders.update(_holders(item, attribute) or ["<absent>"])
+    return (holders, problem) if missing else None
 
 
 def judge(
@@ -245,20 +299,24 @@ def judge(
     losses: Iterable[LossEvent] = (),
     reports: Mapping[str, str] | None = None,
     absent: Mapping[str, str] | None = None,
+    reached: Mapping[str, Mapping[str, VectorClock]] | None = None,
 ) -> Ledger:
     """Give every write its verdict (see the module docs for the rules).
 
-    ``final`` is each replica's final ``{key: Item}``; ``losses`` are the
-    policies' loss records in time order; ``reports`` maps a write id to how
-    the system surfaced its conflict (making a lost write ``detected``);
-    ``absent`` explains writes whose value vanished without any merge (a crash).
+    ``final`` is every *live* replica's final ``{key: Item}``; ``losses`` are
+    the policies' loss records; ``reports`` maps a write id to how the system
+    surfaced its conflict (making a lost write ``detected``); ``absent``
+    explains writes whose value vanished without any merge (a crash);
+    ``reached`` is ground truth at the end, ``{replica: {key: knowledge}}``:
+    which writes had reached each live replica. Without it, every write is
+    taken to have reached every replica (nothing is ``unreplicated``).
     """
     absent = dict(absent or {})
     records = {w.id: w for w in writes}
     reports = dict(reports or {})
-    first_loss: dict[str, LossEvent] = {}
-    for event in sorted(losses, key=lambda e: e.time):
-        first_loss.setdefault(event.loss.write, event)
+    history: dict[str, list[LossEvent]] = {}
+    for event in sorted(losses, key=lambda e: e.time):  # stable: same-time events keep order
+        history.setdefault(event.loss.write, []).append(event)
     entries = []
     for w in records.values():
         base = {"write": w.id, "replica": w.replica, "key": w.key, "client": w.client,
@@ -268,57 +326,79 @@ def judge(
                                  time=w.time, **base))
             continue
         holders: set[str] = set()
-        missing = False
-        set_problem = ""
+        problem = ""
+        held_at, unreached, lacking = [], [], []
         for replica in sorted(final):
-            item = final[replica].get(w.key)
-            held = item.writes() if item is not None else set()
-            for attribute in sorted(w.attributes):
-                if attribute in w.elements:
-                    problem = _set_effect(item, attribute, w, records)
-                    if problem is not None:
-                        missing = True
-                        holders.update(problem[0] or ["<absent>"])
-                        set_problem = set_problem or f"at {replica}: {problem[1]}"
-                    continue
-                if (w.id, attribute) in held:
-                    continue
-                if attribute in w.added and _counted(item, attribute, w):
-                    continue
-                missing = True
-                found = _holders(item, attribute)
-                holders.update(found if found else ["<absent>"])
-        if not missing:
+            found = _missing(w, final[replica].get(w.key), records)
+            if found is None:
+                held_at.append(replica)
+                continue
+            lacking.append(replica)
+            knowledge = (reached.get(replica, {}).get(w.key) if reached is not None
+                         else VectorClock({w.dot.replica: w.dot.counter}) if w.dot else None)
+            if not _reached(w, knowledge):
+                unreached.append(replica)
+                continue
+            holders.update(found[0])
+            problem = problem or (f"at {replica}: {found[1]}" if found[1] else "")
+        if not lacking:
             entries.append(Entry(verdict="kept", **base))
             continue
         holders.discard(w.id)
-        later = [h for h in sorted(holders) if h in records and records[h].saw(w)]
-        by = tuple(sorted(holders))
+        later = sorted(h for h in holders if h in records and records[h].saw(w))
+        overwrite = (f"; later, {', '.join(later)} overwrote it having seen it" if later
+                     and len(later) == len(holders) else "")
+        # Unattributed records (a join dropping what the other side had removed having seen
+        # it) are no evidence of an unseen winner; the removing write recorded its own loss.
+        events = [e for e in history.get(w.id, ()) if e.loss.attribute in w.effect
+                  and e.loss.by != UNATTRIBUTED]
+        unseen = next((e for e in events if e.loss.by not in records
+                       or not records[e.loss.by].saw(w)), None)
+        if unseen is not None:
+            why = _explain(w, unseen, records) + overwrite
+            entries.append(_lost(w, why, unseen.replica, unseen.time, (unseen.loss.by,),
+                                 reports, base))
+            continue
+        if held_at and len(unreached) == len(lacking):
+            why = (f"held by {', '.join(held_at)}, but the run ended before it reached "
+                   f"{', '.join(unreached)}")
+            entries.append(Entry(verdict="unreplicated", why=why, **base))
+            continue
         if holders and len(later) == len(holders):
             why = "overwritten by " + ", ".join(later) + ", which had seen it"
-            entries.append(Entry(verdict="superseded", why=why, by=by, **base))
+            entries.append(Entry(verdict="superseded", why=why, by=tuple(later), **base))
             continue
-        loss = first_loss.get(w.id)
-        why, where, when = _explain(w, loss, records, absent.get(w.id) or _with_causality(
-            set_problem, holders, w, records))
-        if loss is not None:
-            by = (loss.loss.by,)  # the competing write that won, not the stale value it carried
-        if w.id in reports:
-            entries.append(Entry(verdict="detected", why=f"{reports[w.id]} ({why})", where=where,
-                                 time=when, by=by, **base))
+        unseen_holders = tuple(sorted(h for h in holders if h not in later))
+        if w.id in absent:
+            why = absent[w.id]
+        elif problem:
+            why = _with_causality(problem, holders, w, records)
         else:
-            entries.append(Entry(verdict="silently-lost", why=why, where=where, time=when, by=by,
-                                 **base))
+            why = ("its value is absent from the final state (it never arrived or was "
+                   "dropped without a recorded merge)")
+        entries.append(_lost(w, why, None, None, unseen_holders, reports, base))
     return Ledger(tuple(entries))
 
 
-def from_simulation(sim: Any, reports: Mapping[str, str] | None = None) -> Ledger:
+def _lost(w: WriteRecord, why: str, where: str | None, when: int | None, by: tuple[str, ...],
+          reports: Mapping[str, str], base: dict[str, Any]) -> Entry:
+    """A lost write's entry: ``detected`` if the system reported it, else ``silently-lost``."""
+    if w.id in reports:
+        return Entry(verdict="detected", why=f"{reports[w.id]} ({why})", where=where, time=when,
+                     by=by, **base)
+    return Entry(verdict="silently-lost", why=why, where=where, time=when, by=by, **base)
+
+
+def from_simulation(sim: Any, reports: Mapping[str, str] | None = None,
+                    abandoned: Iterable[WriteRecord] = ()) -> Ledger:
     """Build the ledger of a finished simulation of table replicas.
 
-    Reads the simulator's ground truth (``sim.writes``), the replies, the
-    trace's ``Wrote``/``Merged`` loss records and ``ConflictReported`` events,
-    and every replica's final ``items``. ``reports`` adds conflicts surfaced
-    outside the trace (e.g. by the reconciliation scan): write id -> how.
+    Reads the simulator's ground truth (``sim.writes``, ``sim.knowledge``), the
+    replies, the requests that never reached a region, the trace's
+    ``Wrote``/``Merged`` loss records and ``ConflictReported`` events, and every
+    live replica's final ``items``. ``reports`` adds conflicts surfaced outside
+    the trace (e.g. by the reconciliation scan): write id -> how. ``abandoned``
+    adds writes a client gave up before sending (rejected records).
     """
     trace = sim.trace
     if trace is None:
@@ -346,11 +426,23 @@ def from_simulation(sim: Any, reports: Mapping[str, str] | None = None) -> Ledge
         added = tuple(sorted(event.get("added", {}))) if event is not None else ()
         elements = {n: (tuple(x["add"]), tuple(x["delete"]))
                     for n, x in (event.get("elements") or {}).items()} if event is not None else {}
+        bookkeeping = tuple(event.get("bookkeeping") or ()) if event is not None else ()
         records.append(WriteRecord(
             id=op, replica=fact.replica, key=fact.scope, time=fact.time, client=fact.client,
             attributes=attributes, dot=fact.dot, seen=fact.seen, acknowledged=acknowledged,
-            error=error, stamp=stamp, added=added, elements=elements,
+            error=error, stamp=stamp, added=added, elements=elements, bookkeeping=bookkeeping,
         ))
+    for op, failed in sim.failed_requests.items():
+        request = failed.request
+        if not request.mutates or op in sim.writes:
+            continue
+        records.append(WriteRecord(
+            id=op, replica=failed.replica, key=request.scope, time=failed.time,
+            client=failed.client, attributes=dict(getattr(request, "attributes", {})), dot=None,
+            seen=VectorClock(), acknowledged=False,
+            error=f"RegionUnreachable: {failed.reason}"))
+    records.extend(abandoned)
+    records.sort(key=lambda r: r.time)  # stable: same-time writes keep execution order
     losses = [
         LossEvent(e.time, e.replica, Loss(x["write"], x["attribute"], x["by"], x["rule"]))
         for e in trace.of_kind("Wrote", "Merged")
@@ -361,7 +453,11 @@ def from_simulation(sim: Any, reports: Mapping[str, str] | None = None) -> Ledge
     for e in trace.of_kind("ConflictReported"):
         for write in e.get("writes", ()):
             reports.setdefault(write, e.get("reason", "conflict reported"))
-    final = {rid: dict(getattr(r, "items", {})) for rid, r in sim.replicas.items()}
+    down = set(getattr(sim, "down", ()))
+    live = [rid for rid in sim.replicas if rid not in down]
+    final = {rid: dict(getattr(sim.replicas[rid], "items", {})) for rid in live}
+    keys = sorted({r.key for r in records}, key=str)
+    reached = {rid: {k: sim.knowledge(rid, k) for k in keys} for rid in live}
     absent = {}
     crashes = [e for e in trace.of_kind("Crashed") if not e.get("durable")]
     for record in records:
@@ -370,7 +466,7 @@ def from_simulation(sim: Any, reports: Mapping[str, str] | None = None) -> Ledge
         if crash is not None:
             absent[record.id] = (f"lost with {record.replica}'s state when it crashed at "
                                  f"t={crash.time} (durable=False) before replicating it")
-    return judge(records, final, losses, reports, absent)
+    return judge(records, final, losses, reports, absent, reached)
 
 
 def describe_stamp(stamp: Stamp | None) -> str:

@@ -53,6 +53,7 @@ from replicalab.items import (
 
 __all__ = [
     "POLICIES",
+    "UNATTRIBUTED",
     "AttributeLWW",
     "CausalSiblings",
     "ItemLWW",
@@ -64,9 +65,16 @@ __all__ = [
 ]
 
 
+#: The ``by`` of a loss whose winner the state cannot name (see :class:`CrdtMap`).
+UNATTRIBUTED = "?"
+
+
 @attrs.frozen
 class Loss:
-    """``write``'s value of ``attribute`` vanished, displaced by ``by``; ``rule`` says why."""
+    """``write``'s value of ``attribute`` vanished, displaced by ``by``; ``rule`` says why.
+
+    ``by`` is the write whose value won (:data:`UNATTRIBUTED` when the state cannot tell).
+    """
 
     write: str
     attribute: str
@@ -103,7 +111,8 @@ def _losses(
             if cell.removed or key in kept or key in out:
                 continue
             by = winner if winner is not None else _holder(after, name)
-            out[key] = Loss(cell.write, name, by.write if by else "?", rule_of(version, by))
+            out[key] = Loss(cell.write, name, by.write if by else UNATTRIBUTED,
+                            rule_of(version, by))
     return tuple(out[k] for k in sorted(out))
 
 
@@ -165,32 +174,47 @@ class MergePolicy:
         if not isinstance(attributes, Mapping):
             raise ConfigError(f"attributes must be a mapping of name -> value, got {attributes!r}")
         versions = list(item.versions) if item is not None else []
-        base: dict[str, Cell] = {}
-        for version in versions:  # sorted by stamp: later siblings override earlier ones
-            for name, cell in version.cells:
-                if name not in base or cell.stamp > base[name].stamp:
-                    base[name] = cell
-        cells = {} if replace else dict(base)
-        attributes = dict(attributes)
-        for name, n in (adds or {}).items():
-            current = base.get(name)
-            number = current.value if current is not None and not current.removed else 0
-            attributes[name] = (number if isinstance(number, int) else 0) + n
-        for name, (added, deleted) in (elements or {}).items():
-            current = base.get(name)
-            have = current.value if current is not None and not current.removed else ()
-            attributes[name] = (set(have if isinstance(have, tuple) else []) | added) - deleted
-        for name, value in attributes.items():
-            cells[name] = _plain_cell(value, write, stamp)
-        if replace:
-            for name in base:
-                if name not in attributes:
-                    cells[name] = Cell(None, write, stamp, removed=True)
+        base = _base_cells(versions)
+        cells = _built_cells(base, attributes, adds, elements, write, stamp, replace)
         version = self._version(cells, write, stamp, self._clock(versions, replica))
         if item is None:
             return Outcome(Item((version,)), (), f"applied {write}")
         merged = self.merge(item, Item((version,)))
-        return Outcome(merged.item, merged.losses, f"applied {write}")
+        touched = set(attributes) | set(adds or {}) | set(elements or {})
+        return Outcome(merged.item, _resolved(merged.losses, base, touched, write, replace),
+                       f"applied {write}")
+
+    def overwrite(
+        self,
+        item: Item | None,
+        attributes: Mapping[str, Any],
+        *,
+        write: str,
+        stamp: Stamp,
+        replica: str,
+        replace: bool = False,
+        adds: Mapping[str, int] | None = None,
+        elements: Mapping[str, tuple[frozenset[Any], frozenset[Any]]] | None = None,
+    ) -> Outcome:
+        """Apply a write *on top of* ``item`` and keep the result, whatever the stamps say.
+
+        This is how a system that orders writes by commit (MRSC) applies them:
+        the write was built on the committed item, so it replaces it; no stamp
+        comparison can undo it. Values the write replaced are reported as
+        losses *by* this write (which had seen them).
+        """
+        if item is not None:
+            _item(item, "item")
+        if not isinstance(attributes, Mapping):
+            raise ConfigError(f"attributes must be a mapping of name -> value, got {attributes!r}")
+        versions = list(item.versions) if item is not None else []
+        cells = _built_cells(_base_cells(versions), attributes, adds, elements, write, stamp,
+                             replace)
+        version = Version.of(cells, write=write, stamp=stamp, clock=self._clock(versions, replica))
+        after = Item((version,))
+        losses = tuple(Loss(w, a, write, f"overwritten in commit order by {write}")
+                       for w, a in sorted(_held(versions) - after.writes()))
+        return Outcome(after, losses, f"committed {write}")
 
     def initial(self, attributes: Mapping[str, Any]) -> Item:
         """The item holding ``attributes`` before the run (older than every write).
@@ -215,6 +239,63 @@ class MergePolicy:
     def merge(self, local: Item | None, incoming: Item) -> Outcome:
         """Combine the replica's ``local`` item (None if absent) with an ``incoming`` one."""
         raise NotImplementedError
+
+
+def _base_cells(versions: list[Version]) -> dict[str, Cell]:
+    """What a write builds on: per attribute, the cell with the greatest stamp among the
+    siblings (the reader's resolution; with one version, simply its cells)."""
+    base: dict[str, Cell] = {}
+    for version in versions:
+        for name, cell in version.cells:
+            if name not in base or cell.stamp > base[name].stamp:
+                base[name] = cell
+    return base
+
+
+def _built_cells(
+    base: Mapping[str, Cell], attributes: Mapping[str, Any], adds: Mapping[str, int] | None,
+    elements: Mapping[str, tuple[frozenset[Any], frozenset[Any]]] | None, write: str,
+    stamp: Stamp, replace: bool,
+) -> dict[str, Cell]:
+    """The cells of the version a write makes on top of ``base`` (see :meth:`MergePolicy.write`)."""
+    cells = {} if replace else dict(base)
+    values = dict(attributes)
+    for name, n in (adds or {}).items():
+        current = base.get(name)
+        number = current.value if current is not None and not current.removed else 0
+        values[name] = (number if isinstance(number, int) else 0) + n
+    for name, (added, deleted) in (elements or {}).items():
+        current = base.get(name)
+        have = current.value if current is not None and not current.removed else ()
+        values[name] = (set(have if isinstance(have, tuple) else []) | added) - deleted
+    for name, value in values.items():
+        cells[name] = _plain_cell(value, write, stamp)
+    if replace:
+        for name in base:
+            if name not in values:
+                cells[name] = Cell(None, write, stamp, removed=True)
+    return cells
+
+
+def _resolved(losses: tuple[Loss, ...], base: Mapping[str, Cell], touched: set[str], write: str,
+              replace: bool) -> tuple[Loss, ...]:
+    """Name the real winner of a value a local write dropped without touching it.
+
+    With siblings, a write starts each attribute from the sibling with the
+    greatest stamp. A value of another sibling that the write did not set
+    itself was dropped by *that* choice: the loss is by the sibling whose value
+    was carried, decided by stamps — not by the new write, which merely saw both.
+    """
+    out = []
+    for loss in losses:
+        carried = base.get(loss.attribute)
+        if (loss.by == write and not replace and loss.attribute not in touched
+                and carried is not None and carried.write != loss.write):
+            loss = Loss(loss.write, loss.attribute, carried.write,
+                        f"resolving siblings, {write} carried {loss.attribute} from "
+                        f"{carried.write} ({carried.stamp}) over {loss.write}'s value by stamp")
+        out.append(loss)
+    return tuple(out)
 
 
 def _plain_cell(value: Any, write: str, stamp: Stamp) -> Cell:
@@ -282,7 +363,11 @@ class AttributeLWW(MergePolicy):
 
     def _version(self, cells: dict[str, Cell], write: str, stamp: Stamp, clock: VectorClock) -> Version:
         # A version's header is derived from its cells (the greatest-stamped one), so the
-        # same cells always make the same version whichever order they arrived in.
+        # same cells always make the same version whichever order they arrived in. An item
+        # with no attributes at all (a put of nothing, an update with no actions on an absent
+        # item: DynamoDB keeps the item with only its key) takes the write's own header.
+        if not cells:
+            return Version.of(cells, write=write, stamp=stamp)
         top = max(cells.values(), key=lambda c: c.stamp)
         return Version.of(cells, write=top.write, stamp=top.stamp)
 
@@ -309,6 +394,9 @@ class AttributeLWW(MergePolicy):
             elif not cell.removed:
                 losses.append(_attr_loss(name, cell, current))
         if not changed:
+            if not cells and theirs.stamp > mine.stamp:
+                # Two attribute-less items: the later header wins, so merge stays commutative.
+                return Outcome(incoming, (), f"stored {theirs.write}")
             note = f"already had {theirs.write}" if not losses else "kept local attributes"
             return Outcome(local, tuple(sorted(losses, key=_loss_key)), note)
         merged = Item((self._version(cells, theirs.write, theirs.stamp, VectorClock()),))
@@ -540,14 +628,30 @@ class CrdtMap(MergePolicy):
         merged = Item((version,))
         if merged == local:
             return Outcome(local, (), f"already had {theirs.write}")
-        dropped = [nc for nc in [*a.values(), *b.values()] if nc not in keep and not nc[1].removed]
-        losses = tuple(sorted({
-            Loss(c.write, n, version.write, f"crdt: a write that had seen {c.write} replaced its {n}")
-            for n, c in dropped}, key=lambda x: (x.write, x.attribute)))
+        losses = tuple(sorted(
+            {loss for side, other in ((a, b), (b, a)) for loss in _crdt_losses(side, other, keep)},
+            key=lambda x: (x.write, x.attribute)))
         concurrent = sorted({n for n, _ in keep if sum(1 for m, _ in keep if m == n) > 1})
         note = "crdt merged attributes" + (
             f"; concurrent values kept for {', '.join(concurrent)}" if concurrent else "")
         return Outcome(merged, losses, note)
+
+
+def _crdt_losses(side: Mapping[Any, tuple[str, Cell]], other: Mapping[Any, tuple[str, Cell]],
+                 keep: list[tuple[str, Cell]]) -> list[Loss]:
+    """Loss records for ``side``'s cells that the merge dropped because ``other`` had seen them.
+
+    A join drops a cell only when the other side has seen its dot and no longer
+    holds it: some write there removed it *having seen it*, and that write
+    recorded the loss when it ran. The state does not say which write it was
+    (a delete leaves no cell), so the record names no winner (``by="?"``)
+    rather than guess one; the ledger does not count an unattributed record
+    as a loss to an unseen write.
+    """
+    return [Loss(cell.write, name, UNATTRIBUTED,
+                 f"crdt: the other side had removed {cell.write}'s {name} after seeing it")
+            for key, (name, cell) in side.items()
+            if key not in other and (name, cell) not in keep and not cell.removed]
 
 
 def _dot(cell: Cell) -> tuple[str, int]:

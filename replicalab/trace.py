@@ -22,10 +22,12 @@ no NaN and integer times, so the same run gives the same bytes everywhere.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import attrs
+
+from replicalab.errors import ReplicaLabError
 
 __all__ = ["Event", "Trace", "canonical_json"]
 
@@ -91,10 +93,8 @@ class Trace:
         return f"<Trace of {len(self.events)} events>"
 
     def to_svg(self, *, compact: bool | None = None) -> str:
-        """The space-time diagram of this trace as standalone SVG."""
-        from replicalab.viz.svg import to_svg
-
-        return to_svg(self, compact=compact)
+        """The space-time diagram of this trace as standalone SVG (drawn by :mod:`replicalab.viz`)."""
+        return _renderer("svg")(self, compact=compact)
 
     def _repr_svg_(self) -> str:
         """Jupyter: the space-time diagram."""
@@ -102,6 +102,17 @@ class Trace:
 
     def _repr_html_(self) -> str:
         """Jupyter: the diagram as static HTML."""
-        from replicalab.viz.html import html_fragment
+        return _renderer("html")(self)
 
-        return html_fragment(self)
+
+#: How a trace is drawn, by format. The pictures sit far above the trace in the layers, so the
+#: trace never imports them: :mod:`replicalab.viz` registers its drawing functions here when it
+#: is imported (``import replicalab`` imports it).
+RENDERERS: dict[str, Callable[..., str]] = {}
+
+
+def _renderer(name: str) -> Callable[..., str]:
+    try:
+        return RENDERERS[name]
+    except KeyError:
+        raise ReplicaLabError(f"no {name} renderer is registered; import replicalab.viz first") from None

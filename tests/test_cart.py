@@ -64,7 +64,7 @@ def test_add_wins_a_concurrent_add_of_the_deleted_element_survives_the_delete():
     assert "'book' is in items again, added by w3" in entry.why and "w3 had not seen w2" in entry.why
 
 
-@pytest.mark.parametrize("merge", ["item-lww", "crdt", "causal"])
+@pytest.mark.parametrize("merge", ["crdt", "causal"])
 def test_a_delete_that_had_seen_the_add_supersedes_it(merge):
     """Changing your mind is not a conflict: a delete issued after the add had replicated."""
     later = ClientWrite(900, "eu-west-1", "w3", "phone", "cart_7", {},
@@ -73,6 +73,19 @@ def test_a_delete_that_had_seen_the_add_supersedes_it(merge):
     assert r.ledger["w1"].verdict == "superseded" and r.ledger["w1"].by == ("w3",)
     assert r.ledger["w3"].verdict == "kept"
     assert cart(r) == {"customer": "ana"}
+
+
+@pytest.mark.parametrize("merge", ["item-lww", "attribute-lww"])
+def test_a_later_delete_does_not_hide_that_lww_had_already_lost_the_add(merge):
+    """Under LWW the add had already lost to the phone's concurrent delete before the later
+    delete ran: the merge history counts, so w1 stays silently lost, and the why says that a
+    later write overwrote it having seen it."""
+    later = ClientWrite(900, "eu-west-1", "w3", "phone", "cart_7", {},
+                        delete={"items": {"headphones"}})
+    r = with_writes(later).run(merge)
+    entry = r.ledger["w1"]
+    assert entry.verdict == "silently-lost" and entry.by == ("w2",)
+    assert "w2 had not seen w1" in entry.why and "later, w3 overwrote it" in entry.why
 
 
 @pytest.mark.parametrize("options", [{"routing": "key-home"}, {"mode": "single-primary"}])

@@ -120,12 +120,16 @@ def test_losing_state_brings_a_replica_back_empty_under_a_new_identity():
     assert sim.replica("b").items["j"].versions[0].stamp.replica == "a~2"
 
 
-def test_client_requests_to_a_crashed_replica_get_no_reply():
+def test_client_requests_to_a_crashed_replica_fail_and_the_client_is_told():
+    """The request never runs (no write fact), and the client gets an error, not silence."""
     sim = Simulation([region("a"), region("b")])
     sim.add_faults([Crash(5, "a")])
     sim.client_request(10, "a", UpdateItem("w1", "k", {"x": 1}))
     sim.run_until_quiescent()
-    assert sim.replies == [] and "w1" not in sim.writes
+    assert "w1" not in sim.writes and "w1" in sim.failed_requests
+    [reply] = sim.replies
+    assert not reply.response.ok and reply.response.error == "RegionUnreachable"
+    assert reply.time == 10 and "a is down" in reply.response.message
 
 
 def test_clock_skew_and_bump_change_the_wall_clock_from_then_on():

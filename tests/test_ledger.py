@@ -168,7 +168,8 @@ def test_summary_counts_every_verdict_and_acknowledged_excludes_rejected():
     h.write("w3", "b", acknowledged=False, y="refused")
     h.everyone_syncs()
     assert h.ledger().summary == {"acknowledged": 2, "kept": 1, "superseded": 0,
-                                  "silently_lost": 1, "detected": 0, "rejected": 1}
+                                  "silently_lost": 1, "detected": 0, "rejected": 1,
+                                  "unreplicated": 0}
 
 
 def test_ledger_from_a_simulation_of_table_replicas():
@@ -186,3 +187,29 @@ def test_ledger_from_a_simulation_of_table_replicas():
     assert ledger.verdicts() == {"w1": "silently-lost", "w2": "superseded", "w3": "kept",
                                  "w4": "rejected"}
     assert ledger["w1"].where == "b" and ledger["w1"].time == 30
+
+
+def test_a_write_held_somewhere_that_never_reached_a_replica_is_unreplicated():
+    """With ground truth of who had received what by the end, a write still missing only where
+    it never arrived is not lost: the run ended before it got there."""
+    h = History("item-lww", replicas=("a", "b", "c"))
+    h.write("w1", "a", x="only at a and b")
+    h.sync("b", "a")
+    final = {r: {"k": item} for r, item in h.items.items()}
+    reached = {r: {"k": seen} for r, seen in h.seen.items()}
+    entry = judge(h.records, final, h.losses, reached=reached)["w1"]
+    assert entry.verdict == "unreplicated" and "before it reached c" in entry.why
+
+
+def test_a_loss_in_the_history_counts_even_after_a_later_overwrite():
+    """w1 lost to the concurrent w2 at both replicas; then w3, having seen everything,
+    overwrote x. Judged by the final state alone w1 would look superseded."""
+    h = History("item-lww")
+    h.write("w1", "a", x="A")
+    h.write("w2", "b", y="B")
+    h.everyone_syncs()
+    h.write("w3", "b", x="C")
+    h.everyone_syncs()
+    entry = h.ledger()["w1"]
+    assert entry.verdict == "silently-lost" and entry.by == ("w2",)
+    assert "w2 had not seen w1" in entry.why and "later, w3 overwrote it having seen it" in entry.why

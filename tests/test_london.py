@@ -12,7 +12,7 @@ def test_item_lww_silently_loses_exactly_the_london_address(seed):
     """The seed's incident: the address reverts, the batch job's write survives, nobody is told."""
     r = scenarios.run("london", merge="item-lww", seed=seed)
     assert r.summary == {"acknowledged": 2, "kept": 1, "superseded": 0, "silently_lost": 1,
-                         "detected": 0, "rejected": 0}
+                         "detected": 0, "rejected": 0, "unreplicated": 0}
     assert r.ledger.verdicts() == {"w1": "silently-lost", "w2": "kept"}
     assert r.converged
     for region in ("ap-southeast-2", "eu-west-1", "us-east-1"):

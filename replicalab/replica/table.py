@@ -113,6 +113,11 @@ def _version(value: Any) -> None:
         raise ConfigError(f"expect_version must be an integer >= 0 (the version you read), got {value!r}")
 
 
+def _flag(value: Any, what: str) -> None:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{what} must be True or False, got {value!r}")
+
+
 def _plain_dict(value: Any, what: str) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         raise ConfigError(f"{what} must be a mapping of attribute name -> value, got {value!r}")
@@ -153,9 +158,21 @@ class UpdateItem(Request):
                                                        converter=lambda v: _adds(v))
     delete: dict[str, frozenset[Any]] = attrs.field(factory=dict, kw_only=True,
                                                     converter=lambda v: _deletes(v))
+    #: The client follows the versioning pattern: the ``version`` attribute this write sets is
+    #: the pattern's bookkeeping, not part of the write's effect (implied by ``expect_version``
+    #: and ``create_if_absent``).
+    versioned: bool = attrs.field(default=False, kw_only=True,
+                                  validator=lambda _i, _a, v: _flag(v, "versioned"))
 
     def __attrs_post_init__(self) -> None:
         _disjoint(self)
+
+    @property
+    def bookkeeping(self) -> tuple[str, ...]:
+        """Attributes this write sets only as the versioning pattern's bookkeeping."""
+        if self.versioned or self.expect_version is not None or self.create_if_absent:
+            return ("version",)
+        return ()
 
     @property
     def increments(self) -> dict[str, int]:
@@ -419,8 +436,9 @@ class TableReplica(Replica):
                 if name in elements and not (cell.element or isinstance(cell.value, tuple)):
                     return (f"ADD/DELETE of set elements on {name}, which holds {cell.value!r} "
                             "locally, not a set")
-                if name in msg.increments and type(cell.value) is not int:
-                    return f"ADD of a number to {name}, which holds {cell.value!r} locally, not a number"
+                if name in msg.increments and (cell.element or type(cell.value) is not int):
+                    held = "a set" if cell.element else repr(cell.value)
+                    return f"ADD of a number to {name}, which holds {held} locally, not a number"
         return ""
 
     def _write(self, ctx: Context, src: str, msg: UpdateItem | PutItem) -> None:
@@ -467,6 +485,7 @@ class TableReplica(Replica):
             added=dict(sorted(adds.items())),
             elements=element_fields(elements),
             replace=isinstance(msg, PutItem),
+            bookkeeping=list(getattr(msg, "bookkeeping", ())),
             stamp=stamp_fields(stamp),
             clock=outcome.item.versions[0].clock.to_dict(),
             lamport=self.lamport.time,
@@ -529,9 +548,15 @@ class TableReplica(Replica):
     def _send_sync(self, ctx: Context, peer: str, messages: list[Any]) -> None:
         for message in messages:
             keys = [k for k, _ in getattr(message, "items", ())]
+            if isinstance(message, (BucketItems, MergedItems)):
+                message = attrs.evolve(message, clock=(self.lamport.time, self.hlc.wall,
+                                                       self.hlc.logical))
             ctx.send(peer, message, scopes=keys or None)
 
     def _on_sync(self, ctx: Context, src: str, msg: Any) -> None:
+        clock = getattr(msg, "clock", None)
+        if clock is not None:  # items arrive by repair: they advance our clocks like replication
+            self._observe_clocks(ctx, clock[0], (clock[1], clock[2]))
         session = self.sessions.get(msg.session)
         if session is None:
             if not isinstance(msg, RootHash):
@@ -566,8 +591,13 @@ class TableReplica(Replica):
 
     def _observe(self, ctx: Context, msg: Replicate) -> None:
         """Advance the Lamport and hybrid logical clocks on receiving a message."""
-        self.lamport = self.lamport.receive(msg.lamport)
-        wall, logical = msg.hlc
+        self._observe_clocks(ctx, msg.lamport, msg.hlc)
+
+    def _observe_clocks(self, ctx: Context, lamport: int, hlc: tuple[int, int]) -> None:
+        """Every path that brings a remote write in (replication, repair, a commit, a read
+        reply) advances both logical clocks, so a later local write is stamped after it."""
+        self.lamport = self.lamport.receive(lamport)
+        wall, logical = hlc
         remote = HybridLogicalClock(self.actor, wall, logical)
         self.hlc = self.hlc.receive(remote, wall=ctx.wall_time())
 

@@ -21,7 +21,8 @@ from typing import Any
 import attrs
 
 from replicalab.policies import POLICIES
-from replicalab.scenarios.world import Result, TableScenario, _percentile
+from replicalab.scenarios.result import Result, percentile
+from replicalab.scenarios.world import TableScenario
 
 __all__ = ["PATTERNS", "Pattern", "Row", "compare", "conflicting_writes"]
 
@@ -66,6 +67,7 @@ class Row:
     detected: int
     rejected: int
     siblings: int
+    unreplicated: int
     p50: int | None
     p99: int | None
     stale_reads: int
@@ -147,9 +149,10 @@ def _row(pattern: Pattern, results: list[Result]) -> Row:
         silently_lost=sum(r.summary["silently_lost"] for r in results),
         detected=sum(r.summary["detected"] for r in results),
         rejected=sum(r.summary["rejected"] for r in results),
+        unreplicated=sum(r.summary["unreplicated"] for r in results),
         siblings=sum(r.siblings_visible for r in results),
-        p50=_percentile(latencies, 0.5),
-        p99=_percentile(latencies, 0.99),
+        p50=percentile(latencies, 0.5),
+        p99=percentile(latencies, 0.99),
         stale_reads=sum(len(r.stale_reads) for r in results),
         reads=sum(r.reads for r in results),
         converged=sum(r.converged for r in results),

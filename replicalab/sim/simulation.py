@@ -64,7 +64,7 @@ from replicalab.sim.rng import RandomStreams
 from replicalab.sim.topology import full_mesh, validate_topology
 from replicalab.trace import Trace
 
-__all__ = ["Reply", "Simulation", "Statistics", "WriteFact"]
+__all__ = ["UNREACHABLE", "FailedRequest", "Reply", "Simulation", "Statistics", "WriteFact"]
 
 _DELIVER, _CLIENT, _TIMER, _CALL = 0, 1, 2, 3
 _PRIORITY_RUNTIME, _PRIORITY_NORMAL = 0, 1
@@ -91,6 +91,10 @@ def replica_incarnation(identity: str) -> int:
     return int(n) if sep and n.isdigit() else 1
 
 MAX_REPLICAS = 10_000
+
+#: The error a client gets when its request (or the answer) cannot reach the region:
+#: the region is down, or a partition cuts the client's region off from it.
+UNREACHABLE = "RegionUnreachable"
 
 
 @attrs.frozen
@@ -137,6 +141,18 @@ class WriteFact:
     def saw(self, other: WriteFact) -> bool:
         """True iff ``other``'s effect had reached this write's replica when this write ran."""
         return self.scope == other.scope and other.dot.counter <= self.seen.get(other.dot.replica)
+
+
+@attrs.frozen
+class FailedRequest:
+    """A client request that could not reach ``replica`` at ``time``, and why."""
+
+    time: int
+    replica: str
+    via: str | None
+    client: str
+    request: Request
+    reason: str
 
 
 @attrs.frozen
@@ -283,7 +299,15 @@ class _Context:
         issued, via, on_reply = sim._client_ops.get(response.op, (sim.now, None, None))
         received = sim.now
         if via is not None and via != self._replica:
-            received += sim._client_link(self._replica, via)()
+            if (self._replica, via) in sim._cut:
+                # The answer cannot cross the cut: the client only learns that its request
+                # failed, although the region acted on it.
+                response = Response(response.op, ok=False, error=UNREACHABLE, message=(
+                    f"the reply from {self._replica} to the client at {via} was cut by a "
+                    f"partition; {self._replica} had answered "
+                    + ("ok" if response.ok else str(response.error))))
+            else:
+                received += sim._client_link(self._replica, via)()
         reply = Reply(received, self._replica, client, response, issued)
         sim._replies.append(reply)
         if sim._trace is not None:
@@ -396,6 +420,7 @@ class Simulation:
         self._durable: dict[str, bool] = {}
         self._identity: dict[str, str] = {}
         self._client_ops: dict[str, tuple[int, str | None, Any]] = {}
+        self._failed: dict[str, FailedRequest] = {}
         self._client_samplers: dict[tuple[str, str], Callable[[], int]] = {}
         self._link_config = overrides
         self._default_link = default
@@ -454,6 +479,11 @@ class Simulation:
     def writes(self) -> dict[str, WriteFact]:
         """Ground truth for every client write executed so far, by op id, in execution order."""
         return dict(self._writes)
+
+    @property
+    def failed_requests(self) -> dict[str, FailedRequest]:
+        """Client requests that never reached their region (down, or cut off), by op id."""
+        return dict(self._failed)
 
     @property
     def replies(self) -> list[Reply]:
@@ -607,8 +637,9 @@ class Simulation:
                         trace.record(due, "Delivered", a, {"src": b, "msg": describe(c)})
                     handlers[a](contexts[a], b, c)
                 elif kind == _CLIENT:
-                    if down and a in down:
-                        self._drop_on_arrival(a, b, c)
+                    via = self._client_ops[c.op][1]
+                    if (down and a in down) or (cut and via is not None and (via, a) in cut):
+                        self._client_failed(a, b, c, via)
                         continue
                     self._client_request(a, b, c)
                     handlers[a](contexts[a], b, c)
@@ -636,6 +667,25 @@ class Simulation:
             self._trace.record(self.now, "Dropped", src, {"dst": dst, "msg": describe(msg),
                                                           "reason": reason})
 
+    def _client_failed(self, replica: str, client: str, request: Request, via: str | None) -> None:
+        """A client request that cannot reach ``replica``: the client gets an error, at once."""
+        self._dropped += 1
+        if replica in self._down:
+            reason = f"{replica} is down"
+        else:
+            reason = f"a partition cuts the client at {via} off from {replica}"
+        self._failed[request.op] = FailedRequest(self.now, replica, via, client, request, reason)
+        if self._trace is not None:
+            self._trace.record(self.now, "RequestFailed", replica, {
+                "client": client, "op": request.op, "via": via, "reason": reason,
+                "request": describe(request)})
+        issued, _, on_reply = self._client_ops[request.op]
+        reply = Reply(self.now, replica, client,
+                      Response(request.op, ok=False, error=UNREACHABLE, message=reason), issued)
+        self._replies.append(reply)
+        if on_reply is not None:
+            self._push(self.now, _PRIORITY_RUNTIME, _CALL, lambda s: on_reply(s, reply), None, None)
+
     def _client_request(self, replica: str, client: str, request: Request) -> None:
         self._client_requests += 1
         if request.mutates:
@@ -649,7 +699,8 @@ class Simulation:
             )
         if self._trace is not None:
             self._trace.record(self.now, "ClientRequested", replica,
-                               {"client": client, "op": request.op, "request": describe(request)})
+                               {"client": client, "op": request.op, "request": describe(request),
+                                "via": self._client_ops[request.op][1]})
 
     # -- faults -------------------------------------------------------------------------
     @property

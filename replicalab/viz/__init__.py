@@ -12,6 +12,7 @@ All of them take a scenario Result (most also a bare Trace) and return text;
 the same run always gives the same bytes.
 """
 
+from replicalab import trace as _trace
 from replicalab.viz.charts import cost_chart, cost_series
 from replicalab.viz.html import html_fragment, to_html
 from replicalab.viz.merkle import merkle_diff_svg
@@ -39,3 +40,6 @@ __all__ = [
     "to_svg",
     "topology_svg",
 ]
+
+# A trace draws itself through these (it sits below the pictures and never imports them).
+_trace.RENDERERS.update({"svg": to_svg, "html": html_fragment})

@@ -167,6 +167,9 @@ def write_mark(x: float, y: float, verdict: str | None, scale: float = 1.0) -> s
         return triangle(x, y, 7 * scale, ORANGE)
     if verdict == "rejected":
         return rejected_mark(x, y, 6 * scale)
+    if verdict == "unreplicated":  # held by some regions only: a dashed blue ring
+        return tag("circle", None, cx=x, cy=y, r=6 * scale, fill="#FFFFFF", stroke=BLUE,
+                   stroke_width=2, stroke_dasharray="3 2")
     return circle(x, y, 6 * scale, INK)
 
 

@@ -36,7 +36,7 @@ from replicalab.viz.svg import diagram
 
 __all__ = ["html_fragment", "page_data", "to_html"]
 
-VERDICTS = ("kept", "superseded", "silently-lost", "detected", "rejected")
+VERDICTS = ("kept", "superseded", "silently-lost", "detected", "rejected", "unreplicated")
 
 
 def _icon(verdict: str) -> str:
@@ -329,7 +329,8 @@ def _summary(story: Story) -> str:
     sm = story.summary
     return (f"{sm['acknowledged']} acknowledged · {sm['kept']} kept · {sm['superseded']} "
             f"superseded · {sm['silently_lost']} silently lost · {sm['detected']} detected · "
-            f"{sm['rejected']} rejected")
+            f"{sm['rejected']} rejected"
+            + (f" · {sm['unreplicated']} unreplicated" if sm.get("unreplicated") else ""))
 
 
 def to_html(source: Any, *, width: float | None = None) -> str:

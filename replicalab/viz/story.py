@@ -18,12 +18,11 @@ delivery first joins the clock of the step that sent the message.
 merge policy's version vector (that one lives in the items, see ``states``).
 
 **Item states.** The step-through page shows each replica's items after each
-step. Starting from the scenario's initial items, they are *recorded* when the
-trace's events carry the resulting ``item`` (in :func:`item_plain` form) and
-otherwise *replayed*: the run's merge policy is applied again to the ``Wrote``
-and ``Merged`` events (today's table replicas log no item contents). Either
-way the states are accepted only if they end exactly at the result's final
-items; otherwise ``states_available`` is False and no states are shown.
+step: starting from the run's initial items (``Result.initial``), they are read
+from the history — the table replicas' ``Wrote`` and ``Merged`` events carry the
+resulting ``item`` (in :func:`item_plain` form). Nothing is re-run. The states
+are accepted only if they end exactly at the result's final items; otherwise
+``states_available`` is False and no states are shown.
 
     >>> from replicalab import scenarios
     >>> story = build(scenarios.run("london", merge="item-lww", seed=0))
@@ -45,8 +44,7 @@ from typing import Any
 import attrs
 
 from replicalab.errors import ReplicaLabError
-from replicalab.items import INITIAL_WRITE, Item, Stamp, format_wall
-from replicalab.policies import POLICIES
+from replicalab.items import INITIAL_WRITE, Item, format_wall
 from replicalab.trace import Event, Trace, canonical_json
 
 __all__ = ["Message", "Step", "Story", "build", "item_plain"]
@@ -262,7 +260,7 @@ def _group(events: Iterable[Event]) -> list[tuple[int, str | None, list[Event]]]
 def item_plain(item: Item) -> list[dict[str, Any]]:
     """An item as plain data for pictures: one dict per version, cells with provenance.
 
-        >>> from replicalab.items import Cell, Version
+        >>> from replicalab.items import Cell, Stamp, Version
         >>> cell = Cell("London", "w1", Stamp(5, "eu", 1))
         >>> item_plain(Item((Version.of({"city": cell}, write="w1", stamp=Stamp(5, "eu", 1)),)))
         [{'write': 'w1', 'clock': {}, 'cells': {'city': ['London', 'w1']}}]
@@ -307,24 +305,6 @@ def wire_size(versions: list[dict[str, Any]]) -> tuple[int, int]:
     return total, total - len(canonical_json(values).encode())
 
 
-def _initial_items(source: Any, replicas: tuple[str, ...]) -> dict[str, Item] | None:
-    """The scenario's items before the run, from the scenario registry; None if unknown."""
-    name = getattr(source, "scenario", None)
-    if not isinstance(name, str):
-        return None
-    from replicalab import scenarios
-    from replicalab.errors import ConfigError
-
-    try:
-        scenario = scenarios.get(name)
-    except ConfigError:
-        return None
-    if tuple(sorted(scenario.regions)) != replicas:
-        return None
-    merge = getattr(source, "merge", None)
-    return scenario.initial_items(merge if merge in POLICIES else "item-lww")
-
-
 class _Recorded:
     """Item states read from the trace: events that carry the resulting ``item`` (plain data)."""
 
@@ -352,53 +332,6 @@ class _Recorded:
                    for r in replicas)
 
 
-class _Replay:
-    """Item states recovered by re-applying the run's policy to the Wrote and Merged events.
-
-    A replicated message carries the sender's whole item right after its write,
-    so the item a ``Sent`` event shipped is the sender's item at that moment.
-    """
-
-    def __init__(self, policy: Any, initial: dict[str, Item], replicas: tuple[str, ...]) -> None:
-        self.policy = policy
-        self.items = {r: dict(initial) for r in replicas}
-        self.payloads: dict[int, Item | None] = {}
-
-    def sent(self, replica: str, message: int, payload: Any) -> None:
-        key = payload.get("key") if isinstance(payload, dict) else None
-        self.payloads[message] = self.items[replica].get(key) if isinstance(key, str) else None
-
-    def apply(self, replica: str, e: Event, message: int | None) -> None:
-        key = e.get("key")
-        if e.kind == "Wrote":
-            s = e.get("stamp")
-            stamp = Stamp(s["wall"], s["replica"], s["seq"], s.get("logical", 0))
-            added = e.get("added") or {}
-            elements = {n: (frozenset(x["add"]), frozenset(x["delete"]))
-                        for n, x in (e.get("elements") or {}).items()}
-            attributes = {n: v for n, v in e.get("attributes").items()
-                          if n not in added and n not in elements}  # the rest are "+1"-style labels
-            self.items[replica][key] = self.policy.write(
-                self.items[replica].get(key), attributes, write=e.get("write"), stamp=stamp,
-                replica=replica, replace=bool(e.get("replace")), adds=added,
-                elements=elements).item
-        elif e.kind == "Merged":
-            incoming = self.payloads.get(message) if message is not None else None
-            if incoming is None:
-                raise ValueError(f"no replicated item known for the merge at {replica} t={e.time}")
-            self.items[replica][key] = self.policy.merge(self.items[replica].get(key), incoming).item
-
-    def snapshot(self, replica: str) -> dict[str, Any]:
-        return {k: item_plain(i) for k, i in sorted(self.items[replica].items())}
-
-    def sizes(self) -> dict[int, tuple[int, int]]:
-        return {n: wire_size(item_plain(item)) for n, item in self.payloads.items()
-                if item is not None}
-
-    def matches(self, final: Mapping[str, Mapping[str, Item]], replicas: tuple[str, ...]) -> bool:
-        return all(self.items[r] == dict(final.get(r, {})) for r in replicas)
-
-
 def build(source: Any) -> Story:
     """The :class:`Story` of a :class:`~replicalab.scenarios.world.Result` or a bare :class:`Trace`.
 
@@ -410,13 +343,12 @@ def build(source: Any) -> Story:
     replicas = tuple(sorted({e.replica for e in trace if e.replica is not None} | set(final)))
     merge = getattr(source, "merge", None)
 
-    # Item states: recorded in the trace if its events carry items, else replayed.
-    initial = _initial_items(source, replicas) if ledger is not None else None
-    tracker: _Recorded | _Replay | None = None
-    if initial is not None and any("item" in e.data for e in trace.of_kind("Wrote", "Merged")):
+    # Item states: the table replicas' Wrote and Merged events carry the resulting item, so
+    # every step's state is read from the history itself (from the run's initial items on).
+    initial = getattr(source, "initial", None) if ledger is not None else None
+    tracker: _Recorded | None = None
+    if initial and any("item" in e.data for e in trace.of_kind("Wrote", "Merged")):
         tracker = _Recorded(initial, replicas)
-    elif initial is not None and merge in POLICIES:
-        tracker = _Replay(POLICIES[merge], initial, replicas)
 
     messages: list[dict[str, Any]] = []
     waiting: dict[tuple[str, str, str, int], list[int]] = {}

@@ -8,7 +8,8 @@ the run's order but are not to scale: the left gutter gives the simulated time
 * a client write is a marker on its replica's lane, labelled with the write id,
   the client and the stamp the policy used (the wall stamp for the LWW
   policies, the version vector for ``causal``); its *shape* gives the ledger's
-  verdict: ● kept, ○ superseded, ▲ detected, a slashed square rejected, and a
+  verdict: ● kept, ○ superseded, ▲ detected, a slashed square rejected, a dashed
+  ring unreplicated (held by some regions when the run ended), and a
   **vermillion square with a white X** for a write that was silently lost;
 * a message is an arrow from the step that sent it to the step that got it,
   labelled with the write it carries; a message the network dropped is a
@@ -398,7 +399,8 @@ def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
 
     height = bottom + 12
     if legend:
-        items = _legend(PAD, bottom + 28, width - 2 * PAD, compact, story.summary is None)
+        items = _legend(PAD, bottom + 28, width - 2 * PAD, compact, story.summary is None,
+                        "unreplicated" in story.verdicts.values())
         body.extend(items[0])
         height = items[1] + PAD
     desc = (f"{len(replicas)} replicas, {len(story.steps)} steps, "
@@ -423,7 +425,9 @@ def _summary_line(story: Story, x: float, y: float) -> str:
          " · ", s.INK, "normal"),
         (f"{sm['silently_lost']} silently lost", s.VERMILLION if sm["silently_lost"] else s.INK,
          "bold" if sm["silently_lost"] else "normal"),
-        (f" · {sm['detected']} detected · {sm['rejected']} rejected", s.INK, "normal"),
+        (f" · {sm['detected']} detected · {sm['rejected']} rejected"
+         + (f" · {sm['unreplicated']} unreplicated" if sm.get("unreplicated") else ""),
+         s.INK, "normal"),
     ]
     spans = "".join(s.tag("tspan", s.esc(t), fill=c, font_weight=w) for t, c, w in parts)
     return s.tag("text", spans, x=x, y=y, font_size=12)
@@ -572,7 +576,7 @@ def _marker(story: Story, step: Step, lane_x: dict[str, float], row: _Row, compa
 
 
 def _legend(x: float, y: float, width: float, compact: bool,
-            bare: bool = False) -> tuple[list[str], float]:
+            bare: bool = False, unreplicated: bool = False) -> tuple[list[str], float]:
     """The legend block at (x, y); returns its elements and its bottom edge."""
     entries: list[tuple[str, str]] = [
         ("client write of a bare trace (no ledger, no verdict)", s.write_mark(0, 0, None)),
@@ -583,6 +587,8 @@ def _legend(x: float, y: float, width: float, compact: bool,
         ("SILENTLY LOST write, and where its value was dropped", s.lost_mark(0, 0)),
         ("detected (the conflict was surfaced)", s.write_mark(0, 0, "detected")),
         ("rejected (refused with an error)", s.write_mark(0, 0, "rejected")),
+        *([("unreplicated (held by some regions when the run ended)",
+            s.write_mark(0, 0, "unreplicated"))] if unreplicated else []),
         ("merge: keeps w1+w2 in one version, w1 | w2 as siblings", s.diamond(0, 0, 6.5, s.GREEN)),
         ("merge that dropped a value (not silently)", s.diamond(0, 0, 6.5, s.ORANGE)),
         ("replication message, labelled with its write", s.arrow(-14, 0, 14, 0, gap1=0, gap2=0)),

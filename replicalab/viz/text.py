@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from replicalab.items import format_wall
 
-if TYPE_CHECKING:
-    from replicalab.scenarios.world import Result
+#: A run's result (:class:`replicalab.scenarios.result.Result`). The scenarios sit above the
+#: pictures, so viz reads a result by its fields and never imports the class.
+Result = Any
 
 __all__ = ["clocks", "compare_table", "final_items", "ledger_lines", "report", "table", "timeline"]
 
@@ -173,6 +174,7 @@ def _summary_line(result: Result) -> str:
         f"{s['silently_lost']} silently lost",
         f"{s['detected']} detected",
         f"{s['rejected']} rejected",
+        *([f"{s['unreplicated']} unreplicated"] if s["unreplicated"] else []),
         f"{result.siblings_visible} with siblings",
         "converged" if result.converged else "NOT converged",
     ]
@@ -240,7 +242,10 @@ def compare_table(rows: Sequence[Any], *, rates: bool = False) -> str:
     ``rows`` are :class:`replicalab.scenarios.compare.Row` values; ``rates`` adds
     writes/s, conflicts/s and loss % (for generated workloads).
     """
+    # The unreplicated column appears only when some run ended before its writes spread.
+    unreplicated = any(getattr(r, "unreplicated", 0) for r in rows)
     headers = ["pattern", "multi-region writes", "silently lost", "detected", "rejected",
+               *(["unreplicated"] if unreplicated else []),
                "siblings", "write p50/p99", "stale strong reads", "converged"]
     if rates:
         headers += ["writes/s", "conflicts/s", "loss %"]
@@ -249,8 +254,8 @@ def compare_table(rows: Sequence[Any], *, rates: bool = False) -> str:
         latency = "-" if r.p50 is None else f"{r.p50}/{r.p99} ms"
         stale = f"{r.stale_reads}/{r.reads}" if r.reads else "-"
         converged = "yes" if r.converged == r.seeds else f"{r.converged}/{r.seeds}"
-        line = [r.pattern, r.active, r.silently_lost, r.detected, r.rejected, r.siblings, latency,
-                stale, converged]
+        line = [r.pattern, r.active, r.silently_lost, r.detected, r.rejected,
+                *([r.unreplicated] if unreplicated else []), r.siblings, latency, stale, converged]
         if rates:
             line += [f"{r.acknowledged / r.seconds:.1f}", f"{r.conflicts / r.seconds:.2f}",
                      f"{r.loss_percent:.1f}"]

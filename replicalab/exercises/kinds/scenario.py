@@ -26,7 +26,8 @@ from replicalab.exercises.kinds.common import CheckContext, CheckFailed, find, i
 
 __all__ = ["PARAMS", "REQUIRED", "run"]
 
-_COUNTS = ("acknowledged", "kept", "superseded", "silently_lost", "detected", "rejected")
+_COUNTS = ("acknowledged", "kept", "superseded", "silently_lost", "detected", "rejected",
+           "unreplicated")
 
 
 def _scenario(value: Any, key: str) -> None:

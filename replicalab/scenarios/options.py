@@ -1,0 +1,239 @@
+"""The options of a run: what each knob means, which values it takes, and which don't mix.
+
+The seed's landscape (DESIGN §4), one knob per pattern:
+
+``merge``     the merge policy: ``item-lww`` (as deployed), ``attribute-lww``, ``causal``, ``crdt``.
+``writes``    ``plain`` (UpdateItem, no condition) or ``versioned``: the client
+              reads the item locally, then writes with ``expect_version`` and
+              retries on ``ConditionalCheckFailed`` (re-read, re-apply); the
+              reconciliation scan flags version forks as ``detected``.
+``routing``   ``local`` (write to your own region) or ``key-home``: every key
+              has a home region (``homes`` or a stable hash) and writes from
+              elsewhere travel there and back.
+``mode``      ``mrec`` (asynchronous, the default), ``mrsc`` (synchronous, three
+              regions, conflicts rejected) or ``single-primary`` (one writer
+              region, writes forwarded to it).
+``skew``      ``{region: ms}`` shifts regions' wall clocks.
+``stamps``    ``wall`` or ``hlc``: what LWW orders by.
+``durable``   whether a scenario's crash keeps the region's state.
+
+The choices are string enums (:class:`Writes`, :class:`Routing`, :class:`Mode`,
+:class:`Stamps`): a member equals its value, so ``options.mode == "mrsc"`` reads
+as it says. :func:`validate` checks every option against a scenario and
+refuses combinations that make no sense, naming the conflict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any, Protocol, TypeVar
+
+import attrs
+
+from replicalab.errors import ConfigError, ReplicaIdError
+from replicalab.policies import MergePolicy, get_policy
+from replicalab.replica.mrsc import check_three_regions
+from replicalab.sim.faults import Crash
+
+__all__ = ["MODES", "ROUTING", "STAMPS", "WRITES", "Mode", "Options", "Routing", "Stamps",
+           "Writes", "validate"]
+
+
+class _Choice(str, Enum):
+    """A string enum whose members print as their values."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class Writes(_Choice):
+    """How clients write: plain updates, or the version attribute with conditional updates."""
+
+    PLAIN = "plain"
+    VERSIONED = "versioned"
+
+
+class Routing(_Choice):
+    """Where a write goes: the client's own region, or the key's home region."""
+
+    LOCAL = "local"
+    KEY_HOME = "key-home"
+
+
+class Mode(_Choice):
+    """How regions replicate: asynchronously (MREC), synchronously (MRSC), or one primary."""
+
+    MREC = "mrec"
+    MRSC = "mrsc"
+    SINGLE_PRIMARY = "single-primary"
+
+
+class Stamps(_Choice):
+    """What last-writer-wins orders by: a region's wall clock, or a hybrid logical clock."""
+
+    WALL = "wall"
+    HLC = "hlc"
+
+
+WRITES = tuple(w.value for w in Writes)
+ROUTING = tuple(r.value for r in Routing)
+MODES = tuple(m.value for m in Mode)
+STAMPS = tuple(s.value for s in Stamps)
+
+C = TypeVar("C", bound=_Choice)
+
+
+def _choice(name: str, value: Any, kind: type[C]) -> C:
+    try:
+        return kind(value)
+    except (ValueError, TypeError):
+        allowed = ", ".join(member.value for member in kind)
+        raise ConfigError(f"unknown {name} {value!r}; choose one of: {allowed}") from None
+
+
+@attrs.frozen
+class Options:
+    """The validated options of one run (see the module docs)."""
+
+    merge: str = "item-lww"
+    seed: int = 0
+    writes: Writes = Writes.PLAIN
+    routing: Routing = Routing.LOCAL
+    mode: Mode = Mode.MREC
+    homes: dict[str, str] = attrs.field(factory=dict)
+    primary: str | None = None
+    skew: dict[str, int] = attrs.field(factory=dict)
+    stamps: Stamps = Stamps.WALL
+    retries: int = 3
+    durable: bool | None = None
+
+    def non_default(self, defaults: Options | None = None) -> dict[str, Any]:
+        """The options that differ from ``defaults``, for output (merge and seed excluded)."""
+        defaults = defaults or Options()
+        out: dict[str, Any] = {}
+        for field in attrs.fields(Options):
+            if field.name in ("merge", "seed"):
+                continue
+            value = getattr(self, field.name)
+            if value != getattr(defaults, field.name):
+                if isinstance(value, dict):
+                    value = dict(sorted(value.items()))
+                out[field.name] = value.value if isinstance(value, Enum) else value
+        return out
+
+    @property
+    def label(self) -> str:
+        """A short name for the pattern these options make, e.g. ``item-lww + versioned``."""
+        if self.mode == "mrsc":
+            base = "mrsc"
+        elif self.mode == "single-primary":
+            base = f"single-primary ({self.merge})"
+        else:
+            base = self.merge
+        extras = [self.writes] if self.writes != "plain" else []
+        if self.routing != "local":
+            extras.append(self.routing)
+        if self.stamps != "wall":
+            extras.append(f"{self.stamps} stamps")
+        return " + ".join([base, *extras])
+
+
+class Scenario(Protocol):
+    """What :func:`validate` needs to know of a scenario."""
+
+    name: str
+    regions: tuple[str, ...]
+    homes: dict[str, str]
+    primary: str | None
+    skew: dict[str, int]
+    epoch: int
+    faults: tuple[Any, ...]
+
+
+def validate(scenario: Scenario, merge: str | MergePolicy = "item-lww", seed: int = 0,
+             **given: Any) -> Options:
+    """Validate run options against ``scenario``; raise :class:`ConfigError` on bad ones.
+
+    ``merge`` is a registered policy's name or a :class:`~replicalab.policies.MergePolicy`
+    instance (your own policy); ``Options.merge`` holds its name.
+    """
+    policy = get_policy(merge)
+    merge = policy.name or type(policy).__name__
+    if type(seed) is not int:
+        raise ConfigError(f"seed must be an integer, got {seed!r}")
+    unknown = sorted(set(given) - {f.name for f in attrs.fields(Options)} - {"merge", "seed"})
+    if unknown:
+        names = ", ".join(f.name for f in attrs.fields(Options))
+        raise ConfigError(f"unknown option(s) {unknown}; options are: {names}")
+    writes = _choice("writes", given.get("writes", "plain"), Writes)
+    routing = _choice("routing", given.get("routing", "local"), Routing)
+    mode = _choice("mode", given.get("mode", "mrec"), Mode)
+    stamps = _choice("stamps", given.get("stamps", "wall"), Stamps)
+    homes = given.get("homes")
+    homes = dict(scenario.homes) if homes is None else homes
+    if not isinstance(homes, Mapping):
+        raise ConfigError(f"homes must be a mapping of key -> region, got {homes!r}")
+    for key, region in homes.items():
+        _region(scenario, region, f"home of {key!r}")
+    primary = given.get("primary") or scenario.primary or sorted(scenario.regions)[-1]
+    _region(scenario, primary, "primary")
+    skew = given.get("skew")
+    skew = dict(scenario.skew) if skew is None else skew
+    if not isinstance(skew, Mapping):
+        raise ConfigError(
+            f"skew must be a mapping of region -> ms, e.g. {{'us-east-1': -60}}; got {skew!r}"
+        )
+    for region, ms in skew.items():
+        _region(scenario, region, "skew")
+        if type(ms) is not int:
+            raise ConfigError(f"skew for {region} must be an integer number of ms, got {ms!r}")
+        if scenario.epoch + ms < 0:
+            raise ConfigError(
+                f"skew {ms} ms for {region} would put its wall clock before the time origin "
+                f"(epoch {scenario.epoch} ms); use a skew >= {-scenario.epoch}"
+            )
+    retries = given.get("retries", 3)
+    if type(retries) is not int or retries < 0:
+        raise ConfigError(f"retries must be an integer >= 0, got {retries!r}")
+    if mode == "mrsc":
+        check_three_regions(scenario.regions)
+    durable = given.get("durable")
+    if durable is not None and not isinstance(durable, bool):
+        raise ConfigError(f"durable must be True or False, got {durable!r}")
+    _refuse_nonsense(scenario, merge, mode, routing, durable)
+    return Options(merge=merge, seed=seed, writes=writes, routing=routing, mode=mode,
+                   homes=dict(homes), primary=primary, skew=dict(skew), stamps=stamps,
+                   retries=retries, durable=durable)
+
+
+def _region(scenario: Scenario, region: Any, what: str) -> None:
+    if region not in scenario.regions:
+        raise ReplicaIdError(
+            f"{what} names unknown region {region!r}; regions are {list(scenario.regions)}"
+        )
+
+
+def _refuse_nonsense(scenario: Scenario, merge: str, mode: str, routing: str,
+                     durable: bool | None) -> None:
+    """Refuse option combinations that make no sense, naming the conflict (DESIGN §4).
+
+    * ``mode="mrsc"`` orders writes by commit: there is nothing for a merge
+      policy to resolve, so only the default ``merge="item-lww"`` is accepted.
+    * ``mode="single-primary"`` sends every write to the primary; ``routing="key-home"``
+      would send it to the key's home instead: two routing rules, one request.
+    * ``durable`` says whether a crash keeps state: a scenario without a crash
+      has nothing for it to change.
+    """
+    if mode == "mrsc" and merge != "item-lww":
+        raise ConfigError(
+            f"mode='mrsc' orders writes by commit, so merge={merge!r} would never run; "
+            "leave merge at its default (item-lww) with mode='mrsc'")
+    if mode == "single-primary" and routing == "key-home":
+        raise ConfigError(
+            "mode='single-primary' sends every write to the primary region and "
+            "routing='key-home' sends it to the key's home: choose one of them")
+    if durable is not None and not any(isinstance(f, Crash) for f in scenario.faults):
+        raise ConfigError(
+            f"durable={durable!r} says whether a crash keeps a region's state, but scenario "
+            f"{scenario.name!r} has no crash; scenarios with one: crash")

@@ -1,0 +1,156 @@
+"""What one scenario run produced: the ledger, each region's items, the trace — plain data.
+
+A :class:`Result` is a value: everything a picture, an export or a checker
+needs is in it, and nothing in it runs the simulation again. The drawing
+methods (``to_svg``, ``report`` ...) are thin delegations to
+:mod:`replicalab.viz`, which sits below the scenarios.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+
+from replicalab.items import Item
+from replicalab.ledger import Ledger
+from replicalab.reconcile import Fork
+from replicalab.sim.simulation import Statistics, WriteFact
+from replicalab.trace import Trace, canonical_json
+from replicalab.viz import html, mermaid, shiviz, svg, text
+
+__all__ = ["RESULT_FORMAT", "Result", "percentile"]
+
+RESULT_FORMAT = "replicalab/result"
+
+
+def percentile(values: Sequence[int], q: float) -> int | None:
+    """Nearest-rank percentile of integer values (None for none)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, -(-int(q * 100) * len(ordered) // 100))  # ceil(q * n), at least 1
+    return ordered[rank - 1]
+
+
+@attrs.frozen
+class Result:
+    """What one scenario run produced. Plain data throughout, except ``trace`` and ``ledger``.
+
+    ``final`` is ``{region: {key: attributes}}`` — a dict of attributes, or a
+    list of dicts when the region holds concurrent siblings.
+    """
+
+    scenario: str
+    merge: str
+    seed: int
+    options: dict[str, Any]
+    epoch: int
+    ledger: Ledger
+    final: dict[str, dict[str, Any]]
+    items: dict[str, dict[str, Item]] = attrs.field(repr=False)
+    """Each region's final items (the values ``final`` shows as plain data)."""
+    converged: bool
+    trace: Trace = attrs.field(repr=False)
+    statistics: Statistics
+    label: str = ""
+    forks: tuple[Fork, ...] = ()
+    write_latencies: tuple[int, ...] = ()
+    stale_reads: tuple[str, ...] = ()
+    reads: int = 0
+    regions: tuple[str, ...] = ()
+    facts: tuple[WriteFact, ...] = attrs.field(default=(), repr=False)
+    skew: dict[str, int] = attrs.field(factory=dict)
+    components: tuple[tuple[str, ...], ...] = ()
+    initial: dict[str, Item] = attrs.field(factory=dict, repr=False)
+    """The items every region started with, as the run's policy shaped them."""
+
+    @property
+    def sync(self) -> dict[str, int]:
+        """Anti-entropy totals: sessions, bytes sent, hashes, items, keys repaired, and the
+        bytes a full-state transfer would have needed for the same sessions."""
+        events = self.trace.of_kind("Synced")
+        return {
+            "sessions": len(events),
+            "bytes": sum(e.get("bytes_sent") for e in events),
+            "hashes": sum(e.get("hashes_sent") for e in events),
+            "items": sum(e.get("items_sent") for e in events),
+            "repaired": sum(len(e.get("repaired")) for e in events),
+            "full_state_bytes": sum(e.get("full_state_bytes") for e in events),
+        }
+
+    @property
+    def summary(self) -> dict[str, int]:
+        """Verdict counts: acknowledged, kept, superseded, silently_lost, detected, rejected."""
+        return self.ledger.summary
+
+    @property
+    def siblings_visible(self) -> int:
+        """How many (region, key) pairs end with more than one concurrent version."""
+        return sum(item.has_siblings for keys in self.items.values() for item in keys.values())
+
+    @property
+    def latency(self) -> dict[str, int | None]:
+        """Client-observed write latency in simulated ms: ``{"p50", "p99", "max"}``."""
+        values = self.write_latencies
+        return {"p50": percentile(values, 0.5), "p99": percentile(values, 0.99),
+                "max": max(values) if values else None}
+
+    def to_plain(self) -> dict[str, Any]:
+        """The canonical result document as plain data."""
+        return {
+            "format": RESULT_FORMAT,
+            "schema_version": 1,
+            "scenario": self.scenario,
+            "merge": self.merge,
+            "seed": self.seed,
+            "options": self.options,
+            "pattern": self.label,
+            "summary": self.summary,
+            "converged": self.converged,
+            "siblings_visible": self.siblings_visible,
+            "write_latency_ms": self.latency,
+            "stale_strong_reads": list(self.stale_reads),
+            "version_forks": [attrs.asdict(f) | {"writes": list(f.writes)} for f in self.forks],
+            "final": self.final,
+            "ledger": self.ledger.to_plain(),
+            "statistics": attrs.asdict(self.statistics),
+            "trace": self.trace.to_plain(),
+        }
+
+    def to_json(self) -> str:
+        """The canonical JSON result document: same seed, same bytes."""
+        return canonical_json(self.to_plain())
+
+    def timeline(self) -> str:
+        """A short numbered timeline of writes, rejections, reads and merges."""
+        return text.timeline(self)
+
+    def report(self) -> str:
+        """Timeline, final items and ledger, formatted for people (what the CLI prints)."""
+        return text.report(self)
+
+    def to_svg(self, *, compact: bool | None = None) -> str:
+        """The space-time diagram as standalone SVG: a lane per region, messages, merges, losses."""
+        return svg.to_svg(self, compact=compact)
+
+    def to_html(self) -> str:
+        """A self-contained step-through page (inline SVG, script and data; no network)."""
+        return html.to_html(self)
+
+    def to_mermaid(self) -> str:
+        """Mermaid sequence-diagram text of the run."""
+        return mermaid.to_mermaid(self)
+
+    def to_shiviz(self) -> str:
+        """A ShiViz log: one event per step, happens-before vector clocks from the trace."""
+        return shiviz.to_shiviz(self)
+
+    def _repr_svg_(self) -> str:
+        """Jupyter: the space-time diagram."""
+        return self.to_svg()
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the diagram and the ledger (static HTML, no script)."""
+        return html.html_fragment(self)
