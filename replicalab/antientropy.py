@@ -75,7 +75,7 @@ import attrs
 
 from replicalab import _validate
 from replicalab.errors import ClockError, ConfigError, MergeValidationError, SerializationError
-from replicalab.merkle import DEFAULT_DEPTH, DEFAULT_FANOUT, MerkleTree
+from replicalab.merkle import DEFAULT_DEPTH, DEFAULT_FANOUT, MerkleTree, _check_shape
 
 __all__ = [
     "HASH_BYTES",
@@ -114,23 +114,48 @@ Merge = Callable[[str, bytes | None, bytes | None], bytes]
 
 def node_id_bytes(fanout: int, depth: int) -> int:
     """Bytes to name one node on the wire: enough for any bucket, ``ceil(depth*log2(fanout)/8)``, at least 1."""
-    bits = (fanout.bit_length() - 1) * depth
+    bits = _check_shape(fanout, depth) * depth
     return max(1, math.ceil(bits / 8))
 
 
 def item_bytes(key: str, value: bytes) -> int:
     """Wire size of one ``(key, value)`` item: two 4-byte length prefixes, the key as UTF-8, the value."""
+    _wire_key(key)
+    _bytes_value(value, f"value of {_validate.shown(key)}")
     return 2 * LENGTH_BYTES + len(key.encode("utf-8")) + len(value)
 
 
 def full_state_bytes(mapping: Mapping[str, bytes]) -> int:
     """Bytes to send a whole store in one message: the header plus every item."""
+    _store(mapping)
     return HEADER_BYTES + sum(item_bytes(k, v) for k, v in mapping.items())
 
 
 def digest_list_bytes(mapping: Mapping[str, bytes]) -> int:
     """Bytes to send a full digest list in one message: per key a length prefix, the key and a 32-byte digest."""
-    return HEADER_BYTES + sum(LENGTH_BYTES + len(k.encode("utf-8")) + HASH_BYTES for k in mapping)
+    _store(mapping)
+    return HEADER_BYTES + sum(LENGTH_BYTES + len(_wire_key(k)) + HASH_BYTES for k in mapping)
+
+
+def _wire_key(key: Any) -> bytes:
+    """A key as it goes on the wire (UTF-8), or ConfigError for a key that is not a string."""
+    if not isinstance(key, str):
+        raise ConfigError(f"keys are strings, got {_validate.shown(key)}")
+    try:
+        return key.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(f"key {_validate.shown(key)} cannot be written as UTF-8 (a lone surrogate)") from None
+
+
+def _store(mapping: Any) -> None:
+    if not isinstance(mapping, Mapping):
+        raise ConfigError(f"a store is a mapping of key -> bytes, got {_validate.shown(mapping)}")
+
+
+def _id_bytes(id_bytes: Any) -> int:
+    if type(id_bytes) is not int or id_bytes < 1:
+        raise ConfigError(f"id_bytes must be an integer >= 1 (see node_id_bytes), got {_validate.shown(id_bytes)}")
+    return id_bytes
 
 
 def _short(h: bytes) -> str:
@@ -170,7 +195,7 @@ class ChildHashes:
 
     def size(self, id_bytes: int) -> int:
         """Bytes on the wire under the byte model."""
-        return HEADER_BYTES + id_bytes * len(self.parents) + HASH_BYTES * len(self.hashes)
+        return HEADER_BYTES + _id_bytes(id_bytes) * len(self.parents) + HASH_BYTES * len(self.hashes)
 
     def trace_fields(self) -> dict[str, Any]:
         return {"session": self.session, "level": self.level, "parents": len(self.parents),
@@ -191,7 +216,7 @@ class BucketItems:
 
     def size(self, id_bytes: int) -> int:
         """Bytes on the wire under the byte model."""
-        return (HEADER_BYTES + id_bytes * len(self.buckets)
+        return (HEADER_BYTES + _id_bytes(id_bytes) * len(self.buckets)
                 + sum(item_bytes(k, v) for k, v in self.items))
 
     def trace_fields(self) -> dict[str, Any]:
@@ -302,7 +327,7 @@ class SyncSession:
                 f"from these values (MerkleTree.build(values), or kept up to date with .set)"
             )
         if not callable(merge):
-            raise ConfigError(f"merge must be callable as merge(key, local, remote) -> bytes, got {merge!r}")
+            raise ConfigError(f"merge must be callable as merge(key, local, remote) -> bytes, got {_validate.shown(merge)}")
         self.session = _validate.name(session, "session")
         self.tree = tree
         self.values = values
@@ -347,7 +372,7 @@ class SyncSession:
         """Begin as the initiator: returns ``[RootHash]`` to send to the peer."""
         if self._started or self.done:
             raise ConfigError(
-                f"session {self.session!r} has already started; call start() once, on the initiator, "
+                f"session {_validate.shown(self.session)} has already started; call start() once, on the initiator, "
                 f"and only receive() on the responder"
             )
         self._started = True
@@ -368,7 +393,7 @@ class SyncSession:
             raise ConfigError(f"receive takes an anti-entropy message, got {type(msg).__name__}")
         if msg.session != self.session:
             raise ConfigError(
-                f"message for session {msg.session!r} delivered to session {self.session!r}; "
+                f"message for session {_validate.shown(msg.session)} delivered to session {_validate.shown(self.session)}; "
                 f"route messages to sessions by their .session"
             )
         if (self.done or not isinstance(msg, self._expect)
@@ -426,7 +451,7 @@ class SyncSession:
         remote: dict[str, bytes] = {}
         for key, value in msg.items:
             if not isinstance(key, str) or tree.bucket_of(key) not in buckets:
-                raise ConfigError(f"BucketItems carries key {key!r}, which is in none of its buckets")
+                raise ConfigError(f"BucketItems carries key {_validate.shown(key)}, which is in none of its buckets")
             remote[key] = _bytes_value(value, f"value of {key!r} in BucketItems")
         keys = set(remote)
         for bucket in buckets:
@@ -450,7 +475,7 @@ class SyncSession:
     def _on_merged_items(self, msg: MergedItems) -> list[Message]:
         for key, value in msg.items:
             if not isinstance(key, str):
-                raise ConfigError(f"MergedItems carries a key that is not a string: {key!r}")
+                raise ConfigError(f"MergedItems carries a key that is not a string: {_validate.shown(key)}")
             theirs = _bytes_value(value, f"value of {key!r} in MergedItems")
             ours = self.values.get(key)
             merged = self._merge(key, ours, theirs)
@@ -707,13 +732,13 @@ def lww_merge(key: str, local: bytes | None, remote: bytes | None) -> bytes:
     """
     if local is None or remote is None:
         if local is None and remote is None:
-            raise ConfigError(f"lww_merge({key!r}): at least one side must have a value")
+            raise ConfigError(f"lww_merge({_validate.shown(key)}): at least one side must have a value")
         return remote if local is None else local  # type: ignore[return-value]
     a, b = Stamped.decode(local), Stamped.decode(remote)
     if a.stamp == b.stamp:
         if a != b:
             raise MergeValidationError(
-                f"key {key!r}: two different values carry the same stamp {a.stamp}; a stamp "
+                f"key {_validate.shown(key)}: two different values carry the same stamp {a.stamp}; a stamp "
                 f"names one write, so one of the replicas holds an impossible state"
             )
         return local
@@ -722,6 +747,9 @@ def lww_merge(key: str, local: bytes | None, remote: bytes | None) -> bytes:
 
 def live(mapping: Mapping[str, bytes]) -> dict[str, bytes]:
     """The live payloads of a store of :class:`Stamped` values, tombstones left out, keys sorted."""
+    _store(mapping)
+    for key in mapping:
+        _wire_key(key)
     out: dict[str, bytes] = {}
     for key in sorted(mapping):
         value = Stamped.decode(mapping[key])

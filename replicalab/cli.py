@@ -8,14 +8,19 @@
     replicalab scenarios
     replicalab exercise list | start ID [DIR] | check ID [PATH] [--json] | hint ID [N]
 
-Bad arguments print one line ``replicalab: error: ...`` and exit with status 2.
+Every error is one line ``replicalab: error: ...`` on standard error, never a traceback:
+status 2 for bad input (arguments, names, values that make no sense), status 1 when a check
+failed or output could not be written (a full disk, a closed pipe, an encoding that cannot
+show the text, a path that is not a writable file).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from replicalab import scenarios
@@ -37,6 +42,53 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"replicalab: error: {message} (see 'replicalab --help')\n")
+
+
+#: The most seeds ``compare --seeds`` aggregates (about 10 minutes of runs on one core).
+MAX_SEEDS = 10_000
+
+
+class _OutputFailed(Exception):
+    """Output could not be written (exit status 1, not 2: the input was fine)."""
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a seed is an integer >= 0, got {value}")
+    return value
+
+
+def _count(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be an integer from {low} to {high}, got {value}")
+        return value
+
+    return parse
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number of seconds: {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds > 0, got {text!r}")
+    return value
+
+
+def _path(text: str) -> str:
+    if not text:
+        raise argparse.ArgumentTypeError("needs a file name ('-' for standard output), got ''")
+    return text
 
 
 def _pair(text: str) -> tuple[str, str]:
@@ -71,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("scenario", help="a scenario name (see 'replicalab scenarios')")
     run.add_argument("--merge", default="item-lww", metavar="POLICY",
                      help=f"merge policy: {' | '.join(policy_names())} (default item-lww)")
-    run.add_argument("--seed", type=int, default=0, help="the run's seed (default 0)")
+    run.add_argument("--seed", type=_seed, default=0, help="the run's seed (default 0)")
     run.add_argument("--skew", type=_skew, action="append", default=[], metavar="REGION=MS",
                      help="shift a region's wall clock by MS milliseconds (repeatable)")
     run.add_argument("--writes", choices=WRITES, default="plain",
@@ -91,20 +143,23 @@ def build_parser() -> argparse.ArgumentParser:
                      help="print only the reconciliation scan (version forks) and its verdicts")
     run.add_argument("--json", action="store_true", help="print the canonical JSON result document")
     run.add_argument("--timeline", action="store_true", help="print only the numbered timeline")
-    run.add_argument("--svg", metavar="FILE", help="write the space-time diagram (SVG; '-': stdout)")
-    run.add_argument("--html", metavar="FILE", help="write a self-contained step-through page")
-    run.add_argument("--mermaid", metavar="FILE", help="write a Mermaid sequence diagram")
-    run.add_argument("--shiviz", metavar="FILE", help="write a ShiViz log (vector clocks)")
+    run.add_argument("--svg", type=_path, metavar="FILE",
+                     help="write the space-time diagram (SVG; '-': stdout)")
+    run.add_argument("--html", type=_path, metavar="FILE", help="write a self-contained step-through page")
+    run.add_argument("--mermaid", type=_path, metavar="FILE", help="write a Mermaid sequence diagram")
+    run.add_argument("--shiviz", type=_path, metavar="FILE", help="write a ShiViz log (vector clocks)")
 
     compare = sub.add_parser("compare", help="every pattern on the same seeded schedule, one row each")
     compare.add_argument("scenario", nargs="?", help="a scenario name (or use --workload)")
     compare.add_argument("--workload", choices=SHAPES,
                          help="generate one of the seed's data shapes instead of a scenario")
-    compare.add_argument("--minutes", type=int, default=2, help="simulated minutes of --workload traffic")
-    compare.add_argument("--seed", type=int, default=0, help="the first seed (default 0)")
-    compare.add_argument("--seeds", type=int, default=1, help="aggregate over this many seeds")
+    compare.add_argument("--minutes", type=_count(1, 24 * 60), default=None,
+                         help="simulated minutes of --workload traffic (default 2)")
+    compare.add_argument("--seed", type=_seed, default=0, help="the first seed (default 0)")
+    compare.add_argument("--seeds", type=_count(1, MAX_SEEDS), default=1,
+                         help=f"aggregate over this many seeds (at most {MAX_SEEDS})")
     compare.add_argument("--json", action="store_true", help="print the rows as JSON")
-    compare.add_argument("--svg", metavar="FILE",
+    compare.add_argument("--svg", type=_path, metavar="FILE",
                          help="write every policy's space-time diagram side by side (at --seed)")
 
     sub.add_parser("scenarios", help="list scenarios with one-line descriptions")
@@ -119,19 +174,19 @@ def build_parser() -> argparse.ArgumentParser:
     start = verbs.add_parser("start", parents=[dirs],
                              help="write an exercise's starter module and README")
     start.add_argument("id", help="the exercise id (see 'replicalab exercise list')")
-    start.add_argument("directory", nargs="?", help="where to write them (default: ./ID)")
+    start.add_argument("directory", nargs="?", type=_path, help="where to write them (default: ./ID)")
     start.add_argument("--force", action="store_true", help="overwrite existing files")
     check = verbs.add_parser("check", parents=[dirs], help="grade your module against the checks")
     check.add_argument("id", help="the exercise id")
     check.add_argument("path", nargs="?",
                        help="your module (default: ./ID/MODULE, else ./MODULE)")
-    check.add_argument("--seed", type=int, default=0, help="the checks' seed (default 0)")
-    check.add_argument("--time-limit", type=float, metavar="SECONDS",
+    check.add_argument("--seed", type=_seed, default=0, help="the checks' seed (default 0)")
+    check.add_argument("--time-limit", type=_seconds, metavar="SECONDS",
                        help="override every check's time limit")
     check.add_argument("--json", action="store_true", help="print the report as JSON (autograders)")
     hint = verbs.add_parser("hint", parents=[dirs], help="progressive hints: hint ID [N]")
     hint.add_argument("id", help="the exercise id")
-    hint.add_argument("n", nargs="?", type=int, default=1, help="show hints 1..N (default 1)")
+    hint.add_argument("n", nargs="?", type=_count(1, 1000), default=1, help="show hints 1..N (default 1)")
     return parser
 
 
@@ -157,16 +212,20 @@ def _write(path: str, text: str) -> None:
     try:
         Path(path).write_text(text, encoding="utf-8", newline="\n")
     except OSError as error:
-        raise ConfigError(f"cannot write {path}: {error.strerror or error}") from None
+        raise _OutputFailed(f"cannot write {path}: {error.strerror or error}") from None
 
 
 def _compare(args: argparse.Namespace) -> None:
     if (args.scenario is None) == (args.workload is None):
         raise ConfigError("compare takes a scenario name or --workload SHAPE (one of them)")
-    if args.seeds < 1:
-        raise ConfigError(f"--seeds must be at least 1, got {args.seeds}")
+    if args.minutes is not None and args.workload is None:
+        raise ConfigError("--minutes sets the length of --workload traffic; a scenario has its own")
+    if args.minutes is None:
+        args.minutes = 2
     if args.svg and args.scenario is None:
         raise ConfigError("--svg draws a scenario's runs: give a scenario name, not --workload")
+    if args.svg == "-" and args.json:
+        raise ConfigError("--json and --svg - both write to standard output; send one to a file")
     seeds = range(args.seed, args.seed + args.seeds)
     show = sys.stderr.isatty() and args.seeds > 1
 
@@ -232,49 +291,112 @@ def _exercise(args: argparse.Namespace) -> int:
     return 0 if report.passed else 1
 
 
+def _check_run(args: argparse.Namespace) -> None:
+    """Refuse option combinations whose meaning is ambiguous or that would be ignored."""
+    to_stdout = [name for name, path in (("--svg", args.svg), ("--html", args.html),
+                                         ("--mermaid", args.mermaid), ("--shiviz", args.shiviz))
+                 if path == "-"]
+    printed = [name for name, on in (("--json", args.json), ("--scan", args.scan),
+                                     ("--timeline", args.timeline)) if on]
+    if len(printed) > 1:
+        raise ConfigError(f"{' and '.join(printed)} each choose what to print; give one of them")
+    if len(to_stdout) + len(printed) > 1:
+        both = " and ".join(f"{name} -" if name in to_stdout else name for name in to_stdout + printed)
+        raise ConfigError(f"{both} each write to standard output; send all but one to a file")
+    if args.primary and args.mode != "single-primary":
+        raise ConfigError("--primary names the writer of --mode single-primary; add that mode")
+    if args.home and args.routing != "key-home":
+        raise ConfigError("--home sets a key's home for --routing key-home; add that routing")
+
+
+def _run(args: argparse.Namespace) -> None:
+    _check_run(args)
+    options: dict = {"writes": args.writes, "routing": args.routing, "mode": args.mode,
+                     "stamps": args.stamps}
+    if args.skew:
+        options["skew"] = dict(args.skew)
+    if args.home:
+        options["homes"] = dict(args.home)
+    if args.primary:
+        options["primary"] = args.primary
+    if args.durable is not None:
+        options["durable"] = args.durable
+    result = scenarios.run(args.scenario, merge=args.merge, seed=args.seed, **options)
+    exports = ((args.svg, to_svg), (args.html, to_html), (args.mermaid, to_mermaid),
+               (args.shiviz, to_shiviz))
+    for path, render in exports:
+        if path:
+            _write(path, render(result))
+    if args.json:
+        print(result.to_json())
+    elif args.scan:
+        print(scan_report(result))
+    elif args.timeline:
+        print(result.timeline())
+    elif not any(path == "-" for path, _ in exports):  # stdout is not taken by an export
+        print(result.report())
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "scenarios":
+        rows = [[name, text] for name, text in scenarios.describe().items()]
+        print(table(["scenario", "description"], rows, indent=""))
+    elif args.command == "run":
+        _run(args)
+    elif args.command == "compare":
+        _compare(args)
+    elif args.command == "exercise":
+        return _exercise(args)
+    return 0
+
+
+def _one_line(message: object) -> str:
+    return " ".join(str(message).split()) or "(no message)"
+
+
+def _fail(status: int, message: object) -> int:
+    line = f"replicalab: error: {_one_line(message)}"
+    try:
+        try:
+            print(line, file=sys.stderr, flush=True)
+        except UnicodeEncodeError:  # stderr cannot show a name in the message: escape it
+            print(line.encode("ascii", "backslashreplace").decode("ascii"), file=sys.stderr, flush=True)
+    except (OSError, ValueError):  # stderr itself is gone: the status is all we can give
+        pass
+    return status
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``replicalab`` command; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
-        if args.command == "scenarios":
-            rows = [[name, text] for name, text in scenarios.describe().items()]
-            print(table(["scenario", "description"], rows, indent=""))
-        elif args.command == "run":
-            options: dict = {"writes": args.writes, "routing": args.routing, "mode": args.mode,
-                             "stamps": args.stamps}
-            if args.skew:
-                options["skew"] = dict(args.skew)
-            if args.home:
-                options["homes"] = dict(args.home)
-            if args.primary:
-                options["primary"] = args.primary
-            if args.durable is not None:
-                options["durable"] = args.durable
-            result = scenarios.run(args.scenario, merge=args.merge, seed=args.seed, **options)
-            exports = ((args.svg, to_svg), (args.html, to_html), (args.mermaid, to_mermaid),
-                       (args.shiviz, to_shiviz))
-            for path, render in exports:
-                if path:
-                    _write(path, render(result))
-            if args.json:
-                print(result.to_json())
-            elif args.scan:
-                print(scan_report(result))
-            elif args.timeline:
-                print(result.timeline())
-            elif not any(path == "-" for path, _ in exports):  # stdout is not taken by an export
-                print(result.report())
-        elif args.command == "compare":
-            _compare(args)
-        elif args.command == "exercise":
-            return _exercise(args)
+        status = _dispatch(parser.parse_args(argv))
+        sys.stdout.flush()
     except ReplicaLabError as error:
-        print(f"replicalab: error: {error}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # e.g. `replicalab run london | head`: the reader left, not an error
-        sys.stderr.close()
-    return 0
+        return _fail(2, error)
+    except _OutputFailed as error:
+        return _fail(1, error)
+    except BrokenPipeError:  # e.g. `replicalab run london | head`: the reader left early
+        _silence_stdout()
+        return _fail(1, "standard output was closed before everything was written (broken pipe)")
+    except UnicodeEncodeError as error:
+        _silence_stdout()
+        return _fail(1, f"standard output ({error.encoding}) cannot show {error.object[error.start:error.end]!r}; "
+                        "set PYTHONIOENCODING=utf-8")
+    except OSError as error:  # a full disk, a path that is a directory or a device, ...
+        _silence_stdout()
+        where = f" {error.filename}" if error.filename else " standard output"
+        return _fail(1, f"cannot write{where}: {error.strerror or error}")
+    return status
 
 
 if __name__ == "__main__":

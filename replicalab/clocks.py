@@ -30,7 +30,7 @@ from typing import Any
 import attrs
 
 from replicalab import _validate, serialization
-from replicalab.errors import ClockError
+from replicalab.errors import ClockError, ReplicaIdError
 
 __all__ = ["Causality", "HybridLogicalClock", "LamportClock", "VectorClock"]
 
@@ -197,7 +197,10 @@ class VectorClock:
     # -- reading ------------------------------------------------------------
     def get(self, replica: str) -> int:
         """The count for ``replica`` (0 if it has no entry)."""
-        return self._counts.get(replica, 0)
+        try:
+            return self._counts.get(replica, 0)
+        except TypeError:
+            raise _validate.unhashable(replica, "replica id", ReplicaIdError) from None
 
     def __getitem__(self, replica: str) -> int:
         return self._counts.get(replica, 0)
@@ -221,7 +224,7 @@ class VectorClock:
         """Return a clock with ``replica``'s entry increased by ``by`` (default 1)."""
         _validate.replica_id(replica)
         if type(by) is not int or by < 1:
-            raise ClockError(f"tick amount must be an integer >= 1, got {by!r}")
+            raise ClockError(f"tick amount must be an integer >= 1, got {_validate.shown(by)}")
         counts = dict(self._counts)
         counts[replica] = counts.get(replica, 0) + by
         return VectorClock._trusted(counts)

@@ -63,6 +63,16 @@ class Dot:
                        serialization.read_int(doc["counter"], "counter", 1))
 
 
+def _dot_set(value: object) -> frozenset:
+    """The cloud of a causal context as a frozenset, or ClockError if it is not a collection."""
+    if isinstance(value, (str, bytes, bytearray, dict)) or not hasattr(value, "__iter__"):
+        raise ClockError(f"a causal context's cloud is a set of Dot values, got {_validate.shown(value)}")
+    try:
+        return frozenset(value)
+    except TypeError:
+        raise ClockError(f"a causal context's cloud holds Dot values, got {_validate.shown(value)}") from None
+
+
 @attrs.frozen(eq=False, repr=False)
 class CausalContext:
     """A set of dots: a compact version vector plus out-of-order extras.
@@ -72,14 +82,14 @@ class CausalContext:
     """
 
     vv: VectorClock = attrs.field(factory=VectorClock)
-    cloud: frozenset[Dot] = attrs.field(default=frozenset(), converter=frozenset)
+    cloud: frozenset[Dot] = attrs.field(default=frozenset(), converter=lambda v: _dot_set(v))
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.vv, VectorClock):
-            raise ClockError(f"CausalContext vv must be a VectorClock, got {self.vv!r}")
+            raise ClockError(f"CausalContext vv must be a VectorClock, got {_validate.shown(self.vv)}")
         for dot in self.cloud:
             if not isinstance(dot, Dot):
-                raise ClockError(f"a causal context's cloud holds Dot values, got {dot!r}")
+                raise ClockError(f"a causal context's cloud holds Dot values, got {_validate.shown(dot)}")
         compact_vv, compact_cloud = _compact(self.vv, self.cloud)
         object.__setattr__(self, "vv", compact_vv)
         object.__setattr__(self, "cloud", compact_cloud)
@@ -89,16 +99,21 @@ class CausalContext:
 
     def add(self, dot: Dot) -> CausalContext:
         """Return the context with ``dot`` added."""
+        if not isinstance(dot, Dot):
+            raise ClockError(f"CausalContext.add takes a Dot, got {_validate.shown(dot)}")
         if dot in self:
             return self
         return CausalContext(self.vv, self.cloud | {dot})
 
     def merge(self, other: CausalContext) -> CausalContext:
         """Return the union of the two sets of dots."""
+        if not isinstance(other, CausalContext):
+            raise ClockError(f"CausalContext.merge takes a CausalContext, got {_validate.shown(other)}")
         return CausalContext(self.vv.merge(other.vv), self.cloud | other.cloud)
 
     def next_dot(self, replica: str) -> Dot:
         """The dot for ``replica``'s next event: one past its highest known counter."""
+        _validate.replica_id(replica)
         top = self.vv.get(replica)
         for dot in self.cloud:
             if dot.replica == replica and dot.counter > top:

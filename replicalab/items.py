@@ -22,7 +22,9 @@ from typing import Any
 
 import attrs
 
+from replicalab import _validate
 from replicalab.clocks import VectorClock
+from replicalab.errors import ConfigError, ReplicaLabError, SerializationError
 
 __all__ = ["INITIAL_STAMP", "INITIAL_WRITE", "Cell", "Item", "Stamp", "Version", "format_wall", "sorted_elements"]
 
@@ -36,6 +38,8 @@ def format_wall(ms: int) -> str:
         >>> format_wall(50_832_140)
         '14:07:12.140'
     """
+    if type(ms) is not int:
+        raise ConfigError(f"format_wall takes integer milliseconds, got {_validate.shown(ms)}")
     seconds, millis = divmod(ms, 1000)
     minutes, secs = divmod(seconds, 60)
     hours, mins = divmod(minutes, 60)
@@ -48,6 +52,12 @@ def sorted_elements(values: Any) -> list[Any]:
         >>> sorted_elements(["pen", 3, "book", "pen"])
         [3, 'book', 'pen']
     """
+    if isinstance(values, (str, bytes, bytearray, Mapping)) or not hasattr(values, "__iter__"):
+        raise ConfigError(f"sorted_elements takes a collection of set elements, got {_validate.shown(values)}")
+    values = list(values)
+    for value in values:
+        if type(value) not in (str, int):
+            raise ConfigError(f"set elements are strings or integers, got {_validate.shown(value)}")
     return sorted(set(values), key=lambda v: (isinstance(v, str), v))
 
 
@@ -149,6 +159,9 @@ class Version:
         clock: VectorClock | None = None,
     ) -> Version:
         """Build a version from a mapping of cells (sorted here)."""
+        if not isinstance(cells, Mapping) or not all(
+                isinstance(n, str) and isinstance(c, Cell) for n, c in cells.items()):
+            raise ConfigError(f"Version.of takes a mapping of attribute name -> Cell, got {_validate.shown(cells)}")
         return cls(tuple(sorted(cells.items())), write, stamp, clock or VectorClock())
 
     def cell_map(self) -> dict[str, Cell]:
@@ -209,6 +222,17 @@ class Version:
         return None
 
 
+def _sorted_versions(versions: Any) -> tuple[Version, ...]:
+    """An item's versions sorted by stamp, or ConfigError if they are not Version objects."""
+    if isinstance(versions, (str, bytes, bytearray, Mapping)) or not hasattr(versions, "__iter__"):
+        raise ConfigError(f"an Item holds a tuple of Version objects, got {_validate.shown(versions)}")
+    versions = tuple(versions)
+    for version in versions:
+        if not isinstance(version, Version) or not isinstance(version.stamp, Stamp):
+            raise ConfigError(f"an Item holds Version objects with a Stamp, got {_validate.shown(version)}")
+    return tuple(sorted(versions, key=lambda v: v.stamp))
+
+
 @attrs.frozen
 class Item:
     """The versions a replica holds for one key, sorted by stamp.
@@ -217,9 +241,7 @@ class Item:
     write that no other write had seen, and a reader must choose.
     """
 
-    versions: tuple[Version, ...] = attrs.field(
-        converter=lambda vs: tuple(sorted(vs, key=lambda v: v.stamp))
-    )
+    versions: tuple[Version, ...] = attrs.field(converter=lambda vs: _sorted_versions(vs))
 
     def __iter__(self) -> Iterator[Version]:
         return iter(self.versions)
@@ -263,12 +285,21 @@ class Item:
         def stamp(s: list) -> Stamp:
             return Stamp(s[0], s[2], s[3], s[1])
 
-        versions = []
-        for v in json.loads(data):
-            cells = tuple((n, Cell(value, write, stamp(s), removed, counter, *element))
-                          for n, value, write, s, removed, counter, *element in v["cells"])
-            versions.append(Version(cells, v["write"], stamp(v["stamp"]), VectorClock(v["clock"])))
-        return cls(tuple(versions))
+        if not isinstance(data, (bytes, bytearray, str)):
+            raise SerializationError(f"Item.from_bytes takes the bytes Item.to_bytes wrote, got {_validate.shown(data)}")
+        try:
+            versions = []
+            for v in json.loads(data):
+                cells = tuple((n, Cell(value, write, stamp(s), removed, counter, *element))
+                              for n, value, write, s, removed, counter, *element in v["cells"])
+                versions.append(Version(cells, v["write"], stamp(v["stamp"]), VectorClock(v["clock"])))
+            return cls(tuple(versions))
+        except SerializationError:
+            raise
+        except (ReplicaLabError, ValueError, TypeError, KeyError, IndexError, AttributeError,
+                RecursionError) as error:
+            raise SerializationError(
+                f"not the bytes of an Item (Item.to_bytes): {_validate.shown(error)}") from None
 
     def to_trace(self) -> list[dict[str, Any]]:
         """Plain data for the trace: one dict per version, each value with the write that set it."""

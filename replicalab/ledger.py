@@ -64,8 +64,10 @@ from typing import Any
 
 import attrs
 
+from replicalab import _validate
 from replicalab.clocks import VectorClock
 from replicalab.dots import Dot
+from replicalab.errors import ConfigError
 from replicalab.items import INITIAL_WRITE, Item, Stamp, format_wall
 from replicalab.policies import UNATTRIBUTED, Loss
 
@@ -100,9 +102,14 @@ class WriteRecord:
     #: Set actions: attribute -> (elements added, elements deleted).
     elements: dict[str, tuple[tuple[Any, ...], tuple[Any, ...]]] = attrs.field(factory=dict)
     bookkeeping: tuple[str, ...] = ()
+    #: Some region applied it, although its client got an error (a timeout, a lost reply):
+    #: the outcome was unknown to the client, so the write is judged by its effect.
+    applied: bool = False
 
     def saw(self, other: WriteRecord) -> bool:
         """True iff ``other``'s effect had reached this write's replica when this write ran."""
+        if not isinstance(other, WriteRecord):
+            raise ConfigError(f"WriteRecord.saw takes a WriteRecord, got {_validate.shown(other)}")
         return (self.key == other.key and other.dot is not None
                 and other.dot.counter <= self.seen.get(other.dot.replica))
 
@@ -269,6 +276,7 @@ def _reached(write: WriteRecord, knowledge: VectorClock | None) -> bool:
 
 
 def _missing(w: WriteRecord, item: Item | None, records: Mapping[str, WriteRecord],
+             reset: set[str] = frozenset(),  # type: ignore[assignment]
              ) -> tuple[set[str], str] | None:
     """None if ``w``'s effect is in ``item``; else the writes holding what replaced it (or
     ``<absent>``) and, for set actions, a sentence saying what is wrong."""
@@ -286,11 +294,34 @@ def _missing(w: WriteRecord, item: Item | None, records: Mapping[str, WriteRecor
             continue
         if (w.id, attribute) in held:
             continue
-        if attribute in w.added and _counted(item, attribute, w):
+        if attribute in w.added and attribute not in reset and _counted(item, attribute, w):
             continue
         missing = True
         holders.update(_holders(item, attribute) or ["<absent>"])
     return (holders, problem) if missing else None
+
+
+def _judge_inputs(writes: Any, final: Any, losses: Any, reports: Any, absent: Any,
+                  ) -> tuple[list[WriteRecord], list[LossEvent]]:
+    """Check judge()'s arguments at the boundary (ConfigError naming the argument)."""
+    def listed(value: Any, kind: type, what: str) -> list[Any]:
+        if isinstance(value, (str, bytes, bytearray, Mapping)) or not hasattr(value, "__iter__"):
+            raise ConfigError(f"{what} must be an iterable of {kind.__name__}, got {_validate.shown(value)}")
+        out = list(value)
+        for one in out:
+            if not isinstance(one, kind):
+                raise ConfigError(f"{what} must hold {kind.__name__} records, got {_validate.shown(one)}")
+        return out
+
+    if not isinstance(final, Mapping) or not all(
+            isinstance(r, str) and isinstance(items, Mapping)
+            and all(isinstance(i, Item) for i in items.values()) for r, items in final.items()):
+        raise ConfigError(f"final must map replica -> {{key: Item}}, got {_validate.shown(final)}")
+    for what, texts in (("reports", reports), ("absent", absent)):
+        if texts is not None and (not isinstance(texts, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in texts.items())):
+            raise ConfigError(f"{what} must map write id -> text, got {_validate.shown(texts)}")
+    return listed(writes, WriteRecord, "writes"), listed(losses, LossEvent, "losses")
 
 
 def judge(
@@ -300,6 +331,7 @@ def judge(
     reports: Mapping[str, str] | None = None,
     absent: Mapping[str, str] | None = None,
     reached: Mapping[str, Mapping[str, VectorClock]] | None = None,
+    dormant: Mapping[str, Mapping[str, Item]] | None = None,
 ) -> Ledger:
     """Give every write its verdict (see the module docs for the rules).
 
@@ -310,8 +342,22 @@ def judge(
     ``reached`` is ground truth at the end, ``{replica: {key: knowledge}}``:
     which writes had reached each live replica. Without it, every write is
     taken to have reached every replica (nothing is ``unreplicated``).
+    ``dormant`` are the items of replicas that are down at the end but kept
+    their state (a durable crash): a write they hold is not lost, only
+    ``unreplicated``.
+
+    A counter ``ADD`` whose replica contribution was reset by a write that set
+    the attribute (not another ``ADD``) no longer counts, whatever the
+    replica's later contributions say.
     """
+    writes, losses = _judge_inputs(writes, final, losses, reports, absent)
+    if reached is not None and (not isinstance(reached, Mapping) or not all(
+            isinstance(k, Mapping) and all(isinstance(v, VectorClock) for v in k.values())
+            for k in reached.values())):
+        raise ConfigError("reached must map replica -> {key: VectorClock} (ground truth), got "
+                          f"{_validate.shown(reached)}")
     absent = dict(absent or {})
+    dormant = dict(dormant or {})
     records = {w.id: w for w in writes}
     reports = dict(reports or {})
     history: dict[str, list[LossEvent]] = {}
@@ -321,15 +367,22 @@ def judge(
     for w in records.values():
         base = {"write": w.id, "replica": w.replica, "key": w.key, "client": w.client,
                 "attributes": dict(w.attributes)}
-        if not w.acknowledged:
+        if not w.acknowledged and not w.applied:
             entries.append(Entry(verdict="rejected", why=w.error or "rejected", where=w.replica,
                                  time=w.time, **base))
             continue
+        told = ("" if w.acknowledged else
+                f"the client was told {w.error or 'it failed'}, yet it took effect; ")
         holders: set[str] = set()
         problem = ""
         held_at, unreached, lacking = [], [], []
+        reset = {e.loss.attribute for e in history.get(w.id, ())
+                 if e.loss.by in records and e.loss.attribute not in records[e.loss.by].added}
+        for replica in sorted(dormant):
+            if _missing(w, dormant[replica].get(w.key), records, reset) is None:
+                held_at.append(f"{replica} (down, its state kept)")
         for replica in sorted(final):
-            found = _missing(w, final[replica].get(w.key), records)
+            found = _missing(w, final[replica].get(w.key), records, reset)
             if found is None:
                 held_at.append(replica)
                 continue
@@ -342,7 +395,7 @@ def judge(
             holders.update(found[0])
             problem = problem or (f"at {replica}: {found[1]}" if found[1] else "")
         if not lacking:
-            entries.append(Entry(verdict="kept", **base))
+            entries.append(Entry(verdict="kept", why=told.removesuffix("; "), **base))
             continue
         holders.discard(w.id)
         later = sorted(h for h in holders if h in records and records[h].saw(w))
@@ -355,17 +408,17 @@ def judge(
         unseen = next((e for e in events if e.loss.by not in records
                        or not records[e.loss.by].saw(w)), None)
         if unseen is not None:
-            why = _explain(w, unseen, records) + overwrite
+            why = told + _explain(w, unseen, records) + overwrite
             entries.append(_lost(w, why, unseen.replica, unseen.time, (unseen.loss.by,),
                                  reports, base))
             continue
         if held_at and len(unreached) == len(lacking):
-            why = (f"held by {', '.join(held_at)}, but the run ended before it reached "
+            why = (f"{told}held by {', '.join(held_at)}, but the run ended before it reached "
                    f"{', '.join(unreached)}")
             entries.append(Entry(verdict="unreplicated", why=why, **base))
             continue
         if holders and len(later) == len(holders):
-            why = "overwritten by " + ", ".join(later) + ", which had seen it"
+            why = told + "overwritten by " + ", ".join(later) + ", which had seen it"
             entries.append(Entry(verdict="superseded", why=why, by=tuple(later), **base))
             continue
         unseen_holders = tuple(sorted(h for h in holders if h not in later))
@@ -376,7 +429,7 @@ def judge(
         else:
             why = ("its value is absent from the final state (it never arrived or was "
                    "dropped without a recorded merge)")
-        entries.append(_lost(w, why, None, None, unseen_holders, reports, base))
+        entries.append(_lost(w, told + why, None, None, unseen_holders, reports, base))
     return Ledger(tuple(entries))
 
 
@@ -405,6 +458,9 @@ def from_simulation(sim: Any, reports: Mapping[str, str] | None = None,
         raise ValueError("the ledger needs a trace; build the Simulation with trace=True")
     replies = {r.response.op: r.response for r in sim.replies}
     wrote = {e.get("write"): e for e in trace.of_kind("Wrote")}
+    # A write some region applied (wrote, or accepted as an MRSC commit) took effect even if
+    # its client got an error; only one applied nowhere was refused.
+    applied = set(wrote) | {e.get("write") for e in trace.of_kind("Merged")}
     requested = {e.get("op"): e for e in trace.of_kind("ClientRequested")}
     records = []
     for op, fact in sim.writes.items():
@@ -431,6 +487,7 @@ def from_simulation(sim: Any, reports: Mapping[str, str] | None = None,
             id=op, replica=fact.replica, key=fact.scope, time=fact.time, client=fact.client,
             attributes=attributes, dot=fact.dot, seen=fact.seen, acknowledged=acknowledged,
             error=error, stamp=stamp, added=added, elements=elements, bookkeeping=bookkeeping,
+            applied=op in applied,
         ))
     for op, failed in sim.failed_requests.items():
         request = failed.request
@@ -456,6 +513,9 @@ def from_simulation(sim: Any, reports: Mapping[str, str] | None = None,
     down = set(getattr(sim, "down", ()))
     live = [rid for rid in sim.replicas if rid not in down]
     final = {rid: dict(getattr(sim.replicas[rid], "items", {})) for rid in live}
+    durable = {e.replica: e.get("durable") for e in trace.of_kind("Crashed")}
+    dormant = {rid: dict(getattr(sim.replicas[rid], "items", {})) for rid in sorted(down)
+               if durable.get(rid)}
     keys = sorted({r.key for r in records}, key=str)
     reached = {rid: {k: sim.knowledge(rid, k) for k in keys} for rid in live}
     absent = {}
@@ -466,7 +526,7 @@ def from_simulation(sim: Any, reports: Mapping[str, str] | None = None,
         if crash is not None:
             absent[record.id] = (f"lost with {record.replica}'s state when it crashed at "
                                  f"t={crash.time} (durable=False) before replicating it")
-    return judge(records, final, losses, reports, absent, reached)
+    return judge(records, final, losses, reports, absent, reached, dormant)
 
 
 def describe_stamp(stamp: Stamp | None) -> str:

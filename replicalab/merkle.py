@@ -58,6 +58,7 @@ from typing import Any
 
 import attrs
 
+from replicalab import _validate
 from replicalab.errors import ConfigError
 
 __all__ = [
@@ -128,7 +129,7 @@ def _next_level(level: list[bytes]) -> list[bytes]:
 
 def _index(value: Any, what: str) -> int:
     if type(value) is not int or value < 0:
-        raise ConfigError(f"{what} must be an integer >= 0, got {value!r}")
+        raise ConfigError(f"{what} must be an integer >= 0, got {_validate.shown(value)}")
     return value
 
 
@@ -171,7 +172,7 @@ def inclusion_proof(leaves: Sequence[bytes], index: int) -> list[bytes]:
     n = len(leaves)
     if type(index) is not int or not 0 <= index < n:
         valid = f"an integer from 0 to {n - 1}" if n else "impossible: the tree is empty"
-        raise ConfigError(f"index must be {valid} for a tree of {n} leaves, got {index!r}")
+        raise ConfigError(f"index must be {valid} for a tree of {n} leaves, got {_validate.shown(index)}")
     level = _leaf_hashes(leaves)
     path: list[bytes] = []
     while len(level) > 1:
@@ -261,14 +262,14 @@ def _check_shape(fanout: Any, depth: Any) -> int:
     if type(fanout) is not int or fanout not in FANOUTS:
         raise ConfigError(
             f"fanout must be a power of two from 2 to 256 (one of {', '.join(map(str, FANOUTS))}), "
-            f"got {fanout!r}"
+            f"got {_validate.shown(fanout)}"
         )
     bits = fanout.bit_length() - 1
     top = _KEY_BITS // bits
     if type(depth) is not int or not 0 <= depth <= top:
         raise ConfigError(
             f"depth must be an integer from 0 to {top} for fanout {fanout} (buckets are named by "
-            f"the first depth*log2(fanout) <= {_KEY_BITS} bits of SHA-256(key)), got {depth!r}"
+            f"the first depth*log2(fanout) <= {_KEY_BITS} bits of SHA-256(key)), got {_validate.shown(depth)}"
         )
     return bits
 
@@ -293,17 +294,17 @@ def suggested_depth(n: int, fanout: int = DEFAULT_FANOUT) -> int:
 
 def _encode_key(key: Any) -> bytes:
     if not isinstance(key, str):
-        raise ConfigError(f"keys must be strings, got {key!r} ({type(key).__name__})")
+        raise ConfigError(f"keys must be strings, got {_validate.shown(key)} ({type(key).__name__})")
     try:
         return key.encode("utf-8")
     except UnicodeEncodeError:
-        raise ConfigError(f"key {key!r} cannot be encoded as UTF-8 (lone surrogate?)") from None
+        raise ConfigError(f"key {_validate.shown(key)} cannot be encoded as UTF-8 (lone surrogate?)") from None
 
 
 def _value_digest(key: str, value: Any) -> bytes:
     if not isinstance(value, _BYTES_LIKE):
         raise ConfigError(
-            f"the value of key {key!r} must be bytes, got {type(value).__name__}; encode it "
+            f"the value of key {_validate.shown(key)} must be bytes, got {type(value).__name__}; encode it "
             f"first (e.g. canonical JSON .encode('utf-8'))"
         )
     return _sha256(value).digest()
@@ -553,10 +554,10 @@ class MerkleTree:
 
     def _check_node(self, level: Any, index: Any) -> None:
         if type(level) is not int or not 0 <= level <= self.depth:
-            raise ConfigError(f"level must be an integer from 0 (root) to {self.depth} (buckets), got {level!r}")
+            raise ConfigError(f"level must be an integer from 0 (root) to {self.depth} (buckets), got {_validate.shown(level)}")
         width = self.fanout**level
         if type(index) is not int or not 0 <= index < width:
-            raise ConfigError(f"index at level {level} must be an integer from 0 to {width - 1}, got {index!r}")
+            raise ConfigError(f"index at level {level} must be an integer from 0 to {width - 1}, got {_validate.shown(index)}")
 
     def _node(self, level: int, index: int) -> _Node:
         node = self._top

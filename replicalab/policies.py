@@ -39,6 +39,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from replicalab import _validate
 from replicalab.clocks import VectorClock
 from replicalab.errors import ConfigError, MergeValidationError
 from replicalab.items import (
@@ -172,7 +173,7 @@ class MergePolicy:
         if item is not None:
             _item(item, "item")
         if not isinstance(attributes, Mapping):
-            raise ConfigError(f"attributes must be a mapping of name -> value, got {attributes!r}")
+            raise ConfigError(f"attributes must be a mapping of name -> value, got {_validate.shown(attributes)}")
         versions = list(item.versions) if item is not None else []
         base = _base_cells(versions)
         cells = _built_cells(base, attributes, adds, elements, write, stamp, replace)
@@ -225,6 +226,7 @@ class MergePolicy:
             >>> get_policy("item-lww").initial({"items": {"pen", "book"}}).to_plain()
             {'items': ['book', 'pen']}
         """
+        _initial_attributes(attributes)
         cells = {name: _plain_cell(value, INITIAL_WRITE, INITIAL_STAMP)
                  for name, value in attributes.items()}
         return Item((Version.of(cells, write=INITIAL_WRITE, stamp=INITIAL_STAMP),))
@@ -307,6 +309,12 @@ def _plain_cell(value: Any, write: str, stamp: Stamp) -> Cell:
     return Cell(value, write, stamp)
 
 
+def _initial_attributes(attributes: object) -> None:
+    if not isinstance(attributes, Mapping) or not all(isinstance(k, str) and k for k in attributes):
+        raise ConfigError(
+            f"initial attributes must be a mapping of non-empty name -> value, got {_validate.shown(attributes)}")
+
+
 def _item(value: object, what: str) -> Item:
     if not isinstance(value, Item):
         raise MergeValidationError(f"{what} must be an Item, got {type(value).__name__}")
@@ -325,7 +333,7 @@ def _single(item: Item, policy: str) -> Version:
 def _same(a: Version, b: Version) -> None:
     if a != b:
         raise MergeValidationError(
-            f"two different versions share stamp {a.stamp} (writes {a.write!r} and {b.write!r}); "
+            f"two different versions share stamp {a.stamp} (writes {_validate.shown(a.write)} and {_validate.shown(b.write)}); "
             "a stamp must name exactly one item state"
         )
 
@@ -389,7 +397,7 @@ class AttributeLWW(MergePolicy):
             elif cell.stamp == current.stamp:
                 if cell != current:
                     raise MergeValidationError(
-                        f"attribute {name!r} has two different values under stamp {cell.stamp}"
+                        f"attribute {_validate.shown(name)} has two different values under stamp {cell.stamp}"
                     )
             elif not cell.removed:
                 losses.append(_attr_loss(name, cell, current))
@@ -498,7 +506,7 @@ def get_policy(name: str | MergePolicy) -> MergePolicy:
         return POLICIES[name]
     except (KeyError, TypeError):
         raise ConfigError(
-            f"unknown merge policy {name!r}; choose one of: {', '.join(policy_names())}"
+            f"unknown merge policy {_validate.shown(name)}; choose one of: {', '.join(policy_names())}"
         ) from None
 
 
@@ -542,6 +550,7 @@ class CrdtMap(MergePolicy):
     def initial(self, attributes: Mapping[str, Any]) -> Item:
         # A set attribute is an OR-Set from the start: one element cell per element, all under
         # the initial dot, which every replica has seen.
+        _initial_attributes(attributes)
         cells = [(name, cell) for name, value in attributes.items()
                  for cell in _crdt_cells(value, INITIAL_WRITE, INITIAL_STAMP)]
         return Item((self._make(cells, VectorClock()),))
@@ -559,7 +568,7 @@ class CrdtMap(MergePolicy):
         elements: Mapping[str, tuple[frozenset[Any], frozenset[Any]]] | None = None,
     ) -> Outcome:
         if not isinstance(attributes, Mapping):
-            raise ConfigError(f"attributes must be a mapping of name -> value, got {attributes!r}")
+            raise ConfigError(f"attributes must be a mapping of name -> value, got {_validate.shown(attributes)}")
         current = _single(_item(item, "item"), self.name) if item is not None else None
         cells = list(current.cells) if current is not None else []
         context = current.clock if current is not None else VectorClock()
@@ -620,8 +629,8 @@ class CrdtMap(MergePolicy):
         for key in a.keys() & b.keys():
             if a[key] != b[key]:
                 raise MergeValidationError(
-                    f"write {key[0]} names two different cells for {key[1]!r} "
-                    f"({a[key][1]!r} and {b[key][1]!r})")
+                    f"write {key[0]} names two different cells for {_validate.shown(key[1])} "
+                    f"({_validate.shown(a[key][1])} and {_validate.shown(b[key][1])})")
         keep = [nc for key, nc in a.items() if key in b or not _covered(key[0], theirs.clock)]
         keep += [nc for key, nc in b.items() if key not in a and not _covered(key[0], mine.clock)]
         version = self._make(keep, mine.clock.merge(theirs.clock))

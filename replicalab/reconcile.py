@@ -20,10 +20,12 @@ regions logged — never the simulator's ground truth.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import attrs
 
+from replicalab import _validate
+from replicalab.errors import ConfigError
 from replicalab.trace import Event
 
 __all__ = ["Fork", "find_version_forks"]
@@ -48,12 +50,21 @@ def find_version_forks(events: Iterable[Event], attribute: str = "version") -> l
     Returns forks sorted by key and version. Writes without the version
     attribute are ignored.
     """
+    if not isinstance(attribute, str) or not attribute:
+        raise ConfigError(f"attribute must be a non-empty attribute name, got {_validate.shown(attribute)}")
+    if isinstance(events, (str, bytes, bytearray, Mapping)) or not hasattr(events, "__iter__"):
+        raise ConfigError(f"events must be trace events (sim.trace, result.trace), got {_validate.shown(events)}")
+    events = list(events)
+    for event in events:
+        if not isinstance(event, Event):
+            raise ConfigError(f"events must be trace Event records, got {_validate.shown(event)}")
     claims: dict[tuple[str, int], list[str]] = {}
     for event in events:
         if event.kind != "Wrote":
             continue
-        version = event.get("attributes", {}).get(attribute)
-        if type(version) is int:
+        attributes = event.get("attributes", {})
+        version = attributes.get(attribute) if isinstance(attributes, dict) else None
+        if type(version) is int and isinstance(event.get("key"), str) and isinstance(event.get("write"), str):
             claims.setdefault((event.get("key"), version), []).append(event.get("write"))
     # A write read twice (from two regions' streams, say) is one claim, not a fork with itself.
     return [

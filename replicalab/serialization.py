@@ -59,6 +59,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from replicalab import _validate
 from replicalab.errors import ReplicaLabError, SerializationError
 
 __all__ = [
@@ -112,6 +113,8 @@ def dumps(doc: Mapping[str, Any]) -> str:
                           ensure_ascii=True)
     except (TypeError, ValueError) as exc:
         raise SerializationError(f"cannot encode as canonical JSON: {exc}") from None
+    except RecursionError:
+        raise SerializationError(f"cannot encode as canonical JSON: nested deeper than {MAX_DEPTH} levels") from None
 
 
 def document(kind: str, /, **fields: Any) -> str:
@@ -134,7 +137,7 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise SerializationError(f"duplicate key {key!r} in a JSON object")
+            raise SerializationError(f"duplicate key {_validate.shown(key)} in a JSON object")
         out[key] = value
     return out
 
@@ -154,6 +157,10 @@ def _check_depth(root: Any) -> None:
 def parse(text: str | bytes | bytearray, *, max_bytes: int | None = None) -> dict[str, Any]:
     """Parse untrusted text into a JSON object, enforcing every safety limit."""
     limit = MAX_DOCUMENT_BYTES if max_bytes is None else max_bytes
+    if type(limit) is not int or limit < 0:
+        raise SerializationError(
+            f"max_bytes must be an integer >= 0 (or None for {MAX_DOCUMENT_BYTES}), got {_validate.shown(max_bytes)}"
+        )
     if isinstance(text, (bytes, bytearray)):
         if len(text) > limit:
             raise SerializationError(f"document of {len(text)} bytes exceeds the limit of {limit}")
@@ -187,11 +194,11 @@ def load(text: str | bytes | bytearray, kind: str, fields: Iterable[str], *,
     expected = f"replicalab/{kind}"
     fmt = doc.get("format")
     if fmt != expected:
-        raise SerializationError(f"expected format {expected!r}, got {fmt!r}")
+        raise SerializationError(f"expected format {_validate.shown(expected)}, got {_validate.shown(fmt)}")
     version = doc.get("schema_version")
     if type(version) is not int or version != SCHEMA_VERSION:
         raise SerializationError(
-            f"unsupported schema_version {version!r}; this replicalab reads {SCHEMA_VERSION}"
+            f"unsupported schema_version {_validate.shown(version)}; this replicalab reads {SCHEMA_VERSION}"
         )
     allowed = set(fields) | {"format", "schema_version"}
     unknown = sorted(set(doc) - allowed)
@@ -214,7 +221,7 @@ def from_json(text: str | bytes | bytearray, *, max_bytes: int | None = None) ->
     if fmt == OP_FORMAT:
         return op_from_json(text, max_bytes=max_bytes)
     if not isinstance(fmt, str) or fmt not in FORMATS:
-        raise SerializationError(f"unknown format {fmt!r}; known: {sorted(FORMATS) + [OP_FORMAT]}")
+        raise SerializationError(f"unknown format {_validate.shown(fmt)}; known: {sorted(FORMATS) + [OP_FORMAT]}")
     from replicalab import clocks, dots
     from replicalab.crdts import counters, maps, registers, sets
 
@@ -256,7 +263,7 @@ def write_op_field(op: Any, name: str, value: Any) -> Any:
         return {"op": type(value).__qualname__, "fields": value._json_fields()}
     if name == "payload":
         return op._write_payload(value)
-    raise SerializationError(f"op field {name!r} has no encoding")  # pragma: no cover
+    raise SerializationError(f"op field {_validate.shown(name)} has no encoding")  # pragma: no cover
 
 
 def _read_op_fields(cls: type, fields: dict[str, Any], depth: int) -> dict[str, Any]:
@@ -299,7 +306,7 @@ def _read_op_fields(cls: type, fields: dict[str, Any], depth: int) -> dict[str, 
                 raise SerializationError(f"{what} needs the nested op to be read")
             out[name] = cls._read_payload(out["op"], raw)
         else:  # pragma: no cover - every field name of every op is listed above
-            raise SerializationError(f"op field {name!r} has no decoding")
+            raise SerializationError(f"op field {_validate.shown(name)} has no decoding")
     return out
 
 
@@ -309,7 +316,7 @@ def _read_op(obj: dict[str, Any], depth: int) -> Any:
     name = obj["op"]
     cls = _op_classes().get(name) if isinstance(name, str) else None
     if cls is None:
-        raise SerializationError(f"unknown op {name!r}; known: {sorted(_op_classes())}")
+        raise SerializationError(f"unknown op {_validate.shown(name)}; known: {sorted(_op_classes())}")
     kwargs = _read_op_fields(cls, read_object(obj["fields"], "fields"), depth)
     with decoding(name):
         return cls(**kwargs)
@@ -423,7 +430,7 @@ def write_element(value: Any, what: str = "element") -> Any:
     if kind is tuple:
         return [write_element(item, what) for item in value]
     raise SerializationError(
-        f"{what} {value!r} ({kind.__name__}) is outside the serializable element domain: "
+        f"{what} {_validate.shown(value)} ({kind.__name__}) is outside the serializable element domain: "
         "None, int, str, or tuples of those (bool and float are excluded: True == 1 == 1.0)"
     )
 
@@ -451,7 +458,7 @@ def write_value(value: Any, what: str = "value") -> Any:
         return value
     if kind is float:
         if not math.isfinite(value):
-            raise SerializationError(f"{what} {value!r} is not a finite number")
+            raise SerializationError(f"{what} {_validate.shown(value)} is not a finite number")
         return value
     if kind is list:
         return [write_value(item, what) for item in value]
@@ -459,11 +466,11 @@ def write_value(value: Any, what: str = "value") -> Any:
         out = {}
         for key, item in value.items():
             if type(key) is not str:
-                raise SerializationError(f"{what} dict keys must be strings, got {key!r}")
+                raise SerializationError(f"{what} dict keys must be strings, got {_validate.shown(key)}")
             out[key] = write_value(item, what)
         return out
     raise SerializationError(
-        f"{what} {value!r} ({kind.__name__}) is outside the serializable value domain: None, "
+        f"{what} {_validate.shown(value)} ({kind.__name__}) is outside the serializable value domain: None, "
         "bool, int, finite float, str, lists and str-keyed dicts of those (use a list, not a tuple)"
     )
 

@@ -27,7 +27,8 @@ from typing import Any
 
 import attrs
 
-from replicalab.errors import ReplicaLabError
+from replicalab import _validate
+from replicalab.errors import ConfigError, ReplicaLabError
 
 __all__ = ["Event", "Trace", "canonical_json"]
 
@@ -38,7 +39,12 @@ def canonical_json(value: Any) -> str:
         >>> canonical_json({"b": 1, "a": [1, 2]})
         '{"a":[1,2],"b":1}'
     """
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise ConfigError(f"canonical_json takes plain data (None, bool, int, finite float, str, "
+                          f"lists and str-keyed dicts), got {_validate.shown(value)}: {reason}") from None
 
 
 @attrs.frozen
@@ -58,18 +64,33 @@ class Event:
 
     def get(self, name: str, default: Any = None) -> Any:
         """A field of ``data``."""
+        if not isinstance(name, str):
+            raise ConfigError(f"trace event fields are named by strings, got {_validate.shown(name)}")
         return self.data.get(name, default)
 
 
 class Trace:
     """An append-only list of :class:`Event` records."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_events: int | None = None) -> None:
+        if max_events is not None and (type(max_events) is not int or max_events < 0):
+            raise ConfigError(f"max_events must be an integer >= 0 or None, got {_validate.shown(max_events)}")
         self.events: list[Event] = []
+        #: Records kept at most (None: no cap); the simulator passes its ``max_trace_events``.
+        self.max_events = max_events
 
     def record(self, time: int, kind: str, replica: str | None, data: dict[str, Any]) -> None:
-        """Append an event (the runtime's job; replicas use ``ctx.log``)."""
-        self.events.append(Event(len(self.events), time, kind, replica, data))
+        """Append an event (the runtime's job; replicas use ``ctx.log``).
+
+        Raises :class:`ConfigError` once the trace holds ``max_events`` records.
+        """
+        events = self.events
+        if self.max_events is not None and len(events) >= self.max_events:
+            raise ConfigError(
+                f"the trace reached max_trace_events={self.max_events} records; run with trace=False, "
+                "stop earlier with run(until=...), or pass Simulation(max_trace_events=...)"
+            )
+        events.append(Event(len(events), time, kind, replica, data))
 
     def of_kind(self, *kinds: str) -> list[Event]:
         """The events of the given kinds, in order."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import random
 
+from replicalab import _validate
 from replicalab.errors import ConfigError
 
 __all__ = ["CROCKFORD", "ulid"]
@@ -35,10 +36,16 @@ _MAX_TIME = (1 << 48) - 1
 def ulid(ms: int, rng: random.Random) -> str:
     """A 26-character ULID for wall time ``ms`` (0 <= ms < 2**48) with 80 bits from ``rng``."""
     if type(ms) is not int or not 0 <= ms <= _MAX_TIME:
-        raise ConfigError(f"ULID time must be an integer number of ms in [0, 2**48), got {ms!r}")
+        raise ConfigError(f"ULID time must be an integer number of ms in [0, 2**48), got {_validate.shown(ms)}")
+    if not callable(getattr(rng, "random", None)):
+        raise ConfigError(f"ulid draws from a random.Random (e.g. RandomStreams(seed).stream('ids')), "
+                          f"got {_validate.shown(rng)}")
+    draws = [rng.random() for _ in range(5)]  # 5 x 16 bits, each from one random() draw
+    if not all(type(d) is float and 0.0 <= d < 1.0 for d in draws):
+        raise ConfigError(f"rng.random() must return floats in [0, 1), got {_validate.shown(draws)}")
     randomness = 0
-    for _ in range(5):  # 5 x 16 bits, each from one random() draw
-        randomness = (randomness << 16) | int(rng.random() * 65536)
+    for draw in draws:
+        randomness = (randomness << 16) | int(draw * 65536)
     value = (ms << 80) | randomness
     chars = []
     for _ in range(26):

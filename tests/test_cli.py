@@ -120,5 +120,6 @@ def test_compare_svg_puts_the_policies_side_by_side(tmp_path, capsys):
 
 
 def test_an_unwritable_export_path_is_a_one_line_error(capsys):
+    """A write that fails is status 1 (the input was fine), not 2 (bad input)."""
     status, _, err = run(capsys, "run", "london", "--svg", "/nonexistent-dir/x.svg")
-    assert status == 2 and err.startswith("replicalab: error: cannot write") and err.count("\n") == 1
+    assert status == 1 and err.startswith("replicalab: error: cannot write") and err.count("\n") == 1

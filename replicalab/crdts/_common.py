@@ -69,7 +69,7 @@ def hashable(value: Any, what: str) -> Any:
         hash(value)
     except TypeError:
         raise ConfigError(
-            f"{what} must be hashable (str, int, tuple...), got {value!r} ({type(value).__name__}); "
+            f"{what} must be hashable (str, int, tuple...), got {_validate.shown(value)} ({type(value).__name__}); "
             "use a tuple instead of a list"
         ) from None
     return value
@@ -79,7 +79,7 @@ def amount(value: Any, what: str = "increment amount") -> int:
     """Return ``value`` if it is an int >= 0 (not a bool), else raise :class:`MergeValidationError`."""
     if type(value) is not int or value < 0:
         raise MergeValidationError(
-            f"{what} must be an integer >= 0, got {value!r}; counters only move by "
+            f"{what} must be an integer >= 0, got {_validate.shown(value)}; counters only move by "
             "non-negative steps (use decrement on a PNCounter to go down)"
         )
     return value
@@ -97,7 +97,7 @@ def counts(entries: Any, what: str) -> dict[str, int]:
     for replica, count in entries.items():
         _validate.replica_id(replica, f"{what} key")
         if type(count) is not int or count < 0:
-            raise MergeValidationError(f"{what} entry {replica!r} must be an integer >= 0, got {count!r}")
+            raise MergeValidationError(f"{what} entry {_validate.shown(replica)} must be an integer >= 0, got {_validate.shown(count)}")
         if count:
             out[replica] = count
     return out
@@ -115,9 +115,9 @@ def dot_tuple(value: Any, what: str = "dot") -> DotT:
         replica, counter = value
         _validate.replica_id(replica, f"{what} replica")
         if type(counter) is not int or counter < 1:
-            raise ClockError(f"{what} counter must be an integer >= 1, got {counter!r}")
+            raise ClockError(f"{what} counter must be an integer >= 1, got {_validate.shown(counter)}")
         return (replica, counter)
-    raise ClockError(f"{what} must be a Dot or a (replica, counter) pair, got {value!r}")
+    raise ClockError(f"{what} must be a Dot or a (replica, counter) pair, got {_validate.shown(value)}")
 
 
 def as_dot(dot: DotT) -> Dot:
@@ -291,10 +291,37 @@ def check_state(state: Any, expected: type, op: Any) -> None:
         )
 
 
+def frozen_collection(value: Any, what: str) -> frozenset:
+    """``value`` as a frozenset, or MergeValidationError if it is not a collection of hashables."""
+    if isinstance(value, (str, bytes, bytearray, Mapping)) or not hasattr(value, "__iter__"):
+        raise MergeValidationError(f"{what} must be a set, got {_validate.shown(value)}")
+    try:
+        return frozenset(value)
+    except TypeError:
+        raise MergeValidationError(f"{what} must hold hashable entries, got {_validate.shown(value)}") from None
+
+
+def mapping_of(value: Any, what: str) -> Mapping:
+    """``value`` if it is a mapping (None: empty), else ConfigError."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{what} must be a mapping, got {_validate.shown(value)}")
+    return value
+
+
+def ops_of(ops: Any, owner: str) -> list[Any]:
+    """``ops`` as a list, or :class:`ConfigError` if it is not an iterable of ops (checked first,
+    so a bad op late in the list leaves nothing half-applied)."""
+    if isinstance(ops, (str, bytes, bytearray, dict)) or not hasattr(ops, "__iter__"):
+        raise ConfigError(f"{owner}.apply_all takes an iterable of ops, got {_validate.shown(ops)}")
+    return list(ops)
+
+
 def check_op(op: Any, allowed: tuple[type, ...], owner: str) -> None:
     if not isinstance(op, allowed):
         names = ", ".join(f"{owner}.{t.__name__}" for t in allowed)
-        raise ConfigError(f"{owner}.apply_all takes {names} ops, got {op!r}")
+        raise ConfigError(f"{owner}.apply_all takes {names} ops, got {_validate.shown(op)}")
 
 
 def checked_context(context: Any, owner: dict[DotT, Any], holds: str) -> tuple[dict[str, int], frozenset[DotT]]:
@@ -307,7 +334,7 @@ def checked_context(context: Any, owner: dict[DotT, Any], holds: str) -> tuple[d
     for dot in owner:
         if not seen(vv, cloud, dot):
             raise MergeValidationError(
-                f"dot {dot[0]}:{dot[1]} of {owner[dot]!r} is not in the context; "
+                f"dot {dot[0]}:{dot[1]} of {_validate.shown(owner[dot])} is not in the context; "
                 f"a replica has seen every {holds} it holds"
             )
     return vv, cloud
@@ -333,5 +360,5 @@ def optional_dots(value: Any) -> tuple[Dot, ...] | None:
     if value is None:
         return None
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise ConfigError(f"observed must be an iterable of Dot values, got {value!r}")
+        raise ConfigError(f"observed must be an iterable of Dot values, got {_validate.shown(value)}")
     return tuple(sorted(as_dot(dot_tuple(d, "observed dot")) for d in value))

@@ -26,9 +26,9 @@ from typing import Any
 
 import attrs
 
-from replicalab import serialization
+from replicalab import _validate, serialization
 from replicalab.crdts import _common
-from replicalab.errors import ConfigError
+from replicalab.errors import ConfigError, ReplicaIdError
 
 __all__ = ["GCounter", "PNCounter"]
 
@@ -121,7 +121,10 @@ class GCounter:
 
     def get(self, replica: str) -> int:
         """``replica``'s own count (0 if it never incremented)."""
-        return self._counts.get(replica, 0)
+        try:
+            return self._counts.get(replica, 0)
+        except TypeError:
+            raise _validate.unhashable(replica, "replica id", ReplicaIdError) from None
 
     # -- verbs ----------------------------------------------------------------
     def increment(self, replica: str, n: int = 1) -> GCounter:
@@ -140,7 +143,7 @@ class GCounter:
     def apply_all(self, ops: Iterable[GCounter.Increment]) -> GCounter:
         """Return the counter after every op in order (one copy, however many ops)."""
         counts = dict(self._counts)
-        for op in ops:
+        for op in _common.ops_of(ops, "GCounter"):
             _common.check_op(op, (GCounter.Increment,), "GCounter")
             if op.n:
                 counts[op.replica] = counts.get(op.replica, 0) + op.n
@@ -293,7 +296,7 @@ class PNCounter:
         """Return the counter after every op in order (one copy, however many ops)."""
         p = dict(self._increments)
         d = dict(self._decrements)
-        for op in ops:
+        for op in _common.ops_of(ops, "PNCounter"):
             _common.check_op(op, (PNCounter.Increment, PNCounter.Decrement), "PNCounter")
             if op.n:
                 side = p if type(op) is PNCounter.Increment else d

@@ -66,6 +66,14 @@ def _same_marker_conflict(key: Any, a: _Entry, b: _Entry) -> MergeValidationErro
     )
 
 
+def _entry(entries: Mapping[Any, Any], key: Any) -> Any:
+    """``entries.get(key)``, or ConfigError for a key no map could hold (unhashable)."""
+    try:
+        return entries.get(key)
+    except TypeError:
+        raise _validate.unhashable(key, "map key") from None
+
+
 @attrs.frozen(eq=False, repr=False, init=False)
 class LWWMap:
     """A map whose every key is a last-writer-wins register; deletes leave tombstones.
@@ -114,19 +122,19 @@ class LWWMap:
     def __init__(self, values: Mapping[Any, tuple[Any, int, str]] | None = None,
                  tombstones: Mapping[Any, tuple[int, str]] | None = None) -> None:
         entries: dict[Any, _Entry] = {}
-        for key, item in (values or {}).items():
+        for key, item in _common.mapping_of(values, "LWWMap values").items():
             _common.hashable(key, "an LWWMap key")
             if not (isinstance(item, tuple) and len(item) == 3):
-                raise ConfigError(f"LWWMap value of {key!r} must be (value, timestamp, replica), got {item!r}")
+                raise ConfigError(f"LWWMap value of {_validate.shown(key)} must be (value, timestamp, replica), got {_validate.shown(item)}")
             value, timestamp, replica = item
             entries[key] = (_validate.counter(timestamp, "LWW timestamp"),
                             _validate.replica_id(replica), True, value)
-        for key, item in (tombstones or {}).items():
+        for key, item in _common.mapping_of(tombstones, "LWWMap tombstones").items():
             _common.hashable(key, "an LWWMap key")
             if key in entries:
-                raise MergeValidationError(f"key {key!r} cannot be both set and deleted")
+                raise MergeValidationError(f"key {_validate.shown(key)} cannot be both set and deleted")
             if not (isinstance(item, tuple) and len(item) == 2):
-                raise ConfigError(f"LWWMap tombstone of {key!r} must be (timestamp, replica), got {item!r}")
+                raise ConfigError(f"LWWMap tombstone of {_validate.shown(key)} must be (timestamp, replica), got {_validate.shown(item)}")
             timestamp, replica = item
             entries[key] = (_validate.counter(timestamp, "LWW timestamp"),
                             _validate.replica_id(replica), False, None)
@@ -147,12 +155,12 @@ class LWWMap:
 
     def get(self, key: Any, default: Any = None) -> Any:
         """The value at ``key``, or ``default`` if it is absent or deleted."""
-        entry = self._entries.get(key)
+        entry = _entry(self._entries, key)
         return entry[3] if entry is not None and entry[2] else default
 
     def marker(self, key: Any) -> tuple[int, str] | None:
         """``(timestamp, replica)`` of the write (set or delete) that won at ``key``, or None."""
-        entry = self._entries.get(key)
+        entry = _entry(self._entries, key)
         return None if entry is None else (entry[0], entry[1])
 
     def keys(self) -> list[Any]:
@@ -202,7 +210,7 @@ class LWWMap:
     def apply_all(self, ops: Iterable[LWWMap.Set | LWWMap.Delete]) -> LWWMap:
         """Return the map after every op in order (one copy, however many ops)."""
         entries = dict(self._entries)
-        for op in ops:
+        for op in _common.ops_of(ops, "LWWMap"):
             _common.check_op(op, (LWWMap.Set, LWWMap.Delete), "LWWMap")
             if type(op) is LWWMap.Set:
                 new: _Entry = (op.timestamp, op.replica, True, op.value)
@@ -297,7 +305,7 @@ class LWWMap:
                 )
             key = serialization.read_element(row[0], "LWWMap key")
             if key in values or key in tombstones:
-                raise serialization.SerializationError(f"entries list key {key!r} twice")
+                raise serialization.SerializationError(f"entries list key {_validate.shown(key)} twice")
             timestamp = serialization.read_int(row[1], f"timestamp of {key!r}")
             replica = serialization.read_str(row[2], f"replica of {key!r}")
             if len(row) == 4:
@@ -372,8 +380,8 @@ def _lww_winner(payloads: Iterable[tuple[int, str, Any]]) -> tuple[int, str, Any
             best = p
         elif (p[0], p[1]) == (best[0], best[1]) and p[2] != best[2]:
             raise MergeValidationError(
-                f"LWW marker ({p[0]}, {p[1]!r}) carries two different values ({best[2]!r} and "
-                f"{p[2]!r}); one (timestamp, replica) must name one assignment"
+                f"LWW marker ({p[0]}, {_validate.shown(p[1])}) carries two different values ({_validate.shown(best[2])} and "
+                f"{_validate.shown(p[2])}); one (timestamp, replica) must name one assignment"
             )
     return best
 
@@ -385,7 +393,7 @@ class _LWWKind(_Kind):
     @staticmethod
     def check(payload: Any) -> None:
         if not (isinstance(payload, tuple) and len(payload) == 3):
-            raise ConfigError(f"an LWWRegister payload is (timestamp, replica, value), got {payload!r}")
+            raise ConfigError(f"an LWWRegister payload is (timestamp, replica, value), got {_validate.shown(payload)}")
         _validate.counter(payload[0], "LWW timestamp")
         _validate.replica_id(payload[1])
 
@@ -450,7 +458,7 @@ class _CounterKind(_Kind):
     @staticmethod
     def check(payload: Any) -> None:
         if not (isinstance(payload, tuple) and len(payload) == 3):
-            raise ConfigError(f"a PNCounter payload is (replica, increments, decrements), got {payload!r}")
+            raise ConfigError(f"a PNCounter payload is (replica, increments, decrements), got {_validate.shown(payload)}")
         _validate.replica_id(payload[0])
         _common.amount(payload[1], "PNCounter increments")
         _common.amount(payload[2], "PNCounter decrements")
@@ -493,7 +501,7 @@ def _kind_of(value: Any) -> type[_Kind]:
     kind = _KINDS.get(value) if isinstance(value, type) else None
     if kind is None:
         raise ConfigError(
-            f"ORMap values can be MVRegister, LWWRegister, ORSet or PNCounter, got {value!r}; "
+            f"ORMap values can be MVRegister, LWWRegister, ORSet or PNCounter, got {_validate.shown(value)}; "
             "a reset-remove needs values whose every update is named by a dot"
         )
     return kind
@@ -503,7 +511,7 @@ def _kind_of_op(op: Any) -> type[_Kind]:
     for kind in _KINDS.values():
         if isinstance(op, kind.ops):
             return kind
-    raise ConfigError(f"{op!r} is not an op of a value type an ORMap can hold")
+    raise ConfigError(f"{_validate.shown(op)} is not an op of a value type an ORMap can hold")
 
 
 def _nested_op(_instance: Any, _attribute: Any, value: Any) -> None:
@@ -511,12 +519,12 @@ def _nested_op(_instance: Any, _attribute: Any, value: Any) -> None:
     if not isinstance(value, allowed):
         raise ConfigError(
             f"ORMap.Update takes an op of its value type (e.g. PNCounter.Increment('a', 1), "
-            f"MVRegister.Assign('v', replica='a')), got {value!r}"
+            f"MVRegister.Assign('v', replica='a')), got {_validate.shown(value)}"
         )
     prepared = getattr(value, "dot", None) is not None or getattr(value, "observed", None) is not None
     if prepared:
         raise ConfigError(
-            f"ORMap.Update takes an unprepared op (no dot, no observed), got {value!r}; "
+            f"ORMap.Update takes an unprepared op (no dot, no observed), got {_validate.shown(value)}; "
             "the map mints dots from its own context"
         )
 
@@ -605,9 +613,9 @@ class ORMap:
             if self.dot is not None and self.observed is None:
                 raise ConfigError("a prepared ORMap.Update carries observed (possibly empty) with its dot")
             if self.dot is not None and self.dot.replica != getattr(self.op, "replica", None):
-                raise ConfigError(f"ORMap.Update of {self.op!r} cannot carry {self.dot!r}")
+                raise ConfigError(f"ORMap.Update of {_validate.shown(self.op)} cannot carry {_validate.shown(self.dot)}")
             if self.dot is not None and self.dot in (self.observed or ()):
-                raise ConfigError(f"ORMap.Update cannot observe its own dot {self.dot!r}")
+                raise ConfigError(f"ORMap.Update cannot observe its own dot {_validate.shown(self.dot)}")
 
         @property
         def replica(self) -> str | None:
@@ -652,10 +660,10 @@ class ORMap:
             for key, dots in entries.items():
                 _common.hashable(key, "an ORMap key")
                 if not isinstance(dots, Mapping):
-                    raise ConfigError(f"ORMap entry {key!r} must map Dot -> payload, got {dots!r}")
+                    raise ConfigError(f"ORMap entry {_validate.shown(key)} must map Dot -> payload, got {_validate.shown(dots)}")
                 if not dots:
                     raise MergeValidationError(
-                        f"ORMap key {key!r} holds no dots; a key is present only while an update holds it"
+                        f"ORMap key {_validate.shown(key)} holds no dots; a key is present only while an update holds it"
                     )
                 inner: dict[DotT, Any] = {}
                 for dot, payload in sorted(dots.items(), key=lambda item: _common.dot_tuple(item[0])):
@@ -663,7 +671,7 @@ class ORMap:
                     behaviour.check(payload)
                     if d in owner:
                         raise MergeValidationError(
-                            f"dot {d[0]}:{d[1]} names updates of two keys ({owner[d]!r} and {key!r})"
+                            f"dot {d[0]}:{d[1]} names updates of two keys ({_validate.shown(owner[d])} and {_validate.shown(key)})"
                         )
                     owner[d] = key
                     inner[d] = payload
@@ -698,7 +706,7 @@ class ORMap:
 
     def get(self, key: Any, default: Any = None) -> Any:
         """The value at ``key`` (read as in :attr:`value`), or ``default`` if absent."""
-        store = self._entries.get(key)
+        store = _entry(self._entries, key)
         return default if store is None else _KINDS[self.kind].read(store.values())
 
     @property
@@ -708,7 +716,7 @@ class ORMap:
 
     def dots(self, key: Any) -> dict[Dot, Any]:
         """The updates in effect at ``key``: ``{Dot: payload}`` sorted by dot."""
-        return {Dot(r, c): p for (r, c), p in sorted(self._entries.get(key, {}).items())}
+        return {Dot(r, c): p for (r, c), p in sorted((_entry(self._entries, key) or {}).items())}
 
     def keys(self) -> list[Any]:
         """The present keys, sorted."""
@@ -762,7 +770,7 @@ class ORMap:
         behaviour = _KINDS[self.kind]
         if not isinstance(op.op, behaviour.ops):
             raise ConfigError(
-                f"this ORMap holds {self.kind.__name__} values; {op.op!r} is not one of its ops"
+                f"this ORMap holds {self.kind.__name__} values; {_validate.shown(op.op)} is not one of its ops"
             )
         mints, payload, observed = behaviour.plan(entries.get(op.key, {}), op.op)
         dot = _common.next_dot(vv, cloud, op.op.replica) if mints else None
@@ -779,7 +787,7 @@ class ORMap:
         cloud = set(self._cloud)
         add_dot = _common.add_to_context
         behaviour = _KINDS[self.kind]
-        for op in ops:
+        for op in _common.ops_of(ops, "ORMap"):
             _common.check_op(op, (ORMap.Update, ORMap.Remove), "ORMap")
             key = op.key
             current = entries.get(key, {})
@@ -788,7 +796,7 @@ class ORMap:
             if type(op) is ORMap.Update:
                 if not isinstance(op.op, behaviour.ops):
                     raise ConfigError(
-                        f"this ORMap holds {self.kind.__name__} values; {op.op!r} is not one of its ops"
+                        f"this ORMap holds {self.kind.__name__} values; {_validate.shown(op.op)} is not one of its ops"
                     )
                 if op.observed is None:  # unprepared: update here
                     mints, payload, observed = behaviour.plan(current, op.op)
@@ -808,8 +816,8 @@ class ORMap:
                     holder = _missing_holder(entries, d)
                     if holder is not _NOBODY:
                         raise MergeValidationError(
-                            f"dot {d[0]}:{d[1]} is held by key {holder!r} here but the op saw it "
-                            f"at {key!r}; one dot is one update"
+                            f"dot {d[0]}:{d[1]} is held by key {_validate.shown(holder)} here but the op saw it "
+                            f"at {_validate.shown(key)}; one dot is one update"
                         )
                 add_dot(vv, cloud, d)
             if new is not None:
@@ -822,7 +830,7 @@ class ORMap:
                         holder = _missing_holder(entries, new)
                         if holder is not _NOBODY and holder != key:
                             raise MergeValidationError(
-                                f"dot {new[0]}:{new[1]} already names an update of {holder!r}"
+                                f"dot {new[0]}:{new[1]} already names an update of {_validate.shown(holder)}"
                             )
                     elif held != payload:
                         raise _two_updates(key, new, held, payload)
@@ -972,7 +980,7 @@ class ORMap:
         kind = _KINDS_BY_NAME.get(doc["kind"]) if isinstance(doc["kind"], str) else None
         if kind is None:
             raise serialization.SerializationError(
-                f"kind must be one of {sorted(_KINDS_BY_NAME)}, got {doc['kind']!r}"
+                f"kind must be one of {sorted(_KINDS_BY_NAME)}, got {_validate.shown(doc['kind'])}"
             )
         behaviour = _KINDS[kind]
         entries: dict[Any, dict[tuple[str, int], Any]] = {}
@@ -980,13 +988,13 @@ class ORMap:
             key, updates = serialization.read_list(row, "entries row", 2)
             key = serialization.read_element(key, "ORMap key")
             if key in entries:
-                raise serialization.SerializationError(f"entries list key {key!r} twice")
+                raise serialization.SerializationError(f"entries list key {_validate.shown(key)} twice")
             store: dict[tuple[str, int], Any] = {}
             for update in serialization.read_list(updates, f"updates of {key!r}"):
                 dot, payload = serialization.read_list(update, "update", 2)
                 dot = serialization.read_dot(dot, "update dot")
                 if dot in store:
-                    raise serialization.SerializationError(f"updates of {key!r} list dot {dot} twice")
+                    raise serialization.SerializationError(f"updates of {_validate.shown(key)} list dot {dot} twice")
                 store[dot] = behaviour.parse(payload)
             entries[key] = store
         vv, cloud = serialization.read_context(doc["context"], "context")
@@ -1010,6 +1018,6 @@ def _check_update_owners(ea: Mapping[Any, dict[DotT, Any]], eb: Mapping[Any, dic
             mine = owner.get(d, key)
             if mine != key:
                 raise MergeValidationError(
-                    f"dot {d[0]}:{d[1]} names an update of {mine!r} on one side and of {key!r} on "
+                    f"dot {d[0]}:{d[1]} names an update of {_validate.shown(mine)} on one side and of {_validate.shown(key)} on "
                     "the other; one dot is one update, so these states cannot both be reachable"
                 )

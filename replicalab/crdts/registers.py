@@ -69,7 +69,7 @@ class LWWRegister:
         if self.timestamp is None or self.replica is None:
             raise ClockError(
                 "an assigned LWWRegister needs both timestamp and replica (or neither, when empty); "
-                f"got timestamp={self.timestamp!r}, replica={self.replica!r}"
+                f"got timestamp={_validate.shown(self.timestamp)}, replica={_validate.shown(self.replica)}"
             )
         _validate.counter(self.timestamp, "LWW timestamp")
         _validate.replica_id(self.replica)
@@ -89,6 +89,8 @@ class LWWRegister:
 
     def merge(self, other: LWWRegister) -> LWWRegister:
         """Return the register whose marker is greater; equal markers must hold equal values."""
+        if not isinstance(other, LWWRegister):
+            raise ConfigError(f"LWWRegister.merge takes an LWWRegister, got {_validate.shown(other)}")
         mine, theirs = self.marker, other.marker
         if theirs is None:
             return self
@@ -96,8 +98,8 @@ class LWWRegister:
             return other
         if theirs == mine and other.value != self.value:
             raise MergeValidationError(
-                f"LWW marker {mine} carries two different values ({self.value!r} and "
-                f"{other.value!r}); one (timestamp, replica) must name one assignment"
+                f"LWW marker {mine} carries two different values ({_validate.shown(self.value)} and "
+                f"{_validate.shown(other.value)}); one (timestamp, replica) must name one assignment"
             )
         return self
 
@@ -116,7 +118,7 @@ class LWWRegister:
     def apply_all(self, ops: Iterable[LWWRegister.Assign]) -> LWWRegister:
         """Return the register after every op in order."""
         reg = self
-        for op in ops:
+        for op in _common.ops_of(ops, "LWWRegister"):
             _common.check_op(op, (LWWRegister.Assign,), "LWWRegister")
             reg = reg.merge(type(self)(op.value, op.timestamp, op.replica))
         return reg
@@ -168,7 +170,8 @@ class MVRegister:
         frozenset({'purple'})
     """
 
-    entries: frozenset[tuple[Dot, Hashable]] = attrs.field(default=frozenset(), converter=frozenset)
+    entries: frozenset[tuple[Dot, Hashable]] = attrs.field(
+        default=frozenset(), converter=lambda v: _common.frozen_collection(v, "MVRegister entries"))
     context: VectorClock = attrs.field(factory=VectorClock)
 
     @attrs.frozen(repr=False)
@@ -194,11 +197,11 @@ class MVRegister:
                 raise ConfigError("MVRegister.Assign is prepared with both dot and context, or neither")
             if self.dot is not None:
                 if self.dot.replica != self.replica:
-                    raise ConfigError(f"MVRegister.Assign by {self.replica!r} cannot carry {self.dot!r}")
+                    raise ConfigError(f"MVRegister.Assign by {_validate.shown(self.replica)} cannot carry {_validate.shown(self.dot)}")
                 if self.context.get(self.replica) != self.dot.counter:  # type: ignore[union-attr]
                     raise ConfigError(
-                        f"MVRegister.Assign's context must end at its own dot {self.dot!r}, "
-                        f"got {self.context!r}"
+                        f"MVRegister.Assign's context must end at its own dot {_validate.shown(self.dot)}, "
+                        f"got {_validate.shown(self.context)}"
                     )
 
         def prepare(self, state: Any) -> MVRegister.Assign:
@@ -211,17 +214,17 @@ class MVRegister:
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.context, VectorClock):
-            raise ClockError(f"MVRegister context must be a VectorClock, got {self.context!r}")
+            raise ClockError(f"MVRegister context must be a VectorClock, got {_validate.shown(self.context)}")
         dots: dict[Dot, Hashable] = {}
         for entry in self.entries:
             if not (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], Dot)):
                 raise MergeValidationError(
-                    f"MVRegister entries are (Dot, value) pairs, got {entry!r}"
+                    f"MVRegister entries are (Dot, value) pairs, got {_validate.shown(entry)}"
                 )
             dot, value = entry
             if dot.counter > self.context.get(dot.replica):
                 raise MergeValidationError(
-                    f"entry dot {dot} is not covered by the register's context {self.context!r}; "
+                    f"entry dot {dot} is not covered by the register's context {_validate.shown(self.context)}; "
                     "a register has seen every assignment it holds"
                 )
             if dot in dots:
@@ -240,7 +243,7 @@ class MVRegister:
             hash(value)  # values live in a frozenset; fail here, not later
         except TypeError:
             raise ConfigError(
-                f"MVRegister values must be hashable (str, int, tuple, frozenset...), got {value!r}"
+                f"MVRegister values must be hashable (str, int, tuple, frozenset...), got {_validate.shown(value)}"
             ) from None
         context = self.context.tick(replica)
         dot = Dot(replica, context.get(replica))
@@ -248,13 +251,15 @@ class MVRegister:
 
     def merge(self, other: MVRegister) -> MVRegister:
         """Return the join: entries both sides keep, plus entries the other side has not seen."""
+        if not isinstance(other, MVRegister):
+            raise ConfigError(f"MVRegister.merge takes an MVRegister, got {_validate.shown(other)}")
         mine = dict(self.entries)
         theirs = dict(other.entries)
         for dot in mine.keys() & theirs.keys():
             if mine[dot] != theirs[dot]:
                 raise MergeValidationError(
-                    f"dot {dot} carries two different values ({mine[dot]!r} and "
-                    f"{theirs[dot]!r}); a dot must name exactly one assignment"
+                    f"dot {dot} carries two different values ({_validate.shown(mine[dot])} and "
+                    f"{_validate.shown(theirs[dot])}); a dot must name exactly one assignment"
                 )
         kept = {
             (dot, value)
@@ -280,7 +285,7 @@ class MVRegister:
     def apply_all(self, ops: Iterable[MVRegister.Assign]) -> MVRegister:
         """Return the register after every op in order (unprepared ops assign here)."""
         reg = self
-        for op in ops:
+        for op in _common.ops_of(ops, "MVRegister"):
             _common.check_op(op, (MVRegister.Assign,), "MVRegister")
             op = op.prepare(reg)
             reg = reg.merge(type(self)(frozenset({(op.dot, op.value)}), op.context))

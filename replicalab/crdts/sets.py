@@ -24,7 +24,7 @@ from typing import Any
 
 import attrs
 
-from replicalab import serialization
+from replicalab import _validate, serialization
 from replicalab.clocks import VectorClock
 from replicalab.crdts import _common
 from replicalab.crdts._common import DotT
@@ -42,7 +42,7 @@ def _elements(values: Any) -> frozenset[Any]:
     if values is None:
         return frozenset()
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-        raise ConfigError(f"set elements must be given as a set or list, got {values!r}")
+        raise ConfigError(f"set elements must be given as a set or list, got {_validate.shown(values)}")
     items = list(values)
     for item in items:
         _common.hashable(item, "a set element")
@@ -125,7 +125,7 @@ class GSet:
     def apply_all(self, ops: Iterable[GSet.Add]) -> GSet:
         """Return the set after every op in order."""
         added = []
-        for op in ops:
+        for op in _common.ops_of(ops, "GSet"):
             _common.check_op(op, (GSet.Add,), "GSet")
             added.append(op.element)
         return type(self)._trusted(self._elements.union(added))
@@ -253,7 +253,7 @@ class TwoPhaseSet:
         """Return the set after every op in order."""
         added: list[Any] = []
         removed: list[Any] = []
-        for op in ops:
+        for op in _common.ops_of(ops, "TwoPhaseSet"):
             _common.check_op(op, (TwoPhaseSet.Add, TwoPhaseSet.Remove), "TwoPhaseSet")
             (added if type(op) is TwoPhaseSet.Add else removed).append(op.element)
         return type(self)._trusted(self._added.union(added), self._removed.union(removed))
@@ -371,9 +371,9 @@ class ORSet:
             if (self.dot is None) != (self.observed is None):
                 raise ConfigError("ORSet.Add is prepared with both dot and observed, or neither")
             if self.dot is not None and self.dot.replica != self.replica:
-                raise ConfigError(f"ORSet.Add by {self.replica!r} cannot carry {self.dot!r}")
+                raise ConfigError(f"ORSet.Add by {_validate.shown(self.replica)} cannot carry {_validate.shown(self.dot)}")
             if self.dot is not None and self.dot in (self.observed or ()):
-                raise ConfigError(f"ORSet.Add cannot observe its own dot {self.dot!r}")
+                raise ConfigError(f"ORSet.Add cannot observe its own dot {_validate.shown(self.dot)}")
 
         def prepare(self, state: Any) -> ORSet.Add:
             if self.dot is not None:
@@ -407,18 +407,18 @@ class ORSet:
             for element, dots in entries.items():
                 _common.hashable(element, "an ORSet element")
                 if isinstance(dots, (str, bytes)) or not isinstance(dots, Iterable):
-                    raise ConfigError(f"ORSet entry {element!r} must list Dot values, got {dots!r}")
+                    raise ConfigError(f"ORSet entry {_validate.shown(element)} must list Dot values, got {_validate.shown(dots)}")
                 tuples = sorted({_common.dot_tuple(d, f"dot of {element!r}") for d in dots})
                 if not tuples:
                     raise MergeValidationError(
-                        f"ORSet element {element!r} has no dots; an element is present only while "
+                        f"ORSet element {_validate.shown(element)} has no dots; an element is present only while "
                         "it holds the dot of an add"
                     )
                 for dot in tuples:
                     if dot in owner:
                         raise MergeValidationError(
-                            f"dot {dot[0]}:{dot[1]} names two elements ({owner[dot]!r} and "
-                            f"{element!r}); one dot is one add"
+                            f"dot {dot[0]}:{dot[1]} names two elements ({_validate.shown(owner[dot])} and "
+                            f"{_validate.shown(element)}); one dot is one add"
                         )
                     owner[dot] = element
                 store[element] = tuple(tuples)
@@ -449,7 +449,11 @@ class ORSet:
 
     def dots(self, element: Any) -> list[Dot]:
         """The dots keeping ``element`` present (empty if absent), sorted."""
-        return [Dot(r, c) for r, c in self._entries.get(element, ())]
+        try:
+            held = self._entries.get(element, ())
+        except TypeError:
+            raise _validate.unhashable(element, "set element") from None
+        return [Dot(r, c) for r, c in held]
 
     def __contains__(self, element: Any) -> bool:
         return element in self._entries
@@ -504,7 +508,7 @@ class ORSet:
         vv = dict(self._vv)
         cloud = set(self._cloud)
         add_dot = _common.add_to_context
-        for op in ops:
+        for op in _common.ops_of(ops, "ORSet"):
             _common.check_op(op, (ORSet.Add, ORSet.Remove), "ORSet")
             element = op.element
             current = entries.get(element, ())
@@ -528,8 +532,8 @@ class ORSet:
                     holder = _holder(entries, d)
                     if holder is not _MISSING:
                         raise MergeValidationError(
-                            f"dot {d[0]}:{d[1]} is held by {holder!r} here but was observed on "
-                            f"{element!r} by the op; one dot is one add"
+                            f"dot {d[0]}:{d[1]} is held by {_validate.shown(holder)} here but was observed on "
+                            f"{_validate.shown(element)} by the op; one dot is one add"
                         )
                 add_dot(vv, cloud, d)
             if new is not None:
@@ -540,8 +544,8 @@ class ORSet:
                     holder = _holder(entries, new)
                     if holder is not _MISSING and holder != element:
                         raise MergeValidationError(
-                            f"dot {new[0]}:{new[1]} already names {holder!r}; the op would make "
-                            f"it name {element!r} too"
+                            f"dot {new[0]}:{new[1]} already names {_validate.shown(holder)}; the op would make "
+                            f"it name {_validate.shown(element)} too"
                         )
             if keep:
                 entries[element] = tuple(sorted(keep)) if len(keep) > 1 else tuple(keep)
@@ -669,7 +673,7 @@ class ORSet:
             element, dots = serialization.read_list(item, "entries item", 2)
             element = serialization.read_element(element, "entries element")
             if element in entries:
-                raise serialization.SerializationError(f"entries lists element {element!r} twice")
+                raise serialization.SerializationError(f"entries lists element {_validate.shown(element)} twice")
             entries[element] = serialization.read_dots(dots, f"dots of {element!r}")
         vv, cloud = serialization.read_context(doc["context"], "context")
         with serialization.decoding("or-set"):
@@ -685,6 +689,6 @@ def _check_dot_owners(ea: Mapping[Any, tuple[DotT, ...]], eb: Mapping[Any, tuple
             mine = owner.get(d, element)
             if mine != element:
                 raise MergeValidationError(
-                    f"dot {d[0]}:{d[1]} names {mine!r} on one side and {element!r} on the other; "
+                    f"dot {d[0]}:{d[1]} names {_validate.shown(mine)} on one side and {_validate.shown(element)} on the other; "
                     "one dot is one add, so these states cannot both be reachable"
                 )

@@ -116,6 +116,9 @@ def start(exercise: ExerciseSpec, directory: str | Path | None = None, *,
     Refuses to overwrite existing files unless ``force``. Returns the paths written.
     """
     target = Path(directory) if directory is not None else Path(exercise.id)
+    if target.exists() and not target.is_dir():
+        raise ConfigError(f"{target} exists and is not a directory; choose a directory to write "
+                          f"{exercise.module} and README.md into")
     files = {target / exercise.module: exercise.starter, target / "README.md": exercise.readme}
     existing = [str(p) for p in files if p.exists()]
     if existing and not force:

@@ -140,7 +140,10 @@ class Replica:
 
     def on_message(self, ctx: Context, src: str, msg: Any) -> None:
         """Handle a message from peer or client ``src``. Default: refuse, loudly."""
-        raise NotImplementedError(f"{type(self).__name__} does not handle {type(msg).__name__}")
+        raise ConfigError(
+            f"{type(self).__name__} does not handle {type(msg).__name__} messages; "
+            "override on_message(ctx, src, msg) to handle them"
+        )
 
     def on_timer(self, ctx: Context, timer: Any) -> None:
         """Handle a timer set with ``ctx.set_timer``. Default: nothing."""
@@ -160,6 +163,26 @@ class Replica:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.id!r})"
+
+
+def check_timer_id(timer_id: Any) -> None:
+    """A timer id is the positive integer ``set_timer`` returned."""
+    if type(timer_id) is not int or timer_id < 1:
+        raise ConfigError(f"cancel_timer takes the id set_timer returned (an integer >= 1), "
+                          f"got {_validate.shown(timer_id)}")
+
+
+def check_reply(client: Any, response: Any) -> None:
+    """A reply goes to a named client and is a :class:`Response`."""
+    _validate.replica_id(client, "client name")
+    if not isinstance(response, Response):
+        raise ConfigError(f"reply takes a Response (or a subclass), got {_validate.shown(response)}")
+
+
+def check_log_kind(kind: Any) -> None:
+    """A log record's kind is a non-empty name such as 'Merged'."""
+    if not isinstance(kind, str) or not kind:
+        raise ConfigError(f"log kind must be a non-empty string such as 'Merged', got {_validate.shown(kind)}")
 
 
 class RecordingContext:
@@ -184,6 +207,17 @@ class RecordingContext:
         randoms: Sequence[float] = (),
     ) -> None:
         self._replica = _validate.replica_id(replica)
+        for name, value in (("now", now), ("wall", now if wall is None else wall)):
+            if type(value) is not int or value < 0:
+                raise ConfigError(f"RecordingContext {name} must be an integer number of ms >= 0, "
+                                  f"got {_validate.shown(value)}")
+        if isinstance(peers, str) or not isinstance(peers, (list, tuple, set, frozenset)):
+            raise ConfigError(f"peers must be a list of replica ids, got {_validate.shown(peers)}")
+        for peer in peers:
+            _validate.replica_id(peer, "peer id")
+        if not isinstance(randoms, (list, tuple)) or not all(
+                type(r) is float and 0.0 <= r < 1.0 for r in randoms):
+            raise ConfigError(f"randoms must be a list of floats in [0, 1), got {_validate.shown(randoms)}")
         self.now = now
         self.wall = now if wall is None else wall
         self._peers = tuple(sorted(peers))
@@ -204,31 +238,36 @@ class RecordingContext:
 
     def random(self) -> float:
         if not self._randoms:
-            raise IndexError("RecordingContext ran out of random values; pass randoms=[...]")
+            raise ConfigError("RecordingContext ran out of random values; pass randoms=[...]")
         return self._randoms.pop(0)
 
     def send(self, dst: str, msg: Any, *, scope: Hashable | None = None,
              scopes: Iterable[Hashable] | None = None) -> None:
-        if dst not in self._peers:
+        if not isinstance(dst, str) or dst not in self._peers:
             raise TopologyError(
-                f"{self._replica} has no link to {dst!r}; its peers are {list(self._peers)} "
+                f"{self._replica} has no link to {_validate.shown(dst)}; its peers are {list(self._peers)} "
                 "(pass peers=[...] to RecordingContext)"
             )
         data = {"scope": scope} if scopes is None else {"scope": scope, "scopes": tuple(scopes)}
         self.effects.append(Effect("send", (dst, msg), data))
 
     def set_timer(self, delay: int, timer: Any) -> int:
+        if type(delay) is not int or delay < 0:  # as the simulator checks it
+            raise ConfigError(f"timer delay must be an integer number of ms >= 0, got {_validate.shown(delay)}")
         self._next_timer += 1
         self.effects.append(Effect("set_timer", (delay, timer), {"id": self._next_timer}))
         return self._next_timer
 
     def cancel_timer(self, timer_id: int) -> None:
+        check_timer_id(timer_id)
         self.effects.append(Effect("cancel_timer", (timer_id,)))
 
     def reply(self, client: str, response: Response) -> None:
+        check_reply(client, response)
         self.effects.append(Effect("reply", (client, response)))
 
     def log(self, kind: str, **data: Any) -> None:
+        check_log_kind(kind)
         self.effects.append(Effect("log", (kind,), data))
 
     def of_kind(self, kind: str) -> list[Effect]:

@@ -57,23 +57,23 @@ __all__ = [
 
 def _element_set(value: Any, what: str, name: Any) -> frozenset[Any]:
     if not isinstance(value, (set, frozenset)) or not value:
-        raise ConfigError(f"{what} {name!r} takes a non-empty set of elements, e.g. {{'book'}}; "
-                          f"got {value!r}")
+        raise ConfigError(f"{what} {_validate.shown(name)} takes a non-empty set of elements, e.g. {{'book'}}; "
+                          f"got {_validate.shown(value)}")
     kinds = {str if isinstance(e, str) else int if type(e) is int else None for e in value}
     if None in kinds or len(kinds) != 1:
-        raise ConfigError(f"{what} {name!r}: set elements must be all strings or all integers "
-                          f"(a DynamoDB string or number set), got {value!r}")
+        raise ConfigError(f"{what} {_validate.shown(name)}: set elements must be all strings or all integers "
+                          f"(a DynamoDB string or number set), got {_validate.shown(value)}")
     return frozenset(value)
 
 
 def _adds(value: Any) -> dict[str, int | frozenset[Any]]:
     if not isinstance(value, Mapping):
         raise ConfigError("add must be a mapping of attribute -> integer increment or set of "
-                          f"elements, got {value!r}")
+                          f"elements, got {_validate.shown(value)}")
     out: dict[str, int | frozenset[Any]] = {}
     for name, n in value.items():
         if not isinstance(name, str) or not name:
-            raise ConfigError(f"add takes non-empty attribute names, got {name!r}")
+            raise ConfigError(f"add takes non-empty attribute names, got {_validate.shown(name)}")
         if isinstance(n, (set, frozenset)):
             out[name] = _element_set(n, "add", name)
         elif type(n) is int:
@@ -81,17 +81,17 @@ def _adds(value: Any) -> dict[str, int | frozenset[Any]]:
         else:
             raise ConfigError(
                 f"add takes attribute -> integer increment (negative to decrement) or a set of "
-                f"elements to add, got {name!r}: {n!r}")
+                f"elements to add, got {_validate.shown(name)}: {_validate.shown(n)}")
     return out
 
 
 def _deletes(value: Any) -> dict[str, frozenset[Any]]:
     if not isinstance(value, Mapping):
-        raise ConfigError(f"delete must be a mapping of attribute -> set of elements, got {value!r}")
+        raise ConfigError(f"delete must be a mapping of attribute -> set of elements, got {_validate.shown(value)}")
     out = {}
     for name, elements in value.items():
         if not isinstance(name, str) or not name:
-            raise ConfigError(f"delete takes non-empty attribute names, got {name!r}")
+            raise ConfigError(f"delete takes non-empty attribute names, got {_validate.shown(name)}")
         out[name] = _element_set(elements, "delete", name)
     return out
 
@@ -103,14 +103,14 @@ def _disjoint(request: UpdateItem) -> None:
                           ("delete", request.delete)):
         for name in names:
             if name in seen:
-                raise ConfigError(f"attribute {name!r} appears in both {seen[name]} and {action}; "
+                raise ConfigError(f"attribute {_validate.shown(name)} appears in both {seen[name]} and {action}; "
                                   "one update may act on an attribute only once")
             seen[name] = action
 
 
 def _version(value: Any) -> None:
     if value is not None and (type(value) is not int or value < 0):
-        raise ConfigError(f"expect_version must be an integer >= 0 (the version you read), got {value!r}")
+        raise ConfigError(f"expect_version must be an integer >= 0 (the version you read), got {_validate.shown(value)}")
 
 
 def _flag(value: Any, what: str) -> None:
@@ -120,10 +120,10 @@ def _flag(value: Any, what: str) -> None:
 
 def _plain_dict(value: Any, what: str) -> dict[str, Any]:
     if not isinstance(value, Mapping):
-        raise ConfigError(f"{what} must be a mapping of attribute name -> value, got {value!r}")
+        raise ConfigError(f"{what} must be a mapping of attribute name -> value, got {_validate.shown(value)}")
     for name in value:
         if not isinstance(name, str) or not name:
-            raise ConfigError(f"{what}: attribute names must be non-empty strings, got {name!r}")
+            raise ConfigError(f"{what}: attribute names must be non-empty strings, got {_validate.shown(name)}")
     return dict(value)
 
 
@@ -302,7 +302,7 @@ class AntiEntropy:
 
 def _positive(value: Any, what: str) -> None:
     if type(value) is not int or value < 1:
-        raise ConfigError(f"anti-entropy {what} must be an integer number of ms >= 1, got {value!r}")
+        raise ConfigError(f"anti-entropy {what} must be an integer number of ms >= 1, got {_validate.shown(value)}")
 
 
 _SHIP = "ship"
@@ -333,9 +333,9 @@ class TableReplica(Replica):
         super().__init__(replica_id)
         if type(replication_delay) is not int or replication_delay < 0:
             raise ConfigError(f"replication_delay must be an integer number of ms >= 0, "
-                              f"got {replication_delay!r}")
+                              f"got {_validate.shown(replication_delay)}")
         if anti_entropy is not None and not isinstance(anti_entropy, AntiEntropy):
-            raise ConfigError(f"anti_entropy must be an AntiEntropy(...), got {anti_entropy!r}")
+            raise ConfigError(f"anti_entropy must be an AntiEntropy(...), got {_validate.shown(anti_entropy)}")
         self.replication_delay = replication_delay
         self.anti_entropy = anti_entropy
         #: Writes acknowledged but not yet shipped to the peers (replication lag).
@@ -345,7 +345,7 @@ class TableReplica(Replica):
         self.syncs_started = 0
         self.policy = get_policy(policy)
         if stamps not in STAMPS:
-            raise ConfigError(f"unknown stamps {stamps!r}; choose one of: {', '.join(STAMPS)}")
+            raise ConfigError(f"unknown stamps {_validate.shown(stamps)}; choose one of: {', '.join(STAMPS)}")
         self.stamps = stamps
         #: The name this replica uses causally; a new one after it lost its state.
         self.actor = _validate.replica_id(actor if actor is not None else self.id, "actor")
@@ -355,7 +355,7 @@ class TableReplica(Replica):
         for key, item in items.items():
             _validate.name(key, "item key")
             if not isinstance(item, Item):
-                raise ConfigError(f"items[{key!r}] must be an Item, got {type(item).__name__}")
+                raise ConfigError(f"items[{_validate.shown(key)}] must be an Item, got {type(item).__name__}")
         self.items: dict[str, Item] = items
         self.writes_applied = 0
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from replicalab import _validate
 from replicalab.errors import ConfigError
 from replicalab.policies import MergePolicy
 from replicalab.scenarios import cart, counter, crash, london, partition, skew
@@ -42,7 +43,7 @@ def get(name: str) -> TableScenario:
         return _SCENARIOS[name]
     except (KeyError, TypeError):
         raise ConfigError(
-            f"unknown scenario {name!r}; choose one of: {', '.join(names())}"
+            f"unknown scenario {_validate.shown(name)}; choose one of: {', '.join(names())}"
         ) from None
 
 

@@ -20,6 +20,7 @@ seed gives the same traffic.
 
 from __future__ import annotations
 
+from replicalab import _validate
 from replicalab.errors import ConfigError
 from replicalab.scenarios.london import EPOCH
 from replicalab.scenarios.london import SCENARIO as LONDON
@@ -50,9 +51,9 @@ def planted(conflicts: int, *, seed: int = 0, background: int = 10, window: int 
     second write of a pair cannot have seen the first.
     """
     if type(conflicts) is not int or conflicts < 0:
-        raise ConfigError(f"conflicts must be an integer >= 0, got {conflicts!r}")
+        raise ConfigError(f"conflicts must be an integer >= 0, got {_validate.shown(conflicts)}")
     if type(window) is not int or not 0 < window < 70:
-        raise ConfigError(f"window must be an integer in (0, 70) ms, got {window!r}")
+        raise ConfigError(f"window must be an integer in (0, 70) ms, got {_validate.shown(window)}")
     rng = RandomStreams(seed).stream("workload:planted")
     writes: list[ClientWrite] = []
     initial: dict[str, dict] = {}
@@ -83,9 +84,9 @@ def planted(conflicts: int, *, seed: int = 0, background: int = 10, window: int 
 def workload(shape: str, *, seed: int = 0, minutes: int = 2) -> TableScenario:
     """Generate the traffic of one data ``shape`` (see the module docs) for ``minutes`` of time."""
     if shape not in SHAPES:
-        raise ConfigError(f"unknown workload {shape!r}; choose one of: {', '.join(SHAPES)}")
+        raise ConfigError(f"unknown workload {_validate.shown(shape)}; choose one of: {', '.join(SHAPES)}")
     if type(minutes) is not int or not 1 <= minutes <= 60:
-        raise ConfigError(f"minutes must be an integer from 1 to 60, got {minutes!r}")
+        raise ConfigError(f"minutes must be an integer from 1 to 60, got {_validate.shown(minutes)}")
     rng = RandomStreams(seed).stream(f"workload:{shape}")
     span = minutes * 60_000
     writes: list[ClientWrite] = []

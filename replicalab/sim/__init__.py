@@ -5,6 +5,8 @@
 * :mod:`~replicalab.sim.topology` — graph builders and validation.
 * :mod:`~replicalab.sim.rng` — seeded, named random streams.
 * :class:`WallClock` — per-replica wall clocks with skew and drift.
+* :mod:`~replicalab.sim.limits` — the hard caps (replicas, links, events, pending events,
+  trace records, simulated time) and how to raise them.
 """
 
 from replicalab.sim.clock import WallClock

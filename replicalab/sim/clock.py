@@ -15,6 +15,7 @@ import math
 
 import attrs
 
+from replicalab import _validate
 from replicalab.errors import ConfigError
 
 __all__ = ["WallClock"]
@@ -22,7 +23,7 @@ __all__ = ["WallClock"]
 
 def _finite(_inst: object, attribute: attrs.Attribute, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(f"wall clock {attribute.name} must be a finite number, got {value!r}")
+        raise ConfigError(f"wall clock {attribute.name} must be a finite number, got {_validate.shown(value)}")
 
 
 @attrs.frozen
@@ -34,5 +35,8 @@ class WallClock:
 
     def read(self, now: int, epoch: int = 0) -> int:
         """The wall time (ms) this clock shows at simulated time ``now``; never below 0."""
+        if type(now) is not int or type(epoch) is not int or now < 0 or epoch < 0:
+            raise ConfigError(f"WallClock.read takes integer ms >= 0, got now={_validate.shown(now)}, "
+                              f"epoch={_validate.shown(epoch)}")
         drift = math.floor(now * self.drift_ppm / 1_000_000) if self.drift_ppm else 0
         return max(0, int(epoch + now + self.skew + drift))

@@ -29,10 +29,13 @@ Semantics:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import attrs
 
+from replicalab import _validate
+from replicalab.errors import FaultScheduleError
 from replicalab.sim.network import Latency
 
 __all__ = [
@@ -48,6 +51,17 @@ __all__ = [
 ]
 
 
+def _listed(value: Any, what: str) -> list[Any]:
+    if isinstance(value, (str, bytes, bytearray, Mapping)) or not hasattr(value, "__iter__"):
+        raise FaultScheduleError(f"{what} must be a list of replica ids, got {_validate.shown(value)}")
+    return list(value)
+
+
+def _ids(value: Any, what: str) -> tuple[str, ...]:
+    """Sorted replica ids, or an error naming ``what`` (a string is refused: it is not a list)."""
+    return tuple(sorted(_validate.replica_id(r, f"replica id in {what}") for r in _listed(value, what)))
+
+
 @attrs.frozen
 class Partition:
     """From ``at`` on, replicas in different ``groups`` cannot reach each other.
@@ -57,26 +71,28 @@ class Partition:
 
     at: int
     groups: tuple[tuple[str, ...], ...] = attrs.field(
-        converter=lambda gs: tuple(tuple(sorted(g)) for g in gs)
+        converter=lambda gs: tuple(_ids(g, "a partition group") for g in _listed(gs, "groups"))
     )
-    bridges: tuple[str, ...] = attrs.field(default=(), converter=lambda b: tuple(sorted(b)))
+    bridges: tuple[str, ...] = attrs.field(default=(), converter=lambda b: _ids(b, "bridges"))
 
     @classmethod
     def isolate(cls, at: int, replica: str, replicas: Iterable[str]) -> Partition:
         """``replica`` alone on one side, everyone else on the other."""
-        rest = sorted(r for r in replicas if r != replica)
+        _validate.replica_id(replica)
+        rest = sorted(r for r in _ids(replicas, "replicas") if r != replica)
         return cls(at, ((replica,), tuple(rest)))
 
     @classmethod
     def split(cls, at: int, side: Iterable[str], replicas: Iterable[str]) -> Partition:
         """``side`` against everyone else (e.g. a minority against a majority)."""
-        side = sorted(side)
-        return cls(at, (tuple(side), tuple(sorted(r for r in replicas if r not in side))))
+        side = list(_ids(side, "side"))
+        return cls(at, (tuple(side), tuple(sorted(r for r in _ids(replicas, "replicas") if r not in side))))
 
     @classmethod
     def bridge(cls, at: int, bridge: str, left: Iterable[str], right: Iterable[str]) -> Partition:
         """``left`` and ``right`` cut from each other, ``bridge`` still talking to both."""
-        return cls(at, (tuple(left), tuple(right)), (bridge,))
+        _validate.replica_id(bridge, "bridge")
+        return cls(at, (_ids(left, "left"), _ids(right, "right")), (bridge,))
 
 
 @attrs.frozen

@@ -20,7 +20,7 @@ import attrs
 
 from replicalab import _validate
 from replicalab.errors import LatencyError
-from replicalab.sim.rng import exponential
+from replicalab.sim.rng import check_generator, exponential
 
 __all__ = ["Constant", "Exponential", "Latency", "Link", "Uniform"]
 
@@ -42,6 +42,7 @@ class Constant:
 
     def sampler(self, rng: random.Random) -> Callable[[], int]:
         """A zero-argument function drawing one latency (int ms) from ``rng``."""
+        check_generator(rng)
         base, jitter, draw = self.ms, self.jitter, rng.random
         if not jitter:
             fixed = _round(base)
@@ -70,6 +71,7 @@ class Uniform:
 
     def sampler(self, rng: random.Random) -> Callable[[], int]:
         """A zero-argument function drawing one latency (int ms) from ``rng``."""
+        check_generator(rng)
         low, span, jitter, draw, log = self.low, self.high - self.low, self.jitter, rng.random, math.log
         if not jitter:
             return lambda: int(low + span * draw() + 0.5)
@@ -89,6 +91,7 @@ class Exponential:
 
     def sampler(self, rng: random.Random) -> Callable[[], int]:
         """A zero-argument function drawing one latency (int ms) from ``rng``."""
+        check_generator(rng)
         offset, mean = self.offset, self.mean
         return lambda: _round(offset + exponential(rng, mean))
 
@@ -103,7 +106,7 @@ Latency = Constant | Uniform | Exponential
 def _latency(_inst: object, _attr: attrs.Attribute, value: object) -> None:
     if not isinstance(value, (Constant, Uniform, Exponential)):
         raise LatencyError(
-            f"link latency must be Constant, Uniform or Exponential, got {value!r}; "
+            f"link latency must be Constant, Uniform or Exponential, got {_validate.shown(value)}; "
             "e.g. Uniform(70, 80) for 70-80 ms"
         )
 

@@ -23,6 +23,7 @@ import random
 from collections.abc import Sequence
 from typing import TypeVar
 
+from replicalab import _validate
 from replicalab.errors import ConfigError
 
 __all__ = ["RandomStreams", "choice", "exponential", "uniform"]
@@ -32,7 +33,7 @@ T = TypeVar("T")
 
 def _check_seed(seed: object) -> int:
     if type(seed) is not int:
-        raise ConfigError(f"seed must be an integer, got {seed!r} ({type(seed).__name__})")
+        raise ConfigError(f"seed must be an integer, got {_validate.shown(seed)} ({type(seed).__name__})")
     return seed
 
 
@@ -45,6 +46,8 @@ class RandomStreams:
 
     def stream(self, name: str) -> random.Random:
         """The stream called ``name`` (created on first use, then reused)."""
+        if not isinstance(name, str):
+            raise ConfigError(f"a stream is named by a string such as 'link:a->b', got {_validate.shown(name)}")
         found = self._streams.get(name)
         if found is None:
             digest = hashlib.sha256(f"replicalab/{self.seed}/{name}".encode()).digest()
@@ -54,6 +57,15 @@ class RandomStreams:
 
     def __repr__(self) -> str:
         return f"RandomStreams({self.seed})"
+
+
+def check_generator(rng: object) -> None:
+    """Raise :class:`ConfigError` unless ``rng`` is a ``random.Random`` (what samplers draw from)."""
+    if not isinstance(rng, random.Random):
+        raise ConfigError(
+            "latency draws need a random.Random, e.g. RandomStreams(seed).stream('link:a->b'), "
+            f"got {_validate.shown(rng)}"
+        )
 
 
 def uniform(rng: random.Random, low: float, high: float) -> float:

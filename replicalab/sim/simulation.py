@@ -36,6 +36,7 @@ two things the replicas cannot touch:
 from __future__ import annotations
 
 import heapq
+import re
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any
 
@@ -46,7 +47,15 @@ from replicalab import _validate
 from replicalab.clocks import VectorClock
 from replicalab.dots import Dot
 from replicalab.errors import ConfigError, FaultScheduleError, ReplicaIdError, TopologyError
-from replicalab.replica.base import Replica, Request, Response
+from replicalab.replica.base import (
+    Replica,
+    Request,
+    Response,
+    check_log_kind,
+    check_reply,
+    check_timer_id,
+)
+from replicalab.sim import limits
 from replicalab.sim.clock import WallClock
 from replicalab.sim.faults import (
     ClockBump,
@@ -90,7 +99,13 @@ def replica_incarnation(identity: str) -> int:
     _, sep, n = identity.rpartition("~")
     return int(n) if sep and n.isdigit() else 1
 
-MAX_REPLICAS = 10_000
+
+
+def _replica_list(replicas: Any) -> list[Any]:
+    """``replicas`` as a list, or ConfigError if it is not an iterable of Replica objects."""
+    if isinstance(replicas, (str, bytes, bytearray, Mapping)) or not hasattr(replicas, "__iter__"):
+        raise ConfigError(f"replicas must be an iterable of Replica objects, got {_validate.shown(replicas)}")
+    return list(replicas)
 
 #: The error a client gets when its request (or the answer) cannot reach the region:
 #: the region is down, or a partition cuts the client's region off from it.
@@ -140,6 +155,8 @@ class WriteFact:
 
     def saw(self, other: WriteFact) -> bool:
         """True iff ``other``'s effect had reached this write's replica when this write ran."""
+        if not isinstance(other, WriteFact):
+            raise ConfigError(f"WriteFact.saw takes a WriteFact, got {_validate.shown(other)}")
         return self.scope == other.scope and other.dot.counter <= self.seen.get(other.dot.replica)
 
 
@@ -177,10 +194,18 @@ class Reply:
 
 
 def describe(msg: Any) -> Any:
-    """A message as deterministic plain data for the trace."""
+    """A message as deterministic plain data for the trace.
+
+    Plain data, attrs classes, and objects with a ``trace_fields()`` method or a ``repr``
+    without a memory address are described; anything else (a class with Python's default
+    ``<Foo object at 0x7f...>`` repr) raises :class:`ConfigError`, because the address
+    differs between processes and the same seed would no longer give the same trace.
+    """
     fields = getattr(msg, "trace_fields", None)
     if fields is not None:
-        return {"type": type(msg).__name__, **fields()}
+        described = fields()
+        _check_stable(described, msg)
+        return {"type": type(msg).__name__, **described}
     if attrs.has(type(msg)):
         out = {"type": type(msg).__name__}
         for field in attrs.fields(type(msg)):
@@ -193,22 +218,68 @@ def _plain(value: Any) -> Any:
     if value is None or isinstance(value, (str, bool, int, float)):
         return value
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {_stable(str(k), k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if isinstance(value, (set, frozenset)):
         return sorted((_plain(v) for v in value), key=repr)
-    return repr(value)
+    return _stable(repr(value), value)
+
+
+# Python's default repr, <module.Foo object at 0x7f3a...>, and that of functions and methods.
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+>")
+
+
+def _stable(text: str, value: Any) -> str:
+    """``text`` (a repr or str of ``value`` for the trace), if it holds no memory address."""
+    if _ADDRESS.search(text) is None:
+        return text
+    kind = type(value)
+    raise ConfigError(
+        f"{kind.__qualname__} cannot go into the trace deterministically: it prints as "
+        f"{_validate.shown(text)}, with a memory address that differs between "
+        f"runs. Make {kind.__qualname__} an attrs class or dataclass, give it a __repr__ that shows "
+        "only its fields, or a trace_fields() method returning plain data (or run with trace=False)"
+    )
+
+
+def _check_stable(value: Any, owner: Any) -> None:
+    """Raise unless ``value`` (what ``owner.trace_fields()`` returned) prints the same in every run."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{type(owner).__qualname__}.trace_fields() must return a dict of plain data, "
+                          f"got {_validate.shown(value)}")
+    _plain(value)
 
 
 class _LinkState:
-    __slots__ = ("sample", "loss", "duplicate", "rng")
+    """One directed link: its loss, duplication and latency draws, from stream ``link:src->dst``.
+
+    The stream (a ``random.Random``, about 2.5 KB) is made on the link's first draw, not
+    when the simulation is built: a full mesh of n replicas has n(n - 1) directed links and
+    most may never carry a message. Streams are derived from their names, so making one
+    late gives exactly the same draws as making it early.
+    """
+
+    __slots__ = ("sample", "loss", "duplicate", "_rng", "_latency", "_streams", "_src", "_dst")
 
     def __init__(self, link: Link, streams: RandomStreams, src: str, dst: str) -> None:
-        self.rng = streams.stream(f"link:{src}->{dst}")
-        self.sample = link.latency.sampler(self.rng)
+        self._rng: Any = None
+        self._latency = link.latency
+        self._streams, self._src, self._dst = streams, src, dst
+        self.sample: Callable[[], int] = self._first_sample
         self.loss = link.loss
         self.duplicate = link.duplicate
+
+    @property
+    def rng(self) -> Any:
+        rng = self._rng
+        if rng is None:
+            rng = self._rng = self._streams.stream(f"link:{self._src}->{self._dst}")
+        return rng
+
+    def _first_sample(self) -> int:
+        self.sample = self._latency.sampler(self.rng)
+        return self.sample()
 
 
 class _Context:
@@ -240,12 +311,15 @@ class _Context:
 
     def send(self, dst: str, msg: Any, *, scope: Hashable | None = None,
              scopes: Iterable[Hashable] | None = None) -> None:
-        link = self._links.get(dst)
+        link = self._links.get(dst) if isinstance(dst, str) else None
         if link is None:
             raise TopologyError(
-                f"{self._replica} has no link to {dst!r}; its peers are {list(self.peers)}"
+                f"{self._replica} has no link to {_validate.shown(dst)}; its peers are {list(self.peers)}"
             )
         sim = self._sim
+        if len(sim._heap) >= sim._max_pending:
+            raise limits.too_many_pending(sim._max_pending)
+        described = describe(msg) if sim._trace is not None else None  # refused before any change
         sim._sent += 1
         causal = None
         if scope is not None:
@@ -260,7 +334,6 @@ class _Context:
         if link.loss and link.rng.random() < link.loss:
             sim._dropped += 1
             if trace is not None:
-                described = describe(msg)
                 trace.record(sim.now, "Sent", self._replica, {"dst": dst, "msg": described, "due": None})
                 trace.record(sim.now, "Dropped", self._replica, {"dst": dst, "msg": described})
             return
@@ -269,7 +342,7 @@ class _Context:
         sim._seq = seq + 1
         heapq.heappush(sim._heap, (due, _PRIORITY_NORMAL, seq, _DELIVER, dst, self._replica, msg, causal))
         if trace is not None:
-            trace.record(sim.now, "Sent", self._replica, {"dst": dst, "msg": describe(msg), "due": due})
+            trace.record(sim.now, "Sent", self._replica, {"dst": dst, "msg": described, "due": due})
         if link.duplicate and link.rng.random() < link.duplicate:
             again = sim.now + link.sample()
             seq = sim._seq
@@ -278,12 +351,16 @@ class _Context:
             sim._duplicated += 1
             if trace is not None:
                 trace.record(sim.now, "Duplicated", self._replica,
-                             {"dst": dst, "msg": describe(msg), "due": again})
+                             {"dst": dst, "msg": described, "due": again})
 
     def set_timer(self, delay: int, timer: Any) -> int:
         if type(delay) is not int or delay < 0:
-            raise ConfigError(f"timer delay must be an integer number of ms >= 0, got {delay!r}")
+            raise ConfigError(f"timer delay must be an integer number of ms >= 0, got {_validate.shown(delay)}")
         sim = self._sim
+        if len(sim._heap) >= sim._max_pending:
+            raise limits.too_many_pending(sim._max_pending)
+        if sim._trace is not None:
+            describe(timer)  # it will be traced when it fires: refuse it now if it cannot be
         sim._timer_ids += 1
         seq = sim._seq
         sim._seq = seq + 1
@@ -292,9 +369,11 @@ class _Context:
         return sim._timer_ids
 
     def cancel_timer(self, timer_id: int) -> None:
+        check_timer_id(timer_id)
         self._sim._cancelled.add(timer_id)
 
     def reply(self, client: str, response: Response) -> None:
+        check_reply(client, response)
         sim = self._sim
         issued, via, on_reply = sim._client_ops.get(response.op, (sim.now, None, None))
         received = sim.now
@@ -318,6 +397,7 @@ class _Context:
             sim._push(received, _PRIORITY_RUNTIME, _CALL, lambda s: on_reply(s, reply), None, None)
 
     def log(self, kind: str, **data: Any) -> None:
+        check_log_kind(kind)
         trace = self._sim._trace
         if trace is not None:
             trace.record(self._sim.now, kind, self._replica, data)
@@ -338,7 +418,13 @@ class Simulation:
         trace: record a :class:`~replicalab.trace.Trace` (off: faster, no ledger).
         allow_disconnected: accept a topology with more than one component.
         max_events: hard cap on events processed; exceeding it raises ConfigError.
-        max_time: hard cap on simulated time (ms); an event beyond it raises ConfigError.
+        max_time: hard cap on simulated time (ms); an event beyond it raises ConfigError
+            (None: no cap on time; the other caps still hold).
+        max_pending: hard cap on events scheduled at once (messages in flight, timers).
+        max_trace_events: hard cap on trace records (when ``trace`` is on).
+
+    The defaults are :mod:`replicalab.sim.limits` (sized for a 2-core, 24 GB machine), which
+    also caps replicas and links.
     """
 
     def __init__(
@@ -353,24 +439,32 @@ class Simulation:
         epoch: int = 0,
         trace: bool = True,
         allow_disconnected: bool = False,
-        max_events: int = 10_000_000,
-        max_time: int | None = None,
+        max_events: int = limits.MAX_EVENTS,
+        max_time: int | None = limits.MAX_TIME,
+        max_pending: int = limits.MAX_PENDING,
+        max_trace_events: int = limits.MAX_TRACE_EVENTS,
     ) -> None:
-        replicas = list(replicas)
+        for cap, value in (("max_events", max_events), ("max_pending", max_pending),
+                           ("max_trace_events", max_trace_events)):
+            limits.check_cap(cap, value)
+        limits.check_cap("max_time", max_time, allow_none=True)
+        replicas = _replica_list(replicas)
         by_id: dict[str, Replica] = {}
         for replica in replicas:
             if not isinstance(replica, Replica):
-                raise ConfigError(f"replicas must be Replica objects, got {replica!r}")
+                raise ConfigError(f"replicas must be Replica objects, got {_validate.shown(replica)}")
             _validate.replica_id(replica.id)
             if replica.id in by_id:
-                raise ReplicaIdError(f"replica id {replica.id!r} appears twice; ids must be unique")
+                raise ReplicaIdError(f"replica id {_validate.shown(replica.id)} appears twice; ids must be unique")
             by_id[replica.id] = replica
         if not by_id:
             raise ConfigError("a simulation needs at least one replica")
-        if len(by_id) > MAX_REPLICAS:
-            raise ConfigError(f"at most {MAX_REPLICAS} replicas, got {len(by_id)}")
+        limits.check_replicas(len(by_id))
+        if topology is None:
+            limits.check_links(len(by_id) * (len(by_id) - 1) // 2, "a full mesh of these replicas")
         graph = full_mesh(by_id) if topology is None else topology
         ids = validate_topology(graph, allow_disconnected=allow_disconnected)
+        limits.check_links(graph.number_of_edges(), "the topology")
         if set(ids) != set(by_id):
             missing = sorted(set(by_id) - set(ids))
             extra = sorted(set(ids) - set(by_id))
@@ -380,19 +474,16 @@ class Simulation:
             )
         default = Link() if link is None else link
         if not isinstance(default, Link):
-            raise ConfigError(f"link must be a replicalab.sim.network.Link, got {default!r}")
+            raise ConfigError(f"link must be a replicalab.sim.network.Link, got {_validate.shown(default)}")
         overrides = self._link_overrides(graph, links or {})
         clocks = dict(clocks or {})
         for name, clock in clocks.items():
             if name not in by_id:
-                raise ReplicaIdError(f"clock given for unknown replica {name!r}; replicas are {ids}")
+                raise ReplicaIdError(f"clock given for unknown replica {_validate.shown(name)}; replicas are {ids}")
             if not isinstance(clock, WallClock):
-                raise ConfigError(f"clock for {name!r} must be a WallClock, got {clock!r}")
-        for cap, value in (("max_events", max_events), ("max_time", max_time)):
-            if value is not None and (type(value) is not int or value < 0):
-                raise ConfigError(f"{cap} must be an integer >= 0, got {value!r}")
+                raise ConfigError(f"clock for {_validate.shown(name)} must be a WallClock, got {_validate.shown(clock)}")
         if type(epoch) is not int or epoch < 0:
-            raise ConfigError(f"epoch must be an integer number of ms >= 0, got {epoch!r}")
+            raise ConfigError(f"epoch must be an integer number of ms >= 0, got {_validate.shown(epoch)}")
 
         self.streams = RandomStreams(seed)
         self.seed = seed
@@ -402,7 +493,7 @@ class Simulation:
         self._replicas = {i: by_id[i] for i in ids}
         self._heap: list[tuple] = []
         self._seq = 0
-        self._trace = Trace() if trace else None
+        self._trace = Trace(max_events=max_trace_events) if trace else None
         self._knowledge: dict[tuple[str, Hashable], VectorClock] = {}
         self._writes: dict[str, WriteFact] = {}
         self._ops: set[str] = set()
@@ -412,6 +503,7 @@ class Simulation:
         self._started = False
         self._max_events = max_events
         self._max_time = max_time
+        self._max_pending = max_pending
         self._events = self._sent = self._delivered = self._dropped = 0
         self._duplicated = self._timers = self._client_requests = 0
         self._handlers = {i: r.on_message for i, r in self._replicas.items()}
@@ -442,13 +534,13 @@ class Simulation:
                 out[(a, b)] = out[(b, a)] = data["link"]
         for pair, link in links.items():
             if not (isinstance(pair, tuple) and len(pair) == 2):
-                raise TopologyError(f"links keys are (a, b) pairs of replica ids, got {pair!r}")
+                raise TopologyError(f"links keys are (a, b) pairs of replica ids, got {_validate.shown(pair)}")
             for replica in pair:
                 _validate.replica_id(replica, "replica id in links")
             if not graph.has_edge(*pair):
-                raise TopologyError(f"links names {pair!r}, which is not an edge of the topology")
+                raise TopologyError(f"links names {_validate.shown(pair)}, which is not an edge of the topology")
             if not isinstance(link, Link):
-                raise ConfigError(f"links[{pair!r}] must be a Link, got {link!r}")
+                raise ConfigError(f"links[{_validate.shown(pair)}] must be a Link, got {_validate.shown(link)}")
         for (a, b), link in links.items():
             out[(a, b)] = link
             if (b, a) not in links:
@@ -472,7 +564,7 @@ class Simulation:
             return self._replicas[replica_id]
         except (KeyError, TypeError):
             raise ReplicaIdError(
-                f"unknown replica {replica_id!r}; replicas are {list(self._replicas)}"
+                f"unknown replica {_validate.shown(replica_id)}; replicas are {list(self._replicas)}"
             ) from None
 
     @property
@@ -506,7 +598,9 @@ class Simulation:
     # -- scheduling -----------------------------------------------------------
     def _push(self, at: int, priority: int, kind: int, a: Any, b: Any, c: Any) -> None:
         if type(at) is not int or at < self.now:
-            raise ConfigError(f"events must be scheduled at an integer time >= now ({self.now}), got {at!r}")
+            raise ConfigError(f"events must be scheduled at an integer time >= now ({self.now}), got {_validate.shown(at)}")
+        if len(self._heap) >= self._max_pending:
+            raise limits.too_many_pending(self._max_pending)
         seq = self._seq
         self._seq = seq + 1
         heapq.heappush(self._heap, (at, priority, seq, kind, a, b, c, None))
@@ -528,19 +622,30 @@ class Simulation:
         draw of that link's latency (from their own random streams, so client
         traffic never shifts replication's draws). ``on_reply(sim, reply)`` runs
         when the client receives the reply; it may send further requests.
+
+        Everything is checked before anything is drawn or scheduled: a refused
+        request leaves the random streams, counters and queue as they were.
         """
+        if type(at) is not int or at < self.now:
+            raise ConfigError(
+                f"a client request must be sent at an integer time >= now ({self.now}), got {_validate.shown(at)}"
+            )
+        if len(self._heap) >= self._max_pending:
+            raise limits.too_many_pending(self._max_pending)
         self.replica(replica)
         if not isinstance(request, Request):
-            raise ConfigError(f"client requests must be Request objects, got {request!r}")
+            raise ConfigError(f"client requests must be Request objects, got {_validate.shown(request)}")
         _validate.replica_id(client, "client name")
         if request.op in self._ops:
-            raise ConfigError(f"request op id {request.op!r} is already scheduled; op ids must be unique")
+            raise ConfigError(f"request op id {_validate.shown(request.op)} is already scheduled; op ids must be unique")
         if via is not None and via != replica:
             self.replica(via)
             if not self.topology.has_edge(via, replica):
-                raise TopologyError(f"a client at {via!r} cannot reach {replica!r}: no link between them")
+                raise TopologyError(f"a client at {_validate.shown(via)} cannot reach {_validate.shown(replica)}: no link between them")
+        if self._trace is not None:
+            describe(request)  # it will be traced when it arrives: refuse it now if it cannot be
         if on_reply is not None and not callable(on_reply):
-            raise ConfigError(f"on_reply must be callable, got {on_reply!r}")
+            raise ConfigError(f"on_reply must be callable, got {_validate.shown(on_reply)}")
         delay = self._client_link(via, replica)() if via is not None and via != replica else 0
         self._push(at + delay if type(at) is int else at, _PRIORITY_NORMAL, _CLIENT, replica, client,
                    request)
@@ -558,10 +663,10 @@ class Simulation:
     def schedule(self, at: int, action: Callable[[Simulation], None]) -> None:
         """Run ``action(sim)`` at time ``at``, before ordinary events of that millisecond (faults)."""
         if not callable(action):
-            raise FaultScheduleError(f"scheduled action must be callable, got {action!r}")
+            raise FaultScheduleError(f"scheduled action must be callable, got {_validate.shown(action)}")
         if type(at) is not int or at < self.now:
             raise FaultScheduleError(
-                f"an action cannot be scheduled at {at!r}: it must be an integer time >= now ({self.now})"
+                f"an action cannot be scheduled at {_validate.shown(at)}: it must be an integer time >= now ({self.now})"
             )
         self._push(at, _PRIORITY_RUNTIME, _CALL, action, None, None)
 
@@ -578,9 +683,9 @@ class Simulation:
         ``events`` more have been processed. With ``until``, the clock ends at ``until``.
         """
         if until is not None and (type(until) is not int or until < self.now):
-            raise ConfigError(f"until must be an integer time >= now ({self.now}), got {until!r}")
+            raise ConfigError(f"until must be an integer time >= now ({self.now}), got {_validate.shown(until)}")
         if events is not None and (type(events) is not int or events < 0):
-            raise ConfigError(f"events must be an integer >= 0, got {events!r}")
+            raise ConfigError(f"events must be an integer >= 0, got {_validate.shown(events)}")
         if not self._started:
             self._start()
         heap = self._heap
@@ -730,27 +835,29 @@ class Simulation:
         active, a crash of a replica that is down, a restart of one that is up, or a
         replica given to two partition groups.
         """
+        if isinstance(faults, (str, bytes, bytearray, Mapping)) or not hasattr(faults, "__iter__"):
+            raise FaultScheduleError(f"add_faults takes an iterable of faults, got {_validate.shown(faults)}")
         faults = list(faults)
         for fault in faults:
             if not isinstance(fault, FAULT_TYPES):
-                raise FaultScheduleError(f"not a fault: {fault!r}; see replicalab.sim.faults")
+                raise FaultScheduleError(f"not a fault: {_validate.shown(fault)}; see replicalab.sim.faults")
             if type(fault.at) is not int:
-                raise FaultScheduleError(f"{fault!r}: faults need an integer time")
+                raise FaultScheduleError(f"{_validate.shown(fault)}: faults need an integer time")
         faults.sort(key=lambda f: f.at)
         partitioned, down = bool(self._cut), set(self._down)
         for fault in faults:
             if type(fault.at) is not int or fault.at < self.now:
                 raise FaultScheduleError(
-                    f"{type(fault).__name__} at {fault.at!r}: faults need an integer time >= now ({self.now})")
+                    f"{type(fault).__name__} at {_validate.shown(fault.at)}: faults need an integer time >= now ({self.now})")
             for replica in _fault_replicas(fault):
                 if replica not in self._replicas:
                     raise FaultScheduleError(
-                        f"{type(fault).__name__} names unknown replica {replica!r}; "
+                        f"{type(fault).__name__} names unknown replica {_validate.shown(replica)}; "
                         f"replicas are {list(self._replicas)}")
             if isinstance(fault, Partition):
                 named = [r for g in fault.groups for r in g] + list(fault.bridges)
                 if len(named) != len(set(named)):
-                    raise FaultScheduleError(f"a replica appears twice in {fault!r}")
+                    raise FaultScheduleError(f"a replica appears twice in {_validate.shown(fault)}")
                 partitioned = True
             elif isinstance(fault, OneWayCut):
                 partitioned = True
@@ -760,13 +867,13 @@ class Simulation:
                 partitioned = False
             elif isinstance(fault, LinkChange):
                 if not self.topology.has_edge(fault.a, fault.b):
-                    raise FaultScheduleError(f"LinkChange names {fault.a!r}-{fault.b!r}, which is not a link")
+                    raise FaultScheduleError(f"LinkChange names {_validate.shown(fault.a)}-{_validate.shown(fault.b)}, which is not a link")
                 for name in ("loss", "duplicate"):
                     value = getattr(fault, name)
                     if value is not None and (isinstance(value, bool) or not isinstance(
                             value, (int, float)) or not 0 <= value <= 1):
                         raise FaultScheduleError(
-                            f"LinkChange {name} must be a probability in [0, 1], got {value!r}")
+                            f"LinkChange {name} must be a probability in [0, 1], got {_validate.shown(value)}")
             elif isinstance(fault, Crash):
                 if fault.replica in down:
                     raise FaultScheduleError(f"Crash of {fault.replica} at {fault.at}: it is already down")
@@ -778,7 +885,7 @@ class Simulation:
             elif isinstance(fault, (ClockSkew, ClockBump)):
                 amount = fault.skew if isinstance(fault, ClockSkew) else fault.by
                 if type(amount) is not int:
-                    raise FaultScheduleError(f"{fault!r}: clock changes are integer ms")
+                    raise FaultScheduleError(f"{_validate.shown(fault)}: clock changes are integer ms")
         for fault in faults:
             self._push(fault.at, _PRIORITY_RUNTIME, _CALL, lambda s, f=fault: s._apply(f), None, None)
 

@@ -16,6 +16,7 @@ disconnected graphs, and returns the ids sorted.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import networkx as nx
 
@@ -33,16 +34,24 @@ __all__ = [
 ]
 
 
-def _ids(ids: Iterable[str]) -> list[str]:
+def _listed(ids: Any, what: str = "ids") -> list[Any]:
+    """``ids`` as a list, or ConfigError if it is not an iterable of replica ids."""
     if isinstance(ids, str):
         raise ConfigError(
-            f"pass a list of replica ids, not the string {ids!r} (it would make one replica per letter)"
+            f"pass a list of replica ids, not the string {_validate.shown(ids)} (it would make one replica per letter)"
         )
+    if isinstance(ids, (bytes, bytearray)) or not hasattr(ids, "__iter__"):
+        raise ConfigError(f"{what} must be an iterable of replica ids, got {_validate.shown(ids)}")
+    return list(ids)
+
+
+def _ids(ids: Iterable[str]) -> list[str]:
+    ids = _listed(ids)
     out = [_validate.replica_id(i) for i in ids]
     seen: set[str] = set()
     for replica in out:
         if replica in seen:
-            raise ReplicaIdError(f"replica id {replica!r} appears twice; ids must be unique")
+            raise ReplicaIdError(f"replica id {_validate.shown(replica)} appears twice; ids must be unique")
         seen.add(replica)
     return sorted(out)
 
@@ -58,7 +67,7 @@ def full_mesh(ids: Iterable[str]) -> nx.Graph:
 
 def ring(ids: Iterable[str]) -> nx.Graph:
     """Each replica linked to the next, the last to the first (ids in the order given)."""
-    nodes = list(ids)
+    nodes = _listed(ids)
     _ids(nodes)
     if len(nodes) < 3:
         raise TopologyError(f"a ring needs at least 3 replicas, got {len(nodes)}")
@@ -70,7 +79,7 @@ def ring(ids: Iterable[str]) -> nx.Graph:
 
 def line(ids: Iterable[str]) -> nx.Graph:
     """A chain: each replica linked to the next (ids in the order given)."""
-    nodes = list(ids)
+    nodes = _listed(ids)
     _ids(nodes)
     graph = nx.Graph()
     graph.add_nodes_from(nodes)
@@ -80,7 +89,7 @@ def line(ids: Iterable[str]) -> nx.Graph:
 
 def star(center: str, leaves: Iterable[str]) -> nx.Graph:
     """``center`` linked to every leaf; leaves only reach each other through it."""
-    leaves = list(leaves)
+    leaves = _listed(leaves, "leaves")
     _ids([center, *leaves])
     graph = nx.Graph()
     graph.add_nodes_from([center, *leaves])
@@ -94,12 +103,12 @@ def watts_strogatz(n: int, k: int, p: float, *, seed: int, prefix: str = "n") ->
     Nodes are named ``prefix`` plus a zero-padded index so they sort in index order.
     """
     if type(n) is not int or n < 3:
-        raise TopologyError(f"watts_strogatz needs n >= 3 replicas, got {n!r}")
+        raise TopologyError(f"watts_strogatz needs n >= 3 replicas, got {_validate.shown(n)}")
     if type(k) is not int or not 2 <= k < n:
-        raise TopologyError(f"watts_strogatz needs 2 <= k < n neighbours, got k={k!r}")
+        raise TopologyError(f"watts_strogatz needs 2 <= k < n neighbours, got k={_validate.shown(k)}")
     _validate.probability(p, "rewiring probability p")
     if type(seed) is not int:
-        raise ConfigError(f"seed must be an integer, got {seed!r}")
+        raise ConfigError(f"seed must be an integer, got {_validate.shown(seed)}")
     base = nx.connected_watts_strogatz_graph(n, k, p, seed=seed)
     width = len(str(n - 1))
     return nx.relabel_nodes(base, {i: f"{prefix}{i:0{width}d}" for i in base.nodes})
@@ -107,11 +116,11 @@ def watts_strogatz(n: int, k: int, p: float, *, seed: int, prefix: str = "n") ->
 
 def from_edges(edges: Iterable[tuple[str, str]], nodes: Iterable[str] = ()) -> nx.Graph:
     """A graph from explicit ``(a, b)`` pairs (plus isolated ``nodes``), validated."""
-    edges = list(edges)
+    edges = _listed(edges, "edges")
     for edge in edges:
         if not isinstance(edge, (tuple, list)) or len(edge) != 2:
-            raise TopologyError(f"an edge is a pair of replica ids, got {edge!r}")
-    nodes = list(nodes)
+            raise TopologyError(f"an edge is a pair of replica ids, got {_validate.shown(edge)}")
+    nodes = _listed(nodes, "nodes")
     for replica in [*nodes, *(i for edge in edges for i in edge)]:
         _validate.replica_id(replica)
     graph = nx.Graph()
@@ -138,7 +147,7 @@ def validate_topology(graph: object, *, allow_disconnected: bool = False) -> lis
     ids = _ids(graph.nodes)
     loops = sorted(a for a, b in nx.selfloop_edges(graph))
     if loops:
-        raise TopologyError(f"topology has a self-loop at {loops[0]!r}; a replica needs no link to itself")
+        raise TopologyError(f"topology has a self-loop at {_validate.shown(loops[0])}; a replica needs no link to itself")
     if not allow_disconnected and not nx.is_connected(graph):
         parts = sorted(sorted(c) for c in nx.connected_components(graph))
         raise TopologyError(
