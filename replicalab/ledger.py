@@ -18,7 +18,10 @@ Every client write gets exactly one verdict:
     the write, a version fork flagged by a scan);
 ``rejected``
     the replica refused it with an error, or the request never reached it (a
-    region down, a partition in the way); the client knows;
+    region down, a partition in the way): it took effect nowhere, and the
+    client knows. A write whose client got an error (a timeout, an answer cut
+    off on its way) but which some region applied anyway is judged by its
+    effect like any other, and its why starts with what the client was told;
 ``unreplicated``
     acknowledged and held by at least one live replica, but the run ended
     before it reached every live replica (the run did not converge: a
@@ -176,7 +179,7 @@ class Ledger:
 
     @property
     def summary(self) -> dict[str, int]:
-        """Counts: acknowledged, kept, superseded, silently_lost, detected, rejected, unreplicated."""
+        """Counts of each verdict, and ``acknowledged``: every write not rejected."""
         counts = {v.replace("-", "_"): 0 for v in VERDICTS}
         for entry in self.entries:
             counts[entry.verdict.replace("-", "_")] += 1

@@ -26,6 +26,7 @@ import attrs
 
 from replicalab import _validate
 from replicalab.errors import ConfigError
+from replicalab.events import TraceEvent
 from replicalab.trace import Event
 
 __all__ = ["Fork", "find_version_forks"]
@@ -56,7 +57,7 @@ def find_version_forks(events: Iterable[Event], attribute: str = "version") -> l
         raise ConfigError(f"events must be trace events (sim.trace, result.trace), got {_validate.shown(events)}")
     events = list(events)
     for event in events:
-        if not isinstance(event, Event):
+        if not isinstance(event, (Event, TraceEvent)):
             raise ConfigError(f"events must be trace Event records, got {_validate.shown(event)}")
     claims: dict[tuple[str, int], list[str]] = {}
     for event in events:

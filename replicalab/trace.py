@@ -1,19 +1,12 @@
-"""Traces: what happened in a run, as past-tense events, with a canonical JSON form.
+"""Traces: what happened in a run — its one history — with a canonical JSON form.
 
-A trace is a list of :class:`Event` records in the order they happened. Event
-kinds are past tense. The runtime records:
-
-``Started``          a replica's ``on_start`` ran
-``ClientRequested``  a client request reached its replica
-``Sent``             a replica sent a message (``dst``, ``msg``, ``due``)
-``Delivered``        a message reached its destination
-``Dropped``          the network lost a message
-``Duplicated``       the network delivered an extra copy
-``TimerFired``       a timer fired
-``Replied``          a replica answered a client (``ok``, ``error``)
-
-and replicas add domain events through ``ctx.log`` — the table replica logs
-``Wrote``, ``Merged``, ``Rejected`` and ``Read``.
+A trace is the list of a run's events in the order they happened: the closed set
+of typed, frozen records in :mod:`replicalab.events` (past tense: ``Sent``,
+``Delivered``, ``Wrote``, ``Merged`` ...), each with a step number, and messages
+carrying an id from ``Sent`` to ``Delivered`` or ``Dropped``. A kind outside that
+set (a replica of your own logging ``"Learned"``) is kept as a free-form
+:class:`Event`. The ledger, the timeline, the pictures, the stepper and the
+exports are all functions of this history.
 
 The canonical JSON form (:func:`canonical_json`) has sorted keys, no spaces,
 no NaN and integer times, so the same run gives the same bytes everywhere.
@@ -29,8 +22,9 @@ import attrs
 
 from replicalab import _validate
 from replicalab.errors import ConfigError, ReplicaLabError
+from replicalab.events import TraceEvent, make
 
-__all__ = ["Event", "Trace", "canonical_json"]
+__all__ = ["AnyEvent", "Event", "Trace", "canonical_json"]
 
 
 def canonical_json(value: Any) -> str:
@@ -49,18 +43,25 @@ def canonical_json(value: Any) -> str:
 
 @attrs.frozen
 class Event:
-    """One trace record: ``kind`` happened at simulated ``time`` on ``replica`` (None: the network)."""
+    """A free-form trace record: ``kind`` happened at ``time`` on ``replica`` (None: the network).
+
+    The kinds the library records are typed (:mod:`replicalab.events`); this class holds
+    the rest — what a replica of your own logs under a name of its own — with its data as
+    given. Both read alike: ``kind``, ``time``, ``replica``, ``step``, ``get(name)``,
+    ``data`` and ``to_plain()``.
+    """
 
     seq: int
     time: int
     kind: str
     replica: str | None
     data: dict[str, Any] = attrs.field(factory=dict, hash=False)
+    step: int = 0
 
     def to_plain(self) -> dict[str, Any]:
-        """Plain data for JSON: ``{"seq", "t", "event", "replica", "data"}``."""
+        """Plain data for JSON: ``{"seq", "t", "event", "replica", "step", "data"}``."""
         return {"seq": self.seq, "t": self.time, "event": self.kind, "replica": self.replica,
-                "data": self.data}
+                "step": self.step, "data": self.data}
 
     def get(self, name: str, default: Any = None) -> Any:
         """A field of ``data``."""
@@ -69,15 +70,21 @@ class Event:
         return self.data.get(name, default)
 
 
+#: A trace record: one of the typed events of :mod:`replicalab.events`, or a free-form :class:`Event`.
+AnyEvent = TraceEvent | Event
+
+
 class Trace:
-    """An append-only list of :class:`Event` records."""
+    """An append-only list of trace records (see :mod:`replicalab.events`)."""
 
     def __init__(self, *, max_events: int | None = None) -> None:
         if max_events is not None and (type(max_events) is not int or max_events < 0):
             raise ConfigError(f"max_events must be an integer >= 0 or None, got {_validate.shown(max_events)}")
-        self.events: list[Event] = []
+        self.events: list[AnyEvent] = []
         #: Records kept at most (None: no cap); the simulator passes its ``max_trace_events``.
         self.max_events = max_events
+        #: The handler run being recorded (the simulator counts them; 0: before the run).
+        self.step = 0
 
     def record(self, time: int, kind: str, replica: str | None, data: dict[str, Any]) -> None:
         """Append an event (the runtime's job; replicas use ``ctx.log``).
@@ -90,13 +97,23 @@ class Trace:
                 f"the trace reached max_trace_events={self.max_events} records; run with trace=False, "
                 "stop earlier with run(until=...), or pass Simulation(max_trace_events=...)"
             )
-        events.append(Event(len(events), time, kind, replica, data))
+        if not isinstance(kind, str) or not kind:
+            raise ConfigError(f"an event kind is a non-empty string, got {_validate.shown(kind)}")
+        if type(time) is not int or not (replica is None or isinstance(replica, str)):
+            raise ConfigError(f"an event needs an integer time and a replica id (or None), got "
+                              f"{_validate.shown(time)} and {_validate.shown(replica)}")
+        if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+            raise ConfigError(f"event data is a dict with string keys, got {_validate.shown(data)}")
+        seq = len(events)
+        typed = make(kind, seq, time, replica, self.step, data)
+        events.append(typed if typed is not None else Event(seq, time, kind, replica, data,
+                                                             self.step))
 
-    def of_kind(self, *kinds: str) -> list[Event]:
+    def of_kind(self, *kinds: str) -> list[AnyEvent]:
         """The events of the given kinds, in order."""
         return [e for e in self.events if e.kind in kinds]
 
-    def __iter__(self) -> Iterator[Event]:
+    def __iter__(self) -> Iterator[AnyEvent]:
         return iter(self.events)
 
     def __len__(self) -> int:

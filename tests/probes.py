@@ -47,3 +47,54 @@ def resolve_by_stamp() -> TableScenario:
 
 #: Probes by name, for the matrix.
 PROBES = {s.name: s for s in (repair_then_write(), repair_then_write(False), resolve_by_stamp())}
+
+
+def random_scenario(rng, n: int) -> tuple[TableScenario, bool]:
+    """A small random story on the London regions: 2-6 writes (sets, notes, counter ADDs, set
+    ADD/DELETEs) on one or two items, one fault that heals (a partition, a one-way cut, a lossy
+    or duplicating link, a clock bump), sometimes a crash and restart, sometimes skew.
+    Returns the scenario and whether it has a crash (so ``durable`` applies)."""
+    from replicalab.sim.faults import ClockBump, LinkChange, OneWayCut
+
+    keys = ["k"] if rng.random() < 0.7 else ["k", "j"]
+    writes = []
+    for i in range(rng.randint(2, 6)):
+        at, region, key = rng.randint(0, 1500), rng.choice(REGIONS), rng.choice(keys)
+        kind = rng.choice(["set", "set", "note", "add", "sadd", "sdel"])
+        attributes, actions = {}, {}
+        if kind == "set":
+            attributes = {"plan": f"p{i}"}
+        elif kind == "note":
+            attributes = {"note": f"n{i}"}
+        elif kind == "add":
+            actions = {"add": {"n": rng.randint(1, 5)}}
+        elif kind == "sadd":
+            actions = {"add": {"items": {rng.choice("abcd")}}}
+        else:
+            actions = {"delete": {"items": {rng.choice("abcd")}}}
+        writes.append(ClientWrite(at, region, f"w{i + 1}", f"c{i}", key, attributes, **actions))
+    faults: list = []
+    shape = rng.choice(["none", "isolate", "one-way", "loss", "duplicate", "bump"])
+    t1 = rng.randint(0, 1200)
+    t2 = t1 + rng.randint(50, 1500)
+    if shape == "isolate":
+        faults += [Partition.isolate(t1, rng.choice(REGIONS), REGIONS), Heal(t2)]
+    elif shape == "one-way":
+        a, b = rng.sample(list(REGIONS), 2)
+        faults += [OneWayCut(t1, a, b), Heal(t2)]
+    elif shape in ("loss", "duplicate"):
+        a, b = rng.sample(list(REGIONS), 2)
+        faults += [LinkChange(t1, a, b, **{shape: 0.5}), LinkChange(t2, a, b, **{shape: 0.0})]
+    elif shape == "bump":
+        faults += [ClockBump(t1, rng.choice(REGIONS), rng.choice([-3000, -500, 800]))]
+    crash = rng.random() < 0.3
+    if crash:
+        at, region = rng.randint(0, 1500), rng.choice(REGIONS)
+        faults += [Crash(at, region), Restart(at + rng.randint(100, 1500), region)]
+    skew = {rng.choice(REGIONS): rng.choice([-2000, -60, 0, 500])} if rng.random() < 0.5 else {}
+    return TableScenario(
+        name=f"random-{n}", description="a random small story", regions=REGIONS,
+        latency=LONDON.latency, epoch=EPOCH, skew=skew, faults=tuple(faults), workload=tuple(writes),
+        initial={k: {"plan": "trial", "n": 0, "items": frozenset({"a", "b"})} for k in keys},
+        primary="us-east-1", anti_entropy=AntiEntropy(period=200, fanout=4, depth=1, timeout=1000),
+        horizon=7000), crash

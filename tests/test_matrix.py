@@ -27,6 +27,7 @@ import os
 import pytest
 
 from replicalab import scenarios
+from replicalab.clocks import VectorClock
 from replicalab.errors import ConfigError
 from replicalab.ledger import VERDICTS
 from replicalab.policies import policy_names
@@ -161,9 +162,10 @@ def check_invariants(result, scenario, options):
     # Every built-in scenario heals its faults before the end: every run converges.
     assert result.converged, f"{where}: did not converge: {result.final}"
 
-    # No message, request or reply crosses a cut.
-    via = {}
+    # No message, request or reply crosses a cut: each is checked when it arrives.
+    via, cuts, replied = {}, [], []
     for event, cut in _cuts(result.trace):
+        cuts.append((event.time, frozenset(cut)))
         if event.kind == "Delivered":
             assert (event.get("src"), event.replica) not in cut, f"{where}: {event.to_plain()}"
         elif event.kind == "ClientRequested":
@@ -172,9 +174,27 @@ def check_invariants(result, scenario, options):
             if client is not None:
                 assert (client, event.replica) not in cut, f"{where}: {event.to_plain()}"
         elif event.kind == "Replied" and event.get("ok"):
-            client = via.get(event.get("op"))
-            if client is not None:
-                assert (event.replica, client) not in cut, f"{where}: {event.to_plain()}"
+            replied.append(event)
+    dropped = {e.get("op") for e in result.trace.of_kind("ReplyDropped")}
+    for event in replied:
+        client, arrives = via.get(event.get("op")), event.get("received")
+        cut_then = next((c for t, c in reversed(cuts) if t <= arrives), frozenset())
+        if client is not None and (event.replica, client) in cut_then:
+            assert event.get("op") in dropped, f"{where}: reply crossed a cut: {event.to_plain()}"
+
+    # A rejected write took effect nowhere: its values are in no region's final items.
+    held = {w for items in result.items.values() for item in items.values() for w, _ in item.writes()}
+    for entry in result.ledger:
+        if entry.verdict == "rejected":
+            assert entry.write not in held, f"{where}: rejected {entry.write} is held: {entry.why}"
+
+    # Ground truth agrees with the causal policy's own version vectors.
+    if options["merge"] == "causal" and options["mode"] == "mrec":
+        clocks = {e.get("write"): e.get("clock") for e in result.trace.of_kind("Wrote")}
+        for a, b in itertools.permutations(clocks, 2):
+            if a in facts and b in facts and facts[b].saw(facts[a]):
+                assert VectorClock(clocks[a]) < VectorClock(clocks[b]), (
+                    f"{where}: ground truth says {b} saw {a}, its version vector does not")
 
     # A write that had seen another is stamped after it.
     wrote = {e.get("write"): e for e in result.trace.of_kind("Wrote")}

@@ -12,7 +12,6 @@ import pytest
 
 from replicalab import scenarios
 from replicalab.errors import ConfigError
-from replicalab.items import Item
 from replicalab.policies import get_policy
 from replicalab.replica.base import RecordingContext
 from replicalab.replica.table import PutItem, TableReplica, UpdateItem
@@ -209,7 +208,3 @@ def test_a_number_add_on_a_number_set_is_a_validation_error_and_changes_nothing(
 def test_combinations_that_make_no_sense_are_refused_naming_the_conflict(options, fragment):
     with pytest.raises(ConfigError, match=fragment):
         scenarios.run("london", **options)
-
-
-def test_items_are_immutable_values_for_the_ledger():
-    assert isinstance(scenarios.run("london").items["eu-west-1"]["sub_42"], Item)

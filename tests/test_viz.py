@@ -25,7 +25,7 @@ import pytest
 
 from replicalab import scenarios
 from replicalab.clocks import Causality, VectorClock
-from replicalab.errors import TopologyError
+from replicalab.errors import ConfigError, TopologyError
 from replicalab.items import INITIAL_WRITE, Cell, Item, Stamp, Version
 from replicalab.replica.table import TableReplica, UpdateItem
 from replicalab.scenarios.world import ClientWrite, TableScenario
@@ -310,7 +310,10 @@ def with_items_in_trace(result, corrupt: bool = False):
     return attrs.evolve(result, trace=trace, merge="no-such-policy")
 
 
-def test_states_recorded_in_the_trace_are_used_when_the_policy_cannot_replay(london):
+def test_states_are_read_from_the_history_and_nothing_is_replayed(london):
+    """Every step's state comes from the items the Wrote and Merged events carry: the story
+    never re-runs a policy, so an unknown policy name changes nothing, and a history whose
+    items do not end at the final state shows no states rather than wrong ones."""
     result = london["causal"]
     recorded = build(with_items_in_trace(result))
     assert recorded.states_available
@@ -318,11 +321,11 @@ def test_states_recorded_in_the_trace_are_used_when_the_policy_cannot_replay(lon
     assert [s.keeps for s in recorded.steps] == [s.keeps for s in build(result).steps]
     assert cost_series(recorded) == cost_series(result)
     assert not build(with_items_in_trace(result, corrupt=True)).states_available
-    bare = Trace()
-    for e in result.trace:
-        bare.record(e.time, e.kind, e.replica, {k: v for k, v in e.data.items() if k != "item"})
-    assert not build(attrs.evolve(result, trace=bare, merge="no-such-policy")).states_available
-    assert build(attrs.evolve(result, merge="no-such-policy")).states_available  # the trace has items
+    assert build(attrs.evolve(result, merge="no-such-policy")).states_available
+    wrote = result.trace.of_kind("Wrote")[0]
+    with pytest.raises(ConfigError, match="closed set"):  # a Wrote without its item is refused
+        Trace().record(wrote.time, "Wrote", wrote.replica,
+                       {k: v for k, v in wrote.data.items() if k != "item"})
 
 
 def test_the_london_address_is_gone_from_us_east_1_after_its_first_merge(london):

@@ -24,13 +24,22 @@ A model of DynamoDB global tables in MRSC mode, over exactly three regions:
 * **Clocks.** Prepares, acceptances, commits and read replies carry the
   sender's Lamport and hybrid logical clocks; every region advances its own
   on receipt, like any replicated write.
-* **Catching up.** A region that missed commits (cut off by a partition, or
-  restarted without its state) catches up by log shipping: with
-  ``catch_up=period`` every region sends its ``{key: commit number}`` digest to
-  its peers every ``period`` ms, and a peer answers with a :class:`Commit` for
-  every key where it is ahead. A proposal that gets no answer within
-  ``timeout`` ms (its prepares were cut off) fails with ``ReplicationTimedOut``
-  and releases the item's lock; the client knows.
+* **Catching up.** A region that missed commits (cut off by a partition)
+  catches up by state transfer: with ``catch_up=period`` every region sends
+  its digest — ``(key, commit number, write)`` for every key it holds — to
+  its peers every ``period`` ms, and a peer answers with its latest committed
+  item for every key where it is ahead (:class:`CatchUp`). A region that
+  restarted without its state asks at once, and refuses client writes
+  (``RegionRecovering``) and prepares until both peers have answered.
+* **Timeouts.** A proposal with no decision within ``timeout`` ms (its
+  prepares or the answers were cut off) tells the client
+  ``ReplicationTimedOut`` — the outcome is unknown — but keeps the item
+  locked: a region may have accepted it, and releasing the lock could let a
+  different write take the same commit number. The proposal's fate is
+  learned from the peers' digests: commit it if one holds it, abort it if
+  another write took its commit number or no peer accepted it. A strong read
+  with a missing answer fails the same way. Without ``catch_up`` a timed-out
+  proposal keeps its lock: MRSC gives up availability, never consistency.
 * **Cost.** A write waits for a round trip to the nearest other region; a
   strong read for a round trip to the farthest.
 
@@ -51,7 +60,7 @@ from typing import Any
 import attrs
 
 from replicalab.errors import ConfigError
-from replicalab.items import Item
+from replicalab.items import INITIAL_WRITE, Item
 from replicalab.policies import Loss, MergePolicy
 from replicalab.replica.base import Context, Response
 from replicalab.replica.table import (
@@ -66,10 +75,12 @@ from replicalab.replica.table import (
     written_fields,
 )
 
-__all__ = ["Accepted", "Commit", "Digest", "MrscRegion", "Prepare", "ReadReply", "ReadRequest"]
+__all__ = ["Accepted", "CatchUp", "Commit", "Digest", "MrscRegion", "Prepare", "ReadReply",
+           "ReadRequest"]
 
 _CATCH_UP = "catch-up"
 _PREPARE_TIMEOUT = "prepare-timeout"
+_READ_TIMEOUT = "read-timeout"
 
 
 @attrs.frozen
@@ -116,12 +127,30 @@ class Commit:
 
 @attrs.frozen
 class Digest:
-    """Catch-up: the sender's commit number for every key it holds."""
+    """Catch-up: ``(key, commit number, write that made it)`` for every key the sender holds.
 
-    versions: tuple[tuple[str, int], ...]
+    ``recovering`` asks every peer to answer, even with nothing to send (the
+    sender restarted without its state and counts the answers).
+    """
+
+    versions: tuple[tuple[str, int, str], ...]
+    recovering: bool = False
 
     def trace_fields(self) -> dict[str, Any]:
-        return {"keys": len(self.versions)}
+        return {"keys": len(self.versions), "recovering": self.recovering}
+
+
+@attrs.frozen
+class CatchUp:
+    """The answer to a :class:`Digest`: ``(key, commit, write, item)`` for every key where the
+    sender is ahead of the digest (or the digest lacks the key)."""
+
+    entries: tuple[tuple[str, int, str, Item], ...]
+    lamport: int = 0
+    hlc: tuple[int, int] = (0, 0)
+
+    def trace_fields(self) -> dict[str, Any]:
+        return {"keys": [key for key, *_ in self.entries]}
 
 
 @attrs.frozen
@@ -147,6 +176,10 @@ class ReadReply:
         return {"key": self.key, "op": self.op, "version": self.version}
 
 
+#: Messages that carry the sender's Lamport and hybrid clocks.
+_CLOCKED = (Prepare, Accepted, Commit, ReadReply, CatchUp)
+
+
 @attrs.define
 class _Pending:
     msg: UpdateItem | PutItem
@@ -157,7 +190,12 @@ class _Pending:
     lamport: int = 0
     hlc: tuple[int, int] = (0, 0)
     timer: int | None = None
-    refusals: list[str] = attrs.field(factory=list)
+    #: The client has its answer (a timeout): a late decision changes the item, not the reply.
+    replied: bool = False
+    timed_out: bool = False
+    refusals: dict[str, str] = attrs.field(factory=dict)
+    #: Peers whose digest, after the timeout, showed they never accepted this write.
+    silent: set[str] = attrs.field(factory=set)
 
 
 @attrs.define
@@ -165,7 +203,8 @@ class _PendingRead:
     client: str
     version: int
     item: Item | None
-    waiting: int
+    waiting: set[str]
+    timer: int | None = None
 
 
 class MrscRegion(TableReplica):
@@ -174,7 +213,7 @@ class MrscRegion(TableReplica):
     ``ack_early=True`` plants the classic bug — acknowledge the client before
     any other region has the write — so tests can show the checker catches it.
     ``catch_up`` (ms, or None for never) is the period of the catch-up digest;
-    ``timeout`` (ms) is how long a proposal waits for an answer.
+    ``timeout`` (ms) is how long a proposal or a strong read waits for answers.
     """
 
     def __init__(
@@ -199,38 +238,44 @@ class MrscRegion(TableReplica):
         self.in_flight: dict[str, _Pending] = {}
         self.reads: dict[str, _PendingRead] = {}
         self.ack_early = ack_early
-        #: The write that made each key's current commit (named by catch-up commits).
+        #: The write that made each key's current commit (the initial data before any).
         self._last: dict[str, str] = {}
         self.catch_up = catch_up
         self.timeout = timeout
+        #: Peers this region still waits to hear from after restarting without its state.
+        self.awaiting: set[str] = set()
 
     def on_start(self, ctx: Context) -> None:
+        if self.actor != self.id and not self.items:
+            # Back without its state: refuse writes and prepares until every peer has sent
+            # what it holds, so nothing is built on (or accepted over) an empty item.
+            self.awaiting = set(ctx.peers)
+            self._send_digest(ctx, recovering=True)
+        for pending in self.in_flight.values():  # a durable restart: timers died with the crash
+            if not pending.timed_out:
+                pending.timer = ctx.set_timer(0, (_PREPARE_TIMEOUT, pending.msg.key,
+                                                  pending.msg.op))
         if self.catch_up is not None:
-            # A region that restarts without its state asks at once; others start at random.
-            first = 0 if self.actor != self.id else 1 + int(ctx.random() * self.catch_up)
-            ctx.set_timer(first, _CATCH_UP)
+            ctx.set_timer(1 + int(ctx.random() * self.catch_up), _CATCH_UP)
 
     def on_timer(self, ctx: Context, timer: Any) -> None:
         if timer == _CATCH_UP:
-            digest = Digest(tuple(sorted(self.versions.items())))
-            for peer in ctx.peers:
-                ctx.send(peer, digest)
+            self._send_digest(ctx, recovering=bool(self.awaiting))
             ctx.set_timer(self.catch_up, _CATCH_UP)  # type: ignore[arg-type]
         elif isinstance(timer, tuple) and timer[0] == _PREPARE_TIMEOUT:
-            _, key, op = timer
-            pending = self.in_flight.get(key)
-            if pending is not None and pending.msg.op == op:
-                del self.in_flight[key]
-                self._refuse(ctx, pending.client, pending.msg,
-                             (f"no region answered within {self.timeout} ms; a region that "
-                              "accepted it may still hold it (the outcome is unknown)"),
-                             "ReplicationTimedOut")
+            self._timed_out(ctx, timer[1], timer[2])
+        elif isinstance(timer, tuple) and timer[0] == _READ_TIMEOUT:
+            read = self.reads.pop(timer[1], None)
+            if read is not None:
+                ctx.reply(read.client, Response(timer[1], ok=False, error="ReplicationTimedOut",
+                                                message=f"no answer from {', '.join(sorted(read.waiting))} "
+                                                        f"within {self.timeout} ms"))
         else:
             super().on_timer(ctx, timer)
 
     def on_message(self, ctx: Context, src: str, msg: Any) -> None:
         lamport = getattr(msg, "lamport", None)
-        if isinstance(msg, (Prepare, Accepted, Commit, ReadReply)) and lamport is not None:
+        if isinstance(msg, _CLOCKED) and lamport is not None:
             self._observe_clocks(ctx, lamport, msg.hlc)
         if isinstance(msg, (UpdateItem, PutItem)):
             self._propose(ctx, src, msg)
@@ -242,6 +287,8 @@ class MrscRegion(TableReplica):
             self._on_commit(ctx, src, msg)
         elif isinstance(msg, Digest):
             self._on_digest(ctx, src, msg)
+        elif isinstance(msg, CatchUp):
+            self._on_catch_up(ctx, src, msg)
         elif isinstance(msg, GetItem) and msg.consistent:
             self._strong_read(ctx, src, msg)
         elif isinstance(msg, ReadRequest):
@@ -249,7 +296,7 @@ class MrscRegion(TableReplica):
             ctx.send(src, ReadReply(msg.key, msg.op, self.versions.get(msg.key, 0), item,
                                     *self._clocks()), scope=msg.key)
         elif isinstance(msg, ReadReply):
-            self._on_read_reply(ctx, msg)
+            self._on_read_reply(ctx, src, msg)
         else:
             super().on_message(ctx, src, msg)
 
@@ -261,16 +308,59 @@ class MrscRegion(TableReplica):
         return MrscRegion(self.id, self.policy, stamps=self.stamps, actor=identity,
                           ack_early=self.ack_early, catch_up=self.catch_up, timeout=self.timeout)
 
+    # -- catching up ------------------------------------------------------------------
+    def _entry(self, key: str) -> tuple[str, int, str]:
+        return (key, self.versions.get(key, 0), self._last.get(key, INITIAL_WRITE))
+
+    def _send_digest(self, ctx: Context, recovering: bool) -> None:
+        digest = Digest(tuple(self._entry(k) for k in sorted(self.items)), recovering)
+        for peer in ctx.peers:
+            ctx.send(peer, digest)  # no data, so no causal past (no scope)
+
     def _on_digest(self, ctx: Context, src: str, msg: Digest) -> None:
-        """Send a peer every commit it is missing (it holds an older commit number, or none)."""
-        theirs = dict(msg.versions)
-        for key, version in sorted(self.versions.items()):
-            if version > theirs.get(key, 0):
-                ctx.send(src, Commit(key, self.items[key], self._last.get(key, ""), version,
-                                     *self._clocks()), scope=key)
+        """Learn the fate of timed-out proposals from a peer's commits; send it what it lacks."""
+        theirs = {key: (version, write) for key, version, write in msg.versions}
+        for key, pending in sorted(self.in_flight.items()):
+            if pending.timed_out and key in theirs:
+                self._learn(ctx, src, pending, *theirs[key])
+        ahead = tuple((key, self.versions.get(key, 0), self._last.get(key, INITIAL_WRITE),
+                       self.items[key]) for key in sorted(self.items)
+                      if key not in theirs or self.versions.get(key, 0) > theirs[key][0])
+        if ahead or msg.recovering:
+            ctx.send(src, CatchUp(ahead, *self._clocks()), scopes=[e[0] for e in ahead] or None)
+
+    def _learn(self, ctx: Context, src: str, pending: _Pending, version: int, write: str) -> None:
+        """A peer holds ``write`` as commit ``version`` of a key this region's timed-out
+        proposal was waiting on: it was accepted (commit it), or lost (abort it)."""
+        if version == pending.base + 1 and write == pending.msg.op:
+            self._commit(ctx, pending)
+        elif version > pending.base:
+            # Another commit holds the number (or later ones were built on top): either way the
+            # key has moved on, and the lock can go.
+            self._abort(ctx, pending, f"{src} holds commit {version} ({write})")
+        else:
+            pending.silent.add(src)
+            if pending.silent >= set(ctx.peers):
+                self._abort(ctx, pending, "no region accepted it")
+
+    def _on_catch_up(self, ctx: Context, src: str, msg: CatchUp) -> None:
+        for key, version, write, item in msg.entries:
+            pending = self.in_flight.get(key)
+            if pending is not None and pending.timed_out:
+                self._learn(ctx, src, pending, version, write)
+            if key not in self.items or version > self.versions.get(key, 0):
+                self._install(ctx, src, key, item, write, version, "caught up on")
+        if src in self.awaiting:
+            self.awaiting.discard(src)
+            if not self.awaiting:
+                ctx.log("Recovered", keys=len(self.items))
 
     # -- writes -------------------------------------------------------------------
     def _propose(self, ctx: Context, src: str, msg: UpdateItem | PutItem) -> None:
+        if self.awaiting:
+            self._refuse(ctx, src, msg, f"{self.id} restarted without its state and is catching "
+                         f"up from {', '.join(sorted(self.awaiting))}", "RegionRecovering")
+            return
         if msg.key in self.in_flight:
             self._refuse(ctx, src, msg, f"another write on {msg.key} from {self.id} is in flight")
             return
@@ -299,9 +389,30 @@ class MrscRegion(TableReplica):
         elif ctx.peers:
             pending.timer = ctx.set_timer(self.timeout, (_PREPARE_TIMEOUT, msg.key, msg.op))
 
+    def _timed_out(self, ctx: Context, key: str, op: str) -> None:
+        """No decision within the timeout. The client is told the outcome is unknown, and the
+        item stays locked here: a region may have accepted the write, and releasing the lock
+        could let a different write take the same commit number. The fate is learned from the
+        peers' digests (catch-up) or a late answer."""
+        pending = self.in_flight.get(key)
+        if pending is None or pending.msg.op != op or pending.timed_out:
+            return
+        pending.timed_out = True
+        if not pending.replied:
+            pending.replied = True
+            self._refuse(ctx, pending.client, pending.msg,
+                         f"no region answered within {self.timeout} ms; the outcome is unknown "
+                         "until the regions catch up", "ReplicationTimedOut")
+
     def _on_prepare(self, ctx: Context, src: str, msg: Prepare) -> None:
         mine = self.versions.get(msg.key, 0)
-        if msg.key in self.in_flight:
+        if mine == msg.base + 1 and self._last.get(msg.key) == msg.write:
+            # A duplicate of a prepare already accepted: accepting is idempotent.
+            ctx.send(src, Accepted(msg.key, msg.write, True, "", *self._clocks()), scope=msg.key)
+            return
+        if self.awaiting:
+            reason = f"{self.id} is catching up after losing its state"
+        elif msg.key in self.in_flight:
             reason = f"{self.id} has its own write {self.in_flight[msg.key].msg.op} in flight"
         elif mine != msg.base:
             reason = f"{self.id} has commit {mine} of {msg.key}; {msg.write} was based on commit {msg.base}"
@@ -322,13 +433,21 @@ class MrscRegion(TableReplica):
         if msg.ok:
             self._commit(ctx, pending)
             return
-        pending.refusals.append(f"{src}: {msg.reason}")
-        if len(pending.refusals) == len(ctx.peers):
-            del self.in_flight[msg.key]
-            if pending.timer is not None:
-                ctx.cancel_timer(pending.timer)
-            self._refuse(ctx, pending.client, pending.msg,
-                         "conflicting concurrent write; " + "; ".join(pending.refusals))
+        pending.refusals[src] = msg.reason  # by region: a duplicated refusal counts once
+        if set(pending.refusals) >= set(ctx.peers):
+            self._abort(ctx, pending, "conflicting concurrent write; " + "; ".join(
+                f"{peer}: {why}" for peer, why in sorted(pending.refusals.items())))
+
+    def _abort(self, ctx: Context, pending: _Pending, why: str) -> None:
+        """No region holds the write: release the lock; tell the client if it was waiting."""
+        del self.in_flight[pending.msg.key]
+        if pending.timer is not None:
+            ctx.cancel_timer(pending.timer)
+        if pending.replied:
+            ctx.log("Aborted", write=pending.msg.op, key=pending.msg.key, reason=why)
+        else:
+            pending.replied = True
+            self._refuse(ctx, pending.client, pending.msg, why)
 
     def _commit(self, ctx: Context, pending: _Pending) -> None:
         key = pending.msg.key
@@ -337,9 +456,11 @@ class MrscRegion(TableReplica):
         if pending.timer is not None:
             ctx.cancel_timer(pending.timer)
         version = pending.base + 1
-        self.items[key] = pending.item
-        self.versions[key] = max(self.versions.get(key, 0), version)
-        self._last[key] = pending.msg.op
+        if self.versions.get(key, 0) <= pending.base:
+            self.items[key] = pending.item
+            self.versions[key] = version
+            self._last[key] = pending.msg.op
+        # else: learned late, after this region had installed a later commit built on it
         version_item = pending.item.versions[0]
         update = isinstance(pending.msg, UpdateItem)
         increments = pending.msg.increments if update else {}
@@ -352,15 +473,17 @@ class MrscRegion(TableReplica):
             bookkeeping=list(getattr(pending.msg, "bookkeeping", ())),
             stamp=stamp_fields(version_item.stamp),
             clock={}, lamport=pending.lamport, hlc=list(pending.hlc),
-            losses=[], version=version, item=pending.item.to_trace(),
+            losses=[], version=version, item=self.items[key].to_trace(),
         )
-        ctx.reply(pending.client, Response(pending.msg.op))
+        if not pending.replied:
+            pending.replied = True
+            ctx.reply(pending.client, Response(pending.msg.op))
         for peer in ctx.peers:
             ctx.send(peer, Commit(key, pending.item, pending.msg.op, version, *self._clocks()),
                      scope=key)
 
     def _on_commit(self, ctx: Context, src: str, msg: Commit) -> None:
-        if msg.version > self.versions.get(msg.key, 0):
+        if msg.version > self.versions.get(msg.key, 0) or msg.key not in self.items:
             self._install(ctx, src, msg.key, msg.item, msg.write, msg.version, "committed")
 
     def _install(self, ctx: Context, src: str, key: str, item: Item, write: str, version: int,
@@ -370,11 +493,15 @@ class MrscRegion(TableReplica):
         self.items[key] = item
         self.versions[key] = version
         self._last[key] = write
-        rule = f"mrsc: commit {version} ({write}) replaced commit {version - 1}"
+        rule = f"mrsc: commit {version} ({write}) replaced commit {self._previous(before, version)}"
         ctx.log("Merged", key=key, source=src, write=write, policy="mrsc", changed=item != before,
                 note=f"mrsc {how} {write} as commit {version}", siblings=1,
                 losses=loss_fields(tuple(Loss(w, a, write, rule) for w, a in lost)),
                 item=item.to_trace())
+
+    @staticmethod
+    def _previous(before: Item | None, version: int) -> str:
+        return "(none held)" if before is None else f"{version - 1} or older"
 
     def _refuse(self, ctx: Context, client: str, msg: UpdateItem | PutItem, why: str,
                 error: str = "ReplicatedWriteConflict") -> None:
@@ -383,22 +510,27 @@ class MrscRegion(TableReplica):
 
     # -- strong reads ---------------------------------------------------------------
     def _strong_read(self, ctx: Context, src: str, msg: GetItem) -> None:
-        self.reads[msg.op] = _PendingRead(src, self.versions.get(msg.key, 0),
-                                          self.items.get(msg.key), len(ctx.peers))
+        read = _PendingRead(src, self.versions.get(msg.key, 0), self.items.get(msg.key),
+                            set(ctx.peers))
+        self.reads[msg.op] = read
         for peer in ctx.peers:
             # A request for data carries no effect, so it carries no causal past (no scope).
             ctx.send(peer, ReadRequest(msg.key, msg.op))
         if not ctx.peers:
             self._finish_read(ctx, msg.key, msg.op)
+        else:
+            read.timer = ctx.set_timer(self.timeout, (_READ_TIMEOUT, msg.op))
 
-    def _on_read_reply(self, ctx: Context, msg: ReadReply) -> None:
+    def _on_read_reply(self, ctx: Context, src: str, msg: ReadReply) -> None:
         pending = self.reads.get(msg.op)
-        if pending is None:
-            return
+        if pending is None or src not in pending.waiting:
+            return  # late, or a duplicate
         if msg.version > pending.version:
             pending.version, pending.item = msg.version, msg.item
-        pending.waiting -= 1
-        if pending.waiting == 0:
+        pending.waiting.discard(src)
+        if not pending.waiting:
+            if pending.timer is not None:
+                ctx.cancel_timer(pending.timer)
             self._finish_read(ctx, msg.key, msg.op)
 
     def _finish_read(self, ctx: Context, key: str, op: str) -> None:

@@ -549,9 +549,21 @@ class TableReplica(Replica):
         for message in messages:
             keys = [k for k, _ in getattr(message, "items", ())]
             if isinstance(message, (BucketItems, MergedItems)):
-                message = attrs.evolve(message, clock=(self.lamport.time, self.hlc.wall,
-                                                       self.hlc.logical))
+                # A session compares a snapshot taken when it started, but a message carries
+                # what this region knows *now* (its causal past, in ground truth): so it also
+                # carries what the region holds now, each item merged with the current one.
+                message = attrs.evolve(
+                    message, items=tuple((k, self._fresh(k, v)) for k, v in message.items),
+                    clock=(self.lamport.time, self.hlc.wall, self.hlc.logical))
             ctx.send(peer, message, scopes=keys or None)
+
+    def _fresh(self, key: str, value: bytes) -> bytes:
+        current = self.items.get(key)
+        if current is None:
+            return value
+        carried = Item.from_bytes(value)
+        merged = self.policy.merge(carried, current).item
+        return value if merged == carried else merged.to_bytes()
 
     def _on_sync(self, ctx: Context, src: str, msg: Any) -> None:
         clock = getattr(msg, "clock", None)

@@ -36,7 +36,6 @@ two things the replicas cannot touch:
 from __future__ import annotations
 
 import heapq
-import re
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any
 
@@ -45,53 +44,39 @@ import networkx as nx
 
 from replicalab import _validate
 from replicalab.clocks import VectorClock
-from replicalab.dots import Dot
 from replicalab.errors import ConfigError, FaultScheduleError, ReplicaIdError, TopologyError
 from replicalab.replica.base import (
     Replica,
     Request,
     Response,
-    check_log_kind,
-    check_reply,
-    check_timer_id,
 )
 from replicalab.sim import limits
 from replicalab.sim.clock import WallClock
-from replicalab.sim.faults import (
-    ClockBump,
-    ClockSkew,
-    Crash,
-    Fault,
-    Heal,
-    LinkChange,
-    OneWayCut,
-    Partition,
-    Restart,
+from replicalab.sim.context import (
+    CALL,
+    CLIENT,
+    DELIVER,
+    PRIORITY_NORMAL,
+    PRIORITY_RUNTIME,
+    TIMER,
+    SimContext,
+    _LinkState,
 )
+from replicalab.sim.describe import describe
+from replicalab.sim.faults import (
+    Fault,
+    check_schedule,
+)
+from replicalab.sim.ground_truth import EMPTY, GroundTruth, WriteFact
 from replicalab.sim.network import Link
+from replicalab.sim.records import UNREACHABLE, FailedRequest, Reply, Statistics
 from replicalab.sim.rng import RandomStreams
 from replicalab.sim.topology import full_mesh, validate_topology
 from replicalab.trace import Trace
 
-__all__ = ["UNREACHABLE", "FailedRequest", "Reply", "Simulation", "Statistics", "WriteFact"]
+__all__ = ["UNREACHABLE", "FailedRequest", "Reply", "Simulation", "Statistics", "WriteFact",
+           "describe"]
 
-_DELIVER, _CLIENT, _TIMER, _CALL = 0, 1, 2, 3
-_PRIORITY_RUNTIME, _PRIORITY_NORMAL = 0, 1
-_EMPTY = VectorClock()
-_MANY = object()  # marks a message's causal payload as several (scope, past) pairs
-FAULT_TYPES = (Partition, OneWayCut, Heal, LinkChange, Crash, Restart, ClockSkew, ClockBump)
-
-
-def _fault_replicas(fault: Fault) -> list[str]:
-    if isinstance(fault, Partition):
-        return [r for g in fault.groups for r in g] + list(fault.bridges)
-    if isinstance(fault, OneWayCut):
-        return [fault.src, fault.dst]
-    if isinstance(fault, LinkChange):
-        return [fault.a, fault.b]
-    if isinstance(fault, Heal):
-        return []
-    return [fault.replica]
 
 
 def replica_incarnation(identity: str) -> int:
@@ -107,300 +92,53 @@ def _replica_list(replicas: Any) -> list[Any]:
         raise ConfigError(f"replicas must be an iterable of Replica objects, got {_validate.shown(replicas)}")
     return list(replicas)
 
-#: The error a client gets when its request (or the answer) cannot reach the region:
-#: the region is down, or a partition cuts the client's region off from it.
-UNREACHABLE = "RegionUnreachable"
 
 
-@attrs.frozen
-class Statistics:
-    """Counters of one simulation, as of the moment :meth:`Simulation.statistics` was called."""
 
-    now: int
-    """Simulated time (ms)."""
-    events: int
-    """Events processed (deliveries, client requests, timers, runtime actions)."""
-    sent: int
-    """Messages replicas asked to send."""
-    delivered: int
-    """Messages delivered (duplicates included)."""
-    dropped: int
-    """Messages the network lost."""
-    duplicated: int
-    """Extra copies the network delivered."""
-    timers_fired: int
-    """Timers that fired (cancelled ones excluded)."""
-    client_requests: int
-    """Client requests delivered to replicas."""
-    pending: int
-    """Events still scheduled."""
+class _Runtime:
+    """What a fault may do to a simulation (:class:`replicalab.sim.faults.Runtime`), and no more."""
 
-
-@attrs.frozen
-class WriteFact:
-    """Ground truth about one client write: where and when it ran, and what it had seen.
-
-    ``seen`` counts, per replica, the writes on the same ``scope`` (item key)
-    whose effects had reached the writing replica, this write included. Write
-    ``a`` *saw* write ``b`` iff ``b.dot`` is covered by ``a.seen``.
-    """
-
-    op: str
-    replica: str
-    scope: Hashable
-    time: int
-    dot: Dot
-    seen: VectorClock
-    client: str
-
-    def saw(self, other: WriteFact) -> bool:
-        """True iff ``other``'s effect had reached this write's replica when this write ran."""
-        if not isinstance(other, WriteFact):
-            raise ConfigError(f"WriteFact.saw takes a WriteFact, got {_validate.shown(other)}")
-        return self.scope == other.scope and other.dot.counter <= self.seen.get(other.dot.replica)
-
-
-@attrs.frozen
-class FailedRequest:
-    """A client request that could not reach ``replica`` at ``time``, and why."""
-
-    time: int
-    replica: str
-    via: str | None
-    client: str
-    request: Request
-    reason: str
-
-
-@attrs.frozen
-class Reply:
-    """A replica's answer to a client, as the client got it.
-
-    ``time`` is when the client received it and ``issued`` when the client sent
-    the request, so ``latency`` is what the client waited (0 for a client in
-    the replica's own region; a round trip when it writes to another region).
-    """
-
-    time: int
-    replica: str
-    client: str
-    response: Response
-    issued: int = 0
-
-    @property
-    def latency(self) -> int:
-        """Milliseconds from sending the request to receiving this reply."""
-        return self.time - self.issued
-
-
-def describe(msg: Any) -> Any:
-    """A message as deterministic plain data for the trace.
-
-    Plain data, attrs classes, and objects with a ``trace_fields()`` method or a ``repr``
-    without a memory address are described; anything else (a class with Python's default
-    ``<Foo object at 0x7f...>`` repr) raises :class:`ConfigError`, because the address
-    differs between processes and the same seed would no longer give the same trace.
-    """
-    fields = getattr(msg, "trace_fields", None)
-    if fields is not None:
-        described = fields()
-        _check_stable(described, msg)
-        return {"type": type(msg).__name__, **described}
-    if attrs.has(type(msg)):
-        out = {"type": type(msg).__name__}
-        for field in attrs.fields(type(msg)):
-            out[field.name] = _plain(getattr(msg, field.name))
-        return out
-    return _plain(msg)
-
-
-def _plain(value: Any) -> Any:
-    if value is None or isinstance(value, (str, bool, int, float)):
-        return value
-    if isinstance(value, Mapping):
-        return {_stable(str(k), k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, (set, frozenset)):
-        return sorted((_plain(v) for v in value), key=repr)
-    return _stable(repr(value), value)
-
-
-# Python's default repr, <module.Foo object at 0x7f3a...>, and that of functions and methods.
-_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+>")
-
-
-def _stable(text: str, value: Any) -> str:
-    """``text`` (a repr or str of ``value`` for the trace), if it holds no memory address."""
-    if _ADDRESS.search(text) is None:
-        return text
-    kind = type(value)
-    raise ConfigError(
-        f"{kind.__qualname__} cannot go into the trace deterministically: it prints as "
-        f"{_validate.shown(text)}, with a memory address that differs between "
-        f"runs. Make {kind.__qualname__} an attrs class or dataclass, give it a __repr__ that shows "
-        "only its fields, or a trace_fields() method returning plain data (or run with trace=False)"
-    )
-
-
-def _check_stable(value: Any, owner: Any) -> None:
-    """Raise unless ``value`` (what ``owner.trace_fields()`` returned) prints the same in every run."""
-    if not isinstance(value, dict):
-        raise ConfigError(f"{type(owner).__qualname__}.trace_fields() must return a dict of plain data, "
-                          f"got {_validate.shown(value)}")
-    _plain(value)
-
-
-class _LinkState:
-    """One directed link: its loss, duplication and latency draws, from stream ``link:src->dst``.
-
-    The stream (a ``random.Random``, about 2.5 KB) is made on the link's first draw, not
-    when the simulation is built: a full mesh of n replicas has n(n - 1) directed links and
-    most may never carry a message. Streams are derived from their names, so making one
-    late gives exactly the same draws as making it early.
-    """
-
-    __slots__ = ("sample", "loss", "duplicate", "_rng", "_latency", "_streams", "_src", "_dst")
-
-    def __init__(self, link: Link, streams: RandomStreams, src: str, dst: str) -> None:
-        self._rng: Any = None
-        self._latency = link.latency
-        self._streams, self._src, self._dst = streams, src, dst
-        self.sample: Callable[[], int] = self._first_sample
-        self.loss = link.loss
-        self.duplicate = link.duplicate
-
-    @property
-    def rng(self) -> Any:
-        rng = self._rng
-        if rng is None:
-            rng = self._rng = self._streams.stream(f"link:{self._src}->{self._dst}")
-        return rng
-
-    def _first_sample(self) -> int:
-        self.sample = self._latency.sampler(self.rng)
-        return self.sample()
-
-
-class _Context:
-    """The simulator's implementation of :class:`replicalab.replica.base.Context`."""
-
-    __slots__ = ("_sim", "_replica", "_links", "_rng", "_clock", "peers", "random")
-
-    def __init__(self, sim: Simulation, replica: str, links: dict[str, _LinkState],
-                 clock: WallClock) -> None:
+    def __init__(self, sim: Simulation) -> None:
         self._sim = sim
-        self._replica = replica
-        self._links = links
-        self._rng = sim.streams.stream(f"replica:{replica}")
-        self._clock = clock
-        self.peers = tuple(sorted(links))
-        # random() -> float in [0, 1) from this replica's stream: the bound C method, no wrapper.
-        self.random = self._rng.random
 
     @property
-    def replica(self) -> str:
-        return self._replica
+    def replica_ids(self) -> tuple[str, ...]:
+        return tuple(self._sim._replicas)
 
-    @property
-    def now(self) -> int:
-        return self._sim.now
-
-    def wall_time(self) -> int:
-        return self._clock.read(self._sim.now, self._sim.epoch)
-
-    def send(self, dst: str, msg: Any, *, scope: Hashable | None = None,
-             scopes: Iterable[Hashable] | None = None) -> None:
-        link = self._links.get(dst) if isinstance(dst, str) else None
-        if link is None:
-            raise TopologyError(
-                f"{self._replica} has no link to {_validate.shown(dst)}; its peers are {list(self.peers)}"
-            )
-        sim = self._sim
-        if len(sim._heap) >= sim._max_pending:
-            raise limits.too_many_pending(sim._max_pending)
-        described = describe(msg) if sim._trace is not None else None  # refused before any change
-        sim._sent += 1
-        causal = None
-        if scope is not None:
-            past = sim._knowledge.get((self._replica, scope))
-            if past is not None:
-                causal = (scope, past)
-        elif scopes is not None:  # a message about many keys (anti-entropy): a tuple of pairs
-            pairs = tuple((s, sim._knowledge[(self._replica, s)]) for s in scopes
-                          if (self._replica, s) in sim._knowledge)
-            causal = (_MANY, pairs) if pairs else None
-        trace = sim._trace
-        if link.loss and link.rng.random() < link.loss:
-            sim._dropped += 1
-            if trace is not None:
-                trace.record(sim.now, "Sent", self._replica, {"dst": dst, "msg": described, "due": None})
-                trace.record(sim.now, "Dropped", self._replica, {"dst": dst, "msg": described})
-            return
-        due = sim.now + link.sample()
-        seq = sim._seq
-        sim._seq = seq + 1
-        heapq.heappush(sim._heap, (due, _PRIORITY_NORMAL, seq, _DELIVER, dst, self._replica, msg, causal))
-        if trace is not None:
-            trace.record(sim.now, "Sent", self._replica, {"dst": dst, "msg": described, "due": due})
-        if link.duplicate and link.rng.random() < link.duplicate:
-            again = sim.now + link.sample()
-            seq = sim._seq
-            sim._seq = seq + 1
-            heapq.heappush(sim._heap, (again, _PRIORITY_NORMAL, seq, _DELIVER, dst, self._replica, msg, causal))
-            sim._duplicated += 1
-            if trace is not None:
-                trace.record(sim.now, "Duplicated", self._replica,
-                             {"dst": dst, "msg": described, "due": again})
-
-    def set_timer(self, delay: int, timer: Any) -> int:
-        if type(delay) is not int or delay < 0:
-            raise ConfigError(f"timer delay must be an integer number of ms >= 0, got {_validate.shown(delay)}")
-        sim = self._sim
-        if len(sim._heap) >= sim._max_pending:
-            raise limits.too_many_pending(sim._max_pending)
-        if sim._trace is not None:
-            describe(timer)  # it will be traced when it fires: refuse it now if it cannot be
-        sim._timer_ids += 1
-        seq = sim._seq
-        sim._seq = seq + 1
-        heapq.heappush(sim._heap, (sim.now + delay, _PRIORITY_NORMAL, seq, _TIMER, self._replica,
-                                   sim._timer_ids, timer, None))
-        return sim._timer_ids
-
-    def cancel_timer(self, timer_id: int) -> None:
-        check_timer_id(timer_id)
-        self._sim._cancelled.add(timer_id)
-
-    def reply(self, client: str, response: Response) -> None:
-        check_reply(client, response)
-        sim = self._sim
-        issued, via, on_reply = sim._client_ops.get(response.op, (sim.now, None, None))
-        received = sim.now
-        if via is not None and via != self._replica:
-            if (self._replica, via) in sim._cut:
-                # The answer cannot cross the cut: the client only learns that its request
-                # failed, although the region acted on it.
-                response = Response(response.op, ok=False, error=UNREACHABLE, message=(
-                    f"the reply from {self._replica} to the client at {via} was cut by a "
-                    f"partition; {self._replica} had answered "
-                    + ("ok" if response.ok else str(response.error))))
-            else:
-                received += sim._client_link(self._replica, via)()
-        reply = Reply(received, self._replica, client, response, issued)
-        sim._replies.append(reply)
-        if sim._trace is not None:
-            sim._trace.record(sim.now, "Replied", self._replica, {
-                "client": client, "op": response.op, "ok": response.ok,
-                "error": response.error, "message": response.message, "received": received})
-        if on_reply is not None:
-            sim._push(received, _PRIORITY_RUNTIME, _CALL, lambda s: on_reply(s, reply), None, None)
-
-    def log(self, kind: str, **data: Any) -> None:
-        check_log_kind(kind)
+    def record(self, kind: str, replica: str | None, data: dict[str, Any]) -> None:
         trace = self._sim._trace
         if trace is not None:
-            trace.record(self._sim.now, kind, self._replica, data)
+            trace.record(self._sim.now, kind, replica, data)
+
+    def cut_links(self, pairs: set[tuple[str, str]]) -> None:
+        self._sim._cut.update(pairs)
+
+    def heal_links(self) -> None:
+        self._sim._cut.clear()
+
+    def change_link(self, src: str, dst: str, loss: float | None, duplicate: float | None,
+                    latency: Any) -> None:
+        state = self._sim._contexts[src]._links[dst]
+        if loss is not None:
+            state.loss = loss
+        if duplicate is not None:
+            state.duplicate = duplicate
+        if latency is not None:
+            state.sample = latency.sampler(state.rng)
+
+    def crash(self, replica: str, durable: bool) -> None:
+        self._sim._down.add(replica)
+        self._sim._durable[replica] = durable
+
+    def restart(self, replica: str) -> None:
+        self._sim._restart(replica)
+
+    def skew(self, replica: str) -> int:
+        return self._sim._contexts[replica]._clock.skew
+
+    def set_skew(self, replica: str, skew: int) -> None:
+        ctx = self._sim._contexts[replica]
+        ctx._clock = attrs.evolve(ctx._clock, skew=skew)
 
 
 class Simulation:
@@ -494,8 +232,7 @@ class Simulation:
         self._heap: list[tuple] = []
         self._seq = 0
         self._trace = Trace(max_events=max_trace_events) if trace else None
-        self._knowledge: dict[tuple[str, Hashable], VectorClock] = {}
-        self._writes: dict[str, WriteFact] = {}
+        self._truth = GroundTruth()
         self._ops: set[str] = set()
         self._replies: list[Reply] = []
         self._cancelled: set[int] = set()
@@ -516,13 +253,13 @@ class Simulation:
         self._client_samplers: dict[tuple[str, str], Callable[[], int]] = {}
         self._link_config = overrides
         self._default_link = default
-        self._contexts: dict[str, _Context] = {}
+        self._contexts: dict[str, SimContext] = {}
         for replica in ids:
             states = {
                 peer: _LinkState(overrides.get((replica, peer), default), self.streams, replica, peer)
                 for peer in sorted(graph.neighbors(replica))
             }
-            self._contexts[replica] = _Context(self, replica, states, clocks.get(replica, WallClock()))
+            self._contexts[replica] = SimContext(self, replica, states, clocks.get(replica, WallClock()))
 
     @staticmethod
     def _link_overrides(
@@ -570,7 +307,7 @@ class Simulation:
     @property
     def writes(self) -> dict[str, WriteFact]:
         """Ground truth for every client write executed so far, by op id, in execution order."""
-        return dict(self._writes)
+        return dict(self._truth.writes)
 
     @property
     def failed_requests(self) -> dict[str, FailedRequest]:
@@ -585,7 +322,7 @@ class Simulation:
     def knowledge(self, replica_id: str, scope: Hashable) -> VectorClock:
         """Ground truth: the writes on ``scope`` whose effects have reached ``replica_id``."""
         self.replica(replica_id)
-        return self._knowledge.get((replica_id, scope), _EMPTY)
+        return self._truth.knowledge.get((replica_id, scope), EMPTY)
 
     def statistics(self) -> Statistics:
         """A frozen snapshot of the run's counters."""
@@ -647,7 +384,7 @@ class Simulation:
         if on_reply is not None and not callable(on_reply):
             raise ConfigError(f"on_reply must be callable, got {_validate.shown(on_reply)}")
         delay = self._client_link(via, replica)() if via is not None and via != replica else 0
-        self._push(at + delay if type(at) is int else at, _PRIORITY_NORMAL, _CLIENT, replica, client,
+        self._push(at + delay if type(at) is int else at, PRIORITY_NORMAL, CLIENT, replica, client,
                    request)
         self._ops.add(request.op)
         self._client_ops[request.op] = (at, via, on_reply)
@@ -668,13 +405,14 @@ class Simulation:
             raise FaultScheduleError(
                 f"an action cannot be scheduled at {_validate.shown(at)}: it must be an integer time >= now ({self.now})"
             )
-        self._push(at, _PRIORITY_RUNTIME, _CALL, action, None, None)
+        self._push(at, PRIORITY_RUNTIME, CALL, action, None, None)
 
     # -- running ----------------------------------------------------------------
     def _start(self) -> None:
         self._started = True
         for replica_id, replica in self._replicas.items():
             if self._trace is not None:
+                self._trace.step += 1
                 self._trace.record(self.now, "Started", replica_id, {})
             replica.on_start(self._contexts[replica_id])
 
@@ -694,7 +432,7 @@ class Simulation:
         handlers = self._handlers
         cut = self._cut
         down = self._down
-        knowledge = self._knowledge
+        truth = self._truth
         trace = self._trace
         horizon = until
         if self._max_time is not None and (horizon is None or horizon > self._max_time):
@@ -725,30 +463,29 @@ class Simulation:
                         f"stopped after max_events={self._max_events} events without becoming "
                         "quiescent (a timer that always re-arms?); use run(until=...) or raise max_events"
                     )
-                _t, _p, _s, kind, a, b, c, d = pop(heap)
+                _t, _p, seq, kind, a, b, c, d = pop(heap)
                 self.now = due
                 processed += 1
-                if kind == _DELIVER:
+                if trace is not None:
+                    trace.step += 1  # every handler run (or runtime action) is one step
+                if kind == DELIVER:
                     if (cut and (b, a) in cut) or (down and a in down):
-                        self._drop_on_arrival(a, b, c)
+                        self._drop_on_arrival(a, b, c, seq)
                         continue
                     if d is not None:
-                        for scope, past in ((d,) if d[0] is not _MANY else d[1]):
-                            key = (a, scope)
-                            mine = knowledge.get(key)
-                            knowledge[key] = past if mine is None else mine.merge(past)
+                        truth.receive(a, d)
                     self._delivered += 1
                     if trace is not None:
-                        trace.record(due, "Delivered", a, {"src": b, "msg": describe(c)})
+                        trace.record(due, "Delivered", a, {"src": b, "msg": describe(c), "id": seq})
                     handlers[a](contexts[a], b, c)
-                elif kind == _CLIENT:
+                elif kind == CLIENT:
                     via = self._client_ops[c.op][1]
                     if (down and a in down) or (cut and via is not None and (via, a) in cut):
                         self._client_failed(a, b, c, via)
                         continue
                     self._client_request(a, b, c)
                     handlers[a](contexts[a], b, c)
-                elif kind == _TIMER:
+                elif kind == TIMER:
                     if b in self._cancelled:
                         self._cancelled.discard(b)
                         continue
@@ -765,12 +502,12 @@ class Simulation:
         if until is not None and until > self.now:
             self.now = until
 
-    def _drop_on_arrival(self, dst: str, src: str, msg: Any) -> None:
+    def _drop_on_arrival(self, dst: str, src: str, msg: Any, message_id: int) -> None:
         self._dropped += 1
         if self._trace is not None:
             reason = "crashed" if dst in self._down else "partition"
             self._trace.record(self.now, "Dropped", src, {"dst": dst, "msg": describe(msg),
-                                                          "reason": reason})
+                                                          "reason": reason, "id": message_id})
 
     def _client_failed(self, replica: str, client: str, request: Request, via: str | None) -> None:
         """A client request that cannot reach ``replica``: the client gets an error, at once."""
@@ -789,19 +526,14 @@ class Simulation:
                       Response(request.op, ok=False, error=UNREACHABLE, message=reason), issued)
         self._replies.append(reply)
         if on_reply is not None:
-            self._push(self.now, _PRIORITY_RUNTIME, _CALL, lambda s: on_reply(s, reply), None, None)
+            self._push(self.now, PRIORITY_RUNTIME, CALL, lambda s: on_reply(s, reply), None, None)
 
     def _client_request(self, replica: str, client: str, request: Request) -> None:
         self._client_requests += 1
         if request.mutates:
             scope = request.scope
-            key = (replica, scope)
             actor = self._identity.get(replica, replica)
-            seen = self._knowledge.get(key, _EMPTY).tick(actor)
-            self._knowledge[key] = seen
-            self._writes[request.op] = WriteFact(
-                request.op, replica, scope, self.now, Dot(actor, seen.get(actor)), seen, client
-            )
+            self._truth.wrote(request.op, replica, actor, scope, self.now, client)
         if self._trace is not None:
             self._trace.record(self.now, "ClientRequested", replica,
                                {"client": client, "op": request.op, "request": describe(request),
@@ -835,104 +567,14 @@ class Simulation:
         active, a crash of a replica that is down, a restart of one that is up, or a
         replica given to two partition groups.
         """
-        if isinstance(faults, (str, bytes, bytearray, Mapping)) or not hasattr(faults, "__iter__"):
-            raise FaultScheduleError(f"add_faults takes an iterable of faults, got {_validate.shown(faults)}")
-        faults = list(faults)
+        faults = check_schedule(faults, self.now, self._replicas, self.topology,
+                                bool(self._cut), set(self._down))
         for fault in faults:
-            if not isinstance(fault, FAULT_TYPES):
-                raise FaultScheduleError(f"not a fault: {_validate.shown(fault)}; see replicalab.sim.faults")
-            if type(fault.at) is not int:
-                raise FaultScheduleError(f"{_validate.shown(fault)}: faults need an integer time")
-        faults.sort(key=lambda f: f.at)
-        partitioned, down = bool(self._cut), set(self._down)
-        for fault in faults:
-            if type(fault.at) is not int or fault.at < self.now:
-                raise FaultScheduleError(
-                    f"{type(fault).__name__} at {_validate.shown(fault.at)}: faults need an integer time >= now ({self.now})")
-            for replica in _fault_replicas(fault):
-                if replica not in self._replicas:
-                    raise FaultScheduleError(
-                        f"{type(fault).__name__} names unknown replica {_validate.shown(replica)}; "
-                        f"replicas are {list(self._replicas)}")
-            if isinstance(fault, Partition):
-                named = [r for g in fault.groups for r in g] + list(fault.bridges)
-                if len(named) != len(set(named)):
-                    raise FaultScheduleError(f"a replica appears twice in {_validate.shown(fault)}")
-                partitioned = True
-            elif isinstance(fault, OneWayCut):
-                partitioned = True
-            elif isinstance(fault, Heal):
-                if not partitioned:
-                    raise FaultScheduleError(f"Heal at {fault.at} but no partition is active then")
-                partitioned = False
-            elif isinstance(fault, LinkChange):
-                if not self.topology.has_edge(fault.a, fault.b):
-                    raise FaultScheduleError(f"LinkChange names {_validate.shown(fault.a)}-{_validate.shown(fault.b)}, which is not a link")
-                for name in ("loss", "duplicate"):
-                    value = getattr(fault, name)
-                    if value is not None and (isinstance(value, bool) or not isinstance(
-                            value, (int, float)) or not 0 <= value <= 1):
-                        raise FaultScheduleError(
-                            f"LinkChange {name} must be a probability in [0, 1], got {_validate.shown(value)}")
-            elif isinstance(fault, Crash):
-                if fault.replica in down:
-                    raise FaultScheduleError(f"Crash of {fault.replica} at {fault.at}: it is already down")
-                down.add(fault.replica)
-            elif isinstance(fault, Restart):
-                if fault.replica not in down:
-                    raise FaultScheduleError(f"Restart of {fault.replica} at {fault.at}: it is not down")
-                down.discard(fault.replica)
-            elif isinstance(fault, (ClockSkew, ClockBump)):
-                amount = fault.skew if isinstance(fault, ClockSkew) else fault.by
-                if type(amount) is not int:
-                    raise FaultScheduleError(f"{_validate.shown(fault)}: clock changes are integer ms")
-        for fault in faults:
-            self._push(fault.at, _PRIORITY_RUNTIME, _CALL, lambda s, f=fault: s._apply(f), None, None)
-
-    def _apply(self, fault: Fault) -> None:
-        record = self._trace.record if self._trace is not None else (lambda *a: None)
-        if isinstance(fault, Partition):
-            groups = [set(g) for g in fault.groups]
-            rest = set(self._replicas) - set().union(*groups) - set(fault.bridges)
-            if rest:
-                groups.append(rest)
-            for i, left in enumerate(groups):
-                for right in groups[i + 1:]:
-                    for a in left:
-                        for b in right:
-                            self._cut.update({(a, b), (b, a)})
-            record(self.now, "Partitioned", None, {"groups": [sorted(g) for g in groups],
-                                                    "bridges": list(fault.bridges)})
-        elif isinstance(fault, OneWayCut):
-            self._cut.add((fault.src, fault.dst))
-            record(self.now, "Partitioned", None, {"one_way": [fault.src, fault.dst]})
-        elif isinstance(fault, Heal):
-            self._cut.clear()
-            record(self.now, "Healed", None, {})
-        elif isinstance(fault, LinkChange):
-            for src, dst in ((fault.a, fault.b), (fault.b, fault.a)):
-                state = self._contexts[src]._links[dst]
-                if fault.loss is not None:
-                    state.loss = fault.loss
-                if fault.duplicate is not None:
-                    state.duplicate = fault.duplicate
-                if fault.latency is not None:
-                    state.sample = fault.latency.sampler(state.rng)
-            record(self.now, "LinkChanged", None, {"link": [fault.a, fault.b], "loss": fault.loss,
-                                                   "duplicate": fault.duplicate})
-        elif isinstance(fault, Crash):
-            self._down.add(fault.replica)
-            self._durable[fault.replica] = fault.durable
-            record(self.now, "Crashed", fault.replica, {"durable": fault.durable})
-        elif isinstance(fault, Restart):
-            self._restart(fault.replica)
-        else:
-            ctx = self._contexts[fault.replica]
-            skew = fault.skew if isinstance(fault, ClockSkew) else ctx._clock.skew + fault.by
-            ctx._clock = attrs.evolve(ctx._clock, skew=skew)
-            record(self.now, "ClockChanged", fault.replica, {"skew": skew})
+            self._push(fault.at, PRIORITY_RUNTIME, CALL,
+                       lambda sim, f=fault: f.apply(_Runtime(sim)), None, None)
 
     def _restart(self, replica_id: str) -> None:
+        """Bring a crashed replica back: with its state, or empty under a new causal identity."""
         self._down.discard(replica_id)
         durable = self._durable.pop(replica_id, True)
         replica = self._replicas[replica_id]
@@ -945,8 +587,7 @@ class Simulation:
             self._identity[replica_id] = identity
             self._replicas[replica_id] = replica
             self._handlers[replica_id] = replica.on_message
-            for key in [k for k in self._knowledge if k[0] == replica_id]:
-                del self._knowledge[key]  # ground truth: it no longer holds anything it had
+            self._truth.forget(replica_id)  # ground truth: it no longer holds anything it had
         if self._trace is not None:
             self._trace.record(self.now, "Restarted", replica_id,
                                {"durable": durable, "identity": self._identity.get(replica_id, replica_id)})

@@ -352,6 +352,7 @@ def build(source: Any) -> Story:
 
     messages: list[dict[str, Any]] = []
     waiting: dict[tuple[str, str, str, int], list[int]] = {}
+    by_id: dict[int, int] = {}  # message id -> its index in `messages`
     steps: list[Step] = []
     vectors: dict[str, dict[str, int]] = {r: {} for r in replicas}
     lamports: dict[str, int] = {r: 0 for r in replicas}
@@ -371,21 +372,29 @@ def build(source: Any) -> Story:
                                  "label": _label(payload), "payload": payload,
                                  "sent_step": index, "sent_time": time, "due": due,
                                  "duplicate": e.kind == "Duplicated"})
-                if due is not None:
+                if e.get("id") is not None:
+                    by_id[e.get("id")] = number
+                elif due is not None:  # a trace from before message ids: match by content
                     waiting.setdefault((replica, e.get("dst"), canonical_json(payload), due),
                                        []).append(number)
                 sent.append(number)
                 if tracker is not None and not failed:
                     tracker.sent(replica, number, payload)
             elif e.kind == "Dropped":
-                dropped = next((m for m in reversed(messages) if m["sent_step"] == index
-                                and m["dst"] == e.get("dst") and m["due"] is None), None)
-                if dropped is not None:
+                if e.get("id") in by_id:
+                    dropped = messages[by_id[e.get("id")]]
+                else:
+                    dropped = next((m for m in reversed(messages) if m["sent_step"] == index
+                                    and m["dst"] == e.get("dst") and m["due"] is None), None)
+                if dropped is not None:  # lost on the way, or cut off on arrival
                     dropped["dropped"] = True
             elif e.kind == "Delivered" and replica is not None:
-                queue = waiting.get((e.get("src"), replica, canonical_json(e.get("msg")), time))
-                if queue:
-                    number = queue.pop(0)
+                if e.get("id") in by_id:
+                    number: int | None = by_id.pop(e.get("id"))
+                else:
+                    queue = waiting.get((e.get("src"), replica, canonical_json(e.get("msg")), time))
+                    number = queue.pop(0) if queue else None
+                if number is not None:
                     messages[number]["delivered_step"] = index
                     received.append(number)
                     merged_from = number

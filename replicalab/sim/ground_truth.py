@@ -1,0 +1,95 @@
+"""Ground-truth causality: which client writes had reached which replica, and when.
+
+For every replica and causal scope (an item key) the simulator keeps the
+vector of client writes whose effects have reached it — because it executed
+them, or because a message sent after them arrived. Each client write is
+recorded as a :class:`WriteFact` with the dot it got and everything it had
+seen. Replicas never see any of this; the ledger judges writes by it, never
+by a merge policy's opinion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from typing import Any
+
+import attrs
+
+from replicalab import _validate
+from replicalab.clocks import VectorClock
+from replicalab.dots import Dot
+from replicalab.errors import ConfigError
+
+__all__ = ["GroundTruth", "WriteFact"]
+
+EMPTY = VectorClock()
+#: Marks a message's causal payload as several (scope, past) pairs (anti-entropy).
+MANY = object()
+
+
+@attrs.frozen
+class WriteFact:
+    """Ground truth about one client write: where and when it ran, and what it had seen.
+
+    ``seen`` counts, per replica, the writes on the same ``scope`` (item key)
+    whose effects had reached the writing replica, this write included. Write
+    ``a`` *saw* write ``b`` iff ``b.dot`` is covered by ``a.seen``.
+    """
+
+    op: str
+    replica: str
+    scope: Hashable
+    time: int
+    dot: Dot
+    seen: VectorClock
+    client: str
+
+    def saw(self, other: WriteFact) -> bool:
+        """True iff ``other``'s effect had reached this write's replica when this write ran."""
+        if not isinstance(other, WriteFact):
+            raise ConfigError(f"WriteFact.saw takes a WriteFact, got {_validate.shown(other)}")
+        return self.scope == other.scope and other.dot.counter <= self.seen.get(other.dot.replica)
+
+
+class GroundTruth:
+    """Who had received what: ``{(replica, scope): VectorClock}`` and every write's fact."""
+
+    def __init__(self) -> None:
+        self.knowledge: dict[tuple[str, Hashable], VectorClock] = {}
+        self.writes: dict[str, WriteFact] = {}
+
+    def payload(self, replica: str, scope: Hashable | None,
+                scopes: Iterable[Hashable] | None) -> Any:
+        """The causal past a message from ``replica`` about ``scope`` (or ``scopes``) carries."""
+        if scope is not None:
+            past = self.knowledge.get((replica, scope))
+            return None if past is None else (scope, past)
+        if scopes is not None:
+            pairs = tuple((s, self.knowledge[(replica, s)]) for s in scopes
+                          if (replica, s) in self.knowledge)
+            return (MANY, pairs) if pairs else None
+        return None
+
+    def receive(self, replica: str, payload: Any) -> None:
+        """A message carrying ``payload`` (see :meth:`payload`) reached ``replica``."""
+        knowledge = self.knowledge
+        for scope, past in ((payload,) if payload[0] is not MANY else payload[1]):
+            key = (replica, scope)
+            mine = knowledge.get(key)
+            knowledge[key] = past if mine is None else mine.merge(past)
+
+    def wrote(self, op: str, replica: str, actor: str, scope: Hashable, time: int,
+              client: str) -> WriteFact:
+        """Client write ``op`` ran at ``replica`` (causal name ``actor``): it saw what had reached
+        the replica, and now the replica has it too."""
+        key = (replica, scope)
+        seen = self.knowledge.get(key, EMPTY).tick(actor)
+        self.knowledge[key] = seen
+        fact = WriteFact(op, replica, scope, time, Dot(actor, seen.get(actor)), seen, client)
+        self.writes[op] = fact
+        return fact
+
+    def forget(self, replica: str) -> None:
+        """``replica`` lost its state: it no longer holds anything it had received."""
+        for key in [k for k in self.knowledge if k[0] == replica]:
+            del self.knowledge[key]
