@@ -72,6 +72,8 @@ def milliseconds(value: Any, what: str) -> float:
     """Return ``value`` if it is a finite number >= 0 (not a bool), else raise :class:`LatencyError`."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise LatencyError(f"{what} must be a number of milliseconds >= 0, got {shown(value)}")
+    if type(value) is int and abs(value) > 2**53:  # beyond a float's integers: no time is that long
+        raise LatencyError(f"{what} must be a finite number of milliseconds >= 0, got {shown(value)}")
     if not math.isfinite(value) or value < 0:
         raise LatencyError(f"{what} must be a finite number of milliseconds >= 0, got {shown(value)}")
     return value

@@ -137,14 +137,14 @@ def digest_list_bytes(mapping: Mapping[str, bytes]) -> int:
     return HEADER_BYTES + sum(LENGTH_BYTES + len(_wire_key(k)) + HASH_BYTES for k in mapping)
 
 
-def _wire_key(key: Any) -> bytes:
+def _wire_key(key: Any, what: str = "key") -> bytes:
     """A key as it goes on the wire (UTF-8), or ConfigError for a key that is not a string."""
     if not isinstance(key, str):
-        raise ConfigError(f"keys are strings, got {_validate.shown(key)}")
+        raise ConfigError(f"{what}s are strings, got {_validate.shown(key)}")
     try:
         return key.encode("utf-8")
     except UnicodeEncodeError:
-        raise ConfigError(f"key {_validate.shown(key)} cannot be written as UTF-8 (a lone surrogate)") from None
+        raise ConfigError(f"{what} {_validate.shown(key)} cannot be written as UTF-8 (a lone surrogate)") from None
 
 
 def _store(mapping: Any) -> None:
@@ -591,6 +591,8 @@ def sync(a: Mapping[str, bytes], b: Mapping[str, bytes], merge: Merge, *,
     if trees is None:
         ta, tb = MerkleTree.build(a, fanout=fanout, depth=depth), MerkleTree.build(b, fanout=fanout, depth=depth)
     else:
+        if not isinstance(trees, (tuple, list)) or len(trees) != 2:
+            raise ConfigError(f"trees must be a pair (tree of a, tree of b), got {_validate.shown(trees)}")
         ta, tb = trees
         for t in (ta, tb):
             if not isinstance(t, MerkleTree) or (t.fanout, t.depth) != (fanout, depth):
@@ -661,6 +663,7 @@ class Stamped:
     def __attrs_post_init__(self) -> None:
         if self.timestamp >= 1 << 64:
             raise ClockError(f"timestamp must be below 2**64 (it is encoded in 8 bytes), got {self.timestamp}")
+        _wire_key(self.replica, "replica id")  # a lone surrogate cannot be written as UTF-8
         if len(self.replica.encode("utf-8")) >= 1 << 16:
             raise ConfigError("replica id must be shorter than 65,536 bytes in UTF-8")
         if self.payload is not None and not isinstance(self.payload, bytes):

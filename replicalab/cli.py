@@ -7,6 +7,7 @@
     replicalab compare --workload append-only|profile|contested [--minutes M]
     replicalab scenarios
     replicalab exercise list | start ID [DIR] | check ID [PATH] [--json] | hint ID [N]
+    replicalab exercise grade ID SUBMISSIONS_DIR [--json | --csv] [--jobs N]
 
 Every error is one line ``replicalab: error: ...`` on standard error, never a traceback:
 status 2 for bad input (arguments, names, values that make no sense), status 1 when a check
@@ -46,6 +47,8 @@ class _Parser(argparse.ArgumentParser):
 
 #: The most seeds ``compare --seeds`` aggregates (about 10 minutes of runs on one core).
 MAX_SEEDS = 10_000
+#: The largest clock skew ``--skew`` accepts, either way: one day in milliseconds.
+MAX_SKEW_MS = 24 * 60 * 60 * 1000
 
 
 class _OutputFailed(Exception):
@@ -103,7 +106,11 @@ def _skew(text: str) -> tuple[str, int]:
     try:
         if not sep or not region:
             raise ValueError
-        return region, int(ms)
+        value = int(ms)
+        if abs(value) > MAX_SKEW_MS:
+            raise argparse.ArgumentTypeError(
+                f"--skew is at most a day either way (|MS| <= {MAX_SKEW_MS}); got {text!r}")
+        return region, value
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"--skew takes REGION=MS with integer milliseconds, e.g. us-east-1=-60; got {text!r}"
@@ -164,9 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("scenarios", help="list scenarios with one-line descriptions")
 
-    exercise = sub.add_parser("exercise", help="course exercises: list, start, check, hint")
+    exercise = sub.add_parser("exercise", help="course exercises: list, start, check, hint, grade")
     verbs = exercise.add_subparsers(dest="verb", required=True, parser_class=_Parser,
-                                    metavar="{list,start,check,hint}")
+                                    metavar="{list,start,check,hint,grade}")
     dirs = _Parser(add_help=False)
     dirs.add_argument("--dir", action="append", default=[], metavar="DIR",
                       help="a teacher's exercise directory (repeatable; also $REPLICALAB_EXERCISES)")
@@ -184,9 +191,21 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--time-limit", type=_seconds, metavar="SECONDS",
                        help="override every check's time limit")
     check.add_argument("--json", action="store_true", help="print the report as JSON (autograders)")
+    grade = verbs.add_parser("grade", parents=[dirs],
+                             help="grade a class: one file or folder per student, a row each")
+    grade.add_argument("id", help="the exercise id")
+    grade.add_argument("submissions", help="a directory with NAME.py files or NAME/ folders")
+    grade.add_argument("--seed", type=int, default=0, help="the checks' seed (default 0)")
+    grade.add_argument("--time-limit", type=float, metavar="SECONDS",
+                       help="override every check's time limit")
+    grade.add_argument("--jobs", type=int, metavar="N",
+                       help="submissions graded at once (default: the machine's cores)")
+    shape = grade.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="the grades as canonical JSON")
+    shape.add_argument("--csv", action="store_true", help="the grades as CSV, a row per student")
     hint = verbs.add_parser("hint", parents=[dirs], help="progressive hints: hint ID [N]")
     hint.add_argument("id", help="the exercise id")
-    hint.add_argument("n", nargs="?", type=_count(1, 1000), default=1, help="show hints 1..N (default 1)")
+    hint.add_argument("n", nargs="?", type=_count(1, 10**9), default=1, help="show hints 1..N (default 1)")
     return parser
 
 
@@ -282,6 +301,18 @@ def _exercise(args: argparse.Namespace) -> int:
             print(f"({len(shown)} of {len(spec.hints)}; 'replicalab exercise hint {spec.id} "
                   f"{len(shown) + 1}' for the next)")
         return 0
+    if args.verb == "grade":
+        from replicalab.exercises import classroom
+
+        rows = classroom.grade(spec, args.submissions, seed=args.seed, time_limit=args.time_limit,
+                               jobs=args.jobs)
+        if args.json:
+            print(classroom.to_json(spec, rows))
+        elif args.csv:
+            print(classroom.to_csv(spec, rows), end="")
+        else:
+            print(classroom.to_text(spec, rows))
+        return 0
     path = args.path
     if path is None:
         guesses = [Path(spec.id) / spec.module, Path(spec.module)]
@@ -307,6 +338,15 @@ def _check_run(args: argparse.Namespace) -> None:
         raise ConfigError("--primary names the writer of --mode single-primary; add that mode")
     if args.home and args.routing != "key-home":
         raise ConfigError("--home sets a key's home for --routing key-home; add that routing")
+    if args.durable is not None:
+        from replicalab.sim.faults import Crash
+
+        scenario = scenarios.get(args.scenario)
+        if not any(isinstance(fault, Crash) for fault in scenario.faults):
+            with_crashes = [name for name in scenarios.names()
+                            if any(isinstance(f, Crash) for f in scenarios.get(name).faults)]
+            raise ConfigError(f"--durable says what crashed regions keep, but {args.scenario} has no "
+                              f"crashes; scenarios with crashes: {', '.join(with_crashes)}")
 
 
 def _run(args: argparse.Namespace) -> None:
@@ -392,8 +432,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         return _fail(1, f"standard output ({error.encoding}) cannot show {error.object[error.start:error.end]!r}; "
                         "set PYTHONIOENCODING=utf-8")
+    except KeyboardInterrupt:  # Ctrl-C: stopped on purpose, said in one line
+        return _fail(1, "interrupted")
     except OSError as error:  # a full disk, a path that is a directory or a device, ...
-        _silence_stdout()
+        if error.filename is None:  # it was standard output: its final flush would fail again
+            _silence_stdout()
         where = f" {error.filename}" if error.filename else " standard output"
         return _fail(1, f"cannot write{where}: {error.strerror or error}")
     return status

@@ -231,17 +231,9 @@ class VectorClock:
 
     def merge(self, other: VectorClock) -> VectorClock:
         """Return the entry-wise maximum of the two clocks (their least upper bound)."""
-        a = self._counts
         b = (other if type(other) is VectorClock else _as_vc(other))._counts
-        if len(a) < len(b):
-            a, b = b, a
-        counts = dict(a)
-        get = counts.get
-        for replica, count in b.items():
-            if count > get(replica, 0):
-                counts[replica] = count
         clock = _new(VectorClock)
-        _set_counts(clock, counts)
+        _set_counts(clock, join_counts(self._counts, b))
         return clock
 
     # -- causality ----------------------------------------------------------
@@ -271,7 +263,7 @@ class VectorClock:
 
     def dominates(self, other: VectorClock) -> bool:
         """True iff ``other <= self`` (self has seen everything other has)."""
-        return other <= self
+        return _as_vc(other) <= self
 
     def __le__(self, other: VectorClock) -> bool:
         b_get = _as_vc(other)._counts.get
@@ -314,6 +306,26 @@ class VectorClock:
 _BEFORE, _AFTER, _EQUAL, _CONCURRENT = (
     Causality.BEFORE, Causality.AFTER, Causality.EQUAL, Causality.CONCURRENT
 )
+def join_counts(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+    """The entry-wise maximum of two ``replica -> count`` maps: the one version-vector join.
+
+    :meth:`VectorClock.merge`, causal contexts and the G/PN-counters all use it. When one
+    input already is the answer it is returned itself (no copy), so never mutate the result.
+    """
+    if a is b or a == b:
+        return a
+    if len(a) < len(b):
+        a, b = b, a
+    out = None
+    get = a.get
+    for replica, count in b.items():
+        if count > get(replica, 0):
+            if out is None:
+                out = dict(a)
+            out[replica] = count
+    return a if out is None else out
+
+
 _new = object.__new__
 _set_counts = VectorClock.__dict__["_counts"].__set__  # the slot's own setter (bypasses frozen)
 
@@ -423,3 +435,6 @@ class HybridLogicalClock:
             return cls(serialization.read_str(doc["replica"], "replica"),
                        serialization.read_int(doc["wall"], "wall"),
                        serialization.read_int(doc["logical"], "logical"))
+
+
+serialization.register(LamportClock, VectorClock, HybridLogicalClock)

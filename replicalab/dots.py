@@ -11,16 +11,23 @@ inflations, and ``merge`` is a join (commutative, associative, idempotent).
     (True, False, True)
     >>> ctx.next_dot("a")
     Dot('a', 4)
+
+The dot-set algorithms (``seen``, ``compact``, ``join``, ``next_dot``,
+``add_dot``) are written once, at the bottom of this module, over the compact
+form a context is made of: a ``replica -> count`` dict and a set of
+``(replica, counter)`` tuples. :class:`CausalContext` is that form as a
+validated public value; ``ORSet`` and ``ORMap`` keep the bare form inside
+their states (no Dot objects on the merge path) and call the same functions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import attrs
 
 from replicalab import _validate, serialization
-from replicalab.clocks import VectorClock
+from replicalab.clocks import VectorClock, join_counts
 from replicalab.errors import ClockError
 
 __all__ = ["CausalContext", "Dot"]
@@ -90,9 +97,18 @@ class CausalContext:
         for dot in self.cloud:
             if not isinstance(dot, Dot):
                 raise ClockError(f"a causal context's cloud holds Dot values, got {_validate.shown(dot)}")
-        compact_vv, compact_cloud = _compact(self.vv, self.cloud)
-        object.__setattr__(self, "vv", compact_vv)
-        object.__setattr__(self, "cloud", compact_cloud)
+        counts, rest = compact(self.vv.to_dict(), ((d.replica, d.counter) for d in self.cloud))
+        object.__setattr__(self, "vv", VectorClock(counts))
+        object.__setattr__(self, "cloud", frozenset(Dot(r, c) for r, c in rest))
+
+    @classmethod
+    def _of(cls, vv: Mapping[str, int], cloud: Iterable[DotT]) -> CausalContext:
+        """The public value of a compact ``(vv, cloud)`` pair."""
+        return cls(VectorClock(vv), frozenset(Dot(r, c) for r, c in cloud))
+
+    def _parts(self) -> tuple[dict[str, int], frozenset[DotT]]:
+        """The compact ``(vv, cloud)`` pair of this context (the form the functions below take)."""
+        return self.vv.to_dict(), frozenset((d.replica, d.counter) for d in self.cloud)
 
     def __contains__(self, dot: Dot) -> bool:
         return dot.counter <= self.vv.get(dot.replica) or dot in self.cloud
@@ -109,21 +125,17 @@ class CausalContext:
         """Return the union of the two sets of dots."""
         if not isinstance(other, CausalContext):
             raise ClockError(f"CausalContext.merge takes a CausalContext, got {_validate.shown(other)}")
-        return CausalContext(self.vv.merge(other.vv), self.cloud | other.cloud)
+        return CausalContext._of(*join(*self._parts(), *other._parts()))
 
     def next_dot(self, replica: str) -> Dot:
         """The dot for ``replica``'s next event: one past its highest known counter."""
         _validate.replica_id(replica)
-        top = self.vv.get(replica)
-        for dot in self.cloud:
-            if dot.replica == replica and dot.counter > top:
-                top = dot.counter
-        return Dot(replica, top + 1)
+        return Dot(*next_dot(*self._parts(), replica))
 
     def dots(self) -> list[Dot]:
         """Every dot in the context, sorted."""
         out = [Dot(r, c) for r, n in self.vv.items() for c in range(1, n + 1)]
-        return sorted(out + list(self.cloud))
+        return sorted(out + list(self.cloud), key=_dot_key)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, CausalContext):
@@ -134,7 +146,7 @@ class CausalContext:
         return hash((self.vv, self.cloud))
 
     def __repr__(self) -> str:
-        cloud = ", ".join(repr(d) for d in sorted(self.cloud))
+        cloud = ", ".join(repr(d) for d in sorted(self.cloud, key=_dot_key))
         return f"CausalContext({self.vv!r}, {{{cloud}}})" if cloud else f"CausalContext({self.vv!r})"
 
     def to_json(self) -> str:
@@ -154,16 +166,74 @@ class CausalContext:
             return cls(VectorClock(vv), frozenset(Dot(r, c) for r, c in cloud))
 
 
-def _compact(vv: VectorClock, cloud: Iterable[Dot]) -> tuple[VectorClock, frozenset[Dot]]:
-    """Fold cloud dots that extend the version vector contiguously into it."""
-    counts = vv.to_dict()
-    pending = sorted(d for d in cloud if d.counter > counts.get(d.replica, 0))
-    rest: set[Dot] = set()
-    for dot in pending:  # sorted by (replica, counter), so runs are contiguous
-        if dot.counter == counts.get(dot.replica, 0) + 1:
-            counts[dot.replica] = dot.counter
-        else:
-            rest.add(dot)
-    # A later contiguous run may have made some of `rest` covered.
-    rest = {d for d in rest if d.counter > counts.get(d.replica, 0)}
-    return VectorClock(counts), frozenset(rest)
+def _dot_key(dot: Dot) -> tuple[str, int]:
+    """Sort key of a dot: (replica, counter), the order attrs compares them in, but fast."""
+    return (dot.replica, dot.counter)
+
+
+# ---------------------------------------------------------------------------
+# The dot-set algorithms, once, over the compact form ``(vv, cloud)``:
+# ``vv`` maps replica -> n (it holds dots (r, 1) .. (r, n)); ``cloud`` holds the
+# (replica, counter) pairs beyond it. Invariant: no cloud dot is covered by vv.
+
+DotT = tuple[str, int]
+
+
+def seen(vv: Mapping[str, int], cloud: frozenset[DotT] | set[DotT], dot: DotT) -> bool:
+    """True iff the dot set ``(vv, cloud)`` holds ``dot``."""
+    return dot[1] <= vv.get(dot[0], 0) or (bool(cloud) and dot in cloud)
+
+
+def compact(vv: dict[str, int], cloud: Iterable[DotT]) -> tuple[dict[str, int], frozenset[DotT]]:
+    """Fold cloud dots that extend ``vv`` contiguously into it (mutates and returns ``vv``)."""
+    pending = sorted(d for d in cloud if d[1] > vv.get(d[0], 0))
+    if not pending:
+        return vv, frozenset()
+    rest = []
+    for replica, counter in pending:  # sorted, so each replica's run is contiguous
+        top = vv.get(replica, 0)
+        if counter == top + 1:
+            vv[replica] = counter
+        elif counter > top:
+            rest.append((replica, counter))
+    # A later contiguous run may have covered some of `rest`.
+    return vv, frozenset(d for d in rest if d[1] > vv.get(d[0], 0))
+
+
+def join(vv_a: Mapping[str, int], cloud_a: frozenset[DotT], vv_b: Mapping[str, int],
+         cloud_b: frozenset[DotT]) -> tuple[dict[str, int], frozenset[DotT]]:
+    """The union of two dot sets (a join), compact: the vv join, then fold the clouds in."""
+    vv = join_counts(vv_a, vv_b)  # may be vv_a or vv_b itself: copy before compacting in place
+    if not cloud_a and not cloud_b:
+        return vv, frozenset()
+    return compact(dict(vv), cloud_a | cloud_b)
+
+
+def next_dot(vv: Mapping[str, int], cloud: Iterable[DotT], replica: str) -> DotT:
+    """``replica``'s next dot: one past its highest counter in the set."""
+    top = vv.get(replica, 0)
+    for r, c in cloud:
+        if r == replica and c > top:
+            top = c
+    return (replica, top + 1)
+
+
+def add_dot(vv: dict[str, int], cloud: set[DotT], dot: DotT) -> None:
+    """Add ``dot`` to a mutable ``(vv, cloud)`` pair in place, keeping it compact."""
+    replica, counter = dot
+    top = vv.get(replica, 0)
+    if counter <= top:
+        return
+    if counter == top + 1:
+        vv[replica] = counter
+        if cloud:
+            nxt = (replica, counter + 1)
+            while nxt in cloud:
+                cloud.discard(nxt)
+                vv[replica] = nxt[1]
+                nxt = (replica, nxt[1] + 1)
+    else:
+        cloud.add(dot)
+
+
+serialization.register(Dot, CausalContext)

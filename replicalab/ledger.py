@@ -305,7 +305,7 @@ def _missing(w: WriteRecord, item: Item | None, records: Mapping[str, WriteRecor
 
 
 def _judge_inputs(writes: Any, final: Any, losses: Any, reports: Any, absent: Any,
-                  ) -> tuple[list[WriteRecord], list[LossEvent]]:
+                  reached: Any = None) -> tuple[list[WriteRecord], list[LossEvent]]:
     """Check judge()'s arguments at the boundary (ConfigError naming the argument)."""
     def listed(value: Any, kind: type, what: str) -> list[Any]:
         if isinstance(value, (str, bytes, bytearray, Mapping)) or not hasattr(value, "__iter__"):
@@ -324,6 +324,10 @@ def _judge_inputs(writes: Any, final: Any, losses: Any, reports: Any, absent: An
         if texts is not None and (not isinstance(texts, Mapping) or not all(
                 isinstance(k, str) and isinstance(v, str) for k, v in texts.items())):
             raise ConfigError(f"{what} must map write id -> text, got {_validate.shown(texts)}")
+    if reached is not None and (not isinstance(reached, Mapping) or not all(
+            isinstance(r, str) and isinstance(keys, Mapping)
+            and all(isinstance(v, VectorClock) for v in keys.values()) for r, keys in reached.items())):
+        raise ConfigError(f"reached must map replica -> {{key: VectorClock}}, got {_validate.shown(reached)}")
     return listed(writes, WriteRecord, "writes"), listed(losses, LossEvent, "losses")
 
 
@@ -353,12 +357,7 @@ def judge(
     the attribute (not another ``ADD``) no longer counts, whatever the
     replica's later contributions say.
     """
-    writes, losses = _judge_inputs(writes, final, losses, reports, absent)
-    if reached is not None and (not isinstance(reached, Mapping) or not all(
-            isinstance(k, Mapping) and all(isinstance(v, VectorClock) for v in k.values())
-            for k in reached.values())):
-        raise ConfigError("reached must map replica -> {key: VectorClock} (ground truth), got "
-                          f"{_validate.shown(reached)}")
+    writes, losses = _judge_inputs(writes, final, losses, reports, absent, reached)
     absent = dict(absent or {})
     dormant = dict(dormant or {})
     records = {w.id: w for w in writes}

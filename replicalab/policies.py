@@ -170,6 +170,7 @@ class MergePolicy:
         at once — acknowledged, and silently lost — and replicas still converge.
         Under ``causal`` the new version's clock dominates every sibling.
         """
+        _write_arguments(item, attributes, write, stamp, replica, replace, adds, elements)
         if item is not None:
             _item(item, "item")
         if not isinstance(attributes, Mapping):
@@ -204,6 +205,7 @@ class MergePolicy:
         comparison can undo it. Values the write replaced are reported as
         losses *by* this write (which had seen them).
         """
+        _write_arguments(item, attributes, write, stamp, replica, replace, adds, elements)
         if item is not None:
             _item(item, "item")
         if not isinstance(attributes, Mapping):
@@ -307,6 +309,33 @@ def _plain_cell(value: Any, write: str, stamp: Stamp) -> Cell:
             return Cell(None, write, stamp, removed=True)
         return Cell(sorted_elements(value), write, stamp)
     return Cell(value, write, stamp)
+
+
+def _write_arguments(item: Any, attributes: Any, write: Any, stamp: Any, replica: Any, replace: Any,
+                     adds: Any, elements: Any) -> None:
+    """Check a write's arguments before anything is built (ConfigError naming the argument)."""
+    if item is not None:
+        _item(item, "item")
+    if not isinstance(attributes, Mapping) or not all(isinstance(k, str) and k for k in attributes):
+        raise ConfigError(f"attributes must be a mapping of name -> value, got {_validate.shown(attributes)}")
+    _validate.name(write, "write (the op id)")
+    if not isinstance(stamp, Stamp):
+        raise ConfigError(f"stamp must be a Stamp, got {_validate.shown(stamp)}")
+    _validate.replica_id(replica)
+    if not isinstance(replace, bool):
+        raise ConfigError(f"replace must be True or False, got {_validate.shown(replace)}")
+    if adds is not None and (not isinstance(adds, Mapping) or not all(
+            isinstance(k, str) and k and type(n) is int for k, n in adds.items())):
+        raise ConfigError(f"adds must map attribute -> integer amount, got {_validate.shown(adds)}")
+    if elements is not None:
+        def element_set(value: Any) -> bool:
+            return isinstance(value, (set, frozenset)) and all(type(e) in (str, int) for e in value)
+
+        if not isinstance(elements, Mapping) or not all(
+                isinstance(k, str) and k and isinstance(v, tuple) and len(v) == 2
+                and element_set(v[0]) and element_set(v[1]) for k, v in elements.items()):
+            raise ConfigError("elements must map attribute -> (elements added, elements deleted), two sets "
+                              f"of strings or integers; got {_validate.shown(elements)}")
 
 
 def _initial_attributes(attributes: object) -> None:
@@ -567,6 +596,7 @@ class CrdtMap(MergePolicy):
         adds: Mapping[str, int] | None = None,
         elements: Mapping[str, tuple[frozenset[Any], frozenset[Any]]] | None = None,
     ) -> Outcome:
+        _write_arguments(item, attributes, write, stamp, replica, replace, adds, elements)
         if not isinstance(attributes, Mapping):
             raise ConfigError(f"attributes must be a mapping of name -> value, got {_validate.shown(attributes)}")
         current = _single(_item(item, "item"), self.name) if item is not None else None

@@ -29,7 +29,17 @@ import replicalab
 from replicalab import scenarios
 from replicalab.cli import main
 from replicalab.clocks import HybridLogicalClock, LamportClock, VectorClock
-from replicalab.crdts import GCounter, LWWMap, LWWRegister, MVRegister, ORMap, ORSet
+from replicalab.crdts import (
+    GCounter,
+    GSet,
+    LWWMap,
+    LWWRegister,
+    MVRegister,
+    ORMap,
+    ORSet,
+    PNCounter,
+    TwoPhaseSet,
+)
 from replicalab.dots import CausalContext, Dot
 from replicalab.errors import (
     ClockError,
@@ -635,6 +645,62 @@ ROWS += [
         subject=lambda: Simulation([Replica(r) for r in "abc"], max_pending=0), says="max_pending=0"),
 ]
 
+# Serialized states no sequence of operations could reach (issue 13): refused while decoding,
+# before a value is built, so nothing learns of them later from a merge or a read.
+from replicalab.serialization import from_json  # noqa: E402
+
+ROWS += [
+    row('decode or-set dot outside the context', SerializationError,
+        lambda _, t='{"context":{"cloud":[],"vv":{"a":1}},"entries":[["x",[["a",2]]]],"format":"replicalab/or-set","schema_version":1}': from_json(t)),
+    row('decode or-set one dot on two elements', SerializationError,
+        lambda _, t='{"context":{"cloud":[],"vv":{"a":1}},"entries":[["x",[["a",1]]],["y",[["a",1]]]],"format":"replicalab/or-set","schema_version":1}': from_json(t)),
+    row('decode mv-register dot outside the context', SerializationError,
+        lambda _, t='{"context":{"a":1},"entries":[[["a",2],"v"]],"format":"replicalab/mv-register","schema_version":1}': from_json(t)),
+    row('decode or-map dot outside the context', SerializationError,
+        lambda _, t='{"context":{"cloud":[],"vv":{"a":1}},"entries":[["k",[[["b",1],["b",2,0]]]]],"format":"replicalab/or-map","kind":"pn-counter","schema_version":1}': from_json(t)),
+    row('decode or-map counter payload of another replica', SerializationError,
+        lambda _, t='{"context":{"cloud":[],"vv":{"a":1}},"entries":[["k",[[["a",1],["b",2,0]]]]],"format":"replicalab/or-map","kind":"pn-counter","schema_version":1}': from_json(t)),
+    row('decode or-map lww payload of another replica', SerializationError,
+        lambda _, t='{"context":{"cloud":[],"vv":{"a":1}},"entries":[["k",[[["a",1],[5,"b","v"]]]]],"format":"replicalab/or-map","kind":"lww-register","schema_version":1}': from_json(t)),
+    row('decode or-map one lww marker with two values', SerializationError,
+        lambda _, t='{"context":{"cloud":[],"vv":{"a":2}},"entries":[["k",[[["a",1],[5,"a","v"]],[["a",2],[5,"a","w"]]]]],"format":"replicalab/or-map","kind":"lww-register","schema_version":1}': from_json(t)),
+    row('decode or-map value a counter cannot hold', SerializationError,
+        lambda _, t='{"context":{"cloud":[],"vv":{"a":1}},"entries":[["k",[[["a",1],"v"]]]],"format":"replicalab/or-map","kind":"pn-counter","schema_version":1}': from_json(t)),
+    row('decode negative counter slot', SerializationError,
+        lambda _, t='{"decrements":{"b":-1},"format":"replicalab/pn-counter","increments":{"a":3},"schema_version":1}': from_json(t)),
+    row('decode negative vector clock entry', SerializationError,
+        lambda _, t='{"entries":{"a":-1},"format":"replicalab/vector-clock","schema_version":1}': from_json(t)),
+    row('decode prepared counter update adding more than its amount', SerializationError,
+        lambda _, t='{"fields":{"dot":["a",1],"key":"k","observed":[],"op":{"fields":{"n":1,"replica":"a"},"op":"PNCounter.Increment"},"payload":["a",1000,0]},"format":"replicalab/op","op":"ORMap.Update","schema_version":1}': from_json(t)),
+    row('decode prepared counter update for another replica', SerializationError,
+        lambda _, t='{"fields":{"dot":["a",1],"key":"k","observed":[],"op":{"fields":{"n":1,"replica":"a"},"op":"PNCounter.Increment"},"payload":["b",1,0]},"format":"replicalab/op","op":"ORMap.Update","schema_version":1}': from_json(t)),
+    row('decode prepared decrement that increments', SerializationError,
+        lambda _, t='{"fields":{"dot":["a",1],"key":"k","observed":[],"op":{"fields":{"n":1,"replica":"a"},"op":"PNCounter.Decrement"},"payload":["a",1,0]},"format":"replicalab/op","op":"ORMap.Update","schema_version":1}': from_json(t)),
+    row('decode prepared lww update carrying another value', SerializationError,
+        lambda _, t='{"fields":{"dot":["a",1],"key":"k","observed":[],"op":{"fields":{"replica":"a","timestamp":5,"value":"v"},"op":"LWWRegister.Assign"},"payload":[5,"a","w"]},"format":"replicalab/op","op":"ORMap.Update","schema_version":1}': from_json(t)),
+    row('decode prepared mv update carrying another value', SerializationError,
+        lambda _, t='{"fields":{"dot":["a",1],"key":"k","observed":[],"op":{"fields":{"replica":"a","value":"v"},"op":"MVRegister.Assign"},"payload":"w"}, "format":"replicalab/op","op":"ORMap.Update","schema_version":1}': from_json(t)),
+    row('decode prepared set add carrying another element', SerializationError,
+        lambda _, t='{"fields":{"dot":["a",1],"key":"k","observed":[],"op":{"fields":{"element":"x","replica":"a"},"op":"ORSet.Add"},"payload":"y"},"format":"replicalab/op","op":"ORMap.Update","schema_version":1}': from_json(t)),
+    row('decode prepared set remove carrying a dot', SerializationError,
+        lambda _, t='{"fields":{"dot":["a",1],"key":"k","observed":[],"op":{"fields":{"element":"x"},"op":"ORSet.Remove"},"payload":"x"},"format":"replicalab/op","op":"ORMap.Update","schema_version":1}': from_json(t)),
+    row('decode prepared update with a payload and no dot', SerializationError,
+        lambda _, t='{"fields":{"key":"k","observed":[],"op":{"fields":{"n":1,"replica":"a"},"op":"PNCounter.Increment"},"payload":["a",1,0]},"format":"replicalab/op","op":"ORMap.Update","schema_version":1}': from_json(t)),
+    row('decode or-set add op whose dot belongs to another replica', SerializationError,
+        lambda _, t='{"fields":{"dot":["b",2],"element":"y","observed":[],"replica":"a"},"format":"replicalab/op","op":"ORSet.Add","schema_version":1}': from_json(t)),
+    row('decode or-set add op observing its own dot', SerializationError,
+        lambda _, t='{"fields":{"dot":["a",2],"element":"y","observed":[["a",2]],"replica":"a"},"format":"replicalab/op","op":"ORSet.Add","schema_version":1}': from_json(t)),
+    row('decode lww-map key both set and deleted', SerializationError,
+        lambda _, t='{"entries":[["k",4,"b"],["k",3,"a","v"]],"format":"replicalab/lww-map","schema_version":1}': from_json(t)),
+    row("ORMap.Update whose payload contradicts its op", ConfigError,
+        lambda _: ORMap.Update("k", PNCounter.Increment("a", 1), dot=Dot("a", 1), observed=(),
+                               payload=("a", 1000, 0)), says="is not what"),
+    row("ORMap holding a counter payload of another replica", MergeValidationError,
+        lambda _: ORMap(PNCounter, {"k": {Dot("a", 1): ("b", 2, 0)}}, CausalContext(VectorClock({"a": 1}))),
+        says="its own payload"),
+]
+
+
 @pytest.mark.parametrize("case", ROWS)
 def test_malformed_input_raises_its_documented_error_and_changes_nothing(case: Row) -> None:
     subject = case.subject() if case.subject is not None else None
@@ -701,14 +767,18 @@ def test_a_simulation_over_the_replica_or_link_cap_is_refused_before_it_is_built
     assert says in str(raised.value) and f"limits.{cap} = n" in str(raised.value)
 
 
-def test_a_full_mesh_over_the_link_cap_fails_fast_without_materialising_pairs() -> None:
+def test_a_full_mesh_over_the_link_cap_is_refused_before_any_pair_is_materialised(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """1,500 replicas in a full mesh used to take 20 s and 3 GB before a MemoryError."""
-    import time
+    from replicalab.sim import simulation
 
-    started = time.process_time()
+    def no_mesh(ids: Any) -> nx.Graph:
+        raise AssertionError("the full mesh was built before the link cap was checked")
+
+    monkeypatch.setattr(simulation, "full_mesh", no_mesh)
     with pytest.raises(ConfigError, match="MAX_LINKS"):
         Simulation([Replica(f"r{i:04d}") for i in range(1500)])
-    assert time.process_time() - started < 5  # refused from the count, before any graph exists
 
 
 def test_link_streams_are_made_on_first_use_and_draw_as_before() -> None:
@@ -880,6 +950,10 @@ CLI_ROWS = [
                  id="home without key-home routing"),
     pytest.param(["exercise", "start", "gcounter", "/dev/null"], ("not a directory",),
                  id="start into a device"),
+    pytest.param(["run", "london", "--durable"], ("--durable", "no crashes", "crash"),
+                 id="durable for a scenario without crashes"),
+    pytest.param(["run", "london", "--skew", "us-east-1=99999999999999999999"], ("--skew", "a day"),
+                 id="skew of three billion years"),
 ]
 
 
@@ -971,6 +1045,15 @@ def test_cli_reader_that_leaves_early_gets_one_line_and_status_1(argv: list[str]
     assert "broken pipe" in one_error_line(err)
 
 
+def test_cli_interrupted_is_one_line_and_status_1(monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    def interrupted(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(scenarios, "run", interrupted)
+    status, out, err = run_cli(["run", "london"], capsys)
+    assert status == 1 and out == "" and err == "replicalab: error: interrupted\n"
+
 def test_cli_exercise_start_onto_an_existing_file_is_refused(tmp_path: Path,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
     taken = tmp_path / "taken"
@@ -1041,14 +1124,18 @@ def public_targets() -> list[tuple[str, Any, str | None]]:
             if inspect.isclass(obj):
                 if issubclass(obj, (BaseException, enum.Enum)) or _is_protocol(obj):
                     continue
-                out.append((f"{obj.__module__}.{obj.__qualname__}", obj, None))
-                for attr in sorted(dir(obj)):
-                    if attr.startswith("_"):
-                        continue
-                    raw = inspect.getattr_static(obj, attr)
-                    func = raw.__func__ if isinstance(raw, (staticmethod, classmethod)) else raw
-                    if inspect.isfunction(func) and func.__module__.startswith("replicalab"):
-                        out.append((f"{obj.__module__}.{obj.__qualname__}.{attr}", obj, attr))
+                # The class, and the public classes nested in it (a CRDT's op types).
+                nested = [v for k, v in sorted(vars(obj).items()) if inspect.isclass(v)
+                          and not k.startswith("_") and v.__qualname__.startswith(obj.__qualname__ + ".")]
+                for cls in (obj, *nested):
+                    out.append((f"{cls.__module__}.{cls.__qualname__}", cls, None))
+                    for attr in sorted(dir(cls)):
+                        if attr.startswith("_"):
+                            continue
+                        raw = inspect.getattr_static(cls, attr)
+                        func = raw.__func__ if isinstance(raw, (staticmethod, classmethod)) else raw
+                        if inspect.isfunction(func) and func.__module__.startswith("replicalab"):
+                            out.append((f"{cls.__module__}.{cls.__qualname__}.{attr}", cls, attr))
             elif inspect.isfunction(obj):  # not type aliases such as antientropy.Merge
                 out.append((f"{obj.__module__}.{name}", obj, None))
     return out
@@ -1226,12 +1313,26 @@ def _subjects() -> dict[str, Callable[[], Any]]:
         "OneWayCut": lambda: faults.OneWayCut(5, "a", "b"),
         "Partition": lambda: faults.Partition(5, (("a",), ("b",))),
         "Restart": lambda: faults.Restart(5, "a"),
-        "ClientWrite": lambda: scenarios.get("london").writes[0],
+        "ClientWrite": lambda: scenarios.get("london").workload[0],
         "Result": lambda: copy.deepcopy(_london()),
         "TableScenario": lambda: scenarios.get("london"),
         "Entry": lambda: _london().ledger.entries[0],
         "Ledger": lambda: _london().ledger,
         "LossEvent": lambda: ledger.LossEvent(5, "a", Loss("w1", "x", 1, "w2")),
+        "LWWRegister.Assign": lambda: LWWRegister().assign_op("v", timestamp=5, replica="a"),
+        "MVRegister.Assign": lambda: MVRegister().assign_op("v", replica="a"),
+        "GCounter.Increment": lambda: GCounter().increment_op("a", 2),
+        "PNCounter.Increment": lambda: PNCounter().increment_op("a", 2),
+        "PNCounter.Decrement": lambda: PNCounter().decrement_op("a", 2),
+        "GSet.Add": lambda: GSet().add_op("x"),
+        "TwoPhaseSet.Add": lambda: TwoPhaseSet().add_op("x"),
+        "TwoPhaseSet.Remove": lambda: TwoPhaseSet().remove_op("x"),
+        "ORSet.Add": lambda: ORSet().add_op("x", replica="a"),
+        "ORSet.Remove": lambda: ORSet().add("x", replica="a").remove_op("x"),
+        "LWWMap.Set": lambda: LWWMap().set_op("k", "v", timestamp=5, replica="a"),
+        "LWWMap.Delete": lambda: LWWMap().delete_op("k", timestamp=5, replica="a"),
+        "ORMap.Update": lambda: ORMap(PNCounter).update_op("k", PNCounter.Increment("a", 1)),
+        "ORMap.Remove": lambda: ORMap(PNCounter).remove_op("k"),
         "WriteRecord": lambda: ledger.WriteRecord("w1", "a", "k", 5, "c", {"x": 1}, Dot("a", 1),
                                                   VectorClock({"a": 1})),
     }
@@ -1242,7 +1343,7 @@ SUBJECTS = _subjects()
 
 def subject_of(cls: type) -> Any:
     """A live object of ``cls``: its no-argument constructor, or its entry in SUBJECTS."""
-    build = SUBJECTS.get(cls.__name__)
+    build = SUBJECTS.get(cls.__qualname__)
     if build is not None:
         return build()
     try:
@@ -1352,6 +1453,8 @@ def test_every_public_call_raises_a_replicalab_error_or_succeeds(
         func, bound = getattr(raw, "__func__", raw), not isinstance(raw, staticmethod)
     params = _parameters(func, bound)
     examples = FUZZ_EXAMPLES if os.environ.get("CI") else max(FUZZ_EXAMPLES // 3, 5)
+    # A deeper hunt on demand: REPLICALAB_FUZZ_EXAMPLES=500 pytest -k every_public_call
+    examples = int(os.environ.get("REPLICALAB_FUZZ_EXAMPLES", examples))
 
     @settings(max_examples=examples, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
@@ -1366,19 +1469,23 @@ def test_every_public_call_raises_a_replicalab_error_or_succeeds(
             subject = None if isinstance(raw, (staticmethod, classmethod)) else subject_of(owner)
             call = getattr(subject if subject is not None else owner, method)
         before = full_snapshot(subject)
-        previous = signal.signal(signal.SIGALRM, _alarm)
-        signal.setitimer(signal.ITIMER_REAL, CALL_SECONDS)
+        alarm = hasattr(signal, "SIGALRM")  # not on Windows: there a hang is only a slow test
+        previous = signal.signal(signal.SIGALRM, _alarm) if alarm else None
+        if alarm:
+            signal.setitimer(signal.ITIMER_REAL, CALL_SECONDS)
         try:
             call(*args, **kwargs)
         except ReplicaLabError as error:
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            if alarm:
+                signal.setitimer(signal.ITIMER_REAL, 0)
             message = str(error)  # must not raise
             assert message, f"{type(error).__name__} without a message"
             assert len(message) < 20_000, f"unbounded message of {len(message)} characters"
             assert full_snapshot(subject) == before, f"rejected {name} changed its object"
         finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
+            if alarm:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
 
     check()
 
@@ -1386,8 +1493,9 @@ def test_every_public_call_raises_a_replicalab_error_or_succeeds(
 def test_the_fuzzed_surface_is_the_public_surface() -> None:
     """The property above really covers the exported API (counted, so shrinkage is noticed)."""
     names = {name for name, _, _ in TARGETS}
-    assert len(TARGETS) >= 300
+    assert len(TARGETS) >= 350
     for expected in ("replicalab.sim.simulation.Simulation.client_request",
                      "replicalab.crdts.registers.LWWRegister.merge",
-                     "replicalab.dots.CausalContext", "replicalab.serialization.from_json"):
+                     "replicalab.dots.CausalContext", "replicalab.serialization.from_json",
+                     "replicalab.crdts.ormap.ORMap.Update", "replicalab.crdts.sets.ORSet.Add.prepare"):
         assert expected in names

@@ -21,6 +21,7 @@ from replicalab.crdts import (
     ORMap,
     ORSet,
     PNCounter,
+    StateCRDT,
     TwoPhaseSet,
 )
 from replicalab.dots import CausalContext, Dot
@@ -371,10 +372,85 @@ def test_verb_op_and_delta_have_the_same_effect_and_everything_prints_as_python(
         prepared = op.prepare(state)
         assert eval(repr(prepared), dict(NAMESPACE)) == prepared  # noqa: S307
         delta = delta_for(state, op)
-        assert state.apply_all([op]) == after
+        assert state.apply_all([op]) == after == state.apply(op)
         assert prepared.apply(state) == after
         assert state.merge(delta) == after == delta.merge(state)
     assert (repr(state), state.to_json()) == before
+
+
+ONE_OP = {
+    GCounter: GCounter.Increment("a", 2), PNCounter: PNCounter.Decrement("a", 2), GSet: GSet.Add("x"),
+    TwoPhaseSet: TwoPhaseSet.Add("x"), ORSet: ORSet.Add("x", replica="a"),
+    LWWRegister: LWWRegister.Assign("v", timestamp=1, replica="a"),
+    MVRegister: MVRegister.Assign("v", replica="a"),
+    LWWMap: LWWMap.Set("k", "v", timestamp=1, replica="a"),
+}
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
+def test_every_crdt_type_keeps_the_state_crdt_contract(kind):
+    """Every public CRDT has StateCRDT's four members, and they behave as its docstring says:
+    apply is one op of apply_all, merge is idempotent, to_json is stable; nothing is mutated."""
+    state = kind() if isinstance(kind, type) else kind
+    assert isinstance(state, StateCRDT)
+    op = ONE_OP[kind] if isinstance(kind, type) else ORMap.Update("k", ONE_OP[kind.kind])
+    after = state.apply(op)
+    assert isinstance(after, type(state)) and after == state.apply_all([op])
+    assert after.merge(after) == after and state.merge(after) == after
+    assert state.to_json() == (kind() if isinstance(kind, type) else kind).to_json()
+    assert after.value == type(after).from_json(after.to_json()).value
+
+
+def test_the_public_crdt_names_are_exactly_the_state_crdts():
+    """crdts.__all__ lists the protocol and nine types, each of which conforms to it."""
+    import replicalab.crdts as crdts
+
+    types = [getattr(crdts, n) for n in crdts.__all__ if n != "StateCRDT"]
+    assert len(types) == 9
+    for cls in types:
+        assert all(callable(getattr(cls, m, None)) for m in ("merge", "apply", "to_json", "from_json"))
+        assert hasattr(cls(), "value")
+
+
+def _merge_or_error(merge, a, b):
+    try:
+        return merge(a, b)
+    except MergeValidationError as exc:
+        return type(exc)
+
+
+@pytest.mark.parametrize("nested", [MVRegister, LWWRegister, ORSet, PNCounter])
+@given(data=st.data())
+def test_ormap_fast_merge_computes_the_reference_rule(nested, data):
+    """ORMap.merge is a hand-written fast path; on every pair of states of one run (and on
+    independently grown states, which may be unmergeable) it equals the short rule."""
+    from replicalab.testing import run, schedules
+
+    initial = ORMap(nested)
+    schedule = data.draw(schedules(rs.crdt_ops(initial), max_replicas=3, max_ops=6, max_deliveries=1))
+    states = run(schedule, lambda: initial, repr(initial), heal=data.draw(st.booleans())).states
+    states = states + [data.draw(rs.crdt_states(initial))]
+    for a in states:
+        for b in states:
+            fast = _merge_or_error(ORMap.merge, a, b)
+            assert fast == _merge_or_error(ORMap._reference_merge, a, b)
+            if isinstance(fast, ORMap):
+                assert fast.value == a._reference_merge(b).value
+
+
+@pytest.mark.parametrize("kind", [ORSet, LWWMap])
+@given(data=st.data())
+def test_orset_and_lwwmap_fast_merges_compute_their_reference_rules(kind, data):
+    """The hand-written merges of ORSet and LWWMap equal their short rules on every pair of
+    states of one run, and on independently grown (possibly unmergeable) states."""
+    from replicalab.testing import run, schedules
+
+    schedule = data.draw(schedules(rs.crdt_ops(kind), max_replicas=3, max_ops=6, max_deliveries=1))
+    states = run(schedule, kind, kind.__name__, heal=data.draw(st.booleans())).states
+    states = states + [data.draw(rs.crdt_states(kind))]
+    for a in states:
+        for b in states:
+            assert _merge_or_error(kind.merge, a, b) == _merge_or_error(kind._reference_merge, a, b)
 
 
 def test_equal_states_print_and_serialize_identically_whatever_the_insertion_order():

@@ -27,6 +27,9 @@ from replicalab.exercises.oracles.version_forks import as_events, from_trace
 from replicalab.reconcile import find_version_forks
 from replicalab.sim.rng import RandomStreams
 
+#: Reference and planted solutions: in the source tree, not in the installed package.
+ANSWERS = Path(__file__).resolve().parent / "exercises" / "solutions"
+
 GOSSIP = exercises.get("gossip")
 FORKS = exercises.get("version-forks")
 MESH = {"graph": "full-mesh", "n": 16}
@@ -74,12 +77,12 @@ def failure(module, **params) -> str:
 
 @pytest.fixture(scope="module")
 def reference():
-    return load(GOSSIP.directory / "reference.py", "gossip_reference")
+    return load(ANSWERS / "gossip" / "reference.py", "gossip_reference")
 
 
 @pytest.fixture(scope="module")
 def planted():
-    return {p.stem: load(p, f"gossip_{p.stem}") for p in GOSSIP.directory.glob("wrong_*.py")}
+    return {p.stem: load(p, f"gossip_{p.stem}") for p in (ANSWERS / "gossip").glob("wrong_*.py")}
 
 
 # -- parameters and topologies ---------------------------------------------------------
@@ -212,7 +215,7 @@ def test_the_exercise_grades_the_planted_mistakes_on_the_intended_checks():
         "wrong_fixed_peer.py": {c.name for c in GOSSIP.checks},
     }
     for wrong, failing in expected.items():
-        report = exercises.check(GOSSIP, GOSSIP.directory / wrong)
+        report = exercises.check(GOSSIP, ANSWERS / "gossip" / wrong)
         assert {r.name for r in report.results if not r.passed} == failing, report.text()
 
 
@@ -368,14 +371,14 @@ def test_the_oracle_hands_the_learner_a_copy_and_shows_a_pasteable_call():
 
     before = entry.expected(log)
     assert entry.actual(vandal, log) == [] and entry.expected(log) == before
-    reference = load(FORKS.directory / "reference.py", "forks_reference")
+    reference = load(ANSWERS / "version-forks" / "reference.py", "forks_reference")
     call = entry.code("find_forks", log)
     assert eval(call, {"find_forks": reference.find_forks}) == [
         (key, version, list(ids)) for key, version, ids in before]
 
 
 def test_the_reference_scan_matches_the_library_on_every_case():
-    reference = load(FORKS.directory / "reference.py", "forks_reference")
+    reference = load(ANSWERS / "version-forks" / "reference.py", "forks_reference")
     entry = oracle("version-forks")
     for log in cases(200, seed=9):
         got = reference.find_forks(log)
@@ -392,5 +395,5 @@ def test_each_planted_scan_fails_the_checks_it_should():
                                          "generated write logs and real versioned runs"},
     }
     for wrong, failing in expected.items():
-        report = exercises.check(FORKS, FORKS.directory / wrong)
+        report = exercises.check(FORKS, ANSWERS / "version-forks" / wrong)
         assert {r.name for r in report.results if not r.passed} == failing, report.text()

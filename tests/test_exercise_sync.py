@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import types
+from pathlib import Path
 
 import pytest
 
@@ -21,7 +22,7 @@ from replicalab.antientropy import (
     node_id_bytes,
 )
 from replicalab.errors import ConfigError
-from replicalab.exercises import BUILTIN, get
+from replicalab.exercises import get
 from replicalab.exercises.kinds import oracle as oracle_kind
 from replicalab.exercises.kinds import sync as sync_kind
 from replicalab.exercises.kinds import validate_params
@@ -35,7 +36,7 @@ from replicalab.sim.rng import RandomStreams
 
 def solution(exercise: str, name: str) -> types.ModuleType:
     """A built-in exercise's reference or planted solution, imported from its file."""
-    path = BUILTIN / exercise / name
+    path = Path(__file__).resolve().parent / "exercises" / "solutions" / exercise / name
     spec = importlib.util.spec_from_file_location(f"solution_{exercise}_{path.stem}".replace("-", "_"),
                                                   path)
     assert spec is not None and spec.loader is not None

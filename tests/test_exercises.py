@@ -1,23 +1,28 @@
 """Course exercises: every exercise grades its reference, its starter and its planted bugs right.
 
-The contract of an exercise (issue #8): the checks pass against the library's
-own implementation (``reference.py``), fail against the untouched starter, and
-fail against every planted wrong solution (``wrong_*.py``) — so no check is
-vacuous.
+The contract of an exercise (issue #8): the checks pass against a reference
+solution (``reference.py``), fail against the untouched starter, and fail
+against every planted wrong solution (``wrong_*.py``) — so no check is
+vacuous. Those solutions live here, under ``tests/exercises/solutions/ID/``,
+not in the package learners install (issue #21).
 """
+
+from pathlib import Path
 
 import pytest
 
 from replicalab import exercises
 
 CATALOG = exercises.catalog()
-SOLUTIONS = [(e.id, p.name) for e in CATALOG.values() for p in sorted(e.directory.glob("wrong_*.py"))]
+ANSWERS = Path(__file__).resolve().parent / "exercises" / "solutions"
+SOLUTIONS = [(e.id, p.name) for e in CATALOG.values()
+             for p in sorted((ANSWERS / e.id).glob("wrong_*.py"))]
 
 
 @pytest.mark.parametrize("exercise_id", sorted(CATALOG))
 def test_the_reference_solution_passes_every_check(exercise_id):
     spec = CATALOG[exercise_id]
-    report = exercises.check(spec, spec.directory / "reference.py")
+    report = exercises.check(spec, ANSWERS / exercise_id / "reference.py")
     assert report.passed, report.text()
     assert report.score == spec.points > 0
 
@@ -31,13 +36,13 @@ def test_the_untouched_starter_fails_every_check(exercise_id):
 
 @pytest.mark.parametrize("exercise_id", sorted(CATALOG))
 def test_every_exercise_plants_at_least_one_wrong_solution(exercise_id):
-    assert list(CATALOG[exercise_id].directory.glob("wrong_*.py"))
+    assert list((ANSWERS / exercise_id).glob("wrong_*.py"))
 
 
 @pytest.mark.parametrize("exercise_id, wrong", SOLUTIONS)
 def test_a_planted_wrong_solution_fails_some_check(exercise_id, wrong):
     spec = CATALOG[exercise_id]
-    report = exercises.check(spec, spec.directory / wrong)
+    report = exercises.check(spec, ANSWERS / exercise_id / wrong)
     assert not report.passed, f"{wrong} passes every check of {exercise_id}: a check is vacuous"
     assert 0 <= report.score < spec.points
 

@@ -4,11 +4,13 @@ Every ``.py`` file under ``replicalab/`` is parsed with :mod:`ast`. All imports
 count: ``import x`` and ``from x import y``, relative imports, and imports
 inside functions or ``if TYPE_CHECKING:`` blocks. The rules:
 
-* a primitive (clocks, dots, crdts, items, policies, errors, _validate) imports
-  nothing from the layers above it (sim, replica, scenarios, ledger, viz, cli);
+* every module has a **rank** (:data:`RANKS`, from DESIGN §1's layer map) and
+  imports only modules of a lower rank, or modules of its own package; so there
+  are no import cycles between packages, and none inside one (checked too);
 * a replica module imports nothing from ``replicalab.sim`` (replicas are sans-I/O);
 * no module imports ``pickle``, ``marshal`` or ``shelve`` (no unsafe decoding),
-  or ``time`` / ``datetime`` (simulated time only);
+  or ``time`` / ``datetime`` (simulated time only) — except that the grader's
+  protocol module reads a monotonic clock for the learner process's deadlines;
 * no module uses the module-level ``random`` functions (global, unseeded state).
   ``random.Random`` is the only name taken from ``random``; it is constructed
   only in ``replicalab.sim.rng``, where seeded named streams are made. Any other
@@ -21,31 +23,43 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+import networkx as nx
 import pytest
 
 import replicalab
 
 PACKAGE_DIR = Path(replicalab.__file__).resolve().parent
 
-PRIMITIVES = (
-    "replicalab.clocks",
-    "replicalab.dots",
-    "replicalab.crdts",
-    "replicalab.items",
-    "replicalab.policies",
-    "replicalab.errors",
-    "replicalab._validate",
-    "replicalab.merkle",
-    "replicalab.antientropy",
-)
-ABOVE_PRIMITIVES = (
-    "replicalab.sim",
-    "replicalab.replica",
-    "replicalab.scenarios",
-    "replicalab.ledger",
-    "replicalab.viz",
-    "replicalab.cli",
-)
+#: DESIGN §1, bottom to top. A module may import only modules of a lower rank (or of its own
+#: package): errors and plain data at the bottom, then the primitives, the codecs, the items
+#: and policies, the sans-I/O replicas, the simulator, and the checkers, pictures, scenarios,
+#: exercises and the command line on top.
+RANKS: dict[str, int] = {
+    "replicalab.errors": 0,
+    "replicalab._validate": 1,
+    "replicalab.events": 1,
+    "replicalab.trace": 2,
+    "replicalab.serialization": 2,
+    "replicalab.ulid": 2,
+    "replicalab.clocks": 3,
+    "replicalab.merkle": 3,
+    "replicalab.dots": 4,
+    "replicalab.crdts": 5,
+    "replicalab.items": 6,
+    "replicalab.antientropy": 6,
+    "replicalab.policies": 7,
+    "replicalab.replica": 8,
+    "replicalab.sim": 9,
+    "replicalab.ledger": 10,
+    "replicalab.reconcile": 10,
+    "replicalab.viz": 11,
+    "replicalab.testing": 11,
+    "replicalab.scenarios": 12,
+    "replicalab.exercises": 13,
+    "replicalab.cli": 14,
+    "replicalab.__main__": 15,
+    "replicalab": 15,
+}
 FORBIDDEN_EVERYWHERE = {
     "pickle": "no pickle: decode only the allow-listed JSON format",
     "_pickle": "no pickle: decode only the allow-listed JSON format",
@@ -55,6 +69,9 @@ FORBIDDEN_EVERYWHERE = {
     "datetime": "no wall-clock time: use simulated time (ctx.now / ctx.wall_time())",
 }
 RANDOM_STREAMS_MODULE = "replicalab.sim.rng"
+#: The one module that reads a real clock: the exercise grader's deadlines for the learner's
+#: process, which runs in real time (issue #21). No reading of it reaches any output.
+REAL_CLOCK_MODULE = "replicalab.exercises.protocol"
 
 
 def within(module: str, prefixes: tuple[str, ...] | str) -> bool:
@@ -136,16 +153,29 @@ def random_violations(tree: ast.Module, module: str) -> Iterator[str]:
                    f"only {RANDOM_STREAMS_MODULE} makes generators (use RandomStreams)")
 
 
+def rank_of(module: str) -> tuple[str, int] | None:
+    """The entry of :data:`RANKS` that ``module`` belongs to (the longest prefix), and its rank."""
+    for name in sorted(RANKS, key=len, reverse=True):
+        if within(module, name):
+            return name, RANKS[name]
+    return None
+
+
 def violations(source: str, module: str, is_package: bool = False) -> list[str]:
     """Every layering rule ``source`` (the text of ``module``) breaks, as readable lines."""
     tree = ast.parse(source)
     found: list[str] = []
+    mine = rank_of(module)
     for line, name in imported_modules(tree, module, is_package):
         top = name.partition(".")[0]
+        if top == "time" and module == REAL_CLOCK_MODULE:
+            continue
         if top in FORBIDDEN_EVERYWHERE:
             found.append(f"{module} line {line}: imports {name}; {FORBIDDEN_EVERYWHERE[top]}")
-        if within(module, PRIMITIVES) and within(name, ABOVE_PRIMITIVES):
-            found.append(f"{module} line {line}: primitive imports {name}, a layer above it")
+        theirs = rank_of(name) if top == "replicalab" and name != "replicalab" else None
+        if mine is not None and theirs is not None and theirs[0] != mine[0] and theirs[1] >= mine[1]:
+            found.append(f"{module} line {line}: imports {name} ({theirs[0]}, rank {theirs[1]}), "
+                         f"which is not below {mine[0]} (rank {mine[1]})")
         if within(module, "replicalab.replica") and within(name, "replicalab.sim"):
             found.append(f"{module} line {line}: replica imports {name}; replicas are sans-I/O")
     found += [f"{module} {v}" for v in random_violations(tree, module)]
@@ -169,6 +199,28 @@ def package_modules() -> list[tuple[str, Path, bool]]:
 
 
 MODULES = package_modules()
+
+
+def test_every_module_has_a_rank() -> None:
+    unranked = [name for name, _, _ in MODULES if rank_of(name) is None]
+    assert not unranked, f"give these modules a rank in RANKS: {unranked}"
+
+
+def test_there_are_no_import_cycles_inside_a_package() -> None:
+    """Across packages the ranks forbid cycles; inside one, look for them directly."""
+    graph = nx.DiGraph()
+    names = {name for name, _, _ in MODULES}
+    for name, path, is_package in MODULES:
+        graph.add_node(name)
+        for _, imported in imported_modules(ast.parse(path.read_text(encoding="utf-8")), name,
+                                            is_package):
+            while imported and imported not in names:
+                imported = imported.rpartition(".")[0]
+            if imported and imported != name and not within(name, imported) \
+                    and not within(imported, name):
+                graph.add_edge(name, imported)
+    cycles = [sorted(c) for c in nx.strongly_connected_components(graph) if len(c) > 1]
+    assert not cycles, f"import cycles: {cycles}"
 
 
 def test_the_checker_sees_every_layer_of_the_package() -> None:
@@ -217,6 +269,12 @@ def test_checker_catches_an_import_under_type_checking() -> None:
     assert violations(source, "replicalab.items")
 
 
+def test_checker_catches_an_upward_import_between_top_layers() -> None:
+    assert violations("from replicalab.scenarios import run\n", "replicalab.viz.story")
+    assert violations("from replicalab.viz.svg import to_svg\n", "replicalab.trace")
+    assert violations("from replicalab.crdts import GCounter\n", "replicalab.serialization")
+
+
 def test_checker_catches_a_replica_module_importing_the_simulator() -> None:
     assert violations("from replicalab.sim.clock import WallClock\n", "replicalab.replica.table")
     assert violations("from ..sim import rng\n", "replicalab.replica.base")
@@ -250,5 +308,6 @@ def test_checker_allows_what_the_rules_allow() -> None:
     assert violations(annotated, "replicalab.sim.network") == []
     assert violations("from replicalab.clocks import VectorClock\n", "replicalab.crdts.registers") == []
     assert violations("from replicalab.sim import Simulation\n", "replicalab.scenarios.world") == []
+    assert violations("from replicalab.viz import svg\n", "replicalab.scenarios.result") == []
     assert violations("from . import _validate\n", "replicalab.clocks") == []
     assert violations("from replicalab.items import Item\n", "replicalab.replica.table") == []

@@ -1,8 +1,10 @@
 """State-based CRDTs: values that merge themselves.
 
 Every type here is an immutable value with a no-argument constructor, a
-``.value``, verbs that return new values, and ``merge(other)``, a join:
-commutative, associative and idempotent, with every verb an inflation.
+``.value``, verbs that return new values, ``apply(op)``, ``to_json()`` and
+``merge(other)``, a join: commutative, associative and idempotent, with every
+verb an inflation. :class:`StateCRDT` (in ``crdts/base.py``) states that
+contract once, as a trait would.
 
 Each verb also comes in two other shapes, so replication can ship whichever
 it likes and a learner can compare the bytes (``to_json``):
@@ -33,6 +35,7 @@ it likes and a learner can compare the bytes (``to_json``):
 | ORMap | add-wins keys, reset-remove | removed updates; concurrent updates survive |
 """
 
+from replicalab.crdts.base import StateCRDT
 from replicalab.crdts.counters import GCounter, PNCounter
 from replicalab.crdts.maps import LWWMap, ORMap
 from replicalab.crdts.registers import LWWRegister, MVRegister
@@ -47,5 +50,6 @@ __all__ = [
     "ORMap",
     "ORSet",
     "PNCounter",
+    "StateCRDT",
     "TwoPhaseSet",
 ]

@@ -2,11 +2,10 @@
 
 * Deterministic ordering of arbitrary hashable values (:func:`sort_key`), so
   reprs and JSON never depend on hash or set iteration order.
-* A compact causal context kept as plain dicts and tuples (a version vector
-  ``dict[str, int]`` plus a ``frozenset`` of ``(replica, counter)`` tuples), the
-  hot-path twin of :class:`replicalab.dots.CausalContext`. Dots travel as
-  ``(replica, counter)`` tuples inside the sets and maps; the public surface
-  converts them to :class:`~replicalab.dots.Dot` values.
+* Conversions between :class:`~replicalab.dots.Dot` / ``CausalContext`` values
+  and the compact ``(vv, cloud)`` form the sets and maps keep inside (dots as
+  ``(replica, counter)`` tuples). The dot-set algorithms on that form live once,
+  in :mod:`replicalab.dots`.
 * Small validators and the op base class with a Python-valid repr.
 """
 
@@ -17,13 +16,10 @@ from typing import Any
 
 import attrs
 
-from replicalab import _validate
+from replicalab import _validate, serialization
 from replicalab.clocks import VectorClock
-from replicalab.dots import CausalContext, Dot
+from replicalab.dots import CausalContext, Dot, DotT, compact, seen
 from replicalab.errors import ClockError, ConfigError, MergeValidationError
-
-DotT = tuple[str, int]
-
 
 # ---------------------------------------------------------------------------
 # Ordering
@@ -73,6 +69,19 @@ def hashable(value: Any, what: str) -> Any:
             "use a tuple instead of a list"
         ) from None
     return value
+
+
+def map_key(_instance: Any, _attribute: Any, value: Any) -> None:
+    """attrs validator: ``value`` can be a map key (hashable), else :class:`ConfigError`."""
+    hashable(value, "a map key")
+
+
+def entry_of(entries: Mapping[Any, Any], key: Any) -> Any:
+    """``entries.get(key)``, or ConfigError for a key no map could hold (unhashable)."""
+    try:
+        return entries.get(key)
+    except TypeError:
+        raise _validate.unhashable(key, "map key") from None
 
 
 def amount(value: Any, what: str = "increment amount") -> int:
@@ -129,80 +138,12 @@ def context_parts(context: Any) -> tuple[dict[str, int], frozenset[DotT]]:
     if context is None:
         return {}, frozenset()
     if isinstance(context, CausalContext):
-        return context.vv.to_dict(), frozenset((d.replica, d.counter) for d in context.cloud)
+        return context._parts()
     if isinstance(context, (VectorClock, Mapping)):
         return counts(context, "context"), frozenset()
     raise ClockError(
         f"a context must be a CausalContext (or a VectorClock), got {type(context).__name__}"
     )
-
-
-def public_context(vv: dict[str, int], cloud: frozenset[DotT]) -> CausalContext:
-    return CausalContext(VectorClock(vv), frozenset(Dot(r, c) for r, c in cloud))
-
-
-def seen(vv: dict[str, int], cloud: frozenset[DotT] | set[DotT], dot: DotT) -> bool:
-    return dot[1] <= vv.get(dot[0], 0) or (bool(cloud) and dot in cloud)
-
-
-def compact(vv: dict[str, int], cloud: Iterable[DotT]) -> tuple[dict[str, int], frozenset[DotT]]:
-    """Fold cloud dots that extend ``vv`` contiguously into it (mutates and returns ``vv``)."""
-    pending = sorted(d for d in cloud if d[1] > vv.get(d[0], 0))
-    if not pending:
-        return vv, frozenset()
-    rest = []
-    for replica, counter in pending:  # sorted, so each replica's run is contiguous
-        top = vv.get(replica, 0)
-        if counter == top + 1:
-            vv[replica] = counter
-        elif counter > top:
-            rest.append((replica, counter))
-    return vv, frozenset(d for d in rest if d[1] > vv.get(d[0], 0))
-
-
-def join_contexts(
-    vv_a: dict[str, int], cloud_a: frozenset[DotT], vv_b: dict[str, int], cloud_b: frozenset[DotT]
-) -> tuple[dict[str, int], frozenset[DotT]]:
-    if len(vv_a) < len(vv_b):
-        vv_a, vv_b = vv_b, vv_a
-    vv = dict(vv_a)
-    get = vv.get
-    for replica, count in vv_b.items():
-        if count > get(replica, 0):
-            vv[replica] = count
-    if not cloud_a and not cloud_b:
-        return vv, frozenset()
-    return compact(vv, cloud_a | cloud_b)
-
-
-def next_dot(vv: dict[str, int], cloud: Iterable[DotT], replica: str) -> DotT:
-    top = vv.get(replica, 0)
-    for r, c in cloud:
-        if r == replica and c > top:
-            top = c
-    return (replica, top + 1)
-
-
-def add_to_context(vv: dict[str, int], cloud: set[DotT], dot: DotT) -> None:
-    """Add ``dot`` to a mutable ``(vv, cloud)`` pair, keeping the vv compact when it can."""
-    replica, counter = dot
-    top = vv.get(replica, 0)
-    if counter <= top:
-        return
-    if counter == top + 1:
-        vv[replica] = counter
-        if cloud:
-            nxt = (replica, counter + 1)
-            while nxt in cloud:
-                cloud.discard(nxt)
-                vv[replica] = nxt[1]
-                nxt = (replica, nxt[1] + 1)
-    else:
-        cloud.add(dot)
-
-
-def context_repr(vv: dict[str, int], cloud: frozenset[DotT]) -> str:
-    return repr(public_context(vv, cloud))
 
 
 # ---------------------------------------------------------------------------
@@ -217,6 +158,10 @@ class Op:
     """
 
     __slots__ = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        serialization.register(cls)  # decodable by its qualified name (GCounter.Increment)
 
     def __repr__(self) -> str:
         parts = []
@@ -247,14 +192,12 @@ class Op:
         Only fields that differ from their default are written; decode with
         :func:`replicalab.serialization.op_from_json` (or ``Type.Op.from_json``).
         """
-        from replicalab import serialization
 
         return serialization.document("op", op=type(self).__qualname__, fields=self._json_fields())
 
     @classmethod
     def from_json(cls, text: str | bytes, *, max_bytes: int | None = None) -> Op:
         """Decode :meth:`to_json` output of this op type; anything else raises SerializationError."""
-        from replicalab import serialization
 
         op = serialization.op_from_json(text, max_bytes=max_bytes)
         if not isinstance(op, cls):
@@ -264,7 +207,6 @@ class Op:
         return op
 
     def _json_fields(self) -> dict[str, Any]:
-        from replicalab import serialization
 
         out: dict[str, Any] = {}
         for field in attrs.fields(type(self)):

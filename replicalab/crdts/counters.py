@@ -27,6 +27,7 @@ from typing import Any
 import attrs
 
 from replicalab import _validate, serialization
+from replicalab.clocks import join_counts
 from replicalab.crdts import _common
 from replicalab.errors import ConfigError, ReplicaIdError
 
@@ -39,22 +40,6 @@ def _amount(_instance: Any, _attribute: Any, value: Any) -> None:
 
 def _gcounts(entries: Any) -> dict[str, int]:
     return _common.counts(entries, "GCounter counts")
-
-
-def _merge_counts(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
-    """Entry-wise maximum; returns one of the inputs when it already is the answer."""
-    if a is b or a == b:
-        return a
-    if len(a) < len(b):
-        a, b = b, a
-    out = None
-    get = a.get
-    for replica, count in b.items():
-        if count > get(replica, 0):
-            if out is None:
-                out = dict(a)
-            out[replica] = count
-    return a if out is None else out
 
 
 def _sorted_counts(counts: dict[str, int]) -> dict[str, int]:
@@ -140,6 +125,10 @@ class GCounter:
         op = GCounter.Increment(replica, n)
         return type(self)._trusted({replica: self._counts.get(replica, 0) + op.n} if op.n else {})
 
+    def apply(self, op: Any) -> GCounter:
+        """Return the state after the one op ``op`` (``apply_all((op,))``); ``self`` is unchanged."""
+        return self.apply_all((op,))
+
     def apply_all(self, ops: Iterable[GCounter.Increment]) -> GCounter:
         """Return the counter after every op in order (one copy, however many ops)."""
         counts = dict(self._counts)
@@ -153,7 +142,7 @@ class GCounter:
         """Return the entry-wise maximum of the two counters (their join)."""
         if not isinstance(other, GCounter):
             raise ConfigError(f"GCounter.merge takes a GCounter, got {type(other).__name__}")
-        counts = _merge_counts(self._counts, other._counts)
+        counts = join_counts(self._counts, other._counts)
         return self if counts is self._counts else type(self)._trusted(counts)
 
     # -- values -------------------------------------------------------------
@@ -292,6 +281,10 @@ class PNCounter:
         d = {replica: self._decrements.get(replica, 0) + op.n} if op.n else {}
         return type(self)._trusted({}, d)
 
+    def apply(self, op: Any) -> PNCounter:
+        """Return the state after the one op ``op`` (``apply_all((op,))``); ``self`` is unchanged."""
+        return self.apply_all((op,))
+
     def apply_all(self, ops: Iterable[PNCounter.Increment | PNCounter.Decrement]) -> PNCounter:
         """Return the counter after every op in order (one copy, however many ops)."""
         p = dict(self._increments)
@@ -307,8 +300,8 @@ class PNCounter:
         """Return the entry-wise maximum of both halves (the join)."""
         if not isinstance(other, PNCounter):
             raise ConfigError(f"PNCounter.merge takes a PNCounter, got {type(other).__name__}")
-        p = _merge_counts(self._increments, other._increments)
-        d = _merge_counts(self._decrements, other._decrements)
+        p = join_counts(self._increments, other._increments)
+        d = join_counts(self._decrements, other._decrements)
         if p is self._increments and d is self._decrements:
             return self
         return type(self)._trusted(p, d)
@@ -345,3 +338,6 @@ class PNCounter:
         d = serialization.read_counts(doc["decrements"], "decrements")
         with serialization.decoding("pn-counter"):
             return cls(p, d)
+
+
+serialization.register(GCounter, PNCounter)

@@ -115,6 +115,10 @@ class LWWRegister:
             return type(self)()
         return single
 
+    def apply(self, op: Any) -> LWWRegister:
+        """Return the state after the one op ``op`` (``apply_all((op,))``); ``self`` is unchanged."""
+        return self.apply_all((op,))
+
     def apply_all(self, ops: Iterable[LWWRegister.Assign]) -> LWWRegister:
         """Return the register after every op in order."""
         reg = self
@@ -282,6 +286,10 @@ class MVRegister:
         op = self.assign_op(value, replica=replica)
         return type(self)(frozenset({(op.dot, op.value)}), op.context)
 
+    def apply(self, op: Any) -> MVRegister:
+        """Return the state after the one op ``op`` (``apply_all((op,))``); ``self`` is unchanged."""
+        return self.apply_all((op,))
+
     def apply_all(self, ops: Iterable[MVRegister.Assign]) -> MVRegister:
         """Return the register after every op in order (unprepared ops assign here)."""
         reg = self
@@ -294,7 +302,7 @@ class MVRegister:
     def to_json(self) -> str:
         """Canonical JSON: ``entries`` as ``[[replica, counter], value]`` sorted by dot, and ``context``."""
         entries = [[[d.replica, d.counter], serialization.write_element(v, "MVRegister value")]
-                   for d, v in sorted(self.entries, key=lambda e: e[0])]
+                   for d, v in sorted(self.entries, key=lambda e: (e[0].replica, e[0].counter))]
         return serialization.document(
             "mv-register", entries=entries, context=serialization.write_counts(self.context.to_dict())
         )
@@ -319,5 +327,8 @@ class MVRegister:
     def __repr__(self) -> str:
         if not self.entries:
             return "MVRegister()" if not self.context else f"MVRegister(frozenset(), {self.context!r})"
-        entries = ", ".join(f"({d!r}, {v!r})" for d, v in sorted(self.entries, key=lambda e: e[0]))
+        entries = ", ".join(f"({d!r}, {v!r})" for d, v in sorted(self.entries, key=lambda e: (e[0].replica, e[0].counter)))
         return f"MVRegister(frozenset({{{entries}}}), {self.context!r})"
+
+
+serialization.register(LWWRegister, MVRegister)

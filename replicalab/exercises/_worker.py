@@ -1,162 +1,595 @@
-"""The grading worker: imports the learner's module and runs checks, one JSON line per event.
+"""The untrusted side of grading: imports the learner's module and answers the grader's requests.
 
-Run by :mod:`replicalab.exercises.runner` as ``python -m replicalab.exercises._worker``
-with a JSON request on standard input. It writes events to standard output::
+Started by :mod:`replicalab.exercises.sandbox` as
+``python -I -c <bootstrap> REQUEST_FD REPLY_FD LIMITS_JSON``; it applies its
+resource limits to itself before the learner's module is imported, then
+serves requests (:mod:`replicalab.exercises.protocol` framing) until the
+grader closes the request pipe. It decides nothing: every answer is data the
+grader checks. Requests (``on`` is a ``{"$r": n}`` reference, ``null`` the module)::
 
-    {"event": "imported"}            or {"event": "import-failed", "message": ...}
-    {"event": "start", "check": NAME}
-    {"event": "result", "check": NAME, "passed": bool, "message": ...}
-    {"event": "done"}
+    {"op": "import", "path": ..., "name": ...}
+    {"op": "get", "on": ..., "name": ...}          -> the attribute (or {"method": true})
+    {"op": "call", "on": ..., "method": name|null, "args": [...], "kwargs": {"$d": ...},
+     "pure": bool, "guard": bool}
+    {"op": "eq", "a": ..., "b": ...}   {"op": "repr"|"hash"|"plain"|"iter"|"bool"|"copy"|"describe", "on": ...}
+    {"op": "output"}                               -> what the learner's code printed since
+    {"op": "snippet", "code": ...}                 -> does a counterexample fail as printed?
 
-Whatever the learner's code prints goes to a buffer, not into the protocol.
-The parent enforces the time limits (it kills a worker that is stuck), so a
-check never needs to be interruptible from inside.
+Each reply is ``{"ok": value}`` or ``{"raised": {"type", "mro", "message", "where"}}``.
+While answering, the worker may ask the grader to run a method of one of the
+grader's objects it was handed (``{"callback": n, "name": ..., "args": ...}``).
 """
 
 from __future__ import annotations
 
+import copy
+import enum
+import faulthandler
 import importlib.util
+import inspect
 import io
 import json
+import os
+import resource
+import signal
 import sys
 import traceback
+from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
-from typing import Any, TextIO
+from typing import Any
+
+from replicalab.exercises import protocol
 
 MAX_OUTPUT = 2000
+MAX_REPR = 2000
 LEARNER_MODULE = "learner_solution"
 
-
-def describe_error(error: BaseException, path: Path) -> str:
-    """A learner's exception as a sentence with their file and line — never a traceback.
-
-    NotImplementedError from a starter body reads as "not implemented yet".
-    """
-    frames = [f for f in traceback.extract_tb(error.__traceback__)
-              if Path(f.filename).resolve() == path]
-    where = ""
-    if frames:
-        frame = frames[-1]
-        code = f": {frame.line.strip()}" if frame.line else ""
-        where = f"\n  at {path.name}:{frame.lineno}, in {frame.name}{code}"
-    if isinstance(error, NotImplementedError):
-        name = frames[-1].name if frames else "a function"
-        return f"not implemented yet: {name} raises NotImplementedError{where}"
-    text = str(error)
-    if isinstance(error, RecursionError):
-        text = "maximum recursion depth exceeded (a method that calls itself without end?)"
-    if isinstance(error, TypeError) and not frames:
-        text += " — the checks call your code as the starter declares it; keep those signatures"
-    return f"your code raised {type(error).__name__}: {text}{where}"
+_LIMITS = {"cpu": resource.RLIMIT_CPU, "address_space": resource.RLIMIT_AS,
+           "file_size": resource.RLIMIT_FSIZE, "processes": resource.RLIMIT_NPROC}
 
 
-def describe_syntax_error(error: SyntaxError, path: Path) -> str:
-    line = (error.text or "").rstrip()
-    pointer = ""
-    if line and error.offset:
-        pointer = "\n      " + " " * (error.offset - 1 - (len(line) - len(line.lstrip()))) + "^"
-    code = f"\n      {line.strip()}{pointer}" if line else ""
-    return f"{path.name} does not compile: {error.msg} (line {error.lineno}){code}"
+def apply_limits(limits: Mapping[str, int]) -> None:
+    """Lower this process's resource limits (soft and hard) to ``limits`` before any learner code."""
+    for name, value in limits.items():
+        kind = _LIMITS[name]
+        hard = resource.getrlimit(kind)[1]
+        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        resource.setrlimit(kind, (value, value))
 
 
-def _free_name(path: Path) -> bool:
-    """May the learner's module be imported under its file's own name? Never shadow another."""
-    if not path.stem.isidentifier() or path.stem in sys.modules:
-        return False
-    found = importlib.util.find_spec(path.stem)
-    return found is None or (found.origin is not None and Path(found.origin).resolve() == path)
+class _Capped(io.TextIOBase):
+    """Stands in for sys.stdout/stderr: keeps the first MAX_OUTPUT characters printed."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.size = 0
+        self.cut = False
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        if self.size < MAX_OUTPUT:
+            self.parts.append(text[: MAX_OUTPUT - self.size])
+            self.size += len(self.parts[-1])
+        if self.size >= MAX_OUTPUT and len(text):
+            self.cut = self.cut or self.size + len(text) > MAX_OUTPUT
+        return len(text)
+
+    def take(self) -> str:
+        text = "".join(self.parts) + ("\n[... more output cut]" if self.cut else "")
+        self.parts, self.size, self.cut = [], 0, False
+        return text
 
 
-def import_learner(path: Path) -> ModuleType:
-    """Import the learner's file as a fresh module (its directory first on sys.path).
-
-    It is imported under its own name (``gcounter`` for ``gcounter.py``) when
-    that name is free, so counterexamples say ``from gcounter import GCounter``
-    and run as printed from the learner's directory.
-    """
-    name = path.stem if _free_name(path) else LEARNER_MODULE
-    sys.path.insert(0, str(path.parent))
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+class HandlerDidIO(BaseException):
+    """A guarded call printed, opened a file, used a socket, slept... (not swallowed by except Exception)."""
 
 
-class _Protocol:
-    def __init__(self, out: TextIO) -> None:
-        self.out = out
-
-    def emit(self, **event: Any) -> None:
-        self.out.write(json.dumps(event, sort_keys=True) + "\n")
-        self.out.flush()
-
-
-def _printed(buffer: io.StringIO) -> str:
-    text = buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate()
-    if len(text) > MAX_OUTPUT:
-        text = text[:MAX_OUTPUT] + "\n[... more output cut]"
-    return text
+_BLOCKED = frozenset({
+    "open", "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
+    "os.forkpty", "os.remove", "os.rename", "os.mkdir", "os.rmdir", "os.truncate", "os.symlink",
+    "os.link", "os.chmod", "os.kill", "time.sleep", "urllib.Request", "webbrowser.open",
+    "http.client.connect", "smtplib.connect", "ftplib.connect",
+})
+_BLOCKED_PREFIXES = ("socket.", "shutil.")
+_MODULE_FILES = (".py", ".pyc", ".pyd", ".so")
 
 
-def main() -> int:
-    request = json.loads(sys.stdin.read())
-    protocol = _Protocol(sys.stdout)
-    buffer = io.StringIO()
-    sys.stdout = buffer  # the learner's prints must not corrupt the protocol
-    sys.stdin = io.StringIO()  # nor wait for input that never comes
+class _Worker:
+    def __init__(self, requests: int, replies: int) -> None:
+        self.requests = requests
+        self.replies = replies
+        self.objects: dict[int, Any] = {}
+        self.ids: dict[int, int] = {}  # id(obj) -> reference number
+        self.module: ModuleType | None = None
+        self.path = Path()
+        self.printed = _Capped()
+        self.guarded = False
+        self.attempts: list[str] = []
+        self.failed: dict[int, dict[str, Any]] = {}  # pipelined calls that failed, by number
+        self.timers = 0  # timer tokens handed to handlers
+        self.notes: list[bool] = []  # answers to comparisons the grader will ask for at once
+        self.reported: set[int] = set()
 
-    from replicalab.exercises.kinds import kind_module
-    from replicalab.exercises.kinds.common import CheckContext, CheckFailed
-    from replicalab.exercises.spec import load_exercise
+    # -- values ------------------------------------------------------------------------
+    def reference(self, value: Any) -> dict[str, Any]:
+        number = self.ids.get(id(value))
+        if number is None or self.objects.get(number) is not value:
+            number = len(self.objects) + 1
+            self.objects[number] = value
+            self.ids[id(value)] = number
+        kind = value if isinstance(value, type) else type(value)
+        tag = {"$r": number, "m": str(getattr(kind, "__module__", "?"))[:200],
+               "q": str(getattr(kind, "__qualname__", "?"))[:200]}
+        if isinstance(value, type):
+            tag["cls"] = 1
+        return tag
 
-    if request.get("scratch"):  # Hypothesis's cache goes there, not into the learner's folder
+    def resolve(self, tag: dict[str, Any]) -> Any:
+        if "$r" in tag:
+            if tag["$r"] in self.failed:
+                self.reported.add(tag["$r"])
+                raise _Poisoned(self.failed[tag["$r"]])
+            if tag["$r"] not in self.objects:
+                raise protocol.ProtocolError(f"no object {tag['$r']}")
+            return self.objects[tag["$r"]]
+        return _Callback(self, tag["$c"], tag.get("v"))
+
+    def encode(self, value: Any) -> Any:
+        return protocol.encode(value, self.reference)
+
+    def decode(self, value: Any) -> Any:
+        return protocol.decode(value, self.resolve)
+
+    def target(self, request: dict[str, Any]) -> Any:
+        on = request.get("on")
+        return self.module if on is None else self.decode(on)
+
+    # -- errors --------------------------------------------------------------------------
+    def raised(self, error: BaseException) -> dict[str, Any]:
+        frames = [f for f in traceback.extract_tb(error.__traceback__)
+                  if f.filename == str(self.path)]
+        where = ""
+        if frames:
+            frame = frames[-1]
+            where = f"{self.path.name}:{frame.lineno}, in {frame.name}" + (
+                f": {frame.line.strip()}" if frame.line else "")
         try:
-            from hypothesis.configuration import set_hypothesis_home_dir
-        except ImportError:  # law checks will say hypothesis is missing
-            pass
+            message = str(error)[:MAX_REPR]
+        except Exception:  # a learner's exception whose __str__ fails
+            message = "(its message could not be shown)"
+        return {"raised": {"type": type(error).__name__[:100],
+                           "mro": [c.__name__[:100] for c in type(error).__mro__][:20],
+                           "message": message, "where": where,
+                           "attempt": self.attempts[0] if isinstance(error, HandlerDidIO) and
+                           self.attempts else ""}}
+
+    # -- the I/O guard for handlers ------------------------------------------------------
+    def audit(self, event: str, args: tuple[Any, ...]) -> None:
+        if not self.guarded:
+            return
+        if event == "open":
+            path = args[0] if args else None
+            if isinstance(path, (str, bytes, os.PathLike)) and os.fsdecode(path).endswith(_MODULE_FILES):
+                return  # the import system loading a module the handler imports
+            what = f"opened {path!r}"
+        elif event in _BLOCKED or event.startswith(_BLOCKED_PREFIXES):
+            what = f"called {event}"
         else:
-            set_hypothesis_home_dir(request["scratch"])
-    exercise = load_exercise(request["exercise"], builtin=request.get("builtin", False))
-    path = Path(request["module"]).resolve()
-    try:
-        module = import_learner(path)
-    except SyntaxError as error:
-        protocol.emit(event="import-failed", message=describe_syntax_error(error, path))
-        return 0
-    except KeyboardInterrupt:
-        raise
-    except BaseException as error:  # SystemExit too: the learner's module must not end the grader
-        protocol.emit(event="import-failed",
-                      message="importing your module failed: " + describe_error(error, path))
-        return 0
-    protocol.emit(event="imported", output=_printed(buffer))
+            return
+        self.attempts.append(what)
+        raise HandlerDidIO(what)
 
-    for name in request["checks"]:
-        check = exercise.check_named(name)
-        protocol.emit(event="start", check=name)
-        ctx = CheckContext(module=module, params=check.params, seed=request["seed"], name=name)
+    # -- requests --------------------------------------------------------------------------
+    def serve(self) -> None:
+        while True:
+            try:
+                request = protocol.read_message(self.requests)
+            except EOFError:
+                return
+            try:
+                reply = self.answer(request)
+            except (KeyboardInterrupt, protocol.ProtocolError):
+                raise
+            except _Poisoned as poisoned:  # used the result of a pipelined call that failed
+                reply = poisoned.reply
+            except BaseException as error:  # the learner's code raised (SystemExit too)
+                reply = self.raised(error)
+            if request.get("note"):  # a comparison answered later, with the others
+                self.notes.append(reply.get("ok") is True and "mutated" not in reply)
+                continue
+            number = request.get("as")
+            if number is None:
+                self.send(reply)
+            elif "raised" in reply or "mutated" in reply or "io" in reply:
+                self.failed[number] = reply
+
+    def send(self, reply: dict[str, Any]) -> None:
         try:
-            kind_module(check.kind).run(ctx)
-        except CheckFailed as failure:
-            protocol.emit(event="result", check=name, passed=False, message=str(failure),
-                          output=_printed(buffer))
-        except KeyboardInterrupt:
+            protocol.write_message(self.replies, reply)
+        except protocol.ProtocolError as error:
+            protocol.write_message(self.replies, self.raised(ValueError(str(error))))
+
+    def answer(self, request: dict[str, Any]) -> dict[str, Any]:
+        op = request.get("op")
+        handler = getattr(self, f"op_{op}", None) if isinstance(op, str) else None
+        if handler is None:
+            raise protocol.ProtocolError(f"unknown request {str(op)[:40]!r}")
+        return handler(request)
+
+    def op_import(self, request: dict[str, Any]) -> dict[str, Any]:
+        self.path = Path(request["path"])
+        name = request["name"]
+        sys.path.append(str(self.path.parent))  # after the standard library: a json.py shadows nothing
+        spec = importlib.util.spec_from_file_location(name, self.path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot import {self.path}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except SyntaxError as error:
+            line = (error.text or "").rstrip()
+            return {"syntax": {"message": str(error.msg), "line": error.lineno or 0,
+                               "text": line[:200], "offset": error.offset or 0}}
+        self.module = module
+        return {"ok": None}
+
+    def op_get(self, request: dict[str, Any]) -> dict[str, Any]:
+        value = getattr(self.target(request), str(request["name"]))
+        if "as" in request:  # pipelined: keep it under the grader's number
+            self.objects[request["as"]] = value
+            return {}
+        if inspect.ismethod(value) or inspect.isbuiltin(value) and getattr(value, "__self__", None) is not None:
+            return {"ok": None, "method": True}
+        return {"ok": self.encode(value)}
+
+    def op_gets(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Attribute ``name`` of each of the objects ``on`` (a list), in one answer."""
+        objects = self.decode(request["on"])
+        if type(objects) is not list:
+            raise protocol.ProtocolError("gets needs a list of objects")
+        return {"ok": self.encode([getattr(o, str(request["name"])) for o in objects])}
+
+    def op_has(self, request: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": hasattr(self.target(request), str(request["name"]))}
+
+    def op_call(self, request: dict[str, Any]) -> dict[str, Any]:
+        target = self.target(request)
+        method = request.get("method")
+        function = target if method is None else getattr(target, str(method))
+        args = self.decode(request.get("args", []))
+        kwargs = self.decode(request.get("kwargs", {"$d": []}))
+        if type(args) is not list or type(kwargs) is not dict:
+            raise protocol.ProtocolError("call arguments must be a list and a dict")
+        before = None
+        if request.get("pure"):
+            try:
+                before = copy.deepcopy([target, *args, *kwargs.values()])
+            except Exception:
+                before = None
+        self.attempts.clear()
+        if request.get("guard"):
+            saved = sys.stdout, sys.stderr
+            sys.stdout = sys.stderr = _Refuse(self)
+            self.guarded = True
+            try:
+                result = function(*args, **kwargs)
+            finally:
+                self.guarded = False
+                sys.stdout, sys.stderr = saved
+        else:
+            result = function(*args, **kwargs)
+        reply: dict[str, Any] = {}
+        if self.attempts:
+            reply["io"] = self.attempts[0]
+        if before is not None:
+            changed = _changed(function, method, before, [target, *args, *kwargs.values()],
+                               list(kwargs))
+            if changed:
+                reply["mutated"] = changed
+                reply["method"] = f"{type(target).__name__}.{method}"[:100]
+        if "as" in request:  # pipelined: keep the result under the grader's number, answer nothing
+            if reply:
+                raise _Poisoned({"ok": None, **reply})
+            if result is None and method is not None:
+                raise TypeError(f"{method} returned None; it must return the new value")
+            self.objects[request["as"]] = result
+            return reply
+        reply["ok"] = self.encode(result)
+        return reply
+
+    def op_notes(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The answers to the comparisons sent since the last time, in order (then forgotten)."""
+        notes, self.notes = self.notes, []
+        return {"ok": notes}
+
+    def op_failures(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The first failure of a pipelined call that no later request has reported yet."""
+        for number, failure in self.failed.items():
+            if number not in self.reported:
+                self.reported.add(number)
+                return failure
+        return {"ok": None}
+
+    def op_handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Run a replica's handler with a recording context; answer its effects as data."""
+        replica = self.target(request)
+        handler = getattr(replica, str(request["handler"]))
+        args = self.decode(request.get("args", []))
+        ctx = _RecordingContext(self, self.decode(request["ctx"]))
+        if type(args) is not list:
+            raise protocol.ProtocolError("handler arguments must be a list")
+        self.attempts.clear()
+        saved = sys.stdout, sys.stderr
+        sys.stdout = sys.stderr = _Refuse(self)
+        self.guarded = True
+        try:
+            handler(ctx, *args)
+        finally:
+            self.guarded = False
+            sys.stdout, sys.stderr = saved
+        reply: dict[str, Any] = {"ok": self.encode(ctx.effects), "draws": ctx.draws}
+        if self.attempts:
+            reply["io"] = self.attempts[0]
+        return reply
+
+    def op_eq(self, request: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": bool(self.decode(request["a"]) == self.decode(request["b"]))}
+
+    def op_repr(self, request: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": str(repr(self.target(request)))[:MAX_REPR]}
+
+    def op_hash(self, request: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": int(hash(self.target(request)))}
+
+    def op_bool(self, request: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": bool(self.target(request))}
+
+    def op_iter(self, request: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": self.encode(list(self.target(request)))}
+
+    def op_copy(self, request: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": self.encode(copy.deepcopy(self.target(request)))}
+
+    def op_plain(self, request: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": self.encode(_plain(self.target(request)))}
+
+    def op_output(self, request: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": self.printed.take()}
+
+    def op_describe(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Facts the grader asks about a class or function: where its code comes from."""
+        value = self.target(request)
+        cls = value if isinstance(value, type) else type(value)
+        outside = []
+        for base in cls.__mro__ if isinstance(value, type) else ():
+            if base is object or f"{base.__module__}.{base.__qualname__}" in request.get("bases", []):
+                continue
+            for name, member in vars(base).items():
+                code = getattr(getattr(member, "__func__", member), "__code__", None)
+                generated = name.startswith("__") and code is not None and code.co_filename.startswith("<")
+                if code is not None and code.co_filename != str(self.path) and not generated:
+                    outside.append(f"{base.__module__}.{base.__qualname__}.{name}")
+        if not isinstance(value, type):
+            code = getattr(value, "__code__", None)
+            if code is not None and code.co_filename != str(self.path):
+                outside.append(f"{getattr(value, '__module__', '?')}.{getattr(value, '__qualname__', '?')}")
+        return {"ok": self.encode({
+            "is_class": isinstance(value, type),
+            "callable": callable(value),
+            "bases": [f"{b.__module__}.{b.__qualname__}" for b in cls.__mro__] if isinstance(value, type) else [],
+            "defines_eq": isinstance(value, type) and value.__eq__ is not object.__eq__,
+            "defines_le": isinstance(value, type) and value.__le__ is not object.__le__,
+            "outside": sorted(outside)[:20],
+        })}
+
+    def op_snippet(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Run a counterexample exactly as printed; ``ok`` is True when it fails (raises)."""
+        try:
+            exec(compile(str(request["code"]), "<counterexample>", "exec"), {"__name__": "__check__"})
+        except Exception:
+            return {"ok": True}
+        return {"ok": False}
+
+
+class _Poisoned(Exception):
+    """A request used the result of a pipelined call that failed: answer with that failure."""
+
+    def __init__(self, reply: dict[str, Any]) -> None:
+        super().__init__("poisoned")
+        self.reply = reply
+
+
+class _Refuse(io.TextIOBase):
+    """stdout/stderr while a guarded handler runs: writing is I/O."""
+
+    def __init__(self, worker: _Worker) -> None:
+        self.worker = worker
+
+    def write(self, text: str) -> int:
+        what = f"printed {text.strip()[:60]!r}" if text.strip() else "printed"
+        self.worker.attempts.append(what)
+        raise HandlerDidIO(what)
+
+
+class TopologyError(ValueError):
+    """ctx.send to a replica that is not a peer (as the simulator says it)."""
+
+
+class ConfigError(ValueError):
+    """A bad argument to ctx (a negative timer delay, say), as the simulator says it."""
+
+
+class _RecordingContext:
+    """The context a learner's handler gets here: reads are data, every effect is recorded.
+
+    ``replica``, ``now``, ``peers`` and ``wall_time()`` were read by the grader before the
+    call; ``random()`` hands out numbers the grader drew from the replica's stream (it
+    advances its stream by as many as were used); ``send``, ``set_timer``, ``cancel_timer``,
+    ``reply`` and ``log`` are recorded in order and carried out by the grader's simulator.
+    Timer ids are tokens the grader maps to its own.
+    """
+
+    def __init__(self, worker: _Worker, data: Any) -> None:
+        if not isinstance(data, dict):
+            raise protocol.ProtocolError("a handler's context must be a table")
+        self._worker = worker
+        self.replica = data["replica"]
+        self.now = data["now"]
+        self.peers = tuple(data["peers"])
+        self._wall = data["wall"]
+        self._random = list(data["random"])
+        self.draws = 0
+        self.effects: list[Any] = []
+
+    def wall_time(self) -> int:
+        return self._wall
+
+    def random(self) -> float:
+        if self.draws >= len(self._random):
+            more = self._worker.ask({"callback": 0, "name": "random", "draws": self.draws},
+                                    value=True)
+            self._random.extend(more)
+        self.draws += 1
+        return self._random[self.draws - 1]
+
+    def send(self, dst: str, msg: Any, *, scope: Any = None, scopes: Any = None) -> None:
+        if dst not in self.peers:
+            raise TopologyError(f"{self.replica} has no link to {dst!r}; its peers are "
+                                f"{list(self.peers)}")
+        self.effects.append(("send", dst, msg, scope, None if scopes is None else tuple(scopes)))
+
+    def set_timer(self, delay: int, timer: Any) -> int:
+        if type(delay) is not int or delay < 0:
+            raise ConfigError(f"timer delay must be an integer number of ms >= 0, got {delay!r}")
+        self._worker.timers += 1
+        self.effects.append(("set_timer", delay, timer, self._worker.timers))
+        return self._worker.timers
+
+    def cancel_timer(self, timer_id: int) -> None:
+        self.effects.append(("cancel_timer", timer_id))
+
+    def reply(self, client: str, response: Any) -> None:
+        self.effects.append(("reply", client, response))
+
+    def log(self, kind: str, **data: Any) -> None:
+        self.effects.append(("log", kind, data))
+
+
+class _Callback:
+    """One of the grader's objects as the learner's code sees it: its allowed methods run in the grader."""
+
+    def __init__(self, worker: _Worker, number: int, values: Any) -> None:
+        self.__dict__["_w"] = worker
+        self.__dict__["_n"] = number
+        self.__dict__["_v"] = values if isinstance(values, dict) else {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        known = self.__dict__["_v"]
+        if name in known:
+            return self.__dict__["_w"].decode(known[name])
+        reply = self.__dict__["_w"].ask({"callback": self.__dict__["_n"], "name": name})
+        if reply.get("method"):
+            return lambda *args, **kwargs: self.__dict__["_w"].ask(
+                {"callback": self.__dict__["_n"], "name": name, "call": True,
+                 "args": self.__dict__["_w"].encode(list(args)),
+                 "kwargs": self.__dict__["_w"].encode(dict(kwargs))}, value=True)
+        return self.__dict__["_w"].decode(reply.get("ok"))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"cannot set {name!r} on the grader's object")
+
+    def __repr__(self) -> str:
+        return str(self.__dict__["_w"].ask({"callback": self.__dict__["_n"], "name": "__repr__"},
+                                           value=True))
+
+
+def _ask(self: _Worker, message: dict[str, Any], value: bool = False) -> Any:
+    protocol.write_message(self.replies, message)
+    while True:
+        reply = protocol.read_message(self.requests)
+        if "op" not in reply:
+            break
+        try:  # the grader asks something while running the callback (a repr for its trace)
+            answer = self.answer(reply)
+        except (KeyboardInterrupt, protocol.ProtocolError):
             raise
-        except BaseException as error:  # the learner's exception: report it, go on
-            protocol.emit(event="result", check=name, passed=False,
-                          message=describe_error(error, path), output=_printed(buffer))
-        else:
-            protocol.emit(event="result", check=name, passed=True, message="",
-                          output=_printed(buffer))
-    protocol.emit(event="done")
+        except BaseException as error:
+            answer = self.raised(error)
+        self.send(answer)
+    if "raised" in reply:
+        raised = reply["raised"] if isinstance(reply["raised"], dict) else {}
+        raise _GraderRefused(f"{raised.get('type', 'Error')}: {raised.get('message', '')}")
+    return self.decode(reply.get("ok")) if value else reply
+
+
+_Worker.ask = _ask  # type: ignore[attr-defined]
+
+
+class _GraderRefused(Exception):
+    """The grader's object refused the call (a bad argument, say); the message says why."""
+
+
+def _changed(function: Any, method: Any, before: list[Any], after: list[Any],
+             keywords: list[str]) -> list[str]:
+    """Names of the receiver and arguments a call changed (compared with ==)."""
+    changed_at = []
+    for index, (was, now) in enumerate(zip(before, after, strict=False)):
+        try:
+            if not was == now:
+                changed_at.append(index)
+        except Exception:
+            continue
+    if not changed_at:
+        return []
+    names = ["self" if method is not None else "the object"]
+    try:
+        parameters = [p.name for p in inspect.signature(function).parameters.values()]
+    except (TypeError, ValueError):
+        parameters = []
+    positional = len(after) - 1 - len(keywords)
+    names += [parameters[i] if i < len(parameters) else f"argument {i + 1}" for i in range(positional)]
+    names += keywords
+    changed = [names[i] for i in changed_at if i < len(names)]
+    if method is None and changed[:1] == ["the object"]:
+        changed = changed[1:]
+    return changed
+
+
+def _plain(value: Any) -> Any:
+    """Comparable plain data (the grader's ``plain``), computed where the object lives."""
+    if isinstance(value, enum.Enum):
+        return value.name.lower()
+    if isinstance(value, (set, frozenset)):
+        return sorted((_plain(v) for v in value), key=lambda v: (type(v).__name__, repr(v)))
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k if isinstance(k, str) else _plain(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, bytes):
+        return value.hex()
+    return value  # an object of the learner's: the grader compares it with its own __eq__
+
+
+def main(argv: list[str]) -> int:
+    requests, replies = int(argv[0]), int(argv[1])
+    settings = json.loads(argv[2])
+    faulthandler.register(signal.SIGUSR1, file=sys.__stderr__, all_threads=False)
+    apply_limits(settings.get("limits", {}))
+    worker = _Worker(requests, replies)
+    sys.stdout = sys.stderr = worker.printed  # the learner's prints are kept per check
+    sys.stdin = io.StringIO()
+    sys.addaudithook(worker.audit)
+    try:
+        worker.serve()
+    except protocol.ProtocolError as error:  # the grader sees the pipe close; say why on stderr
+        print(f"replicalab worker: {error}", file=sys.__stderr__, flush=True)
+        return 2
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

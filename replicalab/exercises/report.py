@@ -43,6 +43,8 @@ class Report:
     module: str
     seed: int
     results: tuple[CheckResult, ...]
+    #: The limits and isolation the learner's process ran under (see :mod:`~replicalab.exercises.sandbox`).
+    isolation: tuple[str, ...] = ()
 
     @property
     def score(self) -> int:
@@ -71,6 +73,7 @@ class Report:
             "max_score": self.max_score,
             "passed": self.passed,
             "checks": [r.to_plain() for r in self.results],
+            "sandbox": list(self.isolation),
         }
 
     def to_json(self) -> str:
@@ -95,4 +98,6 @@ class Report:
         verdict = "all checks pass" if self.passed else (
             f"{sum(not r.passed for r in self.results)} of {len(self.results)} checks fail")
         lines += ["", f"Score: {self.score}/{self.max_score} · {verdict}"]
+        if self.isolation:
+            lines.append("Your code ran in a separate process: " + "; ".join(self.isolation) + ".")
         return "\n".join(lines)

@@ -3,9 +3,10 @@
 An exercise is a directory holding ``exercise.toml`` (what the exercise is and
 which checks grade it), ``starter.py`` (the module a learner starts from:
 contracts in docstrings, bodies raising ``NotImplementedError``) and
-``README.md`` (the task, for people). Built-in exercises may also hold
-``reference.py`` (a passing solution) and ``wrong_*.py`` (planted wrong
-solutions the checks must catch); teachers' directories may too.
+``README.md`` (the task, for people). The built-in exercises' reference
+solutions and planted wrong solutions are not shipped with the package (a
+learner could copy them): they live in the source tree, under
+``tests/exercises/solutions/ID/``. Teachers' directories may hold their own.
 
 Loading is pure data: TOML is parsed, keys are allow-listed, types checked.
 Nothing named in the file is imported or executed; a check's ``kind`` picks

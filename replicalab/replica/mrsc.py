@@ -59,6 +59,7 @@ from typing import Any
 
 import attrs
 
+from replicalab import _validate
 from replicalab.errors import ConfigError
 from replicalab.items import INITIAL_WRITE, Item
 from replicalab.policies import Loss, MergePolicy
@@ -262,9 +263,11 @@ class MrscRegion(TableReplica):
         if timer == _CATCH_UP:
             self._send_digest(ctx, recovering=bool(self.awaiting))
             ctx.set_timer(self.catch_up, _CATCH_UP)  # type: ignore[arg-type]
-        elif isinstance(timer, tuple) and timer[0] == _PREPARE_TIMEOUT:
+        elif (isinstance(timer, tuple) and len(timer) == 3 and timer[0] == _PREPARE_TIMEOUT
+              and all(isinstance(part, str) for part in timer)):
             self._timed_out(ctx, timer[1], timer[2])
-        elif isinstance(timer, tuple) and timer[0] == _READ_TIMEOUT:
+        elif (isinstance(timer, tuple) and len(timer) == 2 and timer[0] == _READ_TIMEOUT
+              and isinstance(timer[1], str)):
             read = self.reads.pop(timer[1], None)
             if read is not None:
                 ctx.reply(read.client, Response(timer[1], ok=False, error="ReplicationTimedOut",
@@ -274,6 +277,7 @@ class MrscRegion(TableReplica):
             super().on_timer(ctx, timer)
 
     def on_message(self, ctx: Context, src: str, msg: Any) -> None:
+        _validate.replica_id(src, "message source")  # checked before any clock moves
         lamport = getattr(msg, "lamport", None)
         if isinstance(msg, _CLOCKED) and lamport is not None:
             self._observe_clocks(ctx, lamport, msg.hlc)

@@ -127,6 +127,12 @@ def _plain_dict(value: Any, what: str) -> dict[str, Any]:
     return dict(value)
 
 
+def _timer_of(timer: Any, kind: str, size: int) -> bool:
+    """True if ``timer`` is this replica's own ``(kind, name, ...)`` tuple of ``size`` items."""
+    return (isinstance(timer, tuple) and len(timer) == size and timer[0] == kind
+            and all(isinstance(part, str) for part in timer))
+
+
 @attrs.frozen
 class UpdateItem(Request):
     """Set ``attributes`` on item ``key`` (other attributes untouched), like DynamoDB UpdateItem.
@@ -351,6 +357,8 @@ class TableReplica(Replica):
         self.actor = _validate.replica_id(actor if actor is not None else self.id, "actor")
         self.lamport = LamportClock(self.actor)
         self.hlc = HybridLogicalClock(self.actor)
+        if items is not None and not isinstance(items, Mapping):
+            raise ConfigError(f"items must map item key -> Item, got {_validate.shown(items)}")
         items = dict(items or {})
         for key, item in items.items():
             _validate.name(key, "item key")
@@ -372,11 +380,12 @@ class TableReplica(Replica):
         elif timer == _SYNC:
             self._start_sync(ctx)
             ctx.set_timer(self.anti_entropy.period, _SYNC)  # type: ignore[union-attr]
-        elif isinstance(timer, tuple) and timer[0] == "sync-timeout":
+        elif _timer_of(timer, "sync-timeout", 2):
             if self.sessions.pop(timer[1], None) is not None:
                 ctx.log("SyncAbandoned", session=timer[1], peer=self.session_peer.pop(timer[1]))
 
     def on_message(self, ctx: Context, src: str, msg: Any) -> None:
+        _validate.replica_id(src, "message source")  # a peer or a client: checked before any clock moves
         if isinstance(msg, Replicate):
             self._merge(ctx, src, msg)
         elif isinstance(msg, _SYNC_MESSAGES):

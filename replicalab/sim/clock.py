@@ -22,7 +22,8 @@ __all__ = ["WallClock"]
 
 
 def _finite(_inst: object, attribute: attrs.Attribute, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or (type(value) is int and abs(value) > 2**53) or not math.isfinite(value)):
         raise ConfigError(f"wall clock {attribute.name} must be a finite number, got {_validate.shown(value)}")
 
 

@@ -128,7 +128,8 @@ class SimContext:
             raise limits.too_many_pending(sim._max_pending)
         described = describe(msg) if sim._trace is not None else None  # refused before any change
         sim._sent += 1
-        causal = sim._truth.payload(self._replica, scope, scopes)
+        causal = (None if scope is None and scopes is None  # the hot path: nothing causal
+                  else sim._truth.payload(self._replica, scope, scopes))
         trace = sim._trace
         # A message's id is the sequence number of its delivery on the heap: unique, and
         # carried from Sent to Delivered or Dropped, so a picture never has to match them up.

@@ -10,16 +10,17 @@ module constant here for runs built for you (``scenarios.run``):
     >>> limits.MAX_PENDING
     1000000
 
-==================  ======================================  ==============================
-cap                 what it counts                          how to raise it
-==================  ======================================  ==============================
-MAX_REPLICAS        replicas in one simulation              ``limits.MAX_REPLICAS = n``
-MAX_LINKS           links (edges) of the topology           ``limits.MAX_LINKS = n``
-MAX_EVENTS          events one simulation processes         ``Simulation(max_events=n)``
-MAX_PENDING         events scheduled and not yet processed  ``Simulation(max_pending=n)``
-MAX_TRACE_EVENTS    records kept in the trace               ``Simulation(max_trace_events=n)``
-MAX_TIME            simulated milliseconds                  ``Simulation(max_time=n)``
-==================  ======================================  ==============================
+| cap | what it counts | how to raise it |
+|---|---|---|
+| `MAX_REPLICAS` | replicas in one simulation | `limits.MAX_REPLICAS = n` |
+| `MAX_LINKS` | links (edges) of the topology | `limits.MAX_LINKS = n` |
+| `MAX_EVENTS` | events one simulation processes | `Simulation(max_events=n)` |
+| `MAX_PENDING` | events scheduled and not yet processed | `Simulation(max_pending=n)` |
+| `MAX_TRACE_EVENTS` | records kept in the trace | `Simulation(max_trace_events=n)` |
+| `MAX_TIME` | simulated milliseconds | `Simulation(max_time=n)` |
+
+A cap that fires inside a handler (pending events, trace records) stops the run in the
+middle of that handler's event: raise the cap and run again rather than continuing.
 """
 
 from __future__ import annotations

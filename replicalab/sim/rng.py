@@ -50,7 +50,8 @@ class RandomStreams:
             raise ConfigError(f"a stream is named by a string such as 'link:a->b', got {_validate.shown(name)}")
         found = self._streams.get(name)
         if found is None:
-            digest = hashlib.sha256(f"replicalab/{self.seed}/{name}".encode()).digest()
+            # surrogatepass: a name with a lone surrogate gets a stream too; other names, same bytes.
+            digest = hashlib.sha256(f"replicalab/{self.seed}/{name}".encode("utf-8", "surrogatepass")).digest()
             found = random.Random(int.from_bytes(digest[:8], "big"))
             self._streams[name] = found
         return found

@@ -85,7 +85,6 @@ def replica_incarnation(identity: str) -> int:
     return int(n) if sep and n.isdigit() else 1
 
 
-
 def _replica_list(replicas: Any) -> list[Any]:
     """``replicas`` as a list, or ConfigError if it is not an iterable of Replica objects."""
     if isinstance(replicas, (str, bytes, bytearray, Mapping)) or not hasattr(replicas, "__iter__"):
@@ -322,7 +321,10 @@ class Simulation:
     def knowledge(self, replica_id: str, scope: Hashable) -> VectorClock:
         """Ground truth: the writes on ``scope`` whose effects have reached ``replica_id``."""
         self.replica(replica_id)
-        return self._truth.knowledge.get((replica_id, scope), EMPTY)
+        try:
+            return self._truth.knowledge.get((replica_id, scope), EMPTY)
+        except TypeError:
+            raise _validate.unhashable(scope, "scope (an item key)") from None
 
     def statistics(self) -> Statistics:
         """A frozen snapshot of the run's counters."""

@@ -212,6 +212,15 @@ def _short(value: Any, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+class _Shown:
+    """A state whose repr becomes a line's comment only if the line is printed (repr can be costly)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
 class Execution:
     """Every state of one run of a schedule, each with the line of Python that made it.
 
@@ -222,19 +231,25 @@ class Execution:
     def __init__(self, initial_code: str) -> None:
         self.initial_code = initial_code
         self.states: list[Any] = []
-        self.lines: list[str] = []
+        self._lines: list[tuple[str, Any]] = []  # (expression, comment or the value to show)
         self.deps: list[tuple[int, ...]] = []
         self.replica_vars: list[list[int]] = []
         self.op_steps: list[tuple[int, int, Any]] = []  # (before var, after var, op)
         self.merge_steps: list[tuple[int, int, int]] = []  # (dst var, src var, result var)
 
-    def new(self, value: Any, expression: str, deps: Iterable[int], comment: str = "") -> int:
+    def new(self, value: Any, expression: str, deps: Iterable[int], comment: Any = "") -> int:
+        """Record state ``value``; ``comment`` is a note, or a value shown (by repr) only when printed."""
         index = len(self.states)
         self.states.append(value)
-        note = f"  # {comment}" if comment else ""
-        self.lines.append(f"s{index} = {expression}{note}")
+        self._lines.append((f"s{index} = {expression}", comment))
         self.deps.append(tuple(deps))
         return index
+
+    def line(self, index: int) -> str:
+        """The line of Python that made ``s{index}``, with its comment."""
+        expression, comment = self._lines[index]
+        note = comment if isinstance(comment, str) else _short(comment.value)
+        return f"{expression}  # {note}" if note else expression
 
     def current(self, replica: int) -> int:
         return self.replica_vars[replica][-1]
@@ -251,7 +266,7 @@ class Execution:
             if var not in needed:
                 needed.add(var)
                 stack.extend(self.deps[var])
-        return [self.lines[i] for i in sorted(needed)]
+        return [self.line(i) for i in sorted(needed)]
 
 
 def run(
@@ -285,7 +300,7 @@ def run(
             exc.execution = ex  # type: ignore[attr-defined]
             exc.step = ("merge", dst, src, expression)  # type: ignore[attr-defined]
             raise
-        result = ex.new(merged, expression, (dst, src), _short(merged))
+        result = ex.new(merged, expression, (dst, src), _Shown(merged))
         ex.replica_vars[step.dst].append(result)
         ex.merge_steps.append((dst, src, result))
         if on_merge is not None:
@@ -303,7 +318,7 @@ def run(
             exc.execution = ex  # type: ignore[attr-defined]
             exc.step = ("op", before, step.op, expression)  # type: ignore[attr-defined]
             raise
-        after = ex.new(after_state, expression, (before,), _short(after_state))
+        after = ex.new(after_state, expression, (before,), _Shown(after_state))
         ex.replica_vars[step.replica].append(after)
         ex.op_steps.append((before, after, step.op))
         if on_op is not None:

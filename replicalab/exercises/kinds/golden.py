@@ -139,7 +139,8 @@ def _checked(line: str, expected: Any, got: Any) -> str:
 def _raised_ok(error: BaseException, expected: bool | str) -> bool:
     if expected is True:
         return True
-    return any(cls.__name__ == expected for cls in type(error).__mro__)
+    names = getattr(error, "mro", None) or [cls.__name__ for cls in type(error).__mro__]
+    return expected in names
 
 
 def run(ctx: CheckContext) -> None:

@@ -118,21 +118,109 @@ REQUIRED = {"class", "ops"}
 
 def run(ctx: CheckContext) -> None:
     from hypothesis import strategies as st
+    from hypothesis.errors import Flaky
 
+    from replicalab.exercises.remote import is_remote, session_of
     from replicalab.testing import LawViolation, check_crdt
 
     cls = find(ctx.module, ctx.params["class"], "class")
     sample = cls()
     if not callable(getattr(sample, "merge", None)):
         raise CheckFailed(f"{ctx.params['class']}() has no merge method to check")
-    if type(sample).__eq__ is object.__eq__:
+    if is_remote(cls):
+        session = session_of(cls)
+        if not session.describe(cls).get("defines_eq"):
+            raise CheckFailed(f"{ctx.params['class']} compares by identity, so no law can hold: "
+                              "define __eq__ (a frozen attrs class or a dataclass does it for you)")
+        # ops and merge are verbs: each must return a new value and leave its inputs alone
+        session.pure = frozenset({"merge", *(op["call"] for op in ctx.params["ops"])})
+    elif type(sample).__eq__ is object.__eq__:
         raise CheckFailed(f"{ctx.params['class']} compares by identity, so no law can hold: "
                           "define __eq__ (a frozen attrs class or a dataclass does it for you)")
     ops = st.one_of(*[op_strategy(op) for op in ctx.params["ops"]])
+    around = optimistic(session_of(cls)) if is_remote(cls) else None
     try:
         check_crdt(cls, ops=ops, max_examples=ctx.params.get("examples", 200),
-                   max_ops=ctx.params.get("max_ops", 8), seed=ctx.seed)
+                   max_ops=ctx.params.get("max_ops", 8), seed=ctx.seed, around_example=around)
+    except Flaky as flaky:
+        found = [e for e in getattr(flaky, "exceptions", ()) if isinstance(e, LawViolation)]
+        first = str(found[0]) if found else ""
+        if first and is_remote(cls):
+            first = rerun_counterexample(session_of(cls), first)
+        raise CheckFailed(
+            f"{ctx.params['class']} gave different results for the same calls when they were "
+            "repeated, so no law can be checked: something besides the arguments decides what "
+            "your methods return (a mutable default argument, a global, a counter, randomness?)"
+            + (f"\n\nThe first failure seen:\n{first}" if first else "")) from None
     except LawViolation as violation:
-        if isinstance(violation.__cause__, NotImplementedError):
-            raise violation.__cause__ from None  # reported as "not implemented yet: <method>"
-        raise CheckFailed(str(violation)) from None
+        cause = violation.__cause__
+        if isinstance(cause, NotImplementedError) or getattr(cause, "type_name", "") == \
+                "NotImplementedError":
+            raise cause from None  # reported as "not implemented yet: <method>"
+        message = str(violation)
+        if is_remote(cls):
+            message = rerun_counterexample(session_of(cls), message)
+        raise CheckFailed(message) from None
+
+
+_RUNNABLE = "Runnable counterexample (shrunk):\n\n"
+
+
+def optimistic(session: Any) -> Any:
+    """Run each example first with ``==`` on the learner's states answered later, in one batch.
+
+    Nearly every comparison in a law check of a correct class is True, and each one would
+    otherwise be a round trip to the learner's process. So an example first runs with every
+    ``==`` assumed True (the comparisons are sent without waiting); then one request
+    fetches the real answers. If any was False — or anything went wrong — the example runs
+    again the ordinary way, so a failure is found, shrunk and reported exactly as before.
+    """
+    from replicalab.exercises.remote import WorkerFailed
+
+    def around(run: Any) -> None:
+        session.optimistic = True
+        try:
+            run()
+            clean = True
+        except WorkerFailed:
+            raise
+        except BaseException:  # noqa: BLE001 - whatever it was, the strict run says it properly
+            clean = False
+        finally:
+            session.optimistic = False
+        clean = session.verify() and clean
+        if not clean:
+            run()
+
+    return around
+
+
+def rerun_counterexample(session: Any, message: str) -> str:
+    """``message`` with its counterexample called runnable only if it fails when run as printed.
+
+    The code is run in the learner's process (their module is importable there under the
+    name the code imports), with a short deadline; a counterexample that passes there is
+    still shown, labelled as one that did not fail when re-run.
+    """
+    import textwrap
+
+    from replicalab.exercises.protocol import deadline
+    from replicalab.exercises.remote import LearnerError, WorkerFailed
+
+    head, found, code = message.partition(_RUNNABLE)
+    if not found:
+        return message
+    saved = session.deadline
+    session.deadline = min(saved, deadline(3.0)) if saved else deadline(3.0)
+    try:
+        fails = session.value({"op": "snippet", "code": textwrap.dedent(code)})
+    except (WorkerFailed, LearnerError):
+        fails = None
+    finally:
+        session.deadline = saved
+    if fails is True:
+        return message
+    why = ("it did not fail when re-run as printed" if fails is False
+           else "it could not be re-run to confirm it")
+    return head + f"Counterexample (shrunk; {why} — your states may depend on something the " \
+        "printed code does not show, such as a shared mutable default):\n\n" + code

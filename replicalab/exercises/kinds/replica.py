@@ -376,6 +376,117 @@ def _learner_line(error: BaseException, module: Any) -> str:
     return f" at {path.name}:{frame.lineno}, in {frame.name}{code}"
 
 
+class RemoteReplica(Replica):
+    """A learner's replica living in the grading sandbox, as the grader's simulator sees it.
+
+    Each handler is one request: the handler runs in the learner's process with a
+    *recording* context (``replica``, ``now``, ``peers`` and ``wall_time()`` sent as data,
+    ``random()`` drawing numbers taken from this replica's stream here) and answers with its
+    effects as data — sends, timers, replies, log records — which are carried out here, on
+    the simulator's own context, in order. Handlers run with I/O refused on the learner's side.
+    """
+
+    #: Random numbers sent with each handler call (more are fetched if a handler wants them).
+    DRAWS = 4
+
+    def __init__(self, remote: Any, replica_id: str) -> None:
+        super().__init__(replica_id)
+        self.remote = remote
+        self.timers: dict[int, int] = {}  # the learner's timer token -> the simulator's id
+
+    def _handle(self, handler: str, ctx: Any, *args: Any) -> None:
+        from replicalab.exercises.remote import LearnerError, session_of
+
+        rng = ctx.random.__self__  # the replica's stream: peek, then advance by what was used
+        session = session_of(self.remote)
+
+        def peek(skip: int, n: int) -> list[float]:
+            state = rng.getstate()
+            drawn = [rng.random() for _ in range(skip + n)][skip:]
+            rng.setstate(state)
+            return drawn
+
+        data = {"replica": ctx.replica, "now": ctx.now, "peers": list(ctx.peers),
+                "wall": ctx.wall_time(), "random": peek(0, self.DRAWS)}
+        session.random_source = peek
+        reply = session.ask({"op": "handle", "on": session.encode(self.remote), "handler": handler,
+                             "args": session.encode(list(args)), "ctx": session.encode(data)})
+        if reply.get("io"):
+            raise LearnerError("HandlerDidIO", ["HandlerDidIO"], str(reply["io"])[:200], "",
+                               str(reply["io"])[:200])
+        draws = reply.get("draws")
+        effects = session.decode(reply.get("ok"))
+        if type(draws) is not int or not 0 <= draws <= 1_000_000 or type(effects) is not list:
+            raise session._fail("protocol", "a handler's answer was malformed")
+        for _ in range(draws):
+            rng.random()
+        for effect in effects:
+            self._apply(ctx, effect)
+
+    def _apply(self, ctx: Any, effect: Any) -> None:
+        if type(effect) is not tuple or not effect or not isinstance(effect[0], str):
+            raise TypeError(f"a malformed effect {effect!r:.80}")
+        verb, *rest = effect
+        if verb == "send" and len(rest) == 4:
+            dst, msg, scope, scopes = rest
+            if scopes is not None:
+                ctx.send(dst, msg, scopes=scopes)
+            else:
+                ctx.send(dst, msg, scope=scope)
+        elif verb == "set_timer" and len(rest) == 3:
+            delay, timer, token = rest
+            self.timers[token] = ctx.set_timer(delay, timer)
+        elif verb == "cancel_timer" and len(rest) == 1:
+            if rest[0] in self.timers:
+                ctx.cancel_timer(self.timers[rest[0]])
+        elif verb == "reply" and len(rest) == 2:
+            ctx.reply(rest[0], rest[1])
+        elif verb == "log" and len(rest) == 2 and isinstance(rest[1], dict):
+            ctx.log(rest[0], **rest[1])
+        else:
+            raise TypeError(f"an unknown effect {verb!r:.40}")
+
+    def on_start(self, ctx: Any) -> None:
+        self._handle("on_start", ctx)
+
+    def on_message(self, ctx: Any, src: str, msg: Any) -> None:
+        self._handle("on_message", ctx, src, msg)
+
+    def on_timer(self, ctx: Any, timer: Any) -> None:
+        self._handle("on_timer", ctx, timer)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name in ("remote", "timers"):
+            raise AttributeError(name)
+        return getattr(self.remote, name)
+
+
+def _all_known(replicas: Collection[Replica], name: str) -> list[set[str]]:
+    """``_known`` of every replica; for the learner's replicas in the sandbox, one request."""
+    replicas = list(replicas)
+    if replicas and all(isinstance(r, RemoteReplica) for r in replicas):
+        from replicalab.exercises.remote import LearnerError, session_of
+
+        session = session_of(replicas[0].remote)  # type: ignore[attr-defined]
+        try:
+            values = session.value({"op": "gets", "name": "known",
+                                    "on": [session.encode(r.remote) for r in replicas]})  # type: ignore[attr-defined]
+        except LearnerError as error:
+            if not error.is_a("AttributeError"):
+                raise
+            values = None
+        if isinstance(values, list) and len(values) == len(replicas):
+            return [_checked_known(r, name, v) for r, v in zip(replicas, values, strict=True)]
+    return [_known(r, name) for r in replicas]
+
+
+def _checked_known(replica: Replica, name: str, known: Any) -> set[str]:
+    if isinstance(known, (str, bytes)) or not isinstance(known, Collection):
+        raise CheckFailed(f"{name}({replica.id!r}).known must be a set of rumours, "
+                          f"got {known!r}")
+    return set(known)
+
+
 def _known(replica: Replica, name: str) -> set[str]:
     if not hasattr(replica, "known"):
         raise CheckFailed(f"{name}({replica.id!r}) has no attribute 'known' (the starter sets "
@@ -429,7 +540,7 @@ def trial(cls: type, topology: Mapping[str, Any], *, seed: int, rumours: int = 3
             if sim.statistics().sent > budget:
                 break
             if t >= told[-1].at:
-                if all(everything <= _known(r, name) for r in sim.replicas.values()):
+                if all(everything <= known for known in _all_known(sim.replicas.values(), name)):
                     converged_at = t if converged_at is None else converged_at
                 else:
                     converged_at = None  # not everyone knows everything (any more)
@@ -487,11 +598,42 @@ def _told_line(told: tuple[Told, ...]) -> str:
 
 
 def run(ctx: CheckContext) -> None:
+    from replicalab.exercises.remote import LearnerError, describe, is_remote, session_of
+
     params = ctx.params
     cls = find(ctx.module, params["replica"], "class")
+    if is_remote(cls):
+        facts = describe(cls)
+        if not (facts.get("is_class") and "replicalab.replica.base.Replica" in facts.get("bases", [])):
+            raise CheckFailed(f"{params['replica']} must be a class derived from "
+                              "replicalab.replica.base.Replica (the starter's is)")
+        session_of(cls).guard = True
+        learner = cls
+
+        def cls(replica_id: str, period: int = 100) -> Replica:  # type: ignore[no-redef]
+            return RemoteReplica(learner(replica_id, period=period), replica_id)
+
+        cls.__name__ = params["replica"]
+        try:
+            _run_trials(ctx, cls)
+        except LearnerError as error:
+            if error.type_name != "HandlerDidIO":
+                raise
+            raise CheckFailed(
+                f"a handler {error.attempt or error.message}"
+                + (f" at {error.where}" if error.where else "") + "\n\n"
+                "Handlers do no I/O: no print, files, sockets or sleeping. Everything a replica does "
+                "goes through ctx: ctx.send, ctx.set_timer, and ctx.log(kind, **data) to record "
+                "what happened in the trace (look at it after the run).") from None
+        return
     if not (isinstance(cls, type) and issubclass(cls, Replica)):
         raise CheckFailed(f"{params['replica']} must be a class derived from "
                           "replicalab.replica.base.Replica (the starter's is)")
+    _run_trials(ctx, cls)
+
+
+def _run_trials(ctx: CheckContext, cls: Any) -> None:
+    params = ctx.params
     options: dict[str, Any] = {"rumours": params.get("rumours", 3),
                                "period": params.get("period", 100)}
     if params.get("loss"):

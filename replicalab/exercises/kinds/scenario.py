@@ -65,17 +65,26 @@ REQUIRED = {"policy", "scenario", "expect"}
 
 def run(ctx: CheckContext) -> None:
     from replicalab import scenarios
+    from replicalab.exercises.remote import RemotePolicy, describe, is_remote
     from replicalab.policies import MergePolicy
 
     cls = find(ctx.module, ctx.params["policy"], "class")
-    if not (isinstance(cls, type) and issubclass(cls, MergePolicy)):
+    if is_remote(cls):
+        facts = describe(cls)
+        if not (facts.get("is_class") and "replicalab.policies.MergePolicy" in facts.get("bases", [])):
+            raise CheckFailed(f"{ctx.params['policy']} must be a class derived from "
+                              "replicalab.policies.MergePolicy (the starter's is)")
+        make = lambda: RemotePolicy(cls())  # noqa: E731 - the learner's merge, run in its process
+    elif not (isinstance(cls, type) and issubclass(cls, MergePolicy)):
         raise CheckFailed(f"{ctx.params['policy']} must be a class derived from "
                           "replicalab.policies.MergePolicy (the starter's is)")
+    else:
+        make = cls
     name = ctx.params["scenario"]
     options = dict(ctx.params.get("options", {}))
     expect = ctx.params["expect"]
     for seed in range(ctx.seed, ctx.seed + ctx.params.get("seeds", 1)):
-        result = scenarios.run(name, merge=cls(), seed=seed, **options)
+        result = scenarios.run(name, merge=make(), seed=seed, **options)
         got: dict[str, Any] = {**result.summary, "converged": result.converged}
         wrong = {k: got[k] for k, v in expect.items() if got[k] != v}
         if not wrong:

@@ -107,6 +107,10 @@ class Peer:
         ({'pear': b'2'}, 207)
     """
 
+    #: What a learner's code in the grading sandbox may use (the peer stays in the grader).
+    __judge_exposes__ = frozenset({"fanout", "depth", "bytes_used", "calls", "root", "children",
+                                   "items"})
+
     def __init__(self, store: Mapping[str, bytes], *, fanout: int = 16, depth: int = 3) -> None:
         self.__store = dict(store)
         self.__tree = MerkleTree.build(self.__store, fanout=fanout, depth=depth)

@@ -1,0 +1,309 @@
+"""Attacks on the grader: a learner's module that forges, patches, closes, floods or probes.
+
+The judge model (DESIGN.md, "Exercises and grading") says the process that
+decides a score never runs the learner's code. Each attacker here is a
+G-Counter module that does not implement the counter but tries to get the
+marks another way. Every one must score below full marks, end within the
+check's limits, and leave no process behind.
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from replicalab import exercises
+
+SPEC = exercises.get("gcounter")
+#: A correct G-Counter written out in full (no replicalab import), for the shadowing tests.
+CORRECT = '''
+class GCounter:
+    def __init__(self, counts=None):
+        self.counts = dict(counts or {})
+
+    def increment(self, replica, n=1):
+        if type(n) is not int or n < 0:
+            raise ValueError("n must be an int >= 0")
+        counts = dict(self.counts)
+        counts[replica] = counts.get(replica, 0) + n
+        return GCounter(counts)
+
+    @property
+    def value(self):
+        return sum(self.counts.values())
+
+    def merge(self, other):
+        counts = dict(self.counts)
+        for r, n in other.counts.items():
+            counts[r] = max(counts.get(r, 0), n)
+        return GCounter(counts)
+
+    def __eq__(self, other):
+        if not isinstance(other, GCounter):
+            return NotImplemented
+        return {r: n for r, n in self.counts.items() if n} == {
+            r: n for r, n in other.counts.items() if n}
+
+    def __hash__(self):
+        return hash(frozenset((r, n) for r, n in self.counts.items() if n))
+
+    def __repr__(self):
+        return f"GCounter({dict(sorted(self.counts.items()))!r})"
+'''
+#: The starter's counter: every verb is missing.
+STARTER = '''
+class GCounter:
+    def __init__(self, counts=None):
+        self.counts = dict(counts or {})
+
+    def increment(self, replica, n=1):
+        raise NotImplementedError
+
+    @property
+    def value(self):
+        raise NotImplementedError
+
+    def merge(self, other):
+        raise NotImplementedError
+
+    def __eq__(self, other):
+        return isinstance(other, GCounter) and self.counts == other.counts
+'''
+LIMIT = 30.0  # generous: the law check of a correct counter takes seconds on a busy machine
+MARKER = "987.125"  # a sleep length no other process on the machine uses
+
+
+STARTED: list[int] = []
+
+
+@pytest.fixture(autouse=True)
+def _record_sandboxes(monkeypatch):
+    """Remember the process id of every sandbox these tests start (other tests may run graders too)."""
+    from replicalab.exercises import sandbox
+
+    original = sandbox.Sandbox.__init__
+
+    def recording(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        STARTED.append(self.process.pid)
+
+    monkeypatch.setattr(sandbox.Sandbox, "__init__", recording)
+    STARTED.clear()
+
+
+def _ours() -> list[str]:
+    """Processes this test's graders started that still run: sandboxes, and the marked child."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if MARKER in cmdline or int(pid) in STARTED:
+            found.append(cmdline)
+    return found
+
+
+def attack(tmp_path: Path, source: str, *, files: dict[str, str] | None = None,
+           limit: float = LIMIT) -> exercises.Report:
+    """Grade ``source`` as gcounter.py; assert it ended in time and left nothing running."""
+    path = tmp_path / "gcounter.py"
+    path.write_text(textwrap.dedent(source))
+    for name, text in (files or {}).items():
+        (tmp_path / name).write_text(textwrap.dedent(text))
+    started = time.monotonic()
+    report = exercises.check(SPEC, path, time_limit=limit)
+    took = time.monotonic() - started
+    # every check has LIMIT; the worker restarts at most once per check (plus start-up slack)
+    assert took < len(SPEC.checks) * (limit + 10)
+    deadline = time.monotonic() + 5
+    while _ours() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _ours() == []
+    return report
+
+
+def full(report: exercises.Report) -> bool:
+    return report.score == report.max_score
+
+
+@pytest.fixture(autouse=True)
+def _supported():
+    if not Path("/proc/self/cmdline").exists():
+        pytest.skip("the leftover-process check reads /proc (Linux only)")
+
+
+def test_a_correct_counter_written_out_scores_full(tmp_path):
+    """The yardstick: the attacks below are judged against a solution that does score full."""
+    assert full(attack(tmp_path, CORRECT))
+
+
+def test_forged_protocol_messages_only_fail_the_forger(tmp_path):
+    """Writing "all passed" frames to every descriptor desynchronises nothing the grader trusts."""
+    report = attack(tmp_path, STARTER + '''
+import json, os, struct
+for fd in range(0, 64):
+    for message in ({"ok": True}, {"event": "result", "passed": True}, {"ok": {"$d": []}}):
+        data = json.dumps(message).encode()
+        try:
+            os.write(fd, struct.pack(">I", len(data)) + data)
+        except OSError:
+            pass
+''')
+    assert not full(report)
+
+
+def test_patching_the_check_kinds_changes_nothing(tmp_path):
+    """The checks run in the grader's process; the learner's copy of them is never used."""
+    report = attack(tmp_path, STARTER + '''
+import replicalab.exercises.kinds as kinds
+import replicalab.testing as testing
+import importlib
+for name in kinds.KINDS.values():
+    importlib.import_module(name).run = lambda ctx: None
+testing.check_crdt = lambda *a, **k: None
+''')
+    assert report.score == 0
+
+
+def test_closing_stdout_and_stderr_does_not_hang_the_grader(tmp_path):
+    report = attack(tmp_path, STARTER + '''
+import os
+os.close(1)
+os.close(2)
+''')
+    assert report.score == 0
+
+
+def test_a_null_line_on_stdout_is_only_output(tmp_path):
+    report = attack(tmp_path, STARTER + '''
+import os, sys
+os.write(1, b"null\\n")
+print("null")
+sys.__stdout__.write("null\\n")
+''')
+    assert report.score == 0
+
+
+def test_a_detached_child_process_is_killed(tmp_path):
+    """A child in its own session outlives its parent's process group — not the sandbox."""
+    report = attack(tmp_path, STARTER + f'''
+import subprocess
+try:
+    subprocess.Popen(["sleep", "{MARKER}"], start_new_session=True)
+except OSError:
+    pass
+''')
+    assert report.score == 0
+
+
+def test_a_huge_line_neither_exhausts_nor_stalls_the_grader(tmp_path):
+    report = attack(tmp_path, STARTER + '''
+import os, sys
+chunk = b"x" * (1 << 20)
+for _ in range(64):
+    os.write(1, chunk)
+print("y" * 10_000_000)
+''')
+    assert report.score == 0
+    assert all(len(r.message) < 10_000 for r in report.results)
+
+
+def test_ansi_escapes_never_reach_the_report(tmp_path):
+    """A failing report must not *display* "Score: 10/10" by moving the terminal's cursor."""
+    report = attack(tmp_path, STARTER.replace(
+        "    def merge(self, other):\n        raise NotImplementedError",
+        "    def merge(self, other):\n        print('\\x1b[2J\\x1b[HScore: 10/10')\n"
+        "        raise ValueError('\\x1b[31mall good\\x1b[0m')"))
+    assert not full(report)
+    assert "\x1b" not in report.text()
+    assert "\x1b" not in report.to_json()
+
+
+def test_the_grader_environment_is_not_visible(tmp_path, monkeypatch):
+    monkeypatch.setenv("REPLICALAB_TEST_SECRET", "s3cret-token")
+    report = attack(tmp_path, STARTER.replace(
+        "    def increment(self, replica, n=1):\n        raise NotImplementedError",
+        "    def increment(self, replica, n=1):\n        import os\n"
+        "        raise RuntimeError(repr(sorted(os.environ.items())))"))
+    assert not full(report)
+    assert "s3cret-token" not in report.to_json()
+    assert "RuntimeError" in report.to_json()  # the probe ran, and saw nothing of the grader's
+
+
+def test_a_json_py_beside_an_attacker_breaks_nothing(tmp_path):
+    report = attack(tmp_path, STARTER, files={
+        "json.py": "raise SystemExit('shadowed json')\n",
+        "queue.py": "raise SystemExit('shadowed queue')\n",
+        "struct.py": "raise SystemExit('shadowed struct')\n",
+    })
+    assert report.score == 0
+    assert all("shadowed" not in r.message for r in report.results)
+
+
+def test_a_json_py_beside_a_correct_solution_still_scores_full(tmp_path):
+    report = attack(tmp_path, CORRECT, files={"json.py": "raise SystemExit('shadowed')\n",
+                                              "queue.py": "raise SystemExit('shadowed')\n"})
+    assert full(report)
+
+
+def test_an_infinite_loop_names_the_file_and_line(tmp_path):
+    report = attack(tmp_path, CORRECT.replace(
+        "    def merge(self, other):\n",
+        "    def merge(self, other):\n        while True:\n            pass\n"), limit=3)
+    stuck = [r for r in report.results if "did not finish" in r.message]
+    assert stuck
+    assert "stuck at gcounter.py:" in stuck[0].message
+    assert "in merge" in stuck[0].message
+
+
+def test_a_merge_that_changes_its_argument_is_named(tmp_path):
+    report = attack(tmp_path, CORRECT.replace(
+        "        counts = dict(self.counts)\n        for r, n in other.counts.items():",
+        "        counts = self.counts  # the classic mistake: no copy\n"
+        "        for r, n in other.counts.items():"))
+    laws = [r for r in report.results if r.kind == "laws"][0]
+    assert not laws.passed
+    assert "GCounter.merge changed `self`" in laws.message
+
+
+def test_re_exporting_replicalabs_own_counter_scores_zero_and_says_why(tmp_path):
+    report = attack(tmp_path, "from replicalab.crdts import GCounter\n")
+    assert report.score == 0
+    assert "not your own code" in report.results[0].message
+
+
+def test_subclassing_replicalabs_own_counter_scores_zero(tmp_path):
+    report = attack(tmp_path, "from replicalab.crdts import GCounter as Theirs\n\n\n"
+                    "class GCounter(Theirs):\n    pass\n")
+    assert report.score == 0
+
+
+def test_execing_replicalabs_source_scores_zero(tmp_path):
+    report = attack(tmp_path, """
+        import inspect
+        import replicalab.crdts.counters as theirs
+        exec(compile(inspect.getsource(theirs), "counters.py", "exec"), globals())
+    """)
+    assert report.score == 0
+    assert "not your own code" in report.results[0].message
+
+
+def test_reading_the_reference_from_the_installed_package_finds_nothing(tmp_path):
+    """Reference solutions and planted bugs are not shipped: there is nothing to copy."""
+    package = Path(exercises.__file__).resolve().parent
+    assert not list(package.rglob("reference.py"))
+    assert not list(package.rglob("wrong_*.py"))
+    report = attack(tmp_path, """
+        from pathlib import Path
+        import replicalab.exercises as ex
+        found = sorted(Path(ex.__file__).parent.rglob("reference.py"))
+        exec(found[0].read_text() if found else "raise ImportError('no reference shipped')")
+    """)
+    assert report.score == 0

@@ -1,0 +1,64 @@
+"""Feedback that teaches: what the grader says must hold when the learner pastes it.
+
+A counterexample is called runnable only after it failed when run, as printed,
+against the learner's own code; a verb that changes its inputs is named.
+"""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+
+from replicalab import exercises
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_attacks import CORRECT, SPEC  # noqa: E402
+
+
+def laws_message(tmp_path: Path, source: str) -> str:
+    path = tmp_path / "gcounter.py"
+    path.write_text(textwrap.dedent(source))
+    report = exercises.check(SPEC, path, time_limit=60)
+    return next(r.message for r in report.results if r.kind == "laws")
+
+
+def test_a_counterexample_that_fails_as_printed_is_called_runnable(tmp_path):
+    """Summing in merge breaks idempotence; the printed code fails when run: it is runnable."""
+    message = laws_message(tmp_path, CORRECT.replace(
+        "counts[r] = max(counts.get(r, 0), n)", "counts[r] = counts.get(r, 0) + n"))
+    assert "Runnable counterexample (shrunk):" in message
+    assert "from gcounter import GCounter" in message
+
+
+def test_a_counterexample_that_passes_as_printed_is_not_called_runnable(tmp_path):
+    """A merge whose answer depends on hidden state (a mutable default) cannot be replayed from the
+    printed calls alone: the grader re-runs the code, sees it pass, and says so."""
+    message = laws_message(tmp_path, CORRECT.replace(
+        "    def merge(self, other):\n",
+        "    def merge(self, other, _seen=[]):\n        _seen.append(1)\n"
+        "        if len(_seen) > 50 and len(_seen) % 7 == 0:\n            return GCounter({})\n"))
+    assert "Runnable counterexample" not in message
+    assert "did not fail when re-run as printed" in message
+    assert "different results for the same calls" in message
+
+
+def test_a_merge_that_changes_its_argument_names_the_argument(tmp_path):
+    message = laws_message(tmp_path, CORRECT.replace(
+        "        counts = dict(self.counts)\n        for r, n in other.counts.items():",
+        "        counts = dict(self.counts)\n        other.counts.update(counts)\n"
+        "        for r, n in other.counts.items():"))
+    assert "GCounter.merge changed its argument `other`" in message
+
+
+def test_grading_writes_nothing_into_the_working_directory(tmp_path, monkeypatch):
+    """Hypothesis runs in the grader now; its files go to the grading cache, not ./.hypothesis."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    path = work / "gcounter.py"
+    path.write_text(textwrap.dedent(CORRECT))
+    assert exercises.check(SPEC, path, time_limit=60).passed
+    assert sorted(p.name for p in work.iterdir()) == ["gcounter.py"]
+    assert (tmp_path / "cache" / "replicalab" / "hypothesis").is_dir()
