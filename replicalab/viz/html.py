@@ -124,6 +124,15 @@ caption { text-align: left; font-size: 12px; color: var(--grey); }
 #diagram .future { opacity: .15; }
 #diagram g.msg.inflight line { stroke-dasharray: 5 3; }
 #diagram g.step.on text { font-weight: bold; }
+@media (max-width: 820px) {
+  /* A phone, or a page column: the panel goes under the diagram, which keeps its size and
+     scrolls inside its box rather than shrinking to a sliver. */
+  main { flex-direction: column; gap: 8px; padding: 6px 8px 12px; }
+  header { padding: 8px 8px 2px; }
+  #diagram { flex: none; width: 100%; max-height: 55vh; }
+  #panel { flex: none; width: 100%; position: static; max-height: none; overflow: visible; }
+  #ledger td, #ledger th { word-break: break-word; }
+}
 """
 
 SCRIPT = r"""
@@ -324,10 +333,14 @@ def _summary(story: Story) -> str:
             + (f" · {sm['unreplicated']} unreplicated" if sm.get("unreplicated") else ""))
 
 
-def to_html(source: Any) -> str:
-    """One self-contained HTML page with the diagram and a step control. Same run, same bytes."""
+def to_html(source: Any, *, width: float | None = None) -> str:
+    """One self-contained HTML page with the diagram and a step control. Same run, same bytes.
+
+    ``width`` draws the diagram in its page layout (see :func:`~replicalab.viz.svg.diagram`),
+    for a page embedded in a narrow column; on a narrow screen the panel goes under it.
+    """
     story = source if isinstance(source, Story) else build(source)
-    svg = diagram(story).to_svg()
+    svg = diagram(story, width=width).to_svg()
     title = s.esc(f"replicalab — {story.title}")
     return "\n".join([
         "<!DOCTYPE html>",

@@ -153,8 +153,13 @@ def _box(x: float, y: float, w: float, node: _Node) -> str:
             + "</g>")
 
 
-def merkle_diff_svg(a: MerkleTree, b: MerkleTree, *, title: str = "Merkle tree comparison") -> str:
+def merkle_diff_svg(a: MerkleTree, b: MerkleTree, *, title: str = "Merkle tree comparison",
+                    width: float | None = None) -> str:
     """The comparison of keyspace trees ``a`` and ``b`` as a standalone SVG document.
+
+    ``width`` lays it out for a page column that many px wide: a narrower gutter
+    with wrapped notes, tighter box spacing, wrapped captions and no text smaller
+    than 11 px (a tree wider than the column still comes out wider).
 
     Raises :class:`~replicalab.errors.ConfigError` unless both are
     :class:`~replicalab.merkle.MerkleTree` of the same fanout and depth.
@@ -167,6 +172,8 @@ def merkle_diff_svg(a: MerkleTree, b: MerkleTree, *, title: str = "Merkle tree c
     total = sum(fanout**lvl for lvl in range(depth + 1))
     compared = sum(level.compared for level in levels)
 
+    page = width is not None
+    gap, group_gap = (4, 10) if page else (GAP, GROUP_GAP)
     box_w = max(28.0, s.text_width(str(fanout**depth - 1), 10, mono=True) + 16)
     # x positions per row: boxes in index order, a wider gap between sibling groups
     rows: list[list[tuple[_Node, float]]] = []
@@ -176,17 +183,25 @@ def merkle_diff_svg(a: MerkleTree, b: MerkleTree, *, title: str = "Merkle tree c
         x = 0.0
         for i, node in enumerate(level.nodes):
             if i:
-                x += box_w + (GROUP_GAP if node.parent != level.nodes[i - 1].parent else GAP)
+                x += box_w + (group_gap if node.parent != level.nodes[i - 1].parent else gap)
             placed.append((node, x))
         rows.append(placed)
         widest = max(widest, x + box_w if placed else 0.0)
 
     notes = [_row_notes(level, depth) for level in levels]
-    gutter = max([GUTTER] + [s.text_width(n, 10) + 16 for ns in notes for n in ns[1:]])
+    if page:
+        notes = [[ns[0]] + [w for n in ns[1:] for w in textwrap.wrap(n, 17)] for ns in notes]
+    gutter = max([104.0] + [s.text_width(ns[0], 12) * 1.1 + 12 for ns in notes]) if page \
+        else max([GUTTER] + [s.text_width(n, 10) + 16
+                                                for ns in notes for n in ns[1:]])
     tree_w = widest
     hint = ("Boxes are numbered by node index at their level (the children of i are "
             "i·fanout+j); nodes empty in both trees are not drawn.")
-    width = max(PAD + gutter + tree_w + PAD, PAD + 60 + s.text_width(hint, 10) + PAD, 760.0)
+    page_width = width
+    if page_width is None:
+        width = max(PAD + gutter + tree_w + PAD, PAD + 60 + s.text_width(hint, 10) + PAD, 760.0)
+    else:
+        width = max(PAD + gutter + tree_w + PAD, page_width)
     chars = int((width - 2 * PAD) / (KEY_SIZE * s.MONO_EM))
 
     body: list[str] = []
@@ -194,13 +209,16 @@ def merkle_diff_svg(a: MerkleTree, b: MerkleTree, *, title: str = "Merkle tree c
                f"{compared} of {total} node hashes")
     body.append(s.text(PAD, 26, title, size=16, font_weight="bold", fill=s.INK))
     body.append(s.text(PAD, 46, caption, size=13, fill=s.INK, class_="caption"))
-    body.append(s.text(
-        PAD, 64, f"fanout {fanout}, depth {depth} ({a.buckets} buckets) · A: "
-        f"{_plural(len(a), 'key', 'keys')}, root {a.root.hex()[:12]}… · B: "
-        f"{_plural(len(b), 'key', 'keys')}, root {b.root.hex()[:12]}…", size=11, fill=s.GREY))
+    shape = (f"fanout {fanout}, depth {depth} ({a.buckets} buckets) · A: "
+             f"{_plural(len(a), 'key', 'keys')}, root {a.root.hex()[:12]}… · B: "
+             f"{_plural(len(b), 'key', 'keys')}, root {b.root.hex()[:12]}…")
+    shape_lines = textwrap.wrap(shape, int((width - 2 * PAD) / (11 * s.SANS_EM))) if page \
+        else [shape]
+    for n, part in enumerate(shape_lines):
+        body.append(s.text(PAD, 64 + 14 * n, part, size=11, fill=s.GREY))
 
     # legend
-    y = 80
+    y = 80 + 14 * (len(shape_lines) - 1)
     body.append(s.text(PAD, y + 15, "Legend", size=12, font_weight="bold", fill=s.INK))
     lx: float = PAD + 60
     legend = [(_Node(0, 7, None, True), "hashes differ: compared below"),
@@ -209,10 +227,12 @@ def merkle_diff_svg(a: MerkleTree, b: MerkleTree, *, title: str = "Merkle tree c
         body.append(_box(lx, y, box_w, node).replace('class="node ', 'class="legend-'))
         body.append(s.text(lx + box_w + 6, y + 15, label, size=11, fill=s.INK))
         lx += box_w + 12 + s.text_width(label, 11)
-    body.append(s.text(PAD + 60, y + 38, hint, size=10, fill=s.GREY))
+    hints = textwrap.wrap(hint, int((width - PAD - 60) / (11 * s.SANS_EM))) if page else [hint]
+    for n, part in enumerate(hints):
+        body.append(s.text(PAD + 60, y + 38 + 14 * n, part, size=10, fill=s.GREY))
 
     # the rows
-    top = y + 62
+    top = y + 62 + 14 * (len(hints) - 1)
     left = PAD + gutter
     centre: dict[tuple[int, int], float] = {}
     for level, placed, note in zip(levels, rows, notes, strict=True):
@@ -256,6 +276,8 @@ def merkle_diff_svg(a: MerkleTree, b: MerkleTree, *, title: str = "Merkle tree c
                            font_family=s.MONO, class_="key-line"))
     height = y + PAD
     desc = f"{caption}. Differing keys: {', '.join(keys[:MAX_KEYS]) or 'none'}."
+    if page:
+        body = [line.replace('font-size="10"', 'font-size="11"') for line in body]
     return s.document(width, height, f"{title}: {caption}", body, desc)
 
 

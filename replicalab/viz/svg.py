@@ -37,6 +37,7 @@ each. Every write, every loss and every dropped message keeps its full mark.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Sequence
 from typing import Any
@@ -58,6 +59,10 @@ GUTTER = 64
 NOTE_SIZE = 11
 LABEL_SIZE = 11
 LINE_H = 14
+#: The page layout (``diagram(..., width=...)``): no text smaller than this (px) ...
+PAGE_MIN_TEXT = 11
+#: ... and no lane narrower than this (px; half of it in the compact view).
+PAGE_MIN_LANE = 96.0
 
 
 @attrs.frozen
@@ -82,11 +87,36 @@ class _Row:
     height: float
     notes: tuple[tuple[str, bool], ...]
     """Note lines, each with whether it tells of a silent loss (drawn vermillion)."""
+    folded: bool = False
+    """A summarised view's row standing for a run of steps that changed nothing that matters."""
 
     @property
     def y(self) -> float:
         """Where markers sit: near the top, so labels can hang below."""
         return self.top + 15
+
+
+#: What a folded row calls the kinds of steps it stands for.
+_FOLDED_KINDS = {"timer": ("timer", "timers"), "deliver": ("delivery", "deliveries"),
+                 "other": ("other step", "other steps"), "read": ("read", "reads"),
+                 "merge": ("merge", "merges"), "start": ("start", "starts")}
+
+
+def _worth_showing(story: Story, step: Step) -> bool:
+    """In a summarised view: writes, rejections, faults, merges of client data, losses, and
+    anti-entropy steps that repaired something. Everything else folds away."""
+    return (step.kind in ("write", "reject", "merge", "fault") or step.replica is None
+            or bool(step.losses) or bool(story.lost_here(step)) or "repaired" in step.note)
+
+
+def _folded_note(steps: Sequence[Step]) -> str:
+    counts: dict[tuple[str, str], int] = {}
+    for step in steps:
+        words = _FOLDED_KINDS.get(step.kind, ("step", "steps"))
+        counts[words] = counts.get(words, 0) + 1
+    parts = [f"{n} {one if n == 1 else many}" for (one, many), n in counts.items()]
+    what = "step" if len(steps) == 1 else "steps"
+    return f"⋯ {len(steps)} routine {what} folded: " + ", ".join(parts)
 
 
 def _routine(story: Story, step: Step) -> bool:
@@ -106,8 +136,35 @@ def _verdict_text(story: Story, step: Step) -> str:
     return f" — verdict: {verdict}" if verdict else ""
 
 
-def _lane_labels(story: Story, step: Step, compact: bool) -> list[tuple[str, str, str]]:
-    """``(text, colour, weight)`` lines next to a step's marker."""
+def _lane_labels(story: Story, step: Step, compact: bool,
+                 wrap: int = 0) -> list[tuple[str, str, str]]:
+    """``(text, colour, weight)`` lines next to a step's marker; ``wrap`` > 0 wraps at that many
+    characters (the page layout), breaking after ``.`` or ``,`` before breaking a word."""
+    lines = _raw_lane_labels(story, step, compact=compact)
+    if wrap <= 0:
+        return lines
+    return [(part, colour, weight) for text, colour, weight in lines
+            for part in _wrap(text, wrap)]
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Greedy wrap at spaces; a longer word breaks after ``.`` or ``_``, else at ``width``."""
+    pieces: list[tuple[str, str]] = []  # (separator before, piece)
+    for word in text.split(" "):
+        parts = [word] if len(word) <= width else re.split(r"(?<=[._])(?=[A-Za-z])", word)
+        for n, part in enumerate(parts):
+            chunks = [part[i:i + width] for i in range(0, len(part), width)] or [""]
+            pieces += [(" " if n == 0 and i == 0 else "", c) for i, c in enumerate(chunks)]
+    lines: list[str] = []
+    for sep, piece in pieces:
+        if lines and len(lines[-1] + sep + piece) <= width:
+            lines[-1] += sep + piece
+        else:
+            lines.append(piece)
+    return lines or [""]
+
+
+def _raw_lane_labels(story: Story, step: Step, compact: bool) -> list[tuple[str, str, str]]:
     if step.kind == "write":
         verdict = story.verdicts.get(step.write or "")
         wrote = step.event("Wrote")
@@ -157,22 +214,36 @@ def _notes(story: Story, step: Step, compact: bool, chars: int) -> list[str]:
                          break_on_hyphens=False) or [head]
 
 
-def _rows(story: Story, compact: bool, chars: int, top: float) -> list[_Row]:
+def _rows(story: Story, compact: bool, chars: int, top: float, wrap: int = 0,
+          fold: bool = False) -> list[_Row]:
     groups: list[list[Step]] = []
+    folds: list[bool] = []
     for step in story.steps:
         current = groups[-1] if groups else None
-        if (compact and current and _routine(story, step)
+        if fold and not _worth_showing(story, step):
+            if current is not None and folds[-1]:
+                current.append(step)
+            else:
+                groups.append([step])
+                folds.append(True)
+            continue
+        if (compact and current and not folds[-1] and _routine(story, step)
                 and all(_routine(story, x) for x in current)
                 and step.replica not in {x.replica for x in current}):
             current.append(step)
         else:
             groups.append([step])
+            folds.append(False)
     rows = []
     y = top
-    for group in groups:
+    for group, folded in zip(groups, folds, strict=True):
+        if folded:
+            rows.append(_Row(tuple(group), y, 24.0, (), folded=True))
+            y += 24.0
+            continue
         notes = [(n, _alarming(story, step)) for step in group
                  for n in _notes(story, step, compact, chars)]
-        labels = max(len(_lane_labels(story, step, compact))
+        labels = max(len(_lane_labels(story, step, compact, wrap))
                      + sum(story.messages[n].dropped for n in step.sent) for step in group)
         if compact:
             height = 20.0 if not notes and labels <= 1 else 22.0 + LINE_H * max(0, labels - 1)
@@ -185,64 +256,111 @@ def _rows(story: Story, compact: bool, chars: int, top: float) -> list[_Row]:
 
 
 def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
-            notes: bool = True) -> Drawing:
+            notes: bool = True, width: float | None = None, fold: bool | None = None) -> Drawing:
     """Lay out the space-time diagram of a Result (or a bare Trace) without wrapping it.
 
     ``compact`` forces the compact view on or off (default: chosen by size);
     ``notes=False`` leaves out the notes column (side-by-side comparisons do).
+    ``width`` lays the picture out for a page column that many px wide: no notes
+    column, lanes narrowed to fit and their labels wrapped, wrapped headings, a
+    one-column legend, and no text smaller than :data:`PAGE_MIN_TEXT` px, so at its
+    own size it reads without zooming. Lanes never get narrower than
+    :data:`PAGE_MIN_LANE`, so a run with many replicas can still come out wider.
+    ``fold`` draws a summarised view of a busy run: each stretch of steps that
+    wrote, merged, lost and repaired nothing (timers, anti-entropy rounds that
+    found equal trees, dropped messages) folds into one thin row that says how
+    many steps of which kind it stands for, and their arrows are not drawn.
+    By default a page layout of more than :data:`COMPACT_STEPS` steps folds.
     """
     story = source if isinstance(source, Story) else build(source)
     replicas = story.replicas
+    page_width = width
+    if page_width is not None:
+        notes = False
+    if fold is None:
+        fold = page_width is not None and len(story.steps) > COMPACT_STEPS
     if compact is None:
-        compact = len(story.steps) > COMPACT_STEPS or len(replicas) > COMPACT_REPLICAS
+        compact = (len(story.steps) > COMPACT_STEPS and not fold) or len(replicas) > COMPACT_REPLICAS
     chars = (96 if compact else 66) if notes else 0
     notes_w = chars * NOTE_SIZE * s.MONO_EM
+    latest = max((step.time for step in story.steps), default=0)
+    stamp = f"t={latest}–{latest}" if compact or fold else f"t={latest}"
+    gutter = max(GUTTER, s.text_width(stamp, 11, mono=True) + 16)
 
-    label_w: dict[str | None, float] = {}
-    for step in story.steps:
-        for t, _, weight in _lane_labels(story, step, compact):
-            w = s.text_width(t, LABEL_SIZE) * (1.1 if weight == "bold" else 1.0)
-            label_w[step.replica] = max(label_w.get(step.replica, 0.0), w)
+    def widths(wrap: int) -> dict[str | None, float]:
+        label_w: dict[str | None, float] = {}
+        for step in story.steps:
+            for t, _, weight in _lane_labels(story, step, compact, wrap):
+                w = s.text_width(t, LABEL_SIZE) * (1.1 if weight == "bold" else 1.0)
+                label_w[step.replica] = max(label_w.get(step.replica, 0.0), w)
+        return label_w
+
+    wrap = 0
+    label_w = widths(wrap)
     widest_label = max(label_w.values(), default=0.0)
     widest_name = max((s.text_width(r, 12) for r in replicas), default=0)
     if compact:
         col_w = min(120.0, max(44.0, widest_label + 22, min(widest_name + 8, 120.0)))
     else:
         col_w = min(260.0, max(150.0, widest_label + 36, widest_name + 16))
+    if page_width is not None:
+        fit = (page_width - PAD - gutter - 12) / (max(1, len(replicas)) + 0.5)
+        col_w = min(col_w, max(PAGE_MIN_LANE / 2 if compact else PAGE_MIN_LANE, fit))
+        wrap = max(8, int((col_w - 24) / (LABEL_SIZE * s.SANS_EM * 1.1)))
+        label_w = widths(wrap)
     rotate_names = widest_name + 6 > col_w
     header_h = 30 + (min(widest_name, 140) * 0.5 if rotate_names else 0)
 
-    title_h = 56
-    latest = max((step.time for step in story.steps), default=0)
-    stamp = f"t={latest}–{latest}" if compact else f"t={latest}"
-    gutter = max(GUTTER, s.text_width(stamp, 11, mono=True) + 16)
+    title_lines, how_lines = [story.title], 1
+    if page_width is not None:
+        title_lines = _wrap(story.title, int((page_width - 2 * PAD) / (16 * s.SANS_EM * 1.1)))
+    title_h = 56 + 20 * (len(title_lines) - 1)
     lanes_left = PAD + gutter
     lane_x = {r: lanes_left + col_w * (i + 0.5) for i, r in enumerate(replicas)}
     lanes_right = lanes_left + col_w * len(replicas)
     last_lane = replicas[-1] if replicas else None
     notes_x = max(lanes_right + 18, lanes_right - col_w / 2 + 12 + label_w.get(last_lane, 0) + 24)
     width = notes_x + notes_w + PAD if notes else notes_x
+    if page_width is not None:
+        width = max(width, page_width)
+    how = "time flows down · one row per step, not to scale · t = simulated ms"
+    if fold:
+        how = ("summarised: routine steps fold into thin rows · time flows down, not to scale · "
+               "t = simulated ms")
+    if page_width is not None:
+        how_lines = len(_wrap(how, int((max(width, page_width) - 2 * PAD) / (11 * s.SANS_EM))))
+    if compact:
+        how_lines += 1
+    title_h += LINE_H * (how_lines - 1)
     top = PAD + title_h + header_h
-    rows = _rows(story, compact, chars, top)
+    rows = _rows(story, compact, chars, top, wrap, fold)
     bottom = rows[-1].top + rows[-1].height if rows else top + 30
     row_of = {step.index: row for row in rows for step in row.steps}
 
     body: list[str] = []
     # Title, summary, how to read it.
-    body.append(s.text(PAD, PAD + 16, story.title, size=16, font_weight="bold", fill=s.INK))
-    body.append(_summary_line(story, PAD, PAD + 36))
-    how = "time flows down · one row per step, not to scale · t = simulated ms"
+    for n, line in enumerate(title_lines):
+        body.append(s.text(PAD, PAD + 16 + 20 * n, line, size=16, font_weight="bold",
+                           fill=s.INK))
+    below = PAD + 20 * (len(title_lines) - 1)
+    body.append(_summary_line(story, PAD, below + 36))
     if compact:
         packed = sum(len(r.steps) for r in rows if len(r.steps) > 1)
         how = (f"compact view: {len(story.steps)} steps in {len(rows)} rows ({packed} routine "
                "deliveries share rows, their arrows faint) · time flows down, not to scale")
-    body.append(s.text(PAD, PAD + 52, how, size=11, fill=s.GREY))
+    how_chars = int((max(width, page_width or 0) - 2 * PAD) / (11 * s.SANS_EM))
+    for n, line in enumerate(_wrap(how, how_chars) if page_width is not None or compact
+                             else [how]):
+        body.append(s.text(PAD, below + 52 + LINE_H * n, line, size=11, fill=s.GREY))
 
     # Row backgrounds (the step-through page highlights them).
     for n, row in enumerate(rows):
         body.append(s.tag("rect", None, class_="row", x=PAD, y=row.top, width=width - 2 * PAD,
                           height=row.height, fill="#F4F4F4" if n % 2 else "none",
                           data_first=row.steps[0].index, data_last=row.steps[-1].index))
+        if row.folded:
+            body.append(s.halo_text(lanes_left + 6, row.top + 16, _folded_note(row.steps),
+                                    size=11, fill=s.GREY, font_style="italic"))
 
     # Lane headers and lanes.
     for replica, x in lane_x.items():
@@ -270,12 +388,14 @@ def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
                                font_family=s.MONO, fill=s.VERMILLION if alarming else s.INK))
 
     # Messages first, so markers sit on top of arrow ends.
-    body.extend(_messages(story, lane_x, row_of, bottom, compact))
+    body.extend(_messages(story, lane_x, row_of, bottom, compact, wrap))
 
     # Step markers and their labels.
     for step in story.steps:
         row = row_of[step.index]
-        body.extend(_marker(story, step, lane_x, row, compact, lanes_left, lanes_right))
+        if row.folded:
+            continue
+        body.extend(_marker(story, step, lane_x, row, compact, lanes_left, lanes_right, wrap))
 
     height = bottom + 12
     if legend:
@@ -289,6 +409,8 @@ def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
     title = f"Space-time diagram: {story.title}"
     if story.summary is not None:
         title += f" — {len(lost)} silently lost" + (f" ({', '.join(lost)})" if lost else "")
+    if page_width is not None:
+        body = [b.replace('font-size="10"', f'font-size="{PAGE_MIN_TEXT}"') for b in body]
     return Drawing(width, height, body, title, desc)
 
 
@@ -320,10 +442,10 @@ def _overlaps(box: Box, boxes: list[Box]) -> bool:
 
 
 def _drop(story: Story, m: Message, lane_x: dict[str, float], row_of: dict[int, _Row],
-          compact: bool) -> tuple[float, float, int, str]:
+          compact: bool, wrap: int = 0) -> tuple[float, float, int, str]:
     """Where a dropped message's stub ends: just below the sender's labels, towards its target."""
     sender = story.step(m.sent_step)
-    below = len(_lane_labels(story, sender, compact))
+    below = len(_lane_labels(story, sender, compact, wrap))
     nth = [n for n in sender.sent if story.messages[n].dropped].index(m.index)
     x1, y1 = lane_x[m.src], row_of[m.sent_step].y
     side = 1 if lane_x[m.dst] > x1 else -1
@@ -332,32 +454,35 @@ def _drop(story: Story, m: Message, lane_x: dict[str, float], row_of: dict[int, 
 
 
 def _label_boxes(story: Story, lane_x: dict[str, float], row_of: dict[int, _Row],
-                 compact: bool) -> list[Box]:
+                 compact: bool, wrap: int = 0) -> list[Box]:
     """Where the step labels sit, so message labels can keep out of their way."""
     boxes: list[Box] = []
     for step in story.steps:
-        if step.replica not in lane_x:
+        if step.replica not in lane_x or row_of[step.index].folded:
             continue
         x, y = lane_x[step.replica], row_of[step.index].y
         boxes.append((x - 8, y - 8, 16, 16))
-        for n, (label, _, _) in enumerate(_lane_labels(story, step, compact)):
+        for n, (label, _, _) in enumerate(_lane_labels(story, step, compact, wrap)):
             boxes.append((x + 12, y - 7 + n * LINE_H, s.text_width(label, LABEL_SIZE), 13))
     for m in story.messages:
         if m.dropped and m.src in lane_x and m.dst in lane_x:
-            xm, ym, side, text = _drop(story, m, lane_x, row_of, compact)
+            xm, ym, side, text = _drop(story, m, lane_x, row_of, compact, wrap)
             w = s.text_width(text, 10) + 12
             boxes.append((xm - 4 if side > 0 else xm - w, ym - 7, w, 13))
     return boxes
 
 
 def _messages(story: Story, lane_x: dict[str, float], row_of: dict[int, _Row], bottom: float,
-              compact: bool) -> list[str]:
+              compact: bool, wrap: int = 0) -> list[str]:
     out = []
     labels = []
-    taken = _label_boxes(story, lane_x, row_of, compact)
+    taken = _label_boxes(story, lane_x, row_of, compact, wrap)
     for m in story.messages:
         if m.src not in lane_x or m.dst not in lane_x:
             continue
+        if row_of[m.sent_step].folded or (m.delivered_step is not None
+                                          and row_of[m.delivered_step].folded):
+            continue  # a summarised view draws no arrow into or out of a folded row
         # Grouped with the steps that sent and got it, so a page can show what was in flight.
         group = s.attrs_text({"class": "msg", "data-sent": m.sent_step,
                               "data-got": m.delivered_step})
@@ -366,7 +491,7 @@ def _messages(story: Story, lane_x: dict[str, float], row_of: dict[int, _Row], b
         x1, y1 = lane_x[m.src], row_of[m.sent_step].y
         x2 = lane_x[m.dst]
         if m.dropped:
-            xm, ym, side, text = _drop(story, m, lane_x, row_of, compact)
+            xm, ym, side, text = _drop(story, m, lane_x, row_of, compact, wrap)
             out.append(s.line(x1, y1 + 6, xm, ym, stroke=s.INK, stroke_width=1.2,
                               stroke_dasharray="3 2"))
             out.append(s.cross(xm, ym, 4, s.INK, 2))
@@ -418,7 +543,7 @@ def _delivered(story: Story, m: Message, x1: float, y1: float, x2: float, row_of
 
 
 def _marker(story: Story, step: Step, lane_x: dict[str, float], row: _Row, compact: bool,
-            left: float, right: float) -> list[str]:
+            left: float, right: float, wrap: int = 0) -> list[str]:
     y = row.y
     if step.replica is None or step.replica not in lane_x:
         return [s.line(left, y, right, y, stroke=s.ORANGE, stroke_width=2, stroke_dasharray="8 4"),
@@ -444,7 +569,7 @@ def _marker(story: Story, step: Step, lane_x: dict[str, float], row: _Row, compa
         read = step.event("Read")
         stale = read is not None and read.get("op") in story.stale_reads
         out.append(s.circle(x, y, 4 * scale, "#FFFFFF", s.ORANGE if stale else s.GREY, 1.5))
-    for n, (label, colour, weight) in enumerate(_lane_labels(story, step, compact)):
+    for n, (label, colour, weight) in enumerate(_lane_labels(story, step, compact, wrap)):
         out.append(s.halo_text(x + 12, y + 4 + n * LINE_H, label, size=LABEL_SIZE, fill=colour,
                                font_weight=None if weight == "normal" else weight))
     out.append("</g>")
@@ -490,12 +615,13 @@ def _legend(x: float, y: float, width: float, compact: bool,
     return out, y + 20 + per_column * 20
 
 
-def to_svg(source: Any, *, compact: bool | None = None) -> str:
+def to_svg(source: Any, *, compact: bool | None = None, width: float | None = None) -> str:
     """The space-time diagram of a Result (or a bare Trace) as a standalone SVG document.
 
-    Same run, same bytes. ``compact`` forces the big-run view on or off.
+    Same run, same bytes. ``compact`` forces the big-run view on or off;
+    ``width`` lays it out for a page column that wide (see :func:`diagram`).
     """
-    return diagram(source, compact=compact).to_svg()
+    return diagram(source, compact=compact, width=width).to_svg()
 
 
 def compare_svg(results: Sequence[Any]) -> str:
