@@ -84,7 +84,7 @@ class TableScenario:
         opts = self.options(policy, seed, **given)
         if opts.mode == "mrsc":
             initial = self.initial_items("item-lww")
-            # Regions catch up by log shipping at the scenario's anti-entropy period, if any.
+            # Regions catch up (state transfer) at the scenario's anti-entropy period, if any.
             catch_up = self.anti_entropy.period if self.anti_entropy is not None else None
             replicas: list[TableReplica] = [MrscRegion(r, "item-lww", initial, stamps=opts.stamps, catch_up=catch_up)
                         for r in self.regions]
