@@ -752,33 +752,34 @@ def test_a_rejected_client_request_from_another_region_draws_nothing() -> None:
     assert refused.replies == untouched.replies
 
 
-@pytest.mark.parametrize(("cap", "replicas", "says"), [
-    ("MAX_REPLICAS", 12, "MAX_REPLICAS=10"),
-    ("MAX_LINKS", 12, "MAX_LINKS=10"),
+@pytest.mark.parametrize(("cap", "replicas", "says", "explicit"), [
+    ("MAX_REPLICAS", 12, "MAX_REPLICAS=10", False),
+    ("MAX_LINKS", 12, "MAX_LINKS=10", True),  # the cap guards topologies that store their links
 ])
 def test_a_simulation_over_the_replica_or_link_cap_is_refused_before_it_is_built(
-    cap: str, replicas: int, says: str, monkeypatch: pytest.MonkeyPatch
+    cap: str, replicas: int, says: str, explicit: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from replicalab.sim import limits
+    from replicalab.sim.topology import full_mesh
 
     monkeypatch.setattr(limits, cap, 10)
+    ids = [f"r{i:02d}" for i in range(replicas)]
     with pytest.raises(ConfigError) as raised:
-        Simulation([Replica(f"r{i:02d}") for i in range(replicas)])
+        Simulation([Replica(i) for i in ids], topology=full_mesh(ids) if explicit else None)
     assert says in str(raised.value) and f"limits.{cap} = n" in str(raised.value)
 
 
-def test_a_full_mesh_over_the_link_cap_is_refused_before_any_pair_is_materialised(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """1,500 replicas in a full mesh used to take 20 s and 3 GB before a MemoryError."""
-    from replicalab.sim import simulation
+def test_a_default_full_mesh_materialises_no_pair(monkeypatch: pytest.MonkeyPatch) -> None:
+    """1,500 replicas in a full mesh used to take 20 s and 3 GB before a MemoryError. The
+    default mesh is implied: no networkx graph, no link state or stream until a link is used."""
+    from replicalab.sim import topology
 
     def no_mesh(ids: Any) -> nx.Graph:
-        raise AssertionError("the full mesh was built before the link cap was checked")
+        raise AssertionError("a networkx mesh was built for the default topology")
 
-    monkeypatch.setattr(simulation, "full_mesh", no_mesh)
-    with pytest.raises(ConfigError, match="MAX_LINKS"):
-        Simulation([Replica(f"r{i:04d}") for i in range(1500)])
+    monkeypatch.setattr(topology, "full_mesh", no_mesh)
+    sim = Simulation([Replica(f"r{i:04d}") for i in range(1500)])
+    assert all(len(ctx._links) == 0 for ctx in sim._contexts.values())
 
 
 def test_link_streams_are_made_on_first_use_and_draw_as_before() -> None:

@@ -319,3 +319,37 @@ def test_tracing_off_records_nothing_and_changes_no_outcome():
     on, off = run(True), run(False)
     assert off.trace is None and len(on.trace) > 0
     assert on.replica("b").got == off.replica("b").got
+
+
+def test_a_default_full_mesh_stores_nothing_per_pair_until_a_link_is_used():
+    """A full mesh of n replicas has n(n-1)/2 links; building one must not cost that much.
+    The default topology implies the links and makes a link's state on its first message, so
+    even MAX_REPLICAS replicas build at once, and the draws are those of an eager mesh."""
+    from replicalab.sim.limits import MAX_REPLICAS
+    from replicalab.sim.topology import FullMesh, full_mesh
+
+    class Quiet(Replica):
+        def on_message(self, ctx, src, msg):
+            ctx.log("Got", src=src)
+
+    big = Simulation([Quiet(f"r{i:05d}") for i in range(MAX_REPLICAS)])
+    assert isinstance(big.topology, FullMesh)
+    assert big.topology.number_of_edges() == MAX_REPLICAS * (MAX_REPLICAS - 1) // 2
+    assert all(len(ctx._links) == 0 for ctx in big._contexts.values())
+    ctx = big._contexts["r00007"]
+    assert len(ctx.peers) == MAX_REPLICAS - 1 and "r00007" not in ctx.peers
+    assert ctx.peers[6] == "r00006" and ctx.peers[7] == "r00008" and ctx.peers[-1] == "r09999"
+
+    def run(topology):
+        ids = [f"n{i}" for i in range(6)]
+
+        class Chatty(Quiet):
+            def on_start(self, ctx):
+                for peer in ctx.peers:
+                    ctx.send(peer, self.id)
+
+        sim = Simulation([Chatty(i) for i in ids], topology=topology, seed=7)
+        sim.run_until_quiescent()
+        return [(e.time, e.replica, e.get("src")) for e in sim.trace.of_kind("Got")]
+
+    assert run(None) == run(full_mesh([f"n{i}" for i in range(6)]))  # same draws either way

@@ -57,8 +57,8 @@ class Context(Protocol):
         """Simulated global time in milliseconds (no replica can read this in reality; use for logs)."""
 
     @property
-    def peers(self) -> tuple[str, ...]:
-        """The replicas this one has a link to, sorted."""
+    def peers(self) -> Sequence[str]:
+        """The replicas this one has a link to, sorted (a tuple, or a view in a large mesh)."""
 
     def wall_time(self) -> int:
         """This replica's wall clock in milliseconds: simulated time plus its skew and drift."""

@@ -8,7 +8,7 @@ and trace. The heap's entry layout and priorities are defined here too.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any
 
 import attrs
@@ -95,13 +95,14 @@ class SimContext:
     __slots__ = ("_sim", "_replica", "_links", "_rng", "_clock", "peers", "random")
 
     def __init__(self, sim: Any, replica: str, links: dict[str, _LinkState],
-                 clock: WallClock) -> None:
+                 clock: WallClock, peers: Sequence[str] | None = None) -> None:
         self._sim = sim
         self._replica = replica
         self._links = links
         self._rng = sim.streams.stream(f"replica:{replica}")
         self._clock = clock
-        self.peers = tuple(sorted(links))
+        #: The replica's neighbours, sorted (a full mesh passes a view, not a copy per replica).
+        self.peers: Sequence[str] = tuple(sorted(links)) if peers is None else peers
         # random() -> float in [0, 1) from this replica's stream: the bound C method, no wrapper.
         self.random = self._rng.random
 

@@ -13,7 +13,7 @@ module constant here for runs built for you (``scenarios.run``):
 | cap | what it counts | how to raise it |
 |---|---|---|
 | `MAX_REPLICAS` | replicas in one simulation | `limits.MAX_REPLICAS = n` |
-| `MAX_LINKS` | links (edges) of the topology | `limits.MAX_LINKS = n` |
+| `MAX_LINKS` | links (edges) of a topology you pass (the default full mesh stores none) | `limits.MAX_LINKS = n` |
 | `MAX_EVENTS` | events one simulation processes | `Simulation(max_events=n)` |
 | `MAX_PENDING` | events scheduled and not yet processed | `Simulation(max_pending=n)` |
 | `MAX_TRACE_EVENTS` | records kept in the trace | `Simulation(max_trace_events=n)` |

@@ -36,7 +36,7 @@ two things the replicas cannot touch:
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -71,7 +71,7 @@ from replicalab.sim.ground_truth import EMPTY, GroundTruth, WriteFact
 from replicalab.sim.network import Link
 from replicalab.sim.records import UNREACHABLE, FailedRequest, Reply, Statistics
 from replicalab.sim.rng import RandomStreams
-from replicalab.sim.topology import full_mesh, validate_topology
+from replicalab.sim.topology import FullMesh, validate_topology
 from replicalab.trace import Trace
 
 __all__ = ["UNREACHABLE", "FailedRequest", "Reply", "Simulation", "Statistics", "WriteFact",
@@ -92,6 +92,65 @@ def _replica_list(replicas: Any) -> list[Any]:
     return list(replicas)
 
 
+
+
+class _MeshLinks(dict[str, _LinkState]):
+    """One replica's links in a :class:`FullMesh`, each made when it is first used."""
+
+    __slots__ = ("_make", "_replica", "_mesh")
+
+    def __init__(self, make: Callable[[str, str], _LinkState], replica: str, mesh: FullMesh) -> None:
+        super().__init__()
+        self._make, self._replica, self._mesh = make, replica, mesh
+
+    def get(self, dst: Any, default: Any = None) -> Any:
+        state = dict.get(self, dst)
+        if state is None and isinstance(dst, str) and self._mesh.has_edge(self._replica, dst):
+            state = self[dst] = self._make(self._replica, dst)
+        return default if state is None else state
+
+    def __missing__(self, dst: Any) -> _LinkState:
+        state = self.get(dst)
+        if state is None:
+            raise KeyError(dst)
+        return state
+
+
+class _MeshPeers(Sequence[str]):
+    """A replica's peers in a full mesh: every id but its own, sorted — without a copy each."""
+
+    __slots__ = ("_ids", "_me")
+
+    def __init__(self, ids: tuple[str, ...], me: int) -> None:
+        self._ids, self._me = ids, me
+
+    def __len__(self) -> int:
+        return len(self._ids) - 1
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return tuple(self)[i]
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("peer index out of range")
+        return self._ids[i if i < self._me else i + 1]
+
+    def __iter__(self) -> Iterator[str]:
+        return (p for i, p in enumerate(self._ids) if i != self._me)
+
+    def __contains__(self, peer: object) -> bool:
+        return peer != self._ids[self._me] and peer in self._ids
+
+    def __eq__(self, other: object) -> bool:
+        return tuple(self) == (tuple(other) if isinstance(other, Sequence) else other)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return repr(tuple(self))
 
 
 class _Runtime:
@@ -197,11 +256,12 @@ class Simulation:
         if not by_id:
             raise ConfigError("a simulation needs at least one replica")
         limits.check_replicas(len(by_id))
-        if topology is None:
-            limits.check_links(len(by_id) * (len(by_id) - 1) // 2, "a full mesh of these replicas")
-        graph = full_mesh(by_id) if topology is None else topology
+        # No topology: a full mesh that stores nothing per pair (links are made on first use),
+        # so the link cap guards only topologies that do.
+        graph = FullMesh(by_id) if topology is None else topology
         ids = validate_topology(graph, allow_disconnected=allow_disconnected)
-        limits.check_links(graph.number_of_edges(), "the topology")
+        if not isinstance(graph, FullMesh):
+            limits.check_links(graph.number_of_edges(), "the topology")
         if set(ids) != set(by_id):
             missing = sorted(set(by_id) - set(ids))
             extra = sorted(set(ids) - set(by_id))
@@ -253,19 +313,30 @@ class Simulation:
         self._link_config = overrides
         self._default_link = default
         self._contexts: dict[str, SimContext] = {}
-        for replica in ids:
+        for index, replica in enumerate(ids):
+            clock = clocks.get(replica, WallClock())
+            if isinstance(graph, FullMesh):
+                self._contexts[replica] = SimContext(
+                    self, replica, _MeshLinks(self._make_link, replica, graph), clock,
+                    peers=_MeshPeers(graph.nodes, index))
+                continue
             states = {
                 peer: _LinkState(overrides.get((replica, peer), default), self.streams, replica, peer)
                 for peer in sorted(graph.neighbors(replica))
             }
-            self._contexts[replica] = SimContext(self, replica, states, clocks.get(replica, WallClock()))
+            self._contexts[replica] = SimContext(self, replica, states, clock)
+
+    def _make_link(self, src: str, dst: str) -> _LinkState:
+        return _LinkState(self._link_config.get((src, dst), self._default_link), self.streams,
+                          src, dst)
 
     @staticmethod
     def _link_overrides(
-        graph: nx.Graph, links: Mapping[tuple[str, str], Link]
+        graph: nx.Graph | FullMesh, links: Mapping[tuple[str, str], Link]
     ) -> dict[tuple[str, str], Link]:
         out: dict[tuple[str, str], Link] = {}
-        for a, b, data in graph.edges(data=True):
+        edges = () if isinstance(graph, FullMesh) else graph.edges(data=True)  # a mesh has no data
+        for a, b, data in edges:
             if "link" in data:
                 out[(a, b)] = out[(b, a)] = data["link"]
         for pair, link in links.items():

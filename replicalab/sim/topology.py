@@ -15,7 +15,7 @@ disconnected graphs, and returns the ids sorted.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import networkx as nx
@@ -54,6 +54,43 @@ def _ids(ids: Iterable[str]) -> list[str]:
             raise ReplicaIdError(f"replica id {_validate.shown(replica)} appears twice; ids must be unique")
         seen.add(replica)
     return sorted(out)
+
+
+class FullMesh:
+    """Every pair of replicas linked — implied, not stored: what a simulation uses when given
+    no topology.
+
+    A full mesh of n replicas has n(n - 1) / 2 links. Nothing is kept per pair: the simulator
+    asks whether two replicas are linked (always, if both exist) and makes a link's state and
+    random stream only when the link first carries something, so building the mesh costs
+    memory linear in the replicas. It answers the few questions the simulator asks of a
+    graph (``nodes``, ``has_edge``, ``neighbors``, ``edges``, ``number_of_edges``);
+    :func:`full_mesh` builds the same mesh as a networkx graph, for drawing or analysis.
+    """
+
+    def __init__(self, ids: Iterable[str]) -> None:
+        self.nodes: tuple[str, ...] = tuple(_ids(ids))
+        self._members = frozenset(self.nodes)
+
+    def has_edge(self, a: object, b: object) -> bool:
+        return a != b and a in self._members and b in self._members
+
+    def neighbors(self, replica: str) -> Iterator[str]:
+        return (other for other in self.nodes if other != replica)
+
+    def edges(self, data: bool = False) -> Iterator[Any]:
+        for i, a in enumerate(self.nodes):
+            for b in self.nodes[i + 1:]:
+                yield (a, b, {}) if data else (a, b)
+
+    def number_of_nodes(self) -> int:
+        return len(self.nodes)
+
+    def number_of_edges(self) -> int:
+        return len(self.nodes) * (len(self.nodes) - 1) // 2
+
+    def __repr__(self) -> str:
+        return f"FullMesh({list(self.nodes)!r})"
 
 
 def full_mesh(ids: Iterable[str]) -> nx.Graph:
@@ -137,6 +174,10 @@ def validate_topology(graph: object, *, allow_disconnected: bool = False) -> lis
     :class:`TopologyError` for a graph that is not an undirected networkx graph,
     is empty, has a self-loop, or (unless ``allow_disconnected``) is disconnected.
     """
+    if isinstance(graph, FullMesh):
+        if not graph.nodes:
+            raise TopologyError("topology has no replicas")
+        return list(graph.nodes)  # validated when it was made; connected by definition
     if not isinstance(graph, nx.Graph) or graph.is_directed() or graph.is_multigraph():
         raise TopologyError(
             f"topology must be an undirected networkx.Graph, got {type(graph).__name__}; "
