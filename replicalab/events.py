@@ -99,10 +99,6 @@ def _kind(cls: type[TraceEvent]) -> type[TraceEvent]:
     return cls
 
 
-def _f(default: Any = attrs.NOTHING) -> Any:
-    return attrs.field(default=default)
-
-
 # -- the runtime ---------------------------------------------------------------------
 
 

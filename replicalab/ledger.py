@@ -305,7 +305,8 @@ def _missing(w: WriteRecord, item: Item | None, records: Mapping[str, WriteRecor
 
 
 def _judge_inputs(writes: Any, final: Any, losses: Any, reports: Any, absent: Any,
-                  reached: Any = None) -> tuple[list[WriteRecord], list[LossEvent]]:
+                  reached: Any = None, dormant: Any = None,
+                  ) -> tuple[list[WriteRecord], list[LossEvent]]:
     """Check judge()'s arguments at the boundary (ConfigError naming the argument)."""
     def listed(value: Any, kind: type, what: str) -> list[Any]:
         if isinstance(value, (str, bytes, bytearray, Mapping)) or not hasattr(value, "__iter__"):
@@ -316,10 +317,11 @@ def _judge_inputs(writes: Any, final: Any, losses: Any, reports: Any, absent: An
                 raise ConfigError(f"{what} must hold {kind.__name__} records, got {_validate.shown(one)}")
         return out
 
-    if not isinstance(final, Mapping) or not all(
-            isinstance(r, str) and isinstance(items, Mapping)
-            and all(isinstance(i, Item) for i in items.values()) for r, items in final.items()):
-        raise ConfigError(f"final must map replica -> {{key: Item}}, got {_validate.shown(final)}")
+    for what, states in (("final", final), ("dormant", {} if dormant is None else dormant)):
+        if not isinstance(states, Mapping) or not all(
+                isinstance(r, str) and isinstance(items, Mapping)
+                and all(isinstance(i, Item) for i in items.values()) for r, items in states.items()):
+            raise ConfigError(f"{what} must map replica -> {{key: Item}}, got {_validate.shown(states)}")
     for what, texts in (("reports", reports), ("absent", absent)):
         if texts is not None and (not isinstance(texts, Mapping) or not all(
                 isinstance(k, str) and isinstance(v, str) for k, v in texts.items())):
@@ -357,7 +359,7 @@ def judge(
     the attribute (not another ``ADD``) no longer counts, whatever the
     replica's later contributions say.
     """
-    writes, losses = _judge_inputs(writes, final, losses, reports, absent, reached)
+    writes, losses = _judge_inputs(writes, final, losses, reports, absent, reached, dormant)
     absent = dict(absent or {})
     dormant = dict(dormant or {})
     records = {w.id: w for w in writes}

@@ -171,10 +171,6 @@ class MergePolicy:
         Under ``causal`` the new version's clock dominates every sibling.
         """
         _write_arguments(item, attributes, write, stamp, replica, replace, adds, elements)
-        if item is not None:
-            _item(item, "item")
-        if not isinstance(attributes, Mapping):
-            raise ConfigError(f"attributes must be a mapping of name -> value, got {_validate.shown(attributes)}")
         versions = list(item.versions) if item is not None else []
         base = _base_cells(versions)
         cells = _built_cells(base, attributes, adds, elements, write, stamp, replace)
@@ -206,10 +202,6 @@ class MergePolicy:
         losses *by* this write (which had seen them).
         """
         _write_arguments(item, attributes, write, stamp, replica, replace, adds, elements)
-        if item is not None:
-            _item(item, "item")
-        if not isinstance(attributes, Mapping):
-            raise ConfigError(f"attributes must be a mapping of name -> value, got {attributes!r}")
         versions = list(item.versions) if item is not None else []
         cells = _built_cells(_base_cells(versions), attributes, adds, elements, write, stamp,
                              replace)

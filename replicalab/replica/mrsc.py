@@ -495,15 +495,12 @@ class MrscRegion(TableReplica):
         self.items[key] = item
         self.versions[key] = version
         self._last[key] = write
-        rule = f"mrsc: commit {version} ({write}) replaced commit {self._previous(before, version)}"
+        replaced = "(none held)" if before is None else f"{version - 1} or older"
+        rule = f"mrsc: commit {version} ({write}) replaced commit {replaced}"
         ctx.log("Merged", key=key, source=src, write=write, policy="mrsc", changed=item != before,
                 note=f"mrsc {how} {write} as commit {version}", siblings=1,
                 losses=loss_fields(tuple(Loss(w, a, write, rule) for w, a in lost)),
                 item=item.to_trace())
-
-    @staticmethod
-    def _previous(before: Item | None, version: int) -> str:
-        return "(none held)" if before is None else f"{version - 1} or older"
 
     def _refuse(self, ctx: Context, client: str, msg: UpdateItem | PutItem, why: str,
                 error: str = "ReplicatedWriteConflict") -> None:
