@@ -467,7 +467,8 @@ def from_simulation(sim: Any, reports: Mapping[str, str] | None = None,
     applied = set(wrote) | {e.get("write") for e in trace.of_kind("Merged")}
     requested = {e.get("op"): e for e in trace.of_kind("ClientRequested")}
     records = []
-    for op, fact in sim.writes.items():
+    facts = sim.writes  # a copy per access: read it once, not once per failed request
+    for op, fact in facts.items():
         reply = replies.get(op)
         event = wrote.get(op)
         if event is not None:
@@ -495,7 +496,7 @@ def from_simulation(sim: Any, reports: Mapping[str, str] | None = None,
         ))
     for op, failed in sim.failed_requests.items():
         request = failed.request
-        if not request.mutates or op in sim.writes:
+        if not request.mutates or op in facts:
             continue
         records.append(WriteRecord(
             id=op, replica=failed.replica, key=request.scope, time=failed.time,

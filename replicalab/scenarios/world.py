@@ -120,6 +120,7 @@ class TableScenario:
 
     def _result(self, sim: Simulation, opts: Options, clients: Clients,
                 policy: MergePolicy, initial: dict[str, Item]) -> Result:
+        writes = sim.writes  # a copy per access: read it once, not once per reply
         items = {rid: dict(sorted(r.items.items())) for rid, r in sim.replicas.items()}  # type: ignore[attr-defined]
         reference = next(iter(items.values()))
         forks = tuple(find_version_forks(sim.trace))  # type: ignore[arg-type]
@@ -140,11 +141,11 @@ class TableScenario:
             statistics=sim.statistics(),
             label=opts.label,
             forks=forks,
-            write_latencies=tuple(r.latency for r in sim.replies if r.response.op in sim.writes),
+            write_latencies=tuple(r.latency for r in sim.replies if r.response.op in writes),
             stale_reads=clients.stale_reads(),
             reads=len(self.reads),
             regions=tuple(sorted(self.regions)),
-            facts=tuple(sim.writes.values()),
+            facts=tuple(writes.values()),
             skew=dict(sorted(opts.skew.items())),
             initial=dict(initial),
         )
