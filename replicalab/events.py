@@ -77,10 +77,20 @@ class TraceEvent:
                 if f.name not in _HEADER}
 
     def get(self, name: str, default: Any = None) -> Any:
-        """A field by name, as in the JSON ``data`` (``default`` if this kind has no such field)."""
+        """A field by name, as in the JSON ``data`` (``default`` if this kind has no such field).
+
+        A name that no kind has is a reader's typo, not a missing value: it raises
+        :class:`~replicalab.errors.ConfigError` rather than quietly answering ``default``.
+        """
         if not isinstance(name, str):
             raise ConfigError(f"trace event fields are named by strings, got {name!r}")
-        if name in _HEADER or not hasattr(self, name) or name == "kind":
+        if name not in _fields(self.kind):
+            if name in _HEADER or name == "kind":
+                raise ConfigError(f"{name!r} is in every event's header, not its data: "
+                                  f"read event.{name}")
+            if name not in _fields(""):
+                raise ConfigError(f"no trace event has a field {name!r}; fields are "
+                                  f"{', '.join(sorted(_fields('')))}")
             return default
         return getattr(self, name)
 
@@ -91,6 +101,19 @@ class TraceEvent:
 
 
 EVENTS: dict[str, type[TraceEvent]] = {}
+
+
+def _fields(kind: str) -> frozenset[str]:
+    """The field names of ``kind`` (the header excluded); ``""``: of every kind together."""
+    if len(_FIELDS) != len(EVENTS) + 1:  # kinds register at import; rebuild if one was added
+        _FIELDS.clear()
+        _FIELDS.update({k: frozenset(f.name for f in attrs.fields(cls) if f.name not in _HEADER)
+                        for k, cls in EVENTS.items()})
+        _FIELDS[""] = frozenset().union(*_FIELDS.values())
+    return _FIELDS[kind]
+
+
+_FIELDS: dict[str, frozenset[str]] = {}
 
 
 def _kind(cls: type[TraceEvent]) -> type[TraceEvent]:

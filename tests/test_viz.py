@@ -328,6 +328,18 @@ def test_states_are_read_from_the_history_and_nothing_is_replayed(london):
                        {k: v for k, v in wrote.data.items() if k != "item"})
 
 
+def test_a_reader_that_asks_for_a_field_no_event_has_is_told_not_answered_none(london):
+    """Drift is caught on the reading side too: ``get`` answers ``default`` only for a field
+    some other kind has; a typo, or a header field asked of the data, raises."""
+    wrote = london["item-lww"].trace.of_kind("Wrote")[0]
+    started = london["item-lww"].trace.of_kind("Started")[0]
+    assert wrote.get("write") == wrote.write and started.get("write", "-") == "-"
+    with pytest.raises(ConfigError, match="no trace event has a field 'wirte'"):
+        wrote.get("wirte")
+    with pytest.raises(ConfigError, match="header"):
+        wrote.get("replica")
+
+
 def test_the_london_address_is_gone_from_us_east_1_after_its_first_merge(london):
     """The lesson in one assertion: after the merge, us-east-1 holds the old address."""
     story = build(london["item-lww"])
