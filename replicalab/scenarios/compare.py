@@ -123,39 +123,62 @@ def compare(
     done = 0
     rows = []
     for pattern in chosen:
-        results = []
+        # Keep each run's measurements, not the run: a Result holds its whole trace, and
+        # thousands of seeds of them would be held at once only to be summed.
+        runs = []
         for seed in seeds:
             if isinstance(scenario, TableScenario):
-                results.append(scenario.run(seed=seed, **pattern.options))
+                result = scenario.run(seed=seed, **pattern.options)
             elif callable(scenario):
-                results.append(scenario(seed).run(seed=seed, **pattern.options))
+                result = scenario(seed).run(seed=seed, **pattern.options)
             else:
-                results.append(registry.run(scenario, seed=seed, **pattern.options))
+                result = registry.run(scenario, seed=seed, **pattern.options)
+            runs.append(_Run.of(result))
             done += 1
             if progress is not None:
                 progress(done, total)
-        rows.append(_row(pattern, results))
+        rows.append(_row(pattern, runs))
     return rows
 
 
-def _row(pattern: Pattern, results: list[Result]) -> Row:
-    latencies = [v for r in results for v in r.write_latencies]
-    span_ms = sum(max(r.statistics.now, 1) for r in results)
+@attrs.frozen
+class _Run:
+    """What a row needs from one run."""
+
+    summary: dict[str, int]
+    latencies: tuple[int, ...]
+    siblings: int
+    stale_reads: int
+    reads: int
+    converged: bool
+    conflicts: int
+    span_ms: int
+
+    @classmethod
+    def of(cls, r: Result) -> _Run:
+        return cls(summary=dict(r.summary), latencies=tuple(r.write_latencies),
+                   siblings=r.siblings_visible, stale_reads=len(r.stale_reads), reads=r.reads,
+                   converged=r.converged, conflicts=conflicting_writes(r),
+                   span_ms=max(r.statistics.now, 1))
+
+
+def _row(pattern: Pattern, runs: list[_Run]) -> Row:
+    latencies = [v for r in runs for v in r.latencies]
     return Row(
         pattern=pattern.name,
         active=pattern.active,
-        seeds=len(results),
-        acknowledged=sum(r.summary["acknowledged"] for r in results),
-        silently_lost=sum(r.summary["silently_lost"] for r in results),
-        detected=sum(r.summary["detected"] for r in results),
-        rejected=sum(r.summary["rejected"] for r in results),
-        unreplicated=sum(r.summary["unreplicated"] for r in results),
-        siblings=sum(r.siblings_visible for r in results),
+        seeds=len(runs),
+        acknowledged=sum(r.summary["acknowledged"] for r in runs),
+        silently_lost=sum(r.summary["silently_lost"] for r in runs),
+        detected=sum(r.summary["detected"] for r in runs),
+        rejected=sum(r.summary["rejected"] for r in runs),
+        unreplicated=sum(r.summary["unreplicated"] for r in runs),
+        siblings=sum(r.siblings for r in runs),
         p50=percentile(latencies, 0.5),
         p99=percentile(latencies, 0.99),
-        stale_reads=sum(len(r.stale_reads) for r in results),
-        reads=sum(r.reads for r in results),
-        converged=sum(r.converged for r in results),
-        conflicts=sum(conflicting_writes(r) for r in results),
-        seconds=span_ms / 1000,
+        stale_reads=sum(r.stale_reads for r in runs),
+        reads=sum(r.reads for r in runs),
+        converged=sum(r.converged for r in runs),
+        conflicts=sum(r.conflicts for r in runs),
+        seconds=sum(r.span_ms for r in runs) / 1000,
     )
