@@ -64,12 +64,9 @@ from replicalab.errors import ConfigError
 from replicalab.items import INITIAL_WRITE, Item
 from replicalab.policies import Loss, MergePolicy
 from replicalab.replica.base import Context, Response
+from replicalab.replica.requests import GetItem, PutItem, ReadResult, UpdateItem
 from replicalab.replica.table import (
-    GetItem,
-    PutItem,
-    ReadResult,
     TableReplica,
-    UpdateItem,
     element_fields,
     loss_fields,
     stamp_fields,
