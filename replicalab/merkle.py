@@ -378,8 +378,7 @@ class MerkleTree:
     def __init__(self, mapping: Mapping[str, bytes] | None = None, *, fanout: int = DEFAULT_FANOUT,
                  depth: int = DEFAULT_DEPTH) -> None:
         built = type(self).build({} if mapping is None else mapping, fanout=fanout, depth=depth)
-        for name in ("fanout", "depth", "_top", "_size"):
-            object.__setattr__(self, name, getattr(built, name))
+        self.__attrs_init__(built.fanout, built.depth, built._top, built._size)
 
     # -- hashing ingredients -------------------------------------------------------
     # Class attributes so that the test suite's planted-bug registry can build broken
@@ -392,11 +391,9 @@ class MerkleTree:
     # -- construction ----------------------------------------------------------------
     @classmethod
     def _make(cls, fanout: int, depth: int, top: _Node, size: int) -> MerkleTree:
-        tree = object.__new__(cls)
-        object.__setattr__(tree, "fanout", fanout)
-        object.__setattr__(tree, "depth", depth)
-        object.__setattr__(tree, "_top", top)
-        object.__setattr__(tree, "_size", size)
+        # A tree of parts already built: attrs' own initializer, without the public __init__'s build.
+        tree = cls.__new__(cls)
+        tree.__attrs_init__(fanout, depth, top, size)
         return tree
 
     @classmethod
