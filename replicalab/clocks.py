@@ -83,17 +83,9 @@ class LamportClock:
     replica: str = attrs.field(validator=lambda _i, _a, v: _validate.replica_id(v))
     time: int = attrs.field(default=0, validator=lambda _i, _a, v: _validate.counter(v, "time"))
 
-    @classmethod
-    def _trusted(cls, replica: str, time: int) -> LamportClock:
-        # Skips validation when both fields come from an already-valid clock: the hot path.
-        clock = object.__new__(cls)
-        object.__setattr__(clock, "replica", replica)
-        object.__setattr__(clock, "time", time)
-        return clock
-
     def tick(self) -> LamportClock:
         """Return the clock after one local event (or a send)."""
-        return LamportClock._trusted(self.replica, self.time + 1)
+        return LamportClock(self.replica, self.time + 1)
 
     def receive(self, remote: int | LamportClock) -> LamportClock:
         """Return the clock after receiving a message stamped ``remote``."""
@@ -102,7 +94,7 @@ class LamportClock:
         else:
             remote_time = _validate.counter(remote, "remote Lamport time")
         top = self.time if self.time > remote_time else remote_time
-        return LamportClock._trusted(self.replica, top + 1)
+        return LamportClock(self.replica, top + 1)
 
     @property
     def stamp(self) -> tuple[int, str]:
@@ -187,13 +179,6 @@ class VectorClock:
 
     _counts: dict[str, int] = attrs.field(default=None, converter=_checked_counts)
 
-    @classmethod
-    def _trusted(cls, counts: dict[str, int]) -> VectorClock:
-        # Skips validation for dicts built here from already-valid clocks: the hot path.
-        clock = object.__new__(cls)
-        object.__setattr__(clock, "_counts", counts)
-        return clock
-
     # -- reading ------------------------------------------------------------
     def get(self, replica: str) -> int:
         """The count for ``replica`` (0 if it has no entry)."""
@@ -227,14 +212,12 @@ class VectorClock:
             raise ClockError(f"tick amount must be an integer >= 1, got {_validate.shown(by)}")
         counts = dict(self._counts)
         counts[replica] = counts.get(replica, 0) + by
-        return VectorClock._trusted(counts)
+        return _trusted(counts)
 
     def merge(self, other: VectorClock) -> VectorClock:
         """Return the entry-wise maximum of the two clocks (their least upper bound)."""
         b = (other if type(other) is VectorClock else _as_vc(other))._counts
-        clock = _new(VectorClock)
-        _set_counts(clock, join_counts(self._counts, b))
-        return clock
+        return _trusted(join_counts(self._counts, b))
 
     # -- causality ----------------------------------------------------------
     def compare(self, other: VectorClock) -> Causality:
@@ -302,7 +285,7 @@ class VectorClock:
 
 
 # Hot paths use module-level names: CPython 3.11 specializes a module global, not a class
-# attribute (Causality.BEFORE, VectorClock._trusted, object.__new__).
+# attribute (Causality.BEFORE, object.__new__).
 _BEFORE, _AFTER, _EQUAL, _CONCURRENT = (
     Causality.BEFORE, Causality.AFTER, Causality.EQUAL, Causality.CONCURRENT
 )
@@ -328,6 +311,19 @@ def join_counts(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
 
 _new = object.__new__
 _set_counts = VectorClock.__dict__["_counts"].__set__  # the slot's own setter (bypasses frozen)
+
+
+def _trusted(counts: dict[str, int]) -> VectorClock:
+    """The clock of ``counts``, built by the verbs from already-valid clocks (no re-validation).
+
+    The one attrs bypass in this module, kept because benchmarks/run.py b2 shows it pays:
+    merge through the public constructor (which re-validates every entry) measured
+    1,737 / 5,340 / 32,995 ns at n = 3 / 16 / 128 against 574 / 1,101 / 4,942 ns with
+    this path (3x-7x). Only tick and merge call it, with dicts they built from valid clocks.
+    """
+    clock = _new(VectorClock)
+    _set_counts(clock, counts)
+    return clock
 
 
 def _as_vc(value: Any) -> VectorClock:

@@ -1,4 +1,4 @@
-"""Merkle trees: RFC 6962 hashing with inclusion proofs, and a keyspace tree for anti-entropy.
+"""Merkle trees: the keyspace tree for anti-entropy (and RFC 6962 trees, re-exported).
 
 The librarian's trick: to check that two libraries hold the same books, fingerprint
 every shelf, then every aisle from its shelves' fingerprints, then the building
@@ -10,19 +10,9 @@ Both tools here hash with SHA-256 and *domain separation*: a leaf is hashed as
 so no leaf can ever pass for an inner node. Python's ``hash()`` is never used and
 children are never combined with XOR.
 
-**RFC 6962 (Certificate Transparency) trees** over an ordered list of leaves, exactly
-as §2.1 of the RFC defines them: the Merkle Tree Hash of ``n > 1`` leaves splits them at
-``k``, the largest power of two smaller than ``n``; an odd node is never duplicated (it
-is promoted unchanged); the empty tree hashes to ``SHA-256(b"")``.
-
-    >>> rfc6962_root([]).hex()[:16]
-    'e3b0c44298fc1c14'
-    >>> rfc6962_root([b""]).hex()[:16]          # SHA-256(0x00)
-    '6e340b9cffb37a98'
-    >>> leaves = [b"alpha", b"beta", b"gamma"]
-    >>> proof = inclusion_proof(leaves, 2)
-    >>> len(proof), verify_inclusion(b"gamma", 2, 3, proof, rfc6962_root(leaves))
-    (1, True)
+**RFC 6962 (Certificate Transparency) trees** over an ordered list of leaves live in
+:mod:`replicalab.rfc6962` and are importable from here (:func:`rfc6962_root`,
+:func:`inclusion_proof`, :func:`verify_inclusion`).
 
 **Keyspace trees** (:class:`MerkleTree`) over a mapping ``key -> value bytes``, for
 anti-entropy between replicas. The shape is fixed by ``fanout`` and ``depth``, not by
@@ -45,13 +35,16 @@ order they learned them in, and the same key always sits in the same bucket:
     True
     >>> a.diff(b.set("pear", b"3").set("plum", b"4"))
     ['pear', 'plum']
+
+This module is one job and stays whole (about 580 lines): the keyspace tree's shape,
+bucket hashing, one-pass build, path-copying update and diff all read and write the same
+tuple-shaped nodes, and splitting them would scatter that node layout over several files.
 """
 
 from __future__ import annotations
 
 import functools
 import gc
-import hashlib
 from bisect import bisect_left
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, cast
@@ -60,6 +53,14 @@ import attrs
 
 from replicalab import _validate
 from replicalab.errors import ConfigError
+from replicalab.rfc6962 import _BYTES_LIKE, _index, _sha256
+from replicalab.rfc6962 import EMPTY_ROOT as EMPTY_ROOT
+from replicalab.rfc6962 import HASH_SIZE as HASH_SIZE
+from replicalab.rfc6962 import LEAF_PREFIX as LEAF_PREFIX
+from replicalab.rfc6962 import NODE_PREFIX as NODE_PREFIX
+from replicalab.rfc6962 import inclusion_proof as inclusion_proof
+from replicalab.rfc6962 import rfc6962_root as rfc6962_root
+from replicalab.rfc6962 import verify_inclusion as verify_inclusion
 
 __all__ = [
     "DEFAULT_DEPTH",
@@ -73,169 +74,6 @@ __all__ = [
     "suggested_depth",
     "verify_inclusion",
 ]
-
-_sha256 = hashlib.sha256
-_BYTES_LIKE = (bytes, bytearray, memoryview)
-
-#: Every hash here is a SHA-256 digest of this many bytes.
-HASH_SIZE = 32
-#: The RFC 6962 hash of the empty tree: SHA-256 of the empty string.
-EMPTY_ROOT = _sha256(b"").digest()
-
-LEAF_PREFIX = b"\x00"
-NODE_PREFIX = b"\x01"
-
-# ---------------------------------------------------------------------------
-# RFC 6962 §2.1: Merkle Tree Hash, audit paths, and their verification
-
-
-def _check_leaves(leaves: Any) -> None:
-    if isinstance(leaves, (str, *_BYTES_LIKE)) or not isinstance(leaves, Sequence):
-        raise ConfigError(
-            f"leaves must be a list or tuple of bytes (e.g. [b'a', b'b']), got "
-            f"{type(leaves).__name__}; wrap a single leaf in a list"
-        )
-
-
-def _bad_leaf(leaves: Sequence[Any]) -> ConfigError:
-    for i, leaf in enumerate(leaves):
-        if not isinstance(leaf, _BYTES_LIKE):
-            return ConfigError(
-                f"leaves[{i}] must be bytes (e.g. b'entry'), got {type(leaf).__name__}; "
-                f"encode text with .encode('utf-8')"
-            )
-    return ConfigError("leaves must be a sequence of bytes")  # pragma: no cover - defensive
-
-
-def _leaf_hashes(leaves: Sequence[bytes]) -> list[bytes]:
-    sha = _sha256
-    try:
-        return [sha(b"\x00" + leaf).digest() for leaf in leaves]
-    except TypeError:
-        raise _bad_leaf(leaves) from None
-
-
-def _next_level(level: list[bytes]) -> list[bytes]:
-    # Pair neighbours; an odd last node is promoted unchanged (never duplicated).
-    # Level-by-level pairing builds exactly RFC 6962's tree: the largest-power-of-two
-    # split makes every left subtree complete, so the only odd node is the last one.
-    sha = _sha256
-    it = iter(level)
-    up = [sha(b"\x01" + left + right).digest() for left, right in zip(it, it, strict=False)]
-    if len(level) & 1:
-        up.append(level[-1])
-    return up
-
-
-def _index(value: Any, what: str) -> int:
-    if type(value) is not int or value < 0:
-        raise ConfigError(f"{what} must be an integer >= 0, got {_validate.shown(value)}")
-    return value
-
-
-def rfc6962_root(leaves: Sequence[bytes]) -> bytes:
-    """The RFC 6962 Merkle Tree Hash (§2.1) of ``leaves``, in order: 32 bytes.
-
-    ``MTH({}) = SHA-256()``, ``MTH({d0}) = SHA-256(0x00 || d0)``, and for ``n > 1``
-    leaves ``MTH(D[n]) = SHA-256(0x01 || MTH(D[0:k]) || MTH(D[k:n]))`` with ``k`` the
-    largest power of two smaller than ``n``. Costs exactly ``2n - 1`` SHA-256 calls.
-
-        >>> rfc6962_root([b"", b"\\x00"]).hex()[:16]
-        'fac54203e7cc696c'
-
-    Raises :class:`~replicalab.errors.ConfigError` if ``leaves`` is not a sequence of
-    bytes-like objects.
-    """
-    _check_leaves(leaves)
-    if not leaves:
-        return EMPTY_ROOT
-    level = _leaf_hashes(leaves)
-    while len(level) > 1:
-        level = _next_level(level)
-    return level[0]
-
-
-def inclusion_proof(leaves: Sequence[bytes], index: int) -> list[bytes]:
-    """The RFC 6962 audit path (§2.1.1) proving that ``leaves[index]`` is in the tree.
-
-    The path lists sibling hashes from the leaf upwards, ``PATH(m, D[n])`` of the RFC:
-    its length is at most ``ceil(log2 n)``, shorter where an odd node was promoted.
-
-        >>> from hashlib import sha256
-        >>> path = inclusion_proof([b"a", b"b", b"c"], 0)   # sibling leaf b, then the subtree {c}
-        >>> path == [sha256(b"\\x00b").digest(), sha256(b"\\x00c").digest()]
-        True
-
-    Raises :class:`~replicalab.errors.ConfigError` unless ``0 <= index < len(leaves)``.
-    """
-    _check_leaves(leaves)
-    n = len(leaves)
-    if type(index) is not int or not 0 <= index < n:
-        valid = f"an integer from 0 to {n - 1}" if n else "impossible: the tree is empty"
-        raise ConfigError(f"index must be {valid} for a tree of {n} leaves, got {_validate.shown(index)}")
-    level = _leaf_hashes(leaves)
-    path: list[bytes] = []
-    while len(level) > 1:
-        sibling = index ^ 1
-        if sibling < len(level):
-            path.append(level[sibling])
-        level = _next_level(level)
-        index >>= 1
-    return path
-
-
-def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes],
-                     root: bytes) -> bool:
-    """True iff ``proof`` shows that leaf data ``leaf`` is entry ``index`` of the tree of
-    ``size`` leaves whose RFC 6962 root is ``root``.
-
-    The algorithm is RFC 9162 §2.1.3.2 (the verification of RFC 6962 audit paths):
-    rebuild the root from the leaf hash and the path, using the bits of ``index`` and
-    ``size - 1`` to decide left from right, and require every path entry to be used.
-
-        >>> leaves = [b"a", b"b", b"c", b"d", b"e"]
-        >>> root = rfc6962_root(leaves)
-        >>> verify_inclusion(b"e", 4, 5, inclusion_proof(leaves, 4), root)
-        True
-        >>> verify_inclusion(b"e", 3, 5, inclusion_proof(leaves, 4), root)
-        False
-
-    Any claim the proof does not establish returns ``False``: a wrong leaf, index, size,
-    root or path, ``index >= size``, or path entries that are not 32 bytes long.
-    :class:`~replicalab.errors.ConfigError` is raised only for arguments of the wrong
-    type (a programming error rather than a bad proof): ``leaf`` and ``root`` must be
-    bytes, ``index`` and ``size`` integers >= 0, ``proof`` a sequence of bytes.
-    """
-    if not isinstance(leaf, _BYTES_LIKE):
-        raise ConfigError(f"leaf must be the leaf's data as bytes, got {type(leaf).__name__}")
-    _index(index, "index")
-    _index(size, "size")
-    if not isinstance(root, _BYTES_LIKE):
-        raise ConfigError(f"root must be bytes (a 32-byte SHA-256 digest), got {type(root).__name__}")
-    if isinstance(proof, (str, *_BYTES_LIKE)) or not isinstance(proof, Sequence):
-        raise ConfigError(f"proof must be a list of 32-byte hashes, got {type(proof).__name__}")
-    for i, p in enumerate(proof):
-        if not isinstance(p, _BYTES_LIKE):
-            raise ConfigError(f"proof[{i}] must be bytes (a 32-byte hash), got {type(p).__name__}")
-    if index >= size:
-        return False
-    sha = _sha256
-    fn, sn = index, size - 1
-    r = sha(b"\x00" + leaf).digest()
-    for p in proof:
-        if len(p) != HASH_SIZE or sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            r = sha(b"\x01" + p + r).digest()
-            while not fn & 1 and fn:
-                fn >>= 1
-                sn >>= 1
-        else:
-            r = sha(b"\x01" + r + p).digest()
-        fn >>= 1
-        sn >>= 1
-    return sn == 0 and r == bytes(root)
-
 
 # ---------------------------------------------------------------------------
 # Keyspace trees
@@ -378,8 +216,7 @@ class MerkleTree:
     def __init__(self, mapping: Mapping[str, bytes] | None = None, *, fanout: int = DEFAULT_FANOUT,
                  depth: int = DEFAULT_DEPTH) -> None:
         built = type(self).build({} if mapping is None else mapping, fanout=fanout, depth=depth)
-        for name in ("fanout", "depth", "_top", "_size"):
-            object.__setattr__(self, name, getattr(built, name))
+        self.__attrs_init__(built.fanout, built.depth, built._top, built._size)
 
     # -- hashing ingredients -------------------------------------------------------
     # Class attributes so that the test suite's planted-bug registry can build broken
@@ -392,11 +229,9 @@ class MerkleTree:
     # -- construction ----------------------------------------------------------------
     @classmethod
     def _make(cls, fanout: int, depth: int, top: _Node, size: int) -> MerkleTree:
-        tree = object.__new__(cls)
-        object.__setattr__(tree, "fanout", fanout)
-        object.__setattr__(tree, "depth", depth)
-        object.__setattr__(tree, "_top", top)
-        object.__setattr__(tree, "_size", size)
+        # A tree of parts already built: attrs' own initializer, without the public __init__'s build.
+        tree = cls.__new__(cls)
+        tree.__attrs_init__(fanout, depth, top, size)
         return tree
 
     @classmethod

@@ -50,6 +50,10 @@ The CRDTs themselves accept any hashable element and any value; only
     3
     >>> from_json(text)          # dispatch on the "format" header
     GCounter({'a': 3})
+
+This module stays whole (about 510 lines) because it is one job, the format's single
+definition: the document header and limits, the op format and the field codecs are read
+together by every type's ``to_json``/``from_json``, which call them as ``serialization.*``.
 """
 
 from __future__ import annotations

@@ -1098,7 +1098,8 @@ PUBLIC_MODULES = [
     "replicalab", "replicalab.clocks", "replicalab.dots", "replicalab.crdts", "replicalab.items",
     "replicalab.policies", "replicalab.merkle", "replicalab.antientropy", "replicalab.reconcile",
     "replicalab.serialization", "replicalab.trace", "replicalab.ulid", "replicalab.replica",
-    "replicalab.replica.mrsc", "replicalab.sim", "replicalab.sim.faults", "replicalab.sim.limits",
+    "replicalab.replica.mrsc", "replicalab.replica.sync_driver", "replicalab.sim",
+    "replicalab.sim.faults", "replicalab.sim.limits",
     "replicalab.scenarios", "replicalab.ledger",
 ]
 #: Examples per public target under CI (derandomized); the local 'dev' profile uses a third.

@@ -41,6 +41,7 @@ RANKS: dict[str, int] = {
     "replicalab.trace": 2,
     "replicalab.serialization": 2,
     "replicalab.ulid": 2,
+    "replicalab.rfc6962": 2,
     "replicalab.clocks": 3,
     "replicalab.merkle": 3,
     "replicalab.dots": 4,

@@ -64,17 +64,18 @@ from replicalab.errors import ConfigError
 from replicalab.items import INITIAL_WRITE, Item
 from replicalab.policies import Loss, MergePolicy
 from replicalab.replica.base import Context, Response
-from replicalab.replica.table import (
-    GetItem,
-    PutItem,
-    ReadResult,
-    TableReplica,
-    UpdateItem,
-    element_fields,
-    loss_fields,
-    stamp_fields,
-    written_fields,
+from replicalab.replica.log_fields import element_fields, loss_fields, stamp_fields, written_fields
+from replicalab.replica.mrsc_messages import (
+    Accepted,
+    CatchUp,
+    Commit,
+    Digest,
+    Prepare,
+    ReadReply,
+    ReadRequest,
 )
+from replicalab.replica.requests import GetItem, PutItem, ReadResult, UpdateItem
+from replicalab.replica.table import TableReplica
 
 __all__ = ["Accepted", "CatchUp", "Commit", "Digest", "MrscRegion", "Prepare", "ReadReply",
            "ReadRequest"]
@@ -82,99 +83,6 @@ __all__ = ["Accepted", "CatchUp", "Commit", "Digest", "MrscRegion", "Prepare", "
 _CATCH_UP = "catch-up"
 _PREPARE_TIMEOUT = "prepare-timeout"
 _READ_TIMEOUT = "read-timeout"
-
-
-@attrs.frozen
-class Prepare:
-    """Origin asks a region to accept ``item`` as version ``base + 1`` of ``key``."""
-
-    key: str
-    item: Item
-    write: str
-    base: int
-    lamport: int = 0
-    hlc: tuple[int, int] = (0, 0)
-
-    def trace_fields(self) -> dict[str, Any]:
-        return {"key": self.key, "write": self.write, "base": self.base}
-
-
-@attrs.frozen
-class Accepted:
-    """A region's answer to :class:`Prepare`: ``ok`` False means it refused (and why)."""
-
-    key: str
-    write: str
-    ok: bool
-    reason: str = ""
-    lamport: int = 0
-    hlc: tuple[int, int] = (0, 0)
-
-
-@attrs.frozen
-class Commit:
-    """The origin tells everyone that ``write`` is version ``version`` of ``key``."""
-
-    key: str
-    item: Item
-    write: str
-    version: int
-    lamport: int = 0
-    hlc: tuple[int, int] = (0, 0)
-
-    def trace_fields(self) -> dict[str, Any]:
-        return {"key": self.key, "write": self.write, "version": self.version}
-
-
-@attrs.frozen
-class Digest:
-    """Catch-up: ``(key, commit number, write that made it)`` for every key the sender holds.
-
-    ``recovering`` asks every peer to answer, even with nothing to send (the
-    sender restarted without its state and counts the answers).
-    """
-
-    versions: tuple[tuple[str, int, str], ...]
-    recovering: bool = False
-
-    def trace_fields(self) -> dict[str, Any]:
-        return {"keys": len(self.versions), "recovering": self.recovering}
-
-
-@attrs.frozen
-class CatchUp:
-    """The answer to a :class:`Digest`: ``(key, commit, write, item)`` for every key where the
-    sender is ahead of the digest (or the digest lacks the key)."""
-
-    entries: tuple[tuple[str, int, str, Item], ...]
-    lamport: int = 0
-    hlc: tuple[int, int] = (0, 0)
-
-    def trace_fields(self) -> dict[str, Any]:
-        return {"keys": [key for key, *_ in self.entries]}
-
-
-@attrs.frozen
-class ReadRequest:
-    """A strong read asks a region for its latest version of ``key``."""
-
-    key: str
-    op: str
-
-
-@attrs.frozen
-class ReadReply:
-    """A region's latest ``version`` and ``item`` of ``key`` (None if it has none)."""
-
-    key: str
-    op: str
-    version: int
-    item: Item | None
-    lamport: int = 0
-    hlc: tuple[int, int] = (0, 0)
-
-    def trace_fields(self) -> dict[str, Any]:
-        return {"key": self.key, "op": self.op, "version": self.version}
 
 
 #: Messages that carry the sender's Lamport and hybrid clocks.

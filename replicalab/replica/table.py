@@ -20,231 +20,37 @@ ledger and the timeline can show it.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import Any
 
 import attrs
 
 from replicalab import _validate
-from replicalab.antientropy import (
-    BucketItems,
-    ChildHashes,
-    InSync,
-    MergedItems,
-    RootHash,
-    SyncSession,
-    full_state_bytes,
-)
+from replicalab.antientropy import SyncSession
 from replicalab.clocks import HybridLogicalClock, LamportClock
 from replicalab.errors import ConfigError
-from replicalab.items import Item, Stamp, sorted_elements
-from replicalab.merkle import MerkleTree
-from replicalab.policies import Loss, MergePolicy, Outcome, get_policy
-from replicalab.replica.base import Context, Replica, Request, Response
+from replicalab.items import Item, Stamp
+from replicalab.policies import MergePolicy, Outcome, get_policy
+from replicalab.replica.base import Context, Replica, Response
+from replicalab.replica.log_fields import element_fields, loss_fields, stamp_fields, written_fields
+from replicalab.replica.requests import GetItem, PutItem, ReadResult, UpdateItem
+from replicalab.replica.sync_driver import SYNC_MESSAGES as _SYNC_MESSAGES
+from replicalab.replica.sync_driver import SYNC_TIMER as _SYNC
+from replicalab.replica.sync_driver import AntiEntropy, AntiEntropyDriver
 
 #: How a table replica stamps writes for LWW: its wall clock, or a hybrid logical clock.
 STAMPS = ("wall", "hlc")
 
-__all__ = [
-    "GetItem",
-    "PutItem",
-    "ReadResult",
-    "Replicate",
-    "TableReplica",
-    "UpdateItem",
-]
-
-
-def _element_set(value: Any, what: str, name: Any) -> frozenset[Any]:
-    if not isinstance(value, (set, frozenset)) or not value:
-        raise ConfigError(f"{what} {_validate.shown(name)} takes a non-empty set of elements, e.g. {{'book'}}; "
-                          f"got {_validate.shown(value)}")
-    kinds = {str if isinstance(e, str) else int if type(e) is int else None for e in value}
-    if None in kinds or len(kinds) != 1:
-        raise ConfigError(f"{what} {_validate.shown(name)}: set elements must be all strings or all integers "
-                          f"(a DynamoDB string or number set), got {_validate.shown(value)}")
-    return frozenset(value)
-
-
-def _adds(value: Any) -> dict[str, int | frozenset[Any]]:
-    if not isinstance(value, Mapping):
-        raise ConfigError("add must be a mapping of attribute -> integer increment or set of "
-                          f"elements, got {_validate.shown(value)}")
-    out: dict[str, int | frozenset[Any]] = {}
-    for name, n in value.items():
-        if not isinstance(name, str) or not name:
-            raise ConfigError(f"add takes non-empty attribute names, got {_validate.shown(name)}")
-        if isinstance(n, (set, frozenset)):
-            out[name] = _element_set(n, "add", name)
-        elif type(n) is int:
-            out[name] = n
-        else:
-            raise ConfigError(
-                f"add takes attribute -> integer increment (negative to decrement) or a set of "
-                f"elements to add, got {_validate.shown(name)}: {_validate.shown(n)}")
-    return out
-
-
-def _deletes(value: Any) -> dict[str, frozenset[Any]]:
-    if not isinstance(value, Mapping):
-        raise ConfigError(f"delete must be a mapping of attribute -> set of elements, got {_validate.shown(value)}")
-    out = {}
-    for name, elements in value.items():
-        if not isinstance(name, str) or not name:
-            raise ConfigError(f"delete takes non-empty attribute names, got {_validate.shown(name)}")
-        out[name] = _element_set(elements, "delete", name)
-    return out
-
-
-def _disjoint(request: UpdateItem) -> None:
-    """DynamoDB refuses an update whose actions overlap on one attribute; so do we."""
-    seen: dict[str, str] = {}
-    for action, names in (("set", request.attributes), ("add", request.add),
-                          ("delete", request.delete)):
-        for name in names:
-            if name in seen:
-                raise ConfigError(f"attribute {_validate.shown(name)} appears in both {seen[name]} and {action}; "
-                                  "one update may act on an attribute only once")
-            seen[name] = action
-
-
-def _version(value: Any) -> None:
-    if value is not None and (type(value) is not int or value < 0):
-        raise ConfigError(f"expect_version must be an integer >= 0 (the version you read), got {_validate.shown(value)}")
-
-
-def _flag(value: Any, what: str) -> None:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{what} must be True or False, got {value!r}")
-
-
-def _plain_dict(value: Any, what: str) -> dict[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ConfigError(f"{what} must be a mapping of attribute name -> value, got {_validate.shown(value)}")
-    for name in value:
-        if not isinstance(name, str) or not name:
-            raise ConfigError(f"{what}: attribute names must be non-empty strings, got {_validate.shown(name)}")
-    return dict(value)
+# The requests (UpdateItem, PutItem, GetItem, ReadResult), the trace fields (written_fields, ...)
+# and AntiEntropy live in replica/requests.py, replica/log_fields.py and replica/sync_driver.py;
+# they are imported here, so ``from replicalab.replica.table import UpdateItem`` keeps working.
+__all__ = ["Replicate", "TableReplica"]
 
 
 def _timer_of(timer: Any, kind: str, size: int) -> bool:
     """True if ``timer`` is this replica's own ``(kind, name, ...)`` tuple of ``size`` items."""
     return (isinstance(timer, tuple) and len(timer) == size and timer[0] == kind
             and all(isinstance(part, str) for part in timer))
-
-
-@attrs.frozen
-class UpdateItem(Request):
-    """Set ``attributes`` on item ``key`` (other attributes untouched), like DynamoDB UpdateItem.
-
-    ``condition`` maps attribute -> expected value (None: must be absent); it is
-    checked against the *local* replica, and every sibling must satisfy it.
-    Optimistic concurrency: ``expect_version=v`` adds the condition
-    ``version = v`` and sets ``version`` to ``v + 1`` in the same write;
-    ``create_if_absent=True`` requires that the item does not exist yet and
-    sets ``version`` to 1. Both are checked against the local replica only.
-
-    ``add`` is DynamoDB's ADD action: an integer is an atomic increment
-    (``{"used": 1}``), a set adds elements to a set attribute
-    (``{"items": {"book"}}``). ``delete`` is DynamoDB's DELETE action: it
-    removes elements from a set attribute; removing the last element removes
-    the attribute (a set is never empty). Each is atomic *in its region*
-    only: what survives replication is the merge policy's business.
-    """
-
-    mutates: ClassVar[bool] = True
-
-    key: str = attrs.field(validator=lambda _i, _a, v: _validate.name(v, "item key"))
-    attributes: dict[str, Any] = attrs.field(converter=lambda v: _plain_dict(v, "attributes"))
-    condition: dict[str, Any] | None = None
-    expect_version: int | None = attrs.field(default=None, kw_only=True,
-                                             validator=lambda _i, _a, v: _version(v))
-    create_if_absent: bool = attrs.field(default=False, kw_only=True)
-    add: dict[str, int | frozenset[Any]] = attrs.field(factory=dict, kw_only=True,
-                                                       converter=lambda v: _adds(v))
-    delete: dict[str, frozenset[Any]] = attrs.field(factory=dict, kw_only=True,
-                                                    converter=lambda v: _deletes(v))
-    #: The client follows the versioning pattern: the ``version`` attribute this write sets is
-    #: the pattern's bookkeeping, not part of the write's effect (implied by ``expect_version``
-    #: and ``create_if_absent``).
-    versioned: bool = attrs.field(default=False, kw_only=True,
-                                  validator=lambda _i, _a, v: _flag(v, "versioned"))
-
-    def __attrs_post_init__(self) -> None:
-        _disjoint(self)
-
-    @property
-    def bookkeeping(self) -> tuple[str, ...]:
-        """Attributes this write sets only as the versioning pattern's bookkeeping."""
-        if self.versioned or self.expect_version is not None or self.create_if_absent:
-            return ("version",)
-        return ()
-
-    @property
-    def increments(self) -> dict[str, int]:
-        """The counter half of ``add``: attribute -> integer increment."""
-        return {n: k for n, k in self.add.items() if type(k) is int}
-
-    @property
-    def elements(self) -> dict[str, tuple[frozenset[Any], frozenset[Any]]]:
-        """The set half of ``add`` and all of ``delete``: attribute -> (added, deleted)."""
-        added: dict[str, Any] = {n: k for n, k in self.add.items() if type(k) is not int}
-        return {n: (added.get(n, frozenset()), self.delete.get(n, frozenset()))
-                for n in sorted(set(added) | set(self.delete))}
-
-    def effective(self) -> tuple[dict[str, Any], dict[str, Any] | None]:
-        """The attributes to set and the condition to check, versioning included."""
-        attributes = dict(self.attributes)
-        condition = dict(self.condition) if self.condition else {}
-        if self.expect_version is not None:
-            condition["version"] = self.expect_version
-            attributes["version"] = self.expect_version + 1
-        elif self.create_if_absent:
-            attributes.setdefault("version", 1)
-        return attributes, (condition or None)
-
-    @property
-    def scope(self) -> Hashable:
-        return self.key
-
-
-@attrs.frozen
-class PutItem(Request):
-    """Replace item ``key`` with exactly ``attributes`` (like DynamoDB PutItem)."""
-
-    mutates: ClassVar[bool] = True
-
-    key: str = attrs.field(validator=lambda _i, _a, v: _validate.name(v, "item key"))
-    attributes: dict[str, Any] = attrs.field(converter=lambda v: _plain_dict(v, "attributes"))
-    condition: dict[str, Any] | None = None
-
-    @property
-    def scope(self) -> Hashable:
-        return self.key
-
-
-@attrs.frozen
-class GetItem(Request):
-    """Read item ``key`` from the local replica. ``consistent`` is a *regional* guarantee only."""
-
-    key: str = attrs.field(validator=lambda _i, _a, v: _validate.name(v, "item key"))
-    consistent: bool = False
-
-    @property
-    def scope(self) -> Hashable:
-        return self.key
-
-
-@attrs.frozen
-class ReadResult(Response):
-    """The answer to :class:`GetItem`: the item as plain data (a list when there are siblings).
-
-    ``writes`` lists the ids of the writes whose values the returned item holds
-    (provenance), so a checker can tell which writes the read saw.
-    """
-
-    item: Any = None
-    writes: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -261,68 +67,18 @@ class Replicate:
         return {"key": self.key, "write": self.write}
 
 
-def written_fields(attributes: Mapping[str, Any], adds: Mapping[str, int],
-                   elements: Mapping[str, tuple[frozenset[Any], frozenset[Any]]]) -> dict[str, Any]:
-    """What a write did to each attribute, for people: values, ``+1``, ``+{pen} -{book}``."""
-    shown = {**attributes, **{n: f"+{k}" for n, k in adds.items()}}
-    for name, (added, deleted) in elements.items():
-        parts = [f"{sign}{{{', '.join(str(e) for e in sorted_elements(part))}}}"
-                 for sign, part in (("+", added), ("-", deleted)) if part]
-        shown[name] = " ".join(parts)
-    return dict(sorted(shown.items()))
-
-
-def element_fields(elements: Mapping[str, tuple[frozenset[Any], frozenset[Any]]]) -> dict[str, Any]:
-    """Set ADD/DELETE actions as plain data: ``{attribute: {"add": [...], "delete": [...]}}``."""
-    return {name: {"add": sorted_elements(added), "delete": sorted_elements(deleted)}
-            for name, (added, deleted) in sorted(elements.items())}
-
-
-def stamp_fields(stamp: Stamp) -> dict[str, Any]:
-    """A stamp as plain data for the trace."""
-    return {"wall": stamp.wall, "logical": stamp.logical, "replica": stamp.replica, "seq": stamp.seq}
-
-
-def loss_fields(losses: tuple[Loss, ...]) -> list[dict[str, str]]:
-    """Loss records as plain data for the trace."""
-    return [
-        {"write": x.write, "attribute": x.attribute, "by": x.by, "rule": x.rule} for x in losses
-    ]
-
-
-@attrs.frozen
-class AntiEntropy:
-    """Periodic Merkle anti-entropy: every ``period`` ms a replica syncs with a random peer.
-
-    Items are compared as canonical bytes in a :class:`~replicalab.merkle.MerkleTree`
-    of the given ``fanout`` and ``depth``; differing items are merged with the
-    replica's policy on both sides. A session that has not finished after
-    ``timeout`` ms (a message was lost) is abandoned; the next one starts afresh.
-    """
-
-    period: int = attrs.field(default=500, validator=lambda _i, _a, v: _positive(v, "period"))
-    fanout: int = 16
-    depth: int = 2
-    timeout: int = attrs.field(default=2000, validator=lambda _i, _a, v: _positive(v, "timeout"))
-
-
-def _positive(value: Any, what: str) -> None:
-    if type(value) is not int or value < 1:
-        raise ConfigError(f"anti-entropy {what} must be an integer number of ms >= 1, got {_validate.shown(value)}")
-
-
 _SHIP = "ship"
-_SYNC = "anti-entropy"
-_SYNC_MESSAGES = (RootHash, ChildHashes, BucketItems, MergedItems, InSync)
 
 
-class TableReplica(Replica):
+class TableReplica(AntiEntropyDriver, Replica):
     """One region: local reads and writes, acknowledged at once, replicated asynchronously.
 
     Contract: a write is applied to the local item and acknowledged before any
     other region has it (MREC). Each write ships the whole resulting item to
     every peer, which merges it with the replica's policy. A conditional write
     is checked against the local copy only, so two regions can both pass.
+    With ``anti_entropy=AntiEntropy(...)`` it also repairs divergence by periodic
+    Merkle sync (:class:`~replicalab.replica.sync_driver.AntiEntropyDriver`).
     """
 
     def __init__(
@@ -406,10 +162,12 @@ class TableReplica(Replica):
             )
 
     def _checked(self, ctx: Context, src: str,
-                 msg: UpdateItem | PutItem) -> dict[str, Any] | None:
+                 msg: UpdateItem | PutItem) -> Mapping[str, Any] | None:
         """The attributes a write sets if its condition holds on the local copy; else log and
         reply ``ConditionalCheckFailed`` and return None. Shared by every kind of region."""
         current = self.items.get(msg.key)
+        attributes: Mapping[str, Any]
+        condition: Mapping[str, Any] | None
         if isinstance(msg, UpdateItem):
             attributes, condition = msg.effective()
             absent = msg.create_if_absent
@@ -526,89 +284,6 @@ class TableReplica(Replica):
                                   (self.hlc.wall, self.hlc.logical))
             for peer in ctx.peers:
                 ctx.send(peer, replicate, scope=key)
-
-    # -- anti-entropy -----------------------------------------------------------------
-    def _values(self) -> dict[str, bytes]:
-        return {key: item.to_bytes() for key, item in self.items.items()}
-
-    def _merge_bytes(self, key: str, local: bytes | None, remote: bytes | None) -> bytes:
-        if local is None or remote is None:
-            return local if remote is None else remote  # type: ignore[return-value]
-        return self.policy.merge(Item.from_bytes(local), Item.from_bytes(remote)).item.to_bytes()
-
-    def _session(self, name: str) -> SyncSession:
-        config = self.anti_entropy or AntiEntropy()
-        values = self._values()
-        tree = MerkleTree.build(values, fanout=config.fanout, depth=config.depth)
-        return SyncSession(tree, values, self._merge_bytes, session=name)
-
-    def _start_sync(self, ctx: Context) -> None:
-        if not ctx.peers:
-            return
-        peer = ctx.peers[int(ctx.random() * len(ctx.peers))]
-        self.syncs_started += 1
-        name = f"{self.actor}->{peer}#{self.syncs_started}"
-        session = self._session(name)
-        self.sessions[name] = session
-        self.session_peer[name] = peer
-        ctx.set_timer(self.anti_entropy.timeout, ("sync-timeout", name))  # type: ignore[union-attr]
-        self._send_sync(ctx, peer, session.start())
-
-    def _send_sync(self, ctx: Context, peer: str, messages: list[Any]) -> None:
-        for message in messages:
-            keys = [k for k, _ in getattr(message, "items", ())]
-            if isinstance(message, (BucketItems, MergedItems)):
-                # A session compares a snapshot taken when it started, but a message carries
-                # what this region knows *now* (its causal past, in ground truth): so it also
-                # carries what the region holds now, each item merged with the current one.
-                message = attrs.evolve(
-                    message, items=tuple((k, self._fresh(k, v)) for k, v in message.items),
-                    clock=(self.lamport.time, self.hlc.wall, self.hlc.logical))
-            ctx.send(peer, message, scopes=keys or None)
-
-    def _fresh(self, key: str, value: bytes) -> bytes:
-        current = self.items.get(key)
-        if current is None:
-            return value
-        carried = Item.from_bytes(value)
-        merged = self.policy.merge(carried, current).item
-        return value if merged == carried else merged.to_bytes()
-
-    def _on_sync(self, ctx: Context, src: str, msg: Any) -> None:
-        clock = getattr(msg, "clock", None)
-        if clock is not None:  # items arrive by repair: they advance our clocks like replication
-            self._observe_clocks(ctx, clock[0], (clock[1], clock[2]))
-        session = self.sessions.get(msg.session)
-        if session is None:
-            if not isinstance(msg, RootHash):
-                return  # a late message of a session this side already finished or abandoned
-            session = self._session(msg.session)
-            self.sessions[msg.session] = session
-            self.session_peer[msg.session] = src
-        self._send_sync(ctx, src, session.receive(msg))
-        if session.done:
-            del self.sessions[msg.session]
-            self.session_peer.pop(msg.session, None)
-            self._apply_sync(ctx, src, session)
-
-    def _apply_sync(self, ctx: Context, src: str, session: SyncSession) -> None:
-        repaired = []
-        for key, value in sorted(session.updates.items()):
-            local = self.items.get(key)
-            outcome = self.policy.merge(local, Item.from_bytes(value))
-            if outcome.item == local:
-                continue
-            self.items[key] = outcome.item
-            repaired.append(key)
-            ctx.log("Merged", key=key, source=src, write="anti-entropy", policy=self.policy.name,
-                    changed=True, note=f"anti-entropy repaired {key}: {outcome.note}",
-                    siblings=len(outcome.item.versions), losses=loss_fields(outcome.losses),
-                    item=outcome.item.to_trace())
-        stats = session.stats
-        ctx.log("Synced", session=session.session, peer=src, repaired=repaired,
-                divergent=session.divergent or 0, bytes_sent=stats.bytes_sent,
-                hashes_sent=stats.hashes_sent, items_sent=stats.items_sent,
-                full_state_bytes=full_state_bytes(session.values))
 
     def _observe(self, ctx: Context, msg: Replicate) -> None:
         """Advance the Lamport and hybrid logical clocks on receiving a message."""

@@ -53,10 +53,7 @@ class Call:
     def __init__(self, method: str, *args: Any, at: str | None = None, **kwargs: Any) -> None:
         if not isinstance(method, str) or not method.isidentifier():
             raise ValueError(f"Call needs a method name, got {method!r}")
-        object.__setattr__(self, "method", method)
-        object.__setattr__(self, "args", tuple(args))
-        object.__setattr__(self, "kwargs", tuple(sorted(kwargs.items())))
-        object.__setattr__(self, "at", at)
+        self.__attrs_init__(method, tuple(args), tuple(sorted(kwargs.items())), at)
 
     @property
     def replica(self) -> str | None:

@@ -37,15 +37,23 @@ each. Every write, every loss and every dropped message keeps its full mark.
 
 from __future__ import annotations
 
-import re
-import textwrap
 from collections.abc import Sequence
 from typing import Any
 
 import attrs
 
 from replicalab.viz import _svg as s
-from replicalab.viz.story import Message, Step, Story, build, stamp_text
+from replicalab.viz.story import Message, Step, Story, build
+from replicalab.viz.svg_rows import (
+    LINE_H,
+    Row,
+    folded_note,
+    is_routine,
+    lane_labels,
+    layout_rows,
+    verdict_text,
+    wrap_words,
+)
 
 __all__ = ["COMPACT_REPLICAS", "COMPACT_STEPS", "compare_svg", "diagram", "to_svg"]
 
@@ -58,7 +66,6 @@ GUTTER = 64
 """The least width of the time gutter (px); it grows with the longest time label."""
 NOTE_SIZE = 11
 LABEL_SIZE = 11
-LINE_H = 14
 #: The page layout (``diagram(..., width=...)``): no text smaller than this (px) ...
 PAGE_MIN_TEXT = 11
 #: ... and no lane narrower than this (px; half of it in the compact view).
@@ -78,181 +85,6 @@ class Drawing:
     def to_svg(self) -> str:
         """The standalone SVG document."""
         return s.document(self.width, self.height, self.title, self.body, self.desc)
-
-
-@attrs.frozen
-class _Row:
-    steps: tuple[Step, ...]
-    top: float
-    height: float
-    notes: tuple[tuple[str, bool], ...]
-    """Note lines, each with whether it tells of a silent loss (drawn vermillion)."""
-    folded: bool = False
-    """A summarised view's row standing for a run of steps that changed nothing that matters."""
-
-    @property
-    def y(self) -> float:
-        """Where markers sit: near the top, so labels can hang below."""
-        return self.top + 15
-
-
-#: What a folded row calls the kinds of steps it stands for.
-_FOLDED_KINDS = {"timer": ("timer", "timers"), "deliver": ("delivery", "deliveries"),
-                 "other": ("other step", "other steps"), "read": ("read", "reads"),
-                 "merge": ("merge", "merges"), "start": ("start", "starts")}
-
-
-def _worth_showing(story: Story, step: Step) -> bool:
-    """In a summarised view: writes, rejections, faults, merges of client data, losses, and
-    anti-entropy steps that repaired something. Everything else folds away."""
-    return (step.kind in ("write", "reject", "merge", "fault") or step.replica is None
-            or bool(step.losses) or bool(story.lost_here(step)) or "repaired" in step.note)
-
-
-def _folded_note(steps: Sequence[Step]) -> str:
-    counts: dict[tuple[str, str], int] = {}
-    for step in steps:
-        words = _FOLDED_KINDS.get(step.kind, ("step", "steps"))
-        counts[words] = counts.get(words, 0) + 1
-    parts = [f"{n} {one if n == 1 else many}" for (one, many), n in counts.items()]
-    what = "step" if len(steps) == 1 else "steps"
-    return f"⋯ {len(steps)} routine {what} folded: " + ", ".join(parts)
-
-
-def _routine(story: Story, step: Step) -> bool:
-    """A delivery that sent nothing and is not where the ledger says a write was lost."""
-    return step.kind in ("merge", "deliver") and not step.sent and not story.first_lost_here(step)
-
-
-def _alarming(story: Story, step: Step) -> bool:
-    """True for a silently-lost write and for a merge that silently dropped one."""
-    if step.kind == "write":
-        return story.verdicts.get(step.write or "") == "silently-lost"
-    return bool(story.lost_here(step))
-
-
-def _verdict_text(story: Story, step: Step) -> str:
-    verdict = story.verdicts.get(step.write or "")
-    return f" — verdict: {verdict}" if verdict else ""
-
-
-def _lane_labels(story: Story, step: Step, compact: bool,
-                 wrap: int = 0) -> list[tuple[str, str, str]]:
-    """``(text, colour, weight)`` lines next to a step's marker; ``wrap`` > 0 wraps at that many
-    characters (the page layout), breaking after ``.`` or ``,`` before breaking a word."""
-    lines = _raw_lane_labels(story, step, compact=compact)
-    if wrap <= 0:
-        return lines
-    return [(part, colour, weight) for text, colour, weight in lines
-            for part in _wrap(text, wrap)]
-
-
-def _wrap(text: str, width: int) -> list[str]:
-    """Greedy wrap at spaces; a longer word breaks after ``.`` or ``_``, else at ``width``."""
-    pieces: list[tuple[str, str]] = []  # (separator before, piece)
-    for word in text.split(" "):
-        parts = [word] if len(word) <= width else re.split(r"(?<=[._])(?=[A-Za-z])", word)
-        for n, part in enumerate(parts):
-            chunks = [part[i:i + width] for i in range(0, len(part), width)] or [""]
-            pieces += [(" " if n == 0 and i == 0 else "", c) for i, c in enumerate(chunks)]
-    lines: list[str] = []
-    for sep, piece in pieces:
-        if lines and len(lines[-1] + sep + piece) <= width:
-            lines[-1] += sep + piece
-        else:
-            lines.append(piece)
-    return lines or [""]
-
-
-def _raw_lane_labels(story: Story, step: Step, compact: bool) -> list[tuple[str, str, str]]:
-    if step.kind == "write":
-        verdict = story.verdicts.get(step.write or "")
-        wrote = step.event("Wrote")
-        client = wrote.get("client") if wrote is not None else ""
-        lines = [(step.write or "" if compact else f"{step.write} · {client}", s.INK, "bold")]
-        if not compact and wrote is not None:
-            lines.append((stamp_text(wrote), s.GREY, "normal"))
-        if verdict == "silently-lost":
-            lines.append(("LOST" if compact else "SILENTLY LOST", s.VERMILLION, "bold"))
-        return lines
-    if step.kind == "reject":
-        return [(f"{step.write} rejected", s.INK, "bold")]
-    if compact:
-        lost = story.first_lost_here(step)
-        return [(f"drops {', '.join(lost)}", s.VERMILLION, "bold")] if lost else []
-    if step.kind == "merge":
-        lines = [(f"keeps {step.keeps}" if step.keeps else f"merged {step.write}", s.INK, "normal")]
-        lost = story.lost_here(step)
-        dropped = sorted({f"{x['write']}.{x['attribute']}" for x in step.losses})
-        if dropped:
-            colour = s.VERMILLION if lost else s.GREY
-            lines.append((f"drops {', '.join(dropped)}", colour, "bold" if lost else "normal"))
-        return lines
-    if step.kind == "read":
-        read = step.event("Read")
-        op = read.get("op") if read is not None else ""
-        if op in story.stale_reads:
-            return [(f"{op} read: STALE", s.ORANGE, "bold")]
-        return [(f"{op} read", s.GREY, "normal")]
-    return []
-
-
-def _notes(story: Story, step: Step, compact: bool, chars: int) -> list[str]:
-    if chars == 0:
-        return []
-    head = f"{step.index}. t={step.time}  "
-    body = step.note + (_verdict_text(story, step) if step.kind == "write" else "")
-    read = step.event("Read")
-    if read is not None and read.get("op") in story.stale_reads:
-        body += " — STALE: misses a write already acknowledged"
-    if compact:
-        if _routine(story, step) or step.kind in ("start", "timer", "deliver", "read", "other"):
-            return []
-        text = head + body
-        return [text if len(text) <= chars else text[: chars - 1] + "…"]
-    return textwrap.wrap(head + body, width=chars, subsequent_indent="    ",
-                         break_on_hyphens=False) or [head]
-
-
-def _rows(story: Story, compact: bool, chars: int, top: float, wrap: int = 0,
-          fold: bool = False) -> list[_Row]:
-    groups: list[list[Step]] = []
-    folds: list[bool] = []
-    for step in story.steps:
-        current = groups[-1] if groups else None
-        if fold and not _worth_showing(story, step):
-            if current is not None and folds[-1]:
-                current.append(step)
-            else:
-                groups.append([step])
-                folds.append(True)
-            continue
-        if (compact and current and not folds[-1] and _routine(story, step)
-                and all(_routine(story, x) for x in current)
-                and step.replica not in {x.replica for x in current}):
-            current.append(step)
-        else:
-            groups.append([step])
-            folds.append(False)
-    rows = []
-    y = top
-    for group, folded in zip(groups, folds, strict=True):
-        if folded:
-            rows.append(_Row(tuple(group), y, 24.0, (), folded=True))
-            y += 24.0
-            continue
-        notes = [(n, _alarming(story, step)) for step in group
-                 for n in _notes(story, step, compact, chars)]
-        labels = max(len(_lane_labels(story, step, compact, wrap))
-                     + sum(story.messages[n].dropped for n in step.sent) for step in group)
-        if compact:
-            height = 20.0 if not notes and labels <= 1 else 22.0 + LINE_H * max(0, labels - 1)
-            height = max(height, 8 + LINE_H * len(notes))
-        else:
-            height = max(42.0, 12 + LINE_H * max(len(notes), labels + 1))
-        rows.append(_Row(tuple(group), y, height, tuple(notes)))
-        y += height
-    return rows
 
 
 def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
@@ -290,7 +122,7 @@ def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
     def widths(wrap: int) -> dict[str | None, float]:
         label_w: dict[str | None, float] = {}
         for step in story.steps:
-            for t, _, weight in _lane_labels(story, step, compact, wrap):
+            for t, _, weight in lane_labels(story, step, compact, wrap):
                 w = s.text_width(t, LABEL_SIZE) * (1.1 if weight == "bold" else 1.0)
                 label_w[step.replica] = max(label_w.get(step.replica, 0.0), w)
         return label_w
@@ -313,7 +145,7 @@ def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
 
     title_lines, how_lines = [story.title], 1
     if page_width is not None:
-        title_lines = _wrap(story.title, int((page_width - 2 * PAD) / (16 * s.SANS_EM * 1.1)))
+        title_lines = wrap_words(story.title, int((page_width - 2 * PAD) / (16 * s.SANS_EM * 1.1)))
     title_h = 56 + 20 * (len(title_lines) - 1)
     lanes_left = PAD + gutter
     lane_x = {r: lanes_left + col_w * (i + 0.5) for i, r in enumerate(replicas)}
@@ -328,12 +160,12 @@ def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
         how = ("summarised: routine steps fold into thin rows · time flows down, not to scale · "
                "t = simulated ms")
     if page_width is not None:
-        how_lines = len(_wrap(how, int((max(width, page_width) - 2 * PAD) / (11 * s.SANS_EM))))
+        how_lines = len(wrap_words(how, int((max(width, page_width) - 2 * PAD) / (11 * s.SANS_EM))))
     if compact:
         how_lines += 1
     title_h += LINE_H * (how_lines - 1)
     top = PAD + title_h + header_h
-    rows = _rows(story, compact, chars, top, wrap, fold)
+    rows = layout_rows(story, compact, chars, top, wrap, fold)
     bottom = rows[-1].top + rows[-1].height if rows else top + 30
     row_of = {step.index: row for row in rows for step in row.steps}
 
@@ -349,7 +181,7 @@ def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
         how = (f"compact view: {len(story.steps)} steps in {len(rows)} rows ({packed} routine "
                "deliveries share rows, their arrows faint) · time flows down, not to scale")
     how_chars = int((max(width, page_width or 0) - 2 * PAD) / (11 * s.SANS_EM))
-    for n, line in enumerate(_wrap(how, how_chars) if page_width is not None or compact
+    for n, line in enumerate(wrap_words(how, how_chars) if page_width is not None or compact
                              else [how]):
         body.append(s.text(PAD, below + 52 + LINE_H * n, line, size=11, fill=s.GREY))
 
@@ -359,7 +191,7 @@ def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
                           height=row.height, fill="#F4F4F4" if n % 2 else "none",
                           data_first=row.steps[0].index, data_last=row.steps[-1].index))
         if row.folded:
-            body.append(s.halo_text(lanes_left + 6, row.top + 16, _folded_note(row.steps),
+            body.append(s.halo_text(lanes_left + 6, row.top + 16, folded_note(row.steps),
                                     size=11, fill=s.GREY, font_style="italic"))
 
     # Lane headers and lanes.
@@ -441,11 +273,11 @@ def _overlaps(box: Box, boxes: list[Box]) -> bool:
     return any(x < bx + bw and bx < x + w and y < by + bh and by < y + h for bx, by, bw, bh in boxes)
 
 
-def _drop(story: Story, m: Message, lane_x: dict[str, float], row_of: dict[int, _Row],
+def _drop(story: Story, m: Message, lane_x: dict[str, float], row_of: dict[int, Row],
           compact: bool, wrap: int = 0) -> tuple[float, float, int, str]:
     """Where a dropped message's stub ends: just below the sender's labels, towards its target."""
     sender = story.step(m.sent_step)
-    below = len(_lane_labels(story, sender, compact, wrap))
+    below = len(lane_labels(story, sender, compact, wrap))
     nth = [n for n in sender.sent if story.messages[n].dropped].index(m.index)
     x1, y1 = lane_x[m.src], row_of[m.sent_step].y
     side = 1 if lane_x[m.dst] > x1 else -1
@@ -453,7 +285,7 @@ def _drop(story: Story, m: Message, lane_x: dict[str, float], row_of: dict[int, 
         f"{m.label} to {m.dst} dropped"
 
 
-def _label_boxes(story: Story, lane_x: dict[str, float], row_of: dict[int, _Row],
+def _label_boxes(story: Story, lane_x: dict[str, float], row_of: dict[int, Row],
                  compact: bool, wrap: int = 0) -> list[Box]:
     """Where the step labels sit, so message labels can keep out of their way."""
     boxes: list[Box] = []
@@ -462,7 +294,7 @@ def _label_boxes(story: Story, lane_x: dict[str, float], row_of: dict[int, _Row]
             continue
         x, y = lane_x[step.replica], row_of[step.index].y
         boxes.append((x - 8, y - 8, 16, 16))
-        for n, (label, _, _) in enumerate(_lane_labels(story, step, compact, wrap)):
+        for n, (label, _, _) in enumerate(lane_labels(story, step, compact, wrap)):
             boxes.append((x + 12, y - 7 + n * LINE_H, s.text_width(label, LABEL_SIZE), 13))
     for m in story.messages:
         if m.dropped and m.src in lane_x and m.dst in lane_x:
@@ -472,7 +304,7 @@ def _label_boxes(story: Story, lane_x: dict[str, float], row_of: dict[int, _Row]
     return boxes
 
 
-def _messages(story: Story, lane_x: dict[str, float], row_of: dict[int, _Row], bottom: float,
+def _messages(story: Story, lane_x: dict[str, float], row_of: dict[int, Row], bottom: float,
               compact: bool, wrap: int = 0) -> list[str]:
     out = []
     labels = []
@@ -508,7 +340,7 @@ def _messages(story: Story, lane_x: dict[str, float], row_of: dict[int, _Row], b
     return out + labels
 
 
-def _delivered(story: Story, m: Message, x1: float, y1: float, x2: float, row_of: dict[int, _Row],
+def _delivered(story: Story, m: Message, x1: float, y1: float, x2: float, row_of: dict[int, Row],
                compact: bool, out: list[str], labels: list[str], taken: list[Box]) -> None:
     """The arrow of a delivered message, and its label where no other label sits."""
     assert m.delivered_step is not None  # the caller draws undelivered messages itself
@@ -518,7 +350,7 @@ def _delivered(story: Story, m: Message, x1: float, y1: float, x2: float, row_of
     if lost:
         out.append(s.arrow(x1, y1, x2, y2, colour=s.VERMILLION, width=2.4, head=10,
                            gap2=12))
-    elif compact and _routine(story, target):
+    elif compact and is_routine(story, target):
         out.append(s.arrow(x1, y1, x2, y2, colour=s.GREY, width=0.8, head=5,
                            opacity=0.35, gap1=4, gap2=5))
         return
@@ -542,7 +374,7 @@ def _delivered(story: Story, m: Message, x1: float, y1: float, x2: float, row_of
                               font_weight="bold" if lost else None))
 
 
-def _marker(story: Story, step: Step, lane_x: dict[str, float], row: _Row, compact: bool,
+def _marker(story: Story, step: Step, lane_x: dict[str, float], row: Row, compact: bool,
             left: float, right: float, wrap: int = 0) -> list[str]:
     y = row.y
     if step.replica is None or step.replica not in lane_x:
@@ -551,7 +383,7 @@ def _marker(story: Story, step: Step, lane_x: dict[str, float], row: _Row, compa
     x = lane_x[step.replica]
     scale = 0.8 if compact else 1.0
     out = [f'<g class="step" data-step="{step.index}">', s.tag("title", s.esc(
-        f"{step.index}. t={step.time} {step.note}" + _verdict_text(story, step)))]
+        f"{step.index}. t={step.time} {step.note}" + verdict_text(story, step)))]
     if step.kind in ("write", "reject"):
         verdict = story.verdicts.get(step.write or "", "rejected" if step.kind == "reject" else None)
         out.append(s.write_mark(x, y, verdict, scale))
@@ -569,7 +401,7 @@ def _marker(story: Story, step: Step, lane_x: dict[str, float], row: _Row, compa
         read = step.event("Read")
         stale = read is not None and read.get("op") in story.stale_reads
         out.append(s.circle(x, y, 4 * scale, "#FFFFFF", s.ORANGE if stale else s.GREY, 1.5))
-    for n, (label, colour, weight) in enumerate(_lane_labels(story, step, compact, wrap)):
+    for n, (label, colour, weight) in enumerate(lane_labels(story, step, compact, wrap)):
         out.append(s.halo_text(x + 12, y + 4 + n * LINE_H, label, size=LABEL_SIZE, fill=colour,
                                font_weight=None if weight == "normal" else weight))
     out.append("</g>")

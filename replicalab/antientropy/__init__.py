@@ -1,0 +1,110 @@
+"""Anti-entropy: a sans-I/O Merkle sync session between two replicas, with a byte account.
+
+Two librarians compare their libraries by phone. They read each other the building's
+fingerprint; if it differs, the aisles' fingerprints, then the shelves' of the aisles
+that differ only, and so on down to the shelves (buckets) that differ. Then one reads
+out every book on those shelves, and the other answers with what it has that differs.
+Nothing else crosses the line.
+
+**The protocol.** Each side holds a :class:`~replicalab.merkle.MerkleTree` of its
+``{key: value bytes}`` store (same fan-out ``b`` and depth ``D``). One message per flight,
+the two sides taking turns:
+
+====================  =============================================================
+flight 0 (A to B)     ``RootHash``: A's root.
+flight 1 .. D         ``ChildHashes`` for level 1..D: for every node of the level
+                      above whose hash differed, the sender's ``b`` child hashes.
+flight D + 1          ``BucketItems``: the side that compared the buckets sends every
+                      item it holds in the buckets that differ (and names them).
+flight D + 2          ``MergedItems``: the other side merges each key of those buckets
+                      and returns the merged value wherever it differs from what it
+                      was sent; both sides then hold the merged values.
+====================  =============================================================
+
+If the roots agree the answer to flight 0 is ``InSync`` and the session ends. So a
+session takes **2 rounds (flights) when in sync, else D + 3**: D + 1 flights of hashes
+(one per level, root included) and two of items. Every flight is one message.
+
+**Byte model** (what :attr:`SessionStats.bytes_sent` counts): every message has a
+16-byte header (kind, session, level, counts); a hash is 32 bytes; a node id is
+``ceil(D * log2(b) / 8)`` bytes (enough to name any bucket, at least 1); an item is
+``4 + len(key as UTF-8) + 4 + len(value)`` bytes (two length prefixes). With ``m_l``
+nodes differing at level ``l`` (``m_0 = 1``), a session that reaches the buckets sends
+exactly::
+
+    bytes  = (D + 3) * 16  +  32  +  (32 b + id) * (m_0 + ... + m_{D-1})  +  id * m_D
+             + item bytes of both item flights
+    hashes = 1 + b * (m_0 + ... + m_{D-1})
+
+For ``d`` differing keys spread uniformly, ``E[m_l] = b**l * (1 - (1 - b**-l)**d)``.
+
+**Merging.** ``merge(key, local, remote) -> bytes`` decides every divergent key; ``None``
+stands for "this side has no such key". It must be a join (commutative, associative,
+idempotent) for both sides to end equal, and it must return bytes: the protocol never
+deletes a key. **Deletions are tombstones**: a value that says "deleted at stamp s", so
+that a replica that missed the delete cannot resurrect the key (an absent key is
+indistinguishable from one never written, and repair would copy the old value back).
+:class:`Stamped` is a ready-made convention: a last-writer-wins stamp plus a payload or
+a tombstone; :func:`lww_merge` merges it and :func:`live` reads the live values.
+
+    >>> a = {"cart": Stamped(1, "eu", b"apple").encode(), "old": Stamped(1, "eu", b"x").encode()}
+    >>> b = {"cart": Stamped(2, "us", b"pear").encode(), "old": Stamped.tombstone(3, "us").encode()}
+    >>> report = sync(a, b, merge=lww_merge, fanout=4, depth=2)
+    >>> live(report.a) == live(report.b) == {"cart": b"pear"}, report.rounds, report.divergent
+    (True, 5, 2)
+    >>> sync(report.a, report.b, merge=lww_merge, fanout=4, depth=2).keys_sent   # no repair loop
+    0
+
+**Driving a session** (from a replica's handlers, or any loop): the initiator calls
+:meth:`SyncSession.start` and sends what it returns; a fresh session on the other
+replica is made when a ``RootHash`` arrives; every incoming message goes to
+:meth:`SyncSession.receive`, whose return value is sent back. When ``done`` is true,
+write each ``updates[key]`` into the store (merging it with the current value if the
+store moved on during the session; for a join that is always safe). Lost messages stall
+a session: give it a timeout and start a new one later. Duplicated or stale messages are
+ignored and counted.
+"""
+
+from __future__ import annotations
+
+from replicalab.antientropy.session import Merge, SessionStats, SyncReport, SyncSession, sync
+from replicalab.antientropy.stamped import Stamped, live, lww_merge
+from replicalab.antientropy.wire import (
+    HASH_BYTES,
+    HEADER_BYTES,
+    LENGTH_BYTES,
+    BucketItems,
+    ChildHashes,
+    InSync,
+    MergedItems,
+    Message,
+    RootHash,
+    digest_list_bytes,
+    full_state_bytes,
+    item_bytes,
+    node_id_bytes,
+)
+
+__all__ = [
+    "HASH_BYTES",
+    "HEADER_BYTES",
+    "LENGTH_BYTES",
+    "BucketItems",
+    "ChildHashes",
+    "InSync",
+    "Merge",
+    "MergedItems",
+    "Message",
+    "RootHash",
+    "SessionStats",
+    "Stamped",
+    "SyncReport",
+    "SyncSession",
+    "digest_list_bytes",
+    "full_state_bytes",
+    "item_bytes",
+    "live",
+    "lww_merge",
+    "node_id_bytes",
+    "sync",
+]

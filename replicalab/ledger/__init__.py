@@ -1,0 +1,70 @@
+"""The write ledger: for every client write, did it survive — and if not, where and why?
+
+Every client write gets exactly one verdict:
+
+``kept``
+    its effect (every attribute it set, with its value) is in the final state
+    of every live replica, as the value or in one of the siblings;
+``superseded``
+    its effect is gone, and every write that removed it, anywhere, at any
+    time, had *seen* it (ordinary overwrites);
+``silently-lost``
+    some merge, at some replica, discarded its effect in favour of a write
+    that had not seen it (concurrent with it, or older and winning anyway),
+    and nobody was told — even if a later write overwrote the same attributes
+    afterwards: the merge history counts, not only the final state;
+``detected``
+    gone or contested, but the system surfaced it (a conflict report naming
+    the write, a version fork flagged by a scan);
+``rejected``
+    the replica refused it with an error, or the request never reached it (a
+    region down, a partition in the way): it took effect nowhere, and the
+    client knows. A write whose client got an error (a timeout, an answer cut
+    off on its way) but which some region applied anyway is judged by its
+    effect like any other, and its why starts with what the client was told;
+``unreplicated``
+    acknowledged and held by at least one live replica, but the run ended
+    before it reached every live replica (the run did not converge: a
+    partition never healed, say). A write held nowhere is judged by the other
+    rules.
+
+The rules, in order: ``rejected`` if the client got an error; ``kept`` if the
+effect is at every live replica; ``silently-lost`` (or ``detected``, when the
+system reported it) if any recorded merge discarded part of the effect in
+favour of a write that had not seen it — the why names the *first* such merge
+(replica, time, the winning write and the stamps) and mentions a later
+overwrite; ``unreplicated`` if it is held somewhere and every live replica
+missing it never received it; ``superseded`` if every write now holding the
+missing attributes had seen it; otherwise ``silently-lost`` (or ``detected``).
+
+``by`` and the why always name the write that actually caused the loss: the
+write whose item, attribute or sibling won the merge — for a resolve-by-stamp
+step among siblings, the sibling whose value was carried — never a write that
+had merely seen the lost one.
+
+A write's *effect* is every attribute it set, with its value, except the
+``version`` attribute that the versioned-write pattern maintains: that is
+bookkeeping. Two kinds of write are judged by value instead, because their
+whole point is to combine with others: a counter ``ADD`` is in effect while
+its replica's contribution still counts it, and a set ``ADD``/``DELETE`` while
+its added elements are in the set and its deleted elements are not (in at
+least one sibling). So a deleted element that comes back — through an item
+that still held it, or a concurrent add that wins — counts against the delete.
+
+Verdicts come from things no merge policy controls: the *provenance* carried
+by every attribute value (which write set it), the simulator's ground-truth
+causality (which writes had reached the writer when it wrote, and which had
+reached each replica by the end, see :class:`~replicalab.sim.simulation.WriteFact`),
+and the :class:`~replicalab.policies.Loss` records of every merge, which name
+the value dropped and the write that won. Whether the winner had seen the
+loser is judged from ground truth, never from the policy.
+"""
+
+from __future__ import annotations
+
+from replicalab.ledger.reading import from_simulation as from_simulation
+from replicalab.ledger.records import VERDICTS, Entry, Ledger, LossEvent, WriteRecord
+from replicalab.ledger.records import describe_stamp as describe_stamp
+from replicalab.ledger.rules import judge
+
+__all__ = ["VERDICTS", "Entry", "Ledger", "LossEvent", "WriteRecord", "judge"]

@@ -1,0 +1,106 @@
+"""Reading a finished simulation into the ledger: ground truth, replies, trace and final states.
+
+:func:`from_simulation` gathers what :func:`~replicalab.ledger.judge` needs from a
+:class:`~replicalab.sim.simulation.Simulation` of table replicas and judges it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from replicalab.clocks import VectorClock
+from replicalab.items import INITIAL_WRITE, Stamp
+from replicalab.ledger.records import Ledger, LossEvent, WriteRecord
+from replicalab.ledger.rules import judge
+from replicalab.policies import Loss
+
+__all__ = ["from_simulation"]
+
+
+def from_simulation(sim: Any, reports: Mapping[str, str] | None = None,
+                    abandoned: Iterable[WriteRecord] = ()) -> Ledger:
+    """Build the ledger of a finished simulation of table replicas.
+
+    Reads the simulator's ground truth (``sim.writes``, ``sim.knowledge``), the
+    replies, the requests that never reached a region, the trace's
+    ``Wrote``/``Merged`` loss records and ``ConflictReported`` events, and every
+    live replica's final ``items``. ``reports`` adds conflicts surfaced outside
+    the trace (e.g. by the reconciliation scan): write id -> how. ``abandoned``
+    adds writes a client gave up before sending (rejected records).
+    """
+    trace = sim.trace
+    if trace is None:
+        raise ValueError("the ledger needs a trace; build the Simulation with trace=True")
+    replies = {r.response.op: r.response for r in sim.replies}
+    wrote = {e.get("write"): e for e in trace.of_kind("Wrote")}
+    # A write some region applied (wrote, or accepted as an MRSC commit) took effect even if
+    # its client got an error; only one applied nowhere was refused.
+    applied = set(wrote) | {e.get("write") for e in trace.of_kind("Merged")}
+    requested = {e.get("op"): e for e in trace.of_kind("ClientRequested")}
+    records = []
+    facts = sim.writes  # a copy per access: read it once, not once per failed request
+    for op, fact in facts.items():
+        reply = replies.get(op)
+        event = wrote.get(op)
+        if event is not None:
+            attributes = event.get("attributes")
+            s = event.get("stamp")
+            stamp = Stamp(s["wall"], s["replica"], s["seq"], s.get("logical", 0))
+        else:
+            attributes = requested[op].get("request", {}).get("attributes", {})
+            stamp = None
+        acknowledged = reply is not None and reply.ok
+        error = None
+        if reply is None:
+            error = "no reply reached the client"
+        elif not reply.ok:
+            error = f"{reply.error}: {reply.message}" if reply.message else str(reply.error)
+        added = tuple(sorted(event.get("added", {}))) if event is not None else ()
+        elements = {n: (tuple(x["add"]), tuple(x["delete"]))
+                    for n, x in (event.get("elements") or {}).items()} if event is not None else {}
+        bookkeeping = tuple(event.get("bookkeeping") or ()) if event is not None else ()
+        records.append(WriteRecord(
+            id=op, replica=fact.replica, key=fact.scope, time=fact.time, client=fact.client,
+            attributes=attributes, dot=fact.dot, seen=fact.seen, acknowledged=acknowledged,
+            error=error, stamp=stamp, added=added, elements=elements, bookkeeping=bookkeeping,
+            applied=op in applied,
+        ))
+    for op, failed in sim.failed_requests.items():
+        request = failed.request
+        if not request.mutates or op in facts:
+            continue
+        records.append(WriteRecord(
+            id=op, replica=failed.replica, key=request.scope, time=failed.time,
+            client=failed.client, attributes=dict(getattr(request, "attributes", {})), dot=None,
+            seen=VectorClock(), acknowledged=False,
+            error=f"RegionUnreachable: {failed.reason}"))
+    records.extend(abandoned)
+    records.sort(key=lambda r: r.time)  # stable: same-time writes keep execution order
+    losses = [
+        LossEvent(e.time, e.replica, Loss(x["write"], x["attribute"], x["by"], x["rule"]))
+        for e in trace.of_kind("Wrote", "Merged")
+        for x in e.get("losses", ())
+        if x["write"] != INITIAL_WRITE
+    ]
+    reports = dict(reports or {})
+    for e in trace.of_kind("ConflictReported"):
+        for write in e.get("writes", ()):
+            reports.setdefault(write, e.get("reason", "conflict reported"))
+    down = set(getattr(sim, "down", ()))
+    live = [rid for rid in sim.replicas if rid not in down]
+    final = {rid: dict(getattr(sim.replicas[rid], "items", {})) for rid in live}
+    durable = {e.replica: e.get("durable") for e in trace.of_kind("Crashed")}
+    dormant = {rid: dict(getattr(sim.replicas[rid], "items", {})) for rid in sorted(down)
+               if durable.get(rid)}
+    keys = sorted({r.key for r in records}, key=str)
+    reached = {rid: {k: sim.knowledge(rid, k) for k in keys} for rid in live}
+    absent = {}
+    crashes = [e for e in trace.of_kind("Crashed") if not e.get("durable")]
+    for record in records:
+        crash = next((c for c in crashes if c.replica == record.replica and c.time >= record.time),
+                     None)
+        if crash is not None:
+            absent[record.id] = (f"lost with {record.replica}'s state when it crashed at "
+                                 f"t={crash.time} (durable=False) before replicating it")
+    return judge(records, final, losses, reports, absent, reached, dormant)

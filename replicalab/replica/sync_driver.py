@@ -1,0 +1,167 @@
+"""Periodic Merkle anti-entropy for a region: when to sync, with whom, and what to repair.
+
+:class:`AntiEntropy` is the configuration a region takes (``anti_entropy=``);
+:class:`AntiEntropyDriver` is the part of a region that runs the sans-I/O
+:class:`~replicalab.antientropy.SyncSession` protocol over ``ctx``: it starts a
+session with a random peer on a timer, answers a peer's sessions, carries what
+the region holds *now* in every item-bearing message, and merges what a finished
+session found with the region's policy (logging ``Merged`` and ``Synced``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from replicalab import _validate
+from replicalab.antientropy import (
+    BucketItems,
+    ChildHashes,
+    InSync,
+    MergedItems,
+    RootHash,
+    SyncSession,
+    full_state_bytes,
+)
+from replicalab.clocks import HybridLogicalClock, LamportClock
+from replicalab.errors import ConfigError
+from replicalab.items import Item
+from replicalab.merkle import MerkleTree
+from replicalab.policies import MergePolicy
+from replicalab.replica.base import Context
+from replicalab.replica.log_fields import loss_fields
+
+__all__ = ["AntiEntropy", "AntiEntropyDriver"]
+
+#: The timer that starts a sync session.
+SYNC_TIMER = "anti-entropy"
+#: The messages of the sync protocol, which a region hands to :meth:`AntiEntropyDriver._on_sync`.
+SYNC_MESSAGES = (RootHash, ChildHashes, BucketItems, MergedItems, InSync)
+
+
+@attrs.frozen
+class AntiEntropy:
+    """Periodic Merkle anti-entropy: every ``period`` ms a replica syncs with a random peer.
+
+    Items are compared as canonical bytes in a :class:`~replicalab.merkle.MerkleTree`
+    of the given ``fanout`` and ``depth``; differing items are merged with the
+    replica's policy on both sides. A session that has not finished after
+    ``timeout`` ms (a message was lost) is abandoned; the next one starts afresh.
+    """
+
+    period: int = attrs.field(default=500, validator=lambda _i, _a, v: _positive(v, "period"))
+    fanout: int = 16
+    depth: int = 2
+    timeout: int = attrs.field(default=2000, validator=lambda _i, _a, v: _positive(v, "timeout"))
+
+
+def _positive(value: Any, what: str) -> None:
+    if type(value) is not int or value < 1:
+        raise ConfigError(f"anti-entropy {what} must be an integer number of ms >= 1, got {_validate.shown(value)}")
+
+
+class AntiEntropyDriver:
+    """The anti-entropy half of a region (a mixin of :class:`~replicalab.replica.table.TableReplica`).
+
+    It keeps its sessions in the region's ``sessions`` and ``session_peer`` and
+    counts ``syncs_started``; the region sets them up, sets the timers and
+    routes :data:`SYNC_MESSAGES` here. Items arriving by repair advance the
+    region's clocks through the region's ``_observe_clocks``.
+    """
+
+    # State the region holds (set in TableReplica.__init__).
+    items: dict[str, Item]
+    policy: MergePolicy
+    actor: str
+    lamport: LamportClock
+    hlc: HybridLogicalClock
+    anti_entropy: AntiEntropy | None
+    sessions: dict[str, SyncSession]
+    session_peer: dict[str, str]
+    syncs_started: int
+
+    def _observe_clocks(self, ctx: Context, lamport: int, hlc: tuple[int, int]) -> None:
+        raise NotImplementedError  # the region's: advance its Lamport and hybrid clocks
+
+    def _values(self) -> dict[str, bytes]:
+        return {key: item.to_bytes() for key, item in self.items.items()}
+
+    def _merge_bytes(self, key: str, local: bytes | None, remote: bytes | None) -> bytes:
+        if local is None or remote is None:
+            return local if remote is None else remote  # type: ignore[return-value]
+        return self.policy.merge(Item.from_bytes(local), Item.from_bytes(remote)).item.to_bytes()
+
+    def _session(self, name: str) -> SyncSession:
+        config = self.anti_entropy or AntiEntropy()
+        values = self._values()
+        tree = MerkleTree.build(values, fanout=config.fanout, depth=config.depth)
+        return SyncSession(tree, values, self._merge_bytes, session=name)
+
+    def _start_sync(self, ctx: Context) -> None:
+        if not ctx.peers:
+            return
+        peer = ctx.peers[int(ctx.random() * len(ctx.peers))]
+        self.syncs_started += 1
+        name = f"{self.actor}->{peer}#{self.syncs_started}"
+        session = self._session(name)
+        self.sessions[name] = session
+        self.session_peer[name] = peer
+        ctx.set_timer(self.anti_entropy.timeout, ("sync-timeout", name))  # type: ignore[union-attr]
+        self._send_sync(ctx, peer, session.start())
+
+    def _send_sync(self, ctx: Context, peer: str, messages: list[Any]) -> None:
+        for message in messages:
+            keys = [k for k, _ in getattr(message, "items", ())]
+            if isinstance(message, (BucketItems, MergedItems)):
+                # A session compares a snapshot taken when it started, but a message carries
+                # what this region knows *now* (its causal past, in ground truth): so it also
+                # carries what the region holds now, each item merged with the current one.
+                message = attrs.evolve(
+                    message, items=tuple((k, self._fresh(k, v)) for k, v in message.items),
+                    clock=(self.lamport.time, self.hlc.wall, self.hlc.logical))
+            ctx.send(peer, message, scopes=keys or None)
+
+    def _fresh(self, key: str, value: bytes) -> bytes:
+        current = self.items.get(key)
+        if current is None:
+            return value
+        carried = Item.from_bytes(value)
+        merged = self.policy.merge(carried, current).item
+        return value if merged == carried else merged.to_bytes()
+
+    def _on_sync(self, ctx: Context, src: str, msg: Any) -> None:
+        clock = getattr(msg, "clock", None)
+        if clock is not None:  # items arrive by repair: they advance our clocks like replication
+            self._observe_clocks(ctx, clock[0], (clock[1], clock[2]))
+        session = self.sessions.get(msg.session)
+        if session is None:
+            if not isinstance(msg, RootHash):
+                return  # a late message of a session this side already finished or abandoned
+            session = self._session(msg.session)
+            self.sessions[msg.session] = session
+            self.session_peer[msg.session] = src
+        self._send_sync(ctx, src, session.receive(msg))
+        if session.done:
+            del self.sessions[msg.session]
+            self.session_peer.pop(msg.session, None)
+            self._apply_sync(ctx, src, session)
+
+    def _apply_sync(self, ctx: Context, src: str, session: SyncSession) -> None:
+        repaired = []
+        for key, value in sorted(session.updates.items()):
+            local = self.items.get(key)
+            outcome = self.policy.merge(local, Item.from_bytes(value))
+            if outcome.item == local:
+                continue
+            self.items[key] = outcome.item
+            repaired.append(key)
+            ctx.log("Merged", key=key, source=src, write="anti-entropy", policy=self.policy.name,
+                    changed=True, note=f"anti-entropy repaired {key}: {outcome.note}",
+                    siblings=len(outcome.item.versions), losses=loss_fields(outcome.losses),
+                    item=outcome.item.to_trace())
+        stats = session.stats
+        ctx.log("Synced", session=session.session, peer=src, repaired=repaired,
+                divergent=session.divergent or 0, bytes_sent=stats.bytes_sent,
+                hashes_sent=stats.hashes_sent, items_sent=stats.items_sent,
+                full_state_bytes=full_state_bytes(session.values))
