@@ -24,7 +24,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from replicalab import scenarios
+from replicalab import _validate, scenarios
 from replicalab.errors import ConfigError, ReplicaLabError
 from replicalab.policies import POLICIES, policy_names
 from replicalab.replica.table import STAMPS
@@ -59,7 +59,7 @@ def _seed(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+        raise argparse.ArgumentTypeError(f"invalid int value: {_validate.shown(text)}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"a seed is an integer >= 0, got {value}")
     return value
@@ -70,7 +70,7 @@ def _count(low: int, high: int) -> Callable[[str], int]:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+            raise argparse.ArgumentTypeError(f"invalid int value: {_validate.shown(text)}") from None
         if not low <= value <= high:
             raise argparse.ArgumentTypeError(f"must be an integer from {low} to {high}, got {value}")
         return value
@@ -82,9 +82,9 @@ def _seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid number of seconds: {text!r}") from None
+        raise argparse.ArgumentTypeError(f"invalid number of seconds: {_validate.shown(text)}") from None
     if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number of seconds > 0, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds > 0, got {_validate.shown(text)}")
     return value
 
 
@@ -97,7 +97,7 @@ def _path(text: str) -> str:
 def _pair(text: str) -> tuple[str, str]:
     key, sep, region = text.partition("=")
     if not sep or not key or not region:
-        raise argparse.ArgumentTypeError(f"--home takes KEY=REGION, e.g. sub_42=eu-west-1; got {text!r}")
+        raise argparse.ArgumentTypeError(f"--home takes KEY=REGION, e.g. sub_42=eu-west-1; got {_validate.shown(text)}")
     return key, region
 
 

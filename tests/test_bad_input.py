@@ -1501,3 +1501,18 @@ def test_the_fuzzed_surface_is_the_public_surface() -> None:
                      "replicalab.dots.CausalContext", "replicalab.serialization.from_json",
                      "replicalab.crdts.ormap.ORMap.Update", "replicalab.crdts.sets.ORSet.Add.prepare"):
         assert expected in names
+
+
+@pytest.mark.parametrize("option", ["seed", "homes", "skew", "retries", "durable", "merge"])
+def test_run_options_given_deeply_nested_garbage_say_so_without_a_recursion_error(
+        option: str) -> None:
+    """An error message shows a bounded repr of the bad value: a 50,000-deep list was once
+    shown with ``!r`` and the message itself raised RecursionError (found by the fuzz)."""
+    deep: Any = []
+    for _ in range(50_000):
+        deep = [deep]
+    london = scenarios.get("london")
+    given: dict[str, Any] = {"skew": {"eu-west-1": deep}} if option == "skew" else {option: deep}
+    with pytest.raises(ConfigError) as raised:
+        london.options(**given)
+    assert "[[[" in str(raised.value) and len(str(raised.value)) < 1_000

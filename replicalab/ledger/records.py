@@ -117,7 +117,7 @@ class Ledger:
         for entry in self.entries:
             if entry.write == write:
                 return entry
-        raise KeyError(f"no write {write!r} in the ledger; writes are {[e.write for e in self.entries]}")
+        raise KeyError(f"no write {_validate.shown(write)} in the ledger; writes are {[e.write for e in self.entries]}")
 
     def verdicts(self) -> dict[str, str]:
         """``{write id: verdict}``."""

@@ -140,7 +140,7 @@ class MrscRegion(TableReplica):
         super().__init__(replica_id, policy, items, stamps=stamps, actor=actor)
         for name, value in (("catch_up", catch_up), ("timeout", timeout)):
             if value is not None and (type(value) is not int or value < 1):
-                raise ConfigError(f"{name} must be an integer number of ms >= 1, got {value!r}")
+                raise ConfigError(f"{name} must be an integer number of ms >= 1, got {_validate.shown(value)}")
         if timeout is None:
             raise ConfigError("timeout must be an integer number of ms >= 1, got None")
         self.versions: dict[str, int] = {}

@@ -124,7 +124,7 @@ def _version(value: Any) -> None:
 
 def _flag(value: Any, what: str) -> None:
     if not isinstance(value, bool):
-        raise ConfigError(f"{what} must be True or False, got {value!r}")
+        raise ConfigError(f"{what} must be True or False, got {_validate.shown(value)}")
 
 
 def _plain_dict(value: Any, what: str) -> FrozenMap[Any]:

@@ -31,6 +31,7 @@ from typing import Any, Protocol, TypeVar
 
 import attrs
 
+from replicalab import _validate
 from replicalab.errors import ConfigError, ReplicaIdError
 from replicalab.policies import MergePolicy, get_policy
 from replicalab.replica.mrsc import check_three_regions
@@ -89,7 +90,7 @@ def _choice(name: str, value: Any, kind: type[C]) -> C:
         return kind(value)
     except (ValueError, TypeError):
         allowed = ", ".join(member.value for member in kind)
-        raise ConfigError(f"unknown {name} {value!r}; choose one of: {allowed}") from None
+        raise ConfigError(f"unknown {name} {_validate.shown(value)}; choose one of: {allowed}") from None
 
 
 @attrs.frozen
@@ -169,7 +170,7 @@ def validate(scenario: Scenario, merge: str | MergePolicy = "item-lww", seed: in
     policy = get_policy(merge)
     merge = policy.name or type(policy).__name__
     if type(seed) is not int:
-        raise ConfigError(f"seed must be an integer, got {seed!r}")
+        raise ConfigError(f"seed must be an integer, got {_validate.shown(seed)}")
     unknown = sorted(set(given) - {f.name for f in attrs.fields(Options)} - {"merge", "seed"})
     if unknown:
         names = ", ".join(f.name for f in attrs.fields(Options))
@@ -181,7 +182,7 @@ def validate(scenario: Scenario, merge: str | MergePolicy = "item-lww", seed: in
     homes = given.get("homes")
     homes = dict(scenario.homes) if homes is None else homes
     if not isinstance(homes, Mapping):
-        raise ConfigError(f"homes must be a mapping of key -> region, got {homes!r}")
+        raise ConfigError(f"homes must be a mapping of key -> region, got {_validate.shown(homes)}")
     for key, region in homes.items():
         _region(scenario, region, f"home of {key!r}")
     primary = given.get("primary") or scenario.primary or sorted(scenario.regions)[-1]
@@ -195,7 +196,7 @@ def validate(scenario: Scenario, merge: str | MergePolicy = "item-lww", seed: in
     for region, ms in skew.items():
         _region(scenario, region, "skew")
         if type(ms) is not int:
-            raise ConfigError(f"skew for {region} must be an integer number of ms, got {ms!r}")
+            raise ConfigError(f"skew for {region} must be an integer number of ms, got {_validate.shown(ms)}")
         if scenario.epoch + ms < 0:
             raise ConfigError(
                 f"skew {ms} ms for {region} would put its wall clock before the time origin "
@@ -203,12 +204,12 @@ def validate(scenario: Scenario, merge: str | MergePolicy = "item-lww", seed: in
             )
     retries = given.get("retries", 3)
     if type(retries) is not int or retries < 0:
-        raise ConfigError(f"retries must be an integer >= 0, got {retries!r}")
+        raise ConfigError(f"retries must be an integer >= 0, got {_validate.shown(retries)}")
     if mode == "mrsc":
         check_three_regions(scenario.regions)
     durable = given.get("durable")
     if durable is not None and not isinstance(durable, bool):
-        raise ConfigError(f"durable must be True or False, got {durable!r}")
+        raise ConfigError(f"durable must be True or False, got {_validate.shown(durable)}")
     _refuse_nonsense(scenario, merge, mode, routing, durable)
     return Options(merge=merge, seed=seed, writes=writes, routing=routing, mode=mode,
                    homes=dict(homes), primary=primary, skew=dict(skew), stamps=stamps,

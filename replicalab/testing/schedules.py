@@ -23,6 +23,8 @@ from typing import Any
 import attrs
 from hypothesis import strategies as st
 
+from replicalab import _validate
+
 __all__ = ["Apply", "Call", "Deliver", "Execution", "Schedule", "default_replica_of", "run", "schedules"]
 
 
@@ -52,7 +54,7 @@ class Call:
 
     def __init__(self, method: str, *args: Any, at: str | None = None, **kwargs: Any) -> None:
         if not isinstance(method, str) or not method.isidentifier():
-            raise ValueError(f"Call needs a method name, got {method!r}")
+            raise ValueError(f"Call needs a method name, got {_validate.shown(method)}")
         self.__attrs_init__(method, tuple(args), tuple(sorted(kwargs.items())), at)
 
     @property

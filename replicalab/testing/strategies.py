@@ -16,6 +16,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from replicalab import _validate
 from replicalab.clocks import HybridLogicalClock, LamportClock, VectorClock
 from replicalab.crdts import (
     GCounter,
@@ -104,7 +105,7 @@ def _nested_ops(kind: type, replicas: Sequence[str], elements: Sequence[Any]) ->
     if kind is PNCounter:
         return ([PNCounter.Increment(r, n) for n in (1, 2, 0) for r in replicas]
                 + [PNCounter.Decrement(r, n) for n in (1, 2, 0) for r in replicas])
-    raise TypeError(f"no nested op strategy for {kind!r}")
+    raise TypeError(f"no nested op strategy for {_validate.shown(kind)}")
 
 
 def _enumerate_ops(kind: Any, replicas: Sequence[str], elements: Sequence[Any],
@@ -133,7 +134,7 @@ def _enumerate_ops(kind: Any, replicas: Sequence[str], elements: Sequence[Any],
         return [Call("tick", r, at=r) for r in replicas]
     if kind is CausalContext:
         return [Call("add", Dot(r, c)) for c in (1, 2, 3, 4) for r in replicas]
-    raise TypeError(f"crdt_ops has no strategy for {kind!r}; build your own op strategy")
+    raise TypeError(f"crdt_ops has no strategy for {_validate.shown(kind)}; build your own op strategy")
 
 
 def crdt_ops(

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from replicalab import _validate
 from replicalab.viz import _svg as s
 from replicalab.viz.story import Story, build
 
@@ -57,7 +58,7 @@ def cost_series(source: Any, bucket: int | None = None) -> dict[str, Any]:
     if type(bucket) is not int or bucket <= 0:
         from replicalab.errors import ConfigError
 
-        raise ConfigError(f"bucket must be a positive integer number of ms, got {bucket!r}")
+        raise ConfigError(f"bucket must be a positive integer number of ms, got {_validate.shown(bucket)}")
     start = min(times) // bucket * bucket
     count = (max(times) - start) // bucket + 1
     messages, dropped = [0] * count, [0] * count

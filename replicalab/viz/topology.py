@@ -25,6 +25,7 @@ from typing import Any
 
 import networkx as nx
 
+from replicalab import _validate
 from replicalab.errors import TopologyError
 from replicalab.viz import _svg as s
 
@@ -50,7 +51,7 @@ def layout_positions(graph: nx.Graph, *, layout: str = "spring",
         {'a': (0.0, -1.0), 'b': (0.0, 1.0)}
     """
     if layout not in ("spring", "circle"):
-        raise TopologyError(f"layout must be 'spring' or 'circle', got {layout!r}")
+        raise TopologyError(f"layout must be 'spring' or 'circle', got {_validate.shown(layout)}")
     nodes = sorted(graph.nodes, key=str)
     start = _circle(nodes) if nodes else {}
     pos: Mapping[Any, Any] = start
@@ -109,13 +110,13 @@ def _groups(nodes: list[str], partitions: Iterable[Iterable[str]] | None) -> lis
     seen: set[str] = set()
     for group in partitions:
         if isinstance(group, str):
-            raise TopologyError(f"each partition group is a list of replica ids, got the string {group!r}")
+            raise TopologyError(f"each partition group is a list of replica ids, got the string {_validate.shown(group)}")
         members = sorted(str(v) for v in group)
         for v in members:
             if v not in nodes:
-                raise TopologyError(f"partition names unknown replica {v!r}; replicas are {nodes}")
+                raise TopologyError(f"partition names unknown replica {_validate.shown(v)}; replicas are {nodes}")
             if v in seen:
-                raise TopologyError(f"replica {v!r} is in two partition groups")
+                raise TopologyError(f"replica {_validate.shown(v)} is in two partition groups")
             seen.add(v)
         groups.append(members)
     rest = [v for v in nodes if v not in seen]
