@@ -17,6 +17,7 @@ from replicalab import _validate, serialization
 from replicalab import dots as _dots
 from replicalab.clocks import VectorClock
 from replicalab.crdts import _common
+from replicalab.crdts.causal import CausalCRDT
 from replicalab.crdts.counters import PNCounter
 from replicalab.crdts.registers import LWWRegister, MVRegister
 from replicalab.crdts.sets import ORSet
@@ -73,7 +74,7 @@ class ORMap:
         {'name': frozenset({'Bob'})}
     """
 
-    kind: type = attrs.field(init=False)
+    kind: type[CausalCRDT] = attrs.field(init=False)
     _entries: dict[Any, dict[DotT, Any]] = attrs.field(init=False)
     _vv: dict[str, int] = attrs.field(init=False)
     _cloud: frozenset[DotT] = attrs.field(init=False)
@@ -107,9 +108,9 @@ class ORMap:
                 raise ConfigError("an ORMap.Update without a dot changes nothing, so it carries no payload; "
                                   f"got {_validate.shown(self.payload)}")
             if self.dot is not None:
-                behaviour = _kind_of_op(self.op)
-                behaviour.check(self.payload)
-                if not behaviour.made_by(self.op, self.payload, bool(self.observed)):
+                kind = _kind_of_op(self.op)
+                kind._check_payload(self.payload)
+                if not kind._made_by(self.op, self.payload, bool(self.observed)):
                     raise ConfigError(
                         f"ORMap.Update's payload {_validate.shown(self.payload)} is not what "
                         f"{_validate.shown(self.op)} produces; a prepared update carries its op's result"
@@ -121,11 +122,11 @@ class ORMap:
             return getattr(self.op, "replica", None)
 
         def _write_payload(self, payload: Any) -> Any:
-            return _kind_of_op(self.op).write(payload)
+            return _kind_of_op(self.op)._write_payload(payload)
 
         @staticmethod
         def _read_payload(op: Any, raw: Any) -> Any:
-            return _kind_of_op(op).parse(raw)
+            return _kind_of_op(op)._parse_payload(raw)
 
         def prepare(self, state: Any) -> ORMap.Update:
             if self.observed is not None:
@@ -149,7 +150,7 @@ class ORMap:
 
     def __init__(self, kind: type = MVRegister, entries: Mapping[Any, Mapping[Any, Any]] | None = None,
                  context: CausalContext | None = None) -> None:
-        behaviour = _kind_of(kind)
+        nested = _kind_of(kind)
         store: dict[Any, dict[DotT, Any]] = {}
         owner: dict[DotT, Any] = {}
         if entries is not None:
@@ -166,14 +167,14 @@ class ORMap:
                 inner: dict[DotT, Any] = {}
                 for dot, payload in sorted(dots.items(), key=lambda item: _common.dot_tuple(item[0])):
                     d = _common.dot_tuple(dot, f"dot of {key!r}")
-                    behaviour.check(payload)
+                    nested._check_payload(payload)
                     if d in owner:
                         raise MergeValidationError(
                             f"dot {d[0]}:{d[1]} names updates of two keys ({_validate.shown(owner[d])} and {_validate.shown(key)})"
                         )
                     owner[d] = key
                     inner[d] = payload
-                _check_reachable(behaviour, key, inner)
+                _check_reachable(nested, key, inner)
                 store[key] = inner
         vv, cloud = _common.checked_context(context, owner, "update")
         object.__setattr__(self, "kind", kind)
@@ -182,7 +183,7 @@ class ORMap:
         object.__setattr__(self, "_cloud", cloud)
 
     @classmethod
-    def _trusted(cls, kind: type, entries: dict[Any, dict[DotT, Any]], vv: dict[str, int],
+    def _trusted(cls, kind: type[CausalCRDT], entries: dict[Any, dict[DotT, Any]], vv: dict[str, int],
                  cloud: frozenset[DotT]) -> ORMap:
         m = object.__new__(cls)
         object.__setattr__(m, "kind", kind)
@@ -190,6 +191,26 @@ class ORMap:
         object.__setattr__(m, "_vv", vv)
         object.__setattr__(m, "_cloud", cloud)
         return m
+
+    # -- merge: the rule (the fast path, ``merge``, is below) ---------------------------
+    def _reference_merge(self, other: ORMap) -> ORMap:
+        """The merge rule, as short as it is (``merge`` computes the same thing, faster).
+
+            for each key:  S[key] = join_stores(S1[key], S2[key])   (dots.join_stores:
+                keep a dot both sides hold, or one the side lacking it has not seen)
+            C = C1 | C2
+        """
+        _check_joinable(self, other)
+        a, b = self._entries, other._entries
+        out: dict[Any, dict[DotT, Any]] = {}
+        for key in {**a, **b}:  # a's keys, then b's: a deterministic order
+            kept = _dots.join_stores(a.get(key, _EMPTY), b.get(key, _EMPTY), self._seen, other._seen)
+            if kept:
+                out[key] = kept
+        return type(self)._trusted(self.kind, out, *_dots.join(self._vv, self._cloud, other._vv, other._cloud))
+
+    def _seen(self, dot: DotT) -> bool:
+        return _dots.seen(self._vv, self._cloud, dot)
 
     # -- reading ------------------------------------------------------------
     @property
@@ -199,14 +220,25 @@ class ORMap:
         MVRegister -> frozenset of siblings; LWWRegister -> the winning value;
         ORSet -> frozenset of elements; PNCounter -> int.
         """
-        read = _KINDS[self.kind].read
+        read = self.kind._read
         entries = self._entries
         return {k: read(entries[k].values()) for k in _common.sorted_values(entries)}
 
     def get(self, key: Any, default: Any = None) -> Any:
         """The value at ``key`` (read as in :attr:`value`), or ``default`` if absent."""
         store = _common.entry_of(self._entries, key)
-        return default if store is None else _KINDS[self.kind].read(store.values())
+        return default if store is None else self.kind._read(store.values())
+
+    def nested(self, key: Any) -> Any:
+        """The value at ``key`` as a real CRDT of the map's value type: the updates in effect
+        there, under the map's context (an empty value if ``key`` is absent).
+
+            >>> m = ORMap(PNCounter).update("q", PNCounter.Increment("a", 2))
+            >>> m.nested("q"), m.nested("q").value == m.get("q")
+            (PNCounter({'a': 2}), True)
+        """
+        store = _common.entry_of(self._entries, key)
+        return self.kind._of_store(store or {}, self.context)
 
     @property
     def context(self) -> CausalContext:
@@ -266,12 +298,11 @@ class ORMap:
 
     def _prepare(self, op: ORMap.Update, entries: Mapping[Any, dict[DotT, Any]], vv: dict[str, int],
                  cloud: Iterable[DotT]) -> ORMap.Update:
-        behaviour = _KINDS[self.kind]
-        if not isinstance(op.op, behaviour.ops):
+        if not isinstance(op.op, self.kind._dot_ops):
             raise ConfigError(
                 f"this ORMap holds {self.kind.__name__} values; {_validate.shown(op.op)} is not one of its ops"
             )
-        mints, payload, observed = behaviour.plan(entries.get(op.key, {}), op.op)
+        mints, payload, observed = self.kind._plan(entries.get(op.key, {}), op.op)
         dot = _dots.next_dot(vv, cloud, op.op.replica) if mints else None  # type: ignore[attr-defined]  # every value op has a replica; isinstance on a tuple of types narrows to object
         return ORMap.Update(op.key, op.op, dot=dot, payload=payload,
                             observed=[Dot(r, c) for r, c in observed])
@@ -289,7 +320,7 @@ class ORMap:
         vv = dict(self._vv)
         cloud = set(self._cloud)
         add_dot = _dots.add_dot
-        behaviour = _KINDS[self.kind]
+        kind = self.kind
         for op in _common.ops_of(ops, "ORMap"):
             _common.check_op(op, (ORMap.Update, ORMap.Remove), "ORMap")
             key = op.key
@@ -297,18 +328,18 @@ class ORMap:
             new: DotT | None = None
             payload: Any = None
             if type(op) is ORMap.Update:
-                if not isinstance(op.op, behaviour.ops):
+                if not isinstance(op.op, kind._dot_ops):
                     raise ConfigError(
                         f"this ORMap holds {self.kind.__name__} values; {_validate.shown(op.op)} is not one of its ops"
                     )
                 if op.observed is None:  # unprepared: update here
-                    mints, payload, observed = behaviour.plan(current, op.op)
+                    mints, payload, observed = kind._plan(current, op.op)
                     if mints:
                         new = _dots.next_dot(vv, cloud, op.op.replica)  # type: ignore[attr-defined]  # as above
                 else:
                     observed = [(d.replica, d.counter) for d in op.observed]
                     if op.dot is not None:
-                        behaviour.check(op.payload)
+                        kind._check_payload(op.payload)
                         new, payload = (op.dot.replica, op.dot.counter), op.payload
             else:
                 observed = (list(current) if op.observed is None
@@ -344,27 +375,6 @@ class ORMap:
         return type(self)._trusted(self.kind, entries, *_dots.compact(vv, cloud))
 
     # -- merge ----------------------------------------------------------------
-    def _reference_merge(self, other: ORMap) -> ORMap:
-        """The merge rule, as short as it is (``merge`` computes the same thing, faster).
-
-            for each (key, dot, payload) held by one side:
-                keep it if the other side holds the dot too, or the other's context lacks it
-            C = C1 | C2
-        """
-        _check_joinable(self, other)
-        a, b = self._entries, other._entries
-        out: dict[Any, dict[DotT, Any]] = {}
-        for key in {**a, **b}:  # a's keys, then b's: a deterministic order
-            sa, sb = a.get(key, _EMPTY), b.get(key, _EMPTY)
-            kept = {d: p for d, p in sa.items() if d in sb or not other._seen(d)}
-            kept.update((d, p) for d, p in sb.items() if d in sa or not self._seen(d))
-            if kept:
-                out[key] = kept
-        return type(self)._trusted(self.kind, out, *_dots.join(self._vv, self._cloud, other._vv, other._cloud))
-
-    def _seen(self, dot: DotT) -> bool:
-        return _dots.seen(self._vv, self._cloud, dot)
-
     def merge(self, other: ORMap) -> ORMap:
         """Return the join: per key and dot, keep it if both hold it or the other side never saw it.
 
@@ -492,14 +502,14 @@ class ORMap:
     def to_json(self) -> str:
         """Canonical JSON: ``kind``, ``entries`` as ``[key, [[[replica, counter], payload], ...]]``
         sorted by key then dot, and the ``context``."""
-        behaviour = _KINDS[self.kind]
+        kind = self.kind
         rows = []
         for key, store in self._entries.items():
-            updates = [[[r, c], behaviour.write(p)] for (r, c), p in sorted(store.items())]
+            updates = [[[r, c], kind._write_payload(p)] for (r, c), p in sorted(store.items())]
             rows.append([serialization.write_element(key, "ORMap key"), updates])
         rows.sort(key=lambda row: serialization.element_key(row[0]))
         return serialization.document(
-            "or-map", kind=behaviour.name, entries=rows,
+            "or-map", kind=kind._dot_kind, entries=rows,
             context=serialization.write_context(self._vv, self._cloud),
         )
 
@@ -507,12 +517,11 @@ class ORMap:
     def from_json(cls, text: str | bytes, *, max_bytes: int | None = None) -> ORMap:
         """Decode :meth:`to_json` output; anything else raises SerializationError."""
         doc = serialization.load(text, "or-map", ["kind", "entries", "context"], max_bytes=max_bytes)
-        kind = _KINDS_BY_NAME.get(doc["kind"]) if isinstance(doc["kind"], str) else None
+        kind = _BY_NAME.get(doc["kind"]) if isinstance(doc["kind"], str) else None
         if kind is None:
             raise serialization.SerializationError(
-                f"kind must be one of {sorted(_KINDS_BY_NAME)}, got {_validate.shown(doc['kind'])}"
+                f"kind must be one of {sorted(_BY_NAME)}, got {_validate.shown(doc['kind'])}"
             )
-        behaviour = _KINDS[kind]
         entries: dict[Any, dict[tuple[str, int], Any]] = {}
         for row in serialization.read_list(doc["entries"], "entries"):
             key, updates = serialization.read_list(row, "entries row", 2)
@@ -525,7 +534,7 @@ class ORMap:
                 dot = serialization.read_dot(dot, "update dot")
                 if dot in store:
                     raise serialization.SerializationError(f"updates of {_validate.shown(key)} list dot {dot} twice")
-                store[dot] = behaviour.parse(payload)
+                store[dot] = kind._parse_payload(payload)
             entries[key] = store
         vv, cloud = serialization.read_context(doc["context"], "context")
         with serialization.decoding("or-map"):
@@ -578,248 +587,43 @@ def _check_update_owners(ea: Mapping[Any, dict[DotT, Any]], eb: Mapping[Any, dic
 
 
 # ---------------------------------------------------------------------------
-# How each nested type lives in the dot store: payloads under dots
+# The value types: each keeps the causal-CRDT interface itself (crdts/causal.py)
+
+#: The types whose every update is named by a dot, so a reset-remove can erase them.
+NESTED: tuple[type[CausalCRDT], ...] = (MVRegister, LWWRegister, ORSet, PNCounter)
+_BY_NAME: dict[str, type[CausalCRDT]] = {t._dot_kind: t for t in NESTED}
 
 
-class _Kind:
-    """How one nested CRDT type lives inside an ORMap: payloads under dots."""
-
-    name = ""
-    ops: tuple[type, ...] = ()
-
-    @staticmethod
-    def check(payload: Any) -> None:
-        raise NotImplementedError
-
-    @staticmethod
-    def read(payloads: Iterable[Any]) -> Any:
-        raise NotImplementedError
-
-    @staticmethod
-    def plan(store: dict[DotT, Any], op: Any) -> tuple[bool, Any, list[DotT]]:
-        """``(mints_a_dot, payload, observed dots)`` for ``op`` applied to ``store``."""
-        raise NotImplementedError
-
-    @staticmethod
-    def write(payload: Any) -> Any:
-        raise NotImplementedError
-
-    @staticmethod
-    def parse(value: Any) -> Any:
-        raise NotImplementedError
-
-    @staticmethod
-    def owner(payload: Any) -> str | None:
-        """The replica whose update a payload must be (its dot's replica), or None if any."""
-        return None
-
-    @staticmethod
-    def made_by(op: Any, payload: Any, observed: bool) -> bool:
-        """True if a prepared ``op`` could have produced ``payload`` (``observed``: it replaced dots)."""
-        return True
-
-
-def _check_reachable(behaviour: type[_Kind], key: Any, inner: Mapping[DotT, Any]) -> None:
+def _check_reachable(kind: type[CausalCRDT], key: Any, inner: Mapping[DotT, Any]) -> None:
     """Refuse one key's updates that no sequence of ops could leave together."""
     for dot, payload in inner.items():
-        owner = behaviour.owner(payload)
+        owner = kind._payload_owner(payload)
         if owner is not None and owner != dot[0]:
             raise MergeValidationError(
                 f"update {dot[0]}:{dot[1]} of {_validate.shown(key)} carries {_validate.shown(payload)}, "
                 f"a payload of {_validate.shown(owner)}; a replica's update carries its own payload"
             )
-    behaviour.read(inner.values())  # e.g. one LWW marker with two values
+    kind._read(inner.values())  # e.g. one LWW marker with two values
 
 
-class _MVKind(_Kind):
-    name = "mv-register"
-    ops = (MVRegister.Assign,)
-
-    @staticmethod
-    def check(payload: Any) -> None:
-        _common.hashable(payload, "an MVRegister value in an ORMap")
-
-    @staticmethod
-    def read(payloads: Iterable[Any]) -> frozenset[Any]:
-        return frozenset(payloads)
-
-    @staticmethod
-    def plan(store: dict[DotT, Any], op: Any) -> tuple[bool, Any, list[DotT]]:
-        return True, op.value, list(store)
-
-    @staticmethod
-    def write(payload: Any) -> Any:
-        return serialization.write_element(payload, "MVRegister value")
-
-    @staticmethod
-    def parse(value: Any) -> Any:
-        return serialization.read_element(value, "MVRegister value")
-
-    @staticmethod
-    def made_by(op: Any, payload: Any, observed: bool) -> bool:
-        return bool(payload == op.value)
-
-
-def _register(payloads: Iterable[tuple[int, str, Any]]) -> LWWRegister:
-    """The register one key's updates make: their assignments merged by LWWRegister's own rule
-    (which also refuses one marker carrying two values)."""
-    reg = LWWRegister()
-    for timestamp, replica, value in payloads:
-        reg = reg.merge(LWWRegister(value, timestamp, replica))
-    return reg
-
-
-class _LWWKind(_Kind):
-    name = "lww-register"
-    ops = (LWWRegister.Assign,)
-
-    @staticmethod
-    def check(payload: Any) -> None:
-        if not (isinstance(payload, tuple) and len(payload) == 3):
-            raise ConfigError(f"an LWWRegister payload is (timestamp, replica, value), got {_validate.shown(payload)}")
-        _validate.counter(payload[0], "LWW timestamp")
-        _validate.replica_id(payload[1])
-
-    @staticmethod
-    def read(payloads: Iterable[Any]) -> Any:
-        return _register(payloads).value
-
-    @staticmethod
-    def plan(store: dict[DotT, Any], op: Any) -> tuple[bool, Any, list[DotT]]:
-        current = _register(store.values())
-        if current.merge(LWWRegister(op.value, op.timestamp, op.replica)) is current:
-            return False, None, []  # the assignment loses (or repeats): nothing changes
-        return True, (op.timestamp, op.replica, op.value), list(store)
-
-    @staticmethod
-    def write(payload: Any) -> Any:
-        return [payload[0], payload[1], serialization.write_value(payload[2])]
-
-    @staticmethod
-    def parse(value: Any) -> Any:
-        ts, replica, item = serialization.read_list(value, "LWWRegister payload", 3)
-        return (serialization.read_int(ts, "LWW timestamp"), serialization.read_str(replica, "LWW replica"),
-                serialization.read_value(item))
-
-    @staticmethod
-    def owner(payload: Any) -> str | None:
-        return payload[1]
-
-    @staticmethod
-    def made_by(op: Any, payload: Any, observed: bool) -> bool:
-        return bool(payload == (op.timestamp, op.replica, op.value))
-
-
-class _SetKind(_Kind):
-    name = "or-set"
-    ops = (ORSet.Add, ORSet.Remove)
-
-    @staticmethod
-    def check(payload: Any) -> None:
-        _common.hashable(payload, "an ORSet element in an ORMap")
-
-    @staticmethod
-    def read(payloads: Iterable[Any]) -> frozenset[Any]:
-        return frozenset(payloads)
-
-    @staticmethod
-    def plan(store: dict[DotT, Any], op: Any) -> tuple[bool, Any, list[DotT]]:
-        observed = [d for d, element in store.items() if element == op.element]
-        if type(op) is ORSet.Add:
-            return True, op.element, observed
-        return False, None, observed
-
-    @staticmethod
-    def write(payload: Any) -> Any:
-        return serialization.write_element(payload, "ORSet element")
-
-    @staticmethod
-    def parse(value: Any) -> Any:
-        return serialization.read_element(value, "ORSet element")
-
-    @staticmethod
-    def made_by(op: Any, payload: Any, observed: bool) -> bool:
-        return type(op) is ORSet.Add and bool(payload == op.element)
-
-
-class _CounterKind(_Kind):
-    name = "pn-counter"
-    ops = (PNCounter.Increment, PNCounter.Decrement)
-
-    @staticmethod
-    def check(payload: Any) -> None:
-        if not (isinstance(payload, tuple) and len(payload) == 3):
-            raise ConfigError(f"a PNCounter payload is (replica, increments, decrements), got {_validate.shown(payload)}")
-        _validate.replica_id(payload[0])
-        _common.amount(payload[1], "PNCounter increments")
-        _common.amount(payload[2], "PNCounter decrements")
-
-    @staticmethod
-    def read(payloads: Iterable[Any]) -> int:
-        return sum(p[1] - p[2] for p in payloads)
-
-    @staticmethod
-    def plan(store: dict[DotT, Any], op: Any) -> tuple[bool, Any, list[DotT]]:
-        observed = [d for d, p in store.items() if p[0] == op.replica]
-        p = sum(store[d][1] for d in observed)
-        n = sum(store[d][2] for d in observed)
-        if type(op) is PNCounter.Increment:
-            return True, (op.replica, p + op.n, n), observed
-        return True, (op.replica, p, n + op.n), observed
-
-    @staticmethod
-    def write(payload: Any) -> Any:
-        return list(payload)
-
-    @staticmethod
-    def parse(value: Any) -> Any:
-        replica, p, n = serialization.read_list(value, "PNCounter payload", 3)
-        return (serialization.read_str(replica, "PNCounter replica"),
-                serialization.read_int(p, "PNCounter increments"),
-                serialization.read_int(n, "PNCounter decrements"))
-
-    @staticmethod
-    def owner(payload: Any) -> str | None:
-        return payload[0]
-
-    @staticmethod
-    def made_by(op: Any, payload: Any, observed: bool) -> bool:
-        # The new totals are the replaced totals plus the op's amount; replacing nothing, exactly it.
-        replica, p, n = payload
-        grew, other = (p, n) if type(op) is PNCounter.Increment else (n, p)
-        if replica != op.replica:
-            return False
-        return grew >= op.n if observed else (grew == op.n and other == 0)
-
-
-_KINDS: dict[type, type[_Kind]] = {
-    MVRegister: _MVKind,
-    LWWRegister: _LWWKind,
-    ORSet: _SetKind,
-    PNCounter: _CounterKind,
-}
-_KINDS_BY_NAME = {k.name: t for t, k in _KINDS.items()}
-
-
-def _kind_of(value: Any) -> type[_Kind]:
-    kind = _KINDS.get(value) if isinstance(value, type) else None
-    if kind is None:
+def _kind_of(value: Any) -> type[CausalCRDT]:
+    if not (isinstance(value, type) and value in NESTED):
         raise ConfigError(
             f"ORMap values can be MVRegister, LWWRegister, ORSet or PNCounter, got {_validate.shown(value)}; "
             "a reset-remove needs values whose every update is named by a dot"
         )
-    return kind
+    return value
 
 
-def _kind_of_op(op: Any) -> type[_Kind]:
-    for kind in _KINDS.values():
-        if isinstance(op, kind.ops):
+def _kind_of_op(op: Any) -> type[CausalCRDT]:
+    for kind in NESTED:
+        if isinstance(op, kind._dot_ops):
             return kind
     raise ConfigError(f"{_validate.shown(op)} is not an op of a value type an ORMap can hold")
 
 
 def _nested_op(_instance: Any, _attribute: Any, value: Any) -> None:
-    allowed = tuple(op for kind in _KINDS.values() for op in kind.ops)
+    allowed = tuple(op for kind in NESTED for op in kind._dot_ops)
     if not isinstance(value, allowed):
         raise ConfigError(
             f"ORMap.Update takes an op of its value type (e.g. PNCounter.Increment('a', 1), "

@@ -20,7 +20,7 @@ exists as an op value (``ORSet.Add("x", replica="a")``) and as a delta
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
@@ -405,6 +405,49 @@ class ORSet:
             _common.check_state(state, ORSet, self)
             return ORSet.Remove(self.element, observed=state._entries.get(self.element, ()))
 
+    # -- as a nested value: the causal-CRDT interface (crdts/causal.py) ---------------------
+    # Under dots, a set keeps one element per add; an add or remove of x supersedes x's dots.
+    _dot_kind: ClassVar[str] = "or-set"
+    _dot_ops: ClassVar[tuple[type, ...]] = (Add, Remove)
+
+    @classmethod
+    def _of_store(cls, store: Mapping[DotT, Any], context: CausalContext) -> ORSet:
+        entries: dict[Any, list[DotT]] = {}
+        for dot, element in store.items():
+            entries.setdefault(element, []).append(dot)
+        return cls(entries, context)
+
+    @classmethod
+    def _plan(cls, store: Mapping[DotT, Any], op: Any) -> tuple[bool, Any, list[DotT]]:
+        observed = [d for d, element in store.items() if element == op.element]
+        if type(op) is ORSet.Add:
+            return True, op.element, observed
+        return False, None, observed
+
+    @classmethod
+    def _read(cls, payloads: Iterable[Any]) -> frozenset[Any]:
+        return frozenset(payloads)
+
+    @classmethod
+    def _check_payload(cls, payload: Any) -> None:
+        _common.hashable(payload, "an ORSet element in an ORMap")
+
+    @classmethod
+    def _payload_owner(cls, payload: Any) -> str | None:
+        return None
+
+    @classmethod
+    def _made_by(cls, op: Any, payload: Any, observed: bool) -> bool:
+        return type(op) is ORSet.Add and bool(payload == op.element)
+
+    @classmethod
+    def _write_payload(cls, payload: Any) -> Any:
+        return serialization.write_element(payload, "ORSet element")
+
+    @classmethod
+    def _parse_payload(cls, raw: Any) -> Any:
+        return serialization.read_element(raw, "ORSet element")
+
     def __init__(self, entries: Mapping[Any, Iterable[Any]] | None = None,
                  context: CausalContext | None = None) -> None:
         store: dict[Any, tuple[DotT, ...]] = {}
@@ -577,9 +620,8 @@ class ORSet:
         a, b = self._entries, other._entries
         out: dict[Any, tuple[DotT, ...]] = {}
         for x in {**a, **b}:  # a's elements, then b's: a deterministic order
-            da, db = a.get(x, ()), b.get(x, ())
-            kept = {d for d in da if d in db or not other._seen(d)}
-            kept |= {d for d in db if d in da or not self._seen(d)}
+            kept = _dots.join_stores(dict.fromkeys(a.get(x, ())), dict.fromkeys(b.get(x, ())),
+                                     self._seen, other._seen)
             if kept:
                 out[x] = tuple(sorted(kept))
         return type(self)._trusted(out, *_dots.join(self._vv, self._cloud, other._vv, other._cloud))
