@@ -24,11 +24,15 @@ private to the package: learners use the types' own verbs.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from replicalab.dots import CausalContext, DotT
 
 __all__ = ["CausalCRDT"]
+
+#: What names an entry of a dot store: a dot (in an ORMap), or a dot with what it names
+#: (in the crdt policy, a cell: its write's dot, attribute and element).
+Key = TypeVar("Key")
 
 
 class CausalCRDT(Protocol):
@@ -36,7 +40,7 @@ class CausalCRDT(Protocol):
 
     * ``_dot_kind`` — its name in JSON (``"or-set"``); ``_dot_ops`` — the op types that update it.
     * ``_plan(store, op)`` -> ``(mints, payload, observed)``: applied to the entries
-      ``store`` holds, does ``op`` name a new dot (``mints``), what does it store there,
+      ``store`` holds (keyed by dot, or by anything that names one entry), does ``op`` name a new dot (``mints``), what does it store there,
       and which held dots does it supersede. The map mints the dot from its context.
       MVRegister: a new value, superseding every dot; ORSet: an add of ``x``
       supersedes ``x``'s dots (a remove supersedes them and mints nothing);
@@ -54,7 +58,7 @@ class CausalCRDT(Protocol):
     _dot_ops: ClassVar[tuple[type, ...]]
 
     @classmethod
-    def _plan(cls, store: Mapping[DotT, Any], op: Any) -> tuple[bool, Any, list[DotT]]: ...
+    def _plan(cls, store: Mapping[Key, Any], op: Any) -> tuple[bool, Any, list[Key]]: ...
 
     @classmethod
     def _read(cls, payloads: Iterable[Any]) -> Any: ...

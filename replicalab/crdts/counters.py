@@ -29,6 +29,7 @@ import attrs
 from replicalab import _validate, serialization
 from replicalab.clocks import join_counts
 from replicalab.crdts import _common
+from replicalab.crdts.causal import Key
 from replicalab.dots import CausalContext, DotT
 from replicalab.errors import ConfigError, ReplicaIdError
 
@@ -246,7 +247,7 @@ class PNCounter:
         return cls(p, n)
 
     @classmethod
-    def _plan(cls, store: Mapping[DotT, Any], op: Any) -> tuple[bool, Any, list[DotT]]:
+    def _plan(cls, store: Mapping[Key, Any], op: Any) -> tuple[bool, Any, list[Key]]:
         observed = [d for d, payload in store.items() if payload[0] == op.replica]
         p = sum(store[d][1] for d in observed)
         n = sum(store[d][2] for d in observed)

@@ -19,6 +19,7 @@ from replicalab import _validate, serialization
 from replicalab import dots as _dots
 from replicalab.clocks import VectorClock
 from replicalab.crdts import _common
+from replicalab.crdts.causal import Key
 from replicalab.dots import CausalContext, Dot, DotT
 from replicalab.errors import ClockError, ConfigError, MergeValidationError
 
@@ -95,8 +96,8 @@ class LWWRegister:
         return reg
 
     @classmethod
-    def _plan(cls, store: Mapping[DotT, Any], op: Any) -> tuple[bool, Any, list[DotT]]:
-        current = cls._of_store(store)
+    def _plan(cls, store: Mapping[Key, Any], op: Any) -> tuple[bool, Any, list[Key]]:
+        current = cls._assigned(store.values())
         if current.merge(cls(op.value, op.timestamp, op.replica)) is current:
             return False, None, []  # the assignment loses (or repeats): nothing changes
         return True, (op.timestamp, op.replica, op.value), list(store)
@@ -307,7 +308,7 @@ class MVRegister:
         return cls(frozenset((Dot(r, c), v) for (r, c), v in store.items()), VectorClock(vv))
 
     @classmethod
-    def _plan(cls, store: Mapping[DotT, Any], op: Any) -> tuple[bool, Any, list[DotT]]:
+    def _plan(cls, store: Mapping[Key, Any], op: Any) -> tuple[bool, Any, list[Key]]:
         return True, op.value, list(store)
 
     @classmethod

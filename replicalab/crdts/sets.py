@@ -28,6 +28,7 @@ from replicalab import _validate, serialization
 from replicalab import dots as _dots
 from replicalab.clocks import VectorClock
 from replicalab.crdts import _common
+from replicalab.crdts.causal import Key
 from replicalab.dots import CausalContext, Dot, DotT
 from replicalab.errors import ConfigError, MergeValidationError
 
@@ -418,7 +419,7 @@ class ORSet:
         return cls(entries, context)
 
     @classmethod
-    def _plan(cls, store: Mapping[DotT, Any], op: Any) -> tuple[bool, Any, list[DotT]]:
+    def _plan(cls, store: Mapping[Key, Any], op: Any) -> tuple[bool, Any, list[Key]]:
         observed = [d for d, element in store.items() if element == op.element]
         if type(op) is ORSet.Add:
             return True, op.element, observed

@@ -1,4 +1,21 @@
-"""The ``crdt`` policy: items as CRDT maps."""
+"""The ``crdt`` policy: an item is a causal CRDT map, and its cells are the view a table stores.
+
+The rules are :mod:`replicalab.crdts`' own, not re-implemented here. Every client
+write is one dot, ``(replica, seq)`` of its stamp; the item's version clock is
+its causal context. Per attribute, the cells form a dot store (a cell is named
+by its write's dot, and a set element's cell by its element too), and:
+
+* what a write stores and which cells it supersedes is what the value types
+  plan (:mod:`replicalab.crdts.causal`): ``MVRegister._plan`` for a value set,
+  ``PNCounter._plan`` for a number ``ADD`` (a replica's running totals),
+  ``ORSet._plan`` for set elements added or deleted;
+* ``merge`` is the join of dot stores, :func:`replicalab.dots.join_stores`,
+  under the two clocks.
+
+Cells carry provenance beside each dot (the write id and its stamp), so the
+ledger can tell whose effect survived and the policy can report its losses.
+Cells are also the stored and serialized form (``Item.to_bytes``), unchanged.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +25,9 @@ from typing import Any, ClassVar
 import attrs
 
 from replicalab import _validate
+from replicalab import dots as _dots
 from replicalab.clocks import VectorClock
+from replicalab.crdts import MVRegister, ORSet, PNCounter
 from replicalab.errors import ConfigError, MergeValidationError
 from replicalab.items import (
     INITIAL_STAMP,
@@ -31,6 +50,10 @@ from replicalab.policies.base import (
 )
 
 __all__ = ["CrdtMap"]
+
+#: A cell's name in the item's dot store: its write's dot, its attribute, and for a set
+#: element the element (one write may set several attributes and add several elements).
+CellId = tuple[tuple[str, int], str, Any]
 
 
 @attrs.frozen(repr=False)
@@ -98,36 +121,30 @@ class CrdtMap(MergePolicy):
         context = current.clock if current is not None else VectorClock()
         adds = dict(adds or {})
         elements = dict(elements or {})
-
-        def replaced(name: str, cell: Cell) -> bool:
-            """Does this write replace ``cell`` (the replica has seen it)?"""
-            if replace or name in attributes:
-                return True
-            # A counter increment replaces only this replica's own contribution (a PN-counter
-            # entry); every other replica's contribution stays. A plain number already there
-            # (say the initial value) stays as a base that the contributions add to.
-            if name in adds:
-                return cell.counter and cell.stamp.replica == replica
-            if name in elements:  # OR-Set: an add or delete of e replaces the e it observed
-                added, deleted = elements[name]
-                return not cell.element or cell.value in added or cell.value in deleted
-            return False
-
-        kept = [(n, c) for n, c in cells if not replaced(n, c)]
-        own = {n: c.value for n, c in cells if n in adds and c.counter and c.stamp.replica == replica}
+        stores: dict[str, dict[CellId, Cell]] = {}
+        for name, cell in cells:
+            stores.setdefault(name, {})[_cell_id(name, cell)] = cell
+        superseded: set[CellId] = set()
+        for name, store in stores.items():
+            superseded.update(_superseded(name, store, attributes, adds, elements, replace, write, replica))
+        kept = [(n, c) for n, c in cells if _cell_id(n, c) not in superseded]
         new = kept + [(n, c) for n, v in attributes.items() for c in _crdt_cells(v, write, stamp)]
-        new += [(n, Cell(own.get(n, 0) + k, write, stamp, counter=True)) for n, k in adds.items()]
+        for name, k in adds.items():
+            # PN-counter: this replica's new running total, on top of the totals it supersedes.
+            op = PNCounter.Increment(replica, k) if k >= 0 else PNCounter.Decrement(replica, -k)
+            _, (_, up, down), _ = PNCounter._plan(_counter_store(stores.get(name, {})), op)
+            new.append((name, Cell(up - down, write, stamp, counter=True)))
         still: dict[str, set[Any]] = {}
         for name, (added, deleted) in elements.items():
             # A plain list the replica held becomes elements added by this write.
-            folded = {e for n, c in cells if n == name and not c.element and not c.removed
+            folded = {e for c in stores.get(name, {}).values() if not c.element and not c.removed
                       and isinstance(c.value, tuple) for e in c.value}
             still[name] = (folded | added | {c.value for n, c in kept if n == name}) - deleted
             new += [(name, Cell(e, write, stamp, element=True))
                     for e in sorted_elements((folded | added) - deleted)]
         version = self._make(new, context.merge(VectorClock({stamp.replica: stamp.seq})))
         losses = tuple(Loss(c.write, n, write, f"overwritten at {replica} by local write {write}")
-                       for n, c in cells if (n, c) not in kept and not c.removed
+                       for n, c in cells if _cell_id(n, c) in superseded and not c.removed
                        and not _survives(n, c, still))
         return Outcome(Item((version,)), losses, f"applied {write}")
 
@@ -146,8 +163,6 @@ class CrdtMap(MergePolicy):
         if local is None:
             return Outcome(incoming, (), f"stored {theirs.write}")
         mine = _single(_item(local, "local"), self.name)
-        # A cell is named by its write's dot and its attribute (one write may set several), and
-        # a set's element cell by its element too (one write may add several).
         a = {_cell_id(n, c): (n, c) for n, c in mine.cells}
         b = {_cell_id(n, c): (n, c) for n, c in theirs.cells}
         for key in a.keys() & b.keys():
@@ -155,14 +170,16 @@ class CrdtMap(MergePolicy):
                 raise MergeValidationError(
                     f"write {key[0]} names two different cells for {_validate.shown(key[1])} "
                     f"({_validate.shown(a[key][1])} and {_validate.shown(b[key][1])})")
-        keep = [nc for key, nc in a.items() if key in b or not _covered(key[0], theirs.clock)]
-        keep += [nc for key, nc in b.items() if key not in a and not _covered(key[0], mine.clock)]
+        mine_vv, theirs_vv = mine.clock.to_dict(), theirs.clock.to_dict()
+        kept = _dots.join_stores(a, b, lambda key: _dots.seen(mine_vv, frozenset(), key[0]),
+                                 lambda key: _dots.seen(theirs_vv, frozenset(), key[0]))
+        keep = list(kept.values())
         version = self._make(keep, mine.clock.merge(theirs.clock))
         merged = Item((version,))
         if merged == local:
             return Outcome(local, (), f"already had {theirs.write}")
         losses = tuple(sorted(
-            {loss for side, other in ((a, b), (b, a)) for loss in _crdt_losses(side, other, keep)},
+            {loss for side, other in ((a, b), (b, a)) for loss in _crdt_losses(side, other, kept)},
             key=lambda x: (x.write, x.attribute)))
         concurrent = sorted({n for n, _ in keep if sum(1 for m, _ in keep if m == n) > 1})
         note = "crdt merged attributes" + (
@@ -170,8 +187,43 @@ class CrdtMap(MergePolicy):
         return Outcome(merged, losses, note)
 
 
-def _crdt_losses(side: Mapping[Any, tuple[str, Cell]], other: Mapping[Any, tuple[str, Cell]],
-                 keep: list[tuple[str, Cell]]) -> list[Loss]:
+def _superseded(name: str, store: Mapping[CellId, Cell], attributes: Mapping[str, Any],
+                adds: Mapping[str, int], elements: Mapping[str, tuple[frozenset[Any], frozenset[Any]]],
+                replace: bool, write: str, replica: str) -> list[CellId]:
+    """The cells of attribute ``name`` that a write supersedes, as the value types plan it.
+
+    A value set (or a put replacing the item) is an assignment: it supersedes every cell of
+    the attribute it saw (MVRegister). A counter ``ADD`` supersedes only this replica's own
+    running total (PNCounter): other replicas' totals, and a plain number already there (a
+    base they add to), stay. An ``ADD``/``DELETE`` of elements supersedes the cells of those
+    elements it saw (ORSet), and the attribute's plain value, which it folds into the set.
+    """
+    if replace or name in attributes:
+        return MVRegister._plan(store, MVRegister.Assign(write, replica=replica))[2]
+    if name in adds:
+        counters = _counter_store(store)
+        return PNCounter._plan(counters, PNCounter.Increment(replica, 0))[2]
+    if name in elements:
+        added, deleted = elements[name]
+        members = {key: c.value for key, c in store.items() if c.element}
+        plain = {key: c for key, c in store.items() if not c.element}
+        out = MVRegister._plan(plain, MVRegister.Assign(write, replica=replica))[2]
+        for e in sorted_elements(added | deleted):
+            op = ORSet.Add(e, replica=replica) if e in added else ORSet.Remove(e)
+            out += ORSet._plan(members, op)[2]
+        return out
+    return []
+
+
+def _counter_store(store: Mapping[CellId, Cell]) -> dict[CellId, tuple[str, int, int]]:
+    """An attribute's counter cells as PNCounter payloads: (replica, increments, decrements)
+    whose difference is the cell's running total."""
+    return {key: (c.stamp.replica, max(c.value, 0), max(-c.value, 0))
+            for key, c in store.items() if c.counter}
+
+
+def _crdt_losses(side: Mapping[CellId, tuple[str, Cell]], other: Mapping[CellId, tuple[str, Cell]],
+                 kept: Mapping[CellId, tuple[str, Cell]]) -> list[Loss]:
     """Loss records for ``side``'s cells that the merge dropped because ``other`` had seen them.
 
     A join drops a cell only when the other side has seen its dot and no longer
@@ -184,14 +236,14 @@ def _crdt_losses(side: Mapping[Any, tuple[str, Cell]], other: Mapping[Any, tuple
     return [Loss(cell.write, name, UNATTRIBUTED,
                  f"crdt: the other side had removed {cell.write}'s {name} after seeing it")
             for key, (name, cell) in side.items()
-            if key not in other and (name, cell) not in keep and not cell.removed]
+            if key not in other and key not in kept and not cell.removed]
 
 
 def _dot(cell: Cell) -> tuple[str, int]:
     return (cell.stamp.replica, cell.stamp.seq)
 
 
-def _cell_id(name: str, cell: Cell) -> tuple[tuple[str, int], str, Any]:
+def _cell_id(name: str, cell: Cell) -> CellId:
     return (_dot(cell), name, cell.value if cell.element else None)
 
 
@@ -212,9 +264,3 @@ def _survives(name: str, cell: Cell, still: Mapping[str, set[Any]]) -> bool:
         return False
     values = [cell.value] if cell.element else cell.value if isinstance(cell.value, tuple) else [None]
     return all(v in still[name] for v in values)
-
-
-def _covered(dot: tuple[str, int], clock: VectorClock) -> bool:
-    replica, seq = dot
-    return seq <= (clock.get(replica) if replica else 0)
-
