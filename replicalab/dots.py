@@ -82,7 +82,11 @@ def _dot_set(value: object) -> frozenset:
         raise ClockError(f"a causal context's cloud holds Dot values, got {_validate.shown(value)}") from None
 
 
-@attrs.frozen(eq=False, repr=False)
+#: The empty version vector: a context's default (VectorClock is immutable, so one is enough).
+_NO_DOTS = VectorClock()
+
+
+@attrs.frozen(eq=False, repr=False, init=False)
 class CausalContext:
     """A set of dots: a compact version vector plus out-of-order extras.
 
@@ -90,18 +94,18 @@ class CausalContext:
     the version vector, so two contexts holding the same dots are ``==``.
     """
 
-    vv: VectorClock = attrs.field(factory=VectorClock)
-    cloud: frozenset[Dot] = attrs.field(default=frozenset(), converter=lambda v: _dot_set(v))
+    vv: VectorClock
+    cloud: frozenset[Dot]
 
-    def __attrs_post_init__(self) -> None:
-        if not isinstance(self.vv, VectorClock):
-            raise ClockError(f"CausalContext vv must be a VectorClock, got {_validate.shown(self.vv)}")
-        for dot in self.cloud:
+    def __init__(self, vv: VectorClock = _NO_DOTS, cloud: Iterable[Dot] = frozenset()) -> None:
+        if not isinstance(vv, VectorClock):
+            raise ClockError(f"CausalContext vv must be a VectorClock, got {_validate.shown(vv)}")
+        dots = _dot_set(cloud)
+        for dot in dots:
             if not isinstance(dot, Dot):
                 raise ClockError(f"a causal context's cloud holds Dot values, got {_validate.shown(dot)}")
-        counts, rest = compact(self.vv.to_dict(), ((d.replica, d.counter) for d in self.cloud))
-        object.__setattr__(self, "vv", VectorClock(counts))
-        object.__setattr__(self, "cloud", frozenset(Dot(r, c) for r, c in rest))
+        counts, rest = compact(vv.to_dict(), ((d.replica, d.counter) for d in dots))
+        self.__attrs_init__(VectorClock(counts), frozenset(Dot(r, c) for r, c in rest))
 
     @classmethod
     def _of(cls, vv: Mapping[str, int], cloud: Iterable[DotT]) -> CausalContext:
