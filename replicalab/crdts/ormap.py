@@ -23,11 +23,9 @@ import attrs
 from replicalab import _validate, serialization
 from replicalab import dots as _dots
 from replicalab.clocks import VectorClock
-from replicalab.crdts import _common
+from replicalab.crdts import _common, _nesting
 from replicalab.crdts.causal import CausalCRDT
-from replicalab.crdts.counters import PNCounter
-from replicalab.crdts.registers import LWWRegister, MVRegister
-from replicalab.crdts.sets import ORSet
+from replicalab.crdts.registers import MVRegister
 from replicalab.dots import CausalContext, Dot, DotT
 from replicalab.errors import ConfigError, MergeValidationError
 
@@ -101,7 +99,7 @@ class ORMap:
         """
 
         key: Any = attrs.field(validator=_common.map_key)
-        op: Any = attrs.field(validator=lambda i, a, v: _nested_op(i, a, v))
+        op: Any = attrs.field(validator=lambda i, a, v: _nesting.nested_op(i, a, v))
         dot: Dot | None = attrs.field(kw_only=True, default=None, converter=_common.optional_dot)
         payload: Any = attrs.field(kw_only=True, default=None)
         observed: tuple[Dot, ...] | None = attrs.field(kw_only=True, default=None,
@@ -118,7 +116,7 @@ class ORMap:
                 raise ConfigError("an ORMap.Update without a dot changes nothing, so it carries no payload; "
                                   f"got {_validate.shown(self.payload)}")
             if self.dot is not None:
-                kind = _kind_of_op(self.op)
+                kind = _nesting.kind_of_op(self.op)
                 kind._check_payload(self.payload)
                 if not kind._made_by(self.op, self.payload, bool(self.observed)):
                     raise ConfigError(
@@ -132,11 +130,11 @@ class ORMap:
             return getattr(self.op, "replica", None)
 
         def _write_payload(self, payload: Any) -> Any:
-            return _kind_of_op(self.op)._write_payload(payload)
+            return _nesting.kind_of_op(self.op)._write_payload(payload)
 
         @staticmethod
         def _read_payload(op: Any, raw: Any) -> Any:
-            return _kind_of_op(op)._parse_payload(raw)
+            return _nesting.kind_of_op(op)._parse_payload(raw)
 
         def prepare(self, state: Any) -> ORMap.Update:
             if self.observed is not None:
@@ -160,7 +158,7 @@ class ORMap:
 
     def __init__(self, kind: type = MVRegister, entries: Mapping[Any, Mapping[Any, Any]] | None = None,
                  context: CausalContext | None = None) -> None:
-        nested = _kind_of(kind)
+        nested = _nesting.kind_of(kind)
         store: dict[Any, dict[DotT, Any]] = {}
         owner: dict[DotT, Any] = {}
         if entries is not None:
@@ -184,7 +182,7 @@ class ORMap:
                         )
                     owner[d] = key
                     inner[d] = payload
-                _check_reachable(nested, key, inner)
+                _nesting.check_reachable(nested, key, inner)
                 store[key] = inner
         vv, cloud = _common.checked_context(context, owner, "update")
         self.__attrs_init__(nested, store, vv, cloud)
@@ -241,6 +239,7 @@ class ORMap:
         """The value at ``key`` as a real CRDT of the map's value type: the updates in effect
         there, under the map's context (an empty value if ``key`` is absent).
 
+            >>> from replicalab.crdts import PNCounter
             >>> m = ORMap(PNCounter).update("q", PNCounter.Increment("a", 2))
             >>> m.nested("q"), m.nested("q").value == m.get("q")
             (PNCounter({'a': 2}), True)
@@ -354,9 +353,9 @@ class ORMap:
                             else [(d.replica, d.counter) for d in op.observed])
             store = dict(current)
             for d in observed:
-                if store.pop(d, _NOBODY) is _NOBODY and _dots.seen(vv, cloud, d):
-                    holder = _missing_holder(entries, d)
-                    if holder is not _NOBODY:
+                if store.pop(d, _nesting.NOBODY) is _nesting.NOBODY and _dots.seen(vv, cloud, d):
+                    holder = _nesting.missing_holder(entries, d)
+                    if holder is not _nesting.NOBODY:
                         raise MergeValidationError(
                             f"dot {d[0]}:{d[1]} is held by key {_validate.shown(holder)} here but the op saw it "
                             f"at {_validate.shown(key)}; one dot is one update"
@@ -367,15 +366,15 @@ class ORMap:
                     store[new] = payload
                     add_dot(vv, cloud, new)
                 else:
-                    held = store.get(new, _NOBODY)
-                    if held is _NOBODY:
-                        holder = _missing_holder(entries, new)
-                        if holder is not _NOBODY and holder != key:
+                    held = store.get(new, _nesting.NOBODY)
+                    if held is _nesting.NOBODY:
+                        holder = _nesting.missing_holder(entries, new)
+                        if holder is not _nesting.NOBODY and holder != key:
                             raise MergeValidationError(
                                 f"dot {new[0]}:{new[1]} already names an update of {_validate.shown(holder)}"
                             )
                     elif held != payload:
-                        raise _two_updates(key, new, held, payload)
+                        raise _nesting.two_updates(key, new, held, payload)
             if store:
                 entries[key] = store
             else:
@@ -431,7 +430,7 @@ class ORMap:
                 (db,) = sb
                 if da == db:
                     if sa[da] != sb[db]:
-                        raise _two_updates(key, da, sa[da], sb[db])
+                        raise _nesting.two_updates(key, da, sa[da], sb[db])
                     out[key] = sa
                     continue
                 keep_a = da[1] > get_b(da[0], 0) and (not cloudb or da not in cloudb)
@@ -445,10 +444,10 @@ class ORMap:
                 continue
             keep = {}
             for d, p in sa.items():
-                q = sb.get(d, _NOBODY)
-                if q is not _NOBODY:
+                q = sb.get(d, _nesting.NOBODY)
+                if q is not _nesting.NOBODY:
                     if q != p:
-                        raise _two_updates(key, d, p, q)
+                        raise _nesting.two_updates(key, d, p, q)
                     keep[d] = p
                 elif d[1] > get_b(d[0], 0) and d not in cloudb:
                     keep[d] = p
@@ -478,7 +477,7 @@ class ORMap:
             if keep:
                 out[key] = sb if len(keep) == len(sb) else keep
         if dropped:
-            _check_update_owners(ea, eb)
+            _nesting.check_update_owners(ea, eb)
         vv, cloud = _dots.join(vva, clouda, vvb, cloudb)
         return type(self)._trusted(self.kind, out, vv, cloud)
 
@@ -526,10 +525,10 @@ class ORMap:
     def from_json(cls, text: str | bytes, *, max_bytes: int | None = None) -> ORMap:
         """Decode :meth:`to_json` output; anything else raises SerializationError."""
         doc = serialization.load(text, "or-map", ["kind", "entries", "context"], max_bytes=max_bytes)
-        kind = _BY_NAME.get(doc["kind"]) if isinstance(doc["kind"], str) else None
+        kind = _nesting.BY_NAME.get(doc["kind"]) if isinstance(doc["kind"], str) else None
         if kind is None:
             raise serialization.SerializationError(
-                f"kind must be one of {sorted(_BY_NAME)}, got {_validate.shown(doc['kind'])}"
+                f"kind must be one of {sorted(_nesting.BY_NAME)}, got {_validate.shown(doc['kind'])}"
             )
         entries: dict[Any, dict[tuple[str, int], Any]] = {}
         for row in serialization.read_list(doc["entries"], "entries"):
@@ -572,88 +571,7 @@ def _check_joinable(a: Any, b: Any) -> None:
                     f"dot {d[0]}:{d[1]} names an update of {_validate.shown(mine[0])} on one side and of "
                     f"{_validate.shown(key)} on the other; one dot is one update, so these states cannot both be reachable"
                 )
-            raise _two_updates(key, d, mine[1], p)
-
-
-def _two_updates(key: Any, dot: DotT, mine: Any, theirs: Any) -> MergeValidationError:
-    return MergeValidationError(
-        f"dot {dot[0]}:{dot[1]} names two different updates of {key!r} ({mine!r} and {theirs!r}); "
-        "one dot is one update"
-    )
-
-
-def _check_update_owners(ea: Mapping[Any, dict[DotT, Any]], eb: Mapping[Any, dict[DotT, Any]]) -> None:
-    """Raise if one dot names updates of different keys on the two sides."""
-    owner = {d: key for key, store in ea.items() for d in store}
-    for key, store in eb.items():
-        for d in store:
-            mine = owner.get(d, key)
-            if mine != key:
-                raise MergeValidationError(
-                    f"dot {d[0]}:{d[1]} names an update of {_validate.shown(mine)} on one side and of {_validate.shown(key)} on "
-                    "the other; one dot is one update, so these states cannot both be reachable"
-                )
-
-
-# ---------------------------------------------------------------------------
-# The value types: each keeps the causal-CRDT interface itself (crdts/causal.py)
-
-#: The types whose every update is named by a dot, so a reset-remove can erase them.
-NESTED: tuple[type[CausalCRDT], ...] = (MVRegister, LWWRegister, ORSet, PNCounter)
-_BY_NAME: dict[str, type[CausalCRDT]] = {t._dot_kind: t for t in NESTED}
-
-
-def _check_reachable(kind: type[CausalCRDT], key: Any, inner: Mapping[DotT, Any]) -> None:
-    """Refuse one key's updates that no sequence of ops could leave together."""
-    for dot, payload in inner.items():
-        owner = kind._payload_owner(payload)
-        if owner is not None and owner != dot[0]:
-            raise MergeValidationError(
-                f"update {dot[0]}:{dot[1]} of {_validate.shown(key)} carries {_validate.shown(payload)}, "
-                f"a payload of {_validate.shown(owner)}; a replica's update carries its own payload"
-            )
-    kind._read(inner.values())  # e.g. one LWW marker with two values
-
-
-def _kind_of(value: Any) -> type[CausalCRDT]:
-    if not (isinstance(value, type) and value in NESTED):
-        raise ConfigError(
-            f"ORMap values can be MVRegister, LWWRegister, ORSet or PNCounter, got {_validate.shown(value)}; "
-            "a reset-remove needs values whose every update is named by a dot"
-        )
-    return value
-
-
-def _kind_of_op(op: Any) -> type[CausalCRDT]:
-    for kind in NESTED:
-        if isinstance(op, kind._dot_ops):
-            return kind
-    raise ConfigError(f"{_validate.shown(op)} is not an op of a value type an ORMap can hold")
-
-
-def _nested_op(_instance: Any, _attribute: Any, value: Any) -> None:
-    allowed = tuple(op for kind in NESTED for op in kind._dot_ops)
-    if not isinstance(value, allowed):
-        raise ConfigError(
-            f"ORMap.Update takes an op of its value type (e.g. PNCounter.Increment('a', 1), "
-            f"MVRegister.Assign('v', replica='a')), got {_validate.shown(value)}"
-        )
-    prepared = getattr(value, "dot", None) is not None or getattr(value, "observed", None) is not None
-    if prepared:
-        raise ConfigError(
-            f"ORMap.Update takes an unprepared op (no dot, no observed), got {_validate.shown(value)}; "
-            "the map mints dots from its own context"
-        )
-
-
-def _missing_holder(entries: Mapping[Any, dict[DotT, Any]], dot: DotT) -> Any:
-    for key, store in entries.items():
-        if dot in store:
-            return key
-    return _NOBODY
-
-
-_NOBODY = object()
+            raise _nesting.two_updates(key, d, mine[1], p)
 
 
 serialization.register(ORMap)
