@@ -13,7 +13,8 @@ inflations, and ``merge`` is a join (commutative, associative, idempotent).
     Dot('a', 4)
 
 The dot-set algorithms (``seen``, ``compact``, ``join``, ``next_dot``,
-``add_dot``) are written once, at the bottom of this module, over the compact
+``add_dot``) and the join of two dot stores (``join_stores``, the merge rule
+of every causal CRDT) are written once, at the bottom of this module, over the compact
 form a context is made of: a ``replica -> count`` dict and a set of
 ``(replica, counter)`` tuples. :class:`CausalContext` is that form as a
 validated public value; ``ORSet`` and ``ORMap`` keep the bare form inside
@@ -22,8 +23,8 @@ their states (no Dot objects on the merge path) and call the same functions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import cast
+from collections.abc import Callable, Iterable, Mapping
+from typing import TypeVar, cast
 
 import attrs
 
@@ -81,6 +82,7 @@ def _dot_set(value: object) -> frozenset:
         raise ClockError(f"a causal context's cloud holds Dot values, got {_validate.shown(value)}") from None
 
 
+#: The empty version vector: a context's default (VectorClock is immutable, so one is enough).
 _NO_DOTS = VectorClock()
 
 
@@ -96,10 +98,9 @@ class CausalContext:
     cloud: frozenset[Dot]
 
     def __init__(self, vv: VectorClock = _NO_DOTS, cloud: Iterable[Dot] = frozenset()) -> None:
-        """Validate, then store the compact form: dots the vector covers leave the cloud."""
-        dots = _dot_set(cloud)
         if not isinstance(vv, VectorClock):
             raise ClockError(f"CausalContext vv must be a VectorClock, got {_validate.shown(vv)}")
+        dots = _dot_set(cloud)
         for dot in dots:
             if not isinstance(dot, Dot):
                 raise ClockError(f"a causal context's cloud holds Dot values, got {_validate.shown(dot)}")
@@ -182,6 +183,8 @@ def _dot_key(dot: Dot) -> tuple[str, int]:
 # (replica, counter) pairs beyond it. Invariant: no cloud dot is covered by vv.
 
 DotT = tuple[str, int]
+K = TypeVar("K")
+P = TypeVar("P")
 
 
 def seen(vv: Mapping[str, int], cloud: frozenset[DotT] | set[DotT], dot: DotT) -> bool:
@@ -222,6 +225,28 @@ def next_dot(vv: Mapping[str, int], cloud: Iterable[DotT], replica: str) -> DotT
         if r == replica and c > top:
             top = c
     return (replica, top + 1)
+
+
+def join_stores(a: Mapping[K, P], b: Mapping[K, P], a_saw: Callable[[K], bool],
+                b_saw: Callable[[K], bool]) -> dict[K, P]:
+    """The join of two dot stores: keep an entry if both sides hold it, or if the side
+    lacking it has not seen it (it is concurrent there, not removed).
+
+    This is the merge rule of every causal CRDT (ORSet, MVRegister, ORMap and the
+    ``crdt`` merge policy), written once. An entry is named by a key (a dot, or a dot
+    with what it names); ``x_saw(key)`` says whether side x's context holds that key's
+    dot. ``a``'s entries come first, then ``b``'s, so the result's order is
+    deterministic. Checking that one key names one payload on both sides is the
+    caller's (each type words that error itself).
+
+        kept(A, B) = (A & B) | (A - seen by B) | (B - seen by A)
+
+        >>> join_stores({"x": 1, "y": 2}, {"y": 2, "z": 3}, lambda k: k == "x", lambda k: k == "x")
+        {'y': 2, 'z': 3}
+    """
+    kept = {k: p for k, p in a.items() if k in b or not b_saw(k)}
+    kept.update((k, p) for k, p in b.items() if k not in a and not a_saw(k))
+    return kept
 
 
 def add_dot(vv: dict[str, int], cloud: set[DotT], dot: DotT) -> None:

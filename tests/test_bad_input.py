@@ -1499,7 +1499,7 @@ def test_the_fuzzed_surface_is_the_public_surface() -> None:
     for expected in ("replicalab.sim.simulation.Simulation.client_request",
                      "replicalab.crdts.registers.LWWRegister.merge",
                      "replicalab.dots.CausalContext", "replicalab.serialization.from_json",
-                     "replicalab.crdts.ormap.ORMap.Update", "replicalab.crdts.sets.ORSet.Add.prepare"):
+                     "replicalab.crdts.ormap.ORMap.Update", "replicalab.crdts.orset.ORSet.Add.prepare"):
         assert expected in names
 
 

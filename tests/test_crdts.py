@@ -316,6 +316,36 @@ def test_ormap_same_dot_for_two_keys_is_unreachable():
         k.merge(ORMap().update("k", MVRegister.Assign("w", replica="a")))
 
 
+@pytest.mark.parametrize(("kind", "ops"), [
+    (MVRegister, [MVRegister.Assign("Ann", replica="a"), MVRegister.Assign("Bob", replica="b")]),
+    (LWWRegister, [LWWRegister.Assign("v", timestamp=3, replica="a")]),
+    (ORSet, [ORSet.Add("x", replica="a"), ORSet.Add("y", replica="b"), ORSet.Remove("x")]),
+    (PNCounter, [PNCounter.Increment("a", 5), PNCounter.Decrement("b", 2)]),
+], ids=lambda k: getattr(k, "__name__", ""))
+def test_ormap_values_are_real_crdts_of_the_map_type(kind, ops):
+    """An ORMap nests real values: each type says itself how it lives under dots, and the map
+    hands the value at a key back as that type, reading what the map reads."""
+    m = ORMap(kind)
+    for op in ops:
+        m = m.update("k", op)
+    value = m.nested("k")
+    assert type(value) is kind
+    assert value.value == m.get("k")
+    assert type(m.nested("absent")) is kind and m.nested("absent").value == kind().value
+
+
+def test_ormap_merge_is_the_dot_store_join_per_key():
+    """The map's merge rule is the one every causal CRDT shares (dots.join_stores), per key."""
+    from replicalab.dots import join_stores
+
+    a = ORMap(ORSet).update("k", ORSet.Add("x", replica="a"))
+    removed, added = a.remove("k"), a.update("k", ORSet.Add("y", replica="c"))
+    merged = removed.merge(added)
+    kept = join_stores(removed._entries.get("k", {}), added._entries.get("k", {}),
+                       removed._seen, added._seen)
+    assert merged._entries["k"] == kept and merged.get("k") == frozenset({"y"})
+
+
 # -- every type: ops, deltas, reprs ------------------------------------------------------------
 
 def delta_for(state, op):

@@ -276,3 +276,64 @@ def test_crdt_set_cells_of_one_write_give_equal_items_in_any_delivery_order():
     one = policy.merge(policy.merge(start, add).item, drop).item
     other = policy.merge(drop, policy.merge(add, start).item).item
     assert one == other and one.to_plain() == {"s": ["p", "r", "x", "y"]}
+
+
+def _crdt_story(a_op, b_op, c_op):
+    """Replica a writes; b and c each see a's write, then write concurrently; all meet."""
+    policy = get_policy("crdt")
+    first = policy.write(policy.initial({}), {}, write="w1", stamp=Stamp(5, "a", 1), replica="a",
+                         **a_op).item
+    at_b = policy.write(first, {}, write="w2", stamp=Stamp(6, "b", 1), replica="b", **b_op).item
+    at_c = policy.write(first, {}, write="w3", stamp=Stamp(7, "c", 1), replica="c", **c_op).item
+    one, other = policy.merge(at_b, at_c).item, policy.merge(at_c, at_b).item
+    assert one == other
+    return one.to_plain()
+
+
+def _ormap_story(kind, key, a_op, b_op, c_op):
+    """The same story on an ORMap of ``kind``: b_op/c_op None means 'remove the key'."""
+    from replicalab.crdts import ORMap
+
+    first = ORMap(kind).update(key, a_op)
+    at_b = first.remove(key) if b_op is None else first.update(key, b_op)
+    at_c = first.remove(key) if c_op is None else first.update(key, c_op)
+    assert at_b.merge(at_c) == at_c.merge(at_b)
+    return at_b.merge(at_c).get(key)
+
+
+def test_crdt_policy_counter_resets_like_an_ormap_of_pn_counters():
+    """The crdt policy's counter rule is PNCounter's, as an ORMap nests it: a put that replaces
+    the item erases the contributions its replica had seen (reset-remove), while a concurrent
+    increment elsewhere survives with that replica's own running total."""
+    from replicalab.crdts import PNCounter
+
+    got = _crdt_story({"adds": {"q": 5}}, {"replace": True}, {"adds": {"q": 2}})
+    assert got == {"q": 2}
+    assert _ormap_story(PNCounter, "q", PNCounter.Increment("a", 5), None,
+                        PNCounter.Increment("c", 2)) == got["q"]
+
+
+def test_crdt_policy_set_is_add_wins_like_an_ormap_of_or_sets():
+    """A delete of x removes the adds of x it saw; a concurrent re-add of x survives (ORSet)."""
+    from replicalab.crdts import ORSet
+
+    x = frozenset({"x"})
+    got = _crdt_story({"elements": {"s": (x, frozenset())}}, {"elements": {"s": (frozenset(), x)}},
+                      {"elements": {"s": (x, frozenset())}})
+    assert got == {"s": ["x"]}
+    assert _ormap_story(ORSet, "s", ORSet.Add("x", replica="a"), ORSet.Remove("x"),
+                        ORSet.Add("x", replica="c")) == frozenset({"x"})
+
+
+def test_crdt_policy_keeps_concurrent_values_like_an_ormap_of_mv_registers():
+    """Two writes that saw the same value and set it concurrently are both kept (MVRegister)."""
+    from replicalab.crdts import MVRegister
+
+    policy = get_policy("crdt")
+    first = policy.write(policy.initial({}), {"v": "A"}, write="w1", stamp=Stamp(5, "a", 1), replica="a").item
+    at_b = policy.write(first, {"v": "B"}, write="w2", stamp=Stamp(6, "b", 1), replica="b").item
+    at_c = policy.write(first, {"v": "C"}, write="w3", stamp=Stamp(7, "c", 1), replica="c").item
+    assert policy.merge(at_b, at_c).item.to_plain() == {"v": ["B", "C"]}
+    assert _ormap_story(MVRegister, "v", MVRegister.Assign("A", replica="a"),
+                        MVRegister.Assign("B", replica="b"),
+                        MVRegister.Assign("C", replica="c")) == frozenset({"B", "C"})

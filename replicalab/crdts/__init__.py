@@ -4,7 +4,14 @@ Every type here is an immutable value with a no-argument constructor, a
 ``.value``, verbs that return new values, ``apply(op)``, ``to_json()`` and
 ``merge(other)``, a join: commutative, associative and idempotent, with every
 verb an inflation. :class:`StateCRDT` (in ``crdts/base.py``) states that
-contract once, as a trait would.
+contract once, as a trait would. The causal types (MVRegister, LWWRegister,
+ORSet, PNCounter) also keep ``CausalCRDT`` (``crdts/causal.py``): how each
+lives as a dot store inside an ORMap, or an item under the ``crdt`` merge
+policy, whose merge is one rule for all, ``replicalab.dots.join_stores``.
+Modules: ``counters.py`` (GCounter, PNCounter), ``registers.py`` (LWWRegister,
+MVRegister), and one type each in ``gset.py``, ``twophaseset.py``,
+``orset.py``, ``lwwmap.py``, ``ormap.py`` (``sets.py`` and ``maps.py`` keep the
+older import paths).
 
 Each verb also comes in two other shapes, so replication can ship whichever
 it likes and a learner can compare the bytes (``to_json``):

@@ -304,3 +304,40 @@ def optional_dots(value: Any) -> tuple[Dot, ...] | None:
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise ConfigError(f"observed must be an iterable of Dot values, got {_validate.shown(value)}")
     return tuple(sorted(as_dot(dot_tuple(d, "observed dot")) for d in value))
+
+
+# ---------------------------------------------------------------------------
+# Set elements (the sets' shared validators, repr and JSON)
+
+
+def element_field(_instance: Any, _attribute: Any, value: Any) -> None:
+    """attrs validator: ``value`` can be a set element (hashable), else :class:`ConfigError`."""
+    hashable(value, "a set element")
+
+
+def elements_of(values: Any) -> frozenset[Any]:
+    """attrs converter: a collection of hashable elements as a frozenset (None: empty)."""
+    if values is None:
+        return frozenset()
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise ConfigError(f"set elements must be given as a set or list, got {_validate.shown(values)}")
+    items = list(values)
+    for item in items:
+        hashable(item, "a set element")
+    return frozenset(items)
+
+
+def set_repr(values: frozenset[Any]) -> str:
+    return "{" + ", ".join(repr(v) for v in sorted_values(values)) + "}"
+
+
+def write_elements(values: Iterable[Any]) -> list[Any]:
+    encoded = [serialization.write_element(v) for v in values]
+    return sorted(encoded, key=serialization.element_key)
+
+
+def read_elements(value: Any, what: str) -> list[Any]:
+    out = [serialization.read_element(v, f"{what} item") for v in serialization.read_list(value, what)]
+    if len(set(out)) != len(out):
+        raise serialization.SerializationError(f"{what} lists an element twice")
+    return out

@@ -21,14 +21,16 @@ twice, or in any order; an op carries "+3" and must be delivered exactly once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
 
 import attrs
 
 from replicalab import _validate, serialization
 from replicalab.clocks import join_counts
 from replicalab.crdts import _common
+from replicalab.crdts.causal import Key
+from replicalab.dots import CausalContext, DotT
 from replicalab.errors import ConfigError, ReplicaIdError
 
 __all__ = ["GCounter", "PNCounter"]
@@ -51,7 +53,7 @@ def _sorted_counts(counts: dict[str, int]) -> dict[str, int]:
 # G-Counter
 
 
-@attrs.frozen(eq=False, repr=False)
+@attrs.frozen(eq=False, repr=False, init=False)
 class GCounter:
     """A grow-only counter: one count per replica, value = their sum.
 
@@ -78,7 +80,7 @@ class GCounter:
         True
     """
 
-    _counts: dict[str, int] = attrs.field(default=None, converter=_gcounts)
+    _counts: dict[str, int]
 
     @attrs.frozen(repr=False)
     class Increment(_common.Op):
@@ -87,10 +89,17 @@ class GCounter:
         replica: str = attrs.field(validator=_common.replica_field)
         n: int = attrs.field(default=1, validator=_amount)
 
+    def __init__(self, counts: Mapping[str, int] | None = None) -> None:
+        self.__attrs_init__(_gcounts(counts))
+
     @classmethod
     def _trusted(cls, counts: dict[str, int]) -> GCounter:
-        counter = object.__new__(cls)
-        object.__setattr__(counter, "_counts", counts)
+        # States computed from valid states skip re-validation: attrs' own initializer, no
+        # converters. Going through the validating constructor instead measured 4-15x slower
+        # merges on benchmarks B3/B4 (2026-12-05: GCounter 5x, PNCounter 4x, GSet 8x,
+        # LWWMap 14x, ORSet 15x, ORMap 11x).
+        counter = cls.__new__(cls)
+        counter.__attrs_init__(counts)
         return counter
 
     # -- reading ------------------------------------------------------------
@@ -185,7 +194,7 @@ def _ncounts(entries: Any) -> dict[str, int]:
     return _common.counts(entries, "PNCounter decrements")
 
 
-@attrs.frozen(eq=False, repr=False)
+@attrs.frozen(eq=False, repr=False, init=False)
 class PNCounter:
     """A counter that goes up and down: two G-Counters, value = sum(P) - sum(N).
 
@@ -212,8 +221,8 @@ class PNCounter:
         PNCounter({'a': 5}, {'b': 2})
     """
 
-    _increments: dict[str, int] = attrs.field(default=None, converter=_pcounts)
-    _decrements: dict[str, int] = attrs.field(default=None, converter=_ncounts)
+    _increments: dict[str, int]
+    _decrements: dict[str, int]
 
     @attrs.frozen(repr=False)
     class Increment(_common.Op):
@@ -229,11 +238,78 @@ class PNCounter:
         replica: str = attrs.field(validator=_common.replica_field)
         n: int = attrs.field(default=1, validator=_amount)
 
+    # -- as a nested value: the causal-CRDT interface (crdts/causal.py) ---------------------
+    # Under dots, a counter keeps each replica's running totals (replica, P, N); an update
+    # supersedes its own replica's dots only, so other replicas' totals are untouched.
+    _dot_kind: ClassVar[str] = "pn-counter"
+    _dot_ops: ClassVar[tuple[type, ...]] = (Increment, Decrement)
+
+    @classmethod
+    def _of_store(cls, store: Mapping[DotT, Any], context: CausalContext | None = None) -> PNCounter:
+        p: dict[str, int] = {}
+        n: dict[str, int] = {}
+        for replica, up, down in store.values():
+            p[replica] = p.get(replica, 0) + up
+            n[replica] = n.get(replica, 0) + down
+        return cls(p, n)
+
+    @classmethod
+    def _plan(cls, store: Mapping[Key, Any], op: Any) -> tuple[bool, Any, list[Key]]:
+        observed = [d for d, payload in store.items() if payload[0] == op.replica]
+        p = sum(store[d][1] for d in observed)
+        n = sum(store[d][2] for d in observed)
+        if type(op) is PNCounter.Increment:
+            return True, (op.replica, p + op.n, n), observed
+        return True, (op.replica, p, n + op.n), observed
+
+    @classmethod
+    def _read(cls, payloads: Iterable[Any]) -> int:
+        return sum(p[1] - p[2] for p in payloads)
+
+    @classmethod
+    def _check_payload(cls, payload: Any) -> None:
+        if not (isinstance(payload, tuple) and len(payload) == 3):
+            raise ConfigError(f"a PNCounter payload is (replica, increments, decrements), got {_validate.shown(payload)}")
+        _validate.replica_id(payload[0])
+        _common.amount(payload[1], "PNCounter increments")
+        _common.amount(payload[2], "PNCounter decrements")
+
+    @classmethod
+    def _payload_owner(cls, payload: Any) -> str | None:
+        return payload[0]
+
+    @classmethod
+    def _made_by(cls, op: Any, payload: Any, observed: bool) -> bool:
+        # The new totals are the replaced totals plus the op's amount; replacing nothing, exactly it.
+        replica, p, n = payload
+        grew, other = (p, n) if type(op) is PNCounter.Increment else (n, p)
+        if replica != op.replica:
+            return False
+        return bool(grew >= op.n if observed else (grew == op.n and other == 0))
+
+    @classmethod
+    def _write_payload(cls, payload: Any) -> Any:
+        return list(payload)
+
+    @classmethod
+    def _parse_payload(cls, raw: Any) -> Any:
+        replica, p, n = serialization.read_list(raw, "PNCounter payload", 3)
+        return (serialization.read_str(replica, "PNCounter replica"),
+                serialization.read_int(p, "PNCounter increments"),
+                serialization.read_int(n, "PNCounter decrements"))
+
+    def __init__(self, increments: Mapping[str, int] | None = None,
+                 decrements: Mapping[str, int] | None = None) -> None:
+        self.__attrs_init__(_pcounts(increments), _ncounts(decrements))
+
     @classmethod
     def _trusted(cls, increments: dict[str, int], decrements: dict[str, int]) -> PNCounter:
-        counter = object.__new__(cls)
-        object.__setattr__(counter, "_increments", increments)
-        object.__setattr__(counter, "_decrements", decrements)
+        # States computed from valid states skip re-validation: attrs' own initializer, no
+        # converters. Going through the validating constructor instead measured 4-15x slower
+        # merges on benchmarks B3/B4 (2026-12-05: GCounter 5x, PNCounter 4x, GSet 8x,
+        # LWWMap 14x, ORSet 15x, ORMap 11x).
+        counter = cls.__new__(cls)
+        counter.__attrs_init__(increments, decrements)
         return counter
 
     # -- reading ------------------------------------------------------------

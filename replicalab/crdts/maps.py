@@ -5,7 +5,8 @@
   Concurrent writes to one key keep one winner by ``(timestamp, replica)``;
   the others are *lost*.
 * :class:`ORMap` (``crdts/ormap.py``) — keys whose values are CRDTs themselves
-  (multi-value registers, LWW registers, OR-Sets or PN-Counters). Keys are
+  (multi-value registers, LWW registers, OR-Sets or PN-Counters, each keeping
+  the causal-CRDT interface of ``crdts/causal.py``). Keys are
   add-wins and a remove is a **reset-remove**: it erases the updates the
   remover had seen, while an update it had not seen survives — alone.
 

@@ -10,15 +10,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
-from typing import Any
+from collections.abc import Hashable, Iterable, Mapping
+from typing import Any, ClassVar
 
 import attrs
 
 from replicalab import _validate, serialization
+from replicalab import dots as _dots
 from replicalab.clocks import VectorClock
 from replicalab.crdts import _common
-from replicalab.dots import Dot
+from replicalab.crdts.causal import Key
+from replicalab.dots import CausalContext, Dot, DotT
 from replicalab.errors import ClockError, ConfigError, MergeValidationError
 
 
@@ -73,6 +75,61 @@ class LWWRegister:
             )
         _validate.counter(self.timestamp, "LWW timestamp")
         _validate.replica_id(self.replica)
+
+    # -- as a nested value: the causal-CRDT interface (crdts/causal.py) ---------------------
+    # Under dots, an LWW register keeps its assignment (timestamp, replica, value); a losing
+    # assignment names no dot, a winning one supersedes every dot of the key.
+    _dot_kind: ClassVar[str] = "lww-register"
+    _dot_ops: ClassVar[tuple[type, ...]] = (Assign,)
+
+    @classmethod
+    def _of_store(cls, store: Mapping[DotT, Any], context: CausalContext | None = None) -> LWWRegister:
+        """The register a key's assignments make, merged by this type's own rule (which also
+        refuses one marker carrying two values)."""
+        return cls._assigned(store.values())
+
+    @classmethod
+    def _assigned(cls, payloads: Iterable[Any]) -> LWWRegister:
+        reg = cls()
+        for timestamp, replica, value in payloads:
+            reg = reg.merge(cls(value, timestamp, replica))
+        return reg
+
+    @classmethod
+    def _plan(cls, store: Mapping[Key, Any], op: Any) -> tuple[bool, Any, list[Key]]:
+        current = cls._assigned(store.values())
+        if current.merge(cls(op.value, op.timestamp, op.replica)) is current:
+            return False, None, []  # the assignment loses (or repeats): nothing changes
+        return True, (op.timestamp, op.replica, op.value), list(store)
+
+    @classmethod
+    def _read(cls, payloads: Iterable[Any]) -> Any:
+        return cls._assigned(payloads).value
+
+    @classmethod
+    def _check_payload(cls, payload: Any) -> None:
+        if not (isinstance(payload, tuple) and len(payload) == 3):
+            raise ConfigError(f"an LWWRegister payload is (timestamp, replica, value), got {_validate.shown(payload)}")
+        _validate.counter(payload[0], "LWW timestamp")
+        _validate.replica_id(payload[1])
+
+    @classmethod
+    def _payload_owner(cls, payload: Any) -> str | None:
+        return payload[1]
+
+    @classmethod
+    def _made_by(cls, op: Any, payload: Any, observed: bool) -> bool:
+        return bool(payload == (op.timestamp, op.replica, op.value))
+
+    @classmethod
+    def _write_payload(cls, payload: Any) -> Any:
+        return [payload[0], payload[1], serialization.write_value(payload[2])]
+
+    @classmethod
+    def _parse_payload(cls, raw: Any) -> Any:
+        ts, replica, item = serialization.read_list(raw, "LWWRegister payload", 3)
+        return (serialization.read_int(ts, "LWW timestamp"), serialization.read_str(replica, "LWW replica"),
+                serialization.read_value(item))
 
     @property
     def marker(self) -> tuple[int, str] | None:
@@ -235,6 +292,49 @@ class MVRegister:
                 raise MergeValidationError(f"dot {dot} names two different values")
             dots[dot] = value
 
+    # -- as a nested value: the causal-CRDT interface (crdts/causal.py) ---------------------
+    # Under dots, a register keeps one value per concurrent assignment; an assignment
+    # supersedes every dot it sees.
+    _dot_kind: ClassVar[str] = "mv-register"
+    _dot_ops: ClassVar[tuple[type, ...]] = (Assign,)
+
+    @classmethod
+    def _of_store(cls, store: Mapping[DotT, Any], context: CausalContext) -> MVRegister:
+        """The register a key's entries make under ``context`` (as a version vector: the
+        context's vv, extended to cover the entries' own dots)."""
+        vv = dict(context.vv.to_dict())
+        for replica, counter in store:
+            vv[replica] = max(vv.get(replica, 0), counter)
+        return cls(frozenset((Dot(r, c), v) for (r, c), v in store.items()), VectorClock(vv))
+
+    @classmethod
+    def _plan(cls, store: Mapping[Key, Any], op: Any) -> tuple[bool, Any, list[Key]]:
+        return True, op.value, list(store)
+
+    @classmethod
+    def _read(cls, payloads: Iterable[Any]) -> frozenset[Any]:
+        return frozenset(payloads)
+
+    @classmethod
+    def _check_payload(cls, payload: Any) -> None:
+        _common.hashable(payload, "an MVRegister value in an ORMap")
+
+    @classmethod
+    def _payload_owner(cls, payload: Any) -> str | None:
+        return None
+
+    @classmethod
+    def _made_by(cls, op: Any, payload: Any, observed: bool) -> bool:
+        return bool(payload == op.value)
+
+    @classmethod
+    def _write_payload(cls, payload: Any) -> Any:
+        return serialization.write_element(payload, "MVRegister value")
+
+    @classmethod
+    def _parse_payload(cls, raw: Any) -> Any:
+        return serialization.read_element(raw, "MVRegister value")
+
     @property
     def value(self) -> frozenset[Hashable]:
         """The concurrent values (empty before the first assignment)."""
@@ -265,17 +365,9 @@ class MVRegister:
                     f"dot {dot} carries two different values ({_validate.shown(mine[dot])} and "
                     f"{_validate.shown(theirs[dot])}); a dot must name exactly one assignment"
                 )
-        kept = {
-            (dot, value)
-            for dot, value in mine.items()
-            if dot in theirs or dot.counter > other.context.get(dot.replica)
-        }
-        kept |= {
-            (dot, value)
-            for dot, value in theirs.items()
-            if dot in mine or dot.counter > self.context.get(dot.replica)
-        }
-        return MVRegister(frozenset(kept), self.context.merge(other.context))
+        kept = _dots.join_stores(mine, theirs, lambda d: d.counter <= self.context.get(d.replica),
+                                 lambda d: d.counter <= other.context.get(d.replica))
+        return MVRegister(frozenset(kept.items()), self.context.merge(other.context))
 
     def assign_op(self, value: Hashable, *, replica: str) -> MVRegister.Assign:
         """The prepared op for ``assign(value, replica=replica)``: carries its dot and context."""

@@ -1,0 +1,266 @@
+"""The ``crdt`` policy: an item is a causal CRDT map, and its cells are the view a table stores.
+
+The rules are :mod:`replicalab.crdts`' own, not re-implemented here. Every client
+write is one dot, ``(replica, seq)`` of its stamp; the item's version clock is
+its causal context. Per attribute, the cells form a dot store (a cell is named
+by its write's dot, and a set element's cell by its element too), and:
+
+* what a write stores and which cells it supersedes is what the value types
+  plan (:mod:`replicalab.crdts.causal`): ``MVRegister._plan`` for a value set,
+  ``PNCounter._plan`` for a number ``ADD`` (a replica's running totals),
+  ``ORSet._plan`` for set elements added or deleted;
+* ``merge`` is the join of dot stores, :func:`replicalab.dots.join_stores`,
+  under the two clocks.
+
+Cells carry provenance beside each dot (the write id and its stamp), so the
+ledger can tell whose effect survived and the policy can report its losses.
+Cells are also the stored and serialized form (``Item.to_bytes``), unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import attrs
+
+from replicalab import _validate
+from replicalab import dots as _dots
+from replicalab.clocks import VectorClock
+from replicalab.crdts import MVRegister, ORSet, PNCounter
+from replicalab.errors import ConfigError, MergeValidationError
+from replicalab.items import (
+    INITIAL_STAMP,
+    INITIAL_WRITE,
+    Cell,
+    Item,
+    Stamp,
+    Version,
+    sorted_elements,
+)
+from replicalab.policies.base import (
+    UNATTRIBUTED,
+    Loss,
+    MergePolicy,
+    Outcome,
+    _initial_attributes,
+    _item,
+    _single,
+    _write_arguments,
+)
+
+__all__ = ["CrdtMap"]
+
+#: A cell's name in the item's dot store: its write's dot, its attribute, and for a set
+#: element the element (one write may set several attributes and add several elements).
+CellId = tuple[tuple[str, int], str, Any]
+
+
+@attrs.frozen(repr=False)
+class CrdtMap(MergePolicy):
+    """Items as CRDT maps: each attribute a multi-value register, keys add-wins.
+
+    The item holds one version: its cells, and its causal context (the clock:
+    for each replica, the highest write sequence number it has seen on this
+    item). A cell is named by its write's dot ``(replica, seq)``. The rules,
+    per attribute, are the multi-value register's:
+
+    * a local write replaces every cell of the attributes it sets (the replica
+      has seen them all) and adds one cell under a fresh dot;
+    * ``merge`` keeps a cell if both sides have it, or if the side lacking it
+      has not seen its dot (it is concurrent, not overwritten).
+
+    So writes to different attributes both survive, and concurrent writes to
+    the *same* attribute survive side by side (the attribute then reads as a
+    list of values) until a write that saw them replaces them. Nothing
+    concurrent is dropped, and merge is a join. A put that replaces the item
+    removes only the attributes its replica had seen (add-wins).
+
+    Two attribute shapes use the same cells and the same merge rule:
+
+    * **counters** (``ADD`` of a number): each replica's cell is its running
+      total, a PN-counter entry; the attribute reads as the sum, so every
+      concurrent increment counts;
+    * **sets** (``ADD``/``DELETE`` of elements, or a set value): an add-wins
+      OR-Set, one cell per element under the dot of the write that added it.
+      A delete drops the element cells its replica had seen, so a concurrent
+      add of the same element survives it (add wins), and a concurrent write
+      that merely still held the element cannot bring it back (no Dynamo-style
+      resurrection).
+    """
+
+    name: ClassVar[str] = "crdt"
+    summary: ClassVar[str] = ("items as CRDT maps: multi-value registers, PN-counters and "
+                              "add-wins OR-Sets per attribute")
+
+    def initial(self, attributes: Mapping[str, Any]) -> Item:
+        # A set attribute is an OR-Set from the start: one element cell per element, all under
+        # the initial dot, which every replica has seen.
+        _initial_attributes(attributes)
+        cells = [(name, cell) for name, value in attributes.items()
+                 for cell in _crdt_cells(value, INITIAL_WRITE, INITIAL_STAMP)]
+        return Item((self._make(cells, VectorClock()),))
+
+    def write(
+        self,
+        item: Item | None,
+        attributes: Mapping[str, Any],
+        *,
+        write: str,
+        stamp: Stamp,
+        replica: str,
+        replace: bool = False,
+        adds: Mapping[str, int] | None = None,
+        elements: Mapping[str, tuple[frozenset[Any], frozenset[Any]]] | None = None,
+    ) -> Outcome:
+        _write_arguments(item, attributes, write, stamp, replica, replace, adds, elements)
+        if not isinstance(attributes, Mapping):
+            raise ConfigError(f"attributes must be a mapping of name -> value, got {_validate.shown(attributes)}")
+        current = _single(_item(item, "item"), self.name) if item is not None else None
+        cells = list(current.cells) if current is not None else []
+        context = current.clock if current is not None else VectorClock()
+        adds = dict(adds or {})
+        elements = dict(elements or {})
+        stores: dict[str, dict[CellId, Cell]] = {}
+        for name, cell in cells:
+            stores.setdefault(name, {})[_cell_id(name, cell)] = cell
+        superseded: set[CellId] = set()
+        for name, store in stores.items():
+            superseded.update(_superseded(name, store, attributes, adds, elements, replace, write, replica))
+        kept = [(n, c) for n, c in cells if _cell_id(n, c) not in superseded]
+        new = kept + [(n, c) for n, v in attributes.items() for c in _crdt_cells(v, write, stamp)]
+        for name, k in adds.items():
+            # PN-counter: this replica's new running total, on top of the totals it supersedes.
+            op = PNCounter.Increment(replica, k) if k >= 0 else PNCounter.Decrement(replica, -k)
+            _, (_, up, down), _ = PNCounter._plan(_counter_store(stores.get(name, {})), op)
+            new.append((name, Cell(up - down, write, stamp, counter=True)))
+        still: dict[str, set[Any]] = {}
+        for name, (added, deleted) in elements.items():
+            # A plain list the replica held becomes elements added by this write.
+            folded = {e for c in stores.get(name, {}).values() if not c.element and not c.removed
+                      and isinstance(c.value, tuple) for e in c.value}
+            still[name] = (folded | added | {c.value for n, c in kept if n == name}) - deleted
+            new += [(name, Cell(e, write, stamp, element=True))
+                    for e in sorted_elements((folded | added) - deleted)]
+        version = self._make(new, context.merge(VectorClock({stamp.replica: stamp.seq})))
+        losses = tuple(Loss(c.write, n, write, f"overwritten at {replica} by local write {write}")
+                       for n, c in cells if _cell_id(n, c) in superseded and not c.removed
+                       and not _survives(n, c, still))
+        return Outcome(Item((version,)), losses, f"applied {write}")
+
+    @staticmethod
+    def _make(cells: list[tuple[str, Cell]], clock: VectorClock) -> Version:
+        # Total order (one write's set elements share a stamp), so equal cell sets make equal
+        # versions whatever order they arrived in.
+        ordered = tuple(sorted(cells, key=lambda nc: (nc[0], nc[1].stamp.key, _element_key(nc[1]))))
+        top = max((c for _, c in ordered), key=lambda c: c.stamp.key, default=None)
+        if top is None:
+            return Version((), "", Stamp(-1, "", 0), clock)
+        return Version(ordered, top.write, top.stamp, clock)
+
+    def merge(self, local: Item | None, incoming: Item) -> Outcome:
+        theirs = _single(_item(incoming, "incoming"), self.name)
+        if local is None:
+            return Outcome(incoming, (), f"stored {theirs.write}")
+        mine = _single(_item(local, "local"), self.name)
+        a = {_cell_id(n, c): (n, c) for n, c in mine.cells}
+        b = {_cell_id(n, c): (n, c) for n, c in theirs.cells}
+        for key in a.keys() & b.keys():
+            if a[key] != b[key]:
+                raise MergeValidationError(
+                    f"write {key[0]} names two different cells for {_validate.shown(key[1])} "
+                    f"({_validate.shown(a[key][1])} and {_validate.shown(b[key][1])})")
+        mine_vv, theirs_vv = mine.clock.to_dict(), theirs.clock.to_dict()
+        kept = _dots.join_stores(a, b, lambda key: _dots.seen(mine_vv, frozenset(), key[0]),
+                                 lambda key: _dots.seen(theirs_vv, frozenset(), key[0]))
+        keep = list(kept.values())
+        version = self._make(keep, mine.clock.merge(theirs.clock))
+        merged = Item((version,))
+        if merged == local:
+            return Outcome(local, (), f"already had {theirs.write}")
+        losses = tuple(sorted(
+            {loss for side, other in ((a, b), (b, a)) for loss in _crdt_losses(side, other, kept)},
+            key=lambda x: (x.write, x.attribute)))
+        concurrent = sorted({n for n, _ in keep if sum(1 for m, _ in keep if m == n) > 1})
+        note = "crdt merged attributes" + (
+            f"; concurrent values kept for {', '.join(concurrent)}" if concurrent else "")
+        return Outcome(merged, losses, note)
+
+
+def _superseded(name: str, store: Mapping[CellId, Cell], attributes: Mapping[str, Any],
+                adds: Mapping[str, int], elements: Mapping[str, tuple[frozenset[Any], frozenset[Any]]],
+                replace: bool, write: str, replica: str) -> list[CellId]:
+    """The cells of attribute ``name`` that a write supersedes, as the value types plan it.
+
+    A value set (or a put replacing the item) is an assignment: it supersedes every cell of
+    the attribute it saw (MVRegister). A counter ``ADD`` supersedes only this replica's own
+    running total (PNCounter): other replicas' totals, and a plain number already there (a
+    base they add to), stay. An ``ADD``/``DELETE`` of elements supersedes the cells of those
+    elements it saw (ORSet), and the attribute's plain value, which it folds into the set.
+    """
+    if replace or name in attributes:
+        return MVRegister._plan(store, MVRegister.Assign(write, replica=replica))[2]
+    if name in adds:
+        counters = _counter_store(store)
+        return PNCounter._plan(counters, PNCounter.Increment(replica, 0))[2]
+    if name in elements:
+        added, deleted = elements[name]
+        members = {key: c.value for key, c in store.items() if c.element}
+        plain = {key: c for key, c in store.items() if not c.element}
+        out = MVRegister._plan(plain, MVRegister.Assign(write, replica=replica))[2]
+        for e in sorted_elements(added | deleted):
+            op = ORSet.Add(e, replica=replica) if e in added else ORSet.Remove(e)
+            out += ORSet._plan(members, op)[2]
+        return out
+    return []
+
+
+def _counter_store(store: Mapping[CellId, Cell]) -> dict[CellId, tuple[str, int, int]]:
+    """An attribute's counter cells as PNCounter payloads: (replica, increments, decrements)
+    whose difference is the cell's running total."""
+    return {key: (c.stamp.replica, max(c.value, 0), max(-c.value, 0))
+            for key, c in store.items() if c.counter}
+
+
+def _crdt_losses(side: Mapping[CellId, tuple[str, Cell]], other: Mapping[CellId, tuple[str, Cell]],
+                 kept: Mapping[CellId, tuple[str, Cell]]) -> list[Loss]:
+    """Loss records for ``side``'s cells that the merge dropped because ``other`` had seen them.
+
+    A join drops a cell only when the other side has seen its dot and no longer
+    holds it: some write there removed it *having seen it*, and that write
+    recorded the loss when it ran. The state does not say which write it was
+    (a delete leaves no cell), so the record names no winner (``by="?"``)
+    rather than guess one; the ledger does not count an unattributed record
+    as a loss to an unseen write.
+    """
+    return [Loss(cell.write, name, UNATTRIBUTED,
+                 f"crdt: the other side had removed {cell.write}'s {name} after seeing it")
+            for key, (name, cell) in side.items()
+            if key not in other and key not in kept and not cell.removed]
+
+
+def _dot(cell: Cell) -> tuple[str, int]:
+    return (cell.stamp.replica, cell.stamp.seq)
+
+
+def _cell_id(name: str, cell: Cell) -> CellId:
+    return (_dot(cell), name, cell.value if cell.element else None)
+
+
+def _element_key(cell: Cell) -> tuple[bool, Any]:
+    return (isinstance(cell.value, str), cell.value) if cell.element else (False, 0)
+
+
+def _crdt_cells(value: Any, write: str, stamp: Stamp) -> list[Cell]:
+    """The crdt cells of a value set by ``write``: a set is one element cell per element."""
+    if isinstance(value, (set, frozenset)):
+        return [Cell(e, write, stamp, element=True) for e in sorted_elements(value)]
+    return [Cell(value, write, stamp)]
+
+
+def _survives(name: str, cell: Cell, still: Mapping[str, set[Any]]) -> bool:
+    """Is a replaced set cell's content still in the set (re-added or folded, not deleted)?"""
+    if name not in still:
+        return False
+    values = [cell.value] if cell.element else cell.value if isinstance(cell.value, tuple) else [None]
+    return all(v in still[name] for v in values)
