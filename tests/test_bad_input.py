@@ -1100,6 +1100,7 @@ PUBLIC_MODULES = [
     "replicalab.serialization", "replicalab.trace", "replicalab.ulid", "replicalab.replica",
     "replicalab.replica.mrsc", "replicalab.sim", "replicalab.sim.faults", "replicalab.sim.limits",
     "replicalab.scenarios", "replicalab.ledger",
+    "replicalab.dynamodb.values",
 ]
 #: Examples per public target under CI (derandomized); the local 'dev' profile uses a third.
 FUZZ_EXAMPLES = 25

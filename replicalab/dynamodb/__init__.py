@@ -1,0 +1,1 @@
+"""DynamoDB's single-item semantics: attribute values, expressions, and a one-region table."""
