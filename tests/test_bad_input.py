@@ -1100,7 +1100,7 @@ PUBLIC_MODULES = [
     "replicalab.serialization", "replicalab.trace", "replicalab.ulid", "replicalab.replica",
     "replicalab.replica.mrsc", "replicalab.sim", "replicalab.sim.faults", "replicalab.sim.limits",
     "replicalab.scenarios", "replicalab.ledger",
-    "replicalab.dynamodb.values",
+    "replicalab.dynamodb.values", "replicalab.dynamodb.expressions", "replicalab.dynamodb.evaluate",
 ]
 #: Examples per public target under CI (derandomized); the local 'dev' profile uses a third.
 FUZZ_EXAMPLES = 25
@@ -1246,6 +1246,12 @@ def _london() -> Any:
 _LONDON: Any = None
 
 
+def _dynamodb_substitutions() -> Any:
+    from replicalab.dynamodb.expressions import Substitutions
+
+    return Substitutions.from_request({"#v": "version"}, {":v": {"N": "1"}})
+
+
 def _subjects() -> dict[str, Callable[[], Any]]:
     """Builders of a live object of every public class whose constructor needs arguments."""
     from replicalab import antientropy, ledger, reconcile, trace
@@ -1335,6 +1341,7 @@ def _subjects() -> dict[str, Callable[[], Any]]:
         "LWWMap.Delete": lambda: LWWMap().delete_op("k", timestamp=5, replica="a"),
         "ORMap.Update": lambda: ORMap(PNCounter).update_op("k", PNCounter.Increment("a", 1)),
         "ORMap.Remove": lambda: ORMap(PNCounter).remove_op("k"),
+        "Substitutions": lambda: _dynamodb_substitutions(),
         "WriteRecord": lambda: ledger.WriteRecord("w1", "a", "k", 5, "c", {"x": 1}, Dot("a", 1),
                                                   VectorClock({"a": 1})),
     }
