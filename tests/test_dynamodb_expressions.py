@@ -85,6 +85,16 @@ def test_set_below_a_missing_parent_is_refused() -> None:
         update({}, "SET a.b = :v", {":v": n("1")})
 
 
+def test_remove_and_delete_below_a_missing_or_scalar_parent_are_refused() -> None:
+    """Nothing to remove is fine; a path whose parent is not a map or list is not."""
+    assert update({"a": {"M": {}}}, "REMOVE a.b") == {"a": {"M": {}}}
+    for item in ({}, {"a": n("1")}):
+        with pytest.raises(ValidationException, match="document path provided in the update"):
+            update(item, "REMOVE a.b")
+        with pytest.raises(ValidationException, match="document path provided in the update"):
+            update(item, "DELETE a.b :s", {":s": {"SS": ["x"]}})
+
+
 def test_remove_list_elements_by_their_original_positions() -> None:
     item = {"l": {"L": [s("a"), s("b"), s("c"), s("d")]}}
     assert update(item, "REMOVE l[0], l[2]") == {"l": {"L": [s("b"), s("d")]}}
@@ -163,6 +173,7 @@ def test_equality_with_a_set_compares_members_in_any_order() -> None:
 def test_comparisons_between_types_are_false_not_errors() -> None:
     item = {"a": n("5"), "s": s("abc")}
     assert not holds(item, "a < :s", {":s": s("9")})
+    assert not holds(item, "a < :m", {":m": {"M": {}}})
     assert holds(item, "a <> :s", {":s": s("5")})
     assert holds(item, "gone <> :s", {":s": s("5")})
     assert holds(item, "a BETWEEN :lo AND :hi", {":lo": n("5"), ":hi": n("5.0")})
@@ -176,6 +187,7 @@ def test_precedence_is_not_then_and_then_or() -> None:
     assert not holds(item, "a = :two AND (a = :two OR a = :one)", values)
     assert not holds(item, "NOT a = :one AND a = :one", {":one": n("1")})
     assert holds(item, "NOT (a = :one AND a = :two)", values)
+    assert holds(item, "((a = :one) AND (a = :one)) OR (a = :two)", values)
 
 
 def test_functions() -> None:
@@ -201,6 +213,7 @@ def test_functions() -> None:
     ("SET status = :v", {":v": n("1")}, None, "reserved keyword: status"),
     ("SET a = :v, a = :v", {":v": n("1")}, None, "overlap"),
     ("SET a = :v REMOVE a.b", {":v": n("1")}, None, "overlap"),
+    ("SET #a = :v REMOVE #a", {":v": n("1")}, {"#a": "a"}, "overlap"),
     ("SET a.b = :v REMOVE a[0]", {":v": n("1")}, None, "conflict"),
     ("SET a = :v SET b = :v", {":v": n("1")}, None, '"SET" section can only be used once'),
     ("SET a = :v + :v + :v", {":v": n("1")}, None, "Syntax error"),
@@ -220,17 +233,26 @@ def test_update_expressions_are_validated_as_dynamodb_does(
 @pytest.mark.parametrize(("expression", "values", "message"), [
     ("a BETWEEN :hi AND :lo", {":hi": n("2"), ":lo": n("1")}, "upper bound"),
     ("attribute_type(a, :t)", {":t": s("STRING")}, "Invalid attribute type name"),
-    ("a < :m", {":m": {"M": {}}}, "operand type: M"),
     ("attribute_exists(:v)", {":v": n("1")}, "requires a document path"),
     ("begins_with(a, :v)", {":v": n("1")}, "begins_with"),
     ("if_not_exists(a, :v)", {":v": n("1")}, "not allowed in a condition"),
     ("a = :v AND", {":v": n("1")}, "Syntax error"),
     ("(" * 100 + "a = :v" + ")" * 100, {":v": n("1")}, "nested more than"),
+    ("((a = :v))", {":v": n("1")}, "redundant parentheses"),
+    ("NOT ((a = :v)) AND a = :v", {":v": n("1")}, "redundant parentheses"),
 ])
 def test_conditions_are_validated_as_dynamodb_does(expression: str, values: Any,
                                                    message: str) -> None:
     with pytest.raises(ValidationException, match=message):
         evaluate_condition({}, expression, None, values)
+
+
+def test_a_lone_placeholder_path_is_only_checked_for_being_the_same_path() -> None:
+    """DynamoDB's overlap check does not look through a bare ``#name`` (moto records this)."""
+    subs = Substitutions.from_request({"#m": "m"}, {":v": n("2")})
+    assert len(parse_update("SET #m = :v REMOVE #m.j", subs).actions) == 2
+    with pytest.raises(ValidationException, match="overlap"):
+        parse_update("SET m = :v REMOVE m.j", subs)
 
 
 def test_names_and_values_are_shared_by_a_requests_expressions() -> None:

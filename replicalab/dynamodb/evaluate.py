@@ -20,10 +20,12 @@ Updates (DynamoDB Developer Guide, "Update expressions"), every operand read fro
 
 * ``SET`` creates or replaces; a list index past the end appends. A nested path needs its
   parent to exist with the right type, or the update is refused.
-* ``REMOVE`` of something that is not there does nothing; list indexes are removed as if at
-  once (``REMOVE l[0], l[1]`` removes the first two elements).
+* ``REMOVE`` of something that is not there does nothing, but its parent must exist with
+  the right type; list indexes are removed as if at once (``REMOVE l[0], l[1]`` removes the
+  first two elements).
 * ``ADD`` adds to a number (a missing one counts as 0) or unions into a set of the same type.
-* ``DELETE`` takes members out of a set of the same type; an emptied set is removed.
+* ``DELETE`` takes members out of a set of the same type; an emptied set is removed; like
+  REMOVE it needs the parent of its path.
 * ``+``/``-`` need two numbers, ``list_append`` two lists, and an operand path that has no
   value is an error ("The provided expression refers to an attribute that does not exist").
 
@@ -273,7 +275,7 @@ def _write(item: dict[str, Value], path: Path, value: Value) -> None:
 
 
 def _remove(item: dict[str, Value], path: Path) -> None:
-    parent = resolve(item, Path(path.elements[:-1]))
+    parent = _parent(item, path)
     last = path.elements[-1]
     if isinstance(last, int) and isinstance(parent, list) and last < len(parent):
         del parent[last]
@@ -299,6 +301,7 @@ def _add(item: dict[str, Value], action: Add) -> None:
 def _delete(item: dict[str, Value], action: Delete) -> None:
     current: Any = resolve(item, action.path)
     if current is MISSING:
+        _parent(item, action.path)  # nothing to delete, but the parent must be there
         return
     if type_of(current) != type_of(action.value.value):
         raise ValidationException(_WRONG_TYPE)

@@ -38,8 +38,9 @@ What is checked here, before any item is read (each a ValidationException worded
 DynamoDB words it): syntax; undefined placeholders; reserved words; a clause used twice;
 update paths that overlap (one a prefix of another) or conflict (a map key and a list index
 at the same place); operand types known from the values (ADD takes a number or a set,
-DELETE a set, ``list_append`` lists, ``attribute_type`` a type name, ordering comparisons
-and ``BETWEEN`` a number, string or binary, ``BETWEEN`` bounds in order); function arity; an
+DELETE a set, ``list_append`` lists, ``attribute_type`` a type name, ``begins_with`` a
+string or binary, ``BETWEEN`` bounds in order; an ordering comparison of other types is
+simply false); redundant parentheses (``((a = :v))``); function arity; an
 expression longer than 4 KB or nested more than :data:`MAX_NESTING` deep. Whether the
 *names and values given* were all used is :meth:`Substitutions.check_all_used`, once every
 expression of a request is parsed.
@@ -105,6 +106,8 @@ class Path:
     """A document path, resolved: map keys are ``str``, list indexes ``int``."""
 
     elements: tuple[str | int, ...]
+    #: True for a path written as one ``#name`` and nothing else (see :func:`_check_paths`).
+    bare_placeholder: bool = attrs.field(default=False, eq=False)
 
     def __str__(self) -> str:
         text = ""
@@ -449,6 +452,7 @@ class _Parser:
         self.tokens = _tokens(text, what)
         self.position = 0
         self.depth = 0
+        self.parenthesized: set[int] = set()  # ids of conditions written in parentheses
 
     # -- token helpers
 
@@ -500,6 +504,7 @@ class _Parser:
                 and self.tokens[self.position + 1].text == "(")
 
     def path(self) -> Path:
+        placeholder = self.current.kind == "name"
         elements: list[str | int] = [self.path_name()]
         while True:
             if self.at("."):
@@ -514,7 +519,7 @@ class _Parser:
                 self.expect("]")
                 elements.append(int(token.text))
             else:
-                return Path(tuple(elements))
+                return Path(tuple(elements), placeholder and len(elements) == 1)
 
     def path_name(self) -> str:
         token = self.current
@@ -655,6 +660,9 @@ class _Parser:
             inner = self.condition()
             self.expect(")")
             self.depth -= 1
+            if id(inner) in self.parenthesized:
+                raise self.error("The expression has redundant parentheses;")
+            self.parenthesized.add(id(inner))
             return inner
         return self.predicate()
 
@@ -664,10 +672,7 @@ class _Parser:
         left = self.operand()
         if self.current.kind == "symbol" and self.current.text in _COMPARATORS:
             operator = self.advance().text
-            right = self.operand()
-            if operator not in ("=", "<>"):
-                self.check_ordered(operator, left, right)
-            return Compare(operator, left, right)
+            return Compare(operator, left, self.operand())
         if self.at_keyword("BETWEEN"):
             self.advance()
             low = self.operand()
@@ -675,7 +680,6 @@ class _Parser:
                 self.syntax_error()
             self.advance()
             high = self.operand()
-            self.check_ordered("BETWEEN", left, low, high)
             if isinstance(low, Literal) and isinstance(high, Literal) and \
                     type_of(low.value) == type_of(high.value) and _greater(low.value, high.value):
                 raise self.error(
@@ -698,11 +702,6 @@ class _Parser:
             return In(left, tuple(choices))
         self.syntax_error()
         raise AssertionError("unreachable")
-
-    def check_ordered(self, operator: str, *operands: Operand) -> None:
-        for operand in operands:
-            if isinstance(operand, Literal) and type_of(operand.value) not in ("N", "S", "B"):
-                raise self.operand_type_error(operator, operand)
 
     def function(self) -> Condition:
         name = self.advance().text
@@ -761,9 +760,16 @@ def _greater(left: Value, right: Value) -> bool:
 
 
 def _check_paths(paths: list[Path], what: str) -> None:
-    """Refuse update paths that overlap (one a prefix of another) or conflict (key vs index)."""
+    """Refuse update paths that overlap (one a prefix of another) or conflict (key vs index).
+
+    A path written as a lone ``#name`` placeholder is only compared for being the *same*
+    path: DynamoDB does not look for overlaps through it (``REMOVE #m.j DELETE #m :s`` passes
+    this check), as moto's validator records and mimics.
+    """
     for i, one in enumerate(paths):
         for two in paths[i + 1:]:
+            if (one.bare_placeholder or two.bare_placeholder) and one.elements != two.elements:
+                continue
             for a, b in zip(one.elements, two.elements, strict=False):
                 if a == b and type(a) is type(b):
                     continue
