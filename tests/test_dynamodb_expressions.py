@@ -9,7 +9,12 @@ import pytest
 
 from replicalab.dynamodb.evaluate import apply_update, evaluate_condition
 from replicalab.dynamodb.exceptions import ValidationException
-from replicalab.dynamodb.expressions import Substitutions, parse_condition, parse_update
+from replicalab.dynamodb.expressions import (
+    Substitutions,
+    parse_condition,
+    parse_key_condition,
+    parse_update,
+)
 
 SUB_42 = {"subscriber_id": {"S": "sub_42"}, "version": {"N": "17"},
           "delivery_address": {"S": "1 Old Road"}}
@@ -262,3 +267,34 @@ def test_names_and_values_are_shared_by_a_requests_expressions() -> None:
         subs.check_all_used()
     parse_condition("#v = :b", subs)
     subs.check_all_used()
+
+
+# -- KeyConditionExpression (Developer Guide, "Key condition expressions for Query") --
+
+
+def key_condition(text: str, values: dict, key: tuple[str, ...] = ("customer", "placed")) -> Any:
+    return parse_key_condition(text, Substitutions.from_request(values=values), key)
+
+
+def test_key_conditions_take_the_hash_key_and_one_sort_key_condition() -> None:
+    c1, d = s("c1"), s("2026-01")
+    assert key_condition("customer = :c", {":c": c1}).sort is None
+    kc = key_condition("placed BETWEEN :a AND :b AND customer = :c",
+                       {":c": c1, ":a": d, ":b": s("2026-12")})
+    assert kc.hash_value == "c1" and "BETWEEN" in str(kc.sort)
+    assert key_condition("(customer = :c) AND placed >= :d", {":c": c1, ":d": d}).sort is not None
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("customer = :c OR placed = :d", "Invalid operator used in KeyConditionExpression: OR"),
+    ("customer <> :c", "Invalid operator used in KeyConditionExpression: <>"),
+    ("customer = :c AND contains(placed, :d)", "Invalid operator.*contains"),
+    ("placed = :d", "missed key schema element: customer"),
+    ("customer < :c", "Query key condition not supported"),
+    ("customer = :c AND amount = :d", "Query key condition not supported"),
+    ("customer = :c AND placed = :d AND placed = :d", "length 1 or 2 only"),
+])
+def test_key_conditions_refuse_what_query_cannot_use(text: str, message: str) -> None:
+    values = {k: s("x") for k in (":c", ":d") if k in text}
+    with pytest.raises(ValidationException, match=message):
+        key_condition(text, values)

@@ -71,9 +71,11 @@ from replicalab.dynamodb.values import Value, to_python, type_of
 #: expression, but only the parser's entry points are the module's promise.
 __all__ = [
     "MAX_NESTING",
+    "KeyCondition",
     "Substitutions",
     "UpdateExpression",
     "parse_condition",
+    "parse_key_condition",
     "parse_update",
 ]
 
@@ -813,3 +815,89 @@ def parse_condition(text: str, substitutions: Substitutions,
     condition = parser.condition()
     parser.finish()
     return condition
+
+
+@attrs.frozen
+class KeyCondition:
+    """A parsed KeyConditionExpression: the partition key's value and the sort key's condition.
+
+    ``sort`` is None, or one Compare (``= < <= > >=``), Between or ``begins_with`` Function on
+    the sort key.
+    """
+
+    hash_key: str
+    hash_value: Value
+    sort: Condition | None = None
+
+
+def parse_key_condition(text: str, substitutions: Substitutions,
+                        key: tuple[str, ...]) -> KeyCondition:
+    """Parse a KeyConditionExpression for a table whose key schema is ``key`` (hash[, range]).
+
+    DynamoDB's rules (Query, "Key condition expressions"): ``hash = :v``, optionally ``AND``
+    one condition on the sort key: ``= < <= > >=``, ``BETWEEN``, or ``begins_with``. No
+    ``OR``, ``NOT``, ``IN``, ``<>`` and no other attribute.
+
+        >>> subs = Substitutions.from_request(values={":c": {"S": "c1"}, ":p": {"S": "2026-"}})
+        >>> kc = parse_key_condition("customer = :c AND begins_with(placed, :p)", subs,
+        ...                          ("customer", "placed"))
+        >>> kc.hash_value, str(kc.sort)
+        ('c1', "begins_with(placed, '2026-')")
+    """
+    if not isinstance(key, tuple) or len(key) not in (1, 2) or \
+            not all(isinstance(k, str) for k in key):
+        raise ValidationException(f"key must be (hash,) or (hash, range), got {shown(key)}")
+    condition = parse_condition(text, substitutions, "KeyConditionExpression")
+    parts: list[Condition] = []
+    pending = [condition]
+    while pending:
+        part = pending.pop()
+        if isinstance(part, And):
+            pending += [part.right, part.left]
+        elif isinstance(part, (Or, Not, In)) or \
+                isinstance(part, Compare) and part.operator == "<>":
+            word = {Or: "OR", Not: "NOT", In: "IN"}.get(type(part), "<>")
+            raise ValidationException(
+                f"Invalid operator used in KeyConditionExpression: {word}")
+        elif isinstance(part, Function) and part.name != "begins_with":
+            raise ValidationException(
+                f"Invalid operator used in KeyConditionExpression: {part.name}")
+        else:
+            parts.append(part)
+    if len(parts) > 2:
+        raise ValidationException("Conditions can be of length 1 or 2 only")
+    hash_value: Value = None
+    found_hash = False
+    sort: Condition | None = None
+    for part in parts:
+        name = _key_attribute(part)
+        if name == key[0]:
+            if found_hash or not isinstance(part, Compare) or part.operator != "=" or \
+                    not isinstance(part.right, Literal):
+                raise ValidationException("Query key condition not supported")
+            found_hash, hash_value = True, part.right.value
+        elif len(key) == 2 and name == key[1] and sort is None:
+            sort = part
+        else:
+            raise ValidationException("Query key condition not supported")
+    if not found_hash:
+        raise ValidationException(f"Query condition missed key schema element: {key[0]}")
+    return KeyCondition(key[0], hash_value, sort)
+
+
+def _key_attribute(part: Condition) -> str | None:
+    """The top-level attribute a key condition's left side names, if it is a plain path whose
+    other operands are all values."""
+    others: tuple[Operand, ...]
+    if isinstance(part, Compare):
+        left, others = part.left, (part.right,)
+    elif isinstance(part, Between):
+        left, others = part.operand, (part.low, part.high)
+    elif isinstance(part, Function):
+        left, others = part.arguments[0], part.arguments[1:]
+    else:
+        return None
+    if not isinstance(left, Path) or len(left.elements) != 1 or \
+            not all(isinstance(o, Literal) for o in others):
+        raise ValidationException("Query key condition not supported")
+    return str(left.elements[0])
