@@ -57,11 +57,13 @@ def _values_of(request: dict[str, Any]) -> list[Any]:
     return list(request.get("ExpressionAttributeValues", {}).values())
 
 
-def _empty_set_value(request: dict[str, Any], _moto: str | None) -> bool:
-    """moto accepts an empty set in ExpressionAttributeValues (e.g. ``{"SS": []}``); the
-    AWS docs ("Data types", Sets) say a set must contain at least one element, and DynamoDB
-    refuses it with a ValidationException."""
-    return any(isinstance(v, dict) and list(v) in (["SS"], ["NS"], ["BS"]) and not list(v.values())[0]
+def _invalid_set_value(request: dict[str, Any], _moto: str | None) -> bool:
+    """moto accepts an empty set (``{"SS": []}``) and a set with duplicate members
+    (``{"SS": ["x", "x"]}``) in ExpressionAttributeValues; the AWS docs ("Data types",
+    Sets) say a set has at least one element and its values are unique, and DynamoDB refuses
+    both with a ValidationException ("may not be empty", "contains duplicates")."""
+    return any(isinstance(v, dict) and len(v) == 1 and list(v)[0] in ("SS", "NS", "BS")
+               and (not list(v.values())[0] or len(set(list(v.values())[0])) < len(list(v.values())[0]))
                for v in _values_of(request))
 
 
@@ -70,7 +72,9 @@ def _crash(_request: dict[str, Any], moto: str | None) -> bool:
     a ValidationException: ``size()`` of a number, boolean or NULL ("Invalid filter
     expression"; ``size`` is documented for strings, binaries, sets, lists and maps only),
     and ``REMOVE m.k`` where ``m`` is not a map ("pop not supported for DynamoType N"; the
-    document path is invalid for update)."""
+    document path is invalid for update), and a number set with a member that is not a
+    number (``decimal.InvalidOperation``; "A value provided cannot be converted into a
+    number")."""
     return moto is not None and moto.startswith("crash:")
 
 
@@ -92,7 +96,7 @@ def _unused_value_outside_update(request: dict[str, Any], _moto: str | None) -> 
 
 
 MOTO_DEVIATIONS: dict[str, Callable[[dict[str, Any], str | None], bool]] = {
-    "empty set in ExpressionAttributeValues accepted": _empty_set_value,
+    "empty or duplicate-member set in ExpressionAttributeValues accepted": _invalid_set_value,
     "crashes on a type mismatch": _crash,
     "names or values without expressions accepted": _values_without_expressions,
     "unused values accepted by PutItem and DeleteItem": _unused_value_outside_update,
@@ -118,8 +122,16 @@ def _path(draw: st.DrawFn, ctx: dict[str, Any]) -> str:
     return _name(draw, ctx, head) + (f"[{index}" if bracket else "") + (f".{rest}" if dot else "")
 
 
+#: Values DynamoDB refuses, drawn now and then: empty sets, a mixed number set, duplicates.
+INVALID_VALUES: list[dict[str, Any]] = [
+    {"SS": []}, {"NS": []}, {"NS": ["1", "x"]}, {"SS": ["x", "x"]},
+]
+
+
 def _value(draw: st.DrawFn, ctx: dict[str, Any], pool: list[dict[str, Any]] | None = None) -> str:
     key = f":v{len(ctx['values'])}"
+    if pool is None and draw(st.integers(0, 40)) == 0:
+        pool = INVALID_VALUES
     ctx["values"][key] = draw(st.sampled_from(pool or VALUES))
     return key
 
@@ -261,7 +273,7 @@ def on_moto(client: Any, operation: str, request: dict[str, Any]) -> tuple[str, 
         return "ok", _plain(getattr(client, operation)(**request))
     except ClientError as error:
         return error.response["Error"]["Code"], _plain(error.response)
-    except (ValueError, TypeError, KeyError, AttributeError) as crash:
+    except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as crash:
         return f"crash:{crash}", None
 
 
@@ -367,7 +379,9 @@ def test_table_agrees_with_moto_request_by_request(dynamodb: Any,
         if deviation is not None:
             SEEN[deviation] = SEEN.get(deviation, 0) + 1
             if deviation == "crashes on a type mismatch":
-                pass  # moto gave no answer to compare with
+                # moto gave no answer to compare with; a value DynamoDB refuses we must refuse.
+                if any(v in INVALID_VALUES for v in _values_of(request)):
+                    assert ours[0] == "ValidationException", f"step {step}: we said {ours}"
             else:
                 assert ours[0] == "ValidationException", f"step {step}: {deviation}, but we said {ours}"
             resync(dynamodb, table, request["Key"] if "Key" in request else
