@@ -32,6 +32,9 @@ from botocore.exceptions import ClientError  # noqa: E402
 
 TABLE = "diff"
 KEYS = ("k1", "k2")
+#: Key schemas drawn per sequence: hash only, or hash + a numeric range key.
+SCHEMAS = (("pk",), ("pk", "sk"))
+SORT_KEYS = ("1", "2")
 NAMES = ("a", "b", "n", "l", "m", "ss", "ns")
 #: Sequences per run: CI is derandomized, so these are the same sequences every time.
 SEQUENCES = 300 if os.environ.get("CI") else 60
@@ -46,7 +49,7 @@ VALUES: list[dict[str, Any]] = [
     {"SS": ["x"]}, {"SS": ["x", "y"]}, {"NS": ["1"]}, {"NS": ["1", "2"]},
     {"L": []}, {"L": [{"N": "1"}, {"S": "x"}]}, {"M": {"k": {"N": "1"}}}, {"M": {}},
 ]
-PATHS = ["a", "b", "n", "l", "ss", "ns", "m", "m.k", "m.j", "l[0]", "l[1]", "l[5]", "m.k.z"]
+PATHS = ["a", "b", "n", "l", "ss", "ns", "m", "m.k", "m.j", "l[0]", "l[1]", "l[5]", "m.k.z", "pk"]
 
 
 # ---------------------------------------------------------------------------
@@ -57,17 +60,16 @@ def _values_of(request: dict[str, Any]) -> list[Any]:
     return list(request.get("ExpressionAttributeValues", {}).values())
 
 
-def _invalid_set_value(request: dict[str, Any], _moto: str | None) -> bool:
-    """moto accepts an empty set (``{"SS": []}``) and a set with duplicate members
-    (``{"SS": ["x", "x"]}``) in ExpressionAttributeValues; the AWS docs ("Data types",
-    Sets) say a set has at least one element and its values are unique, and DynamoDB refuses
-    both with a ValidationException ("may not be empty", "contains duplicates")."""
-    return any(isinstance(v, dict) and len(v) == 1 and list(v)[0] in ("SS", "NS", "BS")
-               and (not list(v.values())[0] or len(set(list(v.values())[0])) < len(list(v.values())[0]))
-               for v in _values_of(request))
+def _invalid_set_value(request: dict[str, Any], _moto: str) -> bool:
+    """moto accepts an empty set (``{"SS": []}``), a set with duplicate members
+    (``{"SS": ["x", "x"]}``) and, in an UpdateExpression, a number set with a member that
+    is not a number (``{"NS": ["1", "x"]}``) in ExpressionAttributeValues; the AWS docs
+    ("Data types", Sets) say a set has at least one element, its values are unique and all
+    of the set's type, and DynamoDB refuses each with a ValidationException."""
+    return any(v in INVALID_VALUES for v in _values_of(request))
 
 
-def _crash(_request: dict[str, Any], moto: str | None) -> bool:
+def _crash(_request: dict[str, Any], moto: str) -> bool:
     """moto crashes with a raw Python exception instead of answering, where DynamoDB reports
     a ValidationException: ``size()`` of a number, boolean or NULL ("Invalid filter
     expression"; ``size`` is documented for strings, binaries, sets, lists and maps only),
@@ -75,10 +77,18 @@ def _crash(_request: dict[str, Any], moto: str | None) -> bool:
     document path is invalid for update), and a number set with a member that is not a
     number (``decimal.InvalidOperation``; "A value provided cannot be converted into a
     number")."""
-    return moto is not None and moto.startswith("crash:")
+    return moto.startswith("crash:")
 
 
-def _values_without_expressions(request: dict[str, Any], _moto: str | None) -> bool:
+def _wrong_key_type(request: dict[str, Any], moto: str) -> bool:
+    """moto answers a Key whose range key has the wrong type (``{"sk": {"S": "2"}}`` for a
+    numeric ``sk``) as if the item were absent (and evaluates the condition on nothing);
+    DynamoDB refuses it: "The provided key element does not match the schema"
+    (GetItem/UpdateItem/DeleteItem API reference)."""
+    return moto != "ValidationException" and "S" in request.get("Key", {}).get("sk", {})
+
+
+def _values_without_expressions(request: dict[str, Any], _moto: str) -> bool:
     """moto accepts ExpressionAttributeValues on a request that has no expression at all;
     DynamoDB refuses it ("ExpressionAttributeValues can only be specified when using
     expressions", the UpdateItem/PutItem API reference's validation)."""
@@ -86,7 +96,7 @@ def _values_without_expressions(request: dict[str, Any], _moto: str | None) -> b
         and "ConditionExpression" not in request and "UpdateExpression" not in request
 
 
-def _unused_value_outside_update(request: dict[str, Any], _moto: str | None) -> bool:
+def _unused_value_outside_update(request: dict[str, Any], _moto: str) -> bool:
     """moto checks for unused ExpressionAttributeValues only in UpdateItem; DynamoDB refuses
     them in PutItem and DeleteItem too ("Value provided in ExpressionAttributeValues unused in
     expressions", as for names, which moto does check everywhere)."""
@@ -95,11 +105,12 @@ def _unused_value_outside_update(request: dict[str, Any], _moto: str | None) -> 
         bool(set(request.get("ExpressionAttributeValues", {})) - set(used))
 
 
-MOTO_DEVIATIONS: dict[str, Callable[[dict[str, Any], str | None], bool]] = {
-    "empty or duplicate-member set in ExpressionAttributeValues accepted": _invalid_set_value,
+MOTO_DEVIATIONS: dict[str, Callable[[dict[str, Any], str], bool]] = {
+    "empty, duplicate-member or mixed set in ExpressionAttributeValues accepted": _invalid_set_value,
     "crashes on a type mismatch": _crash,
     "names or values without expressions accepted": _values_without_expressions,
     "unused values accepted by PutItem and DeleteItem": _unused_value_outside_update,
+    "a range key of the wrong type accepted": _wrong_key_type,
 }
 
 
@@ -219,11 +230,21 @@ def _finish(request: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
     return request
 
 
+def all_keys(schema: tuple[str, ...]) -> list[dict[str, Any]]:
+    if len(schema) == 1:
+        return [{"pk": {"S": k}} for k in KEYS]
+    return [{"pk": {"S": k}, "sk": {"N": n}} for k in KEYS for n in SORT_KEYS]
+
+
 @st.composite
-def requests(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+def requests(draw: st.DrawFn, schema: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
     operation = draw(st.sampled_from(["put_item", "update_item", "update_item", "update_item",
                                       "delete_item", "get_item"]))
-    key = {"pk": {"S": draw(st.sampled_from(KEYS))}}
+    key = dict(draw(st.sampled_from(all_keys(schema))))
+    if len(schema) == 2 and draw(st.integers(0, 30)) == 0:
+        key["sk"] = {"S": key["sk"]["N"]}  # the wrong type for the range key
+    if draw(st.integers(0, 40)) == 0:
+        key.pop("pk")  # a key that misses part of the schema
     request: dict[str, Any] = {"TableName": TABLE}
     ctx: dict[str, Any] = {"names": {}, "values": {}}
     if operation == "get_item":
@@ -335,7 +356,10 @@ def confirm_validation_comes_first(client: Any, operation: str, request: dict[st
 
 def resync(client: Any, table: Table, key: dict[str, Any]) -> None:
     """Make moto's copy of one item equal to ours (after a named moto deviation)."""
-    ours = table.get_item(TableName=TABLE, Key=key).get("Item")
+    try:
+        ours = table.get_item(TableName=TABLE, Key=key).get("Item")
+    except DynamoDBError:
+        return  # a malformed key: neither side stored anything under it
     if ours is None:
         client.delete_item(TableName=TABLE, Key=key)
     else:
@@ -349,12 +373,20 @@ def dynamodb() -> Any:
                            aws_access_key_id="test", aws_secret_access_key="test")
 
 
-def fresh_moto_table(client: Any) -> None:
+def fresh_moto_table(client: Any, schema: tuple[str, ...]) -> None:
     if TABLE in client.list_tables()["TableNames"]:
         client.delete_table(TableName=TABLE)
-    client.create_table(TableName=TABLE, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                        BillingMode="PAY_PER_REQUEST")
+    types = {"pk": "S", "sk": "N"}
+    client.create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in zip(schema, ("HASH", "RANGE"), strict=False)],
+        AttributeDefinitions=[{"AttributeName": k, "AttributeType": types[k]} for k in schema],
+        BillingMode="PAY_PER_REQUEST")
+
+
+def key_of(request: dict[str, Any], schema: tuple[str, ...]) -> dict[str, Any]:
+    source = request["Key"] if "Key" in request else request["Item"]
+    return {k: source[k] for k in schema if k in source}
 
 
 SEEN: dict[str, int] = {}
@@ -363,43 +395,49 @@ SEEN: dict[str, int] = {}
 @settings(max_examples=SEQUENCES, deadline=None, phases=PHASES,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                  HealthCheck.data_too_large])
-@given(sequence=st.lists(requests(), min_size=1, max_size=8))
-def test_table_agrees_with_moto_request_by_request(dynamodb: Any,
-                                                   sequence: list[tuple[str, dict]]) -> None:
-    fresh_moto_table(dynamodb)
-    table = Table(TABLE, key=("pk",))
+@given(schema_and_sequence=st.sampled_from(SCHEMAS).flatmap(
+    lambda schema: st.tuples(st.just(schema), st.lists(requests(schema), min_size=1, max_size=8))))
+def test_table_agrees_with_moto_request_by_request(
+    dynamodb: Any, schema_and_sequence: tuple[tuple[str, ...], list[tuple[str, dict]]]
+) -> None:
+    compare(dynamodb, *schema_and_sequence)
+
+
+def compare(dynamodb: Any, schema: tuple[str, ...], sequence: list[tuple[str, dict]]) -> None:
+    """Run ``sequence`` on a fresh Table and a fresh moto table; fail where they differ."""
+    fresh_moto_table(dynamodb, schema)
+    table = Table(TABLE, key=schema, key_types={"sk": "N"} if "sk" in schema else None)
     for step, (operation, request) in enumerate(sequence):
-        key = request.get("Key") or {"pk": request["Item"]["pk"]}
-        before = table.items.get((key["pk"]["S"],), {})
+        key = key_of(request, schema)
+        try:
+            before = table.items.get(tuple(to_item(key)[k] for k in schema), {})
+        except (KeyError, DynamoDBError):  # a malformed key: nothing stored under it
+            before = {}
         ours = on_ours(table, operation, request)
         theirs = on_moto(dynamodb, operation, request)
         deviation = next((name for name, applies in MOTO_DEVIATIONS.items()
-                          if applies(request, theirs[0] if theirs[0].startswith("crash") else None)
-                          or applies(request, None)), None)
+                          if applies(request, theirs[0])), None)
         if deviation is not None:
             SEEN[deviation] = SEEN.get(deviation, 0) + 1
             if deviation == "crashes on a type mismatch":
-                # moto gave no answer to compare with; a value DynamoDB refuses we must refuse.
-                if any(v in INVALID_VALUES for v in _values_of(request)):
-                    assert ours[0] == "ValidationException", f"step {step}: we said {ours}"
+                pass  # moto gave no answer to compare with
             else:
                 assert ours[0] == "ValidationException", f"step {step}: {deviation}, but we said {ours}"
-            resync(dynamodb, table, request["Key"] if "Key" in request else
-                   {"pk": request["Item"]["pk"]})
+            resync(dynamodb, table, key)
             continue
         if ours[0] == "ValidationException" and theirs[0] == "ConditionalCheckFailedException":
             confirm_validation_comes_first(dynamodb, operation, request)
             SEEN[CONDITION_BEFORE_VALIDATION] = SEEN.get(CONDITION_BEFORE_VALIDATION, 0) + 1
-            resync(dynamodb, table, request.get("Key") or {"pk": request["Item"]["pk"]})
+            resync(dynamodb, table, key)
             continue
         if python_order(request, ours[0], theirs[0], before):
             SEEN[PYTHON_ORDER] = SEEN.get(PYTHON_ORDER, 0) + 1
-            resync(dynamodb, table, request.get("Key") or {"pk": request["Item"]["pk"]})
+            resync(dynamodb, table, key)
             continue
         if missing_equals_missing(request, ours[0], theirs[0]):
             assert ours[0] != "ValidationException", f"step {step}: we refused {request}: {ours}"
             SEEN[MISSING_EQUALS_MISSING] = SEEN.get(MISSING_EQUALS_MISSING, 0) + 1
-            resync(dynamodb, table, request.get("Key") or {"pk": request["Item"]["pk"]})
+            resync(dynamodb, table, key)
             continue
         if request.get("ReturnValues", "").startswith("UPDATED_") and ours[0] == theirs[0] == "ok" \
                 and ours != theirs:
@@ -419,9 +457,25 @@ def test_table_agrees_with_moto_request_by_request(dynamodb: Any,
                 # refused request changes nothing (UpdateItem is atomic, API reference).
                 SEEN[REFUSED_UPDATE_WRITES] = SEEN.get(REFUSED_UPDATE_WRITES, 0) + 1
                 resync(dynamodb, table, request["Key"])
-    for key in KEYS:
-        get = {"TableName": TABLE, "Key": {"pk": {"S": key}}}
-        assert on_ours(table, "get_item", get) == on_moto(dynamodb, "get_item", get), key
+    for every_key in all_keys(schema):
+        get = {"TableName": TABLE, "Key": every_key}
+        assert on_ours(table, "get_item", get) == on_moto(dynamodb, "get_item", get), every_key
+
+
+def test_the_comparison_catches_a_planted_bug(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An oracle that cannot fail proves nothing: break ADD and the comparison must notice."""
+    from replicalab.dynamodb import evaluate
+
+    sequence = [
+        ("put_item", {"TableName": TABLE, "Item": {"pk": {"S": "k1"}, "n": {"N": "1"}}}),
+        ("update_item", {"TableName": TABLE, "Key": {"pk": {"S": "k1"}},
+                         "UpdateExpression": "ADD n :two",
+                         "ExpressionAttributeValues": {":two": {"N": "2"}}, "ReturnValues": "ALL_NEW"}),
+    ]
+    compare(dynamodb, ("pk",), sequence)  # the honest table agrees
+    monkeypatch.setattr(evaluate, "add_numbers", lambda left, right: left)
+    with pytest.raises(AssertionError, match="moto"):
+        compare(dynamodb, ("pk",), sequence)
 
 
 def test_the_differential_test_exercised_acceptance_refusal_and_conditions() -> None:
