@@ -143,3 +143,19 @@ def test_put_logs_the_attributes_it_dropped_and_delete_logs_a_deletion() -> None
                                          frozenset({"delivery_address"}))
     table.delete_item(TableName=T, Key=KEY)
     assert table.log[-1].deleted and table.log[-1].removed == {"subscriber_id", "version"}
+
+
+def test_items_over_400_kb_and_oversized_keys_are_refused() -> None:
+    table = london()
+    big = {"S": "x" * (400 * 1024)}
+    with pytest.raises(ValidationException, match="Item size has exceeded"):
+        table.put_item(TableName=T, Item={**KEY, "blob": big})
+    half = {":half": {"S": "x" * (210 * 1024)}}
+    table.update_item(TableName=T, Key=KEY, UpdateExpression="SET a = :half",
+                      ExpressionAttributeValues=half)
+    with pytest.raises(ValidationException, match="Item size to update has exceeded"):
+        table.update_item(TableName=T, Key=KEY, UpdateExpression="SET b = :half",
+                          ExpressionAttributeValues=half)
+    with pytest.raises(ValidationException, match="hashkey has exceeded"):
+        table.get_item(TableName=T, Key={"subscriber_id": {"S": "k" * 2049}})
+    assert "b" not in table.get_item(TableName=T, Key=KEY)["Item"]

@@ -58,11 +58,20 @@ from replicalab.dynamodb.expressions import (
     parse_condition,
     parse_update,
 )
-from replicalab.dynamodb.values import Value, from_item, to_item, type_of
+from replicalab.dynamodb.values import (
+    MAX_ITEM_BYTES,
+    Value,
+    from_item,
+    item_size,
+    to_item,
+    type_of,
+)
 
 __all__ = ["AppliedWrite", "Table"]
 
 _KEY_TYPES = ("S", "N", "B")
+_MAX_HASH_KEY_BYTES = 2048
+_MAX_RANGE_KEY_BYTES = 1024
 _RETURN_VALUES = {
     "PutItem": ("NONE", "ALL_OLD"),
     "UpdateItem": ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"),
@@ -140,6 +149,8 @@ class Table:
         self._table(TableName)
         item = to_item(Item, "Item")
         key = self._key_of(item, "item")
+        if item_size(item) > MAX_ITEM_BYTES:
+            raise ValidationException("Item size has exceeded the maximum allowed size")
         request = self._request("PutItem", key, ConditionExpression, None,
                                 ExpressionAttributeNames, ExpressionAttributeValues,
                                 ReturnValues, ReturnValuesOnConditionCheckFailure)
@@ -163,6 +174,8 @@ class Table:
         base = old if old is not None else dict(zip(self.key, key, strict=True))
         actions = request.update.actions if request.update is not None else ()
         new = apply_update_expression(request.update, base) if request.update else dict(base)
+        if item_size(new) > MAX_ITEM_BYTES:
+            raise ValidationException("Item size to update has exceeded the maximum allowed size")
         self.items[key] = new
         tops = {str(action.path.elements[0]) for action in actions}
         written = frozenset(top for top in tops if top in new and any(
@@ -243,6 +256,12 @@ class Table:
                     f"One or more parameter values are not valid. The AttributeValue for a key "
                     f"attribute cannot contain an empty {'string' if item[name] == '' else 'binary'} "
                     f"value. Key: {name}")
+            limit = _MAX_HASH_KEY_BYTES if name == self.key[0] else _MAX_RANGE_KEY_BYTES
+            if item_size({"": item[name]}) > limit:
+                what = "Size of hashkey has" if name == self.key[0] else \
+                    "Aggregated size of all range keys has"
+                raise ValidationException(f"One or more parameter values were invalid: {what} "
+                                          f"exceeded the maximum size limit of {limit} bytes")
         return tuple(item[name] for name in self.key)
 
     def _request(self, operation: str, key: tuple[Any, ...], condition: Any, update: Any,
