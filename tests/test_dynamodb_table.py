@@ -159,3 +159,20 @@ def test_items_over_400_kb_and_oversized_keys_are_refused() -> None:
     with pytest.raises(ValidationException, match="hashkey has exceeded"):
         table.get_item(TableName=T, Key={"subscriber_id": {"S": "k" * 2049}})
     assert "b" not in table.get_item(TableName=T, Key=KEY)["Item"]
+
+
+def test_get_item_projects_the_listed_paths() -> None:
+    table = Table(T, key=("subscriber_id",))
+    table.put_item(TableName=T, Item={**KEY, "version": {"N": "1"},
+                                      "address": {"M": {"city": {"S": "London"}, "zip": {"S": "N1"}}},
+                                      "tags": {"L": [{"S": "a"}, {"S": "b"}, {"S": "c"}]}})
+    got = table.get_item(TableName=T, Key=KEY, ProjectionExpression="#v, address.city, tags[2], tags[0]",
+                         ExpressionAttributeNames={"#v": "version"})
+    assert got == {"Item": {"version": {"N": "1"}, "address": {"M": {"city": {"S": "London"}}},
+                            "tags": {"L": [{"S": "a"}, {"S": "c"}]}}}
+    assert table.get_item(TableName=T, Key=KEY, ProjectionExpression="nothing") == {"Item": {}}
+    with pytest.raises(ValidationException, match="overlap"):
+        table.get_item(TableName=T, Key=KEY, ProjectionExpression="address, address.city")
+    with pytest.raises(ValidationException, match="unused"):
+        table.get_item(TableName=T, Key=KEY, ProjectionExpression="version",
+                       ExpressionAttributeNames={"#v": "version"})

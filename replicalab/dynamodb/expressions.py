@@ -30,6 +30,8 @@ Grammar (keywords are case-insensitive, function names are not)::
                  | "begins_with" "(" path "," operand ")" | "contains" "(" path "," operand ")"
     operand     := path | value | "size" "(" path ")"
 
+    projection  := path ("," path)*                        ProjectionExpression; no overlaps
+
     path        := name ("." name | "[" digits "]")*
     name        := identifier | "#" placeholder           a bare identifier may not be a
     value       := ":" placeholder                         reserved word (see _reserved)
@@ -76,6 +78,7 @@ __all__ = [
     "UpdateExpression",
     "parse_condition",
     "parse_key_condition",
+    "parse_projection",
     "parse_update",
 ]
 
@@ -339,6 +342,9 @@ class Substitutions:
         self.values = values
         self.used_names: set[str] = set()
         self.used_values: set[str] = set()
+
+    def __repr__(self) -> str:
+        return f"Substitutions({self.names!r}, {self.values!r})"
 
     @classmethod
     def from_request(cls, names: Any = None, values: Any = None) -> Substitutions:
@@ -761,16 +767,18 @@ def _greater(left: Value, right: Value) -> bool:
     return bool(left > right)  # type: ignore[operator]  # numbers or bytes, checked by caller
 
 
-def _check_paths(paths: list[Path], what: str) -> None:
+def _check_paths(paths: list[Path], what: str, lone_placeholders_exempt: bool = True) -> None:
     """Refuse update paths that overlap (one a prefix of another) or conflict (key vs index).
 
     A path written as a lone ``#name`` placeholder is only compared for being the *same*
     path: DynamoDB does not look for overlaps through it (``REMOVE #m.j DELETE #m :s`` passes
-    this check), as moto's validator records and mimics.
+    this check), as moto's validator records and mimics for UpdateExpression. A
+    ProjectionExpression gets the plain rule (``lone_placeholders_exempt=False``).
     """
     for i, one in enumerate(paths):
         for two in paths[i + 1:]:
-            if (one.bare_placeholder or two.bare_placeholder) and one.elements != two.elements:
+            if lone_placeholders_exempt and (one.bare_placeholder or two.bare_placeholder) \
+                    and one.elements != two.elements:
                 continue
             for a, b in zip(one.elements, two.elements, strict=False):
                 if a == b and type(a) is type(b):
@@ -797,6 +805,23 @@ def parse_update(text: str, substitutions: Substitutions) -> UpdateExpression:
     """
     parser = _Parser(text, "UpdateExpression", substitutions)
     return parser.update()
+
+
+def parse_projection(text: str, substitutions: Substitutions) -> tuple[Path, ...]:
+    """Parse a ProjectionExpression: the document paths to return, none overlapping.
+
+        >>> subs = Substitutions.from_request({"#v": "version"})
+        >>> [str(p) for p in parse_projection("#v, address.city, tags[0]", subs)]
+        ['version', 'address.city', 'tags[0]']
+    """
+    parser = _Parser(text, "ProjectionExpression", substitutions)
+    paths = [parser.path()]
+    while parser.at(","):
+        parser.advance()
+        paths.append(parser.path())
+    parser.finish()
+    _check_paths(paths, "ProjectionExpression", lone_placeholders_exempt=False)
+    return tuple(paths)
 
 
 def parse_condition(text: str, substitutions: Substitutions,

@@ -56,6 +56,7 @@ from replicalab.dynamodb.expressions import (
     Substitutions,
     UpdateExpression,
     parse_condition,
+    parse_projection,
     parse_update,
 )
 from replicalab.dynamodb.values import (
@@ -214,14 +215,30 @@ class Table:
         self.log.append(AppliedWrite("DeleteItem", key, frozenset(), frozenset(old), deleted=True))
         return {"Attributes": from_item(old)} if request.return_values == "ALL_OLD" else {}
 
-    def get_item(self, TableName: str, Key: Any, ConsistentRead: bool = False) -> dict[str, Any]:
-        """``{"Item": ...}`` for a stored item, ``{}`` for none (reads are local and current)."""
+    def get_item(self, TableName: str, Key: Any, ConsistentRead: bool = False,
+                 ProjectionExpression: str | None = None,
+                 ExpressionAttributeNames: Any = None) -> dict[str, Any]:
+        """``{"Item": ...}`` for a stored item, ``{}`` for none (reads are local and current).
+
+        ``ProjectionExpression`` returns only the listed paths; an item none of whose paths
+        exist comes back as ``{"Item": {}}``, as DynamoDB returns it.
+        """
         self._table(TableName)
         if not isinstance(ConsistentRead, bool):
             raise ValidationException(f"ConsistentRead must be true or false, got {shown(ConsistentRead)}")
         key = self._key_argument(Key)
+        if ProjectionExpression is None and ExpressionAttributeNames is not None:
+            raise ValidationException(
+                "ExpressionAttributeNames can only be specified when using expressions")
+        paths: tuple[Path, ...] | None = None
+        if ProjectionExpression is not None:
+            subs = Substitutions.from_request(ExpressionAttributeNames)
+            paths = parse_projection(ProjectionExpression, subs)
+            subs.check_all_used()
         item = self.items.get(key)
-        return {"Item": from_item(item)} if item is not None else {}
+        if item is None:
+            return {}
+        return {"Item": from_item(item if paths is None else _project(item, list(paths)))}
 
     def scan(self, TableName: str) -> dict[str, Any]:
         """Every item, ordered by key (DynamoDB's order is by hash; this one is stable)."""
@@ -302,26 +319,32 @@ def _sortable(key: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple((type(part).__name__, part) for part in key)
 
 
+def _path_order(path: Path) -> tuple[tuple[int, Any], ...]:
+    return tuple((1, e) if isinstance(e, int) else (0, e) for e in path.elements)
+
+
 def _project(item: dict[str, Value], paths: list[Path]) -> dict[str, Value]:
-    """The parts of ``item`` at ``paths`` (as ReturnValues=UPDATED_* reports them)."""
+    """The parts of ``item`` at ``paths``, as ProjectionExpression and ReturnValues=UPDATED_*
+    report them: maps keep the projected keys, lists the projected elements in index order."""
     out: dict[str, Any] = {}
-    for path in paths:
-        value = resolve(item, path)
-        if value is MISSING:
+    slots: dict[tuple[int, str | int], Any] = {}  # (projected container, element) -> its copy
+    for path in sorted(paths, key=_path_order):
+        if resolve(item, path) is MISSING:
             continue
         current: Any = out
         source: Any = item
         for depth, element in enumerate(path.elements):
-            last = depth == len(path.elements) - 1
             source = source[element]
-            if isinstance(current, list):
-                # A projected list keeps only the projected elements, in their order.
-                current.append(copy.deepcopy(source) if last else
-                               ({} if isinstance(source, dict) else []))
-                current = current[-1]
+            slot = (id(current), element)
+            if slot in slots:
+                current = slots[slot]
                 continue
-            if last:
-                current[element] = copy.deepcopy(source)
+            last = depth == len(path.elements) - 1
+            child = copy.deepcopy(source) if last else ({} if isinstance(source, dict) else [])
+            if isinstance(current, list):
+                current.append(child)
             else:
-                current = current.setdefault(element, {} if isinstance(source, dict) else [])
+                current[element] = child
+            slots[slot] = child
+            current = child
     return out
