@@ -88,12 +88,39 @@ def _wrong_key_type(request: dict[str, Any], moto: str) -> bool:
     return moto != "ValidationException" and "S" in request.get("Key", {}).get("sk", {})
 
 
+def _projected_list_index(request: dict[str, Any], _moto: str) -> bool:
+    """moto mishandles list indexes in a ProjectionExpression: ``l[0], l[1]`` returns only
+    the last element, and ``#l[0]`` calls ``#l`` unused; DynamoDB returns every projected
+    element of the list, in order (Developer Guide, "Projection expressions")."""
+    return "[" in request.get("ProjectionExpression", "")
+
+
+def _overlapping_projection(request: dict[str, Any], moto: str) -> bool:
+    """moto accepts a ProjectionExpression whose paths overlap (``#a, a`` with ``#a`` -> ``a``,
+    or ``m, m.k``); DynamoDB refuses it: "Two document paths overlap with each other"."""
+    names = request.get("ExpressionAttributeNames", {})
+    paths = [re.sub(r"#\w+", lambda m: names.get(m.group(), m.group()), p.strip())
+             for p in request.get("ProjectionExpression", "").split(",") if p.strip()]
+    return moto == "ok" and any(
+        i != j and (b == a or b.startswith(a + ".") or b.startswith(a + "["))
+        for i, a in enumerate(paths) for j, b in enumerate(paths))
+
+
+def _key_read_in_if_not_exists(request: dict[str, Any], moto: str) -> bool:
+    """moto refuses ``SET a = if_not_exists(pk, :v)`` as "Cannot update attribute pk. This
+    attribute is part of the key", although ``pk`` is only read; DynamoDB refuses key
+    attributes as the *target* of an action (UpdateItem API reference), not as operands."""
+    return moto == "ValidationException" and \
+        bool(re.search(r"if_not_exists\(#?pk\b", request.get("UpdateExpression", "")))
+
+
 def _values_without_expressions(request: dict[str, Any], _moto: str) -> bool:
     """moto accepts ExpressionAttributeValues on a request that has no expression at all;
     DynamoDB refuses it ("ExpressionAttributeValues can only be specified when using
     expressions", the UpdateItem/PutItem API reference's validation)."""
     return ("ExpressionAttributeValues" in request or "ExpressionAttributeNames" in request) \
-        and "ConditionExpression" not in request and "UpdateExpression" not in request
+        and "ConditionExpression" not in request and "UpdateExpression" not in request \
+        and "ProjectionExpression" not in request
 
 
 def _unused_value_outside_update(request: dict[str, Any], _moto: str) -> bool:
@@ -111,6 +138,9 @@ MOTO_DEVIATIONS: dict[str, Callable[[dict[str, Any], str], bool]] = {
     "names or values without expressions accepted": _values_without_expressions,
     "unused values accepted by PutItem and DeleteItem": _unused_value_outside_update,
     "a range key of the wrong type accepted": _wrong_key_type,
+    "overlapping paths in a ProjectionExpression accepted": _overlapping_projection,
+    "list indexes in a ProjectionExpression": _projected_list_index,
+    "a key read by if_not_exists refused as a key update": _key_read_in_if_not_exists,
 }
 
 
@@ -248,7 +278,13 @@ def requests(draw: st.DrawFn, schema: tuple[str, ...]) -> tuple[str, dict[str, A
     request: dict[str, Any] = {"TableName": TABLE}
     ctx: dict[str, Any] = {"names": {}, "values": {}}
     if operation == "get_item":
-        return operation, {**request, "Key": key}
+        request["Key"] = key
+        if draw(st.booleans()):
+            paths = [_path(draw, ctx) for _ in range(draw(st.integers(1, 3)))]
+            request["ProjectionExpression"] = ", ".join(paths)
+            if ctx["names"]:
+                request["ExpressionAttributeNames"] = ctx["names"]
+        return operation, request
     if operation == "put_item":
         attributes = draw(st.dictionaries(st.sampled_from(NAMES), st.sampled_from(VALUES), max_size=4))
         request["Item"] = {**key, **attributes}
@@ -421,6 +457,9 @@ def compare(dynamodb: Any, schema: tuple[str, ...], sequence: list[tuple[str, di
             SEEN[deviation] = SEEN.get(deviation, 0) + 1
             if deviation == "crashes on a type mismatch":
                 pass  # moto gave no answer to compare with
+            elif deviation in ("list indexes in a ProjectionExpression",
+                               "a key read by if_not_exists refused as a key update"):
+                assert ours[0] in ("ok", "ValidationException"), f"step {step}: we said {ours}"
             else:
                 assert ours[0] == "ValidationException", f"step {step}: {deviation}, but we said {ours}"
             resync(dynamodb, table, key)
