@@ -15,6 +15,8 @@ leaves every object it was given unchanged (we validate before mutating).
     ├── MergeValidationError        states no sequence of operations could reach
     ├── ConditionalCheckFailed      a conditional write's condition was false (client is told)
     ├── ReplicatedWriteConflict     a synchronous write lost a race (client is told; retryable)
+    ├── InvalidRequest              a request the store refuses as malformed (DynamoDB's
+    │                               ValidationException, ResourceNotFoundException)
     └── SerializationError          untrusted serialized state that is not well formed
 """
 
@@ -25,6 +27,7 @@ __all__ = [
     "ConditionalCheckFailed",
     "ConfigError",
     "FaultScheduleError",
+    "InvalidRequest",
     "LatencyError",
     "MergeValidationError",
     "ReplicaIdError",
@@ -77,6 +80,11 @@ class ConditionalCheckFailed(ReplicaLabError):
 
 class ReplicatedWriteConflict(ReplicaLabError):
     """A synchronously replicated write conflicted with a concurrent write and was refused."""
+
+
+class InvalidRequest(ReplicaLabError, ValueError):
+    """A request was refused before it changed anything: a malformed expression, a value of the
+    wrong type, a key that does not match the table, or a table that does not exist."""
 
 
 class SerializationError(ReplicaLabError, ValueError):

@@ -1101,6 +1101,8 @@ PUBLIC_MODULES = [
     "replicalab.replica.mrsc", "replicalab.replica.sync_driver", "replicalab.sim",
     "replicalab.sim.faults", "replicalab.sim.limits",
     "replicalab.scenarios", "replicalab.ledger",
+    "replicalab.dynamodb", "replicalab.dynamodb.values", "replicalab.dynamodb.expressions", "replicalab.dynamodb.evaluate",
+    "replicalab.dynamodb.table",
 ]
 #: Examples per public target under CI (derandomized); the local 'dev' profile uses a third.
 FUZZ_EXAMPLES = 25
@@ -1246,6 +1248,22 @@ def _london() -> Any:
 _LONDON: Any = None
 
 
+def _dynamodb_substitutions() -> Any:
+    from replicalab.dynamodb.expressions import Substitutions
+
+    return Substitutions.from_request({"#v": "version"}, {":v": {"N": "1"}})
+
+
+def _dynamodb_table() -> Any:
+    """A one-item table, so updates and conditions have something to read."""
+    from replicalab.dynamodb.table import Table
+
+    table = Table("subscribers", key=("subscriber_id",))
+    table.put_item(TableName="subscribers", Item={"subscriber_id": {"S": "sub_42"},
+                                                  "version": {"N": "17"}, "tags": {"SS": ["a"]}})
+    return table
+
+
 def _subjects() -> dict[str, Callable[[], Any]]:
     """Builders of a live object of every public class whose constructor needs arguments."""
     from replicalab import antientropy, ledger, reconcile, trace
@@ -1335,6 +1353,8 @@ def _subjects() -> dict[str, Callable[[], Any]]:
         "LWWMap.Delete": lambda: LWWMap().delete_op("k", timestamp=5, replica="a"),
         "ORMap.Update": lambda: ORMap(PNCounter).update_op("k", PNCounter.Increment("a", 1)),
         "ORMap.Remove": lambda: ORMap(PNCounter).remove_op("k"),
+        "Substitutions": lambda: _dynamodb_substitutions(),
+        "Table": _dynamodb_table,
         "WriteRecord": lambda: ledger.WriteRecord("w1", "a", "k", 5, "c", {"x": 1}, Dot("a", 1),
                                                   VectorClock({"a": 1})),
     }

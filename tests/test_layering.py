@@ -49,6 +49,7 @@ RANKS: dict[str, int] = {
     "replicalab.items": 6,
     "replicalab.antientropy": 6,
     "replicalab.policies": 7,
+    "replicalab.dynamodb": 7,
     "replicalab.replica": 8,
     "replicalab.sim": 9,
     "replicalab.ledger": 10,

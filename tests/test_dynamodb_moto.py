@@ -1,0 +1,527 @@
+"""Differential test: replicalab's DynamoDB Table against moto, an independent implementation.
+
+Hypothesis draws sequences of single-table requests (puts, updates with every action,
+conditions, deletes, gets) over a few keys and attributes; each request goes to a fresh
+:class:`~replicalab.dynamodb.table.Table` and to moto's DynamoDB (``moto.mock_aws``). Both
+must accept or refuse the same requests, with the same error code, return the same
+attributes, and hold the same items afterwards.
+
+Where moto contradicts the AWS documentation, replicalab follows the documentation and the
+test names the moto behaviour in :data:`MOTO_DEVIATIONS`: the request's outcome is not
+compared, and moto's copy of the item is reset to ours so the sequence goes on.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from replicalab.dynamodb.exceptions import DynamoDBError
+from replicalab.dynamodb.table import Table
+from replicalab.dynamodb.values import to_item
+
+boto3 = pytest.importorskip("boto3")
+moto = pytest.importorskip("moto")
+from botocore.exceptions import ClientError  # noqa: E402
+
+TABLE = "diff"
+KEYS = ("k1", "k2")
+#: Key schemas drawn per sequence: hash only, or hash + a numeric range key.
+SCHEMAS = (("pk",), ("pk", "sk"))
+SORT_KEYS = ("1", "2")
+NAMES = ("a", "b", "n", "l", "m", "ss", "ns")
+#: Sequences per run: CI is derandomized, so these are the same sequences every time.
+SEQUENCES = 300 if os.environ.get("CI") else 60
+# A deeper hunt on demand: REPLICALAB_DIFF_SEQUENCES=3000 pytest tests/test_dynamodb_moto.py
+SEQUENCES = int(os.environ.get("REPLICALAB_DIFF_SEQUENCES", SEQUENCES))
+#: REPLICALAB_DIFF_NO_SHRINK=1 reports the first failure unshrunk (shrinking through moto is slow).
+PHASES = [p for p in Phase if p is not Phase.shrink or not os.environ.get("REPLICALAB_DIFF_NO_SHRINK")]
+
+VALUES: list[dict[str, Any]] = [
+    {"N": "0"}, {"N": "1"}, {"N": "-2"}, {"N": "2.5"}, {"N": "0.5"}, {"N": "10"},
+    {"S": "x"}, {"S": "xy"}, {"S": ""}, {"B": b"\x01"}, {"BOOL": True}, {"NULL": True},
+    {"SS": ["x"]}, {"SS": ["x", "y"]}, {"NS": ["1"]}, {"NS": ["1", "2"]},
+    {"L": []}, {"L": [{"N": "1"}, {"S": "x"}]}, {"M": {"k": {"N": "1"}}}, {"M": {}},
+]
+PATHS = ["a", "b", "n", "l", "ss", "ns", "m", "m.k", "m.j", "l[0]", "l[1]", "l[5]", "m.k.z", "pk"]
+
+
+# ---------------------------------------------------------------------------
+# Known moto deviations from the AWS documentation, each a predicate on (request, moto_error)
+
+
+def _values_of(request: dict[str, Any]) -> list[Any]:
+    return list(request.get("ExpressionAttributeValues", {}).values())
+
+
+def _invalid_set_value(request: dict[str, Any], _moto: str) -> bool:
+    """moto accepts an empty set (``{"SS": []}``), a set with duplicate members
+    (``{"SS": ["x", "x"]}``) and, in an UpdateExpression, a number set with a member that
+    is not a number (``{"NS": ["1", "x"]}``) in ExpressionAttributeValues; the AWS docs
+    ("Data types", Sets) say a set has at least one element, its values are unique and all
+    of the set's type, and DynamoDB refuses each with a ValidationException."""
+    return any(v in INVALID_VALUES for v in _values_of(request))
+
+
+def _crash(_request: dict[str, Any], moto: str) -> bool:
+    """moto crashes with a raw Python exception instead of answering, where DynamoDB reports
+    a ValidationException: ``size()`` of a number, boolean or NULL ("Invalid filter
+    expression"; ``size`` is documented for strings, binaries, sets, lists and maps only),
+    and ``REMOVE m.k`` where ``m`` is not a map ("pop not supported for DynamoType N"; the
+    document path is invalid for update), and a number set with a member that is not a
+    number (``decimal.InvalidOperation``; "A value provided cannot be converted into a
+    number")."""
+    return moto.startswith("crash:")
+
+
+def _wrong_key_type(request: dict[str, Any], moto: str) -> bool:
+    """moto answers a Key whose range key has the wrong type (``{"sk": {"S": "2"}}`` for a
+    numeric ``sk``) as if the item were absent (and evaluates the condition on nothing);
+    DynamoDB refuses it: "The provided key element does not match the schema"
+    (GetItem/UpdateItem/DeleteItem API reference)."""
+    return moto != "ValidationException" and "S" in request.get("Key", {}).get("sk", {})
+
+
+def _projected_list_index(request: dict[str, Any], _moto: str) -> bool:
+    """moto mishandles list indexes in a ProjectionExpression: ``l[0], l[1]`` returns only
+    the last element, and ``#l[0]`` calls ``#l`` unused; DynamoDB returns every projected
+    element of the list, in order (Developer Guide, "Projection expressions")."""
+    return "[" in request.get("ProjectionExpression", "")
+
+
+def _overlapping_projection(request: dict[str, Any], moto: str) -> bool:
+    """moto accepts a ProjectionExpression whose paths overlap (``#a, a`` with ``#a`` -> ``a``,
+    or ``m, m.k``); DynamoDB refuses it: "Two document paths overlap with each other"."""
+    names = request.get("ExpressionAttributeNames", {})
+    paths = [re.sub(r"#\w+", lambda m: names.get(m.group(), m.group()), p.strip())
+             for p in request.get("ProjectionExpression", "").split(",") if p.strip()]
+    return moto == "ok" and any(
+        i != j and (b == a or b.startswith(a + ".") or b.startswith(a + "["))
+        for i, a in enumerate(paths) for j, b in enumerate(paths))
+
+
+def _key_read_in_if_not_exists(request: dict[str, Any], moto: str) -> bool:
+    """moto refuses ``SET a = if_not_exists(pk, :v)`` as "Cannot update attribute pk. This
+    attribute is part of the key", although ``pk`` is only read; DynamoDB refuses key
+    attributes as the *target* of an action (UpdateItem API reference), not as operands."""
+    return moto == "ValidationException" and \
+        bool(re.search(r"if_not_exists\(#?pk\b", request.get("UpdateExpression", "")))
+
+
+def _values_without_expressions(request: dict[str, Any], _moto: str) -> bool:
+    """moto accepts ExpressionAttributeValues on a request that has no expression at all;
+    DynamoDB refuses it ("ExpressionAttributeValues can only be specified when using
+    expressions", the UpdateItem/PutItem API reference's validation)."""
+    return ("ExpressionAttributeValues" in request or "ExpressionAttributeNames" in request) \
+        and "ConditionExpression" not in request and "UpdateExpression" not in request \
+        and "ProjectionExpression" not in request
+
+
+def _unused_value_outside_update(request: dict[str, Any], _moto: str) -> bool:
+    """moto checks for unused ExpressionAttributeValues only in UpdateItem; DynamoDB refuses
+    them in PutItem and DeleteItem too ("Value provided in ExpressionAttributeValues unused in
+    expressions", as for names, which moto does check everywhere)."""
+    used = re.findall(r":[A-Za-z0-9_]+", request.get("ConditionExpression", ""))
+    return "UpdateExpression" not in request and \
+        bool(set(request.get("ExpressionAttributeValues", {})) - set(used))
+
+
+MOTO_DEVIATIONS: dict[str, Callable[[dict[str, Any], str], bool]] = {
+    "empty, duplicate-member or mixed set in ExpressionAttributeValues accepted": _invalid_set_value,
+    "crashes on a type mismatch": _crash,
+    "names or values without expressions accepted": _values_without_expressions,
+    "unused values accepted by PutItem and DeleteItem": _unused_value_outside_update,
+    "a range key of the wrong type accepted": _wrong_key_type,
+    "overlapping paths in a ProjectionExpression accepted": _overlapping_projection,
+    "list indexes in a ProjectionExpression": _projected_list_index,
+    "a key read by if_not_exists refused as a key update": _key_read_in_if_not_exists,
+}
+
+
+# ---------------------------------------------------------------------------
+# Requests
+
+
+def _name(draw: st.DrawFn, ctx: dict[str, Any], name: str) -> str:
+    if draw(st.booleans()):
+        key = f"#{name}"
+        ctx["names"][key] = name
+        return key
+    return name
+
+
+def _path(draw: st.DrawFn, ctx: dict[str, Any]) -> str:
+    path = draw(st.sampled_from(PATHS))
+    head, dot, rest = path.partition(".")
+    head, bracket, index = head.partition("[")
+    return _name(draw, ctx, head) + (f"[{index}" if bracket else "") + (f".{rest}" if dot else "")
+
+
+#: Values DynamoDB refuses, drawn now and then: empty sets, a mixed number set, duplicates.
+INVALID_VALUES: list[dict[str, Any]] = [
+    {"SS": []}, {"NS": []}, {"NS": ["1", "x"]}, {"SS": ["x", "x"]},
+]
+
+
+def _value(draw: st.DrawFn, ctx: dict[str, Any], pool: list[dict[str, Any]] | None = None) -> str:
+    key = f":v{len(ctx['values'])}"
+    if pool is None and draw(st.integers(0, 40)) == 0:
+        pool = INVALID_VALUES
+    ctx["values"][key] = draw(st.sampled_from(pool or VALUES))
+    return key
+
+
+def _operand(draw: st.DrawFn, ctx: dict[str, Any]) -> str:
+    choice = draw(st.integers(0, 5))
+    if choice <= 1:
+        return _path(draw, ctx)
+    if choice == 2:
+        return f"size({_path(draw, ctx)})"
+    return _value(draw, ctx)
+
+
+def _condition(draw: st.DrawFn, ctx: dict[str, Any], depth: int = 0) -> str:
+    choice = draw(st.integers(0, 11 if depth < 2 else 7))
+    if choice == 0:
+        return f"attribute_exists({_path(draw, ctx)})"
+    if choice == 1:
+        return f"attribute_not_exists({_path(draw, ctx)})"
+    if choice == 2:
+        kind = draw(st.sampled_from(["S", "N", "B", "BOOL", "NULL", "SS", "NS", "L", "M"]))
+        key = f":t{len(ctx['values'])}"
+        ctx["values"][key] = {"S": kind}
+        return f"attribute_type({_path(draw, ctx)}, {key})"
+    if choice == 3:
+        return f"begins_with({_path(draw, ctx)}, {_value(draw, ctx, [{'S': 'x'}, {'S': ''}])})"
+    if choice == 4:
+        return f"contains({_path(draw, ctx)}, {_value(draw, ctx)})"
+    if choice == 5:
+        low, high = sorted(draw(st.lists(st.integers(-2, 3), min_size=2, max_size=2)))
+        lo, hi = f":v{len(ctx['values'])}", f":v{len(ctx['values']) + 1}"
+        ctx["values"][lo], ctx["values"][hi] = {"N": str(low)}, {"N": str(high)}
+        return f"{_operand(draw, ctx)} BETWEEN {lo} AND {hi}"
+    if choice == 6:
+        choices = ", ".join(_value(draw, ctx) for _ in range(draw(st.integers(1, 3))))
+        return f"{_path(draw, ctx)} IN ({choices})"
+    if choice == 7:
+        comparator = draw(st.sampled_from(["=", "<>", "<", "<=", ">", ">="]))
+        return f"{_operand(draw, ctx)} {comparator} {_operand(draw, ctx)}"
+    if choice == 8:
+        return f"NOT {_condition(draw, ctx, depth + 1)}"
+    if choice == 9:
+        return f"({_condition(draw, ctx, depth + 1)})"
+    word = draw(st.sampled_from(["AND", "OR", "and"]))
+    return f"{_condition(draw, ctx, depth + 1)} {word} {_condition(draw, ctx, depth + 1)}"
+
+
+def _set_value(draw: st.DrawFn, ctx: dict[str, Any]) -> str:
+    choice = draw(st.integers(0, 5))
+    if choice <= 1:
+        return _value(draw, ctx)
+    if choice == 2:
+        return _path(draw, ctx)
+    if choice == 3:
+        operator = draw(st.sampled_from(["+", "-"]))
+        left = _path(draw, ctx) if draw(st.booleans()) else _value(draw, ctx)
+        return f"{left} {operator} {_value(draw, ctx)}"
+    if choice == 4:
+        return f"if_not_exists({_path(draw, ctx)}, {_value(draw, ctx)})"
+    return f"list_append({_path(draw, ctx)}, {_value(draw, ctx)})"
+
+
+def _update_expression(draw: st.DrawFn, ctx: dict[str, Any]) -> str:
+    clauses = []
+    for clause in draw(st.permutations(["SET", "REMOVE", "ADD", "DELETE"]))[:draw(st.integers(1, 3))]:
+        actions = []
+        for _ in range(draw(st.integers(1, 2))):
+            path = _path(draw, ctx)
+            if clause == "SET":
+                actions.append(f"{path} = {_set_value(draw, ctx)}")
+            elif clause == "REMOVE":
+                actions.append(path)
+            else:
+                actions.append(f"{path} {_value(draw, ctx)}")
+        keyword = clause if draw(st.integers(0, 4)) else clause.lower()
+        clauses.append(f"{keyword} {', '.join(actions)}")
+    return " ".join(clauses)
+
+
+def _finish(request: dict[str, Any], ctx: dict[str, Any]) -> dict[str, Any]:
+    if ctx["names"]:
+        request["ExpressionAttributeNames"] = ctx["names"]
+    if ctx["values"]:
+        request["ExpressionAttributeValues"] = ctx["values"]
+    return request
+
+
+def all_keys(schema: tuple[str, ...]) -> list[dict[str, Any]]:
+    if len(schema) == 1:
+        return [{"pk": {"S": k}} for k in KEYS]
+    return [{"pk": {"S": k}, "sk": {"N": n}} for k in KEYS for n in SORT_KEYS]
+
+
+@st.composite
+def requests(draw: st.DrawFn, schema: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
+    operation = draw(st.sampled_from(["put_item", "update_item", "update_item", "update_item",
+                                      "delete_item", "get_item"]))
+    key = dict(draw(st.sampled_from(all_keys(schema))))
+    if len(schema) == 2 and draw(st.integers(0, 30)) == 0:
+        key["sk"] = {"S": key["sk"]["N"]}  # the wrong type for the range key
+    if draw(st.integers(0, 40)) == 0:
+        key.pop("pk")  # a key that misses part of the schema
+    request: dict[str, Any] = {"TableName": TABLE}
+    ctx: dict[str, Any] = {"names": {}, "values": {}}
+    if operation == "get_item":
+        request["Key"] = key
+        if draw(st.booleans()):
+            paths = [_path(draw, ctx) for _ in range(draw(st.integers(1, 3)))]
+            request["ProjectionExpression"] = ", ".join(paths)
+            if ctx["names"]:
+                request["ExpressionAttributeNames"] = ctx["names"]
+        return operation, request
+    if operation == "put_item":
+        attributes = draw(st.dictionaries(st.sampled_from(NAMES), st.sampled_from(VALUES), max_size=4))
+        request["Item"] = {**key, **attributes}
+    else:
+        request["Key"] = key
+    if operation == "update_item":
+        request["UpdateExpression"] = _update_expression(draw, ctx)
+    if draw(st.integers(0, 2)):
+        request["ConditionExpression"] = _condition(draw, ctx)
+    returns = {"put_item": ["NONE", "ALL_OLD"], "delete_item": ["NONE", "ALL_OLD"],
+               "update_item": ["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"]}
+    if draw(st.booleans()):
+        request["ReturnValues"] = draw(st.sampled_from(returns[operation]))
+    if draw(st.integers(0, 3)) == 0:
+        request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+    if draw(st.integers(0, 15)) == 0:  # now and then a value no expression uses
+        ctx["values"][":unused"] = {"N": "1"}
+    return operation, _finish(request, ctx)
+
+
+# ---------------------------------------------------------------------------
+# Running a request on both
+
+
+def _plain(response: dict[str, Any]) -> dict[str, Any]:
+    """The comparable part of a response: Attributes / Item, as canonical Python values."""
+    out = {}
+    for field in ("Attributes", "Item"):
+        if field in response:
+            out[field] = to_item(response[field])
+    return out
+
+
+def on_ours(table: Table, operation: str, request: dict[str, Any]) -> tuple[str, Any]:
+    try:
+        return "ok", _plain(getattr(table, operation)(**request))
+    except DynamoDBError as error:
+        return error.code, _plain(error.response)
+
+
+def on_moto(client: Any, operation: str, request: dict[str, Any]) -> tuple[str, Any]:
+    try:
+        return "ok", _plain(getattr(client, operation)(**request))
+    except ClientError as error:
+        return error.response["Error"]["Code"], _plain(error.response)
+    except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as crash:
+        return f"crash:{crash}", None
+
+
+#: A deviation seen in the item after a request, not in the request's outcome.
+UPDATED_BY_DIFF = "UPDATED_OLD/UPDATED_NEW are a diff of the item, not the updated paths"
+REFUSED_UPDATE_WRITES = "a refused UpdateItem still writes"
+
+
+MISSING_EQUALS_MISSING = "a missing attribute equals another missing one, or NULL"
+_PATH_VS_PATH = re.compile(r"(?<![:\w#.\[])([#\w][\w.#\[\]]*|size\([^)]*\)) (=|<>|<|<=|>|>=) "
+                           r"([#\w][\w.#\[\]]*|size\()")
+
+
+PYTHON_ORDER = "values of different types are ordered by Python's rules"
+_ORDERING = re.compile(r"<|>|\bBETWEEN\b", re.IGNORECASE)
+
+
+def python_order(request: dict[str, Any], ours: str, theirs: str, item: dict[str, Any]) -> bool:
+    """moto orders a boolean against a number as Python does (``True BETWEEN 0 AND 3`` holds,
+    since ``True == 1``); in DynamoDB ``<``, ``<=``, ``>``, ``>=`` and ``BETWEEN`` hold only
+    between two numbers, two strings or two binaries (Developer Guide, "Comparison operator
+    and function reference"), so the comparison is false."""
+    booleans = any("BOOL" in v for v in request.get("ExpressionAttributeValues", {}).values()) \
+        or any(isinstance(v, bool) for v in item.values())
+    return {ours, theirs} == {"ok", "ConditionalCheckFailedException"} and booleans \
+        and bool(_ORDERING.search(request.get("ConditionExpression", "")))
+
+
+def missing_equals_missing(request: dict[str, Any], ours: str, theirs: str) -> bool:
+    """moto reads a missing attribute as None, so two missing attributes compare equal
+    (``a = b`` holds, ``size(a) = size(b)`` likewise) and a missing one equals NULL
+    (``a IN (:null)``); in DynamoDB a missing attribute has no value and NULL is a value
+    (Developer Guide, "Comparison operator and function reference"; ``attribute_type(a,
+    :null)`` and ``attribute_not_exists(a)`` tell them apart), so both comparisons are false."""
+    outcomes = {ours, theirs}
+    condition = request.get("ConditionExpression", "")
+    nulls = [k for k, v in request.get("ExpressionAttributeValues", {}).items() if v == {"NULL": True}]
+    # The condition decides differently: one side fails it, the other passes it and then
+    # applies (or refuses) the update.
+    return ours != theirs and "ConditionalCheckFailedException" in outcomes and (
+        bool(_PATH_VS_PATH.search(condition))
+        or any(re.search(re.escape(k) + r"\b", condition) for k in nulls))
+
+
+CONDITION_BEFORE_VALIDATION = "the condition is evaluated before the request is validated"
+
+
+def confirm_validation_comes_first(client: Any, operation: str, request: dict[str, Any]) -> None:
+    """moto evaluates ConditionExpression before it validates the rest of the request (e.g.
+    overlapping update paths), so a false condition hides a malformed request; DynamoDB
+    validates first (a malformed request is a ValidationException whatever the item holds).
+    Confirm that moto, too, refuses the request once its condition is made to hold."""
+    always = dict(request, ConditionExpression=f"({request['ConditionExpression']}) OR "
+                                                f"attribute_exists(pk) OR attribute_not_exists(pk)")
+    outcome = on_moto(client, operation, always)
+    assert outcome[0] == "ValidationException" or outcome[0].startswith("crash:"), (
+        f"we refused {request} as invalid; moto, with its condition made true, says {outcome}")
+
+
+def resync(client: Any, table: Table, key: dict[str, Any]) -> None:
+    """Make moto's copy of one item equal to ours (after a named moto deviation)."""
+    try:
+        ours = table.get_item(TableName=TABLE, Key=key).get("Item")
+    except DynamoDBError:
+        return  # a malformed key: neither side stored anything under it
+    if ours is None:
+        client.delete_item(TableName=TABLE, Key=key)
+    else:
+        client.put_item(TableName=TABLE, Item=ours)
+
+
+@pytest.fixture(scope="module")
+def dynamodb() -> Any:
+    with moto.mock_aws():
+        yield boto3.client("dynamodb", region_name="us-east-1",
+                           aws_access_key_id="test", aws_secret_access_key="test")
+
+
+def fresh_moto_table(client: Any, schema: tuple[str, ...]) -> None:
+    if TABLE in client.list_tables()["TableNames"]:
+        client.delete_table(TableName=TABLE)
+    types = {"pk": "S", "sk": "N"}
+    client.create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in zip(schema, ("HASH", "RANGE"), strict=False)],
+        AttributeDefinitions=[{"AttributeName": k, "AttributeType": types[k]} for k in schema],
+        BillingMode="PAY_PER_REQUEST")
+
+
+def key_of(request: dict[str, Any], schema: tuple[str, ...]) -> dict[str, Any]:
+    source = request["Key"] if "Key" in request else request["Item"]
+    return {k: source[k] for k in schema if k in source}
+
+
+SEEN: dict[str, int] = {}
+
+
+@settings(max_examples=SEQUENCES, deadline=None, phases=PHASES,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
+                                 HealthCheck.data_too_large])
+@given(schema_and_sequence=st.sampled_from(SCHEMAS).flatmap(
+    lambda schema: st.tuples(st.just(schema), st.lists(requests(schema), min_size=1, max_size=8))))
+def test_table_agrees_with_moto_request_by_request(
+    dynamodb: Any, schema_and_sequence: tuple[tuple[str, ...], list[tuple[str, dict]]]
+) -> None:
+    compare(dynamodb, *schema_and_sequence)
+
+
+def compare(dynamodb: Any, schema: tuple[str, ...], sequence: list[tuple[str, dict]]) -> None:
+    """Run ``sequence`` on a fresh Table and a fresh moto table; fail where they differ."""
+    fresh_moto_table(dynamodb, schema)
+    table = Table(TABLE, key=schema, key_types={"sk": "N"} if "sk" in schema else None)
+    for step, (operation, request) in enumerate(sequence):
+        key = key_of(request, schema)
+        try:
+            before = table.items.get(tuple(to_item(key)[k] for k in schema), {})
+        except (KeyError, DynamoDBError):  # a malformed key: nothing stored under it
+            before = {}
+        ours = on_ours(table, operation, request)
+        theirs = on_moto(dynamodb, operation, request)
+        deviation = next((name for name, applies in MOTO_DEVIATIONS.items()
+                          if applies(request, theirs[0])), None)
+        if deviation is not None:
+            SEEN[deviation] = SEEN.get(deviation, 0) + 1
+            if deviation == "crashes on a type mismatch":
+                pass  # moto gave no answer to compare with
+            elif deviation in ("list indexes in a ProjectionExpression",
+                               "a key read by if_not_exists refused as a key update"):
+                assert ours[0] in ("ok", "ValidationException"), f"step {step}: we said {ours}"
+            else:
+                assert ours[0] == "ValidationException", f"step {step}: {deviation}, but we said {ours}"
+            resync(dynamodb, table, key)
+            continue
+        if ours[0] == "ValidationException" and theirs[0] == "ConditionalCheckFailedException":
+            confirm_validation_comes_first(dynamodb, operation, request)
+            SEEN[CONDITION_BEFORE_VALIDATION] = SEEN.get(CONDITION_BEFORE_VALIDATION, 0) + 1
+            resync(dynamodb, table, key)
+            continue
+        if python_order(request, ours[0], theirs[0], before):
+            SEEN[PYTHON_ORDER] = SEEN.get(PYTHON_ORDER, 0) + 1
+            resync(dynamodb, table, key)
+            continue
+        if missing_equals_missing(request, ours[0], theirs[0]):
+            assert ours[0] != "ValidationException", f"step {step}: we refused {request}: {ours}"
+            SEEN[MISSING_EQUALS_MISSING] = SEEN.get(MISSING_EQUALS_MISSING, 0) + 1
+            resync(dynamodb, table, key)
+            continue
+        if request.get("ReturnValues", "").startswith("UPDATED_") and ours[0] == theirs[0] == "ok" \
+                and ours != theirs:
+            # moto computes UPDATED_OLD/UPDATED_NEW as a diff of the item before and after
+            # (so a SET to the same value is not "updated" and a new item returns its key);
+            # DynamoDB returns the attributes the UpdateExpression updated (API reference,
+            # ReturnValues). The outcome is compared; the returned attributes are not.
+            SEEN[UPDATED_BY_DIFF] = SEEN.get(UPDATED_BY_DIFF, 0) + 1
+            continue
+        SEEN[ours[0]] = SEEN.get(ours[0], 0) + 1
+        assert ours == theirs, f"step {step}: {operation} {request}\nours:  {ours}\nmoto:  {theirs}"
+        if operation == "update_item" and ours[0] == "ValidationException":
+            get = {"TableName": TABLE, "Key": request["Key"]}
+            if on_ours(table, "get_item", get) != on_moto(dynamodb, "get_item", get):
+                # moto creates a missing item (its key only), and applies the actions before
+                # the one that fails, then reports the ValidationException; in DynamoDB a
+                # refused request changes nothing (UpdateItem is atomic, API reference).
+                SEEN[REFUSED_UPDATE_WRITES] = SEEN.get(REFUSED_UPDATE_WRITES, 0) + 1
+                resync(dynamodb, table, request["Key"])
+    for every_key in all_keys(schema):
+        get = {"TableName": TABLE, "Key": every_key}
+        assert on_ours(table, "get_item", get) == on_moto(dynamodb, "get_item", get), every_key
+
+
+def test_the_comparison_catches_a_planted_bug(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An oracle that cannot fail proves nothing: break ADD and the comparison must notice."""
+    from replicalab.dynamodb import evaluate
+
+    sequence = [
+        ("put_item", {"TableName": TABLE, "Item": {"pk": {"S": "k1"}, "n": {"N": "1"}}}),
+        ("update_item", {"TableName": TABLE, "Key": {"pk": {"S": "k1"}},
+                         "UpdateExpression": "ADD n :two",
+                         "ExpressionAttributeValues": {":two": {"N": "2"}}, "ReturnValues": "ALL_NEW"}),
+    ]
+    compare(dynamodb, ("pk",), sequence)  # the honest table agrees
+    monkeypatch.setattr(evaluate, "add_numbers", lambda left, right: left)
+    with pytest.raises(AssertionError, match="moto"):
+        compare(dynamodb, ("pk",), sequence)
+
+
+def test_the_differential_test_exercised_acceptance_refusal_and_conditions() -> None:
+    """The oracle comparison above must have seen accepted, refused and failed-condition
+    requests; otherwise it compared nothing interesting. (Runs after it in file order.)"""
+    if not SEEN:
+        pytest.skip("the differential test did not run")
+    assert SEEN.get("ok", 0) > 0
+    assert SEEN.get("ValidationException", 0) > 0
+    assert SEEN.get("ConditionalCheckFailedException", 0) > 0
