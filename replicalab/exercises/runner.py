@@ -21,7 +21,6 @@ import contextlib
 import importlib.util
 import os
 import re
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -299,10 +298,7 @@ def _output(session: Session) -> str:
 
 def _tail(sandbox: Sandbox) -> str:
     """`` (exit code 7): the last line it wrote`` once the process has ended."""
-    try:
-        code = sandbox.process.wait(timeout=2)
-    except subprocess.TimeoutExpired:
-        code = None
+    code = sandbox.wait(2)
     lines = [line for line in sandbox.captured().splitlines() if line.strip()]
     return (f" (exit code {code})" if code is not None else "") + (
         f": {lines[-1][:200]}" if lines else "")
