@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -27,6 +28,8 @@ class CheckContext:
     params: dict[str, Any]
     seed: int
     name: str = ""
+    #: The exercise's own ``starter.py`` (shipped with replicalab, never the learner's file).
+    starter: Path | None = None
 
 
 def find(module: ModuleType, name: str, what: str = "name") -> Any:
