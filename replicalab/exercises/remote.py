@@ -147,8 +147,7 @@ class Session:
         number = PROMISES + self.promises
         request["as"] = number
         self._post(request)
-        obj: Any = RemoteObject.__new__(cls)
-        object.__setattr__(obj, "_remote_ref", number)
+        obj = cls._wrap(number)  # type: ignore[attr-defined]  # cls is a stand-in class
         self.objects[number] = obj
         return obj
 
@@ -227,8 +226,7 @@ class Session:
             cls._remote_ref = number  # type: ignore[attr-defined]
             self.objects[number] = cls  # type: ignore[assignment]
             return cls
-        obj: Any = RemoteObject.__new__(cls)
-        object.__setattr__(obj, "_remote_ref", number)
+        obj = cls._wrap(number)  # type: ignore[attr-defined]  # cls is a stand-in class
         self.objects[number] = obj
         return obj
 
@@ -321,6 +319,13 @@ class _RemoteClass(type):
 
     _remote_ref: int
     _remote_session: Session
+
+    def _wrap(cls, number: int) -> Any:
+        """A stand-in for the learner's existing object ``number`` (calling the class would
+        construct a new one in the worker)."""
+        obj = super().__call__()
+        obj._remote_ref = number
+        return obj
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         ref = getattr(cls, "_remote_ref", None)
