@@ -34,6 +34,14 @@ def test_no_choice_of_any_exercise_hashes_to_a_value_in_its_file():
                 assert digest(choice) not in text, (exercise_id, choice)
 
 
+def test_the_merkle_prediction_is_counted_when_grading():
+    from replicalab.exercises.kinds.answer import COMPUTED
+
+    assert COMPUTED["merkle-one-key-descent-reads"]() == "132"  # 1 root + 4 levels of 16 + 1 bucket, twice
+    text = (exercises.get("merkle-diff").directory / "exercise.toml").read_text()
+    assert digest("132") not in text
+
+
 def test_the_violated_law_is_found_by_running_the_checker_on_the_starter():
     check = _answer_check(SPEC)
     law = violated_law(SPEC.starter, "Bag", json.dumps(check.params["ops"], sort_keys=True))
@@ -71,6 +79,8 @@ def test_the_answer_follows_the_starter_not_the_exercise_file(tmp_path):
 
 @pytest.mark.parametrize("params, says", [
     ({"attribute": "A", "choices": ["x", "y"], "sha256": digest("x")}, "gives the answer away"),
+    ({"attribute": "A", "sha256": digest("132")}, "gives the answer away"),
+    ({"attribute": "A", "computed": "no-such-thing"}, "must be one of"),
     ({"attribute": "A"}, "exactly one of"),
     ({"attribute": "A", "sha256": digest("x"), "law_of": "Bag"}, "exactly one of"),
     ({"attribute": "A", "law_of": "Bag"}, "needs ops"),

@@ -17,9 +17,16 @@ exercise file must not give it away.
       law_of = "Bag"
       ops = [{ call = "add", args = [["home", "about"], ["a", "b", "c"]], at = 1 }]
 
+* ``computed``: the name of an entry of :data:`COMPUTED` (a fixed table: data picks
+  an entry, never code), a function that works the answer out on the grader's side
+  with replicalab's own implementation — for a number the learner predicts::
+
+      computed = "merkle-one-key-descent-reads"
+
 * ``sha256``: the SHA-256 hex digest of the right answer, lower-cased and
   stripped — only for answers with too many possibilities to try (a sentence,
-  a long identifier). Never with ``choices``: hashing each choice would reveal it.
+  a long identifier). Never with ``choices``, never for a number: hashing each
+  choice, or each number up to a million, would reveal it.
 
 The starter is shipped with replicalab (data the exercise author wrote), never
 the learner's file, so the grader may run it; the learner's own module only
@@ -46,7 +53,7 @@ from replicalab.exercises.kinds.common import (
     is_text,
 )
 
-__all__ = ["PARAMS", "REQUIRED", "digest", "run", "validate", "violated_law"]
+__all__ = ["COMPUTED", "PARAMS", "REQUIRED", "digest", "run", "validate", "violated_law"]
 
 #: How a law checker's message names each law (first match wins).
 LAW_NAMES = (("is not commutative", "commutative"), ("is not associative", "associative"),
@@ -65,20 +72,43 @@ def _ops(value: Any, key: str) -> None:
     LAW_PARAMS["ops"](value, key)
 
 
+def _one_key_descent_reads() -> str:
+    """Reads of the top-down descent over both views of two trees of fanout 16 and depth 4
+    that differ in one key (the prediction asked for in exercise ``merkle-diff``)."""
+    from replicalab.exercises.oracles.merkle_diff import descent_reads
+    from replicalab.merkle import MerkleTree
+
+    store = {f"key{i:03d}": b"value" for i in range(100)}
+    ours = MerkleTree.build(store, fanout=16, depth=4)
+    theirs = MerkleTree.build({**store, "key042": b"changed"}, fanout=16, depth=4)
+    return str(descent_reads(ours, theirs))
+
+
+#: Answers worked out when grading, by name.
+COMPUTED = {"merkle-one-key-descent-reads": _one_key_descent_reads}
+
+
+def _computed(value: Any, key: str) -> None:
+    if value not in COMPUTED:
+        raise ConfigError(f"{key!r} must be one of {sorted(COMPUTED)}, got {value!r}")
+
+
 PARAMS = {"attribute": is_name, "choices": is_list_of(is_text), "sha256": is_sha256,
-          "law_of": is_name, "ops": _ops}
+          "law_of": is_name, "ops": _ops, "computed": _computed}
+SOURCES = ("sha256", "law_of", "computed")
 REQUIRED = {"attribute"}
 
 
 def validate(params: dict[str, Any]) -> None:
     """Exactly one source of the right answer, and no digest a list of choices gives away."""
-    if ("sha256" in params) == ("law_of" in params):
-        raise ConfigError("kind 'answer' needs exactly one of sha256 and law_of")
+    if sum(source in params for source in SOURCES) != 1:
+        raise ConfigError("kind 'answer' needs exactly one of sha256, law_of and computed")
     if "law_of" in params and "ops" not in params:
         raise ConfigError("law_of needs ops (as for kind 'laws') to run the law checker with")
-    if "sha256" in params and "choices" in params:
-        raise ConfigError("sha256 with choices gives the answer away (hash each choice); derive "
-                          "the answer when grading instead (law_of)")
+    if "sha256" in params and ("choices" in params or any(
+            digest(str(n)) == params["sha256"] for n in range(100_000))):
+        raise ConfigError("this sha256 gives the answer away (hash each choice, or each number); "
+                          "work the answer out when grading instead (law_of, computed)")
 
 
 @functools.lru_cache(maxsize=8)
@@ -114,6 +144,8 @@ def _right_answer(ctx: CheckContext) -> str:
     """The digest of the right answer."""
     if "sha256" in ctx.params:
         return str(ctx.params["sha256"])
+    if "computed" in ctx.params:
+        return digest(COMPUTED[ctx.params["computed"]]())
     if ctx.starter is None:
         raise ConfigError("law_of needs the exercise's starter")
     law = violated_law(ctx.starter, ctx.params["law_of"],
