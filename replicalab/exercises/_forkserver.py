@@ -39,7 +39,6 @@ import ctypes
 import fcntl
 import json
 import os
-import random
 import signal
 import socket
 import sys
@@ -170,7 +169,6 @@ def _worker_main(request: dict[str, object], fds: list[int], namespaces: bool) -
         home = str(request["home"])
         os.chdir(home)
         os.environ["HOME"] = os.environ["TMPDIR"] = home
-        random.seed()  # not the template's sequence
         limits = request.get("limits")
         code = _worker.main([str(REQUESTS_FD), str(REPLIES_FD),
                              json.dumps({"limits": limits if isinstance(limits, dict) else {}})])

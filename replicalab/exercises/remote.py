@@ -510,36 +510,3 @@ def session_of(value: Any) -> Session:
 def describe(value: Any, bases: tuple[str, ...] = ()) -> dict[str, Any]:
     """The worker's facts about a stand-in ``value`` (``is_class``, ``bases``, ``defines_eq``...)."""
     return value._remote_session.describe(value, bases)
-
-
-
-
-def _remote_policy_class() -> type:
-    from replicalab.exercises.kinds.common import CheckFailed
-    from replicalab.policies import MergePolicy, Outcome
-
-    class _RemotePolicy(MergePolicy):
-        """A learner's merge policy for the grader's simulator: ``merge`` runs in the worker.
-
-        Items go over as data and the :class:`~replicalab.policies.Outcome` comes back as data;
-        local writes use :meth:`MergePolicy.write`, which calls this ``merge``.
-        """
-
-        def __init__(self, policy: Any) -> None:
-            self.policy = policy
-            name = getattr(policy, "name", "")
-            self.name = name if isinstance(name, str) and name else type(policy).__name__  # type: ignore[misc]  # a learner policy's name, per instance
-
-        def merge(self, local: Any, incoming: Any) -> Outcome:
-            outcome = self.policy.merge(local, incoming)
-            if not isinstance(outcome, Outcome):
-                raise CheckFailed(f"{type(self.policy).__name__}.merge must return an Outcome "
-                                  f"(Outcome(item)), got {outcome!r:.120}")
-            return outcome
-
-    return _RemotePolicy
-
-
-def RemotePolicy(policy: Any) -> Any:  # noqa: N802 - builds an instance, reads like a class
-    """The learner's policy object ``policy`` (a stand-in) as a :class:`MergePolicy` for the simulator."""
-    return _remote_policy_class()(policy)
