@@ -15,6 +15,10 @@ exception). Anything that means the worker cannot be trusted to answer —
 a deadline passed, the process died, a message broke the protocol — is a
 :class:`WorkerFailed` (a ``BaseException``: no check's ``except Exception``
 swallows it); the runner turns it into a failed check.
+
+The module stays whole (about 500 lines) on purpose: :class:`Session` and the
+stand-ins are one mechanism — decoding a reply makes stand-ins, and every use of a
+stand-in is a session request — so two modules would each import the other.
 """
 
 from __future__ import annotations
