@@ -28,7 +28,10 @@ namespace — kills every process it started. The worker sees neither the server
 nor another submission's worker: it cannot name them (its own PID namespace),
 has no capability over them (a user namespace nested below the server's, and
 the server is not dumpable, so ``/proc/PID/mem`` and ``ptrace`` are refused),
-and holds none of the server's descriptors. Where namespaces are not available
+and holds none of the server's descriptors. It also gets a mount namespace in
+which every file system is read-only except its private directory (where the
+machine allows it; the server asks once at start), so it leaves nothing behind
+for the next worker or the grader. Where namespaces are not available
 the worker is still a separate process in its own session with every limit,
 and the grader restarts the server if a worker killed it.
 """
@@ -45,11 +48,18 @@ import sys
 
 from replicalab.exercises import _worker
 
-__all__ = ["serve"]
+__all__ = ["read_only_filesystem", "serve"]
 
 _CLONE_NEWUSER = 0x10000000
 _CLONE_NEWPID = 0x20000000
 _CLONE_NEWNET = 0x40000000
+_CLONE_NEWNS = 0x00020000
+_MS_RDONLY, _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 1, 32, 4096, 16384, 1 << 18
+#: Mount flags a read-only remount must keep (the kernel refuses to drop locked ones).
+_KEPT_FLAGS = ((os.ST_NOSUID, 2), (os.ST_NODEV, 4), (os.ST_NOEXEC, 8), (os.ST_NOATIME, 1024),
+               (os.ST_NODIRATIME, 2048), (os.ST_RELATIME, 1 << 21))
+#: Mounts that may stay as they are: kernel views, not files a worker could leave behind.
+_KERNEL_MOUNTS = ("/proc", "/sys", "/dev/pts")
 _PR_SET_PDEATHSIG = 1
 _PR_SET_DUMPABLE = 4
 #: Where the worker finds its descriptors (0 is /dev/null, 1 and 2 the output pipe).
@@ -79,12 +89,66 @@ def _unshare(flags: int) -> None:
         raise OSError(error, f"unshare({flags:#x}) failed: {os.strerror(error)}")
 
 
-def serve(control: int) -> int:
-    """Fork a keeper and worker for each request on the ``control`` socket until it closes."""
+def _mount(source: str | None, target: str, flags: int) -> None:
+    if _LIBC is None or _LIBC.mount(None if source is None else source.encode(), target.encode(),
+                                    None, flags, None) != 0:
+        error = ctypes.get_errno() if _LIBC is not None else 0
+        raise OSError(error, f"mount {target}: {os.strerror(error)}")
+
+
+def read_only_filesystem(home: str) -> None:
+    """In a mount namespace of this process's own: every mount read-only except ``home``.
+
+    So a worker can leave nothing behind for the next one (or for the grader) but in its
+    private directory, which the grader deletes. Raises OSError if a mount that holds
+    files stays writable.
+    """
+    _unshare(_CLONE_NEWNS)
+    _mount(None, "/", _MS_REC | _MS_PRIVATE)  # nothing done here reaches the grader's mounts
+    _mount(home, home, _MS_BIND)
+    with open("/proc/self/mountinfo", encoding="utf-8") as table:
+        points = [line.split()[4].replace("\\040", " ") for line in table]
+    for point in points:
+        if point == home:
+            continue
+        try:
+            flags = os.statvfs(point).f_flag
+            if flags & os.ST_RDONLY:
+                continue
+            kept = sum(ms for st, ms in _KEPT_FLAGS if flags & st)
+            _mount(None, point, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | kept)
+        except OSError:
+            if not point.startswith(_KERNEL_MOUNTS):
+                raise
+
+
+def _probe_read_only() -> bool:
+    """Can a worker get a read-only file system on this machine? (Asked once, in a child.)"""
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            _unshare(_CLONE_NEWUSER)
+            read_only_filesystem(os.getcwd())
+            code = 0
+        except BaseException:  # noqa: BLE001 - any failure means no
+            pass
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+def serve(control: int, namespaces: bool = False) -> int:
+    """Fork a keeper and worker for each request on the ``control`` socket until it closes.
+
+    The first message on the socket is the server's: ``{"read_only": bool}``, whether
+    workers can have a read-only file system here.
+    """
     _prctl(_PR_SET_DUMPABLE, 0)  # no /proc/PID/mem or ptrace of the template by its workers
     _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # ends with the grader
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # keepers are reaped by the kernel
     sock = socket.socket(fileno=control)
+    sock.send(json.dumps({"read_only": namespaces and _probe_read_only()}).encode())
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # keepers are reaped by the kernel
     while True:
         try:
             message, fds, _flags, _address = socket.recv_fds(sock, _MAX_REQUEST, 4)
@@ -162,11 +226,13 @@ def _worker_main(request: dict[str, object], fds: list[int], namespaces: bool) -
                            (replies, REPLIES_FD)):
             os.dup2(fd, target)  # stdin closed; stdout/stderr to the grader's capped pipe
         os.closerange(REPLIES_FD + 1, os.sysconf("SC_OPEN_MAX"))  # nothing of the server's
+        home = str(request["home"])
         if namespaces:
             # below the server's user namespace: no capability over it or its other workers
             _unshare(_CLONE_NEWUSER | _CLONE_NEWNET)
+        if request.get("read_only"):
+            read_only_filesystem(home)
         os.setsid()
-        home = str(request["home"])
         os.chdir(home)
         os.environ["HOME"] = os.environ["TMPDIR"] = home
         limits = request.get("limits")

@@ -20,7 +20,10 @@ learner code). The worker
   create them — is PID 1 of a PID namespace of its own, in user and network
   namespaces of its own: no network, no way to name or touch the template or
   another submission's worker, and when it is killed the kernel kills every
-  process it started, detached or not.
+  process it started, detached or not;
+* where the machine allows a mount namespace, sees every file system read-only
+  but its private directory: it can change no file the grader (or the next
+  submission) reads.
 
 :attr:`Sandbox.isolation` lists what applied, for the report. Nothing here
 decides a score.
@@ -80,7 +83,8 @@ def isolation_available() -> tuple[str, ...]:
 
 
 _SERVER_BOOTSTRAP = ("import sys; sys.dont_write_bytecode = True; sys.path.insert(0, sys.argv[1]); "
-                     "from replicalab.exercises._forkserver import serve; sys.exit(serve(int(sys.argv[2])))")
+                     "from replicalab.exercises._forkserver import serve; "
+                     "sys.exit(serve(int(sys.argv[2]), sys.argv[3] == '1'))")
 #: How long a new worker may take to say its process id (the server may have to start first).
 SPAWN_TIMEOUT = 20.0
 
@@ -106,7 +110,8 @@ class ForkServer:
         prefix = (isolation_available()[0], *_SERVER_UNSHARE) if self.namespaces else ()
         root = str(Path(replicalab.__file__).resolve().parent.parent)
         self.process = subprocess.Popen(
-            [*prefix, sys.executable, "-I", "-c", _SERVER_BOOTSTRAP, root, str(theirs.fileno())],
+            [*prefix, sys.executable, "-I", "-c", _SERVER_BOOTSTRAP, root, str(theirs.fileno()),
+             "1" if self.namespaces else "0"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             pass_fds=(theirs.fileno(),), cwd=self.home, env=_environment(self.home),
             start_new_session=True,
@@ -114,6 +119,14 @@ class ForkServer:
         theirs.close()
         self.socket = ours
         self.owner = os.getpid()
+        self.read_only = False
+        ours.settimeout(SPAWN_TIMEOUT)
+        try:  # the server's hello: can its workers have a read-only file system here?
+            hello = json.loads(ours.recv(256) or b"{}")
+            self.read_only = isinstance(hello, dict) and hello.get("read_only") is True
+        except (OSError, ValueError):
+            pass
+        ours.settimeout(None)
 
     def alive(self) -> bool:
         return self.owner == os.getpid() and self.process.poll() is None
@@ -121,7 +134,8 @@ class ForkServer:
     def spawn(self, home: str, limits: dict[str, int], fds: tuple[int, int, int, int]) -> None:
         """Ask for a worker with private directory ``home`` on pipes ``fds`` (requests, replies,
         output, status); raises OSError if the server is gone."""
-        request = json.dumps({"home": home, "limits": limits, "namespaces": self.namespaces})
+        request = json.dumps({"home": home, "limits": limits, "namespaces": self.namespaces,
+                              "read_only": self.read_only})
         socket.send_fds(self.socket, [request.encode()], list(fds))
 
     def close(self) -> None:
@@ -176,7 +190,8 @@ class Sandbox:
                 if attempt:
                     shutil.rmtree(self.home, ignore_errors=True)
                     raise
-        self.isolation = _describe(limits, fork_server().namespaces)
+        server = fork_server()
+        self.isolation = _describe(limits, server.namespaces, server.read_only)
         self._drained = threading.Thread(target=self._drain, daemon=True)
         self._drained.start()
 
@@ -275,7 +290,7 @@ class Sandbox:
         shutil.rmtree(self.home, ignore_errors=True)
 
 
-def _describe(limits: dict[str, int], namespaces: bool) -> tuple[str, ...]:
+def _describe(limits: dict[str, int], namespaces: bool, read_only: bool) -> tuple[str, ...]:
     applied = [f"CPU time {limits['cpu']} s", f"address space {ADDRESS_SPACE // 1024 ** 2} MiB",
                f"file size {FILE_SIZE // 1024 ** 2} MiB",
                "no new processes" if os.geteuid() != 0 else
@@ -288,4 +303,6 @@ def _describe(limits: dict[str, int], namespaces: bool) -> tuple[str, ...]:
                     "the template or other submissions; every process killed at the end)"]
     else:
         applied += ["no namespaces on this machine (network not isolated)"]
+    applied += ["file system read-only but for its private directory" if read_only else
+                "file system writable wherever the grader's user may write"]
     return tuple(applied)

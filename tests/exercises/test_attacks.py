@@ -383,3 +383,22 @@ open(os.path.join(tempfile.gettempdir(), "left-behind"), "w").write("x")
         "        raise RuntimeError(repr(os.listdir(tempfile.gettempdir())))"))
     assert "left-behind" not in report.to_json()
     assert "RuntimeError" in report.to_json()
+
+
+def test_a_file_written_outside_the_private_directory_reaches_nobody(tmp_path):
+    """Where the machine allows it, a worker sees every file system read-only but its own directory:
+    it cannot change the grader's files (or replicalab's) for the next submission."""
+    from replicalab.exercises import sandbox
+
+    target = tmp_path / "graders-file.txt"
+    target.write_text("the grader's\n")
+    report = attack(tmp_path, STARTER + f'''
+try:
+    open({str(target)!r}, "w").write("changed by a submission")
+except OSError:
+    pass
+''')
+    assert report.score == 0
+    if sandbox.fork_server().read_only:
+        assert target.read_text() == "the grader's\n"
+        assert any("read-only" in line for line in report.isolation)
