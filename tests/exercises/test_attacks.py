@@ -402,3 +402,14 @@ except OSError:
     if sandbox.fork_server().read_only:
         assert target.read_text() == "the grader's\n"
         assert any("read-only" in line for line in report.isolation)
+
+
+def test_a_fork_server_that_died_is_replaced(tmp_path):
+    """Without namespaces a worker could kill the template; the grader then starts a new one."""
+    from replicalab.exercises import sandbox
+
+    server = sandbox.fork_server()
+    server.process.kill()
+    server.process.wait()
+    assert full(attack(tmp_path, CORRECT))
+    assert sandbox.fork_server().process.pid != server.process.pid
