@@ -2,11 +2,18 @@
 
 For every primitive exercise this times ``replicalab.exercises.check`` on the
 reference solution kept in ``tests/exercises/solutions/ID/reference.py``
-(rounds interleaved across exercises, one warm-up round, median and best
-reported), and breaks a check down into
+(rounds interleaved across exercises, one warm-up round), prints the median
+and best of the measured rounds, and breaks each full check down into
 
-* **start**: starting a sandboxed worker and importing the learner's module in it;
-* each **check** on its own (its worker start included).
+* **spawn**: from asking for a sandboxed worker to its first answer (starting
+  Python and importing replicalab, or forking the template of the fork server);
+* **import**: importing the learner's module in the worker;
+* **checks**: every check, one column each (median);
+* **teardown**: killing the worker and waiting until it is gone;
+* **rest**: everything else in the grader (reading the exercise, the report).
+
+It also prints, once, how long a bare ``python -I -c pass`` takes and how long the fork
+server takes to start (paid once per grader process, not per submission).
 
 The target (issue #21) is a median of 0.5 s per exercise on a 2-core machine;
 a miss prints ``MISSED`` but is not an error. Numbers are wall-clock seconds
@@ -20,18 +27,18 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import attrs  # noqa: E402
-
 from replicalab import exercises  # noqa: E402
-from replicalab.exercises.remote import Session  # noqa: E402
-from replicalab.exercises.sandbox import Sandbox  # noqa: E402
+from replicalab.exercises import protocol, runner, sandbox  # noqa: E402
 
 PRIMITIVES = ["gcounter", "pncounter", "lamport", "vector-clock", "hlc", "lww-register",
               "mv-register", "orset"]
@@ -39,25 +46,85 @@ SOLUTIONS = ROOT / "tests" / "exercises" / "solutions"
 TARGET = 0.5
 
 
-def _start_and_import(path: Path) -> float:
+class _Timings:
+    """Seconds spent in each part of the check being run, by part name."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, float] = {}
+
+    def add(self, part: str, seconds: float) -> None:
+        self.parts[part] = self.parts.get(part, 0.0) + seconds
+
+
+CURRENT = _Timings()
+
+
+def _timed(part: Callable[..., str], function: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            CURRENT.add(part(*args), time.perf_counter() - started)
+    return wrapper
+
+
+def _instrument() -> None:
+    """Wrap the runner's steps so that each full check records where its time went."""
+    original_import = runner._import
+
+    def import_(session: Any, box: Any, path: Path, name: str) -> Any:
+        started = time.perf_counter()
+        session.deadline = protocol.deadline(60)
+        session.ask({"op": "output"})  # the worker's first answer: it is up
+        CURRENT.add("spawn", time.perf_counter() - started)
+        started = time.perf_counter()
+        try:
+            return original_import(session, box, path, name)
+        finally:
+            CURRENT.add("import", time.perf_counter() - started)
+
+    class TimedSandbox(sandbox.Sandbox):
+        __init__ = _timed(lambda *a: "spawn", sandbox.Sandbox.__init__)
+        close = _timed(lambda *a: "teardown", sandbox.Sandbox.close)
+
+    runner._import = import_  # type: ignore[assignment]
+    runner._one_check = _timed(lambda spec, *a: f"check:{spec.name}", runner._one_check)  # type: ignore[assignment]
+    runner.Sandbox = TimedSandbox  # type: ignore[misc]
+
+
+def _bare_python() -> float:
     started = time.perf_counter()
-    sandbox = Sandbox(cpu_seconds=60)
+    subprocess.run([sys.executable, "-I", "-c", "pass"], check=True)
+    return time.perf_counter() - started
+
+
+def _server_start() -> float | None:
+    if not hasattr(sandbox, "fork_server"):
+        return None  # before the fork server: every worker starts Python itself
+    started = time.perf_counter()
+    box = sandbox.Sandbox(cpu_seconds=10)
     try:
-        session = Session(sandbox.requests, sandbox.replies)
-        session.deadline = time.monotonic() + 30
-        session.ask({"op": "import", "path": str(path), "name": path.stem})
-        return time.perf_counter() - started
+        session = runner.Session(box.requests, box.replies)
+        session.deadline = protocol.deadline(60)
+        session.ask({"op": "output"})
     finally:
-        sandbox.close()
+        box.close()
+    return time.perf_counter() - started
 
 
-def _timed(spec: exercises.ExerciseSpec, path: Path) -> float:
+def _full(spec: exercises.ExerciseSpec, path: Path) -> dict[str, float]:
+    global CURRENT
+    CURRENT = _Timings()
     started = time.perf_counter()
     report = exercises.check(spec, path)
-    took = time.perf_counter() - started
+    total = time.perf_counter() - started
     if not report.passed:
         raise SystemExit(f"the reference of {spec.id} does not pass:\n{report.text()}")
-    return took
+    parts = dict(CURRENT.parts)
+    parts["rest"] = total - sum(parts.values())
+    parts["total"] = total
+    return parts
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,32 +134,38 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     specs = {name: exercises.get(name) for name in args.exercises}
     paths = {name: SOLUTIONS / name / "reference.py" for name in specs}
-    full: dict[str, list[float]] = {name: [] for name in specs}
-    start: list[float] = []
-    parts: dict[tuple[str, str], list[float]] = {}
+    _instrument()
+    if hasattr(sandbox, "fork_server"):
+        sandbox.fork_server(restart=True).close()
+        sandbox._SERVER = None
+    server = _server_start()
+    bare = [_bare_python() for _ in range(args.rounds)]
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in specs}
     for round_ in range(args.rounds + 1):  # round 0 warms up
         for name, spec in specs.items():
-            took = _timed(spec, paths[name])
-            begun = _start_and_import(paths[name])
-            each = {}
-            for check in spec.checks:
-                alone = attrs.evolve(spec, checks=(check,))
-                each[check.name] = _timed(alone, paths[name])
+            parts = _full(spec, paths[name])
             if round_:
-                full[name].append(took)
-                start.append(begun)
-                for check_name, seconds in each.items():
-                    parts.setdefault((name, check_name), []).append(seconds)
-    print(f"grading a correct reference, {args.rounds} rounds (median / best, seconds)\n")
-    print(f"  start a sandboxed worker and import the module: {statistics.median(start):.3f} / "
-          f"{min(start):.3f}\n")
+                runs[name].append(parts)
+    print(f"grading a correct reference, {args.rounds} rounds (medians in seconds)\n")
+    print(f"  bare `python -I -c pass`: {statistics.median(bare):.3f}")
+    print("  fork server start (once per grader process): "
+          + (f"{server:.3f}" if server is not None else "none (no fork server)") + "\n")
+    print(f"  {'exercise':<14}{'total':>7}{'best':>7}{'spawn':>7}{'import':>7}{'checks':>7}"
+          f"{'teardown':>9}{'rest':>6}")
     for name in specs:
-        median, best = statistics.median(full[name]), min(full[name])
-        verdict = "ok" if median <= TARGET else "MISSED"
-        print(f"  {name:<14} full check {median:6.3f} / {best:6.3f}   target {TARGET} s: {verdict}")
+        totals = [r["total"] for r in runs[name]]
+
+        def median(key: str, name: str = name) -> float:
+            return statistics.median(r.get(key, 0.0) for r in runs[name])
+
+        checks = statistics.median(sum(v for k, v in r.items() if k.startswith("check:"))
+                                   for r in runs[name])
+        verdict = "ok" if statistics.median(totals) <= TARGET else "MISSED"
+        print(f"  {name:<14}{statistics.median(totals):7.3f}{min(totals):7.3f}{median('spawn'):7.3f}"
+              f"{median('import'):7.3f}{checks:7.3f}{median('teardown'):9.3f}{median('rest'):6.3f}"
+              f"   target {TARGET} s: {verdict}")
         for check in specs[name].checks:
-            times = parts[(name, check.name)]
-            print(f"      {check.kind:<7} {statistics.median(times):6.3f}  {check.name}")
+            print(f"      {check.kind:<7} {median('check:' + check.name):6.3f}  {check.name}")
     return 0
 
 

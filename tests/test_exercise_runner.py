@@ -6,6 +6,7 @@ report, never as a traceback from replicalab, and never hang.
 """
 
 import json
+import re
 import textwrap
 from pathlib import Path
 
@@ -125,6 +126,7 @@ def test_an_infinite_loop_fails_its_check_and_the_rest_still_run(exercise, tmp_p
     """, time_limit=1)
     loop, text = report.results
     assert not loop.passed and "did not finish within 1 s" in loop.message
+    assert re.search(r"stuck at solution\.py:[56], in double", loop.message)  # the learner's file, line
     assert text.passed  # a fresh worker ran the remaining check
 
 
@@ -133,6 +135,7 @@ def test_a_loop_at_import_time_is_stopped(exercise, tmp_path, monkeypatch):
     monkeypatch.setattr("replicalab.exercises.runner.STARTUP_SLACK", 3.0)
     report = grade(exercise, tmp_path, "while True:\n    pass\n")
     assert all("importing your module did not finish" in r.message for r in report.results)
+    assert re.search(r"stuck at solution\.py:[12], in <module>", report.results[0].message)
 
 
 def test_sys_exit_in_the_module_cannot_end_the_grader(exercise, tmp_path):

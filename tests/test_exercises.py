@@ -7,6 +7,7 @@ vacuous. Those solutions live here, under ``tests/exercises/solutions/ID/``,
 not in the package learners install (issue #21).
 """
 
+import re
 from pathlib import Path
 
 import pytest
@@ -39,12 +40,61 @@ def test_every_exercise_plants_at_least_one_wrong_solution(exercise_id):
     assert list((ANSWERS / exercise_id).glob("wrong_*.py"))
 
 
+#: What each planted wrong solution gets wrong: the function(s) its first failing check's hint
+#: must name, so the hint points the learner at the code to change (issue #21, criterion 4).
+WRONG_FUNCTIONS = {
+    ("anti-entropy", "wrong_fetch_everything.py"): {"sync"},
+    ("anti-entropy", "wrong_first_bucket_only.py"): {"sync"},
+    ("anti-entropy", "wrong_no_deletes.py"): {"sync"},
+    ("find-the-bug", "wrong_answer_commutative.py"): {"VIOLATED_LAW"},
+    ("find-the-bug", "wrong_fix_by_max_per_page.py"): {"merge"},
+    ("gcounter", "wrong_one_number.py"): {"increment", "merge"},
+    ("gcounter", "wrong_sum_merge.py"): {"merge"},
+    ("gossip", "wrong_fixed_peer.py"): {"on_start", "on_timer"},
+    ("gossip", "wrong_flood_every_timer.py"): {"on_timer"},
+    ("gossip", "wrong_send_once.py"): {"on_start", "on_timer"},
+    ("hlc", "wrong_ignores_remote_counter.py"): {"receive"},
+    ("hlc", "wrong_ignores_remote_wall.py"): {"receive"},
+    ("hlc", "wrong_resets_on_new_wall.py"): {"receive"},
+    ("lamport", "wrong_no_plus_one.py"): {"receive"},
+    ("london-fix", "wrong_incoming_header.py"): {"merge"},
+    ("london-fix", "wrong_item_lww.py"): {"merge"},
+    ("lww-register", "wrong_assign_overwrites.py"): {"assign"},
+    ("lww-register", "wrong_self_wins_ties.py"): {"merge"},
+    ("merkle-diff", "wrong_keys_only.py"): {"diff"},
+    ("merkle-diff", "wrong_reads_every_bucket.py"): {"diff"},
+    ("mv-register", "wrong_keeps_latest.py"): {"merge"},
+    ("mv-register", "wrong_union_merge.py"): {"merge"},
+    ("orset", "wrong_drops_common_dots.py"): {"merge"},
+    ("orset", "wrong_no_context.py"): {"remove"},
+    ("orset", "wrong_tombstones.py"): {"remove", "merge"},
+    ("pncounter", "wrong_one_slot_with_negative_deltas.py"): {"decrement"},
+    ("vector-clock", "wrong_merge_overwrites.py"): {"merge"},
+    ("vector-clock", "wrong_smaller_somewhere.py"): {"compare"},
+    ("vector-clock", "wrong_zeros_count.py"): {"compare"},
+    ("version-forks", "wrong_per_key.py"): {"find_forks"},
+    ("version-forks", "wrong_unsorted.py"): {"find_forks"},
+    ("version-forks", "wrong_unversioned_as_zero.py"): {"find_forks"},
+}
+
+
+def test_every_planted_wrong_solution_says_which_function_is_wrong():
+    assert sorted(WRONG_FUNCTIONS) == sorted(SOLUTIONS)
+
+
 @pytest.mark.parametrize("exercise_id, wrong", SOLUTIONS)
 def test_a_planted_wrong_solution_fails_some_check(exercise_id, wrong):
+    """...and the hint shown, the one of the check that failed first, names the function to fix."""
     spec = CATALOG[exercise_id]
     report = exercises.check(spec, ANSWERS / exercise_id / wrong)
     assert not report.passed, f"{wrong} passes every check of {exercise_id}: a check is vacuous"
     assert 0 <= report.score < spec.points
+    first = next(r for r in report.results if not r.passed)
+    assert first.hint == spec.check_named(first.name).hint
+    assert f"hint: {first.hint}" in report.text()
+    named = {name for name in WRONG_FUNCTIONS[(exercise_id, wrong)]
+             if re.search(rf"(?<!\w){re.escape(name)}\b", first.hint)}
+    assert named, f"the hint of {first.name!r} names none of {WRONG_FUNCTIONS[(exercise_id, wrong)]}"
 
 
 @pytest.mark.parametrize("exercise_id", sorted(CATALOG))
@@ -57,7 +107,6 @@ def test_every_exercise_has_hints_and_a_readme_with_a_prediction(exercise_id):
 
 def test_the_tutorials_page_lists_every_exercise_from_the_registry():
     import importlib.util
-    from pathlib import Path
 
     tutorials = Path(__file__).resolve().parent.parent / "tutorials"
     spec = importlib.util.spec_from_file_location("tutorial_hooks", tutorials / "_hooks.py")

@@ -40,6 +40,7 @@ from types import ModuleType
 from typing import Any
 
 from replicalab.exercises import protocol
+from replicalab.exercises._handler_context import GraderObject, GraderRefused, RecordingContext
 
 MAX_OUTPUT = 2000
 MAX_REPR = 2000
@@ -131,7 +132,7 @@ class _Worker:
             if tag["$r"] not in self.objects:
                 raise protocol.ProtocolError(f"no object {tag['$r']}")
             return self.objects[tag["$r"]]
-        return _Callback(self, tag["$c"], tag.get("v"))
+        return GraderObject(self, tag["$c"], tag.get("v"))
 
     def encode(self, value: Any) -> Any:
         return protocol.encode(value, self.reference)
@@ -315,7 +316,7 @@ class _Worker:
         replica = self.target(request)
         handler = getattr(replica, str(request["handler"]))
         args = self.decode(request.get("args", []))
-        ctx = _RecordingContext(self, self.decode(request["ctx"]))
+        ctx = RecordingContext(self, self.decode(request["ctx"]))
         if type(args) is not list:
             raise protocol.ProtocolError("handler arguments must be a list")
         self.attempts.clear()
@@ -390,6 +391,25 @@ class _Worker:
             return {"ok": True}
         return {"ok": False}
 
+    def ask(self, message: dict[str, Any], value: bool = False) -> Any:
+        """Ask the grader to run a method of one of its objects (a callback); its answer."""
+        protocol.write_message(self.replies, message)
+        while True:
+            reply = protocol.read_message(self.requests)
+            if "op" not in reply:
+                break
+            try:  # the grader asks something while running the callback (a repr for its trace)
+                answer = self.answer(reply)
+            except (KeyboardInterrupt, protocol.ProtocolError):
+                raise
+            except BaseException as error:
+                answer = self.raised(error)
+            self.send(answer)
+        if "raised" in reply:
+            raised = reply["raised"] if isinstance(reply["raised"], dict) else {}
+            raise GraderRefused(f"{raised.get('type', 'Error')}: {raised.get('message', '')}")
+        return self.decode(reply.get("ok")) if value else reply
+
 
 class _Poisoned(Exception):
     """A request used the result of a pipelined call that failed: answer with that failure."""
@@ -409,126 +429,6 @@ class _Refuse(io.TextIOBase):
         what = f"printed {text.strip()[:60]!r}" if text.strip() else "printed"
         self.worker.attempts.append(what)
         raise HandlerDidIO(what)
-
-
-class TopologyError(ValueError):
-    """ctx.send to a replica that is not a peer (as the simulator says it)."""
-
-
-class ConfigError(ValueError):
-    """A bad argument to ctx (a negative timer delay, say), as the simulator says it."""
-
-
-class _RecordingContext:
-    """The context a learner's handler gets here: reads are data, every effect is recorded.
-
-    ``replica``, ``now``, ``peers`` and ``wall_time()`` were read by the grader before the
-    call; ``random()`` hands out numbers the grader drew from the replica's stream (it
-    advances its stream by as many as were used); ``send``, ``set_timer``, ``cancel_timer``,
-    ``reply`` and ``log`` are recorded in order and carried out by the grader's simulator.
-    Timer ids are tokens the grader maps to its own.
-    """
-
-    def __init__(self, worker: _Worker, data: Any) -> None:
-        if not isinstance(data, dict):
-            raise protocol.ProtocolError("a handler's context must be a table")
-        self._worker = worker
-        self.replica = data["replica"]
-        self.now = data["now"]
-        self.peers = tuple(data["peers"])
-        self._wall = data["wall"]
-        self._random = list(data["random"])
-        self.draws = 0
-        self.effects: list[Any] = []
-
-    def wall_time(self) -> int:
-        return self._wall
-
-    def random(self) -> float:
-        if self.draws >= len(self._random):
-            more = self._worker.ask({"callback": 0, "name": "random", "draws": self.draws},  # type: ignore[attr-defined]  # attached below the class
-                                    value=True)
-            self._random.extend(more)
-        self.draws += 1
-        return self._random[self.draws - 1]
-
-    def send(self, dst: str, msg: Any, *, scope: Any = None, scopes: Any = None) -> None:
-        if dst not in self.peers:
-            raise TopologyError(f"{self.replica} has no link to {dst!r}; its peers are "
-                                f"{list(self.peers)}")
-        self.effects.append(("send", dst, msg, scope, None if scopes is None else tuple(scopes)))
-
-    def set_timer(self, delay: int, timer: Any) -> int:
-        if type(delay) is not int or delay < 0:
-            raise ConfigError(f"timer delay must be an integer number of ms >= 0, got {delay!r}")
-        self._worker.timers += 1
-        self.effects.append(("set_timer", delay, timer, self._worker.timers))
-        return self._worker.timers
-
-    def cancel_timer(self, timer_id: int) -> None:
-        self.effects.append(("cancel_timer", timer_id))
-
-    def reply(self, client: str, response: Any) -> None:
-        self.effects.append(("reply", client, response))
-
-    def log(self, kind: str, **data: Any) -> None:
-        self.effects.append(("log", kind, data))
-
-
-class _Callback:
-    """One of the grader's objects as the learner's code sees it: its allowed methods run in the grader."""
-
-    def __init__(self, worker: _Worker, number: int, values: Any) -> None:
-        self.__dict__["_w"] = worker
-        self.__dict__["_n"] = number
-        self.__dict__["_v"] = values if isinstance(values, dict) else {}
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        known = self.__dict__["_v"]
-        if name in known:
-            return self.__dict__["_w"].decode(known[name])
-        reply = self.__dict__["_w"].ask({"callback": self.__dict__["_n"], "name": name})
-        if reply.get("method"):
-            return lambda *args, **kwargs: self.__dict__["_w"].ask(
-                {"callback": self.__dict__["_n"], "name": name, "call": True,
-                 "args": self.__dict__["_w"].encode(list(args)),
-                 "kwargs": self.__dict__["_w"].encode(dict(kwargs))}, value=True)
-        return self.__dict__["_w"].decode(reply.get("ok"))
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError(f"cannot set {name!r} on the grader's object")
-
-    def __repr__(self) -> str:
-        return str(self.__dict__["_w"].ask({"callback": self.__dict__["_n"], "name": "__repr__"},
-                                           value=True))
-
-
-def _ask(self: _Worker, message: dict[str, Any], value: bool = False) -> Any:
-    protocol.write_message(self.replies, message)
-    while True:
-        reply = protocol.read_message(self.requests)
-        if "op" not in reply:
-            break
-        try:  # the grader asks something while running the callback (a repr for its trace)
-            answer = self.answer(reply)
-        except (KeyboardInterrupt, protocol.ProtocolError):
-            raise
-        except BaseException as error:
-            answer = self.raised(error)
-        self.send(answer)
-    if "raised" in reply:
-        raised = reply["raised"] if isinstance(reply["raised"], dict) else {}
-        raise _GraderRefused(f"{raised.get('type', 'Error')}: {raised.get('message', '')}")
-    return self.decode(reply.get("ok")) if value else reply
-
-
-_Worker.ask = _ask  # type: ignore[attr-defined]
-
-
-class _GraderRefused(Exception):
-    """The grader's object refused the call (a bad argument, say); the message says why."""
 
 
 def _changed(function: Any, method: Any, before: list[Any], after: list[Any],

@@ -54,6 +54,8 @@ VALUE_CLASSES = frozenset({
 })
 ENUM_CLASSES = frozenset({"replicalab.clocks.Causality"})
 _HEADER = struct.Struct(">I")
+#: One encoder for every message (``json.dumps`` with options builds a new one per call).
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 _IDENTIFIER_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.<>")
 
 
@@ -78,7 +80,7 @@ class ProtocolError(Exception):
 
 def frame(message: dict[str, Any]) -> bytes:
     """``message`` (a JSON object) as the bytes of one message; refuse one over :data:`MAX_MESSAGE`."""
-    data = json.dumps(message, separators=(",", ":"), allow_nan=False).encode()
+    data = _ENCODER.encode(message).encode()
     if len(data) > MAX_MESSAGE:
         raise ProtocolError(f"a message of {len(data):,} bytes, over the {MAX_MESSAGE:,}-byte limit")
     return _HEADER.pack(len(data)) + data

@@ -15,6 +15,10 @@ exception). Anything that means the worker cannot be trusted to answer —
 a deadline passed, the process died, a message broke the protocol — is a
 :class:`WorkerFailed` (a ``BaseException``: no check's ``except Exception``
 swallows it); the runner turns it into a failed check.
+
+The module stays whole (about 500 lines) on purpose: :class:`Session` and the
+stand-ins are one mechanism — decoding a reply makes stand-ins, and every use of a
+stand-in is a session request — so two modules would each import the other.
 """
 
 from __future__ import annotations
@@ -147,8 +151,7 @@ class Session:
         number = PROMISES + self.promises
         request["as"] = number
         self._post(request)
-        obj: Any = RemoteObject.__new__(cls)
-        object.__setattr__(obj, "_remote_ref", number)
+        obj = cls._wrap(number)  # type: ignore[attr-defined]  # cls is a stand-in class
         self.objects[number] = obj
         return obj
 
@@ -227,8 +230,7 @@ class Session:
             cls._remote_ref = number  # type: ignore[attr-defined]
             self.objects[number] = cls  # type: ignore[assignment]
             return cls
-        obj: Any = RemoteObject.__new__(cls)
-        object.__setattr__(obj, "_remote_ref", number)
+        obj = cls._wrap(number)  # type: ignore[attr-defined]  # cls is a stand-in class
         self.objects[number] = obj
         return obj
 
@@ -321,6 +323,13 @@ class _RemoteClass(type):
 
     _remote_ref: int
     _remote_session: Session
+
+    def _wrap(cls, number: int) -> Any:
+        """A stand-in for the learner's existing object ``number`` (calling the class would
+        construct a new one in the worker)."""
+        obj = super().__call__()
+        obj._remote_ref = number
+        return obj
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         ref = getattr(cls, "_remote_ref", None)
@@ -505,36 +514,3 @@ def session_of(value: Any) -> Session:
 def describe(value: Any, bases: tuple[str, ...] = ()) -> dict[str, Any]:
     """The worker's facts about a stand-in ``value`` (``is_class``, ``bases``, ``defines_eq``...)."""
     return value._remote_session.describe(value, bases)
-
-
-
-
-def _remote_policy_class() -> type:
-    from replicalab.exercises.kinds.common import CheckFailed
-    from replicalab.policies import MergePolicy, Outcome
-
-    class _RemotePolicy(MergePolicy):
-        """A learner's merge policy for the grader's simulator: ``merge`` runs in the worker.
-
-        Items go over as data and the :class:`~replicalab.policies.Outcome` comes back as data;
-        local writes use :meth:`MergePolicy.write`, which calls this ``merge``.
-        """
-
-        def __init__(self, policy: Any) -> None:
-            self.policy = policy
-            name = getattr(policy, "name", "")
-            self.name = name if isinstance(name, str) and name else type(policy).__name__  # type: ignore[misc]  # a learner policy's name, per instance
-
-        def merge(self, local: Any, incoming: Any) -> Outcome:
-            outcome = self.policy.merge(local, incoming)
-            if not isinstance(outcome, Outcome):
-                raise CheckFailed(f"{type(self.policy).__name__}.merge must return an Outcome "
-                                  f"(Outcome(item)), got {outcome!r:.120}")
-            return outcome
-
-    return _RemotePolicy
-
-
-def RemotePolicy(policy: Any) -> Any:  # noqa: N802 - builds an instance, reads like a class
-    """The learner's policy object ``policy`` (a stand-in) as a :class:`MergePolicy` for the simulator."""
-    return _remote_policy_class()(policy)

@@ -21,7 +21,6 @@ import contextlib
 import importlib.util
 import os
 import re
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -182,7 +181,8 @@ def _run_worker(exercise: ExerciseSpec, path: Path, seed: int, pending: list[str
             session.pure = frozenset()
             session.watched = {}
             session.guard = False
-            results[check_name] = _one_check(spec, module, session, sandbox, seed, limit, path)
+            results[check_name] = _one_check(spec, module, session, sandbox, seed, limit, path,
+                                             exercise.starter)
             if session.failed is not None:
                 return sandbox.isolation
         return sandbox.isolation
@@ -253,8 +253,9 @@ def _delegation(exercise: ExerciseSpec, module: RemoteModule) -> str | None:
 
 
 def _one_check(spec: CheckSpec, module: RemoteModule, session: Session, sandbox: Sandbox,
-               seed: int, limit: float, path: Path) -> CheckResult:
-    ctx = CheckContext(module=module, params=spec.params, seed=seed, name=spec.name)  # type: ignore[arg-type]
+               seed: int, limit: float, path: Path, starter: Path | None = None) -> CheckResult:
+    ctx = CheckContext(module=module, params=spec.params, seed=seed, name=spec.name,  # type: ignore[arg-type]
+                       starter=starter)
     try:
         kind_module(spec.kind).run(ctx)
         session.raise_pending()  # a pipelined verb that failed with nothing looking at its result
@@ -299,10 +300,7 @@ def _output(session: Session) -> str:
 
 def _tail(sandbox: Sandbox) -> str:
     """`` (exit code 7): the last line it wrote`` once the process has ended."""
-    try:
-        code = sandbox.process.wait(timeout=2)
-    except subprocess.TimeoutExpired:
-        code = None
+    code = sandbox.wait(2)
     lines = [line for line in sandbox.captured().splitlines() if line.strip()]
     return (f" (exit code {code})" if code is not None else "") + (
         f": {lines[-1][:200]}" if lines else "")

@@ -89,7 +89,7 @@ def _record_sandboxes(monkeypatch):
 
     def recording(self, *args, **kwargs):
         original(self, *args, **kwargs)
-        STARTED.append(self.process.pid)
+        STARTED.append(self.pid)
 
     monkeypatch.setattr(sandbox.Sandbox, "__init__", recording)
     STARTED.clear()
@@ -307,3 +307,109 @@ def test_reading_the_reference_from_the_installed_package_finds_nothing(tmp_path
         exec(found[0].read_text() if found else "raise ImportError('no reference shipped')")
     """)
     assert report.score == 0
+
+
+# -- the fork server: every worker is a fresh fork of a template nobody's code ever ran in --------
+
+#: A module that finds the fork server (and anything else of the grader's) in /proc and attacks it.
+REACH_THE_SERVER = STARTER + '''
+import os, signal
+me = os.getpid()
+for pid in os.listdir("/proc"):
+    if not pid.isdigit() or int(pid) == me:
+        continue
+    try:
+        cmdline = open(f"/proc/{pid}/cmdline", "rb").read()
+    except OSError:
+        continue
+    if b"_forkserver" in cmdline or b"pytest" in cmdline:
+        for attempt in (lambda: open(f"/proc/{pid}/mem", "r+b").close(),
+                        lambda: os.kill(int(pid), signal.SIGKILL)):
+            try:
+                attempt()
+            except OSError:
+                pass
+for target in (os.getppid(), 1, -1):
+    try:
+        os.kill(target, signal.SIGKILL) if target != 1 else None
+    except OSError:
+        pass
+'''
+
+
+def _server_pid() -> int:
+    from replicalab.exercises import sandbox
+
+    return sandbox.fork_server().process.pid
+
+
+def test_a_worker_cannot_reach_the_fork_server_or_the_grader(tmp_path):
+    """Killing what it finds in /proc, its parent, or every process it can see ends only itself.
+
+    With namespaces the server survives (the worker cannot name it, nor open its memory);
+    without them the grader starts a new server. Either way the next submission scores full."""
+    from replicalab.exercises import sandbox
+
+    before = _server_pid()
+    report = attack(tmp_path, REACH_THE_SERVER)
+    assert report.score == 0
+    if sandbox.isolation_available():
+        assert _server_pid() == before
+    assert full(attack(tmp_path, CORRECT))
+
+
+def test_state_left_in_a_module_does_not_reach_the_next_submission(tmp_path):
+    """A patched module lives in the attacker's own copy-on-write memory, gone with its process."""
+    attack(tmp_path, STARTER + '''
+import json, copy, replicalab.exercises._worker as worker, replicalab.exercises.protocol as protocol
+json.dumps = lambda *a, **k: "null"
+copy.deepcopy = lambda value, memo=None: value
+protocol.MAX_MESSAGE = 1
+worker._Worker.op_eq = lambda self, request: {"ok": True}
+import builtins
+builtins.sum = lambda values, start=0: 10 ** 9
+''')
+    assert full(attack(tmp_path, CORRECT))
+
+
+def test_files_left_in_the_temporary_directory_are_not_seen_by_the_next_submission(tmp_path):
+    attack(tmp_path, STARTER + '''
+import os, tempfile
+open(os.path.join(tempfile.gettempdir(), "left-behind"), "w").write("x")
+''')
+    report = attack(tmp_path, STARTER.replace(
+        "    def increment(self, replica, n=1):\n        raise NotImplementedError",
+        "    def increment(self, replica, n=1):\n        import os, tempfile\n"
+        "        raise RuntimeError(repr(os.listdir(tempfile.gettempdir())))"))
+    assert "left-behind" not in report.to_json()
+    assert "RuntimeError" in report.to_json()
+
+
+def test_a_file_written_outside_the_private_directory_reaches_nobody(tmp_path):
+    """Where the machine allows it, a worker sees every file system read-only but its own directory:
+    it cannot change the grader's files (or replicalab's) for the next submission."""
+    from replicalab.exercises import sandbox
+
+    target = tmp_path / "graders-file.txt"
+    target.write_text("the grader's\n")
+    report = attack(tmp_path, STARTER + f'''
+try:
+    open({str(target)!r}, "w").write("changed by a submission")
+except OSError:
+    pass
+''')
+    assert report.score == 0
+    if sandbox.fork_server().read_only:
+        assert target.read_text() == "the grader's\n"
+        assert any("read-only" in line for line in report.isolation)
+
+
+def test_a_fork_server_that_died_is_replaced(tmp_path):
+    """Without namespaces a worker could kill the template; the grader then starts a new one."""
+    from replicalab.exercises import sandbox
+
+    server = sandbox.fork_server()
+    server.process.kill()
+    server.process.wait()
+    assert full(attack(tmp_path, CORRECT))
+    assert sandbox.fork_server().process.pid != server.process.pid

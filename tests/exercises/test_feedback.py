@@ -62,3 +62,36 @@ def test_grading_writes_nothing_into_the_working_directory(tmp_path, monkeypatch
     assert exercises.check(SPEC, path, time_limit=60).passed
     assert sorted(p.name for p in work.iterdir()) == ["gcounter.py"]
     assert (tmp_path / "cache" / "replicalab" / "hypothesis").is_dir()
+
+
+def _first_failure(report: exercises.Report) -> str:
+    return next(r.message for r in report.results if not r.passed)
+
+
+def test_a_golden_failure_called_runnable_fails_when_pasted(tmp_path):
+    """The printed program, pasted beside the learner's module and run, fails on the line it marks."""
+    import subprocess
+
+    path = tmp_path / "gcounter.py"
+    path.write_text(textwrap.dedent(CORRECT).replace(
+        "counts[r] = max(counts.get(r, 0), n)", "counts[r] = min(counts.get(r, 0), n)"))
+    message = _first_failure(exercises.check(SPEC, path, time_limit=60))
+    assert "Runnable (it fails as printed, against your module):" in message
+    code = textwrap.dedent(message.partition("against your module):\n\n")[2])
+    assert code.startswith("from gcounter import GCounter")
+    (tmp_path / "pasted.py").write_text(code)
+    run = subprocess.run([sys.executable, "pasted.py"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode != 0 and "AssertionError" in run.stderr
+
+
+def test_a_golden_failure_that_does_not_fail_as_printed_is_not_called_runnable(tmp_path):
+    """A negative increment that is accepted: the printed call runs through, so nothing is claimed."""
+    path = tmp_path / "gcounter.py"
+    path.write_text(textwrap.dedent(CORRECT).replace(
+        '        if type(n) is not int or n < 0:\n            raise ValueError("n must be an int >= 0")\n',
+        ""))
+    report = exercises.check(SPEC, path, time_limit=60)
+    message = next(r.message for r in report.results if r.name == "a negative increment is refused")
+    assert "expected ValueError" in message
+    assert "Runnable" not in message

@@ -63,3 +63,6 @@ def validate_params(kind: str, params: dict[str, Any]) -> None:
         raise ConfigError(f"kind {kind!r} needs {missing}")
     for key, value in params.items():
         allowed[key](value, key)
+    together = getattr(module, "validate", None)  # rules about keys together
+    if together is not None:
+        together(params)

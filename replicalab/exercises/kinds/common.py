@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -12,7 +13,7 @@ import attrs
 
 from replicalab.errors import ConfigError
 
-__all__ = ["CheckContext", "CheckFailed", "find", "plain"]
+__all__ = ["CheckContext", "CheckFailed", "fails_when_run", "find", "plain"]
 
 
 class CheckFailed(Exception):
@@ -27,6 +28,31 @@ class CheckContext:
     params: dict[str, Any]
     seed: int
     name: str = ""
+    #: The exercise's own ``starter.py`` (shipped with replicalab, never the learner's file).
+    starter: Path | None = None
+
+
+def fails_when_run(session: Any, code: str) -> bool | None:
+    """Run ``code`` exactly as a report would print it, in the learner's process.
+
+    True when it raised there (so it is a runnable counterexample), False when it ran
+    through, None when it could not be run (no learner's process, or it failed). The run
+    gets a short deadline of its own; the check's deadline is restored afterwards.
+    """
+    from replicalab.exercises.protocol import deadline
+    from replicalab.exercises.remote import LearnerError, WorkerFailed
+
+    if session is None:
+        return None
+    saved = session.deadline
+    session.deadline = min(saved, deadline(3.0)) if saved else deadline(3.0)
+    try:
+        fails = session.value({"op": "snippet", "code": code})
+    except (WorkerFailed, LearnerError):
+        return None
+    finally:
+        session.deadline = saved
+    return fails if isinstance(fails, bool) else None
 
 
 def find(module: ModuleType, name: str, what: str = "name") -> Any:

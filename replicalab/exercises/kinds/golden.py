@@ -19,7 +19,10 @@ exception class (or a base class); ``unchanged = true`` then also demands
 that ``on`` compares equal to what it was before the call. ``say`` is a
 short description shown when the step fails.
 
-On failure the message shows the steps so far as Python you can paste.
+On failure the message shows the steps so far as Python. Where the failing step
+can be written as a line that fails (an ``assert`` of a plain value, a call that
+raises), that program — with the import of the learner's module — is run in the
+learner's process first and called runnable only if it fails there.
 
 TOML inline tables must fit on one line; a long step reads better as an
 array of tables (``[[checks.steps]]`` after the check's ``[[checks]]``).
@@ -35,6 +38,7 @@ from replicalab.errors import ConfigError
 from replicalab.exercises.kinds.common import (
     CheckContext,
     CheckFailed,
+    fails_when_run,
     find,
     is_name,
     plain,
@@ -85,6 +89,7 @@ class _Env:
         self.module = module
         self.values: dict[str, Any] = {}
         self.lines: list[str] = []
+        self.imports: list[str] = []  # names the program takes from the learner's module
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, str) and value.startswith("$"):
@@ -115,9 +120,24 @@ class _Env:
         parts += [f"{k}={self.code(v)}" for k, v in step.get("kwargs", {}).items()]
         return f"{target}({', '.join(parts)})"
 
-    def fail(self, line: str, problem: str, say: str | None) -> CheckFailed:
-        program = "\n".join(f"    {x}" for x in [*self.lines, f"{line}  # <- {problem}"])
+    def uses(self, name: str) -> None:
+        if name not in self.imports:
+            self.imports.append(name)
+
+    def fail(self, line: str, problem: str, say: str | None, failing: str | None = None
+             ) -> CheckFailed:
+        """The failure, with the steps so far; ``failing`` is the failing step written as a
+        line that fails (an assert), if it can be — then the program is re-run first."""
         about = f" ({say})" if say else ""
+        if failing is not None:
+            runnable = [f"from {self.module.__name__} import {', '.join(self.imports)}", "",
+                        *self.lines, f"{failing}  # <- {problem}"] if self.imports else []
+            if runnable and fails_when_run(getattr(self.module, "_session", None),
+                                           "\n".join(runnable)) is True:
+                program = "\n".join(f"    {x}" if x else "" for x in runnable)
+                return CheckFailed(f"{problem}{about}\n\nRunnable (it fails as printed, "
+                                   f"against your module):\n\n{program}")
+        program = "\n".join(f"    {x}" for x in [*self.lines, f"{line}  # <- {problem}"])
         return CheckFailed(f"{problem}{about}\n\n{program}")
 
 
@@ -136,6 +156,16 @@ def _checked(line: str, expected: Any, got: Any) -> str:
     return f"{line}  # -> {plain(got)!r}"
 
 
+def _assertion(expression: str, written: Any, expected: Any) -> str | None:
+    """``assert expression == expected`` where that is what the check compared: a bound name,
+    or a plain scalar (other values are compared as plain data, which Python's == is not)."""
+    if isinstance(written, str) and written.startswith("$") and not written.startswith("$$"):
+        return f"assert {expression} == {written[1:]}"
+    if expected is None or type(expected) in (bool, int, str):
+        return f"assert {expression} == {expected!r}"
+    return None
+
+
 def _raised_ok(error: BaseException, expected: bool | str) -> bool:
     if expected is True:
         return True
@@ -152,6 +182,7 @@ def run(ctx: CheckContext) -> None:
         kwargs = env.resolve(step.get("kwargs", {}))
         if "new" in step:
             cls = find(ctx.module, step["new"], "class")
+            env.uses(step["new"])
             line = f"{step['as']} = {env.call_code(step['new'], step)}"
             env.values[step["as"]] = cls(*args, **kwargs)
             env.lines.append(line)
@@ -164,13 +195,15 @@ def run(ctx: CheckContext) -> None:
             got = getattr(target, step["get"])
             expected = env.resolve(step["equals"])
             if plain(got) != plain(expected):
-                raise env.fail(line, f"expected {plain(expected)!r}, got {plain(got)!r}", say)
+                raise env.fail(line, f"expected {plain(expected)!r}, got {plain(got)!r}", say,
+                               _assertion(line, step["equals"], expected))
             env.lines.append(_checked(line, step["equals"], got))
             continue
         name = step["call"]
         on = step.get("on")
         if on is None:
             function = find(ctx.module, name, "function")
+            env.uses(name)
             expression = env.call_code(name, step)
         else:
             target = env.values[on]
@@ -187,7 +220,7 @@ def run(ctx: CheckContext) -> None:
             except Exception as error:  # the learner's refusal is what this step wants
                 if not _raised_ok(error, raises):
                     raise env.fail(expression, f"expected {raises} but it raised "
-                                   f"{type(error).__name__}: {error}", say) from None
+                                   f"{type(error).__name__}: {error}", say, expression) from None
             else:
                 what = "an error" if raises is True else raises
                 raise env.fail(expression, f"expected {what} (bad input must be refused), but it "
@@ -202,7 +235,8 @@ def run(ctx: CheckContext) -> None:
         if "returns" in step:
             expected = env.resolve(step["returns"])
             if plain(got) != plain(expected):
-                raise env.fail(line, f"expected {plain(expected)!r}, got {plain(got)!r}", say)
+                raise env.fail(line, f"expected {plain(expected)!r}, got {plain(got)!r}", say,
+                               _assertion(expression, step["returns"], expected))
         if "as" in step:
             env.values[step["as"]] = got
         env.lines.append(_checked(line, step["returns"], got) if "returns" in step else line)

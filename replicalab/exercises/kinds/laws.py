@@ -204,20 +204,12 @@ def rerun_counterexample(session: Any, message: str) -> str:
     """
     import textwrap
 
-    from replicalab.exercises.protocol import deadline
-    from replicalab.exercises.remote import LearnerError, WorkerFailed
+    from replicalab.exercises.kinds.common import fails_when_run
 
     head, found, code = message.partition(_RUNNABLE)
     if not found:
         return message
-    saved = session.deadline
-    session.deadline = min(saved, deadline(3.0)) if saved else deadline(3.0)
-    try:
-        fails = session.value({"op": "snippet", "code": textwrap.dedent(code)})
-    except (WorkerFailed, LearnerError):
-        fails = None
-    finally:
-        session.deadline = saved
+    fails = fails_when_run(session, textwrap.dedent(code))
     if fails is True:
         return message
     why = ("it did not fail when re-run as printed" if fails is False

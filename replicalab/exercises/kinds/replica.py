@@ -67,18 +67,14 @@ A run can be replayed by hand with :func:`setup`, exactly as the check ran it:
 from __future__ import annotations
 
 import math
-import os
-import sys
 from collections.abc import Collection, Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import attrs
 import networkx as nx
 
 from replicalab.errors import ConfigError
-from replicalab.exercises import protocol
 from replicalab.exercises.kinds.common import (
     CheckContext,
     CheckFailed,
@@ -86,6 +82,13 @@ from replicalab.exercises.kinds.common import (
     is_int,
     is_list_of,
     is_name,
+)
+from replicalab.exercises.kinds.replica_runtime import (
+    GUARD,
+    Guarded,
+    HandlerDidIO,
+    RemoteReplica,
+    learner_line,
 )
 from replicalab.replica.base import Replica, Request
 from replicalab.sim import Link, Simulation, Uniform
@@ -282,180 +285,6 @@ class Outcome:
         return self.sent / self.replicas / (self.stopped_at / self.period)
 
 
-# Shared with the other side of the judge (one list of refused I/O).
-HandlerDidIO = protocol.HandlerDidIO
-_BLOCKED = protocol.BLOCKED_EVENTS
-_BLOCKED_PREFIXES = protocol.BLOCKED_PREFIXES
-
-_MODULE_FILES = (".py", ".pyc", ".pyd", ".so")
-
-
-class _Guard:
-    """While ``active``, I/O from the learner's handlers raises :class:`HandlerDidIO`."""
-
-    def __init__(self) -> None:
-        self.active = False
-        self.installed = False
-        self.attempts: list[str] = []
-
-    def audit(self, event: str, args: tuple[Any, ...]) -> None:
-        if not self.active:
-            return
-        if event == "open":
-            path = args[0] if args else None
-            if isinstance(path, (str, bytes, os.PathLike)):
-                name = os.fsdecode(path)
-                if name.endswith(_MODULE_FILES):
-                    return  # the import system loading a module the handler imports
-            what = f"opened {path!r}"
-        elif event in _BLOCKED or event.startswith(_BLOCKED_PREFIXES):
-            what = f"called {event}"
-        else:
-            return
-        self.attempts.append(what)
-        raise HandlerDidIO(what)
-
-    def install(self) -> None:
-        if not self.installed:
-            sys.addaudithook(self.audit)
-            self.installed = True
-
-
-_GUARD = _Guard()
-
-
-class _Silent:
-    """Stands in for stdout/stderr while handlers run: writing is I/O."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def write(self, text: str) -> int:
-        what = f"printed {text.strip()[:60]!r}" if text.strip() else "printed"
-        _GUARD.attempts.append(what)
-        raise HandlerDidIO(what)
-
-    def flush(self) -> None:
-        return None
-
-
-class _Guarded:
-    """Run learner code with I/O refused: ``with _Guarded(): sim.run(...)``."""
-
-    def __enter__(self) -> None:
-        _GUARD.install()
-        self.saved = sys.stdout, sys.stderr
-        sys.stdout, sys.stderr = _Silent("stdout"), _Silent("stderr")
-        _GUARD.active = True
-
-    def __exit__(self, kind: type | None, error: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        _GUARD.active = False
-        sys.stdout, sys.stderr = self.saved
-
-
-def _learner_line(error: BaseException, module: Any) -> str:
-    """`` at gossip.py:42, in on_timer: print(x)`` for the learner's innermost frame, or ''."""
-    import traceback
-
-    source = getattr(module, "__file__", None)
-    if not source:
-        return ""
-    path = Path(source).resolve()
-    frames = [f for f in traceback.extract_tb(error.__traceback__)
-              if Path(f.filename).resolve() == path]
-    if not frames:
-        return ""
-    frame = frames[-1]
-    code = f": {frame.line.strip()}" if frame.line else ""
-    return f" at {path.name}:{frame.lineno}, in {frame.name}{code}"
-
-
-class RemoteReplica(Replica):
-    """A learner's replica living in the grading sandbox, as the grader's simulator sees it.
-
-    Each handler is one request: the handler runs in the learner's process with a
-    *recording* context (``replica``, ``now``, ``peers`` and ``wall_time()`` sent as data,
-    ``random()`` drawing numbers taken from this replica's stream here) and answers with its
-    effects as data — sends, timers, replies, log records — which are carried out here, on
-    the simulator's own context, in order. Handlers run with I/O refused on the learner's side.
-    """
-
-    #: Random numbers sent with each handler call (more are fetched if a handler wants them).
-    DRAWS = 4
-
-    def __init__(self, remote: Any, replica_id: str) -> None:
-        super().__init__(replica_id)
-        self.remote = remote
-        self.timers: dict[int, int] = {}  # the learner's timer token -> the simulator's id
-
-    def _handle(self, handler: str, ctx: Any, *args: Any) -> None:
-        from replicalab.exercises.remote import LearnerError, session_of
-
-        rng = ctx.random.__self__  # the replica's stream: peek, then advance by what was used
-        session = session_of(self.remote)
-
-        def peek(skip: int, n: int) -> list[float]:
-            state = rng.getstate()
-            drawn = [rng.random() for _ in range(skip + n)][skip:]
-            rng.setstate(state)
-            return drawn
-
-        data = {"replica": ctx.replica, "now": ctx.now, "peers": list(ctx.peers),
-                "wall": ctx.wall_time(), "random": peek(0, self.DRAWS)}
-        session.random_source = peek
-        reply = session.ask({"op": "handle", "on": session.encode(self.remote), "handler": handler,
-                             "args": session.encode(list(args)), "ctx": session.encode(data)})
-        if reply.get("io"):
-            raise LearnerError("HandlerDidIO", ["HandlerDidIO"], str(reply["io"])[:200], "",
-                               str(reply["io"])[:200])
-        draws = reply.get("draws")
-        effects = session.decode(reply.get("ok"))
-        if type(draws) is not int or not 0 <= draws <= 1_000_000 or type(effects) is not list:
-            raise session._fail("protocol", "a handler's answer was malformed")
-        for _ in range(draws):
-            rng.random()
-        for effect in effects:
-            self._apply(ctx, effect)
-
-    def _apply(self, ctx: Any, effect: Any) -> None:
-        if type(effect) is not tuple or not effect or not isinstance(effect[0], str):
-            raise TypeError(f"a malformed effect {effect!r:.80}")
-        verb, *rest = effect
-        if verb == "send" and len(rest) == 4:
-            dst, msg, scope, scopes = rest
-            if scopes is not None:
-                ctx.send(dst, msg, scopes=scopes)
-            else:
-                ctx.send(dst, msg, scope=scope)
-        elif verb == "set_timer" and len(rest) == 3:
-            delay, timer, token = rest
-            self.timers[token] = ctx.set_timer(delay, timer)
-        elif verb == "cancel_timer" and len(rest) == 1:
-            if rest[0] in self.timers:
-                ctx.cancel_timer(self.timers[rest[0]])
-        elif verb == "reply" and len(rest) == 2:
-            ctx.reply(rest[0], rest[1])
-        elif verb == "log" and len(rest) == 2 and isinstance(rest[1], dict):
-            ctx.log(rest[0], **rest[1])
-        else:
-            raise TypeError(f"an unknown effect {verb!r:.40}")
-
-    def on_start(self, ctx: Any) -> None:
-        self._handle("on_start", ctx)
-
-    def on_message(self, ctx: Any, src: str, msg: Any) -> None:
-        self._handle("on_message", ctx, src, msg)
-
-    def on_timer(self, ctx: Any, timer: Any) -> None:
-        self._handle("on_timer", ctx, timer)
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_") or name in ("remote", "timers"):
-            raise AttributeError(name)
-        return getattr(self.remote, name)
-
-
 def _all_known(replicas: Collection[Replica], name: str) -> list[set[str]]:
     """``_known`` of every replica; for the learner's replicas in the sandbox, one request."""
     replicas = list(replicas)
@@ -511,9 +340,9 @@ def trial(cls: type, topology: Mapping[str, Any], *, seed: int, rumours: int = 3
     # A storm is stopped long before the simulator's own cap: the budget twice over, plus a
     # timer per replica per step, plus slack.
     cap = 2 * messages * n * (2 + rounds) + n * (longest // step + 2) + 1000
-    _GUARD.attempts.clear()
+    GUARD.attempts.clear()
     try:
-        with _Guarded():
+        with Guarded():
             sim, told = setup(cls, topology, seed=seed, rumours=rumours, period=period, loss=loss,
                               latency=latency, trace=record, max_events=cap)
         deadline = told[-1].at + rounds * period
@@ -525,7 +354,7 @@ def trial(cls: type, topology: Mapping[str, Any], *, seed: int, rumours: int = 3
         while t < deadline:
             t = min(t + step, deadline)
             try:
-                with _Guarded():
+                with Guarded():
                     sim.run(until=t)
             except ConfigError:
                 if sim.statistics().events < cap:
@@ -540,14 +369,14 @@ def trial(cls: type, topology: Mapping[str, Any], *, seed: int, rumours: int = 3
                 else:
                     converged_at = None  # not everyone knows everything (any more)
     except HandlerDidIO as error:
-        what = _GUARD.attempts[0] if _GUARD.attempts else str(error)
+        what = GUARD.attempts[0] if GUARD.attempts else str(error)
         raise CheckFailed(
-            f"a handler {what}{_learner_line(error, module)}\n\n"
+            f"a handler {what}{learner_line(error, module)}\n\n"
             "Handlers do no I/O: no print, files, sockets or sleeping. Everything a replica does "
             "goes through ctx: ctx.send, ctx.set_timer, and ctx.log(kind, **data) to record "
             "what happened in the trace (look at it after the run).") from None
-    if _GUARD.attempts:  # a handler caught HandlerDidIO and carried on
-        raise CheckFailed(f"a handler {_GUARD.attempts[0]} (and caught the error). Handlers do "
+    if GUARD.attempts:  # a handler caught HandlerDidIO and carried on
+        raise CheckFailed(f"a handler {GUARD.attempts[0]} (and caught the error). Handlers do "
                           "no I/O: everything a replica does goes through ctx.")
     missing = {}
     for replica in sim.replicas.values():

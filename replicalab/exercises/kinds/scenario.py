@@ -53,6 +53,28 @@ def _expect(value: Any, key: str) -> None:
                               f"{list(_COUNTS)}")
 
 
+def _remote_policy(policy: Any) -> Any:
+    """The learner's policy object ``policy`` (a stand-in) as a :class:`MergePolicy` for the
+    grader's simulator: ``merge`` runs in the learner's process. Items go over as data and the
+    :class:`~replicalab.policies.Outcome` comes back as data; local writes use
+    :meth:`MergePolicy.write`, which calls this ``merge``."""
+    from replicalab.policies import MergePolicy, Outcome
+
+    class RemotePolicy(MergePolicy):
+        def __init__(self) -> None:
+            name = getattr(policy, "name", "")
+            self.name = name if isinstance(name, str) and name else type(policy).__name__  # type: ignore[misc]  # a learner policy's name, per instance
+
+        def merge(self, local: Any, incoming: Any) -> Outcome:
+            outcome = policy.merge(local, incoming)
+            if not isinstance(outcome, Outcome):
+                raise CheckFailed(f"{type(policy).__name__}.merge must return an Outcome "
+                                  f"(Outcome(item)), got {outcome!r:.120}")
+            return outcome
+
+    return RemotePolicy()
+
+
 def _options(value: Any, key: str) -> None:
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         raise ConfigError(f"{key!r} must be a table of option -> string, e.g. {{writes = \"versioned\"}}")
@@ -65,7 +87,7 @@ REQUIRED = {"policy", "scenario", "expect"}
 
 def run(ctx: CheckContext) -> None:
     from replicalab import scenarios
-    from replicalab.exercises.remote import RemotePolicy, describe, is_remote
+    from replicalab.exercises.remote import describe, is_remote
     from replicalab.policies import MergePolicy
 
     cls = find(ctx.module, ctx.params["policy"], "class")
@@ -75,7 +97,7 @@ def run(ctx: CheckContext) -> None:
             raise CheckFailed(f"{ctx.params['policy']} must be a class derived from "
                               "replicalab.policies.MergePolicy (the starter's is)")
         def make() -> Any:  # the learner's merge, run in its process
-            return RemotePolicy(cls())
+            return _remote_policy(cls())
     elif not (isinstance(cls, type) and issubclass(cls, MergePolicy)):
         raise CheckFailed(f"{ctx.params['policy']} must be a class derived from "
                           "replicalab.policies.MergePolicy (the starter's is)")
