@@ -1099,7 +1099,7 @@ PUBLIC_MODULES = [
     "replicalab.policies", "replicalab.merkle", "replicalab.antientropy", "replicalab.reconcile",
     "replicalab.serialization", "replicalab.trace", "replicalab.ulid", "replicalab.replica",
     "replicalab.replica.mrsc", "replicalab.sim", "replicalab.sim.faults", "replicalab.sim.limits",
-    "replicalab.scenarios", "replicalab.ledger",
+    "replicalab.scenarios", "replicalab.ledger", "replicalab.checkers",
 ]
 #: Examples per public target under CI (derandomized); the local 'dev' profile uses a third.
 FUZZ_EXAMPLES = 25
@@ -1247,7 +1247,7 @@ _LONDON: Any = None
 
 def _subjects() -> dict[str, Callable[[], Any]]:
     """Builders of a live object of every public class whose constructor needs arguments."""
-    from replicalab import antientropy, ledger, reconcile, trace
+    from replicalab import antientropy, checkers, ledger, reconcile, trace
     from replicalab.merkle import MerkleTree
     from replicalab.policies import Loss, Outcome
     from replicalab.replica import GetItem, PutItem, ReadResult, Replicate, Request, Response, mrsc
@@ -1334,6 +1334,11 @@ def _subjects() -> dict[str, Callable[[], Any]]:
         "LWWMap.Delete": lambda: LWWMap().delete_op("k", timestamp=5, replica="a"),
         "ORMap.Update": lambda: ORMap(PNCounter).update_op("k", PNCounter.Increment("a", 1)),
         "ORMap.Remove": lambda: ORMap(PNCounter).remove_op("k"),
+        "Operation": lambda: checkers.Operation("p1", 0, 5, "cas", (None, 1), True),
+        "History": lambda: checkers.History([checkers.Operation("p1", 0, 5, "write", 1),
+                                             checkers.Operation("p2", 6, 7, "read", output=1)]),
+        "Verdict": lambda: checkers.linearizable([checkers.Operation("p1", 0, 5, "write", 1),
+                                                  checkers.Operation("p2", 6, 7, "read", output=2)]),
         "WriteRecord": lambda: ledger.WriteRecord("w1", "a", "k", 5, "c", {"x": 1}, Dot("a", 1),
                                                   VectorClock({"a": 1})),
     }
