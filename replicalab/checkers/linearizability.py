@@ -38,9 +38,10 @@ small non-linearizable *core*, found by a documented reduction:
    — the operations called by T, those still running at T counted as never
    returned — is already not linearizable (found by bisection: a prefix of a
    linearizable history is linearizable, so the answer is monotone in T);
-2. *one at a time*: from the operations called by T (whole, with their real
-   returns: that only adds constraints), drop operations, latest call first,
-   in passes until none can go, while what is left is still not linearizable
+2. *delta debugging*: from the operations called by T (whole, with their real
+   returns: that only adds constraints), drop runs of operations — halves,
+   quarters, ..., then single operations, latest calls first, in passes until
+   no single one can go — while what is left is still not linearizable
    and every value it reads (or cas-expects) is still written by another
    operation left (or is the initial None) — so the core keeps the writes that
    make a read stale instead of degenerating into "a read of a value nobody
@@ -93,8 +94,11 @@ def _same(a: Any, b: Any) -> bool:
 # -- the search ------------------------------------------------------------------------
 
 
-def _search(ops: Sequence[Operation], max_steps: int) -> list[int] | None:
-    """Wing & Gong / Lowe on one register: a witness order (indices into ``ops``), or None."""
+def _search(ops: Sequence[Operation], max_steps: int, memo: bool = True) -> list[int] | None:
+    """Wing & Gong / Lowe on one register: a witness order (indices into ``ops``), or None.
+
+    ``memo=False`` is Wing & Gong without Lowe's cache (for the benchmark's comparison).
+    """
     n = len(ops)
     if n == 0:
         return []
@@ -138,7 +142,9 @@ def _search(ops: Sequence[Operation], max_steps: int) -> list[int] | None:
     cache: set[tuple[int, Any]] = set()
     steps = 0
     entry = nxt[0]
-    while remaining:
+    while True:  # not `while remaining:` — CPython 3.11 quickens only unconditional loops
+        if not remaining:
+            break
         steps += 1
         if steps > max_steps:
             raise ConfigError(
@@ -150,7 +156,8 @@ def _search(ops: Sequence[Operation], max_steps: int) -> list[int] | None:
             if ok:
                 key = (linearized | (1 << i), new)
                 if key not in cache:
-                    cache.add(key)
+                    if memo:
+                        cache.add(key)
                     stack.append((i, state))
                     state, linearized = new, key[0]
                     if ops[i].ret is not None:
@@ -299,18 +306,25 @@ def _core(ops: Sequence[Operation], max_steps: int) -> list[int]:
         else:
             low = middle + 1
     cut = times[low] if times else 0
-    kept = [i for i, op in enumerate(ops) if op.call <= cut]  # whole operations from here on
+    # whole operations from here on, in call order; chunks are tried from the end
+    kept = sorted((i for i, op in enumerate(ops) if op.call <= cut), key=lambda i: (ops[i].call, i))
     grounded = _grounded([ops[i] for i in kept])
-    shrunk = True
-    while shrunk:  # until no single operation can go: removing one may free another
+    chunk = max(1, len(kept) // 2)
+    while True:
         shrunk = False
-        for i in sorted(kept, key=lambda i: (ops[i].call, i), reverse=True):
-            trial = [ops[j] for j in kept if j != i]
-            if grounded and not _grounded(trial):
-                continue
-            if fails(trial):
-                kept.remove(i)
-                shrunk = True
+        end = len(kept)
+        while end > 0:
+            start = max(0, end - chunk)
+            rest = kept[:start] + kept[end:]
+            trial = [ops[j] for j in rest]
+            if (not grounded or _grounded(trial)) and rest and fails(trial):
+                kept, shrunk = rest, True
+            end = start
+        if chunk == 1 and not shrunk:
+            break  # no single operation can go: 1-minimal
+        if not shrunk or chunk > 1:
+            chunk = max(1, chunk // 2)
+    kept.sort()
     return kept
 
 
