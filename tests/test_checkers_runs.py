@@ -107,3 +107,19 @@ def test_history_of_keeps_only_strong_reads_when_asked() -> None:
     assert history_of(sim.trace, reads="consistent") == everything  # every read here is strong
     writes = [op for op in everything.operations if op.kind == "write"]
     assert all(op.key == "k.x" and op.input == op.label for op in writes)
+
+
+def test_the_core_is_drawn_as_one_bar_per_operation_on_one_row_per_process() -> None:
+    import xml.etree.ElementTree as ET
+
+    from replicalab.viz import verdict_svg
+
+    verdict = linearizable(history_of(mrsc_run(2, ack_early=True).trace), "kv")
+    svg = verdict_svg(verdict)
+    assert svg == verdict_svg(verdict)  # same verdict, same bytes
+    root = ET.fromstring(svg)
+    bars = [r for r in root.iter("{http://www.w3.org/2000/svg}rect") if r.get("rx") == "3"]
+    assert len(bars) == len(verdict.core) == 3
+    assert "not linearizable on k.x" in svg and "read[k.x]() -&gt; 'w9' (r2)" in svg
+    ok = linearizable(history_of(mrsc_run(2).trace), "kv")
+    assert verdict_svg(ok, limit=5).count('rx="3"') == 5
