@@ -10,14 +10,10 @@ call; it has no output.
 The operations, on one register (``key=None``) or on register ``key`` of a
 key-value map (model ``"kv"``):
 
-===========  ======================  ==========================================
-``kind``     ``input``               ``output``
-===========  ======================  ==========================================
-``"write"``  the value written       None
-``"read"``   None                    the value read
-``"cas"``    ``(expected, new)``     True if it swapped, False if the register
-                                     did not hold ``expected`` (no effect)
-===========  ======================  ==========================================
+* ``"write"`` — input: the value written; output: None;
+* ``"read"`` — input: None; output: the value read;
+* ``"cas"`` — input: ``(expected, new)``; output: True if it swapped, False if
+  the register did not hold ``expected`` (then it changed nothing).
 
 Values are ``None`` (the initial value of every register), integers and
 strings; ``bool`` is refused because ``True == 1`` in Python, so a register
