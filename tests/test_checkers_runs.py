@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from functools import cache
 
+import attrs
 import pytest
 
 from replicalab import scenarios
@@ -12,6 +13,8 @@ from replicalab.checkers import Operation, history_of, linearizable
 from replicalab.items import INITIAL_WRITE, Cell, Item, Stamp, Version
 from replicalab.replica.mrsc import MrscRegion
 from replicalab.replica.table import GetItem, UpdateItem
+from replicalab.scenarios.clients import ClientRead
+from replicalab.scenarios.world import TableScenario
 from replicalab.sim import Link, Simulation, Uniform
 
 REGIONS = ["ap-southeast-2", "eu-west-1", "us-east-1"]
@@ -123,3 +126,31 @@ def test_the_core_is_drawn_as_one_bar_per_operation_on_one_row_per_process() -> 
     assert "not linearizable on k.x" in svg and "read[k.x]() -&gt; 'w9' (r2)" in svg
     ok = linearizable(history_of(mrsc_run(2).trace), "kv")
     assert verdict_svg(ok, limit=5).count('rx="3"') == 5
+
+
+def late_eventual_reads() -> TableScenario:
+    """London with only eventually consistent reads of sub_42, in every region, long after both
+    writes were acknowledged and replicated."""
+    story = scenarios.get("london")
+    reads = tuple(ClientRead(2000, region, f"e{n}", f"reader-{region}", "sub_42", consistent=False)
+                  for n, region in enumerate(story.regions))
+    return attrs.evolve(story, name="london-late-reads", reads=reads)
+
+
+def test_item_lww_turns_a_silent_loss_into_a_non_linearizable_history() -> None:
+    """The lesson: under item-lww the London address update is acknowledged and then silently
+    lost, so a read long afterwards — after every region has converged — still returns the old
+    address. No single copy of the item could do that: the history is not linearizable, and the
+    core is just the acknowledged write and a later read that does not see it."""
+    result = late_eventual_reads().run(merge="item-lww", seed=0)
+    assert result.summary["silently_lost"] == 1
+    verdict = linearizable(history_of(result), "kv")
+    assert not verdict.ok and verdict.key == "sub_42.delivery_address"
+    assert [(op.label, op.kind) for op in verdict.core_history.operations] == [("w1", "write"),
+                                                                                ("e0", "read")]
+
+
+@pytest.mark.parametrize("merge", ["attribute-lww", "causal", "crdt"])
+def test_merges_that_keep_both_attributes_give_late_reads_a_linearizable_history(merge: str) -> None:
+    result = late_eventual_reads().run(merge=merge, seed=0)
+    assert linearizable(history_of(result), "kv").ok
