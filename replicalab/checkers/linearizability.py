@@ -187,8 +187,8 @@ class Verdict:
 
     ``ok``: the history is linearizable. Then ``order`` is a witness: indices into
     ``history.operations`` in a legal sequential order (each register's order in
-    turn, keys sorted, for a key-value history), including the operations that
-    never returned but must have taken effect. Otherwise ``core`` holds the indices
+    turn, keys sorted, for a key-value history), including those operations that
+    never returned which this order lets take effect. Otherwise ``core`` holds the indices
     of a small non-linearizable sub-history (see the module docs for the
     reduction) and ``key`` names its register (None: the single register).
     """
@@ -364,9 +364,12 @@ def linearizable(history: History | Sequence[Operation], model: str = "register"
     if model == "kv" and None in keys:
         raise ConfigError("every operation of a kv history names its key; one has key=None "
                           "(use model='register' for a single register)")
+    by_key: dict[str | None, list[int]] = {key: [] for key in keys}
+    for i, op in enumerate(ops):
+        if not _idle(op):
+            by_key[op.key].append(i)
     order: list[int] = []
-    for key in keys:
-        indices = [i for i, op in enumerate(ops) if op.key == key and not _idle(op)]
+    for key, indices in by_key.items():
         part = [ops[i] for i in indices]
         found = _search(part, max_steps)
         if found is None:
