@@ -225,6 +225,14 @@ def test_model_and_keys_must_fit() -> None:
         linearizable([Operation("p", 0, 1, "write", 1)], model="kv")
 
 
+@settings(max_examples=200, deadline=None, database=None)
+@given(histories())
+def test_every_history_survives_its_json_form_with_the_same_verdict(ops: list[Operation]) -> None:
+    again = History.from_json(History(ops).to_json())
+    assert again == History(ops)
+    assert linearizable(again) == linearizable(ops)
+
+
 def test_the_json_form_round_trips_and_names_its_format() -> None:
     ops = [Operation("p1", 0, 5, "write", 1, label="w1"), Operation("p2", 1, None, "cas", (1, 2)),
            Operation("p3", 6, 7, "read", output="x", key=None)]
