@@ -154,3 +154,22 @@ def test_item_lww_turns_a_silent_loss_into_a_non_linearizable_history() -> None:
 def test_merges_that_keep_both_attributes_give_late_reads_a_linearizable_history(merge: str) -> None:
     result = late_eventual_reads().run(merge=merge, seed=0)
     assert linearizable(history_of(result), "kv").ok
+
+
+def test_a_write_whose_answer_was_cut_off_never_returned_but_may_have_taken_effect() -> None:
+    """The client at b never hears that a applied w1 (a partition cuts the answer), so in the
+    client's history w1 never returned; a later read that sees w1 is still linearizable."""
+    from replicalab.replica.table import TableReplica
+    from replicalab.sim import Constant
+    from replicalab.sim.faults import Partition
+
+    sim = Simulation([TableReplica("a"), TableReplica("b")], link=Link(Constant(10)), seed=0)
+    sim.add_faults([Partition(15, (("a",), ("b",)))])
+    sim.client_request(0, "a", UpdateItem("w1", "k", {"x": 1}), client="c1", via="b")
+    sim.client_request(30, "a", GetItem("r1", "k"), client="c2")
+    sim.run_until_quiescent()
+    assert sim.trace is not None and sim.trace.of_kind("ReplyDropped")
+    write, read = history_of(sim.trace).operations
+    assert (write.label, write.ret) == ("w1", None)
+    assert (read.label, read.output) == ("r1", "w1")
+    assert linearizable([write, read], "kv").ok

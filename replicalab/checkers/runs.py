@@ -71,12 +71,15 @@ def history_of(run: Any, *, reads: str = "all") -> History:
     replied: dict[str, Any] = {}
     seen: dict[str, list[str]] = {}
     bookkeeping: set[str] = set()
+    dropped: set[str] = set()  # answered, but the answer never reached the client
     for event in trace:
         kind = event.kind
         if kind == "ClientRequested":
             requested[event.get("op")] = event
         elif kind == "Replied":
             replied.setdefault(event.get("op"), event)
+        elif kind == "ReplyDropped":
+            dropped.add(event.get("op"))
         elif kind == "Read":
             seen[event.get("op")] = list(event.get("writes"))
         elif kind == "Wrote":
@@ -101,7 +104,7 @@ def history_of(run: Any, *, reads: str = "all") -> History:
         request = requests[op_id]
         if not isinstance(request, dict):
             continue
-        reply = replied.get(op_id)
+        reply = replied.get(op_id) if op_id not in dropped else None
         rtype = request.get("type")
         key = request.get("key")
         client = event.get("client")
