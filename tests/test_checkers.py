@@ -105,11 +105,17 @@ def test_a_core_loses_linearizability_when_any_one_operation_is_dropped_or_a_rea
     for n in range(len(core)):
         rest = core[:n] + core[n + 1:]
 
-        def written(but: Operation | None = None, rest: list[Operation] = rest) -> set:
-            return {None} | {o.input if o.kind == "write" else o.input[1] for o in rest
-                             if o.kind in ("write", "cas") and o is not but}
-        orphaned = any((o.kind == "read" and o.ret is not None and o.output not in written())
-                       or (o.kind == "cas" and o.input[0] not in written(o)) for o in rest)
+        def sourced(value: object, until: int, reader: Operation, ops: list[Operation]) -> bool:
+            return value is None or any(
+                o is not reader and o.kind in ("write", "cas") and o.call <= until
+                and (o.input if o.kind == "write" else o.input[1]) == value for o in ops)
+
+        def orphans(ops: list[Operation]) -> list[Operation]:
+            return [o for o in ops if o.ret is not None and (
+                (o.kind == "read" and not sourced(o.output, o.ret, o, ops))
+                or (o.kind == "cas" and o.output is True and not sourced(o.input[0], o.ret, o, ops)))]
+
+        orphaned = any(o not in orphans(core) for o in orphans(rest))
         assert orphaned or brute_force(rest) or len(core) == 1
 
 

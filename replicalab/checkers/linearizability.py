@@ -41,12 +41,15 @@ small non-linearizable *core*, found by a documented reduction:
 2. *delta debugging*: from the operations called by T (whole, with their real
    returns: that only adds constraints), drop runs of operations — halves,
    quarters, ..., then single operations, latest calls first, in passes until
-   no single one can go — while what is left is still not linearizable
-   and every value it reads (or cas-expects) is still written by another
-   operation left (or is the initial None) — so the core keeps the writes that
-   make a read stale instead of degenerating into "a read of a value nobody
-   wrote". Removing any single further operation then either
-   makes it linearizable or orphans a read.
+   no single one can go — while what is left is still not linearizable and
+   every value it reads (or a successful cas expects) is still written by
+   another operation left that was called before the reader returned (or is
+   the initial None).
+   So the core keeps the writes that make a read stale instead of degenerating
+   into "a read of a value nobody wrote". Removing any single further
+   operation then either makes it linearizable or orphans a read. (A read
+   that was an orphan from the start — it saw a value nothing could have
+   written — may end up alone in the core: it is the anomaly.)
 
 The result is 1-minimal under that rule, not necessarily the smallest core.
 """
@@ -214,8 +217,10 @@ class Verdict:
                       for n, i in enumerate(self.order, start=1)]
             return "\n".join(lines)
         where = "" if self.key is None else f" on key {self.key!r}"
-        head = (f"not linearizable{where}: these {len(self.core)} operations have no legal "
-                "order (each bar runs from call to return; '>' never returned)")
+        these = ("this operation has" if len(self.core) == 1
+                 else f"these {len(self.core)} operations have")
+        head = (f"not linearizable{where}: {these} no legal order (each bar runs from call to "
+                "return; '>' never returned)")
         return head + "\n" + timeline([ops[i] for i in self.core])
 
 
@@ -278,18 +283,24 @@ def _as_of(ops: Sequence[Operation], t: int) -> list[Operation]:
     return out
 
 
-def _grounded(ops: Sequence[Operation]) -> bool:
-    """Every value read or cas-expected is None or written by another of ``ops``."""
-    writers: dict[Any, set[int]] = {None: {-1}}
-    for n, op in enumerate(ops):
+def _orphans(ops: Sequence[Operation], indices: Sequence[int]) -> set[int]:
+    """The indices of the reads and successful cases among ``indices`` whose value is neither None
+    nor written by another of them called before the reader returned (so it could come first)."""
+    calls: dict[Any, list[tuple[int, int]]] = {}  # value -> (call, index) of the ops writing it
+    for i in indices:
+        op = ops[i]
         if op.kind in ("write", "cas"):
-            writers.setdefault(op.input if op.kind == "write" else op.input[1], set()).add(n)
-    for n, op in enumerate(ops):
-        if op.kind == "read" and op.ret is not None and not writers.get(op.output):
-            return False
-        if op.kind == "cas" and not writers.get(op.input[0], set()) - {n}:
-            return False
-    return True
+            calls.setdefault(op.input if op.kind == "write" else op.input[1], []).append((op.call, i))
+    out = set()
+    for i in indices:
+        op = ops[i]
+        if op.ret is None or op.kind == "write" or (op.kind == "cas" and op.output is not True):
+            continue
+        value, until = (op.output if op.kind == "read" else op.input[0]), op.ret
+        if value is not None and not any(call <= until and j != i
+                                         for call, j in calls.get(value, ())):
+            out.add(i)
+    return out
 
 
 def _core(ops: Sequence[Operation], max_steps: int) -> list[int]:
@@ -308,7 +319,7 @@ def _core(ops: Sequence[Operation], max_steps: int) -> list[int]:
     cut = times[low] if times else 0
     # whole operations from here on, in call order; chunks are tried from the end
     kept = sorted((i for i, op in enumerate(ops) if op.call <= cut), key=lambda i: (ops[i].call, i))
-    grounded = _grounded([ops[i] for i in kept])
+    orphans = _orphans(ops, kept)  # a removal may not orphan any other read
     chunk = max(1, len(kept) // 2)
     while True:
         shrunk = False
@@ -317,7 +328,7 @@ def _core(ops: Sequence[Operation], max_steps: int) -> list[int]:
             start = max(0, end - chunk)
             rest = kept[:start] + kept[end:]
             trial = [ops[j] for j in rest]
-            if (not grounded or _grounded(trial)) and rest and fails(trial):
+            if rest and _orphans(ops, rest) <= orphans and fails(trial):
                 kept, shrunk = rest, True
             end = start
         if chunk == 1 and not shrunk:
