@@ -10,6 +10,7 @@ Sources (see README.md in this folder for commits and licences):
 Usage (the repositories are local git clones or mirrors)::
 
     python tests/linearizability/convert.py KNOSSOS_GIT PORCUPINE_GIT OUT_DIR [names...]
+    python tests/linearizability/convert.py --check KNOSSOS_GIT PORCUPINE_GIT   # every history
 
 Each output file is ``{"source": ..., "verdict": true|false, "history": <replicalab/history>}``.
 The rules, following each checker's own reading of its data:
@@ -178,5 +179,29 @@ def main(knossos_git: str, porcupine_git: str, out: str, names: list[str]) -> No
         (target / (name.replace("/", "-") + ".json")).write_text(json.dumps(doc, sort_keys=True) + "\n")
 
 
+def check_all(knossos_git: str, porcupine_git: str) -> int:
+    """Check every Knossos cas-register and Porcupine etcd history; print and count disagreements."""
+    from replicalab.checkers import linearizable
+
+    listing = subprocess.run(["git", "--git-dir", knossos_git, "ls-tree", "-r", "--name-only",
+                              "HEAD", "data/cas-register"], check=True, capture_output=True,
+                             text=True).stdout.split()
+    cases = [(path, knossos(show(knossos_git, path)), "/good/" in path)
+             for path in listing if path.endswith(".edn")]
+    verdicts = porcupine_verdicts(show(porcupine_git, "porcupine_test.go"))
+    cases += [(f"etcd_{n:03d}", porcupine(show(porcupine_git, f"test_data/jepsen/etcd_{n:03d}.log")), v)
+              for n, v in sorted(verdicts.items())]
+    wrong = 0
+    for name, history, expected in cases:
+        ok = linearizable(history).ok
+        wrong += ok != expected
+        print(f"{name}: {len(history)} operations, {'linearizable' if ok else 'not linearizable'}"
+              f"{'' if ok == expected else '  DISAGREES with the published verdict'}")
+    print(f"{len(cases) - wrong} of {len(cases)} agree")
+    return 1 if wrong else 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "--check":
+        sys.exit(check_all(sys.argv[2], sys.argv[3]))
     main(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:])
