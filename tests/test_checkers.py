@@ -28,8 +28,8 @@ def step(state: object, op: Operation) -> tuple[bool, object]:
     return True, new if swaps else state
 
 
-def legal(order: Sequence[Operation]) -> bool:
-    state: object = None
+def legal(order: Sequence[Operation], initial: object = None) -> bool:
+    state: object = initial
     for op in order:
         ok, state = step(state, op)
         if not ok:
@@ -43,14 +43,14 @@ def respects_real_time(order: Sequence[Operation]) -> bool:
                for n, a in enumerate(order) for b in order[n + 1:])
 
 
-def brute_force(ops: Sequence[Operation]) -> bool:
+def brute_force(ops: Sequence[Operation], initial: object = None) -> bool:
     """Linearizable iff some choice of never-returned operations, in some order, is legal."""
     done = [op for op in ops if op.ret is not None]
     open_ = [op for op in ops if op.ret is None]
     for size in range(len(open_) + 1):
         for chosen in itertools.combinations(open_, size):
             for order in itertools.permutations(done + list(chosen)):
-                if respects_real_time(order) and legal(order):
+                if respects_real_time(order) and legal(order, initial):
                     return True
     return False
 
@@ -92,6 +92,16 @@ def test_the_checker_agrees_with_brute_force_on_every_small_history(ops: list[Op
     else:
         core = [ops[i] for i in verdict.core]
         assert core and not brute_force(core), "the core is linearizable"
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(histories(max_ops=6), VALUES)
+def test_a_register_that_starts_elsewhere_agrees_with_brute_force(ops: list[Operation],
+                                                                 initial: object) -> None:
+    verdict = linearizable(ops, initial=initial)
+    assert verdict.ok == brute_force(ops, initial)
+    if not verdict.ok:
+        assert not brute_force([ops[i] for i in verdict.core], initial)
 
 
 @settings(max_examples=300, deadline=None, database=None)

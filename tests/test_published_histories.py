@@ -36,30 +36,25 @@ def test_the_published_verdict(path: Path) -> None:
 
 
 def porcupine_register(ops: list[tuple[int, str, int, int, int]]) -> list[Operation]:
-    """Porcupine's ``registerModel`` starts at 0: a write of 0 before everything stands for that.
+    """Porcupine's ``registerModel`` operations: (client, "put" or "get", value, call, return)."""
+    return [Operation(str(client), call, ret, "write", value) if kind == "put"
+            else Operation(str(client), call, ret, "read", output=value)
+            for client, kind, value, call, ret in ops]
 
-    Each entry is (client, "put" or "get", value, call, return), times shifted by one.
-    """
-    out = [Operation("init", 0, 0, "write", 0)]
-    for client, kind, value, call, ret in ops:
-        if kind == "put":
-            out.append(Operation(str(client), call + 1, ret + 1, "write", value))
-        else:
-            out.append(Operation(str(client), call + 1, ret + 1, "read", output=value))
-    return out
+
+def porcupine(ops: list[tuple[int, str, int, int, int]]) -> bool:
+    return linearizable(porcupine_register(ops), initial=0).ok
 
 
 def test_porcupine_register_model_examples() -> None:
     """``TestRegisterModel`` (porcupine_test.go; from MIT 6.824's 2017 quiz 2, section VII)."""
-    assert linearizable(porcupine_register([(0, "put", 100, 0, 100), (1, "get", 100, 25, 75),
-                                            (2, "get", 0, 30, 60)])).ok
-    assert not linearizable(porcupine_register([(0, "put", 200, 0, 100), (1, "get", 200, 10, 30),
-                                                (2, "get", 0, 40, 90)])).ok
+    assert porcupine([(0, "put", 100, 0, 100), (1, "get", 100, 25, 75), (2, "get", 0, 30, 60)])
+    assert not porcupine([(0, "put", 200, 0, 100), (1, "get", 200, 10, 30), (2, "get", 0, 40, 90)])
 
 
 def test_porcupine_zero_duration_examples() -> None:
     """``TestZeroDuration``: operations whose call and return are the same instant."""
-    assert linearizable(porcupine_register([(0, "put", 100, 0, 100), (1, "get", 100, 25, 75),
-                                            (2, "get", 0, 30, 30), (3, "get", 0, 30, 30)])).ok
-    assert not linearizable(porcupine_register([(0, "put", 200, 0, 100), (1, "get", 200, 10, 10),
-                                                (2, "get", 200, 10, 10), (3, "get", 0, 40, 90)])).ok
+    assert porcupine([(0, "put", 100, 0, 100), (1, "get", 100, 25, 75), (2, "get", 0, 30, 30),
+                      (3, "get", 0, 30, 30)])
+    assert not porcupine([(0, "put", 200, 0, 100), (1, "get", 200, 10, 10),
+                          (2, "get", 200, 10, 10), (3, "get", 0, 40, 90)])

@@ -15,7 +15,8 @@ key-value map (model ``"kv"``):
 * ``"cas"`` — input: ``(expected, new)``; output: True if it swapped, False if
   the register did not hold ``expected`` (then it changed nothing).
 
-Values are ``None`` (the initial value of every register), integers and
+Values are ``None`` (every register's initial value, unless the checker is
+given another ``initial``), integers and
 strings; ``bool`` is refused because ``True == 1`` in Python, so a register
 could not tell them apart. Times are integers >= 0 (ms, nanoseconds, or
 positions in a log: only their order matters). Two operations are ordered in

@@ -44,7 +44,7 @@ small non-linearizable *core*, found by a documented reduction:
    no single one can go — while what is left is still not linearizable and
    every value it reads (or a successful cas expects) is still written by
    another operation left that was called before the reader returned (or is
-   the initial None).
+   the initial value).
    So the core keeps the writes that make a read stale instead of degenerating
    into "a read of a value nobody wrote". Removing any single further
    operation then either makes it linearizable or orphans a read. (A read
@@ -62,7 +62,7 @@ from typing import Any
 import attrs
 
 from replicalab import _validate
-from replicalab.checkers.history import History, Operation
+from replicalab.checkers.history import History, Operation, _check_value
 from replicalab.errors import ConfigError
 
 __all__ = ["MAX_STEPS", "MODELS", "Verdict", "linearizable"]
@@ -97,7 +97,8 @@ def _same(a: Any, b: Any) -> bool:
 # -- the search ------------------------------------------------------------------------
 
 
-def _search(ops: Sequence[Operation], max_steps: int, memo: bool = True) -> list[int] | None:
+def _search(ops: Sequence[Operation], max_steps: int, memo: bool = True,
+            initial: Any = None) -> list[int] | None:
     """Wing & Gong / Lowe on one register: a witness order (indices into ``ops``), or None.
 
     ``memo=False`` is Wing & Gong without Lowe's cache (for the benchmark's comparison).
@@ -139,7 +140,7 @@ def _search(ops: Sequence[Operation], max_steps: int, memo: bool = True) -> list
                 prv[nxt[node]] = node
 
     remaining = sum(1 for op in ops if op.ret is not None)
-    state: Any = None
+    state: Any = initial
     linearized = 0
     stack: list[tuple[int, Any]] = []
     cache: set[tuple[int, Any]] = set()
@@ -194,6 +195,7 @@ class Verdict:
     never returned which this order lets take effect. Otherwise ``core`` holds the indices
     of a small non-linearizable sub-history (see the module docs for the
     reduction) and ``key`` names its register (None: the single register).
+    ``initial`` is the value every register started with.
     """
 
     ok: bool
@@ -202,6 +204,7 @@ class Verdict:
     order: tuple[int, ...] = ()
     core: tuple[int, ...] = ()
     key: str | None = None
+    initial: Any = None
 
     @property
     def core_history(self) -> History:
@@ -283,9 +286,9 @@ def _as_of(ops: Sequence[Operation], t: int) -> list[Operation]:
     return out
 
 
-def _orphans(ops: Sequence[Operation], indices: Sequence[int]) -> set[int]:
-    """The indices of the reads and successful cases among ``indices`` whose value is neither None
-    nor written by another of them called before the reader returned (so it could come first)."""
+def _orphans(ops: Sequence[Operation], indices: Sequence[int], initial: Any) -> set[int]:
+    """The indices of the reads and successful cases among ``indices`` whose value is neither the
+    initial one nor written by another of them called before the reader returned (so it could come first)."""
     calls: dict[Any, list[tuple[int, int]]] = {}  # value -> (call, index) of the ops writing it
     for i in indices:
         op = ops[i]
@@ -297,16 +300,16 @@ def _orphans(ops: Sequence[Operation], indices: Sequence[int]) -> set[int]:
         if op.ret is None or op.kind == "write" or (op.kind == "cas" and op.output is not True):
             continue
         value, until = (op.output if op.kind == "read" else op.input[0]), op.ret
-        if value is not None and not any(call <= until and j != i
+        if not _same(value, initial) and not any(call <= until and j != i
                                          for call, j in calls.get(value, ())):
             out.add(i)
     return out
 
 
-def _core(ops: Sequence[Operation], max_steps: int) -> list[int]:
+def _core(ops: Sequence[Operation], max_steps: int, initial: Any) -> list[int]:
     """Indices into ``ops`` of a small non-linearizable sub-history (see the module docs)."""
     def fails(subset: Sequence[Operation]) -> bool:
-        return _search(subset, max_steps) is None
+        return _search(subset, max_steps, initial=initial) is None
 
     times = sorted({op.ret for op in ops if op.ret is not None})
     low, high = 0, len(times) - 1  # the full history (as of the last return) fails
@@ -319,7 +322,7 @@ def _core(ops: Sequence[Operation], max_steps: int) -> list[int]:
     cut = times[low] if times else 0
     # whole operations from here on, in call order; chunks are tried from the end
     kept = sorted((i for i, op in enumerate(ops) if op.call <= cut), key=lambda i: (ops[i].call, i))
-    orphans = _orphans(ops, kept)  # a removal may not orphan any other read
+    orphans = _orphans(ops, kept, initial)  # a removal may not orphan any other read
     chunk = max(1, len(kept) // 2)
     while True:
         shrunk = False
@@ -328,7 +331,7 @@ def _core(ops: Sequence[Operation], max_steps: int) -> list[int]:
             start = max(0, end - chunk)
             rest = kept[:start] + kept[end:]
             trial = [ops[j] for j in rest]
-            if rest and _orphans(ops, rest) <= orphans and fails(trial):
+            if rest and _orphans(ops, rest, initial) <= orphans and fails(trial):
                 kept, shrunk = rest, True
             end = start
         if chunk == 1 and not shrunk:
@@ -343,11 +346,11 @@ def _core(ops: Sequence[Operation], max_steps: int) -> list[int]:
 
 
 def linearizable(history: History | Sequence[Operation], model: str = "register", *,
-                 max_steps: int = MAX_STEPS) -> Verdict:
+                 initial: Any = None, max_steps: int = MAX_STEPS) -> Verdict:
     """Check ``history`` against ``model`` (``"register"`` or ``"kv"``); return a :class:`Verdict`.
 
-    ``"register"``: one register (every operation's key is None) starting at None,
-    with read, write and cas. ``"kv"``: a map of such registers, one per key (every
+    ``"register"``: one register (every operation's key is None) holding ``initial``
+    (None unless told: Porcupine's register tests start at 0), with read, write and cas. ``"kv"``: a map of such registers, one per key (every
     operation names its key); each key is checked on its own. Raises
     :class:`~replicalab.errors.ConfigError` for an unknown model, operations whose
     keys do not fit it, or a search longer than ``max_steps`` steps on one register
@@ -365,6 +368,7 @@ def linearizable(history: History | Sequence[Operation], model: str = "register"
         history = History(history)
     if not isinstance(model, str) or model not in MODELS:
         raise ConfigError(f"model must be one of {list(MODELS)}, got {_validate.shown(model)}")
+    _check_value(initial, "initial (the registers' first value)")
     if type(max_steps) is not int or max_steps < 1:
         raise ConfigError(f"max_steps must be an integer >= 1, got {_validate.shown(max_steps)}")
     ops = history.operations
@@ -382,12 +386,13 @@ def linearizable(history: History | Sequence[Operation], model: str = "register"
     order: list[int] = []
     for key, indices in by_key.items():
         part = [ops[i] for i in indices]
-        found = _search(part, max_steps)
+        found = _search(part, max_steps, initial=initial)
         if found is None:
-            core = _core(part, max_steps)
-            return Verdict(False, model, history, core=tuple(indices[i] for i in core), key=key)
+            core = _core(part, max_steps, initial)
+            return Verdict(False, model, history, core=tuple(indices[i] for i in core), key=key,
+                           initial=initial)
         order += [indices[i] for i in found]
-    return Verdict(True, model, history, order=tuple(order))
+    return Verdict(True, model, history, order=tuple(order), initial=initial)
 
 
 def _idle(op: Operation) -> bool:
