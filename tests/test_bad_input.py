@@ -1100,9 +1100,9 @@ PUBLIC_MODULES = [
     "replicalab.serialization", "replicalab.trace", "replicalab.ulid", "replicalab.replica",
     "replicalab.replica.mrsc", "replicalab.replica.sync_driver", "replicalab.sim",
     "replicalab.sim.faults", "replicalab.sim.limits",
-    "replicalab.scenarios", "replicalab.ledger",
-    "replicalab.dynamodb", "replicalab.dynamodb.values", "replicalab.dynamodb.expressions", "replicalab.dynamodb.evaluate",
-    "replicalab.dynamodb.table",
+    "replicalab.scenarios", "replicalab.ledger", "replicalab.checkers",
+    "replicalab.dynamodb", "replicalab.dynamodb.values", "replicalab.dynamodb.expressions",
+    "replicalab.dynamodb.evaluate", "replicalab.dynamodb.table",
 ]
 #: Examples per public target under CI (derandomized); the local 'dev' profile uses a third.
 FUZZ_EXAMPLES = 25
@@ -1266,7 +1266,7 @@ def _dynamodb_table() -> Any:
 
 def _subjects() -> dict[str, Callable[[], Any]]:
     """Builders of a live object of every public class whose constructor needs arguments."""
-    from replicalab import antientropy, ledger, reconcile, trace
+    from replicalab import antientropy, checkers, ledger, reconcile, trace
     from replicalab.merkle import MerkleTree
     from replicalab.policies import Loss, Outcome
     from replicalab.replica import GetItem, PutItem, ReadResult, Replicate, Request, Response, mrsc
@@ -1355,6 +1355,11 @@ def _subjects() -> dict[str, Callable[[], Any]]:
         "ORMap.Remove": lambda: ORMap(PNCounter).remove_op("k"),
         "Substitutions": lambda: _dynamodb_substitutions(),
         "Table": _dynamodb_table,
+        "Operation": lambda: checkers.Operation("p1", 0, 5, "cas", (None, 1), True),
+        "History": lambda: checkers.History([checkers.Operation("p1", 0, 5, "write", 1),
+                                             checkers.Operation("p2", 6, 7, "read", output=1)]),
+        "Verdict": lambda: checkers.linearizable([checkers.Operation("p1", 0, 5, "write", 1),
+                                                  checkers.Operation("p2", 6, 7, "read", output=2)]),
         "WriteRecord": lambda: ledger.WriteRecord("w1", "a", "k", 5, "c", {"x": 1}, Dot("a", 1),
                                                   VectorClock({"a": 1})),
     }

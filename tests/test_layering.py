@@ -8,6 +8,7 @@ inside functions or ``if TYPE_CHECKING:`` blocks. The rules:
   imports only modules of a lower rank, or modules of its own package; so there
   are no import cycles between packages, and none inside one (checked too);
 * a replica module imports nothing from ``replicalab.sim`` (replicas are sans-I/O);
+* a checker imports nothing from ``replicalab.sim`` or ``replicalab.replica`` (it reads histories);
 * no module imports ``pickle``, ``marshal`` or ``shelve`` (no unsafe decoding),
   or ``time`` / ``datetime`` (simulated time only) — except that the grader's
   protocol module reads a monotonic clock for the learner process's deadlines;
@@ -54,6 +55,7 @@ RANKS: dict[str, int] = {
     "replicalab.sim": 9,
     "replicalab.ledger": 10,
     "replicalab.reconcile": 10,
+    "replicalab.checkers": 10,
     "replicalab.viz": 11,
     "replicalab.testing": 11,
     "replicalab.scenarios": 12,
@@ -180,6 +182,9 @@ def violations(source: str, module: str, is_package: bool = False) -> list[str]:
                          f"which is not below {mine[0]} (rank {mine[1]})")
         if within(module, "replicalab.replica") and within(name, "replicalab.sim"):
             found.append(f"{module} line {line}: replica imports {name}; replicas are sans-I/O")
+        if within(module, "replicalab.checkers") and within(name, ("replicalab.sim", "replicalab.replica")):
+            found.append(f"{module} line {line}: checker imports {name}; a checker reads histories, "
+                         "never the simulator or the replicas")
     found += [f"{module} {v}" for v in random_violations(tree, module)]
     return found
 

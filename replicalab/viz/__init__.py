@@ -6,7 +6,8 @@
 * :mod:`~replicalab.viz.mermaid` — Mermaid sequence-diagram text: :func:`to_mermaid`;
 * :mod:`~replicalab.viz.shiviz` — a ShiViz log with happens-before vector clocks: :func:`to_shiviz`;
 * :mod:`~replicalab.viz.topology` — a topology drawing with partitions: :func:`topology_svg`;
-* :mod:`~replicalab.viz.charts` — messages, bytes and siblings over time: :func:`cost_chart`.
+* :mod:`~replicalab.viz.charts` — messages, bytes and siblings over time: :func:`cost_chart`;
+* :mod:`~replicalab.viz.linearizability` — a linearizability verdict's core or witness: :func:`verdict_svg`.
 
 All of them take a scenario Result (most also a bare Trace) and return text;
 the same run always gives the same bytes.
@@ -15,6 +16,7 @@ the same run always gives the same bytes.
 from replicalab import trace as _trace
 from replicalab.viz.charts import cost_chart, cost_series
 from replicalab.viz.html import html_fragment, to_html
+from replicalab.viz.linearizability import verdict_svg
 from replicalab.viz.merkle import merkle_diff_svg
 from replicalab.viz.mermaid import to_mermaid
 from replicalab.viz.shiviz import to_shiviz
@@ -39,6 +41,7 @@ __all__ = [
     "to_shiviz",
     "to_svg",
     "topology_svg",
+    "verdict_svg",
 ]
 
 # A trace draws itself through these (it sits below the pictures and never imports them).
