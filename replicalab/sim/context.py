@@ -10,8 +10,8 @@ raises inside the handler that gave it. :meth:`SimContext.execute` carries out a
 given as a value (one a ``RecordingContext`` recorded, say) through the same verbs.
 
 * ``send``: draw loss on the link's stream; if the message survives, draw a latency and
-  schedule a :class:`~replicalab.sim.events.Deliver` (a second one if the link duplicates
-  it). The message's id is the delivery's ``seq``, traced from ``Sent`` to ``Delivered`` or
+  schedule its delivery (a :class:`~replicalab.sim.events.Deliver`, as a plain tuple; a
+  second one if the link duplicates it). The message's id is the delivery's ``seq``, traced from ``Sent`` to ``Delivered`` or
   ``Dropped``. A send about an item key carries the sender's ground truth for that key.
 * ``set_timer``: schedule a :class:`~replicalab.sim.events.Fire`; ``cancel_timer`` marks it.
 * ``reply``: the client gets it after one draw of its link's latency (0 next to its
@@ -47,13 +47,12 @@ from replicalab.replica.base import (
 from replicalab.sim import limits
 from replicalab.sim.clock import WallClock
 from replicalab.sim.describe import describe
-from replicalab.sim.events import PRIORITY_NORMAL, PRIORITY_RUNTIME, Deliver, Fire, ReplyArrival
+from replicalab.sim.events import PRIORITY_NORMAL, PRIORITY_RUNTIME, Fire, ReplyArrival
 from replicalab.sim.links import LinkState
 from replicalab.sim.records import Reply as ClientReply
 
 __all__ = ["SimContext"]
 
-_new = tuple.__new__  # a Deliver without the named tuple's Python-level __new__: the hot path
 
 
 class SimContext:
@@ -127,16 +126,16 @@ class SimContext:
                                                    "id": seq})
             return
         due = now + link.sample()
-        # Pushed here, not through Simulation._schedule (which checks what was checked
-        # above): one call less per message, the hot path.
-        heapq.heappush(sim._heap, _new(Deliver, (due, PRIORITY_NORMAL, seq, dst, src, msg, causal)))
+        # A Deliver as a plain tuple, pushed here rather than through Simulation._schedule
+        # (which would check again what was checked above): the hot path (events.py says why).
+        heapq.heappush(sim._heap, (due, PRIORITY_NORMAL, seq, dst, src, msg, causal))
         if trace is not None:
             trace.record(now, "Sent", src, {"dst": dst, "msg": described, "due": due, "id": seq})
         if link.duplicate and link.rng.random() < link.duplicate:
             again = now + link.sample()
             seq = sim._seq
             sim._seq = seq + 1
-            heapq.heappush(sim._heap, Deliver(again, PRIORITY_NORMAL, seq, dst, src, msg, causal))
+            heapq.heappush(sim._heap, (again, PRIORITY_NORMAL, seq, dst, src, msg, causal))
             sim._duplicated += 1
             if trace is not None:
                 trace.record(now, "Duplicated", src, {"dst": dst, "msg": described, "due": again,
