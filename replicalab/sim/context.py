@@ -87,8 +87,9 @@ class SimContext:
         return self._clock.read(self._sim.now, self._sim.epoch)
 
     def execute(self, command: Command) -> Any:
-        """Carry out ``command`` as if the handler had called the verb; a :class:`SetTimer`
-        gets this simulation's next timer id (returned), not the one it was recorded with."""
+        """Carry out ``command`` as if the handler had called the verb. A :class:`SetTimer`
+        gets this simulation's next timer id (returned), not the one it was recorded with:
+        cancel it by that id."""
         if isinstance(command, Send):
             return self.send(command.dst, command.msg, scope=command.scope, scopes=command.scopes)
         if isinstance(command, SetTimer):
