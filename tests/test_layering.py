@@ -234,7 +234,11 @@ def test_the_checker_sees_every_layer_of_the_package() -> None:
     names = {name for name, _, _ in MODULES}
     for expected in ("replicalab", "replicalab.clocks", "replicalab.crdts.registers",
                      "replicalab.policies", "replicalab.replica.base", "replicalab.sim.rng",
-                     "replicalab.scenarios.world", "replicalab.cli"):
+                     "replicalab.scenarios.world", "replicalab.cli",
+                     # the simulator's modules, ranked with their package (replicalab.sim)
+                     "replicalab.sim.events", "replicalab.sim.context", "replicalab.sim.links",
+                     "replicalab.sim.clients", "replicalab.sim.runtime", "replicalab.sim.setup",
+                     "replicalab.sim.view", "replicalab.sim.simulation"):
         assert expected in names
 
 

@@ -1,0 +1,139 @@
+"""Clients of a simulation: requests that arrive at a region, replies that reach the client.
+
+A client sits next to ``via`` (by default the replica it writes to, latency 0). A request
+that reaches a replica which is down, or across a link a partition has cut, fails at once
+with :data:`~replicalab.sim.records.UNREACHABLE`; so does a reply cut on its way back.
+Client traffic draws latency from its own streams (``client:src->dst``), so it never
+shifts replication's draws.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from replicalab import _validate
+from replicalab.errors import ConfigError, TopologyError
+from replicalab.replica.base import Request, Response
+from replicalab.sim import limits
+from replicalab.sim.describe import describe
+from replicalab.sim.events import PRIORITY_NORMAL, PRIORITY_RUNTIME, Action, ClientArrival
+from replicalab.sim.network import Link
+from replicalab.sim.records import UNREACHABLE, FailedRequest, Reply
+from replicalab.sim.rng import RandomStreams
+
+#: The simulation (replicalab.sim.simulation imports this module, so it is not imported here).
+Simulation = Any
+
+__all__ = ["Clients"]
+
+OnReply = Callable[[Any, Reply], None]
+
+
+class Clients:
+    """Every client request of one simulation: when and where it was issued, how it ended."""
+
+    def __init__(self, streams: RandomStreams, links: dict[tuple[str, str], Link],
+                 default: Link) -> None:
+        self.ops: set[str] = set()
+        #: op id -> (time issued, the replica the client sits next to or None, callback)
+        self.issued: dict[str, tuple[int, str | None, OnReply | None]] = {}
+        self.failed: dict[str, FailedRequest] = {}
+        self.replies: list[Reply] = []
+        self._streams, self._links, self._default = streams, links, default
+        self._samplers: dict[tuple[str, str], Callable[[], int]] = {}
+
+    def link(self, src: str, dst: str) -> Callable[[], int]:
+        """The latency sampler of the client link ``src -> dst``, on its own stream."""
+        sampler = self._samplers.get((src, dst))
+        if sampler is None:
+            link = self._links.get((src, dst), self._default)
+            sampler = link.latency.sampler(self._streams.stream(f"client:{src}->{dst}"))
+            self._samplers[(src, dst)] = sampler
+        return sampler
+
+    def request(self, sim: Simulation, at: Any, replica: str, request: Any, client: str,
+                via: str | None, on_reply: Any) -> None:
+        """Schedule ``request``'s arrival, after checking everything (see
+        :meth:`Simulation.client_request`)."""
+        if type(at) is not int or at < sim.now:
+            raise ConfigError(
+                f"a client request must be sent at an integer time >= now ({sim.now}), got {_validate.shown(at)}"
+            )
+        if len(sim._heap) >= sim._max_pending:
+            raise limits.too_many_pending(sim._max_pending)
+        sim.replica(replica)
+        if not isinstance(request, Request):
+            raise ConfigError(f"client requests must be Request objects, got {_validate.shown(request)}")
+        _validate.replica_id(client, "client name")
+        if request.op in self.ops:
+            raise ConfigError(f"request op id {_validate.shown(request.op)} is already scheduled; op ids must be unique")
+        if via is not None and via != replica:
+            sim.replica(via)
+            if not sim.topology.has_edge(via, replica):
+                raise TopologyError(f"a client at {_validate.shown(via)} cannot reach {_validate.shown(replica)}: no link between them")
+        if sim._trace is not None:
+            describe(request)  # it will be traced when it arrives: refuse it now if it cannot be
+        if on_reply is not None and not callable(on_reply):
+            raise ConfigError(f"on_reply must be callable, got {_validate.shown(on_reply)}")
+        delay = self.link(via, replica)() if via is not None and via != replica else 0
+        sim._schedule(ClientArrival, at + delay, PRIORITY_NORMAL, replica, client, request)
+        self.ops.add(request.op)
+        self.issued[request.op] = (at, via, on_reply)
+
+    def arrives(self, sim: Simulation, event: ClientArrival) -> bool:
+        """``event``'s request reaches its replica: True if it gets there, False if it fails."""
+        replica, client, request = event.replica, event.client, event.request
+        via = self.issued[request.op][1]
+        down = sim._down
+        if (down and replica in down) or (sim._cut and via is not None and (via, replica) in sim._cut):
+            self._failed(sim, replica, client, request, via)
+            return False
+        sim._client_requests += 1
+        if request.mutates:
+            actor = sim._identity.get(replica, replica)
+            sim._truth.wrote(request.op, replica, actor, request.scope, sim.now, client)
+        if sim._trace is not None:
+            sim._trace.record(sim.now, "ClientRequested", replica,
+                              {"client": client, "op": request.op, "request": describe(request),
+                               "via": via})
+        return True
+
+    def _failed(self, sim: Simulation, replica: str, client: str, request: Request,
+                via: str | None) -> None:
+        """A client request that cannot reach ``replica``: the client gets an error, at once."""
+        sim._dropped += 1
+        if replica in sim._down:
+            reason = f"{replica} is down"
+        else:
+            reason = f"a partition cuts the client at {via} off from {replica}"
+        self.failed[request.op] = FailedRequest(sim.now, replica, via, client, request, reason)
+        if sim._trace is not None:
+            sim._trace.record(sim.now, "RequestFailed", replica, {
+                "client": client, "op": request.op, "via": via, "reason": reason,
+                "request": describe(request)})
+        issued, _, on_reply = self.issued[request.op]
+        reply = Reply(sim.now, replica, client,
+                      Response(request.op, ok=False, error=UNREACHABLE, message=reason), issued)
+        self.replies.append(reply)
+        if on_reply is not None:
+            sim._schedule(Action, sim.now, PRIORITY_RUNTIME, lambda s: on_reply(s, reply))
+
+    def reply_arrives(self, sim: Simulation, replica: str, via: str | None, reply: Reply,
+                      on_reply: OnReply | None) -> None:
+        """``reply`` reaches the client at ``via``: as an error if a partition cut that link by
+        then (the region acted on the request; the client cannot know)."""
+        if via is not None and (replica, via) in sim._cut:
+            said = "ok" if reply.response.ok else str(reply.response.error)
+            reply = attrs.evolve(reply, response=Response(reply.response.op, ok=False,
+                                                          error=UNREACHABLE, message=(
+                f"the reply from {replica} to the client at {via} was cut by a "
+                f"partition; {replica} had answered {said}")))
+            if sim._trace is not None:
+                sim._trace.record(sim.now, "ReplyDropped", replica, {
+                    "client": reply.client, "op": reply.response.op, "via": via})
+        self.replies.append(reply)
+        if on_reply is not None:
+            on_reply(sim, reply)

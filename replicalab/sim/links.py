@@ -1,0 +1,147 @@
+"""Each replica's links: their state (loss, duplication, latency draws) and the implied full mesh.
+
+A :class:`LinkState` is one directed link. With no topology given, the simulation is a
+:class:`~replicalab.sim.topology.FullMesh` that stores nothing per pair: a replica's links
+(:class:`MeshLinks`) are made when first used and its peers (:class:`MeshPeers`) are a view,
+not a copy per replica.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import networkx as nx
+
+from replicalab import _validate
+from replicalab.errors import ConfigError, TopologyError
+from replicalab.sim.network import Link
+from replicalab.sim.rng import RandomStreams
+from replicalab.sim.topology import FullMesh
+
+__all__ = ["LinkState", "MeshLinks", "MeshPeers", "link_overrides", "replica_links"]
+
+
+class LinkState:
+    """One directed link: its loss, duplication and latency draws, from stream ``link:src->dst``.
+
+    The stream (a ``random.Random``, about 2.5 KB) is made on the link's first draw, not
+    when the simulation is built: a full mesh of n replicas has n(n - 1) directed links and
+    most may never carry a message. Streams are derived from their names, so making one
+    late gives exactly the same draws as making it early.
+    """
+
+    __slots__ = ("sample", "loss", "duplicate", "_rng", "_latency", "_streams", "_src", "_dst")
+
+    def __init__(self, link: Link, streams: RandomStreams, src: str, dst: str) -> None:
+        self._rng: Any = None
+        self._latency = link.latency
+        self._streams, self._src, self._dst = streams, src, dst
+        self.sample: Callable[[], int] = self._first_sample
+        self.loss = link.loss
+        self.duplicate = link.duplicate
+
+    @property
+    def rng(self) -> Any:
+        rng = self._rng
+        if rng is None:
+            rng = self._rng = self._streams.stream(f"link:{self._src}->{self._dst}")
+        return rng
+
+    def _first_sample(self) -> int:
+        self.sample = self._latency.sampler(self.rng)
+        return self.sample()
+
+
+class MeshLinks(dict[str, LinkState]):
+    """One replica's links in a :class:`FullMesh`, each made when it is first used."""
+
+    __slots__ = ("_make", "_replica", "_mesh")
+
+    def __init__(self, make: Callable[[str, str], LinkState], replica: str, mesh: FullMesh) -> None:
+        super().__init__()
+        self._make, self._replica, self._mesh = make, replica, mesh
+
+    def get(self, dst: Any, default: Any = None) -> Any:
+        state = dict.get(self, dst)
+        if state is None and isinstance(dst, str) and self._mesh.has_edge(self._replica, dst):
+            state = self[dst] = self._make(self._replica, dst)
+        return default if state is None else state
+
+    def __missing__(self, dst: Any) -> LinkState:
+        state = self.get(dst)
+        if state is None:
+            raise KeyError(dst)
+        return state
+
+
+class MeshPeers(Sequence[str]):
+    """A replica's peers in a full mesh: every id but its own, sorted — without a copy each."""
+
+    __slots__ = ("_ids", "_me")
+
+    def __init__(self, ids: tuple[str, ...], me: int) -> None:
+        self._ids, self._me = ids, me
+
+    def __len__(self) -> int:
+        return len(self._ids) - 1
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return tuple(self)[i]
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("peer index out of range")
+        return self._ids[i if i < self._me else i + 1]
+
+    def __iter__(self) -> Iterator[str]:
+        return (p for i, p in enumerate(self._ids) if i != self._me)
+
+    def __contains__(self, peer: object) -> bool:
+        return peer != self._ids[self._me] and peer in self._ids
+
+    def __eq__(self, other: object) -> bool:
+        return tuple(self) == (tuple(other) if isinstance(other, Sequence) else other)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return repr(tuple(self))
+
+
+def link_overrides(graph: nx.Graph | FullMesh,
+                   links: Mapping[tuple[str, str], Link]) -> dict[tuple[str, str], Link]:
+    """``{(src, dst): Link}`` from edge attributes ``link`` and ``links`` (``(a, b)`` also sets
+    ``b -> a`` unless ``(b, a)`` is given too), after checking every pair is an edge."""
+    out: dict[tuple[str, str], Link] = {}
+    edges = () if isinstance(graph, FullMesh) else graph.edges(data=True)  # a mesh has no data
+    for a, b, data in edges:
+        if "link" in data:
+            out[(a, b)] = out[(b, a)] = data["link"]
+    for pair, link in links.items():
+        if not (isinstance(pair, tuple) and len(pair) == 2):
+            raise TopologyError(f"links keys are (a, b) pairs of replica ids, got {_validate.shown(pair)}")
+        for replica in pair:
+            _validate.replica_id(replica, "replica id in links")
+        if not graph.has_edge(*pair):
+            raise TopologyError(f"links names {_validate.shown(pair)}, which is not an edge of the topology")
+        if not isinstance(link, Link):
+            raise ConfigError(f"links[{_validate.shown(pair)}] must be a Link, got {_validate.shown(link)}")
+    for (a, b), link in links.items():
+        out[(a, b)] = link
+        if (b, a) not in links:
+            out[(b, a)] = link
+    return out
+
+
+def replica_links(graph: nx.Graph | FullMesh, replica: str, index: int,
+                  make: Callable[[str, str], LinkState]) -> tuple[dict[str, LinkState], Sequence[str]]:
+    """``replica``'s links (made on first use in a full mesh) and its peers, sorted; ``index``
+    is its place among the sorted replica ids."""
+    if isinstance(graph, FullMesh):
+        return MeshLinks(make, replica, graph), MeshPeers(graph.nodes, index)
+    peers = tuple(sorted(graph.neighbors(replica)))
+    return {peer: make(replica, peer) for peer in peers}, peers
