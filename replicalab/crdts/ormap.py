@@ -11,6 +11,10 @@ dot store (``_plan``, ``_read``, its payloads' checks and JSON; the
 returns the real value of that type. The merge rule is
 :func:`replicalab.dots.join_stores` per key (:meth:`ORMap._reference_merge`);
 ``ORMap.merge`` is the same function written out for speed.
+
+The module is over 500 lines because of that second merge: written out, it runs B3's
+workload in 1/2.5–1/2.8 of the reference rule's time, so it stays beside the rule it
+must equal (a test holds them equal).
 """
 
 from __future__ import annotations

@@ -49,7 +49,9 @@ from decimal import Decimal
 from typing import Any
 
 from replicalab.dynamodb.exceptions import ValidationException
-from replicalab.dynamodb.expressions import (
+from replicalab.dynamodb.expressions import parse_condition, parse_update
+from replicalab.dynamodb.placeholders import Substitutions
+from replicalab.dynamodb.syntax import (
     Add,
     And,
     Arithmetic,
@@ -69,10 +71,7 @@ from replicalab.dynamodb.expressions import (
     Remove,
     Set,
     SetValue,
-    Substitutions,
     UpdateExpression,
-    parse_condition,
-    parse_update,
 )
 from replicalab.dynamodb.values import Value, equal, from_item, to_item, type_of
 from replicalab.dynamodb.values import add as add_numbers

@@ -49,16 +49,9 @@ from replicalab.dynamodb.exceptions import (
     ResourceNotFoundException,
     ValidationException,
 )
-from replicalab.dynamodb.expressions import (
-    Condition,
-    Path,
-    Remove,
-    Substitutions,
-    UpdateExpression,
-    parse_condition,
-    parse_projection,
-    parse_update,
-)
+from replicalab.dynamodb.expressions import parse_condition, parse_projection, parse_update
+from replicalab.dynamodb.placeholders import Substitutions
+from replicalab.dynamodb.syntax import Condition, Path, Remove, UpdateExpression
 from replicalab.dynamodb.values import (
     MAX_ITEM_BYTES,
     Value,
