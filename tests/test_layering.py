@@ -21,6 +21,8 @@ inside functions or ``if TYPE_CHECKING:`` blocks. The rules:
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -322,3 +324,12 @@ def test_checker_allows_what_the_rules_allow() -> None:
     assert violations("from replicalab.viz import svg\n", "replicalab.scenarios.result") == []
     assert violations("from . import _validate\n", "replicalab.clocks") == []
     assert violations("from replicalab.items import Item\n", "replicalab.replica.table") == []
+
+
+def test_importing_replicalab_does_not_import_networkx() -> None:
+    """networkx is most of the import time (issue #20): only code that builds or draws a
+    graph imports it, so ``import replicalab`` and a run over the implied full mesh don't."""
+    code = ("import sys, replicalab; replicalab.scenarios.run('london'); "
+            "print('networkx' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

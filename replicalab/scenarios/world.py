@@ -33,7 +33,6 @@ from replicalab.sim.clock import WallClock
 from replicalab.sim.faults import Crash
 from replicalab.sim.network import Latency, Link
 from replicalab.sim.simulation import Simulation
-from replicalab.sim.topology import full_mesh
 
 __all__ = ["INITIAL_STAMP", "MODES", "RESULT_FORMAT", "ROUTING", "WRITES", "ClientRead",
            "ClientWrite", "Options", "Result", "TableScenario", "home_of", "percentile"]
@@ -95,7 +94,6 @@ class TableScenario:
                                      anti_entropy=self.anti_entropy) for r in self.regions]
         sim = Simulation(
             replicas,
-            topology=full_mesh(self.regions),
             seed=opts.seed,
             links={pair: Link(latency) for pair, latency in self.latency.items()},
             clocks={r: WallClock(skew=ms) for r, ms in opts.skew.items()},

@@ -9,15 +9,16 @@ not a copy per replica.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from replicalab import _validate
 from replicalab.errors import ConfigError, TopologyError
 from replicalab.sim.network import Link
 from replicalab.sim.rng import RandomStreams
 from replicalab.sim.topology import FullMesh
+
+if TYPE_CHECKING:  # networkx costs ~90 ms to import: only where a graph is built
+    import networkx as nx
 
 __all__ = ["LinkState", "MeshLinks", "MeshPeers", "link_overrides", "replica_links"]
 

@@ -16,12 +16,13 @@ disconnected graphs, and returns the ids sorted.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from replicalab import _validate
 from replicalab.errors import ConfigError, ReplicaIdError, TopologyError
+
+if TYPE_CHECKING:  # networkx costs ~90 ms to import: only where a graph is built
+    import networkx as nx
 
 __all__ = [
     "from_edges",
@@ -95,6 +96,7 @@ class FullMesh:
 
 def full_mesh(ids: Iterable[str]) -> nx.Graph:
     """Every pair of replicas linked (how a global table's regions replicate)."""
+    import networkx as nx
     nodes = _ids(ids)
     graph = nx.Graph()
     graph.add_nodes_from(nodes)
@@ -104,6 +106,7 @@ def full_mesh(ids: Iterable[str]) -> nx.Graph:
 
 def ring(ids: Iterable[str]) -> nx.Graph:
     """Each replica linked to the next, the last to the first (ids in the order given)."""
+    import networkx as nx
     nodes = _listed(ids)
     _ids(nodes)
     if len(nodes) < 3:
@@ -116,6 +119,7 @@ def ring(ids: Iterable[str]) -> nx.Graph:
 
 def line(ids: Iterable[str]) -> nx.Graph:
     """A chain: each replica linked to the next (ids in the order given)."""
+    import networkx as nx
     nodes = _listed(ids)
     _ids(nodes)
     graph = nx.Graph()
@@ -126,6 +130,7 @@ def line(ids: Iterable[str]) -> nx.Graph:
 
 def star(center: str, leaves: Iterable[str]) -> nx.Graph:
     """``center`` linked to every leaf; leaves only reach each other through it."""
+    import networkx as nx
     leaves = _listed(leaves, "leaves")
     _ids([center, *leaves])
     graph = nx.Graph()
@@ -139,6 +144,7 @@ def watts_strogatz(n: int, k: int, p: float, *, seed: int, prefix: str = "n") ->
 
     Nodes are named ``prefix`` plus a zero-padded index so they sort in index order.
     """
+    import networkx as nx
     if type(n) is not int or n < 3:
         raise TopologyError(f"watts_strogatz needs n >= 3 replicas, got {_validate.shown(n)}")
     if type(k) is not int or not 2 <= k < n:
@@ -153,6 +159,7 @@ def watts_strogatz(n: int, k: int, p: float, *, seed: int, prefix: str = "n") ->
 
 def from_edges(edges: Iterable[tuple[str, str]], nodes: Iterable[str] = ()) -> nx.Graph:
     """A graph from explicit ``(a, b)`` pairs (plus isolated ``nodes``), validated."""
+    import networkx as nx
     edges = _listed(edges, "edges")
     for edge in edges:
         if not isinstance(edge, (tuple, list)) or len(edge) != 2:
@@ -178,6 +185,7 @@ def validate_topology(graph: object, *, allow_disconnected: bool = False) -> lis
         if not graph.nodes:
             raise TopologyError("topology has no replicas")
         return list(graph.nodes)  # validated when it was made; connected by definition
+    import networkx as nx
     if not isinstance(graph, nx.Graph) or graph.is_directed() or graph.is_multigraph():
         raise TopologyError(
             f"topology must be an undirected networkx.Graph, got {type(graph).__name__}; "

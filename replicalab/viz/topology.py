@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from replicalab import _validate
 from replicalab.errors import TopologyError
 from replicalab.viz import _svg as s
+
+if TYPE_CHECKING:  # networkx costs ~90 ms to import: only where a graph is drawn
+    import networkx as nx
 
 __all__ = ["layout_positions", "topology_svg"]
 
@@ -47,9 +48,11 @@ def layout_positions(graph: nx.Graph, *, layout: str = "spring",
                      seed: int = 0) -> dict[str, tuple[float, float]]:
     """Node positions in [-1, 1]², rounded, independent of insertion order.
 
+        >>> import networkx as nx
         >>> layout_positions(nx.path_graph(["a", "b"]), layout="circle")
         {'a': (0.0, -1.0), 'b': (0.0, 1.0)}
     """
+    import networkx as nx
     if layout not in ("spring", "circle"):
         raise TopologyError(f"layout must be 'spring' or 'circle', got {_validate.shown(layout)}")
     nodes = sorted(graph.nodes, key=str)
@@ -135,6 +138,7 @@ def topology_svg(
     edge_labels: Mapping[tuple[str, str], str] | None = None,
 ) -> str:
     """Draw ``graph`` as a standalone SVG; see the module docs. Same graph, same bytes."""
+    import networkx as nx
     if not isinstance(graph, nx.Graph):
         raise TopologyError(f"topology_svg needs a networkx graph, got {type(graph).__name__}")
     nodes = sorted(str(v) for v in graph.nodes)
