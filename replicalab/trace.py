@@ -109,6 +109,21 @@ class Trace:
         events.append(typed if typed is not None else Event(seq, time, kind, replica, data,
                                                              self.step))
 
+    def _add(self, cls: type[TraceEvent], time: int, replica: str | None, **fields: Any) -> None:
+        """Append an event of a listed kind built from ``fields`` (the runtime's own records).
+
+        The runtime builds its fields itself, so the checks :meth:`record` makes on data
+        from outside are not repeated on the hot path; the event's own schema still is
+        (a missing or unknown field raises ``TypeError`` at once).
+        """
+        events = self.events
+        if self.max_events is not None and len(events) >= self.max_events:
+            raise ConfigError(
+                f"the trace reached max_trace_events={self.max_events} records; run with trace=False, "
+                "stop earlier with run(until=...), or pass Simulation(max_trace_events=...)"
+            )
+        events.append(cls(seq=len(events), time=time, replica=replica, step=self.step, **fields))
+
     def of_kind(self, *kinds: str) -> list[AnyEvent]:
         """The events of the given kinds, in order."""
         return [e for e in self.events if e.kind in kinds]

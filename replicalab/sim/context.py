@@ -32,6 +32,7 @@ from typing import Any
 
 from replicalab import _validate
 from replicalab.errors import ConfigError, TopologyError
+from replicalab.events import Dropped, Duplicated, Replied, Sent
 from replicalab.replica.base import (
     CancelTimer,
     Command,
@@ -122,16 +123,15 @@ class SimContext:
         if link.loss and link.rng.random() < link.loss:
             sim._dropped += 1
             if trace is not None:
-                trace.record(now, "Sent", src, {"dst": dst, "msg": described, "due": None, "id": seq})
-                trace.record(now, "Dropped", src, {"dst": dst, "msg": described, "reason": "loss",
-                                                   "id": seq})
+                trace._add(Sent, now, src, dst=dst, msg=described, due=None, id=seq)
+                trace._add(Dropped, now, src, dst=dst, msg=described, reason="loss", id=seq)
             return
         due = now + link.sample()
         # A Deliver as a plain tuple, pushed here rather than through Simulation._schedule
         # (which would check again what was checked above): the hot path (events.py says why).
         heapq.heappush(sim._heap, (due, PRIORITY_NORMAL, seq, dst, src, msg, causal))
         if trace is not None:
-            trace.record(now, "Sent", src, {"dst": dst, "msg": described, "due": due, "id": seq})
+            trace._add(Sent, now, src, dst=dst, msg=described, due=due, id=seq)
         if link.duplicate and link.rng.random() < link.duplicate:
             again = now + link.sample()
             seq = sim._seq
@@ -139,8 +139,7 @@ class SimContext:
             heapq.heappush(sim._heap, (again, PRIORITY_NORMAL, seq, dst, src, msg, causal))
             sim._duplicated += 1
             if trace is not None:
-                trace.record(now, "Duplicated", src, {"dst": dst, "msg": described, "due": again,
-                                                      "id": seq})
+                trace._add(Duplicated, now, src, dst=dst, msg=described, due=again, id=seq)
 
     def set_timer(self, delay: int, timer: Any) -> int:
         if type(delay) is not int or delay < 0:
@@ -167,9 +166,8 @@ class SimContext:
         if via is not None and via != replica:
             received += sim._clients.link(replica, via)()
         if sim._trace is not None:
-            sim._trace.record(sim.now, "Replied", replica, {
-                "client": client, "op": response.op, "ok": response.ok,
-                "error": response.error, "message": response.message, "received": received})
+            sim._trace._add(Replied, sim.now, replica, client=client, op=response.op, ok=response.ok,
+                           error=response.error, message=response.message, received=received)
         reply = ClientReply(received, replica, client, response, issued)
         if received == sim.now:  # next to its region: the client has it at once
             sim._clients.reply_arrives(sim, replica, via, reply, on_reply)

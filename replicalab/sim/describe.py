@@ -19,6 +19,8 @@ from replicalab.errors import ConfigError
 
 __all__ = ["describe"]
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
 
 def describe(msg: Any) -> Any:
     """A message as deterministic plain data for the trace.
@@ -28,6 +30,8 @@ def describe(msg: Any) -> Any:
     ``<Foo object at 0x7f...>`` repr) raises :class:`ConfigError`, because the address
     differs between processes and the same seed would no longer give the same trace.
     """
+    if type(msg) in _SCALARS:  # the common case on the hot path: nothing to look into
+        return msg
     fields = getattr(msg, "trace_fields", None)
     if fields is not None:
         described = fields()

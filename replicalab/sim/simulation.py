@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from replicalab import _validate
 from replicalab.errors import ConfigError, FaultScheduleError
+from replicalab.events import Delivered, Dropped, Started, TimerFired
 from replicalab.replica.base import Replica, Request
 from replicalab.sim import limits
 from replicalab.sim.clients import Clients
@@ -206,7 +207,7 @@ class Simulation(SimulationView):
         for replica_id, replica in self._replicas.items():
             if self._trace is not None:
                 self._trace.step += 1
-                self._trace.record(self.now, "Started", replica_id, {})
+                self._trace._add(Started, self.now, replica_id)
             replica.on_start(self._contexts[replica_id])
 
     def run(self, until: int | None = None, *, events: int | None = None) -> None:
@@ -274,7 +275,7 @@ class Simulation(SimulationView):
                         truth.receive(dst, causal)
                     self._delivered += 1
                     if trace is not None:
-                        trace.record(due, "Delivered", dst, {"src": src, "msg": describe(msg), "id": seq})
+                        trace._add(Delivered, due, dst, src=src, msg=describe(msg), id=seq)
                     handlers[dst](contexts[dst], src, msg)
                 else:
                     on[type(event)](event)
@@ -287,8 +288,8 @@ class Simulation(SimulationView):
         self._dropped += 1
         if self._trace is not None:
             reason = "crashed" if event.dst in self._down else "partition"
-            self._trace.record(self.now, "Dropped", event.src, {
-                "dst": event.dst, "msg": describe(event.msg), "reason": reason, "id": event.seq})
+            self._trace._add(Dropped, self.now, event.src, dst=event.dst, msg=describe(event.msg),
+                            reason=reason, id=event.seq)
 
     def _arrive(self, event: ClientArrival) -> None:
         if self._clients.arrives(self, event):
@@ -300,8 +301,8 @@ class Simulation(SimulationView):
         elif event.replica not in self._down:  # a crashed replica's timers die with it
             self._timers += 1
             if self._trace is not None:
-                self._trace.record(self.now, "TimerFired", event.replica,
-                                   {"timer": describe(event.timer), "id": event.timer_id})
+                self._trace._add(TimerFired, self.now, event.replica, timer=describe(event.timer),
+                                id=event.timer_id)
             self._replicas[event.replica].on_timer(self._contexts[event.replica], event.timer)
 
     def _reply_arrives(self, event: ReplyArrival) -> None:
