@@ -180,6 +180,52 @@ def test_timers_fire_in_order_and_cancelled_timers_do_not():
     assert sim.statistics().timers_fired == 2
 
 
+@pytest.mark.parametrize("durable", [True, False])
+def test_a_crashed_replicas_timers_die_with_it_even_if_it_is_back_when_they_are_due(durable):
+    """A periodic timer chain is not doubled by a restart: the one armed before the crash
+    never fires; only the one on_start arms again does (found by review)."""
+    from replicalab.sim.faults import Crash, Restart
+
+    class Tick(Replica):
+        def on_start(self, ctx):
+            if self.id == "a":
+                ctx.set_timer(100, "tick")
+
+        def on_timer(self, ctx, timer):
+            ctx.log("Tick")
+            if ctx.now < 500:
+                ctx.set_timer(100, "tick")
+
+        def recover(self, identity):
+            return Tick(self.id)
+
+    sim = Simulation([Tick("a"), Tick("b")], seed=0)
+    sim.add_faults([Crash(150, "a", durable=durable), Restart(160, "a")])
+    sim.run_until_quiescent()
+    assert [e.time for e in sim.trace.of_kind("Tick")] == [100, 260, 360, 460, 560]
+
+
+def test_a_replica_cancels_only_its_own_pending_timers():
+    """Timer ids are unique across the simulation, so another replica's id, or one not yet
+    handed out, must cancel nothing (it once cancelled whatever timer later got that id)."""
+    class Timed(Replica):
+        def on_start(self, ctx):
+            if self.id == "b":
+                ctx.cancel_timer(1)  # a's first timer, not b's
+                ctx.cancel_timer(3)  # not handed out yet
+            else:
+                ctx.set_timer(10, "tick")
+
+        def on_timer(self, ctx, timer):
+            ctx.log("Tick")
+            if ctx.now < 50:
+                ctx.set_timer(10, "tick")
+
+    sim = Simulation([Timed("a"), Timed("b")], seed=0)
+    sim.run_until_quiescent()
+    assert [e.time for e in sim.trace.of_kind("Tick")] == [10, 20, 30, 40, 50]
+
+
 def test_a_timer_that_always_rearms_hits_the_event_cap_instead_of_hanging():
     class Forever(Replica):
         def on_start(self, ctx):

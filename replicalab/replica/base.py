@@ -87,7 +87,11 @@ class Context(Protocol):
         """Ask for ``on_timer(ctx, timer)`` after ``delay`` ms; returns an id for ``cancel_timer``."""
 
     def cancel_timer(self, timer_id: int) -> None:
-        """Cancel a timer that has not fired yet (no-op if it has)."""
+        """Cancel one of this replica's timers that has not fired yet.
+
+        A no-op for an id that has fired, was cancelled, died when the replica crashed
+        (a crash kills its pending timers, durable or not), or is another replica's.
+        """
 
     def reply(self, client: str, response: Response) -> None:
         """Answer a client request."""

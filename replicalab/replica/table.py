@@ -129,6 +129,9 @@ class TableReplica(AntiEntropyDriver, Replica):
             ctx.set_timer(1 + int(ctx.random() * self.anti_entropy.period), _SYNC)
         if self.outbox:  # a durable restart: what was acknowledged but not shipped goes now
             ctx.set_timer(self.replication_delay, _SHIP)
+        for name in sorted(self.sessions):  # a durable restart: syncs in flight died in the crash
+            ctx.log("SyncAbandoned", session=name, peer=self.session_peer.pop(name))
+        self.sessions.clear()
 
     def on_timer(self, ctx: Context, timer: Any) -> None:
         if timer == _SHIP:

@@ -152,11 +152,16 @@ class SimContext:
         sim._timer_ids += 1
         sim._schedule(Fire, sim.now + delay, PRIORITY_NORMAL, self._replica, sim._timer_ids, timer)
         timer_id: int = sim._timer_ids
+        sim._pending_timers[timer_id] = self._replica
         return timer_id
 
     def cancel_timer(self, timer_id: int) -> None:
+        # Only this replica's own pending timer: an id that has fired, was cancelled, died in a
+        # crash, belongs to another replica or was never handed out cancels nothing.
         check_timer_id(timer_id)
-        self._sim._cancelled.add(timer_id)
+        pending = self._sim._pending_timers
+        if pending.get(timer_id) == self._replica:
+            del pending[timer_id]
 
     def reply(self, client: str, response: Response) -> None:
         check_reply(client, response)

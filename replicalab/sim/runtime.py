@@ -61,6 +61,10 @@ class SimRuntime:
     def crash(self, replica: str, durable: bool) -> None:
         self._sim._down.add(replica)
         self._sim._durable[replica] = durable
+        # Its timers die with it: none fires after a restart, durable or not.
+        pending = self._sim._pending_timers
+        for timer_id in [t for t, owner in pending.items() if owner == replica]:
+            del pending[timer_id]
 
     def restart(self, replica_id: str) -> None:
         """Bring a crashed replica back: with its state, or empty under a new causal identity."""

@@ -132,7 +132,8 @@ class Simulation(SimulationView):
         self._on: dict[type, Callable[[Any], None]] = {
             ClientArrival: self._arrive, Fire: self._fire, ReplyArrival: self._reply_arrives,
             Action: self._act}
-        self._cancelled: set[int] = set()
+        #: Timers set and not yet fired, cancelled or killed by a crash: id -> the replica that set it.
+        self._pending_timers: dict[int, str] = {}
         self._timer_ids = 0
         self._started = False
         self._max_events = max_events
@@ -296,9 +297,8 @@ class Simulation(SimulationView):
             self._handlers[event.replica](self._contexts[event.replica], event.client, event.request)
 
     def _fire(self, event: Fire) -> None:
-        if event.timer_id in self._cancelled:
-            self._cancelled.discard(event.timer_id)
-        elif event.replica not in self._down:  # a crashed replica's timers die with it
+        # Cancelled, or killed when its replica crashed (even if it is back up by now).
+        if self._pending_timers.pop(event.timer_id, None) is not None:
             self._timers += 1
             if self._trace is not None:
                 self._trace._add(TimerFired, self.now, event.replica, timer=describe(event.timer),
