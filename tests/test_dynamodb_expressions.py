@@ -298,3 +298,17 @@ def test_key_conditions_refuse_what_query_cannot_use(text: str, message: str) ->
     values = {k: s("x") for k in (":c", ":d") if k in text}
     with pytest.raises(ValidationException, match=message):
         key_condition(text, values)
+
+
+@pytest.mark.parametrize("text", ["n = n", "n <> n", "size(a) > size(a)", "begins_with(s, s)",
+                                  "contains(s, s)", "n IN (m, n)"])
+def test_an_operator_whose_first_operand_repeats_is_refused(text: str) -> None:
+    """DynamoDB (and dynalite, which mirrors its messages) refuses ``a = a``; found by review."""
+    with pytest.raises(ValidationException, match="first operand must be distinct"):
+        parse_condition(text, Substitutions.from_request())
+
+
+def test_between_bounds_of_different_types_are_refused() -> None:
+    subs = Substitutions.from_request(values={":a": s("a"), ":b": n("9")})
+    with pytest.raises(ValidationException, match="same data type for lower and upper bounds"):
+        parse_condition("n BETWEEN :a AND :b", subs)

@@ -267,6 +267,13 @@ class _Parser:
         self.advance()
         return Literal(self.subs.value(token.text), token.text)
 
+    def distinct(self, operator: str, first: Operand, rest: list[Operand]) -> None:
+        """DynamoDB refuses an operator whose first operand is one of the others (``a = a``)."""
+        if isinstance(first, (Path, Size)) and first in rest:
+            raise self.error(f"The first operand must be distinct from the remaining operands "
+                             f"for this operator or function; operator: {operator}, first "
+                             f"operand: [{first}]")
+
     def operand_type_error(self, function: str, literal: Literal) -> ValidationException:
         return self.error(f"Incorrect operand type for operator or function; operator or "
                           f"function: {function}, operand type: {type_of(literal.value)}")
@@ -398,7 +405,9 @@ class _Parser:
         left = self.operand()
         if self.current.kind == "symbol" and self.current.text in _COMPARATORS:
             operator = self.advance().text
-            return Compare(operator, left, self.operand())
+            right = self.operand()
+            self.distinct(operator, left, [right])
+            return Compare(operator, left, right)
         if self.at_keyword("BETWEEN"):
             self.advance()
             low = self.operand()
@@ -406,6 +415,14 @@ class _Parser:
                 self.syntax_error()
             self.advance()
             high = self.operand()
+            self.distinct("BETWEEN", left, [low, high])
+            if isinstance(low, Literal) and isinstance(high, Literal) and \
+                    type_of(low.value) != type_of(high.value):
+                raise self.error(
+                    f"The BETWEEN operator requires same data type for lower and upper bounds; "
+                    f"lower bound operand: AttributeValue: {{{type_of(low.value)}:"
+                    f"{shown(low.value)}}}, upper bound operand: AttributeValue: "
+                    f"{{{type_of(high.value)}:{shown(high.value)}}}")
             if isinstance(low, Literal) and isinstance(high, Literal) and \
                     type_of(low.value) == type_of(high.value) and _greater(low.value, high.value):
                 raise self.error(
@@ -422,6 +439,7 @@ class _Parser:
                 self.advance()
                 choices.append(self.operand())
             self.expect(")")
+            self.distinct("IN", left, choices)
             if len(choices) > _MAX_IN:
                 raise self.error(f"The IN operator takes at most {_MAX_IN} operands; "
                                  f"number of operands: {len(choices)}")
@@ -454,6 +472,8 @@ class _Parser:
                 shown_kind = kind.value if isinstance(kind, Literal) else kind
                 raise self.error(f"Invalid attribute type name found; type: {shown(shown_kind)}, "
                                  f"valid types: {{{','.join(_ATTRIBUTE_TYPES)}}}")
+        if name in ("begins_with", "contains"):
+            self.distinct(name, arguments[0], arguments[1:])
         if name == "begins_with":
             prefix = arguments[1]
             if isinstance(prefix, Literal) and type_of(prefix.value) not in ("S", "B"):
