@@ -106,6 +106,11 @@ class Trace:
             raise ConfigError(f"event data is a dict with string keys, got {_validate.shown(data)}")
         seq = len(events)
         typed = make(kind, seq, time, replica, self.step, data)
+        if typed is None:  # a kind of your own: refuse data the JSON form could not hold, now
+            try:
+                canonical_json(data)
+            except ConfigError as error:
+                raise ConfigError(f"the data of a {kind} event must be plain data: {error}") from None
         events.append(typed if typed is not None else Event(seq, time, kind, replica, data,
                                                              self.step))
 

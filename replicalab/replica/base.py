@@ -304,7 +304,8 @@ class RecordingContext:
             if type(value) is not int or value < 0:
                 raise ConfigError(f"RecordingContext {name} must be an integer number of ms >= 0, "
                                   f"got {_validate.shown(value)}")
-        if isinstance(peers, str) or not isinstance(peers, (list, tuple, set, frozenset)):
+        # Any sequence or set of ids: a simulator context's ``peers`` (a view) included.
+        if isinstance(peers, (str, bytes)) or not isinstance(peers, (Sequence, set, frozenset)):
             raise ConfigError(f"peers must be a list of replica ids, got {_validate.shown(peers)}")
         for peer in peers:
             _validate.replica_id(peer, "peer id")
