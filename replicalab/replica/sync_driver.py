@@ -22,13 +22,12 @@ from replicalab.antientropy import (
     MergedItems,
     RootHash,
     SyncSession,
-    full_state_bytes,
 )
 from replicalab.clocks import HybridLogicalClock, LamportClock
 from replicalab.errors import ConfigError
 from replicalab.items import Item
-from replicalab.merkle import MerkleTree
 from replicalab.policies import MergePolicy
+from replicalab.replica._keyspace import ItemStore, KeyspaceIndex, Snapshot
 from replicalab.replica.base import Context
 from replicalab.replica.log_fields import loss_fields
 
@@ -72,6 +71,7 @@ class AntiEntropyDriver:
 
     # State the region holds (set in TableReplica.__init__).
     items: dict[str, Item]
+    keyspace: KeyspaceIndex
     policy: MergePolicy
     actor: str
     lamport: LamportClock
@@ -84,19 +84,26 @@ class AntiEntropyDriver:
     def _observe_clocks(self, ctx: Context, lamport: int, hlc: tuple[int, int]) -> None:
         raise NotImplementedError  # the region's: advance its Lamport and hybrid clocks
 
-    def _values(self) -> dict[str, bytes]:
-        return {key: item.to_bytes() for key, item in self.items.items()}
-
     def _merge_bytes(self, key: str, local: bytes | None, remote: bytes | None) -> bytes:
         if local is None or remote is None:
             return local if remote is None else remote  # type: ignore[return-value]
         return self.policy.merge(Item.from_bytes(local), Item.from_bytes(remote)).item.to_bytes()
 
     def _session(self, name: str) -> SyncSession:
+        """A session over a snapshot of the items now: the kept tree, caught up with the
+        keys changed since the last session (no re-encoding, no rebuild)."""
         config = self.anti_entropy or AntiEntropy()
-        values = self._values()
-        tree = MerkleTree.build(values, fanout=config.fanout, depth=config.depth)
-        return SyncSession(tree, values, self._merge_bytes, session=name)
+        if type(self.items) is not ItemStore:  # someone replaced the dict: track it from now on
+            self.items = ItemStore(self.items)
+        snapshot = self.keyspace.snapshot(self.items, fanout=config.fanout, depth=config.depth)
+        return SyncSession(snapshot.tree, snapshot, self._merge_bytes, session=name)
+
+    def _end_session(self, name: str) -> SyncSession | None:
+        """Forget session ``name`` (finished or abandoned) and close its snapshot."""
+        session = self.sessions.pop(name, None)
+        if session is not None and isinstance(session.values, Snapshot):
+            session.values.close()
+        return session
 
     def _start_sync(self, ctx: Context) -> None:
         if not ctx.peers:
@@ -143,7 +150,7 @@ class AntiEntropyDriver:
             self.session_peer[msg.session] = src
         self._send_sync(ctx, src, session.receive(msg))
         if session.done:
-            del self.sessions[msg.session]
+            self._end_session(msg.session)
             self.session_peer.pop(msg.session, None)
             self._apply_sync(ctx, src, session)
 
@@ -164,4 +171,4 @@ class AntiEntropyDriver:
         ctx.log("Synced", session=session.session, peer=src, repaired=repaired,
                 divergent=session.divergent or 0, bytes_sent=stats.bytes_sent,
                 hashes_sent=stats.hashes_sent, items_sent=stats.items_sent,
-                full_state_bytes=full_state_bytes(session.values))
+                full_state_bytes=session.values.full_state_bytes)  # type: ignore[attr-defined]
