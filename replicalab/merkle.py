@@ -36,8 +36,8 @@ order they learned them in, and the same key always sits in the same bucket:
     >>> a.diff(b.set("pear", b"3").set("plum", b"4"))
     ['pear', 'plum']
 
-This module is one job and stays whole (about 580 lines): the keyspace tree's shape,
-bucket hashing, one-pass build, path-copying update and diff all read and write the same
+This module is one job and stays whole (about 690 lines): the keyspace tree's shape,
+bucket hashing, one-pass build, path-copying and batched updates and diff all read and write the same
 tuple-shaped nodes, and splitting them would scatter that node layout over several files.
 """
 
@@ -478,6 +478,108 @@ class MerkleTree:
             blob = blob[:32 * i] + blob[32 * i + 32:]
             new_leaf = (type(self)._leaf_digest([k.encode("utf-8") for k in keys], blob), keys, blob)
         return self._make(self.fanout, self.depth, self._rehash(path, b, new_leaf), self._size - 1)
+
+    def update(self, changes: Mapping[str, bytes | None]) -> MerkleTree:
+        """Return the tree with every ``key: value`` of ``changes`` applied (``None`` deletes).
+
+        One pass for the whole batch: per key its bucket and value digest, per changed
+        bucket one leaf hash, and per inner node above them *one* hash, however many of the
+        changes lie below it (``d`` single :meth:`set` calls rehash shared ancestors ``d``
+        times). Equals applying the changes one by one, and a full rebuild. Raises
+        :class:`~replicalab.errors.ConfigError` (and changes nothing) for a key that is not a
+        string or a value that is neither bytes nor None.
+
+            >>> tree = MerkleTree.build({"a": b"1", "b": b"2"}, depth=2)
+            >>> tree.update({"a": b"9", "b": None, "c": b"3"}) == MerkleTree.build({"a": b"9", "c": b"3"}, depth=2)
+            True
+        """
+        if not isinstance(changes, Mapping):
+            raise ConfigError(f"update takes a mapping of key -> value bytes or None, got {type(changes).__name__}")
+        bits = self._bits
+        shift = _KEY_BITS - self.depth * bits
+        sha = _sha256
+        by_bucket: dict[int, list[tuple[str, bytes, bytes | None]]] = {}
+        for key, value in changes.items():
+            try:
+                kb = key.encode("utf-8")
+            except (AttributeError, UnicodeEncodeError):
+                kb = _encode_key(key)  # raises the explanation
+            vd = None if value is None else (
+                sha(value).digest() if type(value) is bytes else _value_digest(key, value))
+            b = int.from_bytes(sha(kb).digest()[:8], "big") >> shift
+            by_bucket.setdefault(b, []).append((key, kb, vd))
+        if not by_bucket:
+            return self
+        top, size = self._apply(by_bucket)
+        if top is self._top:
+            return self
+        return self._make(self.fanout, self.depth, top, size)
+
+    def _apply(self, by_bucket: dict[int, list[tuple[str, bytes, bytes | None]]]) -> tuple[_Node, int]:
+        """Descend once from the root into the subtrees with changes; rebuild only those."""
+        cls = type(self)
+        leaf_digest, node_digest = cls._leaf_digest, cls._node_digest
+        empty = _empty_hashes(cls, self.fanout, self.depth)  # type: ignore[arg-type]  # see _empty_hashes
+        fanout, bits, depth = self.fanout, self._bits, self.depth
+        mask = fanout - 1
+        size = self._size
+
+        def leaf(node: _Node, entries: list[tuple[str, bytes, bytes | None]]) -> _Node:
+            nonlocal size
+            keys, blob = (node[1], node[2]) if node is not None else ((), b"")
+            old_keys, old_blob = keys, blob
+            for key, _kb, vd in entries:
+                i = bisect_left(keys, key)
+                present = i < len(keys) and keys[i] == key
+                if vd is None:
+                    if present:
+                        keys, blob, size = keys[:i] + keys[i + 1:], blob[:32 * i] + blob[32 * i + 32:], size - 1
+                elif present:
+                    blob = blob[:32 * i] + vd + blob[32 * i + 32:]
+                else:
+                    keys, blob, size = keys[:i] + (key,) + keys[i:], blob[:32 * i] + vd + blob[32 * i:], size + 1
+            if keys == old_keys and blob == old_blob:
+                return node  # nothing in this bucket changed
+            return (leaf_digest([k.encode("utf-8") for k in keys], blob), keys, blob) if keys else None
+
+        def inner(node: _Node, lvl: int, buckets: list[int]) -> _Node:
+            shift = bits * (depth - 1 - lvl)
+            groups: dict[int, list[int]] = {}
+            for b in buckets:
+                groups.setdefault((b >> shift) & mask, []).append(b)
+            if node is None:
+                kids: list[Any] = [None] * fanout
+                blob = empty[lvl + 1] * fanout
+            else:
+                kids, blob = list(node[1]), node[2]
+            changed = emptied = False
+            for j, group in groups.items():
+                old = kids[j]
+                if lvl + 1 == depth:
+                    new = leaf(old, by_bucket[group[0]])
+                else:
+                    new = inner(old, lvl + 1, group)
+                if new is old:
+                    continue
+                changed = True
+                kids[j] = new
+                if new is None:
+                    emptied = True
+                    h = empty[lvl + 1]
+                else:
+                    h = new[0]
+                blob = blob[:32 * j] + h + blob[32 * j + 32:]
+            if not changed:
+                return node
+            if emptied and kids.count(None) == fanout:
+                return None  # the subtree emptied: None, exactly as a rebuild leaves it
+            return (node_digest(blob), tuple(kids), blob)
+
+        if depth == 0:
+            return leaf(self._top, by_bucket[0]), size
+        top = inner(self._top, 0, list(by_bucket))
+        return top, size
+
 
     def _path(self, bucket: int) -> tuple[list[_Node], _Node]:
         """The inner nodes from the root down to ``bucket``'s parent, and the bucket's leaf."""

@@ -8,9 +8,9 @@ instead, and a session costs O(keys changed since the last one × depth):
   remembers which keys any write, merge or repair set (every mutating method marks
   its keys), so nothing has to scan the store to find them;
 * :class:`KeyspaceIndex` holds the tree of the store as of its last :meth:`~KeyspaceIndex.snapshot`,
-  and brings it up to date from the changed keys only: one path-copying
-  :meth:`~replicalab.merkle.MerkleTree.set` (``depth + 3`` hashes) per key whose item is a
-  new object. Items memoise their canonical bytes (:meth:`~replicalab.items.Item.to_bytes`),
+  and brings it up to date from the changed keys only, in one batched
+  :meth:`~replicalab.merkle.MerkleTree.update`: per key whose item is a new object its
+  bucket, value digest and leaf, and one hash per inner node above them. Items memoise their canonical bytes (:meth:`~replicalab.items.Item.to_bytes`),
   so an item is encoded once, however many regions hold it;
 * :class:`Snapshot` is the ``{key: bytes}`` store a session compares, *as it was when the
   session started* (what the session's tree covers), without copying it: the store keeps
@@ -182,9 +182,9 @@ class Snapshot(Mapping[str, bytes]):
 class KeyspaceIndex:
     """A region's keyspace tree, brought up to date from the store's changed keys only.
 
-    The first snapshot builds the tree (O(keys), once); later ones apply one
-    :meth:`~replicalab.merkle.MerkleTree.set` or ``delete`` per changed key whose item
-    is a new object. A change of shape (fan-out, depth) rebuilds. The result is always
+    The first snapshot builds the tree (O(keys), once); later ones apply the changed
+    keys whose item is a new object in one :meth:`~replicalab.merkle.MerkleTree.update`.
+    A change of shape (fan-out, depth) rebuilds. The result is always
     the tree :meth:`MerkleTree.build` would give for the store's current bytes.
     """
 
@@ -238,11 +238,11 @@ class KeyspaceIndex:
         self._indexed = dict(items)  # its own: catching up changes it, and the build is shared
 
     def _catch_up(self, store: ItemStore) -> None:
-        tree = self.tree
-        assert tree is not None
+        assert self.tree is not None
         indexed = self._indexed
         total = self._item_bytes
-        for key in sorted(store.changed):
+        changes: dict[str, bytes | None] = {}
+        for key in store.changed:
             item = dict.get(store, key)
             old = indexed.get(key)
             if item is old:
@@ -250,14 +250,13 @@ class KeyspaceIndex:
             if old is not None:
                 total -= _item_bytes(key, old.to_bytes())
             if item is None:
-                tree = tree.delete(key)
+                changes[key] = None
                 del indexed[key]
             else:
-                value = item.to_bytes()
-                tree = tree.set(key, value)
+                value = changes[key] = item.to_bytes()
                 indexed[key] = item
                 total += _item_bytes(key, value)
-        self.tree, self._item_bytes = tree, total
+        self.tree, self._item_bytes = self.tree.update(changes), total
 
 
 def _item_bytes(key: str, value: bytes) -> int:
