@@ -233,6 +233,10 @@ def _sorted_versions(versions: Any) -> tuple[Version, ...]:
     return tuple(sorted(versions, key=lambda v: v.stamp))
 
 
+#: The canonical JSON encoder of item bytes (made once: json.dumps with options builds one per call).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 class _Memo:
     """A slot outside attrs' fields, where an immutable item memoises its canonical bytes.
 
@@ -299,8 +303,7 @@ class Item(_Memo):
             }
             for v in self.versions
         ]
-        return json.dumps(versions, sort_keys=True, separators=(",", ":"),
-                          ensure_ascii=False, allow_nan=False).encode()
+        return _CANONICAL.encode(versions).encode()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Item:
