@@ -26,6 +26,7 @@ from replicalab.antientropy import (
 from replicalab.clocks import HybridLogicalClock, LamportClock
 from replicalab.errors import ConfigError
 from replicalab.items import Item
+from replicalab.merkle import suggested_depth
 from replicalab.policies import MergePolicy
 from replicalab.replica._keyspace import ItemStore, KeyspaceIndex, Snapshot
 from replicalab.replica.base import Context
@@ -47,12 +48,29 @@ class AntiEntropy:
     of the given ``fanout`` and ``depth``; differing items are merged with the
     replica's policy on both sides. A session that has not finished after
     ``timeout`` ms (a message was lost) is abandoned; the next one starts afresh.
+
+    Each region keeps its tree up to date as items change (it is built when the region
+    is made), so a session costs what the changed and differing keys cost, not a rebuild.
+    Every region must use the same shape; :meth:`for_keys` picks the depth for a key count.
     """
 
     period: int = attrs.field(default=500, validator=lambda _i, _a, v: _positive(v, "period"))
     fanout: int = 16
     depth: int = 2
     timeout: int = attrs.field(default=2000, validator=lambda _i, _a, v: _positive(v, "timeout"))
+
+    @classmethod
+    def for_keys(cls, keys: int, *, period: int = 500, fanout: int = 16, timeout: int = 2000) -> AntiEntropy:
+        """Anti-entropy whose tree depth follows the key count: about one key per bucket.
+
+        The depth is :func:`~replicalab.merkle.suggested_depth` of ``keys``: with a fixed
+        depth, buckets hold ``keys / fanout**depth`` keys each, and a session streams every
+        key of a bucket that differs.
+
+            >>> AntiEntropy.for_keys(100_000).depth, AntiEntropy.for_keys(200).depth
+            (5, 2)
+        """
+        return cls(period=period, fanout=fanout, depth=suggested_depth(keys, fanout), timeout=timeout)
 
 
 def _positive(value: Any, what: str) -> None:
