@@ -516,16 +516,27 @@ class MerkleTree:
         return self._make(self.fanout, self.depth, top, size)
 
     def _apply(self, by_bucket: dict[int, list[tuple[str, bytes, bytes | None]]]) -> tuple[_Node, int]:
-        """Descend once from the root into the subtrees with changes; rebuild only those."""
+        """Gather the old nodes on every changed path (level by level), then rebuild them bottom-up."""
         cls = type(self)
         leaf_digest, node_digest = cls._leaf_digest, cls._node_digest
         empty = _empty_hashes(cls, self.fanout, self.depth)  # type: ignore[arg-type]  # see _empty_hashes
         fanout, bits, depth = self.fanout, self._bits, self.depth
         mask = fanout - 1
         size = self._size
-
-        def leaf(node: _Node, entries: list[tuple[str, bytes, bytes | None]]) -> _Node:
-            nonlocal size
+        # old[l]: index -> the node at level l on a changed path (None where the subtree is empty)
+        old: list[dict[int, _Node]] = [{0: self._top}]
+        for lvl in range(1, depth + 1):
+            above = old[-1]
+            shift = bits * (depth - lvl)
+            level: dict[int, _Node] = {}
+            for c in {b >> shift for b in by_bucket}:
+                parent = above[c >> bits]
+                level[c] = cast(_Node, parent[1][c & mask]) if parent is not None else None
+            old.append(level)
+        changed: dict[int, _Node] = {}
+        leaves = old[depth]
+        for b, entries in by_bucket.items():
+            node = leaves[b]
             keys, blob = (node[1], node[2]) if node is not None else ((), b"")
             old_keys, old_blob = keys, blob
             for key, _kb, vd in entries:
@@ -538,47 +549,41 @@ class MerkleTree:
                     blob = blob[:32 * i] + vd + blob[32 * i + 32:]
                 else:
                     keys, blob, size = keys[:i] + (key,) + keys[i:], blob[:32 * i] + vd + blob[32 * i:], size + 1
-            if keys == old_keys and blob == old_blob:
-                return node  # nothing in this bucket changed
-            return (leaf_digest([k.encode("utf-8") for k in keys], blob), keys, blob) if keys else None
-
-        def inner(node: _Node, lvl: int, buckets: list[int]) -> _Node:
-            shift = bits * (depth - 1 - lvl)
-            groups: dict[int, list[int]] = {}
-            for b in buckets:
-                groups.setdefault((b >> shift) & mask, []).append(b)
-            if node is None:
-                kids: list[Any] = [None] * fanout
-                blob = empty[lvl + 1] * fanout
-            else:
-                kids, blob = list(node[1]), node[2]
-            changed = emptied = False
-            for j, group in groups.items():
-                old = kids[j]
-                if lvl + 1 == depth:
-                    new = leaf(old, by_bucket[group[0]])
-                else:
-                    new = inner(old, lvl + 1, group)
-                if new is old:
-                    continue
-                changed = True
-                kids[j] = new
+            if keys != old_keys or blob != old_blob:
+                changed[b] = (leaf_digest([k.encode("utf-8") for k in keys], blob), keys, blob) if keys else None
+        for lvl in range(depth - 1, -1, -1):
+            if not changed:
+                break
+            child_empty = empty[lvl + 1]
+            olds = old[lvl]
+            parents: dict[int, list[Any]] = {}
+            for c, new in changed.items():
+                p = c >> bits
+                slot = parents.get(p)
+                if slot is None:  # [children, their hashes concatenated, whether one emptied]
+                    parent = olds[p]
+                    if parent is None:
+                        slot = parents[p] = [[None] * fanout, child_empty * fanout, False]
+                    else:
+                        slot = parents[p] = [list(parent[1]), parent[2], False]
+                j = c & mask
+                slot[0][j] = new
                 if new is None:
-                    emptied = True
-                    h = empty[lvl + 1]
+                    slot[2] = True
+                    h = child_empty
                 else:
                     h = new[0]
-                blob = blob[:32 * j] + h + blob[32 * j + 32:]
-            if not changed:
-                return node
-            if emptied and kids.count(None) == fanout:
-                return None  # the subtree emptied: None, exactly as a rebuild leaves it
-            return (node_digest(blob), tuple(kids), blob)
-
-        if depth == 0:
-            return leaf(self._top, by_bucket[0]), size
-        top = inner(self._top, 0, list(by_bucket))
-        return top, size
+                blob = slot[1]
+                slot[1] = blob[:32 * j] + h + blob[32 * j + 32:]
+            changed = {}
+            for p, (kids, blob, emptied) in parents.items():
+                if emptied and kids.count(None) == fanout:
+                    changed[p] = None  # the subtree emptied: None, exactly as a rebuild leaves it
+                else:
+                    changed[p] = (node_digest(blob), tuple(kids), blob)
+        if 0 not in changed:
+            return self._top, size
+        return changed[0], size
 
 
     def _path(self, bucket: int) -> tuple[list[_Node], _Node]:
