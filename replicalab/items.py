@@ -233,12 +233,30 @@ def _sorted_versions(versions: Any) -> tuple[Version, ...]:
     return tuple(sorted(versions, key=lambda v: v.stamp))
 
 
+#: The canonical JSON encoder of item bytes (made once: json.dumps with options builds one per call).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+class _Memo:
+    """A slot outside attrs' fields, where an immutable item memoises its canonical bytes.
+
+    Not an attrs attribute, so equality, hashing, ``repr``, ``attrs.fields`` and
+    everything that describes an item's fields never see it.
+    """
+
+    __slots__ = ("_encoded",)
+    _encoded: bytes
+
+
 @attrs.frozen
-class Item:
+class Item(_Memo):
     """The versions a replica holds for one key, sorted by stamp.
 
     More than one version means concurrent *siblings*: the system kept every
     write that no other write had seen, and a reader must choose.
+
+    An item is a value: :meth:`to_bytes` encodes it once and remembers the bytes, so a
+    replica's keyspace tree re-encodes only items that are new objects.
     """
 
     versions: tuple[Version, ...] = attrs.field(converter=lambda vs: _sorted_versions(vs))
@@ -260,8 +278,17 @@ class Item:
     def to_bytes(self) -> bytes:
         """Canonical bytes of the whole item (provenance, stamps and clocks included).
 
-        Equal items give equal bytes, so Merkle trees over items compare states.
+        Equal items give equal bytes, so Merkle trees over items compare states. The
+        encoding is computed once per item object and memoised (the item is immutable).
         """
+        try:
+            return self._encoded
+        except AttributeError:
+            encoded = self._encode()
+            object.__setattr__(self, "_encoded", encoded)
+            return encoded
+
+    def _encode(self) -> bytes:
         versions = [
             {
                 "write": v.write,
@@ -276,8 +303,7 @@ class Item:
             }
             for v in self.versions
         ]
-        return json.dumps(versions, sort_keys=True, separators=(",", ":"),
-                          ensure_ascii=False, allow_nan=False).encode()
+        return _CANONICAL.encode(versions).encode()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Item:

@@ -54,6 +54,7 @@ RANKS: dict[str, int] = {
     "replicalab.policies": 7,
     "replicalab.dynamodb": 7,
     "replicalab.replica": 8,
+    "replicalab.replica._keyspace": 7,
     "replicalab.sim": 9,
     "replicalab.ledger": 10,
     "replicalab.reconcile": 10,

@@ -409,6 +409,38 @@ def test_incremental_updates_equal_a_rebuild(mapping, operations, shape):
         mapping, fanout=fanout, depth=depth)
 
 
+changes = st.dictionaries(keys, st.one_of(st.none(), values), max_size=20)
+
+
+@given(mappings, changes, shapes)
+def test_a_batch_update_equals_a_rebuild_node_for_node(mapping, batch, shape):
+    """update() rehashes each ancestor once for the whole batch; the tree it returns is the
+    rebuilt tree, down to where empty subtrees are left out (None)."""
+    fanout, depth = shape
+    tree = MerkleTree.build(mapping, fanout=fanout, depth=depth)
+    model = dict(mapping)
+    for key, value in batch.items():
+        if value is None:
+            model.pop(key, None)
+        else:
+            model[key] = value
+    updated = tree.update(batch)
+    rebuilt = MerkleTree.build(model, fanout=fanout, depth=depth)
+    assert updated == rebuilt and updated._top == rebuilt._top
+    assert len(updated) == len(model) and updated.keys() == sorted(model)
+    assert tree == MerkleTree.build(mapping, fanout=fanout, depth=depth)  # the old tree is untouched
+    if model == mapping:
+        assert updated is tree  # no change, no new tree
+
+
+def test_a_batch_update_rejects_bad_keys_and_values_with_config_error():
+    tree = MerkleTree.build({"a": b"1"}, fanout=4, depth=2)
+    for bad in ({1: b"x"}, {"a": "text"}, {"\ud800": b"x"}, [("a", b"1")]):
+        with pytest.raises(ConfigError):
+            tree.update(bad)  # type: ignore[arg-type]
+    assert tree == MerkleTree.build({"a": b"1"}, fanout=4, depth=2)
+
+
 def test_verbs_return_new_trees_and_leave_the_old_one_alone():
     tree = MerkleTree.build({"a": b"1"}, fanout=4, depth=2)
     root = tree.root

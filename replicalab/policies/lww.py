@@ -31,7 +31,8 @@ class ItemLWW(MergePolicy):
             _same(mine, theirs)
             return Outcome(local, (), f"already had {mine.write}")  # type: ignore[arg-type]
         winner, loser = (theirs, mine) if theirs.stamp > mine.stamp else (mine, theirs)
-        merged = Item((winner,))
+        # The winning item itself (equal to Item((winner,))): it keeps its memoised bytes.
+        merged: Item = incoming if winner is theirs else local  # type: ignore[assignment]
         rule = (
             f"item-lww kept {winner.write} ({winner.stamp}) over {loser.write} ({loser.stamp})"
         )

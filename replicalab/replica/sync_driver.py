@@ -22,13 +22,13 @@ from replicalab.antientropy import (
     MergedItems,
     RootHash,
     SyncSession,
-    full_state_bytes,
 )
 from replicalab.clocks import HybridLogicalClock, LamportClock
 from replicalab.errors import ConfigError
 from replicalab.items import Item
-from replicalab.merkle import MerkleTree
+from replicalab.merkle import suggested_depth
 from replicalab.policies import MergePolicy
+from replicalab.replica._keyspace import ItemStore, KeyspaceIndex, Snapshot
 from replicalab.replica.base import Context
 from replicalab.replica.log_fields import loss_fields
 
@@ -48,12 +48,29 @@ class AntiEntropy:
     of the given ``fanout`` and ``depth``; differing items are merged with the
     replica's policy on both sides. A session that has not finished after
     ``timeout`` ms (a message was lost) is abandoned; the next one starts afresh.
+
+    Each region keeps its tree up to date as items change (it is built when the region
+    is made), so a session costs what the changed and differing keys cost, not a rebuild.
+    Every region must use the same shape; :meth:`for_keys` picks the depth for a key count.
     """
 
     period: int = attrs.field(default=500, validator=lambda _i, _a, v: _positive(v, "period"))
     fanout: int = 16
     depth: int = 2
     timeout: int = attrs.field(default=2000, validator=lambda _i, _a, v: _positive(v, "timeout"))
+
+    @classmethod
+    def for_keys(cls, keys: int, *, period: int = 500, fanout: int = 16, timeout: int = 2000) -> AntiEntropy:
+        """Anti-entropy whose tree depth follows the key count: about one key per bucket.
+
+        The depth is :func:`~replicalab.merkle.suggested_depth` of ``keys``: with a fixed
+        depth, buckets hold ``keys / fanout**depth`` keys each, and a session streams every
+        key of a bucket that differs.
+
+            >>> AntiEntropy.for_keys(100_000).depth, AntiEntropy.for_keys(200).depth
+            (5, 2)
+        """
+        return cls(period=period, fanout=fanout, depth=suggested_depth(keys, fanout), timeout=timeout)
 
 
 def _positive(value: Any, what: str) -> None:
@@ -72,6 +89,7 @@ class AntiEntropyDriver:
 
     # State the region holds (set in TableReplica.__init__).
     items: dict[str, Item]
+    keyspace: KeyspaceIndex
     policy: MergePolicy
     actor: str
     lamport: LamportClock
@@ -84,19 +102,26 @@ class AntiEntropyDriver:
     def _observe_clocks(self, ctx: Context, lamport: int, hlc: tuple[int, int]) -> None:
         raise NotImplementedError  # the region's: advance its Lamport and hybrid clocks
 
-    def _values(self) -> dict[str, bytes]:
-        return {key: item.to_bytes() for key, item in self.items.items()}
-
     def _merge_bytes(self, key: str, local: bytes | None, remote: bytes | None) -> bytes:
         if local is None or remote is None:
             return local if remote is None else remote  # type: ignore[return-value]
         return self.policy.merge(Item.from_bytes(local), Item.from_bytes(remote)).item.to_bytes()
 
     def _session(self, name: str) -> SyncSession:
+        """A session over a snapshot of the items now: the kept tree, caught up with the
+        keys changed since the last session (no re-encoding, no rebuild)."""
         config = self.anti_entropy or AntiEntropy()
-        values = self._values()
-        tree = MerkleTree.build(values, fanout=config.fanout, depth=config.depth)
-        return SyncSession(tree, values, self._merge_bytes, session=name)
+        if type(self.items) is not ItemStore:  # someone replaced the dict: track it from now on
+            self.items = ItemStore(self.items)
+        snapshot = self.keyspace.snapshot(self.items, fanout=config.fanout, depth=config.depth)
+        return SyncSession(snapshot.tree, snapshot, self._merge_bytes, session=name)
+
+    def _end_session(self, name: str) -> SyncSession | None:
+        """Forget session ``name`` (finished or abandoned) and close its snapshot."""
+        session = self.sessions.pop(name, None)
+        if session is not None and isinstance(session.values, Snapshot):
+            session.values.close()
+        return session
 
     def _start_sync(self, ctx: Context) -> None:
         if not ctx.peers:
@@ -143,7 +168,7 @@ class AntiEntropyDriver:
             self.session_peer[msg.session] = src
         self._send_sync(ctx, src, session.receive(msg))
         if session.done:
-            del self.sessions[msg.session]
+            self._end_session(msg.session)
             self.session_peer.pop(msg.session, None)
             self._apply_sync(ctx, src, session)
 
@@ -164,4 +189,4 @@ class AntiEntropyDriver:
         ctx.log("Synced", session=session.session, peer=src, repaired=repaired,
                 divergent=session.divergent or 0, bytes_sent=stats.bytes_sent,
                 hashes_sent=stats.hashes_sent, items_sent=stats.items_sent,
-                full_state_bytes=full_state_bytes(session.values))
+                full_state_bytes=session.values.full_state_bytes)  # type: ignore[attr-defined]

@@ -31,6 +31,7 @@ from replicalab.clocks import HybridLogicalClock, LamportClock
 from replicalab.errors import ConfigError
 from replicalab.items import Item, Stamp
 from replicalab.policies import MergePolicy, Outcome, get_policy
+from replicalab.replica._keyspace import ItemStore, KeyspaceIndex
 from replicalab.replica.base import Context, Replica, Response
 from replicalab.replica.log_fields import element_fields, loss_fields, stamp_fields, written_fields
 from replicalab.replica.requests import GetItem, PutItem, ReadResult, UpdateItem
@@ -120,7 +121,13 @@ class TableReplica(AntiEntropyDriver, Replica):
             _validate.name(key, "item key")
             if not isinstance(item, Item):
                 raise ConfigError(f"items[{_validate.shown(key)}] must be an Item, got {type(item).__name__}")
-        self.items: dict[str, Item] = items
+        #: The items by key: a dict that tracks which keys changed, for the keyspace tree.
+        self.items: dict[str, Item] = ItemStore(items)
+        #: The keyspace tree anti-entropy compares, kept up to date from the changed keys.
+        self.keyspace = KeyspaceIndex()
+        if anti_entropy is not None:  # built now, from the initial items (regions that start
+            # from the same items share one build); sessions then only catch up changed keys
+            self.keyspace.update(self.items, fanout=anti_entropy.fanout, depth=anti_entropy.depth)
         self.writes_applied = 0
 
     def on_start(self, ctx: Context) -> None:
@@ -140,7 +147,7 @@ class TableReplica(AntiEntropyDriver, Replica):
             self._start_sync(ctx)
             ctx.set_timer(self.anti_entropy.period, _SYNC)  # type: ignore[union-attr]
         elif _timer_of(timer, "sync-timeout", 2):
-            if self.sessions.pop(timer[1], None) is not None:
+            if self._end_session(timer[1]) is not None:
                 ctx.log("SyncAbandoned", session=timer[1], peer=self.session_peer.pop(timer[1]))
 
     def on_message(self, ctx: Context, src: str, msg: Any) -> None:
