@@ -93,6 +93,7 @@ class Session:
         #: answered True; :meth:`verify` then says whether every answer really was True.
         self.optimistic = False
         self.outbox = bytearray()  # requests that wait for no answer, sent with the next one
+        self.noted = 0  # comparisons sent by note() that verify() has not fetched yet
         self.watched: dict[str, int] = {}  # pure verb -> calls checked for changing their inputs
         #: ``(skip, n)`` -> the next ``n`` numbers after ``skip`` of the running handler's stream
         self.random_source: Any = None
@@ -190,13 +191,25 @@ class Session:
             raise self.failed
         request["note"] = True
         self._post(request)
+        self.noted += 1
 
     def verify(self) -> bool:
         """Were all comparisons sent by :meth:`note` since the last call True?"""
         notes = self.ask({"op": "notes"}).get("ok")
-        if not isinstance(notes, list):
-            raise self._fail("protocol", "your module's process answered comparisons wrongly")
+        sent, self.noted = self.noted, 0
+        if not isinstance(notes, list) or len(notes) != sent:
+            raise self._fail("protocol", "your module's process answered comparisons wrongly "
+                             f"({sent} asked, {len(notes) if isinstance(notes, list) else 'no'} "
+                             "answers)")
         return all(n is True for n in notes)
+
+    def quiet(self) -> bool:
+        """Did no pipelined call fail with nothing reporting it yet? (Asking reports it.)"""
+        try:
+            reply = self.ask({"op": "failures"})
+        except (LearnerError, MutationFound):
+            return False
+        return not reply.get("io") and reply.get("ok") is None
 
     def raise_pending(self) -> None:
         """Raise the failure of a pipelined call nothing has reported yet, if there is one."""
