@@ -186,22 +186,38 @@ class _Worker:
                 request = protocol.read_message(self.requests)
             except EOFError:
                 return
-            try:
-                reply = self.answer(request)
-            except (KeyboardInterrupt, protocol.ProtocolError):
-                raise
-            except _Poisoned as poisoned:  # used the result of a pipelined call that failed
-                reply = poisoned.reply
-            except BaseException as error:  # the learner's code raised (SystemExit too)
-                reply = self.raised(error)
-            if request.get("note"):  # a comparison answered later, with the others
-                self.notes.append(reply.get("ok") is True and "mutated" not in reply)
-                continue
-            number = request.get("as")
-            if number is None:
-                self.send(reply)
-            elif "raised" in reply or "mutated" in reply or "io" in reply:
-                self.failed[number] = reply
+            self.handle(request)
+
+    def handle(self, request: dict[str, Any]) -> None:
+        """Answer ``request`` — or, for a batch, each request in it, none of which is answered."""
+        if request.get("op") == "batch":
+            batch = request.get("of")
+            if type(batch) is not list:
+                raise protocol.ProtocolError("a batch that is not a list")
+            for one in batch:
+                if type(one) is not dict or one.get("op") == "batch" or not (
+                        one.get("note") or "as" in one):
+                    raise protocol.ProtocolError("a batch may hold only requests answered later")
+                self.handle(one)
+            return
+        try:
+            reply = self.answer(request)
+        except (KeyboardInterrupt, protocol.ProtocolError):
+            raise
+        except _Poisoned as poisoned:  # used the result of a pipelined call that failed
+            reply = dict(poisoned.reply)
+        except BaseException as error:  # the learner's code raised (SystemExit too)
+            reply = self.raised(error)
+        if request.get("note"):  # a comparison answered later, with the others
+            self.notes.append(reply.get("ok") is True and "mutated" not in reply)
+            return
+        number = request.get("as")
+        if number is None:
+            if "id" in request:  # the grader matches each answer to its request
+                reply["re"] = request["id"]
+            self.send(reply)
+        elif "raised" in reply or "mutated" in reply or "io" in reply:
+            self.failed[number] = reply
 
     def send(self, reply: dict[str, Any]) -> None:
         try:
@@ -398,13 +414,7 @@ class _Worker:
             reply = protocol.read_message(self.requests)
             if "op" not in reply:
                 break
-            try:  # the grader asks something while running the callback (a repr for its trace)
-                answer = self.answer(reply)
-            except (KeyboardInterrupt, protocol.ProtocolError):
-                raise
-            except BaseException as error:
-                answer = self.raised(error)
-            self.send(answer)
+            self.handle(reply)  # the grader asks something while running the callback (a repr)
         if "raised" in reply:
             raised = reply["raised"] if isinstance(reply["raised"], dict) else {}
             raise GraderRefused(f"{raised.get('type', 'Error')}: {raised.get('message', '')}")

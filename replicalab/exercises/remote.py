@@ -23,6 +23,8 @@ stand-in is a session request — so two modules would each import the other.
 
 from __future__ import annotations
 
+import os
+import select
 from collections.abc import Iterator
 from typing import Any
 
@@ -69,6 +71,8 @@ class WorkerFailed(BaseException):  # noqa: N818 - a reason to stop, not an erro
 WATCHED_CALLS = 300
 #: Numbers the grader gives results of pipelined calls (the worker numbers its own from 1).
 PROMISES = 1 << 40
+#: Bytes of pipelined requests sent together in one message (a batch).
+BATCH = 1 << 16
 _ERROR_FIELDS = {"type", "mro", "message", "where", "attempt"}
 
 
@@ -92,7 +96,8 @@ class Session:
         #: While True, ``==`` between the learner's objects is sent without waiting and
         #: answered True; :meth:`verify` then says whether every answer really was True.
         self.optimistic = False
-        self.outbox = bytearray()  # requests that wait for no answer, sent with the next one
+        self.outbox: list[str] = []  # requests that wait for no answer, sent with the next one
+        self.outbox_size = 0
         self.noted = 0  # comparisons sent by note() that verify() has not fetched yet
         self.watched: dict[str, int] = {}  # pure verb -> calls checked for changing their inputs
         #: ``(skip, n)`` -> the next ``n`` numbers after ``skip`` of the running handler's stream
@@ -108,10 +113,9 @@ class Session:
         if self.failed is not None:
             raise self.failed
         self.requests_sent += 1
+        number = request["id"] = self.requests_sent
         try:
-            self.outbox += protocol.frame(request)
-            data, self.outbox = bytes(self.outbox), bytearray()
-            protocol.write_frames(self.requests, data, self.deadline)
+            self._write(self._batch() + protocol.frame(request))
             while True:
                 reply = protocol.read_message(self.replies, self.deadline)
                 if "callback" not in reply:
@@ -123,6 +127,10 @@ class Session:
             raise self._fail("gone", "the process running your module ended") from None
         except protocol.ProtocolError as error:
             raise self._fail("protocol", f"your module's process broke the protocol: {error}") from None
+        if reply.get("re") != number:
+            raise self._fail("protocol", "your module's process sent an answer to a request the "
+                             "grader did not make (a forged answer, an extra one, or one out of "
+                             "order)")
         if "raised" in reply:
             raised = reply["raised"]
             if not isinstance(raised, dict) or not set(raised) <= _ERROR_FIELDS or not all(
@@ -157,16 +165,56 @@ class Session:
         return obj
 
     def _post(self, request: dict[str, Any]) -> None:
-        """Queue a request that waits for no answer; it goes with the next one (or a full box)."""
+        """Queue a request that waits for no answer; it goes with the next one (or a full box),
+        all of them in one message (a batch)."""
         try:
-            self.outbox += protocol.frame(request)
-        except protocol.ProtocolError as error:
-            raise self._fail("protocol", str(error)) from None
-        if len(self.outbox) < 1 << 16:
-            return
-        data, self.outbox = bytes(self.outbox), bytearray()
+            text = protocol.ENCODER.encode(request)
+        except (TypeError, ValueError) as error:
+            raise self._fail("protocol", f"a request that is not JSON: {error}") from None
+        if len(text) > protocol.MAX_MESSAGE - 64:
+            raise self._fail("protocol", f"a message of {len(text):,} bytes, over the "
+                             f"{protocol.MAX_MESSAGE:,}-byte limit")
+        if self.outbox_size + len(text) > BATCH:
+            self._write(self._batch())
+        self.outbox.append(text)
+        self.outbox_size += len(text) + 1
+
+    def _batch(self) -> bytes:
+        """The queued requests as one message (empty if none are queued)."""
+        if not self.outbox:
+            return b""
+        text = '{"op":"batch","of":[' + ",".join(self.outbox) + "]}"
+        self.outbox, self.outbox_size = [], 0
+        data = text.encode()
+        return protocol.HEADER.pack(len(data)) + data
+
+    def _write(self, data: bytes) -> None:
+        """Send ``data`` before the deadline; anything the worker says meanwhile breaks the protocol.
+
+        Nothing the grader sent so far waits for an answer while it sends (pipelined requests
+        are answered later, and a request is answered only once the worker has read it whole),
+        so a message from the worker now is an answer nobody asked for — a forged one, or a
+        flood meant to stall the grader.
+        """
+        view = memoryview(data)
         try:
-            protocol.write_frames(self.requests, data, self.deadline)
+            while view:
+                unasked = select.select([self.replies], [], [], 0)[0]
+                if not unasked:
+                    try:
+                        view = view[os.write(self.requests, view):]
+                        continue
+                    except BlockingIOError:
+                        left = None if self.deadline is None else self.deadline - protocol.now()
+                        if left is not None and left <= 0:
+                            raise TimeoutError from None
+                        unasked, room, _ = select.select([self.replies], [self.requests], [], left)
+                        if not unasked and not room:
+                            raise TimeoutError from None
+                if unasked:
+                    raise self._fail("protocol", "your module's process sent a message nobody "
+                                     "asked for while the grader was still sending requests (a "
+                                     "forged or unasked-for answer)")
         except TimeoutError:
             raise self._fail("timeout", "no answer before the deadline") from None
         except (BrokenPipeError, ConnectionError):
