@@ -138,6 +138,14 @@ class _Worker:
         return protocol.encode(value, self.reference)
 
     def decode(self, value: Any) -> Any:
+        kind = type(value)
+        if kind is dict and len(value) == 1:  # the common case, a reference: {"$r": n}
+            number = value.get("$r")
+            if type(number) is int and number >= 0:
+                return self.resolve(value)
+        elif kind is list and all(type(v) is dict and len(v) == 1 and type(v.get("$r")) is int
+                                  and v["$r"] >= 0 for v in value):
+            return [self.resolve(v) for v in value]  # arguments that are all references
         return protocol.decode(value, self.resolve)
 
     def target(self, request: dict[str, Any]) -> Any:
@@ -274,7 +282,7 @@ class _Worker:
         method = request.get("method")
         function = target if method is None else getattr(target, str(method))
         args = self.decode(request.get("args", []))
-        kwargs = self.decode(request.get("kwargs", {"$d": []}))
+        kwargs = {} if "kwargs" not in request else self.decode(request["kwargs"])
         if type(args) is not list or type(kwargs) is not dict:
             raise protocol.ProtocolError("call arguments must be a list and a dict")
         before = None
