@@ -9,13 +9,17 @@ grader checks. Requests (``on`` is a ``{"$r": n}`` reference, ``null`` the modul
 
     {"op": "import", "path": ..., "name": ...}
     {"op": "get", "on": ..., "name": ...}          -> the attribute (or {"method": true})
-    {"op": "call", "on": ..., "method": name|null, "args": [...], "kwargs": {"$d": ...},
+    {"op": "call", "on": ..., "method": name|null, "args": [...], "kwargs": {"$d": ...} (or none),
      "pure": bool, "guard": bool}
     {"op": "eq", "a": ..., "b": ...}   {"op": "repr"|"hash"|"plain"|"iter"|"bool"|"copy"|"describe", "on": ...}
     {"op": "output"}                               -> what the learner's code printed since
     {"op": "snippet", "code": ...}                 -> does a counterexample fail as printed?
 
-Each reply is ``{"ok": value}`` or ``{"raised": {"type", "mro", "message", "where"}}``.
+Each reply is ``{"ok": value}`` or ``{"raised": {"type", "mro", "message", "where"}}``,
+with ``"re"`` set to the request's ``"id"``. A request with ``"as": n`` (a pipelined call,
+its result kept as object ``n``) or ``"note": true`` (a comparison, answered by
+``{"op": "notes"}``) gets no reply; such requests also come together as
+``{"op": "batch", "of": [...]}``.
 While answering, the worker may ask the grader to run a method of one of the
 grader's objects it was handed (``{"callback": n, "name": ..., "args": ...}``).
 """

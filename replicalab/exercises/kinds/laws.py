@@ -15,6 +15,11 @@ replica the call must run on::
 Laws: merge commutative, associative, idempotent, inflationary, and
 convergence of 2..5 replicas under any delivery order with duplicates. A
 failure shows the shrunk counterexample as runnable Python.
+
+For speed, a check of a learner's class first streams every example to the
+learner's process without waiting for any answer (:func:`streamed`); only if
+that pass is not clean does the check run again, the ordinary way and in a
+fresh process, to find, shrink and report the failure.
 """
 
 from __future__ import annotations
@@ -197,9 +202,9 @@ def streamed(session: Any, check: Any, key: str) -> bool:
     ``check(around, record=..., replay=...)`` runs the law check (see
     :func:`~replicalab.testing.check_crdt`). The examples come from Hypothesis the first time
     a check with this ``key`` runs in this process, and are replayed from memory after
-    that. Every example runs optimistically (see :func:`optimistic`) and nothing waits for the learner's process between examples: the
-    grader generates the next example while the worker still runs the calls of the last,
-    so the two processes work at the same time. One request at the end fetches every
+    that. Every example runs optimistically (see :func:`optimistic`) and nothing waits for
+    the learner's process between examples: the grader works out the next example while
+    the worker still runs the calls of the last, so the two processes work at the same time. One request at the end fetches every
     comparison's real answer and any failure of a pipelined call. The examples are the same
     as in the ordinary run (a fixed seed, no database, and Hypothesis generates the same
     examples for a test that passes whatever it does), so True means the ordinary run
