@@ -12,6 +12,11 @@ and best of the measured rounds, and breaks each full check down into
 * **teardown**: killing the worker and waiting until it is gone;
 * **rest**: everything else in the grader (reading the exercise, the report).
 
+A law check remembers the examples Hypothesis generated and replays them for the next
+submission of the same exercise in the same grader process (a class graded, a
+long-running grader); the warm-up round fills that memory. ``--fresh`` forgets it before
+every check, so each one generates its examples as the first check in a process does.
+
 It also prints, once, how long a bare ``python -I -c pass`` takes and how long the fork
 server takes to start (paid once per grader process, not per submission).
 
@@ -21,6 +26,7 @@ and vary with load: compare medians from one run, not across machines.
 
     python benchmarks/grading.py                    # the primitive exercises, 5 rounds
     python benchmarks/grading.py --rounds 9 gcounter lamport
+    python benchmarks/grading.py --fresh gcounter orset  # no remembered examples
 """
 
 from __future__ import annotations
@@ -113,9 +119,13 @@ def _server_start() -> float | None:
     return time.perf_counter() - started
 
 
-def _full(spec: exercises.ExerciseSpec, path: Path) -> dict[str, float]:
+def _full(spec: exercises.ExerciseSpec, path: Path, fresh: bool = False) -> dict[str, float]:
     global CURRENT
     CURRENT = _Timings()
+    if fresh:
+        from replicalab.exercises.kinds import laws
+
+        laws._EXAMPLES.clear()
     started = time.perf_counter()
     report = exercises.check(spec, path)
     total = time.perf_counter() - started
@@ -131,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("exercises", nargs="*", default=PRIMITIVES)
     parser.add_argument("--rounds", type=int, default=5, help="measured rounds (default 5)")
+    parser.add_argument("--fresh", action="store_true",
+                        help="forget remembered law-check examples before every check")
     args = parser.parse_args(argv)
     specs = {name: exercises.get(name) for name in args.exercises}
     paths = {name: SOLUTIONS / name / "reference.py" for name in specs}
@@ -143,10 +155,11 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in specs}
     for round_ in range(args.rounds + 1):  # round 0 warms up
         for name, spec in specs.items():
-            parts = _full(spec, paths[name])
+            parts = _full(spec, paths[name], args.fresh)
             if round_:
                 runs[name].append(parts)
-    print(f"grading a correct reference, {args.rounds} rounds (medians in seconds)\n")
+    print(f"grading a correct reference, {args.rounds} rounds (medians in seconds)"
+          + (", law-check examples generated afresh every time" if args.fresh else "") + "\n")
     print(f"  bare `python -I -c pass`: {statistics.median(bare):.3f}")
     print("  fork server start (once per grader process): "
           + (f"{server:.3f}" if server is not None else "none (no fork server)") + "\n")

@@ -9,13 +9,17 @@ grader checks. Requests (``on`` is a ``{"$r": n}`` reference, ``null`` the modul
 
     {"op": "import", "path": ..., "name": ...}
     {"op": "get", "on": ..., "name": ...}          -> the attribute (or {"method": true})
-    {"op": "call", "on": ..., "method": name|null, "args": [...], "kwargs": {"$d": ...},
+    {"op": "call", "on": ..., "method": name|null, "args": [...], "kwargs": {"$d": ...} (or none),
      "pure": bool, "guard": bool}
     {"op": "eq", "a": ..., "b": ...}   {"op": "repr"|"hash"|"plain"|"iter"|"bool"|"copy"|"describe", "on": ...}
     {"op": "output"}                               -> what the learner's code printed since
     {"op": "snippet", "code": ...}                 -> does a counterexample fail as printed?
 
-Each reply is ``{"ok": value}`` or ``{"raised": {"type", "mro", "message", "where"}}``.
+Each reply is ``{"ok": value}`` or ``{"raised": {"type", "mro", "message", "where"}}``,
+with ``"re"`` set to the request's ``"id"``. A request with ``"as": n`` (a pipelined call,
+its result kept as object ``n``) or ``"note": true`` (a comparison, answered by
+``{"op": "notes"}``) gets no reply; such requests also come together as
+``{"op": "batch", "of": [...]}``.
 While answering, the worker may ask the grader to run a method of one of the
 grader's objects it was handed (``{"callback": n, "name": ..., "args": ...}``).
 """
@@ -138,6 +142,14 @@ class _Worker:
         return protocol.encode(value, self.reference)
 
     def decode(self, value: Any) -> Any:
+        kind = type(value)
+        if kind is dict and len(value) == 1:  # the common case, a reference: {"$r": n}
+            number = value.get("$r")
+            if type(number) is int and number >= 0:
+                return self.resolve(value)
+        elif kind is list and all(type(v) is dict and len(v) == 1 and type(v.get("$r")) is int
+                                  and v["$r"] >= 0 for v in value):
+            return [self.resolve(v) for v in value]  # arguments that are all references
         return protocol.decode(value, self.resolve)
 
     def target(self, request: dict[str, Any]) -> Any:
@@ -186,22 +198,38 @@ class _Worker:
                 request = protocol.read_message(self.requests)
             except EOFError:
                 return
-            try:
-                reply = self.answer(request)
-            except (KeyboardInterrupt, protocol.ProtocolError):
-                raise
-            except _Poisoned as poisoned:  # used the result of a pipelined call that failed
-                reply = poisoned.reply
-            except BaseException as error:  # the learner's code raised (SystemExit too)
-                reply = self.raised(error)
-            if request.get("note"):  # a comparison answered later, with the others
-                self.notes.append(reply.get("ok") is True and "mutated" not in reply)
-                continue
-            number = request.get("as")
-            if number is None:
-                self.send(reply)
-            elif "raised" in reply or "mutated" in reply or "io" in reply:
-                self.failed[number] = reply
+            self.handle(request)
+
+    def handle(self, request: dict[str, Any]) -> None:
+        """Answer ``request`` — or, for a batch, each request in it, none of which is answered."""
+        if request.get("op") == "batch":
+            batch = request.get("of")
+            if type(batch) is not list:
+                raise protocol.ProtocolError("a batch that is not a list")
+            for one in batch:
+                if type(one) is not dict or one.get("op") == "batch" or not (
+                        one.get("note") or "as" in one):
+                    raise protocol.ProtocolError("a batch may hold only requests answered later")
+                self.handle(one)
+            return
+        try:
+            reply = self.answer(request)
+        except (KeyboardInterrupt, protocol.ProtocolError):
+            raise
+        except _Poisoned as poisoned:  # used the result of a pipelined call that failed
+            reply = dict(poisoned.reply)
+        except BaseException as error:  # the learner's code raised (SystemExit too)
+            reply = self.raised(error)
+        if request.get("note"):  # a comparison answered later, with the others
+            self.notes.append(reply.get("ok") is True and "mutated" not in reply)
+            return
+        number = request.get("as")
+        if number is None:
+            if "id" in request:  # the grader matches each answer to its request
+                reply["re"] = request["id"]
+            self.send(reply)
+        elif "raised" in reply or "mutated" in reply or "io" in reply:
+            self.failed[number] = reply
 
     def send(self, reply: dict[str, Any]) -> None:
         try:
@@ -258,7 +286,7 @@ class _Worker:
         method = request.get("method")
         function = target if method is None else getattr(target, str(method))
         args = self.decode(request.get("args", []))
-        kwargs = self.decode(request.get("kwargs", {"$d": []}))
+        kwargs = {} if "kwargs" not in request else self.decode(request["kwargs"])
         if type(args) is not list or type(kwargs) is not dict:
             raise protocol.ProtocolError("call arguments must be a list and a dict")
         before = None
@@ -398,13 +426,7 @@ class _Worker:
             reply = protocol.read_message(self.requests)
             if "op" not in reply:
                 break
-            try:  # the grader asks something while running the callback (a repr for its trace)
-                answer = self.answer(reply)
-            except (KeyboardInterrupt, protocol.ProtocolError):
-                raise
-            except BaseException as error:
-                answer = self.raised(error)
-            self.send(answer)
+            self.handle(reply)  # the grader asks something while running the callback (a repr)
         if "raised" in reply:
             raised = reply["raised"] if isinstance(reply["raised"], dict) else {}
             raise GraderRefused(f"{raised.get('type', 'Error')}: {raised.get('message', '')}")

@@ -8,6 +8,13 @@ length and that many bytes of UTF-8 JSON; a message longer than
 shape, is a :class:`ProtocolError` — reading never trusts a length before
 checking it, and never waits without a deadline.
 
+Every request the grader waits on carries a number (``"id"``) and its answer
+names it (``"re"``); an answer naming any other request is refused. Requests
+answered later — pipelined calls (``"as"``) and comparisons (``"note"``) —
+travel together as one ``{"op": "batch", "of": [...]}`` message, and while the
+grader sends, it expects nothing from the worker: a message then is one nobody
+asked for (see :meth:`replicalab.exercises.remote.Session.ask`).
+
 Values cross as tagged JSON, so nothing is ever unpickled or evaluated::
 
     None, bool, int, str, list       as themselves
@@ -53,9 +60,9 @@ VALUE_CLASSES = frozenset({
     "replicalab.exercises.kinds.replica.Rumour", "replicalab.clocks.VectorClock",
 })
 ENUM_CLASSES = frozenset({"replicalab.clocks.Causality"})
-_HEADER = struct.Struct(">I")
+HEADER = struct.Struct(">I")
 #: One encoder for every message (``json.dumps`` with options builds a new one per call).
-_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 _IDENTIFIER_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.<>")
 
 
@@ -80,10 +87,10 @@ class ProtocolError(Exception):
 
 def frame(message: dict[str, Any]) -> bytes:
     """``message`` (a JSON object) as the bytes of one message; refuse one over :data:`MAX_MESSAGE`."""
-    data = _ENCODER.encode(message).encode()
+    data = ENCODER.encode(message).encode()
     if len(data) > MAX_MESSAGE:
         raise ProtocolError(f"a message of {len(data):,} bytes, over the {MAX_MESSAGE:,}-byte limit")
-    return _HEADER.pack(len(data)) + data
+    return HEADER.pack(len(data)) + data
 
 
 def write_message(fd: int, message: dict[str, Any], deadline: float | None = None) -> None:
@@ -135,7 +142,7 @@ def _read_exactly(fd: int, n: int, deadline: float | None) -> bytes:
 def read_message(fd: int, deadline: float | None = None) -> dict[str, Any]:
     """The next message on ``fd``; :class:`TimeoutError` at ``deadline`` (monotonic), :class:`EOFError`
     when the other side closed, :class:`ProtocolError` for anything that is not a message."""
-    (length,) = _HEADER.unpack(_read_exactly(fd, _HEADER.size, deadline))
+    (length,) = HEADER.unpack(_read_exactly(fd, HEADER.size, deadline))
     if length > MAX_MESSAGE:
         raise ProtocolError(f"announced a message of {length:,} bytes, over the "
                             f"{MAX_MESSAGE:,}-byte limit (or wrote something that is not a message)")

@@ -23,6 +23,8 @@ stand-in is a session request — so two modules would each import the other.
 
 from __future__ import annotations
 
+import os
+import select
 from collections.abc import Iterator
 from typing import Any
 
@@ -69,6 +71,8 @@ class WorkerFailed(BaseException):  # noqa: N818 - a reason to stop, not an erro
 WATCHED_CALLS = 300
 #: Numbers the grader gives results of pipelined calls (the worker numbers its own from 1).
 PROMISES = 1 << 40
+#: Bytes of pipelined requests sent together in one message (a batch).
+BATCH = 1 << 16
 _ERROR_FIELDS = {"type", "mro", "message", "where", "attempt"}
 
 
@@ -92,7 +96,9 @@ class Session:
         #: While True, ``==`` between the learner's objects is sent without waiting and
         #: answered True; :meth:`verify` then says whether every answer really was True.
         self.optimistic = False
-        self.outbox = bytearray()  # requests that wait for no answer, sent with the next one
+        self.outbox: list[str] = []  # requests that wait for no answer, sent with the next one
+        self.outbox_size = 0
+        self.noted = 0  # comparisons sent by note() that verify() has not fetched yet
         self.watched: dict[str, int] = {}  # pure verb -> calls checked for changing their inputs
         #: ``(skip, n)`` -> the next ``n`` numbers after ``skip`` of the running handler's stream
         self.random_source: Any = None
@@ -107,10 +113,9 @@ class Session:
         if self.failed is not None:
             raise self.failed
         self.requests_sent += 1
+        number = request["id"] = self.requests_sent
         try:
-            self.outbox += protocol.frame(request)
-            data, self.outbox = bytes(self.outbox), bytearray()
-            protocol.write_frames(self.requests, data, self.deadline)
+            self._write(self._batch() + protocol.frame(request))
             while True:
                 reply = protocol.read_message(self.replies, self.deadline)
                 if "callback" not in reply:
@@ -122,6 +127,10 @@ class Session:
             raise self._fail("gone", "the process running your module ended") from None
         except protocol.ProtocolError as error:
             raise self._fail("protocol", f"your module's process broke the protocol: {error}") from None
+        if reply.get("re") != number:
+            raise self._fail("protocol", "your module's process sent an answer to a request the "
+                             "grader did not make (a forged answer, an extra one, or one out of "
+                             "order)")
         if "raised" in reply:
             raised = reply["raised"]
             if not isinstance(raised, dict) or not set(raised) <= _ERROR_FIELDS or not all(
@@ -139,7 +148,7 @@ class Session:
                              f"(keys {sorted(str(k)[:20] for k in reply)[:5]})")
         return reply
 
-    def pipelined(self, request: dict[str, Any], cls: type) -> RemoteObject:
+    def pipelined(self, request: dict[str, Any] | str, cls: type) -> RemoteObject:
         """Send a call of a pure verb without waiting: its result gets a number chosen here.
 
         The worker keeps a failure (an exception, a mutation) under that number and reports
@@ -149,23 +158,66 @@ class Session:
             raise self.failed
         self.promises += 1
         number = PROMISES + self.promises
-        request["as"] = number
-        self._post(request)
+        if isinstance(request, str):  # written out already, all but its number
+            self._post(f'{request},"as":{number}}}')
+        else:
+            request["as"] = number
+            self._post(request)
         obj = cls._wrap(number)  # type: ignore[attr-defined]  # cls is a stand-in class
         self.objects[number] = obj
         return obj
 
-    def _post(self, request: dict[str, Any]) -> None:
-        """Queue a request that waits for no answer; it goes with the next one (or a full box)."""
+    def _post(self, request: dict[str, Any] | str) -> None:
+        """Queue a request that waits for no answer; it goes with the next one (or a full box),
+        all of them in one message (a batch). A str is a request written out as JSON."""
         try:
-            self.outbox += protocol.frame(request)
-        except protocol.ProtocolError as error:
-            raise self._fail("protocol", str(error)) from None
-        if len(self.outbox) < 1 << 16:
-            return
-        data, self.outbox = bytes(self.outbox), bytearray()
+            text = request if isinstance(request, str) else protocol.ENCODER.encode(request)
+        except (TypeError, ValueError) as error:
+            raise self._fail("protocol", f"a request that is not JSON: {error}") from None
+        if len(text) > protocol.MAX_MESSAGE - 64:
+            raise self._fail("protocol", f"a message of {len(text):,} bytes, over the "
+                             f"{protocol.MAX_MESSAGE:,}-byte limit")
+        if self.outbox_size + len(text) > BATCH:
+            self._write(self._batch())
+        self.outbox.append(text)
+        self.outbox_size += len(text) + 1
+
+    def _batch(self) -> bytes:
+        """The queued requests as one message (empty if none are queued)."""
+        if not self.outbox:
+            return b""
+        text = '{"op":"batch","of":[' + ",".join(self.outbox) + "]}"
+        self.outbox, self.outbox_size = [], 0
+        data = text.encode()
+        return protocol.HEADER.pack(len(data)) + data
+
+    def _write(self, data: bytes) -> None:
+        """Send ``data`` before the deadline; anything the worker says meanwhile breaks the protocol.
+
+        Nothing the grader sent so far waits for an answer while it sends (pipelined requests
+        are answered later, and a request is answered only once the worker has read it whole),
+        so a message from the worker now is an answer nobody asked for — a forged one, or a
+        flood meant to stall the grader.
+        """
+        view = memoryview(data)
         try:
-            protocol.write_frames(self.requests, data, self.deadline)
+            while view:
+                unasked = select.select([self.replies], [], [], 0)[0]
+                if not unasked:
+                    try:
+                        view = view[os.write(self.requests, view):]
+                        continue
+                    except BlockingIOError:
+                        left = None if self.deadline is None else self.deadline - protocol.now()
+                        if left is not None and left <= 0:
+                            raise TimeoutError from None
+                        unasked, room, _ = select.select([self.replies], [self.requests], [], left)
+                        if not unasked and not room:
+                            raise TimeoutError from None
+                if unasked:
+                    raise self._fail("protocol", "your module's process sent a message nobody "
+                                     "asked for while the grader was still sending requests (a "
+                                     "forged or unasked-for answer)")
         except TimeoutError:
             raise self._fail("timeout", "no answer before the deadline") from None
         except (BrokenPipeError, ConnectionError):
@@ -184,19 +236,34 @@ class Session:
         self.watched[method] = seen + 1
         return seen < WATCHED_CALLS
 
-    def note(self, request: dict[str, Any]) -> None:
+    def note(self, request: dict[str, Any] | str) -> None:
         """Send ``request`` (an ``eq``) to be answered later, by :meth:`verify`."""
         if self.failed is not None:
             raise self.failed
-        request["note"] = True
-        self._post(request)
+        if isinstance(request, str):  # written out already, all but the closing brace
+            self._post(request + ',"note":true}')
+        else:
+            request["note"] = True
+            self._post(request)
+        self.noted += 1
 
     def verify(self) -> bool:
         """Were all comparisons sent by :meth:`note` since the last call True?"""
         notes = self.ask({"op": "notes"}).get("ok")
-        if not isinstance(notes, list):
-            raise self._fail("protocol", "your module's process answered comparisons wrongly")
+        sent, self.noted = self.noted, 0
+        if not isinstance(notes, list) or len(notes) != sent:
+            raise self._fail("protocol", "your module's process answered comparisons wrongly "
+                             f"({sent} asked, {len(notes) if isinstance(notes, list) else 'no'} "
+                             "answers)")
         return all(n is True for n in notes)
+
+    def quiet(self) -> bool:
+        """Did no pipelined call fail with nothing reporting it yet? (Asking reports it.)"""
+        try:
+            reply = self.ask({"op": "failures"})
+        except (LearnerError, MutationFound):
+            return False
+        return not reply.get("io") and reply.get("ok") is None
 
     def raise_pending(self) -> None:
         """Raise the failure of a pipelined call nothing has reported yet, if there is one."""
@@ -347,10 +414,23 @@ def _call(session: Session, on: dict[str, Any], method: str | None, args: tuple[
 
     A pure verb (see :attr:`Session.pure`) of a known class is pipelined: its result is a
     stand-in at once and the worker checks it changed none of its inputs."""
+    pure = method is not None and method in session.pure
+    if (cls is not None and not kwargs and (pure or (method is None and session.pure))
+            and all(isinstance(a, RemoteObject) for a in args)):
+        # the commonest request of a law check, written out: a pipelined call on the learner's
+        # objects only (what encoding the request would give, without building it first)
+        refs = ",".join(f'{{"$r":{int(a._remote_ref)}}}' for a in args)
+        name = _NAMES.get(method) or _name_json(method)
+        text = f'{{"op":"call","on":{{"$r":{int(on["$r"])}}},"method":{name},"args":[{refs}]'
+        if pure and method is not None and session.watch(method):
+            text += ',"pure":true'
+        if session.guard:
+            text += ',"guard":true'
+        session.exposing = False
+        return session.pipelined(text, cls)
     session.exposing = False
     request = {"op": "call", "on": on, "method": method, "args": session.encode(list(args)),
                "kwargs": session.encode(dict(kwargs))}
-    pure = method is not None and method in session.pure
     if pure and method is not None and session.watch(method):
         request["pure"] = True  # the worker checks the call left its inputs as they were
     if session.guard:
@@ -358,6 +438,14 @@ def _call(session: Session, on: dict[str, Any], method: str | None, args: tuple[
     if cls is not None and not session.exposing and (pure or (method is None and session.pure)):
         return session.pipelined(request, cls)
     return _result(session, session.ask(request))
+
+
+_NAMES: dict[str | None, str] = {}  # method name -> the name as JSON
+
+
+def _name_json(method: str | None) -> str:
+    _NAMES[method] = protocol.ENCODER.encode(method)
+    return _NAMES[method]
 
 
 def _result(session: Session, reply: dict[str, Any]) -> Any:
@@ -417,7 +505,11 @@ class RemoteObject:
         except protocol.ProtocolError:
             return False
         if session.optimistic:
-            session.note({"op": "eq", "a": {"$r": self._remote_ref}, "b": b})
+            if isinstance(other, RemoteObject):  # the commonest comparison, written out
+                session.note(f'{{"op":"eq","a":{{"$r":{int(self._remote_ref)}}},'
+                             f'"b":{{"$r":{int(other._remote_ref)}}}')
+            else:
+                session.note({"op": "eq", "a": {"$r": self._remote_ref}, "b": b})
             return True
         return bool(session.value({"op": "eq", "a": {"$r": self._remote_ref}, "b": b}))
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from replicalab.errors import ConfigError
 from replicalab.exercises import protocol
 from replicalab.exercises.kinds import kind_module
-from replicalab.exercises.kinds.common import CheckContext, CheckFailed
+from replicalab.exercises.kinds.common import CheckContext, CheckFailed, RunAgain
 from replicalab.exercises.remote import (
     LearnerError,
     MutationFound,
@@ -115,9 +115,10 @@ def check(exercise: ExerciseSpec, module: str | Path, *, seed: int = 0,
     results: dict[str, CheckResult] = {}
     pending = [c.name for c in exercise.checks]
     isolation: tuple[str, ...] = ()
+    again: dict[str, list[str]] = {}
     with _hypothesis_home():
         while pending:
-            isolation = _run_worker(exercise, path, seed, pending, time_limit, results)
+            isolation = _run_worker(exercise, path, seed, pending, time_limit, results, again)
             pending = [name for name in pending if name not in results]
     return Report(exercise=exercise.id, title=exercise.title, module=path.name, seed=seed,
                   results=tuple(results[c.name] for c in exercise.checks), isolation=isolation)
@@ -156,9 +157,17 @@ def _limit(spec: CheckSpec, time_limit: float | None) -> float:
 
 
 def _run_worker(exercise: ExerciseSpec, path: Path, seed: int, pending: list[str],
-                time_limit: float | None, results: dict[str, CheckResult]) -> tuple[str, ...]:
-    """Run checks ``pending`` with one worker until they are done or it fails; fill ``results``."""
-    cpu = int(IMPORT_TIMEOUT + sum(_limit(exercise.check_named(n), time_limit) for n in pending)) + 5
+                time_limit: float | None, results: dict[str, CheckResult],
+                again: dict[str, list[str]] | None = None) -> tuple[str, ...]:
+    """Run checks ``pending`` with one worker until they are done or it fails; fill ``results``.
+
+    ``again`` maps a check whose fast first pass was not clean (:class:`RunAgain`) to the
+    checks its worker had run before it: a fresh worker runs those again, unscored, so the
+    learner's code has seen the same calls when the check runs the ordinary way.
+    """
+    again = {} if again is None else again
+    runs = dict.fromkeys([n for name in pending for n in again.get(name, ())] + pending)
+    cpu = int(IMPORT_TIMEOUT + sum(_limit(exercise.check_named(n), time_limit) for n in runs)) + 5
     sandbox = Sandbox(cpu_seconds=cpu)
     session = Session(sandbox.requests, sandbox.replies)
     try:
@@ -174,20 +183,44 @@ def _run_worker(exercise: ExerciseSpec, path: Path, seed: int, pending: list[str
                 results[check_name] = _result(exercise.check_named(check_name), False, why, hint=False)
             return sandbox.isolation
         module = RemoteModule(session, name, str(path))
+        ran: list[str] = []  # the checks this worker ran, in order (replayed ones too)
         for check_name in pending:
-            spec = exercise.check_named(check_name)
-            limit = _limit(spec, time_limit)
-            session.deadline = protocol.deadline(limit)
-            session.pure = frozenset()
-            session.watched = {}
-            session.guard = False
-            results[check_name] = _one_check(spec, module, session, sandbox, seed, limit, path,
-                                             exercise.starter)
+            for earlier in again.get(check_name, ()):
+                if session.failed is None:
+                    _run_one(exercise, earlier, module, session, sandbox, seed, time_limit, path,
+                             again)  # unscored: the fresh worker hears what the first one heard
+                    ran.append(earlier)
+            try:
+                results[check_name] = _run_one(exercise, check_name, module, session, sandbox,
+                                               seed, time_limit, path, again, scored=True)
+            except RunAgain:
+                again[check_name] = ran
+                return sandbox.isolation
+            ran.append(check_name)
             if session.failed is not None:
                 return sandbox.isolation
         return sandbox.isolation
     finally:
         sandbox.close()
+
+
+def _run_one(exercise: ExerciseSpec, check_name: str, module: RemoteModule, session: Session,
+             sandbox: Sandbox, seed: int, time_limit: float | None, path: Path,
+             again: dict[str, list[str]], scored: bool = False) -> CheckResult:
+    """Run one check in this worker; an unscored run (a replay) never raises RunAgain."""
+    spec = exercise.check_named(check_name)
+    limit = _limit(spec, time_limit)
+    session.deadline = protocol.deadline(limit)
+    session.pure = frozenset()
+    session.watched = {}
+    session.guard = False
+    try:
+        return _one_check(spec, module, session, sandbox, seed, limit, path, exercise.starter,
+                          first_pass=check_name not in again)
+    except RunAgain:
+        if scored:
+            raise
+        return _result(spec, False, "")
 
 
 def _import(session: Session, sandbox: Sandbox, path: Path, name: str) -> str | None:
@@ -253,9 +286,10 @@ def _delegation(exercise: ExerciseSpec, module: RemoteModule) -> str | None:
 
 
 def _one_check(spec: CheckSpec, module: RemoteModule, session: Session, sandbox: Sandbox,
-               seed: int, limit: float, path: Path, starter: Path | None = None) -> CheckResult:
+               seed: int, limit: float, path: Path, starter: Path | None = None,
+               first_pass: bool = True) -> CheckResult:
     ctx = CheckContext(module=module, params=spec.params, seed=seed, name=spec.name,  # type: ignore[arg-type]
-                       starter=starter)
+                       starter=starter, first_pass=first_pass)
     try:
         kind_module(spec.kind).run(ctx)
         session.raise_pending()  # a pipelined verb that failed with nothing looking at its result

@@ -38,7 +38,7 @@ can paste and run.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import hypothesis
@@ -269,6 +269,8 @@ def check_crdt(
     settings: Settings | None = None,
     seed: int | None = None,
     around_example: Callable[[Callable[[], None]], None] | None = None,
+    record: list[tuple[Schedule, tuple[int, int, int]]] | None = None,
+    replay: Sequence[tuple[Schedule, tuple[int, int, int]]] | None = None,
 ) -> None:
     """Check that ``crdt``'s merge is a join and that replicas converge, on states reachable by ``ops``.
 
@@ -291,8 +293,13 @@ def check_crdt(
     random choices, so the same seed tries the same executions (an autograder
     wants that). ``around_example(run)``, if given, is called for every example
     instead of ``run()`` and must call ``run`` (the exercise grader uses it to
-    batch its requests to a learner's process). Returns None when every law held; raises
-    :class:`LawViolation` (an AssertionError) otherwise.
+    batch its requests to a learner's process). ``record``, a list, receives every example
+    run; ``replay`` runs exactly the examples of such a list again, in order, without
+    Hypothesis — so nothing is shrunk: a grader that checks many classes with one seed uses
+    it for a first pass and runs the ordinary check when that fails (with a fixed seed and
+    no database, Hypothesis tries the same examples on every class that passes them).
+    Returns None when every law held; raises :class:`LawViolation` (an AssertionError)
+    otherwise.
     """
     factory: Callable[[], Any] = crdt
     sample = factory()
@@ -315,6 +322,19 @@ def check_crdt(
         order = _native_le
         custom_order = True
     checker = _Checker(name, factory, initial_code, order, custom_order)
+
+    def example(schedule: Schedule, picked: tuple[int, int, int]) -> None:
+        if record is not None:
+            record.append((schedule, picked))
+        if around_example is None:
+            checker.check(schedule, picked)
+        else:
+            around_example(lambda: checker.check(schedule, picked))
+
+    if replay is not None:
+        for schedule, picked in replay:
+            example(schedule, picked)
+        return
     plans = schedules(ops, min_replicas=min_replicas, max_replicas=max_replicas, max_ops=max_ops,
                       replica_of=replica_of)
     picks = st.tuples(_PICK, _PICK, _PICK)
@@ -334,10 +354,7 @@ def check_crdt(
     @config
     @given(plans, picks)
     def laws(schedule: Schedule, picked: tuple[int, int, int]) -> None:
-        if around_example is None:
-            checker.check(schedule, picked)
-        else:
-            around_example(lambda: checker.check(schedule, picked))
+        example(schedule, picked)
 
     if seed is not None:
         laws = hypothesis.seed(seed)(laws)

@@ -413,3 +413,81 @@ def test_a_fork_server_that_died_is_replaced(tmp_path):
     server.process.wait()
     assert full(attack(tmp_path, CORRECT))
     assert sandbox.fork_server().process.pid != server.process.pid
+
+
+# -- the streamed law check: requests go out without waiting, answers come at the end --------
+
+#: A correct counter whose merge, from its 300th call on (deep in the streamed law check, when
+#: many requests are on their way), runs ``ACTION`` once.
+MID_PIPELINE = CORRECT.replace(
+    "    def merge(self, other):\n",
+    "    def merge(self, other, _calls=[]):\n"
+    "        _calls.append(1)\n"
+    "        if len(_calls) == 300:\n"
+    "            ACTION\n") + '''
+import json, os, struct
+
+def _forge(messages):
+    frames = b"".join(struct.pack(">I", len(d)) + d for d in (json.dumps(m).encode() for m in messages))
+    for fd in range(3, 64):
+        try:
+            os.write(fd, frames)
+        except OSError:
+            pass
+'''
+
+
+@pytest.mark.parametrize(("name", "action"), [
+    ("an answer out of order", '_forge([{"ok": None, "re": 1}])'),
+    ("an answer to a request not sent yet", '_forge([{"ok": [], "re": 10 ** 9}])'),
+    ("a flood of answers", '_forge([{"ok": True, "re": n} for n in range(20000)])'),
+])
+def test_forged_answers_mid_pipeline_fail_the_law_check_with_a_reason(tmp_path, name, action):
+    """The grader matches every answer to its request and expects none while it streams; a
+    message it did not ask for is a broken protocol, said so, not a desynchronised grader."""
+    report = attack(tmp_path, MID_PIPELINE.replace("ACTION", action))
+    laws = [r for r in report.results if r.kind == "laws"][0]
+    assert not laws.passed
+    assert "nobody asked for" in laws.message or "did not make" in laws.message
+
+
+def test_an_answer_that_never_comes_mid_pipeline_ends_at_the_limit(tmp_path):
+    """A worker stuck with hundreds of requests on their way: the check ends at its limit and
+    names the line, as for any infinite loop."""
+    report = attack(tmp_path, MID_PIPELINE.replace("ACTION", "while True:\n                pass"),
+                    limit=3)
+    laws = [r for r in report.results if r.kind == "laws"][0]
+    assert not laws.passed
+    assert "did not finish within 3 s" in laws.message
+    assert "stuck at gcounter.py:" in laws.message
+
+
+@pytest.mark.parametrize("answer", [{"ok": None, "re": 99}, {"ok": None}, {"ok": None, "re": "1"}])
+def test_an_answer_that_names_another_request_is_refused(answer):
+    """Each answer carries the number of the request it answers; any other is refused."""
+    import threading
+
+    from replicalab.exercises import protocol
+    from replicalab.exercises.remote import Session, WorkerFailed
+
+    requests_read, requests_write = os.pipe()
+    replies_read, replies_write = os.pipe()
+    os.set_blocking(requests_write, False)
+    os.set_blocking(replies_read, False)
+
+    def worker():
+        protocol.read_message(requests_read, protocol.deadline(5))
+        protocol.write_message(replies_write, answer)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    session = Session(requests_write, replies_read)
+    session.deadline = protocol.deadline(5)
+    try:
+        with pytest.raises(WorkerFailed, match="did not make"):
+            session.ask({"op": "output"})
+    finally:
+        thread.join()
+        for fd in (requests_read, requests_write, replies_read, replies_write):
+            protocol.forget(fd)
+            os.close(fd)

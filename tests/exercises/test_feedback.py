@@ -95,3 +95,21 @@ def test_a_golden_failure_that_does_not_fail_as_printed_is_not_called_runnable(t
     message = next(r.message for r in report.results if r.name == "a negative increment is refused")
     assert "expected ValueError" in message
     assert "Runnable" not in message
+
+
+def test_a_wrong_merge_gets_the_same_report_before_and_after_a_correct_one(tmp_path):
+    """The grader remembers the examples of a law check and streams them to the next
+    submission; a failure found that way is checked again the ordinary way, in a fresh
+    process, so its report does not depend on what was graded before."""
+    from replicalab.exercises.kinds import laws
+
+    wrong = CORRECT.replace("counts[r] = max(counts.get(r, 0), n)", "counts[r] = counts.get(r, 0) + n")
+    laws._EXAMPLES.clear()
+    (tmp_path / "first").mkdir()
+    before = laws_message(tmp_path / "first", wrong)
+    (tmp_path / "correct").mkdir()
+    assert laws_message(tmp_path / "correct", CORRECT) == ""
+    assert laws._EXAMPLES  # the correct one's examples are remembered
+    (tmp_path / "second").mkdir()
+    assert laws_message(tmp_path / "second", wrong) == before
+    assert "merge is not idempotent" in before

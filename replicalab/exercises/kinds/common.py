@@ -13,11 +13,16 @@ import attrs
 
 from replicalab.errors import ConfigError
 
-__all__ = ["CheckContext", "CheckFailed", "fails_when_run", "find", "plain"]
+__all__ = ["CheckContext", "CheckFailed", "RunAgain", "fails_when_run", "find", "plain"]
 
 
 class CheckFailed(Exception):
     """The learner's module does not do what the check asks; the message says what and where."""
+
+
+class RunAgain(BaseException):  # noqa: N818 - a request to the runner, not an error
+    """A fast first pass of the check did not come out clean: run it again, the ordinary way,
+    in a fresh learner's process that has seen only what it would have seen without that pass."""
 
 
 @attrs.frozen
@@ -30,6 +35,8 @@ class CheckContext:
     name: str = ""
     #: The exercise's own ``starter.py`` (shipped with replicalab, never the learner's file).
     starter: Path | None = None
+    #: May the check try a fast first pass (see :class:`RunAgain`)? False when run again.
+    first_pass: bool = True
 
 
 def fails_when_run(session: Any, code: str) -> bool | None:
