@@ -63,6 +63,7 @@ ENUM_CLASSES = frozenset({"replicalab.clocks.Causality"})
 HEADER = struct.Struct(">I")
 #: One encoder for every message (``json.dumps`` with options builds a new one per call).
 ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+_SORT_KEY = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
 _IDENTIFIER_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.<>")
 
 
@@ -181,7 +182,12 @@ def encode(value: Any, reference: Callable[[Any], dict[str, Any]], depth: int = 
     if kind is tuple:
         return {"$t": [encode(v, reference, depth + 1) for v in value]}
     if kind in (set, frozenset):
-        return {"$s" if kind is set else "$fs": [encode(v, reference, depth + 1) for v in value]}
+        # In a canonical order, not the sender's iteration order (which follows its hash
+        # seed): a learner's code that depends on set order must see the same order in
+        # every grading run, whatever process built the set.
+        items = [encode(v, reference, depth + 1) for v in value]
+        items.sort(key=_SORT_KEY.encode)
+        return {"$s" if kind is set else "$fs": items}
     if kind is dict:
         return {"$d": [[encode(k, reference, depth + 1), encode(v, reference, depth + 1)]
                        for k, v in value.items()]}
