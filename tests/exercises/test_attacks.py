@@ -111,17 +111,18 @@ def _ours() -> list[str]:
 
 
 def attack(tmp_path: Path, source: str, *, files: dict[str, str] | None = None,
-           limit: float = LIMIT) -> exercises.Report:
-    """Grade ``source`` as gcounter.py; assert it ended in time and left nothing running."""
-    path = tmp_path / "gcounter.py"
+           limit: float = LIMIT, spec: exercises.ExerciseSpec = SPEC) -> exercises.Report:
+    """Grade ``source`` as the exercise's module (gcounter.py unless ``spec`` says otherwise);
+    assert it ended in time and left nothing running."""
+    path = tmp_path / spec.module
     path.write_text(textwrap.dedent(source))
     for name, text in (files or {}).items():
         (tmp_path / name).write_text(textwrap.dedent(text))
     started = time.monotonic()
-    report = exercises.check(SPEC, path, time_limit=limit)
+    report = exercises.check(spec, path, time_limit=limit)
     took = time.monotonic() - started
     # every check has LIMIT; the worker restarts at most once per check (plus start-up slack)
-    assert took < len(SPEC.checks) * (limit + 10)
+    assert took < len(spec.checks) * (limit + 10)
     deadline = time.monotonic() + 5
     while _ours() and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -413,3 +414,41 @@ def test_a_fork_server_that_died_is_replaced(tmp_path):
     server.process.wait()
     assert full(attack(tmp_path, CORRECT))
     assert sandbox.fork_server().process.pid != server.process.pid
+
+
+# -- the learner's code deciding its own score, with no protocol trick at all -------------
+
+def test_gossip_replicas_sharing_a_module_level_set_send_nothing_and_score_nothing(tmp_path):
+    """Every replica of a submission lives in one process: a module-level set would let them
+    "know" what any of them was told, with zero messages. The grader counts only what it saw
+    a client tell a replica, or a message bring it."""
+    report = attack(tmp_path, '''
+        from __future__ import annotations
+        import attrs
+        from replicalab.exercises.kinds.replica import Rumour
+        from replicalab.replica.base import Replica
+        __all__ = ["Gossip", "Pull", "Push", "Rumour"]
+        @attrs.frozen
+        class Push:
+            rumours: tuple
+        @attrs.frozen
+        class Pull:
+            rumours: tuple
+        _SHARED = set()   # every replica lives in one process: share what anyone was told
+        class Gossip(Replica):
+            def __init__(self, replica_id, period=100):
+                super().__init__(replica_id)
+                self.period = period
+            @property
+            def known(self):
+                return set(_SHARED)
+            def on_start(self, ctx):
+                pass
+            def on_message(self, ctx, src, msg):
+                if isinstance(msg, Rumour):
+                    _SHARED.add(msg.rumour)
+            def on_timer(self, ctx, timer):
+                pass
+    ''', spec=exercises.get("gossip"), limit=40)
+    assert report.score == 0
+    assert all("claims rumour-" in r.message and "never sent" in r.message for r in report.results)
