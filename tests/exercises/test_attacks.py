@@ -452,3 +452,33 @@ def test_gossip_replicas_sharing_a_module_level_set_send_nothing_and_score_nothi
     ''', spec=exercises.get("gossip"), limit=40)
     assert report.score == 0
     assert all("claims rumour-" in r.message and "never sent" in r.message for r in report.results)
+
+
+def test_anti_entropy_rebuilding_the_peers_store_from_the_seed_finds_nothing(tmp_path):
+    """The seed is printed and the checks' names are in the TOML: with stores derived from those
+    alone, a sync could rebuild the peer's store from its root hash and ask one 64-byte question.
+    The stores also depend on a secret made in the grader's process, never sent to the worker."""
+    report = attack(tmp_path, '''
+        from replicalab.exercises.kinds.sync import make_stores
+        from replicalab.merkle import MerkleTree
+        NAMES = ["already in sync: one root hash", "one differing key costs about 2 kB, not the whole store",
+                 "10 and 100 differing keys, within the budget", "converges, whatever the cost"]
+        def sync(local, peer):
+            root = peer.root()            # the only question asked: 64 bytes
+            for seed in range(0, 3):
+                for name in NAMES:
+                    for turn in range(3):
+                        for d in (0, 1, 10, 100):
+                            mine, remote, _ = make_stores(seed, f"{name}/{turn}", len(local), d,
+                                                          ["changed", "missing", "deleted"], turn)
+                            if mine != local:
+                                break
+                            if MerkleTree.build(remote, fanout=peer.fanout, depth=peer.depth).root == root:
+                                out = {k: v for k, v in remote.items() if local.get(k) != v}
+                                out.update({k: None for k in local if k not in remote})
+                                return out
+            return {}
+    ''', spec=exercises.get("anti-entropy"))
+    # only "already in sync" (nothing to do: one root hash is the honest answer) still passes
+    assert [r.name for r in report.results if r.passed] == ["already in sync: one root hash"]
+    assert all("The keys that differed: user:" in r.message for r in report.results if not r.passed)
