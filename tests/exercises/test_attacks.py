@@ -482,3 +482,31 @@ def test_anti_entropy_rebuilding_the_peers_store_from_the_seed_finds_nothing(tmp
     # only "already in sync" (nothing to do: one root hash is the honest answer) still passes
     assert [r.name for r in report.results if r.passed] == ["already in sync: one root hash"]
     assert all("The keys that differed: user:" in r.message for r in report.results if not r.passed)
+
+
+def test_a_counter_that_ignores_its_ops_and_calls_everything_equal_gets_no_law_points(tmp_path):
+    """Every law holds for a type whose ops do nothing and whose == is always True: the law
+    check's points need the check of the values too, and the report says why they were withheld."""
+    report = attack(tmp_path, '''
+        from __future__ import annotations
+        class GCounter:
+            def __init__(self, counts=None):
+                self.counts = dict(counts or {})
+            def increment(self, replica, n=1):
+                return GCounter(self.counts)
+            @property
+            def value(self):
+                return 0
+            def merge(self, other):
+                return GCounter(self.counts)
+            def __eq__(self, other):
+                return True
+            def __hash__(self):
+                return 0
+            def __repr__(self):
+                return "GCounter()"
+    ''')
+    assert report.score == 0
+    laws = [r for r in report.results if r.kind == "laws"][0]
+    assert not laws.passed
+    assert "withheld" in laws.message and "vacuously" in laws.message
