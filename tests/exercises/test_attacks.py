@@ -510,3 +510,17 @@ def test_a_counter_that_ignores_its_ops_and_calls_everything_equal_gets_no_law_p
     laws = [r for r in report.results if r.kind == "laws"][0]
     assert not laws.passed
     assert "withheld" in laws.message and "vacuously" in laws.message
+
+
+def test_an_eq_that_is_always_true_does_not_hide_a_merge_that_breaks_a_law(tmp_path):
+    """A real counter whose merge doubles a state merged with itself, behind an __eq__ that says
+    True: the golden steps and the laws by == pass, but equal states must read equal values."""
+    report = attack(tmp_path, CORRECT.replace(
+        "            counts[r] = max(counts.get(r, 0), n)",
+        "            counts[r] = max(counts.get(r, 0), n) + (n if other is self else 0)").replace(
+        "        if not isinstance(other, GCounter):\n            return NotImplemented\n"
+        "        return {", "        return True or {"))
+    laws = [r for r in report.results if r.kind == "laws"][0]
+    assert not laws.passed
+    assert "merge is not idempotent" in laws.message and "read different values" in laws.message
+    assert [r.passed for r in report.results if r.kind != "laws"] == [True, True, True]

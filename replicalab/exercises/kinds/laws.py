@@ -161,6 +161,9 @@ def run(ctx: CheckContext) -> None:
         if is_remote(cls):
             message = rerun_counterexample(session_of(cls), message)
         raise CheckFailed(message) from None
+    from replicalab.exercises.kinds.law_values import check_values  # equal states, equal values
+
+    check_values(cls, ctx.params["ops"], seed=ctx.seed, name=ctx.params["class"])
 
 
 _RUNNABLE = "Runnable counterexample (shrunk):\n\n"
