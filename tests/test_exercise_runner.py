@@ -89,6 +89,20 @@ def test_a_correct_module_scores_every_point(exercise, tmp_path):
     assert report.passed and report.score == report.max_score == 3
 
 
+def test_a_check_that_requires_another_scores_only_when_that_one_passes(tmp_path):
+    spec = SPEC.replace('timeout = 2\nsteps = [{', 'requires = ["doubles"]\ntimeout = 2\nsteps = [{')
+    exercise = load_exercise(make_exercise(tmp_path, spec))
+    report = grade(exercise, tmp_path, """
+        def double(x):
+            if isinstance(x, str):
+                raise TypeError("numbers only")
+            return 3 * x
+    """)
+    refuses = report.results[1]
+    assert not refuses.passed and refuses.points == 0
+    assert "withheld" in refuses.message and "'doubles'" in refuses.message
+
+
 def test_a_syntax_error_is_reported_with_its_line(exercise, tmp_path):
     report = grade(exercise, tmp_path, "def double(x)\n    return 2 * x\n")
     assert report.score == 0
@@ -207,6 +221,11 @@ def test_a_teacher_can_replace_a_builtin_exercise_to_set_its_points(tmp_path):
      None),  # allowed as data: it only ever looks the name up in the learner's module
     (('title = "Double it"', 'title = 3'), "'title' must be a non-empty string"),
     (('name = "refuses text"', 'name = "doubles"'), "unique"),
+    (('timeout = 2\nsteps = [{', 'requires = ["doubles"]\ntimeout = 2\nsteps = [{'), None),
+    (('timeout = 2\nsteps = [{', 'requires = ["no such check"]\ntimeout = 2\nsteps = [{'),
+     "requires"),
+    (('timeout = 2\nsteps = [{', 'requires = "doubles"\ntimeout = 2\nsteps = [{'),
+     "'requires' must be a list"),
 ])
 def test_a_malformed_exercise_file_is_rejected_with_a_clear_error(tmp_path, change, says):
     spec = SPEC.replace(*change)

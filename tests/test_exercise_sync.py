@@ -144,15 +144,31 @@ def test_the_reference_passes_and_fetching_everything_is_over_budget():
 def test_a_missed_key_and_a_missed_deletion_are_named():
     lazy = types.ModuleType("lazy")
     lazy.sync = lambda local, peer: {}
-    local, remote, _ = make_stores(0, "test/0", 2000, 1, ["changed"])  # the check's first store
-    missed = next(k for k in local if local[k] != remote[k])
-    with pytest.raises(CheckFailed, match=f"'{missed}': missed — the peer has"):
+    # the check's stores depend on a secret of the grader's: the message names the keys
+    with pytest.raises(CheckFailed, match=r"'(user:\d+)': missed — the peer has[^\n]*\n"
+                       r"The keys that differed: \1\."):
         run_sync(lazy, differences=[1], kinds=["changed"])
     with pytest.raises(CheckFailed, match=r"return \{'user:\d+': None\} to delete it here"):
         run_sync(solution("anti-entropy", "wrong_no_deletes.py"), differences=[3],
                  kinds=["deleted"], budget=2)
     with pytest.raises(CheckFailed, match="1 key\\(s\\) still differ"):
         run_sync(lazy, differences=[1])
+
+
+def test_the_checks_stores_cannot_be_rebuilt_from_the_seed():
+    """The seed is printed and the check's name is public; the stores also depend on a secret
+    made in the grader's process, so two runs of a check see different stores."""
+    assert make_stores(0, "x/0", 200, 5, KINDS_OF_DIFFERENCE, secret=b"a") != make_stores(
+        0, "x/0", 200, 5, KINDS_OF_DIFFERENCE)
+    assert make_stores(0, "x/0", 200, 5, KINDS_OF_DIFFERENCE, secret=b"a") == make_stores(
+        0, "x/0", 200, 5, KINDS_OF_DIFFERENCE, secret=b"a")
+    seen = []
+    spy = types.ModuleType("spy")
+    spy.sync = lambda local, peer: seen.append(peer.root()) or {}
+    for _ in range(2):
+        with pytest.raises(CheckFailed):
+            run_sync(spy, differences=[1])
+    assert seen[0] != seen[1]
 
 
 def test_stopping_at_the_first_differing_bucket_misses_keys():

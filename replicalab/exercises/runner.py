@@ -120,8 +120,23 @@ def check(exercise: ExerciseSpec, module: str | Path, *, seed: int = 0,
         while pending:
             isolation = _run_worker(exercise, path, seed, pending, time_limit, results, again)
             pending = [name for name in pending if name not in results]
+    for spec in exercise.checks:
+        results[spec.name] = _required(spec, results)
     return Report(exercise=exercise.id, title=exercise.title, module=path.name, seed=seed,
                   results=tuple(results[c.name] for c in exercise.checks), isolation=isolation)
+
+
+def _required(spec: CheckSpec, results: dict[str, CheckResult]) -> CheckResult:
+    """``spec``'s result, its points withheld if a check it ``requires`` did not pass."""
+    result = results[spec.name]
+    failed = [name for name in spec.requires if not results[name].passed]
+    if not result.passed or not failed:
+        return result
+    why = (" Laws hold vacuously for a type whose ops change nothing (or whose == is always "
+           "True), so they count only once the values are right." if spec.kind == "laws" else "")
+    listed = ", ".join(repr(name) for name in failed)
+    return _result(spec, False, f"withheld: this check passed, but it counts only when "
+                   f"{listed} passes too.{why} Make {listed} pass first.")
 
 
 def cache_directory() -> Path:

@@ -28,6 +28,7 @@ and the rest of the check's table is that kind's parameters.
     points = 3                          # >= 0
     hint = "shown when this is the first failing check"
     timeout = 10                        # seconds (optional, default 10)
+    requires = ["another check"]        # scores only if these checks pass too (optional)
     # ... the kind's own keys ...
 """
 
@@ -73,6 +74,9 @@ class CheckSpec:
     hint: str = ""
     timeout: float = DEFAULT_TIMEOUT
     params: dict[str, Any] = attrs.field(factory=dict)
+    #: Checks of the same exercise that must pass for this one to score (a law check holds
+    #: vacuously for a type whose ops change nothing: it requires a check of the values).
+    requires: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -141,7 +145,7 @@ def _strings(table: dict[str, Any], key: str, where: Path) -> tuple[str, ...]:
 
 
 _TOP = {"id", "title", "concepts", "minutes", "module", "hints", "checks"}
-_CHECK = {"name", "kind", "points", "hint", "timeout"}
+_CHECK = {"name", "kind", "points", "hint", "timeout", "requires"}
 
 
 def _check(table: Any, where: Path, index: int) -> CheckSpec:
@@ -164,7 +168,7 @@ def _check(table: Any, where: Path, index: int) -> CheckSpec:
         raise _fail(where, f"check {name!r}: {error}") from None
     return CheckSpec(name=name, kind=kind, points=points,
                      hint=_string(table, "hint", where, required=False), timeout=timeout,
-                     params=params)
+                     params=params, requires=_strings(table, "requires", where))
 
 
 def load_exercise(directory: str | Path, *, builtin: bool = False) -> ExerciseSpec:
@@ -201,6 +205,11 @@ def load_exercise(directory: str | Path, *, builtin: bool = False) -> ExerciseSp
     names = [c.name for c in checks]
     if len(set(names)) != len(names):
         raise _fail(where, f"check names must be unique, got {names}")
+    for c in checks:
+        unknown = [r for r in c.requires if r not in names or r == c.name]
+        if unknown:
+            raise _fail(where, f"check {c.name!r} requires {unknown}, which are not other checks "
+                               f"of this exercise: {names}")
     for required in (STARTER_FILE, README_FILE):
         if not (directory / required).is_file():
             raise _fail(directory, f"is missing {required}")

@@ -111,17 +111,18 @@ def _ours() -> list[str]:
 
 
 def attack(tmp_path: Path, source: str, *, files: dict[str, str] | None = None,
-           limit: float = LIMIT) -> exercises.Report:
-    """Grade ``source`` as gcounter.py; assert it ended in time and left nothing running."""
-    path = tmp_path / "gcounter.py"
+           limit: float = LIMIT, spec: exercises.ExerciseSpec = SPEC) -> exercises.Report:
+    """Grade ``source`` as the exercise's module (gcounter.py unless ``spec`` says otherwise);
+    assert it ended in time and left nothing running."""
+    path = tmp_path / spec.module
     path.write_text(textwrap.dedent(source))
     for name, text in (files or {}).items():
         (tmp_path / name).write_text(textwrap.dedent(text))
     started = time.monotonic()
-    report = exercises.check(SPEC, path, time_limit=limit)
+    report = exercises.check(spec, path, time_limit=limit)
     took = time.monotonic() - started
     # every check has LIMIT; the worker restarts at most once per check (plus start-up slack)
-    assert took < len(SPEC.checks) * (limit + 10)
+    assert took < len(spec.checks) * (limit + 10)
     deadline = time.monotonic() + 5
     while _ours() and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -491,3 +492,113 @@ def test_an_answer_that_names_another_request_is_refused(answer):
         for fd in (requests_read, requests_write, replies_read, replies_write):
             protocol.forget(fd)
             os.close(fd)
+
+
+# -- the learner's code deciding its own score, with no protocol trick at all -------------
+
+def test_gossip_replicas_sharing_a_module_level_set_send_nothing_and_score_nothing(tmp_path):
+    """Every replica of a submission lives in one process: a module-level set would let them
+    "know" what any of them was told, with zero messages. The grader counts only what it saw
+    a client tell a replica, or a message bring it."""
+    report = attack(tmp_path, '''
+        from __future__ import annotations
+        import attrs
+        from replicalab.exercises.kinds.replica import Rumour
+        from replicalab.replica.base import Replica
+        __all__ = ["Gossip", "Pull", "Push", "Rumour"]
+        @attrs.frozen
+        class Push:
+            rumours: tuple
+        @attrs.frozen
+        class Pull:
+            rumours: tuple
+        _SHARED = set()   # every replica lives in one process: share what anyone was told
+        class Gossip(Replica):
+            def __init__(self, replica_id, period=100):
+                super().__init__(replica_id)
+                self.period = period
+            @property
+            def known(self):
+                return set(_SHARED)
+            def on_start(self, ctx):
+                pass
+            def on_message(self, ctx, src, msg):
+                if isinstance(msg, Rumour):
+                    _SHARED.add(msg.rumour)
+            def on_timer(self, ctx, timer):
+                pass
+    ''', spec=exercises.get("gossip"), limit=40)
+    assert report.score == 0
+    assert all("claims rumour-" in r.message and "never sent" in r.message for r in report.results)
+
+
+def test_anti_entropy_rebuilding_the_peers_store_from_the_seed_finds_nothing(tmp_path):
+    """The seed is printed and the checks' names are in the TOML: with stores derived from those
+    alone, a sync could rebuild the peer's store from its root hash and ask one 64-byte question.
+    The stores also depend on a secret made in the grader's process, never sent to the worker."""
+    report = attack(tmp_path, '''
+        from replicalab.exercises.kinds.sync import make_stores
+        from replicalab.merkle import MerkleTree
+        NAMES = ["already in sync: one root hash", "one differing key costs about 2 kB, not the whole store",
+                 "10 and 100 differing keys, within the budget", "converges, whatever the cost"]
+        def sync(local, peer):
+            root = peer.root()            # the only question asked: 64 bytes
+            for seed in range(0, 3):
+                for name in NAMES:
+                    for turn in range(3):
+                        for d in (0, 1, 10, 100):
+                            mine, remote, _ = make_stores(seed, f"{name}/{turn}", len(local), d,
+                                                          ["changed", "missing", "deleted"], turn)
+                            if mine != local:
+                                break
+                            if MerkleTree.build(remote, fanout=peer.fanout, depth=peer.depth).root == root:
+                                out = {k: v for k, v in remote.items() if local.get(k) != v}
+                                out.update({k: None for k in local if k not in remote})
+                                return out
+            return {}
+    ''', spec=exercises.get("anti-entropy"))
+    # only "already in sync" (nothing to do: one root hash is the honest answer) still passes
+    assert [r.name for r in report.results if r.passed] == ["already in sync: one root hash"]
+    assert all("The keys that differed: user:" in r.message for r in report.results if not r.passed)
+
+
+def test_a_counter_that_ignores_its_ops_and_calls_everything_equal_gets_no_law_points(tmp_path):
+    """Every law holds for a type whose ops do nothing and whose == is always True: the law
+    check's points need the check of the values too, and the report says why they were withheld."""
+    report = attack(tmp_path, '''
+        from __future__ import annotations
+        class GCounter:
+            def __init__(self, counts=None):
+                self.counts = dict(counts or {})
+            def increment(self, replica, n=1):
+                return GCounter(self.counts)
+            @property
+            def value(self):
+                return 0
+            def merge(self, other):
+                return GCounter(self.counts)
+            def __eq__(self, other):
+                return True
+            def __hash__(self):
+                return 0
+            def __repr__(self):
+                return "GCounter()"
+    ''')
+    assert report.score == 0
+    laws = [r for r in report.results if r.kind == "laws"][0]
+    assert not laws.passed
+    assert "withheld" in laws.message and "vacuously" in laws.message
+
+
+def test_an_eq_that_is_always_true_does_not_hide_a_merge_that_breaks_a_law(tmp_path):
+    """A real counter whose merge doubles a state merged with itself, behind an __eq__ that says
+    True: the golden steps and the laws by == pass, but equal states must read equal values."""
+    report = attack(tmp_path, CORRECT.replace(
+        "            counts[r] = max(counts.get(r, 0), n)",
+        "            counts[r] = max(counts.get(r, 0), n) + (n if other is self else 0)").replace(
+        "        if not isinstance(other, GCounter):\n            return NotImplemented\n"
+        "        return {", "        return True or {"))
+    laws = [r for r in report.results if r.kind == "laws"][0]
+    assert not laws.passed
+    assert "merge is not idempotent" in laws.message and "read different values" in laws.message
+    assert [r.passed for r in report.results if r.kind != "laws"] == [True, True, True]

@@ -57,7 +57,7 @@ def validate_params(kind: str, params: dict[str, Any]) -> None:
     unknown = sorted(set(params) - set(allowed))
     if unknown:
         raise ConfigError(f"unknown key(s) {unknown} for kind {kind!r}; allowed: "
-                          f"{sorted(allowed) + ['hint', 'kind', 'name', 'points', 'timeout']}")
+                          f"{sorted(allowed) + ['hint', 'kind', 'name', 'points', 'requires', 'timeout']}")
     missing = sorted(set(module.REQUIRED) - set(params))
     if missing:
         raise ConfigError(f"kind {kind!r} needs {missing}")

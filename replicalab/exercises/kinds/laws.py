@@ -151,9 +151,10 @@ def run(ctx: CheckContext) -> None:
                    **examples)
 
     if is_remote(cls) and ctx.first_pass:
-        if streamed(session_of(cls), check, _key(ctx)):
-            return
-        raise RunAgain  # in a fresh worker, the ordinary way
+        if not streamed(session_of(cls), check, _key(ctx)):
+            raise RunAgain  # in a fresh worker, the ordinary way
+        _equal_states_equal_values(cls, ctx)
+        return
     around = optimistic(session_of(cls)) if is_remote(cls) else None
     try:
         check(around)
@@ -176,6 +177,14 @@ def run(ctx: CheckContext) -> None:
         if is_remote(cls):
             message = rerun_counterexample(session_of(cls), message)
         raise CheckFailed(message) from None
+    _equal_states_equal_values(cls, ctx)
+
+
+def _equal_states_equal_values(cls: Any, ctx: CheckContext) -> None:
+    """The laws held by the learner's ``==``; states it calls equal must also read equal values."""
+    from replicalab.exercises.kinds.law_values import check_values
+
+    check_values(cls, ctx.params["ops"], seed=ctx.seed, name=ctx.params["class"])
 
 
 _RUNNABLE = "Runnable counterexample (shrunk):\n\n"

@@ -8,7 +8,10 @@ The contract the check relies on:
 * ``cls(replica_id, period=period)`` builds a replica; ``period`` (ms) is how
   often it may gossip;
 * rumours arrive as ``on_message(ctx, client, Rumour(op=..., rumour=...))``;
-* ``replica.known`` is the set of rumours it knows (strings), read as the run goes;
+* ``replica.known`` is the set of rumours it knows (strings), read as the run goes; for the
+  learner's replicas (all in one sandboxed process) a rumour in ``known`` counts only if the
+  grader saw it reach that replica — told by a client, or carried by a delivered message
+  from a replica that had it (:class:`~replicalab.exercises.kinds.replica_runtime.Evidence`);
 * handlers only use ``ctx``: no printing, files, sockets, sleeping, real
   clock or global randomness.
 
@@ -84,6 +87,7 @@ from replicalab.exercises.kinds.common import (
 )
 from replicalab.exercises.kinds.replica_runtime import (
     GUARD,
+    Evidence,
     Guarded,
     HandlerDidIO,
     RemoteReplica,
@@ -178,6 +182,8 @@ class Outcome:
     missing: dict[str, tuple[str, ...]]
     storm: bool = False
     trace: tuple[tuple, ...] = ()
+    #: replica -> rumours it claimed to know that no client told it and no message brought it
+    unfounded: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
 
     @property
     def rounds(self) -> int | None:
@@ -192,8 +198,22 @@ class Outcome:
         return self.sent / self.replicas / (self.stopped_at / self.period)
 
 
-def _all_known(replicas: Collection[Replica], name: str) -> list[set[str]]:
-    """``_known`` of every replica; for the learner's replicas in the sandbox, one request."""
+def _founded(replica: Replica, claimed: set[str], unfounded: dict[str, set[str]] | None
+             ) -> set[str]:
+    """What ``replica`` claims to know and the grader saw reach it (see :class:`Evidence`)."""
+    evidence = getattr(replica, "evidence", None) if isinstance(replica, RemoteReplica) else None
+    if evidence is None:
+        return claimed
+    had = evidence.of(replica.id)
+    beyond = (claimed & evidence.rumours) - had
+    if beyond and unfounded is not None:
+        unfounded.setdefault(replica.id, set()).update(beyond)
+    return claimed & had
+
+
+def _all_known(replicas: Collection[Replica], name: str,
+               unfounded: dict[str, set[str]] | None = None) -> list[set[str]]:
+    """``_known`` of every replica (held to the evidence); for the learner's replicas, one request."""
     replicas = list(replicas)
     if replicas and all(isinstance(r, RemoteReplica) for r in replicas):
         from replicalab.exercises.remote import LearnerError, session_of
@@ -207,8 +227,9 @@ def _all_known(replicas: Collection[Replica], name: str) -> list[set[str]]:
                 raise
             values = None
         if isinstance(values, list) and len(values) == len(replicas):
-            return [_checked_known(r, name, v) for r, v in zip(replicas, values, strict=True)]
-    return [_known(r, name) for r in replicas]
+            return [_founded(r, _checked_known(r, name, v), unfounded)
+                    for r, v in zip(replicas, values, strict=True)]
+    return [_founded(r, _known(r, name), unfounded) for r in replicas]
 
 
 def _checked_known(replica: Replica, name: str, known: Any) -> set[str]:
@@ -252,6 +273,11 @@ def trial(cls: type, topology: Mapping[str, Any], *, seed: int, rumours: int = 3
         with Guarded():
             sim, told = setup(cls, topology, seed=seed, rumours=rumours, period=period, loss=loss,
                               latency=latency, trace=record, max_events=cap)
+        evidence = Evidence(sim.replicas, (t.rumour for t in told))
+        for replica in sim.replicas.values():
+            if isinstance(replica, RemoteReplica):
+                replica.evidence = evidence
+        unfounded: dict[str, set[str]] = {}
         deadline = told[-1].at + rounds * period
         budget = messages * n * deadline // period
         everything = {t.rumour for t in told}
@@ -271,7 +297,8 @@ def trial(cls: type, topology: Mapping[str, Any], *, seed: int, rumours: int = 3
             if sim.statistics().sent > budget:
                 break
             if t >= told[-1].at:
-                if all(everything <= known for known in _all_known(sim.replicas.values(), name)):
+                if all(everything <= known
+                       for known in _all_known(sim.replicas.values(), name, unfounded)):
                     converged_at = t if converged_at is None else converged_at
                 else:
                     converged_at = None  # not everyone knows everything (any more)
@@ -287,7 +314,7 @@ def trial(cls: type, topology: Mapping[str, Any], *, seed: int, rumours: int = 3
                           "no I/O: everything a replica does goes through ctx.")
     missing = {}
     for replica in sim.replicas.values():
-        lacks = everything - _known(replica, name)
+        lacks = everything - _founded(replica, _known(replica, name), unfounded)
         if lacks:
             missing[replica.id] = tuple(sorted(lacks))
     trace: tuple[tuple, ...] = ()
@@ -298,7 +325,8 @@ def trial(cls: type, topology: Mapping[str, Any], *, seed: int, rumours: int = 3
     stats = sim.statistics()
     return Outcome(told=tuple(told), replicas=n, period=period, deadline=deadline, stopped_at=t,
                    converged_at=converged_at, sent=stats.sent, budget=budget, events=stats.events,
-                   missing=missing, storm=storm, trace=trace)
+                   missing=missing, storm=storm, trace=trace,
+                   unfounded={r: tuple(sorted(u)) for r, u in sorted(unfounded.items())})
 
 
 # -- the check ---------------------------------------------------------------------------
@@ -416,8 +444,23 @@ def _judge(ctx: CheckContext, outcome: Outcome, spec: Mapping[str, Any], seed: i
             f"rumour was told, {len(outcome.missing)} of {outcome.replicas} replicas did not "
             f"know every rumour. At t={outcome.deadline} ms:\n" + "\n".join(lines)
             + f"\n{_reach_line(outcome)}\n(told: {_told_line(outcome.told)}; "
-            f"{outcome.sent} messages sent.)\n\n"
+            f"{outcome.sent} messages sent.)\n" + _unfounded_lines(outcome) + "\n"
             "Replay it:\n\n" + _replay_code(ctx, spec, seed, outcome.deadline, options))
+
+
+def _unfounded_lines(outcome: Outcome) -> str:
+    """Why a replica that claimed a rumour was counted as lacking it (or '')."""
+    if not outcome.unfounded:
+        return ""
+    lines = [f"    {r} claims {', '.join(rumours)}, but was never sent "
+             + ("it" if len(rumours) == 1 else "them")
+             for r, rumours in list(outcome.unfounded.items())[:8]]
+    if len(outcome.unfounded) > 8:
+        lines.append(f"    ... and {len(outcome.unfounded) - 8} more")
+    return ("Some replicas claim rumours they were never sent:\n" + "\n".join(lines) + "\n"
+            "A replica knows a rumour only when a client told it, or a message delivered to it "
+            "(from a replica that had the rumour) carried it: replicas share nothing but "
+            "messages, so `known` filled any other way does not count.\n")
 
 
 def _same_run(first: Outcome, second: Outcome, where: str) -> None:

@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import attrs
+
 from replicalab.exercises import protocol
 from replicalab.replica.base import Replica
 
-__all__ = ["GUARD", "Guarded", "HandlerDidIO", "RemoteReplica", "learner_line"]
+__all__ = ["GUARD", "Evidence", "Guarded", "HandlerDidIO", "RemoteReplica", "learner_line"]
 
 
 # Shared with the other side of the judge (one list of refused I/O).
@@ -114,6 +117,61 @@ def learner_line(error: BaseException, module: Any) -> str:
     return f" at {path.name}:{frame.lineno}, in {frame.name}{code}"
 
 
+class Evidence:
+    """What the grader saw reach each replica: the ground truth a replica's ``known`` is held to.
+
+    A rumour counts as known at replica ``r`` only if a client told it to ``r``, or the
+    simulator delivered to ``r`` a message from a replica that had it. A message that is
+    data (tuples, sets, strings, :class:`Rumour` values...) carries the rumour strings found
+    in it, and only those its sender had itself; a learner's object stays in the sandbox
+    (its contents are whatever that process says), so it is taken to carry what its sender
+    had. Nothing the learner's process claims adds to this: every replica of a submission
+    lives in one process, so its own ``known`` cannot be the evidence.
+    """
+
+    def __init__(self, replicas: Iterable[str], rumours: Iterable[str]) -> None:
+        self.rumours = frozenset(rumours)
+        self.had: dict[str, set[str]] = {r: set() for r in replicas}
+
+    def deliver(self, src: str, dst: str, msg: Any) -> None:
+        """``msg`` from ``src`` (a replica, or a client) reached replica ``dst``."""
+        if dst not in self.had:
+            return
+        sender = self.had.get(src)
+        if sender is None:  # a client: its request is the evidence
+            self.had[dst] |= _rumours_in(msg, self.rumours)
+        elif sender:
+            carried = _rumours_in(msg, self.rumours, opaque=self.rumours)
+            self.had[dst] |= carried & sender
+
+    def of(self, replica: str) -> set[str]:
+        return self.had.get(replica, set())
+
+
+def _rumours_in(value: Any, rumours: frozenset[str], opaque: frozenset[str] = frozenset(),
+                depth: int = 0) -> set[str]:
+    """The rumour strings in plain-data ``value``; ``opaque`` for anything that is not data."""
+    if isinstance(value, str):
+        return {value} & rumours
+    if value is None or type(value) in (bool, int, float, bytes):
+        return set()
+    if depth > protocol.MAX_DEPTH:
+        return set(opaque)
+    if type(value) in (list, tuple, set, frozenset):
+        found: set[str] = set()
+        for item in value:
+            found |= _rumours_in(item, rumours, opaque, depth + 1)
+        return found
+    if type(value) is dict:
+        return (_rumours_in(list(value), rumours, opaque, depth + 1)
+                | _rumours_in(list(value.values()), rumours, opaque, depth + 1))
+    kind = type(value)
+    if f"{kind.__module__}.{kind.__qualname__}" in protocol.VALUE_CLASSES:
+        return _rumours_in([getattr(value, f.name) for f in attrs.fields(kind)], rumours, opaque,
+                           depth + 1)
+    return set(opaque)  # a learner's object (it lives in the sandbox), or anything else
+
+
 class RemoteReplica(Replica):
     """A learner's replica living in the grading sandbox, as the grader's simulator sees it.
 
@@ -131,6 +189,7 @@ class RemoteReplica(Replica):
         super().__init__(replica_id)
         self.remote = remote
         self.timers: dict[int, int] = {}  # the learner's timer token -> the simulator's id
+        self.evidence: Evidence | None = None  # set by the check: what reached each replica
 
     def _handle(self, handler: str, ctx: Any, *args: Any) -> None:
         from replicalab.exercises.remote import LearnerError, session_of
@@ -188,12 +247,14 @@ class RemoteReplica(Replica):
         self._handle("on_start", ctx)
 
     def on_message(self, ctx: Any, src: str, msg: Any) -> None:
+        if self.evidence is not None:  # recorded before the handler runs (it may pass it on)
+            self.evidence.deliver(src, self.id, msg)
         self._handle("on_message", ctx, src, msg)
 
     def on_timer(self, ctx: Any, timer: Any) -> None:
         self._handle("on_timer", ctx, timer)
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("_") or name in ("remote", "timers"):
+        if name.startswith("_") or name in ("remote", "timers", "evidence"):
             raise AttributeError(name)
         return getattr(self.remote, name)

@@ -11,9 +11,10 @@ charged under :mod:`replicalab.antientropy`'s byte model (16-byte headers,
 ``item_bytes(key, value)`` bytes), so the numbers agree with tutorial
 chapters 9 and 10.
 
-The check builds one seeded pair of stores per entry of ``differences``
+The check builds one pair of stores per entry of ``differences``
 (``keys`` keys, ``d`` of them differing: changed values, keys only the peer
-has, keys the peer deleted, in turn), runs the learner's ``sync``, and
+has, keys the peer deleted, in turn; drawn from the seed and a secret only the
+grader's process holds, so they cannot be rebuilt from the seed), runs the learner's ``sync``, and
 demands convergence (the local store with the changes applied equals the
 peer's) and, if ``budget`` is given, that the bytes charged are at most
 ``budget`` times :func:`descent_bytes`, what a level-by-level descent costs on
@@ -41,6 +42,7 @@ against the budget and against sending the peer's whole store, call by call.
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -238,8 +240,12 @@ def _value(salt: str, i: int, revision: int, length: int) -> bytes:
 
 
 def make_stores(seed: int, name: str, keys: int, d: int, kinds: Iterable[str],
-                turn: int = 0) -> tuple[dict[str, bytes], dict[str, bytes], dict[str, int]]:
+                turn: int = 0, *, secret: bytes = b""
+                ) -> tuple[dict[str, bytes], dict[str, bytes], dict[str, int]]:
     """A seeded pair ``(local, remote)`` of ``keys``-key stores differing in ``d`` keys.
+
+    With a ``secret`` the stores also depend on it: the check passes one only the grader
+    holds, so the peer's store cannot be rebuilt from the seed and a root hash.
 
     Differences cycle through ``kinds`` (starting at position ``turn``):
     ``changed`` (both hold the key, the peer's value is newer), ``missing``
@@ -251,7 +257,7 @@ def make_stores(seed: int, name: str, keys: int, d: int, kinds: Iterable[str],
         >>> len(local), len(remote), counts
         (100, 100, {'changed': 1, 'missing': 1, 'deleted': 1})
     """
-    rng = RandomStreams(seed).stream(f"sync:{name}")
+    rng = RandomStreams(seed).stream(f"sync:{name}" + (f":{secret.hex()}" if secret else ""))
     salt = f"{rng.random():.17f}"
     lengths = [32 + int(rng.random() * 80) for _ in range(keys + d)]
     local = {_key(i): _value(salt, i, 1, lengths[i]) for i in range(keys)}
@@ -331,6 +337,13 @@ def _problems(local: Mapping[str, bytes], remote: Mapping[str, bytes],
     return out
 
 
+def _differing(local: Mapping[str, bytes], remote: Mapping[str, bytes]) -> str:
+    """The keys that differed, to rebuild the case (the stores depend on a secret of the grader's)."""
+    keys = sorted(k for k in local.keys() | remote.keys() if local.get(k) != remote.get(k))
+    shown = ", ".join(keys[:20]) + (f", ... ({len(keys)} in all)" if len(keys) > 20 else "")
+    return f"The keys that differed: {shown or 'none'}."
+
+
 def run(ctx: CheckContext) -> None:
     params = ctx.params
     target_name = params.get("target", "sync")
@@ -341,8 +354,15 @@ def run(ctx: CheckContext) -> None:
     depth = params.get("depth", suggested_depth(keys, fanout))
     budget = params.get("budget")
     differences = params.get("differences", [1, 10, 100])
+    # Made here, in the grader's process, after the learner's process was started from the
+    # fork server, and never sent to it: the stores cannot be rebuilt from the printed seed and
+    # the check's name (a sync that did so could skip the descent). The bytes are judged
+    # against the descent on these very stores, so an honest sync's result does not depend on
+    # it; a failure lists the keys that differ (the stores are not reproducible from the seed).
+    secret = secrets.token_bytes(16)
     for turn, d in enumerate(differences):
-        local, remote, counts = make_stores(ctx.seed, f"{ctx.name}/{turn}", keys, d, kinds, turn)
+        local, remote, counts = make_stores(ctx.seed, f"{ctx.name}/{turn}", keys, d, kinds, turn,
+                                            secret=secret)
         peer = Peer(remote, fanout=fanout, depth=depth)
         mix = ", ".join(f"{n} {_DESCRIBE[k]}" for k, n in counts.items() if n)
         differing = (f"{sum(counts.values())} differing ({mix})" if mix
@@ -371,7 +391,8 @@ def run(ctx: CheckContext) -> None:
             listed = "\n".join(f"  {line}" for line in wrong[:5])
             more = f"\n  ... and {len(wrong) - 5} more" if len(wrong) > 5 else ""
             raise CheckFailed(f"after your changes, {len(wrong)} key(s) still differ from the peer's "
-                              f"store\n({where})\n{listed}{more}\nYour calls: {peer.calls()}.")
+                              f"store\n({where})\n{listed}{more}\n{_differing(local, remote)}\n"
+                              f"Your calls: {peer.calls()}.")
         if budget is None:
             continue
         need = descent_bytes(MerkleTree.build(local, fanout=fanout, depth=depth),
@@ -382,4 +403,4 @@ def run(ctx: CheckContext) -> None:
                 f"converged, but charged {peer.bytes_used:,} bytes: over the budget of {bound:,} "
                 f"({budget:g} x the {need:,} bytes of a level-by-level descent); sending the peer's "
                 f"whole store costs {full_state_bytes(remote):,}\n({where})\n"
-                f"Your calls: {peer.calls()}.")
+                f"{_differing(local, remote)}\nYour calls: {peer.calls()}.")
