@@ -33,7 +33,6 @@ import importlib.util
 import inspect
 import io
 import json
-import os
 import resource
 import signal
 import sys
@@ -90,12 +89,8 @@ class _Capped(io.TextIOBase):
         return text
 
 
-# Shared with the other side of the judge (one list of refused I/O).
+# Shared with the other side of the judge (one decision on refused I/O: protocol.refused_io).
 HandlerDidIO = protocol.HandlerDidIO
-_BLOCKED = protocol.BLOCKED_EVENTS
-_BLOCKED_PREFIXES = protocol.BLOCKED_PREFIXES
-
-_MODULE_FILES = (".py", ".pyc", ".pyd", ".so")
 
 
 class _Worker:
@@ -179,14 +174,8 @@ class _Worker:
     def audit(self, event: str, args: tuple[Any, ...]) -> None:
         if not self.guarded:
             return
-        if event == "open":
-            path = args[0] if args else None
-            if isinstance(path, (str, bytes, os.PathLike)) and os.fsdecode(path).endswith(_MODULE_FILES):
-                return  # the import system loading a module the handler imports
-            what = f"opened {path!r}"
-        elif event in _BLOCKED or event.startswith(_BLOCKED_PREFIXES):
-            what = f"called {event}"
-        else:
+        what = protocol.refused_io(event, args)
+        if what is None:
             return
         self.attempts.append(what)
         raise HandlerDidIO(what)

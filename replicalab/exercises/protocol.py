@@ -276,3 +276,21 @@ BLOCKED_EVENTS = frozenset({
 })
 #: Audit-event prefixes refused the same way.
 BLOCKED_PREFIXES = ("socket.", "shutil.")
+#: Files the import system opens while a handler imports a module: not I/O of the handler's.
+_MODULE_FILES = (".py", ".pyc", ".pyd", ".so")
+
+
+def refused_io(event: str, args: tuple[Any, ...]) -> str | None:
+    """What a handler did, in words, if audit ``event`` is I/O the judge refuses; else None.
+
+    One decision for both sides of the judge: the sandboxed worker's guard and the
+    in-process guard of :mod:`replicalab.exercises.kinds.replica_runtime`.
+    """
+    if event == "open":
+        path = args[0] if args else None
+        if isinstance(path, (str, bytes, os.PathLike)) and os.fsdecode(path).endswith(_MODULE_FILES):
+            return None  # the import system loading a module the handler imports
+        return f"opened {path!r}"
+    if event in BLOCKED_EVENTS or event.startswith(BLOCKED_PREFIXES):
+        return f"called {event}"
+    return None

@@ -13,7 +13,6 @@ trials, judging), which uses both.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -28,12 +27,8 @@ from replicalab.replica.base import Replica
 __all__ = ["GUARD", "Evidence", "Guarded", "HandlerDidIO", "RemoteReplica", "learner_line"]
 
 
-# Shared with the other side of the judge (one list of refused I/O).
+# Shared with the other side of the judge (one decision on refused I/O: protocol.refused_io).
 HandlerDidIO = protocol.HandlerDidIO
-_BLOCKED = protocol.BLOCKED_EVENTS
-_BLOCKED_PREFIXES = protocol.BLOCKED_PREFIXES
-
-_MODULE_FILES = (".py", ".pyc", ".pyd", ".so")
 
 
 class _Guard:
@@ -47,16 +42,8 @@ class _Guard:
     def audit(self, event: str, args: tuple[Any, ...]) -> None:
         if not self.active:
             return
-        if event == "open":
-            path = args[0] if args else None
-            if isinstance(path, (str, bytes, os.PathLike)):
-                name = os.fsdecode(path)
-                if name.endswith(_MODULE_FILES):
-                    return  # the import system loading a module the handler imports
-            what = f"opened {path!r}"
-        elif event in _BLOCKED or event.startswith(_BLOCKED_PREFIXES):
-            what = f"called {event}"
-        else:
+        what = protocol.refused_io(event, args)
+        if what is None:
             return
         self.attempts.append(what)
         raise HandlerDidIO(what)
