@@ -90,6 +90,8 @@ def test_report_shows_timeline_final_items_and_ledger():
     assert "w1     silently-lost  portal@eu-west-1 sets delivery_address" in text
     assert "why: at us-east-1 t=211: item-lww kept w2" in text
     assert "Summary: 2 acknowledged · 1 kept · 0 superseded · 1 silently lost" in text
+    # A regional read says so (a typed event's unset scope once printed as "[None]").
+    assert "strong read of sub_42 (r1) [regional]: sees w1" in text and "None" not in text
 
 
 def test_scenarios_are_listed_with_descriptions():

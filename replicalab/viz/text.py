@@ -48,7 +48,7 @@ def timeline(result: Result) -> str:
         when = f"t={event.time}"
         if event.kind == "Read" and event.get("consistent"):
             seen = ", ".join(w for w in event.get("writes", ()) if w != "initial") or "no write"
-            scope = event.get("scope", "regional")
+            scope = event.get("scope") or "regional"  # the field is None for a regional read
             text = (f"{event.replica} {event.get('client')} strong read of {event.get('key')} "
                     f"({event.get('op')}) [{scope}]: sees {seen}")
         elif event.kind == "Partitioned":
