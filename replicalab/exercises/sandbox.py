@@ -82,7 +82,13 @@ def isolation_available() -> tuple[str, ...]:
     return (unshare, *_UNSHARE) if done.returncode == 0 else ()
 
 
-_SERVER_BOOTSTRAP = ("import sys; sys.dont_write_bytecode = True; sys.path.insert(0, sys.argv[1]); "
+# Not ``python -I``: isolated mode ignores PYTHONHASHSEED, so every grader process gave its
+# workers a different hash seed and learner code that depends on set order graded
+# differently from run to run. ``-s`` (no user site) and the bootstrap's dropping of the
+# script directory ('' for -c) keep what -I gave; the environment is ours (_environment).
+_SERVER_FLAGS = ("-s",)
+_SERVER_BOOTSTRAP = ("import sys; sys.path[:] = [p for p in sys.path if p]; "
+                     "sys.dont_write_bytecode = True; sys.path.insert(0, sys.argv[1]); "
                      "from replicalab.exercises._forkserver import serve; "
                      "sys.exit(serve(int(sys.argv[2]), sys.argv[3] == '1'))")
 #: How long a new worker may take to say its process id (the server may have to start first).
@@ -110,7 +116,7 @@ class ForkServer:
         prefix = (isolation_available()[0], *_SERVER_UNSHARE) if self.namespaces else ()
         root = str(Path(replicalab.__file__).resolve().parent.parent)
         self.process = subprocess.Popen(
-            [*prefix, sys.executable, "-I", "-c", _SERVER_BOOTSTRAP, root, str(theirs.fileno()),
+            [*prefix, sys.executable, *_SERVER_FLAGS, "-c", _SERVER_BOOTSTRAP, root, str(theirs.fileno()),
              "1" if self.namespaces else "0"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             pass_fds=(theirs.fileno(),), cwd=self.home, env=_environment(self.home),
