@@ -93,10 +93,7 @@ class Trace:
         """
         events = self.events
         if self.max_events is not None and len(events) >= self.max_events:
-            raise ConfigError(
-                f"the trace reached max_trace_events={self.max_events} records; run with trace=False, "
-                "stop earlier with run(until=...), or pass Simulation(max_trace_events=...)"
-            )
+            raise self._full()
         if not isinstance(kind, str) or not kind:
             raise ConfigError(f"an event kind is a non-empty string, got {_validate.shown(kind)}")
         if type(time) is not int or not (replica is None or isinstance(replica, str)):
@@ -123,11 +120,14 @@ class Trace:
         """
         events = self.events
         if self.max_events is not None and len(events) >= self.max_events:
-            raise ConfigError(
-                f"the trace reached max_trace_events={self.max_events} records; run with trace=False, "
-                "stop earlier with run(until=...), or pass Simulation(max_trace_events=...)"
-            )
+            raise self._full()
         events.append(cls(seq=len(events), time=time, replica=replica, step=self.step, **fields))
+
+    def _full(self) -> ConfigError:
+        return ConfigError(
+            f"the trace reached max_trace_events={self.max_events} records; run with trace=False, "
+            "stop earlier with run(until=...), or pass Simulation(max_trace_events=...)"
+        )
 
     def of_kind(self, *kinds: str) -> list[AnyEvent]:
         """The events of the given kinds, in order."""

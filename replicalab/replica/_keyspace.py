@@ -109,7 +109,7 @@ class ItemStore(dict[str, Item]):
             self._touch(key)
         dict.clear(self)
 
-    def __reduce__(self) -> Any:  # copies and pickles are plain stores with every key changed
+    def __reduce__(self) -> Any:  # copy.copy/deepcopy: a plain store, every key marked changed
         return (type(self), (dict(self),))
 
     def _open(self) -> dict[str, Item | None]:

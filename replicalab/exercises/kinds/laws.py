@@ -37,6 +37,7 @@ from replicalab.exercises.kinds.common import (
     is_name,
     tables,
 )
+from replicalab.exercises.kinds.law_values import check_values
 
 if TYPE_CHECKING:  # hypothesis is needed to *run* law checks, not to list exercises
     from hypothesis import strategies as st
@@ -182,8 +183,6 @@ def run(ctx: CheckContext) -> None:
 
 def _equal_states_equal_values(cls: Any, ctx: CheckContext) -> None:
     """The laws held by the learner's ``==``; states it calls equal must also read equal values."""
-    from replicalab.exercises.kinds.law_values import check_values
-
     check_values(cls, ctx.params["ops"], seed=ctx.seed, name=ctx.params["class"])
 
 
