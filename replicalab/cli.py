@@ -5,6 +5,8 @@
                           [--skew REGION=MS] [--stamps hlc] [--scan]
     replicalab compare london [--seed N] [--seeds N] [--json]
     replicalab compare --workload append-only|profile|contested [--minutes M]
+    replicalab run london --net [--merge POLICY] [--hold MS]   (real processes on 127.0.0.1)
+    replicalab serve --hub 127.0.0.1:PORT --id REPLICA (--scenario NAME | --replica MODULE:CLASS)
     replicalab scenarios
     replicalab exercise list | start ID [DIR] | check ID [PATH] [--json] | hint ID [N]
     replicalab exercise grade ID SUBMISSIONS_DIR [--json | --csv] [--jobs N]
@@ -23,6 +25,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from replicalab import _validate, scenarios
 from replicalab.errors import ConfigError, ReplicaLabError
@@ -117,6 +120,24 @@ def _skew(text: str) -> tuple[str, int]:
         ) from None
 
 
+def _hub(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    try:
+        if not sep:
+            raise ValueError
+        number = int(port)
+        if not 1 <= number <= 65535:
+            raise ValueError
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--hub takes HOST:PORT, e.g. 127.0.0.1:40123; got {text!r}") from None
+    from replicalab.net import check_loopback
+
+    try:
+        return check_loopback(host), number
+    except ConfigError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
     parser = _Parser(
@@ -124,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Learn replication by running it: replay a story under different merge policies.",
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
-                                metavar="{run,compare,scenarios,exercise}")
+                                metavar="{run,compare,scenarios,serve,exercise}")
 
     run = sub.add_parser("run", help="run one scenario and print its timeline, items and ledger")
     run.add_argument("scenario", help="a scenario name (see 'replicalab scenarios')")
@@ -155,6 +176,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--html", type=_path, metavar="FILE", help="write a self-contained step-through page")
     run.add_argument("--mermaid", type=_path, metavar="FILE", help="write a Mermaid sequence diagram")
     run.add_argument("--shiviz", type=_path, metavar="FILE", help="write a ShiViz log (vector clocks)")
+    run.add_argument("--net", action="store_true",
+                     help="run on a real network: one OS process per region, TCP on 127.0.0.1, real "
+                          "timers (not deterministic; --merge and --stamps only)")
+    run.add_argument("--hold", type=_count(0, 10_000), default=None, metavar="MS",
+                     help="with --net: hold every replication message this many ms on top of the "
+                          "link's latency (default 400), so the story's race happens for real")
 
     compare = sub.add_parser("compare", help="every pattern on the same seeded schedule, one row each")
     compare.add_argument("scenario", nargs="?", help="a scenario name (or use --workload)")
@@ -170,6 +197,26 @@ def build_parser() -> argparse.ArgumentParser:
                          help="write every policy's space-time diagram side by side (at --seed)")
 
     sub.add_parser("scenarios", help="list scenarios with one-line descriptions")
+
+    serve = sub.add_parser(
+        "serve", help="start one replica process of a real-network run (run --net starts them)",
+        description="Start one replica in this process and connect it to a run's hub over TCP. "
+                    "'replicalab run SCENARIO --net' starts one per region; start your own with "
+                    "replicalab.net.run({...: ['--replica', 'mymodule:MyReplica']}, calls).")
+    serve.add_argument("--hub", required=True, type=_hub, metavar="HOST:PORT",
+                       help="the hub to connect to; HOST must be in 127.0.0.0/8 (e.g. 127.0.0.1)")
+    serve.add_argument("--id", required=True, dest="replica_id", metavar="REPLICA",
+                       help="this replica's id (a region of --scenario, or CLASS's argument)")
+    what = serve.add_mutually_exclusive_group(required=True)
+    what.add_argument("--scenario", metavar="NAME",
+                      help="run the table replica of region --id, built as the simulator builds it")
+    what.add_argument("--replica", metavar="MODULE:CLASS",
+                      help="run CLASS(REPLICA) from MODULE (a dotted name or a path to a .py file); "
+                           "its module's attrs classes may cross the wire as messages")
+    serve.add_argument("--merge", default="item-lww", metavar="POLICY",
+                       help="with --scenario: the merge policy (default item-lww)")
+    serve.add_argument("--stamps", choices=STAMPS, default="wall",
+                       help="with --scenario: what LWW orders by")
 
     exercise = sub.add_parser("exercise", help="course exercises: list, start, check, hint, grade")
     verbs = exercise.add_subparsers(dest="verb", required=True, parser_class=_Parser,
@@ -349,8 +396,30 @@ def _check_run(args: argparse.Namespace) -> None:
                               f"crashes; scenarios with crashes: {', '.join(with_crashes)}")
 
 
+def _check_net(args: argparse.Namespace) -> None:
+    """``--net`` plays plain writes to the client's own region: refuse what it would ignore."""
+    given = [name for name, on in (
+        ("--writes", args.writes != "plain"), ("--routing", args.routing != "local"),
+        ("--mode", args.mode != "mrec"), ("--skew", bool(args.skew)), ("--home", bool(args.home)),
+        ("--primary", bool(args.primary)), ("--durable", args.durable is not None),
+        ("--scan", args.scan)) if on]
+    if given:
+        raise ConfigError(f"--net runs the plain pattern with --merge and --stamps only; "
+                          f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} not supported there")
+
+
 def _run(args: argparse.Namespace) -> None:
     _check_run(args)
+    if args.hold is not None and not args.net:
+        raise ConfigError("--hold sets how long a real network holds messages; add --net")
+    if args.net:
+        _check_net(args)
+        from replicalab.scenarios.on_network import DEFAULT_HOLD, run_on_network
+
+        hold = DEFAULT_HOLD if args.hold is None else args.hold
+        _show(args, run_on_network(scenarios.get(args.scenario), args.merge, stamps=args.stamps,
+                                   hold=hold, seed=args.seed))
+        return
     options: dict = {"writes": args.writes, "routing": args.routing, "mode": args.mode,
                      "stamps": args.stamps}
     if args.skew:
@@ -361,7 +430,11 @@ def _run(args: argparse.Namespace) -> None:
         options["primary"] = args.primary
     if args.durable is not None:
         options["durable"] = args.durable
-    result = scenarios.run(args.scenario, merge=args.merge, seed=args.seed, **options)
+    _show(args, scenarios.run(args.scenario, merge=args.merge, seed=args.seed, **options))
+
+
+def _show(args: argparse.Namespace, result: Any) -> None:
+    """Write the exports asked for and print the report (or what replaces it)."""
     exports = ((args.svg, to_svg), (args.html, to_html), (args.mermaid, to_mermaid),
                (args.shiviz, to_shiviz))
     for path, render in exports:
@@ -385,9 +458,63 @@ def _dispatch(args: argparse.Namespace) -> int:
         _run(args)
     elif args.command == "compare":
         _compare(args)
+    elif args.command == "serve":
+        return _serve(args)
     elif args.command == "exercise":
         return _exercise(args)
     return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Start one replica process (``replicalab serve``); its exit status is the command's."""
+    from replicalab import net
+    from replicalab.replica.base import Replica
+
+    host, port = args.hub
+    replica: Replica
+    if args.scenario is not None:
+        from replicalab.scenarios.on_network import region_replica
+
+        replica = region_replica(scenarios.get(args.scenario), args.replica_id, args.merge, args.stamps)
+    else:
+        cls = _replica_class(args.replica)
+        if not (isinstance(cls, type) and issubclass(cls, Replica)):
+            raise ConfigError(f"--replica must name a Replica subclass, got {args.replica!r}")
+        replica = cls(args.replica_id)
+    return net.serve(replica, host, port)
+
+
+def _replica_class(spec: str) -> Any:
+    """``MODULE:CLASS`` (a dotted module or a .py path) -> the class; the module's attrs
+    classes are allowed on the wire (a replica's own messages)."""
+    import importlib
+    import importlib.util
+
+    import attrs
+
+    from replicalab.net import wire
+
+    module_name, sep, name = spec.rpartition(":")
+    if not sep or not module_name or not name.isidentifier():
+        raise ConfigError(f"--replica takes MODULE:CLASS, e.g. mymodule:MyReplica; got {spec!r}")
+    try:
+        if module_name.endswith(".py"):
+            found = importlib.util.spec_from_file_location(Path(module_name).stem, module_name)
+            if found is None or found.loader is None:
+                raise ImportError(module_name)
+            module = importlib.util.module_from_spec(found)
+            sys.modules[found.name] = module
+            found.loader.exec_module(module)
+        else:
+            module = importlib.import_module(module_name)
+    except (ImportError, OSError) as error:
+        raise ConfigError(f"--replica: cannot import {module_name!r}: {error}") from None
+    cls = getattr(module, name, None)
+    if cls is None:
+        raise ConfigError(f"--replica: {module_name!r} has no {name!r}")
+    wire.allow(c for c in vars(module).values()
+               if isinstance(c, type) and attrs.has(c) and c.__module__ == module.__name__)
+    return cls
 
 
 def _one_line(message: object) -> str:

@@ -17,7 +17,9 @@ leaves every object it was given unchanged (we validate before mutating).
     ├── ReplicatedWriteConflict     a synchronous write lost a race (client is told; retryable)
     ├── InvalidRequest              a request the store refuses as malformed (DynamoDB's
     │                               ValidationException, ResourceNotFoundException)
-    └── SerializationError          untrusted serialized state that is not well formed
+    ├── SerializationError          untrusted serialized state that is not well formed
+    └── NetworkRunError             a real-network run failed: a replica process died or
+                                    did not answer in time (replicalab.net)
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ __all__ = [
     "InvalidRequest",
     "LatencyError",
     "MergeValidationError",
+    "NetworkRunError",
     "ReplicaIdError",
     "ReplicaLabError",
     "ReplicatedWriteConflict",
@@ -89,3 +92,9 @@ class InvalidRequest(ReplicaLabError, ValueError):
 
 class SerializationError(ReplicaLabError, ValueError):
     """Serialized state was malformed, of an unknown format, or exceeded a safety limit."""
+
+
+class NetworkRunError(ReplicaLabError, RuntimeError):
+    """A real-network run (:mod:`replicalab.net`) failed: a replica process exited or raised, or the
+    run did not finish within its timeout. Every process of the run has been stopped by then;
+    ``pids`` names them (replica id -> process id)."""

@@ -56,6 +56,9 @@ RANKS: dict[str, int] = {
     "replicalab.replica": 8,
     "replicalab.replica._keyspace": 7,
     "replicalab.sim": 9,
+    # Real sockets, the same replicas: above the simulator (whose ground truth, describe and
+    # records it reuses), below the ledger and the scenarios that read its history.
+    "replicalab.net": 10,
     "replicalab.ledger": 10,
     "replicalab.reconcile": 10,
     "replicalab.checkers": 10,
@@ -76,9 +79,11 @@ FORBIDDEN_EVERYWHERE = {
     "datetime": "no wall-clock time: use simulated time (ctx.now / ctx.wall_time())",
 }
 RANDOM_STREAMS_MODULE = "replicalab.sim.rng"
-#: The one module that reads a real clock: the exercise grader's deadlines for the learner's
-#: process, which runs in real time (issue #21). No reading of it reaches any output.
-REAL_CLOCK_MODULE = "replicalab.exercises.protocol"
+#: The modules that read a real clock: the exercise grader's deadlines for the learner's
+#: process, which runs in real time (issue #21; no reading of it reaches any output), and the
+#: real-network runtime (issue #19), the one documented exception to determinism: its times
+#: are real and its output says the run is not deterministic.
+REAL_CLOCK_MODULES = ("replicalab.exercises.protocol", "replicalab.net.node", "replicalab.net.hub")
 
 
 def within(module: str, prefixes: tuple[str, ...] | str) -> bool:
@@ -175,7 +180,7 @@ def violations(source: str, module: str, is_package: bool = False) -> list[str]:
     mine = rank_of(module)
     for line, name in imported_modules(tree, module, is_package):
         top = name.partition(".")[0]
-        if top == "time" and module == REAL_CLOCK_MODULE:
+        if top == "time" and module in REAL_CLOCK_MODULES:
             continue
         if top in FORBIDDEN_EVERYWHERE:
             found.append(f"{module} line {line}: imports {name}; {FORBIDDEN_EVERYWHERE[top]}")

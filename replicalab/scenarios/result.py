@@ -65,6 +65,9 @@ class Result:
     components: tuple[tuple[str, ...], ...] = ()
     initial: dict[str, Item] = attrs.field(factory=dict, repr=False)
     """The items every region started with, as the run's policy shaped them."""
+    runtime: str = "sim"
+    """``"sim"``: the deterministic simulator; ``"net"``: real processes on 127.0.0.1
+    (:mod:`replicalab.scenarios.on_network`) — real times, not deterministic."""
 
     @property
     def sync(self) -> dict[str, int]:
@@ -117,6 +120,8 @@ class Result:
             "ledger": self.ledger.to_plain(),
             "statistics": attrs.asdict(self.statistics),
             "trace": self.trace.to_plain(),
+            # Only a real run says so, so a simulated run's document keeps its bytes.
+            **({"runtime": self.runtime, "deterministic": False} if self.runtime != "sim" else {}),
         }
 
     def to_json(self) -> str:

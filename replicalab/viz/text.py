@@ -197,13 +197,21 @@ def _ms(value: int | None) -> str:
     return "-" if value is None else f"{value} ms"
 
 
+#: What a real-network run (``result.runtime == "net"``) says about itself, under its title.
+REAL_RUN = ("REAL NETWORK: one OS process per region, TCP on 127.0.0.1, real timers, real ms. "
+            "NOT deterministic: the operating system schedules the processes, so another run "
+            "can show other times (and, near a race, another outcome).")
+
+
 def report(result: Result) -> str:
     """What ``replicalab run`` prints: header, timeline, final items, ledger, summary."""
     options = "".join(f", {k}={v}" for k, v in sorted(result.options.items()))
+    real = getattr(result, "runtime", "sim") == "net"
     lines = [
         f"{result.scenario} — {result.label}, seed={result.seed}{options}",
+        *([REAL_RUN] if real else []),
         "",
-        "Timeline (simulated ms)",
+        "Timeline (real ms since the run began)" if real else "Timeline (simulated ms)",
         timeline(result),
         "",
         "Final items",

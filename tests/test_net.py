@@ -1,0 +1,220 @@
+"""The real-network runtime: the simulator's replicas, unchanged, as OS processes on 127.0.0.1.
+
+The London story between three real processes must lose the address under item-lww and
+nothing under attribute-lww — the simulator's verdicts, judged by the same ledger from the
+processes' own reports. Timing is never asserted: replication is held for hundreds of ms,
+so the race happens on a loaded machine too, and every wait is bounded by a timeout.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import replicalab.scenarios.world as world
+from replicalab import net, scenarios
+from replicalab.errors import ConfigError, FaultScheduleError, NetworkRunError, SerializationError
+from replicalab.items import Item
+from replicalab.net import ClientCall, Crash, NetConfig, Partition, wire
+from replicalab.replica.base import Response
+from replicalab.replica.table import Replicate, TableReplica, UpdateItem
+from replicalab.scenarios.on_network import DEFAULT_HOLD, calls_of, region_replica, result_of
+
+HERE = Path(__file__).resolve().parent
+LEARNER = str(HERE / "net_replicas.py")
+LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
+
+
+def gone(pid: int) -> bool:
+    """True if no process ``pid`` exists any more (it was killed and reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def causal_order_holds(trace) -> None:
+    """Every delivery comes after its send, steps count up, and each replica's times never
+    go back: the merged history is a linear extension of happens-before."""
+    sent = {}
+    steps = [e.step for e in trace]
+    assert steps == sorted(steps)
+    last: dict[str, int] = {}
+    for index, e in enumerate(trace):
+        if e.kind == "Sent":
+            sent[e.get("id")] = (index, e.replica, e.get("dst"))
+        elif e.kind in ("Delivered", "Dropped"):
+            where, src, dst = sent[e.get("id")]
+            assert where < index
+            assert (src, dst) == ((e.get("src"), e.replica) if e.kind == "Delivered" else (e.replica, e.get("dst")))
+        if e.replica is not None:
+            assert e.time >= last.get(e.replica, 0)
+            last[e.replica] = e.time
+
+
+def london_on_network(merge: str):
+    scenario = scenarios.get("london")
+    config = NetConfig(hold=DEFAULT_HOLD, delay={("eu-west-1", "us-east-1"): 75}, timeout=60.0,
+                       settle=150)
+    args = {region: ["--scenario", "london", "--merge", merge] for region in scenario.regions}
+    run = net.run(args, calls_of(scenario), config, epoch=scenario.epoch)
+    from replicalab.policies import get_policy
+
+    return run, result_of(scenario, run, merge, 0, {"hold": DEFAULT_HOLD}, get_policy(merge))
+
+
+def test_london_between_three_real_processes_loses_the_address_under_item_lww_only() -> None:
+    """The lesson survives the move to sockets: item-lww silently drops the London address,
+    attribute-lww keeps both writes; the ledger's verdicts are the simulator's."""
+    for merge, lost in (("item-lww", 1), ("attribute-lww", 0)):
+        run, result = london_on_network(merge)
+        simulated = scenarios.run("london", merge=merge)
+        assert result.summary["silently_lost"] == lost
+        assert result.ledger.verdicts() == simulated.ledger.verdicts()
+        if lost:
+            assert result.ledger["w1"].by == ("w2",)
+            assert "w2 had not seen w1" in result.ledger["w1"].why
+        assert result.converged
+        assert result.final == simulated.final
+        # Three processes, the simulator's replica class, every one gone afterwards.
+        assert sorted(run.pids) == ["ap-southeast-2", "eu-west-1", "us-east-1"]
+        assert len(set(run.pids.values())) == 3 and os.getpid() not in run.pids.values()
+        assert all(gone(pid) for pid in run.pids.values())
+        qualified = f"{TableReplica.__module__}.{TableReplica.__qualname__}"
+        assert set(run.classes.values()) == {qualified}
+        host = run.address.rpartition(":")[0]
+        assert ipaddress.ip_address(host) in LOOPBACK
+        causal_order_holds(result.trace)
+        assert result.runtime == "net"
+        assert "NOT deterministic" in result.report()
+        assert result.to_plain()["deterministic"] is False
+
+
+def test_the_real_runtime_runs_the_simulators_replica_class_itself() -> None:
+    """Not a copy or a subclass: the object the simulator's scenarios build."""
+    scenario = scenarios.get("london")
+    replica = region_replica(scenario, "eu-west-1", "item-lww")
+    assert type(replica) is TableReplica is world.TableReplica
+    assert replica.items == TableReplica("eu-west-1", "item-lww", scenario.initial_items()).items
+
+
+def test_a_learners_replica_gossips_with_real_timers_and_survives_a_crash_and_a_partition() -> None:
+    """A replica class of one's own (loaded by path), real timers, a partition and a crash:
+    messages across the cut or to the dead process are dropped, a request to it fails."""
+    from net_replicas import Tell
+
+    wire.allow([Tell])
+    config = NetConfig(hold=30, timeout=60.0, settle=100,
+                       faults=(Partition(at=0, groups=[["a", "b"], ["c", "d"]]), Crash(at=300, replica="d")))
+    args = {r: ["--replica", f"{LEARNER}:Gossip"] for r in ("a", "b", "c", "d")}
+    calls = [ClientCall(400, "a", "alice", Tell("t1", "hello")),
+             ClientCall(410, "d", "dave", Tell("t2", "dead"))]
+    run = net.run(args, calls, config)
+    assert all(gone(pid) for pid in run.pids.values())
+    assert run.down == ("d",)
+    heard = sorted(e.replica for e in run.trace.of_kind("Heard"))
+    assert heard == ["a", "b"]  # c is across the partition, d is dead
+    assert {"a", "b", "c"} <= {e.replica for e in run.trace.of_kind("Ticked")}
+    reasons = sorted({e.get("reason") for e in run.trace.of_kind("Dropped")})
+    assert reasons == ["crashed", "partition"]
+    failed = run.failed_requests["t2"]
+    assert failed.reason == "d is down"
+    assert [r.response.ok for r in sorted(run.replies, key=lambda r: r.response.op)] == [True, False]
+    causal_order_holds(run.trace)
+
+
+def test_a_replica_that_raises_fails_the_run_and_leaves_no_process_behind() -> None:
+    with pytest.raises(NetworkRunError, match="ZeroDivisionError") as failed:
+        net.run({"a": ["--replica", f"{LEARNER}:Boom"], "b": ["--replica", f"{LEARNER}:Gossip"]},
+                config=NetConfig(timeout=30.0))
+    assert sorted(failed.value.pids) == ["a", "b"]
+    assert all(gone(pid) for pid in failed.value.pids.values())
+
+
+def test_a_run_that_never_becomes_quiet_is_killed_at_its_timeout() -> None:
+    with pytest.raises(NetworkRunError, match="timeout=1.5") as failed:
+        net.run({"a": ["--replica", f"{LEARNER}:Forever"]}, config=NetConfig(timeout=1.5))
+    assert sorted(failed.value.pids) == ["a"]
+    assert all(gone(pid) for pid in failed.value.pids.values())
+
+
+@pytest.mark.parametrize("host", ["10.0.0.1", "0.0.0.0", "192.168.1.2", "localhost", "::1",
+                                  "128.0.0.1", "", None, 127])
+def test_only_loopback_addresses_are_accepted(host) -> None:
+    with pytest.raises(ConfigError, match="127.0.0.0/8"):
+        NetConfig(host=host)
+    with pytest.raises(ConfigError, match="127.0.0.0/8"):
+        net.check_loopback(host)
+
+
+def test_any_address_in_127_slash_8_is_loopback() -> None:
+    assert NetConfig(host="127.0.0.1").host == "127.0.0.1"
+    assert NetConfig(host="127.1.2.3").host == "127.1.2.3"
+
+
+def test_serve_refuses_a_hub_outside_loopback_before_connecting() -> None:
+    out = subprocess.run([sys.executable, "-m", "replicalab", "serve", "--hub", "8.8.8.8:53",
+                          "--id", "eu-west-1", "--scenario", "london"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2
+    assert "127.0.0.0/8" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("bad, error", [
+    (dict(hold=-1), ConfigError), (dict(hold=1.5), ConfigError), (dict(loss=1.5), ConfigError),
+    (dict(timeout=0), ConfigError), (dict(timeout=10_000), ConfigError),
+    (dict(delay={("a",): 5}), ConfigError), (dict(faults=("crash",)), FaultScheduleError),
+    (dict(faults=(Crash(at=-5, replica="a"),)), ConfigError),
+])
+def test_bad_net_configs_are_refused(bad, error) -> None:
+    with pytest.raises(error):
+        NetConfig(**bad)
+
+
+def test_faults_naming_unknown_replicas_are_refused_before_any_process_starts() -> None:
+    config = NetConfig(faults=(Crash(at=5, replica="zz"),))
+    with pytest.raises(FaultScheduleError, match="zz"):
+        net.run({"a": ["--replica", f"{LEARNER}:Gossip"]}, config=config)
+
+
+def test_messages_cross_the_wire_as_tagged_json_and_come_back_equal() -> None:
+    item = scenarios.get("london").initial_items()["sub_42"]
+    message = Replicate("sub_42", item, "w1", 3, (5, 1))
+    request = UpdateItem("w9", "k", {"a": 1}, add={"tags": frozenset({"x", "y"}), "n": 2})
+    for value in (message, request, Response("w1"), {"k": (1, "a")}, [None, True, 1.5]):
+        assert wire.decode(wire.encode(value)) == value
+    assert isinstance(wire.decode(wire.encode(item)), Item)
+
+
+@pytest.mark.parametrize("tagged", [
+    {"$a": "os.system", "f": {}},                       # not allow-listed: never imported
+    {"$a": "replicalab.net.config.NetConfig", "f": {}},  # a replicalab class, but not a message
+    {"$t": "not a list"}, {"$zz": []}, {"$d": [[1]]}, {"$item": "not an item"},
+    {"$a": "replicalab.replica.table.Replicate", "f": {"key": ""}},  # its validator refuses it
+])
+def test_the_wire_refuses_what_is_not_an_allow_listed_value(tagged) -> None:
+    with pytest.raises(SerializationError):
+        wire.decode(tagged)
+
+
+def test_the_wire_refuses_to_encode_what_it_could_not_decode() -> None:
+    with pytest.raises(SerializationError, match="allow"):
+        wire.encode(object())
+    with pytest.raises(SerializationError, match="finite"):
+        wire.encode(float("nan"))
+
+
+def test_run_london_net_prints_the_timeline_the_ledger_and_that_it_is_not_deterministic() -> None:
+    """The CLI's real run (item-lww): same story, same verdict, and it says it is real."""
+    out = subprocess.run([sys.executable, "-m", "replicalab", "run", "london", "--net"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "REAL NETWORK" in out.stdout and "NOT deterministic" in out.stdout
+    assert "Timeline (real ms since the run began)" in out.stdout
+    assert "w1     silently-lost" in out.stdout
