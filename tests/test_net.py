@@ -218,3 +218,18 @@ def test_run_london_net_prints_the_timeline_the_ledger_and_that_it_is_not_determ
     assert "REAL NETWORK" in out.stdout and "NOT deterministic" in out.stdout
     assert "Timeline (real ms since the run began)" in out.stdout
     assert "w1     silently-lost" in out.stdout
+
+
+def test_the_gossip_exercises_reference_replica_spreads_a_rumour_between_real_processes() -> None:
+    """The exercise's replica (whose timer re-arms for ever) runs as it is, for a fixed time."""
+    from replicalab.exercises.kinds.replica import Rumour
+
+    wire.allow([Rumour])
+    reference = HERE / "exercises" / "solutions" / "gossip" / "reference.py"
+    args = {r: ["--replica", f"{reference}:Gossip"] for r in ("a", "b", "c", "d")}
+    run = net.run(args, [ClientCall(50, "b", "teller", Rumour("tell-1", "rumour-1"))],
+                  NetConfig(until=2000, timeout=60.0))
+    assert {e.replica for e in run.trace.of_kind("Learned")} == {"a", "b", "c", "d"}
+    assert set(run.classes.values()) == {"reference.Gossip"}
+    assert all(gone(pid) for pid in run.pids.values())
+    causal_order_holds(run.trace)

@@ -100,7 +100,8 @@ class NetConfig:
     drawn at random; ``loss``: the probability that the hub drops a message.
     ``faults``: :class:`Partition`, :class:`Heal`, :class:`Crash` at real ms.
     ``settle``: ms of silence (no message in flight, no timer pending) after the last
-    client answer before the run ends; ``timeout``: seconds after which everything is
+    client answer before the run ends; ``until``: end the run at this many ms instead,
+    whatever is pending (for replicas whose timers re-arm for ever, like gossip); ``timeout``: seconds after which everything is
     killed and :class:`~replicalab.errors.NetworkRunError` raised.
     ``seed`` seeds the replicas' ``ctx.random()`` and the hub's draws — a real run is
     still not deterministic: the operating system schedules the processes.
@@ -115,6 +116,8 @@ class NetConfig:
     settle: int = attrs.field(default=300, validator=lambda _i, _a, v: _ms(v, "settle"))
     timeout: float = 30.0
     seed: int = 0
+    until: int | None = attrs.field(
+        default=None, validator=lambda _i, _a, v: v is None or _ms(v, "until", int(MAX_TIMEOUT_S * 1000)))
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.delay, Mapping):

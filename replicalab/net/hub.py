@@ -12,12 +12,14 @@ hello. Then, for real:
   message of its nodes through the harness. Replicas never talk to each other directly, so
   no fault depends on the kernel's mood.
 * **clients**: the hub sends each :class:`ClientCall` at its time to its replica, in order;
-  a call waits for the answer to the previous one, so the story's order of requests holds
-  on a loaded machine. A call to a crashed replica fails with ``RegionUnreachable``.
+  a call also waits until the previous one has been handled (its replica reported the step),
+  so the story's order of requests holds on a loaded machine. A call to a crashed replica
+  fails with ``RegionUnreachable``.
 * **faults**: ``Partition``/``Heal`` change what the hub forwards; ``Crash`` kills the
   replica's process group with SIGKILL.
-* **the end**: once every call is answered, no message is in flight, no live replica has a
-  timer pending and nothing happened for ``settle`` ms, the hub asks every live replica for
+* **the end**: once every call is handled, no message is in flight, no live replica has a
+  timer pending and nothing happened for ``settle`` ms (or at ``until`` ms, for replicas
+  whose timers never stop), the hub asks every live replica for
   its final state (``finish``) and waits for the processes to exit.
 
 Bounded whatever happens: after ``config.timeout`` seconds, on any error, or on Ctrl-C,
@@ -94,7 +96,8 @@ class _Hub:
         self.replies: list[Reply] = []
         self.failed: dict[str, FailedRequest] = {}
         self.issued: dict[str, int] = {}
-        self.answered: dict[str, asyncio.Event] = {}
+        self.handled: dict[str, asyncio.Event] = {}
+        self.target: dict[str, str] = {}  # op -> the replica it was sent to
         self.facts: dict[str, dict[str, Any]] = {}
         self.reads: dict[str, dict[str, int]] = {}
         self.origin = 0
@@ -147,6 +150,8 @@ class _Hub:
             for name, data in events:
                 if name == "Sent":
                     self.sent[(src, data["id"])] = data["msg"]
+                elif name == "ClientRequested" and data["op"] in self.handled:
+                    self.handled[data["op"]].set()
             self.blocks.append(Block(frame["t"], src, events, len(self.blocks)))
             self.timers[src] = frame["timers"]
             facts = frame["facts"]
@@ -163,8 +168,6 @@ class _Hub:
             op = frame["op"]
             self.replies.append(Reply(frame["t"], src, frame["client"], response,
                                       self.issued.get(op, frame["t"])))
-            if op in self.answered:
-                self.answered[op].set()
         elif kind == "final":
             self.finals[src] = frame
             self.finished.add(src)
@@ -220,7 +223,8 @@ class _Hub:
             if previous is not None:
                 await previous.wait()
             op = call.request.op
-            previous = self.answered[op] = asyncio.Event()
+            previous = self.handled[op] = asyncio.Event()
+            self.target[op] = call.replica
             if call.replica in self.down:
                 reason = f"{call.replica} is down"
                 t = self.now()
@@ -256,8 +260,14 @@ class _Hub:
                 self.timers[fault.replica] = 0
                 _kill(self.procs[fault.replica])
                 self.log(fault.replica, "Crashed", {"durable": False})
+                for op, replica in self.target.items():  # it will never handle them: stop waiting
+                    if replica == fault.replica:
+                        self.handled[op].set()
 
     async def quiet(self) -> None:
+        if self.config.until is not None:  # a fixed length: timers that re-arm for ever are fine
+            await self.until(self.config.until)
+            return
         settle = self.config.settle / 1000
         while True:
             live = [r for r in self.args if r not in self.down]

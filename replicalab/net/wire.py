@@ -21,7 +21,8 @@ evaluated or imported because of what a frame says::
 
 Decoding an attrs value calls its constructor, so its validators run on the receiving
 side. A learner's own message classes join the allow-list with :func:`allow` (the
-``serve`` command's ``--replica MODULE:CLASS`` allows every attrs class of that module).
+``serve`` command's ``--replica MODULE:CLASS`` allows every attrs class that module defines
+or imports).
 """
 
 from __future__ import annotations
