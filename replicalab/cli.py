@@ -477,45 +477,8 @@ def _serve(args: argparse.Namespace) -> int:
 
         replica = region_replica(scenarios.get(args.scenario), args.replica_id, args.merge, args.stamps)
     else:
-        cls = _replica_class(args.replica)
-        if not (isinstance(cls, type) and issubclass(cls, Replica)):
-            raise ConfigError(f"--replica must name a Replica subclass, got {args.replica!r}")
-        replica = cls(args.replica_id)
+        replica = net.load_replica(args.replica)(args.replica_id)
     return net.serve(replica, host, port)
-
-
-def _replica_class(spec: str) -> Any:
-    """``MODULE:CLASS`` (a dotted module or a .py path) -> the class; the module's attrs
-    classes are allowed on the wire (a replica's own messages)."""
-    import importlib
-    import importlib.util
-
-    import attrs
-
-    from replicalab.net import wire
-
-    module_name, sep, name = spec.rpartition(":")
-    if not sep or not module_name or not name.isidentifier():
-        raise ConfigError(f"--replica takes MODULE:CLASS, e.g. mymodule:MyReplica; got {spec!r}")
-    try:
-        if module_name.endswith(".py"):
-            found = importlib.util.spec_from_file_location(Path(module_name).stem, module_name)
-            if found is None or found.loader is None:
-                raise ImportError(module_name)
-            module = importlib.util.module_from_spec(found)
-            sys.modules[found.name] = module
-            found.loader.exec_module(module)
-        else:
-            module = importlib.import_module(module_name)
-    except (ImportError, OSError) as error:
-        raise ConfigError(f"--replica: cannot import {module_name!r}: {error}") from None
-    cls = getattr(module, name, None)
-    if cls is None:
-        raise ConfigError(f"--replica: {module_name!r} has no {name!r}")
-    # The attrs classes the module defines or imports are what its replica sends and receives
-    # (the gossip exercise's Rumour is imported from replicalab): they may cross the wire.
-    wire.allow(c for c in vars(module).values() if isinstance(c, type) and attrs.has(c))
-    return cls
 
 
 def _one_line(message: object) -> str:

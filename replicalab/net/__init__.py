@@ -23,7 +23,8 @@ from __future__ import annotations
 from replicalab.net.config import Crash, Heal, NetConfig, Partition, check_loopback
 from replicalab.net.history import NetRun
 from replicalab.net.hub import ClientCall, run
+from replicalab.net.loading import load_replica
 from replicalab.net.node import NetContext, serve
 
 __all__ = ["ClientCall", "Crash", "Heal", "NetConfig", "NetContext", "NetRun", "Partition",
-           "check_loopback", "run", "serve"]
+           "check_loopback", "load_replica", "run", "serve"]
