@@ -92,6 +92,7 @@ def test_london_between_three_real_processes_loses_the_address_under_item_lww_on
         assert ipaddress.ip_address(host) in LOOPBACK
         causal_order_holds(result.trace)
         assert result.runtime == "net"
+        assert result.to_svg().startswith("<svg") and "<svg" in result.to_html()
         assert "NOT deterministic" in result.report()
         assert result.to_plain()["deterministic"] is False
 
@@ -170,11 +171,38 @@ def test_serve_refuses_a_hub_outside_loopback_before_connecting() -> None:
     (dict(hold=-1), ConfigError), (dict(hold=1.5), ConfigError), (dict(loss=1.5), ConfigError),
     (dict(timeout=0), ConfigError), (dict(timeout=10_000), ConfigError),
     (dict(delay={("a",): 5}), ConfigError), (dict(faults=("crash",)), FaultScheduleError),
-    (dict(faults=(Crash(at=-5, replica="a"),)), ConfigError),
+    (dict(faults=(Crash(at=-5, replica="a"),)), FaultScheduleError),
+    (dict(until=-1), ConfigError), (dict(seed=-1), ConfigError), (dict(jitter=None), ConfigError),
 ])
 def test_bad_net_configs_are_refused(bad, error) -> None:
     with pytest.raises(error):
         NetConfig(**bad)
+
+
+def test_a_replica_module_that_cannot_be_imported_fails_at_once_with_the_reason(tmp_path) -> None:
+    broken = tmp_path / "broken.py"
+    broken.write_text("this is not python\n")
+    with pytest.raises(NetworkRunError, match="exited before it connected.*cannot import") as failed:
+        net.run({"a": ["--replica", f"{broken}:Nope"]}, config=NetConfig(timeout=30.0))
+    assert all(gone(pid) for pid in failed.value.pids.values())
+
+
+@pytest.mark.parametrize("replicas, calls", [
+    ({}, []),                                                        # no replica
+    ({"a": "--replica x:Y"}, []),                                    # arguments are a list
+    ({"a": []}, [ClientCall(0, "zz", "c", UpdateItem("w1", "k", {"a": 1}))]),  # unknown replica
+    ({"a": []}, [ClientCall(0, "a", "c", UpdateItem("w1", "k", {"a": 1}))] * 2),  # duplicate op
+    ({"a": []}, ["not a call"]),
+])
+def test_bad_runs_are_refused_before_any_process_starts(replicas, calls) -> None:
+    with pytest.raises(ConfigError):
+        net.run(replicas, calls)
+
+
+def test_partition_groups_are_lists_of_replica_ids() -> None:
+    for groups in ("ab", [["a"], "b"], [[1], [2]]):
+        with pytest.raises(FaultScheduleError, match="lists of replica ids"):
+            Partition(at=5, groups=groups)
 
 
 def test_faults_naming_unknown_replicas_are_refused_before_any_process_starts() -> None:

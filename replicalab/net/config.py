@@ -136,7 +136,10 @@ class NetConfig:
             if not isinstance(fault, (Partition, Heal, Crash)):
                 raise FaultScheduleError(f"net faults are Partition, Heal or Crash from "
                                          f"replicalab.net, got {_validate.shown(fault)}")
-            _ms(fault.at, f"{type(fault).__name__}.at", int(MAX_TIMEOUT_S * 1000))
+            if type(fault.at) is not int or not 0 <= fault.at <= MAX_TIMEOUT_S * 1000:
+                raise FaultScheduleError(f"{type(fault).__name__}.at is an integer number of ms "
+                                         f"after the start, in [0, {int(MAX_TIMEOUT_S * 1000)}], "
+                                         f"got {_validate.shown(fault.at)}")
 
     def link_delay(self, src: str, dst: str) -> int:
         """The fixed part of a message's delay from ``src`` to ``dst``: hold plus the link's own."""

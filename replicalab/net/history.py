@@ -9,9 +9,12 @@ messages it produced (:mod:`replicalab.net.node`).
 **The merge** is a topological order of the steps under happens-before, with ties broken by
 real time:
 
-1. a process's steps stay in the order it ran them;
+1. a process's steps stay in the order it ran them (its reports arrive in that order);
 2. the step that delivered (or the hub step that dropped) message ``src#n`` comes after
    the step of ``src`` that sent it;
+
+the hub's own records (a drop, a partition, a crash, a failed request) are placed by rule 2
+and their time only;
 
 and among the steps whose predecessors are all placed, the earliest ``(time, arrival at the
 hub)`` goes next (Kahn's algorithm with a heap). All processes read one system-wide
@@ -53,12 +56,14 @@ NOT_DETERMINISTIC = ("a REAL run: separate OS processes over TCP on 127.0.0.1, r
 @attrs.frozen
 class Block:
     """One step as reported: ``time`` (real ms since the start), the replica (None: the
-    network), its events ``[[kind, data], ...]`` and its place in the hub's arrival order."""
+    network), its events ``[[kind, data], ...]`` and its place in the hub's arrival order.
+    ``by_hub``: the hub recorded it (a drop, a fault, a failed request), not the process."""
 
     time: int
     replica: str | None
     events: list[list[Any]]
     arrival: int
+    by_hub: bool = False
 
 
 @attrs.frozen
@@ -115,14 +120,17 @@ def _order(blocks: Sequence[Block]) -> list[Block]:
     last: dict[str | None, int] = {}
     sender: dict[tuple[str, int], int] = {}
     for i, block in enumerate(blocks):
-        if block.replica is not None and block.replica in last:  # rule 1 (hub steps: no order)
+        if block.by_hub or block.replica is None:
+            # Rule 1 is about a process's own steps. A hub record (a crash, say) may arrive before
+            # the report of a step the process ran just before it: only time orders the two.
+            continue
+        if block.replica in last:  # rule 1
             after[last[block.replica]].append(i)
             waits[i] += 1
-        if block.replica is not None:
-            last[block.replica] = i
+        last[block.replica] = i
         for kind, data in block.events:
             if kind == "Sent":
-                sender[(block.replica, data["id"])] = i  # type: ignore[index]
+                sender[(block.replica, data["id"])] = i
     for i, block in enumerate(blocks):
         for kind, data in block.events:
             source = (data["src"] if kind == "Delivered" else block.replica if kind == "Dropped"

@@ -116,7 +116,7 @@ class _Hub:
             self.failure.set_result(message)
 
     def log(self, replica: str | None, kind: str, data: dict[str, Any]) -> None:
-        self.blocks.append(Block(self.now(), replica, [[kind, data]], len(self.blocks)))
+        self.blocks.append(Block(self.now(), replica, [[kind, data]], len(self.blocks), by_hub=True))
 
     # -- connections -----------------------------------------------------------------------
     async def connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -310,7 +310,13 @@ class _Hub:
     async def body(self) -> NetRun:
         waiting = set(self.args)
         while waiting:
-            waiting.discard(await self.hellos.get())
+            try:
+                waiting.discard(await asyncio.wait_for(self.hellos.get(), 0.1))
+            except asyncio.TimeoutError:  # a process that died before saying hello: say why, now
+                for replica in sorted(waiting):
+                    if self.procs[replica].poll() is not None:
+                        raise NetworkRunError(f"the process of {replica} exited before it connected"
+                                              f"{self.stderr_of(replica)}") from None
         self.origin = time.monotonic_ns()
         self.last = time.monotonic()
         peers = sorted(self.args)

@@ -44,8 +44,8 @@ def load_replica(spec: str) -> type[Replica]:
             found.loader.exec_module(module)
         else:
             module = importlib.import_module(module_name)
-    except (ImportError, OSError) as error:
-        raise ConfigError(f"cannot import {module_name!r}: {error}") from None
+    except Exception as error:  # whatever the module's own code raised while importing
+        raise ConfigError(f"cannot import {module_name!r}: {type(error).__name__}: {error}") from None
     cls = getattr(module, name, None)
     if not (isinstance(cls, type) and issubclass(cls, Replica)):
         raise ConfigError(f"{module_name!r} has no Replica subclass {name!r}")

@@ -64,10 +64,11 @@ def _qualified(cls: type) -> str:
 
 def allow(classes: Iterable[type]) -> None:
     """Let attrs ``classes`` cross the wire as values (a learner's message types, say)."""
-    for cls in classes:
+    classes = list(classes)
+    for cls in classes:  # all checked before any is allowed: a refused call changes nothing
         if not isinstance(cls, type) or not attrs.has(cls):
             raise SerializationError(f"only attrs classes can cross the wire as values, got {cls!r}")
-        _ALLOWED[_qualified(cls)] = cls
+    _ALLOWED.update((_qualified(cls), cls) for cls in classes)
 
 
 def allowed() -> list[str]:
