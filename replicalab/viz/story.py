@@ -129,6 +129,8 @@ class Story:
     merge: str | None = None
     stale_reads: tuple[str, ...] = ()
     """Reads (op ids) that returned data older than a write already acknowledged on their key."""
+    real: bool = False
+    """True for a run on real processes (:mod:`replicalab.net`): real ms, not deterministic."""
 
     @property
     def states_available(self) -> bool:
@@ -464,6 +466,7 @@ def build(source: Any) -> Story:
     entries = {e.write: e for e in ledger} if ledger is not None else {}
     return Story(
         title=_title(source, trace),
+        real=getattr(source, "runtime", "sim") == "net",
         replicas=replicas,
         steps=tuple(steps),
         messages=tuple(Message(**m) for m in messages),
@@ -484,4 +487,5 @@ def _title(source: Any, trace: Trace) -> str:
     pattern = getattr(source, "label", "") or f"merge={source.merge}"
     skew = (getattr(source, "options", None) or {}).get("skew")
     extra = f", skew={canonical_json(skew)}" if skew else ""
-    return f"{scenario} — {pattern}, seed={source.seed}{extra}"
+    real = " — a REAL network run, not deterministic" if getattr(source, "runtime", "sim") == "net" else ""
+    return f"{scenario} — {pattern}, seed={source.seed}{extra}{real}"

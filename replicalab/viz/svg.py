@@ -155,10 +155,11 @@ def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
     width = notes_x + notes_w + PAD if notes else notes_x
     if page_width is not None:
         width = max(width, page_width)
-    how = "time flows down · one row per step, not to scale · t = simulated ms"
+    unit = "t = real ms since the run began" if story.real else "t = simulated ms"
+    how = f"time flows down · one row per step, not to scale · {unit}"
     if fold:
         how = ("summarised: routine steps fold into thin rows · time flows down, not to scale · "
-               "t = simulated ms")
+               f"{unit}")
     if page_width is not None:
         how_lines = len(wrap_words(how, int((max(width, page_width) - 2 * PAD) / (11 * s.SANS_EM))))
     if compact:
