@@ -124,6 +124,8 @@ def test_a_learners_replica_gossips_with_real_timers_and_survives_a_crash_and_a_
     heard = sorted(e.replica for e in run.trace.of_kind("Heard"))
     assert heard == ["a", "b"]  # c is across the partition, d is dead
     assert {"a", "b", "c"} <= {e.replica for e in run.trace.of_kind("Ticked")}
+    fired = [e.get("id") for e in run.trace.of_kind("TimerFired")]
+    assert len(fired) == len(set(fired))  # one numbering for the whole trace
     reasons = sorted({e.get("reason") for e in run.trace.of_kind("Dropped")})
     assert reasons == ["crashed", "partition"]
     failed = run.failed_requests["t2"]

@@ -19,8 +19,8 @@ and their time only;
 and among the steps whose predecessors are all placed, the earliest ``(time, arrival at the
 hub)`` goes next (Kahn's algorithm with a heap). All processes read one system-wide
 monotonic clock, so the times already agree with rule 2; the rules make causality hold even
-if they did not. Then steps are numbered 1, 2, ... and messages get trace ids in the order
-they were sent; a ``Sent`` event's ``due`` is the real time its message was delivered
+if they did not. Then steps are numbered 1, 2, ..., messages get trace ids in the order
+they were sent and timers in the order they fired (each process numbers its own); a ``Sent`` event's ``due`` is the real time its message was delivered
 (None: it never was). The result reads like a simulator's trace: the ledger, the timeline,
 the pictures and the stepper take it as they are.
 
@@ -175,6 +175,7 @@ def merge(*, blocks: Sequence[Block], replicas: Sequence[str], down: Sequence[st
         for kind, data in block.events:
             if kind == "Delivered":
                 delivered_at.setdefault(ids[(data["src"], data["id"])], block.time)
+    timers: dict[tuple[str | None, int], int] = {}  # (replica, its own timer id) -> trace id
     trace = Trace()
     for step, block in enumerate(ordered, start=1):
         trace.step = step
@@ -187,6 +188,8 @@ def merge(*, blocks: Sequence[Block], replicas: Sequence[str], down: Sequence[st
                 data["id"] = ids[(data["src"], data["id"])]
             elif kind == "Dropped":
                 data["id"] = ids[(block.replica, data["id"])]  # type: ignore[index]
+            elif kind == "TimerFired":  # each process counts its own timers: one count per trace
+                data["id"] = timers.setdefault((block.replica, data["id"]), len(timers) + 1)
             trace.record(block.time, kind, block.replica, data)
     writes = {op: WriteFact(op, f["replica"], wire.decode(f["scope"]), f["time"], Dot(*f["dot"]),
                             VectorClock(f["seen"]), f["client"]) for op, f in facts.items()}
