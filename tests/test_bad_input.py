@@ -955,6 +955,26 @@ CLI_ROWS = [
                  id="durable for a scenario without crashes"),
     pytest.param(["run", "london", "--skew", "us-east-1=99999999999999999999"], ("--skew", "a day"),
                  id="skew of three billion years"),
+    # The real network (issue #19): refused before any process starts.
+    pytest.param(["run", "london", "--net", "--writes", "versioned"], ("--net", "--writes"),
+                 id="net with versioned writes"),
+    pytest.param(["run", "london", "--net", "--merge", "nope"], ("unknown merge policy",),
+                 id="net with an unknown policy"),
+    pytest.param(["run", "london", "--hold", "100"], ("--hold", "--net"), id="hold without net"),
+    pytest.param(["run", "london", "--net", "--hold", "-5"], ("--hold",), id="negative hold"),
+    pytest.param(["run", "partition", "--net"], ("faults",), id="net with simulated faults"),
+    pytest.param(["serve", "--hub", "10.0.0.1:5000", "--id", "eu-west-1", "--scenario", "london"],
+                 ("127.0.0.0/8",), id="serve off loopback"),
+    pytest.param(["serve", "--hub", "localhost:5000", "--id", "eu-west-1", "--scenario", "london"],
+                 ("127.0.0.0/8",), id="serve to a host name"),
+    pytest.param(["serve", "--hub", "127.0.0.1:http", "--id", "eu-west-1", "--scenario", "london"],
+                 ("HOST:PORT",), id="serve without a port number"),
+    pytest.param(["serve", "--hub", "127.0.0.1:5000", "--id", "mars-1", "--scenario", "london"],
+                 ("no region", "eu-west-1"), id="serve a region the scenario lacks"),
+    pytest.param(["serve", "--hub", "127.0.0.1:5000", "--id", "a", "--replica", "nocolon"],
+                 ("MODULE:CLASS",), id="serve a replica without a class"),
+    pytest.param(["serve", "--hub", "127.0.0.1:5000", "--id", "a"], ("--scenario", "--replica"),
+                 id="serve without a replica"),
 ]
 
 
