@@ -41,6 +41,7 @@ from replicalab.dots import Dot
 from replicalab.errors import NetworkRunError
 from replicalab.items import Item
 from replicalab.net import wire
+from replicalab.sim import limits
 from replicalab.sim.ground_truth import WriteFact
 from replicalab.sim.records import FailedRequest, Reply, Statistics
 from replicalab.trace import Trace
@@ -176,7 +177,7 @@ def merge(*, blocks: Sequence[Block], replicas: Sequence[str], down: Sequence[st
             if kind == "Delivered":
                 delivered_at.setdefault(ids[(data["src"], data["id"])], block.time)
     timers: dict[tuple[str | None, int], int] = {}  # (replica, its own timer id) -> trace id
-    trace = Trace()
+    trace = Trace(max_events=limits.MAX_TRACE_EVENTS)
     for step, block in enumerate(ordered, start=1):
         trace.step = step
         for kind, data in block.events:

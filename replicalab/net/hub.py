@@ -47,6 +47,7 @@ from replicalab.net import wire
 from replicalab.net.config import Crash, Heal, NetConfig, Partition
 from replicalab.net.history import Block, NetRun, merge
 from replicalab.replica.base import Request, Response
+from replicalab.sim import limits
 from replicalab.sim.describe import describe
 from replicalab.sim.records import UNREACHABLE, FailedRequest, Reply
 from replicalab.sim.rng import RandomStreams
@@ -116,6 +117,7 @@ class _Hub:
             self.failure.set_result(message)
 
     def log(self, replica: str | None, kind: str, data: dict[str, Any]) -> None:
+        self.check_size()
         self.blocks.append(Block(self.now(), replica, [[kind, data]], len(self.blocks), by_hub=True))
 
     # -- connections -----------------------------------------------------------------------
@@ -152,6 +154,7 @@ class _Hub:
                     self.sent[(src, data["id"])] = data["msg"]
                 elif name == "ClientRequested" and data["op"] in self.handled:
                     self.handled[data["op"]].set()
+            self.check_size()
             self.blocks.append(Block(frame["t"], src, events, len(self.blocks)))
             self.timers[src] = frame["timers"]
             facts = frame["facts"]
@@ -175,6 +178,12 @@ class _Hub:
             self.fail(f"{src}'s handler raised:\n{frame['message']}")
         else:
             raise ConfigError(f"unexpected frame {kind!r}")
+
+    def check_size(self) -> None:
+        """A run is bounded in records as the simulator's trace is (never a memory blow-up)."""
+        if len(self.blocks) >= limits.MAX_TRACE_EVENTS:
+            self.fail(f"the run recorded {limits.MAX_TRACE_EVENTS:,} steps, the trace's cap "
+                      "(replicalab.sim.limits.MAX_TRACE_EVENTS); end it sooner with until=")
 
     def stderr_of(self, replica: str) -> str:
         handle = self.stderr.get(replica)
