@@ -14,11 +14,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import attrs
 import pytest
 
 import replicalab.scenarios.world as world
-from replicalab import net, scenarios
-from replicalab.errors import ConfigError, FaultScheduleError, NetworkRunError, SerializationError
+from replicalab import net, scenarios, serialization
+from replicalab.errors import (
+    ConfigError,
+    FaultScheduleError,
+    NetworkRunError,
+    SerializationError,
+    TopologyError,
+)
 from replicalab.items import Item
 from replicalab.net import ClientCall, Crash, NetConfig, Partition, wire
 from replicalab.replica.base import Response
@@ -287,3 +294,114 @@ def test_the_gossip_exercises_reference_replica_spreads_a_rumour_between_real_pr
     assert set(run.classes.values()) == {"reference.Gossip"}
     assert all(gone(pid) for pid in run.pids.values())
     causal_order_holds(run.trace)
+
+
+class _Writer:
+    """Collects the frames a node writes (a stand-in for its socket)."""
+
+    def __init__(self) -> None:
+        self.data = b""
+
+    def write(self, data: bytes) -> None:
+        self.data += data
+
+    def frames(self) -> list[dict]:
+        out, data = [], self.data
+        while data:
+            (length,) = wire.HEADER.unpack(data[:4])
+            out.append(serialization.parse(data[4:4 + length]))
+            data = data[4 + length:]
+        return out
+
+
+def node_of(replica, peers=("a", "b", "c")):
+    from replicalab.net.node import _Node
+
+    start = {"origin_ns": 0, "epoch": 1000, "peers": list(peers), "seed": 0}
+    return _Node(replica, _Writer(), start)
+
+
+class _Unprintable:
+    pass  # Python's default repr holds a memory address: it cannot go into a trace
+
+
+@attrs.frozen
+class _NotOnTheList:
+    """Traceable (attrs), but never allowed on the wire."""
+
+    x: int
+
+
+@pytest.mark.parametrize("command, error", [
+    (lambda ctx: ctx.send("zz", "hi"), TopologyError),          # not a peer
+    (lambda ctx: ctx.send("a", "hi"), TopologyError),           # itself
+    (lambda ctx: ctx.send("b", _Unprintable()), ConfigError),   # cannot be traced
+    (lambda ctx: ctx.send("b", frozenset({_Unprintable()})), ConfigError),
+    (lambda ctx: ctx.send("b", _NotOnTheList(1)), SerializationError),  # cannot cross the wire
+    (lambda ctx: ctx.set_timer(-1, "t"), ConfigError),
+    (lambda ctx: ctx.set_timer(5, _Unprintable()), ConfigError),
+    (lambda ctx: ctx.cancel_timer(0), ConfigError),
+    (lambda ctx: ctx.reply("client", "not a Response"), ConfigError),
+    (lambda ctx: ctx.log("", x=1), ConfigError),
+])
+def test_a_refused_command_raises_inside_the_handler_and_records_nothing(command, error) -> None:
+    """The real context checks what the simulator's checks, before anything is recorded."""
+    import asyncio
+
+    from replicalab.replica.base import Replica
+
+    async def go() -> None:
+        node = node_of(Replica("a"))
+        before = (list(node.events), list(node.outgoing), dict(node.timers), node.sent)
+        with pytest.raises(error):
+            command(node.ctx)
+        assert (node.events, node.outgoing, node.timers, node.sent) == before
+
+    asyncio.run(go())
+
+
+def test_commands_recorded_by_hand_are_carried_out_by_the_real_context_alike() -> None:
+    """ctx.execute(command) does what the verb does, as SimContext.execute does."""
+    import asyncio
+
+    from replicalab.replica.base import RecordingContext, Replica
+
+    recorded = RecordingContext("a", peers=("b", "c"))
+    recorded.send("b", ("hello", 1), scope="k")
+    recorded.reply("alice", Response("w1"))
+    recorded.log("Noted", n=1)
+    timer = recorded.set_timer(5, "tick")
+    recorded.cancel_timer(timer)
+
+    async def go() -> list[dict]:
+        node = node_of(Replica("a"))
+        node.step_time = 7
+
+        def handler() -> None:
+            for command in recorded.commands:
+                node.ctx.execute(command)
+
+        node.step("Started", {}, handler)
+        assert node.timers == {}  # set, then cancelled
+        return node.writer.frames()
+
+    step, send, reply = asyncio.run(go())
+    assert [e[0] for e in step["events"]] == ["Started", "Sent", "Replied", "Noted"]
+    assert step["t"] == 7 and step["timers"] == 0
+    assert send["kind"] == "send" and send["dst"] == "b" and wire.decode(send["msg"]) == ("hello", 1)
+    assert reply["kind"] == "reply" and wire.decode(reply["response"]) == Response("w1")
+    assert node_wall_time() == 1007
+
+
+def node_wall_time() -> int:
+    """wall_time() is the run's epoch plus the step's real ms (here 1000 + 7)."""
+    import asyncio
+
+    from replicalab.replica.base import Replica
+
+    async def go() -> int:
+        node = node_of(Replica("a"))
+        node.step_time = 7
+        return node.ctx.wall_time()
+
+    return asyncio.run(go())
