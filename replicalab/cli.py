@@ -6,6 +6,8 @@
     replicalab compare london [--seed N] [--seeds N] [--json]
     replicalab compare --workload append-only|profile|contested [--minutes M]
     replicalab run london --net [--merge POLICY] [--hold MS]   (real processes on 127.0.0.1)
+    replicalab run london --net --listen SECONDS   (and, meanwhile, in another terminal:)
+    replicalab client --hub 127.0.0.1:PORT --to REGION (update KEY ATTR=VALUE... | get KEY)
     replicalab serve --hub 127.0.0.1:PORT --id REPLICA (--scenario NAME | --replica MODULE:CLASS)
     replicalab scenarios
     replicalab exercise list | start ID [DIR] | check ID [PATH] [--json] | hint ID [N]
@@ -20,6 +22,7 @@ show the text, a path that is not a writable file).
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import sys
@@ -138,6 +141,17 @@ def _hub(text: str) -> tuple[str, int]:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _assignment(text: str) -> tuple[str, Any]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"an assignment is ATTR=VALUE, e.g. city=London; got {text!r}")
+    try:
+        parsed = json.loads(value, parse_constant=lambda c: c)  # NaN/Infinity stay strings
+    except ValueError:
+        parsed = value
+    return name, parsed
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
     parser = _Parser(
@@ -145,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Learn replication by running it: replay a story under different merge policies.",
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
-                                metavar="{run,compare,scenarios,serve,exercise}")
+                                metavar="{run,compare,scenarios,serve,client,exercise}")
 
     run = sub.add_parser("run", help="run one scenario and print its timeline, items and ledger")
     run.add_argument("scenario", help="a scenario name (see 'replicalab scenarios')")
@@ -182,6 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--hold", type=_count(0, 10_000), default=None, metavar="MS",
                      help="with --net: hold every replication message this many ms on top of the "
                           "link's latency (default 400), so the story's race happens for real")
+    run.add_argument("--listen", type=_count(1, 600), default=None, metavar="SECONDS",
+                     help="with --net: stay open this long, taking requests from 'replicalab "
+                          "client' commands (the address is printed on standard error)")
 
     compare = sub.add_parser("compare", help="every pattern on the same seeded schedule, one row each")
     compare.add_argument("scenario", nargs="?", help="a scenario name (or use --workload)")
@@ -197,6 +214,25 @@ def build_parser() -> argparse.ArgumentParser:
                          help="write every policy's space-time diagram side by side (at --seed)")
 
     sub.add_parser("scenarios", help="list scenarios with one-line descriptions")
+
+    client = sub.add_parser(
+        "client", help="send one request to a replica of a running 'run --net --listen' and print the answer",
+        description="Send one request to one replica of a running real-network run (started with "
+                    "'replicalab run SCENARIO --net --listen SECONDS', which prints its address). "
+                    "Exit status 1 if the replica answered with an error.")
+    client.add_argument("--hub", required=True, type=_hub, metavar="HOST:PORT",
+                        help="the run's address (HOST in 127.0.0.0/8)")
+    client.add_argument("--to", required=True, metavar="REPLICA", help="the replica (region) to ask")
+    client.add_argument("--client", default="cli", metavar="NAME", help="who asks (default cli)")
+    client.add_argument("--op", metavar="ID", help="the request's op id (default: cli-PID); unique in a run")
+    asks = client.add_subparsers(dest="ask", required=True, parser_class=_Parser, metavar="{update,get}")
+    update = asks.add_parser("update", help="UpdateItem: set attributes of an item")
+    update.add_argument("key", help="the item key, e.g. sub_42")
+    update.add_argument("assignments", nargs="+", type=_assignment, metavar="ATTR=VALUE",
+                        help="VALUE is JSON if it parses as JSON, else a string")
+    get = asks.add_parser("get", help="GetItem: read an item")
+    get.add_argument("key", help="the item key, e.g. sub_42")
+    get.add_argument("--consistent", action="store_true", help="a (regional) strongly consistent read")
 
     serve = sub.add_parser(
         "serve", help="start one replica process of a real-network run (run --net starts them)",
@@ -410,15 +446,22 @@ def _check_net(args: argparse.Namespace) -> None:
 
 def _run(args: argparse.Namespace) -> None:
     _check_run(args)
-    if args.hold is not None and not args.net:
-        raise ConfigError("--hold sets how long a real network holds messages; add --net")
+    for flag, value in (("--hold", args.hold), ("--listen", args.listen)):
+        if value is not None and not args.net:
+            raise ConfigError(f"{flag} is about a real network run; add --net")
     if args.net:
         _check_net(args)
         from replicalab.scenarios.on_network import DEFAULT_HOLD, run_on_network
 
+        def listening(address: str) -> None:
+            print(f"replicalab: listening at {address} for {args.listen} s; in another terminal: "
+                  f"replicalab client --hub {address} --to REGION update KEY ATTR=VALUE",
+                  file=sys.stderr, flush=True)
+
         hold = DEFAULT_HOLD if args.hold is None else args.hold
         _show(args, run_on_network(scenarios.get(args.scenario), args.merge, stamps=args.stamps,
-                                   hold=hold, seed=args.seed))
+                                   hold=hold, seed=args.seed, listen=args.listen,
+                                   on_listen=listening if args.listen is not None else None))
         return
     options: dict = {"writes": args.writes, "routing": args.routing, "mode": args.mode,
                      "stamps": args.stamps}
@@ -460,8 +503,30 @@ def _dispatch(args: argparse.Namespace) -> int:
         _compare(args)
     elif args.command == "serve":
         return _serve(args)
+    elif args.command == "client":
+        return _client(args)
     elif args.command == "exercise":
         return _exercise(args)
+    return 0
+
+
+def _client(args: argparse.Namespace) -> int:
+    """One request to a running real-network run (``replicalab client``); status 1 on an error answer."""
+    from replicalab.net import ask
+    from replicalab.replica.table import GetItem, ReadResult, UpdateItem
+
+    op = args.op or f"{args.client}-{os.getpid()}"
+    request: Any = (UpdateItem(op, args.key, dict(args.assignments)) if args.ask == "update"
+                    else GetItem(op, args.key, consistent=args.consistent))
+    host, port = args.hub
+    replica, response = ask(f"{host}:{port}", args.to, request, client=args.client)
+    if not response.ok:
+        print(f"{op} at {replica}: {response.error}: {response.message}")
+        return 1
+    if isinstance(response, ReadResult):
+        print(f"{op} at {replica}: {canonical_json(response.item)} (writes {', '.join(response.writes) or '-'})")
+    else:
+        print(f"{op} at {replica}: ok")
     return 0
 
 

@@ -12,6 +12,7 @@ import ipaddress
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import attrs
@@ -405,3 +406,58 @@ def node_wall_time() -> int:
         return node.ctx.wall_time()
 
     return asyncio.run(go())
+
+
+def test_a_client_command_sends_a_write_into_a_running_story_and_the_ledger_judges_it() -> None:
+    """`run --net --listen` takes requests from `replicalab client` while it lasts: a write
+    from outside the story lands in the trace, and the ledger judges it with the story's."""
+    import queue
+    import threading
+
+    from replicalab.replica.table import GetItem
+    from replicalab.scenarios.on_network import run_on_network
+
+    addresses: queue.Queue[str] = queue.Queue()
+    done: dict = {}
+
+    def story() -> None:
+        try:
+            done["result"] = run_on_network(scenarios.get("london"), "attribute-lww", listen=2,
+                                            on_listen=addresses.put)
+        except BaseException as error:  # surfaced by the assertion below
+            done["error"] = error
+
+    thread = threading.Thread(target=story)
+    thread.start()
+    try:
+        hub = addresses.get(timeout=60)
+        assert ipaddress.ip_address(hub.rpartition(":")[0]) in LOOPBACK
+        request = UpdateItem("mine", "sub_42", {"city": "London"})
+        for _attempt in range(200):  # until the processes have started (bounded: ~10 s)
+            try:
+                replica, response = net.ask(hub, "eu-west-1", request, client="me")
+                break
+            except ConfigError as error:
+                assert "not started" in str(error)
+                time.sleep(0.05)
+        assert (replica, response.ok) == ("eu-west-1", True)
+        with pytest.raises(ConfigError, match="used already"):
+            net.ask(hub, "eu-west-1", request)
+        with pytest.raises(ConfigError, match="no replica 'mars'"):
+            net.ask(hub, "mars", GetItem("r9", "sub_42"))
+    finally:
+        thread.join(timeout=90)
+    assert "error" not in done, done.get("error")
+    result = done["result"]
+    assert result.ledger.verdicts() == {"w1": "kept", "w2": "kept", "mine": "kept"}
+    assert any(e.kind == "ClientRequested" and e.get("client") == "me" for e in result.trace)
+    with pytest.raises(NetworkRunError, match="no run is listening"):
+        net.ask(hub, "eu-west-1", GetItem("late", "sub_42"))
+
+
+@pytest.mark.parametrize("hub", ["10.0.0.1:80", "localhost:80", "127.0.0.1", "127.0.0.1:0", 5])
+def test_the_client_only_talks_to_loopback_addresses(hub) -> None:
+    from replicalab.replica.table import GetItem
+
+    with pytest.raises(ConfigError):
+        net.ask(hub, "eu-west-1", GetItem("r1", "sub_42"))

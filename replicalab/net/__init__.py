@@ -8,6 +8,8 @@ replica of your own — one per process:
 * :mod:`~replicalab.net.node`: the runtime inside each process (``replicalab serve``);
 * :mod:`~replicalab.net.hub`: starts the processes, carries their messages (delay, loss,
   partitions, crashes injected on the way), plays the clients, and stops everything;
+* :mod:`~replicalab.net.client`: the small client command (``replicalab client``): one
+  request to one replica of a running run;
 * :mod:`~replicalab.net.history`: merges the processes' own reports into one trace in the
   simulator's format, ordered by happens-before, with ground-truth causality for the ledger;
 * :mod:`~replicalab.net.wire`: the frames, in replicalab's versioned JSON; never pickle;
@@ -20,11 +22,12 @@ different outcome. Everything that prints a real run says so.
 
 from __future__ import annotations
 
+from replicalab.net.client import ask
 from replicalab.net.config import Crash, Heal, NetConfig, Partition, check_loopback
 from replicalab.net.history import NetRun
 from replicalab.net.hub import ClientCall, run
 from replicalab.net.loading import load_replica
 from replicalab.net.node import NetContext, serve
 
-__all__ = ["ClientCall", "Crash", "Heal", "NetConfig", "NetContext", "NetRun", "Partition",
+__all__ = ["ClientCall", "ask", "Crash", "Heal", "NetConfig", "NetContext", "NetRun", "Partition",
            "check_loopback", "load_replica", "run", "serve"]

@@ -11,7 +11,8 @@ hello. Then, for real:
   crashed replica. Like a switch with a fault injector; like Maelstrom, which routes every
   message of its nodes through the harness. Replicas never talk to each other directly, so
   no fault depends on the kernel's mood.
-* **clients**: the hub sends each :class:`ClientCall` at its time to its replica, in order;
+* **clients**: the hub sends each :class:`ClientCall` at its time to its replica, in order
+  (and, while the run lasts, requests from ``replicalab client`` commands, answering each);
   a call also waits until the previous one has been handled (its replica reported the step),
   so the story's order of requests holds on a loaded machine. A call to a crashed replica
   fails with ``RegionUnreachable``.
@@ -36,7 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -75,7 +76,8 @@ def serve_command(host: str, port: int, replica: str, args: Sequence[str]) -> li
 
 class _Hub:
     def __init__(self, replicas: Mapping[str, Sequence[str]], calls: Sequence[ClientCall],
-                 config: NetConfig, epoch: int) -> None:
+                 config: NetConfig, epoch: int, on_listen: Callable[[str], None] | None = None) -> None:
+        self.on_listen = on_listen
         self.args = {r: list(a) for r, a in sorted(replicas.items())}
         self.calls = sorted(calls, key=lambda c: c.at)  # stable: same-time calls keep their order
         self.config = config
@@ -99,6 +101,8 @@ class _Hub:
         self.issued: dict[str, int] = {}
         self.handled: dict[str, asyncio.Event] = {}
         self.target: dict[str, str] = {}  # op -> the replica it was sent to
+        self.askers: dict[str, asyncio.StreamWriter] = {}  # op -> the client command waiting
+        self.ops = {c.request.op for c in self.calls}
         self.facts: dict[str, dict[str, Any]] = {}
         self.reads: dict[str, dict[str, int]] = {}
         self.origin = 0
@@ -125,6 +129,9 @@ class _Hub:
         replica = None
         try:
             hello = await wire.read_frame(reader)
+            if hello is not None and hello["kind"] == "hello" and "client" in hello:
+                await self.client_session(hello, reader, writer)
+                return
             if hello is None or hello["kind"] != "hello" or hello.get("replica") not in self.args \
                     or hello["replica"] in self.writers:
                 writer.close()
@@ -171,6 +178,9 @@ class _Hub:
             op = frame["op"]
             self.replies.append(Reply(frame["t"], src, frame["client"], response,
                                       self.issued.get(op, frame["t"])))
+            asker = self.askers.pop(op, None)
+            if asker is not None:  # a `replicalab client` command is waiting for this answer
+                asker.write(wire.frame("answer", op=op, replica=src, response=frame["response"]))
         elif kind == "final":
             self.finals[src] = frame
             self.finished.add(src)
@@ -231,26 +241,67 @@ class _Hub:
             await self.until(call.at)
             if previous is not None:
                 await previous.wait()
-            op = call.request.op
-            previous = self.handled[op] = asyncio.Event()
-            self.target[op] = call.replica
-            if call.replica in self.down:
-                reason = f"{call.replica} is down"
-                t = self.now()
-                self.failed[op] = FailedRequest(t, call.replica, call.via, call.client, call.request, reason)
-                self.log(call.replica, "RequestFailed", {
-                    "client": call.client, "op": op, "via": call.via, "reason": reason,
-                    "request": describe(call.request)})
-                self.replies.append(Reply(t, call.replica, call.client,
-                                          Response(op, ok=False, error=UNREACHABLE, message=reason), t))
-                previous.set()
-                continue
-            self.issued[op] = self.now()
-            self.writers[call.replica].write(wire.frame(
-                "request", client=call.client, request=wire.encode(call.request),
-                via=call.via if call.via is not None else call.replica))
+            previous = self.send_call(call)
         if previous is not None:
             await previous.wait()
+
+    def send_call(self, call: ClientCall) -> asyncio.Event:
+        """Send ``call`` to its replica now (or fail it: the replica is down); the event is set
+        once the replica has handled it."""
+        op = call.request.op
+        handled = self.handled[op] = asyncio.Event()
+        self.target[op] = call.replica
+        if call.replica in self.down:
+            reason = f"{call.replica} is down"
+            t = self.now()
+            self.failed[op] = FailedRequest(t, call.replica, call.via, call.client, call.request, reason)
+            self.log(call.replica, "RequestFailed", {
+                "client": call.client, "op": op, "via": call.via, "reason": reason,
+                "request": describe(call.request)})
+            response = Response(op, ok=False, error=UNREACHABLE, message=reason)
+            self.replies.append(Reply(t, call.replica, call.client, response, t))
+            asker = self.askers.pop(op, None)
+            if asker is not None:
+                asker.write(wire.frame("answer", op=op, replica=call.replica,
+                                       response=wire.encode(response)))
+            handled.set()
+            return handled
+        self.issued[op] = self.now()
+        self.writers[call.replica].write(wire.frame(
+            "request", client=call.client, request=wire.encode(call.request),
+            via=call.via if call.via is not None else call.replica))
+        return handled
+
+    async def client_session(self, hello: dict[str, Any], reader: asyncio.StreamReader,
+                             writer: asyncio.StreamWriter) -> None:
+        """A ``replicalab client`` command: its requests go to their replicas like the calls,
+        and each answer goes back to it. A refused request is answered with ``refused``."""
+        try:
+            client = _validate.replica_id(hello.get("client"), "client name")
+            while True:
+                frame = await wire.read_frame(reader)
+                if frame is None or frame["kind"] != "ask":
+                    break
+                request, to = wire.decode(frame["request"]), frame.get("to")
+                why = (f"no replica {_validate.shown(to)}; replicas are {sorted(self.args)}"
+                       if to not in self.args else
+                       "not a Request" if not isinstance(request, Request) else
+                       f"op {request.op!r} was used already; op ids are unique in a run"
+                       if request.op in self.handled or request.op in self.ops else
+                       "the run has not started yet" if not self.origin else None)
+                if why is not None:
+                    writer.write(wire.frame("refused", message=why))
+                    continue
+                self.askers[request.op] = writer
+                self.last = time.monotonic()
+                self.send_call(ClientCall(self.now(), str(to), client, request, via=str(to)))
+        except Exception as error:  # a bad client command is the client's problem, not the run's
+            with contextlib.suppress(Exception):
+                writer.write(wire.frame("refused", message=str(error)))
+        finally:
+            with contextlib.suppress(Exception):
+                await writer.drain()
+                writer.close()
 
     async def faults(self) -> None:
         for fault in sorted(self.config.faults, key=lambda f: f.at):
@@ -295,6 +346,8 @@ class _Hub:
             if host != self.config.host:  # belt and braces: never anything off loopback
                 raise ConfigError(f"the hub is bound to {host}, not {self.config.host}")
             self.port = port
+            if self.on_listen is not None:
+                self.on_listen(f"{host}:{port}")
             for replica, args in self.args.items():
                 self.stderr[replica] = tempfile.TemporaryFile()
                 self.procs[replica] = subprocess.Popen(
@@ -356,12 +409,15 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
 
 
 def run(replicas: Mapping[str, Sequence[str]], calls: Sequence[ClientCall] = (),
-        config: NetConfig | None = None, *, epoch: int = 0) -> NetRun:
+        config: NetConfig | None = None, *, epoch: int = 0,
+        on_listen: Callable[[str], None] | None = None) -> NetRun:
     """Start one process per replica, play ``calls``, and return the merged history.
 
     ``replicas`` maps each replica id to the arguments of its ``replicalab serve`` command
     after ``--hub`` and ``--id`` (e.g. ``["--scenario", "london", "--merge", "item-lww"]`` or
     ``["--replica", "mymodule:MyReplica"]``). ``epoch`` is the wall time (ms) at the start.
+    ``on_listen("127.0.0.1:PORT")`` is called once the hub listens: where ``replicalab client``
+    commands can send requests while the run lasts (give it ``until=`` to stay open).
     Every process is gone when this returns or raises (see the module docs).
     """
     config = NetConfig() if config is None else config
@@ -380,7 +436,9 @@ def run(replicas: Mapping[str, Sequence[str]], calls: Sequence[ClientCall] = (),
     unknown = sorted({c.replica for c in calls} - set(replicas))
     if unknown:
         raise ConfigError(f"calls name unknown replica(s) {unknown}; replicas are {sorted(replicas)}")
-    hub = _Hub(replicas, calls, config, epoch)
+    if on_listen is not None and not callable(on_listen):
+        raise ConfigError(f"on_listen must be callable, got {_validate.shown(on_listen)}")
+    hub = _Hub(replicas, calls, config, epoch, on_listen)
     try:
         return asyncio.run(asyncio.wait_for(hub.main(), config.timeout))
     except (asyncio.TimeoutError, TimeoutError):

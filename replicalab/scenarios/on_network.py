@@ -21,7 +21,7 @@ callbacks or simulated faults that the real runtime does not replay yet).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from replicalab import _validate
@@ -81,8 +81,14 @@ def calls_of(scenario: TableScenario) -> list[ClientCall]:
 
 def run_on_network(scenario: TableScenario, merge: str = "item-lww", *, stamps: str = "wall",
                    hold: int = DEFAULT_HOLD, seed: int = 0, timeout: float = 60.0,
-                   settle: int = 300) -> Result:
-    """Play ``scenario`` on real processes (see the module docs); every process is gone after."""
+                   settle: int = 300, listen: int | None = None,
+                   on_listen: Callable[[str], None] | None = None) -> Result:
+    """Play ``scenario`` on real processes (see the module docs); every process is gone after.
+
+    ``listen``: keep the run open this many seconds after it starts (at least as long as the
+    story needs), taking requests from ``replicalab client`` commands at the address passed to
+    ``on_listen``; their writes are judged with the story's.
+    """
     if not isinstance(scenario, TableScenario):
         raise ConfigError(f"run_on_network takes a TableScenario, got {_validate.shown(scenario)}")
     opts = scenario.options(merge, seed, stamps=stamps)
@@ -93,11 +99,21 @@ def run_on_network(scenario: TableScenario, merge: str = "item-lww", *, stamps: 
     if scenario.skew:
         raise ConfigError(f"{scenario.name} skews simulated clocks; a real run reads the real clock")
     delay = {pair: _mean(latency) for pair, latency in scenario.latency.items()}
-    config = NetConfig(hold=hold, delay=delay, seed=seed, timeout=timeout, settle=settle)
+    calls = calls_of(scenario)
+    until = None
+    if listen is not None:
+        if type(listen) is not int or not 1 <= listen <= 600:
+            raise ConfigError(f"listen is a number of seconds in [1, 600], got {_validate.shown(listen)}")
+        # Long enough for the story too: its last call, two crossings of the slowest link, settling.
+        story = max((c.at for c in calls), default=0) + 2 * (hold + max(delay.values(), default=0)) + settle
+        until = max(listen * 1000, story)
+        timeout = max(timeout, until / 1000 + 30)
+    config = NetConfig(hold=hold, delay=delay, seed=seed, timeout=timeout, settle=settle, until=until)
     args = {region: ["--scenario", scenario.name, "--merge", str(opts.merge), "--stamps", str(opts.stamps)]
             for region in scenario.regions}
-    net = run_net(args, calls_of(scenario), config, epoch=scenario.epoch)
-    return result_of(scenario, net, str(opts.merge), seed, {"hold": hold}, get_policy(merge))
+    net = run_net(args, calls, config, epoch=scenario.epoch, on_listen=on_listen)
+    shown = {"hold": hold, **({"listen": listen} if listen is not None else {})}
+    return result_of(scenario, net, str(opts.merge), seed, shown, get_policy(merge))
 
 
 def _stale_reads(scenario: TableScenario, net: NetRun) -> tuple[str, ...]:
