@@ -106,6 +106,7 @@ class _Hub:
         self.facts: dict[str, dict[str, Any]] = {}
         self.reads: dict[str, dict[str, int]] = {}
         self.origin = 0
+        self.ending = False
         self.last = 0.0
         self.failure: asyncio.Future[str] | None = None
 
@@ -288,7 +289,8 @@ class _Hub:
                        "not a Request" if not isinstance(request, Request) else
                        f"op {request.op!r} was used already; op ids are unique in a run"
                        if request.op in self.handled or request.op in self.ops else
-                       "the run has not started yet" if not self.origin else None)
+                       "the run has not started yet" if not self.origin else
+                       "the run is ending" if self.ending else None)
                 if why is not None:
                     writer.write(wire.frame("refused", message=why))
                     continue
@@ -387,6 +389,7 @@ class _Hub:
                                     seed=self.config.seed))
         await asyncio.gather(self.clients(), self.faults())
         await self.quiet()
+        self.ending = True  # no more client commands: the replicas are asked to finish
         elapsed = self.now()
         live = [r for r in self.args if r not in self.down]
         for replica in live:
