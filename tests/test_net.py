@@ -80,8 +80,12 @@ def london_on_network(merge: str):
 def test_london_between_three_real_processes_loses_the_address_under_item_lww_only() -> None:
     """The lesson survives the move to sockets: item-lww silently drops the London address,
     attribute-lww keeps both writes; the ledger's verdicts are the simulator's."""
-    for merge, lost in (("item-lww", 1), ("attribute-lww", 0)):
-        run, result = london_on_network(merge)
+    from concurrent.futures import ThreadPoolExecutor
+
+    policies = (("item-lww", 1), ("attribute-lww", 0))
+    with ThreadPoolExecutor(2) as pool:  # both runs at once: six processes, each run its own hub
+        runs = list(pool.map(london_on_network, [merge for merge, _ in policies]))
+    for (merge, lost), (run, result) in zip(policies, runs, strict=True):
         simulated = scenarios.run("london", merge=merge)
         assert result.summary["silently_lost"] == lost
         assert result.ledger.verdicts() == simulated.ledger.verdicts()
@@ -290,7 +294,7 @@ def test_the_gossip_exercises_reference_replica_spreads_a_rumour_between_real_pr
     reference = HERE / "exercises" / "solutions" / "gossip" / "reference.py"
     args = {r: ["--replica", f"{reference}:Gossip"] for r in ("a", "b", "c", "d")}
     run = net.run(args, [ClientCall(50, "b", "teller", Rumour("tell-1", "rumour-1"))],
-                  NetConfig(until=1200, timeout=60.0))
+                  NetConfig(until=1000, timeout=60.0))
     assert {e.replica for e in run.trace.of_kind("Learned")} == {"a", "b", "c", "d"}
     assert set(run.classes.values()) == {"reference.Gossip"}
     assert all(gone(pid) for pid in run.pids.values())
@@ -422,7 +426,7 @@ def test_a_client_command_sends_a_write_into_a_running_story_and_the_ledger_judg
 
     def story() -> None:
         try:
-            done["result"] = run_on_network(scenarios.get("london"), "attribute-lww", listen=2,
+            done["result"] = run_on_network(scenarios.get("london"), "attribute-lww", listen=1,
                                             on_listen=addresses.put)
         except BaseException as error:  # surfaced by the assertion below
             done["error"] = error
