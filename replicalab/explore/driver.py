@@ -1,0 +1,242 @@
+"""Driving a scenario one chosen event at a time: the explorer's model of a run.
+
+The model (stated once, used everywhere in :mod:`replicalab.explore`):
+
+* **Clients keep their times.** Client requests, replies reaching clients, scheduled
+  faults and timers are *timed* events: they happen in the order of the scenario's
+  timeline ``(time, priority, seq)``, and each sets the simulated clock to its time.
+* **The network is asynchronous.** Any message in flight may be delivered next, however
+  long ago it was sent — before the next timed event or after it. A delivery happens at
+  the current simulated time (it does not move the clock), so latency draws no longer
+  decide anything: the explorer tries every order instead.
+* **Faults, when asked,** are bounded choices: drop a message in flight (``loss``), or
+  deliver one twice (``duplicate``), at most ``n`` times each per schedule.
+
+A :class:`Stepped` simulation is an ordinary :class:`~replicalab.sim.simulation.Simulation`
+whose queue is drained by :meth:`Stepped.take` instead of ``run()``: the same replicas,
+the same trace, ledger, pictures. :meth:`Stepped.steps` lists what may happen next.
+Everything is re-executed from the scenario's seed along a list of steps (see
+:func:`replay`), which is simple and obviously faithful: a state is exactly what the
+simulator computes, never a copy that could drift from it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+
+from replicalab import _validate
+from replicalab.errors import ConfigError
+from replicalab.events import Delivered, Dropped, Duplicated
+from replicalab.explore import canon
+from replicalab.scenarios.world import Prepared, TableScenario
+from replicalab.sim.describe import describe
+from replicalab.sim.events import PRIORITY_NORMAL
+from replicalab.sim.simulation import Simulation
+
+__all__ = ["KINDS", "Faults", "Step", "Stepped", "fingerprint", "replay", "start"]
+
+#: What a step can be: deliver a message, run the next timed event, drop or duplicate a message.
+KINDS = ("deliver", "next", "drop", "duplicate")
+
+
+@attrs.frozen
+class Faults:
+    """How many messages one schedule may lose (``loss``) and duplicate (``duplicate``)."""
+
+    loss: int = 0
+    duplicate: int = 0
+
+    @classmethod
+    def parse(cls, faults: Any) -> Faults:
+        """``"none"``, ``"loss"``, ``"duplicate"``, ``"loss+duplicate"`` (one each), or a
+        mapping ``{"loss": n, "duplicate": m}``; anything else raises ConfigError."""
+        if isinstance(faults, Faults):
+            return faults
+        if isinstance(faults, str):
+            names = [] if faults == "none" else faults.split("+")
+            if all(n in ("loss", "duplicate") for n in names) and len(set(names)) == len(names):
+                return cls(**{n: 1 for n in names})
+        elif isinstance(faults, dict) and set(faults) <= {"loss", "duplicate"}:
+            for name, n in faults.items():
+                if type(n) is not int or not 0 <= n <= 3:
+                    raise ConfigError(f"faults[{name!r}] must be an integer from 0 to 3 (each one "
+                                      f"multiplies the schedules), got {_validate.shown(n)}")
+            return cls(**faults)
+        raise ConfigError(
+            f"faults must be 'none', 'loss', 'duplicate', 'loss+duplicate' or a mapping like "
+            f"{{'loss': 1, 'duplicate': 1}}, got {_validate.shown(faults)}")
+
+
+@attrs.frozen(order=True)
+class Step:
+    """One choice: ``kind`` (see :data:`KINDS`) of message or event ``id``.
+
+    ``id`` is the message id (the trace's ``id``) or, for ``next``, the event's place in
+    the queue; both are the same in every re-execution of the same steps. ``replica`` is
+    where it happens (a delivery's destination); ``label`` says it in words.
+    """
+
+    kind: str
+    id: int
+    replica: str | None = attrs.field(default=None, order=False)
+    label: str = attrs.field(default="", order=False)
+
+    def to_plain(self) -> dict[str, Any]:
+        return {"kind": self.kind, "id": self.id, "replica": self.replica, "label": self.label}
+
+
+def _what(msg: Any) -> str:
+    described = describe(msg)
+    if isinstance(described, dict):
+        write = described.get("write")
+        kind = described.get("type", type(msg).__name__)
+        return f"{kind}({write})" if write is not None else str(kind)
+    return str(described)
+
+
+class Stepped(Simulation):
+    """A simulation run one chosen step at a time (see the module docs)."""
+
+    def steps(self, faults: Faults) -> list[Step]:
+        """What may happen next, in a fixed order: deliveries by (destination, source, id),
+        then the next timed event, then drops and duplications (when ``faults`` allows)."""
+        heap: list[Any] = self._heap  # deliveries are plain tuples, the rest typed (events.py)
+        deliveries = sorted((e for e in heap if type(e) is tuple), key=lambda e: (e[3], e[4], e[2]))
+        out = [Step("deliver", e[2], e[3], f"deliver {_what(e[5])} {e[4]} -> {e[3]} (#{e[2]})")
+               for e in deliveries]
+        timed = [e for e in heap if type(e) is not tuple]
+        if timed:
+            first = min(timed, key=lambda e: (e[0], e[1], e[2]))
+            out.append(Step("next", first[2], None, f"t={first[0]}: {_event(first)}"))
+        if faults.loss:
+            out += [Step("drop", e[2], e[3], f"lose {_what(e[5])} {e[4]} -> {e[3]} (#{e[2]})")
+                    for e in deliveries]
+        if faults.duplicate:
+            out += [Step("duplicate", e[2], e[3], f"duplicate {_what(e[5])} {e[4]} -> {e[3]} (#{e[2]})")
+                    for e in deliveries]
+        return out
+
+    def take(self, step: Step) -> None:
+        """Carry out ``step`` (one that :meth:`steps` offered now)."""
+        entry: Any = next((e for e in self._heap if e[2] == step.id), None)
+        if entry is None or (type(entry) is tuple) == (step.kind == "next"):
+            raise ConfigError(f"step {step.label or step} is not possible here")
+        if step.kind == "duplicate":
+            self._duplicate(entry)
+            return
+        self._heap.remove(entry)
+        heapq.heapify(self._heap)
+        self._events += 1
+        trace = self._trace
+        if trace is not None:
+            trace.step += 1
+        if step.kind == "next":
+            self.now = max(self.now, entry[0])
+            self._on[type(entry)](entry)
+            return
+        _, _, seq, dst, src, msg, causal = entry
+        if step.kind == "drop":
+            self._dropped += 1
+            if trace is not None:
+                trace._add(Dropped, self.now, src, dst=dst, msg=describe(msg), reason="loss", id=seq)
+            return
+        if (self._cut and (src, dst) in self._cut) or (self._down and dst in self._down):
+            from replicalab.sim.events import Deliver
+            self._drop_on_arrival(Deliver._make(entry))
+            return
+        if causal is not None:
+            self._truth.receive(dst, causal)
+        self._delivered += 1
+        if trace is not None:
+            trace._add(Delivered, self.now, dst, src=src, msg=describe(msg), id=seq)
+        self._handlers[dst](self._contexts[dst], src, msg)
+
+    def _duplicate(self, entry: Any) -> None:
+        _, _, seq, dst, src, msg, causal = entry
+        again = self._seq
+        self._seq = again + 1
+        heapq.heappush(self._heap, (self.now, PRIORITY_NORMAL, again, dst, src, msg, causal))
+        self._duplicated += 1
+        if self._trace is not None:
+            self._trace.step += 1
+            self._trace._add(Duplicated, self.now, src, dst=dst, msg=describe(msg), due=self.now, id=again)
+
+
+def _event(event: Any) -> str:
+    kind = type(event).__name__
+    if kind == "ClientArrival":
+        return f"{event.client} sends {type(event.request).__name__} {event.request.op} to {event.replica}"
+    if kind == "ReplyArrival":
+        return f"the reply to {event.reply.response.op} reaches {event.reply.client}"
+    if kind == "Fire":
+        return f"timer {event.timer!r} fires at {event.replica}"
+    return "a scheduled fault"
+
+
+def start(scenario: TableScenario, merge: Any, seed: int, options: dict[str, Any]) -> Prepared:
+    """The scenario's run, built on a :class:`Stepped` simulation and started."""
+    prepared = scenario.prepare(merge, seed, simulation=Stepped, **options)
+    prepared.sim._start()
+    return prepared
+
+
+def replay(scenario: TableScenario, merge: Any, seed: int, options: dict[str, Any],
+           steps: Sequence[Step]) -> Prepared:
+    """Re-execute ``steps`` from the start: the run they make."""
+    prepared = start(scenario, merge, seed, options)
+    sim = prepared.sim
+    for step in steps:
+        sim.take(step)  # type: ignore[attr-defined]
+    return prepared
+
+
+#: Trace fields that name a message or an event by its place in this one execution (ids,
+#: due times of the latency draws the explorer ignores): left out of a state's fingerprint,
+#: so two orders that reach the same state are recognised as one.
+_EXECUTION_NAMES = ("id", "due")
+
+
+def fingerprint(prepared: Prepared, budget: Faults) -> str:
+    """SHA-256 over the canonical JSON of everything that decides the rest of a run and its
+    verdicts: each replica's state, the messages in flight (without their ids), the timed
+    events still to come, ground truth, the clients' state, what is down or cut, the fault
+    budget left, and the trace so far as a multiset of records (the ledger reads merge
+    losses, replies and conflict reports from it) without step numbers and message ids."""
+    sim: Any = prepared.sim
+    flight = sorted(canon.text([e[3], e[4], canon.plain(e[5]), canon.plain(e[6])])
+                    for e in sim._heap if type(e) is tuple)
+    timed = [[e[0], e[1], type(e).__name__, canon.plain(list(e[3:]))]
+             for e in sorted((e for e in sim._heap if type(e) is not tuple),
+                             key=lambda e: (e[0], e[1], e[2]))]
+    # Trace data is plain JSON data already (the trace's canonical export relies on it).
+    records = sorted(canon.text([e.kind, e.time, e.replica,
+                                 {k: v for k, v in e.data.items() if k not in _EXECUTION_NAMES}])
+                     for e in sim.trace)
+    clients = prepared.clients
+    state = {
+        "now": sim.now,
+        "replicas": {rid: canon.plain(r) for rid, r in sim._replicas.items()},
+        "flight": flight,
+        "timed": timed,
+        "knowledge": canon.plain(sim._truth.knowledge),
+        "writes": canon.plain(sim._truth.writes),
+        "replies": sorted(canon.text(canon.plain(r)) for r in sim._clients.replies),
+        "failed": canon.plain(dict(sim._clients.failed)),
+        "reads": canon.plain(clients.read_replies),
+        "read_knowledge": canon.plain(clients.read_knowledge),
+        "abandoned": canon.plain(clients.abandoned),
+        "down": sorted(sim._down), "cut": sorted(sim._cut),
+        "pending_timers": sorted(sim._pending_timers.values()),
+        "budget": [budget.loss, budget.duplicate],
+        # The random streams as they stand: the draws still to come (a replica's random(),
+        # a lossy link) are part of what decides the rest of the run.
+        "streams": {name: hashlib.sha256(repr(rng.getstate()).encode()).hexdigest()
+                    for name, rng in sorted(sim.streams._streams.items())},
+        "trace": records,
+    }
+    return canon.digest(state)

@@ -1,0 +1,245 @@
+"""Breadth-first exploration of every schedule of a small scenario (see :mod:`replicalab.explore`).
+
+The search visits the state graph level by level: level ``d`` holds the states reached
+after ``d`` steps. Every path to a state has the same length (a state's trace says how
+many steps made it), so all the ways into a state are known before it is expanded, and
+the number of schedules through each state is a sum over its parents. States are keyed by
+:func:`~replicalab.explore.driver.fingerprint` (SHA-256 over canonical JSON).
+
+**The reduction** (``reduce=True``): two deliveries to *different* replicas commute —
+each changes only its destination's state, its ground truth and the messages it sends, and
+neither moves the clock — so a schedule and the one with two adjacent such deliveries
+swapped reach the same state through the same states on either side. The explorer keeps
+one order per class of such schedules: it never delivers to replica ``q`` right after a
+delivery to a replica ``r > q`` (ids compared as strings). Every other step — a timed event,
+a drop, a duplication, deliveries to the same replica — counts as depending on everything,
+so nothing is reordered across it.
+
+Why it is sound for every invariant offered here: with that order (replica first), a
+schedule breaks the rule iff it is not the lexicographically least of its class
+(Anisimov & Knuth's characterisation of the lexicographic normal form: a word is least iff
+it has no factor ``b u a`` with ``a < b`` and ``a`` independent of ``b u``; with independence
+= "different replicas" and the order replica-first, the last letter of ``b u`` whose replica
+is above ``a``'s is followed by one below it — an adjacent offending pair). So exactly one
+schedule per class is explored, every state any schedule reaches is reached (a prefix's
+least form is a prefix of an allowed schedule), and every final state, with the same
+verdicts, is found. What changes is the count: ``schedules`` is then the number of
+classes — schedules that differ in *what some replica saw, or when* — not of interleavings.
+A node of the reduced search is a state plus the replica of its last delivery (which the
+rule reads); ``states`` still counts states.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import attrs
+
+from replicalab.errors import ConfigError
+from replicalab.explore.driver import Faults, Step, fingerprint, replay, start
+from replicalab.scenarios.world import Result, TableScenario
+
+__all__ = ["Counterexample", "Outcome", "Space", "explore"]
+
+#: Default caps: a small scope stays far below them; past them the search stops with ConfigError.
+MAX_STATES = 20_000
+MAX_DEPTH = 64
+
+
+@attrs.frozen
+class Outcome:
+    """One final state: the shortest schedule found to it, how many schedules end there, and
+    its :class:`~replicalab.scenarios.world.Result` (ledger, final items, reads)."""
+
+    state: str
+    steps: tuple[Step, ...]
+    schedules: int
+    result: Result = attrs.field(repr=False)
+
+    @property
+    def verdicts(self) -> dict[str, str]:
+        """``{write: verdict}`` of this outcome's ledger."""
+        return dict(sorted(self.result.ledger.verdicts().items()))
+
+
+@attrs.frozen
+class Counterexample:
+    """The shortest schedule the explorer found to an outcome: its steps and its Result."""
+
+    scenario: TableScenario = attrs.field(repr=False)
+    merge: Any = attrs.field(repr=False)
+    seed: int
+    options: dict[str, Any]
+    steps: tuple[Step, ...]
+    result: Result = attrs.field(repr=False)
+
+    def replay(self) -> Result:
+        """Re-execute the steps from the scenario's seed: the same Result (pictures, ledger)."""
+        prepared = replay(self.scenario, self.merge, self.seed, self.options, self.steps)
+        return prepared.result()
+
+    def schedule(self) -> str:
+        """The steps, numbered, one per line."""
+        return "\n".join(f"{i:>3}. {step.label}" for i, step in enumerate(self.steps, 1))
+
+    def timeline(self) -> str:
+        """The schedule, then the run's numbered text timeline and its ledger."""
+        return f"{self.schedule()}\n\n{self.result.timeline()}"
+
+    def to_plain(self) -> dict[str, Any]:
+        return {"steps": [s.to_plain() for s in self.steps],
+                "verdicts": dict(sorted(self.result.ledger.verdicts().items()))}
+
+
+@attrs.define
+class _Node:
+    state: str
+    steps: tuple[Step, ...]
+    schedules: int
+    last: str | None
+
+
+@attrs.frozen
+class Edge:
+    """One explored step of the state graph: from node ``source`` by ``step`` to ``target``."""
+
+    source: int
+    step: Step
+    target: int
+
+
+class Space:
+    """Every schedule of one scenario under one merge policy, explored (see the module docs).
+
+    ``schedules``: complete schedules (one per class under the reduction); ``states``:
+    distinct states reached; ``transitions``: steps executed; ``depth``: the longest
+    schedule; ``outcomes``: the final states, each with its shortest schedule and Result.
+    """
+
+    def __init__(self, scenario: TableScenario, merge: Any, seed: int, options: dict[str, Any],
+                 faults: Faults, reduce: bool, outcomes: list[Outcome], states: int,
+                 transitions: int, depth: int, nodes: list[dict[str, Any]], edges: list[Edge]) -> None:
+        self.scenario, self.merge, self.seed, self.options = scenario, merge, seed, options
+        self.faults, self.reduce = faults, reduce
+        self.outcomes = tuple(outcomes)
+        self.states, self.transitions, self.depth = states, transitions, depth
+        self.schedules = sum(o.schedules for o in outcomes)
+        #: The explored graph for pictures and the stepper: nodes (by index) and edges.
+        self.nodes, self.edges = nodes, edges
+
+    def verdicts(self) -> dict[str, dict[str, int]]:
+        """``{write: {verdict: schedules}}`` over all schedules, sorted."""
+        out: dict[str, Counter[str]] = {}
+        for outcome in self.outcomes:
+            for write, verdict in outcome.verdicts.items():
+                out.setdefault(write, Counter())[verdict] += outcome.schedules
+        return {w: dict(sorted(c.items())) for w, c in sorted(out.items())}
+
+    def find(self, predicate: Callable[[Result], bool]) -> Counterexample | None:
+        """The shortest schedule whose Result satisfies ``predicate``, or None.
+
+        Final states are tried in breadth-first order, so the first match has the fewest
+        steps (ties: the order in which the search met them, the same in every process).
+        """
+        if not callable(predicate):
+            raise ConfigError(f"find takes a function of a Result, got {predicate!r}")
+        for outcome in self.outcomes:
+            if predicate(outcome.result):
+                return Counterexample(self.scenario, self.merge, self.seed, self.options,
+                                      outcome.steps, outcome.result)
+        return None
+
+    def __iter__(self) -> Iterator[Outcome]:
+        return iter(self.outcomes)
+
+    def summary(self) -> dict[str, Any]:
+        """Counts as plain data."""
+        return {"scenario": self.scenario.name, "merge": _merge_name(self.merge),
+                "faults": attrs.asdict(self.faults), "reduce": self.reduce,
+                "schedules": self.schedules, "states": self.states,
+                "transitions": self.transitions, "depth": self.depth,
+                "outcomes": len(self.outcomes), "verdicts": self.verdicts()}
+
+    def __repr__(self) -> str:
+        return (f"<Space {self.scenario.name} merge={_merge_name(self.merge)}: {self.schedules} schedules, "
+                f"{self.states} states, {len(self.outcomes)} outcomes>")
+
+
+def _merge_name(merge: Any) -> str:
+    return merge if isinstance(merge, str) else getattr(merge, "name", None) or type(merge).__name__
+
+
+def _budget(faults: Faults, steps: tuple[Step, ...]) -> Faults:
+    used = Counter(s.kind for s in steps)
+    return Faults(faults.loss - used["drop"], faults.duplicate - used["duplicate"])
+
+
+def explore(scenario: TableScenario, merge: Any = "item-lww", *, seed: int = 0,
+            faults: Any = "none", reduce: bool = True, max_states: int = MAX_STATES,
+            max_depth: int = MAX_DEPTH, options: dict[str, Any] | None = None) -> Space:
+    """Explore every schedule of ``scenario`` (see the module docs); return the :class:`Space`."""
+    faults = Faults.parse(faults)
+    options = dict(options or {})
+    for name, cap in (("max_states", max_states), ("max_depth", max_depth)):
+        if type(cap) is not int or cap < 1:
+            raise ConfigError(f"{name} must be an integer >= 1, got {cap!r}")
+    if scenario.horizon is not None or scenario.anti_entropy is not None:
+        raise ConfigError(
+            f"scenario {scenario.name!r} runs periodic anti-entropy until t={scenario.horizon}: its "
+            "timers never stop, so its schedules never end; explore a scenario that becomes quiet")
+    root = start(scenario, merge, seed, options)  # validates merge and options before any search
+    seen: set[str] = set()
+    level: dict[str, _Node] = {}
+    state = fingerprint(root, faults)
+    seen.add(state)
+    level[state] = _Node(state, (), 1, None)
+    ids: dict[tuple[int, str], int] = {(0, state): 0}
+    nodes: list[dict[str, Any]] = [{"depth": 0, "state": state}]
+    edges: list[Edge] = []
+    outcomes: list[Outcome] = []
+    transitions = 0
+    depth = 0
+    while level:
+        following: dict[str, _Node] = {}
+        for key, node in level.items():
+            prepared = root if not node.steps else replay(scenario, merge, seed, options, node.steps)
+            budget = _budget(faults, node.steps)
+            steps = prepared.sim.steps(budget)  # type: ignore[attr-defined]
+            if not steps:
+                outcomes.append(Outcome(node.state, node.steps, node.schedules, prepared.result()))
+                continue
+            if depth >= max_depth:
+                raise ConfigError(
+                    f"a schedule of {scenario.name!r} is still going after max_depth={max_depth} steps "
+                    f"({len(seen)} states so far); raise max_depth or explore a smaller scope")
+            source = ids[(depth, key)]
+            for step in steps:
+                if (reduce and step.kind == "deliver" and node.last is not None
+                        and step.replica is not None and step.replica < node.last):
+                    continue  # the same class's least schedule delivers to step.replica first
+                child = replay(scenario, merge, seed, options, (*node.steps, step))
+                transitions += 1
+                child_state = fingerprint(child, _budget(faults, (*node.steps, step)))
+                last = step.replica if reduce and step.kind == "deliver" else None
+                child_key = f"{child_state}/{last}" if reduce else child_state
+                found = following.get(child_key)
+                if found is None:
+                    following[child_key] = _Node(child_state, (*node.steps, step), node.schedules, last)
+                    ids[(depth + 1, child_key)] = len(nodes)
+                    nodes.append({"depth": depth + 1, "state": child_state})
+                else:
+                    found.schedules += node.schedules
+                edges.append(Edge(source, step, ids[(depth + 1, child_key)]))
+                if child_state not in seen:
+                    seen.add(child_state)
+                    if len(seen) > max_states:
+                        raise ConfigError(
+                            f"exploring {scenario.name!r} reached {len(seen)} states, more than "
+                            f"max_states={max_states} (at depth {depth + 1}); raise max_states or "
+                            "explore a smaller scope (fewer writes, faults='none')")
+        level = following
+        depth += 1 if following else 0
+    return Space(scenario, merge, seed, options, faults, reduce, outcomes, len(seen), transitions,
+                 depth, nodes, edges)
