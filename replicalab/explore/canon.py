@@ -17,6 +17,8 @@ from typing import Any
 
 import attrs
 
+from replicalab.items import Item
+
 __all__ = ["digest", "plain", "text"]
 
 #: Attributes left out of a replica's fingerprint, with the reason.
@@ -55,6 +57,8 @@ def plain(value: Any) -> Any:
         return {"set": sorted((plain(v) for v in value), key=text)}
     if isinstance(value, bytes):
         return {"bytes": value.hex()}
+    if isinstance(value, Item):  # the common big value: its canonical bytes, memoised per item
+        return {"item": value.to_bytes().decode()}
     kind = type(value)
     name = f"{kind.__module__}.{kind.__qualname__}"
     if attrs.has(kind):

@@ -39,13 +39,15 @@ import attrs
 
 from replicalab.errors import ConfigError
 from replicalab.explore.driver import Faults, Step, fingerprint, replay, start
-from replicalab.scenarios.world import Result, TableScenario
+from replicalab.scenarios.world import Prepared, Result, TableScenario
 
 __all__ = ["Counterexample", "Outcome", "Space", "explore"]
 
 #: Default caps: a small scope stays far below them; past them the search stops with ConfigError.
 MAX_STATES = 20_000
 MAX_DEPTH = 64
+#: How many runs of one level the search keeps in memory rather than re-executing them.
+KEEP = 2_000
 
 
 @attrs.frozen
@@ -201,10 +203,15 @@ def explore(scenario: TableScenario, merge: Any = "item-lww", *, seed: int = 0,
     outcomes: list[Outcome] = []
     transitions = 0
     depth = 0
+    # The runs of the level being expanded, kept from when they were made (up to KEEP of them):
+    # expanding a node then re-executes only the children it makes, and its last child is
+    # the node's own run, stepped once more.
+    runs: dict[str, Prepared] = {state: root}
     while level:
         following: dict[str, _Node] = {}
+        made: dict[str, Prepared] = {}
         for key, node in level.items():
-            prepared = root if not node.steps else replay(scenario, merge, seed, options, node.steps)
+            prepared = runs.pop(key, None) or replay(scenario, merge, seed, options, node.steps)
             budget = _budget(faults, node.steps)
             steps = prepared.sim.steps(budget)  # type: ignore[attr-defined]
             if not steps:
@@ -215,11 +222,16 @@ def explore(scenario: TableScenario, merge: Any = "item-lww", *, seed: int = 0,
                     f"a schedule of {scenario.name!r} is still going after max_depth={max_depth} steps "
                     f"({len(seen)} states so far); raise max_depth or explore a smaller scope")
             source = ids[(depth, key)]
-            for step in steps:
-                if (reduce and step.kind == "deliver" and node.last is not None
-                        and step.replica is not None and step.replica < node.last):
-                    continue  # the same class's least schedule delivers to step.replica first
-                child = replay(scenario, merge, seed, options, (*node.steps, step))
+            allowed = [step for step in steps
+                       if not (reduce and step.kind == "deliver" and node.last is not None
+                               and step.replica is not None and step.replica < node.last)]
+            # (a skipped step: the same class's least schedule delivers to step.replica first)
+            for i, step in enumerate(allowed):
+                if i == len(allowed) - 1:
+                    child = prepared
+                    child.sim.take(step)  # type: ignore[attr-defined]
+                else:
+                    child = replay(scenario, merge, seed, options, (*node.steps, step))
                 transitions += 1
                 child_state = fingerprint(child, _budget(faults, (*node.steps, step)))
                 last = step.replica if reduce and step.kind == "deliver" else None
@@ -227,6 +239,8 @@ def explore(scenario: TableScenario, merge: Any = "item-lww", *, seed: int = 0,
                 found = following.get(child_key)
                 if found is None:
                     following[child_key] = _Node(child_state, (*node.steps, step), node.schedules, last)
+                    if len(made) < KEEP:
+                        made[child_key] = child
                     ids[(depth + 1, child_key)] = len(nodes)
                     nodes.append({"depth": depth + 1, "state": child_state})
                 else:
@@ -239,7 +253,7 @@ def explore(scenario: TableScenario, merge: Any = "item-lww", *, seed: int = 0,
                             f"exploring {scenario.name!r} reached {len(seen)} states, more than "
                             f"max_states={max_states} (at depth {depth + 1}); raise max_states or "
                             "explore a smaller scope (fewer writes, faults='none')")
-        level = following
+        level, runs = following, made
         depth += 1 if following else 0
     return Space(scenario, merge, seed, options, faults, reduce, outcomes, len(seen), transitions,
                  depth, nodes, edges)

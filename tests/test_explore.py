@@ -1,0 +1,247 @@
+"""The explorer: exhaustive schedules, counted by hand on tiny scopes, checked against a naive oracle."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from typing import ClassVar
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import find as hypothesis_find
+from hypothesis import strategies as st
+
+from replicalab import explore, scenarios
+from replicalab.errors import ConfigError
+from replicalab.explore.driver import Faults, start
+from replicalab.explore.naive import every_schedule
+from replicalab.items import Item
+from replicalab.policies import MergePolicy, Outcome
+from replicalab.policies.base import _item, _losses, _single
+from replicalab.scenarios.world import ClientWrite, TableScenario
+from replicalab.sim.network import Constant
+
+#: Two regions, two writes to different attributes of one item: the smallest London.
+TINY = TableScenario(
+    name="tiny",
+    description="two regions, two concurrent-or-not writes",
+    regions=("a", "b"),
+    latency={("a", "b"): Constant(50)},
+    initial={"k": {"x": 0, "y": 0}},
+    workload=(ClientWrite(at=10, region="a", op="w1", client="c1", key="k", attributes={"x": 1}),
+              ClientWrite(at=20, region="b", op="w2", client="c2", key="k", attributes={"y": 2})),
+)
+
+
+def test_two_replicas_two_writes_have_three_schedules_and_two_classes():
+    """Events: W1 (a writes, sends m1 to b), W2 (b writes, sends m2 to a), m1, m2.
+
+    W1 < W2 (client times), W1 < m1 and W2 < m2 (a message after its send). W1 is first;
+    the other three are ordered with W2 before m2: 3! / 2 = 3 schedules —
+    W1 m1 W2 m2, W1 W2 m1 m2, W1 W2 m2 m1. The last two differ only in the order of
+    deliveries to different replicas (m1 to b, m2 to a): one class, so the reduction keeps 2.
+    States: the empty prefix, W1, W1 m1, W1 W2, W1 m1 W2, W1 W2 m1, W1 W2 m2, and two
+    final states (W1 m1 W2 m2; W1 W2 m1 m2 = W1 W2 m2 m1): 9.
+    Under item-lww only W1 m1 W2 m2 lets w2 see w1 (kept); otherwise w2's later stamp
+    drops w1's item at a: silently lost.
+    """
+    full = explore.scenario(TINY, "item-lww", reduce=False)
+    assert (full.schedules, full.states, full.depth) == (3, 9, 4)
+    assert full.verdicts() == {"w1": {"kept": 1, "silently-lost": 2}, "w2": {"kept": 3}}
+    reduced = explore.scenario(TINY, "item-lww")
+    assert (reduced.schedules, reduced.states) == (2, 9)
+    assert reduced.verdicts() == {"w1": {"kept": 1, "silently-lost": 1}, "w2": {"kept": 2}}
+
+
+def test_london_has_180_schedules_and_48_classes():
+    """London: W1 (eu, sends to ap and us), W2 (us, sends to ap and eu), R1 (eu), in that
+    order; W1 is first. The other six: W2 before R1 and both of its messages, the two
+    messages of W1 free: 6! / 4 = 180 interleavings. Classes: each delivery falls after W1,
+    after W2 or after R1 (w2's only after W2): 3 * 3 places for w1's two, 2 * 2 for w2's,
+    and the two messages to ap-southeast-2, if in the same gap, in 2 orders:
+    3 (us) * 2 (eu) * (6 + 2) (ap) = 48."""
+    full = explore.scenario("london", "item-lww", reduce=False)
+    reduced = explore.scenario("london", "item-lww")
+    assert (full.schedules, reduced.schedules) == (180, 48)
+    assert full.states == reduced.states
+
+
+@pytest.mark.parametrize("merge", ["item-lww", "causal", "crdt"])
+def test_the_explorer_agrees_with_the_naive_enumeration_of_every_schedule(merge):
+    """The oracle remembers nothing and reduces nothing: same schedules, same verdict counts."""
+    naive: dict[str, Counter[str]] = {}
+    for _, result in every_schedule(scenarios.get("london"), merge):
+        for write, verdict in result.ledger.verdicts().items():
+            naive.setdefault(write, Counter())[verdict] += 1
+    full = explore.scenario("london", merge, reduce=False)
+    assert full.verdicts() == {w: dict(sorted(c.items())) for w, c in sorted(naive.items())}
+    reduced = explore.scenario("london", merge)
+    assert {o.state for o in reduced.outcomes} == {o.state for o in full.outcomes}
+    assert ({w: set(v) for w, v in reduced.verdicts().items()}
+            == {w: set(v) for w, v in full.verdicts().items()})
+
+
+def test_the_explorer_finds_the_london_loss_under_item_lww():
+    space = explore.scenario("london", merge="item-lww", faults="none")
+    cx = space.find(lambda result: result.summary["silently_lost"] > 0)
+    assert cx is not None and len(cx.steps) == 7
+    assert cx.result.ledger["w1"].verdict == "silently-lost"
+    again = cx.replay()
+    assert again.to_json() == cx.result.to_json()  # the same run: trace, ledger, final items
+    assert "<svg" in cx.result.to_svg()
+    assert "deliver Replicate(w1)" in cx.timeline()
+    check = explore.check("london", merge="item-lww", invariant="no-silent-loss")
+    assert not check and check.counterexample is not None
+    assert check.counterexample.steps == cx.steps
+
+
+@pytest.mark.parametrize("merge", ["causal", "crdt"])
+def test_no_schedule_of_london_loses_a_write_under(merge):
+    check = explore.check("london", merge=merge, invariant="no-silent-loss")
+    assert check.holds and check.counterexample is None
+    assert check.space.schedules == 48
+    assert explore.check("london", merge=merge, invariant="converges").holds
+
+
+def test_the_strong_read_is_stale_in_some_schedules_and_not_in_others():
+    """The agent's regional strong read at eu-west-1 misses w2 unless w2's message got there
+    first: a property of the schedule, not of the merge policy."""
+    space = explore.scenario("london", "causal")
+    stale = [o for o in space.outcomes if o.result.stale_reads]
+    assert 0 < len(stale) < len(space.outcomes)
+    assert not explore.check("london", "causal", invariant="no-stale-strong-read").holds
+    # The retention job in the agent's own region: every schedule's read sees both writes.
+    assert explore.check("london-batch-at-home", "causal", invariant="no-stale-strong-read").holds
+
+
+def test_linearizable_by_name_uses_the_checker():
+    check = explore.check("london", "item-lww", invariant="linearizable")
+    assert not check.holds  # the regional strong read misses w2 in some schedule
+    assert "linearizable" in check.report()
+
+
+def test_an_invariant_may_be_a_function_of_a_result():
+    def w2_kept(result):
+        return result.ledger["w2"].verdict == "kept"
+
+    check = explore.check("london", "item-lww", invariant=w2_kept)
+    assert check.holds and check.invariant == "w2_kept"
+
+
+@attrs.frozen(repr=False)
+class IncomingWins(MergePolicy):
+    """A planted bug: the incoming item always wins. Not commutative (a.merge(b) is b)."""
+
+    name: ClassVar[str] = "incoming-wins"
+    summary: ClassVar[str] = "the last item to arrive wins (a planted bug)"
+
+    def merge(self, local: Item | None, incoming: Item) -> Outcome:
+        theirs = _single(_item(incoming, "incoming"), self.name)
+        if local is None:
+            return Outcome(incoming, (), f"stored {theirs.write}")
+        mine = _single(_item(local, "local"), self.name)
+        if mine.write == theirs.write:
+            return Outcome(local, (), f"already had {mine.write}")
+        rule = f"incoming-wins took {theirs.write} over {mine.write}"
+        return Outcome(incoming, _losses([mine], incoming, {mine.write: theirs}, lambda *_: rule), rule)
+
+
+def _hypothesis_counterexample(scenario, merge, faults):
+    """Hypothesis's shrinker on the same scope: a list of choices (indices into the steps
+    offered, the first when the list runs out) whose run does not converge, minimised."""
+    budget = Faults.parse(faults)
+
+    def run(choices):
+        prepared = start(scenario, merge, 0, {})
+        used = Counter()
+        taken = []
+        position = 0
+        while True:
+            left = Faults(budget.loss - used["drop"], budget.duplicate - used["duplicate"])
+            offered = prepared.sim.steps(left)
+            if not offered:
+                return taken, prepared.result()
+            pick = choices[position] % len(offered) if position < len(choices) else 0
+            position += 1
+            step = offered[pick]
+            used[step.kind] += 1
+            taken.append(step)
+            prepared.sim.take(step)
+
+    found = hypothesis_find(
+        st.lists(st.integers(0, 15), max_size=12), lambda choices: not run(choices)[1].converged,
+        settings=settings(max_examples=2000, database=None, derandomize=True,
+                          phases=[Phase.generate, Phase.shrink],
+                          suppress_health_check=list(HealthCheck)))
+    return run(found)[0]
+
+
+@pytest.mark.parametrize("faults", ["none", "duplicate"])
+def test_a_planted_non_commutative_merge_is_found_no_longer_than_hypothesis_shrinks_it(faults):
+    check = explore.check(TINY, IncomingWins(), invariant="converges", faults=faults)
+    assert not check.holds
+    cx = check.counterexample
+    assert not cx.replay().converged
+    shrunk = _hypothesis_counterexample(TINY, IncomingWins(), faults)
+    assert len(cx.steps) <= len(shrunk)
+    assert [s.kind for s in cx.steps] == ["next", "next", "deliver", "deliver"]
+
+
+def test_bounded_loss_breaks_convergence_even_for_crdts():
+    """A lost replication message with nothing to repair it: the replicas never converge."""
+    check = explore.check(TINY, "crdt", invariant="converges", faults="loss")
+    assert not check.holds
+    assert [s.kind for s in check.counterexample.steps].count("drop") == 1
+    assert check.space.schedules > 2
+    assert explore.check(TINY, "crdt", invariant="converges").holds
+
+
+def _summary_in_a_process(hash_seed: str) -> str:
+    code = ("import json; from replicalab import explore;"
+            "s = explore.scenario('london', 'item-lww');"
+            "cx = s.find(lambda r: r.summary['silently_lost'] > 0);"
+            "print(json.dumps([s.summary(), [o.state for o in s.outcomes], cx.to_plain()], sort_keys=True))")
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          check=True).stdout
+
+
+def test_the_same_exploration_in_two_processes_with_different_hash_seeds():
+    first, second = _summary_in_a_process("1"), _summary_in_a_process("4242")
+    assert first == second
+    summary = json.loads(first)[0]
+    assert summary["verdicts"]["w1"] == {"kept": 16, "silently-lost": 32}
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"faults": "chaos"}, "faults must be"),
+    ({"faults": {"loss": 9}}, "from 0 to 3"),
+    ({"max_states": 0}, "max_states must be"),
+    ({"reduce": "yes"}, "reduce must be True or False"),
+    ({"merge": "newest"}, "merge"),
+    ({"writes": "sometimes"}, "writes"),
+])
+def test_bad_arguments_raise_config_errors(bad, message):
+    args = {"merge": "item-lww", **bad}
+    with pytest.raises(ConfigError, match=message):
+        explore.scenario("london", **args)
+
+
+def test_caps_on_states_and_depth_name_the_numbers():
+    with pytest.raises(ConfigError, match=r"reached 51 states, more than max_states=50"):
+        explore.scenario("london", max_states=50)
+    with pytest.raises(ConfigError, match=r"max_depth=3 steps"):
+        explore.scenario("london", max_depth=3)
+
+
+def test_unknown_names_are_refused():
+    with pytest.raises(ConfigError, match="unknown scenario"):
+        explore.scenario("paris")
+    with pytest.raises(ConfigError, match="no-silent-loss, converges"):
+        explore.check("london", invariant="never-wrong")
+    with pytest.raises(ConfigError, match="a scenario name or a TableScenario"):
+        explore.scenario(42)  # type: ignore[arg-type]
