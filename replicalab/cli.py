@@ -5,6 +5,8 @@
                           [--skew REGION=MS] [--stamps hlc] [--scan]
     replicalab compare london [--seed N] [--seeds N] [--json]
     replicalab compare --workload append-only|profile|contested [--minutes M]
+    replicalab explore london [--merge POLICY] [--faults none|loss|duplicate|loss+duplicate]
+                              [--invariant NAME] [--no-reduce] [--json] [--html FILE]
     replicalab scenarios
     replicalab exercise list | start ID [DIR] | check ID [PATH] [--json] | hint ID [N]
     replicalab exercise grade ID SUBMISSIONS_DIR [--json | --csv] [--jobs N]
@@ -24,8 +26,10 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from replicalab import _validate, scenarios
+from replicalab import _validate, explore, scenarios
 from replicalab.errors import ConfigError, ReplicaLabError
+from replicalab.explore import INVARIANTS, MAX_STATES
+from replicalab.explore.html import stepper_html
 from replicalab.policies import POLICIES, policy_names
 from replicalab.replica.table import STAMPS
 from replicalab.scenarios.compare import compare
@@ -36,6 +40,10 @@ from replicalab.viz import compare_svg, to_html, to_mermaid, to_shiviz, to_svg
 from replicalab.viz.text import compare_table, table
 
 __all__ = ["main"]
+
+
+#: What ``explore --faults`` takes.
+FAULTS = ("none", "loss", "duplicate", "loss+duplicate")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -124,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Learn replication by running it: replay a story under different merge policies.",
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
-                                metavar="{run,compare,scenarios,exercise}")
+                                metavar="{run,compare,explore,scenarios,exercise}")
 
     run = sub.add_parser("run", help="run one scenario and print its timeline, items and ledger")
     run.add_argument("scenario", help="a scenario name (see 'replicalab scenarios')")
@@ -168,6 +176,30 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--json", action="store_true", help="print the rows as JSON")
     compare.add_argument("--svg", type=_path, metavar="FILE",
                          help="write every policy's space-time diagram side by side (at --seed)")
+
+    explore = sub.add_parser("explore", help="every delivery order of a scenario: counts, verdicts, "
+                                             "the shortest counterexample")
+    explore.add_argument("scenario", help="a scenario name (see 'replicalab scenarios')")
+    explore.add_argument("--merge", default="item-lww", metavar="POLICY",
+                         help=f"merge policy: {' | '.join(policy_names())} (default item-lww)")
+    explore.add_argument("--faults", default="none", choices=FAULTS,
+                         help="also lose and/or duplicate one message per schedule (default none)")
+    explore.add_argument("--invariant", choices=sorted(INVARIANTS), default=None,
+                         help="check this invariant: status 1 if some schedule breaks it "
+                              "(default: show the shortest schedule that loses a write)")
+    explore.add_argument("--no-reduce", dest="reduce", action="store_false",
+                         help="count every interleaving, not one per class of schedules")
+    explore.add_argument("--writes", choices=WRITES, default="plain",
+                         help="versioned: read, then write with expect_version")
+    explore.add_argument("--routing", choices=ROUTING, default="local",
+                         help="key-home: every write goes to its key's home region")
+    explore.add_argument("--mode", choices=MODES, default="mrec",
+                         help="mrec (async, default), mrsc (sync, 3 regions), single-primary")
+    explore.add_argument("--max-states", type=_count(1, 10 * MAX_STATES), default=MAX_STATES,
+                         help=f"stop with an error past this many states (default {MAX_STATES})")
+    explore.add_argument("--json", action="store_true", help="print the counts and verdicts as JSON")
+    explore.add_argument("--html", type=_path, metavar="FILE",
+                         help="write a forking step-through page: you pick which message arrives next")
 
     sub.add_parser("scenarios", help="list scenarios with one-line descriptions")
 
@@ -377,6 +409,49 @@ def _run(args: argparse.Namespace) -> None:
         print(result.report())
 
 
+def _explore(args: argparse.Namespace) -> int:
+    if args.json and args.html == "-":
+        raise ConfigError("--json and --html - each write to standard output; send one to a file")
+    options = {"writes": args.writes, "routing": args.routing, "mode": args.mode}
+    name = args.invariant or "no-silent-loss"
+    check = explore.check(args.scenario, args.merge, invariant=name, faults=args.faults,
+                          reduce=args.reduce, max_states=args.max_states, **options)
+    space = check.space
+    if args.html:
+        # The page offers every order, so it is built from the unreduced space.
+        full = space if not args.reduce else explore.scenario(
+            args.scenario, args.merge, faults=args.faults, reduce=False,
+            max_states=args.max_states, **options)
+        _write(args.html, stepper_html(full))
+    if args.json:
+        cx = check.counterexample
+        print(canonical_json({**space.summary(), "invariant": name, "holds": check.holds,
+                              "counterexample": cx.to_plain() if cx is not None else None}))
+    elif args.html != "-":
+        print(explore_report(check))
+    return 0 if check.holds or args.invariant is None else 1
+
+
+def explore_report(check: explore.Check) -> str:
+    """What ``replicalab explore`` prints: counts, the verdict distribution, the counterexample."""
+    space = check.space
+    kind = "classes of schedules" if space.reduce else "schedules (every interleaving)"
+    lines = [f"{space.scenario.name} under {space.summary()['merge']}: {space.schedules} {kind}, "
+             f"{space.states} states, {space.transitions} steps executed, "
+             f"{len(space.outcomes)} final states", ""]
+    verdicts = space.verdicts()
+    columns = sorted({v for counts in verdicts.values() for v in counts})
+    rows = [[write, *[str(counts.get(v, 0)) for v in columns]] for write, counts in verdicts.items()]
+    lines += [table(["write", *columns], rows, indent=""), ""]
+    cx = check.counterexample
+    if cx is None:
+        lines.append(f"{check.invariant}: holds in every schedule.")
+    else:
+        lines += [f"{check.invariant}: broken. The shortest schedule that breaks it "
+                  f"({len(cx.steps)} steps):", cx.schedule(), "", cx.result.timeline()]
+    return "\n".join(lines)
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "scenarios":
         rows = [[name, text] for name, text in scenarios.describe().items()]
@@ -385,6 +460,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         _run(args)
     elif args.command == "compare":
         _compare(args)
+    elif args.command == "explore":
+        return _explore(args)
     elif args.command == "exercise":
         return _exercise(args)
     return 0

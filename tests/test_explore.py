@@ -245,3 +245,52 @@ def test_unknown_names_are_refused():
         explore.check("london", invariant="never-wrong")
     with pytest.raises(ConfigError, match="a scenario name or a TableScenario"):
         explore.scenario(42)  # type: ignore[arg-type]
+
+
+# -- the command line ----------------------------------------------------------------------
+
+
+def test_cli_explore_prints_counts_verdicts_and_the_shortest_counterexample(capsys):
+    from replicalab.cli import main
+
+    assert main(["explore", "london", "--merge", "item-lww"]) == 0
+    out = capsys.readouterr().out
+    assert "48 classes of schedules, 215 states" in out
+    assert "w1     16    32" in out
+    assert "no-silent-loss: broken" in out and "deliver Replicate(w2)" in out
+    assert "drops w1's delivery_address" in out  # the counterexample's timeline
+
+
+def test_cli_explore_checks_an_invariant_with_its_exit_status(capsys):
+    from replicalab.cli import main
+
+    assert main(["explore", "london", "--merge", "causal", "--invariant", "no-silent-loss",
+                 "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["holds"] and document["schedules"] == 48 and document["counterexample"] is None
+    assert main(["explore", "london", "--invariant", "no-silent-loss", "--no-reduce"]) == 1
+    assert "180 schedules (every interleaving)" in capsys.readouterr().out
+    assert main(["explore", "london", "--merge", "newest"]) == 2
+    assert "unknown" in capsys.readouterr().err
+
+
+def test_cli_explore_writes_a_forking_stepper(tmp_path, capsys):
+    from replicalab.cli import main
+
+    page = tmp_path / "explore.html"
+    assert main(["explore", "london", "--html", str(page)]) == 0
+    text = page.read_text()
+    assert text.startswith("<!DOCTYPE html>") and " src=" not in text and "<link" not in text
+    data = json.loads(text.split('id="replicalab-graph">')[1].split("</script>")[0])
+    assert data["schedules"] == 180 and data["count"] == 215  # every order, for the reader to pick
+    start = data["states"][0]
+    assert start["schedules"] == 180
+    assert start["future"] == {"w1:kept": 36, "w1:silently-lost": 144, "w2:kept": 180}
+    assert [e["kind"] for e in start["out"]] == ["next"]
+    # Follow the first choice everywhere: the states along the way are the ones replayed.
+    here, seen = start, 0
+    while here["out"]:
+        here = data["states"][here["out"][0]["to"]]
+        seen += 1
+    assert seen == 7 and here["schedules"] == 1
+    assert {e["write"] for e in here["ledger"]} == {"w1", "w2"}

@@ -198,7 +198,7 @@ def explore(scenario: TableScenario, merge: Any = "item-lww", *, seed: int = 0,
     seen.add(state)
     level[state] = _Node(state, (), 1, None)
     ids: dict[tuple[int, str], int] = {(0, state): 0}
-    nodes: list[dict[str, Any]] = [{"depth": 0, "state": state}]
+    nodes: list[dict[str, Any]] = [{"depth": 0, "state": state, "steps": ()}]
     edges: list[Edge] = []
     outcomes: list[Outcome] = []
     transitions = 0
@@ -242,7 +242,7 @@ def explore(scenario: TableScenario, merge: Any = "item-lww", *, seed: int = 0,
                     if len(made) < KEEP:
                         made[child_key] = child
                     ids[(depth + 1, child_key)] = len(nodes)
-                    nodes.append({"depth": depth + 1, "state": child_state})
+                    nodes.append({"depth": depth + 1, "state": child_state, "steps": (*node.steps, step)})
                 else:
                     found.schedules += node.schedules
                 edges.append(Edge(source, step, ids[(depth + 1, child_key)]))
