@@ -28,9 +28,14 @@ SKIPPED = {
 }
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+#: attrs field names by class: looked up once per class, not once per value.
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def text(value: Any) -> str:
     """The canonical JSON text of plain data (sorted keys, no spaces)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return _ENCODER.encode(value)
 
 
 def digest(value: Any) -> str:
@@ -61,8 +66,11 @@ def plain(value: Any) -> Any:
         return {"item": value.to_bytes().decode()}
     kind = type(value)
     name = f"{kind.__module__}.{kind.__qualname__}"
-    if attrs.has(kind):
-        return {"type": name, **{f.name: plain(getattr(value, f.name)) for f in attrs.fields(kind)}}
+    names = _FIELDS.get(kind)
+    if names is None and attrs.has(kind):
+        names = _FIELDS[kind] = tuple(f.name for f in attrs.fields(kind))
+    if names is not None:
+        return {"type": name, **{n: plain(getattr(value, n)) for n in names}}
     if callable(value) and hasattr(value, "__code__"):
         # A callback waiting on the timeline (a client's on_reply, a fault's action): what it
         # will do is its code and the values it closed over or took as defaults.

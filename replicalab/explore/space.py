@@ -200,7 +200,7 @@ def explore(scenario: TableScenario, merge: Any = "item-lww", *, seed: int = 0,
     ids: dict[tuple[int, str], int] = {(0, state): 0}
     nodes: list[dict[str, Any]] = [{"depth": 0, "state": state, "steps": ()}]
     edges: list[Edge] = []
-    outcomes: list[Outcome] = []
+    outcomes: dict[str, Outcome] = {}
     transitions = 0
     depth = 0
     # The runs of the level being expanded, kept from when they were made (up to KEEP of them):
@@ -215,7 +215,13 @@ def explore(scenario: TableScenario, merge: Any = "item-lww", *, seed: int = 0,
             budget = _budget(faults, node.steps)
             steps = prepared.sim.steps(budget)  # type: ignore[attr-defined]
             if not steps:
-                outcomes.append(Outcome(node.state, node.steps, node.schedules, prepared.result()))
+                # One outcome per final state (under the reduction two nodes may share a state).
+                known = outcomes.get(node.state)
+                if known is None:
+                    outcomes[node.state] = Outcome(node.state, node.steps, node.schedules,
+                                                   prepared.result())
+                else:
+                    outcomes[node.state] = attrs.evolve(known, schedules=known.schedules + node.schedules)
                 continue
             if depth >= max_depth:
                 raise ConfigError(
@@ -255,5 +261,5 @@ def explore(scenario: TableScenario, merge: Any = "item-lww", *, seed: int = 0,
                             "explore a smaller scope (fewer writes, faults='none')")
         level, runs = following, made
         depth += 1 if following else 0
-    return Space(scenario, merge, seed, options, faults, reduce, outcomes, len(seen), transitions,
+    return Space(scenario, merge, seed, options, faults, reduce, list(outcomes.values()), len(seen), transitions,
                  depth, nodes, edges)
