@@ -91,7 +91,7 @@ header { padding: 12px 16px 4px; }
 h1 { font-size: 20px; margin: 0 0 4px; }
 .sub { color: var(--grey); margin: 0; }
 main { display: flex; gap: 16px; align-items: flex-start; padding: 8px 16px 16px; flex-wrap: wrap; }
-section { flex: 1 1 380px; }
+section { flex: 1 1 300px; min-width: 0; }
 h2 { font-size: 15px; margin: 14px 0 6px; }
 button { font: inherit; padding: 4px 10px; border: 1px solid #888; border-radius: 4px;
   background: #f6f6f6; cursor: pointer; margin: 2px 0; text-align: left; }
