@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -294,3 +295,74 @@ def test_cli_explore_writes_a_forking_stepper(tmp_path, capsys):
         seen += 1
     assert seen == 7 and here["schedules"] == 1
     assert {e["write"] for e in here["ledger"]} == {"w1", "w2"}
+
+
+# -- the exercise kind: the learner's invariant is data ------------------------------------
+
+
+@pytest.mark.parametrize("given, message", [
+    (None, "must be a dict with the keys 'write' and 'verdicts'"),
+    ({"write": "w1"}, "must be a dict with the keys 'write' and 'verdicts'"),
+    ({"write": "w9", "verdicts": ["kept"]}, r"must name a write of the scenario \(w1, w2\)"),
+    ({"write": "w1", "verdicts": []}, "non-empty list of ledger verdicts"),
+    ({"write": "w1", "verdicts": ["lost"]}, "non-empty list of ledger verdicts"),
+    ({"write": "w1", "verdicts": "kept"}, "non-empty list of ledger verdicts"),
+])
+def test_an_invariant_given_as_data_is_checked_before_anything_runs(given, message):
+    from replicalab.exercises.kinds.common import CheckFailed
+    from replicalab.exercises.kinds.explore import statement
+
+    with pytest.raises(CheckFailed, match=message):
+        statement(given, ["w1", "w2"], "INVARIANT")
+    assert statement({"write": "every", "verdicts": ["kept"]}, ["w1", "w2"], "I") == (
+        ["w1", "w2"], {"kept"})
+
+
+# -- the forking page in a real browser ------------------------------------------------------
+
+CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser")) if p), None)
+
+PRESS = """<script>
+(function () {
+  var log = [];
+  function pick(text) {
+    var buttons = Array.from(document.querySelectorAll('#choices button'));
+    var button = buttons.find(function (b) { return b.textContent.indexOf(text) >= 0; });
+    button.click();
+    log.push(document.getElementById('future').textContent);
+  }
+  pick('t=140'); pick('-> ap-southeast-2'); pick('t=189'); pick('w2) us-east-1 -> ap-southeast-2');
+  log.push(document.getElementById('ledger').textContent);
+  document.getElementById('back').click();
+  log.push(document.getElementById('future').textContent);
+  var out = document.createElement('pre'); out.id = 'log'; out.textContent = JSON.stringify(log);
+  document.body.appendChild(out);
+})();
+</script>"""
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed: apt-get install chromium")
+def test_the_forking_page_lets_the_reader_choose_and_shows_the_loss(tmp_path):
+    """In headless Chromium: deliver w1 to ap-southeast-2, write w2, deliver w2 there too: the
+    ledger as of that moment says w1 is silently lost; Back undoes the last choice."""
+    import html as html_module
+    import re
+
+    from replicalab.explore.html import stepper_html
+
+    page = stepper_html(explore.scenario("london", reduce=False))
+    path = tmp_path / "page.html"
+    path.write_text(page.replace("</body>", PRESS + "</body>"))
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    done = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-sync", "--no-first-run", f"--user-data-dir={profile}", "--dump-dom",
+         path.as_uri()], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    log = json.loads(html_module.unescape(re.search(r'<pre id="log">(.*?)</pre>', done.stdout,
+                                                    re.S).group(1)))
+    assert log[0].startswith("180 schedules from here")
+    assert "w1 silently-lost" in log[3] and "w1 kept" not in log[3]  # every future loses it now
+    assert "w1silently-lost" in log[4].replace(" ", "")
+    assert log[5] == log[2]  # Back: the state before the last delivery, and its future
