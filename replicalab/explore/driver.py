@@ -36,10 +36,11 @@ from replicalab.events import Delivered, Dropped, Duplicated
 from replicalab.explore import canon
 from replicalab.scenarios.world import Prepared, TableScenario
 from replicalab.sim.describe import describe
-from replicalab.sim.events import PRIORITY_NORMAL
+from replicalab.sim.events import PRIORITY_NORMAL, Deliver
 from replicalab.sim.simulation import Simulation
 
-__all__ = ["KINDS", "Faults", "Step", "Stepped", "fingerprint", "replay", "start"]
+__all__ = ["KINDS", "Faults", "Step", "Stepped", "fingerprint", "in_flight", "message_text", "replay",
+           "start"]
 
 #: What a step can be: deliver a message, run the next timed event, drop or duplicate a message.
 KINDS = ("deliver", "next", "drop", "duplicate")
@@ -101,7 +102,15 @@ def _what(msg: Any) -> str:
 
 
 class Stepped(Simulation):
-    """A simulation run one chosen step at a time (see the module docs)."""
+    """A simulation run one chosen step at a time (see the module docs).
+
+    It drives the simulation's own queue and handlers (private to ``replicalab.sim``):
+    the explorer must run exactly what ``run()`` runs, only in an order it chooses.
+    """
+
+    #: Set by each delivery :meth:`take` carries out (see there).
+    created: tuple[int, ...] = ()
+    touched_clients: bool = False
 
     def steps(self, faults: Faults) -> list[Step]:
         """What may happen next, in a fixed order: deliveries by (destination, source, id),
@@ -127,6 +136,7 @@ class Stepped(Simulation):
         entry: Any = next((e for e in self._heap if e[2] == step.id), None)
         if entry is None or (type(entry) is tuple) == (step.kind == "next"):
             raise ConfigError(f"step {step.label or step} is not possible here")
+        self.created, self.touched_clients = (), False
         if step.kind == "duplicate":
             self._duplicate(entry)
             return
@@ -147,7 +157,6 @@ class Stepped(Simulation):
                 trace._add(Dropped, self.now, src, dst=dst, msg=describe(msg), reason="loss", id=seq)
             return
         if (self._cut and (src, dst) in self._cut) or (self._down and dst in self._down):
-            from replicalab.sim.events import Deliver
             self._drop_on_arrival(Deliver._make(entry))
             return
         if causal is not None:
@@ -155,7 +164,21 @@ class Stepped(Simulation):
         self._delivered += 1
         if trace is not None:
             trace._add(Delivered, self.now, dst, src=src, msg=describe(msg), id=seq)
+        first = self._seq
+        before = self._outside(dst)
         self._handlers[dst](self._contexts[dst], src, msg)
+        #: The messages this delivery sent (their ids), and whether it did anything beyond its
+        #: own replica and the messages it sent: a reply, a timer, a client callback. The
+        #: explorer's reduction relies on both (see replicalab.explore.space).
+        self.created = tuple(e[2] for e in self._heap if type(e) is tuple and e[2] >= first)
+        self.touched_clients = self._outside(dst) != before
+
+    def _outside(self, replica: str) -> tuple[int, ...]:
+        """What a delivery to ``replica`` must not change for deliveries elsewhere to commute
+        with it: timed events queued, client replies and failures, timers pending, timers set."""
+        timed = sum(1 for e in self._heap if type(e) is not tuple)
+        return (timed, len(self._clients.replies), len(self._clients.failed),
+                len(self._pending_timers), self._timer_ids, len(self._clients.issued))
 
     def _duplicate(self, entry: Any) -> None:
         _, _, seq, dst, src, msg, causal = entry
@@ -202,6 +225,17 @@ def replay(scenario: TableScenario, merge: Any, seed: int, options: dict[str, An
 _EXECUTION_NAMES = ("id", "due")
 
 
+def message_text(entry: Any) -> str:
+    """A message in flight as canonical JSON, without its id: who to, who from, what, and the
+    ground truth it carries."""
+    return canon.text([entry[3], entry[4], canon.plain(entry[5]), canon.plain(entry[6])])
+
+
+def in_flight(prepared: Prepared, message_id: int) -> Any:
+    """The queue entry of message ``message_id``."""
+    return next(e for e in prepared.sim._heap if type(e) is tuple and e[2] == message_id)
+
+
 def fingerprint(prepared: Prepared, budget: Faults) -> str:
     """SHA-256 over the canonical JSON of everything that decides the rest of a run and its
     verdicts: each replica's state, the messages in flight (without their ids), the timed
@@ -209,8 +243,7 @@ def fingerprint(prepared: Prepared, budget: Faults) -> str:
     budget left, and the trace so far as a multiset of records (the ledger reads merge
     losses, replies and conflict reports from it) without step numbers and message ids."""
     sim: Any = prepared.sim
-    flight = sorted(canon.text([e[3], e[4], canon.plain(e[5]), canon.plain(e[6])])
-                    for e in sim._heap if type(e) is tuple)
+    flight = sorted(message_text(e) for e in sim._heap if type(e) is tuple)
     timed = [[e[0], e[1], type(e).__name__, canon.plain(list(e[3:]))]
              for e in sorted((e for e in sim._heap if type(e) is not tuple),
                              key=lambda e: (e[0], e[1], e[2]))]

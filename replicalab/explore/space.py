@@ -6,27 +6,34 @@ many steps made it), so all the ways into a state are known before it is expande
 the number of schedules through each state is a sum over its parents. States are keyed by
 :func:`~replicalab.explore.driver.fingerprint` (SHA-256 over canonical JSON).
 
-**The reduction** (``reduce=True``): two deliveries to *different* replicas commute —
-each changes only its destination's state, its ground truth and the messages it sends, and
-neither moves the clock — so a schedule and the one with two adjacent such deliveries
-swapped reach the same state through the same states on either side. The explorer keeps
-one order per class of such schedules: it never delivers to replica ``q`` right after a
-delivery to a replica ``r > q`` (ids compared as strings). Every other step — a timed event,
-a drop, a duplication, deliveries to the same replica — counts as depending on everything,
-so nothing is reordered across it.
+**The reduction** (``reduce=True``): two deliveries to *different* replicas, both in flight,
+commute — each changes only its destination's state, its ground truth and the messages it
+sends, and neither moves the clock — so a schedule and the one with two adjacent such
+deliveries swapped reach the same state through the same states on either side. The
+explorer keeps one order per class of such schedules: it never delivers to replica ``q``
+right after a delivery to a replica ``r > q`` (ids compared as strings) — unless that
+delivery *sent* the message to ``q``, which then could not have come first. Every other
+step — a timed event, a drop, a duplication, deliveries to the same replica — counts as
+depending on everything, so nothing is reordered across it. A delivery that does more than
+change its replica and send messages (answers a client, sets a timer: an MRSC commit does)
+breaks the premise; the first time one is seen the search starts again without the
+reduction (:func:`explore` says so in ``space.note``).
 
-Why it is sound for every invariant offered here: with that order (replica first), a
-schedule breaks the rule iff it is not the lexicographically least of its class
-(Anisimov & Knuth's characterisation of the lexicographic normal form: a word is least iff
-it has no factor ``b u a`` with ``a < b`` and ``a`` independent of ``b u``; with independence
-= "different replicas" and the order replica-first, the last letter of ``b u`` whose replica
-is above ``a``'s is followed by one below it — an adjacent offending pair). So exactly one
-schedule per class is explored, every state any schedule reaches is reached (a prefix's
-least form is a prefix of an allowed schedule), and every final state, with the same
-verdicts, is found. What changes is the count: ``schedules`` is then the number of
-classes — schedules that differ in *what some replica saw, or when* — not of interleavings.
-A node of the reduced search is a state plus the replica of its last delivery (which the
-rule reads); ``states`` still counts states.
+Why it is sound: with that order (replica first), the lexicographically least schedule of a
+class never has an adjacent pair the rule forbids (a forbidden pair is an adjacent
+independent inversion, which the least schedule would swap). So every class keeps at least
+one schedule, every state any schedule reaches is reached (a prefix's least form is allowed
+too), and every final state, with the same verdicts, is found — the tests and benchmark B9
+check this against a naive enumeration. When no delivery sends a message (London: a region
+replicates only its own writes) it keeps *exactly* one (Anisimov & Knuth's characterisation of
+the lexicographic normal form: a word is least iff it has no factor ``b u a`` with ``a < b``
+and ``a`` independent of ``b u``; with independence = "different replicas" and the order
+replica-first, the last letter of ``b u`` whose replica is above ``a``'s is followed by one
+below it — an adjacent offending pair). ``schedules`` then counts classes — schedules that
+differ in *what some replica saw, or when* — not interleavings; with message-sending
+deliveries it may count a class more than once. A node of the reduced search is a state plus
+what the rule reads (the replica of its last delivery and the messages that delivery sent);
+``states`` still counts states.
 """
 
 from __future__ import annotations
@@ -38,7 +45,16 @@ from typing import Any
 import attrs
 
 from replicalab.errors import ConfigError
-from replicalab.explore.driver import Faults, Step, fingerprint, replay, start
+from replicalab.explore import canon
+from replicalab.explore.driver import (
+    Faults,
+    Step,
+    fingerprint,
+    in_flight,
+    message_text,
+    replay,
+    start,
+)
 from replicalab.scenarios.world import Prepared, Result, TableScenario
 
 __all__ = ["Counterexample", "Outcome", "Space", "explore"]
@@ -100,7 +116,12 @@ class _Node:
     state: str
     steps: tuple[Step, ...]
     schedules: int
-    last: str | None
+    last: str | None  # the replica of the last step, if it was a delivery (the reduction)
+    created: frozenset[str] = frozenset()  # the messages that delivery sent (message_text)
+
+
+class _Impure(Exception):
+    """A delivery did more than change its replica and send messages: no reduction."""
 
 
 @attrs.frozen
@@ -130,6 +151,8 @@ class Space:
         self.schedules = sum(o.schedules for o in outcomes)
         #: The explored graph for pictures and the stepper: nodes (by index) and edges.
         self.nodes, self.edges = nodes, edges
+        #: Why the reduction was turned off, if it was (see :func:`explore`).
+        self.note = ""
 
     def verdicts(self) -> dict[str, dict[str, int]]:
         """``{write: {verdict: schedules}}`` over all schedules, sorted."""
@@ -181,7 +204,23 @@ def _budget(faults: Faults, steps: tuple[Step, ...]) -> Faults:
 def explore(scenario: TableScenario, merge: Any = "item-lww", *, seed: int = 0,
             faults: Any = "none", reduce: bool = True, max_states: int = MAX_STATES,
             max_depth: int = MAX_DEPTH, options: dict[str, Any] | None = None) -> Space:
-    """Explore every schedule of ``scenario`` (see the module docs); return the :class:`Space`."""
+    """Explore every schedule of ``scenario`` (see the module docs); return the :class:`Space`.
+
+    With ``reduce=True``, if some delivery turns out to do more than change its own replica
+    and send messages — answer a client, set a timer (an MRSC commit does) — the search starts
+    again without the reduction, which would not be sound there; ``space.reduce`` is then
+    False and ``space.note`` says why.
+    """
+    try:
+        return _explore(scenario, merge, seed, faults, reduce, max_states, max_depth, options)
+    except _Impure as impure:
+        space = _explore(scenario, merge, seed, faults, False, max_states, max_depth, options)
+        space.note = str(impure)
+        return space
+
+
+def _explore(scenario: TableScenario, merge: Any, seed: int, faults: Any, reduce: bool,
+             max_states: int, max_depth: int, options: dict[str, Any] | None) -> Space:
     faults = Faults.parse(faults)
     options = dict(options or {})
     for name, cap in (("max_states", max_states), ("max_depth", max_depth)):
@@ -228,10 +267,12 @@ def explore(scenario: TableScenario, merge: Any = "item-lww", *, seed: int = 0,
                     f"a schedule of {scenario.name!r} is still going after max_depth={max_depth} steps "
                     f"({len(seen)} states so far); raise max_depth or explore a smaller scope")
             source = ids[(depth, key)]
+            # A skipped step: the same class's least schedule delivers to step.replica first.
+            # Not if the last delivery sent this very message (it could not come first).
             allowed = [step for step in steps
                        if not (reduce and step.kind == "deliver" and node.last is not None
-                               and step.replica is not None and step.replica < node.last)]
-            # (a skipped step: the same class's least schedule delivers to step.replica first)
+                               and step.replica is not None and step.replica < node.last
+                               and message_text(in_flight(prepared, step.id)) not in node.created)]
             for i, step in enumerate(allowed):
                 if i == len(allowed) - 1:
                     child = prepared
@@ -240,11 +281,22 @@ def explore(scenario: TableScenario, merge: Any = "item-lww", *, seed: int = 0,
                     child = replay(scenario, merge, seed, options, (*node.steps, step))
                 transitions += 1
                 child_state = fingerprint(child, _budget(faults, (*node.steps, step)))
-                last = step.replica if reduce and step.kind == "deliver" else None
-                child_key = f"{child_state}/{last}" if reduce else child_state
+                last, created = None, frozenset[str]()
+                if reduce and step.kind == "deliver":
+                    sim: Any = child.sim
+                    if sim.touched_clients:
+                        raise _Impure(
+                            f"the reduction is off: a delivery to {step.replica} ({step.label}) did more "
+                            "than change its replica and send messages (a reply, a timer, a client "
+                            "callback), so deliveries to different replicas need not commute")
+                    last = step.replica
+                    created = frozenset(message_text(in_flight(child, i)) for i in sim.created)
+                child_key = (f"{child_state}/{last}/{canon.digest(sorted(created))}" if reduce
+                             else child_state)
                 found = following.get(child_key)
                 if found is None:
-                    following[child_key] = _Node(child_state, (*node.steps, step), node.schedules, last)
+                    following[child_key] = _Node(child_state, (*node.steps, step), node.schedules,
+                                                 last, created)
                     if len(made) < KEEP:
                         made[child_key] = child
                     ids[(depth + 1, child_key)] = len(nodes)
