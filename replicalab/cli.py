@@ -438,7 +438,7 @@ def explore_report(check: explore.Check) -> str:
     kind = "classes of schedules" if space.reduce else "schedules (every interleaving)"
     lines = [f"{space.scenario.name} under {space.summary()['merge']}: {space.schedules} {kind}, "
              f"{space.states} states, {space.transitions} steps executed, "
-             f"{len(space.outcomes)} final states", ""]
+             f"{len(space.outcomes)} final states", *([space.note] if space.note else []), ""]
     verdicts = space.verdicts()
     columns = sorted({v for counts in verdicts.values() for v in counts})
     rows = [[write, *[str(counts.get(v, 0)) for v in columns]] for write, counts in verdicts.items()]
