@@ -115,8 +115,14 @@ def bench(label: str, scenario: Any, merge: str, faults: str, repeats: int, naiv
           f"{every.answer.schedules} -> {mine.answer.schedules} schedules, states equal "
           f"({mine.answer.states}); {median:.2f}x faster (median), {best:.2f}x (best)")
     if scope.name == "london" and faults == "none":
-        print(f"  target London < {TARGET_LONDON_SECONDS:.0f} s: "
-              f"{H.verdict(mine.median, TARGET_LONDON_SECONDS, at_most=True)}")
+        # CPU seconds of one more run beside the wall-clock medians: on the shared 2-core
+        # machine other helpers' load inflates wall time several-fold, CPU time hardly.
+        cpu = H.process_time()
+        explore.scenario(scope, merge, faults=faults)
+        cpu = H.process_time() - cpu
+        print(f"  target London < {TARGET_LONDON_SECONDS:.0f} s: wall median {mine.median:.2f} s "
+              f"{H.verdict(mine.median, TARGET_LONDON_SECONDS, at_most=True)}; CPU {cpu:.2f} s "
+              f"{H.verdict(cpu, TARGET_LONDON_SECONDS, at_most=True)}")
 
 
 def main(argv: list[str] | None = None) -> int:
