@@ -239,6 +239,11 @@ def test_caps_on_states_and_depth_name_the_numbers():
         explore.scenario("london", max_depth=3)
 
 
+def test_scenarios_that_never_become_quiet_are_refused():
+    with pytest.raises(ConfigError, match="periodic anti-entropy: its timers never stop"):
+        explore.scenario("partition")
+
+
 def test_unknown_names_are_refused():
     with pytest.raises(ConfigError, match="unknown scenario"):
         explore.scenario("paris")
