@@ -5,7 +5,7 @@
                           [--skew REGION=MS] [--stamps hlc] [--scan]
     replicalab compare london [--seed N] [--seeds N] [--json]
     replicalab compare --workload append-only|profile|contested [--minutes M]
-    replicalab explore london [--merge POLICY] [--faults none|loss|duplicate|loss+duplicate]
+    replicalab explore london [--merge POLICY] [--faults none|loss|duplicate|crash|loss+crash...]
                               [--invariant NAME] [--no-reduce] [--json] [--html FILE]
     replicalab scenarios
     replicalab exercise list | start ID [DIR] | check ID [PATH] [--json] | hint ID [N]
@@ -40,10 +40,6 @@ from replicalab.viz import compare_svg, to_html, to_mermaid, to_shiviz, to_svg
 from replicalab.viz.text import compare_table, table
 
 __all__ = ["main"]
-
-
-#: What ``explore --faults`` takes.
-FAULTS = ("none", "loss", "duplicate", "loss+duplicate")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -182,8 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     explore.add_argument("scenario", help="a scenario name (see 'replicalab scenarios')")
     explore.add_argument("--merge", default="item-lww", metavar="POLICY",
                          help=f"merge policy: {' | '.join(policy_names())} (default item-lww)")
-    explore.add_argument("--faults", default="none", choices=FAULTS,
-                         help="also lose and/or duplicate one message per schedule (default none)")
+    explore.add_argument("--faults", default="none", metavar="FAULTS",
+                         help="also lose, duplicate a message or crash a replica, once per schedule: "
+                              "loss, duplicate, crash, joined by + (default none)")
     explore.add_argument("--invariant", choices=sorted(INVARIANTS), default=None,
                          help="check this invariant: status 1 if some schedule breaks it "
                               "(default: show the shortest schedule that loses a write)")

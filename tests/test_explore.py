@@ -201,6 +201,19 @@ def test_bounded_loss_breaks_convergence_even_for_crdts():
     assert explore.check(TINY, "crdt", invariant="converges").holds
 
 
+def test_a_crash_is_a_choice_too_and_what_reaches_a_crashed_replica_is_lost():
+    """One durable crash per schedule, anywhere, then a restart: a replication message that
+    arrives while the replica is down is gone, and a write sent to it is refused."""
+    check = explore.check(TINY, "crdt", invariant="converges", faults="crash")
+    assert not check.holds
+    kinds = [s.kind for s in check.counterexample.steps]
+    assert kinds.count("crash") == 1 and kinds[-1] == "restart"
+    assert not check.counterexample.replay().converged
+    verdicts = check.space.verdicts()
+    assert "rejected" in verdicts["w2"] and verdicts["w1"]["kept"] > 0
+    assert explore.Faults.parse("loss+crash") == explore.Faults(loss=1, crash=1)
+
+
 def _summary_in_a_process(hash_seed: str) -> str:
     code = ("import json; from replicalab import explore;"
             "s = explore.scenario('london', 'item-lww');"
@@ -220,6 +233,7 @@ def test_the_same_exploration_in_two_processes_with_different_hash_seeds():
 
 @pytest.mark.parametrize("bad, message", [
     ({"faults": "chaos"}, "faults must be"),
+    ({"faults": "crash+crash"}, "faults must be"),
     ({"faults": {"loss": 9}}, "from 0 to 3"),
     ({"max_states": 0}, "max_states must be"),
     ({"reduce": "yes"}, "reduce must be True or False"),

@@ -53,8 +53,9 @@ def scenario(name: str | TableScenario, merge: Any = "item-lww", *, faults: Any 
              max_depth: int = MAX_DEPTH, **options: Any) -> Space:
     """Explore every schedule of scenario ``name`` under merge policy ``merge``.
 
-    ``faults``: ``"none"``, ``"loss"``, ``"duplicate"``, ``"loss+duplicate"`` (at most one
-    each per schedule) or ``{"loss": n, "duplicate": m}``. ``reduce``: explore one schedule
+    ``faults``: ``"none"``, or ``"loss"``, ``"duplicate"``, ``"crash"`` joined by ``+`` (at
+    most one each per schedule: lose a message, deliver one twice, crash a replica durably and
+    restart it later), or ``{"loss": n, "duplicate": m, "crash": k}``. ``reduce``: explore one schedule
     per class of schedules that differ only in the order of deliveries to different
     replicas (see :mod:`~replicalab.explore.space`). ``options`` are the scenario's run
     options (``writes="versioned"``, ``routing="key-home"``, ...). Past ``max_states``

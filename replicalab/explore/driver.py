@@ -9,8 +9,10 @@ The model (stated once, used everywhere in :mod:`replicalab.explore`):
   long ago it was sent — before the next timed event or after it. A delivery happens at
   the current simulated time (it does not move the clock), so latency draws no longer
   decide anything: the explorer tries every order instead.
-* **Faults, when asked,** are bounded choices: drop a message in flight (``loss``), or
-  deliver one twice (``duplicate``), at most ``n`` times each per schedule.
+* **Faults, when asked,** are bounded choices: drop a message in flight (``loss``), deliver
+  one twice (``duplicate``), crash a replica durably and restart it at any later step
+  (``crash``; what reaches it while it is down is lost, a client's request is refused), at
+  most ``n`` times each per schedule. Timers fire in time order among the timed events.
 
 A :class:`Stepped` simulation is an ordinary :class:`~replicalab.sim.simulation.Simulation`
 whose queue is drained by :meth:`Stepped.take` instead of ``run()``: the same replicas,
@@ -37,41 +39,56 @@ from replicalab.explore import canon
 from replicalab.scenarios.world import Prepared, TableScenario
 from replicalab.sim.describe import describe
 from replicalab.sim.events import PRIORITY_NORMAL, Deliver
+from replicalab.sim.runtime import SimRuntime
 from replicalab.sim.simulation import Simulation
 
 __all__ = ["KINDS", "Faults", "Step", "Stepped", "fingerprint", "in_flight", "message_text", "replay",
            "start"]
 
-#: What a step can be: deliver a message, run the next timed event, drop or duplicate a message.
-KINDS = ("deliver", "next", "drop", "duplicate")
+#: What a step can be: deliver a message, run the next timed event, drop or duplicate a message,
+#: crash a replica or restart it.
+KINDS = ("deliver", "next", "drop", "duplicate", "crash", "restart")
+
+
+#: The faults a schedule may have, by name.
+FAULTS = ("loss", "duplicate", "crash")
 
 
 @attrs.frozen
 class Faults:
-    """How many messages one schedule may lose (``loss``) and duplicate (``duplicate``)."""
+    """How many messages one schedule may lose (``loss``) and duplicate (``duplicate``), and
+    how many times a replica may crash (``crash``: durably, keeping its state; messages that
+    reach it while it is down are lost; it comes back at any later step, one down at a time)."""
 
     loss: int = 0
     duplicate: int = 0
+    crash: int = 0
 
     @classmethod
     def parse(cls, faults: Any) -> Faults:
-        """``"none"``, ``"loss"``, ``"duplicate"``, ``"loss+duplicate"`` (one each), or a
-        mapping ``{"loss": n, "duplicate": m}``; anything else raises ConfigError."""
+        """``"none"``, or fault names joined by ``+`` (``"loss"``, ``"loss+crash"``: one each),
+        or a mapping ``{"loss": n, "duplicate": m, "crash": k}``; else ConfigError."""
         if isinstance(faults, Faults):
             return faults
         if isinstance(faults, str):
             names = [] if faults == "none" else faults.split("+")
-            if all(n in ("loss", "duplicate") for n in names) and len(set(names)) == len(names):
+            if all(n in FAULTS for n in names) and len(set(names)) == len(names):
                 return cls(**{n: 1 for n in names})
-        elif isinstance(faults, dict) and set(faults) <= {"loss", "duplicate"}:
+        elif isinstance(faults, dict) and set(faults) <= set(FAULTS):
             for name, n in faults.items():
                 if type(n) is not int or not 0 <= n <= 3:
                     raise ConfigError(f"faults[{name!r}] must be an integer from 0 to 3 (each one "
                                       f"multiplies the schedules), got {_validate.shown(n)}")
             return cls(**faults)
         raise ConfigError(
-            f"faults must be 'none', 'loss', 'duplicate', 'loss+duplicate' or a mapping like "
-            f"{{'loss': 1, 'duplicate': 1}}, got {_validate.shown(faults)}")
+            f"faults must be 'none', fault names joined by '+' ({', '.join(FAULTS)}; e.g. "
+            f"'loss+crash'), or a mapping like {{'loss': 1, 'crash': 1}}, got {_validate.shown(faults)}")
+
+    def left(self, steps: Sequence[Step]) -> Faults:
+        """The budget left after ``steps``."""
+        kinds = [s.kind for s in steps]
+        return Faults(self.loss - kinds.count("drop"), self.duplicate - kinds.count("duplicate"),
+                      self.crash - kinds.count("crash"))
 
 
 @attrs.frozen(order=True)
@@ -129,10 +146,21 @@ class Stepped(Simulation):
         if faults.duplicate:
             out += [Step("duplicate", e[2], e[3], f"duplicate {_what(e[5])} {e[4]} -> {e[3]} (#{e[2]})")
                     for e in deliveries]
+        # A crashed replica may come back at any step (so a finished schedule has none down);
+        # ids for these are negative: they name a replica (its place among the sorted ids).
+        replicas = list(self._replicas)
+        out += [Step("restart", -1 - i, r, f"{r} restarts") for i, r in enumerate(replicas)
+                if r in self._down]
+        if faults.crash and not self._down and (deliveries or timed):
+            out += [Step("crash", -1 - i, r, f"{r} crashes (keeps its state)")
+                    for i, r in enumerate(replicas)]
         return out
 
     def take(self, step: Step) -> None:
         """Carry out ``step`` (one that :meth:`steps` offered now)."""
+        if step.kind in ("crash", "restart"):
+            self._crash_or_restart(step)
+            return
         entry: Any = next((e for e in self._heap if e[2] == step.id), None)
         if entry is None or (type(entry) is tuple) == (step.kind == "next"):
             raise ConfigError(f"step {step.label or step} is not possible here")
@@ -179,6 +207,21 @@ class Stepped(Simulation):
         timed = sum(1 for e in self._heap if type(e) is not tuple)
         return (timed, len(self._clients.replies), len(self._clients.failed),
                 len(self._pending_timers), self._timer_ids, len(self._clients.issued))
+
+    def _crash_or_restart(self, step: Step) -> None:
+        replica = step.replica
+        if replica not in self._replicas or (replica in self._down) != (step.kind == "restart"):
+            raise ConfigError(f"step {step.label or step} is not possible here")
+        self.created, self.touched_clients = (), False
+        self._events += 1
+        if self._trace is not None:
+            self._trace.step += 1
+        runtime = SimRuntime(self)
+        if step.kind == "crash":
+            runtime.crash(replica, True)
+            runtime.record("Crashed", replica, {"durable": True})
+        else:
+            runtime.restart(replica)
 
     def _duplicate(self, entry: Any) -> None:
         _, _, seq, dst, src, msg, causal = entry
@@ -266,7 +309,7 @@ def fingerprint(prepared: Prepared, budget: Faults) -> str:
         "abandoned": canon.plain(clients.abandoned),
         "down": sorted(sim._down), "cut": sorted(sim._cut),
         "pending_timers": sorted(sim._pending_timers.values()),
-        "budget": [budget.loss, budget.duplicate],
+        "budget": [budget.loss, budget.duplicate, budget.crash],
         # The random streams as they stand: the draws still to come (a replica's random(),
         # a lossy link) are part of what decides the rest of the run.
         "streams": {name: _stream_state(rng) for name, rng in sorted(sim.streams._streams.items())},

@@ -33,9 +33,7 @@ def every_schedule(scenario: TableScenario, merge: Any = "item-lww", *, seed: in
     while stack:
         steps = stack.pop()
         prepared = replay(scenario, merge, seed, options, steps)
-        used = [s.kind for s in steps]
-        left = Faults(budget.loss - used.count("drop"), budget.duplicate - used.count("duplicate"))
-        following = prepared.sim.steps(left)  # type: ignore[attr-defined]
+        following = prepared.sim.steps(budget.left(steps))  # type: ignore[attr-defined]
         if not following:
             count += 1
             if count > max_schedules:

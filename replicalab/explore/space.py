@@ -197,8 +197,7 @@ def _merge_name(merge: Any) -> str:
 
 
 def _budget(faults: Faults, steps: tuple[Step, ...]) -> Faults:
-    used = Counter(s.kind for s in steps)
-    return Faults(faults.loss - used["drop"], faults.duplicate - used["duplicate"])
+    return faults.left(steps)
 
 
 def explore(scenario: TableScenario, merge: Any = "item-lww", *, seed: int = 0,
