@@ -214,6 +214,19 @@ def test_a_crash_is_a_choice_too_and_what_reaches_a_crashed_replica_is_lost():
     assert explore.Faults.parse("loss+crash") == explore.Faults(loss=1, crash=1)
 
 
+@pytest.mark.parametrize("faults", ["loss", "duplicate", "crash"])
+def test_with_faults_the_explorer_still_agrees_with_the_naive_enumeration(faults):
+    naive: dict[str, Counter[str]] = {}
+    for _, result in every_schedule(TINY, "item-lww", faults=faults):
+        for write, verdict in result.ledger.verdicts().items():
+            naive.setdefault(write, Counter())[verdict] += 1
+    full = explore.scenario(TINY, "item-lww", faults=faults, reduce=False)
+    assert full.verdicts() == {w: dict(sorted(c.items())) for w, c in sorted(naive.items())}
+    reduced = explore.scenario(TINY, "item-lww", faults=faults)
+    assert {o.state for o in reduced.outcomes} == {o.state for o in full.outcomes}
+    assert reduced.states == full.states
+
+
 def _summary_in_a_process(hash_seed: str) -> str:
     code = ("import json; from replicalab import explore;"
             "s = explore.scenario('london', 'item-lww');"
