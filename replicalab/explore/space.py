@@ -293,7 +293,7 @@ def _explore(scenario: TableScenario, merge: Any, seed: int, faults: Any, reduce
                             "than change its replica and send messages (a reply, a timer, a client "
                             "callback), so deliveries to different replicas need not commute")
                     last = step.replica
-                    created = frozenset(message_text(in_flight(child, i)) for i in sim.created)
+                    created = frozenset(message_text(in_flight(child, m)) for m in sim.created)
                 child_key = (f"{child_state}/{last}/{canon.digest(sorted(created))}" if reduce
                              else child_state)
                 found = following.get(child_key)
