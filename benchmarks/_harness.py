@@ -25,6 +25,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 perf_counter = time.perf_counter
+process_time = time.process_time
 
 
 def version(dist: str) -> str:

@@ -9,6 +9,8 @@
     replicalab run london --net --listen SECONDS   (and, meanwhile, in another terminal:)
     replicalab client --hub 127.0.0.1:PORT --to REGION (update KEY ATTR=VALUE... | get KEY)
     replicalab serve --hub 127.0.0.1:PORT --id REPLICA (--scenario NAME | --replica MODULE:CLASS)
+    replicalab explore london [--merge POLICY] [--faults none|loss|duplicate|crash|loss+crash...]
+                              [--invariant NAME] [--no-reduce] [--json] [--html FILE]
     replicalab scenarios
     replicalab exercise list | start ID [DIR] | check ID [PATH] [--json] | hint ID [N]
     replicalab exercise grade ID SUBMISSIONS_DIR [--json | --csv] [--jobs N]
@@ -30,8 +32,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from replicalab import _validate, scenarios
+from replicalab import _validate, explore, scenarios
 from replicalab.errors import ConfigError, ReplicaLabError
+from replicalab.explore import INVARIANTS, MAX_STATES
+from replicalab.explore.html import stepper_html
 from replicalab.policies import POLICIES, policy_names
 from replicalab.replica.table import STAMPS
 from replicalab.scenarios.compare import compare
@@ -159,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Learn replication by running it: replay a story under different merge policies.",
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
-                                metavar="{run,compare,scenarios,serve,client,exercise}")
+                                metavar="{run,compare,explore,scenarios,serve,client,exercise}")
 
     run = sub.add_parser("run", help="run one scenario and print its timeline, items and ledger")
     run.add_argument("scenario", help="a scenario name (see 'replicalab scenarios')")
@@ -212,6 +216,31 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--json", action="store_true", help="print the rows as JSON")
     compare.add_argument("--svg", type=_path, metavar="FILE",
                          help="write every policy's space-time diagram side by side (at --seed)")
+
+    explore = sub.add_parser("explore", help="every delivery order of a scenario: counts, verdicts, "
+                                             "the shortest counterexample")
+    explore.add_argument("scenario", help="a scenario name (see 'replicalab scenarios')")
+    explore.add_argument("--merge", default="item-lww", metavar="POLICY",
+                         help=f"merge policy: {' | '.join(policy_names())} (default item-lww)")
+    explore.add_argument("--faults", default="none", metavar="FAULTS",
+                         help="also lose, duplicate a message or crash a replica, once per schedule: "
+                              "loss, duplicate, crash, joined by + (default none)")
+    explore.add_argument("--invariant", choices=sorted(INVARIANTS), default=None,
+                         help="check this invariant: status 1 if some schedule breaks it "
+                              "(default: show the shortest schedule that loses a write)")
+    explore.add_argument("--no-reduce", dest="reduce", action="store_false",
+                         help="count every interleaving, not one per class of schedules")
+    explore.add_argument("--writes", choices=WRITES, default="plain",
+                         help="versioned: read, then write with expect_version")
+    explore.add_argument("--routing", choices=ROUTING, default="local",
+                         help="key-home: every write goes to its key's home region")
+    explore.add_argument("--mode", choices=MODES, default="mrec",
+                         help="mrec (async, default), mrsc (sync, 3 regions), single-primary")
+    explore.add_argument("--max-states", type=_count(1, 10 * MAX_STATES), default=MAX_STATES,
+                         help=f"stop with an error past this many states (default {MAX_STATES})")
+    explore.add_argument("--json", action="store_true", help="print the counts and verdicts as JSON")
+    explore.add_argument("--html", type=_path, metavar="FILE",
+                         help="write a forking step-through page: you pick which message arrives next")
 
     sub.add_parser("scenarios", help="list scenarios with one-line descriptions")
 
@@ -493,6 +522,49 @@ def _show(args: argparse.Namespace, result: Any) -> None:
         print(result.report())
 
 
+def _explore(args: argparse.Namespace) -> int:
+    if args.json and args.html == "-":
+        raise ConfigError("--json and --html - each write to standard output; send one to a file")
+    options = {"writes": args.writes, "routing": args.routing, "mode": args.mode}
+    name = args.invariant or "no-silent-loss"
+    check = explore.check(args.scenario, args.merge, invariant=name, faults=args.faults,
+                          reduce=args.reduce, max_states=args.max_states, **options)
+    space = check.space
+    if args.html:
+        # The page offers every order, so it is built from the unreduced space.
+        full = space if not args.reduce else explore.scenario(
+            args.scenario, args.merge, faults=args.faults, reduce=False,
+            max_states=args.max_states, **options)
+        _write(args.html, stepper_html(full))
+    if args.json:
+        cx = check.counterexample
+        print(canonical_json({**space.summary(), "invariant": name, "holds": check.holds,
+                              "counterexample": cx.to_plain() if cx is not None else None}))
+    elif args.html != "-":
+        print(explore_report(check))
+    return 0 if check.holds or args.invariant is None else 1
+
+
+def explore_report(check: explore.Check) -> str:
+    """What ``replicalab explore`` prints: counts, the verdict distribution, the counterexample."""
+    space = check.space
+    kind = "classes of schedules" if space.reduce else "schedules (every interleaving)"
+    lines = [f"{space.scenario.name} under {space.summary()['merge']}: {space.schedules} {kind}, "
+             f"{space.states} states, {space.transitions} steps executed, "
+             f"{len(space.outcomes)} final states", *([space.note] if space.note else []), ""]
+    verdicts = space.verdicts()
+    columns = sorted({v for counts in verdicts.values() for v in counts})
+    rows = [[write, *[str(counts.get(v, 0)) for v in columns]] for write, counts in verdicts.items()]
+    lines += [table(["write", *columns], rows, indent=""), ""]
+    cx = check.counterexample
+    if cx is None:
+        lines.append(f"{check.invariant}: holds in every schedule.")
+    else:
+        lines += [f"{check.invariant}: broken. The shortest schedule that breaks it "
+                  f"({len(cx.steps)} steps):", cx.schedule(), "", cx.result.timeline()]
+    return "\n".join(lines)
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "scenarios":
         rows = [[name, text] for name, text in scenarios.describe().items()]
@@ -505,6 +577,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _serve(args)
     elif args.command == "client":
         return _client(args)
+    elif args.command == "explore":
+        return _explore(args)
     elif args.command == "exercise":
         return _exercise(args)
     return 0

@@ -65,10 +65,11 @@ RANKS: dict[str, int] = {
     "replicalab.viz": 11,
     "replicalab.testing": 11,
     "replicalab.scenarios": 12,
-    "replicalab.exercises": 13,
-    "replicalab.cli": 14,
-    "replicalab.__main__": 15,
-    "replicalab": 15,
+    "replicalab.explore": 13,
+    "replicalab.exercises": 14,
+    "replicalab.cli": 15,
+    "replicalab.__main__": 16,
+    "replicalab": 16,
 }
 FORBIDDEN_EVERYWHERE = {
     "pickle": "no pickle: decode only the allow-listed JSON format",

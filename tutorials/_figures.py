@@ -46,6 +46,16 @@ def all_pictures() -> Iterator[tuple[str, str]]:
         yield f"{stem}.svg", to_svg(result, width=COLUMN)
         yield f"{stem}-full.svg", to_svg(result)
         yield f"{stem}-steps.html", to_html(result, width=COLUMN)
+    # Chapter 15: the shortest London schedule that loses w1 under item-lww, and the forking
+    # step-through page over every schedule (the reader picks which message arrives next).
+    from replicalab import explore
+    from replicalab.explore.html import stepper_html
+
+    cx = explore.scenario("london", merge="item-lww").find(
+        lambda result: result.summary["silently_lost"] > 0)
+    yield "explore-london.svg", to_svg(cx.result, width=COLUMN)
+    yield "explore-london-full.svg", to_svg(cx.result)
+    yield "explore-london-steps.html", stepper_html(explore.scenario("london", reduce=False))
     for stem, draw in (("lamport", lamport), ("dynamo-fig3", dynamo_fig3), ("orset", orset),
                        ("basket-lattice", basket_lattice), ("merkle-diff", merkle_diff),
                        ("gossip", gossip)):

@@ -35,7 +35,23 @@ from replicalab.sim.network import Latency, Link
 from replicalab.sim.simulation import Simulation
 
 __all__ = ["INITIAL_STAMP", "MODES", "RESULT_FORMAT", "ROUTING", "WRITES", "ClientRead",
-           "ClientWrite", "Options", "Result", "TableScenario", "home_of", "percentile"]
+           "ClientWrite", "Options", "Prepared", "Result", "TableScenario", "home_of", "percentile"]
+
+
+@attrs.frozen
+class Prepared:
+    """A scenario's run, built and not yet run (see :meth:`TableScenario.prepare`)."""
+
+    scenario: TableScenario
+    sim: Simulation
+    opts: Options
+    clients: Clients
+    policy: MergePolicy
+    initial: dict[str, Item]
+
+    def result(self) -> Result:
+        """The :class:`Result` of the run as it stands (run it to quiescence first)."""
+        return self.scenario._result(self.sim, self.opts, self.clients, self.policy, self.initial)
 
 
 @attrs.frozen
@@ -79,6 +95,19 @@ class TableScenario:
 
         ``merge`` may be a policy of your own (a :class:`~replicalab.policies.MergePolicy`).
         """
+        prepared = self.prepare(merge, seed, **given)
+        sim = prepared.sim
+        if self.horizon is not None:
+            sim.run(until=self.horizon)  # anti-entropy timers never stop: run for a fixed time
+        else:
+            sim.run_until_quiescent()
+        return prepared.result()
+
+    def prepare(self, merge: str | MergePolicy = "item-lww", seed: int = 0, *,
+                simulation: type[Simulation] = Simulation, **given: Any) -> Prepared:
+        """Build the run :meth:`run` would make — replicas, simulation (of class ``simulation``),
+        clients, faults — without running it: for a driver of its own, such as the explorer,
+        that picks the order of events itself and then asks :meth:`Prepared.result`."""
         policy = get_policy(merge)
         opts = self.options(policy, seed, **given)
         if opts.mode == "mrsc":
@@ -92,7 +121,7 @@ class TableScenario:
             replicas = [TableReplica(r, policy, initial, stamps=opts.stamps,
                                      replication_delay=self.replication_delay,
                                      anti_entropy=self.anti_entropy) for r in self.regions]
-        sim = Simulation(
+        sim = simulation(
             replicas,
             seed=opts.seed,
             links={pair: Link(latency) for pair, latency in self.latency.items()},
@@ -110,11 +139,7 @@ class TableScenario:
             faults = tuple(attrs.evolve(f, durable=opts.durable) if isinstance(f, Crash) else f
                            for f in faults)
         sim.add_faults(faults)
-        if self.horizon is not None:
-            sim.run(until=self.horizon)  # anti-entropy timers never stop: run for a fixed time
-        else:
-            sim.run_until_quiescent()
-        return self._result(sim, opts, clients, policy, initial)
+        return Prepared(self, sim, opts, clients, policy, initial)
 
     def _result(self, sim: Simulation, opts: Options, clients: Clients,
                 policy: MergePolicy, initial: dict[str, Item]) -> Result:
