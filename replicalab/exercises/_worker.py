@@ -12,6 +12,7 @@ grader checks. Requests (``on`` is a ``{"$r": n}`` reference, ``null`` the modul
     {"op": "call", "on": ..., "method": name|null, "args": [...], "kwargs": {"$d": ...} (or none),
      "pure": bool, "guard": bool}
     {"op": "eq", "a": ..., "b": ...}   {"op": "repr"|"hash"|"plain"|"iter"|"bool"|"copy"|"describe", "on": ...}
+    {"op": "plains", "on": [...]}                  -> the plain data of each object, in one answer
     {"op": "output"}                               -> what the learner's code printed since
     {"op": "snippet", "code": ...}                 -> does a counterexample fail as printed?
 
@@ -266,6 +267,14 @@ class _Worker:
         if type(objects) is not list:
             raise protocol.ProtocolError("gets needs a list of objects")
         return {"ok": self.encode([getattr(o, str(request["name"])) for o in objects])}
+
+    def op_plains(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The plain data (as ``plain`` makes it) of each of the objects ``on`` (a list), in one
+        answer: the values a streamed oracle check read without waiting (pipelined ``get``)."""
+        objects = self.decode(request["on"])
+        if type(objects) is not list:
+            raise protocol.ProtocolError("plains needs a list of objects")
+        return {"ok": self.encode([_plain(o) for o in objects])}
 
     def op_has(self, request: dict[str, Any]) -> dict[str, Any]:
         return {"ok": hasattr(self.target(request), str(request["name"]))}

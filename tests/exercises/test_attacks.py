@@ -10,6 +10,7 @@ check's limits, and leave no process behind.
 from __future__ import annotations
 
 import os
+import sys
 import textwrap
 import time
 from pathlib import Path
@@ -17,6 +18,8 @@ from pathlib import Path
 import pytest
 
 from replicalab import exercises
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 SPEC = exercises.get("gcounter")
 #: A correct G-Counter written out in full (no replicalab import), for the shadowing tests.
@@ -176,6 +179,7 @@ testing.check_crdt = lambda *a, **k: None
 def test_closing_stdout_and_stderr_does_not_hang_the_grader(tmp_path):
     report = attack(tmp_path, STARTER + '''
 import os
+import sys
 os.close(1)
 os.close(2)
 ''')
@@ -602,3 +606,29 @@ def test_an_eq_that_is_always_true_does_not_hide_a_merge_that_breaks_a_law(tmp_p
     assert not laws.passed
     assert "merge is not idempotent" in laws.message and "read different values" in laws.message
     assert [r.passed for r in report.results if r.kind != "laws"] == [True, True, True]
+
+
+def test_values_that_equal_anything_score_nothing_on_golden_or_oracle_checks(tmp_path):
+    """A clock that does nothing, whose ``wall`` and ``logical`` are int subclasses with an ``==``
+    that says True to anything: every value is compared as data, so no check passes."""
+    from test_streamed_oracle import ANYTHING_CLOCK
+
+    report = attack(tmp_path, ANYTHING_CLOCK, spec=exercises.get("hlc"))
+    assert report.score == 0
+    assert all("an object of your class Anything" in r.message for r in report.results)
+
+
+def test_a_value_that_equals_anything_does_not_hide_a_merge_that_breaks_a_law(tmp_path):
+    """The always-True ``__eq__`` moved from the state to its ``.value``: equal states must read
+    equal values, compared as data, so the values must be data."""
+    report = attack(tmp_path, CORRECT.replace(
+        "            counts[r] = max(counts.get(r, 0), n)",
+        "            counts[r] = counts.get(r, 0) + n").replace(
+        "        if not isinstance(other, GCounter):\n            return NotImplemented\n"
+        "        return {", "        return True or {").replace(
+        "        return sum(self.counts.values())", "        return Anything(sum(self.counts.values()))")
+        + "\n\nclass Anything(int):\n    def __eq__(self, other):\n        return True\n\n"
+        "    def __ne__(self, other):\n        return False\n\n    __hash__ = int.__hash__\n")
+    laws = [r for r in report.results if r.kind == "laws"][0]
+    assert not laws.passed
+    assert "holds an object of your class Anything" in laws.message

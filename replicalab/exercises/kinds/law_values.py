@@ -19,7 +19,7 @@ import random
 import re
 from typing import Any
 
-from replicalab.exercises.kinds.common import CheckFailed, plain
+from replicalab.exercises.kinds.common import CheckFailed, learner_object_in, plain
 from replicalab.sim.rng import RandomStreams
 
 __all__ = ["check_values"]
@@ -88,6 +88,13 @@ def _compare(states: list[Any], code: list[str], name: str) -> None:
     ]
     for law, left_code, left, right_code, right in laws:
         left_value, right_value = plain(left.value), plain(right.value)
+        found = learner_object_in([left_value, right_value])
+        if found is not None:
+            raise CheckFailed(
+                f"{name}.value must be plain data (int, str, a set or dict of them...), but "
+                f"it holds an object of your class {type(found).__qualname__}: "
+                "the check compares values as data, never with your own ==, so return the "
+                "value itself")
         if left_value != right_value:
             program = "\n".join(f"    {line}" for line in code)
             raise CheckFailed(
