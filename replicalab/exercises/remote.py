@@ -514,16 +514,17 @@ class RemoteObject:
 
     def __eq__(self, other: object) -> bool:
         session = self._remote_session
+        if session.optimistic and isinstance(other, RemoteObject):
+            # the commonest comparison, written out (what encoding it would give)
+            session.note(f'{{"op":"eq","a":{{"$r":{int(self._remote_ref)}}},'
+                         f'"b":{{"$r":{int(other._remote_ref)}}}')
+            return True
         try:
             b = session.encode(other)
         except protocol.ProtocolError:
             return False
         if session.optimistic:
-            if isinstance(other, RemoteObject):  # the commonest comparison, written out
-                session.note(f'{{"op":"eq","a":{{"$r":{int(self._remote_ref)}}},'
-                             f'"b":{{"$r":{int(other._remote_ref)}}}')
-            else:
-                session.note({"op": "eq", "a": {"$r": self._remote_ref}, "b": b})
+            session.note({"op": "eq", "a": {"$r": self._remote_ref}, "b": b})
             return True
         return bool(session.value({"op": "eq", "a": {"$r": self._remote_ref}, "b": b}))
 

@@ -632,3 +632,45 @@ def test_a_value_that_equals_anything_does_not_hide_a_merge_that_breaks_a_law(tm
     laws = [r for r in report.results if r.kind == "laws"][0]
     assert not laws.passed
     assert "holds an object of your class Anything" in laws.message
+
+
+#: A counter that does nothing but report, at import, what its process may do.
+PROBE = STARTER + '''
+import json, os, resource, sys
+_limits = {name: resource.getrlimit(getattr(resource, "RLIMIT_" + name))[0]
+           for name in ("CPU", "AS", "FSIZE", "NPROC")}
+try:
+    _stdin = os.read(0, 16).decode()
+except OSError as error:
+    _stdin = type(error).__name__
+print("PROBE " + json.dumps({
+    "limits": _limits, "stdin": _stdin, "cwd": os.getcwd(), "home": os.environ.get("HOME"),
+    "tmp": os.environ.get("TMPDIR"), "env": sorted(os.environ),
+    "session_leader": os.getsid(0) == os.getpid(), "path0": sys.path[0],
+}))
+'''
+
+
+def test_the_worker_runs_under_its_limits_in_a_private_directory_with_stdin_closed(tmp_path):
+    """Criterion 2, read from inside: setrlimit applied, stdin gives nothing, the working
+    directory, HOME and TMPDIR are one private temporary directory, the environment holds
+    only what Python needs, and the worker leads a session (its own process group)."""
+    import json
+
+    from replicalab.exercises import runner, sandbox
+
+    report = attack(tmp_path, PROBE)
+    assert report.score == 0
+    printed = next(r.message for r in report.results if "PROBE " in r.message)
+    probe = json.loads(printed.split("PROBE ", 1)[1].splitlines()[0])
+    cpu = int(runner.IMPORT_TIMEOUT + len(SPEC.checks) * LIMIT) + 5
+    assert probe["limits"] == {"CPU": cpu, "AS": sandbox.ADDRESS_SPACE,
+                               "FSIZE": sandbox.FILE_SIZE, "NPROC": 0}
+    assert probe["stdin"] == ""
+    assert probe["cwd"] == probe["home"] == probe["tmp"]
+    assert Path(probe["cwd"]).name.startswith("replicalab-sandbox-")
+    assert probe["cwd"] != str(tmp_path) and not Path(probe["cwd"]).exists()  # removed after
+    assert set(probe["env"]) <= {"PATH", "HOME", "TMPDIR", "LANG", "PYTHONHASHSEED",
+                                 "PYTHONIOENCODING", "PYTHONDONTWRITEBYTECODE", "LC_CTYPE"}
+    assert probe["session_leader"] is True
+    assert probe["path0"] != str(tmp_path)  # the learner's folder shadows nothing

@@ -22,6 +22,11 @@ The disk copy is trusted only as far as no learner's code can write it:
 * examples are JSON in the allow-listed shape below (no pickle), and a list is stored
   only if it decodes back to exactly the examples that ran.
 
+What is stored does not depend on the submission graded when it was drawn: in the
+streamed pass every comparison answers True without waiting and every read is a stand-in,
+so the law check's control flow, and with it what Hypothesis draws, is that of a class
+that passes; an example that raised stops the pass and nothing is stored.
+
 Nothing here decides a verdict: replayed examples pass or fail as generated ones do, and
 a pass that is not clean runs the ordinary Hypothesis check (see ``laws``).
 """
