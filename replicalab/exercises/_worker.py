@@ -109,6 +109,9 @@ class _Worker:
         self.timers = 0  # timer tokens handed to handlers
         self.notes: list[bool] = []  # answers to comparisons the grader will ask for at once
         self.reported: set[int] = set()
+        #: op name -> its handler (``op_call`` answers ``{"op": "call"}``), looked up once
+        self.handlers = {name[3:]: getattr(self, name) for name in dir(type(self))
+                         if name.startswith("op_")}
 
     # -- values ------------------------------------------------------------------------
     def reference(self, value: Any) -> dict[str, Any]:
@@ -143,9 +146,17 @@ class _Worker:
             number = value.get("$r")
             if type(number) is int and number >= 0:
                 return self.resolve(value)
-        elif kind is list and all(type(v) is dict and len(v) == 1 and type(v.get("$r")) is int
-                                  and v["$r"] >= 0 for v in value):
-            return [self.resolve(v) for v in value]  # arguments that are all references
+        elif kind is list:  # arguments that are all references, the commonest list
+            resolved = []
+            for v in value:
+                if type(v) is not dict or len(v) != 1:
+                    break
+                number = v.get("$r")
+                if type(number) is not int or number < 0:
+                    break
+                resolved.append(self.resolve(v))
+            else:
+                return resolved
         return protocol.decode(value, self.resolve)
 
     def target(self, request: dict[str, Any]) -> Any:
@@ -200,8 +211,12 @@ class _Worker:
                 if type(one) is not dict or one.get("op") == "batch" or not (
                         one.get("note") or "as" in one):
                     raise protocol.ProtocolError("a batch may hold only requests answered later")
-                self.handle(one)
+                self.reply_to(one)
             return
+        self.reply_to(request)
+
+    def reply_to(self, request: dict[str, Any]) -> None:
+        """Answer one request that is not a batch (keep the answer, if it is answered later)."""
         try:
             reply = self.answer(request)
         except (KeyboardInterrupt, protocol.ProtocolError):
@@ -229,7 +244,7 @@ class _Worker:
 
     def answer(self, request: dict[str, Any]) -> dict[str, Any]:
         op = request.get("op")
-        handler = getattr(self, f"op_{op}", None) if isinstance(op, str) else None
+        handler = self.handlers.get(op) if type(op) is str else None
         if handler is None:
             raise protocol.ProtocolError(f"unknown request {str(op)[:40]!r}")
         return handler(request)
