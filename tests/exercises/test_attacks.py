@@ -674,3 +674,17 @@ def test_the_worker_runs_under_its_limits_in_a_private_directory_with_stdin_clos
                                  "PYTHONIOENCODING", "PYTHONDONTWRITEBYTECODE", "LC_CTYPE"}
     assert probe["session_leader"] is True
     assert probe["path0"] != str(tmp_path)  # the learner's folder shadows nothing
+
+
+def test_a_refused_call_that_changes_the_counter_is_caught_behind_an_eq_that_says_true(tmp_path):
+    """``unchanged = true`` compares with the learner's ``==``; an ``==`` that says True hides a
+    refused increment that changed the counter, so the step after it reads the value as data."""
+    source = CORRECT.replace(
+        '        if type(n) is not int or n < 0:\n            raise ValueError("n must be an int >= 0")',
+        '        if type(n) is not int or n < 0:\n            self.counts[replica] = 0\n'
+        '            raise ValueError("n must be an int >= 0")').replace(
+        "        if not isinstance(other, GCounter):\n            return NotImplemented\n"
+        "        return {", "        return True or {")
+    report = attack(tmp_path, source)
+    refused = next(r for r in report.results if r.name == "a negative increment is refused")
+    assert not refused.passed and "expected 2, got 0" in refused.message

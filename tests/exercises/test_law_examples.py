@@ -68,27 +68,31 @@ def _write(tmp_path: Path, source: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("change", ["examples", "digest", "version", "truncated"])
-def test_a_changed_or_stale_file_is_ignored_and_replaced(tmp_path, monkeypatch, change):
+def test_a_changed_or_stale_file_is_ignored_and_replaced(tmp_path, monkeypatch):
     correct = tmp_path / "gcounter.py"
     correct.write_text(textwrap.dedent(CORRECT))
     exercises.check(SPEC, correct)
     (key,) = law_examples.MEMORY
     drawn = law_examples.MEMORY[key]
     (path,) = _stored()
-    document = json.loads(path.read_text())
-    if change == "examples":  # easy examples, the digest left as it was
-        document["examples"] = document["examples"][:1]
-    elif change == "digest":
-        document["digest"] = "0" * 64
-    if change == "truncated":
-        path.write_text(path.read_text()[:1000])
-    else:
-        path.write_text(json.dumps(document))
-    if change == "version":
-        monkeypatch.setattr(law_examples, "_generated_by", lambda: {"replicalab": "0.0.0"})
+    original = path.read_text()
+    document = json.loads(original)
+    easy = dict(document, examples=document["examples"][:1])  # the digest left as it was
+    changes = {"examples": json.dumps(easy), "digest": json.dumps(dict(document, digest="0" * 64)),
+               "truncated": original[:1000], "not json": "{", "a list": "[]"}
+    for change, text in changes.items():
+        path.write_text(text)
+        law_examples.MEMORY.clear()
+        assert law_examples.recall(key, disk=True) is None, change
+    path.write_text(original)
+    with monkeypatch.context() as patch:  # drawn by another version (or edited code)
+        patch.setattr(law_examples, "_generated_by", lambda: {"replicalab": "0.0.0"})
+        law_examples.MEMORY.clear()
+        assert law_examples.recall(key, disk=True) is None
     law_examples.MEMORY.clear()
-    assert law_examples.recall(key, disk=True) is None
+    assert law_examples.recall(key, disk=True) == drawn
+    path.write_text(changes["examples"])
+    law_examples.MEMORY.clear()
     assert exercises.check(SPEC, correct).passed
     law_examples.MEMORY.clear()
     assert law_examples.recall(key, disk=True) == drawn  # generated again, stored again

@@ -152,3 +152,18 @@ class HybridLogicalClock:
     def stamp(self):
         return (self.wall, self.logical, self.replica)
 '''
+
+
+def test_an_infinite_loop_mid_stream_names_the_file_and_line(tmp_path):
+    """A tick that loops forever from its 400th call: the streamed pass waits no longer than the
+    check's limit, and the report names the learner's file and line, as the ordinary run does."""
+    path = tmp_path / "hlc.py"
+    path.write_text(ODD["hidden_counter"].replace(
+        "        if TICKS > 300 and top == self.wall:\n",
+        "        while TICKS > 400:\n            pass\n        if False:\n"))
+    report = exercises.check(HLC, path, time_limit=3)
+    result = next(r for r in report.results if r.kind == "oracle")
+    assert not result.passed
+    assert "did not finish within 3 s" in result.message
+    stuck = result.message.split("stuck at hlc.py:", 1)[1].splitlines()[0]
+    assert stuck.endswith((": while TICKS > 400:", ": pass")), stuck
