@@ -12,7 +12,11 @@ and best of the measured rounds, and breaks each full check down into
 * **teardown**: killing the worker and waiting until it is gone;
 * **rest**: everything else in the grader (reading the exercise, the report);
 * **trips**: round trips to the worker (requests the grader waited on), and **sent**:
-  requests sent in all (pipelined ones travel in batches and wait for nothing).
+  requests sent in all (pipelined ones travel in batches and wait for nothing);
+* **cpu**: CPU seconds (user + system) the grader process and the worker used for the
+  check (the worker's read from ``/proc`` just before it is killed). On a busy machine
+  wall-clock time drifts with the load; these barely do, and with two cores a check
+  cannot take much less than the larger of the two, nor much more than their sum.
 
 A law check remembers the examples Hypothesis generated and replays them for the next
 submission of the same exercise: in the grader process's memory, and on disk once per
@@ -104,9 +108,16 @@ def _instrument() -> None:
         finally:
             CURRENT.add("import", time.perf_counter() - started)
 
+    timed_close = _timed(lambda *a: "teardown", sandbox.Sandbox.close)
+
+    def close(self: Any) -> None:
+        CURRENT.add("#cpu worker", _cpu_seconds(self.pid))
+        timed_close(self)
+
     class TimedSandbox(sandbox.Sandbox):
         __init__ = _timed(lambda *a: "spawn", sandbox.Sandbox.__init__)
-        close = _timed(lambda *a: "teardown", sandbox.Sandbox.close)
+
+    TimedSandbox.close = close  # type: ignore[method-assign]
 
     original_ask, original_post = remote.Session.ask, remote.Session._post
 
@@ -124,6 +135,15 @@ def _instrument() -> None:
     runner._import = import_  # type: ignore[assignment]
     runner._one_check = _timed(lambda spec, *a: f"check:{spec.name}", runner._one_check)  # type: ignore[assignment]
     runner.Sandbox = TimedSandbox  # type: ignore[misc]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` has used so far; 0 where /proc cannot say."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def _bare_python() -> float:
@@ -154,9 +174,10 @@ def _full(spec: exercises.ExerciseSpec, path: Path, fresh: bool = False,
         law_examples.MEMORY.clear()
     if cold:
         shutil.rmtree(law_examples.directory(), ignore_errors=True)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     report = exercises.check(spec, path)
     total = time.perf_counter() - started
+    CURRENT.add("#cpu grader", time.process_time() - cpu)
     if not report.passed:
         raise SystemExit(f"the reference of {spec.id} does not pass:\n{report.text()}")
     parts = dict(CURRENT.parts)
@@ -204,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     print("  fork server start (once per grader process): "
           + (f"{server:.3f}" if server is not None else "none (no fork server)") + "\n")
     print(f"  {'exercise':<14}{'total':>7}{'best':>7}{'spawn':>7}{'import':>7}{'checks':>7}"
-          f"{'teardown':>9}{'rest':>6}{'trips':>6}{'sent':>7}")
+          f"{'teardown':>9}{'rest':>6}{'trips':>6}{'sent':>7}{'cpu:grader':>11}{'worker':>7}")
     for name in specs:
         totals = [r["total"] for r in runs[name]]
 
@@ -216,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
         verdict = "ok" if statistics.median(totals) <= TARGET else "MISSED"
         print(f"  {name:<14}{statistics.median(totals):7.3f}{min(totals):7.3f}{median('spawn'):7.3f}"
               f"{median('import'):7.3f}{checks:7.3f}{median('teardown'):9.3f}{median('rest'):6.3f}"
-              f"{median('#trips'):6.0f}{median('#sent'):7.0f}   target {TARGET} s: {verdict}")
+              f"{median('#trips'):6.0f}{median('#sent'):7.0f}{median('#cpu grader'):11.3f}"
+              f"{median('#cpu worker'):7.3f}   target {TARGET} s: {verdict}")
         for check in specs[name].checks:
             print(f"      {check.kind:<7} {median('check:' + check.name):6.3f}  {check.name}")
     if args.process:
