@@ -12,6 +12,7 @@ grader checks. Requests (``on`` is a ``{"$r": n}`` reference, ``null`` the modul
     {"op": "call", "on": ..., "method": name|null, "args": [...], "kwargs": {"$d": ...} (or none),
      "pure": bool, "guard": bool}
     {"op": "eq", "a": ..., "b": ...}   {"op": "repr"|"hash"|"plain"|"iter"|"bool"|"copy"|"describe", "on": ...}
+    {"op": "plains", "on": [...]}                  -> the plain data of each object, in one answer
     {"op": "output"}                               -> what the learner's code printed since
     {"op": "snippet", "code": ...}                 -> does a counterexample fail as printed?
 
@@ -108,6 +109,9 @@ class _Worker:
         self.timers = 0  # timer tokens handed to handlers
         self.notes: list[bool] = []  # answers to comparisons the grader will ask for at once
         self.reported: set[int] = set()
+        #: op name -> its handler (``op_call`` answers ``{"op": "call"}``), looked up once
+        self.handlers = {name[3:]: getattr(self, name) for name in dir(type(self))
+                         if name.startswith("op_")}
 
     # -- values ------------------------------------------------------------------------
     def reference(self, value: Any) -> dict[str, Any]:
@@ -142,9 +146,17 @@ class _Worker:
             number = value.get("$r")
             if type(number) is int and number >= 0:
                 return self.resolve(value)
-        elif kind is list and all(type(v) is dict and len(v) == 1 and type(v.get("$r")) is int
-                                  and v["$r"] >= 0 for v in value):
-            return [self.resolve(v) for v in value]  # arguments that are all references
+        elif kind is list:  # arguments that are all references, the commonest list
+            resolved = []
+            for v in value:
+                if type(v) is not dict or len(v) != 1:
+                    break
+                number = v.get("$r")
+                if type(number) is not int or number < 0:
+                    break
+                resolved.append(self.resolve(v))
+            else:
+                return resolved
         return protocol.decode(value, self.resolve)
 
     def target(self, request: dict[str, Any]) -> Any:
@@ -199,8 +211,12 @@ class _Worker:
                 if type(one) is not dict or one.get("op") == "batch" or not (
                         one.get("note") or "as" in one):
                     raise protocol.ProtocolError("a batch may hold only requests answered later")
-                self.handle(one)
+                self.reply_to(one)
             return
+        self.reply_to(request)
+
+    def reply_to(self, request: dict[str, Any]) -> None:
+        """Answer one request that is not a batch (keep the answer, if it is answered later)."""
         try:
             reply = self.answer(request)
         except (KeyboardInterrupt, protocol.ProtocolError):
@@ -228,7 +244,7 @@ class _Worker:
 
     def answer(self, request: dict[str, Any]) -> dict[str, Any]:
         op = request.get("op")
-        handler = getattr(self, f"op_{op}", None) if isinstance(op, str) else None
+        handler = self.handlers.get(op) if type(op) is str else None
         if handler is None:
             raise protocol.ProtocolError(f"unknown request {str(op)[:40]!r}")
         return handler(request)
@@ -266,6 +282,14 @@ class _Worker:
         if type(objects) is not list:
             raise protocol.ProtocolError("gets needs a list of objects")
         return {"ok": self.encode([getattr(o, str(request["name"])) for o in objects])}
+
+    def op_plains(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The plain data (as ``plain`` makes it) of each of the objects ``on`` (a list), in one
+        answer: the values a streamed oracle check read without waiting (pipelined ``get``)."""
+        objects = self.decode(request["on"])
+        if type(objects) is not list:
+            raise protocol.ProtocolError("plains needs a list of objects")
+        return {"ok": self.encode([_plain(o) for o in objects])}
 
     def op_has(self, request: dict[str, Any]) -> dict[str, Any]:
         return {"ok": hasattr(self.target(request), str(request["name"]))}

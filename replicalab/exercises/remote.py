@@ -96,6 +96,11 @@ class Session:
         #: While True, ``==`` between the learner's objects is sent without waiting and
         #: answered True; :meth:`verify` then says whether every answer really was True.
         self.optimistic = False
+        #: While True, every call on a learner's class or object is pipelined (its result a
+        #: stand-in at once) and a known attribute is read later, as in an optimistic run,
+        #: but no call is checked for changing its inputs unless its verb is pure: the
+        #: streamed pass of an oracle check (:mod:`replicalab.exercises.kinds.oracle`).
+        self.streaming = False
         self.outbox: list[str] = []  # requests that wait for no answer, sent with the next one
         self.outbox_size = 0
         self.noted = 0  # comparisons sent by note() that verify() has not fetched yet
@@ -269,6 +274,13 @@ class Session:
         """Raise the failure of a pipelined call nothing has reported yet, if there is one."""
         _result(self, self.ask({"op": "failures"}))
 
+    def plains(self, objects: list[RemoteObject]) -> list[Any]:
+        """The plain data of each of ``objects`` (stand-ins, pipelined reads too), in one request."""
+        values = self.value({"op": "plains", "on": [{"$r": o._remote_ref} for o in objects]})
+        if not isinstance(values, list) or len(values) != len(objects):
+            raise self._fail("protocol", "your module's process answered a list of values wrongly")
+        return values
+
     def value(self, request: dict[str, Any]) -> Any:
         """The decoded ``ok`` value of the reply to ``request``."""
         return self.decode(self.ask(request).get("ok"))
@@ -415,7 +427,7 @@ def _call(session: Session, on: dict[str, Any], method: str | None, args: tuple[
     A pure verb (see :attr:`Session.pure`) of a known class is pipelined: its result is a
     stand-in at once and the worker checks it changed none of its inputs."""
     pure = method is not None and method in session.pure
-    if (cls is not None and not kwargs and (pure or (method is None and session.pure))
+    if (cls is not None and not kwargs and (pure or session.streaming or (method is None and session.pure))
             and all(isinstance(a, RemoteObject) for a in args)):
         # the commonest request of a law check, written out: a pipelined call on the learner's
         # objects only (what encoding the request would give, without building it first)
@@ -435,7 +447,8 @@ def _call(session: Session, on: dict[str, Any], method: str | None, args: tuple[
         request["pure"] = True  # the worker checks the call left its inputs as they were
     if session.guard:
         request["guard"] = True
-    if cls is not None and not session.exposing and (pure or (method is None and session.pure)):
+    if cls is not None and not session.exposing and (
+            pure or session.streaming or (method is None and session.pure)):
         return session.pipelined(request, cls)
     return _result(session, session.ask(request))
 
@@ -480,7 +493,8 @@ class RemoteObject:
         key = (type(self), name)
         if session.methods.get(key):
             return _Method(self, name)
-        if session.optimistic and key in session.methods:  # a known attribute: read it later
+        if (session.optimistic or session.streaming) and key in session.methods:
+            # a known attribute: read it later
             return session.pipelined({"op": "get", "on": {"$r": self._remote_ref}, "name": name},
                                      session.stand_in("builtins", "object"))
         try:
@@ -500,16 +514,17 @@ class RemoteObject:
 
     def __eq__(self, other: object) -> bool:
         session = self._remote_session
+        if session.optimistic and isinstance(other, RemoteObject):
+            # the commonest comparison, written out (what encoding it would give)
+            session.note(f'{{"op":"eq","a":{{"$r":{int(self._remote_ref)}}},'
+                         f'"b":{{"$r":{int(other._remote_ref)}}}')
+            return True
         try:
             b = session.encode(other)
         except protocol.ProtocolError:
             return False
         if session.optimistic:
-            if isinstance(other, RemoteObject):  # the commonest comparison, written out
-                session.note(f'{{"op":"eq","a":{{"$r":{int(self._remote_ref)}}},'
-                             f'"b":{{"$r":{int(other._remote_ref)}}}')
-            else:
-                session.note({"op": "eq", "a": {"$r": self._remote_ref}, "b": b})
+            session.note({"op": "eq", "a": {"$r": self._remote_ref}, "b": b})
             return True
         return bool(session.value({"op": "eq", "a": {"$r": self._remote_ref}, "b": b}))
 

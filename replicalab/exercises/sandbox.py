@@ -49,7 +49,7 @@ from pathlib import Path
 import replicalab
 from replicalab.exercises import protocol
 
-__all__ = ["MAX_CAPTURE", "Sandbox", "clean_text", "isolation_available"]
+__all__ = ["MAX_CAPTURE", "Sandbox", "clean_text", "isolation_available", "workers_read_only"]
 
 #: Bytes of the process's own stdout/stderr kept (the rest is read and dropped).
 MAX_CAPTURE = 64 * 1024
@@ -171,6 +171,13 @@ def fork_server(restart: bool = False) -> ForkServer:
             _SERVER = ForkServer()
             atexit.register(_SERVER.close)
         return _SERVER
+
+
+def workers_read_only() -> bool:
+    """Does every worker of this grader process see every file system read-only but its own
+    private directory? (False until the fork server has started, and where it cannot.)"""
+    server = _SERVER
+    return server is not None and server.alive() and server.read_only
 
 
 class Sandbox:

@@ -10,6 +10,7 @@ check's limits, and leave no process behind.
 from __future__ import annotations
 
 import os
+import sys
 import textwrap
 import time
 from pathlib import Path
@@ -17,6 +18,8 @@ from pathlib import Path
 import pytest
 
 from replicalab import exercises
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 SPEC = exercises.get("gcounter")
 #: A correct G-Counter written out in full (no replicalab import), for the shadowing tests.
@@ -176,6 +179,7 @@ testing.check_crdt = lambda *a, **k: None
 def test_closing_stdout_and_stderr_does_not_hang_the_grader(tmp_path):
     report = attack(tmp_path, STARTER + '''
 import os
+import sys
 os.close(1)
 os.close(2)
 ''')
@@ -602,3 +606,85 @@ def test_an_eq_that_is_always_true_does_not_hide_a_merge_that_breaks_a_law(tmp_p
     assert not laws.passed
     assert "merge is not idempotent" in laws.message and "read different values" in laws.message
     assert [r.passed for r in report.results if r.kind != "laws"] == [True, True, True]
+
+
+def test_values_that_equal_anything_score_nothing_on_golden_or_oracle_checks(tmp_path):
+    """A clock that does nothing, whose ``wall`` and ``logical`` are int subclasses with an ``==``
+    that says True to anything: every value is compared as data, so no check passes."""
+    from test_streamed_oracle import ANYTHING_CLOCK
+
+    report = attack(tmp_path, ANYTHING_CLOCK, spec=exercises.get("hlc"))
+    assert report.score == 0
+    assert all("an object of your class Anything" in r.message for r in report.results)
+
+
+def test_a_value_that_equals_anything_does_not_hide_a_merge_that_breaks_a_law(tmp_path):
+    """The always-True ``__eq__`` moved from the state to its ``.value``: equal states must read
+    equal values, compared as data, so the values must be data."""
+    report = attack(tmp_path, CORRECT.replace(
+        "            counts[r] = max(counts.get(r, 0), n)",
+        "            counts[r] = counts.get(r, 0) + n").replace(
+        "        if not isinstance(other, GCounter):\n            return NotImplemented\n"
+        "        return {", "        return True or {").replace(
+        "        return sum(self.counts.values())", "        return Anything(sum(self.counts.values()))")
+        + "\n\nclass Anything(int):\n    def __eq__(self, other):\n        return True\n\n"
+        "    def __ne__(self, other):\n        return False\n\n    __hash__ = int.__hash__\n")
+    laws = [r for r in report.results if r.kind == "laws"][0]
+    assert not laws.passed
+    assert "holds an object of your class Anything" in laws.message
+
+
+#: A counter that does nothing but report, at import, what its process may do.
+PROBE = STARTER + '''
+import json, os, resource, sys
+_limits = {name: resource.getrlimit(getattr(resource, "RLIMIT_" + name))[0]
+           for name in ("CPU", "AS", "FSIZE", "NPROC")}
+try:
+    _stdin = os.read(0, 16).decode()
+except OSError as error:
+    _stdin = type(error).__name__
+print("PROBE " + json.dumps({
+    "limits": _limits, "stdin": _stdin, "cwd": os.getcwd(), "home": os.environ.get("HOME"),
+    "tmp": os.environ.get("TMPDIR"), "env": sorted(os.environ),
+    "session_leader": os.getsid(0) == os.getpid(), "path0": sys.path[0],
+}))
+'''
+
+
+def test_the_worker_runs_under_its_limits_in_a_private_directory_with_stdin_closed(tmp_path):
+    """Criterion 2, read from inside: setrlimit applied, stdin gives nothing, the working
+    directory, HOME and TMPDIR are one private temporary directory, the environment holds
+    only what Python needs, and the worker leads a session (its own process group)."""
+    import json
+
+    from replicalab.exercises import runner, sandbox
+
+    report = attack(tmp_path, PROBE)
+    assert report.score == 0
+    printed = next(r.message for r in report.results if "PROBE " in r.message)
+    probe = json.loads(printed.split("PROBE ", 1)[1].splitlines()[0])
+    cpu = int(runner.IMPORT_TIMEOUT + len(SPEC.checks) * LIMIT) + 5
+    assert probe["limits"] == {"CPU": cpu, "AS": sandbox.ADDRESS_SPACE,
+                               "FSIZE": sandbox.FILE_SIZE, "NPROC": 0}
+    assert probe["stdin"] == ""
+    assert probe["cwd"] == probe["home"] == probe["tmp"]
+    assert Path(probe["cwd"]).name.startswith("replicalab-sandbox-")
+    assert probe["cwd"] != str(tmp_path) and not Path(probe["cwd"]).exists()  # removed after
+    assert set(probe["env"]) <= {"PATH", "HOME", "TMPDIR", "LANG", "PYTHONHASHSEED",
+                                 "PYTHONIOENCODING", "PYTHONDONTWRITEBYTECODE", "LC_CTYPE"}
+    assert probe["session_leader"] is True
+    assert probe["path0"] != str(tmp_path)  # the learner's folder shadows nothing
+
+
+def test_a_refused_call_that_changes_the_counter_is_caught_behind_an_eq_that_says_true(tmp_path):
+    """``unchanged = true`` compares with the learner's ``==``; an ``==`` that says True hides a
+    refused increment that changed the counter, so the step after it reads the value as data."""
+    source = CORRECT.replace(
+        '        if type(n) is not int or n < 0:\n            raise ValueError("n must be an int >= 0")',
+        '        if type(n) is not int or n < 0:\n            self.counts[replica] = 0\n'
+        '            raise ValueError("n must be an int >= 0")').replace(
+        "        if not isinstance(other, GCounter):\n            return NotImplemented\n"
+        "        return {", "        return True or {")
+    report = attack(tmp_path, source)
+    refused = next(r for r in report.results if r.name == "a negative increment is refused")
+    assert not refused.passed and "expected 2, got 0" in refused.message

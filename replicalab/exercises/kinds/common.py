@@ -13,7 +13,8 @@ import attrs
 
 from replicalab.errors import ConfigError
 
-__all__ = ["CheckContext", "CheckFailed", "RunAgain", "fails_when_run", "find", "plain"]
+__all__ = ["CheckContext", "CheckFailed", "RunAgain", "fails_when_run", "find", "learner_object_in",
+           "plain", "same_data", "shown"]
 
 
 class CheckFailed(Exception):
@@ -90,6 +91,55 @@ def plain(value: Any) -> Any:
     if isinstance(value, bytes):
         return value.hex()
     return value
+
+
+def learner_object_in(value: Any) -> Any:
+    """The first object of the learner's (a stand-in) inside plain data ``value``, or None.
+
+    :func:`plain` leaves a learner's object that is not one of the builtin data types as a
+    stand-in (an ``int`` subclass is one), and comparing a stand-in runs the learner's ``==``.
+    """
+    from replicalab.exercises.remote import is_remote
+
+    if is_remote(value):
+        return value
+    if isinstance(value, (list, tuple)):
+        items: Any = value
+    elif isinstance(value, Mapping):
+        items = [*value.keys(), *value.values()]
+    else:
+        return None
+    for item in items:
+        found = learner_object_in(item)
+        if found is not None:
+            return found
+    return None
+
+
+def same_data(got: Any, expected: Any) -> bool:
+    """Is ``got`` (plain data read from the learner) the plain data ``expected``?
+
+    Where ``expected`` is data — the exercise's or replicalab's answer — ``got`` must be data
+    too: a learner's object there is never equal, so no ``__eq__`` of the learner's (one
+    that says True to anything) decides the comparison. Where ``expected`` holds a learner's
+    object (a golden step comparing with a value bound earlier), the learner's ``==`` is the
+    equality being checked.
+    """
+    if learner_object_in(expected) is None and learner_object_in(got) is not None:
+        return False
+    return bool(got == expected)
+
+
+def shown(value: Any) -> str:
+    """``value`` (plain data read from the learner) for a message: a learner's object in it is
+    named by its class, so the message does not print ``1100`` for an object that is not 1100."""
+    found = learner_object_in(value)
+    if found is None:
+        return repr(value)
+    kind = type(found)
+    return (f"{value!r:.200} — holding an object of your class {kind.__qualname__} "
+            f"(from {kind.__module__}), not plain data: the check compares values as data "
+            "(int, str, list, dict...), so return the value itself")
 
 
 # -- validators of plain parameter data -------------------------------------------------

@@ -14,7 +14,8 @@ Each step is a table with exactly one of ``new``, ``call`` or ``get``::
 Arguments are TOML values; a string ``"$c"`` means the value bound to ``c``
 (``"$$"`` starts a literal ``$``). ``returns``/``equals`` compare as plain
 data (sets as sorted lists, tuples as lists, enums by lower-case name,
-bytes as hex). ``raises = true`` expects any exception, a string names the
+bytes as hex); a value the learner's code returns there must be data itself — an object
+of the learner's (an ``int`` subclass whose ``==`` says True to anything) never equals it. ``raises = true`` expects any exception, a string names the
 exception class (or a base class); ``unchanged = true`` then also demands
 that ``on`` compares equal to what it was before the call. ``say`` is a
 short description shown when the step fails.
@@ -42,6 +43,8 @@ from replicalab.exercises.kinds.common import (
     find,
     is_name,
     plain,
+    same_data,
+    shown,
     tables,
 )
 
@@ -194,8 +197,8 @@ def run(ctx: CheckContext) -> None:
                 raise env.fail(line, f"{type(target).__name__} has no attribute {step['get']!r}", say)
             got = getattr(target, step["get"])
             expected = env.resolve(step["equals"])
-            if plain(got) != plain(expected):
-                raise env.fail(line, f"expected {plain(expected)!r}, got {plain(got)!r}", say,
+            if not same_data(plain(got), plain(expected)):
+                raise env.fail(line, f"expected {plain(expected)!r}, got {shown(plain(got))}", say,
                                _assertion(line, step["equals"], expected))
             env.lines.append(_checked(line, step["equals"], got))
             continue
@@ -234,8 +237,8 @@ def run(ctx: CheckContext) -> None:
         line = f"{step['as']} = {expression}" if "as" in step else expression
         if "returns" in step:
             expected = env.resolve(step["returns"])
-            if plain(got) != plain(expected):
-                raise env.fail(line, f"expected {plain(expected)!r}, got {plain(got)!r}", say,
+            if not same_data(plain(got), plain(expected)):
+                raise env.fail(line, f"expected {plain(expected)!r}, got {shown(plain(got))}", say,
                                _assertion(expression, step["returns"], expected))
         if "as" in step:
             env.values[step["as"]] = got

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Iterator
 from typing import Any
 
-from replicalab.exercises.kinds.common import CheckFailed, plain
+from replicalab.exercises.kinds.common import CheckFailed, learner_object_in, plain
 from replicalab.sim.rng import RandomStreams
 
 __all__ = ["check_values"]
@@ -53,7 +54,39 @@ def _call_code(name: str, args: list[Any], kwargs: dict[str, Any]) -> str:
 
 
 def check_values(cls: Any, ops: list[dict[str, Any]], *, seed: int, name: str) -> None:
-    """Raise :class:`CheckFailed` if two states a law calls equal read different values."""
+    """Raise :class:`CheckFailed` if two states a law calls equal read different values.
+
+    For a learner's class every merge is pipelined and every ``.value`` read later
+    (:attr:`~replicalab.exercises.remote.Session.streaming`); one request then fetches all
+    the values, as plain data, and the histories are judged in order, so the first law
+    that fails is the one reported, as when each value was read on its own.
+    """
+    from replicalab.exercises.remote import is_remote, session_of
+
+    session = session_of(cls) if is_remote(cls) else None
+    histories: list[tuple[list[str], list[tuple[str, str, Any, str, Any]]]] = []
+    if session is not None:
+        session.streaming = True
+    try:
+        for code, states in _histories(cls, ops, seed=seed, name=name):
+            histories.append((code, _laws(states)))
+    finally:
+        if session is not None:
+            session.streaming = False
+    values: dict[int, Any] = {}
+    if session is not None:
+        reads = [v for _, laws in histories for law in laws for v in (law[2], law[4])
+                 if is_remote(v)]
+        values = dict(zip((id(r) for r in reads), session.plains(reads), strict=True))
+    for code, laws in histories:
+        _compare(code, name, [(law, left_code, values.get(id(left), left), right_code,
+                               values.get(id(right), right))
+                              for law, left_code, left, right_code, right in laws])
+
+
+def _histories(cls: Any, ops: list[dict[str, Any]], *, seed: int, name: str
+               ) -> Iterator[tuple[list[str], list[Any]]]:
+    """``(code, states)`` of each seeded history: its Python, and the replicas' final states."""
     rng = RandomStreams(seed).stream("exercise:law-values")
     for _ in range(EXAMPLES):
         start = cls()
@@ -74,20 +107,31 @@ def check_values(cls: Any, ops: list[dict[str, Any]], *, seed: int, name: str) -
                 i = owner.setdefault(replica, len(owner) % REPLICAS)
             states[i] = getattr(states[i], spec["call"])(*args, **kwargs)
             code.append(f"r{i} = r{i}.{spec['call']}({_call_code(spec['call'], args, kwargs)})")
-        _compare(states, code, name)
+        yield code, states
 
 
-def _compare(states: list[Any], code: list[str], name: str) -> None:
-    """The values of the two sides of each law, on the replicas' states ``r0``, ``r1``, ``r2``."""
+def _laws(states: list[Any]) -> list[tuple[str, str, Any, str, Any]]:
+    """Each law's name and two sides (code, value read), on the states ``r0``, ``r1``, ``r2``."""
     a, b, c = states[0], states[1], states[2 % REPLICAS]
-    laws = [
-        ("commutative", "r0.merge(r1)", a.merge(b), "r1.merge(r0)", b.merge(a)),
-        ("idempotent", "r0.merge(r0)", a.merge(a), "r0", a),
-        ("associative", "r0.merge(r1).merge(r2)", a.merge(b).merge(c),
-         "r0.merge(r1.merge(r2))", a.merge(b.merge(c))),
+    return [
+        ("commutative", "r0.merge(r1)", a.merge(b).value, "r1.merge(r0)", b.merge(a).value),
+        ("idempotent", "r0.merge(r0)", a.merge(a).value, "r0", a.value),
+        ("associative", "r0.merge(r1).merge(r2)", a.merge(b).merge(c).value,
+         "r0.merge(r1.merge(r2))", a.merge(b.merge(c)).value),
     ]
+
+
+def _compare(code: list[str], name: str, laws: list[tuple[str, str, Any, str, Any]]) -> None:
+    """Raise if the two sides of a law read different values, as plain data."""
     for law, left_code, left, right_code, right in laws:
-        left_value, right_value = plain(left.value), plain(right.value)
+        left_value, right_value = plain(left), plain(right)
+        found = learner_object_in([left_value, right_value])
+        if found is not None:
+            raise CheckFailed(
+                f"{name}.value must be plain data (int, str, a set or dict of them...), but "
+                f"it holds an object of your class {type(found).__qualname__}: "
+                "the check compares values as data, never with your own ==, so return the "
+                "value itself")
         if left_value != right_value:
             program = "\n".join(f"    {line}" for line in code)
             raise CheckFailed(

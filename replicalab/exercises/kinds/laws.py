@@ -28,6 +28,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from replicalab.errors import ConfigError
+from replicalab.exercises.kinds import law_examples
 from replicalab.exercises.kinds.common import (
     CheckContext,
     CheckFailed,
@@ -194,8 +195,9 @@ class _Unclean(BaseException):  # noqa: N818 - not an error: the streamed pass g
 
 
 #: The examples Hypothesis generated for a law check, by :func:`_key`: the same for every
-#: class that passes them (fixed seed, no database), so later submissions skip generating.
-_EXAMPLES: dict[str, list[Any]] = {}
+#: class that passes them (fixed seed, no database), so later submissions skip generating
+#: (this process's memory of :mod:`~replicalab.exercises.kinds.law_examples`).
+_EXAMPLES = law_examples.MEMORY
 
 
 def _key(ctx: CheckContext) -> str:
@@ -209,8 +211,8 @@ def streamed(session: Any, check: Any, key: str) -> bool:
 
     ``check(around, record=..., replay=...)`` runs the law check (see
     :func:`~replicalab.testing.check_crdt`). The examples come from Hypothesis the first time
-    a check with this ``key`` runs in this process, and are replayed from memory after
-    that. Every example runs optimistically (see :func:`optimistic`) and nothing waits for
+    a check with this ``key`` runs on this install, and are replayed after that, from
+    memory or from disk (:mod:`~replicalab.exercises.kinds.law_examples`). Every example runs optimistically (see :func:`optimistic`) and nothing waits for
     the learner's process between examples: the grader works out the next example while
     the worker still runs the calls of the last, so the two processes work at the same time. One request at the end fetches every
     comparison's real answer and any failure of a pipelined call. The examples are the same
@@ -237,16 +239,17 @@ def streamed(session: Any, check: Any, key: str) -> bool:
         finally:
             session.optimistic = False
 
-    replay = _EXAMPLES.get(key)
+    from replicalab.exercises.sandbox import workers_read_only
+
+    disk = workers_read_only()  # then no submission can have written the examples on disk
+    replay = law_examples.recall(key, disk)
     try:
         if replay is not None:
             check(around, replay=replay)
         else:
             record: list[Any] = []
             check(around, record=record)
-            if len(_EXAMPLES) >= 64:
-                _EXAMPLES.clear()
-            _EXAMPLES[key] = record
+            law_examples.remember(key, record, disk)
         clean = session.verify() and session.quiet()
     except _Unclean:
         clean = False

@@ -24,6 +24,12 @@ class Oracle:
     replicalab's answer; ``actual(target, case)`` runs the learner's target on
     it; ``code(name, case)`` is the same call as a line of Python for the
     failure message; ``describe`` says in a few words what is compared.
+
+    ``streams`` says the check may run every case first with no round trip to the
+    learner's process (see :func:`replicalab.exercises.kinds.oracle.streamed`): true only
+    where ``actual`` calls the learner's class or its objects' methods and reads their
+    attributes, building its answer from those reads alone — no ``==``, ``bool`` or
+    branching on what the learner's code returned.
     """
 
     generate: Callable[[random.Random], Any]
@@ -31,6 +37,7 @@ class Oracle:
     actual: Callable[[Any, Any], Any]
     code: Callable[[str, Any], str]
     describe: str = ""
+    streams: bool = False
 
 
 #: Oracle name -> the module (in this package) defining ``ORACLE``.

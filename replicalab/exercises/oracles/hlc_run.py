@@ -104,4 +104,5 @@ ORACLE = Oracle(
     actual=_run,
     code=_code,
     describe="(wall, logical) after each call",
+    streams=True,
 )

@@ -40,4 +40,5 @@ ORACLE = Oracle(
     actual=lambda cls, events: _times(cls("a"), events),
     code=_code,
     describe="the clock's time after each call",
+    streams=True,
 )
