@@ -63,6 +63,7 @@ RANKS: dict[str, int] = {
     "replicalab.testing": 11,
     "replicalab.scenarios": 12,
     "replicalab.exercises": 13,
+    "replicalab.sweeps": 13,
     "replicalab.cli": 14,
     "replicalab.__main__": 15,
     "replicalab": 15,
