@@ -177,9 +177,21 @@ def test_the_svg_is_well_formed_and_names_every_pattern():
     texts = " ".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))
     for p in patterns():
         assert p.name in texts
-    assert "silently lost" in texts and "write latency (ms)" in texts
+    assert "silently lost" in texts and "latency ms" in texts
     assert result._repr_svg_() == svg
     assert svg in result._repr_html_() and "<script" not in result._repr_html_()
+
+
+def test_the_svg_fits_a_page_column_with_no_text_under_11px():
+    """Readable at the size shown: 680 px wide (the tutorial's column; Jupyter shows it at its own
+    size), every font size at least 11 px, and long pattern names wrapped, not run into the bars."""
+    root = ET.fromstring(sweep("london", 2, options={"stamps": ["wall", "hlc"]}, workers=1).to_svg())
+    assert float(root.get("width")) == 680
+    sizes = [float(t.get("font-size")) for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert min(sizes) >= 11
+    labels = [t for t in root.iter("{http://www.w3.org/2000/svg}text")
+              if t.get("font-weight") == "bold" and float(t.get("x")) < 20 and float(t.get("y")) > 100]
+    assert all(len(t.text) * 11 * 0.64 <= 192 - 14 for t in labels)
 
 
 def test_csv_has_a_header_and_one_row_per_pattern():
