@@ -241,6 +241,17 @@ def test_bad_arguments_raise_config_error_before_running_anything(extra, says):
     assert calls == []
 
 
+def test_where_python_cannot_start_processes_the_default_is_one_worker(monkeypatch):
+    """Pyodide (the tutorials' Run buttons) has no processes: the default quietly runs here, and
+    asking for more says why it cannot."""
+    from replicalab.sweeps import runner
+
+    monkeypatch.setattr(runner, "CAN_START_PROCESSES", False)
+    assert sweep("london", 1, patterns=["causal"]).rows[0].runs == 1
+    with pytest.raises(ConfigError, match="cannot start worker processes"):
+        sweep("london", 1, workers=2)
+
+
 @pytest.mark.parametrize(("args", "says"), [
     ({}, "scenario name or workload"),
     ({"scenario": "london", "workload": "contested"}, "one of them"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -29,6 +30,8 @@ MAX_CELLS = 1_000_000
 MAX_WORKERS = 256
 #: A chunk holds at most this many cells: small enough to keep every worker busy to the end.
 CHUNK_CELLS = 256
+#: Whether this Python can start worker processes (Pyodide in a browser cannot).
+CAN_START_PROCESSES = sys.platform not in ("emscripten", "wasi")
 
 
 def parse_seeds(text: str) -> range:
@@ -93,10 +96,13 @@ def _patterns(chosen: str | Sequence[str]) -> list[Any]:
 
 def _workers(workers: int | None) -> int:
     if workers is None:
-        return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+        return max(1, min(os.cpu_count() or 1, MAX_WORKERS)) if CAN_START_PROCESSES else 1
     if type(workers) is not int or not 1 <= workers <= MAX_WORKERS:
         raise ConfigError(f"workers must be an integer from 1 to {MAX_WORKERS}, got "
                           f"{_validate.shown(workers)}")
+    if workers > 1 and not CAN_START_PROCESSES:
+        raise ConfigError(f"this Python ({sys.platform}) cannot start worker processes; "
+                          "use workers=1 (or leave it out)")
     return workers
 
 
@@ -133,7 +139,8 @@ def sweep(
     doubles the rows).
 
     Backends: ``workers=1`` runs here; otherwise a local process pool of
-    ``workers`` processes (default: the machine's cores); ``dask="local"``
+    ``workers`` processes (default: the machine's cores; 1 where Python cannot
+    start processes, as in Pyodide); ``dask="local"``
     starts a Dask ``LocalCluster`` of ``workers`` processes (default 2),
     another string is a scheduler address, or pass your own
     ``distributed.Client``. ``progress(cells_done, cells_total)`` is called
