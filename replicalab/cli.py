@@ -346,7 +346,7 @@ def _sweep(args: argparse.Namespace) -> None:
         vary[name] = values
     show = args.progress or sys.stderr.isatty()
     result = sweep(args.scenario, parse_seeds(args.seeds), patterns=args.patterns,
-                   options=vary or None, workload=args.workload, minutes=args.minutes or 2,
+                   options=vary or None, workload=args.workload, minutes=args.minutes,
                    workers=args.workers, dask=args.dask,
                    progress=_progress_bar if show else None)
     for path, render in ((args.csv, result.to_csv), (args.json, result.to_json),

@@ -228,6 +228,8 @@ BAD = [
     ({"options": {"merge": ["causal"]}}, "already sets merge"),
     ({"dask": "tcp://127.0.0.1:1", "workers": 2}, "size of dask='local'"),
     ({"progress": 3}, "progress is a function"),
+    ({"dask": "", "workers": None}, "dask takes"),
+    ({"dask": 42, "workers": None}, "dask takes 'local', a scheduler address or a distributed.Client"),
 ]
 
 
@@ -258,6 +260,8 @@ def test_where_python_cannot_start_processes_the_default_is_one_worker(monkeypat
     ({"scenario": "atlantis"}, "unknown scenario 'atlantis'"),
     ({"workload": "flood"}, "unknown workload 'flood'"),
     ({"workload": "contested", "minutes": 0}, "minutes must be an integer from 1 to 60"),
+    ({"scenario": "london", "minutes": 3}, "a scenario has its own"),
+    ({"scenario": 7}, "scenario is a scenario name"),
 ])
 def test_the_source_must_be_one_known_scenario_or_workload(args, says):
     with pytest.raises(ConfigError) as info:

@@ -23,6 +23,7 @@ completion).
 from __future__ import annotations
 
 import collections
+import contextlib
 import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -31,7 +32,7 @@ from replicalab.errors import ConfigError
 from replicalab.sweeps.cells import Chunk
 from replicalab.sweeps.measure import Measurement, run_chunk
 
-__all__ = ["in_process", "on_dask", "process_pool", "start_method"]
+__all__ = ["dask_client", "in_process", "on_dask", "process_pool", "start_method"]
 
 Batch = tuple[Measurement, ...]
 
@@ -78,43 +79,37 @@ def process_pool(chunks: Iterable[Chunk], workers: int) -> Iterator[Batch]:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _client(dask: Any, workers: int | None) -> tuple[Any, Callable[[], None]]:
-    """A ``distributed.Client`` for ``dask`` and a function that releases what was started."""
+@contextlib.contextmanager
+def dask_client(dask: Any, workers: int | None) -> Iterator[tuple[Any, int]]:
+    """``(client, slots)`` for ``dask`` (see the module docs), released on exit; ``slots`` is the
+    cluster's total number of worker threads, which the sweep sizes its chunks for."""
     try:
         import distributed
     except ImportError:
         raise ConfigError("dask= needs Dask's distributed scheduler: "
                           "pip install 'replicalab[dask]'") from None
-    if not isinstance(dask, str):  # a Client the caller made and owns
+    if not isinstance(dask, str):  # a Client the caller made and owns: not closed here
         if not isinstance(dask, distributed.Client):
             raise ConfigError(f"dask takes 'local', a scheduler address or a distributed.Client, "
                               f"got {type(dask).__name__}")
-        return dask, lambda: None
+        yield dask, max(1, sum(dask.nthreads().values()))
+        return
     if dask == "local":
-        cluster = distributed.LocalCluster(n_workers=workers or 2, threads_per_worker=1,
-                                           processes=True, host="127.0.0.1",
-                                           dashboard_address=None, silence_logs=40)
-        client = distributed.Client(cluster)
-
-        def close() -> None:
-            client.close()
-            cluster.close()
-
-        return client, close
+        with distributed.LocalCluster(n_workers=workers or 2, threads_per_worker=1,
+                                      processes=True, host="127.0.0.1", dashboard_address=None,
+                                      silence_logs=40) as cluster, distributed.Client(cluster) as client:
+            yield client, workers or 2
+        return
     try:
         client = distributed.Client(dask, timeout="10s")
     except (OSError, TimeoutError) as error:
         raise ConfigError(f"cannot reach a Dask scheduler at {dask!r} ({error}); give 'local' "
                           f"or an address such as tcp://127.0.0.1:8786") from None
-    return client, client.close
+    with client:
+        yield client, max(1, sum(client.nthreads().values()))
 
 
-def on_dask(chunks: Iterable[Chunk], dask: Any, workers: int | None) -> Iterator[Batch]:
-    """Run chunks on a Dask cluster (see the module docs for what ``dask`` may be)."""
-    client, close = _client(dask, workers)
-    try:
-        window = 4 * max(1, len(client.scheduler_info().get("workers", {})) or workers or 2)
-        yield from _in_order(lambda c: client.submit(run_chunk, c, pure=False),
-                             lambda f: f.result(), chunks, window=window)
-    finally:
-        close()
+def on_dask(chunks: Iterable[Chunk], client: Any, slots: int) -> Iterator[Batch]:
+    """Run chunks as futures on a Dask ``client`` with ``slots`` worker threads."""
+    yield from _in_order(lambda c: client.submit(run_chunk, c, pure=False),
+                         lambda f: f.result(), chunks, window=4 * slots)

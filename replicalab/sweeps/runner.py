@@ -20,6 +20,7 @@ from replicalab.scenarios.compare import patterns as all_patterns
 from replicalab.sweeps import backends
 from replicalab.sweeps.aggregate import GroupStats
 from replicalab.sweeps.cells import Chunk, Group, Source, groups, pattern
+from replicalab.sweeps.measure import Measurement
 from replicalab.sweeps.result import SweepResult
 
 __all__ = ["MAX_CELLS", "MAX_WORKERS", "parse_seeds", "sweep"]
@@ -120,7 +121,7 @@ def sweep(
     patterns: str | Sequence[str] = "all",
     options: Mapping[str, Sequence[Any]] | None = None,
     workload: str | None = None,
-    minutes: int = 2,
+    minutes: int | None = None,
     workers: int | None = None,
     dask: Any = None,
     progress: Callable[[int, int], None] | None = None,
@@ -128,7 +129,8 @@ def sweep(
     """Run every (seed, pattern, option) cell of ``scenario`` and aggregate per pattern.
 
     ``scenario`` is a registered scenario name; or give ``workload`` (a generated
-    shape: ``append-only``, ``profile``, ``contested``; ``minutes`` of traffic),
+    shape: ``append-only``, ``profile``, ``contested``; ``minutes`` of traffic,
+    default 2),
     which makes new traffic for every seed. ``seeds`` is a count (seeds
     0..N-1), a range or a list of distinct integers >= 0. ``patterns`` is
     ``"all"`` (every pattern ``replicalab compare`` shows, in its order) or a
@@ -159,13 +161,20 @@ def sweep(
         raise ConfigError("sweep takes a scenario name or workload=SHAPE (one of them)")
     if scenario is not None and not isinstance(scenario, str):
         raise ConfigError(f"scenario is a scenario name, got {_validate.shown(scenario)}")
-    source = Source.scenario(scenario) if scenario is not None else Source.workload(workload or "", minutes)
+    if scenario is not None and minutes is not None:
+        raise ConfigError("minutes sets the length of workload= traffic; a scenario has its own")
+    source = (Source.scenario(scenario) if scenario is not None
+              else Source.workload(workload or "", 2 if minutes is None else minutes))
     seed_list = _seeds(seeds)
     plan = groups(_patterns(patterns), options)
     total = len(seed_list) * len(plan)
     if total > MAX_CELLS:
         raise ConfigError(f"a sweep makes at most {MAX_CELLS} runs; {len(seed_list)} seeds × "
                           f"{len(plan)} patterns is {total}. Use fewer seeds or patterns")
+    if dask is not None and not (isinstance(dask, str) and dask) and not callable(
+            getattr(dask, "submit", None)):
+        raise ConfigError(f"dask takes 'local', a scheduler address or a distributed.Client, "
+                          f"got {_validate.shown(dask)}")
     if dask is None:
         count = _workers(workers)
     else:
@@ -178,19 +187,22 @@ def sweep(
     for group in plan:  # validate every combination before running anything
         first.options(**{"seed": seed_list[0], **group.options})
 
-    chunks = _chunks(source, seed_list, plan, max(count, 1))
-    if dask is not None:
-        batches = backends.on_dask(chunks, dask, count or None)
-    elif count == 1:
-        batches = backends.in_process(chunks)
-    else:
-        batches = backends.process_pool(chunks, count)
     stats = [GroupStats(group) for group in plan]
-    done = 0
-    for batch in batches:
-        for i, measurement in enumerate(batch):  # seed-major: cell i belongs to group i mod len
-            stats[i % len(plan)].add(measurement)
-        done += len(batch)
-        if progress is not None:
-            progress(done, total)
+
+    def aggregate(batches: Iterable[tuple[Measurement, ...]]) -> None:
+        done = 0
+        for batch in batches:
+            for i, measurement in enumerate(batch):  # seed-major: cell i belongs to group i mod len
+                stats[i % len(plan)].add(measurement)
+            done += len(batch)
+            if progress is not None:
+                progress(done, total)
+
+    if dask is not None:
+        with backends.dask_client(dask, count or None) as (client, slots):
+            aggregate(backends.on_dask(_chunks(source, seed_list, plan, slots), client, slots))
+    elif count == 1:
+        aggregate(backends.in_process(_chunks(source, seed_list, plan, 1)))
+    else:
+        aggregate(backends.process_pool(_chunks(source, seed_list, plan, count), count))
     return SweepResult(source.describe(), seed_list, tuple(stats))
