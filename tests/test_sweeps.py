@@ -149,6 +149,29 @@ def test_adding_in_another_order_gives_the_same_plain_data():
     assert a.to_plain() == b.to_plain()
 
 
+def test_memory_stays_flat_as_seeds_go_by(monkeypatch):
+    """Flat in the number of seeds: after the first chunks, the memory held between chunks stops
+    growing — a run is reduced to its measurement and folded into histograms, never kept."""
+    import gc
+    import tracemalloc
+
+    from replicalab.sweeps import runner
+
+    def measure(done, total):
+        gc.collect()  # a finished run's simulation holds reference cycles: count what is kept
+        held.append(tracemalloc.get_traced_memory()[0])
+
+    monkeypatch.setattr(runner, "CHUNK_CELLS", 10)
+    held = []
+    tracemalloc.start()
+    try:
+        sweep("london", 160, patterns=["key-home"], workers=1, progress=measure)
+    finally:
+        tracemalloc.stop()
+    assert len(held) == 16
+    assert held[-1] - held[4] < 16 * 1024, [h - held[4] for h in held]
+
+
 def test_options_cross_every_pattern_and_change_what_they_say():
     result = sweep("skew", 2, patterns=["item-lww"], options={"stamps": ["wall", "hlc"]}, workers=1)
     assert [r.group.id for r in result.rows] == ["item-lww,stamps=wall", "item-lww,stamps=hlc"]

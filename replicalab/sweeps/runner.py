@@ -25,7 +25,8 @@ from replicalab.sweeps.result import SweepResult
 
 __all__ = ["MAX_CELLS", "MAX_WORKERS", "parse_seeds", "sweep"]
 
-#: The most runs one sweep may make (about ten minutes of London runs on one core, per 1,000,000).
+#: The most runs one sweep may make: about 12 minutes of London runs on one core (generated
+#: workloads take far longer per run), and a typo such as 0..99999999 is refused, not started.
 MAX_CELLS = 1_000_000
 #: The most local worker processes (or LocalCluster workers) a sweep may start.
 MAX_WORKERS = 256
@@ -130,8 +131,7 @@ def sweep(
 
     ``scenario`` is a registered scenario name; or give ``workload`` (a generated
     shape: ``append-only``, ``profile``, ``contested``; ``minutes`` of traffic,
-    default 2),
-    which makes new traffic for every seed. ``seeds`` is a count (seeds
+    default 2), which makes new traffic for every seed. ``seeds`` is a count (seeds
     0..N-1), a range or a list of distinct integers >= 0. ``patterns`` is
     ``"all"`` (every pattern ``replicalab compare`` shows, in its order) or a
     list of pattern ids (``item-lww``, ``versioned``, ``mrsc``,
