@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -45,6 +44,8 @@ def in_process(chunks: Iterable[Chunk]) -> Iterator[Batch]:
 
 def start_method() -> str:
     """The start method for pool workers: ``forkserver`` where available, else ``spawn``."""
+    import multiprocessing  # here, not at the top: Pyodide (the tutorials' Run buttons) has no processes
+
     return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
@@ -62,6 +63,7 @@ def _in_order(submit: Callable[[Chunk], Any], result: Callable[[Any], Batch],
 
 def process_pool(chunks: Iterable[Chunk], workers: int) -> Iterator[Batch]:
     """Run chunks on ``workers`` local processes."""
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context(start_method())
