@@ -108,6 +108,11 @@ class Group:
 
     @classmethod
     def of(cls, p: Pattern, extra: Mapping[str, Any] | None = None) -> Group:
+        """The group of pattern ``p`` with ``extra`` options; its name and id say the extras.
+
+            >>> Group.of(pattern("causal"), {"stamps": "hlc"}).id
+            'causal,stamps=hlc'
+        """
         extra = dict(sorted((extra or {}).items()))
         suffix = "".join(f", {k}={_text(v)}" for k, v in extra.items())
         id_suffix = "".join(f",{k}={_text(v)}" for k, v in extra.items())
