@@ -371,3 +371,45 @@ def test_a_process_pool_sweep_never_imports_dask():
             "bad = [m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _children(pid):
+    """Process ids whose parent is ``pid`` (from /proc)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(entry))
+    return out
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads process parents from /proc (Linux)")
+def test_killing_the_sweeping_process_ends_its_workers():
+    """A killed sweep (SIGKILL: no cleanup runs) leaves no worker waiting for work forever."""
+    import signal
+    import time
+
+    code = ("import sys; from replicalab.sweeps import sweep\n"
+            "if __name__ == '__main__':\n"
+            "    sweep('london', 20000, workers=2, progress=lambda d, t: print(d, flush=True))\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        proc.stdout.readline()  # the pool has run a chunk: its workers exist
+        started = [w for server in _children(proc.pid) for w in [server, *_children(server)]]
+        assert len(started) >= 3, started  # the fork server and two workers
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        proc.stdout.close()
+    deadline = time.monotonic() + 20
+    alive = started
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.2)
+        alive = [p for p in alive if os.path.exists(f"/proc/{p}") and
+                 open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"]
+    assert alive == []

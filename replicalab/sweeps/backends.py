@@ -61,6 +61,29 @@ def _in_order(submit: Callable[[Chunk], Any], result: Callable[[Any], Batch],
         yield result(pending.popleft())
 
 
+def _exit_with_parent() -> None:
+    """Pool worker initializer: end this worker when the sweeping process is gone.
+
+    A pool shut down normally stops its workers itself; but a sweeping process that is killed
+    (SIGKILL, an OOM kill) cannot, and its workers would wait for work forever. The parent's
+    sentinel becomes ready when the parent ends, however it ends.
+    """
+    import multiprocessing
+    import multiprocessing.connection
+    import os
+    import threading
+
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="replicalab-exit-with-parent", daemon=True).start()
+
+
 def process_pool(chunks: Iterable[Chunk], workers: int) -> Iterator[Batch]:
     """Run chunks on ``workers`` local processes."""
     import multiprocessing
@@ -72,7 +95,8 @@ def process_pool(chunks: Iterable[Chunk], workers: int) -> Iterator[Batch]:
         # each worker importing it again (~0.3 s apiece); later sweeps in the same process reuse
         # the server. '__main__' is the standard library's default entry, kept.
         context.set_forkserver_preload(["__main__", run_chunk.__module__])
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                               initializer=_exit_with_parent)
     try:
         yield from _in_order(lambda c: pool.submit(run_chunk, c), lambda f: f.result(),
                              chunks, window=4 * workers)
