@@ -15,7 +15,8 @@ Contenders, all through the public :func:`replicalab.sweep`:
 Checks: all three give byte-identical JSON. Targets: 2 workers at least 1.7x faster than 1 on
 the 2,000 London runs; the Dask path's overhead per run over the process pool is reported. The
 load average is printed: on a shared machine other processes take cores from the two workers.
-Run ``python benchmarks/b10_sweep.py`` (``--quick``: 500 runs, one round).
+Run ``python benchmarks/b10_sweep.py`` (``--quick``: 500 runs, one round; ``--scenario london``:
+only the target's workload).
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="500 runs per scenario, one round")
     parser.add_argument("--repeats", type=int, default=None, help="measured rounds (default 3)")
+    parser.add_argument("--scenario", choices=["london", "crash"], action="append",
+                        help="only this workload (repeatable; default both)")
     args = parser.parse_args(argv)
     seeds = range(63 if args.quick else 250)
     repeats = args.repeats or (1 if args.quick else 3)
@@ -71,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 
     failures: list[str] = []
     try:
-        for scenario in ("london", "crash"):
+        for scenario in args.scenario or ("london", "crash"):
             runs = len(seeds) * 8
             H.banner(f"{scenario}: {len(seeds)} seeds x 8 patterns = {runs:,} runs")
             contenders = {
