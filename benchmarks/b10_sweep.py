@@ -12,7 +12,9 @@ Contenders, all through the public :func:`replicalab.sweep`:
 * ``dask=client``: a ``distributed.LocalCluster(n_workers=2, threads_per_worker=1)`` started once
   (its start-up is reported apart), the same chunks submitted as futures.
 
-Checks: all three give byte-identical JSON. Targets: 2 workers at least 1.7x faster than 1 on
+Checks: all three give byte-identical JSON. Because other load on a shared machine takes cores
+from the workers, it also prints the load-independent part: CPU per chunk in a pool worker
+against this process, and the share of a core each worker got. Targets: 2 workers at least 1.7x faster than 1 on
 the 2,000 London runs; the Dask path's overhead per run over the process pool is reported. The
 load average is printed: on a shared machine other processes take cores from the two workers.
 Run ``python benchmarks/b10_sweep.py`` (``--quick``: 500 runs, one round; ``--scenario london``:
@@ -22,8 +24,10 @@ only the target's workload).
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import sys
+import time
 
 import _harness as H  # noqa: I001  (sets sys.path so the checkout's replicalab is used)
 
@@ -35,6 +39,39 @@ def timed(fn) -> tuple[float, str]:
     t0 = H.perf_counter()
     result: SweepResult = fn()
     return H.perf_counter() - t0, result.to_json()
+
+
+def timed_chunk(chunk) -> tuple[int, float, float]:
+    """(pid, CPU seconds, wall seconds) of running one chunk, measured where it ran."""
+    from replicalab.sweeps.measure import run_chunk
+
+    cpu, wall = time.process_time(), H.perf_counter()
+    run_chunk(chunk)
+    return os.getpid(), time.process_time() - cpu, H.perf_counter() - wall
+
+
+def share_of_a_core(seeds: range) -> None:
+    """The load-independent part: CPU per chunk in a pool worker vs here, and how much of a core
+    each worker actually got (CPU / wall). On an idle 2-core machine each worker gets ~100%."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from replicalab.scenarios.compare import patterns
+    from replicalab.sweeps.backends import start_method
+    from replicalab.sweeps.cells import Chunk, Group, Source
+
+    groups = tuple(Group.of(p) for p in patterns())
+    chunks = [Chunk(Source.scenario("london"), seeds[i:i + 16], groups)
+              for i in range(0, len(seeds), 16)]
+    here = [timed_chunk(c) for c in chunks]
+    context = multiprocessing.get_context(start_method())
+    with ProcessPoolExecutor(2, mp_context=context) as pool:
+        list(pool.map(timed_chunk, chunks[:2]))  # warm-up
+        there = list(pool.map(timed_chunk, chunks))
+    cpu_here = sum(r[1] for r in here) / len(here)
+    cpu_there = sum(r[1] for r in there) / len(there)
+    got = sum(r[1] for r in there) / sum(r[2] for r in there)
+    print(f"  CPU per chunk of 128 runs: {cpu_here * 1000:.0f} ms here, {cpu_there * 1000:.0f} ms in a "
+          f"pool worker ({cpu_there / cpu_here:.2f}x); each worker got {got:.0%} of a core")
 
 
 def load() -> str:
@@ -106,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  Dask overhead over the process pool: {over_med:+.0f} µs per run (medians), "
                       f"{over_best:+.0f} µs (best rounds)")
             print(f"  outputs identical across backends: {len(answers) == 1}")
+            if scenario == "london":
+                share_of_a_core(seeds)
     finally:
         if client is not None:
             client.close()
