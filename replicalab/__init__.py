@@ -8,6 +8,8 @@ The names a learner needs first; everything else lives in its module
     0
 """
 
+from typing import TYPE_CHECKING, Any
+
 from replicalab import scenarios
 from replicalab.clocks import Causality, HybridLogicalClock, LamportClock, VectorClock
 from replicalab.crdts import LWWRegister, MVRegister
@@ -30,6 +32,21 @@ __all__ = [
     "get_policy",
     "policy_names",
     "scenarios",
+    "sweep",
 ]
+
+if TYPE_CHECKING:
+    from replicalab.sweeps import sweep
+
+
+def __getattr__(name: str) -> Any:
+    """``replicalab.sweep`` on first use: the sweep machinery (process pools, Dask hooks) stays
+    out of ``import replicalab``, which every learner and every worker process pays for."""
+    if name == "sweep":
+        from replicalab.sweeps import sweep
+
+        globals()["sweep"] = sweep
+        return sweep
+    raise AttributeError(f"module 'replicalab' has no attribute {name!r}")
 
 __version__ = "0.1.0"

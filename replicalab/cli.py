@@ -11,6 +11,8 @@
     replicalab serve --hub 127.0.0.1:PORT --id REPLICA (--scenario NAME | --replica MODULE:CLASS)
     replicalab explore london [--merge POLICY] [--faults none|loss|duplicate|crash|loss+crash...]
                               [--invariant NAME] [--no-reduce] [--json] [--html FILE]
+    replicalab sweep london --seeds 0..9999 [--patterns all|ID,ID...] [--vary NAME=V1,V2]
+                     [--workers N | --dask ADDRESS|local] [--csv FILE | --json FILE] [--svg FILE]
     replicalab scenarios
     replicalab exercise list | start ID [DIR] | check ID [PATH] [--json] | hint ID [N]
     replicalab exercise grade ID SUBMISSIONS_DIR [--json | --csv] [--jobs N]
@@ -41,6 +43,8 @@ from replicalab.replica.table import STAMPS
 from replicalab.scenarios.compare import compare
 from replicalab.scenarios.workloads import SHAPES, workload
 from replicalab.scenarios.world import MODES, ROUTING, WRITES
+from replicalab.sweeps.cells import pattern_ids
+from replicalab.sweeps.runner import MAX_WORKERS
 from replicalab.trace import canonical_json
 from replicalab.viz import compare_svg, to_html, to_mermaid, to_shiviz, to_svg
 from replicalab.viz.text import compare_table, table
@@ -154,6 +158,18 @@ def _assignment(text: str) -> tuple[str, Any]:
     except ValueError:
         parsed = value
     return name, parsed
+def _vary(text: str) -> tuple[str, list[Any]]:
+    name, sep, values = text.partition("=")
+    parts = values.split(",")
+    if not sep or not name or not all(parts):
+        raise argparse.ArgumentTypeError(
+            f"--vary takes NAME=V1,V2,... e.g. stamps=wall,hlc; got {_validate.shown(text)}")
+    if name == "durable":  # the one boolean option
+        flags = {"true": True, "yes": True, "false": False, "no": False}
+        if any(p not in flags for p in parts):
+            raise argparse.ArgumentTypeError(f"--vary durable=... takes true,false; got {_validate.shown(text)}")
+        return name, [flags[p] for p in parts]
+    return name, list(parts)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -163,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Learn replication by running it: replay a story under different merge policies.",
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
-                                metavar="{run,compare,explore,scenarios,serve,client,exercise}")
+                                metavar="{run,compare,sweep,explore,scenarios,serve,client,exercise}")
 
     run = sub.add_parser("run", help="run one scenario and print its timeline, items and ledger")
     run.add_argument("scenario", help="a scenario name (see 'replicalab scenarios')")
@@ -241,6 +257,30 @@ def build_parser() -> argparse.ArgumentParser:
     explore.add_argument("--json", action="store_true", help="print the counts and verdicts as JSON")
     explore.add_argument("--html", type=_path, metavar="FILE",
                          help="write a forking step-through page: you pick which message arrives next")
+    sweep = sub.add_parser("sweep", help="many seeds × every pattern: distributions, on every core")
+    sweep.add_argument("scenario", nargs="?", help="a scenario name (or use --workload)")
+    sweep.add_argument("--workload", choices=SHAPES,
+                       help="generate new traffic of one of the seed's data shapes for every seed")
+    sweep.add_argument("--minutes", type=_count(1, 60), default=None,
+                       help="simulated minutes of --workload traffic (default 2)")
+    sweep.add_argument("--seeds", default="100", metavar="FIRST..LAST|N",
+                       help="seeds to run: FIRST..LAST inclusive, or N for 0..N-1 (default 100)")
+    sweep.add_argument("--patterns", default="all", metavar="all|ID,ID...",
+                       help="'all' or pattern ids: " + ", ".join(pattern_ids()))
+    sweep.add_argument("--vary", type=_vary, action="append", default=[], metavar="NAME=V1,V2",
+                       help="cross every pattern with these option values, e.g. stamps=wall,hlc "
+                            "(repeatable)")
+    sweep.add_argument("--workers", type=_count(1, MAX_WORKERS), default=None,
+                       help="local processes (default: the machine's cores; 1: no pool)")
+    sweep.add_argument("--dask", metavar="ADDRESS|local",
+                       help="run on a Dask cluster (needs the dask extra); local: a LocalCluster here")
+    out = sweep.add_mutually_exclusive_group()
+    out.add_argument("--csv", type=_path, metavar="FILE", help="write a CSV row per pattern ('-': stdout)")
+    out.add_argument("--json", type=_path, metavar="FILE", help="write the canonical JSON ('-': stdout)")
+    sweep.add_argument("--svg", type=_path, metavar="FILE",
+                       help="write the distributions as SVG ('-': stdout)")
+    sweep.add_argument("--progress", action="store_true",
+                       help="draw the progress bar even when standard error is not a terminal")
 
     sub.add_parser("scenarios", help="list scenarios with one-line descriptions")
 
@@ -384,6 +424,45 @@ def _compare(args: argparse.Namespace) -> None:
     if args.svg:
         runs = [scenarios.run(args.scenario, merge=name, seed=args.seed) for name in POLICIES]
         _write(args.svg, compare_svg(runs))
+
+
+def _progress_bar(done: int, total: int) -> None:
+    """``[#####.....] done/total runs`` on one line of standard error, redrawn in place."""
+    filled = 30 * done // total
+    end = "\n" if done >= total else ""
+    print(f"\r  [{'#' * filled}{'.' * (30 - filled)}] {done}/{total} runs", end=end,
+          file=sys.stderr, flush=True)
+
+
+def _sweep(args: argparse.Namespace) -> None:
+    from replicalab.sweeps import parse_seeds, sweep
+
+    if (args.scenario is None) == (args.workload is None):
+        raise ConfigError("sweep takes a scenario name or --workload SHAPE (one of them)")
+    if args.minutes is not None and args.workload is None:
+        raise ConfigError("--minutes sets the length of --workload traffic; a scenario has its own")
+    if args.workers is not None and args.dask not in (None, "local"):
+        raise ConfigError("--workers sets the size of --dask local; a running cluster has its own")
+    to_stdout = [f"--{name} -" for name in ("csv", "json", "svg") if getattr(args, name) == "-"]
+    if len(to_stdout) > 1:
+        raise ConfigError(f"{' and '.join(to_stdout)} each write to standard output; "
+                          "send all but one to a file")
+    vary: dict[str, list[Any]] = {}
+    for name, values in args.vary:
+        if name in vary:
+            raise ConfigError(f"--vary {name} is given twice; list every value in one: {name}=A,B")
+        vary[name] = values
+    show = args.progress or sys.stderr.isatty()
+    result = sweep(args.scenario, parse_seeds(args.seeds), patterns=args.patterns,
+                   options=vary or None, workload=args.workload, minutes=args.minutes,
+                   workers=args.workers, dask=args.dask,
+                   progress=_progress_bar if show else None)
+    for path, render in ((args.csv, result.to_csv), (args.json, result.to_json),
+                         (args.svg, result.to_svg)):
+        if path:
+            _write(path, render())
+    if not to_stdout:
+        print(result.text())
 
 
 def _exercise(args: argparse.Namespace) -> int:
@@ -579,6 +658,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _client(args)
     elif args.command == "explore":
         return _explore(args)
+    elif args.command == "sweep":
+        _sweep(args)
     elif args.command == "exercise":
         return _exercise(args)
     return 0

@@ -66,6 +66,7 @@ RANKS: dict[str, int] = {
     "replicalab.testing": 11,
     "replicalab.scenarios": 12,
     "replicalab.explore": 13,
+    "replicalab.sweeps": 13,
     "replicalab.exercises": 14,
     "replicalab.cli": 15,
     "replicalab.__main__": 16,

@@ -58,7 +58,7 @@ def all_pictures() -> Iterator[tuple[str, str]]:
     yield "explore-london-steps.html", stepper_html(explore.scenario("london", reduce=False))
     for stem, draw in (("lamport", lamport), ("dynamo-fig3", dynamo_fig3), ("orset", orset),
                        ("basket-lattice", basket_lattice), ("merkle-diff", merkle_diff),
-                       ("gossip", gossip)):
+                       ("gossip", gossip), ("sweep-contested", sweep_contested)):
         page, full = draw()
         yield f"{stem}.svg", page
         yield f"{stem}-full.svg", full
@@ -330,3 +330,16 @@ def gossip() -> tuple[str, str]:
     svg = s.document(COLUMN, y, "Gossip spread: which replica learned the rumour when", body,
                      "Two runs of chapter 12's Gossip replica, seed 0: 5 and 15 rounds.")
     return svg, svg
+
+
+# ---------------------------------------------------------------- chapter 16
+
+def sweep_contested() -> tuple[str, str]:
+    """Chapter 16's distributions: every pattern on ten seeds of a minute of contested traffic.
+
+    The sweep's picture is laid out for the page column already, so page and full size are one.
+    """
+    from replicalab.sweeps import sweep
+
+    picture = sweep(workload="contested", minutes=1, seeds=10, workers=1).to_svg()
+    return picture, picture
