@@ -106,7 +106,10 @@ class SimContext:
     def send(self, dst: str, msg: Any, *, scope: Hashable | None = None,
              scopes: Iterable[Hashable] | None = None) -> None:
         src = self._replica
-        link = self._links.get(dst) if isinstance(dst, str) else None
+        try:  # a dict hit at C speed; MeshLinks makes a link on its first use (__missing__)
+            link = self._links[dst] if isinstance(dst, str) else None
+        except KeyError:
+            link = None
         if link is None:
             raise TopologyError(f"{src} has no link to {_validate.shown(dst)}; its peers are {list(self.peers)}")
         sim = self._sim
