@@ -32,7 +32,7 @@ from typing import Any
 
 from replicalab import _validate
 from replicalab.errors import ConfigError, TopologyError
-from replicalab.events import Dropped, Duplicated, Replied, Sent
+from replicalab.events import Dropped, Duplicated, Replied, sent
 from replicalab.replica.base import (
     CancelTimer,
     Command,
@@ -123,10 +123,11 @@ class SimContext:
         seq = sim._seq  # the message's id: its delivery's place in the queue
         sim._seq = seq + 1
         now = sim.now
-        if link.loss and link.rng.random() < link.loss:
+        # link._rng: the stream once made (a slot read); the rng property makes it on first use
+        if link.loss and (link._rng or link.rng).random() < link.loss:
             sim._dropped += 1
             if trace is not None:
-                trace._add(Sent, now, src, dst=dst, msg=described, due=None, id=seq)
+                trace._append(sent, now, src, dst, described, None, seq)
                 trace._add(Dropped, now, src, dst=dst, msg=described, reason="loss", id=seq)
             return
         due = now + link.sample()
@@ -134,8 +135,8 @@ class SimContext:
         # (which would check again what was checked above): the hot path (events.py says why).
         heapq.heappush(sim._heap, (due, PRIORITY_NORMAL, seq, dst, src, msg, causal))
         if trace is not None:
-            trace._add(Sent, now, src, dst=dst, msg=described, due=due, id=seq)
-        if link.duplicate and link.rng.random() < link.duplicate:
+            trace._append(sent, now, src, dst, described, due, seq)
+        if link.duplicate and (link._rng or link.rng).random() < link.duplicate:
             again = now + link.sample()
             seq = sim._seq
             sim._seq = seq + 1

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from replicalab import _validate
 from replicalab.errors import ConfigError, FaultScheduleError
-from replicalab.events import Delivered, Dropped, Started, TimerFired
+from replicalab.events import Dropped, Started, TimerFired, delivered
 from replicalab.replica.base import Replica, Request
 from replicalab.sim import limits
 from replicalab.sim.clients import Clients
@@ -276,7 +276,7 @@ class Simulation(SimulationView):
                         truth.receive(dst, causal)
                     self._delivered += 1
                     if trace is not None:
-                        trace._add(Delivered, due, dst, src=src, msg=describe(msg), id=seq)
+                        trace._append(delivered, due, dst, src, describe(msg), seq)
                     handlers[dst](contexts[dst], src, msg)
                 else:
                     on[type(event)](event)
