@@ -7,7 +7,7 @@ with one uniform 1–10 ms link for every pair, built two ways:
 * *graph*: ``topology=full_mesh(ids)``, a networkx graph with R(R−1)/2 edges, built before
   the clock and the memory count start (it is the caller's, and costs ~70 MB at R = 1000).
 
-Each build runs in a fresh process, which reports the set-up time, the tracemalloc peak of
+Each build runs in a fresh process, which reports the set-up CPU time, the tracemalloc peak of
 the build and the process's peak RSS (``ru_maxrss``, which includes the interpreter and, for
 the graph, networkx and the graph). Then every replica sends three messages to seeded random
 peers and the run goes to quiescence, so the links that are used do get their streams.
@@ -59,9 +59,9 @@ ids = [f"r{i:04d}" for i in range(n)]
 graph = full_mesh(ids) if shape == "graph" else None
 replicas = [Chatty(i) for i in ids]
 tracemalloc.start()
-started = time.perf_counter()
+started = time.process_time()
 sim = Simulation(replicas, seed=0, topology=graph, link=Link(Uniform(1, 10)), trace=False)
-setup = time.perf_counter() - started
+setup = time.process_time() - started
 peak = tracemalloc.get_traced_memory()[1]
 tracemalloc.stop()
 sim.run()
@@ -72,8 +72,9 @@ print(json.dumps({"setup": setup, "peak": peak, "delivered": sim.statistics().de
 
 def child(n: int, shape: str) -> dict[str, float]:
     env = dict(os.environ, PYTHONPATH=str(H.REPO), PYTHONHASHSEED="0")
+    # cwd outside any checkout, so sys.path[0] does not pick another replicalab
     out = subprocess.run([sys.executable, "-c", CHILD, str(n), shape], env=env, check=True,
-                         capture_output=True, text=True).stdout
+                         capture_output=True, text=True, cwd="/").stdout
     return json.loads(out)
 
 
