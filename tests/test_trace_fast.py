@@ -5,7 +5,10 @@ from __future__ import annotations
 import attrs
 import pytest
 
+from replicalab.errors import ConfigError
 from replicalab.events import Delivered, Sent, delivered, sent
+from replicalab.replica.base import Replica
+from replicalab.sim import Constant, Link, Simulation
 
 
 @pytest.mark.parametrize("msg", [None, 5, "hi", {"k": [1, 2]}])
@@ -40,3 +43,23 @@ def test_the_positional_constructors_take_every_field_in_class_order():
                                                      "due", "id"]
     assert [f.name for f in attrs.fields(Delivered)] == ["seq", "time", "replica", "step", "src",
                                                           "msg", "id"]
+
+
+class _PingPong(Replica):
+    def on_start(self, ctx):
+        if self.id == "a":
+            ctx.send("b", 0)
+
+    def on_message(self, ctx, src, msg):
+        ctx.send(src, msg + 1)
+
+
+@pytest.mark.parametrize("cap", [3, 4, 5, 6, 7])
+def test_the_trace_cap_holds_on_the_inlined_sent_and_delivered_paths(cap):
+    """Whichever event reaches the cap (a Sent or a Delivered), the run stops with
+    ConfigError and the trace holds exactly ``cap`` records."""
+    sim = Simulation([_PingPong("a"), _PingPong("b")], link=Link(Constant(1)), seed=0,
+                     max_trace_events=cap)
+    with pytest.raises(ConfigError, match=f"max_trace_events={cap}"):
+        sim.run()
+    assert len(sim.trace) == cap

@@ -135,7 +135,10 @@ class SimContext:
         # (which would check again what was checked above): the hot path (events.py says why).
         heapq.heappush(sim._heap, (due, PRIORITY_NORMAL, seq, dst, src, msg, causal))
         if trace is not None:
-            trace._append(sent, now, src, dst, described, due, seq)
+            events = trace.events  # Trace._append, inlined: one Sent per message
+            if trace.max_events is not None and len(events) >= trace.max_events:
+                raise trace._full()
+            events.append(sent(len(events), now, src, trace.step, dst, described, due, seq))
         if link.duplicate and (link._rng or link.rng).random() < link.duplicate:
             again = now + link.sample()
             seq = sim._seq

@@ -276,7 +276,11 @@ class Simulation(SimulationView):
                         truth.receive(dst, causal)
                     self._delivered += 1
                     if trace is not None:
-                        trace._append(delivered, due, dst, src, describe(msg), seq)
+                        recorded = trace.events  # Trace._append, inlined: one per delivery
+                        if trace.max_events is not None and len(recorded) >= trace.max_events:
+                            raise trace._full()
+                        recorded.append(delivered(len(recorded), due, dst, trace.step, src,
+                                                  describe(msg), seq))
                     handlers[dst](contexts[dst], src, msg)
                 else:
                     on[type(event)](event)
