@@ -215,9 +215,32 @@ class VectorClock:
         return _trusted(counts)
 
     def merge(self, other: VectorClock) -> VectorClock:
-        """Return the entry-wise maximum of the two clocks (their least upper bound)."""
-        b = (other if type(other) is VectorClock else _as_vc(other))._counts
-        return _trusted(join_counts(self._counts, b))
+        """Return the entry-wise maximum of the two clocks (their least upper bound).
+
+        When one clock already is the maximum, that clock itself is returned: values are
+        frozen, so a copy would only cost time (B2 merges at n = 3 are mostly this).
+        """
+        if type(other) is not VectorClock:
+            other = _as_vc(other)
+        # join_counts and _trusted, inlined: merge is B2's hot path, and at n = 3 the two
+        # calls cost as much as the join (tests check merge against join_counts).
+        a, b = self._counts, other._counts
+        if len(a) >= len(b):
+            big, small, result = a, b, self
+        else:
+            big, small, result = b, a, other
+        out = None
+        get = big.get
+        for replica, count in small.items():
+            if count > get(replica, 0):
+                if out is None:
+                    out = dict(big)
+                out[replica] = count
+        if out is None:
+            return result
+        clock = _new(VectorClock)
+        _set_counts(clock, out)
+        return clock
 
     # -- causality ----------------------------------------------------------
     def compare(self, other: VectorClock) -> Causality:

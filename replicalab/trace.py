@@ -123,6 +123,15 @@ class Trace:
             raise self._full()
         events.append(cls(seq=len(events), time=time, replica=replica, step=self.step, **fields))
 
+    def _append(self, make: Callable[..., TraceEvent], time: int, replica: str | None,
+                *fields: Any) -> None:
+        """Append ``make(seq, time, replica, step, *fields)``: :meth:`_add` for the kinds
+        with a positional constructor in :mod:`replicalab.events` (``sent``, ``delivered``)."""
+        events = self.events
+        if self.max_events is not None and len(events) >= self.max_events:
+            raise self._full()
+        events.append(make(len(events), time, replica, self.step, *fields))
+
     def _full(self) -> ConfigError:
         return ConfigError(
             f"the trace reached max_trace_events={self.max_events} records; run with trace=False, "

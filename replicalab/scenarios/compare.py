@@ -15,13 +15,14 @@ and, for generated workloads, rates (writes/s, conflicts/s, loss %).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
 
 from replicalab.policies import POLICIES
-from replicalab.scenarios.result import Result, percentile
+from replicalab.scenarios.result import Result
 from replicalab.scenarios.world import TableScenario
 
 __all__ = ["PATTERNS", "Pattern", "Row", "compare", "conflicting_writes"]
@@ -123,9 +124,9 @@ def compare(
     done = 0
     rows = []
     for pattern in chosen:
-        # Keep each run's measurements, not the run: a Result holds its whole trace, and
-        # thousands of seeds of them would be held at once only to be summed.
-        runs = []
+        # Add each run into the row's totals as it ends: a Result holds its whole trace, and
+        # even one small record per seed would grow with thousands of seeds.
+        totals = _Totals()
         for seed in seeds:
             if isinstance(scenario, TableScenario):
                 result = scenario.run(seed=seed, **pattern.options)
@@ -133,52 +134,75 @@ def compare(
                 result = scenario(seed).run(seed=seed, **pattern.options)
             else:
                 result = registry.run(scenario, seed=seed, **pattern.options)
-            runs.append(_Run.of(result))
+            totals.add(result)
+            del result
             done += 1
             if progress is not None:
                 progress(done, total)
-        rows.append(_row(pattern, runs))
+        rows.append(totals.row(pattern))
     return rows
 
 
-@attrs.frozen
-class _Run:
-    """What a row needs from one run."""
-
-    summary: dict[str, int]
-    latencies: tuple[int, ...]
-    siblings: int
-    stale_reads: int
-    reads: int
-    converged: bool
-    conflicts: int
-    span_ms: int
-
-    @classmethod
-    def of(cls, r: Result) -> _Run:
-        return cls(summary=dict(r.summary), latencies=tuple(r.write_latencies),
-                   siblings=r.siblings_visible, stale_reads=len(r.stale_reads), reads=r.reads,
-                   converged=r.converged, conflicts=conflicting_writes(r),
-                   span_ms=max(r.statistics.now, 1))
+def histogram_percentile(counts: Mapping[int, int], q: float) -> int | None:
+    """:func:`~replicalab.scenarios.result.percentile` of the values that ``counts`` holds
+    ``{value: how many times}``: the same nearest rank, without the values laid out."""
+    n = sum(counts.values())
+    if not n:
+        return None
+    rank = max(1, -(-int(q * 100) * n // 100))  # ceil(q * n), at least 1, as percentile
+    seen = 0
+    for value in sorted(counts):
+        seen += counts[value]
+        if seen >= rank:
+            return value
+    raise AssertionError("unreachable: the ranks add up to n")
 
 
-def _row(pattern: Pattern, runs: list[_Run]) -> Row:
-    latencies = [v for r in runs for v in r.latencies]
-    return Row(
-        pattern=pattern.name,
-        active=pattern.active,
-        seeds=len(runs),
-        acknowledged=sum(r.summary["acknowledged"] for r in runs),
-        silently_lost=sum(r.summary["silently_lost"] for r in runs),
-        detected=sum(r.summary["detected"] for r in runs),
-        rejected=sum(r.summary["rejected"] for r in runs),
-        unreplicated=sum(r.summary["unreplicated"] for r in runs),
-        siblings=sum(r.siblings for r in runs),
-        p50=percentile(latencies, 0.5),
-        p99=percentile(latencies, 0.99),
-        stale_reads=sum(r.stale_reads for r in runs),
-        reads=sum(r.reads for r in runs),
-        converged=sum(r.converged for r in runs),
-        conflicts=sum(r.conflicts for r in runs),
-        seconds=sum(r.span_ms for r in runs) / 1000,
-    )
+class _Totals:
+    """One pattern's measurements, added up run by run (memory flat in the number of seeds).
+
+    Latencies are integers of simulated ms, so a histogram of them gives the pooled
+    percentiles exactly.
+    """
+
+    _SUMMED = ("acknowledged", "silently_lost", "detected", "rejected", "unreplicated")
+
+    def __init__(self) -> None:
+        self.seeds = 0
+        self.summary = dict.fromkeys(self._SUMMED, 0)
+        self.latencies: Counter[int] = Counter()
+        self.siblings = self.stale_reads = self.reads = self.converged = self.conflicts = 0
+        self.span_ms = 0
+
+    def add(self, r: Result) -> None:
+        self.seeds += 1
+        summary = r.summary
+        for key in self._SUMMED:
+            self.summary[key] += summary[key]
+        self.latencies.update(r.write_latencies)
+        self.siblings += r.siblings_visible
+        self.stale_reads += len(r.stale_reads)
+        self.reads += r.reads
+        self.converged += r.converged
+        self.conflicts += conflicting_writes(r)
+        self.span_ms += max(r.statistics.now, 1)
+
+    def row(self, pattern: Pattern) -> Row:
+        return Row(
+            pattern=pattern.name,
+            active=pattern.active,
+            seeds=self.seeds,
+            acknowledged=self.summary["acknowledged"],
+            silently_lost=self.summary["silently_lost"],
+            detected=self.summary["detected"],
+            rejected=self.summary["rejected"],
+            unreplicated=self.summary["unreplicated"],
+            siblings=self.siblings,
+            p50=histogram_percentile(self.latencies, 0.5),
+            p99=histogram_percentile(self.latencies, 0.99),
+            stale_reads=self.stale_reads,
+            reads=self.reads,
+            converged=self.converged,
+            conflicts=self.conflicts,
+            seconds=self.span_ms / 1000,
+        )

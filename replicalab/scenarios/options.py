@@ -34,7 +34,6 @@ import attrs
 from replicalab import _validate
 from replicalab.errors import ConfigError, ReplicaIdError
 from replicalab.policies import MergePolicy, get_policy
-from replicalab.replica.mrsc import check_three_regions
 from replicalab.sim.faults import Crash
 
 __all__ = ["MODES", "ROUTING", "STAMPS", "WRITES", "Mode", "Options", "Routing", "Stamps",
@@ -206,6 +205,9 @@ def validate(scenario: Scenario, merge: str | MergePolicy = "item-lww", seed: in
     if type(retries) is not int or retries < 0:
         raise ConfigError(f"retries must be an integer >= 0, got {_validate.shown(retries)}")
     if mode == "mrsc":
+        # mrsc's region code is imported only by runs that use it (import replicalab stays lean).
+        from replicalab.replica.mrsc import check_three_regions
+
         check_three_regions(scenario.regions)
     durable = given.get("durable")
     if durable is not None and not isinstance(durable, bool):

@@ -24,7 +24,6 @@ from replicalab.items import INITIAL_STAMP, Item
 from replicalab.ledger import from_simulation
 from replicalab.policies import MergePolicy, get_policy
 from replicalab.reconcile import find_version_forks
-from replicalab.replica.mrsc import MrscRegion
 from replicalab.replica.table import AntiEntropy, TableReplica
 from replicalab.scenarios.clients import ClientRead, Clients, ClientWrite, home_of
 from replicalab.scenarios.options import MODES, ROUTING, WRITES, Options, validate
@@ -111,6 +110,8 @@ class TableScenario:
         policy = get_policy(merge)
         opts = self.options(policy, seed, **given)
         if opts.mode == "mrsc":
+            from replicalab.replica.mrsc import MrscRegion  # only mrsc runs need it
+
             initial = self.initial_items("item-lww")
             # Regions catch up (state transfer) at the scenario's anti-entropy period, if any.
             catch_up = self.anti_entropy.period if self.anti_entropy is not None else None

@@ -32,7 +32,7 @@ from typing import Any
 
 from replicalab import _validate
 from replicalab.errors import ConfigError, TopologyError
-from replicalab.events import Dropped, Duplicated, Replied, Sent
+from replicalab.events import Dropped, Duplicated, Replied, sent
 from replicalab.replica.base import (
     CancelTimer,
     Command,
@@ -106,7 +106,10 @@ class SimContext:
     def send(self, dst: str, msg: Any, *, scope: Hashable | None = None,
              scopes: Iterable[Hashable] | None = None) -> None:
         src = self._replica
-        link = self._links.get(dst) if isinstance(dst, str) else None
+        try:  # a dict hit at C speed; MeshLinks makes a link on its first use (__missing__)
+            link = self._links[dst] if isinstance(dst, str) else None
+        except KeyError:
+            link = None
         if link is None:
             raise TopologyError(f"{src} has no link to {_validate.shown(dst)}; its peers are {list(self.peers)}")
         sim = self._sim
@@ -120,10 +123,11 @@ class SimContext:
         seq = sim._seq  # the message's id: its delivery's place in the queue
         sim._seq = seq + 1
         now = sim.now
-        if link.loss and link.rng.random() < link.loss:
+        # link._rng: the stream once made (a slot read); the rng property makes it on first use
+        if link.loss and (link._rng or link.rng).random() < link.loss:
             sim._dropped += 1
             if trace is not None:
-                trace._add(Sent, now, src, dst=dst, msg=described, due=None, id=seq)
+                trace._append(sent, now, src, dst, described, None, seq)
                 trace._add(Dropped, now, src, dst=dst, msg=described, reason="loss", id=seq)
             return
         due = now + link.sample()
@@ -131,8 +135,11 @@ class SimContext:
         # (which would check again what was checked above): the hot path (events.py says why).
         heapq.heappush(sim._heap, (due, PRIORITY_NORMAL, seq, dst, src, msg, causal))
         if trace is not None:
-            trace._add(Sent, now, src, dst=dst, msg=described, due=due, id=seq)
-        if link.duplicate and link.rng.random() < link.duplicate:
+            events = trace.events  # Trace._append, inlined: one Sent per message
+            if trace.max_events is not None and len(events) >= trace.max_events:
+                raise trace._full()
+            events.append(sent(len(events), now, src, trace.step, dst, described, due, seq))
+        if link.duplicate and (link._rng or link.rng).random() < link.duplicate:
             again = now + link.sample()
             seq = sim._seq
             sim._seq = seq + 1

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from replicalab import _validate
 from replicalab.errors import ConfigError, FaultScheduleError
-from replicalab.events import Delivered, Dropped, Started, TimerFired
+from replicalab.events import Dropped, Started, TimerFired, delivered
 from replicalab.replica.base import Replica, Request
 from replicalab.sim import limits
 from replicalab.sim.clients import Clients
@@ -276,7 +276,11 @@ class Simulation(SimulationView):
                         truth.receive(dst, causal)
                     self._delivered += 1
                     if trace is not None:
-                        trace._add(Delivered, due, dst, src=src, msg=describe(msg), id=seq)
+                        recorded = trace.events  # Trace._append, inlined: one per delivery
+                        if trace.max_events is not None and len(recorded) >= trace.max_events:
+                            raise trace._full()
+                        recorded.append(delivered(len(recorded), due, dst, trace.step, src,
+                                                  describe(msg), seq))
                     handlers[dst](contexts[dst], src, msg)
                 else:
                     on[type(event)](event)

@@ -37,6 +37,7 @@ each. Every write, every loss and every dropped message keeps its full mark.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -268,10 +269,37 @@ def _summary_line(story: Story, x: float, y: float) -> str:
 
 Box = tuple[float, float, float, float]
 
+_BAND = 64.0  # px of height per band of the label index
 
-def _overlaps(box: Box, boxes: list[Box]) -> bool:
-    x, y, w, h = box
-    return any(x < bx + bw and bx < x + w and y < by + bh and by < y + h for bx, by, bw, bh in boxes)
+
+class _Taken:
+    """The label boxes placed so far, indexed by horizontal bands of the page.
+
+    A new label is tested only against the boxes that share one of its bands, not
+    against every box placed so far (which made a long run's SVG quadratic in its
+    messages). Two boxes whose open y-intervals intersect share a point, hence a band,
+    so the answer is exactly that of testing every box.
+    """
+
+    def __init__(self) -> None:
+        self._bands: dict[int, list[Box]] = {}
+
+    @staticmethod
+    def _span(box: Box) -> range:
+        _, y, _, h = box
+        return range(math.floor(y / _BAND), math.floor((y + h) / _BAND) + 1)
+
+    def append(self, box: Box) -> None:
+        for band in self._span(box):
+            self._bands.setdefault(band, []).append(box)
+
+    def overlaps(self, box: Box) -> bool:
+        x, y, w, h = box
+        for band in self._span(box):
+            for bx, by, bw, bh in self._bands.get(band, ()):
+                if x < bx + bw and bx < x + w and y < by + bh and by < y + h:
+                    return True
+        return False
 
 
 def _drop(story: Story, m: Message, lane_x: dict[str, float], row_of: dict[int, Row],
@@ -287,9 +315,9 @@ def _drop(story: Story, m: Message, lane_x: dict[str, float], row_of: dict[int, 
 
 
 def _label_boxes(story: Story, lane_x: dict[str, float], row_of: dict[int, Row],
-                 compact: bool, wrap: int = 0) -> list[Box]:
+                 compact: bool, wrap: int = 0) -> _Taken:
     """Where the step labels sit, so message labels can keep out of their way."""
-    boxes: list[Box] = []
+    boxes = _Taken()
     for step in story.steps:
         if step.replica not in lane_x or row_of[step.index].folded:
             continue
@@ -342,7 +370,7 @@ def _messages(story: Story, lane_x: dict[str, float], row_of: dict[int, Row], bo
 
 
 def _delivered(story: Story, m: Message, x1: float, y1: float, x2: float, row_of: dict[int, Row],
-               compact: bool, out: list[str], labels: list[str], taken: list[Box]) -> None:
+               compact: bool, out: list[str], labels: list[str], taken: _Taken) -> None:
     """The arrow of a delivered message, and its label where no other label sits."""
     assert m.delivered_step is not None  # the caller draws undelivered messages itself
     target = story.step(m.delivered_step)
@@ -364,7 +392,7 @@ def _delivered(story: Story, m: Message, x1: float, y1: float, x2: float, row_of
     for fraction in (0.3, 0.45, 0.2, 0.6, 0.75):
         lx, ly = x1 + (x2 - x1) * fraction, y1 + (y2 - y1) * fraction
         box = (lx - w / 2, ly - 6, w, 12)
-        if not _overlaps(box, taken):
+        if not taken.overlaps(box):
             break
     else:
         lx, ly = x1 + (x2 - x1) * 0.3, y1 + (y2 - y1) * 0.3

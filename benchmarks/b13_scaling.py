@@ -1,0 +1,147 @@
+"""B13 — no quadratic on the path scenario → simulation → ledger → Result → JSON/SVG.
+
+Workload (issue #20, item 2): a contested table on the London regions (us-east-1, eu-west-1,
+ap-southeast-2 and their latencies): 50 hot items, and W ``UpdateItem`` calls spread evenly
+over the three regions, each region writing one every 300 ms (a seeded offset inside the
+slot) to a seeded random item, so writes race across regions all the time. W runs over
+5,000, 10,000, 20,000, 40,000 and 80,000. Each W is built with
+:class:`~replicalab.scenarios.TableScenario` and run under ``item-lww`` through the public
+path: ``scenario.run`` (simulation, ledger, Result), then ``Result.to_json()`` and
+``Result.to_svg()``.
+
+The report: CPU seconds (``time.process_time``) per stage at every W, and the exponent ``k`` of the least-squares fit
+``t = c · W^k`` on log-log axes for each stage and for the whole path. Target: ``k ≤ 1.15``
+for the whole path (and, as printed, for each stage).
+
+Checks: the SVG at the smallest W is drawn a second time with the label-placement index
+replaced by the brute-force scan it replaced (test every label box placed so far), and the
+two documents must be byte-identical. The verdict counts must add up to the acknowledged
+writes at every W.
+
+Run ``python benchmarks/b13_scaling.py`` (about 3 minutes on 2 cores; ``--quick``: W up to 20,000).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import math
+import sys
+import time
+from collections.abc import Callable
+
+import _harness as H  # noqa: I001  (sets sys.path so the checkout's replicalab is used)
+
+from replicalab.scenarios.london import EPOCH
+from replicalab.scenarios.london import SCENARIO as LONDON
+from replicalab.scenarios.world import ClientWrite, TableScenario
+from replicalab.sim.rng import RandomStreams, choice
+from replicalab.viz import svg as svg_module
+
+SIZES = (5_000, 10_000, 20_000, 40_000, 80_000)
+QUICK = (2_500, 5_000, 10_000, 20_000)
+ITEMS = 50
+SLOT = 300  # ms between one region's writes
+TARGET = 1.15
+STAGES = ("run", "to_json", "to_svg")
+
+
+def scenario(writes: int, seed: int = 0) -> TableScenario:
+    """``writes`` racing updates of 50 hot items from the three London regions."""
+    rng = RandomStreams(seed).stream("workload:b9")
+    keys = [f"quota-{k:02d}" for k in range(ITEMS)]
+    initial = {key: {"used": 0, "version": 1} for key in keys}
+    ops: list[ClientWrite] = []
+    regions = LONDON.regions
+    for n in range(writes):
+        region = regions[n % len(regions)]
+        at = (n // len(regions)) * SLOT + int(rng.random() * SLOT)
+        ops.append(ClientWrite(at, region, f"w{n}", "metering", choice(rng, keys), {"used": n}))
+    ops.sort(key=lambda w: (w.at, w.op))
+    return TableScenario(name=f"contested-{writes}", description=f"{writes} racing writes",
+                         regions=regions, latency=LONDON.latency, initial=initial,
+                         workload=tuple(ops), epoch=EPOCH)
+
+
+def timed(fn: Callable[[], object]) -> tuple[float, object]:
+    gc.collect()
+    # CPU seconds of this process: on a shared machine, waiting for a core is not our cost.
+    started = time.process_time()
+    value = fn()
+    return time.process_time() - started, value
+
+
+def fit(sizes: list[int], seconds: list[float]) -> float:
+    """The least-squares slope of log(seconds) on log(W)."""
+    xs = [math.log(w) for w in sizes]
+    ys = [math.log(max(t, 1e-9)) for t in seconds]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum((x - mx) ** 2 for x in xs)
+
+
+class _BruteTaken(list):
+    """The label placement before the index: test a new box against every box so far."""
+
+    def overlaps(self, box: tuple[float, float, float, float]) -> bool:
+        x, y, w, h = box
+        return any(x < bx + bw and bx < x + w and y < by + bh and by < y + h
+                   for bx, by, bw, bh in self)
+
+
+def brute_svg(result: object) -> str:
+    """``result.to_svg()`` drawn with the brute-force label placement (the slow path)."""
+    indexed = svg_module._Taken
+    svg_module._Taken = _BruteTaken  # type: ignore[misc]
+    try:
+        return result.to_svg()  # type: ignore[attr-defined]
+    finally:
+        svg_module._Taken = indexed  # type: ignore[misc]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="W from 2,500 to 20,000")
+    parser.add_argument("--repeats", type=int, default=1, help="rounds per W (best is kept)")
+    args = parser.parse_args(argv)
+    sizes = list(QUICK if args.quick else SIZES)
+    print(f"{H.environment_line()}; best of {args.repeats} round(s) per W")
+    H.banner(f"B13 scaling: contested table, {ITEMS} items, 3 regions, W writes, item-lww")
+    failures: list[str] = []
+    best: dict[str, list[float]] = {stage: [] for stage in STAGES}
+    for writes in sizes:
+        story = scenario(writes)
+        rounds: dict[str, list[float]] = {stage: [] for stage in STAGES}
+        for _ in range(args.repeats):
+            seconds, result = timed(lambda: story.run("item-lww", 0))  # noqa: B023
+            rounds["run"].append(seconds)
+            seconds, _ = timed(result.to_json)  # type: ignore[attr-defined]
+            rounds["to_json"].append(seconds)
+            seconds, drawing = timed(result.to_svg)  # type: ignore[attr-defined]
+            rounds["to_svg"].append(seconds)
+        summary = result.summary  # type: ignore[attr-defined]
+        if summary["acknowledged"] != sum(v for k, v in summary.items() if k != "acknowledged"):
+            failures.append(f"W={writes}: verdicts do not add up: {summary}")
+        if writes == sizes[0] and brute_svg(result) != drawing:
+            failures.append(f"W={writes}: the indexed label placement drew a different SVG")
+        for stage in STAGES:
+            best[stage].append(min(rounds[stage]))
+        del result, drawing
+        print(f"  W={writes:>6,}: " + ", ".join(f"{s} {best[s][-1]:.2f} s" for s in STAGES),
+              flush=True)
+    totals = [sum(best[s][i] for s in STAGES) for i in range(len(sizes))]
+    rows = [[f"{w:,}"] + [f"{best[s][i]:.2f}" for s in STAGES] + [f"{totals[i]:.2f}"]
+            for i, w in enumerate(sizes)]
+    exponents = [fit(sizes, best[s]) for s in STAGES]
+    whole = fit(sizes, totals)
+    rows.append(["exponent k"] + [f"{k:.2f}" for k in exponents] + [f"{whole:.2f}"])
+    print(H.table(["W", "run (s)", "to_json (s)", "to_svg (s)", "total (s)"], rows))
+    print(f"\n  whole path: t ∝ W^{whole:.2f} (target ≤ {TARGET}): {H.verdict(whole, TARGET, at_most=True)}")
+    for stage, k in zip(STAGES, exponents, strict=True):
+        print(f"  {stage}: W^{k:.2f} {H.verdict(k, TARGET, at_most=True)}")
+    for failure in failures:
+        print(f"  WRONG ANSWER: {failure}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
