@@ -21,7 +21,7 @@ from replicalab.dots import CausalContext, Dot
 from replicalab.errors import ConfigError
 from replicalab.quorum import DynamoNode, Get, HashRing, Put, QuorumConfig
 from replicalab.quorum.ring import position
-from replicalab.quorum.versions import Version, context_of, reconcile
+from replicalab.quorum.versions import DottedVersion, context_of, reconcile
 from replicalab.replica.base import RecordingContext, Reply
 from replicalab.scenarios import dynamo
 
@@ -101,10 +101,10 @@ DOTS = [Dot(r, c) for r in ("a", "b") for c in (1, 2, 3)]
 
 
 @st.composite
-def _worlds(draw: st.DrawFn, sides: int) -> tuple[tuple[Version, ...], ...]:
+def _worlds(draw: st.DrawFn, sides: int) -> tuple[tuple[DottedVersion, ...], ...]:
     """``sides`` sets of versions drawn from one causal history in which each dot is one write
     with one context (as in a real run)."""
-    universe: dict[Dot, Version] = {}
+    universe: dict[Dot, DottedVersion] = {}
     for dot in draw(st.permutations(DOTS)):
         # It saw some earlier writes, and (transitively) everything they had seen: a client's
         # context is the join of the versions it read, each with its own context.
@@ -112,7 +112,7 @@ def _worlds(draw: st.DrawFn, sides: int) -> tuple[tuple[Version, ...], ...]:
         context = CausalContext()
         for d in sorted(read):
             context = context.merge(universe[d].context).add(d)
-        universe[dot] = Version(f"v{dot}", dot, context)
+        universe[dot] = DottedVersion(f"v{dot}", dot, context)
     return tuple(tuple(universe[d] for d in draw(st.sets(st.sampled_from(DOTS), max_size=4)))
                  for _ in range(sides))
 
@@ -140,10 +140,10 @@ def test_reconcile_drops_exactly_what_another_version_had_seen(world) -> None:
 
 def test_concurrent_blind_writes_become_siblings_and_a_read_modify_write_resolves_them() -> None:
     """Lesson: a blind write cannot supersede what it never read; reading first can."""
-    x, y = Version("x", Dot("n1", 1)), Version("y", Dot("n2", 1))
+    x, y = DottedVersion("x", Dot("n1", 1)), DottedVersion("y", Dot("n2", 1))
     both = reconcile((x,), (y,))
     assert [v.value for v in both] == ["x", "y"]
-    z = Version("z", Dot("n1", 2), context_of(both))
+    z = DottedVersion("z", Dot("n1", 2), context_of(both))
     assert [v.value for v in reconcile(both, (z,))] == ["z"]
 
 
@@ -151,8 +151,8 @@ def test_a_vector_clock_entry_would_claim_a_write_the_client_never_saw() -> None
     """Lesson (the bug our property test found): context {n1: 2} as a *vector* claims n1:1
     too. As a set of dots, a client that saw only n1:2 has not seen n1:1."""
     seen_only_second = CausalContext(cloud=frozenset({Dot("n1", 2)}))
-    first = Version("a", Dot("n1", 1))
-    later = Version("c", Dot("n3", 1), seen_only_second)
+    first = DottedVersion("a", Dot("n1", 1))
+    later = DottedVersion("c", Dot("n3", 1), seen_only_second)
     assert [v.value for v in reconcile((first,), (later,))] == ["a", "c"]
 
 
@@ -310,3 +310,37 @@ def test_every_write_gets_exactly_one_verdict() -> None:
         puts = {e.get("op") for e in result.trace.of_kind("ClientRequested", "RequestFailed")
                 if e.get("request")["type"] == "Put"}
         assert sorted(e.op for e in result.ledger.entries) == sorted(puts)
+
+
+# -- the front doors: scenarios.run, the CLI, compare ---------------------------------
+
+
+def test_scenarios_run_dynamo_is_the_cluster_and_refuses_a_merge_policy() -> None:
+    from replicalab import scenarios
+    result = scenarios.run("dynamo", seed=1, n=3, r=2, w=2, sloppy=True, ops=30)
+    assert isinstance(result, dynamo.QuorumResult) and result.config.sloppy
+    with pytest.raises(ConfigError, match="takes no merge policy"):
+        scenarios.run("dynamo", merge="causal")
+    with pytest.raises(ConfigError, match="cluster scenario"):
+        scenarios.get("dynamo")
+    assert "dynamo" in scenarios.describe() and "dynamo" not in scenarios.names()
+
+
+def test_cli_runs_dynamo_and_compares_nrw_settings(capsys) -> None:
+    from replicalab.cli import main
+    assert main(["run", "dynamo", "--r", "1", "--w", "1", "--ops", "40", "--seed", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "N=3 R=1 W=1" in out and "stale_reads=" in out
+    assert main(["compare", "dynamo"]) == 0
+    out = capsys.readouterr().out
+    assert "3/2/2" in out and "R+W>N" in out
+    assert main(["run", "london", "--w", "2"]) != 0
+    assert "global-table story" in capsys.readouterr().err
+    assert main(["run", "dynamo", "--merge", "causal"]) != 0
+    assert "--merge" in capsys.readouterr().err
+
+
+def test_compare_rows_show_strict_settings_without_stale_reads() -> None:
+    rows = dynamo.compare_rows(range(2), keys=8)
+    assert all(row["stale_reads"] == 0 for row in rows if row["strict"] and not row["sloppy"])
+    assert any(row["stale_reads"] > 0 for row in rows if not row["strict"])

@@ -41,8 +41,10 @@ from typing import Any
 
 import attrs
 
+from replicalab import _validate
 from replicalab.dots import Dot
-from replicalab.quorum.versions import Version, holds
+from replicalab.errors import ConfigError
+from replicalab.quorum.versions import DottedVersion, holds
 
 __all__ = ["QUORUM_VERDICTS", "NodeState", "QuorumEntry", "QuorumLedger", "QuorumRead",
            "QuorumWrite", "StaleRead", "judge_quorum", "stale_reads"]
@@ -74,8 +76,8 @@ class NodeState:
     ``intact`` is False for a node that is down having lost its state."""
 
     node: str
-    store: Mapping[str, tuple[Version, ...]]
-    hints: Mapping[str, Mapping[str, tuple[Version, ...]]]
+    store: Mapping[str, tuple[DottedVersion, ...]]
+    hints: Mapping[str, Mapping[str, tuple[DottedVersion, ...]]]
     intact: bool = True
 
 
@@ -136,11 +138,26 @@ def judge_quorum(writes: Iterable[QuorumWrite], states: Sequence[NodeState],
     ``homes`` maps each key to its home nodes (the preference list); ``crashes`` maps a node
     to a sentence about the state-losing crash(es) it went through, for the whys.
     """
+    writes = _records(writes, QuorumWrite, "writes")
+    states = _records(states, NodeState, "states")
+    if not isinstance(homes, Mapping) or not isinstance(crashes, Mapping):
+        raise ConfigError("homes and crashes must be mappings ({key: nodes}, {node: sentence})")
     by_node = {s.node: s for s in states}
     entries = []
     for w in writes:
         entries.append(_judge(w, by_node, homes.get(w.key, ()), crashes))
     return QuorumLedger(tuple(entries))
+
+
+def _records(value: Any, cls: type, what: str) -> list[Any]:
+    """``value`` as a list of ``cls`` records, or ConfigError saying what was expected."""
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise ConfigError(f"{what} must be an iterable of {cls.__name__}, got {_validate.shown(value)}")
+    out = list(value)
+    for record in out:
+        if not isinstance(record, cls):
+            raise ConfigError(f"{what} must hold {cls.__name__} records, got {_validate.shown(record)}")
+    return out
 
 
 def _told(w: QuorumWrite) -> str:
@@ -200,7 +217,7 @@ class QuorumRead:
     op: str
     key: str
     issued: int
-    versions: tuple[Version, ...]
+    versions: tuple[DottedVersion, ...]
     replied: tuple[str, ...]
 
 
@@ -217,13 +234,10 @@ class StaleRead:
         return f"{self.read} missed {self.missed} on {self.key}: {self.why}"
 
 
-def stale_reads(reads: Iterable[QuorumRead], writes: Iterable[QuorumWrite],
-                holders: Mapping[str, Sequence[str]] | None = None) -> tuple[StaleRead, ...]:
-    """Every read that missed a write acknowledged before the read was issued (module docs).
-
-    ``holders`` (optional) maps a write op to the nodes that had stored it by its
-    acknowledgement, for the why.
-    """
+def stale_reads(reads: Iterable[QuorumRead], writes: Iterable[QuorumWrite]) -> tuple[StaleRead, ...]:
+    """Every read that missed a write acknowledged before the read was issued (module docs)."""
+    reads = _records(reads, QuorumRead, "reads")
+    writes = _records(writes, QuorumWrite, "writes")
     acked: dict[str, list[QuorumWrite]] = {}
     for w in writes:
         if w.acknowledged and w.dot is not None and w.answered is not None:

@@ -15,7 +15,7 @@ from replicalab.quorum.config import QuorumConfig
 from replicalab.quorum.messages import Get, GetDone, Put, PutDone
 from replicalab.quorum.node import NOT_REACHED, DynamoNode
 from replicalab.quorum.ring import HashRing
-from replicalab.quorum.versions import Version, reconcile
+from replicalab.quorum.versions import DottedVersion, reconcile
 
 __all__ = ["NOT_REACHED", "DynamoNode", "Get", "GetDone", "HashRing", "Put", "PutDone",
-           "QuorumConfig", "Version", "reconcile"]
+           "QuorumConfig", "DottedVersion", "reconcile"]

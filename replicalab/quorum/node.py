@@ -45,6 +45,7 @@ from typing import Any
 
 import attrs
 
+from replicalab import _validate
 from replicalab.dots import Dot
 from replicalab.errors import ConfigError
 from replicalab.merkle import MerkleTree
@@ -65,7 +66,7 @@ from replicalab.quorum.messages import (
     SyncTree,
 )
 from replicalab.quorum.ring import HashRing
-from replicalab.quorum.versions import Version, Versions, context_of, digest_of, reconcile
+from replicalab.quorum.versions import DottedVersion, Versions, context_of, digest_of, reconcile
 from replicalab.replica.base import Context, Replica, Response
 
 __all__ = ["NOT_REACHED", "DynamoNode"]
@@ -86,7 +87,7 @@ class _Pending:
     key: str
     asked: list[str]  # every node asked, in order
     hints: dict[str, str | None]  # node -> the home it stands in for
-    version: Version | None = None
+    version: DottedVersion | None = None
     acks: list[str] = attrs.field(factory=list)
     replies: dict[str, Versions] = attrs.field(factory=dict)
     answered: bool = False
@@ -103,7 +104,9 @@ class DynamoNode(Replica):
                  identity: str | None = None) -> None:
         super().__init__(replica_id)
         if not isinstance(ring, HashRing) or replica_id not in ring.nodes:
-            raise ConfigError(f"{replica_id!r} needs a HashRing that includes it")
+            raise ConfigError(f"node {_validate.shown(replica_id)} needs a HashRing that includes it")
+        if identity is not None:
+            _validate.replica_id(identity, "node identity")
         if not isinstance(config, QuorumConfig):
             raise ConfigError(f"config must be a QuorumConfig, got {type(config).__name__}")
         if config.n > len(ring.nodes):
@@ -177,8 +180,10 @@ class DynamoNode(Replica):
         elif timer == _SYNC:
             self._start_sync(ctx)
             ctx.set_timer(self.config.anti_entropy or 1, _SYNC)
-        else:
+        elif type(timer) is tuple and len(timer) == 2 and timer[0] == "timeout":
             self._timed_out(ctx, timer[1])
+        else:
+            raise ConfigError(f"{self.id} got a timer it never set: {_validate.shown(timer)}")
 
     # -- storage -------------------------------------------------------------------
     def _held(self, key: str) -> Versions:
@@ -252,7 +257,7 @@ class DynamoNode(Replica):
 
     def _put(self, ctx: Context, client: str, req: Put) -> None:
         self.counter += 1
-        version = Version(req.value, Dot(self.identity, self.counter), req.context, req.op)
+        version = DottedVersion(req.value, Dot(self.identity, self.counter), req.context, req.op)
         targets, hints = self._targets(ctx, req.key)
         pending = _Pending("put", client, req.key, list(targets), hints, version)
         ctx.log("QuorumPut", key=req.key, op=req.op, dot=str(version.dot), targets=list(targets),

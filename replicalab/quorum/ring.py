@@ -77,11 +77,11 @@ class HashRing:
 
     def walk(self, key: str) -> tuple[str, ...]:
         """Every node once, in the order met walking clockwise from ``key``'s position."""
+        if not isinstance(key, str):
+            raise ConfigError(f"a key on the ring is a string, got {_validate.shown(key)}")
         found = self._walks.get(key)
         if found is not None:
             return found
-        if not isinstance(key, str):
-            raise ConfigError(f"a key on the ring is a string, got {_validate.shown(key)}")
         start = bisect.bisect_left(self._tokens, position(key))
         seen: list[str] = []
         count = len(self._owners)

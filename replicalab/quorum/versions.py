@@ -1,6 +1,6 @@
 """What a Dynamo node stores for a key: concurrent versions (siblings), each a dotted write.
 
-A :class:`Version` is one client write: its ``value``, the :class:`~replicalab.dots.Dot`
+A :class:`DottedVersion` is one client write: its ``value``, the :class:`~replicalab.dots.Dot`
 its coordinator gave it (unique: ``(coordinator identity, counter)``), and the ``context``
 — the :class:`~replicalab.dots.CausalContext` (a set of dots) of everything the client had
 read before writing (empty for a blind write). As in dotted version vectors (Preguiça et
@@ -21,11 +21,11 @@ read repair, hinted handoff, anti-entropy): keep every version not covered by an
 one copy per dot. It is a join — commutative, associative, idempotent — on sets of
 versions, so the order in which copies meet never changes what a node ends up with.
 
-    >>> a = Version("v1", Dot("n1", 1))
-    >>> b = Version("v2", Dot("n2", 1))                          # blind: concurrent with a
+    >>> a = DottedVersion("v1", Dot("n1", 1))
+    >>> b = DottedVersion("v2", Dot("n2", 1))                          # blind: concurrent with a
     >>> [v.value for v in reconcile((a,), (b,))]
     ['v1', 'v2']
-    >>> c = Version("v3", Dot("n1", 2), context_of((a, b)))     # read both, then wrote
+    >>> c = DottedVersion("v3", Dot("n1", 2), context_of((a, b)))     # read both, then wrote
     >>> [v.value for v in reconcile((a, b), (c,))]
     ['v3']
 """
@@ -37,16 +37,18 @@ from typing import Any
 
 import attrs
 
+from replicalab import _validate
 from replicalab.dots import CausalContext, Dot
+from replicalab.errors import ConfigError
 
-__all__ = ["EMPTY", "Version", "Versions", "context_of", "covers", "digest_of", "holds", "plain_context",
+__all__ = ["EMPTY", "DottedVersion", "Versions", "context_of", "covers", "digest_of", "holds", "plain_context",
            "reconcile"]
 
 EMPTY = CausalContext()
 
 
 @attrs.frozen
-class Version:
+class DottedVersion:
     """One write of a key: ``value``, its unique ``dot`` and the ``context`` its writer had read.
 
     ``op`` is the client request id (so the ledger can name the write).
@@ -73,7 +75,7 @@ def plain_context(context: CausalContext) -> dict[str, Any]:
 
 
 #: Siblings as stored: a tuple of versions sorted by dot (a canonical order for output).
-Versions = tuple[Version, ...]
+Versions = tuple[DottedVersion, ...]
 
 
 def covers(context: CausalContext, dot: Dot) -> bool:
@@ -81,15 +83,19 @@ def covers(context: CausalContext, dot: Dot) -> bool:
     return dot in context
 
 
-def reconcile(*sides: Iterable[Version]) -> Versions:
+def reconcile(*sides: Iterable[DottedVersion]) -> Versions:
     """Every version of ``sides`` that no other version's context covers, one per dot, sorted by dot.
 
     The join of version sets (see the module docs). A version with the same dot on two
     sides is the same write; the first copy is kept.
     """
-    by_dot: dict[Dot, Version] = {}
+    by_dot: dict[Dot, DottedVersion] = {}
     for side in sides:
+        if not isinstance(side, (tuple, list)):
+            raise ConfigError(f"reconcile takes tuples of DottedVersion, got {_validate.shown(side)}")
         for v in side:
+            if type(v) is not DottedVersion:
+                raise ConfigError(f"reconcile takes DottedVersion values, got {_validate.shown(v)}")
             by_dot.setdefault(v.dot, v)
     if len(by_dot) == 1:
         return tuple(by_dot.values())
@@ -99,7 +105,7 @@ def reconcile(*sides: Iterable[Version]) -> Versions:
     return tuple(sorted(kept, key=lambda v: v.dot))
 
 
-def context_of(versions: Iterable[Version]) -> CausalContext:
+def context_of(versions: Iterable[DottedVersion]) -> CausalContext:
     """The context a reader gets back with ``versions``: every dot they are or had seen.
 
     A client writes with it to supersede every version it read (read-modify-write).
@@ -110,7 +116,7 @@ def context_of(versions: Iterable[Version]) -> CausalContext:
     return out
 
 
-def holds(versions: Iterable[Version], dot: Dot) -> bool:
+def holds(versions: Iterable[DottedVersion], dot: Dot) -> bool:
     """True iff ``versions`` contain the write ``dot`` or a version whose writer had seen it."""
     return any(v.dot == dot or covers(v.context, dot) for v in versions)
 

@@ -47,6 +47,7 @@ from replicalab import _validate
 from replicalab.dots import Dot
 from replicalab.errors import ConfigError
 from replicalab.ledger.quorum import (
+    QUORUM_VERDICTS,
     NodeState,
     QuorumLedger,
     QuorumRead,
@@ -63,7 +64,8 @@ from replicalab.sim.records import Statistics
 from replicalab.sim.simulation import Simulation
 from replicalab.trace import Trace, canonical_json
 
-__all__ = ["DESCRIPTION", "FAULTS", "NAME", "QuorumResult", "az_of", "run"]
+__all__ = ["DESCRIPTION", "FAULTS", "NAME", "SETTINGS", "QuorumResult", "az_of", "compare_rows",
+           "compare_table", "run"]
 
 NAME = "dynamo"
 DESCRIPTION = "a leaderless Dynamo cluster in one region: turn N, R, W and sloppy, watch stale reads and lost writes"
@@ -82,6 +84,9 @@ _DEFAULTS: dict[str, Any] = {
 
 def az_of(node: str, nodes: tuple[str, ...]) -> str:
     """The Availability Zone of ``node``: nodes go round-robin over az-a, az-b, az-c."""
+    if not isinstance(nodes, tuple) or not isinstance(node, str) or node not in nodes:
+        raise ConfigError(f"az_of takes a node id and the tuple of nodes it is one of, got "
+                          f"{_validate.shown(node)} and {_validate.shown(nodes)}")
     return AZS[nodes.index(node) % len(AZS)]
 
 
@@ -322,3 +327,48 @@ def _result(sim: Simulation, seed: int, opts: dict[str, Any], ring: HashRing,
                    for h, ks in sorted(replicas[n].hints.items())} for n in nodes},
         statistics=sim.statistics(), homes=homes, azs={n: az_of(n, nodes) for n in nodes},
         trace=trace, failed_reads=failed_reads)
+
+
+#: The rows ``compare dynamo`` shows: (N, R, W, sloppy), weakest first.
+SETTINGS: tuple[tuple[int, int, int, bool], ...] = (
+    (3, 1, 1, False), (3, 1, 2, False), (3, 2, 1, False), (3, 2, 2, False), (3, 1, 3, False),
+    (3, 3, 1, False), (3, 2, 2, True), (3, 1, 1, True))
+
+
+def compare_rows(seeds: range = range(1), settings: tuple[tuple[int, int, int, bool], ...] = SETTINGS,
+                 **given: Any) -> list[dict[str, Any]]:
+    """One row per N/R/W/sloppy setting, summed over ``seeds`` on the same seeded workload and
+    faults (``given``): reads, stale reads, write verdicts."""
+    if not isinstance(seeds, range) or not 1 <= len(seeds) <= 100:
+        raise ConfigError(f"seeds must be a range of 1 to 100 seeds, got {_validate.shown(seeds)}")
+    if not isinstance(settings, tuple) or not all(
+            isinstance(s, tuple) and len(s) == 4 for s in settings) or len(settings) > 64:
+        raise ConfigError("settings must be a tuple of at most 64 (n, r, w, sloppy) tuples, got "
+                          f"{_validate.shown(settings)}")
+    rows = []
+    for n, r, w, sloppy in settings:
+        row: dict[str, Any] = {"n": n, "r": r, "w": w, "sloppy": sloppy, "strict": r + w > n,
+                               "reads": 0, "stale_reads": 0}
+        for seed in seeds:
+            result = run(seed, **(given | {"n": n, "r": r, "w": w, "sloppy": sloppy}))
+            row["reads"] += result.reads
+            row["stale_reads"] += len(result.stale_reads)
+            for verdict, count in result.ledger.summary.items():
+                row[verdict] = row.get(verdict, 0) + count
+        rows.append(row)
+    return rows
+
+
+def compare_table(rows: list[dict[str, Any]]) -> str:
+    """The rows of :func:`compare_rows` as a plain-text table."""
+    needed = {"n", "r", "w", "sloppy", "strict", "reads", "stale_reads", *QUORUM_VERDICTS}
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and needed <= set(r) for r in rows):
+        raise ConfigError(f"compare_table takes the rows compare_rows returned, got {_validate.shown(rows)}")
+    head = ["N/R/W", "sloppy", "R+W>N", "reads", "stale", "kept", "sibling", "superseded",
+            "hint-only", "lost", "rejected"]
+    body = [[f"{r['n']}/{r['r']}/{r['w']}", "yes" if r["sloppy"] else "no", "yes" if r["strict"] else "no",
+             *(str(r[k]) for k in ("reads", "stale_reads", "kept", "sibling", "superseded", "hint-only",
+                                   "lost", "rejected"))] for r in rows]
+    widths = [max(len(x) for x in col) for col in zip(head, *body, strict=True)]
+    return "\n".join("  ".join(c.rjust(w) for c, w in zip(line, widths, strict=True))
+                     for line in [head, *body])
