@@ -1104,6 +1104,7 @@ PUBLIC_MODULES = [
     "replicalab.dynamodb", "replicalab.dynamodb.values", "replicalab.dynamodb.expressions",
     "replicalab.dynamodb.evaluate", "replicalab.dynamodb.table",
     "replicalab.quorum", "replicalab.scenarios.dynamo", "replicalab.ledger.quorum",
+    "replicalab.scenarios.pbs", "replicalab.viz.visibility",
 ]
 #: Examples per public target under CI (derandomized); the local 'dev' profile uses a third.
 FUZZ_EXAMPLES = 25
