@@ -196,13 +196,13 @@ class DynamoNode(Replica):
     def _keep(self, ctx: Context, key: str, versions: Versions, hint: str | None, op: str) -> None:
         if hint is None or hint == self.id:
             before = self.store.get(key, ())
-            merged = reconcile(before, versions) if before else reconcile(versions)
-            self.store[key] = merged
-            ctx.log("QuorumStored", key=key, op=op, dots=[str(v.dot) for v in merged])
+            self.store[key] = reconcile(before, versions) if before else reconcile(versions)
+            # The dots that arrived (not the merged set): which node ever held which write.
+            ctx.log("QuorumStored", key=key, op=op, dots=[str(v.dot) for v in versions])
             return
         keys = self.hints.setdefault(hint, {})
         keys[key] = reconcile(keys.get(key, ()), versions)
-        ctx.log("HintStored", key=key, op=op, home=hint, dots=[str(v.dot) for v in keys[key]])
+        ctx.log("HintStored", key=key, op=op, home=hint, dots=[str(v.dot) for v in versions])
         self._arm_handoff(ctx)
 
     def _arm_handoff(self, ctx: Context) -> None:

@@ -38,6 +38,7 @@ from typing import Any
 import attrs
 
 from replicalab import _validate
+from replicalab.clocks import VectorClock
 from replicalab.dots import CausalContext, Dot
 from replicalab.errors import ConfigError
 
@@ -100,9 +101,20 @@ def reconcile(*sides: Iterable[DottedVersion]) -> Versions:
     if len(by_dot) == 1:
         return tuple(by_dot.values())
     versions = list(by_dot.values())
-    kept = [v for v in versions
-            if not any(other.dot != v.dot and covers(other.context, v.dot) for other in versions)]
-    return tuple(sorted(kept, key=lambda v: v.dot))
+    # Contexts as (vv dict, cloud) once, not a CausalContext lookup per pair: this is the
+    # hot path of every store, read and repair.
+    seen = [(v.context.vv.__getitem__, v.context.cloud) for v in versions]
+    kept = []
+    for v in versions:
+        dot = v.dot
+        replica, counter = dot.replica, dot.counter
+        if not any(counter <= count(replica) or dot in cloud for count, cloud in seen):
+            kept.append(v)
+    return tuple(sorted(kept, key=_dot_order))
+
+
+def _dot_order(v: DottedVersion) -> tuple[str, int]:
+    return (v.dot.replica, v.dot.counter)
 
 
 def context_of(versions: Iterable[DottedVersion]) -> CausalContext:
@@ -110,10 +122,17 @@ def context_of(versions: Iterable[DottedVersion]) -> CausalContext:
 
     A client writes with it to supersede every version it read (read-modify-write).
     """
-    out = EMPTY
+    counts: dict[str, int] = {}
+    cloud: set[tuple[str, int]] = set()
     for v in versions:
-        out = out.merge(v.context).add(v.dot)
-    return out
+        for replica, count in v.context.vv.items():
+            if count > counts.get(replica, 0):
+                counts[replica] = count
+        cloud.update((d.replica, d.counter) for d in v.context.cloud)
+        cloud.add((v.dot.replica, v.dot.counter))
+    if not cloud:
+        return EMPTY
+    return CausalContext(VectorClock(counts), frozenset(Dot(r, c) for r, c in cloud))
 
 
 def holds(versions: Iterable[DottedVersion], dot: Dot) -> bool:
