@@ -46,6 +46,8 @@ WRONG_FUNCTIONS = {
     ("anti-entropy", "wrong_fetch_everything.py"): {"sync"},
     ("anti-entropy", "wrong_first_bucket_only.py"): {"sync"},
     ("anti-entropy", "wrong_no_deletes.py"): {"sync"},
+    ("choose-quorum", "wrong_smallest_r.py"): {"QUORUM_5"},
+    ("choose-quorum", "wrong_strict_quorum.py"): {"QUORUM_5"},
     ("find-the-bug", "wrong_answer_commutative.py"): {"VIOLATED_LAW"},
     ("find-the-bug", "wrong_fix_by_max_per_page.py"): {"merge"},
     ("gcounter", "wrong_one_number.py"): {"increment", "merge"},

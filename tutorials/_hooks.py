@@ -95,6 +95,7 @@ EXERCISE_CHAPTER = {
     "london-fix": "11-playbook.md",
     "version-forks": "11-playbook.md",
     "gossip": "12-own-replica.md",
+    "choose-quorum": "14-quorums.md",
 }
 
 

@@ -46,18 +46,19 @@ def visibility_chart(curves: Mapping[str, Sequence[tuple[int, float]]],
     data = _checked(curves)
     if not isinstance(title, str):
         raise ConfigError(f"title must be a string, got {_validate.shown(title)}")
-    x0, y0, w, h = 70.0, 60.0, 520.0, 260.0
+    # Laid out for a 680 px page column; no text under 11 px.
+    x0, y0, w, h = 60.0, 60.0, 420.0, 260.0
     end = max(t for points in data.values() for t, _ in points) or 1
-    body = [s.text(16, 28, title, size=15, font_weight="bold", fill=s.INK)]
+    body = [s.text(16, 28, title, size=14, font_weight="bold", fill=s.INK)]
     for p in (0.0, 0.25, 0.5, 0.75, 1.0):  # probability grid
         y = y0 + h - h * p
         body.append(s.line(x0, y, x0 + w, y, stroke=s.FAINT, stroke_width=1))
-        body.append(s.text(x0 - 8, y + 4, f"{p:.2f}", size=10, fill=s.GREY, text_anchor="end"))
+        body.append(s.text(x0 - 8, y + 4, f"{p:.2f}", size=11, fill=s.GREY, text_anchor="end"))
     body.append(s.line(x0, y0 + h, x0 + w, y0 + h, stroke=s.INK, stroke_width=1))
     for i in range(6):  # time ticks
         t = end * i / 5
         x = x0 + w * i / 5
-        body.append(s.text(x, y0 + h + 16, f"{t:g}", size=10, fill=s.GREY, text_anchor="middle"))
+        body.append(s.text(x, y0 + h + 16, f"{t:g}", size=11, fill=s.GREY, text_anchor="middle"))
     body.append(s.text(x0 + w / 2, y0 + h + 34, "ms after the write was acknowledged", size=11,
                        fill=s.INK, text_anchor="middle"))
     for n, (label, points) in enumerate(data.items()):
