@@ -39,6 +39,7 @@ import functools
 import hashlib
 import importlib.util
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -92,14 +93,23 @@ def _cheapest_quorum(n: int, budget: float) -> str:
 
     best = min((r + w, w, r) for r in range(1, n + 1) for w in range(1, n + 1)
                if closed_form(n, r, w) <= budget)
-    total, w, r = best
+    _, w, r = best
     return f"{n}/{r}/{w}"
 
 
+def _cheapest_quorum_5() -> str:
+    return _cheapest_quorum(5, 0.10)
+
+
+def _cheapest_quorum_6() -> str:
+    return _cheapest_quorum(6, 0.05)
+
+
 #: Answers worked out when grading, by name.
-COMPUTED = {"merkle-one-key-descent-reads": _one_key_descent_reads,
-            "cheapest-quorum-5-within-10-percent": lambda: _cheapest_quorum(5, 0.10),
-            "cheapest-quorum-6-within-5-percent": lambda: _cheapest_quorum(6, 0.05)}
+COMPUTED: dict[str, Callable[[], str]] = {
+    "merkle-one-key-descent-reads": _one_key_descent_reads,
+    "cheapest-quorum-5-within-10-percent": _cheapest_quorum_5,
+    "cheapest-quorum-6-within-5-percent": _cheapest_quorum_6}
 
 
 def _computed(value: Any, key: str) -> None:
