@@ -397,9 +397,28 @@ def _run_dynamo(args: argparse.Namespace) -> None:
         print(result.report())
 
 
+def _run_leader(args: argparse.Namespace) -> None:
+    table = [f"--{k.replace('_', '-')}" for k, v in _TABLE_DEFAULTS.items() if getattr(args, k) != v]
+    quorum = [f"--{k}" for k in _QUORUM_FLAGS if getattr(args, k) is not None]
+    if table or quorum or args.svg:
+        raise ConfigError(f"{', '.join(table + quorum + (['--svg'] if args.svg else []))}: the leader "
+                          "cluster takes --seed and --json here (more options: scenarios.run('leader', ...))")
+    result = scenarios.run("leader", seed=args.seed)
+    if args.json:
+        print(canonical_json({"summary": result.summary, "stale_strong": list(result.stale_strong),
+                              "stale_eventual": list(result.stale_eventual), "lost": list(result.lost)}))
+        return
+    print("leader  " + "  ".join(f"{k}={v}" for k, v in result.summary.items()))
+    for line in result.stale_eventual[:5]:
+        print(f"  stale eventual read: {line}")
+
+
 def _run(args: argparse.Namespace) -> None:
     if args.scenario == "dynamo":
         _run_dynamo(args)
+        return
+    if args.scenario == "leader":
+        _run_leader(args)
         return
     quorum = [f"--{'no-heal' if k == 'heal' else k}" for k in _QUORUM_FLAGS if getattr(args, k) is not None]
     if quorum:

@@ -1104,7 +1104,8 @@ PUBLIC_MODULES = [
     "replicalab.dynamodb", "replicalab.dynamodb.values", "replicalab.dynamodb.expressions",
     "replicalab.dynamodb.evaluate", "replicalab.dynamodb.table",
     "replicalab.quorum", "replicalab.scenarios.dynamo", "replicalab.ledger.quorum",
-    "replicalab.scenarios.pbs", "replicalab.viz.visibility",
+    "replicalab.scenarios.pbs", "replicalab.viz.visibility", "replicalab.scenarios.leader",
+    "replicalab.quorum.leader",
 ]
 #: Examples per public target under CI (derandomized); the local 'dev' profile uses a third.
 FUZZ_EXAMPLES = 25
@@ -1270,7 +1271,9 @@ def _quorum_subjects() -> dict[str, Callable[[], Any]]:
     """Builders for the leaderless cluster's classes (replicalab.quorum, scenarios.dynamo)."""
     from replicalab import quorum
     from replicalab.ledger import quorum as verdicts
+    from replicalab.quorum import leader as leader_mod
     from replicalab.scenarios import dynamo
+    from replicalab.scenarios import leader as leader_scenario
 
     ring = quorum.HashRing(["n1", "n2", "n3"])
     version = quorum.DottedVersion("v", Dot("n1", 1))
@@ -1291,6 +1294,18 @@ def _quorum_subjects() -> dict[str, Callable[[], Any]]:
         "StaleRead": lambda: verdicts.StaleRead("r1", "k", "w1", "why"),
         "NodeState": lambda: verdicts.NodeState("n1", {"k": (version,)}, {}),
         "QuorumResult": lambda: dynamo.run(seed=0, ops=5),
+        "LeaderConfig": lambda: leader_mod.LeaderConfig(),
+        "LeaderNode": lambda: leader_mod.LeaderNode("az-a", ("az-a", "az-b", "az-c")),
+        "LeaderResult": lambda: leader_scenario.run(seed=0, ops=5),
+        "Write": lambda: leader_mod.Write("w1", key="k", value=1),
+        "Read": lambda: leader_mod.Read("r1", key="k"),
+        "WriteDone": lambda: leader_mod.WriteDone("w1", index=1, term=1),
+        "ReadDone": lambda: leader_mod.ReadDone("r1"),
+        "Entry": lambda: leader_mod.Entry(1, "k", 1, "w1"),
+        "Append": lambda: leader_mod.Append(0, 1, 0, 0, (), 0),
+        "Appended": lambda: leader_mod.Appended(0, 1, True, 0),
+        "VoteRequest": lambda: leader_mod.VoteRequest(0, 1, 0, 0),
+        "Vote": lambda: leader_mod.Vote(0, 1, True),
     }
 
 

@@ -79,7 +79,7 @@ def test_skew_flag(capsys):
 def test_scenarios_lists_names_and_descriptions(capsys):
     status, out, _ = run(capsys, "scenarios")
     names = [line.split()[0] for line in out.splitlines()[1:]]
-    assert status == 0 and names == ["cart", "counter", "crash", "dynamo", "london",
+    assert status == 0 and names == ["cart", "counter", "crash", "dynamo", "leader", "london",
                                      "london-batch-at-home", "partition", "skew"]
 
 

@@ -23,13 +23,15 @@ from typing import Any
 from replicalab import _validate
 from replicalab.errors import ConfigError
 from replicalab.policies import MergePolicy
-from replicalab.scenarios import cart, counter, crash, dynamo, london, partition, skew
+from replicalab.scenarios import cart, counter, crash, dynamo, leader, london, partition, skew
 from replicalab.scenarios.world import ClientWrite, Result, TableScenario
 
 __all__ = ["CLUSTERS", "ClientWrite", "Result", "TableScenario", "describe", "get", "names", "run"]
 
 #: Cluster scenarios: one region's replicas and their protocol, not a global table.
-CLUSTERS = {dynamo.NAME: dynamo.DESCRIPTION}
+CLUSTERS = {dynamo.NAME: dynamo.DESCRIPTION,
+            "leader": "a leader per partition in one region (DynamoDB's shape): strong reads at the "
+                      "leader, eventual reads anywhere, failover"}
 
 _SCENARIOS: dict[str, TableScenario] = {
     s.name: s
@@ -75,12 +77,13 @@ def run(name: str, merge: str | MergePolicy = "item-lww", seed: int = 0,
     :class:`ConfigError` naming the valid ones.
 
     ``run("dynamo", seed=..., n=, r=, w=, sloppy=, fault=, ...)`` runs the leaderless
-    cluster instead and returns a :class:`~replicalab.scenarios.dynamo.QuorumResult`; its
-    nodes keep siblings by causality, so ``merge`` must stay at its default there.
+    cluster instead and returns a :class:`~replicalab.scenarios.dynamo.QuorumResult`;
+    ``run("leader", seed=..., partitions=, fault=, ...)`` the leader-based one
+    (:class:`~replicalab.scenarios.leader.LeaderResult`). Neither takes a merge policy.
     """
-    if name == dynamo.NAME:
+    if name in CLUSTERS:
         if merge != "item-lww":
             raise ConfigError("the dynamo cluster keeps concurrent versions as siblings by causality; "
                               "it takes no merge policy (leave merge at its default)")
-        return dynamo.run(seed, **options)
+        return dynamo.run(seed, **options) if name == dynamo.NAME else leader.run(seed, **options)
     return get(name).run(merge, seed, **options)

@@ -339,6 +339,10 @@ def compare_rows(seeds: range = range(1), settings: tuple[tuple[int, int, int, b
                  **given: Any) -> list[dict[str, Any]]:
     """One row per N/R/W/sloppy setting, summed over ``seeds`` on the same seeded workload and
     faults (``given``): reads, stale reads, write verdicts."""
+    fixed = sorted(set(given) & {"seed", "n", "r", "w", "sloppy"})
+    if fixed:
+        raise ConfigError(f"compare_rows sets {fixed} itself (seeds=..., settings=...); pass the other "
+                          "dynamo options only")
     if not isinstance(seeds, range) or not 1 <= len(seeds) <= 100:
         raise ConfigError(f"seeds must be a range of 1 to 100 seeds, got {_validate.shown(seeds)}")
     if not isinstance(settings, tuple) or not all(
