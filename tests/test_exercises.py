@@ -49,6 +49,8 @@ WRONG_FUNCTIONS = {
     ("choose-quorum", "wrong_smallest_r.py"): {"QUORUM_5"},
     ("choose-quorum", "wrong_strict_quorum.py"): {"QUORUM_5"},
     ("find-the-bug", "wrong_answer_commutative.py"): {"VIOLATED_LAW"},
+    ("read-repair", "wrong_larger_counter_wins.py"): {"read_repair"},
+    ("read-repair", "wrong_repairs_only_the_empty.py"): {"read_repair"},
     ("find-the-bug", "wrong_fix_by_max_per_page.py"): {"merge"},
     ("gcounter", "wrong_one_number.py"): {"increment", "merge"},
     ("gcounter", "wrong_sum_merge.py"): {"merge"},
