@@ -81,7 +81,7 @@ def run(name: str, merge: str | MergePolicy = "item-lww", seed: int = 0,
     ``run("leader", seed=..., partitions=, fault=, ...)`` the leader-based one
     (:class:`~replicalab.scenarios.leader.LeaderResult`). Neither takes a merge policy.
     """
-    if name in CLUSTERS:
+    if isinstance(name, str) and name in CLUSTERS:
         if merge != "item-lww":
             raise ConfigError("the dynamo cluster keeps concurrent versions as siblings by causality; "
                               "it takes no merge policy (leave merge at its default)")

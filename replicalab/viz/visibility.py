@@ -2,7 +2,7 @@
 
 One line per curve (a label such as ``"N=3 R=1 W=1"`` and its ``[(t, p)]`` points, as
 :func:`replicalab.scenarios.pbs.t_visibility` returns them), a shared time axis in ms and a
-probability axis from 0 to 1. Colours are the Okabe–Ito palette the other pictures use, in
+probability axis from the lowest point (rounded down to a tenth) to 1. Colours are the Okabe–Ito palette the other pictures use, in
 the order the curves are given; the legend says which is which.
 
     >>> svg = visibility_chart({"N=3 R=1 W=1": [(0, 0.76), (10, 0.91), (50, 1.0)]})
@@ -49,11 +49,17 @@ def visibility_chart(curves: Mapping[str, Sequence[tuple[int, float]]],
     # Laid out for a 680 px page column; no text under 11 px.
     x0, y0, w, h = 60.0, 60.0, 420.0, 260.0
     end = max(t for points in data.values() for t, _ in points) or 1
+    # The probability axis starts at the lowest point rounded down to a tenth (curves of
+    # partial quorums live near 1: a 0-to-1 axis would squash them into a sliver).
+    low = min(p for points in data.values() for _, p in points)
+    floor = min(0.9, int(low * 10) / 10)
     body = [s.text(16, 28, title, size=14, font_weight="bold", fill=s.INK)]
-    for p in (0.0, 0.25, 0.5, 0.75, 1.0):  # probability grid
-        y = y0 + h - h * p
+    steps = round((1 - floor) * 10)
+    for i in range(steps + 1):  # probability grid, one line per tenth
+        p = floor + i / 10
+        y = y0 + h - h * (p - floor) / (1 - floor)
         body.append(s.line(x0, y, x0 + w, y, stroke=s.FAINT, stroke_width=1))
-        body.append(s.text(x0 - 8, y + 4, f"{p:.2f}", size=11, fill=s.GREY, text_anchor="end"))
+        body.append(s.text(x0 - 8, y + 4, f"{p:.1f}", size=11, fill=s.GREY, text_anchor="end"))
     body.append(s.line(x0, y0 + h, x0 + w, y0 + h, stroke=s.INK, stroke_width=1))
     for i in range(6):  # time ticks
         t = end * i / 5
@@ -63,7 +69,7 @@ def visibility_chart(curves: Mapping[str, Sequence[tuple[int, float]]],
                        fill=s.INK, text_anchor="middle"))
     for n, (label, points) in enumerate(data.items()):
         colour = COLOURS[n]
-        xy = [(x0 + w * t / end, y0 + h - h * p) for t, p in points]
+        xy = [(x0 + w * t / end, y0 + h - h * (p - floor) / (1 - floor)) for t, p in points]
         body.append(s.tag("polyline", None, points=" ".join(f"{s.num(a)},{s.num(b)}" for a, b in xy),
                           fill="none", stroke=colour, stroke_width=2))
         for a, b in xy:
