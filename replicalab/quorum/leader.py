@@ -11,6 +11,10 @@ Every node holds a replica of every partition (one node per AZ). For each partit
 * **Strongly consistent reads** go to the leader, which first checks it is still the leader:
   it sends a heartbeat and answers only once a quorum replied in its term (a "read index"
   round), with its committed state. A deposed leader cut off from the others cannot answer.
+  A newly elected leader also waits until its first entry (the no-op) has committed: before
+  that it may not yet know every entry its predecessor committed (our property test found
+  the stale read this rule prevents: a new leader answering from a state one acknowledged
+  write behind).
 * **Eventually consistent reads** are answered by any node from what it has applied: it can
   be behind the leader, so the read can be stale.
 * **Election** (simple and documented, not full Raft): the leader sends heartbeats every
@@ -205,6 +209,10 @@ class _Partition:
     #: False after a restart that lost the disk, until a leader has been heard: a node that
     #: forgot its log (and its vote) must not help elect a leader that lacks committed entries.
     can_vote: bool = True
+    #: Leader only: it knows every committed entry — an entry of its own term has committed
+    #: (Raft §8). Until then its state may lack writes an earlier leader acknowledged, and it
+    #: holds strong reads back. A partition's first leader (term 1, no predecessor) is ready.
+    ready: bool = True
 
     def last(self) -> tuple[int, int]:
         return len(self.log), (self.log[-1].term if self.log else 0)
@@ -331,6 +339,7 @@ class LeaderNode(Replica):
         part.match[self.id] = len(part.log)
         if announce:
             # A no-op in the new term: committing it commits every earlier entry it follows.
+            part.ready = False
             part.log.append(Entry(part.term, "", None, ""))
             part.match[self.id] = len(part.log)
             ctx.log("Elected", partition=p, term=part.term, log=len(part.log))
@@ -400,6 +409,10 @@ class LeaderNode(Replica):
         if index > part.commit and part.log[index - 1].term == part.term:
             part.commit = index
             self._apply(ctx, p)
+            if not part.ready:
+                part.ready = True
+                for probe in list(part.probes):
+                    self._check_probe(ctx, p, probe)
 
     def _apply(self, ctx: Context, p: int) -> None:
         part = self.parts[p]
@@ -417,7 +430,7 @@ class LeaderNode(Replica):
     def _check_probe(self, ctx: Context, p: int, probe: int) -> None:
         part = self.parts[p]
         client, op, key, confirmed = part.probes[probe]
-        if len(confirmed) >= self.quorum:
+        if len(confirmed) >= self.quorum and part.ready:
             del part.probes[probe]
             value, index = part.state.get(key, (None, 0))
             ctx.log("LeaderRead", partition=p, op=op, key=key, index=index, term=part.term)
