@@ -41,6 +41,9 @@ from replicalab.explore.html import stepper_html
 from replicalab.policies import POLICIES, policy_names
 from replicalab.replica.table import STAMPS
 from replicalab.scenarios.compare import compare
+from replicalab.scenarios.dynamo import FAULTS as DYNAMO_FAULTS
+from replicalab.scenarios.dynamo import compare_rows as dynamo_rows
+from replicalab.scenarios.dynamo import compare_table as dynamo_table
 from replicalab.scenarios.workloads import SHAPES, workload
 from replicalab.scenarios.world import MODES, ROUTING, WRITES
 from replicalab.sweeps.cells import pattern_ids
@@ -203,6 +206,17 @@ def build_parser() -> argparse.ArgumentParser:
                      help="whether crashed regions keep their state (scenarios with crashes)")
     run.add_argument("--scan", action="store_true",
                      help="print only the reconciliation scan (version forks) and its verdicts")
+    quorum = run.add_argument_group("the dynamo cluster (replicalab run dynamo)")
+    quorum.add_argument("--n", type=_count(1, 16), help="replicas per key (default 3)")
+    quorum.add_argument("--r", type=_count(1, 16), help="read quorum (default 2)")
+    quorum.add_argument("--w", type=_count(1, 16), help="write quorum (default 2)")
+    quorum.add_argument("--sloppy", action="store_true", default=None,
+                        help="sloppy quorum: stand-ins with hints when home nodes do not answer")
+    quorum.add_argument("--fault", choices=DYNAMO_FAULTS, help="a fault inside the region (default none)")
+    quorum.add_argument("--no-heal", dest="heal", action="store_false", default=None,
+                        help="the fault never ends (no restart, no heal)")
+    quorum.add_argument("--ops", type=_count(1, 100_000), help="client operations (default 200)")
+    quorum.add_argument("--keys", type=_count(1, 10_000), help="keys (default 4)")
     run.add_argument("--json", action="store_true", help="print the canonical JSON result document")
     run.add_argument("--timeline", action="store_true", help="print only the numbered timeline")
     run.add_argument("--svg", type=_path, metavar="FILE",
@@ -412,6 +426,17 @@ def _compare(args: argparse.Namespace) -> None:
         rows = compare(generated, seeds, progress=progress)
         title = (f"workload {args.workload} — {args.minutes} simulated minutes, "
                  f"seeds {seeds.start}..{seeds.stop - 1}")
+    elif args.scenario == "dynamo":
+        if args.svg:
+            raise ConfigError("compare dynamo prints a table of N/R/W settings; it draws no --svg")
+        quorum_rows = dynamo_rows(seeds)
+        if args.json:
+            print(canonical_json(quorum_rows))
+        else:
+            print(f"dynamo — N/R/W settings on the same seeded workload, seeds "
+                  f"{seeds.start}..{seeds.stop - 1}\n")
+            print(dynamo_table(quorum_rows))
+        return
     else:
         rows = compare(args.scenario, seeds, progress=progress)
         title = (f"{args.scenario} — every pattern on the same seeded schedule, "
@@ -552,7 +577,57 @@ def _check_net(args: argparse.Namespace) -> None:
                           f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} not supported there")
 
 
+_QUORUM_FLAGS = ("n", "r", "w", "sloppy", "fault", "heal", "ops", "keys")
+_TABLE_DEFAULTS: dict[str, object] = {"merge": "item-lww", "writes": "plain", "routing": "local", "mode": "mrec",
+                   "stamps": "wall", "skew": [], "home": [], "primary": None, "durable": None,
+                   "scan": False, "timeline": False, "html": None, "mermaid": None, "shiviz": None,
+                   "net": False, "hold": None, "listen": None}
+
+
+def _run_dynamo(args: argparse.Namespace) -> None:
+    table = [f"--{k.replace('_', '-')}" for k, v in _TABLE_DEFAULTS.items() if getattr(args, k) != v]
+    if table:
+        raise ConfigError(f"{', '.join(table)} set(s) a global-table option; the dynamo cluster takes "
+                          "--n --r --w --sloppy --fault --no-heal --ops --keys, --seed, --json, --svg")
+    if args.json and args.svg == "-":
+        raise ConfigError("--json and --svg - each write to standard output; send one to a file")
+    given = {k: getattr(args, k) for k in _QUORUM_FLAGS if getattr(args, k) is not None}
+    result = scenarios.run("dynamo", seed=args.seed, **given)
+    if args.svg:
+        _write(args.svg, result.to_svg())
+    if args.json:
+        print(result.to_json())
+    elif args.svg != "-":
+        print(result.report())
+
+
+def _run_leader(args: argparse.Namespace) -> None:
+    table = [f"--{k.replace('_', '-')}" for k, v in _TABLE_DEFAULTS.items() if getattr(args, k) != v]
+    quorum = [f"--{k}" for k in _QUORUM_FLAGS if getattr(args, k) is not None]
+    if table or quorum or args.svg:
+        raise ConfigError(f"{', '.join(table + quorum + (['--svg'] if args.svg else []))}: the leader "
+                          "cluster takes --seed and --json here (more options: scenarios.run('leader', ...))")
+    result = scenarios.run("leader", seed=args.seed)
+    if args.json:
+        print(canonical_json({"summary": result.summary, "stale_strong": list(result.stale_strong),
+                              "stale_eventual": list(result.stale_eventual), "lost": list(result.lost)}))
+        return
+    print("leader  " + "  ".join(f"{k}={v}" for k, v in result.summary.items()))
+    for line in result.stale_eventual[:5]:
+        print(f"  stale eventual read: {line}")
+
+
 def _run(args: argparse.Namespace) -> None:
+    if args.scenario == "dynamo":
+        _run_dynamo(args)
+        return
+    if args.scenario == "leader":
+        _run_leader(args)
+        return
+    quorum = [f"--{'no-heal' if k == 'heal' else k}" for k in _QUORUM_FLAGS if getattr(args, k) is not None]
+    if quorum:
+        raise ConfigError(f"{', '.join(quorum)} set(s) the dynamo cluster's options; "
+                          f"{args.scenario} is a global-table story (try: replicalab run dynamo {' '.join(quorum)})")
     _check_run(args)
     for flag, value in (("--hold", args.hold), ("--listen", args.listen)):
         if value is not None and not args.net:

@@ -34,6 +34,10 @@ Table replicas (:mod:`replicalab.replica`): ``Wrote``, ``Merged``, ``Rejected``,
 ``Refused``, ``Aborted`` and ``Recovered``; a merge policy of your own may report
 ``ConflictReported``.
 
+Inside a region (:mod:`replicalab.quorum`): the leaderless nodes record ``QuorumPut``,
+``QuorumStored``, ``HintStored``, ``HandedOff``, ``QuorumWrote``, ``ReadRepaired`` and
+``QuorumSynced``; the leader protocol ``Elected``, ``Committed`` and ``LeaderRead``.
+
 Field values are plain data (what the JSON form holds), so an event reads the
 same in Python and in the file. Building an event checks its fields: a writer
 that drifts from this schema (a missing field, a renamed one) fails at once,
@@ -416,6 +420,122 @@ class Recovered(TraceEvent):
     """MRSC: a region that lost its state has heard from every peer."""
 
     keys: int
+
+
+# -- inside a region: the leaderless cluster (replicalab.quorum.node) ---------------------------
+
+
+@_kind
+@attrs.frozen(kw_only=True)
+class QuorumPut(TraceEvent):
+    """A coordinator gave write ``op`` on ``key`` its ``dot`` and asked ``targets`` to store it
+    (``hints``: stand-in -> the home node it replaces)."""
+
+    key: str
+    op: str
+    dot: str
+    targets: list[str]
+    hints: dict[str, str]
+
+
+@_kind
+@attrs.frozen(kw_only=True)
+class QuorumStored(TraceEvent):
+    """This node stored the versions ``dots`` of ``key`` as a home replica (``op``: the write
+    that sent them; "" for repair, handoff or anti-entropy)."""
+
+    key: str
+    op: str
+    dots: list[str]
+
+
+@_kind
+@attrs.frozen(kw_only=True)
+class HintStored(TraceEvent):
+    """This node keeps ``dots`` of ``key`` in a hint for ``home``, which did not answer."""
+
+    key: str
+    op: str
+    home: str
+    dots: list[str]
+
+
+@_kind
+@attrs.frozen(kw_only=True)
+class HandedOff(TraceEvent):
+    """``home`` took the hinted versions ``dots`` of ``key``; this node dropped them."""
+
+    key: str
+    home: str
+    dots: list[str]
+
+
+@_kind
+@attrs.frozen(kw_only=True)
+class QuorumWrote(TraceEvent):
+    """A coordinator acknowledged write ``op`` (``dot``) once ``acks`` had stored it."""
+
+    key: str
+    op: str
+    dot: str
+    acks: list[str]
+
+
+@_kind
+@attrs.frozen(kw_only=True)
+class ReadRepaired(TraceEvent):
+    """After read ``op``, the coordinator sent ``node`` the merged versions ``dots`` of ``key``."""
+
+    key: str
+    op: str
+    node: str
+    dots: list[str]
+
+
+@_kind
+@attrs.frozen(kw_only=True)
+class QuorumSynced(TraceEvent):
+    """A Merkle comparison with ``peer`` found the shared keys that ``differ``."""
+
+    peer: str
+    differ: list[str]
+
+
+# -- inside a region: the leader protocol (replicalab.quorum.leader) ---------------------------
+
+
+@_kind
+@attrs.frozen(kw_only=True)
+class Elected(TraceEvent):
+    """This node won the election of ``partition`` in ``term`` (its log then held ``log`` entries)."""
+
+    partition: int
+    term: int
+    log: int
+
+
+@_kind
+@attrs.frozen(kw_only=True)
+class Committed(TraceEvent):
+    """The leader of ``partition`` committed write ``op`` on ``key`` at log ``index`` and answered it."""
+
+    partition: int
+    index: int
+    op: str
+    key: str
+
+
+@_kind
+@attrs.frozen(kw_only=True)
+class LeaderRead(TraceEvent):
+    """The leader of ``partition`` answered strong read ``op`` of ``key`` after a quorum confirmed
+    its ``term``, with the write at log ``index`` (0: none)."""
+
+    partition: int
+    op: str
+    key: str
+    index: int
+    term: int
 
 
 @_kind

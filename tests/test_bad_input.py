@@ -1123,6 +1123,9 @@ PUBLIC_MODULES = [
     "replicalab.scenarios", "replicalab.ledger", "replicalab.checkers",
     "replicalab.dynamodb", "replicalab.dynamodb.values", "replicalab.dynamodb.expressions",
     "replicalab.dynamodb.evaluate", "replicalab.dynamodb.table",
+    "replicalab.quorum", "replicalab.scenarios.dynamo", "replicalab.ledger.quorum",
+    "replicalab.scenarios.pbs", "replicalab.viz.visibility", "replicalab.scenarios.leader",
+    "replicalab.quorum.leader",
 ]
 #: Examples per public target under CI (derandomized); the local 'dev' profile uses a third.
 FUZZ_EXAMPLES = 25
@@ -1284,6 +1287,48 @@ def _dynamodb_table() -> Any:
     return table
 
 
+def _quorum_subjects() -> dict[str, Callable[[], Any]]:
+    """Builders for the leaderless cluster's classes (replicalab.quorum, scenarios.dynamo)."""
+    from replicalab import quorum
+    from replicalab.ledger import quorum as verdicts
+    from replicalab.quorum import leader as leader_mod
+    from replicalab.scenarios import dynamo
+    from replicalab.scenarios import leader as leader_scenario
+
+    ring = quorum.HashRing(["n1", "n2", "n3"])
+    version = quorum.DottedVersion("v", Dot("n1", 1))
+    write = verdicts.QuorumWrite("w1", "k", "c1", 0, Dot("n1", 1), True, 3)
+    entry = verdicts.QuorumEntry("w1", "k", "kept", ("n1",), "held")
+    return {
+        "HashRing": lambda: ring,
+        "DynamoNode": lambda: quorum.DynamoNode("n1", ring, quorum.QuorumConfig()),
+        "DottedVersion": lambda: version,
+        "Put": lambda: quorum.Put("w1", key="k", value="v"),
+        "Get": lambda: quorum.Get("r1", key="k"),
+        "PutDone": lambda: quorum.PutDone("w1", dot="n1:1"),
+        "GetDone": lambda: quorum.GetDone("r1", values=("v",), versions=(version,)),
+        "QuorumWrite": lambda: write,
+        "QuorumEntry": lambda: entry,
+        "QuorumLedger": lambda: verdicts.QuorumLedger((entry,)),
+        "QuorumRead": lambda: verdicts.QuorumRead("r1", "k", 5, (version,), ("n1",)),
+        "StaleRead": lambda: verdicts.StaleRead("r1", "k", "w1", "why"),
+        "NodeState": lambda: verdicts.NodeState("n1", {"k": (version,)}, {}),
+        "QuorumResult": lambda: dynamo.run(seed=0, ops=5),
+        "LeaderConfig": lambda: leader_mod.LeaderConfig(),
+        "LeaderNode": lambda: leader_mod.LeaderNode("az-a", ("az-a", "az-b", "az-c")),
+        "LeaderResult": lambda: leader_scenario.run(seed=0, ops=5),
+        "Write": lambda: leader_mod.Write("w1", key="k", value=1),
+        "Read": lambda: leader_mod.Read("r1", key="k"),
+        "WriteDone": lambda: leader_mod.WriteDone("w1", index=1, term=1),
+        "ReadDone": lambda: leader_mod.ReadDone("r1"),
+        "Entry": lambda: leader_mod.Entry(1, "k", 1, "w1"),
+        "Append": lambda: leader_mod.Append(0, 1, 0, 0, (), 0),
+        "Appended": lambda: leader_mod.Appended(0, 1, True, 0),
+        "VoteRequest": lambda: leader_mod.VoteRequest(0, 1, 0, 0),
+        "Vote": lambda: leader_mod.Vote(0, 1, True),
+    }
+
+
 def _subjects() -> dict[str, Callable[[], Any]]:
     """Builders of a live object of every public class whose constructor needs arguments."""
     from replicalab import antientropy, checkers, ledger, reconcile, trace
@@ -1300,6 +1345,7 @@ def _subjects() -> dict[str, Callable[[], Any]]:
 
     return {
         "HybridLogicalClock": lambda: HybridLogicalClock("a").tick(wall=5),
+        **_quorum_subjects(),
         "LamportClock": lambda: LamportClock("a").tick(),
         "Replica": lambda: Replica("a"),
         "Simulation": sim_with_pending_write,

@@ -79,8 +79,8 @@ def test_skew_flag(capsys):
 def test_scenarios_lists_names_and_descriptions(capsys):
     status, out, _ = run(capsys, "scenarios")
     names = [line.split()[0] for line in out.splitlines()[1:]]
-    assert status == 0 and names == ["cart", "counter", "crash", "london", "london-batch-at-home",
-                                     "partition", "skew"]
+    assert status == 0 and names == ["cart", "counter", "crash", "dynamo", "leader", "london",
+                                     "london-batch-at-home", "partition", "skew"]
 
 
 def test_console_script_and_module_entry_point_agree():

@@ -55,6 +55,7 @@ RANKS: dict[str, int] = {
     "replicalab.dynamodb": 7,
     "replicalab.replica": 8,
     "replicalab.replica._keyspace": 7,
+    "replicalab.quorum": 9,  # sans-I/O nodes built on replica.base; never imports sim (same rank)
     "replicalab.sim": 9,
     # Real sockets, the same replicas: above the simulator (whose ground truth, describe and
     # records it reuses), below the ledger and the scenarios that read its history.

@@ -37,6 +37,10 @@ RUNS = {
 }
 
 
+#: Chapter 14's small run: W=3 with a sloppy quorum through an AZ outage (hints, handoff).
+HANDOFF_RUN = dict(seed=0, sloppy=True, fault="az-outage", ops=8, keys=2, gap=40, w=3, r=1)
+
+
 def all_pictures() -> Iterator[tuple[str, str]]:
     from replicalab import scenarios
     from replicalab.viz import to_html, to_svg
@@ -56,9 +60,13 @@ def all_pictures() -> Iterator[tuple[str, str]]:
     yield "explore-london.svg", to_svg(cx.result, width=COLUMN)
     yield "explore-london-full.svg", to_svg(cx.result)
     yield "explore-london-steps.html", stepper_html(explore.scenario("london", reduce=False))
+    handoff = scenarios.run("dynamo", **HANDOFF_RUN)
+    yield "dynamo-handoff.svg", to_svg(handoff.trace, width=COLUMN)
+    yield "dynamo-handoff-full.svg", to_svg(handoff.trace)
     for stem, draw in (("lamport", lamport), ("dynamo-fig3", dynamo_fig3), ("orset", orset),
                        ("basket-lattice", basket_lattice), ("merkle-diff", merkle_diff),
-                       ("gossip", gossip), ("sweep-contested", sweep_contested)):
+                       ("gossip", gossip), ("t-visibility", t_visibility),
+                       ("sweep-contested", sweep_contested)):
         page, full = draw()
         yield f"{stem}.svg", page
         yield f"{stem}-full.svg", full
@@ -329,6 +337,20 @@ def gossip() -> tuple[str, str]:
         y = axis + 34
     svg = s.document(COLUMN, y, "Gossip spread: which replica learned the rumour when", body,
                      "Two runs of chapter 12's Gossip replica, seed 0: 5 and 15 rounds.")
+    return svg, svg
+
+
+# ---------------------------------------------------------------- chapter 14
+
+def t_visibility() -> tuple[str, str]:
+    """Chapter 14's PBS curves: P(consistent read) against ms after the write, N=3."""
+    from replicalab.scenarios.pbs import t_visibility as curve
+    from replicalab.viz.visibility import visibility_chart
+
+    times = [0, 1, 2, 5, 10, 15, 20, 30, 40, 60, 80, 100]
+    curves = {f"N=3 R={r} W={w}": curve(3, r, w, times, trials=4000, seed=0)
+              for r, w in ((1, 1), (1, 2), (2, 1), (2, 2))}
+    svg = visibility_chart(curves, title="t-visibility, N=3, every delay exponential (mean 10 ms)")
     return svg, svg
 
 

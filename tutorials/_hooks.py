@@ -96,6 +96,8 @@ EXERCISE_CHAPTER = {
     "version-forks": "11-playbook.md",
     "gossip": "12-own-replica.md",
     "explore-invariant": "15-explore.md",
+    "choose-quorum": "14-quorums.md",
+    "read-repair": "14-quorums.md",
 }
 
 

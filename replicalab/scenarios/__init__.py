@@ -6,6 +6,14 @@
     >>> r = scenarios.run("london", merge="item-lww", seed=0)
     >>> r.summary["silently_lost"], r.converged
     (1, True)
+
+``names()`` are the global-table stories (any merge policy, any pattern). ``"dynamo"`` is a
+different kind of world — one region's leaderless cluster with N/R/W quorums
+(:mod:`replicalab.scenarios.dynamo`) — run by the same ``run``:
+
+    >>> q = run("dynamo", seed=0, n=3, r=1, w=1, ops=60)
+    >>> sorted(q.summary)[:3], len(q.stale_reads) > 0
+    (['hint-only', 'kept', 'lost'], True)
 """
 
 from __future__ import annotations
@@ -15,10 +23,15 @@ from typing import Any
 from replicalab import _validate
 from replicalab.errors import ConfigError
 from replicalab.policies import MergePolicy
-from replicalab.scenarios import cart, counter, crash, london, partition, skew
+from replicalab.scenarios import cart, counter, crash, dynamo, leader, london, partition, skew
 from replicalab.scenarios.world import ClientWrite, Result, TableScenario
 
-__all__ = ["ClientWrite", "Result", "TableScenario", "describe", "get", "names", "run"]
+__all__ = ["CLUSTERS", "ClientWrite", "Result", "TableScenario", "describe", "get", "names", "run"]
+
+#: Cluster scenarios: one region's replicas and their protocol, not a global table.
+CLUSTERS = {dynamo.NAME: dynamo.DESCRIPTION,
+            "leader": "a leader per partition in one region (DynamoDB's shape): strong reads at the "
+                      "leader, eventual reads anywhere, failover"}
 
 _SCENARIOS: dict[str, TableScenario] = {
     s.name: s
@@ -33,8 +46,9 @@ def names() -> list[str]:
 
 
 def describe() -> dict[str, str]:
-    """``{name: one-line description}``, sorted by name."""
-    return {name: _SCENARIOS[name].description for name in names()}
+    """``{name: one-line description}`` of every scenario, cluster ones included, sorted by name."""
+    every = {name: _SCENARIOS[name].description for name in names()} | CLUSTERS
+    return dict(sorted(every.items()))
 
 
 def get(name: str) -> TableScenario:
@@ -42,12 +56,17 @@ def get(name: str) -> TableScenario:
     try:
         return _SCENARIOS[name]
     except (KeyError, TypeError):
+        if isinstance(name, str) and name in CLUSTERS:
+            raise ConfigError(f"{name!r} is a cluster scenario, not a table story: use "
+                              f"scenarios.run({name!r}, ...) or replicalab.scenarios.{name}") from None
         raise ConfigError(
-            f"unknown scenario {_validate.shown(name)}; choose one of: {', '.join(names())}"
+            f"unknown scenario {_validate.shown(name)}; choose one of: {', '.join(names())}, "
+            f"or the cluster scenario {', '.join(CLUSTERS)}"
         ) from None
 
 
-def run(name: str, merge: str | MergePolicy = "item-lww", seed: int = 0, **options: Any) -> Result:
+def run(name: str, merge: str | MergePolicy = "item-lww", seed: int = 0,
+        **options: Any) -> Any:
     """Run scenario ``name`` under merge policy ``merge`` (a name, or your own
     :class:`~replicalab.policies.MergePolicy`) with ``seed``.
 
@@ -56,5 +75,15 @@ def run(name: str, merge: str | MergePolicy = "item-lww", seed: int = 0, **optio
     ``"single-primary"`` (with ``primary=region``), ``skew={region: ms}``,
     ``stamps="hlc"``, ``retries=n``. An unknown option or value raises
     :class:`ConfigError` naming the valid ones.
+
+    ``run("dynamo", seed=..., n=, r=, w=, sloppy=, fault=, ...)`` runs the leaderless
+    cluster instead and returns a :class:`~replicalab.scenarios.dynamo.QuorumResult`;
+    ``run("leader", seed=..., partitions=, fault=, ...)`` the leader-based one
+    (:class:`~replicalab.scenarios.leader.LeaderResult`). Neither takes a merge policy.
     """
+    if isinstance(name, str) and name in CLUSTERS:
+        if merge != "item-lww":
+            raise ConfigError("the dynamo cluster keeps concurrent versions as siblings by causality; "
+                              "it takes no merge policy (leave merge at its default)")
+        return dynamo.run(seed, **options) if name == dynamo.NAME else leader.run(seed, **options)
     return get(name).run(merge, seed, **options)

@@ -39,6 +39,7 @@ import functools
 import hashlib
 import importlib.util
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,8 +85,31 @@ def _one_key_descent_reads() -> str:
     return str(descent_reads(ours, theirs))
 
 
+def _cheapest_quorum(n: int, budget: float) -> str:
+    """"N/R/W" for ``n`` replicas: the smallest R + W whose fresh-read miss probability
+    C(N−W, R) / C(N, R) is within ``budget``, and among those the smallest W (writes are the
+    hot path) — the exercise ``choose-quorum``, worked out with replicalab's PBS closed form."""
+    from replicalab.scenarios.pbs import closed_form
+
+    best = min((r + w, w, r) for r in range(1, n + 1) for w in range(1, n + 1)
+               if closed_form(n, r, w) <= budget)
+    _, w, r = best
+    return f"{n}/{r}/{w}"
+
+
+def _cheapest_quorum_5() -> str:
+    return _cheapest_quorum(5, 0.10)
+
+
+def _cheapest_quorum_6() -> str:
+    return _cheapest_quorum(6, 0.05)
+
+
 #: Answers worked out when grading, by name.
-COMPUTED = {"merkle-one-key-descent-reads": _one_key_descent_reads}
+COMPUTED: dict[str, Callable[[], str]] = {
+    "merkle-one-key-descent-reads": _one_key_descent_reads,
+    "cheapest-quorum-5-within-10-percent": _cheapest_quorum_5,
+    "cheapest-quorum-6-within-5-percent": _cheapest_quorum_6}
 
 
 def _computed(value: Any, key: str) -> None:

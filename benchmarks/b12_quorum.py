@@ -1,0 +1,128 @@
+"""B12 — a leaderless cluster's client throughput: 5 nodes, N=3, R=W=2, tracing off.
+
+Workload (issue #16): five :class:`~replicalab.quorum.DynamoNode`\\ s on a full mesh (links
+uniform 1–4 ms) hold 1,000 keys on a SHA-256 ring with 8 virtual nodes each. Clients issue
+20,000 operations, one every simulated 0.5 ms on average (two per millisecond), half reads
+and half writes, each to a seeded random key through a seeded random coordinator, by seven
+clients that write with the context of their last read or write of the key (as Dynamo's
+clients do: a blind write would pile up siblings, key by key).
+Every operation is a full quorum round trip (a write: N stores and W acks; a read: N
+fetches, R replies, read repair when replies differ). The run ends when the cluster is
+quiescent (every timeout timer fired).
+
+Contenders: the cluster run (timed from the first event to quiescence, setup excluded; the clients' callbacks,
+which keep their contexts, run inside the timed part), and
+B1's replicalab gossip run (50,000 deliveries) in the same process, so the ratio of client
+operations per second to B1's deliveries per second is measured side by side. Checks: every
+operation got an answer, every answer is ok (no faults, no timeouts), and the message count
+is what the protocol implies.
+
+Target: at least 20,000 client operations per second of wall time. Run
+``python benchmarks/b12_quorum.py`` (``--quick``: 5,000 operations, 1 round).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+
+import _harness as H  # noqa: I001  (sets sys.path so the checkout's replicalab is used)
+import b1_simulator as B1
+
+from replicalab.dots import CausalContext, Dot
+from replicalab.quorum import DynamoNode, Get, GetDone, HashRing, Put, PutDone, QuorumConfig
+from replicalab.quorum.versions import EMPTY
+from replicalab.sim import Link, Simulation, Uniform
+
+NODES = tuple(f"n{i}" for i in range(1, 6))
+KEYS = 1000
+TARGET = 20_000
+
+
+def build(ops: int) -> Simulation:
+    ring = HashRing(NODES, vnodes=8)
+    config = QuorumConfig(n=3, r=2, w=2)
+    sim = Simulation([DynamoNode(n, ring, config) for n in NODES], link=Link(Uniform(1, 4)), seed=1,
+                     trace=False)
+    rng = random.Random(12)
+    session: dict[tuple[str, str], CausalContext] = {}
+
+    def remember(client: str, key: str):
+        def on_reply(_sim: Simulation, reply) -> None:
+            response = reply.response
+            if isinstance(response, GetDone):
+                session[(client, key)] = session.get((client, key), EMPTY).merge(response.context)
+            elif isinstance(response, PutDone):
+                replica, _, counter = response.dot.rpartition(":")
+                session[(client, key)] = session.get((client, key), EMPTY).add(Dot(replica, int(counter)))
+        return on_reply
+
+    def issue(node: str, client: str, key: str, op: str, read: bool, value: int):
+        def action(s: Simulation) -> None:
+            request = Get(op, key=key) if read else Put(op, key=key, value=value,
+                                                        context=session.get((client, key), EMPTY))
+            s.client_request(s.now, node, request, client=client, on_reply=remember(client, key))
+        return action
+
+    for i in range(ops):
+        key = f"key{int(rng.random() * KEYS)}"
+        node = NODES[int(rng.random() * len(NODES))]
+        read = rng.random() < 0.5
+        sim.schedule(i // 2, issue(node, f"c{i % 7}", key, f"{'r' if read else 'w'}{i}", read, i))
+    return sim
+
+
+def run(ops: int) -> tuple[float, Simulation]:
+    sim = build(ops)
+    t0 = H.perf_counter()
+    sim.run_until_quiescent()
+    return H.perf_counter() - t0, sim
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="5,000 operations, 1 round")
+    parser.add_argument("--repeats", type=int, default=None, help="measured rounds (default 5)")
+    args = parser.parse_args(argv)
+    ops = 5_000 if args.quick else 20_000
+    repeats = args.repeats or (1 if args.quick else 5)
+    print(f"{H.environment_line()}; median and best of {repeats} interleaved rounds after a warm-up")
+    H.banner(f"5 nodes, N=3 R=2 W=2, {ops:,} client operations (half reads), tracing off")
+    b1 = B1.prepare(50_000)
+    cluster: list[float] = []
+    gossip: list[float] = []
+    last: Simulation | None = None
+    for round_no in range(repeats + 1):
+        seconds, last = run(ops)
+        b1_seconds, _ = B1.run_replicalab(b1)
+        if round_no:  # the first round warms up
+            cluster.append(seconds)
+            gossip.append(b1_seconds)
+    assert last is not None
+    failures = []
+    replies = last.replies
+    if len(replies) != ops:
+        failures.append(f"{ops - len(replies)} operations got no answer")
+    if not all(r.response.ok for r in replies):
+        failures.append("some operation failed without a fault")
+    stats = last.statistics()
+    med, best = sorted(cluster)[len(cluster) // 2], min(cluster)
+    rate, best_rate = ops / med, ops / best
+    b1_rate = b1.deliveries / sorted(gossip)[len(gossip) // 2]
+    print(H.table(["measure", "median", "best"], [
+        ["client ops / s (wall)", f"{rate:,.0f}", f"{best_rate:,.0f}"],
+        ["events / op", f"{stats.events / ops:.1f}", ""],
+        ["messages / op", f"{stats.sent / ops:.1f}", ""],
+        ["B1 deliveries / s", f"{b1_rate:,.0f}", ""],
+        ["ops/s ÷ B1 deliveries/s", f"{rate / b1_rate:.3f}", ""],
+    ]))
+    print(f"\n  target >= {TARGET:,} ops/s: {H.verdict(rate, TARGET)} (median), "
+          f"{H.verdict(best_rate, TARGET)} (best round)")
+    for failure in failures:
+        print(f"  FAILED: {failure}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

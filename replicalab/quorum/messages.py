@@ -1,0 +1,170 @@
+"""What clients ask a Dynamo node, and what nodes say to each other. Frozen values.
+
+Client requests are :class:`~replicalab.replica.base.Request` subclasses: :class:`Put`
+(a write: the ground truth records it) and :class:`Get`. Node-to-node messages are named
+after what they carry: a coordinator's :class:`Store` (with a ``hint`` when it goes to a
+stand-in for a home node) and :class:`Fetch`, the replies :class:`Stored` and
+:class:`Fetched`, read repair's :class:`Repair`, hinted handoff's :class:`Handoff` /
+:class:`HandedOff`, and anti-entropy's :class:`SyncTree` / :class:`SyncItems`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any, ClassVar
+
+import attrs
+
+from replicalab.dots import CausalContext
+from replicalab.merkle import MerkleTree
+from replicalab.quorum.versions import EMPTY, Versions, plain_context
+from replicalab.replica.base import Request, Response
+
+__all__ = ["Fetch", "Fetched", "Get", "GetDone", "HandedOff", "Handoff", "Put", "PutDone",
+           "Repair", "Store", "Stored", "SyncItems", "SyncTree"]
+
+
+def _dots(versions: Versions) -> list[str]:
+    return [str(v.dot) for v in versions]
+
+
+@attrs.frozen
+class Put(Request):
+    """Write ``value`` to ``key``. ``context``: the context of the client's last read of the
+    key (its write supersedes what it read); empty for a blind write."""
+
+    mutates: ClassVar[bool] = True
+    key: str = ""
+    value: Any = None
+    context: CausalContext = EMPTY
+
+    @property
+    def scope(self) -> Hashable:
+        return self.key
+
+    def trace_fields(self) -> dict[str, Any]:
+        return {"op": self.op, "key": self.key, "value": self.value, "context": plain_context(self.context)}
+
+
+@attrs.frozen
+class Get(Request):
+    """Read ``key``: every sibling the read quorum holds, and their merged context."""
+
+    key: str = ""
+
+    @property
+    def scope(self) -> Hashable:
+        return self.key
+
+
+@attrs.frozen
+class PutDone(Response):
+    """A write's answer: ``dot`` names the version it created; ``acks`` the nodes that stored it."""
+
+    dot: str = ""
+    acks: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class GetDone(Response):
+    """A read's answer: the sibling ``values``, the ``context`` to write back with, the
+    ``versions`` themselves and the nodes that ``replied`` in time."""
+
+    values: tuple[Any, ...] = ()
+    context: CausalContext = EMPTY
+    versions: Versions = ()
+    replied: tuple[str, ...] = ()
+
+    def trace_fields(self) -> dict[str, Any]:
+        return {"op": self.op, "ok": self.ok, "error": self.error, "values": list(self.values),
+                "dots": _dots(self.versions), "replied": list(self.replied)}
+
+
+@attrs.frozen
+class Store:
+    """Coordinator -> replica: keep ``versions`` of ``key``; ``hint`` names the home node
+    this one stands in for (None: it is a home node)."""
+
+    op: str
+    key: str
+    versions: Versions
+    hint: str | None = None
+
+    def trace_fields(self) -> dict[str, Any]:
+        return {"op": self.op, "key": self.key, "dots": _dots(self.versions), "hint": self.hint}
+
+
+@attrs.frozen
+class Stored:
+    """Replica -> coordinator: ``op``'s versions are stored."""
+
+    op: str
+
+
+@attrs.frozen
+class Fetch:
+    """Coordinator -> replica: what do you hold for ``key``?"""
+
+    op: str
+    key: str
+
+
+@attrs.frozen
+class Fetched:
+    """Replica -> coordinator: ``versions`` of the key (its own copy and any hints for it)."""
+
+    op: str
+    versions: Versions
+
+    def trace_fields(self) -> dict[str, Any]:
+        return {"op": self.op, "dots": _dots(self.versions)}
+
+
+@attrs.frozen
+class Repair:
+    """Read repair: coordinator -> a home replica that answered with less than the merge."""
+
+    key: str
+    versions: Versions
+
+    def trace_fields(self) -> dict[str, Any]:
+        return {"key": self.key, "dots": _dots(self.versions)}
+
+
+@attrs.frozen
+class Handoff:
+    """Hinted handoff: a stand-in gives ``home`` the versions it kept for it, ``{key: versions}``."""
+
+    home: str
+    items: tuple[tuple[str, Versions], ...]
+
+    def trace_fields(self) -> dict[str, Any]:
+        return {"home": self.home, "items": {k: _dots(vs) for k, vs in self.items}}
+
+
+@attrs.frozen
+class HandedOff:
+    """The home node took them: the stand-in may drop exactly these ``(key, dots)``."""
+
+    items: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+@attrs.frozen
+class SyncTree:
+    """Anti-entropy: a Merkle tree over the keys both nodes are home for (values: version dots)."""
+
+    tree: MerkleTree
+
+    def trace_fields(self) -> dict[str, Any]:
+        return {"root": self.tree.root.hex()[:16], "keys": len(self.tree)}
+
+
+@attrs.frozen
+class SyncItems:
+    """Anti-entropy: the sender's versions of keys that differ; ``want`` asks for the peer's."""
+
+    items: tuple[tuple[str, Versions], ...]
+    want: tuple[str, ...] = ()
+
+    def trace_fields(self) -> dict[str, Any]:
+        return {"items": {k: _dots(vs) for k, vs in self.items}, "want": list(self.want)}

@@ -1,0 +1,410 @@
+"""A Dynamo node: a sans-I/O replica that stores keys and coordinates quorum reads and writes.
+
+Every node plays two parts (DeCandia et al., SOSP 2007, §4–5):
+
+**Storage.** ``store[key]`` holds the key's versions (siblings; see
+:mod:`~replicalab.quorum.versions`), ``hints[home][key]`` the versions it keeps for a home
+node that could not be reached. Every arriving copy is merged with
+:func:`~replicalab.quorum.versions.reconcile`, so the order copies arrive in never matters.
+
+**Coordination.** A client's :class:`~replicalab.quorum.messages.Put` or
+:class:`~replicalab.quorum.messages.Get` may reach any node; that node coordinates it::
+
+    targets = the key's preference list (first N distinct nodes on the ring)
+    if sloppy: skip nodes suspected down; walk on to the next healthy nodes, each a
+               stand-in carrying a hint that names the home node it replaces
+    put:  new version = (value, dot = (my identity, ++counter), context = client's context)
+          store it at every target; acknowledge once W have stored it
+    get:  ask every target; answer once R replied, with the merge of their versions
+          (siblings stay siblings); when all replied or time is up, send the merge to
+          home replicas that answered with less (read repair)
+    timeout ms with too few answers:
+          strict: the client gets QuorumNotReached (the write may still be stored at some)
+          sloppy: suspect the silent nodes, try the next nodes on the ring once (with
+                  hints), then give up the same way
+
+**Hinted handoff.** While it holds hints, a node sends them home every ``handoff_period`` ms;
+the home node merges them and answers :class:`~replicalab.quorum.messages.HandedOff`,
+after which exactly the versions it took are dropped from the hint.
+
+**Anti-entropy.** With ``anti_entropy`` set, every period a node picks the next peer (in
+ring order of ids), builds a :class:`~replicalab.merkle.MerkleTree` over the keys both are
+home for (leaf values: the dots of the versions held) and sends it; the peer diffs it
+with its own tree and the two exchange just the keys that differ.
+
+A node's *identity* names its dots: after a crash that lost its state it restarts empty
+under a new identity (``n1~2``), so a dot is never reused. The trace gets
+``Stored`` (kind ``QuorumStored``), ``HintStored``, ``HandedOff``, ``ReadRepaired`` and
+``QuorumSynced`` records, from which the ledger and pictures read what happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+
+from replicalab import _validate
+from replicalab.dots import Dot
+from replicalab.errors import ConfigError
+from replicalab.merkle import MerkleTree
+from replicalab.quorum.config import QuorumConfig
+from replicalab.quorum.messages import (
+    Fetch,
+    Fetched,
+    Get,
+    GetDone,
+    HandedOff,
+    Handoff,
+    Put,
+    PutDone,
+    Repair,
+    Store,
+    Stored,
+    SyncItems,
+    SyncTree,
+)
+from replicalab.quorum.ring import HashRing
+from replicalab.quorum.versions import DottedVersion, Versions, context_of, digest_of, reconcile
+from replicalab.replica.base import Context, Replica, Response
+
+__all__ = ["NOT_REACHED", "DynamoNode"]
+
+#: The error a client gets when too few replicas answered in time.
+NOT_REACHED = "QuorumNotReached"
+
+_HANDOFF = ("handoff",)
+_SYNC = ("anti-entropy",)
+
+
+@attrs.define
+class _Pending:
+    """One operation this node coordinates."""
+
+    kind: str  # "put" | "get"
+    client: str
+    key: str
+    asked: list[str]  # every node asked, in order
+    hints: dict[str, str | None]  # node -> the home it stands in for
+    version: DottedVersion | None = None
+    acks: list[str] = attrs.field(factory=list)
+    replies: dict[str, Versions] = attrs.field(factory=dict)
+    answered: bool = False
+    retried: bool = False
+
+
+class DynamoNode(Replica):
+    """One node of a leaderless cluster. See the module docs for the protocol.
+
+    ``ring`` is shared by every node (it is a value); ``config`` holds N, R, W and the rest.
+    """
+
+    def __init__(self, replica_id: str, ring: HashRing, config: QuorumConfig,
+                 identity: str | None = None) -> None:
+        super().__init__(replica_id)
+        if not isinstance(ring, HashRing) or replica_id not in ring.nodes:
+            raise ConfigError(f"node {_validate.shown(replica_id)} needs a HashRing that includes it")
+        if identity is not None:
+            _validate.replica_id(identity, "node identity")
+        if not isinstance(config, QuorumConfig):
+            raise ConfigError(f"config must be a QuorumConfig, got {type(config).__name__}")
+        if config.n > len(ring.nodes):
+            raise ConfigError(f"n={config.n} replicas per key need at least {config.n} nodes, "
+                              f"the ring has {len(ring.nodes)}")
+        self.ring = ring
+        self.config = config
+        self.identity = identity or replica_id
+        self.store: dict[str, Versions] = {}
+        self.hints: dict[str, dict[str, Versions]] = {}
+        self.counter = 0
+        self._pending: dict[str, _Pending] = {}
+        self._suspected: dict[str, int] = {}  # node -> suspected until (ms)
+        self._handoff_armed = False
+        self._sync_turn = 0
+
+    def recover(self, identity: str) -> DynamoNode:
+        """Restart after losing everything: empty, under a new identity (dots never reused)."""
+        return DynamoNode(self.id, self.ring, self.config, identity)
+
+    # -- lifecycle -----------------------------------------------------------------
+    def on_start(self, ctx: Context) -> None:
+        # Operations this node was coordinating died with it: their timers are gone and
+        # their clients never hear back (a client-side timeout, outside the cluster).
+        self._pending.clear()
+        self._handoff_armed = False
+        if self.hints:
+            self._arm_handoff(ctx)
+        if self.config.anti_entropy is not None:
+            ctx.set_timer(self.config.anti_entropy, _SYNC)
+
+    # -- messages ------------------------------------------------------------------
+    def on_message(self, ctx: Context, src: str, msg: Any) -> None:
+        if self._suspected:
+            self._suspected.pop(src, None)  # it answered: it is up
+        kind = type(msg)
+        if kind is Store:
+            self._keep(ctx, msg.key, msg.versions, msg.hint, msg.op)
+            ctx.send(src, Stored(msg.op))
+        elif kind is Stored:
+            self._on_stored(ctx, src, msg.op)
+        elif kind is Fetch:
+            ctx.send(src, Fetched(msg.op, self._held(msg.key)), scope=msg.key)
+        elif kind is Fetched:
+            self._on_fetched(ctx, src, msg.op, msg.versions)
+        elif kind is Put:
+            self._put(ctx, src, msg)
+        elif kind is Get:
+            self._get(ctx, src, msg)
+        elif kind is Repair:
+            self._keep(ctx, msg.key, msg.versions, None, "")
+        elif kind is Handoff:
+            taken = []
+            for key, versions in msg.items:
+                self._keep(ctx, key, versions, None, "")
+                taken.append((key, tuple(str(v.dot) for v in versions)))
+            ctx.send(src, HandedOff(tuple(taken)))
+        elif kind is HandedOff:
+            self._handed_off(ctx, src, msg)
+        elif kind is SyncTree:
+            self._on_sync_tree(ctx, src, msg.tree)
+        elif kind is SyncItems:
+            self._on_sync_items(ctx, src, msg)
+        else:
+            raise ConfigError(f"{self.id} got a message it does not understand: {type(msg).__name__}")
+
+    def on_timer(self, ctx: Context, timer: Any) -> None:
+        if timer == _HANDOFF:
+            self._handoff_armed = False
+            self._send_hints(ctx)
+        elif timer == _SYNC:
+            self._start_sync(ctx)
+            ctx.set_timer(self.config.anti_entropy or 1, _SYNC)
+        elif type(timer) is tuple and len(timer) == 2 and timer[0] == "timeout":
+            self._timed_out(ctx, timer[1])
+        else:
+            raise ConfigError(f"{self.id} got a timer it never set: {_validate.shown(timer)}")
+
+    # -- storage -------------------------------------------------------------------
+    def _held(self, key: str) -> Versions:
+        """Everything this node holds for ``key``: its own copy and any hints for it."""
+        own = self.store.get(key, ())
+        if not self.hints:
+            return own
+        return reconcile(own, *(keys[key] for keys in self.hints.values() if key in keys))
+
+    def _keep(self, ctx: Context, key: str, versions: Versions, hint: str | None, op: str) -> None:
+        if hint is None or hint == self.id:
+            before = self.store.get(key, ())
+            self.store[key] = reconcile(before, versions) if before else reconcile(versions)
+            # The dots that arrived (not the merged set): which node ever held which write.
+            ctx.log("QuorumStored", key=key, op=op, dots=[str(v.dot) for v in versions])
+            return
+        keys = self.hints.setdefault(hint, {})
+        keys[key] = reconcile(keys.get(key, ()), versions)
+        ctx.log("HintStored", key=key, op=op, home=hint, dots=[str(v.dot) for v in versions])
+        self._arm_handoff(ctx)
+
+    def _arm_handoff(self, ctx: Context) -> None:
+        if not self._handoff_armed:
+            self._handoff_armed = True
+            ctx.set_timer(self.config.handoff_period, _HANDOFF)
+
+    def _send_hints(self, ctx: Context) -> None:
+        for home in sorted(self.hints):
+            items = tuple(sorted(self.hints[home].items()))
+            ctx.send(home, Handoff(home, items), scopes=[k for k, _ in items])
+        if self.hints:
+            self._arm_handoff(ctx)
+
+    def _handed_off(self, ctx: Context, home: str, msg: HandedOff) -> None:
+        keys = self.hints.get(home)
+        if keys is None:
+            return
+        for key, dots in msg.items:
+            left = tuple(v for v in keys.get(key, ()) if str(v.dot) not in dots)
+            if left:
+                keys[key] = left
+            else:
+                keys.pop(key, None)
+            ctx.log("HandedOff", key=key, home=home, dots=list(dots))
+        if not keys:
+            del self.hints[home]
+
+    # -- coordination --------------------------------------------------------------
+    def _targets(self, ctx: Context, key: str) -> tuple[list[str], dict[str, str | None]]:
+        """Who to ask for ``key``, and for each stand-in the home node it replaces."""
+        n = self.config.n
+        home = list(self.ring.walk(key)[:n])
+        if not self.config.sloppy or not self._suspected:
+            return home, dict.fromkeys(home)
+        now = ctx.now
+        for node, until in list(self._suspected.items()):
+            if until <= now:
+                del self._suspected[node]
+        skipped = [h for h in home if h in self._suspected]
+        if not skipped:
+            return home, dict.fromkeys(home)
+        chosen = [h for h in home if h not in self._suspected]
+        hints: dict[str, str | None] = dict.fromkeys(chosen)
+        for node in self.ring.walk(key)[n:]:
+            if not skipped:
+                break
+            if node not in self._suspected:
+                chosen.append(node)
+                hints[node] = skipped.pop(0)
+        return chosen, hints
+
+    def _put(self, ctx: Context, client: str, req: Put) -> None:
+        self.counter += 1
+        version = DottedVersion(req.value, Dot(self.identity, self.counter), req.context, req.op)
+        targets, hints = self._targets(ctx, req.key)
+        pending = _Pending("put", client, req.key, list(targets), hints, version)
+        ctx.log("QuorumPut", key=req.key, op=req.op, dot=str(version.dot), targets=list(targets),
+                hints={k: v for k, v in hints.items() if v is not None})
+        self._pending[req.op] = pending
+        ctx.set_timer(self.config.timeout, ("timeout", req.op))
+        self._send_puts(ctx, req.op, pending, targets)
+
+    def _send_puts(self, ctx: Context, op: str, pending: _Pending, targets: Sequence[str]) -> None:
+        assert pending.version is not None
+        versions = (pending.version,)
+        for node in targets:
+            if node == self.id:
+                self._keep(ctx, pending.key, versions, pending.hints[node], op)
+                self._on_stored(ctx, node, op)
+            else:
+                ctx.send(node, Store(op, pending.key, versions, pending.hints[node]), scope=pending.key)
+
+    def _on_stored(self, ctx: Context, node: str, op: str) -> None:
+        pending = self._pending.get(op)
+        if pending is None or node in pending.acks:
+            return
+        pending.acks.append(node)
+        if not pending.answered and len(pending.acks) >= self.config.w:
+            pending.answered = True
+            assert pending.version is not None
+            ctx.reply(pending.client, PutDone(op, dot=str(pending.version.dot), acks=tuple(pending.acks)))
+            ctx.log("QuorumWrote", key=pending.key, op=op, dot=str(pending.version.dot),
+                    acks=list(pending.acks))
+        if len(pending.acks) == len(pending.asked):
+            del self._pending[op]
+
+    def _get(self, ctx: Context, client: str, req: Get) -> None:
+        targets, hints = self._targets(ctx, req.key)
+        pending = _Pending("get", client, req.key, list(targets), hints)
+        self._pending[req.op] = pending
+        ctx.set_timer(self.config.timeout, ("timeout", req.op))
+        self._send_gets(ctx, req.op, pending, targets)
+
+    def _send_gets(self, ctx: Context, op: str, pending: _Pending, targets: Sequence[str]) -> None:
+        for node in targets:
+            if node == self.id:
+                self._on_fetched(ctx, node, op, self._held(pending.key))
+            else:
+                ctx.send(node, Fetch(op, pending.key), scope=pending.key)
+
+    def _on_fetched(self, ctx: Context, node: str, op: str, versions: Versions) -> None:
+        pending = self._pending.get(op)
+        if pending is None or node in pending.replies:
+            return
+        pending.replies[node] = versions
+        if not pending.answered and len(pending.replies) >= self.config.r:
+            pending.answered = True
+            merged = reconcile(*pending.replies.values())
+            ctx.reply(pending.client, GetDone(op, values=tuple(v.value for v in merged),
+                                              context=context_of(merged), versions=merged,
+                                              replied=tuple(pending.replies)))
+        if len(pending.replies) == len(pending.asked):
+            self._finish_get(ctx, op, pending)
+
+    def _finish_get(self, ctx: Context, op: str, pending: _Pending) -> None:
+        """All asked nodes answered, or time is up: read repair, then forget the operation."""
+        del self._pending[op]
+        if not self.config.read_repair or len(pending.replies) < 2:
+            return
+        merged = reconcile(*pending.replies.values())
+        dots = {v.dot for v in merged}
+        home = self.ring.walk(pending.key)[:self.config.n]
+        for node, versions in pending.replies.items():
+            if node in home and {v.dot for v in versions} != dots:
+                ctx.log("ReadRepaired", key=pending.key, op=op, node=node,
+                        dots=[str(v.dot) for v in merged])
+                if node == self.id:
+                    self._keep(ctx, pending.key, merged, None, "")
+                else:
+                    ctx.send(node, Repair(pending.key, merged), scope=pending.key)
+
+    def _timed_out(self, ctx: Context, op: str) -> None:
+        pending = self._pending.get(op)
+        if pending is None:
+            return
+        answered = pending.acks if pending.kind == "put" else list(pending.replies)
+        silent = [node for node in pending.asked if node not in answered]
+        need = self.config.w if pending.kind == "put" else self.config.r
+        if self.config.sloppy and not pending.retried and not pending.answered:
+            pending.retried = True
+            for node in silent:
+                self._suspected[node] = ctx.now + self.config.suspect_for
+            fallback = [node for node in self.ring.walk(pending.key)
+                        if node not in pending.asked and node not in self._suspected]
+            extra = fallback[:len(silent)]
+            for node, gone in zip(extra, silent, strict=False):
+                # A stand-in for a stand-in keeps the hint of the home node it replaces.
+                pending.hints[node] = pending.hints[gone] or gone
+                pending.asked.append(node)
+            if extra:
+                ctx.set_timer(self.config.timeout, ("timeout", op))
+                if pending.kind == "put":
+                    self._send_puts(ctx, op, pending, extra)
+                else:
+                    self._send_gets(ctx, op, pending, extra)
+                return
+        if not pending.answered:
+            pending.answered = True
+            what = "stored the write" if pending.kind == "put" else "answered"
+            ctx.reply(pending.client, Response(op, ok=False, error=NOT_REACHED, message=(
+                f"only {len(answered)} of the {need} replicas needed {what} within "
+                f"{self.config.timeout} ms (asked {', '.join(pending.asked)})")))
+        if pending.kind == "get":
+            self._finish_get(ctx, op, pending)
+        else:
+            del self._pending[op]
+
+    # -- anti-entropy --------------------------------------------------------------
+    def _shared_keys(self, peer: str) -> list[str]:
+        n = self.config.n
+        return sorted(k for k in self.store if peer in self.ring.walk(k)[:n])
+
+    def _tree(self, peer: str, keys: list[str] | None = None) -> MerkleTree:
+        keys = self._shared_keys(peer) if keys is None else keys
+        return MerkleTree.build({k: digest_of(self.store[k]) for k in keys if k in self.store})
+
+    def _start_sync(self, ctx: Context) -> None:
+        peers = [p for p in self.ring.nodes if p != self.id]
+        if not peers:
+            return
+        peer = peers[self._sync_turn % len(peers)]
+        self._sync_turn += 1
+        ctx.send(peer, SyncTree(self._tree(peer)))
+
+    def _on_sync_tree(self, ctx: Context, src: str, theirs: MerkleTree) -> None:
+        # Keys they hold for both of us plus keys we hold for both: compare the two trees.
+        mine = self._tree(src)
+        differ = mine.diff(theirs)
+        n = self.config.n
+        differ = [k for k in differ if src in self.ring.walk(k)[:n] and self.id in self.ring.walk(k)[:n]]
+        ctx.log("QuorumSynced", peer=src, differ=differ)
+        if not differ:
+            return
+        items = tuple((k, self.store[k]) for k in differ if k in self.store)
+        ctx.send(src, SyncItems(items, want=tuple(differ)), scopes=[k for k, _ in items])
+
+    def _on_sync_items(self, ctx: Context, src: str, msg: SyncItems) -> None:
+        for key, versions in msg.items:
+            self._keep(ctx, key, versions, None, "")
+        if msg.want:
+            items = tuple((k, self.store[k]) for k in msg.want if k in self.store)
+            if items:
+                ctx.send(src, SyncItems(items), scopes=[k for k, _ in items])
+
