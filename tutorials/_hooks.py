@@ -95,9 +95,9 @@ EXERCISE_CHAPTER = {
     "london-fix": "11-playbook.md",
     "version-forks": "11-playbook.md",
     "gossip": "12-own-replica.md",
-    "explore-invariant": "15-explore.md",
     "choose-quorum": "14-quorums.md",
     "read-repair": "14-quorums.md",
+    "explore-invariant": "15-explore.md",
 }
 
 
