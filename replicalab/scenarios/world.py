@@ -79,6 +79,22 @@ class TableScenario:
 
         ``merge`` may be a policy of your own (a :class:`~replicalab.policies.MergePolicy`).
         """
+        sim, opts, clients, policy, initial = self.build(merge, seed, **given)
+        for write in self.workload:
+            clients.write(write)
+        for read in self.reads:
+            clients.read(read)
+        if self.horizon is not None:
+            sim.run(until=self.horizon)  # anti-entropy timers never stop: run for a fixed time
+        else:
+            sim.run_until_quiescent()
+        return self.result(sim, opts, clients, policy, initial)
+
+    def build(self, merge: str | MergePolicy = "item-lww", seed: int = 0, **given: Any,
+              ) -> tuple[Simulation, Options, Clients, MergePolicy, dict[str, Item]]:
+        """The validated options, the simulation of the regions with the faults scheduled,
+        and its clients: everything :meth:`run` drives (so does a
+        :class:`~replicalab.dynamodb.GlobalTable`, request by request)."""
         policy = get_policy(merge)
         opts = self.options(policy, seed, **given)
         if opts.mode == "mrsc":
@@ -101,23 +117,16 @@ class TableScenario:
             trace=True,
         )
         clients = Clients(sim, self, opts)
-        for write in self.workload:
-            clients.write(write)
-        for read in self.reads:
-            clients.read(read)
         faults = self.faults
         if opts.durable is not None:
             faults = tuple(attrs.evolve(f, durable=opts.durable) if isinstance(f, Crash) else f
                            for f in faults)
         sim.add_faults(faults)
-        if self.horizon is not None:
-            sim.run(until=self.horizon)  # anti-entropy timers never stop: run for a fixed time
-        else:
-            sim.run_until_quiescent()
-        return self._result(sim, opts, clients, policy, initial)
+        return sim, opts, clients, policy, initial
 
-    def _result(self, sim: Simulation, opts: Options, clients: Clients,
+    def result(self, sim: Simulation, opts: Options, clients: Clients,
                 policy: MergePolicy, initial: dict[str, Item]) -> Result:
+        """The :class:`Result` of a finished simulation built by :meth:`build`."""
         writes = sim.writes  # a copy per access: read it once, not once per reply
         items = {rid: dict(sorted(r.items.items())) for rid, r in sim.replicas.items()}  # type: ignore[attr-defined]
         reference = next(iter(items.values()))
