@@ -40,6 +40,9 @@ from replicalab.replica.sync_driver import SYNC_MESSAGES as _SYNC_MESSAGES
 from replicalab.replica.sync_driver import SYNC_TIMER as _SYNC
 from replicalab.replica.sync_driver import AntiEntropy, AntiEntropyDriver
 
+#: How a ``Wrote`` record shows an attribute the write removed (DynamoDB REMOVE, a delete).
+REMOVED = "<removed>"
+
 #: How a table replica stamps writes for LWW: its wall clock, or a hybrid logical clock.
 STAMPS = ("wall", "hlc")
 
@@ -272,7 +275,8 @@ class TableReplica(AntiEntropyDriver, Replica):
             write=msg.op,
             key=msg.key,
             client=src,
-            attributes=written_fields(attributes, adds, elements),
+            attributes={**written_fields(attributes, adds, elements),
+                        **{name: REMOVED for name in removed}},
             added=dict(sorted(adds.items())),
             elements=element_fields(elements),
             replace=replace,
