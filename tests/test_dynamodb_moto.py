@@ -9,6 +9,12 @@ attributes, and hold the same items afterwards.
 Where moto contradicts the AWS documentation, replicalab follows the documentation and the
 test names the moto behaviour in :data:`MOTO_DEVIATIONS`: the request's outcome is not
 compared, and moto's copy of the item is reset to ours so the sequence goes on.
+
+The same sequence also runs on a one-region :class:`~replicalab.dynamodb.GlobalTable`
+through its boto3-shaped client (requests parsed by the client, conditions and updates
+evaluated by the region replica): at every step it must give exactly the Table's answer
+(outcome, error code, returned attributes), so it agrees with moto wherever the Table does,
+and at the end every key holds the same item on all three.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from replicalab.dynamodb import GlobalTable
 from replicalab.dynamodb.exceptions import DynamoDBError
 from replicalab.dynamodb.table import Table
 from replicalab.dynamodb.values import to_item
@@ -325,6 +332,14 @@ def on_ours(table: Table, operation: str, request: dict[str, Any]) -> tuple[str,
         return error.code, _plain(error.response)
 
 
+def on_global(client: Any, operation: str, request: dict[str, Any]) -> tuple[str, Any]:
+    """The request on a GlobalTable region's boto3-shaped client."""
+    try:
+        return "ok", _plain(getattr(client, operation)(**request))
+    except DynamoDBError as error:
+        return error.code, _plain(error.response)
+
+
 def on_moto(client: Any, operation: str, request: dict[str, Any]) -> tuple[str, Any]:
     try:
         return "ok", _plain(getattr(client, operation)(**request))
@@ -443,6 +458,8 @@ def compare(dynamodb: Any, schema: tuple[str, ...], sequence: list[tuple[str, di
     """Run ``sequence`` on a fresh Table and a fresh moto table; fail where they differ."""
     fresh_moto_table(dynamodb, schema)
     table = Table(TABLE, key=schema, key_types={"sk": "N"} if "sk" in schema else None)
+    region = GlobalTable(TABLE, key=schema, key_types={"sk": "N"} if "sk" in schema else None,
+                         regions=("us-east-1",)).client("us-east-1")
     for step, (operation, request) in enumerate(sequence):
         key = key_of(request, schema)
         try:
@@ -450,6 +467,9 @@ def compare(dynamodb: Any, schema: tuple[str, ...], sequence: list[tuple[str, di
         except (KeyError, DynamoDBError):  # a malformed key: nothing stored under it
             before = {}
         ours = on_ours(table, operation, request)
+        mine = on_global(region, operation, request)
+        assert mine == ours, (f"step {step}: {operation} {request}\nglobal table: {mine}\n"
+                              f"table:        {ours}")
         theirs = on_moto(dynamodb, operation, request)
         deviation = next((name for name, applies in MOTO_DEVIATIONS.items()
                           if applies(request, theirs[0])), None)
@@ -499,6 +519,7 @@ def compare(dynamodb: Any, schema: tuple[str, ...], sequence: list[tuple[str, di
     for every_key in all_keys(schema):
         get = {"TableName": TABLE, "Key": every_key}
         assert on_ours(table, "get_item", get) == on_moto(dynamodb, "get_item", get), every_key
+        assert on_global(region, "get_item", get) == on_ours(table, "get_item", get), every_key
 
 
 def test_the_comparison_catches_a_planted_bug(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
