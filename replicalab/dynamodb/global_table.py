@@ -50,6 +50,8 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
+import attrs
+
 from replicalab import _validate
 from replicalab.dynamodb.cells import to_cells
 from replicalab.dynamodb.client import Client, sort_value
@@ -58,10 +60,11 @@ from replicalab.dynamodb.values import Value, number_text, to_item
 from replicalab.errors import ConfigError
 from replicalab.items import format_wall
 from replicalab.replica.base import Request, Response
+from replicalab.replica.dynamo import DynamoGet
 from replicalab.scenarios.result import Result
-from replicalab.scenarios.world import TableScenario
+from replicalab.scenarios.world import ClientRead, TableScenario
 from replicalab.sim.network import Latency, Uniform
-from replicalab.sim.simulation import Reply
+from replicalab.sim.simulation import Reply, Simulation
 
 __all__ = ["DEFAULT_LATENCY", "DEFAULT_REGIONS", "GlobalTable", "parse_time"]
 
@@ -169,6 +172,9 @@ class GlobalTable:
             self.scenario.build(merge, seed, **options)
         self._counters: dict[str, int] = {}
         self._requests = 0
+        self._reads: list[ClientRead] = []
+        #: The op ids of the requests sent so far, in order (a transaction's parts after it).
+        self.sent: list[str] = []
 
     def __repr__(self) -> str:
         return (f"GlobalTable({self._schema.name!r}, key={self._schema.key!r}, "
@@ -214,8 +220,10 @@ class GlobalTable:
     def settle(self) -> Result:
         """Run until nothing is in flight and return the run's Result (ledger, pictures)."""
         self._sim.run_until_quiescent()
-        return self.scenario.result(self._sim, self.options, self._clients, self._policy,
-                                    dict(self._initial))
+        scenario = attrs.evolve(self.scenario, reads=tuple(self._reads))
+        self._clients.scenario = scenario
+        return scenario.result(self._sim, self.options, self._clients, self._policy,
+                               dict(self._initial))
 
     def items(self, region: str) -> dict[str, Any]:
         """The items ``region`` holds now, as plain data (``{key: attributes}``)."""
@@ -267,9 +275,22 @@ class GlobalTable:
         if key is None and hasattr(request, "parts"):
             key = request.parts[0].key
         target = self._clients.target(key, client.region, writing) if key is not None else client.region
+        self.sent.append(request.op)
+        self.sent.extend(part.op for part in getattr(request, "parts", ()))
         box: list[Reply] = []
+        if isinstance(request, DynamoGet):
+            # A strong read is judged for staleness as the scenarios judge theirs.
+            self._reads.append(ClientRead(self._sim.now, client.region, request.op, client.name,
+                                          request.key, consistent=request.consistent))
+
+        def answered(sim: Simulation, reply: Reply) -> None:
+            box.append(reply)
+            if isinstance(request, DynamoGet):
+                self._clients.read_replies[request.op] = reply
+                self._clients.read_knowledge[request.op] = sim.knowledge(client.region, request.key)
+
         self._sim.client_request(self._sim.now, target, request, client=client.name,
-                                 via=client.region, on_reply=lambda _sim, reply: box.append(reply))
+                                 via=client.region, on_reply=answered)
         while not box:
             before = self._sim.now
             self._sim.run(events=1)
