@@ -46,6 +46,13 @@ def all_pictures() -> Iterator[tuple[str, str]]:
         yield f"{stem}.svg", to_svg(result, width=COLUMN)
         yield f"{stem}-full.svg", to_svg(result)
         yield f"{stem}-steps.html", to_html(result, width=COLUMN)
+    from replicalab.dynamodb.requestfile import example
+
+    # Chapter 13: the seed's request, verbatim, replayed on a GlobalTable (a request file).
+    requests = example("london-versioned").replay().result
+    yield "london-requests.svg", to_svg(requests, width=COLUMN)
+    yield "london-requests-full.svg", to_svg(requests)
+    yield "london-requests-steps.html", to_html(requests, width=COLUMN)
     for stem, draw in (("lamport", lamport), ("dynamo-fig3", dynamo_fig3), ("orset", orset),
                        ("basket-lattice", basket_lattice), ("merkle-diff", merkle_diff),
                        ("gossip", gossip)):

@@ -17,6 +17,7 @@ scenario   a merge policy replayed in a scenario over many seeds, judged by the 
 answer     a written answer (e.g. the law a broken CRDT violates), checked by digest
 replica    a sans-I/O replica run in the simulator: does it converge, how fast?
 sync       an anti-entropy routine against a peer that meters every byte
+requests   DynamoDB requests (data) replayed on a GlobalTable, judged by the ledger
 ========== =====================================================================
 """
 
@@ -40,6 +41,7 @@ KINDS: dict[str, str] = {
     "answer": "replicalab.exercises.kinds.answer",
     "replica": "replicalab.exercises.kinds.replica",
     "sync": "replicalab.exercises.kinds.sync",
+    "requests": "replicalab.exercises.kinds.requests",
 }
 
 
