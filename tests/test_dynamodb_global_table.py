@@ -437,3 +437,53 @@ def test_same_seed_same_bytes_in_any_process():
                               env=env, check=True, cwd=os.path.dirname(os.path.dirname(__file__)))
         outputs.add(done.stdout.strip())
     assert outputs == {here}
+
+
+# ---------------------------------------------------------------------------
+# TTL: a system delete that races a write
+
+
+def ttl_table(expires_at: int) -> GlobalTable:
+    return GlobalTable("subscribers", key=("subscriber_id",), epoch="14:07:12.000",
+                       ttl_attribute="expires_at", date="2026-12-22",
+                       items=[{**SUB_42, "expires_at": {"N": str(expires_at)}}])
+
+
+def unix(hh: int, mm: int, ss: int) -> int:
+    """Independent oracle for the table's day arithmetic: the standard library's calendar."""
+    import datetime
+
+    return int(datetime.datetime(2026, 12, 22, hh, mm, ss, tzinfo=datetime.timezone.utc).timestamp())
+
+
+def test_a_ttl_delete_races_an_extension_made_in_another_region():
+    table = ttl_table(unix(14, 7, 12))
+    eu = table.client("eu-west-1", "portal")
+    table.at("14:07:12.140")  # the portal extends the subscription in eu-west-1...
+    eu.update_item(TableName="subscribers", Key=KEY, UpdateExpression="SET expires_at = :later",
+                   ExpressionAttributeValues={":later": {"N": str(unix(14, 7, 12) + 30 * 86400)}})
+    assert table.expire("eu-west-1") == ()      # ...so eu-west-1's TTL process leaves it alone
+    table.at("14:07:12.150")                     # ...but us-east-1 has not heard of it yet
+    assert table.expire("us-east-1") == ("w2",)
+    result = table.settle()
+    assert result.ledger.verdicts() == {"w1": "silently-lost", "w2": "kept"}
+    assert result.ledger["w2"].client == "dynamodb-ttl@us-east-1"
+    assert "w2 had not seen w1" in result.ledger["w1"].why
+    assert all(final["sub_42"] == {} for final in result.final.values())
+
+
+def test_ttl_deletes_only_what_has_expired_by_the_regions_own_clock():
+    table = ttl_table(unix(14, 7, 13))           # expires one second after the epoch
+    table.at("14:07:12.500")
+    assert table.expire("us-east-1") == ()
+    skewed = GlobalTable("subscribers", key=("subscriber_id",), epoch="14:07:12.000",
+                         ttl_attribute="expires_at", skew={"us-east-1": 600},
+                         items=[{**SUB_42, "expires_at": {"N": str(unix(14, 7, 13))}}])
+    skewed.at("14:07:12.500")                    # us-east-1's clock reads 14:07:13.100
+    assert skewed.expire("us-east-1") == ("w1",)
+    assert skewed.expire("eu-west-1") == ()      # eu-west-1's reads 14:07:12.500 (the delete
+    assert skewed.settle().ledger.verdicts() == {"w1": "kept"}  # has not arrived yet either)
+    with pytest.raises(ConfigError, match="no TTL"):
+        london_table().expire("us-east-1")
+    with pytest.raises(ConfigError, match="date"):
+        GlobalTable("subscribers", date="2026-02-30")

@@ -55,12 +55,13 @@ import attrs
 from replicalab import _validate
 from replicalab.dynamodb.cells import to_cells
 from replicalab.dynamodb.client import Client, sort_value
+from replicalab.dynamodb.exceptions import ConditionalCheckFailedException
 from replicalab.dynamodb.table import Table
-from replicalab.dynamodb.values import Value, number_text, to_item
+from replicalab.dynamodb.values import Value, from_item, number_text, to_item
 from replicalab.errors import ConfigError
 from replicalab.items import format_wall
 from replicalab.replica.base import Request, Response
-from replicalab.replica.dynamo import DynamoGet
+from replicalab.replica.dynamo import DynamoGet, resolved
 from replicalab.scenarios.result import Result
 from replicalab.scenarios.world import ClientRead, TableScenario
 from replicalab.sim.network import Latency, Uniform
@@ -117,7 +118,9 @@ class GlobalTable:
     ``primary``, ``retries``, ``durable``; ``faults`` (the simulator's fault values);
     ``items`` the table holds before the run, in DynamoDB JSON; ``epoch`` the time of day at
     simulated time 0 (ms or ``"HH:MM:SS.mmm"``); ``latency`` per region pair;
-    ``version_attribute`` the attribute of the versioned pattern.
+    ``version_attribute`` the attribute of the versioned pattern; ``ttl_attribute`` the
+    attribute holding an item's expiry (Unix epoch seconds, see :meth:`expire`) and ``date``
+    the day (``YYYY-MM-DD``) the simulated clock runs on.
     """
 
     def __init__(self, name: str, key: tuple[str, ...] = ("pk",),
@@ -125,6 +128,7 @@ class GlobalTable:
                  *, key_types: Mapping[str, str] | None = None, items: Iterable[Any] = (),
                  epoch: int | str = 0, latency: Mapping[tuple[str, str], Latency] | None = None,
                  faults: Iterable[Any] = (), version_attribute: str = "version",
+                 ttl_attribute: str | None = None, date: str = "2026-12-22",
                  **options: Any) -> None:
         if isinstance(key, list):
             key = tuple(key)
@@ -144,6 +148,10 @@ class GlobalTable:
                               "the scenarios' requests only; use scenarios.run(..., mode='mrsc')")
         _validate.name(version_attribute, "version_attribute")
         self.version_attribute = version_attribute
+        if ttl_attribute is not None:
+            _validate.name(ttl_attribute, "ttl_attribute")
+        self.ttl_attribute = ttl_attribute
+        self._day = _days_since_1970(date)
         epoch_ms = parse_time(epoch) if isinstance(epoch, str) else epoch
         if type(epoch_ms) is not int or not 0 <= epoch_ms < _DAY:
             raise ConfigError(f"epoch must be a time of day (ms or 'HH:MM:SS.mmm'), got {_validate.shown(epoch)}")
@@ -216,6 +224,40 @@ class GlobalTable:
             raise ConfigError(f"time cannot go back: it is already {self.clock} (t={self.now}), "
                               f"asked for {_validate.shown(when)} (t={target})")
         self._sim.run(until=target)
+
+    def expire(self, region: str) -> tuple[str, ...]:
+        """Run ``region``'s TTL process now; return the op ids of the deletes it issued.
+
+        Every item ``region`` holds whose ``ttl_attribute`` is a Number of Unix epoch seconds
+        not after the region's own wall clock (skew included; the day is ``date``) gets a
+        system DeleteItem from client ``dynamodb-ttl@<region>``, conditional on the item still
+        being expired in that region when it runs (a write that extended it there wins). The
+        delete is an ordinary write: it replicates as tombstones and races concurrent writes
+        in other regions under the merge policy, and the ledger judges it like any other.
+        """
+        if self.ttl_attribute is None:
+            raise ConfigError("this table has no TTL: give GlobalTable(..., ttl_attribute='expires_at')")
+        if region not in self.scenario.regions:
+            raise ConfigError(f"unknown region {_validate.shown(region)}; regions are "
+                              f"{list(self.scenario.regions)}")
+        wall = self.scenario.epoch + self._sim.now + self.options.skew.get(region, 0)
+        now = self._day * 86_400 + wall // 1000
+        client = Client(self, region, f"dynamodb-ttl@{region}")
+        replica = self._sim.replicas[region]
+        before = len(self.sent)
+        for key in sorted(replica.items):  # type: ignore[attr-defined]
+            view = resolved(replica.items[key])  # type: ignore[attr-defined]
+            expiry = view.get(self.ttl_attribute) if view is not None else None
+            if not isinstance(expiry, Decimal) or expiry > now:
+                continue
+            try:
+                client.delete_item(TableName=self.name, Key=from_item(self._key_values(key)),
+                                   ConditionExpression="#ttl <= :now",
+                                   ExpressionAttributeNames={"#ttl": self.ttl_attribute},
+                                   ExpressionAttributeValues={":now": {"N": str(now)}})
+            except ConditionalCheckFailedException:
+                pass  # extended in this region meanwhile: not expired any more
+        return tuple(self.sent[before:])
 
     def settle(self) -> Result:
         """Run until nothing is in flight and return the run's Result (ledger, pictures)."""
@@ -297,6 +339,32 @@ class GlobalTable:
             if not box and self._sim.now == before and not self._sim._heap:
                 raise ConfigError(f"request {request.op} got no reply")  # cannot happen: guard
         return box[0].response
+
+
+_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+
+def _days_since_1970(date: Any) -> int:
+    """Days from 1970-01-01 to ``date`` (``YYYY-MM-DD``, proleptic Gregorian): the civil-date
+    algorithm of H. Hinnant, "chrono-Compatible Low-Level Date Algorithms" (no clock read).
+
+        >>> _days_since_1970("1970-01-01"), _days_since_1970("2026-12-22")
+        (0, 20809)
+    """
+    match = _DATE.match(date) if isinstance(date, str) else None
+    if match is None:
+        raise ConfigError(f"date must be 'YYYY-MM-DD', got {_validate.shown(date)}")
+    year, month, day = (int(g) for g in match.groups())
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    length = (31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+    if not (1970 <= year <= 9999 and 1 <= month <= 12 and 1 <= day <= length[month - 1]):
+        raise ConfigError(f"date must be a real day from 1970 on, got {date!r}")
+    year -= month <= 2
+    era = year // 400
+    year_of_era = year - era * 400
+    day_of_year = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    return era * 146_097 + day_of_era - 719_468
 
 
 def _key_text(value: Any) -> str:
