@@ -487,3 +487,76 @@ def test_ttl_deletes_only_what_has_expired_by_the_regions_own_clock():
         london_table().expire("us-east-1")
     with pytest.raises(ConfigError, match="date"):
         GlobalTable("subscribers", date="2026-02-30")
+
+
+# ---------------------------------------------------------------------------
+# Capacity: provisioned throttles, on-demand does not
+
+
+def tiny(n: int) -> dict:
+    return {"TableName": "orders", "Item": {"order_id": {"S": f"o{n}"}, "line": {"N": "0"}}}
+
+
+def expected_successes(times: list[int], costs: list[int], wcu: int, burst: int) -> list[bool]:
+    """Independent oracle: a token bucket in exact fractions (starts full, refills continuously)."""
+    from fractions import Fraction
+
+    size, tokens, last, out = Fraction(wcu * burst), Fraction(wcu * burst), 0, []
+    for t, cost in zip(times, costs, strict=True):
+        tokens = min(size, tokens + Fraction(wcu * (t - last), 1000))
+        last = t
+        out.append(tokens >= cost)
+        tokens -= cost if tokens >= cost else 0
+    return out
+
+
+@pytest.mark.parametrize(("wcu", "burst", "every"), [(5, 1, 50), (5, 3, 100), (2, 1, 300), (10, 1, 20)])
+def test_provisioned_writes_are_throttled_as_a_token_bucket_says(wcu, burst, every):
+    table = GlobalTable("orders", key=("order_id", "line"), key_types={"line": "N"},
+                        capacity={"write": wcu, "burst_seconds": burst})
+    us = table.client("us-east-1")
+    times, costs, got = [], [], []
+    for n in range(40):
+        table.at(n * every)
+        big = n % 7 == 3  # now and then a 2.5 KB item: 3 units
+        item = tiny(n)
+        if big:
+            item["Item"]["blob"] = {"S": "x" * 2500}
+        times.append(n * every)
+        costs.append(3 if big else 1)
+        try:
+            us.put_item(**item)
+            got.append(True)
+        except us.exceptions.ProvisionedThroughputExceededException as error:
+            assert error.response["Error"]["Code"] == "ProvisionedThroughputExceededException"
+            got.append(False)
+    assert got == expected_successes(times, costs, wcu, burst)
+    assert False in got and True in got
+    verdicts = table.settle().ledger.verdicts()
+    assert len(verdicts) == got.count(True)  # a throttled write never reached a region
+    assert set(verdicts.values()) == {"kept"}
+
+
+def test_on_demand_never_throttles_and_a_batch_returns_what_was_throttled():
+    on_demand = GlobalTable("orders", key=("order_id", "line"), key_types={"line": "N"})
+    client = on_demand.client("us-east-1")
+    for n in range(200):
+        client.put_item(**tiny(n))
+    provisioned = GlobalTable("orders", key=("order_id", "line"), key_types={"line": "N"},
+                              capacity={"write": 5})
+    client = provisioned.client("us-east-1")
+    batch = [{"PutRequest": {"Item": tiny(n)["Item"]}} for n in range(8)]
+    response = client.batch_write_item(RequestItems={"orders": batch})
+    assert response["UnprocessedItems"] == {"orders": batch[5:]}
+    with pytest.raises(client.exceptions.ProvisionedThroughputExceededException):
+        client.batch_write_item(RequestItems={"orders": batch[5:]})  # nothing left this second
+    provisioned.at(1000)
+    assert client.batch_write_item(RequestItems={"orders": batch[5:]})["UnprocessedItems"] == {}
+    # a transaction costs twice: two 1-unit items need 4 units, and 2 are left
+    with pytest.raises(client.exceptions.ProvisionedThroughputExceededException):
+        client.transact_write_items(TransactItems=[{"Put": tiny(20)}, {"Put": tiny(21)}])
+    provisioned.at(1400)  # 2 more units: 4
+    client.transact_write_items(TransactItems=[{"Put": tiny(20)}, {"Put": tiny(21)}])
+    assert set(provisioned.settle().ledger.verdicts().values()) == {"kept"}
+    with pytest.raises(ConfigError, match="capacity"):
+        GlobalTable("orders", capacity={"read": 5})

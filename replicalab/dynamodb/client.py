@@ -37,6 +37,7 @@ from replicalab.dynamodb.evaluate import holds
 from replicalab.dynamodb.exceptions import (
     ConditionalCheckFailedException,
     DynamoDBError,
+    ProvisionedThroughputExceededException,
     ReplicatedWriteConflictException,
     ServiceUnavailableException,
     TransactionCanceledException,
@@ -272,9 +273,18 @@ class Client:
         keys = [w.key for w in writes]
         if len(set(keys)) != len(keys):
             raise ValidationException("Provided list of item keys contains duplicates")
-        for write in writes:
-            self._send(write, "NONE")
-        return {"UnprocessedItems": {}, **_metadata(writes[0].op)}
+        unprocessed = []
+        for entry, write in zip(requests, writes, strict=True):
+            try:
+                self._send(write, "NONE")
+            except ProvisionedThroughputExceededException:
+                unprocessed.append(entry)  # throttled: the caller retries it (not atomic)
+        if len(unprocessed) == len(writes):
+            raise ProvisionedThroughputExceededException(
+                "The level of configured provisioned throughput for the table was exceeded. "
+                "Consider increasing your provisioning level with the UpdateTable API.")
+        return {"UnprocessedItems": {name: unprocessed} if unprocessed else {},
+                **_metadata(writes[0].op)}
 
     # -- building requests
 

@@ -55,13 +55,17 @@ import attrs
 from replicalab import _validate
 from replicalab.dynamodb.cells import to_cells
 from replicalab.dynamodb.client import Client, sort_value
-from replicalab.dynamodb.exceptions import ConditionalCheckFailedException
+from replicalab.dynamodb.exceptions import (
+    ConditionalCheckFailedException,
+    ProvisionedThroughputExceededException,
+    ValidationException,
+)
 from replicalab.dynamodb.table import Table
-from replicalab.dynamodb.values import Value, from_item, number_text, to_item
+from replicalab.dynamodb.values import Value, from_item, item_size, number_text, to_item
 from replicalab.errors import ConfigError
 from replicalab.items import format_wall
 from replicalab.replica.base import Request, Response
-from replicalab.replica.dynamo import DynamoGet, resolved
+from replicalab.replica.dynamo import ConditionFailed, DynamoGet, plan, resolved
 from replicalab.scenarios.result import Result
 from replicalab.scenarios.world import ClientRead, TableScenario
 from replicalab.sim.network import Latency, Uniform
@@ -121,6 +125,17 @@ class GlobalTable:
     ``version_attribute`` the attribute of the versioned pattern; ``ttl_attribute`` the
     attribute holding an item's expiry (Unix epoch seconds, see :meth:`expire`) and ``date``
     the day (``YYYY-MM-DD``) the simulated clock runs on.
+
+    Capacity: on-demand (``capacity=None``, the default) never throttles. Provisioned,
+    ``capacity={"write": WCUs, "burst_seconds": 1}``: each region meters the client writes
+    it serves (a token bucket of ``write`` WCUs per simulated second holding at most
+    ``burst_seconds`` seconds' worth; 1 KB units of the larger of the item before and after,
+    at least 1; twice that in a transaction; charged even when the condition fails) and
+    refuses a write it has no units for with ``ProvisionedThroughputExceededException`` —
+    raised to the caller at once, the request never reaching the region (so not in the
+    ledger: the client knows). ``batch_write_item`` returns the throttled items in
+    ``UnprocessedItems`` instead. Not modelled: replicated writes consuming the receiving
+    region's capacity, reads (RCUs), adaptive capacity, boto3's automatic retries.
     """
 
     def __init__(self, name: str, key: tuple[str, ...] = ("pk",),
@@ -129,7 +144,7 @@ class GlobalTable:
                  epoch: int | str = 0, latency: Mapping[tuple[str, str], Latency] | None = None,
                  faults: Iterable[Any] = (), version_attribute: str = "version",
                  ttl_attribute: str | None = None, date: str = "2026-12-22",
-                 **options: Any) -> None:
+                 capacity: Mapping[str, int] | None = None, **options: Any) -> None:
         if isinstance(key, list):
             key = tuple(key)
         self._schema = Table(name, key=key, key_types=key_types)
@@ -152,6 +167,8 @@ class GlobalTable:
             _validate.name(ttl_attribute, "ttl_attribute")
         self.ttl_attribute = ttl_attribute
         self._day = _days_since_1970(date)
+        self._capacity = _capacity(capacity)
+        self._buckets: dict[str, tuple[int, int]] = {}
         epoch_ms = parse_time(epoch) if isinstance(epoch, str) else epoch
         if type(epoch_ms) is not int or not 0 <= epoch_ms < _DAY:
             raise ConfigError(f"epoch must be a time of day (ms or 'HH:MM:SS.mmm'), got {_validate.shown(epoch)}")
@@ -284,6 +301,43 @@ class GlobalTable:
         """The item key the regions and the ledger use: the key values joined by ``|``."""
         return "|".join(_key_text(v).replace("\\", "\\\\").replace("|", "\\|") for v in key)
 
+    def _units(self, region: str, request: Any) -> int:
+        """Write capacity units ``request`` consumes at ``region``: per item, 1 KB units of the
+        larger of the item before and after (at least 1), twice that inside a transaction; a
+        write whose condition fails is charged too (DynamoDB charges it)."""
+        items = self._sim.replicas[region].items  # type: ignore[attr-defined]
+        parts = getattr(request, "parts", None)
+        total = 0
+        for part in parts if parts is not None else (request,):
+            item = items.get(part.key)
+            old = resolved(item)
+            try:
+                planned = plan(item, part)
+                new = planned.new if planned is not None else None
+            except (ConditionFailed, ValidationException):
+                new = None
+            size = max(item_size(old or {}), item_size(new or {}))
+            units = max(1, -(-size // 1024))
+            total += 2 * units if parts is not None else units
+        return total
+
+    def _charge(self, region: str, units: int) -> None:
+        """Take ``units`` WCUs from ``region``'s bucket, or raise the throttling error.
+
+        A token bucket per region, in milli-WCUs: it refills at ``write`` WCUs per simulated
+        second up to ``burst_seconds`` seconds' worth, and starts full.
+        """
+        assert self._capacity is not None
+        rate, size = self._capacity["write"], self._capacity["write"] * 1000 * self._capacity["burst_seconds"]
+        tokens, last = self._buckets.get(region, (size, self._sim.now))
+        tokens = min(size, tokens + (self._sim.now - last) * rate)
+        if tokens < units * 1000:
+            self._buckets[region] = (tokens, self._sim.now)
+            raise ProvisionedThroughputExceededException(
+                "The level of configured provisioned throughput for the table was exceeded. "
+                "Consider increasing your provisioning level with the UpdateTable API.")
+        self._buckets[region] = (tokens - units * 1000, self._sim.now)
+
     def _key_values(self, name: str) -> dict[str, Value]:
         """The key attributes of item key ``name`` (the inverse of :meth:`_key_name`)."""
         parts, current, escaped = [], "", False
@@ -317,6 +371,8 @@ class GlobalTable:
         if key is None and hasattr(request, "parts"):
             key = request.parts[0].key
         target = self._clients.target(key, client.region, writing) if key is not None else client.region
+        if writing and self._capacity is not None:
+            self._charge(target, self._units(target, request))
         self.sent.append(request.op)
         self.sent.extend(part.op for part in getattr(request, "parts", ()))
         box: list[Reply] = []
@@ -339,6 +395,19 @@ class GlobalTable:
             if not box and self._sim.now == before and not self._sim._heap:
                 raise ConfigError(f"request {request.op} got no reply")  # cannot happen: guard
         return box[0].response
+
+
+def _capacity(value: Any) -> dict[str, int] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or "write" not in value or set(value) - {"write", "burst_seconds"}:
+        raise ConfigError(f"capacity must be None (on-demand) or {{'write': WCUs, 'burst_seconds': n}}, "
+                          f"got {_validate.shown(value)}")
+    out = {"write": value["write"], "burst_seconds": value.get("burst_seconds", 1)}
+    for name, n in out.items():
+        if type(n) is not int or not 1 <= n <= 1_000_000:
+            raise ConfigError(f"capacity[{name!r}] must be an integer from 1 to 1,000,000, got {_validate.shown(n)}")
+    return out
 
 
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
