@@ -14,7 +14,8 @@ The same sequence also runs on a one-region :class:`~replicalab.dynamodb.GlobalT
 through its boto3-shaped client (requests parsed by the client, conditions and updates
 evaluated by the region replica): at every step it must give exactly the Table's answer
 (outcome, error code, returned attributes), so it agrees with moto wherever the Table does,
-and at the end every key holds the same item on all three.
+and at the end every key holds the same item on all three. Transactions and batches are
+compared case by case (:data:`TRANSACTIONS`): outcome, cancellation reasons and items.
 """
 
 from __future__ import annotations
@@ -546,3 +547,63 @@ def test_the_differential_test_exercised_acceptance_refusal_and_conditions() -> 
     assert SEEN.get("ok", 0) > 0
     assert SEEN.get("ValidationException", 0) > 0
     assert SEEN.get("ConditionalCheckFailedException", 0) > 0
+
+
+# ---------------------------------------------------------------------------
+# Transactions and batches: a one-region GlobalTable against moto, case by case
+
+ORDER = {"pk": {"S": "k1"}, "sk": {"N": "1"}}
+LINE = {"pk": {"S": "k1"}, "sk": {"N": "2"}}
+TRANSACTIONS = [
+    ("both puts", [{"Put": {"TableName": TABLE, "Item": {**ORDER, "a": {"N": "1"}}}},
+                   {"Put": {"TableName": TABLE, "Item": {**LINE, "b": {"S": "x"}}}}]),
+    ("a false condition cancels all", [
+        {"Update": {"TableName": TABLE, "Key": ORDER, "UpdateExpression": "SET a = :two",
+                    "ExpressionAttributeValues": {":two": {"N": "2"}}}},
+        {"ConditionCheck": {"TableName": TABLE, "Key": LINE, "ConditionExpression": "b = :y",
+                            "ExpressionAttributeValues": {":y": {"S": "y"}}}}]),
+    ("a true condition lets the update through", [
+        {"Update": {"TableName": TABLE, "Key": ORDER, "UpdateExpression": "SET a = :two",
+                    "ExpressionAttributeValues": {":two": {"N": "2"}}}},
+        {"ConditionCheck": {"TableName": TABLE, "Key": LINE, "ConditionExpression": "b = :x",
+                            "ExpressionAttributeValues": {":x": {"S": "x"}}}}]),
+    ("two operations on one item", [{"Delete": {"TableName": TABLE, "Key": ORDER}},
+                                    {"Put": {"TableName": TABLE, "Item": ORDER}}]),
+    ("delete and a conditional put", [
+        {"Delete": {"TableName": TABLE, "Key": LINE}},
+        {"Put": {"TableName": TABLE, "Item": {**ORDER, "c": {"BOOL": True}},
+                 "ConditionExpression": "attribute_exists(a)"}}]),
+]
+
+
+def _transact(client: Any, items: list[dict[str, Any]]) -> tuple[str, Any]:
+    try:
+        client.transact_write_items(TransactItems=items)
+        return "ok", None
+    except ClientError as error:
+        code = error.response["Error"]["Code"]
+        return code, [r["Code"] for r in error.response.get("CancellationReasons", [])] or None
+    except DynamoDBError as error:
+        return error.code, [r["Code"] for r in error.response.get("CancellationReasons", [])] or None
+
+
+def test_transactions_and_batches_agree_with_moto(dynamodb: Any) -> None:
+    """Same outcome (code and cancellation reasons) per transaction, same items after each;
+    then a batch of puts and deletes. Where moto and the region differ, this fails."""
+    schema = ("pk", "sk")
+    fresh_moto_table(dynamodb, schema)
+    region = GlobalTable(TABLE, key=schema, key_types={"sk": "N"},
+                         regions=("us-east-1",)).client("us-east-1")
+    for name, items in TRANSACTIONS:
+        ours, theirs = _transact(region, items), _transact(dynamodb, items)
+        assert ours == theirs, f"{name}: global table {ours}, moto {theirs}"
+        for key in (ORDER, LINE):
+            get = {"TableName": TABLE, "Key": key}
+            assert on_global(region, "get_item", get) == on_moto(dynamodb, "get_item", get), name
+    batch = {"RequestItems": {TABLE: [{"PutRequest": {"Item": {**LINE, "d": {"N": "4"}}}},
+                                      {"DeleteRequest": {"Key": ORDER}}]}}
+    assert region.batch_write_item(**batch)["UnprocessedItems"] == \
+        dynamodb.batch_write_item(**batch)["UnprocessedItems"] == {}
+    for key in (ORDER, LINE):
+        get = {"TableName": TABLE, "Key": key}
+        assert on_global(region, "get_item", get) == on_moto(dynamodb, "get_item", get)
