@@ -174,8 +174,8 @@ class TableReplica(AntiEntropyDriver, Replica):
         else:
             raise ConfigError(
                 f"{self.id} cannot handle a {type(msg).__name__}; a TableReplica takes "
-                "UpdateItem, PutItem, GetItem, Replicate and the DynamoDB requests of "
-                "replicalab.replica.dynamo"
+                "UpdateItem, PutItem, GetItem and Replicate (and the DynamoDB requests of "
+                "replicalab.replica.dynamo)"
             )
 
     def _checked(self, ctx: Context, src: str,
