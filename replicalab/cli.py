@@ -185,7 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 metavar="{run,compare,sweep,explore,scenarios,serve,client,exercise}")
 
     run = sub.add_parser("run", help="run one scenario and print its timeline, items and ledger")
-    run.add_argument("scenario", help="a scenario name (see 'replicalab scenarios')")
+    run.add_argument("scenario", help="a scenario name (see 'replicalab scenarios'), or a request "
+                     "file FILE.json of DynamoDB requests to replay")
     run.add_argument("--merge", default="item-lww", metavar="POLICY",
                      help=f"merge policy: {' | '.join(policy_names())} (default item-lww)")
     run.add_argument("--seed", type=_seed, default=0, help="the run's seed (default 0)")
@@ -235,7 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "client' commands (the address is printed on standard error)")
 
     compare = sub.add_parser("compare", help="every pattern on the same seeded schedule, one row each")
-    compare.add_argument("scenario", nargs="?", help="a scenario name (or use --workload)")
+    compare.add_argument("scenario", nargs="?", help="a scenario name or a request file FILE.json "
+                         "(or use --workload)")
     compare.add_argument("--workload", choices=SHAPES,
                          help="generate one of the seed's data shapes instead of a scenario")
     compare.add_argument("--minutes", type=_count(1, 24 * 60), default=None,
@@ -617,7 +619,15 @@ def _run_leader(args: argparse.Namespace) -> None:
         print(f"  stale eventual read: {line}")
 
 
+def _is_request_file(name: str | None) -> bool:
+    """A scenario argument that names a request file rather than a scenario."""
+    return name is not None and (name.endswith(".json") or os.sep in name or "/" in name)
+
+
 def _run(args: argparse.Namespace) -> None:
+    if _is_request_file(args.scenario):
+        _run_requests(args)
+        return
     if args.scenario == "dynamo":
         _run_dynamo(args)
         return
@@ -717,6 +727,63 @@ def explore_report(check: explore.Check) -> str:
         lines += [f"{check.invariant}: broken. The shortest schedule that breaks it "
                   f"({len(cx.steps)} steps):", cx.schedule(), "", cx.result.timeline()]
     return "\n".join(lines)
+def _run_requests(args: argparse.Namespace) -> None:
+    """``replicalab run FILE.json``: replay a request file on a GlobalTable."""
+    from replicalab.dynamodb.requestfile import read_requests
+
+    if args.writes != "plain":
+        raise ConfigError("--writes versioned is the scenarios' built-in client; a request file's "
+                          "conditions are its own (write the ConditionExpression in the file)")
+    if args.durable is not None:
+        raise ConfigError("--durable says what a scenario's crashes keep; a request file has none")
+    if args.scan:
+        raise ConfigError("--scan reports a scenario's version forks; for a request file they are "
+                          "in the ledger (detected writes)")
+    if args.net or args.hold is not None or args.listen is not None:
+        raise ConfigError("--net, --hold and --listen run a built-in scenario on real processes; "
+                          "a request file replays on the simulated GlobalTable")
+    quorum = [f"--{'no-heal' if k == 'heal' else k}" for k in _QUORUM_FLAGS if getattr(args, k) is not None]
+    if quorum:
+        raise ConfigError(f"{', '.join(quorum)} set(s) the dynamo cluster's options; a request file "
+                          "replays on a global table")
+    args.scan = False
+    _check_run(args)
+    options: dict = {"routing": args.routing, "mode": args.mode, "stamps": args.stamps}
+    if args.skew:
+        options["skew"] = dict(args.skew)
+    if args.home:
+        options["homes"] = dict(args.home)
+    if args.primary:
+        options["primary"] = args.primary
+    replay = read_requests(args.scenario).replay(merge=args.merge, seed=args.seed, **options)
+    result = replay.result
+    exports = ((args.svg, to_svg), (args.html, to_html), (args.mermaid, to_mermaid),
+               (args.shiviz, to_shiviz))
+    for path, render in exports:
+        if path:
+            _write(path, render(result))
+    if args.json:
+        print(result.to_json())
+    elif args.timeline:
+        print(result.timeline())
+    elif not any(path == "-" for path, _ in exports):
+        print(replay.report())
+
+
+def _compare_requests(args: argparse.Namespace) -> None:
+    """``replicalab compare FILE.json``: every applicable pattern on a request file."""
+    from replicalab.dynamodb.requestfile import compare_requests, read_requests
+
+    if args.workload or args.minutes is not None or args.svg:
+        raise ConfigError("compare FILE.json takes --seed, --seeds and --json only")
+    seeds = range(args.seed, args.seed + args.seeds)
+    rows, skipped = compare_requests(read_requests(args.scenario), seeds)
+    if args.json:
+        print(canonical_json([r.to_plain() for r in rows]))
+        return
+    print(f"{args.scenario} — every pattern on the same requests, seeds {seeds.start}..{seeds.stop - 1}\n")
+    print(compare_table(rows, rates=False))
+    print(f"\nnot applicable to a request file: {', '.join(skipped)}")
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -725,6 +792,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(table(["scenario", "description"], rows, indent=""))
     elif args.command == "run":
         _run(args)
+    elif args.command == "compare" and _is_request_file(args.scenario):
+        _compare_requests(args)
     elif args.command == "compare":
         _compare(args)
     elif args.command == "serve":

@@ -30,7 +30,7 @@ Runtime (:mod:`replicalab.sim`):
 =================  ===================================================================
 
 Table replicas (:mod:`replicalab.replica`): ``Wrote``, ``Merged``, ``Rejected``,
-``Read``, ``Synced``, ``SyncAbandoned``; MRSC regions also ``Proposed``,
+``Read``, ``Queried``, ``Synced``, ``SyncAbandoned``; MRSC regions also ``Proposed``,
 ``Refused``, ``Aborted`` and ``Recovered``; a merge policy of your own may report
 ``ConflictReported``.
 
@@ -314,6 +314,10 @@ class Wrote(TraceEvent):
     item: list[dict[str, Any]]
     bookkeeping: list[str] = attrs.field(factory=list)
     version: int | None = None
+    #: Attributes the write removed (DynamoDB's REMOVE, a deleted item): tombstones now.
+    removed: list[str] = attrs.field(factory=list)
+    #: The transaction this write is a part of (TransactWriteItems), if any.
+    transaction: str | None = None
 
 
 @_kind
@@ -356,6 +360,19 @@ class Read(TraceEvent):
     writes: list[str]
     version: int | None = None
     scope: str | None = None
+
+
+@_kind
+@attrs.frozen(kw_only=True)
+class Queried(TraceEvent):
+    """A client queried the local items of partition ``prefix`` (DynamoDB Query); ``items``
+    maps each item key the answer held to the writes whose values it held."""
+
+    op: str
+    client: str
+    consistent: bool
+    prefix: str
+    items: dict[str, list[str]]
 
 
 @_kind

@@ -1368,6 +1368,8 @@ def _subjects() -> dict[str, Callable[[], Any]]:
         "SyncReport": lambda: antientropy.sync(values, {}, antientropy.lww_merge),
         "SyncSession": session,
         "Fork": lambda: reconcile.Fork("k", 3, ("w1", "w2")),
+        "FracturedRead": lambda: checkers.FracturedRead("t1", "q1", "eu", 5, ("t1.1",), ("t1.2",)),
+
         "Event": lambda: trace.Event(0, 0, "Sent", "a", {"dst": "b"}),
         "GetItem": lambda: GetItem("r1", "k"),
         "PutItem": lambda: PutItem("w1", "k", {"x": 1}),

@@ -9,6 +9,13 @@ attributes, and hold the same items afterwards.
 Where moto contradicts the AWS documentation, replicalab follows the documentation and the
 test names the moto behaviour in :data:`MOTO_DEVIATIONS`: the request's outcome is not
 compared, and moto's copy of the item is reset to ours so the sequence goes on.
+
+The same sequence also runs on a one-region :class:`~replicalab.dynamodb.GlobalTable`
+through its boto3-shaped client (requests parsed by the client, conditions and updates
+evaluated by the region replica): at every step it must give exactly the Table's answer
+(outcome, error code, returned attributes), so it agrees with moto wherever the Table does,
+and at the end every key holds the same item on all three. Transactions and batches are
+compared case by case (:data:`TRANSACTIONS`): outcome, cancellation reasons and items.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from replicalab.dynamodb import GlobalTable
 from replicalab.dynamodb.exceptions import DynamoDBError
 from replicalab.dynamodb.table import Table
 from replicalab.dynamodb.values import to_item
@@ -325,6 +333,14 @@ def on_ours(table: Table, operation: str, request: dict[str, Any]) -> tuple[str,
         return error.code, _plain(error.response)
 
 
+def on_global(client: Any, operation: str, request: dict[str, Any]) -> tuple[str, Any]:
+    """The request on a GlobalTable region's boto3-shaped client."""
+    try:
+        return "ok", _plain(getattr(client, operation)(**request))
+    except DynamoDBError as error:
+        return error.code, _plain(error.response)
+
+
 def on_moto(client: Any, operation: str, request: dict[str, Any]) -> tuple[str, Any]:
     try:
         return "ok", _plain(getattr(client, operation)(**request))
@@ -443,6 +459,8 @@ def compare(dynamodb: Any, schema: tuple[str, ...], sequence: list[tuple[str, di
     """Run ``sequence`` on a fresh Table and a fresh moto table; fail where they differ."""
     fresh_moto_table(dynamodb, schema)
     table = Table(TABLE, key=schema, key_types={"sk": "N"} if "sk" in schema else None)
+    region = GlobalTable(TABLE, key=schema, key_types={"sk": "N"} if "sk" in schema else None,
+                         regions=("us-east-1",)).client("us-east-1")
     for step, (operation, request) in enumerate(sequence):
         key = key_of(request, schema)
         try:
@@ -450,6 +468,9 @@ def compare(dynamodb: Any, schema: tuple[str, ...], sequence: list[tuple[str, di
         except (KeyError, DynamoDBError):  # a malformed key: nothing stored under it
             before = {}
         ours = on_ours(table, operation, request)
+        mine = on_global(region, operation, request)
+        assert mine == ours, (f"step {step}: {operation} {request}\nglobal table: {mine}\n"
+                              f"table:        {ours}")
         theirs = on_moto(dynamodb, operation, request)
         deviation = next((name for name, applies in MOTO_DEVIATIONS.items()
                           if applies(request, theirs[0])), None)
@@ -499,6 +520,7 @@ def compare(dynamodb: Any, schema: tuple[str, ...], sequence: list[tuple[str, di
     for every_key in all_keys(schema):
         get = {"TableName": TABLE, "Key": every_key}
         assert on_ours(table, "get_item", get) == on_moto(dynamodb, "get_item", get), every_key
+        assert on_global(region, "get_item", get) == on_ours(table, "get_item", get), every_key
 
 
 def test_the_comparison_catches_a_planted_bug(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -525,3 +547,63 @@ def test_the_differential_test_exercised_acceptance_refusal_and_conditions() -> 
     assert SEEN.get("ok", 0) > 0
     assert SEEN.get("ValidationException", 0) > 0
     assert SEEN.get("ConditionalCheckFailedException", 0) > 0
+
+
+# ---------------------------------------------------------------------------
+# Transactions and batches: a one-region GlobalTable against moto, case by case
+
+ORDER = {"pk": {"S": "k1"}, "sk": {"N": "1"}}
+LINE = {"pk": {"S": "k1"}, "sk": {"N": "2"}}
+TRANSACTIONS = [
+    ("both puts", [{"Put": {"TableName": TABLE, "Item": {**ORDER, "a": {"N": "1"}}}},
+                   {"Put": {"TableName": TABLE, "Item": {**LINE, "b": {"S": "x"}}}}]),
+    ("a false condition cancels all", [
+        {"Update": {"TableName": TABLE, "Key": ORDER, "UpdateExpression": "SET a = :two",
+                    "ExpressionAttributeValues": {":two": {"N": "2"}}}},
+        {"ConditionCheck": {"TableName": TABLE, "Key": LINE, "ConditionExpression": "b = :y",
+                            "ExpressionAttributeValues": {":y": {"S": "y"}}}}]),
+    ("a true condition lets the update through", [
+        {"Update": {"TableName": TABLE, "Key": ORDER, "UpdateExpression": "SET a = :two",
+                    "ExpressionAttributeValues": {":two": {"N": "2"}}}},
+        {"ConditionCheck": {"TableName": TABLE, "Key": LINE, "ConditionExpression": "b = :x",
+                            "ExpressionAttributeValues": {":x": {"S": "x"}}}}]),
+    ("two operations on one item", [{"Delete": {"TableName": TABLE, "Key": ORDER}},
+                                    {"Put": {"TableName": TABLE, "Item": ORDER}}]),
+    ("delete and a conditional put", [
+        {"Delete": {"TableName": TABLE, "Key": LINE}},
+        {"Put": {"TableName": TABLE, "Item": {**ORDER, "c": {"BOOL": True}},
+                 "ConditionExpression": "attribute_exists(a)"}}]),
+]
+
+
+def _transact(client: Any, items: list[dict[str, Any]]) -> tuple[str, Any]:
+    try:
+        client.transact_write_items(TransactItems=items)
+        return "ok", None
+    except ClientError as error:
+        code = error.response["Error"]["Code"]
+        return code, [r["Code"] for r in error.response.get("CancellationReasons", [])] or None
+    except DynamoDBError as error:
+        return error.code, [r["Code"] for r in error.response.get("CancellationReasons", [])] or None
+
+
+def test_transactions_and_batches_agree_with_moto(dynamodb: Any) -> None:
+    """Same outcome (code and cancellation reasons) per transaction, same items after each;
+    then a batch of puts and deletes. Where moto and the region differ, this fails."""
+    schema = ("pk", "sk")
+    fresh_moto_table(dynamodb, schema)
+    region = GlobalTable(TABLE, key=schema, key_types={"sk": "N"},
+                         regions=("us-east-1",)).client("us-east-1")
+    for name, items in TRANSACTIONS:
+        ours, theirs = _transact(region, items), _transact(dynamodb, items)
+        assert ours == theirs, f"{name}: global table {ours}, moto {theirs}"
+        for key in (ORDER, LINE):
+            get = {"TableName": TABLE, "Key": key}
+            assert on_global(region, "get_item", get) == on_moto(dynamodb, "get_item", get), name
+    batch = {"RequestItems": {TABLE: [{"PutRequest": {"Item": {**LINE, "d": {"N": "4"}}}},
+                                      {"DeleteRequest": {"Key": ORDER}}]}}
+    assert region.batch_write_item(**batch)["UnprocessedItems"] == \
+        dynamodb.batch_write_item(**batch)["UnprocessedItems"] == {}
+    for key in (ORDER, LINE):
+        get = {"TableName": TABLE, "Key": key}
+        assert on_global(region, "get_item", get) == on_moto(dynamodb, "get_item", get)

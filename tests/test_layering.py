@@ -37,7 +37,7 @@ PACKAGE_DIR = Path(replicalab.__file__).resolve().parent
 #: package): errors and plain data at the bottom, then the primitives, the codecs, the items
 #: and policies, the sans-I/O replicas, the simulator, and the checkers, pictures, scenarios,
 #: exercises and the command line on top.
-RANKS: dict[str, int] = {
+RANKS: dict[str, float] = {
     "replicalab.errors": 0,
     "replicalab._validate": 1,
     "replicalab.events": 1,
@@ -52,7 +52,22 @@ RANKS: dict[str, int] = {
     "replicalab.items": 6,
     "replicalab.antientropy": 6,
     "replicalab.policies": 7,
-    "replicalab.dynamodb": 7,
+    # The package's pure modules sit between the policies and the replicas (their own order by
+    # what they import); the client on the replicas' requests; the GlobalTable, request files and
+    # the package's __init__ (which hands out GlobalTable) on top of the scenarios.
+    "replicalab.dynamodb": 12.7,
+    "replicalab.dynamodb.exceptions": 7.0,
+    "replicalab.dynamodb._reserved": 7.0,
+    "replicalab.dynamodb.values": 7.1,
+    "replicalab.dynamodb.syntax": 7.2,
+    "replicalab.dynamodb.placeholders": 7.2,
+    "replicalab.dynamodb.cells": 7.2,
+    "replicalab.dynamodb.expressions": 7.3,
+    "replicalab.dynamodb.evaluate": 7.4,
+    "replicalab.dynamodb.table": 7.5,
+    "replicalab.dynamodb.client": 8.5,
+    "replicalab.dynamodb.global_table": 12.5,
+    "replicalab.dynamodb.requestfile": 12.6,
     "replicalab.replica": 8,
     "replicalab.replica._keyspace": 7,
     "replicalab.quorum": 9,  # sans-I/O nodes built on replica.base; never imports sim (same rank)
@@ -168,7 +183,7 @@ def random_violations(tree: ast.Module, module: str) -> Iterator[str]:
                    f"only {RANDOM_STREAMS_MODULE} makes generators (use RandomStreams)")
 
 
-def rank_of(module: str) -> tuple[str, int] | None:
+def rank_of(module: str) -> tuple[str, float] | None:
     """The entry of :data:`RANKS` that ``module`` belongs to (the longest prefix), and its rank."""
     for name in sorted(RANKS, key=len, reverse=True):
         if within(module, name):

@@ -63,6 +63,13 @@ def all_pictures() -> Iterator[tuple[str, str]]:
     handoff = scenarios.run("dynamo", **HANDOFF_RUN)
     yield "dynamo-handoff.svg", to_svg(handoff.trace, width=COLUMN)
     yield "dynamo-handoff-full.svg", to_svg(handoff.trace)
+    from replicalab.dynamodb.requestfile import example
+
+    # Chapter 13: the seed's request, verbatim, replayed on a GlobalTable (a request file).
+    requests = example("london-versioned").replay().result
+    yield "london-requests.svg", to_svg(requests, width=COLUMN)
+    yield "london-requests-full.svg", to_svg(requests)
+    yield "london-requests-steps.html", to_html(requests, width=COLUMN)
     for stem, draw in (("lamport", lamport), ("dynamo-fig3", dynamo_fig3), ("orset", orset),
                        ("basket-lattice", basket_lattice), ("merkle-diff", merkle_diff),
                        ("gossip", gossip), ("t-visibility", t_visibility),

@@ -13,12 +13,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from replicalab.errors import ConditionalCheckFailed, InvalidRequest, ReplicaLabError
+from replicalab.errors import (
+    ConditionalCheckFailed,
+    InvalidRequest,
+    ReplicaLabError,
+    ReplicatedWriteConflict,
+)
 
 __all__ = [
+    "ClientError",
     "ConditionalCheckFailedException",
     "DynamoDBError",
+    "ProvisionedThroughputExceededException",
+    "ReplicatedWriteConflictException",
     "ResourceNotFoundException",
+    "ServiceUnavailableException",
+    "TransactionCanceledException",
     "ValidationException",
 ]
 
@@ -64,3 +74,40 @@ class ConditionalCheckFailedException(DynamoDBError, ConditionalCheckFailed):
         super().__init__(message)
         if item is not None:
             self.response["Item"] = item
+
+
+class ReplicatedWriteConflictException(DynamoDBError, ReplicatedWriteConflict):
+    """MRSC: the write conflicted with a concurrent write from another region; not applied."""
+
+    code = "ReplicatedWriteConflictException"
+
+
+class TransactionCanceledException(DynamoDBError, ConditionalCheckFailed):
+    """TransactWriteItems was cancelled: nothing was written. ``response["CancellationReasons"]``
+    has one reason per item, in request order (``{"Code": "None"}`` for items that were fine)."""
+
+    code = "TransactionCanceledException"
+
+    def __init__(self, message: str, reasons: list[dict[str, Any]] | None = None) -> None:
+        codes = ", ".join(r.get("Code", "None") for r in reasons or [])
+        super().__init__(f"Transaction cancelled, please refer cancellation reasons for specific "
+                         f"reasons [{codes}]" if reasons is not None else message)
+        self.response["CancellationReasons"] = list(reasons or [])
+
+
+class ProvisionedThroughputExceededException(DynamoDBError):
+    """The table's provisioned capacity is exhausted; retry later (nothing was written)."""
+
+    code = "ProvisionedThroughputExceededException"
+
+
+class ServiceUnavailableException(DynamoDBError):
+    """The region could not be reached (it is down, or a partition cuts the client off):
+    the client cannot know whether the request took effect."""
+
+    code = "ServiceUnavailable"
+
+
+#: What boto3 code catches as ``botocore.exceptions.ClientError`` (or ``client.exceptions.
+#: ClientError``): every DynamoDB error here derives from it and has ``response["Error"]``.
+ClientError = DynamoDBError

@@ -18,6 +18,25 @@ from replicalab.policies import Loss
 __all__ = ["from_simulation"]
 
 
+class _Part:
+    """A transaction part read as if it were its own ClientRequested record."""
+
+    def __init__(self, event: Any, part: Mapping[str, Any]) -> None:
+        self._event, self._part = event, part
+
+    def get(self, name: str, default: Any = None) -> Any:
+        if name == "request":
+            return self._part
+        if name == "op":
+            return self._part["op"]
+        return self._event.get(name, default)
+
+
+def attrs_event(event: Any, part: Mapping[str, Any]) -> _Part:
+    """The ClientRequested record of one part of a transaction."""
+    return _Part(event, part)
+
+
 def from_simulation(sim: Any, reports: Mapping[str, str] | None = None,
                     abandoned: Iterable[WriteRecord] = ()) -> Ledger:
     """Build the ledger of a finished simulation of table replicas.
@@ -38,10 +57,16 @@ def from_simulation(sim: Any, reports: Mapping[str, str] | None = None,
     # its client got an error; only one applied nowhere was refused.
     applied = set(wrote) | {e.get("write") for e in trace.of_kind("Merged")}
     requested = {e.get("op"): e for e in trace.of_kind("ClientRequested")}
+    # The parts of a transaction are writes of their own, answered by the transaction's reply.
+    parent: dict[str, str] = {}
+    for op, e in list(requested.items()):
+        for part in (e.get("request") or {}).get("parts", ()):
+            parent[part["op"]] = op
+            requested.setdefault(part["op"], attrs_event(e, part))
     records = []
     facts = sim.writes  # a copy per access: read it once, not once per failed request
     for op, fact in facts.items():
-        reply = replies.get(op)
+        reply = replies.get(op, replies.get(parent.get(op, op)))
         event = wrote.get(op)
         if event is not None:
             attributes = event.get("attributes")
@@ -60,11 +85,12 @@ def from_simulation(sim: Any, reports: Mapping[str, str] | None = None,
         elements = {n: (tuple(x["add"]), tuple(x["delete"]))
                     for n, x in (event.get("elements") or {}).items()} if event is not None else {}
         bookkeeping = tuple(event.get("bookkeeping") or ()) if event is not None else ()
+        removed = tuple(event.get("removed") or ()) if event is not None else ()
         records.append(WriteRecord(
             id=op, replica=fact.replica, key=fact.scope, time=fact.time, client=fact.client,
             attributes=attributes, dot=fact.dot, seen=fact.seen, acknowledged=acknowledged,
             error=error, stamp=stamp, added=added, elements=elements, bookkeeping=bookkeeping,
-            applied=op in applied,
+            applied=op in applied, removed=removed,
         ))
     for op, failed in sim.failed_requests.items():
         request = failed.request

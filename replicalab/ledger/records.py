@@ -54,6 +54,9 @@ class WriteRecord:
     #: Some region applied it, although its client got an error (a timeout, a lost reply):
     #: the outcome was unknown to the client, so the write is judged by its effect.
     applied: bool = False
+    #: Attributes the write removed (DynamoDB's REMOVE, a deleted item): its effect includes
+    #: their absence, held as its tombstones.
+    removed: tuple[str, ...] = ()
 
     def saw(self, other: WriteRecord) -> bool:
         """True iff ``other``'s effect had reached this write's replica when this write ran."""
@@ -65,7 +68,7 @@ class WriteRecord:
     @property
     def effect(self) -> list[str]:
         """The attributes whose values make this write's effect, sorted (bookkeeping excluded)."""
-        return sorted(a for a in self.attributes if a not in self.bookkeeping)
+        return sorted(a for a in {*self.attributes, *self.removed} if a not in self.bookkeeping)
 
 
 @attrs.frozen

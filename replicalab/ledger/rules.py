@@ -69,6 +69,25 @@ def _set_effect(
     return sorted(holders), "; ".join(sorted(set(problems)))
 
 
+def _removal_undone(item: Item | None, attribute: str, w: WriteRecord) -> list[str] | None:
+    """None if ``w``'s removal of ``attribute`` is in effect in ``item`` (some sibling holds
+    ``w``'s tombstone for it); else the writes whose values of it the item holds."""
+    if item is None:
+        return None  # nothing there: the attribute is absent, as the removal left it
+    visible: list[str] = []
+    for version in item.versions:
+        cells = version.cells_of(attribute)
+        if any(c.removed and c.write == w.id for c in cells):
+            return None
+        for cell in cells:
+            if not cell.removed:
+                # A value set after the removal undid it; an older value came back with the
+                # version that carried it (item-lww keeps a whole item).
+                newer = w.stamp is not None and cell.stamp > w.stamp
+                visible.append(cell.write if newer else version.write)
+    return sorted(set(visible)) if visible else None
+
+
 def _holders(item: Item | None, attribute: str) -> list[str]:
     """Writes whose value (or removal) of ``attribute`` the item holds; [] if it holds nothing."""
     if item is None:
@@ -123,6 +142,14 @@ def _missing(w: WriteRecord, item: Item | None, records: Mapping[str, WriteRecor
                 missing = True
                 holders.update(found[0] or ["<absent>"])
                 problem = problem or found[1]
+            continue
+        if attribute in w.removed:
+            back = _removal_undone(item, attribute, w)
+            if back is not None:
+                missing = True
+                holders.update(back or ["<absent>"])
+                problem = problem or (f"{attribute}, which {w.id} removed, is back "
+                                      f"(brought by {' and '.join(back)})")
             continue
         if (w.id, attribute) in held:
             continue

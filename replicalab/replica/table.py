@@ -31,6 +31,7 @@ from replicalab.clocks import HybridLogicalClock, LamportClock
 from replicalab.errors import ConfigError
 from replicalab.items import Item, Stamp
 from replicalab.policies import MergePolicy, Outcome, get_policy
+from replicalab.replica import dynamo as _dynamo
 from replicalab.replica._keyspace import ItemStore, KeyspaceIndex
 from replicalab.replica.base import Context, Replica, Response
 from replicalab.replica.log_fields import element_fields, loss_fields, stamp_fields, written_fields
@@ -38,6 +39,9 @@ from replicalab.replica.requests import GetItem, PutItem, ReadResult, UpdateItem
 from replicalab.replica.sync_driver import SYNC_MESSAGES as _SYNC_MESSAGES
 from replicalab.replica.sync_driver import SYNC_TIMER as _SYNC
 from replicalab.replica.sync_driver import AntiEntropy, AntiEntropyDriver
+
+#: How a ``Wrote`` record shows an attribute the write removed (DynamoDB REMOVE, a delete).
+REMOVED = "<removed>"
 
 #: How a table replica stamps writes for LWW: its wall clock, or a hybrid logical clock.
 STAMPS = ("wall", "hlc")
@@ -158,6 +162,8 @@ class TableReplica(AntiEntropyDriver, Replica):
             self._on_sync(ctx, src, msg)
         elif isinstance(msg, (UpdateItem, PutItem)):
             self._write(ctx, src, msg)
+        elif _dynamo.handle(self, ctx, src, msg):
+            pass
         elif isinstance(msg, GetItem):
             item = self.items.get(msg.key)
             plain = item.to_plain() if item is not None else None
@@ -168,7 +174,8 @@ class TableReplica(AntiEntropyDriver, Replica):
         else:
             raise ConfigError(
                 f"{self.id} cannot handle a {type(msg).__name__}; a TableReplica takes "
-                "UpdateItem, PutItem, GetItem and Replicate"
+                "UpdateItem, PutItem, GetItem and Replicate (and the DynamoDB requests of "
+                "replicalab.replica.dynamo)"
             )
 
     def _checked(self, ctx: Context, src: str,
@@ -235,20 +242,30 @@ class TableReplica(AntiEntropyDriver, Replica):
             return Stamp(self.hlc.wall, self.actor, self.writes_applied, self.hlc.logical)
         return Stamp(ctx.wall_time(), self.actor, self.writes_applied)
 
-    def _apply(self, ctx: Context, src: str, msg: UpdateItem | PutItem,
-               attributes: Mapping[str, Any]) -> tuple[Outcome, Stamp]:
-        """Apply a write that passed its checks locally and log it; no reply, no replication."""
+    def _apply(self, ctx: Context, src: str, msg: UpdateItem | PutItem | _dynamo.DynamoWrite,
+               attributes: Mapping[str, Any], *, replace: bool | None = None,
+               removed: tuple[str, ...] = (), extra: Mapping[str, Any] | None = None,
+               ) -> tuple[Outcome, Stamp]:
+        """Apply a write that passed its checks locally and log it; no reply, no replication.
+
+        ``removed`` attributes get tombstones (DynamoDB's REMOVE, a deleted item) and are
+        logged as ``removed``; ``extra`` fields go into the ``Wrote`` record (a transaction).
+        """
         current = self.items.get(msg.key)
         stamp = self._stamp(ctx)
         adds = msg.increments if isinstance(msg, UpdateItem) else {}
         elements = msg.elements if isinstance(msg, UpdateItem) else {}
+        if replace is None:
+            replace = isinstance(msg, PutItem)
+        # An empty set is the policies' tombstone for an attribute (a set is never empty).
+        written = {**attributes, **{name: frozenset() for name in removed}}
         outcome = self.policy.write(
             current,
-            attributes,
+            written,
             write=msg.op,
             stamp=stamp,
             replica=self.actor,
-            replace=isinstance(msg, PutItem),
+            replace=replace,
             adds=adds,
             elements=elements,
         )
@@ -258,10 +275,11 @@ class TableReplica(AntiEntropyDriver, Replica):
             write=msg.op,
             key=msg.key,
             client=src,
-            attributes=written_fields(attributes, adds, elements),
+            attributes={**written_fields(attributes, adds, elements),
+                        **{name: REMOVED for name in removed}},
             added=dict(sorted(adds.items())),
             elements=element_fields(elements),
-            replace=isinstance(msg, PutItem),
+            replace=replace,
             bookkeeping=list(getattr(msg, "bookkeeping", ())),
             stamp=stamp_fields(stamp),
             clock=outcome.item.versions[0].clock.to_dict(),
@@ -269,6 +287,8 @@ class TableReplica(AntiEntropyDriver, Replica):
             hlc=[self.hlc.wall, self.hlc.logical],
             losses=loss_fields(outcome.losses),
             item=outcome.item.to_trace(),
+            removed=list(removed),
+            **dict(extra or {}),
         )
         return outcome, stamp
 

@@ -50,7 +50,7 @@ class Prepared:
 
     def result(self) -> Result:
         """The :class:`Result` of the run as it stands (run it to quiescence first)."""
-        return self.scenario._result(self.sim, self.opts, self.clients, self.policy, self.initial)
+        return self.scenario.result(self.sim, self.opts, self.clients, self.policy, self.initial)
 
 
 @attrs.frozen
@@ -106,7 +106,8 @@ class TableScenario:
                 simulation: type[Simulation] = Simulation, **given: Any) -> Prepared:
         """Build the run :meth:`run` would make — replicas, simulation (of class ``simulation``),
         clients, faults — without running it: for a driver of its own, such as the explorer,
-        that picks the order of events itself and then asks :meth:`Prepared.result`."""
+        that picks the order of events itself and then asks :meth:`Prepared.result`, or a
+        :class:`~replicalab.dynamodb.GlobalTable`, which sends its requests one by one."""
         policy = get_policy(merge)
         opts = self.options(policy, seed, **given)
         if opts.mode == "mrsc":
@@ -142,8 +143,9 @@ class TableScenario:
         sim.add_faults(faults)
         return Prepared(self, sim, opts, clients, policy, initial)
 
-    def _result(self, sim: Simulation, opts: Options, clients: Clients,
-                policy: MergePolicy, initial: dict[str, Item]) -> Result:
+    def result(self, sim: Simulation, opts: Options, clients: Clients,
+               policy: MergePolicy, initial: dict[str, Item]) -> Result:
+        """The :class:`Result` of a finished simulation built by :meth:`prepare`."""
         writes = sim.writes  # a copy per access: read it once, not once per reply
         items = {rid: dict(sorted(r.items.items())) for rid, r in sim.replicas.items()}  # type: ignore[attr-defined]
         reference = next(iter(items.values()))

@@ -94,7 +94,10 @@ class Clients:
         sim._client_requests += 1
         if request.mutates:
             actor = sim._identity.get(replica, replica)
-            sim._truth.wrote(request.op, replica, actor, request.scope, sim.now, client)
+            # A request that writes several items (a transaction) names one write per item.
+            written = getattr(request, "written", None)
+            for op, scope in written() if written is not None else ((request.op, request.scope),):
+                sim._truth.wrote(op, replica, actor, scope, sim.now, client)
         if sim._trace is not None:
             sim._trace.record(sim.now, "ClientRequested", replica,
                               {"client": client, "op": request.op, "request": describe(request),

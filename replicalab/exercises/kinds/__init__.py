@@ -18,6 +18,7 @@ answer     a written answer (e.g. the law a broken CRDT violates), checked by di
 replica    a sans-I/O replica run in the simulator: does it converge, how fast?
 sync       an anti-entropy routine against a peer that meters every byte
 explore    an invariant stated as data, judged in every schedule of a scenario
+requests   DynamoDB requests (data) replayed on a GlobalTable, judged by the ledger
 ========== =====================================================================
 """
 
@@ -42,6 +43,7 @@ KINDS: dict[str, str] = {
     "replica": "replicalab.exercises.kinds.replica",
     "sync": "replicalab.exercises.kinds.sync",
     "explore": "replicalab.exercises.kinds.explore",
+    "requests": "replicalab.exercises.kinds.requests",
 }
 
 

@@ -1,0 +1,386 @@
+"""Request files: your incident as data, replayed on a GlobalTable (``replicalab run FILE.json``).
+
+A request file is JSON. Its entries are requests exactly as the AWS CLI takes them with
+``--cli-input-json`` (DynamoDB JSON), each with when, where and who::
+
+    [{"at": "14:07:12.140", "region": "eu-west-1", "client": "portal",
+      "UpdateItem": {"TableName": "subscribers", "Key": {"subscriber_id": {"S": "sub_42"}},
+                     "UpdateExpression": "SET delivery_address = :addr",
+                     "ExpressionAttributeValues": {":addr": {"S": "12 High Street, London"}}}},
+     ...]
+
+A bare list like this runs on an empty table whose key schema is read from the entries'
+``Key`` (give a ``table`` to be explicit). The object form says more::
+
+    {"table": {"TableName": "subscribers",
+               "KeySchema": [{"AttributeName": "subscriber_id", "KeyType": "HASH"}],
+               "AttributeDefinitions": [{"AttributeName": "subscriber_id", "AttributeType": "S"}]},
+     "regions": ["us-east-1", "eu-west-1", "ap-southeast-2"],
+     "epoch": "14:07:12.000",
+     "items": [{"subscriber_id": {"S": "sub_42"}, "version": {"N": "17"}}],
+     "requests": [ ...entries... ]}
+
+``table`` is CreateTable's shape; ``epoch`` the time of day at simulated time 0 (default:
+the first entry's second); ``items`` what every region holds before the run.
+
+Entries: ``at`` (a time of day ``HH:MM:SS.mmm`` or ms since the epoch, never decreasing),
+``region``, ``client`` (optional: default ``app@<region>``) and exactly one operation:
+``PutItem``, ``UpdateItem``, ``DeleteItem``, ``GetItem``, ``Query``,
+``TransactWriteItems``, ``BatchWriteItem``. Entries run one after another, each a call of a
+synchronous client: an entry whose time has passed (an earlier call waited for a round trip)
+runs as soon as that call returns, and its outcome says it ran late.
+
+A request DynamoDB would refuse (a false condition, a malformed expression) is not an error
+of the file: it is that entry's outcome, and the ledger shows it. A file that is not
+well-formed is refused before anything runs, with a
+:class:`~replicalab.errors.SerializationError` naming the entry and the field. The file is
+untrusted data: size-capped (:data:`MAX_FILE_BYTES`, :data:`MAX_ENTRIES`), parsed by the
+allow-listing JSON reader (no duplicate keys, no NaN, bounded depth), never evaluated.
+The London story ships as such a file: :func:`example` ``("london")``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from replicalab import _validate, serialization
+from replicalab.dynamodb.client import Client
+from replicalab.dynamodb.exceptions import DynamoDBError
+from replicalab.dynamodb.global_table import DEFAULT_REGIONS, GlobalTable, parse_time
+from replicalab.errors import ConfigError, SerializationError
+from replicalab.scenarios.result import Result
+
+__all__ = ["EXAMPLES", "MAX_ENTRIES", "MAX_FILE_BYTES", "OPERATIONS", "Entry", "Outcome",
+           "RequestFile", "Replay", "example", "load_requests", "read_requests"]
+
+#: Caps on an untrusted request file.
+MAX_FILE_BYTES = 2_000_000
+MAX_ENTRIES = 10_000
+#: Operation name in a file -> the boto3 client method that runs it.
+OPERATIONS = {"PutItem": "put_item", "UpdateItem": "update_item", "DeleteItem": "delete_item",
+              "GetItem": "get_item", "Query": "query",
+              "TransactWriteItems": "transact_write_items", "BatchWriteItem": "batch_write_item"}
+#: The request files that ship with replicalab (``example(name)``).
+EXAMPLES = ("london", "london-versioned")
+_TOP = ("table", "regions", "epoch", "items", "requests")
+_ENTRY = ("at", "region", "client")
+
+
+@attrs.frozen
+class Entry:
+    """One entry of a request file: ``operation`` with ``request`` at ``at`` in ``region``."""
+
+    index: int
+    at: int | str
+    region: str
+    client: str
+    operation: str
+    request: dict[str, Any]
+
+
+@attrs.frozen
+class Outcome:
+    """What one entry got: ``ok`` or the error code, the op ids it was given, the response."""
+
+    entry: int
+    operation: str
+    ops: tuple[str, ...]
+    outcome: str
+    time: int
+    late: bool
+    response: dict[str, Any]
+
+    def to_plain(self) -> dict[str, Any]:
+        return attrs.asdict(self) | {"ops": list(self.ops)}
+
+
+@attrs.frozen
+class Replay:
+    """A replayed file: the run's :class:`Result` and each entry's :class:`Outcome`."""
+
+    result: Result
+    outcomes: tuple[Outcome, ...]
+
+    def report(self) -> str:
+        """The entries' outcomes, then the run's usual report (timeline, items, ledger)."""
+        lines = ["requests:"]
+        for o in self.outcomes:
+            late = " (late: the client was busy)" if o.late else ""
+            ops = ", ".join(o.ops) or "-"
+            lines.append(f"  [{o.entry}] t={o.time} {o.operation} -> {o.outcome} ({ops}){late}")
+        return "\n".join(lines) + "\n\n" + self.result.report()
+
+
+@attrs.frozen
+class RequestFile:
+    """A parsed, validated request file (see the module docs)."""
+
+    name: str
+    key: tuple[str, ...]
+    key_types: dict[str, str]
+    regions: tuple[str, ...]
+    epoch: int
+    items: tuple[Any, ...]
+    entries: tuple[Entry, ...]
+
+    def table(self, merge: Any = "item-lww", seed: int = 0, **options: Any) -> GlobalTable:
+        """A fresh GlobalTable for this file (its entries not yet run)."""
+        return GlobalTable(self.name, key=self.key, regions=self.regions, merge=merge,
+                           seed=seed, key_types=self.key_types, items=self.items,
+                           epoch=self.epoch, **options)
+
+    def replay(self, merge: Any = "item-lww", seed: int = 0, **options: Any) -> Replay:
+        """Run every entry in order on a fresh table and settle it."""
+        table = self.table(merge, seed, **options)
+        clients: dict[tuple[str, str], Any] = {}
+        outcomes = []
+        for entry in self.entries:
+            try:
+                at = parse_time(entry.at, self.epoch)
+            except ConfigError as error:
+                raise SerializationError(f"requests[{entry.index}].at: {error}") from None
+            late = at < table.now
+            if not late:
+                table.at(at)
+            client = clients.get((entry.region, entry.client))
+            if client is None:
+                client = clients[(entry.region, entry.client)] = table.client(entry.region, entry.client)
+            before = len(table.sent)
+            time = table.now
+            try:
+                response = getattr(client, OPERATIONS[entry.operation])(**entry.request)
+                code = "ok"
+            except DynamoDBError as error:
+                response, code = dict(error.response), error.code
+            except TypeError as error:  # a parameter given twice, or not a keyword
+                raise SerializationError(f"requests[{entry.index}].{entry.operation}: {error}") from None
+            response.pop("ResponseMetadata", None)
+            outcomes.append(Outcome(entry.index, entry.operation, tuple(table.sent[before:]), code,
+                                    time, late, response))
+        return Replay(table.settle(), tuple(outcomes))
+
+
+def _field(where: str, value: Any, kind: type | tuple[type, ...], what: str) -> Any:
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise SerializationError(f"{where}: must be {what}, got {_validate.shown(value)}")
+    return value
+
+
+def _parse(text: str | bytes) -> Any:
+    """Parse untrusted JSON with the serialization module's limits (no duplicate keys, no
+    NaN, bounded size and depth); a bare list is read inside a one-field wrapper object."""
+    if isinstance(text, (bytes, bytearray)):
+        if len(text) > MAX_FILE_BYTES:
+            raise SerializationError(f"a request file is at most {MAX_FILE_BYTES} bytes, got {len(text)}")
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise SerializationError(f"a request file is UTF-8 text: {error}") from None
+    if not isinstance(text, str):
+        raise SerializationError(f"a request file is JSON text, got {_validate.shown(text)}")
+    if len(text) > MAX_FILE_BYTES:
+        raise SerializationError(f"a request file is at most {MAX_FILE_BYTES} characters, got {len(text)}")
+    if text.lstrip().startswith("["):
+        # The wrapper's only key is "requests": text that tried to add keys of its own would
+        # either be invalid JSON or a duplicate key, both refused.
+        doc = serialization.parse('{"requests":' + text + "\n}", max_bytes=MAX_FILE_BYTES + 20)
+        if set(doc) != {"requests"}:
+            raise SerializationError("a request file is a JSON list of entries or an object")
+        return doc["requests"]
+    return serialization.parse(text, max_bytes=MAX_FILE_BYTES)
+
+
+def _table(doc: Any) -> tuple[str, tuple[str, ...], dict[str, str]]:
+    where = "table"
+    _field(where, doc, Mapping, "an object with TableName, KeySchema, AttributeDefinitions")
+    extra = sorted(set(doc) - {"TableName", "KeySchema", "AttributeDefinitions"})
+    if extra:
+        raise SerializationError(f"table: unknown field(s) {extra}; a table has TableName, "
+                                 "KeySchema and AttributeDefinitions (CreateTable's shape)")
+    name = _field("table.TableName", doc.get("TableName"), str, "the table's name")
+    schema = _field("table.KeySchema", doc.get("KeySchema"), list, "a list of key elements")
+    if not 1 <= len(schema) <= 2:
+        raise SerializationError("table.KeySchema: one HASH element and at most one RANGE element")
+    key: list[str] = []
+    for i, element in enumerate(schema):
+        _field(f"table.KeySchema[{i}]", element, Mapping, "{AttributeName, KeyType}")
+        if set(element) != {"AttributeName", "KeyType"} or \
+                element["KeyType"] != ("HASH", "RANGE")[i] or not isinstance(element["AttributeName"], str):
+            raise SerializationError(f"table.KeySchema[{i}]: must be {{\"AttributeName\": NAME, "
+                                     f"\"KeyType\": \"{('HASH', 'RANGE')[i]}\"}}")
+        key.append(element["AttributeName"])
+    types: dict[str, str] = {}
+    for i, definition in enumerate(_field("table.AttributeDefinitions", doc.get("AttributeDefinitions", []),
+                                          list, "a list of {AttributeName, AttributeType}")):
+        _field(f"table.AttributeDefinitions[{i}]", definition, Mapping, "{AttributeName, AttributeType}")
+        if set(definition) != {"AttributeName", "AttributeType"} or \
+                definition["AttributeName"] not in key or definition["AttributeType"] not in ("S", "N", "B"):
+            raise SerializationError(f"table.AttributeDefinitions[{i}]: must define a key attribute "
+                                     "as S, N or B")
+        types[definition["AttributeName"]] = definition["AttributeType"]
+    return name, tuple(key), types
+
+
+def _entry(index: int, raw: Any) -> Entry:
+    where = f"requests[{index}]"
+    _field(where, raw, Mapping, "an object with at, region, client and one operation")
+    operations = [k for k in raw if k not in _ENTRY]
+    unknown = [k for k in operations if k not in OPERATIONS]
+    if unknown:
+        raise SerializationError(f"{where}.{unknown[0]}: unknown field; an entry has at, region, "
+                                 f"client and one of {', '.join(OPERATIONS)}")
+    if len(operations) != 1:
+        raise SerializationError(f"{where}: exactly one operation ({', '.join(OPERATIONS)}), got "
+                                 f"{operations or 'none'}")
+    operation = operations[0]
+    if "at" not in raw:
+        raise SerializationError(f"{where}.at: missing; when the request is made (HH:MM:SS.mmm or ms)")
+    at = raw["at"]
+    if not (type(at) is int and at >= 0 or isinstance(at, str)):
+        raise SerializationError(f"{where}.at: a time of day 'HH:MM:SS.mmm' or ms >= 0, got {_validate.shown(at)}")
+    region = _field(f"{where}.region", raw.get("region"), str, "a region name")
+    client = raw.get("client", f"app@{region}")
+    _field(f"{where}.client", client, str, "a client name")
+    if not client:
+        raise SerializationError(f"{where}.client: a non-empty name")
+    request = _field(f"{where}.{operation}", raw[operation], Mapping, "the request, as --cli-input-json takes it")
+    if not all(isinstance(k, str) for k in request):
+        raise SerializationError(f"{where}.{operation}: parameter names are strings")
+    allowed = _parameters(operation)
+    for name in request:
+        if name not in allowed:
+            raise SerializationError(f"{where}.{operation}.{name}: unknown parameter; {operation} "
+                                     f"takes {', '.join(sorted(allowed))}")
+    return Entry(index, at, region, client, operation, dict(request))
+
+
+def _parameters(operation: str) -> frozenset[str]:
+    """The parameters the client's method for ``operation`` takes (its keyword arguments)."""
+    signature = inspect.signature(getattr(Client, OPERATIONS[operation]))
+    return frozenset(name for name, p in signature.parameters.items()
+                     if p.kind is inspect.Parameter.KEYWORD_ONLY)
+
+
+def _inferred_key(entries: tuple[Entry, ...]) -> tuple[str, tuple[str, ...], dict[str, str]]:
+    """A bare list's table: its name and key schema from the entries' TableName and Key."""
+    name, key, types = None, None, {}
+    for entry in entries:
+        request = entry.request
+        if name is None and isinstance(request.get("TableName"), str):
+            name = request["TableName"]
+        raw = request.get("Key")
+        if isinstance(raw, Mapping) and key is None and 1 <= len(raw) <= 2:
+            key = tuple(raw)
+            for k, v in raw.items():
+                if isinstance(v, Mapping) and len(v) == 1:
+                    types[k] = next(iter(v))
+    if name is None or key is None:
+        raise SerializationError("requests: a bare list needs an entry with TableName and Key to tell "
+                                 "the table's key schema; or give a 'table' (CreateTable's shape)")
+    return name, key, {k: t for k, t in types.items() if t in ("S", "N", "B")}
+
+
+def load_requests(text: str | bytes) -> RequestFile:
+    """Parse and validate a request file (see the module docs); nothing runs yet."""
+    doc = _parse(text)
+    if isinstance(doc, list):
+        doc = {"requests": doc}
+    if not isinstance(doc, dict):
+        raise SerializationError("a request file is a JSON list of entries or an object")
+    unknown = sorted(set(doc) - set(_TOP))
+    if unknown:
+        raise SerializationError(f"unknown field(s) {unknown}; a request file has {', '.join(_TOP)}")
+    raw_entries = _field("requests", doc.get("requests"), list, "a list of entries")
+    if not raw_entries or len(raw_entries) > MAX_ENTRIES:
+        raise SerializationError(f"requests: 1 to {MAX_ENTRIES} entries, got {len(raw_entries)}")
+    entries = tuple(_entry(i, raw) for i, raw in enumerate(raw_entries))
+    table, key, types = _table(doc["table"]) if "table" in doc else _inferred_key(entries)
+    regions = tuple(_field("regions", doc.get("regions", list(DEFAULT_REGIONS)), list,
+                           "a list of region names"))
+    for i, region in enumerate(regions):
+        _field(f"regions[{i}]", region, str, "a region name")
+    for entry in entries:
+        if entry.region not in regions:
+            raise SerializationError(f"requests[{entry.index}].region: unknown region "
+                                     f"{_validate.shown(entry.region)}; regions are {list(regions)}")
+    epoch_raw = doc.get("epoch")
+    if epoch_raw is None:  # the first entry's second, so that its clock times read as given
+        first = entries[0].at
+        epoch = (parse_time(first) // 1000) * 1000 if isinstance(first, str) and _clock(first) else 0
+    else:
+        try:
+            epoch = parse_time(epoch_raw)
+        except ConfigError as error:
+            raise SerializationError(f"epoch: {error}") from None
+    previous = -1
+    for entry in entries:
+        try:
+            at = parse_time(entry.at, epoch)
+        except ConfigError as error:
+            raise SerializationError(f"requests[{entry.index}].at: {error}") from None
+        if at < previous:
+            raise SerializationError(f"requests[{entry.index}].at: {entry.at} is before the entry "
+                                     f"above it; entries are in time order")
+        previous = at
+    items = tuple(_field("items", doc.get("items", []), list, "a list of items in DynamoDB JSON"))
+    return RequestFile(table, key, types, regions, epoch, items, entries)
+
+
+def _clock(text: str) -> bool:
+    try:
+        parse_time(text)
+    except ConfigError:
+        return False
+    return True
+
+
+def read_requests(path: str | Path) -> RequestFile:
+    """Load the request file at ``path`` (at most :data:`MAX_FILE_BYTES`)."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise SerializationError(f"{path}: a request file is at most {MAX_FILE_BYTES} bytes, got {size}")
+        data = path.read_bytes()
+    except OSError as error:
+        raise ConfigError(f"cannot read {path}: {error.strerror or error}") from None
+    try:
+        return load_requests(data)
+    except SerializationError as error:
+        raise SerializationError(f"{path}: {error}") from None
+
+
+def example(name: str) -> RequestFile:
+    """A request file that ships with replicalab: ``"london"`` (the seed's two UpdateItems)
+    or ``"london-versioned"`` (the seed's conditional request, verbatim)."""
+    if name not in EXAMPLES:
+        raise ConfigError(f"unknown example {_validate.shown(name)}; examples: {', '.join(EXAMPLES)}")
+    text = resources.files("replicalab.dynamodb").joinpath("examples").joinpath(f"{name}.json").read_bytes()
+    return load_requests(text)
+
+
+
+def compare_requests(requests: RequestFile, seeds: Any = (0,)) -> tuple[list[Any], list[str]]:
+    """The seed's side-by-side table for a request file: one row per pattern that applies.
+
+    Returns the rows (as :func:`replicalab.scenarios.compare.compare` makes them) and the
+    names of the patterns left out: the built-in versioned client (a request file's
+    conditions are its own) and MRSC (not supported by GlobalTable).
+    """
+    from replicalab.scenarios.compare import _row, _Run, patterns
+
+    rows, skipped = [], []
+    seeds = list(seeds)
+    for pattern in patterns():
+        if "writes" in pattern.options or pattern.options.get("mode") == "mrsc":
+            skipped.append(pattern.name)
+            continue
+        runs = [_Run.of(requests.replay(seed=seed, **pattern.options).result) for seed in seeds]
+        rows.append(_row(pattern, runs))
+    return rows, skipped
