@@ -214,7 +214,7 @@ def test_a_crash_is_a_choice_too_and_what_reaches_a_crashed_replica_is_lost():
     assert explore.Faults.parse("loss+crash") == explore.Faults(loss=1, crash=1)
 
 
-@pytest.mark.parametrize("faults", ["loss", "duplicate", "crash"])
+@pytest.mark.parametrize("faults", ["loss", "duplicate", "crash", "amnesia"])
 def test_with_faults_the_explorer_still_agrees_with_the_naive_enumeration(faults):
     naive: dict[str, Counter[str]] = {}
     for _, result in every_schedule(TINY, "item-lww", faults=faults):
@@ -416,3 +416,32 @@ def test_the_reduction_turns_itself_off_where_deliveries_answer_clients():
                     for v in r.ledger.verdicts().values())
     assert (space.schedules, len(space.outcomes), space.states) == (336, 42, 259)
     assert space.verdicts() == {"w1": dict(naive)}
+
+
+def test_an_amnesia_crash_loses_an_acknowledged_write_that_a_durable_crash_keeps():
+    """Hand-checked on TINY under the crdt merge (no merge ever loses anything there) with one
+    lost message: W1 (a applies w1, acknowledges it, sends m1), m1 lost, a crashes without
+    its state and restarts empty as a~2. w1 is then nowhere: the ledger calls it silently lost
+    and says why. The shortest such schedule has 6 steps: W1, W2, the drop, the crash, the
+    restart, and m2 (delivered, or lost arriving while a is down). With a durable crash
+    instead, a keeps w1 in every schedule: it can be unreplicated (m1 lost), never lost."""
+    amnesia = explore.scenario(TINY, "crdt", faults={"loss": 1, "amnesia": 1})
+    durable = explore.scenario(TINY, "crdt", faults={"loss": 1, "crash": 1})
+    assert "silently-lost" not in durable.verdicts()["w1"]
+    assert amnesia.verdicts()["w1"]["silently-lost"] > 0
+    cx = amnesia.find(lambda r: r.ledger.verdicts()["w1"] == "silently-lost")
+    assert sorted(s.kind for s in cx.steps) == ["amnesia", "deliver", "drop", "next", "next", "restart"]
+    assert cx.steps[-1].kind == "restart"
+    replayed = cx.replay()
+    assert replayed.ledger.verdicts() == cx.result.ledger.verdicts()
+    entry = next(e for e in replayed.ledger if e.write == "w1")
+    assert "durable=False" in entry.why
+    restarted = [e for e in replayed.trace.of_kind("Restarted")]
+    assert [(e.replica, e.get("durable"), e.get("identity")) for e in restarted] == [("a", False, "a~2")]
+    # The same final states as the naive enumeration, with and without the reduction.
+    naive = Counter(r.ledger.verdicts()["w1"] for _, r in every_schedule(
+        TINY, "crdt", faults={"loss": 1, "amnesia": 1}))
+    full = explore.scenario(TINY, "crdt", faults={"loss": 1, "amnesia": 1}, reduce=False)
+    assert full.verdicts()["w1"] == dict(sorted(naive.items()))
+    assert {o.state for o in amnesia.outcomes} == {o.state for o in full.outcomes}
+    assert explore.Faults.parse("crash+amnesia") == explore.Faults(crash=1, amnesia=1)

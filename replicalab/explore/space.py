@@ -202,14 +202,22 @@ def _budget(faults: Faults, steps: tuple[Step, ...]) -> Faults:
 
 def explore(scenario: TableScenario, merge: Any = "item-lww", *, seed: int = 0,
             faults: Any = "none", reduce: bool = True, max_states: int = MAX_STATES,
-            max_depth: int = MAX_DEPTH, options: dict[str, Any] | None = None) -> Space:
+            max_depth: int = MAX_DEPTH, options: dict[str, Any] | None = None,
+            timers: str = "order") -> Space:
     """Explore every schedule of ``scenario`` (see the module docs); return the :class:`Space`.
 
     With ``reduce=True``, if some delivery turns out to do more than change its own replica
     and send messages — answer a client, set a timer (an MRSC commit does) — the search starts
     again without the reduction, which would not be sound there; ``space.reduce`` is then
     False and ``space.note`` says why.
+
+    ``timers``: ``"order"`` (timers fire in time order among the timed events) or
+    ``"choice"`` (a pending timer may also fire early, at any step; see
+    :mod:`~replicalab.explore.driver`). An early firing is not a delivery, so the reduction
+    treats it like every non-delivery step: as depending on everything, never reordered —
+    the soundness argument above is unchanged.
     """
+    faults = Faults.parse(faults).with_timers(timers)
     try:
         return _explore(scenario, merge, seed, faults, reduce, max_states, max_depth, options)
     except _Impure as impure:
