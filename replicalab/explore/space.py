@@ -13,7 +13,9 @@ deliveries swapped reach the same state through the same states on either side. 
 explorer keeps one order per class of such schedules: it never delivers to replica ``q``
 right after a delivery to a replica ``r > q`` (ids compared as strings) — unless that
 delivery *sent* the message to ``q``, which then could not have come first. Every other
-step — a timed event, a drop, a duplication, deliveries to the same replica — counts as
+step — a timed event, an early timer firing (``timers="choice"``; local to its replica,
+but it may answer a client, so it is not treated as independent), a drop, a duplication, a
+crash or restart (durable or amnesia), deliveries to the same replica — counts as
 depending on everything, so nothing is reordered across it. A delivery that does more than
 change its replica and send messages (answers a client, sets a timer: an MRSC commit does)
 breaks the premise; the first time one is seen the search starts again without the
