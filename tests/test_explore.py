@@ -499,3 +499,14 @@ def test_with_timer_choices_the_explorer_agrees_with_the_naive_enumeration():
     assert Counter(r.ledger.verdicts()["w1"] for _, r in naive) == Counter(choice.verdicts()["w1"])
     early = [steps for steps, _ in naive if any(s.kind == "fire" for s in steps)]
     assert len(early) == choice.schedules - order.schedules
+
+
+def test_cli_explore_passes_timers_and_the_amnesia_fault_through(capsys):
+    """London's default mode sets no timers: timers='choice' changes no count (48 classes)."""
+    from replicalab.cli import main
+
+    assert main(["explore", "london", "--timers", "choice", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["faults"]["timers"] == "choice" and summary["schedules"] == 48
+    assert main(["explore", "london", "--faults", "amnesia+amnesia"]) == 2
+    assert "amnesia" in capsys.readouterr().err
