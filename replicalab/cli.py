@@ -9,7 +9,7 @@
     replicalab run london --net --listen SECONDS   (and, meanwhile, in another terminal:)
     replicalab client --hub 127.0.0.1:PORT --to REGION (update KEY ATTR=VALUE... | get KEY)
     replicalab serve --hub 127.0.0.1:PORT --id REPLICA (--scenario NAME | --replica MODULE:CLASS)
-    replicalab explore london [--merge POLICY] [--faults none|loss|duplicate|crash|loss+crash...]
+    replicalab explore london [--merge POLICY] [--faults none|loss|duplicate|crash|amnesia|loss+crash...] [--timers order|choice]
                               [--invariant NAME] [--no-reduce] [--json] [--html FILE]
     replicalab sweep london --seeds 0..9999 [--patterns all|ID,ID...] [--vary NAME=V1,V2]
                      [--workers N | --dask ADDRESS|local] [--csv FILE | --json FILE] [--svg FILE]
@@ -256,7 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
                          help=f"merge policy: {' | '.join(policy_names())} (default item-lww)")
     explore.add_argument("--faults", default="none", metavar="FAULTS",
                          help="also lose, duplicate a message or crash a replica, once per schedule: "
-                              "loss, duplicate, crash, joined by + (default none)")
+                              "loss, duplicate, crash (durable), amnesia (the replica loses its "
+                              "state), joined by + (default none)")
+    explore.add_argument("--timers", choices=("order", "choice"), default="order",
+                         help="order: timers fire in time order (default); choice: a pending timer "
+                              "may also fire early, at any step"),
     explore.add_argument("--invariant", choices=sorted(INVARIANTS), default=None,
                          help="check this invariant: status 1 if some schedule breaks it "
                               "(default: show the shortest schedule that loses a write)")
@@ -692,13 +696,14 @@ def _explore(args: argparse.Namespace) -> int:
     options = {"writes": args.writes, "routing": args.routing, "mode": args.mode}
     name = args.invariant or "no-silent-loss"
     check = explore.check(args.scenario, args.merge, invariant=name, faults=args.faults,
-                          reduce=args.reduce, max_states=args.max_states, **options)
+                          reduce=args.reduce, max_states=args.max_states, timers=args.timers,
+                          **options)
     space = check.space
     if args.html:
         # The page offers every order, so it is built from the unreduced space.
         full = space if not args.reduce else explore.scenario(
             args.scenario, args.merge, faults=args.faults, reduce=False,
-            max_states=args.max_states, **options)
+            max_states=args.max_states, timers=args.timers, **options)
         _write(args.html, stepper_html(full))
     if args.json:
         cx = check.counterexample

@@ -214,7 +214,7 @@ def test_a_crash_is_a_choice_too_and_what_reaches_a_crashed_replica_is_lost():
     assert explore.Faults.parse("loss+crash") == explore.Faults(loss=1, crash=1)
 
 
-@pytest.mark.parametrize("faults", ["loss", "duplicate", "crash"])
+@pytest.mark.parametrize("faults", ["loss", "duplicate", "crash", "amnesia"])
 def test_with_faults_the_explorer_still_agrees_with_the_naive_enumeration(faults):
     naive: dict[str, Counter[str]] = {}
     for _, result in every_schedule(TINY, "item-lww", faults=faults):
@@ -416,3 +416,97 @@ def test_the_reduction_turns_itself_off_where_deliveries_answer_clients():
                     for v in r.ledger.verdicts().values())
     assert (space.schedules, len(space.outcomes), space.states) == (336, 42, 259)
     assert space.verdicts() == {"w1": dict(naive)}
+
+
+def test_an_amnesia_crash_loses_an_acknowledged_write_that_a_durable_crash_keeps():
+    """Hand-checked on TINY under the crdt merge (no merge ever loses anything there) with one
+    lost message: W1 (a applies w1, acknowledges it, sends m1), m1 lost, a crashes without
+    its state and restarts empty as a~2. w1 is then nowhere: the ledger calls it silently lost
+    and says why. The shortest such schedule has 6 steps: W1, W2, the drop, the crash, the
+    restart, and m2 (delivered, or lost arriving while a is down). With a durable crash
+    instead, a keeps w1 in every schedule: it can be unreplicated (m1 lost), never lost."""
+    amnesia = explore.scenario(TINY, "crdt", faults={"loss": 1, "amnesia": 1})
+    durable = explore.scenario(TINY, "crdt", faults={"loss": 1, "crash": 1})
+    assert "silently-lost" not in durable.verdicts()["w1"]
+    assert amnesia.verdicts()["w1"]["silently-lost"] > 0
+    cx = amnesia.find(lambda r: r.ledger.verdicts()["w1"] == "silently-lost")
+    assert sorted(s.kind for s in cx.steps) == ["amnesia", "deliver", "drop", "next", "next", "restart"]
+    assert cx.steps[-1].kind == "restart"
+    replayed = cx.replay()
+    assert replayed.ledger.verdicts() == cx.result.ledger.verdicts()
+    entry = next(e for e in replayed.ledger if e.write == "w1")
+    assert "durable=False" in entry.why
+    restarted = [e for e in replayed.trace.of_kind("Restarted")]
+    assert [(e.replica, e.get("durable"), e.get("identity")) for e in restarted] == [("a", False, "a~2")]
+    # The same final states as the naive enumeration, with and without the reduction.
+    naive = Counter(r.ledger.verdicts()["w1"] for _, r in every_schedule(
+        TINY, "crdt", faults={"loss": 1, "amnesia": 1}))
+    full = explore.scenario(TINY, "crdt", faults={"loss": 1, "amnesia": 1}, reduce=False)
+    assert full.verdicts()["w1"] == dict(sorted(naive.items()))
+    assert {o.state for o in amnesia.outcomes} == {o.state for o in full.outcomes}
+    assert explore.Faults.parse("crash+amnesia") == explore.Faults(crash=1, amnesia=1)
+
+
+def _london_one_mrsc(**changes):
+    import attrs as attrs_module
+
+    from replicalab.scenarios import london
+    return attrs_module.evolve(london.SCENARIO, **{"name": "london-one", "workload": (london.PORTAL,),
+                                                   "reads": (), **changes})
+
+
+def test_an_early_timer_firing_is_a_choice_only_when_asked_and_only_for_pending_timers():
+    """MRSC: the write reaches eu-west-1 at t=140 and sets its prepare timeout (due t=1140);
+    the read at t=194 comes first in time order. Under timers='choice' the timeout may fire
+    now, at t=140 (the clock does not move), and then it is no longer offered."""
+    from replicalab.explore.driver import Faults, start
+    from replicalab.scenarios import london
+
+    scope = _london_one_mrsc(reads=london.SCENARIO.reads)
+    prepared = start(scope, "item-lww", 0, {"mode": "mrsc"})
+    sim = prepared.sim
+    choice, order = Faults().with_timers("choice"), Faults()
+    assert [s.kind for s in sim.steps(choice)] == ["next"]  # no timer set yet
+    sim.take(sim.steps(order)[0])
+    assert [s.kind for s in sim.steps(order)] == ["deliver", "deliver", "next"]
+    offered = sim.steps(choice)
+    assert [s.kind for s in offered] == ["deliver", "deliver", "next", "fire"]
+    assert "prepare-timeout" in offered[-1].label and "due t=1140" in offered[-1].label
+    sim.take(offered[-1])
+    assert sim.now == 140
+    fired = sim.trace.of_kind("TimerFired")
+    assert [(e.time, e.replica) for e in fired] == [(140, "eu-west-1")]
+    assert "fire" not in [s.kind for s in sim.steps(choice)]
+    with pytest.raises(ConfigError, match="timers must be 'order'"):
+        explore.scenario("london", timers="sometimes")
+
+
+def test_with_timer_choices_the_explorer_agrees_with_the_naive_enumeration():
+    """One MRSC write and a scheduled no-op (a clock skew of 0 at t=500): in time order the
+    prepare timeout (due t=1140) fires after it; with timers='choice' it may also fire before
+    it, so there are more schedules (2088 against 1344) and more final states (292 against 250):
+    exactly the schedules with an early firing are new.
+    The explorer's counts and verdicts equal the naive enumeration's in both modes."""
+    from replicalab.sim.faults import ClockSkew
+
+    scope = _london_one_mrsc(faults=(ClockSkew(at=500, replica="us-east-1", skew=0),))
+    order = explore.scenario(scope, mode="mrsc", reduce=False)
+    choice = explore.scenario(scope, mode="mrsc", timers="choice", reduce=False)
+    assert (order.schedules, choice.schedules) == (1344, 2088)
+    assert (len(order.outcomes), len(choice.outcomes)) == (250, 292)
+    naive = list(every_schedule(scope, options={"mode": "mrsc"}, timers="choice"))
+    assert len(naive) == choice.schedules
+    assert Counter(r.ledger.verdicts()["w1"] for _, r in naive) == Counter(choice.verdicts()["w1"])
+    early = [steps for steps, _ in naive if any(s.kind == "fire" for s in steps)]
+    assert len(early) == choice.schedules - order.schedules
+
+
+def test_cli_explore_passes_timers_and_the_amnesia_fault_through(capsys):
+    """London's default mode sets no timers: timers='choice' changes no count (48 classes)."""
+    from replicalab.cli import main
+
+    assert main(["explore", "london", "--timers", "choice", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["faults"]["timers"] == "choice" and summary["schedules"] == 48
+    assert main(["explore", "london", "--faults", "amnesia+amnesia"]) == 2
+    assert "amnesia" in capsys.readouterr().err

@@ -50,12 +50,16 @@ def _scenario(name: Any) -> TableScenario:
 
 def scenario(name: str | TableScenario, merge: Any = "item-lww", *, faults: Any = "none",
              seed: int = 0, reduce: bool = True, max_states: int = MAX_STATES,
-             max_depth: int = MAX_DEPTH, **options: Any) -> Space:
+             max_depth: int = MAX_DEPTH, timers: str = "order", **options: Any) -> Space:
     """Explore every schedule of scenario ``name`` under merge policy ``merge``.
 
     ``faults``: ``"none"``, or ``"loss"``, ``"duplicate"``, ``"crash"`` joined by ``+`` (at
     most one each per schedule: lose a message, deliver one twice, crash a replica durably and
-    restart it later), or ``{"loss": n, "duplicate": m, "crash": k}``. ``reduce``: explore one schedule
+    restart it later), ``"amnesia"`` (crash a replica that loses its state and comes back
+    empty under a new causal identity), or ``{"loss": n, "duplicate": m, "crash": k,
+    "amnesia": a}``. ``timers``: ``"order"`` (in time order) or ``"choice"`` (a pending timer
+    may also fire early, at any step). ``name`` may be any
+    :class:`~replicalab.scenarios.world.TableScenario` object as well as a registered name. ``reduce``: explore one schedule
     per class of schedules that differ only in the order of deliveries to different
     replicas (see :mod:`~replicalab.explore.space`). ``options`` are the scenario's run
     options (``writes="versioned"``, ``routing="key-home"``, ...). Past ``max_states``
@@ -64,7 +68,7 @@ def scenario(name: str | TableScenario, merge: Any = "item-lww", *, faults: Any 
     if not isinstance(reduce, bool):
         raise ConfigError(f"reduce must be True or False, got {_validate.shown(reduce)}")
     return explore(_scenario(name), merge, seed=seed, faults=faults, reduce=reduce,
-                   max_states=max_states, max_depth=max_depth, options=options)
+                   max_states=max_states, max_depth=max_depth, options=options, timers=timers)
 
 
 @attrs.frozen
@@ -92,13 +96,13 @@ class Check:
 
 def check(name: str | TableScenario, merge: Any = "item-lww", *, invariant: Any = "no-silent-loss",
           faults: Any = "none", seed: int = 0, reduce: bool = True, max_states: int = MAX_STATES,
-          max_depth: int = MAX_DEPTH, **options: Any) -> Check:
+          max_depth: int = MAX_DEPTH, timers: str = "order", **options: Any) -> Check:
     """Check ``invariant`` (a name from :data:`INVARIANTS` or a function of a Result) in every
     schedule of scenario ``name``: a :class:`Check` that holds, or names the shortest
     schedule that breaks it."""
     label, holds = _invariant(invariant)
     space = scenario(name, merge, faults=faults, seed=seed, reduce=reduce, max_states=max_states,
-                     max_depth=max_depth, **options)
+                     max_depth=max_depth, timers=timers, **options)
     cx = space.find(lambda result: not holds(result))
     return Check(label, cx is None, cx, space)
 

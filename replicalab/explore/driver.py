@@ -12,7 +12,15 @@ The model (stated once, used everywhere in :mod:`replicalab.explore`):
 * **Faults, when asked,** are bounded choices: drop a message in flight (``loss``), deliver
   one twice (``duplicate``), crash a replica durably and restart it at any later step
   (``crash``; what reaches it while it is down is lost, a client's request is refused), at
-  most ``n`` times each per schedule. Timers fire in time order among the timed events.
+  most ``n`` times each per schedule. ``amnesia`` is a crash without durable state: the
+  replica comes back empty under a new causal identity (``A~2``), as the simulator's
+  non-durable crash does (DESIGN §4), so what only it held is gone.
+* **Timers** fire in time order among the timed events, unless asked (``timers="choice"``):
+  then any pending timer may also fire *early*, at any step, at the current simulated time
+  (like a delivery, it does not move the clock) — a slow network or a fast local clock.
+  Each timer still fires at most once (its event leaves the queue when it fires, and a
+  cancelled or crashed-away timer is never offered), so this adds no new events: a scope
+  whose timers stop is still finite, and one whose timers never stop is refused as before.
 
 A :class:`Stepped` simulation is an ordinary :class:`~replicalab.sim.simulation.Simulation`
 whose queue is drained by :meth:`Stepped.take` instead of ``run()``: the same replicas,
@@ -38,7 +46,7 @@ from replicalab.events import Delivered, Dropped, Duplicated
 from replicalab.explore import canon
 from replicalab.scenarios.world import Prepared, TableScenario
 from replicalab.sim.describe import describe
-from replicalab.sim.events import PRIORITY_NORMAL, Deliver
+from replicalab.sim.events import PRIORITY_NORMAL, Deliver, Fire
 from replicalab.sim.runtime import SimRuntime
 from replicalab.sim.simulation import Simulation
 
@@ -46,34 +54,40 @@ __all__ = ["KINDS", "Faults", "Step", "Stepped", "fingerprint", "in_flight", "me
            "start"]
 
 #: What a step can be: deliver a message, run the next timed event, drop or duplicate a message,
-#: crash a replica or restart it.
-KINDS = ("deliver", "next", "drop", "duplicate", "crash", "restart")
+#: crash a replica (durably, or losing its state: ``amnesia``) or restart it, fire a timer early.
+KINDS = ("deliver", "next", "drop", "duplicate", "crash", "amnesia", "restart", "fire")
 
 
 #: The faults a schedule may have, by name.
-FAULTS = ("loss", "duplicate", "crash")
+FAULTS = ("loss", "duplicate", "crash", "amnesia")
+#: How timers fire: in time order only, or also early at any step (see the module docs).
+TIMERS = ("order", "choice")
 
 
 @attrs.frozen
 class Faults:
     """How many messages one schedule may lose (``loss``) and duplicate (``duplicate``), and
     how many times a replica may crash (``crash``: durably, keeping its state; messages that
-    reach it while it is down are lost; it comes back at any later step, one down at a time)."""
+    reach it while it is down are lost; it comes back at any later step, one down at a time)
+    and crash losing its state (``amnesia``: it comes back empty, under a new causal
+    identity). ``timers`` is not a budget but how timers fire: ``"order"`` or ``"choice"``."""
 
     loss: int = 0
     duplicate: int = 0
     crash: int = 0
+    amnesia: int = 0
+    timers: str = "order"
 
     @classmethod
     def parse(cls, faults: Any) -> Faults:
         """``"none"``, or fault names joined by ``+`` (``"loss"``, ``"loss+crash"``: one each),
-        or a mapping ``{"loss": n, "duplicate": m, "crash": k}``; else ConfigError."""
+        or a mapping ``{"loss": n, "duplicate": m, "crash": k, "amnesia": a}``; else ConfigError."""
         if isinstance(faults, Faults):
             return faults
         if isinstance(faults, str):
             names = [] if faults == "none" else faults.split("+")
             if all(n in FAULTS for n in names) and len(set(names)) == len(names):
-                return cls(**{n: 1 for n in names})
+                return cls(**{n: 1 for n in names})  # type: ignore[arg-type]  # FAULTS are the int fields
         elif isinstance(faults, dict) and set(faults) <= set(FAULTS):
             for name, n in faults.items():
                 if type(n) is not int or not 0 <= n <= 3:
@@ -88,7 +102,15 @@ class Faults:
         """The budget left after ``steps``."""
         kinds = [s.kind for s in steps]
         return Faults(self.loss - kinds.count("drop"), self.duplicate - kinds.count("duplicate"),
-                      self.crash - kinds.count("crash"))
+                      self.crash - kinds.count("crash"), self.amnesia - kinds.count("amnesia"),
+                      self.timers)
+
+    def with_timers(self, timers: Any) -> Faults:
+        """The same budget with timers firing ``timers`` (``"order"`` or ``"choice"``)."""
+        if timers not in TIMERS:
+            raise ConfigError(f"timers must be 'order' (in time order) or 'choice' (a pending timer "
+                              f"may also fire early, at any step), got {_validate.shown(timers)}")
+        return attrs.evolve(self, timers=timers)
 
 
 @attrs.frozen(order=True)
@@ -131,7 +153,8 @@ class Stepped(Simulation):
 
     def steps(self, faults: Faults) -> list[Step]:
         """What may happen next, in a fixed order: deliveries by (destination, source, id),
-        then the next timed event, then drops and duplications (when ``faults`` allows)."""
+        then the next timed event, then early timer firings (``timers="choice"``), then drops
+        and duplications, restarts and crashes (when ``faults`` allows)."""
         heap: list[Any] = self._heap  # deliveries are plain tuples, the rest typed (events.py)
         deliveries = sorted((e for e in heap if type(e) is tuple), key=lambda e: (e[3], e[4], e[2]))
         out = [Step("deliver", e[2], e[3], f"deliver {_what(e[5])} {e[4]} -> {e[3]} (#{e[2]})")
@@ -140,6 +163,12 @@ class Stepped(Simulation):
         if timed:
             first = min(timed, key=lambda e: (e[0], e[1], e[2]))
             out.append(Step("next", first[2], None, f"t={first[0]}: {_event(first)}"))
+            if faults.timers == "choice":
+                # Only timers still pending: a cancelled one would fire as a no-op step.
+                pending = self._pending_timers
+                out += [Step("fire", e[2], e[3], f"timer {e[5]!r} fires early at {e[3]} (due t={e[0]})")
+                        for e in sorted(timed, key=lambda e: (e[0], e[1], e[2]))
+                        if e is not first and type(e) is Fire and e[4] in pending]
         if faults.loss:
             out += [Step("drop", e[2], e[3], f"lose {_what(e[5])} {e[4]} -> {e[3]} (#{e[2]})")
                     for e in deliveries]
@@ -154,15 +183,19 @@ class Stepped(Simulation):
         if faults.crash and not self._down and (deliveries or timed):
             out += [Step("crash", -1 - i, r, f"{r} crashes (keeps its state)")
                     for i, r in enumerate(replicas)]
+        if faults.amnesia and not self._down and (deliveries or timed):
+            out += [Step("amnesia", -1 - i, r, f"{r} crashes and loses its state")
+                    for i, r in enumerate(replicas)]
         return out
 
     def take(self, step: Step) -> None:
         """Carry out ``step`` (one that :meth:`steps` offered now)."""
-        if step.kind in ("crash", "restart"):
+        if step.kind in ("crash", "amnesia", "restart"):
             self._crash_or_restart(step)
             return
         entry: Any = next((e for e in self._heap if e[2] == step.id), None)
-        if entry is None or (type(entry) is tuple) == (step.kind == "next"):
+        timed = step.kind in ("next", "fire")
+        if entry is None or (type(entry) is tuple) == timed or (step.kind == "fire" and type(entry) is not Fire):
             raise ConfigError(f"step {step.label or step} is not possible here")
         self.created, self.touched_clients = (), False
         if step.kind == "duplicate":
@@ -177,6 +210,9 @@ class Stepped(Simulation):
         if step.kind == "next":
             self.now = max(self.now, entry[0])
             self._on[type(entry)](entry)
+            return
+        if step.kind == "fire":
+            self._fire(entry)  # early: at the current time, like a delivery
             return
         _, _, seq, dst, src, msg, causal = entry
         if step.kind == "drop":
@@ -217,9 +253,10 @@ class Stepped(Simulation):
         if self._trace is not None:
             self._trace.step += 1
         runtime = SimRuntime(self)
-        if step.kind == "crash":
-            runtime.crash(replica, True)
-            runtime.record("Crashed", replica, {"durable": True})
+        if step.kind != "restart":
+            durable = step.kind == "crash"
+            runtime.crash(replica, durable)
+            runtime.record("Crashed", replica, {"durable": durable})
         else:
             runtime.restart(replica)
 
@@ -308,8 +345,11 @@ def fingerprint(prepared: Prepared, budget: Faults) -> str:
         "read_knowledge": canon.plain(clients.read_knowledge),
         "abandoned": canon.plain(clients.abandoned),
         "down": sorted(sim._down), "cut": sorted(sim._cut),
+        # Whether a down replica keeps its state, and each replica's causal identity (A~2 after
+        # an amnesia crash): both decide what a restart and later writes do.
+        "durable": sorted(sim._durable.items()), "identity": sorted(sim._identity.items()),
         "pending_timers": sorted(sim._pending_timers.values()),
-        "budget": [budget.loss, budget.duplicate, budget.crash],
+        "budget": [budget.loss, budget.duplicate, budget.crash, budget.amnesia, budget.timers],
         # The random streams as they stand: the draws still to come (a replica's random(),
         # a lossy link) are part of what decides the rest of the run.
         "streams": {name: _stream_state(rng) for name, rng in sorted(sim.streams._streams.items())},

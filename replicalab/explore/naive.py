@@ -21,12 +21,13 @@ __all__ = ["every_schedule"]
 
 def every_schedule(scenario: TableScenario, merge: Any = "item-lww", *, seed: int = 0,
                    faults: Any = "none", options: dict[str, Any] | None = None,
-                   max_schedules: int = 100_000) -> Iterator[tuple[tuple[Step, ...], Result]]:
+                   max_schedules: int = 100_000,
+                   timers: str = "order") -> Iterator[tuple[tuple[Step, ...], Result]]:
     """Yield ``(steps, result)`` for every complete schedule, depth-first, in step order.
 
     Raises :class:`ConfigError` after ``max_schedules`` schedules (the tree is exponential).
     """
-    budget = Faults.parse(faults)
+    budget = Faults.parse(faults).with_timers(timers)
     options = dict(options or {})
     count = 0
     stack: list[tuple[Step, ...]] = [()]

@@ -13,7 +13,9 @@ deliveries swapped reach the same state through the same states on either side. 
 explorer keeps one order per class of such schedules: it never delivers to replica ``q``
 right after a delivery to a replica ``r > q`` (ids compared as strings) — unless that
 delivery *sent* the message to ``q``, which then could not have come first. Every other
-step — a timed event, a drop, a duplication, deliveries to the same replica — counts as
+step — a timed event, an early timer firing (``timers="choice"``; local to its replica,
+but it may answer a client, so it is not treated as independent), a drop, a duplication, a
+crash or restart (durable or amnesia), deliveries to the same replica — counts as
 depending on everything, so nothing is reordered across it. A delivery that does more than
 change its replica and send messages (answers a client, sets a timer: an MRSC commit does)
 breaks the premise; the first time one is seen the search starts again without the
@@ -202,14 +204,22 @@ def _budget(faults: Faults, steps: tuple[Step, ...]) -> Faults:
 
 def explore(scenario: TableScenario, merge: Any = "item-lww", *, seed: int = 0,
             faults: Any = "none", reduce: bool = True, max_states: int = MAX_STATES,
-            max_depth: int = MAX_DEPTH, options: dict[str, Any] | None = None) -> Space:
+            max_depth: int = MAX_DEPTH, options: dict[str, Any] | None = None,
+            timers: str = "order") -> Space:
     """Explore every schedule of ``scenario`` (see the module docs); return the :class:`Space`.
 
     With ``reduce=True``, if some delivery turns out to do more than change its own replica
     and send messages — answer a client, set a timer (an MRSC commit does) — the search starts
     again without the reduction, which would not be sound there; ``space.reduce`` is then
     False and ``space.note`` says why.
+
+    ``timers``: ``"order"`` (timers fire in time order among the timed events) or
+    ``"choice"`` (a pending timer may also fire early, at any step; see
+    :mod:`~replicalab.explore.driver`). An early firing is not a delivery, so the reduction
+    treats it like every non-delivery step: as depending on everything, never reordered —
+    the soundness argument above is unchanged.
     """
+    faults = Faults.parse(faults).with_timers(timers)
     try:
         return _explore(scenario, merge, seed, faults, reduce, max_states, max_depth, options)
     except _Impure as impure:
