@@ -344,3 +344,15 @@ def test_compare_rows_show_strict_settings_without_stale_reads() -> None:
     rows = dynamo.compare_rows(range(2), keys=8)
     assert all(row["stale_reads"] == 0 for row in rows if row["strict"] and not row["sloppy"])
     assert any(row["stale_reads"] > 0 for row in rows if not row["strict"])
+
+
+def test_a_write_kept_only_on_a_node_that_stays_down_says_so():
+    """az-outage without heal: the zone's nodes stay down with their disks intact. A write
+    held only there is kept (the state survived), but no read sees it until they are back,
+    so the why must name those nodes as down rather than read like a live copy (review)."""
+    result = dynamo.run(0, fault="az-outage", heal=False, n=3, r=1, w=1)
+    entry = result.ledger["w36"]
+    assert (entry.verdict, entry.held_by) == ("kept", ("n1",))
+    assert entry.why == "held by home node(s) n1 (down, its state intact)"
+    healed = dynamo.run(0, fault="az-outage", heal=True, n=3, r=1, w=1)
+    assert all("down" not in e.why for e in healed.ledger.entries if e.verdict in ("kept", "sibling"))

@@ -5,7 +5,9 @@ A Dynamo cluster stores each key on its N home nodes, so "did the write survive?
 coordinator gets one verdict:
 
 ``kept``
-    a live home node holds the write's version (read with R = N, a client would see it);
+    a home node that still has its state holds the write's version: a live one (read with
+    R = N, a client would see it), or one that is down with its state intact — the why then
+    names it as down, since no read sees the write until that node is back;
 ``sibling``
     kept, but as one of several concurrent versions: the reader must resolve them
     (surfaced, not lost — the client sees them all);
@@ -73,12 +75,14 @@ class QuorumWrite:
 class NodeState:
     """A node's state at the end: its versions by key, and its hints ``{home: {key: versions}}``.
 
-    ``intact`` is False for a node that is down having lost its state."""
+    ``intact`` is False for a node that is down having lost its state; ``up`` is False for a
+    node that is down at the end (with its state intact or not)."""
 
     node: str
     store: Mapping[str, tuple[DottedVersion, ...]]
     hints: Mapping[str, Mapping[str, tuple[DottedVersion, ...]]]
     intact: bool = True
+    up: bool = True
 
 
 @attrs.frozen
@@ -187,7 +191,9 @@ def _judge(w: QuorumWrite, by_node: Mapping[str, NodeState], home: Sequence[str]
             covered.append(node)
     if exact:
         verdict = "sibling" if siblings > 1 else "kept"
-        why = (f"held by home node(s) {', '.join(exact)}" +
+        # a node that is down still has the write on disk, but no read sees it until it is back
+        shown = [n if by_node[n].up else f"{n} (down, its state intact)" for n in exact]
+        why = (f"held by home node(s) {', '.join(shown)}" +
                (f" as one of {siblings} concurrent versions" if siblings > 1 else ""))
         return QuorumEntry(w.op, w.key, verdict, tuple(exact), told + why)
     if covered:

@@ -270,7 +270,7 @@ def _result(sim: Simulation, seed: int, opts: dict[str, Any], ring: HashRing,
     back = {e.replica for e in trace.of_kind("Restarted")} if trace else set()
     down = set(sim.down)
     states = [NodeState(n, replicas[n].store, replicas[n].hints,
-                        intact=not (n in down and n in lossy)) for n in nodes]
+                        intact=not (n in down and n in lossy), up=n not in down) for n in nodes]
     keys = sorted({k for r in replicas.values() for k in r.store} |
                   {f"k{i}" for i in range(opts["keys"])})
     homes = {k: ring.preference_list(k, config.n) for k in keys}
