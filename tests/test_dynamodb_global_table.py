@@ -422,8 +422,12 @@ def test_time_never_goes_back_and_a_refused_call_changes_nothing():
     assert result.final["eu-west-1"]["sub_42"]["version"] == 17
 
 
+# By path, not as ``tests.…``: a dependency may install a top-level ``tests`` package
+# (vectorclock, in the bench extra, does) that shadows this folder.
 SCRIPT = """
-from tests.test_dynamodb_global_table import run_london
+import sys
+sys.path.insert(0, "tests")
+from test_dynamodb_global_table import run_london
 print(run_london("item-lww", versioned=True, seed=3).to_json())
 """
 

@@ -194,9 +194,8 @@ class GlobalTable:
             latency=dict(latency), initial=initial, workload=(), epoch=epoch_ms,
             faults=tuple(faults))
         # The scenario has no workload: prepare() builds the regions, clients and faults only.
-        prepared = self.scenario.prepare(merge, seed, **options)
+        self._prepared = prepared = self.scenario.prepare(merge, seed, **options)
         self._sim, self.options, self._clients = prepared.sim, prepared.opts, prepared.clients
-        self._policy, self._initial = prepared.policy, prepared.initial
         self._counters: dict[str, int] = {}
         self._requests = 0
         self._reads: list[ClientRead] = []
@@ -283,8 +282,9 @@ class GlobalTable:
         self._sim.run_until_quiescent()
         scenario = attrs.evolve(self.scenario, reads=tuple(self._reads))
         self._clients.scenario = scenario
-        return scenario.result(self._sim, self.options, self._clients, self._policy,
-                               dict(self._initial))
+        # The reads sent so far become the scenario's, so the Result counts them.
+        return attrs.evolve(self._prepared, scenario=scenario,
+                            initial=dict(self._prepared.initial)).result()
 
     def items(self, region: str) -> dict[str, Any]:
         """The items ``region`` holds now, as plain data (``{key: attributes}``)."""

@@ -365,7 +365,6 @@ def example(name: str) -> RequestFile:
     return load_requests(text)
 
 
-
 def compare_requests(requests: RequestFile, seeds: Any = (0,)) -> tuple[list[Any], list[str]]:
     """The seed's side-by-side table for a request file: one row per pattern that applies.
 
@@ -373,7 +372,7 @@ def compare_requests(requests: RequestFile, seeds: Any = (0,)) -> tuple[list[Any
     names of the patterns left out: the built-in versioned client (a request file's
     conditions are its own) and MRSC (not supported by GlobalTable).
     """
-    from replicalab.scenarios.compare import _row, _Run, patterns
+    from replicalab.scenarios.compare import patterns, row_of
 
     rows, skipped = [], []
     seeds = list(seeds)
@@ -381,6 +380,6 @@ def compare_requests(requests: RequestFile, seeds: Any = (0,)) -> tuple[list[Any
         if "writes" in pattern.options or pattern.options.get("mode") == "mrsc":
             skipped.append(pattern.name)
             continue
-        runs = [_Run.of(requests.replay(seed=seed, **pattern.options).result) for seed in seeds]
-        rows.append(_row(pattern, runs))
+        rows.append(row_of(pattern, (requests.replay(seed=seed, **pattern.options).result
+                                     for seed in seeds)))
     return rows, skipped

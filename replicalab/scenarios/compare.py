@@ -25,7 +25,7 @@ from replicalab.policies import POLICIES
 from replicalab.scenarios.result import Result
 from replicalab.scenarios.world import TableScenario
 
-__all__ = ["PATTERNS", "Pattern", "Row", "compare", "conflicting_writes"]
+__all__ = ["PATTERNS", "Pattern", "Row", "compare", "conflicting_writes", "row_of"]
 
 
 @attrs.frozen
@@ -141,6 +141,15 @@ def compare(
                 progress(done, total)
         rows.append(totals.row(pattern))
     return rows
+
+
+def row_of(pattern: Pattern, results: Iterable[Result]) -> Row:
+    """One pattern's row from runs made elsewhere (a request file replayed per seed, say),
+    added up as they arrive, exactly as :func:`compare` adds up its own."""
+    totals = _Totals()
+    for result in results:
+        totals.add(result)
+    return totals.row(pattern)
 
 
 def histogram_percentile(counts: Mapping[int, int], q: float) -> int | None:

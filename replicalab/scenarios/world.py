@@ -20,6 +20,8 @@ from typing import Any
 
 import attrs
 
+from replicalab import _validate
+from replicalab.errors import ConfigError
 from replicalab.items import INITIAL_STAMP, Item
 from replicalab.ledger import from_simulation
 from replicalab.policies import MergePolicy, get_policy
@@ -50,7 +52,7 @@ class Prepared:
 
     def result(self) -> Result:
         """The :class:`Result` of the run as it stands (run it to quiescence first)."""
-        return self.scenario.result(self.sim, self.opts, self.clients, self.policy, self.initial)
+        return self.scenario._result(self.sim, self.opts, self.clients, self.policy, self.initial)
 
 
 @attrs.frozen
@@ -108,6 +110,9 @@ class TableScenario:
         clients, faults — without running it: for a driver of its own, such as the explorer,
         that picks the order of events itself and then asks :meth:`Prepared.result`, or a
         :class:`~replicalab.dynamodb.GlobalTable`, which sends its requests one by one."""
+        if not (isinstance(simulation, type) and issubclass(simulation, Simulation)):
+            raise ConfigError(f"simulation must be Simulation or a subclass of it, got "
+                              f"{_validate.shown(simulation)}")
         policy = get_policy(merge)
         opts = self.options(policy, seed, **given)
         if opts.mode == "mrsc":
@@ -143,9 +148,10 @@ class TableScenario:
         sim.add_faults(faults)
         return Prepared(self, sim, opts, clients, policy, initial)
 
-    def result(self, sim: Simulation, opts: Options, clients: Clients,
-               policy: MergePolicy, initial: dict[str, Item]) -> Result:
-        """The :class:`Result` of a finished simulation built by :meth:`prepare`."""
+    def _result(self, sim: Simulation, opts: Options, clients: Clients,
+                policy: MergePolicy, initial: dict[str, Item]) -> Result:
+        """The :class:`Result` of a finished simulation built by :meth:`prepare` (through
+        :meth:`Prepared.result`, which holds exactly these)."""
         writes = sim.writes  # a copy per access: read it once, not once per reply
         items = {rid: dict(sorted(r.items.items())) for rid, r in sim.replicas.items()}  # type: ignore[attr-defined]
         reference = next(iter(items.values()))

@@ -79,7 +79,9 @@ def test_a_changed_or_stale_file_is_ignored_and_replaced(tmp_path, monkeypatch):
     document = json.loads(original)
     easy = dict(document, examples=document["examples"][:1])  # the digest left as it was
     changes = {"examples": json.dumps(easy), "digest": json.dumps(dict(document, digest="0" * 64)),
-               "truncated": original[:1000], "not json": "{", "a list": "[]"}
+               "truncated": original[:1000], "not json": "{", "a list": "[]",
+               "no examples, digest valid": json.dumps(
+                   dict(document, examples=[], digest=law_examples._digest(key, [])))}
     for change, text in changes.items():
         path.write_text(text)
         law_examples.MEMORY.clear()

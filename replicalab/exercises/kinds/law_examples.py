@@ -126,7 +126,10 @@ def _load(key: str) -> list[Any] | None:
         examples = document.get("examples")
         if document.get("digest") != _digest(key, examples):
             return None
-        return _decode(examples)
+        decoded = _decode(examples)
+        # No examples would make the streamed law pass vacuously: the digest has no secret
+        # (it catches stale and damaged files), so refuse the one list that checks nothing.
+        return decoded if decoded else None
     except (OSError, ValueError, TypeError, KeyError, IndexError, RecursionError):
         return None  # missing, unreadable, malformed or stale: generate instead
 
