@@ -6,7 +6,8 @@ uniform 5–50 ms links start from the same 100,000 items. Clients write 10,000
 random region; every write replicates to the nine other regions. The run stops at a fixed
 horizon (the writes' 10 s plus 2 s), because anti-entropy timers never stop.
 
-Contenders: the same run with ``AntiEntropy.for_keys(keys, period=500)`` (fan-out 16, depth 5)
+Contenders: the same run with ``AntiEntropy.for_keys(keys, period=500, child_hash_bytes=8)``
+(fan-out 16, depth 5, short child hashes as in B6; ``--child-hash-bytes 32`` for full hashes)
 on every region, and without anti-entropy. Both are built and run through the public API
 (``Simulation`` with tracing off). Checks: every region ends with the same items in both
 runs (no loss, so replication alone converges; anti-entropy must change nothing), and the
@@ -24,6 +25,7 @@ import sys
 
 import _harness as H  # noqa: I001  (sets sys.path so the checkout's replicalab is used)
 
+from replicalab.antientropy import SHORT_HASH_BYTES
 from replicalab.merkle import suggested_depth
 from replicalab.policies import get_policy
 from replicalab.replica.table import AntiEntropy, TableReplica, UpdateItem
@@ -34,10 +36,11 @@ FANOUT = 16
 PERIOD = 500
 
 
-def build(keys: int, writes: int, anti_entropy: bool) -> Simulation:
+def build(keys: int, writes: int, anti_entropy: bool, width: int = SHORT_HASH_BYTES) -> Simulation:
     policy = get_policy("item-lww")
     initial = {f"key{i:07d}": policy.initial({"n": i}) for i in range(keys)}
-    config = AntiEntropy.for_keys(keys, period=PERIOD, fanout=FANOUT) if anti_entropy else None
+    config = (AntiEntropy.for_keys(keys, period=PERIOD, fanout=FANOUT, child_hash_bytes=width)
+              if anti_entropy else None)
     regions = [TableReplica(r, policy, initial, anti_entropy=config) for r in REGIONS]
     sim = Simulation(regions, topology=full_mesh(REGIONS), link=Link(Uniform(5, 50)), seed=1,
                      trace=False)
@@ -49,10 +52,10 @@ def build(keys: int, writes: int, anti_entropy: bool) -> Simulation:
     return sim
 
 
-def run(keys: int, writes: int, anti_entropy: bool) -> tuple[float, float, Simulation]:
+def run(keys: int, writes: int, anti_entropy: bool, width: int) -> tuple[float, float, Simulation]:
     """(set-up seconds, run seconds, the finished simulation)."""
     t0 = H.perf_counter()
-    sim = build(keys, writes, anti_entropy)
+    sim = build(keys, writes, anti_entropy, width)
     t1 = H.perf_counter()
     sim.run(until=writes + 2000)
     return t1 - t0, H.perf_counter() - t1, sim
@@ -66,18 +69,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="10,000 keys and 2,000 writes, 1 round")
     parser.add_argument("--repeats", type=int, default=None, help="measured rounds (default 3)")
+    parser.add_argument("--child-hash-bytes", type=int, default=SHORT_HASH_BYTES,
+                        help=f"bytes per child hash below the root (default {SHORT_HASH_BYTES}; 32 = full SHA-256)")
     args = parser.parse_args(argv)
     keys, writes = (10_000, 2_000) if args.quick else (100_000, 10_000)
     repeats = args.repeats or (1 if args.quick else 3)
     print(f"{H.environment_line()}; best and median of {repeats} interleaved rounds")
     H.banner(f"{len(REGIONS)} regions x {keys:,} keys x {writes:,} writes, anti-entropy every "
-             f"{PERIOD} ms (fanout {FANOUT}, depth {suggested_depth(keys, FANOUT)})")
+             f"{PERIOD} ms (fanout {FANOUT}, depth {suggested_depth(keys, FANOUT)}, "
+             f"{args.child_hash_bytes}-byte child hashes)")
     times: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
     failures: list[str] = []
     last: dict[bool, Simulation] = {}
     for _ in range(repeats):
         for ae in (False, True):
-            setup, ran, sim = run(keys, writes, ae)
+            setup, ran, sim = run(keys, writes, ae, args.child_hash_bytes)
             times[ae].append((setup, ran))
             last[ae] = sim
     with_ae, without = states(last[True]), states(last[False])

@@ -16,6 +16,7 @@ import attrs
 from replicalab import _validate
 from replicalab.antientropy.wire import (
     _MESSAGES,
+    HASH_BYTES,
     BucketItems,
     ChildHashes,
     InSync,
@@ -23,6 +24,9 @@ from replicalab.antientropy.wire import (
     Message,
     RootHash,
     _bytes_value,
+    _check_child_hash_bytes,
+    _salt,
+    _session_hash,
     full_state_bytes,
     item_bytes,
     node_id_bytes,
@@ -51,6 +55,9 @@ class SessionStats:
     messages_received: int = 0
     bytes_received: int = 0
     ignored: int = 0
+    #: Differing nodes none of whose children differed on the wire: a short-hash collision
+    #: seen (always 0 with full hashes); the keys below them wait for the next session.
+    collisions: int = 0
 
 
 class SyncSession:
@@ -81,7 +88,7 @@ class SyncSession:
     """
 
     def __init__(self, tree: MerkleTree, values: Mapping[str, bytes], merge: Merge, *,
-                 session: str = "sync") -> None:
+                 session: str = "sync", child_hash_bytes: int = HASH_BYTES) -> None:
         if not isinstance(tree, MerkleTree):
             raise ConfigError(f"tree must be a MerkleTree (MerkleTree.build(values)), got {type(tree).__name__}")
         if not isinstance(values, Mapping):
@@ -94,6 +101,9 @@ class SyncSession:
         if not callable(merge):
             raise ConfigError(f"merge must be callable as merge(key, local, remote) -> bytes, got {_validate.shown(merge)}")
         self.session = _validate.name(session, "session")
+        #: Length of the child hashes this side sends and expects (32: full SHA-256).
+        self.child_hash_bytes = _check_child_hash_bytes(child_hash_bytes)
+        self._salt = _salt(self.session) if child_hash_bytes != HASH_BYTES else b""
         self.tree = tree
         self.values = values
         self.merge = merge
@@ -144,7 +154,8 @@ class SyncSession:
         self.differing.clear()
         self._sent_level, self._sent_parents = 0, frozenset()
         self._expect = (ChildHashes, InSync) if self.tree.depth else (BucketItems, InSync)
-        return self._send(RootHash(self.session, self.tree.fanout, self.tree.depth, self.tree.root))
+        return self._send(RootHash(self.session, self.tree.fanout, self.tree.depth, self.tree.root,
+                                   self.child_hash_bytes))
 
     def receive(self, msg: Message) -> list[Message]:
         """Handle one message from the peer; returns the messages to send back (0 or 1).
@@ -165,18 +176,23 @@ class SyncSession:
                 or (isinstance(msg, ChildHashes) and msg.level != self._sent_level + 1)):
             self._counts["ignored"] += 1
             return []
-        self._counts["messages_received"] += 1
-        self._counts["bytes_received"] += msg.size(self._id_bytes)
+        size = msg.size(self._id_bytes)
+        # Handlers validate before they change anything; count the message only once one
+        # accepted it, so a rejected message leaves the stats as they were.
         if isinstance(msg, RootHash):
-            return self._on_root(msg)
-        if isinstance(msg, ChildHashes):
-            return self._on_child_hashes(msg)
-        if isinstance(msg, BucketItems):
-            return self._on_bucket_items(msg)
-        if isinstance(msg, MergedItems):
-            return self._on_merged_items(msg)
-        self.done = True  # InSync
-        return []
+            out = self._on_root(msg)
+        elif isinstance(msg, ChildHashes):
+            out = self._on_child_hashes(msg)
+        elif isinstance(msg, BucketItems):
+            out = self._on_bucket_items(msg)
+        elif isinstance(msg, MergedItems):
+            out = self._on_merged_items(msg)
+        else:
+            self.done = True  # InSync
+            out = []
+        self._counts["messages_received"] += 1
+        self._counts["bytes_received"] += size
+        return out
 
     # -- handlers --------------------------------------------------------------------
     def _on_root(self, msg: RootHash) -> list[Message]:
@@ -185,6 +201,11 @@ class SyncSession:
             raise ConfigError(
                 f"peer's tree has fanout {msg.fanout}, depth {msg.depth} but this one has fanout "
                 f"{tree.fanout}, depth {tree.depth}; every replica must build its tree with the same shape"
+            )
+        if msg.child_hash_bytes != self.child_hash_bytes:
+            raise ConfigError(
+                f"peer sends {msg.child_hash_bytes}-byte child hashes but this side expects "
+                f"{self.child_hash_bytes}; every replica must use the same child_hash_bytes"
             )
         self._started = True
         return self._descend(0, [0] if msg.root != tree.root else [])
@@ -197,13 +218,20 @@ class SyncSession:
                 f"ChildHashes at level {level} carries {len(msg.hashes)} hashes for "
                 f"{len(msg.parents)} parents; it must carry exactly {fanout} per parent"
             )
+        width = self.child_hash_bytes
+        if any(type(h) is not bytes or len(h) != width for h in msg.hashes):
+            raise ConfigError(f"ChildHashes at level {level} must carry {width}-byte hashes (child_hash_bytes={width})")
         differing: list[int] = []
+        collisions = 0
         for i, parent in enumerate(msg.parents):
             if not self._was_sent(parent):
                 raise ConfigError(f"ChildHashes names node {parent} of level {level - 1}, whose hash was never sent")
-            ours = self.tree.child_hashes(level - 1, parent)
+            ours = self._wire_hashes(level - 1, parent)
             theirs = msg.hashes[i * fanout:(i + 1) * fanout]
-            differing += [(parent << bits) | j for j in range(fanout) if ours[j] != theirs[j]]
+            found = [(parent << bits) | j for j in range(fanout) if ours[j] != theirs[j]]
+            collisions += not found
+            differing += found
+        self._counts["collisions"] += collisions
         return self._descend(level, differing)
 
     def _on_bucket_items(self, msg: BucketItems) -> list[Message]:
@@ -267,7 +295,7 @@ class SyncSession:
         if level < tree.depth:
             hashes: list[bytes] = []
             for node in differing:
-                hashes += tree.child_hashes(level, node)
+                hashes += self._wire_hashes(level, node)
             self._sent_level, self._sent_parents = level + 1, frozenset(differing)
             self._expect = (ChildHashes, InSync) if level + 1 < tree.depth else (BucketItems, InSync)
             return self._send(ChildHashes(self.session, level + 1, tuple(differing), tuple(hashes)))
@@ -275,6 +303,14 @@ class SyncSession:
                  if key in self.values]
         self._expect = (MergedItems,)
         return self._send(BucketItems(self.session, tuple(differing), tuple(items)))
+
+    def _wire_hashes(self, level: int, node: int) -> list[bytes]:
+        """The child hashes of ``node`` (at ``level``) as they cross the wire in this session."""
+        hashes = self.tree.child_hashes(level, node)
+        width = self.child_hash_bytes
+        if width == HASH_BYTES:
+            return list(hashes)
+        return [_session_hash(h, self._salt, width) for h in hashes]
 
     def _merge(self, key: str, ours: bytes | None, theirs: bytes | None) -> bytes:
         return _bytes_value(self.merge(key, ours, theirs), f"merge({key!r}, ...) result")
@@ -341,12 +377,13 @@ class SyncReport:
 
 def sync(a: Mapping[str, bytes], b: Mapping[str, bytes], merge: Merge, *,
          fanout: int = DEFAULT_FANOUT, depth: int = DEFAULT_DEPTH,
-         trees: Sequence[MerkleTree] | None = None) -> SyncReport:
+         trees: Sequence[MerkleTree] | None = None, child_hash_bytes: int = HASH_BYTES) -> SyncReport:
     """Run one sync session between stores ``a`` (initiator) and ``b`` in process.
 
     Returns both stores after the repair (new dicts; the inputs are untouched) and the
     account. ``trees`` may pass ``(tree_a, tree_b)`` already built with this shape, to
-    skip building them. ``converged`` says whether both ended with equal roots: it is
+    skip building them. ``child_hash_bytes`` is passed to both sessions (8 for short
+    hashes below the root; 32, the default, for full SHA-256). ``converged`` says whether both ended with equal roots: it is
     False only if ``merge`` is not a join (e.g. "remote wins").
     """
     if not isinstance(a, Mapping) or not isinstance(b, Mapping):
@@ -360,8 +397,8 @@ def sync(a: Mapping[str, bytes], b: Mapping[str, bytes], merge: Merge, *,
         for t in (ta, tb):
             if not isinstance(t, MerkleTree) or (t.fanout, t.depth) != (fanout, depth):
                 raise ConfigError(f"trees must be two MerkleTrees of fanout {fanout}, depth {depth}")
-    sa = SyncSession(ta, a, merge, session="sync")
-    sb = SyncSession(tb, b, merge, session="sync")
+    sa = SyncSession(ta, a, merge, session="sync", child_hash_bytes=child_hash_bytes)
+    sb = SyncSession(tb, b, merge, session="sync", child_hash_bytes=child_hash_bytes)
     flight = [(sb, m) for m in sa.start()]
     rounds = 0
     while flight:

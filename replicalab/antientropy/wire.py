@@ -7,6 +7,7 @@ price an item, a node id, a whole store or a digest list the same way.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -19,6 +20,7 @@ from replicalab.merkle import _check_shape
 
 __all__ = [
     "HASH_BYTES",
+    "SHORT_HASH_BYTES",
     "HEADER_BYTES",
     "LENGTH_BYTES",
     "BucketItems",
@@ -31,12 +33,17 @@ __all__ = [
     "full_state_bytes",
     "item_bytes",
     "node_id_bytes",
+    "session_hash",
 ]
 
 #: Fixed cost of every message: kind, session, level and counts.
 HEADER_BYTES = 16
-#: A SHA-256 hash.
+#: A SHA-256 hash: the root always, and every child hash in full-hash mode.
 HASH_BYTES = 32
+#: A child hash in short-hash mode (``child_hash_bytes=8``): see :func:`session_hash`.
+SHORT_HASH_BYTES = 8
+#: The shortest child hash a session accepts: below 4 bytes collisions stop being rare.
+MIN_CHILD_HASH_BYTES = 4
 #: The length prefix of a key or a value inside an item.
 LENGTH_BYTES = 4
 
@@ -45,6 +52,47 @@ def node_id_bytes(fanout: int, depth: int) -> int:
     """Bytes to name one node on the wire: enough for any bucket, ``ceil(depth*log2(fanout)/8)``, at least 1."""
     bits = _check_shape(fanout, depth) * depth
     return max(1, math.ceil(bits / 8))
+
+
+def _check_child_hash_bytes(value: Any) -> int:
+    """Validate a child-hash length: an integer from 4 to 32 (32 = full SHA-256, no salt)."""
+    if type(value) is not int or not MIN_CHILD_HASH_BYTES <= value <= HASH_BYTES:
+        raise ConfigError(
+            f"child_hash_bytes must be an integer from {MIN_CHILD_HASH_BYTES} to {HASH_BYTES} "
+            f"({SHORT_HASH_BYTES} for short hashes, {HASH_BYTES} for full SHA-256), got {_validate.shown(value)}"
+        )
+    return value
+
+
+def session_hash(node_hash: bytes, session: str, nbytes: int) -> bytes:
+    """The hash of a tree node as it crosses the wire in session ``session``.
+
+    With ``nbytes == 32`` it is the node's SHA-256 unchanged. Shorter, it is
+    ``SHA-256(session as UTF-8 || 0x00 || node_hash)[:nbytes]``: salted with the session
+    id, so that a collision between two different subtrees (probability ``2**-(8*nbytes)``
+    per comparison) is a fresh, independent event in every session rather than a
+    permanent blind spot (see :mod:`replicalab.antientropy`, "Short child hashes").
+
+        >>> h = bytes(32)
+        >>> session_hash(h, "s", 32) == h, len(session_hash(h, "s", 8)), session_hash(h, "s", 8) == session_hash(h, "t", 8)
+        (True, 8, False)
+    """
+    if not isinstance(node_hash, bytes):
+        raise ConfigError(f"node_hash must be bytes (a tree node's SHA-256), got {_validate.shown(node_hash)}")
+    _validate.name(session, "session")
+    return _session_hash(node_hash, _salt(session), _check_child_hash_bytes(nbytes))
+
+
+def _salt(session: str) -> bytes:
+    """The salt of a session's short hashes: its id as UTF-8 and a NUL (ConfigError if not UTF-8)."""
+    return _wire_key(session, "session id") + b"\x00"
+
+
+def _session_hash(node_hash: bytes, salt: bytes, nbytes: int) -> bytes:
+    """:func:`session_hash` for checked inputs; ``salt`` is the session id and a NUL."""
+    if nbytes == HASH_BYTES:
+        return node_hash
+    return hashlib.sha256(salt + node_hash).digest()[:nbytes]
 
 
 def item_bytes(key: str, value: bytes) -> int:
@@ -110,9 +158,12 @@ class RootHash:
     fanout: int
     depth: int
     root: bytes
+    #: How long the child hashes of this session are (32: full SHA-256; shorter: salted
+    #: and truncated, see :func:`session_hash`). It rides in the header, like the shape.
+    child_hash_bytes: int = HASH_BYTES
 
     def size(self, id_bytes: int) -> int:
-        """Bytes on the wire under the byte model."""
+        """Bytes on the wire under the byte model: the root is always a full 32-byte SHA-256."""
         return HEADER_BYTES + HASH_BYTES
 
     def trace_fields(self) -> dict[str, Any]:
@@ -131,7 +182,8 @@ class ChildHashes:
 
     def size(self, id_bytes: int) -> int:
         """Bytes on the wire under the byte model."""
-        return HEADER_BYTES + _id_bytes(id_bytes) * len(self.parents) + HASH_BYTES * len(self.hashes)
+        # Each hash is priced at its own length: 32 in full-hash mode, child_hash_bytes otherwise.
+        return HEADER_BYTES + _id_bytes(id_bytes) * len(self.parents) + sum(map(len, self.hashes))
 
     def trace_fields(self) -> dict[str, Any]:
         return {"session": self.session, "level": self.level, "parents": len(self.parents),

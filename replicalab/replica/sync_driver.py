@@ -16,6 +16,7 @@ import attrs
 
 from replicalab import _validate
 from replicalab.antientropy import (
+    HASH_BYTES,
     BucketItems,
     ChildHashes,
     InSync,
@@ -23,6 +24,7 @@ from replicalab.antientropy import (
     RootHash,
     SyncSession,
 )
+from replicalab.antientropy.wire import _check_child_hash_bytes
 from replicalab.clocks import HybridLogicalClock, LamportClock
 from replicalab.errors import ConfigError
 from replicalab.items import Item
@@ -52,15 +54,20 @@ class AntiEntropy:
     Each region keeps its tree up to date as items change (it is built when the region
     is made), so a session costs what the changed and differing keys cost, not a rebuild.
     Every region must use the same shape; :meth:`for_keys` picks the depth for a key count.
+    ``child_hash_bytes`` is the length of the hashes below the root (32: full SHA-256;
+    8: short salted hashes, about a quarter of the hash bytes, see :mod:`replicalab.antientropy`).
     """
 
     period: int = attrs.field(default=500, validator=lambda _i, _a, v: _positive(v, "period"))
     fanout: int = 16
     depth: int = 2
     timeout: int = attrs.field(default=2000, validator=lambda _i, _a, v: _positive(v, "timeout"))
+    child_hash_bytes: int = attrs.field(default=HASH_BYTES,
+                                        validator=lambda _i, _a, v: _check_child_hash_bytes(v))
 
     @classmethod
-    def for_keys(cls, keys: int, *, period: int = 500, fanout: int = 16, timeout: int = 2000) -> AntiEntropy:
+    def for_keys(cls, keys: int, *, period: int = 500, fanout: int = 16, timeout: int = 2000,
+                 child_hash_bytes: int = HASH_BYTES) -> AntiEntropy:
         """Anti-entropy whose tree depth follows the key count: about one key per bucket.
 
         The depth is :func:`~replicalab.merkle.suggested_depth` of ``keys``: with a fixed
@@ -70,7 +77,8 @@ class AntiEntropy:
             >>> AntiEntropy.for_keys(100_000).depth, AntiEntropy.for_keys(200).depth
             (5, 2)
         """
-        return cls(period=period, fanout=fanout, depth=suggested_depth(keys, fanout), timeout=timeout)
+        return cls(period=period, fanout=fanout, depth=suggested_depth(keys, fanout), timeout=timeout,
+                   child_hash_bytes=child_hash_bytes)
 
 
 def _positive(value: Any, what: str) -> None:
@@ -114,7 +122,8 @@ class AntiEntropyDriver:
         if type(self.items) is not ItemStore:  # someone replaced the dict: track it from now on
             self.items = ItemStore(self.items)
         snapshot = self.keyspace.snapshot(self.items, fanout=config.fanout, depth=config.depth)
-        return SyncSession(snapshot.tree, snapshot, self._merge_bytes, session=name)
+        return SyncSession(snapshot.tree, snapshot, self._merge_bytes, session=name,
+                           child_hash_bytes=config.child_hash_bytes)
 
     def _end_session(self, name: str) -> SyncSession | None:
         """Forget session ``name`` (finished or abandoned) and close its snapshot."""
