@@ -660,21 +660,27 @@ def _run(args: argparse.Namespace) -> None:
                                    hold=hold, seed=args.seed, listen=args.listen,
                                    on_listen=listening if args.listen is not None else None))
         return
-    options: dict = {"writes": args.writes, "routing": args.routing, "mode": args.mode,
-                     "stamps": args.stamps}
+    options = {"writes": args.writes, **_table_options(args)}
+    if args.durable is not None:
+        options["durable"] = args.durable
+    _show(args, scenarios.run(args.scenario, merge=args.merge, seed=args.seed, **options))
+
+
+def _table_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The global-table options of ``run`` that a scenario and a request file both take."""
+    options: dict[str, Any] = {"routing": args.routing, "mode": args.mode, "stamps": args.stamps}
     if args.skew:
         options["skew"] = dict(args.skew)
     if args.home:
         options["homes"] = dict(args.home)
     if args.primary:
         options["primary"] = args.primary
-    if args.durable is not None:
-        options["durable"] = args.durable
-    _show(args, scenarios.run(args.scenario, merge=args.merge, seed=args.seed, **options))
+    return options
 
 
-def _show(args: argparse.Namespace, result: Any) -> None:
-    """Write the exports asked for and print the report (or what replaces it)."""
+def _show(args: argparse.Namespace, result: Any, report: Callable[[], str] | None = None) -> None:
+    """Write the exports asked for and print the report (``report()``, by default the
+    result's own) or what replaces it."""
     exports = ((args.svg, to_svg), (args.html, to_html), (args.mermaid, to_mermaid),
                (args.shiviz, to_shiviz))
     for path, render in exports:
@@ -687,7 +693,7 @@ def _show(args: argparse.Namespace, result: Any) -> None:
     elif args.timeline:
         print(result.timeline())
     elif not any(path == "-" for path, _ in exports):  # stdout is not taken by an export
-        print(result.report())
+        print((report or result.report)())
 
 
 def _explore(args: argparse.Namespace) -> int:
@@ -753,26 +759,9 @@ def _run_requests(args: argparse.Namespace) -> None:
                           "replays on a global table")
     args.scan = False
     _check_run(args)
-    options: dict = {"routing": args.routing, "mode": args.mode, "stamps": args.stamps}
-    if args.skew:
-        options["skew"] = dict(args.skew)
-    if args.home:
-        options["homes"] = dict(args.home)
-    if args.primary:
-        options["primary"] = args.primary
-    replay = read_requests(args.scenario).replay(merge=args.merge, seed=args.seed, **options)
-    result = replay.result
-    exports = ((args.svg, to_svg), (args.html, to_html), (args.mermaid, to_mermaid),
-               (args.shiviz, to_shiviz))
-    for path, render in exports:
-        if path:
-            _write(path, render(result))
-    if args.json:
-        print(result.to_json())
-    elif args.timeline:
-        print(result.timeline())
-    elif not any(path == "-" for path, _ in exports):
-        print(replay.report())
+    replay = read_requests(args.scenario).replay(merge=args.merge, seed=args.seed,
+                                                 **_table_options(args))
+    _show(args, replay.result, replay.report)  # args.scan is False here (refused above)
 
 
 def _compare_requests(args: argparse.Namespace) -> None:
