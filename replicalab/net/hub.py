@@ -441,6 +441,10 @@ def run(replicas: Mapping[str, Sequence[str]], calls: Sequence[ClientCall] = (),
         raise ConfigError(f"calls name unknown replica(s) {unknown}; replicas are {sorted(replicas)}")
     if on_listen is not None and not callable(on_listen):
         raise ConfigError(f"on_listen must be callable, got {_validate.shown(on_listen)}")
+    if sys.platform in ("emscripten", "wasi"):  # Pyodide: the site's Run buttons
+        raise ConfigError("the real-network runtime starts OS processes that talk over sockets, "
+                          "which a browser cannot do; run this on your machine "
+                          "(e.g. replicalab run london --net)")
     hub = _Hub(replicas, calls, config, epoch, on_listen)
     try:
         return asyncio.run(asyncio.wait_for(hub.main(), config.timeout))
