@@ -42,15 +42,11 @@ from replicalab.items import Item
 from replicalab.net import wire
 from replicalab.net.config import check_loopback
 from replicalab.replica.base import (
-    CancelTimer,
     Command,
-    Log,
     Replica,
-    Reply,
     Request,
     Response,
-    Send,
-    SetTimer,
+    carry_out,
     check_log_kind,
     check_reply,
     check_timer_id,
@@ -98,17 +94,7 @@ class NetContext:
 
     def execute(self, command: Command) -> Any:
         """Carry out ``command`` as if the handler had called the verb (as the simulator's does)."""
-        if isinstance(command, Send):
-            return self.send(command.dst, command.msg, scope=command.scope, scopes=command.scopes)
-        if isinstance(command, SetTimer):
-            return self.set_timer(command.delay, command.timer)
-        if isinstance(command, CancelTimer):
-            return self.cancel_timer(command.timer_id)
-        if isinstance(command, Reply):
-            return self.reply(command.client, command.response)
-        if isinstance(command, Log):
-            return self.log(command.kind, **command.data)
-        raise ConfigError(f"not a command: {_validate.shown(command)}; see replicalab.replica.base")
+        return carry_out(self, command)
 
     def send(self, dst: str, msg: Any, *, scope: Hashable | None = None,
              scopes: Iterable[Hashable] | None = None) -> None:

@@ -49,6 +49,7 @@ __all__ = [
     "Response",
     "Send",
     "SetTimer",
+    "carry_out",
 ]
 
 T = TypeVar("T")
@@ -211,6 +212,26 @@ class Log:
 
 #: Every command a handler can give, through its context's verbs.
 Command = Send | SetTimer | CancelTimer | Reply | Log
+
+
+def carry_out(ctx: Context, command: Command) -> Any:
+    """Carry out ``command`` on ``ctx`` as if the handler had called the verb; return what the
+    verb returns (a :class:`SetTimer` gets ``ctx``'s next timer id). Every runtime's
+    ``execute`` is this, so the simulator and the real network cannot disagree on a command.
+
+    Raises :class:`~replicalab.errors.ConfigError` for anything that is not a command.
+    """
+    if isinstance(command, Send):
+        return ctx.send(command.dst, command.msg, scope=command.scope, scopes=command.scopes)
+    if isinstance(command, SetTimer):
+        return ctx.set_timer(command.delay, command.timer)
+    if isinstance(command, CancelTimer):
+        return ctx.cancel_timer(command.timer_id)
+    if isinstance(command, Reply):
+        return ctx.reply(command.client, command.response)
+    if isinstance(command, Log):
+        return ctx.log(command.kind, **command.data)
+    raise ConfigError(f"not a command: {_validate.shown(command)}; see replicalab.replica.base")
 
 
 class Replica:

@@ -34,13 +34,9 @@ from replicalab import _validate
 from replicalab.errors import ConfigError, TopologyError
 from replicalab.events import Dropped, Duplicated, Replied, sent
 from replicalab.replica.base import (
-    CancelTimer,
     Command,
-    Log,
-    Reply,
     Response,
-    Send,
-    SetTimer,
+    carry_out,
     check_log_kind,
     check_reply,
     check_timer_id,
@@ -91,17 +87,7 @@ class SimContext:
         """Carry out ``command`` as if the handler had called the verb. A :class:`SetTimer`
         gets this simulation's next timer id (returned), not the one it was recorded with:
         cancel it by that id."""
-        if isinstance(command, Send):
-            return self.send(command.dst, command.msg, scope=command.scope, scopes=command.scopes)
-        if isinstance(command, SetTimer):
-            return self.set_timer(command.delay, command.timer)
-        if isinstance(command, CancelTimer):
-            return self.cancel_timer(command.timer_id)
-        if isinstance(command, Reply):
-            return self.reply(command.client, command.response)
-        if isinstance(command, Log):
-            return self.log(command.kind, **command.data)
-        raise ConfigError(f"not a command: {_validate.shown(command)}; see replicalab.replica.base")
+        return carry_out(self, command)
 
     def send(self, dst: str, msg: Any, *, scope: Hashable | None = None,
              scopes: Iterable[Hashable] | None = None) -> None:
