@@ -16,6 +16,11 @@ answers "in how many schedules is my write lost, and what is the shortest one?"
     >>> explore.check("london", merge="causal", invariant="no-silent-loss").holds
     True
 
+Your own DynamoDB requests explore the same way: a request file (``explore.scenario("incident.json")``,
+``replicalab explore incident.json``) or the calls made on a
+:class:`~replicalab.dynamodb.GlobalTable` (``explore.scenario(table)``, replayed verbatim:
+see :mod:`~replicalab.explore.calls`); ``space.replies()`` counts what each request was told.
+
 The model, the state fingerprint and the search are in :mod:`~replicalab.explore.driver`
 and :mod:`~replicalab.explore.space` (which also explains the partial-order reduction and
 why it is sound); the invariants by name in :mod:`~replicalab.explore.invariants`.
