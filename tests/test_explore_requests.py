@@ -15,6 +15,7 @@ from collections import Counter
 from importlib import resources
 from pathlib import Path
 
+import attrs
 import pytest
 
 from replicalab import explore
@@ -331,3 +332,14 @@ def test_cli_explore_request_file_errors_say_what_is_wrong(tmp_path, capsys):
     path.write_text(json.dumps(bad))
     assert main(["explore", str(path)]) == 2
     assert r"requests[0].at: missing" in capsys.readouterr().err
+
+
+def test_a_request_scenario_made_by_hand_is_checked_when_made():
+    scope = calls.requests(tiny())
+    with pytest.raises(ConfigError, match="calls must be a tuple of Call values"):
+        calls.RequestScenario(**{**{a: getattr(scope, a) for a in ("name", "description", "regions",
+                                                                   "latency", "initial", "workload")},
+                                 "calls": ("w1",)})
+    stray = attrs.evolve(scope.calls[0], region="mars")
+    with pytest.raises(ConfigError, match=r"one of the regions \['a', 'b'\]"):
+        attrs.evolve(scope, calls=(stray,))

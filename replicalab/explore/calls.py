@@ -88,6 +88,15 @@ class RequestScenario(TableScenario):
     note: str = ""
     defaults: dict[str, Any] = attrs.field(factory=dict)
 
+    def __attrs_post_init__(self) -> None:
+        # Built by requests() and from_table(); one made by hand is checked here, not mid-run.
+        if not isinstance(self.calls, tuple) or not all(
+                isinstance(c, Call) and isinstance(c.request, Request) and c.region in self.regions
+                and type(c.at) is int and c.at >= 0 for c in self.calls):
+            raise ConfigError(f"calls must be a tuple of Call values with a Request, a time >= 0 "
+                              f"and one of the regions {list(self.regions)}; build them with "
+                              f"explore.calls.requests(FILE) or from_table(table)")
+
     def prepare(self, merge: str | MergePolicy = "item-lww", seed: int = 0, *,
                 simulation: type[Simulation] = Simulation, **given: Any) -> Prepared:
         """The run: the scenario's regions and faults, then the calls, chained (module docs)."""
