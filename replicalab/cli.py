@@ -720,7 +720,7 @@ def _explore(args: argparse.Namespace) -> int:
         cx = check.counterexample
         print(canonical_json({**space.summary(), "invariant": name, "holds": check.holds,
                               "counterexample": cx.to_plain() if cx is not None else None,
-                **({"replies": space.replies()} if _requests(space) else {})}))
+                              **({"replies": space.replies()} if _requests(space) else {})}))
     elif args.html != "-":
         print(explore_report(check))
     return 0 if check.holds or args.invariant is None else 1
