@@ -6,7 +6,10 @@ Workloads (issue #17: "the London scope finishes in under a second"):
   read; 7 events per schedule;
 * ``three-writers`` under item-lww: three regions, one write each to a different
   attribute of one item; 9 events per schedule;
-* ``london`` under item-lww with one duplicated message allowed per schedule.
+* ``london`` under item-lww with one duplicated message allowed per schedule;
+* the shipped request files ``london.json`` (the same scope as ``london``, as DynamoDB
+  requests: the cost of building and carrying out real requests) and
+  ``london-versioned.json`` (conditional writes: a condition fails in some schedules).
 
 Contenders, on the same scope in one process:
 
@@ -35,6 +38,7 @@ from typing import Any
 import _harness as H  # noqa: I001  (sets sys.path so the checkout's replicalab is used)
 
 from replicalab import explore, scenarios
+from replicalab.dynamodb.requestfile import example
 from replicalab.explore.naive import every_schedule
 from replicalab.scenarios.world import ClientWrite, TableScenario
 from replicalab.sim.network import Constant
@@ -137,7 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     failures: list[str] = []
     for merge in ("item-lww", "causal", "crdt"):
         bench("london", "london", merge, "none", repeats, args.naive_cap, failures)
+    bench("london-versioned.json", explore.calls.requests(example("london-versioned")), "item-lww",
+          "none", repeats, args.naive_cap, failures)
     if not args.quick:
+        bench("london.json", explore.calls.requests(example("london")), "item-lww", "none", repeats,
+              args.naive_cap, failures)
         bench("three-writers", THREE_WRITERS, "item-lww", "none", repeats, args.naive_cap, failures)
         bench("london + one duplicate", "london", "item-lww", "duplicate", max(1, repeats // 2),
               args.naive_cap, failures)

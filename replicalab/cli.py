@@ -11,6 +11,7 @@
     replicalab serve --hub 127.0.0.1:PORT --id REPLICA (--scenario NAME | --replica MODULE:CLASS)
     replicalab explore london [--merge POLICY] [--faults none|loss|duplicate|crash|amnesia|loss+crash...] [--timers order|choice]
                               [--invariant NAME] [--no-reduce] [--json] [--html FILE]
+    replicalab explore FILE.json [--merge POLICY] [...]   (your own DynamoDB requests, every schedule)
     replicalab sweep london --seeds 0..9999 [--patterns all|ID,ID...] [--vary NAME=V1,V2]
                      [--workers N | --dask ADDRESS|local] [--csv FILE | --json FILE] [--svg FILE]
     replicalab scenarios
@@ -249,9 +250,10 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--svg", type=_path, metavar="FILE",
                          help="write every policy's space-time diagram side by side (at --seed)")
 
-    explore = sub.add_parser("explore", help="every delivery order of a scenario: counts, verdicts, "
-                                             "the shortest counterexample")
-    explore.add_argument("scenario", help="a scenario name (see 'replicalab scenarios')")
+    explore = sub.add_parser("explore", help="every delivery order of a scenario or a request file: "
+                                             "counts, verdicts, the shortest counterexample")
+    explore.add_argument("scenario", help="a scenario name (see 'replicalab scenarios') or a request "
+                                          "file FILE.json of DynamoDB requests")
     explore.add_argument("--merge", default="item-lww", metavar="POLICY",
                          help=f"merge policy: {' | '.join(policy_names())} (default item-lww)")
     explore.add_argument("--faults", default="none", metavar="FAULTS",
@@ -699,6 +701,9 @@ def _show(args: argparse.Namespace, result: Any, report: Callable[[], str] | Non
 def _explore(args: argparse.Namespace) -> int:
     if args.json and args.html == "-":
         raise ConfigError("--json and --html - each write to standard output; send one to a file")
+    if _is_request_file(args.scenario) and args.writes != "plain":
+        raise ConfigError("--writes versioned is the scenarios' built-in client; a request file's "
+                          "conditions are its own (write the ConditionExpression in the file)")
     options = {"writes": args.writes, "routing": args.routing, "mode": args.mode}
     name = args.invariant or "no-silent-loss"
     check = explore.check(args.scenario, args.merge, invariant=name, faults=args.faults,
@@ -714,10 +719,16 @@ def _explore(args: argparse.Namespace) -> int:
     if args.json:
         cx = check.counterexample
         print(canonical_json({**space.summary(), "invariant": name, "holds": check.holds,
-                              "counterexample": cx.to_plain() if cx is not None else None}))
+                              "counterexample": cx.to_plain() if cx is not None else None,
+                              **({"replies": space.replies()} if _requests(space) else {})}))
     elif args.html != "-":
         print(explore_report(check))
     return 0 if check.holds or args.invariant is None else 1
+
+
+def _requests(space: explore.Space) -> bool:
+    """Whether ``space`` explored DynamoDB requests (a request file or a GlobalTable)."""
+    return isinstance(space.scenario, explore.RequestScenario)
 
 
 def explore_report(check: explore.Check) -> str:
@@ -731,6 +742,12 @@ def explore_report(check: explore.Check) -> str:
     columns = sorted({v for counts in verdicts.values() for v in counts})
     rows = [[write, *[str(counts.get(v, 0)) for v in columns]] for write, counts in verdicts.items()]
     lines += [table(["write", *columns], rows, indent=""), ""]
+    if _requests(space):
+        # What each request was told, over all schedules: a condition may hold in some only.
+        replies = space.replies()
+        answers = sorted({a for counts in replies.values() for a in counts})
+        rows = [[op, *[str(counts.get(a, 0)) for a in answers]] for op, counts in replies.items()]
+        lines += [table(["request", *answers], rows, indent=""), ""]
     cx = check.counterexample
     if cx is None:
         lines.append(f"{check.invariant}: holds in every schedule.")

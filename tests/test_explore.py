@@ -276,7 +276,7 @@ def test_unknown_names_are_refused():
         explore.scenario("paris")
     with pytest.raises(ConfigError, match="no-silent-loss, converges"):
         explore.check("london", invariant="never-wrong")
-    with pytest.raises(ConfigError, match="a scenario name or a TableScenario"):
+    with pytest.raises(ConfigError, match="a scenario name, a TableScenario, a GlobalTable"):
         explore.scenario(42)  # type: ignore[arg-type]
 
 

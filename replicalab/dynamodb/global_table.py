@@ -201,6 +201,9 @@ class GlobalTable:
         self._reads: list[ClientRead] = []
         #: The op ids of the requests sent so far, in order (a transaction's parts after it).
         self.sent: list[str] = []
+        #: Every request that reached the simulation, in order, as ``(time sent, client name,
+        #: client region, request, writing, response)``: what :mod:`replicalab.explore` replays.
+        self.calls: list[tuple[int, str, str, Request, bool, Response]] = []
 
     def __repr__(self) -> str:
         return (f"GlobalTable({self._schema.name!r}, key={self._schema.key!r}, "
@@ -389,13 +392,15 @@ class GlobalTable:
                 self._clients.read_replies[request.op] = reply
                 self._clients.read_knowledge[request.op] = sim.knowledge(client.region, request.key)
 
-        self._sim.client_request(self._sim.now, target, request, client=client.name,
+        sent_at = self._sim.now
+        self._sim.client_request(sent_at, target, request, client=client.name,
                                  via=client.region, on_reply=answered)
         while not box:
             before = self._sim.now
             self._sim.run(events=1)
             if not box and self._sim.now == before and not self._sim._heap:
                 raise ConfigError(f"request {request.op} got no reply")  # cannot happen: guard
+        self.calls.append((sent_at, client.name, client.region, request, writing, box[0].response))
         return box[0].response
 
 

@@ -271,10 +271,21 @@ class Stepped(Simulation):
             self._trace._add(Duplicated, self.now, src, dst=dst, msg=describe(msg), due=self.now, id=again)
 
 
+#: DynamoDB requests by the operation a user wrote (a DynamoWrite says which itself).
+_OPERATIONS = {"DynamoGet": "GetItem", "DynamoQuery": "Query", "DynamoTransaction": "TransactWriteItems"}
+
+
+def _request_name(request: Any) -> str:
+    """What a client request is called in a step's label: ``UpdateItem``, ``GetItem``, ..."""
+    operation = getattr(request, "operation", None)
+    name = type(request).__name__
+    return operation if isinstance(operation, str) else _OPERATIONS.get(name, name)
+
+
 def _event(event: Any) -> str:
     kind = type(event).__name__
     if kind == "ClientArrival":
-        return f"{event.client} sends {type(event.request).__name__} {event.request.op} to {event.replica}"
+        return f"{event.client} sends {_request_name(event.request)} {event.request.op} to {event.replica}"
     if kind == "ReplyArrival":
         return f"the reply to {event.reply.response.op} reaches {event.reply.client}"
     if kind == "Fire":

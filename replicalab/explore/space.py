@@ -48,6 +48,7 @@ import attrs
 
 from replicalab.errors import ConfigError
 from replicalab.explore import canon
+from replicalab.explore.calls import replies
 from replicalab.explore.driver import (
     Faults,
     Step,
@@ -163,6 +164,16 @@ class Space:
             for write, verdict in outcome.verdicts.items():
                 out.setdefault(write, Counter())[verdict] += outcome.schedules
         return {w: dict(sorted(c.items())) for w, c in sorted(out.items())}
+
+    def replies(self) -> dict[str, dict[str, int]]:
+        """``{op: {answer: schedules}}`` over all schedules: what each client request was
+        told (``"ok"``, ``"ConditionalCheckFailed"``, ``"Unreachable"``, ...; see
+        :func:`~replicalab.explore.calls.replies`), in the order the requests were sent."""
+        out: dict[str, Counter[str]] = {}
+        for outcome in self.outcomes:
+            for op, answer in replies(outcome.result).items():
+                out.setdefault(op, Counter())[answer] += outcome.schedules
+        return {op: dict(sorted(c.items())) for op, c in out.items()}
 
     def find(self, predicate: Callable[[Result], bool]) -> Counterexample | None:
         """The shortest schedule whose Result satisfies ``predicate``, or None.
