@@ -21,19 +21,20 @@ only chooses what a log entry holds and what applying one does):
 * **The client is answered on commit**, by the leader: an acknowledged write is in the logs of
   a quorum of AZs, so it survives the loss of any one AZ (the election below only elects a
   node whose log holds every committed entry).
-* **Cross-region replication is sent once, by the leader, for committed inputs** — to the node
-  of the remote region that starts as the partition's leader there, which forwards it to the
-  leader it knows. The remote region then commits it like any other input. (After a failover
-  a new leader applying entries its predecessor had already applied ships them again; merges
-  are idempotent, so this is at-least-once, never a loss.)
+* **Cross-region replication is sent once, by the leader, for committed inputs** — to every
+  node of each remote region, so that one AZ down there loses nothing. The remote partition's
+  leader logs it (once: a copy already in its log is dropped) and commits it like any other
+  input; the other nodes only watch that the leader does (below). (After a failover a new
+  leader applying entries its predecessor had already applied ships them again; merges are
+  idempotent, so this is at-least-once, never a loss.)
 * **Strongly consistent reads** (``GetItem(consistent=True)``, boto3's ``ConsistentRead``) go to
   the leader, which confirms its leadership with a quorum first and answers from its applied
   state: never older than the last write its region acknowledged.
 * **Eventually consistent reads** go to a seeded random live node of the region and answer from
   what that node has applied: it can be behind the leader, so the read can be stale.
 * **Failure detection is on demand.** Nothing ticks while the region is idle (so a run still
-  ends when nothing is in flight). A node that forwards a request to the leader watches for it
-  in the leader's appends; if the leader stays silent for the election timeout (``election`` ×
+  ends when nothing is in flight). A node that forwards a client's request to the leader, or
+  receives a replication message it does not lead, watches for it in the leader's appends; if the leader stays silent for the election timeout (``election`` ×
   (1 + its rank)), the node campaigns — the vote rule of :mod:`replicalab.quorum.leader` — and,
   elected, takes the waiting requests itself.
 * **A node that restarts** (with its log, or without it) tells the others; the leader then
@@ -192,11 +193,6 @@ class RegionNode(LeaderNode):
         """The node's table: the committed inputs it has applied."""
         return self.machine.items
 
-    def gateway(self, region: str, key: str) -> str:
-        """The node of ``region`` that starts as the leader of ``key``'s partition."""
-        nodes = self.regions[region]
-        return nodes[partition_of(key, self.config.partitions) % len(nodes)]
-
     # -- lifecycle ---------------------------------------------------------------------
     def on_start(self, ctx: Context) -> None:
         self._check_peers(ctx)
@@ -293,6 +289,10 @@ class RegionNode(LeaderNode):
         p = partitions.pop()
         part = self.parts[p]
         if self.leads(p):
+            if kind == "replicate" and any(  # another node's copy of it, or a failover's second
+                    e.op and e.value.kind == kind and e.value.source == source and e.value.message == message
+                    for e in part.log):
+                return
             part.log.append(Entry(part.term, self._key(message), Input(kind, source, message, ctx.wall_time()),
                                   getattr(message, "op", None) or message.write))
             if kind == "request":
@@ -301,7 +301,11 @@ class RegionNode(LeaderNode):
             self._replicate(ctx, p)
             self._advance(ctx, p)
             return
-        if part.leader is not None and not forwarded:
+        if kind == "replicate" and any(e.op == message.write and e.value.source == source for e in part.log):
+            return  # the leader's append brought it before the copy sent to this node arrived
+        # Replication reaches every node of the region (the leader too): a follower only
+        # watches that the leader logs it. A client's request reached this node alone: pass it on.
+        if part.leader is not None and not forwarded and kind == "request":
             ctx.send(part.leader, _Forward(source, message, kind), scope=self._key(message))
         self.forwarded.setdefault(p, []).append((source, message, kind, ctx.now))
         self._watch(ctx, p)
@@ -399,7 +403,8 @@ class RegionNode(LeaderNode):
                     ctx.reply(command.client, command.response)
             elif type(command) is Send:
                 scope: Hashable | None = command.scope
-                ctx.send(self.gateway(command.dst, str(scope)), command.msg, scope=scope)
+                for node in self.regions[command.dst]:
+                    ctx.send(node, command.msg, scope=scope)
             else:
                 raise ConfigError(f"a region's table asked for {type(command).__name__}, which a "
                                   "replicated region cannot do (timers belong to a single replica)")
