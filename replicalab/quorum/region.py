@@ -162,7 +162,7 @@ class RegionNode(LeaderNode):
     def __init__(self, replica_id: str, region: str, nodes: tuple[str, ...],
                  regions: Mapping[str, tuple[str, ...]], policy: str | MergePolicy = "item-lww",
                  items: Mapping[str, Item] | None = None, *, stamps: str = "wall",
-                 config: LeaderConfig | None = None) -> None:
+                 config: LeaderConfig | None = None, answers: dict[str, Item | None] | None = None) -> None:
         super().__init__(replica_id, nodes, config)
         if not isinstance(regions, Mapping) or tuple(regions.get(region, ())) != self.nodes:
             raise ConfigError(f"regions must map every region to its node ids, {region!r} to {list(self.nodes)}")
@@ -178,11 +178,16 @@ class RegionNode(LeaderNode):
         self.strong: dict[str, Request] = {}
         self.started = False
         self.rejoining = False
+        #: The item each read was answered with, by op: an observation channel the run's owner
+        #: passes in (shared by the region's nodes and kept across a crash), for the staleness
+        #: judge; the protocol never reads it.
+        self.answers = answers if answers is not None else {}
 
     def recover(self, identity: str) -> RegionNode:
         """After losing its disk: an empty log, the initial table, no vote until a leader speaks."""
         fresh = RegionNode(self.id, self.region, self.nodes, self.regions, self.machine.policy,
-                           self.initial, stamps=self.machine.stamps, config=self.config)
+                           self.initial, stamps=self.machine.stamps, config=self.config,
+                           answers=self.answers)
         for part in fresh.parts:
             part.term, part.leader, part.can_vote = 0, None, False
         fresh.rejoining = True
@@ -395,6 +400,8 @@ class RegionNode(LeaderNode):
         self.machine.on_message(rctx, source, message)
         if not carry_out:
             return
+        if not getattr(message, "mutates", True) and isinstance(getattr(message, "key", None), str):
+            self.answers[message.op] = self.machine.items.get(message.key)
         for command in rctx.commands:
             if type(command) is Log:
                 ctx.log(command.kind, **command.data)

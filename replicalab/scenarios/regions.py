@@ -29,6 +29,8 @@ import attrs
 from replicalab import _validate
 from replicalab.errors import ConfigError
 from replicalab.items import Item
+from replicalab.ledger.reading import write_records
+from replicalab.ledger.rules import effect_missing
 from replicalab.policies import MergePolicy
 from replicalab.quorum.leader import LeaderConfig, partition_of
 from replicalab.quorum.region import AZ_LETTERS, RegionNode, az_nodes
@@ -99,7 +101,9 @@ def build(regions: tuple[str, ...], latency: Mapping[tuple[str, str], Latency], 
     """The nodes of every region, the links between them and their clocks (module docs)."""
     nodes_of = groups(regions, count)
     config = LeaderConfig(write_quorum=count // 2 + 1)
-    replicas = [RegionNode(node, region, nodes, nodes_of, policy, initial, stamps=stamps, config=config)
+    answers: dict[str, Item | None] = {}
+    replicas = [RegionNode(node, region, nodes, nodes_of, policy, initial, stamps=stamps, config=config,
+                           answers=answers)
                 for region, nodes in nodes_of.items() for node in nodes]
     links: dict[tuple[str, str], Link] = {}
     for nodes in nodes_of.values():
@@ -158,40 +162,49 @@ class Router:
         self.sim.schedule(at, go)
 
 
-def stale_reads(sim: Simulation, reads: Any, replies: Mapping[str, Reply]) -> dict[str, str]:
+def stale_reads(sim: Simulation, reads: Any, replies: Mapping[str, Reply],
+                knowledge: Mapping[str, Any], verdicts: Mapping[str, str]) -> dict[str, str]:
     """``{read op: why}`` for every read that missed an acknowledged write.
 
     A read *missed* write ``w`` on its key if ``w`` was acknowledged to its client before the
-    read was sent, and the read's answer does not reflect ``w``: ``w`` is not among the writes
-    whose values the answer holds (the ``Read`` record's provenance), and none of those had
-    seen ``w`` (ground truth: it was not overwritten by a write that knew it). A write whose
-    effect a merge in the answering region had already discarded is not staleness but loss,
-    and the ledger reports it.
+    read was sent, and the item the read was answered with does not hold ``w``'s effect (judged
+    as the ledger judges effects: attributes by provenance, counter and set actions by value)
+    nor a write that had seen ``w`` in its place (then ``w`` was superseded, not missed) —
+    unless that is loss rather than staleness: ``w`` had reached the answering node (ground
+    truth ``knowledge`` when it answered) and the ledger says it was lost, detected or
+    superseded (``verdicts``); the ledger reports those. A write that had reached the node and
+    is kept in the end, yet is not in the answer, had reached the node but was not yet applied
+    (an uncommitted log entry, or a replication message the leader had not yet logged): stale.
     """
     facts = sim.writes
+    records = {r.id: r for r in write_records(sim)}
     acked = {r.response.op: r.time for r in sim.replies if r.response.ok and r.response.op in facts}
     answered = {e.get("op"): e for e in sim.trace.of_kind("Read")}  # type: ignore[union-attr]
-    losses = [(e.time, str(e.replica)[:-1], x["write"]) for e in sim.trace.of_kind("Wrote", "Merged")  # type: ignore[union-attr]
-              for x in e.get("losses", ())]
+    items = next(iter(sim.replicas.values())).answers  # type: ignore[attr-defined]
     out: dict[str, str] = {}
     for read in reads:
         reply = replies.get(read.op)
         event = answered.get(read.op)
-        if reply is None or event is None or not reply.response.ok:
+        if reply is None or event is None or not reply.response.ok or read.op not in items:
             continue
-        held = [facts[w] for w in event.get("writes", ()) if w in facts]
-        region = str(event.replica)[:-1]
+        known = knowledge[read.op]
         for op, when in sorted(acked.items(), key=lambda kv: (kv[1], kv[0])):
             fact = facts[op]
             if fact.scope != read.key or when > reply.issued:
                 continue
-            if any(h.op == op or h.saw(fact) for h in held):
+            found = effect_missing(records[op], items[read.op], records)
+            if found is None:
                 continue
-            if any(t <= event.time and r == region and w == op for t, r, w in losses):
+            holders = found[0]
+            if holders and all(h in facts and facts[h].saw(fact) for h in holders):
+                continue  # overwritten by writes that had seen it
+            reached = fact.dot.counter <= known.get(fact.dot.replica)
+            if reached and verdicts.get(op) not in ("kept", "unreplicated"):
                 continue
             kind = "strongly" if read.consistent else "eventually"
             out[read.op] = (f"{kind} consistent read answered by {event.replica} at t={event.time} "
                             f"missed {op}, acknowledged at t={when} (before the read was sent at "
-                            f"t={reply.issued})")
+                            f"t={reply.issued})" + (", which had reached it but was not yet applied"
+                                                    if reached else ""))
             break
     return out

@@ -174,7 +174,8 @@ class TableScenario:
         if opts.replicas_per_region > 1:
             from replicalab.scenarios import regions
 
-            stale_why = regions.stale_reads(sim, self.reads, clients.read_replies)
+            stale_why = regions.stale_reads(sim, self.reads, clients.read_replies, clients.read_knowledge,
+                                            ledger.verdicts())
             stale = tuple(stale_why)
         else:
             stale = clients.stale_reads()
