@@ -233,3 +233,25 @@ def test_same_seed_same_bytes_in_another_process() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONHASHSEED": "12345"}).stdout.strip()
     assert out == here
+
+
+# -- the same options on a GlobalTable -------------------------------------------------------
+
+def test_a_global_table_with_three_azs_per_region_reads_strongly_at_the_leader() -> None:
+    from replicalab.dynamodb import GlobalTable
+
+    table = GlobalTable("subs", key=("pk",), replicas_per_region=3, region_protocol="leader",
+                        items=[{"pk": {"S": "sub_42"}, "city": {"S": "Manchester"}}],
+                        az_outages=[AzOutage(1, "eu-west-1", "a", durable=False)])
+    eu, us = table.client("eu-west-1"), table.client("us-east-1")
+    key = {"pk": {"S": "sub_42"}}
+    table.at(5)
+    eu.update_item(TableName="subs", Key=key, UpdateExpression="SET city = :c",
+                   ExpressionAttributeValues={":c": {"S": "London"}})
+    assert eu.get_item(TableName="subs", Key=key, ConsistentRead=True)["Item"]["city"] == {"S": "London"}
+    assert us.get_item(TableName="subs", Key=key)["Item"]["city"] == {"S": "Manchester"}  # not there yet
+    assert table.items("eu-west-1")["sub_42"]["city"] == "London"
+    result = table.settle()
+    assert result.ledger.verdicts() == {"w1": "kept"}
+    assert list(result.stale_why) == ["r2"] and "eventually consistent" in result.stale_why["r2"]
+    assert "eu-west-1b" in result.final and "eu-west-1a" in result.final

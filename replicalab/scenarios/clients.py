@@ -109,7 +109,7 @@ class Clients:
         else:
             request = UpdateItem(w.op, w.key, w.attributes, w.condition, add=w.add,
                                  delete=w.delete)
-        self._send(w.at, target, w.key, request, w.client, w.region)
+        self.send(w.at, target, w.key, request, w.client, w.region)
 
     def _versioned(self, w: ClientWrite, target: str, attempt: int, at: int) -> None:
         suffix = "" if attempt == 1 else f".retry{attempt - 1}"
@@ -137,13 +137,13 @@ class Clients:
             else:
                 request = UpdateItem(write_op, w.key, w.attributes, expect_version=max(known),
                                      add=w.add, delete=w.delete)
-            self._send(max(sim.now, w.at), target, w.key, request, w.client, w.region, after_write)
+            self.send(max(sim.now, w.at), target, w.key, request, w.client, w.region, after_write)
 
         def after_write(sim: Simulation, reply: Reply) -> None:
             if reply.response.error == "ConditionalCheckFailed" and attempt <= self.opts.retries:
                 self._versioned(w, target, attempt + 1, sim.now)
 
-        self._send(at, target, w.key, GetItem(read_op, w.key), w.client, w.region, after_read)
+        self.send(at, target, w.key, GetItem(read_op, w.key), w.client, w.region, after_read)
 
     def read(self, r: ClientRead) -> None:
         def keep(sim: Simulation, reply: Reply) -> None:
@@ -153,10 +153,10 @@ class Clients:
             self.read_knowledge[r.op] = sim.knowledge(r.region if self.router is None else reply.replica,
                                                       r.key)
 
-        self._send(r.at, r.region, r.key, GetItem(r.op, r.key, consistent=r.consistent), r.client,
+        self.send(r.at, r.region, r.key, GetItem(r.op, r.key, consistent=r.consistent), r.client,
                    r.region, keep)
 
-    def _send(self, at: int, target: str, key: str, request: Any, client: str, via: str,
+    def send(self, at: int, target: str, key: str, request: Any, client: str, via: str,
               on_reply: Any = None) -> None:
         """Send a client's request to region ``target``: to the region's replica, or — when regions
         have AZ nodes — to the node the :class:`~replicalab.scenarios.regions.Router` picks."""

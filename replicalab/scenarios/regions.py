@@ -143,6 +143,13 @@ class Router:
         start = p % len(nodes)
         return next(n for n in nodes[start:] + nodes[:start] if n not in down)
 
+    def freshest(self, region: str) -> Any:
+        """The live node of ``region`` that has applied the most of its log (ties: the first)."""
+        down = set(self.sim.down)
+        nodes = [n for n in self.nodes_of[region] if n not in down] or list(self.nodes_of[region])
+        return max((self.sim.replicas[n] for n in nodes),
+                   key=lambda node: sum(p.applied for p in node.parts))  # type: ignore[attr-defined]
+
     def client(self, region: str) -> str:
         """The node a client in ``region`` sits next to: the first live one."""
         down = set(self.sim.down)
