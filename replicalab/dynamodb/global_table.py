@@ -264,8 +264,8 @@ class GlobalTable:
         client = Client(self, region, f"dynamodb-ttl@{region}")
         replica = self._held(region)
         before = len(self.sent)
-        for key in sorted(replica.items):  # type: ignore[attr-defined]
-            view = resolved(replica.items[key])  # type: ignore[attr-defined]
+        for key in sorted(replica.items):
+            view = resolved(replica.items[key])
             expiry = view.get(self.ttl_attribute) if view is not None else None
             if not isinstance(expiry, Decimal) or expiry > now:
                 continue
@@ -292,7 +292,7 @@ class GlobalTable:
         if region not in self.scenario.regions:
             raise ConfigError(f"unknown region {_validate.shown(region)}")
         replica = self._held(region)
-        return {k: item.to_plain() for k, item in sorted(replica.items.items())}  # type: ignore[attr-defined]
+        return {k: item.to_plain() for k, item in sorted(replica.items.items())}
 
     def _held(self, region: str) -> Any:
         """The replica whose items are ``region``'s: the region itself, or — with AZ nodes

@@ -156,7 +156,7 @@ class Clients:
         self.send(r.at, r.region, r.key, GetItem(r.op, r.key, consistent=r.consistent), r.client,
                    r.region, keep)
 
-    def send(self, at: int, target: str, key: str, request: Any, client: str, via: str,
+    def send(self, at: int, target: str, key: Any, request: Any, client: str, via: str,
               on_reply: Any = None) -> None:
         """Send a client's request to region ``target``: to the region's replica, or — when regions
         have AZ nodes — to the node the :class:`~replicalab.scenarios.regions.Router` picks."""
