@@ -255,3 +255,44 @@ def test_a_global_table_with_three_azs_per_region_reads_strongly_at_the_leader()
     assert result.ledger.verdicts() == {"w1": "kept"}
     assert list(result.stale_why) == ["r2"] and "eventually consistent" in result.stale_why["r2"]
     assert "eu-west-1b" in result.final and "eu-west-1a" in result.final
+
+
+# -- the CLI ---------------------------------------------------------------------------------
+
+def test_the_cli_runs_and_compares_with_azs_per_region(capsys) -> None:
+    import json
+
+    from replicalab.cli import main
+
+    assert main(["run", "london", "--replicas-per-region", "3", "--region-protocol", "leader", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["options"] == {"region_protocol": "leader", "replicas_per_region": 3}
+    assert document["summary"]["silently_lost"] == 1 and "eu-west-1b" in document["final"]
+    assert main(["run", "london", "--replicas-per-region", "3", "--merge", "attribute-lww",
+                 "--az-outage", "eu-west-1a@145..600:lose-disk", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["options"]["az_outages"] == [
+        {"at": 145, "az": "a", "durable": False, "region": "eu-west-1", "until": 600}]
+    assert document["summary"]["kept"] == 2
+    assert main(["compare", "london", "--replicas-per-region", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "3 AZ nodes per region (leader); not applicable: MRSC (3 regions)" in out
+    assert "single primary" in out and "MRSC (3 regions)  " not in out
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["run", "london", "--replicas-per-region", "3", "--region-protocol", "leaderless"], "choose one of: leader"),
+    (["run", "london", "--az-outage", "eu-west-1a"], "NODE@AT[..UNTIL][:lose-disk]"),
+    (["run", "london", "--replicas-per-region", "3", "--mode", "mrsc"], "choose mode 'mrec' or 'single-primary'"),
+    (["run", "dynamo", "--replicas-per-region", "3"], "--replicas-per-region"),
+    (["run", "london", "--replicas-per-region", "3", "--net"], "--replicas-per-region"),
+])
+def test_the_cli_refuses_what_regions_with_azs_cannot_do(argv, says, capsys) -> None:
+    from replicalab.cli import main
+
+    try:
+        status = main(argv)
+    except SystemExit as exit_:  # argparse's own refusals exit with status 2
+        status = exit_.code
+    assert status == 2
+    assert says in capsys.readouterr().err
