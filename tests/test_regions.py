@@ -296,3 +296,15 @@ def test_the_cli_refuses_what_regions_with_azs_cannot_do(argv, says, capsys) -> 
         status = exit_.code
     assert status == 2
     assert says in capsys.readouterr().err
+
+
+def test_the_space_time_picture_groups_a_regions_az_nodes() -> None:
+    from replicalab.viz import to_svg
+
+    svg = to_svg(scenarios.run("london", **LEADER))
+    for region in ("ap-southeast-2", "eu-west-1", "us-east-1"):
+        assert f"{region} (3 AZs)" in svg
+    lanes = [f">{r}{az}<" for r in ("ap-southeast-2", "eu-west-1", "us-east-1") for az in "abc"]
+    assert all(lane in svg for lane in lanes)
+    assert [svg.index(lane) for lane in lanes] == sorted(svg.index(lane) for lane in lanes)
+    assert "(3 AZs)" not in to_svg(scenarios.run("london"))
