@@ -308,3 +308,20 @@ def test_the_space_time_picture_groups_a_regions_az_nodes() -> None:
     assert all(lane in svg for lane in lanes)
     assert [svg.index(lane) for lane in lanes] == sorted(svg.index(lane) for lane in lanes)
     assert "(3 AZs)" not in to_svg(scenarios.run("london"))
+
+
+def test_a_stale_read_of_a_write_lost_later_is_still_stale() -> None:
+    """Lesson: staleness is about the moment of the answer. w1 is silently lost at t=219 (LWW
+    drops it at us-east-1), but a follower that answered at t=143, before applying w1, gave a
+    stale answer then — the later loss must not excuse it."""
+    import attrs
+
+    london = scenarios.get("london")
+    eventual = tuple(ClientRead(at=143 + i, region="eu-west-1", op=f"e{i}", client="app", key="sub_42",
+                                consistent=False) for i in range(3))
+    result = attrs.evolve(london, reads=london.reads + eventual).run(**LEADER)
+    assert result.ledger.verdicts()["w1"] == "silently-lost"
+    assert set(result.stale_reads) == {"r1", "e0", "e1"}
+    assert result.stale_why["e0"] == (
+        "eventually consistent read answered by eu-west-1b at t=143 missed w1, acknowledged at "
+        "t=143 (the read was sent at t=143); it had reached the node, not yet applied")

@@ -170,7 +170,7 @@ class Router:
 
 
 def stale_reads(sim: Simulation, reads: Any, replies: Mapping[str, Reply],
-                knowledge: Mapping[str, Any], verdicts: Mapping[str, str]) -> dict[str, str]:
+                knowledge: Mapping[str, Any], verdicts: Mapping[str, Any]) -> dict[str, str]:
     """``{read op: why}`` for every read that missed an acknowledged write.
 
     A read *missed* write ``w`` on its key if ``w`` was acknowledged to its client before the
@@ -178,10 +178,12 @@ def stale_reads(sim: Simulation, reads: Any, replies: Mapping[str, Reply],
     as the ledger judges effects: attributes by provenance, counter and set actions by value)
     nor a write that had seen ``w`` in its place (then ``w`` was superseded, not missed) —
     unless that is loss rather than staleness: ``w`` had reached the answering node (ground
-    truth ``knowledge`` when it answered) and the ledger says it was lost, detected or
-    superseded (``verdicts``); the ledger reports those. A write that had reached the node and
-    is kept in the end, yet is not in the answer, had reached the node but was not yet applied
-    (an uncommitted log entry, or a replication message the leader had not yet logged): stale.
+    truth ``knowledge`` when it answered) and the ledger's entry for it (``verdicts``: write id
+    -> :class:`~replicalab.ledger.Entry`) says it was lost, detected or superseded, at or before
+    the answer (or at a time the ledger does not place, as for a set action judged by value);
+    the ledger reports those. A write that had reached the node and was not gone by then, yet
+    is not in the answer, was not yet applied there (an uncommitted log entry, or a replication
+    message the leader had not yet logged): stale.
     """
     facts = sim.writes
     records = {r.id: r for r in write_records(sim)}
@@ -206,12 +208,14 @@ def stale_reads(sim: Simulation, reads: Any, replies: Mapping[str, Reply],
             if holders and all(h in facts and facts[h].saw(fact) for h in holders):
                 continue  # overwritten by writes that had seen it
             reached = fact.dot.counter <= known.get(fact.dot.replica)
-            if reached and verdicts.get(op) not in ("kept", "unreplicated"):
+            entry = verdicts.get(op)
+            if (reached and entry is not None and entry.verdict not in ("kept", "unreplicated")
+                    and (entry.time is None or entry.time <= event.time)):
                 continue
             kind = "strongly" if read.consistent else "eventually"
             out[read.op] = (f"{kind} consistent read answered by {event.replica} at t={event.time} "
-                            f"missed {op}, acknowledged at t={when} (before the read was sent at "
-                            f"t={reply.issued})" + (", which had reached it but was not yet applied"
+                            f"missed {op}, acknowledged at t={when} (the read was sent at "
+                            f"t={reply.issued})" + ("; it had reached the node, not yet applied"
                                                     if reached else ""))
             break
     return out

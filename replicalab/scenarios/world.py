@@ -175,7 +175,7 @@ class TableScenario:
             from replicalab.scenarios import regions
 
             stale_why = regions.stale_reads(sim, self.reads, clients.read_replies, clients.read_knowledge,
-                                            ledger.verdicts())
+                                            {e.write: e for e in ledger})
             stale = tuple(stale_why)
         else:
             stale = clients.stale_reads()
