@@ -144,8 +144,8 @@ def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
     rotate_names = widest_name + 6 > col_w
     header_h = 30 + (min(widest_name, 140) * 0.5 if rotate_names else 0)
     groups = _region_groups(source, replicas)
-    if groups:
-        header_h += GROUP_H
+    if groups:  # whole pixels: a fractional height makes a browser scale the page picture
+        header_h = math.ceil(header_h + GROUP_H)
 
     title_lines, how_lines = [story.title], 1
     if page_width is not None:
