@@ -105,7 +105,12 @@ def az_nodes(region: str, count: int) -> tuple[str, ...]:
 
 def region_of(node: str, regions: tuple[str, ...]) -> str:
     """The region a node id belongs to (``'eu-west-1b'`` -> ``'eu-west-1'``)."""
+    _validate.replica_id(node, "node id")
+    if isinstance(regions, (str, bytes)) or not isinstance(regions, (tuple, list)):
+        raise ConfigError(f"regions must be a tuple of region names, got {_validate.shown(regions)}")
     for region in regions:
+        if not isinstance(region, str):
+            raise ConfigError(f"regions must be region names, got {_validate.shown(region)}")
         if node.startswith(region) and node[len(region):] in AZ_LETTERS and len(node) == len(region) + 1:
             return region
     raise ConfigError(f"{_validate.shown(node)} is not an AZ node of the regions {list(regions)}")
@@ -251,6 +256,7 @@ class RegionNode(LeaderNode):
     # -- messages ----------------------------------------------------------------------
     def on_message(self, ctx: Context, src: str, msg: Any) -> None:
         _validate.replica_id(src, "message source")
+        self._check_peers(ctx)  # before anything changes: an input reaches every AZ
         kind = type(msg)
         if kind is Append:
             self._on_append(ctx, src, msg)
