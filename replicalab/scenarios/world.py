@@ -8,6 +8,12 @@ returns a :class:`~replicalab.scenarios.result.Result` with the ledger, each
 region's final items and the trace. Changing one option changes one thing, so
 differences in the outcome are that option's doing.
 
+With ``replicas_per_region`` > 1 a region is a group of AZ nodes instead of one replica
+(:mod:`~replicalab.scenarios.regions` builds them, routes clients to them and judges stale
+reads; :mod:`~replicalab.quorum.region` is their protocol); ``Result.final`` is then keyed by
+node, and ``Result.stale_reads`` lists eventually consistent reads too, with
+``Result.stale_why``.
+
 The parts live in their own modules: the options and their validation in
 :mod:`~replicalab.scenarios.options`, the clients (routing, versioned retries,
 reads) in :mod:`~replicalab.scenarios.clients`, and the result in
