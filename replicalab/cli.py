@@ -3,7 +3,8 @@
     replicalab run london [--merge item-lww|attribute-lww|causal] [--seed N] [--json]
                           [--writes versioned] [--routing key-home] [--mode mrsc|single-primary]
                           [--skew REGION=MS] [--stamps hlc] [--scan]
-    replicalab compare london [--seed N] [--seeds N] [--json]
+                          [--replicas-per-region 3 [--region-protocol leader] [--az-outage NODE@AT..UNTIL]]
+    replicalab compare london [--seed N] [--seeds N] [--json] [--replicas-per-region 3]
     replicalab compare --workload append-only|profile|contested [--minutes M]
     replicalab run london --net [--merge POLICY] [--hold MS]   (real processes on 127.0.0.1)
     replicalab run london --net --listen SECONDS   (and, meanwhile, in another terminal:)
@@ -41,7 +42,7 @@ from replicalab.explore import INVARIANTS, MAX_STATES
 from replicalab.explore.html import stepper_html
 from replicalab.policies import POLICIES, policy_names
 from replicalab.replica.table import STAMPS
-from replicalab.scenarios.compare import compare
+from replicalab.scenarios.compare import applicable, compare
 from replicalab.scenarios.dynamo import FAULTS as DYNAMO_FAULTS
 from replicalab.scenarios.dynamo import compare_rows as dynamo_rows
 from replicalab.scenarios.dynamo import compare_table as dynamo_table
@@ -110,6 +111,24 @@ def _path(text: str) -> str:
     if not text:
         raise argparse.ArgumentTypeError("needs a file name ('-' for standard output), got ''")
     return text
+
+
+def _az_outage(text: str) -> Any:
+    """``NODE@AT[..UNTIL][:lose-disk]``, e.g. ``eu-west-1a@150..600``: an AZ outage."""
+    from replicalab.scenarios.regions import AzOutage
+
+    spec, _, flag = text.partition(":")
+    node, sep, when = spec.partition("@")
+    start, dots, end = when.partition("..")
+    try:
+        if not sep or len(node) < 2 or flag not in ("", "lose-disk"):
+            raise ValueError
+        return AzOutage(int(start), node[:-1], node[-1], until=int(end) if dots else None,
+                        durable=flag != "lose-disk")
+    except (ValueError, ConfigError) as error:
+        raise argparse.ArgumentTypeError(
+            f"--az-outage takes NODE@AT[..UNTIL][:lose-disk], e.g. eu-west-1a@150..600; got "
+            f"{_validate.shown(text)}" + (f" ({error})" if str(error) else "")) from None
 
 
 def _pair(text: str) -> tuple[str, str]:
@@ -206,6 +225,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="what LWW orders by: the wall clock or a hybrid logical clock")
     run.add_argument("--durable", action=argparse.BooleanOptionalAction, default=None,
                      help="whether crashed regions keep their state (scenarios with crashes)")
+    azs = run.add_argument_group("regions of AZ nodes (the global-table stories)")
+    azs.add_argument("--replicas-per-region", type=_count(1, 9), default=None, metavar="N",
+                     help="nodes per region, one per AZ (default 1: a region is one replica)")
+    azs.add_argument("--region-protocol", default=None, metavar="PROTOCOL",
+                     help="the protocol inside a region: leader (the default with N > 1)")
+    azs.add_argument("--az-outage", type=_az_outage, action="append", default=[],
+                     metavar="NODE@AT[..UNTIL][:lose-disk]",
+                     help="take an AZ down, e.g. eu-west-1a@150..600 (repeatable)")
     run.add_argument("--scan", action="store_true",
                      help="print only the reconciliation scan (version forks) and its verdicts")
     quorum = run.add_argument_group("the dynamo cluster (replicalab run dynamo)")
@@ -247,6 +274,10 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--seeds", type=_count(1, MAX_SEEDS), default=1,
                          help=f"aggregate over this many seeds (at most {MAX_SEEDS})")
     compare.add_argument("--json", action="store_true", help="print the rows as JSON")
+    compare.add_argument("--replicas-per-region", type=_count(1, 9), default=None, metavar="N",
+                         help="nodes per region, one per AZ, in every pattern's runs")
+    compare.add_argument("--region-protocol", default=None, metavar="PROTOCOL",
+                         help="the protocol inside a region: leader (the default with N > 1)")
     compare.add_argument("--svg", type=_path, metavar="FILE",
                          help="write every policy's space-time diagram side by side (at --seed)")
 
@@ -446,9 +477,16 @@ def _compare(args: argparse.Namespace) -> None:
             print(dynamo_table(quorum_rows))
         return
     else:
-        rows = compare(args.scenario, seeds, progress=progress)
+        inside = _region_options(args)
+        chosen, skipped = applicable(args.scenario, inside)
+        rows = compare(args.scenario, seeds, chosen=chosen, progress=progress, options=inside)
         title = (f"{args.scenario} — every pattern on the same seeded schedule, "
                  f"seeds {seeds.start}..{seeds.stop - 1}")
+        if inside.get("replicas_per_region", 1) > 1:
+            title += (f", {inside['replicas_per_region']} AZ nodes per region "
+                      f"({inside.get('region_protocol', 'leader')})")
+            if skipped:
+                title += f"; not applicable: {', '.join(skipped)}"
     if args.json:
         print(canonical_json([r.to_plain() for r in rows]))
     elif args.svg != "-":
@@ -579,7 +617,9 @@ def _check_net(args: argparse.Namespace) -> None:
         ("--writes", args.writes != "plain"), ("--routing", args.routing != "local"),
         ("--mode", args.mode != "mrec"), ("--skew", bool(args.skew)), ("--home", bool(args.home)),
         ("--primary", bool(args.primary)), ("--durable", args.durable is not None),
-        ("--scan", args.scan)) if on]
+        ("--scan", args.scan), ("--replicas-per-region", args.replicas_per_region is not None),
+        ("--region-protocol", args.region_protocol is not None), ("--az-outage", bool(args.az_outage)),
+    ) if on]
     if given:
         raise ConfigError(f"--net runs the plain pattern with --merge and --stamps only; "
                           f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} not supported there")
@@ -589,7 +629,8 @@ _QUORUM_FLAGS = ("n", "r", "w", "sloppy", "fault", "heal", "ops", "keys")
 _TABLE_DEFAULTS: dict[str, object] = {"merge": "item-lww", "writes": "plain", "routing": "local", "mode": "mrec",
                    "stamps": "wall", "skew": [], "home": [], "primary": None, "durable": None,
                    "scan": False, "timeline": False, "html": None, "mermaid": None, "shiviz": None,
-                   "net": False, "hold": None, "listen": None}
+                   "net": False, "hold": None, "listen": None, "replicas_per_region": None,
+                   "region_protocol": None, "az_outage": []}
 
 
 def _run_dynamo(args: argparse.Namespace) -> None:
@@ -677,6 +718,19 @@ def _table_options(args: argparse.Namespace) -> dict[str, Any]:
         options["homes"] = dict(args.home)
     if args.primary:
         options["primary"] = args.primary
+    options.update(_region_options(args))
+    return options
+
+
+def _region_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``--replicas-per-region``, ``--region-protocol`` and ``--az-outage`` as run options."""
+    options: dict[str, Any] = {}
+    if args.replicas_per_region is not None:
+        options["replicas_per_region"] = args.replicas_per_region
+    if args.region_protocol is not None:
+        options["region_protocol"] = args.region_protocol
+    if getattr(args, "az_outage", None):
+        options["az_outages"] = list(args.az_outage)
     return options
 
 

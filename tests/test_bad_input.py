@@ -106,8 +106,9 @@ def snapshot(obj: Any) -> Any:
         return (type(obj), repr(sorted(obj.nodes(data=True))), repr(sorted(obj.edges(data=True))))
     if isinstance(obj, RecordingContext):
         return (obj.replica, obj.now, obj.wall, obj.peers, copy.deepcopy(obj.effects))
-    if isinstance(obj, Replica):
-        return (repr(obj), copy.deepcopy(vars(obj)))
+    if isinstance(obj, Replica):  # a replica holding another (a region node's table) by value
+        return (repr(obj), {k: snapshot(v) if isinstance(v, Replica) else copy.deepcopy(v)
+                            for k, v in vars(obj).items()})
     # Frozen attrs values (clocks, registers, items, scenarios) and anything else:
     # the repr plus a deep copy, which compares by value.
     return (repr(obj), copy.deepcopy(obj))
@@ -1125,7 +1126,7 @@ PUBLIC_MODULES = [
     "replicalab.dynamodb.evaluate", "replicalab.dynamodb.table",
     "replicalab.quorum", "replicalab.scenarios.dynamo", "replicalab.ledger.quorum",
     "replicalab.scenarios.pbs", "replicalab.viz.visibility", "replicalab.scenarios.leader",
-    "replicalab.quorum.leader",
+    "replicalab.quorum.leader", "replicalab.quorum.region", "replicalab.scenarios.regions",
 ]
 #: Examples per public target under CI (derandomized); the local 'dev' profile uses a third.
 FUZZ_EXAMPLES = 25
@@ -1326,6 +1327,23 @@ def _quorum_subjects() -> dict[str, Callable[[], Any]]:
         "Appended": lambda: leader_mod.Appended(0, 1, True, 0),
         "VoteRequest": lambda: leader_mod.VoteRequest(0, 1, 0, 0),
         "Vote": lambda: leader_mod.Vote(0, 1, True),
+        **_region_subjects(),
+    }
+
+
+def _region_subjects() -> dict[str, Callable[[], Any]]:
+    """Builders for regions of AZ nodes (replicalab.quorum.region, scenarios.regions)."""
+    from replicalab.quorum import region
+    from replicalab.replica import UpdateItem
+    from replicalab.scenarios.regions import AzOutage
+
+    nodes = {"eu": ("eua", "eub", "euc"), "us": ("usa", "usb", "usc")}
+    return {
+        "RegionNode": lambda: region.RegionNode("eua", "eu", nodes["eu"], nodes, "item-lww",
+                                                {"k": Item((lww_version(1),))}),
+        "Input": lambda: region.Input("request", "c1", UpdateItem("w1", "k", {"x": 1}), 5),
+        "Rejoin": lambda: region.Rejoin(0, 3),
+        "AzOutage": lambda: AzOutage(10, "eu-west-1", "a", until=20, durable=False),
     }
 
 

@@ -30,6 +30,7 @@ RUNS = {
     "london-attribute-lww": ("london", dict(merge="attribute-lww")),
     "london-causal": ("london", dict(merge="causal")),
     "london-mrsc": ("london", dict(mode="mrsc")),
+    "london-azs": ("london", dict(replicas_per_region=3, region_protocol="leader")),
     "skew": ("skew", {}),
     "skew-hlc": ("skew", dict(stamps="hlc")),
     "partition": ("partition", dict(merge="causal")),

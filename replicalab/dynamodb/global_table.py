@@ -119,7 +119,8 @@ class GlobalTable:
     Arguments: ``name`` and ``key`` (the key schema: ``(hash,)`` or ``(hash, range)``;
     ``key_types`` maps key attributes to S, N or B, default S); ``regions``; ``merge`` and
     ``seed`` and the scenario options ``mode``, ``routing``, ``stamps``, ``skew``, ``homes``,
-    ``primary``, ``retries``, ``durable``; ``faults`` (the simulator's fault values);
+    ``primary``, ``retries``, ``durable``, ``replicas_per_region``, ``region_protocol``,
+    ``az_outages`` (regions of AZ nodes, :mod:`replicalab.scenarios.regions`); ``faults`` (the simulator's fault values);
     ``items`` the table holds before the run, in DynamoDB JSON; ``epoch`` the time of day at
     simulated time 0 (ms or ``"HH:MM:SS.mmm"``); ``latency`` per region pair;
     ``version_attribute`` the attribute of the versioned pattern; ``ttl_attribute`` the
@@ -264,10 +265,10 @@ class GlobalTable:
         wall = self.scenario.epoch + self._sim.now + self.options.skew.get(region, 0)
         now = self._day * 86_400 + wall // 1000
         client = Client(self, region, f"dynamodb-ttl@{region}")
-        replica = self._sim.replicas[region]
+        replica = self._held(region)
         before = len(self.sent)
-        for key in sorted(replica.items):  # type: ignore[attr-defined]
-            view = resolved(replica.items[key])  # type: ignore[attr-defined]
+        for key in sorted(replica.items):
+            view = resolved(replica.items[key])
             expiry = view.get(self.ttl_attribute) if view is not None else None
             if not isinstance(expiry, Decimal) or expiry > now:
                 continue
@@ -293,8 +294,14 @@ class GlobalTable:
         """The items ``region`` holds now, as plain data (``{key: attributes}``)."""
         if region not in self.scenario.regions:
             raise ConfigError(f"unknown region {_validate.shown(region)}")
-        replica = self._sim.replicas[region]
-        return {k: item.to_plain() for k, item in sorted(replica.items.items())}  # type: ignore[attr-defined]
+        replica = self._held(region)
+        return {k: item.to_plain() for k, item in sorted(replica.items.items())}
+
+    def _held(self, region: str) -> Any:
+        """The replica whose items are ``region``'s: the region itself, or — with AZ nodes
+        (``replicas_per_region``) — its live node that has applied the most of the region's log."""
+        router = self._clients.router
+        return self._sim.replicas[region] if router is None else router.freshest(region)
 
     # -- used by the clients
 
@@ -390,11 +397,11 @@ class GlobalTable:
             box.append(reply)
             if isinstance(request, DynamoGet):
                 self._clients.read_replies[request.op] = reply
-                self._clients.read_knowledge[request.op] = sim.knowledge(client.region, request.key)
+                where = client.region if self._clients.router is None else reply.replica
+                self._clients.read_knowledge[request.op] = sim.knowledge(where, request.key)
 
         sent_at = self._sim.now
-        self._sim.client_request(sent_at, target, request, client=client.name,
-                                 via=client.region, on_reply=answered)
+        self._clients.send(sent_at, target, key, request, client.name, client.region, answered)
         while not box:
             before = self._sim.now
             self._sim.run(events=1)

@@ -15,7 +15,7 @@ from replicalab.ledger.records import Ledger, LossEvent, WriteRecord
 from replicalab.ledger.rules import judge
 from replicalab.policies import Loss
 
-__all__ = ["from_simulation"]
+__all__ = ["from_simulation", "write_records"]
 
 
 class _Part:
@@ -51,6 +51,40 @@ def from_simulation(sim: Any, reports: Mapping[str, str] | None = None,
     trace = sim.trace
     if trace is None:
         raise ValueError("the ledger needs a trace; build the Simulation with trace=True")
+    records = write_records(sim, abandoned)
+    losses = [
+        LossEvent(e.time, e.replica, Loss(x["write"], x["attribute"], x["by"], x["rule"]))
+        for e in trace.of_kind("Wrote", "Merged")
+        for x in e.get("losses", ())
+        if x["write"] != INITIAL_WRITE
+    ]
+    reports = dict(reports or {})
+    for e in trace.of_kind("ConflictReported"):
+        for write in e.get("writes", ()):
+            reports.setdefault(write, e.get("reason", "conflict reported"))
+    down = set(getattr(sim, "down", ()))
+    live = [rid for rid in sim.replicas if rid not in down]
+    final = {rid: dict(getattr(sim.replicas[rid], "items", {})) for rid in live}
+    durable = {e.replica: e.get("durable") for e in trace.of_kind("Crashed")}
+    dormant = {rid: dict(getattr(sim.replicas[rid], "items", {})) for rid in sorted(down)
+               if durable.get(rid)}
+    keys = sorted({r.key for r in records}, key=str)
+    reached = {rid: {k: sim.knowledge(rid, k) for k in keys} for rid in live}
+    absent = {}
+    crashes = [e for e in trace.of_kind("Crashed") if not e.get("durable")]
+    for record in records:
+        crash = next((c for c in crashes if c.replica == record.replica and c.time >= record.time),
+                     None)
+        if crash is not None:
+            absent[record.id] = (f"lost with {record.replica}'s state when it crashed at "
+                                 f"t={crash.time} (durable=False) before replicating it")
+    return judge(records, final, losses, reports, absent, reached, dormant)
+
+
+def write_records(sim: Any, abandoned: Iterable[WriteRecord] = ()) -> list[WriteRecord]:
+    """Every client write of a finished simulation as the ledger sees it, in time order: what it
+    set, its ground-truth dot and past, whether its client got an acknowledgement."""
+    trace = sim.trace
     replies = {r.response.op: r.response for r in sim.replies}
     wrote = {e.get("write"): e for e in trace.of_kind("Wrote")}
     # A write some region applied (wrote, or accepted as an MRSC commit) took effect even if
@@ -103,30 +137,4 @@ def from_simulation(sim: Any, reports: Mapping[str, str] | None = None,
             error=f"RegionUnreachable: {failed.reason}"))
     records.extend(abandoned)
     records.sort(key=lambda r: r.time)  # stable: same-time writes keep execution order
-    losses = [
-        LossEvent(e.time, e.replica, Loss(x["write"], x["attribute"], x["by"], x["rule"]))
-        for e in trace.of_kind("Wrote", "Merged")
-        for x in e.get("losses", ())
-        if x["write"] != INITIAL_WRITE
-    ]
-    reports = dict(reports or {})
-    for e in trace.of_kind("ConflictReported"):
-        for write in e.get("writes", ()):
-            reports.setdefault(write, e.get("reason", "conflict reported"))
-    down = set(getattr(sim, "down", ()))
-    live = [rid for rid in sim.replicas if rid not in down]
-    final = {rid: dict(getattr(sim.replicas[rid], "items", {})) for rid in live}
-    durable = {e.replica: e.get("durable") for e in trace.of_kind("Crashed")}
-    dormant = {rid: dict(getattr(sim.replicas[rid], "items", {})) for rid in sorted(down)
-               if durable.get(rid)}
-    keys = sorted({r.key for r in records}, key=str)
-    reached = {rid: {k: sim.knowledge(rid, k) for k in keys} for rid in live}
-    absent = {}
-    crashes = [e for e in trace.of_kind("Crashed") if not e.get("durable")]
-    for record in records:
-        crash = next((c for c in crashes if c.replica == record.replica and c.time >= record.time),
-                     None)
-        if crash is not None:
-            absent[record.id] = (f"lost with {record.replica}'s state when it crashed at "
-                                 f"t={crash.time} (durable=False) before replicating it")
-    return judge(records, final, losses, reports, absent, reached, dormant)
+    return records

@@ -126,6 +126,15 @@ def _reached(write: WriteRecord, knowledge: VectorClock | None) -> bool:
     return write.dot.counter <= knowledge.get(write.dot.replica)
 
 
+def effect_missing(w: WriteRecord, item: Item | None, records: Mapping[str, WriteRecord]
+                   ) -> tuple[set[str], str] | None:
+    """None if write ``w``'s effect is in ``item`` (as the ledger judges effects: attributes by
+    provenance, counter and set actions by value); else the writes holding what replaced it
+    (``<absent>`` for nothing) and, for set actions, what is wrong. For the staleness judge of
+    :mod:`replicalab.scenarios.regions`."""
+    return _missing(w, item, records)
+
+
 def _missing(w: WriteRecord, item: Item | None, records: Mapping[str, WriteRecord],
              reset: set[str] = frozenset(),  # type: ignore[assignment]
              ) -> tuple[set[str], str] | None:

@@ -353,7 +353,12 @@ class LeaderNode(Replica):
             nxt = part.next.get(node, len(part.log) + 1)
             prev = nxt - 1
             prev_term = part.log[prev - 1].term if prev > 0 else 0
-            ctx.send(node, Append(p, part.term, prev, prev_term, tuple(part.log[prev:]), part.commit, probe))
+            self._send_append(ctx, node, Append(p, part.term, prev, prev_term, tuple(part.log[prev:]),
+                                                part.commit, probe))
+
+    def _send_append(self, ctx: Context, node: str, msg: Append) -> None:
+        """Send an append (a subclass may attach the entries' causal scopes)."""
+        ctx.send(node, msg)
 
     def _on_append(self, ctx: Context, src: str, msg: Append) -> None:
         part = self.parts[msg.partition]
@@ -415,26 +420,39 @@ class LeaderNode(Replica):
                     self._check_probe(ctx, p, probe)
 
     def _apply(self, ctx: Context, p: int) -> None:
+        """Apply the committed entries not yet applied, in log order."""
         part = self.parts[p]
         while part.applied < part.commit:
             part.applied += 1
-            entry = part.log[part.applied - 1]
-            if entry.op:
-                part.state[entry.key] = (entry.value, part.applied)
-            waiting = part.waiting.pop(part.applied, None)
-            if waiting is not None and self.leads(p):
-                client, op = waiting
-                ctx.log("Committed", partition=p, index=part.applied, op=op, key=entry.key)
-                ctx.reply(client, WriteDone(op, index=part.applied, term=entry.term))
+            self._apply_entry(ctx, p, part.applied, part.log[part.applied - 1])
+
+    def _apply_entry(self, ctx: Context, p: int, index: int, entry: Entry) -> None:
+        """Apply one committed entry to this node's state machine — here a key-value map —
+        and, at the leader, answer the client waiting for it. A subclass with another state
+        machine overrides this (:mod:`replicalab.quorum.region`); the log is the same."""
+        part = self.parts[p]
+        if entry.op:
+            part.state[entry.key] = (entry.value, index)
+        waiting = part.waiting.pop(index, None)
+        if waiting is not None and self.leads(p):
+            client, op = waiting
+            ctx.log("Committed", partition=p, index=index, op=op, key=entry.key)
+            ctx.reply(client, WriteDone(op, index=index, term=entry.term))
 
     def _check_probe(self, ctx: Context, p: int, probe: int) -> None:
         part = self.parts[p]
         client, op, key, confirmed = part.probes[probe]
         if len(confirmed) >= self.quorum and part.ready:
             del part.probes[probe]
-            value, index = part.state.get(key, (None, 0))
-            ctx.log("LeaderRead", partition=p, op=op, key=key, index=index, term=part.term)
-            ctx.reply(client, ReadDone(op, value=value, index=index, node=self.id))
+            self._answer_strong(ctx, p, client, op, key)
+
+    def _answer_strong(self, ctx: Context, p: int, client: str, op: str, key: str) -> None:
+        """Answer a strongly consistent read whose leadership check passed, from the
+        committed state (a subclass with another state machine overrides this)."""
+        part = self.parts[p]
+        value, index = part.state.get(key, (None, 0))
+        ctx.log("LeaderRead", partition=p, op=op, key=key, index=index, term=part.term)
+        ctx.reply(client, ReadDone(op, value=value, index=index, node=self.id))
 
     def _step_down(self, ctx: Context, p: int, term: int) -> None:
         part = self.parts[p]

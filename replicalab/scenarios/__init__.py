@@ -73,7 +73,10 @@ def run(name: str, merge: str | MergePolicy = "item-lww", seed: int = 0,
     Options (see :mod:`replicalab.scenarios.world`): ``writes="versioned"``,
     ``routing="key-home"`` (with ``homes={key: region}``), ``mode="mrsc"`` or
     ``"single-primary"`` (with ``primary=region``), ``skew={region: ms}``,
-    ``stamps="hlc"``, ``retries=n``. An unknown option or value raises
+    ``stamps="hlc"``, ``retries=n``; ``replicas_per_region=3`` with
+    ``region_protocol="leader"`` makes every region three AZ nodes under a per-partition
+    leader (:mod:`replicalab.quorum.region`), ``az_outages=[AzOutage(...)]`` takes AZs down
+    (:mod:`replicalab.scenarios.regions`). An unknown option or value raises
     :class:`ConfigError` naming the valid ones.
 
     ``run("dynamo", seed=..., n=, r=, w=, sloppy=, fault=, ...)`` runs the leaderless

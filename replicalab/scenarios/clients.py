@@ -88,6 +88,8 @@ class Clients:
         self.read_knowledge: dict[str, VectorClock] = {}
         #: Writes a versioned client gave up before sending: its read failed.
         self.abandoned: list[WriteRecord] = []
+        #: Routes requests to AZ nodes when regions have several (set by the scenario).
+        self.router: Any = None
 
     def target(self, key: str, region: str, writing: bool) -> str:
         """The region a request for ``key`` from a client in ``region`` goes to."""
@@ -107,7 +109,7 @@ class Clients:
         else:
             request = UpdateItem(w.op, w.key, w.attributes, w.condition, add=w.add,
                                  delete=w.delete)
-        self.sim.client_request(w.at, target, request, client=w.client, via=w.region)
+        self.send(w.at, target, w.key, request, w.client, w.region)
 
     def _versioned(self, w: ClientWrite, target: str, attempt: int, at: int) -> None:
         suffix = "" if attempt == 1 else f".retry{attempt - 1}"
@@ -135,25 +137,33 @@ class Clients:
             else:
                 request = UpdateItem(write_op, w.key, w.attributes, expect_version=max(known),
                                      add=w.add, delete=w.delete)
-            sim.client_request(max(sim.now, w.at), target, request, client=w.client, via=w.region,
-                               on_reply=after_write)
+            self.send(max(sim.now, w.at), target, w.key, request, w.client, w.region, after_write)
 
         def after_write(sim: Simulation, reply: Reply) -> None:
             if reply.response.error == "ConditionalCheckFailed" and attempt <= self.opts.retries:
                 self._versioned(w, target, attempt + 1, sim.now)
 
-        self.sim.client_request(at, target, GetItem(read_op, w.key), client=w.client, via=w.region,
-                                on_reply=after_read)
+        self.send(at, target, w.key, GetItem(read_op, w.key), w.client, w.region, after_read)
 
     def read(self, r: ClientRead) -> None:
         def keep(sim: Simulation, reply: Reply) -> None:
             self.read_replies[r.op] = reply
             # The region has answered; a global read's answer includes what the regions it
             # asked knew, and their replies carried that knowledge here.
-            self.read_knowledge[r.op] = sim.knowledge(r.region, r.key)
+            self.read_knowledge[r.op] = sim.knowledge(r.region if self.router is None else reply.replica,
+                                                      r.key)
 
-        self.sim.client_request(r.at, r.region, GetItem(r.op, r.key, consistent=r.consistent),
-                                client=r.client, via=r.region, on_reply=keep)
+        self.send(r.at, r.region, r.key, GetItem(r.op, r.key, consistent=r.consistent), r.client,
+                   r.region, keep)
+
+    def send(self, at: int, target: str, key: Any, request: Any, client: str, via: str,
+              on_reply: Any = None) -> None:
+        """Send a client's request to region ``target``: to the region's replica, or — when regions
+        have AZ nodes — to the node the :class:`~replicalab.scenarios.regions.Router` picks."""
+        if self.router is None:
+            self.sim.client_request(at, target, request, client=client, via=via, on_reply=on_reply)
+        else:
+            self.router.send(at, target, key, request, client=client, via=via, on_reply=on_reply)
 
     def stale_reads(self) -> tuple[str, ...]:
         """Strong reads that missed a write acknowledged before they began.

@@ -21,11 +21,12 @@ from typing import Any
 
 import attrs
 
+from replicalab.errors import ConfigError
 from replicalab.policies import POLICIES
 from replicalab.scenarios.result import Result
 from replicalab.scenarios.world import TableScenario
 
-__all__ = ["PATTERNS", "Pattern", "Row", "compare", "conflicting_writes", "row_of"]
+__all__ = ["PATTERNS", "Pattern", "Row", "applicable", "compare", "conflicting_writes", "row_of"]
 
 
 @attrs.frozen
@@ -108,6 +109,7 @@ def compare(
     *,
     chosen: Sequence[Pattern] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> list[Row]:
     """Run every pattern on ``scenario`` for each seed and return one aggregated row per pattern.
 
@@ -115,6 +117,9 @@ def compare(
     from seed to scenario (for generated workloads: new traffic per seed).
 
     ``progress(done, total)`` is called after each run (the CLI draws a progress line with it).
+    ``options`` are added to every pattern's (e.g. ``replicas_per_region=3``); a pattern they
+    refuse raises :class:`~replicalab.errors.ConfigError` — pick the patterns with
+    :func:`applicable` first.
     """
     from replicalab import scenarios as registry
 
@@ -123,17 +128,19 @@ def compare(
     total = len(seeds) * len(chosen)
     done = 0
     rows = []
+    extra = dict(options or {})
     for pattern in chosen:
+        given = {**pattern.options, **extra}
         # Add each run into the row's totals as it ends: a Result holds its whole trace, and
         # even one small record per seed would grow with thousands of seeds.
         totals = _Totals()
         for seed in seeds:
             if isinstance(scenario, TableScenario):
-                result = scenario.run(seed=seed, **pattern.options)
+                result = scenario.run(seed=seed, **given)
             elif callable(scenario):
-                result = scenario(seed).run(seed=seed, **pattern.options)
+                result = scenario(seed).run(seed=seed, **given)
             else:
-                result = registry.run(scenario, seed=seed, **pattern.options)
+                result = registry.run(scenario, seed=seed, **given)
             totals.add(result)
             del result
             done += 1
@@ -141,6 +148,25 @@ def compare(
                 progress(done, total)
         rows.append(totals.row(pattern))
     return rows
+
+
+def applicable(scenario: str, options: Mapping[str, Any]) -> tuple[list[Pattern], list[str]]:
+    """The patterns that run on registered ``scenario`` with ``options`` added, and the names of
+    those the options refuse (MRSC with AZ nodes in regions, say)."""
+    from replicalab import scenarios as registry
+
+    story = registry.get(scenario)
+    runs, refused = [], []
+    for pattern in patterns():
+        try:
+            story.options(**{**pattern.options, **options})
+        except ConfigError:
+            if not options:
+                raise
+            refused.append(pattern.name)
+        else:
+            runs.append(pattern)
+    return runs, refused
 
 
 def row_of(pattern: Pattern, results: Iterable[Result]) -> Row:

@@ -16,6 +16,9 @@ The seed's landscape (DESIGN §4), one knob per pattern:
 ``skew``      ``{region: ms}`` shifts regions' wall clocks.
 ``stamps``    ``wall`` or ``hlc``: what LWW orders by.
 ``durable``   whether a scenario's crash keeps the region's state.
+``replicas_per_region``  1 (a region is one replica, the default) or more: one node per AZ.
+``region_protocol``      with more than one: ``leader`` (:mod:`replicalab.quorum.region`).
+``az_outages``           :class:`~replicalab.scenarios.regions.AzOutage` faults inside regions.
 
 The choices are string enums (:class:`Writes`, :class:`Routing`, :class:`Mode`,
 :class:`Stamps`): a member equals its value, so ``options.mode == "mrsc"`` reads
@@ -36,7 +39,7 @@ from replicalab.errors import ConfigError, ReplicaIdError
 from replicalab.policies import MergePolicy, get_policy
 from replicalab.sim.faults import Crash
 
-__all__ = ["MODES", "ROUTING", "STAMPS", "WRITES", "Mode", "Options", "Routing", "Stamps",
+__all__ = ["MODES", "REGION_PROTOCOLS", "ROUTING", "STAMPS", "WRITES", "Mode", "Options", "Routing", "Stamps",
            "Writes", "validate"]
 
 
@@ -107,6 +110,9 @@ class Options:
     stamps: Stamps = Stamps.WALL
     retries: int = 3
     durable: bool | None = None
+    replicas_per_region: int = 1
+    region_protocol: str | None = None
+    az_outages: tuple[Any, ...] = ()
 
     def non_default(self, defaults: Options | None = None) -> dict[str, Any]:
         """The options that differ from ``defaults``, for output (merge and seed excluded)."""
@@ -119,6 +125,8 @@ class Options:
             if value != getattr(defaults, field.name):
                 if isinstance(value, dict):
                     value = dict(sorted(value.items()))
+                if field.name == "az_outages":
+                    value = [outage.to_plain() for outage in value]
                 out[field.name] = value.value if isinstance(value, Enum) else value
         return out
 
@@ -136,6 +144,8 @@ class Options:
             extras.append(self.routing)
         if self.stamps != "wall":
             extras.append(f"{self.stamps} stamps")
+        if self.replicas_per_region > 1:
+            extras.append(f"{self.replicas_per_region} AZs ({self.region_protocol})")
         return " + ".join([base, *extras])
 
 
@@ -213,9 +223,76 @@ def validate(scenario: Scenario, merge: str | MergePolicy = "item-lww", seed: in
     if durable is not None and not isinstance(durable, bool):
         raise ConfigError(f"durable must be True or False, got {_validate.shown(durable)}")
     _refuse_nonsense(scenario, merge, mode, routing, durable)
+    per_region, protocol, outages = _inside_regions(scenario, mode, given)
     return Options(merge=merge, seed=seed, writes=writes, routing=routing, mode=mode,
                    homes=dict(homes), primary=primary, skew=dict(skew), stamps=stamps,
-                   retries=retries, durable=durable)
+                   retries=retries, durable=durable, replicas_per_region=per_region,
+                   region_protocol=protocol, az_outages=outages)
+
+
+#: The protocols inside a region (``region_protocol=``), with ``replicas_per_region`` > 1.
+REGION_PROTOCOLS = ("leader",)
+
+
+def _inside_regions(scenario: Scenario, mode: str, given: Mapping[str, Any]
+                    ) -> tuple[int, str | None, tuple[Any, ...]]:
+    """Validate ``replicas_per_region``, ``region_protocol`` and ``az_outages`` (module docs).
+
+    Refused, naming what would be valid: a protocol for one-replica regions (there is nothing
+    to replicate inside), ``"leaderless"`` (not built for the table scenarios yet: the
+    standalone ``dynamo`` scenario has it), ``mode="mrsc"`` (its synchronous commit is a single
+    replica's protocol), scenarios with Merkle anti-entropy, a replication delay or faults
+    naming whole regions (those are a single replica's timers and ids; use ``az_outages``).
+    """
+    per_region = given.get("replicas_per_region", 1)
+    if type(per_region) is not int or not 1 <= per_region <= 9:
+        raise ConfigError(f"replicas_per_region must be an integer from 1 to 9, got {_validate.shown(per_region)}")
+    protocol = given.get("region_protocol")
+    outages = given.get("az_outages", ())
+    if per_region == 1:
+        if protocol is not None:
+            raise ConfigError(f"region_protocol={protocol!r} runs inside a region of several replicas; "
+                              "give replicas_per_region=3 (one per AZ) with it")
+        if outages:
+            raise ConfigError("az_outages take down one AZ of a region of several replicas; "
+                              "give replicas_per_region=3 with them")
+        return 1, None, ()
+    protocol = "leader" if protocol is None else protocol
+    if protocol not in REGION_PROTOCOLS:
+        hint = (" ('leaderless' runs in the standalone cluster: scenarios.run('dynamo', n=, r=, w=))"
+                if protocol == "leaderless" else "")
+        raise ConfigError(f"unknown region_protocol {_validate.shown(protocol)}; choose one of: "
+                          f"{', '.join(REGION_PROTOCOLS)}{hint}")
+    if mode == "mrsc":
+        raise ConfigError("mode='mrsc' commits across regions from a single replica per region; "
+                          f"with replicas_per_region={per_region} choose mode 'mrec' or 'single-primary'")
+    if getattr(scenario, "anti_entropy", None) is not None or getattr(scenario, "replication_delay", None):
+        raise ConfigError(f"scenario {scenario.name!r} repairs by anti-entropy or delays replication, "
+                          "timers of a single-replica region; with replicas_per_region > 1 run one of: "
+                          f"{', '.join(_grouped_scenarios())}")
+    if scenario.faults:
+        raise ConfigError(f"scenario {scenario.name!r} has faults naming whole regions; with "
+                          "replicas_per_region > 1 give az_outages=[AzOutage(...)] instead")
+    from replicalab.scenarios.regions import AzOutage  # only grouped runs need it
+
+    if isinstance(outages, (str, bytes, Mapping)) or not isinstance(outages, (list, tuple)):
+        raise ConfigError(f"az_outages must be a list of AzOutage(...), got {_validate.shown(outages)}")
+    for outage in outages:
+        if not isinstance(outage, AzOutage):
+            raise ConfigError(f"az_outages must hold AzOutage(...) values, got {_validate.shown(outage)}")
+        _region(scenario, outage.region, "an AZ outage")
+        if outage.az not in "abcdefghi"[:per_region]:
+            raise ConfigError(f"AZ {outage.az!r} does not exist with replicas_per_region={per_region}; "
+                              f"AZs are {list('abcdefghi'[:per_region])}")
+    return per_region, protocol, tuple(outages)
+
+
+def _grouped_scenarios() -> list[str]:
+    from replicalab import scenarios  # the registry sits above this module
+
+    return [name for name in scenarios.names()
+            if scenarios.get(name).anti_entropy is None and not scenarios.get(name).replication_delay
+            and not scenarios.get(name).faults]
 
 
 def _region(scenario: Scenario, region: Any, what: str) -> None:

@@ -58,6 +58,8 @@ class Result:
     forks: tuple[Fork, ...] = ()
     write_latencies: tuple[int, ...] = ()
     stale_reads: tuple[str, ...] = ()
+    #: With AZ nodes in regions: every stale read, strong or eventual, and why.
+    stale_why: dict[str, str] = attrs.field(factory=dict, repr=False)
     reads: int = 0
     regions: tuple[str, ...] = ()
     facts: tuple[WriteFact, ...] = attrs.field(default=(), repr=False)
@@ -115,6 +117,7 @@ class Result:
             "siblings_visible": self.siblings_visible,
             "write_latency_ms": self.latency,
             "stale_strong_reads": list(self.stale_reads),
+            **({"stale_reads": dict(self.stale_why)} if self.stale_why else {}),
             "version_forks": [attrs.asdict(f) | {"writes": list(f.writes)} for f in self.forks],
             "final": self.final,
             "ledger": self.ledger.to_plain(),

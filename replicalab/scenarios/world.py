@@ -8,6 +8,12 @@ returns a :class:`~replicalab.scenarios.result.Result` with the ledger, each
 region's final items and the trace. Changing one option changes one thing, so
 differences in the outcome are that option's doing.
 
+With ``replicas_per_region`` > 1 a region is a group of AZ nodes instead of one replica
+(:mod:`~replicalab.scenarios.regions` builds them, routes clients to them and judges stale
+reads; :mod:`~replicalab.quorum.region` is their protocol); ``Result.final`` is then keyed by
+node, and ``Result.stale_reads`` lists eventually consistent reads too, with
+``Result.stale_why``.
+
 The parts live in their own modules: the options and their validation in
 :mod:`~replicalab.scenarios.options`, the clients (routing, versioned retries,
 reads) in :mod:`~replicalab.scenarios.clients`, and the result in
@@ -115,13 +121,23 @@ class TableScenario:
                               f"{_validate.shown(simulation)}")
         policy = get_policy(merge)
         opts = self.options(policy, seed, **given)
-        if opts.mode == "mrsc":
+        links = {pair: Link(latency) for pair, latency in self.latency.items()}
+        clocks = {r: WallClock(skew=ms) for r, ms in opts.skew.items()}
+        replicas: list[Any]
+        if opts.replicas_per_region > 1:
+            from replicalab.scenarios import regions  # only runs with AZ nodes need it
+
+            initial = self.initial_items(policy)
+            replicas, links, clocks = regions.build(
+                self.regions, self.latency, opts.replicas_per_region, policy, initial,
+                stamps=opts.stamps, skew=opts.skew)
+        elif opts.mode == "mrsc":
             from replicalab.replica.mrsc import MrscRegion  # only mrsc runs need it
 
             initial = self.initial_items("item-lww")
             # Regions catch up (state transfer) at the scenario's anti-entropy period, if any.
             catch_up = self.anti_entropy.period if self.anti_entropy is not None else None
-            replicas: list[TableReplica] = [MrscRegion(r, "item-lww", initial, stamps=opts.stamps, catch_up=catch_up)
+            replicas = [MrscRegion(r, "item-lww", initial, stamps=opts.stamps, catch_up=catch_up)
                         for r in self.regions]
         else:
             initial = self.initial_items(policy)
@@ -131,12 +147,14 @@ class TableScenario:
         sim = simulation(
             replicas,
             seed=opts.seed,
-            links={pair: Link(latency) for pair, latency in self.latency.items()},
-            clocks={r: WallClock(skew=ms) for r, ms in opts.skew.items()},
+            links=links,
+            clocks=clocks,
             epoch=self.epoch,
             trace=True,
         )
         clients = Clients(sim, self, opts)
+        if opts.replicas_per_region > 1:
+            clients.router = regions.Router(sim, regions.groups(self.regions, opts.replicas_per_region))
         for write in self.workload:
             clients.write(write)
         for read in self.reads:
@@ -145,7 +163,7 @@ class TableScenario:
         if opts.durable is not None:
             faults = tuple(attrs.evolve(f, durable=opts.durable) if isinstance(f, Crash) else f
                            for f in faults)
-        sim.add_faults(faults)
+        sim.add_faults(faults + tuple(f for outage in opts.az_outages for f in outage.faults()))
         return Prepared(self, sim, opts, clients, policy, initial)
 
     def _result(self, sim: Simulation, opts: Options, clients: Clients,
@@ -158,6 +176,15 @@ class TableScenario:
         forks = tuple(find_version_forks(sim.trace))  # type: ignore[arg-type]
         reports = {w: f.describe() for f in forks for w in f.writes}
         ledger = from_simulation(sim, reports, clients.abandoned)
+        stale_why: dict[str, str] = {}
+        if opts.replicas_per_region > 1:
+            from replicalab.scenarios import regions
+
+            stale_why = regions.stale_reads(sim, self.reads, clients.read_replies, clients.read_knowledge,
+                                            {e.write: e for e in ledger})
+            stale = tuple(stale_why)
+        else:
+            stale = clients.stale_reads()
         return Result(
             scenario=self.name,
             merge="mrsc" if opts.mode == "mrsc" else opts.merge,
@@ -174,7 +201,8 @@ class TableScenario:
             label=opts.label,
             forks=forks,
             write_latencies=tuple(r.latency for r in sim.replies if r.response.op in writes),
-            stale_reads=clients.stale_reads(),
+            stale_reads=stale,
+            stale_why=stale_why,
             reads=len(self.reads),
             regions=tuple(sorted(self.regions)),
             facts=tuple(writes.values()),

@@ -143,6 +143,9 @@ def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
         label_w = widths(wrap)
     rotate_names = widest_name + 6 > col_w
     header_h = 30 + (min(widest_name, 140) * 0.5 if rotate_names else 0)
+    groups = _region_groups(source, replicas)
+    if groups:  # whole pixels: a fractional height makes a browser scale the page picture
+        header_h = math.ceil(header_h + GROUP_H)
 
     title_lines, how_lines = [story.title], 1
     if page_width is not None:
@@ -207,6 +210,7 @@ def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
         body.append(s.line(x, top - 4, x, bottom + 6, stroke=s.FAINT, stroke_width=2))
     body.append(s.text(PAD + gutter - 8, top - 10, "t (ms)", size=11, fill=s.GREY,
                        text_anchor="end"))
+    body.extend(_group_headers(groups, lane_x, col_w, top - header_h, bottom))
     if notes and (not compact or any(r.notes for r in rows)):
         body.append(s.text(notes_x, top - 10, "what happened (step. t=ms)", size=11,
                            fill=s.GREY))
@@ -246,6 +250,45 @@ def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
     if page_width is not None:
         body = [b.replace('font-size="10"', f'font-size="{PAGE_MIN_TEXT}"') for b in body]
     return Drawing(width, height, body, title, desc)
+
+
+#: Height of the band above the lane names that names each region of AZ nodes.
+GROUP_H = 24
+
+
+def _region_groups(source: Any, replicas: Sequence[str]) -> list[tuple[str, list[str]]]:
+    """``[(region, its AZ node lanes)]`` for a run whose regions are groups of AZ nodes
+    (``replicas_per_region`` > 1), in lane order; ``[]`` otherwise."""
+    options = getattr(source, "options", None)
+    regions = getattr(source, "regions", ())
+    if not isinstance(options, dict) or options.get("replicas_per_region", 1) <= 1 or not regions:
+        return []
+    groups: list[tuple[str, list[str]]] = []
+    for lane in replicas:
+        region = lane[:-1] if lane[:-1] in regions else lane
+        if groups and groups[-1][0] == region:
+            groups[-1][1].append(lane)
+        else:
+            groups.append((region, [lane]))
+    return groups
+
+
+def _group_headers(groups: list[tuple[str, list[str]]], lane_x: dict[str, float], col_w: float,
+                   y: float, bottom: float) -> list[str]:
+    """A bracket naming each region over its AZ lanes, and a rule between regions."""
+    out: list[str] = []
+    for n, (region, lanes) in enumerate(groups):
+        left, right = lane_x[lanes[0]] - col_w / 2 + 6, lane_x[lanes[-1]] + col_w / 2 - 6
+        out.append(s.tag("rect", None, x=left, y=y + 2, width=right - left, height=GROUP_H - 6,
+                         rx=4, fill="#E8EEF6", stroke="#9FB3CC", stroke_width=1))
+        out.append(s.text((left + right) / 2, y + GROUP_H - 9, f"{region} ({len(lanes)} AZs)"
+                          if len(lanes) > 1 else region, size=12, font_weight="bold", fill=s.INK,
+                          text_anchor="middle"))
+        if n:
+            edge = lane_x[lanes[0]] - col_w / 2
+            out.append(s.line(edge, y + 2, edge, bottom + 6, stroke="#9FB3CC", stroke_width=1,
+                              stroke_dasharray="4 3"))
+    return out
 
 
 def _summary_line(story: Story, x: float, y: float) -> str:

@@ -1,0 +1,423 @@
+"""A region with internal structure: one node per AZ, a leader per partition, a replicated table.
+
+With ``replicas_per_region=3, region_protocol="leader"`` a region of a global table is not one
+replica but three nodes, ``eu-west-1a``, ``eu-west-1b``, ``eu-west-1c`` (one per Availability
+Zone). Each node runs the region's :class:`~replicalab.replica.table.TableReplica` logic as a
+*replicated state machine* under the per-partition leader protocol of
+:mod:`replicalab.quorum.leader` (the same log, append, commit and election code — this module
+only chooses what a log entry holds and what applying one does):
+
+* **Every input is a log entry.** A client write (UpdateItem, PutItem, a DynamoDB write) and an
+  incoming cross-region replication message are appended, as they arrived, to the log of the
+  partition of their item key (SHA-256 of the partition key modulo ``partitions``) at that
+  partition's leader, with the leader's wall-clock time. The leader sends the entry to the
+  other AZs and the entry *commits* once ``write_quorum`` nodes (default 2 of 3, the leader
+  included) have it in their logs.
+* **Only committed inputs are applied, in log order, on every node**, each with the wall time
+  recorded in its entry, so every node computes the same item states and the same stamps:
+  a node's table is the leader's table as of some prefix of the log. Conditions
+  (``ConditionExpression``, the versioned pattern) are checked when the entry is applied, on
+  the committed state — never on a follower's stale copy.
+* **The client is answered on commit**, by the leader: an acknowledged write is in the logs of
+  a quorum of AZs, so it survives the loss of any one AZ (the election below only elects a
+  node whose log holds every committed entry).
+* **Cross-region replication is sent once, by the leader, for committed inputs** — to every
+  node of each remote region, so that one AZ down there loses nothing. The remote partition's
+  leader logs it (once: a copy already in its log is dropped) and commits it like any other
+  input; the other nodes only watch that the leader does (below). (After a failover a new
+  leader applying entries its predecessor had already applied ships them again; merges are
+  idempotent, so this is at-least-once, never a loss.)
+* **Strongly consistent reads** (``GetItem(consistent=True)``, boto3's ``ConsistentRead``) go to
+  the leader, which confirms its leadership with a quorum first and answers from its applied
+  state: never older than the last write its region acknowledged.
+* **Eventually consistent reads** go to a seeded random live node of the region and answer from
+  what that node has applied: it can be behind the leader, so the read can be stale.
+* **Failure detection is on demand.** Nothing ticks while the region is idle (so a run still
+  ends when nothing is in flight). A node that forwards a client's request to the leader, or
+  receives a replication message it does not lead, watches for it in the leader's appends; if the leader stays silent for the election timeout (``election`` ×
+  (1 + its rank)), the node campaigns — the vote rule of :mod:`replicalab.quorum.leader` — and,
+  elected, takes the waiting requests itself.
+* **A node that restarts** (with its log, or without it) tells the others; the leader then
+  sends it what its log lacks, and it applies what has committed. A node that lost its disk
+  rebuilds its table from the initial items by replaying the log, so it may keep the region's
+  causal name: everything stamped under that name is in the log.
+
+"Held by a region" (the ledger's view): a write's effect is in a region once that region has
+*committed* it; only committed inputs are applied, so the trace's ``Wrote`` and ``Merged``
+records (logged by the leader when it applies the entry) and every node's table show
+committed state, and ground truth sees a node hold a write once an entry carrying it reached
+that node.
+
+Refused (a :class:`~replicalab.errors.ConfigError` names the valid choices, see
+:mod:`replicalab.scenarios.options`): scenarios with Merkle anti-entropy or a replication delay
+(their timers are a single replica's), ``mode="mrsc"``, and crashes naming a whole region (use
+:class:`~replicalab.scenarios.regions.AzOutage`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from typing import Any
+
+import attrs
+
+from replicalab import _validate
+from replicalab.errors import ConfigError
+from replicalab.items import Item
+from replicalab.policies import MergePolicy
+from replicalab.quorum.leader import (
+    NOT_LEADER,
+    Append,
+    Appended,
+    Entry,
+    LeaderConfig,
+    LeaderNode,
+    Vote,
+    VoteRequest,
+    partition_of,
+)
+from replicalab.replica.base import Context, Log, RecordingContext, Reply, Request, Response, Send
+from replicalab.replica.requests import GetItem
+from replicalab.replica.table import Replicate, TableReplica
+
+__all__ = ["AZ_LETTERS", "PROTOCOLS", "Input", "RegionNode", "Rejoin", "az_nodes",
+           "region_of"]
+
+#: The protocols a region's nodes can run (``region_protocol=``).
+PROTOCOLS = ("leader",)
+
+#: AZ suffixes, in order: a region has at most this many nodes.
+AZ_LETTERS = "abcdefghi"
+
+
+def az_nodes(region: str, count: int) -> tuple[str, ...]:
+    """The node ids of ``region`` with ``count`` AZs: ``('eu-west-1a', 'eu-west-1b', ...)``.
+
+        >>> az_nodes("eu-west-1", 3)
+        ('eu-west-1a', 'eu-west-1b', 'eu-west-1c')
+    """
+    _validate.replica_id(region, "region")
+    if type(count) is not int or not 1 <= count <= len(AZ_LETTERS):
+        raise ConfigError(f"replicas_per_region must be an integer from 1 to {len(AZ_LETTERS)}, "
+                          f"got {_validate.shown(count)}")
+    return tuple(f"{region}{letter}" for letter in AZ_LETTERS[:count])
+
+
+def region_of(node: str, regions: tuple[str, ...]) -> str:
+    """The region a node id belongs to (``'eu-west-1b'`` -> ``'eu-west-1'``)."""
+    _validate.replica_id(node, "node id")
+    if isinstance(regions, (str, bytes)) or not isinstance(regions, (tuple, list)):
+        raise ConfigError(f"regions must be a tuple of region names, got {_validate.shown(regions)}")
+    for region in regions:
+        if not isinstance(region, str):
+            raise ConfigError(f"regions must be region names, got {_validate.shown(region)}")
+        if node.startswith(region) and node[len(region):] in AZ_LETTERS and len(node) == len(region) + 1:
+            return region
+    raise ConfigError(f"{_validate.shown(node)} is not an AZ node of the regions {list(regions)}")
+
+
+@attrs.frozen(repr=False)
+class Input:
+    """A log entry's payload: one input of the region's table, as it reached the leader.
+
+    ``kind`` is ``"request"`` (a client's, from ``source``) or ``"replicate"`` (from another
+    region's node ``source``); ``wall`` is the leader's wall clock when it appended the input,
+    the time every node applies it at.
+    """
+
+    kind: str
+    source: str
+    message: Any
+    wall: int
+
+    def __repr__(self) -> str:  # short: the trace describes appends by their entries' reprs
+        what = getattr(self.message, "op", None) or getattr(self.message, "write", "?")
+        return f"Input({self.kind} {what} from {self.source} at wall {self.wall})"
+
+
+@attrs.frozen
+class Rejoin:
+    """A restarted node -> the others: its log of ``partition`` is ``length`` entries long."""
+
+    partition: int
+    length: int
+
+
+@attrs.frozen
+class _Forward:
+    """A request (or a replication message) passed on to the partition's leader."""
+
+    source: str
+    message: Any
+    kind: str
+
+
+_SUSPECT = "suspect"
+
+
+class RegionNode(LeaderNode):
+    """One AZ node of a region whose table is a replicated state machine (module docs).
+
+    ``region`` is the region's name (the table's causal name: every node stamps as the
+    region); ``nodes`` the region's node ids; ``regions`` every region of the table, so that
+    a node can address a remote region's node; ``policy``, ``items`` and ``stamps`` are the
+    :class:`~replicalab.replica.table.TableReplica`'s.
+    """
+
+    def __init__(self, replica_id: str, region: str, nodes: tuple[str, ...],
+                 regions: Mapping[str, tuple[str, ...]], policy: str | MergePolicy = "item-lww",
+                 items: Mapping[str, Item] | None = None, *, stamps: str = "wall",
+                 config: LeaderConfig | None = None, answers: dict[str, Item | None] | None = None) -> None:
+        super().__init__(replica_id, nodes, config)
+        if not isinstance(regions, Mapping) or tuple(regions.get(region, ())) != self.nodes:
+            raise ConfigError(f"regions must map every region to its node ids, {region!r} to {list(self.nodes)}")
+        self.region = region
+        self.regions = {r: tuple(sorted(ns)) for r, ns in sorted(regions.items())}
+        self.initial = dict(items or {})
+        self.machine = TableReplica(region, policy, self.initial, stamps=stamps)
+        #: Requests this node passed to a leader and has not yet seen in a log: (source, message,
+        #: kind, when), per partition.
+        self.forwarded: dict[int, list[tuple[str, Any, str, int]]] = {}
+        self.watching: set[int] = set()
+        #: Strong reads waiting for a leadership check: op -> request.
+        self.strong: dict[str, Request] = {}
+        self.started = False
+        self.rejoining = False
+        #: The item each read was answered with, by op: an observation channel the run's owner
+        #: passes in (shared by the region's nodes and kept across a crash), for the staleness
+        #: judge; the protocol never reads it.
+        self.answers = answers if answers is not None else {}
+
+    def recover(self, identity: str) -> RegionNode:
+        """After losing its disk: an empty log, the initial table, no vote until a leader speaks."""
+        fresh = RegionNode(self.id, self.region, self.nodes, self.regions, self.machine.policy,
+                           self.initial, stamps=self.machine.stamps, config=self.config,
+                           answers=self.answers)
+        for part in fresh.parts:
+            part.term, part.leader, part.can_vote = 0, None, False
+        fresh.rejoining = True
+        return fresh
+
+    @property
+    def items(self) -> dict[str, Item]:
+        """The node's table: the committed inputs it has applied."""
+        return self.machine.items
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def on_start(self, ctx: Context) -> None:
+        self._check_peers(ctx)
+        rejoin = self.started or self.rejoining
+        self.started, self.rejoining = True, False
+        self.watching.clear()
+        for p, part in enumerate(self.parts):
+            part.heard = ctx.now
+            part.waiting.clear()
+            part.probes.clear()
+            if self.leads(p) and not rejoin:  # the first leaders: no announcement, no traffic
+                part.next = {n: len(part.log) + 1 for n in self.nodes}
+                part.match = {n: 0 for n in self.nodes}
+                part.match[self.id] = len(part.log)
+            elif rejoin:
+                if self.leads(p):  # a leader that was down may have been replaced: follow
+                    part.leader = None
+                for node in self.nodes:
+                    if node != self.id:
+                        ctx.send(node, Rejoin(p, len(part.log)))
+        self.strong.clear()
+        for p in sorted(self.forwarded):
+            self._watch(ctx, p)
+
+    def on_timer(self, ctx: Context, timer: Any) -> None:
+        if not (isinstance(timer, tuple) and len(timer) == 2 and timer[0] == _SUSPECT
+                and type(timer[1]) is int and 0 <= timer[1] < len(self.parts)):
+            raise ConfigError(f"{self.id} got a timer it never set: {_validate.shown(timer)}")
+        p = timer[1]
+        self.watching.discard(p)
+        waiting = self.forwarded.get(p)
+        if not waiting:
+            return
+        part = self.parts[p]
+        if self.leads(p):
+            self._take_forwarded(ctx, p)
+            return
+        since = min(when for _, _, _, when in waiting)
+        if part.heard <= since and part.can_vote:
+            self._campaign(ctx, p)  # the leader said nothing since we passed it a request
+        elif part.leader is not None and part.leader != self.id:
+            for source, message, kind, _ in waiting:  # a leader we did not know then: pass again
+                ctx.send(part.leader, _Forward(source, message, kind), scope=self._key(message))
+        self._watch(ctx, p)
+
+    def _watch(self, ctx: Context, p: int) -> None:
+        if p not in self.watching:
+            self.watching.add(p)
+            ctx.set_timer(self.config.election * (1 + self.rank), (_SUSPECT, p))
+
+    # -- messages ----------------------------------------------------------------------
+    def on_message(self, ctx: Context, src: str, msg: Any) -> None:
+        _validate.replica_id(src, "message source")
+        self._check_peers(ctx)  # before anything changes: an input reaches every AZ
+        kind = type(msg)
+        if kind is Append:
+            self._on_append(ctx, src, msg)
+            self._seen_in_log(msg.partition)
+        elif kind is Appended:
+            self._on_appended(ctx, src, msg)
+        elif kind is VoteRequest:
+            self._on_vote_request(ctx, src, msg)
+        elif kind is Vote:
+            self._on_vote(ctx, src, msg)
+        elif kind is Rejoin:
+            self._on_rejoin(ctx, src, msg)
+        elif kind is _Forward:
+            self._input(ctx, msg.source, msg.message, msg.kind, forwarded=True)
+        elif kind is Replicate:
+            self._input(ctx, src, msg, "replicate")
+        elif isinstance(msg, Request):
+            self._input(ctx, src, msg, "request")
+        else:
+            raise ConfigError(f"{self.id} cannot handle a {type(msg).__name__}; a region node takes "
+                              "the table's requests, Replicate and the leader protocol's messages")
+
+    @staticmethod
+    def _key(message: Any) -> str:
+        key = getattr(message, "key", None)
+        if key is None:  # a transaction: its first item's key
+            key = message.scope
+        return str(key)
+
+    def _input(self, ctx: Context, source: str, message: Any, kind: str, forwarded: bool = False) -> None:
+        if kind == "request" and not message.mutates:
+            self._read(ctx, source, message, forwarded)
+            return
+        partitions = {partition_of(str(k), self.config.partitions)
+                      for _, k in getattr(message, "written", lambda: ((None, self._key(message)),))()}
+        if len(partitions) > 1:
+            ctx.reply(source, Response(message.op, ok=False, error="ValidationError", message=(
+                f"the transaction's items lie in {len(partitions)} partitions of {self.region}; "
+                "with region_protocol='leader' a transaction must stay within one partition")))
+            return
+        p = partitions.pop()
+        part = self.parts[p]
+        if self.leads(p):
+            if kind == "replicate" and any(  # another node's copy of it, or a failover's second
+                    e.op and e.value.kind == kind and e.value.source == source and e.value.message == message
+                    for e in part.log):
+                return
+            part.log.append(Entry(part.term, self._key(message), Input(kind, source, message, ctx.wall_time()),
+                                  getattr(message, "op", None) or message.write))
+            if kind == "request":
+                part.waiting[len(part.log)] = (source, message.op)
+            part.match[self.id] = len(part.log)
+            self._replicate(ctx, p)
+            self._advance(ctx, p)
+            return
+        if kind == "replicate" and any(e.op == message.write and e.value.source == source for e in part.log):
+            return  # the leader's append brought it before the copy sent to this node arrived
+        # Replication reaches every node of the region (the leader too): a follower only
+        # watches that the leader logs it. A client's request reached this node alone: pass it on.
+        if part.leader is not None and not forwarded and kind == "request":
+            ctx.send(part.leader, _Forward(source, message, kind), scope=self._key(message))
+        self.forwarded.setdefault(p, []).append((source, message, kind, ctx.now))
+        self._watch(ctx, p)
+
+    def _read(self, ctx: Context, source: str, request: Any, forwarded: bool) -> None:
+        if not getattr(request, "consistent", False):
+            self._run_machine(ctx, source, request, ctx.wall_time(), carry_out=True)  # what we applied
+            return
+        if not isinstance(request, GetItem) and not hasattr(request, "key"):
+            ctx.reply(source, Response(request.op, ok=False, error="ValidationError", message=(
+                "a strongly consistent read spanning items (a Query) is not supported with "
+                "region_protocol='leader'; read each item with ConsistentRead, or read eventually")))
+            return
+        p = partition_of(request.key, self.config.partitions)
+        part = self.parts[p]
+        if self.leads(p):
+            self._probe += 1
+            self.strong[request.op] = request
+            part.probes[self._probe] = (source, request.op, request.key, {self.id})
+            self._replicate(ctx, p, probe=self._probe)
+            self._check_probe(ctx, p, self._probe)
+        elif part.leader is not None and not forwarded:
+            ctx.send(part.leader, _Forward(source, request, "request"), scope=request.key)
+        else:
+            ctx.reply(source, Response(request.op, ok=False, error=NOT_LEADER, message=(
+                f"{self.id} does not lead partition {p} and knows no leader")))
+
+    def _answer_strong(self, ctx: Context, p: int, client: str, op: str, key: str) -> None:
+        request = self.strong.pop(op, None) or GetItem(op, key, consistent=True)
+        self._run_machine(ctx, client, request, ctx.wall_time(), carry_out=True)
+
+    def _send_append(self, ctx: Context, node: str, msg: Append) -> None:
+        # The entries carry their writes' ground truth to the follower (who holds what).
+        keys = sorted({e.key for e in msg.entries if e.op})
+        ctx.send(node, msg, scopes=keys) if keys else ctx.send(node, msg)
+
+    def _seen_in_log(self, p: int) -> None:
+        """Forget forwarded requests the leader has put in the log."""
+        waiting = self.forwarded.get(p)
+        if waiting:
+            ops = {e.op for e in self.parts[p].log}
+            waiting[:] = [w for w in waiting if (getattr(w[1], "op", None) or w[1].write) not in ops]
+            if not waiting:
+                del self.forwarded[p]
+
+    def _on_rejoin(self, ctx: Context, src: str, msg: Rejoin) -> None:
+        if type(msg.partition) is not int or not 0 <= msg.partition < len(self.parts):
+            raise ConfigError(f"Rejoin names no partition of {self.id}: {_validate.shown(msg.partition)}")
+        if self.leads(msg.partition) and src in self.nodes:
+            part = self.parts[msg.partition]
+            part.next[src] = max(1, min(part.next.get(src, 1), msg.length + 1))
+            self._replicate(ctx, msg.partition)
+
+    def _become_leader(self, ctx: Context, p: int, announce: bool = True) -> None:
+        super()._become_leader(ctx, p, announce)
+        self._take_forwarded(ctx, p)
+
+    def _take_forwarded(self, ctx: Context, p: int) -> None:
+        waiting = self.forwarded.pop(p, [])
+        for source, message, kind, _ in waiting:
+            self._input(ctx, source, message, kind, forwarded=True)
+
+    def _advance(self, ctx: Context, p: int) -> None:
+        before = self.parts[p].commit
+        super()._advance(ctx, p)
+        if self.parts[p].commit > before:
+            self._replicate(ctx, p)  # tell the followers at once: no heartbeat will
+
+    # -- the state machine -------------------------------------------------------------
+    def _apply_entry(self, ctx: Context, p: int, index: int, entry: Entry) -> None:
+        part = self.parts[p]
+        waiting = part.waiting.pop(index, None)
+        if not entry.op:
+            return
+        value: Input = entry.value
+        leader = self.leads(p)
+        self._run_machine(ctx, value.source, value.message, value.wall, carry_out=leader,
+                          answer=waiting is not None)
+
+    def _run_machine(self, ctx: Context, source: str, message: Any, wall: int, *, carry_out: bool,
+                     answer: bool = True) -> None:
+        """Feed one input to the table; at the leader (``carry_out``), do what it asked: its
+        trace records, its reply (if the client waits here) and its replication, to each
+        remote region's gateway node. A follower's run changes its table only."""
+        peers = tuple(r for r in self.regions if r != self.region)
+        rctx = RecordingContext(self.region, now=ctx.now, wall=wall, peers=peers)
+        self.machine.on_message(rctx, source, message)
+        if not carry_out:
+            return
+        if not getattr(message, "mutates", True) and isinstance(getattr(message, "key", None), str):
+            self.answers[message.op] = self.machine.items.get(message.key)
+        for command in rctx.commands:
+            if type(command) is Log:
+                ctx.log(command.kind, **command.data)
+            elif type(command) is Reply:
+                if answer:
+                    ctx.reply(command.client, command.response)
+            elif type(command) is Send:
+                scope: Hashable | None = command.scope
+                for node in self.regions[command.dst]:
+                    ctx.send(node, command.msg, scope=scope)
+            else:
+                raise ConfigError(f"a region's table asked for {type(command).__name__}, which a "
+                                  "replicated region cannot do (timers belong to a single replica)")

@@ -1,0 +1,223 @@
+"""Regions with internal structure in the table scenarios: AZ nodes, their links, routing, staleness.
+
+``replicas_per_region=3, region_protocol="leader"`` makes every region of a
+:class:`~replicalab.scenarios.world.TableScenario` a group of AZ nodes running
+:class:`~replicalab.quorum.region.RegionNode` (read that module for the protocol). This module
+is the scenario side of it:
+
+* :func:`build` — the nodes, and links: every pair of nodes of two regions gets the scenario's
+  latency for that region pair, nodes of one region talk over :data:`INTRA_REGION` (1–2 ms
+  one way); a region's clock skew applies to each of its nodes.
+* :class:`Router` — where a client's request goes inside a region, decided when the client
+  sends it (the request router knows which nodes are up, as DynamoDB's does from health
+  checks): a write or a strongly consistent read to the live node that leads the key's
+  partition (the one with the highest term, if several think so), else the first live node
+  from the partition's starting leader on (which forwards it); an eventually consistent read
+  to a live node drawn from the run's ``"az-reads"`` random stream.
+* :func:`stale_reads` — every read, strongly or eventually consistent, that missed a write
+  acknowledged before the read was sent, and why.
+* :class:`AzOutage` — the fault: one AZ of one region down (and back).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+from replicalab import _validate
+from replicalab.errors import ConfigError
+from replicalab.items import Item
+from replicalab.ledger.reading import write_records
+from replicalab.ledger.rules import effect_missing
+from replicalab.policies import MergePolicy
+from replicalab.quorum.leader import LeaderConfig, partition_of
+from replicalab.quorum.region import AZ_LETTERS, RegionNode, az_nodes
+from replicalab.replica.base import Request
+from replicalab.sim.clock import WallClock
+from replicalab.sim.faults import Crash, Restart
+from replicalab.sim.network import Latency, Link, Uniform
+from replicalab.sim.simulation import Reply, Simulation
+
+# build, Router and stale_reads are the scenario's own machinery (world.py calls them with
+# what it built); the public names are the fault and the link latency.
+__all__ = ["INTRA_REGION", "AzOutage"]
+
+#: One-way latency between two AZs of one region.
+INTRA_REGION = Uniform(1, 2)
+
+
+@attrs.frozen
+class AzOutage:
+    """AZ ``az`` of ``region`` (its one node, e.g. ``eu-west-1a``) goes down at ``at``; back at ``until``.
+
+    ``durable`` says whether the node keeps its disk (its log) through the outage. As
+    simulator faults it is a :class:`~replicalab.sim.faults.Crash` of the node and, with
+    ``until``, a :class:`~replicalab.sim.faults.Restart`.
+    """
+
+    at: int
+    region: str
+    az: str
+    until: int | None = None
+    durable: bool = True
+
+    def __attrs_post_init__(self) -> None:
+        if type(self.at) is not int or self.at < 0:
+            raise ConfigError(f"AzOutage.at must be an integer time >= 0, got {_validate.shown(self.at)}")
+        _validate.replica_id(self.region, "region")
+        if not isinstance(self.az, str) or len(self.az) != 1 or self.az not in AZ_LETTERS:
+            raise ConfigError(f"AzOutage.az must be one AZ letter from {AZ_LETTERS!r}, got "
+                              f"{_validate.shown(self.az)}")
+        if self.until is not None and (type(self.until) is not int or self.until <= self.at):
+            raise ConfigError(f"AzOutage.until must be an integer time after at={self.at}, got "
+                              f"{_validate.shown(self.until)}")
+        if not isinstance(self.durable, bool):
+            raise ConfigError(f"AzOutage.durable must be True or False, got {_validate.shown(self.durable)}")
+
+    @property
+    def node(self) -> str:
+        """The node id that goes down: region and AZ letter, ``'eu-west-1a'``."""
+        return f"{self.region}{self.az}"
+
+    def faults(self) -> tuple[Crash | Restart, ...]:
+        """The simulator faults this outage is."""
+        crash = Crash(self.at, self.node, durable=self.durable)
+        return (crash,) if self.until is None else (crash, Restart(self.until, self.node))
+
+    def to_plain(self) -> dict[str, Any]:
+        return {"at": self.at, "region": self.region, "az": self.az, "until": self.until,
+                "durable": self.durable}
+
+
+def groups(regions: tuple[str, ...], count: int) -> dict[str, tuple[str, ...]]:
+    """``{region: its node ids}``, sorted by region."""
+    return {region: az_nodes(region, count) for region in sorted(regions)}
+
+
+def build(regions: tuple[str, ...], latency: Mapping[tuple[str, str], Latency], count: int,
+          policy: MergePolicy, initial: Mapping[str, Item], *, stamps: str,
+          skew: Mapping[str, int]) -> tuple[list[RegionNode], dict[tuple[str, str], Link],
+                                            dict[str, WallClock]]:
+    """The nodes of every region, the links between them and their clocks (module docs)."""
+    nodes_of = groups(regions, count)
+    config = LeaderConfig(write_quorum=count // 2 + 1)
+    answers: dict[str, Item | None] = {}
+    replicas = [RegionNode(node, region, nodes, nodes_of, policy, initial, stamps=stamps, config=config,
+                           answers=answers)
+                for region, nodes in nodes_of.items() for node in nodes]
+    links: dict[tuple[str, str], Link] = {}
+    for nodes in nodes_of.values():
+        for i, a in enumerate(nodes):
+            for b in nodes[i + 1:]:
+                links[(a, b)] = Link(INTRA_REGION)
+    for (ra, rb), lat in latency.items():
+        for a in nodes_of[ra]:
+            for b in nodes_of[rb]:
+                links[(a, b)] = Link(lat)
+    clocks = {node: WallClock(skew=ms) for region, ms in skew.items() for node in nodes_of[region]}
+    return replicas, links, clocks
+
+
+class Router:
+    """Where a client's request goes inside a region (module docs)."""
+
+    def __init__(self, sim: Simulation, nodes_of: Mapping[str, tuple[str, ...]]) -> None:
+        self.sim = sim
+        self.nodes_of = dict(nodes_of)
+
+    def node(self, region: str, key: Any, request: Request) -> str:
+        """The node of ``region`` that takes ``request`` about ``key`` now."""
+        nodes = self.nodes_of[region]
+        down = set(self.sim.down)
+        live = [n for n in nodes if n not in down]
+        if not live:
+            return nodes[0]  # the whole region is down: the request fails there, and says so
+        if not request.mutates and not getattr(request, "consistent", False):
+            return live[int(self.sim.streams.stream("az-reads").random() * len(live))]
+        node0: Any = self.sim.replicas[live[0]]
+        p = partition_of(str(key), node0.config.partitions)
+        leaders = [(self.sim.replicas[n].parts[p].term, n) for n in live  # type: ignore[attr-defined]
+                   if self.sim.replicas[n].leads(p)]  # type: ignore[attr-defined]
+        if leaders:
+            return max(leaders)[1]
+        start = p % len(nodes)
+        return next(n for n in nodes[start:] + nodes[:start] if n not in down)
+
+    def freshest(self, region: str) -> Any:
+        """The live node of ``region`` that has applied the most of its log (ties: the first)."""
+        down = set(self.sim.down)
+        nodes = [n for n in self.nodes_of[region] if n not in down] or list(self.nodes_of[region])
+        return max((self.sim.replicas[n] for n in nodes),
+                   key=lambda node: sum(p.applied for p in node.parts))  # type: ignore[attr-defined]
+
+    def client(self, region: str) -> str:
+        """The node a client in ``region`` sits next to: the first live one."""
+        down = set(self.sim.down)
+        nodes = self.nodes_of[region]
+        return next((n for n in nodes if n not in down), nodes[0])
+
+    def send(self, at: int, region: str, key: Any, request: Request, *, client: str, via: str,
+             on_reply: Callable[[Simulation, Reply], None] | None = None) -> None:
+        """Send ``request`` at ``at`` to ``region`` from a client in region ``via``; the node is
+        chosen at ``at`` (who is up, who leads then)."""
+
+        def go(sim: Simulation) -> None:
+            node = self.node(region, key, request)
+            near = node if via == region else self.client(via)
+            sim.client_request(sim.now, node, request, client=client, via=near, on_reply=on_reply)
+
+        self.sim.schedule(at, go)
+
+
+def stale_reads(sim: Simulation, reads: Any, replies: Mapping[str, Reply],
+                knowledge: Mapping[str, Any], verdicts: Mapping[str, Any]) -> dict[str, str]:
+    """``{read op: why}`` for every read that missed an acknowledged write.
+
+    A read *missed* write ``w`` on its key if ``w`` was acknowledged to its client before the
+    read was sent, and the item the read was answered with does not hold ``w``'s effect (judged
+    as the ledger judges effects: attributes by provenance, counter and set actions by value)
+    nor a write that had seen ``w`` in its place (then ``w`` was superseded, not missed) —
+    unless that is loss rather than staleness: ``w`` had reached the answering node (ground
+    truth ``knowledge`` when it answered) and the ledger's entry for it (``verdicts``: write id
+    -> :class:`~replicalab.ledger.Entry`) says it was lost, detected or superseded, at or before
+    the answer (or at a time the ledger does not place, as for a set action judged by value);
+    the ledger reports those. A write that had reached the node and was not gone by then, yet
+    is not in the answer, was not yet applied there (an uncommitted log entry, or a replication
+    message the leader had not yet logged): stale.
+    """
+    facts = sim.writes
+    records = {r.id: r for r in write_records(sim)}
+    acked = {r.response.op: r.time for r in sim.replies if r.response.ok and r.response.op in facts}
+    answered = {e.get("op"): e for e in sim.trace.of_kind("Read")}  # type: ignore[union-attr]
+    items = next(iter(sim.replicas.values())).answers  # type: ignore[attr-defined]
+    out: dict[str, str] = {}
+    for read in reads:
+        reply = replies.get(read.op)
+        event = answered.get(read.op)
+        if reply is None or event is None or not reply.response.ok or read.op not in items:
+            continue
+        known = knowledge[read.op]
+        for op, when in sorted(acked.items(), key=lambda kv: (kv[1], kv[0])):
+            fact = facts[op]
+            if fact.scope != read.key or when > reply.issued:
+                continue
+            found = effect_missing(records[op], items[read.op], records)
+            if found is None:
+                continue
+            holders = found[0]
+            if holders and all(h in facts and facts[h].saw(fact) for h in holders):
+                continue  # overwritten by writes that had seen it
+            reached = fact.dot.counter <= known.get(fact.dot.replica)
+            entry = verdicts.get(op)
+            if (reached and entry is not None and entry.verdict not in ("kept", "unreplicated")
+                    and (entry.time is None or entry.time <= event.time)):
+                continue
+            kind = "strongly" if read.consistent else "eventually"
+            out[read.op] = (f"{kind} consistent read answered by {event.replica} at t={event.time} "
+                            f"missed {op}, acknowledged at t={when} (the read was sent at "
+                            f"t={reply.issued})" + ("; it had reached the node, not yet applied"
+                                                    if reached else ""))
+            break
+    return out
