@@ -1384,6 +1384,7 @@ def _subjects() -> dict[str, Callable[[], Any]]:
         "Digest": lambda: mrsc.Digest((("k", 1, "w1"),)),
         "CatchUp": lambda: mrsc.CatchUp((("k", 1, "w1", item),)),
         "Prepare": lambda: mrsc.Prepare("k", item, "w1", 0),
+        "Confirm": lambda: mrsc.Confirm("k", "w1", 0),
         "ReadReply": lambda: mrsc.ReadReply("k", "r1", 1, item),
         "ReadRequest": lambda: mrsc.ReadRequest("k", "r1"),
         "Constant": lambda: Constant(5),

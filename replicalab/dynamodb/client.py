@@ -48,6 +48,7 @@ from replicalab.dynamodb.placeholders import Substitutions
 from replicalab.dynamodb.syntax import Path, Set
 from replicalab.dynamodb.table import MAX_ITEM_BYTES, Table, _project
 from replicalab.dynamodb.values import Value, from_item, item_size, to_item
+from replicalab.errors import ConfigError
 from replicalab.replica.base import Response
 from replicalab.replica.dynamo import (
     DynamoGet,
@@ -154,8 +155,9 @@ class Client:
     def get_item(self, *, TableName: str, Key: Any, ConsistentRead: bool = False,
                  ProjectionExpression: str | None = None, ExpressionAttributeNames: Any = None,
                  **unknown: Any) -> dict[str, Any]:
-        """GetItem from the local region. ``ConsistentRead=True`` is a *regional* guarantee:
-        it can miss a write another region acknowledged a moment ago."""
+        """GetItem from the local region. ``ConsistentRead=True`` is a *regional* guarantee
+        (it can miss a write another region acknowledged a moment ago), except with
+        ``mode="mrsc"``, where it asks the other regions and returns the latest commit."""
         _unknown("GetItem", unknown)
         schema = self._schema
         schema._table(TableName)
@@ -193,6 +195,10 @@ class Client:
                 raise ValidationException(f"{what} must be true or false, got {shown(flag)}")
         if Limit is not None and (type(Limit) is not int or Limit < 1):
             raise ValidationException(f"Limit must be an integer >= 1, got {shown(Limit)}")
+        if ConsistentRead and self._table.options.mode == "mrsc":
+            raise ConfigError("a strongly consistent Query on an MRSC table is not modelled here "
+                              "(only GetItem reads globally); use ConsistentRead=False, or "
+                              "get_item(..., ConsistentRead=True) per item")
         if not isinstance(KeyConditionExpression, str):
             raise ValidationException(f"KeyConditionExpression must be a string, got "
                                       f"{shown(KeyConditionExpression)}")
@@ -226,6 +232,13 @@ class Client:
                              **unknown: Any) -> dict[str, Any]:
         """TransactWriteItems: all or nothing in this region; replicated item by item."""
         _unknown("TransactWriteItems", unknown)
+        if self._table.options.mode == "mrsc":
+            # Refused before anything is sent: DynamoDB's MRSC global tables do not support
+            # the transaction APIs.
+            raise ValidationException(
+                "TransactWriteItems is not supported on a global table in multi-Region strong "
+                "consistency (MRSC) mode; write the items one by one (each write is strongly "
+                "consistent), or use mode='mrec'")
         if not isinstance(TransactItems, list) or not 1 <= len(TransactItems) <= MAX_TRANSACT_ITEMS:
             raise ValidationException(f"TransactItems must be a list of 1 to {MAX_TRANSACT_ITEMS} "
                                       f"actions, got {shown(TransactItems)}")

@@ -38,9 +38,25 @@ Contract:
   the ledger). Item keys in the ledger are the key attributes' values joined by ``|``.
 * The key attributes, and the ``version_attribute`` when a conditional write sets it (the
   versioned pattern), are bookkeeping, not part of a write's effect.
-* Not supported here: ``mode="mrsc"`` (its regions take the scenarios' own requests only)
-  and ``writes="versioned"`` (the scenarios' built-in versioned client: write your own
-  condition instead). Both raise ConfigError.
+* ``mode="mrsc"`` (DynamoDB's multi-Region strong consistency; exactly three regions,
+  ``merge="item-lww"``): the regions are :class:`~replicalab.replica.mrsc.MrscRegion`\\ s.
+  A write returns once another region holds it (``put_item``, ``update_item``,
+  ``delete_item``, ``batch_write_item`` item by item); its condition is evaluated on the
+  latest commit (a region whose copy is behind gets the write refused, never judged on
+  stale data). A write on an item whose latest commit this region has not received yet,
+  or that races another region's write in flight, raises
+  ``ReplicatedWriteConflictException`` — the AWS SDK's "one or more items in the request
+  are being modified by a request in another Region"; nothing was written, and a retry
+  succeeds once the regions agree. ``get_item(ConsistentRead=True)`` returns the latest
+  commit, whichever region made it. Refused: ``transact_write_items``
+  (``ValidationException``: MRSC tables do not support transactions), a strongly
+  consistent ``query`` and :meth:`GlobalTable.expire` (not modelled; ConfigError). A
+  call blocks until its reply, so two calls are never in flight at once: the conflicts
+  you can produce are with commits still on their way (see the tutorial, chapter 13).
+* ``writes="versioned"`` is refused (ConfigError): it names the scenarios' built-in
+  versioned client, which reads, then writes with a condition for you. With a
+  GlobalTable you write that request yourself — ``ConditionExpression="#v = :expected"``
+  with ``SET #v = :next`` — so the condition is yours to see and change.
 """
 
 from __future__ import annotations
@@ -156,11 +172,11 @@ class GlobalTable:
         if len(set(regions)) != len(regions) or not regions:
             raise ConfigError(f"regions must be distinct and at least one, got {list(regions)}")
         if "writes" in options:
-            raise ConfigError("writes= is the scenarios' built-in versioned client; with a "
-                              "GlobalTable write the ConditionExpression yourself")
-        if options.get("mode") == "mrsc":
-            raise ConfigError("mode='mrsc' is not supported by GlobalTable yet: its regions take "
-                              "the scenarios' requests only; use scenarios.run(..., mode='mrsc')")
+            raise ConfigError(
+                "writes= is the scenarios' built-in versioned client; with a GlobalTable write "
+                "the condition yourself: update_item(..., UpdateExpression='SET #v = :next, ...', "
+                "ConditionExpression='#v = :expected') and retry on ConditionalCheckFailedException "
+                "(tutorial chapter 13, the london-versioned request file)")
         _validate.name(version_attribute, "version_attribute")
         self.version_attribute = version_attribute
         if ttl_attribute is not None:
@@ -255,6 +271,9 @@ class GlobalTable:
         """
         if self.ttl_attribute is None:
             raise ConfigError("this table has no TTL: give GlobalTable(..., ttl_attribute='expires_at')")
+        if self.options.mode == "mrsc":
+            raise ConfigError("TTL expiry is not modelled on an MRSC table (DynamoDB's MRSC "
+                              "tables did not support TTL at launch); use mode='mrec'")
         if region not in self.scenario.regions:
             raise ConfigError(f"unknown region {_validate.shown(region)}; regions are "
                               f"{list(self.scenario.regions)}")
