@@ -30,7 +30,7 @@ Runtime (:mod:`replicalab.sim`):
 =================  ===================================================================
 
 Table replicas (:mod:`replicalab.replica`): ``Wrote``, ``Merged``, ``Rejected``,
-``Read``, ``Queried``, ``Synced``, ``SyncAbandoned``; MRSC regions also ``Proposed``,
+``Read``, ``Queried``, ``Synced``, ``SyncAbandoned``, ``ReplicationThrottled``; MRSC regions also ``Proposed``,
 ``Refused``, ``Aborted`` and ``Recovered``; a merge policy of your own may report
 ``ConflictReported``.
 
@@ -360,6 +360,19 @@ class Read(TraceEvent):
     writes: list[str]
     version: int | None = None
     scope: str | None = None
+
+
+@_kind
+@attrs.frozen(kw_only=True)
+class ReplicationThrottled(TraceEvent):
+    """A replicated ``write`` of ``key`` from ``source`` waits here: this region's provisioned
+    write capacity is spent. It is merged, in arrival order, once ``units`` WCUs are
+    available — delayed, never dropped."""
+
+    key: str
+    write: str
+    source: str
+    units: int
 
 
 @_kind

@@ -56,6 +56,7 @@ from replicalab.replica.dynamo import (
     DynamoResult,
     DynamoTransaction,
     DynamoWrite,
+    local_partition,
 )
 
 __all__ = ["Client"]
@@ -206,22 +207,33 @@ class Client:
         condition = parse_key_condition(KeyConditionExpression, subs, schema.key)
         subs.check_all_used()
         start = schema._key_argument(ExclusiveStartKey) if ExclusiveStartKey is not None else None
-        op = self._table._next("q")
         prefix = self._table._key_name((condition.hash_value,))
+        order = self._table._order
+
+        def select(pairs: Any) -> tuple[list[dict[str, Value]], bool]:
+            """The items a query returns from a region's ``(key, cells)`` pairs; True if cut
+            by the limit."""
+            items = [{**from_cells(cells), **self._table._key_values(name)} for name, cells in pairs]
+            if condition.sort is not None:
+                items = [item for item in items if holds(condition.sort, item)]
+            items.sort(key=order, reverse=not ScanIndexForward)
+            if start is not None:
+                mark = order(dict(zip(schema.key, start, strict=True)))
+                items = [i for i in items if (order(i) > mark if ScanIndexForward else order(i) < mark)]
+            cut = Limit is not None and len(items) > Limit
+            return (items[:Limit] if cut else items), cut
+
+        if self._table.read_capacity:
+            # Charged before sending, for what the local region will answer: it answers at
+            # once (no latency between a client and its region), from the same items.
+            self._table._charge_query(self.region, select(local_partition(
+                self._table._sim.replicas[self.region].items, prefix))[0], ConsistentRead)
+        op = self._table._next("q")
         result = self._send(DynamoQuery(op, prefix, consistent=ConsistentRead), "NONE",
                             writing=False)
-        items = [{**from_cells(cells), **self._table._key_values(name)}
-                 for name, cells in result.items]
-        if condition.sort is not None:
-            items = [item for item in items if holds(condition.sort, item)]
-        order = self._table._order
-        items.sort(key=order, reverse=not ScanIndexForward)
-        if start is not None:
-            mark = order(dict(zip(schema.key, start, strict=True)))
-            items = [i for i in items if (order(i) > mark if ScanIndexForward else order(i) < mark)]
+        items, cut = select(result.items)
         out: dict[str, Any] = {}
-        if Limit is not None and len(items) > Limit:
-            items = items[:Limit]
+        if cut:
             out["LastEvaluatedKey"] = from_item({k: items[-1][k] for k in schema.key})
         return {"Items": [from_item(i) for i in items], "Count": len(items),
                 "ScannedCount": len(items), **out, **_metadata(op)}

@@ -81,6 +81,7 @@ from replicalab.dynamodb.values import Value, from_item, item_size, number_text,
 from replicalab.errors import ConfigError
 from replicalab.items import format_wall
 from replicalab.replica.base import Request, Response
+from replicalab.replica.capacity import TokenBucket, read_units
 from replicalab.replica.dynamo import ConditionFailed, DynamoGet, plan, resolved
 from replicalab.scenarios.result import Result
 from replicalab.scenarios.world import ClientRead, TableScenario
@@ -143,15 +144,29 @@ class GlobalTable:
     the day (``YYYY-MM-DD``) the simulated clock runs on.
 
     Capacity: on-demand (``capacity=None``, the default) never throttles. Provisioned,
-    ``capacity={"write": WCUs, "burst_seconds": 1}``: each region meters the client writes
-    it serves (a token bucket of ``write`` WCUs per simulated second holding at most
-    ``burst_seconds`` seconds' worth; 1 KB units of the larger of the item before and after,
-    at least 1; twice that in a transaction; charged even when the condition fails) and
-    refuses a write it has no units for with ``ProvisionedThroughputExceededException`` —
-    raised to the caller at once, the request never reaching the region (so not in the
-    ledger: the client knows). ``batch_write_item`` returns the throttled items in
-    ``UnprocessedItems`` instead. Not modelled: replicated writes consuming the receiving
-    region's capacity, reads (RCUs), adaptive capacity, boto3's automatic retries.
+    ``capacity={"write": WCUs, "read": RCUs, "burst_seconds": 1}`` (``read`` optional:
+    without it reads are not metered): each region has a token bucket per kind
+    (:class:`~replicalab.replica.capacity.TokenBucket`: ``write`` or ``read`` units per
+    simulated second, holding at most ``burst_seconds`` seconds' worth, starting full).
+
+    * A client write costs 1 KB units of the larger of the item before and after, at least
+      1; twice that in a transaction; charged even when the condition fails.
+    * A replicated write costs the *receiving* region 1 KB units of the item it receives,
+      from the same write bucket (DynamoDB's replicated WCUs). It is never refused or
+      dropped: it waits, in arrival order, until the bucket can pay (a
+      ``ReplicationThrottled`` event), so an under-provisioned region lags and then
+      catches up. Under ``mode="mrsc"`` the synchronous protocol's messages are not metered.
+    * ``get_item`` costs 4 KB units of the item read (at least 1): half a unit each when
+      eventually consistent, a whole unit when ``ConsistentRead``; ``query`` the same on
+      the summed size of the items it returns. (Transactional reads, two units per 4 KB,
+      have no API here: TransactGetItems is not modelled.)
+    * A client request the bucket cannot pay for raises
+      ``ProvisionedThroughputExceededException`` at once, the request never reaching the
+      region (so not in the ledger: the client knows). ``batch_write_item`` returns the
+      throttled items in ``UnprocessedItems`` instead.
+
+    Not modelled: adaptive and burst capacity beyond ``burst_seconds``, per-partition
+    limits, boto3's automatic retries.
     """
 
     def __init__(self, name: str, key: tuple[str, ...] = ("pk",),
@@ -184,7 +199,6 @@ class GlobalTable:
         self.ttl_attribute = ttl_attribute
         self._day = _days_since_1970(date)
         self._capacity = _capacity(capacity)
-        self._buckets: dict[str, tuple[int, int]] = {}
         epoch_ms = parse_time(epoch) if isinstance(epoch, str) else epoch
         if type(epoch_ms) is not int or not 0 <= epoch_ms < _DAY:
             raise ConfigError(f"epoch must be a time of day (ms or 'HH:MM:SS.mmm'), got {_validate.shown(epoch)}")
@@ -212,6 +226,18 @@ class GlobalTable:
         # The scenario has no workload: prepare() builds the regions, clients and faults only.
         self._prepared = prepared = self.scenario.prepare(merge, seed, **options)
         self._sim, self.options, self._clients = prepared.sim, prepared.opts, prepared.clients
+        #: Provisioned capacity per region (empty: on-demand), shared by the client side and
+        #: the region's own replication (write).
+        self.write_capacity: dict[str, TokenBucket] = {}
+        self.read_capacity: dict[str, TokenBucket] = {}
+        if self._capacity is not None:
+            burst = self._capacity["burst_seconds"]
+            for region in regions:
+                bucket = TokenBucket(self._capacity["write"], burst)
+                self.write_capacity[region] = bucket
+                self._sim.replicas[region].write_capacity = bucket  # type: ignore[attr-defined]
+                if "read" in self._capacity:
+                    self.read_capacity[region] = TokenBucket(self._capacity["read"], burst)
         self._counters: dict[str, int] = {}
         self._requests = 0
         self._reads: list[ClientRead] = []
@@ -342,22 +368,24 @@ class GlobalTable:
             total += 2 * units if parts is not None else units
         return total
 
-    def _charge(self, region: str, units: int) -> None:
-        """Take ``units`` WCUs from ``region``'s bucket, or raise the throttling error.
-
-        A token bucket per region, in milli-WCUs: it refills at ``write`` WCUs per simulated
-        second up to ``burst_seconds`` seconds' worth, and starts full.
-        """
-        assert self._capacity is not None
-        rate, size = self._capacity["write"], self._capacity["write"] * 1000 * self._capacity["burst_seconds"]
-        tokens, last = self._buckets.get(region, (size, self._sim.now))
-        tokens = min(size, tokens + (self._sim.now - last) * rate)
-        if tokens < units * 1000:
-            self._buckets[region] = (tokens, self._sim.now)
+    def _charge(self, bucket: TokenBucket, milli: int) -> None:
+        """Take ``milli`` milli-units from ``bucket``, or raise the throttling error."""
+        if not bucket.take(self._sim.now, milli):
             raise ProvisionedThroughputExceededException(
                 "The level of configured provisioned throughput for the table was exceeded. "
                 "Consider increasing your provisioning level with the UpdateTable API.")
-        self._buckets[region] = (tokens - units * 1000, self._sim.now)
+
+    def _read_cost(self, region: str, request: Any) -> int:
+        """Milli-RCUs a GetItem costs at ``region``: 4 KB units of the item as stored there."""
+        view = resolved(self._sim.replicas[region].items.get(request.key))  # type: ignore[attr-defined]
+        size = item_size({**view, **request.key_item}) if view is not None else 0
+        return read_units(size, request.consistent)
+
+    def _charge_query(self, region: str, items: list[dict[str, Value]], consistent: bool) -> None:
+        """Charge a Query at ``region`` for the items it will return (their summed size)."""
+        bucket = self.read_capacity.get(region)
+        if bucket is not None:
+            self._charge(bucket, read_units(sum(item_size(i) for i in items), consistent))
 
     def _key_values(self, name: str) -> dict[str, Value]:
         """The key attributes of item key ``name`` (the inverse of :meth:`_key_name`)."""
@@ -392,8 +420,10 @@ class GlobalTable:
         if key is None and hasattr(request, "parts"):
             key = request.parts[0].key
         target = self._clients.target(key, client.region, writing) if key is not None else client.region
-        if writing and self._capacity is not None:
-            self._charge(target, self._units(target, request))
+        if writing and target in self.write_capacity:
+            self._charge(self.write_capacity[target], 1000 * self._units(target, request))
+        elif isinstance(request, DynamoGet) and target in self.read_capacity:
+            self._charge(self.read_capacity[target], self._read_cost(target, request))
         self.sent.append(request.op)
         self.sent.extend(part.op for part in getattr(request, "parts", ()))
         box: list[Reply] = []
@@ -421,10 +451,13 @@ class GlobalTable:
 def _capacity(value: Any) -> dict[str, int] | None:
     if value is None:
         return None
-    if not isinstance(value, Mapping) or "write" not in value or set(value) - {"write", "burst_seconds"}:
-        raise ConfigError(f"capacity must be None (on-demand) or {{'write': WCUs, 'burst_seconds': n}}, "
-                          f"got {_validate.shown(value)}")
+    if not isinstance(value, Mapping) or "write" not in value or \
+            set(value) - {"write", "read", "burst_seconds"}:
+        raise ConfigError(f"capacity must be None (on-demand) or {{'write': WCUs, 'read': RCUs, "
+                          f"'burst_seconds': n}} ('read' optional), got {_validate.shown(value)}")
     out = {"write": value["write"], "burst_seconds": value.get("burst_seconds", 1)}
+    if "read" in value:
+        out["read"] = value["read"]
     for name, n in out.items():
         if type(n) is not int or not 1 <= n <= 1_000_000:
             raise ConfigError(f"capacity[{name!r}] must be an integer from 1 to 1,000,000, got {_validate.shown(n)}")

@@ -28,12 +28,14 @@ import attrs
 from replicalab import _validate
 from replicalab.antientropy import SyncSession
 from replicalab.clocks import HybridLogicalClock, LamportClock
+from replicalab.dynamodb.values import item_size
 from replicalab.errors import ConfigError
 from replicalab.items import Item, Stamp
 from replicalab.policies import MergePolicy, Outcome, get_policy
 from replicalab.replica import dynamo as _dynamo
 from replicalab.replica._keyspace import ItemStore, KeyspaceIndex
 from replicalab.replica.base import Context, Replica, Response
+from replicalab.replica.capacity import TokenBucket, write_units
 from replicalab.replica.log_fields import element_fields, loss_fields, stamp_fields, written_fields
 from replicalab.replica.requests import GetItem, PutItem, ReadResult, UpdateItem
 from replicalab.replica.sync_driver import SYNC_MESSAGES as _SYNC_MESSAGES
@@ -73,6 +75,7 @@ class Replicate:
 
 
 _SHIP = "ship"
+_CAPACITY = "replication-capacity"
 
 
 class TableReplica(AntiEntropyDriver, Replica):
@@ -133,6 +136,12 @@ class TableReplica(AntiEntropyDriver, Replica):
             # from the same items share one build); sessions then only catch up changed keys
             self.keyspace.update(self.items, fanout=anti_entropy.fanout, depth=anti_entropy.depth)
         self.writes_applied = 0
+        #: The region's provisioned write capacity (None: on-demand, never throttles). Set by
+        #: a GlobalTable with ``capacity=``; replicated writes draw from it (see
+        #: :mod:`replicalab.replica.capacity`).
+        self.write_capacity: TokenBucket | None = None
+        #: Replicated writes waiting for write capacity, in arrival order.
+        self.throttled: list[tuple[str, Replicate]] = []
 
     def on_start(self, ctx: Context) -> None:
         if self.anti_entropy is not None:
@@ -140,6 +149,8 @@ class TableReplica(AntiEntropyDriver, Replica):
             ctx.set_timer(1 + int(ctx.random() * self.anti_entropy.period), _SYNC)
         if self.outbox:  # a durable restart: what was acknowledged but not shipped goes now
             ctx.set_timer(self.replication_delay, _SHIP)
+        if self.throttled:  # a durable restart: the wait for capacity died with the timers
+            self._wait_for_capacity(ctx)
         for name in sorted(self.sessions):  # a durable restart: syncs in flight died in the crash
             ctx.log("SyncAbandoned", session=name, peer=self.session_peer.pop(name))
         self.sessions.clear()
@@ -147,6 +158,8 @@ class TableReplica(AntiEntropyDriver, Replica):
     def on_timer(self, ctx: Context, timer: Any) -> None:
         if timer == _SHIP:
             self._ship(ctx)
+        elif timer == _CAPACITY:
+            self._drain(ctx)
         elif timer == _SYNC:
             self._start_sync(ctx)
             ctx.set_timer(self.anti_entropy.period, _SYNC)  # type: ignore[union-attr]
@@ -157,7 +170,10 @@ class TableReplica(AntiEntropyDriver, Replica):
     def on_message(self, ctx: Context, src: str, msg: Any) -> None:
         _validate.replica_id(src, "message source")  # a peer or a client: checked before any clock moves
         if isinstance(msg, Replicate):
-            self._merge(ctx, src, msg)
+            if self.write_capacity is None:
+                self._merge(ctx, src, msg)
+            else:
+                self._metered(ctx, src, msg)
         elif isinstance(msg, _SYNC_MESSAGES):
             self._on_sync(ctx, src, msg)
         elif isinstance(msg, (UpdateItem, PutItem)):
@@ -327,6 +343,48 @@ class TableReplica(AntiEntropyDriver, Replica):
         remote = HybridLogicalClock(self.actor, wall, logical)
         self.hlc = self.hlc.receive(remote, wall=ctx.wall_time())
 
+    @staticmethod
+    def _replicated_milli(msg: Replicate) -> int:
+        """Milli-WCUs a replicated write costs the receiving region: 1 KB units of the item."""
+        view = _dynamo.resolved(msg.item)
+        return 1000 * write_units(item_size(view) if view is not None else 0)
+
+    def _metered(self, ctx: Context, src: str, msg: Replicate) -> None:
+        """Merge a replicated write if the region has write capacity for it, else queue it
+        (behind any already waiting: replicated writes are merged in arrival order)."""
+        bucket = self.write_capacity
+        assert bucket is not None
+        milli = self._replicated_milli(msg)
+        # Capacity is the service's meter, so it runs on simulated time (not a skewed clock).
+        if not self.throttled and bucket.take(ctx.now, milli):
+            self._merge(ctx, src, msg)
+            return
+        ctx.log("ReplicationThrottled", key=msg.key, write=msg.write, source=src,
+                units=milli // 1000)
+        self.throttled.append((src, msg))
+        if len(self.throttled) == 1:
+            self._wait_for_capacity(ctx)
+
+    def _wait_for_capacity(self, ctx: Context) -> None:
+        bucket = self.write_capacity
+        assert bucket is not None
+        milli = self._replicated_milli(self.throttled[0][1])
+        ctx.set_timer(max(1, bucket.ready_at(ctx.now, milli) - ctx.now), _CAPACITY)
+
+    def _drain(self, ctx: Context) -> None:
+        """Merge the waiting replicated writes the bucket can pay for now."""
+        bucket = self.write_capacity
+        while self.throttled and bucket is not None:
+            src, msg = self.throttled[0]
+            milli = self._replicated_milli(msg)
+            if not bucket.take(ctx.now, milli):
+                if bucket.level(ctx.now) < bucket.size:
+                    self._wait_for_capacity(ctx)
+                    return
+                bucket.force(ctx.now, milli)  # larger than the whole bucket: pay it off later
+            self.throttled.pop(0)
+            self._merge(ctx, src, msg)
+
     def _merge(self, ctx: Context, src: str, msg: Replicate) -> None:
         self._observe(ctx, msg)
         local = self.items.get(msg.key)
@@ -347,8 +405,10 @@ class TableReplica(AntiEntropyDriver, Replica):
 
     def recover(self, identity: str) -> TableReplica:
         """The region after losing its state: no items, same policy, new causal identity."""
-        return type(self)(self.id, self.policy, stamps=self.stamps, actor=identity,
-                          replication_delay=self.replication_delay, anti_entropy=self.anti_entropy)
+        fresh = type(self)(self.id, self.policy, stamps=self.stamps, actor=identity,
+                           replication_delay=self.replication_delay, anti_entropy=self.anti_entropy)
+        fresh.write_capacity = self.write_capacity  # the table's provisioning outlives a crash
+        return fresh
 
     @staticmethod
     def _failed_condition(item: Item | None, condition: Mapping[str, Any] | None) -> str:
