@@ -71,6 +71,12 @@ def _requests():
         (980, "ap-southeast-2", "app", "put_item", dict(
             Item={"pk": {"S": "sub_42"}, "address": {"S": "Sydney"}},
             ConditionExpression="attribute_exists(pk)")),
+        (990, "us-east-1", "job", "put_item", dict(
+            Item={"pk": {"S": "sub_42"}}, ConditionExpression="attribute_not_exists(pk)",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD")),
+        (995, "eu-west-1", "portal", "update_item", dict(
+            Key=key42, UpdateExpression="SET version = :n", ConditionExpression="version = :e",
+            ExpressionAttributeValues={":n": {"N": "19"}, ":e": {"N": "18"}})),
     ]
 
 
