@@ -365,13 +365,13 @@ class Read(TraceEvent):
 @_kind
 @attrs.frozen(kw_only=True)
 class ReplicationThrottled(TraceEvent):
-    """A replicated ``write`` of ``key`` from ``source`` waits here: this region's provisioned
-    write capacity is spent. It is merged, in arrival order, once ``units`` WCUs are
-    available — delayed, never dropped."""
+    """Replicating ``write`` of ``key`` to ``peer`` waits: ``peer``'s provisioned write
+    capacity is spent. The item is sent, in order, once ``peer`` has ``units`` WCUs —
+    delayed, never dropped."""
 
     key: str
     write: str
-    source: str
+    peer: str
     units: int
 
 

@@ -28,6 +28,13 @@ def put(client, pk: str, sk: int, size: int = 10) -> None:
                                        "blob": {"S": "x" * size}})
 
 
+def spend(client) -> None:
+    """A write whose condition fails: charged one WCU where it runs, replicated nowhere."""
+    with pytest.raises(client.exceptions.ConditionalCheckFailedException):
+        client.put_item(TableName=T, Item={"pk": {"S": "none"}, "sk": {"N": "0"}},
+                        ConditionExpression="attribute_exists(pk)")
+
+
 def get(client, pk: str, sk: int, consistent: bool = False) -> dict:
     return client.get_item(TableName=T, Key={"pk": {"S": pk}, "sk": {"N": str(sk)}},
                            ConsistentRead=consistent)
@@ -85,32 +92,58 @@ def test_on_demand_never_throttles():
 
 
 def test_a_replicated_write_waits_for_the_receiving_regions_capacity_and_is_never_dropped():
-    """us-east-1 spends its only WCU on its own write at t=50; eu-west-1's write arrives
-    about 25 ms later and waits: the bucket holds 1000 milli-units again at 50 + 1000 ms.
-    It is merged then (lag visible in the trace), and the ledger keeps every write."""
-    merged_at = {}
-    for capacity in ({"write": 1}, {}):
+    """2 WCUs a second (a bucket of 2000 milli-units). Two failed conditional writes at
+    us-east-1 at t=0 spend its bucket (charged, replicated nowhere); eu-west-1's write at
+    t=10 must pay us-east-1 one unit to replicate there, which its bucket holds again at
+    t=500 (2 milli-units a ms). So the write waits at eu-west-1 and leaves at 500 — while
+    ap-southeast-2, which had units, gets it at once. Delayed, never dropped: the ledger
+    keeps every write and the regions converge."""
+    runs = {}
+    for capacity in ({"write": 2}, {}):
         tbl = table(**capacity)
         eu, us = tbl.client("eu-west-1"), tbl.client("us-east-1")
+        spend(us)
+        spend(us)
+        tbl.at(10)
         put(eu, "b", 1)
-        tbl.at(50)
-        put(us, "a", 1)
+        tbl.at(300)
+        seen = "Item" in get(us, "b", 1, consistent=True)
         result = tbl.settle()
-        merged_at[bool(capacity)] = {(e.replica, e.write): e.time
-                                     for e in result.trace.of_kind("Merged")}
-        throttled = result.trace.of_kind("ReplicationThrottled")
-        # Every region has one WCU a second: eu-west-1 spent it on w1 at t=0, us-east-1 on
-        # w2 at t=50, ap-southeast-2 on w1 when it arrived; the next arrival waits.
-        assert sorted((e.replica, e.write, e.units) for e in throttled) == (
-            [("ap-southeast-2", "w2", 1), ("eu-west-1", "w2", 1), ("us-east-1", "w1", 1)]
-            if capacity else [])
-        assert result.ledger.verdicts() == {"w1": "kept", "w2": "kept"} and result.converged
-    lagging, free = merged_at[True], merged_at[False]
-    assert lagging[("us-east-1", "w1")] == 50 + 1000 and free[("us-east-1", "w1")] < 100
-    assert lagging[("eu-west-1", "w2")] == 0 + 1000 and free[("eu-west-1", "w2")] < 150
-    ap_first = lagging[("ap-southeast-2", "w1")]
-    assert ap_first == free[("ap-southeast-2", "w1")]  # the first arrival found units
-    assert lagging[("ap-southeast-2", "w2")] == ap_first + 1000
+        # Ground truth agrees: the lagging region had not received w3, so its strong read
+        # missed a write acknowledged before it began (a stale read, counted).
+        assert (seen, result.stale_reads) == ((False, ("r1",)) if capacity else (True, ()))
+        throttled = [(e.replica, e.write, e.peer, e.units, e.time)
+                     for e in result.trace.of_kind("ReplicationThrottled")]
+        merged = {(e.replica, e.write): e.time for e in result.trace.of_kind("Merged")}
+        runs[bool(capacity)] = throttled, merged
+        assert result.ledger.verdicts() == {"w1": "rejected", "w2": "rejected", "w3": "kept"}
+        assert result.converged
+    (throttled, lagging), (none, free) = runs[True], runs[False]
+    assert throttled == [("eu-west-1", "w3", "us-east-1", 1, 10)] and none == []
+    assert 500 + 70 <= lagging[("us-east-1", "w3")] <= 500 + 80   # eu-west-1 -> us-east-1: 70-80 ms
+    assert 10 + 70 <= free[("us-east-1", "w3")] <= 10 + 80
+    assert lagging[("ap-southeast-2", "w3")] == free[("ap-southeast-2", "w3")]
+
+
+def test_replication_waits_in_order_and_sends_the_item_as_it_is_then():
+    """Two writes on one key wait for the same peer: one message leaves, carrying the item
+    with both (the later write names it), and nothing is lost."""
+    tbl = table(write=2)
+    eu, us = tbl.client("eu-west-1"), tbl.client("us-east-1")
+    spend(us)
+    spend(us)  # us-east-1's bucket is empty at t=0
+    tbl.at(10)
+    put(eu, "b", 1)
+    tbl.at(20)
+    eu.update_item(TableName=T, Key={"pk": {"S": "b"}, "sk": {"N": "1"}},
+                   UpdateExpression="SET more = :m", ExpressionAttributeValues={":m": {"S": "y"}})
+    result = tbl.settle()
+    to_us = [e for e in result.trace.of_kind("Merged")
+             if e.replica == "us-east-1" and e.key.startswith("b")]
+    assert [e.write for e in to_us] == ["w4"] and 570 <= to_us[0].time <= 580
+    assert result.final["us-east-1"]["b|1"]["more"] == "y"
+    assert result.ledger.verdicts() == {"w1": "rejected", "w2": "rejected", "w3": "kept",
+                                        "w4": "kept"}
 
 
 def test_token_bucket_contract_and_bad_capacity():

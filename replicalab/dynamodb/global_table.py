@@ -151,11 +151,13 @@ class GlobalTable:
 
     * A client write costs 1 KB units of the larger of the item before and after, at least
       1; twice that in a transaction; charged even when the condition fails.
-    * A replicated write costs the *receiving* region 1 KB units of the item it receives,
-      from the same write bucket (DynamoDB's replicated WCUs). It is never refused or
-      dropped: it waits, in arrival order, until the bucket can pay (a
-      ``ReplicationThrottled`` event), so an under-provisioned region lags and then
-      catches up. Under ``mode="mrsc"`` the synchronous protocol's messages are not metered.
+    * A replicated write costs the *receiving* region 1 KB units of the item, from the
+      same write bucket (DynamoDB's replicated WCUs), paid when it is sent. It is never
+      refused or dropped: when the receiver's bucket is short the item waits at the sender
+      (a ``ReplicationThrottled`` event), in order, and is sent once the bucket can pay —
+      so an under-provisioned region lags, then catches up. (It waits before sending, not
+      inside the receiver, so what a region has received is what it has applied.) Under
+      ``mode="mrsc"`` the synchronous protocol's messages are not metered.
     * ``get_item`` costs 4 KB units of the item read (at least 1): half a unit each when
       eventually consistent, a whole unit when ``ConsistentRead``; ``query`` the same on
       the summed size of the items it returns. (Transactional reads, two units per 4 KB,
@@ -233,11 +235,13 @@ class GlobalTable:
         if self._capacity is not None:
             burst = self._capacity["burst_seconds"]
             for region in regions:
-                bucket = TokenBucket(self._capacity["write"], burst)
-                self.write_capacity[region] = bucket
-                self._sim.replicas[region].write_capacity = bucket  # type: ignore[attr-defined]
+                self.write_capacity[region] = TokenBucket(self._capacity["write"], burst)
                 if "read" in self._capacity:
                     self.read_capacity[region] = TokenBucket(self._capacity["read"], burst)
+            for region in regions:
+                # What a region replicates to a peer waits for that peer's write capacity.
+                self._sim.replicas[region].peer_capacity = {  # type: ignore[attr-defined]
+                    peer: bucket for peer, bucket in self.write_capacity.items() if peer != region}
         self._counters: dict[str, int] = {}
         self._requests = 0
         self._reads: list[ClientRead] = []

@@ -8,10 +8,10 @@ half unit is exact and nothing depends on floating point.
 
 Who draws from a region's write bucket: the client writes it serves (refused with
 ``ProvisionedThroughputExceededException`` when it is short, by the
-:class:`~replicalab.dynamodb.GlobalTable`), and the writes it receives by replication
-(:class:`~replicalab.replica.table.TableReplica`): a replicated write is never refused or
-dropped — it waits in arrival order until the bucket can pay for it, so an under-provisioned
-region falls behind (replication lag) and catches up.
+:class:`~replicalab.dynamodb.GlobalTable`), and the writes replicated to it (by the sending
+:class:`~replicalab.replica.table.TableReplica`, before it sends): a replicated write is never
+refused or dropped — it waits at the sender, in order, until the receiver's bucket can pay,
+so an under-provisioned region falls behind (replication lag) and catches up.
 
     >>> bucket = TokenBucket(rate=2)            # 2 units/s, 1 s of burst: 2000 milli-units
     >>> bucket.take(now=0, milli=1500), bucket.take(now=0, milli=1000)
