@@ -32,6 +32,18 @@ from replicalab.errors import ConfigError
 __all__ = ["TokenBucket", "read_units", "write_units"]
 
 
+def _amount(value: Any, what: str) -> int:
+    if type(value) is not int or value < 0:
+        raise ConfigError(f"{what} must be an integer >= 0, got {_validate.shown(value)}")
+    return value
+
+
+def _signed(value: Any) -> None:
+    if value is not None and type(value) is not int:
+        raise ConfigError(f"tokens must be an integer number of milli-units or None, got "
+                          f"{_validate.shown(value)}")
+
+
 def _rate(_instance: Any, _attribute: Any, value: Any) -> None:
     if type(value) is not int or not 1 <= value <= 1_000_000:
         raise ConfigError(f"a capacity must be an integer from 1 to 1,000,000 units per second, "
@@ -46,8 +58,8 @@ class TokenBucket:
     burst_seconds: int = attrs.field(default=1, validator=_rate)
     #: Milli-units held at ``last`` (None: full). Negative after a replicated write larger
     #: than the whole bucket took what it needed (a debt later refills pay back).
-    tokens: int | None = None
-    last: int = 0
+    tokens: int | None = attrs.field(default=None, validator=lambda _i, _a, v: _signed(v))
+    last: int = attrs.field(default=0, validator=lambda _i, _a, v: _amount(v, "last (simulated ms)"))
 
     @property
     def size(self) -> int:
@@ -56,6 +68,7 @@ class TokenBucket:
 
     def level(self, now: int) -> int:
         """Milli-units held at simulated time ``now`` (ms); refills ``rate`` per ms."""
+        _amount(now, "now (simulated ms)")
         if self.tokens is None:
             return self.size
         return min(self.size, self.tokens + max(0, now - self.last) * self.rate)
@@ -63,6 +76,7 @@ class TokenBucket:
     def take(self, now: int, milli: int) -> bool:
         """Take ``milli`` milli-units at ``now`` if the bucket holds them; False (and nothing
         taken) if not."""
+        _amount(milli, "milli (milli-units)")
         held = self.level(now)
         if held < milli:
             return False
@@ -71,11 +85,12 @@ class TokenBucket:
 
     def force(self, now: int, milli: int) -> None:
         """Take ``milli`` even if that leaves a debt (a write larger than the whole bucket)."""
+        _amount(milli, "milli (milli-units)")
         self.tokens, self.last = self.level(now) - milli, now
 
     def ready_at(self, now: int, milli: int) -> int:
         """The first ms at or after ``now`` when the bucket holds ``min(milli, size)``."""
-        missing = min(milli, self.size) - self.level(now)
+        missing = min(_amount(milli, "milli (milli-units)"), self.size) - self.level(now)
         return now if missing <= 0 else now + -(-missing // self.rate)
 
 
@@ -85,6 +100,7 @@ def write_units(size: int) -> int:
         >>> write_units(0), write_units(1024), write_units(1025)
         (1, 1, 2)
     """
+    _amount(size, "size (bytes)")
     return max(1, -(-size // 1024))
 
 
@@ -95,5 +111,8 @@ def read_units(size: int, consistent: bool) -> int:
         >>> read_units(0, False), read_units(4096, True), read_units(4097, False)
         (500, 1000, 1000)
     """
+    _amount(size, "size (bytes)")
+    if not isinstance(consistent, bool):
+        raise ConfigError(f"consistent must be True or False, got {_validate.shown(consistent)}")
     units = max(1, -(-size // 4096))
     return units * (1000 if consistent else 500)
