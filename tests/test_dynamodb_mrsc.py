@@ -40,25 +40,68 @@ def set_version(client, new: str, expected: str | None = None) -> dict:
                               ExpressionAttributeValues=values, **extra)
 
 
-def test_the_seed_requests_under_mrsc_lose_nothing_and_match_the_scenario_where_they_can():
-    """London's two UpdateItems under MRSC: no write is silently lost, in the request file
-    replay as in the scenario. One verdict differs, for a stated reason: a GlobalTable call
-    blocks until its reply, so the retention job's request (due at .189) is sent when the
-    portal's call returns (.288, marked late) — after w1 committed, so it builds on w1 and
-    is kept. In the scenario both are in flight at once and MRSC refuses w2 with
-    ReplicatedWriteConflict (rejected: the client knows). Neither run loses anything."""
+def test_the_seed_requests_under_mrsc_get_the_scenarios_verdict_for_every_write():
+    """London's two UpdateItems under MRSC, replayed from the request file: the portal's
+    and the retention job's calls overlap (different clients), so MRSC sees both in flight
+    and refuses the job's with ReplicatedWriteConflict — the verdicts of
+    ``scenarios.run("london", mode="mrsc")``, write by write. Nothing is silently lost, and
+    the support agent's strong read is global."""
     replay = example("london").replay(mode="mrsc")
     scenario = scenarios.run("london", mode="mrsc")
-    assert replay.result.summary["silently_lost"] == scenario.summary["silently_lost"] == 0
-    assert replay.result.ledger.verdicts() == {"w1": "kept", "w2": "kept"}
-    assert scenario.ledger.verdicts() == {"w1": "kept", "w2": "rejected"}
+    assert replay.result.ledger.verdicts() == scenario.ledger.verdicts() == {
+        "w1": "kept", "w2": "rejected"}
+    assert replay.result.summary == scenario.summary
+    assert replay.result.summary["silently_lost"] == 0
     portal, job, read = replay.outcomes
-    assert (portal.outcome, portal.late, job.outcome, job.late) == ("ok", False, "ok", True)
-    assert job.time == 288 and portal.response == {} and job.response == {}
-    # The support agent's strong read is global now: it sees both writes.
+    assert (portal.outcome, portal.late, portal.time) == ("ok", False, 140)
+    assert (job.outcome, job.late, job.time) == ("ReplicatedWriteConflictException", False, 189)
+    assert job.response["Error"]["Code"] == "ReplicatedWriteConflictException"
+    assert (read.outcome, read.late, read.time) == ("ok", False, 194)
     assert read.response["Item"]["delivery_address"] == {"S": "12 High Street, London"}
-    assert read.response["Item"]["last_contacted"] == {"S": "2026-12-22T14:07:12.189Z"}
-    assert replay.result.stale_reads == () and replay.result.converged
+    assert replay.result.stale_reads == scenario.stale_reads == ()
+    assert replay.result.converged
+
+
+def test_one_client_at_a_time_the_retention_job_builds_on_the_portals_commit():
+    """The same two requests as blocking calls: the job's call is made when the portal's
+    returns (.288), after w1 committed, so it builds on it and both are kept."""
+    table = GlobalTable("subscribers", key=("subscriber_id",), mode="mrsc", epoch="14:07:12.000",
+                        items=[{"subscriber_id": {"S": "sub_42"}, "version": {"N": "17"}}])
+    eu, us = table.client("eu-west-1", "portal"), table.client("us-east-1", "retention-job")
+    key = {"subscriber_id": {"S": "sub_42"}}
+    table.at("14:07:12.140")
+    eu.update_item(TableName="subscribers", Key=key, UpdateExpression="SET a = :a",
+                   ExpressionAttributeValues={":a": {"S": "London"}})
+    assert table.clock == "14:07:12.288"
+    us.update_item(TableName="subscribers", Key=key, UpdateExpression="SET b = :b",
+                   ExpressionAttributeValues={":b": {"S": "x"}})
+    assert table.settle().ledger.verdicts() == {"w1": "kept", "w2": "kept"}
+
+
+def test_started_calls_overlap_and_race_as_in_the_scenario():
+    table = GlobalTable("subscribers", key=("subscriber_id",), mode="mrsc", epoch="14:07:12.000",
+                        items=[{"subscriber_id": {"S": "sub_42"}, "version": {"N": "17"}}])
+    eu, us = table.client("eu-west-1", "portal"), table.client("us-east-1", "retention-job")
+    key = {"subscriber_id": {"S": "sub_42"}}
+    done = []
+    table.at("14:07:12.140")
+    portal = table.start(eu, "update_item", dict(
+        TableName="subscribers", Key=key, UpdateExpression="SET a = :a",
+        ExpressionAttributeValues={":a": {"S": "London"}}), on_done=done.append)
+    table.at("14:07:12.189")
+    job = table.start(us, "update_item", dict(
+        TableName="subscribers", Key=key, UpdateExpression="SET b = :b",
+        ExpressionAttributeValues={":b": {"S": "x"}}), on_done=done.append)
+    assert not portal.done and not job.done
+    table.settle()
+    assert done == [job, portal]  # the refusal comes back first (t=389 vs 412)
+    assert portal.error is None and portal.ops == ["w1"]
+    assert isinstance(job.error, ReplicatedWriteConflictException) and job.ops == ["w2"]
+    with pytest.raises(ConfigError, match="unknown operation"):
+        table.start(eu, "scan", {})
+    bad = table.start(eu, "update_item", dict(TableName="subscribers", Key=key,
+                                              UpdateExpression="SET"))
+    assert bad.done and isinstance(bad.error, ValidationException) and bad.ops == []
 
 
 def test_a_write_from_a_region_behind_the_latest_commit_raises_replicated_write_conflict():

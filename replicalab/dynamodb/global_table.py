@@ -33,6 +33,8 @@ Contract:
 * A call returns when its reply reaches the client: at once when the client's own region
   serves it, after a round trip when it goes elsewhere (``routing="key-home"``,
   ``mode="single-primary"``); then ``table.now`` has moved on.
+  :meth:`GlobalTable.start` sends a call without waiting for it, so several clients'
+  calls can be in flight at once (a request file replays that way).
 * Writes get op ids ``w1, w2, ...`` in call order, reads ``r1, ...``, queries ``q1, ...``,
   transactions ``t1, ...`` whose parts are ``t1.1, t1.2, ...`` (each part is a write in
   the ledger). Item keys in the ledger are the key attributes' values joined by ``|``.
@@ -50,9 +52,9 @@ Contract:
   succeeds once the regions agree. ``get_item(ConsistentRead=True)`` returns the latest
   commit, whichever region made it. Refused: ``transact_write_items``
   (``ValidationException``: MRSC tables do not support transactions), a strongly
-  consistent ``query`` and :meth:`GlobalTable.expire` (not modelled; ConfigError). A
-  call blocks until its reply, so two calls are never in flight at once: the conflicts
-  you can produce are with commits still on their way (see the tutorial, chapter 13).
+  consistent ``query`` and :meth:`GlobalTable.expire` (not modelled; ConfigError). Two
+  clients' writes race only if both are in flight: start them with
+  :meth:`GlobalTable.start` (a blocking call has returned before the next is made).
 * ``writes="versioned"`` is refused (ConfigError): it names the scenarios' built-in
   versioned client, which reads, then writes with a condition for you. With a
   GlobalTable you write that request yourself — ``ConditionExpression="#v = :expected"``
@@ -62,7 +64,7 @@ Contract:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -70,9 +72,10 @@ import attrs
 
 from replicalab import _validate
 from replicalab.dynamodb.cells import to_cells
-from replicalab.dynamodb.client import Client, sort_value
+from replicalab.dynamodb.client import Client, answer, sort_value
 from replicalab.dynamodb.exceptions import (
     ConditionalCheckFailedException,
+    DynamoDBError,
     ProvisionedThroughputExceededException,
     ValidationException,
 )
@@ -88,7 +91,7 @@ from replicalab.scenarios.world import ClientRead, TableScenario
 from replicalab.sim.network import Latency, Uniform
 from replicalab.sim.simulation import Reply, Simulation
 
-__all__ = ["DEFAULT_LATENCY", "DEFAULT_REGIONS", "GlobalTable", "parse_time"]
+__all__ = ["DEFAULT_LATENCY", "DEFAULT_REGIONS", "Call", "GlobalTable", "parse_time"]
 
 DEFAULT_REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
 #: One-way latencies between the default regions (as in the London scenario); any other
@@ -415,8 +418,72 @@ class GlobalTable:
     def _order(self, item: Mapping[str, Value]) -> tuple[Any, ...]:
         return tuple(sort_value(item[k]) for k in self._schema.key[1:])
 
+    def start(self, client: Client, operation: str, request: Mapping[str, Any],
+              on_done: Callable[[Call], None] | None = None) -> Call:
+        """Start ``client.<operation>(**request)`` now without waiting for it: return its
+        :class:`Call`, which holds the response (or the boto3 error) once the simulation has
+        run far enough (:meth:`at`, :meth:`settle`). ``on_done(call)`` runs then.
+
+        Several clients' calls can be in flight at once, as in the scenarios: under
+        ``mode="mrsc"`` two of them may then race and one gets
+        ``ReplicatedWriteConflictException``. A blocking call (``client.put_item(...)``)
+        is ``start`` followed by running until it is done. A request that is invalid is
+        refused at once (the call is done before this returns).
+        """
+        method = getattr(type(client), operation, None)
+        steps = getattr(method, "steps", None)
+        if steps is None:
+            raise ConfigError(f"unknown operation {_validate.shown(operation)}; operations: "
+                              f"{', '.join(OPERATION_NAMES)}")
+        call = Call(client, operation, self._sim.now, on_done)
+        self._advance(call, steps(client, **request), None, None)
+        return call
+
+    def _advance(self, call: Call, steps: Any, result: Any, error: DynamoDBError | None) -> None:
+        """Feed ``steps`` its last answer and send its next request (or finish the call)."""
+        while True:
+            try:
+                step = steps.throw(error) if error is not None else (
+                    next(steps) if result is None else steps.send(result))
+            except StopIteration as done:
+                call._finish(done.value, None)
+                return
+            except DynamoDBError as failed:
+                call._finish(None, failed)
+                return
+            request, on_failure, writing = step
+            call.ops.append(request.op)
+            call.ops.extend(part.op for part in getattr(request, "parts", ()))
+
+            def answered(response: Response, on_failure: Any = on_failure) -> None:
+                try:
+                    answer_ = answer(response, on_failure)
+                except DynamoDBError as failed:
+                    self._advance(call, steps, None, failed)
+                else:
+                    self._advance(call, steps, answer_, None)
+
+            try:
+                self._begin(call.client, request, writing, answered)
+            except DynamoDBError as throttled:  # refused before it was sent
+                result, error = None, throttled
+                continue
+            return
+
     def _call(self, client: Client, request: Request, writing: bool) -> Response:
         """Send ``request`` from ``client`` now and run the simulation until its reply."""
+        box: list[Response] = []
+        self._begin(client, request, writing, box.append)
+        while not box:
+            before = self._sim.now
+            self._sim.run(events=1)
+            if not box and self._sim.now == before and not self._sim._heap:
+                raise ConfigError(f"request {request.op} got no reply")  # cannot happen: guard
+        return box[0]
+
+    def _begin(self, client: Client, request: Request, writing: bool,
+               on_response: Callable[[Response], None]) -> None:
+        """Send ``request`` from ``client`` now; ``on_response`` gets the region's answer."""
         self._requests += 1
         if self._requests > MAX_REQUESTS:
             raise ConfigError(f"a GlobalTable takes at most {MAX_REQUESTS} requests")
@@ -430,26 +497,48 @@ class GlobalTable:
             self._charge(self.read_capacity[target], self._read_cost(target, request))
         self.sent.append(request.op)
         self.sent.extend(part.op for part in getattr(request, "parts", ()))
-        box: list[Reply] = []
         if isinstance(request, DynamoGet):
             # A strong read is judged for staleness as the scenarios judge theirs.
             self._reads.append(ClientRead(self._sim.now, client.region, request.op, client.name,
                                           request.key, consistent=request.consistent))
 
         def answered(sim: Simulation, reply: Reply) -> None:
-            box.append(reply)
             if isinstance(request, DynamoGet):
                 self._clients.read_replies[request.op] = reply
                 self._clients.read_knowledge[request.op] = sim.knowledge(client.region, request.key)
+            on_response(reply.response)
 
         self._sim.client_request(self._sim.now, target, request, client=client.name,
                                  via=client.region, on_reply=answered)
-        while not box:
-            before = self._sim.now
-            self._sim.run(events=1)
-            if not box and self._sim.now == before and not self._sim._heap:
-                raise ConfigError(f"request {request.op} got no reply")  # cannot happen: guard
-        return box[0].response
+
+
+#: The operations :meth:`GlobalTable.start` runs (a client's boto3 method names).
+OPERATION_NAMES = ("put_item", "update_item", "delete_item", "get_item", "query",
+                   "transact_write_items", "batch_write_item")
+
+
+class Call:
+    """One operation started by :meth:`GlobalTable.start`: ``done`` once answered, then
+    ``response`` (boto3's response dict) or ``error`` (the boto3 exception it raised).
+    ``ops`` are the op ids of what it sent; ``started`` the simulated ms it began."""
+
+    def __init__(self, client: Client, operation: str, started: int,
+                 on_done: Callable[[Call], None] | None) -> None:
+        self.client, self.operation, self.started = client, operation, started
+        self.ops: list[str] = []
+        self.done = False
+        self.response: dict[str, Any] | None = None
+        self.error: DynamoDBError | None = None
+        self._on_done = on_done
+
+    def __repr__(self) -> str:
+        state = ("error " + self.error.code if self.error is not None else "ok") if self.done else "in flight"
+        return f"<Call {self.operation} by {self.client.name} at t={self.started}: {state}>"
+
+    def _finish(self, response: dict[str, Any] | None, error: DynamoDBError | None) -> None:
+        self.done, self.response, self.error = True, response, error
+        if self._on_done is not None:
+            self._on_done(self)
 
 
 def _capacity(value: Any) -> dict[str, int] | None:
