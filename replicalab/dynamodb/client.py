@@ -26,6 +26,7 @@ its own write, not atomic). Every response carries ``ResponseMetadata`` with
 from __future__ import annotations
 
 import functools
+import inspect
 import types
 from collections.abc import Callable, Generator, Mapping
 from decimal import Decimal
@@ -86,6 +87,10 @@ def _operation(steps: Callable[..., Steps]) -> Callable[..., dict[str, Any]]:
         return self._drive(steps(self, **request))
 
     method.steps = steps  # type: ignore[attr-defined]
+    # What a caller (and the reference docs) see: boto3's response dict, not the steps.
+    method.__annotations__ = {**steps.__annotations__, "return": "dict[str, Any]"}
+    method.__signature__ = inspect.signature(steps).replace(  # type: ignore[attr-defined]
+        return_annotation="dict[str, Any]")
     return method
 
 
