@@ -351,7 +351,8 @@ class MrscRegion(TableReplica):
             pending = _Pending(msg, src, None, base, {}, answer=answer, confirming=True)
             self.in_flight[msg.key] = pending
             for peer in ctx.peers:
-                ctx.send(peer, Confirm(msg.key, msg.op, base, *self._clocks()), scope=msg.key)
+                # A question about versions carries no effect, so no causal past (no scope).
+                ctx.send(peer, Confirm(msg.key, msg.op, base, *self._clocks()))
             if ctx.peers:
                 pending.timer = ctx.set_timer(self.timeout, (_PREPARE_TIMEOUT, msg.key, msg.op))
             else:
@@ -451,8 +452,8 @@ class MrscRegion(TableReplica):
             reason = ""
         if reason:
             ctx.log("Refused", write=msg.write, key=msg.key, source=src, reason=reason)
-        ctx.send(src, Accepted(msg.key, msg.write, not reason, reason, *self._clocks()),
-                 scope=msg.key)
+        # The answer carries no data either: the origin answers from its own copy.
+        ctx.send(src, Accepted(msg.key, msg.write, not reason, reason, *self._clocks()))
 
     def _confirmed(self, ctx: Context, pending: _Pending) -> None:
         """A peer confirmed the local copy is the latest commit: answer from it."""
