@@ -55,3 +55,22 @@ def test_a_refused_prepare_does_not_turn_an_unreplicated_mrsc_write_into_silentl
     result = table.settle()
     assert result.final["us-east-1"]["b"]["x"] == "1" and "b" not in result.final["ap-southeast-2"]
     assert result.ledger.verdicts()["w2"] == "unreplicated"
+
+
+def test_a_blocking_call_whose_mrsc_region_crashes_mid_request_raises_a_boto3_error():
+    """us-east-1 takes update_item at t=50, sends its Prepares and crashes at t=100 before any
+    Accepted is back. The caller gets `replicalab.errors.ConfigError: request w1 got no reply`
+    (global_table.py `_call`, the guard commented 'cannot happen') after the table clock
+    ran on to 1.050 — a configuration error for a fault. boto3 code expects a DynamoDB error
+    (e.g. ServiceUnavailableException / a timeout: the outcome is unknown). With
+    GlobalTable.start the Call stays `done=False` forever, even after settle()."""
+    import pytest
+
+    from replicalab.dynamodb.exceptions import DynamoDBError
+    from replicalab.sim.faults import Crash
+
+    table = GlobalTable(T, key=("pk",), mode="mrsc", faults=[Crash(100, "us-east-1", durable=False)])
+    table.at(50)
+    with pytest.raises(DynamoDBError):
+        table.client("us-east-1").update_item(TableName=T, Key={"pk": {"S": "k"}}, UpdateExpression="SET x = :v",
+                                              ExpressionAttributeValues={":v": {"S": "1"}})
