@@ -74,3 +74,27 @@ def test_a_blocking_call_whose_mrsc_region_crashes_mid_request_raises_a_boto3_er
     with pytest.raises(DynamoDBError):
         table.client("us-east-1").update_item(TableName=T, Key={"pk": {"S": "k"}}, UpdateExpression="SET x = :v",
                                               ExpressionAttributeValues={":v": {"S": "1"}})
+
+
+def test_a_strong_read_that_failed_is_not_counted_as_a_stale_read():
+    """ap-southeast-2 is down 50..700. eu-west-1's w1 commits at ~100 with us-east-1; at 300 a
+    client in ap-southeast-2 calls get_item(ConsistentRead=True) and gets
+    ServiceUnavailableException — it was told nothing about the item. result.stale_reads
+    still lists r1, so the MRSC run reports a stale *strong* read (chapter 13: MRSC strong
+    reads are global, never stale). Also true on main's GlobalTable for mode='mrec' (a failed
+    read is judged as if it had answered); an eventually consistent failed read is not listed."""
+    import pytest
+
+    from replicalab.dynamodb.exceptions import ServiceUnavailableException
+    from replicalab.sim.faults import Crash, Restart
+
+    table = GlobalTable(T, key=("pk",), mode="mrsc",
+                        faults=[Crash(50, "ap-southeast-2", durable=False), Restart(700, "ap-southeast-2")],
+                        items=[{"pk": {"S": "k"}, "y": {"S": "0"}}])
+    table.at(100)
+    table.client("eu-west-1").update_item(TableName=T, Key={"pk": {"S": "k"}}, UpdateExpression="SET x = :v",
+                                          ExpressionAttributeValues={":v": {"S": "1"}})
+    table.at(300)
+    with pytest.raises(ServiceUnavailableException):
+        table.client("ap-southeast-2").get_item(TableName=T, Key={"pk": {"S": "k"}}, ConsistentRead=True)
+    assert table.settle().stale_reads == ()
