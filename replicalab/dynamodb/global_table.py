@@ -105,6 +105,10 @@ DEFAULT_LATENCY: dict[tuple[str, str], Latency] = {
 #: that an untrusted request file cannot make a run without end).
 MAX_ITEMS = 10_000
 MAX_REQUESTS = 10_000
+#: How long (simulated ms) a client waits for an answer before it gives up, as an SDK's read
+#: timeout does: its region crashed with the request in hand, or the request or its answer
+#: was lost. The call raises ServiceUnavailableException; whether it took effect is unknown.
+CLIENT_TIMEOUT = 10_000
 
 _CLOCK = re.compile(r"^(\d{2}):(\d{2}):(\d{2})(?:\.(\d{3}))?$")
 _DAY = 24 * 60 * 60 * 1000
@@ -247,6 +251,8 @@ class GlobalTable:
                     peer: bucket for peer, bucket in self.write_capacity.items() if peer != region}
         self._counters: dict[str, int] = {}
         self._requests = 0
+        #: Requests sent and not yet answered: op -> (sent at, who gets the answer).
+        self._pending: dict[str, tuple[int, Callable[[Response], None]]] = {}
         self._reads: list[ClientRead] = []
         #: The op ids of the requests sent so far, in order (a transaction's parts after it).
         self.sent: list[str] = []
@@ -291,6 +297,7 @@ class GlobalTable:
             raise ConfigError(f"time cannot go back: it is already {self.clock} (t={self.now}), "
                               f"asked for {_validate.shown(when)} (t={target})")
         self._sim.run(until=target)
+        self._give_up(final=False)
 
     def expire(self, region: str) -> tuple[str, ...]:
         """Run ``region``'s TTL process now; return the op ids of the deletes it issued.
@@ -332,6 +339,9 @@ class GlobalTable:
     def settle(self) -> Result:
         """Run until nothing is in flight and return the run's Result (ledger, pictures)."""
         self._sim.run_until_quiescent()
+        while self._pending:  # a call nothing will answer: its client gives up (and may retry)
+            self._give_up(final=True)
+            self._sim.run_until_quiescent()
         scenario = attrs.evolve(self.scenario, reads=tuple(self._reads))
         self._clients.scenario = scenario
         # The reads sent so far become the scenario's, so the Result counts them.
@@ -350,6 +360,12 @@ class GlobalTable:
     def _next(self, kind: str) -> str:
         self._counters[kind] = self._counters.get(kind, 0) + 1
         return f"{kind}{self._counters[kind]}"
+
+    def _unissue(self, op: str) -> None:
+        """Take back op id ``op`` (the latest of its kind): its request was never sent."""
+        kind = op.rstrip("0123456789")
+        if self._counters.get(kind) and f"{kind}{self._counters[kind]}" == op:
+            self._counters[kind] -= 1
 
     def _key_name(self, key: tuple[Any, ...]) -> str:
         """The item key the regions and the ledger use: the key values joined by ``|``."""
@@ -452,8 +468,6 @@ class GlobalTable:
                 call._finish(None, failed)
                 return
             request, on_failure, writing = step
-            call.ops.append(request.op)
-            call.ops.extend(part.op for part in getattr(request, "parts", ()))
 
             def answered(response: Response, on_failure: Any = on_failure) -> None:
                 try:
@@ -468,33 +482,53 @@ class GlobalTable:
             except DynamoDBError as throttled:  # refused before it was sent
                 result, error = None, throttled
                 continue
+            call.ops.append(request.op)
+            call.ops.extend(part.op for part in getattr(request, "parts", ()))
             return
 
     def _call(self, client: Client, request: Request, writing: bool) -> Response:
         """Send ``request`` from ``client`` now and run the simulation until its reply."""
         box: list[Response] = []
         self._begin(client, request, writing, box.append)
+        sent = self._sim.now
         while not box:
-            before = self._sim.now
+            if not self._sim._heap or self._sim.now - sent >= CLIENT_TIMEOUT:
+                self._give_up(final=True, only=request.op)
+                break
             self._sim.run(events=1)
-            if not box and self._sim.now == before and not self._sim._heap:
-                raise ConfigError(f"request {request.op} got no reply")  # cannot happen: guard
         return box[0]
+
+    def _give_up(self, final: bool, only: str | None = None) -> None:
+        """Answer the calls still waiting — all of them (``final``: nothing else can answer
+        them) or those waiting ``CLIENT_TIMEOUT`` ms — with the client's own time-out."""
+        now = self._sim.now
+        for op in [op for op in sorted(self._pending) if only in (None, op)]:
+            sent, deliver = self._pending[op]
+            if final or now - sent >= CLIENT_TIMEOUT:
+                del self._pending[op]
+                deliver(Response(op, ok=False, error="RequestTimedOut", message=(
+                    f"no answer after {now - sent} ms (the region crashed with the request in "
+                    f"hand, or the request or its answer was lost): whether it took effect is "
+                    f"unknown")))
 
     def _begin(self, client: Client, request: Request, writing: bool,
                on_response: Callable[[Response], None]) -> None:
         """Send ``request`` from ``client`` now; ``on_response`` gets the region's answer."""
-        self._requests += 1
-        if self._requests > MAX_REQUESTS:
+        if self._requests >= MAX_REQUESTS:
             raise ConfigError(f"a GlobalTable takes at most {MAX_REQUESTS} requests")
         key = getattr(request, "key", None)
         if key is None and hasattr(request, "parts"):
             key = request.parts[0].key
         target = self._clients.target(key, client.region, writing) if key is not None else client.region
-        if writing and target in self.write_capacity:
-            self._charge(self.write_capacity[target], 1000 * self._units(target, request))
-        elif isinstance(request, DynamoGet) and target in self.read_capacity:
-            self._charge(self.read_capacity[target], self._read_cost(target, request))
+        try:
+            if writing and target in self.write_capacity:
+                self._charge(self.write_capacity[target], 1000 * self._units(target, request))
+            elif isinstance(request, DynamoGet) and target in self.read_capacity:
+                self._charge(self.read_capacity[target], self._read_cost(target, request))
+        except ProvisionedThroughputExceededException:
+            self._unissue(request.op)  # a throttled call changes nothing, its op id included
+            raise
+        self._requests += 1
         self.sent.append(request.op)
         self.sent.extend(part.op for part in getattr(request, "parts", ()))
         if isinstance(request, DynamoGet):
@@ -503,11 +537,14 @@ class GlobalTable:
                                           request.key, consistent=request.consistent))
 
         def answered(sim: Simulation, reply: Reply) -> None:
+            if self._pending.pop(request.op, None) is None:
+                return  # its client gave up waiting (CLIENT_TIMEOUT) and was told so
             if isinstance(request, DynamoGet):
                 self._clients.read_replies[request.op] = reply
                 self._clients.read_knowledge[request.op] = sim.knowledge(client.region, request.key)
             on_response(reply.response)
 
+        self._pending[request.op] = (self._sim.now, on_response)
         self._sim.client_request(self._sim.now, target, request, client=client.name,
                                  via=client.region, on_reply=answered)
 

@@ -126,6 +126,13 @@ def _reached(write: WriteRecord, knowledge: VectorClock | None) -> bool:
     return write.dot.counter <= knowledge.get(write.dot.replica)
 
 
+def _removed_after(w: WriteRecord, records: Mapping[str, WriteRecord]) -> bool:
+    """True iff a write that had seen ``w`` removed part of its effect (REMOVE, a delete):
+    then an absent attribute is that removal, not ``w`` never applied."""
+    return any(r.id != w.id and r.key == w.key and r.saw(w) and set(r.removed) & set(w.effect)
+               for r in records.values())
+
+
 def _missing(w: WriteRecord, item: Item | None, records: Mapping[str, WriteRecord],
              reset: set[str] = frozenset(),  # type: ignore[assignment]
              ) -> tuple[set[str], str] | None:
@@ -253,7 +260,8 @@ def judge(
                 unreached.append(replica)
                 continue
             if reached is not None and not found[1] and all(
-                    h not in records or h == w.id or w.saw(records[h]) for h in found[0]):
+                    h not in records or h == w.id or w.saw(records[h]) for h in found[0]) \
+                    and not _removed_after(w, records):
                 # Ground truth says it arrived (a message carried it: a read's answer, a
                 # refused proposal, a log entry that never committed), but it was never
                 # applied, and nothing it had not seen took its place: no merge lost it.
