@@ -50,7 +50,8 @@ def _address(n: int) -> str:
 def client_writes(updates: int, conditional: bool) -> tuple[float, dict]:
     scenario = TableScenario(name="b11", description="", regions=(REGION,), latency={},
                              initial=_initial(), workload=())
-    sim, opts, clients, policy, initial = scenario.build("item-lww", 0)
+    prepared = scenario.prepare("item-lww", 0)
+    sim = prepared.sim
     versions = [0] * ITEMS
     started = H.perf_counter()
     for n in range(updates):
@@ -60,7 +61,7 @@ def client_writes(updates: int, conditional: bool) -> tuple[float, dict]:
         sim.client_request(n, REGION, UpdateItem(f"w{n + 1}", f"sub_{i}", {
             "delivery_address": _address(n), "version": versions[i]}, condition))
     sim.run_until_quiescent()
-    result = scenario.result(sim, opts, clients, policy, initial)  # the ledger, as settle() makes
+    result = prepared.result()  # the ledger, as settle() makes
     seconds = H.perf_counter() - started
     return seconds, result.final[REGION]
 

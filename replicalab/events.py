@@ -30,7 +30,7 @@ Runtime (:mod:`replicalab.sim`):
 =================  ===================================================================
 
 Table replicas (:mod:`replicalab.replica`): ``Wrote``, ``Merged``, ``Rejected``,
-``Read``, ``Queried``, ``Synced``, ``SyncAbandoned``; MRSC regions also ``Proposed``,
+``Read``, ``Queried``, ``Synced``, ``SyncAbandoned``, ``ReplicationThrottled``; MRSC regions also ``Proposed``,
 ``Refused``, ``Aborted`` and ``Recovered``; a merge policy of your own may report
 ``ConflictReported``.
 
@@ -360,6 +360,19 @@ class Read(TraceEvent):
     writes: list[str]
     version: int | None = None
     scope: str | None = None
+
+
+@_kind
+@attrs.frozen(kw_only=True)
+class ReplicationThrottled(TraceEvent):
+    """Replicating ``write`` of ``key`` to ``peer`` waits: ``peer``'s provisioned write
+    capacity is spent. The item is sent, in order, once ``peer`` has ``units`` WCUs —
+    delayed, never dropped."""
+
+    key: str
+    write: str
+    peer: str
+    units: int
 
 
 @_kind

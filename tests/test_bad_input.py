@@ -1119,7 +1119,8 @@ PUBLIC_MODULES = [
     "replicalab", "replicalab.clocks", "replicalab.dots", "replicalab.crdts", "replicalab.items",
     "replicalab.policies", "replicalab.merkle", "replicalab.antientropy", "replicalab.reconcile",
     "replicalab.serialization", "replicalab.trace", "replicalab.ulid", "replicalab.replica",
-    "replicalab.replica.mrsc", "replicalab.replica.sync_driver", "replicalab.sim",
+    "replicalab.replica.mrsc", "replicalab.replica.sync_driver", "replicalab.replica.capacity",
+    "replicalab.sim",
     "replicalab.sim.faults", "replicalab.sim.limits",
     "replicalab.scenarios", "replicalab.ledger", "replicalab.checkers",
     "replicalab.dynamodb", "replicalab.dynamodb.values", "replicalab.dynamodb.expressions",
@@ -1353,6 +1354,7 @@ def _subjects() -> dict[str, Callable[[], Any]]:
     from replicalab.merkle import MerkleTree
     from replicalab.policies import Loss, Outcome
     from replicalab.replica import GetItem, PutItem, ReadResult, Replicate, Request, Response, mrsc
+    from replicalab.replica.capacity import TokenBucket
     from replicalab.sim import faults
 
     item = Item((lww_version(1),))
@@ -1402,6 +1404,8 @@ def _subjects() -> dict[str, Callable[[], Any]]:
         "Digest": lambda: mrsc.Digest((("k", 1, "w1"),)),
         "CatchUp": lambda: mrsc.CatchUp((("k", 1, "w1", item),)),
         "Prepare": lambda: mrsc.Prepare("k", item, "w1", 0),
+        "Confirm": lambda: mrsc.Confirm("k", "w1", 0),
+        "TokenBucket": lambda: TokenBucket(2),
         "ReadReply": lambda: mrsc.ReadReply("k", "r1", 1, item),
         "ReadRequest": lambda: mrsc.ReadRequest("k", "r1"),
         "Constant": lambda: Constant(5),

@@ -386,7 +386,8 @@ def test_key_home_routing_sends_the_retention_job_home_and_nothing_is_lost():
 
 @pytest.mark.parametrize(("call", "error"), [
     (lambda: london_table(merge="nope"), ConfigError),
-    (lambda: london_table(mode="mrsc"), ConfigError),
+    (lambda: london_table(mode="mrsc", merge="causal"), ConfigError),
+    (lambda: GlobalTable("ttt", regions=["a", "b"], mode="mrsc"), ConfigError),
     (lambda: london_table(writes="versioned"), ConfigError),
     (lambda: london_table(routing="sideways"), ConfigError),
     (lambda: london_table(skew={"mars-1": 5}), ReplicaIdError),

@@ -25,8 +25,10 @@ its own write, not atomic). Every response carries ``ResponseMetadata`` with
 
 from __future__ import annotations
 
+import functools
+import inspect
 import types
-from collections.abc import Mapping
+from collections.abc import Callable, Generator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -48,6 +50,7 @@ from replicalab.dynamodb.placeholders import Substitutions
 from replicalab.dynamodb.syntax import Path, Set
 from replicalab.dynamodb.table import MAX_ITEM_BYTES, Table, _project
 from replicalab.dynamodb.values import Value, from_item, item_size, to_item
+from replicalab.errors import ConfigError
 from replicalab.replica.base import Response
 from replicalab.replica.dynamo import (
     DynamoGet,
@@ -55,9 +58,10 @@ from replicalab.replica.dynamo import (
     DynamoResult,
     DynamoTransaction,
     DynamoWrite,
+    local_partition,
 )
 
-__all__ = ["Client"]
+__all__ = ["Client", "answer"]
 
 #: DynamoDB's caps on one TransactWriteItems and one BatchWriteItem.
 MAX_TRANSACT_ITEMS = 100
@@ -67,6 +71,27 @@ EXCEPTIONS = types.SimpleNamespace(**{name: getattr(_exceptions, name) for name 
     "ClientError", "ConditionalCheckFailedException", "ProvisionedThroughputExceededException",
     "ReplicatedWriteConflictException", "ResourceNotFoundException",
     "TransactionCanceledException", "ValidationException")})
+
+
+#: One operation as a generator: it yields ``(request, on_failure, writing)`` for each request
+#: it sends, receives each result (or has the boto3 error thrown in), and returns the response.
+Steps = Generator[tuple[Any, Any, bool], DynamoResult, dict[str, Any]]
+
+
+def _operation(steps: Callable[..., Steps]) -> Callable[..., dict[str, Any]]:
+    """A boto3-shaped method from an operation's steps: called, it runs them to the end (each
+    request waits for its answer). ``method.steps`` stays available, so a driver can run
+    several clients' operations at once (:meth:`GlobalTable.start`)."""
+    @functools.wraps(steps)
+    def method(self: Client, **request: Any) -> dict[str, Any]:
+        return self._drive(steps(self, **request))
+
+    method.steps = steps  # type: ignore[attr-defined]
+    # What a caller (and the reference docs) see: boto3's response dict, not the steps.
+    method.__annotations__ = {**steps.__annotations__, "return": "dict[str, Any]"}
+    method.__signature__ = inspect.signature(steps).replace(  # type: ignore[attr-defined]
+        return_annotation="dict[str, Any]")
+    return method
 
 
 def _metadata(op: str) -> dict[str, Any]:
@@ -97,30 +122,32 @@ class Client:
 
     # -- writes
 
+    @_operation
     def put_item(self, *, TableName: str, Item: Any, ConditionExpression: str | None = None,
                  ExpressionAttributeNames: Any = None, ExpressionAttributeValues: Any = None,
                  ReturnValues: str = "NONE", ReturnValuesOnConditionCheckFailure: str = "NONE",
-                 **unknown: Any) -> dict[str, Any]:
+                 **unknown: Any) -> Steps:
         """PutItem: create or replace a whole item, if the condition holds on the local copy."""
         _unknown("PutItem", unknown)
         write = self._put(TableName, Item, ConditionExpression, ExpressionAttributeNames,
                           ExpressionAttributeValues, ReturnValues, ReturnValuesOnConditionCheckFailure)
-        result = self._send(write[0], ReturnValuesOnConditionCheckFailure)
+        result = yield (write[0], ReturnValuesOnConditionCheckFailure, True)
         old = _item_of(result.old)
         out = {"Attributes": from_item(old)} if old and ReturnValues == "ALL_OLD" else {}
         return {**out, **_metadata(write[0].op)}
 
+    @_operation
     def update_item(self, *, TableName: str, Key: Any, UpdateExpression: str | None = None,
                     ConditionExpression: str | None = None, ExpressionAttributeNames: Any = None,
                     ExpressionAttributeValues: Any = None, ReturnValues: str = "NONE",
                     ReturnValuesOnConditionCheckFailure: str = "NONE",
-                    **unknown: Any) -> dict[str, Any]:
+                    **unknown: Any) -> Steps:
         """UpdateItem: evaluated and applied on the local copy (creating the item if missing)."""
         _unknown("UpdateItem", unknown)
         write, request = self._update(TableName, Key, UpdateExpression, ConditionExpression,
                                       ExpressionAttributeNames, ExpressionAttributeValues,
                                       ReturnValues, ReturnValuesOnConditionCheckFailure)
-        result = self._send(write, ReturnValuesOnConditionCheckFailure)
+        result = yield (write, ReturnValuesOnConditionCheckFailure, True)
         old, new = _item_of(result.old), _item_of(result.new) or {}
         paths = [a.path for a in request.update.actions] if request.update is not None else []
         attributes: dict[str, Value] = {}
@@ -135,27 +162,30 @@ class Client:
         out = {"Attributes": from_item(attributes)} if attributes else {}
         return {**out, **_metadata(write.op)}
 
+    @_operation
     def delete_item(self, *, TableName: str, Key: Any, ConditionExpression: str | None = None,
                     ExpressionAttributeNames: Any = None, ExpressionAttributeValues: Any = None,
                     ReturnValues: str = "NONE", ReturnValuesOnConditionCheckFailure: str = "NONE",
-                    **unknown: Any) -> dict[str, Any]:
+                    **unknown: Any) -> Steps:
         """DeleteItem: the local copy becomes a tombstone, which replicates like any write."""
         _unknown("DeleteItem", unknown)
         write = self._delete(TableName, Key, ConditionExpression, ExpressionAttributeNames,
                              ExpressionAttributeValues, ReturnValues,
                              ReturnValuesOnConditionCheckFailure)
-        result = self._send(write, ReturnValuesOnConditionCheckFailure)
+        result = yield (write, ReturnValuesOnConditionCheckFailure, True)
         old = _item_of(result.old)
         out = {"Attributes": from_item(old)} if old and ReturnValues == "ALL_OLD" else {}
         return {**out, **_metadata(write.op)}
 
     # -- reads
 
+    @_operation
     def get_item(self, *, TableName: str, Key: Any, ConsistentRead: bool = False,
                  ProjectionExpression: str | None = None, ExpressionAttributeNames: Any = None,
-                 **unknown: Any) -> dict[str, Any]:
-        """GetItem from the local region. ``ConsistentRead=True`` is a *regional* guarantee:
-        it can miss a write another region acknowledged a moment ago."""
+                 **unknown: Any) -> Steps:
+        """GetItem from the local region. ``ConsistentRead=True`` is a *regional* guarantee
+        (it can miss a write another region acknowledged a moment ago), except with
+        ``mode="mrsc"``, where it asks the other regions and returns the latest commit."""
         _unknown("GetItem", unknown)
         schema = self._schema
         schema._table(TableName)
@@ -170,20 +200,20 @@ class Client:
             paths = parse_projection(ProjectionExpression, subs)
             subs.check_all_used()
         op = self._table._next("r")
-        result = self._send(DynamoGet(op, self._table._key_name(key), consistent=ConsistentRead,
-                                      key_item=dict(zip(schema.key, key, strict=True))),
-                            "NONE", writing=False)
+        result = yield (DynamoGet(op, self._table._key_name(key), consistent=ConsistentRead,
+                                  key_item=dict(zip(schema.key, key, strict=True))), "NONE", False)
         item = _item_of(result.item)
         if item is None:
             return _metadata(op)
         return {"Item": from_item(item if paths is None else _project(item, list(paths))),
                 **_metadata(op)}
 
+    @_operation
     def query(self, *, TableName: str, KeyConditionExpression: str,
               ExpressionAttributeNames: Any = None, ExpressionAttributeValues: Any = None,
               ScanIndexForward: bool = True, Limit: int | None = None,
               ConsistentRead: bool = False, ExclusiveStartKey: Any = None,
-              **unknown: Any) -> dict[str, Any]:
+              **unknown: Any) -> Steps:
         """Query the local region: items of one partition, in sort-key order."""
         _unknown("Query", unknown)
         schema = self._schema
@@ -193,6 +223,10 @@ class Client:
                 raise ValidationException(f"{what} must be true or false, got {shown(flag)}")
         if Limit is not None and (type(Limit) is not int or Limit < 1):
             raise ValidationException(f"Limit must be an integer >= 1, got {shown(Limit)}")
+        if ConsistentRead and self._table.options.mode == "mrsc":
+            raise ConfigError("a strongly consistent Query on an MRSC table is not modelled here "
+                              "(only GetItem reads globally); use ConsistentRead=False, or "
+                              "get_item(..., ConsistentRead=True) per item")
         if not isinstance(KeyConditionExpression, str):
             raise ValidationException(f"KeyConditionExpression must be a string, got "
                                       f"{shown(KeyConditionExpression)}")
@@ -200,32 +234,50 @@ class Client:
         condition = parse_key_condition(KeyConditionExpression, subs, schema.key)
         subs.check_all_used()
         start = schema._key_argument(ExclusiveStartKey) if ExclusiveStartKey is not None else None
-        op = self._table._next("q")
         prefix = self._table._key_name((condition.hash_value,))
-        result = self._send(DynamoQuery(op, prefix, consistent=ConsistentRead), "NONE",
-                            writing=False)
-        items = [{**from_cells(cells), **self._table._key_values(name)}
-                 for name, cells in result.items]
-        if condition.sort is not None:
-            items = [item for item in items if holds(condition.sort, item)]
         order = self._table._order
-        items.sort(key=order, reverse=not ScanIndexForward)
-        if start is not None:
-            mark = order(dict(zip(schema.key, start, strict=True)))
-            items = [i for i in items if (order(i) > mark if ScanIndexForward else order(i) < mark)]
+
+        def select(pairs: Any) -> tuple[list[dict[str, Value]], bool]:
+            """The items a query returns from a region's ``(key, cells)`` pairs; True if cut
+            by the limit."""
+            items = [{**from_cells(cells), **self._table._key_values(name)} for name, cells in pairs]
+            if condition.sort is not None:
+                items = [item for item in items if holds(condition.sort, item)]
+            items.sort(key=order, reverse=not ScanIndexForward)
+            if start is not None:
+                mark = order(dict(zip(schema.key, start, strict=True)))
+                items = [i for i in items if (order(i) > mark if ScanIndexForward else order(i) < mark)]
+            cut = Limit is not None and len(items) > Limit
+            return (items[:Limit] if cut else items), cut
+
+        if self._table.read_capacity:
+            # Charged before sending, for what the local region will answer: it answers at
+            # once (no latency between a client and its region), from the same items.
+            self._table._charge_query(self.region, select(local_partition(
+                self._table._held(self.region).items, prefix))[0], ConsistentRead)
+        op = self._table._next("q")
+        result = yield (DynamoQuery(op, prefix, consistent=ConsistentRead), "NONE", False)
+        items, cut = select(result.items)
         out: dict[str, Any] = {}
-        if Limit is not None and len(items) > Limit:
-            items = items[:Limit]
+        if cut:
             out["LastEvaluatedKey"] = from_item({k: items[-1][k] for k in schema.key})
         return {"Items": [from_item(i) for i in items], "Count": len(items),
                 "ScannedCount": len(items), **out, **_metadata(op)}
 
     # -- several items
 
+    @_operation
     def transact_write_items(self, *, TransactItems: Any, ClientRequestToken: str | None = None,
-                             **unknown: Any) -> dict[str, Any]:
+                             **unknown: Any) -> Steps:
         """TransactWriteItems: all or nothing in this region; replicated item by item."""
         _unknown("TransactWriteItems", unknown)
+        if self._table.options.mode == "mrsc":
+            # Refused before anything is sent: DynamoDB's MRSC global tables do not support
+            # the transaction APIs.
+            raise ValidationException(
+                "TransactWriteItems is not supported on a global table in multi-Region strong "
+                "consistency (MRSC) mode; write the items one by one (each write is strongly "
+                "consistent), or use mode='mrec'")
         if not isinstance(TransactItems, list) or not 1 <= len(TransactItems) <= MAX_TRANSACT_ITEMS:
             raise ValidationException(f"TransactItems must be a list of 1 to {MAX_TRANSACT_ITEMS} "
                                       f"actions, got {shown(TransactItems)}")
@@ -244,10 +296,11 @@ class Client:
             raise ValidationException("Transaction request cannot include multiple operations on one item")
         failures = tuple(next(iter(e.values())).get("ReturnValuesOnConditionCheckFailure", "NONE")
                          for e in TransactItems)
-        self._send(DynamoTransaction(op, parts), failures)
+        yield (DynamoTransaction(op, parts), failures, True)
         return _metadata(op)
 
-    def batch_write_item(self, *, RequestItems: Any, **unknown: Any) -> dict[str, Any]:
+    @_operation
+    def batch_write_item(self, *, RequestItems: Any, **unknown: Any) -> Steps:
         """BatchWriteItem: each put or delete is its own write (not atomic, no conditions)."""
         _unknown("BatchWriteItem", unknown)
         if not isinstance(RequestItems, Mapping) or len(RequestItems) != 1:
@@ -276,7 +329,7 @@ class Client:
         unprocessed = []
         for entry, write in zip(requests, writes, strict=True):
             try:
-                self._send(write, "NONE")
+                yield (write, "NONE", True)
             except ProvisionedThroughputExceededException:
                 unprocessed.append(entry)  # throttled: the caller retries it (not atomic)
         if len(unprocessed) == len(writes):
@@ -372,10 +425,28 @@ class Client:
 
     def _send(self, request: Any, on_failure: str | tuple[str, ...],
               writing: bool = True) -> DynamoResult:
-        response = self._table._call(self, request, writing)
-        if response.ok:
-            return response if isinstance(response, DynamoResult) else DynamoResult(response.op)
-        raise _error(response, on_failure)
+        return answer(self._table._call(self, request, writing), on_failure)
+
+    def _drive(self, steps: Steps) -> dict[str, Any]:
+        """Run one operation's steps to the end, each request answered before the next."""
+        try:
+            call = next(steps)
+            while True:
+                try:
+                    result = self._send(*call)
+                except DynamoDBError as error:
+                    call = steps.throw(error)
+                else:
+                    call = steps.send(result)
+        except StopIteration as done:
+            return done.value
+
+
+def answer(response: Response, on_failure: str | tuple[str, ...]) -> DynamoResult:
+    """A region's response as the client takes it: the result, or the boto3 error raised."""
+    if response.ok:
+        return response if isinstance(response, DynamoResult) else DynamoResult(response.op)
+    raise _error(response, on_failure)
 
 
 def _item_of(cells: Any) -> dict[str, Value] | None:

@@ -33,20 +33,38 @@ Contract:
 * A call returns when its reply reaches the client: at once when the client's own region
   serves it, after a round trip when it goes elsewhere (``routing="key-home"``,
   ``mode="single-primary"``); then ``table.now`` has moved on.
+  :meth:`GlobalTable.start` sends a call without waiting for it, so several clients'
+  calls can be in flight at once (a request file replays that way).
 * Writes get op ids ``w1, w2, ...`` in call order, reads ``r1, ...``, queries ``q1, ...``,
   transactions ``t1, ...`` whose parts are ``t1.1, t1.2, ...`` (each part is a write in
   the ledger). Item keys in the ledger are the key attributes' values joined by ``|``.
 * The key attributes, and the ``version_attribute`` when a conditional write sets it (the
   versioned pattern), are bookkeeping, not part of a write's effect.
-* Not supported here: ``mode="mrsc"`` (its regions take the scenarios' own requests only)
-  and ``writes="versioned"`` (the scenarios' built-in versioned client: write your own
-  condition instead). Both raise ConfigError.
+* ``mode="mrsc"`` (DynamoDB's multi-Region strong consistency; exactly three regions,
+  ``merge="item-lww"``): the regions are :class:`~replicalab.replica.mrsc.MrscRegion`\\ s.
+  A write returns once another region holds it (``put_item``, ``update_item``,
+  ``delete_item``, ``batch_write_item`` item by item); its condition is evaluated on the
+  latest commit (a region whose copy is behind gets the write refused, never judged on
+  stale data). A write on an item whose latest commit this region has not received yet,
+  or that races another region's write in flight, raises
+  ``ReplicatedWriteConflictException`` — the AWS SDK's "one or more items in the request
+  are being modified by a request in another Region"; nothing was written, and a retry
+  succeeds once the regions agree. ``get_item(ConsistentRead=True)`` returns the latest
+  commit, whichever region made it. Refused: ``transact_write_items``
+  (``ValidationException``: MRSC tables do not support transactions), a strongly
+  consistent ``query`` and :meth:`GlobalTable.expire` (not modelled; ConfigError). Two
+  clients' writes race only if both are in flight: start them with
+  :meth:`GlobalTable.start` (a blocking call has returned before the next is made).
+* ``writes="versioned"`` is refused (ConfigError): it names the scenarios' built-in
+  versioned client, which reads, then writes with a condition for you. With a
+  GlobalTable you write that request yourself — ``ConditionExpression="#v = :expected"``
+  with ``SET #v = :next`` — so the condition is yours to see and change.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -54,9 +72,10 @@ import attrs
 
 from replicalab import _validate
 from replicalab.dynamodb.cells import to_cells
-from replicalab.dynamodb.client import Client, sort_value
+from replicalab.dynamodb.client import Client, answer, sort_value
 from replicalab.dynamodb.exceptions import (
     ConditionalCheckFailedException,
+    DynamoDBError,
     ProvisionedThroughputExceededException,
     ValidationException,
 )
@@ -65,13 +84,14 @@ from replicalab.dynamodb.values import Value, from_item, item_size, number_text,
 from replicalab.errors import ConfigError
 from replicalab.items import format_wall
 from replicalab.replica.base import Request, Response
+from replicalab.replica.capacity import TokenBucket, read_units
 from replicalab.replica.dynamo import ConditionFailed, DynamoGet, plan, resolved
 from replicalab.scenarios.result import Result
 from replicalab.scenarios.world import ClientRead, TableScenario
 from replicalab.sim.network import Latency, Uniform
 from replicalab.sim.simulation import Reply, Simulation
 
-__all__ = ["DEFAULT_LATENCY", "DEFAULT_REGIONS", "GlobalTable", "parse_time"]
+__all__ = ["DEFAULT_LATENCY", "DEFAULT_REGIONS", "Call", "GlobalTable", "parse_time"]
 
 DEFAULT_REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
 #: One-way latencies between the default regions (as in the London scenario); any other
@@ -85,6 +105,10 @@ DEFAULT_LATENCY: dict[tuple[str, str], Latency] = {
 #: that an untrusted request file cannot make a run without end).
 MAX_ITEMS = 10_000
 MAX_REQUESTS = 10_000
+#: How long (simulated ms) a client waits for an answer before it gives up, as an SDK's read
+#: timeout does: its region crashed with the request in hand, or the request or its answer
+#: was lost. The call raises ServiceUnavailableException; whether it took effect is unknown.
+CLIENT_TIMEOUT = 10_000
 
 _CLOCK = re.compile(r"^(\d{2}):(\d{2}):(\d{2})(?:\.(\d{3}))?$")
 _DAY = 24 * 60 * 60 * 1000
@@ -128,15 +152,31 @@ class GlobalTable:
     the day (``YYYY-MM-DD``) the simulated clock runs on.
 
     Capacity: on-demand (``capacity=None``, the default) never throttles. Provisioned,
-    ``capacity={"write": WCUs, "burst_seconds": 1}``: each region meters the client writes
-    it serves (a token bucket of ``write`` WCUs per simulated second holding at most
-    ``burst_seconds`` seconds' worth; 1 KB units of the larger of the item before and after,
-    at least 1; twice that in a transaction; charged even when the condition fails) and
-    refuses a write it has no units for with ``ProvisionedThroughputExceededException`` —
-    raised to the caller at once, the request never reaching the region (so not in the
-    ledger: the client knows). ``batch_write_item`` returns the throttled items in
-    ``UnprocessedItems`` instead. Not modelled: replicated writes consuming the receiving
-    region's capacity, reads (RCUs), adaptive capacity, boto3's automatic retries.
+    ``capacity={"write": WCUs, "read": RCUs, "burst_seconds": 1}`` (``read`` optional:
+    without it reads are not metered): each region has a token bucket per kind
+    (:class:`~replicalab.replica.capacity.TokenBucket`: ``write`` or ``read`` units per
+    simulated second, holding at most ``burst_seconds`` seconds' worth, starting full).
+
+    * A client write costs 1 KB units of the larger of the item before and after, at least
+      1; twice that in a transaction; charged even when the condition fails.
+    * A replicated write costs the *receiving* region 1 KB units of the item, from the
+      same write bucket (DynamoDB's replicated WCUs), paid when it is sent. It is never
+      refused or dropped: when the receiver's bucket is short the item waits at the sender
+      (a ``ReplicationThrottled`` event), in order, and is sent once the bucket can pay —
+      so an under-provisioned region lags, then catches up. (It waits before sending, not
+      inside the receiver, so what a region has received is what it has applied.) Under
+      ``mode="mrsc"`` the synchronous protocol's messages are not metered.
+    * ``get_item`` costs 4 KB units of the item read (at least 1): half a unit each when
+      eventually consistent, a whole unit when ``ConsistentRead``; ``query`` the same on
+      the summed size of the items it returns. (Transactional reads, two units per 4 KB,
+      have no API here: TransactGetItems is not modelled.)
+    * A client request the bucket cannot pay for raises
+      ``ProvisionedThroughputExceededException`` at once, the request never reaching the
+      region (so not in the ledger: the client knows). ``batch_write_item`` returns the
+      throttled items in ``UnprocessedItems`` instead.
+
+    Not modelled: adaptive and burst capacity beyond ``burst_seconds``, per-partition
+    limits, boto3's automatic retries.
     """
 
     def __init__(self, name: str, key: tuple[str, ...] = ("pk",),
@@ -157,11 +197,11 @@ class GlobalTable:
         if len(set(regions)) != len(regions) or not regions:
             raise ConfigError(f"regions must be distinct and at least one, got {list(regions)}")
         if "writes" in options:
-            raise ConfigError("writes= is the scenarios' built-in versioned client; with a "
-                              "GlobalTable write the ConditionExpression yourself")
-        if options.get("mode") == "mrsc":
-            raise ConfigError("mode='mrsc' is not supported by GlobalTable yet: its regions take "
-                              "the scenarios' requests only; use scenarios.run(..., mode='mrsc')")
+            raise ConfigError(
+                "writes= is the scenarios' built-in versioned client; with a GlobalTable write "
+                "the condition yourself: update_item(..., UpdateExpression='SET #v = :next, ...', "
+                "ConditionExpression='#v = :expected') and retry on ConditionalCheckFailedException "
+                "(tutorial chapter 13, the london-versioned request file)")
         _validate.name(version_attribute, "version_attribute")
         self.version_attribute = version_attribute
         if ttl_attribute is not None:
@@ -169,7 +209,6 @@ class GlobalTable:
         self.ttl_attribute = ttl_attribute
         self._day = _days_since_1970(date)
         self._capacity = _capacity(capacity)
-        self._buckets: dict[str, tuple[int, int]] = {}
         epoch_ms = parse_time(epoch) if isinstance(epoch, str) else epoch
         if type(epoch_ms) is not int or not 0 <= epoch_ms < _DAY:
             raise ConfigError(f"epoch must be a time of day (ms or 'HH:MM:SS.mmm'), got {_validate.shown(epoch)}")
@@ -197,8 +236,27 @@ class GlobalTable:
         # The scenario has no workload: prepare() builds the regions, clients and faults only.
         self._prepared = prepared = self.scenario.prepare(merge, seed, **options)
         self._sim, self.options, self._clients = prepared.sim, prepared.opts, prepared.clients
+        #: Provisioned capacity per region (empty: on-demand), shared by the client side and
+        #: the region's own replication (write).
+        self.write_capacity: dict[str, TokenBucket] = {}
+        self.read_capacity: dict[str, TokenBucket] = {}
+        if self._capacity is not None and self._clients.router is not None:
+            raise ConfigError("provisioned capacity is not modelled with AZ nodes "
+                              "(replicas_per_region > 1); use on-demand (capacity=None)")
+        if self._capacity is not None:
+            burst = self._capacity["burst_seconds"]
+            for region in regions:
+                self.write_capacity[region] = TokenBucket(self._capacity["write"], burst)
+                if "read" in self._capacity:
+                    self.read_capacity[region] = TokenBucket(self._capacity["read"], burst)
+            for region in regions:
+                # What a region replicates to a peer waits for that peer's write capacity.
+                self._sim.replicas[region].peer_capacity = {  # type: ignore[attr-defined]
+                    peer: bucket for peer, bucket in self.write_capacity.items() if peer != region}
         self._counters: dict[str, int] = {}
         self._requests = 0
+        #: Requests sent and not yet answered: op -> (sent at, who gets the answer).
+        self._pending: dict[str, tuple[int, Callable[[Response], None]]] = {}
         self._reads: list[ClientRead] = []
         #: The op ids of the requests sent so far, in order (a transaction's parts after it).
         self.sent: list[str] = []
@@ -246,6 +304,7 @@ class GlobalTable:
             raise ConfigError(f"time cannot go back: it is already {self.clock} (t={self.now}), "
                               f"asked for {_validate.shown(when)} (t={target})")
         self._sim.run(until=target)
+        self._give_up(final=False)
 
     def expire(self, region: str) -> tuple[str, ...]:
         """Run ``region``'s TTL process now; return the op ids of the deletes it issued.
@@ -259,6 +318,9 @@ class GlobalTable:
         """
         if self.ttl_attribute is None:
             raise ConfigError("this table has no TTL: give GlobalTable(..., ttl_attribute='expires_at')")
+        if self.options.mode == "mrsc":
+            raise ConfigError("TTL expiry is not modelled on an MRSC table (DynamoDB's MRSC "
+                              "tables did not support TTL at launch); use mode='mrec'")
         if region not in self.scenario.regions:
             raise ConfigError(f"unknown region {_validate.shown(region)}; regions are "
                               f"{list(self.scenario.regions)}")
@@ -284,6 +346,9 @@ class GlobalTable:
     def settle(self) -> Result:
         """Run until nothing is in flight and return the run's Result (ledger, pictures)."""
         self._sim.run_until_quiescent()
+        while self._pending:  # a call nothing will answer: its client gives up (and may retry)
+            self._give_up(final=True)
+            self._sim.run_until_quiescent()
         scenario = attrs.evolve(self.scenario, reads=tuple(self._reads))
         self._clients.scenario = scenario
         # The reads sent so far become the scenario's, so the Result counts them.
@@ -309,6 +374,12 @@ class GlobalTable:
         self._counters[kind] = self._counters.get(kind, 0) + 1
         return f"{kind}{self._counters[kind]}"
 
+    def _unissue(self, op: str) -> None:
+        """Take back op id ``op`` (the latest of its kind): its request was never sent."""
+        kind = op.rstrip("0123456789")
+        if self._counters.get(kind) and f"{kind}{self._counters[kind]}" == op:
+            self._counters[kind] -= 1
+
     def _key_name(self, key: tuple[Any, ...]) -> str:
         """The item key the regions and the ledger use: the key values joined by ``|``."""
         return "|".join(_key_text(v).replace("\\", "\\\\").replace("|", "\\|") for v in key)
@@ -317,7 +388,7 @@ class GlobalTable:
         """Write capacity units ``request`` consumes at ``region``: per item, 1 KB units of the
         larger of the item before and after (at least 1), twice that inside a transaction; a
         write whose condition fails is charged too (DynamoDB charges it)."""
-        items = self._sim.replicas[region].items  # type: ignore[attr-defined]
+        items = self._held(region).items
         parts = getattr(request, "parts", None)
         total = 0
         for part in parts if parts is not None else (request,):
@@ -333,22 +404,24 @@ class GlobalTable:
             total += 2 * units if parts is not None else units
         return total
 
-    def _charge(self, region: str, units: int) -> None:
-        """Take ``units`` WCUs from ``region``'s bucket, or raise the throttling error.
-
-        A token bucket per region, in milli-WCUs: it refills at ``write`` WCUs per simulated
-        second up to ``burst_seconds`` seconds' worth, and starts full.
-        """
-        assert self._capacity is not None
-        rate, size = self._capacity["write"], self._capacity["write"] * 1000 * self._capacity["burst_seconds"]
-        tokens, last = self._buckets.get(region, (size, self._sim.now))
-        tokens = min(size, tokens + (self._sim.now - last) * rate)
-        if tokens < units * 1000:
-            self._buckets[region] = (tokens, self._sim.now)
+    def _charge(self, bucket: TokenBucket, milli: int) -> None:
+        """Take ``milli`` milli-units from ``bucket``, or raise the throttling error."""
+        if not bucket.take(self._sim.now, milli):
             raise ProvisionedThroughputExceededException(
                 "The level of configured provisioned throughput for the table was exceeded. "
                 "Consider increasing your provisioning level with the UpdateTable API.")
-        self._buckets[region] = (tokens - units * 1000, self._sim.now)
+
+    def _read_cost(self, region: str, request: Any) -> int:
+        """Milli-RCUs a GetItem costs at ``region``: 4 KB units of the item as stored there."""
+        view = resolved(self._held(region).items.get(request.key))
+        size = item_size({**view, **request.key_item}) if view is not None else 0
+        return read_units(size, request.consistent)
+
+    def _charge_query(self, region: str, items: list[dict[str, Value]], consistent: bool) -> None:
+        """Charge a Query at ``region`` for the items it will return (their summed size)."""
+        bucket = self.read_capacity.get(region)
+        if bucket is not None:
+            self._charge(bucket, read_units(sum(item_size(i) for i in items), consistent))
 
     def _key_values(self, name: str) -> dict[str, Value]:
         """The key attributes of item key ``name`` (the inverse of :meth:`_key_name`)."""
@@ -374,50 +447,167 @@ class GlobalTable:
     def _order(self, item: Mapping[str, Value]) -> tuple[Any, ...]:
         return tuple(sort_value(item[k]) for k in self._schema.key[1:])
 
+    def start(self, client: Client, operation: str, request: Mapping[str, Any],
+              on_done: Callable[[Call], None] | None = None) -> Call:
+        """Start ``client.<operation>(**request)`` now without waiting for it: return its
+        :class:`Call`, which holds the response (or the boto3 error) once the simulation has
+        run far enough (:meth:`at`, :meth:`settle`). ``on_done(call)`` runs then.
+
+        Several clients' calls can be in flight at once, as in the scenarios: under
+        ``mode="mrsc"`` two of them may then race and one gets
+        ``ReplicatedWriteConflictException``. A blocking call (``client.put_item(...)``)
+        is ``start`` followed by running until it is done. A request that is invalid is
+        refused at once (the call is done before this returns).
+        """
+        method = getattr(type(client), operation, None)
+        steps = getattr(method, "steps", None)
+        if steps is None:
+            raise ConfigError(f"unknown operation {_validate.shown(operation)}; operations: "
+                              f"{', '.join(OPERATION_NAMES)}")
+        call = Call(client, operation, self._sim.now, on_done)
+        self._advance(call, steps(client, **request), None, None)
+        return call
+
+    def _advance(self, call: Call, steps: Any, result: Any, error: DynamoDBError | None) -> None:
+        """Feed ``steps`` its last answer and send its next request (or finish the call)."""
+        while True:
+            try:
+                step = steps.throw(error) if error is not None else (
+                    next(steps) if result is None else steps.send(result))
+            except StopIteration as done:
+                call._finish(done.value, None)
+                return
+            except DynamoDBError as failed:
+                call._finish(None, failed)
+                return
+            request, on_failure, writing = step
+
+            def answered(response: Response, on_failure: Any = on_failure) -> None:
+                try:
+                    answer_ = answer(response, on_failure)
+                except DynamoDBError as failed:
+                    self._advance(call, steps, None, failed)
+                else:
+                    self._advance(call, steps, answer_, None)
+
+            try:
+                self._begin(call.client, request, writing, answered)
+            except DynamoDBError as throttled:  # refused before it was sent
+                result, error = None, throttled
+                continue
+            call.ops.append(request.op)
+            call.ops.extend(part.op for part in getattr(request, "parts", ()))
+            return
+
     def _call(self, client: Client, request: Request, writing: bool) -> Response:
         """Send ``request`` from ``client`` now and run the simulation until its reply."""
-        self._requests += 1
-        if self._requests > MAX_REQUESTS:
+        box: list[Response] = []
+        self._begin(client, request, writing, box.append)
+        sent = self._sim.now
+        while not box:
+            if not self._sim._heap or self._sim.now - sent >= CLIENT_TIMEOUT:
+                self._give_up(final=True, only=request.op)
+                break
+            self._sim.run(events=1)
+        return box[0]
+
+    def _give_up(self, final: bool, only: str | None = None) -> None:
+        """Answer the calls still waiting — all of them (``final``: nothing else can answer
+        them) or those waiting ``CLIENT_TIMEOUT`` ms — with the client's own time-out."""
+        now = self._sim.now
+        for op in [op for op in sorted(self._pending) if only in (None, op)]:
+            sent, deliver = self._pending[op]
+            if final or now - sent >= CLIENT_TIMEOUT:
+                del self._pending[op]
+                deliver(Response(op, ok=False, error="RequestTimedOut", message=(
+                    f"no answer after {now - sent} ms (the region crashed with the request in "
+                    f"hand, or the request or its answer was lost): whether it took effect is "
+                    f"unknown")))
+
+    def _begin(self, client: Client, request: Request, writing: bool,
+               on_response: Callable[[Response], None]) -> None:
+        """Send ``request`` from ``client`` now; ``on_response`` gets the region's answer."""
+        if self._requests >= MAX_REQUESTS:
             raise ConfigError(f"a GlobalTable takes at most {MAX_REQUESTS} requests")
         key = getattr(request, "key", None)
         if key is None and hasattr(request, "parts"):
             key = request.parts[0].key
         target = self._clients.target(key, client.region, writing) if key is not None else client.region
-        if writing and self._capacity is not None:
-            self._charge(target, self._units(target, request))
+        try:
+            if writing and target in self.write_capacity:
+                self._charge(self.write_capacity[target], 1000 * self._units(target, request))
+            elif isinstance(request, DynamoGet) and target in self.read_capacity:
+                self._charge(self.read_capacity[target], self._read_cost(target, request))
+        except ProvisionedThroughputExceededException:
+            self._unissue(request.op)  # a throttled call changes nothing, its op id included
+            raise
+        self._requests += 1
         self.sent.append(request.op)
         self.sent.extend(part.op for part in getattr(request, "parts", ()))
-        box: list[Reply] = []
         if isinstance(request, DynamoGet):
             # A strong read is judged for staleness as the scenarios judge theirs.
             self._reads.append(ClientRead(self._sim.now, client.region, request.op, client.name,
                                           request.key, consistent=request.consistent))
 
         def answered(sim: Simulation, reply: Reply) -> None:
-            box.append(reply)
+            if self._pending.pop(request.op, None) is None:
+                return  # its client gave up waiting (CLIENT_TIMEOUT) and was told so
             if isinstance(request, DynamoGet):
                 self._clients.read_replies[request.op] = reply
                 where = client.region if self._clients.router is None else reply.replica
                 self._clients.read_knowledge[request.op] = sim.knowledge(where, request.key)
+            finish(reply.response)
 
         sent_at = self._sim.now
+
+        def finish(response: Response) -> None:
+            # What each call was told, kept for the explorer (explore.scenario(table)).
+            self.calls.append((sent_at, client.name, client.region, request, writing, response))
+            on_response(response)
+
+        self._pending[request.op] = (sent_at, finish)
         self._clients.send(sent_at, target, key, request, client.name, client.region, answered)
-        while not box:
-            before = self._sim.now
-            self._sim.run(events=1)
-            if not box and self._sim.now == before and not self._sim._heap:
-                raise ConfigError(f"request {request.op} got no reply")  # cannot happen: guard
-        self.calls.append((sent_at, client.name, client.region, request, writing, box[0].response))
-        return box[0].response
+
+
+#: The operations :meth:`GlobalTable.start` runs (a client's boto3 method names).
+OPERATION_NAMES = ("put_item", "update_item", "delete_item", "get_item", "query",
+                   "transact_write_items", "batch_write_item")
+
+
+class Call:
+    """One operation started by :meth:`GlobalTable.start`: ``done`` once answered, then
+    ``response`` (boto3's response dict) or ``error`` (the boto3 exception it raised).
+    ``ops`` are the op ids of what it sent; ``started`` the simulated ms it began."""
+
+    def __init__(self, client: Client, operation: str, started: int,
+                 on_done: Callable[[Call], None] | None) -> None:
+        self.client, self.operation, self.started = client, operation, started
+        self.ops: list[str] = []
+        self.done = False
+        self.response: dict[str, Any] | None = None
+        self.error: DynamoDBError | None = None
+        self._on_done = on_done
+
+    def __repr__(self) -> str:
+        state = ("error " + self.error.code if self.error is not None else "ok") if self.done else "in flight"
+        return f"<Call {self.operation} by {self.client.name} at t={self.started}: {state}>"
+
+    def _finish(self, response: dict[str, Any] | None, error: DynamoDBError | None) -> None:
+        self.done, self.response, self.error = True, response, error
+        if self._on_done is not None:
+            self._on_done(self)
 
 
 def _capacity(value: Any) -> dict[str, int] | None:
     if value is None:
         return None
-    if not isinstance(value, Mapping) or "write" not in value or set(value) - {"write", "burst_seconds"}:
-        raise ConfigError(f"capacity must be None (on-demand) or {{'write': WCUs, 'burst_seconds': n}}, "
-                          f"got {_validate.shown(value)}")
+    if not isinstance(value, Mapping) or "write" not in value or \
+            set(value) - {"write", "read", "burst_seconds"}:
+        raise ConfigError(f"capacity must be None (on-demand) or {{'write': WCUs, 'read': RCUs, "
+                          f"'burst_seconds': n}} ('read' optional), got {_validate.shown(value)}")
     out = {"write": value["write"], "burst_seconds": value.get("burst_seconds", 1)}
+    if "read" in value:
+        out["read"] = value["read"]
     for name, n in out.items():
         if type(n) is not int or not 1 <= n <= 1_000_000:
             raise ConfigError(f"capacity[{name!r}] must be an integer from 1 to 1,000,000, got {_validate.shown(n)}")

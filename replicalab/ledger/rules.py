@@ -135,6 +135,13 @@ def effect_missing(w: WriteRecord, item: Item | None, records: Mapping[str, Writ
     return _missing(w, item, records)
 
 
+def _removed_after(w: WriteRecord, records: Mapping[str, WriteRecord]) -> bool:
+    """True iff a write that had seen ``w`` removed part of its effect (REMOVE, a delete):
+    then an absent attribute is that removal, not ``w`` never applied."""
+    return any(r.id != w.id and r.key == w.key and r.saw(w) and set(r.removed) & set(w.effect)
+               for r in records.values())
+
+
 def _missing(w: WriteRecord, item: Item | None, records: Mapping[str, WriteRecord],
              reset: set[str] = frozenset(),  # type: ignore[assignment]
              ) -> tuple[set[str], str] | None:
@@ -244,7 +251,7 @@ def judge(
                 f"the client was told {w.error or 'it failed'}, yet it took effect; ")
         holders: set[str] = set()
         problem = ""
-        held_at, unreached, lacking = [], [], []
+        held_at, unreached, unapplied, lacking = [], [], [], []
         reset = {e.loss.attribute for e in history.get(w.id, ())
                  if e.loss.by in records and e.loss.attribute not in records[e.loss.by].added}
         for replica in sorted(dormant):
@@ -260,6 +267,14 @@ def judge(
                          else VectorClock({w.dot.replica: w.dot.counter}) if w.dot else None)
             if not _reached(w, knowledge):
                 unreached.append(replica)
+                continue
+            if reached is not None and not found[1] and all(
+                    h not in records or h == w.id or w.saw(records[h]) for h in found[0]) \
+                    and not _removed_after(w, records):
+                # Ground truth says it arrived (a message carried it: a read's answer, a
+                # refused proposal, a log entry that never committed), but it was never
+                # applied, and nothing it had not seen took its place: no merge lost it.
+                unapplied.append(replica)
                 continue
             holders.update(found[0])
             problem = problem or (f"at {replica}: {found[1]}" if found[1] else "")
@@ -281,9 +296,12 @@ def judge(
             entries.append(_lost(w, why, unseen.replica, unseen.time, (unseen.loss.by,),
                                  reports, base))
             continue
-        if held_at and len(unreached) == len(lacking):
-            why = (f"{told}held by {', '.join(held_at)}, but the run ended before it reached "
-                   f"{', '.join(unreached)}")
+        if held_at and len(unreached) + len(unapplied) == len(lacking):
+            before = [f"it reached {', '.join(unreached)}"] if unreached else []
+            if unapplied:
+                before.append(f"{', '.join(unapplied)} applied it (it arrived there, "
+                              f"but only in a message that was not applied)")
+            why = f"{told}held by {', '.join(held_at)}, but the run ended before {' and '.join(before)}"
             entries.append(Entry(verdict="unreplicated", why=why, **base))
             continue
         if holders and len(later) == len(holders):

@@ -39,7 +39,7 @@ from replicalab.items import Cell, Item
 from replicalab.replica.base import Request, Response
 
 __all__ = ["OPERATIONS", "DynamoGet", "DynamoQuery", "DynamoResult", "DynamoTransaction",
-           "DynamoWrite", "resolved", "siblings"]
+           "DynamoWrite", "local_partition", "resolved", "siblings"]
 
 #: The write operations a region applies.
 OPERATIONS = ("PutItem", "UpdateItem", "DeleteItem", "ConditionCheck")
@@ -321,22 +321,26 @@ def handle(region: Any, ctx: Any, src: str, msg: Any) -> bool:
         ctx.reply(src, DynamoResult(msg.op, item=_cells(view)))
         return True
     if isinstance(msg, DynamoQuery):
-        found = []
-        seen: dict[str, list[str]] = {}
-        for key in sorted(region.items):
-            if key != msg.prefix and not key.startswith(msg.prefix + "|"):
-                continue
-            item = region.items[key]
-            view = resolved(item)
-            if view is None:
-                continue
-            found.append((key, to_cells(view)))
-            seen[key] = list(item.provenance())
+        found = local_partition(region.items, msg.prefix)
+        seen = {key: list(region.items[key].provenance()) for key, _ in found}
         ctx.log("Queried", op=msg.op, client=src, consistent=msg.consistent, prefix=msg.prefix,
                 items=seen)
         ctx.reply(src, DynamoResult(msg.op, items=tuple(found)))
         return True
     return False
+
+
+def local_partition(items: Mapping[str, Item], prefix: str) -> list[tuple[str, Any]]:
+    """``(item key, cells)`` of every present item of partition ``prefix``, in key order:
+    what a region answers a :class:`DynamoQuery` with."""
+    found = []
+    for key in sorted(items):
+        if key != prefix and not key.startswith(prefix + "|"):
+            continue
+        view = resolved(items[key])
+        if view is not None:
+            found.append((key, to_cells(view)))
+    return found
 
 
 def _cells(view: dict[str, Value] | None) -> dict[str, Any] | None:

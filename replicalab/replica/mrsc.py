@@ -42,6 +42,19 @@ A model of DynamoDB global tables in MRSC mode, over exactly three regions:
   proposal keeps its lock: MRSC gives up availability, never consistency.
 * **Cost.** A write waits for a round trip to the nearest other region; a
   strong read for a round trip to the farthest.
+* **DynamoDB requests** (:mod:`replicalab.replica.dynamo`, what a
+  :class:`~replicalab.dynamodb.GlobalTable` client sends). A ``DynamoWrite`` is planned
+  on the region's committed item — its ``ConditionExpression`` evaluated, its
+  ``UpdateExpression`` applied — and the result is proposed like any write, so the
+  condition held on the commit it replaces. A request that would change nothing (its
+  condition is false, its update cannot apply, it deletes a missing item, a
+  ``ConditionCheck``) is answered from the local copy only after one peer confirms
+  (:class:`Confirm`) that the copy is the latest commit and no write on the item is in
+  flight there; if both peers deny it, ``ReplicatedWriteConflict`` (the item is being
+  modified in another region), so a stale copy never yields a wrong
+  ``ConditionalCheckFailed``. ``DynamoGet(consistent=True)`` is a global strong read;
+  eventually consistent reads and queries are local. ``DynamoTransaction`` is refused
+  (``ValidationError``): DynamoDB's MRSC tables do not support transactions.
 
     >>> from replicalab.replica.base import RecordingContext
     >>> from replicalab.replica.table import UpdateItem
@@ -63,22 +76,24 @@ from replicalab import _validate
 from replicalab.errors import ConfigError
 from replicalab.items import INITIAL_WRITE, Item
 from replicalab.policies import Loss, MergePolicy
+from replicalab.replica import dynamo as _dynamo
 from replicalab.replica.base import Context, Response
 from replicalab.replica.log_fields import element_fields, loss_fields, stamp_fields, written_fields
 from replicalab.replica.mrsc_messages import (
     Accepted,
     CatchUp,
     Commit,
+    Confirm,
     Digest,
     Prepare,
     ReadReply,
     ReadRequest,
 )
 from replicalab.replica.requests import GetItem, PutItem, ReadResult, UpdateItem
-from replicalab.replica.table import TableReplica
+from replicalab.replica.table import REMOVED, TableReplica
 
-__all__ = ["Accepted", "CatchUp", "Commit", "Digest", "MrscRegion", "Prepare", "ReadReply",
-           "ReadRequest"]
+__all__ = ["Accepted", "CatchUp", "Commit", "Confirm", "Digest", "MrscRegion", "Prepare",
+           "ReadReply", "ReadRequest"]
 
 _CATCH_UP = "catch-up"
 _PREPARE_TIMEOUT = "prepare-timeout"
@@ -86,14 +101,15 @@ _READ_TIMEOUT = "read-timeout"
 
 
 #: Messages that carry the sender's Lamport and hybrid clocks.
-_CLOCKED = (Prepare, Accepted, Commit, ReadReply, CatchUp)
+_CLOCKED = (Prepare, Confirm, Accepted, Commit, ReadReply, CatchUp)
 
 
 @attrs.define
 class _Pending:
-    msg: UpdateItem | PutItem
+    msg: UpdateItem | PutItem | _dynamo.DynamoWrite
     client: str
-    item: Item
+    #: The item this write commits (None for a confirmation: nothing is committed).
+    item: Item | None
     base: int
     attributes: dict[str, Any]
     lamport: int = 0
@@ -105,6 +121,13 @@ class _Pending:
     refusals: dict[str, str] = attrs.field(factory=dict)
     #: Peers whose digest, after the timeout, showed they never accepted this write.
     silent: set[str] = attrs.field(factory=set)
+    replace: bool = False
+    #: Attributes a DynamoDB write removes (REMOVE, a delete): tombstones in the commit.
+    removed: tuple[str, ...] = ()
+    #: The answer the client gets on commit (or, for a confirmation, once confirmed).
+    answer: Response | None = None
+    #: A confirmation (:class:`Confirm`), not a proposal: it takes no commit number.
+    confirming: bool = False
 
 
 @attrs.define
@@ -114,6 +137,8 @@ class _PendingRead:
     item: Item | None
     waiting: set[str]
     timer: int | None = None
+    #: The DynamoDB read being answered, if it is one (its reply has DynamoDB's shape).
+    request: _dynamo.DynamoGet | None = None
 
 
 class MrscRegion(TableReplica):
@@ -191,6 +216,19 @@ class MrscRegion(TableReplica):
             self._observe_clocks(ctx, lamport, msg.hlc)
         if isinstance(msg, (UpdateItem, PutItem)):
             self._propose(ctx, src, msg)
+        elif isinstance(msg, _dynamo.DynamoWrite):
+            self._propose_request(ctx, src, msg)
+        elif isinstance(msg, _dynamo.DynamoTransaction):
+            why = ("transactions are not supported on a global table in multi-Region strong "
+                   "consistency (MRSC) mode")
+            ctx.log("Rejected", op=msg.op, key=msg.parts[0].key, client=src,
+                    error="ValidationError", message=why)
+            ctx.reply(src, _dynamo.DynamoResult(msg.op, ok=False, error="ValidationError",
+                                                message=why))
+        elif isinstance(msg, _dynamo.DynamoGet) and msg.consistent:
+            self._strong_read(ctx, src, msg)
+        elif isinstance(msg, Confirm):
+            self._on_confirm(ctx, src, msg)
         elif isinstance(msg, Prepare):
             self._on_prepare(ctx, src, msg)
         elif isinstance(msg, Accepted):
@@ -288,12 +326,57 @@ class MrscRegion(TableReplica):
                                         elements=msg.elements if isinstance(msg, UpdateItem) else {})
         base = self.versions.get(msg.key, 0)
         # The clocks as of the stamp: what the write's Wrote line reports when it commits.
-        pending = _Pending(msg, src, outcome.item, base, dict(attributes), self.lamport.time,
-                           (self.hlc.wall, self.hlc.logical))
+        self._send_proposal(ctx, _Pending(msg, src, outcome.item, base, dict(attributes),
+                                          self.lamport.time, (self.hlc.wall, self.hlc.logical),
+                                          replace=isinstance(msg, PutItem)))
+
+    def _propose_request(self, ctx: Context, src: str, msg: _dynamo.DynamoWrite) -> None:
+        """A DynamoDB write: planned on the committed item, then proposed (or, if it changes
+        nothing, answered once a peer confirms the committed item is the latest)."""
+        if self.awaiting:
+            self._refuse(ctx, src, msg, f"{self.id} restarted without its state and is catching "
+                         f"up from {', '.join(sorted(self.awaiting))}", "RegionRecovering")
+            return
+        if msg.key in self.in_flight:
+            self._refuse(ctx, src, msg, f"another write on {msg.key} from {self.id} is in flight")
+            return
+        base = self.versions.get(msg.key, 0)
+        planned = _dynamo._failure(self, msg)
+        if not isinstance(planned, _dynamo.Planned) or (planned.old is None and planned.new is None):
+            if isinstance(planned, tuple):
+                error, message, old = planned
+                answer = _dynamo.DynamoResult(msg.op, ok=False, error=error, message=message, old=old)
+            else:  # a ConditionCheck that held, or a delete of an item nobody holds
+                answer = _dynamo.DynamoResult(msg.op)
+            pending = _Pending(msg, src, None, base, {}, answer=answer, confirming=True)
+            self.in_flight[msg.key] = pending
+            for peer in ctx.peers:
+                # A question about versions carries no effect, so no causal past (no scope).
+                ctx.send(peer, Confirm(msg.key, msg.op, base, *self._clocks()))
+            if ctx.peers:
+                pending.timer = ctx.set_timer(self.timeout, (_PREPARE_TIMEOUT, msg.key, msg.op))
+            else:
+                self._confirmed(ctx, pending)
+            return
+        written = {**planned.attributes, **{name: frozenset() for name in planned.removed}}
+        stamp = self._stamp(ctx)
+        outcome = self.policy.overwrite(self.items.get(msg.key), written, write=msg.op,
+                                        stamp=stamp, replica=self.actor, replace=planned.replace)
+        answer = _dynamo.DynamoResult(msg.op, old=_dynamo._cells(planned.old),
+                                      new=_dynamo._cells(planned.new))
+        self._send_proposal(ctx, _Pending(msg, src, outcome.item, base, dict(planned.attributes),
+                                          self.lamport.time, (self.hlc.wall, self.hlc.logical),
+                                          replace=planned.replace, removed=planned.removed,
+                                          answer=answer))
+
+    def _send_proposal(self, ctx: Context, pending: _Pending) -> None:
+        msg, base = pending.msg, pending.base
+        assert pending.item is not None
+        stamp = pending.item.versions[0].stamp
         self.in_flight[msg.key] = pending
         ctx.log("Proposed", write=msg.op, key=msg.key, base=base, stamp=stamp_fields(stamp))
         for peer in ctx.peers:
-            ctx.send(peer, Prepare(msg.key, outcome.item, msg.op, base, *self._clocks()),
+            ctx.send(peer, Prepare(msg.key, pending.item, msg.op, base, *self._clocks()),
                      scope=msg.key)
         if self.ack_early:  # the planted bug: the client hears "done" before anyone else has it
             self._commit(ctx, pending)
@@ -307,6 +390,11 @@ class MrscRegion(TableReplica):
         peers' digests (catch-up) or a late answer."""
         pending = self.in_flight.get(key)
         if pending is None or pending.msg.op != op or pending.timed_out:
+            return
+        if pending.confirming:  # took no commit number: nothing to learn, release at once
+            del self.in_flight[key]
+            self._refuse(ctx, pending.client, pending.msg,
+                         f"no region answered within {self.timeout} ms", "ReplicationTimedOut")
             return
         pending.timed_out = True
         if not pending.replied:
@@ -342,12 +430,43 @@ class MrscRegion(TableReplica):
         if pending is None or pending.msg.op != msg.write:
             return  # already decided (the second answer to a committed write)
         if msg.ok:
-            self._commit(ctx, pending)
+            if pending.confirming:
+                self._confirmed(ctx, pending)
+            else:
+                self._commit(ctx, pending)
             return
         pending.refusals[src] = msg.reason  # by region: a duplicated refusal counts once
         if set(pending.refusals) >= set(ctx.peers):
             self._abort(ctx, pending, "conflicting concurrent write; " + "; ".join(
                 f"{peer}: {why}" for peer, why in sorted(pending.refusals.items())))
+
+    def _on_confirm(self, ctx: Context, src: str, msg: Confirm) -> None:
+        mine = self.versions.get(msg.key, 0)
+        if self.awaiting:
+            reason = f"{self.id} is catching up after losing its state"
+        elif msg.key in self.in_flight:
+            reason = f"{self.id} has its own write {self.in_flight[msg.key].msg.op} in flight"
+        elif mine != msg.base:
+            reason = f"{self.id} has commit {mine} of {msg.key}; {msg.write} read commit {msg.base}"
+        else:
+            reason = ""
+        if reason:
+            ctx.log("Refused", write=msg.write, key=msg.key, source=src, reason=reason)
+        # The answer carries no data either: the origin answers from its own copy.
+        ctx.send(src, Accepted(msg.key, msg.write, not reason, reason, *self._clocks()))
+
+    def _confirmed(self, ctx: Context, pending: _Pending) -> None:
+        """A peer confirmed the local copy is the latest commit: answer from it."""
+        del self.in_flight[pending.msg.key]
+        if pending.timer is not None:
+            ctx.cancel_timer(pending.timer)
+        answer = pending.answer
+        assert answer is not None
+        pending.replied = True
+        if not answer.ok:
+            ctx.log("Rejected", op=answer.op, key=pending.msg.key, client=pending.client,
+                    error=answer.error, message=answer.message)
+        ctx.reply(pending.client, answer)
 
     def _abort(self, ctx: Context, pending: _Pending, why: str) -> None:
         """No region holds the write: release the lock; tell the client if it was waiting."""
@@ -367,6 +486,7 @@ class MrscRegion(TableReplica):
         if pending.timer is not None:
             ctx.cancel_timer(pending.timer)
         version = pending.base + 1
+        assert pending.item is not None  # a confirmation never commits
         if self.versions.get(key, 0) <= pending.base:
             self.items[key] = pending.item
             self.versions[key] = version
@@ -375,19 +495,22 @@ class MrscRegion(TableReplica):
         version_item = pending.item.versions[0]
         increments = pending.msg.increments if isinstance(pending.msg, UpdateItem) else {}
         elements = pending.msg.elements if isinstance(pending.msg, UpdateItem) else {}
+        # Only a DynamoDB write removes attributes; the scenarios' writes log no ``removed``.
+        extra = {"removed": list(pending.removed)} if isinstance(pending.msg, _dynamo.DynamoWrite) else {}
         ctx.log(
             "Wrote", write=pending.msg.op, key=key, client=pending.client,
-            attributes=written_fields(pending.attributes, increments, elements),
+            attributes={**written_fields(pending.attributes, increments, elements),
+                        **{name: REMOVED for name in pending.removed}},
             added=dict(sorted(increments.items())), elements=element_fields(elements),
-            replace=isinstance(pending.msg, PutItem),
+            replace=pending.replace,
             bookkeeping=list(getattr(pending.msg, "bookkeeping", ())),
             stamp=stamp_fields(version_item.stamp),
             clock={}, lamport=pending.lamport, hlc=list(pending.hlc),
-            losses=[], version=version, item=self.items[key].to_trace(),
+            losses=[], version=version, item=self.items[key].to_trace(), **extra,
         )
         if not pending.replied:
             pending.replied = True
-            ctx.reply(pending.client, Response(pending.msg.op))
+            ctx.reply(pending.client, pending.answer or Response(pending.msg.op))
         for peer in ctx.peers:
             ctx.send(peer, Commit(key, pending.item, pending.msg.op, version, *self._clocks()),
                      scope=key)
@@ -410,15 +533,16 @@ class MrscRegion(TableReplica):
                 losses=loss_fields(tuple(Loss(w, a, write, rule) for w, a in lost)),
                 item=item.to_trace())
 
-    def _refuse(self, ctx: Context, client: str, msg: UpdateItem | PutItem, why: str,
-                error: str = "ReplicatedWriteConflict") -> None:
+    def _refuse(self, ctx: Context, client: str, msg: UpdateItem | PutItem | _dynamo.DynamoWrite,
+                why: str, error: str = "ReplicatedWriteConflict") -> None:
         ctx.log("Rejected", op=msg.op, key=msg.key, client=client, error=error, message=why)
         ctx.reply(client, Response(msg.op, ok=False, error=error, message=why))
 
     # -- strong reads ---------------------------------------------------------------
-    def _strong_read(self, ctx: Context, src: str, msg: GetItem) -> None:
+    def _strong_read(self, ctx: Context, src: str, msg: GetItem | _dynamo.DynamoGet) -> None:
         read = _PendingRead(src, self.versions.get(msg.key, 0), self.items.get(msg.key),
-                            set(ctx.peers))
+                            set(ctx.peers),
+                            request=msg if isinstance(msg, _dynamo.DynamoGet) else None)
         self.reads[msg.op] = read
         for peer in ctx.peers:
             # A request for data carries no effect, so it carries no causal past (no scope).
@@ -444,6 +568,14 @@ class MrscRegion(TableReplica):
         pending = self.reads.pop(op)
         item = pending.item
         writes = item.provenance() if item is not None else ()
+        if pending.request is not None:  # a DynamoDB GetItem: its reply has DynamoDB's shape
+            view = _dynamo.resolved(item)
+            view = {**view, **pending.request.key_item} if view is not None else None
+            ctx.log("Read", op=op, key=key, client=pending.client, consistent=True,
+                    writes=list(writes) if view is not None else [], version=pending.version,
+                    scope="global")
+            ctx.reply(pending.client, _dynamo.DynamoResult(op, item=_dynamo._cells(view)))
+            return
         ctx.log("Read", op=op, key=key, client=pending.client, consistent=True,
                 writes=list(writes), version=pending.version, scope="global")
         ctx.reply(pending.client, ReadResult(op, item=item.to_plain() if item else None,

@@ -14,7 +14,8 @@ import attrs
 
 from replicalab.items import Item
 
-__all__ = ["Accepted", "CatchUp", "Commit", "Digest", "Prepare", "ReadReply", "ReadRequest"]
+__all__ = ["Accepted", "CatchUp", "Commit", "Confirm", "Digest", "Prepare", "ReadReply",
+           "ReadRequest"]
 
 
 @attrs.frozen
@@ -23,6 +24,25 @@ class Prepare:
 
     key: str
     item: Item
+    write: str
+    base: int
+    lamport: int = 0
+    hlc: tuple[int, int] = (0, 0)
+
+    def trace_fields(self) -> dict[str, Any]:
+        return {"key": self.key, "write": self.write, "base": self.base}
+
+
+@attrs.frozen
+class Confirm:
+    """Origin asks a region whether commit ``base`` is still the latest of ``key`` (and no
+    write on it is in flight there), before it answers a request that changes nothing — a
+    failed condition, a delete of a missing item — from its own copy.
+
+    The answer is an :class:`Accepted` (``ok`` True: yes); the region installs nothing.
+    """
+
+    key: str
     write: str
     base: int
     lamport: int = 0

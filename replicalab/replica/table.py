@@ -28,12 +28,14 @@ import attrs
 from replicalab import _validate
 from replicalab.antientropy import SyncSession
 from replicalab.clocks import HybridLogicalClock, LamportClock
+from replicalab.dynamodb.values import item_size
 from replicalab.errors import ConfigError
 from replicalab.items import Item, Stamp
 from replicalab.policies import MergePolicy, Outcome, get_policy
 from replicalab.replica import dynamo as _dynamo
 from replicalab.replica._keyspace import ItemStore, KeyspaceIndex
 from replicalab.replica.base import Context, Replica, Response
+from replicalab.replica.capacity import TokenBucket, write_units
 from replicalab.replica.log_fields import element_fields, loss_fields, stamp_fields, written_fields
 from replicalab.replica.requests import GetItem, PutItem, ReadResult, UpdateItem
 from replicalab.replica.sync_driver import SYNC_MESSAGES as _SYNC_MESSAGES
@@ -73,6 +75,7 @@ class Replicate:
 
 
 _SHIP = "ship"
+_CAPACITY = "replication-capacity"
 
 
 class TableReplica(AntiEntropyDriver, Replica):
@@ -133,6 +136,14 @@ class TableReplica(AntiEntropyDriver, Replica):
             # from the same items share one build); sessions then only catch up changed keys
             self.keyspace.update(self.items, fanout=anti_entropy.fanout, depth=anti_entropy.depth)
         self.writes_applied = 0
+        #: The provisioned write capacity of each peer (empty: on-demand, never throttles),
+        #: set by a GlobalTable with ``capacity=``: the service's meter of the receiving
+        #: region, which a replicated write must pay before it is sent (see
+        #: :mod:`replicalab.replica.capacity`).
+        self.peer_capacity: dict[str, TokenBucket] = {}
+        #: Per peer, the keys whose replication waits for that peer's capacity, in order,
+        #: with the latest write of each.
+        self.throttled: dict[str, dict[str, str]] = {}
 
     def on_start(self, ctx: Context) -> None:
         if self.anti_entropy is not None:
@@ -140,6 +151,8 @@ class TableReplica(AntiEntropyDriver, Replica):
             ctx.set_timer(1 + int(ctx.random() * self.anti_entropy.period), _SYNC)
         if self.outbox:  # a durable restart: what was acknowledged but not shipped goes now
             ctx.set_timer(self.replication_delay, _SHIP)
+        for peer in sorted(self.throttled):  # a durable restart: the waits died with the timers
+            self._wait_for_capacity(ctx, peer)
         for name in sorted(self.sessions):  # a durable restart: syncs in flight died in the crash
             ctx.log("SyncAbandoned", session=name, peer=self.session_peer.pop(name))
         self.sessions.clear()
@@ -147,6 +160,8 @@ class TableReplica(AntiEntropyDriver, Replica):
     def on_timer(self, ctx: Context, timer: Any) -> None:
         if timer == _SHIP:
             self._ship(ctx)
+        elif _timer_of(timer, _CAPACITY, 2):
+            self._drain(ctx, timer[1])
         elif timer == _SYNC:
             self._start_sync(ctx)
             ctx.set_timer(self.anti_entropy.period, _SYNC)  # type: ignore[union-attr]
@@ -301,7 +316,10 @@ class TableReplica(AntiEntropyDriver, Replica):
             return
         replicate = Replicate(key, item, write, self.lamport.time, (self.hlc.wall, self.hlc.logical))
         for peer in ctx.peers:
-            ctx.send(peer, replicate, scope=key)
+            if peer in self.peer_capacity:
+                self._metered_send(ctx, peer, key, write)
+            else:
+                ctx.send(peer, replicate, scope=key)
 
     def _ship(self, ctx: Context) -> None:
         """Send every item with a pending write, as it is now (later writes included)."""
@@ -313,7 +331,10 @@ class TableReplica(AntiEntropyDriver, Replica):
             replicate = Replicate(key, self.items[key], write, self.lamport.time,
                                   (self.hlc.wall, self.hlc.logical))
             for peer in ctx.peers:
-                ctx.send(peer, replicate, scope=key)
+                if peer in self.peer_capacity:
+                    self._metered_send(ctx, peer, key, write)
+                else:
+                    ctx.send(peer, replicate, scope=key)
 
     def _observe(self, ctx: Context, msg: Replicate) -> None:
         """Advance the Lamport and hybrid logical clocks on receiving a message."""
@@ -326,6 +347,58 @@ class TableReplica(AntiEntropyDriver, Replica):
         wall, logical = hlc
         remote = HybridLogicalClock(self.actor, wall, logical)
         self.hlc = self.hlc.receive(remote, wall=ctx.wall_time())
+
+    def _replicated_milli(self, key: str) -> int:
+        """Milli-WCUs replicating ``key`` costs the receiving region: 1 KB units of the item."""
+        view = _dynamo.resolved(self.items[key])
+        return 1000 * write_units(item_size(view) if view is not None else 0)
+
+    def _metered_send(self, ctx: Context, peer: str, key: str, write: str) -> None:
+        """Replicate ``key`` to ``peer`` if ``peer``'s write capacity can pay for it now, else
+        hold it (behind what already waits for ``peer``) until it can.
+
+        The wait happens before the message leaves, not inside the receiver: a write the
+        receiving region has not applied has not reached it, so ground truth (which counts a
+        delivered message as seen) stays true.
+        """
+        bucket = self.peer_capacity[peer]
+        waiting = self.throttled.get(peer)
+        # Capacity is the service's meter, so it runs on simulated time (not a skewed clock).
+        if not waiting and bucket.take(ctx.now, self._replicated_milli(key)):
+            ctx.send(peer, Replicate(key, self.items[key], write, self.lamport.time,
+                                     (self.hlc.wall, self.hlc.logical)), scope=key)
+            return
+        ctx.log("ReplicationThrottled", key=key, write=write, peer=peer,
+                units=self._replicated_milli(key) // 1000)
+        if waiting is None:
+            waiting = self.throttled[peer] = {}
+            self._wait_for_capacity(ctx, peer, first=(key, write))
+        waiting.pop(key, None)  # one message per key: it carries the item as it is by then
+        waiting[key] = write
+
+    def _wait_for_capacity(self, ctx: Context, peer: str,
+                           first: tuple[str, str] | None = None) -> None:
+        key = first[0] if first is not None else next(iter(self.throttled[peer]))
+        bucket = self.peer_capacity[peer]
+        milli = self._replicated_milli(key)
+        ctx.set_timer(max(1, bucket.ready_at(ctx.now, milli) - ctx.now), (_CAPACITY, peer))
+
+    def _drain(self, ctx: Context, peer: str) -> None:
+        """Send ``peer`` the waiting items its capacity can pay for now, in order."""
+        waiting = self.throttled.get(peer, {})
+        bucket = self.peer_capacity[peer]
+        while waiting:
+            key, write = next(iter(waiting.items()))
+            milli = self._replicated_milli(key)
+            if not bucket.take(ctx.now, milli):
+                if bucket.level(ctx.now) < bucket.size:
+                    self._wait_for_capacity(ctx, peer)
+                    return
+                bucket.force(ctx.now, milli)  # larger than the whole bucket: pay it off later
+            del waiting[key]
+            ctx.send(peer, Replicate(key, self.items[key], write, self.lamport.time,
+                                     (self.hlc.wall, self.hlc.logical)), scope=key)
+        self.throttled.pop(peer, None)
 
     def _merge(self, ctx: Context, src: str, msg: Replicate) -> None:
         self._observe(ctx, msg)
@@ -347,8 +420,10 @@ class TableReplica(AntiEntropyDriver, Replica):
 
     def recover(self, identity: str) -> TableReplica:
         """The region after losing its state: no items, same policy, new causal identity."""
-        return type(self)(self.id, self.policy, stamps=self.stamps, actor=identity,
-                          replication_delay=self.replication_delay, anti_entropy=self.anti_entropy)
+        fresh = type(self)(self.id, self.policy, stamps=self.stamps, actor=identity,
+                           replication_delay=self.replication_delay, anti_entropy=self.anti_entropy)
+        fresh.peer_capacity = self.peer_capacity  # the table's provisioning outlives a crash
+        return fresh
 
     @staticmethod
     def _failed_condition(item: Item | None, condition: Mapping[str, Any] | None) -> str:

@@ -180,7 +180,8 @@ class Clients:
         stale = []
         for read in self.scenario.reads:
             reply = self.read_replies.get(read.op)
-            if reply is None or not read.consistent:
+            # A read that failed told its client nothing about the item: it cannot be stale.
+            if reply is None or not read.consistent or not reply.response.ok:
                 continue
             known = self.read_knowledge[read.op]
             for op, when in sorted(acked.items()):

@@ -121,10 +121,12 @@ def _stale_reads(scenario: TableScenario, net: NetRun) -> tuple[str, ...]:
     judged as :meth:`replicalab.scenarios.clients.Clients.stale_reads` judges them."""
     acked = {r.response.op: r.time for r in net.replies if r.response.ok and r.response.op in net.writes}
     issued = {r.response.op: r.issued for r in net.replies}
+    answered = {r.response.op for r in net.replies if r.response.ok}
     stale = []
     for read in scenario.reads:
         known = net.read_knowledge.get(read.op)
-        if known is None or not read.consistent:
+        # A read that failed told its client nothing about the item: it cannot be stale.
+        if known is None or not read.consistent or read.op not in answered:
             continue
         for op, when in sorted(acked.items()):
             fact = net.writes[op]
