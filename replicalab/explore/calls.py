@@ -7,10 +7,12 @@ runs (``.run()``) and is explored (``explore.scenario(...)``) like any scenario.
 
 Contract:
 
-* **The calls keep their times and their order.** They are one synchronous caller, as
-  ``replicalab run FILE.json`` replays them: call ``i + 1`` is sent at its own time or, if
-  call ``i``'s reply has not come back by then (a round trip to another region), as soon as
-  it does. So :meth:`RequestScenario.run` makes the same run as
+* **The calls keep their times and their order.** Each client is one synchronous caller,
+  as ``replicalab run FILE.json`` replays them: its next call is sent at its own time or, if
+  its previous call's reply has not come back by then (a round trip to another region), as
+  soon as it does; different clients' calls overlap. (A call nobody answers — its region
+  crashed with it — holds its client's later calls here; a GlobalTable's client gives up
+  after ``CLIENT_TIMEOUT``.) So :meth:`RequestScenario.run` makes the same run as
   :meth:`~replicalab.dynamodb.requestfile.RequestFile.replay` (the tests check it), and the
   explorer chooses only what it chooses for a scenario: the order of deliveries between
   these timed events, and faults when asked.
@@ -107,22 +109,24 @@ class RequestScenario(TableScenario):
         prepared = bare.prepare(merge, seed, simulation=simulation, **given)
         prepared.clients.scenario = self  # its reads are the GetItems: judged for staleness
         if self.calls:
-            _Chain(self.calls, prepared).send(0, 0)
+            _Chain(self.calls, prepared).start()
         return attrs.evolve(prepared, scenario=self)
 
 
 def _refuse(given: Mapping[str, Any]) -> None:
     if given.get("mode") == "mrsc":
-        raise ConfigError("mode='mrsc' cannot run DynamoDB requests (its regions take the "
-                          "scenarios' requests only); choose mode 'mrec' or 'single-primary', "
-                          "or explore a scenario with mode='mrsc'")
+        raise ConfigError("exploring DynamoDB requests under mode='mrsc' is not supported "
+                          "(run them on a GlobalTable(mode='mrsc') instead); choose mode 'mrec' "
+                          "or 'single-primary', or explore a scenario with mode='mrsc'")
     if given.get("writes", "plain") != "plain":
         raise ConfigError("writes='versioned' is the scenarios' built-in versioned client; "
                           "requests carry their own ConditionExpression (writes must be 'plain')")
 
 
 class _Chain:
-    """Sends call ``i + 1`` when call ``i``'s reply arrives (one synchronous caller).
+    """Sends each client's calls one at a time: a client's call ``k + 1`` goes when call ``k``'s
+    reply arrives (or at its own time, if later); different clients' calls overlap — as
+    :meth:`~replicalab.dynamodb.requestfile.RequestFile.replay` runs them.
 
     A plain object, not attrs: the explorer's fingerprint sees a pending callback's closure
     as its code, the index it holds and only the *type* of this object (the simulation and
@@ -130,6 +134,21 @@ class _Chain:
 
     def __init__(self, calls: tuple[Call, ...], prepared: Prepared) -> None:
         self.calls, self.clients = calls, prepared.clients
+        #: For each call, the index of its client's next call (None for the last).
+        self.following: list[int | None] = [None] * len(calls)
+        last: dict[tuple[str, str], int] = {}
+        self.heads: list[int] = []
+        for index, call in enumerate(calls):
+            who = (call.region, call.client)
+            if who in last:
+                self.following[last[who]] = index
+            else:
+                self.heads.append(index)
+            last[who] = index
+
+    def start(self) -> None:
+        for index in self.heads:
+            self.send(index, 0)
 
     def send(self, index: int, now: int) -> None:
         call = self.calls[index]
@@ -145,12 +164,15 @@ class _Chain:
             sent = chain.calls[index].request
             if isinstance(sent, DynamoGet):
                 chain.clients.read_replies[sent.op] = reply
-                chain.clients.read_knowledge[sent.op] = sim.knowledge(chain.calls[index].region, sent.key)
-            if index + 1 < len(chain.calls):
-                chain.send(index + 1, sim.now)
+                where = (chain.calls[index].region if chain.clients.router is None
+                         else reply.replica)
+                chain.clients.read_knowledge[sent.op] = sim.knowledge(where, sent.key)
+            following = chain.following[index]
+            if following is not None:
+                chain.send(following, sim.now)
 
-        self.clients.sim.client_request(max(call.at, now), target, request, client=call.client,
-                                        via=call.region, on_reply=answered)
+        self.clients.send(max(call.at, now), target, key, request, call.client, call.region,
+                          answered)
 
 
 def replies(result: Result) -> dict[str, str]:
