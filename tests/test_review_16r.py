@@ -36,3 +36,26 @@ def test_a_write_a_region_without_quorum_cannot_commit_is_unreplicated_not_silen
     assert all(result.final[n]["k"].get("a") == "w0" for n in ("us-east-1a", "us-east-1b", "us-east-1c"))
     assert not result.converged
     assert result.ledger.verdicts() == {"w0": "unreplicated"}
+
+
+def test_one_az_outage_does_not_leave_a_partition_leaderless_forever():
+    """tests/test_regions.py's lab(44) workload with ONE permanent AZ outage (us-east-1c at 162).
+    At t=460 us-east-1b receives eu-west-1a's Replicate of w7 and puts it in `forwarded`; a
+    'suspect' timer armed ~200 ms earlier for another input fires at 461, so b campaigns 1 ms
+    later though leader us-east-1a is healthy (its copy of w7 arrives at 461). a refuses the
+    vote (its log is longer) and steps down to term 2; b's `_campaign` set heard=461 > since=460,
+    so on_timer never campaigns again, and a has nothing waiting, so it never campaigns: partition 0
+    of us-east-1 has no leader forever, w7 never commits there, b re-arms its timer every 100 ms
+    and run_until_quiescent only stops at max_trace_events (ConfigError)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_regions import lab
+
+    prepared = lab(44, writes=14, reads=14).prepare(
+        "attribute-lww", 44, **LEADER, az_outages=[AzOutage(at=162, region="us-east-1", az="c")])
+    prepared.sim.run(until=20_000)
+    leaders = [n for n in ("us-east-1a", "us-east-1b") if prepared.sim.replicas[n].leads(0)]
+    assert leaders, "partition 0 of us-east-1 has no leader 19 s after one AZ went down"
+    assert prepared.sim.replicas["us-east-1a"].items["k0"].to_plain().get("a_w7") == "w7"
