@@ -59,3 +59,21 @@ def test_one_az_outage_does_not_leave_a_partition_leaderless_forever():
     leaders = [n for n in ("us-east-1a", "us-east-1b") if prepared.sim.replicas[n].leads(0)]
     assert leaders, "partition 0 of us-east-1 has no leader 19 s after one AZ went down"
     assert prepared.sim.replicas["us-east-1a"].items["k0"].to_plain().get("a_w7") == "w7"
+
+
+def test_a_strong_read_is_answered_when_the_partition_leaders_az_is_down():
+    """eu-west-1a (the first leader of every partition) is down from t=10; at t=100 a client
+    reads with ConsistentRead=True. The router picks live eu-west-1b, which forwards the read
+    to the leader it knows, eu-west-1a — dropped ('crashed'). Unlike a write, a forwarded
+    strong read is never put in `forwarded` nor watched (region.py `_read`, the
+    `elif part.leader is not None and not forwarded: ctx.send(...)` branch), so no election
+    happens and the read is never answered: the boto3 call raises
+    `ConfigError: request r1 got no reply` (and a scenario's read silently has no reply).
+    One AZ down must not make strong reads unanswerable (with b or c down it works)."""
+    from replicalab.dynamodb import GlobalTable
+
+    table = GlobalTable("things", key=("pk",), replicas_per_region=3, region_protocol="leader",
+                        az_outages=[AzOutage(10, "eu-west-1", "a")], items=[{"pk": {"S": "k"}, "x": {"S": "1"}}])
+    table.at(100)
+    got = table.client("eu-west-1").get_item(TableName="things", Key={"pk": {"S": "k"}}, ConsistentRead=True)
+    assert got["Item"]["x"] == {"S": "1"}
