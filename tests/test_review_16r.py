@@ -77,3 +77,21 @@ def test_a_strong_read_is_answered_when_the_partition_leaders_az_is_down():
     table.at(100)
     got = table.client("eu-west-1").get_item(TableName="things", Key={"pk": {"S": "k"}}, ConsistentRead=True)
     assert got["Item"]["x"] == {"S": "1"}
+
+
+def test_an_az_back_without_its_disk_is_brought_up_to_date():
+    """London, us-east-1a (every partition's first leader) loses its disk at 220 (after w2 at
+    .189 committed) and is back at 280. No us-east-1 write follows, so no election ever runs:
+    b and c still call the amnesiac a their leader, a knows no leader, and `_on_rejoin` only
+    answers `if self.leads(partition)` — nobody does. a never gets its log back: the run ends
+    NOT converged, w2 is reported 'unreplicated ... before it reached us-east-1a' (it is held
+    by 8 of 9 nodes) and eventually consistent reads routed to us-east-1a see the initial item
+    forever. Module docs: 'the leader then sends it what its log lacks'. Truth: same verdicts
+    as one replica per region, converged."""
+    from replicalab import scenarios
+
+    single = scenarios.run("london", merge="item-lww")
+    result = scenarios.run("london", merge="item-lww", **LEADER,
+                           az_outages=[AzOutage(220, "us-east-1", "a", until=280, durable=False)])
+    assert result.converged
+    assert result.ledger.verdicts() == single.ledger.verdicts()
