@@ -95,3 +95,15 @@ def test_an_az_back_without_its_disk_is_brought_up_to_date():
                            az_outages=[AzOutage(220, "us-east-1", "a", until=280, durable=False)])
     assert result.converged
     assert result.ledger.verdicts() == single.ledger.verdicts()
+
+
+def test_siblings_visible_counts_region_key_pairs_not_az_nodes():
+    """Result.siblings_visible is documented as '(region, key) pairs' with siblings; with AZ
+    nodes it counts every node (result.py siblings_visible sums over self.items, keyed by node),
+    so `compare london --replicas-per-region 3` shows 9 siblings for causal where the same
+    story with one replica per region shows 3 — the region's 3 copies of one item counted 3 times."""
+    from replicalab import scenarios
+
+    single = scenarios.run("london", merge="causal")
+    grouped = scenarios.run("london", merge="causal", **LEADER)
+    assert grouped.siblings_visible == single.siblings_visible
