@@ -316,6 +316,23 @@ class RegionNode(LeaderNode):
             self.watching.add(p)
             ctx.set_timer(self.config.election * (1 + self.rank), (_SUSPECT, p))
 
+    def drop_reads(self) -> list[tuple[str, Any]]:
+        """The strong reads whose clients wait on this node, as (client, request); forgotten
+        here (the node crashed: those clients' connections dropped)."""
+        held: list[tuple[str, Any]] = []
+        for p in sorted(self.forwarded):
+            waiting = self.forwarded[p]
+            held.extend((w[0], w[1]) for w in waiting if w[2] == "read")
+            waiting[:] = [w for w in waiting if w[2] != "read"]
+            if not waiting:
+                del self.forwarded[p]
+        for part in self.parts:
+            for probe, (client, op, key, _) in list(part.probes.items()):
+                if op not in self.vias:
+                    held.append((client, self.strong.pop(op, None) or GetItem(op, key, consistent=True)))
+                    del part.probes[probe]
+        return held
+
     def _read_deadline(self) -> int:
         return self.config.timeout + 2 * self.config.election * len(self.nodes)
 
