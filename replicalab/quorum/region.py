@@ -45,12 +45,15 @@ only chooses what a log entry holds and what applying one does):
   :mod:`replicalab.quorum.leader` — and, elected, takes the waiting inputs itself; a lost
   campaign starts a new wait, so some node with the most up-to-date log eventually wins. If a
   leader spoke meanwhile, the node passes its waiting inputs to it again. The timer stops once
-  nothing waits and a leader is known — or after three campaigns in a row that no node
-  answered (no quorum is up; a restarting node's ``Rejoin`` wakes it again).
+  nothing waits and a leader is known — or after three timeouts in a row in which no other
+  node said anything about the partition (no quorum is up; a restarting node's ``Rejoin``
+  wakes it again, and strong reads still waiting then get a ``NoLeader`` error).
 * **A strong read passed on is still this node's to answer**: the leader sends its answer back
   and this node replies to the client; if no leader answered within ``timeout`` +
   ``election`` × (number of nodes) × 2 ms (or no node answers its campaigns), the client gets
-  a ``NoLeader`` error — every read gets a reply.
+  a ``NoLeader`` error — every read gets a reply. A leader whose quorum round for a strong
+  read does not complete by the same deadline answers ``NoLeader`` too, and a node that goes
+  down holding a strong read drops its client's connection (the client gets an error then).
 * **A node that restarts** (with its log, or without it) tells the others with a ``Rejoin``.
   It does not lead anything any more: a node that called it leader forgets that leader and
   starts a wait (above), so an election follows; the leader (new or not) then sends the
@@ -213,11 +216,13 @@ class RegionNode(LeaderNode):
         self.strong: dict[str, Request] = {}
         #: Strong reads another node passed on, by op: that node (it answers the client).
         self.vias: dict[str, str] = {}
+        #: When each strong read this node leads the quorum round of began, by op.
+        self.read_at: dict[str, int] = {}
         self.started = False
         self.rejoining = False
         #: Per partition: when the current wait began (module docs, the liveness rule).
         self.since: dict[int, int] = {}
-        #: Per partition: campaigns in a row that no node answered.
+        #: Per partition: election timeouts in a row in which no other node said anything.
         self.unanswered: dict[int, int] = {}
         #: The item each read was answered with, by op: an observation channel the run's owner
         #: passes in (shared by the region's nodes and kept across a crash), for the staleness
@@ -260,6 +265,8 @@ class RegionNode(LeaderNode):
                     if node != self.id:
                         ctx.send(node, Rejoin(p, len(part.log)))
         self.strong.clear()
+        self.vias.clear()
+        self.read_at.clear()
         self.since.clear()
         self.unanswered.clear()
         for p, part in enumerate(self.parts):
@@ -281,6 +288,7 @@ class RegionNode(LeaderNode):
         if self.leads(p):
             self.since.pop(p, None)
             self._take_forwarded(ctx, p)
+            self._expire_probes(ctx, p)
             return
         self._expire_reads(ctx, p)
         waiting = self.forwarded.get(p)
@@ -293,16 +301,17 @@ class RegionNode(LeaderNode):
             self.watching.add(p)
             ctx.set_timer(start + timeout - ctx.now, (_SUSPECT, p))
             return
-        if part.heard <= start and part.can_vote:
-            # No leader spoke for a whole timeout while we waited: campaign.
+        if part.heard <= start:
+            # No leader spoke for a whole timeout while we waited: campaign (if we may vote).
             if self.unanswered.get(p, 0) >= 3:
                 self._give_up_reads(ctx, p)
                 self.since.pop(p, None)
                 return  # nobody answers: no quorum is up; a Rejoin wakes us
             self.unanswered[p] = self.unanswered.get(p, 0) + 1
-            self._campaign(ctx, p)
-            if self.leads(p):
-                return
+            if part.can_vote:
+                self._campaign(ctx, p)
+                if self.leads(p):
+                    return
         elif part.leader is not None and part.leader != self.id and waiting:
             for source, message, kind, _ in waiting:  # a leader we did not know then: pass again
                 ctx.send(part.leader, _Forward(source, message, kind), scope=self._key(message))
@@ -332,6 +341,24 @@ class RegionNode(LeaderNode):
                     held.append((client, self.strong.pop(op, None) or GetItem(op, key, consistent=True)))
                     del part.probes[probe]
         return held
+
+    def _expire_probes(self, ctx: Context, p: int) -> None:
+        """At the leader: a strong read whose quorum round has not completed by the deadline
+        gets a ``NoLeader`` error (no quorum answers: this node may no longer lead)."""
+        part = self.parts[p]
+        for probe, (client, op, _, _) in list(part.probes.items()):
+            if ctx.now - self.read_at.get(op, ctx.now) < self._read_deadline():
+                continue
+            del part.probes[probe]
+            self.strong.pop(op, None)
+            self.read_at.pop(op, None)
+            if self.vias.pop(op, None) is None:  # a read passed on: the node that has it answers
+                ctx.reply(client, Response(op, ok=False, error=NOT_LEADER, message=(
+                    f"{self.id} could not confirm with a quorum that it leads partition {p} within "
+                    f"{self._read_deadline()} ms; the read was not answered")))
+        if part.probes and p not in self.watching:
+            self.watching.add(p)
+            ctx.set_timer(self.config.election * (1 + self.rank), (_SUSPECT, p))
 
     def _read_deadline(self) -> int:
         return self.config.timeout + 2 * self.config.election * len(self.nodes)
@@ -454,8 +481,12 @@ class RegionNode(LeaderNode):
             if via is not None:
                 self.vias[request.op] = via
             part.probes[self._probe] = (source, request.op, request.key, {self.id})
+            self.read_at[request.op] = ctx.now
             self._replicate(ctx, p, probe=self._probe)
             self._check_probe(ctx, p, self._probe)
+            if part.probes and p not in self.watching:  # the read's deadline (module docs)
+                self.watching.add(p)
+                ctx.set_timer(self.config.election * (1 + self.rank), (_SUSPECT, p))
         elif via is not None:
             return  # passed to a node that no longer leads: the node that passed it retries
         else:
@@ -479,6 +510,7 @@ class RegionNode(LeaderNode):
 
     def _answer_strong(self, ctx: Context, p: int, client: str, op: str, key: str) -> None:
         request = self.strong.pop(op, None) or GetItem(op, key, consistent=True)
+        self.read_at.pop(op, None)
         via = self.vias.pop(op, None)
         self._run_machine(ctx, client, request, ctx.wall_time(), carry_out=True,
                           via=None if via is None else (via, p))
@@ -487,6 +519,7 @@ class RegionNode(LeaderNode):
         # Strong reads passed on by another node are that node's to answer (it retries).
         part = self.parts[p]
         for probe, (_, op, _, _) in list(part.probes.items()):
+            self.read_at.pop(op, None)
             if self.vias.pop(op, None) is not None:
                 self.strong.pop(op, None)
                 del part.probes[probe]
