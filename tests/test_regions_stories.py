@@ -43,3 +43,16 @@ def test_a_single_az_outage_story_ends_answers_every_read_and_keeps_every_acknow
     assert all(verdicts[op] in ("kept", "superseded") for op in acked), (outage, verdicts)
     if outage.until is not None:
         assert result.converged, outage
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_region_that_lost_its_quorum_still_ends_and_answers_every_read(seed) -> None:
+    """Two AZs of one region down for good: nothing can commit there, but the run still ends
+    (no timer re-arms forever) and every read gets a reply, ok or an error."""
+    rng = random.Random(f"regions-two-down/{seed}")
+    region = rng.choice(REGIONS)
+    outages = [AzOutage(rng.randrange(1, 500), region, az, durable=rng.random() < 0.5)
+               for az in rng.sample("abc", 2)]
+    scenario = lab(seed, writes=14, reads=14)
+    result = run(scenario, seed, **LEADER, az_outages=outages)
+    assert [r.op for r in scenario.reads if r.op not in result.replies] == [], outages
