@@ -56,7 +56,8 @@ def _oracle_stale(result, scenario, region_only: bool = False) -> dict[str, str]
     stale = {}
     for read in scenario.reads:
         reply = replies.get(read.op)
-        if reply is None or not reply.response.ok:
+        assert reply is not None, f"read {read.op} got no reply: every read must get one (ok or an error)"
+        if not reply.response.ok:
             continue
         for op, when in sorted(acked.items()):
             w = writes.get(op)

@@ -33,12 +33,32 @@ only chooses what a log entry holds and what applying one does):
 * **Eventually consistent reads** go to a seeded random live node of the region and answer from
   what that node has applied: it can be behind the leader, so the read can be stale.
 * **Failure detection is on demand.** Nothing ticks while the region is idle (so a run still
-  ends when nothing is in flight). A node that forwards a client's request to the leader, or
-  receives a replication message it does not lead, watches for it in the leader's appends; if the leader stays silent for the election timeout (``election`` ×
-  (1 + its rank)), the node campaigns — the vote rule of :mod:`replicalab.quorum.leader` — and,
-  elected, takes the waiting requests itself.
-* **A node that restarts** (with its log, or without it) tells the others; the leader then
-  sends it what its log lacks, and it applies what has committed. A node that lost its disk
+  ends when nothing is in flight). The liveness rule, per partition: a node that does not lead
+  it keeps one election timer (``election`` × (1 + its rank), staggered so that nodes never
+  time out together) running while it **waits** — while it holds an input the leader has not
+  logged yet (a client's request it forwarded, a replication message it does not lead, a
+  strong read it passed on) or while it **knows no leader** (it stepped down to a higher term,
+  lost a campaign, or its leader told it that it restarted). A wait is measured from when it
+  began (the oldest waiting input's arrival, the step-down, the last campaign), never from
+  an older timer. When the timer fires and a whole timeout has passed since the wait began
+  with no word from a leader, the node campaigns — the vote rule of
+  :mod:`replicalab.quorum.leader` — and, elected, takes the waiting inputs itself; a lost
+  campaign starts a new wait, so some node with the most up-to-date log eventually wins. If a
+  leader spoke meanwhile, the node passes its waiting inputs to it again. The timer stops once
+  nothing waits and a leader is known — or after three timeouts in a row in which no other
+  node said anything about the partition (no quorum is up; a restarting node's ``Rejoin``
+  wakes it again, and strong reads still waiting then get a ``NoLeader`` error).
+* **A strong read passed on is still this node's to answer**: the leader sends its answer back
+  and this node replies to the client; if no leader answered within ``timeout`` +
+  ``election`` × (number of nodes) × 2 ms (or no node answers its campaigns), the client gets
+  a ``NoLeader`` error — every read gets a reply. A leader whose quorum round for a strong
+  read does not complete by the same deadline answers ``NoLeader`` too, and a node that goes
+  down holding a strong read drops its client's connection (the client gets an error then).
+* **A node that restarts** (with its log, or without it) tells the others with a ``Rejoin``.
+  It does not lead anything any more: a node that called it leader forgets that leader and
+  starts a wait (above), so an election follows; the leader (new or not) then sends the
+  restarted node what its log lacks, and it applies what has committed. A node that lost its
+  disk neither votes nor campaigns until a leader speaks (:mod:`replicalab.quorum.leader`); it
   rebuilds its table from the initial items by replaying the log, so it may keep the region's
   causal name: everything stamped under that name is in the log.
 
@@ -51,7 +71,11 @@ that node.
 Refused (a :class:`~replicalab.errors.ConfigError` names the valid choices, see
 :mod:`replicalab.scenarios.options`): scenarios with Merkle anti-entropy or a replication delay
 (their timers are a single replica's), ``mode="mrsc"``, and crashes naming a whole region (use
-:class:`~replicalab.scenarios.regions.AzOutage`).
+:class:`~replicalab.scenarios.regions.AzOutage`). Refused per request, with a
+``ValidationError`` (boto3: ``ValidationException``) the client sees: a transaction whose items
+fall in different partitions (that depends on the keys' hashes: ``k0`` with ``k1`` may be
+accepted where ``k0`` with ``k4`` is refused), and a strongly consistent ``Query`` (read each
+item with ``ConsistentRead``, or read eventually).
 """
 
 from __future__ import annotations
@@ -152,6 +176,15 @@ class _Forward:
     kind: str
 
 
+@attrs.frozen
+class _ReadAnswer:
+    """Leader -> the node that passed it a strong read: the reply for that node to give."""
+
+    partition: int
+    client: str
+    response: Response
+
+
 _SUSPECT = "suspect"
 
 
@@ -181,8 +214,16 @@ class RegionNode(LeaderNode):
         self.watching: set[int] = set()
         #: Strong reads waiting for a leadership check: op -> request.
         self.strong: dict[str, Request] = {}
+        #: Strong reads another node passed on, by op: that node (it answers the client).
+        self.vias: dict[str, str] = {}
+        #: When each strong read this node leads the quorum round of began, by op.
+        self.read_at: dict[str, int] = {}
         self.started = False
         self.rejoining = False
+        #: Per partition: when the current wait began (module docs, the liveness rule).
+        self.since: dict[int, int] = {}
+        #: Per partition: election timeouts in a row in which no other node said anything.
+        self.unanswered: dict[int, int] = {}
         #: The item each read was answered with, by op: an observation channel the run's owner
         #: passes in (shared by the region's nodes and kept across a crash), for the staleness
         #: judge; the protocol never reads it.
@@ -224,8 +265,18 @@ class RegionNode(LeaderNode):
                     if node != self.id:
                         ctx.send(node, Rejoin(p, len(part.log)))
         self.strong.clear()
-        for p in sorted(self.forwarded):
-            self._watch(ctx, p)
+        self.vias.clear()
+        self.read_at.clear()
+        self.since.clear()
+        self.unanswered.clear()
+        for p, part in enumerate(self.parts):
+            waiting = self.forwarded.get(p)
+            if waiting:  # strong reads died with the process: their clients' requests are lost
+                waiting[:] = [w for w in waiting if w[2] != "read"]
+                if not waiting:
+                    del self.forwarded[p]
+            if p in self.forwarded or (part.leader is None and part.can_vote):
+                self._watch(ctx, p)
 
     def on_timer(self, ctx: Context, timer: Any) -> None:
         if not (isinstance(timer, tuple) and len(timer) == 2 and timer[0] == _SUSPECT
@@ -233,31 +284,118 @@ class RegionNode(LeaderNode):
             raise ConfigError(f"{self.id} got a timer it never set: {_validate.shown(timer)}")
         p = timer[1]
         self.watching.discard(p)
-        waiting = self.forwarded.get(p)
-        if not waiting:
-            return
         part = self.parts[p]
         if self.leads(p):
+            self.since.pop(p, None)
             self._take_forwarded(ctx, p)
+            self._expire_probes(ctx, p)
             return
-        since = min(when for _, _, _, when in waiting)
-        if part.heard <= since and part.can_vote:
-            self._campaign(ctx, p)  # the leader said nothing since we passed it a request
-        elif part.leader is not None and part.leader != self.id:
+        self._expire_reads(ctx, p)
+        waiting = self.forwarded.get(p)
+        if not waiting and (part.leader is not None or not part.can_vote):
+            self.since.pop(p, None)  # nothing waits, and a leader is known (or we cannot vote)
+            return
+        timeout = self.config.election * (1 + self.rank)
+        start = self.since.setdefault(p, ctx.now)
+        if ctx.now < start + timeout:  # this wait began after the timer was set: not yet due
+            self.watching.add(p)
+            ctx.set_timer(start + timeout - ctx.now, (_SUSPECT, p))
+            return
+        if part.heard <= start:
+            # No leader spoke for a whole timeout while we waited: campaign (if we may vote).
+            if self.unanswered.get(p, 0) >= 3:
+                self._give_up_reads(ctx, p)
+                self.since.pop(p, None)
+                return  # nobody answers: no quorum is up; a Rejoin wakes us
+            self.unanswered[p] = self.unanswered.get(p, 0) + 1
+            if part.can_vote:
+                self._campaign(ctx, p)
+                if self.leads(p):
+                    return
+        elif part.leader is not None and part.leader != self.id and waiting:
             for source, message, kind, _ in waiting:  # a leader we did not know then: pass again
                 ctx.send(part.leader, _Forward(source, message, kind), scope=self._key(message))
+        self.since[p] = ctx.now  # a new wait
         self._watch(ctx, p)
 
     def _watch(self, ctx: Context, p: int) -> None:
+        """Keep ``p``'s election timer running; a wait that had not begun begins now."""
+        self.since.setdefault(p, ctx.now)
         if p not in self.watching:
             self.watching.add(p)
             ctx.set_timer(self.config.election * (1 + self.rank), (_SUSPECT, p))
+
+    def drop_reads(self) -> list[tuple[str, Any]]:
+        """The strong reads whose clients wait on this node, as (client, request); forgotten
+        here (the node crashed: those clients' connections dropped)."""
+        held: list[tuple[str, Any]] = []
+        for p in sorted(self.forwarded):
+            waiting = self.forwarded[p]
+            held.extend((w[0], w[1]) for w in waiting if w[2] == "read")
+            waiting[:] = [w for w in waiting if w[2] != "read"]
+            if not waiting:
+                del self.forwarded[p]
+        for part in self.parts:
+            for probe, (client, op, key, _) in list(part.probes.items()):
+                if op not in self.vias:
+                    held.append((client, self.strong.pop(op, None) or GetItem(op, key, consistent=True)))
+                    del part.probes[probe]
+        return held
+
+    def _expire_probes(self, ctx: Context, p: int) -> None:
+        """At the leader: a strong read whose quorum round has not completed by the deadline
+        gets a ``NoLeader`` error (no quorum answers: this node may no longer lead)."""
+        part = self.parts[p]
+        for probe, (client, op, _, _) in list(part.probes.items()):
+            if ctx.now - self.read_at.get(op, ctx.now) < self._read_deadline():
+                continue
+            del part.probes[probe]
+            self.strong.pop(op, None)
+            self.read_at.pop(op, None)
+            if self.vias.pop(op, None) is None:  # a read passed on: the node that has it answers
+                ctx.reply(client, Response(op, ok=False, error=NOT_LEADER, message=(
+                    f"{self.id} could not confirm with a quorum that it leads partition {p} within "
+                    f"{self._read_deadline()} ms; the read was not answered")))
+        if part.probes and p not in self.watching:
+            self.watching.add(p)
+            ctx.set_timer(self.config.election * (1 + self.rank), (_SUSPECT, p))
+
+    def _read_deadline(self) -> int:
+        return self.config.timeout + 2 * self.config.election * len(self.nodes)
+
+    def _expire_reads(self, ctx: Context, p: int) -> None:
+        """Answer with an error the strong reads passed on that no leader answered in time."""
+        waiting = self.forwarded.get(p)
+        if not waiting:
+            return
+        late = [w for w in waiting if w[2] == "read" and ctx.now - w[3] >= self._read_deadline()]
+        if late:
+            self._fail_reads(ctx, p, late, f"no leader of partition {p} answered within "
+                                            f"{self._read_deadline()} ms")
+
+    def _give_up_reads(self, ctx: Context, p: int) -> None:
+        reads = [w for w in self.forwarded.get(p, ()) if w[2] == "read"]
+        self._fail_reads(ctx, p, reads, f"no other node of {self.region} answers: partition {p} "
+                                        "has no leader")
+
+    def _fail_reads(self, ctx: Context, p: int, reads: list[tuple[str, Any, str, int]], why: str) -> None:
+        if not reads:
+            return
+        waiting = self.forwarded[p]
+        waiting[:] = [w for w in waiting if w not in reads]
+        if not waiting:
+            del self.forwarded[p]
+        for source, request, _, _ in reads:
+            ctx.reply(source, Response(request.op, ok=False, error=NOT_LEADER,
+                                       message=f"{self.id}: {why}; the read was not answered"))
 
     # -- messages ----------------------------------------------------------------------
     def on_message(self, ctx: Context, src: str, msg: Any) -> None:
         _validate.replica_id(src, "message source")
         self._check_peers(ctx)  # before anything changes: an input reaches every AZ
         kind = type(msg)
+        if kind in (Append, Vote, VoteRequest, Rejoin, Appended) and type(msg.partition) is int:
+            self.unanswered.pop(msg.partition, None)  # a node answers: a quorum may be up
         if kind is Append:
             self._on_append(ctx, src, msg)
             self._seen_in_log(msg.partition)
@@ -270,7 +408,12 @@ class RegionNode(LeaderNode):
         elif kind is Rejoin:
             self._on_rejoin(ctx, src, msg)
         elif kind is _Forward:
-            self._input(ctx, msg.source, msg.message, msg.kind, forwarded=True)
+            if msg.kind == "read":
+                self._read(ctx, msg.source, msg.message, forwarded=True, via=src)
+            else:
+                self._input(ctx, msg.source, msg.message, msg.kind, forwarded=True)
+        elif kind is _ReadAnswer:
+            self._on_read_answer(ctx, msg)
         elif kind is Replicate:
             self._input(ctx, src, msg, "replicate")
         elif isinstance(msg, Request):
@@ -321,7 +464,7 @@ class RegionNode(LeaderNode):
         self.forwarded.setdefault(p, []).append((source, message, kind, ctx.now))
         self._watch(ctx, p)
 
-    def _read(self, ctx: Context, source: str, request: Any, forwarded: bool) -> None:
+    def _read(self, ctx: Context, source: str, request: Any, forwarded: bool, via: str | None = None) -> None:
         if not getattr(request, "consistent", False):
             self._run_machine(ctx, source, request, ctx.wall_time(), carry_out=True)  # what we applied
             return
@@ -335,18 +478,55 @@ class RegionNode(LeaderNode):
         if self.leads(p):
             self._probe += 1
             self.strong[request.op] = request
+            if via is not None:
+                self.vias[request.op] = via
             part.probes[self._probe] = (source, request.op, request.key, {self.id})
+            self.read_at[request.op] = ctx.now
             self._replicate(ctx, p, probe=self._probe)
             self._check_probe(ctx, p, self._probe)
-        elif part.leader is not None and not forwarded:
-            ctx.send(part.leader, _Forward(source, request, "request"), scope=request.key)
+            if part.probes and p not in self.watching:  # the read's deadline (module docs)
+                self.watching.add(p)
+                ctx.set_timer(self.config.election * (1 + self.rank), (_SUSPECT, p))
+        elif via is not None:
+            return  # passed to a node that no longer leads: the node that passed it retries
         else:
-            ctx.reply(source, Response(request.op, ok=False, error=NOT_LEADER, message=(
-                f"{self.id} does not lead partition {p} and knows no leader")))
+            # This node answers the client: it waits for the leader's answer (liveness rule).
+            if part.leader is not None:
+                ctx.send(part.leader, _Forward(source, request, "read"), scope=request.key)
+            self.forwarded.setdefault(p, []).append((source, request, "read", ctx.now))
+            self._watch(ctx, p)
+
+    def _on_read_answer(self, ctx: Context, msg: _ReadAnswer) -> None:
+        if type(msg.partition) is not int or not 0 <= msg.partition < len(self.parts):
+            raise ConfigError(f"a read answer names no partition of {self.id}: {_validate.shown(msg.partition)}")
+        waiting = self.forwarded.get(msg.partition, [])
+        mine = [w for w in waiting if w[2] == "read" and w[0] == msg.client and w[1].op == msg.response.op]
+        if not mine:
+            return  # answered already (a second leader's answer, or a timeout)
+        waiting.remove(mine[0])
+        if not waiting:
+            del self.forwarded[msg.partition]
+        ctx.reply(msg.client, msg.response)
 
     def _answer_strong(self, ctx: Context, p: int, client: str, op: str, key: str) -> None:
         request = self.strong.pop(op, None) or GetItem(op, key, consistent=True)
-        self._run_machine(ctx, client, request, ctx.wall_time(), carry_out=True)
+        self.read_at.pop(op, None)
+        via = self.vias.pop(op, None)
+        self._run_machine(ctx, client, request, ctx.wall_time(), carry_out=True,
+                          via=None if via is None else (via, p))
+
+    def _step_down(self, ctx: Context, p: int, term: int) -> None:
+        # Strong reads passed on by another node are that node's to answer (it retries).
+        part = self.parts[p]
+        for probe, (_, op, _, _) in list(part.probes.items()):
+            self.read_at.pop(op, None)
+            if self.vias.pop(op, None) is not None:
+                self.strong.pop(op, None)
+                del part.probes[probe]
+        super()._step_down(ctx, p, term)
+        if self.started:
+            self.since[p] = ctx.now  # no leader known: a new wait (module docs)
+            self._watch(ctx, p)
 
     def _send_append(self, ctx: Context, node: str, msg: Append) -> None:
         # The entries carry their writes' ground truth to the follower (who holds what).
@@ -358,17 +538,25 @@ class RegionNode(LeaderNode):
         waiting = self.forwarded.get(p)
         if waiting:
             ops = {e.op for e in self.parts[p].log}
-            waiting[:] = [w for w in waiting if (getattr(w[1], "op", None) or w[1].write) not in ops]
+            waiting[:] = [w for w in waiting
+                          if w[2] == "read" or (getattr(w[1], "op", None) or w[1].write) not in ops]
             if not waiting:
                 del self.forwarded[p]
+                self.since.pop(p, None)  # the wait is over (the leader spoke)
 
     def _on_rejoin(self, ctx: Context, src: str, msg: Rejoin) -> None:
         if type(msg.partition) is not int or not 0 <= msg.partition < len(self.parts):
             raise ConfigError(f"Rejoin names no partition of {self.id}: {_validate.shown(msg.partition)}")
+        part = self.parts[msg.partition]
         if self.leads(msg.partition) and src in self.nodes:
-            part = self.parts[msg.partition]
             part.next[src] = max(1, min(part.next.get(src, 1), msg.length + 1))
             self._replicate(ctx, msg.partition)
+        elif src in self.nodes:
+            if part.leader == src:  # our leader restarted: it leads nothing now (module docs)
+                part.leader = None
+                self.since[msg.partition] = ctx.now
+            if part.leader is None or self.forwarded.get(msg.partition):
+                self._watch(ctx, msg.partition)  # a wait that had stopped resumes
 
     def _become_leader(self, ctx: Context, p: int, announce: bool = True) -> None:
         super()._become_leader(ctx, p, announce)
@@ -377,7 +565,10 @@ class RegionNode(LeaderNode):
     def _take_forwarded(self, ctx: Context, p: int) -> None:
         waiting = self.forwarded.pop(p, [])
         for source, message, kind, _ in waiting:
-            self._input(ctx, source, message, kind, forwarded=True)
+            if kind == "read":
+                self._read(ctx, source, message, forwarded=True)
+            else:
+                self._input(ctx, source, message, kind, forwarded=True)
 
     def _advance(self, ctx: Context, p: int) -> None:
         before = self.parts[p].commit
@@ -397,7 +588,7 @@ class RegionNode(LeaderNode):
                           answer=waiting is not None)
 
     def _run_machine(self, ctx: Context, source: str, message: Any, wall: int, *, carry_out: bool,
-                     answer: bool = True) -> None:
+                     answer: bool = True, via: tuple[str, int] | None = None) -> None:
         """Feed one input to the table; at the leader (``carry_out``), do what it asked: its
         trace records, its reply (if the client waits here) and its replication, to each
         remote region's gateway node. A follower's run changes its table only."""
@@ -412,7 +603,9 @@ class RegionNode(LeaderNode):
             if type(command) is Log:
                 ctx.log(command.kind, **command.data)
             elif type(command) is Reply:
-                if answer:
+                if answer and via is not None:  # the node that passed the read on replies
+                    ctx.send(via[0], _ReadAnswer(via[1], command.client, command.response))
+                elif answer:
                     ctx.reply(command.client, command.response)
             elif type(command) is Send:
                 scope: Hashable | None = command.scope

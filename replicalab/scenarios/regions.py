@@ -171,6 +171,15 @@ class Router:
         self.sim.schedule(at, go)
 
 
+def reads_lost(sim: Simulation, node: str) -> None:
+    """``node`` has crashed: each client waiting on it for a strong read gets an error now (its
+    connection dropped), so every read gets a reply."""
+    replica: Any = sim.replicas[node]
+    for client, request in replica.drop_reads():
+        sim._clients.lost(sim, node, client, request, f"{node} went down before answering; "
+                                                         "the client's connection dropped")
+
+
 def stale_reads(sim: Simulation, reads: Any, replies: Mapping[str, Reply],
                 knowledge: Mapping[str, Any], verdicts: Mapping[str, Any]) -> dict[str, str]:
     """``{read op: why}`` for every read that missed an acknowledged write.

@@ -92,8 +92,22 @@ class Result:
 
     @property
     def siblings_visible(self) -> int:
-        """How many (region, key) pairs end with more than one concurrent version."""
-        return sum(item.has_siblings for keys in self.items.values() for item in keys.values())
+        """How many (region, key) pairs end with more than one concurrent version.
+
+        With AZ nodes (``replicas_per_region`` > 1) ``items`` is keyed by node: a region's
+        pair counts once if any of its nodes ends with siblings for the key."""
+        pairs = {(self._region(node), key) for node, keys in self.items.items()
+                 for key, item in keys.items() if item.has_siblings}
+        return len(pairs)
+
+    def _region(self, node: str) -> str:
+        """The region a node of ``items`` belongs to (itself with one replica per region)."""
+        if node in self.regions or not self.regions:
+            return node
+        for region in self.regions:
+            if node.startswith(region) and len(node) == len(region) + 1:
+                return region
+        return node
 
     @property
     def latency(self) -> dict[str, int | None]:

@@ -164,6 +164,13 @@ class TableScenario:
             faults = tuple(attrs.evolve(f, durable=opts.durable) if isinstance(f, Crash) else f
                            for f in faults)
         sim.add_faults(faults + tuple(f for outage in opts.az_outages for f in outage.faults()))
+        if opts.az_outages:
+            from functools import partial
+
+            from replicalab.scenarios import regions as az
+
+            for outage in opts.az_outages:  # after the crash: the reads the node held fail
+                sim.schedule(outage.at, partial(az.reads_lost, node=outage.node))
         return Prepared(self, sim, opts, clients, policy, initial)
 
     def _result(self, sim: Simulation, opts: Options, clients: Clients,

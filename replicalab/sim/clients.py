@@ -104,6 +104,22 @@ class Clients:
                                "via": via})
         return True
 
+    def lost(self, sim: Simulation, replica: str, client: str, request: Request, reason: str) -> None:
+        """A request ``replica`` took and can no longer answer (it crashed with it): the
+        client's connection drops, so it gets an error now (once: not if it already has a reply)."""
+        if request.op not in self.issued or any(r.response.op == request.op for r in self.replies):
+            return
+        if sim._trace is not None:
+            sim._trace.record(sim.now, "RequestFailed", replica, {
+                "client": client, "op": request.op, "via": self.issued[request.op][1],
+                "reason": reason, "request": describe(request)})
+        issued, _, on_reply = self.issued[request.op]
+        reply = Reply(sim.now, replica, client,
+                      Response(request.op, ok=False, error=UNREACHABLE, message=reason), issued)
+        self.replies.append(reply)
+        if on_reply is not None:
+            sim._schedule(Action, sim.now, PRIORITY_RUNTIME, lambda s: on_reply(s, reply))
+
     def _failed(self, sim: Simulation, replica: str, client: str, request: Request,
                 via: str | None) -> None:
         """A client request that cannot reach ``replica``: the client gets an error, at once."""
