@@ -26,26 +26,27 @@ session takes **2 rounds (flights) when in sync, else D + 3**: D + 1 flights of 
 (one per level, root included) and two of items. Every flight is one message.
 
 **Byte model** (what :attr:`SessionStats.bytes_sent` counts): every message has a
-16-byte header (kind, session, level, counts); a hash is 32 bytes; a node id is
+16-byte header (kind, session, level, counts); the root hash is 32 bytes and a child hash
+``c`` bytes (``child_hash_bytes``: 8 by default, 32 for full SHA-256); a node id is
 ``ceil(D * log2(b) / 8)`` bytes (enough to name any bucket, at least 1); an item is
 ``4 + len(key as UTF-8) + 4 + len(value)`` bytes (two length prefixes). With ``m_l``
 nodes differing at level ``l`` (``m_0 = 1``), a session that reaches the buckets sends
 exactly::
 
-    bytes  = (D + 3) * 16  +  32  +  (32 b + id) * (m_0 + ... + m_{D-1})  +  id * m_D
+    bytes  = (D + 3) * 16  +  32  +  (c b + id) * (m_0 + ... + m_{D-1})  +  id * m_D
              + item bytes of both item flights
     hashes = 1 + b * (m_0 + ... + m_{D-1})
 
 For ``d`` differing keys spread uniformly, ``E[m_l] = b**l * (1 - (1 - b**-l)**d)``.
 
-**Short child hashes** (``child_hash_bytes=8``; the default 32 is full-hash mode, above).
-Below the root, each hash in a ``ChildHashes`` flight may be cut to ``c`` bytes: the node's
+**Short child hashes** (the default, ``child_hash_bytes=8``; ``32`` is full-hash mode).
+Below the root, each hash in a ``ChildHashes`` flight is cut to ``c`` bytes: the node's
 SHA-256 salted with the session id and truncated, ``SHA-256(session || 0x00 || h)[:c]``
-(:func:`session_hash`). The **root stays a full 32-byte SHA-256**, so "these two stores are
-equal" (the ``InSync`` answer to flight 0) is decided at full strength. The byte model
-above holds with ``32 b`` replaced by ``c b`` in the child-hash term (the root's 32 stays);
-at n = 1,000,000 keys, d = 1000, b = 16, c = 8 that cuts what names the differing keys from
-about 1.4 % of a full digest list to about 0.4 % (benchmark B6).
+(:func:`session_hash`); with ``c = 32`` it is the node's SHA-256 itself, unsalted. The
+**root stays a full 32-byte SHA-256**, so "these two stores are equal" (the ``InSync``
+answer to flight 0) is decided at full strength. At n = 1,000,000 keys, d = 1000, b = 16,
+c = 8 cuts what names the differing keys from about 1.4 % of a full digest list (c = 32)
+to about 0.4 % (benchmark B6).
 
 *Why short hashes and not an IBLT.* Both get under 1 % of a digest list at d = 1000; short
 hashes keep the protocol, its rounds (D + 3) and every message kind unchanged, keep the

@@ -17,6 +17,7 @@ from replicalab import _validate
 from replicalab.antientropy.wire import (
     _MESSAGES,
     HASH_BYTES,
+    SHORT_HASH_BYTES,
     BucketItems,
     ChildHashes,
     InSync,
@@ -88,7 +89,7 @@ class SyncSession:
     """
 
     def __init__(self, tree: MerkleTree, values: Mapping[str, bytes], merge: Merge, *,
-                 session: str = "sync", child_hash_bytes: int = HASH_BYTES) -> None:
+                 session: str = "sync", child_hash_bytes: int = SHORT_HASH_BYTES) -> None:
         if not isinstance(tree, MerkleTree):
             raise ConfigError(f"tree must be a MerkleTree (MerkleTree.build(values)), got {type(tree).__name__}")
         if not isinstance(values, Mapping):
@@ -377,13 +378,13 @@ class SyncReport:
 
 def sync(a: Mapping[str, bytes], b: Mapping[str, bytes], merge: Merge, *,
          fanout: int = DEFAULT_FANOUT, depth: int = DEFAULT_DEPTH,
-         trees: Sequence[MerkleTree] | None = None, child_hash_bytes: int = HASH_BYTES) -> SyncReport:
+         trees: Sequence[MerkleTree] | None = None, child_hash_bytes: int = SHORT_HASH_BYTES) -> SyncReport:
     """Run one sync session between stores ``a`` (initiator) and ``b`` in process.
 
     Returns both stores after the repair (new dicts; the inputs are untouched) and the
     account. ``trees`` may pass ``(tree_a, tree_b)`` already built with this shape, to
-    skip building them. ``child_hash_bytes`` is passed to both sessions (8 for short
-    hashes below the root; 32, the default, for full SHA-256). ``converged`` says whether both ended with equal roots: it is
+    skip building them. ``child_hash_bytes`` is passed to both sessions (8, the default, for short
+    salted hashes below the root; 32 for full SHA-256). ``converged`` says whether both ended with equal roots: it is
     False only if ``merge`` is not a join (e.g. "remote wins").
     """
     if not isinstance(a, Mapping) or not isinstance(b, Mapping):

@@ -160,7 +160,7 @@ class RootHash:
     root: bytes
     #: How long the child hashes of this session are (32: full SHA-256; shorter: salted
     #: and truncated, see :func:`session_hash`). It rides in the header, like the shape.
-    child_hash_bytes: int = HASH_BYTES
+    child_hash_bytes: int = SHORT_HASH_BYTES
 
     def size(self, id_bytes: int) -> int:
         """Bytes on the wire under the byte model: the root is always a full 32-byte SHA-256."""

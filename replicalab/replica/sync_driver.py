@@ -16,7 +16,7 @@ import attrs
 
 from replicalab import _validate
 from replicalab.antientropy import (
-    HASH_BYTES,
+    SHORT_HASH_BYTES,
     BucketItems,
     ChildHashes,
     InSync,
@@ -54,20 +54,21 @@ class AntiEntropy:
     Each region keeps its tree up to date as items change (it is built when the region
     is made), so a session costs what the changed and differing keys cost, not a rebuild.
     Every region must use the same shape; :meth:`for_keys` picks the depth for a key count.
-    ``child_hash_bytes`` is the length of the hashes below the root (32: full SHA-256;
-    8: short salted hashes, about a quarter of the hash bytes, see :mod:`replicalab.antientropy`).
+    ``child_hash_bytes`` is the length of the hashes below the root: 8 by default (short
+    hashes salted per session, a quarter of the hash bytes; a collision only delays a
+    repair by one session, see :mod:`replicalab.antientropy`), 32 for full SHA-256.
     """
 
     period: int = attrs.field(default=500, validator=lambda _i, _a, v: _positive(v, "period"))
     fanout: int = 16
     depth: int = 2
     timeout: int = attrs.field(default=2000, validator=lambda _i, _a, v: _positive(v, "timeout"))
-    child_hash_bytes: int = attrs.field(default=HASH_BYTES,
+    child_hash_bytes: int = attrs.field(default=SHORT_HASH_BYTES,
                                         validator=lambda _i, _a, v: _check_child_hash_bytes(v))
 
     @classmethod
     def for_keys(cls, keys: int, *, period: int = 500, fanout: int = 16, timeout: int = 2000,
-                 child_hash_bytes: int = HASH_BYTES) -> AntiEntropy:
+                 child_hash_bytes: int = SHORT_HASH_BYTES) -> AntiEntropy:
         """Anti-entropy whose tree depth follows the key count: about one key per bucket.
 
         The depth is :func:`~replicalab.merkle.suggested_depth` of ``keys``: with a fixed
