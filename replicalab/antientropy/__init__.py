@@ -70,6 +70,26 @@ whole session, at rates many orders of magnitude above 1e-15), so a delay of one
 at that probability is acceptable. A parent that differed although all its children
 agree on the wire is a collision seen: ``SessionStats.collisions`` counts it.
 
+**Depth** (``adaptive=True``; :func:`sync` with ``depth=None``; a table region's default
+``AntiEntropy(depth=None)``). The depth follows the key count: each side's tree has
+``suggested_depth(n)`` levels for its own ``n`` keys (about one key per bucket), and a
+session runs at ``D = suggested_depth(max(n_a, n_b))``, the larger store's. Peers agree
+on it without a round of their own: the ``RootHash`` of flight 0 also carries its
+sender's key count (in the header: no extra bytes). The responder now knows both counts.
+If ``D`` is the initiator's depth, it rebuilds its own tree at ``D`` if needed (it is the
+smaller store) and compares roots as usual. If the responder is the larger store, it
+answers with its *own* ``RootHash`` at ``D`` and key count instead; the initiator, now
+knowing both counts as well, rebuilds its tree at ``D`` and carries on as the responder
+of a fixed-depth session. So a session takes D + 3 flights, one more (a 48-byte root)
+when the responder is the larger, and the smaller side rebuilds its tree (O(its keys))
+for the session. Why this rule: the depth is a function both sides compute from the same
+two numbers, so no shape has to be configured alike on every replica; the larger store
+decides because crowded buckets cost it the most; and ``suggested_depth`` changes only
+where a count crosses a power of the fan-out, so replicas of one table almost always
+agree already and rebuild nothing. Both sides must be adaptive (a fixed-depth peer is
+refused with :class:`~replicalab.errors.ConfigError`), and a root whose depth does not
+follow from the counts it carries is refused too.
+
 **Merging.** ``merge(key, local, remote) -> bytes`` decides every divergent key; ``None``
 stands for "this side has no such key". It must be a join (commutative, associative,
 idempotent) for both sides to end equal, and it must return bytes: the protocol never
