@@ -20,6 +20,7 @@ Workload (BENCHMARKS.md, row B5):
   inner nodes) against d·depth. Inner-node hashes alone are printed beside it: a batched
   update hashes each changed inner node once, so never more than d·depth. Times are
   printed for information (Python's per-call overhead and memory latency dominate them).
+  The node cache that lets replicas share equal subtrees is off here (see ``NoSharing``).
 
 Run ``python benchmarks/b5_merkle.py`` (``--quick`` for 100,000 leaves and 3 repeats).
 Peers: ``pip install pymerkle`` and ``pip install --no-deps merkletools`` (its pysha3
@@ -171,6 +172,21 @@ def keyspace_hash_floor(mapping: dict[str, bytes], buckets: int, inner: int, fan
     return H.perf_counter() - t0
 
 
+class NoSharing(dict):
+    """Stands in for ``replicalab.merkle._SHARED`` here: finds nothing and keeps nothing.
+
+    The benchmark repeats the same update on the same tree; with the node cache the repeats
+    would find every node already made, which measures the cache, not an update. (Sharing
+    pays off between replicas applying the same writes: B8.)
+    """
+
+    def get(self, key, default=None):
+        return default
+
+    def __setitem__(self, key, value) -> None:
+        pass
+
+
 def count_hashes(call) -> tuple[int, int]:
     """(SHA-256 calls, of which inner-node hashes) that ``call()`` makes in replicalab.merkle."""
     real = merkle_module._sha256
@@ -215,6 +231,7 @@ def bench_keyspace(n: int, repeats: int, failures: list[str]) -> None:
 
     rows = []
     counted = []
+    shared, merkle_module._SHARED = merkle_module._SHARED, NoSharing()
     node_input = b"\x01" + bytes(32 * FANOUT)
     for d in (1, 10, 1000):
         step = max(1, n // d)
@@ -278,6 +295,7 @@ def bench_keyspace(n: int, repeats: int, failures: list[str]) -> None:
             counted.append([f"d = {d:,}", label, f"{calls:,}", f"{inner_calls:,}", f"{d * depth:,}",
                             f"{hash_ratio:.2f}x", H.verdict(hash_ratio, 1.5, at_most=True),
                             f"{inner_calls / (d * depth):.2f}x"])
+    merkle_module._SHARED = shared
     print()
     print(f"  Incremental update of d keys: d calls of set ({depth + 3} hashes each: key, value, bucket, "
           f"{depth} inner nodes), or one batched update (each shared ancestor hashed once):")

@@ -23,7 +23,8 @@ flight D + 2          ``MergedItems``: the other side merges each key of those b
 
 If the roots agree the answer to flight 0 is ``InSync`` and the session ends. So a
 session takes **2 rounds (flights) when in sync, else D + 3**: D + 1 flights of hashes
-(one per level, root included) and two of items. Every flight is one message.
+(one per level, root included) and two of items. Every flight is one message. (An
+adaptive session whose responder holds the larger store takes one flight more: see "Depth".)
 
 **Byte model** (what :attr:`SessionStats.bytes_sent` counts): every message has a
 16-byte header (kind, session, level, counts); the root hash is 32 bytes and a child hash
