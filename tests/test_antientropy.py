@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from replicalab.antientropy import (
     HASH_BYTES,
     HEADER_BYTES,
+    SHORT_HASH_BYTES,
     BucketItems,
     ChildHashes,
     InSync,
@@ -128,8 +129,9 @@ def test_bytes_hashes_and_keys_follow_the_byte_model_exactly(pair, shape):
     answered = {k: v for k, v in expected_merge(a, b).items()
                 if ta.bucket_of(k) in buckets and streamer.get(k) != v}
     ids = node_id_bytes(fanout, depth)
+    # The default wire: the root a full 32-byte SHA-256, child hashes short (8 bytes).
     expected = ((depth + 3) * HEADER_BYTES + HASH_BYTES
-                + (HASH_BYTES * fanout + ids) * sum(m[:depth]) + ids * m[depth]
+                + (SHORT_HASH_BYTES * fanout + ids) * sum(m[:depth]) + ids * m[depth]
                 + sum(item_bytes(k, v) for k, v in {**streamed}.items())
                 + sum(item_bytes(k, v) for k, v in answered.items()))
     assert report.bytes_sent == expected
@@ -141,14 +143,18 @@ def test_bytes_of_a_small_case_by_hand():
     """fanout 4, depth 1: 2 bits name a bucket, so a node id costs 1 byte.
 
     flight 0  A->B RootHash                      16 + 32           =  48
-    flight 1  B->A ChildHashes(1 parent, 4 hashes) 16 + 1 + 4*32   = 145
+    flight 1  B->A ChildHashes(1 parent, 4 hashes) 16 + 1 + 4*8    =  49
     flight 2  A->B BucketItems(1 bucket, k=v1)     16 + 1 + (8+1+2) =  28
     flight 3  B->A MergedItems(k=v2)               16 + (8+1+2)     =  27
+
+    (Child hashes are 8 bytes by default; with ``child_hash_bytes=32`` flight 1 is 16 + 1 + 4*32 = 145.)
     """
     pick_max = lambda key, local, remote: max(v for v in (local, remote) if v is not None)  # noqa: E731
     report = sync({"k": b"v1"}, {"k": b"v2"}, merge=pick_max, fanout=4, depth=1)
     assert node_id_bytes(4, 1) == 1
-    assert report.bytes_sent == 48 + 145 + 28 + 27 == 248
+    assert report.bytes_sent == 48 + 49 + 28 + 27 == 152
+    full = sync({"k": b"v1"}, {"k": b"v2"}, merge=pick_max, fanout=4, depth=1, child_hash_bytes=HASH_BYTES)
+    assert full.bytes_sent == 48 + 145 + 28 + 27 == 248
     assert (report.rounds, report.messages, report.hashes, report.keys_sent) == (4, 4, 5, 2)
     assert report.differing == (1, 1) and report.divergent == 1
     assert report.over_streaming == 2.0  # v1 had to cross for B to merge, v2 to come back
@@ -290,7 +296,7 @@ def test_depth_zero_streams_the_single_bucket():
     (lambda sa, sb: (sa.start(), sa.start()), ConfigError, "already started"),
     (lambda sa, sb: sa.receive(ChildHashes("s1", 1, (0,), (b"\x00" * 32,) * 3))
      if sa.start() else None, ConfigError, "exactly 4 per parent"),
-    (lambda sa, sb: sa.receive(ChildHashes("s1", 1, (1,), (b"\x00" * 32,) * 4))
+    (lambda sa, sb: sa.receive(ChildHashes("s1", 1, (1,), (b"\x00" * SHORT_HASH_BYTES,) * 4))
      if sa.start() else None, ConfigError, "never sent"),
 ])
 def test_malformed_or_misrouted_messages_raise(call, error, message):

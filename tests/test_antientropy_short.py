@@ -40,7 +40,7 @@ def test_short_hashes_find_the_same_nodes_and_cost_exactly_c_bytes_per_child_has
     bytes follow the model with ``c`` bytes per child hash (the root stays 32)."""
     a, b = pair
     fanout, depth = shape
-    full = sync(a, b, merge=lww_merge, fanout=fanout, depth=depth)
+    full = sync(a, b, merge=lww_merge, fanout=fanout, depth=depth, child_hash_bytes=HASH_BYTES)
     short = sync(a, b, merge=lww_merge, fanout=fanout, depth=depth, child_hash_bytes=width)
     assert (short.a, short.b) == (full.a, full.b) == (expected_merge(a, b),) * 2
     same = ("rounds", "messages", "hashes", "keys_sent", "item_bytes_sent", "divergent", "differing",
@@ -134,13 +134,13 @@ def test_bad_widths_and_mismatched_peers_are_rejected_without_changing_anything(
         with pytest.raises(ConfigError, match="child_hash_bytes"):
             AntiEntropy(child_hash_bytes=bad)
     sa = SyncSession(tree, a, lww_merge, child_hash_bytes=8)
-    sb = SyncSession(MerkleTree.build(b, fanout=4, depth=2), b, lww_merge)  # full hashes
+    sb = SyncSession(MerkleTree.build(b, fanout=4, depth=2), b, lww_merge, child_hash_bytes=HASH_BYTES)
     root = sa.start()[0]
     with pytest.raises(ConfigError, match="same child_hash_bytes"):
         sb.receive(root)
     assert sb.stats.messages_sent == 0 and not sb.done
     # A ChildHashes flight with hashes of the wrong width is refused, and nothing moved.
-    sb8 = SyncSession(MerkleTree.build(b, fanout=4, depth=2), b, lww_merge, child_hash_bytes=8)
+    sb8 = SyncSession(MerkleTree.build(b, fanout=4, depth=2), b, lww_merge)  # the default: 8 bytes
     sb8.receive(root)
     before = (sa.stats, dict(sa.differing), sa.expecting)
     with pytest.raises(ConfigError, match="8-byte hashes"):
@@ -180,3 +180,15 @@ def test_verdicts_and_final_states_do_not_change_over_policies_and_seeds(name):
             assert s_short["bytes"] <= s_full["bytes"]
             saved += s_full["bytes"] - s_short["bytes"]
     assert saved > 0
+
+
+def test_short_salted_hashes_are_the_default_everywhere():
+    """The library's default wire is short child hashes: sessions, sync and AntiEntropy."""
+    a, b = stores(20, 5)
+    session = SyncSession(MerkleTree.build(a, fanout=4, depth=2), a, lww_merge)
+    assert session.child_hash_bytes == SHORT_HASH_BYTES == AntiEntropy().child_hash_bytes
+    assert AntiEntropy.for_keys(1000).child_hash_bytes == SHORT_HASH_BYTES
+    assert session.start()[0].child_hash_bytes == SHORT_HASH_BYTES
+    short = sync(a, b, merge=lww_merge, fanout=4, depth=2)
+    full = sync(a, b, merge=lww_merge, fanout=4, depth=2, child_hash_bytes=HASH_BYTES)
+    assert short.bytes_sent == full.bytes_sent - (HASH_BYTES - SHORT_HASH_BYTES) * (full.hashes - 1)

@@ -23,29 +23,31 @@ flight D + 2          ``MergedItems``: the other side merges each key of those b
 
 If the roots agree the answer to flight 0 is ``InSync`` and the session ends. So a
 session takes **2 rounds (flights) when in sync, else D + 3**: D + 1 flights of hashes
-(one per level, root included) and two of items. Every flight is one message.
+(one per level, root included) and two of items. Every flight is one message. (An
+adaptive session whose responder holds the larger store takes one flight more: see "Depth".)
 
 **Byte model** (what :attr:`SessionStats.bytes_sent` counts): every message has a
-16-byte header (kind, session, level, counts); a hash is 32 bytes; a node id is
+16-byte header (kind, session, level, counts); the root hash is 32 bytes and a child hash
+``c`` bytes (``child_hash_bytes``: 8 by default, 32 for full SHA-256); a node id is
 ``ceil(D * log2(b) / 8)`` bytes (enough to name any bucket, at least 1); an item is
 ``4 + len(key as UTF-8) + 4 + len(value)`` bytes (two length prefixes). With ``m_l``
 nodes differing at level ``l`` (``m_0 = 1``), a session that reaches the buckets sends
 exactly::
 
-    bytes  = (D + 3) * 16  +  32  +  (32 b + id) * (m_0 + ... + m_{D-1})  +  id * m_D
+    bytes  = (D + 3) * 16  +  32  +  (c b + id) * (m_0 + ... + m_{D-1})  +  id * m_D
              + item bytes of both item flights
     hashes = 1 + b * (m_0 + ... + m_{D-1})
 
 For ``d`` differing keys spread uniformly, ``E[m_l] = b**l * (1 - (1 - b**-l)**d)``.
 
-**Short child hashes** (``child_hash_bytes=8``; the default 32 is full-hash mode, above).
-Below the root, each hash in a ``ChildHashes`` flight may be cut to ``c`` bytes: the node's
+**Short child hashes** (the default, ``child_hash_bytes=8``; ``32`` is full-hash mode).
+Below the root, each hash in a ``ChildHashes`` flight is cut to ``c`` bytes: the node's
 SHA-256 salted with the session id and truncated, ``SHA-256(session || 0x00 || h)[:c]``
-(:func:`session_hash`). The **root stays a full 32-byte SHA-256**, so "these two stores are
-equal" (the ``InSync`` answer to flight 0) is decided at full strength. The byte model
-above holds with ``32 b`` replaced by ``c b`` in the child-hash term (the root's 32 stays);
-at n = 1,000,000 keys, d = 1000, b = 16, c = 8 that cuts what names the differing keys from
-about 1.4 % of a full digest list to about 0.4 % (benchmark B6).
+(:func:`session_hash`); with ``c = 32`` it is the node's SHA-256 itself, unsalted. The
+**root stays a full 32-byte SHA-256**, so "these two stores are equal" (the ``InSync``
+answer to flight 0) is decided at full strength. At n = 1,000,000 keys, d = 1000, b = 16,
+c = 8 cuts what names the differing keys from about 1.4 % of a full digest list (c = 32)
+to about 0.4 % (benchmark B6).
 
 *Why short hashes and not an IBLT.* Both get under 1 % of a digest list at d = 1000; short
 hashes keep the protocol, its rounds (D + 3) and every message kind unchanged, keep the
@@ -68,6 +70,26 @@ is periodic background repair that already tolerates lost messages (a lost messa
 whole session, at rates many orders of magnitude above 1e-15), so a delay of one period
 at that probability is acceptable. A parent that differed although all its children
 agree on the wire is a collision seen: ``SessionStats.collisions`` counts it.
+
+**Depth** (``adaptive=True``; :func:`sync` with ``depth=None``; a table region's default
+``AntiEntropy(depth=None)``). The depth follows the key count: each side's tree has
+``suggested_depth(n)`` levels for its own ``n`` keys (about one key per bucket), and a
+session runs at ``D = suggested_depth(max(n_a, n_b))``, the larger store's. Peers agree
+on it without a round of their own: the ``RootHash`` of flight 0 also carries its
+sender's key count (in the header: no extra bytes). The responder now knows both counts.
+If ``D`` is the initiator's depth, it rebuilds its own tree at ``D`` if needed (it is the
+smaller store) and compares roots as usual. If the responder is the larger store, it
+answers with its *own* ``RootHash`` at ``D`` and key count instead; the initiator, now
+knowing both counts as well, rebuilds its tree at ``D`` and carries on as the responder
+of a fixed-depth session. So a session takes D + 3 flights, one more (a 48-byte root)
+when the responder is the larger, and the smaller side rebuilds its tree (O(its keys))
+for the session. Why this rule: the depth is a function both sides compute from the same
+two numbers, so no shape has to be configured alike on every replica; the larger store
+decides because crowded buckets cost it the most; and ``suggested_depth`` changes only
+where a count crosses a power of the fan-out, so replicas of one table almost always
+agree already and rebuild nothing. Both sides must be adaptive (a fixed-depth peer is
+refused with :class:`~replicalab.errors.ConfigError`), and a root whose depth does not
+follow from the counts it carries is refused too.
 
 **Merging.** ``merge(key, local, remote) -> bytes`` decides every divergent key; ``None``
 stands for "this side has no such key". It must be a join (commutative, associative,

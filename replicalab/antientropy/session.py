@@ -17,6 +17,7 @@ from replicalab import _validate
 from replicalab.antientropy.wire import (
     _MESSAGES,
     HASH_BYTES,
+    SHORT_HASH_BYTES,
     BucketItems,
     ChildHashes,
     InSync,
@@ -32,7 +33,7 @@ from replicalab.antientropy.wire import (
     node_id_bytes,
 )
 from replicalab.errors import ConfigError
-from replicalab.merkle import DEFAULT_DEPTH, DEFAULT_FANOUT, MerkleTree
+from replicalab.merkle import DEFAULT_DEPTH, DEFAULT_FANOUT, MerkleTree, suggested_depth
 
 __all__ = ["Merge", "SessionStats", "SyncReport", "SyncSession", "sync"]
 
@@ -58,6 +59,9 @@ class SessionStats:
     #: Differing nodes none of whose children differed on the wire: a short-hash collision
     #: seen (always 0 with full hashes); the keys below them wait for the next session.
     collisions: int = 0
+    #: Trees this side rebuilt at the session's agreed depth (adaptive sessions only: the
+    #: smaller store's side, when the two key counts call for different depths).
+    reshaped: int = 0
 
 
 class SyncSession:
@@ -82,13 +86,17 @@ class SyncSession:
         ({'k': b'v2'}, {}, True, 4)
 
     The tree must be the tree of ``values`` (same keys, checked by count), and
-    ``values`` should not change while the session runs. Give every session its own id
+    ``values`` should not change while the session runs. With ``adaptive=True`` the
+    depth follows the key counts: the session runs at ``suggested_depth(max(n_a, n_b))``
+    and a side whose tree has another depth rebuilds it from ``values`` for the session
+    (see "Depth" in :mod:`replicalab.antientropy`); both sides must be adaptive. Give every session its own id
     (say ``"eu->us#7"``): two replicas that start sessions with each other at once run
     two independent sessions, and messages are routed by ``msg.session``.
     """
 
     def __init__(self, tree: MerkleTree, values: Mapping[str, bytes], merge: Merge, *,
-                 session: str = "sync", child_hash_bytes: int = HASH_BYTES) -> None:
+                 session: str = "sync", child_hash_bytes: int = SHORT_HASH_BYTES,
+                 adaptive: bool = False) -> None:
         if not isinstance(tree, MerkleTree):
             raise ConfigError(f"tree must be a MerkleTree (MerkleTree.build(values)), got {type(tree).__name__}")
         if not isinstance(values, Mapping):
@@ -100,6 +108,11 @@ class SyncSession:
             )
         if not callable(merge):
             raise ConfigError(f"merge must be callable as merge(key, local, remote) -> bytes, got {_validate.shown(merge)}")
+        if type(adaptive) is not bool:
+            raise ConfigError(f"adaptive must be True (the depth follows the key counts) or False (fixed), "
+                              f"got {_validate.shown(adaptive)}")
+        #: Whether the depth follows the two key counts (agreed in the first flights).
+        self.adaptive = adaptive
         self.session = _validate.name(session, "session")
         #: Length of the child hashes this side sends and expects (32: full SHA-256).
         self.child_hash_bytes = _check_child_hash_bytes(child_hash_bytes)
@@ -153,9 +166,15 @@ class SyncSession:
         self._started = True
         self.differing.clear()
         self._sent_level, self._sent_parents = 0, frozenset()
+        keys = None
+        if self.adaptive:
+            keys = len(self.values)
+            self._reshape(suggested_depth(keys, self.tree.fanout))
         self._expect = (ChildHashes, InSync) if self.tree.depth else (BucketItems, InSync)
+        if self.adaptive:  # the peer may answer with its own root at a deeper agreed depth
+            self._expect += (RootHash,)
         return self._send(RootHash(self.session, self.tree.fanout, self.tree.depth, self.tree.root,
-                                   self.child_hash_bytes))
+                                   self.child_hash_bytes, keys))
 
     def receive(self, msg: Message) -> list[Message]:
         """Handle one message from the peer; returns the messages to send back (0 or 1).
@@ -196,6 +215,8 @@ class SyncSession:
 
     # -- handlers --------------------------------------------------------------------
     def _on_root(self, msg: RootHash) -> list[Message]:
+        if self.adaptive or msg.keys is not None:
+            return self._on_adaptive_root(msg)
         tree = self.tree
         if (msg.fanout, msg.depth) != (tree.fanout, tree.depth):
             raise ConfigError(
@@ -209,6 +230,57 @@ class SyncSession:
             )
         self._started = True
         return self._descend(0, [0] if msg.root != tree.root else [])
+
+    def _on_adaptive_root(self, msg: RootHash) -> list[Message]:
+        """A root from a peer whose depth follows its key count: agree on the depth, then descend.
+
+        The agreed depth is ``suggested_depth(max(n_peer, n_here))``, a function of the two
+        counts that both sides compute alike. If the peer's root is at that depth, compare
+        it; if the peer is the smaller store (its root is shallower), answer with our own
+        root at the agreed depth instead, and the peer, now holding both counts, rebuilds
+        and compares it (one extra flight).
+        """
+        tree = self.tree
+        if not self.adaptive or msg.keys is None:
+            raise ConfigError(
+                "one side's tree depth follows its key count (adaptive) and the other's is fixed; "
+                "every replica must use the same shape: all adaptive (depth=None) or all the same depth"
+            )
+        if msg.fanout != tree.fanout:
+            raise ConfigError(f"peer's tree has fanout {msg.fanout} but this one has fanout {tree.fanout}; "
+                              f"every replica must build its tree with the same shape")
+        if msg.child_hash_bytes != self.child_hash_bytes:
+            raise ConfigError(
+                f"peer sends {msg.child_hash_bytes}-byte child hashes but this side expects "
+                f"{self.child_hash_bytes}; every replica must use the same child_hash_bytes"
+            )
+        if type(msg.keys) is not int or msg.keys < 0:
+            raise ConfigError(f"RootHash.keys must be the sender's key count (an integer >= 0), got {_validate.shown(msg.keys)}")
+        agreed = suggested_depth(max(msg.keys, len(self.values)), tree.fanout)
+        own = suggested_depth(msg.keys, tree.fanout)
+        counter = self._sent_level == -1  # the first root of the session: we may answer with ours
+        if msg.depth != (own if counter else agreed) or msg.depth > agreed:
+            raise ConfigError(
+                f"peer's root is at depth {msg.depth} for {msg.keys} keys, but the depth that follows the "
+                f"key counts is {own if counter else agreed} (suggested_depth of the larger count)"
+            )
+        self._started = True
+        self._reshape(agreed)
+        if msg.depth == agreed:
+            return self._descend(0, [0] if msg.root != self.tree.root else [])
+        self._sent_level, self._sent_parents = 0, frozenset()
+        self._expect = (ChildHashes, InSync)  # agreed > msg.depth >= 0, so the tree has levels
+        return self._send(RootHash(self.session, self.tree.fanout, agreed, self.tree.root,
+                                   self.child_hash_bytes, len(self.values)))
+
+    def _reshape(self, depth: int) -> None:
+        """Use a tree of ``depth`` for this session: the given one, or one rebuilt from ``values``."""
+        tree = self.tree
+        if tree.depth == depth:
+            return
+        self.tree = MerkleTree.build(self.values, fanout=tree.fanout, depth=depth)
+        self._id_bytes = node_id_bytes(tree.fanout, depth)
+        self._counts["reshaped"] += 1
 
     def _on_child_hashes(self, msg: ChildHashes) -> list[Message]:
         fanout, bits = self.tree.fanout, self._bits
@@ -376,35 +448,44 @@ class SyncReport:
 
 
 def sync(a: Mapping[str, bytes], b: Mapping[str, bytes], merge: Merge, *,
-         fanout: int = DEFAULT_FANOUT, depth: int = DEFAULT_DEPTH,
-         trees: Sequence[MerkleTree] | None = None, child_hash_bytes: int = HASH_BYTES) -> SyncReport:
+         fanout: int = DEFAULT_FANOUT, depth: int | None = DEFAULT_DEPTH,
+         trees: Sequence[MerkleTree] | None = None, child_hash_bytes: int = SHORT_HASH_BYTES) -> SyncReport:
     """Run one sync session between stores ``a`` (initiator) and ``b`` in process.
 
     Returns both stores after the repair (new dicts; the inputs are untouched) and the
     account. ``trees`` may pass ``(tree_a, tree_b)`` already built with this shape, to
-    skip building them. ``child_hash_bytes`` is passed to both sessions (8 for short
-    hashes below the root; 32, the default, for full SHA-256). ``converged`` says whether both ended with equal roots: it is
+    skip building them. ``child_hash_bytes`` is passed to both sessions (8, the default, for short
+    salted hashes below the root; 32 for full SHA-256). ``depth=None`` makes the depth follow the
+    key counts: each tree is built at ``suggested_depth`` of its own store's size and the
+    sessions agree on that of the larger one (``report.depth``), with one extra flight when
+    the responder ``b`` is the larger. ``converged`` says whether both ended with equal roots: it is
     False only if ``merge`` is not a join (e.g. "remote wins").
     """
     if not isinstance(a, Mapping) or not isinstance(b, Mapping):
         raise ConfigError("sync takes two mappings of key -> value bytes")
+    adaptive = depth is None
     if trees is None:
-        ta, tb = MerkleTree.build(a, fanout=fanout, depth=depth), MerkleTree.build(b, fanout=fanout, depth=depth)
+        ta, tb = (MerkleTree.build(m, fanout=fanout, depth=suggested_depth(len(m), fanout) if depth is None else depth)
+                  for m in (a, b))
     else:
         if not isinstance(trees, (tuple, list)) or len(trees) != 2:
             raise ConfigError(f"trees must be a pair (tree of a, tree of b), got {_validate.shown(trees)}")
         ta, tb = trees
         for t in (ta, tb):
-            if not isinstance(t, MerkleTree) or (t.fanout, t.depth) != (fanout, depth):
-                raise ConfigError(f"trees must be two MerkleTrees of fanout {fanout}, depth {depth}")
-    sa = SyncSession(ta, a, merge, session="sync", child_hash_bytes=child_hash_bytes)
-    sb = SyncSession(tb, b, merge, session="sync", child_hash_bytes=child_hash_bytes)
+            if not isinstance(t, MerkleTree) or t.fanout != fanout or (depth is not None and t.depth != depth):
+                raise ConfigError(f"trees must be two MerkleTrees of fanout {fanout}, depth "
+                                  f"{'of any' if depth is None else depth}")
+    sa = SyncSession(ta, a, merge, session="sync", child_hash_bytes=child_hash_bytes, adaptive=adaptive)
+    sb = SyncSession(tb, b, merge, session="sync", child_hash_bytes=child_hash_bytes, adaptive=adaptive)
     flight = [(sb, m) for m in sa.start()]
+    # The protocol has at most D + 3 flights, one more when an adaptive responder answers
+    # with its root at a deeper agreed depth.
+    limit = (suggested_depth(max(len(a), len(b)), fanout) + 4) if depth is None else depth + 3
     rounds = 0
     while flight:
         rounds += 1
-        if rounds > depth + 3:  # pragma: no cover - the protocol has at most depth + 3 flights
-            raise AssertionError("anti-entropy session did not finish in depth + 3 flights")
+        if rounds > limit:  # pragma: no cover - see limit
+            raise AssertionError(f"anti-entropy session did not finish in {limit} flights")
         nxt = []
         for dst, msg in flight:
             peer = sa if dst is sb else sb
@@ -413,6 +494,7 @@ def sync(a: Mapping[str, bytes], b: Mapping[str, bytes], merge: Merge, *,
     final_a, final_b = dict(a), dict(b)
     final_a.update(sa.updates)
     final_b.update(sb.updates)
+    ta, tb = sa.tree, sb.tree  # at the session's depth (reshaped, in an adaptive session)
     for key, value in sa.updates.items():
         ta = ta.set(key, value)
     for key, value in sb.updates.items():
@@ -420,7 +502,7 @@ def sync(a: Mapping[str, bytes], b: Mapping[str, bytes], merge: Merge, *,
     stats = (sa.stats, sb.stats)
     differing = {**sa.differing, **sb.differing}
     return SyncReport(
-        a=final_a, b=final_b, fanout=fanout, depth=depth, rounds=rounds,
+        a=final_a, b=final_b, fanout=fanout, depth=ta.depth, rounds=rounds,
         messages=sum(s.messages_sent for s in stats),
         hashes=sum(s.hashes_sent for s in stats),
         bytes_sent=sum(s.bytes_sent for s in stats),

@@ -160,14 +160,21 @@ class RootHash:
     root: bytes
     #: How long the child hashes of this session are (32: full SHA-256; shorter: salted
     #: and truncated, see :func:`session_hash`). It rides in the header, like the shape.
-    child_hash_bytes: int = HASH_BYTES
+    child_hash_bytes: int = SHORT_HASH_BYTES
+    #: The sender's key count when its tree's depth follows the key count (an adaptive
+    #: session, see :mod:`replicalab.antientropy`, "Depth"); None for a fixed shape. It
+    #: rides in the header with the counts: no extra bytes in the model.
+    keys: int | None = None
 
     def size(self, id_bytes: int) -> int:
         """Bytes on the wire under the byte model: the root is always a full 32-byte SHA-256."""
         return HEADER_BYTES + HASH_BYTES
 
     def trace_fields(self) -> dict[str, Any]:
-        return {"session": self.session, "root": _short(self.root), "bytes": self.size(0)}
+        fields: dict[str, Any] = {"session": self.session, "root": _short(self.root), "bytes": self.size(0)}
+        if self.keys is not None:
+            fields.update(depth=self.depth, keys=self.keys)
+        return fields
 
 
 @attrs.frozen

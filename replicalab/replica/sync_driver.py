@@ -16,7 +16,7 @@ import attrs
 
 from replicalab import _validate
 from replicalab.antientropy import (
-    HASH_BYTES,
+    SHORT_HASH_BYTES,
     BucketItems,
     ChildHashes,
     InSync,
@@ -28,7 +28,7 @@ from replicalab.antientropy.wire import _check_child_hash_bytes
 from replicalab.clocks import HybridLogicalClock, LamportClock
 from replicalab.errors import ConfigError
 from replicalab.items import Item
-from replicalab.merkle import suggested_depth
+from replicalab.merkle import _check_shape, suggested_depth
 from replicalab.policies import MergePolicy
 from replicalab.replica._keyspace import ItemStore, KeyspaceIndex, Snapshot
 from replicalab.replica.base import Context
@@ -53,21 +53,43 @@ class AntiEntropy:
 
     Each region keeps its tree up to date as items change (it is built when the region
     is made), so a session costs what the changed and differing keys cost, not a rebuild.
-    Every region must use the same shape; :meth:`for_keys` picks the depth for a key count.
-    ``child_hash_bytes`` is the length of the hashes below the root (32: full SHA-256;
-    8: short salted hashes, about a quarter of the hash bytes, see :mod:`replicalab.antientropy`).
+
+    **Depth.** By default (``depth=None``) the depth follows the key count at run time:
+    a region keeps its tree at :func:`~replicalab.merkle.suggested_depth` of its own key
+    count (about one key per bucket), and each session runs at the depth of the *larger*
+    of the two stores. Peers agree on it in the first flights (each root carries its
+    sender's key count; see "Depth" in :mod:`replicalab.antientropy`); the smaller side
+    rebuilds its tree at that depth for the session, from the snapshot, and the session
+    takes one flight more when the responder is the larger. Why this rule: the depth is a
+    function both sides compute from the same two numbers, so no table of shapes must be
+    configured alike; the larger store decides because streaming whole crowded buckets
+    costs it the most; and a depth changes only when a key count crosses a power of the
+    fan-out, so regions of one table almost always agree already and rebuild nothing.
+    An integer ``depth`` fixes the shape instead (every region must then use the same);
+    :meth:`for_keys` picks a fixed depth for a key count.
+    ``child_hash_bytes`` is the length of the hashes below the root: 8 by default (short
+    hashes salted per session, a quarter of the hash bytes; a collision only delays a
+    repair by one session, see :mod:`replicalab.antientropy`), 32 for full SHA-256.
     """
 
     period: int = attrs.field(default=500, validator=lambda _i, _a, v: _positive(v, "period"))
-    fanout: int = 16
-    depth: int = 2
+    fanout: int = attrs.field(default=16, validator=lambda _i, _a, v: _check_shape(v, 0))
+    depth: int | None = attrs.field(default=None, validator=lambda i, _a, v: _check_depth(i, v))
     timeout: int = attrs.field(default=2000, validator=lambda _i, _a, v: _positive(v, "timeout"))
-    child_hash_bytes: int = attrs.field(default=HASH_BYTES,
+    child_hash_bytes: int = attrs.field(default=SHORT_HASH_BYTES,
                                         validator=lambda _i, _a, v: _check_child_hash_bytes(v))
+
+    def depth_for(self, keys: int) -> int:
+        """The depth of a region's tree holding ``keys`` keys: ``depth``, or if None ``suggested_depth(keys)``.
+
+            >>> AntiEntropy().depth_for(100_000), AntiEntropy(depth=2).depth_for(100_000)
+            (5, 2)
+        """
+        return suggested_depth(keys, self.fanout) if self.depth is None else self.depth
 
     @classmethod
     def for_keys(cls, keys: int, *, period: int = 500, fanout: int = 16, timeout: int = 2000,
-                 child_hash_bytes: int = HASH_BYTES) -> AntiEntropy:
+                 child_hash_bytes: int = SHORT_HASH_BYTES) -> AntiEntropy:
         """Anti-entropy whose tree depth follows the key count: about one key per bucket.
 
         The depth is :func:`~replicalab.merkle.suggested_depth` of ``keys``: with a fixed
@@ -79,6 +101,11 @@ class AntiEntropy:
         """
         return cls(period=period, fanout=fanout, depth=suggested_depth(keys, fanout), timeout=timeout,
                    child_hash_bytes=child_hash_bytes)
+
+
+def _check_depth(config: AntiEntropy, depth: Any) -> None:
+    if depth is not None:
+        _check_shape(config.fanout, depth)
 
 
 def _positive(value: Any, what: str) -> None:
@@ -121,9 +148,9 @@ class AntiEntropyDriver:
         config = self.anti_entropy or AntiEntropy()
         if type(self.items) is not ItemStore:  # someone replaced the dict: track it from now on
             self.items = ItemStore(self.items)
-        snapshot = self.keyspace.snapshot(self.items, fanout=config.fanout, depth=config.depth)
+        snapshot = self.keyspace.snapshot(self.items, fanout=config.fanout, depth=config.depth_for(len(self.items)))
         return SyncSession(snapshot.tree, snapshot, self._merge_bytes, session=name,
-                           child_hash_bytes=config.child_hash_bytes)
+                           child_hash_bytes=config.child_hash_bytes, adaptive=config.depth is None)
 
     def _end_session(self, name: str) -> SyncSession | None:
         """Forget session ``name`` (finished or abandoned) and close its snapshot."""

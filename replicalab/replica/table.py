@@ -134,7 +134,8 @@ class TableReplica(AntiEntropyDriver, Replica):
         self.keyspace = KeyspaceIndex()
         if anti_entropy is not None:  # built now, from the initial items (regions that start
             # from the same items share one build); sessions then only catch up changed keys
-            self.keyspace.update(self.items, fanout=anti_entropy.fanout, depth=anti_entropy.depth)
+            self.keyspace.update(self.items, fanout=anti_entropy.fanout,
+                                 depth=anti_entropy.depth_for(len(self.items)))
         self.writes_applied = 0
         #: The provisioned write capacity of each peer (empty: on-demand, never throttles),
         #: set by a GlobalTable with ``capacity=``: the service's meter of the receiving

@@ -1,0 +1,84 @@
+"""Batched updates share equal inner nodes across trees (``replicalab.merkle._SHARED``):
+every result still equals a full rebuild, whatever the cache holds or forgets, trees
+built apart really share nodes, and variants with other hash functions never do."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+import replicalab.merkle as merkle
+from replicalab.merkle import MerkleTree
+
+
+def rebuilt(mapping: dict[str, bytes], fanout: int, depth: int) -> MerkleTree:
+    return MerkleTree.build(mapping, fanout=fanout, depth=depth)
+
+
+def walk(node, level: int, depth: int):
+    """Every inner node object of a tree (by identity), top down."""
+    if node is None or level == depth:
+        return
+    yield node
+    for child in node[1]:
+        yield from walk(child, level + 1, depth)
+
+
+@pytest.mark.parametrize(("fanout", "depth"), [(2, 6), (4, 3), (16, 2)])
+@pytest.mark.parametrize("cap", [1, 7, 1 << 15])
+def test_shared_updates_equal_a_rebuild_whatever_the_cache_holds(fanout, depth, cap, monkeypatch):
+    """Replicas apply the same writes in different batches (and some of their own, and
+    deletions that empty subtrees); the cache, small or large, only ever changes which
+    equal nodes are shared, never a hash, a key or a diff."""
+    monkeypatch.setattr(merkle, "_SHARED", {})
+    monkeypatch.setattr(merkle, "_SHARED_MAX", cap)
+    rng = random.Random(fanout * 100 + depth + cap)
+    keys = [f"k{i}" for i in range(120)]
+    start = {k: b"v0" for k in keys[:80]}
+    stores = [dict(start), dict(start), dict(start)]
+    trees = [rebuilt(start, fanout, depth) for _ in stores]  # built apart: no node in common
+    for _ in range(25):
+        writes = {k: rng.choice([b"a", b"b", None]) for k in rng.sample(keys, rng.randint(1, 12))}
+        for i, (store, tree) in enumerate(zip(stores, trees, strict=True)):
+            batch = dict(writes)
+            if i == 2:  # this replica also writes on its own
+                batch.update({k: b"own" for k in rng.sample(keys, 3)})
+            for k, v in batch.items():
+                if v is None:
+                    store.pop(k, None)
+                else:
+                    store[k] = v
+            trees[i] = tree.update(batch)
+        if rng.random() < 0.2:
+            merkle._SHARED.clear()  # forgetting changes nothing
+        for store, tree in zip(stores, trees, strict=True):
+            want = rebuilt(store, fanout, depth)
+            assert tree == want and tree._top == want._top and len(tree) == len(store)
+            assert tree.diff(want) == [] and tree.keys() == sorted(store)
+    assert trees[0].diff(trees[2]) == sorted(k for k in set(stores[0]) | set(stores[2])
+                                             if stores[0].get(k) != stores[2].get(k))
+
+
+def test_trees_built_apart_share_equal_subtrees_after_equal_updates(monkeypatch):
+    monkeypatch.setattr(merkle, "_SHARED", {})
+    start = {f"k{i:03d}": b"v" for i in range(300)}
+    a, b = rebuilt(start, 4, 3), rebuilt(start, 4, 3)
+    assert not {id(n) for n in walk(a._top, 0, 3)} & {id(n) for n in walk(b._top, 0, 3)}
+    change = {"k001": b"new", "k150": b"new", "k299": None}
+    a, b = a.update(change), b.update(change)
+    assert a._top is b._top  # the second update found every node it needed already made
+
+
+def test_variants_with_other_hash_functions_never_share(monkeypatch):
+    """The test suite's planted-bug trees (other node hashes) must not pick up real nodes."""
+
+    class OtherNodes(MerkleTree):
+        _node_digest = staticmethod(lambda children: merkle._sha256(b"\x02" + children).digest())
+
+    monkeypatch.setattr(merkle, "_SHARED", {})
+    start = {f"k{i:03d}": b"v" for i in range(50)}
+    real = rebuilt(start, 4, 2).update({"k001": b"x"})
+    other = OtherNodes.build(start, fanout=4, depth=2).update({"k001": b"x"})
+    assert merkle._SHARED and real.root != other.root
+    assert other._top == OtherNodes.build({**start, "k001": b"x"}, fanout=4, depth=2)._top
