@@ -33,12 +33,12 @@ from typing import TYPE_CHECKING, Any
 
 from replicalab import _validate
 from replicalab.errors import ConfigError, FaultScheduleError
-from replicalab.events import Dropped, Started, TimerFired, delivered
+from replicalab.events import Dropped, Started, TimerFired
 from replicalab.replica.base import Replica, Request
 from replicalab.sim import limits
 from replicalab.sim.clients import Clients
 from replicalab.sim.clock import WallClock
-from replicalab.sim.context import SimContext
+from replicalab.sim.context import SimContext, TracedContext
 from replicalab.sim.describe import describe
 from replicalab.sim.events import (
     PRIORITY_RUNTIME,
@@ -150,8 +150,9 @@ class Simulation(SimulationView):
         def make_link(src: str, dst: str) -> LinkState:
             return LinkState(overrides.get((src, dst), default), self.streams, src, dst)
 
+        context = SimContext if self._trace is None else TracedContext  # picked once: why there
         self._contexts = {
-            replica: SimContext(self, replica, *replica_links(graph, replica, index, make_link),
+            replica: context(self, replica, *replica_links(graph, replica, index, make_link),
                                 setup.clocks.get(replica, WallClock()))
             for index, replica in enumerate(self._replicas)}
 
@@ -276,11 +277,10 @@ class Simulation(SimulationView):
                         truth.receive(dst, causal)
                     self._delivered += 1
                     if trace is not None:
-                        recorded = trace.events  # Trace._append, inlined: one per delivery
-                        if trace.max_events is not None and len(recorded) >= trace.max_events:
+                        log = trace._log  # Trace._compact, inlined: one per delivery
+                        if len(log) >= trace._room:
                             raise trace._full()
-                        recorded.append(delivered(len(recorded), due, dst, trace.step, src,
-                                                  describe(msg), seq))
+                        log.append(("Delivered", due, dst, trace.step, src, describe(msg), seq))
                     handlers[dst](contexts[dst], src, msg)
                 else:
                     on[type(event)](event)
