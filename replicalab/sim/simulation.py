@@ -223,7 +223,7 @@ class Simulation(SimulationView):
         if not self._started:
             self._start()
         heap = self._heap
-        pop = heapq.heappop
+        pop, push = heapq.heappop, heapq.heappush
         contexts = self._contexts
         handlers = self._handlers
         on = self._on
@@ -245,23 +245,26 @@ class Simulation(SimulationView):
             while True:
                 if not heap:
                     break
-                due = heap[0][0]
-                if due > last:
-                    if until is not None and due > until:
-                        break
-                    if cap is not None and due > cap:
-                        raise ConfigError(
-                            f"the next event is at t={due}, past max_time={cap}; "
-                            "raise max_time or stop earlier with run(until=...)"
-                        )
-                if processed >= limit:
+                event: Any = pop(heap)  # an Event: a plain tuple (a delivery) or a typed one
+                due = event[0]
+                if due > last or processed >= limit:
+                    # Not for this run: back on the heap (the same events, so the same order)
+                    # before saying why. Popping first saves reading heap[0] for every event.
+                    push(heap, event)
+                    if due > last:
+                        if until is not None and due > until:
+                            break
+                        if cap is not None and due > cap:
+                            raise ConfigError(
+                                f"the next event is at t={due}, past max_time={cap}; "
+                                "raise max_time or stop earlier with run(until=...)"
+                            )
                     if processed == events:
                         break
                     raise ConfigError(
                         f"stopped after max_events={self._max_events} events without becoming "
                         "quiescent (a timer that always re-arms?); use run(until=...) or raise max_events"
                     )
-                event: Any = pop(heap)  # an Event: a plain tuple (a delivery) or a typed one
                 self.now = due
                 processed += 1
                 if trace is not None:
