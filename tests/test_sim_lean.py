@@ -127,3 +127,10 @@ def test_the_cap_counts_compact_and_built_records_alike(cap):
     with pytest.raises(ConfigError, match=f"max_trace_events={cap}"):
         trace.record(9, "Learned", "a", {})
     assert len(trace) == cap == len(trace.events)
+
+
+def test_only_the_compact_kinds_are_recorded_compactly():
+    trace = Trace()
+    with pytest.raises(ValueError, match="not recorded compactly"):
+        trace._compact("Dropped", 1, "a", "b", 1, "loss", 3)
+    assert len(trace) == 0
