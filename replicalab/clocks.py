@@ -224,17 +224,15 @@ class VectorClock:
             other = _as_vc(other)
         # join_counts and _trusted, inlined: merge is B2's hot path, and at n = 3 the two
         # calls cost as much as the join (tests check merge against join_counts).
-        a, b = self._counts, other._counts
-        if len(a) >= len(b):
-            big, small, result = a, b, self
-        else:
-            big, small, result = b, a, other
+        a, b, result = self._counts, other._counts, self
+        if len(a) < len(b):  # look up the smaller clock's entries in the larger one
+            a, b, result = b, a, other
         out = None
-        get = big.get
-        for replica, count in small.items():
+        get = a.get
+        for replica, count in b.items():
             if count > get(replica, 0):
                 if out is None:
-                    out = dict(big)
+                    out = a.copy()  # the method: a little cheaper than dict(a)
                 out[replica] = count
         if out is None:
             return result

@@ -26,13 +26,13 @@ deliveries: 510 M against 388 M), for a value nobody reads.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Hashable, Iterable, Sequence
+from heapq import heappush
 from typing import Any
 
 from replicalab import _validate
 from replicalab.errors import ConfigError, TopologyError
-from replicalab.events import Dropped, Duplicated, Replied, sent
+from replicalab.events import Dropped, Duplicated, Replied
 from replicalab.replica.base import (
     Command,
     Response,
@@ -48,7 +48,7 @@ from replicalab.sim.events import PRIORITY_NORMAL, PRIORITY_RUNTIME, Fire, Reply
 from replicalab.sim.links import LinkState
 from replicalab.sim.records import Reply as ClientReply
 
-__all__ = ["SimContext"]
+__all__ = ["SimContext", "TracedContext"]
 
 
 
@@ -58,7 +58,8 @@ class SimContext:
     ``sim`` is the :class:`~replicalab.sim.simulation.Simulation` (which imports this module).
     """
 
-    __slots__ = ("_sim", "_replica", "_links", "_rng", "_clock", "peers", "random")
+    __slots__ = ("_sim", "_replica", "_links", "_rng", "_clock", "peers", "random", "_heap",
+                 "_max_pending")
 
     def __init__(self, sim: Any, replica: str, links: dict[str, LinkState],
                  peers: Sequence[str], clock: WallClock) -> None:
@@ -71,6 +72,10 @@ class SimContext:
         self.peers: Sequence[str] = peers
         # random() -> float in [0, 1) from this replica's stream: the bound C method, no wrapper.
         self.random = self._rng.random
+        # Fixed for the simulation's life (its queue only ever changes in place), and read
+        # by every send: kept here, one attribute away rather than two.
+        self._heap: list[Any] = sim._heap
+        self._max_pending: int = sim._max_pending
 
     @property
     def replica(self) -> str:
@@ -91,48 +96,37 @@ class SimContext:
 
     def send(self, dst: str, msg: Any, *, scope: Hashable | None = None,
              scopes: Iterable[Hashable] | None = None) -> None:
+        # The traceless send. TracedContext.send below takes the same steps and records them:
+        # a change to one is a change to both (tests/test_sim_lean.py runs every link option
+        # both ways and compares the runs).
         src = self._replica
         try:  # a dict hit at C speed; MeshLinks makes a link on its first use (__missing__)
-            link = self._links[dst] if isinstance(dst, str) else None
-        except KeyError:
-            link = None
-        if link is None:
-            raise TopologyError(f"{src} has no link to {_validate.shown(dst)}; its peers are {list(self.peers)}")
+            link = self._links[dst]
+        except (KeyError, TypeError):  # not a peer; TypeError: not even hashable
+            raise TopologyError(f"{src} has no link to {_validate.shown(dst)}; "
+                                f"its peers are {list(self.peers)}") from None
+        heap = self._heap
+        if len(heap) >= self._max_pending:
+            raise limits.too_many_pending(self._max_pending)
         sim = self._sim
-        if len(sim._heap) >= sim._max_pending:
-            raise limits.too_many_pending(sim._max_pending)
-        trace = sim._trace
-        described = describe(msg) if trace is not None else None  # refused before any change
         sim._sent += 1
         causal = (None if scope is None and scopes is None  # the hot path: nothing causal
                   else sim._truth.payload(src, scope, scopes))
         seq = sim._seq  # the message's id: its delivery's place in the queue
         sim._seq = seq + 1
-        now = sim.now
         # link._rng: the stream once made (a slot read); the rng property makes it on first use
         if link.loss and (link._rng or link.rng).random() < link.loss:
             sim._dropped += 1
-            if trace is not None:
-                trace._append(sent, now, src, dst, described, None, seq)
-                trace._add(Dropped, now, src, dst=dst, msg=described, reason="loss", id=seq)
             return
-        due = now + link.sample()
+        now = sim.now
         # A Deliver as a plain tuple, pushed here rather than through Simulation._schedule
         # (which would check again what was checked above): the hot path (events.py says why).
-        heapq.heappush(sim._heap, (due, PRIORITY_NORMAL, seq, dst, src, msg, causal))
-        if trace is not None:
-            events = trace.events  # Trace._append, inlined: one Sent per message
-            if trace.max_events is not None and len(events) >= trace.max_events:
-                raise trace._full()
-            events.append(sent(len(events), now, src, trace.step, dst, described, due, seq))
+        heappush(heap, (now + link.sample(), PRIORITY_NORMAL, seq, dst, src, msg, causal))
         if link.duplicate and (link._rng or link.rng).random() < link.duplicate:
-            again = now + link.sample()
             seq = sim._seq
             sim._seq = seq + 1
-            heapq.heappush(sim._heap, (again, PRIORITY_NORMAL, seq, dst, src, msg, causal))
+            heappush(heap, (now + link.sample(), PRIORITY_NORMAL, seq, dst, src, msg, causal))
             sim._duplicated += 1
-            if trace is not None:
-                trace._add(Duplicated, now, src, dst=dst, msg=described, due=again, id=seq)
 
     def set_timer(self, delay: int, timer: Any) -> int:
         if type(delay) is not int or delay < 0:
@@ -177,3 +171,53 @@ class SimContext:
         trace = self._sim._trace
         if trace is not None:
             trace.record(self._sim.now, kind, self._replica, data)
+
+
+class TracedContext(SimContext):
+    """:class:`SimContext` in a simulation that records a trace: ``send`` also records
+    ``Sent`` (and ``Dropped`` or ``Duplicated``).
+
+    The simulation picks the class once, when it is built, so that a traceless run never
+    asks whether to trace, nor builds what a trace would hold.
+    """
+
+    __slots__ = ()
+
+    def send(self, dst: str, msg: Any, *, scope: Hashable | None = None,
+             scopes: Iterable[Hashable] | None = None) -> None:
+        src = self._replica
+        try:
+            link = self._links[dst]
+        except (KeyError, TypeError):
+            raise TopologyError(f"{src} has no link to {_validate.shown(dst)}; "
+                                f"its peers are {list(self.peers)}") from None
+        heap = self._heap
+        if len(heap) >= self._max_pending:
+            raise limits.too_many_pending(self._max_pending)
+        sim = self._sim
+        trace = sim._trace
+        described = describe(msg)  # refused (say, an address in its repr) before any change
+        sim._sent += 1
+        causal = (None if scope is None and scopes is None
+                  else sim._truth.payload(src, scope, scopes))
+        seq = sim._seq
+        sim._seq = seq + 1
+        now = sim.now
+        if link.loss and (link._rng or link.rng).random() < link.loss:
+            sim._dropped += 1
+            trace._compact("Sent", now, src, dst, described, None, seq)
+            trace._add(Dropped, now, src, dst=dst, msg=described, reason="loss", id=seq)
+            return
+        due = now + link.sample()
+        heappush(heap, (due, PRIORITY_NORMAL, seq, dst, src, msg, causal))
+        log = trace._log  # Trace._compact, inlined: one Sent per message
+        if len(log) >= trace._room:
+            raise trace._full()
+        log.append(("Sent", now, src, trace.step, dst, described, due, seq))
+        if link.duplicate and (link._rng or link.rng).random() < link.duplicate:
+            again = now + link.sample()
+            seq = sim._seq
+            sim._seq = seq + 1
+            heappush(heap, (again, PRIORITY_NORMAL, seq, dst, src, msg, causal))
+            sim._duplicated += 1
+            trace._add(Duplicated, now, src, dst=dst, msg=described, due=again, id=seq)

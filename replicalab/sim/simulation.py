@@ -33,12 +33,12 @@ from typing import TYPE_CHECKING, Any
 
 from replicalab import _validate
 from replicalab.errors import ConfigError, FaultScheduleError
-from replicalab.events import Dropped, Started, TimerFired, delivered
+from replicalab.events import Dropped, Started, TimerFired
 from replicalab.replica.base import Replica, Request
 from replicalab.sim import limits
 from replicalab.sim.clients import Clients
 from replicalab.sim.clock import WallClock
-from replicalab.sim.context import SimContext
+from replicalab.sim.context import SimContext, TracedContext
 from replicalab.sim.describe import describe
 from replicalab.sim.events import (
     PRIORITY_RUNTIME,
@@ -150,8 +150,9 @@ class Simulation(SimulationView):
         def make_link(src: str, dst: str) -> LinkState:
             return LinkState(overrides.get((src, dst), default), self.streams, src, dst)
 
+        context = SimContext if self._trace is None else TracedContext  # picked once: why there
         self._contexts = {
-            replica: SimContext(self, replica, *replica_links(graph, replica, index, make_link),
+            replica: context(self, replica, *replica_links(graph, replica, index, make_link),
                                 setup.clocks.get(replica, WallClock()))
             for index, replica in enumerate(self._replicas)}
 
@@ -222,7 +223,7 @@ class Simulation(SimulationView):
         if not self._started:
             self._start()
         heap = self._heap
-        pop = heapq.heappop
+        pop, push = heapq.heappop, heapq.heappush
         contexts = self._contexts
         handlers = self._handlers
         on = self._on
@@ -244,23 +245,26 @@ class Simulation(SimulationView):
             while True:
                 if not heap:
                     break
-                due = heap[0][0]
-                if due > last:
-                    if until is not None and due > until:
-                        break
-                    if cap is not None and due > cap:
-                        raise ConfigError(
-                            f"the next event is at t={due}, past max_time={cap}; "
-                            "raise max_time or stop earlier with run(until=...)"
-                        )
-                if processed >= limit:
+                event: Any = pop(heap)  # an Event: a plain tuple (a delivery) or a typed one
+                due = event[0]
+                if due > last or processed >= limit:
+                    # Not for this run: back on the heap (the same events, so the same order)
+                    # before saying why. Popping first saves reading heap[0] for every event.
+                    push(heap, event)
+                    if due > last:
+                        if until is not None and due > until:
+                            break
+                        if cap is not None and due > cap:
+                            raise ConfigError(
+                                f"the next event is at t={due}, past max_time={cap}; "
+                                "raise max_time or stop earlier with run(until=...)"
+                            )
                     if processed == events:
                         break
                     raise ConfigError(
                         f"stopped after max_events={self._max_events} events without becoming "
                         "quiescent (a timer that always re-arms?); use run(until=...) or raise max_events"
                     )
-                event: Any = pop(heap)  # an Event: a plain tuple (a delivery) or a typed one
                 self.now = due
                 processed += 1
                 if trace is not None:
@@ -276,11 +280,10 @@ class Simulation(SimulationView):
                         truth.receive(dst, causal)
                     self._delivered += 1
                     if trace is not None:
-                        recorded = trace.events  # Trace._append, inlined: one per delivery
-                        if trace.max_events is not None and len(recorded) >= trace.max_events:
+                        log = trace._log  # Trace._compact, inlined: one per delivery
+                        if len(log) >= trace._room:
                             raise trace._full()
-                        recorded.append(delivered(len(recorded), due, dst, trace.step, src,
-                                                  describe(msg), seq))
+                        log.append(("Delivered", due, dst, trace.step, src, describe(msg), seq))
                     handlers[dst](contexts[dst], src, msg)
                 else:
                     on[type(event)](event)
