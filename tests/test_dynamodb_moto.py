@@ -20,6 +20,7 @@ compared case by case (:data:`TRANSACTIONS`): outcome, cancellation reasons and 
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from collections.abc import Callable
@@ -277,7 +278,12 @@ def all_keys(schema: tuple[str, ...]) -> list[dict[str, Any]]:
 @st.composite
 def requests(draw: st.DrawFn, schema: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
     operation = draw(st.sampled_from(["put_item", "update_item", "update_item", "update_item",
-                                      "delete_item", "get_item"]))
+                                      "delete_item", "get_item", "transact_write_items",
+                                      "batch_write_item"]))
+    if operation == "transact_write_items":
+        return operation, draw(transaction(schema))
+    if operation == "batch_write_item":
+        return operation, draw(batch(schema))
     key = dict(draw(st.sampled_from(all_keys(schema))))
     if len(schema) == 2 and draw(st.integers(0, 30)) == 0:
         key["sk"] = {"S": key["sk"]["N"]}  # the wrong type for the range key
@@ -293,15 +299,7 @@ def requests(draw: st.DrawFn, schema: tuple[str, ...]) -> tuple[str, dict[str, A
             if ctx["names"]:
                 request["ExpressionAttributeNames"] = ctx["names"]
         return operation, request
-    if operation == "put_item":
-        attributes = draw(st.dictionaries(st.sampled_from(NAMES), st.sampled_from(VALUES), max_size=4))
-        request["Item"] = {**key, **attributes}
-    else:
-        request["Key"] = key
-    if operation == "update_item":
-        request["UpdateExpression"] = _update_expression(draw, ctx)
-    if draw(st.integers(0, 2)):
-        request["ConditionExpression"] = _condition(draw, ctx)
+    _write(draw, request, ctx, operation, key)
     returns = {"put_item": ["NONE", "ALL_OLD"], "delete_item": ["NONE", "ALL_OLD"],
                "update_item": ["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"]}
     if draw(st.booleans()):
@@ -311,6 +309,69 @@ def requests(draw: st.DrawFn, schema: tuple[str, ...]) -> tuple[str, dict[str, A
     if draw(st.integers(0, 15)) == 0:  # now and then a value no expression uses
         ctx["values"][":unused"] = {"N": "1"}
     return operation, _finish(request, ctx)
+
+
+def _write(draw: st.DrawFn, request: dict[str, Any], ctx: dict[str, Any], operation: str,
+           key: dict[str, Any], condition: str = "often") -> None:
+    """The write part of a PutItem / UpdateItem / DeleteItem request (or transaction part)."""
+    if operation == "put_item":
+        attributes = draw(st.dictionaries(st.sampled_from(NAMES), st.sampled_from(VALUES), max_size=4))
+        request["Item"] = {**key, **attributes}
+    else:
+        request["Key"] = key
+    if operation == "update_item":
+        request["UpdateExpression"] = _update_expression(draw, ctx)
+    # A transaction cancels if any part's condition fails: its parts have fewer conditions.
+    odds = {"always": 1, "often": 2 / 3, "sometimes": 1 / 3}[condition]
+    if odds == 1 or draw(st.integers(0, 2)) < odds * 3:
+        request["ConditionExpression"] = _condition(draw, ctx)
+
+
+def _distinct_keys(draw: st.DrawFn, schema: tuple[str, ...], low: int, high: int) -> list[dict[str, Any]]:
+    """``low``..``high`` different keys of the schema; now and then one repeated (DynamoDB
+    refuses a transaction or a batch that names one item twice)."""
+    keys = list(draw(st.permutations(all_keys(schema))))[:draw(st.integers(low, high))]
+    if draw(st.integers(0, 7)) == 0:
+        keys.append(draw(st.sampled_from(keys)))
+    return keys
+
+
+#: A transaction part's action -> the single-item request it corresponds to.
+PART_OPERATIONS = {"Put": "put_item", "Update": "update_item", "Delete": "delete_item",
+                   "ConditionCheck": "condition_check"}
+
+
+@st.composite
+def transaction(draw: st.DrawFn, schema: tuple[str, ...]) -> dict[str, Any]:
+    """TransactWriteItems: 1-3 parts (Put, Update, Delete, ConditionCheck) on distinct items,
+    each with its own expressions, names and values."""
+    items = []
+    for key in _distinct_keys(draw, schema, 1, 3):
+        action = draw(st.sampled_from(list(PART_OPERATIONS)))
+        part: dict[str, Any] = {"TableName": TABLE}
+        ctx: dict[str, Any] = {"names": {}, "values": {}}
+        _write(draw, part, ctx, PART_OPERATIONS[action], dict(key),
+               condition="always" if action == "ConditionCheck" else "sometimes")
+        if "ConditionExpression" in part and draw(st.integers(0, 2)) == 0:
+            part["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        if draw(st.integers(0, 20)) == 0:
+            ctx["values"][":unused"] = {"N": "1"}
+        items.append({action: _finish(part, ctx)})
+    return {"TransactItems": items}
+
+
+@st.composite
+def batch(draw: st.DrawFn, schema: tuple[str, ...]) -> dict[str, Any]:
+    """BatchWriteItem: 1-3 PutRequests and DeleteRequests (valid values only: a batch has no
+    expressions, and its item validation is PutItem's, compared above)."""
+    entries = []
+    for key in _distinct_keys(draw, schema, 1, 3):
+        if draw(st.booleans()):
+            attributes = draw(st.dictionaries(st.sampled_from(NAMES), st.sampled_from(VALUES), max_size=3))
+            entries.append({"PutRequest": {"Item": {**key, **attributes}}})
+        else:
+            entries.append({"DeleteRequest": {"Key": dict(key)}})
+    return {"RequestItems": {TABLE: entries}}
 
 
 # ---------------------------------------------------------------------------
@@ -366,13 +427,16 @@ _ORDERING = re.compile(r"<|>|\bBETWEEN\b", re.IGNORECASE)
 
 def python_order(request: dict[str, Any], ours: str, theirs: str, item: dict[str, Any]) -> bool:
     """moto orders a boolean against a number as Python does (``True BETWEEN 0 AND 3`` holds,
-    since ``True == 1``); in DynamoDB ``<``, ``<=``, ``>``, ``>=`` and ``BETWEEN`` hold only
-    between two numbers, two strings or two binaries (Developer Guide, "Comparison operator
-    and function reference"), so the comparison is false."""
-    booleans = any("BOOL" in v for v in request.get("ExpressionAttributeValues", {}).values()) \
-        or any(isinstance(v, bool) for v in item.values())
-    return {ours, theirs} == {"ok", "ConditionalCheckFailedException"} and booleans \
-        and bool(_ORDERING.search(request.get("ConditionExpression", "")))
+    since ``True == 1``) and two sets by inclusion (``:ns >= :ns`` holds: Python's superset
+    test); in DynamoDB ``<``, ``<=``, ``>``, ``>=`` and ``BETWEEN`` hold only between two
+    numbers, two strings or two binaries (Developer Guide, "Comparison operator and function
+    reference"), so the comparison is false."""
+    unordered = ("BOOL", "SS", "NS", "BS", "L")
+    values = request.get("ExpressionAttributeValues", {}).values()
+    odd = any(kind in v for v in values for kind in unordered) \
+        or any(isinstance(v, (bool, frozenset, set, list, tuple)) for v in item.values())
+    decided_differently = ours != theirs and "ConditionalCheckFailedException" in (ours, theirs)
+    return decided_differently and odd and bool(_ORDERING.search(request.get("ConditionExpression", "")))
 
 
 def missing_equals_missing(request: dict[str, Any], ours: str, theirs: str) -> bool:
@@ -462,6 +526,9 @@ def compare(dynamodb: Any, schema: tuple[str, ...], sequence: list[tuple[str, di
     region = GlobalTable(TABLE, key=schema, key_types={"sk": "N"} if "sk" in schema else None,
                          regions=("us-east-1",)).client("us-east-1")
     for step, (operation, request) in enumerate(sequence):
+        if operation in ("transact_write_items", "batch_write_item"):
+            compare_many(dynamodb, table, region, schema, operation, request, step)
+            continue
         key = key_of(request, schema)
         try:
             before = table.items.get(tuple(to_item(key)[k] for k in schema), {})
@@ -523,6 +590,177 @@ def compare(dynamodb: Any, schema: tuple[str, ...], sequence: list[tuple[str, di
         assert on_global(region, "get_item", get) == on_ours(table, "get_item", get), every_key
 
 
+# ---------------------------------------------------------------------------
+# Transactions and batches in the sequences: a one-region GlobalTable against moto
+# (the single-region Table has no multi-item operations; it is brought up to date after)
+
+
+def on_many(client: Any, operation: str, request: dict[str, Any]) -> tuple[str, Any]:
+    """Outcome of a TransactWriteItems / BatchWriteItem: ``ok`` and the UnprocessedItems, or
+    the error code and the CancellationReasons (code and returned item, per part)."""
+    try:
+        response = getattr(client, operation)(**request)
+        return "ok", response.get("UnprocessedItems")
+    except (ClientError, DynamoDBError) as error:
+        code = error.response["Error"]["Code"]
+        reasons = [(r["Code"], to_item(r["Item"]) if "Item" in r else None)
+                   for r in error.response.get("CancellationReasons", [])]
+        return code, reasons or None
+    except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as crash:
+        return f"crash:{crash}", None
+
+
+#: What DynamoDB puts in a CancellationReason's Code (TransactWriteItems API reference).
+REASON_CODES = {"None", "ConditionalCheckFailed", "ItemCollectionSizeLimitExceeded",
+                "TransactionConflict", "ProvisionedThroughputExceeded", "ThrottlingError",
+                "ValidationError"}
+
+
+def _parts(request: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """A transaction's parts as (action, request); none for a batch."""
+    return [next(iter(entry.items())) for entry in request.get("TransactItems", [])]
+
+
+def _alone(table: Table, action: str, part: dict[str, Any]) -> str:
+    """The outcome of one transaction part sent alone, as its single-item request, to a copy
+    of our Table (a ConditionCheck as a DeleteItem with its condition; the copy is thrown away)."""
+    scratch = copy.deepcopy(table)
+    operation = PART_OPERATIONS[action]
+    request = dict(part)
+    if operation == "condition_check":
+        operation = "delete_item"
+    request.pop("ReturnValuesOnConditionCheckFailure", None)
+    return on_ours(scratch, operation, request)[0]
+
+
+def _runtime_failure_refused(request: dict[str, Any], ours: tuple[str, Any], theirs: tuple[str, Any],
+                             table: Table) -> bool:
+    """moto refuses a transaction with a ValidationException when a part fails as it is
+    applied (``SET a = b + :v`` with ``b`` missing, ADD to a string); DynamoDB cancels it: a
+    TransactionCanceledException whose CancellationReasons say ``ValidationError`` for that
+    part (TransactWriteItems API reference, "TransactionCanceledException": "ValidationError"
+    for a user error such as an invalid data format). Each such part refused alone by our
+    Table confirms it is a real error, so only the shape of the answer differs."""
+    if ours[0] != "TransactionCanceledException" or theirs[0] != "ValidationException" or not ours[1]:
+        return False
+    failing = [p for p, (code, _) in zip(_parts(request), ours[1], strict=True) if code == "ValidationError"]
+    return bool(failing) and all(_alone(table, a, p) == "ValidationException" for a, p in failing)
+
+
+def _python_exception_as_reason(request: dict[str, Any], ours: tuple[str, Any],
+                                theirs: tuple[str, Any], _table: Table) -> bool:
+    """moto reports a part that crashed it (a Python exception) as a cancellation reason
+    whose Code is the exception's class name (``TypeError``, ``KeyError``,
+    ``InvalidOperation``); DynamoDB's reason codes are a fixed list (TransactWriteItems API
+    reference) and a malformed part is ``ValidationError``."""
+    return theirs[0] == "TransactionCanceledException" and bool(theirs[1]) and \
+        any(code not in REASON_CODES for code, _ in theirs[1])
+
+
+def _part_validation_skipped(request: dict[str, Any], ours: tuple[str, Any], theirs: tuple[str, Any],
+                             table: Table) -> bool:
+    """moto validates a transaction's parts less than the same single-item requests (unused
+    ExpressionAttributeValues, an empty or mixed set, a key attribute or overlapping paths
+    in an UpdateExpression pass), then accepts or cancels it; DynamoDB refuses the whole
+    request with a ValidationException before running any part (TransactWriteItems API
+    reference: the request is validated as PutItem/UpdateItem/DeleteItem would be).
+    Confirmed per case: some part is refused by our Table when sent alone, and that
+    refusal is the one the request-by-request comparison holds against moto."""
+    if ours[0] != "ValidationException" or theirs[0] == "ValidationException":
+        return False
+    return any(_alone(table, action, part) == "ValidationException" for action, part in _parts(request))
+
+
+def _condition_deviation(request: dict[str, Any], ours: tuple[str, Any], theirs: tuple[str, Any],
+                         table: Table) -> bool:
+    """A part's ConditionExpression meets one of the condition deviations named for single
+    requests (:func:`missing_equals_missing`, :func:`python_order`), and the two sides then
+    disagree on that part's condition only."""
+    if not (ours[0] == theirs[0] == "TransactionCanceledException" or
+            {ours[0], theirs[0]} == {"ok", "TransactionCanceledException"}):
+        return False
+    for _action, part in _parts(request):
+        alone = dict(part)
+        key = alone.get("Key") or {k: alone["Item"][k] for k in ("pk", "sk") if k in alone["Item"]}
+        try:
+            before = table.items.get(tuple(to_item(key)[k] for k in table.key), {})
+        except (KeyError, DynamoDBError):
+            before = {}
+        if "ConditionExpression" in alone and (
+                missing_equals_missing(alone, "ok", "ConditionalCheckFailedException")
+                or python_order(alone, "ok", "ConditionalCheckFailedException", before)):
+            return True
+    return False
+
+
+def _batch_put_and_delete(request: dict[str, Any], ours: tuple[str, Any], theirs: tuple[str, Any],
+                          _table: Table) -> bool:
+    """moto accepts a batch that puts and deletes the same item (it looks for duplicates
+    among the puts and among the deletes, not across them); DynamoDB refuses it: "Provided
+    list of item keys contains duplicates" (BatchWriteItem API reference: a batch may not
+    hold two requests for the same item)."""
+    if "RequestItems" not in request or ours[0] != "ValidationException" or theirs[0] != "ok":
+        return False
+    keys = [dynamo_key(next(iter(e.values()))) for e in request["RequestItems"][TABLE]]
+    return len(set(keys)) < len(keys)
+
+
+def dynamo_key(spec: dict[str, Any]) -> str:
+    source = spec.get("Key") or spec.get("Item")
+    return repr(sorted((k, sorted(source[k].items())) for k in ("pk", "sk") if k in source))
+
+
+def _moto_crashed(_request: dict[str, Any], _ours: tuple[str, Any], theirs: tuple[str, Any],
+                  _table: Table) -> bool:
+    """moto crashes with a raw Python exception instead of answering (as for single
+    requests, :func:`_crash`; also on ``NOT NOT c``, which the ConditionExpression grammar
+    allows: ``NOT condition`` is itself a condition, Developer Guide, "Condition expression
+    syntax")."""
+    return theirs[0].startswith("crash:")
+
+
+MANY_DEVIATIONS: dict[str, Callable[..., bool]] = {
+    "crashes instead of answering": _moto_crashed,
+    "a part that fails as it is applied refuses the transaction instead of cancelling it":
+        _runtime_failure_refused,
+    "a Python exception's name as a cancellation reason": _python_exception_as_reason,
+    "transaction parts validated less than single requests": _part_validation_skipped,
+    "a condition deviation inside a transaction": _condition_deviation,
+    "a batch may put and delete one item": _batch_put_and_delete,
+}
+
+
+def compare_many(dynamodb: Any, table: Table, region: Any, schema: tuple[str, ...],
+                 operation: str, request: dict[str, Any], step: int) -> None:
+    """One TransactWriteItems / BatchWriteItem on the GlobalTable region and on moto: same
+    outcome, same cancellation reasons, same items after; then the Table catches up."""
+    ours = on_many(region, operation, request)
+    theirs = on_many(dynamodb, operation, request)
+    deviation = next((name for name, applies in MANY_DEVIATIONS.items()
+                      if applies(request, ours, theirs, table)), None)
+    keys = all_keys(schema)
+    if deviation is not None:
+        SEEN[deviation] = SEEN.get(deviation, 0) + 1
+        for key in keys:  # moto's copy of every item becomes ours again
+            got = region.get_item(TableName=TABLE, Key=key).get("Item")
+            if got is None:
+                dynamodb.delete_item(TableName=TABLE, Key=key)
+            else:
+                dynamodb.put_item(TableName=TABLE, Item=got)
+    else:
+        SEEN[f"{operation}:{ours[0]}"] = SEEN.get(f"{operation}:{ours[0]}", 0) + 1
+        assert ours == theirs, (f"step {step}: {operation} {request}\nglobal table: {ours}\n"
+                                f"moto:         {theirs}")
+    for key in keys:
+        get = {"TableName": TABLE, "Key": key}
+        mine = on_global(region, "get_item", get)
+        assert mine == on_moto(dynamodb, "get_item", get), f"step {step}: {operation} {request}: {key}"
+        if "Item" in mine[1]:  # the Table catches up with the region
+            table.put_item(TableName=TABLE, Item=region.get_item(**get)["Item"])
+        else:
+            table.delete_item(TableName=TABLE, Key=key)
+
+
 def test_the_comparison_catches_a_planted_bug(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """An oracle that cannot fail proves nothing: break ADD and the comparison must notice."""
     from replicalab.dynamodb import evaluate
@@ -547,6 +785,10 @@ def test_the_differential_test_exercised_acceptance_refusal_and_conditions() -> 
     assert SEEN.get("ok", 0) > 0
     assert SEEN.get("ValidationException", 0) > 0
     assert SEEN.get("ConditionalCheckFailedException", 0) > 0
+    for outcome in ("ok", "TransactionCanceledException", "ValidationException"):
+        assert SEEN.get(f"transact_write_items:{outcome}", 0) > 0, outcome
+    assert SEEN.get("batch_write_item:ok", 0) > 0
+    print("outcomes and named moto deviations seen:", dict(sorted(SEEN.items())))  # for -s runs
 
 
 # ---------------------------------------------------------------------------
