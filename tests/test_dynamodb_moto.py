@@ -14,8 +14,23 @@ The same sequence also runs on a one-region :class:`~replicalab.dynamodb.GlobalT
 through its boto3-shaped client (requests parsed by the client, conditions and updates
 evaluated by the region replica): at every step it must give exactly the Table's answer
 (outcome, error code, returned attributes), so it agrees with moto wherever the Table does,
-and at the end every key holds the same item on all three. Transactions and batches are
-compared case by case (:data:`TRANSACTIONS`): outcome, cancellation reasons and items.
+and at the end every key holds the same item on all three.
+
+Transactions (``TransactWriteItems``: Put, Update, Delete and ConditionCheck parts, now and
+then two parts on one item) and batches (``BatchWriteItem``) are drawn into the same
+sequences. They run on the GlobalTable client and on moto (the Table has no multi-item
+operations and catches up with the region afterwards): same outcome, same
+CancellationReasons (code and returned item, per part), same items after. Moto's own
+deviations there are named in :data:`MANY_DEVIATIONS`. A few hand-written transactions are
+pinned too (:data:`TRANSACTIONS`).
+
+Every deviation names the moto behaviour and the AWS documentation it contradicts, in its
+predicate's docstring. A local deep run, shrinking off::
+
+    REPLICALAB_DIFF_SEQUENCES=2000 REPLICALAB_DIFF_NO_SHRINK=1 \
+        pytest tests/test_dynamodb_moto.py -s -p no:cacheprovider
+
+prints, at the end, how often each outcome and each named deviation was seen.
 """
 
 from __future__ import annotations
@@ -46,7 +61,7 @@ SCHEMAS = (("pk",), ("pk", "sk"))
 SORT_KEYS = ("1", "2")
 NAMES = ("a", "b", "n", "l", "m", "ss", "ns")
 #: Sequences per run: CI is derandomized, so these are the same sequences every time.
-SEQUENCES = 300 if os.environ.get("CI") else 60
+SEQUENCES = 200 if os.environ.get("CI") else 50
 # A deeper hunt on demand: REPLICALAB_DIFF_SEQUENCES=3000 pytest tests/test_dynamodb_moto.py
 SEQUENCES = int(os.environ.get("REPLICALAB_DIFF_SEQUENCES", SEQUENCES))
 #: REPLICALAB_DIFF_NO_SHRINK=1 reports the first failure unshrunk (shrinking through moto is slow).
@@ -54,7 +69,7 @@ PHASES = [p for p in Phase if p is not Phase.shrink or not os.environ.get("REPLI
 
 VALUES: list[dict[str, Any]] = [
     {"N": "0"}, {"N": "1"}, {"N": "-2"}, {"N": "2.5"}, {"N": "0.5"}, {"N": "10"},
-    {"S": "x"}, {"S": "xy"}, {"S": ""}, {"B": b"\x01"}, {"BOOL": True}, {"NULL": True},
+    {"S": "x"}, {"S": "xy"}, {"S": ""}, {"B": b"\x01"}, {"B": b"\x01\x02"}, {"BOOL": True}, {"NULL": True},
     {"SS": ["x"]}, {"SS": ["x", "y"]}, {"NS": ["1"]}, {"NS": ["1", "2"]},
     {"L": []}, {"L": [{"N": "1"}, {"S": "x"}]}, {"M": {"k": {"N": "1"}}}, {"M": {}},
 ]
@@ -455,6 +470,20 @@ def missing_equals_missing(request: dict[str, Any], ours: str, theirs: str) -> b
         or any(re.search(re.escape(k) + r"\b", condition) for k in nulls))
 
 
+BINARY_CONTAINS = "contains() finds no subsequence of a binary"
+
+
+def binary_contains(request: dict[str, Any], ours: str, theirs: str) -> bool:
+    """moto's ``contains(b, :bin)`` is false when ``b`` is a Binary that holds ``:bin``
+    (``contains(b, :v)`` with ``b = 0x0102``, ``:v = 0x01``); DynamoDB looks for a
+    subsequence: "If the target attribute of the comparison is of type Binary, then the
+    operator looks for a subsequence of the target that matches the input" (API reference,
+    Condition, ComparisonOperator CONTAINS), so the condition holds."""
+    binaries = any("B" in v for v in request.get("ExpressionAttributeValues", {}).values())
+    return ours != theirs and "ConditionalCheckFailedException" in (ours, theirs) and binaries \
+        and "contains(" in request.get("ConditionExpression", "")
+
+
 CONDITION_BEFORE_VALIDATION = "the condition is evaluated before the request is validated"
 
 
@@ -559,6 +588,10 @@ def compare(dynamodb: Any, schema: tuple[str, ...], sequence: list[tuple[str, di
             continue
         if python_order(request, ours[0], theirs[0], before):
             SEEN[PYTHON_ORDER] = SEEN.get(PYTHON_ORDER, 0) + 1
+            resync(dynamodb, table, key)
+            continue
+        if binary_contains(request, ours[0], theirs[0]):
+            SEEN[BINARY_CONTAINS] = SEEN.get(BINARY_CONTAINS, 0) + 1
             resync(dynamodb, table, key)
             continue
         if missing_equals_missing(request, ours[0], theirs[0]):
@@ -674,8 +707,8 @@ def _part_validation_skipped(request: dict[str, Any], ours: tuple[str, Any], the
 def _condition_deviation(request: dict[str, Any], ours: tuple[str, Any], theirs: tuple[str, Any],
                          table: Table) -> bool:
     """A part's ConditionExpression meets one of the condition deviations named for single
-    requests (:func:`missing_equals_missing`, :func:`python_order`), and the two sides then
-    disagree on that part's condition only."""
+    requests (:func:`missing_equals_missing`, :func:`python_order`, :func:`binary_contains`),
+    and the two sides then disagree on that part's condition only."""
     if not (ours[0] == theirs[0] == "TransactionCanceledException" or
             {ours[0], theirs[0]} == {"ok", "TransactionCanceledException"}):
         return False
@@ -688,7 +721,8 @@ def _condition_deviation(request: dict[str, Any], ours: tuple[str, Any], theirs:
             before = {}
         if "ConditionExpression" in alone and (
                 missing_equals_missing(alone, "ok", "ConditionalCheckFailedException")
-                or python_order(alone, "ok", "ConditionalCheckFailedException", before)):
+                or python_order(alone, "ok", "ConditionalCheckFailedException", before)
+                or binary_contains(alone, "ok", "ConditionalCheckFailedException")):
             return True
     return False
 
@@ -849,3 +883,19 @@ def test_transactions_and_batches_agree_with_moto(dynamodb: Any) -> None:
     for key in (ORDER, LINE):
         get = {"TableName": TABLE, "Key": key}
         assert on_global(region, "get_item", get) == on_moto(dynamodb, "get_item", get)
+
+
+def test_moto_binary_contains_is_the_named_deviation(dynamodb: Any) -> None:
+    """The ``contains(binary, binary)`` case, pinned: replicalab's answer follows the AWS
+    docs (true: a subsequence); moto's is false, and :func:`binary_contains` names it."""
+    fresh_moto_table(dynamodb, ("pk",))
+    table = Table(TABLE, key=("pk",))
+    item = {"pk": {"S": "k1"}, "b": {"B": b"\x01\x02"}}
+    request = {"TableName": TABLE, "Key": {"pk": {"S": "k1"}}, "ConditionExpression": "contains(b, :v)",
+               "ExpressionAttributeValues": {":v": {"B": b"\x01"}}}
+    table.put_item(TableName=TABLE, Item=item)
+    dynamodb.put_item(TableName=TABLE, Item=item)
+    ours, theirs = on_ours(table, "delete_item", request)[0], on_moto(dynamodb, "delete_item", request)[0]
+    assert ours == "ok"
+    assert theirs == "ConditionalCheckFailedException"  # if moto is fixed, drop the deviation
+    assert binary_contains(request, ours, theirs)
