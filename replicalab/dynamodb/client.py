@@ -30,7 +30,10 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+import attrs
+
 import replicalab.dynamodb.exceptions as _exceptions
+from replicalab import _validate
 from replicalab._validate import shown
 from replicalab.dynamodb.cells import from_cells
 from replicalab.dynamodb.evaluate import holds
@@ -48,6 +51,7 @@ from replicalab.dynamodb.placeholders import Substitutions
 from replicalab.dynamodb.syntax import Path, Set
 from replicalab.dynamodb.table import MAX_ITEM_BYTES, Table, _project
 from replicalab.dynamodb.values import Value, from_item, item_size, to_item
+from replicalab.errors import ConfigError
 from replicalab.replica.base import Response
 from replicalab.replica.dynamo import (
     DynamoGet,
@@ -86,7 +90,19 @@ class Client:
 
     exceptions = EXCEPTIONS
 
-    def __init__(self, table: Any, region: str, name: str) -> None:  # a GlobalTable
+    def __init__(self, table: Any, region: str, name: str) -> None:
+        """Client ``name`` of ``table`` (a GlobalTable) in ``region``; ``table.client(region)``
+        is the usual way to get one."""
+        # Recognised by what it has, not by class: global_table imports this module, and
+        # the layering test forbids the cycle an import of GlobalTable here would close.
+        if not (isinstance(getattr(table, "_schema", None), Table)
+                and callable(getattr(table, "_call", None))
+                and isinstance(getattr(getattr(table, "scenario", None), "regions", None), tuple)):
+            raise ConfigError(f"a Client belongs to a GlobalTable, got {shown(table)}; get one "
+                              "with table.client(region)")
+        if not isinstance(region, str) or region not in table.scenario.regions:
+            raise ConfigError(f"unknown region {shown(region)}; regions are {list(table.scenario.regions)}")
+        _validate.replica_id(name, "client name")
         self._table = table
         self.region = region
         self.name = name
@@ -229,7 +245,6 @@ class Client:
         if not isinstance(TransactItems, list) or not 1 <= len(TransactItems) <= MAX_TRANSACT_ITEMS:
             raise ValidationException(f"TransactItems must be a list of 1 to {MAX_TRANSACT_ITEMS} "
                                       f"actions, got {shown(TransactItems)}")
-        op = self._table._next("t")
         parts: list[DynamoWrite] = []
         for index, entry in enumerate(TransactItems):
             if not isinstance(entry, Mapping) or len(entry) != 1:
@@ -238,10 +253,13 @@ class Client:
             (action, spec), = entry.items()
             if not isinstance(spec, Mapping):
                 raise ValidationException(f"TransactItems[{index}].{action} must be a mapping")
-            parts.append(self._part(f"{op}.{index + 1}", action, dict(spec), index))
+            parts.append(self._part(f"pending.{index + 1}", action, dict(spec), index))
         keys = [p.key for p in parts]
         if len(set(keys)) != len(keys):
             raise ValidationException("Transaction request cannot include multiple operations on one item")
+        # Op ids are taken only once the whole request is valid: a refused call changes nothing.
+        op = self._table._next("t")
+        parts = [attrs.evolve(p, op=f"{op}.{index + 1}") for index, p in enumerate(parts)]
         failures = tuple(next(iter(e.values())).get("ReturnValuesOnConditionCheckFailure", "NONE")
                          for e in TransactItems)
         self._send(DynamoTransaction(op, parts), failures)
@@ -262,17 +280,19 @@ class Client:
             if isinstance(entry, Mapping) and set(entry) == {"PutRequest"} and \
                     isinstance(entry["PutRequest"], Mapping) and set(entry["PutRequest"]) == {"Item"}:
                 writes.append(self._put(name, entry["PutRequest"]["Item"], None, None, None,
-                                        "NONE", "NONE")[0])
+                                        "NONE", "NONE", op="pending")[0])
             elif isinstance(entry, Mapping) and set(entry) == {"DeleteRequest"} and \
                     isinstance(entry["DeleteRequest"], Mapping) and set(entry["DeleteRequest"]) == {"Key"}:
                 writes.append(self._delete(name, entry["DeleteRequest"]["Key"], None, None, None,
-                                           "NONE", "NONE"))
+                                           "NONE", "NONE", op="pending"))
             else:
                 raise ValidationException(f"RequestItems[{name!r}][{index}] must be "
                                           "{'PutRequest': {'Item': ...}} or {'DeleteRequest': {'Key': ...}}")
         keys = [w.key for w in writes]
         if len(set(keys)) != len(keys):
             raise ValidationException("Provided list of item keys contains duplicates")
+        # Op ids are taken only once the whole batch is valid: a refused call changes nothing.
+        writes = [attrs.evolve(w, op=self._table._next("w")) for w in writes]
         unprocessed = []
         for entry, write in zip(requests, writes, strict=True):
             try:

@@ -366,9 +366,9 @@ class GlobalTable:
 
     def _call(self, client: Client, request: Request, writing: bool) -> Response:
         """Send ``request`` from ``client`` now and run the simulation until its reply."""
-        self._requests += 1
-        if self._requests > MAX_REQUESTS:
+        if self._requests >= MAX_REQUESTS:  # refused before anything is counted or sent
             raise ConfigError(f"a GlobalTable takes at most {MAX_REQUESTS} requests")
+        self._requests += 1
         key = getattr(request, "key", None)
         if key is None and hasattr(request, "parts"):
             key = request.parts[0].key
