@@ -306,6 +306,37 @@ class Client:
         return {"UnprocessedItems": {name: unprocessed} if unprocessed else {},
                 **_metadata(writes[0].op)}
 
+    # -- the table's settings
+
+    def update_time_to_live(self, *, TableName: str, TimeToLiveSpecification: Any,
+                            **unknown: Any) -> dict[str, Any]:
+        """UpdateTimeToLive: enable (or disable) TTL on ``AttributeName``, for every region of
+        the table at once (a global table's TTL setting is the table's, not a region's).
+
+        With TTL enabled, :meth:`GlobalTable.expire` runs a region's TTL process; disabled,
+        the process deletes nothing. As DynamoDB: enabling it twice, disabling it when it is
+        off, or naming another attribute than the enabled one is a ValidationException.
+        """
+        _unknown("UpdateTimeToLive", unknown)
+        self._schema._table(TableName)
+        spec = TimeToLiveSpecification
+        if not isinstance(spec, Mapping) or set(spec) != {"Enabled", "AttributeName"} or \
+                not isinstance(spec["Enabled"], bool) or not isinstance(spec["AttributeName"], str):
+            raise ValidationException("TimeToLiveSpecification must be {'Enabled': true|false, "
+                                      f"'AttributeName': NAME}}, got {shown(spec)}")
+        name, current = spec["AttributeName"], self._table.ttl_attribute
+        if not 1 <= len(name) <= 255:
+            raise ValidationException("TimeToLiveSpecification.AttributeName must be 1 to 255 "
+                                      f"characters, got {shown(name)}")
+        if current is not None and name != current:
+            raise ValidationException(f"TimeToLive is active on a different AttributeName: "
+                                      f"current AttributeName is {current}")
+        if spec["Enabled"] == (current is not None):
+            raise ValidationException(f"TimeToLive is already {'enabled' if current else 'disabled'}")
+        self._table.ttl_attribute = name if spec["Enabled"] else None
+        return {"TimeToLiveSpecification": {"Enabled": spec["Enabled"], "AttributeName": name},
+                **_metadata("ttl")}
+
     # -- building requests
 
     def _bookkeeping(self, condition: Any, sets: set[str]) -> tuple[str, ...]:
