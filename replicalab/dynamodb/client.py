@@ -19,7 +19,8 @@ Supported: ``put_item``, ``update_item``, ``delete_item``, ``get_item`` (``Consi
 the sort key, ``ScanIndexForward``, ``Limit``, ``ExclusiveStartKey``),
 ``transact_write_items`` (Put, Update, Delete, ConditionCheck; all or nothing in the
 region, replicated item by item), ``batch_write_item`` (PutRequest, DeleteRequest; each item
-its own write, not atomic). Every response carries ``ResponseMetadata`` with
+its own write, not atomic), ``update_time_to_live`` (the table's TTL setting, for every region;
+the TTL process itself is :meth:`GlobalTable.expire`). Every response carries ``ResponseMetadata`` with
 ``HTTPStatusCode`` 200 and the request's op id as ``RequestId``.
 """
 
