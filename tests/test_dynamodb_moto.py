@@ -42,7 +42,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from replicalab.dynamodb import GlobalTable
@@ -569,6 +569,22 @@ def key_of(request: dict[str, Any], schema: tuple[str, ...]) -> dict[str, Any]:
 SEEN: dict[str, int] = {}
 
 
+def _transaction_and_batch_sequence() -> tuple[tuple[str, ...], list[tuple[str, dict]]]:
+    """One sequence that commits, cancels and refuses a transaction and commits a batch, run
+    in every profile (drawn sequences cover these often, but not surely in a short run)."""
+    one, two = {"pk": {"S": "k1"}, "sk": {"N": "1"}}, {"pk": {"S": "k1"}, "sk": {"N": "2"}}
+    put = {"Put": {"TableName": TABLE, "Item": {**one, "a": {"N": "1"}}}}
+    check = {"ConditionCheck": {"TableName": TABLE, "Key": two, "ConditionExpression": "attribute_exists(b)"}}
+    return (("pk", "sk"), [
+        ("transact_write_items", {"TransactItems": [put, {"Put": {"TableName": TABLE, "Item": two}}]}),
+        ("transact_write_items", {"TransactItems": [{"Delete": {"TableName": TABLE, "Key": one}}, check]}),
+        ("transact_write_items", {"TransactItems": [put, {"Delete": {"TableName": TABLE, "Key": one}}]}),
+        ("batch_write_item", {"RequestItems": {TABLE: [{"DeleteRequest": {"Key": one}},
+                                                       {"PutRequest": {"Item": {**two, "b": {"S": "x"}}}}]}}),
+    ])
+
+
+@example(schema_and_sequence=_transaction_and_batch_sequence())
 @settings(max_examples=SEQUENCES, deadline=None, phases=PHASES,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                  HealthCheck.data_too_large])
