@@ -1289,6 +1289,21 @@ def _dynamodb_table() -> Any:
     return table
 
 
+def _dynamodb_global_table() -> Any:
+    """A two-region global table with one item, a write already replicated."""
+    from replicalab.dynamodb import GlobalTable
+
+    table = GlobalTable("subscribers", key=("subscriber_id",), regions=("us-east-1", "eu-west-1"),
+                        items=[{"subscriber_id": {"S": "sub_42"}, "version": {"N": "17"}}],
+                        ttl_attribute="expires_at")
+    table.client("eu-west-1").update_item(
+        TableName="subscribers", Key={"subscriber_id": {"S": "sub_42"}},
+        UpdateExpression="SET delivery_address = :a",
+        ExpressionAttributeValues={":a": {"S": "12 High Street, London"}})
+    table.at(500)
+    return table
+
+
 def _quorum_subjects() -> dict[str, Callable[[], Any]]:
     """Builders for the leaderless cluster's classes (replicalab.quorum, scenarios.dynamo)."""
     from replicalab import quorum
@@ -1445,6 +1460,8 @@ def _subjects() -> dict[str, Callable[[], Any]]:
         "ORMap.Remove": lambda: ORMap(PNCounter).remove_op("k"),
         "Substitutions": lambda: _dynamodb_substitutions(),
         "Table": _dynamodb_table,
+        "GlobalTable": _dynamodb_global_table,
+        "Client": lambda: _dynamodb_global_table().client("eu-west-1"),
         "Operation": lambda: checkers.Operation("p1", 0, 5, "cas", (None, 1), True),
         "History": lambda: checkers.History([checkers.Operation("p1", 0, 5, "write", 1),
                                              checkers.Operation("p2", 6, 7, "read", output=1)]),
@@ -1485,8 +1502,24 @@ def _state(value: Any, depth: int = 0) -> Any:
     return (type(value).__name__, {k: _state(v, depth + 1) for k, v in fields.items()})
 
 
+def _global_table_state(table: Any) -> Any:
+    """What a call on a GlobalTable (or one of its clients) could change: its simulation
+    (trace, clock, queue, random streams), every region's items, and its own counters."""
+    sim = table._sim
+    return (repr(table), full_snapshot(sim), copy.deepcopy(sim.writes), copy.deepcopy(sim.replies),
+            {region: table.items(region) for region in table.scenario.regions},
+            dict(table._counters), table._requests, list(table.sent), list(table._reads),
+            dict(table._buckets))
+
+
 def full_snapshot(obj: Any) -> Any:
     """snapshot(), plus the random streams of simulations; objects without == by their fields."""
+    from replicalab.dynamodb import Client, GlobalTable
+
+    if isinstance(obj, GlobalTable):
+        return _global_table_state(obj)
+    if isinstance(obj, Client):
+        return (repr(obj), obj.region, obj.name, _global_table_state(obj._table))
     if isinstance(obj, Simulation):
         streams = obj.streams._streams
         return (snapshot(obj), sorted((name, rng.getstate()) for name, rng in streams.items()))

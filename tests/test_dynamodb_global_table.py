@@ -315,6 +315,68 @@ def test_a_two_item_transaction_is_seen_half_done_elsewhere_and_the_checker_name
     assert half, "latencies are Uniform(70, 80) per message: a tie on every seed is unlikely"
 
 
+def _get_lines(table: GlobalTable, client, start: int, stop: int) -> list:
+    """``client`` gets both lines of order o1 every ms in [start, stop), in alternating
+    order; returns (op, part, time, found) per read."""
+    reads = []
+    for ms in range(start, stop):
+        table.at(ms)
+        for line in ("0", "1") if ms % 2 else ("1", "0"):
+            got = client.get_item(TableName="orders", Key={"order_id": {"S": "o1"}, "line": {"N": line}})
+            part = "t1.1" if line == "0" else "t1.2"
+            reads.append((got["ResponseMetadata"]["RequestId"], part, ms, "Item" in got))
+    return reads
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_get_items_that_read_around_a_transaction_are_fractured_reads_naming_it(seed):
+    """The warehouse client in eu-west-1 gets each line of order o1 every ms while the
+    checkout's two-item transaction t1 replicates from us-east-1. Once it has got one line,
+    a later get that finds the other line missing read around t1: a fractured read. A miss
+    before any hit is not (it read before t1)."""
+    table = orders(seed)
+    us, eu = table.client("us-east-1", "checkout"), table.client("eu-west-1", "warehouse")
+    us.transact_write_items(TransactItems=order_lines())
+    reads = _get_lines(table, eu, 60, 90)
+    result = table.settle()
+    # Independent oracle: the answers themselves (before t1 neither line exists).
+    expected, hits = [], []
+    for op, part, _ms, found in reads:
+        if not found and hits:
+            expected.append((op, part, tuple(sorted({p for _, p in hits})), hits[0][0]))
+        if found:
+            hits.append((op, part))
+    arrivals = {e.get("write"): e.time for e in result.trace.of_kind("Merged") if e.replica == "eu-west-1"}
+    assert all(found == (ms >= arrivals[part]) for _, part, ms, found in reads)
+    fractured = fractured_reads(result.trace)
+    assert [(f.read, f.missed[0], f.saw, f.earlier[0]) for f in fractured] == expected
+    assert expected, "latencies are Uniform(70, 80) per message: a tie on every seed is unlikely"
+    for f in fractured:
+        assert f.transaction == "t1" and f.region == "eu-west-1" and len(f.missed) == 1
+        assert f"of transaction t1 (in {f.earlier[0]}" in f.describe()
+
+
+def test_get_items_are_fractured_only_for_one_client_in_one_region():
+    """Two clients that each read one line, or a client in the transaction's own region,
+    never see half of it through their own reads; the same reads by one client in
+    eu-west-1 do."""
+    table = orders(1)
+    us = table.client("us-east-1", "checkout")
+    line0, line1 = table.client("eu-west-1", "picker"), table.client("eu-west-1", "packer")
+    both = table.client("eu-west-1", "auditor")
+    us.transact_write_items(TransactItems=order_lines())
+    mine = set()
+    for ms in range(60, 90):
+        table.at(ms)
+        for client, line in ((line0, "0"), (line1, "1"), (us, "0"), (us, "1"), (both, "0"), (both, "1")):
+            got = client.get_item(TableName="orders", Key={"order_id": {"S": "o1"}, "line": {"N": line}})
+            if client is both:
+                mine.add(got["ResponseMetadata"]["RequestId"])
+    fractured = fractured_reads(table.settle().trace)
+    assert fractured and {f.read for f in fractured} <= mine
+    assert all(set(f.earlier) <= mine for f in fractured)
+
+
 def test_a_transaction_is_all_or_nothing_in_its_region():
     table = orders()
     us = table.client("us-east-1")

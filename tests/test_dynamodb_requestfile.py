@@ -139,3 +139,116 @@ def test_cli_runs_and_compares_a_request_file(tmp_path, capsys):
     bad.write_text('[{"at": 1, "region": "eu-west-1", "GetItem": {"TableName": "ttt", "Key": {"k": {"S": "a"}}, "X": 1}}]')
     assert main(["run", str(bad)]) == 2
     assert "requests[0].GetItem.X: unknown parameter" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------
+# Time to live in a request file: UpdateTimeToLive, and the TTL process as ExpireItems
+
+#: 14:07:12 on 2026-12-22, in Unix epoch seconds (20809 days after 1970-01-01).
+EXPIRES = 20809 * 86_400 + 14 * 3600 + 7 * 60 + 12
+ENABLE_TTL = {"TableName": "subscribers",
+              "TimeToLiveSpecification": {"Enabled": True, "AttributeName": "expires_at"}}
+SUB_42 = {"subscriber_id": {"S": "sub_42"}}
+
+
+def ttl_file(*requests: dict) -> str:
+    """The London table, with sub_42 due to expire at 14:07:12, and ``requests``."""
+    return json.dumps({
+        "table": {"TableName": "subscribers",
+                  "KeySchema": [{"AttributeName": "subscriber_id", "KeyType": "HASH"}],
+                  "AttributeDefinitions": [{"AttributeName": "subscriber_id", "AttributeType": "S"}]},
+        "epoch": "14:07:12.000", "date": "2026-12-22",
+        "items": [{**SUB_42, "version": {"N": "17"}, "expires_at": {"N": str(EXPIRES)}}],
+        "requests": list(requests)})
+
+
+RACE = ttl_file(
+    {"at": "14:07:12.000", "region": "us-east-1", "UpdateTimeToLive": ENABLE_TTL},
+    {"at": "14:07:12.140", "region": "eu-west-1", "client": "portal",
+     "UpdateItem": {"TableName": "subscribers", "Key": SUB_42,
+                    "UpdateExpression": "SET delivery_address = :a",
+                    "ExpressionAttributeValues": {":a": {"S": "12 High Street, London"}}}},
+    {"at": "14:07:12.160", "region": "us-east-1", "ExpireItems": {"TableName": "subscribers"}})
+
+
+def test_a_ttl_expiry_races_a_write_in_another_region_and_the_ledger_shows_who_won():
+    """us-east-1's TTL process deletes sub_42 20 ms after eu-west-1's portal wrote it, before
+    the write arrived: under item-lww the system delete (the later stamp) wins everywhere and
+    the London address is lost without a word; per-attribute resolution keeps both."""
+    replay = load_requests(RACE).replay(merge="item-lww")
+    assert [(o.operation, o.outcome, o.ops) for o in replay.outcomes] == [
+        ("UpdateTimeToLive", "ok", ()), ("UpdateItem", "ok", ("w1",)), ("ExpireItems", "ok", ("w2",))]
+    assert replay.outcomes[2].response == {"ExpiredItems": 1}
+    ledger = replay.result.ledger
+    assert ledger.verdicts() == {"w1": "silently-lost", "w2": "kept"}
+    assert ledger["w2"].client == "dynamodb-ttl@us-east-1"
+    assert "w2" in ledger["w1"].why and "had not seen w1" in ledger["w1"].why
+    assert "ExpireItems -> ok (w2)" in replay.report()
+    kept = load_requests(RACE).replay(merge="attribute-lww").result
+    assert kept.ledger.verdicts() == {"w1": "kept", "w2": "kept"}
+
+
+def test_a_ttl_process_with_ttl_off_deletes_nothing_and_says_so():
+    text = ttl_file({"at": "14:07:12.160", "region": "us-east-1",
+                     "ExpireItems": {"TableName": "subscribers"}})
+    replay = load_requests(text).replay()
+    assert replay.outcomes[0].ops == () and "not enabled" in replay.outcomes[0].response["Message"]
+    assert replay.result.ledger.verdicts() == {}
+
+
+@pytest.mark.parametrize(("specification", "message"), [
+    ({"Enabled": True, "AttributeName": "expires_at"}, "already enabled"),
+    ({"Enabled": True, "AttributeName": "other"}, "different AttributeName"),
+    ({"Enabled": "yes", "AttributeName": "expires_at"}, "TimeToLiveSpecification must be"),
+    ({"AttributeName": "expires_at"}, "TimeToLiveSpecification must be"),
+])
+def test_update_time_to_live_refuses_as_dynamodb_does_and_changes_nothing(specification, message):
+    replay = load_requests(ttl_file(
+        {"at": 0, "region": "us-east-1", "UpdateTimeToLive": ENABLE_TTL},
+        {"at": 1, "region": "eu-west-1",
+         "UpdateTimeToLive": {"TableName": "subscribers", "TimeToLiveSpecification": specification}},
+        {"at": 2, "region": "eu-west-1", "ExpireItems": {"TableName": "subscribers"}})).replay()
+    assert replay.outcomes[1].outcome == "ValidationException"
+    assert message in replay.outcomes[1].response["Error"]["Message"]
+    assert replay.outcomes[2].ops == ("w1",)  # TTL still on, on the same attribute
+
+
+def test_disabling_ttl_stops_the_process():
+    replay = load_requests(ttl_file(
+        {"at": 0, "region": "us-east-1", "UpdateTimeToLive": ENABLE_TTL},
+        {"at": 1, "region": "us-east-1", "UpdateTimeToLive": {
+            "TableName": "subscribers",
+            "TimeToLiveSpecification": {"Enabled": False, "AttributeName": "expires_at"}}},
+        {"at": 2, "region": "us-east-1", "ExpireItems": {"TableName": "subscribers"}})).replay()
+    assert [o.outcome for o in replay.outcomes] == ["ok", "ok", "ok"]
+    assert replay.outcomes[2].ops == ()
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ({"at": 0, "region": "us-east-1", "client": "me", "ExpireItems": {"TableName": "subscribers"}},
+     r"requests\[0\]\.client: ExpireItems is the system's TTL process"),
+    ({"at": 0, "region": "us-east-1", "ExpireItems": {"TableName": "subscribers", "Limit": 1}},
+     r"requests\[0\]\.ExpireItems\.Limit: unknown parameter"),
+    ({"at": 0, "region": "us-east-1", "ExpireItems": {}},
+     r"requests\[0\]\.ExpireItems\.TableName: missing"),
+    ({"at": 0, "region": "us-east-1", "UpdateTimeToLive": {**ENABLE_TTL, "Bogus": 1}},
+     r"requests\[0\]\.UpdateTimeToLive\.Bogus: unknown parameter"),
+])
+def test_a_malformed_ttl_entry_is_refused_naming_the_entry_and_the_field(entry, message):
+    with pytest.raises(SerializationError, match=message):
+        load_requests(ttl_file(entry))
+
+
+def test_the_date_is_checked_when_the_file_is_loaded():
+    doc = json.loads(ttl_file({"at": 0, "region": "us-east-1", "UpdateTimeToLive": ENABLE_TTL}))
+    doc["date"] = "2026-02-30"
+    with pytest.raises(SerializationError, match="date: .*real day"):
+        load_requests(json.dumps(doc))
+    doc["date"] = "2026-12-23"  # a day later, sub_42 expired long ago: the sweep deletes it
+    assert load_requests(json.dumps(doc)).date == "2026-12-23"
+
+
+def test_an_expire_entry_for_another_table_names_the_entry():
+    text = ttl_file({"at": 0, "region": "us-east-1", "ExpireItems": {"TableName": "orders"}})
+    with pytest.raises(SerializationError, match=r"requests\[0\]\.ExpireItems\.TableName"):
+        load_requests(text)

@@ -34,9 +34,11 @@ from replicalab.dynamodb.values import to_dynamodb, to_python
 
 __all__ = [
     "AppliedWrite",
+    "Client",
     "ClientError",
     "ConditionalCheckFailedException",
     "DynamoDBError",
+    "GlobalTable",
     "ProvisionedThroughputExceededException",
     "ReplicatedWriteConflictException",
     "ResourceNotFoundException",
@@ -50,14 +52,16 @@ __all__ = [
 ]
 
 
-# GlobalTable is importable from here (below) but not listed in __all__: the bad-input fuzz
-# (tests/test_bad_input.py) walks __all__ and cannot yet snapshot a table's simulator to check
-# that a refused call changed nothing; its bad input is tested in test_dynamodb_global_table.py.
 def __getattr__(name: str) -> Any:
-    # GlobalTable sits on the simulator, whose regions import this package's modules: an
-    # import at the top would be circular, so it happens on first use.
+    # GlobalTable and its Client sit on the simulator, whose regions import this package's
+    # modules: an import at the top would be circular (and would make every import of
+    # replicalab.dynamodb pay for the simulator), so it happens on first use.
     if name == "GlobalTable":
         from replicalab.dynamodb.global_table import GlobalTable
 
         return GlobalTable
+    if name == "Client":
+        from replicalab.dynamodb.client import Client
+
+        return Client
     raise AttributeError(f"module 'replicalab.dynamodb' has no attribute {name!r}")

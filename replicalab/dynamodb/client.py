@@ -19,7 +19,8 @@ Supported: ``put_item``, ``update_item``, ``delete_item``, ``get_item`` (``Consi
 the sort key, ``ScanIndexForward``, ``Limit``, ``ExclusiveStartKey``),
 ``transact_write_items`` (Put, Update, Delete, ConditionCheck; all or nothing in the
 region, replicated item by item), ``batch_write_item`` (PutRequest, DeleteRequest; each item
-its own write, not atomic). Every response carries ``ResponseMetadata`` with
+its own write, not atomic), ``update_time_to_live`` (the table's TTL setting, for every region;
+the TTL process itself is :meth:`GlobalTable.expire`). Every response carries ``ResponseMetadata`` with
 ``HTTPStatusCode`` 200 and the request's op id as ``RequestId``.
 """
 
@@ -32,7 +33,10 @@ from collections.abc import Callable, Generator, Mapping
 from decimal import Decimal
 from typing import Any
 
+import attrs
+
 import replicalab.dynamodb.exceptions as _exceptions
+from replicalab import _validate
 from replicalab._validate import shown
 from replicalab.dynamodb.cells import from_cells
 from replicalab.dynamodb.evaluate import holds
@@ -111,7 +115,19 @@ class Client:
 
     exceptions = EXCEPTIONS
 
-    def __init__(self, table: Any, region: str, name: str) -> None:  # a GlobalTable
+    def __init__(self, table: Any, region: str, name: str) -> None:
+        """Client ``name`` of ``table`` (a GlobalTable) in ``region``; ``table.client(region)``
+        is the usual way to get one."""
+        # Recognised by what it has, not by class: global_table imports this module, and
+        # the layering test forbids the cycle an import of GlobalTable here would close.
+        if not (isinstance(getattr(table, "_schema", None), Table)
+                and callable(getattr(table, "_call", None))
+                and isinstance(getattr(getattr(table, "scenario", None), "regions", None), tuple)):
+            raise ConfigError(f"a Client belongs to a GlobalTable, got {shown(table)}; get one "
+                              "with table.client(region)")
+        if not isinstance(region, str) or region not in table.scenario.regions:
+            raise ConfigError(f"unknown region {shown(region)}; regions are {list(table.scenario.regions)}")
+        _validate.replica_id(name, "client name")
         self._table = table
         self.region = region
         self.name = name
@@ -281,7 +297,6 @@ class Client:
         if not isinstance(TransactItems, list) or not 1 <= len(TransactItems) <= MAX_TRANSACT_ITEMS:
             raise ValidationException(f"TransactItems must be a list of 1 to {MAX_TRANSACT_ITEMS} "
                                       f"actions, got {shown(TransactItems)}")
-        op = self._table._next("t")
         parts: list[DynamoWrite] = []
         for index, entry in enumerate(TransactItems):
             if not isinstance(entry, Mapping) or len(entry) != 1:
@@ -290,10 +305,13 @@ class Client:
             (action, spec), = entry.items()
             if not isinstance(spec, Mapping):
                 raise ValidationException(f"TransactItems[{index}].{action} must be a mapping")
-            parts.append(self._part(f"{op}.{index + 1}", action, dict(spec), index))
+            parts.append(self._part(f"pending.{index + 1}", action, dict(spec), index))
         keys = [p.key for p in parts]
         if len(set(keys)) != len(keys):
             raise ValidationException("Transaction request cannot include multiple operations on one item")
+        # Op ids are taken only once the whole request is valid: a refused call changes nothing.
+        op = self._table._next("t")
+        parts = [attrs.evolve(p, op=f"{op}.{index + 1}") for index, p in enumerate(parts)]
         failures = tuple(next(iter(e.values())).get("ReturnValuesOnConditionCheckFailure", "NONE")
                          for e in TransactItems)
         yield (DynamoTransaction(op, parts), failures, True)
@@ -315,17 +333,19 @@ class Client:
             if isinstance(entry, Mapping) and set(entry) == {"PutRequest"} and \
                     isinstance(entry["PutRequest"], Mapping) and set(entry["PutRequest"]) == {"Item"}:
                 writes.append(self._put(name, entry["PutRequest"]["Item"], None, None, None,
-                                        "NONE", "NONE")[0])
+                                        "NONE", "NONE", op="pending")[0])
             elif isinstance(entry, Mapping) and set(entry) == {"DeleteRequest"} and \
                     isinstance(entry["DeleteRequest"], Mapping) and set(entry["DeleteRequest"]) == {"Key"}:
                 writes.append(self._delete(name, entry["DeleteRequest"]["Key"], None, None, None,
-                                           "NONE", "NONE"))
+                                           "NONE", "NONE", op="pending"))
             else:
                 raise ValidationException(f"RequestItems[{name!r}][{index}] must be "
                                           "{'PutRequest': {'Item': ...}} or {'DeleteRequest': {'Key': ...}}")
         keys = [w.key for w in writes]
         if len(set(keys)) != len(keys):
             raise ValidationException("Provided list of item keys contains duplicates")
+        # Op ids are taken only once the whole batch is valid: a refused call changes nothing.
+        writes = [attrs.evolve(w, op=self._table._next("w")) for w in writes]
         unprocessed = []
         for entry, write in zip(requests, writes, strict=True):
             try:
@@ -338,6 +358,37 @@ class Client:
                 "Consider increasing your provisioning level with the UpdateTable API.")
         return {"UnprocessedItems": {name: unprocessed} if unprocessed else {},
                 **_metadata(writes[0].op)}
+
+    # -- the table's settings
+
+    def update_time_to_live(self, *, TableName: str, TimeToLiveSpecification: Any,
+                            **unknown: Any) -> dict[str, Any]:
+        """UpdateTimeToLive: enable (or disable) TTL on ``AttributeName``, for every region of
+        the table at once (a global table's TTL setting is the table's, not a region's).
+
+        With TTL enabled, :meth:`GlobalTable.expire` runs a region's TTL process; disabled,
+        the process deletes nothing. As DynamoDB: enabling it twice, disabling it when it is
+        off, or naming another attribute than the enabled one is a ValidationException.
+        """
+        _unknown("UpdateTimeToLive", unknown)
+        self._schema._table(TableName)
+        spec = TimeToLiveSpecification
+        if not isinstance(spec, Mapping) or set(spec) != {"Enabled", "AttributeName"} or \
+                not isinstance(spec["Enabled"], bool) or not isinstance(spec["AttributeName"], str):
+            raise ValidationException("TimeToLiveSpecification must be {'Enabled': true|false, "
+                                      f"'AttributeName': NAME}}, got {shown(spec)}")
+        name, current = spec["AttributeName"], self._table.ttl_attribute
+        if not 1 <= len(name) <= 255:
+            raise ValidationException("TimeToLiveSpecification.AttributeName must be 1 to 255 "
+                                      f"characters, got {shown(name)}")
+        if current is not None and name != current:
+            raise ValidationException(f"TimeToLive is active on a different AttributeName: "
+                                      f"current AttributeName is {current}")
+        if spec["Enabled"] == (current is not None):
+            raise ValidationException(f"TimeToLive is already {'enabled' if current else 'disabled'}")
+        self._table.ttl_attribute = name if spec["Enabled"] else None
+        return {"TimeToLiveSpecification": {"Enabled": spec["Enabled"], "AttributeName": name},
+                **_metadata("ttl")}
 
     # -- building requests
 

@@ -21,16 +21,32 @@ A bare list like this runs on an empty table whose key schema is read from the e
      "requests": [ ...entries... ]}
 
 ``table`` is CreateTable's shape; ``epoch`` the time of day at simulated time 0 (default:
-the first entry's second); ``items`` what every region holds before the run.
+the first entry's second); ``date`` the day the clock runs on (``YYYY-MM-DD``, default
+``2026-12-22``: it matters only to TTL, whose expiry times are Unix epoch seconds);
+``items`` what every region holds before the run.
 
 Entries: ``at`` (a time of day ``HH:MM:SS.mmm`` or ms since the epoch, never decreasing),
 ``region``, ``client`` (optional: default ``app@<region>``) and exactly one operation:
 ``PutItem``, ``UpdateItem``, ``DeleteItem``, ``GetItem``, ``Query``,
-``TransactWriteItems``, ``BatchWriteItem``. Each client (region and name) is a synchronous
-client: its entry whose time comes while its previous call still waits (for a round trip:
-``routing="key-home"``, ``mode="mrsc"``, ...) runs as soon as that call returns, and its
-outcome says it ran late. Different clients' calls overlap, as in the scenarios — so under
-``mode="mrsc"`` two clients' writes can race, and one gets ReplicatedWriteConflict.
+``TransactWriteItems``, ``BatchWriteItem``, ``UpdateTimeToLive``, or ``ExpireItems``. Each
+client (region and name) is a synchronous client: its entry whose time comes while its
+previous call still waits (for a round trip: ``routing="key-home"``, ``mode="mrsc"``, ...)
+runs as soon as that call returns, and its outcome says it ran late. Different clients'
+calls overlap, as in the scenarios — so under ``mode="mrsc"`` two clients' writes can race,
+and one gets ReplicatedWriteConflict. ``UpdateTimeToLive`` and ``ExpireItems`` take effect
+at their time, without waiting for anyone's calls.
+
+Time to live, as AWS shapes it: an ``UpdateTimeToLive`` entry (``{"TableName": ...,
+"TimeToLiveSpecification": {"Enabled": true, "AttributeName": "expires_at"}}``, the
+request ``aws dynamodb update-time-to-live --cli-input-json`` takes) turns TTL on for the
+whole table. DynamoDB then deletes expired items in the background, in each region on its
+own; a file says when: an ``ExpireItems`` entry (``{"TableName": ...}``; not an AWS API,
+and no ``client``: the deletes come from ``dynamodb-ttl@<region>``) runs ``region``'s TTL
+process at ``at``, as :meth:`GlobalTable.expire <replicalab.dynamodb.GlobalTable.expire>`
+does: every item whose expiry attribute is not after the region's clock gets a system
+delete, conditional on it still being expired there. The deletes are ordinary writes in the
+ledger: they replicate as tombstones and race writes made in other regions meanwhile. With
+TTL off, the process deletes nothing (its outcome says so).
 
 A request DynamoDB would refuse (a false condition, a malformed expression) is not an error
 of the file: it is that entry's outcome, and the ledger shows it. A file that is not
@@ -53,12 +69,19 @@ import attrs
 
 from replicalab import _validate, serialization
 from replicalab.dynamodb.client import Client
-from replicalab.dynamodb.global_table import DEFAULT_REGIONS, Call, GlobalTable, parse_time
+from replicalab.dynamodb.exceptions import DynamoDBError
+from replicalab.dynamodb.global_table import (
+    DEFAULT_REGIONS,
+    Call,
+    GlobalTable,
+    _days_since_1970,
+    parse_time,
+)
 from replicalab.errors import ConfigError, SerializationError
 from replicalab.scenarios.result import Result
 
-__all__ = ["EXAMPLES", "MAX_ENTRIES", "MAX_FILE_BYTES", "OPERATIONS", "Entry", "Outcome",
-           "RequestFile", "Replay", "example", "load_requests", "read_requests"]
+__all__ = ["EXAMPLES", "MAX_ENTRIES", "MAX_FILE_BYTES", "OPERATIONS", "SYSTEM_OPERATIONS", "Entry",
+           "Outcome", "RequestFile", "Replay", "example", "load_requests", "read_requests"]
 
 #: Caps on an untrusted request file.
 MAX_FILE_BYTES = 2_000_000
@@ -66,10 +89,14 @@ MAX_ENTRIES = 10_000
 #: Operation name in a file -> the boto3 client method that runs it.
 OPERATIONS = {"PutItem": "put_item", "UpdateItem": "update_item", "DeleteItem": "delete_item",
               "GetItem": "get_item", "Query": "query",
-              "TransactWriteItems": "transact_write_items", "BatchWriteItem": "batch_write_item"}
+              "TransactWriteItems": "transact_write_items", "BatchWriteItem": "batch_write_item",
+              "UpdateTimeToLive": "update_time_to_live"}
+#: Entries that are not a client's request: the system's own processes.
+SYSTEM_OPERATIONS = {"ExpireItems": ("TableName",)}
 #: The request files that ship with replicalab (``example(name)``).
 EXAMPLES = ("london", "london-versioned")
-_TOP = ("table", "regions", "epoch", "items", "requests")
+_TOP = ("table", "regions", "epoch", "date", "items", "requests")
+_DEFAULT_DATE = "2026-12-22"
 _ENTRY = ("at", "region", "client")
 
 
@@ -129,12 +156,13 @@ class RequestFile:
     epoch: int
     items: tuple[Any, ...]
     entries: tuple[Entry, ...]
+    date: str = _DEFAULT_DATE
 
     def table(self, merge: Any = "item-lww", seed: int = 0, **options: Any) -> GlobalTable:
         """A fresh GlobalTable for this file (its entries not yet run)."""
         return GlobalTable(self.name, key=self.key, regions=self.regions, merge=merge,
                            seed=seed, key_types=self.key_types, items=self.items,
-                           epoch=self.epoch, **options)
+                           epoch=self.epoch, date=self.date, **options)
 
     def replay(self, merge: Any = "item-lww", seed: int = 0, **options: Any) -> Replay:
         """Run every entry on a fresh table and settle it.
@@ -149,13 +177,34 @@ class RequestFile:
         busy: set[tuple[str, str]] = set()
         waiting: dict[tuple[str, str], list[tuple[Entry, int]]] = {}
 
+        def setting(entry: Entry, at: int) -> None:
+            """The table's TTL setting or a region's TTL process: done at its time, not a
+            client's call that waits for a region (nor behind one)."""
+            before = len(table.sent)
+            try:
+                if entry.operation == "ExpireItems":
+                    response, code = _expire(table, entry), "ok"
+                else:
+                    who = (entry.region, entry.client)
+                    client = clients.get(who)
+                    if client is None:
+                        client = clients[who] = table.client(entry.region, entry.client)
+                    response, code = client.update_time_to_live(**entry.request), "ok"
+            except DynamoDBError as error:
+                response, code = dict(error.response), error.code
+            except TypeError as error:  # a parameter given twice, or not a keyword
+                raise SerializationError(f"requests[{entry.index}].{entry.operation}: {error}") from None
+            response = dict(response)
+            response.pop("ResponseMetadata", None)
+            outcomes[entry.index] = Outcome(entry.index, entry.operation, tuple(table.sent[before:]),
+                                            code, table.now, at < table.now, response)
+
         def launch(entry: Entry, at: int) -> None:
             who = (entry.region, entry.client)
             client = clients.get(who)
             if client is None:
                 client = clients[who] = table.client(entry.region, entry.client)
             late = at < table.now
-
             def done(call: Call) -> None:
                 if call.error is None:
                     response, code = dict(call.response or {}), "ok"
@@ -184,7 +233,9 @@ class RequestFile:
             if at > table.now:
                 table.at(at)
             who = (entry.region, entry.client)
-            if who in busy:
+            if entry.operation in ("ExpireItems", "UpdateTimeToLive"):
+                setting(entry, at)
+            elif who in busy:
                 waiting.setdefault(who, []).append((entry, at))
             else:
                 launch(entry, at)
@@ -193,6 +244,17 @@ class RequestFile:
         if unanswered:  # cannot happen without faults (a request file has none): a guard
             raise ConfigError(f"requests {unanswered} got no answer")
         return Replay(result, tuple(outcomes[index] for index in sorted(outcomes)))
+
+
+def _expire(table: GlobalTable, entry: Entry) -> dict[str, Any]:
+    """An ``ExpireItems`` entry: ``entry.region``'s TTL process, now."""
+    if entry.request["TableName"] != table.name:
+        raise SerializationError(f"requests[{entry.index}].ExpireItems.TableName: the table is "
+                                 f"{table.name!r}, got {_validate.shown(entry.request['TableName'])}")
+    if table.ttl_attribute is None:
+        return {"Message": "TimeToLive is not enabled on this table: the TTL process deletes nothing"}
+    deletes = table.expire(entry.region)
+    return {"ExpiredItems": len(deletes)}
 
 
 def _field(where: str, value: Any, kind: type | tuple[type, ...], what: str) -> Any:
@@ -260,12 +322,13 @@ def _entry(index: int, raw: Any) -> Entry:
     where = f"requests[{index}]"
     _field(where, raw, Mapping, "an object with at, region, client and one operation")
     operations = [k for k in raw if k not in _ENTRY]
-    unknown = [k for k in operations if k not in OPERATIONS]
+    known = [*OPERATIONS, *SYSTEM_OPERATIONS]
+    unknown = [k for k in operations if k not in known]
     if unknown:
         raise SerializationError(f"{where}.{unknown[0]}: unknown field; an entry has at, region, "
-                                 f"client and one of {', '.join(OPERATIONS)}")
+                                 f"client and one of {', '.join(known)}")
     if len(operations) != 1:
-        raise SerializationError(f"{where}: exactly one operation ({', '.join(OPERATIONS)}), got "
+        raise SerializationError(f"{where}: exactly one operation ({', '.join(known)}), got "
                                  f"{operations or 'none'}")
     operation = operations[0]
     if "at" not in raw:
@@ -274,6 +337,9 @@ def _entry(index: int, raw: Any) -> Entry:
     if not (type(at) is int and at >= 0 or isinstance(at, str)):
         raise SerializationError(f"{where}.at: a time of day 'HH:MM:SS.mmm' or ms >= 0, got {_validate.shown(at)}")
     region = _field(f"{where}.region", raw.get("region"), str, "a region name")
+    if operation in SYSTEM_OPERATIONS and "client" in raw:
+        raise SerializationError(f"{where}.client: {operation} is the system's TTL process, not "
+                                 f"a client's request (its deletes come from dynamodb-ttl@{region})")
     client = raw.get("client", f"app@{region}")
     _field(f"{where}.client", client, str, "a client name")
     if not client:
@@ -281,11 +347,14 @@ def _entry(index: int, raw: Any) -> Entry:
     request = _field(f"{where}.{operation}", raw[operation], Mapping, "the request, as --cli-input-json takes it")
     if not all(isinstance(k, str) for k in request):
         raise SerializationError(f"{where}.{operation}: parameter names are strings")
-    allowed = _parameters(operation)
+    allowed = frozenset(SYSTEM_OPERATIONS[operation]) if operation in SYSTEM_OPERATIONS \
+        else _parameters(operation)
     for name in request:
         if name not in allowed:
             raise SerializationError(f"{where}.{operation}.{name}: unknown parameter; {operation} "
                                      f"takes {', '.join(sorted(allowed))}")
+    if operation in SYSTEM_OPERATIONS and not isinstance(request.get("TableName"), str):
+        raise SerializationError(f"{where}.{operation}.TableName: missing; the table's name")
     return Entry(index, at, region, client, operation, dict(request))
 
 
@@ -335,6 +404,9 @@ def load_requests(text: str | bytes) -> RequestFile:
     for i, region in enumerate(regions):
         _field(f"regions[{i}]", region, str, "a region name")
     for entry in entries:
+        if entry.operation in SYSTEM_OPERATIONS and entry.request["TableName"] != table:
+            raise SerializationError(f"requests[{entry.index}].{entry.operation}.TableName: the "
+                                     f"table is {table!r}, got {_validate.shown(entry.request['TableName'])}")
         if entry.region not in regions:
             raise SerializationError(f"requests[{entry.index}].region: unknown region "
                                      f"{_validate.shown(entry.region)}; regions are {list(regions)}")
@@ -358,7 +430,12 @@ def load_requests(text: str | bytes) -> RequestFile:
                                      f"above it; entries are in time order")
         previous = at
     items = tuple(_field("items", doc.get("items", []), list, "a list of items in DynamoDB JSON"))
-    return RequestFile(table, key, types, regions, epoch, items, entries)
+    date = _field("date", doc.get("date", _DEFAULT_DATE), str, "a day, YYYY-MM-DD")
+    try:
+        _days_since_1970(date)
+    except ConfigError as error:
+        raise SerializationError(f"date: {error}") from None
+    return RequestFile(table, key, types, regions, epoch, items, entries, date)
 
 
 def _clock(text: str) -> bool:

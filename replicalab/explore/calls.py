@@ -245,6 +245,10 @@ def _from_file(parsed: RequestFile) -> RequestScenario:
             at = parse_time(entry.at, parsed.epoch)
         except ConfigError as error:
             raise SerializationError(f"requests[{entry.index}].at: {error}") from None
+        if entry.operation not in OPERATIONS or entry.operation == "UpdateTimeToLive":
+            raise ConfigError(f"requests[{entry.index}].{entry.operation}: time to live is not "
+                              f"explored (which items a TTL process deletes depends on each "
+                              f"schedule's items); replay the file with 'replicalab run' instead")
         client = clients.get((entry.region, entry.client))
         if client is None:
             client = clients[(entry.region, entry.client)] = builder.client(entry.region, entry.client)
