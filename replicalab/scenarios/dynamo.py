@@ -63,6 +63,7 @@ from replicalab.sim.network import Constant, Link, Uniform
 from replicalab.sim.records import Statistics
 from replicalab.sim.simulation import Simulation
 from replicalab.trace import Trace, canonical_json
+from replicalab.viz import svg
 
 __all__ = ["DESCRIPTION", "FAULTS", "NAME", "SETTINGS", "QuorumResult", "az_of", "compare_rows",
            "compare_table", "run"]
@@ -147,11 +148,21 @@ class QuorumResult:
         """Canonical JSON: same seed, same bytes."""
         return canonical_json(self.to_plain())
 
-    def to_svg(self, *, compact: bool | None = None) -> str:
-        """The space-time diagram of the run (a lane per node)."""
+    @property
+    def label(self) -> str:
+        """``N=3 R=2 W=2 sloppy, fault=crash``: the settings, as picture titles show them."""
+        c = self.config
+        fault = self.options.get("fault", "none")
+        return (f"N={c.n} R={c.r} W={c.w}" + (" sloppy" if c.sloppy else "")
+                + (f", fault={fault}" if fault != "none" else ""))
+
+    def to_svg(self, *, compact: bool | None = None, width: float | None = None) -> str:
+        """The space-time diagram of the run: a lane per node, each client write marked with
+        its quorum verdict (kept, sibling, superseded, lost, hint-only, rejected; the notes
+        say why), stale reads in orange, and a legend."""
         if self.trace is None:
             raise ConfigError("this run was made with trace=False; run it again with trace=True to draw it")
-        return self.trace.to_svg(compact=compact)
+        return svg.to_svg(self, compact=compact, width=width)
 
 
 def options(**given: Any) -> dict[str, Any]:
