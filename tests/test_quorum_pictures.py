@@ -96,3 +96,31 @@ def test_the_picture_is_deterministic_and_refuses_a_run_without_a_trace() -> Non
     assert dynamo.run(seed=2, ops=30).to_svg() == dynamo.run(seed=2, ops=30).to_svg()
     with pytest.raises(ConfigError, match="trace=True"):
         dynamo.run(seed=0, ops=10, trace=False).to_svg()
+
+
+# -- the superseded why never suggests a live copy ------------------------------------------
+
+
+def _superseded_entry(up: tuple[bool, bool]):
+    from replicalab.dots import CausalContext, Dot
+    from replicalab.ledger.quorum import NodeState, QuorumWrite, judge_quorum
+    from replicalab.quorum.versions import DottedVersion
+
+    old, new = Dot("n1", 1), Dot("n2", 1)
+    successor = DottedVersion("b", new, CausalContext(cloud=frozenset({old})), "w2")
+    writes = [QuorumWrite("w1", "k", "c1", 0, old, acknowledged=True, answered=1, stored_at=("n1",))]
+    states = [NodeState("n1", {"k": (successor,)}, {}, intact=True, up=up[0]),
+              NodeState("n2", {"k": (successor,)}, {}, intact=True, up=up[1])]
+    return judge_quorum(writes, states, {"k": ("n1", "n2")}, {}).entries[0]
+
+
+def test_a_superseded_why_names_holders_that_are_down_and_says_when_none_is_up() -> None:
+    """Lesson: 'overwritten by a write held at n1, n2' misleads when both are down: no read can
+    see that write until one comes back. The why says so."""
+    both_up = _superseded_entry((True, True))
+    assert both_up.verdict == "superseded" and "down" not in both_up.why
+    one_down = _superseded_entry((False, True))
+    assert "n1 (down, its state intact)" in one_down.why and "no read sees it" not in one_down.why
+    both_down = _superseded_entry((False, False))
+    assert both_down.verdict == "superseded"
+    assert "every node holding that write is down, so no read sees it until one is back" in both_down.why
