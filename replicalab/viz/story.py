@@ -204,8 +204,12 @@ def _kind(replica: str | None, events: list[AnyEvent]) -> str:
                        ("TimerFired", "timer")):
         if kind in kinds:
             return name
-    if "ClientRequested" in kinds and _request_type(events) == "Get":
-        return "read"  # a cluster node coordinating a client's quorum read
+    if "ClientRequested" in kinds:
+        asked = _request_type(events)
+        if asked == "Write":
+            return "write"  # a client's write reaching a leader-cluster node (it forwards it)
+        if asked in ("Get", "Read"):
+            return "read"  # a cluster node serving (or coordinating) a client's read
     return "start" if "Started" in kinds else "other"
 
 
@@ -219,6 +223,11 @@ def _request_type(events: list[AnyEvent]) -> str | None:
 def _quorum_note(kind: str, replica: str | None, first: dict[str, AnyEvent]) -> str:
     asked = first.get("ClientRequested")
     client = asked.get("client") if asked is not None else "a client"
+    request = asked.get("request") if asked is not None else {}
+    key = request.get("key") if isinstance(request, dict) else None
+    op = asked.get("op") if asked is not None else ""
+    if kind == "write" and "QuorumPut" not in first:
+        return f"{replica}: {client} writes {key} ({op})"
     if kind == "write":
         e = first["QuorumPut"]
         hints = e.get("hints") or {}
@@ -226,14 +235,13 @@ def _quorum_note(kind: str, replica: str | None, first: dict[str, AnyEvent]) -> 
                      if hints else "")
         return (f"{replica}: {client} writes {e.get('key')} ({e.get('op')}), dot {e.get('dot')}, "
                 f"stored at {', '.join(e.get('targets') or ())}{stand_ins}")
-    request = asked.get("request") if asked is not None else {}
-    key = request.get("key") if isinstance(request, dict) else None
-    return f"{replica}: {client} reads {key} ({asked.get('op') if asked is not None else ''})"
+    strong = " strongly consistent" if isinstance(request, dict) and request.get("consistent") else ""
+    return f"{replica}: {client}{strong} reads {key} ({op})"
 
 
 def _note(kind: str, replica: str | None, events: list[AnyEvent]) -> str:
     first = {e.kind: e for e in reversed(events)}
-    if (kind == "write" and "QuorumPut" in first) or (kind == "read" and "Read" not in first):
+    if (kind == "write" and "Wrote" not in first) or (kind == "read" and "Read" not in first):
         return _quorum_note(kind, replica, first)
     if kind == "write":
         e = first["Wrote"]
@@ -471,6 +479,8 @@ def build(source: Any) -> Story:
             if e.kind == "QuorumPut" and isinstance(e.get("op"), str):
                 write = e.get("op")
                 break
+            if kind == "write" and e.kind == "ClientRequested" and isinstance(e.get("op"), str):
+                write = e.get("op")  # a leader cluster's write, where the client sent it
             if e.kind == "Rejected":
                 write = e.get("op")
                 break
@@ -503,18 +513,19 @@ def build(source: Any) -> Story:
     if states_ok and initial is not None:
         initial_plain = {r: {k: item_plain(i) for k, i in sorted(initial.items())} for r in replicas}
 
+    stale = tuple(sorted(x if isinstance(x, str) else x.read
+                         for x in getattr(source, "stale_reads", ()) or ()))
     quorum = any(e.kind == "QuorumPut" for e in trace)
     summary: dict[str, int] | None
     if ledger is not None and not hasattr(ledger, "verdicts"):  # the quorum ledger: entries by op
+        quorum = True
         verdicts = {e.op: e.verdict for e in ledger.entries}
         entries = {e.op: e for e in ledger.entries}
-        summary = dict(getattr(source, "summary", None) or ledger.summary)
+        summary = dict(ledger.summary) | {"stale_reads": len(stale)}
     else:
         verdicts = ledger.verdicts() if ledger is not None else {}
         entries = {e.write: e for e in ledger} if ledger is not None else {}
         summary = dict(ledger.summary) if ledger is not None else None
-    stale = tuple(sorted(x if isinstance(x, str) else x.read
-                         for x in getattr(source, "stale_reads", ()) or ()))
     return Story(
         title=_title(source, trace),
         real=getattr(source, "runtime", "sim") == "net",
