@@ -96,6 +96,12 @@ def test_the_picture_is_deterministic_and_refuses_a_run_without_a_trace() -> Non
     assert dynamo.run(seed=2, ops=30).to_svg() == dynamo.run(seed=2, ops=30).to_svg()
     with pytest.raises(ConfigError, match="trace=True"):
         dynamo.run(seed=0, ops=10, trace=False).to_svg()
+    small = dynamo.run(seed=0, ops=10)
+    with pytest.raises(ConfigError, match="page width in px from 240"):
+        small.to_svg(width=10)
+    with pytest.raises(ConfigError, match="compact must be True, False or None"):
+        small.to_svg(compact=1)  # type: ignore[arg-type]
+    assert small.to_svg(width=680).startswith("<svg")
 
 
 # -- the superseded why never suggests a live copy ------------------------------------------

@@ -108,7 +108,7 @@ class QuorumResult:
     statistics: Statistics
     homes: dict[str, tuple[str, ...]]
     azs: dict[str, str]
-    trace: Trace | None = attrs.field(repr=False)
+    trace: Trace | None = attrs.field(repr=False, eq=False)  # a Trace compares by identity
     failed_reads: int = 0
 
     @property
@@ -162,6 +162,7 @@ class QuorumResult:
         say why), stale reads in orange, and a legend."""
         if self.trace is None:
             raise ConfigError("this run was made with trace=False; run it again with trace=True to draw it")
+        compact, width = svg.checked_view(compact, width)
         return svg.to_svg(self, compact=compact, width=width)
 
 

@@ -69,7 +69,7 @@ class LeaderResult:
     failed: int
     strong_reads: int
     eventual_reads: int
-    trace: Trace | None = attrs.field(repr=False)
+    trace: Trace | None = attrs.field(repr=False, eq=False)  # a Trace compares by identity
     entries: tuple[QuorumEntry, ...] = ()
     """Every write that reached a node: ``kept`` (acknowledged, in a live node's log), ``lost``
     (acknowledged, in no live node's log) or ``rejected`` (the client got an error or no
@@ -100,6 +100,7 @@ class LeaderResult:
         sent it with its verdict (kept, lost, rejected; the notes say why), stale reads in orange."""
         if self.trace is None:
             raise ConfigError("this run was made with trace=False; run it again with trace=True to draw it")
+        compact, width = svg.checked_view(compact, width)
         return svg.to_svg(self, compact=compact, width=width)
 
     @property

@@ -43,6 +43,8 @@ from typing import Any
 
 import attrs
 
+from replicalab import _validate
+from replicalab.errors import ConfigError
 from replicalab.viz import _svg as s
 from replicalab.viz.story import Message, Step, Story, build
 from replicalab.viz.svg_rows import (
@@ -530,6 +532,21 @@ def _quorum_legend(x: float, y: float, width: float, compact: bool) -> tuple[lis
         out.append(f'<g transform="translate({s.num(cx)},{s.num(cy)})">{mark}</g>')
         out.append(s.text(cx + 24, cy + 4, label, size=11, fill=s.INK))
     return out, y + 20 + per_column * 20
+
+
+#: The page widths a cluster result's ``to_svg(width=...)`` accepts (px).
+PAGE_WIDTHS = (240, 20_000)
+
+
+def checked_view(compact: object, width: object) -> tuple[bool | None, float | None]:
+    """``compact`` and ``width`` as a public ``to_svg`` takes them, or ConfigError saying what is valid."""
+    if compact is not None and type(compact) is not bool:
+        raise ConfigError(f"compact must be True, False or None (chosen by size), got {_validate.shown(compact)}")
+    if width is not None and (not isinstance(width, (int, float)) or type(width) is bool
+                              or not PAGE_WIDTHS[0] <= width <= PAGE_WIDTHS[1]):
+        raise ConfigError(f"width must be a page width in px from {PAGE_WIDTHS[0]} to {PAGE_WIDTHS[1]} "
+                          f"(or None: full size), got {_validate.shown(width)}")
+    return compact, width
 
 
 def to_svg(source: Any, *, compact: bool | None = None, width: float | None = None) -> str:
