@@ -117,6 +117,23 @@ class QuorumResult:
         return self.ledger.summary | {"stale_reads": len(self.stale_reads)}
 
     @property
+    def sync(self) -> dict[str, int]:
+        """Anti-entropy totals (``anti_entropy=`` set; zeros otherwise): ``sessions`` (trees
+        sent), ``rounds`` (messages: a session is the tree, then at most two item messages),
+        ``bytes`` (the byte model of :mod:`replicalab.quorum.node`), ``tree_bytes`` (of it,
+        the trees), ``keys_compared`` (keys in the trees), ``repaired`` (keys found to
+        differ)."""
+        if self.trace is None:
+            raise ConfigError("this run was made with trace=False; its sync totals are in the trace")
+        sent = self.trace.of_kind("QuorumSyncSent")
+        trees = [e for e in sent if e.get("flight") == "tree"]
+        return {"sessions": len(trees), "rounds": len(sent),
+                "bytes": sum(e.get("bytes") for e in sent),
+                "tree_bytes": sum(e.get("bytes") for e in trees),
+                "keys_compared": sum(e.get("keys") for e in trees),
+                "repaired": sum(len(e.get("differ")) for e in self.trace.of_kind("QuorumSynced"))}
+
+    @property
     def siblings(self) -> dict[str, int]:
         """``{key: most concurrent versions any node holds for it}``, for keys with siblings."""
         out: dict[str, int] = {}
@@ -134,6 +151,8 @@ class QuorumResult:
                  "  ".join(f"{k}={v}" for k, v in self.summary.items()), ""]
         if self.stale_reads:
             lines += ["stale reads:"] + [f"  {s}" for s in self.stale_reads] + [""]
+        if c.anti_entropy is not None and self.trace is not None:
+            lines += ["anti-entropy: " + "  ".join(f"{k}={v}" for k, v in self.sync.items()), ""]
         lines.append(self.ledger.table())
         return "\n".join(lines)
 
