@@ -14,8 +14,9 @@ Contenders: the cluster run (timed from the first event to quiescence, setup exc
 which keep their contexts, run inside the timed part), and
 B1's replicalab gossip run (50,000 deliveries) in the same process, so the ratio of client
 operations per second to B1's deliveries per second is measured side by side. Checks: every
-operation got an answer, every answer is ok (no faults, no timeouts), and the message count
-is what the protocol implies.
+operation got an answer, every answer is ok (no faults, no timeouts), and the run's
+:func:`fingerprint` (every reply and every node's final store) equals the one pinned from
+before the path was made lean.
 
 Target: at least 20,000 client operations per second of wall time. Run
 ``python benchmarks/b12_quorum.py`` (``--quick``: 5,000 operations, 1 round).
@@ -24,6 +25,7 @@ Target: at least 20,000 client operations per second of wall time. Run
 from __future__ import annotations
 
 import argparse
+import hashlib
 import random
 import sys
 
@@ -38,6 +40,9 @@ from replicalab.sim import Link, Simulation, Uniform
 NODES = tuple(f"n{i}" for i in range(1, 6))
 KEYS = 1000
 TARGET = 20_000
+#: fingerprint() of the run at 5,000 and 20,000 operations, taken before the leaderless path
+#: was made lean (main at a404804): being faster must not change a single decision.
+PINNED = {5_000: "f54223fd79347681", 20_000: "c7a25f7dc50456f6"}
 
 
 def build(ops: int) -> Simulation:
@@ -73,11 +78,33 @@ def build(ops: int) -> Simulation:
     return sim
 
 
-def run(ops: int) -> tuple[float, Simulation]:
+def fingerprint(sim: Simulation) -> str:
+    """SHA-256 of everything the run decided: every reply (time, node, client, answer) in
+    order, and every node's final store, hints and counter. A faster cluster must decide
+    exactly the same things: the benchmark compares this with the value pinned below,
+    taken before the leaderless path was made lean."""
+    h = hashlib.sha256()
+    for r in sim.replies:
+        response = r.response
+        answer = ((response.dot, response.acks) if isinstance(response, PutDone) else
+                  (response.values, tuple(str(v.dot) for v in response.versions), response.replied)
+                  if isinstance(response, GetDone) else (response.error,))
+        h.update(repr((r.time, r.replica, r.client, response.op, response.ok, answer)).encode())
+    for name, node in sim.replicas.items():
+        assert isinstance(node, DynamoNode)
+        store = sorted((k, [(v.value, str(v.dot), repr(v.context)) for v in vs]) for k, vs in node.store.items())
+        hints = sorted((home, sorted((k, [str(v.dot) for v in vs]) for k, vs in keys.items()))
+                       for home, keys in node.hints.items())
+        h.update(repr((name, node.identity, node.counter, store, hints)).encode())
+    return h.hexdigest()[:16]
+
+
+def run(ops: int) -> tuple[float, float, Simulation]:
+    """Wall seconds and CPU seconds of the run (setup excluded), and the finished simulation."""
     sim = build(ops)
-    t0 = H.perf_counter()
+    t0, c0 = H.perf_counter(), H.process_time()
     sim.run_until_quiescent()
-    return H.perf_counter() - t0, sim
+    return H.perf_counter() - t0, H.process_time() - c0, sim
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,13 +119,19 @@ def main(argv: list[str] | None = None) -> int:
     b1 = B1.prepare(50_000)
     cluster: list[float] = []
     gossip: list[float] = []
+    cluster_cpu: list[float] = []
+    gossip_cpu: list[float] = []
     last: Simulation | None = None
     for round_no in range(repeats + 1):
-        seconds, last = run(ops)
+        seconds, cpu, last = run(ops)
+        c0 = H.process_time()
         b1_seconds, _ = B1.run_replicalab(b1)
+        b1_cpu = H.process_time() - c0
         if round_no:  # the first round warms up
             cluster.append(seconds)
             gossip.append(b1_seconds)
+            cluster_cpu.append(cpu)
+            gossip_cpu.append(b1_cpu)
     assert last is not None
     failures = []
     replies = last.replies
@@ -106,12 +139,19 @@ def main(argv: list[str] | None = None) -> int:
         failures.append(f"{ops - len(replies)} operations got no answer")
     if not all(r.response.ok for r in replies):
         failures.append("some operation failed without a fault")
+    if PINNED.get(ops, fingerprint(last)) != fingerprint(last):
+        failures.append(f"the run decided differently: fingerprint {fingerprint(last)}, pinned {PINNED[ops]}")
     stats = last.statistics()
     med, best = sorted(cluster)[len(cluster) // 2], min(cluster)
     rate, best_rate = ops / med, ops / best
     b1_rate = b1.deliveries / sorted(gossip)[len(gossip) // 2]
+    # CPU time as well: on a shared machine waiting for a core inflates wall time, not CPU time.
+    cpu_rate = ops / sorted(cluster_cpu)[len(cluster_cpu) // 2]
+    b1_cpu_rate = b1.deliveries / sorted(gossip_cpu)[len(gossip_cpu) // 2]
     print(H.table(["measure", "median", "best"], [
         ["client ops / s (wall)", f"{rate:,.0f}", f"{best_rate:,.0f}"],
+        ["client ops / s (CPU)", f"{cpu_rate:,.0f}", f"{ops / min(cluster_cpu):,.0f}"],
+        ["ops/s ÷ B1 deliveries/s (CPU)", f"{cpu_rate / b1_cpu_rate:.3f}", ""],
         ["events / op", f"{stats.events / ops:.1f}", ""],
         ["messages / op", f"{stats.sent / ops:.1f}", ""],
         ["B1 deliveries / s", f"{b1_rate:,.0f}", ""],

@@ -46,6 +46,9 @@ from replicalab.scenarios.compare import applicable, compare
 from replicalab.scenarios.dynamo import FAULTS as DYNAMO_FAULTS
 from replicalab.scenarios.dynamo import compare_rows as dynamo_rows
 from replicalab.scenarios.dynamo import compare_table as dynamo_table
+from replicalab.scenarios.leader import FAULTS as LEADER_FAULTS
+from replicalab.scenarios.leader import compare_rows as leader_rows
+from replicalab.scenarios.leader import compare_table as leader_table
 from replicalab.scenarios.workloads import SHAPES, workload
 from replicalab.scenarios.world import MODES, ROUTING, WRITES
 from replicalab.sweeps.cells import pattern_ids
@@ -64,6 +67,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"replicalab: error: {message} (see 'replicalab --help')\n")
 
 
+#: Every fault of the clusters inside a region (each scenario checks its own).
+_CLUSTER_FAULTS = tuple(dict.fromkeys(DYNAMO_FAULTS + LEADER_FAULTS))
 #: The most seeds ``compare --seeds`` aggregates (about 10 minutes of runs on one core).
 MAX_SEEDS = 10_000
 #: The largest clock skew ``--skew`` accepts, either way: one day in milliseconds.
@@ -95,6 +100,16 @@ def _count(low: int, high: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid fraction: {_validate.shown(text)}") from None
+    if not 0 <= value <= 1:  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"must be a fraction from 0 to 1, got {text}")
+    return value
 
 
 def _seconds(text: str) -> float:
@@ -235,17 +250,27 @@ def build_parser() -> argparse.ArgumentParser:
                      help="take an AZ down, e.g. eu-west-1a@150..600 (repeatable)")
     run.add_argument("--scan", action="store_true",
                      help="print only the reconciliation scan (version forks) and its verdicts")
-    quorum = run.add_argument_group("the dynamo cluster (replicalab run dynamo)")
+    quorum = run.add_argument_group("the clusters inside a region (replicalab run dynamo | leader)")
     quorum.add_argument("--n", type=_count(1, 16), help="replicas per key (default 3)")
     quorum.add_argument("--r", type=_count(1, 16), help="read quorum (default 2)")
     quorum.add_argument("--w", type=_count(1, 16), help="write quorum (default 2)")
     quorum.add_argument("--sloppy", action="store_true", default=None,
                         help="sloppy quorum: stand-ins with hints when home nodes do not answer")
-    quorum.add_argument("--fault", choices=DYNAMO_FAULTS, help="a fault inside the region (default none)")
+    quorum.add_argument("--fault", choices=_CLUSTER_FAULTS, metavar="FAULT",
+                        help=f"a fault inside the region (default none); dynamo: {', '.join(DYNAMO_FAULTS)}; "
+                             f"leader: {', '.join(LEADER_FAULTS)}")
     quorum.add_argument("--no-heal", dest="heal", action="store_false", default=None,
                         help="the fault never ends (no restart, no heal)")
     quorum.add_argument("--ops", type=_count(1, 100_000), help="client operations (default 200)")
     quorum.add_argument("--keys", type=_count(1, 10_000), help="keys (default 4)")
+    quorum.add_argument("--reads", type=_fraction, metavar="FRACTION",
+                        help="the fraction of operations that are reads (dynamo 0.5, leader 0.6)")
+    quorum.add_argument("--partitions", type=_count(1, 64), help="leader: partitions (default 2)")
+    quorum.add_argument("--write-quorum", type=_count(1, 3),
+                        help="leader: nodes (of 3) that must have a write before it is acknowledged (default 2)")
+    quorum.add_argument("--strong", type=_fraction, metavar="FRACTION",
+                        help="leader: the fraction of reads that are strongly consistent (default 0.5; "
+                             "0: every read eventually consistent, 1: every read strong)")
     run.add_argument("--json", action="store_true", help="print the canonical JSON result document")
     run.add_argument("--timeline", action="store_true", help="print only the numbered timeline")
     run.add_argument("--svg", type=_path, metavar="FILE",
@@ -465,6 +490,17 @@ def _compare(args: argparse.Namespace) -> None:
         rows = compare(generated, seeds, progress=progress)
         title = (f"workload {args.workload} — {args.minutes} simulated minutes, "
                  f"seeds {seeds.start}..{seeds.stop - 1}")
+    elif args.scenario == "leader":
+        if args.svg:
+            raise ConfigError("compare leader prints a table of write quorums; it draws no --svg")
+        leader_table_rows = leader_rows(seeds)
+        if args.json:
+            print(canonical_json(leader_table_rows))
+        else:
+            print(f"leader — write quorums on the same seeded workload, seeds "
+                  f"{seeds.start}..{seeds.stop - 1}\n")
+            print(leader_table(leader_table_rows))
+        return
     elif args.scenario == "dynamo":
         if args.svg:
             raise ConfigError("compare dynamo prints a table of N/R/W settings; it draws no --svg")
@@ -625,7 +661,24 @@ def _check_net(args: argparse.Namespace) -> None:
                           f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} not supported there")
 
 
-_QUORUM_FLAGS = ("n", "r", "w", "sloppy", "fault", "heal", "ops", "keys")
+_DYNAMO_FLAGS = ("n", "r", "w", "sloppy", "fault", "heal", "ops", "keys", "reads")
+_LEADER_FLAGS = ("partitions", "write_quorum", "strong", "fault", "heal", "ops", "keys", "reads")
+#: Every flag of the clusters inside a region, in the order --help lists them.
+_QUORUM_FLAGS = ("n", "r", "w", "sloppy", "fault", "heal", "ops", "keys", "reads", "partitions",
+                 "write_quorum", "strong")
+
+
+def _flag(name: str) -> str:
+    return "--no-heal" if name == "heal" else f"--{name.replace('_', '-')}"
+
+
+def _cluster_given(args: argparse.Namespace, scenario: str, takes: tuple[str, ...]) -> dict[str, Any]:
+    """The cluster options given for ``scenario``; a flag only the other cluster takes is refused."""
+    other = [_flag(k) for k in _QUORUM_FLAGS if k not in takes and getattr(args, k) is not None]
+    if other:
+        raise ConfigError(f"{', '.join(other)} {'is' if len(other) == 1 else 'are'} not an option of the "
+                          f"{scenario} cluster; it takes {' '.join(_flag(k) for k in takes)}")
+    return {k: getattr(args, k) for k in takes if getattr(args, k) is not None}
 _TABLE_DEFAULTS: dict[str, object] = {"merge": "item-lww", "writes": "plain", "routing": "local", "mode": "mrec",
                    "stamps": "wall", "skew": [], "home": [], "primary": None, "durable": None,
                    "scan": False, "timeline": False, "html": None, "mermaid": None, "shiviz": None,
@@ -637,10 +690,10 @@ def _run_dynamo(args: argparse.Namespace) -> None:
     table = [f"--{k.replace('_', '-')}" for k, v in _TABLE_DEFAULTS.items() if getattr(args, k) != v]
     if table:
         raise ConfigError(f"{', '.join(table)} set(s) a global-table option; the dynamo cluster takes "
-                          "--n --r --w --sloppy --fault --no-heal --ops --keys, --seed, --json, --svg")
+                          f"{' '.join(_flag(k) for k in _DYNAMO_FLAGS)}, --seed, --json, --svg")
     if args.json and args.svg == "-":
         raise ConfigError("--json and --svg - each write to standard output; send one to a file")
-    given = {k: getattr(args, k) for k in _QUORUM_FLAGS if getattr(args, k) is not None}
+    given = _cluster_given(args, "dynamo", _DYNAMO_FLAGS)
     result = scenarios.run("dynamo", seed=args.seed, **given)
     if args.svg:
         _write(args.svg, result.to_svg())
@@ -652,11 +705,20 @@ def _run_dynamo(args: argparse.Namespace) -> None:
 
 def _run_leader(args: argparse.Namespace) -> None:
     table = [f"--{k.replace('_', '-')}" for k, v in _TABLE_DEFAULTS.items() if getattr(args, k) != v]
-    quorum = [f"--{k}" for k in _QUORUM_FLAGS if getattr(args, k) is not None]
-    if table or quorum or args.svg:
-        raise ConfigError(f"{', '.join(table + quorum + (['--svg'] if args.svg else []))}: the leader "
-                          "cluster takes --seed and --json here (more options: scenarios.run('leader', ...))")
-    result = scenarios.run("leader", seed=args.seed)
+    if table:
+        raise ConfigError(f"{', '.join(table)} set(s) a global-table option; the leader cluster takes "
+                          f"{' '.join(_flag(k) for k in _LEADER_FLAGS)}, --seed, --json, --svg")
+    if args.json and args.svg == "-":
+        raise ConfigError("--json and --svg - each write to standard output; send one to a file")
+    given = _cluster_given(args, "leader", _LEADER_FLAGS)
+    if "fault" in given and given["fault"] not in LEADER_FAULTS:
+        raise ConfigError(f"--fault {given['fault']} is not a fault of the leader cluster; it takes "
+                          f"{', '.join(LEADER_FAULTS)}")
+    result = scenarios.run("leader", seed=args.seed, **given)
+    if args.svg:
+        _write(args.svg, result.to_svg())
+        if args.svg == "-":
+            return
     if args.json:
         print(canonical_json({"summary": result.summary, "stale_strong": list(result.stale_strong),
                               "stale_eventual": list(result.stale_eventual), "lost": list(result.lost)}))
@@ -681,10 +743,10 @@ def _run(args: argparse.Namespace) -> None:
     if args.scenario == "leader":
         _run_leader(args)
         return
-    quorum = [f"--{'no-heal' if k == 'heal' else k}" for k in _QUORUM_FLAGS if getattr(args, k) is not None]
+    quorum = [_flag(k) for k in _QUORUM_FLAGS if getattr(args, k) is not None]
     if quorum:
-        raise ConfigError(f"{', '.join(quorum)} set(s) the dynamo cluster's options; "
-                          f"{args.scenario} is a global-table story (try: replicalab run dynamo {' '.join(quorum)})")
+        raise ConfigError(f"{', '.join(quorum)} set(s) a cluster's options; {args.scenario} is a "
+                          f"global-table story (try: replicalab run dynamo or run leader {' '.join(quorum)})")
     _check_run(args)
     for flag, value in (("--hold", args.hold), ("--listen", args.listen)):
         if value is not None and not args.net:
@@ -824,9 +886,9 @@ def _run_requests(args: argparse.Namespace) -> None:
     if args.net or args.hold is not None or args.listen is not None:
         raise ConfigError("--net, --hold and --listen run a built-in scenario on real processes; "
                           "a request file replays on the simulated GlobalTable")
-    quorum = [f"--{'no-heal' if k == 'heal' else k}" for k in _QUORUM_FLAGS if getattr(args, k) is not None]
+    quorum = [_flag(k) for k in _QUORUM_FLAGS if getattr(args, k) is not None]
     if quorum:
-        raise ConfigError(f"{', '.join(quorum)} set(s) the dynamo cluster's options; a request file "
+        raise ConfigError(f"{', '.join(quorum)} set(s) a cluster's options; a request file "
                           "replays on a global table")
     args.scan = False
     _check_run(args)

@@ -82,6 +82,8 @@ def _dot_set(value: object) -> frozenset:
         raise ClockError(f"a causal context's cloud holds Dot values, got {_validate.shown(value)}") from None
 
 
+_new = object.__new__
+
 #: The empty version vector: a context's default (VectorClock is immutable, so one is enough).
 _NO_DOTS = VectorClock()
 
@@ -119,19 +121,41 @@ class CausalContext:
     def __contains__(self, dot: Dot) -> bool:
         return dot.counter <= self.vv.get(dot.replica) or dot in self.cloud
 
+    @classmethod
+    def _joined(cls, vv: VectorClock, cloud: frozenset[Dot]) -> CausalContext:
+        """The context of ``vv`` plus ``cloud``, both parts of valid contexts (no checks).
+
+        When no cloud dot is covered by ``vv`` or extends it by one, the pair is compact
+        already and is wrapped as it is (no Dot is rebuilt or re-validated: a leaderless
+        cluster builds one context per read and per client callback); otherwise the
+        public constructor compacts it.
+        """
+        if cloud:
+            get = vv.get
+            for d in cloud:
+                if d.counter <= get(d.replica) + 1:
+                    return cls(vv, cloud)
+        context = _new(cls)
+        context.__attrs_init__(vv, cloud)
+        return context
+
     def add(self, dot: Dot) -> CausalContext:
         """Return the context with ``dot`` added."""
         if not isinstance(dot, Dot):
             raise ClockError(f"CausalContext.add takes a Dot, got {_validate.shown(dot)}")
         if dot in self:
             return self
-        return CausalContext(self.vv, self.cloud | {dot})
+        return CausalContext._joined(self.vv, self.cloud | {dot})
 
     def merge(self, other: CausalContext) -> CausalContext:
         """Return the union of the two sets of dots."""
         if not isinstance(other, CausalContext):
             raise ClockError(f"CausalContext.merge takes a CausalContext, got {_validate.shown(other)}")
-        return CausalContext._of(*join(*self._parts(), *other._parts()))
+        if other is self or (not other.cloud and not other.vv):
+            return self
+        if not self.cloud and not self.vv:
+            return other
+        return CausalContext._joined(self.vv.merge(other.vv), self.cloud | other.cloud)
 
     def next_dot(self, replica: str) -> Dot:
         """The dot for ``replica``'s next event: one past its highest known counter."""

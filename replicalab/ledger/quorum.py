@@ -13,7 +13,8 @@ coordinator gets one verdict:
     (surfaced, not lost — the client sees them all);
 ``superseded``
     no node holds it, but a held version's writer had read it (its context covers the
-    write's dot): an ordinary overwrite;
+    write's dot): an ordinary overwrite. As for ``kept``, a holder that is down (state
+    intact) is named as down, and the why says when no live node holds the overwriting write;
 ``hint-only``
     no home node holds it or a write that saw it; it lives only in a *hint* on a stand-in
     node that never handed it home (the home node never came back, or a partition
@@ -197,8 +198,13 @@ def _judge(w: QuorumWrite, by_node: Mapping[str, NodeState], home: Sequence[str]
                (f" as one of {siblings} concurrent versions" if siblings > 1 else ""))
         return QuorumEntry(w.op, w.key, verdict, tuple(exact), told + why)
     if covered:
+        # As for kept: a holder that is down has the superseding write on disk, but no read
+        # sees it until it is back — the why must not suggest a live copy.
+        shown = [n if by_node[n].up else f"{n} (down, its state intact)" for n in covered]
+        unseen = ("; every node holding that write is down, so no read sees it until one is back"
+                  if not any(by_node[n].up for n in covered) else "")
         return QuorumEntry(w.op, w.key, "superseded", tuple(covered),
-                           told + f"overwritten by a write that had read it (at {', '.join(covered)})")
+                           told + f"overwritten by a write that had read it (at {', '.join(shown)}){unseen}")
     hinted = sorted(s.node for s in by_node.values() if s.intact and any(
         any(v.dot == dot for v in keys.get(w.key, ())) for keys in s.hints.values()))
     if hinted:

@@ -30,7 +30,17 @@ after which exactly the versions it took are dropped from the hint.
 **Anti-entropy.** With ``anti_entropy`` set, every period a node picks the next peer (in
 ring order of ids), builds a :class:`~replicalab.merkle.MerkleTree` over the keys both are
 home for (leaf values: the dots of the versions held) and sends it; the peer diffs it
-with its own tree and the two exchange just the keys that differ.
+with its own tree and the two exchange just the keys that differ. A session is at most
+three messages (rounds): the tree; the peer's versions of the keys that differ, with the
+list of those keys; the versions the starter holds of them once it merged the peer's. The whole tree travels in one
+message, so it costs what a digest list costs — fewer rounds than the level-by-level
+table protocol (:mod:`replicalab.antientropy`), more bytes. Each message is logged as
+``QuorumSyncSent`` with its ``bytes`` under the table protocol's byte model
+(:mod:`replicalab.antientropy.wire`)::
+
+    tree   = 16 (header) + 32 (root) + sum over its keys of (8 + len(key) + 32 (the leaf's SHA-256))
+    items  = 16 + sum over items of (8 + len(key) + len(canonical JSON of the versions))
+             + sum over wanted keys of (4 + len(key))
 
 A node's *identity* names its dots: after a crash that lost its state it restarts empty
 under a new identity (``n1~2``), so a dot is never reused. The trace gets
@@ -43,9 +53,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import attrs
-
 from replicalab import _validate
+from replicalab.antientropy.wire import HASH_BYTES, HEADER_BYTES, LENGTH_BYTES
 from replicalab.dots import Dot
 from replicalab.errors import ConfigError
 from replicalab.merkle import MerkleTree
@@ -66,8 +75,9 @@ from replicalab.quorum.messages import (
     SyncTree,
 )
 from replicalab.quorum.ring import HashRing
-from replicalab.quorum.versions import DottedVersion, Versions, context_of, digest_of, reconcile
+from replicalab.quorum.versions import DottedVersion, Versions, context_of, digest_of, join
 from replicalab.replica.base import Context, Replica, Response
+from replicalab.trace import canonical_json
 
 __all__ = ["NOT_REACHED", "DynamoNode"]
 
@@ -78,20 +88,47 @@ _HANDOFF = ("handoff",)
 _SYNC = ("anti-entropy",)
 
 
-@attrs.define
 class _Pending:
-    """One operation this node coordinates."""
+    """One operation this node coordinates (a plain slotted class: one is made per operation)."""
 
-    kind: str  # "put" | "get"
-    client: str
-    key: str
-    asked: list[str]  # every node asked, in order
-    hints: dict[str, str | None]  # node -> the home it stands in for
-    version: DottedVersion | None = None
-    acks: list[str] = attrs.field(factory=list)
-    replies: dict[str, Versions] = attrs.field(factory=dict)
-    answered: bool = False
-    retried: bool = False
+    __slots__ = ("kind", "client", "key", "asked", "hints", "version", "acks", "replies", "answered",
+                 "retried")
+
+    def __init__(self, kind: str, client: str, key: str, asked: list[str],
+                 hints: dict[str, str | None], version: DottedVersion | None = None) -> None:
+        self.kind = kind  # "put" | "get"
+        self.client = client
+        self.key = key
+        self.asked = asked  # every node asked, in order
+        self.hints = hints  # node -> the home it stands in for
+        self.version = version
+        self.acks: list[str] = []
+        self.replies: dict[str, Versions] = {}
+        self.answered = False
+        self.retried = False
+
+
+def _item(key: str, value: bytes) -> int:
+    return 2 * LENGTH_BYTES + len(key.encode("utf-8", "surrogatepass")) + len(value)
+
+
+def tree_bytes(tree: MerkleTree) -> int:
+    """Wire bytes of a :class:`SyncTree` (see the module docs): the root and every leaf."""
+    return HEADER_BYTES + HASH_BYTES + sum(_item(k, tree.digest_of(k) or b"") for k in tree.keys())
+
+
+def items_bytes(message: SyncItems) -> int:
+    """Wire bytes of a :class:`SyncItems` (see the module docs): each key's versions as
+    canonical JSON, and each wanted key."""
+    return (HEADER_BYTES + sum(_item(k, canonical_json([v.trace_fields() for v in vs]).encode())
+                               for k, vs in message.items)
+            + sum(LENGTH_BYTES + len(k.encode("utf-8", "surrogatepass")) for k in message.want))
+
+
+def _traced(ctx: Context) -> bool:
+    """Does the runtime keep a trace? Without one, a log record's data is built for nobody
+    (a runtime that does not say is assumed to keep one)."""
+    return getattr(ctx, "traced", True)
 
 
 class DynamoNode(Replica):
@@ -174,14 +211,14 @@ class DynamoNode(Replica):
             raise ConfigError(f"{self.id} got a message it does not understand: {type(msg).__name__}")
 
     def on_timer(self, ctx: Context, timer: Any) -> None:
-        if timer == _HANDOFF:
+        if type(timer) is tuple and len(timer) == 2 and timer[0] == "timeout":  # one per operation
+            self._timed_out(ctx, timer[1])
+        elif timer == _HANDOFF:
             self._handoff_armed = False
             self._send_hints(ctx)
         elif timer == _SYNC:
             self._start_sync(ctx)
             ctx.set_timer(self.config.anti_entropy or 1, _SYNC)
-        elif type(timer) is tuple and len(timer) == 2 and timer[0] == "timeout":
-            self._timed_out(ctx, timer[1])
         else:
             raise ConfigError(f"{self.id} got a timer it never set: {_validate.shown(timer)}")
 
@@ -191,18 +228,20 @@ class DynamoNode(Replica):
         own = self.store.get(key, ())
         if not self.hints:
             return own
-        return reconcile(own, *(keys[key] for keys in self.hints.values() if key in keys))
+        return join((own, *(keys[key] for keys in self.hints.values() if key in keys)))
 
     def _keep(self, ctx: Context, key: str, versions: Versions, hint: str | None, op: str) -> None:
         if hint is None or hint == self.id:
-            before = self.store.get(key, ())
-            self.store[key] = reconcile(before, versions) if before else reconcile(versions)
-            # The dots that arrived (not the merged set): which node ever held which write.
-            ctx.log("QuorumStored", key=key, op=op, dots=[str(v.dot) for v in versions])
+            before = self.store.get(key)
+            self.store[key] = join((before, versions)) if before else versions
+            if _traced(ctx):
+                # The dots that arrived (not the merged set): which node ever held which write.
+                ctx.log("QuorumStored", key=key, op=op, dots=[str(v.dot) for v in versions])
             return
         keys = self.hints.setdefault(hint, {})
-        keys[key] = reconcile(keys.get(key, ()), versions)
-        ctx.log("HintStored", key=key, op=op, home=hint, dots=[str(v.dot) for v in versions])
+        keys[key] = join((keys.get(key, ()), versions))
+        if _traced(ctx):
+            ctx.log("HintStored", key=key, op=op, home=hint, dots=[str(v.dot) for v in versions])
         self._arm_handoff(ctx)
 
     def _arm_handoff(self, ctx: Context) -> None:
@@ -260,8 +299,9 @@ class DynamoNode(Replica):
         version = DottedVersion(req.value, Dot(self.identity, self.counter), req.context, req.op)
         targets, hints = self._targets(ctx, req.key)
         pending = _Pending("put", client, req.key, list(targets), hints, version)
-        ctx.log("QuorumPut", key=req.key, op=req.op, dot=str(version.dot), targets=list(targets),
-                hints={k: v for k, v in hints.items() if v is not None})
+        if _traced(ctx):
+            ctx.log("QuorumPut", key=req.key, op=req.op, dot=str(version.dot), targets=list(targets),
+                    hints={k: v for k, v in hints.items() if v is not None})
         self._pending[req.op] = pending
         ctx.set_timer(self.config.timeout, ("timeout", req.op))
         self._send_puts(ctx, req.op, pending, targets)
@@ -284,9 +324,10 @@ class DynamoNode(Replica):
         if not pending.answered and len(pending.acks) >= self.config.w:
             pending.answered = True
             assert pending.version is not None
-            ctx.reply(pending.client, PutDone(op, dot=str(pending.version.dot), acks=tuple(pending.acks)))
-            ctx.log("QuorumWrote", key=pending.key, op=op, dot=str(pending.version.dot),
-                    acks=list(pending.acks))
+            dot = str(pending.version.dot)
+            ctx.reply(pending.client, PutDone(op, dot=dot, acks=tuple(pending.acks)))
+            if _traced(ctx):
+                ctx.log("QuorumWrote", key=pending.key, op=op, dot=dot, acks=list(pending.acks))
         if len(pending.acks) == len(pending.asked):
             del self._pending[op]
 
@@ -311,7 +352,7 @@ class DynamoNode(Replica):
         pending.replies[node] = versions
         if not pending.answered and len(pending.replies) >= self.config.r:
             pending.answered = True
-            merged = reconcile(*pending.replies.values())
+            merged = join(tuple(pending.replies.values()))
             ctx.reply(pending.client, GetDone(op, values=tuple(v.value for v in merged),
                                               context=context_of(merged), versions=merged,
                                               replied=tuple(pending.replies)))
@@ -323,11 +364,14 @@ class DynamoNode(Replica):
         del self._pending[op]
         if not self.config.read_repair or len(pending.replies) < 2:
             return
-        merged = reconcile(*pending.replies.values())
-        dots = {v.dot for v in merged}
+        merged = join(tuple(pending.replies.values()))
         home = self.ring.walk(pending.key)[:self.config.n]
         for node, versions in pending.replies.items():
-            if node in home and {v.dot for v in versions} != dots:
+            # Both are joins (sorted by dot, one version per dot): same dots, same tuple of
+            # keys. The common case, a reply that is the merge itself, costs one identity check.
+            if versions is not merged and node in home and (
+                    len(versions) != len(merged)
+                    or any(a._key != b._key for a, b in zip(versions, merged, strict=True))):
                 ctx.log("ReadRepaired", key=pending.key, op=op, node=node,
                         dots=[str(v.dot) for v in merged])
                 if node == self.id:
@@ -386,7 +430,10 @@ class DynamoNode(Replica):
             return
         peer = peers[self._sync_turn % len(peers)]
         self._sync_turn += 1
-        ctx.send(peer, SyncTree(self._tree(peer)))
+        tree = self._tree(peer)
+        if _traced(ctx):
+            ctx.log("QuorumSyncSent", peer=peer, flight="tree", keys=len(tree), bytes=tree_bytes(tree))
+        ctx.send(peer, SyncTree(tree))
 
     def _on_sync_tree(self, ctx: Context, src: str, theirs: MerkleTree) -> None:
         # Keys they hold for both of us plus keys we hold for both: compare the two trees.
@@ -398,7 +445,10 @@ class DynamoNode(Replica):
         if not differ:
             return
         items = tuple((k, self.store[k]) for k in differ if k in self.store)
-        ctx.send(src, SyncItems(items, want=tuple(differ)), scopes=[k for k, _ in items])
+        message = SyncItems(items, want=tuple(differ))
+        if _traced(ctx):
+            ctx.log("QuorumSyncSent", peer=src, flight="items", keys=len(items), bytes=items_bytes(message))
+        ctx.send(src, message, scopes=[k for k, _ in items])
 
     def _on_sync_items(self, ctx: Context, src: str, msg: SyncItems) -> None:
         for key, versions in msg.items:
@@ -406,5 +456,9 @@ class DynamoNode(Replica):
         if msg.want:
             items = tuple((k, self.store[k]) for k in msg.want if k in self.store)
             if items:
-                ctx.send(src, SyncItems(items), scopes=[k for k, _ in items])
+                message = SyncItems(items)
+                if _traced(ctx):
+                    ctx.log("QuorumSyncSent", peer=src, flight="reply", keys=len(items),
+                            bytes=items_bytes(message))
+                ctx.send(src, message, scopes=[k for k, _ in items])
 

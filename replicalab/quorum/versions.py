@@ -32,7 +32,7 @@ versions, so the order in which copies meet never changes what a node ends up wi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import attrs
@@ -46,6 +46,19 @@ __all__ = ["EMPTY", "DottedVersion", "Versions", "context_of", "covers", "digest
            "reconcile"]
 
 EMPTY = CausalContext()
+_NO_DOTS = VectorClock()
+
+
+def _dot(value: object) -> Dot:
+    if type(value) is not Dot:
+        raise ConfigError(f"a version's dot is a Dot, got {_validate.shown(value)}")
+    return value
+
+
+def _context(value: object) -> CausalContext:
+    if type(value) is not CausalContext:
+        raise ConfigError(f"a version's context is a CausalContext, got {_validate.shown(value)}")
+    return value
 
 
 @attrs.frozen
@@ -56,9 +69,21 @@ class DottedVersion:
     """
 
     value: Any
-    dot: Dot
-    context: CausalContext = EMPTY
+    dot: Dot = attrs.field(validator=lambda _i, _a, v: _dot(v))
+    context: CausalContext = attrs.field(default=EMPTY, validator=lambda _i, _a, v: _context(v))
     op: str = ""
+    # The dot and the context in the bare form (tuples, a dict and a frozenset of tuples),
+    # made once per write: every store, read and repair asks "has this version seen that
+    # dot?", and a bare dict/set lookup answers it without a Dot hash or a method call.
+    _key: tuple[str, int] = attrs.field(init=False, eq=False, repr=False)
+    _vv: dict[str, int] = attrs.field(init=False, eq=False, repr=False)
+    _cloud: frozenset[tuple[str, int]] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        vv, cloud = self.context._parts()
+        object.__setattr__(self, "_key", (self.dot.replica, self.dot.counter))
+        object.__setattr__(self, "_vv", vv)
+        object.__setattr__(self, "_cloud", cloud)
 
     @property
     def clock(self) -> CausalContext:
@@ -90,31 +115,79 @@ def reconcile(*sides: Iterable[DottedVersion]) -> Versions:
     The join of version sets (see the module docs). A version with the same dot on two
     sides is the same write; the first copy is kept.
     """
-    by_dot: dict[Dot, DottedVersion] = {}
     for side in sides:
         if not isinstance(side, (tuple, list)):
             raise ConfigError(f"reconcile takes tuples of DottedVersion, got {_validate.shown(side)}")
         for v in side:
             if type(v) is not DottedVersion:
                 raise ConfigError(f"reconcile takes DottedVersion values, got {_validate.shown(v)}")
-            by_dot.setdefault(v.dot, v)
-    if len(by_dot) == 1:
-        return tuple(by_dot.values())
-    versions = list(by_dot.values())
-    # Contexts as (vv dict, cloud) once, not a CausalContext lookup per pair: this is the
-    # hot path of every store, read and repair.
-    seen = [(v.context.vv.__getitem__, v.context.cloud) for v in versions]
-    kept = []
-    for v in versions:
-        dot = v.dot
-        replica, counter = dot.replica, dot.counter
-        if not any(counter <= count(replica) or dot in cloud for count, cloud in seen):
-            kept.append(v)
-    return tuple(sorted(kept, key=_dot_order))
+    return _join_all(sides)
 
 
-def _dot_order(v: DottedVersion) -> tuple[str, int]:
-    return (v.dot.replica, v.dot.counter)
+def join(sides: Sequence[Versions], *, trusted: bool = True) -> Versions:
+    """:func:`reconcile` without the checks, for versions the library made itself: the nodes'
+    hot path.
+
+    ``trusted``: every side is a join already (a sorted tuple in which no version covers
+    another), as every ``Versions`` a node holds or sends is. Then two sides join by
+    checking each side's versions against the other side's only (within a side nothing
+    covers anything), and a side that is already the answer is returned as it is (a copy
+    arriving where it already is, read replies that agree, a write that supersedes all).
+    """
+    if not trusted:
+        return _join_all(sides)
+    out: Versions = ()
+    for side in sides:
+        if side and side is not out:
+            out = _join_two(out, side) if out else side
+    return out
+
+
+def _join_two(a: Versions, b: Versions) -> Versions:
+    """The join of two joins: a version stays unless a version of the *other* side covers it."""
+    a_keys = {v._key for v in a}
+    b_keys = {w._key for w in b}
+    kept_a = [v for v in a if v._key in b_keys or not _covered(v._key, b)]
+    kept_b = [w for w in b if w._key not in a_keys and not _covered(w._key, a)]
+    if not kept_b and len(kept_a) == len(a):
+        return a  # the answer is a, as it is
+    shared = [v for v in kept_a if v._key in b_keys]  # a dot on both sides is always kept
+    if len(shared) == len(kept_a) and len(kept_b) + len(shared) == len(b):
+        return b  # the answer is b, as it is
+    return _sorted(kept_a, kept_b)
+
+
+def _sorted(kept_a: list[DottedVersion], kept_b: list[DottedVersion]) -> Versions:
+    kept = kept_a + kept_b
+    kept.sort(key=_key_of)
+    return tuple(kept)
+
+
+def _covered(key: tuple[str, int], versions: Sequence[DottedVersion]) -> bool:
+    """Has some version of ``versions`` (its writer) seen the write ``key``?"""
+    replica, counter = key
+    for o in versions:
+        if counter <= o._vv.get(replica, 0) or key in o._cloud:
+            return True
+    return False
+
+
+def _join_all(sides: Iterable[Iterable[DottedVersion]]) -> Versions:
+    """Every version no version of any side covers, one per dot, sorted (sides may be anything)."""
+    by_key: dict[tuple[str, int], DottedVersion] = {}
+    for side in sides:
+        for v in side:
+            by_key.setdefault(v._key, v)
+    versions = list(by_key.values())
+    if len(versions) == 1:
+        return (versions[0],)
+    kept = [v for v in versions if not _covered(v._key, versions)]
+    kept.sort(key=_key_of)
+    return tuple(kept)
+
+
+def _key_of(v: DottedVersion) -> tuple[str, int]:
+    return v._key
 
 
 def context_of(versions: Iterable[DottedVersion]) -> CausalContext:
@@ -122,17 +195,17 @@ def context_of(versions: Iterable[DottedVersion]) -> CausalContext:
 
     A client writes with it to supersede every version it read (read-modify-write).
     """
-    counts: dict[str, int] = {}
-    cloud: set[tuple[str, int]] = set()
+    vv = _NO_DOTS
+    cloud: set[Dot] = set()
     for v in versions:
-        for replica, count in v.context.vv.items():
-            if count > counts.get(replica, 0):
-                counts[replica] = count
-        cloud.update((d.replica, d.counter) for d in v.context.cloud)
-        cloud.add((v.dot.replica, v.dot.counter))
+        context = v.context
+        if context.vv:
+            vv = vv.merge(context.vv)
+        cloud |= context.cloud
+        cloud.add(v.dot)
     if not cloud:
         return EMPTY
-    return CausalContext(VectorClock(counts), frozenset(Dot(r, c) for r, c in cloud))
+    return CausalContext._joined(vv, frozenset(cloud))
 
 
 def holds(versions: Iterable[DottedVersion], dot: Dot) -> bool:

@@ -63,6 +63,7 @@ from replicalab.sim.network import Constant, Link, Uniform
 from replicalab.sim.records import Statistics
 from replicalab.sim.simulation import Simulation
 from replicalab.trace import Trace, canonical_json
+from replicalab.viz import svg
 
 __all__ = ["DESCRIPTION", "FAULTS", "NAME", "SETTINGS", "QuorumResult", "az_of", "compare_rows",
            "compare_table", "run"]
@@ -107,13 +108,30 @@ class QuorumResult:
     statistics: Statistics
     homes: dict[str, tuple[str, ...]]
     azs: dict[str, str]
-    trace: Trace | None = attrs.field(repr=False)
+    trace: Trace | None = attrs.field(repr=False, eq=False)  # a Trace compares by identity
     failed_reads: int = 0
 
     @property
     def summary(self) -> dict[str, int]:
         """Write verdict counts (see :mod:`replicalab.ledger.quorum`) plus ``stale_reads``."""
         return self.ledger.summary | {"stale_reads": len(self.stale_reads)}
+
+    @property
+    def sync(self) -> dict[str, int]:
+        """Anti-entropy totals (``anti_entropy=`` set; zeros otherwise): ``sessions`` (trees
+        sent), ``rounds`` (messages: a session is the tree, then at most two item messages),
+        ``bytes`` (the byte model of :mod:`replicalab.quorum.node`), ``tree_bytes`` (of it,
+        the trees), ``keys_compared`` (keys in the trees), ``repaired`` (keys found to
+        differ)."""
+        if self.trace is None:
+            raise ConfigError("this run was made with trace=False; its sync totals are in the trace")
+        sent = self.trace.of_kind("QuorumSyncSent")
+        trees = [e for e in sent if e.get("flight") == "tree"]
+        return {"sessions": len(trees), "rounds": len(sent),
+                "bytes": sum(e.get("bytes") for e in sent),
+                "tree_bytes": sum(e.get("bytes") for e in trees),
+                "keys_compared": sum(e.get("keys") for e in trees),
+                "repaired": sum(len(e.get("differ")) for e in self.trace.of_kind("QuorumSynced"))}
 
     @property
     def siblings(self) -> dict[str, int]:
@@ -133,6 +151,8 @@ class QuorumResult:
                  "  ".join(f"{k}={v}" for k, v in self.summary.items()), ""]
         if self.stale_reads:
             lines += ["stale reads:"] + [f"  {s}" for s in self.stale_reads] + [""]
+        if c.anti_entropy is not None and self.trace is not None:
+            lines += ["anti-entropy: " + "  ".join(f"{k}={v}" for k, v in self.sync.items()), ""]
         lines.append(self.ledger.table())
         return "\n".join(lines)
 
@@ -147,11 +167,22 @@ class QuorumResult:
         """Canonical JSON: same seed, same bytes."""
         return canonical_json(self.to_plain())
 
-    def to_svg(self, *, compact: bool | None = None) -> str:
-        """The space-time diagram of the run (a lane per node)."""
+    @property
+    def label(self) -> str:
+        """``N=3 R=2 W=2 sloppy, fault=crash``: the settings, as picture titles show them."""
+        c = self.config
+        fault = self.options.get("fault", "none")
+        return (f"N={c.n} R={c.r} W={c.w}" + (" sloppy" if c.sloppy else "")
+                + (f", fault={fault}" if fault != "none" else ""))
+
+    def to_svg(self, *, compact: bool | None = None, width: float | None = None) -> str:
+        """The space-time diagram of the run: a lane per node, each client write marked with
+        its quorum verdict (kept, sibling, superseded, lost, hint-only, rejected; the notes
+        say why), stale reads in orange, and a legend."""
         if self.trace is None:
             raise ConfigError("this run was made with trace=False; run it again with trace=True to draw it")
-        return self.trace.to_svg(compact=compact)
+        compact, width = svg.checked_view(compact, width)
+        return svg.to_svg(self, compact=compact, width=width)
 
 
 def options(**given: Any) -> dict[str, Any]:

@@ -23,12 +23,13 @@ more, and the elections.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
 from replicalab import _validate
 from replicalab.errors import ConfigError
+from replicalab.ledger.quorum import QuorumEntry, QuorumLedger
 from replicalab.quorum.leader import (
     LeaderConfig,
     LeaderNode,
@@ -42,8 +43,9 @@ from replicalab.sim.faults import Crash, Heal, Partition, Restart
 from replicalab.sim.network import Link, Uniform
 from replicalab.sim.simulation import Simulation
 from replicalab.trace import Trace
+from replicalab.viz import svg
 
-__all__ = ["FAULTS", "NODES", "LeaderResult", "run"]
+__all__ = ["FAULTS", "NODES", "WRITE_QUORUMS", "LeaderResult", "compare_rows", "compare_table", "run"]
 
 NODES = ("az-a", "az-b", "az-c")
 FAULTS = ("none", "leader-crash", "az-outage", "az-partition", "follower-crash-lossy")
@@ -67,7 +69,39 @@ class LeaderResult:
     failed: int
     strong_reads: int
     eventual_reads: int
-    trace: Trace | None = attrs.field(repr=False)
+    trace: Trace | None = attrs.field(repr=False, eq=False)  # a Trace compares by identity
+    entries: tuple[QuorumEntry, ...] = ()
+    """Every write that reached a node: ``kept`` (acknowledged, in a live node's log), ``lost``
+    (acknowledged, in no live node's log) or ``rejected`` (the client got an error or no
+    answer), each with its why. Drawn on :meth:`to_svg`."""
+
+    scenario: ClassVar[str] = "leader"
+
+    @property
+    def ledger(self) -> QuorumLedger:
+        """The writes' verdicts as a quorum ledger (what the picture draws)."""
+        return QuorumLedger(self.entries)
+
+    @property
+    def stale_reads(self) -> tuple[str, ...]:
+        """The op ids of the stale reads, strong and eventual (their whys: ``stale_strong``,
+        ``stale_eventual``)."""
+        return tuple(sorted(line.split(" ", 1)[0] for line in self.stale_strong + self.stale_eventual))
+
+    @property
+    def label(self) -> str:
+        """``W=2 of 3, fault=leader-crash``: the settings, as picture titles show them."""
+        fault = self.options.get("fault", "none")
+        return (f"W={self.options.get('write_quorum', _DEFAULTS['write_quorum'])} of {len(NODES)}"
+                + (f", fault={fault}" if fault != "none" else ""))
+
+    def to_svg(self, *, compact: bool | None = None, width: float | None = None) -> str:
+        """The space-time diagram: a lane per node, each client write marked where the client
+        sent it with its verdict (kept, lost, rejected; the notes say why), stale reads in orange."""
+        if self.trace is None:
+            raise ConfigError("this run was made with trace=False; run it again with trace=True to draw it")
+        compact, width = svg.checked_view(compact, width)
+        return svg.to_svg(self, compact=compact, width=width)
 
     @property
     def summary(self) -> dict[str, int]:
@@ -171,6 +205,64 @@ def _judge(sim: Simulation, seed: int, opts: dict[str, Any], issued: dict[str, t
     elections = tuple((e.time, e.replica or "", e.get("partition")) for e in trace.of_kind("Elected")) \
         if trace is not None else ()
     shown = {k: v for k, v in opts.items() if _DEFAULTS.get(k) != v}
+    gone = {line.split(" ", 1)[0]: line for line in lost}
+    entries = []
+    for op, (_, kind, key) in issued.items():
+        if kind != "write":
+            continue
+        reply = replies.get(op)
+        if op in gone:
+            entries.append(QuorumEntry(op, key, "lost", (), gone[op].split(": ", 1)[1]))
+        elif reply is not None and isinstance(reply.response, WriteDone):
+            entries.append(QuorumEntry(op, key, "kept", (), (
+                f"acknowledged at index {reply.response.index} of partition "
+                f"{partition_of(key, config.partitions)}; a live node's log holds it")))
+        else:
+            told = f"the client was told {reply.response.error}" if reply is not None else \
+                "the client never got an answer"
+            entries.append(QuorumEntry(op, key, "rejected", (), told))
     return LeaderResult(seed, dict(sorted(shown.items())), tuple(stale["strong"]), tuple(stale["eventual"]),
                         tuple(lost), elections, sum(len(w) for w in acked.values()), failed,
-                        counts["strong"], counts["eventual"], trace)
+                        counts["strong"], counts["eventual"], trace, tuple(entries))
+
+
+#: The rows ``compare leader`` shows: the write quorum, from an ack by the leader alone to all three.
+WRITE_QUORUMS: tuple[int, ...] = (1, 2, 3)
+
+
+def compare_rows(seeds: range = range(1), write_quorums: tuple[int, ...] = WRITE_QUORUMS,
+                 **given: Any) -> list[dict[str, Any]]:
+    """One row per write quorum, summed over ``seeds`` on the same seeded workload and faults
+    (``given``: the other ``leader`` options): writes acknowledged and failed, acknowledged
+    writes lost, strong and eventual reads and how many of each were stale, elections."""
+    if "write_quorum" in given or "seed" in given:
+        raise ConfigError("compare_rows sets write_quorum and seed itself (write_quorums=..., seeds=...); "
+                          "pass the other leader options only")
+    if not isinstance(seeds, range) or not 1 <= len(seeds) <= 100:
+        raise ConfigError(f"seeds must be a range of 1 to 100 seeds, got {_validate.shown(seeds)}")
+    if (not isinstance(write_quorums, tuple) or not 1 <= len(write_quorums) <= len(NODES)
+            or not all(type(q) is int and 1 <= q <= len(NODES) for q in write_quorums)):
+        raise ConfigError(f"write_quorums must be a tuple of write quorums from 1 to {len(NODES)}, got "
+                          f"{_validate.shown(write_quorums)}")
+    _options(given)  # refuse a bad option before the first run
+    rows = []
+    for quorum in write_quorums:
+        row: dict[str, Any] = {"write_quorum": quorum}
+        for seed in seeds:
+            for name, count in run(seed, **(given | {"write_quorum": quorum})).summary.items():
+                row[name] = row.get(name, 0) + count
+        rows.append(row)
+    return rows
+
+
+def compare_table(rows: list[dict[str, Any]]) -> str:
+    """The rows of :func:`compare_rows` as a plain-text table."""
+    columns = ("write_quorum", "acknowledged", "failed", "lost", "strong_reads", "stale_strong",
+               "eventual_reads", "stale_eventual", "elections")
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and set(columns) <= set(r) for r in rows):
+        raise ConfigError(f"compare_table takes the rows compare_rows returned, got {_validate.shown(rows)}")
+    head = ["W (of 3)", "acked", "failed", "lost", "strong", "stale", "eventual", "stale", "elections"]
+    body = [[str(r[c]) for c in columns] for r in rows]
+    widths = [max(len(x) for x in col) for col in zip(head, *body, strict=True)]
+    return "\n".join("  ".join(c.rjust(w) for c, w in zip(line, widths, strict=True))
+                     for line in [head, *body])

@@ -85,6 +85,12 @@ class SimContext:
     def now(self) -> int:
         return self._sim.now
 
+    @property
+    def traced(self) -> bool:
+        """True iff this run keeps a trace: a replica may skip building log data nobody reads
+        (what it does must not depend on it)."""
+        return self._sim._trace is not None
+
     def wall_time(self) -> int:
         return self._clock.read(self._sim.now, self._sim.epoch)
 

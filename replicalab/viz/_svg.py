@@ -162,8 +162,13 @@ def rejected_mark(x: float, y: float, r: float = 6) -> str:
 
 def write_mark(x: float, y: float, verdict: str | None, scale: float = 1.0) -> str:
     """The marker of a client write with ``verdict`` (None: unknown, e.g. a bare trace)."""
-    if verdict == "silently-lost":
+    if verdict in ("silently-lost", "lost"):  # "lost": the quorum ledger's acknowledged-then-gone
         return lost_mark(x, y, 8 * scale)
+    if verdict == "sibling":  # kept, beside a concurrent write: the reader must resolve them
+        return triangle(x, y, 7 * scale, SKY)
+    if verdict == "hint-only":  # acknowledged, but held only in a hint that never came home
+        return tag("circle", None, cx=x, cy=y, r=6 * scale, fill="#FFFFFF", stroke=VERMILLION,
+                   stroke_width=2, stroke_dasharray="3 2")
     if verdict == "kept":
         return circle(x, y, 6 * scale, BLUE)
     if verdict == "superseded":

@@ -131,6 +131,9 @@ class Story:
     """Reads (op ids) that returned data older than a write already acknowledged on their key."""
     real: bool = False
     """True for a run on real processes (:mod:`replicalab.net`): real ms, not deterministic."""
+    quorum: bool = False
+    """True for a cluster run (:mod:`replicalab.quorum`): its verdicts are the quorum ledger's
+    (kept, sibling, superseded, hint-only, lost, rejected) and its reads are client ``Get`` requests."""
 
     @property
     def states_available(self) -> bool:
@@ -154,6 +157,14 @@ class Story:
                     and entry.where == step.replica and entry.time == step.time):
                 out.add(x["write"])
         return sorted(out)
+
+    def read_op(self, step: Step) -> str | None:
+        """The op id of the read a read step served (a table ``Read``, or a cluster ``Get``)."""
+        if step.kind != "read":
+            return None
+        read = step.event("Read") or step.event("ClientRequested")
+        op = read.get("op") if read is not None else None
+        return op if isinstance(op, str) else None
 
     def lost_here(self, step: Step) -> list[str]:
         """Writes whose value this step dropped and whose final verdict is silently-lost."""
@@ -188,15 +199,50 @@ def _kind(replica: str | None, events: list[AnyEvent]) -> str:
     kinds = {e.kind for e in events}
     if replica is None:
         return "fault"
-    for kind, name in (("Wrote", "write"), ("Rejected", "reject"), ("Merged", "merge"),
-                       ("Read", "read"), ("Delivered", "deliver"), ("TimerFired", "timer")):
+    for kind, name in (("Wrote", "write"), ("QuorumPut", "write"), ("Rejected", "reject"),
+                       ("Merged", "merge"), ("Read", "read"), ("Delivered", "deliver"),
+                       ("TimerFired", "timer")):
         if kind in kinds:
             return name
+    if "ClientRequested" in kinds:
+        asked = _request_type(events)
+        if asked == "Write":
+            return "write"  # a client's write reaching a leader-cluster node (it forwards it)
+        if asked in ("Get", "Read"):
+            return "read"  # a cluster node serving (or coordinating) a client's read
     return "start" if "Started" in kinds else "other"
+
+
+def _request_type(events: list[AnyEvent]) -> str | None:
+    asked = next((e for e in events if e.kind == "ClientRequested"), None)
+    request = asked.get("request") if asked is not None else None
+    kind = request.get("type") if isinstance(request, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
+def _quorum_note(kind: str, replica: str | None, first: dict[str, AnyEvent]) -> str:
+    asked = first.get("ClientRequested")
+    client = asked.get("client") if asked is not None else "a client"
+    request = asked.get("request") if asked is not None else {}
+    key = request.get("key") if isinstance(request, dict) else None
+    op = asked.get("op") if asked is not None else ""
+    if kind == "write" and "QuorumPut" not in first:
+        return f"{replica}: {client} writes {key} ({op})"
+    if kind == "write":
+        e = first["QuorumPut"]
+        hints = e.get("hints") or {}
+        stand_ins = (" (stand-ins: " + ", ".join(f"{k} for {v}" for k, v in sorted(hints.items())) + ")"
+                     if hints else "")
+        return (f"{replica}: {client} writes {e.get('key')} ({e.get('op')}), dot {e.get('dot')}, "
+                f"stored at {', '.join(e.get('targets') or ())}{stand_ins}")
+    strong = " strongly consistent" if isinstance(request, dict) and request.get("consistent") else ""
+    return f"{replica}: {client}{strong} reads {key} ({op})"
 
 
 def _note(kind: str, replica: str | None, events: list[AnyEvent]) -> str:
     first = {e.kind: e for e in reversed(events)}
+    if (kind == "write" and "Wrote" not in first) or (kind == "read" and "Read" not in first):
+        return _quorum_note(kind, replica, first)
     if kind == "write":
         e = first["Wrote"]
         return (f"{replica}: {e.get('client')} writes {e.get('key')} ({e.get('write')}): "
@@ -430,6 +476,11 @@ def build(source: Any) -> Story:
             if e.kind in ("Wrote", "Merged") and isinstance(e.get("write"), str):
                 write = e.get("write")
                 break
+            if e.kind == "QuorumPut" and isinstance(e.get("op"), str):
+                write = e.get("op")
+                break
+            if kind == "write" and e.kind == "ClientRequested" and isinstance(e.get("op"), str):
+                write = e.get("op")  # a leader cluster's write, where the client sent it
             if e.kind == "Rejected":
                 write = e.get("op")
                 break
@@ -462,8 +513,19 @@ def build(source: Any) -> Story:
     if states_ok and initial is not None:
         initial_plain = {r: {k: item_plain(i) for k, i in sorted(initial.items())} for r in replicas}
 
-    verdicts = ledger.verdicts() if ledger is not None else {}
-    entries = {e.write: e for e in ledger} if ledger is not None else {}
+    stale = tuple(sorted(x if isinstance(x, str) else x.read
+                         for x in getattr(source, "stale_reads", ()) or ()))
+    quorum = any(e.kind == "QuorumPut" for e in trace)
+    summary: dict[str, int] | None
+    if ledger is not None and not hasattr(ledger, "verdicts"):  # the quorum ledger: entries by op
+        quorum = True
+        verdicts = {e.op: e.verdict for e in ledger.entries}
+        entries = {e.op: e for e in ledger.entries}
+        summary = dict(ledger.summary) | {"stale_reads": len(stale)}
+    else:
+        verdicts = ledger.verdicts() if ledger is not None else {}
+        entries = {e.write: e for e in ledger} if ledger is not None else {}
+        summary = dict(ledger.summary) if ledger is not None else None
     return Story(
         title=_title(source, trace),
         real=getattr(source, "runtime", "sim") == "net",
@@ -473,9 +535,10 @@ def build(source: Any) -> Story:
         verdicts=verdicts,
         entries=entries,
         initial=initial_plain,
-        summary=dict(ledger.summary) if ledger is not None else None,
+        summary=summary,
         merge=merge,
-        stale_reads=tuple(sorted(getattr(source, "stale_reads", ()) or ())),
+        stale_reads=stale,
+        quorum=quorum,
     )
 
 

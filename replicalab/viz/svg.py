@@ -43,6 +43,8 @@ from typing import Any
 
 import attrs
 
+from replicalab import _validate
+from replicalab.errors import ConfigError
 from replicalab.viz import _svg as s
 from replicalab.viz.story import Message, Step, Story, build
 from replicalab.viz.svg_rows import (
@@ -237,15 +239,21 @@ def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
 
     height = bottom + 12
     if legend:
-        items = _legend(PAD, bottom + 28, width - 2 * PAD, compact, story.summary is None,
-                        "unreplicated" in story.verdicts.values())
+        items = (_quorum_legend(PAD, bottom + 28, width - 2 * PAD, compact) if story.quorum else
+                 _legend(PAD, bottom + 28, width - 2 * PAD, compact, story.summary is None,
+                         "unreplicated" in story.verdicts.values()))
         body.extend(items[0])
         height = items[1] + PAD
     desc = (f"{len(replicas)} replicas, {len(story.steps)} steps, "
             f"{len(story.messages)} messages")
     lost = sorted(w for w, v in story.verdicts.items() if v == "silently-lost")
     title = f"Space-time diagram: {story.title}"
-    if story.summary is not None:
+    if story.quorum and story.summary is not None:
+        gone = sorted(w for w, v in story.verdicts.items() if v in ("lost", "hint-only"))
+        title += (f" — {len(gone)} acknowledged writes lost or only in hints"
+                  + (f" ({', '.join(gone)})" if gone else "")
+                  + f", {len(story.stale_reads)} stale reads")
+    elif story.summary is not None:
         title += f" — {len(lost)} silently lost" + (f" ({', '.join(lost)})" if lost else "")
     if page_width is not None:
         body = [b.replace('font-size="10"', f'font-size="{PAGE_MIN_TEXT}"') for b in body]
@@ -291,7 +299,24 @@ def _group_headers(groups: list[tuple[str, list[str]]], lane_x: dict[str, float]
     return out
 
 
+def _quorum_summary(story: Story, x: float, y: float) -> str:
+    """A cluster run's verdict counts; lost, hint-only and stale reads in colour when not 0."""
+    sm = story.summary or {}
+    parts: list[tuple[str, str, str]] = []
+    for name, colour in (("kept", s.INK), ("sibling", s.INK), ("superseded", s.INK),
+                         ("lost", s.VERMILLION), ("hint-only", s.VERMILLION), ("rejected", s.INK),
+                         ("stale_reads", s.ORANGE)):
+        count = sm.get(name, 0)
+        alarm = count and colour != s.INK
+        parts.append((f"{' · ' if parts else ''}{count} {name.replace('_', ' ')}",
+                      colour if alarm else s.INK, "bold" if alarm else "normal"))
+    spans = "".join(s.tag("tspan", s.esc(t), fill=c, font_weight=w) for t, c, w in parts)
+    return s.tag("text", spans, x=x, y=y, font_size=12)
+
+
 def _summary_line(story: Story, x: float, y: float) -> str:
+    if story.quorum and story.summary is not None:
+        return _quorum_summary(story, x, y)
     if story.summary is None:
         return s.text(x, y, f"{len(story.replicas)} replicas · {len(story.steps)} steps · "
                             f"{len(story.messages)} messages (no ledger: a bare trace)",
@@ -470,9 +495,11 @@ def _marker(story: Story, step: Step, lane_x: dict[str, float], row: Row, compac
         else:
             out.append(s.diamond(x, y, 6.5, s.GREEN))
     else:
-        read = step.event("Read")
-        stale = read is not None and read.get("op") in story.stale_reads
-        out.append(s.circle(x, y, 4 * scale, "#FFFFFF", s.ORANGE if stale else s.GREY, 1.5))
+        stale = story.read_op(step) in story.stale_reads
+        if stale and story.quorum:  # a cluster's stale read: a filled orange mark, seen at a glance
+            out.append(s.circle(x, y, 5 * scale, s.ORANGE, s.INK, 1))
+        else:
+            out.append(s.circle(x, y, 4 * scale, "#FFFFFF", s.ORANGE if stale else s.GREY, 1.5))
     for n, (label, colour, weight) in enumerate(lane_labels(story, step, compact, wrap)):
         out.append(s.halo_text(x + 12, y + 4 + n * LINE_H, label, size=LABEL_SIZE, fill=colour,
                                font_weight=None if weight == "normal" else weight))
@@ -517,6 +544,52 @@ def _legend(x: float, y: float, width: float, compact: bool,
         out.append(f'<g transform="translate({s.num(cx)},{s.num(cy)})">{mark}</g>')
         out.append(s.text(cx + 24, cy + 4, label, size=11, fill=s.INK))
     return out, y + 20 + per_column * 20
+
+
+def _quorum_legend(x: float, y: float, width: float, compact: bool) -> tuple[list[str], float]:
+    """The legend of a cluster run: the quorum ledger's verdicts and stale reads."""
+    entries: list[tuple[str, str]] = [
+        ("kept (in the final state of its key)", s.write_mark(0, 0, "kept")),
+        ("sibling (kept beside a concurrent write)", s.write_mark(0, 0, "sibling")),
+        ("superseded (overwritten by a write that read it)", s.write_mark(0, 0, "superseded")),
+        ("ACKNOWLEDGED, THEN LOST (no node holds it)", s.write_mark(0, 0, "lost")),
+        ("acknowledged, held ONLY IN A HINT that never came home", s.write_mark(0, 0, "hint-only")),
+        ("rejected (the client was told: too few replicas)", s.write_mark(0, 0, "rejected")),
+        ("STALE read (missed a write acknowledged before it)", s.circle(0, 0, 5, s.ORANGE, s.INK, 1)),
+        ("read, timer or other step", s.circle(0, 0, 4, "#FFFFFF", s.GREY, 1.5)),
+        ("message between nodes (store, fetch, their answers)", s.arrow(-14, 0, 14, 0, gap1=0, gap2=0)),
+        ("message dropped (a crashed node, a partition)",
+         s.line(-14, 0, 8, 0, stroke=s.INK, stroke_width=1.2, stroke_dasharray="4 3")
+         + s.cross(10, 0, 4.5, s.INK, 2)),
+    ]
+    if compact:
+        entries.append(("routine delivery (faint arrow, shares a row)",
+                        s.circle(0, 0, 2.5, s.GREEN, s.GREEN, 0.5)))
+    column_w = 380.0
+    columns = max(1, int(width // column_w))
+    per_column = -(-len(entries) // columns)
+    out = [s.text(x, y, "Legend", size=12, font_weight="bold", fill=s.INK)]
+    for n, (label, mark) in enumerate(entries):
+        cx = x + 18 + (n // per_column) * column_w
+        cy = y + 20 + (n % per_column) * 20
+        out.append(f'<g transform="translate({s.num(cx)},{s.num(cy)})">{mark}</g>')
+        out.append(s.text(cx + 24, cy + 4, label, size=11, fill=s.INK))
+    return out, y + 20 + per_column * 20
+
+
+#: The page widths a cluster result's ``to_svg(width=...)`` accepts (px).
+PAGE_WIDTHS = (240, 20_000)
+
+
+def checked_view(compact: object, width: object) -> tuple[bool | None, float | None]:
+    """``compact`` and ``width`` as a public ``to_svg`` takes them, or ConfigError saying what is valid."""
+    if compact is not None and type(compact) is not bool:
+        raise ConfigError(f"compact must be True, False or None (chosen by size), got {_validate.shown(compact)}")
+    if width is not None and (not isinstance(width, (int, float)) or type(width) is bool
+                              or not PAGE_WIDTHS[0] <= width <= PAGE_WIDTHS[1]):
+        raise ConfigError(f"width must be a page width in px from {PAGE_WIDTHS[0]} to {PAGE_WIDTHS[1]} "
+                          f"(or None: full size), got {_validate.shown(width)}")
+    return compact, width
 
 
 def to_svg(source: Any, *, compact: bool | None = None, width: float | None = None) -> str:

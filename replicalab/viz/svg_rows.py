@@ -70,15 +70,25 @@ def is_routine(story: Story, step: Step) -> bool:
     return step.kind in ("merge", "deliver") and not step.sent and not story.first_lost_here(step)
 
 
+#: Write verdicts a picture raises the alarm for (the table ledger's and the quorum ledger's).
+ALARMING = ("silently-lost", "lost", "hint-only")
+
+
 def _alarming(story: Story, step: Step) -> bool:
-    """True for a silently-lost write and for a merge that silently dropped one."""
+    """True for a silently-lost write (lost or hint-only in a cluster run), a merge that
+    silently dropped one, and a stale read."""
     if step.kind == "write":
-        return story.verdicts.get(step.write or "") == "silently-lost"
+        return story.verdicts.get(step.write or "") in ALARMING
+    if story.quorum and step.kind == "read":
+        return story.read_op(step) in story.stale_reads
     return bool(story.lost_here(step))
 
 
 def verdict_text(story: Story, step: Step) -> str:
     verdict = story.verdicts.get(step.write or "")
+    if verdict and story.quorum:  # the quorum ledger says why, for every verdict
+        why = getattr(story.entries.get(step.write or ""), "why", "")
+        return f" — verdict: {verdict}" + (f" ({why})" if why else "")
     return f" — verdict: {verdict}" if verdict else ""
 
 
@@ -113,16 +123,27 @@ def wrap_words(text: str, width: int) -> list[str]:
 def _raw_lane_labels(story: Story, step: Step, compact: bool) -> list[tuple[str, str, str]]:
     if step.kind == "write":
         verdict = story.verdicts.get(step.write or "")
-        wrote = step.event("Wrote")
+        wrote = step.event("Wrote") or step.event("ClientRequested")
         client = wrote.get("client") if wrote is not None else ""
         lines = [(step.write or "" if compact else f"{step.write} · {client}", s.INK, "bold")]
-        if not compact and wrote is not None:
+        put = step.event("QuorumPut")
+        if not compact and put is not None:
+            lines.append((f"dot {put.get('dot')}", s.GREY, "normal"))
+        elif not compact and wrote is not None:
             lines.append((stamp_text(wrote), s.GREY, "normal"))
         if verdict == "silently-lost":
             lines.append(("LOST" if compact else "SILENTLY LOST", s.VERMILLION, "bold"))
+        elif verdict == "lost":
+            lines.append(("LOST" if compact else "ACKED, THEN LOST", s.VERMILLION, "bold"))
+        elif verdict == "hint-only":
+            lines.append(("HINT" if compact else "ONLY IN A HINT", s.VERMILLION, "bold"))
+        elif verdict == "sibling" and not compact:
+            lines.append(("sibling", s.GREY, "normal"))
         return lines
     if step.kind == "reject":
         return [(f"{step.write} rejected", s.INK, "bold")]
+    if story.quorum and step.kind == "read" and story.read_op(step) in story.stale_reads:
+        return [(f"{story.read_op(step)}: STALE", s.ORANGE, "bold")]
     if compact:
         lost = story.first_lost_here(step)
         return [(f"drops {', '.join(lost)}", s.VERMILLION, "bold")] if lost else []
@@ -135,8 +156,7 @@ def _raw_lane_labels(story: Story, step: Step, compact: bool) -> list[tuple[str,
             lines.append((f"drops {', '.join(dropped)}", colour, "bold" if lost else "normal"))
         return lines
     if step.kind == "read":
-        read = step.event("Read")
-        op = read.get("op") if read is not None else ""
+        op = story.read_op(step) or ""
         if op in story.stale_reads:
             return [(f"{op} read: STALE", s.ORANGE, "bold")]
         return [(f"{op} read", s.GREY, "normal")]
@@ -148,11 +168,11 @@ def _notes(story: Story, step: Step, compact: bool, chars: int) -> list[str]:
         return []
     head = f"{step.index}. t={step.time}  "
     body = step.note + (verdict_text(story, step) if step.kind == "write" else "")
-    read = step.event("Read")
-    if read is not None and read.get("op") in story.stale_reads:
+    if story.read_op(step) in story.stale_reads:
         body += " — STALE: misses a write already acknowledged"
     if compact:
-        if is_routine(story, step) or step.kind in ("start", "timer", "deliver", "read", "other"):
+        quiet = ("start", "timer", "deliver", "read", "other")
+        if is_routine(story, step) or (step.kind in quiet and not _alarming(story, step)):
             return []
         text = head + body
         return [text if len(text) <= chars else text[: chars - 1] + "…"]
