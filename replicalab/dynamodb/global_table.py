@@ -288,12 +288,12 @@ class GlobalTable:
         return format_wall(self.scenario.epoch + self._sim.now)
 
     def client(self, region: str, name: str | None = None) -> Client:
-        """A boto3-shaped client in ``region``, named ``name`` in the ledger (default
-        ``app@<region>``)."""
+        """A boto3-shaped client in ``region``, named ``name`` (default ``app``); the ledger
+        shows it as ``name@region``."""
         if region not in self.scenario.regions:
             raise ConfigError(f"unknown region {_validate.shown(region)}; regions are "
                               f"{list(self.scenario.regions)}")
-        name = f"app@{region}" if name is None else name
+        name = "app" if name is None else name
         _validate.replica_id(name, "client name")
         return Client(self, region, name)
 

@@ -26,7 +26,7 @@ the first entry's second); ``date`` the day the clock runs on (``YYYY-MM-DD``, d
 ``items`` what every region holds before the run.
 
 Entries: ``at`` (a time of day ``HH:MM:SS.mmm`` or ms since the epoch, never decreasing),
-``region``, ``client`` (optional: default ``app@<region>``) and exactly one operation:
+``region``, ``client`` (optional: default ``app``; the ledger shows ``client@region``) and exactly one operation:
 ``PutItem``, ``UpdateItem``, ``DeleteItem``, ``GetItem``, ``Query``,
 ``TransactWriteItems``, ``BatchWriteItem``, ``UpdateTimeToLive``, or ``ExpireItems``. Each
 client (region and name) is a synchronous client: its entry whose time comes while its
@@ -340,7 +340,7 @@ def _entry(index: int, raw: Any) -> Entry:
     if operation in SYSTEM_OPERATIONS and "client" in raw:
         raise SerializationError(f"{where}.client: {operation} is the system's TTL process, not "
                                  f"a client's request (its deletes come from dynamodb-ttl@{region})")
-    client = raw.get("client", f"app@{region}")
+    client = raw.get("client", "app")
     _field(f"{where}.client", client, str, "a client name")
     if not client:
         raise SerializationError(f"{where}.client: a non-empty name")

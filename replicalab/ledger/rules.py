@@ -142,6 +142,18 @@ def _removed_after(w: WriteRecord, records: Mapping[str, WriteRecord]) -> bool:
                for r in records.values())
 
 
+def _removers(w: WriteRecord, attribute: str, records: Mapping[str, WriteRecord]) -> set[str]:
+    """The other writes on ``w``'s item that removed ``attribute`` (REMOVE, a delete)."""
+    return {r.id for r in records.values()
+            if r.id != w.id and r.key == w.key and attribute in r.removed}
+
+
+def _present(item: Item | None, attribute: str) -> bool:
+    """True iff some version of ``item`` holds a live (not removed) cell of ``attribute``."""
+    return item is not None and any(not cell.removed for version in item.versions
+                                    for cell in version.cells_of(attribute))
+
+
 def _missing(w: WriteRecord, item: Item | None, records: Mapping[str, WriteRecord],
              reset: set[str] = frozenset(),  # type: ignore[assignment]
              ) -> tuple[set[str], str] | None:
@@ -172,7 +184,20 @@ def _missing(w: WriteRecord, item: Item | None, records: Mapping[str, WriteRecor
         if attribute in w.added and attribute not in reset and _counted(item, attribute, w):
             continue
         missing = True
-        holders.update(_holders(item, attribute) or ["<absent>"])
+        removers = _removers(w, attribute, records)
+        if removers and not _present(item, attribute):
+            # Gone because someone removed it (REMOVE, a delete). Under crdt a removal leaves
+            # no tombstone cell naming its write, so name the removers themselves.
+            holders.update(removers)
+        else:
+            holders.update(_holders(item, attribute) or ["<absent>"])
+    if "<absent>" in holders:
+        # An attribute that is simply gone was removed by someone (REMOVE, a delete): under
+        # crdt a removal leaves no tombstone cell to name its write, so name the removers.
+        removers = {r.id for r in records.values() if r.id != w.id and r.key == w.key
+                    and set(r.removed) & set(w.effect)}
+        if removers:
+            holders = (holders - {"<absent>"}) | removers
     return (holders, problem) if missing else None
 
 

@@ -132,12 +132,21 @@ def final_items(result: Result) -> str:
     return "\n".join(blocks)
 
 
-def _actions(attributes: dict[str, Any], wrote: Any) -> str:
-    """``sets a, b``; ``adds 1 to used``; ``adds pen to items``; ``deletes book from items``."""
+def _actions(attributes: dict[str, Any], wrote: Any, deleted: bool = False) -> str:
+    """``sets a, b``; ``adds 1 to used``; ``adds pen to items``; ``deletes book from items``;
+    ``removes c`` (REMOVE); ``deletes the item`` (DeleteItem). Key attributes and the versioned
+    pattern's bookkeeping are not part of the effect, so they are not named."""
     added = wrote.get("added", {}) if wrote is not None else {}
     elements = (wrote.get("elements") or {}) if wrote is not None else {}
-    plain = [n for n in sorted(attributes) if n not in added and n not in elements]
+    removed = set(wrote.get("removed") or ()) if wrote is not None else set()
+    bookkeeping = set(wrote.get("bookkeeping") or ()) if wrote is not None else set()
+    if deleted:
+        return "deletes the item"
+    plain = [n for n in sorted(attributes) if n not in added and n not in elements
+             and n not in removed and n not in bookkeeping]
     parts = [f"sets {', '.join(plain)}"] if plain else []
+    gone = [n for n in sorted(attributes) if n in removed]
+    parts += [f"removes {', '.join(gone)}"] if gone else []
     parts += [f"adds {k} to {n}" for n, k in sorted(added.items())]
     for name, action in sorted(elements.items()):
         parts += [f"{verb} {', '.join(str(e) for e in action[key])} {prep} {name}"
@@ -151,8 +160,11 @@ def ledger_lines(result: Result) -> str:
     rows = []
     reasons = {}
     wrote = {e.get("write"): e for e in result.trace.of_kind("Wrote")}
+    deletes = {e.get("op") for e in result.trace.of_kind("ClientRequested")
+               if (e.get("request") or {}).get("operation") == "DeleteItem"}
     for entry in result.ledger:
-        what = f"{entry.client}@{entry.replica} {_actions(entry.attributes, wrote.get(entry.write))}"
+        actions = _actions(entry.attributes, wrote.get(entry.write), entry.write in deletes)
+        what = f"{entry.client}@{entry.replica} {actions}".rstrip()
         rows.append([entry.write, entry.verdict, what])
         if entry.verdict != "kept":
             reasons[entry.write] = entry.why
