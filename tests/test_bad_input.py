@@ -1509,7 +1509,9 @@ def _global_table_state(table: Any) -> Any:
     return (repr(table), full_snapshot(sim), copy.deepcopy(sim.writes), copy.deepcopy(sim.replies),
             {region: table.items(region) for region in table.scenario.regions},
             dict(table._counters), table._requests, list(table.sent), list(table._reads),
-            dict(table._buckets))
+            {region: _state(bucket) for region, bucket in table.write_capacity.items()},
+            {region: _state(bucket) for region, bucket in table.read_capacity.items()},
+            sorted(table._pending), len(table.calls))
 
 
 def full_snapshot(obj: Any) -> Any:

@@ -459,7 +459,13 @@ class GlobalTable:
         is ``start`` followed by running until it is done. A request that is invalid is
         refused at once (the call is done before this returns).
         """
-        method = getattr(type(client), operation, None)
+        if not isinstance(client, Client) or client._table is not self:
+            raise ConfigError(f"start takes a client of this table (table.client(region)), got "
+                              f"{_validate.shown(client)}")
+        if not isinstance(request, Mapping):
+            raise ConfigError(f"request must be a mapping of the operation's parameters, got "
+                              f"{_validate.shown(request)}")
+        method = getattr(type(client), operation, None) if isinstance(operation, str) else None
         steps = getattr(method, "steps", None)
         if steps is None:
             raise ConfigError(f"unknown operation {_validate.shown(operation)}; operations: "

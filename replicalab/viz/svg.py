@@ -47,6 +47,14 @@ from replicalab import _validate
 from replicalab.errors import ConfigError
 from replicalab.viz import _svg as s
 from replicalab.viz.story import Message, Step, Story, build
+from replicalab.viz.svg_frame import (
+    GROUP_H,
+    group_headers,
+    quorum_legend,
+    region_groups,
+    summary_line,
+)
+from replicalab.viz.svg_frame import legend as legend_block
 from replicalab.viz.svg_rows import (
     LINE_H,
     Row,
@@ -145,7 +153,7 @@ def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
         label_w = widths(wrap)
     rotate_names = widest_name + 6 > col_w
     header_h = 30 + (min(widest_name, 140) * 0.5 if rotate_names else 0)
-    groups = _region_groups(source, replicas)
+    groups = region_groups(source, replicas)
     if groups:  # whole pixels: a fractional height makes a browser scale the page picture
         header_h = math.ceil(header_h + GROUP_H)
 
@@ -182,7 +190,7 @@ def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
         body.append(s.text(PAD, PAD + 16 + 20 * n, line, size=16, font_weight="bold",
                            fill=s.INK))
     below = PAD + 20 * (len(title_lines) - 1)
-    body.append(_summary_line(story, PAD, below + 36))
+    body.append(summary_line(story, PAD, below + 36))
     if compact:
         packed = sum(len(r.steps) for r in rows if len(r.steps) > 1)
         how = (f"compact view: {len(story.steps)} steps in {len(rows)} rows ({packed} routine "
@@ -212,7 +220,7 @@ def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
         body.append(s.line(x, top - 4, x, bottom + 6, stroke=s.FAINT, stroke_width=2))
     body.append(s.text(PAD + gutter - 8, top - 10, "t (ms)", size=11, fill=s.GREY,
                        text_anchor="end"))
-    body.extend(_group_headers(groups, lane_x, col_w, top - header_h, bottom))
+    body.extend(group_headers(groups, lane_x, col_w, top - header_h, bottom))
     if notes and (not compact or any(r.notes for r in rows)):
         body.append(s.text(notes_x, top - 10, "what happened (step. t=ms)", size=11,
                            fill=s.GREY))
@@ -239,8 +247,8 @@ def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
 
     height = bottom + 12
     if legend:
-        items = (_quorum_legend(PAD, bottom + 28, width - 2 * PAD, compact) if story.quorum else
-                 _legend(PAD, bottom + 28, width - 2 * PAD, compact, story.summary is None,
+        items = (quorum_legend(PAD, bottom + 28, width - 2 * PAD, compact) if story.quorum else
+                 legend_block(PAD, bottom + 28, width - 2 * PAD, compact, story.summary is None,
                          "unreplicated" in story.verdicts.values()))
         body.extend(items[0])
         height = items[1] + PAD
@@ -260,79 +268,6 @@ def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
     return Drawing(width, height, body, title, desc)
 
 
-#: Height of the band above the lane names that names each region of AZ nodes.
-GROUP_H = 24
-
-
-def _region_groups(source: Any, replicas: Sequence[str]) -> list[tuple[str, list[str]]]:
-    """``[(region, its AZ node lanes)]`` for a run whose regions are groups of AZ nodes
-    (``replicas_per_region`` > 1), in lane order; ``[]`` otherwise."""
-    options = getattr(source, "options", None)
-    regions = getattr(source, "regions", ())
-    if not isinstance(options, dict) or options.get("replicas_per_region", 1) <= 1 or not regions:
-        return []
-    groups: list[tuple[str, list[str]]] = []
-    for lane in replicas:
-        region = lane[:-1] if lane[:-1] in regions else lane
-        if groups and groups[-1][0] == region:
-            groups[-1][1].append(lane)
-        else:
-            groups.append((region, [lane]))
-    return groups
-
-
-def _group_headers(groups: list[tuple[str, list[str]]], lane_x: dict[str, float], col_w: float,
-                   y: float, bottom: float) -> list[str]:
-    """A bracket naming each region over its AZ lanes, and a rule between regions."""
-    out: list[str] = []
-    for n, (region, lanes) in enumerate(groups):
-        left, right = lane_x[lanes[0]] - col_w / 2 + 6, lane_x[lanes[-1]] + col_w / 2 - 6
-        out.append(s.tag("rect", None, x=left, y=y + 2, width=right - left, height=GROUP_H - 6,
-                         rx=4, fill="#E8EEF6", stroke="#9FB3CC", stroke_width=1))
-        out.append(s.text((left + right) / 2, y + GROUP_H - 9, f"{region} ({len(lanes)} AZs)"
-                          if len(lanes) > 1 else region, size=12, font_weight="bold", fill=s.INK,
-                          text_anchor="middle"))
-        if n:
-            edge = lane_x[lanes[0]] - col_w / 2
-            out.append(s.line(edge, y + 2, edge, bottom + 6, stroke="#9FB3CC", stroke_width=1,
-                              stroke_dasharray="4 3"))
-    return out
-
-
-def _quorum_summary(story: Story, x: float, y: float) -> str:
-    """A cluster run's verdict counts; lost, hint-only and stale reads in colour when not 0."""
-    sm = story.summary or {}
-    parts: list[tuple[str, str, str]] = []
-    for name, colour in (("kept", s.INK), ("sibling", s.INK), ("superseded", s.INK),
-                         ("lost", s.VERMILLION), ("hint-only", s.VERMILLION), ("rejected", s.INK),
-                         ("stale_reads", s.ORANGE)):
-        count = sm.get(name, 0)
-        alarm = count and colour != s.INK
-        parts.append((f"{' · ' if parts else ''}{count} {name.replace('_', ' ')}",
-                      colour if alarm else s.INK, "bold" if alarm else "normal"))
-    spans = "".join(s.tag("tspan", s.esc(t), fill=c, font_weight=w) for t, c, w in parts)
-    return s.tag("text", spans, x=x, y=y, font_size=12)
-
-
-def _summary_line(story: Story, x: float, y: float) -> str:
-    if story.quorum and story.summary is not None:
-        return _quorum_summary(story, x, y)
-    if story.summary is None:
-        return s.text(x, y, f"{len(story.replicas)} replicas · {len(story.steps)} steps · "
-                            f"{len(story.messages)} messages (no ledger: a bare trace)",
-                      size=12, fill=s.INK)
-    sm = story.summary
-    parts = [
-        (f"{sm['acknowledged']} acknowledged · {sm['kept']} kept · {sm['superseded']} superseded"
-         " · ", s.INK, "normal"),
-        (f"{sm['silently_lost']} silently lost", s.VERMILLION if sm["silently_lost"] else s.INK,
-         "bold" if sm["silently_lost"] else "normal"),
-        (f" · {sm['detected']} detected · {sm['rejected']} rejected"
-         + (f" · {sm['unreplicated']} unreplicated" if sm.get("unreplicated") else ""),
-         s.INK, "normal"),
-    ]
-    spans = "".join(s.tag("tspan", s.esc(t), fill=c, font_weight=w) for t, c, w in parts)
-    return s.tag("text", spans, x=x, y=y, font_size=12)
 
 
 Box = tuple[float, float, float, float]
@@ -507,75 +442,6 @@ def _marker(story: Story, step: Step, lane_x: dict[str, float], row: Row, compac
     return out
 
 
-def _legend(x: float, y: float, width: float, compact: bool,
-            bare: bool = False, unreplicated: bool = False) -> tuple[list[str], float]:
-    """The legend block at (x, y); returns its elements and its bottom edge."""
-    entries: list[tuple[str, str]] = [
-        ("client write of a bare trace (no ledger, no verdict)", s.write_mark(0, 0, None)),
-    ] if bare else []
-    entries += [
-        ("kept", s.write_mark(0, 0, "kept")),
-        ("superseded (overwritten by a write that saw it)", s.write_mark(0, 0, "superseded")),
-        ("SILENTLY LOST write, and where its value was dropped", s.lost_mark(0, 0)),
-        ("detected (the conflict was surfaced)", s.write_mark(0, 0, "detected")),
-        ("rejected (refused with an error)", s.write_mark(0, 0, "rejected")),
-        *([("unreplicated (held by some regions when the run ended)",
-            s.write_mark(0, 0, "unreplicated"))] if unreplicated else []),
-        ("merge: keeps w1+w2 in one version, w1 | w2 as siblings", s.diamond(0, 0, 6.5, s.GREEN)),
-        ("merge that dropped a value (not silently)", s.diamond(0, 0, 6.5, s.ORANGE)),
-        ("replication message, labelled with its write", s.arrow(-14, 0, 14, 0, gap1=0, gap2=0)),
-        ("message whose merge silently lost a write",
-         s.arrow(-14, 0, 14, 0, gap1=0, gap2=0, colour=s.VERMILLION, width=2.4, head=10)),
-        ("message dropped by the network",
-         s.line(-14, 0, 8, 0, stroke=s.INK, stroke_width=1.2, stroke_dasharray="4 3")
-         + s.cross(10, 0, 4.5, s.INK, 2)),
-        ("read, timer or other step", s.circle(0, 0, 4, "#FFFFFF", s.GREY, 1.5)),
-    ]
-    if compact:
-        entries.append(("routine delivery (faint arrow, shares a row)",
-                        s.circle(0, 0, 2.5, s.GREEN, s.GREEN, 0.5)))
-    column_w = 380.0
-    columns = max(1, int(width // column_w))
-    per_column = -(-len(entries) // columns)
-    out = [s.text(x, y, "Legend", size=12, font_weight="bold", fill=s.INK)]
-    for n, (label, mark) in enumerate(entries):
-        cx = x + 18 + (n // per_column) * column_w
-        cy = y + 20 + (n % per_column) * 20
-        out.append(f'<g transform="translate({s.num(cx)},{s.num(cy)})">{mark}</g>')
-        out.append(s.text(cx + 24, cy + 4, label, size=11, fill=s.INK))
-    return out, y + 20 + per_column * 20
-
-
-def _quorum_legend(x: float, y: float, width: float, compact: bool) -> tuple[list[str], float]:
-    """The legend of a cluster run: the quorum ledger's verdicts and stale reads."""
-    entries: list[tuple[str, str]] = [
-        ("kept (in the final state of its key)", s.write_mark(0, 0, "kept")),
-        ("sibling (kept beside a concurrent write)", s.write_mark(0, 0, "sibling")),
-        ("superseded (overwritten by a write that read it)", s.write_mark(0, 0, "superseded")),
-        ("ACKNOWLEDGED, THEN LOST (no node holds it)", s.write_mark(0, 0, "lost")),
-        ("acknowledged, held ONLY IN A HINT that never came home", s.write_mark(0, 0, "hint-only")),
-        ("rejected (the client was told: too few replicas)", s.write_mark(0, 0, "rejected")),
-        ("STALE read (missed a write acknowledged before it)", s.circle(0, 0, 5, s.ORANGE, s.INK, 1)),
-        ("read, timer or other step", s.circle(0, 0, 4, "#FFFFFF", s.GREY, 1.5)),
-        ("message between nodes (store, fetch, their answers)", s.arrow(-14, 0, 14, 0, gap1=0, gap2=0)),
-        ("message dropped (a crashed node, a partition)",
-         s.line(-14, 0, 8, 0, stroke=s.INK, stroke_width=1.2, stroke_dasharray="4 3")
-         + s.cross(10, 0, 4.5, s.INK, 2)),
-    ]
-    if compact:
-        entries.append(("routine delivery (faint arrow, shares a row)",
-                        s.circle(0, 0, 2.5, s.GREEN, s.GREEN, 0.5)))
-    column_w = 380.0
-    columns = max(1, int(width // column_w))
-    per_column = -(-len(entries) // columns)
-    out = [s.text(x, y, "Legend", size=12, font_weight="bold", fill=s.INK)]
-    for n, (label, mark) in enumerate(entries):
-        cx = x + 18 + (n // per_column) * column_w
-        cy = y + 20 + (n % per_column) * 20
-        out.append(f'<g transform="translate({s.num(cx)},{s.num(cy)})">{mark}</g>')
-        out.append(s.text(cx + 24, cy + 4, label, size=11, fill=s.INK))
-    return out, y + 20 + per_column * 20
-
 
 #: The page widths a cluster result's ``to_svg(width=...)`` accepts (px).
 PAGE_WIDTHS = (240, 20_000)
@@ -621,8 +487,8 @@ def compare_svg(results: Sequence[Any]) -> str:
         body.extend(d.body)
         body.append("</g>")
         x += d.width + gap
-    legend, bottom = _legend(PAD, height + 16, width - 2 * PAD, False)
-    body.extend(legend)
+    shared, bottom = legend_block(PAD, height + 16, width - 2 * PAD, False)
+    body.extend(shared)
     title = "Side by side: " + "; ".join(d.title.removeprefix("Space-time diagram: ")
                                          for d in drawings)
     return s.document(width, bottom + PAD, title, body)
