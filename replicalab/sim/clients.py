@@ -109,16 +109,7 @@ class Clients:
         client's connection drops, so it gets an error now (once: not if it already has a reply)."""
         if request.op not in self.issued or any(r.response.op == request.op for r in self.replies):
             return
-        if sim._trace is not None:
-            sim._trace.record(sim.now, "RequestFailed", replica, {
-                "client": client, "op": request.op, "via": self.issued[request.op][1],
-                "reason": reason, "request": describe(request)})
-        issued, _, on_reply = self.issued[request.op]
-        reply = Reply(sim.now, replica, client,
-                      Response(request.op, ok=False, error=UNREACHABLE, message=reason), issued)
-        self.replies.append(reply)
-        if on_reply is not None:
-            sim._schedule(Action, sim.now, PRIORITY_RUNTIME, lambda s: on_reply(s, reply))
+        self._refuse(sim, replica, client, request, self.issued[request.op][1], reason)
 
     def _failed(self, sim: Simulation, replica: str, client: str, request: Request,
                 via: str | None) -> None:
@@ -129,6 +120,11 @@ class Clients:
         else:
             reason = f"a partition cuts the client at {via} off from {replica}"
         self.failed[request.op] = FailedRequest(sim.now, replica, via, client, request, reason)
+        self._refuse(sim, replica, client, request, via, reason)
+
+    def _refuse(self, sim: Simulation, replica: str, client: str, request: Request,
+                via: str | None, reason: str) -> None:
+        """Tell ``client`` now that ``request`` failed at ``replica`` (traced as RequestFailed)."""
         if sim._trace is not None:
             sim._trace.record(sim.now, "RequestFailed", replica, {
                 "client": client, "op": request.op, "via": via, "reason": reason,

@@ -114,19 +114,7 @@ def legend(x: float, y: float, width: float, compact: bool,
          + s.cross(10, 0, 4.5, s.INK, 2)),
         ("read, timer or other step", s.circle(0, 0, 4, "#FFFFFF", s.GREY, 1.5)),
     ]
-    if compact:
-        entries.append(("routine delivery (faint arrow, shares a row)",
-                        s.circle(0, 0, 2.5, s.GREEN, s.GREEN, 0.5)))
-    column_w = 380.0
-    columns = max(1, int(width // column_w))
-    per_column = -(-len(entries) // columns)
-    out = [s.text(x, y, "Legend", size=12, font_weight="bold", fill=s.INK)]
-    for n, (label, mark) in enumerate(entries):
-        cx = x + 18 + (n // per_column) * column_w
-        cy = y + 20 + (n % per_column) * 20
-        out.append(f'<g transform="translate({s.num(cx)},{s.num(cy)})">{mark}</g>')
-        out.append(s.text(cx + 24, cy + 4, label, size=11, fill=s.INK))
-    return out, y + 20 + per_column * 20
+    return _block(x, y, width, compact, entries)
 
 
 def quorum_legend(x: float, y: float, width: float, compact: bool) -> tuple[list[str], float]:
@@ -145,9 +133,15 @@ def quorum_legend(x: float, y: float, width: float, compact: bool) -> tuple[list
          s.line(-14, 0, 8, 0, stroke=s.INK, stroke_width=1.2, stroke_dasharray="4 3")
          + s.cross(10, 0, 4.5, s.INK, 2)),
     ]
+    return _block(x, y, width, compact, entries)
+
+
+def _block(x: float, y: float, width: float, compact: bool,
+           entries: list[tuple[str, str]]) -> tuple[list[str], float]:
+    """A legend's ``(label, mark)`` entries in as many 380 px columns as ``width`` holds."""
     if compact:
-        entries.append(("routine delivery (faint arrow, shares a row)",
-                        s.circle(0, 0, 2.5, s.GREEN, s.GREEN, 0.5)))
+        entries = [*entries, ("routine delivery (faint arrow, shares a row)",
+                              s.circle(0, 0, 2.5, s.GREEN, s.GREEN, 0.5))]
     column_w = 380.0
     columns = max(1, int(width // column_w))
     per_column = -(-len(entries) // columns)
@@ -158,4 +152,3 @@ def quorum_legend(x: float, y: float, width: float, compact: bool) -> tuple[list
         out.append(f'<g transform="translate({s.num(cx)},{s.num(cy)})">{mark}</g>')
         out.append(s.text(cx + 24, cy + 4, label, size=11, fill=s.INK))
     return out, y + 20 + per_column * 20
-
