@@ -74,7 +74,7 @@ MAX_BATCH_ITEMS = 25
 EXCEPTIONS = types.SimpleNamespace(**{name: getattr(_exceptions, name) for name in (
     "ClientError", "ConditionalCheckFailedException", "ProvisionedThroughputExceededException",
     "ReplicatedWriteConflictException", "ResourceNotFoundException",
-    "TransactionCanceledException", "ValidationException")})
+    "ServiceUnavailableException", "TransactionCanceledException", "ValidationException")})
 
 
 #: One operation as a generator: it yields ``(request, on_failure, writing)`` for each request

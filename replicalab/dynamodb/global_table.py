@@ -303,8 +303,7 @@ class GlobalTable:
         if target < self._sim.now:
             raise ConfigError(f"time cannot go back: it is already {self.clock} (t={self.now}), "
                               f"asked for {_validate.shown(when)} (t={target})")
-        self._sim.run(until=target)
-        self._give_up(final=False)
+        self._run_to(target)
 
     def expire(self, region: str) -> tuple[str, ...]:
         """Run ``region``'s TTL process now; return the op ids of the deletes it issued.
@@ -345,10 +344,7 @@ class GlobalTable:
 
     def settle(self) -> Result:
         """Run until nothing is in flight and return the run's Result (ledger, pictures)."""
-        self._sim.run_until_quiescent()
-        while self._pending:  # a call nothing will answer: its client gives up (and may retry)
-            self._give_up(final=True)
-            self._sim.run_until_quiescent()
+        self._run_to(None)
         scenario = attrs.evolve(self.scenario, reads=tuple(self._reads))
         self._clients.scenario = scenario
         # The reads sent so far become the scenario's, so the Result counts them.
@@ -509,13 +505,40 @@ class GlobalTable:
         """Send ``request`` from ``client`` now and run the simulation until its reply."""
         box: list[Response] = []
         self._begin(client, request, writing, box.append)
-        sent = self._sim.now
-        while not box:
-            if not self._sim._heap or self._sim.now - sent >= CLIENT_TIMEOUT:
-                self._give_up(final=True, only=request.op)
-                break
-            self._sim.run(events=1)
+        while not box:  # event by event: the call returns when its answer arrives
+            deadline = self._deadline()
+            heap = self._sim._heap
+            if deadline is not None and (not heap or heap[0][0] > deadline):
+                self._sim.run(until=deadline)
+                self._give_up(final=False)
+            else:
+                self._sim.run(events=1)
         return box[0]
+
+    def _deadline(self) -> int | None:
+        """When the longest-waiting call's client gives up, if any call is waiting."""
+        if not self._pending:
+            return None
+        return min(sent for sent, _ in self._pending.values()) + CLIENT_TIMEOUT
+
+    def _run_to(self, target: int | None) -> None:
+        """Run to ``target`` (None: until nothing is left). While calls wait, event by event,
+        so that each waiting call's client gives up at its deadline and not a moment later;
+        with none waiting, in one go (nothing can then start a request)."""
+        while self._pending:
+            deadline = min(sent for sent, _ in self._pending.values()) + CLIENT_TIMEOUT
+            heap = self._sim._heap
+            if heap and heap[0][0] <= (deadline if target is None else min(deadline, target)):
+                self._sim.run(events=1)
+            elif target is not None and deadline > target:
+                break
+            else:
+                self._sim.run(until=deadline)
+                self._give_up(final=False)
+        if target is None:
+            self._sim.run_until_quiescent()
+        else:
+            self._sim.run(until=target)
 
     def _give_up(self, final: bool, only: str | None = None) -> None:
         """Answer the calls still waiting — all of them (``final``: nothing else can answer

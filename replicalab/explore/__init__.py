@@ -76,8 +76,14 @@ def _defaults(scope: TableScenario, merge: Any, seed: int | None,
     item-lww and seed 0."""
     own = dict(scope.defaults) if isinstance(scope, calls.RequestScenario) else {}
     own_merge, own_seed = own.pop("merge", "item-lww"), own.pop("seed", 0)
-    return (own_merge if merge is None else merge, own_seed if seed is None else seed,
-            {**own, **options})
+    merged = {**own, **options}
+    if merged.get("replicas_per_region", 1) != 1 or merged.get("region_protocol") is not None:
+        # Each AZ node's elections and timers multiply the schedules: even London does not
+        # finish in minutes. Refuse at once rather than run for minutes before the cap.
+        raise ConfigError("regions with AZ nodes (replicas_per_region > 1) are not explored: "
+                          "their election timers make the space too large; explore with one "
+                          "replica per region, or run a seed with scenarios.run(...)")
+    return (own_merge if merge is None else merge, own_seed if seed is None else seed, merged)
 
 
 def scenario(name: Any, merge: Any = None, *, faults: Any = "none",

@@ -150,6 +150,9 @@ class Stepped(Simulation):
     #: Set by each delivery :meth:`take` carries out (see there).
     created: tuple[int, ...] = ()
     touched_clients: bool = False
+    #: Replicas the explorer crashed (faults "crash"/"amnesia") and has not restarted: only
+    #: those may come back. A crash the scope itself scheduled restarts when the scope says.
+    injected: frozenset[str] = frozenset()
 
     def steps(self, faults: Faults) -> list[Step]:
         """What may happen next, in a fixed order: deliveries by (destination, source, id),
@@ -175,11 +178,12 @@ class Stepped(Simulation):
         if faults.duplicate:
             out += [Step("duplicate", e[2], e[3], f"duplicate {_what(e[5])} {e[4]} -> {e[3]} (#{e[2]})")
                     for e in deliveries]
-        # A crashed replica may come back at any step (so a finished schedule has none down);
-        # ids for these are negative: they name a replica (its place among the sorted ids).
+        # A replica the explorer crashed may come back at any step (so a finished schedule has
+        # none of those down); ids for these are negative: they name a replica (its place
+        # among the sorted ids).
         replicas = list(self._replicas)
         out += [Step("restart", -1 - i, r, f"{r} restarts") for i, r in enumerate(replicas)
-                if r in self._down]
+                if r in self._down and r in self.injected]
         if faults.crash and not self._down and (deliveries or timed):
             out += [Step("crash", -1 - i, r, f"{r} crashes (keeps its state)")
                     for i, r in enumerate(replicas)]
@@ -246,7 +250,8 @@ class Stepped(Simulation):
 
     def _crash_or_restart(self, step: Step) -> None:
         replica = step.replica
-        if replica not in self._replicas or (replica in self._down) != (step.kind == "restart"):
+        if replica not in self._replicas or (replica in self._down) != (step.kind == "restart") \
+                or (step.kind == "restart" and replica not in self.injected):
             raise ConfigError(f"step {step.label or step} is not possible here")
         self.created, self.touched_clients = (), False
         self._events += 1
@@ -257,8 +262,10 @@ class Stepped(Simulation):
             durable = step.kind == "crash"
             runtime.crash(replica, durable)
             runtime.record("Crashed", replica, {"durable": durable})
+            self.injected = self.injected | {replica}
         else:
             runtime.restart(replica)
+            self.injected = self.injected - {replica}
 
     def _duplicate(self, entry: Any) -> None:
         _, _, seq, dst, src, msg, causal = entry
@@ -356,6 +363,7 @@ def fingerprint(prepared: Prepared, budget: Faults) -> str:
         "read_knowledge": canon.plain(clients.read_knowledge),
         "abandoned": canon.plain(clients.abandoned),
         "down": sorted(sim._down), "cut": sorted(sim._cut),
+        "injected": sorted(getattr(sim, "injected", ())),
         # Whether a down replica keeps its state, and each replica's causal identity (A~2 after
         # an amnesia crash): both decide what a restart and later writes do.
         "durable": sorted(sim._durable.items()), "identity": sorted(sim._identity.items()),

@@ -120,11 +120,12 @@ def write_records(sim: Any, abandoned: Iterable[WriteRecord] = ()) -> list[Write
                     for n, x in (event.get("elements") or {}).items()} if event is not None else {}
         bookkeeping = tuple(event.get("bookkeeping") or ()) if event is not None else ()
         removed = tuple(event.get("removed") or ()) if event is not None else ()
+        replaces = bool(event.get("replace")) if event is not None else False
         records.append(WriteRecord(
             id=op, replica=fact.replica, key=fact.scope, time=fact.time, client=fact.client,
             attributes=attributes, dot=fact.dot, seen=fact.seen, acknowledged=acknowledged,
             error=error, stamp=stamp, added=added, elements=elements, bookkeeping=bookkeeping,
-            applied=op in applied, removed=removed,
+            applied=op in applied, removed=removed, replaces=replaces,
         ))
     for op, failed in sim.failed_requests.items():
         request = failed.request

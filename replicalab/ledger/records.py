@@ -57,6 +57,8 @@ class WriteRecord:
     #: Attributes the write removed (DynamoDB's REMOVE, a deleted item): its effect includes
     #: their absence, held as its tombstones.
     removed: tuple[str, ...] = ()
+    #: It replaced the whole item (PutItem): every attribute it did not set, it removed.
+    replaces: bool = False
 
     def saw(self, other: WriteRecord) -> bool:
         """True iff ``other``'s effect had reached this write's replica when this write ran."""

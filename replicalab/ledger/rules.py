@@ -143,9 +143,11 @@ def _removed_after(w: WriteRecord, records: Mapping[str, WriteRecord]) -> bool:
 
 
 def _removers(w: WriteRecord, attribute: str, records: Mapping[str, WriteRecord]) -> set[str]:
-    """The other writes on ``w``'s item that removed ``attribute`` (REMOVE, a delete)."""
+    """The writes on ``w``'s item that removed ``attribute`` (REMOVE, a delete) and that ``w``
+    had not seen: a removal ``w`` had seen came before it, and ``w`` may have set it again."""
     return {r.id for r in records.values()
-            if r.id != w.id and r.key == w.key and attribute in r.removed}
+            if r.id != w.id and r.key == w.key and not w.saw(r)
+            and (attribute in r.removed or r.replaces and attribute not in r.attributes)}
 
 
 def _present(item: Item | None, attribute: str) -> bool:

@@ -160,8 +160,12 @@ def ledger_lines(result: Result) -> str:
     rows = []
     reasons = {}
     wrote = {e.get("write"): e for e in result.trace.of_kind("Wrote")}
-    deletes = {e.get("op") for e in result.trace.of_kind("ClientRequested")
-               if (e.get("request") or {}).get("operation") == "DeleteItem"}
+    deletes = set()  # DeleteItem requests, and a transaction's or a batch's Delete parts
+    for event in result.trace.of_kind("ClientRequested"):
+        request = event.get("request") or {}
+        for part in [request, *(request.get("parts") or ())]:
+            if isinstance(part, dict) and part.get("operation") == "DeleteItem":
+                deletes.add(part.get("op"))
     for entry in result.ledger:
         actions = _actions(entry.attributes, wrote.get(entry.write), entry.write in deletes)
         what = f"{entry.client}@{entry.replica} {actions}".rstrip()
