@@ -490,27 +490,20 @@ def _compare(args: argparse.Namespace) -> None:
         rows = compare(generated, seeds, progress=progress)
         title = (f"workload {args.workload} — {args.minutes} simulated minutes, "
                  f"seeds {seeds.start}..{seeds.stop - 1}")
-    elif args.scenario == "leader":
+    elif args.scenario in ("leader", "dynamo"):
+        # The clusters compare settings, not patterns: write quorums, or N/R/W.
+        what, rows_of, table_of = (("write quorums", leader_rows, leader_table)
+                                   if args.scenario == "leader" else
+                                   ("N/R/W settings", dynamo_rows, dynamo_table))
         if args.svg:
-            raise ConfigError("compare leader prints a table of write quorums; it draws no --svg")
-        leader_table_rows = leader_rows(seeds)
+            raise ConfigError(f"compare {args.scenario} prints a table of {what}; it draws no --svg")
+        cluster_rows = rows_of(seeds)
         if args.json:
-            print(canonical_json(leader_table_rows))
+            print(canonical_json(cluster_rows))
         else:
-            print(f"leader — write quorums on the same seeded workload, seeds "
+            print(f"{args.scenario} — {what} on the same seeded workload, seeds "
                   f"{seeds.start}..{seeds.stop - 1}\n")
-            print(leader_table(leader_table_rows))
-        return
-    elif args.scenario == "dynamo":
-        if args.svg:
-            raise ConfigError("compare dynamo prints a table of N/R/W settings; it draws no --svg")
-        quorum_rows = dynamo_rows(seeds)
-        if args.json:
-            print(canonical_json(quorum_rows))
-        else:
-            print(f"dynamo — N/R/W settings on the same seeded workload, seeds "
-                  f"{seeds.start}..{seeds.stop - 1}\n")
-            print(dynamo_table(quorum_rows))
+            print(table_of(cluster_rows))
         return
     else:
         inside = _region_options(args)

@@ -525,8 +525,7 @@ class GlobalTable:
         """Run to ``target`` (None: until nothing is left). While calls wait, event by event,
         so that each waiting call's client gives up at its deadline and not a moment later;
         with none waiting, in one go (nothing can then start a request)."""
-        while self._pending:
-            deadline = min(sent for sent, _ in self._pending.values()) + CLIENT_TIMEOUT
+        while (deadline := self._deadline()) is not None:
             heap = self._sim._heap
             if heap and heap[0][0] <= (deadline if target is None else min(deadline, target)):
                 self._sim.run(events=1)

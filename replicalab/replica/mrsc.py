@@ -409,14 +409,7 @@ class MrscRegion(TableReplica):
             # A duplicate of a prepare already accepted: accepting is idempotent.
             ctx.send(src, Accepted(msg.key, msg.write, True, "", *self._clocks()), scope=msg.key)
             return
-        if self.awaiting:
-            reason = f"{self.id} is catching up after losing its state"
-        elif msg.key in self.in_flight:
-            reason = f"{self.id} has its own write {self.in_flight[msg.key].msg.op} in flight"
-        elif mine != msg.base:
-            reason = f"{self.id} has commit {mine} of {msg.key}; {msg.write} was based on commit {msg.base}"
-        else:
-            reason = ""
+        reason = self._refusal(msg, mine, "was based on")
         if reason:
             ctx.log("Refused", write=msg.write, key=msg.key, source=src, reason=reason)
             ctx.send(src, Accepted(msg.key, msg.write, False, reason, *self._clocks()),
@@ -424,6 +417,18 @@ class MrscRegion(TableReplica):
             return
         self._install(ctx, src, msg.key, msg.item, msg.write, msg.base + 1, "accepted")
         ctx.send(src, Accepted(msg.key, msg.write, True, "", *self._clocks()), scope=msg.key)
+
+    def _refusal(self, msg: Prepare | Confirm, mine: int, verb: str) -> str:
+        """Why this region refuses ``msg`` (a Prepare or a Confirm about ``msg.key``, whose
+        commit here is ``mine``), or "" if it does not: it is catching up, it has its own write
+        on the key in flight, or its commit is not the one ``msg`` ``verb`` (was based on, read)."""
+        if self.awaiting:
+            return f"{self.id} is catching up after losing its state"
+        if msg.key in self.in_flight:
+            return f"{self.id} has its own write {self.in_flight[msg.key].msg.op} in flight"
+        if mine != msg.base:
+            return f"{self.id} has commit {mine} of {msg.key}; {msg.write} {verb} commit {msg.base}"
+        return ""
 
     def _on_accepted(self, ctx: Context, src: str, msg: Accepted) -> None:
         pending = self.in_flight.get(msg.key)
@@ -441,15 +446,7 @@ class MrscRegion(TableReplica):
                 f"{peer}: {why}" for peer, why in sorted(pending.refusals.items())))
 
     def _on_confirm(self, ctx: Context, src: str, msg: Confirm) -> None:
-        mine = self.versions.get(msg.key, 0)
-        if self.awaiting:
-            reason = f"{self.id} is catching up after losing its state"
-        elif msg.key in self.in_flight:
-            reason = f"{self.id} has its own write {self.in_flight[msg.key].msg.op} in flight"
-        elif mine != msg.base:
-            reason = f"{self.id} has commit {mine} of {msg.key}; {msg.write} read commit {msg.base}"
-        else:
-            reason = ""
+        reason = self._refusal(msg, self.versions.get(msg.key, 0), "read")
         if reason:
             ctx.log("Refused", write=msg.write, key=msg.key, source=src, reason=reason)
         # The answer carries no data either: the origin answers from its own copy.
