@@ -3,8 +3,9 @@
     replicalab run london [--merge item-lww|attribute-lww|causal] [--seed N] [--json]
                           [--writes versioned] [--routing key-home] [--mode mrsc|single-primary]
                           [--skew REGION=MS] [--stamps hlc] [--scan]
-                          [--replicas-per-region 3 [--region-protocol leader] [--az-outage NODE@AT..UNTIL]]
-    replicalab compare london [--seed N] [--seeds N] [--json] [--replicas-per-region 3]
+                          [--replicas-per-region 3 [--region-protocol leader] [--az-outage NODE@AT..UNTIL]
+                           [--az-partition NODE@AT..UNTIL]]
+    replicalab compare london [--seed N] [--seeds N] [--json] [--replicas-per-region 3 [--az-partition NODE@AT..UNTIL]]
     replicalab compare --workload append-only|profile|contested [--minutes M]
     replicalab run london --net [--merge POLICY] [--hold MS]   (real processes on 127.0.0.1)
     replicalab run london --net --listen SECONDS   (and, meanwhile, in another terminal:)
@@ -146,6 +147,22 @@ def _az_outage(text: str) -> Any:
             f"{_validate.shown(text)}" + (f" ({error})" if str(error) else "")) from None
 
 
+def _az_partition(text: str) -> Any:
+    """``NODE@AT..UNTIL``, e.g. ``eu-west-1a@150..600``: an AZ cut off from its region's other AZs."""
+    from replicalab.scenarios.regions import AzPartition
+
+    node, sep, when = text.partition("@")
+    start, dots, end = when.partition("..")
+    try:
+        if not sep or not dots or len(node) < 2:
+            raise ValueError
+        return AzPartition(int(start), node[:-1], node[-1], until=int(end))
+    except (ValueError, ConfigError) as error:
+        raise argparse.ArgumentTypeError(
+            f"--az-partition takes NODE@AT..UNTIL, e.g. eu-west-1a@150..600; got "
+            f"{_validate.shown(text)}" + (f" ({error})" if str(error) else "")) from None
+
+
 def _pair(text: str) -> tuple[str, str]:
     key, sep, region = text.partition("=")
     if not sep or not key or not region:
@@ -248,6 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
     azs.add_argument("--az-outage", type=_az_outage, action="append", default=[],
                      metavar="NODE@AT[..UNTIL][:lose-disk]",
                      help="take an AZ down, e.g. eu-west-1a@150..600 (repeatable)")
+    azs.add_argument("--az-partition", type=_az_partition, action="append", default=[],
+                     metavar="NODE@AT..UNTIL",
+                     help="cut an AZ off from its region's other AZs, e.g. eu-west-1a@150..600 (repeatable)")
     run.add_argument("--scan", action="store_true",
                      help="print only the reconciliation scan (version forks) and its verdicts")
     quorum = run.add_argument_group("the clusters inside a region (replicalab run dynamo | leader)")
@@ -303,6 +323,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="nodes per region, one per AZ, in every pattern's runs")
     compare.add_argument("--region-protocol", default=None, metavar="PROTOCOL",
                          help="the protocol inside a region: leader (the default with N > 1)")
+    compare.add_argument("--az-partition", type=_az_partition, action="append", default=[],
+                         metavar="NODE@AT..UNTIL",
+                         help="cut an AZ off from its region's other AZs in every pattern's runs (repeatable)")
     compare.add_argument("--svg", type=_path, metavar="FILE",
                          help="write every policy's space-time diagram side by side (at --seed)")
 
@@ -514,6 +537,9 @@ def _compare(args: argparse.Namespace) -> None:
         if inside.get("replicas_per_region", 1) > 1:
             title += (f", {inside['replicas_per_region']} AZ nodes per region "
                       f"({inside.get('region_protocol', 'leader')})")
+            if inside.get("az_partitions"):
+                title += "; AZ partitions " + ", ".join(
+                    f"{c.node}@{c.at}..{c.until}" for c in inside["az_partitions"])
             if skipped:
                 title += f"; not applicable: {', '.join(skipped)}"
     if args.json:
@@ -648,6 +674,7 @@ def _check_net(args: argparse.Namespace) -> None:
         ("--primary", bool(args.primary)), ("--durable", args.durable is not None),
         ("--scan", args.scan), ("--replicas-per-region", args.replicas_per_region is not None),
         ("--region-protocol", args.region_protocol is not None), ("--az-outage", bool(args.az_outage)),
+        ("--az-partition", bool(args.az_partition)),
     ) if on]
     if given:
         raise ConfigError(f"--net runs the plain pattern with --merge and --stamps only; "
@@ -676,7 +703,7 @@ _TABLE_DEFAULTS: dict[str, object] = {"merge": "item-lww", "writes": "plain", "r
                    "stamps": "wall", "skew": [], "home": [], "primary": None, "durable": None,
                    "scan": False, "timeline": False, "html": None, "mermaid": None, "shiviz": None,
                    "net": False, "hold": None, "listen": None, "replicas_per_region": None,
-                   "region_protocol": None, "az_outage": []}
+                   "region_protocol": None, "az_outage": [], "az_partition": []}
 
 
 def _run_dynamo(args: argparse.Namespace) -> None:
@@ -778,7 +805,8 @@ def _table_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _region_options(args: argparse.Namespace) -> dict[str, Any]:
-    """``--replicas-per-region``, ``--region-protocol`` and ``--az-outage`` as run options."""
+    """``--replicas-per-region``, ``--region-protocol``, ``--az-outage`` and ``--az-partition``
+    as run options."""
     options: dict[str, Any] = {}
     if args.replicas_per_region is not None:
         options["replicas_per_region"] = args.replicas_per_region
@@ -786,6 +814,8 @@ def _region_options(args: argparse.Namespace) -> dict[str, Any]:
         options["region_protocol"] = args.region_protocol
     if getattr(args, "az_outage", None):
         options["az_outages"] = list(args.az_outage)
+    if getattr(args, "az_partition", None):
+        options["az_partitions"] = list(args.az_partition)
     return options
 
 

@@ -71,7 +71,8 @@ that node.
 Refused (a :class:`~replicalab.errors.ConfigError` names the valid choices, see
 :mod:`replicalab.scenarios.options`): scenarios with Merkle anti-entropy or a replication delay
 (their timers are a single replica's), ``mode="mrsc"``, and crashes naming a whole region (use
-:class:`~replicalab.scenarios.regions.AzOutage`). Refused per request, with a
+:class:`~replicalab.scenarios.regions.AzOutage`; a partition between AZs is
+:class:`~replicalab.scenarios.regions.AzPartition`, healed with :meth:`RegionNode.reconnect`). Refused per request, with a
 ``ValidationError`` (boto3: ``ValidationException``) the client sees: a transaction whose items
 fall in different partitions (that depends on the keys' hashes: ``k0`` with ``k1`` may be
 accepted where ``k0`` with ``k4`` is refused), and a strongly consistent ``Query`` (read each
@@ -275,6 +276,30 @@ class RegionNode(LeaderNode):
                 waiting[:] = [w for w in waiting if w[2] != "read"]
                 if not waiting:
                     del self.forwarded[p]
+            if p in self.forwarded or (part.leader is None and part.can_vote):
+                self._watch(ctx, p)
+
+    def reconnect(self, ctx: Context) -> None:
+        """The network inside the region healed (the run's owner calls this at the heal of an AZ
+        partition, :class:`~replicalab.scenarios.regions.AzPartition`): catch up, as after a
+        restart but keeping what this node leads.
+
+        Nothing ticks while a region is idle, so without a word nobody would send a node that
+        was cut off what it missed. Per partition: a node that believes it leads sends every
+        follower an append (a node cut off with a stale leadership learns the higher term from
+        the answers and steps down); any other node sends ``Rejoin`` with its log length, so
+        that the leader sends what its log lacks; a wait that gave up (no quorum answered
+        while cut off) starts again.
+        """
+        self._check_peers(ctx)
+        self.unanswered.clear()
+        for p, part in enumerate(self.parts):
+            if self.leads(p):
+                self._replicate(ctx, p)
+                continue
+            for node in self.nodes:
+                if node != self.id:
+                    ctx.send(node, Rejoin(p, len(part.log)))
             if p in self.forwarded or (part.leader is None and part.can_vote):
                 self._watch(ctx, p)
 

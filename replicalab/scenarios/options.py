@@ -19,6 +19,7 @@ The seed's landscape (DESIGN §4), one knob per pattern:
 ``replicas_per_region``  1 (a region is one replica, the default) or more: one node per AZ.
 ``region_protocol``      with more than one: ``leader`` (:mod:`replicalab.quorum.region`).
 ``az_outages``           :class:`~replicalab.scenarios.regions.AzOutage` faults inside regions.
+``az_partitions``        :class:`~replicalab.scenarios.regions.AzPartition` cuts between AZs of a region.
 
 The choices are string enums (:class:`Writes`, :class:`Routing`, :class:`Mode`,
 :class:`Stamps`): a member equals its value, so ``options.mode == "mrsc"`` reads
@@ -113,6 +114,7 @@ class Options:
     replicas_per_region: int = 1
     region_protocol: str | None = None
     az_outages: tuple[Any, ...] = ()
+    az_partitions: tuple[Any, ...] = ()
 
     def non_default(self, defaults: Options | None = None) -> dict[str, Any]:
         """The options that differ from ``defaults``, for output (merge and seed excluded)."""
@@ -125,7 +127,7 @@ class Options:
             if value != getattr(defaults, field.name):
                 if isinstance(value, dict):
                     value = dict(sorted(value.items()))
-                if field.name == "az_outages":
+                if field.name in ("az_outages", "az_partitions"):
                     value = [outage.to_plain() for outage in value]
                 out[field.name] = value.value if isinstance(value, Enum) else value
         return out
@@ -224,10 +226,11 @@ def validate(scenario: Scenario, merge: str | MergePolicy = "item-lww", seed: in
         raise ConfigError(f"durable must be True or False, got {_validate.shown(durable)}")
     _refuse_nonsense(scenario, merge, mode, routing, durable)
     per_region, protocol, outages = _inside_regions(scenario, mode, given)
+    cuts = _az_partitions(scenario, per_region, given)
     return Options(merge=merge, seed=seed, writes=writes, routing=routing, mode=mode,
                    homes=dict(homes), primary=primary, skew=dict(skew), stamps=stamps,
                    retries=retries, durable=durable, replicas_per_region=per_region,
-                   region_protocol=protocol, az_outages=outages)
+                   region_protocol=protocol, az_outages=outages, az_partitions=cuts)
 
 
 #: The protocols inside a region (``region_protocol=``), with ``replicas_per_region`` > 1.
@@ -285,6 +288,29 @@ def _inside_regions(scenario: Scenario, mode: str, given: Mapping[str, Any]
             raise ConfigError(f"AZ {outage.az!r} does not exist with replicas_per_region={per_region}; "
                               f"AZs are {list('abcdefghi'[:per_region])}")
     return per_region, protocol, tuple(outages)
+
+
+def _az_partitions(scenario: Scenario, per_region: int, given: Mapping[str, Any]) -> tuple[Any, ...]:
+    """Validate ``az_partitions``: a list of :class:`~replicalab.scenarios.regions.AzPartition`
+    naming regions of the scenario and AZs that exist, in regions of several AZs."""
+    cuts = given.get("az_partitions", ())
+    if isinstance(cuts, (str, bytes, Mapping)) or not isinstance(cuts, (list, tuple)):
+        raise ConfigError(f"az_partitions must be a list of AzPartition(...), got {_validate.shown(cuts)}")
+    if not cuts:
+        return ()
+    if per_region == 1:
+        raise ConfigError("az_partitions cut one AZ of a region of several replicas off from the others; "
+                          "give replicas_per_region=3 with them")
+    from replicalab.scenarios.regions import AzPartition  # only grouped runs need it
+
+    for cut in cuts:
+        if not isinstance(cut, AzPartition):
+            raise ConfigError(f"az_partitions must hold AzPartition(...) values, got {_validate.shown(cut)}")
+        _region(scenario, cut.region, "an AZ partition")
+        if cut.az not in "abcdefghi"[:per_region]:
+            raise ConfigError(f"AZ {cut.az!r} does not exist with replicas_per_region={per_region}; "
+                              f"AZs are {list('abcdefghi'[:per_region])}")
+    return tuple(cuts)
 
 
 def _grouped_scenarios() -> list[str]:

@@ -17,6 +17,9 @@ is the scenario side of it:
 * :func:`stale_reads` — every read, strongly or eventually consistent, that missed a write
   acknowledged before the read was sent, and why.
 * :class:`AzOutage` — the fault: one AZ of one region down (and back).
+* :class:`AzPartition` — the fault: one AZ of one region cut off from the region's other AZs
+  (and back); :func:`partition_faults` turns several into one consistent schedule of
+  simulator partitions, and :func:`reconnect` tells the nodes when the network heals.
 """
 
 from __future__ import annotations
@@ -36,13 +39,13 @@ from replicalab.quorum.leader import LeaderConfig, partition_of
 from replicalab.quorum.region import AZ_LETTERS, RegionNode, az_nodes
 from replicalab.replica.base import Request
 from replicalab.sim.clock import WallClock
-from replicalab.sim.faults import Crash, Restart
+from replicalab.sim.faults import Crash, Heal, Partition, Restart
 from replicalab.sim.network import Latency, Link, Uniform
 from replicalab.sim.simulation import Reply, Simulation
 
 # build, Router and stale_reads are the scenario's own machinery (world.py calls them with
 # what it built); the public names are the fault and the link latency.
-__all__ = ["INTRA_REGION", "AzOutage"]
+__all__ = ["INTRA_REGION", "AzOutage", "AzPartition"]
 
 #: One-way latency between two AZs of one region.
 INTRA_REGION = Uniform(1, 2)
@@ -91,6 +94,102 @@ class AzOutage:
                 "durable": self.durable}
 
 
+@attrs.frozen
+class AzPartition:
+    """AZ ``az`` of ``region`` (its node, e.g. ``eu-west-1a``) cut off from the region's other
+    AZs at ``at``; the cut heals at ``until``.
+
+    The cut is between that node and the other nodes *of its region*: replication, forwarded
+    requests and the leader protocol's messages between them are dropped (messages in flight
+    too). Every other link works — clients still reach the node (a request router sits on each
+    side) and so do the other regions' nodes; a node that can reach fewer than a majority of
+    its region's nodes gets no writes and no strongly consistent reads from the
+    :class:`Router` while cut off (its eventually consistent reads go on, and can be stale).
+
+    As simulator faults it is a :class:`~replicalab.sim.faults.Partition` with the two sides
+    as groups and every other node as a bridge, and a :class:`~replicalab.sim.faults.Heal`
+    (see :func:`partition_faults` for several at once). At the heal every live node of the
+    region is told the network is back (:meth:`~replicalab.quorum.region.RegionNode.reconnect`):
+    with nothing ticking while a region is idle, that is how the cut-off node catches up.
+
+    Not offered (refused, or not an option): a cut that never heals — the cut-off node still
+    receives the other regions' replication, which it can never apply, and the ledger's ground
+    truth (who received what) would call those writes silently lost rather than unreplicated;
+    and a cut from the other regions too (a whole AZ's network isolated) — the region's leader
+    ships cross-region replication once, so a message in flight across the cut would be
+    dropped and never sent again.
+    """
+
+    at: int
+    region: str
+    az: str
+    until: int
+
+    def __attrs_post_init__(self) -> None:
+        if type(self.at) is not int or self.at < 0:
+            raise ConfigError(f"AzPartition.at must be an integer time >= 0, got {_validate.shown(self.at)}")
+        _validate.replica_id(self.region, "region")
+        if not isinstance(self.az, str) or len(self.az) != 1 or self.az not in AZ_LETTERS:
+            raise ConfigError(f"AzPartition.az must be one AZ letter from {AZ_LETTERS!r}, got "
+                              f"{_validate.shown(self.az)}")
+        if type(self.until) is not int or self.until <= self.at:
+            raise ConfigError(f"AzPartition.until must be an integer time after at={self.at} (a cut "
+                              f"that never heals is not offered), got {_validate.shown(self.until)}")
+
+    @property
+    def node(self) -> str:
+        """The node id cut off: region and AZ letter, ``'eu-west-1a'``."""
+        return f"{self.region}{self.az}"
+
+    def active(self, t: int) -> bool:
+        """True iff the cut is in force at time ``t``."""
+        return self.at <= t < self.until
+
+    def partition(self, at: int, nodes_of: Mapping[str, tuple[str, ...]]) -> Partition:
+        """This cut as a simulator :class:`~replicalab.sim.faults.Partition` applied at ``at``."""
+        rest = tuple(n for n in nodes_of[self.region] if n != self.node)
+        bridges = [n for region, nodes in sorted(nodes_of.items()) if region != self.region for n in nodes]
+        return Partition(at, ((self.node,), rest), bridges)
+
+    def to_plain(self) -> dict[str, Any]:
+        return {"at": self.at, "region": self.region, "az": self.az, "until": self.until}
+
+
+def partition_faults(cuts: tuple[AzPartition, ...], nodes_of: Mapping[str, tuple[str, ...]]
+                     ) -> list[Partition | Heal]:
+    """The simulator faults for several AZ partitions at once, as one consistent schedule.
+
+    A simulator :class:`~replicalab.sim.faults.Heal` ends *every* cut, and partitions in force
+    together cut the union of their links. So at each time a cut begins or ends, the schedule
+    heals what was cut (if anything was) and applies again every cut in force from then on:
+    two overlapping partitions stay exactly as cut as each says, whatever their order.
+
+        >>> nodes = {"eu-west-1": ("eu-west-1a", "eu-west-1b", "eu-west-1c"), "us-east-1": ("us-east-1a",)}
+        >>> [type(f).__name__ + "@" + str(f.at) for f in partition_faults(
+        ...     (AzPartition(10, "eu-west-1", "a", 30), AzPartition(20, "eu-west-1", "b", 40)), nodes)]
+        ['Partition@10', 'Heal@20', 'Partition@20', 'Partition@20', 'Heal@30', 'Partition@30', 'Heal@40']
+    """
+    times = sorted({c.at for c in cuts} | {c.until for c in cuts})
+    faults: list[Partition | Heal] = []
+    cut = False
+    for t in times:
+        if cut:
+            faults.append(Heal(t))
+        active = [c for c in cuts if c.active(t)]
+        faults.extend(c.partition(t, nodes_of) for c in active)
+        cut = bool(active)
+    return faults
+
+
+def reconnect(sim: Simulation, region: str) -> None:
+    """The network inside ``region`` healed: each live node of it is told
+    (:meth:`~replicalab.quorum.region.RegionNode.reconnect`), in node order."""
+    down = set(sim.down)
+    for node, replica in sim.replicas.items():
+        if getattr(replica, "region", None) == region and node not in down:
+            replica.reconnect(sim._contexts[node])  # type: ignore[attr-defined]
+
+
 def groups(regions: tuple[str, ...], count: int) -> dict[str, tuple[str, ...]]:
     """``{region: its node ids}``, sorted by region."""
     return {region: az_nodes(region, count) for region in sorted(regions)}
@@ -136,6 +235,8 @@ class Router:
             return nodes[0]  # the whole region is down: the request fails there, and says so
         if not request.mutates and not getattr(request, "consistent", False):
             return live[int(self.sim.streams.stream("az-reads").random() * len(live))]
+        if self.sim.partitioned:  # an AZ partition: writes and strong reads stay on the majority side
+            live = self.majority_side(nodes, live)
         node0: Any = self.sim.replicas[live[0]]
         p = partition_of(str(key), node0.config.partitions)
         leaders = [(self.sim.replicas[n].parts[p].term, n) for n in live  # type: ignore[attr-defined]
@@ -143,7 +244,16 @@ class Router:
         if leaders:
             return max(leaders)[1]
         start = p % len(nodes)
-        return next(n for n in nodes[start:] + nodes[:start] if n not in down)
+        return next(n for n in nodes[start:] + nodes[:start] if n in live)
+
+    def majority_side(self, nodes: tuple[str, ...], live: list[str]) -> list[str]:
+        """The nodes of ``live`` that reach a majority of ``nodes`` (themselves included) over
+        links no partition cuts — all of ``live`` if none does (then the requests fail or wait
+        where they land, and say so)."""
+        cut = self.sim._cut
+        majority = len(nodes) // 2 + 1
+        side = [n for n in live if sum(1 for m in nodes if m == n or (n, m) not in cut) >= majority]
+        return side or live
 
     def freshest(self, region: str) -> Any:
         """The live node of ``region`` that has applied the most of its log (ties: the first)."""

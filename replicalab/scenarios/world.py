@@ -171,7 +171,20 @@ class TableScenario:
 
             for outage in opts.az_outages:  # after the crash: the reads the node held fail
                 sim.schedule(outage.at, partial(az.reads_lost, node=outage.node))
+        if opts.az_partitions:
+            self._cut_azs(sim, opts)
         return Prepared(self, sim, opts, clients, policy, initial)
+
+    def _cut_azs(self, sim: Simulation, opts: Options) -> None:
+        """Schedule the AZ partitions, and at each heal tell the region's nodes."""
+        from functools import partial
+
+        from replicalab.scenarios import regions as az
+
+        cuts = opts.az_partitions
+        sim.add_faults(az.partition_faults(cuts, az.groups(self.regions, opts.replicas_per_region)))
+        for at, region in sorted({(c.until, c.region) for c in cuts}):
+            sim.schedule(at, partial(az.reconnect, region=region))
 
     def _result(self, sim: Simulation, opts: Options, clients: Clients,
                 policy: MergePolicy, initial: dict[str, Item]) -> Result:

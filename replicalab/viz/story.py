@@ -279,6 +279,10 @@ def _note(kind: str, replica: str | None, events: list[AnyEvent]) -> str:
         request = e.get("request") or {}
         what = request.get("type", "request") if isinstance(request, dict) else "request"
         return f"{replica}: {e.get('client')} sends {what} {e.get('op')}{extra}"
+    cut = next((e for e in events if e.kind == "Partitioned" and e.get("bridges")), None)
+    if replica is None and cut is not None:  # an AZ partition: say who is cut from whom
+        sides = " | ".join(", ".join(g) for g in cut.get("groups") or ())
+        return f"network: cut {sides} (every other node reaches both sides)"
     names = ", ".join(e.kind for e in events)
     return f"{replica or 'network'}: {names}"
 

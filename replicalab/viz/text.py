@@ -58,6 +58,8 @@ def timeline(result: Result) -> str:
             else:
                 text = "network: partitioned into " + " | ".join(
                     ", ".join(g) for g in event.get("groups"))
+                if event.get("bridges"):  # an AZ partition: the other regions' nodes reach both sides
+                    text += f" ({len(event.get('bridges'))} other nodes reach both sides)"
         elif event.kind == "Healed":
             text = "network: partition healed"
         elif event.kind == "Crashed":
