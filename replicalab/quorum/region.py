@@ -39,8 +39,9 @@ only chooses what a log entry holds and what applying one does):
   logged yet (a client's request it forwarded, a replication message it does not lead, a
   strong read it passed on) or while it **knows no leader** (it stepped down to a higher term,
   lost a campaign, or its leader told it that it restarted). A wait is measured from when it
-  began (the oldest waiting input's arrival, the step-down, the last campaign), never from
-  an older timer. When the timer fires and a whole timeout has passed since the wait began
+  began (the oldest waiting input's arrival, the step-down — if no wait was running: a
+  candidate's higher term does not restart one —, the last campaign), never from an older
+  timer. When the timer fires and a whole timeout has passed since the wait began
   with no word from a leader, the node campaigns — the vote rule of
   :mod:`replicalab.quorum.leader` — and, elected, takes the waiting inputs itself; a lost
   campaign starts a new wait, so some node with the most up-to-date log eventually wins. If a
@@ -550,7 +551,12 @@ class RegionNode(LeaderNode):
                 del part.probes[probe]
         super()._step_down(ctx, p, term)
         if self.started:
-            self.since[p] = ctx.now  # no leader known: a new wait (module docs)
+            # No leader known: a wait begins — unless one is already running. A candidate whose
+            # log we refuse (its VoteRequest's higher term steps us down) must not restart our
+            # wait, or a node with the most up-to-date log but a longer timeout than a stale
+            # candidate's campaign period never campaigns (found with an AZ partition healed
+            # before another AZ came back without its disk).
+            self.since.setdefault(p, ctx.now)
             self._watch(ctx, p)
 
     def _send_append(self, ctx: Context, node: str, msg: Append) -> None:
