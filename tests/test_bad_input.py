@@ -1351,7 +1351,7 @@ def _region_subjects() -> dict[str, Callable[[], Any]]:
     """Builders for regions of AZ nodes (replicalab.quorum.region, scenarios.regions)."""
     from replicalab.quorum import region
     from replicalab.replica import UpdateItem
-    from replicalab.scenarios.regions import AzOutage
+    from replicalab.scenarios.regions import AzOutage, AzPartition
 
     nodes = {"eu": ("eua", "eub", "euc"), "us": ("usa", "usb", "usc")}
     return {
@@ -1360,6 +1360,7 @@ def _region_subjects() -> dict[str, Callable[[], Any]]:
         "Input": lambda: region.Input("request", "c1", UpdateItem("w1", "k", {"x": 1}), 5),
         "Rejoin": lambda: region.Rejoin(0, 3),
         "AzOutage": lambda: AzOutage(10, "eu-west-1", "a", until=20, durable=False),
+        "AzPartition": lambda: AzPartition(10, "eu-west-1", "a", until=20),
     }
 
 

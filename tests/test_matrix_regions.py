@@ -7,9 +7,10 @@ truth, convergence, nothing crosses a cut, clocks order what was seen), plus the
 ones: every AZ node of a region ends with the same table, and no strongly consistent read
 misses a write its own region acknowledged before it was sent.
 
-The stamps (wall, hlc) and an AZ outage (none, AZ a down without its disk and back, AZ b down
-with it) alternate across the cases rather than multiplying them, so the matrix stays within a
-few seconds; every outage and both stamps meet every policy. Refusals are counted as in the one-replica matrix.
+The stamps (wall, hlc) and a fault inside the first writer's region (none, AZ a down without
+its disk and back, AZ b down with it, AZ a cut off from the region's other AZs and healed, AZ b
+cut off) alternate across the cases rather than multiplying them, so the matrix stays within a
+few seconds; every fault and both stamps meet every policy. Refusals are counted as in the one-replica matrix.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from replicalab import scenarios
 from replicalab.errors import ConfigError
 from replicalab.policies import policy_names
 from replicalab.replica.table import STAMPS
-from replicalab.scenarios.regions import AzOutage
+from replicalab.scenarios.regions import AzOutage, AzPartition
 from replicalab.scenarios.world import MODES, ROUTING, WRITES
 
-OUTAGES = (None, ("a", False, 90, 600), ("b", True, 150, 500))
+#: (AZ, keeps its disk, at, until) for an outage; (AZ, "cut", at, until) for a partition.
+OUTAGES = (None, ("a", False, 90, 600), ("b", True, 150, 500), ("a", "cut", 90, 600), ("b", "cut", 150, 500))
 
 
 def _combinations():
@@ -74,7 +76,10 @@ def test_invariants_hold_with_azs_in_every_region(case) -> None:
     if outage is not None:
         az, durable, at, until = outage
         region = scenario.workload[0].region
-        given["az_outages"] = [AzOutage(at, region, az, until=until, durable=durable)]
+        if durable == "cut":
+            given["az_partitions"] = [AzPartition(at, region, az, until=until)]
+        else:
+            given["az_outages"] = [AzOutage(at, region, az, until=until, durable=durable)]
     result = scenario.run(seed=0, **given)
     check_invariants(result, scenario, options)
     by_region: dict[str, list] = {}

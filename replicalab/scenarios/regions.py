@@ -143,10 +143,19 @@ class AzPartition:
 
     def active(self, t: int) -> bool:
         """True iff the cut is in force at time ``t``."""
+        if type(t) is not int:
+            raise ConfigError(f"a time is an integer number of ms, got {_validate.shown(t)}")
         return self.at <= t < self.until
 
     def partition(self, at: int, nodes_of: Mapping[str, tuple[str, ...]]) -> Partition:
-        """This cut as a simulator :class:`~replicalab.sim.faults.Partition` applied at ``at``."""
+        """This cut as a simulator :class:`~replicalab.sim.faults.Partition` applied at ``at``;
+        ``nodes_of`` maps each region to its node ids (this AZ's region must be there)."""
+        if type(at) is not int or at < 0:
+            raise ConfigError(f"a partition's time is an integer >= 0, got {_validate.shown(at)}")
+        if (not isinstance(nodes_of, Mapping) or self.node not in nodes_of.get(self.region, ())
+                or not all(isinstance(ns, tuple) for ns in nodes_of.values())):
+            raise ConfigError(f"nodes_of must map every region to a tuple of its node ids, with "
+                              f"{self.node!r} among {self.region!r}'s; got {_validate.shown(nodes_of)}")
         rest = tuple(n for n in nodes_of[self.region] if n != self.node)
         bridges = [n for region, nodes in sorted(nodes_of.items()) if region != self.region for n in nodes]
         return Partition(at, ((self.node,), rest), bridges)
