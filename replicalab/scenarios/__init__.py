@@ -76,6 +76,7 @@ def run(name: str, merge: str | MergePolicy = "item-lww", seed: int = 0,
     ``stamps="hlc"``, ``retries=n``; ``replicas_per_region=3`` with
     ``region_protocol="leader"`` makes every region three AZ nodes under a per-partition
     leader (:mod:`replicalab.quorum.region`), ``az_outages=[AzOutage(...)]`` takes AZs down
+    and ``az_partitions=[AzPartition(...)]`` cuts an AZ off from its region's other AZs
     (:mod:`replicalab.scenarios.regions`). An unknown option or value raises
     :class:`ConfigError` naming the valid ones.
 
