@@ -70,6 +70,14 @@ def test_an_az_partition_story_keeps_every_acknowledged_write_and_converges_afte
         strong = {r.op for r in scenario.reads if r.consistent}
         assert not strong & set(stale_here), (cut, {op: stale_here[op] for op in strong & set(stale_here)})
         assert set(result.stale_reads) == set(_oracle_stale(result, scenario)), cut
+    during = [w.op for w in scenario.workload if w.region == cut.region and cut.at < w.at < cut.until]
+    for op in during:  # the router keeps them on the majority side, which elects if it must
+        assert _reached(result, op) != cut.node and result.replies[op].response.ok, (cut, op)
+    facts = {f.op: f for f in result.facts}
+    for op, why in result.stale_why.items():  # every policy: the judge's view of strong reads
+        read = next(r for r in scenario.reads if r.op == op)
+        missed = why.split(" missed ")[1].split(",")[0]
+        assert not (read.consistent and facts[missed].replica[:-1] == read.region), (cut, why)
     assert result.converged, cut
     # The same run without the partition: the same verdict for every write that reached
     # another node than the cut-off one (one that did may have been refused: NoLeader).

@@ -110,7 +110,12 @@ class AzPartition:
     as groups and every other node as a bridge, and a :class:`~replicalab.sim.faults.Heal`
     (see :func:`partition_faults` for several at once). At the heal every live node of the
     region is told the network is back (:meth:`~replicalab.quorum.region.RegionNode.reconnect`):
-    with nothing ticking while a region is idle, that is how the cut-off node catches up.
+    with nothing ticking while a region is idle, that is how the cut-off node catches up. A
+    cut-off node that campaigned in vain (the other regions' replication reached it and no
+    leader logged it) comes back with a higher term; its answer then deposes the leader of that
+    partition, and the region elects again — Raft's PreVote would avoid that, and is not
+    modelled: a client whose write was in that leader's hands is told ``NoLeader`` (the write
+    "may or may not commit").
 
     Not offered (refused, or not an option): a cut that never heals — the cut-off node still
     receives the other regions' replication, which it can never apply, and the ledger's ground
