@@ -226,7 +226,7 @@ def validate(scenario: Scenario, merge: str | MergePolicy = "item-lww", seed: in
         raise ConfigError(f"durable must be True or False, got {_validate.shown(durable)}")
     _refuse_nonsense(scenario, merge, mode, routing, durable)
     per_region, protocol, outages = _inside_regions(scenario, mode, given)
-    cuts = _az_partitions(scenario, per_region, given)
+    cuts = _az_partitions(scenario, per_region, protocol, given)
     return Options(merge=merge, seed=seed, writes=writes, routing=routing, mode=mode,
                    homes=dict(homes), primary=primary, skew=dict(skew), stamps=stamps,
                    retries=retries, durable=durable, replicas_per_region=per_region,
@@ -290,9 +290,11 @@ def _inside_regions(scenario: Scenario, mode: str, given: Mapping[str, Any]
     return per_region, protocol, tuple(outages)
 
 
-def _az_partitions(scenario: Scenario, per_region: int, given: Mapping[str, Any]) -> tuple[Any, ...]:
+def _az_partitions(scenario: Scenario, per_region: int, protocol: str | None,
+                   given: Mapping[str, Any]) -> tuple[Any, ...]:
     """Validate ``az_partitions``: a list of :class:`~replicalab.scenarios.regions.AzPartition`
-    naming regions of the scenario and AZs that exist, in regions of several AZs."""
+    naming regions of the scenario and AZs that exist, in regions of several AZs running the
+    ``leader`` protocol (whose nodes know what to do when a cut heals)."""
     cuts = given.get("az_partitions", ())
     if isinstance(cuts, (str, bytes, Mapping)) or not isinstance(cuts, (list, tuple)):
         raise ConfigError(f"az_partitions must be a list of AzPartition(...), got {_validate.shown(cuts)}")
@@ -301,6 +303,9 @@ def _az_partitions(scenario: Scenario, per_region: int, given: Mapping[str, Any]
     if per_region == 1:
         raise ConfigError("az_partitions cut one AZ of a region of several replicas off from the others; "
                           "give replicas_per_region=3 with them")
+    if protocol != "leader":
+        raise ConfigError(f"az_partitions run with region_protocol='leader'; region_protocol="
+                          f"{protocol!r} has no heal handling for them")
     from replicalab.scenarios.regions import AzPartition  # only grouped runs need it
 
     for cut in cuts:

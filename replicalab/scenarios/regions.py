@@ -12,8 +12,9 @@ is the scenario side of it:
   sends it (the request router knows which nodes are up, as DynamoDB's does from health
   checks): a write or a strongly consistent read to the live node that leads the key's
   partition (the one with the highest term, if several think so), else the first live node
-  from the partition's starting leader on (which forwards it); an eventually consistent read
-  to a live node drawn from the run's ``"az-reads"`` random stream.
+  from the partition's starting leader on (which forwards it) — while an AZ partition is in
+  force, among the nodes that reach a majority of their region only; an eventually consistent
+  read to a live node drawn from the run's ``"az-reads"`` random stream (cut off or not).
 * :func:`stale_reads` — every read, strongly or eventually consistent, that missed a write
   acknowledged before the read was sent, and why.
 * :class:`AzOutage` — the fault: one AZ of one region down (and back).
