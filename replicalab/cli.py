@@ -3,7 +3,8 @@
     replicalab run london [--merge item-lww|attribute-lww|causal] [--seed N] [--json]
                           [--writes versioned] [--routing key-home] [--mode mrsc|single-primary]
                           [--skew REGION=MS] [--stamps hlc] [--scan]
-                          [--replicas-per-region 3 [--region-protocol leader] [--az-outage NODE@AT..UNTIL]]
+                          [--replicas-per-region 3 [--region-protocol leader|leaderless [--n N --r R --w W
+                           --sloppy]] [--az-outage NODE@AT..UNTIL]]
     replicalab compare london [--seed N] [--seeds N] [--json] [--replicas-per-region 3]
     replicalab compare --workload append-only|profile|contested [--minutes M]
     replicalab run london --net [--merge POLICY] [--hold MS]   (real processes on 127.0.0.1)
@@ -244,7 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
     azs.add_argument("--replicas-per-region", type=_count(1, 9), default=None, metavar="N",
                      help="nodes per region, one per AZ (default 1: a region is one replica)")
     azs.add_argument("--region-protocol", default=None, metavar="PROTOCOL",
-                     help="the protocol inside a region: leader (the default with N > 1)")
+                     help="the protocol inside a region: leader (the default with N > 1) or "
+                          "leaderless (with --n --r --w --sloppy)")
     azs.add_argument("--az-outage", type=_az_outage, action="append", default=[],
                      metavar="NODE@AT[..UNTIL][:lose-disk]",
                      help="take an AZ down, e.g. eu-west-1a@150..600 (repeatable)")
@@ -303,6 +305,11 @@ def build_parser() -> argparse.ArgumentParser:
                          help="nodes per region, one per AZ, in every pattern's runs")
     compare.add_argument("--region-protocol", default=None, metavar="PROTOCOL",
                          help="the protocol inside a region: leader (the default with N > 1)")
+    compare.add_argument("--n", type=_count(1, 9), help="--region-protocol leaderless: home nodes per key")
+    compare.add_argument("--r", type=_count(1, 9), help="--region-protocol leaderless: read quorum")
+    compare.add_argument("--w", type=_count(1, 9), help="--region-protocol leaderless: write quorum")
+    compare.add_argument("--sloppy", action="store_true", default=None,
+                         help="--region-protocol leaderless: sloppy quorum with hinted handoff")
     compare.add_argument("--svg", type=_path, metavar="FILE",
                          help="write every policy's space-time diagram side by side (at --seed)")
 
@@ -661,6 +668,10 @@ _QUORUM_FLAGS = ("n", "r", "w", "sloppy", "fault", "heal", "ops", "keys", "reads
                  "write_quorum", "strong")
 
 
+#: The cluster flags a table story takes too, with --region-protocol leaderless.
+_ZONE_FLAGS = ("n", "r", "w", "sloppy")
+
+
 def _flag(name: str) -> str:
     return "--no-heal" if name == "heal" else f"--{name.replace('_', '-')}"
 
@@ -736,7 +747,8 @@ def _run(args: argparse.Namespace) -> None:
     if args.scenario == "leader":
         _run_leader(args)
         return
-    quorum = [_flag(k) for k in _QUORUM_FLAGS if getattr(args, k) is not None]
+    quorum = [_flag(k) for k in _QUORUM_FLAGS if getattr(args, k) is not None
+              and not (k in _ZONE_FLAGS and args.region_protocol == "leaderless")]
     if quorum:
         raise ConfigError(f"{', '.join(quorum)} set(s) a cluster's options; {args.scenario} is a "
                           f"global-table story (try: replicalab run dynamo or run leader {' '.join(quorum)})")
@@ -786,6 +798,9 @@ def _region_options(args: argparse.Namespace) -> dict[str, Any]:
         options["region_protocol"] = args.region_protocol
     if getattr(args, "az_outage", None):
         options["az_outages"] = list(args.az_outage)
+    for name in _ZONE_FLAGS:  # the leaderless region's quorums (options refuse them elsewhere)
+        if getattr(args, name, None) is not None:
+            options[name] = getattr(args, name)
     return options
 
 
@@ -879,7 +894,8 @@ def _run_requests(args: argparse.Namespace) -> None:
     if args.net or args.hold is not None or args.listen is not None:
         raise ConfigError("--net, --hold and --listen run a built-in scenario on real processes; "
                           "a request file replays on the simulated GlobalTable")
-    quorum = [_flag(k) for k in _QUORUM_FLAGS if getattr(args, k) is not None]
+    quorum = [_flag(k) for k in _QUORUM_FLAGS if getattr(args, k) is not None
+              and not (k in _ZONE_FLAGS and args.region_protocol == "leaderless")]
     if quorum:
         raise ConfigError(f"{', '.join(quorum)} set(s) a cluster's options; a request file "
                           "replays on a global table")

@@ -32,8 +32,10 @@ from replicalab.items import Item
 from replicalab.ledger.reading import write_records
 from replicalab.ledger.rules import effect_missing
 from replicalab.policies import MergePolicy
+from replicalab.quorum.config import QuorumConfig
 from replicalab.quorum.leader import LeaderConfig, partition_of
 from replicalab.quorum.region import AZ_LETTERS, RegionNode, az_nodes
+from replicalab.quorum.ring import HashRing
 from replicalab.replica.base import Request
 from replicalab.sim.clock import WallClock
 from replicalab.sim.faults import Crash, Restart
@@ -98,15 +100,31 @@ def groups(regions: tuple[str, ...], count: int) -> dict[str, tuple[str, ...]]:
 
 def build(regions: tuple[str, ...], latency: Mapping[tuple[str, str], Latency], count: int,
           policy: MergePolicy, initial: Mapping[str, Item], *, stamps: str,
-          skew: Mapping[str, int]) -> tuple[list[RegionNode], dict[tuple[str, str], Link],
-                                            dict[str, WallClock]]:
-    """The nodes of every region, the links between them and their clocks (module docs)."""
+          skew: Mapping[str, int], protocol: str = "leader", quorum: QuorumConfig | None = None,
+          ) -> tuple[list[Any], dict[tuple[str, str], Link], dict[str, WallClock]]:
+    """The nodes of every region, the links between them and their clocks (module docs).
+
+    ``protocol`` is ``"leader"`` (:class:`RegionNode`) or ``"leaderless"``
+    (:class:`~replicalab.quorum.zone.LeaderlessNode`, with the ``quorum`` config)."""
     nodes_of = groups(regions, count)
-    config = LeaderConfig(write_quorum=count // 2 + 1)
     answers: dict[str, Item | None] = {}
-    replicas = [RegionNode(node, region, nodes, nodes_of, policy, initial, stamps=stamps, config=config,
-                           answers=answers)
-                for region, nodes in nodes_of.items() for node in nodes]
+    replicas: list[Any]
+    if protocol == "leaderless":
+        from replicalab.quorum.zone import LeaderlessNode  # only leaderless runs need it
+
+        config = quorum if quorum is not None else QuorumConfig(n=count, r=count // 2 + 1, w=count // 2 + 1)
+        rings = {region: HashRing(nodes, vnodes=config.vnodes) for region, nodes in nodes_of.items()}
+        # Only a key's home nodes start with it: the others never hold it.
+        replicas = [LeaderlessNode(node, region, rings, config, policy,
+                                   {k: v for k, v in initial.items()
+                                    if node in rings[region].preference_list(k, config.n)},
+                                   stamps=stamps, answers=answers)
+                    for region, nodes in nodes_of.items() for node in nodes]
+    else:
+        leader = LeaderConfig(write_quorum=count // 2 + 1)
+        replicas = [RegionNode(node, region, nodes, nodes_of, policy, initial, stamps=stamps,
+                               config=leader, answers=answers)
+                    for region, nodes in nodes_of.items() for node in nodes]
     links: dict[tuple[str, str], Link] = {}
     for nodes in nodes_of.values():
         for i, a in enumerate(nodes):
@@ -134,9 +152,20 @@ class Router:
         live = [n for n in nodes if n not in down]
         if not live:
             return nodes[0]  # the whole region is down: the request fails there, and says so
+        node0: Any = self.sim.replicas[live[0]]
+        if hasattr(node0, "home") and isinstance(key, str):  # leaderless: a live home node
+            home = node0.home(key)
+            up = [n for n in home if n not in down]
+            # A node catching up after a restart reports itself unhealthy (zone.py docs).
+            ready = [n for n in up if not getattr(self.sim.replicas[n], "syncing", False)]
+            up = ready or up
+            if not up:
+                return home[0]  # every home node is down: the request fails there, and says so
+            if not request.mutates and not getattr(request, "consistent", False):
+                return up[int(self.sim.streams.stream("az-reads").random() * len(up))]
+            return up[0]
         if not request.mutates and not getattr(request, "consistent", False):
             return live[int(self.sim.streams.stream("az-reads").random() * len(live))]
-        node0: Any = self.sim.replicas[live[0]]
         p = partition_of(str(key), node0.config.partitions)
         leaders = [(self.sim.replicas[n].parts[p].term, n) for n in live  # type: ignore[attr-defined]
                    if self.sim.replicas[n].leads(p)]  # type: ignore[attr-defined]
@@ -149,6 +178,8 @@ class Router:
         """The live node of ``region`` that has applied the most of its log (ties: the first)."""
         down = set(self.sim.down)
         nodes = [n for n in self.nodes_of[region] if n not in down] or list(self.nodes_of[region])
+        if not hasattr(self.sim.replicas[nodes[0]], "parts"):  # leaderless: no log to compare
+            return self.sim.replicas[nodes[0]]
         return max((self.sim.replicas[n] for n in nodes),
                    key=lambda node: sum(p.applied for p in node.parts))  # type: ignore[attr-defined]
 
