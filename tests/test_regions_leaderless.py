@@ -8,11 +8,15 @@ client's own replies, a second process.
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
 from replicalab import scenarios
+from replicalab.errors import ConfigError
 from replicalab.scenarios.regions import AzOutage
 from replicalab.scenarios.world import ClientRead, ClientWrite, TableScenario
 from replicalab.sim.network import Uniform
@@ -100,3 +104,173 @@ def result_replies(result):
     for e in result.trace.of_kind("Replied"):
         out.append(SimpleNamespace(response=SimpleNamespace(op=e.get("op"), ok=e.get("ok", True))))
     return out
+
+
+# -- what w=1 and eventual reads give up ------------------------------------------------------------
+
+def _one_region_write(w: int):
+    """eu-west-1 alone; b and c down when w1 arrives at a; a loses its disk 20 ms later."""
+    writes = [ClientWrite(at=100, region="eu-west-1", op="w1", client="portal", key="k",
+                          attributes={"n": 1})]
+    outages = [AzOutage(50, "eu-west-1", "b", until=400), AzOutage(50, "eu-west-1", "c", until=400),
+               AzOutage(120, "eu-west-1", "a", until=500, durable=False)]
+    return story(regions=("eu-west-1",), writes=writes).run("item-lww", 0, az_outages=outages, w=w,
+                                                             r=1, **LEADERLESS)
+
+
+def test_w1_acknowledges_a_write_its_only_holder_then_loses() -> None:
+    """Lesson: w=1 answers the client as soon as the coordinator has the write; if that node
+    loses its disk before any other node got it, an acknowledged write is gone — and the
+    ledger says so, naming the crash."""
+    (entry,) = _one_region_write(1).ledger
+    assert entry.verdict == "silently-lost"
+    assert "lost with eu-west-1a's state when it crashed at t=120 (durable=False)" in entry.why
+
+
+def test_w2_in_the_same_outage_tells_the_client_its_write_is_in_doubt() -> None:
+    """With w=2 the same write is never acknowledged: the client hears of a failure (its
+    outcome unknown: it did take effect at the coordinator), and the ledger says so."""
+    result = _one_region_write(2)
+    (entry,) = result.ledger
+    assert entry.verdict == "silently-lost" and entry.why.startswith("the client was told")
+    assert not any(e.get("ok") for e in result.trace.of_kind("Replied"))
+
+
+def test_a_quorum_that_times_out_reports_an_unknown_outcome_and_the_write_persists() -> None:
+    writes = [ClientWrite(at=100, region="eu-west-1", op="w1", client="portal", key="k",
+                          attributes={"n": 1})]
+    outages = [AzOutage(50, "eu-west-1", "b", until=400), AzOutage(50, "eu-west-1", "c", until=400)]
+    result = story(writes=writes).run("item-lww", 0, az_outages=outages, w=2, **LEADERLESS)
+    (reply,) = [e for e in result.trace.of_kind("Replied") if e.get("op") == "w1"]
+    assert reply.get("error") == "QuorumNotReached" and "may persist" in reply.get("message")
+    (entry,) = result.ledger
+    # It stayed in a's table and was replicated to us-east-1: it survives, though the client
+    # was told it failed; b and c catch up when they return.
+    assert entry.verdict == "kept" and "the client was told QuorumNotReached" in entry.why
+    assert result.converged
+
+
+def _read_after_write(consistent: bool, r: int, w: int, seed: int):
+    writes = [ClientWrite(at=100, region="eu-west-1", op="w1", client="portal", key="k",
+                          attributes={"n": 1})]
+    reads = [ClientRead(at=100 + 5 * i, region="eu-west-1", op=f"r{i}", client="reader", key="k",
+                        consistent=consistent) for i in range(1, 4)]
+    return story(writes=writes, reads=reads).run("item-lww", seed, r=r, w=w, **LEADERLESS)
+
+
+def test_an_eventual_read_can_miss_an_acknowledged_write_of_its_region() -> None:
+    """Lesson: an eventually consistent read answers from one node, which may not hold a write
+    the region acknowledged (w=1 acknowledged it at another node an instant earlier)."""
+    stale = {}
+    for seed in range(10):
+        writes = [ClientWrite(at=100, region="eu-west-1", op="w1", client="portal", key="k",
+                              attributes={"n": 1})]
+        reads = [ClientRead(at=100, region="eu-west-1", op="r1", client="reader", key="k",
+                            consistent=False)]
+        result = story(writes=writes, reads=reads).run("item-lww", seed, r=1, w=1, **LEADERLESS)
+        stale.update(result.stale_why)
+    assert stale, "no seed sent the read to a node the write had not reached yet"
+    assert all(why.startswith("eventually consistent read") and "missed w1" in why
+               for why in stale.values())
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_consistent_read_with_r_plus_w_above_n_meets_the_write(seed) -> None:
+    result = _read_after_write(True, 2, 2, seed)
+    assert not result.stale_reads
+
+
+# -- refusals -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("options", "says"), [
+    ({"writes": "versioned", **LEADERLESS}, "use region_protocol='leader' for the versioned pattern"),
+    ({"n": 4, **LEADERLESS}, "n must be an integer from 1 to replicas_per_region=3"),
+    ({"n": 3, "r": 4, **LEADERLESS}, "r must be an integer from 1 to n=3"),
+    ({"w": 0, **LEADERLESS}, "w must be an integer from 1 to n=3"),
+    ({"sloppy": True, **LEADERLESS}, "give n smaller than replicas_per_region=3"),
+    ({"sloppy": "yes", "n": 2, **LEADERLESS}, "sloppy must be True or False"),
+    ({"n": 2, "replicas_per_region": 3, "region_protocol": "leader"}, "region_protocol='leaderless'"),
+    ({"r": 2}, "region_protocol='leaderless'"),
+    ({"mode": "mrsc", **LEADERLESS}, "choose mode 'mrec' or 'single-primary'"),
+])
+def test_refused_options_say_what_to_use_instead(options, says) -> None:
+    with pytest.raises(ConfigError, match=re.escape(says)):
+        scenarios.run("london", **options)
+
+
+def test_anti_entropy_stories_are_refused_with_azs() -> None:
+    with pytest.raises(ConfigError, match="anti-entropy"):
+        scenarios.run("partition-heal" if "partition-heal" in scenarios.names() else "partition",
+                      **LEADERLESS)
+
+
+def test_a_conditional_write_is_refused_to_its_client_and_changes_nothing() -> None:
+    """A condition checked on one coordinator's copy would be a lie: the client gets a
+    ValidationError naming region_protocol='leader', and no node's table changes."""
+    writes = [ClientWrite(at=100, region="eu-west-1", op="w1", client="portal", key="k",
+                          attributes={"n": 1}, condition={"n": 0})]
+    result = story(writes=writes).run("item-lww", 0, **LEADERLESS)
+    (entry,) = result.ledger
+    assert entry.verdict == "rejected"
+    assert "ValidationError" in entry.why and "use region_protocol='leader'" in entry.why
+    assert {state["k"]["n"] for state in result.final.values()} == {0}
+
+
+def test_a_global_table_refuses_transactions_and_strong_queries_but_runs_the_rest() -> None:
+    from replicalab.dynamodb import GlobalTable
+
+    table = GlobalTable("subs", key=("pk",), replicas_per_region=3, region_protocol="leaderless",
+                        n=3, r=2, w=2, items=[{"pk": {"S": "sub_42"}, "city": {"S": "Manchester"}}])
+    eu, us = table.client("eu-west-1"), table.client("us-east-1")
+    key = {"pk": {"S": "sub_42"}}
+    table.at(5)
+    eu.update_item(TableName="subs", Key=key, UpdateExpression="SET city = :c",
+                   ExpressionAttributeValues={":c": {"S": "London"}})
+    assert eu.get_item(TableName="subs", Key=key, ConsistentRead=True)["Item"]["city"] == {"S": "London"}
+    assert us.get_item(TableName="subs", Key=key)["Item"]["city"] == {"S": "Manchester"}  # not there yet
+    with pytest.raises(Exception, match="use region_protocol='leader'") as refused:
+        eu.update_item(TableName="subs", Key=key, UpdateExpression="SET city = :c",
+                       ConditionExpression="city = :old",
+                       ExpressionAttributeValues={":c": {"S": "Leeds"}, ":old": {"S": "London"}})
+    assert "ValidationException" in type(refused.value).__name__
+    with pytest.raises(Exception, match="transactions are not supported"):
+        eu.transact_write_items(TransactItems=[{"Put": {"TableName": "subs", "Item": {
+            "pk": {"S": "sub_43"}, "city": {"S": "York"}}}}])
+    with pytest.raises(Exception, match="strongly consistent Query"):
+        eu.query(TableName="subs", KeyConditionExpression="pk = :k",
+                 ExpressionAttributeValues={":k": {"S": "sub_42"}}, ConsistentRead=True)
+    result = table.settle()
+    assert result.ledger.verdicts()["w1"] == "kept"
+    assert result.converged and "eu-west-1c" in result.final
+
+
+# -- determinism, the CLI ----------------------------------------------------------------------------
+
+def test_same_seed_gives_byte_identical_json_in_another_process() -> None:
+    options = {"az_outages": [AzOutage(145, "eu-west-1", "a", until=600, durable=False)], "w": 1,
+               **LEADERLESS}
+    here = scenarios.run("london", merge="causal", seed=3, **options).to_json()
+    code = ("from replicalab import scenarios\n"
+            "from replicalab.scenarios.regions import AzOutage\n"
+            "print(scenarios.run('london', merge='causal', seed=3, w=1, replicas_per_region=3, "
+            "region_protocol='leaderless', az_outages=[AzOutage(145, 'eu-west-1', 'a', until=600, "
+            "durable=False)]).to_json(), end='')")
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    there = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                           check=True).stdout
+    assert there == here
+
+
+def test_the_cli_runs_and_compares_leaderless_regions(capsys) -> None:
+    from replicalab.cli import main
+
+    assert main(["run", "london", "--replicas-per-region", "3", "--region-protocol", "leaderless",
+                 "--n", "3", "--r", "2", "--w", "1", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["options"] == {"n": 3, "r": 2, "w": 1, "region_protocol": "leaderless",
+                                   "replicas_per_region": 3}
+    assert document["summary"]["silently_lost"] == 1
+    assert main(["compare", "london", "--replicas-per-region", "3", "--region-protocol", "leaderless",
+                 "--w", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "(leaderless)" in out and "version + conditional" in out.split("not applicable:")[1]

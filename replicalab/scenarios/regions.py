@@ -153,7 +153,9 @@ class Router:
         if not live:
             return nodes[0]  # the whole region is down: the request fails there, and says so
         node0: Any = self.sim.replicas[live[0]]
-        if hasattr(node0, "home") and isinstance(key, str):  # leaderless: a live home node
+        if hasattr(node0, "home"):  # leaderless: a live home node of the key
+            if not isinstance(key, str):  # a Query: any live node answers from its own copy
+                return live[0]
             home = node0.home(key)
             up = [n for n in home if n not in down]
             # A node catching up after a restart reports itself unhealthy (zone.py docs).
@@ -179,7 +181,7 @@ class Router:
         down = set(self.sim.down)
         nodes = [n for n in self.nodes_of[region] if n not in down] or list(self.nodes_of[region])
         if not hasattr(self.sim.replicas[nodes[0]], "parts"):  # leaderless: no log to compare
-            return self.sim.replicas[nodes[0]]
+            return _HomeView([self.sim.replicas[n] for n in nodes])
         return max((self.sim.replicas[n] for n in nodes),
                    key=lambda node: sum(p.applied for p in node.parts))  # type: ignore[attr-defined]
 
@@ -200,6 +202,19 @@ class Router:
             sim.client_request(sim.now, node, request, client=client, via=near, on_reply=on_reply)
 
         self.sim.schedule(at, go)
+
+
+class _HomeView:
+    """A leaderless region's table as one replica's ``items``: each key's item at the first
+    of ``nodes`` (live ones first) that is home for it."""
+
+    def __init__(self, nodes: list[Any]) -> None:
+        items: dict[str, Item] = {}
+        for node in nodes:
+            for key, item in node.items.items():
+                if key not in items and node.owns(key):
+                    items[key] = item
+        self.items = dict(sorted(items.items()))
 
 
 def reads_lost(sim: Simulation, node: str) -> None:
