@@ -274,3 +274,30 @@ def test_the_cli_runs_and_compares_leaderless_regions(capsys) -> None:
                  "--w", "1"]) == 0
     out = capsys.readouterr().out
     assert "(leaderless)" in out and "version + conditional" in out.split("not applicable:")[1]
+
+
+# -- sloppy quorum and hinted handoff -----------------------------------------------------------------
+
+@pytest.mark.parametrize("until", [700, None])
+def test_a_sloppy_quorum_acknowledges_through_a_stand_in_and_hands_the_hint_home(until) -> None:
+    """Four AZs, n=3, w=3; home node eu-west-1b is down. Strict: the client is told
+    QuorumNotReached (the write persists anyway). Sloppy: eu-west-1a stands in with a hint, the
+    client gets its acknowledgement, and when b returns the hint reaches it."""
+    writes = [ClientWrite(at=100, region="eu-west-1", op="w1", client="portal", key="k",
+                          attributes={"n": 1})]
+    outage = [AzOutage(50, "eu-west-1", "b", until=until)]
+    options = {"replicas_per_region": 4, "region_protocol": "leaderless", "n": 3, "w": 3, "r": 1,
+               "az_outages": outage}
+    strict = story(writes=writes).run("item-lww", 0, **options)
+    sloppy = story(writes=writes).run("item-lww", 0, sloppy=True, **options)
+    (told,) = [e for e in strict.trace.of_kind("Replied") if e.get("op") == "w1"]
+    assert told.get("error") == "QuorumNotReached"
+    (acked,) = [e for e in sloppy.trace.of_kind("Replied") if e.get("op") == "w1"]
+    assert acked.get("ok") is True
+    assert [(e.replica, e.get("home")) for e in sloppy.trace.of_kind("HintStored")] == [
+        ("eu-west-1a", "eu-west-1b")]
+    assert sloppy.ledger.verdicts() == {"w1": "kept"}
+    if until is not None:  # b is back: it holds the write (by its catch-up or the hint)
+        assert sloppy.final["eu-west-1b"]["k"]["n"] == 1 and sloppy.converged
+    else:  # b never returns: the stand-in gives up after HANDOFF_TRIES rounds; the run ends
+        assert not sloppy.converged

@@ -137,6 +137,10 @@ class HintTaken:
     taken: tuple[tuple[str, str], ...]
 
 
+#: Hand-off rounds in a row without an answer before a stand-in stops trying (until the home
+#: node's CatchUp, or its own restart).
+HANDOFF_TRIES = 20
+
 _TIMEOUT = "quorum-timeout"
 _HANDOFF = ("hint-handoff",)
 
@@ -268,6 +272,7 @@ class LeaderlessNode(TableReplica):
         self._suspected: dict[str, int] = {}
         self._written: list[tuple[str, Item, str]] = []
         self._handoff_armed = False
+        self._handoff_tries = 0
         self.started = False
         #: After a restart: catching up from the region's other nodes (the request router
         #: sends it no client request until it has); how many of them answered.
@@ -303,6 +308,7 @@ class LeaderlessNode(TableReplica):
         # connections dropped when it crashed (the scenario's reads_lost).
         self._pending.clear()
         self._handoff_armed = False
+        self._handoff_tries = 0
         if self.hints:
             self._arm_handoff(ctx)
         if self.started:  # a restart: catch up before coordinating (module docs)
@@ -350,6 +356,8 @@ class LeaderlessNode(TableReplica):
         elif kind is HintTaken:
             self._taken(src, msg)
         elif kind is CatchUp:
+            if src in self.hints:  # the home node is back: its hints go now
+                self._send_hints(ctx, only=src)
             items = tuple(Replicate(k, item, "", self.lamport.time, (self.hlc.wall, self.hlc.logical))
                           for k, item in sorted(self.items.items())
                           if src in self.ring.preference_list(k, self.config.n))
@@ -434,6 +442,7 @@ class LeaderlessNode(TableReplica):
             self._observe(ctx, msg.replicate)
             self.hints.setdefault(msg.hint, {})[(msg.replicate.key, msg.replicate.write)] = msg.replicate
             ctx.log("HintStored", key=msg.replicate.key, op=msg.op, home=msg.hint, dots=[])
+            self._handoff_tries = 0  # a new hint: a new round of tries
             self._arm_handoff(ctx)
         ctx.send(src, Held(msg.op))
 
@@ -558,14 +567,23 @@ class LeaderlessNode(TableReplica):
             self._handoff_armed = True
             ctx.set_timer(self.config.handoff_period, _HANDOFF)
 
-    def _send_hints(self, ctx: Context) -> None:
+    def _send_hints(self, ctx: Context, only: str | None = None) -> None:
+        """Send each home node the items kept for it; every ``handoff_period`` ms while any
+        are kept, at most :data:`HANDOFF_TRIES` times in a row unanswered (a home node that
+        never returns must not keep the run going for ever: when it does return, its
+        ``CatchUp`` brings its hints at once)."""
         for home in sorted(self.hints):
-            items = tuple(self.hints[home][k] for k in sorted(self.hints[home]))
-            ctx.send(home, HintHandoff(items), scopes=sorted({r.key for r in items}))
-        if self.hints:
+            if only is None or home == only:
+                items = tuple(self.hints[home][k] for k in sorted(self.hints[home]))
+                ctx.send(home, HintHandoff(items), scopes=sorted({r.key for r in items}))
+        if only is not None:
+            return
+        self._handoff_tries += 1
+        if self.hints and self._handoff_tries < HANDOFF_TRIES:
             self._arm_handoff(ctx)
 
     def _taken(self, home: str, msg: HintTaken) -> None:
+        self._handoff_tries = 0
         kept = self.hints.get(home)
         if kept is None:
             return
