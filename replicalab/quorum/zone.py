@@ -62,7 +62,7 @@ from typing import Any
 import attrs
 
 from replicalab import _validate
-from replicalab.errors import ConfigError
+from replicalab.errors import ConfigError, TopologyError
 from replicalab.items import Item
 from replicalab.policies import MergePolicy
 from replicalab.quorum.config import QuorumConfig
@@ -73,7 +73,53 @@ from replicalab.replica.base import Context, Request, Response
 from replicalab.replica.requests import GetItem, PutItem, UpdateItem
 from replicalab.replica.table import Replicate, TableReplica
 
-__all__ = ["CatchUp", "CaughtUp", "Held", "Hold", "LeaderlessNode", "Peek", "Peeked", "refusal"]
+__all__ = ["HANDOFF_TRIES", "CatchUp", "CaughtUp", "Held", "HintHandoff", "HintTaken", "Hold",
+           "LeaderlessNode", "Peek", "Peeked", "refusal"]
+
+
+def _op(_inst: object, _attr: object, value: Any) -> None:
+    _validate.name(value, "operation id")
+
+
+def _key(_inst: object, _attr: object, value: Any) -> None:
+    _validate.name(value, "item key")
+
+
+def _optional_node(_inst: object, _attr: object, value: Any) -> None:
+    if value is not None:
+        _validate.replica_id(value, "hinted home node")
+
+
+def _replicate(_inst: object, _attr: object, value: Any) -> None:
+    if not isinstance(value, Replicate):
+        raise ConfigError(f"a Replicate(...) message is needed here, got {_validate.shown(value)}")
+
+
+def _optional_item(_inst: object, _attr: object, value: Any) -> None:
+    if value is not None and not isinstance(value, Item):
+        raise ConfigError(f"an Item or None is needed here, got {_validate.shown(value)}")
+
+
+def _replicates(_inst: object, _attr: object, value: Any) -> None:
+    if not isinstance(value, tuple) or not all(isinstance(v, Replicate) for v in value):
+        raise ConfigError(f"a tuple of Replicate(...) messages is needed here, got {_validate.shown(value)}")
+
+
+def _clock(_inst: object, _attr: object, value: Any) -> None:
+    if type(value) is not int or value < 0:
+        raise ConfigError(f"a Lamport time is an integer >= 0, got {_validate.shown(value)}")
+
+
+def _hlc(_inst: object, _attr: object, value: Any) -> None:
+    if not (isinstance(value, tuple) and len(value) == 2 and all(type(v) is int and v >= 0 for v in value)):
+        raise ConfigError(f"a hybrid logical clock is a (wall, logical) pair of integers >= 0, "
+                          f"got {_validate.shown(value)}")
+
+
+def _taken(_inst: object, _attr: object, value: Any) -> None:
+    if not isinstance(value, tuple) or not all(
+            isinstance(t, tuple) and len(t) == 2 and all(isinstance(x, str) for x in t) for t in value):
+        raise ConfigError(f"taken must be a tuple of (key, write) string pairs, got {_validate.shown(value)}")
 
 
 @attrs.frozen
@@ -81,34 +127,36 @@ class Hold:
     """Coordinator -> a node asked to hold write ``op``: the item after it (``hint``: the home
     node a stand-in keeps it for; None: the receiver is home)."""
 
-    op: str
-    replicate: Replicate
-    hint: str | None = None
+    op: str = attrs.field(validator=_op)
+    replicate: Replicate = attrs.field(validator=_replicate)
+    hint: str | None = attrs.field(default=None, validator=_optional_node)
 
 
 @attrs.frozen
 class Held:
     """A node -> the coordinator: it holds ``op``'s item (merged, or kept as a hint)."""
 
-    op: str
+    op: str = attrs.field(validator=_op)
 
 
 @attrs.frozen
 class Peek:
     """Coordinator -> a home node: your copy of ``key``, for read ``op``."""
 
-    op: str
-    key: str
+    op: str = attrs.field(validator=_op)
+    key: str = attrs.field(validator=_key)
 
 
 @attrs.frozen
 class Peeked:
-    """A home node -> the coordinator: its copy of the key (None: it holds none)."""
+    """A home node -> the coordinator: its copy of the key (None: it holds none), and its
+    clocks (a read's answer advances the coordinator's clocks, as every path bringing a
+    remote write in does)."""
 
-    op: str
-    item: Item | None
-    lamport: int = 0
-    hlc: tuple[int, int] = (0, 0)
+    op: str = attrs.field(validator=_op)
+    item: Item | None = attrs.field(validator=_optional_item)
+    lamport: int = attrs.field(default=0, validator=_clock)
+    hlc: tuple[int, int] = attrs.field(default=(0, 0), validator=_hlc)
 
 
 @attrs.frozen
@@ -120,21 +168,21 @@ class CatchUp:
 class CaughtUp:
     """A node -> a restarted node: its copies of the keys the restarted node is home for."""
 
-    items: tuple[Replicate, ...]
+    items: tuple[Replicate, ...] = attrs.field(validator=_replicates)
 
 
 @attrs.frozen
 class HintHandoff:
     """A stand-in -> the home node: the items it kept for it."""
 
-    items: tuple[Replicate, ...]
+    items: tuple[Replicate, ...] = attrs.field(validator=_replicates)
 
 
 @attrs.frozen
 class HintTaken:
     """The home node -> the stand-in: it merged these items (by key and write)."""
 
-    taken: tuple[tuple[str, str], ...]
+    taken: tuple[tuple[str, str], ...] = attrs.field(validator=_taken)
 
 
 #: Hand-off rounds in a row without an answer before a stand-in stops trying (until the home
@@ -265,6 +313,7 @@ class LeaderlessNode(TableReplica):
         self.ring = ring
         self.config = config
         self.initial = dict(items or {})
+        self._others = tuple(n for r in self.rings.values() for n in r.nodes if n != replica_id)
         self.answers = answers if answers is not None else {}
         #: Items kept for unreachable home nodes: home -> [(key, write) -> Replicate].
         self.hints: dict[str, dict[tuple[str, str], Replicate]] = {}
@@ -304,6 +353,7 @@ class LeaderlessNode(TableReplica):
 
     # -- lifecycle -----------------------------------------------------------------
     def on_start(self, ctx: Context) -> None:
+        self._check_peers(ctx)
         # Operations this node coordinated died with it (their timers too); their clients'
         # connections dropped when it crashed (the scenario's reads_lost).
         self._pending.clear()
@@ -325,7 +375,8 @@ class LeaderlessNode(TableReplica):
         return max(1, len(self.ring.nodes) - self.config.w)
 
     def on_timer(self, ctx: Context, timer: Any) -> None:
-        if isinstance(timer, tuple) and len(timer) == 2 and timer[0] == _TIMEOUT:
+        self._check_peers(ctx)
+        if isinstance(timer, tuple) and len(timer) == 2 and timer[0] == _TIMEOUT and isinstance(timer[1], str):
             self._timed_out(ctx, timer[1])
         elif timer == _HANDOFF:
             self._handoff_armed = False
@@ -334,8 +385,18 @@ class LeaderlessNode(TableReplica):
             raise ConfigError(f"{self.id} got a timer it never set: {_validate.shown(timer)}")
 
     # -- messages ------------------------------------------------------------------
+    def _check_peers(self, ctx: Context) -> None:
+        """Refuse, before changing anything, a context that cannot reach every node this one
+        may send to (its region's, and each remote region's)."""
+        peers = ctx.peers
+        missing = [n for n in self._others if n not in peers]
+        if missing:
+            raise TopologyError(f"{self.id} sends to the nodes of every region but its context cannot "
+                                f"reach {missing[:6]}; its peers are {list(peers)[:12]}")
+
     def on_message(self, ctx: Context, src: str, msg: Any) -> None:
         _validate.replica_id(src, "message source")
+        self._check_peers(ctx)
         if self._suspected:
             self._suspected.pop(src, None)  # it spoke: it is up
         kind = type(msg)
