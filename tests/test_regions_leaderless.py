@@ -301,3 +301,17 @@ def test_a_sloppy_quorum_acknowledges_through_a_stand_in_and_hands_the_hint_home
         assert sloppy.final["eu-west-1b"]["k"]["n"] == 1 and sloppy.converged
     else:  # b never returns: the stand-in gives up after HANDOFF_TRIES rounds; the run ends
         assert not sloppy.converged
+
+
+def test_a_coordinator_back_from_a_durable_outage_ships_what_it_had_not_shipped() -> None:
+    """eu-west-1a applies w1 and waits for its quorum (b and c are down), then goes down with
+    its disk: the client is told the connection dropped. Back up, a still holds w1 and ships
+    it to us-east-1 (a region replicates what it holds); b and c catch up when they return."""
+    writes = [ClientWrite(at=100, region="eu-west-1", op="w1", client="portal", key="k",
+                          attributes={"n": 1})]
+    outages = [AzOutage(50, "eu-west-1", "b", until=400), AzOutage(50, "eu-west-1", "c", until=400),
+               AzOutage(120, "eu-west-1", "a", until=300, durable=True)]
+    result = story(writes=writes).run("item-lww", 0, az_outages=outages, **LEADERLESS)
+    (entry,) = result.ledger
+    assert entry.verdict == "kept" and entry.why.startswith("the client was told")
+    assert result.converged and result.final["us-east-1b"]["k"]["n"] == 1

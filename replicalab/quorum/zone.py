@@ -355,7 +355,11 @@ class LeaderlessNode(TableReplica):
     def on_start(self, ctx: Context) -> None:
         self._check_peers(ctx)
         # Operations this node coordinated died with it (their timers too); their clients'
-        # connections dropped when it crashed (the scenario's reads_lost).
+        # connections dropped when it crashed (the scenario's reads_lost). A write it applied
+        # and never shipped to the other regions is in its table (the disk survived): the
+        # region replicates what it holds, so it goes now.
+        for pending in [p for _, p in sorted(self._pending.items()) if p.item is not None]:
+            self._ship_remote(ctx, pending)
         self._pending.clear()
         self._handoff_armed = False
         self._handoff_tries = 0
