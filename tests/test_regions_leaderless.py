@@ -315,3 +315,17 @@ def test_a_coordinator_back_from_a_durable_outage_ships_what_it_had_not_shipped(
     (entry,) = result.ledger
     assert entry.verdict == "kept" and entry.why.startswith("the client was told")
     assert result.converged and result.final["us-east-1b"]["k"]["n"] == 1
+
+
+def test_the_explorer_still_refuses_leaderless_regions() -> None:
+    from replicalab import explore
+
+    with pytest.raises(ConfigError, match="are not explored"):
+        explore.scenario("london", replicas_per_region=3, region_protocol="leaderless")
+
+
+def test_a_leaderless_run_draws_its_picture_and_report() -> None:
+    result = scenarios.run("london", seed=0, w=1, **LEADERLESS)
+    svg = result.to_svg()
+    assert svg.startswith("<svg") and "eu-west-1b" in svg
+    assert "3 AZs (leaderless n=3 r=2 w=1)" in result.report()
