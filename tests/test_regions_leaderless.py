@@ -329,3 +329,13 @@ def test_a_leaderless_run_draws_its_picture_and_report() -> None:
     svg = result.to_svg()
     assert svg.startswith("<svg") and "eu-west-1b" in svg
     assert "3 AZs (leaderless n=3 r=2 w=1)" in result.report()
+
+
+def test_a_region_back_from_a_whole_outage_catches_up_from_the_other_regions() -> None:
+    """Every eu-west-1 node is down when us-east-1 ships w2: each returning node asks the other
+    regions too, so the region ends with w2 (without that, w2 would stay unreplicated)."""
+    outages = [AzOutage(100, "eu-west-1", az, until=600) for az in "abc"]
+    result = scenarios.run("london", merge="attribute-lww", az_outages=outages, **LEADERLESS)
+    assert result.ledger.verdicts() == {"w1": "rejected", "w2": "kept"} and result.converged
+    sources = {e.get("source") for e in result.trace.of_kind("Merged") if e.replica == "eu-west-1a"}
+    assert any(s.startswith("us-east-1") for s in sources)

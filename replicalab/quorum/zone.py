@@ -37,8 +37,9 @@ a group of AZ nodes (``eu-west-1a``, ``eu-west-1b``, ...), each a
   mint the same dot, vector-clock entry or LWW stamp for different writes. A node that lost its
   disk restarts under a new name (the simulator's ``eu-west-1b~2``), as every replica does.
 
-* **A node back from an outage catches up first**: it asks the region's other nodes for the
-  items it is home for and merges what they send; once ``nodes - w`` of them answered (they
+* **A node back from an outage catches up first**: it asks the other nodes — its region's,
+  and the other regions' (for what they shipped while it was down) — for the items it is home
+  for and merges what they send; once ``nodes - w`` of its region's nodes answered (they
   hold at least one copy of every write acknowledged meanwhile) it is ready, and until then the
   request router sends it no client request. Without this a restarted node would coordinate
   the next write on the copy it had, and that write would not have *seen* a write the region
@@ -368,9 +369,8 @@ class LeaderlessNode(TableReplica):
         if self.started:  # a restart: catch up before coordinating (module docs)
             self.syncing = True
             self._caught_up_from = set()
-            for node in self.ring.nodes:
-                if node != self.id:
-                    ctx.send(node, CatchUp())
+            for node in self._others:  # the region's nodes, and the other regions' (what they
+                ctx.send(node, CatchUp())  # shipped here while this node was down)
         self.started = True
 
     def _catch_up_quorum(self) -> int:
@@ -423,14 +423,19 @@ class LeaderlessNode(TableReplica):
         elif kind is CatchUp:
             if src in self.hints:  # the home node is back: its hints go now
                 self._send_hints(ctx, only=src)
+            ring = next((r for r in self.rings.values() if src in r.nodes), None)
+            if ring is None:
+                raise ConfigError(f"{self.id} got a CatchUp from {_validate.shown(src)}, which is "
+                                  "no node of the table's regions")
+            n = min(self.config.n, len(ring.nodes))
             items = tuple(Replicate(k, item, "", self.lamport.time, (self.hlc.wall, self.hlc.logical))
                           for k, item in sorted(self.items.items())
-                          if src in self.ring.preference_list(k, self.config.n))
+                          if self.owns(k) and src in ring.preference_list(k, n))
             ctx.send(src, CaughtUp(items), scopes=[r.key for r in items])
         elif kind is CaughtUp:
             for replicate in msg.items:
                 self._merge(ctx, src, replicate)
-            if self.syncing:
+            if self.syncing and src in self.ring.nodes:  # readiness counts its own region
                 self._caught_up_from.add(src)
                 if len(self._caught_up_from) >= self._catch_up_quorum():
                     self.syncing = False
