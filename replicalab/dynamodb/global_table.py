@@ -144,7 +144,8 @@ class GlobalTable:
     ``key_types`` maps key attributes to S, N or B, default S); ``regions``; ``merge`` and
     ``seed`` and the scenario options ``mode``, ``routing``, ``stamps``, ``skew``, ``homes``,
     ``primary``, ``retries``, ``durable``, ``replicas_per_region``, ``region_protocol``,
-    ``az_outages`` (regions of AZ nodes, :mod:`replicalab.scenarios.regions`); ``faults`` (the simulator's fault values);
+    ``n``, ``r``, ``w``, ``sloppy`` (a leaderless region's quorums), ``az_outages`` (regions of
+    AZ nodes, :mod:`replicalab.scenarios.regions`); ``faults`` (the simulator's fault values);
     ``items`` the table holds before the run, in DynamoDB JSON; ``epoch`` the time of day at
     simulated time 0 (ms or ``"HH:MM:SS.mmm"``); ``latency`` per region pair;
     ``version_attribute`` the attribute of the versioned pattern; ``ttl_attribute`` the

@@ -2,8 +2,9 @@
 
 ``replicas_per_region=3, region_protocol="leader"`` makes every region of a
 :class:`~replicalab.scenarios.world.TableScenario` a group of AZ nodes running
-:class:`~replicalab.quorum.region.RegionNode` (read that module for the protocol). This module
-is the scenario side of it:
+:class:`~replicalab.quorum.region.RegionNode` (read that module for the protocol);
+``region_protocol="leaderless"`` a group of
+:class:`~replicalab.quorum.zone.LeaderlessNode` peers. This module is the scenario side of both:
 
 * :func:`build` — the nodes, and links: every pair of nodes of two regions gets the scenario's
   latency for that region pair, nodes of one region talk over :data:`INTRA_REGION` (1–2 ms
@@ -13,7 +14,10 @@ is the scenario side of it:
   checks): a write or a strongly consistent read to the live node that leads the key's
   partition (the one with the highest term, if several think so), else the first live node
   from the partition's starting leader on (which forwards it); an eventually consistent read
-  to a live node drawn from the run's ``"az-reads"`` random stream.
+  to a live node drawn from the run's ``"az-reads"`` random stream. In a leaderless region: a
+  write or a strongly consistent read to the first live home node of the key (one that has
+  caught up after a restart, if any has), an eventually consistent read to a live home node
+  drawn from ``"az-reads"``, a Query to the first live node.
 * :func:`stale_reads` — every read, strongly or eventually consistent, that missed a write
   acknowledged before the read was sent, and why.
 * :class:`AzOutage` — the fault: one AZ of one region down (and back).
