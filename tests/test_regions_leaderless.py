@@ -61,12 +61,13 @@ def test_london_leaderless_final_items_are_on_every_home_node() -> None:
 # -- quorum intersection: r + w > n, no sloppy quorum ---------------------------------------------
 
 def _same_region_story() -> TableScenario:
-    writes = [ClientWrite(at=10 + 40 * i, region="eu-west-1", op=f"w{i}", client="portal", key="k",
-                          attributes={"n": i}) for i in range(1, 9)]
+    """eu writes every 7 ms, each followed 3 ms later by a consistent read; one us write."""
+    writes = [ClientWrite(at=10 + 7 * i, region="eu-west-1", op=f"w{i}", client="portal", key="k",
+                          attributes={"n": i}) for i in range(1, 41)]
     writes.append(ClientWrite(at=95, region="us-east-1", op="u1", client="batch", key="k",
                               attributes={"m": 1}))
-    reads = [ClientRead(at=10 + 40 * i + 6, region="eu-west-1", op=f"r{i}", client="reader", key="k")
-             for i in range(1, 9)]
+    reads = [ClientRead(at=10 + 7 * i + 3, region="eu-west-1", op=f"r{i}", client="reader", key="k")
+             for i in range(1, 41)]
     return story(writes=writes, reads=reads)
 
 
@@ -83,9 +84,11 @@ def test_strict_quorums_never_miss_an_acknowledged_write_of_the_region(seed) -> 
     import random
 
     rng = random.Random(seed)
-    at = rng.randrange(0, 300)
-    outage = AzOutage(at, rng.choice(("eu-west-1", "us-east-1")), rng.choice("abc"), until=at + rng.randrange(20, 200),
-                      durable=True)
+    at = rng.randrange(0, 200)
+    # Every AZ of eu-west-1 (where the writes and reads are) in turn, us-east-1 now and then.
+    outage = AzOutage(at, "us-east-1" if seed % 5 == 4 else "eu-west-1", "abc"[seed % 3],
+                      until=at + rng.randrange(5, 100),
+                      durable=seed % 2 == 0)
     # attribute-lww: the remote write u1 sets another attribute, so no merge may drop an eu write.
     result = _same_region_story().run("attribute-lww", seed, az_outages=[outage], **LEADERLESS)
     acked_here = {r.response.op for r in result_replies(result) if r.response.ok}
@@ -339,3 +342,30 @@ def test_a_region_back_from_a_whole_outage_catches_up_from_the_other_regions() -
     assert result.ledger.verdicts() == {"w1": "rejected", "w2": "kept"} and result.converged
     sources = {e.get("source") for e in result.trace.of_kind("Merged") if e.replica == "eu-west-1a"}
     assert any(s.startswith("us-east-1") for s in sources)
+
+
+def test_a_node_catching_up_answers_no_peek_and_joins_once_enough_peers_answered() -> None:
+    """A restarted node's copy may lack acknowledged writes (it may even have held one and
+    lost its disk), so until nodes - w + 1 of its region's other nodes answered its CatchUp it
+    does not count towards a read's r: it answers no Peek."""
+    from replicalab.quorum import HashRing, QuorumConfig
+    from replicalab.quorum.zone import CaughtUp, LeaderlessNode, Peek
+    from replicalab.replica.base import RecordingContext
+
+    rings = {"eu": HashRing(["eua", "eub", "euc"]), "us": HashRing(["usa", "usb", "usc"])}
+    node = LeaderlessNode("eua", "eu", rings, QuorumConfig(n=3, r=2, w=2)).recover("eua~2")
+    peers = ["eub", "euc", "usa", "usb", "usc"]
+    ctx = RecordingContext("eua", peers=peers)
+    node.on_start(ctx)
+    assert node.syncing and sorted(c.dst for c in ctx.commands) == peers  # CatchUp to everyone
+    quiet = RecordingContext("eua", peers=peers)
+    node.on_message(quiet, "eub", Peek("r1", "k"))
+    assert quiet.commands == []
+    node.on_message(RecordingContext("eua", peers=peers), "usa", CaughtUp(()))
+    node.on_message(RecordingContext("eua", peers=peers), "eub", CaughtUp(()))
+    assert node.syncing  # us-east-1 does not count; one of eu's two others is not enough (w=2)
+    node.on_message(RecordingContext("eua", peers=peers), "euc", CaughtUp(()))
+    assert not node.syncing
+    answered = RecordingContext("eua", peers=peers)
+    node.on_message(answered, "eub", Peek("r1", "k"))
+    assert [type(c.msg).__name__ for c in answered.commands] == ["Peeked"]

@@ -39,9 +39,10 @@ a group of AZ nodes (``eu-west-1a``, ``eu-west-1b``, ...), each a
 
 * **A node back from an outage catches up first**: it asks the other nodes — its region's,
   and the other regions' (for what they shipped while it was down) — for the items it is home
-  for and merges what they send; once ``nodes - w`` of its region's nodes answered (they
-  hold at least one copy of every write acknowledged meanwhile) it is ready, and until then the
-  request router sends it no client request. Without this a restarted node would coordinate
+  for and merges what they send; once ``nodes - w + 1`` of its region's other nodes answered
+  (they hold at least one copy of every write the region acknowledged, even one this node
+  held and lost with its disk) it is ready. Until then the request router sends it no client
+  request and it answers no read's ``Peek``: its copy does not count towards ``r``. Without this a restarted node would coordinate
   the next write on the copy it had, and that write would not have *seen* a write the region
   acknowledged while it was away — LWW would then drop the acknowledged write in favour of
   one that had not seen it. (A write acknowledged in the moment between a peer's answer and
@@ -374,9 +375,10 @@ class LeaderlessNode(TableReplica):
         self.started = True
 
     def _catch_up_quorum(self) -> int:
-        """Answers a restarted node needs: any ``len(nodes) - w`` other nodes of the region hold
-        at least one copy of every write acknowledged while it was away (w nodes hold each)."""
-        return max(1, len(self.ring.nodes) - self.config.w)
+        """Answers a restarted node needs: every write the region acknowledged is on ``w`` of
+        its nodes, so at least ``w - 1`` of the others hold it even if this node held it and
+        lost its disk; any ``nodes - w + 1`` of the others include one of them."""
+        return max(1, min(len(self.ring.nodes) - 1, len(self.ring.nodes) - self.config.w + 1))
 
     def on_timer(self, ctx: Context, timer: Any) -> None:
         self._check_peers(ctx)
@@ -409,6 +411,8 @@ class LeaderlessNode(TableReplica):
         elif kind is Held:
             self._on_held(ctx, src, msg.op)
         elif kind is Peek:
+            if self.syncing:  # not caught up: its copy may lack acknowledged writes (see docs)
+                return
             ctx.send(src, Peeked(msg.op, self.items.get(msg.key), self.lamport.time,
                                  (self.hlc.wall, self.hlc.logical)), scope=msg.key)
         elif kind is Peeked:
