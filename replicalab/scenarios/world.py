@@ -10,9 +10,11 @@ differences in the outcome are that option's doing.
 
 With ``replicas_per_region`` > 1 a region is a group of AZ nodes instead of one replica
 (:mod:`~replicalab.scenarios.regions` builds them, routes clients to them and judges stale
-reads; :mod:`~replicalab.quorum.region` is their protocol); ``Result.final`` is then keyed by
+reads; :mod:`~replicalab.quorum.region` is their protocol with ``region_protocol="leader"``,
+:mod:`~replicalab.quorum.zone` with ``"leaderless"``); ``Result.final`` is then keyed by
 node, and ``Result.stale_reads`` lists eventually consistent reads too, with
-``Result.stale_why``.
+``Result.stale_why``. In a leaderless region a node holds only the keys it is home for, so
+``converged`` compares each key's home nodes.
 
 The parts live in their own modules: the options and their validation in
 :mod:`~replicalab.scenarios.options`, the clients (routing, versioned retries,
