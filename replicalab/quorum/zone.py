@@ -187,6 +187,8 @@ class HintTaken:
     taken: tuple[tuple[str, str], ...] = attrs.field(validator=_taken)
 
 
+_MESSAGES = (Hold, Held, Peek, Peeked, CatchUp, CaughtUp, HintHandoff, HintTaken, Replicate)
+
 #: Hand-off rounds in a row without an answer before a stand-in stops trying (until the home
 #: node's CatchUp, or its own restart).
 HANDOFF_TRIES = 20
@@ -314,7 +316,6 @@ class LeaderlessNode(TableReplica):
         self.rings = dict(sorted(rings.items()))
         self.ring = ring
         self.config = config
-        self.initial = dict(items or {})
         self._others = tuple(n for r in self.rings.values() for n in r.nodes if n != replica_id)
         self.answers = answers if answers is not None else {}
         #: Items kept for unreachable home nodes: home -> [(key, write) -> Replicate].
@@ -403,9 +404,15 @@ class LeaderlessNode(TableReplica):
     def on_message(self, ctx: Context, src: str, msg: Any) -> None:
         _validate.replica_id(src, "message source")
         self._check_peers(ctx)
+        kind = type(msg)
+        if kind not in _MESSAGES and not isinstance(msg, Request):
+            raise ConfigError(f"{self.id} cannot handle a {type(msg).__name__}; a leaderless region "
+                              "node takes the table's requests, Replicate and its quorum messages")
+        if kind is CatchUp and not any(src in r.nodes for r in self.rings.values()):
+            raise ConfigError(f"{self.id} got a CatchUp from {_validate.shown(src)}, which is "
+                              "no node of the table's regions")
         if self._suspected:
             self._suspected.pop(src, None)  # it spoke: it is up
-        kind = type(msg)
         if kind is Hold:
             self._hold(ctx, src, msg)
         elif kind is Held:
@@ -427,10 +434,7 @@ class LeaderlessNode(TableReplica):
         elif kind is CatchUp:
             if src in self.hints:  # the home node is back: its hints go now
                 self._send_hints(ctx, only=src)
-            ring = next((r for r in self.rings.values() if src in r.nodes), None)
-            if ring is None:
-                raise ConfigError(f"{self.id} got a CatchUp from {_validate.shown(src)}, which is "
-                                  "no node of the table's regions")
+            ring = next(r for r in self.rings.values() if src in r.nodes)
             n = min(self.config.n, len(ring.nodes))
             items = tuple(Replicate(k, item, "", self.lamport.time, (self.hlc.wall, self.hlc.logical))
                           for k, item in sorted(self.items.items())
@@ -446,11 +450,8 @@ class LeaderlessNode(TableReplica):
                     ctx.log("CaughtUp", node=self.id, sources=sorted(self._caught_up_from))
         elif kind is Replicate:
             self._merge(ctx, src, msg)  # another region's write, or a read repair
-        elif isinstance(msg, Request):
-            self._request(ctx, src, msg)
         else:
-            raise ConfigError(f"{self.id} cannot handle a {type(msg).__name__}; a leaderless region "
-                              "node takes the table's requests, Replicate and its quorum messages")
+            self._request(ctx, src, msg)
 
     def _request(self, ctx: Context, src: str, msg: Request) -> None:
         why = refusal(msg)
