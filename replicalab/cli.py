@@ -3,8 +3,8 @@
     replicalab run london [--merge item-lww|attribute-lww|causal] [--seed N] [--json]
                           [--writes versioned] [--routing key-home] [--mode mrsc|single-primary]
                           [--skew REGION=MS] [--stamps hlc] [--scan]
-                          [--replicas-per-region 3 [--region-protocol leader] [--az-outage NODE@AT..UNTIL]
-                           [--az-partition NODE@AT..UNTIL]]
+                          [--replicas-per-region 3 [--region-protocol leader|leaderless [--n N --r R --w W
+                           --sloppy]] [--az-outage NODE@AT..UNTIL] [--az-partition NODE@AT..UNTIL]]
     replicalab compare london [--seed N] [--seeds N] [--json] [--replicas-per-region 3 [--az-partition NODE@AT..UNTIL]]
     replicalab compare --workload append-only|profile|contested [--minutes M]
     replicalab run london --net [--merge POLICY] [--hold MS]   (real processes on 127.0.0.1)
@@ -261,7 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     azs.add_argument("--replicas-per-region", type=_count(1, 9), default=None, metavar="N",
                      help="nodes per region, one per AZ (default 1: a region is one replica)")
     azs.add_argument("--region-protocol", default=None, metavar="PROTOCOL",
-                     help="the protocol inside a region: leader (the default with N > 1)")
+                     help="the protocol inside a region: leader (the default with N > 1) or "
+                          "leaderless (with --n --r --w --sloppy)")
     azs.add_argument("--az-outage", type=_az_outage, action="append", default=[],
                      metavar="NODE@AT[..UNTIL][:lose-disk]",
                      help="take an AZ down, e.g. eu-west-1a@150..600 (repeatable)")
@@ -326,6 +327,11 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--az-partition", type=_az_partition, action="append", default=[],
                          metavar="NODE@AT..UNTIL",
                          help="cut an AZ off from its region's other AZs in every pattern's runs (repeatable)")
+    compare.add_argument("--n", type=_count(1, 9), help="--region-protocol leaderless: home nodes per key")
+    compare.add_argument("--r", type=_count(1, 9), help="--region-protocol leaderless: read quorum")
+    compare.add_argument("--w", type=_count(1, 9), help="--region-protocol leaderless: write quorum")
+    compare.add_argument("--sloppy", action="store_true", default=None,
+                         help="--region-protocol leaderless: sloppy quorum with hinted handoff")
     compare.add_argument("--svg", type=_path, metavar="FILE",
                          help="write every policy's space-time diagram side by side (at --seed)")
 
@@ -688,6 +694,10 @@ _QUORUM_FLAGS = ("n", "r", "w", "sloppy", "fault", "heal", "ops", "keys", "reads
                  "write_quorum", "strong")
 
 
+#: The cluster flags a table story takes too, with --region-protocol leaderless.
+_ZONE_FLAGS = ("n", "r", "w", "sloppy")
+
+
 def _flag(name: str) -> str:
     return "--no-heal" if name == "heal" else f"--{name.replace('_', '-')}"
 
@@ -763,7 +773,8 @@ def _run(args: argparse.Namespace) -> None:
     if args.scenario == "leader":
         _run_leader(args)
         return
-    quorum = [_flag(k) for k in _QUORUM_FLAGS if getattr(args, k) is not None]
+    quorum = [_flag(k) for k in _QUORUM_FLAGS if getattr(args, k) is not None
+              and not (k in _ZONE_FLAGS and args.region_protocol == "leaderless")]
     if quorum:
         raise ConfigError(f"{', '.join(quorum)} set(s) a cluster's options; {args.scenario} is a "
                           f"global-table story (try: replicalab run dynamo or run leader {' '.join(quorum)})")
@@ -816,6 +827,9 @@ def _region_options(args: argparse.Namespace) -> dict[str, Any]:
         options["az_outages"] = list(args.az_outage)
     if getattr(args, "az_partition", None):
         options["az_partitions"] = list(args.az_partition)
+    for name in _ZONE_FLAGS:  # the leaderless region's quorums (options refuse them elsewhere)
+        if getattr(args, name, None) is not None:
+            options[name] = getattr(args, name)
     return options
 
 
@@ -909,7 +923,8 @@ def _run_requests(args: argparse.Namespace) -> None:
     if args.net or args.hold is not None or args.listen is not None:
         raise ConfigError("--net, --hold and --listen run a built-in scenario on real processes; "
                           "a request file replays on the simulated GlobalTable")
-    quorum = [_flag(k) for k in _QUORUM_FLAGS if getattr(args, k) is not None]
+    quorum = [_flag(k) for k in _QUORUM_FLAGS if getattr(args, k) is not None
+              and not (k in _ZONE_FLAGS and args.region_protocol == "leaderless")]
     if quorum:
         raise ConfigError(f"{', '.join(quorum)} set(s) a cluster's options; a request file "
                           "replays on a global table")

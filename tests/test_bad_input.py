@@ -1128,6 +1128,7 @@ PUBLIC_MODULES = [
     "replicalab.quorum", "replicalab.scenarios.dynamo", "replicalab.ledger.quorum",
     "replicalab.scenarios.pbs", "replicalab.viz.visibility", "replicalab.scenarios.leader",
     "replicalab.quorum.leader", "replicalab.quorum.region", "replicalab.scenarios.regions",
+    "replicalab.quorum.zone",
 ]
 #: Examples per public target under CI (derandomized); the local 'dev' profile uses a third.
 FUZZ_EXAMPLES = 25
@@ -1361,6 +1362,28 @@ def _region_subjects() -> dict[str, Callable[[], Any]]:
         "Rejoin": lambda: region.Rejoin(0, 3),
         "AzOutage": lambda: AzOutage(10, "eu-west-1", "a", until=20, durable=False),
         "AzPartition": lambda: AzPartition(10, "eu-west-1", "a", until=20),
+        **_zone_subjects(),
+    }
+
+
+def _zone_subjects() -> dict[str, Callable[[], Any]]:
+    """Builders for leaderless regions (replicalab.quorum.zone)."""
+    from replicalab.quorum import HashRing, QuorumConfig, zone
+    from replicalab.replica import Replicate
+
+    rings = {"eu": HashRing(["eua", "eub", "euc"]), "us": HashRing(["usa", "usb", "usc"])}
+    item = Item((lww_version(1),))
+    replicate = Replicate("k", item, "w1")
+    return {
+        "LeaderlessNode": lambda: zone.LeaderlessNode("eua", "eu", rings, QuorumConfig(n=3), "item-lww",
+                                                      {"k": item}),
+        "Hold": lambda: zone.Hold("w1", replicate, "eub"),
+        "Held": lambda: zone.Held("w1"),
+        "Peek": lambda: zone.Peek("r1", "k"),
+        "Peeked": lambda: zone.Peeked("r1", item, 3, (5, 0)),
+        "CaughtUp": lambda: zone.CaughtUp((replicate,)),
+        "HintHandoff": lambda: zone.HintHandoff((replicate,)),
+        "HintTaken": lambda: zone.HintTaken((("k", "w1"),)),
     }
 
 

@@ -1,4 +1,5 @@
-"""The composition matrix with AZ nodes in every region: ``replicas_per_region=3, region_protocol="leader"``.
+"""The composition matrix with AZ nodes in every region: ``replicas_per_region=3``, ``region_protocol``
+``"leader"`` and ``"leaderless"`` (strict quorums n/r/w alternating: 3/2/2, 3/1/3, 3/3/1).
 
 Every built-in table scenario × merge policy × writes × routing × mode, each run with
 three AZ nodes per region, checked against the same invariants as the one-replica matrix
@@ -70,6 +71,59 @@ def _id(case):
 
 @pytest.mark.parametrize("case", VALID, ids=[_id(c) for c in VALID])
 def test_invariants_hold_with_azs_in_every_region(case) -> None:
+    _check(case)
+
+
+# -- the same matrix with leaderless regions (issue #16) -----------------------------------------------
+
+#: AZ partitions run only under the leader protocol (options.py refuses them here): the outages.
+LEADERLESS_OUTAGES = tuple(o for o in OUTAGES if o is None or o[1] != "cut")
+#: Strict quorums (r + w > n) alternate across the cases, as stamps and outages do.
+QUORUMS = ((3, 2, 2), (3, 1, 3), (3, 3, 1))
+
+
+def _leaderless_combinations():
+    for i, (name, merge, writes, routing, mode) in enumerate(itertools.product(
+            scenarios.names(), policy_names(), WRITES, ROUTING, MODES)):
+        n, r, w = QUORUMS[i % len(QUORUMS)]
+        options = {"merge": merge, "writes": writes, "routing": routing, "mode": mode,
+                   "stamps": STAMPS[i % len(STAMPS)], "replicas_per_region": 3,
+                   "region_protocol": "leaderless", "n": n, "r": r, "w": w}
+        yield name, options, LEADERLESS_OUTAGES[(i // 2) % len(LEADERLESS_OUTAGES)]
+
+
+LEADERLESS_VALID, LEADERLESS_REFUSED = [], []
+for _case in _leaderless_combinations():
+    try:
+        scenarios.get(_case[0]).options(**_case[1])
+    except ConfigError as _error:
+        LEADERLESS_REFUSED.append((*_case, str(_error)))
+    else:
+        LEADERLESS_VALID.append(_case)
+
+
+def test_the_leaderless_matrix_refuses_exactly_what_it_cannot_run() -> None:
+    """What the leader rows refuse, and the versioned pattern (a condition on one
+    coordinator's copy), each with a message naming what to use instead."""
+    for name, options, _, error in LEADERLESS_REFUSED:
+        scenario = scenarios.get(name)
+        single_replica_only = scenario.anti_entropy is not None or scenario.replication_delay or scenario.faults
+        assert (options["mode"] == "mrsc" or single_replica_only or options["writes"] == "versioned"
+                or (options["mode"] == "single-primary" and options["routing"] == "key-home")), (name, options, error)
+        nonsense = options["mode"] == "single-primary" and options["routing"] == "key-home"
+        if options["writes"] == "versioned" and options["mode"] != "mrsc" and not single_replica_only \
+                and not nonsense:
+            assert "use region_protocol='leader'" in error
+    assert len(LEADERLESS_VALID) == 120 // 2  # the leader rows' cases, plain writes only
+
+
+@pytest.mark.parametrize("case", LEADERLESS_VALID, ids=[_id(c) + f"-n{c[1]['n']}r{c[1]['r']}w{c[1]['w']}"
+                                                        for c in LEADERLESS_VALID])
+def test_invariants_hold_with_leaderless_azs_in_every_region(case) -> None:
+    _check(case)
+
+
+def _check(case) -> None:
     name, options, outage = case
     scenario = scenarios.get(name)
     given = dict(options)
@@ -92,5 +146,5 @@ def test_invariants_hold_with_azs_in_every_region(case) -> None:
         why = result.stale_why[op]
         read = next(r for r in scenario.reads if r.op == op)
         missed = why.split(" missed ")[1].split(",")[0]
-        if read.consistent:
+        if read.consistent:  # r + w > n: a strong read meets every write its region acknowledged
             assert facts[missed].replica[:-1] != read.region, f"{name} {options}: {why}"

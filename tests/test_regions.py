@@ -194,8 +194,9 @@ def test_a_region_applies_a_write_only_once_a_quorum_of_its_azs_has_it(seed) -> 
 # -- refused combinations --------------------------------------------------------------------
 
 @pytest.mark.parametrize(("options", "says"), [
-    ({"replicas_per_region": 3, "region_protocol": "leaderless"}, "choose one of: leader"),
-    ({"replicas_per_region": 3, "region_protocol": "raft"}, "choose one of: leader"),
+    ({"replicas_per_region": 3, "region_protocol": "leaderless", "writes": "versioned"},
+     "use region_protocol='leader'"),
+    ({"replicas_per_region": 3, "region_protocol": "raft"}, "choose one of: leader, leaderless"),
     ({"replicas_per_region": 3, "mode": "mrsc"}, "choose mode 'mrec' or 'single-primary'"),
     ({"region_protocol": "leader"}, "give replicas_per_region=3"),
     ({"replicas_per_region": 0}, "from 1 to 9"),
@@ -282,7 +283,8 @@ def test_the_cli_runs_and_compares_with_azs_per_region(capsys) -> None:
 
 
 @pytest.mark.parametrize(("argv", "says"), [
-    (["run", "london", "--replicas-per-region", "3", "--region-protocol", "leaderless"], "choose one of: leader"),
+    (["run", "london", "--replicas-per-region", "3", "--region-protocol", "raft"], "choose one of: leader, leaderless"),
+    (["run", "london", "--n", "2"], "set(s) a cluster's options"),
     (["run", "london", "--az-outage", "eu-west-1a"], "NODE@AT[..UNTIL][:lose-disk]"),
     (["run", "london", "--replicas-per-region", "3", "--mode", "mrsc"], "choose mode 'mrec' or 'single-primary'"),
     (["run", "dynamo", "--replicas-per-region", "3"], "--replicas-per-region"),

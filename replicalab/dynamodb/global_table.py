@@ -144,8 +144,9 @@ class GlobalTable:
     ``key_types`` maps key attributes to S, N or B, default S); ``regions``; ``merge`` and
     ``seed`` and the scenario options ``mode``, ``routing``, ``stamps``, ``skew``, ``homes``,
     ``primary``, ``retries``, ``durable``, ``replicas_per_region``, ``region_protocol``,
-    ``az_outages`` and ``az_partitions`` (regions of AZ nodes, :mod:`replicalab.scenarios.regions`);
-    ``faults`` (the simulator's fault values);
+    ``n``, ``r``, ``w``, ``sloppy`` (a leaderless region's quorums), ``az_outages`` and
+    ``az_partitions`` (regions of AZ nodes, :mod:`replicalab.scenarios.regions`); ``faults``
+    (the simulator's fault values);
     ``items`` the table holds before the run, in DynamoDB JSON; ``epoch`` the time of day at
     simulated time 0 (ms or ``"HH:MM:SS.mmm"``); ``latency`` per region pair;
     ``version_attribute`` the attribute of the versioned pattern; ``ttl_attribute`` the
@@ -361,7 +362,8 @@ class GlobalTable:
 
     def _held(self, region: str) -> Any:
         """The replica whose items are ``region``'s: the region itself, or — with AZ nodes
-        (``replicas_per_region``) — its live node that has applied the most of the region's log."""
+        (``replicas_per_region``) — its live node that has applied the most of the region's log,
+        or, in a leaderless region, each key's item at its first live home node."""
         router = self._clients.router
         return self._sim.replicas[region] if router is None else router.freshest(region)
 

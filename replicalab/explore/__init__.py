@@ -81,7 +81,7 @@ def _defaults(scope: TableScenario, merge: Any, seed: int | None,
         # Each AZ node's elections and timers multiply the schedules: even London does not
         # finish in minutes. Refuse at once rather than run for minutes before the cap.
         raise ConfigError("regions with AZ nodes (replicas_per_region > 1) are not explored: "
-                          "their election timers make the space too large; explore with one "
+                          "their election and quorum timers make the space too large; explore with one "
                           "replica per region, or run a seed with scenarios.run(...)")
     return (own_merge if merge is None else merge, own_seed if seed is None else seed, merged)
 

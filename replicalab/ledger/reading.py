@@ -78,7 +78,11 @@ def from_simulation(sim: Any, reports: Mapping[str, str] | None = None,
         if crash is not None:
             absent[record.id] = (f"lost with {record.replica}'s state when it crashed at "
                                  f"t={crash.time} (durable=False) before replicating it")
-    return judge(records, final, losses, reports, absent, reached, dormant)
+    homes = None
+    if any(hasattr(r, "owns") for r in sim.replicas.values()):  # leaderless regions: home nodes
+        homes = {k: {rid for rid, r in sim.replicas.items() if not hasattr(r, "owns") or r.owns(k)}
+                 for k in keys if isinstance(k, str)}
+    return judge(records, final, losses, reports, absent, reached, dormant, homes)
 
 
 def write_records(sim: Any, abandoned: Iterable[WriteRecord] = ()) -> list[WriteRecord]:

@@ -6,7 +6,7 @@ records (no simulator needed), so a test or a learner can judge a history writte
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from replicalab import _validate
@@ -240,6 +240,7 @@ def judge(
     absent: Mapping[str, str] | None = None,
     reached: Mapping[str, Mapping[str, VectorClock]] | None = None,
     dormant: Mapping[str, Mapping[str, Item]] | None = None,
+    homes: Mapping[str, Collection[str]] | None = None,
 ) -> Ledger:
     """Give every write its verdict (see the module docs for the rules).
 
@@ -257,6 +258,11 @@ def judge(
     A counter ``ADD`` whose replica contribution was reset by a write that set
     the attribute (not another ``ADD``) no longer counts, whatever the
     replica's later contributions say.
+
+    ``homes`` maps an item key to the replicas that keep it (a leaderless region's home
+    nodes for the key, in every region); a key it names is judged at those replicas only —
+    a replica that is no home of the key never holds it, and that is not a loss. A write
+    whose key has no live home replica is ``unreplicated`` if a dormant home holds it.
     """
     writes, losses = _judge_inputs(writes, final, losses, reports, absent, reached, dormant)
     absent = dict(absent or {})
@@ -281,10 +287,19 @@ def judge(
         held_at, unreached, unapplied, lacking = [], [], [], []
         reset = {e.loss.attribute for e in history.get(w.id, ())
                  if e.loss.by in records and e.loss.attribute not in records[e.loss.by].added}
+        keepers = homes.get(w.key) if homes is not None and w.key in homes else None
         for replica in sorted(dormant):
+            if keepers is not None and replica not in keepers:
+                continue
             if _missing(w, dormant[replica].get(w.key), records, reset) is None:
                 held_at.append(f"{replica} (down, its state kept)")
-        for replica in sorted(final):
+        judged = [r for r in sorted(final) if keepers is None or r in keepers]
+        if not judged and held_at:
+            entries.append(Entry(verdict="unreplicated", why=(
+                f"{told}held by {', '.join(held_at)}, but no home replica of {w.key} is up at the "
+                "end"), **base))
+            continue
+        for replica in judged:
             found = _missing(w, final[replica].get(w.key), records, reset)
             if found is None:
                 held_at.append(replica)
@@ -305,7 +320,7 @@ def judge(
                 continue
             holders.update(found[0])
             problem = problem or (f"at {replica}: {found[1]}" if found[1] else "")
-        if not lacking:
+        if not lacking and judged:
             entries.append(Entry(verdict="kept", why=told.removesuffix("; "), **base))
             continue
         holders.discard(w.id)

@@ -5,7 +5,11 @@
 * :mod:`~replicalab.quorum.config` — N, R, W, sloppy quorum, timeouts;
 * :mod:`~replicalab.quorum.node` — the node: storage, coordination, hinted handoff,
   read repair, Merkle anti-entropy;
-* :mod:`~replicalab.quorum.pbs` — probabilistically bounded staleness (Bailis et al. 2012).
+* :mod:`~replicalab.quorum.pbs` — probabilistically bounded staleness (Bailis et al. 2012);
+* :mod:`~replicalab.quorum.leader`, :mod:`~replicalab.quorum.region` — a leader per partition,
+  and a global table's region of AZ nodes under it;
+* :mod:`~replicalab.quorum.zone` — a global table's region of AZ nodes without a leader
+  (N/R/W quorums over the region's table).
 
 Runs of a cluster live in :mod:`replicalab.scenarios.dynamo`; their verdicts in
 :mod:`replicalab.ledger.quorum`.

@@ -74,7 +74,7 @@ from replicalab.quorum.messages import (
     SyncItems,
     SyncTree,
 )
-from replicalab.quorum.ring import HashRing
+from replicalab.quorum.ring import HashRing, sloppy_targets, stand_ins
 from replicalab.quorum.versions import DottedVersion, Versions, context_of, digest_of, join
 from replicalab.replica.base import Context, Replica, Response
 from replicalab.trace import canonical_json
@@ -273,26 +273,13 @@ class DynamoNode(Replica):
     # -- coordination --------------------------------------------------------------
     def _targets(self, ctx: Context, key: str) -> tuple[list[str], dict[str, str | None]]:
         """Who to ask for ``key``, and for each stand-in the home node it replaces."""
-        n = self.config.n
-        home = list(self.ring.walk(key)[:n])
-        if not self.config.sloppy or not self._suspected:
-            return home, dict.fromkeys(home)
-        now = ctx.now
-        for node, until in list(self._suspected.items()):
-            if until <= now:
-                del self._suspected[node]
-        skipped = [h for h in home if h in self._suspected]
-        if not skipped:
-            return home, dict.fromkeys(home)
-        chosen = [h for h in home if h not in self._suspected]
-        hints: dict[str, str | None] = dict.fromkeys(chosen)
-        for node in self.ring.walk(key)[n:]:
-            if not skipped:
-                break
-            if node not in self._suspected:
-                chosen.append(node)
-                hints[node] = skipped.pop(0)
-        return chosen, hints
+        if self.config.sloppy and self._suspected:
+            now = ctx.now
+            for node, until in list(self._suspected.items()):
+                if until <= now:
+                    del self._suspected[node]
+        suspected = self._suspected if self.config.sloppy else ()
+        return sloppy_targets(self.ring, key, self.config.n, suspected)
 
     def _put(self, ctx: Context, client: str, req: Put) -> None:
         self.counter += 1
@@ -390,13 +377,9 @@ class DynamoNode(Replica):
             pending.retried = True
             for node in silent:
                 self._suspected[node] = ctx.now + self.config.suspect_for
-            fallback = [node for node in self.ring.walk(pending.key)
-                        if node not in pending.asked and node not in self._suspected]
-            extra = fallback[:len(silent)]
-            for node, gone in zip(extra, silent, strict=False):
-                # A stand-in for a stand-in keeps the hint of the home node it replaces.
-                pending.hints[node] = pending.hints[gone] or gone
-                pending.asked.append(node)
+            extra = stand_ins(self.ring, pending.key, pending.asked, self._suspected, silent,
+                              pending.hints)
+            pending.asked.extend(extra)
             if extra:
                 ctx.set_timer(self.config.timeout, ("timeout", op))
                 if pending.kind == "put":

@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 import attrs
 
 from replicalab import _validate
 from replicalab.errors import ConfigError
 
-__all__ = ["MAX_VNODES", "HashRing", "position"]
+__all__ = ["MAX_VNODES", "HashRing", "position", "sloppy_targets", "stand_ins"]
 
 #: Virtual nodes per node, at most (a cap, so a typo cannot build a ring of millions).
 MAX_VNODES = 1024
@@ -113,3 +113,43 @@ class HashRing:
             # A key at p belongs to the first token >= p: the arc (previous, token].
             owned[owners[i]] += token - previous
         return {node: owned[node] / size for node in self.nodes}
+
+
+def sloppy_targets(ring: HashRing, key: str, n: int, suspected: Collection[str]
+                   ) -> tuple[list[str], dict[str, str | None]]:
+    """Who a sloppy coordinator asks for ``key``: the preference list without the
+    ``suspected`` nodes, each of those replaced by the next unsuspected node of the walk, a
+    *stand-in*; and for each node asked the home node it stands in for (None: it is home).
+
+    Shared by every leaderless coordinator (:mod:`replicalab.quorum.node`,
+    :mod:`replicalab.quorum.zone`), so sloppy quorums mean one thing.
+
+        >>> ring = HashRing(["n1", "n2", "n3", "n4", "n5"], vnodes=8)
+        >>> sloppy_targets(ring, "cart:alice", 3, {"n2"})
+        (['n1', 'n3', 'n5'], {'n1': None, 'n3': None, 'n5': 'n2'})
+    """
+    home = list(ring.preference_list(key, n))
+    skipped = [h for h in home if h in suspected]
+    if not skipped:
+        return home, dict.fromkeys(home)
+    chosen = [h for h in home if h not in suspected]
+    hints: dict[str, str | None] = dict.fromkeys(chosen)
+    for node in ring.walk(key)[n:]:
+        if not skipped:
+            break
+        if node not in suspected:
+            chosen.append(node)
+            hints[node] = skipped.pop(0)
+    return chosen, hints
+
+
+def stand_ins(ring: HashRing, key: str, asked: Collection[str], suspected: Collection[str],
+              silent: list[str], hints: dict[str, str | None]) -> list[str]:
+    """After a timeout: the next nodes of ``key``'s walk, not yet ``asked`` nor suspected, one per
+    ``silent`` node; ``hints`` gains, for each, the home node it stands in for (a stand-in for a
+    stand-in keeps the hint of the home node it replaces)."""
+    fallback = [node for node in ring.walk(key) if node not in asked and node not in suspected]
+    extra = fallback[:len(silent)]
+    for node, gone in zip(extra, silent, strict=False):
+        hints[node] = hints.get(gone) or gone
+    return extra

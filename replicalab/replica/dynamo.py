@@ -313,12 +313,7 @@ def handle(region: Any, ctx: Any, src: str, msg: Any) -> bool:
         ctx.reply(src, DynamoResult(msg.op))
         return True
     if isinstance(msg, DynamoGet):
-        item = region.items.get(msg.key)
-        view = resolved(item)
-        view = {**view, **msg.key_item} if view is not None else None
-        writes = list(item.provenance()) if item is not None and view is not None else []
-        ctx.log("Read", op=msg.op, key=msg.key, client=src, consistent=msg.consistent, writes=writes)
-        ctx.reply(src, DynamoResult(msg.op, item=_cells(view)))
+        answer_get(ctx, src, msg, region.items.get(msg.key))
         return True
     if isinstance(msg, DynamoQuery):
         found = local_partition(region.items, msg.prefix)
@@ -328,6 +323,15 @@ def handle(region: Any, ctx: Any, src: str, msg: Any) -> bool:
         ctx.reply(src, DynamoResult(msg.op, items=tuple(found)))
         return True
     return False
+
+
+def answer_get(ctx: Any, src: str, msg: DynamoGet, item: Item | None) -> None:
+    """Answer GetItem ``msg`` with ``item`` (a region's copy, or a quorum's merge) and log it."""
+    view = resolved(item)
+    view = {**view, **msg.key_item} if view is not None else None
+    writes = list(item.provenance()) if item is not None and view is not None else []
+    ctx.log("Read", op=msg.op, key=msg.key, client=src, consistent=msg.consistent, writes=writes)
+    ctx.reply(src, DynamoResult(msg.op, item=_cells(view)))
 
 
 def local_partition(items: Mapping[str, Item], prefix: str) -> list[tuple[str, Any]]:

@@ -181,18 +181,22 @@ class TableReplica(AntiEntropyDriver, Replica):
         elif _dynamo.handle(self, ctx, src, msg):
             pass
         elif isinstance(msg, GetItem):
-            item = self.items.get(msg.key)
-            plain = item.to_plain() if item is not None else None
-            writes = item.provenance() if item is not None else ()
-            ctx.log("Read", op=msg.op, key=msg.key, client=src, consistent=msg.consistent,
-                    writes=list(writes))
-            ctx.reply(src, ReadResult(msg.op, item=plain, writes=writes))
+            self._answer_read(ctx, src, msg, self.items.get(msg.key))
         else:
             raise ConfigError(
                 f"{self.id} cannot handle a {type(msg).__name__}; a TableReplica takes "
                 "UpdateItem, PutItem, GetItem and Replicate (and the DynamoDB requests of "
                 "replicalab.replica.dynamo)"
             )
+
+    @staticmethod
+    def _answer_read(ctx: Context, src: str, msg: GetItem, item: Item | None) -> None:
+        """Answer read ``msg`` with ``item`` (the local copy, or a quorum's merge) and log it."""
+        plain = item.to_plain() if item is not None else None
+        writes = item.provenance() if item is not None else ()
+        ctx.log("Read", op=msg.op, key=msg.key, client=src, consistent=msg.consistent,
+                writes=list(writes))
+        ctx.reply(src, ReadResult(msg.op, item=plain, writes=writes))
 
     def _checked(self, ctx: Context, src: str,
                  msg: UpdateItem | PutItem) -> Mapping[str, Any] | None:

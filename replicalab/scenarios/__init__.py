@@ -75,8 +75,10 @@ def run(name: str, merge: str | MergePolicy = "item-lww", seed: int = 0,
     ``"single-primary"`` (with ``primary=region``), ``skew={region: ms}``,
     ``stamps="hlc"``, ``retries=n``; ``replicas_per_region=3`` with
     ``region_protocol="leader"`` makes every region three AZ nodes under a per-partition
-    leader (:mod:`replicalab.quorum.region`), ``az_outages=[AzOutage(...)]`` takes AZs down
-    and ``az_partitions=[AzPartition(...)]`` cuts an AZ off from its region's other AZs
+    leader (:mod:`replicalab.quorum.region`), ``region_protocol="leaderless"`` (with ``n=``,
+    ``r=``, ``w=``, ``sloppy=``) three AZ peers under N/R/W quorums
+    (:mod:`replicalab.quorum.zone`), ``az_outages=[AzOutage(...)]`` takes AZs down
+    and ``az_partitions=[AzPartition(...)]`` (leader regions) cuts an AZ off from its region's other AZs
     (:mod:`replicalab.scenarios.regions`). An unknown option or value raises
     :class:`ConfigError` naming the valid ones.
 

@@ -17,7 +17,11 @@ The seed's landscape (DESIGN §4), one knob per pattern:
 ``stamps``    ``wall`` or ``hlc``: what LWW orders by.
 ``durable``   whether a scenario's crash keeps the region's state.
 ``replicas_per_region``  1 (a region is one replica, the default) or more: one node per AZ.
-``region_protocol``      with more than one: ``leader`` (:mod:`replicalab.quorum.region`).
+``region_protocol``      with more than one: ``leader`` (:mod:`replicalab.quorum.region`) or
+                         ``leaderless`` (:mod:`replicalab.quorum.zone`).
+``n``, ``r``, ``w``, ``sloppy``  the leaderless region's quorums: home nodes per key (default:
+                         every node of the region), read and write quorums (default: a
+                         majority of ``n``), sloppy quorum with hinted handoff (default off).
 ``az_outages``           :class:`~replicalab.scenarios.regions.AzOutage` faults inside regions.
 ``az_partitions``        :class:`~replicalab.scenarios.regions.AzPartition` cuts between AZs of a region.
 
@@ -115,6 +119,10 @@ class Options:
     region_protocol: str | None = None
     az_outages: tuple[Any, ...] = ()
     az_partitions: tuple[Any, ...] = ()
+    n: int | None = None
+    r: int | None = None
+    w: int | None = None
+    sloppy: bool = False
 
     def non_default(self, defaults: Options | None = None) -> dict[str, Any]:
         """The options that differ from ``defaults``, for output (merge and seed excluded)."""
@@ -146,7 +154,10 @@ class Options:
             extras.append(self.routing)
         if self.stamps != "wall":
             extras.append(f"{self.stamps} stamps")
-        if self.replicas_per_region > 1:
+        if self.replicas_per_region > 1 and self.region_protocol == "leaderless":
+            extras.append(f"{self.replicas_per_region} AZs (leaderless n={self.n} r={self.r} w={self.w}"
+                          + (" sloppy)" if self.sloppy else ")"))
+        elif self.replicas_per_region > 1:
             extras.append(f"{self.replicas_per_region} AZs ({self.region_protocol})")
         return " + ".join([base, *extras])
 
@@ -227,14 +238,55 @@ def validate(scenario: Scenario, merge: str | MergePolicy = "item-lww", seed: in
     _refuse_nonsense(scenario, merge, mode, routing, durable)
     per_region, protocol, outages = _inside_regions(scenario, mode, given)
     cuts = _az_partitions(scenario, per_region, protocol, given)
+    n, r, w, sloppy = _quorums(protocol, per_region, writes, given)
     return Options(merge=merge, seed=seed, writes=writes, routing=routing, mode=mode,
                    homes=dict(homes), primary=primary, skew=dict(skew), stamps=stamps,
                    retries=retries, durable=durable, replicas_per_region=per_region,
-                   region_protocol=protocol, az_outages=outages, az_partitions=cuts)
+                   region_protocol=protocol, az_outages=outages, az_partitions=cuts,
+                   n=n, r=r, w=w, sloppy=sloppy)
+
+
+def _quorums(protocol: str | None, per_region: int, writes: str, given: Mapping[str, Any]
+             ) -> tuple[int | None, int | None, int | None, bool]:
+    """Validate ``n``, ``r``, ``w`` and ``sloppy``: only with ``region_protocol="leaderless"``;
+    ``n`` from 1 to ``replicas_per_region`` (default: all of them), ``r`` and ``w`` from 1 to
+    ``n`` (default: a majority of ``n``). The versioned pattern is refused there: its
+    condition would be checked on one coordinator's possibly stale copy."""
+    named = [k for k in ("n", "r", "w") if given.get(k) is not None] + (
+        ["sloppy"] if given.get("sloppy") not in (None, False) else [])
+    if protocol != "leaderless":
+        if named:
+            raise ConfigError(f"{', '.join(named)} set the quorums of a leaderless region; give "
+                              "replicas_per_region=3, region_protocol='leaderless' with them")
+        return None, None, None, False
+    if writes == "versioned":
+        raise ConfigError("writes='versioned' checks a condition, which a leaderless region would "
+                          "check on one coordinator's possibly stale copy; use region_protocol='leader' "
+                          "for the versioned pattern")
+    n = given.get("n")
+    n = per_region if n is None else n
+    if type(n) is not int or not 1 <= n <= per_region:
+        raise ConfigError(f"n must be an integer from 1 to replicas_per_region={per_region} (the home "
+                          f"nodes of a key in its region), got {_validate.shown(n)}")
+    quorum = n // 2 + 1
+    r, w = (given.get(k) for k in ("r", "w"))
+    r = quorum if r is None else r
+    w = quorum if w is None else w
+    for name, value in (("r", r), ("w", w)):
+        if type(value) is not int or not 1 <= value <= n:
+            raise ConfigError(f"{name} must be an integer from 1 to n={n}, got {_validate.shown(value)}")
+    sloppy = given.get("sloppy")
+    sloppy = False if sloppy is None else sloppy
+    if not isinstance(sloppy, bool):
+        raise ConfigError(f"sloppy must be True or False, got {_validate.shown(sloppy)}")
+    if sloppy and n == per_region:
+        raise ConfigError(f"sloppy=True needs stand-in nodes outside a key's n home nodes: give n "
+                          f"smaller than replicas_per_region={per_region} (e.g. n={per_region - 1})")
+    return n, r, w, sloppy
 
 
 #: The protocols inside a region (``region_protocol=``), with ``replicas_per_region`` > 1.
-REGION_PROTOCOLS = ("leader",)
+REGION_PROTOCOLS = ("leader", "leaderless")
 
 
 def _inside_regions(scenario: Scenario, mode: str, given: Mapping[str, Any]
@@ -242,8 +294,7 @@ def _inside_regions(scenario: Scenario, mode: str, given: Mapping[str, Any]
     """Validate ``replicas_per_region``, ``region_protocol`` and ``az_outages`` (module docs).
 
     Refused, naming what would be valid: a protocol for one-replica regions (there is nothing
-    to replicate inside), ``"leaderless"`` (not built for the table scenarios yet: the
-    standalone ``dynamo`` scenario has it), ``mode="mrsc"`` (its synchronous commit is a single
+    to replicate inside), ``mode="mrsc"`` (its synchronous commit is a single
     replica's protocol), scenarios with Merkle anti-entropy, a replication delay or faults
     naming whole regions (those are a single replica's timers and ids; use ``az_outages``).
     """
@@ -262,10 +313,8 @@ def _inside_regions(scenario: Scenario, mode: str, given: Mapping[str, Any]
         return 1, None, ()
     protocol = "leader" if protocol is None else protocol
     if protocol not in REGION_PROTOCOLS:
-        hint = (" ('leaderless' runs in the standalone cluster: scenarios.run('dynamo', n=, r=, w=))"
-                if protocol == "leaderless" else "")
         raise ConfigError(f"unknown region_protocol {_validate.shown(protocol)}; choose one of: "
-                          f"{', '.join(REGION_PROTOCOLS)}{hint}")
+                          f"{', '.join(REGION_PROTOCOLS)}")
     if mode == "mrsc":
         raise ConfigError("mode='mrsc' commits across regions from a single replica per region; "
                           f"with replicas_per_region={per_region} choose mode 'mrec' or 'single-primary'")

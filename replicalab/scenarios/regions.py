@@ -2,8 +2,9 @@
 
 ``replicas_per_region=3, region_protocol="leader"`` makes every region of a
 :class:`~replicalab.scenarios.world.TableScenario` a group of AZ nodes running
-:class:`~replicalab.quorum.region.RegionNode` (read that module for the protocol). This module
-is the scenario side of it:
+:class:`~replicalab.quorum.region.RegionNode` (read that module for the protocol);
+``region_protocol="leaderless"`` a group of
+:class:`~replicalab.quorum.zone.LeaderlessNode` peers. This module is the scenario side of both:
 
 * :func:`build` — the nodes, and links: every pair of nodes of two regions gets the scenario's
   latency for that region pair, nodes of one region talk over :data:`INTRA_REGION` (1–2 ms
@@ -14,7 +15,10 @@ is the scenario side of it:
   partition (the one with the highest term, if several think so), else the first live node
   from the partition's starting leader on (which forwards it) — while an AZ partition is in
   force, among the nodes that reach a majority of their region only; an eventually consistent
-  read to a live node drawn from the run's ``"az-reads"`` random stream (cut off or not).
+  read to a live node drawn from the run's ``"az-reads"`` random stream (cut off or not). In a
+  leaderless region: a write or a strongly consistent read to the first live home node of the
+  key (one that has caught up after a restart, if any has), an eventually consistent read to a
+  live home node drawn from ``"az-reads"``, a Query to the first live node.
 * :func:`stale_reads` — every read, strongly or eventually consistent, that missed a write
   acknowledged before the read was sent, and why.
 * :class:`AzOutage` — the fault: one AZ of one region down (and back).
@@ -36,8 +40,10 @@ from replicalab.items import Item
 from replicalab.ledger.reading import write_records
 from replicalab.ledger.rules import effect_missing
 from replicalab.policies import MergePolicy
+from replicalab.quorum.config import QuorumConfig
 from replicalab.quorum.leader import LeaderConfig, partition_of
 from replicalab.quorum.region import AZ_LETTERS, RegionNode, az_nodes
+from replicalab.quorum.ring import HashRing
 from replicalab.replica.base import Request
 from replicalab.sim.clock import WallClock
 from replicalab.sim.faults import Crash, Heal, Partition, Restart
@@ -212,15 +218,31 @@ def groups(regions: tuple[str, ...], count: int) -> dict[str, tuple[str, ...]]:
 
 def build(regions: tuple[str, ...], latency: Mapping[tuple[str, str], Latency], count: int,
           policy: MergePolicy, initial: Mapping[str, Item], *, stamps: str,
-          skew: Mapping[str, int]) -> tuple[list[RegionNode], dict[tuple[str, str], Link],
-                                            dict[str, WallClock]]:
-    """The nodes of every region, the links between them and their clocks (module docs)."""
+          skew: Mapping[str, int], protocol: str = "leader", quorum: QuorumConfig | None = None,
+          ) -> tuple[list[Any], dict[tuple[str, str], Link], dict[str, WallClock]]:
+    """The nodes of every region, the links between them and their clocks (module docs).
+
+    ``protocol`` is ``"leader"`` (:class:`RegionNode`) or ``"leaderless"``
+    (:class:`~replicalab.quorum.zone.LeaderlessNode`, with the ``quorum`` config)."""
     nodes_of = groups(regions, count)
-    config = LeaderConfig(write_quorum=count // 2 + 1)
     answers: dict[str, Item | None] = {}
-    replicas = [RegionNode(node, region, nodes, nodes_of, policy, initial, stamps=stamps, config=config,
-                           answers=answers)
-                for region, nodes in nodes_of.items() for node in nodes]
+    replicas: list[Any]
+    if protocol == "leaderless":
+        from replicalab.quorum.zone import LeaderlessNode  # only leaderless runs need it
+
+        config = quorum if quorum is not None else QuorumConfig(n=count, r=count // 2 + 1, w=count // 2 + 1)
+        rings = {region: HashRing(nodes, vnodes=config.vnodes) for region, nodes in nodes_of.items()}
+        # Only a key's home nodes start with it: the others never hold it.
+        replicas = [LeaderlessNode(node, region, rings, config, policy,
+                                   {k: v for k, v in initial.items()
+                                    if node in rings[region].preference_list(k, config.n)},
+                                   stamps=stamps, answers=answers)
+                    for region, nodes in nodes_of.items() for node in nodes]
+    else:
+        leader = LeaderConfig(write_quorum=count // 2 + 1)
+        replicas = [RegionNode(node, region, nodes, nodes_of, policy, initial, stamps=stamps,
+                               config=leader, answers=answers)
+                    for region, nodes in nodes_of.items() for node in nodes]
     links: dict[tuple[str, str], Link] = {}
     for nodes in nodes_of.values():
         for i, a in enumerate(nodes):
@@ -248,11 +270,25 @@ class Router:
         live = [n for n in nodes if n not in down]
         if not live:
             return nodes[0]  # the whole region is down: the request fails there, and says so
+        node0: Any = self.sim.replicas[live[0]]
+        if hasattr(node0, "home"):  # leaderless: a live home node of the key
+            if not isinstance(key, str):  # a Query: any live node answers from its own copy
+                return live[0]
+            home = node0.home(key)
+            up = [n for n in home if n not in down]
+            # A node catching up after a restart reports itself unhealthy (zone.py docs).
+            ready = [n for n in up if not getattr(self.sim.replicas[n], "syncing", False)]
+            up = ready or up
+            if not up:
+                return home[0]  # every home node is down: the request fails there, and says so
+            if not request.mutates and not getattr(request, "consistent", False):
+                return up[int(self.sim.streams.stream("az-reads").random() * len(up))]
+            return up[0]
         if not request.mutates and not getattr(request, "consistent", False):
             return live[int(self.sim.streams.stream("az-reads").random() * len(live))]
         if self.sim.partitioned:  # an AZ partition: writes and strong reads stay on the majority side
             live = self.majority_side(nodes, live)
-        node0: Any = self.sim.replicas[live[0]]
+            node0 = self.sim.replicas[live[0]]
         p = partition_of(str(key), node0.config.partitions)
         leaders = [(self.sim.replicas[n].parts[p].term, n) for n in live  # type: ignore[attr-defined]
                    if self.sim.replicas[n].leads(p)]  # type: ignore[attr-defined]
@@ -274,6 +310,8 @@ class Router:
         """The live node of ``region`` that has applied the most of its log (ties: the first)."""
         down = set(self.sim.down)
         nodes = [n for n in self.nodes_of[region] if n not in down] or list(self.nodes_of[region])
+        if not hasattr(self.sim.replicas[nodes[0]], "parts"):  # leaderless: no log to compare
+            return _HomeView([self.sim.replicas[n] for n in nodes])
         return max((self.sim.replicas[n] for n in nodes),
                    key=lambda node: sum(p.applied for p in node.parts))  # type: ignore[attr-defined]
 
@@ -294,6 +332,19 @@ class Router:
             sim.client_request(sim.now, node, request, client=client, via=near, on_reply=on_reply)
 
         self.sim.schedule(at, go)
+
+
+class _HomeView:
+    """A leaderless region's table as one replica's ``items``: each key's item at the first
+    of ``nodes`` (live ones first) that is home for it."""
+
+    def __init__(self, nodes: list[Any]) -> None:
+        items: dict[str, Item] = {}
+        for node in nodes:
+            for key, item in node.items.items():
+                if key not in items and node.owns(key):
+                    items[key] = item
+        self.items = dict(sorted(items.items()))
 
 
 def reads_lost(sim: Simulation, node: str) -> None:

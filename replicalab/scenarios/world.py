@@ -10,9 +10,11 @@ differences in the outcome are that option's doing.
 
 With ``replicas_per_region`` > 1 a region is a group of AZ nodes instead of one replica
 (:mod:`~replicalab.scenarios.regions` builds them, routes clients to them and judges stale
-reads; :mod:`~replicalab.quorum.region` is their protocol); ``Result.final`` is then keyed by
+reads; :mod:`~replicalab.quorum.region` is their protocol with ``region_protocol="leader"``,
+:mod:`~replicalab.quorum.zone` with ``"leaderless"``); ``Result.final`` is then keyed by
 node, and ``Result.stale_reads`` lists eventually consistent reads too, with
-``Result.stale_why``.
+``Result.stale_why``. In a leaderless region a node holds only the keys it is home for, so
+``converged`` compares each key's home nodes.
 
 The parts live in their own modules: the options and their validation in
 :mod:`~replicalab.scenarios.options`, the clients (routing, versioned retries,
@@ -128,9 +130,15 @@ class TableScenario:
             from replicalab.scenarios import regions  # only runs with AZ nodes need it
 
             initial = self.initial_items(policy)
+            quorum = None
+            if opts.region_protocol == "leaderless":
+                from replicalab.quorum.config import QuorumConfig
+
+                quorum = QuorumConfig(n=opts.n or 1, r=opts.r or 1, w=opts.w or 1, sloppy=opts.sloppy)
             replicas, links, clocks = regions.build(
                 self.regions, self.latency, opts.replicas_per_region, policy, initial,
-                stamps=opts.stamps, skew=opts.skew)
+                stamps=opts.stamps, skew=opts.skew, protocol=opts.region_protocol or "leader",
+                quorum=quorum)
         elif opts.mode == "mrsc":
             from replicalab.replica.mrsc import MrscRegion  # only mrsc runs need it
 
@@ -214,7 +222,7 @@ class TableScenario:
             ledger=ledger,
             final={rid: {k: item.to_plain() for k, item in keys.items()} for rid, keys in items.items()},
             items=items,
-            converged=not sim.partitioned and all(states == reference for states in items.values()),
+            converged=not sim.partitioned and _converged(sim, items, reference),
             components=tuple(tuple(c) for c in sim.components()) if sim.partitioned else (),
             trace=sim.trace,  # type: ignore[arg-type]
             statistics=sim.statistics(),
@@ -229,3 +237,17 @@ class TableScenario:
             skew=dict(sorted(opts.skew.items())),
             initial=dict(initial),
         )
+
+
+def _converged(sim: Simulation, items: dict[str, dict[str, Item]], reference: dict[str, Item]) -> bool:
+    """Every replica holds the same items — with leaderless regions, every home node of a key
+    holds the same item for it (a node that is no home of a key never holds it)."""
+    owners = {rid: r for rid, r in sim.replicas.items() if hasattr(r, "owns")}
+    if not owners:
+        return all(states == reference for states in items.values())
+    keys = sorted({k for states in items.values() for k in states})
+    for key in keys:
+        held = [items[rid].get(key) for rid, r in owners.items() if r.owns(key)]
+        if any(h != held[0] for h in held):
+            return False
+    return True
