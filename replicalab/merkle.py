@@ -185,8 +185,12 @@ def _empty_hashes(cls: type[Any], fanout: int, depth: int) -> tuple[bytes, ...]:
 #: instead of copying the old node's children (16 reference counts touched per level,
 #: the cost that dominates a large update: memory, not hashing), and the trees share
 #: memory. Sound because equal children hashes mean equal subtrees (SHA-256, with leaves
-#: and inner nodes domain-separated), wherever they sit; bounded: cleared when full, which
-#: changes only what is shared, never a hash or an answer.
+#: and inner nodes domain-separated), wherever they sit, and in trees of any shape: the key
+#: is ``32 * fanout`` bytes, so fan-outs never meet, and a subtree's hash fixes its height
+#: (an empty subtree's hash differs per height), so depths only meet on equal subtrees. A
+#: session's salt and short child hashes never enter the tree. Only for the real hash
+#: functions (see _apply). Bounded: cleared when full, which changes only what is shared,
+#: never a hash or an answer.
 _SHARED: dict[bytes, Any] = {}
 _SHARED_MAX = 1 << 15
 
@@ -572,9 +576,11 @@ class MerkleTree:
                     keys, blob, size = keys[:i] + (key,) + keys[i:], blob[:32 * i] + vd + blob[32 * i:], size + 1
             if keys != old_keys or blob != old_blob:
                 changed[b] = (leaf_digest([k.encode("utf-8") for k in keys], blob), keys, blob) if keys else None
-        # Inner nodes are shared by content (see _SHARED): the cache is only sound for the
-        # real hash functions, not for the test suite's planted-bug variants.
-        shared = _SHARED if node_digest is _default_node_digest else None
+        # Inner nodes are shared by content (see _SHARED): the cache is only sound when
+        # *both* hashes are the real ones (a leaf hash that ignores values, say, makes
+        # unequal subtrees hash alike), never for the test suite's planted-bug variants.
+        real = node_digest is _default_node_digest and leaf_digest is _default_leaf_digest
+        shared = _SHARED if real else None
         for lvl in range(depth - 1, -1, -1):
             if not changed:
                 break

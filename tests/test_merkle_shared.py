@@ -82,3 +82,51 @@ def test_variants_with_other_hash_functions_never_share(monkeypatch):
     other = OtherNodes.build(start, fanout=4, depth=2).update({"k001": b"x"})
     assert merkle._SHARED and real.root != other.root
     assert other._top == OtherNodes.build({**start, "k001": b"x"}, fanout=4, depth=2)._top
+
+
+def test_variants_with_another_leaf_encoding_never_share(monkeypatch):
+    """The cache's soundness rests on *both* hashes being the real ones: equal children
+    hashes mean equal subtrees only if no two contents hash alike. The planted keys-only
+    leaf (the real node hash, a leaf that ignores values) hashes unequal buckets alike, so
+    two such trees must not pick up each other's nodes: each must equal its own rebuild,
+    value digests included."""
+
+    class KeysOnly(MerkleTree):
+        _leaf_digest = staticmethod(lambda keys, digests: MerkleTree._leaf_digest(keys, bytes(len(digests))))
+
+    monkeypatch.setattr(merkle, "_SHARED", {})
+    a_start = {f"k{i:03d}": b"a" for i in range(50)}
+    b_start = {f"k{i:03d}": b"b" for i in range(50)}
+    change = {"k001": b"x"}
+    KeysOnly.build(a_start, fanout=4, depth=2).update(change)
+    b = KeysOnly.build(b_start, fanout=4, depth=2).update(change)
+    want = KeysOnly.build({**b_start, **change}, fanout=4, depth=2)
+    assert b._top == want._top
+    assert b.digest_of("k002") == merkle._sha256(b"b").digest()
+
+
+@pytest.mark.parametrize("fanout", [2, 4, 16])
+def test_trees_of_other_shapes_never_pick_up_each_others_nodes(fanout, monkeypatch):
+    """One cache serves every shape. A node's key is its children's hashes concatenated:
+    ``32 * fanout`` bytes, so fan-outs never meet; a subtree's hash fixes its height (leaves
+    and inner nodes are domain-separated, and an empty subtree's hash differs per height),
+    so trees of other depths only ever share a node they would have built equal. (The
+    session's salt and short child hashes are computed from these full hashes per message
+    and never enter the tree.) Trees of several depths over the same data, updated with the
+    same writes through one cache, each equal their rebuild."""
+    monkeypatch.setattr(merkle, "_SHARED", {})
+    rng = random.Random(fanout)
+    keys = [f"k{i}" for i in range(60)]
+    store = {k: b"v0" for k in keys[:40]}
+    trees = {depth: rebuilt(store, fanout, depth) for depth in (1, 2, 3, 4)}
+    for _ in range(15):
+        writes = {k: rng.choice([b"a", b"b", None]) for k in rng.sample(keys, rng.randint(1, 8))}
+        for k, v in writes.items():
+            if v is None:
+                store.pop(k, None)
+            else:
+                store[k] = v
+        for depth, tree in trees.items():
+            trees[depth] = tree.update(writes)
+            want = rebuilt(store, fanout, depth)
+            assert trees[depth]._top == want._top and trees[depth].keys() == sorted(store)
