@@ -78,10 +78,11 @@ def test_variants_with_other_hash_functions_never_share(monkeypatch):
 
     monkeypatch.setattr(merkle, "_SHARED", {})
     start = {f"k{i:03d}": b"v" for i in range(50)}
-    real = rebuilt(start, 4, 2).update({"k001": b"x"})
-    other = OtherNodes.build(start, fanout=4, depth=2).update({"k001": b"x"})
+    change = {"k001": b"x", "k002": b"y"}  # a batch: one change alone goes through set, uncached
+    real = rebuilt(start, 4, 2).update(change)
+    other = OtherNodes.build(start, fanout=4, depth=2).update(change)
     assert merkle._SHARED and real.root != other.root
-    assert other._top == OtherNodes.build({**start, "k001": b"x"}, fanout=4, depth=2)._top
+    assert other._top == OtherNodes.build({**start, **change}, fanout=4, depth=2)._top
 
 
 def test_variants_with_another_leaf_encoding_never_share(monkeypatch):
@@ -97,7 +98,7 @@ def test_variants_with_another_leaf_encoding_never_share(monkeypatch):
     monkeypatch.setattr(merkle, "_SHARED", {})
     a_start = {f"k{i:03d}": b"a" for i in range(50)}
     b_start = {f"k{i:03d}": b"b" for i in range(50)}
-    change = {"k001": b"x"}
+    change = {"k001": b"x", "k040": b"y"}
     KeysOnly.build(a_start, fanout=4, depth=2).update(change)
     b = KeysOnly.build(b_start, fanout=4, depth=2).update(change)
     want = KeysOnly.build({**b_start, **change}, fanout=4, depth=2)
