@@ -36,7 +36,7 @@ order they learned them in, and the same key always sits in the same bucket:
     >>> a.diff(b.set("pear", b"3").set("plum", b"4"))
     ['pear', 'plum']
 
-This module is one job and stays whole (about 690 lines): the keyspace tree's shape,
+This module is one job and stays whole (about 800 lines): the keyspace tree's shape,
 bucket hashing, one-pass build, path-copying and batched updates and diff all read and write the same
 tuple-shaped nodes, and splitting them would scatter that node layout over several files.
 """
@@ -204,6 +204,7 @@ def _shifts(fanout: int, depth: int) -> tuple[int, tuple[int, ...]]:
 #: functions (see _apply). Bounded: cleared when full, which changes only what is shared,
 #: never a hash or an answer.
 _SHARED: dict[bytes, Any] = {}
+_UNCHANGED: Any = object()  # _new_leaf's answer for a bucket the changes leave as it was
 _SHARED_MAX = 1 << 15
 
 
@@ -574,91 +575,119 @@ class MerkleTree:
         return by_bucket
 
     def _apply(self, by_bucket: dict[int, list[tuple[str, bytes | None]]]) -> tuple[_Node, int]:
-        """Gather the old nodes on every changed path (level by level), then rebuild them bottom-up."""
+        """Rebuild every changed path in one walk over the changed buckets in order.
+
+        The nodes on the current bucket's path are *open* (their children as a list, their
+        children's hashes as a bytearray): moving to the next bucket closes, deepest first,
+        the levels it does not share with the previous one (one hash each, then written into
+        the parent) and opens the ones below. So every changed node is copied once, hashed
+        once and written into its parent once, however many changes lie below it.
+        """
         cls = type(self)
         leaf_digest, node_digest = cls._leaf_digest, cls._node_digest
-        empty = _empty_hashes(cls, self.fanout, self.depth)  # type: ignore[arg-type]  # see _empty_hashes
-        fanout, bits, depth = self.fanout, self._bits, self.depth
-        mask = fanout - 1
-        size = self._size
-        # old[l]: index -> the node at level l on a changed path (None where the subtree is empty)
-        old: list[dict[int, _Node]] = [{0: self._top}]
-        for lvl in range(1, depth + 1):
-            above = old[-1]
-            shift = bits * (depth - lvl)
-            level: dict[int, _Node] = {}
-            for c in {b >> shift for b in by_bucket}:
-                parent = above[c >> bits]
-                level[c] = cast(_Node, parent[1][c & mask]) if parent is not None else None
-            old.append(level)
-        changed: dict[int, _Node] = {}
-        leaves = old[depth]
-        for b, entries in by_bucket.items():
-            node = leaves[b]
-            keys, blob = (node[1], node[2]) if node is not None else ((), b"")
-            old_keys, old_blob = keys, blob
-            for key, vd in entries:
-                i = bisect_left(keys, key)
-                present = i < len(keys) and keys[i] == key
-                if vd is None:
-                    if present:
-                        keys, blob, size = keys[:i] + keys[i + 1:], blob[:32 * i] + blob[32 * i + 32:], size - 1
-                elif present:
-                    blob = blob[:32 * i] + vd + blob[32 * i + 32:]
-                else:
-                    keys, blob, size = keys[:i] + (key,) + keys[i:], blob[:32 * i] + vd + blob[32 * i:], size + 1
-            if keys != old_keys or blob != old_blob:
-                changed[b] = (leaf_digest([k.encode("utf-8") for k in keys], blob), keys, blob) if keys else None
+        real_leaf, real_node = leaf_digest is _default_leaf_digest, node_digest is _default_node_digest
         # Inner nodes are shared by content (see _SHARED): the cache is only sound when
         # *both* hashes are the real ones (a leaf hash that ignores values, say, makes
         # unequal subtrees hash alike), never for the test suite's planted-bug variants.
-        real = node_digest is _default_node_digest and leaf_digest is _default_leaf_digest
-        shared = _SHARED if real else None
-        for lvl in range(depth - 1, -1, -1):
-            if not changed:
-                break
-            child_empty = empty[lvl + 1]
-            olds = old[lvl]
-            # p -> [old parent, its children's hashes as they become, (j, new child)s, one emptied]
-            parents: dict[int, list[Any]] = {}
-            for c, new in changed.items():
-                p = c >> bits
-                slot = parents.get(p)
-                if slot is None:
-                    parent = olds[p]
-                    slot = parents[p] = [parent, child_empty * fanout if parent is None else parent[2], [], False]
-                j = c & mask
-                slot[2].append((j, new))
-                if new is None:
-                    slot[3] = True
-                    h = child_empty
-                else:
-                    h = new[0]
-                blob = slot[1]
-                slot[1] = blob[:32 * j] + h + blob[32 * j + 32:]
-            changed = {}
-            for p, (parent, blob, replaced, emptied) in parents.items():
-                if shared is not None:
-                    node = shared.get(blob)
-                    if node is not None:  # an equal subtree exists: share it, touching no child
-                        changed[p] = node
-                        continue
-                kids = [None] * fanout if parent is None else list(parent[1])
-                for j, new in replaced:
-                    kids[j] = new
-                if emptied and kids.count(None) == fanout:
-                    changed[p] = None  # the subtree emptied: None, exactly as a rebuild leaves it
-                    continue
-                node = (node_digest(blob), tuple(kids), blob)
-                if shared is not None:
-                    if len(shared) >= _SHARED_MAX:
-                        shared.clear()
-                    shared[blob] = node
-                changed[p] = node
-        if 0 not in changed:
-            return self._top, size
-        return changed[0], size
+        shared = _SHARED if real_leaf and real_node else None
+        fanout, depth = self.fanout, self.depth
+        bits, mask = fanout.bit_length() - 1, fanout - 1
+        shifts = _shifts(fanout, depth)[1]
+        empty = _empty_hashes(cls, fanout, depth)  # type: ignore[arg-type]  # see _empty_hashes
+        sha = _sha256
+        size = self._size
+        # Per open level: its children (a list), its children's hashes, and whether a child
+        # changed / became empty.
+        kids_at: list[list[Any]] = [[]] * depth
+        blobs: list[bytearray] = [bytearray()] * depth
+        dirty = [False] * depth
+        emptied = [False] * depth
+        top: _Node = self._top
 
+        def close(lvl: int, bucket: int) -> None:
+            """Hash the open node at ``lvl`` (if a child changed) into its parent's slot."""
+            if not dirty[lvl]:
+                return
+            blob = bytes(blobs[lvl])
+            node = shared.get(blob) if shared is not None else None
+            if node is None:  # no equal subtree made yet (one found is shared: no child copied)
+                kids = kids_at[lvl]
+                if emptied[lvl] and kids.count(None) == fanout:
+                    node = None  # the subtree emptied: None, exactly as a rebuild leaves it
+                else:
+                    node = (sha(b"\x01" + blob).digest() if real_node else node_digest(blob), tuple(kids), blob)
+                    if shared is not None:
+                        if len(shared) >= _SHARED_MAX:
+                            shared.clear()
+                        shared[blob] = node
+            if lvl == 0:
+                nonlocal top
+                top = node
+                return
+            put(lvl - 1, (bucket >> shifts[lvl - 1]) & mask, node, empty[lvl])
+
+        def put(lvl: int, j: int, node: _Node, empty_hash: bytes) -> None:
+            kids_at[lvl][j] = node
+            blobs[lvl][32 * j:32 * j + 32] = empty_hash if node is None else node[0]
+            dirty[lvl] = True
+            if node is None:
+                emptied[lvl] = True
+
+        def open_(lvl: int, node: _Node) -> None:
+            if node is None:
+                kids_at[lvl], blobs[lvl] = [None] * fanout, bytearray(empty[lvl + 1] * fanout)
+            else:
+                kids_at[lvl], blobs[lvl] = list(node[1]), bytearray(node[2])
+            dirty[lvl] = emptied[lvl] = False
+
+        if depth == 0:  # the root is the only bucket
+            new, size = self._new_leaf(top, by_bucket[0], size)
+            return (top if new is _UNCHANGED else new), size
+        prev = -1
+        for b in sorted(by_bucket):
+            if prev < 0:
+                keep = 0
+                open_(0, top)
+            else:
+                # Levels 0..keep hold the same node for b and prev (node index b >> bits*(depth - l)).
+                keep = depth - (((b ^ prev).bit_length() + bits - 1) // bits)
+                for lvl in range(depth - 1, keep, -1):
+                    close(lvl, prev)
+            for lvl in range(keep + 1, depth):
+                open_(lvl, cast(_Node, kids_at[lvl - 1][(b >> shifts[lvl - 1]) & mask]))
+            prev = b
+            new, size = self._new_leaf(kids_at[depth - 1][b & mask], by_bucket[b], size)
+            if new is not _UNCHANGED:
+                put(depth - 1, b & mask, new, empty[depth])
+        if prev >= 0:
+            for lvl in range(depth - 1, -1, -1):
+                close(lvl, prev)
+        return top, size
+
+    def _new_leaf(self, leaf: _Node, entries: list[tuple[str, bytes | None]], size: int) -> tuple[Any, int]:
+        """The bucket ``leaf`` with ``entries`` applied (None if emptied, _UNCHANGED if equal) and the new size."""
+        keys, blob = (leaf[1], leaf[2]) if leaf is not None else ((), b"")
+        old_keys, old_blob = keys, blob
+        for key, vd in entries:
+            i = bisect_left(keys, key)
+            present = i < len(keys) and keys[i] == key
+            if vd is None:
+                if present:
+                    keys, blob, size = keys[:i] + keys[i + 1:], blob[:32 * i] + blob[32 * i + 32:], size - 1
+            elif present:
+                blob = blob[:32 * i] + vd + blob[32 * i + 32:]
+            else:
+                keys, blob, size = keys[:i] + (key,) + keys[i:], blob[:32 * i] + vd + blob[32 * i:], size + 1
+        if keys == old_keys and blob == old_blob:
+            return _UNCHANGED, size
+        if not keys:
+            return None, size
+        leaf_digest = type(self)._leaf_digest
+        if len(keys) == 1 and leaf_digest is _default_leaf_digest:
+            kb = keys[0].encode("utf-8")
+            if len(kb) < 256:
+                return (_sha256(b"\x00" + _LENGTHS[len(kb)] + kb + blob).digest(), keys, blob), size
+        return (leaf_digest([k.encode("utf-8") for k in keys], blob), keys, blob), size
 
     def _path(self, bucket: int, shifts: tuple[int, ...]) -> tuple[list[_Node], _Node]:
         """The inner nodes from the root down to ``bucket``'s parent, and the bucket's leaf."""
