@@ -87,9 +87,10 @@ DEFAULT_DEPTH = 4
 _KEY_BITS = 64  # a bucket is named by at most the first 64 bits of SHA-256(key)
 
 # A node is None (an empty subtree), a leaf (hash, keys sorted, their value digests
-# concatenated in key order) at level ``depth``, or an inner node (hash, children, the
-# children's hashes concatenated: what the node hash covers, kept so an update rehashes
-# a path with two slices instead of gathering ``fanout`` hashes at every level).
+# concatenated in key order) at level ``depth``, or an inner node (hash, children,
+# NODE_PREFIX and the children's hashes concatenated: exactly what the node hash covers,
+# kept so an update rehashes a path with two slices and one SHA-256 call instead of
+# gathering ``fanout`` hashes at every level).
 _Leaf = tuple[bytes, tuple[str, ...], bytes]
 _Inner = tuple[bytes, tuple[Any, ...], bytes]
 _Node = _Leaf | _Inner | None
@@ -191,14 +192,14 @@ def _shifts(fanout: int, depth: int) -> tuple[int, tuple[int, ...]]:
     return _KEY_BITS - depth * bits, tuple(bits * (depth - 1 - lvl) for lvl in range(depth))
 
 
-#: Inner nodes made by batched updates, by their children's hashes concatenated (which
-#: the node hash covers). Replicas of one table apply the same writes and so rebuild
+#: Inner nodes made by batched updates, by their hash input (NODE_PREFIX and their
+#: children's hashes concatenated). Replicas of one table apply the same writes and so rebuild
 #: equal subtrees, each in its own tree; an update that finds an equal node here uses it
 #: instead of copying the old node's children (16 reference counts touched per level,
 #: the cost that dominates a large update: memory, not hashing), and the trees share
 #: memory. Sound because equal children hashes mean equal subtrees (SHA-256, with leaves
 #: and inner nodes domain-separated), wherever they sit, and in trees of any shape: the key
-#: is ``32 * fanout`` bytes, so fan-outs never meet, and a subtree's hash fixes its height
+#: is ``1 + 32 * fanout`` bytes, so fan-outs never meet, and a subtree's hash fixes its height
 #: (an empty subtree's hash differs per height), so depths only meet on equal subtrees. A
 #: session's salt and short child hashes never enter the tree. Only for the real hash
 #: functions (see _apply). Bounded: cleared when full, which changes only what is shared,
@@ -258,9 +259,15 @@ class MerkleTree:
     # -- construction ----------------------------------------------------------------
     @classmethod
     def _make(cls, fanout: int, depth: int, top: _Node, size: int) -> MerkleTree:
-        # A tree of parts already built: attrs' own initializer, without the public __init__'s build.
-        tree = cls.__new__(cls)
-        tree.__attrs_init__(fanout, depth, top, size)
+        # A tree of parts already built, without the public __init__'s build. The fields are
+        # set through their slots, as attrs' frozen initializer does, minus its per-field
+        # lookups: every update makes one tree, and that initializer cost about a tenth of
+        # a single-key set.
+        tree = _new(cls)
+        _set_fanout(tree, fanout)
+        _set_depth(tree, depth)
+        _set_top(tree, top)
+        _set_size(tree, size)
         return tree
 
     @classmethod
@@ -339,6 +346,7 @@ class MerkleTree:
                             tuple([e[0] for e in entries]), blob)
 
         node_digest = cls._node_digest
+        real_node = node_digest is _default_node_digest
         empty = _empty_hashes(cls, fanout, depth)  # type: ignore[arg-type]  # see _empty_hashes
         mask = fanout - 1
         for lvl in range(depth - 1, -1, -1):
@@ -348,13 +356,13 @@ class MerkleTree:
             for idx, node in level.items():
                 slots = pget(idx >> bits)
                 if slots is None:
-                    slots = parents[idx >> bits] = ([child_empty] * fanout, [None] * fanout)
-                slots[0][idx & mask] = node[0]
+                    slots = parents[idx >> bits] = ([b"\x01"] + [child_empty] * fanout, [None] * fanout)
+                slots[0][(idx & mask) + 1] = node[0]
                 slots[1][idx & mask] = node
             level = {}
             for p, (hashes, nodes) in parents.items():
                 blob = b"".join(hashes)
-                level[p] = (node_digest(blob), tuple(nodes), blob)
+                level[p] = (sha(blob).digest() if real_node else node_digest(blob[1:]), tuple(nodes), blob)
         return cls._make(fanout, depth, level.get(0), len(mapping))
 
     # -- reading ---------------------------------------------------------------------
@@ -452,7 +460,7 @@ class MerkleTree:
         if node is None:
             return (_empty_hashes(type(self), self.fanout, self.depth)[level + 1],) * self.fanout  # type: ignore[arg-type]  # see _empty_hashes
         blob = node[2]
-        return tuple(blob[i:i + 32] for i in range(0, 32 * self.fanout, 32))
+        return tuple(blob[i:i + 32] for i in range(1, 32 * self.fanout, 32))
 
     def bucket(self, index: int) -> tuple[tuple[str, bytes], ...]:
         """The ``(key, value digest)`` pairs of bucket ``index``, sorted by key."""
@@ -615,7 +623,7 @@ class MerkleTree:
                 if emptied[lvl] and kids.count(None) == fanout:
                     node = None  # the subtree emptied: None, exactly as a rebuild leaves it
                 else:
-                    node = (sha(b"\x01" + blob).digest() if real_node else node_digest(blob), tuple(kids), blob)
+                    node = (sha(blob).digest() if real_node else node_digest(blob[1:]), tuple(kids), blob)
                     if shared is not None:
                         if len(shared) >= _SHARED_MAX:
                             shared.clear()
@@ -628,14 +636,14 @@ class MerkleTree:
 
         def put(lvl: int, j: int, node: _Node, empty_hash: bytes) -> None:
             kids_at[lvl][j] = node
-            blobs[lvl][32 * j:32 * j + 32] = empty_hash if node is None else node[0]
+            blobs[lvl][32 * j + 1:32 * j + 33] = empty_hash if node is None else node[0]
             dirty[lvl] = True
             if node is None:
                 emptied[lvl] = True
 
         def open_(lvl: int, node: _Node) -> None:
             if node is None:
-                kids_at[lvl], blobs[lvl] = [None] * fanout, bytearray(empty[lvl + 1] * fanout)
+                kids_at[lvl], blobs[lvl] = [None] * fanout, bytearray(b"\x01" + empty[lvl + 1] * fanout)
             else:
                 kids_at[lvl], blobs[lvl] = list(node[1]), bytearray(node[2])
             dirty[lvl] = emptied[lvl] = False
@@ -704,7 +712,7 @@ class MerkleTree:
         """Put ``child`` in ``bucket``'s place and rehash its ancestors bottom-up.
 
         The hot path of a single-key update: per level one list copy of the children, two
-        slices of the children's hashes and one SHA-256 (the real node hash inline).
+        slices of the node's hash input and one SHA-256 (the real node hash inline).
         """
         cls = type(self)
         node_digest = cls._node_digest
@@ -719,7 +727,7 @@ class MerkleTree:
                 if child is None:
                     continue  # still empty
                 kids: list[Any] = [None] * fanout
-                blob = _empty_hashes(cls, fanout, self.depth)[lvl + 1] * fanout  # type: ignore[arg-type]  # see _empty_hashes
+                blob = b"\x01" + _empty_hashes(cls, fanout, self.depth)[lvl + 1] * fanout  # type: ignore[arg-type]  # see _empty_hashes
             else:
                 kids = list(parent[1])
                 blob = parent[2]
@@ -730,9 +738,9 @@ class MerkleTree:
                 h = _empty_hashes(cls, fanout, self.depth)[lvl + 1]  # type: ignore[arg-type]  # see _empty_hashes
             else:
                 h = child[0]
-            o = 32 * j
+            o = 32 * j + 1
             blob = blob[:o] + h + blob[o + 32:]
-            child = (sha(b"\x01" + blob).digest() if real else node_digest(blob), tuple(kids), blob)
+            child = (sha(blob).digest() if real else node_digest(blob[1:]), tuple(kids), blob)
         return child
 
     # -- comparing -------------------------------------------------------------------
@@ -786,6 +794,11 @@ class MerkleTree:
     def __repr__(self) -> str:
         return (f"<MerkleTree fanout={self.fanout} depth={self.depth} keys={self._size} "
                 f"root={self.root.hex()[:16]}...>")
+
+
+_new = object.__new__
+_set_fanout, _set_depth, _set_top, _set_size = (
+    MerkleTree.__dict__[name].__set__ for name in ("fanout", "depth", "_top", "_size"))
 
 
 def _bucket_diff(a: _Node, b: _Node) -> list[str]:
