@@ -586,7 +586,7 @@ class MerkleTree:
         """Rebuild every changed path in one walk over the changed buckets in order.
 
         The nodes on the current bucket's path are *open* (their children as a list, their
-        children's hashes as a bytearray): moving to the next bucket closes, deepest first,
+        hash input spliced per changed child): moving to the next bucket closes, deepest first,
         the levels it does not share with the previous one (one hash each, then written into
         the parent) and opens the ones below. So every changed node is copied once, hashed
         once and written into its parent once, however many changes lie below it.
@@ -604,19 +604,18 @@ class MerkleTree:
         empty = _empty_hashes(cls, fanout, depth)  # type: ignore[arg-type]  # see _empty_hashes
         sha = _sha256
         size = self._size
-        # Per open level: its children (a list), its children's hashes, and whether a child
-        # changed / became empty.
+        # Per open level: its children (a list), its hash input (bytes, spliced per changed
+        # child: most nodes of a batch change in one child, where one splice is cheaper than
+        # a bytearray's copy in and out), and whether a child changed / became empty.
         kids_at: list[list[Any]] = [[]] * depth
-        blobs: list[bytearray] = [bytearray()] * depth
+        blobs: list[bytes] = [b""] * depth
         dirty = [False] * depth
         emptied = [False] * depth
         top: _Node = self._top
 
         def close(lvl: int, bucket: int) -> None:
-            """Hash the open node at ``lvl`` (if a child changed) into its parent's slot."""
-            if not dirty[lvl]:
-                return
-            blob = bytes(blobs[lvl])
+            """Hash the open node at ``lvl`` (a child changed) into its parent's slot."""
+            blob = blobs[lvl]
             node = shared.get(blob) if shared is not None else None
             if node is None:  # no equal subtree made yet (one found is shared: no child copied)
                 kids = kids_at[lvl]
@@ -632,44 +631,54 @@ class MerkleTree:
                 nonlocal top
                 top = node
                 return
-            put(lvl - 1, (bucket >> shifts[lvl - 1]) & mask, node, empty[lvl])
-
-        def put(lvl: int, j: int, node: _Node, empty_hash: bytes) -> None:
+            lvl -= 1
+            j = (bucket >> shifts[lvl]) & mask
             kids_at[lvl][j] = node
-            blobs[lvl][32 * j + 1:32 * j + 33] = empty_hash if node is None else node[0]
+            o = 32 * j + 1
+            parent = blobs[lvl]
+            blobs[lvl] = parent[:o] + (empty[lvl + 1] if node is None else node[0]) + parent[o + 32:]
             dirty[lvl] = True
             if node is None:
                 emptied[lvl] = True
-
-        def open_(lvl: int, node: _Node) -> None:
-            if node is None:
-                kids_at[lvl], blobs[lvl] = [None] * fanout, bytearray(b"\x01" + empty[lvl + 1] * fanout)
-            else:
-                kids_at[lvl], blobs[lvl] = list(node[1]), bytearray(node[2])
-            dirty[lvl] = emptied[lvl] = False
 
         if depth == 0:  # the root is the only bucket
             new, size = self._new_leaf(top, by_bucket[0], size)
             return (top if new is _UNCHANGED else new), size
         prev = -1
+        last = depth - 1
+        empty_leaf = empty[depth]
         for b in sorted(by_bucket):
             if prev < 0:
-                keep = 0
-                open_(0, top)
+                keep = -1
             else:
                 # Levels 0..keep hold the same node for b and prev (node index b >> bits*(depth - l)).
                 keep = depth - (((b ^ prev).bit_length() + bits - 1) // bits)
-                for lvl in range(depth - 1, keep, -1):
-                    close(lvl, prev)
-            for lvl in range(keep + 1, depth):
-                open_(lvl, cast(_Node, kids_at[lvl - 1][(b >> shifts[lvl - 1]) & mask]))
+                for lvl in range(last, keep, -1):
+                    if dirty[lvl]:
+                        close(lvl, prev)
+            for lvl in range(keep + 1, depth):  # open the levels below: the old nodes on b's path
+                node = cast(_Node, kids_at[lvl - 1][(b >> shifts[lvl - 1]) & mask]) if lvl else top
+                if node is None:
+                    kids_at[lvl], blobs[lvl] = [None] * fanout, b"\x01" + empty[lvl + 1] * fanout
+                else:
+                    kids_at[lvl], blobs[lvl] = list(node[1]), node[2]
+                dirty[lvl] = emptied[lvl] = False
             prev = b
-            new, size = self._new_leaf(kids_at[depth - 1][b & mask], by_bucket[b], size)
-            if new is not _UNCHANGED:
-                put(depth - 1, b & mask, new, empty[depth])
+            j = b & mask
+            new, size = self._new_leaf(kids_at[last][j], by_bucket[b], size)
+            if new is _UNCHANGED:
+                continue
+            kids_at[last][j] = new
+            o = 32 * j + 1
+            blob = blobs[last]
+            blobs[last] = blob[:o] + (empty_leaf if new is None else new[0]) + blob[o + 32:]
+            dirty[last] = True
+            if new is None:
+                emptied[last] = True
         if prev >= 0:
-            for lvl in range(depth - 1, -1, -1):
-                close(lvl, prev)
+            for lvl in range(last, -1, -1):
+                if dirty[lvl]:
+                    close(lvl, prev)
         return top, size
 
     def _new_leaf(self, leaf: _Node, entries: list[tuple[str, bytes | None]], size: int) -> tuple[Any, int]:
