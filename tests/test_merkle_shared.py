@@ -131,3 +131,38 @@ def test_trees_of_other_shapes_never_pick_up_each_others_nodes(fanout, monkeypat
             trees[depth] = tree.update(writes)
             want = rebuilt(store, fanout, depth)
             assert trees[depth]._top == want._top and trees[depth].keys() == sorted(store)
+
+
+@pytest.mark.parametrize(("fanout", "depth"), [(2, 7), (4, 4), (16, 3)])
+def test_updates_make_exactly_the_hashes_their_contract_states(fanout, depth, monkeypatch):
+    """B5's accounting, as a contract: ``set`` makes ``depth + 3`` SHA-256 calls (key, value,
+    leaf, one per level); a batch makes two per key, one per changed bucket and exactly one
+    per distinct inner node above them (counted here by brute force over the buckets'
+    ancestors), never one per change below a shared ancestor."""
+    calls: list[bytes] = []
+    real = merkle._sha256
+
+    def counting(data=b""):
+        calls.append(bytes(data[:1]))
+        return real(data)
+
+    monkeypatch.setattr(merkle, "_SHARED", {})
+    start = {f"k{i:03d}": b"v" for i in range(200)}
+    tree = rebuilt(start, fanout, depth)
+    bits = fanout.bit_length() - 1
+    monkeypatch.setattr(merkle, "_sha256", counting)
+    for key in ("k007", "new-key"):
+        want = rebuilt({**start, key: b"fresh"}, fanout, depth)
+        calls.clear()
+        assert tree.set(key, b"fresh") == want
+        assert len(calls) == depth + 3 and calls.count(b"\x01") == depth
+    rng = random.Random(depth)
+    for size in (2, 9, 60):
+        batch = {k: b"w%d" % size for k in rng.sample(sorted(start), size)}
+        buckets = {tree.bucket_of(k) for k in batch}  # counted before: bucket_of hashes too
+        inner = sum(len({b >> bits * (depth - lvl) for b in buckets}) for lvl in range(depth))
+        want = rebuilt({**start, **batch}, fanout, depth)
+        calls.clear()
+        assert tree.update(batch) == want
+        assert calls.count(b"\x01") == inner
+        assert len(calls) == 2 * size + len(buckets) + inner
