@@ -12,15 +12,19 @@ Workload (BENCHMARKS.md, row B5):
   per non-empty bucket, one per non-empty inner node (information: no peer has this tree).
 * **Incremental update** of d in {1, 10, 1000} keys of the keyspace tree, as d calls of
   ``set`` and as one batched ``update`` (which hashes each shared ancestor once), against
-  d·depth bare hashes of an inner node's size (1 + 32·16 bytes), the target's yardstick,
-  and against the d·(depth + 3) hashes d calls of ``set`` really make (key, value, bucket, path).
-  The target is judged on **hash calls** (counted exactly by wrapping the module's SHA-256
-  in one extra untimed run), which do not depend on the load of a shared machine:
-  every SHA-256 call an update makes (the key's bucket, the value digest, the leaf, the
-  inner nodes) against d·depth. Inner-node hashes alone are printed beside it: a batched
-  update hashes each changed inner node once, so never more than d·depth. Times are
-  printed for information (Python's per-call overhead and memory latency dominate them).
-  The node cache that lets replicas share equal subtrees is off here (see ``NoSharing``).
+  d·depth bare hashes of an inner node's size (1 + 32·16 bytes), the target's yardstick.
+  The target is judged on **time**, as the issue states it: an update must cost at most
+  1.5x the time of d·depth node hashes (CPU time, median of interleaved rounds). The time
+  of the d·(depth + 3) hashes d calls of ``set`` really make (key, value, bucket, path) is
+  printed beside it: that floor alone is about 1.4x, so the 1.5x target leaves about 0.1x
+  for everything that is not hashing. Hash calls are printed for information (counted
+  exactly by wrapping the module's SHA-256 in one extra untimed run): every SHA-256 call an
+  update makes against d·depth, and the inner-node hashes alone (a batched update hashes
+  each changed inner node once, so never more than d·depth).
+  The node cache that lets replicas share equal subtrees stays on, as in real use, but
+  each repetition writes values never written before and the cache starts empty in every
+  round, so an update never finds a node made by an earlier repetition (B8 measures what
+  sharing saves between replicas).
 
 Run ``python benchmarks/b5_merkle.py`` (``--quick`` for 100,000 leaves and 3 repeats).
 Peers: ``pip install pymerkle`` and ``pip install --no-deps merkletools`` (its pysha3
@@ -172,21 +176,6 @@ def keyspace_hash_floor(mapping: dict[str, bytes], buckets: int, inner: int, fan
     return H.perf_counter() - t0
 
 
-class NoSharing(dict):
-    """Stands in for ``replicalab.merkle._SHARED`` here: finds nothing and keeps nothing.
-
-    The benchmark repeats the same update on the same tree; with the node cache the repeats
-    would find every node already made, which measures the cache, not an update. (Sharing
-    pays off between replicas applying the same writes: B8.)
-    """
-
-    def get(self, key, default=None):
-        return default
-
-    def __setitem__(self, key, value) -> None:
-        pass
-
-
 def count_hashes(call) -> tuple[int, int]:
     """(SHA-256 calls, of which inner-node hashes) that ``call()`` makes in replicalab.merkle."""
     real = merkle_module._sha256
@@ -231,33 +220,43 @@ def bench_keyspace(n: int, repeats: int, failures: list[str]) -> None:
 
     rows = []
     counted = []
-    shared, merkle_module._SHARED = merkle_module._SHARED, NoSharing()
     node_input = b"\x01" + bytes(32 * FANOUT)
     for d in (1, 10, 1000):
         step = max(1, n // d)
-        updates = [(f"key{i * step:07d}", b"fresh%07d" % i) for i in range(d)]
-        batches = max(1, 2000 // d)  # time enough batches to rise above the timer's resolution
+        batches = max(1, 4000 // d)  # time enough batches to rise above the timer's resolution
+        # One variant per repetition: values never written before, so nothing is found in
+        # the node cache that an earlier repetition put there.
+        variants = [[(f"key{i * step:07d}", b"fresh%07d.%d" % (i, r)) for i in range(d)] for r in range(batches)]
+        dicts = [dict(v) for v in variants]
 
-        def update(updates=updates, batches=batches):
-            t0 = H.perf_counter()
-            for _ in range(batches):
+        def update(variants=variants):
+            merkle_module._SHARED.clear()
+            t0 = H.process_time()
+            for updates in variants:
                 t = tree
                 for key, value in updates:
                     t = t.set(key, value)
-            return (H.perf_counter() - t0) / batches, t.root
+            return (H.process_time() - t0) / len(variants), t.root
+
+        def update_batch(dicts=dicts):
+            merkle_module._SHARED.clear()
+            t0 = H.process_time()
+            for batch in dicts:
+                t = tree.update(batch)
+            return (H.process_time() - t0) / len(dicts), t.root
 
         def yardstick(d=d, batches=batches):
             sha = sha256
-            t0 = H.perf_counter()
+            t0 = H.process_time()
             for _ in range(batches):
                 for _ in range(d * depth):
                     sha(node_input).digest()
-            return (H.perf_counter() - t0) / batches, None
+            return (H.process_time() - t0) / batches, None
 
-        def same_hashes(updates=updates, batches=batches):
+        def same_hashes(variants=variants):
             sha = sha256
-            t0 = H.perf_counter()
-            for _ in range(batches):
+            t0 = H.process_time()
+            for updates in variants:
                 for key, value in updates:
                     kb = key.encode()
                     sha(kb).digest()
@@ -265,46 +264,40 @@ def bench_keyspace(n: int, repeats: int, failures: list[str]) -> None:
                     sha(b"\x00" + len(kb).to_bytes(4, "big") + kb + vd).digest()
                     for _ in range(depth):
                         sha(node_input).digest()
-            return (H.perf_counter() - t0) / batches, None
-
-        batch = dict(updates)
-
-        def update_batch(batch=batch, batches=batches):
-            t0 = H.perf_counter()
-            for _ in range(batches):
-                t = tree.update(batch)
-            return (H.perf_counter() - t0) / batches, t.root
+            return (H.process_time() - t0) / len(variants), None
 
         res = H.measure({"yardstick": yardstick, "same": same_hashes, "ours": update,
                          "batch": update_batch}, repeats=repeats)
-        rebuilt = MerkleTree.build({**mapping, **batch}, fanout=FANOUT, depth=depth).root
+        rebuilt = MerkleTree.build({**mapping, **dicts[-1]}, fanout=FANOUT, depth=depth).root
         if res["ours"].answer != rebuilt or res["batch"].answer != rebuilt:
             failures.append(f"n={n}: {d} incremental updates != rebuild")
-        def one_by_one(updates=updates):
+
+        def one_by_one(updates=variants[0]):
             t = tree
             for key, value in updates:
                 t = t.set(key, value)
 
-        for name, label, call in (("ours", "set x d", one_by_one), ("batch", "update(d)", lambda b=batch: tree.update(b))):
+        for name, label, call in (("ours", "set x d", one_by_one),
+                                  ("batch", "update(d)", lambda b=dicts[0]: tree.update(b))):
             ratio = res[name].median / res["yardstick"].median
             rows.append([f"d = {d:,}", label, f"{res[name].median * 1e6:,.0f} us",
                          f"{res['yardstick'].median * 1e6:,.0f} us", f"{ratio:.2f}x",
-                         f"{res[name].median / res['same'].median:.2f}x"])
+                         H.verdict(ratio, 1.5, at_most=True),
+                         f"{res['same'].median / res['yardstick'].median:.2f}x",
+                         f"{res[name].spread:.0%}"])
+            merkle_module._SHARED.clear()
             calls, inner_calls = count_hashes(call)
-            hash_ratio = calls / (d * depth)
             counted.append([f"d = {d:,}", label, f"{calls:,}", f"{inner_calls:,}", f"{d * depth:,}",
-                            f"{hash_ratio:.2f}x", H.verdict(hash_ratio, 1.5, at_most=True),
-                            f"{inner_calls / (d * depth):.2f}x"])
-    merkle_module._SHARED = shared
+                            f"{calls / (d * depth):.2f}x", f"{inner_calls / (d * depth):.2f}x"])
     print()
     print(f"  Incremental update of d keys: d calls of set ({depth + 3} hashes each: key, value, bucket, "
-          f"{depth} inner nodes), or one batched update (each shared ancestor hashed once):")
-    print("  Hash calls (the target: at most 1.5x d*depth, counted exactly):")
-    print(H.table(["update", "how", "SHA-256 calls", "of them inner nodes", f"d*{depth}", "ratio", "<= 1.5x",
+          f"{depth} inner nodes), or one batched update (each shared ancestor hashed once).")
+    print(f"  Time (the target: at most 1.5x the CPU time of d*{depth} node hashes):")
+    print(H.table(["update", "how", "replicalab", f"d*{depth} node hashes", "ratio", "<= 1.5x",
+                   f"d*{depth + 3} hashes alone", "spread"], rows))
+    print("  Hash calls (information, counted exactly):")
+    print(H.table(["update", "how", "SHA-256 calls", "of them inner nodes", f"d*{depth}", "calls / d*depth",
                    "inner / d*depth"], counted))
-    print("  Time (information: per-call overhead and memory latency, not hashing, dominate):")
-    print(H.table(["update", "how", "replicalab", f"d*{depth} node hashes", "ratio",
-                   f"vs d*{depth + 3} hashes"], rows))
     print("  (every result checked equal to a full rebuild)")
 
 

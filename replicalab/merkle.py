@@ -36,7 +36,7 @@ order they learned them in, and the same key always sits in the same bucket:
     >>> a.diff(b.set("pear", b"3").set("plum", b"4"))
     ['pear', 'plum']
 
-This module is one job and stays whole (about 690 lines): the keyspace tree's shape,
+This module is one job and stays whole (about 800 lines): the keyspace tree's shape,
 bucket hashing, one-pass build, path-copying and batched updates and diff all read and write the same
 tuple-shaped nodes, and splitting them would scatter that node layout over several files.
 """
@@ -87,9 +87,10 @@ DEFAULT_DEPTH = 4
 _KEY_BITS = 64  # a bucket is named by at most the first 64 bits of SHA-256(key)
 
 # A node is None (an empty subtree), a leaf (hash, keys sorted, their value digests
-# concatenated in key order) at level ``depth``, or an inner node (hash, children, the
-# children's hashes concatenated: what the node hash covers, kept so an update rehashes
-# a path with two slices instead of gathering ``fanout`` hashes at every level).
+# concatenated in key order) at level ``depth``, or an inner node (hash, children,
+# NODE_PREFIX and the children's hashes concatenated: exactly what the node hash covers,
+# kept so an update rehashes a path with two slices and one SHA-256 call instead of
+# gathering ``fanout`` hashes at every level).
 _Leaf = tuple[bytes, tuple[str, ...], bytes]
 _Inner = tuple[bytes, tuple[Any, ...], bytes]
 _Node = _Leaf | _Inner | None
@@ -179,15 +180,32 @@ def _empty_hashes(cls: type[Any], fanout: int, depth: int) -> tuple[bytes, ...]:
     return tuple(out)
 
 
-#: Inner nodes made by batched updates, by their children's hashes concatenated (which
-#: the node hash covers). Replicas of one table apply the same writes and so rebuild
+@functools.cache
+def _shifts(fanout: int, depth: int) -> tuple[int, tuple[int, ...]]:
+    """(bucket shift, per level 0..depth-1 the shift that picks the child's slot from a bucket).
+
+    A bucket is ``first 64 bits of SHA-256(key) >> bucket shift``; the child of the node at
+    level ``l`` on its path is ``(bucket >> shifts[l]) & (fanout - 1)``. Precomputed so a
+    single-key update does no shape arithmetic per level.
+    """
+    bits = fanout.bit_length() - 1
+    return _KEY_BITS - depth * bits, tuple(bits * (depth - 1 - lvl) for lvl in range(depth))
+
+
+#: Inner nodes made by batched updates, by their hash input (NODE_PREFIX and their
+#: children's hashes concatenated). Replicas of one table apply the same writes and so rebuild
 #: equal subtrees, each in its own tree; an update that finds an equal node here uses it
 #: instead of copying the old node's children (16 reference counts touched per level,
 #: the cost that dominates a large update: memory, not hashing), and the trees share
 #: memory. Sound because equal children hashes mean equal subtrees (SHA-256, with leaves
-#: and inner nodes domain-separated), wherever they sit; bounded: cleared when full, which
-#: changes only what is shared, never a hash or an answer.
+#: and inner nodes domain-separated), wherever they sit, and in trees of any shape: the key
+#: is ``1 + 32 * fanout`` bytes, so fan-outs never meet, and a subtree's hash fixes its height
+#: (an empty subtree's hash differs per height), so depths only meet on equal subtrees. A
+#: session's salt and short child hashes never enter the tree. Only for the real hash
+#: functions (see _apply). Bounded: cleared when full, which changes only what is shared,
+#: never a hash or an answer.
 _SHARED: dict[bytes, Any] = {}
+_UNCHANGED: Any = object()  # _new_leaf's answer for a bucket the changes leave as it was
 _SHARED_MAX = 1 << 15
 
 
@@ -241,9 +259,15 @@ class MerkleTree:
     # -- construction ----------------------------------------------------------------
     @classmethod
     def _make(cls, fanout: int, depth: int, top: _Node, size: int) -> MerkleTree:
-        # A tree of parts already built: attrs' own initializer, without the public __init__'s build.
-        tree = cls.__new__(cls)
-        tree.__attrs_init__(fanout, depth, top, size)
+        # A tree of parts already built, without the public __init__'s build. The fields are
+        # set through their slots, as attrs' frozen initializer does, minus its per-field
+        # lookups: every update makes one tree, and that initializer cost about a tenth of
+        # a single-key set.
+        tree = _new(cls)
+        _set_fanout(tree, fanout)
+        _set_depth(tree, depth)
+        _set_top(tree, top)
+        _set_size(tree, size)
         return tree
 
     @classmethod
@@ -322,6 +346,7 @@ class MerkleTree:
                             tuple([e[0] for e in entries]), blob)
 
         node_digest = cls._node_digest
+        real_node = node_digest is _default_node_digest
         empty = _empty_hashes(cls, fanout, depth)  # type: ignore[arg-type]  # see _empty_hashes
         mask = fanout - 1
         for lvl in range(depth - 1, -1, -1):
@@ -331,13 +356,13 @@ class MerkleTree:
             for idx, node in level.items():
                 slots = pget(idx >> bits)
                 if slots is None:
-                    slots = parents[idx >> bits] = ([child_empty] * fanout, [None] * fanout)
-                slots[0][idx & mask] = node[0]
+                    slots = parents[idx >> bits] = ([b"\x01"] + [child_empty] * fanout, [None] * fanout)
+                slots[0][(idx & mask) + 1] = node[0]
                 slots[1][idx & mask] = node
             level = {}
             for p, (hashes, nodes) in parents.items():
                 blob = b"".join(hashes)
-                level[p] = (node_digest(blob), tuple(nodes), blob)
+                level[p] = (sha(blob).digest() if real_node else node_digest(blob[1:]), tuple(nodes), blob)
         return cls._make(fanout, depth, level.get(0), len(mapping))
 
     # -- reading ---------------------------------------------------------------------
@@ -435,7 +460,7 @@ class MerkleTree:
         if node is None:
             return (_empty_hashes(type(self), self.fanout, self.depth)[level + 1],) * self.fanout  # type: ignore[arg-type]  # see _empty_hashes
         blob = node[2]
-        return tuple(blob[i:i + 32] for i in range(0, 32 * self.fanout, 32))
+        return tuple(blob[i:i + 32] for i in range(1, 32 * self.fanout, 32))
 
     def bucket(self, index: int) -> tuple[tuple[str, bytes], ...]:
         """The ``(key, value digest)`` pairs of bucket ``index``, sorted by key."""
@@ -453,9 +478,11 @@ class MerkleTree:
             kb = key.encode("utf-8")
         except (AttributeError, UnicodeEncodeError):
             kb = _encode_key(key)  # raises the explanation
-        vd = _sha256(value).digest() if type(value) is bytes else _value_digest(key, value)
-        b = int.from_bytes(_sha256(kb).digest()[:8], "big") >> (_KEY_BITS - self.depth * self._bits)
-        path, leaf = self._path(b)
+        sha = _sha256
+        vd = sha(value).digest() if type(value) is bytes else _value_digest(key, value)
+        top_shift, shifts = _shifts(self.fanout, self.depth)
+        b = int.from_bytes(sha(kb).digest()[:8], "big") >> top_shift
+        path, leaf = self._path(b, shifts)
         keys: tuple[str, ...]
         if leaf is None:
             keys, blob, size = (key,), vd, self._size + 1
@@ -469,15 +496,19 @@ class MerkleTree:
             else:
                 keys = keys[:i] + (key,) + keys[i:]
                 blob, size = blob[:32 * i] + vd + blob[32 * i:], self._size + 1
-        kbs = (kb,) if len(keys) == 1 else [k.encode("utf-8") for k in keys]
-        new_leaf = (type(self)._leaf_digest(kbs, blob), keys, blob)
-        return self._make(self.fanout, self.depth, self._rehash(path, b, new_leaf), size)
+        leaf_digest = type(self)._leaf_digest
+        if len(keys) == 1 and len(kb) < 256 and leaf_digest is _default_leaf_digest:
+            h = sha(b"\x00" + _LENGTHS[len(kb)] + kb + vd).digest()  # the one-key leaf, inline
+        else:
+            h = leaf_digest((kb,) if len(keys) == 1 else [k.encode("utf-8") for k in keys], blob)
+        return self._make(self.fanout, self.depth, self._rehash(path, b, (h, keys, blob), shifts), size)
 
     def delete(self, key: str) -> MerkleTree:
         """Return the tree without ``key`` (the same tree if it is absent): ``depth + 2`` hashes."""
         kb = _encode_key(key)
-        b = int.from_bytes(_sha256(kb).digest()[:8], "big") >> (_KEY_BITS - self.depth * self._bits)
-        path, leaf = self._path(b)
+        top_shift, shifts = _shifts(self.fanout, self.depth)
+        b = int.from_bytes(_sha256(kb).digest()[:8], "big") >> top_shift
+        path, leaf = self._path(b, shifts)
         if leaf is None:
             return self
         keys, blob = leaf[1], leaf[2]
@@ -489,7 +520,7 @@ class MerkleTree:
         if keys:
             blob = blob[:32 * i] + blob[32 * i + 32:]
             new_leaf = (type(self)._leaf_digest([k.encode("utf-8") for k in keys], blob), keys, blob)
-        return self._make(self.fanout, self.depth, self._rehash(path, b, new_leaf), self._size - 1)
+        return self._make(self.fanout, self.depth, self._rehash(path, b, new_leaf, shifts), self._size - 1)
 
     def update(self, changes: Mapping[str, bytes | None]) -> MerkleTree:
         """Return the tree with every ``key: value`` of ``changes`` applied (``None`` deletes).
@@ -507,27 +538,20 @@ class MerkleTree:
         """
         if not isinstance(changes, Mapping):
             raise ConfigError(f"update takes a mapping of key -> value bytes or None, got {type(changes).__name__}")
-        bits = self._bits
-        shift = _KEY_BITS - self.depth * bits
-        sha = _sha256
-        by_bucket: dict[int, list[tuple[str, bytes, bytes | None]]] = {}
-        for key, value in changes.items():
-            try:
-                kb = key.encode("utf-8")
-            except (AttributeError, UnicodeEncodeError):
-                kb = _encode_key(key)  # raises the explanation
-            vd = None if value is None else (
-                sha(value).digest() if type(value) is bytes else _value_digest(key, value))
-            b = int.from_bytes(sha(kb).digest()[:8], "big") >> shift
-            by_bucket.setdefault(b, []).append((key, kb, vd))
-        if not by_bucket:
-            return self
+        if len(changes) == 1:
+            # One change: set's (or delete's) single path makes the same hashes without the
+            # batch's per-level bookkeeping, which would double the cost of one write.
+            ((key, value),) = changes.items()
+            return self.delete(key) if value is None else self.set(key, value)
         # As in build: the update allocates tuples and lists that form no reference cycles,
         # so the cyclic collector would only rescan them (and the tree they point into);
         # on a 100,000-key tree that is about half of a 500-key update's time.
         collecting = gc.isenabled()
         gc.disable()
         try:
+            by_bucket = self._by_bucket(changes)
+            if not by_bucket:
+                return self
             top, size = self._apply(by_bucket)
         finally:
             if collecting:
@@ -536,133 +560,196 @@ class MerkleTree:
             return self
         return self._make(self.fanout, self.depth, top, size)
 
-    def _apply(self, by_bucket: dict[int, list[tuple[str, bytes, bytes | None]]]) -> tuple[_Node, int]:
-        """Gather the old nodes on every changed path (level by level), then rebuild them bottom-up."""
+    def _by_bucket(self, changes: Mapping[str, bytes | None]) -> dict[int, list[tuple[str, bytes | None]]]:
+        """Per changed bucket its ``(key, value digest or None)`` changes; ConfigError for bad ones."""
+        shift = _shifts(self.fanout, self.depth)[0]
+        sha = _sha256
+        from_bytes = int.from_bytes
+        by_bucket: dict[int, list[tuple[str, bytes | None]]] = {}
+        get = by_bucket.get
+        for key, value in changes.items():
+            try:
+                kb = key.encode("utf-8")
+            except (AttributeError, UnicodeEncodeError):
+                kb = _encode_key(key)  # raises the explanation
+            vd = None if value is None else (
+                sha(value).digest() if type(value) is bytes else _value_digest(key, value))
+            b = from_bytes(sha(kb).digest()[:8], "big") >> shift
+            found = get(b)
+            if found is None:
+                by_bucket[b] = [(key, vd)]
+            else:
+                found.append((key, vd))
+        return by_bucket
+
+    def _apply(self, by_bucket: dict[int, list[tuple[str, bytes | None]]]) -> tuple[_Node, int]:
+        """Rebuild every changed path in one walk over the changed buckets in order.
+
+        The nodes on the current bucket's path are *open* (their children as a list, their
+        hash input spliced per changed child): moving to the next bucket closes, deepest first,
+        the levels it does not share with the previous one (one hash each, then written into
+        the parent) and opens the ones below. So every changed node is copied once, hashed
+        once and written into its parent once, however many changes lie below it.
+        """
         cls = type(self)
         leaf_digest, node_digest = cls._leaf_digest, cls._node_digest
-        empty = _empty_hashes(cls, self.fanout, self.depth)  # type: ignore[arg-type]  # see _empty_hashes
-        fanout, bits, depth = self.fanout, self._bits, self.depth
-        mask = fanout - 1
+        real_leaf, real_node = leaf_digest is _default_leaf_digest, node_digest is _default_node_digest
+        # Inner nodes are shared by content (see _SHARED): the cache is only sound when
+        # *both* hashes are the real ones (a leaf hash that ignores values, say, makes
+        # unequal subtrees hash alike), never for the test suite's planted-bug variants.
+        shared = _SHARED if real_leaf and real_node else None
+        fanout, depth = self.fanout, self.depth
+        bits, mask = fanout.bit_length() - 1, fanout - 1
+        shifts = _shifts(fanout, depth)[1]
+        empty = _empty_hashes(cls, fanout, depth)  # type: ignore[arg-type]  # see _empty_hashes
+        sha = _sha256
         size = self._size
-        # old[l]: index -> the node at level l on a changed path (None where the subtree is empty)
-        old: list[dict[int, _Node]] = [{0: self._top}]
-        for lvl in range(1, depth + 1):
-            above = old[-1]
-            shift = bits * (depth - lvl)
-            level: dict[int, _Node] = {}
-            for c in {b >> shift for b in by_bucket}:
-                parent = above[c >> bits]
-                level[c] = cast(_Node, parent[1][c & mask]) if parent is not None else None
-            old.append(level)
-        changed: dict[int, _Node] = {}
-        leaves = old[depth]
-        for b, entries in by_bucket.items():
-            node = leaves[b]
-            keys, blob = (node[1], node[2]) if node is not None else ((), b"")
-            old_keys, old_blob = keys, blob
-            for key, _kb, vd in entries:
-                i = bisect_left(keys, key)
-                present = i < len(keys) and keys[i] == key
-                if vd is None:
-                    if present:
-                        keys, blob, size = keys[:i] + keys[i + 1:], blob[:32 * i] + blob[32 * i + 32:], size - 1
-                elif present:
-                    blob = blob[:32 * i] + vd + blob[32 * i + 32:]
-                else:
-                    keys, blob, size = keys[:i] + (key,) + keys[i:], blob[:32 * i] + vd + blob[32 * i:], size + 1
-            if keys != old_keys or blob != old_blob:
-                changed[b] = (leaf_digest([k.encode("utf-8") for k in keys], blob), keys, blob) if keys else None
-        # Inner nodes are shared by content (see _SHARED): the cache is only sound for the
-        # real hash functions, not for the test suite's planted-bug variants.
-        shared = _SHARED if node_digest is _default_node_digest else None
-        for lvl in range(depth - 1, -1, -1):
-            if not changed:
-                break
-            child_empty = empty[lvl + 1]
-            olds = old[lvl]
-            # p -> [old parent, its children's hashes as they become, (j, new child)s, one emptied]
-            parents: dict[int, list[Any]] = {}
-            for c, new in changed.items():
-                p = c >> bits
-                slot = parents.get(p)
-                if slot is None:
-                    parent = olds[p]
-                    slot = parents[p] = [parent, child_empty * fanout if parent is None else parent[2], [], False]
-                j = c & mask
-                slot[2].append((j, new))
-                if new is None:
-                    slot[3] = True
-                    h = child_empty
-                else:
-                    h = new[0]
-                blob = slot[1]
-                slot[1] = blob[:32 * j] + h + blob[32 * j + 32:]
-            changed = {}
-            for p, (parent, blob, replaced, emptied) in parents.items():
-                if shared is not None:
-                    node = shared.get(blob)
-                    if node is not None:  # an equal subtree exists: share it, touching no child
-                        changed[p] = node
-                        continue
-                kids = [None] * fanout if parent is None else list(parent[1])
-                for j, new in replaced:
-                    kids[j] = new
-                if emptied and kids.count(None) == fanout:
-                    changed[p] = None  # the subtree emptied: None, exactly as a rebuild leaves it
-                    continue
-                node = (node_digest(blob), tuple(kids), blob)
-                if shared is not None:
-                    if len(shared) >= _SHARED_MAX:
-                        shared.clear()
-                    shared[blob] = node
-                changed[p] = node
-        if 0 not in changed:
-            return self._top, size
-        return changed[0], size
+        # Per open level: its children (a list), its hash input (bytes, spliced per changed
+        # child: most nodes of a batch change in one child, where one splice is cheaper than
+        # a bytearray's copy in and out), and whether a child changed / became empty.
+        kids_at: list[list[Any]] = [[]] * depth
+        blobs: list[bytes] = [b""] * depth
+        dirty = [False] * depth
+        emptied = [False] * depth
+        top: _Node = self._top
 
+        def close(lvl: int, bucket: int) -> None:
+            """Hash the open node at ``lvl`` (a child changed) into its parent's slot."""
+            blob = blobs[lvl]
+            node = shared.get(blob) if shared is not None else None
+            if node is None:  # no equal subtree made yet (one found is shared: no child copied)
+                kids = kids_at[lvl]
+                if emptied[lvl] and kids.count(None) == fanout:
+                    node = None  # the subtree emptied: None, exactly as a rebuild leaves it
+                else:
+                    node = (sha(blob).digest() if real_node else node_digest(blob[1:]), tuple(kids), blob)
+                    if shared is not None:
+                        if len(shared) >= _SHARED_MAX:
+                            shared.clear()
+                        shared[blob] = node
+            if lvl == 0:
+                nonlocal top
+                top = node
+                return
+            lvl -= 1
+            j = (bucket >> shifts[lvl]) & mask
+            kids_at[lvl][j] = node
+            o = 32 * j + 1
+            parent = blobs[lvl]
+            blobs[lvl] = parent[:o] + (empty[lvl + 1] if node is None else node[0]) + parent[o + 32:]
+            dirty[lvl] = True
+            if node is None:
+                emptied[lvl] = True
 
-    def _path(self, bucket: int) -> tuple[list[_Node], _Node]:
+        if depth == 0:  # the root is the only bucket
+            new, size = self._new_leaf(top, by_bucket[0], size)
+            return (top if new is _UNCHANGED else new), size
+        prev = -1
+        last = depth - 1
+        empty_leaf = empty[depth]
+        for b in sorted(by_bucket):
+            if prev < 0:
+                keep = -1
+            else:
+                # Levels 0..keep hold the same node for b and prev (node index b >> bits*(depth - l)).
+                keep = depth - (((b ^ prev).bit_length() + bits - 1) // bits)
+                for lvl in range(last, keep, -1):
+                    if dirty[lvl]:
+                        close(lvl, prev)
+            for lvl in range(keep + 1, depth):  # open the levels below: the old nodes on b's path
+                node = cast(_Node, kids_at[lvl - 1][(b >> shifts[lvl - 1]) & mask]) if lvl else top
+                if node is None:
+                    kids_at[lvl], blobs[lvl] = [None] * fanout, b"\x01" + empty[lvl + 1] * fanout
+                else:
+                    kids_at[lvl], blobs[lvl] = list(node[1]), node[2]
+                dirty[lvl] = emptied[lvl] = False
+            prev = b
+            j = b & mask
+            new, size = self._new_leaf(kids_at[last][j], by_bucket[b], size)
+            if new is _UNCHANGED:
+                continue
+            kids_at[last][j] = new
+            o = 32 * j + 1
+            blob = blobs[last]
+            blobs[last] = blob[:o] + (empty_leaf if new is None else new[0]) + blob[o + 32:]
+            dirty[last] = True
+            if new is None:
+                emptied[last] = True
+        if prev >= 0:
+            for lvl in range(last, -1, -1):
+                if dirty[lvl]:
+                    close(lvl, prev)
+        return top, size
+
+    def _new_leaf(self, leaf: _Node, entries: list[tuple[str, bytes | None]], size: int) -> tuple[Any, int]:
+        """The bucket ``leaf`` with ``entries`` applied (None if emptied, _UNCHANGED if equal) and the new size."""
+        keys, blob = (leaf[1], leaf[2]) if leaf is not None else ((), b"")
+        old_keys, old_blob = keys, blob
+        for key, vd in entries:
+            i = bisect_left(keys, key)
+            present = i < len(keys) and keys[i] == key
+            if vd is None:
+                if present:
+                    keys, blob, size = keys[:i] + keys[i + 1:], blob[:32 * i] + blob[32 * i + 32:], size - 1
+            elif present:
+                blob = blob[:32 * i] + vd + blob[32 * i + 32:]
+            else:
+                keys, blob, size = keys[:i] + (key,) + keys[i:], blob[:32 * i] + vd + blob[32 * i:], size + 1
+        if keys == old_keys and blob == old_blob:
+            return _UNCHANGED, size
+        if not keys:
+            return None, size
+        leaf_digest = type(self)._leaf_digest
+        if len(keys) == 1 and leaf_digest is _default_leaf_digest:
+            kb = keys[0].encode("utf-8")
+            if len(kb) < 256:
+                return (_sha256(b"\x00" + _LENGTHS[len(kb)] + kb + blob).digest(), keys, blob), size
+        return (leaf_digest([k.encode("utf-8") for k in keys], blob), keys, blob), size
+
+    def _path(self, bucket: int, shifts: tuple[int, ...]) -> tuple[list[_Node], _Node]:
         """The inner nodes from the root down to ``bucket``'s parent, and the bucket's leaf."""
-        bits = self._bits
         mask = self.fanout - 1
-        shift = bits * self.depth
         path: list[_Node] = []
         node = self._top
-        for _ in range(self.depth):
+        for shift in shifts:
             path.append(node)
-            shift -= bits
             if node is not None:
                 node = node[1][(bucket >> shift) & mask]
         return path, node
 
-    def _rehash(self, path: list[_Node], bucket: int, child: _Node) -> _Node:
-        """Put ``child`` in ``bucket``'s place and rehash its ancestors bottom-up."""
+    def _rehash(self, path: list[_Node], bucket: int, child: _Node, shifts: tuple[int, ...]) -> _Node:
+        """Put ``child`` in ``bucket``'s place and rehash its ancestors bottom-up.
+
+        The hot path of a single-key update: per level one list copy of the children, two
+        slices of the node's hash input and one SHA-256 (the real node hash inline).
+        """
         cls = type(self)
         node_digest = cls._node_digest
-        empty = _empty_hashes(cls, self.fanout, self.depth)  # type: ignore[arg-type]  # see _empty_hashes
-        fanout, bits = self.fanout, self._bits
+        real = node_digest is _default_node_digest
+        sha = _sha256
+        fanout = self.fanout
         mask = fanout - 1
-        shift = 0
         for lvl in range(self.depth - 1, -1, -1):
             parent = path[lvl]
-            j = (bucket >> shift) & mask
-            shift += bits
+            j = (bucket >> shifts[lvl]) & mask
             if parent is None:
                 if child is None:
                     continue  # still empty
-                kids: tuple[Any, ...] = (None,) * fanout
-                blob = empty[lvl + 1] * fanout
+                kids: list[Any] = [None] * fanout
+                blob = b"\x01" + _empty_hashes(cls, fanout, self.depth)[lvl + 1] * fanout  # type: ignore[arg-type]  # see _empty_hashes
             else:
-                kids, blob = parent[1], parent[2]
-            kids = kids[:j] + (child,) + kids[j + 1:]
+                kids = list(parent[1])
+                blob = parent[2]
+            kids[j] = child
             if child is None:
                 if kids.count(None) == fanout:
                     continue  # the subtree emptied: None, exactly as a rebuild leaves it
-                h = empty[lvl + 1]
+                h = _empty_hashes(cls, fanout, self.depth)[lvl + 1]  # type: ignore[arg-type]  # see _empty_hashes
             else:
                 h = child[0]
-            blob = blob[:32 * j] + h + blob[32 * j + 32:]
-            child = (node_digest(blob), kids, blob)
+            o = 32 * j + 1
+            blob = blob[:o] + h + blob[o + 32:]
+            child = (sha(blob).digest() if real else node_digest(blob[1:]), tuple(kids), blob)
         return child
 
     # -- comparing -------------------------------------------------------------------
@@ -716,6 +803,11 @@ class MerkleTree:
     def __repr__(self) -> str:
         return (f"<MerkleTree fanout={self.fanout} depth={self.depth} keys={self._size} "
                 f"root={self.root.hex()[:16]}...>")
+
+
+_new = object.__new__
+_set_fanout, _set_depth, _set_top, _set_size = (
+    MerkleTree.__dict__[name].__set__ for name in ("fanout", "depth", "_top", "_size"))
 
 
 def _bucket_diff(a: _Node, b: _Node) -> list[str]:

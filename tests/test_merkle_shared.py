@@ -78,7 +78,91 @@ def test_variants_with_other_hash_functions_never_share(monkeypatch):
 
     monkeypatch.setattr(merkle, "_SHARED", {})
     start = {f"k{i:03d}": b"v" for i in range(50)}
-    real = rebuilt(start, 4, 2).update({"k001": b"x"})
-    other = OtherNodes.build(start, fanout=4, depth=2).update({"k001": b"x"})
+    change = {"k001": b"x", "k002": b"y"}  # a batch: one change alone goes through set, uncached
+    real = rebuilt(start, 4, 2).update(change)
+    other = OtherNodes.build(start, fanout=4, depth=2).update(change)
     assert merkle._SHARED and real.root != other.root
-    assert other._top == OtherNodes.build({**start, "k001": b"x"}, fanout=4, depth=2)._top
+    assert other._top == OtherNodes.build({**start, **change}, fanout=4, depth=2)._top
+
+
+def test_variants_with_another_leaf_encoding_never_share(monkeypatch):
+    """The cache's soundness rests on *both* hashes being the real ones: equal children
+    hashes mean equal subtrees only if no two contents hash alike. The planted keys-only
+    leaf (the real node hash, a leaf that ignores values) hashes unequal buckets alike, so
+    two such trees must not pick up each other's nodes: each must equal its own rebuild,
+    value digests included."""
+
+    class KeysOnly(MerkleTree):
+        _leaf_digest = staticmethod(lambda keys, digests: MerkleTree._leaf_digest(keys, bytes(len(digests))))
+
+    monkeypatch.setattr(merkle, "_SHARED", {})
+    a_start = {f"k{i:03d}": b"a" for i in range(50)}
+    b_start = {f"k{i:03d}": b"b" for i in range(50)}
+    change = {"k001": b"x", "k040": b"y"}
+    KeysOnly.build(a_start, fanout=4, depth=2).update(change)
+    b = KeysOnly.build(b_start, fanout=4, depth=2).update(change)
+    want = KeysOnly.build({**b_start, **change}, fanout=4, depth=2)
+    assert b._top == want._top
+    assert b.digest_of("k002") == merkle._sha256(b"b").digest()
+
+
+@pytest.mark.parametrize("fanout", [2, 4, 16])
+def test_trees_of_other_shapes_never_pick_up_each_others_nodes(fanout, monkeypatch):
+    """One cache serves every shape. A node's key is its children's hashes concatenated:
+    ``32 * fanout`` bytes, so fan-outs never meet; a subtree's hash fixes its height (leaves
+    and inner nodes are domain-separated, and an empty subtree's hash differs per height),
+    so trees of other depths only ever share a node they would have built equal. (The
+    session's salt and short child hashes are computed from these full hashes per message
+    and never enter the tree.) Trees of several depths over the same data, updated with the
+    same writes through one cache, each equal their rebuild."""
+    monkeypatch.setattr(merkle, "_SHARED", {})
+    rng = random.Random(fanout)
+    keys = [f"k{i}" for i in range(60)]
+    store = {k: b"v0" for k in keys[:40]}
+    trees = {depth: rebuilt(store, fanout, depth) for depth in (1, 2, 3, 4)}
+    for _ in range(15):
+        writes = {k: rng.choice([b"a", b"b", None]) for k in rng.sample(keys, rng.randint(1, 8))}
+        for k, v in writes.items():
+            if v is None:
+                store.pop(k, None)
+            else:
+                store[k] = v
+        for depth, tree in trees.items():
+            trees[depth] = tree.update(writes)
+            want = rebuilt(store, fanout, depth)
+            assert trees[depth]._top == want._top and trees[depth].keys() == sorted(store)
+
+
+@pytest.mark.parametrize(("fanout", "depth"), [(2, 7), (4, 4), (16, 3)])
+def test_updates_make_exactly_the_hashes_their_contract_states(fanout, depth, monkeypatch):
+    """B5's accounting, as a contract: ``set`` makes ``depth + 3`` SHA-256 calls (key, value,
+    leaf, one per level); a batch makes two per key, one per changed bucket and exactly one
+    per distinct inner node above them (counted here by brute force over the buckets'
+    ancestors), never one per change below a shared ancestor."""
+    calls: list[bytes] = []
+    real = merkle._sha256
+
+    def counting(data=b""):
+        calls.append(bytes(data[:1]))
+        return real(data)
+
+    monkeypatch.setattr(merkle, "_SHARED", {})
+    start = {f"k{i:03d}": b"v" for i in range(200)}
+    tree = rebuilt(start, fanout, depth)
+    bits = fanout.bit_length() - 1
+    monkeypatch.setattr(merkle, "_sha256", counting)
+    for key in ("k007", "new-key"):
+        want = rebuilt({**start, key: b"fresh"}, fanout, depth)
+        calls.clear()
+        assert tree.set(key, b"fresh") == want
+        assert len(calls) == depth + 3 and calls.count(b"\x01") == depth
+    rng = random.Random(depth)
+    for size in (2, 9, 60):
+        batch = {k: b"w%d" % size for k in rng.sample(sorted(start), size)}
+        buckets = {tree.bucket_of(k) for k in batch}  # counted before: bucket_of hashes too
+        inner = sum(len({b >> bits * (depth - lvl) for b in buckets}) for lvl in range(depth))
+        want = rebuilt({**start, **batch}, fanout, depth)
+        calls.clear()
+        assert tree.update(batch) == want
+        assert calls.count(b"\x01") == inner
+        assert len(calls) == 2 * size + len(buckets) + inner
