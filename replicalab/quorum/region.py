@@ -394,8 +394,11 @@ class RegionNode(LeaderNode):
         _validate.replica_id(src, "message source")
         self._check_peers(ctx)  # before anything changes: an input reaches every AZ
         kind = type(msg)
-        if kind in (Append, Vote, VoteRequest, Rejoin, Appended) and type(msg.partition) is int:
-            self.unanswered.pop(msg.partition, None)  # a node answers: a quorum may be up
+        if (kind in (Append, Vote, VoteRequest, Rejoin, Appended) and type(msg.partition) is int
+                and not (kind is Vote and not msg.granted)):
+            # A node answers: a quorum may be up. A refused vote is no such sign: a node that
+            # lost its disk refuses every campaign, and one refusing a stale log campaigns itself.
+            self.unanswered.pop(msg.partition, None)
         if kind is Append:
             self._on_append(ctx, src, msg)
             self._seen_in_log(msg.partition)
