@@ -4,6 +4,8 @@ Each test FAILED on main before the commit that follows it, and states what is t
 
 from __future__ import annotations
 
+import pytest
+
 from replicalab import scenarios
 from replicalab.scenarios.regions import AzOutage
 
@@ -26,3 +28,40 @@ def test_a_region_with_one_voter_and_a_diskless_node_stops_campaigning_and_the_r
     result = prepared.result()
     assert result.ledger.verdicts()["w1"] == "rejected"
     assert "no reply reached the client" in next(e.why for e in result.ledger if e.write == "w1")
+
+
+def _two_then_one(merge: str, **options):
+    from replicalab.scenarios.world import ClientWrite, TableScenario
+    from replicalab.sim.network import Uniform
+
+    regions = ("eu-west-1", "us-east-1")
+    scenario = TableScenario(
+        name="q", description="two writes in one region, one concurrent in another", regions=regions,
+        latency={regions: Uniform(70, 80)}, initial={"k": {"a": "a0"}},
+        workload=(ClientWrite(100, "us-east-1", "w1", "c1", "k", {"a": "v1"}),
+                  ClientWrite(110, "us-east-1", "w2", "c2", "k", {"a": "v2"}),
+                  ClientWrite(120, "eu-west-1", "w3", "c3", "k", {"a": "v3"})))
+    return scenario.run(merge, 0, **options)
+
+
+@pytest.mark.parametrize("merge", ["causal", "crdt"])
+@pytest.mark.parametrize("azs", [{}, LEADER])
+def test_a_write_overwritten_by_one_that_saw_it_beside_a_concurrent_value_is_superseded(merge, azs):
+    """w1 then w2 set `a` in us-east-1 (w2 saw w1); w3 sets `a` in eu-west-1, concurrent with
+    both. causal keeps w2's and w3's versions as siblings, crdt keeps both values in a
+    multi-value register: nothing ever discarded w1 in favour of a write that had not seen it
+    (at eu-west-1, w1 sat beside w3 until w2 replaced it). So w1 is superseded by w2. The
+    ledger said silently-lost by w3, "it never arrived or was dropped without a recorded
+    merge" — both false: w3 never removed it, and w1 arrived everywhere."""
+    result = _two_then_one(merge, **azs)
+    entry = next(e for e in result.ledger if e.write == "w1")
+    assert (entry.verdict, entry.by) == ("superseded", ("w2",)), entry
+    assert "never arrived" not in entry.why
+    assert result.ledger.verdicts() == {"w1": "superseded", "w2": "kept", "w3": "kept"}
+
+
+def test_the_same_race_under_attribute_lww_still_loses_w1_silently():
+    """The contrast: attribute-lww lets w3 win `a` at eu-west-1 over w1, which w3 had not
+    seen — a merge discarded w1 for an unseen write: silently-lost by w3, as before."""
+    entry = next(e for e in _two_then_one("attribute-lww").ledger if e.write == "w1")
+    assert (entry.verdict, entry.by) == ("silently-lost", ("w3",))
