@@ -65,3 +65,33 @@ def test_the_same_race_under_attribute_lww_still_loses_w1_silently():
     seen — a merge discarded w1 for an unseen write: silently-lost by w3, as before."""
     entry = next(e for e in _two_then_one("attribute-lww").ledger if e.write == "w1")
     assert (entry.verdict, entry.by) == ("silently-lost", ("w3",))
+
+
+@pytest.mark.parametrize("merge", ["crdt", "causal", "item-lww"])
+@pytest.mark.parametrize("stamps", ["wall", "hlc"])
+def test_the_azs_of_a_region_apply_two_partitions_logs_to_the_same_table(merge, stamps):
+    """w1 (k4, partition 1, led by us-east-1b) and w2 (k0, partition 0, led by us-east-1a) are
+    written in us-east-1 in the same millisecond; each leader applies its own entry first, so
+    the AZs apply the two partitions' logs interleaved in different orders. The table's write
+    count and clocks were shared across partitions: w2 got seq 1 / {us-east-1: 1} at 1a and
+    seq 2 / {us-east-1: 2} at 1b, so when eu-west-1's w3 (which had seen w2, as
+    {us-east-1: 1}) arrived, 1a replaced w2 and 1b kept both as concurrent (crdt: a = [v2, v3]).
+    The AZs of one region ended with different tables (the run never converged) and the
+    ledger's 'superseded' for w2 contradicted 1b's table. Each partition's log now runs under
+    its own clocks: every AZ computes the same stamps and the same table."""
+    from replicalab.scenarios.world import ClientWrite, TableScenario
+    from replicalab.sim.network import Uniform
+
+    regions = ("eu-west-1", "us-east-1")
+    scenario = TableScenario(
+        name="q", description="two partitions in one region", regions=regions,
+        latency={regions: Uniform(70, 80)}, initial={"k0": {"a": "a0"}, "k4": {"a": "a0"}},
+        workload=(ClientWrite(100, "us-east-1", "w1", "c1", "k4", {"a": "v1"}),
+                  ClientWrite(100, "us-east-1", "w2", "c2", "k0", {"a": "v2"}),
+                  ClientWrite(300, "eu-west-1", "w3", "c3", "k0", {"a": "v3"})))
+    result = scenario.run(merge, 0, **LEADER, stamps=stamps)
+    tables = {node: result.items[node] for node in ("us-east-1a", "us-east-1b", "us-east-1c")}
+    assert tables["us-east-1a"] == tables["us-east-1b"] == tables["us-east-1c"]
+    assert result.converged
+    assert result.final["us-east-1b"]["k0"] == {"a": "v3"}
+    assert result.ledger.verdicts() == {"w1": "kept", "w2": "superseded", "w3": "kept"}

@@ -86,6 +86,7 @@ from typing import Any
 import attrs
 
 from replicalab import _validate
+from replicalab.clocks import HybridLogicalClock, LamportClock
 from replicalab.errors import ConfigError
 from replicalab.items import Item
 from replicalab.policies import MergePolicy
@@ -208,6 +209,9 @@ class RegionNode(LeaderNode):
         self.regions = {r: tuple(sorted(ns)) for r, ns in sorted(regions.items())}
         self.initial = dict(items or {})
         self.machine = TableReplica(region, policy, self.initial, stamps=stamps)
+        #: Per partition: the table's write count and clocks after the last entry of that
+        #: partition's log this node applied (see ``_apply_entry``).
+        self.clocks: dict[int, tuple[int, LamportClock, HybridLogicalClock]] = {}
         #: Requests this node passed to a leader and has not yet seen in a log: (source, message,
         #: kind, when), per partition.
         self.forwarded: dict[int, list[tuple[str, Any, str, int]]] = {}
@@ -587,8 +591,16 @@ class RegionNode(LeaderNode):
             return
         value: Input = entry.value
         leader = self.leads(p)
+        # Each node interleaves the partitions' logs in its own order. Their keys are disjoint,
+        # but the table's write count, Lamport and hybrid clocks span keys: one partition's
+        # order would leak into another's stamps and version vectors, and the AZs' tables
+        # would drift apart. So each partition's log runs under its own clocks.
+        machine = self.machine
+        machine.writes_applied, machine.lamport, machine.hlc = self.clocks.get(
+            p, (0, LamportClock(machine.actor), HybridLogicalClock(machine.actor)))
         self._run_machine(ctx, value.source, value.message, value.wall, carry_out=leader,
                           answer=waiting is not None)
+        self.clocks[p] = (machine.writes_applied, machine.lamport, machine.hlc)
 
     def _run_machine(self, ctx: Context, source: str, message: Any, wall: int, *, carry_out: bool,
                      answer: bool = True, via: tuple[str, int] | None = None) -> None:
