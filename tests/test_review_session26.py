@@ -95,3 +95,25 @@ def test_the_azs_of_a_region_apply_two_partitions_logs_to_the_same_table(merge, 
     assert result.converged
     assert result.final["us-east-1b"]["k0"] == {"a": "v3"}
     assert result.ledger.verdicts() == {"w1": "kept", "w2": "superseded", "w3": "kept"}
+
+
+def test_a_node_back_from_a_durable_outage_whose_leader_died_meanwhile_catches_up():
+    """eu-west-1b is down (disk kept) from t=50 to t=400. us-east-1's w1 on k0 reaches
+    eu-west-1 at ~t=175 and commits on 1a (k0's leader) and 1c. 1a goes down for good at
+    t=200. When 1b comes back it still called 1a its leader, and so did 1c: nobody waited for
+    anything, nobody campaigned, and 1b — with a quorum (1b, 1c) up — never got w1: the run
+    ended with eu-west-1's live AZs disagreeing and w1 'unreplicated'. A restarted node now
+    knows no leader until one answers its Rejoin, so it waits, an election follows, and the
+    new leader sends it what its log lacks."""
+    from replicalab.scenarios.world import ClientWrite, TableScenario
+    from replicalab.sim.network import Uniform
+
+    regions = ("eu-west-1", "us-east-1")
+    scenario = TableScenario(
+        name="q", description="a follower back after its leader died", regions=regions,
+        latency={regions: Uniform(70, 80)}, initial={"k0": {"a": "a0"}},
+        workload=(ClientWrite(100, "us-east-1", "w1", "c1", "k0", {"a": "v1"}),))
+    result = scenario.run("item-lww", 0, **LEADER, az_outages=[
+        AzOutage(50, "eu-west-1", "b", until=400), AzOutage(200, "eu-west-1", "a")])
+    assert result.final["eu-west-1b"]["k0"] == result.final["eu-west-1c"]["k0"] == {"a": "v1"}
+    assert result.ledger.verdicts() == {"w1": "kept"}

@@ -263,8 +263,11 @@ class RegionNode(LeaderNode):
                 part.match = {n: 0 for n in self.nodes}
                 part.match[self.id] = len(part.log)
             elif rejoin:
-                if self.leads(p):  # a leader that was down may have been replaced: follow
-                    part.leader = None
+                # Whoever led before the crash may have been replaced, or be down itself: know
+                # no leader (so wait, and campaign if none speaks) until a leader answers the
+                # Rejoin. A node that kept calling a dead leader its own would wait for nothing
+                # and never get what its log lacks.
+                part.leader = None
                 for node in self.nodes:
                     if node != self.id:
                         ctx.send(node, Rejoin(p, len(part.log)))
