@@ -117,3 +117,29 @@ def test_a_node_back_from_a_durable_outage_whose_leader_died_meanwhile_catches_u
         AzOutage(50, "eu-west-1", "b", until=400), AzOutage(200, "eu-west-1", "a")])
     assert result.final["eu-west-1b"]["k0"] == result.final["eu-west-1c"]["k0"] == {"a": "v1"}
     assert result.ledger.verdicts() == {"w1": "kept"}
+
+
+def test_an_entry_a_quorum_holds_commits_after_its_leader_dies_before_committing_it():
+    """eu-west-1a (k0's leader) appends w1 at t=100 and sends it to 1b and 1c, which log it;
+    1a goes down for good at t=101, before their acknowledgements arrive. 1b and 1c stopped
+    waiting as soon as w1 was in their logs, and their leader was 'known': no election, so w1
+    sat uncommitted in a quorum's logs forever, applied nowhere. A node now also waits while
+    its log holds entries not yet committed: 1b or 1c is elected and commits w1 (its client,
+    whose leader died, got no reply — the ledger says it took effect anyway)."""
+    from replicalab.scenarios.world import ClientWrite, TableScenario
+    from replicalab.sim.network import Uniform
+
+    regions = ("eu-west-1", "us-east-1")
+    scenario = TableScenario(
+        name="q", description="a leader dies between append and commit", regions=regions,
+        latency={regions: Uniform(70, 80)}, initial={"k0": {"a": "a0"}},
+        workload=(ClientWrite(100, "eu-west-1", "w1", "c1", "k0", {"a": "v1"}),))
+    prepared = scenario.prepare("item-lww", 0, **LEADER, az_outages=[AzOutage(101, "eu-west-1", "a")])
+    prepared.sim.run_until_quiescent()
+    assert all(prepared.sim.replicas[n].parts[0].commit == len(prepared.sim.replicas[n].parts[0].log)
+               for n in ("eu-west-1b", "eu-west-1c"))
+    result = prepared.result()
+    for node in ("eu-west-1b", "eu-west-1c", "us-east-1a", "us-east-1b", "us-east-1c"):
+        assert result.final[node]["k0"] == {"a": "v1"}, node
+    entry = next(iter(result.ledger))
+    assert entry.verdict == "kept" and "yet it took effect" in entry.why

@@ -37,8 +37,10 @@ only chooses what a log entry holds and what applying one does):
   it keeps one election timer (``election`` × (1 + its rank), staggered so that nodes never
   time out together) running while it **waits** — while it holds an input the leader has not
   logged yet (a client's request it forwarded, a replication message it does not lead, a
-  strong read it passed on) or while it **knows no leader** (it stepped down to a higher term,
-  lost a campaign, or its leader told it that it restarted). A wait is measured from when it
+  strong read it passed on), while its log holds **entries not yet committed** (a leader
+  that dies between append and commit leaves them to the next one), or while it **knows no
+  leader** (it stepped down to a higher term, lost a campaign, or its leader told it that it
+  restarted). A wait is measured from when it
   began (the oldest waiting input's arrival, the step-down, the last campaign), never from
   an older timer. When the timer fires and a whole timeout has passed since the wait began
   with no word from a leader, the node campaigns — the vote rule of
@@ -299,7 +301,8 @@ class RegionNode(LeaderNode):
             return
         self._expire_reads(ctx, p)
         waiting = self.forwarded.get(p)
-        if not waiting and (part.leader is not None or not part.can_vote):
+        uncommitted = len(part.log) > part.commit
+        if not waiting and not uncommitted and (part.leader is not None or not part.can_vote):
             self.since.pop(p, None)  # nothing waits, and a leader is known (or we cannot vote)
             return
         timeout = self.config.election * (1 + self.rank)
@@ -409,6 +412,9 @@ class RegionNode(LeaderNode):
         if kind is Append:
             self._on_append(ctx, src, msg)
             self._seen_in_log(msg.partition)
+            part = self.parts[msg.partition]
+            if len(part.log) > part.commit and not self.leads(msg.partition):
+                self._watch(ctx, msg.partition)  # an entry waits to commit (module docs)
         elif kind is Appended:
             self._on_appended(ctx, src, msg)
         elif kind is VoteRequest:
