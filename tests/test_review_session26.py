@@ -143,3 +143,18 @@ def test_an_entry_a_quorum_holds_commits_after_its_leader_dies_before_committing
         assert result.final[node]["k0"] == {"a": "v1"}, node
     entry = next(iter(result.ledger))
     assert entry.verdict == "kept" and "yet it took effect" in entry.why
+
+
+def test_two_voters_of_five_grant_each_other_votes_without_campaigning_forever():
+    """Five AZs: eu-west-1a and 1e are down for good, 1d comes back without its disk (it may
+    not vote until a leader speaks). 1b and 1c are the only voters; a leader needs three
+    votes. They campaign in turn and grant each other's votes, and a granted vote counted as
+    "a quorum may be up": they campaigned forever (a fuzz run hit the trace cap). Only a leader
+    speaking or a node coming back now resets the three-timeouts rule: the run ends."""
+    prepared = scenarios.get("london").prepare(
+        "item-lww", 0, replicas_per_region=5, region_protocol="leader",
+        az_outages=[AzOutage(50, "eu-west-1", "a"), AzOutage(50, "eu-west-1", "e"),
+                    AzOutage(60, "eu-west-1", "d", until=150, durable=False)])
+    prepared.sim.run(until=30_000)
+    assert not prepared.sim._heap, "eu-west-1 still campaigns at t=30000: the run never ends"
+    assert prepared.result().ledger.verdicts()["w1"] == "rejected"

@@ -47,9 +47,11 @@ only chooses what a log entry holds and what applying one does):
   :mod:`replicalab.quorum.leader` — and, elected, takes the waiting inputs itself; a lost
   campaign starts a new wait, so some node with the most up-to-date log eventually wins. If a
   leader spoke meanwhile, the node passes its waiting inputs to it again. The timer stops once
-  nothing waits and a leader is known — or after three timeouts in a row in which no other
-  node said anything about the partition (no quorum is up; a restarting node's ``Rejoin``
-  wakes it again, and strong reads still waiting then get a ``NoLeader`` error).
+  nothing waits and a leader is known — or after three timeouts in a row in which no leader
+  spoke and no node came back (no quorum can be formed: too few nodes are up, or those up
+  lost their disks and may not vote; votes, granted or refused, are no sign of a quorum). A
+  restarting node's ``Rejoin`` wakes it again; strong reads still waiting then get a
+  ``NoLeader`` error.
 * **A strong read passed on is still this node's to answer**: the leader sends its answer back
   and this node replies to the client; if no leader answered within ``timeout`` +
   ``election`` × (number of nodes) × 2 ms (or no node answers its campaigns), the client gets
@@ -404,10 +406,10 @@ class RegionNode(LeaderNode):
         _validate.replica_id(src, "message source")
         self._check_peers(ctx)  # before anything changes: an input reaches every AZ
         kind = type(msg)
-        if (kind in (Append, Vote, VoteRequest, Rejoin, Appended) and type(msg.partition) is int
-                and not (kind is Vote and not msg.granted)):
-            # A node answers: a quorum may be up. A refused vote is no such sign: a node that
-            # lost its disk refuses every campaign, and one refusing a stale log campaigns itself.
+        if kind in (Append, Rejoin, Appended) and type(msg.partition) is int:
+            # A leader speaks, or a node came back: a quorum may be up. Votes and campaigns are
+            # no such sign: with too few voters up, candidates would grant each other votes and
+            # refuse each other forever (a node that lost its disk refuses every campaign).
             self.unanswered.pop(msg.partition, None)
         if kind is Append:
             self._on_append(ctx, src, msg)
