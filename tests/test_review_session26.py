@@ -158,3 +158,25 @@ def test_two_voters_of_five_grant_each_other_votes_without_campaigning_forever()
     prepared.sim.run(until=30_000)
     assert not prepared.sim._heap, "eu-west-1 still campaigns at t=30000: the run never ends"
     assert prepared.result().ledger.verdicts()["w1"] == "rejected"
+
+
+def test_a_node_back_without_its_disk_catches_up_although_its_old_leader_died_meanwhile():
+    """Five AZs. eu-west-1c is down from t=50 and comes back without its disk at t=600; w1
+    (us-east-1, k0) commits in eu-west-1 under k0's leader 1a, which goes down for good at
+    t=300. 1c may not vote or campaign until a leader speaks, and 1b, 1d, 1e still called the
+    dead 1a their leader: nobody campaigned, and 1c never got w1 although four of five AZs
+    were up. A Rejoin now makes the other nodes doubt their leader until it answers (a live
+    leader answers a Rejoin with appends to every node): they elect a new one, which sends
+    1c the log."""
+    from replicalab.scenarios.world import ClientWrite, TableScenario
+    from replicalab.sim.network import Uniform
+
+    regions = ("eu-west-1", "us-east-1")
+    scenario = TableScenario(
+        name="q", description="a diskless node back after its leader died", regions=regions,
+        latency={regions: Uniform(70, 80)}, initial={"k0": {"a": "a0"}},
+        workload=(ClientWrite(100, "us-east-1", "w1", "c1", "k0", {"a": "v1"}),))
+    result = scenario.run("item-lww", 0, replicas_per_region=5, region_protocol="leader", az_outages=[
+        AzOutage(50, "eu-west-1", "c", until=600, durable=False), AzOutage(300, "eu-west-1", "a")])
+    assert result.final["eu-west-1c"]["k0"] == {"a": "v1"}
+    assert result.ledger.verdicts() == {"w1": "kept"}

@@ -59,8 +59,10 @@ only chooses what a log entry holds and what applying one does):
   read does not complete by the same deadline answers ``NoLeader`` too, and a node that goes
   down holding a strong read drops its client's connection (the client gets an error then).
 * **A node that restarts** (with its log, or without it) tells the others with a ``Rejoin``.
-  It does not lead anything any more: a node that called it leader forgets that leader and
-  starts a wait (above), so an election follows; the leader (new or not) then sends the
+  It does not lead anything any more, and knows no leader itself until one answers. Every
+  other node forgets its leader and starts a wait (above): a live leader answers the
+  ``Rejoin`` with appends to every node at once, which ends the waits; a leader that went
+  down meanwhile does not, and an election follows. The leader (new or not) then sends the
   restarted node what its log lacks, and it applies what has committed. A node that lost its
   disk neither votes nor campaigns until a leader speaks (:mod:`replicalab.quorum.leader`); it
   rebuilds its table from the initial items by replaying the log, so it may keep the region's
@@ -573,8 +575,13 @@ class RegionNode(LeaderNode):
             if part.leader == src:  # our leader restarted: it leads nothing now (module docs)
                 part.leader = None
                 self.since[msg.partition] = ctx.now
-            if part.leader is None or self.forwarded.get(msg.partition):
-                self._watch(ctx, msg.partition)  # a wait that had stopped resumes
+            elif part.leader is not None:
+                # A live leader answers the Rejoin with appends to every node; until one arrives,
+                # doubt it. A leader that died while the region was quiet is noticed only so:
+                # else nobody waits, nobody campaigns, and the node that came back (which may
+                # not vote if it lost its disk) never gets what its log lacks.
+                part.leader = None
+            self._watch(ctx, msg.partition)  # a wait that had stopped resumes
 
     def _become_leader(self, ctx: Context, p: int, announce: bool = True) -> None:
         super()._become_leader(ctx, p, announce)
