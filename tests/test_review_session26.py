@@ -180,3 +180,13 @@ def test_a_node_back_without_its_disk_catches_up_although_its_old_leader_died_me
         AzOutage(50, "eu-west-1", "c", until=600, durable=False), AzOutage(300, "eu-west-1", "a")])
     assert result.final["eu-west-1c"]["k0"] == {"a": "v1"}
     assert result.ledger.verdicts() == {"w1": "kept"}
+
+
+def test_the_wait_for_an_uncommitted_entry_ends_with_its_commit():
+    """Chapter 14's outage: eu-west-1a goes down at t=144. eu-west-1b logged w1 at t=142 and
+    learnt its commit at t=145; the support agent's strong read reaches 1b at t=194 and waits for
+    a leader. That wait is measured from t=194 (1b's timeout is 100 ms: it campaigns at t=294),
+    not from the finished wait for w1's commit (which would have moved the election to t=345)."""
+    down = scenarios.run("london", merge="attribute-lww", **LEADER,
+                         az_outages=[AzOutage(144, "eu-west-1", "a", until=600, durable=False)])
+    assert [(e.replica, e.time) for e in down.trace.of_kind("Elected")] == [("eu-west-1b", 297)]

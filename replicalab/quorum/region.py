@@ -419,6 +419,8 @@ class RegionNode(LeaderNode):
             part = self.parts[msg.partition]
             if len(part.log) > part.commit and not self.leads(msg.partition):
                 self._watch(ctx, msg.partition)  # an entry waits to commit (module docs)
+            elif not self.forwarded.get(msg.partition):
+                self.since.pop(msg.partition, None)  # all committed, a leader spoke: no wait
         elif kind is Appended:
             self._on_appended(ctx, src, msg)
         elif kind is VoteRequest:
