@@ -35,7 +35,9 @@ favour of a write that had not seen it — the why names the *first* such merge
 (replica, time, the winning write and the stamps) and mentions a later
 overwrite; ``unreplicated`` if it is held somewhere and every live replica
 missing it never received it; ``superseded`` if every write now holding the
-missing attributes had seen it; otherwise ``silently-lost`` (or ``detected``).
+missing attributes had seen it — or if some did and the others are concurrent values kept
+beside them (siblings, a multi-value register), every recorded removal having been by a
+write that had seen it; otherwise ``silently-lost`` (or ``detected``).
 
 ``by`` and the why always name the write that actually caused the loss: the
 write whose item, attribute or sibling won the merge — for a resolve-by-stamp

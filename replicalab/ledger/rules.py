@@ -351,6 +351,16 @@ def judge(
             entries.append(Entry(verdict="superseded", why=why, by=tuple(later), **base))
             continue
         unseen_holders = tuple(sorted(h for h in holders if h not in later))
+        if later and all(h in records and not w.saw(records[h]) and not records[h].saw(w)
+                         for h in unseen_holders) and any(
+                e.loss.attribute in w.effect for e in history.get(w.id, ())):
+            # Concurrent values kept side by side (siblings, a multi-value register) did not
+            # remove it: every recorded removal was by a write that had seen it (no unseen
+            # winner above), and the concurrent holders sit beside the writes that replaced it.
+            why = (f"{told}overwritten by {', '.join(later)}, which had seen it "
+                   f"({', '.join(unseen_holders)}, concurrent with {w.id}, kept beside)")
+            entries.append(Entry(verdict="superseded", why=why, by=tuple(later), **base))
+            continue
         if w.id in absent:
             why = absent[w.id]
         elif problem:

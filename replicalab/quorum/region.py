@@ -37,18 +37,22 @@ only chooses what a log entry holds and what applying one does):
   it keeps one election timer (``election`` × (1 + its rank), staggered so that nodes never
   time out together) running while it **waits** — while it holds an input the leader has not
   logged yet (a client's request it forwarded, a replication message it does not lead, a
-  strong read it passed on) or while it **knows no leader** (it stepped down to a higher term,
-  lost a campaign, or its leader told it that it restarted). A wait is measured from when it
-  began (the oldest waiting input's arrival, the step-down — if no wait was running: a
-  candidate's higher term does not restart one —, the last campaign), never from an older
-  timer. When the timer fires and a whole timeout has passed since the wait began
+  strong read it passed on), while its log holds **entries not yet committed** (a leader
+  that dies between append and commit leaves them to the next one), or while it **knows no
+  leader** (it stepped down to a higher term, lost a campaign, or its leader told it that it
+  restarted). A wait is measured from when it began (the oldest waiting input's arrival, the
+  step-down — if no wait was running: a candidate's higher term does not restart one —, the
+  last campaign), never from an older timer. When the timer fires and a whole timeout has
+  passed since the wait began
   with no word from a leader, the node campaigns — the vote rule of
   :mod:`replicalab.quorum.leader` — and, elected, takes the waiting inputs itself; a lost
   campaign starts a new wait, so some node with the most up-to-date log eventually wins. If a
   leader spoke meanwhile, the node passes its waiting inputs to it again. The timer stops once
-  nothing waits and a leader is known — or after three timeouts in a row in which no other
-  node said anything about the partition (no quorum is up; a restarting node's ``Rejoin``
-  wakes it again, and strong reads still waiting then get a ``NoLeader`` error).
+  nothing waits and a leader is known — or after three timeouts in a row in which no leader
+  spoke and no node came back (no quorum can be formed: too few nodes are up, or those up
+  lost their disks and may not vote; votes, granted or refused, are no sign of a quorum). A
+  restarting node's ``Rejoin`` wakes it again; strong reads still waiting then get a
+  ``NoLeader`` error.
 * **A strong read passed on is still this node's to answer**: the leader sends its answer back
   and this node replies to the client; if no leader answered within ``timeout`` +
   ``election`` × (number of nodes) × 2 ms (or no node answers its campaigns), the client gets
@@ -56,8 +60,10 @@ only chooses what a log entry holds and what applying one does):
   read does not complete by the same deadline answers ``NoLeader`` too, and a node that goes
   down holding a strong read drops its client's connection (the client gets an error then).
 * **A node that restarts** (with its log, or without it) tells the others with a ``Rejoin``.
-  It does not lead anything any more: a node that called it leader forgets that leader and
-  starts a wait (above), so an election follows; the leader (new or not) then sends the
+  It does not lead anything any more, and knows no leader itself until one answers. Every
+  other node forgets its leader and starts a wait (above): a live leader answers the
+  ``Rejoin`` with appends to every node at once, which ends the waits; a leader that went
+  down meanwhile does not, and an election follows. The leader (new or not) then sends the
   restarted node what its log lacks, and it applies what has committed. A node that lost its
   disk neither votes nor campaigns until a leader speaks (:mod:`replicalab.quorum.leader`); it
   rebuilds its table from the initial items by replaying the log, so it may keep the region's
@@ -88,6 +94,7 @@ from typing import Any
 import attrs
 
 from replicalab import _validate
+from replicalab.clocks import HybridLogicalClock, LamportClock
 from replicalab.errors import ConfigError
 from replicalab.items import Item
 from replicalab.policies import MergePolicy
@@ -210,6 +217,9 @@ class RegionNode(LeaderNode):
         self.regions = {r: tuple(sorted(ns)) for r, ns in sorted(regions.items())}
         self.initial = dict(items or {})
         self.machine = TableReplica(region, policy, self.initial, stamps=stamps)
+        #: Per partition: the table's write count and clocks after the last entry of that
+        #: partition's log this node applied (see ``_apply_entry``).
+        self.clocks: dict[int, tuple[int, LamportClock, HybridLogicalClock]] = {}
         #: Requests this node passed to a leader and has not yet seen in a log: (source, message,
         #: kind, when), per partition.
         self.forwarded: dict[int, list[tuple[str, Any, str, int]]] = {}
@@ -261,8 +271,11 @@ class RegionNode(LeaderNode):
                 part.match = {n: 0 for n in self.nodes}
                 part.match[self.id] = len(part.log)
             elif rejoin:
-                if self.leads(p):  # a leader that was down may have been replaced: follow
-                    part.leader = None
+                # Whoever led before the crash may have been replaced, or be down itself: know
+                # no leader (so wait, and campaign if none speaks) until a leader answers the
+                # Rejoin. A node that kept calling a dead leader its own would wait for nothing
+                # and never get what its log lacks.
+                part.leader = None
                 for node in self.nodes:
                     if node != self.id:
                         ctx.send(node, Rejoin(p, len(part.log)))
@@ -318,7 +331,8 @@ class RegionNode(LeaderNode):
             return
         self._expire_reads(ctx, p)
         waiting = self.forwarded.get(p)
-        if not waiting and (part.leader is not None or not part.can_vote):
+        uncommitted = len(part.log) > part.commit
+        if not waiting and not uncommitted and (part.leader is not None or not part.can_vote):
             self.since.pop(p, None)  # nothing waits, and a leader is known (or we cannot vote)
             return
         timeout = self.config.election * (1 + self.rank)
@@ -420,11 +434,19 @@ class RegionNode(LeaderNode):
         _validate.replica_id(src, "message source")
         self._check_peers(ctx)  # before anything changes: an input reaches every AZ
         kind = type(msg)
-        if kind in (Append, Vote, VoteRequest, Rejoin, Appended) and type(msg.partition) is int:
-            self.unanswered.pop(msg.partition, None)  # a node answers: a quorum may be up
+        if kind in (Append, Rejoin, Appended) and type(msg.partition) is int:
+            # A leader speaks, or a node came back: a quorum may be up. Votes and campaigns are
+            # no such sign: with too few voters up, candidates would grant each other votes and
+            # refuse each other forever (a node that lost its disk refuses every campaign).
+            self.unanswered.pop(msg.partition, None)
         if kind is Append:
             self._on_append(ctx, src, msg)
             self._seen_in_log(msg.partition)
+            part = self.parts[msg.partition]
+            if len(part.log) > part.commit and not self.leads(msg.partition):
+                self._watch(ctx, msg.partition)  # an entry waits to commit (module docs)
+            elif not self.forwarded.get(msg.partition):
+                self.since.pop(msg.partition, None)  # all committed, a leader spoke: no wait
         elif kind is Appended:
             self._on_appended(ctx, src, msg)
         elif kind is VoteRequest:
@@ -586,8 +608,13 @@ class RegionNode(LeaderNode):
             if part.leader == src:  # our leader restarted: it leads nothing now (module docs)
                 part.leader = None
                 self.since[msg.partition] = ctx.now
-            if part.leader is None or self.forwarded.get(msg.partition):
-                self._watch(ctx, msg.partition)  # a wait that had stopped resumes
+            elif part.leader is not None:
+                # A live leader answers the Rejoin with appends to every node; until one arrives,
+                # doubt it. A leader that died while the region was quiet is noticed only so:
+                # else nobody waits, nobody campaigns, and the node that came back (which may
+                # not vote if it lost its disk) never gets what its log lacks.
+                part.leader = None
+            self._watch(ctx, msg.partition)  # a wait that had stopped resumes
 
     def _become_leader(self, ctx: Context, p: int, announce: bool = True) -> None:
         super()._become_leader(ctx, p, announce)
@@ -615,8 +642,16 @@ class RegionNode(LeaderNode):
             return
         value: Input = entry.value
         leader = self.leads(p)
+        # Each node interleaves the partitions' logs in its own order. Their keys are disjoint,
+        # but the table's write count, Lamport and hybrid clocks span keys: one partition's
+        # order would leak into another's stamps and version vectors, and the AZs' tables
+        # would drift apart. So each partition's log runs under its own clocks.
+        machine = self.machine
+        machine.writes_applied, machine.lamport, machine.hlc = self.clocks.get(
+            p, (0, LamportClock(machine.actor), HybridLogicalClock(machine.actor)))
         self._run_machine(ctx, value.source, value.message, value.wall, carry_out=leader,
                           answer=waiting is not None)
+        self.clocks[p] = (machine.writes_applied, machine.lamport, machine.hlc)
 
     def _run_machine(self, ctx: Context, source: str, message: Any, wall: int, *, carry_out: bool,
                      answer: bool = True, via: tuple[str, int] | None = None) -> None:
