@@ -69,6 +69,8 @@ __all__ = ["UNREACHABLE", "FailedRequest", "Reply", "Simulation", "Statistics", 
 
 #: Later than any event: the horizon of a run with neither ``until`` nor ``max_time``.
 _NEVER = 1 << 62
+#: The largest int CPython 3.11 compares without its generic path (one 30-bit digit).
+_COMPACT = (1 << 30) - 1
 
 
 class Simulation(SimulationView):
@@ -94,6 +96,12 @@ class Simulation(SimulationView):
     The defaults are :mod:`replicalab.sim.limits` (sized for a 2-core, 24 GB machine), which
     also caps replicas and links.
     """
+
+    # What every message reads or writes, as slots: a simulation holds more than 30
+    # attributes, past which CPython 3.11 keeps an instance's attributes in a real dict,
+    # so each read was a dict probe (LOAD_ATTR_WITH_HINT) instead of one fixed offset
+    # (LOAD_ATTR_SLOT). The rest stay in the instance dict.
+    __slots__ = ("now", "_heap", "_seq", "_sent", "_delivered", "_dropped", "_duplicated")
 
     def __init__(
         self,
@@ -236,18 +244,27 @@ class Simulation(SimulationView):
         # fewer of `events` and the events left under max_events; which one it was is asked
         # only when one is reached.
         last = min(t for t in (until, cap, _NEVER) if t is not None)
+        # CPython 3.11 compares two ints fast only when both fit in 30 bits, and the default
+        # max_time (a year in ms) does not: `due > last` alone was a generic comparison per
+        # event. `soon` fits, so the usual test is the fast one; past it `last` decides.
+        soon = min(last, _COMPACT)
         budget = self._max_events - self._events
         limit = budget if events is None else min(events, budget)
         processed = 0
+        # Faults change only between deliveries, in a runtime event (a fault is an Action): so
+        # whether any is active is a bool asked again after each such event, not two set truth
+        # tests per delivery. With none active a delivery skips the cut/down look-ups altogether.
+        faulty = bool(cut or down)
         try:
             # `while True` + break rather than `while heap`: CPython 3.11 warms code up (specializes
             # it) only on unconditional backward jumps, so a long run() would stay generic.
             while True:
-                if not heap:
+                try:
+                    event: Any = pop(heap)  # an Event: a plain tuple (a delivery) or a typed one
+                except IndexError:  # the queue is empty: asked once, not by a truth test per event
                     break
-                event: Any = pop(heap)  # an Event: a plain tuple (a delivery) or a typed one
                 due = event[0]
-                if due > last or processed >= limit:
+                if (due > soon and due > last) or processed >= limit:
                     # Not for this run: back on the heap (the same events, so the same order)
                     # before saying why. Popping first saves reading heap[0] for every event.
                     push(heap, event)
@@ -273,8 +290,11 @@ class Simulation(SimulationView):
                 # event by one method each.
                 if type(event) is tuple:
                     _, _, seq, dst, src, msg, causal = event
-                    if (cut and (src, dst) in cut) or (down and dst in down):
-                        self._drop_on_arrival(Deliver._make(event))
+                    if faulty and ((src, dst) in cut or dst in down):
+                        if trace is None:  # nothing to record: the count is all a drop leaves
+                            self._dropped += 1
+                        else:
+                            self._drop_on_arrival(Deliver._make(event))
                         continue
                     if causal is not None:
                         truth.receive(dst, causal)
@@ -287,6 +307,7 @@ class Simulation(SimulationView):
                     handlers[dst](contexts[dst], src, msg)
                 else:
                     on[type(event)](event)
+                    faulty = bool(cut or down)
         finally:
             self._events += processed
         if until is not None and until > self.now:
