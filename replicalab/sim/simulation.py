@@ -252,9 +252,10 @@ class Simulation(SimulationView):
         limit = budget if events is None else min(events, budget)
         processed = 0
         # Faults change only between deliveries, in a runtime event (a fault is an Action): so
-        # whether any is active is a bool asked again after each such event, not two set truth
-        # tests per delivery. With none active a delivery skips the cut/down look-ups altogether.
-        faulty = bool(cut or down)
+        # whether a link is cut or a replica down is a bool asked again after each such event,
+        # not a set truth test per delivery. A delivery looks up only what is active: with a
+        # partition and no crash, not `dst in down` too (a set probe per delivery).
+        cutting, crashed = bool(cut), bool(down)
         try:
             # `while True` + break rather than `while heap`: CPython 3.11 warms code up (specializes
             # it) only on unconditional backward jumps, so a long run() would stay generic.
@@ -290,7 +291,7 @@ class Simulation(SimulationView):
                 # event by one method each.
                 if type(event) is tuple:
                     _, _, seq, dst, src, msg, causal = event
-                    if faulty and ((src, dst) in cut or dst in down):
+                    if (cutting and (src, dst) in cut) or (crashed and dst in down):
                         if trace is None:  # nothing to record: the count is all a drop leaves
                             self._dropped += 1
                         else:
@@ -307,7 +308,7 @@ class Simulation(SimulationView):
                     handlers[dst](contexts[dst], src, msg)
                 else:
                     on[type(event)](event)
-                    faulty = bool(cut or down)
+                    cutting, crashed = bool(cut), bool(down)
         finally:
             self._events += processed
         if until is not None and until > self.now:
