@@ -135,10 +135,11 @@ class SimContext:
         if len(heap) >= self._max_pending:
             raise limits.too_many_pending(self._max_pending)
         sim = self._sim
-        sim._sent += 1
         causal = (None if scope is None and scopes is None  # the hot path: nothing causal
                   else sim._truth.payload(src, scope, scopes))
-        seq = sim._seq  # the message's id: its delivery's place in the queue
+        # The message's id, its delivery's place in the queue, and its count: messages sent
+        # are derived from _seq (Simulation.__init__ says how), not counted a second time.
+        seq = sim._seq
         sim._seq = seq + 1
         # link._rng: the stream once made (a slot read); the rng property makes it on first use
         if link.loss and (link._rng or link.rng).random() < link.loss:
@@ -226,7 +227,6 @@ class TracedContext(SimContext):
         sim = self._sim
         trace = sim._trace
         described = describe(msg)  # refused (say, an address in its repr) before any change
-        sim._sent += 1
         causal = (None if scope is None and scopes is None
                   else sim._truth.payload(src, scope, scopes))
         seq = sim._seq

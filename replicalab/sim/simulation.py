@@ -101,7 +101,7 @@ class Simulation(SimulationView):
     # attributes, past which CPython 3.11 keeps an instance's attributes in a real dict,
     # so each read was a dict probe (LOAD_ATTR_WITH_HINT) instead of one fixed offset
     # (LOAD_ATTR_SLOT). The rest stay in the instance dict.
-    __slots__ = ("now", "_heap", "_seq", "_sent", "_delivered", "_dropped", "_duplicated")
+    __slots__ = ("now", "_heap", "_seq", "_delivered", "_dropped", "_duplicated")
 
     def __init__(
         self,
@@ -147,7 +147,11 @@ class Simulation(SimulationView):
         self._max_events = max_events
         self._max_time = max_time
         self._max_pending = max_pending
-        self._events = self._sent = self._delivered = self._dropped = 0
+        self._events = self._delivered = self._dropped = 0
+        # Every seq is one of: a message sent (lost or not), a duplicate, or an event scheduled
+        # through _schedule. So messages sent are counted, not incremented per send:
+        # sent = _seq - _scheduled - _duplicated (SimulationView.statistics).
+        self._scheduled = 0
         self._duplicated = self._timers = self._client_requests = 0
         self._handlers = {i: r.on_message for i, r in self._replicas.items()}
         self._cut: set[tuple[str, str]] = set()
@@ -174,6 +178,7 @@ class Simulation(SimulationView):
             raise limits.too_many_pending(self._max_pending)
         seq = self._seq
         self._seq = seq + 1
+        self._scheduled += 1
         event = kind(at, priority, seq, *fields)
         heapq.heappush(self._heap, event)
         return event
