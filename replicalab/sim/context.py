@@ -237,7 +237,8 @@ class TracedContext(SimContext):
             trace._compact("Sent", now, src, dst, described, None, seq)
             trace._add(Dropped, now, src, dst=dst, msg=described, reason="loss", id=seq)
             return
-        due = now + link.sample()
+        sample = link.sample  # a local, then the call: see SimContext.send
+        due = now + sample()
         heappush(heap, (due, PRIORITY_NORMAL, seq, dst, src, msg, causal))
         log = trace._log  # Trace._compact, inlined: one Sent per message
         if len(log) >= trace._room:
