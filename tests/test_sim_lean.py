@@ -157,3 +157,27 @@ def test_messages_sent_count_duplicates_once_and_lost_messages_too():
     stats = sim.statistics()
     assert stats.duplicated > 0 and stats.dropped > 0
     assert stats.sent == len(traced.trace.of_kind("Sent")) == traced.statistics().sent
+
+
+@pytest.mark.parametrize("seed", [0, 1, 99])
+def test_latency_samplers_draw_exactly_the_closed_forms(seed):
+    """The samplers are bound methods shared per latency kind (3.11 inlines their calls);
+    each must draw exactly the documented expression, one stream step at a time."""
+    import math
+    import random
+
+    from replicalab.sim import Exponential
+    from replicalab.sim.rng import exponential
+
+    cases = [
+        (Constant(7), lambda r: 7),
+        (Constant(2.6), lambda r: 3),
+        (Constant(3, jitter=1.5), lambda r: int(3 - 1.5 * math.log(1.0 - r.random()) + 0.5)),
+        (Uniform(1, 9), lambda r: int(1 + 8 * r.random() + 0.5)),
+        (Uniform(1, 10, jitter=1.0),
+         lambda r: int(1 + 9 * r.random() - 1.0 * math.log(1.0 - r.random()) + 0.5)),
+        (Exponential(4.0, offset=2.0), lambda r: int(2.0 + exponential(r, 4.0) + 0.5)),
+    ]
+    for latency, oracle in cases:
+        draw, expected = latency.sampler(random.Random(seed)), random.Random(seed)
+        assert [draw() for _ in range(200)] == [oracle(expected) for _ in range(200)], latency

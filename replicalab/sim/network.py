@@ -51,36 +51,36 @@ class _Fixed:
 
 
 class _FixedJitter:
-    __slots__ = ("base", "jitter", "random")
+    __slots__ = ("base", "jitter", "rand")
 
     def __init__(self, base: float, jitter: float, rng: random.Random) -> None:
-        self.base, self.jitter, self.random = base, jitter, rng.random
+        self.base, self.jitter, self.rand = base, jitter, rng.random
 
     def draw(self) -> int:
-        random = self.random  # a local, not self.random(): 3.11 cannot specialize that call
-        return int(self.base - self.jitter * log(1.0 - random()) + 0.5)
+        rand = self.rand  # a local, not self.rand(): 3.11 cannot specialize that call
+        return int(self.base - self.jitter * log(1.0 - rand()) + 0.5)
 
 
 class _Uniform:
-    __slots__ = ("low", "span", "random")
+    __slots__ = ("low", "span", "rand")
 
     def __init__(self, low: float, span: float, rng: random.Random) -> None:
-        self.low, self.span, self.random = low, span, rng.random
+        self.low, self.span, self.rand = low, span, rng.random
 
     def draw(self) -> int:
-        random = self.random
-        return int(self.low + self.span * random() + 0.5)
+        rand = self.rand
+        return int(self.low + self.span * rand() + 0.5)
 
 
 class _UniformJitter:
-    __slots__ = ("low", "span", "jitter", "random")
+    __slots__ = ("low", "span", "jitter", "rand")
 
     def __init__(self, low: float, span: float, jitter: float, rng: random.Random) -> None:
-        self.low, self.span, self.jitter, self.random = low, span, jitter, rng.random
+        self.low, self.span, self.jitter, self.rand = low, span, jitter, rng.random
 
     def draw(self) -> int:
-        random = self.random
-        return int(self.low + self.span * random() - self.jitter * log(1.0 - random()) + 0.5)
+        rand = self.rand
+        return int(self.low + self.span * rand() - self.jitter * log(1.0 - rand()) + 0.5)
 
 
 class _Exponential:
