@@ -58,14 +58,15 @@ class SimContext:
     ``sim`` is the :class:`~replicalab.sim.simulation.Simulation` (which imports this module).
     """
 
-    __slots__ = ("_sim", "_replica", "_links", "_rng", "_clock", "peers", "random", "_heap",
-                 "_max_pending")
+    __slots__ = ("_sim", "_replica", "_links", "_made", "_rng", "_clock", "peers", "random",
+                 "_heap", "_max_pending")
 
     def __init__(self, sim: Any, replica: str, links: dict[str, LinkState],
                  peers: Sequence[str], clock: WallClock) -> None:
         self._sim = sim
         self._replica = replica
         self._links = links
+        self._made: dict[Any, LinkState] = {}  # the links that carried a message: _first_link
         self._rng = sim.streams.stream(f"replica:{replica}")
         self._clock = clock
         #: The replica's neighbours, sorted (a full mesh passes a view, not a copy per replica).
@@ -100,34 +101,58 @@ class SimContext:
         cancel it by that id."""
         return carry_out(self, command)
 
-    def send(self, dst: str, msg: Any, *, scope: Hashable | None = None,
+    def _first_link(self, dst: Any) -> LinkState:
+        """The link to ``dst`` on its first message, kept in ``_made`` for the next ones; a
+        ``dst`` that is not a peer raises :class:`TopologyError`.
+
+        ``_links`` (a :class:`~replicalab.sim.links.MeshLinks`, which makes each link when first
+        asked) is a dict subclass, and ``links[dst]`` on a dict subclass goes through a Python-level
+        ``__getitem__`` look-up: about 300 instructions a message, against one C look-up in
+        the plain ``_made``. Both hold the same :class:`LinkState`, so a fault that changes a
+        link through ``_links`` changes the one ``send`` uses."""
+        try:
+            link = self._links[dst]
+        except (KeyError, TypeError):  # not a peer; TypeError: not even hashable
+            raise TopologyError(f"{self._replica} has no link to {_validate.shown(dst)}; "
+                                f"its peers are {list(self.peers)}") from None
+        self._made[dst] = link
+        return link
+
+    def send(self, dst: str, msg: Any, scope: Hashable | None = None,
              scopes: Iterable[Hashable] | None = None) -> None:
+        # `scope` and `scopes` are keywords in the Context protocol; here they are not declared
+        # keyword-only because CPython 3.11 inlines a call (no C-level frame, no defaults
+        # looked up in a dict) only into a function without keyword-only parameters.
         # The traceless send. TracedContext.send below takes the same steps and records them:
         # a change to one is a change to both (tests/test_sim_lean.py runs every link option
         # both ways and compares the runs).
         src = self._replica
-        try:  # a dict hit at C speed; MeshLinks makes a link on its first use (__missing__)
-            link = self._links[dst]
-        except (KeyError, TypeError):  # not a peer; TypeError: not even hashable
-            raise TopologyError(f"{src} has no link to {_validate.shown(dst)}; "
-                                f"its peers are {list(self.peers)}") from None
+        try:  # a plain dict: one look-up in C (see _first_link for why not MeshLinks itself)
+            link = self._made[dst]
+        except (KeyError, TypeError):  # the first message on this link, or not a peer at all
+            link = self._first_link(dst)
         heap = self._heap
         if len(heap) >= self._max_pending:
             raise limits.too_many_pending(self._max_pending)
         sim = self._sim
-        sim._sent += 1
         causal = (None if scope is None and scopes is None  # the hot path: nothing causal
                   else sim._truth.payload(src, scope, scopes))
-        seq = sim._seq  # the message's id: its delivery's place in the queue
+        # The message's id, its delivery's place in the queue, and its count: messages sent
+        # are derived from _seq (Simulation.__init__ says how), not counted a second time.
+        seq = sim._seq
         sim._seq = seq + 1
         # link._rng: the stream once made (a slot read); the rng property makes it on first use
         if link.loss and (link._rng or link.rng).random() < link.loss:
             sim._dropped += 1
             return
         now = sim.now
+        # `sample = link.sample` then `sample()`, not `link.sample()`: CPython 3.11 cannot
+        # specialize a method call on a slot holding a function (a generic type look-up and
+        # descriptor call per message), but it does specialize reading the slot.
+        sample = link.sample
         # A Deliver as a plain tuple, pushed here rather than through Simulation._schedule
         # (which would check again what was checked above): the hot path (events.py says why).
-        heappush(heap, (now + link.sample(), PRIORITY_NORMAL, seq, dst, src, msg, causal))
+        heappush(heap, (now + sample(), PRIORITY_NORMAL, seq, dst, src, msg, causal))
         if link.duplicate and (link._rng or link.rng).random() < link.duplicate:
             seq = sim._seq
             sim._seq = seq + 1
@@ -189,21 +214,19 @@ class TracedContext(SimContext):
 
     __slots__ = ()
 
-    def send(self, dst: str, msg: Any, *, scope: Hashable | None = None,
+    def send(self, dst: str, msg: Any, scope: Hashable | None = None,
              scopes: Iterable[Hashable] | None = None) -> None:
         src = self._replica
         try:
-            link = self._links[dst]
+            link = self._made[dst]
         except (KeyError, TypeError):
-            raise TopologyError(f"{src} has no link to {_validate.shown(dst)}; "
-                                f"its peers are {list(self.peers)}") from None
+            link = self._first_link(dst)
         heap = self._heap
         if len(heap) >= self._max_pending:
             raise limits.too_many_pending(self._max_pending)
         sim = self._sim
         trace = sim._trace
         described = describe(msg)  # refused (say, an address in its repr) before any change
-        sim._sent += 1
         causal = (None if scope is None and scopes is None
                   else sim._truth.payload(src, scope, scopes))
         seq = sim._seq
@@ -214,7 +237,8 @@ class TracedContext(SimContext):
             trace._compact("Sent", now, src, dst, described, None, seq)
             trace._add(Dropped, now, src, dst=dst, msg=described, reason="loss", id=seq)
             return
-        due = now + link.sample()
+        sample = link.sample  # a local, then the call: see SimContext.send
+        due = now + sample()
         heappush(heap, (due, PRIORITY_NORMAL, seq, dst, src, msg, causal))
         log = trace._log  # Trace._compact, inlined: one Sent per message
         if len(log) >= trace._room:

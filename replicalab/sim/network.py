@@ -12,9 +12,9 @@ two messages on one link with random latency may overtake each other.
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Callable
+from math import log
 
 import attrs
 
@@ -33,6 +33,66 @@ def _round(x: float) -> int:
     return int(x + 0.5)
 
 
+# A sampler is the bound ``draw`` method of one of these, not a closure: the simulator calls
+# it once per message, and CPython 3.11 inlines a call only to a function it has seen before
+# at that call site. Closures made per link are each a new function, so every call took the
+# generic path; the methods below are one function per latency kind, shared by every link.
+# Each computes exactly the closure's expression, so the draws are the same to the bit.
+
+
+class _Fixed:
+    __slots__ = ("ms",)
+
+    def __init__(self, ms: int) -> None:
+        self.ms = ms
+
+    def draw(self) -> int:
+        return self.ms
+
+
+class _FixedJitter:
+    __slots__ = ("base", "jitter", "rand")
+
+    def __init__(self, base: float, jitter: float, rng: random.Random) -> None:
+        self.base, self.jitter, self.rand = base, jitter, rng.random
+
+    def draw(self) -> int:
+        rand = self.rand  # a local, not self.rand(): 3.11 cannot specialize that call
+        return int(self.base - self.jitter * log(1.0 - rand()) + 0.5)
+
+
+class _Uniform:
+    __slots__ = ("low", "span", "rand")
+
+    def __init__(self, low: float, span: float, rng: random.Random) -> None:
+        self.low, self.span, self.rand = low, span, rng.random
+
+    def draw(self) -> int:
+        rand = self.rand
+        return int(self.low + self.span * rand() + 0.5)
+
+
+class _UniformJitter:
+    __slots__ = ("low", "span", "jitter", "rand")
+
+    def __init__(self, low: float, span: float, jitter: float, rng: random.Random) -> None:
+        self.low, self.span, self.jitter, self.rand = low, span, jitter, rng.random
+
+    def draw(self) -> int:
+        rand = self.rand
+        return int(self.low + self.span * rand() - self.jitter * log(1.0 - rand()) + 0.5)
+
+
+class _Exponential:
+    __slots__ = ("offset", "mean", "rng")
+
+    def __init__(self, offset: float, mean: float, rng: random.Random) -> None:
+        self.offset, self.mean, self.rng = offset, mean, rng
+
+    def draw(self) -> int:
+        return _round(self.offset + exponential(self.rng, self.mean))
+
+
 @attrs.frozen
 class Constant:
     """Every message takes ``ms`` milliseconds, plus an optional exponential ``jitter`` (its mean)."""
@@ -43,12 +103,9 @@ class Constant:
     def sampler(self, rng: random.Random) -> Callable[[], int]:
         """A zero-argument function drawing one latency (int ms) from ``rng``."""
         check_generator(rng)
-        base, jitter, draw = self.ms, self.jitter, rng.random
-        if not jitter:
-            fixed = _round(base)
-            return lambda: fixed
-        log = math.log
-        return lambda: int(base - jitter * log(1.0 - draw()) + 0.5)
+        if not self.jitter:
+            return _Fixed(_round(self.ms)).draw
+        return _FixedJitter(self.ms, self.jitter, rng).draw
 
     def sample(self, rng: random.Random) -> int:
         """One latency draw (int ms)."""
@@ -72,10 +129,9 @@ class Uniform:
     def sampler(self, rng: random.Random) -> Callable[[], int]:
         """A zero-argument function drawing one latency (int ms) from ``rng``."""
         check_generator(rng)
-        low, span, jitter, draw, log = self.low, self.high - self.low, self.jitter, rng.random, math.log
-        if not jitter:
-            return lambda: int(low + span * draw() + 0.5)
-        return lambda: int(low + span * draw() - jitter * log(1.0 - draw()) + 0.5)
+        if not self.jitter:
+            return _Uniform(self.low, self.high - self.low, rng).draw
+        return _UniformJitter(self.low, self.high - self.low, self.jitter, rng).draw
 
     def sample(self, rng: random.Random) -> int:
         """One latency draw (int ms)."""
@@ -92,8 +148,7 @@ class Exponential:
     def sampler(self, rng: random.Random) -> Callable[[], int]:
         """A zero-argument function drawing one latency (int ms) from ``rng``."""
         check_generator(rng)
-        offset, mean = self.offset, self.mean
-        return lambda: _round(offset + exponential(rng, mean))
+        return _Exponential(self.offset, self.mean, rng).draw
 
     def sample(self, rng: random.Random) -> int:
         """One latency draw (int ms)."""

@@ -69,6 +69,8 @@ __all__ = ["UNREACHABLE", "FailedRequest", "Reply", "Simulation", "Statistics", 
 
 #: Later than any event: the horizon of a run with neither ``until`` nor ``max_time``.
 _NEVER = 1 << 62
+#: The largest int CPython 3.11 compares without its generic path (one 30-bit digit).
+_COMPACT = (1 << 30) - 1
 
 
 class Simulation(SimulationView):
@@ -94,6 +96,12 @@ class Simulation(SimulationView):
     The defaults are :mod:`replicalab.sim.limits` (sized for a 2-core, 24 GB machine), which
     also caps replicas and links.
     """
+
+    # What every message reads or writes, as slots: a simulation holds more than 30
+    # attributes, past which CPython 3.11 keeps an instance's attributes in a real dict,
+    # so each read was a dict probe (LOAD_ATTR_WITH_HINT) instead of one fixed offset
+    # (LOAD_ATTR_SLOT). The rest stay in the instance dict.
+    __slots__ = ("now", "_heap", "_seq", "_delivered", "_dropped", "_duplicated")
 
     def __init__(
         self,
@@ -139,7 +147,11 @@ class Simulation(SimulationView):
         self._max_events = max_events
         self._max_time = max_time
         self._max_pending = max_pending
-        self._events = self._sent = self._delivered = self._dropped = 0
+        self._events = self._delivered = self._dropped = 0
+        # Every seq is one of: a message sent (lost or not), a duplicate, or an event scheduled
+        # through _schedule. So messages sent are counted, not incremented per send:
+        # sent = _seq - _scheduled - _duplicated (SimulationView.statistics).
+        self._scheduled = 0
         self._duplicated = self._timers = self._client_requests = 0
         self._handlers = {i: r.on_message for i, r in self._replicas.items()}
         self._cut: set[tuple[str, str]] = set()
@@ -166,6 +178,7 @@ class Simulation(SimulationView):
             raise limits.too_many_pending(self._max_pending)
         seq = self._seq
         self._seq = seq + 1
+        self._scheduled += 1
         event = kind(at, priority, seq, *fields)
         heapq.heappush(self._heap, event)
         return event
@@ -236,18 +249,28 @@ class Simulation(SimulationView):
         # fewer of `events` and the events left under max_events; which one it was is asked
         # only when one is reached.
         last = min(t for t in (until, cap, _NEVER) if t is not None)
+        # CPython 3.11 compares two ints fast only when both fit in 30 bits, and the default
+        # max_time (a year in ms) does not: `due > last` alone was a generic comparison per
+        # event. `soon` fits, so the usual test is the fast one; past it `last` decides.
+        soon = min(last, _COMPACT)
         budget = self._max_events - self._events
         limit = budget if events is None else min(events, budget)
         processed = 0
+        # Faults change only between deliveries, in a runtime event (a fault is an Action): so
+        # whether a link is cut or a replica down is a bool asked again after each such event,
+        # not a set truth test per delivery. A delivery looks up only what is active: with a
+        # partition and no crash, not `dst in down` too (a set probe per delivery).
+        cutting, crashed = bool(cut), bool(down)
         try:
             # `while True` + break rather than `while heap`: CPython 3.11 warms code up (specializes
             # it) only on unconditional backward jumps, so a long run() would stay generic.
             while True:
-                if not heap:
+                try:
+                    event: Any = pop(heap)  # an Event: a plain tuple (a delivery) or a typed one
+                except IndexError:  # the queue is empty: asked once, not by a truth test per event
                     break
-                event: Any = pop(heap)  # an Event: a plain tuple (a delivery) or a typed one
                 due = event[0]
-                if due > last or processed >= limit:
+                if (due > soon and due > last) or processed >= limit:
                     # Not for this run: back on the heap (the same events, so the same order)
                     # before saying why. Popping first saves reading heap[0] for every event.
                     push(heap, event)
@@ -273,8 +296,11 @@ class Simulation(SimulationView):
                 # event by one method each.
                 if type(event) is tuple:
                     _, _, seq, dst, src, msg, causal = event
-                    if (cut and (src, dst) in cut) or (down and dst in down):
-                        self._drop_on_arrival(Deliver._make(event))
+                    if (cutting and (src, dst) in cut) or (crashed and dst in down):
+                        if trace is None:  # nothing to record: the count is all a drop leaves
+                            self._dropped += 1
+                        else:
+                            self._drop_on_arrival(Deliver._make(event))
                         continue
                     if causal is not None:
                         truth.receive(dst, causal)
@@ -287,6 +313,7 @@ class Simulation(SimulationView):
                     handlers[dst](contexts[dst], src, msg)
                 else:
                     on[type(event)](event)
+                    cutting, crashed = bool(cut), bool(down)
         finally:
             self._events += processed
         if until is not None and until > self.now:

@@ -36,7 +36,8 @@ class SimulationView:
     _cut: set[tuple[str, str]]
     _down: set[str]
     _events: int
-    _sent: int
+    _seq: int
+    _scheduled: int
     _delivered: int
     _dropped: int
     _duplicated: int
@@ -88,7 +89,9 @@ class SimulationView:
     def statistics(self) -> Statistics:
         """A frozen snapshot of the run's counters."""
         return Statistics(
-            now=self.now, events=self._events, sent=self._sent, delivered=self._delivered,
+            now=self.now, events=self._events, delivered=self._delivered,
+            # every seq taken is a message sent, a duplicate or a scheduled event
+            sent=self._seq - self._scheduled - self._duplicated,
             dropped=self._dropped, duplicated=self._duplicated, timers_fired=self._timers,
             client_requests=self._client_requests, pending=len(self._heap),
         )
