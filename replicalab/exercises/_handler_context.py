@@ -58,7 +58,7 @@ class RecordingContext:
         self.draws += 1
         return self._random[self.draws - 1]
 
-    def send(self, dst: str, msg: Any, *, scope: Any = None, scopes: Any = None) -> None:
+    def send(self, dst: str, msg: Any, scope: Any = None, scopes: Any = None) -> None:
         if dst not in self.peers:
             raise TopologyError(f"{self.replica} has no link to {dst!r}; its peers are "
                                 f"{list(self.peers)}")

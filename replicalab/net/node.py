@@ -96,7 +96,7 @@ class NetContext:
         """Carry out ``command`` as if the handler had called the verb (as the simulator's does)."""
         return carry_out(self, command)
 
-    def send(self, dst: str, msg: Any, *, scope: Hashable | None = None,
+    def send(self, dst: str, msg: Any, scope: Hashable | None = None,
              scopes: Iterable[Hashable] | None = None) -> None:
         node = self._node
         if not isinstance(dst, str) or dst not in node.peers:

@@ -270,7 +270,7 @@ class _Captured:
     def random(self) -> float:
         return self._ctx.random()
 
-    def send(self, dst: str, msg: Any, *, scope: Hashable | None = None,
+    def send(self, dst: str, msg: Any, scope: Hashable | None = None,
              scopes: Iterable[Hashable] | None = None) -> None:
         self._ctx.send(dst, msg, scope=scope, scopes=scopes)
 

@@ -76,12 +76,14 @@ class Context(Protocol):
     def random(self) -> float:
         """A float in [0, 1) from this replica's own seeded stream."""
 
-    def send(self, dst: str, msg: Any, *, scope: Hashable | None = None,
+    def send(self, dst: str, msg: Any, scope: Hashable | None = None,
              scopes: Iterable[Hashable] | None = None) -> None:
         """Send ``msg`` to peer ``dst``.
 
         ``scope`` (the item key the message is about), or ``scopes`` for a message
-        about several keys, lets the runtime track causality per key.
+        about several keys, lets the runtime track causality per key. Pass them by keyword
+        (``ctx.send(peer, msg, scope=key)``); every runtime also takes them by position,
+        because the simulator's hot path cannot declare them keyword-only (sim/context.py).
         """
 
     def set_timer(self, delay: int, timer: Any) -> int:
@@ -361,7 +363,7 @@ class RecordingContext:
             raise ConfigError("RecordingContext ran out of random values; pass randoms=[...]")
         return self._randoms.pop(0)
 
-    def send(self, dst: str, msg: Any, *, scope: Hashable | None = None,
+    def send(self, dst: str, msg: Any, scope: Hashable | None = None,
              scopes: Iterable[Hashable] | None = None) -> None:
         if not isinstance(dst, str) or dst not in self._peers:
             raise TopologyError(
