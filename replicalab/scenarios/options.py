@@ -329,14 +329,7 @@ def _inside_regions(scenario: Scenario, mode: str, given: Mapping[str, Any]
 
     if isinstance(outages, (str, bytes, Mapping)) or not isinstance(outages, (list, tuple)):
         raise ConfigError(f"az_outages must be a list of AzOutage(...), got {_validate.shown(outages)}")
-    for outage in outages:
-        if not isinstance(outage, AzOutage):
-            raise ConfigError(f"az_outages must hold AzOutage(...) values, got {_validate.shown(outage)}")
-        _region(scenario, outage.region, "an AZ outage")
-        if outage.az not in "abcdefghi"[:per_region]:
-            raise ConfigError(f"AZ {outage.az!r} does not exist with replicas_per_region={per_region}; "
-                              f"AZs are {list('abcdefghi'[:per_region])}")
-    return per_region, protocol, tuple(outages)
+    return per_region, protocol, _each_az(scenario, per_region, outages, AzOutage, "az_outages", "an AZ outage")
 
 
 def _az_partitions(scenario: Scenario, per_region: int, protocol: str | None,
@@ -357,14 +350,23 @@ def _az_partitions(scenario: Scenario, per_region: int, protocol: str | None,
                           f"{protocol!r} has no heal handling for them")
     from replicalab.scenarios.regions import AzPartition  # only grouped runs need it
 
-    for cut in cuts:
-        if not isinstance(cut, AzPartition):
-            raise ConfigError(f"az_partitions must hold AzPartition(...) values, got {_validate.shown(cut)}")
-        _region(scenario, cut.region, "an AZ partition")
-        if cut.az not in "abcdefghi"[:per_region]:
-            raise ConfigError(f"AZ {cut.az!r} does not exist with replicas_per_region={per_region}; "
-                              f"AZs are {list('abcdefghi'[:per_region])}")
-    return tuple(cuts)
+    return _each_az(scenario, per_region, cuts, AzPartition, "az_partitions", "an AZ partition")
+
+
+def _each_az(scenario: Scenario, per_region: int, faults: Any, kind: type, option: str,
+             what: str) -> tuple[Any, ...]:
+    """Check that every fault in ``faults`` is a ``kind`` naming a region of the scenario and
+    an AZ that exists with ``per_region`` AZs."""
+    azs = "abcdefghi"[:per_region]
+    fault: Any
+    for fault in faults:
+        if not isinstance(fault, kind):
+            raise ConfigError(f"{option} must hold {kind.__name__}(...) values, got {_validate.shown(fault)}")
+        _region(scenario, fault.region, what)
+        if fault.az not in azs:
+            raise ConfigError(f"AZ {fault.az!r} does not exist with replicas_per_region={per_region}; "
+                              f"AZs are {list(azs)}")
+    return tuple(faults)
 
 
 def _grouped_scenarios() -> list[str]:
