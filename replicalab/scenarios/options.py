@@ -353,12 +353,11 @@ def _az_partitions(scenario: Scenario, per_region: int, protocol: str | None,
     return _each_az(scenario, per_region, cuts, AzPartition, "az_partitions", "an AZ partition")
 
 
-def _each_az(scenario: Scenario, per_region: int, faults: Any, kind: type, option: str,
+def _each_az(scenario: Scenario, per_region: int, faults: Any, kind: Any, option: str,
              what: str) -> tuple[Any, ...]:
     """Check that every fault in ``faults`` is a ``kind`` naming a region of the scenario and
     an AZ that exists with ``per_region`` AZs."""
     azs = "abcdefghi"[:per_region]
-    fault: Any
     for fault in faults:
         if not isinstance(fault, kind):
             raise ConfigError(f"{option} must hold {kind.__name__}(...) values, got {_validate.shown(fault)}")
