@@ -76,13 +76,27 @@ def from_simulation(sim: Any, reports: Mapping[str, str] | None = None,
         crash = next((c for c in crashes if c.replica == record.replica and c.time >= record.time),
                      None)
         if crash is not None:
+            hinted = _hinted(sim, down, durable, record.key, record.id)
             absent[record.id] = (f"lost with {record.replica}'s state when it crashed at "
-                                 f"t={crash.time} (durable=False) before replicating it")
+                                 f"t={crash.time} (durable=False) " + (
+                                     f"after replicating it only as {hinted}, which never took it"
+                                     if hinted else "before replicating it"))
     homes = None
     if any(hasattr(r, "owns") for r in sim.replicas.values()):  # leaderless regions: home nodes
         homes = {k: {rid for rid, r in sim.replicas.items() if not hasattr(r, "owns") or r.owns(k)}
                  for k in keys if isinstance(k, str)}
     return judge(records, final, losses, reports, absent, reached, dormant, homes)
+
+
+def _hinted(sim: Any, down: set[str], durable: Mapping[str, Any], key: Any, write: str) -> str:
+    """Where a leaderless stand-in still keeps ``write`` as a hint for its home node ("a hint
+    at eu-west-1a for eu-west-1b"), '' if none does: such a write was replicated, yet its
+    effect is in no table (the home node never took it)."""
+    kept = [f"a hint at {rid} for {home}" for rid, node in sorted(sim.replicas.items())
+            if rid not in down or durable.get(rid)
+            for home, items in sorted(getattr(node, "hints", {}).items())
+            if (key, write) in items]
+    return ", ".join(kept)
 
 
 def write_records(sim: Any, abandoned: Iterable[WriteRecord] = ()) -> list[WriteRecord]:
