@@ -73,3 +73,25 @@ def test_a_write_its_region_holds_reaches_the_other_regions_after_its_coordinato
                if node.startswith("eu-west-1"))
     assert result.converged
     assert [e.verdict for e in result.ledger] == ["kept"]
+
+
+@pytest.mark.parametrize("merge", ["item-lww", "attribute-lww", "causal", "crdt"])
+def test_a_write_lost_with_every_holder_is_not_said_to_be_lost_before_replicating(merge) -> None:
+    """n=3 w=2: w1 is acknowledged once its coordinator and another AZ hold it (both others
+    merged it by t=102). Then every AZ of the region loses its disk in turn. The write is lost
+    (silently-lost is right) but the why said "lost with <coordinator>'s state ... before
+    replicating it": false, it was replicated to both other AZs and lost with each of them. The
+    ledger now names every holder and its crash, in time order."""
+    coordinator = _homes("k", 3)[0]
+    others = [node for node in EU if node != coordinator]
+    writes = [ClientWrite(at=100, region="eu-west-1", op="w1", client="c1", key="k",
+                          attributes={"a1": 1})]
+    crashes = [(coordinator, 110), (others[1], 120), (others[0], 130)]
+    outages = [AzOutage(at, "eu-west-1", node[-1], until=at + 300, durable=False) for node, at in crashes]
+    result = story(regions=("eu-west-1",), writes=writes).run(merge, 0, az_outages=outages, w=2,
+                                                              **LEADERLESS)
+    assert sorted(e.replica for e in result.trace.of_kind("Merged") if e.get("write") == "w1") == others
+    (entry,) = result.ledger
+    assert entry.verdict == "silently-lost"
+    assert "before replicating it" not in entry.why
+    assert (f"({others[1]} at t=120, {others[0]} at t=130)") in entry.why, entry.why
