@@ -15,7 +15,7 @@ import pytest
 from replicalab.quorum.config import QuorumConfig
 from replicalab.quorum.ring import HashRing
 from replicalab.scenarios.regions import AzOutage
-from replicalab.scenarios.world import ClientWrite
+from replicalab.scenarios.world import ClientRead, ClientWrite
 
 _spec = importlib.util.spec_from_file_location(
     "_leaderless_helpers", pathlib.Path(__file__).with_name("test_regions_leaderless.py"))
@@ -95,3 +95,23 @@ def test_a_write_lost_with_every_holder_is_not_said_to_be_lost_before_replicatin
     assert entry.verdict == "silently-lost"
     assert "before replicating it" not in entry.why
     assert (f"({others[1]} at t=120, {others[0]} at t=130)") in entry.why, entry.why
+
+
+@pytest.mark.parametrize("w", [1, 2])
+def test_a_node_restarted_while_a_peer_was_down_catches_up_once_the_peer_is_back(w) -> None:
+    """AZ a is down 100-300, AZ b 200-250 (both keep their disks). b restarts while a is down:
+    its CatchUp to a is swallowed by a's outage, and b needs both others' answers (nodes - w +
+    1, capped at 2). It asked only once, so it stayed "catching up" for the rest of the run:
+    with r=3 every consistent read failed long after every AZ was back (QuorumNotReached at
+    t=600+). Right: b asks a again when a comes back, is ready by t~305, reads succeed."""
+    writes = [ClientWrite(at=50, region="eu-west-1", op="w1", client="c1", key="k",
+                          attributes={"a1": 1})]
+    reads = [ClientRead(at=600 + 10 * i, region="eu-west-1", op=f"r{i}", client="rd",
+                                 key="k") for i in range(3)]
+    outages = [AzOutage(100, "eu-west-1", "a", until=300), AzOutage(200, "eu-west-1", "b", until=250)]
+    result = story(regions=("eu-west-1",), writes=writes, reads=reads).run(
+        "attribute-lww", 0, az_outages=outages, r=3, w=w, **LEADERLESS)
+    ready = {e.get("node"): e.time for e in result.trace.of_kind("CaughtUp")}
+    assert sorted(ready) == ["eu-west-1a", "eu-west-1b"] and ready["eu-west-1b"] < 320
+    replies = {e.get("op"): e.get("ok") for e in result.trace.of_kind("Replied")}
+    assert replies == {"w1": True, "r0": True, "r1": True, "r2": True}

@@ -46,7 +46,9 @@ a group of AZ nodes (``eu-west-1a``, ``eu-west-1b``, ...), each a
   the next write on the copy it had, and that write would not have *seen* a write the region
   acknowledged while it was away — LWW would then drop the acknowledged write in favour of
   one that had not seen it. (A write acknowledged in the moment between a peer's answer and
-  the node becoming ready can still slip past: the peer's ``Hold`` races the answer.)
+  the node becoming ready can still slip past: the peer's ``Hold`` races the answer.) A peer
+  that was down when the node asked is asked again when it comes back (its own ``CatchUp``
+  says it is up), so a node never waits for ever on an answer an outage swallowed.
 
 "Held by a region" (the ledger's view): a node holds a write once it merged it; the ledger
 judges a key on its home nodes only (:meth:`LeaderlessNode.owns`), per node, from ground
@@ -440,6 +442,10 @@ class LeaderlessNode(TableReplica):
                           for k, item in sorted(self.items.items())
                           if self.owns(k) and src in ring.preference_list(k, n))
             ctx.send(src, CaughtUp(items), scopes=[r.key for r in items])
+            if self.syncing and src in self.ring.nodes and src not in self._caught_up_from:
+                # src is back from an outage that swallowed this node's own CatchUp: ask again,
+                # or this node would wait for its answer for ever (it sends CatchUp only on start).
+                ctx.send(src, CatchUp())
         elif kind is CaughtUp:
             for replicate in msg.items:
                 self._merge(ctx, src, replicate)
