@@ -115,3 +115,21 @@ def test_a_node_restarted_while_a_peer_was_down_catches_up_once_the_peer_is_back
     assert sorted(ready) == ["eu-west-1a", "eu-west-1b"] and ready["eu-west-1b"] < 320
     replies = {e.get("op"): e.get("ok") for e in result.trace.of_kind("Replied")}
     assert replies == {"w1": True, "r0": True, "r1": True, "r2": True}
+
+
+def test_ttl_expiry_on_a_leaderless_table_is_refused_before_anything_is_sent() -> None:
+    """GlobalTable.expire issues conditional deletes, which a leaderless region refuses: the
+    call raised a ValidationException from inside the TTL process (the user made no
+    conditional call) and left a 'rejected' write in the ledger. Right: a ConfigError naming
+    what to use, and nothing sent (as expire refuses an MRSC table)."""
+    from replicalab.dynamodb import GlobalTable
+    from replicalab.errors import ConfigError
+
+    table = GlobalTable("subs", key=("pk",), regions=("eu-west-1", "us-east-1"), ttl_attribute="exp",
+                        replicas_per_region=3, region_protocol="leaderless",
+                        items=[{"pk": {"S": "a"}, "exp": {"N": "0"}}])
+    table.at(100)
+    with pytest.raises(ConfigError, match="region_protocol='leader'"):
+        table.expire("eu-west-1")
+    assert table.sent == []
+    assert table.settle().ledger.verdicts() == {}
