@@ -133,3 +133,16 @@ def test_ttl_expiry_on_a_leaderless_table_is_refused_before_anything_is_sent() -
         table.expire("eu-west-1")
     assert table.sent == []
     assert table.settle().ledger.verdicts() == {}
+
+
+@pytest.mark.parametrize("argv", [["run", "london", "--w", "2"],
+                                  ["run", "london", "--replicas-per-region", "3", "--region-protocol",
+                                   "leader", "--n", "2"]])
+def test_the_cli_names_leaderless_regions_when_quorum_flags_lack_them(argv, capsys) -> None:
+    """``run london --w 2`` (or with region_protocol leader) said only that --w is a
+    cluster's option and pointed to ``run dynamo``/``run leader``: london takes --n/--r/--w
+    itself, with leaderless regions. The library's error says so; the CLI now does too."""
+    from replicalab.cli import main
+
+    assert main(argv) == 2
+    assert "--region-protocol leaderless" in capsys.readouterr().err
