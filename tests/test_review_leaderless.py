@@ -146,3 +146,26 @@ def test_the_cli_names_leaderless_regions_when_quorum_flags_lack_them(argv, caps
 
     assert main(argv) == 2
     assert "--region-protocol leaderless" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_an_eventual_query_never_silently_misses_items(n) -> None:
+    """Eight items of one partition, in the table before the run. A leaderless region routes
+    a Query to its first live node, which answers from its own table: with n=2 it returned 6
+    of the 8 items, with n=1 4 of 8 — a wrong answer with no sign of it (items that exist since
+    before the run are not "stale"). Right: all 8 with n=3; with n below the node count a
+    ValidationException saying why (a node holds only the keys it is home for)."""
+    from replicalab.dynamodb import GlobalTable
+    from replicalab.dynamodb.exceptions import ValidationException
+
+    table = GlobalTable("subs", key=("pk", "sk"), regions=("eu-west-1", "us-east-1"),
+                        replicas_per_region=3, region_protocol="leaderless", n=n, r=1, w=1,
+                        items=[{"pk": {"S": "p"}, "sk": {"S": f"s{i}"}} for i in range(8)])
+    eu = table.client("eu-west-1")
+    query = {"TableName": "subs", "KeyConditionExpression": "pk = :p",
+             "ExpressionAttributeValues": {":p": {"S": "p"}}}
+    if n == 3:
+        assert eu.query(**query)["Count"] == 8
+    else:
+        with pytest.raises(ValidationException, match=f"n={n} of 3 nodes"):
+            eu.query(**query)

@@ -54,7 +54,8 @@ a group of AZ nodes (``eu-west-1a``, ``eu-west-1b``, ...), each a
 judges a key on its home nodes only (:meth:`LeaderlessNode.owns`), per node, from ground
 truth. Refused (see :mod:`replicalab.scenarios.options`): conditional writes, the versioned
 pattern and transactions (a condition checked on one coordinator's possibly stale copy would
-be a lie: use ``region_protocol="leader"``), strongly consistent Query, ``mode="mrsc"``,
+be a lie: use ``region_protocol="leader"``), strongly consistent Query, any Query when ``n``
+is below the region's node count (a node answers it from its own copy), ``mode="mrsc"``,
 Merkle anti-entropy and provisioned capacity.
 """
 
@@ -461,6 +462,12 @@ class LeaderlessNode(TableReplica):
 
     def _request(self, ctx: Context, src: str, msg: Request) -> None:
         why = refusal(msg)
+        if not why and isinstance(msg, _dynamo.DynamoQuery) and self.config.n < len(self.ring.nodes):
+            # A node answers a Query from its own table, which holds only the keys it is home
+            # for: with n below the node count the answer would silently miss items.
+            why = (f"a Query is not supported with n={self.config.n} of {len(self.ring.nodes)} nodes "
+                   "per region: a node answers it from its own copy, which holds only the keys it is "
+                   f"home for; give n={len(self.ring.nodes)}, or read each item with GetItem")
         if why:
             key = getattr(msg, "key", None) or getattr(msg, "prefix", "")
             ctx.log("Rejected", op=msg.op, key=str(key), client=src, error="ValidationError",
