@@ -169,3 +169,28 @@ def test_an_eventual_query_never_silently_misses_items(n) -> None:
     else:
         with pytest.raises(ValidationException, match=f"n={n} of 3 nodes"):
             eu.query(**query)
+
+
+def test_a_write_shipped_to_a_down_node_arrives_when_their_outages_cross() -> None:
+    """n=1 (one home node per key per region). us-east-1's home of j is down 102-333; w4 is
+    written at eu-west-1's home of j at t=178 and shipped to it (lost: it is down). When it
+    comes back at 333 it asks every node to catch it up — but eu-west-1's home of j is down
+    222-433 (its disk kept), so that ask is lost too, and when eu's node comes back it only
+    asks, never offers. w4 never reached us-east-1: the run ended diverged for ever and the
+    ledger said "the run ended before it reached us-east-1c". Right: the us node asks again
+    when the eu node's own CatchUp says it is back; w4 arrives and is kept."""
+    eu_home = HashRing(EU, vnodes=QuorumConfig(n=1, r=1, w=1).vnodes).preference_list("j", 1)[0]
+    us = tuple(f"us-east-1{az}" for az in "abc")
+    us_home = HashRing(us, vnodes=QuorumConfig(n=1, r=1, w=1).vnodes).preference_list("j", 1)[0]
+    writes = [ClientWrite(at=178, region="eu-west-1", op="w4", client="c1", key="j",
+                          attributes={"a4": 4})]
+    outages = [AzOutage(102, "us-east-1", us_home[-1], until=333),
+               AzOutage(222, "eu-west-1", eu_home[-1], until=433)]
+    scenario = _helpers.TableScenario(
+        name="crossing-outages", description="two outages that cross", regions=("eu-west-1", "us-east-1"),
+        latency={("eu-west-1", "us-east-1"): _helpers.Uniform(70, 80)}, initial={"j": {"n": 0}},
+        workload=tuple(writes), reads=(), epoch=0)
+    result = scenario.run("crdt", 29, az_outages=outages, n=1, r=1, w=1, **LEADERLESS)
+    assert result.final[us_home]["j"].get("a4") == 4
+    assert result.converged
+    assert [e.verdict for e in result.ledger] == ["kept"]
