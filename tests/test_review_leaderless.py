@@ -194,3 +194,22 @@ def test_a_write_shipped_to_a_down_node_arrives_when_their_outages_cross() -> No
     assert result.final[us_home]["j"].get("a4") == 4
     assert result.converged
     assert [e.verdict for e in result.ledger] == ["kept"]
+
+
+def test_global_table_items_show_a_write_the_region_acknowledged() -> None:
+    """w=1: the client's update is acknowledged once its coordinator applied it, and
+    ``table.items("eu-west-1")`` then said the region held "Manchester": it showed the first
+    AZ node's copy, which the coordinator's Hold had not reached yet, while a consistent read
+    (and the ledger's "held by a region") said London. Right: the region's items are its home
+    nodes' copies merged, so they show every write a node of the region holds."""
+    from replicalab.dynamodb import GlobalTable
+
+    table = GlobalTable("subs", key=("pk",), regions=("eu-west-1", "us-east-1"), replicas_per_region=3,
+                        region_protocol="leaderless", w=1,
+                        items=[{"pk": {"S": "sub_42"}, "city": {"S": "Manchester"}}])
+    eu, key = table.client("eu-west-1"), {"pk": {"S": "sub_42"}}
+    table.at(5)
+    eu.update_item(TableName="subs", Key=key, UpdateExpression="SET city = :c",
+                   ExpressionAttributeValues={":c": {"S": "London"}})
+    assert table.items("eu-west-1")["sub_42"]["city"] == "London"
+    assert eu.get_item(TableName="subs", Key=key, ConsistentRead=True)["Item"]["city"] == {"S": "London"}

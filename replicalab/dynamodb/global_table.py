@@ -369,7 +369,7 @@ class GlobalTable:
     def _held(self, region: str) -> Any:
         """The replica whose items are ``region``'s: the region itself, or — with AZ nodes
         (``replicas_per_region``) — its live node that has applied the most of the region's log,
-        or, in a leaderless region, each key's item at its first live home node."""
+        or, in a leaderless region, each key's item merged over its live home nodes."""
         router = self._clients.router
         return self._sim.replicas[region] if router is None else router.freshest(region)
 
