@@ -776,8 +776,11 @@ def _run(args: argparse.Namespace) -> None:
     quorum = [_flag(k) for k in _QUORUM_FLAGS if getattr(args, k) is not None
               and not (k in _ZONE_FLAGS and args.region_protocol == "leaderless")]
     if quorum:
+        zone = [_flag(k) for k in _ZONE_FLAGS if getattr(args, k) is not None]
         raise ConfigError(f"{', '.join(quorum)} set(s) a cluster's options; {args.scenario} is a "
-                          f"global-table story (try: replicalab run dynamo or run leader {' '.join(quorum)})")
+                          f"global-table story (try: replicalab run dynamo or run leader {' '.join(quorum)}"
+                          + (f"; or give {', '.join(zone)} with --replicas-per-region 3 "
+                             "--region-protocol leaderless" if zone and quorum == zone else "") + ")")
     _check_run(args)
     for flag, value in (("--hold", args.hold), ("--listen", args.listen)):
         if value is not None and not args.net:
@@ -926,8 +929,11 @@ def _run_requests(args: argparse.Namespace) -> None:
     quorum = [_flag(k) for k in _QUORUM_FLAGS if getattr(args, k) is not None
               and not (k in _ZONE_FLAGS and args.region_protocol == "leaderless")]
     if quorum:
+        zone = [_flag(k) for k in _ZONE_FLAGS if getattr(args, k) is not None]
         raise ConfigError(f"{', '.join(quorum)} set(s) a cluster's options; a request file "
-                          "replays on a global table")
+                          "replays on a global table" + (
+                              f" (give {', '.join(zone)} with --replicas-per-region 3 --region-protocol "
+                              "leaderless for leaderless regions)" if zone and quorum == zone else ""))
     args.scan = False
     _check_run(args)
     replay = read_requests(args.scenario).replay(merge=args.merge, seed=args.seed,

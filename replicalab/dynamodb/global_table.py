@@ -316,12 +316,19 @@ class GlobalTable:
         being expired in that region when it runs (a write that extended it there wins). The
         delete is an ordinary write: it replicates as tombstones and races concurrent writes
         in other regions under the merge policy, and the ledger judges it like any other.
+        Refused (:class:`ConfigError`, nothing sent) on an MRSC table and with
+        ``region_protocol="leaderless"`` (no conditional writes there).
         """
         if self.ttl_attribute is None:
             raise ConfigError("this table has no TTL: give GlobalTable(..., ttl_attribute='expires_at')")
         if self.options.mode == "mrsc":
             raise ConfigError("TTL expiry is not modelled on an MRSC table (DynamoDB's MRSC "
                               "tables did not support TTL at launch); use mode='mrec'")
+        if self.options.region_protocol == "leaderless":
+            # Expiry deletes each item under the condition that it is still expired, and a
+            # leaderless region refuses conditional writes: refuse the call before any delete.
+            raise ConfigError("TTL expiry deletes under a condition, which a leaderless region "
+                              "refuses; use region_protocol='leader' for a table with TTL")
         if region not in self.scenario.regions:
             raise ConfigError(f"unknown region {_validate.shown(region)}; regions are "
                               f"{list(self.scenario.regions)}")
@@ -363,7 +370,7 @@ class GlobalTable:
     def _held(self, region: str) -> Any:
         """The replica whose items are ``region``'s: the region itself, or — with AZ nodes
         (``replicas_per_region``) — its live node that has applied the most of the region's log,
-        or, in a leaderless region, each key's item at its first live home node."""
+        or, in a leaderless region, each key's item merged over its live home nodes."""
         router = self._clients.router
         return self._sim.replicas[region] if router is None else router.freshest(region)
 

@@ -72,17 +72,65 @@ def from_simulation(sim: Any, reports: Mapping[str, str] | None = None,
     reached = {rid: {k: sim.knowledge(rid, k) for k in keys} for rid in live}
     absent = {}
     crashes = [e for e in trace.of_kind("Crashed") if not e.get("durable")]
+    held = _held_by(trace) if crashes else {}
     for record in records:
         crash = next((c for c in crashes if c.replica == record.replica and c.time >= record.time),
                      None)
-        if crash is not None:
-            absent[record.id] = (f"lost with {record.replica}'s state when it crashed at "
-                                 f"t={crash.time} (durable=False) before replicating it")
+        if crash is None:
+            continue
+        # Where else it was held, and whether each of those lost it with its state too: "before
+        # replicating it" is only true if nothing else ever held it.
+        others = {rid: t for (rid, write), t in sorted(held.items())
+                  if write == record.id and rid != record.replica}
+        wiped = {rid: next((c.time for c in crashes if c.replica == rid and c.time >= t), None)
+                 for rid, t in others.items()}
+        if any(t is None for t in wiped.values()):
+            continue  # a replica kept it past its last crash: the final state says what happened
+        hinted = _hinted(sim, down, durable, record.key, record.id)
+        lost = (f"lost with {record.replica}'s state when it crashed at t={crash.time} "
+                "(durable=False) ")
+        if wiped:
+            lost += ("and with the state of every other replica that held it, each crashed "
+                     "without its state (" + ", ".join(
+                         f"{rid} at t={t}" for rid, t in sorted(wiped.items(), key=lambda kv: (kv[1], kv[0])))
+                     + ")" + (f"; it is left only as {hinted}, which never took it" if hinted else ""))
+        elif hinted:
+            lost += f"after replicating it only as {hinted}, which never took it"
+        else:
+            lost += "before replicating it"
+        absent[record.id] = lost
     homes = None
     if any(hasattr(r, "owns") for r in sim.replicas.values()):  # leaderless regions: home nodes
         homes = {k: {rid for rid, r in sim.replicas.items() if not hasattr(r, "owns") or r.owns(k)}
                  for k in keys if isinstance(k, str)}
     return judge(records, final, losses, reports, absent, reached, dormant, homes)
+
+
+def _held_by(trace: Any) -> dict[tuple[str, str], int]:
+    """``(replica, write id) -> the last time`` a ``Merged`` event shows the write's cells in
+    the replica's item (a replication, a read repair, a catch-up: whatever brought it)."""
+    out: dict[tuple[str, str], int] = {}
+    for e in trace.of_kind("Merged"):
+        writes = {e.get("write")}
+        for version in e.get("item") or ():
+            writes.add(version.get("write"))
+            writes.update(cell[1] for cell in (version.get("cells") or {}).values()
+                          if isinstance(cell, (list, tuple)) and len(cell) > 1)
+        for write in writes:
+            if isinstance(write, str) and write:
+                out[(e.replica, write)] = e.time
+    return out
+
+
+def _hinted(sim: Any, down: set[str], durable: Mapping[str, Any], key: Any, write: str) -> str:
+    """Where a leaderless stand-in still keeps ``write`` as a hint for its home node ("a hint
+    at eu-west-1a for eu-west-1b"), '' if none does: such a write was replicated, yet its
+    effect is in no table (the home node never took it)."""
+    kept = [f"a hint at {rid} for {home}" for rid, node in sorted(sim.replicas.items())
+            if rid not in down or durable.get(rid)
+            for home, items in sorted(getattr(node, "hints", {}).items())
+            if (key, write) in items]
+    return ", ".join(kept)
 
 
 def write_records(sim: Any, abandoned: Iterable[WriteRecord] = ()) -> list[WriteRecord]:

@@ -46,13 +46,17 @@ a group of AZ nodes (``eu-west-1a``, ``eu-west-1b``, ...), each a
   the next write on the copy it had, and that write would not have *seen* a write the region
   acknowledged while it was away — LWW would then drop the acknowledged write in favour of
   one that had not seen it. (A write acknowledged in the moment between a peer's answer and
-  the node becoming ready can still slip past: the peer's ``Hold`` races the answer.)
+  the node becoming ready can still slip past: the peer's ``Hold`` races the answer.) A peer
+  that was down when the node asked is asked again when it comes back (its own ``CatchUp``
+  says it is up) — a remote region's node too — so a node never waits for ever on an answer
+  an outage swallowed.
 
 "Held by a region" (the ledger's view): a node holds a write once it merged it; the ledger
 judges a key on its home nodes only (:meth:`LeaderlessNode.owns`), per node, from ground
 truth. Refused (see :mod:`replicalab.scenarios.options`): conditional writes, the versioned
 pattern and transactions (a condition checked on one coordinator's possibly stale copy would
-be a lie: use ``region_protocol="leader"``), strongly consistent Query, ``mode="mrsc"``,
+be a lie: use ``region_protocol="leader"``), strongly consistent Query, any Query when ``n``
+is below the region's node count (a node answers it from its own copy), ``mode="mrsc"``,
 Merkle anti-entropy and provisioned capacity.
 """
 
@@ -161,9 +165,19 @@ class Peeked:
     hlc: tuple[int, int] = attrs.field(default=(0, 0), validator=_hlc)
 
 
+def _flag(_inst: object, _attr: object, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ConfigError(f"True or False is needed here, got {_validate.shown(value)}")
+
+
 @attrs.frozen
 class CatchUp:
-    """A restarted node -> the other nodes of its region: send me the items I am home for."""
+    """A restarted node -> the other nodes of its region: send me the items I am home for.
+
+    ``again``: not a restart but asking a node again that came back (its own ``CatchUp``) after
+    an outage swallowed the first ask; it is answered and never asked back, so asks end."""
+
+    again: bool = attrs.field(default=False, validator=_flag)
 
 
 @attrs.frozen
@@ -330,6 +344,8 @@ class LeaderlessNode(TableReplica):
         #: sends it no client request until it has); how many of them answered.
         self.syncing = False
         self._caught_up_from: set[str] = set()
+        #: Nodes this node asked to catch it up since its restart that have not answered.
+        self._unanswered: set[str] = set()
 
     def recover(self, identity: str) -> LeaderlessNode:
         """After losing its disk: an empty table, no hints, a new causal name; it catches up."""
@@ -371,6 +387,7 @@ class LeaderlessNode(TableReplica):
         if self.started:  # a restart: catch up before coordinating (module docs)
             self.syncing = True
             self._caught_up_from = set()
+            self._unanswered = set(self._others)
             for node in self._others:  # the region's nodes, and the other regions' (what they
                 ctx.send(node, CatchUp())  # shipped here while this node was down)
         self.started = True
@@ -440,7 +457,14 @@ class LeaderlessNode(TableReplica):
                           for k, item in sorted(self.items.items())
                           if self.owns(k) and src in ring.preference_list(k, n))
             ctx.send(src, CaughtUp(items), scopes=[r.key for r in items])
+            if src in self._unanswered and not msg.again:
+                # src is back from an outage that swallowed this node's own CatchUp: ask again,
+                # or this node would wait for its answer for ever (it sends CatchUp only on
+                # start) and never get what src holds for it (a remote write shipped here
+                # while this node was down, and src was down when this node came back).
+                ctx.send(src, CatchUp(again=True))
         elif kind is CaughtUp:
+            self._unanswered.discard(src)
             for replicate in msg.items:
                 self._merge(ctx, src, replicate)
             if self.syncing and src in self.ring.nodes:  # readiness counts its own region
@@ -455,6 +479,12 @@ class LeaderlessNode(TableReplica):
 
     def _request(self, ctx: Context, src: str, msg: Request) -> None:
         why = refusal(msg)
+        if not why and isinstance(msg, _dynamo.DynamoQuery) and self.config.n < len(self.ring.nodes):
+            # A node answers a Query from its own table, which holds only the keys it is home
+            # for: with n below the node count the answer would silently miss items.
+            why = (f"a Query is not supported with n={self.config.n} of {len(self.ring.nodes)} nodes "
+                   "per region: a node answers it from its own copy, which holds only the keys it is "
+                   f"home for; give n={len(self.ring.nodes)}, or read each item with GetItem")
         if why:
             key = getattr(msg, "key", None) or getattr(msg, "prefix", "")
             ctx.log("Rejected", op=msg.op, key=str(key), client=src, error="ValidationError",

@@ -335,15 +335,18 @@ class Router:
 
 
 class _HomeView:
-    """A leaderless region's table as one replica's ``items``: each key's item at the first
-    of ``nodes`` (live ones first) that is home for it."""
+    """A leaderless region's table as one replica's ``items``: each key's item merged (with
+    the table's policy) over those of ``nodes`` (the live ones, or all if none is) that are
+    home for it — what the region holds: a write is held once a node merged it. (The first
+    home node's copy alone could lack a write its coordinator had acknowledged.)"""
 
     def __init__(self, nodes: list[Any]) -> None:
         items: dict[str, Item] = {}
         for node in nodes:
-            for key, item in node.items.items():
-                if key not in items and node.owns(key):
-                    items[key] = item
+            for key, item in sorted(node.items.items()):
+                if node.owns(key):
+                    # Merges commute: the ring order of nodes keeps the result canonical.
+                    items[key] = item if key not in items else node.policy.merge(items[key], item).item
         self.items = dict(sorted(items.items()))
 
 
