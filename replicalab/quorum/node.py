@@ -55,7 +55,7 @@ from typing import Any
 
 from replicalab import _validate
 from replicalab.antientropy.wire import HASH_BYTES, HEADER_BYTES, LENGTH_BYTES
-from replicalab.dots import Dot
+from replicalab.dots import CausalContext, Dot
 from replicalab.errors import ConfigError
 from replicalab.merkle import MerkleTree
 from replicalab.quorum.config import QuorumConfig
@@ -295,8 +295,11 @@ class DynamoNode(Replica):
         return chosen, hints
 
     def _put(self, ctx: Context, client: str, req: Put) -> None:
+        context = req.context
+        if type(context) is not CausalContext:  # the one field of a client's write not built here
+            raise ConfigError(f"a Put's context is a CausalContext, got {_validate.shown(context)}")
         self.counter += 1
-        version = DottedVersion(req.value, Dot(self.identity, self.counter), req.context, req.op)
+        version = DottedVersion._made(req.value, Dot(self.identity, self.counter), context, req.op)
         targets, hints = self._targets(ctx, req.key)
         pending = _Pending("put", client, req.key, list(targets), hints, version)
         if _traced(ctx):
@@ -309,12 +312,19 @@ class DynamoNode(Replica):
     def _send_puts(self, ctx: Context, op: str, pending: _Pending, targets: Sequence[str]) -> None:
         assert pending.version is not None
         versions = (pending.version,)
+        key, hints = pending.key, pending.hints
+        home: Store | None = None  # one message to every home node: a value, sent as often as needed
         for node in targets:
+            hint = hints[node]
             if node == self.id:
-                self._keep(ctx, pending.key, versions, pending.hints[node], op)
+                self._keep(ctx, key, versions, hint, op)
                 self._on_stored(ctx, node, op)
+            elif hint is None:
+                if home is None:
+                    home = Store(op, key, versions)
+                ctx.send(node, home, scope=key)
             else:
-                ctx.send(node, Store(op, pending.key, versions, pending.hints[node]), scope=pending.key)
+                ctx.send(node, Store(op, key, versions, hint), scope=key)
 
     def _on_stored(self, ctx: Context, node: str, op: str) -> None:
         pending = self._pending.get(op)
@@ -339,11 +349,15 @@ class DynamoNode(Replica):
         self._send_gets(ctx, req.op, pending, targets)
 
     def _send_gets(self, ctx: Context, op: str, pending: _Pending, targets: Sequence[str]) -> None:
+        key = pending.key
+        fetch: Fetch | None = None  # one message to every node asked: a value
         for node in targets:
             if node == self.id:
-                self._on_fetched(ctx, node, op, self._held(pending.key))
+                self._on_fetched(ctx, node, op, self._held(key))
             else:
-                ctx.send(node, Fetch(op, pending.key), scope=pending.key)
+                if fetch is None:
+                    fetch = Fetch(op, key)
+                ctx.send(node, fetch, scope=key)
 
     def _on_fetched(self, ctx: Context, node: str, op: str, versions: Versions) -> None:
         pending = self._pending.get(op)
