@@ -138,7 +138,7 @@ class SimContext:
         if type(delay) is not int or delay < 0:
             raise ConfigError(f"timer delay must be an integer number of ms >= 0, got {_validate.shown(delay)}")
         sim = self._sim
-        if len(sim._heap) >= sim._max_pending:
+        if len(sim._heap) + sim._queued >= sim._max_pending:
             raise limits.too_many_pending(sim._max_pending)
         if sim._trace is not None:
             describe(timer)  # it will be traced when it fires: refuse it now if it cannot be

@@ -33,6 +33,7 @@ class SimulationView:
     _truth: GroundTruth
     _clients: Any
     _heap: list[Any]
+    _queued: int
     _cut: set[tuple[str, str]]
     _down: set[str]
     _events: int
@@ -90,7 +91,7 @@ class SimulationView:
         return Statistics(
             now=self.now, events=self._events, sent=self._sent, delivered=self._delivered,
             dropped=self._dropped, duplicated=self._duplicated, timers_fired=self._timers,
-            client_requests=self._client_requests, pending=len(self._heap),
+            client_requests=self._client_requests, pending=len(self._heap) + self._queued,
         )
 
     @property
