@@ -216,7 +216,7 @@ class Simulation(SimulationView):
         if not self._lanes:
             self._schedule(Action, at, PRIORITY_RUNTIME, action)
         elif self._lane_head < 0:  # the first of a lane: on the heap, where it heads the lane
-            self._lane_head = self._schedule(Action, at, PRIORITY_RUNTIME, action).seq
+            self._lane_head = self._schedule(Action, at, PRIORITY_RUNTIME, action)[2]  # its seq
             self._lane_last = at
         elif at >= self._lane_last:
             # Due after every action of the lane, and its seq is the largest yet: it runs after
