@@ -159,6 +159,8 @@ class DynamoNode(Replica):
         self._suspected: dict[str, int] = {}  # node -> suspected until (ms)
         self._handoff_armed = False
         self._sync_turn = 0
+        #: key -> (its home nodes, each with no hint): a key's targets while nobody is suspected.
+        self._homes: dict[str, tuple[list[str], dict[str, str | None]]] = {}
 
     def recover(self, identity: str) -> DynamoNode:
         """Restart after losing everything: empty, under a new identity (dots never reused)."""
@@ -273,10 +275,10 @@ class DynamoNode(Replica):
     # -- coordination --------------------------------------------------------------
     def _targets(self, ctx: Context, key: str) -> tuple[list[str], dict[str, str | None]]:
         """Who to ask for ``key``, and for each stand-in the home node it replaces."""
+        if not self.config.sloppy or not self._suspected:
+            return self._home_targets(key)
         n = self.config.n
         home = list(self.ring.walk(key)[:n])
-        if not self.config.sloppy or not self._suspected:
-            return home, dict.fromkeys(home)
         now = ctx.now
         for node, until in list(self._suspected.items()):
             if until <= now:
@@ -294,6 +296,17 @@ class DynamoNode(Replica):
                 hints[node] = skipped.pop(0)
         return chosen, hints
 
+    def _home_targets(self, key: str) -> tuple[list[str], dict[str, str | None]]:
+        """``key``'s home nodes, each with no hint: made once per key and shared (a ring never
+        changes), so never changed in place (_timed_out copies them before a retry adds to them)."""
+        found = self._homes.get(key)
+        if found is None:
+            home = list(self.ring.walk(key)[:self.config.n])
+            found = (home, dict.fromkeys(home))
+            if len(self._homes) < 65536:  # bounded, as the ring's own cache of walks
+                self._homes[key] = found
+        return found
+
     def _put(self, ctx: Context, client: str, req: Put) -> None:
         context = req.context
         if type(context) is not CausalContext:  # the one field of a client's write not built here
@@ -301,7 +314,7 @@ class DynamoNode(Replica):
         self.counter += 1
         version = DottedVersion._made(req.value, Dot(self.identity, self.counter), context, req.op)
         targets, hints = self._targets(ctx, req.key)
-        pending = _Pending("put", client, req.key, list(targets), hints, version)
+        pending = _Pending("put", client, req.key, targets, hints, version)
         if _traced(ctx):
             ctx.log("QuorumPut", key=req.key, op=req.op, dot=str(version.dot), targets=list(targets),
                     hints={k: v for k, v in hints.items() if v is not None})
@@ -343,7 +356,7 @@ class DynamoNode(Replica):
 
     def _get(self, ctx: Context, client: str, req: Get) -> None:
         targets, hints = self._targets(ctx, req.key)
-        pending = _Pending("get", client, req.key, list(targets), hints)
+        pending = _Pending("get", client, req.key, targets, hints)
         self._pending[req.op] = pending
         ctx.set_timer(self.config.timeout, ("timeout", req.op))
         self._send_gets(ctx, req.op, pending, targets)
@@ -379,7 +392,7 @@ class DynamoNode(Replica):
         if not self.config.read_repair or len(pending.replies) < 2:
             return
         merged = join(tuple(pending.replies.values()))
-        home = self.ring.walk(pending.key)[:self.config.n]
+        home = self._home_targets(pending.key)[1]
         for node, versions in pending.replies.items():
             # Both are joins (sorted by dot, one version per dot): same dots, same tuple of
             # keys. The common case, a reply that is the merge itself, costs one identity check.
@@ -402,6 +415,8 @@ class DynamoNode(Replica):
         need = self.config.w if pending.kind == "put" else self.config.r
         if self.config.sloppy and not pending.retried and not pending.answered:
             pending.retried = True
+            # asked and hints may be the key's shared home targets (_targets): copy, then add.
+            pending.asked, pending.hints = list(pending.asked), dict(pending.hints)
             for node in silent:
                 self._suspected[node] = ctx.now + self.config.suspect_for
             fallback = [node for node in self.ring.walk(pending.key)
