@@ -86,6 +86,7 @@ _new = object.__new__
 
 #: The empty version vector: a context's default (VectorClock is immutable, so one is enough).
 _NO_DOTS = VectorClock()
+_NO_PAIRS: frozenset[tuple[str, int]] = frozenset()
 
 
 @attrs.frozen(eq=False, repr=False, init=False)
@@ -117,6 +118,12 @@ class CausalContext:
     def _parts(self) -> tuple[dict[str, int], frozenset[DotT]]:
         """The compact ``(vv, cloud)`` pair of this context (the form the functions below take)."""
         return self.vv.to_dict(), frozenset((d.replica, d.counter) for d in self.cloud)
+
+    def _bare(self) -> tuple[Mapping[str, int], frozenset[DotT]]:
+        """:meth:`_parts` for reading only: the vector's own map (not a sorted copy; never
+        mutate it) and the cloud as pairs (one shared empty set for an empty cloud)."""
+        cloud = self.cloud
+        return self.vv._counts, frozenset((d.replica, d.counter) for d in cloud) if cloud else _NO_PAIRS
 
     def __contains__(self, dot: Dot) -> bool:
         return dot.counter <= self.vv.get(dot.replica) or dot in self.cloud

@@ -152,3 +152,42 @@ def test_a_dotted_version_refuses_a_dot_or_context_of_the_wrong_type() -> None:
     with pytest.raises(ConfigError, match="context is a CausalContext"):
         DottedVersion("v", Dot("n1", 1), {"n1": 1})  # type: ignore[arg-type]
     assert versions.join(()) == ()
+
+
+@settings(max_examples=200)
+@given(histories(2), st.integers(0, 4))
+def test_a_join_with_one_arriving_version_equals_the_checked_reconcile(sides, pick) -> None:
+    """The one-version path (every Store, every local write) against the checked merge,
+    both ways round, with the same identity rule as the general path."""
+    a, b = sides
+    if not b:
+        return
+    one = (b[pick % len(b)],)
+    expected = reconcile(a, one)
+    for out in (join((a, one)), join((one, a))):
+        assert out == expected
+        assert [v.dot for v in out] == [v.dot for v in expected]
+    if one[0] in a:
+        assert join((a, one)) is a  # already there: the store stays the same object
+
+
+def test_a_sloppy_retry_does_not_change_the_shared_home_targets() -> None:
+    """A coordinator shares a key's home targets between operations; a retry with stand-ins
+    must add to a copy, or every later operation on the key would ask the stand-ins too."""
+    from replicalab.sim.faults import Crash
+
+    nodes = tuple(f"n{i}" for i in range(1, 6))
+    ring = HashRing(nodes, vnodes=8)
+    config = QuorumConfig(n=3, r=1, w=3, sloppy=True)  # W=3: a node down forces the retry
+    cluster = [DynamoNode(n, ring, config) for n in nodes]
+    sim = Simulation(cluster, link=Link(Uniform(1, 4)), seed=1, trace=False)
+    key = "k1"
+    home = ring.preference_list(key, 3)
+    coordinator = next(n for n in cluster if n.id == home[0])
+    sim.add_faults([Crash(0, home[1])])
+    sim.client_request(1, coordinator.id, Put("w1", key=key, value=1))
+    sim.run(until=150)  # past the retry (50 ms); the stand-in's hint never goes home: n2 stays down
+    assert list(coordinator._home_targets(key)[0]) == list(home)
+    assert coordinator._home_targets(key)[1] == dict.fromkeys(home)
+    assert [r.response.ok for r in sim.replies] == [True]  # the stand-in's ack made W
+    assert any(coordinator.hints) or any(n.hints for n in cluster)

@@ -147,6 +147,8 @@ class Stepped(Simulation):
     the explorer must run exactly what ``run()`` runs, only in an order it chooses.
     """
 
+    #: Every scheduled action on the heap, where :meth:`steps` sees it and :meth:`take` may pick it.
+    _lanes = False
     #: Set by each delivery :meth:`take` carries out (see there).
     created: tuple[int, ...] = ()
     touched_clients: bool = False

@@ -55,7 +55,7 @@ from typing import Any
 
 from replicalab import _validate
 from replicalab.antientropy.wire import HASH_BYTES, HEADER_BYTES, LENGTH_BYTES
-from replicalab.dots import Dot
+from replicalab.dots import CausalContext, Dot
 from replicalab.errors import ConfigError
 from replicalab.merkle import MerkleTree
 from replicalab.quorum.config import QuorumConfig
@@ -159,6 +159,8 @@ class DynamoNode(Replica):
         self._suspected: dict[str, int] = {}  # node -> suspected until (ms)
         self._handoff_armed = False
         self._sync_turn = 0
+        #: key -> (its home nodes, each with no hint): a key's targets while nobody is suspected.
+        self._homes: dict[str, tuple[list[str], dict[str, str | None]]] = {}
 
     def recover(self, identity: str) -> DynamoNode:
         """Restart after losing everything: empty, under a new identity (dots never reused)."""
@@ -273,19 +275,33 @@ class DynamoNode(Replica):
     # -- coordination --------------------------------------------------------------
     def _targets(self, ctx: Context, key: str) -> tuple[list[str], dict[str, str | None]]:
         """Who to ask for ``key``, and for each stand-in the home node it replaces."""
-        if self.config.sloppy and self._suspected:
-            now = ctx.now
-            for node, until in list(self._suspected.items()):
-                if until <= now:
-                    del self._suspected[node]
-        suspected = self._suspected if self.config.sloppy else ()
-        return sloppy_targets(self.ring, key, self.config.n, suspected)
+        if not self.config.sloppy or not self._suspected:
+            return self._home_targets(key)
+        now = ctx.now
+        for node, until in list(self._suspected.items()):
+            if until <= now:
+                del self._suspected[node]
+        return sloppy_targets(self.ring, key, self.config.n, self._suspected)
+
+    def _home_targets(self, key: str) -> tuple[list[str], dict[str, str | None]]:
+        """``key``'s home nodes, each with no hint: made once per key and shared (a ring never
+        changes), so never changed in place (_timed_out copies them before a retry adds to them)."""
+        found = self._homes.get(key)
+        if found is None:
+            home = list(self.ring.walk(key)[:self.config.n])
+            found = (home, dict.fromkeys(home))
+            if len(self._homes) < 65536:  # bounded, as the ring's own cache of walks
+                self._homes[key] = found
+        return found
 
     def _put(self, ctx: Context, client: str, req: Put) -> None:
+        context = req.context
+        if type(context) is not CausalContext:  # the one field of a client's write not built here
+            raise ConfigError(f"a Put's context is a CausalContext, got {_validate.shown(context)}")
         self.counter += 1
-        version = DottedVersion(req.value, Dot(self.identity, self.counter), req.context, req.op)
+        version = DottedVersion._made(req.value, Dot(self.identity, self.counter), context, req.op)
         targets, hints = self._targets(ctx, req.key)
-        pending = _Pending("put", client, req.key, list(targets), hints, version)
+        pending = _Pending("put", client, req.key, targets, hints, version)
         if _traced(ctx):
             ctx.log("QuorumPut", key=req.key, op=req.op, dot=str(version.dot), targets=list(targets),
                     hints={k: v for k, v in hints.items() if v is not None})
@@ -296,12 +312,19 @@ class DynamoNode(Replica):
     def _send_puts(self, ctx: Context, op: str, pending: _Pending, targets: Sequence[str]) -> None:
         assert pending.version is not None
         versions = (pending.version,)
+        key, hints = pending.key, pending.hints
+        home: Store | None = None  # one message to every home node: a value, sent as often as needed
         for node in targets:
+            hint = hints[node]
             if node == self.id:
-                self._keep(ctx, pending.key, versions, pending.hints[node], op)
+                self._keep(ctx, key, versions, hint, op)
                 self._on_stored(ctx, node, op)
+            elif hint is None:
+                if home is None:
+                    home = Store(op, key, versions)
+                ctx.send(node, home, scope=key)
             else:
-                ctx.send(node, Store(op, pending.key, versions, pending.hints[node]), scope=pending.key)
+                ctx.send(node, Store(op, key, versions, hint), scope=key)
 
     def _on_stored(self, ctx: Context, node: str, op: str) -> None:
         pending = self._pending.get(op)
@@ -320,17 +343,21 @@ class DynamoNode(Replica):
 
     def _get(self, ctx: Context, client: str, req: Get) -> None:
         targets, hints = self._targets(ctx, req.key)
-        pending = _Pending("get", client, req.key, list(targets), hints)
+        pending = _Pending("get", client, req.key, targets, hints)
         self._pending[req.op] = pending
         ctx.set_timer(self.config.timeout, ("timeout", req.op))
         self._send_gets(ctx, req.op, pending, targets)
 
     def _send_gets(self, ctx: Context, op: str, pending: _Pending, targets: Sequence[str]) -> None:
+        key = pending.key
+        fetch: Fetch | None = None  # one message to every node asked: a value
         for node in targets:
             if node == self.id:
-                self._on_fetched(ctx, node, op, self._held(pending.key))
+                self._on_fetched(ctx, node, op, self._held(key))
             else:
-                ctx.send(node, Fetch(op, pending.key), scope=pending.key)
+                if fetch is None:
+                    fetch = Fetch(op, key)
+                ctx.send(node, fetch, scope=key)
 
     def _on_fetched(self, ctx: Context, node: str, op: str, versions: Versions) -> None:
         pending = self._pending.get(op)
@@ -352,7 +379,7 @@ class DynamoNode(Replica):
         if not self.config.read_repair or len(pending.replies) < 2:
             return
         merged = join(tuple(pending.replies.values()))
-        home = self.ring.walk(pending.key)[:self.config.n]
+        home = self._home_targets(pending.key)[1]
         for node, versions in pending.replies.items():
             # Both are joins (sorted by dot, one version per dot): same dots, same tuple of
             # keys. The common case, a reply that is the merge itself, costs one identity check.
@@ -375,6 +402,8 @@ class DynamoNode(Replica):
         need = self.config.w if pending.kind == "put" else self.config.r
         if self.config.sloppy and not pending.retried and not pending.answered:
             pending.retried = True
+            # asked and hints may be the key's shared home targets (_targets): copy, then add.
+            pending.asked, pending.hints = list(pending.asked), dict(pending.hints)
             for node in silent:
                 self._suspected[node] = ctx.now + self.config.suspect_for
             extra = stand_ins(self.ring, pending.key, pending.asked, self._suspected, silent,

@@ -32,7 +32,7 @@ versions, so the order in which copies meet never changes what a node ends up wi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -47,6 +47,8 @@ __all__ = ["EMPTY", "DottedVersion", "Versions", "context_of", "covers", "digest
 
 EMPTY = CausalContext()
 _NO_DOTS = VectorClock()
+_new = object.__new__
+_set = object.__setattr__  # what attrs' frozen classes use in their own __init__
 
 
 def _dot(value: object) -> Dot:
@@ -76,14 +78,28 @@ class DottedVersion:
     # made once per write: every store, read and repair asks "has this version seen that
     # dot?", and a bare dict/set lookup answers it without a Dot hash or a method call.
     _key: tuple[str, int] = attrs.field(init=False, eq=False, repr=False)
-    _vv: dict[str, int] = attrs.field(init=False, eq=False, repr=False)
+    _vv: Mapping[str, int] = attrs.field(init=False, eq=False, repr=False)
     _cloud: frozenset[tuple[str, int]] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        vv, cloud = self.context._parts()
-        object.__setattr__(self, "_key", (self.dot.replica, self.dot.counter))
-        object.__setattr__(self, "_vv", vv)
-        object.__setattr__(self, "_cloud", cloud)
+        vv, cloud = self.context._bare()
+        _set(self, "_key", (self.dot.replica, self.dot.counter))
+        _set(self, "_vv", vv)
+        _set(self, "_cloud", cloud)
+
+    @classmethod
+    def _made(cls, value: Any, dot: Dot, context: CausalContext, op: str) -> DottedVersion:
+        """The version a node makes for a client's write, without the validators: ``dot``
+        is one the node built, ``context`` one it checked (``type(...) is CausalContext``).
+        A coordinator makes one per write, and the validated path cost as much as the rest
+        of the write's local store."""
+        version = _new(cls)
+        _set(version, "value", value)
+        _set(version, "dot", dot)
+        _set(version, "context", context)
+        _set(version, "op", op)
+        version.__attrs_post_init__()
+        return version
 
     @property
     def clock(self) -> CausalContext:
@@ -145,6 +161,10 @@ def join(sides: Sequence[Versions], *, trusted: bool = True) -> Versions:
 
 def _join_two(a: Versions, b: Versions) -> Versions:
     """The join of two joins: a version stays unless a version of the *other* side covers it."""
+    if len(b) == 1:  # a write arriving (a Store, a local copy): one version against the rest
+        return _join_one(a, b)
+    if len(a) == len(b) and all(v is w or v._key == w._key for v, w in zip(a, b, strict=True)):
+        return a  # the same dots: the same writes (read replies that agree)
     a_keys = {v._key for v in a}
     b_keys = {w._key for w in b}
     kept_a = [v for v in a if v._key in b_keys or not _covered(v._key, b)]
@@ -155,6 +175,27 @@ def _join_two(a: Versions, b: Versions) -> Versions:
     if len(shared) == len(kept_a) and len(kept_b) + len(shared) == len(b):
         return b  # the answer is b, as it is
     return _sorted(kept_a, kept_b)
+
+
+def _join_one(a: Versions, b: Versions) -> Versions:
+    """:func:`_join_two` when ``b`` is one version ``w``, without building sets: the same
+    answer (the same object when it is a side as it is)."""
+    w = b[0]
+    key = w._key
+    for v in a:
+        if v is w or v._key == key:
+            return a  # already here; within a join nothing covers anything, so a stays whole
+    replica, counter = key
+    vv, cloud = w._vv, w._cloud
+    kept = [v for v in a if not (v._key[1] <= vv.get(v._key[0], 0) or v._key in cloud)]
+    for v in a:  # has some version of a (its writer) seen w?
+        if counter <= v._vv.get(replica, 0) or key in v._cloud:
+            return a if len(kept) == len(a) else tuple(kept)
+    if not kept:
+        return b  # w supersedes everything a held
+    kept.append(w)
+    kept.sort(key=_key_of)
+    return tuple(kept)
 
 
 def _sorted(kept_a: list[DottedVersion], kept_b: list[DottedVersion]) -> Versions:

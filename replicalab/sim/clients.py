@@ -62,7 +62,7 @@ class Clients:
             raise ConfigError(
                 f"a client request must be sent at an integer time >= now ({sim.now}), got {_validate.shown(at)}"
             )
-        if len(sim._heap) >= sim._max_pending:
+        if len(sim._heap) + sim._queued >= sim._max_pending:
             raise limits.too_many_pending(sim._max_pending)
         sim.replica(replica)
         if not isinstance(request, Request):

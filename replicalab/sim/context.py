@@ -132,9 +132,10 @@ class SimContext:
         except (KeyError, TypeError):  # the first message on this link, or not a peer at all
             link = self._first_link(dst)
         heap = self._heap
-        if len(heap) >= self._max_pending:
-            raise limits.too_many_pending(self._max_pending)
         sim = self._sim
+        # Pending: the heap, and the actions waiting in the simulation's lane (its schedule()).
+        if len(heap) + sim._queued >= self._max_pending:
+            raise limits.too_many_pending(self._max_pending)
         causal = (None if scope is None and scopes is None  # the hot path: nothing causal
                   else sim._truth.payload(src, scope, scopes))
         # The message's id, its delivery's place in the queue, and its count: messages sent
@@ -163,7 +164,7 @@ class SimContext:
         if type(delay) is not int or delay < 0:
             raise ConfigError(f"timer delay must be an integer number of ms >= 0, got {_validate.shown(delay)}")
         sim = self._sim
-        if len(sim._heap) >= sim._max_pending:
+        if len(sim._heap) + sim._queued >= sim._max_pending:
             raise limits.too_many_pending(sim._max_pending)
         if sim._trace is not None:
             describe(timer)  # it will be traced when it fires: refuse it now if it cannot be
@@ -222,9 +223,10 @@ class TracedContext(SimContext):
         except (KeyError, TypeError):
             link = self._first_link(dst)
         heap = self._heap
-        if len(heap) >= self._max_pending:
-            raise limits.too_many_pending(self._max_pending)
         sim = self._sim
+        # Pending: the heap, and the actions waiting in the simulation's lane (its schedule()).
+        if len(heap) + sim._queued >= self._max_pending:
+            raise limits.too_many_pending(self._max_pending)
         trace = sim._trace
         described = describe(msg)  # refused (say, an address in its repr) before any change
         causal = (None if scope is None and scopes is None

@@ -73,7 +73,16 @@ class GroundTruth:
     def receive(self, replica: str, payload: Any) -> None:
         """A message carrying ``payload`` (see :meth:`payload`) reached ``replica``."""
         knowledge = self.knowledge
-        for scope, past in ((payload,) if payload[0] is not MANY else payload[1]):
+        if payload[0] is not MANY:  # one scope: every message about one key (the hot path)
+            scope, past = payload
+            key = (replica, scope)
+            mine = knowledge.get(key)
+            if mine is None:
+                knowledge[key] = past
+            elif mine is not past:  # the same clock (a reply carrying back what was sent): nothing new
+                knowledge[key] = mine.merge(past)
+            return
+        for scope, past in payload[1]:
             key = (replica, scope)
             mine = knowledge.get(key)
             knowledge[key] = past if mine is None else mine.merge(past)

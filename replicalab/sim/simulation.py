@@ -28,6 +28,7 @@ which client writes had reached which replica), by which the ledger judges write
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -103,6 +104,10 @@ class Simulation(SimulationView):
     # (LOAD_ATTR_SLOT). The rest stay in the instance dict.
     __slots__ = ("now", "_heap", "_seq", "_delivered", "_dropped", "_duplicated")
 
+    #: Keep actions scheduled in time order off the heap until they are next (see
+    #: :meth:`schedule`). The explorer, which may pick any queued event, sets it False.
+    _lanes = True
+
     def __init__(
         self,
         replicas: Iterable[Replica],
@@ -143,6 +148,13 @@ class Simulation(SimulationView):
         #: Timers set and not yet fired, cancelled or killed by a crash: id -> the replica that set it.
         self._pending_timers: dict[int, str] = {}
         self._timer_ids = 0
+        #: Actions scheduled in time order wait here behind the one on the heap (its seq in
+        #: ``_lane_head``, -1 if none; ``_lane_last``: when the lane's last one is due).
+        #: ``_queued`` counts them: they are pending events like those on the heap.
+        self._lane: deque[Action] = deque()
+        self._lane_head = -1
+        self._lane_last = 0
+        self._queued = 0
         self._started = False
         self._max_events = max_events
         self._max_time = max_time
@@ -174,7 +186,7 @@ class Simulation(SimulationView):
         ``(at, priority)``: every event but a message's delivery is scheduled here."""
         if type(at) is not int or at < self.now:
             raise ConfigError(f"events must be scheduled at an integer time >= now ({self.now}), got {_validate.shown(at)}")
-        if len(self._heap) >= self._max_pending:
+        if len(self._heap) + self._queued >= self._max_pending:
             raise limits.too_many_pending(self._max_pending)
         seq = self._seq
         self._seq = seq + 1
@@ -214,7 +226,27 @@ class Simulation(SimulationView):
             raise FaultScheduleError(
                 f"an action cannot be scheduled at {_validate.shown(at)}: it must be an integer time >= now ({self.now})"
             )
-        self._schedule(Action, at, PRIORITY_RUNTIME, action)
+        if not self._lanes:
+            self._schedule(Action, at, PRIORITY_RUNTIME, action)
+        elif self._lane_head < 0:  # the first of a lane: on the heap, where it heads the lane
+            self._lane_head = self._schedule(Action, at, PRIORITY_RUNTIME, action)[2]  # its seq
+            self._lane_last = at
+        elif at >= self._lane_last:
+            # Due after every action of the lane, and its seq is the largest yet: it runs after
+            # them whatever else is queued, so it waits in the lane, off the heap. A workload
+            # of 20,000 operations scheduled up front made a heap of 20,000 entries, ~14 levels
+            # deep for every push and pop of every message; the lane keeps the heap to what is
+            # in flight. The order of events is the order of (at, priority, seq) either way.
+            if len(self._heap) + self._queued >= self._max_pending:
+                raise limits.too_many_pending(self._max_pending)
+            seq = self._seq
+            self._seq = seq + 1
+            self._scheduled += 1  # a seq that is not a message's (statistics derive `sent` so)
+            self._lane.append(Action(at, PRIORITY_RUNTIME, seq, action))
+            self._lane_last = at
+            self._queued += 1
+        else:  # earlier than the lane's last: it takes its place on the heap
+            self._schedule(Action, at, PRIORITY_RUNTIME, action)
 
     # -- running ----------------------------------------------------------------
     def _start(self) -> None:
@@ -343,6 +375,14 @@ class Simulation(SimulationView):
         self._clients.reply_arrives(self, event.replica, event.via, event.reply, event.on_reply)
 
     def _act(self, event: Action) -> None:
+        if event.seq == self._lane_head:  # the lane's next action takes its place on the heap
+            if self._lane:
+                after = self._lane.popleft()
+                self._queued -= 1
+                heapq.heappush(self._heap, after)
+                self._lane_head = after.seq
+            else:
+                self._lane_head = -1
         event.action(self)
 
     # -- faults -------------------------------------------------------------------------

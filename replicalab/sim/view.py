@@ -33,6 +33,7 @@ class SimulationView:
     _truth: GroundTruth
     _clients: Any
     _heap: list[Any]
+    _queued: int
     _cut: set[tuple[str, str]]
     _down: set[str]
     _events: int
@@ -93,7 +94,7 @@ class SimulationView:
             # every seq taken is a message sent, a duplicate or a scheduled event
             sent=self._seq - self._scheduled - self._duplicated,
             dropped=self._dropped, duplicated=self._duplicated, timers_fired=self._timers,
-            client_requests=self._client_requests, pending=len(self._heap),
+            client_requests=self._client_requests, pending=len(self._heap) + self._queued,
         )
 
     @property
