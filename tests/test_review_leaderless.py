@@ -294,3 +294,53 @@ def test_global_table_items_show_a_write_the_region_acknowledged() -> None:
                    ExpressionAttributeValues={":c": {"S": "London"}})
     assert table.items("eu-west-1")["sub_42"]["city"] == "London"
     assert eu.get_item(TableName="subs", Key=key, ConsistentRead=True)["Item"]["city"] == {"S": "London"}
+
+
+def test_a_holder_guards_a_held_write_with_one_timer_until_its_coordinator_says_shipped() -> None:
+    """The guard, handler by handler (sans-I/O): a Hold sets one timer at 3 * timeout; the
+    coordinator's Shipped note clears the guard and cancels the timer; a guard whose note never
+    comes ships the item to the key's home nodes in every other region when the timer fires,
+    once. A note from a node that is not the coordinator clears nothing. With one region
+    there is nothing to guard."""
+    from replicalab.items import Cell, Item, Stamp, Version
+    from replicalab.quorum import HashRing, QuorumConfig
+    from replicalab.quorum.zone import Hold, LeaderlessNode, Shipped
+    from replicalab.replica import Replicate
+    from replicalab.replica.base import CancelTimer, Log, RecordingContext, Send, SetTimer
+
+    rings = {"eu": HashRing(["eua", "eub", "euc"]), "us": HashRing(["usa", "usb", "usc"])}
+    peers = ["eub", "euc", "usa", "usb", "usc"]
+    node = LeaderlessNode("eua", "eu", rings, QuorumConfig(n=3, r=2, w=2, timeout=40))
+    node.on_start(RecordingContext("eua", peers=peers))
+    stamp = Stamp(100, "eub", 1)
+    replicate = Replicate("k", Item((Version.of({"x": Cell(1, "w1", stamp)}, write="w1", stamp=stamp),)),
+                          "w1")
+
+    held = RecordingContext("eua", peers=peers)
+    node.on_message(held, "eub", Hold("w1", replicate))
+    timers = [c for c in held.commands if isinstance(c, SetTimer)]
+    assert [t.delay for t in timers] == [120]
+    cleared = RecordingContext("eua", peers=peers)
+    node.on_message(cleared, "euc", Shipped("w1"))  # not its coordinator: nothing
+    assert cleared.commands == []
+    node.on_message(cleared, "eub", Shipped("w1"))
+    assert cleared.commands == [CancelTimer(timers[0].id)]
+
+    node.on_message(RecordingContext("eua", peers=peers), "eub", Hold("w2", replicate))
+    early = RecordingContext("eua", now=119, peers=peers)  # a timer is never early, but if it were
+    node.on_timer(early, ("ship-unshipped",))
+    assert [type(c).__name__ for c in early.commands] == ["SetTimer"]
+    fired = RecordingContext("eua", now=120, peers=peers)
+    node.on_timer(fired, ("ship-unshipped",))
+    sent = sorted(c.dst for c in fired.commands if isinstance(c, Send))
+    assert sent == ["usa", "usb", "usc"]
+    assert [c.kind for c in fired.commands if isinstance(c, Log)] == ["ShippedForCoordinator"]
+    again = RecordingContext("eua", now=200, peers=peers)
+    node.on_timer(again, ("ship-unshipped",))
+    assert again.commands == []
+
+    alone = LeaderlessNode("eua", "eu", {"eu": rings["eu"]}, QuorumConfig(n=3, r=2, w=2))
+    quiet = RecordingContext("eua", peers=["eub", "euc"])
+    alone.on_message(quiet, "eub", Hold("w1", replicate))
+    assert not [c for c in quiet.commands if isinstance(c, SetTimer)]
+
