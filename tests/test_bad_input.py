@@ -1379,6 +1379,7 @@ def _zone_subjects() -> dict[str, Callable[[], Any]]:
                                                       {"k": item}),
         "Hold": lambda: zone.Hold("w1", replicate, "eub"),
         "Held": lambda: zone.Held("w1"),
+        "Shipped": lambda: zone.Shipped("w1"),
         "Peek": lambda: zone.Peek("r1", "k"),
         "Peeked": lambda: zone.Peeked("r1", item, 3, (5, 0)),
         "CaughtUp": lambda: zone.CaughtUp((replicate,)),

@@ -52,11 +52,6 @@ def test_a_write_left_only_in_a_hint_is_not_said_to_be_unreplicated() -> None:
     assert f"a hint at {stand_in} for {h1}" in entry.why, entry.why
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a write held by home nodes whose coordinator lost its disk before the quorum answered is "
-    "never shipped to the other regions: only the coordinator ships, from its pending state. "
-    "A fix (each holder ships, or holders ship when no coordinator did) changes every leaderless "
-    "run's cross-region traffic: left to the author of issue #16"))
 def test_a_write_its_region_holds_reaches_the_other_regions_after_its_coordinator_lost_its_disk() -> None:
     """w=3: coordinator C applies w1 and sends Holds; C loses its disk 1 ms later, before the
     Helds come back. The other two eu nodes hold w1 for good (zone.py: "a region replicates
@@ -73,6 +68,92 @@ def test_a_write_its_region_holds_reaches_the_other_regions_after_its_coordinato
                if node.startswith("eu-west-1"))
     assert result.converged
     assert [e.verdict for e in result.ledger] == ["kept"]
+
+
+def _shipped_for_coordinator(result) -> list[tuple[int, str, str]]:
+    return [(e.time, e.replica, e.get("coordinator"))
+            for e in result.trace.of_kind("ShippedForCoordinator")]
+
+
+def _us_has_w1(result) -> bool:
+    return all(state["k"].get("a1") == 1 for node, state in result.final.items()
+               if node.startswith("us-east-1"))
+
+
+@pytest.mark.parametrize("merge", ["item-lww", "attribute-lww", "causal", "crdt"])
+def test_a_write_whose_coordinator_never_returns_is_shipped_by_its_holders(merge) -> None:
+    """As above, but the coordinator never comes back, so no CatchUp ever says it restarted:
+    the holders ship w1 themselves once the coordinator's Shipped note is 3 * timeout late
+    (Hold at t=101, timeout 50: t=251). Lesson: a holder cannot tell a dead coordinator from a
+    slow one, so the deadline, not a restart, is what guarantees the write leaves the region."""
+    coordinator = _homes("k", 3)[0]
+    others = sorted(node for node in EU if node != coordinator)
+    writes = [ClientWrite(at=100, region="eu-west-1", op="w1", client="c1", key="k",
+                          attributes={"a1": 1})]
+    outages = [AzOutage(101, "eu-west-1", coordinator[-1], durable=False)]
+    result = story(writes=writes).run(merge, 0, az_outages=outages, w=3, **LEADERLESS)
+    shipped = _shipped_for_coordinator(result)  # 3 * timeout after each Hold arrived (1-2 ms)
+    assert sorted(node for _, node, _ in shipped) == others, shipped
+    assert all(251 <= t <= 252 and by == coordinator for t, _, by in shipped), shipped
+    assert _us_has_w1(result) and result.converged
+    assert [e.verdict for e in result.ledger] == ["kept"]
+
+
+def test_a_coordinator_back_without_its_disk_has_its_holders_ship_at_its_catch_up() -> None:
+    """The coordinator loses its disk at t=101 and is back at t=120, long before the holders'
+    deadline (t=251): its CatchUp says it restarted (and, without its disk, forgot its pending
+    write), so each holder ships w1 when the CatchUp arrives, before answering it."""
+    coordinator = _homes("k", 3)[0]
+    writes = [ClientWrite(at=100, region="eu-west-1", op="w1", client="c1", key="k",
+                          attributes={"a1": 1})]
+    outages = [AzOutage(101, "eu-west-1", coordinator[-1], until=120, durable=False)]
+    result = story(writes=writes).run("attribute-lww", 0, az_outages=outages, w=3, **LEADERLESS)
+    shipped = _shipped_for_coordinator(result)
+    assert len(shipped) == 2 and all(120 <= t <= 123 for t, _, _ in shipped), shipped
+    assert _us_has_w1(result) and result.converged
+    assert [e.verdict for e in result.ledger] == ["kept"]
+
+
+def test_a_holder_that_kept_its_disk_ships_when_it_restarts_past_its_deadline() -> None:
+    """Only one holder is left: the coordinator loses its disk at t=101 and the third AZ at
+    t=102 (neither returns); the last holder is down (disk kept) from t=150 to t=600, across
+    its deadline (t=251). Its timer died with the crash but the guarded write did not: it
+    ships w1 when it restarts."""
+    coordinator, third, holder = _homes("k", 3)
+    writes = [ClientWrite(at=100, region="eu-west-1", op="w1", client="c1", key="k",
+                          attributes={"a1": 1})]
+    outages = [AzOutage(101, "eu-west-1", coordinator[-1], durable=False),
+               AzOutage(102, "eu-west-1", third[-1], durable=False),
+               AzOutage(150, "eu-west-1", holder[-1], until=600)]
+    result = story(writes=writes).run("attribute-lww", 0, az_outages=outages, w=3, **LEADERLESS)
+    assert _shipped_for_coordinator(result) == [(600, holder, coordinator)]
+    assert _us_has_w1(result)
+
+
+@pytest.mark.parametrize("regions", [("eu-west-1", "us-east-1"),
+                                     ("eu-west-1", "us-east-1", "ap-southeast-2"), ("eu-west-1",)])
+@pytest.mark.parametrize(("n", "w"), [(3, 2), (2, 1), (3, 3)])
+def test_without_faults_each_write_crosses_regions_once_per_remote_home_node(regions, n, w) -> None:
+    """The fix must not multiply cross-region traffic: with no fault, only the coordinator
+    ships (n Replicates per remote region), no holder ships, and the price is one intra-region
+    Shipped note per other node asked (n - 1); a single region sends no note at all."""
+    writes = [ClientWrite(at=100 + 30 * i, region=regions[i % len(regions)], op=f"w{i}",
+                          client=f"c{i}", key="k", attributes={f"a{i}": i}) for i in range(4)]
+    result = story(regions=regions, writes=writes).run("attribute-lww", 0, n=n, r=1, w=w,
+                                                       **LEADERLESS)
+
+    def region(node: str) -> str:
+        return node[:-1]
+
+    sent = result.trace.of_kind("Sent")
+    crossing = [e for e in sent if region(e.replica) != region(e.get("dst"))]
+    assert all(e.get("msg")["type"] == "Replicate" for e in crossing)
+    assert len(crossing) == len(writes) * (len(regions) - 1) * n
+    notes = [e for e in sent if e.get("msg")["type"] == "Shipped"]
+    assert len(notes) == (len(writes) * (n - 1) if len(regions) > 1 else 0)
+    assert all(region(e.replica) == region(e.get("dst")) for e in notes)
+    assert _shipped_for_coordinator(result) == []
+    assert result.converged
 
 
 @pytest.mark.parametrize("merge", ["item-lww", "attribute-lww", "causal", "crdt"])
@@ -213,3 +294,53 @@ def test_global_table_items_show_a_write_the_region_acknowledged() -> None:
                    ExpressionAttributeValues={":c": {"S": "London"}})
     assert table.items("eu-west-1")["sub_42"]["city"] == "London"
     assert eu.get_item(TableName="subs", Key=key, ConsistentRead=True)["Item"]["city"] == {"S": "London"}
+
+
+def test_a_holder_guards_a_held_write_with_one_timer_until_its_coordinator_says_shipped() -> None:
+    """The guard, handler by handler (sans-I/O): a Hold sets one timer at 3 * timeout; the
+    coordinator's Shipped note clears the guard and cancels the timer; a guard whose note never
+    comes ships the item to the key's home nodes in every other region when the timer fires,
+    once. A note from a node that is not the coordinator clears nothing. With one region
+    there is nothing to guard."""
+    from replicalab.items import Cell, Item, Stamp, Version
+    from replicalab.quorum import HashRing, QuorumConfig
+    from replicalab.quorum.zone import Hold, LeaderlessNode, Shipped
+    from replicalab.replica import Replicate
+    from replicalab.replica.base import CancelTimer, Log, RecordingContext, Send, SetTimer
+
+    rings = {"eu": HashRing(["eua", "eub", "euc"]), "us": HashRing(["usa", "usb", "usc"])}
+    peers = ["eub", "euc", "usa", "usb", "usc"]
+    node = LeaderlessNode("eua", "eu", rings, QuorumConfig(n=3, r=2, w=2, timeout=40))
+    node.on_start(RecordingContext("eua", peers=peers))
+    stamp = Stamp(100, "eub", 1)
+    replicate = Replicate("k", Item((Version.of({"x": Cell(1, "w1", stamp)}, write="w1", stamp=stamp),)),
+                          "w1")
+
+    held = RecordingContext("eua", peers=peers)
+    node.on_message(held, "eub", Hold("w1", replicate))
+    timers = [c for c in held.commands if isinstance(c, SetTimer)]
+    assert [t.delay for t in timers] == [120]
+    cleared = RecordingContext("eua", peers=peers)
+    node.on_message(cleared, "euc", Shipped("w1"))  # not its coordinator: nothing
+    assert cleared.commands == []
+    node.on_message(cleared, "eub", Shipped("w1"))
+    assert cleared.commands == [CancelTimer(timers[0].id)]
+
+    node.on_message(RecordingContext("eua", peers=peers), "eub", Hold("w2", replicate))
+    early = RecordingContext("eua", now=119, peers=peers)  # a timer is never early, but if it were
+    node.on_timer(early, ("ship-unshipped",))
+    assert [type(c).__name__ for c in early.commands] == ["SetTimer"]
+    fired = RecordingContext("eua", now=120, peers=peers)
+    node.on_timer(fired, ("ship-unshipped",))
+    sent = sorted(c.dst for c in fired.commands if isinstance(c, Send))
+    assert sent == ["usa", "usb", "usc"]
+    assert [c.kind for c in fired.commands if isinstance(c, Log)] == ["ShippedForCoordinator"]
+    again = RecordingContext("eua", now=200, peers=peers)
+    node.on_timer(again, ("ship-unshipped",))
+    assert again.commands == []
+
+    alone = LeaderlessNode("eua", "eu", {"eu": rings["eu"]}, QuorumConfig(n=3, r=2, w=2))
+    quiet = RecordingContext("eua", peers=["eub", "euc"])
+    alone.on_message(quiet, "eub", Hold("w1", replicate))
+    assert not [c for c in quiet.commands if isinstance(c, SetTimer)]
+

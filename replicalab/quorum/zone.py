@@ -24,7 +24,26 @@ a group of AZ nodes (``eu-west-1a``, ``eu-west-1b``, ...), each a
 * **Cross-region replication** starts once the write is acknowledged — or once its quorum
   timed out, since the write is in the coordinator's table either way and a region replicates
   what it holds: the coordinator sends the item to every node of each remote region's
-  preference list for the key, and each merges it directly (a merge needs no quorum).
+  preference list for the key, and each merges it directly (a merge needs no quorum). It then
+  tells every node that answered its ``Hold`` so (then, or when its ``Held`` comes), in a
+  small ``Shipped`` note — sent only after the ``Held``, so it cannot overtake the ``Hold``.
+* **A holder ships what its coordinator did not**: a node that took a ``Hold`` (home node or
+  stand-in) remembers the write as *not known shipped* until the coordinator's ``Shipped``
+  comes. If the note has not come ``3 * timeout`` ms after the ``Hold`` (the coordinator
+  ships by ``2 * timeout`` at the latest, after a sloppy retry; one more timeout covers the
+  note's trip), or if the coordinator restarts first (its ``CatchUp``: a coordinator that lost
+  its disk lost its pending writes with it), the holder ships the write itself and logs
+  ``ShippedForCoordinator``. Without this a coordinator that lost its disk (or never came
+  back) between its ``Hold`` and its quorum left the write on the other AZs of its region for
+  good and never in the other regions: the run never converged. Why this shape: every holder
+  shipping every write would multiply cross-region traffic by ``n``; shipping only when a
+  coordinator's restart is seen (a ``CatchUp``) misses a coordinator that never comes back,
+  and a holder cannot tell "down" from "slow" without a deadline anyway. The cost in the
+  common case is ``n - 1`` intra-region notes per write and no cross-region message. A write
+  crosses twice only when a note is late or never sent (a ``Held`` after the quorum's
+  timeout, a partition inside the region, a coordinator that kept its disk and ships when it
+  restarts) or when several holders outlive their coordinator (each ships; none knows the
+  others) — merges are idempotent, so a second copy changes nothing but the traffic.
 * **Reads**: a strongly consistent read (``ConsistentRead``) waits for ``r`` replies from home
   nodes, an eventually consistent one answers from the first reply (the coordinator's own copy
   when it is home). Replies are merged with the policy. With ``read_repair`` the coordinator,
@@ -62,7 +81,7 @@ Merkle anti-entropy and provisioned capacity.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -80,7 +99,7 @@ from replicalab.replica.requests import GetItem, PutItem, UpdateItem
 from replicalab.replica.table import Replicate, TableReplica
 
 __all__ = ["HANDOFF_TRIES", "CatchUp", "CaughtUp", "Held", "HintHandoff", "HintTaken", "Hold",
-           "LeaderlessNode", "Peek", "Peeked", "refusal"]
+           "LeaderlessNode", "Peek", "Peeked", "Shipped", "refusal"]
 
 
 def _op(_inst: object, _attr: object, value: Any) -> None:
@@ -146,6 +165,14 @@ class Held:
 
 
 @attrs.frozen
+class Shipped:
+    """Coordinator -> a node it asked to hold write ``op``: the write went to the other
+    regions, so the node need not ship it (module docs)."""
+
+    op: str = attrs.field(validator=_op)
+
+
+@attrs.frozen
 class Peek:
     """Coordinator -> a home node: your copy of ``key``, for read ``op``."""
 
@@ -201,7 +228,7 @@ class HintTaken:
     taken: tuple[tuple[str, str], ...] = attrs.field(validator=_taken)
 
 
-_MESSAGES = (Hold, Held, Peek, Peeked, CatchUp, CaughtUp, HintHandoff, HintTaken, Replicate)
+_MESSAGES = (Hold, Held, Shipped, Peek, Peeked, CatchUp, CaughtUp, HintHandoff, HintTaken, Replicate)
 
 #: Hand-off rounds in a row without an answer before a stand-in stops trying (until the home
 #: node's CatchUp, or its own restart).
@@ -209,6 +236,7 @@ HANDOFF_TRIES = 20
 
 _TIMEOUT = "quorum-timeout"
 _HANDOFF = ("hint-handoff",)
+_SHIP = ("ship-unshipped",)
 
 
 class _Pending:
@@ -346,6 +374,10 @@ class LeaderlessNode(TableReplica):
         self._caught_up_from: set[str] = set()
         #: Nodes this node asked to catch it up since its restart that have not answered.
         self._unanswered: set[str] = set()
+        #: Writes this node holds for a coordinator that has not said it shipped them to the
+        #: other regions: (coordinator, op) -> (deadline, item). Empty with one region.
+        self._unshipped: dict[tuple[str, str], tuple[int, Replicate]] = {}
+        self._ship_timer: int | None = None
 
     def recover(self, identity: str) -> LeaderlessNode:
         """After losing its disk: an empty table, no hints, a new causal name; it catches up."""
@@ -384,6 +416,9 @@ class LeaderlessNode(TableReplica):
         self._handoff_tries = 0
         if self.hints:
             self._arm_handoff(ctx)
+        self._ship_timer = None  # it died with the crash; the writes it guarded did not
+        if self._unshipped:
+            self._arm_ship(ctx)
         if self.started:  # a restart: catch up before coordinating (module docs)
             self.syncing = True
             self._caught_up_from = set()
@@ -405,6 +440,9 @@ class LeaderlessNode(TableReplica):
         elif timer == _HANDOFF:
             self._handoff_armed = False
             self._send_hints(ctx)
+        elif timer == _SHIP:
+            self._ship_timer = None
+            self._ship_unshipped(ctx, lambda coordinator, deadline: deadline <= ctx.now)
         else:
             raise ConfigError(f"{self.id} got a timer it never set: {_validate.shown(timer)}")
 
@@ -434,6 +472,9 @@ class LeaderlessNode(TableReplica):
             self._hold(ctx, src, msg)
         elif kind is Held:
             self._on_held(ctx, src, msg.op)
+        elif kind is Shipped:
+            if self._unshipped.pop((src, msg.op), None) is not None and not self._unshipped:
+                self._disarm_ship(ctx)
         elif kind is Peek:
             if self.syncing:  # not caught up: its copy may lack acknowledged writes (see docs)
                 return
@@ -451,6 +492,11 @@ class LeaderlessNode(TableReplica):
         elif kind is CatchUp:
             if src in self.hints:  # the home node is back: its hints go now
                 self._send_hints(ctx, only=src)
+            if self._unshipped and not msg.again:
+                # src restarted: what it coordinated and had not shipped died with it if it
+                # lost its disk. Ship before answering, so the write is on its way even if this
+                # node loses its own disk after handing src its copy.
+                self._ship_unshipped(ctx, lambda coordinator, deadline: coordinator == src)
             ring = next(r for r in self.rings.values() if src in r.nodes)
             n = min(self.config.n, len(ring.nodes))
             items = tuple(Replicate(k, item, "", self.lamport.time, (self.hlc.wall, self.hlc.logical))
@@ -541,6 +587,10 @@ class LeaderlessNode(TableReplica):
                 ctx.send(node, Hold(op, pending.item, pending.hints.get(node)), scope=pending.key)
 
     def _hold(self, ctx: Context, src: str, msg: Hold) -> None:
+        if len(self.rings) > 1:  # guard the write until its coordinator says it shipped it
+            self._unshipped[(src, msg.op)] = (ctx.now + 3 * self.config.timeout, msg.replicate)
+            if self._ship_timer is None:
+                self._arm_ship(ctx)
         if msg.hint is None or msg.hint == self.id:
             self._merge(ctx, src, msg.replicate)
         else:
@@ -560,18 +610,54 @@ class LeaderlessNode(TableReplica):
             pending.answered = True
             ctx.reply(pending.client, pending.response or Response(op))
             self._ship_remote(ctx, pending)
+        elif pending.shipped and node != self.id and len(self.rings) > 1:
+            # The note goes only to a node whose Held came back: a note sent before it would
+            # overtake the Hold it answers (links reorder) and find nothing to clear.
+            ctx.send(node, Shipped(op), scope=pending.key)
         if len(pending.acks) == len(pending.asked) and pending.answered:
             del self._pending[op]
 
     def _ship_remote(self, ctx: Context, pending: _Pending) -> None:
-        """Send the write's item to every home node of the key in each other region."""
+        """Send the write's item to every home node of the key in each other region, then tell
+        the nodes that hold it that it went (so none of them ships it again)."""
         if pending.shipped or pending.item is None:
             return
         pending.shipped = True
+        if len(self.rings) == 1:
+            return
+        self._send_remote(ctx, pending.item)
+        for node in pending.acks:  # a later Held gets its note on arrival (_on_held)
+            if node != self.id:
+                ctx.send(node, Shipped(pending.request.op), scope=pending.key)
+
+    def _send_remote(self, ctx: Context, item: Replicate) -> None:
         for region, ring in self.rings.items():
             if region != self.region:
-                for node in ring.preference_list(pending.key, min(self.config.n, len(ring.nodes))):
-                    ctx.send(node, pending.item, scope=pending.key)
+                for node in ring.preference_list(item.key, min(self.config.n, len(ring.nodes))):
+                    ctx.send(node, item, scope=item.key)
+
+    def _arm_ship(self, ctx: Context) -> None:
+        """One timer for every write this node guards: it fires at the earliest deadline."""
+        earliest = min(deadline for deadline, _ in self._unshipped.values())
+        self._ship_timer = ctx.set_timer(max(0, earliest - ctx.now), _SHIP)
+
+    def _disarm_ship(self, ctx: Context) -> None:
+        if self._ship_timer is not None:
+            ctx.cancel_timer(self._ship_timer)
+            self._ship_timer = None
+
+    def _ship_unshipped(self, ctx: Context, due: Callable[[str, int], bool]) -> None:
+        """Ship every guarded write for which ``due(coordinator, deadline)`` holds, in a fixed
+        order, and forget it; then wait for the next deadline, if any is left."""
+        for guard in sorted(self._unshipped):
+            deadline, item = self._unshipped[guard]
+            if due(guard[0], deadline):
+                del self._unshipped[guard]
+                ctx.log("ShippedForCoordinator", key=item.key, op=guard[1], coordinator=guard[0])
+                self._send_remote(ctx, item)
+        self._disarm_ship(ctx)
+        if self._unshipped:
+            self._arm_ship(ctx)
 
     # -- reads ---------------------------------------------------------------------
     def _read(self, ctx: Context, src: str, msg: GetItem | _dynamo.DynamoGet) -> None:
