@@ -36,7 +36,8 @@ Table replicas (:mod:`replicalab.replica`): ``Wrote``, ``Merged``, ``Rejected``,
 
 Inside a region (:mod:`replicalab.quorum`): the leaderless nodes record ``QuorumPut``,
 ``QuorumStored``, ``HintStored``, ``HandedOff``, ``QuorumWrote``, ``ReadRepaired`` and
-``QuorumSynced``; the leader protocol ``Elected``, ``Committed`` and ``LeaderRead``.
+``QuorumSynced``; the leaderless table regions also ``CaughtUp`` and
+``ShippedForCoordinator``; the leader protocol ``Elected``, ``Committed`` and ``LeaderRead``.
 
 Field values are plain data (what the JSON form holds), so an event reads the
 same in Python and in the file. Building an event checks its fields: a writer
@@ -529,6 +530,29 @@ class QuorumSynced(TraceEvent):
 
     peer: str
     differ: list[str]
+
+
+# -- inside a table region without a leader (replicalab.quorum.zone) ---------------------------
+
+
+@_kind
+@attrs.frozen(kw_only=True)
+class CaughtUp(TraceEvent):
+    """Node ``node``, back from an outage, heard from ``sources`` and takes requests again."""
+
+    node: str
+    sources: list[str]
+
+
+@_kind
+@attrs.frozen(kw_only=True)
+class ShippedForCoordinator(TraceEvent):
+    """This node shipped write ``op`` on ``key`` to the other regions itself: its
+    ``coordinator`` did not say it had (down, or back without its disk)."""
+
+    key: str
+    op: str
+    coordinator: str
 
 
 # -- inside a region: the leader protocol (replicalab.quorum.leader) ---------------------------
