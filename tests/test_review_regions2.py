@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from replicalab import scenarios
-from replicalab.scenarios.regions import AzOutage
+from replicalab.scenarios.regions import AzOutage, AzPartition
 
 LEADERLESS = {"replicas_per_region": 3, "region_protocol": "leaderless"}
 
@@ -58,3 +58,54 @@ def test_the_unconverged_end_is_reported_not_hidden() -> None:
     entry = next(e for e in _coordinator_loses_its_disk("causal").ledger if e.write == "w2")
     assert entry.verdict == "unreplicated"
     assert "eu-west-1b" in entry.why and "ap-southeast-2a" in entry.why
+
+
+# -- leader regions: a client write that waits is judged with the past it had on arrival -------
+
+LEADER = {"replicas_per_region": 3, "region_protocol": "leader"}
+
+
+def _waiting_w2(merge: str):
+    """The counter story (w1 +1 in us-east-1 at t=100, w2 +1 in eu-west-1 at t=102, w3 +1 in
+    ap-southeast-2 at t=104) with eu-west-1a cut off from its region at t=101 (healed at 261)
+    and eu-west-1b down (with its disk) from t=105 to 366. w2 reaches eu-west-1b at t=102; its
+    forward to the partition's leader is dropped by the cut, 1b goes down holding it, and the
+    region applies w2 only at t=469 (at eu-west-1a) — long after w1 and w3 reached eu-west-1a
+    and were applied there."""
+    return scenarios.run("counter", merge=merge, seed=0, **LEADER,
+                         az_outages=[AzOutage(105, "eu-west-1", "b", until=366)],
+                         az_partitions=[AzPartition(101, "eu-west-1", "a", until=261)])
+
+
+def test_the_waiting_write_is_applied_on_a_table_that_holds_w1_and_w3() -> None:
+    """The independent oracle (trace order, not the ledger's rules): at eu-west-1a, w1's and
+    w3's merges come before w2's Wrote, and w2's version clock covers both regions' writes."""
+    result = _waiting_w2("causal")
+    at_1a = [(e.time, e.kind, e.get("write")) for e in result.trace
+             if e.replica == "eu-west-1a" and e.kind in ("Merged", "Wrote")]
+    wrote_w2 = next(t for t, kind, w in at_1a if kind == "Wrote" and w == "w2")
+    assert any(w == "w1" and t < wrote_w2 for t, kind, w in at_1a if kind == "Merged")
+    assert any(w == "w3" and t < wrote_w2 for t, kind, w in at_1a if kind == "Merged")
+    w2 = next(e for e in result.trace.of_kind("Wrote") if e.get("write") == "w2")
+    assert {"us-east-1", "ap-southeast-2"} <= set(w2.get("clock"))
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "ground truth mints a client write's causal past (WriteFact.seen) when its request reaches "
+    "the first node (sim/clients.py Clients.arrives); a leader region applies it when "
+    "the partition's leader logs it, possibly much later, on a table holding writes that "
+    "arrived in between. The fix needs a Context verb by which the leader says 'this request "
+    "takes its place in the log now' (every runtime: sim, net, explore, recording) so the "
+    "fact's past is what the leader held then: larger than a review fix"))
+@pytest.mark.parametrize("merge", ["causal", "attribute-lww", "item-lww"])
+def test_a_write_that_waited_for_a_leader_is_judged_by_the_table_it_was_applied_on(merge: str) -> None:
+    """What is wrong: the ledger says w1 and w3 were silently lost by w2 because "w2 had not
+    seen w1" — while its own rule text says w2's clock had seen w1, and the trace shows w2 was
+    applied at eu-west-1a on a table holding w1 and w3 (test above). w2's past was taken when
+    its request reached eu-west-1b at t=102, 367 ms before the region applied it. Without the
+    faults (or with either one alone, under causal) every write is kept. What is true: no
+    write is lost *by w2* as a write that had not seen it."""
+    result = _waiting_w2(merge)
+    for entry in result.ledger:
+        if entry.write in ("w1", "w3"):
+            assert not (entry.verdict == "silently-lost" and entry.by == ("w2",)), entry
