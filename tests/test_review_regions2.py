@@ -109,3 +109,43 @@ def test_a_write_that_waited_for_a_leader_is_judged_by_the_table_it_was_applied_
     for entry in result.ledger:
         if entry.write in ("w1", "w3"):
             assert not (entry.verdict == "silently-lost" and entry.by == ("w2",)), entry
+
+
+# -- leader regions: a write stuck in a log that can never commit is unreplicated, not lost ----
+
+def _no_quorum_in_eu():
+    """w1 (eu-west-1, t=95, attribute a) and w2 (us-east-1, t=100, attribute b) are concurrent
+    (neither region had the other's write). eu-west-1a and eu-west-1c go down for good at t=120
+    (with their disks): eu-west-1b alone can commit nothing more. w2 reaches eu-west-1b (in its
+    log, never committed) and is in every us-east-1 table; r1 reads eu-west-1b eventually at
+    t=400, long after w2 was acknowledged."""
+    from replicalab.scenarios.world import ClientRead, ClientWrite, TableScenario
+    from replicalab.sim.network import Uniform
+
+    regions = ("eu-west-1", "us-east-1")
+    return TableScenario(
+        name="no-quorum", description="a region left without a quorum", regions=regions,
+        latency={regions: Uniform(70, 80)}, initial={"k": {"seed": "0"}},
+        workload=(ClientWrite(95, "eu-west-1", "w1", "c1", "k", {"a": "eu"}),
+                  ClientWrite(100, "us-east-1", "w2", "c2", "k", {"b": "us"})),
+        reads=(ClientRead(400, "eu-west-1", "r1", "reader", "k", consistent=False),))
+
+
+@pytest.mark.parametrize("merge", ["attribute-lww", "causal", "crdt", "item-lww"])
+def test_a_write_that_reached_a_node_without_a_quorum_is_unreplicated_and_its_reader_stale(merge) -> None:
+    """What was wrong: the ledger called w2 silently-lost, "its value is absent from the final
+    state (it never arrived or was dropped without a recorded merge)" — but no merge dropped it:
+    eu-west-1b holds it in a log entry that can never commit, and every us-east-1 node holds it.
+    The 'arrived but never applied' rule accepted only holders w2 had *seen* (w1 before w2)
+    as 'nothing took its place'; the concurrent w1, which never touched w2's effect (no merge
+    recorded a loss), made it fall through to 'lost'. And because the ledger said lost, the
+    staleness judge called r1's miss loss, not staleness. With w1 before w2 (w2 saw it) the
+    same story already said unreplicated. What is true: w2 is unreplicated (the run ended
+    before eu-west-1b applied it) and r1 is a stale read."""
+    result = _no_quorum_in_eu().run(merge, 0, **LEADER, az_outages=[
+        AzOutage(120, "eu-west-1", "a"), AzOutage(120, "eu-west-1", "c")])
+    entry = next(e for e in result.ledger if e.write == "w2")
+    assert entry.verdict == "unreplicated", entry
+    assert "eu-west-1b applied it" in entry.why, entry.why
+    assert result.stale_reads == ("r1",)
+    assert "missed w2" in result.stale_why["r1"]
