@@ -1,0 +1,151 @@
+"""Review reproducers for regions with AZ nodes (#16) after AZ partitions, leaderless regions
+and the session-26 fixes landed together (review 2).
+
+Each test states what is true; a test marked ``xfail(strict=True)`` FAILS on main today and
+says why the fix was left for a later change."""
+
+from __future__ import annotations
+
+import pytest
+
+from replicalab import scenarios
+from replicalab.scenarios.regions import AzOutage, AzPartition
+
+LEADERLESS = {"replicas_per_region": 3, "region_protocol": "leaderless"}
+
+
+def _coordinator_loses_its_disk(merge: str):
+    """London with leaderless regions: the retention job's w2 reaches us-east-1b at t=189,
+    which coordinates it (Wrote, Hold to 1a and 1c) and loses its disk at t=190, before the
+    Held answers reach it; it is back at t=494. Every node is up at the end."""
+    return scenarios.run("london", merge=merge, seed=0, **LEADERLESS,
+                         az_outages=[AzOutage(190, "us-east-1", "b", until=494, durable=False)])
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "leaderless regions ship a write to the other regions from its coordinator only "
+    "(zone.py: 'Cross-region replication starts once the write is acknowledged'); a "
+    "coordinator that loses its disk before shipping takes the only duty to ship with it, and "
+    "no other holder ever ships. The fix gives holders a duty to ship when the coordinator "
+    "is lost (or a restarted node's catch-up re-ships its region's writes): a new protocol "
+    "step with its own races (duplicates, catch-up), larger than a review fix"))
+@pytest.mark.parametrize("merge", ["causal", "attribute-lww"])
+def test_a_write_held_by_a_quorum_of_its_region_reaches_every_region_after_its_coordinator_loses_its_disk(
+        merge: str) -> None:
+    """w2 is in the tables of us-east-1a and us-east-1c (a quorum of its home nodes: its effect
+    survived the crash) and, through catch-up, of eu-west-1a. Yet nothing ever sends it to
+    eu-west-1b, eu-west-1c, ap-southeast-2a or ap-southeast-2b: the run ends with every node up
+    and the table not converged (the ledger says so honestly: w2 'unreplicated'). With the same
+    outage durable the run converges and w2 is kept. What is true: a write that a quorum of its
+    region holds reaches every region, whichever node coordinated it."""
+    result = _coordinator_loses_its_disk(merge)
+    assert result.converged
+    assert result.ledger.verdicts()["w2"] == "kept"
+
+
+def test_the_same_outage_with_its_disk_converges_and_keeps_w2() -> None:
+    """The contrast, and what the xfail above must stay true to: the coordinator back with its
+    disk ships what it had not shipped."""
+    result = scenarios.run("london", merge="causal", seed=0, **LEADERLESS,
+                           az_outages=[AzOutage(190, "us-east-1", "b", until=494, durable=True)])
+    assert result.converged
+    assert result.ledger.verdicts() == {"w1": "kept", "w2": "kept"}
+
+
+def test_the_unconverged_end_is_reported_not_hidden() -> None:
+    """Today's honest report of the defect above: w2 is 'unreplicated' (never 'kept') and
+    names the nodes it never reached."""
+    entry = next(e for e in _coordinator_loses_its_disk("causal").ledger if e.write == "w2")
+    assert entry.verdict == "unreplicated"
+    assert "eu-west-1b" in entry.why and "ap-southeast-2a" in entry.why
+
+
+# -- leader regions: a client write that waits is judged with the past it had on arrival -------
+
+LEADER = {"replicas_per_region": 3, "region_protocol": "leader"}
+
+
+def _waiting_w2(merge: str):
+    """The counter story (w1 +1 in us-east-1 at t=100, w2 +1 in eu-west-1 at t=102, w3 +1 in
+    ap-southeast-2 at t=104) with eu-west-1a cut off from its region at t=101 (healed at 261)
+    and eu-west-1b down (with its disk) from t=105 to 366. w2 reaches eu-west-1b at t=102; its
+    forward to the partition's leader is dropped by the cut, 1b goes down holding it, and the
+    region applies w2 only at t=469 (at eu-west-1a) — long after w1 and w3 reached eu-west-1a
+    and were applied there."""
+    return scenarios.run("counter", merge=merge, seed=0, **LEADER,
+                         az_outages=[AzOutage(105, "eu-west-1", "b", until=366)],
+                         az_partitions=[AzPartition(101, "eu-west-1", "a", until=261)])
+
+
+def test_the_waiting_write_is_applied_on_a_table_that_holds_w1_and_w3() -> None:
+    """The independent oracle (trace order, not the ledger's rules): at eu-west-1a, w1's and
+    w3's merges come before w2's Wrote, and w2's version clock covers both regions' writes."""
+    result = _waiting_w2("causal")
+    at_1a = [(e.time, e.kind, e.get("write")) for e in result.trace
+             if e.replica == "eu-west-1a" and e.kind in ("Merged", "Wrote")]
+    wrote_w2 = next(t for t, kind, w in at_1a if kind == "Wrote" and w == "w2")
+    assert any(w == "w1" and t < wrote_w2 for t, kind, w in at_1a if kind == "Merged")
+    assert any(w == "w3" and t < wrote_w2 for t, kind, w in at_1a if kind == "Merged")
+    w2 = next(e for e in result.trace.of_kind("Wrote") if e.get("write") == "w2")
+    assert {"us-east-1", "ap-southeast-2"} <= set(w2.get("clock"))
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "ground truth mints a client write's causal past (WriteFact.seen) when its request reaches "
+    "the first node (sim/clients.py Clients.arrives); a leader region applies it when "
+    "the partition's leader logs it, possibly much later, on a table holding writes that "
+    "arrived in between. The fix needs a Context verb by which the leader says 'this request "
+    "takes its place in the log now' (every runtime: sim, net, explore, recording) so the "
+    "fact's past is what the leader held then: larger than a review fix"))
+@pytest.mark.parametrize("merge", ["causal", "attribute-lww", "item-lww"])
+def test_a_write_that_waited_for_a_leader_is_judged_by_the_table_it_was_applied_on(merge: str) -> None:
+    """What is wrong: the ledger says w1 and w3 were silently lost by w2 because "w2 had not
+    seen w1" — while its own rule text says w2's clock had seen w1, and the trace shows w2 was
+    applied at eu-west-1a on a table holding w1 and w3 (test above). w2's past was taken when
+    its request reached eu-west-1b at t=102, 367 ms before the region applied it. Without the
+    faults (or with either one alone, under causal) every write is kept. What is true: no
+    write is lost *by w2* as a write that had not seen it."""
+    result = _waiting_w2(merge)
+    for entry in result.ledger:
+        if entry.write in ("w1", "w3"):
+            assert not (entry.verdict == "silently-lost" and entry.by == ("w2",)), entry
+
+
+# -- leader regions: a write stuck in a log that can never commit is unreplicated, not lost ----
+
+def _no_quorum_in_eu():
+    """w1 (eu-west-1, t=95, attribute a) and w2 (us-east-1, t=100, attribute b) are concurrent
+    (neither region had the other's write). eu-west-1a and eu-west-1c go down for good at t=120
+    (with their disks): eu-west-1b alone can commit nothing more. w2 reaches eu-west-1b (in its
+    log, never committed) and is in every us-east-1 table; r1 reads eu-west-1b eventually at
+    t=400, long after w2 was acknowledged."""
+    from replicalab.scenarios.world import ClientRead, ClientWrite, TableScenario
+    from replicalab.sim.network import Uniform
+
+    regions = ("eu-west-1", "us-east-1")
+    return TableScenario(
+        name="no-quorum", description="a region left without a quorum", regions=regions,
+        latency={regions: Uniform(70, 80)}, initial={"k": {"seed": "0"}},
+        workload=(ClientWrite(95, "eu-west-1", "w1", "c1", "k", {"a": "eu"}),
+                  ClientWrite(100, "us-east-1", "w2", "c2", "k", {"b": "us"})),
+        reads=(ClientRead(400, "eu-west-1", "r1", "reader", "k", consistent=False),))
+
+
+@pytest.mark.parametrize("merge", ["attribute-lww", "causal", "crdt", "item-lww"])
+def test_a_write_that_reached_a_node_without_a_quorum_is_unreplicated_and_its_reader_stale(merge) -> None:
+    """What was wrong: the ledger called w2 silently-lost, "its value is absent from the final
+    state (it never arrived or was dropped without a recorded merge)" — but no merge dropped it:
+    eu-west-1b holds it in a log entry that can never commit, and every us-east-1 node holds it.
+    The 'arrived but never applied' rule accepted only holders w2 had *seen* (w1 before w2)
+    as 'nothing took its place'; the concurrent w1, which never touched w2's effect (no merge
+    recorded a loss), made it fall through to 'lost'. And because the ledger said lost, the
+    staleness judge called r1's miss loss, not staleness. With w1 before w2 (w2 saw it) the
+    same story already said unreplicated. What is true: w2 is unreplicated (the run ended
+    before eu-west-1b applied it) and r1 is a stale read."""
+    result = _no_quorum_in_eu().run(merge, 0, **LEADER, az_outages=[
+        AzOutage(120, "eu-west-1", "a"), AzOutage(120, "eu-west-1", "c")])
+    entry = next(e for e in result.ledger if e.write == "w2")
+    assert entry.verdict == "unreplicated", entry
+    assert "eu-west-1b applied it" in entry.why, entry.why
+    assert result.stale_reads == ("r1",)
+    assert "missed w2" in result.stale_why["r1"]
