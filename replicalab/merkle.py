@@ -163,10 +163,12 @@ def _check_digest(key: str, digest: Any) -> bytes:
 #: A key's bucket in a tree of any shape is its place shifted right, so one entry serves
 #: every tree and fan-out, and a key written again (or written at another replica of the
 #: same table, or indexed by another tree) is placed without hashing it again. Only exact
-#: ``str`` keys are cached (a subclass could redefine equality). Memory: one entry is a
-#: reference to the key (which its store holds anyway), a 64-bit int (36 bytes) and the
-#: dict's slot, about 100 bytes a key (measured: tests/test_merkle_digests.py), so at most
-#: about 13 MB. Bounded: cleared when full, which changes only speed, never a bucket.
+#: ``str`` keys are cached (a subclass could redefine equality); writes fill it
+#: (``set``, ``set_digest``, ``update``, ``update_digests``, ``delete``, ``bucket_of``), a
+#: build does not. Memory: one entry is a reference to the key (which its store holds
+#: anyway), a 64-bit int (32-36 bytes) and the dict's slot: 65-75 bytes a key measured with
+#: tracemalloc (tests/test_merkle_digests.py checks < 100), so about 10 MB at the bound of
+#: 2**17 keys. Bounded: cleared when full, which changes only speed, never a bucket.
 _KEY_PLACES: dict[str, int] = {}
 _KEY_PLACES_MAX = 1 << 17
 
@@ -321,7 +323,7 @@ class MerkleTree:
               depth: int = DEFAULT_DEPTH) -> MerkleTree:
         """Build the tree of ``mapping`` (string keys, bytes-like values) in one pass.
 
-        Costs two SHA-256 calls per key (its place, unless cached, and its value digest),
+        Costs two SHA-256 calls per key (its place and its value digest),
         one per non-empty bucket and one per non-empty inner node. Raises
         :class:`~replicalab.errors.ConfigError` for a bad shape, a key that is not a
         string, or a value that is not bytes.
@@ -371,24 +373,16 @@ class MerkleTree:
         shift = _KEY_BITS - depth * bits
         sha = _sha256
         from_bytes = int.from_bytes
-        # Known places are used, and new ones cached while there is room (a build never
-        # clears the cache: a tree larger than it would only evict its own keys).
-        places = _KEY_PLACES
-        known = places.get
-        room = _KEY_PLACES_MAX - len(places)
+        # A build hashes every key and neither reads nor fills the place cache: measured on
+        # 100,000 keys, looking places up saved nothing and filling the cache cost 13%. Keys
+        # are placed (and cached) when they are written.
         # bucket -> one (key, key bytes, value digest) entry, or a list of them
         buckets: dict[int, Any] = {}
         get = buckets.get
         try:
             for key, value in mapping.items():
                 kb = key.encode("utf-8")
-                place = known(key) if type(key) is str else None
-                if place is None:
-                    place = from_bytes(sha(kb).digest()[:8], "big")
-                    if room > 0 and type(key) is str:
-                        places[key] = place
-                        room -= 1
-                b = place >> shift
+                b = from_bytes(sha(kb).digest()[:8], "big") >> shift
                 if not digests:
                     vd = sha(value).digest()
                 elif type(value) is bytes and len(value) == HASH_SIZE:
@@ -681,7 +675,8 @@ class MerkleTree:
             >>> tree.update({"a": b"9", "b": None, "c": b"3"}) == MerkleTree.build({"a": b"9", "c": b"3"}, depth=2)
             True
         """
-        if not isinstance(changes, Mapping):
+        # A dict first: isinstance against the Mapping ABC costs a tenth of a one-key update.
+        if type(changes) is not dict and not isinstance(changes, Mapping):
             raise ConfigError(f"update takes a mapping of key -> value bytes or None, got {type(changes).__name__}")
         if len(changes) == 1:
             # One change: set's (or delete's) single path makes the same hashes without the
@@ -706,7 +701,7 @@ class MerkleTree:
             >>> tree.update_digests({"a": hashlib.sha256(b"9").digest(), "b": None}) == tree.update({"a": b"9", "b": None})
             True
         """
-        if not isinstance(changes, Mapping):
+        if type(changes) is not dict and not isinstance(changes, Mapping):
             raise ConfigError(
                 f"update_digests takes a mapping of key -> value digest (32 bytes) or None, got {type(changes).__name__}")
         if len(changes) == 1:  # as in update: one path, no batch bookkeeping
