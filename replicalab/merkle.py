@@ -36,8 +36,8 @@ order they learned them in, and the same key always sits in the same bucket:
     >>> a.diff(b.set("pear", b"3").set("plum", b"4"))
     ['pear', 'plum']
 
-This module is one job and stays whole (about 800 lines): the keyspace tree's shape,
-bucket hashing, one-pass build, path-copying and batched updates and diff all read and write the same
+This module is one job and stays whole (about 1,000 lines): the keyspace tree's shape,
+bucket hashing and key places, one-pass build, path-copying and batched updates (of values or of their cached digests) and diff all read and write the same
 tuple-shaped nodes, and splitting them would scatter that node layout over several files.
 """
 

@@ -193,7 +193,8 @@ class KeyspaceIndex:
     """A region's keyspace tree, brought up to date from the store's changed keys only.
 
     The first snapshot builds the tree (O(keys), once); later ones apply the changed
-    keys whose item is a new object in one :meth:`~replicalab.merkle.MerkleTree.update`.
+    keys whose item is a new object, by their cached digests, in one
+    :meth:`~replicalab.merkle.MerkleTree.update_digests`.
     A change of shape (fan-out, depth) rebuilds. The result is always
     the tree :meth:`MerkleTree.build` would give for the store's current bytes.
     """
