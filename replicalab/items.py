@@ -16,6 +16,7 @@ All three are immutable; policies build new ones.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -238,14 +239,18 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_asci
 
 
 class _Memo:
-    """A slot outside attrs' fields, where an immutable item memoises its canonical bytes.
+    """Slots outside attrs' fields, where an immutable item memoises its bytes and their digest.
 
-    Not an attrs attribute, so equality, hashing, ``repr``, ``attrs.fields`` and
-    everything that describes an item's fields never see it.
+    Not attrs attributes, so equality, hashing, ``repr``, ``attrs.fields``, ``attrs.asdict``,
+    ``attrs.evolve`` and serialization never see them: an evolved item is a new object
+    that computes its own, and ``copy``/``pickle`` carry only the fields (attrs' slotted
+    ``__getstate__``), so a copy computes them again. Each is set once, to the one value
+    the item's fields determine, so a memo can never disagree with its item.
     """
 
-    __slots__ = ("_encoded",)
+    __slots__ = ("_digest", "_encoded")
     _encoded: bytes
+    _digest: bytes
 
 
 @attrs.frozen
@@ -255,8 +260,10 @@ class Item(_Memo):
     More than one version means concurrent *siblings*: the system kept every
     write that no other write had seen, and a reader must choose.
 
-    An item is a value: :meth:`to_bytes` encodes it once and remembers the bytes, so a
-    replica's keyspace tree re-encodes only items that are new objects.
+    An item is a value: :meth:`to_bytes` encodes it once and remembers the bytes, and
+    :meth:`digest` hashes them once and remembers the digest, so a replica's keyspace tree
+    encodes and hashes only items that are new objects, once, however many regions and
+    sessions hold the item.
     """
 
     versions: tuple[Version, ...] = attrs.field(converter=lambda vs: _sorted_versions(vs))
@@ -287,6 +294,29 @@ class Item(_Memo):
             encoded = self._encode()
             object.__setattr__(self, "_encoded", encoded)
             return encoded
+
+    def digest(self) -> bytes:
+        """SHA-256 of :meth:`to_bytes`: the value digest a keyspace tree stores for this item.
+
+        Contract: ``item.digest() == hashlib.sha256(item.to_bytes()).digest()``, always, and
+        equal items have equal digests. It is computed once per item object, the first time
+        it is asked for, and reused by every tree and session that sees the object (every
+        region that received it, every merge that returned it unchanged); a new item, such
+        as one made by ``attrs.evolve``, computes its own. Not part of the item's fields.
+
+            >>> stamp = Stamp(5, "eu", 1)
+            >>> item = Item((Version.of({"x": Cell(1, "w1", stamp)}, write="w1", stamp=stamp),))
+            >>> item.digest() == hashlib.sha256(item.to_bytes()).digest(), len(item.digest())
+            (True, 32)
+            >>> attrs.evolve(item, versions=()).digest() == item.digest()   # a new item: its own digest
+            False
+        """
+        try:
+            return self._digest
+        except AttributeError:
+            digest = hashlib.sha256(self.to_bytes()).digest()
+            object.__setattr__(self, "_digest", digest)
+            return digest
 
     def _encode(self) -> bytes:
         versions = [

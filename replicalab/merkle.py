@@ -36,8 +36,8 @@ order they learned them in, and the same key always sits in the same bucket:
     >>> a.diff(b.set("pear", b"3").set("plum", b"4"))
     ['pear', 'plum']
 
-This module is one job and stays whole (about 800 lines): the keyspace tree's shape,
-bucket hashing, one-pass build, path-copying and batched updates and diff all read and write the same
+This module is one job and stays whole (about 1,000 lines): the keyspace tree's shape,
+bucket hashing and key places, one-pass build, path-copying and batched updates (of values or of their cached digests) and diff all read and write the same
 tuple-shaped nodes, and splitting them would scatter that node layout over several files.
 """
 
@@ -147,6 +147,48 @@ def _value_digest(key: str, value: Any) -> bytes:
             f"first (e.g. canonical JSON .encode('utf-8'))"
         )
     return _sha256(value).digest()
+
+
+def _check_digest(key: str, digest: Any) -> bytes:
+    """``digest`` as bytes if it is a 32-byte value digest, else ConfigError."""
+    if not isinstance(digest, _BYTES_LIKE) or len(digest) != HASH_SIZE:
+        raise ConfigError(
+            f"the value digest of key {_validate.shown(key)} must be {HASH_SIZE} bytes (SHA-256 of the "
+            f"value, e.g. Item.digest()), got {_validate.shown(digest)}"
+        )
+    return bytes(digest)
+
+
+#: Every key's *place*: the first 64 bits of SHA-256(key as UTF-8), as an integer, by key.
+#: A key's bucket in a tree of any shape is its place shifted right, so one entry serves
+#: every tree and fan-out, and a key written again (or written at another replica of the
+#: same table, or indexed by another tree) is placed without hashing it again. Only exact
+#: ``str`` keys are cached (a subclass could redefine equality); writes fill it
+#: (``set``, ``set_digest``, ``update``, ``update_digests``, ``delete``, ``bucket_of``), a
+#: build does not. Memory: one entry is a reference to the key (which its store holds
+#: anyway), a 64-bit int (32-36 bytes) and the dict's slot: 65-75 bytes a key measured with
+#: tracemalloc (tests/test_merkle_digests.py checks < 100), so about 10 MB at the bound of
+#: 2**17 keys. Bounded: cleared when full, which changes only speed, never a bucket.
+_KEY_PLACES: dict[str, int] = {}
+_KEY_PLACES_MAX = 1 << 17
+
+
+def _place(key: Any) -> int:
+    """The first 64 bits of SHA-256(key as UTF-8) (cached per key); ConfigError for a bad key."""
+    if type(key) is str:
+        place = _KEY_PLACES.get(key)
+        if place is not None:
+            return place
+        try:
+            kb = key.encode("utf-8")
+        except UnicodeEncodeError:
+            kb = _encode_key(key)  # raises the explanation
+        place = int.from_bytes(_sha256(kb).digest()[:8], "big")
+        if len(_KEY_PLACES) >= _KEY_PLACES_MAX:
+            _KEY_PLACES.clear()
+        _KEY_PLACES[key] = place
+        return place
+    return int.from_bytes(_sha256(_encode_key(key)).digest()[:8], "big")
 
 
 _LENGTHS = tuple(n.to_bytes(4, "big") for n in range(256))
@@ -281,31 +323,59 @@ class MerkleTree:
               depth: int = DEFAULT_DEPTH) -> MerkleTree:
         """Build the tree of ``mapping`` (string keys, bytes-like values) in one pass.
 
-        Costs two SHA-256 calls per key (bucket and value digest), one per non-empty
-        bucket and one per non-empty inner node. Raises
+        Costs two SHA-256 calls per key (its place and its value digest),
+        one per non-empty bucket and one per non-empty inner node. Raises
         :class:`~replicalab.errors.ConfigError` for a bad shape, a key that is not a
         string, or a value that is not bytes.
         """
+        return cls._checked_build(mapping, fanout, depth, digests=False)
+
+    @classmethod
+    def from_digests(cls, digests: Mapping[str, bytes], *, fanout: int = DEFAULT_FANOUT,
+                     depth: int = DEFAULT_DEPTH) -> MerkleTree:
+        """Build the tree of ``{key: SHA-256 of its value}``: values already digested.
+
+        The tree stores value digests, not values, so this is the same tree
+        :meth:`build` makes from the values: ``MerkleTree.from_digests({k: sha256(v).digest()})
+        == MerkleTree.build({k: v})``, node for node. For values whose digest is cached
+        (:meth:`replicalab.items.Item.digest`): it saves one SHA-256 per key. Raises
+        :class:`~replicalab.errors.ConfigError` for a bad shape, a key that is not a string
+        or a digest that is not 32 bytes.
+
+            >>> import hashlib
+            >>> values = {"apple": b"1", "pear": b"2"}
+            >>> digests = {k: hashlib.sha256(v).digest() for k, v in values.items()}
+            >>> MerkleTree.from_digests(digests, depth=2) == MerkleTree.build(values, depth=2)
+            True
+        """
+        return cls._checked_build(digests, fanout, depth, digests=True)
+
+    @classmethod
+    def _checked_build(cls, mapping: Mapping[str, bytes], fanout: int, depth: int, *, digests: bool) -> MerkleTree:
         bits = _check_shape(fanout, depth)
         if not isinstance(mapping, Mapping):
-            raise ConfigError(
-                f"build takes a mapping of key -> value bytes, got {type(mapping).__name__}"
-            )
+            what = "SHA-256 digests (32 bytes)" if digests else "bytes"
+            name = "from_digests" if digests else "build"
+            raise ConfigError(f"{name} takes a mapping of key -> value {what}, got {type(mapping).__name__}")
         # The build allocates about one tuple per key and makes no reference cycles, so
         # the cyclic collector would only rescan the heap over and over (~20% of the time).
         collecting = gc.isenabled()
         gc.disable()
         try:
-            return cls._build(mapping, fanout, depth, bits)
+            return cls._build(mapping, fanout, depth, bits, digests)
         finally:
             if collecting:
                 gc.enable()
 
     @classmethod
-    def _build(cls, mapping: Mapping[str, bytes], fanout: int, depth: int, bits: int) -> MerkleTree:
+    def _build(cls, mapping: Mapping[str, bytes], fanout: int, depth: int, bits: int,
+               digests: bool) -> MerkleTree:
         shift = _KEY_BITS - depth * bits
         sha = _sha256
         from_bytes = int.from_bytes
+        # A build hashes every key and neither reads nor fills the place cache: measured on
+        # 100,000 keys, looking places up saved nothing and filling the cache cost 13%. Keys
+        # are placed (and cached) when they are written.
         # bucket -> one (key, key bytes, value digest) entry, or a list of them
         buckets: dict[int, Any] = {}
         get = buckets.get
@@ -313,7 +383,13 @@ class MerkleTree:
             for key, value in mapping.items():
                 kb = key.encode("utf-8")
                 b = from_bytes(sha(kb).digest()[:8], "big") >> shift
-                entry = (key, kb, sha(value).digest())
+                if not digests:
+                    vd = sha(value).digest()
+                elif type(value) is bytes and len(value) == HASH_SIZE:
+                    vd = value
+                else:
+                    raise TypeError  # explained below
+                entry = (key, kb, vd)
                 found = get(b)
                 if found is None:
                     buckets[b] = entry
@@ -324,7 +400,12 @@ class MerkleTree:
         except (AttributeError, TypeError, UnicodeEncodeError):
             for key, value in mapping.items():
                 _encode_key(key)
-                _value_digest(key, value)
+                if digests:
+                    _check_digest(key, value)
+                else:
+                    _value_digest(key, value)
+            if digests:  # only bytes-like digests other than bytes got here: they are valid
+                return cls._build({key: bytes(value) for key, value in mapping.items()}, fanout, depth, bits, True)
             raise  # pragma: no cover - the loop above raises the explanation
 
         leaf_digest = cls._leaf_digest
@@ -386,9 +467,7 @@ class MerkleTree:
 
     def bucket_of(self, key: str) -> int:
         """The bucket (leaf index, ``0 <= b < buckets``) that ``key`` belongs to."""
-        kb = _encode_key(key)
-        return int.from_bytes(_sha256(kb).digest()[:8], "big") >> (
-            _KEY_BITS - self.depth * self._bits)
+        return _place(key) >> (_KEY_BITS - self.depth * self._bits)
 
     def _leaf(self, bucket: int) -> _Node:
         node = self._top
@@ -473,21 +552,59 @@ class MerkleTree:
 
     # -- verbs (return new trees) ---------------------------------------------------
     def set(self, key: str, value: bytes) -> MerkleTree:
-        """Return the tree with ``key`` set to ``value`` (bytes): ``depth + 3`` hashes."""
-        try:
-            kb = key.encode("utf-8")
-        except (AttributeError, UnicodeEncodeError):
-            kb = _encode_key(key)  # raises the explanation
-        sha = _sha256
-        vd = sha(value).digest() if type(value) is bytes else _value_digest(key, value)
-        top_shift, shifts = _shifts(self.fanout, self.depth)
-        b = int.from_bytes(sha(kb).digest()[:8], "big") >> top_shift
-        path, leaf = self._path(b, shifts)
+        """Return the tree with ``key`` set to ``value`` (bytes).
+
+        ``depth + 3`` SHA-256 calls: the key's place (none if cached: ``depth + 2``), the
+        value's digest, its bucket and one per level. Equals ``set_digest(key, SHA-256(value))``.
+        """
+        place = _place(key)
+        vd = _sha256(value).digest() if type(value) is bytes else _value_digest(key, value)
+        return self._put(key, place, vd)
+
+    def set_digest(self, key: str, digest: bytes) -> MerkleTree:
+        """Return the tree with ``key``'s value digest set to ``digest`` (32 bytes: SHA-256 of the value).
+
+        The incremental update a replica makes for an item whose digest it already has
+        (:meth:`replicalab.items.Item.digest`): ``depth + 1`` SHA-256 calls once the key's
+        place is cached (its bucket and one per level), ``depth + 2`` the first time. The
+        result equals ``set(key, value)`` for the value of that digest, node for node.
+        Raises :class:`~replicalab.errors.ConfigError` (changing nothing) for a key that is not a
+        string or a digest that is not 32 bytes.
+
+            >>> import hashlib
+            >>> tree = MerkleTree.build({"a": b"1"}, depth=2)
+            >>> tree.set_digest("b", hashlib.sha256(b"2").digest()) == tree.set("b", b"2")
+            True
+        """
+        place = _place(key)
+        vd = digest if type(digest) is bytes and len(digest) == HASH_SIZE else _check_digest(key, digest)
+        return self._put(key, place, vd)
+
+    def _put(self, key: str, place: int, vd: bytes) -> MerkleTree:
+        """The tree with ``key`` (at ``place``) holding value digest ``vd``: one leaf hash, one per level.
+
+        The hot path of a write, inlined: walk down to the bucket once, remembering the
+        nodes and child slots, then splice the new hash into each ancestor's hash input
+        (two slices) and hash it, bottom-up.
+        """
+        fanout, depth = self.fanout, self.depth
+        top_shift, shifts = _shifts(fanout, depth)
+        b = place >> top_shift
+        mask = fanout - 1
+        path: list[Any] = []
+        slots: list[int] = []
+        node = self._top
+        for shift in shifts:
+            path.append(node)
+            j = (b >> shift) & mask
+            slots.append(j)
+            if node is not None:
+                node = node[1][j]
         keys: tuple[str, ...]
-        if leaf is None:
+        if node is None:
             keys, blob, size = (key,), vd, self._size + 1
         else:
-            keys, blob = leaf[1], leaf[2]
+            keys, blob = node[1], node[2]
             i = bisect_left(keys, key)
             if i < len(keys) and keys[i] == key:
                 if blob[32 * i:32 * i + 32] == vd:
@@ -496,18 +613,40 @@ class MerkleTree:
             else:
                 keys = keys[:i] + (key,) + keys[i:]
                 blob, size = blob[:32 * i] + vd + blob[32 * i:], self._size + 1
-        leaf_digest = type(self)._leaf_digest
-        if len(keys) == 1 and len(kb) < 256 and leaf_digest is _default_leaf_digest:
-            h = sha(b"\x00" + _LENGTHS[len(kb)] + kb + vd).digest()  # the one-key leaf, inline
+        cls = type(self)
+        leaf_digest = cls._leaf_digest
+        sha = _sha256
+        if len(keys) == 1 and leaf_digest is _default_leaf_digest:
+            kb = key.encode("utf-8")
+            if len(kb) < 256:
+                h = sha(b"\x00" + _LENGTHS[len(kb)] + kb + vd).digest()  # the one-key leaf, inline
+            else:
+                h = leaf_digest((kb,), vd)
         else:
-            h = leaf_digest((kb,) if len(keys) == 1 else [k.encode("utf-8") for k in keys], blob)
-        return self._make(self.fanout, self.depth, self._rehash(path, b, (h, keys, blob), shifts), size)
+            h = leaf_digest([k.encode("utf-8") for k in keys], blob)
+        child: Any = (h, keys, blob)
+        real = cls._node_digest is _default_node_digest
+        for lvl in range(depth - 1, -1, -1):
+            parent = path[lvl]
+            j = slots[lvl]
+            if parent is None:  # an empty subtree gains its first key
+                kids: list[Any] = [None] * fanout
+                blob = b"\x01" + _empty_hashes(cls, fanout, depth)[lvl + 1] * fanout  # type: ignore[arg-type]  # see _empty_hashes
+            else:
+                kids = list(parent[1])
+                blob = parent[2]
+            kids[j] = child
+            o = 32 * j + 1
+            blob = blob[:o] + h + blob[o + 32:]
+            h = sha(blob).digest() if real else cls._node_digest(blob[1:])
+            child = (h, tuple(kids), blob)
+        return self._make(fanout, depth, child, size)
 
     def delete(self, key: str) -> MerkleTree:
-        """Return the tree without ``key`` (the same tree if it is absent): ``depth + 2`` hashes."""
-        kb = _encode_key(key)
+        """Return the tree without ``key`` (the same tree if it is absent): ``depth + 2`` hashes
+        (``depth + 1`` with the key's place cached)."""
         top_shift, shifts = _shifts(self.fanout, self.depth)
-        b = int.from_bytes(_sha256(kb).digest()[:8], "big") >> top_shift
+        b = _place(key) >> top_shift
         path, leaf = self._path(b, shifts)
         if leaf is None:
             return self
@@ -525,9 +664,9 @@ class MerkleTree:
     def update(self, changes: Mapping[str, bytes | None]) -> MerkleTree:
         """Return the tree with every ``key: value`` of ``changes`` applied (``None`` deletes).
 
-        One pass for the whole batch: per key its bucket and value digest, per changed
-        bucket one leaf hash, and per inner node above them *one* hash, however many of the
-        changes lie below it (``d`` single :meth:`set` calls rehash shared ancestors ``d``
+        One pass for the whole batch: per key its place (unless cached) and value digest, per
+        changed bucket one leaf hash, and per inner node above them *one* hash, however many
+        of the changes lie below it (``d`` single :meth:`set` calls rehash shared ancestors ``d``
         times). Equals applying the changes one by one, and a full rebuild. Raises
         :class:`~replicalab.errors.ConfigError` (and changes nothing) for a key that is not a
         string or a value that is neither bytes nor None.
@@ -536,20 +675,48 @@ class MerkleTree:
             >>> tree.update({"a": b"9", "b": None, "c": b"3"}) == MerkleTree.build({"a": b"9", "c": b"3"}, depth=2)
             True
         """
-        if not isinstance(changes, Mapping):
+        # A dict first: isinstance against the Mapping ABC costs a tenth of a one-key update.
+        if type(changes) is not dict and not isinstance(changes, Mapping):
             raise ConfigError(f"update takes a mapping of key -> value bytes or None, got {type(changes).__name__}")
         if len(changes) == 1:
             # One change: set's (or delete's) single path makes the same hashes without the
             # batch's per-level bookkeeping, which would double the cost of one write.
             ((key, value),) = changes.items()
             return self.delete(key) if value is None else self.set(key, value)
+        return self._batch(changes, digests=False)
+
+    def update_digests(self, changes: Mapping[str, bytes | None]) -> MerkleTree:
+        """Like :meth:`update`, given each value's digest (32 bytes: its SHA-256) instead of the value.
+
+        What a replica does when its items cache their digests
+        (:meth:`replicalab.items.Item.digest`): per changed bucket one leaf hash and per
+        changed inner node one hash, plus one per key whose place is not cached yet; no
+        value is hashed. ``update_digests({k: sha256(v).digest()})`` equals ``update({k: v})``,
+        node for node (``None`` still deletes). Raises
+        :class:`~replicalab.errors.ConfigError` (and changes nothing) for a key that is not a
+        string or a digest that is neither 32 bytes nor None.
+
+            >>> import hashlib
+            >>> tree = MerkleTree.build({"a": b"1", "b": b"2"}, depth=2)
+            >>> tree.update_digests({"a": hashlib.sha256(b"9").digest(), "b": None}) == tree.update({"a": b"9", "b": None})
+            True
+        """
+        if type(changes) is not dict and not isinstance(changes, Mapping):
+            raise ConfigError(
+                f"update_digests takes a mapping of key -> value digest (32 bytes) or None, got {type(changes).__name__}")
+        if len(changes) == 1:  # as in update: one path, no batch bookkeeping
+            ((key, digest),) = changes.items()
+            return self.delete(key) if digest is None else self.set_digest(key, digest)
+        return self._batch(changes, digests=True)
+
+    def _batch(self, changes: Mapping[str, bytes | None], *, digests: bool) -> MerkleTree:
         # As in build: the update allocates tuples and lists that form no reference cycles,
         # so the cyclic collector would only rescan them (and the tree they point into);
         # on a 100,000-key tree that is about half of a 500-key update's time.
         collecting = gc.isenabled()
         gc.disable()
         try:
-            by_bucket = self._by_bucket(changes)
+            by_bucket = self._by_bucket(changes, digests)
             if not by_bucket:
                 return self
             top, size = self._apply(by_bucket)
@@ -560,21 +727,28 @@ class MerkleTree:
             return self
         return self._make(self.fanout, self.depth, top, size)
 
-    def _by_bucket(self, changes: Mapping[str, bytes | None]) -> dict[int, list[tuple[str, bytes | None]]]:
-        """Per changed bucket its ``(key, value digest or None)`` changes; ConfigError for bad ones."""
+    def _by_bucket(self, changes: Mapping[str, bytes | None],
+                   digests: bool) -> dict[int, list[tuple[str, bytes | None]]]:
+        """Per changed bucket its ``(key, value digest or None)`` changes; ConfigError for bad ones.
+
+        ``digests``: the values are digests already (checked, not hashed).
+        """
         shift = _shifts(self.fanout, self.depth)[0]
         sha = _sha256
-        from_bytes = int.from_bytes
+        known = _KEY_PLACES.get
         by_bucket: dict[int, list[tuple[str, bytes | None]]] = {}
         get = by_bucket.get
         for key, value in changes.items():
-            try:
-                kb = key.encode("utf-8")
-            except (AttributeError, UnicodeEncodeError):
-                kb = _encode_key(key)  # raises the explanation
-            vd = None if value is None else (
-                sha(value).digest() if type(value) is bytes else _value_digest(key, value))
-            b = from_bytes(sha(kb).digest()[:8], "big") >> shift
+            place = known(key) if type(key) is str else None
+            if place is None:
+                place = _place(key)  # hashes, caches, or raises the explanation
+            if value is None:
+                vd = None
+            elif digests:
+                vd = value if type(value) is bytes and len(value) == HASH_SIZE else _check_digest(key, value)
+            else:
+                vd = sha(value).digest() if type(value) is bytes else _value_digest(key, value)
+            b = place >> shift
             found = get(b)
             if found is None:
                 by_bucket[b] = [(key, vd)]

@@ -135,10 +135,13 @@ def test_trees_of_other_shapes_never_pick_up_each_others_nodes(fanout, monkeypat
 
 @pytest.mark.parametrize(("fanout", "depth"), [(2, 7), (4, 4), (16, 3)])
 def test_updates_make_exactly_the_hashes_their_contract_states(fanout, depth, monkeypatch):
-    """B5's accounting, as a contract: ``set`` makes ``depth + 3`` SHA-256 calls (key, value,
-    leaf, one per level); a batch makes two per key, one per changed bucket and exactly one
-    per distinct inner node above them (counted here by brute force over the buckets'
-    ancestors), never one per change below a shared ancestor."""
+    """B5's accounting, as a contract. Cold (the key's place not cached): ``set`` makes
+    ``depth + 3`` SHA-256 calls (key, value, leaf, one per level). Warm (the place cached
+    by an earlier write): ``set`` makes ``depth + 2`` and ``set_digest``, given the value's
+    digest, ``depth + 1`` -- the bucket and its path, all the update needs. A batch makes,
+    per key, one call for its place (cold only) and one for its value (``update`` only), then
+    one per changed bucket and exactly one per distinct inner node above them (counted here
+    by brute force over the buckets' ancestors), never one per change below a shared ancestor."""
     calls: list[bytes] = []
     real = merkle._sha256
 
@@ -153,16 +156,34 @@ def test_updates_make_exactly_the_hashes_their_contract_states(fanout, depth, mo
     monkeypatch.setattr(merkle, "_sha256", counting)
     for key in ("k007", "new-key"):
         want = rebuilt({**start, key: b"fresh"}, fanout, depth)
-        calls.clear()
-        assert tree.set(key, b"fresh") == want
-        assert len(calls) == depth + 3 and calls.count(b"\x01") == depth
+        digest = real(b"fresh").digest()
+        for how, cold, expected in (("set", True, depth + 3), ("set", False, depth + 2),
+                                    ("set_digest", True, depth + 2), ("set_digest", False, depth + 1)):
+            if cold:
+                merkle._KEY_PLACES.pop(key, None)
+            else:
+                tree.bucket_of(key)  # an earlier write placed the key
+            calls.clear()
+            got = tree.set(key, b"fresh") if how == "set" else tree.set_digest(key, digest)
+            assert got == want and got._top == want._top
+            assert (len(calls), calls.count(b"\x01")) == (expected, depth), (how, cold)
     rng = random.Random(depth)
     for size in (2, 9, 60):
         batch = {k: b"w%d" % size for k in rng.sample(sorted(start), size)}
-        buckets = {tree.bucket_of(k) for k in batch}  # counted before: bucket_of hashes too
+        digests = {k: real(v).digest() for k, v in batch.items()}
+        buckets = {tree.bucket_of(k) for k in batch}
         inner = sum(len({b >> bits * (depth - lvl) for b in buckets}) for lvl in range(depth))
         want = rebuilt({**start, **batch}, fanout, depth)
-        calls.clear()
-        assert tree.update(batch) == want
-        assert calls.count(b"\x01") == inner
-        assert len(calls) == 2 * size + len(buckets) + inner
+        for how, cold in (("update", True), ("update", False), ("update_digests", True), ("update_digests", False)):
+            for key in batch:
+                if cold:
+                    merkle._KEY_PLACES.pop(key, None)
+                else:
+                    tree.bucket_of(key)
+            merkle._SHARED.clear()  # else the nodes the last batch made are found, not hashed
+            calls.clear()
+            got = tree.update(batch) if how == "update" else tree.update_digests(digests)
+            assert got == want and got._top == want._top
+            per_key = (how == "update") + cold
+            assert calls.count(b"\x01") == inner
+            assert len(calls) == per_key * size + len(buckets) + inner, (how, cold)

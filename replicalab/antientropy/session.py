@@ -89,7 +89,10 @@ class SyncSession:
     ``values`` should not change while the session runs. With ``adaptive=True`` the
     depth follows the key counts: the session runs at ``suggested_depth(max(n_a, n_b))``
     and a side whose tree has another depth rebuilds it from ``values`` for the session
-    (see "Depth" in :mod:`replicalab.antientropy`); both sides must be adaptive. Give every session its own id
+    (see "Depth" in :mod:`replicalab.antientropy`); both sides must be adaptive. If
+    ``values`` also has a ``digests()`` method returning ``{key: SHA-256 of its value}``
+    (a region's snapshot does, from the digests its items cache), that rebuild uses the
+    digests instead of hashing every value again; the tree is the same. Give every session its own id
     (say ``"eu->us#7"``): two replicas that start sessions with each other at once run
     two independent sessions, and messages are routed by ``msg.session``.
     """
@@ -274,11 +277,16 @@ class SyncSession:
                                    self.child_hash_bytes, len(self.values)))
 
     def _reshape(self, depth: int) -> None:
-        """Use a tree of ``depth`` for this session: the given one, or one rebuilt from ``values``."""
+        """Use a tree of ``depth`` for this session: the given one, or one rebuilt from ``values``
+        (from the digests ``values`` caches, if it offers them: see the class docstring)."""
         tree = self.tree
         if tree.depth == depth:
             return
-        self.tree = MerkleTree.build(self.values, fanout=tree.fanout, depth=depth)
+        digests = getattr(self.values, "digests", None)
+        if callable(digests):
+            self.tree = MerkleTree.from_digests(digests(), fanout=tree.fanout, depth=depth)
+        else:
+            self.tree = MerkleTree.build(self.values, fanout=tree.fanout, depth=depth)
         self._id_bytes = node_id_bytes(tree.fanout, depth)
         self._counts["reshaped"] += 1
 

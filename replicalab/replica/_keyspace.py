@@ -9,9 +9,11 @@ instead, and a session costs O(keys changed since the last one × depth):
   its keys), so nothing has to scan the store to find them;
 * :class:`KeyspaceIndex` holds the tree of the store as of its last :meth:`~KeyspaceIndex.snapshot`,
   and brings it up to date from the changed keys only, in one batched
-  :meth:`~replicalab.merkle.MerkleTree.update`: per key whose item is a new object its
-  bucket, value digest and leaf, and one hash per inner node above them. Items memoise their canonical bytes (:meth:`~replicalab.items.Item.to_bytes`),
-  so an item is encoded once, however many regions hold it;
+  :meth:`~replicalab.merkle.MerkleTree.update_digests`: per changed bucket one leaf hash and
+  one hash per inner node above them. Items memoise their canonical bytes
+  (:meth:`~replicalab.items.Item.to_bytes`) and the digest of those bytes
+  (:meth:`~replicalab.items.Item.digest`), and the tree caches every key's place, so an item
+  is encoded and hashed once and a key placed once, however many regions hold them;
 * :class:`Snapshot` is the ``{key: bytes}`` store a session compares, *as it was when the
   session started* (what the session's tree covers), without copying it: the store keeps
   the items that later writes replace, for the snapshots still open.
@@ -155,6 +157,14 @@ class Snapshot(Mapping[str, bytes]):
     def __getitem__(self, key: str) -> bytes:
         return self.item(key).to_bytes()
 
+    def digests(self) -> dict[str, bytes]:
+        """``{key: SHA-256 of its bytes}`` for every key, from the digests the items cache.
+
+        A sync session that must rebuild its tree at another depth uses these
+        (:meth:`~replicalab.merkle.MerkleTree.from_digests`) instead of hashing every value again.
+        """
+        return {key: self.item(key).digest() for key in self}
+
     def __contains__(self, key: object) -> bool:
         try:
             self.item(key)  # type: ignore[arg-type]
@@ -183,7 +193,8 @@ class KeyspaceIndex:
     """A region's keyspace tree, brought up to date from the store's changed keys only.
 
     The first snapshot builds the tree (O(keys), once); later ones apply the changed
-    keys whose item is a new object in one :meth:`~replicalab.merkle.MerkleTree.update`.
+    keys whose item is a new object, by their cached digests, in one
+    :meth:`~replicalab.merkle.MerkleTree.update_digests`.
     A change of shape (fan-out, depth) rebuilds. The result is always
     the tree :meth:`MerkleTree.build` would give for the store's current bytes.
     """
@@ -246,9 +257,9 @@ class KeyspaceIndex:
         if last is not None and len(last[0]) == len(items) and last[0] == items:
             base, self.tree, self._item_bytes = last
         else:
-            values = {key: item.to_bytes() for key, item in items.items()}
-            self.tree = MerkleTree.build(values, fanout=fanout, depth=depth)
-            self._item_bytes = sum(_item_bytes(key, value) for key, value in values.items())
+            self.tree = MerkleTree.from_digests({key: item.digest() for key, item in items.items()},
+                                                fanout=fanout, depth=depth)
+            self._item_bytes = sum(_item_bytes(key, item.to_bytes()) for key, item in items.items())
             base = items  # a copy of the store's: never changed, so it can be shared
             _LAST_BUILD.clear()
             _LAST_BUILD[(fanout, depth)] = (items, self.tree, self._item_bytes)
@@ -270,10 +281,13 @@ class KeyspaceIndex:
                 changes[key] = None
                 indexed[key] = None
             else:
-                value = changes[key] = item.to_bytes()
+                # The digest is the item's, cached: computed once per item object, by
+                # whichever region or session asked first (items travel between regions as
+                # objects, so nine other regions find it made).
+                changes[key] = item.digest()
                 indexed[key] = item
-                total += _item_bytes(key, value)
-        self.tree, self._item_bytes = self.tree.update(changes), total
+                total += _item_bytes(key, item.to_bytes())
+        self.tree, self._item_bytes = self.tree.update_digests(changes), total
 
 
 def _item_bytes(key: str, value: bytes) -> int:
