@@ -140,7 +140,14 @@ STORIES = [("counter", 0, [AzOutage(105, "eu-west-1", "b", until=366)],
            ("counter", 3, [AzOutage(90, "us-east-1", "a", until=400, durable=False)], []),
            ("london", 1, [AzOutage(150, "eu-west-1", "c", until=500)],
             [AzPartition(120, "us-east-1", "b", until=380)]),
-           ("cart", 2, [], [AzPartition(100, "eu-west-1", "a", until=450)])]
+           ("cart", 2, [], [AzPartition(100, "eu-west-1", "a", until=450)]),
+           # Found by the fuzz that came with the fix: before it, the ledger said "w1 had not
+           # seen w2" (skew) and "w3 had not seen w1" (counter), each of a write applied on a
+           # table that held the other.
+           ("skew", 9550, [AzOutage(101, "eu-west-1", "c", until=253)],
+            [AzPartition(99, "eu-west-1", "b", until=353)]),
+           ("counter", 1399, [AzOutage(110, "ap-southeast-2", "c", until=311, durable=False)],
+            [AzPartition(102, "ap-southeast-2", "a", until=264)])]
 
 
 @pytest.mark.parametrize("story", STORIES, ids=lambda s: f"{s[0]}-{s[1]}")

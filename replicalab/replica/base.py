@@ -14,7 +14,8 @@ Rules of the contract (as in DSLabs and stateright):
   randomness. Everything they may observe or do goes through ``ctx``:
   ``ctx.now`` (simulated time), ``ctx.wall_time()`` (this replica's skewable
   wall clock), ``ctx.random()`` (this replica's seeded stream),
-  ``ctx.send``, ``ctx.set_timer``, ``ctx.reply`` and ``ctx.log``.
+  ``ctx.send``, ``ctx.set_timer``, ``ctx.reply`` and ``ctx.log`` (and, for a replica
+  that orders client writes later than they arrive, ``ctx.sequenced``: ground truth only).
 * Effects take place after the handler returns: a message sent with zero
   latency is still delivered after the current event. The constructor gets
   no ``ctx``, so a replica cannot send before it has started.
