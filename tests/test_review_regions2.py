@@ -45,7 +45,7 @@ def test_the_same_outage_with_its_disk_converges_and_keeps_w2() -> None:
     assert result.ledger.verdicts() == {"w1": "kept", "w2": "kept"}
 
 
-# -- leader regions: a client write that waits is judged with the past it had on arrival -------
+# -- leader regions: a client write that waits is judged by the table it was applied on ---------
 
 LEADER = {"replicas_per_region": 3, "region_protocol": "leader"}
 
@@ -75,22 +75,19 @@ def test_the_waiting_write_is_applied_on_a_table_that_holds_w1_and_w3() -> None:
     assert {"us-east-1", "ap-southeast-2"} <= set(w2.get("clock"))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ground truth mints a client write's causal past (WriteFact.seen) when its request reaches "
-    "the first node (sim/clients.py Clients.arrives); a leader region applies it when "
-    "the partition's leader logs it, possibly much later, on a table holding writes that "
-    "arrived in between. The fix needs a Context verb by which the leader says 'this request "
-    "takes its place in the log now' (every runtime: sim, net, explore, recording) so the "
-    "fact's past is what the leader held then: larger than a review fix"))
 @pytest.mark.parametrize("merge", ["causal", "attribute-lww", "item-lww"])
 def test_a_write_that_waited_for_a_leader_is_judged_by_the_table_it_was_applied_on(merge: str) -> None:
-    """What is wrong: the ledger says w1 and w3 were silently lost by w2 because "w2 had not
-    seen w1" — while its own rule text says w2's clock had seen w1, and the trace shows w2 was
+    """What was wrong: the ledger said w1 and w3 were silently lost by w2 because "w2 had not
+    seen w1" — while its own rule text said w2's clock had seen w1, and the trace shows w2 was
     applied at eu-west-1a on a table holding w1 and w3 (test above). w2's past was taken when
     its request reached eu-west-1b at t=102, 367 ms before the region applied it. Without the
-    faults (or with either one alone, under causal) every write is kept. What is true: no
-    write is lost *by w2* as a write that had not seen it."""
+    faults (or with either one alone, under causal) every write is kept. Fixed since: the
+    partition's leader says when a write takes its place in its log and behind which writes
+    (``Context.sequenced``), and ground truth re-mints the write's past from theirs. What is
+    true: no write is lost *by w2* as a write that had not seen it."""
     result = _waiting_w2(merge)
+    w2 = next(f for f in result.facts if f.op == "w2")
+    assert all(w2.saw(f) for f in result.facts if f.op in ("w1", "w3")), w2
     for entry in result.ledger:
         if entry.write in ("w1", "w3"):
             assert not (entry.verdict == "silently-lost" and entry.by == ("w2",)), entry

@@ -32,7 +32,7 @@ import asyncio
 import os
 import time
 import traceback
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 from replicalab import _validate
@@ -139,6 +139,16 @@ class NetContext:
     def log(self, kind: str, **data: Any) -> None:
         check_log_kind(kind)
         self._node.events.append([kind, describe(data)])
+
+    def sequenced(self, op: str, after: Sequence[str] = ()) -> None:
+        # Each process keeps its own ground truth: the write's fact lives where it arrived, so
+        # this process cannot re-mint it. Refused rather than ignored (the ledger would judge
+        # the write by the wrong past); the runs that need it (leader regions) are refused here.
+        _validate.name(op, "write op id")
+        raise ConfigError(f"{self._node.replica.id} said write {op!r} takes its place here "
+                          "(ctx.sequenced), which the real-network runtime cannot record: its "
+                          "processes keep their ground truth apart. Run such replicas "
+                          "(leader regions) in the simulator")
 
 
 class _Node:

@@ -73,7 +73,13 @@ only chooses what a log entry holds and what applying one does):
 *committed* it; only committed inputs are applied, so the trace's ``Wrote`` and ``Merged``
 records (logged by the leader when it applies the entry) and every node's table show
 committed state, and ground truth sees a node hold a write once an entry carrying it reached
-that node.
+that node. A client write's causal past (what the ledger says it had seen) is what the
+partition's leader had received when it **appended** the write to its log
+(:meth:`Context.sequenced <replicalab.replica.base.Context.sequenced>`), not what the node the
+client reached held then: a request that waited for a leader (forwarded, cut off, its node down)
+is applied on a table holding every entry logged before it, and those had all reached the leader
+by the append. The apply is not the moment: the leader may by then hold entries appended after
+the write, which its table does not.
 
 Refused (a :class:`~replicalab.errors.ConfigError` names the valid choices, see
 :mod:`replicalab.scenarios.options`): scenarios with Merkle anti-entropy or a replication delay
@@ -195,6 +201,16 @@ class _ReadAnswer:
 
 
 _SUSPECT = "suspect"
+
+
+def _writes(value: Input) -> tuple[str, ...]:
+    """The client writes a log entry's input carries, by op: a request's (one per written
+    item of a transaction), or the one a replication message ships."""
+    message = value.message
+    if value.kind == "replicate":
+        return (message.write,)
+    written = getattr(message, "written", None)
+    return tuple(op for op, _ in written()) if written is not None else (message.op,)
 
 
 class RegionNode(LeaderNode):
@@ -499,6 +515,11 @@ class RegionNode(LeaderNode):
                                   getattr(message, "op", None) or message.write))
             if kind == "request":
                 part.waiting[len(part.log)] = (source, message.op)
+                # The write takes its place here, now: the table it will be applied on holds
+                # exactly the writes of the entries before it (module docs, ground truth).
+                before = tuple(w for e in part.log[:-1] if e.op for w in _writes(e.value))
+                for op in _writes(part.log[-1].value):
+                    ctx.sequenced(op, before)
             part.match[self.id] = len(part.log)
             self._replicate(ctx, p)
             self._advance(ctx, p)

@@ -328,6 +328,9 @@ class _Captured:
     def log(self, kind: str, **data: Any) -> None:
         self._ctx.log(kind, **data)
 
+    def sequenced(self, op: str, after: Sequence[str] = ()) -> None:
+        self._ctx.sequenced(op, after)
+
 
 class LeaderlessNode(TableReplica):
     """One AZ node of a leaderless region (module docs).

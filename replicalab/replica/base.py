@@ -14,7 +14,8 @@ Rules of the contract (as in DSLabs and stateright):
   randomness. Everything they may observe or do goes through ``ctx``:
   ``ctx.now`` (simulated time), ``ctx.wall_time()`` (this replica's skewable
   wall clock), ``ctx.random()`` (this replica's seeded stream),
-  ``ctx.send``, ``ctx.set_timer``, ``ctx.reply`` and ``ctx.log``.
+  ``ctx.send``, ``ctx.set_timer``, ``ctx.reply`` and ``ctx.log`` (and, for a replica
+  that orders client writes later than they arrive, ``ctx.sequenced``: ground truth only).
 * Effects take place after the handler returns: a message sent with zero
   latency is still delivered after the current event. The constructor gets
   no ``ctx``, so a replica cannot send before it has started.
@@ -101,6 +102,26 @@ class Context(Protocol):
 
     def log(self, kind: str, **data: Any) -> None:
         """Record a past-tense domain event (``Wrote``, ``Merged``, ...) in the trace."""
+
+    def sequenced(self, op: str, after: Sequence[str] = ()) -> None:
+        """Client write ``op`` takes its place in this replica's order now, behind the writes
+        ``after`` (the ops of every write whose effect the table it will be applied on holds).
+
+        For a replica that orders a client's write later or elsewhere than the request arrived:
+        a leader region's partition leader appending a request to its log, behind the entries
+        before it (:mod:`replicalab.quorum.region`). The write's causal past — what the ledger
+        says it had seen — becomes the past it had on arrival joined with the pasts of the
+        writes in ``after``. A replica that applies a write where and when it arrives never
+        calls this.
+
+        Runtimes: the simulator re-mints the write's ground truth
+        (:meth:`~replicalab.sim.ground_truth.GroundTruth.sequenced`; ops it has no write for
+        add or re-mint nothing); :class:`RecordingContext` notes ``(op, after)`` in
+        ``sequenced_ops``; the real-network runtime, whose processes keep their ground truth
+        apart, refuses it with a :class:`~replicalab.errors.ConfigError` (leader regions do not
+        run there). Not a command: it changes nothing the run does, only what its ground
+        truth says.
+        """
 
 
 @attrs.frozen
@@ -296,6 +317,15 @@ def check_log_kind(kind: Any) -> None:
         raise ConfigError(f"log kind must be a non-empty string such as 'Merged', got {_validate.shown(kind)}")
 
 
+def check_after(after: Any) -> tuple[str, ...]:
+    """``sequenced``'s ``after``: write op ids (a list or tuple of non-empty strings)."""
+    if isinstance(after, (str, bytes)) or not isinstance(after, (list, tuple)):
+        raise ConfigError(f"after must be a list or tuple of write op ids, got {_validate.shown(after)}")
+    for op in after:
+        _validate.name(op, "write op id in after")
+    return tuple(after)
+
+
 class RecordingContext:
     """A context that only records commands: the runtime for testing one handler by hand.
 
@@ -342,6 +372,9 @@ class RecordingContext:
         self._next_timer = 0
         self.commands: list[Command] = []
         self.effects: list[Effect] = []
+        #: The client writes the handler said took their place here (``sequenced``), in
+        #: order, each with the writes it was ordered behind.
+        self.sequenced_ops: list[tuple[str, tuple[str, ...]]] = []
 
     def _record(self, command: Command) -> None:
         self.commands.append(command)
@@ -390,6 +423,10 @@ class RecordingContext:
     def log(self, kind: str, **data: Any) -> None:
         check_log_kind(kind)
         self._record(Log(kind, data))
+
+    def sequenced(self, op: str, after: Sequence[str] = ()) -> None:
+        _validate.name(op, "write op id")
+        self.sequenced_ops.append((op, check_after(after)))
 
     def of_kind(self, kind: str) -> list[Effect]:
         """The recorded effects of one kind, in order."""

@@ -17,6 +17,8 @@ given as a value (one a ``RecordingContext`` recorded, say) through the same ver
 * ``reply``: the client gets it after one draw of its link's latency (0 next to its
   region), as a :class:`~replicalab.sim.events.ReplyArrival`.
 * ``log``: a trace record.
+* ``sequenced``: the write's ground truth is re-minted from this replica's knowledge
+  (:meth:`~replicalab.sim.ground_truth.GroundTruth.sequenced`).
 
 Everything is checked before anything is drawn, counted or scheduled. The verbs take a
 command's fields rather than a command: building a frozen ``Send`` per message cost B1
@@ -37,6 +39,7 @@ from replicalab.replica.base import (
     Command,
     Response,
     carry_out,
+    check_after,
     check_log_kind,
     check_reply,
     check_timer_id,
@@ -203,6 +206,12 @@ class SimContext:
         trace = self._sim._trace
         if trace is not None:
             trace.record(self._sim.now, kind, self._replica, data)
+
+    def sequenced(self, op: str, after: Sequence[str] = ()) -> None:
+        # Ground truth only: nothing is scheduled, drawn or traced, so a run whose replicas
+        # never call it (every single-replica region) is unchanged.
+        _validate.name(op, "write op id")
+        self._sim._truth.sequenced(op, self._replica, check_after(after))
 
 
 class TracedContext(SimContext):

@@ -98,6 +98,40 @@ class GroundTruth:
         self.writes[op] = fact
         return fact
 
+    def sequenced(self, op: str, replica: str, after: Iterable[str] = ()) -> WriteFact | None:
+        """Client write ``op`` takes its place in ``replica``'s order now, behind the writes
+        ``after`` (a leader region's partition leader appends it to its log, behind the entries
+        ``after`` names; :meth:`Context.sequenced <replicalab.replica.base.Context.sequenced>`).
+
+        Its past becomes the past it had on arrival joined with the past of every write in
+        ``after`` on its scope (ops this ground truth has no write for, or on other scopes, add
+        nothing): it is applied on a table holding exactly those writes' effects, whatever the
+        node it first reached held then. ``replica`` now has it and that past. The re-minted
+        fact replaces the old one in place (execution order is kept); its dot, replica and time
+        stay those of its arrival. An op with no write here (a request a test sent as a plain
+        message) re-mints nothing: None.
+
+        Not ``replica``'s knowledge: a node may have received writes it has not ordered yet (a
+        replication message a new leader holds and logs *after* a request that waited longer),
+        and a write is not applied on a table holding those.
+        """
+        fact = self.writes.get(op)
+        if fact is None:
+            return None
+        scope, writes = fact.scope, self.writes
+        past = fact.seen
+        for other in after:
+            earlier = writes.get(other)
+            if earlier is not None and earlier.scope == scope and other != op:
+                past = past.merge(earlier.seen)
+        key = (replica, scope)
+        mine = self.knowledge.get(key)
+        self.knowledge[key] = past if mine is None else mine.merge(past)
+        if past != fact.seen:
+            fact = attrs.evolve(fact, seen=past)
+            writes[op] = fact
+        return fact
+
     def forget(self, replica: str) -> None:
         """``replica`` lost its state: it no longer holds anything it had received."""
         for key in [k for k in self.knowledge if k[0] == replica]:
