@@ -311,13 +311,11 @@ def judge(
                 unreached.append(replica)
                 continue
             if reached is not None and not found[1] and all(
-                    h not in records or h == w.id or not records[h].saw(w) for h in found[0]) \
+                    h not in records or h == w.id or w.saw(records[h]) for h in found[0]) \
                     and not _removed_after(w, records):
                 # Ground truth says it arrived (a message carried it: a read's answer, a
                 # refused proposal, a log entry that never committed), but it was never
-                # applied, and no write that had seen it holds its place: nothing superseded
-                # it. A holder it had not seen (older, or concurrent) took its place only by a
-                # merge, and a merge records its loss (checked below, before this counts).
+                # applied, and nothing it had not seen took its place: no merge lost it.
                 unapplied.append(replica)
                 continue
             holders.update(found[0])
