@@ -716,14 +716,20 @@ _TABLE_DEFAULTS: dict[str, object] = {"merge": "item-lww", "writes": "plain", "r
                    "region_protocol": None, "az_outage": [], "az_partition": []}
 
 
-def _run_dynamo(args: argparse.Namespace) -> None:
+def _cluster_options(args: argparse.Namespace, name: str, flags: Any) -> dict[str, Any]:
+    """The options of ``run dynamo`` / ``run leader`` from ``args``; a global-table flag, or
+    ``--json`` with ``--svg -``, is refused naming what the cluster takes."""
     table = [f"--{k.replace('_', '-')}" for k, v in _TABLE_DEFAULTS.items() if getattr(args, k) != v]
     if table:
-        raise ConfigError(f"{', '.join(table)} set(s) a global-table option; the dynamo cluster takes "
-                          f"{' '.join(_flag(k) for k in _DYNAMO_FLAGS)}, --seed, --json, --svg")
+        raise ConfigError(f"{', '.join(table)} set(s) a global-table option; the {name} cluster takes "
+                          f"{' '.join(_flag(k) for k in flags)}, --seed, --json, --svg")
     if args.json and args.svg == "-":
         raise ConfigError("--json and --svg - each write to standard output; send one to a file")
-    given = _cluster_given(args, "dynamo", _DYNAMO_FLAGS)
+    return _cluster_given(args, name, flags)
+
+
+def _run_dynamo(args: argparse.Namespace) -> None:
+    given = _cluster_options(args, "dynamo", _DYNAMO_FLAGS)
     result = scenarios.run("dynamo", seed=args.seed, **given)
     if args.svg:
         _write(args.svg, result.to_svg())
@@ -734,13 +740,7 @@ def _run_dynamo(args: argparse.Namespace) -> None:
 
 
 def _run_leader(args: argparse.Namespace) -> None:
-    table = [f"--{k.replace('_', '-')}" for k, v in _TABLE_DEFAULTS.items() if getattr(args, k) != v]
-    if table:
-        raise ConfigError(f"{', '.join(table)} set(s) a global-table option; the leader cluster takes "
-                          f"{' '.join(_flag(k) for k in _LEADER_FLAGS)}, --seed, --json, --svg")
-    if args.json and args.svg == "-":
-        raise ConfigError("--json and --svg - each write to standard output; send one to a file")
-    given = _cluster_given(args, "leader", _LEADER_FLAGS)
+    given = _cluster_options(args, "leader", _LEADER_FLAGS)
     if "fault" in given and given["fault"] not in LEADER_FAULTS:
         raise ConfigError(f"--fault {given['fault']} is not a fault of the leader cluster; it takes "
                           f"{', '.join(LEADER_FAULTS)}")

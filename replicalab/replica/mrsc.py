@@ -306,13 +306,20 @@ class MrscRegion(TableReplica):
                 ctx.log("Recovered", keys=len(self.items))
 
     # -- writes -------------------------------------------------------------------
-    def _propose(self, ctx: Context, src: str, msg: UpdateItem | PutItem) -> None:
+    def _refused_busy(self, ctx: Context, src: str, msg: Any) -> bool:
+        """Refuse ``msg`` (and say True) while this region catches up after a restart without
+        its state, or while another write on the same key from here is in flight."""
         if self.awaiting:
             self._refuse(ctx, src, msg, f"{self.id} restarted without its state and is catching "
                          f"up from {', '.join(sorted(self.awaiting))}", "RegionRecovering")
-            return
+            return True
         if msg.key in self.in_flight:
             self._refuse(ctx, src, msg, f"another write on {msg.key} from {self.id} is in flight")
+            return True
+        return False
+
+    def _propose(self, ctx: Context, src: str, msg: UpdateItem | PutItem) -> None:
+        if self._refused_busy(ctx, src, msg):
             return
         attributes = self._checked(ctx, src, msg)
         if attributes is None:
@@ -333,12 +340,7 @@ class MrscRegion(TableReplica):
     def _propose_request(self, ctx: Context, src: str, msg: _dynamo.DynamoWrite) -> None:
         """A DynamoDB write: planned on the committed item, then proposed (or, if it changes
         nothing, answered once a peer confirms the committed item is the latest)."""
-        if self.awaiting:
-            self._refuse(ctx, src, msg, f"{self.id} restarted without its state and is catching "
-                         f"up from {', '.join(sorted(self.awaiting))}", "RegionRecovering")
-            return
-        if msg.key in self.in_flight:
-            self._refuse(ctx, src, msg, f"another write on {msg.key} from {self.id} is in flight")
+        if self._refused_busy(ctx, src, msg):
             return
         base = self.versions.get(msg.key, 0)
         planned = _dynamo._failure(self, msg)

@@ -124,8 +124,9 @@ class SimContext:
     def send(self, dst: str, msg: Any, scope: Hashable | None = None,
              scopes: Iterable[Hashable] | None = None) -> None:
         # `scope` and `scopes` are passed by keyword by convention, but not declared keyword-only
-        # (here, and so in every Context, so that code runs alike everywhere) because CPython 3.11 inlines a call (no C-level frame, no defaults
-        # looked up in a dict) only into a function without keyword-only parameters.
+        # (here, and so in no Context, so that replica code runs alike everywhere): CPython 3.11
+        # inlines a call (no C-level frame, no defaults looked up in a dict) only into a
+        # function without keyword-only parameters.
         # The traceless send. TracedContext.send below takes the same steps and records them:
         # a change to one is a change to both (tests/test_sim_lean.py runs every link option
         # both ways and compares the runs).
