@@ -70,13 +70,28 @@ a group of AZ nodes (``eu-west-1a``, ``eu-west-1b``, ...), each a
   says it is up) — a remote region's node too — so a node never waits for ever on an answer
   an outage swallowed.
 
+* **Merkle anti-entropy between the home nodes of a key range** (when the scenario has
+  ``anti_entropy=AntiEntropy(...)``): every ``period`` ms (the first after a random offset from
+  the node's seeded stream) a node starts a sync session (:mod:`replicalab.antientropy`, the
+  table's protocol) with the next node of its region in ring order of ids, comparing only the
+  keys both are home for; differing items are merged with the table's policy on both sides
+  and logged as ``Merged`` (``write="anti-entropy"``, with the merge's losses) and ``Synced``.
+  It is the repair for what nobody announces: catch-up runs when a node restarts, hinted
+  handoff when a stand-in held a write, read repair when a read happens to touch the key —
+  a node that was cut off from its region (an ``AzPartition``: nobody restarted) gets the
+  writes the cut dropped from anti-entropy alone. Why these choices: sessions stay inside
+  the region (the other regions' nodes get every write shipped to them, and a restarted node
+  asks them too), round-robin rather than a random peer so that within ``nodes - 1`` periods
+  after the last fault every pair of live nodes has compared (convergence by a bound, not by
+  luck), and shared keys only so that no node takes or offers a key it is no home of.
+
 "Held by a region" (the ledger's view): a node holds a write once it merged it; the ledger
 judges a key on its home nodes only (:meth:`LeaderlessNode.owns`), per node, from ground
 truth. Refused (see :mod:`replicalab.scenarios.options`): conditional writes, the versioned
 pattern and transactions (a condition checked on one coordinator's possibly stale copy would
 be a lie: use ``region_protocol="leader"``), strongly consistent Query, any Query when ``n``
-is below the region's node count (a node answers it from its own copy), ``mode="mrsc"``,
-Merkle anti-entropy and provisioned capacity.
+is below the region's node count (a node answers it from its own copy), ``mode="mrsc"``
+and provisioned capacity.
 """
 
 from __future__ import annotations
@@ -87,8 +102,10 @@ from typing import Any
 import attrs
 
 from replicalab import _validate
+from replicalab.antientropy import HEADER_BYTES, SyncSession, item_bytes
 from replicalab.errors import ConfigError, TopologyError
 from replicalab.items import Item
+from replicalab.merkle import MerkleTree
 from replicalab.policies import MergePolicy
 from replicalab.quorum.config import QuorumConfig
 from replicalab.quorum.node import NOT_REACHED
@@ -96,6 +113,7 @@ from replicalab.quorum.ring import HashRing, sloppy_targets, stand_ins
 from replicalab.replica import dynamo as _dynamo
 from replicalab.replica.base import Context, Request, Response
 from replicalab.replica.requests import GetItem, PutItem, UpdateItem
+from replicalab.replica.sync_driver import SYNC_MESSAGES, SYNC_TIMER, AntiEntropy
 from replicalab.replica.table import Replicate, TableReplica
 
 __all__ = ["HANDOFF_TRIES", "CatchUp", "CaughtUp", "Held", "HintHandoff", "HintTaken", "Hold",
@@ -228,7 +246,8 @@ class HintTaken:
     taken: tuple[tuple[str, str], ...] = attrs.field(validator=_taken)
 
 
-_MESSAGES = (Hold, Held, Shipped, Peek, Peeked, CatchUp, CaughtUp, HintHandoff, HintTaken, Replicate)
+_MESSAGES = (Hold, Held, Shipped, Peek, Peeked, CatchUp, CaughtUp, HintHandoff, HintTaken, Replicate,
+             *SYNC_MESSAGES)
 
 #: Hand-off rounds in a row without an answer before a stand-in stops trying (until the home
 #: node's CatchUp, or its own restart).
@@ -332,6 +351,16 @@ class _Captured:
         self._ctx.sequenced(op, after)
 
 
+class _SharedKeys(dict[str, bytes]):
+    """The ``{key: item bytes}`` a session between two nodes compares (the keys both are home
+    for), with what sending them all in one message would cost (the ``Synced`` record's
+    ``full_state_bytes``)."""
+
+    def __init__(self, values: dict[str, bytes]) -> None:
+        super().__init__(values)
+        self.full_state_bytes = HEADER_BYTES + sum(item_bytes(k, v) for k, v in values.items())
+
+
 class LeaderlessNode(TableReplica):
     """One AZ node of a leaderless region (module docs).
 
@@ -344,8 +373,9 @@ class LeaderlessNode(TableReplica):
     def __init__(self, replica_id: str, region: str, rings: Mapping[str, HashRing],
                  config: QuorumConfig, policy: str | MergePolicy = "item-lww",
                  items: Mapping[str, Item] | None = None, *, stamps: str = "wall",
-                 actor: str | None = None, answers: dict[str, Item | None] | None = None) -> None:
-        super().__init__(replica_id, policy, items, stamps=stamps, actor=actor)
+                 actor: str | None = None, answers: dict[str, Item | None] | None = None,
+                 anti_entropy: AntiEntropy | None = None) -> None:
+        super().__init__(replica_id, policy, items, stamps=stamps, actor=actor, anti_entropy=anti_entropy)
         if not isinstance(config, QuorumConfig):
             raise ConfigError(f"config must be a QuorumConfig, got {_validate.shown(config)}")
         if not isinstance(rings, Mapping) or not all(isinstance(r, HashRing) for r in rings.values()):
@@ -381,11 +411,14 @@ class LeaderlessNode(TableReplica):
         #: other regions: (coordinator, op) -> (deadline, item). Empty with one region.
         self._unshipped: dict[tuple[str, str], tuple[int, Replicate]] = {}
         self._ship_timer: int | None = None
+        #: Anti-entropy sessions started: the next one is with the region's next node.
+        self._sync_turn = 0
 
     def recover(self, identity: str) -> LeaderlessNode:
         """After losing its disk: an empty table, no hints, a new causal name; it catches up."""
         fresh = LeaderlessNode(self.id, self.region, self.rings, self.config, self.policy,
-                               stamps=self.stamps, actor=identity, answers=self.answers)
+                               stamps=self.stamps, actor=identity, answers=self.answers,
+                               anti_entropy=self.anti_entropy)
         fresh.started = True
         return fresh
 
@@ -422,6 +455,13 @@ class LeaderlessNode(TableReplica):
         self._ship_timer = None  # it died with the crash; the writes it guarded did not
         if self._unshipped:
             self._arm_ship(ctx)
+        if self.anti_entropy is not None:
+            # A random first offset (from the node's seeded stream), so that the region's nodes
+            # do not sync in lockstep; sessions in flight at a durable restart died in the crash.
+            ctx.set_timer(1 + int(ctx.random() * self.anti_entropy.period), SYNC_TIMER)
+            for name in sorted(self.sessions):
+                ctx.log("SyncAbandoned", session=name, peer=self.session_peer.pop(name))
+                self._end_session(name)
         if self.started:  # a restart: catch up before coordinating (module docs)
             self.syncing = True
             self._caught_up_from = set()
@@ -429,6 +469,26 @@ class LeaderlessNode(TableReplica):
             for node in self._others:  # the region's nodes, and the other regions' (what they
                 ctx.send(node, CatchUp())  # shipped here while this node was down)
         self.started = True
+
+    def reconnect(self, ctx: Context) -> None:
+        """The network inside the region healed (the run's owner calls this at the heal of an
+        :class:`~replicalab.scenarios.regions.AzPartition`).
+
+        No node restarted, so no ``CatchUp`` asks for what the cut dropped: the ``Hold`` messages
+        of writes coordinated on the other side, which nothing sends again. Periodic
+        anti-entropy repairs those (within ``nodes - 1`` periods every pair of the region's
+        nodes has compared; the options refuse a leaderless cut without it). What this node
+        does now: a node that restarted while cut off asks again the nodes whose answer to its
+        ``CatchUp`` the cut swallowed (else it would wait for ever, never ready), and a stand-in
+        that gave up handing its hints home (a home node unreachable for :data:`HANDOFF_TRIES`
+        rounds) starts a new round at once.
+        """
+        self._check_peers(ctx)
+        for node in sorted(self._unanswered):
+            ctx.send(node, CatchUp(again=True))
+        if self.hints:
+            self._handoff_tries = 0
+            self._send_hints(ctx)
 
     def _catch_up_quorum(self) -> int:
         """Answers a restarted node needs: every write the region acknowledged is on ``w`` of
@@ -446,6 +506,10 @@ class LeaderlessNode(TableReplica):
         elif timer == _SHIP:
             self._ship_timer = None
             self._ship_unshipped(ctx, lambda coordinator, deadline: deadline <= ctx.now)
+        elif self.anti_entropy is not None and (timer == SYNC_TIMER or (
+                isinstance(timer, tuple) and len(timer) == 2 and timer[0] == "sync-timeout"
+                and isinstance(timer[1], str))):
+            super().on_timer(ctx, timer)  # the table's: start a session, or abandon a stuck one
         else:
             raise ConfigError(f"{self.id} got a timer it never set: {_validate.shown(timer)}")
 
@@ -469,6 +533,14 @@ class LeaderlessNode(TableReplica):
         if kind is CatchUp and not any(src in r.nodes for r in self.rings.values()):
             raise ConfigError(f"{self.id} got a CatchUp from {_validate.shown(src)}, which is "
                               "no node of the table's regions")
+        if kind in SYNC_MESSAGES:
+            if src == self.id or src not in self.ring.nodes:
+                raise ConfigError(f"{self.id} got an anti-entropy message from {_validate.shown(src)}; "
+                                  f"anti-entropy runs between the nodes of one region: "
+                                  f"{', '.join(n for n in self.ring.nodes if n != self.id)}")
+            if self.anti_entropy is None:
+                raise ConfigError(f"{self.id} got an anti-entropy message but runs none; give the "
+                                  "scenario anti_entropy=AntiEntropy(...) for every node")
         if self._suspected:
             self._suspected.pop(src, None)  # it spoke: it is up
         if kind is Hold:
@@ -523,6 +595,8 @@ class LeaderlessNode(TableReplica):
                     ctx.log("CaughtUp", node=self.id, sources=sorted(self._caught_up_from))
         elif kind is Replicate:
             self._merge(ctx, src, msg)  # another region's write, or a read repair
+        elif kind in SYNC_MESSAGES:
+            self._on_sync(ctx, src, msg)
         else:
             self._request(ctx, src, msg)
 
@@ -754,6 +828,38 @@ class LeaderlessNode(TableReplica):
             del self._pending[op]
         else:
             self._finish_read(ctx, op, pending)
+
+    # -- anti-entropy --------------------------------------------------------------
+    def shares(self, key: str, peer: str) -> bool:
+        """True iff this node and ``peer`` are both home nodes of ``key`` in this region: the
+        keys an anti-entropy session between them compares."""
+        home = self.ring.preference_list(key, self.config.n)
+        return self.id in home and peer in home
+
+    def _sync_peer(self, ctx: Context) -> str | None:
+        """The region's other nodes in turn (ring order of ids), so that after a fault every
+        pair of the region's live nodes has compared within ``nodes - 1`` periods."""
+        peers = [node for node in self.ring.nodes if node != self.id]
+        if not peers:
+            return None
+        peer = peers[self._sync_turn % len(peers)]
+        self._sync_turn += 1
+        return peer
+
+    def _session(self, name: str, peer: str) -> SyncSession:
+        """A session over the keys this node and ``peer`` are both home for. With ``n`` equal to
+        the region's node count that is every key this node holds (a node holds only keys it is
+        home for): the table's kept tree. Otherwise a tree of the shared keys, built for the
+        session — a node must not take (nor offer) a key it is no home of."""
+        if self.config.n >= len(self.ring.nodes):
+            return super()._session(name, peer)
+        config = self.anti_entropy or AntiEntropy()
+        shared = {key: item for key, item in sorted(self.items.items()) if self.shares(key, peer)}
+        values = _SharedKeys({key: item.to_bytes() for key, item in shared.items()})
+        tree = MerkleTree.from_digests({key: item.digest() for key, item in shared.items()},
+                                       fanout=config.fanout, depth=config.depth_for(len(shared)))
+        return SyncSession(tree, values, self._merge_bytes, session=name,
+                           child_hash_bytes=config.child_hash_bytes, adaptive=config.depth is None)
 
     # -- hinted handoff ------------------------------------------------------------
     def _arm_handoff(self, ctx: Context) -> None:

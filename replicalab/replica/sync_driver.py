@@ -142,9 +142,11 @@ class AntiEntropyDriver:
             return local if remote is None else remote  # type: ignore[return-value]
         return self.policy.merge(Item.from_bytes(local), Item.from_bytes(remote)).item.to_bytes()
 
-    def _session(self, name: str) -> SyncSession:
-        """A session over a snapshot of the items now: the kept tree, caught up with the
-        keys changed since the last session (no re-encoding, no rebuild)."""
+    def _session(self, name: str, peer: str) -> SyncSession:
+        """A session with ``peer`` over a snapshot of the items now: the kept tree, caught up
+        with the keys changed since the last session (no re-encoding, no rebuild). A region
+        compares every item it holds with any peer; a subclass whose peers share only some
+        keys (a leaderless region's nodes) overrides this."""
         config = self.anti_entropy or AntiEntropy()
         if type(self.items) is not ItemStore:  # someone replaced the dict: track it from now on
             self.items = ItemStore(self.items)
@@ -159,13 +161,20 @@ class AntiEntropyDriver:
             session.values.close()
         return session
 
-    def _start_sync(self, ctx: Context) -> None:
+    def _sync_peer(self, ctx: Context) -> str | None:
+        """The peer the next session is with: one drawn from ``ctx.peers`` with the replica's
+        seeded random stream (None: no peer)."""
         if not ctx.peers:
+            return None
+        return ctx.peers[int(ctx.random() * len(ctx.peers))]
+
+    def _start_sync(self, ctx: Context) -> None:
+        peer = self._sync_peer(ctx)
+        if peer is None:
             return
-        peer = ctx.peers[int(ctx.random() * len(ctx.peers))]
         self.syncs_started += 1
         name = f"{self.actor}->{peer}#{self.syncs_started}"
-        session = self._session(name)
+        session = self._session(name, peer)
         self.sessions[name] = session
         self.session_peer[name] = peer
         ctx.set_timer(self.anti_entropy.timeout, ("sync-timeout", name))  # type: ignore[union-attr]
@@ -199,7 +208,7 @@ class AntiEntropyDriver:
         if session is None:
             if not isinstance(msg, RootHash):
                 return  # a late message of a session this side already finished or abandoned
-            session = self._session(msg.session)
+            session = self._session(msg.session, src)
             self.sessions[msg.session] = session
             self.session_peer[msg.session] = src
         self._send_sync(ctx, src, session.receive(msg))

@@ -295,8 +295,11 @@ def _inside_regions(scenario: Scenario, mode: str, given: Mapping[str, Any]
 
     Refused, naming what would be valid: a protocol for one-replica regions (there is nothing
     to replicate inside), ``mode="mrsc"`` (its synchronous commit is a single
-    replica's protocol), scenarios with Merkle anti-entropy, a replication delay or faults
-    naming whole regions (those are a single replica's timers and ids; use ``az_outages``).
+    replica's protocol), scenarios with a replication delay or faults naming whole regions
+    (those are a single replica's timers and ids; use ``az_outages``), and scenarios with
+    Merkle anti-entropy unless ``region_protocol="leaderless"`` (whose nodes then sync with
+    the other home nodes of their keys, :mod:`replicalab.quorum.zone`) and the scenario has a
+    ``horizon`` (anti-entropy timers never stop).
     """
     per_region = given.get("replicas_per_region", 1)
     if type(per_region) is not int or not 1 <= per_region <= 9:
@@ -318,10 +321,19 @@ def _inside_regions(scenario: Scenario, mode: str, given: Mapping[str, Any]
     if mode == "mrsc":
         raise ConfigError("mode='mrsc' commits across regions from a single replica per region; "
                           f"with replicas_per_region={per_region} choose mode 'mrec' or 'single-primary'")
-    if getattr(scenario, "anti_entropy", None) is not None or getattr(scenario, "replication_delay", None):
-        raise ConfigError(f"scenario {scenario.name!r} repairs by anti-entropy or delays replication, "
-                          "timers of a single-replica region; with replicas_per_region > 1 run one of: "
-                          f"{', '.join(_grouped_scenarios())}")
+    if getattr(scenario, "replication_delay", None):
+        raise ConfigError(f"scenario {scenario.name!r} delays replication, a timer of a single-replica "
+                          f"region; with replicas_per_region > 1 run one of: {', '.join(_grouped_scenarios())}")
+    if getattr(scenario, "anti_entropy", None) is not None:
+        if protocol != "leaderless":
+            raise ConfigError(f"scenario {scenario.name!r} repairs by Merkle anti-entropy, which runs "
+                              "between the home nodes of a key in a leaderless region (or between "
+                              "one-replica regions); give region_protocol='leaderless', or run one of: "
+                              f"{', '.join(_grouped_scenarios())}")
+        if getattr(scenario, "horizon", None) is None:
+            raise ConfigError(f"scenario {scenario.name!r} runs periodic anti-entropy, whose timers never "
+                              "stop, so the run never becomes quiet: give the scenario a horizon "
+                              "(e.g. attrs.evolve(scenario, horizon=5000))")
     if scenario.faults:
         raise ConfigError(f"scenario {scenario.name!r} has faults naming whole regions; with "
                           "replicas_per_region > 1 give az_outages=[AzOutage(...)] instead")
@@ -336,7 +348,9 @@ def _az_partitions(scenario: Scenario, per_region: int, protocol: str | None,
                    given: Mapping[str, Any]) -> tuple[Any, ...]:
     """Validate ``az_partitions``: a list of :class:`~replicalab.scenarios.regions.AzPartition`
     naming regions of the scenario and AZs that exist, in regions of several AZs running the
-    ``leader`` protocol (whose nodes know what to do when a cut heals)."""
+    ``leader`` protocol (whose nodes know what to do when a cut heals), or the ``leaderless``
+    one in a scenario with Merkle anti-entropy (which brings the nodes of a region together
+    after a cut heals: nothing else would, as no node restarts)."""
     cuts = given.get("az_partitions", ())
     if isinstance(cuts, (str, bytes, Mapping)) or not isinstance(cuts, (list, tuple)):
         raise ConfigError(f"az_partitions must be a list of AzPartition(...), got {_validate.shown(cuts)}")
@@ -345,9 +359,10 @@ def _az_partitions(scenario: Scenario, per_region: int, protocol: str | None,
     if per_region == 1:
         raise ConfigError("az_partitions cut one AZ of a region of several replicas off from the others; "
                           "give replicas_per_region=3 with them")
-    if protocol != "leader":
-        raise ConfigError(f"az_partitions run with region_protocol='leader'; region_protocol="
-                          f"{protocol!r} has no heal handling for them")
+    if protocol != "leader" and getattr(scenario, "anti_entropy", None) is None:
+        raise ConfigError(f"az_partitions run with region_protocol='leader', or with 'leaderless' in a "
+                          f"scenario with anti-entropy (attrs.evolve(scenario, anti_entropy=AntiEntropy(), "
+                          f"horizon=5000)); region_protocol={protocol!r} alone has no heal handling for them")
     from replicalab.scenarios.regions import AzPartition  # only grouped runs need it
 
     return _each_az(scenario, per_region, cuts, AzPartition, "az_partitions", "an AZ partition")

@@ -45,6 +45,7 @@ from replicalab.quorum.leader import LeaderConfig, partition_of
 from replicalab.quorum.region import AZ_LETTERS, RegionNode, az_nodes
 from replicalab.quorum.ring import HashRing
 from replicalab.replica.base import Request
+from replicalab.replica.sync_driver import AntiEntropy
 from replicalab.sim.clock import WallClock
 from replicalab.sim.faults import Crash, Heal, Partition, Restart
 from replicalab.sim.network import Latency, Link, Uniform
@@ -204,7 +205,8 @@ def partition_faults(cuts: tuple[AzPartition, ...], nodes_of: Mapping[str, tuple
 
 def reconnect(sim: Simulation, region: str) -> None:
     """The network inside ``region`` healed: each live node of it is told
-    (:meth:`~replicalab.quorum.region.RegionNode.reconnect`), in node order."""
+    (:meth:`~replicalab.quorum.region.RegionNode.reconnect`, or
+    :meth:`~replicalab.quorum.zone.LeaderlessNode.reconnect`), in node order."""
     down = set(sim.down)
     for node, replica in sim.replicas.items():
         if getattr(replica, "region", None) == region and node not in down:
@@ -219,11 +221,16 @@ def groups(regions: tuple[str, ...], count: int) -> dict[str, tuple[str, ...]]:
 def build(regions: tuple[str, ...], latency: Mapping[tuple[str, str], Latency], count: int,
           policy: MergePolicy, initial: Mapping[str, Item], *, stamps: str,
           skew: Mapping[str, int], protocol: str = "leader", quorum: QuorumConfig | None = None,
+          anti_entropy: AntiEntropy | None = None,
           ) -> tuple[list[Any], dict[tuple[str, str], Link], dict[str, WallClock]]:
     """The nodes of every region, the links between them and their clocks (module docs).
 
     ``protocol`` is ``"leader"`` (:class:`RegionNode`) or ``"leaderless"``
-    (:class:`~replicalab.quorum.zone.LeaderlessNode`, with the ``quorum`` config)."""
+    (:class:`~replicalab.quorum.zone.LeaderlessNode`, with the ``quorum`` config and
+    ``anti_entropy`` between the home nodes of each key, if given)."""
+    if anti_entropy is not None and protocol != "leaderless":
+        raise ConfigError("anti_entropy inside a region runs between the home nodes of a key: give "
+                          "protocol='leaderless' with it")
     nodes_of = groups(regions, count)
     answers: dict[str, Item | None] = {}
     replicas: list[Any]
@@ -236,7 +243,7 @@ def build(regions: tuple[str, ...], latency: Mapping[tuple[str, str], Latency], 
         replicas = [LeaderlessNode(node, region, rings, config, policy,
                                    {k: v for k, v in initial.items()
                                     if node in rings[region].preference_list(k, config.n)},
-                                   stamps=stamps, answers=answers)
+                                   stamps=stamps, answers=answers, anti_entropy=anti_entropy)
                     for region, nodes in nodes_of.items() for node in nodes]
     else:
         leader = LeaderConfig(write_quorum=count // 2 + 1)

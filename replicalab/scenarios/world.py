@@ -138,7 +138,7 @@ class TableScenario:
             replicas, links, clocks = regions.build(
                 self.regions, self.latency, opts.replicas_per_region, policy, initial,
                 stamps=opts.stamps, skew=opts.skew, protocol=opts.region_protocol or "leader",
-                quorum=quorum)
+                quorum=quorum, anti_entropy=self.anti_entropy)
         elif opts.mode == "mrsc":
             from replicalab.replica.mrsc import MrscRegion  # only mrsc runs need it
 
