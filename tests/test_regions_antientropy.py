@@ -23,6 +23,7 @@ from replicalab.replica.table import AntiEntropy
 from replicalab.scenarios import regions
 from replicalab.scenarios.regions import AzOutage, AzPartition
 from replicalab.scenarios.world import ClientRead, ClientWrite, TableScenario
+from replicalab.sim.network import Uniform
 
 POLICIES = ("item-lww", "attribute-lww", "causal", "crdt")
 LEADERLESS = {"replicas_per_region": 3, "region_protocol": "leaderless"}
@@ -242,3 +243,32 @@ def test_a_session_from_outside_the_region_is_refused_and_changes_nothing() -> N
     plain = scenarios.get("london").prepare("item-lww", 0, **LEADERLESS).sim
     with pytest.raises(ConfigError, match="runs none"):
         plain.replicas["eu-west-1a"].on_message(plain._contexts["eu-west-1a"], "eu-west-1b", root)
+
+
+# -- what a shipped write carries ----------------------------------------------------------------------
+
+def test_a_write_shipped_after_its_quorum_timed_out_carries_the_later_writes_its_node_holds() -> None:
+    """Lesson: a message carries all its sender knows of the key. us-east-1c is down, so with
+    w=3 the quorums of w5 (t=100) and w6 (t=120) time out, and each write ships to eu-west-1
+    only then (t=150, t=170) — w5 after w6 was in its coordinator's table. Shipped as it was
+    at t=100, w5's item lacked w6, yet ground truth credited eu-west-1 with w6 on its arrival:
+    w1, written there in between, 'had seen' w6 with a version vector that had not. Shipped as
+    the node holds the key now (as a one-replica region ships), every write that saw another
+    has a version vector after it."""
+    from replicalab.clocks import VectorClock
+
+    writes = (ClientWrite(100, "us-east-1", "w5", "a", "k", {"x": 5}),
+              ClientWrite(120, "us-east-1", "w6", "b", "k", {"y": 6}),
+              ClientWrite(240, "eu-west-1", "w1", "c", "k", {"z": 1}))
+    story = TableScenario(name="late-ship", description="a write shipped late", regions=("eu-west-1", "us-east-1"),
+                          latency={("eu-west-1", "us-east-1"): Uniform(74, 76)},
+                          initial={"k": {"x": 0}}, workload=writes, epoch=0)
+    result = story.run("causal", 0, w=3, r=1, **LEADERLESS, az_outages=[AzOutage(0, "us-east-1", "c", until=1000)])
+    facts = {f.op: f for f in result.facts}
+    clocks = {e.get("write"): VectorClock(e.get("clock")) for e in result.trace.of_kind("Wrote")}
+    assert facts["w1"].saw(facts["w5"])  # the story reaches its point: w1 came after w5 arrived
+    for a in facts:
+        for b in facts:
+            if a != b and facts[b].saw(facts[a]):
+                assert clocks[a] < clocks[b], f"{b} saw {a}; clocks {clocks[a]} vs {clocks[b]}"
+    assert result.converged

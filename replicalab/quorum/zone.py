@@ -661,7 +661,7 @@ class LeaderlessNode(TableReplica):
             if node == self.id:
                 self._on_held(ctx, node, op)  # applied already: the coordinator holds it
             else:
-                ctx.send(node, Hold(op, pending.item, pending.hints.get(node)), scope=pending.key)
+                ctx.send(node, Hold(op, self._as_now(pending.item), pending.hints.get(node)), scope=pending.key)
 
     def _hold(self, ctx: Context, src: str, msg: Hold) -> None:
         if len(self.rings) > 1:  # guard the write until its coordinator says it shipped it
@@ -708,10 +708,33 @@ class LeaderlessNode(TableReplica):
                 ctx.send(node, Shipped(pending.request.op), scope=pending.key)
 
     def _send_remote(self, ctx: Context, item: Replicate) -> None:
+        item = self._as_now(item)
         for region, ring in self.rings.items():
             if region != self.region:
                 for node in ring.preference_list(item.key, min(self.config.n, len(ring.nodes))):
                     ctx.send(node, item, scope=item.key)
+
+    def _as_now(self, replicate: Replicate) -> Replicate:
+        """``replicate`` as this node holds its key *now*: merged with its table's copy (a home
+        node) or with every hint it keeps for the key (a stand-in), later writes included, and
+        stamped with its clocks now — as a one-replica region ships (``TableReplica._ship``).
+
+        Why: a message carries everything its sender knows of the key when it is sent (ground
+        truth credits the receiver with all of it). A write shipped after its quorum timed out,
+        or handed to a stand-in on a sloppy retry, leaves after later writes to the key may have
+        reached this node; its item from before them would carry less than that, and a write
+        the receiver made next would count as having seen writes its version vector lacks."""
+        item = replicate.item
+        if self.owns(replicate.key):
+            current = self.items.get(replicate.key)
+            held = [current] if current is not None else []
+        else:
+            held = [r.item for home in sorted(self.hints) for (key, _), r in sorted(self.hints[home].items())
+                    if key == replicate.key]
+        for other in held:
+            item = self.policy.merge(item, other).item
+        return Replicate(replicate.key, item, replicate.write, self.lamport.time,
+                         (self.hlc.wall, self.hlc.logical))
 
     def _arm_ship(self, ctx: Context) -> None:
         """One timer for every write this node guards: it fires at the earliest deadline."""
@@ -874,7 +897,7 @@ class LeaderlessNode(TableReplica):
         ``CatchUp`` brings its hints at once)."""
         for home in sorted(self.hints):
             if only is None or home == only:
-                items = tuple(self.hints[home][k] for k in sorted(self.hints[home]))
+                items = tuple(self._as_now(self.hints[home][k]) for k in sorted(self.hints[home]))
                 ctx.send(home, HintHandoff(items), scopes=sorted({r.key for r in items}))
         if only is not None:
             return
