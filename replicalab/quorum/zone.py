@@ -657,11 +657,12 @@ class LeaderlessNode(TableReplica):
 
     def _send_holds(self, ctx: Context, op: str, pending: _Pending, targets: Sequence[str]) -> None:
         assert pending.item is not None
+        item = self._as_now(pending.item)  # a sloppy retry comes later: later writes included
         for node in targets:
             if node == self.id:
                 self._on_held(ctx, node, op)  # applied already: the coordinator holds it
             else:
-                ctx.send(node, Hold(op, self._as_now(pending.item), pending.hints.get(node)), scope=pending.key)
+                ctx.send(node, Hold(op, item, pending.hints.get(node)), scope=pending.key)
 
     def _hold(self, ctx: Context, src: str, msg: Hold) -> None:
         if len(self.rings) > 1:  # guard the write until its coordinator says it shipped it
@@ -732,7 +733,8 @@ class LeaderlessNode(TableReplica):
             held = [r.item for home in sorted(self.hints) for (key, _), r in sorted(self.hints[home].items())
                     if key == replicate.key]
         for other in held:
-            item = self.policy.merge(item, other).item
+            if other is not item:  # the write's own item, unchanged since: nothing to merge
+                item = self.policy.merge(item, other).item
         return Replicate(replicate.key, item, replicate.write, self.lamport.time,
                          (self.hlc.wall, self.hlc.logical))
 
