@@ -18,7 +18,11 @@
   read to a live node drawn from the run's ``"az-reads"`` random stream (cut off or not). In a
   leaderless region: a write or a strongly consistent read to the first live home node of the
   key (one that has caught up after a restart, if any has), an eventually consistent read to a
-  live home node drawn from ``"az-reads"``, a Query to the first live node.
+  live home node drawn from ``"az-reads"``, a Query to the first live node — cut off or not
+  (an AZ partition, which a leaderless region runs only with anti-entropy: its router knows
+  who is up, not who is cut off, as a Dynamo client does not; a cut-off coordinator's write
+  then misses its quorum unless ``w=1``, and its item reaches its region's other home nodes
+  by anti-entropy after the heal).
 * :func:`stale_reads` — every read, strongly or eventually consistent, that missed a write
   acknowledged before the read was sent, and why.
 * :class:`AzOutage` — the fault: one AZ of one region down (and back).
@@ -110,15 +114,17 @@ class AzPartition:
     The cut is between that node and the other nodes *of its region*: replication, forwarded
     requests and the leader protocol's messages between them are dropped (messages in flight
     too). Every other link works — clients still reach the node (a request router sits on each
-    side) and so do the other regions' nodes; a node that can reach fewer than a majority of
-    its region's nodes gets no writes and no strongly consistent reads from the
-    :class:`Router` while cut off (its eventually consistent reads go on, and can be stale).
+    side) and so do the other regions' nodes; in a leader region a node that can reach fewer
+    than a majority of its region's nodes gets no writes and no strongly consistent reads from
+    the :class:`Router` while cut off (its eventually consistent reads go on, and can be
+    stale); in a leaderless one (with anti-entropy only) the router does not know of the cut.
 
     As simulator faults it is a :class:`~replicalab.sim.faults.Partition` with the two sides
     as groups and every other node as a bridge, and a :class:`~replicalab.sim.faults.Heal`
     (see :func:`partition_faults` for several at once). At the heal every live node of the
-    region is told the network is back (:meth:`~replicalab.quorum.region.RegionNode.reconnect`):
-    with nothing ticking while a region is idle, that is how the cut-off node catches up. A
+    region is told the network is back (:meth:`~replicalab.quorum.region.RegionNode.reconnect`,
+    :meth:`~replicalab.quorum.zone.LeaderlessNode.reconnect`): with nothing ticking while a
+    leader region is idle, that is how the cut-off node catches up. A
     cut-off node that campaigned in vain (the other regions' replication reached it and no
     leader logged it) comes back with a higher term; its answer then deposes the leader of that
     partition, and the region elects again — Raft's PreVote would avoid that, and is not
