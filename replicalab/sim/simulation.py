@@ -370,6 +370,15 @@ class Simulation(SimulationView):
     def _fire(self, event: Fire) -> None:
         if event.seq == self._timer_head:  # the timer lane's next takes its place on the heap
             lane = self._timer_lane
+            if self._trace is None:
+                # A timer cancelled while it waits in the lane would only pop, find itself
+                # cancelled and do nothing: without a trace (whose step numbers count it) it
+                # leaves unseen, still counted as an event so the statistics match a traced run.
+                pending = self._pending_timers
+                while lane and lane[0].timer_id not in pending:
+                    lane.popleft()
+                    self._queued -= 1
+                    self._events += 1
             if lane:
                 after = lane.popleft()
                 self._queued -= 1
