@@ -300,7 +300,8 @@ class DynamoNode(Replica):
         if type(context) is not CausalContext:  # the one field of a client's write not built here
             raise ConfigError(f"a Put's context is a CausalContext, got {_validate.shown(context)}")
         self.counter += 1
-        version = DottedVersion._made(req.value, Dot(self.identity, self.counter), context, req.op)
+        # identity was checked when the node was made; counter counts from 1
+        version = DottedVersion._made(req.value, Dot._made(self.identity, self.counter), context, req.op)
         targets, hints = self._targets(ctx, req.key)
         pending = _Pending("put", client, req.key, targets, hints, version)
         if _traced(ctx):
