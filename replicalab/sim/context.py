@@ -53,6 +53,9 @@ from replicalab.sim.records import Reply as ClientReply
 
 __all__ = ["SimContext", "TracedContext"]
 
+#: A named-tuple event built in C (Simulation._schedule says why).
+_make: Any = tuple.__new__
+
 
 
 class SimContext:
@@ -190,7 +193,7 @@ class SimContext:
             seq = sim._seq
             sim._seq = seq + 1
             sim._scheduled += 1  # a seq that is not a message's (statistics derive `sent` so)
-            sim._timer_lane.append(Fire(at, PRIORITY_NORMAL, seq, replica, timer_id, timer))
+            sim._timer_lane.append(_make(Fire, (at, PRIORITY_NORMAL, seq, replica, timer_id, timer)))
             sim._timer_last = at
             sim._queued += 1
         else:  # earlier than the lane's last: it takes its place on the heap

@@ -68,6 +68,10 @@ __all__ = ["UNREACHABLE", "FailedRequest", "Reply", "Simulation", "Statistics", 
            "describe"]
 
 
+#: Builds a named-tuple event from its fields in C: ``Fire(...)`` runs the named tuple's
+#: generated Python ``__new__`` (0.6 us against 0.3 us), once per timer and client request.
+_make: Any = tuple.__new__
+
 #: Later than any event: the horizon of a run with neither ``until`` nor ``max_time``.
 _NEVER = 1 << 62
 #: The largest int CPython 3.11 compares without its generic path (one 30-bit digit).
@@ -196,7 +200,7 @@ class Simulation(SimulationView):
         seq = self._seq
         self._seq = seq + 1
         self._scheduled += 1
-        event = kind(at, priority, seq, *fields)
+        event = _make(kind, (at, priority, seq, *fields))  # kind(...) without its Python-level __new__
         heapq.heappush(self._heap, event)
         return event
 
