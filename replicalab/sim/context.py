@@ -13,7 +13,9 @@ given as a value (one a ``RecordingContext`` recorded, say) through the same ver
   schedule its delivery (a :class:`~replicalab.sim.events.Deliver`, as a plain tuple; a
   second one if the link duplicates it). The message's id is the delivery's ``seq``, traced from ``Sent`` to ``Delivered`` or
   ``Dropped``. A send about an item key carries the sender's ground truth for that key.
-* ``set_timer``: schedule a :class:`~replicalab.sim.events.Fire`; ``cancel_timer`` marks it.
+* ``set_timer``: schedule a :class:`~replicalab.sim.events.Fire` (one due after every timer
+  of the simulation's timer lane waits there, off the heap, until the one before it fired);
+  ``cancel_timer`` marks it.
 * ``reply``: the client gets it after one draw of its link's latency (0 next to its
   region), as a :class:`~replicalab.sim.events.ReplyArrival`.
 * ``log``: a trace record.
