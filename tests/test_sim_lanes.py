@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -146,11 +147,11 @@ class _Timeouts(Replica):
 
 
 def _timeout_run(kind: type[Simulation], starts: list[int], runs: list[int | None],
-                 crash: int | None) -> tuple[list, list]:
+                 crash: int | None, trace: bool = True) -> tuple[list, list]:
     from replicalab.sim.faults import Crash, Restart
 
     log: list = []
-    sim = kind([_Timeouts(i, log) for i in IDS], link=Link(Uniform(0, 6)), seed=7)
+    sim = kind([_Timeouts(i, log) for i in IDS], link=Link(Uniform(0, 6)), seed=7, trace=trace)
     for n, at in enumerate(starts):
         sim.schedule(at, lambda s, n=n: s._contexts[IDS[n % 3]].send(IDS[(n + 1) % 3], 6))
     if crash is not None:
@@ -203,3 +204,24 @@ def test_timers_waiting_in_a_lane_count_against_max_pending() -> None:
     with pytest.raises(ConfigError, match="max_pending=6"):
         sim._contexts["a"].set_timer(9, "t")
     assert (list(sim._heap), list(sim._timer_lane), sim.statistics(), sim._timer_ids) == before
+
+
+@given(st.lists(st.integers(0, 30), max_size=12).map(sorted),
+       st.lists(st.integers(0, 60), max_size=4).map(sorted),
+       st.one_of(st.none(), st.integers(0, 40)))
+def test_without_a_trace_cancelled_timers_leave_the_lane_unseen_and_nothing_else_changes(
+        starts, untils, crash) -> None:
+    """Without a trace a timer cancelled (or killed by a crash) while it waits in the lane is
+    dropped when its turn to reach the heap comes, instead of popping later as a no-op.
+    Everything that happens is the same, at the same times; a whole run ends with the same
+    counters (each dropped timer counts as the event it would have been). At a stop part-way,
+    ``events`` may be ahead and ``pending`` behind by the dropped timers not due yet, and
+    ``run(events=n)`` does not count them as steps."""
+    log, stops = _timeout_run(Simulation, starts, untils, crash, trace=False)
+    plain_log, plain_stops = _timeout_run(_Plain, starts, untils, crash, trace=False)
+    assert log == plain_log
+    assert stops[-1] == plain_stops[-1] and stops[-1][1].pending == 0
+    for (now, stats, timers), (plain_now, plain, plain_timers) in zip(stops, plain_stops, strict=True):
+        assert (now, timers) == (plain_now, plain_timers)
+        assert attrs.evolve(stats, events=0, pending=0) == attrs.evolve(plain, events=0, pending=0)
+        assert stats.events - plain.events == plain.pending - stats.pending >= 0

@@ -377,7 +377,9 @@ class Simulation(SimulationView):
             if self._trace is None:
                 # A timer cancelled while it waits in the lane would only pop, find itself
                 # cancelled and do nothing: without a trace (whose step numbers count it) it
-                # leaves unseen, still counted as an event so the statistics match a traced run.
+                # leaves unseen, still counted as an event so that a whole run's statistics match
+                # a traced run's (part-way, `events` runs ahead and `pending` behind by those not
+                # yet due, and run(events=n) does not count them: tests/test_sim_lanes.py).
                 pending = self._pending_timers
                 while lane and lane[0].timer_id not in pending:
                     lane.popleft()
