@@ -53,6 +53,16 @@ class Dot:
     replica: str = attrs.field(validator=lambda _i, _a, v: _validate.replica_id(v))
     counter: int = attrs.field(validator=lambda _i, _a, v: _positive(v))
 
+    @classmethod
+    def _made(cls, replica: str, counter: int) -> Dot:
+        """The dot of parts the caller made itself: a replica id it checked, a counter it
+        counted from 1. No validators: a coordinator and the ground truth make one per
+        client write, and the validated constructor cost four times as much."""
+        dot = _new(cls)
+        _set(dot, "replica", replica)
+        _set(dot, "counter", counter)
+        return dot
+
     def __repr__(self) -> str:
         return f"Dot({self.replica!r}, {self.counter})"
 
@@ -83,6 +93,7 @@ def _dot_set(value: object) -> frozenset:
 
 
 _new = object.__new__
+_set = object.__setattr__  # what attrs' frozen classes use in their own __init__
 
 #: The empty version vector: a context's default (VectorClock is immutable, so one is enough).
 _NO_DOTS = VectorClock()

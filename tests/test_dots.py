@@ -47,3 +47,15 @@ def test_merge_is_associative(a, b, c):
 @given(contexts)
 def test_merge_is_idempotent(a):
     assert a.merge(a) == a
+
+
+def test_a_dot_made_without_validators_is_the_validated_dot() -> None:
+    """Dot._made (the coordinator's and the ground truth's per-write path) skips the checks,
+    never the value: equal, same hash, same order, same repr and str."""
+    from replicalab.dots import Dot
+
+    for replica, counter in [("n1", 1), ("n1~2", 57), ("eu-west-1", 3)]:
+        made, checked = Dot._made(replica, counter), Dot(replica, counter)
+        assert made == checked and hash(made) == hash(checked)
+        assert (repr(made), str(made)) == (repr(checked), str(checked))
+        assert not made < checked and not checked < made

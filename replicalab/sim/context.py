@@ -13,7 +13,9 @@ given as a value (one a ``RecordingContext`` recorded, say) through the same ver
   schedule its delivery (a :class:`~replicalab.sim.events.Deliver`, as a plain tuple; a
   second one if the link duplicates it). The message's id is the delivery's ``seq``, traced from ``Sent`` to ``Delivered`` or
   ``Dropped``. A send about an item key carries the sender's ground truth for that key.
-* ``set_timer``: schedule a :class:`~replicalab.sim.events.Fire`; ``cancel_timer`` marks it.
+* ``set_timer``: schedule a :class:`~replicalab.sim.events.Fire` (one due after every timer
+  of the simulation's timer lane waits there, off the heap, until the one before it fired);
+  ``cancel_timer`` marks it.
 * ``reply``: the client gets it after one draw of its link's latency (0 next to its
   region), as a :class:`~replicalab.sim.events.ReplyArrival`.
 * ``log``: a trace record.
@@ -52,6 +54,9 @@ from replicalab.sim.links import LinkState
 from replicalab.sim.records import Reply as ClientReply
 
 __all__ = ["SimContext", "TracedContext"]
+
+#: A named-tuple event built in C (Simulation._schedule says why).
+_make: Any = tuple.__new__
 
 
 
@@ -172,10 +177,30 @@ class SimContext:
             raise limits.too_many_pending(sim._max_pending)
         if sim._trace is not None:
             describe(timer)  # it will be traced when it fires: refuse it now if it cannot be
-        sim._timer_ids += 1
-        sim._schedule(Fire, sim.now + delay, PRIORITY_NORMAL, self._replica, sim._timer_ids, timer)
-        timer_id: int = sim._timer_ids
-        sim._pending_timers[timer_id] = self._replica
+        timer_id: int = sim._timer_ids + 1
+        sim._timer_ids = timer_id
+        at = sim.now + delay
+        replica = self._replica
+        if not sim._lanes:
+            sim._schedule(Fire, at, PRIORITY_NORMAL, replica, timer_id, timer)
+        elif sim._timer_head < 0:  # the first of a lane: on the heap, where it heads the lane
+            sim._timer_head = sim._schedule(Fire, at, PRIORITY_NORMAL, replica, timer_id, timer)[2]
+            sim._timer_last = at
+        elif at >= sim._timer_last:
+            # Due after every timer of the lane, and its seq is the largest yet: it fires after
+            # them whatever else is queued, so it waits off the heap until the one before it
+            # fired (Simulation._fire). Time-outs of one length, set in time order (one per
+            # client operation of a quorum), all go here: the heap keeps to the messages in
+            # flight. The order of events is the order of (at, priority, seq) either way.
+            seq = sim._seq
+            sim._seq = seq + 1
+            sim._scheduled += 1  # a seq that is not a message's (statistics derive `sent` so)
+            sim._timer_lane.append(_make(Fire, (at, PRIORITY_NORMAL, seq, replica, timer_id, timer)))
+            sim._timer_last = at
+            sim._queued += 1
+        else:  # earlier than the lane's last: it takes its place on the heap
+            sim._schedule(Fire, at, PRIORITY_NORMAL, replica, timer_id, timer)
+        sim._pending_timers[timer_id] = replica
         return timer_id
 
     def cancel_timer(self, timer_id: int) -> None:

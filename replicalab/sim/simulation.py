@@ -68,6 +68,10 @@ __all__ = ["UNREACHABLE", "FailedRequest", "Reply", "Simulation", "Statistics", 
            "describe"]
 
 
+#: Builds a named-tuple event from its fields in C: ``Fire(...)`` runs the named tuple's
+#: generated Python ``__new__`` (0.6 us against 0.3 us), once per timer and client request.
+_make: Any = tuple.__new__
+
 #: Later than any event: the horizon of a run with neither ``until`` nor ``max_time``.
 _NEVER = 1 << 62
 #: The largest int CPython 3.11 compares without its generic path (one 30-bit digit).
@@ -154,6 +158,11 @@ class Simulation(SimulationView):
         self._lane: deque[Action] = deque()
         self._lane_head = -1
         self._lane_last = 0
+        #: Timers set in time order wait in a lane of their own, the same way (set_timer and
+        #: _fire): a cluster that sets one time-out per operation kept ~100 of them on the heap.
+        self._timer_lane: deque[Fire] = deque()
+        self._timer_head = -1
+        self._timer_last = 0
         self._queued = 0
         self._started = False
         self._max_events = max_events
@@ -191,7 +200,7 @@ class Simulation(SimulationView):
         seq = self._seq
         self._seq = seq + 1
         self._scheduled += 1
-        event = kind(at, priority, seq, *fields)
+        event = _make(kind, (at, priority, seq, *fields))  # kind(...) without its Python-level __new__
         heapq.heappush(self._heap, event)
         return event
 
@@ -363,6 +372,27 @@ class Simulation(SimulationView):
             self._handlers[event.replica](self._contexts[event.replica], event.client, event.request)
 
     def _fire(self, event: Fire) -> None:
+        if event.seq == self._timer_head:  # the timer lane's next takes its place on the heap
+            lane = self._timer_lane
+            if self._trace is None:
+                # A timer cancelled while it waits in the lane would only pop, find itself
+                # cancelled and do nothing: without a trace (whose step numbers count it) it
+                # leaves unseen, still counted as an event so that a whole run's statistics match
+                # a traced run's (part-way, `events` runs ahead and `pending` behind by those not
+                # yet due, and run(events=n) does not count them: tests/test_sim_lanes.py). The
+                # lane's last timer always pops, so a run still ends at the time of its last event.
+                pending = self._pending_timers
+                while len(lane) > 1 and lane[0].timer_id not in pending:
+                    lane.popleft()
+                    self._queued -= 1
+                    self._events += 1
+            if lane:
+                after = lane.popleft()
+                self._queued -= 1
+                heapq.heappush(self._heap, after)
+                self._timer_head = after.seq
+            else:
+                self._timer_head = -1
         # Cancelled, or killed when its replica crashed (even if it is back up by now).
         if self._pending_timers.pop(event.timer_id, None) is not None:
             self._timers += 1
