@@ -90,6 +90,7 @@ def test_a_dynamo_node_that_lost_its_state_and_stayed_down_holds_nothing(fault):
     (node,) = crashed
     assert result.final[node] == {} and result.hints[node] == {}
     assert json.loads(result.to_json())["state_lost"] == crashed
+    assert f"{node} is down, its state lost (crashed at t={crashed[node]}, durable=False)" in result.report()
     # siblings: from the live nodes' final state only (an independent recount)
     expected: dict[str, int] = {}
     for keys in result.final.values():

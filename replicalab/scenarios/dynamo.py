@@ -156,6 +156,9 @@ class QuorumResult:
         lines = [f"dynamo  N={c.n} R={c.r} W={c.w} sloppy={c.sloppy}  seed={self.seed}  "
                  f"fault={self.options.get('fault', 'none')}",
                  "  ".join(f"{k}={v}" for k, v in self.summary.items()), ""]
+        if self.state_lost:  # their memory is gone: final and hints show them empty
+            lines += [", ".join(f"{n} is down, its state lost (crashed at t={t}, durable=False)"
+                                for n, t in self.state_lost.items()) + ": it holds nothing", ""]
         if self.stale_reads:
             lines += ["stale reads:"] + [f"  {s}" for s in self.stale_reads] + [""]
         if c.anti_entropy is not None and self.trace is not None:
