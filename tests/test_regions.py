@@ -121,7 +121,9 @@ def test_an_acknowledged_write_survives_an_az_outage(az, durable, back) -> None:
         assert acked, "the workload must acknowledge writes for the test to mean anything"
         verdicts = result.ledger.verdicts()
         assert all(verdicts[w] == "kept" for w in acked), (outage, verdicts)
-        assert result.converged == back
+        # A node down with its disk holds a stale table (not converged); one down without its
+        # disk holds nothing and is not judged (tests/test_state_lost.py): the rest converged.
+        assert result.converged == (back or not durable)
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -11,17 +11,23 @@ call it (single-replica regions) are unchanged, which tests/test_golden_outputs.
 
 from __future__ import annotations
 
+import random
 import types
 
+import attrs
 import pytest
 
 from replicalab import scenarios
 from replicalab.clocks import VectorClock
 from replicalab.errors import ConfigError
 from replicalab.net.node import NetContext
+from replicalab.quorum.leader import Entry
+from replicalab.quorum.region import Input, RegionNode, _writes
 from replicalab.replica.base import RecordingContext
 from replicalab.scenarios.regions import AzOutage, AzPartition
+from replicalab.scenarios.world import ClientWrite, TableScenario
 from replicalab.sim.ground_truth import GroundTruth
+from replicalab.sim.network import Uniform
 
 LEADER = {"replicas_per_region": 3, "region_protocol": "leader"}
 
@@ -102,9 +108,9 @@ def test_single_replica_regions_never_re_mint() -> None:
     calls = []
     original = GroundTruth.sequenced
 
-    def spy(self, op, replica, after=()):
+    def spy(self, op, replica, after=(), **log):
         calls.append(op)
-        return original(self, op, replica, after)
+        return original(self, op, replica, after, **log)
 
     GroundTruth.sequenced = spy  # type: ignore[method-assign]
     try:
@@ -163,3 +169,198 @@ def test_a_leader_regions_write_had_seen_every_write_its_table_held_when_it_was_
         for fact in facts.values():
             assert f"{fact.op} had not seen {entry.write}" not in (entry.why or "") or \
                 entry.write not in _applied_before(result).get(fact.op, set()), entry
+
+
+# -- a long log costs O(n): the named log's running record gives exactly the brute-force pasts ---
+
+def test_a_named_log_re_mints_exactly_what_naming_the_whole_prefix_does() -> None:
+    truth = _truth()
+    truth.sequenced("w2", "a", ("w1", "w9"), log="p0")
+    fact = truth.sequenced("w3", "a", ("w2",), log="p0", extends=True)  # behind w1, w9 and w2
+    assert fact is not None and fact.seen == VectorClock({"a": 1, "b": 1, "c": 1})
+    oracle = _truth()
+    oracle.sequenced("w2", "a", ("w1", "w9"))
+    oracle.sequenced("w3", "a", ("w1", "w9", "w2"))
+    assert truth.writes == oracle.writes and truth.knowledge == oracle.knowledge
+
+
+def test_extending_a_log_no_call_started_is_refused_and_changes_nothing() -> None:
+    truth = _truth()
+    writes, knowledge = dict(truth.writes), dict(truth.knowledge)
+    with pytest.raises(ConfigError, match="no earlier call started"):
+        truth.sequenced("w2", "a", ("w1",), log="p0", extends=True)
+    assert truth.writes == writes and truth.knowledge == knowledge
+
+
+@pytest.mark.parametrize("log, extends", [("", False), (7, False), (None, True), ("p0", 1), ("p0", None)])
+def test_the_simulator_refuses_a_bad_log_or_extends_and_changes_nothing(log, extends) -> None:
+    prepared = scenarios.get("counter").prepare("causal", 0, **LEADER)
+    sim = prepared.sim
+    sim.run(until=101)
+    ctx = sim._contexts[sorted(sim.replicas)[0]]
+    writes, knowledge, logs = dict(sim._truth.writes), dict(sim._truth.knowledge), dict(sim._truth._logs)
+    with pytest.raises(ConfigError):
+        ctx.sequenced("w1", (), log=log, extends=extends)
+    assert (sim._truth.writes, sim._truth.knowledge, sim._truth._logs) == (writes, knowledge, logs)
+
+
+def test_recording_context_notes_the_log_of_a_call_that_names_one() -> None:
+    ctx = RecordingContext("a")
+    ctx.sequenced("w2", ["w1"], log="p0")
+    ctx.sequenced("w3", ["w2"], log="p0", extends=True)
+    assert ctx.sequenced_ops == [("w2", ("w1",), "p0", False), ("w3", ("w2",), "p0", True)]
+    with pytest.raises(ConfigError):
+        ctx.sequenced("w4", ["w3"], extends=True)  # extends needs a log
+    assert len(ctx.sequenced_ops) == 2
+
+
+def _random_calls(seed: int) -> list[tuple]:
+    """A random history of writes and appends to a few replicas' logs: appends that extend,
+    logs cut back (a new leader: start afresh), the same op appended twice (re-minted twice),
+    several writes in one entry (a transaction), unknown ops, and a replica losing its state."""
+    rng = random.Random(f"sequenced-oracle/{seed}")
+    calls: list[tuple] = []
+    replicas, scopes = ("a", "b", "c"), ("k0", "k1", "k2")
+    written: list[str] = []
+    for step in range(60):
+        roll = rng.random()
+        if roll < 0.35 or not written:
+            op = f"w{step}"
+            written.append(op)
+            calls.append(("wrote", op, rng.choice(replicas), rng.choice(scopes)))
+        elif roll < 0.85:
+            ops = rng.sample(written, k=min(len(written), rng.choice((1, 1, 1, 2, 3))))
+            if rng.random() < 0.05:
+                ops.append("nobody")
+            calls.append(("append", rng.choice(replicas), rng.choice(("p0", "p1")), tuple(ops)))
+        elif roll < 0.95:
+            calls.append(("cut", rng.choice(replicas), rng.choice(("p0", "p1")), rng.randrange(0, 6)))
+        else:
+            calls.append(("forget", rng.choice(replicas)))
+    return calls
+
+
+def _replay(calls: list[tuple], named: bool) -> GroundTruth:
+    """Run ``calls`` on a ground truth, naming each log (``named``) or the whole prefix each time,
+    as a node would: an append after a cut, or after the replica lost its state, starts afresh."""
+    truth = GroundTruth()
+    logs: dict[tuple[str, str], list[tuple[str, ...]]] = {}
+    named_up_to: dict[tuple[str, str], int] = {}  # entries already named on the log
+    for call in calls:
+        if call[0] == "wrote":
+            _, op, replica, scope = call
+            truth.wrote(op, replica, replica, scope, 0, "c")
+        elif call[0] == "append":
+            _, replica, log, ops = call
+            entries = logs.setdefault((replica, log), [])
+            if not named:
+                before = tuple(w for entry in entries for w in entry)
+                for op in ops:
+                    truth.sequenced(op, replica, before)
+            else:
+                start = named_up_to.get((replica, log))
+                extends = start is not None
+                before = tuple(w for entry in entries[start or 0:] for w in entry)
+                for n, op in enumerate(ops):
+                    truth.sequenced(op, replica, before if n == 0 else (), log=log, extends=extends or n > 0)
+                named_up_to[(replica, log)] = len(entries)
+            entries.append(ops)
+        elif call[0] == "cut":
+            _, replica, log, keep = call
+            if len(logs.get((replica, log), ())) > keep:
+                del logs[(replica, log)][keep:]
+                named_up_to.pop((replica, log), None)
+        else:
+            truth.forget(call[1])
+            for key in [k for k in logs if k[0] == call[1]]:
+                del logs[key]
+                named_up_to.pop(key, None)
+    return truth
+
+
+@pytest.mark.parametrize("seed", range(150))
+def test_named_logs_give_the_brute_force_pasts_over_random_histories(seed) -> None:
+    calls = _random_calls(seed)
+    fast, brute = _replay(calls, named=True), _replay(calls, named=False)
+    assert list(fast.writes.items()) == list(brute.writes.items())
+    assert fast.knowledge == brute.knowledge
+
+
+def _brute_force_sequence(self, ctx, p) -> None:
+    """What a leader did before named logs: name every earlier entry at every append."""
+    part = self.parts[p]
+    before = tuple(w for e in part.log[:-1] if e.op for w in _writes(e.value))
+    for op in _writes(part.log[-1].value):
+        ctx.sequenced(op, before)
+
+
+def _story(seed: int) -> tuple[TableScenario, dict]:
+    """A seeded three-region story on four keys with an AZ outage and an AZ cut."""
+    rng = random.Random(f"sequenced-story/{seed}")
+    regions = ("ap-southeast-2", "eu-west-1", "us-east-1")
+    keys = ("k0", "k1", "k2", "k3")
+    workload = tuple(ClientWrite(at=rng.randrange(0, 500), region=rng.choice(regions), op=f"w{i}",
+                                 client=f"c{i % 4}", key=rng.choice(keys), attributes={"n": i})
+                     for i in range(40))
+    scenario = TableScenario(name="sequenced-story", description="", regions=regions,
+                             latency={(a, b): Uniform(20, 90) for a in regions for b in regions if a < b},
+                             initial={k: {"n": -1} for k in keys},
+                             workload=tuple(sorted(workload, key=lambda w: (w.at, w.op))))
+    region = rng.choice(regions)
+    outage = AzOutage(rng.randrange(50, 300), region, rng.choice("abc"),
+                      until=rng.choice((None, 700)), durable=rng.random() < 0.5)
+    cut_az = rng.choice([az for az in "abc" if az != outage.az])
+    cut = AzPartition(rng.randrange(40, 300), rng.choice(regions), cut_az, until=650)
+    if cut.region == outage.region:
+        cut = attrs.evolve(cut, region=next(r for r in regions if r != region))
+    return scenario, {**LEADER, "az_outages": [outage], "az_partitions": [cut]}
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_leader_region_run_is_byte_identical_with_named_logs_and_with_the_whole_prefix(seed) -> None:
+    scenario, options = _story(seed)
+    merge = ("item-lww", "causal", "attribute-lww", "crdt")[seed % 4]
+    fast = scenario.run(merge, seed, **options)
+    original = RegionNode._sequence
+    RegionNode._sequence = _brute_force_sequence  # type: ignore[method-assign]
+    try:
+        brute = scenario.run(merge, seed, **options)
+    finally:
+        RegionNode._sequence = original  # type: ignore[method-assign]
+    assert [(f.op, f.seen) for f in fast.facts] == [(f.op, f.seen) for f in brute.facts]
+    assert fast.to_json() == brute.to_json()
+
+
+def _append(node: RegionNode, ctx: RecordingContext, op: str, term: int = 1) -> None:
+    part = node.parts[0]
+    part.log.append(Entry(term, "k", Input("request", "client", types.SimpleNamespace(op=op), 0), op))
+    node._sequence(ctx, 0)
+
+
+def test_a_leader_names_only_new_entries_while_its_log_extends_what_it_named() -> None:
+    """The node side of the contract: ``extends=True`` only while the node leads in the term it
+    last sequenced in and the entry it sequenced last is still at its place; else the whole
+    prefix, afresh (a log cut back, a new term)."""
+    nodes = ("r1a", "r1b", "r1c")
+    node = RegionNode("r1a", "r1", nodes, {"r1": nodes})
+    part = node.parts[0]
+    part.leader, part.term = "r1a", 1
+    ctx = RecordingContext("r1a")
+    for op in ("w1", "w2", "w3"):
+        _append(node, ctx, op)
+    part.log.append(Entry(1, "", None, ""))  # a no-op entry carries no write
+    _append(node, ctx, "w4")
+    assert ctx.sequenced_ops == [("w1", (), "p0", False), ("w2", ("w1",), "p0", True),
+                                 ("w3", ("w2",), "p0", True), ("w4", ("w3",), "p0", True)]
+    del part.log[2:]  # cut back below the entry sequenced last: afresh, the whole prefix
+    _append(node, ctx, "w5")
+    assert ctx.sequenced_ops[-1] == ("w5", ("w1", "w2"), "p0", False)
+    del part.log[2:]  # cut back and regrown to the same length with another entry
+    part.log.append(Entry(1, "k", Input("request", "client", types.SimpleNamespace(op="w6"), 0), "w6"))
+    _append(node, ctx, "w7")
+    assert ctx.sequenced_ops[-1] == ("w7", ("w1", "w2", "w6"), "p0", False)
+    part.term = 2  # leading again in a later term: afresh
+    _append(node, ctx, "w8", term=2)
+    assert ctx.sequenced_ops[-1] == ("w8", ("w1", "w2", "w6", "w7"), "p0", False)
+    _append(node, ctx, "w9", term=2)
+    assert ctx.sequenced_ops[-1] == ("w9", ("w8",), "p0", True)

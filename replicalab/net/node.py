@@ -140,7 +140,8 @@ class NetContext:
         check_log_kind(kind)
         self._node.events.append([kind, describe(data)])
 
-    def sequenced(self, op: str, after: Sequence[str] = ()) -> None:
+    def sequenced(self, op: str, after: Sequence[str] = (), *, log: str | None = None,
+                  extends: bool = False) -> None:
         # Each process keeps its own ground truth: the write's fact lives where it arrived, so
         # this process cannot re-mint it. Refused rather than ignored (the ledger would judge
         # the write by the wrong past); the runs that need it (leader regions) are refused here.

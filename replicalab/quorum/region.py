@@ -213,6 +213,36 @@ def _writes(value: Input) -> tuple[str, ...]:
     return tuple(op for op, _ in written()) if written is not None else (message.op,)
 
 
+class _LogIndex:
+    """The entries of one partition's log by op, kept up to date as the log grows, so that
+    asking whether the log holds an op costs O(entries added since the last question), not
+    O(log): a long log stays linear.
+
+    The log only grows at its end, except when a follower replaces a suffix with a new
+    leader's entries; the index then notices that the last entry it saw is no longer at its
+    place (entries are compared by identity: a replaced entry is another object) and starts
+    over."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.last: Entry | None = None
+        self.by_op: dict[str, list[Entry]] = {}
+
+    def of(self, log: list[Entry]) -> dict[str, list[Entry]]:
+        """``{op: the entries carrying it}`` for ``log`` as it is now (no-ops left out)."""
+        size = self.size
+        if size > len(log) or (size and log[size - 1] is not self.last):
+            self.by_op, size = {}, 0  # cut back: index the log again
+        by_op = self.by_op
+        for i in range(size, len(log)):
+            entry = log[i]
+            if entry.op:
+                by_op.setdefault(entry.op, []).append(entry)
+        self.size = len(log)
+        self.last = log[-1] if log else None
+        return by_op
+
+
 class RegionNode(LeaderNode):
     """One AZ node of a region whose table is a replicated state machine (module docs).
 
@@ -256,6 +286,18 @@ class RegionNode(LeaderNode):
         #: passes in (shared by the region's nodes and kept across a crash), for the staleness
         #: judge; the protocol never reads it.
         self.answers = answers if answers is not None else {}
+        #: Per partition: its log's entries by op (see :class:`_LogIndex`).
+        self._index: dict[int, _LogIndex] = {}
+        #: Per partition: (term, log index, entry) of the last request this node sequenced as
+        #: its leader — where the next append's ``ctx.sequenced`` may continue from (``_sequence``).
+        self._sequenced: dict[int, tuple[int, int, Entry]] = {}
+
+    def _ops(self, p: int) -> dict[str, list[Entry]]:
+        """Partition ``p``'s log entries by op, as the log is now."""
+        index = self._index.get(p)
+        if index is None:
+            index = self._index[p] = _LogIndex()
+        return index.of(self.parts[p].log)
 
     def recover(self, identity: str) -> RegionNode:
         """After losing its disk: an empty log, the initial table, no vote until a leader speaks."""
@@ -507,24 +549,20 @@ class RegionNode(LeaderNode):
         p = partitions.pop()
         part = self.parts[p]
         if self.leads(p):
+            op = getattr(message, "op", None) or message.write
             if kind == "replicate" and any(  # another node's copy of it, or a failover's second
-                    e.op and e.value.kind == kind and e.value.source == source and e.value.message == message
-                    for e in part.log):
+                    e.value.kind == kind and e.value.source == source and e.value.message == message
+                    for e in self._ops(p).get(op, ())):
                 return
-            part.log.append(Entry(part.term, self._key(message), Input(kind, source, message, ctx.wall_time()),
-                                  getattr(message, "op", None) or message.write))
+            part.log.append(Entry(part.term, self._key(message), Input(kind, source, message, ctx.wall_time()), op))
             if kind == "request":
                 part.waiting[len(part.log)] = (source, message.op)
-                # The write takes its place here, now: the table it will be applied on holds
-                # exactly the writes of the entries before it (module docs, ground truth).
-                before = tuple(w for e in part.log[:-1] if e.op for w in _writes(e.value))
-                for op in _writes(part.log[-1].value):
-                    ctx.sequenced(op, before)
+                self._sequence(ctx, p)
             part.match[self.id] = len(part.log)
             self._replicate(ctx, p)
             self._advance(ctx, p)
             return
-        if kind == "replicate" and any(e.op == message.write and e.value.source == source for e in part.log):
+        if kind == "replicate" and any(e.value.source == source for e in self._ops(p).get(message.write, ())):
             return  # the leader's append brought it before the copy sent to this node arrived
         # Replication reaches every node of the region (the leader too): a follower only
         # watches that the leader logs it. A client's request reached this node alone: pass it on.
@@ -532,6 +570,28 @@ class RegionNode(LeaderNode):
             ctx.send(part.leader, _Forward(source, message, kind), scope=self._key(message))
         self.forwarded.setdefault(p, []).append((source, message, kind, ctx.now))
         self._watch(ctx, p)
+
+    def _sequence(self, ctx: Context, p: int) -> None:
+        """The request just appended to partition ``p``'s log takes its place here, now: the
+        table it will be applied on holds exactly the writes of the entries before it (module
+        docs, ground truth).
+
+        Naming every earlier entry at each append would cost O(n²) over a log of n entries, so
+        the node names its log (``"p0"``) and, while it leads in the same term and the request
+        it sequenced last is still at its place, only the entries appended since then
+        (``extends=True``); otherwise — its first append as leader, or its log was cut back —
+        the whole prefix, afresh. Ground truth gives the same pasts either way."""
+        part = self.parts[p]
+        last = len(part.log)
+        entry = part.log[-1]
+        done = self._sequenced.get(p)
+        start, extends = 0, False
+        if done is not None and done[0] == part.term and done[1] < last and part.log[done[1] - 1] is done[2]:
+            start, extends = done[1] - 1, True
+        before = [w for i in range(start, last - 1) if part.log[i].op for w in _writes(part.log[i].value)]
+        for n, op in enumerate(_writes(entry.value)):  # a transaction's writes: all behind the same
+            ctx.sequenced(op, before if n == 0 else [], log=f"p{p}", extends=extends or n > 0)
+        self._sequenced[p] = (part.term, last, entry)
 
     def _read(self, ctx: Context, source: str, request: Any, forwarded: bool, via: str | None = None) -> None:
         if not getattr(request, "consistent", False):
@@ -611,7 +671,7 @@ class RegionNode(LeaderNode):
         """Forget forwarded requests the leader has put in the log."""
         waiting = self.forwarded.get(p)
         if waiting:
-            ops = {e.op for e in self.parts[p].log}
+            ops = self._ops(p)
             waiting[:] = [w for w in waiting
                           if w[2] == "read" or (getattr(w[1], "op", None) or w[1].write) not in ops]
             if not waiting:

@@ -347,8 +347,9 @@ class _Captured:
     def log(self, kind: str, **data: Any) -> None:
         self._ctx.log(kind, **data)
 
-    def sequenced(self, op: str, after: Sequence[str] = ()) -> None:
-        self._ctx.sequenced(op, after)
+    def sequenced(self, op: str, after: Sequence[str] = (), *, log: str | None = None,
+                  extends: bool = False) -> None:
+        self._ctx.sequenced(op, after, log=log, extends=extends)
 
 
 class _SharedKeys(dict[str, bytes]):

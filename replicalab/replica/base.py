@@ -103,7 +103,8 @@ class Context(Protocol):
     def log(self, kind: str, **data: Any) -> None:
         """Record a past-tense domain event (``Wrote``, ``Merged``, ...) in the trace."""
 
-    def sequenced(self, op: str, after: Sequence[str] = ()) -> None:
+    def sequenced(self, op: str, after: Sequence[str] = (), *, log: str | None = None,
+                  extends: bool = False) -> None:
         """Client write ``op`` takes its place in this replica's order now, behind the writes
         ``after`` (the ops of every write whose effect the table it will be applied on holds).
 
@@ -116,11 +117,18 @@ class Context(Protocol):
 
         Runtimes: the simulator re-mints the write's ground truth
         (:meth:`~replicalab.sim.ground_truth.GroundTruth.sequenced`; ops it has no write for
-        add or re-mint nothing); :class:`RecordingContext` notes ``(op, after)`` in
-        ``sequenced_ops``; the real-network runtime, whose processes keep their ground truth
+        add or re-mint nothing); :class:`RecordingContext` notes ``(op, after)`` (with a log:
+        ``(op, after, log, extends)``) in ``sequenced_ops``; the real-network runtime, whose processes keep their ground truth
         apart, refuses it with a :class:`~replicalab.errors.ConfigError` (leader regions do not
         run there). Not a command: it changes nothing the run does, only what its ground
         truth says.
+
+        A long log: naming every earlier entry at every append costs O(n²) over n entries.
+        Name the log instead (``log="p0"``): the first call (``extends=False``) names the whole
+        prefix, and each later one (``extends=True``) only the writes appended since the
+        previous call on that log — the write is behind all of them, exactly as if the whole
+        prefix were named. Start afresh (``extends=False``, whole prefix) whenever the log may
+        no longer extend what was named (it was truncated, or another node led meanwhile).
         """
 
 
@@ -317,6 +325,18 @@ def check_log_kind(kind: Any) -> None:
         raise ConfigError(f"log kind must be a non-empty string such as 'Merged', got {_validate.shown(kind)}")
 
 
+def check_log(log: Any, extends: Any) -> dict[str, Any]:
+    """``sequenced``'s ``log`` (None, or a log name) and ``extends`` (True or False; True only
+    with a log), as keyword arguments for the ground truth."""
+    if log is not None:
+        _validate.name(log, "log name")
+    if type(extends) is not bool:
+        raise ConfigError(f"extends must be True or False, got {_validate.shown(extends)}")
+    if extends and log is None:
+        raise ConfigError("extends=True adds to a named log's earlier calls; name the log (log='p0')")
+    return {"log": log, "extends": extends}
+
+
 def check_after(after: Any) -> tuple[str, ...]:
     """``sequenced``'s ``after``: write op ids (a list or tuple of non-empty strings)."""
     if isinstance(after, (str, bytes)) or not isinstance(after, (list, tuple)):
@@ -373,8 +393,9 @@ class RecordingContext:
         self.commands: list[Command] = []
         self.effects: list[Effect] = []
         #: The client writes the handler said took their place here (``sequenced``), in
-        #: order, each with the writes it was ordered behind.
-        self.sequenced_ops: list[tuple[str, tuple[str, ...]]] = []
+        #: order, each with the writes it was ordered behind: ``(op, after)``, or
+        #: ``(op, after, log, extends)`` for a call that named a log.
+        self.sequenced_ops: list[tuple[Any, ...]] = []
 
     def _record(self, command: Command) -> None:
         self.commands.append(command)
@@ -424,9 +445,11 @@ class RecordingContext:
         check_log_kind(kind)
         self._record(Log(kind, data))
 
-    def sequenced(self, op: str, after: Sequence[str] = ()) -> None:
+    def sequenced(self, op: str, after: Sequence[str] = (), *, log: str | None = None,
+                  extends: bool = False) -> None:
         _validate.name(op, "write op id")
-        self.sequenced_ops.append((op, check_after(after)))
+        checked, named = check_after(after), check_log(log, extends)
+        self.sequenced_ops.append((op, checked) if log is None else (op, checked, log, named["extends"]))
 
     def of_kind(self, kind: str) -> list[Effect]:
         """The recorded effects of one kind, in order."""

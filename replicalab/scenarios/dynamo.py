@@ -94,7 +94,12 @@ def az_of(node: str, nodes: tuple[str, ...]) -> str:
 @attrs.frozen
 class QuorumResult:
     """What one ``dynamo`` run produced, as values. ``final``: ``{node: {key: [values]}}``;
-    ``hints``: ``{node: {home: {key: [values]}}}`` still held at the end."""
+    ``hints``: ``{node: {home: {key: [values]}}}`` still held at the end.
+
+    A node down at the end having lost its state (``fault="crash-lossy"`` or
+    ``"isolated-crash"`` with ``heal=False``) holds nothing: ``final`` and ``hints`` show it
+    empty, whatever its process held before the crash, and ``state_lost`` names it with the
+    time of that crash (None of it counts for ``siblings`` or the ledger)."""
 
     scenario: str
     seed: int
@@ -110,6 +115,8 @@ class QuorumResult:
     azs: dict[str, str]
     trace: Trace | None = attrs.field(repr=False, eq=False)  # a Trace compares by identity
     failed_reads: int = 0
+    state_lost: dict[str, int] = attrs.field(factory=dict)
+    """``{node: time of its crash}`` for each node down at the end without its state."""
 
     @property
     def summary(self) -> dict[str, int]:
@@ -149,6 +156,9 @@ class QuorumResult:
         lines = [f"dynamo  N={c.n} R={c.r} W={c.w} sloppy={c.sloppy}  seed={self.seed}  "
                  f"fault={self.options.get('fault', 'none')}",
                  "  ".join(f"{k}={v}" for k, v in self.summary.items()), ""]
+        if self.state_lost:  # their memory is gone: final and hints show them empty
+            lines += [", ".join(f"{n} is down, its state lost (crashed at t={t}, durable=False)"
+                                for n, t in self.state_lost.items()) + ": it holds nothing", ""]
         if self.stale_reads:
             lines += ["stale reads:"] + [f"  {s}" for s in self.stale_reads] + [""]
         if c.anti_entropy is not None and self.trace is not None:
@@ -161,6 +171,7 @@ class QuorumResult:
                 "seed": self.seed, "options": self.options, "summary": self.summary,
                 "stale_reads": [attrs.asdict(s) for s in self.stale_reads],
                 "ledger": self.ledger.to_plain(), "final": self.final, "hints": self.hints,
+                **({"state_lost": self.state_lost} if self.state_lost else {}),
                 "trace": self.trace.to_plain() if self.trace is not None else None}
 
     def to_json(self) -> str:
@@ -297,11 +308,12 @@ def _result(sim: Simulation, seed: int, opts: dict[str, Any], ring: HashRing,
     nodes = ring.nodes
     replicas: dict[str, DynamoNode] = {n: sim.replica(n) for n in nodes}  # type: ignore[misc]
     trace = sim.trace
-    lossy = {e.replica for e in trace.of_kind("Crashed") if not e.get("durable")} if trace else set()
     back = {e.replica for e in trace.of_kind("Restarted")} if trace else set()
     down = set(sim.down)
+    # Down at the end without its disk: its memory is gone, so it holds nothing (QuorumResult docs).
+    lost = set(sim.state_lost)
     states = [NodeState(n, replicas[n].store, replicas[n].hints,
-                        intact=not (n in down and n in lossy), up=n not in down) for n in nodes]
+                        intact=n not in lost, up=n not in down) for n in nodes]
     keys = sorted({k for r in replicas.values() for k in r.store} |
                   {f"k{i}" for i in range(opts["keys"])})
     homes = {k: ring.preference_list(k, config.n) for k in keys}
@@ -352,12 +364,14 @@ def _result(sim: Simulation, seed: int, opts: dict[str, Any], ring: HashRing,
     return QuorumResult(
         scenario=NAME, seed=seed, options=dict(sorted(shown.items())), config=config,
         ledger=ledger, stale_reads=stale, reads=reads,
-        final={n: {k: [v.value for v in vs] for k, vs in sorted(replicas[n].store.items())}
+        final={n: {} if n in lost else {k: [v.value for v in vs] for k, vs in sorted(replicas[n].store.items())}
                for n in nodes},
-        hints={n: {h: {k: [v.value for v in vs] for k, vs in sorted(ks.items())}
-                   for h, ks in sorted(replicas[n].hints.items())} for n in nodes},
+        hints={n: {} if n in lost else {h: {k: [v.value for v in vs] for k, vs in sorted(ks.items())}
+                                       for h, ks in sorted(replicas[n].hints.items())} for n in nodes},
         statistics=sim.statistics(), homes=homes, azs={n: az_of(n, nodes) for n in nodes},
-        trace=trace, failed_reads=failed_reads)
+        trace=trace, failed_reads=failed_reads,
+        state_lost={n: max((e.time for e in trace.of_kind("Crashed") if e.replica == n), default=sim.now)
+                    for n in sorted(lost)} if trace is not None else dict.fromkeys(sorted(lost), sim.now))
 
 
 #: The rows ``compare dynamo`` shows: (N, R, W, sloppy), weakest first.

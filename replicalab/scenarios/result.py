@@ -40,6 +40,13 @@ class Result:
 
     ``final`` is ``{region: {key: attributes}}`` — a dict of attributes, or a
     list of dicts when the region holds concurrent siblings.
+
+    A replica that is down at the end having lost its state (``Crash(durable=False)``, or
+    ``AzOutage(durable=False)`` without ``until``) holds nothing: ``final`` and ``items`` show it
+    empty (``{}``), whatever its process held in memory before the crash, ``state_lost`` names
+    it with the time of that crash, and ``converged`` is judged without it. The ledger never
+    counts a write as held by it. A replica down with its state (``durable=True``) is shown with
+    what its disk holds, and counts for ``converged``.
     """
 
     scenario: str
@@ -67,6 +74,9 @@ class Result:
     components: tuple[tuple[str, ...], ...] = ()
     initial: dict[str, Item] = attrs.field(factory=dict, repr=False)
     """The items every region started with, as the run's policy shaped them."""
+    state_lost: dict[str, int] = attrs.field(factory=dict)
+    """``{replica: time of its crash}`` for each replica down at the end without its state
+    (shown empty in ``final``; see above)."""
     runtime: str = "sim"
     """``"sim"``: the deterministic simulator; ``"net"``: real processes on 127.0.0.1
     (:mod:`replicalab.scenarios.on_network`) — real times, not deterministic."""
@@ -134,6 +144,8 @@ class Result:
             **({"stale_reads": dict(self.stale_why)} if self.stale_why else {}),
             "version_forks": [attrs.asdict(f) | {"writes": list(f.writes)} for f in self.forks],
             "final": self.final,
+            # Only when some replica ended down without its state, so other documents keep their bytes.
+            **({"state_lost": dict(sorted(self.state_lost.items()))} if self.state_lost else {}),
             "ledger": self.ledger.to_plain(),
             "statistics": attrs.asdict(self.statistics),
             "trace": self.trace.to_plain(),

@@ -199,8 +199,13 @@ class TableScenario:
         """The :class:`Result` of a finished simulation built by :meth:`prepare` (through
         :meth:`Prepared.result`, which holds exactly these)."""
         writes = sim.writes  # a copy per access: read it once, not once per reply
-        items = {rid: dict(sorted(r.items.items())) for rid, r in sim.replicas.items()}  # type: ignore[attr-defined]
-        reference = next(iter(items.values()))
+        # A replica down at the end without its disk holds nothing: what its object still has
+        # in memory is gone (Result docs). It is shown empty and left out of convergence.
+        lost = _state_lost(sim)
+        items = {rid: {} if rid in lost else dict(sorted(r.items.items()))  # type: ignore[attr-defined]
+                 for rid, r in sim.replicas.items()}
+        judged = {rid: states for rid, states in items.items() if rid not in lost}
+        reference = next(iter(judged.values()), {})
         forks = tuple(find_version_forks(sim.trace))  # type: ignore[arg-type]
         reports = {w: f.describe() for f in forks for w in f.writes}
         ledger = from_simulation(sim, reports, clients.abandoned)
@@ -222,7 +227,7 @@ class TableScenario:
             ledger=ledger,
             final={rid: {k: item.to_plain() for k, item in keys.items()} for rid, keys in items.items()},
             items=items,
-            converged=not sim.partitioned and _converged(sim, items, reference),
+            converged=not sim.partitioned and _converged(sim, judged, reference),
             components=tuple(tuple(c) for c in sim.components()) if sim.partitioned else (),
             trace=sim.trace,  # type: ignore[arg-type]
             statistics=sim.statistics(),
@@ -236,13 +241,27 @@ class TableScenario:
             facts=tuple(writes.values()),
             skew=dict(sorted(opts.skew.items())),
             initial=dict(initial),
+            state_lost=lost,
         )
 
 
+def _state_lost(sim: Simulation) -> dict[str, int]:
+    """``{replica: when it crashed}`` for every replica down at the end without its state."""
+    lost = sim.state_lost
+    if not lost:
+        return {}
+    since = dict.fromkeys(lost, sim.now)
+    for e in sim.trace.of_kind("Crashed") if sim.trace is not None else ():
+        if e.replica in since:  # the last crash: a replica crashes again only once it is back
+            since[e.replica] = e.time
+    return since
+
+
 def _converged(sim: Simulation, items: dict[str, dict[str, Item]], reference: dict[str, Item]) -> bool:
-    """Every replica holds the same items — with leaderless regions, every home node of a key
-    holds the same item for it (a node that is no home of a key never holds it)."""
-    owners = {rid: r for rid, r in sim.replicas.items() if hasattr(r, "owns")}
+    """Every replica of ``items`` holds the same items — with leaderless regions, every home node
+    of a key holds the same item for it (a node that is no home of a key never holds it).
+    ``items`` leaves out the replicas down without their state: they hold nothing to compare."""
+    owners = {rid: r for rid, r in sim.replicas.items() if hasattr(r, "owns") and rid in items}
     if not owners:
         return all(states == reference for states in items.values())
     keys = sorted({k for states in items.values() for k in states})

@@ -42,6 +42,7 @@ from replicalab.replica.base import (
     Response,
     carry_out,
     check_after,
+    check_log,
     check_log_kind,
     check_reply,
     check_timer_id,
@@ -233,11 +234,12 @@ class SimContext:
         if trace is not None:
             trace.record(self._sim.now, kind, self._replica, data)
 
-    def sequenced(self, op: str, after: Sequence[str] = ()) -> None:
+    def sequenced(self, op: str, after: Sequence[str] = (), *, log: str | None = None,
+                  extends: bool = False) -> None:
         # Ground truth only: nothing is scheduled, drawn or traced, so a run whose replicas
         # never call it (every single-replica region) is unchanged.
         _validate.name(op, "write op id")
-        self._sim._truth.sequenced(op, self._replica, check_after(after))
+        self._sim._truth.sequenced(op, self._replica, check_after(after), **check_log(log, extends))
 
 
 class TracedContext(SimContext):

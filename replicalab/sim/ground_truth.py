@@ -57,6 +57,12 @@ class GroundTruth:
     def __init__(self) -> None:
         self.knowledge: dict[tuple[str, Hashable], VectorClock] = {}
         self.writes: dict[str, WriteFact] = {}
+        #: (replica, log name) -> {scope: the join of the pasts of every write named on that log}
+        #: (:meth:`sequenced` with ``log``): the running record that makes a long log linear.
+        self._logs: dict[tuple[str, str], dict[Hashable, VectorClock]] = {}
+        #: op -> the running records that name it, kept equal to the join of the *current*
+        #: pasts when its fact is re-minted later (a past only grows).
+        self._named: dict[str, list[dict[Hashable, VectorClock]]] = {}
 
     def payload(self, replica: str, scope: Hashable | None,
                 scopes: Iterable[Hashable] | None) -> Any:
@@ -102,7 +108,8 @@ class GroundTruth:
         self.writes[op] = fact
         return fact
 
-    def sequenced(self, op: str, replica: str, after: Iterable[str] = ()) -> WriteFact | None:
+    def sequenced(self, op: str, replica: str, after: Iterable[str] = (), *,
+                  log: str | None = None, extends: bool = False) -> WriteFact | None:
         """Client write ``op`` takes its place in ``replica``'s order now, behind the writes
         ``after`` (a leader region's partition leader appends it to its log, behind the entries
         ``after`` names; :meth:`Context.sequenced <replicalab.replica.base.Context.sequenced>`).
@@ -118,25 +125,63 @@ class GroundTruth:
         Not ``replica``'s knowledge: a node may have received writes it has not ordered yet (a
         replication message a new leader holds and logs *after* a request that waited longer),
         and a write is not applied on a table holding those.
+
+        With ``log`` (a name for one of ``replica``'s ordered logs) the writes behind ``op`` are
+        kept as a running record, so that a log of n entries costs O(n) in all rather than
+        O(n²): ``extends=False`` starts the record afresh from ``after`` (the whole prefix);
+        ``extends=True`` adds ``after`` — only the writes appended since the previous call on
+        that log — to what earlier calls named, and ``op`` is behind all of them. The result is
+        exactly that of naming the whole prefix: each scope's record is the join of the
+        *current* pasts of the writes named (a write re-minted later updates every record that
+        names it). ``extends=True`` on a log with no record raises
+        :class:`~replicalab.errors.ConfigError`, before anything changes.
         """
-        fact = self.writes.get(op)
+        writes = self.writes
+        joins: dict[Hashable, VectorClock] | None = None
+        if log is not None:
+            record = self._logs.get((replica, log))
+            if extends and record is None:
+                raise ConfigError(f"sequenced(extends=True) on log {log!r} of {replica}, which no "
+                                  "earlier call started; start it with extends=False and the whole prefix")
+            joins = record if extends and record is not None else {}
+            named = self._named
+            for other in after:
+                earlier = writes.get(other)
+                if earlier is None:
+                    continue
+                scope = earlier.scope
+                mine = joins.get(scope)
+                joins[scope] = earlier.seen if mine is None else mine.merge(earlier.seen)
+                named.setdefault(other, []).append(joins)
+            self._logs[(replica, log)] = joins
+        fact = writes.get(op)
         if fact is None:
             return None
-        scope, writes = fact.scope, self.writes
+        scope = fact.scope
         past = fact.seen
-        for other in after:
-            earlier = writes.get(other)
-            if earlier is not None and earlier.scope == scope and other != op:
-                past = past.merge(earlier.seen)
+        if joins is None:
+            for other in after:
+                earlier = writes.get(other)
+                if earlier is not None and earlier.scope == scope and other != op:
+                    past = past.merge(earlier.seen)
+        else:
+            behind = joins.get(scope)
+            if behind is not None:
+                past = past.merge(behind)
         key = (replica, scope)
         mine = self.knowledge.get(key)
         self.knowledge[key] = past if mine is None else mine.merge(past)
         if past != fact.seen:
             fact = attrs.evolve(fact, seen=past)
             writes[op] = fact
+            for record in self._named.get(op, ()):  # keep every record naming it current
+                held = record.get(scope)
+                record[scope] = past if held is None else held.merge(past)
         return fact
 
     def forget(self, replica: str) -> None:
         """``replica`` lost its state: it no longer holds anything it had received."""
         for key in [k for k in self.knowledge if k[0] == replica]:
             del self.knowledge[key]
+        for log in [k for k in self._logs if k[0] == replica]:  # its logs are gone with its disk
+            del self._logs[log]

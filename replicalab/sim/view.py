@@ -36,6 +36,7 @@ class SimulationView:
     _queued: int
     _cut: set[tuple[str, str]]
     _down: set[str]
+    _durable: dict[str, bool]
     _events: int
     _seq: int
     _scheduled: int
@@ -106,6 +107,16 @@ class SimulationView:
     def down(self) -> tuple[str, ...]:
         """The replicas that are crashed right now, sorted."""
         return tuple(sorted(self._down))
+
+    @property
+    def state_lost(self) -> tuple[str, ...]:
+        """The replicas crashed right now *without* their state (``Crash(durable=False)``), sorted.
+
+        Their memory is gone: until a :class:`~replicalab.sim.faults.Restart` brings one back
+        empty, what its replica object still holds is not state the system has (a result shows
+        such a replica holding nothing, and judges convergence without it). A replica down
+        with its state (``durable=True``) is not here: its disk still holds what it had."""
+        return tuple(sorted(r for r in self._down if not self._durable.get(r, True)))
 
     def components(self) -> list[list[str]]:
         """The groups of replicas that can currently reach each other (both ways), sorted."""

@@ -371,7 +371,9 @@ class _Recorded:
         self.payloads[message] = self.items[replica].get(key) if isinstance(key, str) else None
 
     def apply(self, replica: str, e: AnyEvent, message: int | None) -> None:
-        if "item" in e.data and isinstance(e.get("key"), str):
+        if e.kind == "Crashed" and not e.get("durable"):
+            self.items[replica] = {}  # its memory is gone: it holds nothing from here on
+        elif "item" in e.data and isinstance(e.get("key"), str):
             self.items[replica][e.get("key")] = e.get("item")
 
     def snapshot(self, replica: str) -> dict[str, Any]:

@@ -111,7 +111,10 @@ def timeline(result: Result) -> str:
 def final_items(result: Result) -> str:
     """One aligned table per key: a row per region (a row per sibling when there are several)."""
     keys = sorted({k for items in result.final.values() for k in items})
-    blocks = []
+    lost = getattr(result, "state_lost", None) or {}
+    # A replica down without its disk holds nothing (its row shows "-"); say so, and why.
+    blocks = [f"  {replica} is down, its state lost (crashed at t={at}, durable=False): it holds "
+              "nothing, and convergence is judged without it" for replica, at in sorted(lost.items())]
     if len(keys) > 6:  # many items: show the ones some write touched, say how many were left out
         touched = {entry.key for entry in result.ledger}
         shown = [k for k in keys if k in touched]
@@ -124,7 +127,7 @@ def final_items(result: Result) -> str:
             value = result.final[region].get(key)
             versions = value if isinstance(value, list) else [value]
             for n, attributes in enumerate(versions):
-                label = region
+                label = f"{region} (down, state lost)" if region in lost else region
                 if len(versions) > 1:
                     label = f"{region} (sibling {n + 1} of {len(versions)})"
                 rows_data.append((label, attributes or {}))
