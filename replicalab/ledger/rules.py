@@ -323,6 +323,18 @@ def judge(
         if not lacking and judged:
             entries.append(Entry(verdict="kept", why=told.removesuffix("; "), **base))
             continue
+        if held_at and len(unreached) + len(unapplied) == len(lacking):
+            # Held wherever it arrived and was applied: a loss in the merge history (an
+            # unseen write beat it somewhere) was undone there since — a later write that
+            # had seen it carried it back — so the history decides nothing (as it decides
+            # nothing in a converged run, where such a write is kept).
+            before = [f"it reached {', '.join(unreached)}"] if unreached else []
+            if unapplied:
+                before.append(f"{', '.join(unapplied)} applied it (it arrived there, "
+                              f"but only in a message that was not applied)")
+            why = f"{told}held by {', '.join(held_at)}, but the run ended before {' and '.join(before)}"
+            entries.append(Entry(verdict="unreplicated", why=why, **base))
+            continue
         holders.discard(w.id)
         later = sorted(h for h in holders if h in records and records[h].saw(w))
         overwrite = (f"; later, {', '.join(later)} overwrote it having seen it" if later
@@ -337,14 +349,6 @@ def judge(
             why = told + _explain(w, unseen, records) + overwrite
             entries.append(_lost(w, why, unseen.replica, unseen.time, (unseen.loss.by,),
                                  reports, base))
-            continue
-        if held_at and len(unreached) + len(unapplied) == len(lacking):
-            before = [f"it reached {', '.join(unreached)}"] if unreached else []
-            if unapplied:
-                before.append(f"{', '.join(unapplied)} applied it (it arrived there, "
-                              f"but only in a message that was not applied)")
-            why = f"{told}held by {', '.join(held_at)}, but the run ended before {' and '.join(before)}"
-            entries.append(Entry(verdict="unreplicated", why=why, **base))
             continue
         if holders and len(later) == len(holders):
             why = told + "overwritten by " + ", ".join(later) + ", which had seen it"

@@ -1,0 +1,58 @@
+"""Review reproducers for regions with AZ nodes (leader and leaderless), session 27.
+
+Found by seeded random stories (1-3 regions, 1-6 writes, reads, AZ outages and partitions at or
+next to the writes' and reads' milliseconds, both protocols, every policy) checked against
+oracles computed from the trace and the final tables, not from the ledger's own helpers.
+Each test states what was wrong and what is true; a test marked ``xfail(strict=True)`` fails
+on this branch and says why its fix was left out.
+"""
+
+from __future__ import annotations
+
+from replicalab.scenarios.regions import AzOutage
+from replicalab.scenarios.world import ClientWrite, TableScenario
+from replicalab.sim.network import Uniform
+
+LEADER = {"replicas_per_region": 3, "region_protocol": "leader"}
+
+
+def _undone_loss() -> TableScenario:
+    """w1 (eu-west-1, t=53) and w5 (ap-southeast-2, t=56) set ``a`` concurrently; w4
+    (eu-west-1, t=56, after w1 in the same leader's log: it saw w1) sets ``a4``. Under
+    item-lww w5 beats w1 at ap-southeast-2a (t=128), then w4 (stamp 56 eu-west-1, above w5's
+    56 ap-southeast-2) beats w5 and carries w1's ``a=v1`` back: every table ends with v1."""
+    regions = ("ap-southeast-2", "eu-west-1")
+    return TableScenario(
+        name="undone-loss", description="a loss undone by a write that saw the lost write",
+        regions=regions, latency={regions: Uniform(70, 70)}, initial={"k": {"a": "a0"}},
+        workload=(ClientWrite(53, "eu-west-1", "w1", "c1", "k", {"a": "v1"}),
+                  ClientWrite(55, "ap-southeast-2", "w3", "c3", "k", {"a": "v3"}),
+                  ClientWrite(56, "eu-west-1", "w4", "c4", "k", {"a4": 4}),
+                  ClientWrite(56, "ap-southeast-2", "w5", "c5", "k", {"a": "v5"})))
+
+
+def test_without_faults_the_write_whose_loss_was_undone_is_kept() -> None:
+    """The contrast: the same story converges, and w1 (in every final table) is kept."""
+    result = _undone_loss().run("item-lww", 0, **LEADER)
+    assert result.converged
+    assert all(state["k"]["a"] == "v1" for state in result.final.values())
+    assert result.ledger.verdicts()["w1"] == "kept"
+
+
+def test_a_write_whose_loss_a_later_write_undid_is_not_lost_where_it_only_never_arrived() -> None:
+    """The same story, but eu-west-1a loses its disk at t=203 (back at t=208) and eu-west-1b
+    loses its disk for good at t=208: eu-west-1c, the only node left with the log, can never
+    be elected (a node back without its disk may not vote), so eu-west-1a ends with the
+    initial table and the run does not converge. What was wrong: the ledger called w1
+    silently-lost by w5 "at ap-southeast-2a t=128" — yet every live node w1 ever reached ends
+    with ``a=v1`` (w4, which had seen w1, undid that loss everywhere; in the converged run of
+    the test above w1 is kept). A write missing only where it never arrived (eu-west-1a's new
+    incarnation) is unreplicated: the merge history decides only where the effect is gone."""
+    result = _undone_loss().run("item-lww", 0, **LEADER, az_outages=[
+        AzOutage(203, "eu-west-1", "a", until=208, durable=False), AzOutage(208, "eu-west-1", "b", durable=False)])
+    assert not result.converged
+    live = [node for node in result.final if node != "eu-west-1b"]
+    assert [node for node in live if result.final[node]["k"]["a"] != "v1"] == ["eu-west-1a"]
+    entry = next(e for e in result.ledger if e.write == "w1")
+    assert entry.verdict == "unreplicated", entry
+    assert entry.why.endswith("but the run ended before it reached eu-west-1a"), entry.why
