@@ -323,18 +323,6 @@ def judge(
         if not lacking and judged:
             entries.append(Entry(verdict="kept", why=told.removesuffix("; "), **base))
             continue
-        if held_at and len(unreached) + len(unapplied) == len(lacking):
-            # Held wherever it arrived and was applied: a loss in the merge history (an
-            # unseen write beat it somewhere) was undone there since — a later write that
-            # had seen it carried it back — so the history decides nothing (as it decides
-            # nothing in a converged run, where such a write is kept).
-            before = [f"it reached {', '.join(unreached)}"] if unreached else []
-            if unapplied:
-                before.append(f"{', '.join(unapplied)} applied it (it arrived there, "
-                              f"but only in a message that was not applied)")
-            why = f"{told}held by {', '.join(held_at)}, but the run ended before {' and '.join(before)}"
-            entries.append(Entry(verdict="unreplicated", why=why, **base))
-            continue
         holders.discard(w.id)
         later = sorted(h for h in holders if h in records and records[h].saw(w))
         overwrite = (f"; later, {', '.join(later)} overwrote it having seen it" if later
@@ -343,12 +331,24 @@ def judge(
         # it) are no evidence of an unseen winner; the removing write recorded its own loss.
         events = [e for e in history.get(w.id, ()) if e.loss.attribute in w.effect
                   and e.loss.by != UNATTRIBUTED]
-        unseen = next((e for e in events if e.loss.by not in records
-                       or not records[e.loss.by].saw(w)), None)
+        # A loss at a replica that holds the write again at the end was undone there (a later
+        # write that had seen it carried it back): as in a converged run, where such a write is
+        # kept, it is no loss — the history counts where the effect is gone.
+        unseen = next((e for e in events if (e.loss.by not in records
+                                             or not records[e.loss.by].saw(w))
+                       and e.replica not in held_at), None)
         if unseen is not None:
             why = told + _explain(w, unseen, records) + overwrite
             entries.append(_lost(w, why, unseen.replica, unseen.time, (unseen.loss.by,),
                                  reports, base))
+            continue
+        if held_at and len(unreached) + len(unapplied) == len(lacking):
+            before = [f"it reached {', '.join(unreached)}"] if unreached else []
+            if unapplied:
+                before.append(f"{', '.join(unapplied)} applied it (it arrived there, "
+                              f"but only in a message that was not applied)")
+            why = f"{told}held by {', '.join(held_at)}, but the run ended before {' and '.join(before)}"
+            entries.append(Entry(verdict="unreplicated", why=why, **base))
             continue
         if holders and len(later) == len(holders):
             why = told + "overwritten by " + ", ".join(later) + ", which had seen it"
