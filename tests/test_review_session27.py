@@ -56,3 +56,42 @@ def test_a_write_whose_loss_a_later_write_undid_is_not_lost_where_it_only_never_
     entry = next(e for e in result.ledger if e.write == "w1")
     assert entry.verdict == "unreplicated", entry
     assert entry.why.endswith("but the run ended before it reached eu-west-1a"), entry.why
+
+
+def _same_millisecond() -> TableScenario:
+    regions = ("eu-west-1", "us-east-1")
+    return TableScenario(
+        name="same-ms", description="a write in the millisecond its leader's AZ goes down",
+        regions=regions, latency={regions: Uniform(70, 80)}, initial={"k": {"pk": "k", "a": "a0"}},
+        workload=(ClientWrite(100, "eu-west-1", "w1", "c1", "k", {"a": "v1"}),))
+
+
+def test_a_write_sent_in_the_millisecond_its_leader_goes_down_is_routed_to_a_live_az() -> None:
+    """AzOutage(100, eu-west-1, a) — k's leader — and a write to eu-west-1 at t=100. The trace
+    said "Crashed eu-west-1a" and then "RequestFailed eu-west-1a", and the ledger called w1
+    rejected with ``RegionUnreachable: eu-west-1a is down`` — with eu-west-1b and 1c up. The
+    request router had picked 1a before the crash of the same millisecond (client actions were
+    scheduled before AZ faults) and the request reached 1a after it. The same story written for
+    a :class:`~replicalab.dynamodb.GlobalTable` (``table.at(100)`` runs that millisecond's
+    faults, then the request goes) routed it to 1b and kept it. What is true: a fault of a
+    millisecond happens before the requests sent in it — the router sees the AZ down, sends the
+    write to a live AZ, which waits for the new leader; w1 is kept, in both APIs."""
+    from replicalab.dynamodb import GlobalTable
+
+    opts = {**LEADER, "az_outages": [AzOutage(100, "eu-west-1", "a", until=400)]}
+    result = _same_millisecond().run("item-lww", 0, **opts)
+    assert [(e.kind, e.replica) for e in result.trace if e.kind in ("Crashed", "ClientRequested", "RequestFailed")
+            ] == [("Crashed", "eu-west-1a"), ("ClientRequested", "eu-west-1b")]
+    assert result.ledger.verdicts() == {"w1": "kept"}
+
+    regions = ("eu-west-1", "us-east-1")
+    table = GlobalTable("tbl", key=("pk",), regions=regions, latency={regions: Uniform(70, 80)},
+                        items=[{"pk": {"S": "k"}, "a": {"S": "a0"}}], **opts)
+    table.at(100)
+    table.start(table.client("eu-west-1", "c1"), "update_item", {
+        "TableName": "tbl", "Key": {"pk": {"S": "k"}}, "UpdateExpression": "SET a = :v",
+        "ExpressionAttributeValues": {":v": {"S": "v1"}}})
+    settled = table.settle()
+    assert settled.ledger.verdicts() == result.ledger.verdicts()
+    assert settled.final == result.final
+
