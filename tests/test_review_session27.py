@@ -9,6 +9,8 @@ on this branch and says why its fix was left out.
 
 from __future__ import annotations
 
+import pytest
+
 from replicalab.scenarios.regions import AzOutage
 from replicalab.scenarios.world import ClientWrite, TableScenario
 from replicalab.sim.network import Uniform
@@ -95,3 +97,42 @@ def test_a_write_sent_in_the_millisecond_its_leader_goes_down_is_routed_to_a_liv
     assert settled.ledger.verdicts() == result.ledger.verdicts()
     assert settled.final == result.final
 
+
+#: DejaVu Sans Bold advance widths (units of 1/2048 em), the SVG's first font, read from
+#: DejaVuSans-Bold.ttf's hmtx table: an oracle independent of the module's width estimate.
+_BOLD = {**dict.fromkeys("0123456789", 1425), "-": 850, "a": 1382, "b": 1466, "c": 1214, "d": 1466,
+         "e": 1389, "h": 1458, "o": 1407, "p": 1466, "s": 1219, "t": 979, "u": 1458, "w": 1892}
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "open: viz/svg.py sizes lanes (and decides whether to set names at an angle) from the names' "
+    "width at the regular-weight estimate (0.58 em per character) although names are drawn bold "
+    "(the same module widens bold lane labels by 1.1); measuring names as bold changes compact "
+    "pictures and so pinned golden SVG hashes (tests/golden/outputs.json), an output change this "
+    "review does not own"))
+def test_the_az_lane_names_of_a_space_time_picture_do_not_run_together() -> None:
+    """London with three AZs per region (compact picture, 112.4 px lanes): the bold 12 px
+    names ``ap-southeast-2a`` are 110.4 px wide in DejaVu Sans Bold, so neighbouring names are
+    2 px apart — "ap-southeast-2aap-southeast-2b" reads as one word — and ``ap-southeast-2c``
+    ends 1 px from the dashed line that closes its region's box. What is true for a readable
+    picture: half an em (6 px) between neighbouring names, and none reaches a region's line."""
+    import itertools
+    import re
+
+    from replicalab import scenarios
+
+    svg = scenarios.run("london", merge="attribute-lww", **LEADER).to_svg()
+    lanes = [f"{r}{az}" for r in ("ap-southeast-2", "eu-west-1", "us-east-1") for az in "abc"]
+    found = re.findall(r'<text x="([\d.]+)" y="[\d.]+"([^>]*)>(' + "|".join(lanes) + ")</text>", svg)
+    assert [name for _, _, name in found] == lanes
+    if all("rotate(" in attributes for _, attributes, _ in found):
+        return  # names set at an angle never run together
+    assert all('font-weight="bold"' in a and 'font-size="12"' in a for _, a, _ in found), found
+    edges = [(float(x) - w / 2, float(x) + w / 2) for x, _, name in found
+             for w in [sum(_BOLD[c] for c in name) * 12 / 2048]]
+    gaps = [start - end for (_, end), (start, _) in itertools.pairwise(edges)]
+    assert min(gaps) >= 6, gaps
+    separators = [float(x) for x in re.findall(r'<line x1="([\d.]+)" y1="\d+" x2="\1" y2="\d+" '
+                                               r'stroke="#9FB3CC"', svg)]
+    assert separators and not [(s, left, right) for s in separators for left, right in edges
+                               if left - 3 <= s <= right + 3]
