@@ -136,3 +136,30 @@ def test_the_az_lane_names_of_a_space_time_picture_do_not_run_together() -> None
                                                r'stroke="#9FB3CC"', svg)]
     assert separators and not [(s, left, right) for s in separators for left, right in edges
                                if left - 3 <= s <= right + 3]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "open, for issue-16g (the ledger's handling of writes stuck in never-committed log entries): "
+    "'arrived but never applied' accepts only holders the write had seen, and the concurrent w2 "
+    "at us-east-1b makes w1 fall through to 'lost' — the same gap as the strict xfail in "
+    "test_review_regions2.py, here reached through a node back without its disk"))
+@pytest.mark.parametrize("merge", ["attribute-lww", "causal", "crdt"])
+def test_a_write_stuck_in_a_log_that_no_leader_can_commit_is_unreplicated_not_lost(merge: str) -> None:
+    """w1 (eu-west-1, ``a1``) and w2 (us-east-1, ``a2``) are concurrent and touch different
+    attributes. At t=295 us-east-1a goes down for good (disk kept) and us-east-1c loses its
+    disk (back at t=296, it may not vote until a leader speaks): us-east-1b, the only voter,
+    can elect nobody, so w1 reaches it (t~395) only in a log entry that never commits. Every
+    eu-west-1 node holds w1 and w2 side by side; no merge ever dropped w1. The ledger said
+    w1 was silently lost by w2, "it never arrived or was dropped without a recorded merge" —
+    both false. What is true: w1 is unreplicated (the run ended before us-east-1 applied it)."""
+    regions = ("eu-west-1", "us-east-1")
+    scenario = TableScenario(
+        name="stuck", description="a region whose last voter can elect nobody", regions=regions,
+        latency={regions: Uniform(100, 110)}, initial={"k": {"a": "a0"}},
+        workload=(ClientWrite(290, "eu-west-1", "w1", "c1", "k", {"a1": 1}),
+                  ClientWrite(290, "us-east-1", "w2", "c2", "k", {"a2": 2})))
+    result = scenario.run(merge, 0, **LEADER, az_outages=[
+        AzOutage(295, "us-east-1", "a"), AzOutage(295, "us-east-1", "c", until=296, durable=False)])
+    assert all(result.items[f"eu-west-1{az}"]["k"].writes() >= {("w1", "a1"), ("w2", "a2")} for az in "abc")
+    entry = next(e for e in result.ledger if e.write == "w1")
+    assert entry.verdict == "unreplicated", entry
