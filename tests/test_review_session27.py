@@ -216,3 +216,31 @@ def test_two_waiting_writes_the_leader_logs_in_reverse_order_do_not_each_see_the
     assert not (facts["w1"].saw(facts["w2"]) and facts["w2"].saw(facts["w1"])), (facts["w1"], facts["w2"])
     entry = next(e for e in result.ledger if e.write == "w2")
     assert (entry.verdict, entry.by) == ("superseded", ("w1",)), entry
+
+
+@pytest.mark.parametrize("merge", ["item-lww", "attribute-lww", "causal", "crdt"])
+def test_a_write_left_only_in_a_hint_reaches_the_other_home_node_when_it_catches_up(merge: str) -> None:
+    """Leaderless, n=2 w=2 sloppy: k's home nodes are eu-west-1c then eu-west-1b (stand-in
+    eu-west-1a). w1 is held by c and b; b loses its disk at t=90 (back at 990), so w2 is
+    acknowledged by c and a hint at a for b. c loses its disk at t=171: the region's only copy
+    of w2 (which carries w1's value) is a's hint. c comes back at 321 and asks a and b to catch
+    it up; a answered with nothing (a catch-up answer held only a's own table, never a hint),
+    and — this seed — b, back empty at 990, answered c before a's handoff reached it. Every node
+    was up at the end and the run had not converged: c, a home of k, never got w1 or w2 (both
+    'unreplicated'), and eventually consistent reads at c would miss them for ever. What is
+    true: a catch-up answer includes the hints kept for another home node of the asker's keys
+    (they are copies of acknowledged writes); the run converges and both writes are kept."""
+    scenario = TableScenario(
+        name="hint-only", description="an acknowledged write whose only copy is a hint", regions=("eu-west-1",),
+        latency={}, initial={"k": {"a": "a0"}},
+        workload=(ClientWrite(51, "eu-west-1", "w1", "c1", "k", {"a": "v1"}),
+                  ClientWrite(91, "eu-west-1", "w2", "c2", "k", {"b": "v2"})))
+    result = scenario.run(merge, 1, replicas_per_region=3, region_protocol="leaderless", n=2, r=1, w=2,
+                          sloppy=True, az_outages=[AzOutage(90, "eu-west-1", "b", until=990, durable=False),
+                                                   AzOutage(171, "eu-west-1", "c", until=321, durable=False),
+                                                   AzOutage(451, "eu-west-1", "c", until=511)])
+    assert [e.replica for e in result.trace.of_kind("HintStored")] == ["eu-west-1a"]
+    assert result.final["eu-west-1b"]["k"] == result.final["eu-west-1c"]["k"]
+    assert result.items["eu-west-1c"]["k"].writes() >= {("w1", "a"), ("w2", "b")}
+    assert result.converged
+    assert result.ledger.verdicts() == {"w1": "kept", "w2": "kept"}
