@@ -34,15 +34,17 @@ def _homes(key: str, n: int) -> tuple[str, ...]:
 
 def test_a_write_left_only_in_a_hint_is_not_said_to_be_unreplicated() -> None:
     """Sloppy quorum, n=2 w=2: home node H1 is down for good, so the write is acknowledged by
-    its coordinator H0 and a hint at stand-in S (kept for H1). H0 then loses its disk. The
-    write's effect is in no table, so it is lost — but it was replicated: S still keeps it as a
-    hint that never came home. The ledger said "lost ... before replicating it", which is false;
-    the issue asks that writes kept only in a hint that never came home be reported as such."""
+    its coordinator H0 and a hint at stand-in S (kept for H1). H0 then loses its disk, for good.
+    The write's effect is in no table, so it is lost — but it was replicated: S still keeps it as
+    a hint that never came home. The ledger said "lost ... before replicating it", which is false;
+    the issue asks that writes kept only in a hint that never came home be reported as such.
+    (Were H0 back, S's answer to its catch-up would hand it the hint and the write would be kept:
+    test_review_session27.py; until session 27 H0 came back at t=600 here and still lost it.)"""
     h0, h1, stand_in = _homes("k", 2)
     writes = [ClientWrite(at=100, region="eu-west-1", op="w1", client="c1", key="k",
                           attributes={"a1": 1})]
     outages = [AzOutage(50, "eu-west-1", h1[-1]),
-               AzOutage(400, "eu-west-1", h0[-1], until=600, durable=False)]
+               AzOutage(400, "eu-west-1", h0[-1], durable=False)]
     result = story(regions=("eu-west-1",), writes=writes).run(
         "attribute-lww", 0, az_outages=outages, n=2, r=1, w=2, sloppy=True, **LEADERLESS)
     assert [e.replica for e in result.trace.of_kind("HintStored")] == [stand_in]

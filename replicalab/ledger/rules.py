@@ -331,8 +331,12 @@ def judge(
         # it) are no evidence of an unseen winner; the removing write recorded its own loss.
         events = [e for e in history.get(w.id, ()) if e.loss.attribute in w.effect
                   and e.loss.by != UNATTRIBUTED]
-        unseen = next((e for e in events if e.loss.by not in records
-                       or not records[e.loss.by].saw(w)), None)
+        # A loss at a replica that holds the write again at the end was undone there (a later
+        # write that had seen it carried it back): as in a converged run, where such a write is
+        # kept, it is no loss — the history counts where the effect is gone.
+        unseen = next((e for e in events if (e.loss.by not in records
+                                             or not records[e.loss.by].saw(w))
+                       and e.replica not in held_at), None)
         if unseen is not None:
             why = told + _explain(w, unseen, records) + overwrite
             entries.append(_lost(w, why, unseen.replica, unseen.time, (unseen.loss.by,),

@@ -58,9 +58,10 @@ a group of AZ nodes (``eu-west-1a``, ``eu-west-1b``, ...), each a
 
 * **A node back from an outage catches up first**: it asks the other nodes — its region's,
   and the other regions' (for what they shipped while it was down) — for the items it is home
-  for and merges what they send; once ``nodes - w + 1`` of its region's other nodes answered
-  (they hold at least one copy of every write the region acknowledged, even one this node
-  held and lost with its disk) it is ready. Until then the request router sends it no client
+  for and merges what they send — a node's answer holds its table's copies and the hints it
+  keeps for another home node of those keys; once ``nodes - w + 1`` of its region's other nodes
+  answered (they hold at least one copy of every write the region acknowledged, even one this
+  node held and lost with its disk, in a table or a hint) it is ready. Until then the request router sends it no client
   request and it answers no read's ``Peek``: its copy does not count towards ``r``. Without this a restarted node would coordinate
   the next write on the copy it had, and that write would not have *seen* a write the region
   acknowledged while it was away — LWW would then drop the acknowledged write in favour of
@@ -578,6 +579,12 @@ class LeaderlessNode(TableReplica):
             items = tuple(Replicate(k, item, "", self.lamport.time, (self.hlc.wall, self.hlc.logical))
                           for k, item in sorted(self.items.items())
                           if self.owns(k) and src in ring.preference_list(k, n))
+            # A hint kept here for another home node of a key src is home for is a copy of a
+            # write its region acknowledged — after src and the coordinator lost their disks
+            # maybe the only one left: src gets it too (src's own hints went just above).
+            items += tuple(self.hints[home][held] for home in sorted(self.hints) if home != src
+                           for held in sorted(self.hints[home])
+                           if src in ring.preference_list(held[0], n))
             ctx.send(src, CaughtUp(items), scopes=[r.key for r in items])
             if src in self._unanswered and not msg.again:
                 # src is back from an outage that swallowed this node's own CatchUp: ask again,

@@ -163,6 +163,13 @@ class TableScenario:
         clients = Clients(sim, self, opts)
         if opts.replicas_per_region > 1:
             clients.router = regions.Router(sim, regions.groups(self.regions, opts.replicas_per_region))
+            # A fault of a millisecond happens before the requests sent in it (same-time actions
+            # run in schedule order): the router, choosing a node when the client sends, must
+            # see an AZ that goes down in that millisecond, as GlobalTable.at(t) does — else it
+            # picks the node and the request reaches it down ("RegionUnreachable" with AZs up).
+            sim.add_faults(tuple(f for outage in opts.az_outages for f in outage.faults()))
+            if opts.az_partitions:
+                self._cut_azs(sim, opts)
         for write in self.workload:
             clients.write(write)
         for read in self.reads:
@@ -171,7 +178,7 @@ class TableScenario:
         if opts.durable is not None:
             faults = tuple(attrs.evolve(f, durable=opts.durable) if isinstance(f, Crash) else f
                            for f in faults)
-        sim.add_faults(faults + tuple(f for outage in opts.az_outages for f in outage.faults()))
+        sim.add_faults(faults)  # whole-region faults: single-replica regions only (options.py)
         if opts.az_outages:
             from functools import partial
 
@@ -179,8 +186,6 @@ class TableScenario:
 
             for outage in opts.az_outages:  # after the crash: the reads the node held fail
                 sim.schedule(outage.at, partial(az.reads_lost, node=outage.node))
-        if opts.az_partitions:
-            self._cut_azs(sim, opts)
         return Prepared(self, sim, opts, clients, policy, initial)
 
     def _cut_azs(self, sim: Simulation, opts: Options) -> None:
