@@ -5,7 +5,8 @@
                           [--skew REGION=MS] [--stamps hlc] [--scan]
                           [--replicas-per-region 3 [--region-protocol leader|leaderless [--n N --r R --w W
                            --sloppy]] [--az-outage NODE@AT..UNTIL] [--az-partition NODE@AT..UNTIL]]
-    replicalab compare london [--seed N] [--seeds N] [--json] [--replicas-per-region 3 [--az-partition NODE@AT..UNTIL]]
+    replicalab compare london [--seed N] [--seeds N] [--json] [--replicas-per-region 3
+                           [--az-outage NODE@AT[..UNTIL][:lose-disk]] [--az-partition NODE@AT..UNTIL]]
     replicalab compare --workload append-only|profile|contested [--minutes M]
     replicalab run london --net [--merge POLICY] [--hold MS]   (real processes on 127.0.0.1)
     replicalab run london --net --listen SECONDS   (and, meanwhile, in another terminal:)
@@ -324,6 +325,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="nodes per region, one per AZ, in every pattern's runs")
     compare.add_argument("--region-protocol", default=None, metavar="PROTOCOL",
                          help="the protocol inside a region: leader (the default with N > 1)")
+    compare.add_argument("--az-outage", type=_az_outage, action="append", default=[],
+                         metavar="NODE@AT[..UNTIL][:lose-disk]",
+                         help="take an AZ down in every pattern's runs, e.g. eu-west-1a@150..600 (repeatable)")
     compare.add_argument("--az-partition", type=_az_partition, action="append", default=[],
                          metavar="NODE@AT..UNTIL",
                          help="cut an AZ off from its region's other AZs in every pattern's runs (repeatable)")
@@ -543,6 +547,10 @@ def _compare(args: argparse.Namespace) -> None:
         if inside.get("replicas_per_region", 1) > 1:
             title += (f", {inside['replicas_per_region']} AZ nodes per region "
                       f"({inside.get('region_protocol', 'leader')})")
+            if inside.get("az_outages"):
+                title += "; AZ outages " + ", ".join(
+                    f"{o.region}{o.az}@{o.at}" + (f"..{o.until}" if o.until is not None else "")
+                    + ("" if o.durable else ":lose-disk") for o in inside["az_outages"])
             if inside.get("az_partitions"):
                 title += "; AZ partitions " + ", ".join(
                     f"{c.node}@{c.at}..{c.until}" for c in inside["az_partitions"])

@@ -282,6 +282,14 @@ def test_the_cli_runs_and_compares_with_azs_per_region(capsys) -> None:
     out = capsys.readouterr().out
     assert "3 AZ nodes per region (leader); not applicable: MRSC (3 regions)" in out
     assert "single primary" in out and "MRSC (3 regions)  " not in out
+    assert main(["compare", "london", "--replicas-per-region", "3", "--json",
+                 "--az-outage", "eu-west-1a@145..600:lose-disk"]) == 0
+    outage_rows = json.loads(capsys.readouterr().out)
+    assert main(["compare", "london", "--replicas-per-region", "3", "--json"]) == 0
+    assert outage_rows != json.loads(capsys.readouterr().out)  # the outage reached every row's runs
+    assert main(["compare", "london", "--replicas-per-region", "3",
+                 "--az-outage", "eu-west-1a@145..600:lose-disk", "--az-outage", "us-east-1b@10"]) == 0
+    assert "AZ outages eu-west-1a@145..600:lose-disk, us-east-1b@10;" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(("argv", "says"), [
