@@ -311,12 +311,23 @@ def judge(
                 unreached.append(replica)
                 continue
             if reached is not None and not found[1] and all(
-                    h not in records or h == w.id or w.saw(records[h]) for h in found[0]) \
+                    h not in records or h == w.id or not records[h].saw(w) for h in found[0]) \
                     and not _removed_after(w, records):
-                # Ground truth says it arrived (a message carried it: a read's answer, a
-                # refused proposal, a log entry that never committed), but it was never
-                # applied, and nothing it had not seen took its place: no merge lost it.
-                unapplied.append(replica)
+                # Ground truth says it arrived, and no write that had seen it holds its place
+                # here. A holder it had not seen (older, or concurrent) took its place here only
+                # if a merge or a write here discarded it, and those record what they discard
+                # (a merge whose incoming item loses too): judged below, first. So either a write
+                # that had seen it removed it here before the holder came (recorded: that write
+                # is responsible), or it never entered this table — it came only in a message
+                # that was not applied (a log entry that never committed, a forwarded request,
+                # a read's answer, a refused proposal) or in the past of an item in which a
+                # later write had already overwritten it (that write's removal is recorded
+                # where it happened).
+                removers = _seeing_removers(w, history.get(w.id, ()), records, replica)
+                if removers:
+                    holders.update(removers)
+                else:
+                    unapplied.append(replica)
                 continue
             holders.update(found[0])
             problem = problem or (f"at {replica}: {found[1]}" if found[1] else "")
@@ -361,6 +372,13 @@ def judge(
                    f"({', '.join(unseen_holders)}, concurrent with {w.id}, kept beside)")
             entries.append(Entry(verdict="superseded", why=why, by=tuple(later), **base))
             continue
+        removers = _seeing_removers(w, history.get(w.id, ()), records)
+        if not holders and removers:
+            # Held nowhere, no replica holds a write that took its place, and every recorded
+            # removal was by a write that had seen it: the merge history says superseded.
+            why = f"{told}overwritten by {', '.join(removers)}, which had seen it"
+            entries.append(Entry(verdict="superseded", why=why, by=removers, **base))
+            continue
         if w.id in absent:
             why = absent[w.id]
         elif problem:
@@ -370,6 +388,16 @@ def judge(
                    "dropped without a recorded merge)")
         entries.append(_lost(w, told + why, None, None, unseen_holders, reports, base))
     return Ledger(tuple(entries))
+
+
+def _seeing_removers(w: WriteRecord, events: Iterable[LossEvent], records: Mapping[str, WriteRecord],
+                     replica: str | None = None) -> tuple[str, ...]:
+    """The writes that had seen ``w`` and, by the recorded losses, removed part of its effect
+    (at ``replica``, or anywhere if None), sorted."""
+    return tuple(sorted({e.loss.by for e in events if e.loss.attribute in w.effect
+                         and (replica is None or e.replica == replica)
+                         and e.loss.by in records and e.loss.by != w.id
+                         and records[e.loss.by].saw(w)}))
 
 
 def _lost(w: WriteRecord, why: str, where: str | None, when: int | None, by: tuple[str, ...],

@@ -214,6 +214,15 @@ class AntiEntropyDriver:
             local = self.items.get(key)
             outcome = self.policy.merge(local, Item.from_bytes(value))
             if outcome.item == local:
+                if outcome.losses:
+                    # The peer's item lost to ours: nothing changes here, but the merge dropped
+                    # the peer's values, and the ledger judges by the losses merges record
+                    # (a replication merge that loses logs its losses too, ``changed=False``).
+                    ctx.log("Merged", key=key, source=src, write="anti-entropy",
+                            policy=self.policy.name, changed=False,
+                            note=f"anti-entropy kept the local {key}: {outcome.note}",
+                            siblings=len(outcome.item.versions),
+                            losses=loss_fields(outcome.losses), item=outcome.item.to_trace())
                 continue
             self.items[key] = outcome.item
             repaired.append(key)
