@@ -288,6 +288,9 @@ def judge(
         reset = {e.loss.attribute for e in history.get(w.id, ())
                  if e.loss.by in records and e.loss.attribute not in records[e.loss.by].added}
         keepers = homes.get(w.key) if homes is not None and w.key in homes else None
+        # A set DELETE undone by a concurrent add that wins (add-wins) records no loss, so for a
+        # write that deletes elements a concurrent holder of them is no sign it never applied.
+        deletes = any(removed for _, removed in w.elements.values())
         for replica in sorted(dormant):
             if keepers is not None and replica not in keepers:
                 continue
@@ -310,7 +313,7 @@ def judge(
             if not _reached(w, knowledge):
                 unreached.append(replica)
                 continue
-            if reached is not None and not found[1] and all(
+            if reached is not None and (not found[1] or not deletes) and all(
                     h not in records or h == w.id or not records[h].saw(w) for h in found[0]) \
                     and not _removed_after(w, records):
                 # Ground truth says it arrived, and no write that had seen it holds its place
