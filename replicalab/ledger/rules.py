@@ -249,7 +249,8 @@ def judge(
     surfaced its conflict (making a lost write ``detected``); ``absent``
     explains writes whose value vanished without any merge (a crash);
     ``reached`` is ground truth at the end, ``{replica: {key: knowledge}}``:
-    which writes had reached each live replica. Without it, every write is
+    which writes had reached each live replica (received, not necessarily applied:
+    see "Reached is not applied" in :mod:`replicalab.ledger`). Without it, every write is
     taken to have reached every replica (nothing is ``unreplicated``).
     ``dormant`` are the items of replicas that are down at the end but kept
     their state (a durable crash): a write they hold is not lost, only
