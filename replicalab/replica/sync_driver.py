@@ -5,7 +5,10 @@
 :class:`~replicalab.antientropy.SyncSession` protocol over ``ctx``: it starts a
 session with a random peer on a timer, answers a peer's sessions, carries what
 the region holds *now* in every item-bearing message, and merges what a finished
-session found with the region's policy (logging ``Merged`` and ``Synced``).
+session found with the region's policy (logging ``Merged`` and ``Synced``). A peer's item
+that lost to the region's own changes nothing, yet its merge is logged too (``Merged`` with
+``changed=False`` and the client values it dropped), as a losing replication merge is: the
+write ledger judges by the losses merges record.
 """
 
 from __future__ import annotations
