@@ -51,9 +51,10 @@ merge whose incoming item loses, too: ``Merged`` with ``changed=False``). So at 
 reached, a write is missing *there* because of a write that had seen it (that write is
 responsible; a recorded removal there names it even if a concurrent value came later), or
 else it never entered that table: a holder it had not seen took its place only through a
-merge, which recorded the loss (judged first). One exception is left to the holders: a set
-``DELETE`` undone by a concurrent add that wins (add-wins) records no loss, so for a write
-that deletes elements a concurrent holder of them still counts as responsible.
+merge, which recorded the loss (judged first). One exception is left to the holders: a
+removal that loses records no loss (a tombstone of REMOVE, a delete or PutItem, or a set
+``DELETE`` undone by a concurrent add that wins), so when what a write removed is back, a
+concurrent holder of it still counts as responsible.
 
 ``by`` and the why always name the write that actually caused the loss: the
 write whose item, attribute or sibling won the merge — for a resolve-by-stamp

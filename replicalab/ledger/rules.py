@@ -289,9 +289,11 @@ def judge(
         reset = {e.loss.attribute for e in history.get(w.id, ())
                  if e.loss.by in records and e.loss.attribute not in records[e.loss.by].added}
         keepers = homes.get(w.key) if homes is not None and w.key in homes else None
-        # A set DELETE undone by a concurrent add that wins (add-wins) records no loss, so for a
-        # write that deletes elements a concurrent holder of them is no sign it never applied.
-        deletes = any(removed for _, removed in w.elements.values())
+        # A removal that loses records no loss: a tombstone (REMOVE, a delete, PutItem's
+        # implicit removals) or a set DELETE undone by a concurrent add that wins (add-wins).
+        # So for a write that removes something, a concurrent holder of what it removed is no
+        # sign it never applied: its "is back" problems are judged by the holders.
+        deletes = bool(w.removed) or w.replaces or any(removed for _, removed in w.elements.values())
         for replica in sorted(dormant):
             if keepers is not None and replica not in keepers:
                 continue
