@@ -113,13 +113,6 @@ def _no_quorum_in_eu():
         reads=(ClientRead(400, "eu-west-1", "r1", "reader", "k", consistent=False),))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "open: the review's fix (a holder blocks 'arrived but never applied' only if it had seen the "
-    "write) assumed a merge that loses always records the loss; an anti-entropy merge whose "
-    "incoming item loses changes nothing and records nothing, so the fix turned a loss by a "
-    "concurrent write into a loss with no cause (tests/test_matrix_random.py story 11, item-lww). "
-    "Reverted; telling a log entry that never committed from a merge that lost needs the carrier "
-    "in ground truth's 'reached' record"))
 @pytest.mark.parametrize("merge", ["attribute-lww", "causal", "crdt", "item-lww"])
 def test_a_write_that_reached_a_node_without_a_quorum_is_unreplicated_and_its_reader_stale(merge) -> None:
     """What was wrong: the ledger called w2 silently-lost, "its value is absent from the final

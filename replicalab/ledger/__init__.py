@@ -24,9 +24,10 @@ Every client write gets exactly one verdict:
     effect like any other, and its why starts with what the client was told;
 ``unreplicated``
     acknowledged and held by at least one live replica, but the run ended
-    before it reached every live replica (the run did not converge: a
-    partition never healed, say). A write held nowhere is judged by the other
-    rules.
+    before it reached every live replica, or before one it reached applied it
+    (the run did not converge: a partition never healed, a region lost its
+    quorum with the write in a log entry that can never commit). A write held
+    nowhere is judged by the other rules.
 
 The rules, in order: ``rejected`` if the client got an error; ``kept`` if the
 effect is at every live replica; ``silently-lost`` (or ``detected``, when the
@@ -34,10 +35,26 @@ system reported it) if any recorded merge discarded part of the effect in
 favour of a write that had not seen it — the why names the *first* such merge
 (replica, time, the winning write and the stamps) and mentions a later
 overwrite; ``unreplicated`` if it is held somewhere and every live replica
-missing it never received it; ``superseded`` if every write now holding the
+missing it never received it, or received it without it ever entering its table (below);
+``superseded`` if every write now holding the
 missing attributes had seen it — or if some did and the others are concurrent values kept
 beside them (siblings, a multi-value register), every recorded removal having been by a
+write that had seen it — or if it is held nowhere and every recorded removal of it was by a
 write that had seen it; otherwise ``silently-lost`` (or ``detected``).
+
+*Reached is not applied.* Ground truth says which writes had reached each replica: a
+message carried them, or their past. That includes messages a replica does not apply — a
+leader region's log entry that never commits (no quorum), a request waiting for a leader —
+and items in which a later write had already overwritten the write (it arrives only as that
+item's past). Every merge that drops a value records the loss (a replication or anti-entropy
+merge whose incoming item loses, too: ``Merged`` with ``changed=False``). So at a replica it
+reached, a write is missing *there* because of a write that had seen it (that write is
+responsible; a recorded removal there names it even if a concurrent value came later), or
+else it never entered that table: a holder it had not seen took its place only through a
+merge, which recorded the loss (judged first). One exception is left to the holders: a
+removal that loses records no loss (a tombstone of REMOVE, a delete or PutItem, or a set
+``DELETE`` undone by a concurrent add that wins), so when what a write removed is back, a
+concurrent holder of it still counts as responsible.
 
 ``by`` and the why always name the write that actually caused the loss: the
 write whose item, attribute or sibling won the merge — for a resolve-by-stamp

@@ -249,7 +249,8 @@ def judge(
     surfaced its conflict (making a lost write ``detected``); ``absent``
     explains writes whose value vanished without any merge (a crash);
     ``reached`` is ground truth at the end, ``{replica: {key: knowledge}}``:
-    which writes had reached each live replica. Without it, every write is
+    which writes had reached each live replica (received, not necessarily applied:
+    see "Reached is not applied" in :mod:`replicalab.ledger`). Without it, every write is
     taken to have reached every replica (nothing is ``unreplicated``).
     ``dormant`` are the items of replicas that are down at the end but kept
     their state (a durable crash): a write they hold is not lost, only
@@ -288,6 +289,11 @@ def judge(
         reset = {e.loss.attribute for e in history.get(w.id, ())
                  if e.loss.by in records and e.loss.attribute not in records[e.loss.by].added}
         keepers = homes.get(w.key) if homes is not None and w.key in homes else None
+        # A removal that loses records no loss: a tombstone (REMOVE, a delete, PutItem's
+        # implicit removals) or a set DELETE undone by a concurrent add that wins (add-wins).
+        # So for a write that removes something, a concurrent holder of what it removed is no
+        # sign it never applied: its "is back" problems are judged by the holders.
+        deletes = bool(w.removed) or w.replaces or any(removed for _, removed in w.elements.values())
         for replica in sorted(dormant):
             if keepers is not None and replica not in keepers:
                 continue
@@ -310,13 +316,24 @@ def judge(
             if not _reached(w, knowledge):
                 unreached.append(replica)
                 continue
-            if reached is not None and not found[1] and all(
-                    h not in records or h == w.id or w.saw(records[h]) for h in found[0]) \
+            if reached is not None and (not found[1] or not deletes) and all(
+                    h not in records or h == w.id or not records[h].saw(w) for h in found[0]) \
                     and not _removed_after(w, records):
-                # Ground truth says it arrived (a message carried it: a read's answer, a
-                # refused proposal, a log entry that never committed), but it was never
-                # applied, and nothing it had not seen took its place: no merge lost it.
-                unapplied.append(replica)
+                # Ground truth says it arrived, and no write that had seen it holds its place
+                # here. A holder it had not seen (older, or concurrent) took its place here only
+                # if a merge or a write here discarded it, and those record what they discard
+                # (a merge whose incoming item loses too): judged below, first. So either a write
+                # that had seen it removed it here before the holder came (recorded: that write
+                # is responsible), or it never entered this table — it came only in a message
+                # that was not applied (a log entry that never committed, a forwarded request,
+                # a read's answer, a refused proposal) or in the past of an item in which a
+                # later write had already overwritten it (that write's removal is recorded
+                # where it happened).
+                removers = _seeing_removers(w, history.get(w.id, ()), records, replica)
+                if removers:
+                    holders.update(removers)
+                else:
+                    unapplied.append(replica)
                 continue
             holders.update(found[0])
             problem = problem or (f"at {replica}: {found[1]}" if found[1] else "")
@@ -365,6 +382,13 @@ def judge(
                    f"({', '.join(unseen_holders)}, concurrent with {w.id}, kept beside)")
             entries.append(Entry(verdict="superseded", why=why, by=tuple(later), **base))
             continue
+        removers = _seeing_removers(w, history.get(w.id, ()), records)
+        if not holders and removers:
+            # Held nowhere, no replica holds a write that took its place, and every recorded
+            # removal was by a write that had seen it: the merge history says superseded.
+            why = f"{told}overwritten by {', '.join(removers)}, which had seen it"
+            entries.append(Entry(verdict="superseded", why=why, by=removers, **base))
+            continue
         if w.id in absent:
             why = absent[w.id]
         elif problem:
@@ -374,6 +398,16 @@ def judge(
                    "dropped without a recorded merge)")
         entries.append(_lost(w, told + why, None, None, unseen_holders, reports, base))
     return Ledger(tuple(entries))
+
+
+def _seeing_removers(w: WriteRecord, events: Iterable[LossEvent], records: Mapping[str, WriteRecord],
+                     replica: str | None = None) -> tuple[str, ...]:
+    """The writes that had seen ``w`` and, by the recorded losses, removed part of its effect
+    (at ``replica``, or anywhere if None), sorted."""
+    return tuple(sorted({e.loss.by for e in events if e.loss.attribute in w.effect
+                         and (replica is None or e.replica == replica)
+                         and e.loss.by in records and e.loss.by != w.id
+                         and records[e.loss.by].saw(w)}))
 
 
 def _lost(w: WriteRecord, why: str, where: str | None, when: int | None, by: tuple[str, ...],

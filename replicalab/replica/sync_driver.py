@@ -5,7 +5,10 @@
 :class:`~replicalab.antientropy.SyncSession` protocol over ``ctx``: it starts a
 session with a random peer on a timer, answers a peer's sessions, carries what
 the region holds *now* in every item-bearing message, and merges what a finished
-session found with the region's policy (logging ``Merged`` and ``Synced``).
+session found with the region's policy (logging ``Merged`` and ``Synced``). A peer's item
+that lost to the region's own changes nothing, yet its merge is logged too (``Merged`` with
+``changed=False`` and the client values it dropped), as a losing replication merge is: the
+write ledger judges by the losses merges record.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from replicalab.antientropy import (
 from replicalab.antientropy.wire import _check_child_hash_bytes
 from replicalab.clocks import HybridLogicalClock, LamportClock
 from replicalab.errors import ConfigError
-from replicalab.items import Item
+from replicalab.items import INITIAL_WRITE, Item
 from replicalab.merkle import _check_shape, suggested_depth
 from replicalab.policies import MergePolicy
 from replicalab.replica._keyspace import ItemStore, KeyspaceIndex, Snapshot
@@ -133,6 +136,10 @@ class AntiEntropyDriver:
     sessions: dict[str, SyncSession]
     session_peer: dict[str, str]
     syncs_started: int
+    #: Per session: the peer's items that lost to ours outright (the merge left our item as it
+    #: was, so the session has nothing to write), by key. Their losses are logged when the
+    #: session ends, like a replication merge that loses: the ledger judges by recorded losses.
+    outvoted: dict[str, dict[str, bytes]]
 
     def _observe_clocks(self, ctx: Context, lamport: int, hlc: tuple[int, int]) -> None:
         raise NotImplementedError  # the region's: advance its Lamport and hybrid clocks
@@ -151,12 +158,21 @@ class AntiEntropyDriver:
         if type(self.items) is not ItemStore:  # someone replaced the dict: track it from now on
             self.items = ItemStore(self.items)
         snapshot = self.keyspace.snapshot(self.items, fanout=config.fanout, depth=config.depth_for(len(self.items)))
-        return SyncSession(snapshot.tree, snapshot, self._merge_bytes, session=name,
+        outvoted = self.outvoted[name] = {}
+
+        def merge(key: str, local: bytes | None, remote: bytes | None) -> bytes:
+            merged = self._merge_bytes(key, local, remote)
+            if local is not None and remote is not None and merged == local:
+                outvoted[key] = remote
+            return merged
+
+        return SyncSession(snapshot.tree, snapshot, merge, session=name,
                            child_hash_bytes=config.child_hash_bytes, adaptive=config.depth is None)
 
     def _end_session(self, name: str) -> SyncSession | None:
         """Forget session ``name`` (finished or abandoned) and close its snapshot."""
         session = self.sessions.pop(name, None)
+        self.outvoted.pop(name, None)
         if session is not None and isinstance(session.values, Snapshot):
             session.values.close()
         return session
@@ -213,17 +229,32 @@ class AntiEntropyDriver:
             self.session_peer[msg.session] = src
         self._send_sync(ctx, src, session.receive(msg))
         if session.done:
+            outvoted = self.outvoted.get(msg.session, {})
             self._end_session(msg.session)
             self.session_peer.pop(msg.session, None)
-            self._apply_sync(ctx, src, session)
+            self._apply_sync(ctx, src, session, outvoted)
 
-    def _apply_sync(self, ctx: Context, src: str, session: SyncSession) -> None:
+    def _apply_sync(self, ctx: Context, src: str, session: SyncSession,
+                    outvoted: dict[str, bytes]) -> None:
         repaired = []
-        for key, value in sorted(session.updates.items()):
+        updates = session.updates
+        for key, value in sorted({**outvoted, **updates}.items()):
             local = self.items.get(key)
             outcome = self.policy.merge(local, Item.from_bytes(value))
             if outcome.item == local:
+                if any(x.write != INITIAL_WRITE for x in outcome.losses):
+                    # The peer's item lost to ours: nothing changes here, but the merge dropped
+                    # a client write's values, and the ledger judges by the losses merges record
+                    # (a replication merge that loses logs its losses too, ``changed=False``).
+                    # Dropping only the initial values is no news: not logged.
+                    ctx.log("Merged", key=key, source=src, write="anti-entropy",
+                            policy=self.policy.name, changed=False,
+                            note=f"anti-entropy kept the local {key}: {outcome.note}",
+                            siblings=len(outcome.item.versions),
+                            losses=loss_fields(outcome.losses), item=outcome.item.to_trace())
                 continue
+            if key not in updates:
+                continue  # ours changed since the session's snapshot: a later session settles it
             self.items[key] = outcome.item
             repaired.append(key)
             ctx.log("Merged", key=key, source=src, write="anti-entropy", policy=self.policy.name,

@@ -112,6 +112,7 @@ class TableReplica(AntiEntropyDriver, Replica):
         self.outbox: list[tuple[str, str]] = []
         self.sessions: dict[str, SyncSession] = {}
         self.session_peer: dict[str, str] = {}
+        self.outvoted: dict[str, dict[str, bytes]] = {}
         self.syncs_started = 0
         self.policy = get_policy(policy)
         if stamps not in STAMPS:
@@ -157,6 +158,7 @@ class TableReplica(AntiEntropyDriver, Replica):
         for name in sorted(self.sessions):  # a durable restart: syncs in flight died in the crash
             ctx.log("SyncAbandoned", session=name, peer=self.session_peer.pop(name))
         self.sessions.clear()
+        self.outvoted.clear()
 
     def on_timer(self, ctx: Context, timer: Any) -> None:
         if timer == _SHIP:

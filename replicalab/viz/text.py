@@ -70,8 +70,9 @@ def timeline(result: Result) -> str:
             text = (f"{event.replica} anti-entropy with {event.get('peer')}: "
                     f"{event.get('divergent')} keys differed, repaired {', '.join(event.get('repaired'))} "
                     f"({event.get('bytes_sent')} bytes sent)")
-        elif event.kind == "Merged" and event.get("write") == "anti-entropy":
-            continue  # summarised by the Synced line
+        elif event.kind == "Merged" and event.get("write") == "anti-entropy" and event.get("changed"):
+            continue  # summarised by the Synced line; a repair that kept the local item and
+            # dropped the peer's values is shown below, like a replication merge that lost
         elif event.kind == "Proposed":
             text = (f"{event.replica} proposes {event.get('write')} on {event.get('key')} "
                     f"as commit {event.get('base') + 1} and waits for another region")
