@@ -138,11 +138,6 @@ def test_the_az_lane_names_of_a_space_time_picture_do_not_run_together() -> None
                                if left - 3 <= s <= right + 3]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "open, for issue-16g (the ledger's handling of writes stuck in never-committed log entries): "
-    "'arrived but never applied' accepts only holders the write had seen, and the concurrent w2 "
-    "at us-east-1b makes w1 fall through to 'lost' — the same gap as the strict xfail in "
-    "test_review_regions2.py, here reached through a node back without its disk"))
 @pytest.mark.parametrize("merge", ["attribute-lww", "causal", "crdt"])
 def test_a_write_stuck_in_a_log_that_no_leader_can_commit_is_unreplicated_not_lost(merge: str) -> None:
     """w1 (eu-west-1, ``a1``) and w2 (us-east-1, ``a2``) are concurrent and touch different
