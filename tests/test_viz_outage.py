@@ -151,3 +151,9 @@ def test_merge_carried_names_the_write_or_what_kind_of_copy_it_was() -> None:
     assert merge_carried("", {"type": "CaughtUp"}) == "catch-up"
     assert merge_carried(None, None, True) == "read repair"
     assert merge_carried("", {"type": "Replicate"}) == "a copy with no write id"
+
+
+@pytest.mark.parametrize("case", ["crash-lossy", "dynamo-crash", "leader-follower-crash", "london-leader-az"])
+def test_the_legend_explains_the_outage_marks_only_where_there_is_an_outage(case: str) -> None:
+    assert "node down, then back (its lane dashed in between)" in _run(case).to_svg()
+    assert "node down, then back" not in scenarios.run(RUNS[case][0] if case != "crash-lossy" else "london").to_svg()

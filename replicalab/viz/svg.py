@@ -252,9 +252,10 @@ def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
 
     height = bottom + 12
     if legend:
-        items = (quorum_legend(PAD, bottom + 28, width - 2 * PAD, compact) if story.quorum else
+        items = (quorum_legend(PAD, bottom + 28, width - 2 * PAD, compact, bool(outages))
+                 if story.quorum else
                  legend_block(PAD, bottom + 28, width - 2 * PAD, compact, story.summary is None,
-                         "unreplicated" in story.verdicts.values()))
+                              "unreplicated" in story.verdicts.values(), bool(outages)))
         body.extend(items[0])
         height = items[1] + PAD
     desc = (f"{len(replicas)} replicas, {len(story.steps)} steps, "
