@@ -157,3 +157,11 @@ def test_merge_carried_names_the_write_or_what_kind_of_copy_it_was() -> None:
 def test_the_legend_explains_the_outage_marks_only_where_there_is_an_outage(case: str) -> None:
     assert "node down, then back (its lane dashed in between)" in _run(case).to_svg()
     assert "node down, then back" not in scenarios.run(RUNS[case][0] if case != "crash-lossy" else "london").to_svg()
+
+
+def test_a_side_by_side_picture_explains_the_outage_marks_when_one_side_has_them() -> None:
+    from replicalab.viz.svg import compare_svg
+
+    with_crash = [scenarios.run("crash", m) for m in ("item-lww", "causal")]
+    assert "node down, then back" in compare_svg(with_crash)
+    assert "node down, then back" not in compare_svg([scenarios.run("london", m) for m in ("item-lww", "causal")])

@@ -528,7 +528,9 @@ def compare_svg(results: Sequence[Any]) -> str:
         body.extend(d.body)
         body.append("</g>")
         x += d.width + gap
-    shared, bottom = legend_block(PAD, height + 16, width - 2 * PAD, False)
+    outage = any(outage_word(step) is not None for r in results
+                 for step in (r if isinstance(r, Story) else build(r)).steps)
+    shared, bottom = legend_block(PAD, height + 16, width - 2 * PAD, False, outage=outage)
     body.extend(shared)
     title = "Side by side: " + "; ".join(d.title.removeprefix("Space-time diagram: ")
                                          for d in drawings)
