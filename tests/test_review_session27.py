@@ -104,12 +104,6 @@ _BOLD = {**dict.fromkeys("0123456789", 1425), "-": 850, "a": 1382, "b": 1466, "c
          "e": 1389, "h": 1458, "o": 1407, "p": 1466, "s": 1219, "t": 979, "u": 1458, "w": 1892}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "open: viz/svg.py sizes lanes (and decides whether to set names at an angle) from the names' "
-    "width at the regular-weight estimate (0.58 em per character) although names are drawn bold "
-    "(the same module widens bold lane labels by 1.1); measuring names as bold changes compact "
-    "pictures and so pinned golden SVG hashes (tests/golden/outputs.json), an output change this "
-    "review does not own"))
 def test_the_az_lane_names_of_a_space_time_picture_do_not_run_together() -> None:
     """London with three AZs per region (compact picture, 112.4 px lanes): the bold 12 px
     names ``ap-southeast-2a`` are 110.4 px wide in DejaVu Sans Bold, so neighbouring names are
@@ -160,11 +154,6 @@ def test_a_write_stuck_in_a_log_that_no_leader_can_commit_is_unreplicated_not_lo
     assert entry.verdict == "unreplicated", entry
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "open: replicalab/viz draws a Crashed or Restarted step as an ordinary 'other step' dot (the "
-    "single-replica 'crash' scenario too) and the lane stays solid while the node is down; a mark "
-    "changes pinned golden SVG hashes (tests/golden/outputs.json), an output change this review "
-    "does not own"))
 def test_an_az_outage_is_visible_in_the_space_time_picture() -> None:
     """Chapter 14's outage: eu-west-1a (k's leader) goes down at t=144 and is back without its
     disk at t=600; the election, the dropped Appends and the Rejoin all follow from it. In the

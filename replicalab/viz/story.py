@@ -253,8 +253,10 @@ def _note(kind: str, replica: str | None, events: list[AnyEvent]) -> str:
                 f"({e.get('message')})")
     if kind == "merge":
         e = first["Merged"]
-        text = (f"{replica} receives {e.get('key')} from {e.get('source')} ({e.get('write')}): "
-                f"{e.get('note')}")
+        delivered = first.get("Delivered")
+        carried = merge_carried(e.get("write"), delivered.get("msg") if delivered is not None else None,
+                                "ReadRepaired" in first)
+        text = f"{replica} receives {e.get('key')} from {e.get('source')} ({carried}): {e.get('note')}"
         lost = [x for x in e.get("losses", ()) if x["write"] != INITIAL_WRITE]
         if lost:
             text += " — drops " + ", ".join(f"{x['write']}'s {x['attribute']}" for x in lost)
@@ -285,6 +287,26 @@ def _note(kind: str, replica: str | None, events: list[AnyEvent]) -> str:
         return f"network: cut {sides} (every other node reaches both sides)"
     names = ", ".join(e.kind for e in events)
     return f"{replica or 'network'}: {names}"
+
+
+def merge_carried(write: Any, msg: Any, read_repair: bool = False) -> str:
+    """What a ``Merged`` event's message carried, for the words ``receives k from r (...)``.
+
+    The write id it names. A catch-up answer (``CaughtUp``, to a node back from an outage)
+    and a read repair name none, so say which of the two it was (``read_repair``: the step
+    logged ``ReadRepaired``); the merge's note (``stored w2``, ``already had w2``) says
+    which writes the copy held.
+
+        >>> merge_carried("w1", None), merge_carried("", {"type": "CaughtUp"}), merge_carried("", None, True)
+        ('w1', 'catch-up', 'read repair')
+        >>> merge_carried("", {"type": "Replicate"})
+        'a copy with no write id'
+    """
+    if isinstance(write, str) and write:
+        return write
+    if isinstance(msg, dict) and msg.get("type") == "CaughtUp":
+        return "catch-up"
+    return "read repair" if read_repair else "a copy with no write id"
 
 
 def _label(payload: Any) -> str:

@@ -62,6 +62,7 @@ from replicalab.viz.svg_rows import (
     is_routine,
     lane_labels,
     layout_rows,
+    outage_word,
     verdict_text,
     wrap_words,
 )
@@ -81,6 +82,8 @@ LABEL_SIZE = 11
 PAGE_MIN_TEXT = 11
 #: ... and no lane narrower than this (px; half of it in the compact view).
 PAGE_MIN_LANE = 96.0
+#: Bold text is about this much wider than the regular-weight estimate.
+BOLD = 1.1
 
 
 @attrs.frozen
@@ -134,16 +137,17 @@ def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
         label_w: dict[str | None, float] = {}
         for step in story.steps:
             for t, _, weight in lane_labels(story, step, compact, wrap):
-                w = s.text_width(t, LABEL_SIZE) * (1.1 if weight == "bold" else 1.0)
+                w = s.text_width(t, LABEL_SIZE) * (BOLD if weight == "bold" else 1.0)
                 label_w[step.replica] = max(label_w.get(step.replica, 0.0), w)
         return label_w
 
     wrap = 0
     label_w = widths(wrap)
     widest_label = max(label_w.values(), default=0.0)
-    widest_name = max((s.text_width(r, 12) for r in replicas), default=0)
+    # Lane names are drawn bold: size lanes by the bold estimate, or neighbours' names touch.
+    widest_name = max((s.text_width(r, 12) * BOLD for r in replicas), default=0)
     if compact:
-        col_w = min(120.0, max(44.0, widest_label + 22, min(widest_name + 8, 120.0)))
+        col_w = max(min(120.0, max(44.0, widest_label + 22)), min(widest_name + 8, 132.0))
     else:
         col_w = min(260.0, max(150.0, widest_label + 36, widest_name + 16))
     if page_width is not None:
@@ -209,7 +213,8 @@ def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
             body.append(s.halo_text(lanes_left + 6, row.top + 16, folded_note(row.steps),
                                     size=11, fill=s.GREY, font_style="italic"))
 
-    # Lane headers and lanes.
+    # Lane headers and lanes (broken where the node was down).
+    outages = down_spans(story, row_of, bottom + 6)
     for replica, x in lane_x.items():
         if rotate_names:
             body.append(s.text(x - 4, top - 8, replica, size=12, font_weight="bold", fill=s.INK,
@@ -217,7 +222,7 @@ def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
         else:
             body.append(s.text(x, top - 10, replica, size=12, font_weight="bold", fill=s.INK,
                                text_anchor="middle"))
-        body.append(s.line(x, top - 4, x, bottom + 6, stroke=s.FAINT, stroke_width=2))
+        body.extend(_lane(x, top - 4, bottom + 6, outages.get(replica, ())))
     body.append(s.text(PAD + gutter - 8, top - 10, "t (ms)", size=11, fill=s.GREY,
                        text_anchor="end"))
     body.extend(group_headers(groups, lane_x, col_w, top - header_h, bottom))
@@ -247,9 +252,10 @@ def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
 
     height = bottom + 12
     if legend:
-        items = (quorum_legend(PAD, bottom + 28, width - 2 * PAD, compact) if story.quorum else
+        items = (quorum_legend(PAD, bottom + 28, width - 2 * PAD, compact, bool(outages))
+                 if story.quorum else
                  legend_block(PAD, bottom + 28, width - 2 * PAD, compact, story.summary is None,
-                         "unreplicated" in story.verdicts.values()))
+                              "unreplicated" in story.verdicts.values(), bool(outages)))
         body.extend(items[0])
         height = items[1] + PAD
     desc = (f"{len(replicas)} replicas, {len(story.steps)} steps, "
@@ -268,6 +274,39 @@ def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
     return Drawing(width, height, body, title, desc)
 
 
+
+def down_spans(story: Story, row_of: dict[int, Row], end: float) -> dict[str, list[tuple[float, float]]]:
+    """Per replica, the ``(from y, to y)`` stretches of the picture while it was down: from the
+    row of its ``Crashed`` step to the row of its ``Restarted`` step (``end``: never back)."""
+    spans: dict[str, list[tuple[float, float]]] = {}
+    since: dict[str, float] = {}
+    for step in story.steps:
+        if step.replica is None:
+            continue
+        y = row_of[step.index].y
+        for e in step.events:
+            if e.kind == "Crashed" and step.replica not in since:
+                since[step.replica] = y
+            elif e.kind == "Restarted" and step.replica in since:
+                spans.setdefault(step.replica, []).append((since.pop(step.replica), y))
+    for replica, y in since.items():
+        spans.setdefault(replica, []).append((y, end))
+    return spans
+
+
+def _lane(x: float, top: float, bottom: float, down: Sequence[tuple[float, float]]) -> list[str]:
+    """A replica's lane: solid while it is up, thin and dashed while it is down."""
+    out = []
+    y = top
+    for start, stop in down:
+        if start > y:
+            out.append(s.line(x, y, x, start, stroke=s.FAINT, stroke_width=2))
+        out.append(s.line(x, start, x, stop, stroke=s.GREY, stroke_width=1.5,
+                          stroke_dasharray="3 4"))
+        y = stop
+    if y < bottom:
+        out.append(s.line(x, y, x, bottom, stroke=s.FAINT, stroke_width=2))
+    return out
 
 
 Box = tuple[float, float, float, float]
@@ -429,6 +468,8 @@ def _marker(story: Story, step: Step, lane_x: dict[str, float], row: Row, compac
             out.append(s.circle(x, y, 2.5, s.GREEN, s.GREEN, 0.5))
         else:
             out.append(s.diamond(x, y, 6.5, s.GREEN))
+    elif outage_word(step) is not None:  # the node goes down or comes back: a bar across its lane
+        out.append(s.line(x - 8, y, x + 8, y, stroke=s.INK, stroke_width=3))
     else:
         stale = story.read_op(step) in story.stale_reads
         if stale and story.quorum:  # a cluster's stale read: a filled orange mark, seen at a glance
@@ -487,7 +528,9 @@ def compare_svg(results: Sequence[Any]) -> str:
         body.extend(d.body)
         body.append("</g>")
         x += d.width + gap
-    shared, bottom = legend_block(PAD, height + 16, width - 2 * PAD, False)
+    outage = any(outage_word(step) is not None for r in results
+                 for step in (r if isinstance(r, Story) else build(r)).steps)
+    shared, bottom = legend_block(PAD, height + 16, width - 2 * PAD, False, outage=outage)
     body.extend(shared)
     title = "Side by side: " + "; ".join(d.title.removeprefix("Space-time diagram: ")
                                          for d in drawings)

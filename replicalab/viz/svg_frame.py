@@ -90,8 +90,15 @@ def summary_line(story: Story, x: float, y: float) -> str:
     return s.tag("text", spans, x=x, y=y, font_size=12)
 
 
+#: The legend line of a picture where some node went down: the bar and the dashed lane.
+OUTAGE_ENTRY = ("node down, then back (its lane dashed in between)",
+                s.line(-8, -6, 8, -6, stroke=s.INK, stroke_width=3)
+                + s.line(0, -6, 0, 8, stroke=s.GREY, stroke_width=1.5, stroke_dasharray="3 4"))
+
+
 def legend(x: float, y: float, width: float, compact: bool,
-            bare: bool = False, unreplicated: bool = False) -> tuple[list[str], float]:
+           bare: bool = False, unreplicated: bool = False,
+           outage: bool = False) -> tuple[list[str], float]:
     """The legend block at (x, y); returns its elements and its bottom edge."""
     entries: list[tuple[str, str]] = [
         ("client write of a bare trace (no ledger, no verdict)", s.write_mark(0, 0, None)),
@@ -113,11 +120,13 @@ def legend(x: float, y: float, width: float, compact: bool,
          s.line(-14, 0, 8, 0, stroke=s.INK, stroke_width=1.2, stroke_dasharray="4 3")
          + s.cross(10, 0, 4.5, s.INK, 2)),
         ("read, timer or other step", s.circle(0, 0, 4, "#FFFFFF", s.GREY, 1.5)),
+        *([OUTAGE_ENTRY] if outage else []),
     ]
     return _block(x, y, width, compact, entries)
 
 
-def quorum_legend(x: float, y: float, width: float, compact: bool) -> tuple[list[str], float]:
+def quorum_legend(x: float, y: float, width: float, compact: bool,
+                  outage: bool = False) -> tuple[list[str], float]:
     """The legend of a cluster run: the quorum ledger's verdicts and stale reads."""
     entries: list[tuple[str, str]] = [
         ("kept (in the final state of its key)", s.write_mark(0, 0, "kept")),
@@ -132,6 +141,7 @@ def quorum_legend(x: float, y: float, width: float, compact: bool) -> tuple[list
         ("message dropped (a crashed node, a partition)",
          s.line(-14, 0, 8, 0, stroke=s.INK, stroke_width=1.2, stroke_dasharray="4 3")
          + s.cross(10, 0, 4.5, s.INK, 2)),
+        *([OUTAGE_ENTRY] if outage else []),
     ]
     return _block(x, y, width, compact, entries)
 

@@ -50,8 +50,10 @@ _FOLDED_KINDS = {"timer": ("timer", "timers"), "deliver": ("delivery", "deliveri
 
 def _worth_showing(story: Story, step: Step) -> bool:
     """In a summarised view: writes, rejections, faults, merges of client data, losses, and
-    anti-entropy steps that repaired something. Everything else folds away."""
+    anti-entropy steps that repaired something, a node going down or coming back.
+    Everything else folds away."""
     return (step.kind in ("write", "reject", "merge", "fault") or step.replica is None
+            or outage_word(step) is not None
             or bool(step.losses) or bool(story.lost_here(step)) or "repaired" in step.note)
 
 
@@ -120,7 +122,26 @@ def wrap_words(text: str, width: int) -> list[str]:
     return lines or [""]
 
 
+def outage_word(step: Step) -> str | None:
+    """The short label of a step where a node goes down or comes back, or None.
+
+    ``down`` / ``down, disk lost`` at a crash; ``back`` / ``back, disk lost`` at the restart
+    (the words say whether the node kept its state across the outage).
+    """
+    for e in step.events:
+        if e.replica != step.replica:
+            continue
+        if e.kind == "Crashed":
+            return "down" if e.get("durable") else "down, disk lost"
+        if e.kind == "Restarted":
+            return "back" if e.get("durable") else "back, disk lost"
+    return None
+
+
 def _raw_lane_labels(story: Story, step: Step, compact: bool) -> list[tuple[str, str, str]]:
+    outage = outage_word(step)
+    if outage is not None:
+        return [(outage, s.INK, "bold")]
     if step.kind == "write":
         verdict = story.verdicts.get(step.write or "")
         wrote = step.event("Wrote") or step.event("ClientRequested")
@@ -172,7 +193,8 @@ def _notes(story: Story, step: Step, compact: bool, chars: int) -> list[str]:
         body += " — STALE: misses a write already acknowledged"
     if compact:
         quiet = ("start", "timer", "deliver", "read", "other")
-        if is_routine(story, step) or (step.kind in quiet and not _alarming(story, step)):
+        if outage_word(step) is None and (is_routine(story, step)
+                                          or (step.kind in quiet and not _alarming(story, step))):
             return []
         text = head + body
         return [text if len(text) <= chars else text[: chars - 1] + "…"]

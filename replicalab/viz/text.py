@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from replicalab.items import format_wall
+from replicalab.viz.story import merge_carried
 
 #: A run's result (:class:`replicalab.scenarios.result.Result`). The scenarios sit above the
 #: pictures, so viz reads a result by its fields and never imports the class.
@@ -44,8 +45,18 @@ def _assignments(attributes: dict[str, Any]) -> str:
 def timeline(result: Result) -> str:
     """Numbered lines: writes, rejections, strong reads and merges, in the order they happened."""
     lines = []
+    # The message each replica handles now and when it last logged a read repair: a merge
+    # that names no write says from these whether it was a catch-up answer or a repair.
+    delivered: dict[str | None, Any] = {}
+    repairing: dict[str | None, int] = {}
     for event in result.trace:
         when = f"t={event.time}"
+        if event.kind == "Delivered":
+            delivered[event.replica] = event.get("msg")
+        elif event.kind in ("TimerFired", "ClientRequested"):
+            delivered.pop(event.replica, None)
+        elif event.kind == "ReadRepaired":
+            repairing[event.replica] = event.time
         if event.kind == "Read" and event.get("consistent"):
             seen = ", ".join(w for w in event.get("writes", ()) if w != "initial") or "no write"
             scope = event.get("scope") or "regional"  # the field is None for a regional read
@@ -93,9 +104,11 @@ def timeline(result: Result) -> str:
             )
         elif event.kind == "Merged":
             lost = [x for x in event.get("losses", ()) if x["write"] != "initial"]
+            carried = merge_carried(event.get("write"), delivered.get(event.replica),
+                                    repairing.get(event.replica) == event.time)
             text = (
                 f"{event.replica} receives {event.get('key')} from {event.get('source')} "
-                f"({event.get('write')}): {event.get('note')}"
+                f"({carried}): {event.get('note')}"
             )
             if lost:
                 text += " — drops " + ", ".join(f"{x['write']}'s {x['attribute']}" for x in lost)
