@@ -62,7 +62,7 @@ class SimContext:
     """
 
     __slots__ = ("_sim", "_replica", "_links", "_made", "_rng", "_clock", "peers", "random",
-                 "_heap", "_max_pending")
+                 "_heap", "_max_pending", "_on_message", "_cut_from")
 
     def __init__(self, sim: Any, replica: str, links: dict[str, LinkState],
                  peers: Sequence[str], clock: WallClock) -> None:
@@ -80,6 +80,11 @@ class SimContext:
         # by every send: kept here, one attribute away rather than two.
         self._heap: list[Any] = sim._heap
         self._max_pending: int = sim._max_pending
+        # Read by the simulation for every message delivered here (Simulation.run): the
+        # replica's handler (a restart without state installs the new replica's), and the
+        # senders whose link to this replica a partition cuts now (Simulation._sync_cuts).
+        self._on_message: Any = sim._replicas[replica].on_message
+        self._cut_from: frozenset[str] = frozenset()
 
     @property
     def replica(self) -> str:

@@ -102,7 +102,7 @@ class Simulation(SimulationView):
     # attributes, past which CPython 3.11 keeps an instance's attributes in a real dict,
     # so each read was a dict probe (LOAD_ATTR_WITH_HINT) instead of one fixed offset
     # (LOAD_ATTR_SLOT). The rest stay in the instance dict.
-    __slots__ = ("now", "_heap", "_seq", "_delivered", "_dropped", "_duplicated")
+    __slots__ = ("now", "_heap", "_seq", "_delivered", "_dropped", "_duplicated", "_queued")
 
     #: Keep actions scheduled in time order off the heap until they are next (see
     #: :meth:`schedule`). The explorer, which may pick any queued event, sets it False.
@@ -270,7 +270,6 @@ class Simulation(SimulationView):
         heap = self._heap
         pop, push = heapq.heappop, heapq.heappush
         contexts = self._contexts
-        handlers = self._handlers
         on = self._on
         cut = self._cut
         down = self._down
@@ -328,7 +327,10 @@ class Simulation(SimulationView):
                 # event by one method each.
                 if type(event) is tuple:
                     _, _, seq, dst, src, msg, causal = event
-                    if (cutting and (src, dst) in cut) or (crashed and dst in down):
+                    ctx = contexts[dst]
+                    # The cut, as the receiver's set of senders cut off from it (kept by
+                    # _sync_cuts): a str probe, where `(src, dst) in cut` built and hashed a pair.
+                    if (cutting and src in ctx._cut_from) or (crashed and dst in down):
                         if trace is None:  # nothing to record: the count is all a drop leaves
                             self._dropped += 1
                         else:
@@ -342,7 +344,10 @@ class Simulation(SimulationView):
                         if len(log) >= trace._room:
                             raise trace._full()
                         log.append(("Delivered", due, dst, trace.step, src, describe(msg), seq))
-                    handlers[dst](contexts[dst], src, msg)
+                    # The handler from the context's slot, not a second look-up by replica id;
+                    # a local first, then the call: see SimContext.send on link.sample.
+                    on_message = ctx._on_message
+                    on_message(ctx, src, msg)
                 else:
                     on[type(event)](event)
                     cutting, crashed = bool(cut), bool(down)
@@ -386,6 +391,16 @@ class Simulation(SimulationView):
         event.action(self)
 
     # -- faults -------------------------------------------------------------------------
+    def _sync_cuts(self) -> None:
+        """Give every context the senders whose link to it is cut, from ``_cut``: called
+        whenever ``_cut`` changes (a partition starts or heals), so that a delivery asks its
+        receiver's set, not ``_cut`` by pair."""
+        cut_from: dict[str, set[str]] = {}
+        for src, dst in self._cut:
+            cut_from.setdefault(dst, set()).add(src)
+        for replica, ctx in self._contexts.items():
+            ctx._cut_from = frozenset(cut_from.get(replica, ()))
+
     def add_faults(self, faults: Iterable[Fault]) -> None:
         """Validate a fault schedule as a whole, then put each fault on the timeline.
 

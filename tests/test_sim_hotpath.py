@@ -1,0 +1,190 @@
+"""The delivery hot path against an independent oracle: every message's fate under random
+fault schedules (partitions of every shape, one-way cuts, heals, crashes, restarts with and
+without state) is what the schedule says, traced or not.
+
+The simulator keeps a partition as each receiver's set of cut-off senders (``_cut_from``,
+rebuilt when a partition starts or heals) and a replica's handler in its context
+(``_on_message``, replaced on a restart without state). The oracle here recomputes, from the
+fault list alone, which links are cut and which replicas are down at every millisecond.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from replicalab.replica.base import Replica
+from replicalab.sim import Link, Simulation, Uniform
+from replicalab.sim.faults import Crash, Heal, OneWayCut, Partition, Restart
+
+IDS = ["a", "b", "c", "d", "e"]
+
+
+class _Gossip(Replica):
+    """Forward each message to a random peer; count what arrived (per incarnation)."""
+
+    def __init__(self, replica_id: str, incarnation: int = 1) -> None:
+        super().__init__(replica_id)
+        self.incarnation = incarnation
+        self.got = 0
+
+    def on_start(self, ctx):
+        for _ in range(4):
+            ctx.send(ctx.peers[int(ctx.random() * len(ctx.peers))], self.incarnation)
+
+    def on_message(self, ctx, src, msg):
+        self.got += 1
+        ctx.send(ctx.peers[int(ctx.random() * len(ctx.peers))], self.incarnation)
+
+    def recover(self, identity: str) -> Replica:
+        return _Gossip(self.id, self.incarnation + 1)
+
+
+def _schedule(seed: int) -> list:
+    """A valid random fault schedule over IDS: times increase, heals follow cuts, restarts
+    follow crashes."""
+    rng = random.Random(seed)
+    faults: list = []
+    t, cut, down = 0, False, set()
+    while t < 300:
+        t += 1 + int(rng.random() * 40)
+        kind = rng.choice(["isolate", "split", "bridge", "oneway", "heal", "crash", "restart"])
+        if kind == "isolate":
+            faults.append(Partition.isolate(t, rng.choice(IDS), IDS))
+        elif kind == "split":
+            faults.append(Partition.split(t, rng.sample(IDS, 2), IDS))
+        elif kind == "bridge":
+            b, *rest = rng.sample(IDS, 5)
+            faults.append(Partition.bridge(t, b, rest[:2], rest[2:]))
+        elif kind == "oneway":
+            src, dst = rng.sample(IDS, 2)
+            faults.append(OneWayCut(t, src, dst))
+        elif kind == "heal" and cut:
+            faults.append(Heal(t))
+        elif kind == "crash" and len(down) < 2:
+            r = rng.choice([r for r in IDS if r not in down])
+            faults.append(Crash(t, r, durable=rng.random() < 0.5))
+            down.add(r)
+        elif kind == "restart" and down:
+            r = sorted(down)[0]
+            faults.append(Restart(t, r))
+            down.discard(r)
+        else:
+            continue
+        cut = (cut or kind in ("isolate", "split", "bridge", "oneway")) and kind != "heal"
+    return faults
+
+
+def _oracle(faults: list) -> list[tuple[int, set[tuple[str, str]], set[str]]]:
+    """(from time t, the cut pairs, the replicas down) after each fault, from the list alone."""
+    states: list[tuple[int, set[tuple[str, str]], set[str]]] = [(0, set(), set())]
+    for f in sorted(faults, key=lambda f: f.at):
+        cut, down = set(states[-1][1]), set(states[-1][2])
+        if isinstance(f, Partition):
+            groups = [set(g) for g in f.groups]
+            rest = set(IDS) - set().union(*groups) - set(f.bridges)
+            groups += [rest] if rest else []
+            for i, left in enumerate(groups):
+                for right in groups[i + 1:]:
+                    cut |= {(x, y) for x in left for y in right} | {(y, x) for x in left for y in right}
+        elif isinstance(f, OneWayCut):
+            cut.add((f.src, f.dst))
+        elif isinstance(f, Heal):
+            cut = set()
+        elif isinstance(f, Crash):
+            down.add(f.replica)
+        elif isinstance(f, Restart):
+            down.discard(f.replica)
+        states.append((f.at, cut, down))
+    return states
+
+
+def _at(states, t):
+    """The oracle's state at time t: faults at t apply before that millisecond's deliveries."""
+    return [s for s in states if s[0] <= t][-1]
+
+
+def _run(seed: int, trace: bool, loss: float) -> tuple[Simulation, list[_Gossip]]:
+    replicas = [_Gossip(i) for i in IDS]
+    sim = Simulation(replicas, seed=seed, link=Link(Uniform(1, 9, jitter=1.0), loss=loss), trace=trace)
+    sim.add_faults(_schedule(seed))
+    sim.run(until=400)
+    return sim, replicas
+
+
+@pytest.mark.parametrize("loss", [0.0, 0.1])
+@pytest.mark.parametrize("seed", range(8))
+def test_every_message_meets_the_fate_the_fault_schedule_gives_it(seed, loss):
+    sim, _ = _run(seed, True, loss)
+    states = _oracle(_schedule(seed))
+    sent = {e.id: e for e in sim.trace.of_kind("Sent")}
+    delivered = sim.trace.of_kind("Delivered")
+    dropped = [e for e in sim.trace.of_kind("Dropped") if e.reason != "loss"]  # on arrival
+    assert delivered and dropped, "the schedule should both deliver and cut messages"
+    for e in delivered:
+        _, cut, down = _at(states, e.time)
+        assert (e.src, e.replica) not in cut and e.replica not in down, e
+        assert sent[e.id].due == e.time
+    for e in dropped:
+        _, cut, down = _at(states, e.time)
+        if e.reason == "crashed":
+            assert e.dst in down, e
+        else:
+            assert e.reason == "partition" and (e.replica, e.dst) in cut and e.dst not in down, e
+    # Every message that left is delivered, dropped on arrival or still on its way.
+    pending = {e[2] for e in sim._heap if type(e) is tuple}
+    arrived = [e.id for e in delivered] + [e.id for e in dropped]
+    assert len(arrived) == len(set(arrived))
+    assert set(arrived) | pending == {i for i, e in sent.items() if e.due is not None}
+    # The receivers' cut sets are the simulator's pairs, regrouped.
+    for replica, ctx in sim._contexts.items():
+        assert ctx._cut_from == {s for s, d in sim._cut if d == replica}
+    assert sim._cut == _at(states, sim.now)[1]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_traceless_faulty_run_is_the_traced_run(seed):
+    off, replicas_off = _run(seed, False, 0.1)
+    on, replicas_on = _run(seed, True, 0.1)
+    assert off.statistics() == on.statistics()
+    assert [(r.got, r.incarnation) for r in off.replicas.values()] == \
+        [(r.got, r.incarnation) for r in on.replicas.values()]
+
+
+def test_a_replica_restarted_without_state_gets_the_messages_for_it():
+    """The context's handler is the new replica's: the old object hears nothing more."""
+    replicas = [_Gossip(i) for i in IDS]
+    sim = Simulation(replicas, seed=3, link=Link(Uniform(1, 9)), trace=False)
+    sim.add_faults([Crash(50, "c", durable=False), Restart(60, "c")])
+    sim.run(until=55)
+    old = sim.replica("c")
+    before = old.got
+    sim.run(until=300)
+    new = sim.replica("c")
+    assert new is not old and new.incarnation == 2
+    assert old.got == before and new.got > 0
+    assert sim._contexts["c"]._on_message == new.on_message
+
+
+@pytest.mark.parametrize("low, high, jitter", [(1, 10, 1.0), (1, 10, 2), (0, 0, 0), (70, 80, 0),
+                                               (3, 3, 5), (0.5, 7.25, 0.75), (1, 2**40, 3)])
+def test_latency_draws_are_the_int_formulas_to_the_bit(low, high, jitter):
+    """The samplers hold floats (specialized arithmetic); the draws are those of the formulas
+    on the numbers as given, ints included."""
+    from math import log
+
+    from replicalab.sim import Constant
+
+    rng, ref = random.Random(5), random.Random(5)
+    uniform = Uniform(low, high, jitter=jitter).sampler(rng)
+    for _ in range(200):
+        r = ref.random()
+        want = int(low + (high - low) * r + 0.5) if not jitter else \
+            int(low + (high - low) * r - jitter * log(1.0 - ref.random()) + 0.5)
+        assert uniform() == want
+    rng, ref = random.Random(6), random.Random(6)
+    constant = Constant(low, jitter=jitter).sampler(rng)
+    for _ in range(200):
+        want = int(low + 0.5) if not jitter else int(low - jitter * log(1.0 - ref.random()) + 0.5)
+        assert constant() == want
