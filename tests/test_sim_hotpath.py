@@ -14,6 +14,7 @@ import random
 
 import pytest
 
+from replicalab.errors import ConfigError
 from replicalab.replica.base import Replica
 from replicalab.sim import Link, Simulation, Uniform
 from replicalab.sim.faults import Crash, Heal, OneWayCut, Partition, Restart
@@ -188,3 +189,114 @@ def test_latency_draws_are_the_int_formulas_to_the_bit(low, high, jitter):
     for _ in range(200):
         want = int(low + 0.5) if not jitter else int(low - jitter * log(1.0 - ref.random()) + 0.5)
         assert constant() == want
+
+
+# -- where a run stops, and the counters it leaves --------------------------------------------
+# run() counts events by the ticks it took and deliveries as the events that were not something
+# else. The oracle: the event times of one full traced run (stopping never reorders the queue, so
+# every run of the same seed processes a prefix of them), and the documented stop rules.
+
+STOP_FAULTS = [Partition.isolate(5, "a", IDS), Heal(30)]
+
+
+def _stop_sim(max_events: int = 10_000, max_time: int | None = 10_000) -> tuple[Simulation, list[_Gossip]]:
+    replicas = [_Gossip(i) for i in IDS]
+    sim = Simulation(replicas, seed=11, link=Link(Uniform(1, 9)), max_events=max_events,
+                     max_time=max_time)
+    sim.add_faults(STOP_FAULTS)
+    return sim, replicas
+
+
+def _timeline(events: int) -> list[tuple[int, bool]]:
+    """(time, is a delivery) of the first ``events`` events, in the order processed."""
+    sim, _ = _stop_sim(max_events=events, max_time=None)
+    sim.run(events=events)
+    first = len(IDS) + 1  # steps 1..n are the replicas starting
+    steps: dict[int, tuple[int, bool]] = {}
+    for e in sim.trace.events:
+        if e.step >= first:
+            steps[e.step] = (e.time, steps.get(e.step, (0, False))[1] or type(e).__name__ == "Delivered")
+    assert sorted(steps) == list(range(first, first + len(steps)))
+    return [steps[s] for s in sorted(steps)]
+
+
+TIMELINE = _timeline(10_001)  # one more than any run below may process
+
+
+def _expected(until, events, max_events, max_time):
+    """(error or None, events processed, deliveries, now) by the stop rules, from TIMELINE."""
+    limit = min(max_events, events if events is not None else max_events)
+    last = min(t for t in (until, max_time, 1 << 62) if t is not None)
+    done = 0
+    while done < min(limit, len(TIMELINE) - 1) and TIMELINE[done][0] <= last:
+        done += 1
+    delivered = sum(1 for _, d in TIMELINE[:done] if d)
+    now = TIMELINE[done - 1][0] if done else 0
+    due = TIMELINE[done][0]  # the event after the last processed (TIMELINE runs past them all)
+    error = None
+    if not (until is not None and due > until):
+        if max_time is not None and due > max_time:
+            error = "max_time"
+        elif done == limit and limit != events:
+            error = "max_events"
+    if error is None and until is not None:
+        now = max(now, until)
+    return error, done, delivered, now
+
+
+@pytest.mark.parametrize("max_time", [None, 40, 120])
+@pytest.mark.parametrize("max_events", [0, 37, 400, 10_000])
+@pytest.mark.parametrize("events", [None, 0, 1, 37, 400])
+@pytest.mark.parametrize("until", [None, 0, 5, 29, 30, 60, 150])
+def test_a_run_stops_where_the_rules_say_with_exact_counters(until, events, max_events, max_time):
+    if until is not None and max_time is not None and until > max_time:
+        return  # refused before anything runs (tested in test_sim.py)
+    want_error, want_events, want_delivered, want_now = _expected(until, events, max_events, max_time)
+    sim, _ = _stop_sim(max_events, max_time)
+    error = None
+    try:
+        sim.run(until, events=events)
+    except ConfigError as e:
+        error = "max_time" if "max_time" in str(e) else "max_events"
+    stats = sim.statistics()
+    assert (error, stats.events, stats.delivered, sim.now) == \
+        (want_error, want_events, want_delivered, want_now)
+
+
+def test_runs_in_slices_count_what_one_run_counts():
+    whole, _ = _stop_sim()
+    whole.run(until=150)
+    sliced, _ = _stop_sim()
+    while sliced.now < 150:
+        sliced.run(until=min(150, sliced.now + 7), events=13)
+    assert sliced.statistics() == whole.statistics()
+
+
+class _Asking(_Gossip):
+    """Reads the simulation's statistics (and the trace's step) from inside its handlers."""
+
+    sim: Simulation
+    asked: list
+
+    def on_message(self, ctx, src, msg):
+        self.asked.append((self.sim.trace.step, self.sim.statistics()))
+        super().on_message(ctx, src, msg)
+
+
+def test_statistics_asked_during_a_run_count_the_event_being_handled():
+    replicas = [_Asking(i) for i in IDS]
+    sim = Simulation(replicas, seed=11, link=Link(Uniform(1, 9)))
+    asked: list = []
+    for r in replicas:
+        r.sim, r.asked = sim, asked
+    sim.add_faults(STOP_FAULTS)
+    sim.schedule(12, lambda s: asked.append((s.trace.step, s.statistics())))
+    sim.run(until=20)
+    sim.run(until=50, events=300)
+    delivered_at = sorted(e.step for e in sim.trace.of_kind("Delivered"))
+    assert len(asked) > 20
+    for step, stats in asked:  # the k-th event, while handled: k events, deliveries so far
+        assert stats.events == step - len(IDS)
+        assert stats.delivered == sum(1 for s in delivered_at if s <= step)
+    final = sim.statistics()
+    assert final.delivered == len(delivered_at) and final.events == sim.trace.step - len(IDS)
