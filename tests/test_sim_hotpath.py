@@ -300,3 +300,46 @@ def test_statistics_asked_during_a_run_count_the_event_being_handled():
         assert stats.delivered == sum(1 for s in delivered_at if s <= step)
     final = sim.statistics()
     assert final.delivered == len(delivered_at) and final.events == sim.trace.step - len(IDS)
+
+
+# -- the pending cap, as a send asks it --------------------------------------------------------
+
+
+class _Flood(Replica):
+    """Sends until the simulator refuses; remembers how many it got out and the refusal."""
+
+    def __init__(self, replica_id: str) -> None:
+        super().__init__(replica_id)
+        self.sent, self.refused = 0, None
+
+    def on_start(self, ctx):
+        self._flood(ctx)
+
+    def on_message(self, ctx, src, msg):
+        pass
+
+    def _flood(self, ctx):
+        try:
+            while True:
+                ctx.send(ctx.peers[0], self.sent)
+                self.sent += 1
+        except ConfigError as e:
+            self.refused = str(e)
+
+
+@pytest.mark.parametrize("trace", [False, True])
+@pytest.mark.parametrize("actions", [0, 1, 5])
+def test_a_send_is_refused_exactly_when_the_heap_and_the_lane_hold_max_pending(trace, actions):
+    """`len(heap) >= _heap_room` is `len(heap) + queued >= max_pending`, lane or no lane."""
+    flood = _Flood("a")
+    sim = Simulation([flood, _Flood("b")], seed=1, max_pending=40, trace=trace)
+    rooms = []
+    for k in range(actions):  # in time order: the first heads the lane on the heap, the rest wait
+        sim.schedule(1 + k, lambda s: rooms.append((s._heap_room, s._max_pending - s._queued)))
+    assert sim._heap_room == 40 - sim._queued and sim._queued == max(0, actions - 1)
+    sim.run(until=0)  # start: each replica floods until refused
+    assert flood.sent == 40 - actions and "max_pending=40" in flood.refused
+    assert sim.statistics().pending == 40 and sim.statistics().sent == flood.sent  # b got none out
+    sim.run()
+    assert all(room == want for room, want in rooms) and len(rooms) == actions
+    assert sim._heap_room == 40 and sim._queued == 0

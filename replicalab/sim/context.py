@@ -142,8 +142,9 @@ class SimContext:
             link = self._first_link(dst)
         heap = self._heap
         sim = self._sim
-        # Pending: the heap, and the actions waiting in the simulation's lane (its schedule()).
-        if len(heap) + sim._queued >= self._max_pending:
+        # Pending: the heap, and the actions waiting in the simulation's lane (its schedule()):
+        # len(heap) + sim._queued >= max_pending, asked as the heap against its room.
+        if len(heap) >= sim._heap_room:
             raise limits.too_many_pending(self._max_pending)
         causal = (None if scope is None and scopes is None  # the hot path: nothing causal
                   else sim._truth.payload(src, scope, scopes))
@@ -239,8 +240,9 @@ class TracedContext(SimContext):
             link = self._first_link(dst)
         heap = self._heap
         sim = self._sim
-        # Pending: the heap, and the actions waiting in the simulation's lane (its schedule()).
-        if len(heap) + sim._queued >= self._max_pending:
+        # Pending: the heap, and the actions waiting in the simulation's lane (its schedule()):
+        # len(heap) + sim._queued >= max_pending, asked as the heap against its room.
+        if len(heap) >= sim._heap_room:
             raise limits.too_many_pending(self._max_pending)
         trace = sim._trace
         described = describe(msg)  # refused (say, an address in its repr) before any change

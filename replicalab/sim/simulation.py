@@ -103,7 +103,7 @@ class Simulation(SimulationView):
     # attributes, past which CPython 3.11 keeps an instance's attributes in a real dict,
     # so each read was a dict probe (LOAD_ATTR_WITH_HINT) instead of one fixed offset
     # (LOAD_ATTR_SLOT). The rest stay in the instance dict.
-    __slots__ = ("now", "_heap", "_seq", "_delivered", "_dropped", "_duplicated", "_queued")
+    __slots__ = ("now", "_heap", "_seq", "_delivered", "_dropped", "_duplicated", "_queued", "_heap_room")
 
     #: Keep actions scheduled in time order off the heap until they are next (see
     #: :meth:`schedule`). The explorer, which may pick any queued event, sets it False.
@@ -160,6 +160,9 @@ class Simulation(SimulationView):
         self._max_events = max_events
         self._max_time = max_time
         self._max_pending = max_pending
+        #: What the heap may still take: max_pending less the actions queued in the lane, kept
+        #: beside _queued so that a send asks `len(heap) >= _heap_room`, one int it need not add up.
+        self._heap_room = max_pending
         self._events = self._delivered = self._dropped = 0
         #: The run() in progress (its ticks and limit) and the events it processed that were
         #: not deliveries: statistics() counts deliveries from them (see run()).
@@ -250,6 +253,7 @@ class Simulation(SimulationView):
             self._lane.append(Action(at, PRIORITY_RUNTIME, seq, action))
             self._lane_last = at
             self._queued += 1
+            self._heap_room -= 1
         else:  # earlier than the lane's last: it takes its place on the heap
             self._schedule(Action, at, PRIORITY_RUNTIME, action)
 
@@ -406,6 +410,7 @@ class Simulation(SimulationView):
             if self._lane:
                 after = self._lane.popleft()
                 self._queued -= 1
+                self._heap_room += 1
                 heapq.heappush(self._heap, after)
                 self._lane_head = after.seq
             else:
