@@ -218,3 +218,22 @@ def test_hlc_never_goes_backwards_and_stays_above_wall(steps):
                                               (EQUAL, EQUAL), (CONCURRENT, CONCURRENT)])
 def test_causality_inverse(relation, inverse):
     assert relation.inverse() is inverse
+
+
+def test_compare_and_merge_against_the_definition_on_every_small_pair():
+    """Brute force: every pair of clocks over three replicas with counts 0..2, each built in
+    two key orders, against the entry-wise definitions (compare and merge have fast paths)."""
+    from itertools import product
+
+    ids = ("a", "b", "c")
+    clocks = []
+    for counts in product(range(3), repeat=3):
+        entries = list(zip(ids, counts, strict=True))
+        clocks += [(counts, VectorClock(dict(entries))), (counts, VectorClock(dict(entries[::-1])))]
+    for (x, a), (y, b) in product(clocks, repeat=2):
+        le, ge = all(p <= q for p, q in zip(x, y, strict=True)), all(p >= q for p, q in zip(x, y, strict=True))
+        want = EQUAL if le and ge else BEFORE if le else AFTER if ge else CONCURRENT
+        assert a.compare(b) is want, (x, y)
+        merged = a.merge(b)
+        assert [merged.get(r) for r in ids] == [max(p, q) for p, q in zip(x, y, strict=True)]
+        assert [a.get(r) for r in ids] == list(x) and [b.get(r) for r in ids] == list(y)

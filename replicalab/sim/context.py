@@ -68,7 +68,7 @@ class SimContext:
     """
 
     __slots__ = ("_sim", "_replica", "_links", "_made", "_rng", "_clock", "peers", "random",
-                 "_heap", "_max_pending")
+                 "_heap", "_max_pending", "_on_message", "_cut_from")
 
     def __init__(self, sim: Any, replica: str, links: dict[str, LinkState],
                  peers: Sequence[str], clock: WallClock) -> None:
@@ -86,6 +86,11 @@ class SimContext:
         # by every send: kept here, one attribute away rather than two.
         self._heap: list[Any] = sim._heap
         self._max_pending: int = sim._max_pending
+        # Read by the simulation for every message delivered here (Simulation.run): the
+        # replica's handler (a restart without state installs the new replica's), and the
+        # senders whose link to this replica a partition cuts now (Simulation._sync_cuts).
+        self._on_message: Any = sim._replicas[replica].on_message
+        self._cut_from: frozenset[str] = frozenset()
 
     @property
     def replica(self) -> str:
@@ -143,8 +148,9 @@ class SimContext:
             link = self._first_link(dst)
         heap = self._heap
         sim = self._sim
-        # Pending: the heap, and the actions waiting in the simulation's lane (its schedule()).
-        if len(heap) + sim._queued >= self._max_pending:
+        # Pending: the heap, and the actions waiting in the simulation's lane (its schedule()):
+        # len(heap) + sim._queued >= max_pending, asked as the heap against its room.
+        if len(heap) >= sim._heap_room:
             raise limits.too_many_pending(self._max_pending)
         causal = (None if scope is None and scopes is None  # the hot path: nothing causal
                   else sim._truth.payload(src, scope, scopes))
@@ -261,8 +267,9 @@ class TracedContext(SimContext):
             link = self._first_link(dst)
         heap = self._heap
         sim = self._sim
-        # Pending: the heap, and the actions waiting in the simulation's lane (its schedule()).
-        if len(heap) + sim._queued >= self._max_pending:
+        # Pending: the heap, and the actions waiting in the simulation's lane (its schedule()):
+        # len(heap) + sim._queued >= max_pending, asked as the heap against its room.
+        if len(heap) >= sim._heap_room:
             raise limits.too_many_pending(self._max_pending)
         trace = sim._trace
         described = describe(msg)  # refused (say, an address in its repr) before any change

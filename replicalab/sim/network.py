@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from math import log
+from math import floor, log
 
 import attrs
 
@@ -38,6 +38,13 @@ def _round(x: float) -> int:
 # at that call site. Closures made per link are each a new function, so every call took the
 # generic path; the methods below are one function per latency kind, shared by every link.
 # Each computes exactly the closure's expression, so the draws are the same to the bit.
+# Their numbers are stored as floats: an int operand (Uniform(1, 10) holds ints) made every
+# `*` and `+` with a draw a mixed int/float operation, which 3.11 leaves generic; float with
+# float is specialized. Python converts the int operand with the same float() either way
+# (milliseconds are at most 2**53, so exactly), so the draws stay the same to the bit.
+# They round with floor(x + 0.5), not int(x + 0.5): the same for every x >= 0, as every
+# latency is (no term is negative), and math.floor on a float is one specialized C call where
+# int() is a type call that parses its arguments (about 200 instructions a message).
 
 
 class _Fixed:
@@ -54,33 +61,34 @@ class _FixedJitter:
     __slots__ = ("base", "jitter", "rand")
 
     def __init__(self, base: float, jitter: float, rng: random.Random) -> None:
-        self.base, self.jitter, self.rand = base, jitter, rng.random
+        self.base, self.jitter, self.rand = float(base), float(jitter), rng.random
 
     def draw(self) -> int:
         rand = self.rand  # a local, not self.rand(): 3.11 cannot specialize that call
-        return int(self.base - self.jitter * log(1.0 - rand()) + 0.5)
+        return floor(self.base - self.jitter * log(1.0 - rand()) + 0.5)
 
 
 class _Uniform:
     __slots__ = ("low", "span", "rand")
 
     def __init__(self, low: float, span: float, rng: random.Random) -> None:
-        self.low, self.span, self.rand = low, span, rng.random
+        self.low, self.span, self.rand = float(low), float(span), rng.random
 
     def draw(self) -> int:
         rand = self.rand
-        return int(self.low + self.span * rand() + 0.5)
+        return floor(self.low + self.span * rand() + 0.5)
 
 
 class _UniformJitter:
     __slots__ = ("low", "span", "jitter", "rand")
 
     def __init__(self, low: float, span: float, jitter: float, rng: random.Random) -> None:
-        self.low, self.span, self.jitter, self.rand = low, span, jitter, rng.random
+        self.low, self.span, self.jitter, self.rand = (
+            float(low), float(span), float(jitter), rng.random)
 
     def draw(self) -> int:
         rand = self.rand
-        return int(self.low + self.span * rand() - self.jitter * log(1.0 - rand()) + 0.5)
+        return floor(self.low + self.span * rand() - self.jitter * log(1.0 - rand()) + 0.5)
 
 
 class _Exponential:

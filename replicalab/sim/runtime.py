@@ -44,9 +44,11 @@ class SimRuntime:
 
     def cut_links(self, pairs: set[tuple[str, str]]) -> None:
         self._sim._cut.update(pairs)
+        self._sim._sync_cuts()
 
     def heal_links(self) -> None:
         self._sim._cut.clear()
+        self._sim._sync_cuts()
 
     def change_link(self, src: str, dst: str, loss: float | None, duplicate: float | None,
                     latency: Any) -> None:
@@ -81,6 +83,7 @@ class SimRuntime:
             sim._identity[replica_id] = identity
             sim._replicas[replica_id] = replica
             sim._handlers[replica_id] = replica.on_message
+            sim._contexts[replica_id]._on_message = replica.on_message
             sim._truth.forget(replica_id)  # ground truth: it no longer holds anything it had
         self.record("Restarted", replica_id,
                     {"durable": durable, "identity": sim._identity.get(replica_id, replica_id)})

@@ -30,6 +30,7 @@ from __future__ import annotations
 import heapq
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 from replicalab import _validate
@@ -106,7 +107,7 @@ class Simulation(SimulationView):
     # attributes, past which CPython 3.11 keeps an instance's attributes in a real dict,
     # so each read was a dict probe (LOAD_ATTR_WITH_HINT) instead of one fixed offset
     # (LOAD_ATTR_SLOT). The rest stay in the instance dict.
-    __slots__ = ("now", "_heap", "_seq", "_delivered", "_dropped", "_duplicated")
+    __slots__ = ("now", "_heap", "_seq", "_delivered", "_dropped", "_duplicated", "_queued", "_heap_room")
 
     #: Keep actions scheduled in time order off the heap until they are next (see
     #: :meth:`schedule`). The explorer, which may pick any queued event, sets it False.
@@ -168,7 +169,14 @@ class Simulation(SimulationView):
         self._max_events = max_events
         self._max_time = max_time
         self._max_pending = max_pending
+        #: What the heap may still take: max_pending less the actions queued in the lane, kept
+        #: beside _queued so that a send asks `len(heap) >= _heap_room`, one int it need not add up.
+        self._heap_room = max_pending
         self._events = self._delivered = self._dropped = 0
+        #: The run() in progress (its ticks and limit) and the events it processed that were
+        #: not deliveries: statistics() counts deliveries from them (see run()).
+        self._running: tuple[Any, int] | None = None
+        self._skipped = 0
         # Every seq is one of: a message sent (lost or not), a duplicate, or an event scheduled
         # through _schedule. So messages sent are counted, not incremented per send:
         # sent = _seq - _scheduled - _duplicated (SimulationView.statistics).
@@ -254,6 +262,7 @@ class Simulation(SimulationView):
             self._lane.append(Action(at, PRIORITY_RUNTIME, seq, action))
             self._lane_last = at
             self._queued += 1
+            self._heap_room -= 1
         else:  # earlier than the lane's last: it takes its place on the heap
             self._schedule(Action, at, PRIORITY_RUNTIME, action)
 
@@ -279,7 +288,6 @@ class Simulation(SimulationView):
         heap = self._heap
         pop, push = heapq.heappop, heapq.heappush
         contexts = self._contexts
-        handlers = self._handlers
         on = self._on
         cut = self._cut
         down = self._down
@@ -295,49 +303,50 @@ class Simulation(SimulationView):
         # event. `soon` fits, so the usual test is the fast one; past it `last` decides.
         soon = min(last, _COMPACT)
         budget = self._max_events - self._events
-        limit = budget if events is None else min(events, budget)
-        processed = 0
+        limit = max(0, budget if events is None else min(events, budget))
         # Faults change only between deliveries, in a runtime event (a fault is an Action): so
         # whether a link is cut or a replica down is a bool asked again after each such event,
         # not a set truth test per delivery. A delivery looks up only what is active: with a
         # partition and no crash, not `dst in down` too (a set probe per delivery).
         cutting, crashed = bool(cut), bool(down)
+        # One tick per event this run may process, from a C iterator: `for _ in ticks` replaces
+        # both `processed += 1` and `processed >= limit`, and a tick is no int object (counting
+        # up past 256 made one per event). How many were taken is the iterator's length hint.
+        # Deliveries are not counted one by one either: this run's are the events it processed
+        # less the others, which `_skipped` counts where they are handled (never a delivery).
+        # `_running` lets statistics() count a run in progress (a handler may ask).
+        ticks = repeat(None, limit)
+        outer = self._running, self._skipped
+        self._running, self._skipped = (ticks, limit), 0
+        untaken = 0  # 1 when the last tick taken found no event to process
         try:
-            # `while True` + break rather than `while heap`: CPython 3.11 warms code up (specializes
-            # it) only on unconditional backward jumps, so a long run() would stay generic.
-            while True:
+            for _ in ticks:
                 try:
                     event: Any = pop(heap)  # an Event: a plain tuple (a delivery) or a typed one
                 except IndexError:  # the queue is empty: asked once, not by a truth test per event
+                    untaken = 1
                     break
                 due = event[0]
-                if (due > soon and due > last) or processed >= limit:
+                if due > soon and due > last:
                     # Not for this run: back on the heap (the same events, so the same order)
                     # before saying why. Popping first saves reading heap[0] for every event.
                     push(heap, event)
-                    if due > last:
-                        if until is not None and due > until:
-                            break
-                        if cap is not None and due > cap:
-                            raise ConfigError(
-                                f"the next event is at t={due}, past max_time={cap}; "
-                                "raise max_time or stop earlier with run(until=...)"
-                            )
-                    if processed == events:
+                    untaken = 1
+                    if until is not None and due > until:
                         break
-                    raise ConfigError(
-                        f"stopped after max_events={self._max_events} events without becoming "
-                        "quiescent (a timer that always re-arms?); use run(until=...) or raise max_events"
-                    )
+                    raise self._past_max_time(due)
                 self.now = due
-                processed += 1
                 if trace is not None:
                     trace.step += 1  # every handler run (or runtime action) is one step
                 # A delivery (a plain tuple: events.py says why) is handled inline, every other
                 # event by one method each.
                 if type(event) is tuple:
                     _, _, seq, dst, src, msg, causal = event
-                    if (cutting and (src, dst) in cut) or (crashed and dst in down):
+                    ctx = contexts[dst]
+                    # The cut, as the receiver's set of senders cut off from it (kept by
+                    # _sync_cuts): a str probe, where `(src, dst) in cut` built and hashed a pair.
+                    if (cutting and src in ctx._cut_from) or (crashed and dst in down):
+                        self._skipped += 1
                         if trace is None:  # nothing to record: the count is all a drop leaves
                             self._dropped += 1
                         else:
@@ -345,20 +354,42 @@ class Simulation(SimulationView):
                         continue
                     if causal is not None:
                         truth.receive(dst, causal)
-                    self._delivered += 1
                     if trace is not None:
                         log = trace._log  # Trace._compact, inlined: one per delivery
                         if len(log) >= trace._room:
                             raise trace._full()
                         log.append(("Delivered", due, dst, trace.step, src, describe(msg), seq))
-                    handlers[dst](contexts[dst], src, msg)
+                    # The handler from the context's slot, not a second look-up by replica id;
+                    # a local first, then the call: see SimContext.send on link.sample.
+                    on_message = ctx._on_message
+                    on_message(ctx, src, msg)
                 else:
+                    self._skipped += 1  # before the handler, which may read statistics()
                     on[type(event)](event)
                     cutting, crashed = bool(cut), bool(down)
+            else:  # `limit` events processed: the next one, if any, says whether a cap was hit
+                if heap:
+                    due = heap[0][0]
+                    if due > last and (until is None or due <= until):  # then due > max_time
+                        raise self._past_max_time(due)
+                    if limit != events and (until is None or due <= until):
+                        raise ConfigError(
+                            f"stopped after max_events={self._max_events} events without becoming "
+                            "quiescent (a timer that always re-arms?); use run(until=...) or raise max_events"
+                        )
         finally:
+            processed = limit - ticks.__length_hint__() - untaken
             self._events += processed
+            self._delivered += processed - self._skipped
+            self._running, self._skipped = outer
         if until is not None and until > self.now:
             self.now = until
+
+    def _past_max_time(self, due: int) -> ConfigError:
+        if self._max_time is None:  # no cap on time: only an event past _NEVER gets here
+            return ConfigError(f"the next event is at t={due}, past the simulator's horizon {_NEVER}")
+        return ConfigError(f"the next event is at t={due}, past max_time={self._max_time}; "
+                           "raise max_time or stop earlier with run(until=...)")
 
     def _drop_on_arrival(self, event: Deliver) -> None:
         self._dropped += 1
@@ -409,6 +440,7 @@ class Simulation(SimulationView):
             if self._lane:
                 after = self._lane.popleft()
                 self._queued -= 1
+                self._heap_room += 1
                 heapq.heappush(self._heap, after)
                 self._lane_head = after.seq
             else:
@@ -416,6 +448,16 @@ class Simulation(SimulationView):
         event.action(self)
 
     # -- faults -------------------------------------------------------------------------
+    def _sync_cuts(self) -> None:
+        """Give every context the senders whose link to it is cut, from ``_cut``: called
+        whenever ``_cut`` changes (a partition starts or heals), so that a delivery asks its
+        receiver's set, not ``_cut`` by pair."""
+        cut_from: dict[str, set[str]] = {}
+        for src, dst in self._cut:
+            cut_from.setdefault(dst, set()).add(src)
+        for replica, ctx in self._contexts.items():
+            ctx._cut_from = frozenset(cut_from.get(replica, ()))
+
     def add_faults(self, faults: Iterable[Fault]) -> None:
         """Validate a fault schedule as a whole, then put each fault on the timeline.
 

@@ -41,6 +41,8 @@ class SimulationView:
     _seq: int
     _scheduled: int
     _delivered: int
+    _running: tuple[Any, int] | None
+    _skipped: int
     _dropped: int
     _duplicated: int
     _timers: int
@@ -89,9 +91,15 @@ class SimulationView:
             raise _validate.unhashable(scope, "scope (an item key)") from None
 
     def statistics(self) -> Statistics:
-        """A frozen snapshot of the run's counters."""
+        """A frozen snapshot of the run's counters (asked from a handler: as of that event)."""
+        events, delivered = self._events, self._delivered
+        if self._running is not None:  # asked during run(), which adds its counts when it ends
+            ticks, limit = self._running
+            processed = limit - ticks.__length_hint__()  # this event included
+            events += processed
+            delivered += processed - self._skipped
         return Statistics(
-            now=self.now, events=self._events, delivered=self._delivered,
+            now=self.now, events=events, delivered=delivered,
             # every seq taken is a message sent, a duplicate or a scheduled event
             sent=self._seq - self._scheduled - self._duplicated,
             dropped=self._dropped, duplicated=self._duplicated, timers_fired=self._timers,
