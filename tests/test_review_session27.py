@@ -230,12 +230,6 @@ def test_a_write_left_only_in_a_hint_reaches_the_other_home_node_when_it_catches
     assert result.ledger.verdicts() == {"w1": "kept", "w2": "kept"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "open: nothing sends a remote region's copy back to a home node that lost its disk when the "
-    "copy arrives there after that region answered the node's catch-up (a read repair or an "
-    "anti-entropy round between regions would; a CatchUp answer cannot wait for messages in "
-    "flight). Not a small change: left for the leaderless regions' owner (issue-16m adds "
-    "anti-entropy inside leaderless regions)"))
 def test_a_write_shipped_just_before_its_coordinator_lost_its_disk_comes_back_to_it() -> None:
     """Leaderless, n=1 (one home node per key per region): us-east-1c coordinates w5 at t=360,
     acknowledges it and ships it to ap-southeast-2b (~105 ms), then loses its disk at t=363

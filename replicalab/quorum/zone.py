@@ -70,6 +70,23 @@ a group of AZ nodes (``eu-west-1a``, ``eu-west-1b``, ...), each a
   that was down when the node asked is asked again when it comes back (its own ``CatchUp``
   says it is up) — a remote region's node too — so a node never waits for ever on an answer
   an outage swallowed.
+* **A write from a node's earlier incarnation comes back to it**: an answer to a ``CatchUp``
+  holds what the answering node had *then*; a write the restarted node's earlier incarnation
+  sent before it lost its disk (a ship to another region, a ``Hold``) may still be in flight
+  and arrive after the answer left — the remote region then holds a write the node, its
+  key's home, lost for good (with ``n=1`` nobody else in its region has it). So a node that
+  answered a node's first ``CatchUp`` remembers it, and when an item from that node later
+  teaches it something (the merge changed its copy of a key both are home for) it sends its
+  merged copy back (a stand-in sends a hinted ``Hold``'s item back as it came). It cannot
+  tell the earlier incarnation's messages from the new one's (a message names the node, not
+  its incarnation, and clocks restart with the disk), so it sends back both: merges are
+  idempotent, so a copy the new incarnation did not need changes nothing. A copy goes back
+  only when a merge changed something, and a merge (a join) only grows a copy, so two
+  restarted nodes cannot echo for ever: each echo that starts another grew a copy, and a run
+  has finitely many writes. Cost: zero messages in a run where nothing restarts; after a restart, at most one
+  copy back per item from the restarted node that was news to the receiver, for the rest of
+  the run. Not covered: a receiver that itself lost its disk after answering forgets whom it
+  answered (periodic anti-entropy inside the region repairs only between a region's nodes).
 
 * **Merkle anti-entropy between the home nodes of a key range** (when the scenario has
   ``anti_entropy=AntiEntropy(...)``): every ``period`` ms (the first after a random offset from
@@ -415,6 +432,9 @@ class LeaderlessNode(TableReplica):
         self._ship_timer: int | None = None
         #: Anti-entropy sessions started: the next one is with the region's next node.
         self._sync_turn = 0
+        #: Nodes whose restart (a first ``CatchUp``) this node answered: a write their earlier
+        #: incarnation sent may still be on its way here, after the answer (module docs).
+        self._rejoined: set[str] = set()
 
     def recover(self, identity: str) -> LeaderlessNode:
         """After losing its disk: an empty table, no hints, a new causal name; it catches up."""
@@ -567,6 +587,8 @@ class LeaderlessNode(TableReplica):
         elif kind is HintTaken:
             self._taken(src, msg)
         elif kind is CatchUp:
+            if not msg.again:
+                self._rejoined.add(src)
             if src in self.hints:  # the home node is back: its hints go now
                 self._send_hints(ctx, only=src)
             if self._unshipped and not msg.again:
@@ -602,7 +624,7 @@ class LeaderlessNode(TableReplica):
                     self.syncing = False
                     ctx.log("CaughtUp", node=self.id, sources=sorted(self._caught_up_from))
         elif kind is Replicate:
-            self._merge(ctx, src, msg)  # another region's write, or a read repair
+            self._merge_from(ctx, src, msg)  # another region's write, or a read repair
         elif kind in SYNC_MESSAGES:
             self._on_sync(ctx, src, msg)
         else:
@@ -652,6 +674,23 @@ class LeaderlessNode(TableReplica):
         ctx.set_timer(self.config.timeout, (_TIMEOUT, msg.op))
         self._send_holds(ctx, msg.op, pending, targets)
 
+    def _merge_from(self, ctx: Context, src: str, msg: Replicate) -> None:
+        """Merge an item ``src`` sent (a ``Hold``, a remote region's ship, a read repair); if
+        ``src`` restarted since this node answered its ``CatchUp`` and the item taught this
+        node something, send the merge back to ``src``: the item may come from ``src``'s
+        earlier incarnation, whose table died with its disk after the answer left (module docs).
+        """
+        if src not in self._rejoined or not self.owns(msg.key):
+            self._merge(ctx, src, msg)
+            return
+        before = self.items.get(msg.key)
+        self._merge(ctx, src, msg)
+        after = self.items[msg.key]
+        ring = next(r for r in self.rings.values() if src in r.nodes)
+        if after != before and src in ring.preference_list(msg.key, min(self.config.n, len(ring.nodes))):
+            ctx.send(src, Replicate(msg.key, after, msg.write, self.lamport.time,
+                                    (self.hlc.wall, self.hlc.logical)), scope=msg.key)
+
     def _replicate(self, ctx: Context, key: str, item: Item, write: str) -> None:
         # The table's write path calls this after applying: the quorum takes over from here.
         self._written.append((key, item, write))
@@ -678,13 +717,17 @@ class LeaderlessNode(TableReplica):
             if self._ship_timer is None:
                 self._arm_ship(ctx)
         if msg.hint is None or msg.hint == self.id:
-            self._merge(ctx, src, msg.replicate)
+            self._merge_from(ctx, src, msg.replicate)
         else:
             self._observe(ctx, msg.replicate)
             self.hints.setdefault(msg.hint, {})[(msg.replicate.key, msg.replicate.write)] = msg.replicate
             ctx.log("HintStored", key=msg.replicate.key, op=msg.op, home=msg.hint, dots=[])
             self._handoff_tries = 0  # a new hint: a new round of tries
             self._arm_handoff(ctx)
+            if src in self._rejoined:
+                # Kept apart from the table, so "news" cannot be told: the coordinator's item
+                # goes back as it came (its earlier incarnation may have lost it, module docs).
+                ctx.send(src, msg.replicate, scope=msg.replicate.key)
         ctx.send(src, Held(msg.op))
 
     def _on_held(self, ctx: Context, node: str, op: str) -> None:
