@@ -3,8 +3,8 @@
 A leader region's partition leader applies a client write on a table that holds exactly the
 writes of the log entries before it, which may be much more than the node the client reached
 held when the request arrived (tests/test_review_regions2.py has the story). The contract:
-ground truth re-mints the write's past as its arrival past joined with the pasts of the
-writes it was ordered behind (on its scope only); the dot, replica and time stay, except that
+ground truth re-mints the write's past as its own dot joined with the pasts of the writes
+it was ordered behind (on its scope only), not what its arrival node had been told of; the dot, replica and time stay, except that
 a write passed by a later one from its own node is named afresh (so that the later one does
 not 'see' it); an unknown op re-mints nothing; bad input is refused before anything changes; runs whose replicas never
 call it (single-replica regions) are unchanged, which tests/test_golden_outputs.py pins.
@@ -131,6 +131,47 @@ def test_a_write_passed_twice_is_named_afresh_once() -> None:
     assert w1.dot == renamed.dot
     assert not w4.saw(w1) and not w4.saw(w2) and w2.saw(w4) and not w2.saw(w1)
     assert w1.saw(w2) and w1.saw(w4)
+
+
+def test_a_request_forwarded_to_a_node_is_not_in_the_past_of_a_write_that_arrives_there() -> None:
+    """w2 reaches c and is forwarded to b (which thinks it leads); w3 then reaches b, whose
+    knowledge holds w2. The leader a logs w3, then w2: w3 was applied on a table without w2."""
+    truth = GroundTruth()
+    truth.wrote("w2", "c", "c", "j", 133, "c2")
+    truth.receive("b", truth.payload("c", "j", None))  # the forward
+    truth.wrote("w3", "b", "b", "j", 140, "c3")
+    assert truth.writes["w3"].saw(truth.writes["w2"])  # on arrival: b had been told of it
+    truth.sequenced("w3", "a", (), log="p0")
+    truth.sequenced("w2", "a", ("w3",), log="p0", extends=True)
+    w2, w3 = truth.writes["w2"], truth.writes["w3"]
+    assert not w3.saw(w2) and w2.saw(w3)
+    assert w3.seen == VectorClock({"b": 1}) and w2.seen == VectorClock({"b": 1, "c": 1})
+    assert truth.knowledge[("b", "j")] == VectorClock({"b": 1, "c": 1})  # b was told: unchanged
+
+
+def test_a_leader_region_run_whose_forwarded_request_is_logged_late_has_no_cycle() -> None:
+    """One region, keys j and k. 1b is down 29-134; w2 (j) reaches 1c at 133 and waits; w3 and
+    w4 (j) reach 1b at 140-141, after 1c had told 1b of w2. The leader 1a logs w3, then w2 and
+    w4. Ground truth said w3 had seen w2 and w2 w3. What is true: every write saw exactly the
+    writes applied ahead of it, and the leader's order is the trace's ``Wrote`` order."""
+    workload = (ClientWrite(133, "us-east-1", "w2", "c2", "j", {"a": "v2"}),
+                ClientWrite(135, "us-east-1", "w5", "c5", "k", {"a": "v5"}),
+                ClientWrite(140, "us-east-1", "w3", "c3", "j", {"b": "v3"}),
+                ClientWrite(141, "us-east-1", "w4", "c4", "j", {"b": "v4"}),
+                ClientWrite(143, "us-east-1", "w1", "c1", "k", {"b": "v1"}),
+                ClientWrite(459, "us-east-1", "w6", "c6", "j", {"a": "v6"}),
+                ClientWrite(459, "us-east-1", "w7", "c7", "j", {"b": "v7"}))
+    scenario = TableScenario(name="late", description="a forwarded request logged late", regions=("us-east-1",),
+                             latency={}, initial={"j": {"a": "a0", "b": "b0"}, "k": {"a": "a0", "b": "b0"}},
+                             workload=workload)
+    result = scenario.run("causal", 176, **LEADER, az_outages=[
+        AzOutage(29, "us-east-1", "b", until=134), AzOutage(483, "us-east-1", "a", until=905, durable=False)],
+        az_partitions=[AzPartition(348, "us-east-1", "b", 881)])
+    order = [e.get("write") for e in result.trace.of_kind("Wrote") if e.get("key") == "j"]
+    assert order == ["w3", "w2", "w4", "w6", "w7"]
+    facts = {f.op: f for f in result.facts}
+    for n, op in enumerate(order):
+        assert {x for x in order if x != op and facts[op].saw(facts[x])} == set(order[:n]), op
 
 
 @pytest.mark.parametrize("op, after", [("", ()), (None, ()), (3, ()), ("w2", "w1"), ("w2", ("w1", "")),

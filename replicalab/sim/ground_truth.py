@@ -66,6 +66,8 @@ class GroundTruth:
         #: (node, scope) -> the counters of the dots :meth:`sequenced` took from writes it
         #: named afresh: those dots name no write any more.
         self._retired: dict[tuple[str, Hashable], set[int]] = {}
+        #: The ops :meth:`sequenced` has placed at least once.
+        self._placed: set[str] = set()
 
     def payload(self, replica: str, scope: Hashable | None,
                 scopes: Iterable[Hashable] | None) -> Any:
@@ -117,10 +119,12 @@ class GroundTruth:
         ``after`` (a leader region's partition leader appends it to its log, behind the entries
         ``after`` names; :meth:`Context.sequenced <replicalab.replica.base.Context.sequenced>`).
 
-        Its past becomes the past it had on arrival joined with the past of every write in
-        ``after`` on its scope (ops this ground truth has no write for, or on other scopes, add
-        nothing): it is applied on a table holding exactly those writes' effects, whatever the
-        node it first reached held then. ``replica`` now has it and that past. The re-minted
+        Its past becomes its own dot joined with the past of every write in ``after`` on its
+        scope (ops this ground truth has no write for, or on other scopes, add nothing): it is
+        applied on a table holding exactly those writes' effects, whatever the node it first
+        reached held or had been told of then (a request forwarded to that node, which the
+        leader logs later, is not on the table). Placed again (a later leader appends it
+        again), its past joins what it had: a past only grows. ``replica`` now has it and that past. The re-minted
         fact replaces the old one in place (execution order is kept); its dot, replica and time
         stay those of its arrival. An op with no write here (a request a test sent as a plain
         message) re-mints nothing: None.
@@ -181,8 +185,13 @@ class GroundTruth:
                     behind = behind.merge(earlier.seen)
         else:
             behind = joins.get(scope, EMPTY)
-        past = fact.seen if behind is EMPTY else fact.seen.merge(behind)
         dot = fact.dot
+        # The first time: its own dot and what is behind it, not what its node had received
+        # (a forwarded request the leader logs later is not on the table). After that a past
+        # only grows (a write appended again, by a later leader).
+        mark = fact.seen if op in self._placed else VectorClock({dot.replica: dot.counter})
+        self._placed.add(op)
+        past = mark if behind is EMPTY else mark.merge(behind)
         if behind.get(dot.replica) < dot.counter - 1:  # rare: not everything below it is ahead
             self._rename_passed(dot, scope, behind)
         key = (replica, scope)
