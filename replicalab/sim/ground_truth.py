@@ -32,8 +32,11 @@ class WriteFact:
     """Ground truth about one client write: where and when it ran, and what it had seen.
 
     ``seen`` counts, per replica, the writes on the same ``scope`` (item key)
-    whose effects had reached the writing replica, this write included. Write
-    ``a`` *saw* write ``b`` iff ``b.dot`` is covered by ``a.seen``.
+    whose effects had reached the writing replica, this write included (for a write a
+    leader sequenced: the writes ahead of it in the log, :meth:`GroundTruth.sequenced`).
+    Write ``a`` *saw* write ``b`` iff ``b.dot`` is covered by ``a.seen``. A dot is usually
+    ``(node the write reached, its count there)``; a write that a later one from its node
+    was sequenced ahead of is named afresh, ``("<node>/<op>", 1)``.
     """
 
     op: str
@@ -124,10 +127,10 @@ class GroundTruth:
         applied on a table holding exactly those writes' effects, whatever the node it first
         reached held or had been told of then (a request forwarded to that node, which the
         leader logs later, is not on the table). Placed again (a later leader appends it
-        again), its past joins what it had: a past only grows. ``replica`` now has it and that past. The re-minted
-        fact replaces the old one in place (execution order is kept); its dot, replica and time
-        stay those of its arrival. An op with no write here (a request a test sent as a plain
-        message) re-mints nothing: None.
+        again), its past joins what it had: a past only grows. ``replica`` now has it and that
+        past. The re-minted fact replaces the old one in place (execution order is kept); its
+        dot, replica and time stay those of its arrival (a dot changes only as below). An op
+        with no write here (a request a test sent as a plain message) re-mints nothing: None.
 
         A dot ``n:k`` implies ``n:1`` to ``n:k-1`` (a vector clock counts), so a write minted
         second at a node and taken first (two writes waiting there for a leader, passed on in
