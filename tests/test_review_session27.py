@@ -171,12 +171,6 @@ def test_an_az_outage_is_visible_in_the_space_time_picture() -> None:
     assert re.search(r"crash|outage|restart|(?<!flows )\bdown\b", visible, re.IGNORECASE), visible[:300]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "open: ground truth names a write by the node it first reached (dot us-east-1b:N) and a "
-    "vector clock holding us-east-1b:2 holds us-east-1b:1, so a write minted second at a node "
-    "'saw' the one minted first there even when the leader logged it first; Context.sequenced "
-    "re-mints from the arrival past, which already holds it. Needs write identities that do not "
-    "imply each other (ground_truth.py, issue-16g's area)"))
 def test_two_waiting_writes_the_leader_logs_in_reverse_order_do_not_each_see_the_other() -> None:
     """One region. us-east-1a (k's leader) goes down for good at t=150; w1 (t=150) and w2
     (t=160) reach us-east-1b, which waits for a leader and is cut off from 169 to 769; w3

@@ -3,9 +3,10 @@
 A leader region's partition leader applies a client write on a table that holds exactly the
 writes of the log entries before it, which may be much more than the node the client reached
 held when the request arrived (tests/test_review_regions2.py has the story). The contract:
-ground truth re-mints the write's past as its arrival past joined with the pasts of the
-writes it was ordered behind (on its scope only); the dot, replica and time stay; an unknown
-op re-mints nothing; bad input is refused before anything changes; runs whose replicas never
+ground truth re-mints the write's past as its own dot joined with the pasts of the writes
+it was ordered behind (on its scope only), not what its arrival node had been told of; the dot, replica and time stay, except that
+a write passed by a later one from its own node is named afresh (so that the later one does
+not 'see' it); an unknown op re-mints nothing; bad input is refused before anything changes; runs whose replicas never
 call it (single-replica regions) are unchanged, which tests/test_golden_outputs.py pins.
 """
 
@@ -19,6 +20,7 @@ import pytest
 
 from replicalab import scenarios
 from replicalab.clocks import VectorClock
+from replicalab.dots import Dot
 from replicalab.errors import ConfigError
 from replicalab.net.node import NetContext
 from replicalab.quorum.leader import Entry
@@ -70,6 +72,106 @@ def test_an_op_ground_truth_has_no_write_for_re_mints_nothing() -> None:
     knowledge, writes = dict(truth.knowledge), dict(truth.writes)
     assert truth.sequenced("w404", "a", ("w1",)) is None
     assert truth.knowledge == knowledge and truth.writes == writes
+
+
+def _waiting() -> GroundTruth:
+    """w1 then w2 reach b (dots b:1, b:2) and wait; w3 reaches c (c:1); x at b on another key."""
+    truth = GroundTruth()
+    truth.wrote("w1", "b", "b", "k", 150, "c1")
+    truth.wrote("x", "b", "b", "other", 155, "cx")
+    truth.wrote("w2", "b", "b", "k", 160, "c2")
+    truth.wrote("w3", "c", "c", "k", 170, "c3")
+    return truth
+
+
+@pytest.mark.parametrize("named", [False, True])
+def test_a_write_taken_ahead_of_an_earlier_one_from_its_node_does_not_see_it(named) -> None:
+    """The leader c logs w3, then w2, then w1. w2's dot b:2 covers b:1; had w1 kept that dot,
+    w2 would have 'seen' w1 and w1 (behind w2) w2: a cycle. w1 is named afresh instead."""
+    truth = _waiting()
+    w2_before = truth.writes["w2"]
+    for n, (op, after) in enumerate((("w3", ()), ("w2", ("w3",)), ("w1", ("w3", "w2")))):
+        if named:
+            truth.sequenced(op, "c", after[-1:], log="p0", extends=n > 0)
+        else:
+            truth.sequenced(op, "c", after)
+    w1, w2, w3 = (truth.writes[op] for op in ("w1", "w2", "w3"))
+    assert w1.dot == Dot("b/w1", 1) and w2.dot == w2_before.dot == Dot("b", 2)
+    assert w2.saw(w3) and not w2.saw(w1)
+    assert w1.saw(w2) and w1.saw(w3) and w1.saw(w1)
+    assert (w1.replica, w1.time, w1.scope) == ("b", 150, "k")  # only its name changed
+    assert truth.writes["x"].dot == Dot("b", 1)  # another key: its own counters, untouched
+    assert list(truth.writes) == ["w1", "x", "w2", "w3"]
+    # Whoever held w1 under its old dot holds it under the new one (the node it reached, and
+    # the leader, which w2's forward told of both): 'reached' stays what it was.
+    assert truth.knowledge[("b", "k")] == VectorClock({"b": 2, "b/w1": 1})
+    assert truth.knowledge[("c", "k")].get("b/w1") == 1
+
+
+def test_writes_from_one_node_taken_in_their_order_keep_their_dots() -> None:
+    truth = _waiting()
+    before = dict(truth.writes)
+    truth.sequenced("w3", "c")
+    truth.sequenced("w1", "c", ("w3",))
+    truth.sequenced("w2", "c", ("w3", "w1"))
+    assert {op: f.dot for op, f in truth.writes.items()} == {op: f.dot for op, f in before.items()}
+    assert truth.writes["w2"].saw(truth.writes["w1"]) and not truth.writes["w1"].saw(truth.writes["w2"])
+
+
+def test_a_write_passed_twice_is_named_afresh_once() -> None:
+    """w1, w2, w4 wait at b; the leader takes w4, then w2 (both pass w1), then w1."""
+    truth = _waiting()
+    truth.wrote("w4", "b", "b", "k", 165, "c4")  # b:3
+    truth.sequenced("w4", "c")
+    renamed = truth.writes["w1"]
+    assert renamed.dot == Dot("b/w1", 1) and truth.writes["w2"].dot == Dot("b/w2", 1)
+    truth.sequenced("w2", "c", ("w4",))
+    truth.sequenced("w1", "c", ("w4", "w2"))
+    w1, w2, w4 = (truth.writes[op] for op in ("w1", "w2", "w4"))
+    assert w1.dot == renamed.dot
+    assert not w4.saw(w1) and not w4.saw(w2) and w2.saw(w4) and not w2.saw(w1)
+    assert w1.saw(w2) and w1.saw(w4)
+
+
+def test_a_request_forwarded_to_a_node_is_not_in_the_past_of_a_write_that_arrives_there() -> None:
+    """w2 reaches c and is forwarded to b (which thinks it leads); w3 then reaches b, whose
+    knowledge holds w2. The leader a logs w3, then w2: w3 was applied on a table without w2."""
+    truth = GroundTruth()
+    truth.wrote("w2", "c", "c", "j", 133, "c2")
+    truth.receive("b", truth.payload("c", "j", None))  # the forward
+    truth.wrote("w3", "b", "b", "j", 140, "c3")
+    assert truth.writes["w3"].saw(truth.writes["w2"])  # on arrival: b had been told of it
+    truth.sequenced("w3", "a", (), log="p0")
+    truth.sequenced("w2", "a", ("w3",), log="p0", extends=True)
+    w2, w3 = truth.writes["w2"], truth.writes["w3"]
+    assert not w3.saw(w2) and w2.saw(w3)
+    assert w3.seen == VectorClock({"b": 1}) and w2.seen == VectorClock({"b": 1, "c": 1})
+    assert truth.knowledge[("b", "j")] == VectorClock({"b": 1, "c": 1})  # b was told: unchanged
+
+
+def test_a_leader_region_run_whose_forwarded_request_is_logged_late_has_no_cycle() -> None:
+    """One region, keys j and k. 1b is down 29-134; w2 (j) reaches 1c at 133 and waits; w3 and
+    w4 (j) reach 1b at 140-141, after 1c had told 1b of w2. The leader 1a logs w3, then w2 and
+    w4. Ground truth said w3 had seen w2 and w2 w3. What is true: every write saw exactly the
+    writes applied ahead of it, and the leader's order is the trace's ``Wrote`` order."""
+    workload = (ClientWrite(133, "us-east-1", "w2", "c2", "j", {"a": "v2"}),
+                ClientWrite(135, "us-east-1", "w5", "c5", "k", {"a": "v5"}),
+                ClientWrite(140, "us-east-1", "w3", "c3", "j", {"b": "v3"}),
+                ClientWrite(141, "us-east-1", "w4", "c4", "j", {"b": "v4"}),
+                ClientWrite(143, "us-east-1", "w1", "c1", "k", {"b": "v1"}),
+                ClientWrite(459, "us-east-1", "w6", "c6", "j", {"a": "v6"}),
+                ClientWrite(459, "us-east-1", "w7", "c7", "j", {"b": "v7"}))
+    scenario = TableScenario(name="late", description="a forwarded request logged late", regions=("us-east-1",),
+                             latency={}, initial={"j": {"a": "a0", "b": "b0"}, "k": {"a": "a0", "b": "b0"}},
+                             workload=workload)
+    result = scenario.run("causal", 176, **LEADER, az_outages=[
+        AzOutage(29, "us-east-1", "b", until=134), AzOutage(483, "us-east-1", "a", until=905, durable=False)],
+        az_partitions=[AzPartition(348, "us-east-1", "b", 881)])
+    order = [e.get("write") for e in result.trace.of_kind("Wrote") if e.get("key") == "j"]
+    assert order == ["w3", "w2", "w4", "w6", "w7"]
+    facts = {f.op: f for f in result.facts}
+    for n, op in enumerate(order):
+        assert {x for x in order if x != op and facts[op].saw(facts[x])} == set(order[:n]), op
 
 
 @pytest.mark.parametrize("op, after", [("", ()), (None, ()), (3, ()), ("w2", "w1"), ("w2", ("w1", "")),

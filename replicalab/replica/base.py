@@ -111,9 +111,10 @@ class Context(Protocol):
         For a replica that orders a client's write later or elsewhere than the request arrived:
         a leader region's partition leader appending a request to its log, behind the entries
         before it (:mod:`replicalab.quorum.region`). The write's causal past — what the ledger
-        says it had seen — becomes the past it had on arrival joined with the pasts of the
-        writes in ``after``. A replica that applies a write where and when it arrives never
-        calls this.
+        says it had seen — becomes the pasts of the writes in ``after``, and itself; not what
+        the node it arrived at had received (a write that arrived there earlier, or was
+        forwarded there, and is not in ``after`` is not in it). A replica that applies a write
+        where and when it arrives never calls this.
 
         Runtimes: the simulator re-mints the write's ground truth
         (:meth:`~replicalab.sim.ground_truth.GroundTruth.sequenced`; ops it has no write for

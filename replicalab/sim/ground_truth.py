@@ -32,8 +32,11 @@ class WriteFact:
     """Ground truth about one client write: where and when it ran, and what it had seen.
 
     ``seen`` counts, per replica, the writes on the same ``scope`` (item key)
-    whose effects had reached the writing replica, this write included. Write
-    ``a`` *saw* write ``b`` iff ``b.dot`` is covered by ``a.seen``.
+    whose effects had reached the writing replica, this write included (for a write a
+    leader sequenced: the writes ahead of it in the log, :meth:`GroundTruth.sequenced`).
+    Write ``a`` *saw* write ``b`` iff ``b.dot`` is covered by ``a.seen``. A dot is usually
+    ``(node the write reached, its count there)``; a write that a later one from its node
+    was sequenced ahead of is named afresh, ``("<node>/<op>", 1)``.
     """
 
     op: str
@@ -63,6 +66,11 @@ class GroundTruth:
         #: op -> the running records that name it, kept equal to the join of the *current*
         #: pasts when its fact is re-minted later (a past only grows).
         self._named: dict[str, list[dict[Hashable, VectorClock]]] = {}
+        #: (node, scope) -> the counters of the dots :meth:`sequenced` took from writes it
+        #: named afresh: those dots name no write any more.
+        self._retired: dict[tuple[str, Hashable], set[int]] = {}
+        #: The ops :meth:`sequenced` has placed at least once.
+        self._placed: set[str] = set()
 
     def payload(self, replica: str, scope: Hashable | None,
                 scopes: Iterable[Hashable] | None) -> Any:
@@ -114,13 +122,27 @@ class GroundTruth:
         ``after`` (a leader region's partition leader appends it to its log, behind the entries
         ``after`` names; :meth:`Context.sequenced <replicalab.replica.base.Context.sequenced>`).
 
-        Its past becomes the past it had on arrival joined with the past of every write in
-        ``after`` on its scope (ops this ground truth has no write for, or on other scopes, add
-        nothing): it is applied on a table holding exactly those writes' effects, whatever the
-        node it first reached held then. ``replica`` now has it and that past. The re-minted
-        fact replaces the old one in place (execution order is kept); its dot, replica and time
-        stay those of its arrival. An op with no write here (a request a test sent as a plain
-        message) re-mints nothing: None.
+        Its past becomes its own dot joined with the past of every write in ``after`` on its
+        scope (ops this ground truth has no write for, or on other scopes, add nothing): it is
+        applied on a table holding exactly those writes' effects, whatever the node it first
+        reached held or had been told of then (a request forwarded to that node, which the
+        leader logs later, is not on the table). Placed again (a later leader appends it
+        again), its past joins what it had: a past only grows. ``replica`` now has it and that
+        past. The re-minted fact replaces the old one in place (execution order is kept); its
+        dot, replica and time stay those of its arrival (a dot changes only as below). An op
+        with no write here (a request a test sent as a plain message) re-mints nothing: None.
+
+        A dot ``n:k`` implies ``n:1`` to ``n:k-1`` (a vector clock counts), so a write minted
+        second at a node and taken first (two writes waiting there for a leader, passed on in
+        reverse) would 'see' the one minted first, which is not behind it — and that one, taken
+        next, would see it: a cycle no history has. So when ``op``'s dot covers the dot of
+        another write on its scope that the writes ``after`` do not hold, that write is named
+        afresh, now: a dot of its own, ``"<node>/<op>":1`` (the node its old dot named; no
+        other write's dot implies it), added to its past, to every record naming it and to
+        every replica's knowledge that held its old dot, which is retired (it names no write
+        any more). Pasts only grow; ``op`` keeps its dot and no longer implies that write. In a
+        run where no write is taken ahead of an earlier one from its own node nothing is named
+        afresh: dots, pasts and output are those of arrival.
 
         Not ``replica``'s knowledge: a node may have received writes it has not ordered yet (a
         replication message a new leader holds and logs *after* a request that waited longer),
@@ -158,16 +180,23 @@ class GroundTruth:
         if fact is None:
             return None
         scope = fact.scope
-        past = fact.seen
         if joins is None:
+            behind = EMPTY
             for other in after:
                 earlier = writes.get(other)
                 if earlier is not None and earlier.scope == scope and other != op:
-                    past = past.merge(earlier.seen)
+                    behind = behind.merge(earlier.seen)
         else:
-            behind = joins.get(scope)
-            if behind is not None:
-                past = past.merge(behind)
+            behind = joins.get(scope, EMPTY)
+        dot = fact.dot
+        # The first time: its own dot and what is behind it, not what its node had received
+        # (a forwarded request the leader logs later is not on the table). After that a past
+        # only grows (a write appended again, by a later leader).
+        mark = fact.seen if op in self._placed else VectorClock({dot.replica: dot.counter})
+        self._placed.add(op)
+        past = mark if behind is EMPTY else mark.merge(behind)
+        if behind.get(dot.replica) < dot.counter - 1:  # rare: not everything below it is ahead
+            self._rename_passed(dot, scope, behind)
         key = (replica, scope)
         mine = self.knowledge.get(key)
         self.knowledge[key] = past if mine is None else mine.merge(past)
@@ -178,6 +207,33 @@ class GroundTruth:
                 held = record.get(scope)
                 record[scope] = past if held is None else held.merge(past)
         return fact
+
+    def _rename_passed(self, dot: Dot, scope: Hashable, behind: VectorClock) -> None:
+        """Name afresh every write on ``scope`` whose dot ``dot`` covers and ``behind`` does not
+        (:meth:`sequenced`): a write that one taken ahead of it would otherwise have 'seen'."""
+        node, held = dot.replica, behind.get(dot.replica)
+        retired = self._retired.setdefault((node, scope), set())
+        # Every counter of a node on a scope was minted for a write (wrote ticks it): a counter
+        # below the dot and not behind is another write's, unless already named afresh.
+        if all(c in retired for c in range(held + 1, dot.counter)):
+            return
+        writes = self.writes
+        for op, fact in list(writes.items()):  # rare (writes taken out of order): a scan
+            old = fact.dot
+            if fact.scope != scope or old.replica != node or not held < old.counter < dot.counter:
+                continue
+            fresh = Dot._made(f"{node}/{op}", 1)
+            mark = VectorClock({fresh.replica: 1})
+            past = fact.seen.merge(mark)
+            writes[op] = attrs.evolve(fact, dot=fresh, seen=past)
+            retired.add(old.counter)
+            for record in self._named.get(op, ()):
+                held_there = record.get(scope)
+                record[scope] = past if held_there is None else held_there.merge(past)
+            knowledge = self.knowledge
+            for key, known in knowledge.items():  # whoever had it has it under its new name
+                if key[1] == scope and known.get(node) >= old.counter:
+                    knowledge[key] = known.merge(mark)
 
     def forget(self, replica: str) -> None:
         """``replica`` lost its state: it no longer holds anything it had received."""
