@@ -343,3 +343,39 @@ def test_a_send_is_refused_exactly_when_the_heap_and_the_lane_hold_max_pending(t
     sim.run()
     assert all(room == want for room, want in rooms) and len(rooms) == actions
     assert sim._heap_room == 40 and sim._queued == 0
+
+
+class _Ticker(Replica):
+    """Sets time-outs in time order (they wait in the timer lane), and records the
+    simulation's room beside what it should be whenever one fires."""
+
+    def __init__(self, replica_id: str) -> None:
+        super().__init__(replica_id)
+        self.sim: Simulation | None = None
+        self.rooms: list[tuple[int, int]] = []
+
+    def on_start(self, ctx) -> None:
+        for k in range(6):
+            ctx.set_timer(10 + k, ("t", k))
+
+    def on_message(self, ctx, src, msg) -> None:
+        pass
+
+    def on_timer(self, ctx, timer) -> None:
+        sim = self.sim
+        self.rooms.append((sim._heap_room, sim._max_pending - sim._queued))
+        if timer[1] % 2 == 0:
+            ctx.cancel_timer(ctx.set_timer(50, ("later", timer[1])))  # cancelled in the lane
+
+
+@pytest.mark.parametrize("trace", [False, True])
+def test_the_heap_room_counts_the_timers_waiting_in_their_lane(trace):
+    """The timer lane's waiting timers are pending too: `_heap_room` is max_pending less
+    every queued event, the timer lane's as well as the action lane's."""
+    ticker = _Ticker("a")
+    sim = ticker.sim = Simulation([ticker], seed=1, max_pending=40, trace=trace)
+    sim.run(until=0)
+    assert sim._queued == 5 and sim._heap_room == 40 - sim._queued
+    sim.run()
+    assert ticker.rooms and all(room == want for room, want in ticker.rooms)
+    assert sim._heap_room == 40 and sim._queued == 0

@@ -205,6 +205,7 @@ class SimContext:
             sim._timer_lane.append(_make(Fire, (at, PRIORITY_NORMAL, seq, replica, timer_id, timer)))
             sim._timer_last = at
             sim._queued += 1
+            sim._heap_room -= 1
         else:  # earlier than the lane's last: it takes its place on the heap
             sim._schedule(Fire, at, PRIORITY_NORMAL, replica, timer_id, timer)
         sim._pending_timers[timer_id] = replica

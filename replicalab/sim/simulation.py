@@ -416,10 +416,12 @@ class Simulation(SimulationView):
                 while len(lane) > 1 and lane[0].timer_id not in pending:
                     lane.popleft()
                     self._queued -= 1
+                    self._heap_room += 1
                     self._events += 1
             if lane:
                 after = lane.popleft()
                 self._queued -= 1
+                self._heap_room += 1
                 heapq.heappush(self._heap, after)
                 self._timer_head = after.seq
             else:
