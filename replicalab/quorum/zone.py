@@ -131,7 +131,7 @@ from replicalab.quorum.ring import HashRing, sloppy_targets, stand_ins
 from replicalab.replica import dynamo as _dynamo
 from replicalab.replica.base import Context, Request, Response
 from replicalab.replica.requests import GetItem, PutItem, UpdateItem
-from replicalab.replica.sync_driver import SYNC_MESSAGES, SYNC_TIMER, AntiEntropy
+from replicalab.replica.sync_driver import SYNC_MESSAGES, SYNC_TIMER, AntiEntropy, is_sync_timer
 from replicalab.replica.table import Replicate, TableReplica
 
 __all__ = ["HANDOFF_TRIES", "CatchUp", "CaughtUp", "Held", "HintHandoff", "HintTaken", "Hold",
@@ -528,9 +528,7 @@ class LeaderlessNode(TableReplica):
         elif timer == _SHIP:
             self._ship_timer = None
             self._ship_unshipped(ctx, lambda coordinator, deadline: deadline <= ctx.now)
-        elif self.anti_entropy is not None and (timer == SYNC_TIMER or (
-                isinstance(timer, tuple) and len(timer) == 2 and timer[0] == "sync-timeout"
-                and isinstance(timer[1], str))):
+        elif self.anti_entropy is not None and is_sync_timer(timer):
             super().on_timer(ctx, timer)  # the table's: start a session, or abandon a stuck one
         else:
             raise ConfigError(f"{self.id} got a timer it never set: {_validate.shown(timer)}")

@@ -41,8 +41,17 @@ __all__ = ["AntiEntropy", "AntiEntropyDriver"]
 
 #: The timer that starts a sync session.
 SYNC_TIMER = "anti-entropy"
+#: The first item of a session's time-out timer, ``(SYNC_TIMEOUT, session name)``.
+SYNC_TIMEOUT = "sync-timeout"
 #: The messages of the sync protocol, which a region hands to :meth:`AntiEntropyDriver._on_sync`.
 SYNC_MESSAGES = (RootHash, ChildHashes, BucketItems, MergedItems, InSync)
+
+
+def is_sync_timer(timer: Any) -> bool:
+    """True iff ``timer`` is one the driver sets: :data:`SYNC_TIMER` (start a session) or a
+    session's time-out ``(SYNC_TIMEOUT, name)``."""
+    return timer == SYNC_TIMER or (isinstance(timer, tuple) and len(timer) == 2
+                                   and timer[0] == SYNC_TIMEOUT and isinstance(timer[1], str))
 
 
 @attrs.frozen
@@ -193,7 +202,7 @@ class AntiEntropyDriver:
         session = self._session(name, peer)
         self.sessions[name] = session
         self.session_peer[name] = peer
-        ctx.set_timer(self.anti_entropy.timeout, ("sync-timeout", name))  # type: ignore[union-attr]
+        ctx.set_timer(self.anti_entropy.timeout, (SYNC_TIMEOUT, name))  # type: ignore[union-attr]
         self._send_sync(ctx, peer, session.start())
 
     def _send_sync(self, ctx: Context, peer: str, messages: list[Any]) -> None:

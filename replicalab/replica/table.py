@@ -39,8 +39,8 @@ from replicalab.replica.capacity import TokenBucket, write_units
 from replicalab.replica.log_fields import element_fields, loss_fields, stamp_fields, written_fields
 from replicalab.replica.requests import GetItem, PutItem, ReadResult, UpdateItem
 from replicalab.replica.sync_driver import SYNC_MESSAGES as _SYNC_MESSAGES
+from replicalab.replica.sync_driver import SYNC_TIMEOUT, AntiEntropy, AntiEntropyDriver
 from replicalab.replica.sync_driver import SYNC_TIMER as _SYNC
-from replicalab.replica.sync_driver import AntiEntropy, AntiEntropyDriver
 
 #: How a ``Wrote`` record shows an attribute the write removed (DynamoDB REMOVE, a delete).
 REMOVED = "<removed>"
@@ -168,7 +168,7 @@ class TableReplica(AntiEntropyDriver, Replica):
         elif timer == _SYNC:
             self._start_sync(ctx)
             ctx.set_timer(self.anti_entropy.period, _SYNC)  # type: ignore[union-attr]
-        elif _timer_of(timer, "sync-timeout", 2):
+        elif _timer_of(timer, SYNC_TIMEOUT, 2):
             if self._end_session(timer[1]) is not None:
                 ctx.log("SyncAbandoned", session=timer[1], peer=self.session_peer.pop(timer[1]))
 
