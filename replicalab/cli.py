@@ -264,12 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     azs.add_argument("--region-protocol", default=None, metavar="PROTOCOL",
                      help="the protocol inside a region: leader (the default with N > 1) or "
                           "leaderless (with --n --r --w --sloppy)")
-    azs.add_argument("--az-outage", type=_az_outage, action="append", default=[],
-                     metavar="NODE@AT[..UNTIL][:lose-disk]",
-                     help="take an AZ down, e.g. eu-west-1a@150..600 (repeatable)")
-    azs.add_argument("--az-partition", type=_az_partition, action="append", default=[],
-                     metavar="NODE@AT..UNTIL",
-                     help="cut an AZ off from its region's other AZs, e.g. eu-west-1a@150..600 (repeatable)")
+    _az_fault_flags(azs, "")
     run.add_argument("--scan", action="store_true",
                      help="print only the reconciliation scan (version forks) and its verdicts")
     quorum = run.add_argument_group("the clusters inside a region (replicalab run dynamo | leader)")
@@ -325,12 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="nodes per region, one per AZ, in every pattern's runs")
     compare.add_argument("--region-protocol", default=None, metavar="PROTOCOL",
                          help="the protocol inside a region: leader (the default with N > 1)")
-    compare.add_argument("--az-outage", type=_az_outage, action="append", default=[],
-                         metavar="NODE@AT[..UNTIL][:lose-disk]",
-                         help="take an AZ down in every pattern's runs, e.g. eu-west-1a@150..600 (repeatable)")
-    compare.add_argument("--az-partition", type=_az_partition, action="append", default=[],
-                         metavar="NODE@AT..UNTIL",
-                         help="cut an AZ off from its region's other AZs in every pattern's runs (repeatable)")
+    _az_fault_flags(compare, " in every pattern's runs")
     compare.add_argument("--n", type=_count(1, 9), help="--region-protocol leaderless: home nodes per key")
     compare.add_argument("--r", type=_count(1, 9), help="--region-protocol leaderless: read quorum")
     compare.add_argument("--w", type=_count(1, 9), help="--region-protocol leaderless: write quorum")
@@ -824,6 +814,17 @@ def _table_options(args: argparse.Namespace) -> dict[str, Any]:
         options["primary"] = args.primary
     options.update(_region_options(args))
     return options
+
+
+def _az_fault_flags(parser: Any, where: str) -> None:
+    """``--az-outage`` and ``--az-partition`` (repeatable) on ``parser``; ``where`` ends their help."""
+    parser.add_argument("--az-outage", type=_az_outage, action="append", default=[],
+                        metavar="NODE@AT[..UNTIL][:lose-disk]",
+                        help=f"take an AZ down{where}, e.g. eu-west-1a@150..600 (repeatable)")
+    parser.add_argument("--az-partition", type=_az_partition, action="append", default=[],
+                        metavar="NODE@AT..UNTIL",
+                        help=f"cut an AZ off from its region's other AZs{where}, e.g. "
+                             "eu-west-1a@150..600 (repeatable)")
 
 
 def _region_options(args: argparse.Namespace) -> dict[str, Any]:
