@@ -250,24 +250,20 @@ class AntiEntropyDriver:
         for key, value in sorted({**outvoted, **updates}.items()):
             local = self.items.get(key)
             outcome = self.policy.merge(local, Item.from_bytes(value))
-            if outcome.item == local:
-                if any(x.write != INITIAL_WRITE for x in outcome.losses):
-                    # The peer's item lost to ours: nothing changes here, but the merge dropped
-                    # a client write's values, and the ledger judges by the losses merges record
-                    # (a replication merge that loses logs its losses too, ``changed=False``).
-                    # Dropping only the initial values is no news: not logged.
-                    ctx.log("Merged", key=key, source=src, write="anti-entropy",
-                            policy=self.policy.name, changed=False,
-                            note=f"anti-entropy kept the local {key}: {outcome.note}",
-                            siblings=len(outcome.item.versions),
-                            losses=loss_fields(outcome.losses), item=outcome.item.to_trace())
-                continue
-            if key not in updates:
+            changed = outcome.item != local
+            if changed and key not in updates:
                 continue  # ours changed since the session's snapshot: a later session settles it
-            self.items[key] = outcome.item
-            repaired.append(key)
+            if not changed and all(x.write == INITIAL_WRITE for x in outcome.losses):
+                continue  # nothing changes here and no client write's values were dropped
+            # A peer's item that lost to ours changes nothing here, but its merge dropped a
+            # client write's values, and the ledger judges by the losses merges record (a
+            # replication merge that loses logs its losses too, ``changed=False``).
+            if changed:
+                self.items[key] = outcome.item
+                repaired.append(key)
+            what = "repaired" if changed else "kept the local"
             ctx.log("Merged", key=key, source=src, write="anti-entropy", policy=self.policy.name,
-                    changed=True, note=f"anti-entropy repaired {key}: {outcome.note}",
+                    changed=changed, note=f"anti-entropy {what} {key}: {outcome.note}",
                     siblings=len(outcome.item.versions), losses=loss_fields(outcome.losses),
                     item=outcome.item.to_trace())
         stats = session.stats
