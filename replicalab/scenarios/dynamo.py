@@ -311,7 +311,7 @@ def _result(sim: Simulation, seed: int, opts: dict[str, Any], ring: HashRing,
     back = {e.replica for e in trace.of_kind("Restarted")} if trace else set()
     down = set(sim.down)
     # Down at the end without its disk: its memory is gone, so it holds nothing (QuorumResult docs).
-    lost = set(sim.state_lost)
+    lost = sim.state_lost
     states = [NodeState(n, replicas[n].store, replicas[n].hints,
                         intact=n not in lost, up=n not in down) for n in nodes]
     keys = sorted({k for r in replicas.values() for k in r.store} |
@@ -370,8 +370,7 @@ def _result(sim: Simulation, seed: int, opts: dict[str, Any], ring: HashRing,
                                        for h, ks in sorted(replicas[n].hints.items())} for n in nodes},
         statistics=sim.statistics(), homes=homes, azs={n: az_of(n, nodes) for n in nodes},
         trace=trace, failed_reads=failed_reads,
-        state_lost={n: max((e.time for e in trace.of_kind("Crashed") if e.replica == n), default=sim.now)
-                    for n in sorted(lost)} if trace is not None else dict.fromkeys(sorted(lost), sim.now))
+        state_lost=sim.state_lost)
 
 
 #: The rows ``compare dynamo`` shows: (N, R, W, sloppy), weakest first.

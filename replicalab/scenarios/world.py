@@ -206,7 +206,7 @@ class TableScenario:
         writes = sim.writes  # a copy per access: read it once, not once per reply
         # A replica down at the end without its disk holds nothing: what its object still has
         # in memory is gone (Result docs). It is shown empty and left out of convergence.
-        lost = _state_lost(sim)
+        lost = sim.state_lost
         items = {rid: {} if rid in lost else dict(sorted(r.items.items()))  # type: ignore[attr-defined]
                  for rid, r in sim.replicas.items()}
         judged = {rid: states for rid, states in items.items() if rid not in lost}
@@ -248,18 +248,6 @@ class TableScenario:
             initial=dict(initial),
             state_lost=lost,
         )
-
-
-def _state_lost(sim: Simulation) -> dict[str, int]:
-    """``{replica: when it crashed}`` for every replica down at the end without its state."""
-    lost = sim.state_lost
-    if not lost:
-        return {}
-    since = dict.fromkeys(lost, sim.now)
-    for e in sim.trace.of_kind("Crashed") if sim.trace is not None else ():
-        if e.replica in since:  # the last crash: a replica crashes again only once it is back
-            since[e.replica] = e.time
-    return since
 
 
 def _converged(sim: Simulation, items: dict[str, dict[str, Item]], reference: dict[str, Item]) -> bool:

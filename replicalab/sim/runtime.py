@@ -63,6 +63,7 @@ class SimRuntime:
     def crash(self, replica: str, durable: bool) -> None:
         self._sim._down.add(replica)
         self._sim._durable[replica] = durable
+        self._sim._crashed_at[replica] = self._sim.now
         # Its timers die with it: none fires after a restart, durable or not.
         pending = self._sim._pending_timers
         for timer_id in [t for t, owner in pending.items() if owner == replica]:
@@ -73,6 +74,7 @@ class SimRuntime:
         sim = self._sim
         sim._down.discard(replica_id)
         durable = sim._durable.pop(replica_id, True)
+        sim._crashed_at.pop(replica_id, None)
         replica = sim._replicas[replica_id]
         if not durable:
             incarnation = replica_incarnation(sim._identity.get(replica_id, replica_id)) + 1

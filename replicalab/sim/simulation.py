@@ -186,6 +186,7 @@ class Simulation(SimulationView):
         self._cut: set[tuple[str, str]] = set()
         self._down: set[str] = set()
         self._durable: dict[str, bool] = {}
+        self._crashed_at: dict[str, int] = {}  # replica down now -> when it crashed
         self._identity: dict[str, str] = {}
 
         def make_link(src: str, dst: str) -> LinkState:

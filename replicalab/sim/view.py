@@ -37,6 +37,7 @@ class SimulationView:
     _cut: set[tuple[str, str]]
     _down: set[str]
     _durable: dict[str, bool]
+    _crashed_at: dict[str, int]
     _events: int
     _seq: int
     _scheduled: int
@@ -117,14 +118,15 @@ class SimulationView:
         return tuple(sorted(self._down))
 
     @property
-    def state_lost(self) -> tuple[str, ...]:
-        """The replicas crashed right now *without* their state (``Crash(durable=False)``), sorted.
+    def state_lost(self) -> dict[str, int]:
+        """``{replica: when it crashed}`` for the replicas down right now *without* their state
+        (``Crash(durable=False)``), sorted by replica.
 
         Their memory is gone: until a :class:`~replicalab.sim.faults.Restart` brings one back
         empty, what its replica object still holds is not state the system has (a result shows
         such a replica holding nothing, and judges convergence without it). A replica down
         with its state (``durable=True``) is not here: its disk still holds what it had."""
-        return tuple(sorted(r for r in self._down if not self._durable.get(r, True)))
+        return {r: self._crashed_at[r] for r in sorted(self._down) if not self._durable.get(r, True)}
 
     def components(self) -> list[list[str]]:
         """The groups of replicas that can currently reach each other (both ways), sorted."""
