@@ -864,33 +864,6 @@ class MerkleTree:
 
     def _new_leaf(self, leaf: _Node, entries: list[tuple[str, bytes | None]], size: int) -> tuple[Any, int]:
         """The bucket ``leaf`` with ``entries`` applied (None if emptied, _UNCHANGED if equal) and the new size."""
-        if len(entries) == 1 and (leaf is None or len(leaf[1]) == 1):
-            # The common case (about one key per bucket at the suggested depth): one change to a
-            # bucket that is empty or holds one key. Same result as the general loop below,
-            # without its bisect, slices and comparisons.
-            key, vd = entries[0]
-            if leaf is None:
-                if vd is None:
-                    return _UNCHANGED, size
-                keys: tuple[str, ...] = (key,)
-                size += 1
-            elif leaf[1][0] == key:
-                if vd is None:
-                    return None, size - 1
-                if vd == leaf[2]:
-                    return _UNCHANGED, size
-                keys = leaf[1]  # as the loop does: a replaced value keeps the bucket's keys
-            else:
-                return self._new_leaf_loop(leaf, entries, size)
-            if type(self)._leaf_digest is _default_leaf_digest:
-                kb = key.encode("utf-8")
-                if len(kb) < 256:
-                    return (_sha256(b"\x00" + _LENGTHS[len(kb)] + kb + vd).digest(), keys, vd), size
-            return (type(self)._leaf_digest([key.encode("utf-8")], vd), keys, vd), size
-        return self._new_leaf_loop(leaf, entries, size)
-
-    def _new_leaf_loop(self, leaf: _Node, entries: list[tuple[str, bytes | None]], size: int) -> tuple[Any, int]:
-        """:meth:`_new_leaf` for any bucket and any number of changes."""
         keys, blob = (leaf[1], leaf[2]) if leaf is not None else ((), b"")
         old_keys, old_blob = keys, blob
         for key, vd in entries:
