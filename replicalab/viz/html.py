@@ -7,7 +7,8 @@ j k, Home, End) moves through the run one step at a time and shows, as of that
 step:
 
 * what the step did, with the step highlighted in the diagram, later steps
-  faded and the messages then in flight drawn dashed;
+  faded and the messages then in flight drawn dashed (a fault in the words of
+  :mod:`replicalab.viz.faults`: ``down (crashed, disk lost)``, ``cut off from ...``);
 * each replica's items (values and the write that set each value; siblings
   side by side) — replayed from the trace, see :mod:`replicalab.viz.story`;
 * each replica's happens-before vector clock and Lamport clock;
@@ -31,6 +32,7 @@ import json
 from typing import Any
 
 from replicalab.viz import _svg as s
+from replicalab.viz import faults
 from replicalab.viz.story import Story, build
 from replicalab.viz.svg import diagram
 
@@ -48,6 +50,7 @@ def page_data(story: Story) -> dict[str, Any]:
     """The plain data the page's script reads: steps, states, clocks, messages, ledger."""
     writes = []
     write_steps = story.write_steps()
+    cuts = faults.cut_changes(story)
     for write, entry in story.entries.items():
         step = write_steps.get(write)
         writes.append({
@@ -64,7 +67,7 @@ def page_data(story: Story) -> dict[str, Any]:
         "icons": {v: _icon(v) for v in VERDICTS},
         "steps": [
             {"n": st.index, "t": st.time, "replica": st.replica, "kind": st.kind,
-             "note": st.note, "vector": st.vector, "lamport": st.lamport,
+             "note": faults.step_note(story, st, cuts), "vector": st.vector, "lamport": st.lamport,
              "losses": [{"write": x["write"], "attribute": x["attribute"], "by": x["by"]}
                         for x in st.losses],
              "lost_here": story.lost_here(st), "state": st.state}

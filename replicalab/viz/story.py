@@ -68,6 +68,12 @@ class Message:
     due: int | None
     delivered_step: int | None = None
     dropped: bool = False
+    lost_step: int | None = None
+    """The step whose ``Dropped`` event lost this copy: its send step for a copy lost on the
+    way, a later step (the sender's, at the arrival time) for one cut off on arrival."""
+    reason: str | None = None
+    """Why the network dropped it: ``loss``, ``crashed`` (its destination was down) or
+    ``partition``; None if not dropped, or from a trace that does not say."""
     duplicate: bool = False
     size: int | None = None
     """Bytes on the wire, estimated by :func:`wire_size` of the item it carries (None: unknown)."""
@@ -467,6 +473,9 @@ def build(source: Any) -> Story:
                                     and m["dst"] == e.get("dst") and m["due"] is None), None)
                 if dropped is not None:  # lost on the way, or cut off on arrival
                     dropped["dropped"] = True
+                    dropped["lost_step"] = index
+                    reason = e.get("reason")
+                    dropped["reason"] = reason if isinstance(reason, str) else None
             elif e.kind == "Delivered" and replica is not None:
                 if e.get("id") in by_id:
                     number = by_id.pop(e.get("id"))
