@@ -224,6 +224,15 @@ def test_a_bad_az_partition_is_refused_when_built(bad) -> None:
         AzPartition(**bad)
 
 
+def test_a_cut_that_never_heals_is_refused_for_the_reason_that_still_holds() -> None:
+    """The refusal names the one misjudgement left (a removal the cut-off node never applied
+    would be called silently lost); a write that only reached that node is judged
+    unreplicated, so that is no longer the reason (regions.AzPartition docs)."""
+    with pytest.raises(ConfigError, match="a removal the cut-off node never applied silently lost"):
+        AzPartition(5, "eu-west-1", "a", until=None)
+    assert "removal" in AzPartition.__doc__ and "would call those writes silently lost" not in AzPartition.__doc__
+
+
 @pytest.mark.parametrize(("options", "error", "says"), [
     ({"az_partitions": [AzPartition(5, "eu-west-1", "a", 9)]}, ConfigError, "give replicas_per_region=3"),
     ({**LEADER, "az_partitions": [AzPartition(5, "mars-1", "a", 9)]}, ReplicaIdError, "unknown region"),

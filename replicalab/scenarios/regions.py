@@ -131,10 +131,15 @@ class AzPartition:
     modelled: a client whose write was in that leader's hands is told ``NoLeader`` (the write
     "may or may not commit").
 
-    Not offered (refused, or not an option): a cut that never heals — the cut-off node still
-    receives the other regions' replication, which it can never apply, and the ledger's ground
-    truth (who received what) would call those writes silently lost rather than unreplicated;
-    and a cut from the other regions too (a whole AZ's network isolated) — the region's leader
+    Not offered (refused, or not an option): a cut that never heals. Such a run would end (a
+    leader region goes quiet; a leaderless one stops at the scenario's horizon) and most
+    verdicts would be right — a write that reached the cut-off node in the other regions'
+    replication but never entered its table is ``unreplicated``, as it should be — but not a
+    *removal*: the cut-off node keeps the value that a write elsewhere removed, and the
+    ledger calls that removal silently lost there instead of unreplicated (the ``cart``
+    scenario under ``crdt`` or ``causal``, leader regions, ``ap-southeast-2a`` cut off at
+    150: w2's removal of ``book``). A cut that heals is judged after the heal, when the
+    node has caught up. Also not offered: a cut from the other regions too (a whole AZ's network isolated) — the region's leader
     ships cross-region replication once, so a message in flight across the cut would be
     dropped and never sent again.
     """
@@ -153,7 +158,9 @@ class AzPartition:
                               f"{_validate.shown(self.az)}")
         if type(self.until) is not int or self.until <= self.at:
             raise ConfigError(f"AzPartition.until must be an integer time after at={self.at} (a cut "
-                              f"that never heals is not offered), got {_validate.shown(self.until)}")
+                              f"that never heals is not offered: the ledger would call a removal the "
+                              f"cut-off node never applied silently lost, not unreplicated), got "
+                              f"{_validate.shown(self.until)}")
 
     @property
     def node(self) -> str:
