@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from replicalab.scenarios.regions import AzOutage
 from replicalab.viz import _svg as s
 
 HERE = Path(__file__).resolve().parent
@@ -31,6 +32,9 @@ RUNS = {
     "london-causal": ("london", dict(merge="causal")),
     "london-mrsc": ("london", dict(mode="mrsc")),
     "london-azs": ("london", dict(replicas_per_region=3, region_protocol="leader")),
+    # Chapter 14: eu-west-1a, sub_42's leader, down from t=144 to t=600 without its disk.
+    "london-az-outage": ("london", dict(merge="attribute-lww", replicas_per_region=3, az_outages=[
+        AzOutage(144, "eu-west-1", "a", until=600, durable=False)])),
     "skew": ("skew", {}),
     "skew-hlc": ("skew", dict(stamps="hlc")),
     "partition": ("partition", dict(merge="causal")),
