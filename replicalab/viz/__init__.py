@@ -5,6 +5,8 @@
 * :mod:`~replicalab.viz.html` — a self-contained step-through page: :func:`to_html`;
 * :mod:`~replicalab.viz.mermaid` — Mermaid sequence-diagram text: :func:`to_mermaid`;
 * :mod:`~replicalab.viz.shiviz` — a ShiViz log with happens-before vector clocks: :func:`to_shiviz`;
+* :mod:`~replicalab.viz.faults` — the words the text exports use for a node down or back, a cut,
+  a heal and a message lost on arrival, at the step where each happened;
 * :mod:`~replicalab.viz.topology` — a topology drawing with partitions: :func:`topology_svg`;
 * :mod:`~replicalab.viz.charts` — messages, bytes and siblings over time: :func:`cost_chart`;
 * :mod:`~replicalab.viz.linearizability` — a linearizability verdict's core or witness: :func:`verdict_svg`.
