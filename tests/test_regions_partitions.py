@@ -19,6 +19,7 @@ import random
 import subprocess
 import sys
 
+import attrs
 import pytest
 from test_regions import LEADER, REGIONS, _oracle_stale, lab, run
 
@@ -231,6 +232,20 @@ def test_a_cut_that_never_heals_is_refused_for_the_reason_that_still_holds() -> 
     with pytest.raises(ConfigError, match="a removal the cut-off node never applied silently lost"):
         AzPartition(5, "eu-west-1", "a", until=None)
     assert "removal" in AzPartition.__doc__ and "would call those writes silently lost" not in AzPartition.__doc__
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="ledger gap for removals: a removal that reached a live node "
+                   "in a message it never applied is judged silently-lost there, not unreplicated "
+                   "(ledger/rules.py; the reason AzPartition refuses until=None)")
+@pytest.mark.parametrize("merge", ["crdt", "causal"])
+def test_a_removal_the_cut_off_node_never_applied_is_unreplicated_when_the_run_stops_mid_cut(merge) -> None:
+    """The cart: w2 removes 'book'. The run stops (horizon 1000) while ap-southeast-2a is still
+    cut off (until 5000); w2 reached it in the other regions' replication but never entered its
+    table, exactly like w1, which the ledger rightly calls unreplicated."""
+    scenario = attrs.evolve(scenarios.get("cart"), horizon=1000)
+    result = scenario.run(merge, 0, **LEADER, az_partitions=[AzPartition(150, "ap-southeast-2", "a", 5000)])
+    assert not result.converged
+    assert result.ledger.verdicts() == {"w1": "unreplicated", "w2": "unreplicated"}
 
 
 @pytest.mark.parametrize(("options", "error", "says"), [
