@@ -133,9 +133,14 @@ def drop_text(message: Message) -> str:
             f"{drop_why(message)}")
 
 
-def arrival_drops(story: Story, step: Step) -> list[Message]:
-    """The messages sent at an earlier step that this step's ``Dropped`` events lost on arrival."""
-    return [m for m in story.messages if m.lost_step == step.index and m.sent_step != step.index]
+def arrival_drops(story: Story) -> dict[int, list[Message]]:
+    """``{step index: messages it lost on arrival}``: copies sent at an earlier step that this
+    step's ``Dropped`` events lost (computed once per story: exports look it up per step)."""
+    out: dict[int, list[Message]] = {}
+    for m in story.messages:
+        if m.lost_step is not None and m.lost_step != m.sent_step:
+            out.setdefault(m.lost_step, []).append(m)
+    return out
 
 
 def quiet(step: Step) -> bool:
@@ -144,10 +149,11 @@ def quiet(step: Step) -> bool:
     return bool(step.events) and all(e.kind == "Dropped" for e in step.events)
 
 
-def step_note(story: Story, step: Step, cuts: dict[int, list[tuple[str, str]]] | None = None) -> str:
+def step_note(story: Story, step: Step, cuts: dict[int, list[tuple[str, str]]] | None = None,
+              drops: dict[int, list[Message]] | None = None) -> str:
     """``step.note``, with a fault worded as the module docs say: the outage or restart, the
-    cuts and heals (``cuts`` from :func:`cut_changes`, computed if not given), the drops on
-    arrival of a step that did nothing else."""
+    cuts and heals (``cuts`` from :func:`cut_changes`), the drops on arrival of a step that
+    did nothing else (``drops`` from :func:`arrival_drops`); either is computed if not given."""
     word = outage(step)
     if word is not None:
         return f"{step.replica}: {word}"
@@ -155,7 +161,7 @@ def step_note(story: Story, step: Step, cuts: dict[int, list[tuple[str, str]]] |
     if changes:
         return "network: " + "; ".join(f"{r} {w}" for r, w in changes)
     if quiet(step):
-        lost = arrival_drops(story, step)
+        lost = (arrival_drops(story) if drops is None else drops).get(step.index)
         if lost:
             return f"{step.replica}: " + "; ".join(drop_text(m) for m in lost)
     return step.note

@@ -50,7 +50,7 @@ def page_data(story: Story) -> dict[str, Any]:
     """The plain data the page's script reads: steps, states, clocks, messages, ledger."""
     writes = []
     write_steps = story.write_steps()
-    cuts = faults.cut_changes(story)
+    cuts, drops = faults.cut_changes(story), faults.arrival_drops(story)
     for write, entry in story.entries.items():
         step = write_steps.get(write)
         writes.append({
@@ -67,7 +67,7 @@ def page_data(story: Story) -> dict[str, Any]:
         "icons": {v: _icon(v) for v in VERDICTS},
         "steps": [
             {"n": st.index, "t": st.time, "replica": st.replica, "kind": st.kind,
-             "note": faults.step_note(story, st, cuts), "vector": st.vector, "lamport": st.lamport,
+             "note": faults.step_note(story, st, cuts, drops), "vector": st.vector, "lamport": st.lamport,
              "losses": [{"write": x["write"], "attribute": x["attribute"], "by": x["by"]}
                         for x in st.losses],
              "lost_here": story.lost_here(st), "state": st.state}

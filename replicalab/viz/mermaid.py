@@ -78,7 +78,7 @@ def to_mermaid(source: Any) -> str:
     ids = participant_ids(story.replicas)
     lines = ["sequenceDiagram", f"    title {_safe(story.title)}"]
     lines += [f"    participant {ids[r]} as {_safe(r)}" for r in story.replicas]
-    cuts = faults.cut_changes(story)
+    cuts, drops = faults.cut_changes(story), faults.arrival_drops(story)
     lost: bool | list[str]  # a flag for a write, the lost writes for a merge
     for step in story.steps:
         if step.index in cuts:  # a cut or a heal: over the nodes whose reach changed
@@ -94,7 +94,7 @@ def to_mermaid(source: Any) -> str:
             copy = " (copy)" if m.duplicate else ""
             lines.append(f"    {ids[m.src]}->>{me}: {_safe(m.label)}{copy} "
                          f"sent t={m.sent_time}, arrives t={step.time}")
-        for m in faults.arrival_drops(story, step):  # lost where it would have arrived
+        for m in drops.get(step.index, ()):  # lost where it would have arrived
             lines.append(f"    {me}-x{ids[m.dst]}: {_safe(m.label)} sent t={m.sent_time}, "
                          f"lost on arrival at t={step.time}: {_safe(faults.drop_why(m))}")
         outage = faults.outage(step)

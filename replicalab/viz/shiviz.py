@@ -42,7 +42,7 @@ from typing import Any
 from replicalab.trace import canonical_json
 from replicalab.viz import faults
 from replicalab.viz._svg import unique_names
-from replicalab.viz.story import Step, Story, build
+from replicalab.viz.story import Message, Step, Story, build
 
 __all__ = ["REGEX", "host_names", "shiviz_events", "to_shiviz"]
 
@@ -63,7 +63,7 @@ def shiviz_events(source: Any) -> list[tuple[str, str, dict[str, int]]]:
     """``(host, description, vector clock)`` for every host event, in trace order (module docs)."""
     story = source if isinstance(source, Story) else build(source)
     hosts = host_names(story.replicas)
-    cuts = faults.cut_changes(story)
+    cuts, drops = faults.cut_changes(story), faults.arrival_drops(story)
     # Happens-before clocks as in Story.vector, but counting the fault events this log adds
     # (a cut or a heal is an event of each node whose reach changed): ShiViz wants a host's
     # own entry to grow by exactly one per event of that host.
@@ -88,14 +88,14 @@ def shiviz_events(source: Any) -> list[tuple[str, str, dict[str, int]]]:
             continue
         if step.replica is None:
             continue
-        event(step.replica, _text(story, step), [at_step[story.messages[n].sent_step] for n in step.received])
+        event(step.replica, _text(story, step, drops), [at_step[story.messages[n].sent_step] for n in step.received])
         at_step[step.index] = clocks[step.replica]
     return out
 
 
-def _text(story: Story, step: Step) -> str:
+def _text(story: Story, step: Step, drops: dict[int, list[Message]]) -> str:
     """One step's description: what it did, its verdict, the losses and drops it saw."""
-    text = f"t={step.time} {faults.step_note(story, step, {})}"
+    text = f"t={step.time} {faults.step_note(story, step, {}, drops)}"
     verdict = story.verdicts.get(step.write or "") if step.kind == "write" else None
     if verdict:
         text += f" — verdict: {verdict}"
@@ -107,7 +107,7 @@ def _text(story: Story, step: Step) -> str:
         if m.dropped and m.lost_step in (None, step.index):  # lost on the way
             text += f" — message {m.label} to {m.dst} DROPPED by the network"
     if not faults.quiet(step):  # a step that did only this says it in its note
-        for m in faults.arrival_drops(story, step):
+        for m in drops.get(step.index, ()):
             text += f" — message {faults.drop_text(m)}"
     return text
 
