@@ -23,6 +23,7 @@ import pytest
 from replicalab import scenarios
 from replicalab.replica.table import AntiEntropy
 from replicalab.scenarios.regions import AzOutage, AzPartition
+from replicalab.sim.faults import Heal, OneWayCut
 from replicalab.viz import faults, to_html, to_mermaid, to_shiviz
 from replicalab.viz.html import page_data
 from replicalab.viz.mermaid import DOWN_FILL, participant_ids
@@ -242,6 +243,21 @@ def test_the_marked_exports_are_the_same_bytes_under_any_hash_seed() -> None:
                            check=True, capture_output=True, text=True).stdout.strip()
             for seed in ("0", "4242")}
     assert len(outs) == 1, outs
+
+
+def test_a_one_way_cut_says_who_cannot_send_and_who_cannot_hear() -> None:
+    scenario = attrs.evolve(scenarios.get("london"), faults=(OneWayCut(100, "eu-west-1", "us-east-1"), Heal(400)))
+    result = scenario.run("causal", 0)
+    events = parse_shiviz(to_shiviz(result))
+    check_shiviz_rules(events)
+    assert [e for _, e, _ in events if e.endswith("(network)")] == [
+        "t=100 eu-west-1: cannot send to us-east-1 (network)",
+        "t=100 us-east-1: cannot hear from eu-west-1 (network)",
+        "t=400 eu-west-1: can send to us-east-1 again (network)",
+        "t=400 us-east-1: hears from eu-west-1 again (network)",
+    ]
+    assert "eu_west_1-xus_east_1: w1 sent t=140, lost on arrival at t=211: a partition cut it off" in \
+        to_mermaid(result)
 
 
 def test_the_page_data_of_a_cut_names_the_nodes() -> None:

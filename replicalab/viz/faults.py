@@ -6,17 +6,19 @@ the same steps, with these words:
 
 * **an outage** (a ``Crashed`` step): ``down (crashed, disk kept)`` or ``down (crashed, disk lost)``;
 * **a restart** (a ``Restarted`` step): ``back (restarted with its disk)``, or
-  ``back (restarted empty as eu-west-1a~1: disk lost)`` — a node that lost its state comes
+  ``back (restarted empty as eu-west-1a~2: disk lost)`` — a node that lost its state comes
   back under a new causal identity;
 * **a cut or a heal** (a network step with ``Partitioned`` / ``Healed`` events), per node
-  whose reach changed: ``cut off from b, c``, ``messages to b dropped (one-way cut)``,
-  ``messages from a dropped (one-way cut)``, ``reaches b, c again``. The words come from the
+  whose reach changed: ``cut off from b, c`` (both ways), ``cannot send to b`` and
+  ``cannot hear from a`` (a one-way cut), ``reaches b, c again``, ``can send to b again``,
+  ``hears from a again``. The words come from the
   links cut before and after the step, not from the events one by one: an AZ partition
   schedule that heals and cuts again in the same millisecond (two overlapping cuts) marks
   only the nodes whose reach really changed;
 * **a message lost on arrival** (its destination down, or cut off when it arrived): at the
   step that recorded the ``Dropped`` (the sender's, at the arrival time), ``w2 to
-  eu-west-1a (sent t=191) lost on arrival: eu-west-1a is down``. A message lost on the way (link loss) stays where it was sent.
+  eu-west-1a (sent t=191) lost on arrival: eu-west-1a is down``. A message lost on the way
+  (link loss) stays where it was sent.
 
 A run without faults has none of these steps, so its exports are what they were before.
 
@@ -79,17 +81,14 @@ def _words(replica: str, before: set[Link], after: set[Link]) -> str | None:
         return {a for a, b in links if b == replica}
 
     cut_to, cut_from = sends(after) - sends(before), hears(after) - hears(before)
-    both = cut_to & cut_from
-    back = (sends(before) | hears(before)) - (sends(after) | hears(after))
+    back_to, back_from = sends(before) - sends(after), hears(before) - hears(after)
     parts = []
-    if both:
-        parts.append("cut off from " + ", ".join(sorted(both)))
-    if cut_to - both:
-        parts.append("messages to " + ", ".join(sorted(cut_to - both)) + " dropped (one-way cut)")
-    if cut_from - both:
-        parts.append("messages from " + ", ".join(sorted(cut_from - both)) + " dropped (one-way cut)")
-    if back:
-        parts.append("reaches " + ", ".join(sorted(back)) + " again")
+    for links, words in ((cut_to & cut_from, "cut off from {}"), (cut_to - cut_from, "cannot send to {}"),
+                         (cut_from - cut_to, "cannot hear from {}"), (back_to & back_from, "reaches {} again"),
+                         (back_to - back_from, "can send to {} again"),
+                         (back_from - back_to, "hears from {} again")):
+        if links:
+            parts.append(words.format(", ".join(sorted(links))))
     return "; ".join(parts) or None
 
 
