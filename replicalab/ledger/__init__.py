@@ -29,6 +29,19 @@ Every client write gets exactly one verdict:
     quorum with the write in a log entry that can never commit). A write held
     nowhere is judged by the other rules.
 
+*Replicas down with their disk.* A replica down at the end with its state
+kept (``durable=True``) comes back with what its disk holds, so a write its
+disk holds is never lost (if a live replica lacks it: ``unreplicated``, "held
+by ... (down, its state kept)"); a write its disk lacks is not missing from
+the state the system serves while a live replica of the key serves it — the
+node catches up when it is back, and ``Result.converged`` (which compares the
+disks too) is then False. When no replica of a key is up (a leaderless
+region's ``n=1`` home node), its writes are judged at the disks that hold the
+key: ``kept`` if every one holds the write (its why: "kept only by ... no home
+replica is up at the end to serve it"), and ``converged`` agrees. Invariant:
+a run with an ``unreplicated`` write never converged. A replica down *without*
+its disk holds nothing and is never judged (``Result.state_lost``).
+
 The rules, in order: ``rejected`` if the client got an error; ``kept`` if the
 effect is at every live replica; ``silently-lost`` (or ``detected``, when the
 system reported it) if any recorded merge discarded part of the effect in
