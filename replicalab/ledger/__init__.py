@@ -31,8 +31,11 @@ Every client write gets exactly one verdict:
 
 *Replicas down with their disk.* A replica down at the end with its state
 kept (``durable=True``) comes back with what its disk holds, so a write its
-disk holds is never lost (if a live replica lacks it: ``unreplicated``, "held
-by ... (down, its state kept)"); a write its disk lacks is not missing from
+disk holds is not lost for want of a copy: if the live replicas lack it only
+because it never reached them, it is ``unreplicated`` ("held by ... (down,
+its state kept)") — but a merge that discarded it for a write that had not
+seen it still makes it ``silently-lost`` (the disk's copy loses the same
+merge when its node is back); a write its disk lacks is not missing from
 the state the system serves while a live replica of the key serves it — the
 node catches up when it is back, and ``Result.converged`` (which compares the
 disks too) is then False. When no replica of a key is up (a leaderless

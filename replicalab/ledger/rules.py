@@ -254,9 +254,10 @@ def judge(
     see "Reached is not applied" in :mod:`replicalab.ledger`). Without it, every write is
     taken to have reached every replica (nothing is ``unreplicated``).
     ``dormant`` are the items of replicas that are down at the end but kept
-    their state (a durable crash). A write such a disk holds is not lost: if a
-    live replica lacks it, it is ``unreplicated`` ("held by ... (down, its state
-    kept)"). A write such a disk lacks is not judged missing while some live
+    their state (a durable crash). A write such a disk holds is a copy: if a live
+    replica lacks it only because it never reached it, it is ``unreplicated``
+    ("held by ... (down, its state kept)"); a recorded loss to an unseen write
+    still makes it ``silently-lost``. A write such a disk lacks is not judged missing while some live
     replica of its key serves the key (the node catches up when it is back;
     ``converged`` says whether every disk agrees). When no replica of the key
     is up, the write is judged at those disks (``reached`` should cover them):
