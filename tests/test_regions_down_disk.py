@@ -114,3 +114,12 @@ def test_a_node_down_with_its_disk_before_the_write_leaves_it_kept_and_the_run_n
     assert not result.converged and result.final["eu-west-1a"]["k"]["a"] == "a0"
     assert result.ledger.verdicts() == {"w1": "kept"}
     assert "eu-west-1a (down, state kept)" in result.report()
+
+
+def test_judge_refuses_a_malformed_forgot_and_changes_nothing() -> None:
+    from replicalab.errors import ConfigError
+    from replicalab.ledger import judge
+
+    with pytest.raises(ConfigError, match="forgot must map replica"):
+        judge([], {}, forgot={"eu-west-1a": {"w1": "t=3"}})
+    assert judge([], {}, forgot={"eu-west-1a": {"w1": 3}}).verdicts() == {}

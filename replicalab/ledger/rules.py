@@ -278,6 +278,11 @@ def judge(
     whose key has no live home replica is judged at the dormant homes (see ``dormant``).
     """
     writes, losses = _judge_inputs(writes, final, losses, reports, absent, reached, dormant)
+    if forgot is not None and (not isinstance(forgot, Mapping) or not all(
+            isinstance(r, str) and isinstance(ws, Mapping)
+            and all(isinstance(w, str) and type(t) is int for w, t in ws.items())
+            for r, ws in forgot.items())):
+        raise ConfigError(f"forgot must map replica -> {{write id: crash time}}, got {_validate.shown(forgot)}")
     absent = dict(absent or {})
     dormant = dict(dormant or {})
     records = {w.id: w for w in writes}
