@@ -132,7 +132,7 @@ def final_items(result: Result) -> str:
     # A replica down *with* its disk is shown with what the disk holds, and judged with it.
     asleep = down_with_state(result)
     blocks += [f"  {replica} is down, its state kept (crashed at t={at}, durable=True): it is "
-               "shown with what its disk holds, and convergence and the ledger judge it too"
+               "shown with what its disk holds, and counts for convergence (it catches up when it is back)"
                for replica, at in sorted(asleep.items())]
     if len(keys) > 6:  # many items: show the ones some write touched, say how many were left out
         touched = {entry.key for entry in result.ledger}
