@@ -123,3 +123,20 @@ def test_judge_refuses_a_malformed_forgot_and_changes_nothing() -> None:
     with pytest.raises(ConfigError, match="forgot must map replica"):
         judge([], {}, forgot={"eu-west-1a": {"w1": "t=3"}})
     assert judge([], {}, forgot={"eu-west-1a": {"w1": 3}}).verdicts() == {}
+
+
+def test_a_global_table_tells_the_same_story() -> None:
+    """The same rule through the boto3-shaped API (its ``settle()`` is the scenarios' Result)."""
+    from replicalab.dynamodb import GlobalTable
+
+    key = {"pk": {"S": "k"}}
+    table = GlobalTable("tab", regions=["eu-west-1"], items=[{**key, "a": {"S": "a0"}}], n=1, r=1, w=1,
+                        replicas_per_region=3, region_protocol="leaderless",
+                        az_outages=[AzOutage(150, "eu-west-1", "c")])
+    table.at(100)
+    table.client("eu-west-1", "c").update_item(TableName="tab", Key=key, UpdateExpression="SET a = :v",
+                                               ExpressionAttributeValues={":v": {"S": "v1"}})
+    result = table.settle()
+    assert result.converged and result.ledger.verdicts() == {"w1": "kept"}
+    assert result.ledger["w1"].why.startswith("kept only by eu-west-1c (down, its state kept)")
+    assert "eu-west-1c (down, state kept)" in result.report()
