@@ -90,3 +90,24 @@ def test_a_disk_lost_twice_around_a_rejoin_keeps_every_verdict_true(seed) -> Non
             assert entry.verdict in ("kept", "detected"), (entry, outages)
         if live_holders and entry.verdict == "silently-lost":
             assert re.search(r"at \S+ t=\d+", entry.why), entry
+        # Issue 16, point 3: "before it reached X" only for an X that never held the write; an X
+        # whose earlier incarnation held it (and lost it with its disk) is said to be reached again.
+        held = _ever_held(result.trace, entry.write)
+        for part in re.finditer(r"it reached (.+?)(?= and it reached | and \S+ applied it|$)", entry.why or ""):
+            if " again (" in part.group(1):
+                assert part.group(1).split(" again (")[0] in held, entry
+                continue
+            for name in part.group(1).split(", "):
+                assert name.split(" (down")[0] not in held, (entry, held)
+
+
+def _ever_held(trace, write: str) -> set[str]:
+    """The nodes whose table ever held ``write`` (wrote it, or merged an item carrying it)."""
+    out = {e.replica for e in trace.of_kind("Wrote") if e.get("write") == write}
+    for e in trace.of_kind("Merged"):
+        for version in e.get("item") or ():
+            cells = (version.get("cells") or {}).values()
+            if version.get("write") == write or any(
+                    isinstance(c, (list, tuple)) and len(c) > 1 and c[1] == write for c in cells):
+                out.add(e.replica)
+    return out

@@ -302,7 +302,7 @@ def judge(
                 f"the client was told {w.error or 'it failed'}, yet it took effect; ")
         holders: set[str] = set()
         problem = ""
-        held_at, unreached, unapplied, lacking = [], [], [], []
+        held_at, unreached, again, unapplied, lacking = [], [], [], [], []
         reset = {e.loss.attribute for e in history.get(w.id, ())
                  if e.loss.by in records and e.loss.attribute not in records[e.loss.by].added}
         keepers = homes.get(w.key) if homes is not None and w.key in homes else None
@@ -337,9 +337,11 @@ def judge(
                          else VectorClock({w.dot.replica: w.dot.counter}) if w.dot else None)
             if not _reached(w, knowledge):
                 wiped = (forgot or {}).get(replica, {}).get(w.id)
-                unreached.append(name if wiped is None else
-                                 f"{name} again ({replica} held it, then lost it with its disk "
-                                 f"at t={wiped})")
+                if wiped is None:
+                    unreached.append(name)
+                else:  # its earlier incarnation had it: say so, not "before it reached" it
+                    again.append(f"it reached {name} again ({replica} held it, then lost it "
+                                 f"with its disk at t={wiped})")
                 continue
             if reached is not None and (not found[1] or not deletes) and all(
                     h not in records or h == w.id or not records[h].saw(w) for h in found[0]) \
@@ -387,8 +389,8 @@ def judge(
             entries.append(_lost(w, why, unseen.replica, unseen.time, (unseen.loss.by,),
                                  reports, base))
             continue
-        if held_at and len(unreached) + len(unapplied) == len(lacking):
-            before = [f"it reached {', '.join(unreached)}"] if unreached else []
+        if held_at and len(unreached) + len(again) + len(unapplied) == len(lacking):
+            before = ([f"it reached {', '.join(unreached)}"] if unreached else []) + again
             if unapplied:
                 before.append(f"{', '.join(unapplied)} applied it (it arrived there, "
                               f"but only in a message that was not applied)")
