@@ -20,6 +20,7 @@ Cells are also the stored and serialized form (``Item.to_bytes``), unchanged.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -192,7 +193,8 @@ class CrdtMap(MergePolicy):
         losses = tuple(sorted(
             {loss for side, other in ((a, b), (b, a)) for loss in _crdt_losses(side, other, kept)},
             key=lambda x: (x.write, x.attribute)))
-        concurrent = sorted({n for n, _ in keep if sum(1 for m, _ in keep if m == n) > 1})
+        cells_per_name = Counter(n for n, _ in keep)  # linear: a counter holds a cell per ADD
+        concurrent = sorted(n for n, count in cells_per_name.items() if count > 1)
         note = "crdt merged attributes" + (
             f"; concurrent values kept for {', '.join(concurrent)}" if concurrent else "")
         return Outcome(merged, losses, note)
