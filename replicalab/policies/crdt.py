@@ -92,7 +92,10 @@ class CrdtMap(MergePolicy):
       PN-counter of per-replica running totals: a running total carries
       increments that a concurrent ``SET`` reset elsewhere back into the sum
       (the reset would be undone by the next ``ADD`` of a replica that had not
-      seen it). The price: one cell per ``ADD`` until a ``SET`` replaces them;
+      seen it). The price: one cell per ``ADD`` until a ``SET`` replaces them,
+      so every merge of a hot counter's item walks all its increments.
+      Two concurrent ``SET`` s are a multi-value register as for any attribute;
+      with increments beside them the attribute reads as the sum of all;
     * **sets** (``ADD``/``DELETE`` of elements, or a set value): an add-wins
       OR-Set, one cell per element under the dot of the write that added it.
       A delete drops the element cells its replica had seen, so a concurrent
