@@ -29,6 +29,22 @@ Every client write gets exactly one verdict:
     quorum with the write in a log entry that can never commit). A write held
     nowhere is judged by the other rules.
 
+*Replicas down with their disk.* A replica down at the end with its state
+kept (``durable=True``) comes back with what its disk holds, so a write its
+disk holds is not lost for want of a copy: if the live replicas lack it only
+because it never reached them, it is ``unreplicated`` ("held by ... (down,
+its state kept)") — but a merge that discarded it for a write that had not
+seen it still makes it ``silently-lost`` (the disk's copy loses the same
+merge when its node is back); a write its disk lacks is not missing from
+the state the system serves while a live replica of the key serves it — the
+node catches up when it is back, and ``Result.converged`` (which compares the
+disks too) is then False. When no replica of a key is up (a leaderless
+region's ``n=1`` home node), its writes are judged at the disks that hold the
+key: ``kept`` if every one holds the write (its why: "kept only by ... no home
+replica is up at the end to serve it"), and ``converged`` agrees. Invariant:
+a run with an ``unreplicated`` write never converged. A replica down *without*
+its disk holds nothing and is never judged (``Result.state_lost``).
+
 The rules, in order: ``rejected`` if the client got an error; ``kept`` if the
 effect is at every live replica; ``silently-lost`` (or ``detected``, when the
 system reported it) if any recorded merge discarded part of the effect in
@@ -65,7 +81,7 @@ A write's *effect* is every attribute it set, with its value, except the
 ``version`` attribute that the versioned-write pattern maintains: that is
 bookkeeping. Two kinds of write are judged by value instead, because their
 whole point is to combine with others: a counter ``ADD`` is in effect while
-its replica's contribution still counts it, and a set ``ADD``/``DELETE`` while
+its increment still counts (under ``crdt``: its own cell is in the counter), and a set ``ADD``/``DELETE`` while
 its added elements are in the set and its deleted elements are not (in at
 least one sibling). So a deleted element that comes back — through an item
 that still held it, or a concurrent add that wins — counts against the delete.

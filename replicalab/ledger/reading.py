@@ -69,7 +69,8 @@ def from_simulation(sim: Any, reports: Mapping[str, str] | None = None,
     dormant = {rid: dict(getattr(sim.replicas[rid], "items", {})) for rid in sorted(down)
                if durable.get(rid)}
     keys = sorted({r.key for r in records}, key=str)
-    reached = {rid: {k: sim.knowledge(rid, k) for k in keys} for rid in live}
+    # The disks of replicas down at the end are judged like live tables (rules.judge).
+    reached = {rid: {k: sim.knowledge(rid, k) for k in keys} for rid in [*live, *dormant]}
     absent = {}
     crashes = [e for e in trace.of_kind("Crashed") if not e.get("durable")]
     held = _held_by(trace) if crashes else {}
@@ -103,7 +104,38 @@ def from_simulation(sim: Any, reports: Mapping[str, str] | None = None,
     if any(hasattr(r, "owns") for r in sim.replicas.values()):  # leaderless regions: home nodes
         homes = {k: {rid for rid, r in sim.replicas.items() if not hasattr(r, "owns") or r.owns(k)}
                  for k in keys if isinstance(k, str)}
-    return judge(records, final, losses, reports, absent, reached, dormant, homes)
+    return judge(records, final, losses, reports, absent, reached, dormant, homes,
+                 _forgot(trace, crashes) if crashes else None)
+
+
+def _forgot(trace: Any, crashes: list[Any]) -> dict[str, dict[str, int]]:
+    """``{replica: {write id: crash time}}``: the writes a replica held (wrote, or merged in)
+    before it crashed without its state, with the time of the last such crash. Ground truth
+    forgets them with the disk (the restarted replica is a new incarnation), so a write it
+    lacks at the end may have *reached* it once: the ledger says so instead of "before it
+    reached"."""
+    held: dict[tuple[str, str], int] = {}  # (replica, write) -> the first time it held it
+    for e in trace.of_kind("Wrote"):
+        held.setdefault((e.replica, e.get("write")), e.time)
+    for e in trace.of_kind("Merged"):
+        for write in _writes_in(e):
+            held.setdefault((e.replica, write), e.time)
+    out: dict[str, dict[str, int]] = {}
+    for (replica, write), first in sorted(held.items()):
+        last = max((c.time for c in crashes if c.replica == replica and c.time >= first), default=None)
+        if last is not None:
+            out.setdefault(replica, {})[write] = last
+    return out
+
+
+def _writes_in(event: Any) -> set[str]:
+    """The writes whose cells a ``Merged`` event shows in the replica's item."""
+    writes = {event.get("write")}
+    for version in event.get("item") or ():
+        writes.add(version.get("write"))
+        writes.update(cell[1] for cell in (version.get("cells") or {}).values()
+                      if isinstance(cell, (list, tuple)) and len(cell) > 1)
+    return {w for w in writes if isinstance(w, str) and w}
 
 
 def _held_by(trace: Any) -> dict[tuple[str, str], int]:
@@ -111,14 +143,8 @@ def _held_by(trace: Any) -> dict[tuple[str, str], int]:
     the replica's item (a replication, a read repair, a catch-up: whatever brought it)."""
     out: dict[tuple[str, str], int] = {}
     for e in trace.of_kind("Merged"):
-        writes = {e.get("write")}
-        for version in e.get("item") or ():
-            writes.add(version.get("write"))
-            writes.update(cell[1] for cell in (version.get("cells") or {}).values()
-                          if isinstance(cell, (list, tuple)) and len(cell) > 1)
-        for write in writes:
-            if isinstance(write, str) and write:
-                out[(e.replica, write)] = e.time
+        for write in _writes_in(e):
+            out[(e.replica, write)] = e.time
     return out
 
 

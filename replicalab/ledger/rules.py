@@ -241,6 +241,7 @@ def judge(
     reached: Mapping[str, Mapping[str, VectorClock]] | None = None,
     dormant: Mapping[str, Mapping[str, Item]] | None = None,
     homes: Mapping[str, Collection[str]] | None = None,
+    forgot: Mapping[str, Mapping[str, int]] | None = None,
 ) -> Ledger:
     """Give every write its verdict (see the module docs for the rules).
 
@@ -253,8 +254,19 @@ def judge(
     see "Reached is not applied" in :mod:`replicalab.ledger`). Without it, every write is
     taken to have reached every replica (nothing is ``unreplicated``).
     ``dormant`` are the items of replicas that are down at the end but kept
-    their state (a durable crash): a write they hold is not lost, only
-    ``unreplicated``.
+    their state (a durable crash). A write such a disk holds is a copy: if a live
+    replica lacks it only because it never reached it, it is ``unreplicated``
+    ("held by ... (down, its state kept)"); a recorded loss to an unseen write
+    still makes it ``silently-lost``. A write such a disk lacks is not judged missing while some live
+    replica of its key serves the key (the node catches up when it is back;
+    ``converged`` says whether every disk agrees). When no replica of the key
+    is up, the write is judged at those disks (``reached`` should cover them):
+    ``kept`` if every one holds it — its why says nobody can read it until one
+    is back — else by the rules above.
+    ``forgot`` maps a replica to the writes an earlier incarnation of it held
+    and lost with its disk (a crash with ``durable=False``) and the time of that
+    crash: a write the replica lacks at the end for that reason is said to have
+    reached it, not "before it reached" it.
 
     A counter ``ADD`` whose replica contribution was reset by a write that set
     the attribute (not another ``ADD``) no longer counts, whatever the
@@ -263,9 +275,14 @@ def judge(
     ``homes`` maps an item key to the replicas that keep it (a leaderless region's home
     nodes for the key, in every region); a key it names is judged at those replicas only —
     a replica that is no home of the key never holds it, and that is not a loss. A write
-    whose key has no live home replica is ``unreplicated`` if a dormant home holds it.
+    whose key has no live home replica is judged at the dormant homes (see ``dormant``).
     """
     writes, losses = _judge_inputs(writes, final, losses, reports, absent, reached, dormant)
+    if forgot is not None and (not isinstance(forgot, Mapping) or not all(
+            isinstance(r, str) and isinstance(ws, Mapping)
+            and all(isinstance(w, str) and type(t) is int for w, t in ws.items())
+            for r, ws in forgot.items())):
+        raise ConfigError(f"forgot must map replica -> {{write id: crash time}}, got {_validate.shown(forgot)}")
     absent = dict(absent or {})
     dormant = dict(dormant or {})
     records = {w.id: w for w in writes}
@@ -285,7 +302,7 @@ def judge(
                 f"the client was told {w.error or 'it failed'}, yet it took effect; ")
         holders: set[str] = set()
         problem = ""
-        held_at, unreached, unapplied, lacking = [], [], [], []
+        held_at, unreached, again, unapplied, lacking = [], [], [], [], []
         reset = {e.loss.attribute for e in history.get(w.id, ())
                  if e.loss.by in records and e.loss.attribute not in records[e.loss.by].added}
         keepers = homes.get(w.key) if homes is not None and w.key in homes else None
@@ -294,27 +311,37 @@ def judge(
         # So for a write that removes something, a concurrent holder of what it removed is no
         # sign it never applied: its "is back" problems are judged by the holders.
         deletes = bool(w.removed) or w.replaces or any(removed for _, removed in w.elements.values())
-        for replica in sorted(dormant):
-            if keepers is not None and replica not in keepers:
-                continue
+        # Judged where the key is served: at the live replicas (homes) of the key. A replica
+        # down with its disk kept catches up when it is back, so a write its disk lacks is
+        # not missing from the served state; one its disk holds is a copy, not a loss. Only
+        # when no replica of the key is up is the write judged at those disks: then they are
+        # the whole state of the key (and ``converged`` compares nothing else for it).
+        live = [r for r in sorted(final) if keepers is None or r in keepers]
+        asleep = [r for r in sorted(dormant) if keepers is None or r in keepers]
+        judged = live or asleep
+        held_ids: set[str] = set()
+        for replica in asleep if live else ():
             if _missing(w, dormant[replica].get(w.key), records, reset) is None:
                 held_at.append(f"{replica} (down, its state kept)")
-        judged = [r for r in sorted(final) if keepers is None or r in keepers]
-        if not judged and held_at:
-            entries.append(Entry(verdict="unreplicated", why=(
-                f"{told}held by {', '.join(held_at)}, but no home replica of {w.key} is up at the "
-                "end"), **base))
-            continue
+                held_ids.add(replica)
         for replica in judged:
-            found = _missing(w, final[replica].get(w.key), records, reset)
+            name = f"{replica} (down, its state kept)" if replica in dormant else replica
+            state = dormant[replica] if replica in dormant else final[replica]
+            found = _missing(w, state.get(w.key), records, reset)
             if found is None:
-                held_at.append(replica)
+                held_at.append(name)
+                held_ids.add(replica)
                 continue
             lacking.append(replica)
             knowledge = (reached.get(replica, {}).get(w.key) if reached is not None
                          else VectorClock({w.dot.replica: w.dot.counter}) if w.dot else None)
             if not _reached(w, knowledge):
-                unreached.append(replica)
+                wiped = (forgot or {}).get(replica, {}).get(w.id)
+                if wiped is None:
+                    unreached.append(name)
+                else:  # its earlier incarnation had it: say so, not "before it reached" it
+                    again.append(f"it reached {name} again ({replica} held it, then lost it "
+                                 f"with its disk at t={wiped})")
                 continue
             if reached is not None and (not found[1] or not deletes) and all(
                     h not in records or h == w.id or not records[h].saw(w) for h in found[0]) \
@@ -338,7 +365,10 @@ def judge(
             holders.update(found[0])
             problem = problem or (f"at {replica}: {found[1]}" if found[1] else "")
         if not lacking and judged:
-            entries.append(Entry(verdict="kept", why=told.removesuffix("; "), **base))
+            only = "" if live else (
+                f"kept only by {', '.join(held_at)}: no {'home ' if keepers is not None else ''}"
+                f"replica of {w.key} is up at the end to serve it")
+            entries.append(Entry(verdict="kept", why=(told + only).removesuffix("; "), **base))
             continue
         holders.discard(w.id)
         later = sorted(h for h in holders if h in records and records[h].saw(w))
@@ -353,14 +383,14 @@ def judge(
         # kept, it is no loss — the history counts where the effect is gone.
         unseen = next((e for e in events if (e.loss.by not in records
                                              or not records[e.loss.by].saw(w))
-                       and e.replica not in held_at), None)
+                       and e.replica not in held_ids), None)
         if unseen is not None:
             why = told + _explain(w, unseen, records) + overwrite
             entries.append(_lost(w, why, unseen.replica, unseen.time, (unseen.loss.by,),
                                  reports, base))
             continue
-        if held_at and len(unreached) + len(unapplied) == len(lacking):
-            before = [f"it reached {', '.join(unreached)}"] if unreached else []
+        if held_at and len(unreached) + len(again) + len(unapplied) == len(lacking):
+            before = ([f"it reached {', '.join(unreached)}"] if unreached else []) + again
             if unapplied:
                 before.append(f"{', '.join(unapplied)} applied it (it arrived there, "
                               f"but only in a message that was not applied)")

@@ -28,7 +28,8 @@ The policies, by name (see :func:`get_policy`):
     side as siblings for the reader to resolve. Nothing concurrent is dropped.
 ``crdt``
     Items as CRDT maps (:mod:`replicalab.crdts` rules): multi-value registers,
-    PN-counters and add-wins OR-Sets per attribute; nothing concurrent is lost.
+    counters (every ``ADD`` counts; a ``SET`` resets the increments it saw) and
+    add-wins OR-Sets per attribute; nothing concurrent is lost.
 
 One module per policy: ``base.py`` (the contract, :class:`Outcome`,
 :class:`Loss`), ``lww.py``, ``causal.py``, ``crdt.py``; every name is

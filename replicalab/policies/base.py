@@ -95,6 +95,9 @@ class MergePolicy:
 
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
+    #: True if ``adds`` keep a counter whose concurrent increments all count (``crdt``); a
+    #: DynamoDB ``ADD`` of an integer is then sent as ``adds``, not as the sum it reads.
+    keeps_counters: ClassVar[bool] = False
 
     def __repr__(self) -> str:
         return f"get_policy({self.name!r})"

@@ -7,8 +7,9 @@ by its write's dot, and a set element's cell by its element too), and:
 
 * what a write stores and which cells it supersedes is what the value types
   plan (:mod:`replicalab.crdts.causal`): ``MVRegister._plan`` for a value set,
-  ``PNCounter._plan`` for a number ``ADD`` (a replica's running totals),
-  ``ORSet._plan`` for set elements added or deleted;
+  ``ORSet._plan`` for set elements added or deleted; a number ``ADD`` stores one
+  more cell under its own dot and supersedes nothing (the counter is the sum of
+  the attribute's cells: an observed-reset counter, see :class:`CrdtMap`);
 * ``merge`` is the join of dot stores, :func:`replicalab.dots.join_stores`,
   under the two clocks.
 
@@ -19,6 +20,7 @@ Cells are also the stored and serialized form (``Item.to_bytes``), unchanged.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -27,7 +29,7 @@ import attrs
 from replicalab import _validate
 from replicalab import dots as _dots
 from replicalab.clocks import VectorClock
-from replicalab.crdts import MVRegister, ORSet, PNCounter
+from replicalab.crdts import MVRegister, ORSet
 from replicalab.errors import ConfigError, MergeValidationError
 from replicalab.items import (
     INITIAL_STAMP,
@@ -78,9 +80,22 @@ class CrdtMap(MergePolicy):
 
     Two attribute shapes use the same cells and the same merge rule:
 
-    * **counters** (``ADD`` of a number): each replica's cell is its running
-      total, a PN-counter entry; the attribute reads as the sum, so every
-      concurrent increment counts;
+    * **counters** (``ADD`` of an integer): every ``ADD`` is a cell of its own
+      holding its amount under the write's dot; the attribute reads as the sum
+      of its cells (a plain number set earlier is the base they add to), so
+      every concurrent increment counts — two regions' concurrent ``ADD 1`` on
+      5 read 7 everywhere. A value set on the attribute (``SET``, a put) is an
+      assignment like any other: it replaces the cells its replica had seen —
+      the increments it observed — and an increment concurrent with it
+      survives and adds to the new value (observed-reset: ``SET n = 0``
+      concurrent with another region's ``ADD n 1`` reads 1). Why not a
+      PN-counter of per-replica running totals: a running total carries
+      increments that a concurrent ``SET`` reset elsewhere back into the sum
+      (the reset would be undone by the next ``ADD`` of a replica that had not
+      seen it). The price: one cell per ``ADD`` until a ``SET`` replaces them,
+      so every merge of a hot counter's item walks all its increments.
+      Two concurrent ``SET`` s are a multi-value register as for any attribute;
+      with increments beside them the attribute reads as the sum of all;
     * **sets** (``ADD``/``DELETE`` of elements, or a set value): an add-wins
       OR-Set, one cell per element under the dot of the write that added it.
       A delete drops the element cells its replica had seen, so a concurrent
@@ -90,7 +105,8 @@ class CrdtMap(MergePolicy):
     """
 
     name: ClassVar[str] = "crdt"
-    summary: ClassVar[str] = ("items as CRDT maps: multi-value registers, PN-counters and "
+    keeps_counters: ClassVar[bool] = True
+    summary: ClassVar[str] = ("items as CRDT maps: multi-value registers, counters and "
                               "add-wins OR-Sets per attribute")
 
     def initial(self, attributes: Mapping[str, Any]) -> Item:
@@ -130,10 +146,9 @@ class CrdtMap(MergePolicy):
         kept = [(n, c) for n, c in cells if _cell_id(n, c) not in superseded]
         new = kept + [(n, c) for n, v in attributes.items() for c in _crdt_cells(v, write, stamp)]
         for name, k in adds.items():
-            # PN-counter: this replica's new running total, on top of the totals it supersedes.
-            op = PNCounter.Increment(replica, k) if k >= 0 else PNCounter.Decrement(replica, -k)
-            _, (_, up, down), _ = PNCounter._plan(_counter_store(stores.get(name, {})), op)
-            new.append((name, Cell(up - down, write, stamp, counter=True)))
+            # One cell per increment, under this write's dot: it supersedes nothing, and a
+            # value set later removes exactly the increments its replica had seen.
+            new.append((name, Cell(k, write, stamp, counter=True)))
         still: dict[str, set[Any]] = {}
         for name, (added, deleted) in elements.items():
             # A plain list the replica held becomes elements added by this write.
@@ -181,7 +196,8 @@ class CrdtMap(MergePolicy):
         losses = tuple(sorted(
             {loss for side, other in ((a, b), (b, a)) for loss in _crdt_losses(side, other, kept)},
             key=lambda x: (x.write, x.attribute)))
-        concurrent = sorted({n for n, _ in keep if sum(1 for m, _ in keep if m == n) > 1})
+        cells_per_name = Counter(n for n, _ in keep)  # linear: a counter holds a cell per ADD
+        concurrent = sorted(n for n, count in cells_per_name.items() if count > 1)
         note = "crdt merged attributes" + (
             f"; concurrent values kept for {', '.join(concurrent)}" if concurrent else "")
         return Outcome(merged, losses, note)
@@ -193,16 +209,14 @@ def _superseded(name: str, store: Mapping[CellId, Cell], attributes: Mapping[str
     """The cells of attribute ``name`` that a write supersedes, as the value types plan it.
 
     A value set (or a put replacing the item) is an assignment: it supersedes every cell of
-    the attribute it saw (MVRegister). A counter ``ADD`` supersedes only this replica's own
-    running total (PNCounter): other replicas' totals, and a plain number already there (a
-    base they add to), stay. An ``ADD``/``DELETE`` of elements supersedes the cells of those
+    the attribute it saw (MVRegister). A counter ``ADD`` supersedes nothing: it adds a cell of
+    its own, and the increments and plain number already there (a base they add to) stay. An ``ADD``/``DELETE`` of elements supersedes the cells of those
     elements it saw (ORSet), and the attribute's plain value, which it folds into the set.
     """
     if replace or name in attributes:
         return MVRegister._plan(store, MVRegister.Assign(write, replica=replica))[2]
     if name in adds:
-        counters = _counter_store(store)
-        return PNCounter._plan(counters, PNCounter.Increment(replica, 0))[2]
+        return []
     if name in elements:
         added, deleted = elements[name]
         members = {key: c.value for key, c in store.items() if c.element}
@@ -213,13 +227,6 @@ def _superseded(name: str, store: Mapping[CellId, Cell], attributes: Mapping[str
             out += ORSet._plan(members, op)[2]
         return out
     return []
-
-
-def _counter_store(store: Mapping[CellId, Cell]) -> dict[CellId, tuple[str, int, int]]:
-    """An attribute's counter cells as PNCounter payloads: (replica, increments, decrements)
-    whose difference is the cell's running total."""
-    return {key: (c.stamp.replica, max(c.value, 0), max(-c.value, 0))
-            for key, c in store.items() if c.counter}
 
 
 def _crdt_losses(side: Mapping[CellId, tuple[str, Cell]], other: Mapping[CellId, tuple[str, Cell]],

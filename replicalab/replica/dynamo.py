@@ -24,6 +24,7 @@ item that a delete and a concurrent update race over keeps its key under every p
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
+from decimal import Decimal
 from typing import Any, ClassVar
 
 import attrs
@@ -32,7 +33,7 @@ from replicalab import _validate
 from replicalab.dynamodb.cells import from_cell, to_cells
 from replicalab.dynamodb.evaluate import apply_update_expression, holds
 from replicalab.dynamodb.exceptions import ValidationException
-from replicalab.dynamodb.syntax import Condition, UpdateExpression
+from replicalab.dynamodb.syntax import Add, Condition, UpdateExpression
 from replicalab.dynamodb.values import MAX_ITEM_BYTES, Value, item_size
 from replicalab.errors import ConfigError
 from replicalab.items import Cell, Item
@@ -157,10 +158,21 @@ class DynamoResult(Response):
 
 
 def _greatest(cells: Any) -> dict[str, Cell]:
+    """Each attribute's cell with the greatest stamp — except a ``crdt`` counter, whose value
+    is the sum of its live cells (its increments and the number they add to), as
+    :meth:`~replicalab.items.Version.attributes` shows it."""
     best: dict[str, Cell] = {}
+    counted: dict[str, list[Cell]] = {}
     for name, cell in cells:
         if name not in best or cell.stamp > best[name].stamp:
             best[name] = cell
+        if not cell.removed:
+            counted.setdefault(name, []).append(cell)
+    for name, live in counted.items():
+        if any(c.counter for c in live):
+            top = max(live, key=lambda c: c.stamp)
+            best[name] = attrs.evolve(top, value=sum(c.value for c in live if type(c.value) is int),
+                                      counter=False)
     return best
 
 
@@ -196,6 +208,8 @@ class Planned:
     replace: bool
     old: dict[str, Value] | None
     new: dict[str, Value] | None
+    #: Integer ``ADD`` amounts sent as counter increments (a policy that keeps counters).
+    adds: dict[str, int] = attrs.field(factory=dict)
 
 
 class ConditionFailed(Exception):
@@ -206,8 +220,13 @@ class ConditionFailed(Exception):
         self.old = old
 
 
-def plan(item: Item | None, msg: DynamoWrite) -> Planned | None:
+def plan(item: Item | None, msg: DynamoWrite, counters: bool = False) -> Planned | None:
     """What ``msg`` does to the local ``item``; None for a ConditionCheck.
+
+    With ``counters`` (the region's policy keeps counters, ``crdt``) an ``ADD`` of an integer
+    to a top-level attribute that holds an integer or nothing is an increment
+    (``Planned.adds``), merged as a counter; otherwise, and under every other policy, ``ADD``
+    sets the sum it read locally (so under LWW a concurrent ``ADD`` elsewhere can lose).
 
     Raises :class:`ConditionFailed` if the condition is false on the local item (on any
     sibling), :class:`~replicalab.dynamodb.exceptions.ValidationException` if the update
@@ -234,13 +253,30 @@ def plan(item: Item | None, msg: DynamoWrite) -> Planned | None:
     if item_size(new) > MAX_ITEM_BYTES:
         raise ValidationException("Item size to update has exceeded the maximum allowed size")
     tops = sorted({str(a.path.elements[0]) for a in (msg.update.actions if msg.update else ())})
-    attributes = {n: new[n] for n in tops if n in new}
+    adds = _increments(msg.update, base) if counters and msg.update is not None else {}
+    attributes = {n: new[n] for n in tops if n in new and n not in adds}
     removed = tuple(n for n in tops if n not in new)
     if raw is None or any(k not in raw for k in keys):
         # Creating the item (or writing to one whose key a concurrent delete took away, per
         # attribute): the key attributes are written too, as bookkeeping.
         attributes.update(keys)
-    return Planned(to_cells(attributes), removed, False, old, new)
+    return Planned(to_cells(attributes), removed, False, old, new, adds)
+
+
+def _integral(value: Any) -> bool:
+    return isinstance(value, Decimal) and value == value.to_integral_value()
+
+
+def _increments(update: UpdateExpression, base: Mapping[str, Value]) -> dict[str, int]:
+    """The update's ``ADD`` actions that are counter increments: an integer added to a
+    top-level attribute holding an integer or nothing (a decimal or nested one is not)."""
+    out: dict[str, int] = {}
+    for action in update.actions:
+        if isinstance(action, Add) and len(action.path.elements) == 1:
+            name = str(action.path.elements[0])
+            if _integral(action.value.value) and (name not in base or _integral(base[name])):
+                out[name] = int(action.value.value)  # type: ignore[arg-type]
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -257,7 +293,7 @@ def _failure(region: Any, part: DynamoWrite) -> tuple[str, str, Any] | Planned |
     """Plan ``part`` on the region's local item: the plan, or (error, message, old item)."""
     item = region.items.get(part.key)
     try:
-        return plan(item, part)
+        return plan(item, part, getattr(region.policy, "keeps_counters", False))
     except ConditionFailed as failed:
         old = to_cells(failed.old) if failed.old is not None else None
         return ("ConditionalCheckFailed",
@@ -272,7 +308,7 @@ def _write_planned(region: Any, ctx: Any, src: str, part: DynamoWrite, planned: 
         return  # deleting an item the region does not hold: nothing to write
     extra = {"transaction": transaction} if transaction is not None else {}
     outcome, _ = region._apply(ctx, src, part, planned.attributes, replace=planned.replace,
-                               removed=planned.removed, extra=extra)
+                               removed=planned.removed, extra=extra, adds=planned.adds)
     region._replicate(ctx, part.key, outcome.item, part.op)
 
 

@@ -267,15 +267,16 @@ class TableReplica(AntiEntropyDriver, Replica):
     def _apply(self, ctx: Context, src: str, msg: UpdateItem | PutItem | _dynamo.DynamoWrite,
                attributes: Mapping[str, Any], *, replace: bool | None = None,
                removed: tuple[str, ...] = (), extra: Mapping[str, Any] | None = None,
-               ) -> tuple[Outcome, Stamp]:
+               adds: Mapping[str, int] | None = None) -> tuple[Outcome, Stamp]:
         """Apply a write that passed its checks locally and log it; no reply, no replication.
 
         ``removed`` attributes get tombstones (DynamoDB's REMOVE, a deleted item) and are
-        logged as ``removed``; ``extra`` fields go into the ``Wrote`` record (a transaction).
+        logged as ``removed``; ``extra`` fields go into the ``Wrote`` record (a transaction);
+        ``adds`` are a DynamoDB write's counter increments (an UpdateItem carries its own).
         """
         current = self.items.get(msg.key)
         stamp = self._stamp(ctx)
-        adds = msg.increments if isinstance(msg, UpdateItem) else {}
+        adds = msg.increments if isinstance(msg, UpdateItem) else dict(adds or {})
         elements = msg.elements if isinstance(msg, UpdateItem) else {}
         if replace is None:
             replace = isinstance(msg, PutItem)

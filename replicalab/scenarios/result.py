@@ -46,7 +46,14 @@ class Result:
     empty (``{}``), whatever its process held in memory before the crash, ``state_lost`` names
     it with the time of that crash, and ``converged`` is judged without it. The ledger never
     counts a write as held by it. A replica down with its state (``durable=True``) is shown with
-    what its disk holds, and counts for ``converged``.
+    what its disk holds (the report marks it "down, state kept"), and counts for ``converged``:
+    the run has converged only if every replica that has state — live, or on a kept disk —
+    agrees. The ledger judges a write where its key is served (the live replicas), and at the
+    kept disks only when no replica of the key is up: so a write held only on such disks (a
+    leaderless ``n=1`` key whose home node is down) is ``kept`` in a converged run, and says
+    so; a write a down disk lacks can be ``kept`` in a run that has not converged (that disk is
+    behind, and catches up when its node is back). See "Replicas down with their disk" in
+    :mod:`replicalab.ledger`.
     """
 
     scenario: str

@@ -253,7 +253,8 @@ class TableScenario:
 def _converged(sim: Simulation, items: dict[str, dict[str, Item]], reference: dict[str, Item]) -> bool:
     """Every replica of ``items`` holds the same items — with leaderless regions, every home node
     of a key holds the same item for it (a node that is no home of a key never holds it).
-    ``items`` leaves out the replicas down without their state: they hold nothing to compare."""
+    ``items`` leaves out the replicas down without their state: they hold nothing to compare;
+    a replica down with its disk is in it, judged by what its disk holds (as the ledger does)."""
     owners = {rid: r for rid, r in sim.replicas.items() if hasattr(r, "owns") and rid in items}
     if not owners:
         return all(states == reference for states in items.values())

@@ -129,6 +129,11 @@ def final_items(result: Result) -> str:
     # A replica down without its disk holds nothing (its row shows "-"); say so, and why.
     blocks = [f"  {replica} is down, its state lost (crashed at t={at}, durable=False): it holds "
               "nothing, and convergence is judged without it" for replica, at in sorted(lost.items())]
+    # A replica down *with* its disk is shown with what the disk holds, and judged with it.
+    asleep = down_with_state(result)
+    blocks += [f"  {replica} is down, its state kept (crashed at t={at}, durable=True): it is "
+               "shown with what its disk holds, and counts for convergence (it catches up when it is back)"
+               for replica, at in sorted(asleep.items())]
     if len(keys) > 6:  # many items: show the ones some write touched, say how many were left out
         touched = {entry.key for entry in result.ledger}
         shown = [k for k in keys if k in touched]
@@ -141,7 +146,8 @@ def final_items(result: Result) -> str:
             value = result.final[region].get(key)
             versions = value if isinstance(value, list) else [value]
             for n, attributes in enumerate(versions):
-                label = f"{region} (down, state lost)" if region in lost else region
+                label = (f"{region} (down, state lost)" if region in lost else
+                         f"{region} (down, state kept)" if region in asleep else region)
                 if len(versions) > 1:
                     label = f"{region} (sibling {n + 1} of {len(versions)})"
                 rows_data.append((label, attributes or {}))
@@ -149,6 +155,19 @@ def final_items(result: Result) -> str:
         rows = [[label] + [_value(a[n]) if n in a else "-" for n in names] for label, a in rows_data]
         blocks.append(f"  {key}\n" + table(["region", *names], rows, indent="    "))
     return "\n".join(blocks)
+
+
+def down_with_state(result: Result) -> dict[str, int]:
+    """``{replica: time of its crash}`` for each replica down at the end with its state kept
+    (``Crash(durable=True)`` or ``AzOutage(durable=True)`` with no restart after it), read from
+    the trace."""
+    down: dict[str, int] = {}
+    for event in result.trace.of_kind("Crashed", "Restarted"):
+        if event.kind == "Crashed" and event.get("durable"):
+            down[event.replica] = event.time
+        else:
+            down.pop(event.replica, None)
+    return dict(sorted(down.items()))
 
 
 def _actions(attributes: dict[str, Any], wrote: Any, deleted: bool = False) -> str:
@@ -189,7 +208,7 @@ def ledger_lines(result: Result) -> str:
         actions = _actions(entry.attributes, wrote.get(entry.write), entry.write in deletes)
         what = f"{entry.client}@{entry.replica} {actions}".rstrip()
         rows.append([entry.write, entry.verdict, what])
-        if entry.verdict != "kept":
+        if entry.verdict != "kept" or entry.why:  # a kept write's why: held only on a down disk
             reasons[entry.write] = entry.why
     text = table(["write", "verdict", "what"], rows).split("\n")
     out = [text[0]]
