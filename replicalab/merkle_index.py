@@ -46,6 +46,7 @@ from typing import Any
 
 from replicalab.errors import ConfigError
 from replicalab.merkle import (
+    _KEY_PLACES,
     _LENGTHS,
     _SHARED,
     _SHARED_MAX,
@@ -91,7 +92,8 @@ class MerkleIndex:
     unhashable; a copy is a new index of a snapshot).
     """
 
-    __slots__ = ("_cls", "_dirty", "_emptied", "_real", "_shifts", "_size", "_top", "depth", "fanout")
+    __slots__ = ("_cls", "_emptied", "_real", "_shifts", "_size", "_slices", "_stale", "_top", "_walk", "depth",
+                 "fanout")
 
     def __init__(self, tree: MerkleTree) -> None:
         if not isinstance(tree, MerkleTree):
@@ -108,11 +110,13 @@ class MerkleIndex:
         self._shifts = _shifts(tree.fanout, tree.depth)
         # Both hashes real: the node hash is inlined and frozen nodes may be shared by content.
         self._real = cls._leaf_digest is _default_leaf_digest and cls._node_digest is _default_node_digest
-        # Per level, the stale owned nodes with their parent and slot (parent None: the top).
-        # Per level (1..depth-1), the stale owned nodes: (node, parent's hash input, offset of the
-        # node's hash in it, parent's children, slot). The top is stale when its hash is None.
-        self._dirty: list[list[tuple[list[Any], memoryview, int, list[Any], int]]] = [
-            [] for _ in range(tree.depth)]
+        # The stale owned nodes below the top (the top is stale when its hash is None), in the
+        # order they became stale. A write marks its path top-down and a node's parent is stale
+        # before it is, so this list read backwards hashes every child before its parent.
+        self._stale: list[list[Any]] = []
+        self._walk = tuple((self._shifts[1][lvl - 1], lvl) for lvl in range(1, tree.depth))
+        #: Where child ``j``'s hash sits in its parent's hash input.
+        self._slices = tuple(slice(32 * j + 1, 32 * j + 33) for j in range(tree.fanout))
         self._emptied = False  # a bucket emptied since the last rehash: check for empty subtrees
 
     # -- reading ---------------------------------------------------------------------
@@ -192,7 +196,9 @@ class MerkleIndex:
 
     def set_digest(self, key: str, digest: bytes) -> None:
         """Set ``key``'s value digest (32 bytes, SHA-256 of the value): as :meth:`MerkleTree.set_digest`, in place."""
-        place = _place(key)
+        place = _KEY_PLACES.get(key) if type(key) is str else None  # the hot path: placed before
+        if place is None:
+            place = _place(key)  # hashes, caches, or raises the explanation
         vd = digest if type(digest) is bytes and len(digest) == HASH_SIZE else _check_digest(key, digest)
         self._write(key, place, vd)
 
@@ -235,8 +241,7 @@ class MerkleIndex:
         needless rehash when a key is set to the digest it had.
         """
         depth = self.depth
-        top_shift, shifts = self._shifts
-        b = place >> top_shift
+        b = place >> self._shifts[0]
         if depth == 0:  # the root is the only bucket: a leaf, never owned
             new: Any
             new, size = _new_leaf(self._cls._leaf_digest, self._top, [(key, vd)], self._size)
@@ -248,18 +253,18 @@ class MerkleIndex:
         mask = self.fanout - 1
         node = self._top
         if type(node) is not list:
-            node = self._top = self._own(node, 0)
-        node[0] = None  # the top's staleness is its own hash being None (no parent to write into)
-        dirty = self._dirty
-        for lvl in range(1, depth):
-            j = (b >> shifts[lvl - 1]) & mask
+            node = self._top = self._own(node, 0, None, 0)
+        node[0] = None  # the top's staleness is its own hash being None
+        stale = self._stale
+        for shift, lvl in self._walk:
+            j = (b >> shift) & mask
             kids = node[1]
             child = kids[j]
             if type(child) is not list:
-                child = kids[j] = self._own(child, lvl)
+                child = kids[j] = self._own(child, lvl, node[2], j)
             if child[0] is not None:
                 child[0] = None
-                dirty[lvl].append((child, node[2], 32 * j + 1, kids, j))
+                stale.append(child)
             node = child
         j = b & mask
         leaf = node[1][j]
@@ -277,12 +282,11 @@ class MerkleIndex:
             if new is _UNCHANGED:
                 return
         node[1][j] = new
-        o = 32 * j + 1
         if new is None:
-            node[2][o:o + 32] = _empty_hashes(self._cls, self.fanout, depth)[depth]  # type: ignore[arg-type]  # see merkle._empty_hashes
+            node[2][self._slices[j]] = _empty_hashes(self._cls, self.fanout, depth)[depth]  # type: ignore[arg-type]  # see merkle._empty_hashes
             self._emptied = True
         else:
-            node[2][o:o + 32] = new[0]
+            node[2][self._slices[j]] = new[0]
 
     def _holds(self, key: str, bucket: int) -> bool:
         """Whether ``key`` (in ``bucket``) is in the index, read without copying anything."""
@@ -294,51 +298,57 @@ class MerkleIndex:
             node = node[1][(bucket >> shift) & mask]
         return node is not None and key in node[1]
 
-    def _own(self, node: Any, lvl: int) -> list[Any]:
-        """An owned copy of frozen inner ``node`` at ``lvl`` (None: a new empty node).
+    def _own(self, node: Any, lvl: int, parent: memoryview | None, j: int) -> list[Any]:
+        """An owned copy of frozen inner ``node`` at ``lvl`` (None: a new empty node), child ``j``
+        of the owned node whose hash input is ``parent`` (None for the top).
 
-        The hash input is a memoryview over a bytearray: storing a child hash through a
-        memoryview slice costs about a third of a bytearray slice assignment.
+        An owned node is ``[hash, children, hash input, parent's hash input, slice of its hash
+        there, level]``: its place never changes while it is owned, so a rehash writes the new hash
+        straight into the parent. The hash input is a memoryview over a bytearray: storing a
+        child hash through it costs about a third of a bytearray slice assignment.
         """
+        where = None if parent is None else self._slices[j]
         if node is None:
             empty = _empty_hashes(self._cls, self.fanout, self.depth)  # type: ignore[arg-type]  # see merkle._empty_hashes
-            return [empty[lvl], [None] * self.fanout, memoryview(bytearray(b"\x01" + empty[lvl + 1] * self.fanout))]
-        return [node[0], list(node[1]), memoryview(bytearray(node[2]))]
+            buf = memoryview(bytearray(b"\x01" + empty[lvl + 1] * self.fanout))
+            return [empty[lvl], [None] * self.fanout, buf, parent, where, lvl]
+        return [node[0], list(node[1]), memoryview(bytearray(node[2])), parent, where, lvl]
 
     def _rehash(self) -> None:
         """Hash every stale node once, deepest level first, into its parent's hash input."""
         top = self._top
         if type(top) is not list or top[0] is not None:
             return  # nothing stale (a stale node's ancestors are stale, so the top is)
-        dirty = self._dirty
         if self._real and not self._emptied:
             sha = _sha256
-            for lvl in range(self.depth - 1, 0, -1):
-                stale = dirty[lvl]
-                for node, pmv, o, _, _ in stale:
-                    h = node[0] = sha(node[2]).digest()
-                    pmv[o:o + 32] = h
-                stale.clear()
+            stale = self._stale
+            for node in reversed(stale):
+                h = node[0] = sha(node[2]).digest()
+                node[3][node[4]] = h
+            stale.clear()
             top[0] = sha(top[2]).digest()
             return
-        # Planted-bug hash functions, or a bucket emptied: the general loop.
-        real, node_digest, fanout = self._real, self._cls._node_digest, self.fanout
+        # Planted-bug hash functions, or a bucket emptied: the general loop. A node whose
+        # children are all empty hashes to exactly the empty subtree's hash; it is marked
+        # (children None) and its parent, one level up, replaces it with None, as a rebuild has it.
+        real, node_digest, fanout, emptied = self._real, self._cls._node_digest, self.fanout, self._emptied
         empty = _empty_hashes(self._cls, fanout, self.depth)  # type: ignore[arg-type]  # see merkle._empty_hashes
 
-        def digest(node: list[Any]) -> bytes:
-            return _sha256(node[2]).digest() if real else node_digest(bytes(node[2][1:]))
+        def digest(node: list[Any], lvl: int) -> bytes:
+            kids = node[1]
+            if emptied:
+                kids[:] = [None if type(k) is list and k[1] is None else k for k in kids]
+                if kids.count(None) == fanout:
+                    node[1] = None
+                    return empty[lvl]
+            h: bytes = _sha256(node[2]).digest() if real else node_digest(bytes(node[2][1:]))
+            node[0] = h
+            return h
 
-        for lvl in range(self.depth - 1, 0, -1):
-            stale = dirty[lvl]
-            for node, pmv, o, kids, j in stale:
-                if node[1].count(None) == fanout:  # the subtree emptied: None, as a rebuild leaves it
-                    kids[j] = None
-                    h = empty[lvl]
-                else:
-                    h = node[0] = digest(node)
-                pmv[o:o + 32] = h
-            stale.clear()
-        self._top = None if top[1].count(None) == fanout else top
-        if self._top is not None:
-            top[0] = digest(top)
+        for node in reversed(self._stale):
+            node[3][node[4]] = digest(node, node[5])
+        self._stale.clear()
+        digest(top, 0)
+        if top[1] is None:
+            self._top = None
         self._emptied = False
