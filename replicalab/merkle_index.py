@@ -219,6 +219,15 @@ class MerkleIndex:
             what = "value digest (32 bytes)" if digests else "value bytes"
             name = "update_digests" if digests else "update"
             raise ConfigError(f"{name} takes a mapping of key -> {what} or None, got {type(changes).__name__}")
+        if len(changes) == 1:  # one change: the single write's path, without the batch's list
+            ((key, value),) = changes.items()
+            if value is None:
+                self.delete(key)
+            elif digests:
+                self.set_digest(key, value)
+            else:
+                self.set(key, value)
+            return
         checked: list[tuple[str, int, bytes | None]] = []
         for key, value in changes.items():  # validate every change before applying one
             place = _place(key)
