@@ -114,7 +114,9 @@ class MerkleIndex:
         # order they became stale. A write marks its path top-down and a node's parent is stale
         # before it is, so this list read backwards hashes every child before its parent.
         self._stale: list[list[Any]] = []
-        self._walk = tuple((self._shifts[1][lvl - 1], lvl) for lvl in range(1, tree.depth))
+        # The shifts that pick the child slot on the way down from the top to the buckets' parents
+        # (distinct: the level of the child copied at shifts[i] is i + 1).
+        self._walk = self._shifts[1][:-1]
         #: Where child ``j``'s hash sits in its parent's hash input.
         self._slices = tuple(slice(32 * j + 1, 32 * j + 33) for j in range(tree.fanout))
         self._emptied = False  # a bucket emptied since the last rehash: check for empty subtrees
@@ -265,12 +267,11 @@ class MerkleIndex:
             node = self._top = self._own(node, 0, None, 0)
         node[0] = None  # the top's staleness is its own hash being None
         stale = self._stale
-        for shift, lvl in self._walk:
+        for shift in self._walk:
             j = (b >> shift) & mask
-            kids = node[1]
-            child = kids[j]
+            child = node[1][j]
             if type(child) is not list:
-                child = kids[j] = self._own(child, lvl, node[2], j)
+                child = node[1][j] = self._own(child, self._walk.index(shift) + 1, node[2], j)
             if child[0] is not None:
                 child[0] = None
                 stale.append(child)
