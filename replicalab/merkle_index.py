@@ -69,8 +69,10 @@ __all__ = ["MerkleIndex"]
 # Node forms inside an index (leaves are always the tree's immutable leaf tuples):
 #   None                      an empty subtree
 #   (hash, kids, blob)        frozen: the tree's node tuple, shared, never changed
-#   [hash, kids, buf]         owned by this index: a list of children and a memoryview over a
-#                             bytearray hash input, changed in place; hash is None while stale.
+#   [hash, kids, buf, parent buf, slice, level]
+#                             owned by this index: a list of children and a memoryview over a
+#                             bytearray hash input, changed in place; hash is None while stale;
+#                             where its hash goes in its parent's input (see _own).
 # An owned node is reachable only from this index's top through owned nodes: a frozen node
 # never points at an owned one, so freezing walks owned nodes only.
 
