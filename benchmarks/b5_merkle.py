@@ -12,14 +12,23 @@ Workload (BENCHMARKS.md, row B5):
   per non-empty bucket, one per non-empty inner node (information: no peer has this tree).
 * **Incremental update** of d in {1, 10, 1000} keys of the keyspace tree, against d·depth
   bare hashes of an inner node's size (1 + 32·16 bytes), the target's yardstick, in CPU time
-  (median of interleaved rounds; the best-rounds ratio beside it). Two ways, both shown:
+  (median of interleaved rounds; the best-rounds ratio beside it). Shown:
 
-  - **warm, the target row** (issue #20: "incremental update ≤ 1.5× the d·depth hashes it
+  - **warm** (issue #20: "incremental update ≤ 1.5× the d·depth hashes it
     needs"): the update a replica makes. Each value's digest was computed once, when its item
     was written (``Item.digest()`` caches it on the item), so the update is given digests
     (``set_digest`` per key, or one batched ``update_digests``), and each key's place was cached
     by an earlier write. It hashes the bucket and the path: depth + 1 per key. The digests'
     cost is *not* hidden: the "digest per write" row times the d value hashes on their own.
+  - **MerkleIndex, the target rows**: a replica updates its own :class:`MerkleIndex` between two
+    snapshots (sync sessions): nodes it made are updated in place and stale inner nodes are hashed
+    once when the root is read. Each round makes a fresh index of the tree and writes the batch's
+    keys once (untimed: the steady state, paths owned); each timed batch is ``set_digest`` per key
+    (or one ``update_digests``) *and reading the root*, which does the hashing. A third row takes a
+    ``snapshot()`` after every batch instead (information): the freeze, and the copy of every
+    path the next batch writes.
+  - The same warm updates on the :class:`MerkleTree` value (``set_digest`` / ``update_digests``,
+    each returning a new tree that copies its paths) stay as information rows.
   - **cold, for information** (the rows this benchmark had before): ``set`` / ``update`` given
     the values, with the key-place cache emptied before every batch (the clear is timed; about
     1 % at d = 1000), so the update hashes each key and each value itself: depth + 3 per key.
@@ -47,7 +56,9 @@ import warnings
 import _harness as H  # noqa: I001  (sets sys.path so the checkout's replicalab is used)
 
 import replicalab.merkle as merkle_module
+import replicalab.merkle_index as index_module
 from replicalab.merkle import MerkleTree, rfc6962_root, suggested_depth
+from replicalab.merkle_index import MerkleIndex
 
 warnings.filterwarnings("ignore", message="sha3 is not working")
 try:
@@ -192,12 +203,25 @@ def count_hashes(call) -> tuple[int, int]:
         calls[1] += data[:1] == b"\x01" and len(data) == 1 + 32 * FANOUT
         return real(data, *args)
 
-    merkle_module._sha256 = counting
+    merkle_module._sha256 = index_module._sha256 = counting
     try:
         call()
     finally:
-        merkle_module._sha256 = real
+        merkle_module._sha256 = index_module._sha256 = real
     return calls[0], calls[1]
+
+
+def _index_call(index: MerkleIndex, batch: dict[str, bytes], single: bool, snapshot: bool) -> None:
+    """One timed-row call on a prepared index, for counting its hash calls."""
+    if single:
+        for key, digest in batch.items():
+            index.set_digest(key, digest)
+    else:
+        index.update_digests(batch)
+    if snapshot:
+        index.snapshot()
+    else:
+        _ = index.root  # reading the root does the hashing
 
 
 def bench_keyspace(n: int, repeats: int, failures: list[str]) -> None:
@@ -279,6 +303,42 @@ def bench_keyspace(n: int, repeats: int, failures: list[str]) -> None:
                 t = tree.update_digests(batch)
             return (H.process_time() - t0) / len(digest_dicts), t.root
 
+        def fresh_index(keys=keys, digested=digested):
+            """The replica's own index of ``tree`` in its steady state (untimed): the batch's keys
+            placed and written once since the last snapshot, so their paths are owned."""
+            merkle_module._SHARED.clear()
+            for key in keys:
+                merkle_module._place(key)
+            index = MerkleIndex(tree)
+            index.update_digests(dict(digested[0]))
+            _ = index.root
+            return index
+
+        def index_set(digested=digested):
+            index = fresh_index()
+            t0 = H.process_time()
+            for updates in digested:
+                for key, digest in updates:
+                    index.set_digest(key, digest)
+                root = index.root  # the update is done when the root is known: timed
+            return (H.process_time() - t0) / len(digested), root
+
+        def index_batch(digest_dicts=digest_dicts):
+            index = fresh_index()
+            t0 = H.process_time()
+            for batch in digest_dicts:
+                index.update_digests(batch)
+                root = index.root
+            return (H.process_time() - t0) / len(digest_dicts), root
+
+        def index_snapshots(digest_dicts=digest_dicts):
+            index = fresh_index()
+            t0 = H.process_time()
+            for batch in digest_dicts:
+                index.update_digests(batch)
+                snap = index.snapshot()  # freezes what the batch wrote: the next batch copies it
+            return (H.process_time() - t0) / len(digest_dicts), snap.root
+
         def digest_per_write(variants=variants):
             sha = sha256
             t0 = H.process_time()
@@ -316,9 +376,11 @@ def bench_keyspace(n: int, repeats: int, failures: list[str]) -> None:
         res = H.measure({"yardstick": yardstick, "cold alone": hashes_alone,
                          "warm alone": lambda v=digested: hashes_alone(v, warm=True),
                          "digest": digest_per_write, "cold set": cold_set, "cold batch": cold_batch,
-                         "warm set": warm_set, "warm batch": warm_batch}, repeats=repeats)
+                         "warm set": warm_set, "warm batch": warm_batch, "index set": index_set,
+                         "index batch": index_batch, "index snapshots": index_snapshots}, repeats=repeats)
         rebuilt = MerkleTree.build({**mapping, **dicts[-1]}, fanout=FANOUT, depth=depth).root
-        for name in ("cold set", "cold batch", "warm set", "warm batch"):
+        for name in ("cold set", "cold batch", "warm set", "warm batch", "index set", "index batch",
+                     "index snapshots"):
             if res[name].answer != rebuilt:
                 failures.append(f"n={n}: {d} incremental updates ({name}) != rebuild")
         yard = res["yardstick"].median
@@ -338,14 +400,28 @@ def bench_keyspace(n: int, repeats: int, failures: list[str]) -> None:
             places.clear()
             tree.update(batch)
 
+        def index_once(batch=digest_dicts[0], single=False, snapshot=False, digested=digested):
+            """A prepared index (as fresh_index) and the call to count on it."""
+            index = MerkleIndex(tree)
+            index.update_digests(dict(digested[1 % len(digested)]))
+            _ = index.root
+            merkle_module._SHARED.clear()
+            return lambda: _index_call(index, batch, single, snapshot)
+
         for name, label, what, alone, call in (
                 ("cold set", "set x d", "cold: key + value hashed inside", "cold alone", one_by_one),
                 ("cold batch", "update(d)", "cold: key + value hashed inside", "cold alone", cold_once),
-                ("warm set", "set_digest x d", "warm: digest cached, key placed", "warm alone", one_by_one_warm),
-                ("warm batch", "update_digests(d)", "warm: digest cached, key placed", "warm alone",
-                 lambda b=digest_dicts[0]: tree.update_digests(b))):
+                ("warm set", "set_digest x d", "warm, MerkleTree value (copies)", "warm alone", one_by_one_warm),
+                ("warm batch", "update_digests(d)", "warm, MerkleTree value (copies)", "warm alone",
+                 lambda b=digest_dicts[0]: tree.update_digests(b)),
+                ("index set", "set_digest x d, root", "warm, MerkleIndex (in place)", "warm alone",
+                 lambda: index_once(single=True)),
+                ("index batch", "update_digests(d), root", "warm, MerkleIndex (in place)", "warm alone",
+                 lambda: index_once()),
+                ("index snapshots", "update_digests(d), snapshot", "MerkleIndex, snapshot per batch", "warm alone",
+                 lambda: index_once(snapshot=True))):
             ratio = res[name].median / yard
-            target = name.startswith("warm")
+            target = name in ("index set", "index batch")
             rows.append([f"d = {d:,}", label, what, f"{res[name].median * 1e6:,.0f} us", f"{yard * 1e6:,.0f} us",
                          f"{ratio:.2f}x", f"{res[name].best / res['yardstick'].best:.2f}x",
                          H.verdict(ratio, 1.5, at_most=True) if target else "(info)",
@@ -353,7 +429,7 @@ def bench_keyspace(n: int, repeats: int, failures: list[str]) -> None:
             for key in keys:
                 merkle_module._place(key)  # warm calls find their keys placed; cold ones clear them
             merkle_module._SHARED.clear()
-            calls, inner_calls = count_hashes(call)
+            calls, inner_calls = count_hashes(call() if name.startswith("index") else call)
             counted.append([f"d = {d:,}", label, f"{calls:,}", f"{inner_calls:,}", f"{d * depth:,}",
                             f"{calls / (d * depth):.2f}x", f"{inner_calls / (d * depth):.2f}x"])
         rows.append([f"d = {d:,}", "digest per write", "SHA-256 of each value, once", f"{res['digest'].median * 1e6:,.0f} us",
@@ -365,7 +441,11 @@ def bench_keyspace(n: int, repeats: int, failures: list[str]) -> None:
     print("  Warm (as a replica does it): each item's digest was computed once when it was written (the")
     print("  'digest per write' row, not inside the update) and the key's place is cached: set_digest")
     print(f"  makes {depth + 1} hashes (its bucket, {depth} inner nodes); batches hash each changed node once.")
-    print(f"  Time against d*{depth} bare node hashes (the target, issue #20: warm rows at most 1.5x):")
+    print("  MerkleTree rows: the value API (every write copies its path). MerkleIndex rows: the replica's own")
+    print("  index between two snapshots (paths already owned, updated in place, stale nodes hashed once when")
+    print("  the root is read: the root read is timed); the snapshot row freezes after every batch, so every")
+    print("  batch copies its paths again.")
+    print(f"  Time against d*{depth} bare node hashes (the target, issue #20: MerkleIndex rows at most 1.5x):")
     print(H.table(["update", "how", "what is inside", "replicalab", f"d*{depth} node hashes", "ratio (median)",
                    "ratio (best)", "<= 1.5x", "its hashes alone", "spread"], rows))
     print("  Hash calls (information, counted exactly in one extra untimed run):")

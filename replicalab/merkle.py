@@ -864,28 +864,7 @@ class MerkleTree:
 
     def _new_leaf(self, leaf: _Node, entries: list[tuple[str, bytes | None]], size: int) -> tuple[Any, int]:
         """The bucket ``leaf`` with ``entries`` applied (None if emptied, _UNCHANGED if equal) and the new size."""
-        keys, blob = (leaf[1], leaf[2]) if leaf is not None else ((), b"")
-        old_keys, old_blob = keys, blob
-        for key, vd in entries:
-            i = bisect_left(keys, key)
-            present = i < len(keys) and keys[i] == key
-            if vd is None:
-                if present:
-                    keys, blob, size = keys[:i] + keys[i + 1:], blob[:32 * i] + blob[32 * i + 32:], size - 1
-            elif present:
-                blob = blob[:32 * i] + vd + blob[32 * i + 32:]
-            else:
-                keys, blob, size = keys[:i] + (key,) + keys[i:], blob[:32 * i] + vd + blob[32 * i:], size + 1
-        if keys == old_keys and blob == old_blob:
-            return _UNCHANGED, size
-        if not keys:
-            return None, size
-        leaf_digest = type(self)._leaf_digest
-        if len(keys) == 1 and leaf_digest is _default_leaf_digest:
-            kb = keys[0].encode("utf-8")
-            if len(kb) < 256:
-                return (_sha256(b"\x00" + _LENGTHS[len(kb)] + kb + blob).digest(), keys, blob), size
-        return (leaf_digest([k.encode("utf-8") for k in keys], blob), keys, blob), size
+        return _new_leaf(type(self)._leaf_digest, leaf, entries, size)
 
     def _path(self, bucket: int, shifts: tuple[int, ...]) -> tuple[list[_Node], _Node]:
         """The inner nodes from the root down to ``bucket``'s parent, and the bucket's leaf."""
@@ -1000,3 +979,31 @@ def _bucket_diff(a: _Node, b: _Node) -> list[str]:
 
     ea, eb = entries(a), entries(b)
     return [k for k in ea.keys() | eb.keys() if ea.get(k) != eb.get(k)]
+
+
+def _new_leaf(leaf_digest: Any, leaf: _Node, entries: list[tuple[str, bytes | None]],
+              size: int) -> tuple[Any, int]:
+    """The bucket ``leaf`` with ``entries`` (key, value digest or None to delete) applied, and the
+    new key count: a new leaf tuple, None if the bucket emptied, _UNCHANGED if nothing changed.
+    ``leaf_digest`` is the tree class's leaf hash (the real one is inlined for one key)."""
+    keys, blob = (leaf[1], leaf[2]) if leaf is not None else ((), b"")
+    old_keys, old_blob = keys, blob
+    for key, vd in entries:
+        i = bisect_left(keys, key)
+        present = i < len(keys) and keys[i] == key
+        if vd is None:
+            if present:
+                keys, blob, size = keys[:i] + keys[i + 1:], blob[:32 * i] + blob[32 * i + 32:], size - 1
+        elif present:
+            blob = blob[:32 * i] + vd + blob[32 * i + 32:]
+        else:
+            keys, blob, size = keys[:i] + (key,) + keys[i:], blob[:32 * i] + vd + blob[32 * i:], size + 1
+    if keys == old_keys and blob == old_blob:
+        return _UNCHANGED, size
+    if not keys:
+        return None, size
+    if len(keys) == 1 and leaf_digest is _default_leaf_digest:
+        kb = keys[0].encode("utf-8")
+        if len(kb) < 256:
+            return (_sha256(b"\x00" + _LENGTHS[len(kb)] + kb + blob).digest(), keys, blob), size
+    return (leaf_digest([k.encode("utf-8") for k in keys], blob), keys, blob), size

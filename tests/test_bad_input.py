@@ -1117,7 +1117,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 
 PUBLIC_MODULES = [
     "replicalab", "replicalab.clocks", "replicalab.dots", "replicalab.crdts", "replicalab.items",
-    "replicalab.policies", "replicalab.merkle", "replicalab.antientropy", "replicalab.reconcile",
+    "replicalab.policies", "replicalab.merkle", "replicalab.merkle_index", "replicalab.antientropy", "replicalab.reconcile",
     "replicalab.serialization", "replicalab.trace", "replicalab.ulid", "replicalab.replica",
     "replicalab.replica.mrsc", "replicalab.replica.sync_driver", "replicalab.replica.capacity",
     "replicalab.sim",
@@ -1392,6 +1392,7 @@ def _subjects() -> dict[str, Callable[[], Any]]:
     """Builders of a live object of every public class whose constructor needs arguments."""
     from replicalab import antientropy, checkers, ledger, reconcile, trace
     from replicalab.merkle import MerkleTree
+    from replicalab.merkle_index import MerkleIndex
     from replicalab.policies import Loss, Outcome
     from replicalab.replica import GetItem, PutItem, ReadResult, Replicate, Request, Response, mrsc
     from replicalab.replica.capacity import TokenBucket
@@ -1427,6 +1428,7 @@ def _subjects() -> dict[str, Callable[[], Any]]:
         "Stamped": lambda: antientropy.Stamped(1, "a", b"v"),
         "SyncReport": lambda: antientropy.sync(values, {}, antientropy.lww_merge),
         "SyncSession": session,
+        "MerkleIndex": lambda: MerkleIndex(MerkleTree.build({"k": b"v", "j": b"w"}, depth=1)),
         "Fork": lambda: reconcile.Fork("k", 3, ("w1", "w2")),
         "FracturedRead": lambda: checkers.FracturedRead("t1", "q1", "eu", 5, ("t1.1",), ("t1.2",)),
 

@@ -47,6 +47,7 @@ RANKS: dict[str, float] = {
     "replicalab.rfc6962": 2,
     "replicalab.clocks": 3,
     "replicalab.merkle": 3,
+    "replicalab.merkle_index": 3.5,
     "replicalab.dots": 4,
     "replicalab.crdts": 5,
     "replicalab.items": 6,
