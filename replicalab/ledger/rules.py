@@ -19,6 +19,44 @@ from replicalab.policies import UNATTRIBUTED
 __all__ = ["judge"]
 
 
+class _Removals:
+    """The writes that remove something, by item key and attribute, in write order.
+
+    A removal is a REMOVE or a delete (the write's ``removed``), PutItem's implicit removal of
+    every attribute it did not set (``replaces``), or a set ``DELETE`` of an element. The
+    removal rules look only at these writes on the judged write's item, so judging a write
+    costs what its attribute's removals cost, not what every write in the run costs: on one hot
+    key written W times by plain updates, a scan of every record per write and attribute made
+    the ledger quadratic in W. Each list keeps the records' order, so anything built from
+    it (a sentence naming the deleters) reads as the scan over every record did.
+    """
+
+    def __init__(self, records: Mapping[str, WriteRecord]) -> None:
+        self.removed: dict[tuple[Any, str], list[WriteRecord]] = {}
+        self.replacers: dict[Any, list[WriteRecord]] = {}
+        self.deleters: dict[tuple[Any, str, Any], list[WriteRecord]] = {}
+        for r in records.values():
+            for attribute in dict.fromkeys(r.removed):  # a name listed twice is one removal
+                self.removed.setdefault((r.key, attribute), []).append(r)
+            if r.replaces:
+                self.replacers.setdefault(r.key, []).append(r)
+            for attribute, (_, deleted) in r.elements.items():
+                for element in dict.fromkeys(deleted):
+                    self.deleters.setdefault((r.key, attribute, element), []).append(r)
+
+    def of(self, key: Any, attribute: str) -> list[WriteRecord]:
+        """The writes on item ``key`` that removed ``attribute`` explicitly (REMOVE, a delete)."""
+        return self.removed.get((key, attribute), [])
+
+    def replacing(self, key: Any) -> list[WriteRecord]:
+        """The writes that replaced item ``key`` whole (PutItem), removing what they did not set."""
+        return self.replacers.get(key, [])
+
+    def deleting(self, key: Any, attribute: str, element: Any) -> list[WriteRecord]:
+        """The writes on item ``key`` whose set ``DELETE`` on ``attribute`` named ``element``."""
+        return self.deleters.get((key, attribute, element), [])
+
+
 def _counted(item: Item | None, attribute: str, write: WriteRecord) -> bool:
     """A crdt counter still counts ``write``'s increment: its replica's contribution is at
     least as recent as the write (a later contribution is a running total that includes it)."""
@@ -30,7 +68,7 @@ def _counted(item: Item | None, attribute: str, write: WriteRecord) -> bool:
 
 
 def _set_effect(
-    item: Item | None, attribute: str, write: WriteRecord, records: Mapping[str, WriteRecord],
+    item: Item | None, attribute: str, write: WriteRecord, removals: _Removals,
 ) -> tuple[list[str], str] | None:
     """None if ``write``'s set ADD/DELETE on ``attribute`` is in effect in ``item``; else the
     writes responsible and a sentence saying what is wrong.
@@ -55,8 +93,7 @@ def _set_effect(
             return None
         plain = [c.write for c in version.cells_of(attribute) if not c.element]
         for e in missing:
-            removers = [r.id for r in records.values() if r.key == write.key and r.id != write.id
-                        and e in r.elements.get(attribute, ((), ()))[1]]
+            removers = [r.id for r in removals.deleting(write.key, attribute, e) if r.id != write.id]
             holders.update(plain or removers)
             problems.append(f"{e!r} is missing from {attribute}"
                             + (f", which holds {' and '.join(sorted(set(plain)))}'s value" if plain
@@ -132,22 +169,22 @@ def effect_missing(w: WriteRecord, item: Item | None, records: Mapping[str, Writ
     provenance, counter and set actions by value); else the writes holding what replaced it
     (``<absent>`` for nothing) and, for set actions, what is wrong. For the staleness judge of
     :mod:`replicalab.scenarios.regions`."""
-    return _missing(w, item, records)
+    return _missing(w, item, _Removals(records))
 
 
-def _removed_after(w: WriteRecord, records: Mapping[str, WriteRecord]) -> bool:
+def _removed_after(w: WriteRecord, removals: _Removals) -> bool:
     """True iff a write that had seen ``w`` removed part of its effect (REMOVE, a delete):
     then an absent attribute is that removal, not ``w`` never applied."""
-    return any(r.id != w.id and r.key == w.key and r.saw(w) and set(r.removed) & set(w.effect)
-               for r in records.values())
+    return any(r.id != w.id and r.saw(w) for a in w.effect for r in removals.of(w.key, a))
 
 
-def _removers(w: WriteRecord, attribute: str, records: Mapping[str, WriteRecord]) -> set[str]:
-    """The writes on ``w``'s item that removed ``attribute`` (REMOVE, a delete) and that ``w``
-    had not seen: a removal ``w`` had seen came before it, and ``w`` may have set it again."""
-    return {r.id for r in records.values()
-            if r.id != w.id and r.key == w.key and not w.saw(r)
-            and (attribute in r.removed or r.replaces and attribute not in r.attributes)}
+def _removers(w: WriteRecord, attribute: str, removals: _Removals) -> set[str]:
+    """The writes on ``w``'s item that removed ``attribute`` (REMOVE, a delete, a PutItem that
+    did not set it) and that ``w`` had not seen: a removal ``w`` had seen came before it, and
+    ``w`` may have set it again."""
+    replacing = [r for r in removals.replacing(w.key) if attribute not in r.attributes]
+    return {r.id for r in (*removals.of(w.key, attribute), *replacing)
+            if r.id != w.id and not w.saw(r)}
 
 
 def _present(item: Item | None, attribute: str) -> bool:
@@ -156,7 +193,7 @@ def _present(item: Item | None, attribute: str) -> bool:
                                     for cell in version.cells_of(attribute))
 
 
-def _missing(w: WriteRecord, item: Item | None, records: Mapping[str, WriteRecord],
+def _missing(w: WriteRecord, item: Item | None, removals: _Removals,
              reset: set[str] = frozenset(),  # type: ignore[assignment]
              ) -> tuple[set[str], str] | None:
     """None if ``w``'s effect is in ``item``; else the writes holding what replaced it (or
@@ -167,7 +204,7 @@ def _missing(w: WriteRecord, item: Item | None, records: Mapping[str, WriteRecor
     held = item.writes() if item is not None else set()
     for attribute in w.effect:
         if attribute in w.elements:
-            found = _set_effect(item, attribute, w, records)
+            found = _set_effect(item, attribute, w, removals)
             if found is not None:
                 missing = True
                 holders.update(found[0] or ["<absent>"])
@@ -186,7 +223,7 @@ def _missing(w: WriteRecord, item: Item | None, records: Mapping[str, WriteRecor
         if attribute in w.added and attribute not in reset and _counted(item, attribute, w):
             continue
         missing = True
-        removers = _removers(w, attribute, records)
+        removers = _removers(w, attribute, removals)
         if removers and not _present(item, attribute):
             # Gone because someone removed it (REMOVE, a delete). Under crdt a removal leaves
             # no tombstone cell naming its write, so name the removers themselves.
@@ -196,8 +233,7 @@ def _missing(w: WriteRecord, item: Item | None, records: Mapping[str, WriteRecor
     if "<absent>" in holders:
         # An attribute that is simply gone was removed by someone (REMOVE, a delete): under
         # crdt a removal leaves no tombstone cell to name its write, so name the removers.
-        removers = {r.id for r in records.values() if r.id != w.id and r.key == w.key
-                    and set(r.removed) & set(w.effect)}
+        removers = {r.id for a in w.effect for r in removals.of(w.key, a) if r.id != w.id}
         if removers:
             holders = (holders - {"<absent>"}) | removers
     return (holders, problem) if missing else None
@@ -269,6 +305,7 @@ def judge(
     absent = dict(absent or {})
     dormant = dict(dormant or {})
     records = {w.id: w for w in writes}
+    removals = _Removals(records)
     reports = dict(reports or {})
     history: dict[str, list[LossEvent]] = {}
     for event in sorted(losses, key=lambda e: e.time):  # stable: same-time events keep order
@@ -297,7 +334,7 @@ def judge(
         for replica in sorted(dormant):
             if keepers is not None and replica not in keepers:
                 continue
-            if _missing(w, dormant[replica].get(w.key), records, reset) is None:
+            if _missing(w, dormant[replica].get(w.key), removals, reset) is None:
                 held_at.append(f"{replica} (down, its state kept)")
         judged = [r for r in sorted(final) if keepers is None or r in keepers]
         if not judged and held_at:
@@ -306,7 +343,7 @@ def judge(
                 "end"), **base))
             continue
         for replica in judged:
-            found = _missing(w, final[replica].get(w.key), records, reset)
+            found = _missing(w, final[replica].get(w.key), removals, reset)
             if found is None:
                 held_at.append(replica)
                 continue
@@ -318,7 +355,7 @@ def judge(
                 continue
             if reached is not None and (not found[1] or not deletes) and all(
                     h not in records or h == w.id or not records[h].saw(w) for h in found[0]) \
-                    and not _removed_after(w, records):
+                    and not _removed_after(w, removals):
                 # Ground truth says it arrived, and no write that had seen it holds its place
                 # here. A holder it had not seen (older, or concurrent) took its place here only
                 # if a merge or a write here discarded it, and those record what they discard
