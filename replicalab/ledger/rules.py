@@ -12,7 +12,7 @@ from typing import Any
 from replicalab import _validate
 from replicalab.clocks import VectorClock
 from replicalab.errors import ConfigError
-from replicalab.items import Item
+from replicalab.items import INITIAL_WRITE, Item
 from replicalab.ledger.records import Entry, Ledger, LossEvent, WriteRecord
 from replicalab.policies import UNATTRIBUTED
 
@@ -308,8 +308,10 @@ def judge(
     removals = _Removals(records)
     reports = dict(reports or {})
     history: dict[str, list[LossEvent]] = {}
+    won: dict[str, list[LossEvent]] = {}  # by the write that won
     for event in sorted(losses, key=lambda e: e.time):  # stable: same-time events keep order
         history.setdefault(event.loss.write, []).append(event)
+        won.setdefault(event.loss.by, []).append(event)
     entries = []
     for w in records.values():
         base: dict[str, Any] = {"write": w.id, "replica": w.replica, "key": w.key, "client": w.client,
@@ -329,21 +331,26 @@ def judge(
         # A removal that loses records no loss: a tombstone (REMOVE, a delete, PutItem's
         # implicit removals) or a set DELETE undone by a concurrent add that wins (add-wins).
         # So for a write that removes something, a concurrent holder of what it removed is no
-        # sign it never applied: its "is back" problems are judged by the holders.
+        # sign it never applied — unless the policy ranks the write above that holder (below).
         deletes = bool(w.removed) or w.replaces or any(removed for _, removed in w.elements.values())
+        holding: list[Item | None] = []  # the items (live or dormant) that hold w's effect
         for replica in sorted(dormant):
             if keepers is not None and replica not in keepers:
                 continue
             if _missing(w, dormant[replica].get(w.key), removals, reset) is None:
                 held_at.append(f"{replica} (down, its state kept)")
+                holding.append(dormant[replica].get(w.key))
         judged = [r for r in sorted(final) if keepers is None or r in keepers]
+        found_at = {r: _missing(w, final[r].get(w.key), removals, reset) for r in judged}
+        holding += [final[r].get(w.key) for r in judged if found_at[r] is None]
+        outranked = _outranked(w, won.get(w.id, ()), holding) if deletes else frozenset()
         if not judged and held_at:
             entries.append(Entry(verdict="unreplicated", why=(
                 f"{told}held by {', '.join(held_at)}, but no home replica of {w.key} is up at the "
                 "end"), **base))
             continue
         for replica in judged:
-            found = _missing(w, final[replica].get(w.key), removals, reset)
+            found = found_at[replica]
             if found is None:
                 held_at.append(replica)
                 continue
@@ -353,7 +360,7 @@ def judge(
             if not _reached(w, knowledge):
                 unreached.append(replica)
                 continue
-            if reached is not None and (not found[1] or not deletes) and all(
+            if reached is not None and (not found[1] or not deletes or found[0] <= outranked) and all(
                     h not in records or h == w.id or not records[h].saw(w) for h in found[0]) \
                     and not _removed_after(w, removals):
                 # Ground truth says it arrived, and no write that had seen it holds its place
@@ -365,7 +372,9 @@ def judge(
                 # that was not applied (a log entry that never committed, a forwarded request,
                 # a read's answer, a refused proposal) or in the past of an item in which a
                 # later write had already overwritten it (that write's removal is recorded
-                # where it happened).
+                # where it happened). A removal that loses records nothing, so for a write
+                # that removes, this holds only against holders the policy ranks below it
+                # (see _outranked): had it entered this table, it would not be missing here.
                 removers = _seeing_removers(w, history.get(w.id, ()), records, replica)
                 if removers:
                     holders.update(removers)
@@ -435,6 +444,34 @@ def judge(
                    "dropped without a recorded merge)")
         entries.append(_lost(w, told + why, None, None, unseen_holders, reports, base))
     return Ledger(tuple(entries))
+
+
+def _outranked(w: WriteRecord, won: Iterable[LossEvent], holding: Iterable[Item | None],
+               ) -> frozenset[str]:
+    """The writes a write that removes something (``w``) cannot lose its removal to: had ``w``
+    entered a table, none of them could bring back there what it removed.
+
+    A removal that loses records no loss, so for such a write "a merge would have recorded
+    it" does not hold by itself; the policy's own ranking does, and it is the same at every
+    replica (a merge is a join of the same stamps and clocks):
+
+    * the initial state, which every write has seen and which wins no merge;
+    * a write whose value of an attribute of ``w``'s effect some recorded merge dropped in
+      favour of ``w`` (``won``): the policy ranks ``w`` above it (last-writer-wins by stamp);
+    * a write whose value of such an attribute sits in an item that also holds ``w``'s effect
+      (``holding``): the policy keeps the two side by side (siblings), never one for the other.
+    """
+    out = {INITIAL_WRITE}
+    effect = set(w.effect)
+    out.update(e.loss.write for e in won if e.loss.attribute in effect)
+    for item in holding:
+        for version in item.versions if item is not None else ():
+            cells = [c for a in effect for c in version.cells_of(a) if not c.removed]
+            if cells:
+                out.add(version.write)
+                out.update(c.write for c in cells)
+    out.discard(w.id)
+    return frozenset(out)
 
 
 def _seeing_removers(w: WriteRecord, events: Iterable[LossEvent], records: Mapping[str, WriteRecord],
