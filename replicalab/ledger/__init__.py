@@ -64,7 +64,9 @@ entry beyond the commit index, a request waiting for a leader).
 ``by`` and the why always name the write that actually caused the loss: the
 write whose item, attribute or sibling won the merge — for a resolve-by-stamp
 step among siblings, the sibling whose value was carried — never a write that
-had merely seen the lost one.
+had merely seen the lost one. The initial item is no write either: where a version that
+never met the write (its own write had not seen it) still carries the initial value, that
+version's write is the holder — a sibling kept beside the writes that overwrote it.
 
 A write's *effect* is every attribute it set, with its value, except the
 ``version`` attribute that the versioned-write pattern maintains: that is

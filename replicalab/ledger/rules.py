@@ -125,14 +125,28 @@ def _removal_undone(item: Item | None, attribute: str, w: WriteRecord) -> list[s
     return sorted(set(visible)) if visible else None
 
 
-def _holders(item: Item | None, attribute: str) -> list[str]:
-    """Writes whose value (or removal) of ``attribute`` the item holds; [] if it holds nothing."""
+def _holders(item: Item | None, attribute: str, w: WriteRecord,
+             records: Mapping[str, WriteRecord]) -> list[str]:
+    """Writes whose value (or removal) of ``attribute`` the item holds in place of ``w``'s; []
+    if it holds nothing.
+
+    The initial value is no write: where a version that ``w`` never reached holds it (the
+    version's write had not seen ``w``: a sibling kept beside the writes that overwrote
+    ``w``), the holder is that version's write — as for an older value that came back with
+    the version that carried it. A version whose write had seen ``w`` and still holds the
+    initial value never applied ``w`` (it reached that replica only in a message), so there
+    the initial value stays the holder."""
     if item is None:
         return []
     out: list[str] = []
     for version in item.versions:
         cells = version.cells_of(attribute)
-        out.extend(cell.write for cell in cells) if cells else out.append(version.write)
+        if not cells:
+            out.append(version.write)
+        for cell in cells:
+            carrier = records.get(version.write) if cell.write == INITIAL_WRITE else None
+            out.append(version.write if carrier is not None and carrier.id != w.id
+                       and not carrier.saw(w) else cell.write)
     return sorted(set(out))
 
 
@@ -169,7 +183,7 @@ def effect_missing(w: WriteRecord, item: Item | None, records: Mapping[str, Writ
     provenance, counter and set actions by value); else the writes holding what replaced it
     (``<absent>`` for nothing) and, for set actions, what is wrong. For the staleness judge of
     :mod:`replicalab.scenarios.regions`."""
-    return _missing(w, item, _Removals(records))
+    return _missing(w, item, _Removals(records), records)
 
 
 def _removed_after(w: WriteRecord, removals: _Removals) -> bool:
@@ -194,6 +208,7 @@ def _present(item: Item | None, attribute: str) -> bool:
 
 
 def _missing(w: WriteRecord, item: Item | None, removals: _Removals,
+             records: Mapping[str, WriteRecord],
              reset: set[str] = frozenset(),  # type: ignore[assignment]
              ) -> tuple[set[str], str] | None:
     """None if ``w``'s effect is in ``item``; else the writes holding what replaced it (or
@@ -229,7 +244,7 @@ def _missing(w: WriteRecord, item: Item | None, removals: _Removals,
             # no tombstone cell naming its write, so name the removers themselves.
             holders.update(removers)
         else:
-            holders.update(_holders(item, attribute) or ["<absent>"])
+            holders.update(_holders(item, attribute, w, records) or ["<absent>"])
     if "<absent>" in holders:
         # An attribute that is simply gone was removed by someone (REMOVE, a delete): under
         # crdt a removal leaves no tombstone cell to name its write, so name the removers.
@@ -337,11 +352,11 @@ def judge(
         for replica in sorted(dormant):
             if keepers is not None and replica not in keepers:
                 continue
-            if _missing(w, dormant[replica].get(w.key), removals, reset) is None:
+            if _missing(w, dormant[replica].get(w.key), removals, records, reset) is None:
                 held_at.append(f"{replica} (down, its state kept)")
                 holding.append(dormant[replica].get(w.key))
         judged = [r for r in sorted(final) if keepers is None or r in keepers]
-        found_at = {r: _missing(w, final[r].get(w.key), removals, reset) for r in judged}
+        found_at = {r: _missing(w, final[r].get(w.key), removals, records, reset) for r in judged}
         holding += [final[r].get(w.key) for r in judged if found_at[r] is None]
         outranked = _outranked(w, won.get(w.id, ()), holding) if deletes else frozenset()
         if not judged and held_at:
