@@ -358,7 +358,7 @@ def judge(
         judged = [r for r in sorted(final) if keepers is None or r in keepers]
         found_at = {r: _missing(w, final[r].get(w.key), removals, records, reset) for r in judged}
         holding += [final[r].get(w.key) for r in judged if found_at[r] is None]
-        outranked = _outranked(w, won.get(w.id, ()), holding) if deletes else frozenset()
+        outranked = _outranked(w, won.get(w.id, ()), holding, records) if deletes else frozenset()
         if not judged and held_at:
             entries.append(Entry(verdict="unreplicated", why=(
                 f"{told}held by {', '.join(held_at)}, but no home replica of {w.key} is up at the "
@@ -462,7 +462,7 @@ def judge(
 
 
 def _outranked(w: WriteRecord, won: Iterable[LossEvent], holding: Iterable[Item | None],
-               ) -> frozenset[str]:
+               records: Mapping[str, WriteRecord]) -> frozenset[str]:
     """The writes a write that removes something (``w``) cannot lose its removal to: had ``w``
     entered a table, none of them could bring back there what it removed.
 
@@ -471,14 +471,18 @@ def _outranked(w: WriteRecord, won: Iterable[LossEvent], holding: Iterable[Item 
     replica (a merge is a join of the same stamps and clocks):
 
     * the initial state, which every write has seen and which wins no merge;
-    * a write whose value of an attribute of ``w``'s effect some recorded merge dropped in
-      favour of ``w`` (``won``): the policy ranks ``w`` above it (last-writer-wins by stamp);
+    * a write ``w`` had not seen whose value of an attribute of ``w``'s effect some recorded
+      merge dropped in favour of ``w`` (``won``): the policy ranks ``w`` above it
+      (last-writer-wins by stamp). Only an unseen loser: a write ``w`` had seen it may have
+      displaced by overwriting it where it ran, which ranks nothing (with a skewed clock the
+      older write's larger stamp wins every merge);
     * a write whose value of such an attribute sits in an item that also holds ``w``'s effect
       (``holding``): the policy keeps the two side by side (siblings), never one for the other.
     """
     out = {INITIAL_WRITE}
     effect = set(w.effect)
-    out.update(e.loss.write for e in won if e.loss.attribute in effect)
+    out.update(e.loss.write for e in won if e.loss.attribute in effect
+               and e.loss.write in records and not w.saw(records[e.loss.write]))
     for item in holding:
         for version in item.versions if item is not None else ():
             cells = [c for a in effect for c in version.cells_of(a) if not c.removed]
