@@ -485,7 +485,9 @@ def _outranked(w: WriteRecord, won: Iterable[LossEvent], holding: Iterable[Item 
                and e.loss.write in records and not w.saw(records[e.loss.write]))
     for item in holding:
         for version in item.versions if item is not None else ():
-            cells = [c for a in effect for c in version.cells_of(a) if not c.removed]
+            # another write's live value of what w set or removed: a version kept beside w's
+            cells = [c for a in effect for c in version.cells_of(a)
+                     if not c.removed and c.write != w.id]
             if cells:
                 out.add(version.write)
                 out.update(c.write for c in cells)
