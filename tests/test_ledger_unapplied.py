@@ -188,3 +188,87 @@ def test_matrix_story_11_supersedes_what_the_concurrent_winner_never_met():
         assert removers == {by} and facts[by].saw(facts[write])
         entry = result.ledger[write]
         assert (entry.verdict, entry.by) == ("superseded", (by,)), entry
+
+
+# -- a write that removes, stuck in a log ------------------------------------------------------
+
+def _stuck_removal(merge: str, removal: str, rival_at: int | None):
+    """eu-west-1 loses its quorum for good at t=120 (AZs a and c down, disks kept). us-east-1
+    removes ``note`` at t=100 (``removal``: REMOVE, DeleteItem or a PutItem without it): the
+    write reaches eu-west-1b at ~t=175 and waits in its log, never applied. With ``rival_at``,
+    eu-west-1 sets ``note`` itself then (committed before the outage), concurrently."""
+    from replicalab.dynamodb import GlobalTable
+    from replicalab.scenarios.regions import AzOutage
+
+    key = {"k": {"S": "a"}}
+    table = GlobalTable("tbl", key=("k",), regions=["eu-west-1", "us-east-1"], merge=merge,
+                        latency={("eu-west-1", "us-east-1"): Uniform(70, 80)},
+                        items=[{"k": {"S": "a"}, "note": {"S": "old"}, "n": {"N": "1"}}], **LEADER,
+                        az_outages=[AzOutage(120, "eu-west-1", "a"), AzOutage(120, "eu-west-1", "c")])
+    eu, us = table.client("eu-west-1", "c1"), table.client("us-east-1", "c2")
+    for at in sorted({100, rival_at or 100}):
+        table.at(at)
+        if at == rival_at:
+            eu.update_item(TableName="tbl", Key=key, UpdateExpression="SET note = :v",
+                           ExpressionAttributeValues={":v": {"S": "eu"}})
+        if at == 100 and removal == "remove":
+            us.update_item(TableName="tbl", Key=key, UpdateExpression="REMOVE note")
+        elif at == 100 and removal == "delete":
+            us.delete_item(TableName="tbl", Key=key)
+        elif at == 100:
+            us.put_item(TableName="tbl", Item={"k": {"S": "a"}, "n": {"N": "2"}})
+    return table.settle()
+
+
+def _remover(result) -> str:
+    return next(e.write for e in result.ledger if e.client == "c2")
+
+
+@pytest.mark.parametrize("merge", POLICIES)
+@pytest.mark.parametrize("removal", ["remove", "delete", "put"])
+def test_a_removal_stuck_in_a_log_is_unreplicated_not_lost_to_the_initial_value(merge, removal):
+    """Alone: eu-west-1b's table still holds the initial item, which the removal never met
+    there. The initial state wins no merge, so its value there is no loss: the write is held
+    by every us-east-1 node and never applied at eu-west-1b."""
+    result = _stuck_removal(merge, removal, rival_at=None)
+    assert result.final["eu-west-1b"]["a"]["note"] == "old"
+    entry = result.ledger[_remover(result)]
+    assert (entry.verdict, entry.by) == ("unreplicated", ()), entry
+    assert "before eu-west-1b applied it" in entry.why
+
+
+@pytest.mark.parametrize("merge", POLICIES)
+@pytest.mark.parametrize("removal", ["remove", "delete"])
+def test_a_removal_stuck_in_a_log_beside_a_concurrent_holder(merge, removal):
+    """eu-west-1 set ``note`` at t=95 (w1), concurrently with us-east-1's removal (w2, t=100).
+    What w2's author loses, and where: under the LWW policies w2's later stamp beat w1 at
+    us-east-1 (a recorded merge dropped w1 for w2), so w2 is held there and could not have
+    lost to w1 at eu-west-1b either — it never entered that table: ``unreplicated``. Under
+    causal us-east-1 keeps the two side by side (siblings): the same. Under crdt a concurrent
+    set wins over a remove (add-wins): us-east-1's merge undid w2 for w1 — ``silently-lost``."""
+    result = _stuck_removal(merge, removal, rival_at=95)
+    w1, w2 = result.ledger["w1"], result.ledger["w2"]
+    held = [e.get("losses") for e in result.trace.of_kind("Merged") if e.replica.startswith("us")]
+    if merge in ("item-lww", "attribute-lww"):
+        assert [(x["write"], x["by"]) for losses in held for x in losses
+                if x["write"] != "initial"] == [("w1", "w2")]
+        assert (w1.verdict, w1.by) == ("silently-lost", ("w2",))
+    if merge == "crdt":
+        assert (w2.verdict, w2.by) == ("silently-lost", ("w1",)), w2
+        assert all(items["a"].get("note") == "eu" for items in result.final.values())
+    else:
+        assert (w2.verdict, w2.by) == ("unreplicated", ()), w2
+        assert "before eu-west-1b applied it" in w2.why
+
+
+@pytest.mark.parametrize("merge", ["item-lww", "attribute-lww"])
+def test_a_removal_a_later_stamped_concurrent_write_undid_is_still_lost(merge):
+    """The contrast: eu-west-1 sets ``note`` at t=105, after the removal (t=100) by the clock.
+    At us-east-1 that write's later stamp wins and brings ``note`` back over w2's tombstone (a
+    losing tombstone records nothing): w2 is held nowhere, and it lost to a write that had not
+    seen it — silently lost, although it also sits unapplied in eu-west-1b's log."""
+    result = _stuck_removal(merge, "remove", rival_at=105)
+    assert all(items["a"].get("note") == "eu" for items in result.final.values())
+    entry = result.ledger["w1"]  # the removal ran first: w1 here
+    assert _remover(result) == "w1"
+    assert (entry.verdict, entry.by) == ("silently-lost", ("w2",)), entry

@@ -70,12 +70,19 @@ else it never entered that table: a holder it had not seen took its place only t
 merge, which recorded the loss (judged first). One exception is left to the holders: a
 removal that loses records no loss (a tombstone of REMOVE, a delete or PutItem, or a set
 ``DELETE`` undone by a concurrent add that wins), so when what a write removed is back, a
-concurrent holder of it still counts as responsible.
+concurrent holder of it still counts as responsible — unless the policy ranks the write above
+every such holder, the same at every replica: the initial state (it wins no merge), a write
+whose value a recorded merge dropped in favour of this one (a later stamp), or a write whose
+value an item holding this one keeps beside it (siblings). Had the removal entered that
+table, none of those could have brought back what it removed: it never applied there (a log
+entry beyond the commit index, a request waiting for a leader).
 
 ``by`` and the why always name the write that actually caused the loss: the
 write whose item, attribute or sibling won the merge — for a resolve-by-stamp
 step among siblings, the sibling whose value was carried — never a write that
-had merely seen the lost one.
+had merely seen the lost one. The initial item is no write either: where a version that
+never met the write (its own write had not seen it) still carries the initial value, that
+version's write is the holder — a sibling kept beside the writes that overwrote it.
 
 A write's *effect* is every attribute it set, with its value, except the
 ``version`` attribute that the versioned-write pattern maintains: that is

@@ -81,8 +81,8 @@ def from_simulation(sim: Any, reports: Mapping[str, str] | None = None,
             continue
         # Where else it was held, and whether each of those lost it with its state too: "before
         # replicating it" is only true if nothing else ever held it.
-        others = {rid: t for (rid, write), t in sorted(held.items())
-                  if write == record.id and rid != record.replica}
+        others = {rid: t for rid, t in sorted(held.get(record.id, {}).items())
+                  if rid != record.replica}
         wiped = {rid: next((c.time for c in crashes if c.replica == rid and c.time >= t), None)
                  for rid, t in others.items()}
         if any(t is None for t in wiped.values()):
@@ -138,13 +138,15 @@ def _writes_in(event: Any) -> set[str]:
     return {w for w in writes if isinstance(w, str) and w}
 
 
-def _held_by(trace: Any) -> dict[tuple[str, str], int]:
-    """``(replica, write id) -> the last time`` a ``Merged`` event shows the write's cells in
-    the replica's item (a replication, a read repair, a catch-up: whatever brought it)."""
-    out: dict[tuple[str, str], int] = {}
+def _held_by(trace: Any) -> dict[str, dict[str, int]]:
+    """``{write id: {replica: the last time}}`` a ``Merged`` event shows the write's cells in
+    the replica's item (a replication, a read repair, a catch-up: whatever brought it).
+    Keyed by write first, so each crashed write looks up its own holders instead of scanning
+    every (replica, write) pair of the run."""
+    out: dict[str, dict[str, int]] = {}
     for e in trace.of_kind("Merged"):
         for write in _writes_in(e):
-            out[(e.replica, write)] = e.time
+            out.setdefault(write, {})[e.replica] = e.time
     return out
 
 

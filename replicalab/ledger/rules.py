@@ -12,11 +12,49 @@ from typing import Any
 from replicalab import _validate
 from replicalab.clocks import VectorClock
 from replicalab.errors import ConfigError
-from replicalab.items import Item
+from replicalab.items import INITIAL_WRITE, Item
 from replicalab.ledger.records import Entry, Ledger, LossEvent, WriteRecord
 from replicalab.policies import UNATTRIBUTED
 
 __all__ = ["judge"]
+
+
+class _Removals:
+    """The writes that remove something, by item key and attribute, in write order.
+
+    A removal is a REMOVE or a delete (the write's ``removed``), PutItem's implicit removal of
+    every attribute it did not set (``replaces``), or a set ``DELETE`` of an element. The
+    removal rules look only at these writes on the judged write's item, so judging a write
+    costs what its attribute's removals cost, not what every write in the run costs: on one hot
+    key written W times by plain updates, a scan of every record per write and attribute made
+    the ledger quadratic in W. Each list keeps the records' order, so anything built from
+    it (a sentence naming the deleters) reads as the scan over every record did.
+    """
+
+    def __init__(self, records: Mapping[str, WriteRecord]) -> None:
+        self.removed: dict[tuple[Any, str], list[WriteRecord]] = {}
+        self.replacers: dict[Any, list[WriteRecord]] = {}
+        self.deleters: dict[tuple[Any, str, Any], list[WriteRecord]] = {}
+        for r in records.values():
+            for attribute in dict.fromkeys(r.removed):  # a name listed twice is one removal
+                self.removed.setdefault((r.key, attribute), []).append(r)
+            if r.replaces:
+                self.replacers.setdefault(r.key, []).append(r)
+            for attribute, (_, deleted) in r.elements.items():
+                for element in dict.fromkeys(deleted):
+                    self.deleters.setdefault((r.key, attribute, element), []).append(r)
+
+    def of(self, key: Any, attribute: str) -> list[WriteRecord]:
+        """The writes on item ``key`` that removed ``attribute`` explicitly (REMOVE, a delete)."""
+        return self.removed.get((key, attribute), [])
+
+    def replacing(self, key: Any) -> list[WriteRecord]:
+        """The writes that replaced item ``key`` whole (PutItem), removing what they did not set."""
+        return self.replacers.get(key, [])
+
+    def deleting(self, key: Any, attribute: str, element: Any) -> list[WriteRecord]:
+        """The writes on item ``key`` whose set ``DELETE`` on ``attribute`` named ``element``."""
+        return self.deleters.get((key, attribute, element), [])
 
 
 def _counted(item: Item | None, attribute: str, write: WriteRecord) -> bool:
@@ -30,7 +68,7 @@ def _counted(item: Item | None, attribute: str, write: WriteRecord) -> bool:
 
 
 def _set_effect(
-    item: Item | None, attribute: str, write: WriteRecord, records: Mapping[str, WriteRecord],
+    item: Item | None, attribute: str, write: WriteRecord, removals: _Removals,
 ) -> tuple[list[str], str] | None:
     """None if ``write``'s set ADD/DELETE on ``attribute`` is in effect in ``item``; else the
     writes responsible and a sentence saying what is wrong.
@@ -55,8 +93,7 @@ def _set_effect(
             return None
         plain = [c.write for c in version.cells_of(attribute) if not c.element]
         for e in missing:
-            removers = [r.id for r in records.values() if r.key == write.key and r.id != write.id
-                        and e in r.elements.get(attribute, ((), ()))[1]]
+            removers = [r.id for r in removals.deleting(write.key, attribute, e) if r.id != write.id]
             holders.update(plain or removers)
             problems.append(f"{e!r} is missing from {attribute}"
                             + (f", which holds {' and '.join(sorted(set(plain)))}'s value" if plain
@@ -88,14 +125,28 @@ def _removal_undone(item: Item | None, attribute: str, w: WriteRecord) -> list[s
     return sorted(set(visible)) if visible else None
 
 
-def _holders(item: Item | None, attribute: str) -> list[str]:
-    """Writes whose value (or removal) of ``attribute`` the item holds; [] if it holds nothing."""
+def _holders(item: Item | None, attribute: str, w: WriteRecord,
+             records: Mapping[str, WriteRecord]) -> list[str]:
+    """Writes whose value (or removal) of ``attribute`` the item holds in place of ``w``'s; []
+    if it holds nothing.
+
+    The initial value is no write: where a version that ``w`` never reached holds it (the
+    version's write had not seen ``w``: a sibling kept beside the writes that overwrote
+    ``w``), the holder is that version's write — as for an older value that came back with
+    the version that carried it. A version whose write had seen ``w`` and still holds the
+    initial value never applied ``w`` (it reached that replica only in a message), so there
+    the initial value stays the holder."""
     if item is None:
         return []
     out: list[str] = []
     for version in item.versions:
         cells = version.cells_of(attribute)
-        out.extend(cell.write for cell in cells) if cells else out.append(version.write)
+        if not cells:
+            out.append(version.write)
+        for cell in cells:
+            carrier = records.get(version.write) if cell.write == INITIAL_WRITE else None
+            out.append(version.write if carrier is not None and carrier.id != w.id
+                       and not carrier.saw(w) else cell.write)
     return sorted(set(out))
 
 
@@ -132,22 +183,22 @@ def effect_missing(w: WriteRecord, item: Item | None, records: Mapping[str, Writ
     provenance, counter and set actions by value); else the writes holding what replaced it
     (``<absent>`` for nothing) and, for set actions, what is wrong. For the staleness judge of
     :mod:`replicalab.scenarios.regions`."""
-    return _missing(w, item, records)
+    return _missing(w, item, _Removals(records), records)
 
 
-def _removed_after(w: WriteRecord, records: Mapping[str, WriteRecord]) -> bool:
+def _removed_after(w: WriteRecord, removals: _Removals) -> bool:
     """True iff a write that had seen ``w`` removed part of its effect (REMOVE, a delete):
     then an absent attribute is that removal, not ``w`` never applied."""
-    return any(r.id != w.id and r.key == w.key and r.saw(w) and set(r.removed) & set(w.effect)
-               for r in records.values())
+    return any(r.id != w.id and r.saw(w) for a in w.effect for r in removals.of(w.key, a))
 
 
-def _removers(w: WriteRecord, attribute: str, records: Mapping[str, WriteRecord]) -> set[str]:
-    """The writes on ``w``'s item that removed ``attribute`` (REMOVE, a delete) and that ``w``
-    had not seen: a removal ``w`` had seen came before it, and ``w`` may have set it again."""
-    return {r.id for r in records.values()
-            if r.id != w.id and r.key == w.key and not w.saw(r)
-            and (attribute in r.removed or r.replaces and attribute not in r.attributes)}
+def _removers(w: WriteRecord, attribute: str, removals: _Removals) -> set[str]:
+    """The writes on ``w``'s item that removed ``attribute`` (REMOVE, a delete, a PutItem that
+    did not set it) and that ``w`` had not seen: a removal ``w`` had seen came before it, and
+    ``w`` may have set it again."""
+    replacing = [r for r in removals.replacing(w.key) if attribute not in r.attributes]
+    return {r.id for r in (*removals.of(w.key, attribute), *replacing)
+            if r.id != w.id and not w.saw(r)}
 
 
 def _present(item: Item | None, attribute: str) -> bool:
@@ -156,7 +207,8 @@ def _present(item: Item | None, attribute: str) -> bool:
                                     for cell in version.cells_of(attribute))
 
 
-def _missing(w: WriteRecord, item: Item | None, records: Mapping[str, WriteRecord],
+def _missing(w: WriteRecord, item: Item | None, removals: _Removals,
+             records: Mapping[str, WriteRecord],
              reset: set[str] = frozenset(),  # type: ignore[assignment]
              ) -> tuple[set[str], str] | None:
     """None if ``w``'s effect is in ``item``; else the writes holding what replaced it (or
@@ -167,7 +219,7 @@ def _missing(w: WriteRecord, item: Item | None, records: Mapping[str, WriteRecor
     held = item.writes() if item is not None else set()
     for attribute in w.effect:
         if attribute in w.elements:
-            found = _set_effect(item, attribute, w, records)
+            found = _set_effect(item, attribute, w, removals)
             if found is not None:
                 missing = True
                 holders.update(found[0] or ["<absent>"])
@@ -186,18 +238,17 @@ def _missing(w: WriteRecord, item: Item | None, records: Mapping[str, WriteRecor
         if attribute in w.added and attribute not in reset and _counted(item, attribute, w):
             continue
         missing = True
-        removers = _removers(w, attribute, records)
+        removers = _removers(w, attribute, removals)
         if removers and not _present(item, attribute):
             # Gone because someone removed it (REMOVE, a delete). Under crdt a removal leaves
             # no tombstone cell naming its write, so name the removers themselves.
             holders.update(removers)
         else:
-            holders.update(_holders(item, attribute) or ["<absent>"])
+            holders.update(_holders(item, attribute, w, records) or ["<absent>"])
     if "<absent>" in holders:
         # An attribute that is simply gone was removed by someone (REMOVE, a delete): under
         # crdt a removal leaves no tombstone cell to name its write, so name the removers.
-        removers = {r.id for r in records.values() if r.id != w.id and r.key == w.key
-                    and set(r.removed) & set(w.effect)}
+        removers = {r.id for a in w.effect for r in removals.of(w.key, a) if r.id != w.id}
         if removers:
             holders = (holders - {"<absent>"}) | removers
     return (holders, problem) if missing else None
@@ -286,10 +337,13 @@ def judge(
     absent = dict(absent or {})
     dormant = dict(dormant or {})
     records = {w.id: w for w in writes}
+    removals = _Removals(records)
     reports = dict(reports or {})
     history: dict[str, list[LossEvent]] = {}
+    won: dict[str, list[LossEvent]] = {}  # by the write that won
     for event in sorted(losses, key=lambda e: e.time):  # stable: same-time events keep order
         history.setdefault(event.loss.write, []).append(event)
+        won.setdefault(event.loss.by, []).append(event)
     entries = []
     for w in records.values():
         base: dict[str, Any] = {"write": w.id, "replica": w.replica, "key": w.key, "client": w.client,
@@ -309,7 +363,7 @@ def judge(
         # A removal that loses records no loss: a tombstone (REMOVE, a delete, PutItem's
         # implicit removals) or a set DELETE undone by a concurrent add that wins (add-wins).
         # So for a write that removes something, a concurrent holder of what it removed is no
-        # sign it never applied: its "is back" problems are judged by the holders.
+        # sign it never applied — unless the policy ranks the write above that holder (below).
         deletes = bool(w.removed) or w.replaces or any(removed for _, removed in w.elements.values())
         # Judged where the key is served: at the live replicas (homes) of the key. A replica
         # down with its disk kept catches up when it is back, so a write its disk lacks is
@@ -320,14 +374,19 @@ def judge(
         asleep = [r for r in sorted(dormant) if keepers is None or r in keepers]
         judged = live or asleep
         held_ids: set[str] = set()
+        holding: list[Item | None] = []  # the items (live or dormant) that hold w's effect
         for replica in asleep if live else ():
-            if _missing(w, dormant[replica].get(w.key), records, reset) is None:
+            if _missing(w, dormant[replica].get(w.key), removals, records, reset) is None:
                 held_at.append(f"{replica} (down, its state kept)")
                 held_ids.add(replica)
+                holding.append(dormant[replica].get(w.key))
+        states = {r: dormant[r] if r in dormant else final[r] for r in judged}
+        found_at = {r: _missing(w, states[r].get(w.key), removals, records, reset) for r in judged}
+        holding += [states[r].get(w.key) for r in judged if found_at[r] is None]
+        outranked = _outranked(w, won.get(w.id, ()), holding, records) if deletes else frozenset()
         for replica in judged:
             name = f"{replica} (down, its state kept)" if replica in dormant else replica
-            state = dormant[replica] if replica in dormant else final[replica]
-            found = _missing(w, state.get(w.key), records, reset)
+            found = found_at[replica]
             if found is None:
                 held_at.append(name)
                 held_ids.add(replica)
@@ -343,9 +402,9 @@ def judge(
                     again.append(f"it reached {name} again ({replica} held it, then lost it "
                                  f"with its disk at t={wiped})")
                 continue
-            if reached is not None and (not found[1] or not deletes) and all(
+            if reached is not None and (not found[1] or not deletes or found[0] <= outranked) and all(
                     h not in records or h == w.id or not records[h].saw(w) for h in found[0]) \
-                    and not _removed_after(w, records):
+                    and not _removed_after(w, removals):
                 # Ground truth says it arrived, and no write that had seen it holds its place
                 # here. A holder it had not seen (older, or concurrent) took its place here only
                 # if a merge or a write here discarded it, and those record what they discard
@@ -355,7 +414,9 @@ def judge(
                 # that was not applied (a log entry that never committed, a forwarded request,
                 # a read's answer, a refused proposal) or in the past of an item in which a
                 # later write had already overwritten it (that write's removal is recorded
-                # where it happened).
+                # where it happened). A removal that loses records nothing, so for a write
+                # that removes, this holds only against holders the policy ranks below it
+                # (see _outranked): had it entered this table, it would not be missing here.
                 removers = _seeing_removers(w, history.get(w.id, ()), records, replica)
                 if removers:
                     holders.update(removers)
@@ -428,6 +489,40 @@ def judge(
                    "dropped without a recorded merge)")
         entries.append(_lost(w, told + why, None, None, unseen_holders, reports, base))
     return Ledger(tuple(entries))
+
+
+def _outranked(w: WriteRecord, won: Iterable[LossEvent], holding: Iterable[Item | None],
+               records: Mapping[str, WriteRecord]) -> frozenset[str]:
+    """The writes a write that removes something (``w``) cannot lose its removal to: had ``w``
+    entered a table, none of them could bring back there what it removed.
+
+    A removal that loses records no loss, so for such a write "a merge would have recorded
+    it" does not hold by itself; the policy's own ranking does, and it is the same at every
+    replica (a merge is a join of the same stamps and clocks):
+
+    * the initial state, which every write has seen and which wins no merge;
+    * a write ``w`` had not seen whose value of an attribute of ``w``'s effect some recorded
+      merge dropped in favour of ``w`` (``won``): the policy ranks ``w`` above it
+      (last-writer-wins by stamp). Only an unseen loser: a write ``w`` had seen it may have
+      displaced by overwriting it where it ran, which ranks nothing (with a skewed clock the
+      older write's larger stamp wins every merge);
+    * a write whose value of such an attribute sits in an item that also holds ``w``'s effect
+      (``holding``): the policy keeps the two side by side (siblings), never one for the other.
+    """
+    out = {INITIAL_WRITE}
+    effect = set(w.effect)
+    out.update(e.loss.write for e in won if e.loss.attribute in effect
+               and e.loss.write in records and not w.saw(records[e.loss.write]))
+    for item in holding:
+        for version in item.versions if item is not None else ():
+            # another write's live value of what w set or removed: a version kept beside w's
+            cells = [c for a in effect for c in version.cells_of(a)
+                     if not c.removed and c.write != w.id]
+            if cells:
+                out.add(version.write)
+                out.update(c.write for c in cells)
+    out.discard(w.id)
+    return frozenset(out)
 
 
 def _seeing_removers(w: WriteRecord, events: Iterable[LossEvent], records: Mapping[str, WriteRecord],

@@ -132,16 +132,15 @@ class AzPartition:
     "may or may not commit").
 
     Not offered (refused, or not an option): a cut that never heals. Such a run would end (a
-    leader region goes quiet; a leaderless one stops at the scenario's horizon) and most
-    verdicts would be right — a write that reached the cut-off node in the other regions'
-    replication but never entered its table is ``unreplicated``, as it should be — but not a
-    *removal*: the cut-off node keeps the value that a write elsewhere removed, and the
-    ledger calls that removal silently lost there instead of unreplicated (the ``cart``
-    scenario under ``crdt`` or ``causal``, leader regions, ``ap-southeast-2a`` cut off at
-    150: w2's removal of ``book``). A cut that heals is judged after the node has caught
-    up — unless the run stops first (a scenario ``horizon`` before the heal): then the same
-    misjudgement shows, a known gap of the ledger's rule for removals
-    (``tests/test_regions_partitions.py``, the strict xfail that reproduces it). Also not
+    leader region goes quiet; a leaderless one stops at the scenario's horizon), and the
+    cases we have checked are judged right: a write — a removal too — that reached the
+    cut-off node in the other regions' replication but never entered its table is
+    ``unreplicated`` (the ``cart`` scenario under ``crdt`` or ``causal``, leader regions,
+    ``ap-southeast-2a`` cut off at 150: w2's removal of ``book``; the same with a cut that
+    heals after a scenario ``horizon``, ``tests/test_regions_partitions.py``). One case is
+    not covered: a removal beside a concurrent write that never reached the removal's
+    region — no merge records how the policy ranks the two, so the ledger keeps calling the
+    removal silently lost there. A cut for good makes that case likely, so it stays refused. Also not
     offered: a cut from the other regions too (a whole AZ's network isolated) — the region's leader
     ships cross-region replication once, so a message in flight across the cut would be
     dropped and never sent again.
@@ -161,8 +160,8 @@ class AzPartition:
                               f"{_validate.shown(self.az)}")
         if type(self.until) is not int or self.until <= self.at:
             raise ConfigError(f"AzPartition.until must be an integer time after at={self.at} (a cut "
-                              f"that never heals is not offered: the ledger would call a removal the "
-                              f"cut-off node never applied silently lost, not unreplicated), got "
+                              f"that never heals is not offered: a removal beside a concurrent write "
+                              f"that never left the cut-off node would be judged silently lost), got "
                               f"{_validate.shown(self.until)}")
 
     @property
