@@ -1,0 +1,93 @@
+"""Review reproducers, session 28: compositions on main (gradebook, GlobalTable requests, ledger).
+
+Found by first-principles oracles: a gradebook row must be the grade of the file it names;
+spaced requests on a GlobalTable must end as the same requests applied in order to one
+:class:`~replicalab.dynamodb.table.Table`; a write whose effect is in every final table is
+not "gone". Each test states what was wrong and what is true; a test marked
+``xfail(strict=True)`` fails on this branch and says why its fix was left out.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from replicalab import exercises
+from replicalab.dynamodb import GlobalTable
+from replicalab.exercises import classroom
+
+ROOT = Path(__file__).resolve().parent
+SOLUTIONS = ROOT / "exercises" / "solutions"
+
+
+# -- the gradebook ------------------------------------------------------------------------------
+
+def _two_entries_for_alice(tmp_path: Path) -> Path:
+    """``alice.py`` (the reference answer: full marks) and ``alice/gcounter.py`` (the starter,
+    whose every verb raises NotImplementedError: no marks), side by side."""
+    spec = exercises.get("gcounter")
+    (tmp_path / "alice.py").write_text((SOLUTIONS / "gcounter" / "reference.py").read_text())
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "alice" / spec.module).write_text(
+        (Path(exercises.__file__).parent / "builtin" / "gcounter" / "starter.py").read_text())
+    return tmp_path
+
+
+@pytest.mark.xfail(strict=True, reason="two entries for one student: both rows show one entry's report")
+def test_a_student_with_both_a_file_and_a_folder_gets_one_row_that_says_so(tmp_path) -> None:
+    """``submissions/alice.py`` and ``submissions/alice/`` both name student alice. The grader
+    keyed its jobs by student, so the second job replaced the first, and both rows showed the
+    report of ``alice.py``: ``alice,10,10,yes`` twice in the CSV — the starter file, which
+    raises NotImplementedError everywhere, was shown with full marks (found by hand: two
+    entries, one name). What is true: one row per student; when two entries name one student
+    the row grades neither and says which entries clash (the teacher picks one)."""
+    spec = exercises.get("gcounter")
+    found = classroom.submissions(spec, _two_entries_for_alice(tmp_path))
+    assert [(student, path) for student, path, _ in found] == [("alice", None)]
+    assert "alice.py" in found[0][2] and "alice/" in found[0][2], found[0][2]
+
+
+# -- the ledger on DynamoDB update expressions that build on the stored value --------------------
+
+#: (first request, second request): the second was made 3 s later in another region, so it had
+#: seen the first; each only *adds to* what the first left (a nested map key, a list element, a
+#: counter increment), and the first write's effect is in every final table.
+BUILDS_ON = {
+    "nested map keys": (("SET m.k = :v", {":v": {"N": "1"}}), ("SET m.j = :v", {":v": {"N": "2"}})),
+    "list_append": (("SET l = list_append(l, :v)", {":v": {"L": [{"S": "x"}]}}),
+                    ("SET l = list_append(l, :v)", {":v": {"L": [{"S": "y"}]}})),
+    "counter ADD": (("ADD n :v", {":v": {"N": "1"}}), ("ADD n :v", {":v": {"N": "2"}})),
+}
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "ledger (ledger/rules.py, owned elsewhere): a write's effect is judged by the provenance of "
+    "its top-level attribute, so a later write that only added a nested key, a list element or "
+    "an increment to that attribute 'overwrote' it: superseded, though its effect is in every "
+    "final table"))
+@pytest.mark.parametrize("shape", sorted(BUILDS_ON))
+def test_a_write_whose_effect_a_later_write_only_added_to_is_kept(shape: str) -> None:
+    """w1 (eu-west-1, t=100) and w2 (us-east-1, t=3100, which had seen w1) under item-lww: the
+    final item holds ``m = {k: 1, j: 2}`` / ``l = [x, y]`` / ``n = 4`` everywhere, with w1's
+    part in it — yet the ledger called w1 ``superseded``, "overwritten by w2, which had seen
+    it". Superseded means *gone* because of a write that had seen it (tutorial 05); w1 is not
+    gone. (Under crdt the counter case is already ``kept``.)"""
+    (first, v1), (second, v2) = BUILDS_ON[shape]
+    table = GlobalTable("tbl", key=("pk",), merge="item-lww", seed=0, items=[
+        {"pk": {"S": "k"}, "m": {"M": {}}, "l": {"L": []}, "n": {"N": "1"}}])
+    key = {"pk": {"S": "k"}}
+    table.at(100)
+    table.client("eu-west-1", "c1").update_item(TableName="tbl", Key=key, UpdateExpression=first,
+                                                ExpressionAttributeValues=v1)
+    table.at(3100)
+    table.client("us-east-1", "c2").update_item(TableName="tbl", Key=key, UpdateExpression=second,
+                                                ExpressionAttributeValues=v2)
+    result = table.settle()
+    assert result.converged
+    final = result.final["eu-west-1"]["k"]
+    assert (final["m"], final["l"], final["n"]) == {
+        "nested map keys": ({"M": {"j": 2, "k": 1}}, [], 1),
+        "list_append": ({"M": {}}, ["x", "y"], 1),
+        "counter ADD": ({"M": {}}, [], 4)}[shape]
+    assert result.ledger.verdicts() == {"w1": "kept", "w2": "kept"}
