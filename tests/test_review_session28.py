@@ -34,7 +34,6 @@ def _two_entries_for_alice(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.mark.xfail(strict=True, reason="two entries for one student: both rows show one entry's report")
 def test_a_student_with_both_a_file_and_a_folder_gets_one_row_that_says_so(tmp_path) -> None:
     """``submissions/alice.py`` and ``submissions/alice/`` both name student alice. The grader
     keyed its jobs by student, so the second job replaced the first, and both rows showed the
@@ -46,6 +45,9 @@ def test_a_student_with_both_a_file_and_a_folder_gets_one_row_that_says_so(tmp_p
     found = classroom.submissions(spec, _two_entries_for_alice(tmp_path))
     assert [(student, path) for student, path, _ in found] == [("alice", None)]
     assert "alice.py" in found[0][2] and "alice/" in found[0][2], found[0][2]
+    rows = classroom.grade(spec, tmp_path, jobs=1)  # nothing to grade: no sandbox starts
+    assert [(r.student, r.score, r.report) for r in rows] == [("alice", 0, None)]
+    assert classroom.to_csv(spec, rows).splitlines()[1].startswith("alice,0,10,no,0,0,0,0,both alice.py")
 
 
 # -- the ledger on DynamoDB update expressions that build on the stored value --------------------
@@ -91,3 +93,14 @@ def test_a_write_whose_effect_a_later_write_only_added_to_is_kept(shape: str) ->
         "list_append": ({"M": {}}, ["x", "y"], 1),
         "counter ADD": ({"M": {}}, [], 4)}[shape]
     assert result.ledger.verdicts() == {"w1": "kept", "w2": "kept"}
+
+
+def test_gradebook_rows_are_sorted_by_student_not_by_file_name(tmp_path) -> None:
+    """The module promises rows sorted by student. Entries were sorted by file name, so a
+    folder ``bob-x/`` came before ``bob.py`` ('-' < '.') and the row of student bob-x before
+    bob's. What is true: rows sorted by the student's name."""
+    spec = exercises.get("gcounter")
+    (tmp_path / "bob.py").write_text("")
+    (tmp_path / "bob-x").mkdir()
+    (tmp_path / "bob-x" / spec.module).write_text("")
+    assert [student for student, _, _ in classroom.submissions(spec, tmp_path)] == ["bob", "bob-x"]
