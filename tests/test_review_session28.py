@@ -104,3 +104,22 @@ def test_gradebook_rows_are_sorted_by_student_not_by_file_name(tmp_path) -> None
     (tmp_path / "bob-x").mkdir()
     (tmp_path / "bob-x" / spec.module).write_text("")
     assert [student for student, _, _ in classroom.submissions(spec, tmp_path)] == ["bob", "bob-x"]
+
+
+@pytest.mark.xfail(strict=True, reason="the text gradebook prints student names raw: control characters in a file name forge rows")
+def test_a_file_name_cannot_forge_a_row_of_the_text_gradebook() -> None:
+    """A student's name is a file name, and a file name may hold ESC, CR and LF. The text table
+    printed it raw: ``mallory\\x1b[2K\\r  mallory   10∕10   all checks pass\\n  bob.py`` (∕ is
+    U+2215, a file name cannot hold '/') showed on a terminal as a full-marks row for mallory
+    and a row for a student bob who does not exist, while the real row said 0/10 (reproduced
+    with ``replicalab exercise grade``). What is true: control characters in a name are
+    shown escaped, so each submission is exactly one line of the table."""
+    spec = exercises.get("gcounter")
+    forged = "mallory\x1b[2K\r  mallory   10\u221510   all checks pass\n  bob"
+    rows = [classroom.Row("alice", "alice.py", None, "no GCounter"),
+            classroom.Row(forged, f"{forged}.py", None, "no GCounter")]
+    text = classroom.to_text(spec, rows)
+    lines = text.splitlines()
+    assert len(lines) == 2 + len(rows), text
+    assert not any(ch in line for line in lines for ch in "\x1b\r"), text
+    assert "\\x1b[2K\\r" in lines[3] and "\\n  bob" in lines[3], lines[3]
