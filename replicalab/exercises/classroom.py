@@ -164,15 +164,25 @@ def to_text(exercise: ExerciseSpec, rows: list[Row]) -> str:
     """A table for people: a line per student with the first failing check."""
     from replicalab.exercises.sandbox import clean_text
 
-    width = max(len(r.student) for r in rows)
+    names = {r.student: _one_line(r.student) for r in rows}
+    width = max(len(name) for name in names.values())
     lines = [f"{exercise.id} — {exercise.title}: {len(rows)} submissions", ""]
     for r in rows:
         if r.report is None:
-            note = r.problem
+            note = _one_line(r.problem)
         else:
             failing = [c for c in r.report.results if not c.passed]
             note = ("all checks pass" if not failing
                     else f"first failure: {failing[0].name}: "
                     f"{clean_text(failing[0].message).splitlines()[0][:80] if failing[0].message else ''}")
-        lines.append(f"  {r.student:<{width}}  {r.score:>3}/{exercise.points:<3}  {note}")
+        lines.append(f"  {names[r.student]:<{width}}  {r.score:>3}/{exercise.points:<3}  {note}")
     return "\n".join(lines)
+
+
+def _one_line(text: str) -> str:
+    """``text`` with every unprintable character escaped (``\\x1b``, ``\\r``, ``\\n``): a
+    student's name is a file name, which may hold ANSI escapes and line breaks, and printed
+    raw it could draw a row of its own (a full score, another student) on the teacher's
+    terminal."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+                   for ch in text)
