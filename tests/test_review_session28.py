@@ -122,3 +122,26 @@ def test_a_file_name_cannot_forge_a_row_of_the_text_gradebook() -> None:
     assert len(lines) == 2 + len(rows), text
     assert not any(ch in line for line in lines for ch in "\x1b\r"), text
     assert "\\x1b[2K\\r" in lines[3] and "\\n  bob" in lines[3], lines[3]
+
+
+# -- linearizability of your own DynamoDB requests ------------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="history_of knows only the scenarios' request types: a DynamoDB request run gives an empty history")
+def test_a_request_file_whose_strong_read_missed_an_acknowledged_write_is_not_linearizable() -> None:
+    """The London request file: w1 (eu-west-1, t=140) and w2 (us-east-1, t=189) are
+    acknowledged at once; r1, a strongly consistent read at eu-west-1 at t=194, returns the
+    item without w2 — ``result.stale_reads == ('r1',)``. No linearization exists (w2 returned
+    before r1 was called, and r1 did not see it). ``history_of`` read only ``UpdateItem`` /
+    ``PutItem`` / ``GetItem`` requests, the scenarios' types; a request file's are
+    ``DynamoWrite`` / ``DynamoGet``, so the history was empty and ``linearizable`` said yes —
+    as did ``replicalab explore FILE.json --invariant linearizable`` ("holds in all
+    schedules"). What is true: DynamoDB writes and reads enter the history (the attributes a
+    write set are those of its ``Wrote`` event), and the run is not linearizable."""
+    from replicalab.checkers import history_of, linearizable
+    from replicalab.dynamodb.requestfile import example
+
+    result = example("london").replay().result
+    assert result.stale_reads == ("r1",)
+    history = history_of(result)
+    assert {op.label for op in history.operations} == {"w1", "w2", "r1"}
+    assert not linearizable(history, model="kv").ok
