@@ -246,7 +246,6 @@ def test_a_read_after_a_remove_is_no_false_alarm() -> None:
 
 # -- stale strong reads of your own requests --------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="stale_reads counts a write acknowledged in the read's millisecond as before it")
 def test_a_strong_read_made_before_a_write_in_the_same_millisecond_is_not_stale() -> None:
     """One region, no replication: at t=100 a strong read returns the item, then the same
     client updates it. ``stale_reads`` said ``('r1',)`` — "a write acknowledged before the
@@ -264,7 +263,6 @@ def test_a_strong_read_made_before_a_write_in_the_same_millisecond_is_not_stale(
     assert table.settle().stale_reads == ()
 
 
-@pytest.mark.xfail(strict=True, reason="stale_reads never counts a transaction's parts as acknowledged")
 def test_a_strong_read_that_missed_an_acknowledged_transaction_is_stale() -> None:
     """A transaction is acknowledged in eu-west-1 at t=0; a strong read in us-east-1 at t=10
     returns the item without it (replication takes ~75 ms). ``stale_reads`` was empty: it
