@@ -27,6 +27,17 @@ map of attributes, so each *(item, attribute)* is one register, keyed
   without an answer is left out; a request that never reached a replica
   (``RequestFailed``) is left out.
 
+Your own DynamoDB requests (a request file's, a :class:`~replicalab.dynamodb.GlobalTable`'s)
+enter the same way: the attributes a ``DynamoWrite`` set are those of its ``Wrote`` event
+(its update expression is evaluated by the region, so the request alone does not say); an
+attribute some write removes (``REMOVE``) is left out, as counter and set attributes are (the
+removing write's other cells stay, so a read holding the write that set it cannot tell
+whether it is still there); a ``DeleteItem`` writes None to every attribute as a
+``PutItem`` does to those it leaves out; and each part of a transaction is
+a write of its own (called and answered with the transaction); ``ConditionCheck`` parts
+write nothing. A ``DynamoGet`` is a read; queries are left out. A write's *condition* is
+not modelled: a conditional write is a plain write of what it set.
+
 Splitting a multi-attribute write into one write per attribute checks each
 attribute's register on its own: a non-linearizable attribute proves the run
 not linearizable; the converse does not hold (atomicity across attributes is
@@ -72,6 +83,7 @@ def history_of(run: Any, *, reads: str = "all") -> History:
     seen: dict[str, list[str]] = {}
     bookkeeping: set[str] = set()
     dropped: set[str] = set()  # answered, but the answer never reached the client
+    wrote: dict[str, Any] = {}  # write -> its first Wrote event (where it was made)
     for event in trace:
         kind = event.kind
         if kind == "ClientRequested":
@@ -84,7 +96,13 @@ def history_of(run: Any, *, reads: str = "all") -> History:
             seen[event.get("op")] = list(event.get("writes"))
         elif kind == "Wrote":
             bookkeeping.update(event.get("bookkeeping"))
-    requests = {op: event.get("request") for op, event in requested.items()}
+            wrote.setdefault(event.get("write"), event)
+    requests: dict[str, Any] = {}
+    answers: dict[str, str] = {}  # a transaction part -> the op whose reply answers it
+    calls: dict[str, Any] = {}  # op -> its ClientRequested event (a part: its transaction's)
+    for op, event in requested.items():
+        for part_op, form in _scenario_forms(op, event.get("request"), wrote):
+            requests[part_op], answers[part_op], calls[part_op] = form, op, event
     # Which attributes are registers: set somewhere, never by a counter or set action.
     attributes: dict[str, set[str]] = {}
     actions: set[tuple[str, str]] = set()
@@ -93,18 +111,22 @@ def history_of(run: Any, *, reads: str = "all") -> History:
             continue
         key: Any = request["key"]
         attributes.setdefault(key, set()).update(request.get("attributes") or {})
-        for name in list(request.get("add") or {}) + list(request.get("delete") or {}):
+        # A REMOVE leaves the write's other cells in the item, so a read holding that write
+        # cannot tell whether the attribute it set is still there: left out like the actions.
+        for name in [*(request.get("add") or {}), *(request.get("delete") or {}),
+                     *(request.get("removed") or ())]:
             actions.add((key, name))
     registers = {key: sorted(a for a in names if (key, a) not in actions and a not in bookkeeping)
                  for key, names in attributes.items()}
     setters = {op: set(request.get("attributes") or {}) for op, request in requests.items()
                if isinstance(request, dict) and request.get("type") in _WRITES}
     ops: list[Operation] = []
-    for op_id, event in sorted(requested.items(), key=lambda pair: pair[1].seq):
+    for op_id, event in sorted(calls.items(), key=lambda pair: pair[1].seq):
         request = requests[op_id]
         if not isinstance(request, dict):
             continue
-        reply = replied.get(op_id) if op_id not in dropped else None
+        answer = answers[op_id]
+        reply = replied.get(answer) if answer not in dropped else None
         rtype = request.get("type")
         key = request.get("key")
         client = event.get("client")
@@ -135,3 +157,34 @@ def history_of(run: Any, *, reads: str = "all") -> History:
                                      output=writers[0] if writers else None,
                                      key=f"{key}.{name}", label=op_id))
     return History(ops)
+
+
+def _scenario_forms(op: str, request: Any, wrote: dict[str, Any]) -> list[tuple[str, Any]]:
+    """``(op, request)`` in the scenarios' request form (``UpdateItem``, ``PutItem``,
+    ``GetItem``) for one traced request; a DynamoDB request (see the module docs) becomes
+    that form, a transaction one write per part. Anything else is kept as it is."""
+    if not isinstance(request, dict):
+        return [(op, request)]
+    kind = request.get("type")
+    if kind == "DynamoGet":
+        return [(op, {"type": "GetItem", "key": request.get("key"),
+                      "consistent": request.get("consistent")})]
+    if kind == "DynamoTransaction":
+        return [form for part in request.get("parts") or ()
+                for form in _scenario_forms(part.get("op"), {**part, "type": "DynamoWrite"}, wrote)]
+    if kind != "DynamoWrite":
+        return [(op, request)]
+    operation = request.get("operation")
+    if operation == "ConditionCheck":
+        return []
+    made = wrote.get(op)  # None: it took effect nowhere (refused, or never reached a region)
+    if made is None:
+        return [(op, {"type": "UpdateItem", "key": request.get("key"), "attributes": {}})]
+    removed = list(made.get("removed") or ())
+    # A removed attribute is listed among the written ones too (as a tombstone): not a value set.
+    attributes = {name: value for name, value in (made.get("attributes") or {}).items()
+                  if name not in removed}
+    return [(op, {"type": "UpdateItem" if operation == "UpdateItem" else "PutItem",
+                  "key": request.get("key"), "attributes": attributes,
+                  "add": dict(made.get("added") or {}), "delete": dict(made.get("elements") or {}),
+                  "removed": removed})]

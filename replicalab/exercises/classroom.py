@@ -2,7 +2,8 @@
 
 ``SUBMISSIONS_DIR`` holds one entry per student: a file ``NAME.py`` (the
 student is ``NAME``) or a folder ``NAME/`` holding the exercise's module
-(``gcounter.py``) or a single ``.py`` file. Every submission is graded by
+(``gcounter.py``) or a single ``.py`` file; a student with both (``alice.py`` and
+``alice/``) gets one row that grades neither and names the clash. Every submission is graded by
 :func:`replicalab.exercises.check` in a grader process of its own (so no
 Hypothesis state or import is shared), which starts its own sandboxed
 worker, so one submission can never affect another. Rows come back sorted
@@ -72,7 +73,25 @@ def submissions(exercise: ExerciseSpec, directory: str | Path) -> list[tuple[str
                     f" and {len(modules)} other .py files: which one?" if modules else "")))
     if not found:
         raise ConfigError(f"{str(root)!r} holds no submissions (NAME.py files or NAME/ folders)")
-    return found
+    return _one_per_student(found)
+
+
+def _one_per_student(found: list[tuple[str, Path | None, str]]) -> list[tuple[str, Path | None, str]]:
+    """One entry per student, sorted by student: ``NAME.py`` beside a folder ``NAME/`` names one
+    student twice.
+    Neither is graded (which one counts is the teacher's call); the entry says which clash.
+    Without this, a row could show the grade of the other entry."""
+    entries: dict[str, list[tuple[Path | None, str]]] = {}
+    for student, path, problem in found:
+        entries.setdefault(student, []).append((path, problem))
+    out: list[tuple[str, Path | None, str]] = []
+    for student, given in sorted(entries.items()):  # by student, not by entry name ("bob-x" < "bob.py")
+        if len(given) == 1:
+            out.append((student, *given[0]))
+        else:
+            out.append((student, None, f"both {student}.py and {student}/ are submissions of "
+                                       f"{student}: keep one"))
+    return out
 
 
 def _grade_one(exercise: ExerciseSpec, path: str, seed: int,
@@ -145,15 +164,25 @@ def to_text(exercise: ExerciseSpec, rows: list[Row]) -> str:
     """A table for people: a line per student with the first failing check."""
     from replicalab.exercises.sandbox import clean_text
 
-    width = max(len(r.student) for r in rows)
+    names = {r.student: _one_line(r.student) for r in rows}
+    width = max(len(name) for name in names.values())
     lines = [f"{exercise.id} — {exercise.title}: {len(rows)} submissions", ""]
     for r in rows:
         if r.report is None:
-            note = r.problem
+            note = _one_line(r.problem)
         else:
             failing = [c for c in r.report.results if not c.passed]
             note = ("all checks pass" if not failing
                     else f"first failure: {failing[0].name}: "
                     f"{clean_text(failing[0].message).splitlines()[0][:80] if failing[0].message else ''}")
-        lines.append(f"  {r.student:<{width}}  {r.score:>3}/{exercise.points:<3}  {note}")
+        lines.append(f"  {names[r.student]:<{width}}  {r.score:>3}/{exercise.points:<3}  {note}")
     return "\n".join(lines)
+
+
+def _one_line(text: str) -> str:
+    """``text`` with every unprintable character escaped (``\\x1b``, ``\\r``, ``\\n``): a
+    student's name is a file name, which may hold ANSI escapes and line breaks, and printed
+    raw it could draw a row of its own (a full score, another student) on the teacher's
+    terminal."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+                   for ch in text)

@@ -172,11 +172,25 @@ class Clients:
         before the read was sent, yet had not reached the answering region when
         it answered (ground truth: no message carrying its effect had arrived).
         A write that arrived and then lost a merge is not staleness but loss;
-        the ledger reports it.
+        the ledger reports it. A transaction is acknowledged with all its parts. A
+        read answered at once (its own region) is ordered against the acknowledgements
+        of its millisecond by when each reached its client; one that waited for a round
+        trip counts every acknowledgement of the millisecond it was sent in as before it.
         """
         facts = self.sim.writes
-        acked = {r.response.op: r.time for r in self.sim.replies
-                 if r.response.ok and r.response.op in facts}
+        replies = self.sim.replies
+        # A transaction's reply names the transaction (t1); its writes are its parts (t1.1, ...).
+        parts: dict[str, list[str]] = {}
+        for op in facts:
+            parts.setdefault(op.rpartition(".")[0] or op, []).append(op)
+        reads = {r.op for r in self.scenario.reads}
+        acked: dict[str, tuple[int, int]] = {}  # write -> (time, place in the replies) of its ack
+        for place, r in enumerate(replies):
+            op = r.response.op
+            if r.response.ok and op not in reads:
+                for write in [op] if op in facts else parts.get(op, []):
+                    acked.setdefault(write, (r.time, place))
+        received = {id(r): place for place, r in enumerate(replies)}
         stale = []
         for read in self.scenario.reads:
             reply = self.read_replies.get(read.op)
@@ -184,9 +198,13 @@ class Clients:
             if reply is None or not read.consistent or not reply.response.ok:
                 continue
             known = self.read_knowledge[read.op]
-            for op, when in sorted(acked.items()):
+            # A read answered at once was sent where its reply was received: an ack received
+            # after that, in the same millisecond, came after the read began.
+            began = received.get(id(reply)) if reply.time == reply.issued else None
+            for op, (when, place) in sorted(acked.items()):
                 fact = facts[op]
-                if fact.scope != read.key or when > reply.issued:
+                if fact.scope != read.key or when > reply.issued or (
+                        when == reply.issued and began is not None and place > began):
                     continue
                 if fact.dot.counter > known.get(fact.dot.replica):
                     stale.append(read.op)
