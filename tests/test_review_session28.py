@@ -9,6 +9,7 @@ not "gone". Each test states what was wrong and what is true; a test marked
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pytest
@@ -122,6 +123,21 @@ def test_a_file_name_cannot_forge_a_row_of_the_text_gradebook() -> None:
     assert len(lines) == 2 + len(rows), text
     assert not any(ch in line for line in lines for ch in "\x1b\r"), text
     assert "\\x1b[2K\\r" in lines[3] and "\\n  bob" in lines[3], lines[3]
+
+
+def test_a_file_name_cannot_become_a_formula_in_the_csv_gradebook() -> None:
+    """A student named ``=HYPERLINK(...)`` (a file name) was written into the CSV as is, and a
+    spreadsheet opening the gradebook evaluates it (CSV injection; reviewer's suspicion,
+    session 28). What is true: text cells that start like a formula get a leading ``'``; other
+    names and every number are unchanged."""
+    spec = exercises.get("gcounter")
+    names = ["=HYPERLINK(\"http://x\",\"10\")", "+1", "-2", "@SUM(A1)", "\tx", "alice", "b-ob"]
+    rows = [classroom.Row(n, f"{n}.py", None, "=1+1" if n == "alice" else "no GCounter") for n in names]
+    lines = classroom.to_csv(spec, rows).splitlines()[1:]
+    cells = [row for row in csv.reader(lines)]
+    assert [row[0] for row in cells] == ["'" + n for n in names[:5]] + ["alice", "b-ob"]
+    assert [row[-1] for row in cells] == ["no GCounter"] * 5 + ["'=1+1", "no GCounter"]
+    assert all(row[1] == "0" for row in cells)
 
 
 # -- linearizability of your own DynamoDB requests ------------------------------------------------

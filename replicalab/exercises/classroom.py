@@ -147,17 +147,27 @@ def to_json(exercise: ExerciseSpec, rows: list[Row]) -> str:
 
 
 def to_csv(exercise: ExerciseSpec, rows: list[Row]) -> str:
-    """One line per student: student, score, max score, passed, then the points of every check."""
+    """One line per student: student, score, max score, passed, then the points of every check.
+
+    The student's name (a file name) and the problem text come from submissions, so a text
+    cell a spreadsheet would read as a formula (starting ``=``, ``+``, ``-``, ``@``, a tab or
+    a carriage return) is written with a leading ``'``, as OWASP advises against CSV
+    injection: the gradebook opens as text, never runs what a student named a file."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["student", "score", "max_score", "passed", *(c.name for c in exercise.checks),
                      "problem"])
     for r in rows:
         points = {c.name: c.points for c in r.report.results} if r.report else {}
-        writer.writerow([r.student, r.score, exercise.points,
+        writer.writerow([_inert(r.student), r.score, exercise.points,
                          "yes" if r.report and r.report.passed else "no",
-                         *(points.get(c.name, 0) for c in exercise.checks), r.problem])
+                         *(points.get(c.name, 0) for c in exercise.checks), _inert(r.problem)])
     return out.getvalue()
+
+
+def _inert(text: str) -> str:
+    """``text`` as a CSV cell no spreadsheet evaluates: a leading ``'`` if it starts like a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def to_text(exercise: ExerciseSpec, rows: list[Row]) -> str:
