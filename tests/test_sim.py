@@ -164,6 +164,22 @@ def test_a_generator_draws_what_the_stream_of_its_name_draws(seed):
     assert streams.generator("g") is streams.generator("g")
 
 
+def test_a_generator_copies_and_pickles_with_its_state():
+    """A simulation whose links drew can be deep-copied or pickled, as when they were streams."""
+    import copy
+    import pickle
+
+    generator = RandomStreams(4).generator("link:a->b")
+    generator.random()
+    expected = RandomStreams(4).generator("link:a->b")
+    expected.random()
+    want = [expected.random() for _ in range(5)]
+    for twin in (copy.copy(generator), copy.deepcopy(generator), pickle.loads(pickle.dumps(generator))):
+        assert twin is not generator and type(twin) is type(generator)
+        assert [twin.random() for _ in range(5)] == want
+    assert [generator.random() for _ in range(5)] == want  # copying drew nothing from it
+
+
 def test_a_stream_name_is_one_object_a_stream_or_a_generator():
     """Two objects replaying one stream would repeat its draws: a name made as one is refused as
     the other, and the refusal changes nothing."""

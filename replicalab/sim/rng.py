@@ -20,6 +20,7 @@ the same draws, through a cheaper call.
 
 from __future__ import annotations
 
+import copyreg
 import hashlib
 import math
 import random
@@ -88,6 +89,18 @@ class RandomStreams:
 
     def __repr__(self) -> str:
         return f"RandomStreams({self.seed})"
+
+
+def _generator_from(state: tuple[int, ...]) -> Generator:
+    generator = Generator()
+    generator.setstate(state)
+    return generator
+
+
+# random.Random copies and pickles itself (its __reduce__); its C base does not. Registered
+# here, a bare generator copies and pickles with its state too, so a simulation whose links
+# drew can still be deep-copied or pickled as before.
+copyreg.pickle(Generator, lambda generator: (_generator_from, (generator.getstate(),)))
 
 
 def check_generator(rng: object) -> None:
