@@ -158,6 +158,12 @@ def random_violations(tree: ast.Module, module: str) -> Iterator[str]:
     may_construct = module == RANDOM_STREAMS_MODULE
     aliases: set[str] = set()
     for node in ast.walk(tree):
+        # _random is random.Random's C base, the bare generator: RandomStreams.generator makes it.
+        if not may_construct and (
+                (isinstance(node, ast.Import) and any(a.name == "_random" for a in node.names))
+                or (isinstance(node, ast.ImportFrom) and node.module == "_random" and not node.level)):
+            yield (f"line {node.lineno}: imports _random outside {RANDOM_STREAMS_MODULE}; "
+                   "take a generator from RandomStreams.generator")
         if isinstance(node, ast.Import):
             aliases |= {a.asname or a.name for a in node.names if a.name == "random"}
         elif isinstance(node, ast.ImportFrom) and node.module == "random" and not node.level:
@@ -337,6 +343,9 @@ def test_checker_catches_module_level_random_functions() -> None:
 def test_checker_catches_random_generators_made_outside_the_streams_module() -> None:
     assert violations("import random\nrng = random.Random(1)\n", "replicalab.sim.network")
     assert violations("from random import Random\n", "replicalab.sim.simulation")
+    assert violations("from _random import Random\n", "replicalab.sim.links")
+    assert violations("import _random\n", "replicalab.sim.network")
+    assert violations("from _random import Random as Generator\n", RANDOM_STREAMS_MODULE) == []
 
 
 def test_checker_allows_what_the_rules_allow() -> None:

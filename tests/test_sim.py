@@ -148,6 +148,67 @@ def test_streams_are_independent_by_name_and_stable_across_instances():
     assert RandomStreams(6).stream("x").random() != first[0]
 
 
+@pytest.mark.parametrize("seed", [0, 1, 7, -3, 2**70])
+def test_a_generator_draws_what_the_stream_of_its_name_draws(seed):
+    """RandomStreams.generator is the same stream as .stream, as a bare C generator: equal draws
+    for every name (a lone surrogate too), from the first draw on and far into the sequence."""
+    from _random import Random as Bare
+
+    names = ["link:a->b", "link:b->a", "replica:a", "", "\ud800", "x" * 300]
+    for name in names:
+        generator = RandomStreams(seed).generator(name)
+        stream = RandomStreams(seed).stream(name)
+        assert type(generator) is Bare and isinstance(stream, random.Random)
+        assert [generator.random() for _ in range(700)] == [stream.random() for _ in range(700)]
+    streams = RandomStreams(seed)
+    assert streams.generator("g") is streams.generator("g")
+
+
+def test_a_generator_copies_and_pickles_with_its_state():
+    """A simulation whose links drew can be deep-copied or pickled, as when they were streams."""
+    import copy
+    import pickle
+
+    generator = RandomStreams(4).generator("link:a->b")
+    generator.random()
+    expected = RandomStreams(4).generator("link:a->b")
+    expected.random()
+    want = [expected.random() for _ in range(5)]
+    for twin in (copy.copy(generator), copy.deepcopy(generator), pickle.loads(pickle.dumps(generator))):
+        assert twin is not generator and type(twin) is type(generator)
+        assert [twin.random() for _ in range(5)] == want
+    assert [generator.random() for _ in range(5)] == want  # copying drew nothing from it
+
+
+def test_a_stream_name_is_one_object_a_stream_or_a_generator():
+    """Two objects replaying one stream would repeat its draws: a name made as one is refused as
+    the other, and the refusal changes nothing."""
+    streams = RandomStreams(3)
+    stream, generator = streams.stream("s"), streams.generator("g")
+    stream.random(), generator.random()
+    with pytest.raises(ConfigError, match="made as a stream"):
+        streams.generator("s")
+    with pytest.raises(ConfigError, match="made as a generator"):
+        streams.stream("g")
+    with pytest.raises(ConfigError, match="named by a string"):
+        streams.generator(7)  # type: ignore[arg-type]
+    assert streams.stream("s") is stream and streams.generator("g") is generator
+    assert sorted(streams._streams) == ["g", "s"]
+    fresh_stream, fresh_generator = RandomStreams(3).stream("s"), RandomStreams(3).generator("g")
+    fresh_stream.random(), fresh_generator.random()  # where the refused calls left the two
+    assert (stream.random(), generator.random()) == (fresh_stream.random(), fresh_generator.random())
+
+
+@pytest.mark.parametrize("latency", [Constant(7), Constant(3, jitter=2.5), Uniform(1, 10),
+                                     Uniform(1, 10, jitter=1.0), Uniform(0.5, 7.25, jitter=0.75),
+                                     Exponential(4.0), Exponential(2, offset=5)])
+def test_samplers_draw_the_same_from_a_generator_as_from_its_stream(latency):
+    """A link's sampler draws from its bare generator; any caller may pass a random.Random."""
+    on_generator = latency.sampler(RandomStreams(9).generator("link:a->b"))
+    on_stream = latency.sampler(RandomStreams(9).stream("link:a->b"))
+    assert [on_generator() for _ in range(500)] == [on_stream() for _ in range(500)]
+
+
 def test_wall_clock_skew_and_epoch():
     class Stamp(Replica):
         def on_start(self, ctx):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 
+import networkx as nx
 import pytest
 
 from replicalab.errors import ConfigError
@@ -106,18 +107,26 @@ def _at(states, t):
     return [s for s in states if s[0] <= t][-1]
 
 
-def _run(seed: int, trace: bool, loss: float) -> tuple[Simulation, list[_Gossip]]:
+def _ring() -> nx.Graph:
+    """IDS in a ring: most pairs a partition cuts are no link, and each replica has two peers."""
+    return nx.cycle_graph(IDS)
+
+
+def _run(seed: int, trace: bool, loss: float, topology: nx.Graph | None = None,
+         ) -> tuple[Simulation, list[_Gossip]]:
     replicas = [_Gossip(i) for i in IDS]
-    sim = Simulation(replicas, seed=seed, link=Link(Uniform(1, 9, jitter=1.0), loss=loss), trace=trace)
+    sim = Simulation(replicas, topology=topology, seed=seed,
+                     link=Link(Uniform(1, 9, jitter=1.0), loss=loss), trace=trace)
     sim.add_faults(_schedule(seed))
     sim.run(until=400)
     return sim, replicas
 
 
+@pytest.mark.parametrize("ring", [False, True], ids=["mesh", "ring"])
 @pytest.mark.parametrize("loss", [0.0, 0.1])
 @pytest.mark.parametrize("seed", range(8))
-def test_every_message_meets_the_fate_the_fault_schedule_gives_it(seed, loss):
-    sim, _ = _run(seed, True, loss)
+def test_every_message_meets_the_fate_the_fault_schedule_gives_it(seed, loss, ring):
+    sim, _ = _run(seed, True, loss, _ring() if ring else None)
     states = _oracle(_schedule(seed))
     sent = {e.id: e for e in sim.trace.of_kind("Sent")}
     delivered = sim.trace.of_kind("Delivered")
@@ -138,9 +147,11 @@ def test_every_message_meets_the_fate_the_fault_schedule_gives_it(seed, loss):
     arrived = [e.id for e in delivered] + [e.id for e in dropped]
     assert len(arrived) == len(set(arrived))
     assert set(arrived) | pending == {i for i, e in sent.items() if e.due is not None}
-    # The receivers' cut sets are the simulator's pairs, regrouped.
+    # The receivers' cut sets are the simulator's pairs over links, regrouped (None: no peer
+    # is cut off from it); the simulator keeps every pair the faults cut.
     for replica, ctx in sim._contexts.items():
-        assert ctx._cut_from == {s for s, d in sim._cut if d == replica}
+        senders = {s for s, d in sim._cut if d == replica and sim.topology.has_edge(s, d)}
+        assert ctx._cut_from == (senders or None)
     assert sim._cut == _at(states, sim.now)[1]
 
 

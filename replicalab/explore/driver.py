@@ -381,5 +381,9 @@ def fingerprint(prepared: Prepared, budget: Faults) -> str:
 
 def _stream_state(rng: Any) -> str:
     """SHA-256 of a Mersenne Twister's state (its 625 words as bytes: cheaper than its repr)."""
-    version, words, gauss = rng.getstate()
+    state = rng.getstate()
+    # A random.Random's state is (VERSION, words, gauss_next); a link's bare generator
+    # (RandomStreams.generator) gives the words alone, and gets the fingerprint a stream in
+    # that state has (its gauss_next is never set: only random() is drawn).
+    version, words, gauss = state if len(state) == 3 else (3, state, None)
     return hashlib.sha256(array.array("Q", words).tobytes() + repr((version, gauss)).encode()).hexdigest()

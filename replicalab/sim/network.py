@@ -20,7 +20,7 @@ import attrs
 
 from replicalab import _validate
 from replicalab.errors import LatencyError
-from replicalab.sim.rng import check_generator, exponential
+from replicalab.sim.rng import Generator, check_generator, exponential
 
 __all__ = ["Constant", "Exponential", "Latency", "Link", "Uniform"]
 
@@ -45,6 +45,11 @@ def _round(x: float) -> int:
 # They round with floor(x + 0.5), not int(x + 0.5): the same for every x >= 0, as every
 # latency is (no term is negative), and math.floor on a float is one specialized C call where
 # int() is a type call that parses its arguments (about 200 instructions a message).
+# They draw with `rng.random()` on the generator itself, not through a bound `random` method
+# kept in a slot: on the bare generator the simulator's links use (RandomStreams.generator),
+# 3.11 specializes that method call (one instruction calls the C function), while a bound
+# builtin method with no arguments is always called the generic way (~120 instructions more a
+# draw). A random.Random passed by other callers draws the same numbers, the generic way.
 
 
 class _Fixed:
@@ -58,43 +63,42 @@ class _Fixed:
 
 
 class _FixedJitter:
-    __slots__ = ("base", "jitter", "rand")
+    __slots__ = ("base", "jitter", "rng")
 
-    def __init__(self, base: float, jitter: float, rng: random.Random) -> None:
-        self.base, self.jitter, self.rand = float(base), float(jitter), rng.random
+    def __init__(self, base: float, jitter: float, rng: Generator) -> None:
+        self.base, self.jitter, self.rng = float(base), float(jitter), rng
 
     def draw(self) -> int:
-        rand = self.rand  # a local, not self.rand(): 3.11 cannot specialize that call
-        return floor(self.base - self.jitter * log(1.0 - rand()) + 0.5)
+        rng = self.rng
+        return floor(self.base - self.jitter * log(1.0 - rng.random()) + 0.5)
 
 
 class _Uniform:
-    __slots__ = ("low", "span", "rand")
+    __slots__ = ("low", "span", "rng")
 
-    def __init__(self, low: float, span: float, rng: random.Random) -> None:
-        self.low, self.span, self.rand = float(low), float(span), rng.random
+    def __init__(self, low: float, span: float, rng: Generator) -> None:
+        self.low, self.span, self.rng = float(low), float(span), rng
 
     def draw(self) -> int:
-        rand = self.rand
-        return floor(self.low + self.span * rand() + 0.5)
+        rng = self.rng
+        return floor(self.low + self.span * rng.random() + 0.5)
 
 
 class _UniformJitter:
-    __slots__ = ("low", "span", "jitter", "rand")
+    __slots__ = ("low", "span", "jitter", "rng")
 
-    def __init__(self, low: float, span: float, jitter: float, rng: random.Random) -> None:
-        self.low, self.span, self.jitter, self.rand = (
-            float(low), float(span), float(jitter), rng.random)
+    def __init__(self, low: float, span: float, jitter: float, rng: Generator) -> None:
+        self.low, self.span, self.jitter, self.rng = float(low), float(span), float(jitter), rng
 
     def draw(self) -> int:
-        rand = self.rand
-        return floor(self.low + self.span * rand() - self.jitter * log(1.0 - rand()) + 0.5)
+        rng = self.rng
+        return floor(self.low + self.span * rng.random() - self.jitter * log(1.0 - rng.random()) + 0.5)
 
 
 class _Exponential:
     __slots__ = ("offset", "mean", "rng")
 
-    def __init__(self, offset: float, mean: float, rng: random.Random) -> None:
+    def __init__(self, offset: float, mean: float, rng: Generator) -> None:
         self.offset, self.mean, self.rng = offset, mean, rng
 
     def draw(self) -> int:
@@ -108,14 +112,15 @@ class Constant:
     ms: float = attrs.field(validator=_ms("Constant latency"))
     jitter: float = attrs.field(default=0.0, validator=_ms("Constant latency"))
 
-    def sampler(self, rng: random.Random) -> Callable[[], int]:
-        """A zero-argument function drawing one latency (int ms) from ``rng``."""
+    def sampler(self, rng: random.Random | Generator) -> Callable[[], int]:
+        """A zero-argument function drawing one latency (int ms) from ``rng`` (a
+        :class:`random.Random` or a :meth:`~replicalab.sim.rng.RandomStreams.generator`)."""
         check_generator(rng)
         if not self.jitter:
             return _Fixed(_round(self.ms)).draw
         return _FixedJitter(self.ms, self.jitter, rng).draw
 
-    def sample(self, rng: random.Random) -> int:
+    def sample(self, rng: random.Random | Generator) -> int:
         """One latency draw (int ms)."""
         return self.sampler(rng)()
 
@@ -134,14 +139,15 @@ class Uniform:
                 f"Uniform latency needs low <= high, got low={self.low}, high={self.high}"
             )
 
-    def sampler(self, rng: random.Random) -> Callable[[], int]:
-        """A zero-argument function drawing one latency (int ms) from ``rng``."""
+    def sampler(self, rng: random.Random | Generator) -> Callable[[], int]:
+        """A zero-argument function drawing one latency (int ms) from ``rng`` (a
+        :class:`random.Random` or a :meth:`~replicalab.sim.rng.RandomStreams.generator`)."""
         check_generator(rng)
         if not self.jitter:
             return _Uniform(self.low, self.high - self.low, rng).draw
         return _UniformJitter(self.low, self.high - self.low, self.jitter, rng).draw
 
-    def sample(self, rng: random.Random) -> int:
+    def sample(self, rng: random.Random | Generator) -> int:
         """One latency draw (int ms)."""
         return self.sampler(rng)()
 
@@ -153,12 +159,13 @@ class Exponential:
     mean: float = attrs.field(validator=_ms("Exponential latency"))
     offset: float = attrs.field(default=0.0, validator=_ms("Exponential latency"))
 
-    def sampler(self, rng: random.Random) -> Callable[[], int]:
-        """A zero-argument function drawing one latency (int ms) from ``rng``."""
+    def sampler(self, rng: random.Random | Generator) -> Callable[[], int]:
+        """A zero-argument function drawing one latency (int ms) from ``rng`` (a
+        :class:`random.Random` or a :meth:`~replicalab.sim.rng.RandomStreams.generator`)."""
         check_generator(rng)
         return _Exponential(self.offset, self.mean, rng).draw
 
-    def sample(self, rng: random.Random) -> int:
+    def sample(self, rng: random.Random | Generator) -> int:
         """One latency draw (int ms)."""
         return self.sampler(rng)()
 

@@ -345,8 +345,11 @@ class Simulation(SimulationView):
                     _, _, seq, dst, src, msg, causal = event
                     ctx = contexts[dst]
                     # The cut, as the receiver's set of senders cut off from it (kept by
-                    # _sync_cuts): a str probe, where `(src, dst) in cut` built and hashed a pair.
-                    if (cutting and src in ctx._cut_from) or (crashed and dst in down):
+                    # _sync_cuts): a str probe, where `(src, dst) in cut` built and hashed a pair;
+                    # None for a receiver none of whose peers is cut off from it, which asks no
+                    # set at all (with one replica cut off: all but its neighbours).
+                    if (cutting and ctx._cut_from is not None and src in ctx._cut_from) or (
+                            crashed and dst in down):
                         self._skipped += 1
                         if trace is None:  # nothing to record: the count is all a drop leaves
                             self._dropped += 1
@@ -452,14 +455,22 @@ class Simulation(SimulationView):
 
     # -- faults -------------------------------------------------------------------------
     def _sync_cuts(self) -> None:
-        """Give every context the senders whose link to it is cut, from ``_cut``: called
-        whenever ``_cut`` changes (a partition starts or heals), so that a delivery asks its
-        receiver's set, not ``_cut`` by pair."""
+        """Give every context the peers whose link to it is cut, from ``_cut`` (None: none
+        is): called whenever ``_cut`` changes (a partition starts or heals), so that a delivery
+        asks its receiver's set, not ``_cut`` by pair.
+
+        Only peers: a message arrives over a link, so a cut pair that is no edge of the topology
+        drops nothing, and leaving it out leaves most replicas of a sparse graph no set to ask
+        (cutting one replica off cuts it from everyone, but only its neighbours hear from it).
+        ``_cut`` keeps every pair (client traffic via a replica asks it)."""
         cut_from: dict[str, set[str]] = {}
+        edge = self.topology.has_edge
         for src, dst in self._cut:
-            cut_from.setdefault(dst, set()).add(src)
+            if edge(src, dst):
+                cut_from.setdefault(dst, set()).add(src)
         for replica, ctx in self._contexts.items():
-            ctx._cut_from = frozenset(cut_from.get(replica, ()))
+            senders = cut_from.get(replica)
+            ctx._cut_from = None if senders is None else frozenset(senders)
 
     def add_faults(self, faults: Iterable[Fault]) -> None:
         """Validate a fault schedule as a whole, then put each fault on the timeline.
