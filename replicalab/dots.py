@@ -149,10 +149,16 @@ class CausalContext:
         public constructor compacts it.
         """
         if cloud:
-            get = vv.get
-            for d in cloud:
-                if d.counter <= get(d.replica) + 1:
-                    return cls(vv, cloud)
+            counts = vv._counts
+            if not counts:  # nothing to cover: only a first dot (counter 1) would extend vv
+                for d in cloud:
+                    if d.counter <= 1:
+                        return cls(vv, cloud)
+            else:  # the vector's own dict, read in C (VectorClock.get is a Python call a dot)
+                get = counts.get
+                for d in cloud:
+                    if d.counter <= get(d.replica, 0) + 1:
+                        return cls(vv, cloud)
         context = _new(cls)
         context.__attrs_init__(vv, cloud)
         return context

@@ -70,6 +70,12 @@ class SimContext:
     __slots__ = ("_sim", "_replica", "_links", "_made", "_rng", "_clock", "peers", "random",
                  "_heap", "_max_pending", "_on_message", "_cut_from")
 
+    #: True iff this run keeps a trace: a replica may skip building log data nobody reads (what
+    #: it does must not depend on it). A class attribute, not a property: the simulation picks
+    #: this class or :class:`TracedContext` once, by whether it traces, and a leaderless node
+    #: asks about three times per client operation (a property was a Python call each time).
+    traced = False
+
     def __init__(self, sim: Any, replica: str, links: dict[str, LinkState],
                  peers: Sequence[str], clock: WallClock) -> None:
         self._sim = sim
@@ -100,11 +106,6 @@ class SimContext:
     def now(self) -> int:
         return self._sim.now
 
-    @property
-    def traced(self) -> bool:
-        """True iff this run keeps a trace: a replica may skip building log data nobody reads
-        (what it does must not depend on it)."""
-        return self._sim._trace is not None
 
     def wall_time(self) -> int:
         return self._clock.read(self._sim.now, self._sim.epoch)
@@ -258,6 +259,8 @@ class TracedContext(SimContext):
     """
 
     __slots__ = ()
+
+    traced = True
 
     def send(self, dst: str, msg: Any, scope: Hashable | None = None,
              scopes: Iterable[Hashable] | None = None) -> None:
