@@ -137,7 +137,8 @@ class CausalContext:
         return self.vv._counts, frozenset((d.replica, d.counter) for d in cloud) if cloud else _NO_PAIRS
 
     def __contains__(self, dot: Dot) -> bool:
-        return dot.counter <= self.vv.get(dot.replica) or dot in self.cloud
+        # The vector's dict read in C (a dot's replica is a str): VectorClock.get is a Python call.
+        return dot.counter <= self.vv._counts.get(dot.replica, 0) or dot in self.cloud
 
     @classmethod
     def _joined(cls, vv: VectorClock, cloud: frozenset[Dot]) -> CausalContext:
@@ -175,9 +176,10 @@ class CausalContext:
         """Return the union of the two sets of dots."""
         if not isinstance(other, CausalContext):
             raise ClockError(f"CausalContext.merge takes a CausalContext, got {_validate.shown(other)}")
-        if other is self or (not other.cloud and not other.vv):
+        # The vectors' own dicts asked, not len(VectorClock): a Python call each.
+        if other is self or (not other.cloud and not other.vv._counts):
             return self
-        if not self.cloud and not self.vv:
+        if not self.cloud and not self.vv._counts:
             return other
         return CausalContext._joined(self.vv.merge(other.vv), self.cloud | other.cloud)
 

@@ -257,7 +257,7 @@ def context_of(versions: Iterable[DottedVersion]) -> CausalContext:
     cloud: set[Dot] = set()
     for v in versions:
         context = v.context
-        if context.vv:
+        if context.vv._counts:  # its dict asked, not len(VectorClock): a Python call a version
             vv = vv.merge(context.vv)
         cloud |= context.cloud
         cloud.add(v.dot)

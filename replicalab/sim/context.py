@@ -68,7 +68,7 @@ class SimContext:
     """
 
     __slots__ = ("_sim", "_replica", "_links", "_made", "_rng", "_clock", "peers", "random",
-                 "_heap", "_max_pending", "_on_message", "_cut_from")
+                 "_heap", "_max_pending", "_on_message", "_cut_from", "_knowledge")
 
     #: True iff this run keeps a trace: a replica may skip building log data nobody reads (what
     #: it does must not depend on it). A class attribute, not a property: the simulation picks
@@ -92,6 +92,9 @@ class SimContext:
         # by every send: kept here, one attribute away rather than two.
         self._heap: list[Any] = sim._heap
         self._max_pending: int = sim._max_pending
+        #: Ground truth's ``{(replica, key): past}`` (one dict for the simulation's life, changed
+        #: only in place), read by every send about a key.
+        self._knowledge: dict[Any, Any] = sim._truth.knowledge
         # Read by the simulation for every message delivered here (Simulation.run): the
         # replica's handler (a restart without state installs the new replica's), and the
         # senders whose link to this replica a partition cuts now (Simulation._sync_cuts).
@@ -153,8 +156,11 @@ class SimContext:
         # len(heap) + sim._queued >= max_pending, asked as the heap against its room.
         if len(heap) >= sim._heap_room:
             raise limits.too_many_pending(self._max_pending)
-        causal = (None if scope is None and scopes is None  # the hot path: nothing causal
-                  else sim._truth.payload(src, scope, scopes))
+        if scope is None:  # nothing causal (the hot path), or several keys (anti-entropy)
+            causal = None if scopes is None else sim._truth.payload(src, None, scopes)
+        else:  # GroundTruth.payload's one-key case, inlined: a Python call per message about a key
+            past = self._knowledge.get((src, scope))
+            causal = None if past is None else (scope, past)
         # The message's id, its delivery's place in the queue, and its count: messages sent
         # are derived from _seq (Simulation.__init__ says how), not counted a second time.
         seq = sim._seq
@@ -221,7 +227,8 @@ class SimContext:
             del pending[timer_id]
 
     def reply(self, client: str, response: Response) -> None:
-        check_reply(client, response)
+        if type(client) is not str or not client or not isinstance(response, Response):
+            check_reply(client, response)  # says what is wrong (one reply per client operation)
         sim, replica = self._sim, self._replica
         issued, via, on_reply = sim._clients.issued.get(response.op, (sim.now, None, None))
         received = sim.now
