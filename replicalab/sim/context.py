@@ -187,7 +187,7 @@ class SimContext:
         if type(delay) is not int or delay < 0:
             raise ConfigError(f"timer delay must be an integer number of ms >= 0, got {_validate.shown(delay)}")
         sim = self._sim
-        if len(sim._heap) + sim._queued >= sim._max_pending:
+        if len(self._heap) >= sim._heap_room:  # the heap and the lanes: see send
             raise limits.too_many_pending(sim._max_pending)
         if sim._trace is not None:
             describe(timer)  # it will be traced when it fires: refuse it now if it cannot be
@@ -221,7 +221,8 @@ class SimContext:
     def cancel_timer(self, timer_id: int) -> None:
         # Only this replica's own pending timer: an id that has fired, was cancelled, died in a
         # crash, belongs to another replica or was never handed out cancels nothing.
-        check_timer_id(timer_id)
+        if type(timer_id) is not int or timer_id < 1:  # the usual id asked inline (one per op)
+            check_timer_id(timer_id)
         pending = self._sim._pending_timers
         if pending.get(timer_id) == self._replica:
             del pending[timer_id]
