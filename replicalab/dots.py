@@ -137,7 +137,8 @@ class CausalContext:
         return self.vv._counts, frozenset((d.replica, d.counter) for d in cloud) if cloud else _NO_PAIRS
 
     def __contains__(self, dot: Dot) -> bool:
-        return dot.counter <= self.vv.get(dot.replica) or dot in self.cloud
+        # The vector's dict read in C (a dot's replica is a str): VectorClock.get is a Python call.
+        return dot.counter <= self.vv._counts.get(dot.replica, 0) or dot in self.cloud
 
     @classmethod
     def _joined(cls, vv: VectorClock, cloud: frozenset[Dot]) -> CausalContext:
@@ -149,10 +150,16 @@ class CausalContext:
         public constructor compacts it.
         """
         if cloud:
-            get = vv.get
-            for d in cloud:
-                if d.counter <= get(d.replica) + 1:
-                    return cls(vv, cloud)
+            counts = vv._counts
+            if not counts:  # nothing to cover: only a first dot (counter 1) would extend vv
+                for d in cloud:
+                    if d.counter <= 1:
+                        return cls(vv, cloud)
+            else:  # the vector's own dict, read in C (VectorClock.get is a Python call a dot)
+                get = counts.get
+                for d in cloud:
+                    if d.counter <= get(d.replica, 0) + 1:
+                        return cls(vv, cloud)
         context = _new(cls)
         context.__attrs_init__(vv, cloud)
         return context
@@ -169,9 +176,10 @@ class CausalContext:
         """Return the union of the two sets of dots."""
         if not isinstance(other, CausalContext):
             raise ClockError(f"CausalContext.merge takes a CausalContext, got {_validate.shown(other)}")
-        if other is self or (not other.cloud and not other.vv):
+        # The vectors' own dicts asked, not len(VectorClock): a Python call each.
+        if other is self or (not other.cloud and not other.vv._counts):
             return self
-        if not self.cloud and not self.vv:
+        if not self.cloud and not self.vv._counts:
             return other
         return CausalContext._joined(self.vv.merge(other.vv), self.cloud | other.cloud)
 

@@ -75,7 +75,14 @@ from replicalab.quorum.messages import (
     SyncTree,
 )
 from replicalab.quorum.ring import HashRing, sloppy_targets, stand_ins
-from replicalab.quorum.versions import DottedVersion, Versions, context_of, digest_of, join
+from replicalab.quorum.versions import (
+    DottedVersion,
+    Versions,
+    context_of,
+    digest_of,
+    join,
+    same_dots,
+)
 from replicalab.replica.base import Context, Replica, Response
 from replicalab.trace import canonical_json
 
@@ -126,10 +133,9 @@ def items_bytes(message: SyncItems) -> int:
             + sum(LENGTH_BYTES + len(k.encode("utf-8", "surrogatepass")) for k in message.want))
 
 
-def _traced(ctx: Context) -> bool:
-    """Does the runtime keep a trace? Without one, a log record's data is built for nobody
-    (a runtime that does not say is assumed to keep one)."""
-    return getattr(ctx, "traced", True)
+# Does the runtime keep a trace? ``getattr(ctx, "traced", True)``: without one, a log record's
+# data is built for nobody (a runtime that does not say is assumed to keep one). Asked inline
+# (a C call), not through a helper function: about three times per client operation.
 
 
 class DynamoNode(Replica):
@@ -237,13 +243,13 @@ class DynamoNode(Replica):
         if hint is None or hint == self.id:
             before = self.store.get(key)
             self.store[key] = join((before, versions)) if before else versions
-            if _traced(ctx):
+            if getattr(ctx, "traced", True):
                 # The dots that arrived (not the merged set): which node ever held which write.
                 ctx.log("QuorumStored", key=key, op=op, dots=[str(v.dot) for v in versions])
             return
         keys = self.hints.setdefault(hint, {})
         keys[key] = join((keys.get(key, ()), versions))
-        if _traced(ctx):
+        if getattr(ctx, "traced", True):
             ctx.log("HintStored", key=key, op=op, home=hint, dots=[str(v.dot) for v in versions])
         self._arm_handoff(ctx)
 
@@ -304,7 +310,7 @@ class DynamoNode(Replica):
         version = DottedVersion._made(req.value, Dot._made(self.identity, self.counter), context, req.op)
         targets, hints = self._targets(ctx, req.key)
         pending = _Pending("put", client, req.key, targets, hints, version)
-        if _traced(ctx):
+        if getattr(ctx, "traced", True):
             ctx.log("QuorumPut", key=req.key, op=req.op, dot=str(version.dot), targets=list(targets),
                     hints={k: v for k, v in hints.items() if v is not None})
         self._pending[req.op] = pending
@@ -338,11 +344,11 @@ class DynamoNode(Replica):
             assert pending.version is not None
             dot = str(pending.version.dot)
             ctx.reply(pending.client, PutDone(op, dot=dot, acks=tuple(pending.acks)))
-            if _traced(ctx):
+            if getattr(ctx, "traced", True):
                 ctx.log("QuorumWrote", key=pending.key, op=op, dot=dot, acks=list(pending.acks))
         if len(pending.acks) == len(pending.asked):
             del self._pending[op]
-            if not _traced(ctx):  # see _finish_get
+            if not getattr(ctx, "traced", True):  # see _finish_get
                 ctx.cancel_timer(pending.timer)
 
     def _get(self, ctx: Context, client: str, req: Get) -> None:
@@ -380,7 +386,7 @@ class DynamoNode(Replica):
     def _finish_get(self, ctx: Context, op: str, pending: _Pending) -> None:
         """All asked nodes answered, or time is up: read repair, then forget the operation."""
         del self._pending[op]
-        if not _traced(ctx):
+        if not getattr(ctx, "traced", True):
             # Every asked node answered (or this is the time-out, firing: cancelling it does
             # nothing), so the time-out could only find the operation gone. A traced
             # run keeps it (the trace shows every operation's time-out firing); without a trace
@@ -394,9 +400,7 @@ class DynamoNode(Replica):
         for node, versions in pending.replies.items():
             # Both are joins (sorted by dot, one version per dot): same dots, same tuple of
             # keys. The common case, a reply that is the merge itself, costs one identity check.
-            if versions is not merged and node in home and (
-                    len(versions) != len(merged)
-                    or any(a._key != b._key for a, b in zip(versions, merged, strict=True))):
+            if versions is not merged and node in home and not same_dots(versions, merged):
                 ctx.log("ReadRepaired", key=pending.key, op=op, node=node,
                         dots=[str(v.dot) for v in merged])
                 if node == self.id:
@@ -454,7 +458,7 @@ class DynamoNode(Replica):
         peer = peers[self._sync_turn % len(peers)]
         self._sync_turn += 1
         tree = self._tree(peer)
-        if _traced(ctx):
+        if getattr(ctx, "traced", True):
             ctx.log("QuorumSyncSent", peer=peer, flight="tree", keys=len(tree), bytes=tree_bytes(tree))
         ctx.send(peer, SyncTree(tree))
 
@@ -469,7 +473,7 @@ class DynamoNode(Replica):
             return
         items = tuple((k, self.store[k]) for k in differ if k in self.store)
         message = SyncItems(items, want=tuple(differ))
-        if _traced(ctx):
+        if getattr(ctx, "traced", True):
             ctx.log("QuorumSyncSent", peer=src, flight="items", keys=len(items), bytes=items_bytes(message))
         ctx.send(src, message, scopes=[k for k, _ in items])
 
@@ -480,7 +484,7 @@ class DynamoNode(Replica):
             items = tuple((k, self.store[k]) for k in msg.want if k in self.store)
             if items:
                 message = SyncItems(items)
-                if _traced(ctx):
+                if getattr(ctx, "traced", True):
                     ctx.log("QuorumSyncSent", peer=src, flight="reply", keys=len(items),
                             bytes=items_bytes(message))
                 ctx.send(src, message, scopes=[k for k, _ in items])

@@ -68,7 +68,13 @@ class SimContext:
     """
 
     __slots__ = ("_sim", "_replica", "_links", "_made", "_rng", "_clock", "peers", "random",
-                 "_heap", "_max_pending", "_on_message", "_cut_from")
+                 "_heap", "_max_pending", "_on_message", "_cut_from", "_knowledge")
+
+    #: True iff this run keeps a trace: a replica may skip building log data nobody reads (what
+    #: it does must not depend on it). A class attribute, not a property: the simulation picks
+    #: this class or :class:`TracedContext` once, by whether it traces, and a leaderless node
+    #: asks about three times per client operation (a property was a Python call each time).
+    traced = False
 
     def __init__(self, sim: Any, replica: str, links: dict[str, LinkState],
                  peers: Sequence[str], clock: WallClock) -> None:
@@ -86,6 +92,9 @@ class SimContext:
         # by every send: kept here, one attribute away rather than two.
         self._heap: list[Any] = sim._heap
         self._max_pending: int = sim._max_pending
+        #: Ground truth's ``{(replica, key): past}`` (one dict for the simulation's life, changed
+        #: only in place), read by every send about a key.
+        self._knowledge: dict[Any, Any] = sim._truth.knowledge
         # Read by the simulation for every message delivered here (Simulation.run): the
         # replica's handler (a restart without state installs the new replica's), and the
         # senders whose link to this replica a partition cuts now, None if none is
@@ -101,11 +110,6 @@ class SimContext:
     def now(self) -> int:
         return self._sim.now
 
-    @property
-    def traced(self) -> bool:
-        """True iff this run keeps a trace: a replica may skip building log data nobody reads
-        (what it does must not depend on it)."""
-        return self._sim._trace is not None
 
     def wall_time(self) -> int:
         return self._clock.read(self._sim.now, self._sim.epoch)
@@ -153,8 +157,11 @@ class SimContext:
         # len(heap) + sim._queued >= max_pending, asked as the heap against its room.
         if len(heap) >= sim._heap_room:
             raise limits.too_many_pending(self._max_pending)
-        causal = (None if scope is None and scopes is None  # the hot path: nothing causal
-                  else sim._truth.payload(src, scope, scopes))
+        if scope is None:  # nothing causal (the hot path), or several keys (anti-entropy)
+            causal = None if scopes is None else sim._truth.payload(src, None, scopes)
+        else:  # GroundTruth.payload's one-key case, inlined: a Python call per message about a key
+            past = self._knowledge.get((src, scope))
+            causal = None if past is None else (scope, past)
         # The message's id, its delivery's place in the queue, and its count: messages sent
         # are derived from _seq (Simulation.__init__ says how), not counted a second time.
         seq = sim._seq
@@ -182,7 +189,7 @@ class SimContext:
         if type(delay) is not int or delay < 0:
             raise ConfigError(f"timer delay must be an integer number of ms >= 0, got {_validate.shown(delay)}")
         sim = self._sim
-        if len(sim._heap) + sim._queued >= sim._max_pending:
+        if len(self._heap) >= sim._heap_room:  # the heap and the lanes: see send
             raise limits.too_many_pending(sim._max_pending)
         if sim._trace is not None:
             describe(timer)  # it will be traced when it fires: refuse it now if it cannot be
@@ -216,13 +223,15 @@ class SimContext:
     def cancel_timer(self, timer_id: int) -> None:
         # Only this replica's own pending timer: an id that has fired, was cancelled, died in a
         # crash, belongs to another replica or was never handed out cancels nothing.
-        check_timer_id(timer_id)
+        if type(timer_id) is not int or timer_id < 1:  # the usual id asked inline (one per op)
+            check_timer_id(timer_id)
         pending = self._sim._pending_timers
         if pending.get(timer_id) == self._replica:
             del pending[timer_id]
 
     def reply(self, client: str, response: Response) -> None:
-        check_reply(client, response)
+        if type(client) is not str or not client or not isinstance(response, Response):
+            check_reply(client, response)  # says what is wrong (one reply per client operation)
         sim, replica = self._sim, self._replica
         issued, via, on_reply = sim._clients.issued.get(response.op, (sim.now, None, None))
         received = sim.now
@@ -260,6 +269,8 @@ class TracedContext(SimContext):
     """
 
     __slots__ = ()
+
+    traced = True
 
     def send(self, dst: str, msg: Any, scope: Hashable | None = None,
              scopes: Iterable[Hashable] | None = None) -> None:

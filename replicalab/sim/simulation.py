@@ -229,7 +229,10 @@ class Simulation(SimulationView):
         When ``via`` is another replica, the request and the reply each take one
         draw of that link's latency (from their own random streams, so client
         traffic never shifts replication's draws). ``on_reply(sim, reply)`` runs
-        when the client receives the reply; it may send further requests.
+        when the client receives the reply; it may send further requests. It runs once,
+        for the first answer (a refusal included), and is then let go: a client stops
+        listening once answered (a replica that answers again still has that answer
+        recorded in :attr:`replies`).
 
         Everything is checked before anything is drawn or scheduled: a refused
         request leaves the random streams, counters and queue as they were.
