@@ -158,7 +158,7 @@ def _reads_key_only(request: dict[str, Any]) -> bool:
 
     clauses = re.split(r"(?i)\b(SET|REMOVE|ADD|DELETE)\b", request.get("UpdateExpression", ""))
     targets, read = [], []
-    for keyword, body in zip(clauses[1::2], clauses[2::2]):
+    for keyword, body in zip(clauses[1::2], clauses[2::2], strict=True):
         for action in top_level(body):
             if keyword.upper() == "SET" and "=" in action:
                 target, value = action.split("=", 1)
