@@ -12,7 +12,7 @@ from typing import Any
 from replicalab import _validate
 from replicalab.clocks import VectorClock
 from replicalab.errors import ConfigError
-from replicalab.items import Item
+from replicalab.items import Item, counts
 from replicalab.ledger.records import Entry, Ledger, LossEvent, WriteRecord
 from replicalab.policies import UNATTRIBUTED
 
@@ -20,13 +20,12 @@ __all__ = ["judge"]
 
 
 def _counted(item: Item | None, attribute: str, write: WriteRecord) -> bool:
-    """A crdt counter still counts ``write``'s increment: its replica's contribution is at
-    least as recent as the write (a later contribution is a running total that includes it)."""
+    """A crdt counter still counts ``write``'s increment: its replica's running total is at
+    least as recent as the write, and no surviving assignment observed it (items.counts)."""
     if item is None or write.stamp is None:
         return False
-    return any(cell.counter and cell.stamp.replica == write.stamp.replica
-               and cell.stamp.seq >= write.stamp.seq
-               for version in item.versions for cell in version.cells_of(attribute))
+    return any(counts(version.cells_of(attribute), write.stamp.replica, write.stamp.seq)
+               for version in item.versions)
 
 
 def _set_effect(

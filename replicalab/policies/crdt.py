@@ -38,6 +38,7 @@ from replicalab.items import (
     Item,
     Stamp,
     Version,
+    observed,
     sorted_elements,
 )
 from replicalab.policies.base import (
@@ -144,21 +145,25 @@ class CrdtMap(MergePolicy):
         for name, store in stores.items():
             superseded.update(_superseded(name, store, attributes, adds, elements, replace, write, replica))
         kept = [(n, c) for n, c in cells if _cell_id(n, c) not in superseded]
-        new = kept + [(n, c) for n, v in attributes.items() for c in _crdt_cells(v, write, stamp)]
+        fresh = [(n, c) for n, v in attributes.items() for c in _crdt_cells(v, write, stamp)]
         for name, k in adds.items():
-            # One cell per increment, under this write's dot: it supersedes nothing, and a
-            # value set later removes exactly the increments its replica had seen.
-            new.append((name, Cell(k, write, stamp, counter=True)))
+            # This replica's one counter cell: its running total, now under this write's dot
+            # (its previous cell, superseded, is part of the total).
+            total = _own_total(stores.get(name, {}), replica) + k
+            fresh.append((name, Cell(total, write, stamp, counter=True)))
         still: dict[str, set[Any]] = {}
         for name, (added, deleted) in elements.items():
             # A plain list the replica held becomes elements added by this write.
             folded = {e for c in stores.get(name, {}).values() if not c.element and not c.removed
                       and isinstance(c.value, tuple) for e in c.value}
             still[name] = (folded | added | {c.value for n, c in kept if n == name}) - deleted
-            new += [(name, Cell(e, write, stamp, element=True))
-                    for e in sorted_elements((folded | added) - deleted)]
+            fresh += [(name, Cell(e, write, stamp, element=True))
+                      for e in sorted_elements((folded | added) - deleted)]
+        assigned = set(stores) if replace else set(attributes) | set(elements)
+        new = kept + _with_offsets(fresh, {n: stores[n] for n in sorted(assigned & set(stores))},
+                                   write, stamp)
         version = self._make(new, context.merge(VectorClock({stamp.replica: stamp.seq})))
-        losses = tuple(Loss(c.write, n, write, f"overwritten at {replica} by local write {write}")
+        losses = tuple(Loss(c.write, n, write, _rule(n, c, replica, write, adds))
                        for n, c in cells if _cell_id(n, c) in superseded and not c.removed
                        and not _survives(n, c, still))
         return Outcome(Item((version,)), losses, f"applied {write}")
@@ -216,7 +221,8 @@ def _superseded(name: str, store: Mapping[CellId, Cell], attributes: Mapping[str
     if replace or name in attributes:
         return MVRegister._plan(store, MVRegister.Assign(write, replica=replica))[2]
     if name in adds:
-        return []
+        return [key for key, c in store.items()
+                if c.counter and not c.removed and c.stamp.replica == replica]
     if name in elements:
         added, deleted = elements[name]
         members = {key: c.value for key, c in store.items() if c.element}
@@ -227,6 +233,49 @@ def _superseded(name: str, store: Mapping[CellId, Cell], attributes: Mapping[str
             out += ORSet._plan(members, op)[2]
         return out
     return []
+
+
+def _own_total(store: Mapping[CellId, Cell], replica: str) -> int:
+    """``replica``'s running total on one attribute: its counter cell's; if an assignment it
+    has seen reset that cell away, the total the assignment observed (the chain goes on from
+    there, so every offset recorded for ``replica`` is a point on one running sum); else 0."""
+    own = [c for c in store.values() if c.counter and not c.removed and c.stamp.replica == replica]
+    if own:
+        return int(max(own, key=lambda c: c.stamp.seq).value)
+    return observed(store.values()).get(replica, (-1, 0))[1]
+
+
+def _with_offsets(fresh: list[tuple[str, Cell]], assigned: Mapping[str, Mapping[CellId, Cell]],
+                  write: str, stamp: Stamp) -> list[tuple[str, Cell]]:
+    """``fresh`` cells, with the counter state each assignment observed recorded on them.
+
+    For every attribute the write assigns (a value, a removal, elements, a put) over cells
+    that hold a counter, the offsets are, per replica, the latest ``(seq, total)`` it saw:
+    the replica's counter cell, or an offset an earlier assignment it saw recorded. They go
+    on the write's new cells of that attribute — on a tombstone if it leaves none (a REMOVE),
+    because the increments it reset must stay reset when a concurrent running total arrives.
+    """
+    out = list(fresh)
+    for name, store in assigned.items():
+        seen = observed(store.values())
+        for c in store.values():
+            if c.counter and not c.removed and c.stamp.seq > seen.get(c.stamp.replica, (-1, 0))[0]:
+                seen[c.stamp.replica] = (c.stamp.seq, c.value)
+        if not seen:
+            continue
+        offsets = tuple((r, seq, total) for r, (seq, total) in sorted(seen.items()))
+        mine = [i for i, (n, c) in enumerate(out) if n == name and not c.counter]
+        for i in mine:
+            out[i] = (name, attrs.evolve(out[i][1], offsets=offsets))
+        if not mine:
+            out.append((name, Cell(None, write, stamp, removed=True, offsets=offsets)))
+    return out
+
+
+def _rule(name: str, cell: Cell, replica: str, write: str, adds: Mapping[str, int]) -> str:
+    if cell.counter and name in adds and cell.stamp.replica == replica:
+        return f"counted on in {replica}'s running total of {name} by local write {write}, which saw it"
+    return f"overwritten at {replica} by local write {write}"
 
 
 def _crdt_losses(side: Mapping[CellId, tuple[str, Cell]], other: Mapping[CellId, tuple[str, Cell]],
