@@ -7,9 +7,10 @@ by its write's dot, and a set element's cell by its element too), and:
 
 * what a write stores and which cells it supersedes is what the value types
   plan (:mod:`replicalab.crdts.causal`): ``MVRegister._plan`` for a value set,
-  ``ORSet._plan`` for set elements added or deleted; a number ``ADD`` stores one
-  more cell under its own dot and supersedes nothing (the counter is the sum of
-  the attribute's cells: an observed-reset counter, see :class:`CrdtMap`);
+  ``ORSet._plan`` for set elements added or deleted; a number ``ADD`` replaces
+  its replica's counter cell with its new running total under the write's dot,
+  and an assignment over a counter records the totals it reset (an
+  observed-reset counter, reset by offset, see :class:`CrdtMap`);
 * ``merge`` is the join of dot stores, :func:`replicalab.dots.join_stores`,
   under the two clocks.
 
@@ -81,22 +82,39 @@ class CrdtMap(MergePolicy):
 
     Two attribute shapes use the same cells and the same merge rule:
 
-    * **counters** (``ADD`` of an integer): every ``ADD`` is a cell of its own
-      holding its amount under the write's dot; the attribute reads as the sum
-      of its cells (a plain number set earlier is the base they add to), so
-      every concurrent increment counts — two regions' concurrent ``ADD 1`` on
-      5 read 7 everywhere. A value set on the attribute (``SET``, a put) is an
-      assignment like any other: it replaces the cells its replica had seen —
-      the increments it observed — and an increment concurrent with it
-      survives and adds to the new value (observed-reset: ``SET n = 0``
-      concurrent with another region's ``ADD n 1`` reads 1). Why not a
-      PN-counter of per-replica running totals: a running total carries
-      increments that a concurrent ``SET`` reset elsewhere back into the sum
-      (the reset would be undone by the next ``ADD`` of a replica that had not
-      seen it). The price: one cell per ``ADD`` until a ``SET`` replaces them,
-      so every merge of a hot counter's item walks all its increments.
-      Two concurrent ``SET`` s are a multi-value register as for any attribute;
-      with increments beside them the attribute reads as the sum of all;
+    * **counters** (``ADD`` of an integer): an observed-reset counter kept
+      as a *reset by offset*. Each replica holds ONE counter cell per
+      attribute: its running total (every increment it ever made there), under
+      the dot of its latest ``ADD``, which supersedes its previous cell (the
+      PN-counter entry, as a dot). A value set on the attribute (``SET``, a
+      put, and a ``REMOVE``, which leaves a tombstone for this) is an
+      assignment: it replaces every cell it saw, as in a multi-value register,
+      and records on its own cell the *offsets* it observed — per replica
+      ``(seq, total)`` of the latest counter cell it had seen, or of an offset
+      an earlier assignment it saw recorded. The attribute reads as::
+
+          value = Σ surviving assignment values (ints) + Σ_r (total_r − offset_r)
+
+      with ``offset_r`` the ``(seq, total)`` of greatest seq among the surviving
+      assignments' offsets for ``r`` (``0`` if none; a cell at or before that seq
+      adds nothing). So an increment counts iff no assignment that saw it has
+      been merged: two regions' concurrent ``ADD 1`` on 5 read 7 everywhere;
+      ``SET n = 0`` concurrent with another region's ``ADD n 1`` reads 1 — the
+      other region's next running total (2) minus the 1 the ``SET`` observed;
+      a ``REMOVE`` concurrent with an ``ADD 1`` reads 1. A replica whose own
+      cell an assignment removed carries on from the total that assignment
+      recorded, so all of a replica's totals lie on one running sum. Two
+      concurrent ``SET`` s are a multi-value register as for any attribute
+      (``[10, 20]``); with an increment beside them that no assignment saw,
+      the attribute reads as the sum of all (``SET 10``, ``SET 20`` and a
+      concurrent ``ADD 1``: 31). Cost: O(replicas + concurrent assignments)
+      cells per counter, whatever the number of increments. Why not a plain
+      PN-counter of running totals: a running total carries increments that a
+      concurrent ``SET`` reset back into the sum (Baquero, Almeida and Lerche,
+      "The problem with embedded CRDT counters and a solution", PaPoC 2016;
+      observed-reset semantics as in Weidner and Almeida, "An Oblivious
+      Observed-Reset Embeddable Replicated Counter", PaPoC 2022 — this
+      state-based variant keeps the offsets instead of being oblivious);
     * **sets** (``ADD``/``DELETE`` of elements, or a set value): an add-wins
       OR-Set, one cell per element under the dot of the write that added it.
       A delete drops the element cells its replica had seen, so a concurrent
@@ -214,8 +232,9 @@ def _superseded(name: str, store: Mapping[CellId, Cell], attributes: Mapping[str
     """The cells of attribute ``name`` that a write supersedes, as the value types plan it.
 
     A value set (or a put replacing the item) is an assignment: it supersedes every cell of
-    the attribute it saw (MVRegister). A counter ``ADD`` supersedes nothing: it adds a cell of
-    its own, and the increments and plain number already there (a base they add to) stay. An ``ADD``/``DELETE`` of elements supersedes the cells of those
+    the attribute it saw (MVRegister). A counter ``ADD`` supersedes only its replica's own
+    counter cell (its new running total includes it); other replicas' cells, assignments and
+    the plain number already there (a base they add to) stay. An ``ADD``/``DELETE`` of elements supersedes the cells of those
     elements it saw (ORSet), and the attribute's plain value, which it folds into the set.
     """
     if replace or name in attributes:
