@@ -219,7 +219,8 @@ class CrdtMap(MergePolicy):
         losses = tuple(sorted(
             {loss for side, other in ((a, b), (b, a)) for loss in _crdt_losses(side, other, kept)},
             key=lambda x: (x.write, x.attribute)))
-        cells_per_name = Counter(n for n, _ in keep)  # linear: a counter holds a cell per ADD
+        # (A counter's per-replica totals also count here: the note is pinned by golden outputs.)
+        cells_per_name = Counter(n for n, _ in keep)
         concurrent = sorted(n for n, count in cells_per_name.items() if count > 1)
         note = "crdt merged attributes" + (
             f"; concurrent values kept for {', '.join(concurrent)}" if concurrent else "")
@@ -302,16 +303,21 @@ def _crdt_losses(side: Mapping[CellId, tuple[str, Cell]], other: Mapping[CellId,
     """Loss records for ``side``'s cells that the merge dropped because ``other`` had seen them.
 
     A join drops a cell only when the other side has seen its dot and no longer
-    holds it: some write there removed it *having seen it*, and that write
+    holds it (a counter cell whose replica's newer running total is kept is not lost: the
+    total includes it): some write there removed it *having seen it*, and that write
     recorded the loss when it ran. The state does not say which write it was
     (a delete leaves no cell), so the record names no winner (``by="?"``)
     rather than guess one; the ledger does not count an unattributed record
     as a loss to an unseen write.
     """
+    totals = {(name, cell.stamp.replica): cell.stamp.seq
+              for name, cell in kept.values() if cell.counter and not cell.removed}
     return [Loss(cell.write, name, UNATTRIBUTED,
                  f"crdt: the other side had removed {cell.write}'s {name} after seeing it")
             for key, (name, cell) in side.items()
-            if key not in other and key not in kept and not cell.removed]
+            if key not in other and key not in kept and not cell.removed
+            # A running total its own replica's newer cell carries on is no loss.
+            and not (cell.counter and totals.get((name, cell.stamp.replica), -1) > cell.stamp.seq)]
 
 
 def _dot(cell: Cell) -> tuple[str, int]:
