@@ -268,3 +268,43 @@ def test_every_pair_of_merge_orders_agrees_on_a_reset_story() -> None:
     assert len(results) == 1
     # c reset a's first ADD (2); a's second ADD (1) and b's 3 were concurrent with it: 1 + 1 + 3
     assert _read(results.pop()) == 5
+
+
+def _global_story(first: str) -> Any:
+    """us-east-1 adds 1; later eu-west-1 REMOVEs n / puts the item without n / deletes the item
+    while us-east-1 adds 1 again, concurrently."""
+    from replicalab.dynamodb import GlobalTable
+
+    key = {"pk": {"S": "quota"}}
+    table = GlobalTable("quotas", merge="crdt", items=[{**key, "n": {"N": "5"}}])
+    us, eu = table.client("us-east-1", "us"), table.client("eu-west-1", "eu")
+
+    def add() -> None:
+        us.update_item(TableName="quotas", Key=key, UpdateExpression="ADD n :v",
+                       ExpressionAttributeValues={":v": {"N": "1"}})
+    table.at(100)
+    add()
+    table.at(2000)
+    if first == "remove":
+        eu.update_item(TableName="quotas", Key=key, UpdateExpression="REMOVE n")
+    elif first == "put":
+        eu.put_item(TableName="quotas", Item={**key, "x": {"S": "y"}})
+    else:
+        eu.delete_item(TableName="quotas", Key=key)
+    add()
+    return table.settle()
+
+
+@pytest.mark.parametrize(("first", "second"), [("remove", "silently-lost"), ("put", "kept"),
+                                               ("delete", "silently-lost")])
+def test_a_removal_concurrent_with_an_add_leaves_the_add_alone_and_the_ledger_says_as_before(
+        first, second) -> None:
+    """The removal resets the increment it saw (w1: superseded), the concurrent one counts
+    (n reads 1 everywhere), and the verdict on the removal is the one a cell per ADD gave:
+    a REMOVE or delete whose attribute a concurrent ADD brought back is silently lost (as a
+    set DELETE is to a concurrent add), a put is judged by what it wrote."""
+    result = _global_story(first)
+    assert result.converged and {s["quota"]["n"] for s in result.final.values()} == {1}
+    assert result.ledger.verdicts() == {"w1": "superseded", "w2": second, "w3": "kept"}
+    if second == "silently-lost":
+        assert "is back (brought by w3) (w3 had not seen w2)" in result.ledger["w2"].why

@@ -76,7 +76,8 @@ def _removal_undone(item: Item | None, attribute: str, w: WriteRecord) -> list[s
     visible: list[str] = []
     for version in item.versions:
         cells = version.cells_of(attribute)
-        if any(c.removed and c.write == w.id for c in cells):
+        # (A crdt counter's tombstone keeps its offsets beside live cells: then it is undone.)
+        if any(c.removed and c.write == w.id for c in cells) and all(c.removed for c in cells):
             return None
         for cell in cells:
             if not cell.removed:

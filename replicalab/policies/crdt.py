@@ -191,7 +191,10 @@ class CrdtMap(MergePolicy):
         # Total order (one write's set elements share a stamp), so equal cell sets make equal
         # versions whatever order they arrived in.
         ordered = tuple(sorted(cells, key=lambda nc: (nc[0], nc[1].stamp.key, _element_key(nc[1]))))
-        top = max((c for _, c in ordered), key=lambda c: c.stamp.key, default=None)
+        # The version is named by its newest live cell: a counter's tombstone (a REMOVE that
+        # keeps the offsets it reset) names it only when nothing else is left.
+        live = [c for _, c in ordered if not c.removed] or [c for _, c in ordered]
+        top = max(live, key=lambda c: c.stamp.key, default=None)
         if top is None:
             return Version((), "", Stamp(-1, "", 0), clock)
         return Version(ordered, top.write, top.stamp, clock)
