@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -116,6 +116,62 @@ def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
+#: What an assignment observed of a crdt counter: ``(replica, seq, total)`` — the seq of the
+#: replica's counter cell it had seen and the running total that cell held.
+Offset = tuple[str, int, int]
+
+
+def _offsets(value: Any) -> tuple[Offset, ...]:
+    """Offsets as a sorted tuple of ``(replica, seq, total)``, one per replica (JSON gives lists)."""
+    try:
+        out = tuple(sorted((r, s, t) for r, s, t in value))
+    except (TypeError, ValueError):
+        out = None
+    if out is None or not all(isinstance(r, str) and type(s) is int and type(t) is int for r, s, t in out) \
+            or len({r for r, _, _ in out}) != len(out):
+        raise ConfigError(f"offsets must be (replica, seq, total) triples, one per replica, "
+                          f"got {_validate.shown(value)}")
+    return out
+
+
+def observed(cells: Iterable[Cell]) -> dict[str, tuple[int, int]]:
+    """For each replica, the latest ``(seq, total)`` of its counter that some cell's offsets
+    record (the assignments among ``cells`` that observed it; the greatest seq wins)."""
+    out: dict[str, tuple[int, int]] = {}
+    for cell in cells:
+        for replica, seq, total in cell.offsets:
+            if replica not in out or seq > out[replica][0]:
+                out[replica] = (seq, total)
+    return out
+
+
+def counter_value(cells: Iterable[Cell]) -> int:
+    """The value of a crdt counter attribute held in ``cells`` (tombstones included).
+
+    Base value(s) plus, for each replica's counter cell, the part of its running total that
+    no surviving assignment observed: ``Σ live int values + Σ_r (total_r − offset_r)``.
+    """
+    cells = list(cells)
+    seen = observed(cells)
+    value = sum(c.value for c in cells if not c.removed and not c.counter and isinstance(c.value, int))
+    for cell in cells:
+        if cell.counter and not cell.removed:
+            seq, total = seen.get(cell.stamp.replica, (-1, 0))
+            if cell.stamp.seq > seq:
+                value += cell.value - total
+    return value
+
+
+def counts(cells: Iterable[Cell], replica: str, seq: int) -> bool:
+    """Does the crdt counter in ``cells`` still count the increment that ``replica`` made at
+    write ``seq``? Yes iff the replica's running total has reached it (its counter cell is at
+    least that recent) and no surviving assignment observed it (reset it)."""
+    cells = list(cells)
+    reset = observed(cells).get(replica, (-1, 0))[0]
+    return seq > reset and any(c.counter and not c.removed and c.stamp.replica == replica
+                               and c.stamp.seq >= seq for c in cells)
+
+
 @attrs.frozen
 class Cell:
     """One attribute value and its provenance. ``removed`` marks a tombstone (attribute deleted).
@@ -129,11 +185,15 @@ class Cell:
     stamp: Stamp
     removed: bool = False
     #: A counter contribution (crdt policy): the writing replica's running total for the
-    #: attribute; the attribute's value is the sum over replicas.
+    #: attribute (every increment it ever made there), under the stamp of its latest ``ADD``;
+    #: the attribute's value is :func:`counter_value`.
     counter: bool = False
     #: One element of a set attribute (crdt policy: an OR-Set, one cell per added element,
     #: named by the dot of the write that added it); the attribute's value is the set of them.
     element: bool = False
+    #: On a value (or tombstone) that a crdt assignment wrote over a counter: per replica,
+    #: ``(replica, seq, total)`` of the counter cell it observed — the increments it reset.
+    offsets: tuple[Offset, ...] = attrs.field(default=(), converter=_offsets)
 
 
 @attrs.frozen
@@ -178,17 +238,19 @@ class Version:
         oldest stamp first.
         """
         grouped: dict[str, list[Cell]] = {}
+        every: dict[str, list[Cell]] = {}
         for name, cell in self.cells:
+            every.setdefault(name, []).append(cell)
             if not cell.removed:
                 grouped.setdefault(name, []).append(cell)
         out: dict[str, Any] = {}
         for name, cells in grouped.items():
             if any(c.element for c in cells):
                 out[name] = sorted_elements(c.value for c in cells)
+            elif any(c.counter for c in cells):  # a crdt counter: base value plus contributions
+                out[name] = counter_value(every[name])
             elif len(cells) == 1:
                 out[name] = _plain(cells[0].value)
-            elif any(c.counter for c in cells):  # a crdt counter: base value plus contributions
-                out[name] = sum(c.value for c in cells if isinstance(c.value, int))
             else:
                 out[name] = [_plain(c.value) for c in sorted(cells, key=lambda c: c.stamp.key)]
         return out
@@ -328,7 +390,8 @@ class Item(_Memo):
                 # their bytes (and anti-entropy its byte counts).
                 "cells": [[name, c.value, c.write, [c.stamp.wall, c.stamp.logical, c.stamp.replica,
                                                      c.stamp.seq], c.removed, c.counter,
-                           *([True] if c.element else [])]
+                           *([c.element, [list(o) for o in c.offsets]] if c.offsets
+                             else [True] if c.element else [])]
                           for name, c in v.cells],
             }
             for v in self.versions

@@ -88,7 +88,8 @@ A write's *effect* is every attribute it set, with its value, except the
 ``version`` attribute that the versioned-write pattern maintains: that is
 bookkeeping. Two kinds of write are judged by value instead, because their
 whole point is to combine with others: a counter ``ADD`` is in effect while
-its increment still counts (under ``crdt``: its own cell is in the counter), and a set ``ADD``/``DELETE`` while
+its increment still counts (under ``crdt``: its replica's running total has reached it and no
+surviving assignment observed it), and a set ``ADD``/``DELETE`` while
 its added elements are in the set and its deleted elements are not (in at
 least one sibling). So a deleted element that comes back — through an item
 that still held it, or a concurrent add that wins — counts against the delete.

@@ -12,7 +12,7 @@ from typing import Any
 from replicalab import _validate
 from replicalab.clocks import VectorClock
 from replicalab.errors import ConfigError
-from replicalab.items import INITIAL_WRITE, Item
+from replicalab.items import INITIAL_WRITE, Item, counts
 from replicalab.ledger.records import Entry, Ledger, LossEvent, WriteRecord
 from replicalab.policies import UNATTRIBUTED
 
@@ -58,13 +58,12 @@ class _Removals:
 
 
 def _counted(item: Item | None, attribute: str, write: WriteRecord) -> bool:
-    """A crdt counter still counts ``write``'s increment: its replica's contribution is at
-    least as recent as the write (a later contribution is a running total that includes it)."""
+    """A crdt counter still counts ``write``'s increment: its replica's running total is at
+    least as recent as the write, and no surviving assignment observed it (items.counts)."""
     if item is None or write.stamp is None:
         return False
-    return any(cell.counter and cell.stamp.replica == write.stamp.replica
-               and cell.stamp.seq >= write.stamp.seq
-               for version in item.versions for cell in version.cells_of(attribute))
+    return any(counts(version.cells_of(attribute), write.stamp.replica, write.stamp.seq)
+               for version in item.versions)
 
 
 def _set_effect(
@@ -114,7 +113,8 @@ def _removal_undone(item: Item | None, attribute: str, w: WriteRecord) -> list[s
     visible: list[str] = []
     for version in item.versions:
         cells = version.cells_of(attribute)
-        if any(c.removed and c.write == w.id for c in cells):
+        # (A crdt counter's tombstone keeps its offsets beside live cells: then it is undone.)
+        if any(c.removed and c.write == w.id for c in cells) and all(c.removed for c in cells):
             return None
         for cell in cells:
             if not cell.removed:

@@ -120,7 +120,8 @@ class MergePolicy:
         ``adds`` are atomic counter increments (DynamoDB's ``ADD``): here the
         replica reads its current number and *sets* the sum, so under LWW a
         concurrent increment elsewhere is lost with the item or attribute it
-        loses to. The ``crdt`` policy keeps a counter per replica instead.
+        loses to. The ``crdt`` policy keeps a running total per replica instead, and an
+        assignment records the totals it reset.
 
         ``elements`` maps a set attribute to ``(added, deleted)`` elements
         (DynamoDB's ``ADD``/``DELETE`` on a set). Here, too, the replica reads

@@ -7,9 +7,10 @@ by its write's dot, and a set element's cell by its element too), and:
 
 * what a write stores and which cells it supersedes is what the value types
   plan (:mod:`replicalab.crdts.causal`): ``MVRegister._plan`` for a value set,
-  ``ORSet._plan`` for set elements added or deleted; a number ``ADD`` stores one
-  more cell under its own dot and supersedes nothing (the counter is the sum of
-  the attribute's cells: an observed-reset counter, see :class:`CrdtMap`);
+  ``ORSet._plan`` for set elements added or deleted; a number ``ADD`` replaces
+  its replica's counter cell with its new running total under the write's dot,
+  and an assignment over a counter records the totals it reset (an
+  observed-reset counter, reset by offset, see :class:`CrdtMap`);
 * ``merge`` is the join of dot stores, :func:`replicalab.dots.join_stores`,
   under the two clocks.
 
@@ -38,6 +39,7 @@ from replicalab.items import (
     Item,
     Stamp,
     Version,
+    observed,
     sorted_elements,
 )
 from replicalab.policies.base import (
@@ -80,22 +82,39 @@ class CrdtMap(MergePolicy):
 
     Two attribute shapes use the same cells and the same merge rule:
 
-    * **counters** (``ADD`` of an integer): every ``ADD`` is a cell of its own
-      holding its amount under the write's dot; the attribute reads as the sum
-      of its cells (a plain number set earlier is the base they add to), so
-      every concurrent increment counts — two regions' concurrent ``ADD 1`` on
-      5 read 7 everywhere. A value set on the attribute (``SET``, a put) is an
-      assignment like any other: it replaces the cells its replica had seen —
-      the increments it observed — and an increment concurrent with it
-      survives and adds to the new value (observed-reset: ``SET n = 0``
-      concurrent with another region's ``ADD n 1`` reads 1). Why not a
-      PN-counter of per-replica running totals: a running total carries
-      increments that a concurrent ``SET`` reset elsewhere back into the sum
-      (the reset would be undone by the next ``ADD`` of a replica that had not
-      seen it). The price: one cell per ``ADD`` until a ``SET`` replaces them,
-      so every merge of a hot counter's item walks all its increments.
-      Two concurrent ``SET`` s are a multi-value register as for any attribute;
-      with increments beside them the attribute reads as the sum of all;
+    * **counters** (``ADD`` of an integer): an observed-reset counter kept
+      as a *reset by offset*. Each replica holds ONE counter cell per
+      attribute: its running total (every increment it ever made there), under
+      the dot of its latest ``ADD``, which supersedes its previous cell (the
+      PN-counter entry, as a dot). A value set on the attribute (``SET``, a
+      put, and a ``REMOVE``, which leaves a tombstone for this) is an
+      assignment: it replaces every cell it saw, as in a multi-value register,
+      and records on its own cell the *offsets* it observed — per replica
+      ``(seq, total)`` of the latest counter cell it had seen, or of an offset
+      an earlier assignment it saw recorded. The attribute reads as::
+
+          value = Σ surviving assignment values (ints) + Σ_r (total_r − offset_r)
+
+      with ``offset_r`` the ``(seq, total)`` of greatest seq among the surviving
+      assignments' offsets for ``r`` (``0`` if none; a cell at or before that seq
+      adds nothing). So an increment counts iff no assignment that saw it has
+      been merged: two regions' concurrent ``ADD 1`` on 5 read 7 everywhere;
+      ``SET n = 0`` concurrent with another region's ``ADD n 1`` reads 1 — the
+      other region's next running total (2) minus the 1 the ``SET`` observed;
+      a ``REMOVE`` concurrent with an ``ADD 1`` reads 1. A replica whose own
+      cell an assignment removed carries on from the total that assignment
+      recorded, so all of a replica's totals lie on one running sum. Two
+      concurrent ``SET`` s are a multi-value register as for any attribute
+      (``[10, 20]``); with an increment beside them that no assignment saw,
+      the attribute reads as the sum of all (``SET 10``, ``SET 20`` and a
+      concurrent ``ADD 1``: 31). Cost: O(replicas + concurrent assignments)
+      cells per counter, whatever the number of increments. Why not a plain
+      PN-counter of running totals: a running total carries increments that a
+      concurrent ``SET`` reset back into the sum (Baquero, Almeida and Lerche,
+      "The problem with embedded CRDT counters and a solution", PaPoC 2016;
+      observed-reset semantics as in Weidner and Almeida, "An Oblivious
+      Observed-Reset Embeddable Replicated Counter", PaPoC 2022 — this
+      state-based variant keeps the offsets instead of being oblivious);
     * **sets** (``ADD``/``DELETE`` of elements, or a set value): an add-wins
       OR-Set, one cell per element under the dot of the write that added it.
       A delete drops the element cells its replica had seen, so a concurrent
@@ -144,21 +163,25 @@ class CrdtMap(MergePolicy):
         for name, store in stores.items():
             superseded.update(_superseded(name, store, attributes, adds, elements, replace, write, replica))
         kept = [(n, c) for n, c in cells if _cell_id(n, c) not in superseded]
-        new = kept + [(n, c) for n, v in attributes.items() for c in _crdt_cells(v, write, stamp)]
+        fresh = [(n, c) for n, v in attributes.items() for c in _crdt_cells(v, write, stamp)]
         for name, k in adds.items():
-            # One cell per increment, under this write's dot: it supersedes nothing, and a
-            # value set later removes exactly the increments its replica had seen.
-            new.append((name, Cell(k, write, stamp, counter=True)))
+            # This replica's one counter cell: its running total, now under this write's dot
+            # (its previous cell, superseded, is part of the total).
+            total = _own_total(stores.get(name, {}), replica) + k
+            fresh.append((name, Cell(total, write, stamp, counter=True)))
         still: dict[str, set[Any]] = {}
         for name, (added, deleted) in elements.items():
             # A plain list the replica held becomes elements added by this write.
             folded = {e for c in stores.get(name, {}).values() if not c.element and not c.removed
                       and isinstance(c.value, tuple) for e in c.value}
             still[name] = (folded | added | {c.value for n, c in kept if n == name}) - deleted
-            new += [(name, Cell(e, write, stamp, element=True))
-                    for e in sorted_elements((folded | added) - deleted)]
+            fresh += [(name, Cell(e, write, stamp, element=True))
+                      for e in sorted_elements((folded | added) - deleted)]
+        assigned = set(stores) if replace else set(attributes) | set(elements)
+        new = kept + _with_offsets(fresh, {n: stores[n] for n in sorted(assigned & set(stores))},
+                                   write, stamp)
         version = self._make(new, context.merge(VectorClock({stamp.replica: stamp.seq})))
-        losses = tuple(Loss(c.write, n, write, f"overwritten at {replica} by local write {write}")
+        losses = tuple(Loss(c.write, n, write, _rule(n, c, replica, write, adds))
                        for n, c in cells if _cell_id(n, c) in superseded and not c.removed
                        and not _survives(n, c, still))
         return Outcome(Item((version,)), losses, f"applied {write}")
@@ -168,7 +191,10 @@ class CrdtMap(MergePolicy):
         # Total order (one write's set elements share a stamp), so equal cell sets make equal
         # versions whatever order they arrived in.
         ordered = tuple(sorted(cells, key=lambda nc: (nc[0], nc[1].stamp.key, _element_key(nc[1]))))
-        top = max((c for _, c in ordered), key=lambda c: c.stamp.key, default=None)
+        # The version is named by its newest live cell: a counter's tombstone (a REMOVE that
+        # keeps the offsets it reset) names it only when nothing else is left.
+        live = [c for _, c in ordered if not c.removed] or [c for _, c in ordered]
+        top = max(live, key=lambda c: c.stamp.key, default=None)
         if top is None:
             return Version((), "", Stamp(-1, "", 0), clock)
         return Version(ordered, top.write, top.stamp, clock)
@@ -196,7 +222,8 @@ class CrdtMap(MergePolicy):
         losses = tuple(sorted(
             {loss for side, other in ((a, b), (b, a)) for loss in _crdt_losses(side, other, kept)},
             key=lambda x: (x.write, x.attribute)))
-        cells_per_name = Counter(n for n, _ in keep)  # linear: a counter holds a cell per ADD
+        # (A counter's per-replica totals also count here: the note is pinned by golden outputs.)
+        cells_per_name = Counter(n for n, _ in keep)
         concurrent = sorted(n for n, count in cells_per_name.items() if count > 1)
         note = "crdt merged attributes" + (
             f"; concurrent values kept for {', '.join(concurrent)}" if concurrent else "")
@@ -209,14 +236,16 @@ def _superseded(name: str, store: Mapping[CellId, Cell], attributes: Mapping[str
     """The cells of attribute ``name`` that a write supersedes, as the value types plan it.
 
     A value set (or a put replacing the item) is an assignment: it supersedes every cell of
-    the attribute it saw (MVRegister). A counter ``ADD`` supersedes nothing: it adds a cell of
-    its own, and the increments and plain number already there (a base they add to) stay. An ``ADD``/``DELETE`` of elements supersedes the cells of those
+    the attribute it saw (MVRegister). A counter ``ADD`` supersedes only its replica's own
+    counter cell (its new running total includes it); other replicas' cells, assignments and
+    the plain number already there (a base they add to) stay. An ``ADD``/``DELETE`` of elements supersedes the cells of those
     elements it saw (ORSet), and the attribute's plain value, which it folds into the set.
     """
     if replace or name in attributes:
         return MVRegister._plan(store, MVRegister.Assign(write, replica=replica))[2]
     if name in adds:
-        return []
+        return [key for key, c in store.items()
+                if c.counter and not c.removed and c.stamp.replica == replica]
     if name in elements:
         added, deleted = elements[name]
         members = {key: c.value for key, c in store.items() if c.element}
@@ -229,21 +258,69 @@ def _superseded(name: str, store: Mapping[CellId, Cell], attributes: Mapping[str
     return []
 
 
+def _own_total(store: Mapping[CellId, Cell], replica: str) -> int:
+    """``replica``'s running total on one attribute: its counter cell's; if an assignment it
+    has seen reset that cell away, the total the assignment observed (the chain goes on from
+    there, so every offset recorded for ``replica`` is a point on one running sum); else 0."""
+    own = [c for c in store.values() if c.counter and not c.removed and c.stamp.replica == replica]
+    if own:
+        return int(max(own, key=lambda c: c.stamp.seq).value)
+    return observed(store.values()).get(replica, (-1, 0))[1]
+
+
+def _with_offsets(fresh: list[tuple[str, Cell]], assigned: Mapping[str, Mapping[CellId, Cell]],
+                  write: str, stamp: Stamp) -> list[tuple[str, Cell]]:
+    """``fresh`` cells, with the counter state each assignment observed recorded on them.
+
+    For every attribute the write assigns (a value, a removal, elements, a put) over cells
+    that hold a counter, the offsets are, per replica, the latest ``(seq, total)`` it saw:
+    the replica's counter cell, or an offset an earlier assignment it saw recorded. They go
+    on the write's new cells of that attribute — on a tombstone if it leaves none (a REMOVE),
+    because the increments it reset must stay reset when a concurrent running total arrives.
+    """
+    out = list(fresh)
+    for name, store in assigned.items():
+        seen = observed(store.values())
+        for c in store.values():
+            if c.counter and not c.removed and c.stamp.seq > seen.get(c.stamp.replica, (-1, 0))[0]:
+                seen[c.stamp.replica] = (c.stamp.seq, c.value)
+        if not seen:
+            continue
+        offsets = tuple((r, seq, total) for r, (seq, total) in sorted(seen.items()))
+        mine = [i for i, (n, c) in enumerate(out) if n == name and not c.counter]
+        for i in mine:
+            out[i] = (name, attrs.evolve(out[i][1], offsets=offsets))
+        if not mine:
+            out.append((name, Cell(None, write, stamp, removed=True, offsets=offsets)))
+    return out
+
+
+def _rule(name: str, cell: Cell, replica: str, write: str, adds: Mapping[str, int]) -> str:
+    if cell.counter and name in adds and cell.stamp.replica == replica:
+        return f"counted on in {replica}'s running total of {name} by local write {write}, which saw it"
+    return f"overwritten at {replica} by local write {write}"
+
+
 def _crdt_losses(side: Mapping[CellId, tuple[str, Cell]], other: Mapping[CellId, tuple[str, Cell]],
                  kept: Mapping[CellId, tuple[str, Cell]]) -> list[Loss]:
     """Loss records for ``side``'s cells that the merge dropped because ``other`` had seen them.
 
     A join drops a cell only when the other side has seen its dot and no longer
-    holds it: some write there removed it *having seen it*, and that write
+    holds it (a counter cell whose replica's newer running total is kept is not lost: the
+    total includes it): some write there removed it *having seen it*, and that write
     recorded the loss when it ran. The state does not say which write it was
     (a delete leaves no cell), so the record names no winner (``by="?"``)
     rather than guess one; the ledger does not count an unattributed record
     as a loss to an unseen write.
     """
+    totals = {(name, cell.stamp.replica): cell.stamp.seq
+              for name, cell in kept.values() if cell.counter and not cell.removed}
     return [Loss(cell.write, name, UNATTRIBUTED,
                  f"crdt: the other side had removed {cell.write}'s {name} after seeing it")
             for key, (name, cell) in side.items()
-            if key not in other and key not in kept and not cell.removed]
+            if key not in other and key not in kept and not cell.removed
+            # A running total its own replica's newer cell carries on is no loss.
+            and not (cell.counter and totals.get((name, cell.stamp.replica), -1) > cell.stamp.seq)]
 
 
 def _dot(cell: Cell) -> tuple[str, int]:

@@ -36,7 +36,7 @@ from replicalab.dynamodb.exceptions import ValidationException
 from replicalab.dynamodb.syntax import Add, Condition, UpdateExpression
 from replicalab.dynamodb.values import MAX_ITEM_BYTES, Value, item_size
 from replicalab.errors import ConfigError
-from replicalab.items import Cell, Item
+from replicalab.items import Cell, Item, counter_value
 from replicalab.replica.base import Request, Response
 
 __all__ = ["OPERATIONS", "DynamoGet", "DynamoQuery", "DynamoResult", "DynamoTransaction",
@@ -166,13 +166,12 @@ def _greatest(cells: Any) -> dict[str, Cell]:
     for name, cell in cells:
         if name not in best or cell.stamp > best[name].stamp:
             best[name] = cell
-        if not cell.removed:
-            counted.setdefault(name, []).append(cell)
-    for name, live in counted.items():
+        counted.setdefault(name, []).append(cell)
+    for name, every in counted.items():
+        live = [c for c in every if not c.removed]
         if any(c.counter for c in live):
             top = max(live, key=lambda c: c.stamp)
-            best[name] = attrs.evolve(top, value=sum(c.value for c in live if type(c.value) is int),
-                                      counter=False)
+            best[name] = attrs.evolve(top, value=counter_value(every), counter=False, offsets=())
     return best
 
 
