@@ -222,8 +222,9 @@ class CrdtMap(MergePolicy):
         losses = tuple(sorted(
             {loss for side, other in ((a, b), (b, a)) for loss in _crdt_losses(side, other, kept)},
             key=lambda x: (x.write, x.attribute)))
-        # (A counter's per-replica totals also count here: the note is pinned by golden outputs.)
-        cells_per_name = Counter(n for n, _ in keep)
+        # Only values are "concurrent values": a counter's per-replica totals and a set's
+        # element cells are one value made of many cells, as the attribute reads.
+        cells_per_name = Counter(n for n, c in keep if not (c.counter or c.element))
         concurrent = sorted(n for n, count in cells_per_name.items() if count > 1)
         note = "crdt merged attributes" + (
             f"; concurrent values kept for {', '.join(concurrent)}" if concurrent else "")
