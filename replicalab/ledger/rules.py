@@ -201,6 +201,59 @@ def _removers(w: WriteRecord, attribute: str, removals: _Removals) -> set[str]:
             if r.id != w.id and not w.saw(r)}
 
 
+def _same_place(a: str | int, b: str | int) -> bool:
+    """Two path elements may name the same place: the same map key, or any two list indexes
+    (an index names a different element once the list has changed, so never rely on it)."""
+    return (a == b and type(a) is type(b)) or (type(a) is int and type(b) is int)
+
+
+def _leaves(later: Iterable[tuple[str, tuple[str | int, ...]]],
+            mine: Iterable[tuple[str, tuple[str | int, ...]]]) -> bool:
+    """True iff a write whose parts are ``later``, applied on a value holding the parts
+    ``mine``, leaves them as they were: every later part is elsewhere in the value, or adds to
+    the same list (append/prepend after an append/prepend) or number (add after add)."""
+    for kind, path in mine:
+        for other, place in later:
+            if not all(_same_place(a, b) for a, b in zip(path, place, strict=False)):
+                continue  # disjoint: neither path is a prefix of the other
+            if path == place and ({kind, other} <= {"append", "prepend"} or kind == other == "add"):
+                continue
+            return False
+    return True
+
+
+def _by_parts(item: Item | None, attribute: str, w: WriteRecord,
+              records: Mapping[str, WriteRecord]) -> tuple[bool, set[str]]:
+    """Is ``w``'s part of ``attribute`` (``w.parts``) in ``item``, though another write's cell
+    holds the attribute?
+
+    A cell's write that changed only parts of the attribute built its value on its ``base``
+    (the stored value it read), and so on back: a chain of values. ``w``'s parts are in the
+    cell if the chain reaches ``w`` and every write on it after ``w`` left them as they were
+    (:func:`_leaves`). Returns (True, ∅) if some live cell is such a chain; else (False, the
+    first write after ``w`` on each chain that reached ``w`` but replaced or removed its part —
+    each had seen ``w``, since it read a value holding it)."""
+    if item is None:
+        return False, set()
+    replacers: set[str] = set()
+    mine = w.parts[attribute]
+    for version in item.versions:
+        for cell in version.cells_of(attribute):
+            if cell.removed:
+                continue
+            h, visited, replacer = records.get(cell.write), set(), None
+            while h is not None and h.id != w.id and h.id not in visited and attribute in h.parts:
+                visited.add(h.id)
+                if not _leaves(h.parts[attribute], mine):
+                    replacer = h.id  # the last one met is the first after w
+                h = records.get(h.base.get(attribute, ""))
+            if h is not None and h.id == w.id:
+                if replacer is None:
+                    return True, set()
+                replacers.add(replacer)
+    return False, replacers
+
+
 def _present(item: Item | None, attribute: str) -> bool:
     """True iff some version of ``item`` holds a live (not removed) cell of ``attribute``."""
     return item is not None and any(not cell.removed for version in item.versions
@@ -237,7 +290,17 @@ def _missing(w: WriteRecord, item: Item | None, removals: _Removals,
             continue
         if attribute in w.added and attribute not in reset and _counted(item, attribute, w):
             continue
+        replacers: set[str] = set()
+        if attribute in w.parts:
+            kept, replacers = _by_parts(item, attribute, w, records)
+            if kept:
+                continue
         missing = True
+        if replacers:
+            # Its part was carried forward until one of these writes (each had seen it: its
+            # value was built on w's) replaced or removed that part.
+            holders.update(replacers)
+            continue
         removers = _removers(w, attribute, removals)
         if removers and not _present(item, attribute):
             # Gone because someone removed it (REMOVE, a delete). Under crdt a removal leaves
