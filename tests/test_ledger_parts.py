@@ -1,14 +1,15 @@
 """The ledger judges a write that changed a *part* of an attribute by that part.
 
-A nested map key (``SET m.k = :v``), a list_append, an increment (``ADD n :v``): the write
+A nested map key (``SET m.k = :v``), a list_append, an increment (``ADD n :v``), a set
+``ADD``/``DELETE``: the write
 keeps the rest of the value it read, and a later write on the same attribute may keep this
 write's part while its own cell now names the attribute. The part is *kept* while its effect is
 in the final tables; *superseded* only when a write that had seen it replaced or removed that
 part; *silently-lost* when a write that had not seen it dropped it.
 
 The matrix below is checked against an oracle that reads only the final tables: the two writes'
-parts are coded so each is visible on its own (key ``k`` / ``j``, element ``x`` / ``y``,
-increments 1 / 2 of a counter that starts at 1: the sum's bits say which counted).
+parts are coded so each is visible on its own (key ``k`` / ``j``, list or set element ``x`` /
+``y``, increments 1 / 2 of a counter that starts at 1: the sum's bits say which counted).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from replicalab.ledger.rules import _leaves
 
 POLICIES = ("item-lww", "attribute-lww", "causal", "crdt")
 KEY = {"pk": {"S": "k"}}
-INITIAL = {"pk": {"S": "k"}, "m": {"M": {}}, "l": {"L": []}, "n": {"N": "1"}}
+INITIAL = {"pk": {"S": "k"}, "m": {"M": {}}, "l": {"L": []}, "n": {"N": "1"}, "s": {"SS": ["a"]}}
 
 #: shape -> (attribute, (first request, second request))
 SHAPES = {
@@ -34,6 +35,7 @@ SHAPES = {
     "list_append": ("l", (("SET l = list_append(l, :v)", {":v": {"L": [{"S": "x"}]}}),
                           ("SET l = list_append(l, :v)", {":v": {"L": [{"S": "y"}]}}))),
     "counter ADD": ("n", (("ADD n :v", {":v": {"N": "1"}}), ("ADD n :v", {":v": {"N": "2"}}))),
+    "set ADD": ("s", (("ADD s :v", {":v": {"SS": ["x"]}}), ("ADD s :v", {":v": {"SS": ["y"]}}))),
 }
 
 #: (where the second write runs, when): spaced 3 s (it had seen the first) or 10 ms later in
@@ -49,7 +51,7 @@ def _values(final: Any, attribute: str) -> list[Any]:
     out: list[Any] = []
     for item in items:
         value = item.get(attribute)
-        if attribute == "m":
+        if attribute in ("m", "s"):
             out.extend(value if isinstance(value, list) else [value])
         elif attribute == "l":
             out.extend(value if value and all(isinstance(v, list) for v in value) else [value])
@@ -64,6 +66,8 @@ def _holds(value: Any, attribute: str, which: int) -> bool:
         return isinstance(value, dict) and ("k", "j")[which] in value.get("M", {})
     if attribute == "l":
         return isinstance(value, list) and ("x", "y")[which] in value
+    if attribute == "s":
+        return isinstance(value, dict) and ("x", "y")[which] in value.get("SS", [])
     return isinstance(value, int) and bool((value - 1) & (1, 2)[which])
 
 
@@ -103,6 +107,7 @@ REPLACES = {
     "nested map keys": ("m", "SET m.k = :v", {":v": {"N": "5"}}),
     "list_append": ("l", "SET l = :v", {":v": {"L": [{"S": "z"}]}}),
     "counter ADD": ("n", "SET n = :v", {":v": {"N": "7"}}),
+    "set ADD": ("s", "DELETE s :v", {":v": {"SS": ["x"]}}),
 }
 
 
@@ -183,6 +188,9 @@ def test_parts_leave_each_other_only_when_provably_apart() -> None:
     assert not _leaves([("remove", ("l", 0))], [("append", ("l",))])
     assert not _leaves([("set", ("l", 2))], [("set", ("l", 5))])
     assert _leaves([("add", ("n",))], [("add", ("n",))])
+    assert _leaves([("elements", ("s",), ("S:y",), ("S:a",))], [("elements", ("s",), ("S:x",), ())])
+    assert not _leaves([("elements", ("s",), (), ("S:x",))], [("elements", ("s",), ("S:x",), ())])
+    assert not _leaves([("elements", ("s",), ("S:x",), ())], [("elements", ("s",), (), ("S:x",))])
     assert not _leaves([("set", ("n",))], [("add", ("n",))])
 
 
@@ -226,3 +234,22 @@ def test_a_part_a_later_write_added_to_is_kept_however_regions_apply_writes(shap
     assert result.converged
     assert _oracle(result, attribute, 0, True) == {"kept"}
     assert result.ledger.verdicts() == {"w1": "kept", "w2": "kept"}
+
+
+def test_what_a_region_records_as_parts_of_an_update_expression() -> None:
+    """Only attributes changed in part are listed; one written whole anywhere in the expression
+    is not; equal number members (1 and 1.0) are one member; counters a policy keeps as
+    counters are left to their own cells."""
+    from replicalab.dynamodb.expressions import Substitutions, parse_update
+    from replicalab.replica.parts import expression_parts
+
+    values = {":v": {"N": "1"}, ":l": {"L": [{"S": "x"}]}, ":ns": {"NS": ["1.0", "2"]},
+              ":e": {"L": []}}
+    subs = Substitutions.from_request(values=values)
+    update = parse_update("SET m.k = :v, l = list_append(if_not_exists(l, :e), :l), n = n - :v, "
+                          "w = :v ADD s :ns REMOVE q.r[2]", subs)
+    assert expression_parts(update, {}) == {
+        "l": [["append", ["l"]]], "m": [["set", ["m", "k"]]], "n": [["add", ["n"]]],
+        "q": [["remove", ["q", "r", 2]]], "s": [["elements", ["s"], ["N:1", "N:2"], []]]}
+    assert "n" not in expression_parts(update, {"n": 1})
+    assert expression_parts(parse_update("SET n = :v - n", subs), {}) == {}  # not an increment

@@ -90,13 +90,15 @@ bookkeeping.
 
 *Parts.* A write that changed an attribute only in part — a nested path (``SET m.k = :v``,
 ``REMOVE m.k``), an append (``SET l = list_append(l, :v)``), an increment (``ADD n :v``,
-``SET n = n + :v``, a scenario's counter add under a policy that sets the sum) — kept the rest
+``SET n = n + :v``, a scenario's counter add under a policy that sets the sum), a DynamoDB set
+``ADD``/``DELETE`` — kept the rest
 of the value it read, and so may a later write on the same attribute: the cell then names the
 later write, yet the earlier part is in its value. The region records each such write's parts
 and the write whose stored value it changed (its *base*, :class:`WriteRecord` ``parts`` and
 ``base``). The part is in an item if some cell of the attribute was built, through a chain of
 such writes back to the judged one, by writes that each left the part as it was: other map keys,
-more appends, more increments. A write on the chain that set or removed the part, the whole
+more appends, more increments, set changes that neither delete what it added nor add what it
+deleted. A write on the chain that set or removed the part, the whole
 attribute or anything inside the part (or touched a list by index: an index names another
 element once the list changed) *replaced* it: it had seen the part (it read a value holding
 it), so the part is ``superseded`` by that write, the first after it on the chain. A part

@@ -201,7 +201,8 @@ def write_records(sim: Any, abandoned: Iterable[WriteRecord] = ()) -> list[Write
         bookkeeping = tuple(event.get("bookkeeping") or ()) if event is not None else ()
         removed = tuple(event.get("removed") or ()) if event is not None else ()
         replaces = bool(event.get("replace")) if event is not None else False
-        parts = {a: tuple((kind, tuple(path)) for kind, path in ps)
+        parts = {a: tuple((kind, tuple(path), *(tuple(m) for m in members))
+                          for kind, path, *members in ps)
                  for a, ps in (event.get("parts") or {}).items()} if event is not None else {}
         base = dict(event.get("base") or {}) if event is not None else {}
         records.append(WriteRecord(

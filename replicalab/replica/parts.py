@@ -10,9 +10,10 @@ each such attribute, the parts (``[kind, path]``) and the write whose stored val
 on (its *base*); the ledger follows these links back (:mod:`replicalab.ledger.rules`).
 
 Kinds: ``set`` and ``remove`` (a nested path), ``append`` and ``prepend`` (a list_append of
-the path's own value), ``add`` (an increment of the path's own number). An attribute a write
-sets or removes whole, or changes in any other way (``if_not_exists``, a set ``ADD``), has no
-parts: it is judged whole, as before.
+the path's own value), ``add`` (an increment of the path's own number), and
+``["elements", path, added, deleted]`` (a set ``ADD``/``DELETE``; members as canonical strings).
+An attribute a write sets or removes whole, or changes in any other way (``if_not_exists``
+alone), has no parts: it is judged whole, as before.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 from replicalab.dynamodb.syntax import (
     Add,
     Arithmetic,
+    Delete,
     IfNotExists,
     ListAppend,
     Path,
@@ -41,16 +43,32 @@ def _own(operand: Any, path: Path) -> bool:
     return operand == path or (isinstance(operand, IfNotExists) and operand.path == path)
 
 
-def _part(action: Any) -> tuple[str, list[str | int]] | None:
+def _members(values: frozenset[Any]) -> list[str]:
+    """Set members as canonical strings (``S:x``, ``N:1.5``, ``B:<hex>``): equal DynamoDB
+    members (``1`` and ``1.0``) give equal strings, and the trace stays plain JSON."""
+    out = []
+    for v in values:
+        if isinstance(v, Decimal):
+            out.append("N:" + format(v.normalize(), "f"))
+        elif isinstance(v, bytes):
+            out.append("B:" + v.hex())
+        else:
+            out.append("S:" + str(v))
+    return sorted(out)
+
+
+def _part(action: Any) -> tuple[Any, ...] | None:
     """One action as a part ``(kind, path)``, or None if it replaces its attribute whole."""
     path: Path = action.path
     elements = list(path.elements)
     nested = len(elements) > 1
     if isinstance(action, Remove):
         return ("remove", elements) if nested else None
-    if isinstance(action, Add):
-        # A number added to the path's own value; a set ADD is judged whole (no elements here).
-        return ("add", elements) if isinstance(action.value.value, Decimal) else None
+    if isinstance(action, Add) and isinstance(action.value.value, Decimal):
+        return ("add", elements)  # a number added to the path's own value
+    if isinstance(action, (Add, Delete)) and isinstance(action.value.value, frozenset):
+        members = _members(action.value.value)
+        return ("elements", elements, *((members, []) if isinstance(action, Add) else ([], members)))
     if isinstance(action, Set):
         value = action.value
         if isinstance(value, ListAppend):
@@ -62,7 +80,7 @@ def _part(action: Any) -> tuple[str, list[str | int]] | None:
                 and (value.operator == "+" or _own(value.left, path)):
             return ("add", elements)
         return ("set", elements) if nested else None
-    return None  # DELETE of set elements: judged whole
+    return None
 
 
 def expression_parts(update: UpdateExpression | None, counters: Mapping[str, int]
@@ -82,7 +100,7 @@ def expression_parts(update: UpdateExpression | None, counters: Mapping[str, int
         if part is None:
             whole.add(top)
         else:
-            out.setdefault(top, []).append([part[0], part[1]])
+            out.setdefault(top, []).append(list(part))
     return {a: sorted(ps, key=repr) for a, ps in sorted(out.items())
             if a not in whole and a not in counters}
 
