@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
 import pytest
 
 from replicalab.clocks import VectorClock
@@ -272,3 +273,17 @@ def test_sequential_counter_adds_of_a_scenario_are_all_kept(merge: str) -> None:
     result = story.run(merge=merge, seed=0)
     assert {items["k"]["used"] for items in result.final.values()} == {7}
     assert result.ledger.verdicts() == {"w1": "kept", "w2": "kept", "w3": "kept"}
+
+
+@pytest.mark.parametrize("parts", [
+    {"m": (("move", ("m", "k")),)}, {"m": (("set", ()),)}, {"m": (("set", "m.k"),)},
+    {"m": (("elements", ("s",), ("S:x",)),)}, {"m": "set m.k"}, {1: ()}])
+def test_judge_refuses_parts_of_the_wrong_shape(parts: Any) -> None:
+    from replicalab.errors import ConfigError
+
+    w = WriteRecord(id="w1", replica="a", key="k", time=1, client="c", attributes={"m": 1},
+                    dot=Dot("a", 1), seen=VectorClock({"a": 1}), parts=parts)
+    with pytest.raises(ConfigError, match="parts must map"):
+        judge([w], {})
+    with pytest.raises(ConfigError, match="base must map"):
+        judge([attrs.evolve(w, parts={}, base={"m": 3})], {})

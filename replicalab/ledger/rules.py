@@ -381,7 +381,42 @@ def _judge_inputs(writes: Any, final: Any, losses: Any, reports: Any, absent: An
             isinstance(r, str) and isinstance(keys, Mapping)
             and all(isinstance(v, VectorClock) for v in keys.values()) for r, keys in reached.items())):
         raise ConfigError(f"reached must map replica -> {{key: VectorClock}}, got {_validate.shown(reached)}")
-    return listed(writes, WriteRecord, "writes"), listed(losses, LossEvent, "losses")
+    records = listed(writes, WriteRecord, "writes")
+    for record in records:
+        _check_parts(record)
+    return records, listed(losses, LossEvent, "losses")
+
+
+_KINDS = ("set", "remove", "append", "prepend", "add")
+
+
+def _check_parts(w: WriteRecord) -> None:
+    """A record's ``parts`` and ``base`` have the documented shape, or ConfigError naming it."""
+    def path_ok(path: Any) -> bool:
+        return isinstance(path, (tuple, list)) and len(path) > 0 and all(
+            type(e) in (str, int) for e in path)
+
+    def members_ok(value: Any) -> bool:
+        return isinstance(value, (tuple, list)) and all(isinstance(m, str) for m in value)
+
+    def part_ok(part: Any) -> bool:
+        if not isinstance(part, (tuple, list)) or len(part) < 2 or not path_ok(part[1]):
+            return False
+        if part[0] == "elements":
+            return len(part) == 4 and members_ok(part[2]) and members_ok(part[3])
+        return part[0] in _KINDS and len(part) == 2
+
+    if not isinstance(w.parts, Mapping) or not all(
+            isinstance(a, str) and isinstance(ps, (tuple, list)) and all(part_ok(p) for p in ps)
+            for a, ps in w.parts.items()):
+        raise ConfigError(
+            f"WriteRecord {w.id!r}: parts must map attribute -> parts, each (kind, path) with kind "
+            f"one of {', '.join(_KINDS)} or ('elements', path, added, deleted), a path a "
+            f"non-empty tuple of str keys and int indexes; got {_validate.shown(w.parts)}")
+    if not isinstance(w.base, Mapping) or not all(
+            isinstance(a, str) and isinstance(b, str) for a, b in w.base.items()):
+        raise ConfigError(f"WriteRecord {w.id!r}: base must map attribute -> write id, "
+                          f"got {_validate.shown(w.base)}")
 
 
 def judge(
