@@ -15,6 +15,9 @@ item's writes per write is quadratic here and nowhere near it with 50 items. ``h
 same W as the contested table; ``hot-leader`` runs it with leader regions (three AZ nodes per
 region, ``region_protocol="leader"``: nine replicas, a log per region), which costs about
 seven times as much per write, at W from 1,250 to 10,000 (``--quick``: to 5,000).
+``hot-counter`` runs the ``hot`` schedule with every write an increment (``ADD used 1``), which the
+ledger judges by its part: through the chain of increments built on it (a walk per write would
+be quadratic).
 
 The report: CPU seconds (``time.process_time``) per stage at every W, and the exponent ``k`` of the least-squares fit
 ``t = c · W^k`` on log-log axes for each stage and for the whole path, per workload. Target:
@@ -85,6 +88,17 @@ def hot(writes: int, seed: int = 0) -> TableScenario:
                         workload=tuple(attrs.evolve(w, key=HOT_KEY) for w in story.workload))
 
 
+def hot_counter(writes: int, seed: int = 0) -> TableScenario:
+    """The hot schedule with every write an increment (``ADD used 1``): under item-lww each one
+    is judged by its part, following the chain of increments built on it back from the final
+    cell — a chain walk per write would be quadratic in W."""
+    story = hot(writes, seed)
+    return attrs.evolve(story, name=f"hot-counter-{writes}",
+                        description=f"{writes} racing increments of one item",
+                        workload=tuple(attrs.evolve(w, attributes={}, add={"used": 1})
+                                       for w in story.workload))
+
+
 #: workload -> (title, story builder, run options, sizes, quick sizes)
 WORKLOADS: dict[str, tuple[str, Callable[[int], TableScenario], dict[str, object],
                            tuple[int, ...], tuple[int, ...]]] = {
@@ -92,6 +106,8 @@ WORKLOADS: dict[str, tuple[str, Callable[[int], TableScenario], dict[str, object
     "hot": ("one hot item, 3 regions", hot, {}, SIZES, QUICK),
     "hot-leader": ("one hot item, leader regions (3 AZ nodes each)", hot, LEADER, LEADER_SIZES,
                    LEADER_QUICK),
+    "hot-counter": ("one hot counter, 3 regions, every write ADD used 1", hot_counter, {}, SIZES,
+                    QUICK),
 }
 
 

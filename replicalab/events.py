@@ -64,6 +64,10 @@ SCHEMA_VERSION = 1
 
 _HEADER = ("seq", "time", "replica", "step")
 
+#: Field metadata: a field added after traces were pinned, left out of ``data`` (and the
+#: JSON) while empty, so a trace that never fills it keeps its bytes.
+_OMITTED_EMPTY = "omitted-when-empty"
+
 
 @attrs.frozen(kw_only=True)
 class TraceEvent:
@@ -79,7 +83,8 @@ class TraceEvent:
     def data(self) -> dict[str, Any]:
         """The fields of this kind, by name, as plain data."""
         return {f.name: getattr(self, f.name) for f in attrs.fields(type(self))
-                if f.name not in _HEADER}
+                if f.name not in _HEADER
+                and not (f.metadata.get(_OMITTED_EMPTY) and not getattr(self, f.name))}
 
     def get(self, name: str, default: Any = None) -> Any:
         """A field by name, as in the JSON ``data`` (``default`` if this kind has no such field).
@@ -319,6 +324,11 @@ class Wrote(TraceEvent):
     removed: list[str] = attrs.field(factory=list)
     #: The transaction this write is a part of (TransactWriteItems), if any.
     transaction: str | None = None
+    #: Attributes it changed only in part: attribute -> ``[[kind, path], ...]``
+    #: (:mod:`replicalab.replica.parts`); shown only when there are some.
+    parts: dict[str, list[Any]] = attrs.field(factory=dict, metadata={_OMITTED_EMPTY: True})
+    #: For those attributes, the write whose stored value it changed; shown only with ``parts``.
+    base: dict[str, str] = attrs.field(factory=dict, metadata={_OMITTED_EMPTY: True})
 
 
 @_kind

@@ -64,11 +64,6 @@ BUILDS_ON = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ledger (ledger/rules.py, owned elsewhere): a write's effect is judged by the provenance of "
-    "its top-level attribute, so a later write that only added a nested key, a list element or "
-    "an increment to that attribute 'overwrote' it: superseded, though its effect is in every "
-    "final table"))
 @pytest.mark.parametrize("shape", sorted(BUILDS_ON))
 def test_a_write_whose_effect_a_later_write_only_added_to_is_kept(shape: str) -> None:
     """w1 (eu-west-1, t=100) and w2 (us-east-1, t=3100, which had seen w1) under item-lww: the

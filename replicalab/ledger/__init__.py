@@ -86,7 +86,27 @@ version's write is the holder — a sibling kept beside the writes that overwrot
 
 A write's *effect* is every attribute it set, with its value, except the
 ``version`` attribute that the versioned-write pattern maintains: that is
-bookkeeping. Two kinds of write are judged by value instead, because their
+bookkeeping.
+
+*Parts.* A write that changed an attribute only in part — a nested path (``SET m.k = :v``,
+``REMOVE m.k``), an append (``SET l = list_append(l, :v)``), an increment (``ADD n :v``,
+``SET n = n + :v``, a scenario's counter add under a policy that sets the sum), a DynamoDB set
+``ADD``/``DELETE`` — kept the rest
+of the value it read, and so may a later write on the same attribute: the cell then names the
+later write, yet the earlier part is in its value. The region records each such write's parts
+and the write whose stored value it changed (its *base*, :class:`WriteRecord` ``parts`` and
+``base``). The part is in an item if some cell of the attribute was built, through a chain of
+such writes back to the judged one, by writes that each left the part as it was: other map keys,
+more appends, more increments, set changes that neither delete what it added nor add what it
+deleted. A write on the chain that set or removed the part, the whole
+attribute or anything inside the part (or touched a list by index: an index names another
+element once the list changed) *replaced* it: it had seen the part (it read a value holding
+it), so the part is ``superseded`` by that write, the first after it on the chain. A part
+dropped by a merge in favour of a write that had not seen it is ``silently-lost`` as before
+(the holder's chain does not reach it). Equal values do not count: a part set again to the same
+value by a later write is that write's.
+
+Two kinds of write are judged by value instead, because their
 whole point is to combine with others: a counter ``ADD`` is in effect while
 its increment still counts (under ``crdt``: its replica's running total has reached it and no
 surviving assignment observed it), and a set ``ADD``/``DELETE`` while

@@ -201,11 +201,15 @@ def write_records(sim: Any, abandoned: Iterable[WriteRecord] = ()) -> list[Write
         bookkeeping = tuple(event.get("bookkeeping") or ()) if event is not None else ()
         removed = tuple(event.get("removed") or ()) if event is not None else ()
         replaces = bool(event.get("replace")) if event is not None else False
+        parts = {a: tuple((kind, tuple(path), *(tuple(m) for m in members))
+                          for kind, path, *members in ps)
+                 for a, ps in (event.get("parts") or {}).items()} if event is not None else {}
+        base = dict(event.get("base") or {}) if event is not None else {}
         records.append(WriteRecord(
             id=op, replica=fact.replica, key=fact.scope, time=fact.time, client=fact.client,
             attributes=attributes, dot=fact.dot, seen=fact.seen, acknowledged=acknowledged,
             error=error, stamp=stamp, added=added, elements=elements, bookkeeping=bookkeeping,
-            applied=op in applied, removed=removed, replaces=replaces,
+            applied=op in applied, removed=removed, replaces=replaces, parts=parts, base=base,
         ))
     for op, failed in sim.failed_requests.items():
         request = failed.request

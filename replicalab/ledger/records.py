@@ -59,6 +59,15 @@ class WriteRecord:
     removed: tuple[str, ...] = ()
     #: It replaced the whole item (PutItem): every attribute it did not set, it removed.
     replaces: bool = False
+    #: Attributes it changed only in part, keeping the rest of the value it read: attribute ->
+    #: its parts, each ``(kind, path)`` with kind ``set``/``remove`` (a nested path),
+    #: ``append``/``prepend`` (list_append of the path's own list) or ``add`` (an increment of
+    #: the path's own number), or ``("elements", path, added, deleted)`` (a set ADD/DELETE,
+    #: members as canonical strings); the path is a tuple of map keys and list indexes.
+    parts: dict[str, tuple[tuple[Any, ...], ...]] = attrs.field(factory=dict)
+    #: For attributes in ``parts``: the write whose stored value it read and changed (absent
+    #: when that was nothing, a tombstone or the initial value).
+    base: dict[str, str] = attrs.field(factory=dict)
 
     def saw(self, other: WriteRecord) -> bool:
         """True iff ``other``'s effect had reached this write's replica when this write ran."""

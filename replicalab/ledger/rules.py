@@ -6,6 +6,7 @@ records (no simulator needed), so a test or a learner can judge a history writte
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
@@ -32,6 +33,11 @@ class _Removals:
     """
 
     def __init__(self, records: Mapping[str, WriteRecord]) -> None:
+        self.records = records
+        #: (cell's write, attribute) -> the chain of values back from it (see :meth:`chain`).
+        self.chains: dict[tuple[str, str], tuple[list[WriteRecord], dict[str, int]]] = {}
+        #: (cell's write, attribute, parts) -> positions on that chain that do not leave them.
+        self.breaks: dict[tuple[str, str, str], list[int]] = {}
         self.removed: dict[tuple[Any, str], list[WriteRecord]] = {}
         self.replacers: dict[Any, list[WriteRecord]] = {}
         self.deleters: dict[tuple[Any, str, Any], list[WriteRecord]] = {}
@@ -51,6 +57,36 @@ class _Removals:
     def replacing(self, key: Any) -> list[WriteRecord]:
         """The writes that replaced item ``key`` whole (PutItem), removing what they did not set."""
         return self.replacers.get(key, [])
+
+    def chain(self, write: str, attribute: str) -> tuple[list[WriteRecord], dict[str, int]]:
+        """The writes whose values of ``attribute`` the cell set by ``write`` was built on, from
+        ``write`` back (each write that changed the attribute only in part, then its base),
+        and each one's position. Built once per cell and attribute: on a hot counter with W
+        increments, judging every write walks it once, not once per write (W²)."""
+        found = self.chains.get((write, attribute))
+        if found is None:
+            order: list[WriteRecord] = []
+            at: dict[str, int] = {}
+            h = self.records.get(write)
+            while h is not None and h.id not in at:
+                at[h.id] = len(order)
+                order.append(h)
+                if attribute not in h.parts:
+                    break
+                h = self.records.get(h.base.get(attribute, ""))
+            found = self.chains[(write, attribute)] = (order, at)
+        return found
+
+    def breaking(self, write: str, attribute: str, mine: Any) -> list[int]:
+        """Positions on :meth:`chain` ``(write, attribute)``, ascending, of the writes that do
+        not leave the parts ``mine`` as they were (:func:`_leaves`); computed once per parts."""
+        key = (write, attribute, repr(mine))
+        found = self.breaks.get(key)
+        if found is None:
+            order, _ = self.chain(write, attribute)
+            found = self.breaks[key] = [j for j, h in enumerate(order) if attribute not in h.parts
+                                        or not _leaves(h.parts[attribute], mine)]
+        return found
 
     def deleting(self, key: Any, attribute: str, element: Any) -> list[WriteRecord]:
         """The writes on item ``key`` whose set ``DELETE`` on ``attribute`` named ``element``."""
@@ -201,6 +237,61 @@ def _removers(w: WriteRecord, attribute: str, removals: _Removals) -> set[str]:
             if r.id != w.id and not w.saw(r)}
 
 
+def _same_place(a: str | int, b: str | int) -> bool:
+    """Two path elements may name the same place: the same map key, or any two list indexes
+    (an index names a different element once the list has changed, so never rely on it)."""
+    return (a == b and type(a) is type(b)) or (type(a) is int and type(b) is int)
+
+
+def _leaves(later: Iterable[tuple[Any, ...]], mine: Iterable[tuple[Any, ...]]) -> bool:
+    """True iff a write whose parts are ``later``, applied on a value holding the parts
+    ``mine``, leaves them as they were: every later part is elsewhere in the value, or adds to
+    the same list (append/prepend after an append/prepend) or number (add after add), or
+    changes the same set without deleting what ``mine`` added or adding what it deleted."""
+    for kind, path, *members in mine:
+        for other, place, *theirs in later:
+            if not all(_same_place(a, b) for a, b in zip(path, place, strict=False)):
+                continue  # disjoint: neither path is a prefix of the other
+            if path == place and ({kind, other} <= {"append", "prepend"} or kind == other == "add"):
+                continue
+            if path == place and kind == other == "elements" \
+                    and not set(members[0]) & set(theirs[1]) and not set(members[1]) & set(theirs[0]):
+                continue
+            return False
+    return True
+
+
+def _by_parts(item: Item | None, attribute: str, w: WriteRecord, index: _Removals,
+              ) -> tuple[bool, set[str]]:
+    """Is ``w``'s part of ``attribute`` (``w.parts``) in ``item``, though another write's cell
+    holds the attribute?
+
+    A cell's write that changed only parts of the attribute built its value on its ``base``
+    (the stored value it read), and so on back: a chain of values. ``w``'s parts are in the
+    cell if the chain reaches ``w`` and every write on it after ``w`` left them as they were
+    (:func:`_leaves`). Returns (True, ∅) if some live cell is such a chain; else (False, the
+    first write after ``w`` on each chain that reached ``w`` but replaced or removed its part —
+    each had seen ``w``, since it read a value holding it)."""
+    if item is None:
+        return False, set()
+    replacers: set[str] = set()
+    mine = w.parts[attribute]
+    for version in item.versions:
+        for cell in version.cells_of(attribute):
+            if cell.removed:
+                continue
+            order, at = index.chain(cell.write, attribute)
+            i = at.get(w.id)
+            if i is None:
+                continue
+            breaks = index.breaking(cell.write, attribute, mine)
+            k = bisect.bisect_left(breaks, i) - 1  # the closest to w after it (positions < i)
+            if k < 0:
+                return True, set()
+            replacers.add(order[breaks[k]].id)
+    return False, replacers
+
+
 def _present(item: Item | None, attribute: str) -> bool:
     """True iff some version of ``item`` holds a live (not removed) cell of ``attribute``."""
     return item is not None and any(not cell.removed for version in item.versions
@@ -237,7 +328,17 @@ def _missing(w: WriteRecord, item: Item | None, removals: _Removals,
             continue
         if attribute in w.added and attribute not in reset and _counted(item, attribute, w):
             continue
+        replacers: set[str] = set()
+        if attribute in w.parts:
+            kept, replacers = _by_parts(item, attribute, w, removals)
+            if kept:
+                continue
         missing = True
+        if replacers:
+            # Its part was carried forward until one of these writes (each had seen it: its
+            # value was built on w's) replaced or removed that part.
+            holders.update(replacers)
+            continue
         removers = _removers(w, attribute, removals)
         if removers and not _present(item, attribute):
             # Gone because someone removed it (REMOVE, a delete). Under crdt a removal leaves
@@ -280,7 +381,42 @@ def _judge_inputs(writes: Any, final: Any, losses: Any, reports: Any, absent: An
             isinstance(r, str) and isinstance(keys, Mapping)
             and all(isinstance(v, VectorClock) for v in keys.values()) for r, keys in reached.items())):
         raise ConfigError(f"reached must map replica -> {{key: VectorClock}}, got {_validate.shown(reached)}")
-    return listed(writes, WriteRecord, "writes"), listed(losses, LossEvent, "losses")
+    records = listed(writes, WriteRecord, "writes")
+    for record in records:
+        _check_parts(record)
+    return records, listed(losses, LossEvent, "losses")
+
+
+_KINDS = ("set", "remove", "append", "prepend", "add")
+
+
+def _check_parts(w: WriteRecord) -> None:
+    """A record's ``parts`` and ``base`` have the documented shape, or ConfigError naming it."""
+    def path_ok(path: Any) -> bool:
+        return isinstance(path, (tuple, list)) and len(path) > 0 and all(
+            type(e) in (str, int) for e in path)
+
+    def members_ok(value: Any) -> bool:
+        return isinstance(value, (tuple, list)) and all(isinstance(m, str) for m in value)
+
+    def part_ok(part: Any) -> bool:
+        if not isinstance(part, (tuple, list)) or len(part) < 2 or not path_ok(part[1]):
+            return False
+        if part[0] == "elements":
+            return len(part) == 4 and members_ok(part[2]) and members_ok(part[3])
+        return part[0] in _KINDS and len(part) == 2
+
+    if not isinstance(w.parts, Mapping) or not all(
+            isinstance(a, str) and isinstance(ps, (tuple, list)) and all(part_ok(p) for p in ps)
+            for a, ps in w.parts.items()):
+        raise ConfigError(
+            f"WriteRecord {w.id!r}: parts must map attribute -> parts, each (kind, path) with kind "
+            f"one of {', '.join(_KINDS)} or ('elements', path, added, deleted), a path a "
+            f"non-empty tuple of str keys and int indexes; got {_validate.shown(w.parts)}")
+    if not isinstance(w.base, Mapping) or not all(
+            isinstance(a, str) and isinstance(b, str) for a, b in w.base.items()):
+        raise ConfigError(f"WriteRecord {w.id!r}: base must map attribute -> write id, "
+                          f"got {_validate.shown(w.base)}")
 
 
 def judge(

@@ -77,6 +77,7 @@ from replicalab.errors import ConfigError
 from replicalab.items import INITIAL_WRITE, Item
 from replicalab.policies import Loss, MergePolicy
 from replicalab.replica import dynamo as _dynamo
+from replicalab.replica import parts as _parts
 from replicalab.replica.base import Context, Response
 from replicalab.replica.log_fields import element_fields, loss_fields, stamp_fields, written_fields
 from replicalab.replica.mrsc_messages import (
@@ -128,6 +129,8 @@ class _Pending:
     answer: Response | None = None
     #: A confirmation (:class:`Confirm`), not a proposal: it takes no commit number.
     confirming: bool = False
+    #: What it changed in part, and on which stored value (:mod:`replicalab.replica.parts`).
+    partial: dict[str, Any] = attrs.field(factory=dict)
 
 
 @attrs.define
@@ -326,16 +329,18 @@ class MrscRegion(TableReplica):
             return
         stamp = self._stamp(ctx)
         # Commit order, not stamp order: the new item is this write on top of the committed one.
+        adds = msg.increments if isinstance(msg, UpdateItem) else {}
         outcome = self.policy.overwrite(self.items.get(msg.key), attributes, write=msg.op,
                                         stamp=stamp, replica=self.actor,
-                                        replace=isinstance(msg, PutItem),
-                                        adds=msg.increments if isinstance(msg, UpdateItem) else {},
+                                        replace=isinstance(msg, PutItem), adds=adds,
                                         elements=msg.elements if isinstance(msg, UpdateItem) else {})
         base = self.versions.get(msg.key, 0)
+        partial = _parts.wrote_fields(self.items.get(msg.key), None, adds,
+                                      self.policy.keeps_counters, isinstance(msg, PutItem))
         # The clocks as of the stamp: what the write's Wrote line reports when it commits.
         self._send_proposal(ctx, _Pending(msg, src, outcome.item, base, dict(attributes),
                                           self.lamport.time, (self.hlc.wall, self.hlc.logical),
-                                          replace=isinstance(msg, PutItem)))
+                                          replace=isinstance(msg, PutItem), partial=partial))
 
     def _propose_request(self, ctx: Context, src: str, msg: _dynamo.DynamoWrite) -> None:
         """A DynamoDB write: planned on the committed item, then proposed (or, if it changes
@@ -366,10 +371,12 @@ class MrscRegion(TableReplica):
                                         stamp=stamp, replica=self.actor, replace=planned.replace)
         answer = _dynamo.DynamoResult(msg.op, old=_dynamo._cells(planned.old),
                                       new=_dynamo._cells(planned.new))
+        partial = _parts.wrote_fields(self.items.get(msg.key), msg.update, planned.adds,
+                                      self.policy.keeps_counters, planned.replace)
         self._send_proposal(ctx, _Pending(msg, src, outcome.item, base, dict(planned.attributes),
                                           self.lamport.time, (self.hlc.wall, self.hlc.logical),
                                           replace=planned.replace, removed=planned.removed,
-                                          answer=answer))
+                                          answer=answer, partial=partial))
 
     def _send_proposal(self, ctx: Context, pending: _Pending) -> None:
         msg, base = pending.msg, pending.base
@@ -505,7 +512,7 @@ class MrscRegion(TableReplica):
             bookkeeping=list(getattr(pending.msg, "bookkeeping", ())),
             stamp=stamp_fields(version_item.stamp),
             clock={}, lamport=pending.lamport, hlc=list(pending.hlc),
-            losses=[], version=version, item=self.items[key].to_trace(), **extra,
+            losses=[], version=version, item=self.items[key].to_trace(), **pending.partial, **extra,
         )
         if not pending.replied:
             pending.replied = True

@@ -33,6 +33,7 @@ from replicalab.errors import ConfigError
 from replicalab.items import Item, Stamp
 from replicalab.policies import MergePolicy, Outcome, get_policy
 from replicalab.replica import dynamo as _dynamo
+from replicalab.replica import parts as _parts
 from replicalab.replica._keyspace import ItemStore, KeyspaceIndex
 from replicalab.replica.base import Context, Replica, Response
 from replicalab.replica.capacity import TokenBucket, write_units
@@ -293,6 +294,8 @@ class TableReplica(AntiEntropyDriver, Replica):
             elements=elements,
         )
         self.items[msg.key] = outcome.item
+        partial = _parts.wrote_fields(current, msg.update if isinstance(msg, _dynamo.DynamoWrite) else None,
+                                      adds, self.policy.keeps_counters, replace)
         ctx.log(
             "Wrote",
             write=msg.op,
@@ -311,6 +314,7 @@ class TableReplica(AntiEntropyDriver, Replica):
             losses=loss_fields(outcome.losses),
             item=outcome.item.to_trace(),
             removed=list(removed),
+            **partial,
             **dict(extra or {}),
         )
         return outcome, stamp
