@@ -30,6 +30,10 @@ class _Removals:
     key written W times by plain updates, a scan of every record per write and attribute made
     the ledger quadratic in W. Each list keeps the records' order, so anything built from
     it (a sentence naming the deleters) reads as the scan over every record did.
+
+    It also keeps, per final cell and attribute, the chain of values a write that changed only
+    part of the attribute was built on (:meth:`chain`, :meth:`breaking`): the one other
+    per-ledger index the rules need, built lazily for the same reason.
     """
 
     def __init__(self, records: Mapping[str, WriteRecord]) -> None:
@@ -516,9 +520,9 @@ def judge(
                 held_at.append(f"{replica} (down, its state kept)")
                 held_ids.add(replica)
                 holding.append(dormant[replica].get(w.key))
-        states = {r: dormant[r] if r in dormant else final[r] for r in judged}
-        found_at = {r: _missing(w, states[r].get(w.key), removals, records, reset) for r in judged}
-        holding += [states[r].get(w.key) for r in judged if found_at[r] is None]
+        state = final if live else dormant  # where the judged replicas' items are
+        found_at = {r: _missing(w, state[r].get(w.key), removals, records, reset) for r in judged}
+        holding += [state[r].get(w.key) for r in judged if found_at[r] is None]
         outranked = _outranked(w, won.get(w.id, ()), holding, records) if deletes else frozenset()
         for replica in judged:
             name = f"{replica} (down, its state kept)" if replica in dormant else replica
