@@ -16,9 +16,13 @@ All three are immutable; policies build new ones.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import attrs
@@ -27,7 +31,8 @@ from replicalab import _validate
 from replicalab.clocks import VectorClock
 from replicalab.errors import ConfigError, ReplicaLabError, SerializationError
 
-__all__ = ["INITIAL_STAMP", "INITIAL_WRITE", "Cell", "Item", "Stamp", "Version", "format_wall", "sorted_elements"]
+__all__ = ["INITIAL_STAMP", "INITIAL_WRITE", "Cell", "Item", "Stamp", "Version", "format_wall", "member_form",
+           "member_kind", "members_of", "sorted_elements", "typed_groups", "typed_view"]
 
 #: Provenance of data loaded before the run starts; it happened before every client write.
 INITIAL_WRITE = "initial"
@@ -60,6 +65,87 @@ def sorted_elements(values: Any) -> list[Any]:
         if type(value) not in (str, int):
             raise ConfigError(f"set elements are strings or integers, got {_validate.shown(value)}")
     return sorted(set(values), key=lambda v: (isinstance(v, str), v))
+
+
+#: DynamoDB set types by the prefix of a member string, and back.
+_KIND_OF_PREFIX = {"S": "SS", "N": "NS", "B": "BS"}
+_PREFIX_OF_KIND = {kind: prefix for prefix, kind in _KIND_OF_PREFIX.items()}
+_NUMBER = re.compile(r"^-?(0|[1-9][0-9]*)(\.[0-9]*[1-9])?$")
+_HEX = re.compile(r"^(?:[0-9a-f]{2})*$")
+
+
+def _canonical_number(text: str) -> str:
+    """A number's text as DynamoDB normalises it (``1.0`` and ``1`` are one number), or raise."""
+    try:
+        value = Decimal(text)
+    except (InvalidOperation, TypeError, ValueError):
+        raise ConfigError(f"an NS member must be a number's text, got {_validate.shown(text)}") from None
+    if not value.is_finite():
+        raise ConfigError(f"an NS member must be a finite number, got {_validate.shown(text)}")
+    return "0" if not value else format(value.normalize(), "f")
+
+
+def members_of(form: Any) -> frozenset[str] | None:
+    """The member strings of a DynamoDB set in cell form, or None if ``form`` is no typed set.
+
+    A member string names one DynamoDB set member with its type, canonically, so that equal
+    members are equal strings and members of different types never are: ``S:<text>``,
+    ``N:<number as DynamoDB normalises it>``, ``B:<bytes as lowercase hex>`` (the same strings
+    the ledger's parts use). The cell form is :mod:`replicalab.dynamodb.cells`' one-key dict
+    ``{"SS": [texts]}``, ``{"NS": [numbers' texts]}``, ``{"BS": [base64 texts]}``.
+
+        >>> sorted(members_of({"NS": ["1.0", "2.50"]})), members_of({"S": "x"})
+        (['N:1', 'N:2.5'], None)
+    """
+    if not isinstance(form, Mapping) or len(form) != 1:
+        return None
+    (kind, texts), = form.items()
+    if kind not in _PREFIX_OF_KIND or not isinstance(texts, (list, tuple)) or not texts \
+            or not all(isinstance(t, str) for t in texts):
+        return None
+    if kind == "SS":
+        return frozenset("S:" + t for t in texts)
+    if kind == "NS":
+        return frozenset("N:" + _canonical_number(t) for t in texts)
+    try:
+        return frozenset("B:" + base64.b64decode(t, validate=True).hex() for t in texts)
+    except (binascii.Error, ValueError):
+        raise ConfigError(f"a BS member must be base64 text, got {_validate.shown(texts)}") from None
+
+
+def member_kind(member: Any) -> str:
+    """The DynamoDB set type (``SS``, ``NS``, ``BS``) of a member string, or ConfigError."""
+    prefix, _, text = member.partition(":") if isinstance(member, str) else ("", "", "")
+    kind = _KIND_OF_PREFIX.get(prefix)
+    if kind is None or (kind == "NS" and (not _NUMBER.match(text) or text == "-0")) \
+            or (kind == "BS" and not _HEX.match(text)):
+        raise ConfigError(f"a DynamoDB set member is 'S:<text>', 'N:<number>' or 'B:<hex>' "
+                          f"(canonical), got {_validate.shown(member)}")
+    return kind
+
+
+def member_form(members: Iterable[str]) -> dict[str, list[str]]:
+    """The cell form of a non-empty DynamoDB set given by its member strings (one type):
+    the inverse of :func:`members_of`, sorted as :func:`replicalab.dynamodb.cells.to_cell`
+    sorts (texts; numbers by value; binaries by their base64 text).
+
+        >>> member_form(["N:10", "N:9", "N:1.5"]), member_form(["B:6869"])
+        ({'NS': ['1.5', '9', '10']}, {'BS': ['aGk=']})
+    """
+    if isinstance(members, (str, bytes, bytearray, Mapping)) or not hasattr(members, "__iter__"):
+        raise ConfigError(f"member_form takes a collection of member strings, got {_validate.shown(members)}")
+    members = list(members)
+    kinds = {member_kind(m) for m in members}
+    if len(kinds) != 1:
+        raise ConfigError(f"member_form takes the members of one non-empty set of one type, "
+                          f"got {_validate.shown(members)}")
+    kind, = kinds
+    texts = {m[2:] for m in members}
+    if kind == "NS":
+        return {kind: sorted(texts, key=Decimal)}
+    if kind == "BS":
+        return {kind: sorted(base64.b64encode(bytes.fromhex(t)).decode("ascii") for t in texts)}
+    return {kind: sorted(texts)}
 
 
 @attrs.frozen(order=False)
@@ -194,6 +280,19 @@ class Cell:
     #: On a value (or tombstone) that a crdt assignment wrote over a counter: per replica,
     #: ``(replica, seq, total)`` of the counter cell it observed — the increments it reset.
     offsets: tuple[Offset, ...] = attrs.field(default=(), converter=_offsets)
+    #: On an element cell (crdt policy): the element is a DynamoDB set member, its value the
+    #: member string (``S:a``, ``N:1.5``, ``B:<hex>``, see :func:`members_of`); the attribute
+    #: then reads as the typed set in cell form (``{"SS": [...]}``), not as a list.
+    typed: bool = attrs.field(default=False)
+
+    @typed.validator
+    def _check_typed(self, _attribute: Any, typed: Any) -> None:
+        if type(typed) is not bool:
+            raise ConfigError(f"Cell.typed must be True or False, got {_validate.shown(typed)}")
+        if typed and (not self.element or self.removed or self.counter):
+            raise ConfigError("only a live element cell can be typed (a DynamoDB set member)")
+        if typed:
+            member_kind(self.value)
 
 
 @attrs.frozen
@@ -245,7 +344,9 @@ class Version:
                 grouped.setdefault(name, []).append(cell)
         out: dict[str, Any] = {}
         for name, cells in grouped.items():
-            if any(c.element for c in cells):
+            if any(c.typed for c in cells):  # a DynamoDB set under crdt: its typed cell form
+                out[name] = typed_view(cells)
+            elif any(c.element for c in cells):
                 out[name] = sorted_elements(c.value for c in cells)
             elif any(c.counter for c in cells):  # a crdt counter: base value plus contributions
                 out[name] = counter_value(every[name])
@@ -283,6 +384,42 @@ class Version:
             if name == attribute:
                 return cell
         return None
+
+
+def typed_groups(cells: Iterable[Cell]) -> list[tuple[Stamp, Any]]:
+    """The values live ``cells`` of one attribute hold, when some are DynamoDB set members
+    (typed element cells), each with the newest stamp among its cells, oldest first:
+    the members of each set type as one set in cell form, every other value on its own.
+
+    One set (the usual case) is one group. More groups mean concurrent writes of different
+    types that no write has seen together (an ``ADD`` of an ``SS`` beside an ``ADD`` of an
+    ``NS``, or beside a ``SET`` of a string): all are kept, as a multi-value register keeps
+    concurrent values, and a reader takes the newest (as DynamoDB requests read siblings).
+    """
+    if isinstance(cells, (str, bytes, bytearray, Mapping)) or not hasattr(cells, "__iter__"):
+        raise ConfigError(f"typed_groups takes the cells of one attribute, got {_validate.shown(cells)}")
+    members: dict[str, list[Cell]] = {}
+    groups: list[tuple[Stamp, Any]] = []
+    for cell in cells:
+        if not isinstance(cell, Cell):
+            raise ConfigError(f"typed_groups takes Cell objects, got {_validate.shown(cell)}")
+        if cell.removed:
+            continue
+        if cell.typed:
+            members.setdefault(member_kind(cell.value), []).append(cell)
+        else:
+            groups.append((cell.stamp, _plain(cell.value)))
+    for _, typed in sorted(members.items()):
+        groups.append((max(c.stamp for c in typed), member_form(c.value for c in typed)))
+    return sorted(groups, key=lambda g: g[0].key)
+
+
+def typed_view(cells: Iterable[Cell]) -> Any:
+    """What :meth:`Version.attributes` shows for an attribute holding DynamoDB set members:
+    the set in cell form (``{"SS": ["a", "b"]}``) or, with concurrent values of other types,
+    the list of them, oldest first (:func:`typed_groups`)."""
+    groups = [value for _, value in typed_groups(cells)]
+    return groups[0] if len(groups) == 1 else groups
 
 
 def _sorted_versions(versions: Any) -> tuple[Version, ...]:
@@ -386,11 +523,12 @@ class Item(_Memo):
                 "write": v.write,
                 "stamp": [v.stamp.wall, v.stamp.logical, v.stamp.replica, v.stamp.seq],
                 "clock": v.clock.to_dict(),
-                # A set element's flag is appended only when set, so items without sets keep
-                # their bytes (and anti-entropy its byte counts).
+                # A set element's flag (and a DynamoDB member's) is appended only when set, so
+                # items without sets keep their bytes (and anti-entropy its byte counts).
                 "cells": [[name, c.value, c.write, [c.stamp.wall, c.stamp.logical, c.stamp.replica,
                                                      c.stamp.seq], c.removed, c.counter,
-                           *([c.element, [list(o) for o in c.offsets]] if c.offsets
+                           *([c.element, [list(o) for o in c.offsets], True] if c.typed
+                             else [c.element, [list(o) for o in c.offsets]] if c.offsets
                              else [True] if c.element else [])]
                           for name, c in v.cells],
             }

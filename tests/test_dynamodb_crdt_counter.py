@@ -153,20 +153,19 @@ def test_a_global_table_set_concurrent_with_an_add_keeps_the_add() -> None:
     assert result.ledger.verdicts() == {"w1": "kept", "w2": "kept"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "not fixed in issue 16: a GlobalTable set ADD/DELETE under crdt is stored as the whole set "
-    "its region computed (a multi-value register), not as OR-Set elements as the policy promises; "
-    "routing it needs typed (SS/NS/BS) element cells, which the crdt cells do not carry yet"))
 def test_two_concurrent_set_adds_under_crdt_union_in_every_region() -> None:
-    """Found while fixing the counter: ``ADD tags :e`` from two regions at once ends as two
-    sibling sets (``[{'SS': ['a', 'x']}, {'SS': ['b', 'x']}]``) and a GetItem returns only one
-    of them, while the ledger calls both kept. True for an add-wins OR-Set: a, b and x."""
+    """Found while fixing the counter: ``ADD tags :e`` from two regions at once ended as two
+    sibling sets (``[{'SS': ['a', 'x']}, {'SS': ['b', 'x']}]``) and a GetItem returned only
+    one of them, while the ledger called both kept. Now a set ADD under crdt adds OR-Set
+    elements (issue hor): a, b and x in every region, both writes kept."""
     cart = {"pk": {"S": "cart"}}
     table = GlobalTable("carts", merge="crdt", items=[{**cart, "tags": {"SS": ["x"]}}])
     table.at(100)
     for region, element in (("eu-west-1", "a"), ("us-east-1", "b")):
         table.client(region, region).update_item(TableName="carts", Key=cart, UpdateExpression="ADD tags :e",
                                                  ExpressionAttributeValues={":e": {"SS": [element]}})
-    table.settle()
+    result = table.settle()
     got = table.client("ap-southeast-2", "reader").get_item(TableName="carts", Key=cart)
     assert got["Item"]["tags"] == {"SS": ["a", "b", "x"]}
+    assert result.converged and result.ledger.verdicts() == {"w1": "kept", "w2": "kept"}
+    assert {str(state["cart"]["tags"]) for state in result.final.values()} == {"{'SS': ['a', 'b', 'x']}"}

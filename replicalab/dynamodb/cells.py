@@ -38,8 +38,9 @@ from typing import Any
 from replicalab._validate import shown
 from replicalab.dynamodb.exceptions import ValidationException
 from replicalab.dynamodb.values import Value, number_text, type_of
+from replicalab.items import members_of
 
-__all__ = ["from_cell", "from_cells", "to_cell", "to_cells"]
+__all__ = ["from_cell", "from_cells", "to_cell", "to_cells", "to_members"]
 
 
 def to_cell(value: Value) -> Any:
@@ -90,6 +91,22 @@ def from_cell(cell: Any) -> Value:
         if tag == "BS":
             return frozenset(base64.b64decode(p) for p in payload)
     raise ValidationException(f"not a stored DynamoDB value (cell form): {shown(cell)}")
+
+
+def to_members(value: frozenset[Any]) -> frozenset[str]:
+    """The member strings of a DynamoDB set (Python side): how the ``crdt`` policy names its
+    OR-Set elements (:func:`replicalab.items.members_of`: ``S:a``, ``N:1.5``, ``B:<hex>``;
+    ``1.0`` and ``1`` are one member, as in DynamoDB).
+
+        >>> sorted(to_members(frozenset({Decimal("1.0"), Decimal("20")})))
+        ['N:1', 'N:20']
+    """
+    if not isinstance(value, frozenset) or not value:
+        raise ValidationException(f"to_members takes a non-empty DynamoDB set, got {shown(value)}")
+    members = members_of(to_cell(value))
+    if members is None:
+        raise ValidationException(f"not a DynamoDB set: {shown(value)}")
+    return members
 
 
 def to_cells(item: dict[str, Value]) -> dict[str, Any]:

@@ -98,6 +98,10 @@ class MergePolicy:
     #: True if ``adds`` keep a counter whose concurrent increments all count (``crdt``); a
     #: DynamoDB ``ADD`` of an integer is then sent as ``adds``, not as the sum it reads.
     keeps_counters: ClassVar[bool] = False
+    #: True if set ``elements`` (and DynamoDB sets, ``typed``) are kept as an add-wins OR-Set
+    #: (``crdt``); a DynamoDB set ``ADD``/``DELETE`` is then sent as elements, not as the
+    #: whole set it reads.
+    keeps_sets: ClassVar[bool] = False
 
     def __repr__(self) -> str:
         return f"get_policy({self.name!r})"
@@ -114,6 +118,7 @@ class MergePolicy:
         replace: bool = False,
         adds: Mapping[str, int] | None = None,
         elements: Mapping[str, tuple[frozenset[Any], frozenset[Any]]] | None = None,
+        typed: bool = False,
     ) -> Outcome:
         """Apply a client write at ``replica``: set ``attributes`` (and, if ``replace``, drop the rest).
 
@@ -129,6 +134,11 @@ class MergePolicy:
         set value in ``attributes`` is stored the same way); an empty set
         removes the attribute. The ``crdt`` policy keeps an OR-Set instead.
 
+        ``typed`` says the ``elements`` are DynamoDB set members (member strings such as
+        ``S:a``, :func:`~replicalab.items.members_of`); only a policy that
+        :attr:`keeps_sets` takes them (the others get a DynamoDB set whole, as a value),
+        so here ``typed=True`` raises ConfigError.
+
         The write builds a new version on top of what the replica holds (with
         siblings, each attribute starts from the sibling with the greatest
         stamp: the reader's resolution) and then *merges* it into the item with
@@ -139,6 +149,10 @@ class MergePolicy:
         Under ``causal`` the new version's clock dominates every sibling.
         """
         _write_arguments(item, attributes, write, stamp, replica, replace, adds, elements)
+        if typed is not False:
+            raise ConfigError(f"typed must be False for the {self.name or 'base'} policy: only a policy "
+                              f"that keeps sets (crdt) takes DynamoDB set members as elements; "
+                              f"got {_validate.shown(typed)}")
         versions = list(item.versions) if item is not None else []
         base = _base_cells(versions)
         cells = _built_cells(base, attributes, adds, elements, write, stamp, replace)

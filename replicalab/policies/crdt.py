@@ -39,6 +39,8 @@ from replicalab.items import (
     Item,
     Stamp,
     Version,
+    member_kind,
+    members_of,
     observed,
     sorted_elements,
 )
@@ -125,6 +127,7 @@ class CrdtMap(MergePolicy):
 
     name: ClassVar[str] = "crdt"
     keeps_counters: ClassVar[bool] = True
+    keeps_sets: ClassVar[bool] = True
     summary: ClassVar[str] = ("items as CRDT maps: multi-value registers, counters and "
                               "add-wins OR-Sets per attribute")
 
@@ -147,8 +150,10 @@ class CrdtMap(MergePolicy):
         replace: bool = False,
         adds: Mapping[str, int] | None = None,
         elements: Mapping[str, tuple[frozenset[Any], frozenset[Any]]] | None = None,
+        typed: bool = False,
     ) -> Outcome:
         _write_arguments(item, attributes, write, stamp, replica, replace, adds, elements)
+        _typed_arguments(typed, elements)
         if not isinstance(attributes, Mapping):
             raise ConfigError(f"attributes must be a mapping of name -> value, got {_validate.shown(attributes)}")
         current = _single(_item(item, "item"), self.name) if item is not None else None
@@ -171,11 +176,14 @@ class CrdtMap(MergePolicy):
             fresh.append((name, Cell(total, write, stamp, counter=True)))
         still: dict[str, set[Any]] = {}
         for name, (added, deleted) in elements.items():
-            # A plain list the replica held becomes elements added by this write.
-            folded = {e for c in stores.get(name, {}).values() if not c.element and not c.removed
-                      and isinstance(c.value, tuple) for e in c.value}
+            # A plain list the replica held becomes elements added by this write (a scenario's
+            # set stored whole; a DynamoDB set is always elements under crdt: nothing to fold,
+            # and a DynamoDB list is no set).
+            folded = set() if typed else {
+                e for c in stores.get(name, {}).values() if not c.element and not c.removed
+                and isinstance(c.value, tuple) for e in c.value}
             still[name] = (folded | added | {c.value for n, c in kept if n == name}) - deleted
-            fresh += [(name, Cell(e, write, stamp, element=True))
+            fresh += [(name, Cell(e, write, stamp, element=True, typed=typed))
                       for e in sorted_elements((folded | added) - deleted)]
         assigned = set(stores) if replace else set(attributes) | set(elements)
         new = kept + _with_offsets(fresh, {n: stores[n] for n in sorted(assigned & set(stores))},
@@ -337,10 +345,29 @@ def _element_key(cell: Cell) -> tuple[bool, Any]:
 
 
 def _crdt_cells(value: Any, write: str, stamp: Stamp) -> list[Cell]:
-    """The crdt cells of a value set by ``write``: a set is one element cell per element."""
+    """The crdt cells of a value set by ``write``: a set is one element cell per element; a
+    DynamoDB set in cell form (``{"SS": [...]}``, :func:`~replicalab.items.members_of`) one
+    typed element cell per member."""
     if isinstance(value, (set, frozenset)):
         return [Cell(e, write, stamp, element=True) for e in sorted_elements(value)]
+    members = members_of(value)
+    if members is not None:
+        return [Cell(m, write, stamp, element=True, typed=True) for m in sorted(members)]
     return [Cell(value, write, stamp)]
+
+
+def _typed_arguments(typed: Any, elements: Any) -> None:
+    """``typed`` is a bool, and with it every element is a DynamoDB member string, one set
+    type per attribute (ConfigError naming what would be valid)."""
+    if type(typed) is not bool:
+        raise ConfigError(f"typed must be True or False, got {_validate.shown(typed)}")
+    if not typed:
+        return
+    for name, (added, deleted) in (elements or {}).items():
+        kinds = {member_kind(m) for m in (*added, *deleted)}
+        if len(kinds) > 1:
+            raise ConfigError(f"typed elements of {name!r} must be members of one set type "
+                              f"(SS, NS or BS), got {sorted(kinds)}")
 
 
 def _survives(name: str, cell: Cell, still: Mapping[str, set[Any]]) -> bool:

@@ -30,13 +30,13 @@ from typing import Any, ClassVar
 import attrs
 
 from replicalab import _validate
-from replicalab.dynamodb.cells import from_cell, to_cells
+from replicalab.dynamodb.cells import from_cell, to_cells, to_members
 from replicalab.dynamodb.evaluate import apply_update_expression, holds
 from replicalab.dynamodb.exceptions import ValidationException
-from replicalab.dynamodb.syntax import Add, Condition, UpdateExpression
+from replicalab.dynamodb.syntax import Add, Condition, Delete, UpdateExpression
 from replicalab.dynamodb.values import MAX_ITEM_BYTES, Value, item_size
 from replicalab.errors import ConfigError
-from replicalab.items import Cell, Item, counter_value
+from replicalab.items import Cell, Item, counter_value, typed_groups
 from replicalab.replica.base import Request, Response
 
 __all__ = ["OPERATIONS", "DynamoGet", "DynamoQuery", "DynamoResult", "DynamoTransaction",
@@ -159,8 +159,10 @@ class DynamoResult(Response):
 
 def _greatest(cells: Any) -> dict[str, Cell]:
     """Each attribute's cell with the greatest stamp — except a ``crdt`` counter, whose value
-    is the sum of its live cells (its increments and the number they add to), as
-    :meth:`~replicalab.items.Version.attributes` shows it."""
+    is the sum of its live cells (its increments and the number they add to), and a ``crdt``
+    DynamoDB set, whose value is the union of its live member cells as one typed set (with a
+    concurrent value of another type beside it, the newer of the two), as
+    :meth:`~replicalab.items.Version.attributes` shows them."""
     best: dict[str, Cell] = {}
     counted: dict[str, list[Cell]] = {}
     for name, cell in cells:
@@ -172,6 +174,9 @@ def _greatest(cells: Any) -> dict[str, Cell]:
         if any(c.counter for c in live):
             top = max(live, key=lambda c: c.stamp)
             best[name] = attrs.evolve(top, value=counter_value(every), counter=False, offsets=())
+        elif any(c.typed for c in live):
+            stamp, value = typed_groups(live)[-1]
+            best[name] = Cell(value, best[name].write, stamp)
     return best
 
 
@@ -209,6 +214,9 @@ class Planned:
     new: dict[str, Value] | None
     #: Integer ``ADD`` amounts sent as counter increments (a policy that keeps counters).
     adds: dict[str, int] = attrs.field(factory=dict)
+    #: Set ``ADD``/``DELETE`` sent as OR-Set elements (a policy that keeps sets): attribute ->
+    #: (members added, members deleted), as member strings (:func:`~replicalab.items.members_of`).
+    elements: dict[str, tuple[frozenset[str], frozenset[str]]] = attrs.field(factory=dict)
 
 
 class ConditionFailed(Exception):
@@ -219,13 +227,22 @@ class ConditionFailed(Exception):
         self.old = old
 
 
-def plan(item: Item | None, msg: DynamoWrite, counters: bool = False) -> Planned | None:
+def plan(item: Item | None, msg: DynamoWrite, counters: bool = False,
+         sets: bool = False) -> Planned | None:
     """What ``msg`` does to the local ``item``; None for a ConditionCheck.
 
     With ``counters`` (the region's policy keeps counters, ``crdt``) an ``ADD`` of an integer
     to a top-level attribute that holds an integer or nothing is an increment
     (``Planned.adds``), merged as a counter; otherwise, and under every other policy, ``ADD``
     sets the sum it read locally (so under LWW a concurrent ``ADD`` elsewhere can lose).
+
+    With ``sets`` (the region's policy keeps sets, ``crdt``) an ``ADD`` or ``DELETE`` of a set
+    (SS, NS, BS) on a top-level attribute goes as OR-Set elements (``Planned.elements``:
+    the members added or deleted, whatever the local set held), so concurrent ``ADD`` s from
+    two regions union and a ``DELETE`` removes only the members its region had seen.
+    Otherwise ``ADD``/``DELETE`` set the whole set read locally. Either way the update is
+    first applied to the local item, so a type error (``ADD`` of an SS to a number or to an
+    NS) is refused as DynamoDB refuses it, and ``new`` is what the region answers.
 
     Raises :class:`ConditionFailed` if the condition is false on the local item (on any
     sibling), :class:`~replicalab.dynamodb.exceptions.ValidationException` if the update
@@ -253,13 +270,15 @@ def plan(item: Item | None, msg: DynamoWrite, counters: bool = False) -> Planned
         raise ValidationException("Item size to update has exceeded the maximum allowed size")
     tops = sorted({str(a.path.elements[0]) for a in (msg.update.actions if msg.update else ())})
     adds = _increments(msg.update, base) if counters and msg.update is not None else {}
-    attributes = {n: new[n] for n in tops if n in new and n not in adds}
-    removed = tuple(n for n in tops if n not in new)
+    elements = _set_actions(msg.update) if sets and msg.update is not None else {}
+    attributes = {n: new[n] for n in tops if n in new and n not in adds and n not in elements}
+    # An emptied set is no tombstone here: its DELETE removed the members its region had seen.
+    removed = tuple(n for n in tops if n not in new and n not in elements)
     if raw is None or any(k not in raw for k in keys):
         # Creating the item (or writing to one whose key a concurrent delete took away, per
         # attribute): the key attributes are written too, as bookkeeping.
         attributes.update(keys)
-    return Planned(to_cells(attributes), removed, False, old, new, adds)
+    return Planned(to_cells(attributes), removed, False, old, new, adds, elements)
 
 
 def _integral(value: Any) -> bool:
@@ -278,6 +297,20 @@ def _increments(update: UpdateExpression, base: Mapping[str, Value]) -> dict[str
     return out
 
 
+def _set_actions(update: UpdateExpression) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+    """The update's ``ADD``/``DELETE`` of a set on a top-level attribute, as member strings:
+    ``{attribute: (added, deleted)}`` (DynamoDB allows one action per path, so one of the
+    two is empty). Applied to the local item first (:func:`plan`), so types already agree."""
+    out: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+    for action in update.actions:
+        if isinstance(action, (Add, Delete)) and len(action.path.elements) == 1 \
+                and isinstance(action.value.value, frozenset):
+            members = to_members(action.value.value)
+            none: frozenset[str] = frozenset()
+            out[str(action.path.elements[0])] = (members, none) if isinstance(action, Add) else (none, members)
+    return out
+
+
 # ---------------------------------------------------------------------------
 # The region's side: what a TableReplica does with these requests
 
@@ -292,7 +325,8 @@ def _failure(region: Any, part: DynamoWrite) -> tuple[str, str, Any] | Planned |
     """Plan ``part`` on the region's local item: the plan, or (error, message, old item)."""
     item = region.items.get(part.key)
     try:
-        return plan(item, part, getattr(region.policy, "keeps_counters", False))
+        return plan(item, part, getattr(region.policy, "keeps_counters", False),
+                    getattr(region.policy, "keeps_sets", False))
     except ConditionFailed as failed:
         old = to_cells(failed.old) if failed.old is not None else None
         return ("ConditionalCheckFailed",
@@ -307,7 +341,8 @@ def _write_planned(region: Any, ctx: Any, src: str, part: DynamoWrite, planned: 
         return  # deleting an item the region does not hold: nothing to write
     extra = {"transaction": transaction} if transaction is not None else {}
     outcome, _ = region._apply(ctx, src, part, planned.attributes, replace=planned.replace,
-                               removed=planned.removed, extra=extra, adds=planned.adds)
+                               removed=planned.removed, extra=extra, adds=planned.adds,
+                               elements=planned.elements)
     region._replicate(ctx, part.key, outcome.item, part.op)
 
 

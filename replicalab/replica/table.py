@@ -268,17 +268,23 @@ class TableReplica(AntiEntropyDriver, Replica):
     def _apply(self, ctx: Context, src: str, msg: UpdateItem | PutItem | _dynamo.DynamoWrite,
                attributes: Mapping[str, Any], *, replace: bool | None = None,
                removed: tuple[str, ...] = (), extra: Mapping[str, Any] | None = None,
-               adds: Mapping[str, int] | None = None) -> tuple[Outcome, Stamp]:
+               adds: Mapping[str, int] | None = None,
+               elements: Mapping[str, tuple[frozenset[Any], frozenset[Any]]] | None = None,
+               ) -> tuple[Outcome, Stamp]:
         """Apply a write that passed its checks locally and log it; no reply, no replication.
 
         ``removed`` attributes get tombstones (DynamoDB's REMOVE, a deleted item) and are
         logged as ``removed``; ``extra`` fields go into the ``Wrote`` record (a transaction);
-        ``adds`` are a DynamoDB write's counter increments (an UpdateItem carries its own).
+        ``adds`` are a DynamoDB write's counter increments and ``elements`` its set
+        ``ADD``/``DELETE`` as OR-Set members (an UpdateItem carries its own).
         """
         current = self.items.get(msg.key)
         stamp = self._stamp(ctx)
         adds = msg.increments if isinstance(msg, UpdateItem) else dict(adds or {})
-        elements = msg.elements if isinstance(msg, UpdateItem) else {}
+        elements = msg.elements if isinstance(msg, UpdateItem) else dict(elements or {})
+        # A DynamoDB write's elements are typed members (S:a, N:1, B:<hex>): only a policy
+        # that keeps sets gets them (dynamo.plan sends them only then).
+        typed = bool(elements) and not isinstance(msg, UpdateItem)
         if replace is None:
             replace = isinstance(msg, PutItem)
         # An empty set is the policies' tombstone for an attribute (a set is never empty).
@@ -292,10 +298,14 @@ class TableReplica(AntiEntropyDriver, Replica):
             replace=replace,
             adds=adds,
             elements=elements,
+            **({"typed": True} if typed else {}),
         )
         self.items[msg.key] = outcome.item
+        # Counter increments and OR-Set elements have no parts: the ledger judges them by
+        # their own cells (a counter's count, a set's members), not by a chain of bases.
         partial = _parts.wrote_fields(current, msg.update if isinstance(msg, _dynamo.DynamoWrite) else None,
-                                      adds, self.policy.keeps_counters, replace)
+                                      {**adds, **{name: 0 for name in elements}} if typed else adds,
+                                      self.policy.keeps_counters, replace)
         ctx.log(
             "Wrote",
             write=msg.op,
