@@ -132,7 +132,9 @@ def _set_effect(
             return None
         plain = [c.write for c in version.cells_of(attribute) if not c.element]
         for e in missing:
-            removers = [r.id for r in removals.deleting(write.key, attribute, e) if r.id != write.id]
+            # A delete the write had seen came before it and cannot have removed its add.
+            removers = [r.id for r in removals.deleting(write.key, attribute, e)
+                        if r.id != write.id and not write.saw(r)]
             holders.update(plain or removers)
             problems.append(f"{e!r} is missing from {attribute}"
                             + (f", which holds {' and '.join(sorted(set(plain)))}'s value" if plain
