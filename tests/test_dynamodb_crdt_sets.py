@@ -407,3 +407,21 @@ def test_the_ledger_judges_set_adds_and_deletes_as_the_brute_force_oracle(ops, s
         if verdict == "silently-lost":
             assert entry.by == by, (entry, ordered)
     assert all(result.ledger[f"w{len(ordered) + k}"].verdict == "kept" for k in (1, 2, 3))
+
+
+def test_concurrent_adds_of_two_set_types_are_kept_side_by_side_and_a_reader_takes_the_newer() -> None:
+    """An SS ``ADD`` in eu-west-1 and an NS ``ADD`` in us-east-1 on an absent attribute, at
+    once: neither type error was visible locally, so both are kept (as concurrent values are)
+    and the state shows both; GetItem, as for siblings, takes the newer stamp (same ms:
+    us-east-1's). A later ``SET`` that saw both replaces both."""
+    table = _table()
+    table.at(100)
+    _update(table, "eu-west-1", "ADD tags :e", {"SS": ["1"]})
+    _update(table, "us-east-1", "ADD tags :e", {"NS": ["1"]})
+    result = table.settle()
+    assert {str(s["cart"]["tags"]) for s in result.final.values()} == {"[{'SS': ['1']}, {'NS': ['1']}]"}
+    assert _read(table) == {"NS": ["1"]}
+    assert result.ledger.verdicts() == {"w1": "kept", "w2": "kept"}
+    _update(table, "eu-west-1", "SET tags = :e", {"SS": ["z"]})
+    table.settle()
+    assert _read(table) == {"SS": ["z"]}

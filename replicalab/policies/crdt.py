@@ -122,7 +122,20 @@ class CrdtMap(MergePolicy):
       A delete drops the element cells its replica had seen, so a concurrent
       add of the same element survives it (add wins), and a concurrent write
       that merely still held the element cannot bring it back (no Dynamo-style
-      resurrection).
+      resurrection). A value set on the attribute (``SET``, a put) is an
+      assignment like any other: it replaces every cell it saw (observed-reset)
+      and adds its own elements; a ``REMOVE`` replaces them with nothing. An
+      emptied set has no cells: the attribute is absent.
+
+      DynamoDB sets (a GlobalTable's ``ADD``/``DELETE`` of an SS, NS or BS,
+      ``write(..., typed=True)``; a set value in cell form, ``{"SS": [...]}``)
+      are the same OR-Set over *member strings* that carry the type and
+      DynamoDB's canonical text — ``S:a``, ``N:1`` (``1.0`` is the same member),
+      ``B:<hex>`` (:func:`~replicalab.items.members_of`) — in typed element
+      cells (``Cell.typed``), which read back as the typed set
+      (:func:`~replicalab.items.typed_view`). Concurrent writes of two
+      different types (an SS ``ADD`` beside an NS ``ADD``) are kept side by
+      side, as concurrent values are; a reader takes the newest.
     """
 
     name: ClassVar[str] = "crdt"
