@@ -13,7 +13,7 @@ from typing import Any
 from replicalab import _validate
 from replicalab.clocks import VectorClock
 from replicalab.errors import ConfigError
-from replicalab.items import INITIAL_WRITE, Item, counts
+from replicalab.items import INITIAL_WRITE, Item, counts, members_of
 from replicalab.ledger.records import Entry, Ledger, LossEvent, WriteRecord
 from replicalab.policies import UNATTRIBUTED
 
@@ -116,7 +116,8 @@ def _set_effect(
     its elements are in the set, a delete while its elements are not — in at
     least one sibling. Who is responsible: the write whose value of the set the
     item holds (a whole-set cell), the writes whose element cells are there
-    (a deleted element is back), or the writes that deleted a missing element.
+    (a deleted element is back), or the writes that deleted a missing element
+    having seen this one.
     """
     added, deleted = write.elements[attribute]
     versions = item.versions if item is not None else ()
@@ -132,9 +133,11 @@ def _set_effect(
             return None
         plain = [c.write for c in version.cells_of(attribute) if not c.element]
         for e in missing:
-            # A delete the write had seen came before it and cannot have removed its add.
+            # Only a delete that had seen the add can have removed it: one the add had seen
+            # came before it, and a concurrent one removed only the adds it saw (an OR-Set;
+            # under LWW a concurrent delete that won a merge recorded the loss, judged first).
             removers = [r.id for r in removals.deleting(write.key, attribute, e)
-                        if r.id != write.id and not write.saw(r)]
+                        if r.id != write.id and r.saw(write)]
             holders.update(plain or removers)
             problems.append(f"{e!r} is missing from {attribute}"
                             + (f", which holds {' and '.join(sorted(set(plain)))}'s value" if plain
@@ -298,6 +301,21 @@ def _by_parts(item: Item | None, attribute: str, w: WriteRecord, index: _Removal
     return False, replacers
 
 
+def _whole_set_held(item: Item | None, attribute: str, w: WriteRecord) -> bool:
+    """For a write that set ``attribute`` to a set that a crdt item keeps as element cells:
+    True iff some version holding its cells still holds every member it set (by value, as set
+    actions are judged). A later ``DELETE`` of one member that had seen it supersedes it, as it
+    does a whole-set value under the other policies. True for anything else (judged by
+    provenance alone)."""
+    value = w.attributes.get(attribute)
+    members = members_of(value) if isinstance(value, Mapping) else (
+        set(value) if isinstance(value, (set, frozenset, list, tuple)) else None)
+    if item is None or not members:
+        return True
+    mine = [v for v in item.versions if any(c.element and c.write == w.id for c in v.cells_of(attribute))]
+    return not mine or any(set(members) <= v.elements(attribute) for v in mine)
+
+
 def _present(item: Item | None, attribute: str) -> bool:
     """True iff some version of ``item`` holds a live (not removed) cell of ``attribute``."""
     return item is not None and any(not cell.removed for version in item.versions
@@ -330,7 +348,7 @@ def _missing(w: WriteRecord, item: Item | None, removals: _Removals,
                 problem = problem or (f"{attribute}, which {w.id} removed, is back "
                                       f"(brought by {' and '.join(back)})")
             continue
-        if (w.id, attribute) in held:
+        if (w.id, attribute) in held and _whole_set_held(item, attribute, w):
             continue
         if attribute in w.added and attribute not in reset and _counted(item, attribute, w):
             continue
