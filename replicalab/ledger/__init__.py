@@ -112,7 +112,11 @@ its increment still counts (under ``crdt``: its replica's running total has reac
 surviving assignment observed it), and a set ``ADD``/``DELETE`` while
 its added elements are in the set and its deleted elements are not (in at
 least one sibling). So a deleted element that comes back — through an item
-that still held it, or a concurrent add that wins — counts against the delete.
+that still held it, or a concurrent add that wins — counts against the delete,
+and a missing element counts against the deletes that had seen the add (a
+concurrent OR-Set delete removes only the adds it saw). Under ``crdt`` a set
+written whole is kept by its element cells while they hold every member it wrote;
+a later delete of one member that had seen it supersedes it, as under LWW.
 
 Verdicts come from things no merge policy controls: the *provenance* carried
 by every attribute value (which write set it), the simulator's ground-truth
