@@ -40,6 +40,12 @@ Contract:
   the ledger). Item keys in the ledger are the key attributes' values joined by ``|``.
 * The key attributes, and the ``version_attribute`` when a conditional write sets it (the
   versioned pattern), are bookkeeping, not part of a write's effect.
+* A region evaluates an ``UpdateExpression`` on its own copy and writes what it computed —
+  except under ``merge="crdt"``, where ``ADD`` of an integer is a counter increment and
+  ``ADD``/``DELETE`` of a set (SS, NS, BS) on a top-level attribute adds or removes OR-Set
+  members (add-wins: a ``DELETE`` removes the members its region had seen; see
+  :func:`replicalab.replica.dynamo.plan` and :class:`~replicalab.policies.CrdtMap`), so
+  concurrent ``ADD`` s from two regions all count. Reads show the typed set, as DynamoDB does.
 * ``mode="mrsc"`` (DynamoDB's multi-Region strong consistency; exactly three regions,
   ``merge="item-lww"``): the regions are :class:`~replicalab.replica.mrsc.MrscRegion`\\ s.
   A write returns once another region holds it (``put_item``, ``update_item``,
