@@ -4,9 +4,9 @@
                           [--writes versioned] [--routing key-home] [--mode mrsc|single-primary]
                           [--skew REGION=MS] [--stamps hlc] [--scan]
                           [--replicas-per-region 3 [--region-protocol leader|leaderless [--n N --r R --w W
-                           --sloppy]] [--az-outage NODE@AT..UNTIL] [--az-partition NODE@AT..UNTIL]]
+                           --sloppy]] [--az-outage NODE@AT..UNTIL] [--az-partition NODE@AT[..UNTIL]]]
     replicalab compare london [--seed N] [--seeds N] [--json] [--replicas-per-region 3
-                           [--az-outage NODE@AT[..UNTIL][:lose-disk]] [--az-partition NODE@AT..UNTIL]]
+                           [--az-outage NODE@AT[..UNTIL][:lose-disk]] [--az-partition NODE@AT[..UNTIL]]]
     replicalab compare --workload append-only|profile|contested [--minutes M]
     replicalab run london --net [--merge POLICY] [--hold MS]   (real processes on 127.0.0.1)
     replicalab run london --net --listen SECONDS   (and, meanwhile, in another terminal:)
@@ -149,19 +149,21 @@ def _az_outage(text: str) -> Any:
 
 
 def _az_partition(text: str) -> Any:
-    """``NODE@AT..UNTIL``, e.g. ``eu-west-1a@150..600``: an AZ cut off from its region's other AZs."""
+    """``NODE@AT[..UNTIL]``, e.g. ``eu-west-1a@150..600``: an AZ cut off from its region's other
+    AZs (without ``..UNTIL``, for good)."""
     from replicalab.scenarios.regions import AzPartition
 
     node, sep, when = text.partition("@")
     start, dots, end = when.partition("..")
     try:
-        if not sep or not dots or len(node) < 2:
+        if not sep or len(node) < 2:
             raise ValueError
-        return AzPartition(int(start), node[:-1], node[-1], until=int(end))
+        return AzPartition(int(start), node[:-1], node[-1], until=int(end) if dots else None)
     except (ValueError, ConfigError) as error:
         raise argparse.ArgumentTypeError(
-            f"--az-partition takes NODE@AT..UNTIL, e.g. eu-west-1a@150..600; got "
-            f"{_validate.shown(text)}" + (f" ({error})" if str(error) else "")) from None
+            f"--az-partition takes NODE@AT[..UNTIL], e.g. eu-west-1a@150..600 (or eu-west-1a@150: "
+            f"a cut that never heals); got {_validate.shown(text)}" + (f" ({error})" if str(error) else "")
+        ) from None
 
 
 def _pair(text: str) -> tuple[str, str]:
@@ -543,7 +545,8 @@ def _compare(args: argparse.Namespace) -> None:
                     + ("" if o.durable else ":lose-disk") for o in inside["az_outages"])
             if inside.get("az_partitions"):
                 title += "; AZ partitions " + ", ".join(
-                    f"{c.node}@{c.at}..{c.until}" for c in inside["az_partitions"])
+                    f"{c.node}@{c.at}" + (f"..{c.until}" if c.until is not None else " (never heals)")
+                    for c in inside["az_partitions"])
             if skipped:
                 title += f"; not applicable: {', '.join(skipped)}"
     if args.json:
@@ -822,9 +825,9 @@ def _az_fault_flags(parser: Any, where: str) -> None:
                         metavar="NODE@AT[..UNTIL][:lose-disk]",
                         help=f"take an AZ down{where}, e.g. eu-west-1a@150..600 (repeatable)")
     parser.add_argument("--az-partition", type=_az_partition, action="append", default=[],
-                        metavar="NODE@AT..UNTIL",
+                        metavar="NODE@AT[..UNTIL]",
                         help=f"cut an AZ off from its region's other AZs{where}, e.g. "
-                             "eu-west-1a@150..600 (repeatable)")
+                             "eu-west-1a@150..600; without ..UNTIL it never heals (repeatable)")
 
 
 def _region_options(args: argparse.Namespace) -> dict[str, Any]:

@@ -217,7 +217,8 @@ def test_partition_faults_heal_and_reapply_at_every_boundary() -> None:
 
 @pytest.mark.parametrize("bad", [
     dict(at=-1, region="eu-west-1", az="a", until=5), dict(at=5, region="eu-west-1", az="ab", until=9),
-    dict(at=5, region="eu-west-1", az="a", until=5), dict(at=5, region="eu-west-1", az="a", until=None),
+    dict(at=5, region="eu-west-1", az="a", until=5), dict(at=5, region="eu-west-1", az="a", until=4),
+    dict(at=5, region="eu-west-1", az="a", until=9.5),
     dict(at=5, region="eu-west-1", az="z", until=9), dict(at=True, region="eu-west-1", az="a", until=9),
 ])
 def test_a_bad_az_partition_is_refused_when_built(bad) -> None:
@@ -225,13 +226,13 @@ def test_a_bad_az_partition_is_refused_when_built(bad) -> None:
         AzPartition(**bad)
 
 
-def test_a_cut_that_never_heals_is_refused_for_the_reason_that_still_holds() -> None:
-    """The refusal names the one misjudgement left (a removal the cut-off node never applied
-    would be called silently lost); a write that only reached that node is judged
-    unreplicated, so that is no longer the reason (regions.AzPartition docs)."""
-    with pytest.raises(ConfigError, match="a removal beside a concurrent write that never left the cut-off node"):
-        AzPartition(5, "eu-west-1", "a", until=None)
-    assert "removal" in AzPartition.__doc__ and "would call those writes silently lost" not in AzPartition.__doc__
+def test_a_cut_that_never_heals_is_offered_and_the_refusal_of_a_bad_until_says_so() -> None:
+    """``until=None`` is a cut for good (tests/test_regions_cut_for_good.py judges its removals);
+    a bad ``until`` is refused naming both choices."""
+    assert AzPartition(5, "eu-west-1", "a", until=None).until is None
+    with pytest.raises(ConfigError, match=r"an integer time after at=5, or None for a cut that never heals"):
+        AzPartition(5, "eu-west-1", "a", until=5)
+    assert "never heals" in AzPartition.__doc__ and "it stays refused" not in AzPartition.__doc__
 
 
 @pytest.mark.parametrize("merge", ["crdt", "causal"])
@@ -285,7 +286,8 @@ def test_the_cli_runs_and_compares_with_an_az_partition(capsys) -> None:
     assert document["summary"]["kept"] == 2
     assert main(["compare", "london", "--replicas-per-region", "3", "--az-partition", "eu-west-1a@100..600"]) == 0
     assert "AZ partitions eu-west-1a@100..600" in capsys.readouterr().out
-    for argv, says in ((["run", "london", "--az-partition", "eu-west-1a@100"], "NODE@AT..UNTIL"),
+    for argv, says in ((["run", "london", "--az-partition", "eu-west-1a"], "NODE@AT[..UNTIL]"),
+                       (["run", "london", "--az-partition", "eu-west-1a@100..50"], "NODE@AT[..UNTIL]"),
                        (["run", "london", "--az-partition", "eu-west-1a@100..200"], "replicas_per_region=3"),
                        (["run", "london", "--replicas-per-region", "3", "--net", "--az-partition",
                          "eu-west-1a@1..2"], "--az-partition")):

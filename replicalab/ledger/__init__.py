@@ -73,9 +73,13 @@ removal that loses records no loss (a tombstone of REMOVE, a delete or PutItem, 
 concurrent holder of it still counts as responsible — unless the policy ranks the write above
 every such holder, the same at every replica: the initial state (it wins no merge), a write
 whose value a recorded merge dropped in favour of this one (a later stamp), or a write whose
-value an item holding this one keeps beside it (siblings). Had the removal entered that
-table, none of those could have brought back what it removed: it never applied there (a log
-entry beyond the commit index, a request waiting for a leader).
+value an item holding this one keeps beside it (siblings) — or, given the table's merge policy
+(``judge(policy=...)``, which :func:`from_simulation` passes), a holder no merge ranked against
+the write, ranked by the policy's own rule (by stamp under the LWW policies, as a sibling under
+``causal``, by observed dots under ``crdt``, where a concurrent add still wins). Had the removal
+entered that table, none of those could have brought back what it removed: it never applied
+there (a log entry beyond the commit index, a request waiting for a leader, a follower cut off
+from its leader for good).
 
 ``by`` and the why always name the write that actually caused the loss: the
 write whose item, attribute or sibling won the merge — for a resolve-by-stamp

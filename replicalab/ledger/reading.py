@@ -13,7 +13,7 @@ from replicalab.clocks import VectorClock
 from replicalab.items import INITIAL_WRITE, Stamp
 from replicalab.ledger.records import Ledger, LossEvent, WriteRecord
 from replicalab.ledger.rules import judge
-from replicalab.policies import Loss
+from replicalab.policies import Loss, MergePolicy
 
 __all__ = ["from_simulation", "write_records"]
 
@@ -105,7 +105,20 @@ def from_simulation(sim: Any, reports: Mapping[str, str] | None = None,
         homes = {k: {rid for rid, r in sim.replicas.items() if not hasattr(r, "owns") or r.owns(k)}
                  for k in keys if isinstance(k, str)}
     return judge(records, final, losses, reports, absent, reached, dormant, homes,
-                 _forgot(trace, crashes) if crashes else None)
+                 _forgot(trace, crashes) if crashes else None, _policy(sim))
+
+
+def _policy(sim: Any) -> MergePolicy | None:
+    """The table's merge policy, to rank a removal against a holder no merge ranked
+    (:func:`~replicalab.ledger.rules.judge`): a table replica's own, or the state machine's of
+    a node inside a region (:class:`~replicalab.quorum.region.RegionNode`); None if no replica
+    has one."""
+    for replica in sim.replicas.values():
+        for holder in (replica, getattr(replica, "machine", None)):
+            policy = getattr(holder, "policy", None)
+            if isinstance(policy, MergePolicy):
+                return policy
+    return None
 
 
 def _forgot(trace: Any, crashes: list[Any]) -> dict[str, dict[str, int]]:

@@ -15,7 +15,14 @@ from replicalab.clocks import VectorClock
 from replicalab.errors import ConfigError
 from replicalab.items import INITIAL_WRITE, Item, counts, members_of
 from replicalab.ledger.records import Entry, Ledger, LossEvent, WriteRecord
-from replicalab.policies import UNATTRIBUTED
+from replicalab.policies import (
+    UNATTRIBUTED,
+    AttributeLWW,
+    CausalSiblings,
+    CrdtMap,
+    ItemLWW,
+    MergePolicy,
+)
 
 __all__ = ["judge"]
 
@@ -453,6 +460,7 @@ def judge(
     dormant: Mapping[str, Mapping[str, Item]] | None = None,
     homes: Mapping[str, Collection[str]] | None = None,
     forgot: Mapping[str, Mapping[str, int]] | None = None,
+    policy: MergePolicy | None = None,
 ) -> Ledger:
     """Give every write its verdict (see the module docs for the rules).
 
@@ -487,7 +495,16 @@ def judge(
     nodes for the key, in every region); a key it names is judged at those replicas only —
     a replica that is no home of the key never holds it, and that is not a loss. A write
     whose key has no live home replica is judged at the dormant homes (see ``dormant``).
+
+    ``policy`` is the table's merge policy. With it, a write that removes something and reached
+    a replica without entering its table is judged there by the policy's own rule when no merge
+    ranked it against the write holding what it removed (:func:`_ranked_above`); without it,
+    such a holder counts as responsible unless a recorded merge ranked it (see
+    :mod:`replicalab.ledger`, "Reached is not applied").
     """
+    if policy is not None and not isinstance(policy, MergePolicy):
+        raise ConfigError(f"policy must be a MergePolicy (replicalab.policies.get_policy(name)) or None, "
+                          f"got {_validate.shown(policy)}")
     writes, losses = _judge_inputs(writes, final, losses, reports, absent, reached, dormant)
     if forgot is not None and (not isinstance(forgot, Mapping) or not all(
             isinstance(r, str) and isinstance(ws, Mapping)
@@ -562,7 +579,8 @@ def judge(
                     again.append(f"it reached {name} again ({replica} held it, then lost it "
                                  f"with its disk at t={wiped})")
                 continue
-            if reached is not None and (not found[1] or not deletes or found[0] <= outranked) and all(
+            if reached is not None and (not found[1] or not deletes or found[0] <= outranked or _ranked_above(
+                    w, state[replica].get(w.key), found[0], policy, records)) and all(
                     h not in records or h == w.id or not records[h].saw(w) for h in found[0]) \
                     and not _removed_after(w, removals):
                 # Ground truth says it arrived, and no write that had seen it holds its place
@@ -683,6 +701,44 @@ def _outranked(w: WriteRecord, won: Iterable[LossEvent], holding: Iterable[Item 
                 out.update(c.write for c in cells)
     out.discard(w.id)
     return frozenset(out)
+
+
+def _ranked_above(w: WriteRecord, here: Item | None, holders: Collection[str],
+                  policy: MergePolicy | None, records: Mapping[str, WriteRecord]) -> bool:
+    """True iff ``policy``'s own rule ranks ``w``, a write that removes something, above what
+    ``here`` holds in its place (``holders``): had ``w`` entered that table, the merge would
+    have kept ``w``'s effect.
+
+    :func:`_outranked` ranks a removal only against holders that some recorded merge (or a
+    sibling) ranked. A holder that never met ``w`` in any merge — an older or concurrent write
+    left in the table of a replica ``w`` reached but never entered, such as a follower cut off
+    from its region's leader for good — is ranked here by the rule every replica's merge
+    applies (the same stamps and clocks everywhere):
+
+    * ``item-lww``: ``w``'s stamp above the stamp of every version ``here`` holds (the whole
+      item wins);
+    * ``attribute-lww``: ``w``'s stamp above the stamp of every cell ``here`` holds of an
+      attribute of ``w``'s effect;
+    * ``causal``: always — a holder ``w`` had seen is one it replaces, one it had not seen a
+      sibling kept beside it (the caller has set aside holders that had seen ``w``);
+    * ``crdt``: every holder is the initial state or a write ``w`` had seen (a remove drops
+      the dots it observed; a concurrent add wins).
+
+    Any other policy (one of your own, a subclass): False — the holder stays responsible, as
+    when no policy is given."""
+    if here is None or w.stamp is None:
+        return False
+    kind = type(policy)
+    if kind is ItemLWW:
+        return all(version.stamp < w.stamp for version in here.versions)
+    if kind is AttributeLWW:
+        return all(cell.stamp < w.stamp for version in here.versions for a in w.effect
+                   for cell in version.cells_of(a))
+    if kind is CausalSiblings:
+        return True
+    if kind is CrdtMap:
+        return all(h == INITIAL_WRITE or (h in records and w.saw(records[h])) for h in holders)
+    return False
 
 
 def _seeing_removers(w: WriteRecord, events: Iterable[LossEvent], records: Mapping[str, WriteRecord],

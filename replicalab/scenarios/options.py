@@ -23,7 +23,8 @@ The seed's landscape (DESIGN §4), one knob per pattern:
                          every node of the region), read and write quorums (default: a
                          majority of ``n``), sloppy quorum with hinted handoff (default off).
 ``az_outages``           :class:`~replicalab.scenarios.regions.AzOutage` faults inside regions.
-``az_partitions``        :class:`~replicalab.scenarios.regions.AzPartition` cuts between AZs of a region.
+``az_partitions``        :class:`~replicalab.scenarios.regions.AzPartition` cuts between AZs of a region (healed
+                         at ``until``, or never with ``until=None``).
 
 The choices are string enums (:class:`Writes`, :class:`Routing`, :class:`Mode`,
 :class:`Stamps`): a member equals its value, so ``options.mode == "mrsc"`` reads

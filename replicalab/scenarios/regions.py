@@ -27,7 +27,7 @@
   acknowledged before the read was sent, and why.
 * :class:`AzOutage` — the fault: one AZ of one region down (and back).
 * :class:`AzPartition` — the fault: one AZ of one region cut off from the region's other AZs
-  (and back); :func:`partition_faults` turns several into one consistent schedule of
+  (and back, or for good); :func:`partition_faults` turns several into one consistent schedule of
   simulator partitions, and :func:`reconnect` tells the nodes when the network heals.
 """
 
@@ -109,7 +109,7 @@ class AzOutage:
 @attrs.frozen
 class AzPartition:
     """AZ ``az`` of ``region`` (its node, e.g. ``eu-west-1a``) cut off from the region's other
-    AZs at ``at``; the cut heals at ``until``.
+    AZs at ``at``; the cut heals at ``until`` (never, if ``until`` is None).
 
     The cut is between that node and the other nodes *of its region*: replication, forwarded
     requests and the leader protocol's messages between them are dropped (messages in flight
@@ -131,25 +131,26 @@ class AzPartition:
     modelled: a client whose write was in that leader's hands is told ``NoLeader`` (the write
     "may or may not commit").
 
-    Not offered (refused, or not an option): a cut that never heals. Such a run would end (a
-    leader region goes quiet; a leaderless one stops at the scenario's horizon), and the
-    cases we have checked are judged right: a write — a removal too — that reached the
-    cut-off node in the other regions' replication but never entered its table is
-    ``unreplicated`` (the ``cart`` scenario under ``crdt`` or ``causal``, leader regions,
-    ``ap-southeast-2a`` cut off at 150: w2's removal of ``book``; the same with a cut that
-    heals after a scenario ``horizon``, ``tests/test_regions_partitions.py``). One case is
-    not covered: a removal beside a concurrent write that never reached the removal's
-    region — no merge records how the policy ranks the two, so the ledger keeps calling the
-    removal silently lost there. A cut for good makes that case likely, so it stays refused. Also not
-    offered: a cut from the other regions too (a whole AZ's network isolated) — the region's leader
-    ships cross-region replication once, so a message in flight across the cut would be
-    dropped and never sent again.
+    ``until=None`` is a cut that never heals (``--az-partition eu-west-1a@150`` in the CLI).
+    The run still ends — a leader region goes quiet, a leaderless one stops at the scenario's
+    horizon — without converging, and the ledger says which writes the cut-off node lacks: a
+    write (a removal too) that reached it in the other regions' replication but never entered
+    its table — only the leader logs such a message — is ``unreplicated`` where it did not
+    arrive. A removal is ranked there against the write whose value the cut-off table still
+    holds by the merge policy's own rule whenever no merge recorded how the two rank (an older
+    write it had overwritten where it ran, a concurrent one that lost elsewhere to a third
+    write before the removal came): by stamp under the LWW policies, as siblings under
+    ``causal``, by observed dots under ``crdt`` — where a concurrent add still wins, so the
+    removal is still lost (:mod:`replicalab.ledger`, "Reached is not applied";
+    ``tests/test_regions_cut_for_good.py``). Not offered: a cut from the other regions too (a
+    whole AZ's network isolated) — the region's leader ships cross-region replication once, so
+    a message in flight across the cut would be dropped and never sent again.
     """
 
     at: int
     region: str
     az: str
-    until: int
+    until: int | None = None
 
     def __attrs_post_init__(self) -> None:
         if type(self.at) is not int or self.at < 0:
@@ -158,11 +159,9 @@ class AzPartition:
         if not isinstance(self.az, str) or len(self.az) != 1 or self.az not in AZ_LETTERS:
             raise ConfigError(f"AzPartition.az must be one AZ letter from {AZ_LETTERS!r}, got "
                               f"{_validate.shown(self.az)}")
-        if type(self.until) is not int or self.until <= self.at:
-            raise ConfigError(f"AzPartition.until must be an integer time after at={self.at} (a cut "
-                              f"that never heals is not offered: a removal beside a concurrent write "
-                              f"that never left the cut-off node would be judged silently lost), got "
-                              f"{_validate.shown(self.until)}")
+        if self.until is not None and (type(self.until) is not int or self.until <= self.at):
+            raise ConfigError(f"AzPartition.until must be an integer time after at={self.at}, or None "
+                              f"for a cut that never heals; got {_validate.shown(self.until)}")
 
     @property
     def node(self) -> str:
@@ -170,10 +169,10 @@ class AzPartition:
         return f"{self.region}{self.az}"
 
     def active(self, t: int) -> bool:
-        """True iff the cut is in force at time ``t``."""
+        """True iff the cut is in force at time ``t`` (from ``at`` on, until ``until`` if any)."""
         if type(t) is not int:
             raise ConfigError(f"a time is an integer number of ms, got {_validate.shown(t)}")
-        return self.at <= t < self.until
+        return self.at <= t and (self.until is None or t < self.until)
 
     def partition(self, at: int, nodes_of: Mapping[str, tuple[str, ...]]) -> Partition:
         """This cut as a simulator :class:`~replicalab.sim.faults.Partition` applied at ``at``;
@@ -206,7 +205,7 @@ def partition_faults(cuts: tuple[AzPartition, ...], nodes_of: Mapping[str, tuple
         ...     (AzPartition(10, "eu-west-1", "a", 30), AzPartition(20, "eu-west-1", "b", 40)), nodes)]
         ['Partition@10', 'Heal@20', 'Partition@20', 'Partition@20', 'Heal@30', 'Partition@30', 'Heal@40']
     """
-    times = sorted({c.at for c in cuts} | {c.until for c in cuts})
+    times = sorted({c.at for c in cuts} | {c.until for c in cuts if c.until is not None})
     faults: list[Partition | Heal] = []
     cut = False
     for t in times:

@@ -196,7 +196,7 @@ class TableScenario:
 
         cuts = opts.az_partitions
         sim.add_faults(az.partition_faults(cuts, az.groups(self.regions, opts.replicas_per_region)))
-        for at, region in sorted({(c.until, c.region) for c in cuts}):
+        for at, region in sorted({(c.until, c.region) for c in cuts if c.until is not None}):
             sim.schedule(at, partial(az.reconnect, region=region))
 
     def _result(self, sim: Simulation, opts: Options, clients: Clients,
