@@ -122,7 +122,7 @@ def to_mermaid(source: Any) -> str:
             lines += _note(me, f"t={step.time} {step.note.split(': ', 1)[-1]}", False)
         for number in step.sent:
             m = story.messages[number]
-            if m.dropped and m.lost_step in (None, step.index):  # lost on the way
+            if faults.lost_on_the_way(m):
                 lines.append(f"    {me}-x{ids[m.dst]}: {_safe(m.label)} sent t={m.sent_time}, "
                              "DROPPED by the network")
             elif not m.dropped and m.delivered_step is None:
