@@ -67,3 +67,16 @@ def test_a_literal_prints_as_python_literal_syntax_with_plain_numbers() -> None:
         "SET d = b'\\x00\\x01'", "ADD e {1, 2, 3}"]
     assert str(parse_condition("a < :n", subs)) == "a < 100"
     assert Decimal("100") == update.actions[0].value.value  # the value itself is unchanged
+
+
+def test_a_request_in_flight_is_named_as_aws_names_it_not_by_its_internal_type() -> None:
+    """Under mode='mrsc' a write and a strong read wait for other regions; the step that
+    took the request says what the client sent: UpdateItem, GetItem — not DynamoWrite."""
+    replay = load_requests(json.dumps({**FILE, "requests": [
+        FILE["requests"][0],
+        {"at": 120, "region": "us-east-1", "client": "b", "GetItem": {
+            "TableName": "subscribers", "Key": {"id": {"S": "k"}}, "ConsistentRead": True}}]})).replay(mode="mrsc")
+    texts = [to_mermaid(replay.result), to_shiviz(replay.result), str(replay.result.timeline())]
+    for text in texts:
+        assert "DynamoWrite" not in text and "DynamoGet" not in text
+    assert "a sends UpdateItem w1" in texts[0] and "b sends GetItem r1" in texts[0]

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from replicalab.dynamodb.requestfile import load_requests, read_requests
-from replicalab.errors import SerializationError
+from replicalab.errors import ConfigError, SerializationError
 
 TABLE = {"TableName": "subscribers", "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
          "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}]}
@@ -82,3 +82,15 @@ def test_the_cli_prints_where_the_file_is_wrong_and_runs_nothing(tmp_path: Path)
 def test_a_good_file_still_loads_and_runs() -> None:
     replay = load_requests(json.dumps(doc(items=[{"id": {"S": "a"}}], regions=["eu-west-1", "us-east-1"]))).replay()
     assert [o.outcome for o in replay.outcomes] == ["ok"]
+
+
+def test_an_entry_the_options_cannot_run_is_named_by_its_index() -> None:
+    """A strongly consistent Query under mode='mrsc' is refused (not modelled); the refusal
+    must say which entry, and what to write instead."""
+    query = {"at": 2, "region": "us-east-1", "Query": {
+        "TableName": "subscribers", "KeyConditionExpression": "id = :k",
+        "ExpressionAttributeValues": {":k": {"S": "k"}}, "ConsistentRead": True}}
+    requests = load_requests(json.dumps(doc(requests=[PUT, query])))
+    with pytest.raises(ConfigError, match=r"^requests\[1\]\.Query: a strongly consistent Query .* "
+                                          r"use ConsistentRead=False"):
+        requests.replay(mode="mrsc")

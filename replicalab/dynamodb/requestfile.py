@@ -227,6 +227,8 @@ class RequestFile:
                 call = table.start(client, OPERATIONS[entry.operation], entry.request, on_done=done)
             except TypeError as error:  # a parameter given twice, or not a keyword
                 raise SerializationError(f"requests[{entry.index}].{entry.operation}: {error}") from None
+            except ConfigError as error:  # a request these options cannot run: say which entry
+                raise type(error)(f"requests[{entry.index}].{entry.operation}: {error}") from None
             if not call.done:
                 busy.add(who)
 
