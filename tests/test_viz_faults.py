@@ -269,3 +269,14 @@ def test_the_page_data_of_a_cut_names_the_nodes() -> None:
     assert notes[0] == ("network: eu-west-1a cut off from eu-west-1c; eu-west-1b cut off from eu-west-1c; "
                         "eu-west-1c cut off from eu-west-1a, eu-west-1b")
     assert json.dumps(notes[-1]).startswith('"network: eu-west-1a reaches eu-west-1c again')
+
+
+def test_a_one_way_heal_is_a_plain_note_in_mermaid_like_every_heal() -> None:
+    """Mermaid boxes a cut in grey and writes a heal as a plain note (module docs); the heal
+    of a one-way cut ('can send to ... again', 'hears from ... again') is a heal too."""
+    scenario = attrs.evolve(scenarios.get("london"), faults=(OneWayCut(100, "eu-west-1", "us-east-1"), Heal(400)))
+    lines = to_mermaid(scenario.run("causal", 0)).splitlines()
+    cut = next(i for i, line in enumerate(lines) if "t=100 network:" in line)
+    heal = next(i for i, line in enumerate(lines) if "t=400 network:" in line)
+    assert lines[cut - 1].strip() == f"rect {DOWN_FILL}"
+    assert lines[heal - 1].strip() != f"rect {DOWN_FILL}" and "end" not in [line.strip() for line in lines[heal:]]

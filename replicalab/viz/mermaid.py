@@ -139,8 +139,8 @@ def _cut_note(step: Step, changes: list[tuple[str, str]], ids: dict[str, str],
     over = ids[order[0]] if len(order) == 1 else f"{ids[order[0]]},{ids[order[-1]]}"
     text = "<br/>".join(_safe(f"{r} {w}") for r, w in changes)
     note = f"    Note over {over}: t={step.time} network: {text}"
-    if all(w.startswith("reaches") for _, w in changes):
-        return [note]
+    if all(part.endswith(" again") for _, w in changes for part in w.split("; ")):
+        return [note]  # every change is a heal (both ways or one way)
     return [f"    rect {DOWN_FILL}", "    " + note, "    end"]
 
 
