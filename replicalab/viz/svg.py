@@ -145,7 +145,7 @@ def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
                 label_w[step.replica] = max(label_w.get(step.replica, 0.0), w)
         for m in story.messages:  # a copy lost on arrival is labelled on its receiver's lane
             if faults.lost_on_arrival(m):
-                w = s.text_width(arrival_label(m), LABEL_SIZE)
+                w = s.text_width(_arrival_label(m), LABEL_SIZE)
                 label_w[m.dst] = max(label_w.get(m.dst, 0.0), w)
         return label_w
 
@@ -352,7 +352,7 @@ class _Taken:
         return False
 
 
-def arrival_label(m: Message) -> str:
+def _arrival_label(m: Message) -> str:
     """The label beside the X of a copy lost on arrival."""
     return f"{m.label} dropped on arrival"
 
@@ -396,9 +396,10 @@ def _label_boxes(story: Story, lane_x: dict[str, float], row_of: dict[int, Row],
         if m.src not in lane_x or m.dst not in lane_x:
             continue
         if faults.lost_on_arrival(m):
-            if not row_of[m.lost_step or 0].folded:
+            assert m.lost_step is not None  # lost_on_arrival says so
+            if not row_of[m.sent_step].folded and not row_of[m.lost_step].folded:
                 xm, _, base = _arrival(m, drops, lane_x, row_of)
-                boxes.append((xm - 6, base - 11, s.text_width(arrival_label(m), 10) + 14, 13))
+                boxes.append((xm - 6, base - 11, s.text_width(_arrival_label(m), 10) + 14, 13))
         elif m.dropped:
             xm, ym, side, text = _drop(story, m, lane_x, row_of, compact, wrap)
             w = s.text_width(text, 10) + 12
@@ -436,7 +437,7 @@ def _messages(story: Story, lane_x: dict[str, float], row_of: dict[int, Row], bo
                               ym - dy / length * 6, stroke=s.INK, stroke_width=1.2,
                               stroke_dasharray="3 2"))
             out.append(s.cross(xm, ym, 5, s.INK, 2.2))
-            labels.append(s.halo_text(xm + 9, base, arrival_label(m), size=10, fill=s.INK))
+            labels.append(s.halo_text(xm + 9, base, _arrival_label(m), size=10, fill=s.INK))
         elif m.dropped:
             xm, ym, side, text = _drop(story, m, lane_x, row_of, compact, wrap)
             out.append(s.line(x1, y1 + 6, xm, ym, stroke=s.INK, stroke_width=1.2,
