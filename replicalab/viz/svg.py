@@ -62,6 +62,7 @@ from replicalab.viz.svg_frame import legend as legend_block
 from replicalab.viz.svg_rows import (
     LINE_H,
     Row,
+    arrival_lines,
     folded_note,
     is_routine,
     lane_labels,
@@ -145,7 +146,7 @@ def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
                 label_w[step.replica] = max(label_w.get(step.replica, 0.0), w)
         for m in story.messages:  # a copy lost on arrival is labelled on its receiver's lane
             if faults.lost_on_arrival(m):
-                w = s.text_width(_arrival_label(m), LABEL_SIZE)
+                w = max(s.text_width(line, LABEL_SIZE) for line in arrival_lines(m, wrap))
                 label_w[m.dst] = max(label_w.get(m.dst, 0.0), w)
         return label_w
 
@@ -352,19 +353,17 @@ class _Taken:
         return False
 
 
-def _arrival_label(m: Message) -> str:
-    """The label beside the X of a copy lost on arrival."""
-    return f"{m.label} dropped on arrival"
-
-
 def _arrival(m: Message, drops: dict[int, list[Message]], lane_x: dict[str, float],
-             row_of: dict[int, Row]) -> tuple[float, float, float]:
+             row_of: dict[int, Row], wrap: int) -> tuple[float, float, list[tuple[float, str]]]:
     """Where a copy lost on arrival ends: its X on the receiver's lane at the row of the step
-    that lost it (``x``, ``y``), and the baseline of its label, below those of the copies that
-    step lost before it (``drops``: :func:`~replicalab.viz.faults.arrival_drops`)."""
+    that lost it (``x``, ``y``), and its label's lines with their baselines, below the labels
+    of the copies that step lost before it (``drops``: :func:`~replicalab.viz.faults.arrival_drops`)."""
     assert m.lost_step is not None  # only for a copy lost on arrival
     y = row_of[m.lost_step].y
-    return lane_x[m.dst], y, y + 4 + LINE_H * drops[m.lost_step].index(m)
+    before = drops[m.lost_step][:drops[m.lost_step].index(m)]
+    first = sum(len(arrival_lines(other, wrap)) for other in before)
+    lines = arrival_lines(m, wrap)
+    return lane_x[m.dst], y, [(y + 4 + LINE_H * (first + n), line) for n, line in enumerate(lines)]
 
 
 def _drop(story: Story, m: Message, lane_x: dict[str, float], row_of: dict[int, Row],
@@ -398,8 +397,9 @@ def _label_boxes(story: Story, lane_x: dict[str, float], row_of: dict[int, Row],
         if faults.lost_on_arrival(m):
             assert m.lost_step is not None  # lost_on_arrival says so
             if not row_of[m.sent_step].folded and not row_of[m.lost_step].folded:
-                xm, _, base = _arrival(m, drops, lane_x, row_of)
-                boxes.append((xm - 6, base - 11, s.text_width(_arrival_label(m), 10) + 14, 13))
+                xm, _, lines = _arrival(m, drops, lane_x, row_of, wrap)
+                for base, line in lines:
+                    boxes.append((xm - 6, base - 11, s.text_width(line, 10) + 14, 13))
         elif m.dropped:
             xm, ym, side, text = _drop(story, m, lane_x, row_of, compact, wrap)
             w = s.text_width(text, 10) + 12
@@ -430,14 +430,14 @@ def _messages(story: Story, lane_x: dict[str, float], row_of: dict[int, Row], bo
         x1, y1 = lane_x[m.src], row_of[m.sent_step].y
         x2 = lane_x[m.dst]
         if on_arrival:  # a dashed line to an X on the receiver's lane, when it got there
-            xm, ym, base = _arrival(m, drops, lane_x, row_of)
+            xm, ym, lines = _arrival(m, drops, lane_x, row_of, wrap)
             dx, dy = xm - x1, ym - y1
             length = math.hypot(dx, dy) or 1.0
             out.append(s.line(x1 + dx / length * 9, y1 + dy / length * 9, xm - dx / length * 6,
                               ym - dy / length * 6, stroke=s.INK, stroke_width=1.2,
                               stroke_dasharray="3 2"))
             out.append(s.cross(xm, ym, 5, s.INK, 2.2))
-            labels.append(s.halo_text(xm + 9, base, _arrival_label(m), size=10, fill=s.INK))
+            labels.extend(s.halo_text(xm + 9, base, line, size=10, fill=s.INK) for base, line in lines)
         elif m.dropped:
             xm, ym, side, text = _drop(story, m, lane_x, row_of, compact, wrap)
             out.append(s.line(x1, y1 + 6, xm, ym, stroke=s.INK, stroke_width=1.2,

@@ -20,8 +20,8 @@ from replicalab.viz import _svg as s
 from replicalab.viz import faults
 from replicalab.viz.story import Message, Step, Story, stamp_text
 
-__all__ = ["LINE_H", "Row", "folded_note", "is_routine", "lane_labels", "layout_rows", "verdict_text",
-           "wrap_words"]
+__all__ = ["LINE_H", "Row", "arrival_lines", "folded_note", "is_routine", "lane_labels", "layout_rows",
+           "verdict_text", "wrap_words"]
 
 #: The height of one line of labels or notes (px).
 LINE_H = 14
@@ -106,6 +106,13 @@ def lane_labels(story: Story, step: Step, compact: bool,
         return lines
     return [(part, colour, weight) for text, colour, weight in lines
             for part in wrap_words(text, wrap)]
+
+
+def arrival_lines(m: Message, wrap: int = 0) -> list[str]:
+    """The label beside the X of a copy lost on arrival (``w1 dropped on arrival``), wrapped
+    at ``wrap`` characters like the lane labels (the page layout)."""
+    text = f"{m.label} dropped on arrival"
+    return wrap_words(text, wrap) if wrap > 0 else [text]
 
 
 def wrap_words(text: str, width: int) -> list[str]:
@@ -245,7 +252,8 @@ def layout_rows(story: Story, compact: bool, chars: int, top: float, wrap: int =
         # one for each copy this step lost on arrival (drawn on its receiver's lane).
         labels = max(len(lane_labels(story, step, compact, wrap))
                      + sum(faults.lost_on_the_way(story.messages[n]) for n in step.sent)
-                     + len(drops.get(step.index, ())) for step in group)
+                     + sum(len(arrival_lines(m, wrap)) for m in drops.get(step.index, ()))
+                     for step in group)
         if compact:
             height = 20.0 if not notes and labels <= 1 else 22.0 + LINE_H * max(0, labels - 1)
             height = max(height, 8 + LINE_H * len(notes))
