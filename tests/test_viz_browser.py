@@ -21,10 +21,11 @@ import subprocess
 import zlib
 from pathlib import Path
 
+import attrs
 import pytest
 
 from replicalab import scenarios
-from replicalab.viz import to_html
+from replicalab.viz import faults, to_html
 from replicalab.viz.story import Story, build
 
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser")) if p), None)
@@ -208,3 +209,89 @@ def test_a_screenshot_of_the_page_is_not_blank(london, tmp_path):
     assert ink > 0.02 * len(pixels)
     vermillion = [p for p in colours if abs(p[0] - 0xD5) < 12 and abs(p[1] - 0x5E) < 12 and p[2] < 20]
     assert vermillion, "the silently-lost mark (vermillion) is not on screen"
+
+
+WALK = """
+<script>
+(function () {
+  var log = [];
+  for (var k = 0; k <= STEPS; k++) {
+    if (k > 0) { document.getElementById("next").click(); }
+    var lost = [];
+    document.querySelectorAll("#diagram g.msg[data-lost]").forEach(function (g) {
+      if (g.querySelector("path")) {
+        lost.push({sent: +g.getAttribute("data-sent"), lost: +g.getAttribute("data-lost"),
+                   inflight: g.classList.contains("inflight")});
+      }
+    });
+    log.push({step: +document.getElementById("step-number").textContent,
+              inflight: document.getElementById("inflight").textContent, drawn: lost});
+  }
+  var out = document.createElement("pre");
+  out.id = "test-log";
+  out.textContent = JSON.stringify(log);
+  document.body.appendChild(out);
+})();
+</script>
+"""
+
+
+def _copies_from_the_trace(story: Story) -> list[tuple[int, int | None, str]]:
+    """The oracle, from the trace events alone: per copy sent (in trace order), the step that
+    sent it, the step whose ``Delivered`` or ``Dropped`` event ended it (None: never), and how."""
+    copies: list[list] = []
+    by_id: dict[int, list] = {}
+    for step in story.steps:
+        for e in step.events:
+            if e.kind in ("Sent", "Duplicated") and step.replica is not None:
+                copy = [step.index, None, "in flight"]
+                copies.append(copy)
+                by_id[e.get("id")] = copy
+            elif e.kind in ("Delivered", "Dropped") and e.get("id") in by_id:
+                copy = by_id[e.get("id")]
+                copy[1], copy[2] = step.index, "delivered" if e.kind == "Delivered" else "dropped"
+    return [tuple(c) for c in copies]
+
+
+def _one_way_cut() -> scenarios.Result:
+    from replicalab.sim.faults import Heal, OneWayCut
+
+    scenario = attrs.evolve(scenarios.get("london"),
+                            faults=(OneWayCut(100, "eu-west-1", "us-east-1"), Heal(400)))
+    return scenario.run("causal", 0)
+
+
+@pytest.mark.parametrize("case", ["one-way cut", "crash"])
+def test_a_message_lost_on_arrival_is_in_flight_until_it_arrives_then_shown_lost(case, tmp_path):
+    """Lesson: a copy sent towards a node that is cut off (or down) when it gets there travels
+    like any other. Stepping through, a learner must see it in flight until its arrival time
+    and lost there, on the receiver's line — not vanish at the moment it was sent."""
+    result = _one_way_cut() if case == "one-way cut" else scenarios.run("crash", merge="item-lww", seed=0)
+    story = build(result)
+    copies = _copies_from_the_trace(story)
+    assert len(copies) == len(story.messages)
+    assert any(how == "dropped" and end != sent for sent, end, how in copies), "the case loses a copy on arrival"
+    last = len(story.steps)
+    page = tmp_path / "walk.html"
+    page.write_text(to_html(result).replace("</body>", WALK.replace("STEPS", str(last)) + "</body>"),
+                    encoding="utf-8")
+    dom = chromium(tmp_path, page.as_uri(), "--dump-dom")
+    log = json.loads(html.unescape(re.search(r'<pre id="test-log">(.*?)</pre>', dom, re.S).group(1)))
+    assert [entry["step"] for entry in log] == list(range(last + 1))
+    for entry in log:
+        k = entry["step"]
+        lines = entry["inflight"].splitlines() if entry["inflight"] != "none" else []
+        flying = [story.messages[n] for n, (sent, end, how) in enumerate(copies)
+                  if sent <= k and (end is None or end > k) and not (how == "dropped" and end == sent)]
+        lost = [story.messages[n] for n, (sent, end, how) in enumerate(copies)
+                if how == "dropped" and end == k and end != sent]
+        expected = [f"✗ {m.label}: {m.src} → {m.dst} (sent t={m.sent_time}) lost on arrival at "
+                    f"t={story.step(k).time}: {faults.drop_why(m)}" for m in lost]
+        expected += [f"{m.label}: {m.src} → {m.dst} (sent t={m.sent_time}, arrives t={m.due})"
+                     for m in flying][:12]
+        if len(flying) > 12:
+            expected.append(f"… and {len(flying) - 12} more")
+        assert lines == expected, k
+        # In the diagram, a lost copy is drawn in flight (dashed) until the step that lost it.
+        assert all(d["inflight"] == (d["sent"] <= k < d["lost"]) for d in entry["drawn"]), k
+    assert any(entry["drawn"] for entry in log)

@@ -202,15 +202,18 @@ def test_a_whole_region_partition_is_marked_on_every_node_and_healed() -> None:
 #: sha256 (first 16 hex digits) of to_mermaid, to_shiviz and to_html of runs without
 #: faults, taken before the fault marks existed: those bytes must not move. After an
 #: intended change to a fault-less export, print the new digests with ``_digests()``.
+#: (The step-through pages' digests moved once since, with the page's own script: its
+#: in-flight rule keeps a copy lost on arrival in flight until it arrives. Everything else
+#: in those pages — the diagram, the data — was checked to be byte-identical.)
 FAULTLESS = {
-    "cart/causal": ["ac8020b0705e9424", "370876f2af667b78", "f02a68af65e34c7d"],
-    "cart/item-lww": ["fc786ca7ddff3788", "d80648539cd78cc7", "867eb0e6eb213895"],
-    "counter/causal": ["0032c5332569c9cf", "daffd915f7312f87", "4d0afb521b7fa964"],
-    "counter/item-lww": ["f0ddb76f5fe8e810", "299d794f9f1be7d0", "77cff081bea8edf3"],
-    "london-3az-leader": ["24817d961d903f8c", "022833a4570ec4fe", "f9729f939d128c08"],
-    "london-3az-leaderless": ["090c923b914dc860", "d1914407801a55a1", "c5c21c89ac5910cc"],
-    "london-batch-at-home/causal": ["cbfd55f3ed96aebf", "d5001dd99f2c35cf", "139c2b89141e1f20"],
-    "london-batch-at-home/item-lww": ["33e9720c81b3d837", "ffd5458a6a5cf3a4", "0f7d8e5f26868854"],
+    "cart/causal": ["ac8020b0705e9424", "370876f2af667b78", "6290a1a80cdc15d8"],
+    "cart/item-lww": ["fc786ca7ddff3788", "d80648539cd78cc7", "3562fce41ece7d03"],
+    "counter/causal": ["0032c5332569c9cf", "daffd915f7312f87", "15ac91063d0470d9"],
+    "counter/item-lww": ["f0ddb76f5fe8e810", "299d794f9f1be7d0", "31d54a395051c1b5"],
+    "london-3az-leader": ["24817d961d903f8c", "022833a4570ec4fe", "9b6785ec7849fbe2"],
+    "london-3az-leaderless": ["090c923b914dc860", "d1914407801a55a1", "d39cf7a1867c130d"],
+    "london-batch-at-home/causal": ["cbfd55f3ed96aebf", "d5001dd99f2c35cf", "098b884ff8724f3e"],
+    "london-batch-at-home/item-lww": ["33e9720c81b3d837", "ffd5458a6a5cf3a4", "a126852bd5c868d3"],
 }
 
 
@@ -266,3 +269,14 @@ def test_the_page_data_of_a_cut_names_the_nodes() -> None:
     assert notes[0] == ("network: eu-west-1a cut off from eu-west-1c; eu-west-1b cut off from eu-west-1c; "
                         "eu-west-1c cut off from eu-west-1a, eu-west-1b")
     assert json.dumps(notes[-1]).startswith('"network: eu-west-1a reaches eu-west-1c again')
+
+
+def test_a_one_way_heal_is_a_plain_note_in_mermaid_like_every_heal() -> None:
+    """Mermaid boxes a cut in grey and writes a heal as a plain note (module docs); the heal
+    of a one-way cut ('can send to ... again', 'hears from ... again') is a heal too."""
+    scenario = attrs.evolve(scenarios.get("london"), faults=(OneWayCut(100, "eu-west-1", "us-east-1"), Heal(400)))
+    lines = to_mermaid(scenario.run("causal", 0)).splitlines()
+    cut = next(i for i, line in enumerate(lines) if "t=100 network:" in line)
+    heal = next(i for i, line in enumerate(lines) if "t=400 network:" in line)
+    assert lines[cut - 1].strip() == f"rect {DOWN_FILL}"
+    assert lines[heal - 1].strip() != f"rect {DOWN_FILL}" and "end" not in [line.strip() for line in lines[heal:]]

@@ -58,7 +58,7 @@ expression of a request is parsed.
     >>> condition = parse_condition("#v = :expected_v", subs)
     >>> subs.check_all_used()
     >>> [str(action) for action in update.actions], str(condition)
-    (["SET delivery_address = '12 High St'", "SET version = Decimal('18')"], "version = Decimal('17')")
+    (["SET delivery_address = '12 High St'", 'SET version = 18'], 'version = 17')
 """
 
 from __future__ import annotations
@@ -539,7 +539,7 @@ def parse_update(text: str, substitutions: Substitutions) -> UpdateExpression:
 
         >>> subs = Substitutions.from_request(values={":one": {"N": "1"}})
         >>> [str(a) for a in parse_update("ADD n :one REMOVE a.b[2]", subs).actions]
-        ["ADD n Decimal('1')", 'REMOVE a.b[2]']
+        ['ADD n 1', 'REMOVE a.b[2]']
     """
     parser = _Parser(text, "UpdateExpression", substitutions)
     return parser.update()
@@ -568,7 +568,7 @@ def parse_condition(text: str, substitutions: Substitutions,
 
         >>> subs = Substitutions.from_request(values={":a": {"N": "1"}, ":b": {"N": "5"}})
         >>> str(parse_condition("NOT n BETWEEN :a AND :b OR attribute_not_exists(n)", subs))
-        "(NOT (n BETWEEN Decimal('1') AND Decimal('5'))) OR (attribute_not_exists(n))"
+        '(NOT (n BETWEEN 1 AND 5)) OR (attribute_not_exists(n))'
     """
     if what not in ("ConditionExpression", "KeyConditionExpression", "FilterExpression"):
         raise ValidationException(

@@ -51,7 +51,10 @@ TTL off, the process deletes nothing (its outcome says so).
 A request DynamoDB would refuse (a false condition, a malformed expression) is not an error
 of the file: it is that entry's outcome, and the ledger shows it. A file that is not
 well-formed is refused before anything runs, with a
-:class:`~replicalab.errors.SerializationError` naming the entry and the field. The file is
+:class:`~replicalab.errors.SerializationError` naming the entry (its index) and the field and
+saying what would be valid: an entry without a parameter its operation needs
+(``requests[1].PutItem.Item: missing; PutItem needs Item, TableName ...``), a table name
+DynamoDB refuses, a region listed twice, an initial item without the table's key. The file is
 untrusted data: size-capped (:data:`MAX_FILE_BYTES`, :data:`MAX_ENTRIES`), parsed by the
 allow-listing JSON reader (no duplicate keys, no NaN, bounded depth), never evaluated.
 The London story ships as such a file: :func:`example` ``("london")``.
@@ -69,7 +72,7 @@ import attrs
 
 from replicalab import _validate, serialization
 from replicalab.dynamodb.client import Client
-from replicalab.dynamodb.exceptions import DynamoDBError
+from replicalab.dynamodb.exceptions import DynamoDBError, ValidationException
 from replicalab.dynamodb.global_table import (
     DEFAULT_REGIONS,
     Call,
@@ -77,6 +80,8 @@ from replicalab.dynamodb.global_table import (
     _days_since_1970,
     parse_time,
 )
+from replicalab.dynamodb.table import Table
+from replicalab.dynamodb.values import to_item
 from replicalab.errors import ConfigError, SerializationError
 from replicalab.scenarios.result import Result
 
@@ -222,6 +227,8 @@ class RequestFile:
                 call = table.start(client, OPERATIONS[entry.operation], entry.request, on_done=done)
             except TypeError as error:  # a parameter given twice, or not a keyword
                 raise SerializationError(f"requests[{entry.index}].{entry.operation}: {error}") from None
+            except ConfigError as error:  # a request these options cannot run: say which entry
+                raise type(error)(f"requests[{entry.index}].{entry.operation}: {error}") from None
             if not call.done:
                 busy.add(who)
 
@@ -365,6 +372,54 @@ def _parameters(operation: str) -> frozenset[str]:
                      if p.kind is inspect.Parameter.KEYWORD_ONLY)
 
 
+def _required(operation: str) -> frozenset[str]:
+    """The parameters ``operation`` cannot go without (its method's keywords with no default)."""
+    signature = inspect.signature(getattr(Client, OPERATIONS[operation]))
+    return frozenset(name for name, p in signature.parameters.items()
+                     if p.kind is inspect.Parameter.KEYWORD_ONLY and p.default is inspect.Parameter.empty)
+
+
+def _check_required(entry: Entry) -> None:
+    """Refuse an entry without a parameter its operation needs, naming it and the others."""
+    if entry.operation not in OPERATIONS:
+        return
+    required = _required(entry.operation)
+    missing = sorted(required - set(entry.request))
+    if missing:
+        optional = sorted(_parameters(entry.operation) - required)
+        raise SerializationError(
+            f"requests[{entry.index}].{entry.operation}.{missing[0]}: missing; {entry.operation} "
+            f"needs {', '.join(sorted(required))}"
+            + (f" (and may take {', '.join(optional)})" if optional else ""))
+
+
+def _schema(name: str, key: tuple[str, ...], types: dict[str, str], where: str) -> Table:
+    """The table's schema, checked as the GlobalTable will check it, or the refusal at ``where``
+    (``table.TableName``, or the entry a bare list took the name from)."""
+    try:
+        return Table(name, key=key, key_types=types)
+    except ValidationException as error:
+        raise SerializationError(f"{where}: {error}") from None
+
+
+def _check_items(raw: Any, schema: Table) -> tuple[Any, ...]:
+    """The initial items, each a DynamoDB JSON item holding the table's key, no key twice."""
+    items = tuple(_field("items", raw, list, "a list of items in DynamoDB JSON"))
+    seen: dict[tuple[Any, ...], int] = {}
+    for i, item in enumerate(items):
+        try:
+            key = schema._key_of(to_item(item, f"items[{i}]"), "item")
+        except ValidationException as error:
+            text = str(error)
+            raise SerializationError(text if text.startswith(f"items[{i}]") else f"items[{i}]: {text}") from None
+        plain = tuple(repr(k) for k in key)  # values are str, bytes or Decimal: repr keys them exactly
+        if plain in seen:
+            raise SerializationError(f"items[{i}]: has the same key as items[{seen[plain]}]; "
+                                     "each item once")
+        seen[plain] = i
+    return items
+
+
 def _inferred_key(entries: tuple[Entry, ...]) -> tuple[str, tuple[str, ...], dict[str, str]]:
     """A bare list's table: its name and key schema from the entries' TableName and Key."""
     name, key, types = None, None, {}
@@ -399,10 +454,24 @@ def load_requests(text: str | bytes) -> RequestFile:
         raise SerializationError(f"requests: 1 to {MAX_ENTRIES} entries, got {len(raw_entries)}")
     entries = tuple(_entry(i, raw) for i, raw in enumerate(raw_entries))
     table, key, types = _table(doc["table"]) if "table" in doc else _inferred_key(entries)
+    named = "table.TableName" if "table" in doc else next(
+        f"requests[{e.index}].{e.operation}.TableName" for e in entries
+        if isinstance(e.request.get("TableName"), str))
+    schema = _schema(table, key, types, named)
+    for entry in entries:  # after the table: a file without one is told that first
+        _check_required(entry)
     regions = tuple(_field("regions", doc.get("regions", list(DEFAULT_REGIONS)), list,
                            "a list of region names"))
+    if not regions:
+        raise SerializationError("regions: at least one region name")
     for i, region in enumerate(regions):
         _field(f"regions[{i}]", region, str, "a region name")
+        try:
+            _validate.replica_id(region, "a region")
+        except ConfigError as error:
+            raise SerializationError(f"regions[{i}]: {error}") from None
+        if region in regions[:i]:
+            raise SerializationError(f"regions[{i}]: {region!r} is listed twice; each region once")
     for entry in entries:
         if entry.operation in SYSTEM_OPERATIONS and entry.request["TableName"] != table:
             raise SerializationError(f"requests[{entry.index}].{entry.operation}.TableName: the "
@@ -429,7 +498,7 @@ def load_requests(text: str | bytes) -> RequestFile:
             raise SerializationError(f"requests[{entry.index}].at: {entry.at} is before the entry "
                                      f"above it; entries are in time order")
         previous = at
-    items = tuple(_field("items", doc.get("items", []), list, "a list of items in DynamoDB JSON"))
+    items = _check_items(doc.get("items", []), schema)
     date = _field("date", doc.get("date", _DEFAULT_DATE), str, "a day, YYYY-MM-DD")
     try:
         _days_since_1970(date)

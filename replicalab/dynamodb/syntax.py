@@ -7,16 +7,17 @@ stands for. Nothing here parses or evaluates.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TypeAlias
 
 import attrs
 
-from replicalab.dynamodb.values import Value
+from replicalab.dynamodb.values import Value, number_text
 
 __all__ = [
     "Action", "Add", "And", "Arithmetic", "Between", "Compare", "Condition", "Delete", "Function",
     "IfNotExists", "In", "ListAppend", "Literal", "Not", "Operand", "Or", "Path", "Remove", "Set",
-    "SetOperand", "SetValue", "Size", "UpdateExpression",
+    "SetOperand", "SetValue", "Size", "UpdateExpression", "literal_text",
 ]
 
 
@@ -48,7 +49,27 @@ class Literal:
     placeholder: str = attrs.field(eq=False)
 
     def __str__(self) -> str:
-        return repr(self.value)
+        return literal_text(self.value)
+
+
+def literal_text(value: Value) -> str:
+    """A value as it reads in an expression's text (traces, messages): Python's literal syntax,
+    numbers as DynamoDB writes them, a set's elements sorted (so the text never depends on
+    hash order).
+
+        >>> from decimal import Decimal
+        >>> literal_text({"v": Decimal("17"), "tags": frozenset({"b", "a"}), "n": [Decimal("0.5")]})
+        "{'n': [0.5], 'tags': {'a', 'b'}, 'v': 17}"
+    """
+    if isinstance(value, Decimal):
+        return number_text(value)
+    if isinstance(value, frozenset):
+        return "{" + ", ".join(sorted(literal_text(v) for v in value)) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(literal_text(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {literal_text(v)}" for k, v in sorted(value.items())) + "}"
+    return repr(value)  # str, bytes, bool, None
 
 
 @attrs.frozen

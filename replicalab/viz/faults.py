@@ -20,6 +20,13 @@ the same steps, with these words:
   eu-west-1a (sent t=191) lost on arrival: eu-west-1a is down``. A message lost on the way
   (link loss) stays where it was sent.
 
+**One rule for where a lost message ends** (:func:`lost_on_arrival`, :func:`in_flight_until`),
+which every export follows: a copy lost on arrival is in flight from its send until its
+arrival time and ends *there*, on its destination's line — the space-time picture draws its X
+on the receiver's lane at the row of the step that lost it, Mermaid a ``-x`` arrow at that
+time, the step-through page lists it in flight until then and as lost at that step. A copy
+lost on the way is never in flight: it ends where it was sent.
+
 A run without faults has none of these steps, so its exports are what they were before.
 
     >>> from replicalab import scenarios
@@ -35,7 +42,8 @@ from collections.abc import Iterable
 
 from replicalab.viz.story import Message, Step, Story
 
-__all__ = ["arrival_drops", "cut_changes", "drop_text", "drop_why", "outage", "quiet", "step_note"]
+__all__ = ["arrival_drops", "cut_changes", "drop_text", "drop_why", "in_flight_until", "lost_on_arrival",
+           "lost_on_the_way", "outage", "quiet", "step_note"]
 
 Link = tuple[str, str]
 
@@ -132,12 +140,43 @@ def drop_text(message: Message) -> str:
             f"{drop_why(message)}")
 
 
+def lost_on_arrival(message: Message) -> bool:
+    """True for a copy the network lost where it arrived (its destination down, or cut off
+    then): a ``Dropped`` event at a later step than its send (module docs)."""
+    return message.dropped and message.lost_step is not None and message.lost_step != message.sent_step
+
+
+def lost_on_the_way(message: Message) -> bool:
+    """True for a copy the network lost as it was sent (link loss, or a trace that does not
+    say where): it never was in flight."""
+    return message.dropped and not lost_on_arrival(message)
+
+
+def in_flight_until(message: Message) -> int | None:
+    """The step at which a copy stops being in flight: the one that delivered it, or the one
+    that lost it on arrival; its send step for a copy lost on the way (never in flight); None
+    for one still in flight when the run ended. It is in flight at step ``k`` exactly when
+    ``sent_step <= k < in_flight_until`` (None: no upper bound).
+
+        >>> import attrs
+        >>> m = Message(0, "a", "b", "w1", {}, sent_step=2, sent_time=5, due=9, dropped=True, lost_step=4)
+        >>> in_flight_until(m), in_flight_until(attrs.evolve(m, lost_step=2))
+        (4, 2)
+    """
+    if message.delivered_step is not None:
+        return message.delivered_step
+    if message.dropped:
+        return message.lost_step if lost_on_arrival(message) else message.sent_step
+    return None
+
+
 def arrival_drops(story: Story) -> dict[int, list[Message]]:
     """``{step index: messages it lost on arrival}``: copies sent at an earlier step that this
     step's ``Dropped`` events lost (computed once per story: exports look it up per step)."""
     out: dict[int, list[Message]] = {}
     for m in story.messages:
-        if m.lost_step is not None and m.lost_step != m.sent_step:
+        if lost_on_arrival(m):
+            assert m.lost_step is not None  # lost_on_arrival says so
             out.setdefault(m.lost_step, []).append(m)
     return out
 

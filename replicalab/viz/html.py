@@ -9,6 +9,9 @@ step:
 * what the step did, with the step highlighted in the diagram, later steps
   faded and the messages then in flight drawn dashed (a fault in the words of
   :mod:`replicalab.viz.faults`: ``down (crashed, disk lost)``, ``cut off from ...``);
+* the messages in flight: a copy the network will lose on arrival is in flight until its
+  arrival time like any other, and at the step that lost it the list says so first
+  (``✗ w1: eu-west-1 → us-east-1 (sent t=140) lost on arrival at t=211: a partition cut it off``);
 * each replica's items (values and the write that set each value; siblings
   side by side) — replayed from the trace, see :mod:`replicalab.viz.story`;
 * each replica's happens-before vector clock and Lamport clock;
@@ -33,7 +36,7 @@ from typing import Any
 
 from replicalab.viz import _svg as s
 from replicalab.viz import faults
-from replicalab.viz.story import Story, build
+from replicalab.viz.story import Message, Story, build
 from replicalab.viz.svg import diagram
 
 __all__ = ["html_fragment", "page_data", "to_html"]
@@ -73,13 +76,20 @@ def page_data(story: Story) -> dict[str, Any]:
              "lost_here": story.lost_here(st), "state": st.state}
             for st in story.steps
         ],
-        "messages": [
-            {"label": m.label, "src": m.src, "dst": m.dst, "sent": m.sent_step,
-             "sent_t": m.sent_time, "got": m.delivered_step, "due": m.due, "dropped": m.dropped}
-            for m in story.messages
-        ],
+        "messages": [_message(m) for m in story.messages],
         "writes": writes,
     }
+
+
+def _message(m: Message) -> dict[str, Any]:
+    """One copy for the page: a copy lost on arrival also says at which step (``lost``) and
+    why, so the page keeps it in flight until then (:func:`~replicalab.viz.faults.in_flight_until`);
+    the other copies carry no such keys, so a run without one has the data it always had."""
+    out = {"label": m.label, "src": m.src, "dst": m.dst, "sent": m.sent_step,
+           "sent_t": m.sent_time, "got": m.delivered_step, "due": m.due, "dropped": m.dropped}
+    if faults.lost_on_arrival(m):
+        out |= {"lost": m.lost_step, "why": faults.drop_why(m)}
+    return out
 
 
 def _json_for_script(data: Any) -> str:
@@ -256,9 +266,11 @@ SCRIPT = r"""
       g.classList.toggle("future", n > k);
     });
     svg.querySelectorAll("g.msg").forEach(function (g) {
+      // In flight from its send until the step that delivered it or lost it on arrival.
       var sent = +g.getAttribute("data-sent"), got = g.getAttribute("data-got");
+      var end = got !== null ? got : g.getAttribute("data-lost");
       g.classList.toggle("future", sent > k);
-      g.classList.toggle("inflight", sent <= k && (got === null || +got > k));
+      g.classList.toggle("inflight", sent <= k && (end === null || +end > k));
     });
   }
 
@@ -274,15 +286,22 @@ SCRIPT = r"""
     note.className = s && s.lost_here.length ? "lost" : "";
     document.getElementById("first").disabled = document.getElementById("prev").disabled = k === 0;
     document.getElementById("next").disabled = document.getElementById("last").disabled = k === last;
+    // A copy is in flight from its send until the step that delivered it or lost it on
+    // arrival (m.lost); one lost on the way never was. Lost at this step: said first.
     var flight = data.messages.filter(function (m) {
-      return m.sent <= k && !m.dropped && (m.got === null || m.got > k);
+      var end = m.got !== null ? m.got : (m.lost !== undefined ? m.lost : null);
+      return m.sent <= k && (!m.dropped || m.lost !== undefined) && (end === null || end > k);
     }).map(function (m) {
       return m.label + ": " + m.src + " → " + m.dst + " (sent t=" + m.sent_t +
         (m.due !== null ? ", arrives t=" + m.due : "") + ")";
     });
+    var lost = data.messages.filter(function (m) { return m.lost === k; }).map(function (m) {
+      return "✗ " + m.label + ": " + m.src + " → " + m.dst + " (sent t=" + m.sent_t +
+        ") lost on arrival at t=" + s.t + ": " + m.why;
+    });
     var more = flight.length > 12 ? ["… and " + (flight.length - 12) + " more"] : [];
-    document.getElementById("inflight").textContent =
-      flight.length ? flight.slice(0, 12).concat(more).join("\n") : "none";
+    var shown = lost.concat(flight.slice(0, 12), more);
+    document.getElementById("inflight").textContent = shown.length ? shown.join("\n") : "none";
     var box = document.getElementById("replicas");
     box.textContent = "";
     replicas.forEach(function (r) {

@@ -122,7 +122,7 @@ def to_mermaid(source: Any) -> str:
             lines += _note(me, f"t={step.time} {step.note.split(': ', 1)[-1]}", False)
         for number in step.sent:
             m = story.messages[number]
-            if m.dropped and m.lost_step in (None, step.index):  # lost on the way
+            if faults.lost_on_the_way(m):
                 lines.append(f"    {me}-x{ids[m.dst]}: {_safe(m.label)} sent t={m.sent_time}, "
                              "DROPPED by the network")
             elif not m.dropped and m.delivered_step is None:
@@ -139,8 +139,8 @@ def _cut_note(step: Step, changes: list[tuple[str, str]], ids: dict[str, str],
     over = ids[order[0]] if len(order) == 1 else f"{ids[order[0]]},{ids[order[-1]]}"
     text = "<br/>".join(_safe(f"{r} {w}") for r, w in changes)
     note = f"    Note over {over}: t={step.time} network: {text}"
-    if all(w.startswith("reaches") for _, w in changes):
-        return [note]
+    if all(part.endswith(" again") for _, w in changes for part in w.split("; ")):
+        return [note]  # every change is a heal (both ways or one way)
     return [f"    rect {DOWN_FILL}", "    " + note, "    end"]
 
 

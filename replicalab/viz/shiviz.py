@@ -104,7 +104,7 @@ def _text(story: Story, step: Step, drops: dict[int, list[Message]]) -> str:
         text += f" — {', '.join(lost)} silently lost here"
     for number in step.sent:
         m = story.messages[number]
-        if m.dropped and m.lost_step in (None, step.index):  # lost on the way
+        if faults.lost_on_the_way(m):
             text += f" — message {m.label} to {m.dst} DROPPED by the network"
     if not faults.quiet(step):  # a step that did only this says it in its note
         for m in drops.get(step.index, ()):

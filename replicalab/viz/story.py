@@ -284,15 +284,34 @@ def _note(kind: str, replica: str | None, events: list[AnyEvent]) -> str:
         return f"{replica}: timer fired{extra}"
     if "ClientRequested" in first:
         e = first["ClientRequested"]
-        request = e.get("request") or {}
-        what = request.get("type", "request") if isinstance(request, dict) else "request"
-        return f"{replica}: {e.get('client')} sends {what} {e.get('op')}{extra}"
+        return f"{replica}: {e.get('client')} sends {request_name(e.get('request'))} {e.get('op')}{extra}"
     cut = next((e for e in events if e.kind == "Partitioned" and e.get("bridges")), None)
     if replica is None and cut is not None:  # an AZ partition: say who is cut from whom
         sides = " | ".join(", ".join(g) for g in cut.get("groups") or ())
         return f"network: cut {sides} (every other node reaches both sides)"
     names = ", ".join(e.kind for e in events)
     return f"{replica or 'network'}: {names}"
+
+
+#: A DynamoDB request's trace type -> the operation as AWS names it (a write says its own).
+_AWS_NAMES = {"DynamoGet": "GetItem", "DynamoQuery": "Query", "DynamoTransaction": "TransactWriteItems"}
+
+
+def request_name(request: Any) -> str:
+    """What a client sent, as the learner wrote it: a DynamoDB request by its AWS operation
+    (``UpdateItem``, ``GetItem``), not the trace's internal type (``DynamoWrite``).
+
+        >>> request_name({"type": "DynamoWrite", "operation": "PutItem"}), request_name({"type": "DynamoGet"})
+        ('PutItem', 'GetItem')
+        >>> request_name({"type": "UpdateItem"}), request_name(None)
+        ('UpdateItem', 'request')
+    """
+    if not isinstance(request, dict):
+        return "request"
+    kind = request.get("type")
+    if kind == "DynamoWrite" and isinstance(request.get("operation"), str):
+        return str(request["operation"])
+    return _AWS_NAMES.get(kind, kind) if isinstance(kind, str) else "request"
 
 
 def merge_carried(write: Any, msg: Any, read_repair: bool = False) -> str:

@@ -12,8 +12,11 @@ the run's order but are not to scale: the left gutter gives the simulated time
   ring unreplicated (held by some regions when the run ended), and a
   **vermillion square with a white X** for a write that was silently lost;
 * a message is an arrow from the step that sent it to the step that got it,
-  labelled with the write it carries; a message the network dropped is a
-  dashed stub ending in an X; one still in flight runs off the bottom;
+  labelled with the write it carries; a message the network dropped on the way is a
+  dashed stub ending in an X; one lost on arrival (its destination down, or cut off
+  when it got there) a dashed line ending in an X on the receiver's lane, at the row
+  of its arrival (``w1 dropped on arrival``: the rule of :mod:`replicalab.viz.faults`);
+  one still in flight runs off the bottom;
 * a merge is a diamond labelled with what the item holds afterwards
   (``w1+w2``: one version holding both writes' values; ``w1 | w2``: two
   concurrent siblings), and the values it dropped. Where a silently-lost
@@ -46,6 +49,7 @@ import attrs
 from replicalab import _validate
 from replicalab.errors import ConfigError
 from replicalab.viz import _svg as s
+from replicalab.viz import faults
 from replicalab.viz.story import Message, Step, Story, build
 from replicalab.viz.svg_frame import (
     GROUP_H,
@@ -58,6 +62,7 @@ from replicalab.viz.svg_frame import legend as legend_block
 from replicalab.viz.svg_rows import (
     LINE_H,
     Row,
+    arrival_lines,
     folded_note,
     is_routine,
     lane_labels,
@@ -139,6 +144,10 @@ def diagram(source: Any, *, compact: bool | None = None, legend: bool = True,
             for t, _, weight in lane_labels(story, step, compact, wrap):
                 w = s.text_width(t, LABEL_SIZE) * (BOLD if weight == "bold" else 1.0)
                 label_w[step.replica] = max(label_w.get(step.replica, 0.0), w)
+        for m in story.messages:  # a copy lost on arrival is labelled on its receiver's lane
+            if faults.lost_on_arrival(m):
+                w = max(s.text_width(line, LABEL_SIZE) for line in arrival_lines(m, wrap))
+                label_w[m.dst] = max(label_w.get(m.dst, 0.0), w)
         return label_w
 
     wrap = 0
@@ -344,12 +353,26 @@ class _Taken:
         return False
 
 
+def _arrival(m: Message, drops: dict[int, list[Message]], lane_x: dict[str, float],
+             row_of: dict[int, Row], wrap: int) -> tuple[float, float, list[tuple[float, str]]]:
+    """Where a copy lost on arrival ends: its X on the receiver's lane at the row of the step
+    that lost it (``x``, ``y``), and its label's lines with their baselines, below the labels
+    of the copies that step lost before it (``drops``: :func:`~replicalab.viz.faults.arrival_drops`)."""
+    assert m.lost_step is not None  # only for a copy lost on arrival
+    y = row_of[m.lost_step].y
+    before = drops[m.lost_step][:drops[m.lost_step].index(m)]
+    first = sum(len(arrival_lines(other, wrap)) for other in before)
+    lines = arrival_lines(m, wrap)
+    return lane_x[m.dst], y, [(y + 4 + LINE_H * (first + n), line) for n, line in enumerate(lines)]
+
+
 def _drop(story: Story, m: Message, lane_x: dict[str, float], row_of: dict[int, Row],
           compact: bool, wrap: int = 0) -> tuple[float, float, int, str]:
-    """Where a dropped message's stub ends: just below the sender's labels, towards its target."""
+    """Where the stub of a copy lost on the way ends: just below the sender's labels, towards
+    its target."""
     sender = story.step(m.sent_step)
     below = len(lane_labels(story, sender, compact, wrap))
-    nth = [n for n in sender.sent if story.messages[n].dropped].index(m.index)
+    nth = [n for n in sender.sent if faults.lost_on_the_way(story.messages[n])].index(m.index)
     x1, y1 = lane_x[m.src], row_of[m.sent_step].y
     side = 1 if lane_x[m.dst] > x1 else -1
     return x1 + 14 * side, y1 + LINE_H * below + 8 + LINE_H * nth, side, \
@@ -367,8 +390,17 @@ def _label_boxes(story: Story, lane_x: dict[str, float], row_of: dict[int, Row],
         boxes.append((x - 8, y - 8, 16, 16))
         for n, (label, _, _) in enumerate(lane_labels(story, step, compact, wrap)):
             boxes.append((x + 12, y - 7 + n * LINE_H, s.text_width(label, LABEL_SIZE), 13))
+    drops = faults.arrival_drops(story)
     for m in story.messages:
-        if m.dropped and m.src in lane_x and m.dst in lane_x:
+        if m.src not in lane_x or m.dst not in lane_x:
+            continue
+        if faults.lost_on_arrival(m):
+            assert m.lost_step is not None  # lost_on_arrival says so
+            if not row_of[m.sent_step].folded and not row_of[m.lost_step].folded:
+                xm, _, lines = _arrival(m, drops, lane_x, row_of, wrap)
+                for base, line in lines:
+                    boxes.append((xm - 6, base - 11, s.text_width(line, 10) + 14, 13))
+        elif m.dropped:
             xm, ym, side, text = _drop(story, m, lane_x, row_of, compact, wrap)
             w = s.text_width(text, 10) + 12
             boxes.append((xm - 4 if side > 0 else xm - w, ym - 7, w, 13))
@@ -380,20 +412,33 @@ def _messages(story: Story, lane_x: dict[str, float], row_of: dict[int, Row], bo
     out = []
     labels = []
     taken = _label_boxes(story, lane_x, row_of, compact, wrap)
+    drops = faults.arrival_drops(story)
     for m in story.messages:
         if m.src not in lane_x or m.dst not in lane_x:
             continue
-        if row_of[m.sent_step].folded or (m.delivered_step is not None
-                                          and row_of[m.delivered_step].folded):
+        on_arrival = faults.lost_on_arrival(m)
+        end = m.delivered_step if m.delivered_step is not None else (m.lost_step if on_arrival else None)
+        if row_of[m.sent_step].folded or (end is not None and row_of[end].folded):
             continue  # a summarised view draws no arrow into or out of a folded row
-        # Grouped with the steps that sent and got it, so a page can show what was in flight.
+        # Grouped with the steps that sent it and got (or lost) it, so a page can show what was
+        # in flight.
         group = s.attrs_text({"class": "msg", "data-sent": m.sent_step,
-                              "data-got": m.delivered_step})
+                              "data-got": m.delivered_step,
+                              "data-lost": m.lost_step if on_arrival else None})
         out.append(f"<g{group}>")
         labels.append(f"<g{group}>")
         x1, y1 = lane_x[m.src], row_of[m.sent_step].y
         x2 = lane_x[m.dst]
-        if m.dropped:
+        if on_arrival:  # a dashed line to an X on the receiver's lane, when it got there
+            xm, ym, lines = _arrival(m, drops, lane_x, row_of, wrap)
+            dx, dy = xm - x1, ym - y1
+            length = math.hypot(dx, dy) or 1.0
+            out.append(s.line(x1 + dx / length * 9, y1 + dy / length * 9, xm - dx / length * 6,
+                              ym - dy / length * 6, stroke=s.INK, stroke_width=1.2,
+                              stroke_dasharray="3 2"))
+            out.append(s.cross(xm, ym, 5, s.INK, 2.2))
+            labels.extend(s.halo_text(xm + 9, base, line, size=10, fill=s.INK) for base, line in lines)
+        elif m.dropped:
             xm, ym, side, text = _drop(story, m, lane_x, row_of, compact, wrap)
             out.append(s.line(x1, y1 + 6, xm, ym, stroke=s.INK, stroke_width=1.2,
                               stroke_dasharray="3 2"))
@@ -470,6 +515,8 @@ def _marker(story: Story, step: Step, lane_x: dict[str, float], row: Row, compac
             out.append(s.diamond(x, y, 6.5, s.GREEN))
     elif outage_word(step) is not None:  # the node goes down or comes back: a bar across its lane
         out.append(s.line(x - 8, y, x + 8, y, stroke=s.INK, stroke_width=3))
+    elif faults.quiet(step):
+        pass  # it only lost copies on arrival: their X on the receivers' lanes is its mark
     else:
         stale = story.read_op(step) in story.stale_reads
         if stale and story.quorum:  # a cluster's stale read: a filled orange mark, seen at a glance

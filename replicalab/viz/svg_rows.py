@@ -17,10 +17,11 @@ from collections.abc import Sequence
 import attrs
 
 from replicalab.viz import _svg as s
-from replicalab.viz.story import Step, Story, stamp_text
+from replicalab.viz import faults
+from replicalab.viz.story import Message, Step, Story, stamp_text
 
-__all__ = ["LINE_H", "Row", "folded_note", "is_routine", "lane_labels", "layout_rows", "verdict_text",
-           "wrap_words"]
+__all__ = ["LINE_H", "Row", "arrival_lines", "folded_note", "is_routine", "lane_labels", "layout_rows",
+           "verdict_text", "wrap_words"]
 
 #: The height of one line of labels or notes (px).
 LINE_H = 14
@@ -51,7 +52,8 @@ _FOLDED_KINDS = {"timer": ("timer", "timers"), "deliver": ("delivery", "deliveri
 def _worth_showing(story: Story, step: Step) -> bool:
     """In a summarised view: writes, rejections, faults, merges of client data, losses, and
     anti-entropy steps that repaired something, a node going down or coming back.
-    Everything else folds away."""
+    Everything else folds away (a step that only lost copies on arrival too: its folded row
+    counts it as a loss on arrival)."""
     return (step.kind in ("write", "reject", "merge", "fault") or step.replica is None
             or outage_word(step) is not None
             or bool(step.losses) or bool(story.lost_here(step)) or "repaired" in step.note)
@@ -60,7 +62,8 @@ def _worth_showing(story: Story, step: Step) -> bool:
 def folded_note(steps: Sequence[Step]) -> str:
     counts: dict[tuple[str, str], int] = {}
     for step in steps:
-        words = _FOLDED_KINDS.get(step.kind, ("step", "steps"))
+        words = (("loss on arrival", "losses on arrival") if faults.quiet(step)
+                 else _FOLDED_KINDS.get(step.kind, ("step", "steps")))
         counts[words] = counts.get(words, 0) + 1
     parts = [f"{n} {one if n == 1 else many}" for (one, many), n in counts.items()]
     what = "step" if len(steps) == 1 else "steps"
@@ -103,6 +106,13 @@ def lane_labels(story: Story, step: Step, compact: bool,
         return lines
     return [(part, colour, weight) for text, colour, weight in lines
             for part in wrap_words(text, wrap)]
+
+
+def arrival_lines(m: Message, wrap: int = 0) -> list[str]:
+    """The label beside the X of a copy lost on arrival (``w1 dropped on arrival``), wrapped
+    at ``wrap`` characters like the lane labels (the page layout)."""
+    text = f"{m.label} dropped on arrival"
+    return wrap_words(text, wrap) if wrap > 0 else [text]
 
 
 def wrap_words(text: str, width: int) -> list[str]:
@@ -184,11 +194,16 @@ def _raw_lane_labels(story: Story, step: Step, compact: bool) -> list[tuple[str,
     return []
 
 
-def _notes(story: Story, step: Step, compact: bool, chars: int) -> list[str]:
+def _notes(story: Story, step: Step, compact: bool, chars: int,
+           marks: tuple[dict[int, list[tuple[str, str]]], dict[int, list[Message]]]) -> list[str]:
+    """A step's numbered note; a fault, an outage and a drop on arrival in the words of
+    :mod:`replicalab.viz.faults` (``marks``: its cuts and drops of the story), as the other
+    exports say them."""
     if chars == 0:
         return []
     head = f"{step.index}. t={step.time}  "
-    body = step.note + (verdict_text(story, step) if step.kind == "write" else "")
+    note = faults.step_note(story, step, *marks)
+    body = note + (verdict_text(story, step) if step.kind == "write" else "")
     if story.read_op(step) in story.stale_reads:
         body += " — STALE: misses a write already acknowledged"
     if compact:
@@ -206,6 +221,8 @@ def layout_rows(story: Story, compact: bool, chars: int, top: float, wrap: int =
           fold: bool = False) -> list[Row]:
     groups: list[list[Step]] = []
     folds: list[bool] = []
+    marks = (faults.cut_changes(story), faults.arrival_drops(story))
+    drops = marks[1]
     for step in story.steps:
         current = groups[-1] if groups else None
         if fold and not _worth_showing(story, step):
@@ -230,9 +247,13 @@ def layout_rows(story: Story, compact: bool, chars: int, top: float, wrap: int =
             y += 24.0
             continue
         notes = [(n, _alarming(story, step)) for step in group
-                 for n in _notes(story, step, compact, chars)]
+                 for n in _notes(story, step, compact, chars, marks)]
+        # Label lines: the step's own, a stub for each copy lost on the way at its send, and
+        # one for each copy this step lost on arrival (drawn on its receiver's lane).
         labels = max(len(lane_labels(story, step, compact, wrap))
-                     + sum(story.messages[n].dropped for n in step.sent) for step in group)
+                     + sum(faults.lost_on_the_way(story.messages[n]) for n in step.sent)
+                     + sum(len(arrival_lines(m, wrap)) for m in drops.get(step.index, ()))
+                     for step in group)
         if compact:
             height = 20.0 if not notes and labels <= 1 else 22.0 + LINE_H * max(0, labels - 1)
             height = max(height, 8 + LINE_H * len(notes))
