@@ -254,6 +254,8 @@ def _leaves(later: Iterable[tuple[Any, ...]], mine: Iterable[tuple[Any, ...]]) -
     changes the same set without deleting what ``mine`` added or adding what it deleted."""
     for kind, path, *members in mine:
         for other, place, *theirs in later:
+            if other == "keep":
+                continue  # if_not_exists of a path that had a value: it wrote that value back
             if not all(_same_place(a, b) for a, b in zip(path, place, strict=False)):
                 continue  # disjoint: neither path is a prefix of the other
             if path == place and ({kind, other} <= {"append", "prepend"} or kind == other == "add"):
@@ -322,6 +324,13 @@ def _missing(w: WriteRecord, item: Item | None, removals: _Removals,
             continue
         if attribute in w.removed:
             back = _removal_undone(item, attribute, w)
+            if back is not None and attribute in w.parts:
+                # A set DELETE that emptied the set (so removed it) is judged by its part: its
+                # members stay out though a later ADD of others, built on it, brought the set back.
+                kept, undoers = _by_parts(item, attribute, w, removals)
+                if kept:
+                    continue
+                back = sorted(undoers) or back
             if back is not None:
                 missing = True
                 holders.update(back or ["<absent>"])
@@ -391,7 +400,7 @@ def _judge_inputs(writes: Any, final: Any, losses: Any, reports: Any, absent: An
     return records, listed(losses, LossEvent, "losses")
 
 
-_KINDS = ("set", "remove", "append", "prepend", "add")
+_KINDS = ("set", "remove", "append", "prepend", "add", "keep")
 
 
 def _check_parts(w: WriteRecord) -> None:

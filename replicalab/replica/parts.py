@@ -10,10 +10,19 @@ each such attribute, the parts (``[kind, path]``) and the write whose stored val
 on (its *base*); the ledger follows these links back (:mod:`replicalab.ledger.rules`).
 
 Kinds: ``set`` and ``remove`` (a nested path), ``append`` and ``prepend`` (a list_append of
-the path's own value), ``add`` (an increment of the path's own number), and
-``["elements", path, added, deleted]`` (a set ``ADD``/``DELETE``; members as canonical strings).
-An attribute a write sets or removes whole, or changes in any other way (``if_not_exists``
-alone), has no parts: it is judged whole, as before.
+the path's own value), ``add`` (an increment of the path's own number),
+``["elements", path, added, deleted]`` (a set ``ADD``/``DELETE``; members as canonical strings),
+and ``keep``: ``SET p = if_not_exists(p, :v)`` where ``p`` had a value in the item the write
+read, so the write set ``p`` to the value it already had — it changed nothing there and has
+no effect there to lose (it is still a write the region stamps and replicates, so it can win
+a merge like any other). Where ``p`` had no value, it is a ``set`` of ``:v`` (whole, if ``p`` is
+an attribute). An attribute a write sets or removes whole, or changes in any other way, has no
+parts: it is judged whole, as before.
+
+A set ``DELETE`` that empties the set removes the attribute (DynamoDB keeps no empty sets): the
+attribute is then both removed and changed in part, and the ledger judges it by its part (its
+deleted members stay out), so a later ``ADD`` of other members that had seen it leaves it in
+effect. For that chain to be followed, :func:`bases` names the write of a tombstone too.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from replicalab.dynamodb.cells import from_cell
 from replicalab.dynamodb.syntax import (
     Add,
     Arithmetic,
@@ -35,7 +45,7 @@ from replicalab.dynamodb.syntax import (
 )
 from replicalab.items import INITIAL_WRITE, Item
 
-__all__ = ["bases", "expression_parts", "increment_parts", "wrote_fields"]
+__all__ = ["bases", "expression_parts", "has_value", "increment_parts", "wrote_fields"]
 
 
 def _own(operand: Any, path: Path) -> bool:
@@ -57,11 +67,16 @@ def _members(values: frozenset[Any]) -> list[str]:
     return sorted(out)
 
 
-def _part(action: Any) -> tuple[Any, ...] | None:
-    """One action as a part ``(kind, path)``, or None if it replaces its attribute whole."""
+def _part(action: Any, has: Any = None) -> tuple[Any, ...] | None:
+    """One action as a part ``(kind, path)``, or None if it replaces its attribute whole.
+    ``has(path)`` says whether a path had a value in the item the write read (for
+    ``if_not_exists`` alone); None: unknown, judged as if it had none."""
     path: Path = action.path
     elements = list(path.elements)
     nested = len(elements) > 1
+    if isinstance(action, Set) and isinstance(action.value, IfNotExists) \
+            and action.value.path == path and has is not None and has(elements):
+        return ("keep", elements)  # p = if_not_exists(p, :v) on a p that exists: p as it was
     if isinstance(action, Remove):
         return ("remove", elements) if nested else None
     if isinstance(action, Add) and isinstance(action.value.value, Decimal):
@@ -83,12 +98,14 @@ def _part(action: Any) -> tuple[Any, ...] | None:
     return None
 
 
-def expression_parts(update: UpdateExpression | None, counters: Mapping[str, int]
-                     ) -> dict[str, list[list[Any]]]:
+def expression_parts(update: UpdateExpression | None, counters: Mapping[str, int],
+                     item: Item | None = None) -> dict[str, list[list[Any]]]:
     """``{attribute: [[kind, path], ...]}`` for the attributes ``update`` changed only in part.
 
     An attribute with any action that replaces it whole is left out, and so are ``counters``
     (increments a counter-keeping policy merges as counters: judged by their own cells).
+    ``item`` is the stored item the write read (for ``if_not_exists`` alone: ``keep`` where
+    the path had a value, see :func:`has_value`).
     """
     if update is None:
         return {}
@@ -96,7 +113,7 @@ def expression_parts(update: UpdateExpression | None, counters: Mapping[str, int
     whole: set[str] = set()
     for action in update.actions:
         top = str(action.path.elements[0])
-        part = _part(action)
+        part = _part(action, lambda path: has_value(item, path))
         if part is None:
             whole.add(top)
         else:
@@ -110,20 +127,43 @@ def increment_parts(adds: Mapping[str, int], counters: bool) -> dict[str, list[l
     return {} if counters else {a: [["add", [a]]] for a in sorted(adds)}
 
 
+def _best(item: Item | None, attribute: str) -> Any:
+    """The cell of ``attribute`` a write reads: the greatest stamp among the siblings, as the
+    write resolves them (:func:`replicalab.policies.base._base_cells`); None if none."""
+    cells = [c for v in item.versions for c in v.cells_of(attribute)] if item is not None else []
+    return max(cells, key=lambda c: c.stamp) if cells else None
+
+
+def has_value(item: Item | None, path: Any) -> bool:
+    """True iff ``path`` (``[attribute, key or index, ...]``) has a value in ``item`` as a
+    write reads it (:func:`_best`): what ``if_not_exists`` tests. A crdt counter always has one."""
+    best = _best(item, str(path[0]))
+    if best is None or best.removed:
+        return False
+    if best.counter or len(path) == 1:
+        return True
+    value: Any = from_cell(best.value)
+    for step in path[1:]:
+        if isinstance(step, int) and isinstance(value, list) and 0 <= step < len(value):
+            value = value[step]
+        elif isinstance(step, str) and isinstance(value, dict) and step in value:
+            value = value[step]
+        else:
+            return False
+    return True
+
+
 def bases(item: Item | None, attributes: Any) -> dict[str, str]:
     """``{attribute: write}``: the write whose stored value of each attribute a write read and
-    built on — the cell with the greatest stamp among the siblings, as the write resolves them
-    (:func:`replicalab.policies.base._base_cells`). Left out when that is nothing, a tombstone
-    or the initial value (no write to follow)."""
+    built on (:func:`_best`) — a tombstone's write too (a set ``DELETE`` that emptied the set
+    removed the attribute, and a later ``ADD`` builds on that). Left out when that is nothing,
+    a crdt counter or the initial value (no write to follow)."""
     out: dict[str, str] = {}
     if item is None:
         return out
     for attribute in attributes:
-        cells = [c for v in item.versions for c in v.cells_of(attribute)]
-        if not cells:
-            continue
-        best = max(cells, key=lambda c: c.stamp)
-        if not best.removed and not best.counter and best.write != INITIAL_WRITE:
+        best = _best(item, attribute)
+        if best is not None and not best.counter and best.write != INITIAL_WRITE:
             out[attribute] = best.write
     return out
 
@@ -136,5 +176,6 @@ def wrote_fields(item: Item | None, update: UpdateExpression | None, adds: Mappi
     for a write that changed nothing in part, so its Wrote line keeps its bytes."""
     if replace:
         return {}
-    changed = expression_parts(update, adds) if update is not None else increment_parts(adds, counters)
+    changed = (expression_parts(update, adds, item) if update is not None
+               else increment_parts(adds, counters))
     return {"parts": changed, "base": bases(item, changed)} if changed else {}

@@ -1,0 +1,134 @@
+"""Known gaps of judging partial writes by their parts, each pinned by a reproducer.
+
+* A set ``DELETE`` that empties the set removes the attribute (DynamoDB keeps no empty sets);
+  it is still a change of a *part* (some members taken out), so a later ``ADD`` of other
+  members, by a write that had seen it, leaves it in effect — as it does for a ``DELETE`` that
+  left other members in the set.
+* ``SET a = if_not_exists(a, :v)`` where ``a`` had a value wrote nothing of its own: there is
+  nothing of it to lose, so it is never ``silently-lost`` or ``unreplicated`` for a value it
+  never wrote. Where ``a`` had none it set ``:v`` and is judged like a SET.
+* ``by`` names the write that removed or overwrote the part, not the last write to the item.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from replicalab.dynamodb import GlobalTable
+
+KEY = {"pk": {"S": "k"}}
+LWW_AND_CAUSAL = ("item-lww", "attribute-lww", "causal")  # crdt sets: see test_ledger_parts_oracle
+
+
+def _run(merge: str, initial: dict[str, Any], ops: list[tuple[int, str, str, dict[str, Any] | None]],
+         **options: Any) -> Any:
+    table = GlobalTable("tbl", key=("pk",), merge=merge, seed=0, items=[initial], **options)
+    for t, region, expression, values in ops:
+        table.at(t)
+        extra = {"ExpressionAttributeValues": values} if values else {}
+        table.client(region, "c").update_item(TableName="tbl", Key=KEY, UpdateExpression=expression,
+                                              **extra)
+    return table.settle()
+
+
+SET_A = {"pk": {"S": "k"}, "s": {"SS": ["a"]}}
+
+
+@pytest.mark.parametrize("merge", LWW_AND_CAUSAL)
+def test_a_delete_that_emptied_the_set_stays_in_effect_after_a_later_add_of_others(merge: str) -> None:
+    """w1 deletes the only member (the set is removed), w2 (had seen it) adds y: the final set
+    {y} still lacks a, so w1 is kept — it was 'superseded by w2' before."""
+    result = _run(merge, SET_A, [(100, "eu-west-1", "DELETE s :v", {":v": {"SS": ["a"]}}),
+                                 (3100, "us-east-1", "ADD s :v", {":v": {"SS": ["y"]}})])
+    assert {items["k"]["s"]["SS"][0] for items in result.final.values()} == {"y"}
+    assert result.ledger.verdicts() == {"w1": "kept", "w2": "kept"}
+
+
+@pytest.mark.parametrize("merge", LWW_AND_CAUSAL)
+def test_a_delete_that_emptied_the_set_is_superseded_by_the_add_that_brought_its_member_back(
+        merge: str) -> None:
+    result = _run(merge, SET_A, [(100, "eu-west-1", "DELETE s :v", {":v": {"SS": ["a"]}}),
+                                 (3100, "us-east-1", "ADD s :v", {":v": {"SS": ["y"]}}),
+                                 (6100, "eu-west-1", "ADD s :v", {":v": {"SS": ["a"]}})])
+    entry = result.ledger["w1"]
+    assert (entry.verdict, entry.by) == ("superseded", ("w3",)), entry
+    assert result.ledger.verdicts()["w2"] == "kept"
+
+
+@pytest.mark.parametrize("merge", LWW_AND_CAUSAL)
+def test_the_adds_a_set_emptying_delete_took_out_are_superseded_by_it(merge: str) -> None:
+    """w1 adds x, w2 (had seen it) deletes a and x: the set is gone, and w1 was taken out by w2
+    — also when w3 (had seen both) adds y afterwards: the why names w2, not w3."""
+    for last in ([], [(6100, "eu-west-1", "ADD s :v", {":v": {"SS": ["y"]}})]):
+        result = _run(merge, SET_A, [(100, "eu-west-1", "ADD s :v", {":v": {"SS": ["x"]}}),
+                                     (3100, "us-east-1", "DELETE s :v", {":v": {"SS": ["a", "x"]}}),
+                                     *last])
+        entry = result.ledger["w1"]
+        assert (entry.verdict, entry.by) == ("superseded", ("w2",)), entry
+        assert all(v == "kept" for w, v in result.ledger.verdicts().items() if w != "w1")
+
+
+def test_an_add_concurrent_with_a_set_emptying_delete_that_wins_is_silently_lost() -> None:
+    """Item-lww: w1 adds x at eu, w2 deletes a at us 10 ms later without having seen w1 (its
+    set empties there); w2's item wins everywhere, so w1's x is gone: silently-lost, by w2."""
+    result = _run("item-lww", SET_A, [(100, "eu-west-1", "ADD s :v", {":v": {"SS": ["x"]}}),
+                                      (110, "us-east-1", "DELETE s :v", {":v": {"SS": ["a"]}})])
+    entry = result.ledger["w1"]
+    assert (entry.verdict, entry.by) == ("silently-lost", ("w2",)), entry
+    assert result.ledger["w2"].verdict == "kept"
+
+
+A1 = {"pk": {"S": "k"}, "a": {"N": "1"}}
+POLICIES = ("item-lww", "attribute-lww", "causal", "crdt")
+IF_NOT_EXISTS = "SET a = if_not_exists(a, :v)"
+
+
+@pytest.mark.parametrize("merge", POLICIES)
+def test_if_not_exists_on_an_attribute_that_existed_wrote_nothing_to_lose(merge: str) -> None:
+    """w1 (eu) writes a = if_not_exists(a, 9) on a = 1: it changed nothing. A concurrent
+    SET a = 5 at us wins under LWW; w1 is not 'silently-lost' for a value it never wrote."""
+    result = _run(merge, A1, [(100, "eu-west-1", IF_NOT_EXISTS, {":v": {"N": "9"}}),
+                              (110, "us-east-1", "SET a = :v", {":v": {"N": "5"}})])
+    assert result.ledger.verdicts() == {"w1": "kept", "w2": "kept"}
+
+
+def test_if_not_exists_that_wrote_nothing_is_not_unreplicated() -> None:
+    """Partitioned for good, w1's no-op never reaches the other regions: nothing of its own is
+    missing anywhere, so it is kept (a SET of a new value there would be unreplicated)."""
+    from replicalab.sim.faults import Partition
+
+    for expression, verdict in ((IF_NOT_EXISTS, "kept"), ("SET a = :v", "unreplicated")):
+        table = GlobalTable("tbl", key=("pk",), merge="item-lww", seed=0, items=[A1],
+                            faults=[Partition(50, groups=[["eu-west-1"], ["us-east-1", "ap-southeast-2"]])])
+        table.at(100)
+        table.client("eu-west-1", "c").update_item(TableName="tbl", Key=KEY, UpdateExpression=expression,
+                                                   ExpressionAttributeValues={":v": {"N": "9"}})
+        result = table.settle()
+        assert not result.converged or verdict == "kept"
+        assert result.ledger["w1"].verdict == verdict, result.ledger["w1"]
+
+
+@pytest.mark.parametrize("merge", LWW_AND_CAUSAL)
+def test_if_not_exists_that_wrote_is_judged_like_a_set(merge: str) -> None:
+    """On an absent attribute if_not_exists sets :v: a later SET that had seen it supersedes it;
+    a concurrent SET that wins under LWW loses it silently."""
+    bare = {"pk": {"S": "k"}}
+    seen = _run(merge, bare, [(100, "eu-west-1", IF_NOT_EXISTS, {":v": {"N": "9"}}),
+                              (3100, "us-east-1", "SET a = :v", {":v": {"N": "5"}})])
+    assert (seen.ledger["w1"].verdict, seen.ledger["w1"].by) == ("superseded", ("w2",))
+    concurrent = _run(merge, bare, [(100, "eu-west-1", IF_NOT_EXISTS, {":v": {"N": "9"}}),
+                                    (110, "us-east-1", "SET a = :v", {":v": {"N": "5"}})])
+    assert concurrent.ledger["w1"].verdict == ("kept" if merge == "causal" else "silently-lost")
+
+
+@pytest.mark.parametrize("merge", LWW_AND_CAUSAL)
+def test_if_not_exists_that_wrote_nothing_carries_an_earlier_part(merge: str) -> None:
+    """w1 appends x to l; w2 (had seen it) writes l = if_not_exists(l, :e): l is as w1 left it,
+    so w1 is kept — before, w2's cell made it 'superseded by w2'."""
+    initial = {"pk": {"S": "k"}, "l": {"L": []}}
+    result = _run(merge, initial, [
+        (100, "eu-west-1", "SET l = list_append(l, :v)", {":v": {"L": [{"S": "x"}]}}),
+        (3100, "us-east-1", "SET l = if_not_exists(l, :e)", {":e": {"L": []}})])
+    assert result.ledger.verdicts() == {"w1": "kept", "w2": "kept"}
