@@ -132,3 +132,44 @@ def test_if_not_exists_that_wrote_nothing_carries_an_earlier_part(merge: str) ->
         (100, "eu-west-1", "SET l = list_append(l, :v)", {":v": {"L": [{"S": "x"}]}}),
         (3100, "us-east-1", "SET l = if_not_exists(l, :e)", {":e": {"L": []}})])
     assert result.ledger.verdicts() == {"w1": "kept", "w2": "kept"}
+
+
+NM = {"pk": {"S": "k"}, "n": {"N": "1"}, "m": {"M": {}}, "a": {"N": "0"}}
+
+#: name -> (the writes, 3 s apart, each having seen the ones before; {write: the write that
+#: undid its effect}, under every policy (crdt: a counter's increments add up, so the SET
+#: that reset the counter is the only one that undid w1, and w3's increment keeps w2's value)
+BY_CASES = {
+    "an increment, a SET, an increment": (
+        [("eu-west-1", "ADD n :v", {":v": {"N": "1"}}), ("us-east-1", "SET n = :v", {":v": {"N": "7"}}),
+         ("eu-west-1", "ADD n :v", {":v": {"N": "2"}})],
+        {"w1": "w2", "w2": "w3"}),
+    "a nested SET, REMOVE of the map, the map set again, another key": (
+        [("eu-west-1", "SET m.k = :v", {":v": {"N": "1"}}), ("us-east-1", "REMOVE m", None),
+         ("eu-west-1", "SET m = :e", {":e": {"M": {}}}), ("eu-west-1", "SET m.j = :v", {":v": {"N": "1"}})],
+        {"w1": "w2", "w2": "w3", "w3": "w4"}),
+    "three whole SETs": (
+        [("eu-west-1", "SET a = :v", {":v": {"N": "1"}}), ("us-east-1", "SET a = :v", {":v": {"N": "2"}}),
+         ("ap-southeast-2", "SET a = :v", {":v": {"N": "3"}})],
+        {"w1": "w2", "w2": "w3"}),
+    "a REMOVE undone by a SET, then another SET": (
+        [("eu-west-1", "REMOVE a", None), ("us-east-1", "SET a = :v", {":v": {"N": "2"}}),
+         ("ap-southeast-2", "SET a = :v", {":v": {"N": "3"}})],
+        {"w1": "w2", "w2": "w3"}),
+}
+
+
+@pytest.mark.parametrize("merge", POLICIES)
+@pytest.mark.parametrize("case", sorted(BY_CASES))
+def test_by_names_the_write_that_undid_the_effect_not_the_last_write(case: str, merge: str) -> None:
+    ops, undone = BY_CASES[case]
+    result = _run(merge, NM, [(100 + 3000 * i, *op) for i, op in enumerate(ops)])
+    if merge == "crdt" and case.startswith("an increment"):
+        undone = {"w1": "w2"}
+    for write, verdict in result.ledger.verdicts().items():
+        entry = result.ledger[write]
+        if write in undone:
+            assert (verdict, entry.by) == ("superseded", (undone[write],)), entry
+            assert f"overwritten by {undone[write]}," in entry.why
+        else:
+            assert verdict == "kept", entry

@@ -14,7 +14,7 @@ from replicalab import _validate
 from replicalab.clocks import VectorClock
 from replicalab.errors import ConfigError
 from replicalab.items import INITIAL_WRITE, Item, counts
-from replicalab.ledger.records import Entry, Ledger, LossEvent, WriteRecord
+from replicalab.ledger.records import Entry, Ledger, LossEvent, WriteRecord, _kept_as_it_was
 from replicalab.policies import UNATTRIBUTED
 
 __all__ = ["judge"]
@@ -42,6 +42,9 @@ class _Removals:
         self.chains: dict[tuple[str, str], tuple[list[WriteRecord], dict[str, int]]] = {}
         #: (cell's write, attribute, parts) -> positions on that chain that do not leave them.
         self.breaks: dict[tuple[str, str, str], list[int]] = {}
+        #: key -> its writes in the records' order, and each write's position (see :meth:`after`).
+        self.on_key: dict[Any, list[WriteRecord]] | None = None
+        self.position: dict[str, int] = {}
         self.removed: dict[tuple[Any, str], list[WriteRecord]] = {}
         self.replacers: dict[Any, list[WriteRecord]] = {}
         self.deleters: dict[tuple[Any, str, Any], list[WriteRecord]] = {}
@@ -91,6 +94,17 @@ class _Removals:
             found = self.breaks[key] = [j for j, h in enumerate(order) if attribute not in h.parts
                                         or not _leaves(h.parts[attribute], mine)]
         return found
+
+    def after(self, w: WriteRecord) -> Iterable[WriteRecord]:
+        """The writes on ``w``'s item that come after ``w`` in the records' order (time)."""
+        if self.on_key is None:
+            self.on_key, self.position = {}, {}
+            for r in self.records.values():
+                mine = self.on_key.setdefault(r.key, [])
+                self.position[r.id] = len(mine)
+                mine.append(r)
+        mine = self.on_key.get(w.key, [])
+        return mine[self.position.get(w.id, len(mine)) + 1:]
 
     def deleting(self, key: Any, attribute: str, element: Any) -> list[WriteRecord]:
         """The writes on item ``key`` whose set ``DELETE`` on ``attribute`` named ``element``."""
@@ -298,6 +312,44 @@ def _by_parts(item: Item | None, attribute: str, w: WriteRecord, index: _Removal
     return False, replacers
 
 
+def _undoes(r: WriteRecord, w: WriteRecord, attribute: str) -> bool:
+    """True iff write ``r``, applied on a value holding ``w``'s effect on ``attribute``, did not
+    leave it as it was: it set, removed or replaced the attribute — unless it changed only
+    parts that leave ``w``'s (:func:`_leaves`), added to the same counter, or wrote back the
+    value it read (``keep``). For a removal by ``w``: ``r`` set the attribute again."""
+    if _kept_as_it_was(r.parts.get(attribute)):
+        return False
+    if attribute in w.parts and attribute in r.parts and _leaves(r.parts[attribute], w.parts[attribute]):
+        return False
+    if attribute in w.removed:
+        return attribute in r.attributes and attribute not in r.removed
+    if attribute in w.added and attribute in r.added and attribute not in r.removed:
+        return False  # increments of one counter (crdt) add up
+    return attribute in r.attributes or attribute in r.removed or r.replaces
+
+
+def _first_undoers(w: WriteRecord, attribute: str, holders: Iterable[str], index: _Removals
+                   ) -> list[str]:
+    """``holders`` of ``attribute`` in place of ``w``'s effect, each that had seen ``w``
+    replaced by the write that actually undid ``w``'s effect on the way to it: the earliest
+    write that had seen ``w``, is ``h`` or in ``h``'s past, and did not leave ``w``'s effect
+    as it was (:func:`_undoes`). The holder is only the last write to the attribute: after
+    ``w1 SET a``, ``w2 SET a``, ``w3 SET a`` it is ``w3``, but ``w2`` overwrote ``w1``. The
+    earliest in time is a minimal one (a write's past ran before it). Scans the writes on the
+    item after ``w`` up to the first such write."""
+    out: set[str] = set()
+    records = index.records
+    for h in holders:
+        holder = records.get(h)
+        if holder is None or holder.id == w.id or not holder.saw(w):
+            out.add(h)
+            continue
+        first = next((r for r in index.after(w) if r.saw(w) and (r.id == h or holder.saw(r))
+                      and _undoes(r, w, attribute)), holder)
+        out.add(first.id)
+    return sorted(out)
+
+
 def _present(item: Item | None, attribute: str) -> bool:
     """True iff some version of ``item`` holds a live (not removed) cell of ``attribute``."""
     return item is not None and any(not cell.removed for version in item.versions
@@ -333,6 +385,7 @@ def _missing(w: WriteRecord, item: Item | None, removals: _Removals,
                 back = sorted(undoers) or back
             if back is not None:
                 missing = True
+                back = _first_undoers(w, attribute, back, removals)
                 holders.update(back or ["<absent>"])
                 problem = problem or (f"{attribute}, which {w.id} removed, is back "
                                       f"(brought by {' and '.join(back)})")
@@ -358,7 +411,8 @@ def _missing(w: WriteRecord, item: Item | None, removals: _Removals,
             # no tombstone cell naming its write, so name the removers themselves.
             holders.update(removers)
         else:
-            holders.update(_holders(item, attribute, w, records) or ["<absent>"])
+            holders.update(_first_undoers(w, attribute, _holders(item, attribute, w, records),
+                                          removals) or ["<absent>"])
     if "<absent>" in holders:
         # An attribute that is simply gone was removed by someone (REMOVE, a delete): under
         # crdt a removal leaves no tombstone cell to name its write, so name the removers.
