@@ -173,3 +173,60 @@ def test_by_names_the_write_that_undid_the_effect_not_the_last_write(case: str, 
             assert f"overwritten by {undone[write]}," in entry.why
         else:
             assert verdict == "kept", entry
+
+
+#: (initial item, update, values) -> the parts a region records for it: an action that left its
+#: path as it was is a ``keep``.
+RECORDED = [
+    ({"n": {"N": "1"}}, "SET n = if_not_exists(n, :v)", {":v": {"N": "9"}}, {"n": [["keep", ["n"]]]}),
+    ({}, "SET n = if_not_exists(n, :v)", {":v": {"N": "9"}}, None),  # it wrote: judged whole
+    ({"m": {"M": {"j": {"N": "1"}}}}, "REMOVE m.k", None, {"m": [["keep", ["m", "k"]]]}),
+    ({"m": {"M": {"k": {"N": "1"}}}}, "REMOVE m.k", None, {"m": [["remove", ["m", "k"]]]}),
+    ({"s": {"SS": ["a"]}}, "DELETE s :v", {":v": {"SS": ["x"]}}, {"s": [["keep", ["s"]]]}),
+    ({"s": {"SS": ["a"]}}, "ADD s :v", {":v": {"SS": ["a"]}}, {"s": [["keep", ["s"]]]}),
+    ({"s": {"SS": ["a", "b"]}}, "DELETE s :v", {":v": {"SS": ["a", "x"]}},
+     {"s": [["elements", ["s"], [], ["S:a", "S:x"]]]}),
+]
+
+
+@pytest.mark.parametrize("initial, update, values, parts", RECORDED)
+def test_what_a_region_records_for_an_action_that_changed_nothing(
+        initial: dict[str, Any], update: str, values: Any, parts: Any) -> None:
+    result = _run("item-lww", {"pk": {"S": "k"}, **initial}, [(100, "eu-west-1", update, values)])
+    wrote = next(iter(result.trace.of_kind("Wrote")))
+    assert (wrote.get("parts") or None) == parts
+    assert result.ledger.verdicts() == {"w1": "kept"}
+
+
+def test_if_not_exists_on_a_crdt_counter_is_its_reset_not_a_no_op() -> None:
+    """Under crdt, n after an ADD is a counter; if_not_exists(n, :v) assigns the total it read
+    (the counter's reset): the ADD it observed is superseded by it, though n is unchanged."""
+    result = _run("crdt", {"pk": {"S": "k"}, "n": {"N": "0"}}, [
+        (100, "eu-west-1", "ADD n :v", {":v": {"N": "2"}}),
+        (3100, "us-east-1", "SET n = if_not_exists(n, :v)", {":v": {"N": "9"}})])
+    assert {items["k"]["n"] for items in result.final.values()} == {2}
+    wrote = [e.get("parts") or None for e in result.trace.of_kind("Wrote")]
+    assert wrote == [None, None]  # no keep: an assignment, judged whole
+    assert (result.ledger["w1"].verdict, result.ledger["w1"].by) == ("superseded", ("w2",))
+    assert result.ledger["w2"].verdict == "kept"
+
+
+def test_judge_passes_a_chain_through_a_keep_in_records_written_by_hand() -> None:
+    """No simulator: w1 set m whole, w2 only wrote it back (a keep built on w1's value), and
+    w2's cell holds m: w1's value is there, so w1 is kept."""
+    from replicalab.clocks import VectorClock
+    from replicalab.dots import Dot
+    from replicalab.items import Cell, Item, Stamp, Version
+    from replicalab.ledger import WriteRecord, judge
+
+    def record(op: str, wall: int, **extra: Any) -> WriteRecord:
+        return WriteRecord(id=op, replica="a", key="k", time=wall, client="c",
+                           attributes={"m": {"k": 1}}, dot=Dot("a", wall),
+                           seen=VectorClock({"a": wall}), stamp=Stamp(wall, "a", wall), **extra)
+    w1 = record("w1", 1)
+    w2 = record("w2", 2, parts={"m": (("keep", ("m",)),)}, base={"m": "w1"})
+    assert w2.effect == []  # nothing of its own
+    cell = Cell({"k": 1}, "w2", w2.stamp)
+    final = {"a": {"k": Item((Version.of({"m": cell}, write="w2", stamp=w2.stamp),))}}
+    assert judge([w1, w2], final).verdicts() == {"w1": "kept", "w2": "kept"}
+    assert judge([w1, record("w2", 2)], final)["w1"].verdict == "superseded"
