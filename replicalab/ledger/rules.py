@@ -7,6 +7,7 @@ records (no simulator needed), so a test or a learner can judge a history writte
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Collection, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -47,6 +48,8 @@ class _Removals:
         #: key -> its writes in the records' order, and each write's position (see :meth:`after`).
         self.on_key: dict[Any, list[WriteRecord]] | None = None
         self.position: dict[str, int] = {}
+        #: (write, attribute, holder) -> the writes that undid it (see _first_undoers).
+        self.undoers: dict[tuple[str, str, str], list[str]] = {}
         self.removed: dict[tuple[Any, str], list[WriteRecord]] = {}
         self.replacers: dict[Any, list[WriteRecord]] = {}
         self.deleters: dict[tuple[Any, str, Any], list[WriteRecord]] = {}
@@ -107,7 +110,8 @@ class _Removals:
                 self.position[r.id] = len(mine)
                 mine.append(r)
         mine = self.on_key.get(w.key, [])
-        return mine[self.position.get(w.id, len(mine)) + 1:]
+        # An iterator, not a slice: a scan stops early, and a copy per call is quadratic.
+        return itertools.islice(mine, self.position.get(w.id, len(mine)) + 1, None)
 
     def on_key_all(self, w: WriteRecord) -> list[WriteRecord]:
         """Every write on ``w``'s item, in time order."""
@@ -355,7 +359,20 @@ def _dropped(r: WriteRecord, w: WriteRecord, attribute: str, index: _Removals) -
     """True iff ``r``, having seen ``w``, changed ``attribute`` only in part (or wrote back what
     it read) yet built on a value whose chain (:meth:`_Removals.chain`) does not reach ``w``:
     it read another sibling (the one with the greatest stamp) and so dropped ``w``'s."""
-    return attribute in r.parts and w.id not in index.chain(r.id, attribute)[1]
+    if attribute not in r.parts:
+        return False
+    # Walk r's chain back only as far as w's time (a base ran before the write built on it):
+    # building the whole chain for every candidate would be quadratic on a hot counter.
+    h: WriteRecord | None = r
+    walked: set[str] = set()
+    while h is not None and h.id not in walked:
+        if h.id == w.id:
+            return False
+        if h.time < w.time or attribute not in h.parts:
+            return True
+        walked.add(h.id)
+        h = index.records.get(h.base.get(attribute, ""))
+    return True
 
 
 def _first_undoers(w: WriteRecord, attribute: str, holders: Iterable[str], index: _Removals
@@ -376,7 +393,10 @@ def _first_undoers(w: WriteRecord, attribute: str, holders: Iterable[str], index
         if holder is None or holder.id == w.id or not holder.saw(w):
             out.add(h)
             continue
-        out.update(_undoer(w, attribute, holder, index))
+        found = index.undoers.get((w.id, attribute, h))
+        if found is None:  # judged once per replica: the answer is the same at each
+            found = index.undoers[(w.id, attribute, h)] = _undoer(w, attribute, holder, index)
+        out.update(found)
     return sorted(out) or sorted(holders)
 
 
@@ -393,13 +413,12 @@ def _undoer(w: WriteRecord, attribute: str, holder: WriteRecord, index: _Removal
             # (a keep undoes nothing), or — where the chain starts from the initial value —
             # the writes r had seen that had not seen w, concurrent with it: the initial value
             # came back with their versions (item-lww keeps a whole item).
-            order, _ = index.chain(r.id, attribute)
-            source = next((x for x in order if not _kept_as_it_was(x.parts.get(attribute))), None)
+            source, last = _source(r, attribute, index)
             if source is None or (attribute in source.parts and attribute not in source.base):
                 carriers = _carriers(w, attribute, r, index)
                 if carriers:
                     return carriers
-            return [(source or order[-1]).id]
+            return [(source or last).id]
         if _undoes(r, w, attribute):
             return [r.id]
     # Nothing on the way to the holder undid w. A write that had seen w, concurrent with the
@@ -409,6 +428,20 @@ def _undoer(w: WriteRecord, attribute: str, holder: WriteRecord, index: _Removal
     # assignment beside a removal).
     elsewhere = next((r for r in index.after(w) if r.saw(w) and _undoes(r, w, attribute)), None)
     return [elsewhere.id] if elsewhere is not None else _carriers(w, attribute, holder, index)
+
+
+def _source(r: WriteRecord, attribute: str, index: _Removals
+            ) -> tuple[WriteRecord | None, WriteRecord]:
+    """The first write back along ``r``'s chain of ``attribute`` that did more than write back
+    what it read (None if every one is a keep), and the last write walked."""
+    h, walked = r, {r.id}
+    while _kept_as_it_was(h.parts.get(attribute)):
+        base = index.records.get(h.base.get(attribute, ""))
+        if base is None or base.id in walked:
+            return None, h
+        walked.add(base.id)
+        h = base
+    return h, h
 
 
 def _carriers(w: WriteRecord, attribute: str, r: WriteRecord, index: _Removals) -> list[str]:
