@@ -110,6 +110,21 @@ dropped by a merge in favour of a write that had not seen it is ``silently-lost`
 (the holder's chain does not reach it). Equal values do not count: a part set again to the same
 value by a later write is that write's.
 
+An action that left its path as it was — ``SET a = if_not_exists(a, :v)`` where ``a`` had a
+value, ``REMOVE m.k`` where ``m.k`` had none, a set ``DELETE`` of members none of which were
+there, an ``ADD`` of members all of which were — is a ``keep`` part: the write has no effect
+there (so it is never lost or unreplicated for it), and a chain passes through it. It is still
+a write the region stamps and replicates, so under last-writer-wins it can win a merge and
+silently drop a concurrent write (``by`` names it). Under ``crdt`` an ``if_not_exists`` on a
+counter is no keep but an assignment of the total it read: the counter's reset, which
+supersedes the increments it observed. Absences — a nested ``REMOVE``, a set ``DELETE`` (also
+one that emptied the set and so removed the attribute) — are in effect while some sibling
+lacks what they took out, whoever's cell holds the attribute now, as for the set actions
+below. ``by`` names, for each write now holding the attribute that had seen the judged one,
+the write that undid it on the way there: the earliest write that had seen it and replaced
+its part, or built on a sibling without it (reading the greatest stamp); where none did, the
+concurrent version that carried an older value back (item-lww keeps a whole item).
+
 Two kinds of write are judged by value instead, because their
 whole point is to combine with others: a counter ``ADD`` is in effect while
 its increment still counts (under ``crdt``: its replica's running total has reached it and no

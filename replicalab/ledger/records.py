@@ -60,7 +60,8 @@ class WriteRecord:
     #: It replaced the whole item (PutItem): every attribute it did not set, it removed.
     replaces: bool = False
     #: Attributes it changed only in part, keeping the rest of the value it read: attribute ->
-    #: its parts, each ``(kind, path)`` with kind ``set``/``remove`` (a nested path),
+    #: its parts, each ``(kind, path)`` with kind ``set``/``remove`` (a nested path), ``keep``
+    #: (``if_not_exists`` of the path itself where it had a value: left as it was),
     #: ``append``/``prepend`` (list_append of the path's own list) or ``add`` (an increment of
     #: the path's own number), or ``("elements", path, added, deleted)`` (a set ADD/DELETE,
     #: members as canonical strings); the path is a tuple of map keys and list indexes.
@@ -78,8 +79,18 @@ class WriteRecord:
 
     @property
     def effect(self) -> list[str]:
-        """The attributes whose values make this write's effect, sorted (bookkeeping excluded)."""
-        return sorted(a for a in {*self.attributes, *self.removed} if a not in self.bookkeeping)
+        """The attributes whose values make this write's effect, sorted: bookkeeping excluded,
+        and so is an attribute whose every part is ``keep`` (``SET a = if_not_exists(a, :v)``
+        where ``a`` had a value: the write left it as it was, so there is nothing of its own
+        there to keep or to lose)."""
+        return sorted(a for a in {*self.attributes, *self.removed} if a not in self.bookkeeping
+                      and not _kept_as_it_was(self.parts.get(a)))
+
+
+def _kept_as_it_was(parts: Any) -> bool:
+    """True iff ``parts`` (one attribute's) are all ``keep``: the write left it as it was."""
+    return isinstance(parts, (tuple, list)) and len(parts) > 0 and all(
+        isinstance(p, (tuple, list)) and len(p) > 0 and p[0] == "keep" for p in parts)
 
 
 @attrs.frozen

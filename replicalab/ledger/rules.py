@@ -7,14 +7,17 @@ records (no simulator needed), so a test or a learner can judge a history writte
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Collection, Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from replicalab import _validate
 from replicalab.clocks import VectorClock
+from replicalab.dynamodb.cells import from_cell
 from replicalab.errors import ConfigError
 from replicalab.items import INITIAL_WRITE, Item, counts, members_of
-from replicalab.ledger.records import Entry, Ledger, LossEvent, WriteRecord
+from replicalab.ledger.records import Entry, Ledger, LossEvent, WriteRecord, _kept_as_it_was
 from replicalab.policies import (
     UNATTRIBUTED,
     AttributeLWW,
@@ -49,6 +52,11 @@ class _Removals:
         self.chains: dict[tuple[str, str], tuple[list[WriteRecord], dict[str, int]]] = {}
         #: (cell's write, attribute, parts) -> positions on that chain that do not leave them.
         self.breaks: dict[tuple[str, str, str], list[int]] = {}
+        #: key -> its writes in the records' order, and each write's position (see :meth:`after`).
+        self.on_key: dict[Any, list[WriteRecord]] | None = None
+        self.position: dict[str, int] = {}
+        #: (write, attribute, holder) -> the writes that undid it (see _first_undoers).
+        self.undoers: dict[tuple[str, str, str], list[str]] = {}
         self.removed: dict[tuple[Any, str], list[WriteRecord]] = {}
         self.replacers: dict[Any, list[WriteRecord]] = {}
         self.deleters: dict[tuple[Any, str, Any], list[WriteRecord]] = {}
@@ -98,6 +106,24 @@ class _Removals:
             found = self.breaks[key] = [j for j, h in enumerate(order) if attribute not in h.parts
                                         or not _leaves(h.parts[attribute], mine)]
         return found
+
+    def after(self, w: WriteRecord) -> Iterable[WriteRecord]:
+        """The writes on ``w``'s item that come after ``w`` in time (same time: records' order)."""
+        if self.on_key is None:
+            self.on_key, self.position = {}, {}
+            # In time order (stable): a write's past ran before it (see _undoer).
+            for r in sorted(self.records.values(), key=lambda r: r.time):
+                mine = self.on_key.setdefault(r.key, [])
+                self.position[r.id] = len(mine)
+                mine.append(r)
+        mine = self.on_key.get(w.key, [])
+        # An iterator, not a slice: a scan stops early, and a copy per call is quadratic.
+        return itertools.islice(mine, self.position.get(w.id, len(mine)) + 1, None)
+
+    def on_key_all(self, w: WriteRecord) -> list[WriteRecord]:
+        """Every write on ``w``'s item, in time order."""
+        self.after(w)  # builds the index
+        return (self.on_key or {}).get(w.key, [])
 
     def deleting(self, key: Any, attribute: str, element: Any) -> list[WriteRecord]:
         """The writes on item ``key`` whose set ``DELETE`` on ``attribute`` named ``element``."""
@@ -158,15 +184,17 @@ def _set_effect(
 
 
 def _removal_undone(item: Item | None, attribute: str, w: WriteRecord) -> list[str] | None:
-    """None if ``w``'s removal of ``attribute`` is in effect in ``item`` (some sibling holds
-    ``w``'s tombstone for it); else the writes whose values of it the item holds."""
+    """None if ``w``'s removal of ``attribute`` is in effect in ``item`` (some sibling lacks
+    the attribute: holds only tombstones of it, ``w``'s or a later removal's — an absence is
+    an absence, as with no sibling holding a value); else the writes whose values of it the
+    item holds."""
     if item is None:
         return None  # nothing there: the attribute is absent, as the removal left it
     visible: list[str] = []
     for version in item.versions:
         cells = version.cells_of(attribute)
         # (A crdt counter's tombstone keeps its offsets beside live cells: then it is undone.)
-        if any(c.removed and c.write == w.id for c in cells) and all(c.removed for c in cells):
+        if all(c.removed for c in cells):
             return None
         for cell in cells:
             if not cell.removed:
@@ -196,7 +224,11 @@ def _holders(item: Item | None, attribute: str, w: WriteRecord,
         if not cells:
             out.append(version.write)
         for cell in cells:
-            carrier = records.get(version.write) if cell.write == INITIAL_WRITE else None
+            # An older value than w's — the initial one, or one w had seen and overwritten —
+            # came back with a version whose write never met w: that write holds it.
+            older = cell.write == INITIAL_WRITE or (cell.write in records and cell.write != w.id
+                                                    and w.saw(records[cell.write]))
+            carrier = records.get(version.write) if older else None
             out.append(version.write if carrier is not None and carrier.id != w.id
                        and not carrier.saw(w) else cell.write)
     return sorted(set(out))
@@ -266,6 +298,8 @@ def _leaves(later: Iterable[tuple[Any, ...]], mine: Iterable[tuple[Any, ...]]) -
     changes the same set without deleting what ``mine`` added or adding what it deleted."""
     for kind, path, *members in mine:
         for other, place, *theirs in later:
+            if other == "keep":
+                continue  # if_not_exists of a path that had a value: it wrote that value back
             if not all(_same_place(a, b) for a, b in zip(path, place, strict=False)):
                 continue  # disjoint: neither path is a prefix of the other
             if path == place and ({kind, other} <= {"append", "prepend"} or kind == other == "add"):
@@ -277,8 +311,13 @@ def _leaves(later: Iterable[tuple[Any, ...]], mine: Iterable[tuple[Any, ...]]) -
     return True
 
 
+#: The part a write that set an attribute whole wrote: all of it.
+def _whole(attribute: str) -> tuple[tuple[Any, ...], ...]:
+    return (("set", (attribute,)),)
+
+
 def _by_parts(item: Item | None, attribute: str, w: WriteRecord, index: _Removals,
-              ) -> tuple[bool, set[str]]:
+              mine: Any = None) -> tuple[bool, set[str]]:
     """Is ``w``'s part of ``attribute`` (``w.parts``) in ``item``, though another write's cell
     holds the attribute?
 
@@ -287,11 +326,12 @@ def _by_parts(item: Item | None, attribute: str, w: WriteRecord, index: _Removal
     cell if the chain reaches ``w`` and every write on it after ``w`` left them as they were
     (:func:`_leaves`). Returns (True, ∅) if some live cell is such a chain; else (False, the
     first write after ``w`` on each chain that reached ``w`` but replaced or removed its part —
-    each had seen ``w``, since it read a value holding it)."""
+    each had seen ``w``, since it read a value holding it). ``mine``: the parts to look for,
+    ``w.parts[attribute]`` by default (:func:`_whole` for a write that set it whole)."""
     if item is None:
         return False, set()
     replacers: set[str] = set()
-    mine = w.parts[attribute]
+    mine = w.parts[attribute] if mine is None else mine
     for version in item.versions:
         for cell in version.cells_of(attribute):
             if cell.removed:
@@ -323,6 +363,177 @@ def _whole_set_held(item: Item | None, attribute: str, w: WriteRecord) -> bool:
     return not mine or any(set(members) <= v.elements(attribute) for v in mine)
 
 
+def _undoes(r: WriteRecord, w: WriteRecord, attribute: str) -> bool:
+    """True iff write ``r``, applied on a value holding ``w``'s effect on ``attribute``, did not
+    leave it as it was: it set, removed or replaced the attribute — unless it changed only
+    parts that leave ``w``'s (:func:`_leaves`), added to the same counter, or wrote back the
+    value it read (``keep``). For a removal by ``w``: ``r`` set the attribute again."""
+    if _kept_as_it_was(r.parts.get(attribute)):
+        return False
+    if attribute in w.parts and attribute in r.parts and _leaves(r.parts[attribute], w.parts[attribute]):
+        return False
+    if attribute in w.removed:
+        return attribute in r.attributes and attribute not in r.removed
+    if attribute in r.added and attribute not in r.parts and attribute not in r.removed \
+            and attribute not in w.removed:
+        # An increment a counter-keeping policy (crdt) merges as a counter adds to the counter:
+        # to other increments and to the assignment it counts from.
+        return False
+    return attribute in r.attributes or attribute in r.removed or r.replaces
+
+
+def _dropped(r: WriteRecord, w: WriteRecord, attribute: str, index: _Removals) -> bool:
+    """True iff ``r``, having seen ``w``, changed ``attribute`` only in part (or wrote back what
+    it read) yet built on a value whose chain (:meth:`_Removals.chain`) does not reach ``w``:
+    it read another sibling (the one with the greatest stamp) and so dropped ``w``'s."""
+    if attribute not in r.parts:
+        return False
+    # Walk r's chain back only as far as w's time (a base ran before the write built on it):
+    # building the whole chain for every candidate would be quadratic on a hot counter.
+    h: WriteRecord | None = r
+    walked: set[str] = set()
+    while h is not None and h.id not in walked:
+        if h.id == w.id:
+            return False
+        if h.time < w.time or attribute not in h.parts:
+            return True
+        walked.add(h.id)
+        h = index.records.get(h.base.get(attribute, ""))
+    return True
+
+
+def _first_undoers(w: WriteRecord, attribute: str, holders: Iterable[str], index: _Removals
+                   ) -> list[str]:
+    """``holders`` of ``attribute`` in place of ``w``'s effect, each that had seen ``w``
+    replaced by the write that actually undid ``w``'s effect on the way to it: the earliest
+    write that had seen ``w``, is ``h`` or in ``h``'s past, and did not leave ``w``'s effect
+    as it was (:func:`_undoes`) or built on a sibling without it (:func:`_dropped`). The
+    holder is only the last write to the attribute: after
+    ``w1 SET a``, ``w2 SET a``, ``w3 SET a`` it is ``w3``, but ``w2`` overwrote ``w1``. The
+    earliest in time is a minimal one (a write's past ran before it). Scans the writes on the
+    item after ``w`` up to the first such write."""
+    out: set[str] = set()
+    records = index.records
+    holders = list(holders)
+    for h in holders:
+        holder = records.get(h)
+        if holder is None or holder.id == w.id or not holder.saw(w):
+            out.add(h)
+            continue
+        found = index.undoers.get((w.id, attribute, h))
+        if found is None:  # judged once per replica: the answer is the same at each
+            found = index.undoers[(w.id, attribute, h)] = _undoer(w, attribute, holder, index)
+        out.update(found)
+    return sorted(out) or sorted(holders)
+
+
+def _undoer(w: WriteRecord, attribute: str, holder: WriteRecord, index: _Removals) -> list[str]:
+    """:func:`_first_undoers` for one holder that had seen ``w``."""
+    for r in index.after(w):
+        if r.time > holder.time:
+            break  # the holder's past ran before it (the records are in time order)
+        if not (r.saw(w) and (r.id == holder.id or holder.saw(r))):
+            continue
+        if _dropped(r, w, attribute, index):
+            # r built on a value without w's effect. Whoever put that value there is responsible:
+            # the first write back along r's chain that did more than write back what it read
+            # (a keep undoes nothing), or — where the chain starts from the initial value —
+            # the writes r had seen that had not seen w, concurrent with it: the initial value
+            # came back with their versions (item-lww keeps a whole item).
+            source, last = _source(r, attribute, index)
+            if source is None or (attribute in source.parts and attribute not in source.base):
+                carriers = _carriers(w, attribute, r, index)
+                if carriers:
+                    return carriers
+            return [(source or last).id]
+        if _undoes(r, w, attribute):
+            return [r.id]
+    # Nothing on the way to the holder undid w. A write that had seen w, concurrent with the
+    # holder, did (a removal that reset a crdt counter, whose concurrent increment holds it
+    # now); or else a merge did, in favour of a version that had not seen w, which carried
+    # the value back (item-lww keeps a whole item; a crdt register keeps a concurrent
+    # assignment beside a removal).
+    elsewhere = next((r for r in index.after(w) if r.saw(w) and _undoes(r, w, attribute)), None)
+    return [elsewhere.id] if elsewhere is not None else _carriers(w, attribute, holder, index)
+
+
+def _source(r: WriteRecord, attribute: str, index: _Removals
+            ) -> tuple[WriteRecord | None, WriteRecord]:
+    """The first write back along ``r``'s chain of ``attribute`` that did more than write back
+    what it read (None if every one is a keep), and the last write walked."""
+    h, walked = r, {r.id}
+    while _kept_as_it_was(h.parts.get(attribute)):
+        base = index.records.get(h.base.get(attribute, ""))
+        if base is None or base.id in walked:
+            return None, h
+        walked.add(base.id)
+        h = base
+    return h, h
+
+
+def _carriers(w: WriteRecord, attribute: str, r: WriteRecord, index: _Removals) -> list[str]:
+    """The writes ``r`` had seen that were concurrent with ``w`` (neither had seen the other):
+    those on ``attribute`` if any, else all of them."""
+    concurrent = [x for x in index.on_key_all(w) if x.id != w.id and r.saw(x)
+                  and not x.saw(w) and not w.saw(x)]
+    on = [x.id for x in concurrent if attribute in x.attributes or attribute in x.removed]
+    return on or [x.id for x in concurrent]
+
+
+def _member_texts(value: Any) -> set[str]:
+    """A DynamoDB set's members as the canonical strings of a record's ``elements`` parts
+    (``S:x``, ``N:1.5``, ``B:<hex>``: :func:`replicalab.replica.parts._members`)."""
+    out = set()
+    for v in value if isinstance(value, frozenset) else ():
+        if isinstance(v, Decimal):
+            out.add("N:" + format(v.normalize(), "f"))
+        elif isinstance(v, bytes):
+            out.add("B:" + v.hex())
+        else:
+            out.add("S:" + str(v))
+    return out
+
+
+def _absence_holds(item: Item | None, attribute: str, parts: Iterable[tuple[Any, ...]]) -> bool:
+    """True iff ``parts`` are all absences — a nested ``REMOVE`` or a set ``DELETE`` that added
+    nothing — and some sibling of ``item`` holds them: its value of ``attribute`` (the cell with
+    the greatest stamp, as a reader resolves it) lacks every removed path and deleted member,
+    or it has none. Judged by value, as the set actions of :func:`_set_effect`: an absence
+    left by another write (a concurrent equal removal, a later replacement without them) is the
+    same absence, whoever's cell holds the attribute."""
+    parts = list(parts)
+    if not parts or not all(p[0] == "remove" or (p[0] == "elements" and not p[2]) for p in parts):
+        return False
+    for version in item.versions if item is not None else ():
+        cells = version.cells_of(attribute)
+        live = [c for c in cells if not c.removed]
+        if not live:
+            return True
+        best = max(cells, key=lambda c: c.stamp)
+        if best.removed or best.counter or best.element:
+            continue  # a crdt counter or element set: judged by its own rules
+        value: Any = from_cell(best.value)
+        if all(_lacks(value, p) for p in parts):
+            return True
+    return False
+
+
+def _lacks(value: Any, part: tuple[Any, ...]) -> bool:
+    """Does ``value`` (an attribute's, as a DynamoDB value) lack ``part``'s path (a REMOVE) or
+    its deleted members (a set DELETE)?"""
+    kind, path, *members = part
+    for step in path[1:]:
+        if isinstance(step, int) and isinstance(value, list) and 0 <= step < len(value):
+            value = value[step]
+        elif isinstance(step, str) and isinstance(value, dict) and step in value:
+            value = value[step]
+        else:
+            return True
+    if kind == "remove":
+        return False
+    return not _member_texts(value) & set(members[1])
+
+
 def _present(item: Item | None, attribute: str) -> bool:
     """True iff some version of ``item`` holds a live (not removed) cell of ``attribute``."""
     return item is not None and any(not cell.removed for version in item.versions
@@ -349,8 +560,16 @@ def _missing(w: WriteRecord, item: Item | None, removals: _Removals,
             continue
         if attribute in w.removed:
             back = _removal_undone(item, attribute, w)
+            if back is not None and attribute in w.parts:
+                # A set DELETE that emptied the set (so removed it) is judged by its part: its
+                # members stay out though a later ADD of others, built on it, brought the set back.
+                kept, undoers = _by_parts(item, attribute, w, removals)
+                if kept or _absence_holds(item, attribute, w.parts[attribute]):
+                    continue
+                back = sorted(undoers) or back
             if back is not None:
                 missing = True
+                back = _first_undoers(w, attribute, back, removals)
                 holders.update(back or ["<absent>"])
                 problem = problem or (f"{attribute}, which {w.id} removed, is back "
                                       f"(brought by {' and '.join(back)})")
@@ -362,8 +581,10 @@ def _missing(w: WriteRecord, item: Item | None, removals: _Removals,
         replacers: set[str] = set()
         if attribute in w.parts:
             kept, replacers = _by_parts(item, attribute, w, removals)
-            if kept:
+            if kept or _absence_holds(item, attribute, w.parts[attribute]):
                 continue
+        elif _by_parts(item, attribute, w, removals, _whole(attribute))[0]:
+            continue  # the cell's write only wrote back what it read (keep): w's value is there
         missing = True
         if replacers:
             # Its part was carried forward until one of these writes (each had seen it: its
@@ -373,10 +594,12 @@ def _missing(w: WriteRecord, item: Item | None, removals: _Removals,
         removers = _removers(w, attribute, removals)
         if removers and not _present(item, attribute):
             # Gone because someone removed it (REMOVE, a delete). Under crdt a removal leaves
-            # no tombstone cell naming its write, so name the removers themselves.
-            holders.update(removers)
+            # no tombstone cell naming its write, so name the removers themselves — each that
+            # had seen w as the write that undid w on its way (a later no-op removal did not).
+            holders.update(_first_undoers(w, attribute, removers, removals))
         else:
-            holders.update(_holders(item, attribute, w, records) or ["<absent>"])
+            holders.update(_first_undoers(w, attribute, _holders(item, attribute, w, records),
+                                          removals) or ["<absent>"])
     if "<absent>" in holders:
         # An attribute that is simply gone was removed by someone (REMOVE, a delete): under
         # crdt a removal leaves no tombstone cell to name its write, so name the removers.
@@ -418,7 +641,7 @@ def _judge_inputs(writes: Any, final: Any, losses: Any, reports: Any, absent: An
     return records, listed(losses, LossEvent, "losses")
 
 
-_KINDS = ("set", "remove", "append", "prepend", "add")
+_KINDS = ("set", "remove", "append", "prepend", "add", "keep")
 
 
 def _check_parts(w: WriteRecord) -> None:
@@ -642,11 +865,12 @@ def judge(
             continue
         unseen_holders = tuple(sorted(h for h in holders if h not in later))
         if later and all(h in records and not w.saw(records[h]) and not records[h].saw(w)
-                         for h in unseen_holders) and any(
-                e.loss.attribute in w.effect for e in history.get(w.id, ())):
+                         for h in unseen_holders) and (deletes or any(
+                e.loss.attribute in w.effect for e in history.get(w.id, ()))):
             # Concurrent values kept side by side (siblings, a multi-value register) did not
             # remove it: every recorded removal was by a write that had seen it (no unseen
             # winner above), and the concurrent holders sit beside the writes that replaced it.
+            # (A removal that is replaced records no loss: the later holders are the record.)
             why = (f"{told}overwritten by {', '.join(later)}, which had seen it "
                    f"({', '.join(unseen_holders)}, concurrent with {w.id}, kept beside)")
             entries.append(Entry(verdict="superseded", why=why, by=tuple(later), **base))

@@ -10,10 +10,20 @@ each such attribute, the parts (``[kind, path]``) and the write whose stored val
 on (its *base*); the ledger follows these links back (:mod:`replicalab.ledger.rules`).
 
 Kinds: ``set`` and ``remove`` (a nested path), ``append`` and ``prepend`` (a list_append of
-the path's own value), ``add`` (an increment of the path's own number), and
-``["elements", path, added, deleted]`` (a set ``ADD``/``DELETE``; members as canonical strings).
-An attribute a write sets or removes whole, or changes in any other way (``if_not_exists``
-alone), has no parts: it is judged whole, as before.
+the path's own value), ``add`` (an increment of the path's own number),
+``["elements", path, added, deleted]`` (a set ``ADD``/``DELETE``; members as canonical strings),
+and ``keep``: ``SET p = if_not_exists(p, :v)`` where ``p`` had a value in the item the write
+read, so the write set ``p`` to the value it already had, ``REMOVE m.k`` where ``m.k`` had
+none, a set ``DELETE`` of members none of which were there or an ``ADD`` of members all of
+which were — it changed nothing there and has no effect there to lose (it is still a write the region stamps and replicates, so it can win
+a merge like any other). Where ``p`` had no value, it is a ``set`` of ``:v`` (whole, if ``p`` is
+an attribute). An attribute a write sets or removes whole, or changes in any other way, has no
+parts: it is judged whole, as before.
+
+A set ``DELETE`` that empties the set removes the attribute (DynamoDB keeps no empty sets): the
+attribute is then both removed and changed in part, and the ledger judges it by its part (its
+deleted members stay out), so a later ``ADD`` of other members that had seen it leaves it in
+effect. For that chain to be followed, :func:`bases` names the write of a tombstone too.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from replicalab.dynamodb.cells import from_cell
 from replicalab.dynamodb.syntax import (
     Add,
     Arithmetic,
@@ -35,7 +46,10 @@ from replicalab.dynamodb.syntax import (
 )
 from replicalab.items import INITIAL_WRITE, Item
 
-__all__ = ["bases", "expression_parts", "increment_parts", "wrote_fields"]
+_NOTHING = object()  # no value at the path
+_UNREAD = object()  # a value that is not one cell's (a crdt counter or element set)
+
+__all__ = ["bases", "expression_parts", "has_value", "increment_parts", "value_at", "wrote_fields"]
 
 
 def _own(operand: Any, path: Path) -> bool:
@@ -57,11 +71,15 @@ def _members(values: frozenset[Any]) -> list[str]:
     return sorted(out)
 
 
-def _part(action: Any) -> tuple[Any, ...] | None:
-    """One action as a part ``(kind, path)``, or None if it replaces its attribute whole."""
+def _part(action: Any, read: Any = None) -> tuple[Any, ...] | None:
+    """One action as a part ``(kind, path)``, or None if it replaces its attribute whole.
+    ``read(path)`` is the value a path had in the item the write read (:func:`value_at`), to
+    tell a no-op (``keep``); None: unknown, judged as if it had none."""
     path: Path = action.path
     elements = list(path.elements)
     nested = len(elements) > 1
+    if read is not None and _no_op(action, read(elements)):
+        return ("keep", elements)
     if isinstance(action, Remove):
         return ("remove", elements) if nested else None
     if isinstance(action, Add) and isinstance(action.value.value, Decimal):
@@ -83,12 +101,33 @@ def _part(action: Any) -> tuple[Any, ...] | None:
     return None
 
 
-def expression_parts(update: UpdateExpression | None, counters: Mapping[str, int]
-                     ) -> dict[str, list[list[Any]]]:
+def _no_op(action: Any, before: Any) -> bool:
+    """True iff ``action`` left the value it read at its path (``before``) as it was:
+    ``if_not_exists`` of the path itself where it had a value (not a crdt counter, where it
+    assigns the total it read: a reset), ``REMOVE`` of a nested path that
+    had none, a set ``DELETE`` of members none of which were there, a set ``ADD`` of members
+    all of which were."""
+    if isinstance(action, Set) and isinstance(action.value, IfNotExists):
+        # On a crdt counter it is an assignment of the total it read: the counter's reset.
+        return action.value.path == action.path and before is not _NOTHING and before is not _UNREAD
+    if isinstance(action, Remove):
+        return len(action.path.elements) > 1 and before is _NOTHING
+    if isinstance(action, (Add, Delete)) and isinstance(action.value.value, frozenset) \
+            and before is not _UNREAD:
+        had = set(_members(before)) if isinstance(before, frozenset) else set()
+        members = set(_members(action.value.value))
+        return not members & had if isinstance(action, Delete) else members <= had
+    return False
+
+
+def expression_parts(update: UpdateExpression | None, counters: Mapping[str, int],
+                     item: Any = _UNREAD) -> dict[str, list[list[Any]]]:
     """``{attribute: [[kind, path], ...]}`` for the attributes ``update`` changed only in part.
 
     An attribute with any action that replaces it whole is left out, and so are ``counters``
     (increments a counter-keeping policy merges as counters: judged by their own cells).
+    ``item`` is the stored item the write read (None: none), to tell the actions that left
+    their path as it was (``keep``, :func:`_no_op`); left out, no action is taken for one.
     """
     if update is None:
         return {}
@@ -96,7 +135,7 @@ def expression_parts(update: UpdateExpression | None, counters: Mapping[str, int
     whole: set[str] = set()
     for action in update.actions:
         top = str(action.path.elements[0])
-        part = _part(action)
+        part = _part(action, None if item is _UNREAD else (lambda path: value_at(item, path)))
         if part is None:
             whole.add(top)
         else:
@@ -110,20 +149,53 @@ def increment_parts(adds: Mapping[str, int], counters: bool) -> dict[str, list[l
     return {} if counters else {a: [["add", [a]]] for a in sorted(adds)}
 
 
+def _best(item: Item | None, attribute: str) -> Any:
+    """The cell of ``attribute`` a write reads: the greatest stamp among the siblings, as the
+    write resolves them (:func:`replicalab.policies.base._base_cells`); None if none."""
+    cells = [c for v in item.versions for c in v.cells_of(attribute)] if item is not None else []
+    return max(cells, key=lambda c: c.stamp) if cells else None
+
+
+
+
+def value_at(item: Item | None, path: Any) -> Any:
+    """The value at ``path`` (``[attribute, key or index, ...]``) in ``item`` as a write reads
+    it (:func:`_best`), as a DynamoDB value; ``_NOTHING`` if it has none, ``_UNREAD`` if it
+    has one spread over cells (a crdt counter, a crdt set of element cells)."""
+    best = _best(item, str(path[0]))
+    if best is None or best.removed:
+        return _NOTHING
+    if any((c.counter or c.element) and not c.removed
+           for v in item.versions for c in v.cells_of(str(path[0]))):  # type: ignore[union-attr]
+        return _UNREAD  # a crdt counter or element set: its value is not one cell's
+    value: Any = from_cell(best.value)
+    for step in path[1:]:
+        if isinstance(step, int) and isinstance(value, list) and 0 <= step < len(value):
+            value = value[step]
+        elif isinstance(step, str) and isinstance(value, dict) and step in value:
+            value = value[step]
+        else:
+            return _NOTHING
+    return value
+
+
+def has_value(item: Item | None, path: Any) -> bool:
+    """True iff ``path`` has a value in ``item`` as a write reads it: what ``if_not_exists``
+    tests (:func:`value_at`)."""
+    return value_at(item, path) is not _NOTHING
+
+
 def bases(item: Item | None, attributes: Any) -> dict[str, str]:
     """``{attribute: write}``: the write whose stored value of each attribute a write read and
-    built on — the cell with the greatest stamp among the siblings, as the write resolves them
-    (:func:`replicalab.policies.base._base_cells`). Left out when that is nothing, a tombstone
-    or the initial value (no write to follow)."""
+    built on (:func:`_best`) — a tombstone's write too (a set ``DELETE`` that emptied the set
+    removed the attribute, and a later ``ADD`` builds on that). Left out when that is nothing,
+    a crdt counter or the initial value (no write to follow)."""
     out: dict[str, str] = {}
     if item is None:
         return out
     for attribute in attributes:
-        cells = [c for v in item.versions for c in v.cells_of(attribute)]
-        if not cells:
-            continue
-        best = max(cells, key=lambda c: c.stamp)
-        if not best.removed and not best.counter and best.write != INITIAL_WRITE:
+        best = _best(item, attribute)
+        if best is not None and not best.counter and best.write != INITIAL_WRITE:
             out[attribute] = best.write
     return out
 
@@ -136,5 +208,6 @@ def wrote_fields(item: Item | None, update: UpdateExpression | None, adds: Mappi
     for a write that changed nothing in part, so its Wrote line keeps its bytes."""
     if replace:
         return {}
-    changed = expression_parts(update, adds) if update is not None else increment_parts(adds, counters)
+    changed = (expression_parts(update, adds, item) if update is not None
+               else increment_parts(adds, counters))
     return {"parts": changed, "base": bases(item, changed)} if changed else {}
