@@ -574,7 +574,8 @@ def _missing(w: WriteRecord, item: Item | None, removals: _Removals,
                 problem = problem or (f"{attribute}, which {w.id} removed, is back "
                                       f"(brought by {' and '.join(back)})")
             continue
-        if (w.id, attribute) in held and _whole_set_held(item, attribute, w):
+        own_cell = (w.id, attribute) in held
+        if own_cell and _whole_set_held(item, attribute, w):
             continue
         if attribute in w.added and attribute not in reset and _counted(item, attribute, w):
             continue
@@ -583,8 +584,10 @@ def _missing(w: WriteRecord, item: Item | None, removals: _Removals,
             kept, replacers = _by_parts(item, attribute, w, removals)
             if kept or _absence_holds(item, attribute, w.parts[attribute]):
                 continue
-        elif _by_parts(item, attribute, w, removals, _whole(attribute))[0]:
-            continue  # the cell's write only wrote back what it read (keep): w's value is there
+        elif not own_cell and _by_parts(item, attribute, w, removals, _whole(attribute))[0]:
+            # The cell's write only wrote back what it read (keep): w's value is there. (Where
+            # w's own cell is held, only a crdt set missing a member w set gets here.)
+            continue
         missing = True
         if replacers:
             # Its part was carried forward until one of these writes (each had seen it: its
@@ -865,12 +868,14 @@ def judge(
             continue
         unseen_holders = tuple(sorted(h for h in holders if h not in later))
         if later and all(h in records and not w.saw(records[h]) and not records[h].saw(w)
-                         for h in unseen_holders) and (deletes or any(
+                         for h in unseen_holders) and (bool(w.removed) or w.replaces or any(
                 e.loss.attribute in w.effect for e in history.get(w.id, ()))):
             # Concurrent values kept side by side (siblings, a multi-value register) did not
             # remove it: every recorded removal was by a write that had seen it (no unseen
             # winner above), and the concurrent holders sit beside the writes that replaced it.
-            # (A removal that is replaced records no loss: the later holders are the record.)
+            # (A removal that is replaced records no loss: the later holders are the record. Not
+            # a set DELETE: a concurrent ADD of a member it deleted brings the member back — add
+            # wins under crdt — which is a loss to that add, not a sibling beside it.)
             why = (f"{told}overwritten by {', '.join(later)}, which had seen it "
                    f"({', '.join(unseen_holders)}, concurrent with {w.id}, kept beside)")
             entries.append(Entry(verdict="superseded", why=why, by=tuple(later), **base))
