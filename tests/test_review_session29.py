@@ -1,0 +1,130 @@
+"""Review reproducers, session 29: last session's crdt counter, simulator and gradebook changes.
+
+Found with independent oracles: the crdt counter's own documented rule ("concurrent SETs with
+an increment beside them read as the sum of all"), a deep copy of a simulation mid-run that must
+continue exactly as the original, moto as single-region DynamoDB. Each test states what was
+wrong and what is true; a test marked ``xfail(strict=True)`` fails on this branch and says why
+its fix was left out (another helper owns the module).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from replicalab.dynamodb import GlobalTable
+from replicalab.replica.base import Replica
+from replicalab.sim import Link, Simulation, Uniform, full_mesh
+
+# -- the crdt counter beside a concurrent assignment that is not an integer ----------------------
+
+QUOTA = {"pk": {"S": "quota"}}
+
+
+def _add_beside_a_concurrent_set(value: dict[str, Any]) -> Any:
+    """us-east-1 ``ADD n 1`` and eu-west-1 ``SET n = value`` at the same moment (neither saw the
+    other), on ``n = 5``, under ``crdt``: the settled result."""
+    table = GlobalTable("quotas", merge="crdt", items=[{**QUOTA, "n": {"N": "5"}}])
+    us, eu = table.client("us-east-1", "us"), table.client("eu-west-1", "eu")
+    table.at(100)
+    us.update_item(TableName="quotas", Key=QUOTA, UpdateExpression="ADD n :v",
+                   ExpressionAttributeValues={":v": {"N": "1"}})
+    eu.update_item(TableName="quotas", Key=QUOTA, UpdateExpression="SET n = :v",
+                   ExpressionAttributeValues={":v": value})
+    return table.settle()
+
+
+def test_an_integer_set_beside_a_concurrent_add_reads_as_the_documented_sum() -> None:
+    """The control for the two below (passes): ``SET n = 10`` beside a concurrent ``ADD n 1``
+    reads 11 everywhere, as CrdtMap documents (the surviving value plus the increment no
+    assignment saw), and both writes are kept."""
+    result = _add_beside_a_concurrent_set({"N": "10"})
+    assert {state["quota"]["n"] for state in result.final.values()} == {11}
+    assert result.ledger.verdicts() == {"w1": "kept", "w2": "kept"}
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "replicalab/items.py counter_value sums only `isinstance(c.value, int)` assignment values, so "
+    "a concurrent SET of a non-integer number (a Decimal) is left out of the read; the fix is in "
+    "items.py / policies/crdt.py (helper hor's area): routed, not fixed here"))
+def test_a_decimal_set_beside_a_concurrent_add_is_in_the_sum() -> None:
+    """What was wrong: ``SET n = 2.5`` concurrent with ``ADD n 1`` settles to ``n = 1`` in every
+    region — the 2.5 vanishes from the read, while the ledger calls the SET ``kept``. What is
+    true (CrdtMap's documented rule, "value = Σ surviving assignment values + Σ increments no
+    assignment saw", as the integer control above reads): 2.5 + 1 = 3.5."""
+    result = _add_beside_a_concurrent_set({"N": "2.5"})
+    assert {str(state["quota"]["n"]) for state in result.final.values()} == {"3.5"}
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "replicalab/items.py Version.attributes reads an attribute with any counter cell as "
+    "counter_value, which drops every non-number assignment; the fix (show the concurrent "
+    "values, or have the ledger say what the read hides) belongs to items.py / the crdt policy "
+    "(helper hor's area): routed, not fixed here"))
+@pytest.mark.parametrize("value", [{"S": "x"}, {"SS": ["a"]}, {"L": [{"N": "1"}]}],
+                         ids=["string", "string-set", "list"])
+def test_a_write_the_ledger_calls_kept_can_be_read(value: dict[str, Any]) -> None:
+    """What was wrong: ``SET n = "x"`` concurrent with ``ADD n 1`` (crdt) — the ledger says both
+    writes are ``kept``, yet every region reads ``n = 1``: the string is stored (its cell
+    survives every merge) but no read can ever see it, so "kept" is a verdict nobody can check.
+    What is true: a ``kept`` assignment's value is visible in the attribute's read (as
+    concurrent values are for any other attribute), or the ledger does not call it kept."""
+    result = _add_beside_a_concurrent_set(value)
+    shown = [state["quota"]["n"] for state in result.final.values()]
+    assert result.ledger.verdicts()["w2"] != "kept" or all(isinstance(n, list) for n in shown), shown
+
+
+# -- a deep copy of a simulation mid-run -------------------------------------------------------
+
+
+class _Gossip(Replica):
+    """Each message is answered and passed on to another peer, six hops deep."""
+
+    def __init__(self, replica_id: str, peers: list[str]) -> None:
+        super().__init__(replica_id)
+        self.peers = [p for p in peers if p != replica_id]
+        self.heard = 0
+
+    def on_start(self, ctx: Any) -> None:
+        for peer in self.peers:
+            ctx.send(peer, 0)
+
+    def on_message(self, ctx: Any, src: str, msg: Any) -> None:
+        self.heard += 1
+        if msg < 6:
+            ctx.send(self.peers[self.heard % len(self.peers)], msg + 1)
+            ctx.send(src, msg + 1)
+
+
+def _gossip(trace: bool) -> Simulation:
+    ids = ["a", "b", "c", "d"]
+    return Simulation([_Gossip(i, ids) for i in ids], seed=5, topology=full_mesh(ids), trace=trace,
+                      link=Link(Uniform(1, 20, jitter=2.0), loss=0.2, duplicate=0.3))
+
+
+def _ending(sim: Simulation) -> tuple[Any, ...]:
+    trace = sim.trace.to_json() if sim._trace is not None else None
+    return trace, sim.statistics(), [r.heard for r in sim.replicas.values()]
+
+
+@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
+    "Simulation.__init__ keeps `self._ops = self._clients.ops`, an unused alias that is now a "
+    "dict_keys view (Clients.ops became a property, e0a5878), and deepcopy cannot copy a view; "
+    "the fix is deleting that line of replicalab/sim/simulation.py (helper h16q's area): routed"))
+@pytest.mark.parametrize("trace", [True, False], ids=["traced", "untraced"])
+def test_a_simulation_copied_mid_run_continues_exactly_as_the_original(trace: bool) -> None:
+    """What was wrong: ``copy.deepcopy`` of any Simulation raises ``TypeError: cannot pickle
+    'dict_keys' object`` (it copied before last session). What is true: a deep copy taken
+    mid-run — lossy, duplicating, jittered links whose bare generators have drawn — continues to
+    the same trace, statistics and replica states as the original and as a fresh run (checked
+    with the alias removed: the generators' copyreg hook does its part)."""
+    original = _gossip(trace)
+    original.run(until=15)
+    twin = copy.deepcopy(original)
+    fresh = _gossip(trace)
+    fresh.run(until=15)
+    for sim in (original, twin, fresh):
+        sim.run_until_quiescent()
+    assert _ending(twin) == _ending(original) == _ending(fresh)
