@@ -154,3 +154,33 @@ def test_the_stepper_shows_a_crdt_counter_as_it_reads() -> None:
         assert items["quota_acme"]["used"] == 3
         last = [s.state for s in story.steps if s.replica == region and s.state][-1]
         assert [v["cells"]["used"][0] for v in last["quota_acme"]] == [3], (region, last)
+
+
+# -- the gradebook CSV opened where cells split on ';' or tabs --------------------------------
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"], ids=["semicolon", "tab"])
+def test_a_file_name_cannot_start_a_formula_cell_after_a_separator_of_another_locale(delimiter) -> None:
+    """What was wrong: ``to_csv`` put a ``'`` only before a formula character at the *start* of
+    a name, and the csv writer quotes only cells holding a ``,``. A student file named
+    ``bob;=1+1.py`` was written as ``bob;=1+1,0,10,...``: a spreadsheet that splits on ``;``
+    (the default where ``,`` is the decimal mark; OWASP's CSV-injection page names the
+    separators too) reads a cell ``=1+1,0,10,...`` and evaluates it — and so does the clash
+    row's problem text, which repeats the name. Same with a tab. What is true (fixed here, in
+    classroom._inert): no cell of the gradebook starts like a formula whichever of ``,``, ``;``
+    or a tab the spreadsheet splits on; plain names are unchanged."""
+    import csv
+
+    from replicalab import exercises
+    from replicalab.exercises import classroom
+
+    spec = exercises.get("gcounter")
+    names = ["bob;=1+1", "eve;@SUM(A1)", "x\t-2", "y;;+3", "z\t\t=4", "carol;dave", "b-ob"]
+    rows = [classroom.Row(n, f"{n}.py", None, f"both {n}.py and {n}/ are submissions of {n}: keep one")
+            for n in names]
+    text = classroom.to_csv(spec, rows)
+    for split in (",", delimiter):
+        cells = [cell for row in csv.reader(text.splitlines()[1:], delimiter=split) for cell in row]
+        assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")], (split, cells)
+    students = [row[0] for row in csv.reader(text.splitlines()[1:])]
+    assert students[-2:] == ["carol;dave", "b-ob"]
