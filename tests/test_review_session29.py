@@ -59,6 +59,27 @@ def test_a_decimal_set_beside_a_concurrent_add_is_in_the_sum() -> None:
 
 
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "same root as above (items.py counter_value keeps only int assignment values; helper hor's "
+    "area): the decimal ADD is stored as the sum it read (an assignment of a Decimal), which the "
+    "read then drops: routed, not fixed here"))
+def test_a_decimal_add_beside_a_concurrent_integer_add_counts_both() -> None:
+    """What was wrong: on a quota at 5 under ``crdt``, eu-west-1 ``ADD used 0.5`` and us-east-1
+    ``ADD used 1`` in the same millisecond settle to ``used = 1`` everywhere, both ``kept`` —
+    the 5 and the 0.5 are gone (found from tutorial 07's own sentence, "An ADD of a decimal
+    (0.5) is not a counter increment: the region writes the sum it read, as under LWW"). What
+    is true by that rule: eu-west-1's 5.5 is an assignment, us-east-1's 1 an increment it had
+    not seen, so every region reads 5.5 + 1 = 6.5 (and even LWW would say 5.5 or 6, never 1)."""
+    table = GlobalTable("quotas", merge="crdt", items=[{**QUOTA, "used": {"N": "5"}}])
+    table.at(100)
+    for region, amount in (("eu-west-1", "0.5"), ("us-east-1", "1")):
+        table.client(region, region).update_item(
+            TableName="quotas", Key=QUOTA, UpdateExpression="ADD used :v",
+            ExpressionAttributeValues={":v": {"N": amount}})
+    result = table.settle()
+    assert {str(state["quota"]["used"]) for state in result.final.values()} == {"6.5"}
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
     "replicalab/items.py Version.attributes reads an attribute with any counter cell as "
     "counter_value, which drops every non-number assignment; the fix (show the concurrent "
     "values, or have the ledger say what the read hides) belongs to items.py / the crdt policy "
