@@ -46,9 +46,10 @@ def test_an_integer_set_beside_a_concurrent_add_reads_as_the_documented_sum() ->
 
 
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "replicalab/items.py counter_value sums only `isinstance(c.value, int)` assignment values, so "
-    "a concurrent SET of a non-integer number (a Decimal) is left out of the read; the fix is in "
-    "items.py / policies/crdt.py (helper hor's area): routed, not fixed here"))
+    "replicalab/items.py counter_value sums only `isinstance(c.value, int)` assignment values, and "
+    "a non-integer number is stored as the typed cell value {'N': '2.5'}, so it is left out of the "
+    "read (checked: summing {'N': x} as Decimal there makes this pass); the fix is in items.py / "
+    "policies/crdt.py (helper hor's area): routed, not fixed here"))
 def test_a_decimal_set_beside_a_concurrent_add_is_in_the_sum() -> None:
     """What was wrong: ``SET n = 2.5`` concurrent with ``ADD n 1`` settles to ``n = 1`` in every
     region — the 2.5 vanishes from the read, while the ledger calls the SET ``kept``. What is
@@ -60,7 +61,7 @@ def test_a_decimal_set_beside_a_concurrent_add_is_in_the_sum() -> None:
 
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
     "same root as above (items.py counter_value keeps only int assignment values; helper hor's "
-    "area): the decimal ADD is stored as the sum it read (an assignment of a Decimal), which the "
+    "area): the decimal ADD is stored as the sum it read, an assignment of {'N': '5.5'}, which the "
     "read then drops: routed, not fixed here"))
 def test_a_decimal_add_beside_a_concurrent_integer_add_counts_both() -> None:
     """What was wrong: on a quota at 5 under ``crdt``, eu-west-1 ``ADD used 0.5`` and us-east-1
