@@ -206,3 +206,42 @@ def test_a_file_name_cannot_start_a_formula_cell_after_a_separator_of_another_lo
         assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")], (split, cells)
     students = [row[0] for row in csv.reader(text.splitlines()[1:])]
     assert students[-2:] == ["carol;dave", "b-ob"]
+
+
+# -- a set literal in a DynamoDB request, in the trace ---------------------------------------------
+
+_SET_STORY = """
+import hashlib
+from replicalab.dynamodb import GlobalTable
+key = {"pk": {"S": "c"}}
+table = GlobalTable("carts", merge="crdt", items=[{**key, "s": {"SS": ["a"]}}])
+table.at(100)
+table.client("eu-west-1", "e").update_item(
+    TableName="carts", Key=key, UpdateExpression="ADD s :v",
+    ExpressionAttributeValues={":v": {"SS": ["x", "y", "zz", "q"]}})
+print(hashlib.sha256(table.settle().to_json().encode()).hexdigest())
+"""
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "replicalab/dynamodb/syntax.py Literal.__str__ is repr(self.value), and a string set is a "
+    "frozenset whose repr follows hash order; the request's description (ClientRequested "
+    "'update': \"ADD s frozenset({'y', 'zz', 'x', 'q'})\") goes into the trace. The fix, a "
+    "sorted rendering of set literals, is in replicalab/dynamodb/ (helper hor's area): routed"))
+def test_a_run_with_a_set_literal_is_byte_identical_under_any_hash_seed() -> None:
+    """What was wrong (before last session too): the same GlobalTable story — one ``ADD s :v``
+    of the string set {x, y, zz, q} — gives a different ``Result.to_json()`` under
+    PYTHONHASHSEED=0 and =7: the trace shows the set literal in hash order. What is true (the
+    design's determinism contract): same seed, byte-identical output in any process under any
+    PYTHONHASHSEED."""
+    import os
+    import subprocess
+    import sys
+
+    digests = set()
+    for hash_seed in ("0", "7"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        done = subprocess.run([sys.executable, "-c", _SET_STORY], env=env, capture_output=True,
+                              text=True, timeout=120, check=True)
+        digests.add(done.stdout.strip())
+    assert len(digests) == 1, digests
