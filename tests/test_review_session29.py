@@ -124,6 +124,35 @@ def test_an_add_answers_the_value_its_own_region_then_reads() -> None:
     read = eu.get_item(TableName="quotas", Key=QUOTA, ConsistentRead=True)
     assert told["Attributes"]["n"] == read["Item"]["n"], (told["Attributes"], read["Item"])
 
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "two crdt increments each validated against DynamoDB's 38 significant digits on their own "
+    "region merge into a 39-digit counter (counter_value), which replicalab/dynamodb/values.py "
+    "then refuses on every read and write of the item. Which answer is right (refuse the ADD "
+    "that could overflow a merge? show the value?) is the crdt counter design's call, in "
+    "items.py / replica/dynamo.py (helper hor's area): routed, not fixed here"))
+def test_two_concurrent_adds_never_make_an_item_unreadable() -> None:
+    """What was wrong: under ``crdt``, on ``n = 10**38 - 2`` (38 digits), eu-west-1 ``ADD n 1`` and
+    us-east-1 ``ADD n 2`` are each accepted (99…99 and 1E+38 fit), both are ``kept``, and the
+    merged counter is ``10**38 + 1`` — 39 significant digits. From then on every GetItem and
+    every UpdateItem of the item (even ``SET m = :v``) raises ValidationException "Attempting to
+    store more than 38 significant digits in a Number": the item can never be read or written
+    again through the API. What is true: an acknowledged write never makes a valid GetItem
+    fail."""
+    from replicalab.dynamodb.exceptions import DynamoDBError
+
+    table = GlobalTable("quotas", merge="crdt", items=[{**QUOTA, "n": {"N": "9" * 37 + "8"}}])
+    table.at(100)
+    for region, amount in (("eu-west-1", "1"), ("us-east-1", "2")):
+        table.client(region, region).update_item(
+            TableName="quotas", Key=QUOTA, UpdateExpression="ADD n :v",
+            ExpressionAttributeValues={":v": {"N": amount}})
+    table.at(3000)
+    try:
+        table.client("eu-west-1", "reader").get_item(TableName="quotas", Key=QUOTA)
+    except DynamoDBError as error:
+        raise AssertionError(f"a GetItem of a held item failed: {error}") from None
+
 # -- a deep copy of a simulation mid-run -------------------------------------------------------
 
 
