@@ -1,10 +1,11 @@
-"""Review reproducers, session 29: last session's crdt counter, simulator and gradebook changes.
+"""Review reproducers, session 29: last session's crdt counter, simulator, stepper and gradebook.
 
 Found with independent oracles: the crdt counter's own documented rule ("concurrent SETs with
-an increment beside them read as the sum of all"), a deep copy of a simulation mid-run that must
-continue exactly as the original, moto as single-region DynamoDB. Each test states what was
-wrong and what is true; a test marked ``xfail(strict=True)`` fails on this branch and says why
-its fix was left out (another helper owns the module).
+an increment beside them read as the sum of all"), a region's next read after its own write,
+a deep copy of a simulation mid-run that must continue exactly as the original, the same run
+under two PYTHONHASHSEEDs, a spreadsheet's other separators, moto as single-region DynamoDB.
+Each test states what was wrong and what is true; a test marked ``xfail(strict=True)`` fails
+on this branch and says why its fix was left out (another helper owns the module).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def _add_beside_a_concurrent_set(value: dict[str, Any]) -> Any:
 
 
 def test_an_integer_set_beside_a_concurrent_add_reads_as_the_documented_sum() -> None:
-    """The control for the two below (passes): ``SET n = 10`` beside a concurrent ``ADD n 1``
+    """The control for the counter tests below (passes): ``SET n = 10`` beside a concurrent ``ADD n 1``
     reads 11 everywhere, as CrdtMap documents (the surviving value plus the increment no
     assignment saw), and both writes are kept."""
     result = _add_beside_a_concurrent_set({"N": "10"})
