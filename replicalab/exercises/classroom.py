@@ -19,6 +19,7 @@ import csv
 import io
 import multiprocessing
 import os
+import re
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -152,7 +153,10 @@ def to_csv(exercise: ExerciseSpec, rows: list[Row]) -> str:
     The student's name (a file name) and the problem text come from submissions, so a text
     cell a spreadsheet would read as a formula (starting ``=``, ``+``, ``-``, ``@``, a tab or
     a carriage return) is written with a leading ``'``, as OWASP advises against CSV
-    injection: the gradebook opens as text, never runs what a student named a file."""
+    injection: the gradebook opens as text, never runs what a student named a file. So is
+    such a character after a ``;`` or a tab inside a cell: a spreadsheet set to split on those
+    (``;`` is the separator where ``,`` is the decimal mark) starts a cell there, and the
+    writer quotes only cells holding a ``,``."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["student", "score", "max_score", "passed", *(c.name for c in exercise.checks),
@@ -165,9 +169,15 @@ def to_csv(exercise: ExerciseSpec, rows: list[Row]) -> str:
     return out.getvalue()
 
 
+#: Where a spreadsheet may start a cell inside one of ours (the text's start, or after a ``;``
+#: or a tab, the separators of other locales and imports) followed by a formula's first character.
+_CELL_START = re.compile(r"(?<![^;\t])(?=[=+\-@\t\r])")
+
+
 def _inert(text: str) -> str:
-    """``text`` as a CSV cell no spreadsheet evaluates: a leading ``'`` if it starts like a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    """``text`` as a CSV cell no spreadsheet evaluates: a ``'`` before a formula's first character
+    wherever a spreadsheet may start a cell (see :func:`to_csv`)."""
+    return _CELL_START.sub("'", text)
 
 
 def to_text(exercise: ExerciseSpec, rows: list[Row]) -> str:
