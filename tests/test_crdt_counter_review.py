@@ -126,3 +126,70 @@ def test_an_add_answers_the_value_its_own_region_then_reads(returns: str) -> Non
                           ExpressionAttributeValues={":v": {"N": "1"}}, ReturnValues=returns)
     read = eu.get_item(TableName="quotas", Key=QUOTA, ConsistentRead=True)
     assert told["Attributes"]["n"] == read["Item"]["n"] == {"N": "31"}
+
+
+# -- 4. a merged counter past DynamoDB's 38 digits stays readable and writable ---------------------
+
+def _past_38_digits() -> GlobalTable:
+    """On ``n = 10**38 - 2`` (38 digits), eu-west-1 ``ADD n 1`` ∥ us-east-1 ``ADD n 2``: each is
+    accepted in its region (99…99 and 1E+38 fit), and the merged counter is ``10**38 + 1``."""
+    table = GlobalTable("quotas", merge="crdt", items=[{**QUOTA, "n": {"N": "9" * 37 + "8"}}])
+    table.at(100)
+    for region, amount in (("eu-west-1", "1"), ("us-east-1", "2")):
+        table.client(region, region).update_item(
+            TableName="quotas", Key=QUOTA, UpdateExpression="ADD n :v",
+            ExpressionAttributeValues={":v": {"N": amount}})
+    table.at(3000)
+    return table
+
+
+def test_two_concurrent_adds_never_make_an_item_unreadable() -> None:
+    """What was wrong: the merged ``10**38 + 1`` (39 significant digits) made every GetItem and
+    every UpdateItem of the item raise ValidationException — acknowledged writes had made the
+    item unreadable. What is true (the documented choice): the read shows what the counter
+    holds, exactly, though DynamoDB could not store it; a write that leaves ``n`` alone works."""
+    table = _past_38_digits()
+    over = str(10**38 + 1)
+    for region in ("eu-west-1", "us-east-1", "ap-southeast-2"):
+        assert _get(table, region)["n"] == {"N": over}
+    client = table.client("eu-west-1", "writer")
+    told = client.update_item(TableName="quotas", Key=QUOTA, UpdateExpression="SET m = :v",
+                              ExpressionAttributeValues={":v": {"N": "1"}}, ReturnValues="ALL_NEW")
+    assert told["Attributes"]["n"] == {"N": over} and told["Attributes"]["m"] == {"N": "1"}
+    result = table.settle()
+    assert {state["quota"]["n"] for state in result.final.values()} == {10**38 + 1}
+
+
+def test_a_write_that_would_store_a_number_past_38_digits_is_refused_and_changes_nothing() -> None:
+    """A region still refuses to *store* a number past 38 digits, as DynamoDB does: ``ADD n 1``
+    on the over-range counter is refused (and changes nothing); ``ADD n -2`` (back in range)
+    and ``SET n = 0`` are accepted."""
+    from replicalab.dynamodb.exceptions import ValidationException
+
+    table = _past_38_digits()
+    client = table.client("eu-west-1", "writer")
+    before = table.settle().final
+    with pytest.raises(ValidationException, match="38 significant digits"):
+        client.update_item(TableName="quotas", Key=QUOTA, UpdateExpression="ADD n :v",
+                           ExpressionAttributeValues={":v": {"N": "1"}})
+    assert table.settle().final == before
+    told = client.update_item(TableName="quotas", Key=QUOTA, UpdateExpression="ADD n :v",
+                              ExpressionAttributeValues={":v": {"N": "-2"}}, ReturnValues="UPDATED_NEW")
+    assert told["Attributes"]["n"] == {"N": "9" * 38}
+    client.update_item(TableName="quotas", Key=QUOTA, UpdateExpression="SET n = :v",
+                       ExpressionAttributeValues={":v": {"N": "0"}})
+    assert {state["quota"]["n"] for state in table.settle().final.values()} == {0}
+
+
+def test_a_decimal_counter_past_38_digits_is_readable() -> None:
+    """The same for a decimal sum: on 0, ``SET n = 0.5`` ∥ ``ADD n (10**38 - 1)`` is 39 digits."""
+    table = GlobalTable("quotas", merge="crdt", items=[{**QUOTA, "n": {"N": "0"}}])
+    table.at(100)
+    table.client("us-east-1", "us").update_item(
+        TableName="quotas", Key=QUOTA, UpdateExpression="ADD n :v",
+        ExpressionAttributeValues={":v": {"N": "9" * 38}})
+    table.client("eu-west-1", "eu").update_item(
+        TableName="quotas", Key=QUOTA, UpdateExpression="SET n = :v",
+        ExpressionAttributeValues={":v": {"N": "0.5"}})
+    table.settle()
+    assert _get(table)["n"] == {"N": "9" * 38 + ".5"}

@@ -117,7 +117,13 @@ class CrdtMap(MergePolicy):
       it: the attribute then reads as concurrent values, the counter's number
       and each such value, oldest first (:func:`~replicalab.items.value_groups`;
       a DynamoDB reader takes the newest, as for siblings), until an assignment
-      that saw them replaces them. Cost: O(replicas + concurrent assignments)
+      that saw them replaces them. Merged increments can carry a counter past
+      what DynamoDB stores (38 significant digits: two accepted ``ADD`` s on
+      ``10**38 - 2``). Then the item stays readable and writable: a read shows
+      the value exactly as held, and only a write that would itself store a
+      number past 38 digits (another ``ADD`` that keeps it there) is refused,
+      as DynamoDB refuses it; ``SET``, ``REMOVE``, an ``ADD`` back into range
+      and writes of other attributes are accepted. Cost: O(replicas + concurrent assignments)
       cells per counter, whatever the number of increments. Why not a plain
       PN-counter of running totals: a running total carries increments that a
       concurrent ``SET`` reset back into the sum (Baquero, Almeida and Lerche,
