@@ -403,6 +403,37 @@ class Version:
                 out[name] = [_plain(c.value) for c in sorted(cells, key=lambda c: c.stamp.key)]
         return out
 
+    def trace_cells(self) -> dict[str, list[Any]]:
+        """Each visible attribute as ``[value, write]`` for traces and pictures, sorted by name.
+
+        An attribute held in one plain cell shows that cell's value and write. One that the
+        ``crdt`` policy keeps in several cells, or as a counter or set, shows what it reads
+        (:meth:`attributes`: a counter's sum, not one replica's running total; a set's
+        members, not one element) under the write of its newest live cell.
+
+            >>> from replicalab.items import Cell, Stamp, Version
+            >>> v = Version.of({"n": Cell(2, "w3", Stamp(9, "us", 2), counter=True)},
+            ...                write="w3", stamp=Stamp(9, "us", 2))
+            >>> v.trace_cells()
+            {'n': [2, 'w3']}
+        """
+        every: dict[str, list[Cell]] = {}
+        for name, cell in self.cells:
+            every.setdefault(name, []).append(cell)
+        read = None
+        out: dict[str, list[Any]] = {}
+        for name, cells in every.items():
+            live = [c for c in cells if not c.removed]
+            if not live:
+                continue
+            if len(live) == 1 and not any(c.counter or c.element for c in cells):
+                out[name] = [live[0].value, live[0].write]
+                continue
+            read = read if read is not None else self.attributes()
+            newest = max(live, key=lambda c: c.stamp)
+            out[name] = [read[name], newest.write]
+        return out
+
     def elements(self, attribute: str) -> set[Any]:
         """The elements of set ``attribute``: element cells, or a plain list value; else empty.
 
@@ -629,7 +660,7 @@ class Item(_Memo):
             {
                 "write": v.write,
                 "clock": v.clock.to_dict(),
-                "cells": {name: [c.value, c.write] for name, c in v.cells if not c.removed},
+                "cells": v.trace_cells(),
             }
             for v in self.versions
         ]

@@ -193,3 +193,64 @@ def test_a_decimal_counter_past_38_digits_is_readable() -> None:
         ExpressionAttributeValues={":v": {"N": "0.5"}})
     table.settle()
     assert _get(table)["n"] == {"N": "9" * 38 + ".5"}
+
+
+# -- 5. the step-through page shows an attribute as it reads ---------------------------------------
+
+def test_the_stepper_shows_a_crdt_counter_as_it_reads() -> None:
+    """What was wrong: the ``counter`` story under ``crdt`` settles to ``used = 3`` everywhere,
+    but the state each region's last step showed (and every Wrote/Merged trace item) was
+    ``used: [1, 'w3']`` — one replica's running total, as if two increments were lost. What is
+    true: the state a step shows for an attribute is what the attribute reads."""
+    from replicalab import scenarios
+    from replicalab.viz.story import build
+
+    result = scenarios.run("counter", merge="crdt", seed=0)
+    story = build(result)
+    for region, items in result.final.items():
+        assert items["quota_acme"]["used"] == 3
+        last = [s.state for s in story.steps if s.replica == region and s.state][-1]
+        assert [v["cells"]["used"][0] for v in last["quota_acme"]] == [3], (region, last)
+    for region, item in result.items.items():
+        assert [v["cells"]["used"][0] for v in item["quota_acme"].to_trace()] == [3], region
+
+
+def test_the_stepper_shows_a_set_as_it_reads() -> None:
+    """The same for an OR-Set: a step shows every member, not one element cell."""
+    from replicalab import scenarios
+    from replicalab.viz.story import build
+
+    result = scenarios.run("cart", merge="crdt", seed=0)
+    story = build(result)
+    for region, items in result.final.items():
+        last = [s.state for s in story.steps if s.replica == region and s.state][-1]
+        for key, attributes in items.items():
+            for name, value in attributes.items():
+                assert [v["cells"][name][0] for v in last[key]] == [value], (region, key, name)
+
+
+def test_the_stepper_never_shows_a_counted_increment_as_dropped() -> None:
+    """What was wrong: two ``ADD n 1`` at eu-west-1 (t=0, t=10) under ``crdt``: both kept, n
+    reads 2 — yet the second write's step listed a loss of w1 ("counted on in eu-west-1's
+    running total"), so the page's ledger panel showed w1 dropped beside its verdict kept.
+    What is true: no step lists a loss of a write whose increment still counts (the ledger
+    still gets the record it needs to attribute a later reset)."""
+    from replicalab.scenarios.world import ClientWrite, TableScenario
+    from replicalab.sim import Uniform
+    from replicalab.viz.story import build
+
+    regions = ("eu-west-1", "us-east-1")
+    scenario = TableScenario(
+        name="two-adds", description="two increments in one region", regions=regions,
+        latency={regions: Uniform(50, 60)}, initial={"k": {"n": 0}},
+        workload=(ClientWrite(0, "eu-west-1", "w1", "c1", "k", {}, add={"n": 1}),
+                  ClientWrite(10, "eu-west-1", "w2", "c2", "k", {}, add={"n": 1}),
+                  ClientWrite(500, "us-east-1", "w3", "c3", "k", {"n": 0})))
+    result = scenario.run("crdt", 0)
+    assert result.ledger.verdicts() == {"w1": "superseded", "w2": "superseded", "w3": "kept"}
+    story = build(result)
+    before_the_reset = [(s.index, loss) for s in story.steps if s.time < 500 for loss in s.losses]
+    assert before_the_reset == [], before_the_reset
+    # The reset is shown: w3 drops the running total that carries w1 and w2 (it saw both).
+    shown = {loss["write"] for s in story.steps for loss in s.losses}
+    assert shown <= {"w1", "w2"} and "w2" in shown

@@ -331,9 +331,15 @@ def _with_offsets(fresh: list[tuple[str, Cell]], assigned: Mapping[str, Mapping[
     return out
 
 
+#: How a loss record begins when it is no drop: a replica's newer running total carries the
+#: increment on (the ledger needs the record to attribute a later reset; a page must not show
+#: it as a drop).
+COUNTED_ON = "counted on in "
+
+
 def _rule(name: str, cell: Cell, replica: str, write: str, adds: Mapping[str, int]) -> str:
     if cell.counter and name in adds and cell.stamp.replica == replica:
-        return f"counted on in {replica}'s running total of {name} by local write {write}, which saw it"
+        return f"{COUNTED_ON}{replica}'s running total of {name} by local write {write}, which saw it"
     return f"overwritten at {replica} by local write {write}"
 
 
