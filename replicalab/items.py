@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import decimal
 import hashlib
 import json
 import re
@@ -32,7 +33,7 @@ from replicalab.clocks import VectorClock
 from replicalab.errors import ConfigError, ReplicaLabError, SerializationError
 
 __all__ = ["INITIAL_STAMP", "INITIAL_WRITE", "Cell", "Item", "Stamp", "Version", "format_wall", "member_form",
-           "member_kind", "members_of", "sorted_elements", "typed_groups", "typed_view"]
+           "member_kind", "members_of", "sorted_elements", "typed_groups", "typed_view", "value_groups"]
 
 #: Provenance of data loaded before the run starts; it happened before every client write.
 INITIAL_WRITE = "initial"
@@ -231,21 +232,65 @@ def observed(cells: Iterable[Cell]) -> dict[str, tuple[int, int]]:
     return out
 
 
-def counter_value(cells: Iterable[Cell]) -> int:
-    """The value of a crdt counter attribute held in ``cells`` (tombstones included).
+#: Exact decimal sums: a counter's numbers are added without rounding, whatever their digits.
+_EXACT = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
 
-    Base value(s) plus, for each replica's counter cell, the part of its running total that
-    no surviving assignment observed: ``Σ live int values + Σ_r (total_r − offset_r)``.
+
+def _number(value: Any) -> int | Decimal | None:
+    """A number an assignment holds — an ``int``, or a decimal in the DynamoDB cell form
+    ``{"N": "2.5"}`` — or None for any other value (a bool is no number here)."""
+    if type(value) is int:
+        return value
+    if isinstance(value, Mapping) and len(value) == 1 and isinstance(value.get("N"), str):
+        try:
+            number = Decimal(value["N"])
+        except (InvalidOperation, ValueError):
+            return None
+        return number if number.is_finite() else None
+    return None
+
+
+def _number_form(value: int | Decimal) -> Any:
+    """A counter's exact value as cells hold numbers: an ``int`` when integral (as every
+    integer is stored), else the decimal's cell form ``{"N": text}``, plain notation."""
+    if isinstance(value, int):
+        return value
+    if value == value.to_integral_value():
+        return int(value)
+    return {"N": format(_EXACT.normalize(value), "f")}
+
+
+def counter_value(cells: Iterable[Cell]) -> Any:
+    """The number a crdt counter attribute held in ``cells`` (tombstones included) reads as.
+
+    The surviving number assignments plus, for each replica's counter cell, the part of its
+    running total that no surviving assignment observed: ``Σ live number values +
+    Σ_r (total_r − offset_r)``. A number assignment is an ``int`` or a decimal in cell form
+    (``{"N": "2.5"}``: a ``SET`` of a decimal, or a decimal ``ADD``, which assigns the sum its
+    region read); the sum is exact and shown as such (an ``int`` if integral, else
+    ``{"N": text}``). Values that are no number are not part of it (see :func:`value_groups`).
+
+        >>> from replicalab.items import Cell, Stamp
+        >>> counter_value([Cell({"N": "2.5"}, "w2", Stamp(5, "eu", 1)),
+        ...                Cell(1, "w1", Stamp(5, "us", 1), counter=True)])
+        {'N': '3.5'}
     """
     cells = list(cells)
     seen = observed(cells)
-    value = sum(c.value for c in cells if not c.removed and not c.counter and isinstance(c.value, int))
+    numbers = [_number(c.value) for c in cells if not (c.removed or c.counter or c.element)]
+    whole = sum(n for n in numbers if isinstance(n, int))  # ints add exactly as Python ints
     for cell in cells:
         if cell.counter and not cell.removed:
             seq, total = seen.get(cell.stamp.replica, (-1, 0))
             if cell.stamp.seq > seq:
-                value += cell.value - total
-    return value
+                whole += cell.value - total
+    decimals = [n for n in numbers if isinstance(n, Decimal)]
+    if not decimals:
+        return whole
+    value = Decimal(whole)
+    for number in decimals:
+        value = _EXACT.add(value, number)
+    return _number_form(value)
 
 
 def counts(cells: Iterable[Cell], replica: str, seq: int) -> bool:
@@ -333,8 +378,9 @@ class Version:
 
         Under the ``crdt`` policy an attribute may hold several cells: a set's
         elements show as a sorted list of distinct values, a counter's
-        contributions as their sum, and concurrent register values as a list,
-        oldest stamp first.
+        contributions and the number assignments beside them as their sum, and
+        concurrent register values as a list, oldest stamp first (a counter
+        beside a concurrent value that is no number: both, :func:`value_groups`).
         """
         grouped: dict[str, list[Cell]] = {}
         every: dict[str, list[Cell]] = {}
@@ -344,16 +390,48 @@ class Version:
                 grouped.setdefault(name, []).append(cell)
         out: dict[str, Any] = {}
         for name, cells in grouped.items():
-            if any(c.typed for c in cells):  # a DynamoDB set under crdt: its typed cell form
-                out[name] = typed_view(cells)
+            if any(c.typed or c.counter for c in cells):
+                # A DynamoDB set (its typed cell form) or a counter (its sum) under crdt, with
+                # any concurrent value of another kind beside it: the multi-value read.
+                groups = value_groups(every[name])
+                out[name] = groups[0][1] if len(groups) == 1 else [value for _, value in groups]
             elif any(c.element for c in cells):
                 out[name] = sorted_elements(c.value for c in cells)
-            elif any(c.counter for c in cells):  # a crdt counter: base value plus contributions
-                out[name] = counter_value(every[name])
             elif len(cells) == 1:
                 out[name] = _plain(cells[0].value)
             else:
                 out[name] = [_plain(c.value) for c in sorted(cells, key=lambda c: c.stamp.key)]
+        return out
+
+    def trace_cells(self) -> dict[str, list[Any]]:
+        """Each visible attribute as ``[value, write]`` for traces and pictures, sorted by name.
+
+        An attribute held in one plain cell shows that cell's value and write. One that the
+        ``crdt`` policy keeps in several cells, or as a counter or set, shows what it reads
+        (:meth:`attributes`: a counter's sum, not one replica's running total; a set's
+        members, not one element) under the write of its newest live cell.
+
+            >>> from replicalab.items import Cell, Stamp, Version
+            >>> v = Version.of({"n": Cell(2, "w3", Stamp(9, "us", 2), counter=True)},
+            ...                write="w3", stamp=Stamp(9, "us", 2))
+            >>> v.trace_cells()
+            {'n': [2, 'w3']}
+        """
+        every: dict[str, list[Cell]] = {}
+        for name, cell in self.cells:
+            every.setdefault(name, []).append(cell)
+        read = None
+        out: dict[str, list[Any]] = {}
+        for name, cells in every.items():
+            live = [c for c in cells if not c.removed]
+            if not live:
+                continue
+            if len(live) == 1 and not any(c.counter or c.element for c in cells):
+                out[name] = [live[0].value, live[0].write]
+                continue
+            read = read if read is not None else self.attributes()
+            newest = max(live, key=lambda c: c.stamp)
+            out[name] = [read[name], newest.write]
         return out
 
     def elements(self, attribute: str) -> set[Any]:
@@ -386,32 +464,50 @@ class Version:
         return None
 
 
-def typed_groups(cells: Iterable[Cell]) -> list[tuple[Stamp, Any]]:
-    """The values live ``cells`` of one attribute hold, when some are DynamoDB set members
-    (typed element cells), each with the newest stamp among its cells, oldest first:
-    the members of each set type as one set in cell form, every other value on its own.
+def value_groups(cells: Iterable[Cell]) -> list[tuple[Stamp, Any]]:
+    """The values the ``cells`` of one attribute hold (tombstones included: their offsets
+    count), each with the newest stamp among its cells, oldest first:
 
-    One set (the usual case) is one group. More groups mean concurrent writes of different
-    types that no write has seen together (an ``ADD`` of an ``SS`` beside an ``ADD`` of an
-    ``NS``, or beside a ``SET`` of a string): all are kept, as a multi-value register keeps
-    concurrent values, and a reader takes the newest (as DynamoDB requests read siblings).
+    * the members of each DynamoDB set type as one set in cell form (typed element cells);
+    * a crdt counter (some live counter cell) with the number assignments beside it as one
+      number, :func:`counter_value` — the counter's value;
+    * every other live value on its own.
+
+    One group (the usual case) is the attribute's value. More groups are concurrent values
+    that no write has seen together — an ``ADD`` of an ``SS`` beside an ``ADD`` of an ``NS``,
+    or a ``SET n = "x"`` beside a counter's increment: all are kept, as a multi-value register
+    keeps concurrent values, :meth:`Version.attributes` shows them all, and a DynamoDB reader
+    takes the newest (as DynamoDB requests read siblings).
     """
     if isinstance(cells, (str, bytes, bytearray, Mapping)) or not hasattr(cells, "__iter__"):
-        raise ConfigError(f"typed_groups takes the cells of one attribute, got {_validate.shown(cells)}")
+        raise ConfigError(f"value_groups takes the cells of one attribute, got {_validate.shown(cells)}")
+    cells = list(cells)
+    if not all(isinstance(cell, Cell) for cell in cells):
+        bad = next(cell for cell in cells if not isinstance(cell, Cell))
+        raise ConfigError(f"value_groups takes Cell objects, got {_validate.shown(bad)}")
+    live = [cell for cell in cells if not cell.removed]
+    counting = any(cell.counter for cell in live)
     members: dict[str, list[Cell]] = {}
+    numbers: list[Cell] = []
     groups: list[tuple[Stamp, Any]] = []
-    for cell in cells:
-        if not isinstance(cell, Cell):
-            raise ConfigError(f"typed_groups takes Cell objects, got {_validate.shown(cell)}")
-        if cell.removed:
-            continue
+    for cell in live:
         if cell.typed:
             members.setdefault(member_kind(cell.value), []).append(cell)
+        elif counting and (cell.counter or (not cell.element and _number(cell.value) is not None)):
+            numbers.append(cell)
         else:
             groups.append((cell.stamp, _plain(cell.value)))
     for _, typed in sorted(members.items()):
         groups.append((max(c.stamp for c in typed), member_form(c.value for c in typed)))
+    if numbers:
+        groups.append((max(c.stamp for c in numbers), counter_value(cells)))
     return sorted(groups, key=lambda g: g[0].key)
+
+
+def typed_groups(cells: Iterable[Cell]) -> list[tuple[Stamp, Any]]:
+    """:func:`value_groups` of an attribute holding DynamoDB set members (the name it had
+    before counters joined it; the same groups)."""
+    return value_groups(cells)
 
 
 def typed_view(cells: Iterable[Cell]) -> Any:
@@ -564,7 +660,7 @@ class Item(_Memo):
             {
                 "write": v.write,
                 "clock": v.clock.to_dict(),
-                "cells": {name: [c.value, c.write] for name, c in v.cells if not c.removed},
+                "cells": v.trace_cells(),
             }
             for v in self.versions
         ]

@@ -37,7 +37,7 @@ from typing import Any
 
 from replicalab._validate import shown
 from replicalab.dynamodb.exceptions import ValidationException
-from replicalab.dynamodb.values import Value, number_text, type_of
+from replicalab.dynamodb.values import Value, held_number, number_text, type_of
 from replicalab.items import members_of
 
 __all__ = ["from_cell", "from_cells", "to_cell", "to_cells", "to_members"]
@@ -50,7 +50,7 @@ def to_cell(value: Value) -> Any:
     if isinstance(value, Decimal):
         if value == value.to_integral_value():
             return int(value)
-        return {"N": number_text(value)}
+        return {"N": format(held_number(value), "f")}  # a crdt counter may be past 38 digits
     if isinstance(value, bytes):
         return {"B": base64.b64encode(value).decode("ascii")}
     if isinstance(value, list):

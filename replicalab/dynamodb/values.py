@@ -50,6 +50,7 @@ __all__ = [
     "Value",
     "equal",
     "from_item",
+    "held_number",
     "item_size",
     "number",
     "number_text",
@@ -104,14 +105,7 @@ def number(value: Any) -> Decimal:
         raise ValidationException(f"A value provided cannot be converted into a number: {value}")
     if not value:
         return Decimal(0)
-    sign, digits, exponent = value.as_tuple()
-    assert isinstance(exponent, int)
-    trimmed = list(digits)
-    while trimmed and trimmed[-1] == 0:
-        trimmed.pop()
-        exponent += 1
-    while trimmed and trimmed[0] == 0:
-        trimmed.pop(0)
+    sign, trimmed, exponent = _trimmed(value)
     if len(trimmed) > _MAX_DIGITS:
         raise ValidationException(
             "Attempting to store more than 38 significant digits in a Number")
@@ -122,6 +116,41 @@ def number(value: Any) -> Decimal:
     if adjusted < _MIN_EXPONENT:
         raise ValidationException(
             "Number underflow. Attempting to store a number with magnitude smaller than supported range")
+    return Decimal((sign, tuple(trimmed), exponent))
+
+
+def _trimmed(value: Decimal) -> tuple[int, list[int], int]:
+    """A finite non-zero number's sign, significant digits (no leading or trailing zeros) and
+    exponent."""
+    sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    trimmed = list(digits)
+    while trimmed and trimmed[-1] == 0:
+        trimmed.pop()
+        exponent += 1
+    while trimmed and trimmed[0] == 0:
+        trimmed.pop(0)
+    return sign, trimmed, exponent
+
+
+def held_number(value: int | Decimal) -> Decimal:
+    """A number a table already *holds*, canonical, without the checks on a number to store.
+
+    Only a ``crdt`` counter can hold a number DynamoDB would refuse to store: two increments,
+    each accepted in its region, can merge past 38 significant digits. Such an item must stay
+    readable, so an answer shows what the counter holds exactly (:func:`from_item`); every
+    write still stores through :func:`number`, which refuses it.
+
+        >>> held_number(10**38 + 1)
+        Decimal('100000000000000000000000000000000000001')
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)) or \
+            (isinstance(value, Decimal) and not value.is_finite()):
+        raise ValidationException(f"held_number takes a finite int or Decimal, got {shown(value)}")
+    value = Decimal(value)
+    if not value:
+        return Decimal(0)
+    sign, trimmed, exponent = _trimmed(value)
     return Decimal((sign, tuple(trimmed), exponent))
 
 
@@ -358,7 +387,7 @@ def to_dynamodb(value: Any) -> dict[str, Any]:
     return _to_dynamodb(value, 0)
 
 
-def _to_dynamodb(value: Any, _depth: int) -> dict[str, Any]:
+def _to_dynamodb(value: Any, _depth: int, held: bool = False) -> dict[str, Any]:
     if _depth > MAX_DEPTH:
         raise ValidationException(
             f"Nesting Levels have exceeded supported limits: more than {MAX_DEPTH} levels")
@@ -368,6 +397,8 @@ def _to_dynamodb(value: Any, _depth: int) -> dict[str, Any]:
         return {"NULL": True}
     if isinstance(value, str):
         return {"S": value}
+    if isinstance(value, (int, Decimal)) and held:
+        return {"N": format(held_number(value), "f")}
     if isinstance(value, (int, Decimal, float)):
         return {"N": number_text(number(value))}
     if isinstance(value, (bytes, bytearray, memoryview)):
@@ -375,9 +406,9 @@ def _to_dynamodb(value: Any, _depth: int) -> dict[str, Any]:
     if isinstance(value, Mapping):
         if not all(isinstance(k, str) for k in value):
             raise ValidationException(f"Map keys must be strings, got {shown(value)}")
-        return {"M": {k: _to_dynamodb(v, _depth + 1) for k, v in value.items()}}
+        return {"M": {k: _to_dynamodb(v, _depth + 1, held) for k, v in value.items()}}
     if isinstance(value, (list, tuple)):
-        return {"L": [_to_dynamodb(v, _depth + 1) for v in value]}
+        return {"L": [_to_dynamodb(v, _depth + 1, held) for v in value]}
     if isinstance(value, (set, frozenset)):
         return _set_json(value)
     raise ValidationException(
@@ -431,7 +462,7 @@ def _size(value: Any, depth: int) -> int:
     if kind == "S":
         return _utf8(value)
     if kind == "N":
-        digits = len(number(value).as_tuple().digits)
+        digits = len(held_number(value).as_tuple().digits)  # a held counter may be past 38
         return (digits + 1) // 2 + 1
     if kind == "B":
         return len(value)
@@ -445,8 +476,11 @@ def _size(value: Any, depth: int) -> int:
 
 
 def from_item(item: Mapping[str, Value]) -> dict[str, Any]:
-    """A whole item of Python values as DynamoDB JSON (the inverse of :func:`to_item`)."""
+    """A whole item of Python values as DynamoDB JSON (the inverse of :func:`to_item`).
+
+    An answer shows what a table holds: a number is written out as held
+    (:func:`held_number`), even a ``crdt`` counter merged past 38 significant digits."""
     if not isinstance(item, Mapping) or not all(isinstance(k, str) and k for k in item):
         raise ValidationException(f"An item must map non-empty attribute names to values, got "
                                   f"{shown(item)}")
-    return {name: _to_dynamodb(value, 0) for name, value in item.items()}
+    return {name: _to_dynamodb(value, 0, held=True) for name, value in item.items()}

@@ -95,12 +95,15 @@ class CrdtMap(MergePolicy):
       ``(seq, total)`` of the latest counter cell it had seen, or of an offset
       an earlier assignment it saw recorded. The attribute reads as::
 
-          value = Σ surviving assignment values (ints) + Σ_r (total_r − offset_r)
+          value = Σ surviving number assignments + Σ_r (total_r − offset_r)
 
       with ``offset_r`` the ``(seq, total)`` of greatest seq among the surviving
       assignments' offsets for ``r`` (``0`` if none; a cell at or before that seq
-      adds nothing). So an increment counts iff no assignment that saw it has
-      been merged: two regions' concurrent ``ADD 1`` on 5 read 7 everywhere;
+      adds nothing). A number assignment is an integer or a decimal (``SET n = 2.5``,
+      or a decimal ``ADD``, which assigns the sum its region read): the sum is exact, so
+      ``SET n = 2.5`` concurrent with ``ADD n 1`` reads 3.5. So an increment counts
+      iff no assignment that saw it has been merged: two regions' concurrent
+      ``ADD 1`` on 5 read 7 everywhere;
       ``SET n = 0`` concurrent with another region's ``ADD n 1`` reads 1 — the
       other region's next running total (2) minus the 1 the ``SET`` observed;
       a ``REMOVE`` concurrent with an ``ADD 1`` reads 1. A replica whose own
@@ -109,7 +112,18 @@ class CrdtMap(MergePolicy):
       concurrent ``SET`` s are a multi-value register as for any attribute
       (``[10, 20]``); with an increment beside them that no assignment saw,
       the attribute reads as the sum of all (``SET 10``, ``SET 20`` and a
-      concurrent ``ADD 1``: 31). Cost: O(replicas + concurrent assignments)
+      concurrent ``ADD 1``: 31). A surviving assignment that is no number (a
+      string, a list, a set, a bool) cannot join the sum, and is not hidden by
+      it: the attribute then reads as concurrent values, the counter's number
+      and each such value, oldest first (:func:`~replicalab.items.value_groups`;
+      a DynamoDB reader takes the newest, as for siblings), until an assignment
+      that saw them replaces them. Merged increments can carry a counter past
+      what DynamoDB stores (38 significant digits: two accepted ``ADD`` s on
+      ``10**38 - 2``). Then the item stays readable and writable: a read shows
+      the value exactly as held, and only a write that would itself store a
+      number past 38 digits (another ``ADD`` that keeps it there) is refused,
+      as DynamoDB refuses it; ``SET``, ``REMOVE``, an ``ADD`` back into range
+      and writes of other attributes are accepted. Cost: O(replicas + concurrent assignments)
       cells per counter, whatever the number of increments. Why not a plain
       PN-counter of running totals: a running total carries increments that a
       concurrent ``SET`` reset back into the sum (Baquero, Almeida and Lerche,
@@ -317,9 +331,15 @@ def _with_offsets(fresh: list[tuple[str, Cell]], assigned: Mapping[str, Mapping[
     return out
 
 
+#: How a loss record begins when it is no drop: a replica's newer running total carries the
+#: increment on (the ledger needs the record to attribute a later reset; a page must not show
+#: it as a drop).
+COUNTED_ON = "counted on in "
+
+
 def _rule(name: str, cell: Cell, replica: str, write: str, adds: Mapping[str, int]) -> str:
     if cell.counter and name in adds and cell.stamp.replica == replica:
-        return f"counted on in {replica}'s running total of {name} by local write {write}, which saw it"
+        return f"{COUNTED_ON}{replica}'s running total of {name} by local write {write}, which saw it"
     return f"overwritten at {replica} by local write {write}"
 
 

@@ -36,7 +36,7 @@ from replicalab.dynamodb.exceptions import ValidationException
 from replicalab.dynamodb.syntax import Add, Condition, Delete, UpdateExpression
 from replicalab.dynamodb.values import MAX_ITEM_BYTES, Value, item_size
 from replicalab.errors import ConfigError
-from replicalab.items import Cell, Item, counter_value, typed_groups
+from replicalab.items import Cell, Item, value_groups
 from replicalab.replica.base import Request, Response
 
 __all__ = ["OPERATIONS", "DynamoGet", "DynamoQuery", "DynamoResult", "DynamoTransaction",
@@ -159,10 +159,10 @@ class DynamoResult(Response):
 
 def _greatest(cells: Any) -> dict[str, Cell]:
     """Each attribute's cell with the greatest stamp — except a ``crdt`` counter, whose value
-    is the sum of its live cells (its increments and the number they add to), and a ``crdt``
-    DynamoDB set, whose value is the union of its live member cells as one typed set (with a
-    concurrent value of another type beside it, the newer of the two), as
-    :meth:`~replicalab.items.Version.attributes` shows them."""
+    is its sum (its increments and the numbers they add to), and a ``crdt`` DynamoDB set,
+    whose value is the union of its live member cells as one typed set; with a concurrent
+    value of another kind beside either, the newest of them
+    (:func:`~replicalab.items.value_groups`), as a reader takes the newest sibling."""
     best: dict[str, Cell] = {}
     counted: dict[str, list[Cell]] = {}
     for name, cell in cells:
@@ -170,12 +170,8 @@ def _greatest(cells: Any) -> dict[str, Cell]:
             best[name] = cell
         counted.setdefault(name, []).append(cell)
     for name, every in counted.items():
-        live = [c for c in every if not c.removed]
-        if any(c.counter for c in live):
-            top = max(live, key=lambda c: c.stamp)
-            best[name] = attrs.evolve(top, value=counter_value(every), counter=False, offsets=())
-        elif any(c.typed for c in live):
-            stamp, value = typed_groups(live)[-1]
+        if any((c.counter or c.typed) and not c.removed for c in every):
+            stamp, value = value_groups(every)[-1]
             best[name] = Cell(value, best[name].write, stamp)
     return best
 
@@ -336,14 +332,23 @@ def _failure(region: Any, part: DynamoWrite) -> tuple[str, str, Any] | Planned |
 
 
 def _write_planned(region: Any, ctx: Any, src: str, part: DynamoWrite, planned: Planned,
-                   transaction: str | None = None) -> None:
+                   transaction: str | None = None) -> Planned:
+    """Write ``planned`` at ``region`` and replicate it; the plan, with ``new`` as the region
+    then reads it where a counter increment made the two differ."""
     if planned.old is None and planned.new is None:
-        return  # deleting an item the region does not hold: nothing to write
+        return planned  # deleting an item the region does not hold: nothing to write
     extra = {"transaction": transaction} if transaction is not None else {}
     outcome, _ = region._apply(ctx, src, part, planned.attributes, replace=planned.replace,
                                removed=planned.removed, extra=extra, adds=planned.adds,
                                elements=planned.elements)
     region._replicate(ctx, part.key, outcome.item, part.op)
+    if planned.adds and planned.new is not None:
+        # An increment is planned on the value a reader takes (the newest sibling), but the
+        # counter sums every concurrent number beside it: answer what the region now holds.
+        now = resolved(outcome.item) or {}
+        counted = {name: now[name] for name in planned.adds if name in now}
+        return attrs.evolve(planned, new={**planned.new, **counted})
+    return planned
 
 
 def handle(region: Any, ctx: Any, src: str, msg: Any) -> bool:
@@ -353,7 +358,7 @@ def handle(region: Any, ctx: Any, src: str, msg: Any) -> bool:
         if isinstance(planned, tuple):
             _rejected(region, ctx, src, msg.op, msg.key, *planned)
         elif planned is not None:
-            _write_planned(region, ctx, src, msg, planned)
+            planned = _write_planned(region, ctx, src, msg, planned)
             ctx.reply(src, DynamoResult(msg.op, old=_cells(planned.old), new=_cells(planned.new)))
         return True
     if isinstance(msg, DynamoTransaction):

@@ -45,6 +45,7 @@ import attrs
 
 from replicalab.errors import ReplicaLabError
 from replicalab.items import INITIAL_WRITE, Item, format_wall
+from replicalab.policies.crdt import COUNTED_ON
 from replicalab.trace import AnyEvent, Trace, canonical_json
 
 __all__ = ["Message", "Step", "Story", "build", "item_plain"]
@@ -369,7 +370,7 @@ def item_plain(item: Item) -> list[dict[str, Any]]:
         {
             "write": v.write,
             "clock": v.clock.to_dict(),
-            "cells": {name: [c.value, c.write] for name, c in v.cells if not c.removed},
+            "cells": v.trace_cells(),  # what each attribute reads (a crdt counter's sum)
         }
         for v in item.versions
     ]
@@ -540,9 +541,12 @@ def build(source: Any) -> Story:
             if e.kind == "Rejected":
                 write = e.get("op")
                 break
+        # A crdt increment carried on in its replica's newer running total is recorded for the
+        # ledger, but it still counts: no drop to show.
         losses = tuple(
             dict(sorted(x.items())) for e in events if e.kind in ("Wrote", "Merged")
             for x in e.get("losses", ()) if x.get("write") != INITIAL_WRITE
+            and not str(x.get("rule", "")).startswith(COUNTED_ON)
         )
         state = None
         keep = ""
