@@ -11,6 +11,7 @@ on this branch and says why its fix was left out (another helper owns the module
 from __future__ import annotations
 
 import copy
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -22,6 +23,11 @@ from replicalab.sim import Link, Simulation, Uniform, full_mesh
 # -- the crdt counter beside a concurrent assignment that is not an integer ----------------------
 
 QUOTA = {"pk": {"S": "quota"}}
+
+
+def _number(shown: Any) -> Decimal:
+    """A final-state number as it is shown: an int, or a decimal in its cell form ``{'N': '3.5'}``."""
+    return Decimal(shown["N"]) if isinstance(shown, dict) else Decimal(shown)
 
 
 def _add_beside_a_concurrent_set(value: dict[str, Any]) -> Any:
@@ -46,24 +52,15 @@ def test_an_integer_set_beside_a_concurrent_add_reads_as_the_documented_sum() ->
     assert result.ledger.verdicts() == {"w1": "kept", "w2": "kept"}
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "replicalab/items.py counter_value sums only `isinstance(c.value, int)` assignment values, and "
-    "a non-integer number is stored as the typed cell value {'N': '2.5'}, so it is left out of the "
-    "read (checked: summing {'N': x} as Decimal there makes this pass); the fix is in items.py / "
-    "policies/crdt.py (helper hor's area): routed, not fixed here"))
 def test_a_decimal_set_beside_a_concurrent_add_is_in_the_sum() -> None:
     """What was wrong: ``SET n = 2.5`` concurrent with ``ADD n 1`` settles to ``n = 1`` in every
     region — the 2.5 vanishes from the read, while the ledger calls the SET ``kept``. What is
     true (CrdtMap's documented rule, "value = Σ surviving assignment values + Σ increments no
     assignment saw", as the integer control above reads): 2.5 + 1 = 3.5."""
     result = _add_beside_a_concurrent_set({"N": "2.5"})
-    assert {str(state["quota"]["n"]) for state in result.final.values()} == {"3.5"}
+    assert {_number(state["quota"]["n"]) for state in result.final.values()} == {Decimal("3.5")}
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "same root as above (items.py counter_value keeps only int assignment values; helper hor's "
-    "area): the decimal ADD is stored as the sum it read, an assignment of {'N': '5.5'}, which the "
-    "read then drops: routed, not fixed here"))
 def test_a_decimal_add_beside_a_concurrent_integer_add_counts_both() -> None:
     """What was wrong: on a quota at 5 under ``crdt``, eu-west-1 ``ADD used 0.5`` and us-east-1
     ``ADD used 1`` in the same millisecond settle to ``used = 1`` everywhere, both ``kept`` —
@@ -78,21 +75,13 @@ def test_a_decimal_add_beside_a_concurrent_integer_add_counts_both() -> None:
             TableName="quotas", Key=QUOTA, UpdateExpression="ADD used :v",
             ExpressionAttributeValues={":v": {"N": amount}})
     result = table.settle()
-    assert {str(state["quota"]["used"]) for state in result.final.values()} == {"6.5"}
-
-
-_HIDDEN_BY_THE_COUNTER_READ = pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "replicalab/items.py Version.attributes reads an attribute with any counter cell as "
-    "counter_value, which drops every non-number assignment; the fix (show the concurrent "
-    "values, or have the ledger say what the read hides) belongs to items.py / the crdt policy "
-    "(helper hor's area): routed, not fixed here. (A string set passes since sets became "
-    "OR-Set member cells: the read shows it beside the counter.)"))
+    assert {_number(state["quota"]["used"]) for state in result.final.values()} == {Decimal("6.5")}
 
 
 @pytest.mark.parametrize("value", [
-    pytest.param({"S": "x"}, id="string", marks=_HIDDEN_BY_THE_COUNTER_READ),
+    pytest.param({"S": "x"}, id="string"),
     pytest.param({"SS": ["a"]}, id="string-set"),
-    pytest.param({"L": [{"N": "1"}]}, id="list", marks=_HIDDEN_BY_THE_COUNTER_READ)])
+    pytest.param({"L": [{"N": "1"}]}, id="list")])
 def test_a_write_the_ledger_calls_kept_can_be_read(value: dict[str, Any]) -> None:
     """What was wrong: ``SET n = "x"`` concurrent with ``ADD n 1`` (crdt) — the ledger says both
     writes are ``kept``, yet every region reads ``n = 1``: the string is stored (its cell
@@ -105,12 +94,6 @@ def test_a_write_the_ledger_calls_kept_can_be_read(value: dict[str, Any]) -> Non
 
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "replicalab/replica/dynamo.py plans an ADD on _greatest's one value (20) and answers "
-    "ALL_NEW from that plan, while the crdt policy applies it as an increment beside both "
-    "concurrent values (10 + 20 + 1); the answer and the state disagree. The fix is in the "
-    "DynamoDB planning of crdt counters (replica/dynamo.py plan/_greatest: helper hor's area, "
-    "which is changing GlobalTable ADD under crdt): routed, not fixed here"))
 def test_an_add_answers_the_value_its_own_region_then_reads() -> None:
     """What was wrong: under ``crdt``, after concurrent ``SET n = 10`` (eu-west-1) and ``SET n =
     20`` (us-east-1) have both arrived everywhere, eu-west-1's ``ADD n 1`` with
@@ -131,12 +114,6 @@ def test_an_add_answers_the_value_its_own_region_then_reads() -> None:
     assert told["Attributes"]["n"] == read["Item"]["n"], (told["Attributes"], read["Item"])
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "two crdt increments each validated against DynamoDB's 38 significant digits on their own "
-    "region merge into a 39-digit counter (counter_value), which replicalab/dynamodb/values.py "
-    "then refuses on every read and write of the item. Which answer is right (refuse the ADD "
-    "that could overflow a merge? show the value?) is the crdt counter design's call, in "
-    "items.py / replica/dynamo.py (helper hor's area): routed, not fixed here"))
 def test_two_concurrent_adds_never_make_an_item_unreadable() -> None:
     """What was wrong: under ``crdt``, on ``n = 10**38 - 2`` (38 digits), eu-west-1 ``ADD n 1`` and
     us-east-1 ``ADD n 2`` are each accepted (99…99 and 1E+38 fit), both are ``kept``, and the
@@ -216,12 +193,6 @@ def test_a_simulation_copied_mid_run_continues_exactly_as_the_original(trace: bo
 # -- what the step-through page shows of a crdt counter ------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "replicalab/viz/story.py item_plain (and Item.to_trace, which Wrote/Merged events carry and "
-    "the story replays) keep one cell per attribute name, {name: [value, write]}: of a counter's "
-    "per-replica running totals (or a set's element cells) only the last is shown. The fix needs "
-    "the attribute's read value in that plain form (viz: helper hvz; the trace item form: items.py, "
-    "helper hor): routed, not fixed here"))
 def test_the_stepper_shows_a_crdt_counter_as_it_reads() -> None:
     """What was wrong (before last session too; the one-cell-per-replica counter kept it): the
     ``counter`` story under ``crdt`` settles to ``used = 3`` in every region, but the state the
@@ -240,13 +211,6 @@ def test_the_stepper_shows_a_crdt_counter_as_it_reads() -> None:
 
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "replicalab/policies/crdt.py overwrite still returns a Loss (rule 'counted on in ...'s running "
-    "total') for the replica's previous counter cell, which its merge (_crdt_losses) rightly "
-    "does not; the story copies Wrote losses into Step.losses. Dropping that Loss in the policy "
-    "was tried: the ledger needs it to attribute a later reset (test_crdt_counter_bounded then "
-    "says silently-lost), so the fix is either a separate record kind or the story not showing "
-    "a 'counted on' record as a drop (policies/crdt.py: hor; viz/story.py: hvz): routed"))
 def test_the_stepper_never_shows_a_counted_increment_as_dropped() -> None:
     """What was wrong: two ``ADD n 1`` at eu-west-1 (t=0, t=10) under ``crdt``: both ``kept``,
     n reads 2 everywhere — yet the second write's step lists a loss of w1 ("counted on in
