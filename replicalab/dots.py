@@ -24,6 +24,7 @@ their states (no Dot objects on the merge path) and call the same functions.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from operator import attrgetter
 from typing import TypeVar, cast
 
 import attrs
@@ -98,6 +99,8 @@ _set = object.__setattr__  # what attrs' frozen classes use in their own __init_
 #: The empty version vector: a context's default (VectorClock is immutable, so one is enough).
 _NO_DOTS = VectorClock()
 _NO_PAIRS: frozenset[tuple[str, int]] = frozenset()
+#: A dot's ``(replica, counter)`` pair, read in C.
+_pair: Callable[[Dot], tuple[str, int]] = attrgetter("replica", "counter")
 
 
 @attrs.frozen(eq=False, repr=False, init=False)
@@ -134,7 +137,9 @@ class CausalContext:
         """:meth:`_parts` for reading only: the vector's own map (not a sorted copy; never
         mutate it) and the cloud as pairs (one shared empty set for an empty cloud)."""
         cloud = self.cloud
-        return self.vv._counts, frozenset((d.replica, d.counter) for d in cloud) if cloud else _NO_PAIRS
+        # map over a C getter, not a generator: one Python frame less per dot (a leaderless
+        # coordinator asks this of every client write's context).
+        return self.vv._counts, frozenset(map(_pair, cloud)) if cloud else _NO_PAIRS
 
     def __contains__(self, dot: Dot) -> bool:
         # The vector's dict read in C (a dot's replica is a str): VectorClock.get is a Python call.

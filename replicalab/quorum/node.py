@@ -98,8 +98,8 @@ _SYNC = ("anti-entropy",)
 class _Pending:
     """One operation this node coordinates (a plain slotted class: one is made per operation)."""
 
-    __slots__ = ("kind", "client", "key", "asked", "hints", "version", "acks", "replies", "answered",
-                 "retried", "timer")
+    __slots__ = ("kind", "client", "key", "asked", "hints", "version", "acks", "replies", "merged",
+                 "answered", "retried", "timer")
 
     def __init__(self, kind: str, client: str, key: str, asked: list[str],
                  hints: dict[str, str | None], version: DottedVersion | None = None) -> None:
@@ -111,6 +111,9 @@ class _Pending:
         self.version = version
         self.acks: list[str] = []
         self.replies: dict[str, Versions] = {}
+        #: A get's replies joined in the order they came, once it answered (None before):
+        #: each later reply joins into it, so read repair need not join them all again.
+        self.merged: Versions | None = None
         self.answered = False
         self.retried = False
         self.timer = 0  # the id of its time-out timer
@@ -374,9 +377,13 @@ class DynamoNode(Replica):
         if pending is None or node in pending.replies:
             return
         pending.replies[node] = versions
-        if not pending.answered and len(pending.replies) >= self.config.r:
+        if pending.merged is not None:
+            # join folds its sides left to right, so joining each later reply into the merge
+            # is the very join of every reply in order (the same versions, the same tuple).
+            pending.merged = join((pending.merged, versions))
+        elif not pending.answered and len(pending.replies) >= self.config.r:
             pending.answered = True
-            merged = join(tuple(pending.replies.values()))
+            merged = pending.merged = join(tuple(pending.replies.values()))
             ctx.reply(pending.client, GetDone(op, values=tuple(v.value for v in merged),
                                               context=context_of(merged), versions=merged,
                                               replied=tuple(pending.replies)))
@@ -395,7 +402,9 @@ class DynamoNode(Replica):
             ctx.cancel_timer(pending.timer)
         if not self.config.read_repair or len(pending.replies) < 2:
             return
-        merged = join(tuple(pending.replies.values()))
+        merged = pending.merged
+        if merged is None:  # it timed out before R replied: nothing was joined yet
+            merged = join(tuple(pending.replies.values()))
         home = self._home_targets(pending.key)[1]
         for node, versions in pending.replies.items():
             # Both are joins (sorted by dot, one version per dot): same dots, same tuple of
