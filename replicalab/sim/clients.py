@@ -104,7 +104,7 @@ class Clients:
             # A request that writes several items (a transaction) names one write per item.
             written = getattr(request, "written", None)
             for op, scope in written() if written is not None else ((request.op, request.scope),):
-                sim._truth.wrote(op, replica, actor, scope, sim.now, client)
+                sim._truth.record(op, replica, actor, scope, sim.now, client)
         if sim._trace is not None:
             sim._trace.record(sim.now, "ClientRequested", replica,
                               {"client": client, "op": request.op, "request": describe(request),
