@@ -54,6 +54,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from replicalab import _validate
+from replicalab._built import new as _new
 from replicalab.antientropy.wire import HASH_BYTES, HEADER_BYTES, LENGTH_BYTES
 from replicalab.dots import CausalContext, Dot
 from replicalab.errors import ConfigError
@@ -63,16 +64,20 @@ from replicalab.quorum.messages import (
     Fetch,
     Fetched,
     Get,
-    GetDone,
     HandedOff,
     Handoff,
     Put,
-    PutDone,
     Repair,
     Store,
     Stored,
     SyncItems,
     SyncTree,
+    made_fetch,
+    made_fetched,
+    made_get_done,
+    made_put_done,
+    made_store,
+    made_stored,
 )
 from replicalab.quorum.ring import HashRing, sloppy_targets, stand_ins
 from replicalab.quorum.versions import (
@@ -96,27 +101,46 @@ _SYNC = ("anti-entropy",)
 
 
 class _Pending:
-    """One operation this node coordinates (a plain slotted class: one is made per operation)."""
+    """One operation this node coordinates (a plain slotted class: one is made per operation,
+    by :func:`_pending`)."""
 
     __slots__ = ("kind", "client", "key", "asked", "hints", "version", "acks", "replies", "merged",
                  "answered", "retried", "timer")
 
-    def __init__(self, kind: str, client: str, key: str, asked: list[str],
-                 hints: dict[str, str | None], version: DottedVersion | None = None) -> None:
-        self.kind = kind  # "put" | "get"
-        self.client = client
-        self.key = key
-        self.asked = asked  # every node asked, in order
-        self.hints = hints  # node -> the home it stands in for
-        self.version = version
-        self.acks: list[str] = []
-        self.replies: dict[str, Versions] = {}
-        #: A get's replies joined in the order they came, once it answered (None before):
-        #: each later reply joins into it, so read repair need not join them all again.
-        self.merged: Versions | None = None
-        self.answered = False
-        self.retried = False
-        self.timer = 0  # the id of its time-out timer
+    kind: str  # "put" | "get"
+    client: str
+    key: str
+    asked: list[str]  # every node asked, in order
+    hints: dict[str, str | None]  # node -> the home it stands in for
+    version: DottedVersion | None
+    acks: list[str]
+    replies: dict[str, Versions]
+    #: A get's replies joined in the order they came, once it answered (None before):
+    #: each later reply joins into it, so read repair need not join them all again.
+    merged: Versions | None
+    answered: bool
+    retried: bool
+    timer: int  # the id of its time-out timer
+
+
+def _pending(kind: str, client: str, key: str, asked: list[str], hints: dict[str, str | None],
+             version: DottedVersion | None = None) -> _Pending:
+    # Not a __init__: calling a class with a Python __init__ takes CPython 3.11's slow path
+    # (replicalab._built says why); a bare instance and slot stores cost a third of it.
+    p: _Pending = _new(_Pending)
+    p.kind = kind
+    p.client = client
+    p.key = key
+    p.asked = asked
+    p.hints = hints
+    p.version = version
+    p.acks = []
+    p.replies = {}
+    p.merged = None
+    p.answered = False
+    p.retried = False
+    p.timer = 0
+    return p
 
 
 def _item(key: str, value: bytes) -> int:
@@ -194,11 +218,11 @@ class DynamoNode(Replica):
         kind = type(msg)
         if kind is Store:
             self._keep(ctx, msg.key, msg.versions, msg.hint, msg.op)
-            ctx.send(src, Stored(msg.op))
+            ctx.send(src, made_stored(msg.op))
         elif kind is Stored:
             self._on_stored(ctx, src, msg.op)
         elif kind is Fetch:
-            ctx.send(src, Fetched(msg.op, self._held(msg.key)), scope=msg.key)
+            ctx.send(src, made_fetched(msg.op, self._held(msg.key)), scope=msg.key)
         elif kind is Fetched:
             self._on_fetched(ctx, src, msg.op, msg.versions)
         elif kind is Put:
@@ -312,7 +336,7 @@ class DynamoNode(Replica):
         # identity was checked when the node was made; counter counts from 1
         version = DottedVersion._made(req.value, Dot._made(self.identity, self.counter), context, req.op)
         targets, hints = self._targets(ctx, req.key)
-        pending = _Pending("put", client, req.key, targets, hints, version)
+        pending = _pending("put", client, req.key, targets, hints, version)
         if getattr(ctx, "traced", True):
             ctx.log("QuorumPut", key=req.key, op=req.op, dot=str(version.dot), targets=list(targets),
                     hints={k: v for k, v in hints.items() if v is not None})
@@ -332,10 +356,10 @@ class DynamoNode(Replica):
                 self._on_stored(ctx, node, op)
             elif hint is None:
                 if home is None:
-                    home = Store(op, key, versions)
+                    home = made_store(op, key, versions, None)
                 ctx.send(node, home, scope=key)
             else:
-                ctx.send(node, Store(op, key, versions, hint), scope=key)
+                ctx.send(node, made_store(op, key, versions, hint), scope=key)
 
     def _on_stored(self, ctx: Context, node: str, op: str) -> None:
         pending = self._pending.get(op)
@@ -346,7 +370,7 @@ class DynamoNode(Replica):
             pending.answered = True
             assert pending.version is not None
             dot = str(pending.version.dot)
-            ctx.reply(pending.client, PutDone(op, dot=dot, acks=tuple(pending.acks)))
+            ctx.reply(pending.client, made_put_done(op, dot, tuple(pending.acks)))
             if getattr(ctx, "traced", True):
                 ctx.log("QuorumWrote", key=pending.key, op=op, dot=dot, acks=list(pending.acks))
         if len(pending.acks) == len(pending.asked):
@@ -356,7 +380,7 @@ class DynamoNode(Replica):
 
     def _get(self, ctx: Context, client: str, req: Get) -> None:
         targets, hints = self._targets(ctx, req.key)
-        pending = _Pending("get", client, req.key, targets, hints)
+        pending = _pending("get", client, req.key, targets, hints)
         self._pending[req.op] = pending
         pending.timer = ctx.set_timer(self.config.timeout, ("timeout", req.op))
         self._send_gets(ctx, req.op, pending, targets)
@@ -369,7 +393,7 @@ class DynamoNode(Replica):
                 self._on_fetched(ctx, node, op, self._held(key))
             else:
                 if fetch is None:
-                    fetch = Fetch(op, key)
+                    fetch = made_fetch(op, key)
                 ctx.send(node, fetch, scope=key)
 
     def _on_fetched(self, ctx: Context, node: str, op: str, versions: Versions) -> None:
@@ -384,9 +408,9 @@ class DynamoNode(Replica):
         elif not pending.answered and len(pending.replies) >= self.config.r:
             pending.answered = True
             merged = pending.merged = join(tuple(pending.replies.values()))
-            ctx.reply(pending.client, GetDone(op, values=tuple(v.value for v in merged),
-                                              context=context_of(merged), versions=merged,
-                                              replied=tuple(pending.replies)))
+            ctx.reply(pending.client, made_get_done(op, tuple(v.value for v in merged),
+                                                    context_of(merged), merged,
+                                                    tuple(pending.replies)))
         if len(pending.replies) == len(pending.asked):
             self._finish_get(ctx, op, pending)
 
