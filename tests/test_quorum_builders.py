@@ -3,10 +3,13 @@
 A leaderless node builds its messages and answers, and the simulator a client's reply, with
 ``made_*`` functions that skip attrs' ``__init__``. The contract: each result equals the
 constructor's value for the same parts, hashes alike, prints alike, describes alike in a
-trace, and is as frozen; a name that is no slot is refused.
+trace, and is as frozen; a name that is no slot is refused. ``join_pair(a, b)`` is
+``join((a, b))``, down to which object it returns.
 """
 
 from __future__ import annotations
+
+import random
 
 import attrs
 import pytest
@@ -14,7 +17,7 @@ import pytest
 from replicalab._built import new, slot_setter
 from replicalab.dots import CausalContext, Dot
 from replicalab.quorum import messages as m
-from replicalab.quorum.versions import DottedVersion
+from replicalab.quorum.versions import DottedVersion, join, join_pair, reconcile
 from replicalab.sim.describe import describe
 from replicalab.sim.records import Reply, made_reply
 
@@ -58,3 +61,31 @@ def test_a_field_left_unset_is_noticed_not_silently_defaulted() -> None:
     slot_setter(m.Fetch, "op")(half, "r1")
     with pytest.raises(AttributeError):
         _ = half.key
+
+
+def _random_joins(rng: random.Random, n: int) -> list[tuple[DottedVersion, ...]]:
+    """Joins of random histories: versions whose writers had read some earlier versions."""
+    made: list[DottedVersion] = []
+    for i in range(n):
+        seen = [v for v in made if rng.random() < 0.4]
+        context = CausalContext()
+        for v in seen:
+            context = context.merge(v.context).add(v.dot)
+        made.append(DottedVersion(i, Dot(rng.choice("ab"), i + 1), context))
+    sides = [(), *[(v,) for v in made]]
+    for _ in range(n):
+        sides.append(reconcile(*(s for s in sides if rng.random() < 0.3)))
+    return sides
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_join_pair_is_join_of_the_pair_even_to_the_object_returned(seed: int) -> None:
+    rng = random.Random(seed)
+    sides = _random_joins(rng, 12)
+    for _ in range(300):
+        a, b = rng.choice(sides), rng.choice(sides)
+        if rng.random() < 0.1:
+            b = a
+        expected = join((a, b))
+        got = join_pair(a, b)
+        assert got == expected and (got is a) == (expected is a) and (got is b) == (expected is b)

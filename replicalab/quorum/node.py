@@ -54,7 +54,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from replicalab import _validate
-from replicalab._built import new as _new
 from replicalab.antientropy.wire import HASH_BYTES, HEADER_BYTES, LENGTH_BYTES
 from replicalab.dots import CausalContext, Dot
 from replicalab.errors import ConfigError
@@ -86,6 +85,7 @@ from replicalab.quorum.versions import (
     context_of,
     digest_of,
     join,
+    join_pair,
     same_dots,
 )
 from replicalab.replica.base import Context, Replica, Response
@@ -126,8 +126,8 @@ class _Pending:
 def _pending(kind: str, client: str, key: str, asked: list[str], hints: dict[str, str | None],
              version: DottedVersion | None = None) -> _Pending:
     # Not a __init__: calling a class with a Python __init__ takes CPython 3.11's slow path
-    # (replicalab._built says why); a bare instance and slot stores cost a third of it.
-    p: _Pending = _new(_Pending)
+    # (replicalab._built says why); an instance made in C and slot stores cost a third of it.
+    p = _Pending()  # no __init__: object's own, in C
     p.kind = kind
     p.client = client
     p.key = key
@@ -217,12 +217,20 @@ class DynamoNode(Replica):
             self._suspected.pop(src, None)  # it answered: it is up
         kind = type(msg)
         if kind is Store:
-            self._keep(ctx, msg.key, msg.versions, msg.hint, msg.op)
+            if msg.hint is None and not getattr(ctx, "traced", True):
+                # _keep's usual case, inline: a home node's copy, nothing to log (one a Store)
+                store, key = self.store, msg.key
+                before = store.get(key)
+                store[key] = join_pair(before, msg.versions) if before else msg.versions
+            else:
+                self._keep(ctx, msg.key, msg.versions, msg.hint, msg.op)
             ctx.send(src, made_stored(msg.op))
         elif kind is Stored:
             self._on_stored(ctx, src, msg.op)
         elif kind is Fetch:
-            ctx.send(src, made_fetched(msg.op, self._held(msg.key)), scope=msg.key)
+            key = msg.key
+            held = self._held(key) if self.hints else self.store.get(key, ())  # _held, usually
+            ctx.send(src, made_fetched(msg.op, held), scope=key)
         elif kind is Fetched:
             self._on_fetched(ctx, src, msg.op, msg.versions)
         elif kind is Put:
@@ -269,13 +277,13 @@ class DynamoNode(Replica):
     def _keep(self, ctx: Context, key: str, versions: Versions, hint: str | None, op: str) -> None:
         if hint is None or hint == self.id:
             before = self.store.get(key)
-            self.store[key] = join((before, versions)) if before else versions
+            self.store[key] = join_pair(before, versions) if before else versions
             if getattr(ctx, "traced", True):
                 # The dots that arrived (not the merged set): which node ever held which write.
                 ctx.log("QuorumStored", key=key, op=op, dots=[str(v.dot) for v in versions])
             return
         keys = self.hints.setdefault(hint, {})
-        keys[key] = join((keys.get(key, ()), versions))
+        keys[key] = join_pair(keys.get(key, ()), versions)
         if getattr(ctx, "traced", True):
             ctx.log("HintStored", key=key, op=op, home=hint, dots=[str(v.dot) for v in versions])
         self._arm_handoff(ctx)
@@ -404,7 +412,7 @@ class DynamoNode(Replica):
         if pending.merged is not None:
             # join folds its sides left to right, so joining each later reply into the merge
             # is the very join of every reply in order (the same versions, the same tuple).
-            pending.merged = join((pending.merged, versions))
+            pending.merged = join_pair(pending.merged, versions)
         elif not pending.answered and len(pending.replies) >= self.config.r:
             pending.answered = True
             merged = pending.merged = join(tuple(pending.replies.values()))

@@ -160,6 +160,16 @@ def join(sides: Sequence[Versions], *, trusted: bool = True) -> Versions:
     return out
 
 
+def join_pair(a: Versions, b: Versions) -> Versions:
+    """``join((a, b))``, without building the pair or a loop: what a node holds and one side
+    arriving (a store, a hint, a read's running merge), several times per client operation."""
+    if not a:
+        return b
+    if not b or b is a:
+        return a
+    return _join_one(a, b) if len(b) == 1 else _join_two(a, b)
+
+
 def _join_two(a: Versions, b: Versions) -> Versions:
     """The join of two joins: a version stays unless a version of the *other* side covers it."""
     if len(b) == 1:  # a write arriving (a Store, a local copy): one version against the rest
