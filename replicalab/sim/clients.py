@@ -10,6 +10,7 @@ shifts replication's draws.
 from __future__ import annotations
 
 from collections.abc import Callable, KeysView
+from heapq import heappush
 from typing import Any
 
 import attrs
@@ -30,6 +31,9 @@ Simulation = Any
 __all__ = ["Clients"]
 
 OnReply = Callable[[Any, Reply], None]
+
+#: A named-tuple event built in C (Simulation._schedule says why).
+_make: Any = tuple.__new__
 
 
 class Clients:
@@ -87,7 +91,11 @@ class Clients:
         if on_reply is not None and not callable(on_reply):
             raise ConfigError(f"on_reply must be callable, got {_validate.shown(on_reply)}")
         delay = self.link(via, replica)() if via is not None and via != replica else 0
-        sim._schedule(ClientArrival, at + delay, PRIORITY_NORMAL, replica, client, request)
+        # Simulation._schedule, inline (its checks were made above): one per client request.
+        seq = sim._seq
+        sim._seq = seq + 1
+        sim._scheduled += 1
+        heappush(sim._heap, _make(ClientArrival, (at + delay, PRIORITY_NORMAL, seq, replica, client, request)))
         self.issued[request.op] = (at, via, on_reply)
 
     def arrives(self, sim: Simulation, event: ClientArrival) -> bool:

@@ -98,6 +98,7 @@ class GroundTruth:
     def receive(self, replica: str, payload: Any) -> None:
         """A message carrying ``payload`` (see :meth:`payload`) reached ``replica``."""
         knowledge = self.knowledge
+        # Simulation.run does the one-scope case inline: a change here is a change there.
         if payload[0] is not MANY:  # one scope: every message about one key (the hot path)
             scope, past = payload
             key = (replica, scope)
