@@ -17,7 +17,7 @@ import pytest
 from replicalab._built import new, slot_setter
 from replicalab.dots import CausalContext, Dot
 from replicalab.quorum import messages as m
-from replicalab.quorum.versions import DottedVersion, join, join_pair, reconcile
+from replicalab.quorum.versions import DottedVersion, join, join_pair, reconcile, same_dots
 from replicalab.sim.describe import describe
 from replicalab.sim.records import Reply, made_reply
 
@@ -89,3 +89,14 @@ def test_join_pair_is_join_of_the_pair_even_to_the_object_returned(seed: int) ->
         expected = join((a, b))
         got = join_pair(a, b)
         assert got == expected and (got is a) == (expected is a) and (got is b) == (expected is b)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_same_dots_says_whether_two_joins_hold_the_same_writes_copies_included(seed: int) -> None:
+    rng = random.Random(seed)
+    sides = _random_joins(rng, 10)
+    for _ in range(300):
+        a, b = rng.choice(sides), rng.choice(sides)
+        if rng.random() < 0.3:  # the same writes as other (equal) objects: a decoded copy
+            b = tuple(DottedVersion(v.value, v.dot, v.context, v.op) for v in a)
+        assert same_dots(a, b) == ([v.dot for v in a] == [v.dot for v in b])

@@ -255,7 +255,10 @@ _key_of: Callable[[DottedVersion], tuple[str, int]] = attrgetter("_key")
 def same_dots(a: Versions, b: Versions) -> bool:
     """True iff the joins ``a`` and ``b`` hold the same dots (so the same writes): both are
     sorted by dot with one version per dot, so their lists of dots are equal."""
-    return a is b or list(map(_key_of, a)) == list(map(_key_of, b))
+    # Equal tuples hold equal versions, so the same dots: a tuple comparison, in C, that
+    # settles the usual case (replicas holding the very same version objects) by identity
+    # alone; otherwise the dots decide (the same dots may come as other, equal objects).
+    return a is b or a == b or (len(a) == len(b) and list(map(_key_of, a)) == list(map(_key_of, b)))
 
 
 def context_of(versions: Iterable[DottedVersion]) -> CausalContext:
