@@ -47,6 +47,8 @@ class Clients:
         self.replies: list[Reply] = []
         self._streams, self._links, self._default = streams, links, default
         self._samplers: dict[tuple[str, str], Callable[[], int]] = {}
+        #: request class -> does it write several items (has a ``written()`` method)?
+        self._several: dict[type, bool] = {}
 
     @property
     def ops(self) -> KeysView[str]:
@@ -109,10 +111,18 @@ class Clients:
         sim._client_requests += 1
         if request.mutates:
             actor = sim._identity.get(replica, replica)
-            # A request that writes several items (a transaction) names one write per item.
-            written = getattr(request, "written", None)
-            for op, scope in written() if written is not None else ((request.op, request.scope),):
-                sim._truth.record(op, replica, actor, scope, sim.now, client)
+            # A request that writes several items (a transaction) names one write per item. Its
+            # class says so: asked per class, since getattr(request, "written", None) on a plain
+            # write raised and swallowed an AttributeError per write.
+            kind = type(request)
+            several = self._several.get(kind)
+            if several is None:
+                several = self._several[kind] = callable(getattr(kind, "written", None))
+            if several:
+                for op, scope in request.written():  # type: ignore[attr-defined]  # asked above
+                    sim._truth.record(op, replica, actor, scope, sim.now, client)
+            else:
+                sim._truth.record(request.op, replica, actor, request.scope, sim.now, client)
         if sim._trace is not None:
             sim._trace.record(sim.now, "ClientRequested", replica,
                               {"client": client, "op": request.op, "request": describe(request),
