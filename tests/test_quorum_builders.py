@@ -100,3 +100,13 @@ def test_same_dots_says_whether_two_joins_hold_the_same_writes_copies_included(s
         if rng.random() < 0.3:  # the same writes as other (equal) objects: a decoded copy
             b = tuple(DottedVersion(v.value, v.dot, v.context, v.op) for v in a)
         assert same_dots(a, b) == ([v.dot for v in a] == [v.dot for v in b])
+
+
+@pytest.mark.parametrize("context", [CausalContext(), CausalContext().add(Dot("n1", 1)),
+                                     CausalContext().add(Dot("n1", 1)).add(Dot("n2", 5))])
+def test_a_coordinators_version_is_the_validated_constructors_version(context: CausalContext) -> None:
+    made = DottedVersion._made(7, Dot("n3", 2), context, "w1")
+    built = DottedVersion(7, Dot("n3", 2), context, "w1")
+    assert made == built and hash(made) == hash(built) and repr(made) == repr(built)
+    # the bare forms every join reads
+    assert (made._key, dict(made._vv), made._cloud) == (built._key, dict(built._vv), built._cloud)
