@@ -40,6 +40,7 @@ PACKAGE_DIR = Path(replicalab.__file__).resolve().parent
 RANKS: dict[str, float] = {
     "replicalab.errors": 0,
     "replicalab._validate": 1,
+    "replicalab._built": 1,
     "replicalab.events": 1,
     "replicalab.trace": 2,
     "replicalab.serialization": 2,

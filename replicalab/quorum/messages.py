@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from replicalab._built import new, slot_setter
 from replicalab.dots import CausalContext
 from replicalab.merkle import MerkleTree
 from replicalab.quorum.versions import EMPTY, Versions, plain_context
@@ -168,3 +169,80 @@ class SyncItems:
 
     def trace_fields(self) -> dict[str, Any]:
         return {"items": {k: _dots(vs) for k, vs in self.items}, "want": list(self.want)}
+
+
+# -- builders for the hot path ------------------------------------------------------------
+# A node builds about five of these values per client operation from parts it made itself:
+# each builder is the class's constructor without attrs' __init__ (replicalab._built says
+# why; tests/test_quorum_builders.py compares every one with the constructor).
+
+_store_op, _store_key, _store_versions, _store_hint = (
+    slot_setter(Store, n) for n in ("op", "key", "versions", "hint"))
+_stored_op = slot_setter(Stored, "op")
+_fetch_op, _fetch_key = slot_setter(Fetch, "op"), slot_setter(Fetch, "key")
+_fetched_op, _fetched_versions = slot_setter(Fetched, "op"), slot_setter(Fetched, "versions")
+_done_op, _done_ok, _done_error, _done_message = (
+    slot_setter(Response, n) for n in ("op", "ok", "error", "message"))
+_put_dot, _put_acks = slot_setter(PutDone, "dot"), slot_setter(PutDone, "acks")
+_get_values, _get_context, _get_versions, _get_replied = (
+    slot_setter(GetDone, n) for n in ("values", "context", "versions", "replied"))
+
+
+def made_store(op: str, key: str, versions: Versions, hint: str | None) -> Store:
+    """``Store(op, key, versions, hint)``."""
+    m = new(Store)
+    _store_op(m, op)
+    _store_key(m, key)
+    _store_versions(m, versions)
+    _store_hint(m, hint)
+    return m
+
+
+def made_stored(op: str) -> Stored:
+    """``Stored(op)``."""
+    m = new(Stored)
+    _stored_op(m, op)
+    return m
+
+
+def made_fetch(op: str, key: str) -> Fetch:
+    """``Fetch(op, key)``."""
+    m = new(Fetch)
+    _fetch_op(m, op)
+    _fetch_key(m, key)
+    return m
+
+
+def made_fetched(op: str, versions: Versions) -> Fetched:
+    """``Fetched(op, versions)``."""
+    m = new(Fetched)
+    _fetched_op(m, op)
+    _fetched_versions(m, versions)
+    return m
+
+
+def made_put_done(op: str, dot: str, acks: tuple[str, ...]) -> PutDone:
+    """``PutDone(op, dot=dot, acks=acks)`` (ok, no error)."""
+    m = new(PutDone)
+    _done_op(m, op)
+    _done_ok(m, True)
+    _done_error(m, None)
+    _done_message(m, "")
+    _put_dot(m, dot)
+    _put_acks(m, acks)
+    return m
+
+
+def made_get_done(op: str, values: tuple[Any, ...], context: CausalContext, versions: Versions,
+                  replied: tuple[str, ...]) -> GetDone:
+    """``GetDone(op, values=..., context=..., versions=..., replied=...)`` (ok, no error)."""
+    m = new(GetDone)
+    _done_op(m, op)
+    _done_ok(m, True)
+    _done_error(m, None)
+    _done_message(m, "")
+    _get_values(m, values)
+    _get_context(m, context)
+    _get_versions(m, versions)
+    _get_replied(m, replied)
+    return m

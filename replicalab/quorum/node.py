@@ -51,6 +51,7 @@ under a new identity (``n1~2``), so a dot is never reused. The trace gets
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 from replicalab import _validate
@@ -63,16 +64,20 @@ from replicalab.quorum.messages import (
     Fetch,
     Fetched,
     Get,
-    GetDone,
     HandedOff,
     Handoff,
     Put,
-    PutDone,
     Repair,
     Store,
     Stored,
     SyncItems,
     SyncTree,
+    made_fetch,
+    made_fetched,
+    made_get_done,
+    made_put_done,
+    made_store,
+    made_stored,
 )
 from replicalab.quorum.ring import HashRing, sloppy_targets, stand_ins
 from replicalab.quorum.versions import (
@@ -81,6 +86,7 @@ from replicalab.quorum.versions import (
     context_of,
     digest_of,
     join,
+    join_pair,
     same_dots,
 )
 from replicalab.replica.base import Context, Replica, Response
@@ -91,29 +97,54 @@ __all__ = ["NOT_REACHED", "DynamoNode"]
 #: The error a client gets when too few replicas answered in time.
 NOT_REACHED = "QuorumNotReached"
 
+#: A version's value, read in C (a generator was a Python frame per read).
+_value_of = attrgetter("value")
+
 _HANDOFF = ("handoff",)
 _SYNC = ("anti-entropy",)
 
 
 class _Pending:
-    """One operation this node coordinates (a plain slotted class: one is made per operation)."""
+    """One operation this node coordinates (a plain slotted class: one is made per operation,
+    by :func:`_pending`)."""
 
-    __slots__ = ("kind", "client", "key", "asked", "hints", "version", "acks", "replies", "answered",
-                 "retried", "timer")
+    __slots__ = ("kind", "client", "key", "asked", "hints", "version", "acks", "replies", "merged",
+                 "answered", "retried", "timer")
 
-    def __init__(self, kind: str, client: str, key: str, asked: list[str],
-                 hints: dict[str, str | None], version: DottedVersion | None = None) -> None:
-        self.kind = kind  # "put" | "get"
-        self.client = client
-        self.key = key
-        self.asked = asked  # every node asked, in order
-        self.hints = hints  # node -> the home it stands in for
-        self.version = version
-        self.acks: list[str] = []
-        self.replies: dict[str, Versions] = {}
-        self.answered = False
-        self.retried = False
-        self.timer = 0  # the id of its time-out timer
+    kind: str  # "put" | "get"
+    client: str
+    key: str
+    asked: list[str]  # every node asked, in order
+    hints: dict[str, str | None]  # node -> the home it stands in for
+    version: DottedVersion | None
+    acks: list[str]
+    replies: dict[str, Versions]
+    #: A get's replies joined in the order they came, once it answered (None before):
+    #: each later reply joins into it, so read repair need not join them all again.
+    merged: Versions | None
+    answered: bool
+    retried: bool
+    timer: int  # the id of its time-out timer
+
+
+def _pending(kind: str, client: str, key: str, asked: list[str], hints: dict[str, str | None],
+             version: DottedVersion | None = None) -> _Pending:
+    # Not a __init__: calling a class with a Python __init__ takes CPython 3.11's slow path
+    # (replicalab._built says why); an instance made in C and slot stores cost a third of it.
+    p = _Pending()  # no __init__: object's own, in C
+    p.kind = kind
+    p.client = client
+    p.key = key
+    p.asked = asked
+    p.hints = hints
+    p.version = version
+    p.acks = []
+    p.replies = {}
+    p.merged = None
+    p.answered = False
+    p.retried = False
+    p.timer = 0
+    return p
 
 
 def _item(key: str, value: bytes) -> int:
@@ -190,12 +221,20 @@ class DynamoNode(Replica):
             self._suspected.pop(src, None)  # it answered: it is up
         kind = type(msg)
         if kind is Store:
-            self._keep(ctx, msg.key, msg.versions, msg.hint, msg.op)
-            ctx.send(src, Stored(msg.op))
+            if msg.hint is None and not getattr(ctx, "traced", True):
+                # _keep's usual case, inline: a home node's copy, nothing to log (one a Store)
+                store, key = self.store, msg.key
+                before = store.get(key)
+                store[key] = join_pair(before, msg.versions) if before else msg.versions
+            else:
+                self._keep(ctx, msg.key, msg.versions, msg.hint, msg.op)
+            ctx.send(src, made_stored(msg.op))
         elif kind is Stored:
             self._on_stored(ctx, src, msg.op)
         elif kind is Fetch:
-            ctx.send(src, Fetched(msg.op, self._held(msg.key)), scope=msg.key)
+            key = msg.key
+            held = self._held(key) if self.hints else self.store.get(key, ())  # _held, usually
+            ctx.send(src, made_fetched(msg.op, held), scope=key)
         elif kind is Fetched:
             self._on_fetched(ctx, src, msg.op, msg.versions)
         elif kind is Put:
@@ -242,13 +281,13 @@ class DynamoNode(Replica):
     def _keep(self, ctx: Context, key: str, versions: Versions, hint: str | None, op: str) -> None:
         if hint is None or hint == self.id:
             before = self.store.get(key)
-            self.store[key] = join((before, versions)) if before else versions
+            self.store[key] = join_pair(before, versions) if before else versions
             if getattr(ctx, "traced", True):
                 # The dots that arrived (not the merged set): which node ever held which write.
                 ctx.log("QuorumStored", key=key, op=op, dots=[str(v.dot) for v in versions])
             return
         keys = self.hints.setdefault(hint, {})
-        keys[key] = join((keys.get(key, ()), versions))
+        keys[key] = join_pair(keys.get(key, ()), versions)
         if getattr(ctx, "traced", True):
             ctx.log("HintStored", key=key, op=op, home=hint, dots=[str(v.dot) for v in versions])
         self._arm_handoff(ctx)
@@ -309,7 +348,7 @@ class DynamoNode(Replica):
         # identity was checked when the node was made; counter counts from 1
         version = DottedVersion._made(req.value, Dot._made(self.identity, self.counter), context, req.op)
         targets, hints = self._targets(ctx, req.key)
-        pending = _Pending("put", client, req.key, targets, hints, version)
+        pending = _pending("put", client, req.key, targets, hints, version)
         if getattr(ctx, "traced", True):
             ctx.log("QuorumPut", key=req.key, op=req.op, dot=str(version.dot), targets=list(targets),
                     hints={k: v for k, v in hints.items() if v is not None})
@@ -329,10 +368,10 @@ class DynamoNode(Replica):
                 self._on_stored(ctx, node, op)
             elif hint is None:
                 if home is None:
-                    home = Store(op, key, versions)
+                    home = made_store(op, key, versions, None)
                 ctx.send(node, home, scope=key)
             else:
-                ctx.send(node, Store(op, key, versions, hint), scope=key)
+                ctx.send(node, made_store(op, key, versions, hint), scope=key)
 
     def _on_stored(self, ctx: Context, node: str, op: str) -> None:
         pending = self._pending.get(op)
@@ -343,7 +382,7 @@ class DynamoNode(Replica):
             pending.answered = True
             assert pending.version is not None
             dot = str(pending.version.dot)
-            ctx.reply(pending.client, PutDone(op, dot=dot, acks=tuple(pending.acks)))
+            ctx.reply(pending.client, made_put_done(op, dot, tuple(pending.acks)))
             if getattr(ctx, "traced", True):
                 ctx.log("QuorumWrote", key=pending.key, op=op, dot=dot, acks=list(pending.acks))
         if len(pending.acks) == len(pending.asked):
@@ -353,7 +392,7 @@ class DynamoNode(Replica):
 
     def _get(self, ctx: Context, client: str, req: Get) -> None:
         targets, hints = self._targets(ctx, req.key)
-        pending = _Pending("get", client, req.key, targets, hints)
+        pending = _pending("get", client, req.key, targets, hints)
         self._pending[req.op] = pending
         pending.timer = ctx.set_timer(self.config.timeout, ("timeout", req.op))
         self._send_gets(ctx, req.op, pending, targets)
@@ -366,7 +405,7 @@ class DynamoNode(Replica):
                 self._on_fetched(ctx, node, op, self._held(key))
             else:
                 if fetch is None:
-                    fetch = Fetch(op, key)
+                    fetch = made_fetch(op, key)
                 ctx.send(node, fetch, scope=key)
 
     def _on_fetched(self, ctx: Context, node: str, op: str, versions: Versions) -> None:
@@ -374,12 +413,16 @@ class DynamoNode(Replica):
         if pending is None or node in pending.replies:
             return
         pending.replies[node] = versions
-        if not pending.answered and len(pending.replies) >= self.config.r:
+        if pending.merged is not None:
+            # join folds its sides left to right, so joining each later reply into the merge
+            # is the very join of every reply in order (the same versions, the same tuple).
+            pending.merged = join_pair(pending.merged, versions)
+        elif not pending.answered and len(pending.replies) >= self.config.r:
             pending.answered = True
-            merged = join(tuple(pending.replies.values()))
-            ctx.reply(pending.client, GetDone(op, values=tuple(v.value for v in merged),
-                                              context=context_of(merged), versions=merged,
-                                              replied=tuple(pending.replies)))
+            merged = pending.merged = join(tuple(pending.replies.values()))
+            ctx.reply(pending.client, made_get_done(op, tuple(map(_value_of, merged)),
+                                                    context_of(merged), merged,
+                                                    tuple(pending.replies)))
         if len(pending.replies) == len(pending.asked):
             self._finish_get(ctx, op, pending)
 
@@ -395,7 +438,9 @@ class DynamoNode(Replica):
             ctx.cancel_timer(pending.timer)
         if not self.config.read_repair or len(pending.replies) < 2:
             return
-        merged = join(tuple(pending.replies.values()))
+        merged = pending.merged
+        if merged is None:  # it timed out before R replied: nothing was joined yet
+            merged = join(tuple(pending.replies.values()))
         home = self._home_targets(pending.key)[1]
         for node, versions in pending.replies.items():
             # Both are joins (sorted by dot, one version per dot): same dots, same tuple of

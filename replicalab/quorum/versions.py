@@ -39,6 +39,7 @@ from typing import Any
 import attrs
 
 from replicalab import _validate
+from replicalab._built import slot_setter
 from replicalab.clocks import VectorClock
 from replicalab.dots import CausalContext, Dot
 from replicalab.errors import ConfigError
@@ -95,11 +96,15 @@ class DottedVersion:
         A coordinator makes one per write, and the validated path cost as much as the rest
         of the write's local store."""
         version = _new(cls)
-        _set(version, "value", value)
-        _set(version, "dot", dot)
-        _set(version, "context", context)
-        _set(version, "op", op)
-        version.__attrs_post_init__()
+        _set_value(version, value)
+        _set_dot(version, dot)
+        _set_context(version, context)
+        _set_op(version, op)
+        # __attrs_post_init__, inline
+        _set_key(version, (dot.replica, dot.counter))
+        counts, cloud = context.vv._counts, context.cloud
+        _set_vv(version, counts)
+        _set_cloud(version, frozenset(map(_pair, cloud)) if cloud else _NO_PAIRS)
         return version
 
     @property
@@ -110,6 +115,13 @@ class DottedVersion:
     def trace_fields(self) -> dict[str, Any]:
         return {"value": self.value, "dot": str(self.dot), "context": plain_context(self.context),
                 "op": self.op}
+
+
+# DottedVersion._made's slot setters (replicalab._built says why), and CausalContext._bare's parts.
+_set_value, _set_dot, _set_context, _set_op, _set_key, _set_vv, _set_cloud = (
+    slot_setter(DottedVersion, n) for n in ("value", "dot", "context", "op", "_key", "_vv", "_cloud"))
+_pair: Callable[[Dot], tuple[str, int]] = attrgetter("replica", "counter")
+_NO_PAIRS: frozenset[tuple[str, int]] = frozenset()
 
 
 def plain_context(context: CausalContext) -> dict[str, Any]:
@@ -158,6 +170,16 @@ def join(sides: Sequence[Versions], *, trusted: bool = True) -> Versions:
         if side and side is not out:
             out = _join_two(out, side) if out else side
     return out
+
+
+def join_pair(a: Versions, b: Versions) -> Versions:
+    """``join((a, b))``, without building the pair or a loop: what a node holds and one side
+    arriving (a store, a hint, a read's running merge), several times per client operation."""
+    if not a:
+        return b
+    if not b or b is a:
+        return a
+    return _join_one(a, b) if len(b) == 1 else _join_two(a, b)
 
 
 def _join_two(a: Versions, b: Versions) -> Versions:
@@ -245,7 +267,10 @@ _key_of: Callable[[DottedVersion], tuple[str, int]] = attrgetter("_key")
 def same_dots(a: Versions, b: Versions) -> bool:
     """True iff the joins ``a`` and ``b`` hold the same dots (so the same writes): both are
     sorted by dot with one version per dot, so their lists of dots are equal."""
-    return a is b or list(map(_key_of, a)) == list(map(_key_of, b))
+    # Equal tuples hold equal versions, so the same dots: a tuple comparison, in C, that
+    # settles the usual case (replicas holding the very same version objects) by identity
+    # alone; otherwise the dots decide (the same dots may come as other, equal objects).
+    return a is b or a == b or (len(a) == len(b) and list(map(_key_of, a)) == list(map(_key_of, b)))
 
 
 def context_of(versions: Iterable[DottedVersion]) -> CausalContext:

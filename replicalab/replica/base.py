@@ -144,7 +144,9 @@ class Request:
 
     mutates: ClassVar[bool] = False
 
-    op: str = attrs.field(validator=lambda _i, _a, v: _validate.name(v, "request op id"))
+    # A usual op id accepted inline; _validate.name says what is wrong with any other.
+    op: str = attrs.field(
+        validator=lambda _i, _a, v: None if type(v) is str and v else _validate.name(v, "request op id"))
 
     @property
     def scope(self) -> Hashable | None:

@@ -10,6 +10,7 @@ shifts replication's draws.
 from __future__ import annotations
 
 from collections.abc import Callable, KeysView
+from heapq import heappush
 from typing import Any
 
 import attrs
@@ -31,6 +32,9 @@ __all__ = ["Clients"]
 
 OnReply = Callable[[Any, Reply], None]
 
+#: A named-tuple event built in C (Simulation._schedule says why).
+_make: Any = tuple.__new__
+
 
 class Clients:
     """Every client request of one simulation: when and where it was issued, how it ended."""
@@ -43,6 +47,8 @@ class Clients:
         self.replies: list[Reply] = []
         self._streams, self._links, self._default = streams, links, default
         self._samplers: dict[tuple[str, str], Callable[[], int]] = {}
+        #: request class -> does it write several items (has a ``written()`` method)?
+        self._several: dict[type, bool] = {}
 
     @property
     def ops(self) -> KeysView[str]:
@@ -87,7 +93,11 @@ class Clients:
         if on_reply is not None and not callable(on_reply):
             raise ConfigError(f"on_reply must be callable, got {_validate.shown(on_reply)}")
         delay = self.link(via, replica)() if via is not None and via != replica else 0
-        sim._schedule(ClientArrival, at + delay, PRIORITY_NORMAL, replica, client, request)
+        # Simulation._schedule, inline (its checks were made above): one per client request.
+        seq = sim._seq
+        sim._seq = seq + 1
+        sim._scheduled += 1
+        heappush(sim._heap, _make(ClientArrival, (at + delay, PRIORITY_NORMAL, seq, replica, client, request)))
         self.issued[request.op] = (at, via, on_reply)
 
     def arrives(self, sim: Simulation, event: ClientArrival) -> bool:
@@ -101,10 +111,18 @@ class Clients:
         sim._client_requests += 1
         if request.mutates:
             actor = sim._identity.get(replica, replica)
-            # A request that writes several items (a transaction) names one write per item.
-            written = getattr(request, "written", None)
-            for op, scope in written() if written is not None else ((request.op, request.scope),):
-                sim._truth.wrote(op, replica, actor, scope, sim.now, client)
+            # A request that writes several items (a transaction) names one write per item. Its
+            # class says so: asked per class, since getattr(request, "written", None) on a plain
+            # write raised and swallowed an AttributeError per write.
+            kind = type(request)
+            several = self._several.get(kind)
+            if several is None:
+                several = self._several[kind] = callable(getattr(kind, "written", None))
+            if several:
+                for op, scope in request.written():  # type: ignore[attr-defined]  # asked above
+                    sim._truth.record(op, replica, actor, scope, sim.now, client)
+            else:
+                sim._truth.record(request.op, replica, actor, request.scope, sim.now, client)
         if sim._trace is not None:
             sim._trace.record(sim.now, "ClientRequested", replica,
                               {"client": client, "op": request.op, "request": describe(request),

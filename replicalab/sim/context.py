@@ -52,7 +52,7 @@ from replicalab.sim.clock import WallClock
 from replicalab.sim.describe import describe
 from replicalab.sim.events import PRIORITY_NORMAL, PRIORITY_RUNTIME, Fire, ReplyArrival
 from replicalab.sim.links import LinkState
-from replicalab.sim.records import Reply as ClientReply
+from replicalab.sim.records import made_reply
 
 __all__ = ["SimContext", "TracedContext"]
 
@@ -240,7 +240,7 @@ class SimContext:
         if sim._trace is not None:
             sim._trace._add(Replied, sim.now, replica, client=client, op=response.op, ok=response.ok,
                            error=response.error, message=response.message, received=received)
-        reply = ClientReply(received, replica, client, response, issued)
+        reply = made_reply(received, replica, client, response, issued)  # checked above
         if received == sim.now:  # next to its region: the client has it at once
             sim._clients.reply_arrives(sim, replica, via, reply, on_reply)
         else:  # the answer crosses the client's link: a partition by then cuts it

@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from replicalab import _validate
-from replicalab.clocks import VectorClock
+from replicalab.clocks import VectorClock, _trusted
 from replicalab.dots import Dot
 from replicalab.errors import ConfigError
 
@@ -54,12 +54,23 @@ class WriteFact:
         return self.scope == other.scope and other.dot.counter <= self.seen.get(other.dot.replica)
 
 
+def _made(raw: tuple[Any, ...]) -> WriteFact:
+    """The fact of a write :meth:`GroundTruth.record` kept plain."""
+    op, replica, scope, time, actor, seen, client = raw
+    # the actor was checked and its count is >= 1: the dot needs no second check
+    return WriteFact(op, replica, scope, time, Dot._made(actor, seen._counts[actor]), seen, client)
+
+
 class GroundTruth:
     """Who had received what: ``{(replica, scope): VectorClock}`` and every write's fact."""
 
     def __init__(self) -> None:
         self.knowledge: dict[tuple[str, Hashable], VectorClock] = {}
-        self.writes: dict[str, WriteFact] = {}
+        #: op -> its fact, or (a write the simulator recorded with :meth:`record` and nobody
+        #: asked about yet) the plain tuple ``(op, replica, scope, time, actor, seen, client)``
+        #: its fact is made from: see :attr:`writes`.
+        self._writes: dict[str, WriteFact | tuple[Any, ...]] = {}
+        self._unmade = 0  # how many of _writes are still plain tuples
         #: (replica, log name) -> {scope: the join of the pasts of every write named on that log}
         #: (:meth:`sequenced` with ``log``): the running record that makes a long log linear.
         self._logs: dict[tuple[str, str], dict[Hashable, VectorClock]] = {}
@@ -87,6 +98,7 @@ class GroundTruth:
     def receive(self, replica: str, payload: Any) -> None:
         """A message carrying ``payload`` (see :meth:`payload`) reached ``replica``."""
         knowledge = self.knowledge
+        # Simulation.run does the one-scope case inline: a change here is a change there.
         if payload[0] is not MANY:  # one scope: every message about one key (the hot path)
             scope, past = payload
             key = (replica, scope)
@@ -104,17 +116,55 @@ class GroundTruth:
             mine = knowledge.get(key)
             knowledge[key] = past if mine is None else mine.merge(past)
 
+    @property
+    def writes(self) -> dict[str, WriteFact]:
+        """Every client write's fact, by op id, in execution order (the dict itself: read it,
+        do not change it)."""
+        if self._unmade:
+            writes = self._writes
+            for op, fact in writes.items():  # values replaced in place: the order stays
+                if type(fact) is tuple:
+                    writes[op] = _made(fact)
+            self._unmade = 0
+        return self._writes  # type: ignore[return-value]  # every value is a WriteFact now
+
+    def _fact(self, op: str) -> WriteFact | None:
+        """The fact of write ``op`` (None if there is none), made now if it was recorded plain."""
+        fact = self._writes.get(op)
+        if type(fact) is tuple:
+            fact = self._writes[op] = _made(fact)
+            self._unmade -= 1
+        return fact  # type: ignore[return-value]
+
     def wrote(self, op: str, replica: str, actor: str, scope: Hashable, time: int,
               client: str) -> WriteFact:
         """Client write ``op`` ran at ``replica`` (causal name ``actor``): it saw what had reached
         the replica, and now the replica has it too."""
+        _validate.replica_id(actor)  # what VectorClock.tick checked
+        self.record(op, replica, actor, scope, time, client)
+        return self._fact(op)  # type: ignore[return-value]  # record just put it there
+
+    def record(self, op: str, replica: str, actor: str, scope: Hashable, time: int,
+               client: str) -> None:
+        """:meth:`wrote` for the simulator, whose ``actor`` is a checked replica id: the write's
+        fact is kept as a plain tuple and made when first asked for (:attr:`writes`).
+
+        A leaderless cluster writes once per client operation and nobody reads the facts
+        before the run ends (the ledger, after it): a frozen ``WriteFact`` and its ``Dot`` per
+        write cost their building, and two objects more per write for every garbage
+        collection to walk for the rest of the run."""
+        knowledge = self.knowledge
         key = (replica, scope)
-        seen = self.knowledge.get(key, EMPTY).tick(actor)
-        self.knowledge[key] = seen
-        # tick checked actor; its count is >= 1: the dot needs no second check
-        fact = WriteFact(op, replica, scope, time, Dot._made(actor, seen[actor]), seen, client)
-        self.writes[op] = fact
-        return fact
+        mine = knowledge.get(key)
+        # VectorClock.tick without re-checking actor: a copy of the counts, one more for actor.
+        counts = {} if mine is None else mine._counts.copy()
+        counts[actor] = counts.get(actor, 0) + 1
+        seen = _trusted(counts)
+        knowledge[key] = seen
+        writes = self._writes
+        if type(writes.get(op)) is not tuple:  # not the same op again, still plain (a test may)
+            self._unmade += 1
+        writes[op] = (op, replica, scope, time, actor, seen, client)
 
     def sequenced(self, op: str, replica: str, after: Iterable[str] = (), *,
                   log: str | None = None, extends: bool = False) -> WriteFact | None:
@@ -158,7 +208,7 @@ class GroundTruth:
         names it). ``extends=True`` on a log with no record raises
         :class:`~replicalab.errors.ConfigError`, before anything changes.
         """
-        writes = self.writes
+        fact_of = self._fact
         joins: dict[Hashable, VectorClock] | None = None
         if log is not None:
             record = self._logs.get((replica, log))
@@ -168,7 +218,7 @@ class GroundTruth:
             joins = record if extends and record is not None else {}
             named = self._named
             for other in after:
-                earlier = writes.get(other)
+                earlier = fact_of(other)
                 if earlier is None:
                     continue
                 scope = earlier.scope
@@ -176,14 +226,14 @@ class GroundTruth:
                 joins[scope] = earlier.seen if mine is None else mine.merge(earlier.seen)
                 named.setdefault(other, []).append(joins)
             self._logs[(replica, log)] = joins
-        fact = writes.get(op)
+        fact = fact_of(op)
         if fact is None:
             return None
         scope = fact.scope
         if joins is None:
             behind = EMPTY
             for other in after:
-                earlier = writes.get(other)
+                earlier = fact_of(other)
                 if earlier is not None and earlier.scope == scope and other != op:
                     behind = behind.merge(earlier.seen)
         else:
@@ -202,7 +252,7 @@ class GroundTruth:
         self.knowledge[key] = past if mine is None else mine.merge(past)
         if past != fact.seen:
             fact = attrs.evolve(fact, seen=past)
-            writes[op] = fact
+            self._writes[op] = fact
             for record in self._named.get(op, ()):  # keep every record naming it current
                 held = record.get(scope)
                 record[scope] = past if held is None else held.merge(past)

@@ -52,7 +52,7 @@ from replicalab.sim.events import (
     ReplyArrival,
 )
 from replicalab.sim.faults import Fault, check_schedule
-from replicalab.sim.ground_truth import GroundTruth, WriteFact
+from replicalab.sim.ground_truth import MANY, GroundTruth, WriteFact
 from replicalab.sim.links import LinkState, replica_links
 from replicalab.sim.network import Link
 from replicalab.sim.records import UNREACHABLE, FailedRequest, Reply, Statistics
@@ -201,7 +201,9 @@ class Simulation(SimulationView):
     # -- scheduling -----------------------------------------------------------
     def _schedule(self, kind: Callable[..., Event], at: int, priority: int, *fields: Any) -> Event:
         """Put a ``kind`` event at ``at`` on the timeline, after the events already there for
-        ``(at, priority)``: every event but a message's delivery is scheduled here."""
+        ``(at, priority)``: every event but a message's delivery and a client request's arrival
+        (:meth:`Clients.request <replicalab.sim.clients.Clients.request>`, which checked the
+        same) is scheduled here."""
         if type(at) is not int or at < self.now:
             raise ConfigError(f"events must be scheduled at an integer time >= now ({self.now}), got {_validate.shown(at)}")
         if len(self._heap) + self._queued >= self._max_pending:
@@ -296,6 +298,7 @@ class Simulation(SimulationView):
         cut = self._cut
         down = self._down
         truth = self._truth
+        knowledge = truth.knowledge  # one dict for the simulation's life, changed in place
         trace = self._trace
         cap = self._max_time
         # Two checks per event, not four: `last` is the earlier of until and max_time, `limit` the
@@ -360,7 +363,18 @@ class Simulation(SimulationView):
                             self._drop_on_arrival(Deliver._make(event))
                         continue
                     if causal is not None:
-                        truth.receive(dst, causal)
+                        # GroundTruth.receive's one-key case, inline (a Python call per message
+                        # about a key): a clock not already known there is joined in.
+                        scope, past = causal
+                        if scope is not MANY:
+                            key = (dst, scope)
+                            mine = knowledge.get(key)
+                            if mine is None:
+                                knowledge[key] = past
+                            elif mine is not past and mine._counts != past._counts:
+                                knowledge[key] = mine.merge(past)
+                        else:
+                            truth.receive(dst, causal)
                     if trace is not None:
                         log = trace._log  # Trace._compact, inlined: one per delivery
                         if len(log) >= trace._room:
