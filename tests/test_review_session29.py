@@ -4,8 +4,8 @@ Found with independent oracles: the crdt counter's own documented rule ("concurr
 an increment beside them read as the sum of all"), a region's next read after its own write,
 a deep copy of a simulation mid-run that must continue exactly as the original, the same run
 under two PYTHONHASHSEEDs, a spreadsheet's other separators, moto as single-region DynamoDB.
-Each test states what was wrong and what is true; a test marked ``xfail(strict=True)`` fails
-on this branch and says why its fix was left out (another helper owns the module).
+Each test states what was wrong and what is true. All of them pass: the fixes landed with the
+crdt set and counter work (hor, hcn), the literal text fix (hvz) and the deleted alias below.
 """
 
 from __future__ import annotations
@@ -169,10 +169,6 @@ def _ending(sim: Simulation) -> tuple[Any, ...]:
     return trace, sim.statistics(), [r.heard for r in sim.replicas.values()]
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
-    "Simulation.__init__ keeps `self._ops = self._clients.ops`, an unused alias that is now a "
-    "dict_keys view (Clients.ops became a property, e0a5878), and deepcopy cannot copy a view; "
-    "the fix is deleting that line of replicalab/sim/simulation.py (helper h16q's area): routed"))
 @pytest.mark.parametrize("trace", [True, False], ids=["traced", "untraced"])
 def test_a_simulation_copied_mid_run_continues_exactly_as_the_original(trace: bool) -> None:
     """What was wrong: ``copy.deepcopy`` of any Simulation raises ``TypeError: cannot pickle

@@ -146,7 +146,6 @@ class Simulation(SimulationView):
         self._trace = Trace(max_events=max_trace_events) if trace else None
         self._truth = GroundTruth()
         self._clients = Clients(self.streams, overrides, default)
-        self._ops = self._clients.ops
         self._on: dict[type, Callable[[Any], None]] = {
             ClientArrival: self._arrive, Fire: self._fire, ReplyArrival: self._reply_arrives,
             Action: self._act}
