@@ -87,7 +87,7 @@ def sim_state(sim: Simulation) -> tuple:
         sim.trace.to_plain() if sim.trace is not None else None,
         sim.writes,
         sim.replies,
-        sorted(sim._ops),  # op ids already scheduled (private, but part of the state)
+        sorted(sim._clients.ops),  # op ids already scheduled (private, but part of the state)
         list(sim._heap),  # the event queue itself
     )
 
