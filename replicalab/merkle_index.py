@@ -18,9 +18,9 @@ persistent vectors:
   ``MerkleTree.update``, for single writes too).
 * **A key written again goes straight to its bucket.** The index remembers, for the keys
   it wrote since the last snapshot, the node above the key's bucket, the child slot and
-  the key's leaf-hash prefix, and every owned node keeps the path from itself up to the
-  top; so rewriting a key (the replica's common write) walks no tree and hashes exactly
-  its bucket, and a root read after it hashes exactly its path.
+  the encoded keys of the bucket, and every owned node keeps the path from itself up to
+  the top; so rewriting a key (the replica's common write) walks no tree and hashes exactly
+  its bucket, and a root read after one bucket changed hashes exactly its path.
 * **Copy on write.** Nodes the index did not make (those of the tree it started from,
   and those of every snapshot it handed out) are never changed: the first write below
   one copies it, once. :meth:`~MerkleIndex.snapshot` freezes the owned nodes into the
@@ -54,7 +54,6 @@ import replicalab.merkle as _merkle
 from replicalab.errors import ConfigError
 from replicalab.merkle import (
     _KEY_PLACES,
-    _LENGTHS,
     _UNCHANGED,
     HASH_SIZE,
     MerkleTree,
@@ -85,6 +84,32 @@ __all__ = ["MerkleIndex"]
 # _root). An owned node is reachable only from this index's top through owned nodes: a frozen
 # node never points at an owned one, so freezing walks owned nodes only.
 _SPOTS_MAX = 1 << 16  # remembered keys (see _spots): about 250 bytes each, ~16 MB when full
+
+
+def _heads(keys: tuple[str, ...], key: str) -> bytes | tuple[int, tuple[bytes, ...]]:
+    """What rewriting ``key``'s digest in a bucket of ``keys`` (sorted) needs besides the digests:
+    for a key alone, its leaf-hash input up to the digest (``0x00``, length, key); else the key's
+    position and that input piece for every key (the first with the ``0x00``)."""
+    parts = [len(kb).to_bytes(4, "big") + kb for kb in [k.encode("utf-8") for k in keys]]
+    parts[0] = b"\x00" + parts[0]
+    if len(keys) == 1:
+        return parts[0]
+    return keys.index(key), tuple(parts)
+
+
+def _crowded(leaf: Any, head: tuple[int, tuple[bytes, ...]], digest: bytes) -> tuple[bytes, tuple[str, ...], bytes]:
+    """``leaf`` (a bucket of several keys) with the digest of the key at position ``head[0]``
+    replaced: the real leaf hash, over every key's piece of ``head[1]`` and digest."""
+    i, parts = head
+    blob = leaf[2]
+    if len(parts) == 2:  # the common crowded bucket (a third of the keys at about one key per bucket)
+        if i:
+            old = blob[:32]
+            return _sha256(parts[0] + old + parts[1] + digest).digest(), leaf[1], old + digest
+        old = blob[32:]
+        return _sha256(parts[0] + digest + parts[1] + old).digest(), leaf[1], digest + old
+    blob = blob[:32 * i] + digest + blob[32 * i + 32:]
+    return _sha256(b"".join([part + blob[32 * k:32 * k + 32] for k, part in enumerate(parts)])).digest(), leaf[1], blob
 
 
 class MerkleIndex:
@@ -140,12 +165,13 @@ class MerkleIndex:
         self._dirty: list[list[Any]] = []
         #: Where child ``j``'s hash sits in its parent's hash input.
         self._slices = tuple(slice(32 * j + 1, 32 * j + 33) for j in range(tree.fanout))
-        # key -> (owned node above its bucket, child slot, the leaf's keys tuple, slice of the
-        # leaf's hash in the node's input, b"\x00" + length + key bytes): the keys this index
-        # wrote since the last snapshot whose bucket holds them alone, for the direct rewrite
-        # in set_digest. Valid while the node is owned and reachable: emptied by a snapshot
-        # (which freezes every owned node) and by a rehash that removes emptied nodes.
-        self._spots: dict[str, tuple[list[Any], int, tuple[str, ...], slice, bytes]] = {}
+        # key -> (owned node above its bucket, child slot, the bucket's keys tuple, slice of the
+        # bucket's hash in the node's input, its leaf-hash input pieces: see _heads): the keys this
+        # index wrote since the last snapshot, for the direct rewrite in set_digest, valid while the
+        # bucket holds that very keys tuple (a key joining or leaving makes a new one) and the node
+        # is owned and reachable: emptied by a snapshot (which freezes every owned node) and by a
+        # rehash that removes emptied nodes.
+        self._spots: dict[str, tuple[list[Any], int, tuple[str, ...], slice, Any]] = {}
 
     # -- reading ---------------------------------------------------------------------
     @property
@@ -242,13 +268,17 @@ class MerkleIndex:
         """Set ``key``'s value digest (32 bytes, SHA-256 of the value): as :meth:`MerkleTree.set_digest`, in place."""
         spot = self._spots.get(key) if type(key) is str else None
         if spot is not None and type(digest) is bytes and len(digest) == HASH_SIZE:
-            # A key written since the last snapshot, alone in its bucket: rewrite its leaf in place.
-            node, j, keys, where, prefix = spot
+            # A key written since the last snapshot: rewrite its bucket in place, walking no tree.
+            node, j, keys, where, head = spot
             kids = node[1]
             leaf = kids[j]
-            if leaf is not None and leaf[1] is keys:  # still this key's leaf (nothing joined it)
-                h = _sha256(prefix + digest).digest()
-                kids[j] = (h, keys, digest)
+            if leaf is not None and leaf[1] is keys:  # the bucket still holds the same keys
+                if type(head) is bytes:  # the key alone in its bucket
+                    h = _sha256(head + digest).digest()
+                    kids[j] = (h, keys, digest)
+                else:
+                    leaf = kids[j] = _crowded(leaf, head, digest)
+                    h = leaf[0]
                 node[0][where] = h
                 if not node[5]:
                     node[5] = True
@@ -312,12 +342,16 @@ class MerkleIndex:
         write = self._write
         for key, where, change in checked:
             if type(where) is tuple and change is not None:
-                node, j, keys, slot, prefix = where
+                node, j, keys, slot, head = where
                 kids = node[1]
                 leaf = kids[j]
                 if leaf is not None and leaf[1] is keys:  # as in set_digest
-                    h = sha(prefix + change).digest()
-                    kids[j] = (h, keys, change)
+                    if type(head) is bytes:
+                        h = sha(head + change).digest()
+                        kids[j] = (h, keys, change)
+                    else:
+                        leaf = kids[j] = _crowded(leaf, head, change)
+                        h = leaf[0]
                     node[0][slot] = h
                     if not node[5]:
                         node[5] = True
@@ -362,14 +396,11 @@ class MerkleIndex:
             self._general = True
         else:
             node[0][self._slices[j]] = new[0]
-            keys = new[1]
-            if vd is not None and len(keys) == 1 and self._real and type(key) is str:  # keys == (key,)
-                kb = key.encode("utf-8")
-                if len(kb) < 256:  # the inline leaf hash (longer keys take this path)
-                    spots = self._spots
-                    if len(spots) >= _SPOTS_MAX:
-                        spots.clear()
-                    spots[key] = (node, j, keys, self._slices[j], b"\x00" + _LENGTHS[len(kb)] + kb)
+            if vd is not None and self._real and type(key) is str:
+                spots = self._spots
+                if len(spots) >= _SPOTS_MAX:
+                    spots.clear()
+                spots[key] = (node, j, new[1], self._slices[j], _heads(new[1], key))
         if not node[5]:
             node[5] = True
             self._dirty.append(node)
@@ -415,9 +446,9 @@ class MerkleIndex:
             for _ in range(self.depth - 1):  # the buckets' parents' level up to the top's children
                 up: list[list[Any]] = []
                 for node in level:
+                    buf, _, parent, where, into, _, _ = node  # one unpack: cheaper than four lookups
                     node[5] = False
-                    node[4][node[3]] = sha(node[0]).digest()
-                    parent = node[2]
+                    into[where] = sha(buf).digest()
                     if not parent[5]:
                         parent[5] = True
                         up.append(parent)
