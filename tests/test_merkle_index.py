@@ -272,6 +272,21 @@ def test_a_remembered_key_sees_its_bucket_change(story, batch):
     assert same_tree(index.snapshot(), store, 4, 2)
 
 
+@pytest.mark.parametrize("crowd", [1, 2, 3, 4, 6])
+def test_every_key_of_a_crowded_bucket_rewritten_in_place_equals_a_rebuild(crowd):
+    """Buckets of one, two, three (inlined) and more keys: each key, at each position, rewritten
+    twice (the second time in place) gives the rebuild's leaf, byte for byte."""
+    tree = MerkleTree.build({}, fanout=4, depth=1)
+    keys = same_bucket_keys(tree, crowd)
+    store = dict.fromkeys(keys, b"v")
+    index = MerkleIndex(MerkleTree.build(store, fanout=4, depth=1))
+    for n, key in enumerate(sorted(keys) * 2):
+        index.set_digest(key, hashlib.sha256(b"w%d" % n).digest())
+        store[key] = b"w%d" % n
+        assert index.root == MerkleTree.build(store, fanout=4, depth=1).root
+    assert same_tree(index.snapshot(), store, 4, 1)
+
+
 def test_a_key_written_again_walks_no_tree(monkeypatch):
     """The rewrite really is direct (so the equality tests above exercise it): with the tree walk
     removed, rewriting keys already written, alone in their bucket or not, still works."""
