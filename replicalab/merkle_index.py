@@ -79,7 +79,7 @@ __all__ = ["MerkleIndex"]
 #                             parent (None for the top), where its hash sits in the parent's
 #                             hash input (a slice of it) and that input, whether it is queued for
 #                             a rehash, and ``path``: ``(buf, parent's buf, slot)`` for itself and
-#                             each owned ancestor below the top, bottom up (see _own).
+#                             each owned ancestor below the top, bottom up (None until needed: see _path).
 # An owned node's own hash is not kept in it: it sits in its parent's hash input (the top's in
 # _root). An owned node is reachable only from this index's top through owned nodes: a frozen
 # node never points at an owned one, so freezing walks owned nodes only.
@@ -115,6 +115,16 @@ def _crowded(leaf: Any, head: tuple[int, tuple[bytes, ...]], digest: bytes) -> t
                 first + second + third)
     blob = blob[:32 * i] + digest + blob[32 * i + 32:]
     return _sha256(b"".join([part + blob[32 * k:32 * k + 32] for k, part in enumerate(parts)])).digest(), leaf[1], blob
+
+
+def _path(node: list[Any]) -> tuple[tuple[memoryview, memoryview, slice], ...]:
+    """``(hash input, parent's hash input, slot there)`` for owned ``node`` and each owned ancestor
+    below the top, bottom up: what a root read hashes after a write below ``node`` alone."""
+    path = []
+    while node[2] is not None:
+        path.append((node[0], node[4], node[3]))
+        node = node[2]
+    return tuple(path)
 
 
 class MerkleIndex:
@@ -191,7 +201,10 @@ class MerkleIndex:
                 node[5] = False
                 dirty.clear()
                 sha = _sha256
-                for buf, up, where in node[6]:
+                path = node[6]
+                if path is None:  # made once per owned node, when first needed
+                    path = node[6] = _path(node)
+                for buf, up, where in path:
                     up[where] = sha(buf).digest()
                 self._root = root = sha(self._top[0]).digest()
                 return root
@@ -440,9 +453,9 @@ class MerkleIndex:
         else:
             buf, kids = memoryview(bytearray(node[2])), list(node[1])
         if parent is None:
-            return [buf, kids, None, None, None, False, ()]
+            return [buf, kids, None, None, None, False, ()]  # the top's path up is empty
         where = self._slices[j]
-        return [buf, kids, parent, where, parent[0], False, ((buf, parent[0], where), *parent[6])]
+        return [buf, kids, parent, where, parent[0], False, None]  # its path: see _path
 
     def _rehash(self) -> None:
         """Hash every dirty node and its ancestors once, one level at a time, deepest first."""
