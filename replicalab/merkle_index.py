@@ -410,20 +410,37 @@ class MerkleIndex:
                 child = node[1][j] = self._own(child, lvl, node, j)
             node = child
         j = b & mask
-        new, self._size = _new_leaf(self._cls._leaf_digest, node[1][j], [(key, vd)], self._size)
-        if new is _UNCHANGED:
-            return
-        node[1][j] = new
-        if new is None:
-            node[0][self._slices[j]] = self._empty[depth]
-            self._general = True
+        leaf = node[1][j]
+        if vd is not None and self._real and type(key) is str and (leaf is None or leaf[1] == (key,)):
+            # The common first write of a key (new, or alone in its bucket): the leaf hash inline,
+            # and the key remembered for the direct rewrite.
+            kb = key.encode("utf-8")
+            head: Any = b"\x00" + len(kb).to_bytes(4, "big") + kb
+            keys = (key,) if leaf is None else leaf[1]
+            new = (_sha256(head + vd).digest(), keys, vd)
+            if leaf is None:
+                self._size += 1
         else:
-            node[0][self._slices[j]] = new[0]
-            if vd is not None and self._real and type(key) is str:
-                spots = self._spots
-                if len(spots) >= _SPOTS_MAX:
-                    spots.clear()
-                spots[key] = (node, j, new[1], self._slices[j], _heads(new[1], key))
+            new, self._size = _new_leaf(self._cls._leaf_digest, leaf, [(key, vd)], self._size)
+            if new is _UNCHANGED:
+                return
+            if new is None:
+                node[1][j] = None
+                node[0][self._slices[j]] = self._empty[depth]
+                self._general = True
+                if not node[5]:
+                    node[5] = True
+                    self._dirty.append(node)
+                return
+            keys = new[1]
+            head = _heads(keys, key) if vd is not None and self._real and type(key) is str else None
+        node[1][j] = new
+        node[0][self._slices[j]] = new[0]
+        if head is not None:
+            spots = self._spots
+            if len(spots) >= _SPOTS_MAX:
+                spots.clear()
+            spots[key] = (node, j, keys, self._slices[j], head)
         if not node[5]:
             node[5] = True
             self._dirty.append(node)
