@@ -83,7 +83,7 @@ __all__ = ["MerkleIndex"]
 # An owned node's own hash is not kept in it: it sits in its parent's hash input (the top's in
 # _root). An owned node is reachable only from this index's top through owned nodes: a frozen
 # node never points at an owned one, so freezing walks owned nodes only.
-_SPOTS_MAX = 1 << 16  # remembered keys (see _spots): about 250 bytes each, ~16 MB when full
+_SPOTS_MAX = 1 << 16  # remembered keys (see _spots): about 200 bytes each, ~13 MB when full
 
 
 def _heads(keys: tuple[str, ...], key: str) -> bytes | tuple[int, tuple[bytes, ...]]:
@@ -141,8 +141,8 @@ class MerkleIndex:
     the way that it does not own yet (its children list and hash input); a key written again
     since goes to its bucket directly. Reading the root hashes every node above a written
     bucket once, however many writes lie below it. A snapshot visits only nodes written since
-    the previous one. Memory: an owned node takes about 1.3 KB at fan-out 16 (a frozen one
-    about 0.9 KB); a remembered key about 250 bytes, at most 2**16 of them (forgotten when
+    the previous one. Memory: an owned node takes about 1.2 KB at fan-out 16 (a frozen one
+    about 0.9 KB); a remembered key about 200 bytes, at most 2**16 of them (forgotten when
     full, which changes only speed). The index is not thread-safe and not a value (``==``
     compares contents now; unhashable; a copy is a new index of a snapshot).
     """
@@ -195,8 +195,8 @@ class MerkleIndex:
         dirty = self._dirty
         if dirty:
             if len(dirty) == 1 and not self._general:
-                # One bucket written since the last read (the single write's case): its path
-                # is the node's own, hashed bottom up with no queue.
+                # Writes below one node since the last read (the single write's case): what is
+                # stale is that node's path, hashed bottom up with no queue.
                 node = dirty[0]
                 node[5] = False
                 dirty.clear()
