@@ -10,11 +10,17 @@ persistent vectors:
 
 * **Owned nodes are updated in place.** An inner node the index made itself holds its
   hash input (``0x01`` and the children's hashes) in a ``bytearray``; a write stores the
-  new child hash into it (``buf[o:o + 32] = h``) instead of building a new one.
-* **Hashing is deferred.** A write hashes its bucket at once and marks the inner nodes
-  above it *stale*; reading :attr:`~MerkleIndex.root` (or taking a snapshot) hashes each
-  stale node once, deepest first. ``d`` writes under one node cost one hash of it, not
-  ``d`` (the batch behaviour of ``MerkleTree.update``, for single writes too).
+  new bucket hash into its parent's (``buf[o:o + 32] = h``) instead of building a new one.
+* **Hashing is deferred.** A write hashes its bucket at once and marks the node above it
+  *dirty*; reading :attr:`~MerkleIndex.root` (or taking a snapshot) hashes the dirty
+  nodes and their ancestors once each, one level at a time, deepest first. ``d`` writes
+  under one node cost one hash of it, not ``d`` (the batch behaviour of
+  ``MerkleTree.update``, for single writes too).
+* **A key written again goes straight to its bucket.** The index remembers, for the keys
+  it wrote since the last snapshot, the node above the key's bucket, the child slot and
+  the encoded keys of the bucket, and every owned node keeps the path from itself up to
+  the top; so rewriting a key (the replica's common write) walks no tree and hashes exactly
+  its bucket, and a root read after one bucket changed hashes exactly its path.
 * **Copy on write.** Nodes the index did not make (those of the tree it started from,
   and those of every snapshot it handed out) are never changed: the first write below
   one copies it, once. :meth:`~MerkleIndex.snapshot` freezes the owned nodes into the
@@ -44,12 +50,10 @@ import gc
 from collections.abc import Mapping
 from typing import Any
 
+import replicalab.merkle as _merkle
 from replicalab.errors import ConfigError
 from replicalab.merkle import (
     _KEY_PLACES,
-    _LENGTHS,
-    _SHARED,
-    _SHARED_MAX,
     _UNCHANGED,
     HASH_SIZE,
     MerkleTree,
@@ -69,12 +73,58 @@ __all__ = ["MerkleIndex"]
 # Node forms inside an index (leaves are always the tree's immutable leaf tuples):
 #   None                      an empty subtree
 #   (hash, kids, blob)        frozen: the tree's node tuple, shared, never changed
-#   [hash, kids, buf, parent buf, slice, level]
-#                             owned by this index: a list of children and a memoryview over a
-#                             bytearray hash input, changed in place; hash is None while stale;
-#                             where its hash goes in its parent's input (see _own).
-# An owned node is reachable only from this index's top through owned nodes: a frozen node
-# never points at an owned one, so freezing walks owned nodes only.
+#   [buf, kids, parent, slot, parent's buf, dirty, path]
+#                             owned by this index: its hash input (a memoryview over a
+#                             bytearray, changed in place), a list of children, the owned
+#                             parent (None for the top), where its hash sits in the parent's
+#                             hash input (a slice of it) and that input, whether it is queued for
+#                             a rehash, and ``path``: ``(buf, parent's buf, slot)`` for itself and
+#                             each owned ancestor below the top, bottom up (None until needed: see _path).
+# An owned node's own hash is not kept in it: it sits in its parent's hash input (the top's in
+# _root). An owned node is reachable only from this index's top through owned nodes: a frozen
+# node never points at an owned one, so freezing walks owned nodes only.
+_SPOTS_MAX = 1 << 16  # remembered keys (see _spots): about 200 bytes each, ~13 MB when full
+
+
+def _heads(keys: tuple[str, ...], key: str) -> bytes | tuple[int, tuple[bytes, ...]]:
+    """What rewriting ``key``'s digest in a bucket of ``keys`` (sorted) needs besides the digests:
+    for a key alone, its leaf-hash input up to the digest (``0x00``, length, key); else the key's
+    position and that input piece for every key (the first with the ``0x00``)."""
+    parts = [len(kb).to_bytes(4, "big") + kb for kb in [k.encode("utf-8") for k in keys]]
+    parts[0] = b"\x00" + parts[0]
+    if len(keys) == 1:
+        return parts[0]
+    return keys.index(key), tuple(parts)
+
+
+def _crowded(leaf: Any, head: tuple[int, tuple[bytes, ...]], digest: bytes) -> tuple[bytes, tuple[str, ...], bytes]:
+    """``leaf`` (a bucket of several keys) with the digest of the key at position ``head[0]``
+    replaced: the real leaf hash, over every key's piece of ``head[1]`` and digest."""
+    i, parts = head
+    blob = leaf[2]
+    if len(parts) == 2:  # the common crowded bucket (a third of the keys at about one key per bucket)
+        if i:
+            old = blob[:32]
+            return _sha256(parts[0] + old + parts[1] + digest).digest(), leaf[1], old + digest
+        old = blob[32:]
+        return _sha256(parts[0] + digest + parts[1] + old).digest(), leaf[1], digest + old
+    if len(parts) == 3:  # the next most common (about a sixth of the keys)
+        first, second, third = (digest, blob[32:64], blob[64:]) if i == 0 else \
+            (blob[:32], digest, blob[64:]) if i == 1 else (blob[:32], blob[32:64], digest)
+        return (_sha256(parts[0] + first + parts[1] + second + parts[2] + third).digest(), leaf[1],
+                first + second + third)
+    blob = blob[:32 * i] + digest + blob[32 * i + 32:]
+    return _sha256(b"".join([part + blob[32 * k:32 * k + 32] for k, part in enumerate(parts)])).digest(), leaf[1], blob
+
+
+def _path(node: list[Any]) -> tuple[tuple[memoryview, memoryview, slice], ...]:
+    """``(hash input, parent's hash input, slot there)`` for owned ``node`` and each owned ancestor
+    below the top, bottom up: what a root read hashes after a write below ``node`` alone."""
+    path = []
+    while node[2] is not None:
+        path.append((node[0], node[4], node[3]))
+        node = node[2]
+    return tuple(path)
 
 
 class MerkleIndex:
@@ -82,20 +132,23 @@ class MerkleIndex:
 
     ``MerkleIndex(tree)`` starts from ``tree`` (sharing all of it; nothing is copied until a
     write). Writes (:meth:`set`, :meth:`set_digest`, :meth:`delete`, :meth:`update`,
-    :meth:`update_digests`) change the index and return None. :attr:`root` hashes the stale
+    :meth:`update_digests`) change the index and return None. :attr:`root` hashes the dirty
     nodes and returns the root; :meth:`snapshot` returns the tree as a :class:`MerkleTree`
     value, equal to ``MerkleTree.build`` of the same pairs, that later writes never change.
 
-    Costs: a write hashes its bucket (and the key, the first time a key is placed) and walks
-    down ``depth`` levels; the first write below a node since the last snapshot copies that
-    node (its children list and hash input). Reading the root hashes every stale inner node
-    once, however many writes lie below it. A snapshot visits only nodes written since the
-    previous one. The index is not thread-safe and not a value (``==`` compares contents now;
-    unhashable; a copy is a new index of a snapshot).
+    Costs: a write hashes its bucket (and the key, the first time a key is placed). The first
+    write to a key since the last snapshot walks down ``depth`` levels and copies each node on
+    the way that it does not own yet (its children list and hash input); a key written again
+    since goes to its bucket directly. Reading the root hashes every node above a written
+    bucket once, however many writes lie below it. A snapshot visits only nodes written since
+    the previous one. Memory: an owned node takes about 1.2 KB at fan-out 16 (a frozen one
+    about 0.9 KB); a remembered key about 200 bytes, at most 2**16 of them (forgotten when
+    full, which changes only speed). The index is not thread-safe and not a value (``==``
+    compares contents now; unhashable; a copy is a new index of a snapshot).
     """
 
-    __slots__ = ("_cls", "_emptied", "_real", "_shifts", "_size", "_slices", "_stale", "_top", "_walk", "depth",
-                 "fanout")
+    __slots__ = ("_cls", "_dirty", "_empty", "_general", "_real", "_root", "_shift", "_size", "_slices",
+                 "_spots", "_top", "_walk", "depth", "fanout")
 
     def __init__(self, tree: MerkleTree) -> None:
         if not isinstance(tree, MerkleTree):
@@ -109,29 +162,54 @@ class MerkleIndex:
         self.depth: int = tree.depth
         self._top: Any = tree._top
         self._size: int = len(tree)
-        self._shifts = _shifts(tree.fanout, tree.depth)
+        self._root: bytes = tree.root
+        shift, walk = _shifts(tree.fanout, tree.depth)
+        #: A key's bucket is its place shifted right by this.
+        self._shift: int = shift
+        # The shifts that pick the child slot on the way down from the top to the buckets'
+        # parents: the child picked with _walk[i] is at level i + 1.
+        self._walk = walk[:-1]
+        #: The empty subtree's hash at each level (index = level).
+        self._empty: tuple[bytes, ...] = _empty_hashes(cls, tree.fanout, tree.depth)  # type: ignore[arg-type]  # see merkle._empty_hashes
         # Both hashes real: the node hash is inlined and frozen nodes may be shared by content.
         self._real = cls._leaf_digest is _default_leaf_digest and cls._node_digest is _default_node_digest
-        # The stale owned nodes below the top (the top is stale when its hash is None), in the
-        # order they became stale. A write marks its path top-down and a node's parent is stale
-        # before it is, so this list read backwards hashes every child before its parent.
-        self._stale: list[list[Any]] = []
-        # The shifts that pick the child slot on the way down from the top to the buckets' parents
-        # (distinct: the level of the child copied at shifts[i] is i + 1).
-        self._walk = self._shifts[1][:-1]
+        # The rehash must take the general loop: other hash functions, or a bucket emptied since
+        # the last rehash (then nodes whose subtrees emptied become None, as a rebuild has them).
+        self._general = not self._real
+        #: Owned nodes above a written bucket (the buckets' parents), each once, queued for a rehash.
+        self._dirty: list[list[Any]] = []
         #: Where child ``j``'s hash sits in its parent's hash input.
         self._slices = tuple(slice(32 * j + 1, 32 * j + 33) for j in range(tree.fanout))
-        self._emptied = False  # a bucket emptied since the last rehash: check for empty subtrees
+        # key -> (owned node above its bucket, child slot, the bucket's keys tuple, slice of the
+        # bucket's hash in the node's input, its leaf-hash input pieces: see _heads): the keys this
+        # index wrote since the last snapshot, for the direct rewrite in set_digest, valid while the
+        # bucket holds that very keys tuple (a key joining or leaving makes a new one) and the node
+        # is owned and reachable: emptied by a snapshot (which freezes every owned node) and by a
+        # rehash that removes emptied nodes.
+        self._spots: dict[str, tuple[list[Any], int, tuple[str, ...], slice, Any]] = {}
 
     # -- reading ---------------------------------------------------------------------
     @property
     def root(self) -> bytes:
         """The 32-byte root hash, equal to ``MerkleTree.build(...).root`` of the index's pairs."""
-        self._rehash()
-        top = self._top
-        if top is None:
-            return _empty_hashes(self._cls, self.fanout, self.depth)[0]  # type: ignore[arg-type]  # see merkle._empty_hashes
-        return top[0]
+        dirty = self._dirty
+        if dirty:
+            if len(dirty) == 1 and not self._general:
+                # Writes below one node since the last read (the single write's case): what is
+                # stale is that node's path, hashed bottom up with no queue.
+                node = dirty[0]
+                node[5] = False
+                dirty.clear()
+                sha = _sha256
+                path = node[6]
+                if path is None:  # made once per owned node, when first needed
+                    path = node[6] = _path(node)
+                for buf, up, where in path:
+                    up[where] = sha(buf).digest()
+                self._root = root = sha(self._top[0]).digest()
+                return root
+            self._rehash()
+        return self._root
 
     def __len__(self) -> int:
         return self._size
@@ -157,50 +235,74 @@ class MerkleIndex:
     def snapshot(self) -> MerkleTree:
         """The index's tree as a :class:`MerkleTree` value; later writes to the index never change it.
 
-        Hashes the stale nodes, then freezes the nodes written since the last snapshot into
+        Hashes the dirty nodes, then freezes the nodes written since the last snapshot into
         the tree's immutable form (the index keeps using them: the next write below one
         copies it). Equal subtrees made by other replicas are shared, as
         :meth:`MerkleTree.update` shares them.
         """
-        self._rehash()
-        collecting = gc.isenabled()
-        gc.disable()  # the frozen nodes form no cycles (see MerkleTree.build)
-        try:
-            if type(self._top) is list:
-                self._top = self._freeze(self._top)
-        finally:
-            if collecting:
-                gc.enable()
+        root = self.root
+        if type(self._top) is list:
+            collecting = gc.isenabled()
+            gc.disable()  # the frozen nodes form no cycles (see MerkleTree.build)
+            try:
+                self._top = self._freeze(self._top, root)
+            finally:
+                if collecting:
+                    gc.enable()
+            self._spots.clear()  # their nodes are frozen now: a write copies them again
         return self._cls._make(self.fanout, self.depth, self._top, self._size)
 
-    def _freeze(self, node: list[Any]) -> Any:
-        """The frozen tuple of owned ``node`` (its owned descendants frozen first)."""
-        kids = node[1]
+    def _freeze(self, node: list[Any], h: bytes) -> Any:
+        """The frozen tuple of owned ``node`` whose hash is ``h`` (its owned descendants frozen first)."""
+        buf, kids = node[0], node[1]
+        slices = self._slices
         for i, kid in enumerate(kids):
             if type(kid) is list:
-                kids[i] = self._freeze(kid)
-        blob = bytes(node[2])
+                kids[i] = self._freeze(kid, bytes(buf[slices[i]]))
+        blob = bytes(buf)
         if self._real:
-            found = _SHARED.get(blob)
+            shared = _merkle._SHARED
+            found = shared.get(blob)
             if found is not None:
                 return found
-            frozen = (node[0], tuple(kids), blob)
-            if len(_SHARED) >= _SHARED_MAX:
-                _SHARED.clear()
-            _SHARED[blob] = frozen
+            frozen = (h, tuple(kids), blob)
+            if len(shared) >= _merkle._SHARED_MAX:
+                shared.clear()
+            shared[blob] = frozen
             return frozen
-        return (node[0], tuple(kids), blob)
+        return (h, tuple(kids), blob)
 
     # -- writes (in place; None) -------------------------------------------------------
     def set(self, key: str, value: bytes) -> None:
         """Set ``key`` to ``value`` (bytes): as :meth:`MerkleTree.set`, in place."""
-        place = _place(key)
-        vd = _sha256(value).digest() if type(value) is bytes else _value_digest(key, value)
-        self._write(key, place, vd)
+        if type(value) is bytes:
+            self.set_digest(key, _sha256(value).digest())
+            return
+        if type(key) is str:
+            _place(key)  # a bad key is explained before a bad value, as MerkleTree.set does
+        self.set_digest(key, _value_digest(key, value))
 
     def set_digest(self, key: str, digest: bytes) -> None:
         """Set ``key``'s value digest (32 bytes, SHA-256 of the value): as :meth:`MerkleTree.set_digest`, in place."""
-        place = _KEY_PLACES.get(key) if type(key) is str else None  # the hot path: placed before
+        spot = self._spots.get(key) if type(key) is str else None
+        if spot is not None and type(digest) is bytes and len(digest) == HASH_SIZE:
+            # A key written since the last snapshot: rewrite its bucket in place, walking no tree.
+            node, j, keys, where, head = spot
+            kids = node[1]
+            leaf = kids[j]
+            if leaf is not None and leaf[1] is keys:  # the bucket still holds the same keys
+                if type(head) is bytes:  # the key alone in its bucket
+                    h = _sha256(head + digest).digest()
+                    kids[j] = (h, keys, digest)
+                else:
+                    leaf = kids[j] = _crowded(leaf, head, digest)
+                    h = leaf[0]
+                node[0][where] = h
+                if not node[5]:
+                    node[5] = True
+                    self._dirty.append(node)
+                return
+        place = _KEY_PLACES.get(key) if type(key) is str else None  # placed before: no hash
         if place is None:
             place = _place(key)  # hashes, caches, or raises the explanation
         vd = digest if type(digest) is bytes and len(digest) == HASH_SIZE else _check_digest(key, digest)
@@ -216,6 +318,11 @@ class MerkleIndex:
 
     def update_digests(self, changes: Mapping[str, bytes | None]) -> None:
         """Like :meth:`update`, given each value's 32-byte digest instead of the value."""
+        if type(changes) is dict and len(changes) == 1:  # one key set: the single write, one call sooner
+            ((key, value),) = changes.items()
+            if value is not None:
+                self.set_digest(key, value)
+                return
         self._batch(changes, digests=True)
 
     def _batch(self, changes: Mapping[str, bytes | None], *, digests: bool) -> None:
@@ -232,135 +339,198 @@ class MerkleIndex:
             else:
                 self.set(key, value)
             return
-        checked: list[tuple[str, int, bytes | None]] = []
-        for key, value in changes.items():  # validate every change before applying one
-            place = _place(key)
+        # Validate every change before applying one. A key remembered in _spots was placed
+        # (so it is a valid key) and needs no place; its change is applied directly below.
+        spots = self._spots
+        checked: list[tuple[str, Any, bytes | None]] = []
+        append = checked.append
+        for key, value in changes.items():
             if value is None:
-                vd = None
-            elif digests:
-                vd = value if type(value) is bytes and len(value) == HASH_SIZE else _check_digest(key, value)
+                append((key, _place(key), None))
+                continue
+            if digests:
+                if type(value) is bytes and len(value) == HASH_SIZE:
+                    spot = spots.get(key) if type(key) is str else None
+                    append((key, _place(key) if spot is None else spot, value))
+                    continue
+                place = _place(key)
+                vd = _check_digest(key, value)
             else:
+                place = _place(key)
                 vd = _sha256(value).digest() if type(value) is bytes else _value_digest(key, value)
-            checked.append((key, place, vd))
+            spot = spots.get(key) if type(key) is str else None
+            append((key, place if spot is None else spot, vd))
+        sha = _sha256
+        dirty = self._dirty
         write = self._write
-        for key, place, vd in checked:
-            write(key, place, vd)
+        for key, where, change in checked:
+            if type(where) is tuple and change is not None:
+                node, j, keys, slot, head = where
+                kids = node[1]
+                leaf = kids[j]
+                if leaf is not None and leaf[1] is keys:  # as in set_digest
+                    if type(head) is bytes:
+                        h = sha(head + change).digest()
+                        kids[j] = (h, keys, change)
+                    else:
+                        leaf = kids[j] = _crowded(leaf, head, change)
+                        h = leaf[0]
+                    node[0][slot] = h
+                    if not node[5]:
+                        node[5] = True
+                        dirty.append(node)
+                    continue
+                where = _place(key)  # an earlier change in this batch moved in beside it
+            write(key, where, change)
 
     def _write(self, key: str, place: int, vd: bytes | None) -> None:
-        """Put ``vd`` (None: delete) for ``key`` at ``place``: copy the path's frozen nodes, mark
-        them stale, hash the new bucket into its parent's hash input.
-
-        Marking on the way down (before the bucket is known to change) costs nothing but a
-        needless rehash when a key is set to the digest it had.
-        """
+        """Put ``vd`` (None: delete) for ``key`` at ``place``: copy the path's frozen nodes, hash the
+        new bucket into its parent's hash input, queue that parent for the rehash."""
         depth = self.depth
-        b = place >> self._shifts[0]
         if depth == 0:  # the root is the only bucket: a leaf, never owned
             new: Any
             new, size = _new_leaf(self._cls._leaf_digest, self._top, [(key, vd)], self._size)
             if new is not _UNCHANGED:
                 self._top, self._size = new, size
+                self._root = self._empty[0] if new is None else new[0]
             return
+        b = place >> self._shift
         if vd is None and not self._holds(key, b):
             return  # deleting an absent key: copy nothing (an owned empty node would outlive it)
         mask = self.fanout - 1
         node = self._top
         if type(node) is not list:
             node = self._top = self._own(node, 0, None, 0)
-        node[0] = None  # the top's staleness is its own hash being None
-        stale = self._stale
+        lvl = 0
         for shift in self._walk:
+            lvl += 1
             j = (b >> shift) & mask
             child = node[1][j]
             if type(child) is not list:
-                child = node[1][j] = self._own(child, self._walk.index(shift) + 1, node[2], j)
-            if child[0] is not None:
-                child[0] = None
-                stale.append(child)
+                child = node[1][j] = self._own(child, lvl, node, j)
             node = child
         j = b & mask
         leaf = node[1][j]
-        if vd is not None and self._real and (leaf is None or leaf[1] == (key,)):
-            # The common write: a bucket of this one key (new or replaced), its hash inline.
+        if vd is not None and self._real and type(key) is str and (leaf is None or leaf[1] == (key,)):
+            # The common first write of a key (new, or alone in its bucket): the leaf hash inline,
+            # and the key remembered for the direct rewrite.
             kb = key.encode("utf-8")
-            if len(kb) < 256:
-                new = (_sha256(b"\x00" + _LENGTHS[len(kb)] + kb + vd).digest(), (key,), vd)
-            else:
-                new = (_default_leaf_digest((kb,), vd), (key,), vd)
+            head: Any = b"\x00" + len(kb).to_bytes(4, "big") + kb
+            keys = (key,) if leaf is None else leaf[1]
+            new = (_sha256(head + vd).digest(), keys, vd)
             if leaf is None:
                 self._size += 1
         else:
             new, self._size = _new_leaf(self._cls._leaf_digest, leaf, [(key, vd)], self._size)
             if new is _UNCHANGED:
                 return
+            if new is None:
+                node[1][j] = None
+                node[0][self._slices[j]] = self._empty[depth]
+                self._general = True
+                if not node[5]:
+                    node[5] = True
+                    self._dirty.append(node)
+                return
+            keys = new[1]
+            head = _heads(keys, key) if vd is not None and self._real and type(key) is str else None
         node[1][j] = new
-        if new is None:
-            node[2][self._slices[j]] = _empty_hashes(self._cls, self.fanout, depth)[depth]  # type: ignore[arg-type]  # see merkle._empty_hashes
-            self._emptied = True
-        else:
-            node[2][self._slices[j]] = new[0]
+        node[0][self._slices[j]] = new[0]
+        if head is not None:
+            spots = self._spots
+            if len(spots) >= _SPOTS_MAX:
+                spots.clear()
+            spots[key] = (node, j, keys, self._slices[j], head)
+        if not node[5]:
+            node[5] = True
+            self._dirty.append(node)
 
     def _holds(self, key: str, bucket: int) -> bool:
         """Whether ``key`` (in ``bucket``) is in the index, read without copying anything."""
         mask = self.fanout - 1
         node = self._top
-        for shift in self._shifts[1]:
+        for shift in _shifts(self.fanout, self.depth)[1]:
             if node is None:
                 return False
             node = node[1][(bucket >> shift) & mask]
         return node is not None and key in node[1]
 
-    def _own(self, node: Any, lvl: int, parent: memoryview | None, j: int) -> list[Any]:
+    def _own(self, node: Any, lvl: int, parent: list[Any] | None, j: int) -> list[Any]:
         """An owned copy of frozen inner ``node`` at ``lvl`` (None: a new empty node), child ``j``
-        of the owned node whose hash input is ``parent`` (None for the top).
+        of owned ``parent`` (None for the top).
 
-        An owned node is ``[hash, children, hash input, parent's hash input, slice of its hash
-        there, level]``: its place never changes while it is owned, so a rehash writes the new hash
-        straight into the parent. The hash input is a memoryview over a bytearray: storing a
-        child hash through it costs about a third of a bytearray slice assignment.
+        Its place never changes while it is owned, so it keeps where its hash goes in the
+        parent's hash input, and the path up to the top (for the single write's rehash). The
+        hash input is a memoryview over a bytearray: storing a child hash through it costs about
+        a third of a bytearray slice assignment.
         """
-        where = None if parent is None else self._slices[j]
         if node is None:
-            empty = _empty_hashes(self._cls, self.fanout, self.depth)  # type: ignore[arg-type]  # see merkle._empty_hashes
-            buf = memoryview(bytearray(b"\x01" + empty[lvl + 1] * self.fanout))
-            return [empty[lvl], [None] * self.fanout, buf, parent, where, lvl]
-        return [node[0], list(node[1]), memoryview(bytearray(node[2])), parent, where, lvl]
+            buf = memoryview(bytearray(b"\x01" + self._empty[lvl + 1] * self.fanout))
+            kids: list[Any] = [None] * self.fanout
+        else:
+            buf, kids = memoryview(bytearray(node[2])), list(node[1])
+        if parent is None:
+            return [buf, kids, None, None, None, False, ()]  # the top's path up is empty
+        where = self._slices[j]
+        return [buf, kids, parent, where, parent[0], False, None]  # its path: see _path
 
     def _rehash(self) -> None:
-        """Hash every stale node once, deepest level first, into its parent's hash input."""
+        """Hash every dirty node and its ancestors once, one level at a time, deepest first."""
+        dirty = self._dirty
+        if not dirty:
+            return
         top = self._top
-        if type(top) is not list or top[0] is not None:
-            return  # nothing stale (a stale node's ancestors are stale, so the top is)
-        if self._real and not self._emptied:
+        if not self._general:
             sha = _sha256
-            stale = self._stale
-            for node in reversed(stale):
-                h = node[0] = sha(node[2]).digest()
-                node[3][node[4]] = h
-            stale.clear()
-            top[0] = sha(top[2]).digest()
+            level = dirty
+            for _ in range(self.depth - 1):  # the buckets' parents' level up to the top's children
+                up: list[list[Any]] = []
+                for node in level:
+                    buf, _, parent, where, into, _, _ = node  # one unpack: cheaper than four lookups
+                    node[5] = False
+                    into[where] = sha(buf).digest()
+                    if not parent[5]:
+                        parent[5] = True
+                        up.append(parent)
+                level = up
+            top[5] = False
+            dirty.clear()
+            self._root = sha(top[0]).digest()
             return
         # Planted-bug hash functions, or a bucket emptied: the general loop. A node whose
         # children are all empty hashes to exactly the empty subtree's hash; it is marked
         # (children None) and its parent, one level up, replaces it with None, as a rebuild has it.
-        real, node_digest, fanout, emptied = self._real, self._cls._node_digest, self.fanout, self._emptied
-        empty = _empty_hashes(self._cls, fanout, self.depth)  # type: ignore[arg-type]  # see merkle._empty_hashes
-
-        def digest(node: list[Any], lvl: int) -> bytes:
-            kids = node[1]
-            if emptied:
+        real, node_digest, fanout, empty = self._real, self._cls._node_digest, self.fanout, self._empty
+        level = list(dirty)
+        dirty.clear()
+        pruned = False
+        lvl = self.depth - 1
+        while True:
+            up = []
+            for node in level:
+                node[5] = False
+                kids = node[1]
                 kids[:] = [None if type(k) is list and k[1] is None else k for k in kids]
                 if kids.count(None) == fanout:
                     node[1] = None
-                    return empty[lvl]
-            h: bytes = _sha256(node[2]).digest() if real else node_digest(bytes(node[2][1:]))
-            node[0] = h
-            return h
-
-        for node in reversed(self._stale):
-            node[3][node[4]] = digest(node, node[5])
-        self._stale.clear()
-        digest(top, 0)
-        if top[1] is None:
-            self._top = None
-        self._emptied = False
+                    pruned = True
+                    h = empty[lvl]
+                else:
+                    h = _sha256(node[0]).digest() if real else node_digest(bytes(node[0][1:]))
+                if lvl == 0:
+                    self._root = h
+                    if node[1] is None:
+                        self._top = None
+                    continue
+                node[4][node[3]] = h
+                parent = node[2]
+                if not parent[5]:
+                    parent[5] = True
+                    up.append(parent)
+            if lvl == 0:
+                break
+            level = up
+            lvl -= 1
+        if pruned:
+            self._spots.clear()  # some of the nodes they name are gone
+        self._general = not real

@@ -17,6 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import replicalab.merkle as merkle
+import replicalab.merkle_index as merkle_index
 from replicalab.errors import ConfigError
 from replicalab.merkle import MerkleTree
 from replicalab.merkle_index import MerkleIndex
@@ -170,3 +171,176 @@ def test_a_rejected_write_raises_config_error_and_changes_nothing(call, args):
 def test_only_a_merkle_tree_starts_an_index():
     with pytest.raises(ConfigError, match="MerkleTree"):
         MerkleIndex({"a": b"1"})  # type: ignore[arg-type]
+
+
+# -- the direct rewrite (issue #20: a key written again goes straight to its bucket) ----------
+
+FEW = [f"k{i}" for i in range(12)] + ["é", "a" * 300]  # few keys: rewrites, crowded buckets
+rewrite_step = st.one_of(
+    st.tuples(st.just("one"), st.sampled_from(FEW), st.sampled_from([*VALUES, None])),
+    st.tuples(st.just("one"), st.sampled_from(FEW), st.sampled_from(VALUES)),  # rewrites more often
+    st.tuples(st.just("batch"),
+              st.dictionaries(st.sampled_from(FEW), st.sampled_from([*VALUES, None]), min_size=2, max_size=8)),
+    st.tuples(st.just("root")),
+    st.tuples(st.just("snapshot")),
+)
+
+
+@given(st.sampled_from([(2, 1), (4, 1), (4, 2), (16, 1), (2, 4)]),
+       st.dictionaries(st.sampled_from(FEW), st.sampled_from(VALUES), max_size=6),
+       st.lists(rewrite_step, max_size=40), st.integers(1, 4))
+def test_rewrites_of_remembered_keys_equal_a_rebuild(shape, start, steps, cap):
+    """Keys written again and again, alone or crowded in a bucket, beside keys joining and leaving
+    their bucket (also earlier in the same batch), deletes that empty subtrees, and a memory of
+    keys so small (``cap``) it is forgotten all the time: after every step the root equals a
+    rebuild's, and every snapshot stays the tree of its moment."""
+    fanout, depth = shape
+    old_cap = merkle_index._SPOTS_MAX
+    merkle_index._SPOTS_MAX = cap
+    try:
+        store = dict(start)
+        index = MerkleIndex(MerkleTree.build(store, fanout=fanout, depth=depth))
+        taken = []
+        for kind, *args in steps:
+            if kind == "snapshot":
+                taken.append((index.snapshot(), dict(store)))
+                continue
+            if kind == "one":
+                key, value = args
+                if value is None:
+                    index.delete(key)
+                else:
+                    index.set_digest(key, hashlib.sha256(value).digest())
+                changes = {key: value}
+            elif kind == "batch":
+                (changes,) = args
+                index.update_digests({k: digest(v) for k, v in changes.items()})
+            else:
+                changes = {}
+            for key, value in changes.items():
+                if value is None:
+                    store.pop(key, None)
+                else:
+                    store[key] = value
+            assert index.root == MerkleTree.build(store, fanout=fanout, depth=depth).root
+            assert len(index) == len(store)
+        assert same_tree(index.snapshot(), store, fanout, depth)
+        for snap, then in taken:
+            assert same_tree(snap, then, fanout, depth)
+    finally:
+        merkle_index._SPOTS_MAX = old_cap
+
+
+def same_bucket_keys(tree: MerkleTree, count: int) -> list[str]:
+    """``count`` keys that share one bucket of ``tree``'s shape."""
+    by_bucket: dict[int, list[str]] = {}
+    for i in range(10_000):
+        found = by_bucket.setdefault(tree.bucket_of(f"s{i}"), [])
+        found.append(f"s{i}")
+        if len(found) == count:
+            return found
+    raise AssertionError("no crowded bucket")
+
+
+@pytest.mark.parametrize("batch", [False, True])
+@pytest.mark.parametrize("story", ["joined", "left", "joined a crowd", "left a crowd"])
+def test_a_remembered_key_sees_its_bucket_change(story, batch):
+    """A key is written (and remembered), then another key joins or leaves its bucket, then the
+    first is written again (alone, or in a batch right after the other change): the rewrite must
+    see the bucket as it is now, not as it was remembered."""
+    tree = MerkleTree.build({}, fanout=4, depth=2)
+    a, b, c = same_bucket_keys(tree, 3)
+    store = {"joined": {a: b"1"}, "left": {a: b"1", b: b"2"}, "joined a crowd": {a: b"1", b: b"2"},
+             "left a crowd": {a: b"1", b: b"2", c: b"3"}}[story]
+    index = MerkleIndex(MerkleTree.build(store, fanout=4, depth=2))
+    index.set(a, b"again")  # remembered, with the bucket's keys as they are now
+    store[a] = b"again"
+    key, value = {"joined": (b, b"2"), "left": (b, None), "joined a crowd": (c, b"3"), "left a crowd": (b, None)}[story]
+    if batch:
+        index.update({key: value, a: b"third"})  # the other change first, then the rewrite
+    else:
+        if value is None:
+            index.delete(key)
+        else:
+            index.set(key, value)
+        index.set(a, b"third")
+    if value is None:
+        del store[key]
+    else:
+        store[key] = value
+    store[a] = b"third"
+    assert same_tree(index.snapshot(), store, 4, 2)
+
+
+@pytest.mark.parametrize("crowd", [1, 2, 3, 4, 6])
+def test_every_key_of_a_crowded_bucket_rewritten_in_place_equals_a_rebuild(crowd):
+    """Buckets of one, two, three (inlined) and more keys: each key, at each position, rewritten
+    twice (the second time in place) gives the rebuild's leaf, byte for byte."""
+    tree = MerkleTree.build({}, fanout=4, depth=1)
+    keys = same_bucket_keys(tree, crowd)
+    store = dict.fromkeys(keys, b"v")
+    index = MerkleIndex(MerkleTree.build(store, fanout=4, depth=1))
+    for n, key in enumerate(sorted(keys) * 2):
+        index.set_digest(key, hashlib.sha256(b"w%d" % n).digest())
+        store[key] = b"w%d" % n
+        assert index.root == MerkleTree.build(store, fanout=4, depth=1).root
+    assert same_tree(index.snapshot(), store, 4, 1)
+
+
+def test_a_key_written_again_walks_no_tree(monkeypatch):
+    """The rewrite really is direct (so the equality tests above exercise it): with the tree walk
+    removed, rewriting keys already written, alone in their bucket or not, still works."""
+    store = {f"k{i}": b"v" for i in range(60)}
+    tree = MerkleTree.build(store, fanout=4, depth=2)  # 16 buckets: most keys share theirs
+    index = MerkleIndex(tree)
+    index.update({k: b"w" for k in store})
+
+    def no_walk(*args):
+        raise AssertionError("a remembered key took the tree walk")
+
+    monkeypatch.setattr(MerkleIndex, "_write", no_walk)
+    for i, key in enumerate(store):
+        index.set_digest(key, hashlib.sha256(b"x%d" % i).digest())
+        store[key] = b"x%d" % i
+    index.update_digests({k: hashlib.sha256(b"y").digest() for k in list(store)[:30]})
+    store.update(dict.fromkeys(list(store)[:30], b"y"))
+    assert same_tree(index.snapshot(), store, 4, 2)
+
+
+def counted(monkeypatch) -> list[bytes]:
+    """Every SHA-256 input the index hashes from now on."""
+    inputs: list[bytes] = []
+    real = merkle_index._sha256
+
+    def counting(data=b""):
+        inputs.append(bytes(data))
+        return real(data)
+
+    monkeypatch.setattr(merkle_index, "_sha256", counting)
+    return inputs
+
+
+@pytest.mark.parametrize("d", [1, 2, 7, 40])  # 40: two of the keys share a bucket
+def test_a_rewrite_hashes_each_bucket_and_each_node_above_once(d, monkeypatch):
+    """Issue #20's count: rewriting ``d`` keys and reading the root hashes each key's bucket once
+    per write (two keys of one bucket: twice) and each inner node above a changed bucket once
+    (counted against the distinct bucket-path prefixes), and nothing else: no key, no value, no
+    node twice."""
+    fanout, depth = 16, 3
+    store = {f"key{i:05d}": b"v" for i in range(3000)}
+    index = MerkleIndex(MerkleTree.build(store, fanout=fanout, depth=depth))
+    keys = list(store)[:: 3000 // d][:d]
+    index.update({k: b"first" for k in keys})  # written once: remembered
+    _ = index.root
+    tree = MerkleTree.build(store, fanout=fanout, depth=depth)
+    buckets = {tree.bucket_of(k) for k in keys}
+    inner = {(lvl, b // fanout ** (depth - lvl)) for b in buckets for lvl in range(depth)}
+    inputs = counted(monkeypatch)
+    if d == 1:
+        index.set_digest(keys[0], hashlib.sha256(b"again").digest())
+    else:
+        index.update_digests({k: hashlib.sha256(b"again").digest() for k in keys})
+    root = index.root
+    assert sum(x[:1] == b"\x01" for x in inputs) == len(inner)
+    assert sum(x[:1] == b"\x00" for x in inputs) == d and len(inputs) == len(inner) + d
+    assert root == MerkleTree.build({**store, **dict.fromkeys(keys, b"again")}, fanout=fanout, depth=depth).root
