@@ -9,7 +9,6 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections.abc import Collection, Iterable, Mapping
-from decimal import Decimal
 from typing import Any
 
 from replicalab import _validate
@@ -26,6 +25,7 @@ from replicalab.policies import (
     ItemLWW,
     MergePolicy,
 )
+from replicalab.replica.parts import member_strings, step_into
 
 __all__ = ["judge"]
 
@@ -480,20 +480,6 @@ def _carriers(w: WriteRecord, attribute: str, r: WriteRecord, index: _Removals) 
     return on or [x.id for x in concurrent]
 
 
-def _member_texts(value: Any) -> set[str]:
-    """A DynamoDB set's members as the canonical strings of a record's ``elements`` parts
-    (``S:x``, ``N:1.5``, ``B:<hex>``: :func:`replicalab.replica.parts._members`)."""
-    out = set()
-    for v in value if isinstance(value, frozenset) else ():
-        if isinstance(v, Decimal):
-            out.add("N:" + format(v.normalize(), "f"))
-        elif isinstance(v, bytes):
-            out.add("B:" + v.hex())
-        else:
-            out.add("S:" + str(v))
-    return out
-
-
 def _absence_holds(item: Item | None, attribute: str, parts: Iterable[tuple[Any, ...]]) -> bool:
     """True iff ``parts`` are all absences — a nested ``REMOVE`` or a set ``DELETE`` that added
     nothing — and some sibling of ``item`` holds them: its value of ``attribute`` (the cell with
@@ -518,20 +504,19 @@ def _absence_holds(item: Item | None, attribute: str, parts: Iterable[tuple[Any,
     return False
 
 
+_ABSENT = object()  # nothing at a path (step_into)
+
+
 def _lacks(value: Any, part: tuple[Any, ...]) -> bool:
     """Does ``value`` (an attribute's, as a DynamoDB value) lack ``part``'s path (a REMOVE) or
     its deleted members (a set DELETE)?"""
     kind, path, *members = part
-    for step in path[1:]:
-        if isinstance(step, int) and isinstance(value, list) and 0 <= step < len(value):
-            value = value[step]
-        elif isinstance(step, str) and isinstance(value, dict) and step in value:
-            value = value[step]
-        else:
-            return True
+    value = step_into(value, path[1:], _ABSENT)
+    if value is _ABSENT:
+        return True
     if kind == "remove":
         return False
-    return not _member_texts(value) & set(members[1])
+    return not set(member_strings(value if isinstance(value, frozenset) else frozenset())) & set(members[1])
 
 
 def _present(item: Item | None, attribute: str) -> bool:

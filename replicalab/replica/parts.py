@@ -49,7 +49,8 @@ from replicalab.items import INITIAL_WRITE, Item
 _NOTHING = object()  # no value at the path
 _UNREAD = object()  # a value that is not one cell's (a crdt counter or element set)
 
-__all__ = ["bases", "expression_parts", "has_value", "increment_parts", "value_at", "wrote_fields"]
+__all__ = ["bases", "expression_parts", "has_value", "increment_parts", "member_strings", "step_into", "value_at",
+           "wrote_fields"]
 
 
 def _own(operand: Any, path: Path) -> bool:
@@ -57,7 +58,7 @@ def _own(operand: Any, path: Path) -> bool:
     return operand == path or (isinstance(operand, IfNotExists) and operand.path == path)
 
 
-def _members(values: frozenset[Any]) -> list[str]:
+def member_strings(values: frozenset[Any]) -> list[str]:
     """Set members as canonical strings (``S:x``, ``N:1.5``, ``B:<hex>``): equal DynamoDB
     members (``1`` and ``1.0``) give equal strings, and the trace stays plain JSON."""
     out = []
@@ -85,7 +86,7 @@ def _part(action: Any, read: Any = None) -> tuple[Any, ...] | None:
     if isinstance(action, Add) and isinstance(action.value.value, Decimal):
         return ("add", elements)  # a number added to the path's own value
     if isinstance(action, (Add, Delete)) and isinstance(action.value.value, frozenset):
-        members = _members(action.value.value)
+        members = member_strings(action.value.value)
         return ("elements", elements, *((members, []) if isinstance(action, Add) else ([], members)))
     if isinstance(action, Set):
         value = action.value
@@ -114,8 +115,8 @@ def _no_op(action: Any, before: Any) -> bool:
         return len(action.path.elements) > 1 and before is _NOTHING
     if isinstance(action, (Add, Delete)) and isinstance(action.value.value, frozenset) \
             and before is not _UNREAD:
-        had = set(_members(before)) if isinstance(before, frozenset) else set()
-        members = set(_members(action.value.value))
+        had = set(member_strings(before)) if isinstance(before, frozenset) else set()
+        members = set(member_strings(action.value.value))
         return not members & had if isinstance(action, Delete) else members <= had
     return False
 
@@ -168,14 +169,19 @@ def value_at(item: Item | None, path: Any) -> Any:
     if any((c.counter or c.element) and not c.removed
            for v in item.versions for c in v.cells_of(str(path[0]))):  # type: ignore[union-attr]
         return _UNREAD  # a crdt counter or element set: its value is not one cell's
-    value: Any = from_cell(best.value)
-    for step in path[1:]:
+    return step_into(from_cell(best.value), path[1:], _NOTHING)
+
+
+def step_into(value: Any, steps: Any, missing: Any) -> Any:
+    """The part of ``value`` (a DynamoDB value) that ``steps`` (map keys and list indexes, the
+    path after its attribute) lead to, or ``missing`` where a step finds nothing."""
+    for step in steps:
         if isinstance(step, int) and isinstance(value, list) and 0 <= step < len(value):
             value = value[step]
         elif isinstance(step, str) and isinstance(value, dict) and step in value:
             value = value[step]
         else:
-            return _NOTHING
+            return missing
     return value
 
 
