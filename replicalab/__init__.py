@@ -3,14 +3,12 @@
 The names a learner needs first; everything else lives in its module
 (``replicalab.clocks``, ``replicalab.crdts``, ``replicalab.sim``, ...).
 
-    >>> from replicalab import scenarios
-    >>> scenarios.run("london", merge="attribute-lww").summary["silently_lost"]
+    >>>     >>> scenarios.run("london", merge="attribute-lww").summary["silently_lost"]
     0
 """
 
 from typing import TYPE_CHECKING, Any
 
-from replicalab import scenarios
 from replicalab.clocks import Causality, HybridLogicalClock, LamportClock, VectorClock
 from replicalab.crdts import LWWRegister, MVRegister
 from replicalab.errors import ReplicaLabError
@@ -36,6 +34,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from replicalab import scenarios
     from replicalab.sweeps import sweep
 
 
@@ -47,6 +46,10 @@ def __getattr__(name: str) -> Any:
 
         globals()["sweep"] = sweep
         return sweep
+    if name == "scenarios":
+        import replicalab.scenarios as scenarios
+
+        return scenarios
     raise AttributeError(f"module 'replicalab' has no attribute {name!r}")
 
 __version__ = "0.1.0"

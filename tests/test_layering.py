@@ -368,3 +368,15 @@ def test_importing_replicalab_does_not_import_networkx() -> None:
             "print('networkx' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_importing_replicalab_leaves_the_scenarios_for_first_use() -> None:
+    """The scenario catalogue (worlds, London, workloads, the ledger) is a fifth of the import
+    time (issue #20, B15: 147 ms → 116 ms without it): ``import replicalab`` leaves it out, and
+    ``replicalab.scenarios`` — or ``from replicalab import scenarios`` — brings it in on first
+    use, the same module either way."""
+    code = ("import sys, replicalab; print('replicalab.scenarios' in sys.modules); "
+            "from replicalab import scenarios; import replicalab.scenarios as again; "
+            "print(replicalab.scenarios is scenarios is again, scenarios.run('london').summary['silently_lost'])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True", "1"]
