@@ -7,7 +7,6 @@ records (no simulator needed), so a test or a learner can judge a history writte
 from __future__ import annotations
 
 import bisect
-import itertools
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
@@ -117,8 +116,10 @@ class _Removals:
                 self.position[r.id] = len(mine)
                 mine.append(r)
         mine = self.on_key.get(w.key, [])
-        # An iterator, not a slice: a scan stops early, and a copy per call is quadratic.
-        return itertools.islice(mine, self.position.get(w.id, len(mine)) + 1, None)
+        # An iterator from w's position on, neither a slice (a copy per call) nor islice (which
+        # steps over every write before w): on a hot item either is quadratic, and a scan
+        # usually stops after a write or two.
+        return map(mine.__getitem__, range(self.position.get(w.id, len(mine)) + 1, len(mine)))
 
     def on_key_all(self, w: WriteRecord) -> list[WriteRecord]:
         """Every write on ``w``'s item, in time order."""
