@@ -11,7 +11,6 @@ crdt set and counter work (hor, hcn), the literal text fix (hvz) and the deleted
 from __future__ import annotations
 
 import copy
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -20,121 +19,9 @@ from replicalab.dynamodb import GlobalTable
 from replicalab.replica.base import Replica
 from replicalab.sim import Link, Simulation, Uniform, full_mesh
 
-# -- the crdt counter beside a concurrent assignment that is not an integer ----------------------
-
-QUOTA = {"pk": {"S": "quota"}}
-
-
-def _number(shown: Any) -> Decimal:
-    """A final-state number as it is shown: an int, or a decimal in its cell form ``{'N': '3.5'}``."""
-    return Decimal(shown["N"]) if isinstance(shown, dict) else Decimal(shown)
-
-
-def _add_beside_a_concurrent_set(value: dict[str, Any]) -> Any:
-    """us-east-1 ``ADD n 1`` and eu-west-1 ``SET n = value`` at the same moment (neither saw the
-    other), on ``n = 5``, under ``crdt``: the settled result."""
-    table = GlobalTable("quotas", merge="crdt", items=[{**QUOTA, "n": {"N": "5"}}])
-    us, eu = table.client("us-east-1", "us"), table.client("eu-west-1", "eu")
-    table.at(100)
-    us.update_item(TableName="quotas", Key=QUOTA, UpdateExpression="ADD n :v",
-                   ExpressionAttributeValues={":v": {"N": "1"}})
-    eu.update_item(TableName="quotas", Key=QUOTA, UpdateExpression="SET n = :v",
-                   ExpressionAttributeValues={":v": value})
-    return table.settle()
-
-
-def test_an_integer_set_beside_a_concurrent_add_reads_as_the_documented_sum() -> None:
-    """The control for the counter tests below (passes): ``SET n = 10`` beside a concurrent ``ADD n 1``
-    reads 11 everywhere, as CrdtMap documents (the surviving value plus the increment no
-    assignment saw), and both writes are kept."""
-    result = _add_beside_a_concurrent_set({"N": "10"})
-    assert {state["quota"]["n"] for state in result.final.values()} == {11}
-    assert result.ledger.verdicts() == {"w1": "kept", "w2": "kept"}
-
-
-def test_a_decimal_set_beside_a_concurrent_add_is_in_the_sum() -> None:
-    """What was wrong: ``SET n = 2.5`` concurrent with ``ADD n 1`` settles to ``n = 1`` in every
-    region — the 2.5 vanishes from the read, while the ledger calls the SET ``kept``. What is
-    true (CrdtMap's documented rule, "value = Σ surviving assignment values + Σ increments no
-    assignment saw", as the integer control above reads): 2.5 + 1 = 3.5."""
-    result = _add_beside_a_concurrent_set({"N": "2.5"})
-    assert {_number(state["quota"]["n"]) for state in result.final.values()} == {Decimal("3.5")}
-
-
-def test_a_decimal_add_beside_a_concurrent_integer_add_counts_both() -> None:
-    """What was wrong: on a quota at 5 under ``crdt``, eu-west-1 ``ADD used 0.5`` and us-east-1
-    ``ADD used 1`` in the same millisecond settle to ``used = 1`` everywhere, both ``kept`` —
-    the 5 and the 0.5 are gone (found from tutorial 07's own sentence, "An ADD of a decimal
-    (0.5) is not a counter increment: the region writes the sum it read, as under LWW"). What
-    is true by that rule: eu-west-1's 5.5 is an assignment, us-east-1's 1 an increment it had
-    not seen, so every region reads 5.5 + 1 = 6.5 (and even LWW would say 5.5 or 6, never 1)."""
-    table = GlobalTable("quotas", merge="crdt", items=[{**QUOTA, "used": {"N": "5"}}])
-    table.at(100)
-    for region, amount in (("eu-west-1", "0.5"), ("us-east-1", "1")):
-        table.client(region, region).update_item(
-            TableName="quotas", Key=QUOTA, UpdateExpression="ADD used :v",
-            ExpressionAttributeValues={":v": {"N": amount}})
-    result = table.settle()
-    assert {_number(state["quota"]["used"]) for state in result.final.values()} == {Decimal("6.5")}
-
-
-@pytest.mark.parametrize("value", [
-    pytest.param({"S": "x"}, id="string"),
-    pytest.param({"SS": ["a"]}, id="string-set"),
-    pytest.param({"L": [{"N": "1"}]}, id="list")])
-def test_a_write_the_ledger_calls_kept_can_be_read(value: dict[str, Any]) -> None:
-    """What was wrong: ``SET n = "x"`` concurrent with ``ADD n 1`` (crdt) — the ledger says both
-    writes are ``kept``, yet every region reads ``n = 1``: the string is stored (its cell
-    survives every merge) but no read can ever see it, so "kept" is a verdict nobody can check.
-    What is true: a ``kept`` assignment's value is visible in the attribute's read (as
-    concurrent values are for any other attribute), or the ledger does not call it kept."""
-    result = _add_beside_a_concurrent_set(value)
-    shown = [state["quota"]["n"] for state in result.final.values()]
-    assert result.ledger.verdicts()["w2"] != "kept" or all(isinstance(n, list) for n in shown), shown
-
-
-
-def test_an_add_answers_the_value_its_own_region_then_reads() -> None:
-    """What was wrong: under ``crdt``, after concurrent ``SET n = 10`` (eu-west-1) and ``SET n =
-    20`` (us-east-1) have both arrived everywhere, eu-west-1's ``ADD n 1`` with
-    ``ReturnValues=ALL_NEW`` answers ``n = 21``, and a GetItem in the same region right after
-    (nothing else written in between) returns ``n = 31``: the client is told one number and
-    the table holds another. What is true: an UpdateItem's ALL_NEW is the item its region
-    holds after the write — here what the next read there returns."""
-    table = GlobalTable("quotas", merge="crdt", items=[{**QUOTA, "n": {"N": "5"}}])
-    eu, us = table.client("eu-west-1", "eu"), table.client("us-east-1", "us")
-    table.at(100)
-    for client, value in ((eu, "10"), (us, "20")):
-        client.update_item(TableName="quotas", Key=QUOTA, UpdateExpression="SET n = :v",
-                           ExpressionAttributeValues={":v": {"N": value}})
-    table.at(3000)
-    told = eu.update_item(TableName="quotas", Key=QUOTA, UpdateExpression="ADD n :v",
-                          ExpressionAttributeValues={":v": {"N": "1"}}, ReturnValues="ALL_NEW")
-    read = eu.get_item(TableName="quotas", Key=QUOTA, ConsistentRead=True)
-    assert told["Attributes"]["n"] == read["Item"]["n"], (told["Attributes"], read["Item"])
-
-
-def test_two_concurrent_adds_never_make_an_item_unreadable() -> None:
-    """What was wrong: under ``crdt``, on ``n = 10**38 - 2`` (38 digits), eu-west-1 ``ADD n 1`` and
-    us-east-1 ``ADD n 2`` are each accepted (99…99 and 1E+38 fit), both are ``kept``, and the
-    merged counter is ``10**38 + 1`` — 39 significant digits. From then on every GetItem and
-    every UpdateItem of the item (even ``SET m = :v``) raises ValidationException "Attempting to
-    store more than 38 significant digits in a Number": the item can never be read or written
-    again through the API. What is true: an acknowledged write never makes a valid GetItem
-    fail."""
-    from replicalab.dynamodb.exceptions import DynamoDBError
-
-    table = GlobalTable("quotas", merge="crdt", items=[{**QUOTA, "n": {"N": "9" * 37 + "8"}}])
-    table.at(100)
-    for region, amount in (("eu-west-1", "1"), ("us-east-1", "2")):
-        table.client(region, region).update_item(
-            TableName="quotas", Key=QUOTA, UpdateExpression="ADD n :v",
-            ExpressionAttributeValues={":v": {"N": amount}})
-    table.at(3000)
-    try:
-        table.client("eu-west-1", "reader").get_item(TableName="quotas", Key=QUOTA)
-    except DynamoDBError as error:
-        raise AssertionError(f"a GetItem of a held item failed: {error}") from None
+# The crdt counter reproducers of this review (a decimal or a string beside a counter, an ADD's
+# answer, a sum past 38 digits, the stepper's view of a counter) live, fixed, in
+# tests/test_crdt_counter_review.py.
 
 # -- a deep copy of a simulation mid-run -------------------------------------------------------
 
@@ -185,50 +72,6 @@ def test_a_simulation_copied_mid_run_continues_exactly_as_the_original(trace: bo
         sim.run_until_quiescent()
     assert _ending(twin) == _ending(original) == _ending(fresh)
 
-
-# -- what the step-through page shows of a crdt counter ------------------------------------------
-
-
-def test_the_stepper_shows_a_crdt_counter_as_it_reads() -> None:
-    """What was wrong (before last session too; the one-cell-per-replica counter kept it): the
-    ``counter`` story under ``crdt`` settles to ``used = 3`` in every region, but the state the
-    step-through page (and every Wrote/Merged trace item) shows for each region after its last
-    step is ``used: [1, 'w3']`` — one replica's running total, as if two increments were lost.
-    What is true: the state a step shows for an attribute is what the attribute reads."""
-    from replicalab import scenarios
-    from replicalab.viz.story import build
-
-    result = scenarios.run("counter", merge="crdt", seed=0)
-    story = build(result)
-    for region, items in result.final.items():
-        assert items["quota_acme"]["used"] == 3
-        last = [s.state for s in story.steps if s.replica == region and s.state][-1]
-        assert [v["cells"]["used"][0] for v in last["quota_acme"]] == [3], (region, last)
-
-
-
-def test_the_stepper_never_shows_a_counted_increment_as_dropped() -> None:
-    """What was wrong: two ``ADD n 1`` at eu-west-1 (t=0, t=10) under ``crdt``: both ``kept``,
-    n reads 2 everywhere — yet the second write's step lists a loss of w1 ("counted on in
-    eu-west-1's running total of n by local write w2, which saw it"), so the step-through page's
-    ledger panel shows w1 "dropped so far: eu-west-1 (step 2)" beside its final verdict
-    ``kept``. A Loss means "write's value of attribute vanished"; an increment carried in the
-    newer running total did not vanish (the crdt merge already records no loss for it). What
-    is true: no step of a run lists a loss of a write whose increment still counts."""
-    from replicalab.scenarios.world import ClientWrite, TableScenario
-    from replicalab.viz.story import build
-
-    regions = ("eu-west-1", "us-east-1")
-    scenario = TableScenario(
-        name="two-adds", description="two increments in one region", regions=regions,
-        latency={regions: Uniform(50, 60)}, initial={"k": {"n": 0}},
-        workload=(ClientWrite(0, "eu-west-1", "w1", "c1", "k", {}, add={"n": 1}),
-                  ClientWrite(10, "eu-west-1", "w2", "c2", "k", {}, add={"n": 1})))
-    result = scenario.run("crdt", 0)
-    assert result.ledger.verdicts() == {"w1": "kept", "w2": "kept"}
-    assert {state["k"]["n"] for state in result.final.values()} == {2}
-    dropped = [(step.index, loss) for step in build(result).steps for loss in step.losses]
-    assert dropped == [], dropped
 
 # -- the gradebook CSV opened where cells split on ';' or tabs --------------------------------
 
