@@ -33,7 +33,7 @@ from replicalab.clocks import VectorClock
 from replicalab.errors import ConfigError, ReplicaLabError, SerializationError
 
 __all__ = ["INITIAL_STAMP", "INITIAL_WRITE", "Cell", "Item", "Stamp", "Version", "format_wall", "member_form",
-           "member_kind", "members_of", "sorted_elements", "typed_groups", "typed_view", "value_groups"]
+           "member_kind", "members_of", "sorted_elements", "typed_view", "value_groups"]
 
 #: Provenance of data loaded before the run starts; it happened before every client write.
 INITIAL_WRITE = "initial"
@@ -393,8 +393,7 @@ class Version:
             if any(c.typed or c.counter for c in cells):
                 # A DynamoDB set (its typed cell form) or a counter (its sum) under crdt, with
                 # any concurrent value of another kind beside it: the multi-value read.
-                groups = value_groups(every[name])
-                out[name] = groups[0][1] if len(groups) == 1 else [value for _, value in groups]
+                out[name] = typed_view(every[name])
             elif any(c.element for c in cells):
                 out[name] = sorted_elements(c.value for c in cells)
             elif len(cells) == 1:
@@ -504,17 +503,12 @@ def value_groups(cells: Iterable[Cell]) -> list[tuple[Stamp, Any]]:
     return sorted(groups, key=lambda g: g[0].key)
 
 
-def typed_groups(cells: Iterable[Cell]) -> list[tuple[Stamp, Any]]:
-    """:func:`value_groups` of an attribute holding DynamoDB set members (the name it had
-    before counters joined it; the same groups)."""
-    return value_groups(cells)
-
-
 def typed_view(cells: Iterable[Cell]) -> Any:
-    """What :meth:`Version.attributes` shows for an attribute holding DynamoDB set members:
-    the set in cell form (``{"SS": ["a", "b"]}``) or, with concurrent values of other types,
-    the list of them, oldest first (:func:`typed_groups`)."""
-    groups = [value for _, value in typed_groups(cells)]
+    """What :meth:`Version.attributes` shows for an attribute holding DynamoDB set members or
+    a crdt counter: the set in cell form (``{"SS": ["a", "b"]}``) or the counter's number or,
+    with concurrent values of other kinds, the list of them, oldest first
+    (:func:`value_groups`)."""
+    groups = [value for _, value in value_groups(cells)]
     return groups[0] if len(groups) == 1 else groups
 
 
