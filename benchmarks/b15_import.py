@@ -14,6 +14,13 @@ count includes the interpreter's own start-up, about 39 M instructions).
 
 Checks: ``import replicalab`` must not import networkx, hypothesis, xml.sax or urllib.
 
+Reported beside the target, no target of their own: what a first use costs, timed in a fresh
+interpreter with ``time.perf_counter`` around the statement (the package's names are bound on
+first use, so these are where the modules' import time went): ``from replicalab import`` the
+``Simulation`` and ``Replica`` (a learner's own replica, chapters 1–5), the twelve names
+``import replicalab`` imported eagerly before it went lazy, and ``from replicalab import
+scenarios`` (what ``replicalab run`` needs).
+
 Run ``python benchmarks/b15_import.py [--baseline DIR] [--instructions]`` (about 20 s).
 """
 
@@ -57,11 +64,29 @@ def import_ms(checkout: Path) -> float:
     return int(match.group(1)) / 1000
 
 
-def instructions(checkout: Path) -> int | None:
+#: The names ``import replicalab`` imported eagerly until 2026-12 (all of ``__all__`` but
+#: ``scenarios`` and ``sweep``, which were already bound on first use).
+EAGER_NAMES = ("Causality, HybridLogicalClock, LamportClock, VectorClock, LWWRegister, MVRegister, "
+               "ReplicaLabError, get_policy, policy_names, Replica, TableReplica, Simulation")
+FIRST_USES = {
+    "Simulation, Replica (your own replica)": "from replicalab import Simulation, Replica",
+    "the 12 names once imported eagerly": f"from replicalab import {EAGER_NAMES}",
+    "from replicalab import scenarios": "from replicalab import scenarios",
+}
+
+
+def first_use_ms(checkout: Path, statement: str) -> float:
+    """Wall ms of ``statement`` in a fresh interpreter (after its own start-up)."""
+    code = (f"import time; t = time.perf_counter(); {statement}; "
+            "print((time.perf_counter() - t) * 1000)")
+    return float(_run(checkout, "-c", code).stdout)
+
+
+def instructions(checkout: Path, statement: str = "import replicalab") -> int | None:
     if shutil.which("valgrind") is None:
         return None
     err = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-                          sys.executable, "-c", "import replicalab"], env=_env(checkout),
+                          sys.executable, "-c", statement], env=_env(checkout),
                          cwd="/", capture_output=True, text=True, check=True).stderr
     match = re.search(r"Collected : (\d+)", err)
     return int(match.group(1)) if match else None
@@ -98,6 +123,18 @@ def main(argv: list[str] | None = None) -> int:
     best = min(times["this checkout"])
     print(f"\n  best round {best:.1f} ms (target ≤ {TARGET_MS:.0f} ms): "
           f"{H.verdict(best, TARGET_MS, at_most=True)}")
+    uses = {(name, use): [] for name in checkouts for use in FIRST_USES}
+    for _ in range(max(3, repeats // 3)):
+        for name, checkout in checkouts.items():
+            for use, statement in FIRST_USES.items():
+                uses[name, use].append(first_use_ms(checkout, statement))
+    print("\n  first use (no target; perf_counter in a fresh interpreter, median / best"
+          f"{'; instructions, interpreter start-up included' if args.instructions else ''}):")
+    for (name, use), ms in uses.items():
+        count = instructions(checkouts[name],
+                             FIRST_USES[use]) if args.instructions else None
+        print(f"    {name:<14} {use:<40} {statistics.median(ms):6.1f} / {min(ms):6.1f} ms"
+              + (f"  {count / 1e6:5.0f} M" if count else ""))
     if "baseline" in times:
         print(f"  baseline ÷ this checkout: {statistics.median(times['baseline']) / statistics.median(times['this checkout']):.2f}x"
               f" (medians), {min(times['baseline']) / best:.2f}x (best rounds)")

@@ -58,6 +58,7 @@ together by every type's ``to_json``/``from_json``, which call them as ``seriali
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -255,9 +256,10 @@ OP_TYPES = (
 )
 
 #: The classes this module decodes into, by qualified name. They sit in the layers above
-#: this one (clocks, dots, the CRDTs), so this module never imports them: each registers
-#: itself when its module is imported (``import replicalab`` imports them all). A document
-#: can only name a class in FORMATS or OP_TYPES, and only a registered class is found.
+#: this one (clocks, dots, the CRDTs), so this module never imports them at import time:
+#: each registers itself when its module is imported, and a class not registered yet is
+#: loaded from its module as :data:`FORMATS` names it (a fixed table: a document can only
+#: name a class in FORMATS or OP_TYPES, so data never chooses what code is imported).
 _REGISTERED: dict[str, type] = {}
 
 
@@ -271,14 +273,29 @@ def register(*classes: type) -> None:
 
 
 def _registered(name: str) -> Any:
-    try:
-        return _REGISTERED[name]
-    except KeyError:
-        raise SerializationError(f"{name} is not loaded; import replicalab first") from None
+    """The class named ``name`` (``VectorClock``, ``GCounter.Increment``), its module imported
+    if no one has yet (``import replicalab`` imports only what is used)."""
+    cls = _REGISTERED.get(name)
+    if cls is None:
+        _load(name.partition(".")[0])
+        cls = _REGISTERED.get(name)
+    if cls is None:
+        raise SerializationError(f"{name} is not a type replicalab decodes")
+    return cls
+
+
+def _load(state: str) -> None:
+    """Import the module that defines state type ``state``, if :data:`FORMATS` names it."""
+    for module, name in FORMATS.values():
+        if name == state:
+            importlib.import_module(module)  # registers its classes
 
 
 def _op_classes() -> dict[str, type]:
-    """The allow-listed op types that are loaded, by qualified name."""
+    """The allow-listed op types, by qualified name (their modules imported)."""
+    for state in sorted({name.partition(".")[0] for name in OP_TYPES}):
+        if state not in _REGISTERED:
+            _load(state)
     return {name: _REGISTERED[name] for name in OP_TYPES if name in _REGISTERED}
 
 

@@ -14,6 +14,7 @@ no NaN and integer times, so the same run gives the same bytes everywhere.
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -219,12 +220,14 @@ class Trace:
 
 
 #: How a trace is drawn, by format. The pictures sit far above the trace in the layers, so the
-#: trace never imports them: :mod:`replicalab.viz` registers its drawing functions here when it
-#: is imported (``import replicalab`` imports it).
+#: trace never imports them when it is imported: :mod:`replicalab.viz` registers its drawing
+#: functions here, and the first drawing imports it if no one has yet.
 RENDERERS: dict[str, Callable[..., str]] = {}
 
 
 def _renderer(name: str) -> Callable[..., str]:
+    if name not in RENDERERS:
+        importlib.import_module("replicalab.viz")  # registers every renderer
     try:
         return RENDERERS[name]
     except KeyError:

@@ -8,10 +8,10 @@ import pytest
 
 import replicalab
 
-MODULES = sorted(
+MODULES = ["replicalab", *sorted(
     m.name for m in pkgutil.walk_packages(replicalab.__path__, prefix="replicalab.")
     if not m.name.endswith("__main__")
-)
+)]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -21,6 +21,8 @@ inside functions or ``if TYPE_CHECKING:`` blocks. The rules:
 from __future__ import annotations
 
 import ast
+import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -380,3 +382,41 @@ def test_importing_replicalab_leaves_the_scenarios_for_first_use() -> None:
             "print(replicalab.scenarios is scenarios is again, scenarios.run('london').summary['silently_lost'])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "True", "1"]
+
+
+def test_import_replicalab_imports_nothing_until_a_name_is_used() -> None:
+    """B15 (issue #20): ``import replicalab`` binds its names on first use (PEP 562), so it
+    imports no submodule at all; each name and each submodule is then the same object as in
+    its home module, and a name that is neither raises AttributeError."""
+    code = ("import sys, replicalab; print(sorted(m for m in sys.modules if m.startswith('replicalab.'))); "
+            "from replicalab import Simulation, TableReplica, get_policy; import replicalab.sim, replicalab.replica; "
+            "print(Simulation is replicalab.sim.Simulation, TableReplica is replicalab.replica.TableReplica, "
+            "replicalab.dynamodb.GlobalTable.__module__, replicalab.viz.__name__, "
+            "all(getattr(replicalab, n) is not None for n in replicalab.__all__), "
+            "set(replicalab.__all__) <= set(dir(replicalab)), hasattr(replicalab, 'nonesuch'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == [
+        "[]", "True True replicalab.dynamodb.global_table replicalab.viz True True False"]
+
+
+def test_a_submodule_that_fails_to_import_says_why_instead_of_no_such_attribute(tmp_path: Path) -> None:
+    """The lazy ``__getattr__`` turns only a missing submodule into AttributeError: a submodule
+    that exists but imports something missing raises that error, naming it."""
+    package = tmp_path / "replicalab_probe"
+    shutil.copytree(Path(replicalab.__file__).parent, package / "replicalab",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (package / "replicalab" / "broken.py").write_text("import no_such_module_here\n")
+    code = ("import replicalab\ntry:\n    replicalab.broken\nexcept ModuleNotFoundError as e:\n"
+            "    print('ModuleNotFoundError', e.name)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(package)}, cwd=tmp_path)
+    assert out.stdout.strip() == "ModuleNotFoundError no_such_module_here"
+
+
+def test_a_trace_draws_itself_in_a_process_that_never_imported_the_pictures() -> None:
+    """The trace never imports :mod:`replicalab.viz` when it is imported (the pictures sit far
+    above it); its first drawing does, so ``Trace.to_svg`` works whatever was imported before."""
+    code = ("import sys; from replicalab.trace import Trace; t = Trace(); t.record(0, 'Started', 'a', {}); "
+            "print('replicalab.viz' in sys.modules, t.to_svg().startswith('<svg'), 'replicalab.viz' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True", "True"]

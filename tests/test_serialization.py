@@ -8,6 +8,8 @@ documents fed to every ``from_json``.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 from hypothesis import given
@@ -165,6 +167,29 @@ def test_op_golden_vector(op, text):
     assert op.to_json() == text
     assert serialization.op_from_json(text) == op == serialization.from_json(text)
     assert type(op).from_json(text) == op
+
+
+def test_a_fresh_process_decodes_every_format_and_op_importing_only_serialization():
+    """``import replicalab`` imports only what is used (issue #20, B15), so a process that reads
+    documents may have loaded none of the types they name: ``from_json`` imports a type's module
+    from its fixed table (never a module a document names) and decodes the same values."""
+    texts = [text for _, text in GOLDEN] + [text for _, text in OP_GOLDEN]
+    code = ("import json, sys; from replicalab import serialization; "
+            "assert 'replicalab.crdts' not in sys.modules and 'replicalab.clocks' not in sys.modules; "
+            "print(json.dumps([repr(serialization.from_json(t)) for t in json.load(sys.stdin)]))")
+    out = subprocess.run([sys.executable, "-c", code], input=json.dumps(texts), capture_output=True,
+                         text=True, check=True)
+    expected = [repr(value) for value, _ in GOLDEN] + [repr(op) for op, _ in OP_GOLDEN]
+    assert json.loads(out.stdout) == expected
+
+
+def test_a_name_outside_the_table_imports_nothing():
+    before = set(sys.modules)
+    with pytest.raises(SerializationError, match="unknown op"):
+        serialization.op_from_json('{"fields":{},"format":"replicalab/op","op":"os.system","schema_version":1}')
+    with pytest.raises(SerializationError, match="not a type replicalab decodes"):
+        serialization._registered("Unknown")
+    assert set(sys.modules) == before
 
 
 OP_KINDS = STATE_KINDS[:12]
