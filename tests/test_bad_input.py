@@ -13,6 +13,7 @@ The CLI section checks that bad command lines end with status 2 and exactly one
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import os
 import subprocess
@@ -543,6 +544,14 @@ ROWS += [
                                                replica="a")),
     row("skew that is not a mapping", ConfigError,
         lambda _: scenarios.run("london", skew=5), says="mapping of region -> ms"),
+    # Found by the fuzz below: the message quoted the value with repr(), which a list nested
+    # 50,000 deep turns into a RecursionError instead of the ConfigError.
+    row("skew that is a deeply nested list", ConfigError,
+        lambda _: scenarios.run("london", skew=functools.reduce(lambda x, _: [x], range(50_000), [])),
+        says="mapping of region -> ms"),
+    row("homes key that is a deeply nested tuple", ReplicaIdError,
+        lambda _: scenarios.run("london", homes={functools.reduce(lambda x, _: (x,), range(50_000), ()): "mars-1"}),
+        says="unknown region"),
     row("watts_strogatz seed not an int", ConfigError,
         lambda _: watts_strogatz(5, 2, 0.1, seed="x")),
     row("links pair with a non-string id", ReplicaIdError,

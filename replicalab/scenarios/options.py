@@ -207,14 +207,14 @@ def validate(scenario: Scenario, merge: str | MergePolicy = "item-lww", seed: in
     if not isinstance(homes, Mapping):
         raise ConfigError(f"homes must be a mapping of key -> region, got {_validate.shown(homes)}")
     for key, region in homes.items():
-        _region(scenario, region, f"home of {key!r}")
+        _region(scenario, region, f"home of {_validate.shown(key)}")
     primary = given.get("primary") or scenario.primary or sorted(scenario.regions)[-1]
     _region(scenario, primary, "primary")
     skew = given.get("skew")
     skew = dict(scenario.skew) if skew is None else skew
     if not isinstance(skew, Mapping):
         raise ConfigError(
-            f"skew must be a mapping of region -> ms, e.g. {{'us-east-1': -60}}; got {skew!r}"
+            f"skew must be a mapping of region -> ms, e.g. {{'us-east-1': -60}}; got {_validate.shown(skew)}"
         )
     for region, ms in skew.items():
         _region(scenario, region, "skew")
@@ -309,7 +309,7 @@ def _inside_regions(scenario: Scenario, mode: str, given: Mapping[str, Any]
     outages = given.get("az_outages", ())
     if per_region == 1:
         if protocol is not None:
-            raise ConfigError(f"region_protocol={protocol!r} runs inside a region of several replicas; "
+            raise ConfigError(f"region_protocol={_validate.shown(protocol)} runs inside a region of several replicas; "
                               "give replicas_per_region=3 (one per AZ) with it")
         if outages:
             raise ConfigError("az_outages take down one AZ of a region of several replicas; "
@@ -395,7 +395,7 @@ def _grouped_scenarios() -> list[str]:
 def _region(scenario: Scenario, region: Any, what: str) -> None:
     if region not in scenario.regions:
         raise ReplicaIdError(
-            f"{what} names unknown region {region!r}; regions are {list(scenario.regions)}"
+            f"{what} names unknown region {_validate.shown(region)}; regions are {list(scenario.regions)}"
         )
 
 
