@@ -44,6 +44,32 @@ def test_smoke_run_passes_its_answer_checks(script: Path) -> None:
     assert "MISSED" not in done.stdout, output
 
 
+#: The optional peers (pyproject's ``bench`` extra, and merkletools) and the benchmarks using them.
+PEERS = ("simpy", "vectorclock", "pycrdt", "crdts", "pymerkle", "merkletools")
+WITH_PEERS = ("b1_simulator", "b2_vector_clocks", "b3_map_merge", "b4_sets_counters", "b5_merkle")
+HIDE_PEERS = """
+import runpy, sys
+for name in {peers!r}:
+    sys.modules[name] = None  # `import name` now raises ImportError, as if not installed
+sys.path.insert(0, {benchmarks!r})
+sys.argv = [{script!r}, "--smoke"]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("name", WITH_PEERS)
+def test_smoke_run_without_peers_runs_replicalabs_checks_and_says_what_it_skipped(name: str) -> None:
+    # What a checkout installed with '.[dev]' only (no 'bench' extra) runs.
+    code = HIDE_PEERS.format(peers=PEERS, benchmarks=str(BENCHMARKS),
+                             script=str(BENCHMARKS / f"{name}.py"))
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                          timeout=300)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    (checks,) = [line.strip() for line in done.stdout.splitlines() if line.strip().startswith("checks:")]
+    assert checks.startswith("checks: ok (") and "not installed" in checks, output
+
+
 def test_run_py_passes_smoke_on() -> None:
     done = subprocess.run([sys.executable, str(BENCHMARKS / "run.py"), "--smoke", "b2", "b17"],
                           cwd=REPO, capture_output=True, text=True, timeout=300)
