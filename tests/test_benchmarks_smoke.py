@@ -82,7 +82,7 @@ def test_run_py_passes_smoke_on() -> None:
 
 
 @pytest.fixture
-def bench(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def bench(monkeypatch: pytest.MonkeyPatch):
     """Import a benchmark module as run.py does (benchmarks/ on sys.path), leaving smoke mode
     off again afterwards."""
     monkeypatch.syspath_prepend(str(BENCHMARKS))
@@ -107,11 +107,11 @@ def _wrong(capsys: pytest.CaptureFixture[str], module: ModuleType) -> str:
     return out
 
 
-def test_b1_catches_a_simulator_that_ends_in_another_state(bench, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_b1_catches_a_simulator_that_ends_in_another_state(bench, capsys, monkeypatch) -> None:
     b1 = bench("b1_simulator")
     honest = b1.run_replicalab
 
-    def off_by_one(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def off_by_one(*args, **kwargs):
         seconds, answer = honest(*args, **kwargs)
         return seconds, answer._replace(sum_time=answer.sum_time + 1)
 
@@ -120,7 +120,7 @@ def test_b1_catches_a_simulator_that_ends_in_another_state(bench, capsys, monkey
     assert "replicalab, tracing off ended in" in out and "1% loss: replicalab ended in" in out
 
 
-def test_b4_catches_an_orset_that_loses_an_add(bench, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_b4_catches_an_orset_that_loses_an_add(bench, capsys, monkeypatch) -> None:
     b4 = bench("b4_sets_counters")
     honest = b4.build_orset
     monkeypatch.setattr(b4, "build_orset", lambda adds, removes, replica: honest(adds[1:], removes, replica))
@@ -128,20 +128,20 @@ def test_b4_catches_an_orset_that_loses_an_add(bench, capsys, monkeypatch) -> No
     assert "replicalab ORSet does not follow its rule (add-wins)" in out
 
 
-def test_b7_catches_a_checker_that_calls_everything_linearizable(bench, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_b7_catches_a_checker_that_calls_everything_linearizable(bench, capsys, monkeypatch) -> None:
     b7 = bench("b7_linearizability")
     honest = b7.linearizable
 
     class Yes:
-        def __init__(self, verdict):  # type: ignore[no-untyped-def]
+        def __init__(self, verdict):
             self.ok, self.order, self.core = True, verdict.order, verdict.core
 
-    def liar(ops):  # type: ignore[no-untyped-def]
+    def liar(ops):
         return Yes(honest(ops))
 
     real_stale = b7.stale
 
-    def stale(ops):  # type: ignore[no-untyped-def]
+    def stale(ops):
         # The stale history is made with the honest checker (it asks which read is stale).
         monkeypatch.setattr(b7, "linearizable", honest)
         try:
@@ -155,11 +155,11 @@ def test_b7_catches_a_checker_that_calls_everything_linearizable(bench, capsys, 
     assert "stale read: replicalab says linearizable=True, by construction False" in out
 
 
-def test_b17_catches_a_counter_that_loses_an_increment(bench, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_b17_catches_a_counter_that_loses_an_increment(bench, capsys, monkeypatch) -> None:
     b17 = bench("b17_hot_counter")
     honest = b17.scenario
 
-    def one_add_short(n, *, hot):  # type: ignore[no-untyped-def]
+    def one_add_short(n, *, hot):
         story = honest(n, hot=hot)
         import attrs
 
