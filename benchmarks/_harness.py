@@ -27,6 +27,35 @@ if str(REPO) not in sys.path:
 perf_counter = time.perf_counter
 process_time = time.process_time
 
+#: ``--smoke`` (every benchmark has it; tests/test_benchmarks_smoke.py runs each one so): the
+#: smallest sizes that still reach every code path and every answer check, one round, no
+#: warm-up. Timings are printed but no target is judged: a smoke run on a loaded CI machine
+#: says nothing about speed, only whether the benchmark still runs and its answers agree.
+SMOKE = False
+#: Warm-up rounds ``measure`` runs before the measured ones (none in a smoke run).
+WARMUP = 1
+SMOKE_HELP = ("smallest sizes that still run every answer check, 1 round, no warm-up, "
+              "targets not judged: for the test suite, not for the record")
+
+
+def set_smoke(on: bool) -> None:
+    """Enter (or leave) smoke mode; each benchmark's ``main`` calls this with its ``--smoke``,
+    so benchmarks run one after another in one process (``run.py``) do not inherit it."""
+    global SMOKE, WARMUP
+    SMOKE, WARMUP = on, (0 if on else 1)
+
+
+def checks(failures: Sequence[str], what: str) -> int:
+    """The closing line of a benchmark and its exit status: ``checks: ok (what was compared)``
+    only when every answer check passed, else ``checks: FAILED`` (the script has printed the
+    failures). The smoke test looks for the first line, so print it only after the checks ran."""
+    print()
+    if failures:
+        print(f"  checks: FAILED ({len(failures)} of them, listed above)")
+        return 1
+    print(f"  checks: ok ({what})")
+    return 0
+
 
 def version(dist: str) -> str:
     """Installed version of a distribution, or 'missing'."""
@@ -72,13 +101,20 @@ class Result:
 
 
 def measure(
-    contenders: dict[str, Callable[[], tuple[float, Any]]], *, repeats: int, warmup: int = 1
+    contenders: dict[str, Callable[[], tuple[float, Any]]],
+    *,
+    repeats: int,
+    warmup: int | None = None,
 ) -> dict[str, Result]:
     """Run every contender ``warmup + repeats`` times, interleaved; keep the last ``repeats``.
+
+    ``warmup`` defaults to ``WARMUP``: one round, none in a smoke run.
 
     A contender is a zero-argument function that does its own untimed setup and
     returns ``(seconds, answer)`` for its timed part.
     """
+    if warmup is None:
+        warmup = WARMUP
     results = {name: Result(name) for name in contenders}
     for round_no in range(warmup + repeats):
         for name, fn in contenders.items():
@@ -115,6 +151,8 @@ def ratio(peer: Result, ours: Result) -> tuple[float, float]:
 
 
 def verdict(value: float, target: float, *, at_most: bool = False) -> str:
+    if SMOKE:
+        return "not judged (smoke)"
     ok = value <= target if at_most else value >= target
     return "ok" if ok else "MISSED"
 

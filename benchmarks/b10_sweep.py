@@ -85,9 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=None, help="measured rounds (default 3)")
     parser.add_argument("--scenario", choices=["london", "crash"], action="append",
                         help="only this workload (repeatable; default both)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="3 seeds per scenario (a Dask cluster is still started): " + H.SMOKE_HELP)
     args = parser.parse_args(argv)
-    seeds = range(63 if args.quick else 250)
-    repeats = args.repeats or (1 if args.quick else 3)
+    H.set_smoke(args.smoke)
+    seeds = range(3 if args.smoke else 63 if args.quick else 250)
+    repeats = args.repeats or (1 if args.quick or args.smoke else 3)
     print(f"{H.environment_line()}, dask {H.version('distributed')}; "
           f"best and median of {repeats} interleaved rounds after a warm-up")
     print(f"  before: {load()}")
@@ -156,7 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  after: {load()}")
     for failure in failures:
         print(f"  CHECK FAILED: {failure}")
-    return 1 if failures else 0
+    backends = "workers=1, workers=2" + (", dask" if cluster is not None else " (dask skipped: not installed)")
+    return H.checks(failures, f"{backends} give byte-identical JSON on {len(seeds)} seeds x 8 patterns, "
+                    f"{', '.join(args.scenario or ('london', 'crash'))}")
 
 
 if __name__ == "__main__":

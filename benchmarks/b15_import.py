@@ -98,8 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=None, help="rounds (default 21)")
     parser.add_argument("--baseline", type=Path, default=None, help="another replicalab checkout")
     parser.add_argument("--instructions", action="store_true", help="also count instructions (valgrind)")
+    parser.add_argument("--smoke", action="store_true", help="1 round: " + H.SMOKE_HELP)
     args = parser.parse_args(argv)
-    repeats = args.repeats or (5 if args.quick else 21)
+    H.set_smoke(args.smoke)
+    repeats = args.repeats or (1 if args.smoke else 5 if args.quick else 21)
     checkouts = {"this checkout": H.REPO}
     if args.baseline is not None:
         checkouts["baseline"] = args.baseline.resolve()
@@ -124,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n  best round {best:.1f} ms (target ≤ {TARGET_MS:.0f} ms): "
           f"{H.verdict(best, TARGET_MS, at_most=True)}")
     uses = {(name, use): [] for name in checkouts for use in FIRST_USES}
-    for _ in range(max(3, repeats // 3)):
+    for _ in range(1 if args.smoke else max(3, repeats // 3)):
         for name, checkout in checkouts.items():
             for use, statement in FIRST_USES.items():
                 uses[name, use].append(first_use_ms(checkout, statement))
@@ -140,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
               f" (medians), {min(times['baseline']) / best:.2f}x (best rounds)")
     for failure in failures:
         print(f"  WRONG ANSWER: {failure}")
-    return 1 if failures else 0
+    return H.checks(failures, f"import replicalab imports none of {', '.join(FORBIDDEN)}; "
+                    "each first use runs")
 
 
 if __name__ == "__main__":

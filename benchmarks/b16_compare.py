@@ -31,6 +31,7 @@ from replicalab.scenarios.result import percentile
 
 SIZES = (100, 400, 1600)
 QUICK = (100, 400)
+SMOKE = (10, 20)  # the pooled check runs at the first
 TARGET = 1.5
 
 
@@ -57,8 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="S up to 400")
     parser.add_argument("--repeats", type=int, default=1, help="ignored: one traced call per S")
+    parser.add_argument("--smoke", action="store_true", help=f"S = {', '.join(map(str, SMOKE))}: " + H.SMOKE_HELP)
     args = parser.parse_args(argv)
-    sizes = QUICK if args.quick else SIZES
+    H.set_smoke(args.smoke)
+    sizes = SMOKE if args.smoke else QUICK if args.quick else SIZES
     print(H.environment_line())
     H.banner("B16 compare london, one pattern, S seeds, under tracemalloc")
     failures = []
@@ -87,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
           f"the seeds (target ≤ {TARGET}x): {H.verdict(growth, TARGET, at_most=True)}")
     for failure in failures:
         print(f"  WRONG ANSWER: {failure}")
-    return 1 if failures else 0
+    return H.checks(failures, f"S = {sizes[0]}: the aggregated row = the one pooled from every Result")
 
 
 if __name__ == "__main__":

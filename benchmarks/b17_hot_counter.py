@@ -33,6 +33,7 @@ from replicalab.sim.network import Uniform
 REGIONS = ("ap-southeast-2", "eu-west-1", "us-east-1")
 SIZES = (200, 800, 3200)
 QUICK = (200, 800)
+SMOKE = (20, 40)
 TARGET_FLOOR = 1.5
 TARGET_GROWTH = 1.5
 
@@ -67,9 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="N up to 800, 3 rounds")
     parser.add_argument("--repeats", type=int, default=None, help="measured rounds (default 3)")
+    parser.add_argument("--smoke", action="store_true", help=f"N = {', '.join(map(str, SMOKE))}: " + H.SMOKE_HELP)
     args = parser.parse_args(argv)
-    sizes = QUICK if args.quick else SIZES
-    repeats = args.repeats or 3
+    H.set_smoke(args.smoke)
+    sizes = SMOKE if args.smoke else QUICK if args.quick else SIZES
+    repeats = args.repeats or (1 if args.smoke else 3)
     print(H.environment_line())
     H.banner("B17 hot crdt counter: N ADDs on one key vs on N keys, 3 regions")
     rows, per_add, failures = [], [], []
@@ -92,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
           f"(linear: ≤ {TARGET_GROWTH}x): {H.verdict(growth, TARGET_GROWTH, at_most=True)}")
     for failure in failures:
         print(f"  WRONG ANSWER: {failure}")
-    return 1 if failures else 0
+    return H.checks(failures, f"hot and spread: every region reads N, every write kept, converged; "
+                    f"N = {', '.join(map(str, sizes))}")
 
 
 if __name__ == "__main__":

@@ -55,6 +55,7 @@ N_REPLICAS, K, P = 50, 4, 0.2
 LOW, HIGH, JITTER = 1, 10, 1.0
 IN_FLIGHT = 1_000
 DELIVERIES = 200_000
+SMOKE_DELIVERIES = 5_000  # 5 hops per message: enough for every variant to diverge if it were wrong
 LOSS = 0.01
 ISOLATED = "n00"  # the partition variant cuts this replica off from everyone, from t = 0
 PARTITIONS = Partition is not None and hasattr(Simulation, "add_faults")
@@ -487,9 +488,11 @@ def main(argv: list[str] | None = None) -> int:
         help="50,000 deliveries, 3 repeats: a rough look, not for the record",
     )
     parser.add_argument("--repeats", type=int, default=None, help="measured rounds (default 5)")
+    parser.add_argument("--smoke", action="store_true", help=f"{SMOKE_DELIVERIES:,} deliveries: " + H.SMOKE_HELP)
     args = parser.parse_args(argv)
-    deliveries = 50_000 if args.quick else DELIVERIES
-    repeats = args.repeats or (3 if args.quick else 5)
+    H.set_smoke(args.smoke)
+    deliveries = SMOKE_DELIVERIES if args.smoke else 50_000 if args.quick else DELIVERIES
+    repeats = args.repeats or (1 if args.smoke else 3 if args.quick else 5)
 
     w = prepare(deliveries)
     H.banner("B1 simulator")
@@ -502,7 +505,8 @@ def main(argv: list[str] | None = None) -> int:
         f"neighbour; {deliveries:,} deliveries."
     )
     print(
-        f"  Median of {repeats} interleaved rounds after 1 warm-up.{'  (--quick)' if args.quick else ''}"
+        f"  Median of {repeats} interleaved rounds after {H.WARMUP} warm-up."
+        f"{'  (--quick)' if args.quick else ''}{'  (--smoke)' if args.smoke else ''}"
     )
 
     contenders: dict[str, Callable[[], tuple[float, Any]]] = {
@@ -702,8 +706,11 @@ def main(argv: list[str] | None = None) -> int:
         print()
         for failure in failures:
             print(f"  CHECK FAILED: {failure}")
-        return 1
-    return 0
+    compared = "floor = replicalab tracing off/on/trace read/LamportClock"
+    compared += " = SimPy callbacks, SimPy processes in range" if simpy else " (SimPy skipped: not installed)"
+    compared += "; 1% loss replicalab = floor"
+    compared += "; loss + partition replicalab = floor" if PARTITIONS else " (no partition: no replicalab.sim.faults)"
+    return H.checks(failures, f"{compared}; {deliveries:,} deliveries")
 
 
 if __name__ == "__main__":

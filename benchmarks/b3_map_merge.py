@@ -269,7 +269,7 @@ def bench_main(updates: int, keys: int, repeats: int, failures: list[str]) -> No
         )
     )
     if split:
-        encode = statistics.median(split[1:])  # split[0] is the warm-up round
+        encode = statistics.median(split[H.WARMUP:])  # the first WARMUP rounds are warm-ups
         print(
             f"  pycrdt's time includes encoding both full states (get_update): median "
             f"{encode * 1e3:.1f} ms of its {results[YRS].median * 1e3:.0f} ms; the rest is apply_update."
@@ -381,9 +381,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="20,000 writes (crdts: 2,000), 3 rounds: a rough look, not for the record")
     parser.add_argument("--repeats", type=int, default=None, help=f"measured rounds (default {REPEATS})")
+    parser.add_argument("--smoke", action="store_true",
+                        help="2,000 writes (crdts: 200): " + H.SMOKE_HELP)
     args = parser.parse_args(argv)
-    repeats = args.repeats or (3 if args.quick else REPEATS)
-    scale = 5 if args.quick else 1
+    H.set_smoke(args.smoke)
+    repeats = args.repeats or (1 if args.smoke else 3 if args.quick else REPEATS)
+    scale = 50 if args.smoke else 5 if args.quick else 1
 
     H.banner("B3 map merge")
     print("  Replicas A and B write set(key, int) independently; then A.merge(B) and B.merge(A).")
@@ -391,7 +394,8 @@ def main(argv: list[str] | None = None) -> int:
     print("  of both docs + apply_update() into the other; crdts: history() of both + update() into")
     print("  the other. B's writes are later than A's and B has the larger Yrs client id, so B wins")
     print("  every key both wrote, in every contender; reads are checked equal to that map.")
-    print(f"  Median of {repeats} interleaved rounds after 1 warm-up.{'  (--quick)' if args.quick else ''}")
+    print(f"  Median of {repeats} interleaved rounds after {H.WARMUP} warm-up."
+          f"{'  (--quick)' if args.quick else ''}{'  (--smoke)' if args.smoke else ''}")
     if pycrdt is None:
         print("  pycrdt is not installed (pip install pycrdt, extra 'bench'): its columns are skipped.")
 
@@ -407,7 +411,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     for failure in failures:
         print(f"  CHECK FAILED: {failure}")
-    return 1 if failures else 0
+    what = ", ".join(["LWWMap", "ORMap", "plain dict"] + [n for n, m in (("pycrdt", pycrdt), ("crdts", crdts)) if m])
+    what += " read the expected map; LWWMap/ORMap deltas"
+    skipped = [n for n, m in (("pycrdt", pycrdt), ("crdts", crdts)) if m is None]
+    if skipped:
+        what += f"; skipped, not installed: {', '.join(skipped)}"
+    return H.checks(failures, what)
 
 
 if __name__ == "__main__":

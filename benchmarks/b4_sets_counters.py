@@ -287,7 +287,7 @@ def bench_gcounter(repeats: int, failures: list[str]) -> None:
             failures.append("G-Counter: a merged value differs from the plain-dict sum")
             break
     once = max(loop_gcounter(ours, 3) / 3, 1e-7)
-    loops = max(1, int(ROUND_SECONDS / once))
+    loops = 1 if H.SMOKE else max(1, int(ROUND_SECONDS / once))
     res = H.measure({
         "replicalab GCounter": lambda: (loop_gcounter(ours, loops), None),
         "plain-dict G-Counter (floor)": lambda: (loop_dict(raw, loops), None),
@@ -357,16 +357,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="a tenth of the OR-set elements, 3 rounds: a rough look, not for the record")
     parser.add_argument("--repeats", type=int, default=None, help=f"measured rounds (default {REPEATS})")
+    parser.add_argument("--smoke", action="store_true",
+                        help="a hundredth of the OR-set elements, one counter loop: " + H.SMOKE_HELP)
     args = parser.parse_args(argv)
-    repeats = args.repeats or (3 if args.quick else REPEATS)
-    scale = 10 if args.quick else 1
+    H.set_smoke(args.smoke)
+    repeats = args.repeats or (1 if args.smoke else 3 if args.quick else REPEATS)
+    scale = 100 if args.smoke else 10 if args.quick else 1
 
     H.banner("B4 sets and counters")
     print("  Timed: both merges (A.merge(B) and B.merge(A)) on prepared states; building them is not")
     print("  timed. pycrdt: get_update() of both docs + apply_update() into the other; crdts:")
     print("  history() of both + update() into the other. 'replicalab vs it' is replicalab's merge")
     print("  rate / the contender's (higher is better).")
-    print(f"  Median of {repeats} interleaved rounds after 1 warm-up.{'  (--quick)' if args.quick else ''}")
+    print(f"  Median of {repeats} interleaved rounds after {H.WARMUP} warm-up."
+          f"{'  (--quick)' if args.quick else ''}{'  (--smoke)' if args.smoke else ''}")
     for missing, name in ((pycrdt, "pycrdt"), (crdts, "crdts")):
         if missing is None:
             print(f"  {name} is not installed (pip install {name}, extra 'bench'): its rows are skipped.")
@@ -386,7 +390,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     for failure in failures:
         print(f"  CHECK FAILED: {failure}")
-    return 1 if failures else 0
+    what = ", ".join(["replicalab ORSet (add-wins)"] + [n for n, m in (("pycrdt", pycrdt), ("crdts", crdts)) if m])
+    what += " follow their rules; GCounter = plain dict; +1/+1 reads 2"
+    skipped = [n for n, m in (("pycrdt", pycrdt), ("crdts", crdts)) if m is None]
+    if skipped:
+        what += f"; skipped, not installed: {', '.join(skipped)}"
+    return H.checks(failures, what)
 
 
 if __name__ == "__main__":

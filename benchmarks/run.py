@@ -1,4 +1,5 @@
-"""Run every benchmark: ``python benchmarks/run.py`` (``--quick`` for a rough look).
+"""Run every benchmark: ``python benchmarks/run.py`` (``--quick`` for a rough look, ``--smoke``
+to check that each still runs and its answers agree, as tests/test_benchmarks_smoke.py does).
 
 Runs each ``b<N>_<name>.py`` beside this file in order (``python benchmarks/run.py b1 b2``
 for a subset). Each prints its own tables; the exit status is non-zero if any
@@ -38,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help="smaller, fewer rounds: not for the record"
     )
+    parser.add_argument("--smoke", action="store_true", help=H.SMOKE_HELP)
     parser.add_argument("--repeats", type=int, default=None, help="measured rounds (default 5)")
     args = parser.parse_args(argv)
     unknown = [name for name in args.only if name not in BENCHMARKS]
@@ -46,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(H.environment_line())
     passthrough = ["--quick"] if args.quick else []
+    if args.smoke:
+        passthrough.append("--smoke")
     if args.repeats:
         passthrough += ["--repeats", str(args.repeats)]
     status = 0
