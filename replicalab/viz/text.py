@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from replicalab.items import format_wall
+from replicalab.replica.log_fields import DropRule
 from replicalab.viz.story import merge_carried
 
 #: A run's result (:class:`replicalab.scenarios.result.Result`). The scenarios sit above the
@@ -42,6 +43,11 @@ def _assignments(attributes: dict[str, Any]) -> str:
     return ", ".join(f"{k}={_value(v)}" for k, v in sorted(attributes.items()))
 
 
+def _dropping(lost: Sequence[dict[str, Any]]) -> str:
+    """`` — drops w1's a, w2's b`` for drop records (:class:`~replicalab.replica.log_fields.DropRule`), or ""."""
+    return (" — drops " + ", ".join(f"{x['write']}'s {x['attribute']}" for x in lost)) if lost else ""
+
+
 def timeline(result: Result) -> str:
     """Numbered lines: writes, rejections, strong reads and merges, in the order they happened."""
     lines = []
@@ -49,6 +55,9 @@ def timeline(result: Result) -> str:
     # that names no write says from these whether it was a catch-up answer or a repair.
     delivered: dict[str | None, Any] = {}
     repairing: dict[str | None, int] = {}
+    rule = DropRule(result.trace.of_kind("Wrote"))
+    # What the repairs of a replica's anti-entropy session dropped: said on its Synced line.
+    repairs: dict[str | None, list[dict[str, Any]]] = {}
     for event in result.trace:
         when = f"t={event.time}"
         if event.kind == "Delivered":
@@ -57,6 +66,8 @@ def timeline(result: Result) -> str:
             delivered.pop(event.replica, None)
         elif event.kind == "ReadRepaired":
             repairing[event.replica] = event.time
+        elif event.kind == "Synced" and not event.get("repaired"):
+            repairs.pop(event.replica, None)  # a session that repaired nothing dropped nothing
         if event.kind == "Read" and event.get("consistent"):
             seen = ", ".join(w for w in event.get("writes", ()) if w != "initial") or "no write"
             scope = event.get("scope") or "regional"  # the field is None for a regional read
@@ -80,10 +91,13 @@ def timeline(result: Result) -> str:
         elif event.kind == "Synced" and event.get("repaired"):
             text = (f"{event.replica} anti-entropy with {event.get('peer')}: "
                     f"{event.get('divergent')} keys differed, repaired {', '.join(event.get('repaired'))} "
-                    f"({event.get('bytes_sent')} bytes sent)")
+                    f"({event.get('bytes_sent')} bytes sent)") + _dropping(repairs.pop(event.replica, []))
         elif event.kind == "Merged" and event.get("write") == "anti-entropy" and event.get("changed"):
-            continue  # summarised by the Synced line; a repair that kept the local item and
-            # dropped the peer's values is shown below, like a replication merge that lost
+            # Summarised by the Synced line, with what the repair dropped (as the pictures show
+            # it at that step); a repair that kept the local item and dropped the peer's values
+            # is shown below, like a replication merge that lost.
+            repairs.setdefault(event.replica, []).extend(rule.drops(event))
+            continue
         elif event.kind == "Proposed":
             text = (f"{event.replica} proposes {event.get('write')} on {event.get('key')} "
                     f"as commit {event.get('base') + 1} and waits for another region")
@@ -103,15 +117,14 @@ def timeline(result: Result) -> str:
                 f"{event.get('error')} ({event.get('message')})"
             )
         elif event.kind == "Merged":
-            lost = [x for x in event.get("losses", ()) if x["write"] != "initial"]
+            lost = rule.drops(event)  # the rule every view follows
             carried = merge_carried(event.get("write"), delivered.get(event.replica),
                                     repairing.get(event.replica) == event.time)
             text = (
                 f"{event.replica} receives {event.get('key')} from {event.get('source')} "
                 f"({carried}): {event.get('note')}"
             )
-            if lost:
-                text += " — drops " + ", ".join(f"{x['write']}'s {x['attribute']}" for x in lost)
+            text += _dropping(lost)
         else:
             continue
         lines.append((when, text))
