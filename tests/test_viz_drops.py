@@ -214,3 +214,52 @@ def test_every_view_names_the_drops_the_story_names(name: str, merge: str, seed:
         for write in story.lost_here(step):
             assert verdicts[write] == "silently-lost"
             assert write in {x["write"] for x in step.losses}
+
+
+# -- messages lost on arrival -----------------------------------------------------------------
+
+
+def test_the_timeline_says_where_a_write_was_lost_on_arrival() -> None:
+    """What was wrong: in ``crash`` (eu-west-1 down from t=120, back empty at t=1000), us-east-1's
+    copy of w2 reaches eu-west-1 at t=428 while it is down and is lost there; the picture draws
+    an X on eu-west-1's lane, Mermaid a ``-x`` arrow, but the text timeline (what ``replicalab
+    run`` prints) went from w2's write straight to ap-southeast-2's merge, and the learner could
+    not see why eu-west-1 got sub_43 only from anti-entropy. What is true: one line per copy of
+    a client write lost on arrival, in the shared words of :mod:`replicalab.viz.faults`."""
+    result = scenarios.run("crash", seed=0)
+    lines = text.timeline(result).splitlines()
+    assert lines[3] == ("4. t=428   network: us-east-1's w2 to eu-west-1 (sent t=350) lost on arrival: "
+                        "eu-west-1 is down")
+    assert "w2 sent t=350, lost on arrival at t=428: eu-west-1 is down" in mermaid.to_mermaid(result)
+    assert text.timeline(result) in text.report(result)
+
+
+def test_a_run_without_drops_on_arrival_prints_what_it_printed() -> None:
+    """No lost copy, no new line (the golden hashes pin every such report byte for byte)."""
+    result = scenarios.run("london", seed=0)
+    assert "lost on arrival" not in text.report(result)
+
+
+@pytest.mark.parametrize(("name", "merge", "seed"), MATRIX)
+def test_the_timeline_and_the_pictures_lose_the_same_write_copies(name: str, merge: str, seed: int) -> None:
+    """The invariant, for every built-in scenario × policy × seed 0..4: the copies the timeline
+    says were lost on arrival are exactly the copies of a client write that
+    :func:`~replicalab.viz.faults.lost_on_arrival` finds (the rule the SVG draws its X by, and
+    Mermaid its ``-x`` arrow), each once, at the time it was lost; a protocol message (an
+    anti-entropy round) is left to the pictures, as its arrival is."""
+    from replicalab.viz import faults
+
+    result = scenarios.run(name, merge=merge, seed=seed)
+    story = build(result)
+    expected = sorted(
+        (story.step(index).time, f"network: {m.src}'s {faults.drop_text(m)}")
+        for index, copies in faults.arrival_drops(story).items() for m in copies
+        if isinstance(m.payload, dict) and m.payload.get("write") not in (None, "", "anti-entropy"))
+    said = sorted((int(line.split("t=", 1)[1].split()[0]), line.split("  ", 1)[1].strip())
+                  for line in text.timeline(result).splitlines() if "lost on arrival" in line)
+    assert said == expected
+    arrows = mermaid.to_mermaid(result)
+    for _, line in said:
+        label = line.split("'s ", 1)[1].split(" to ", 1)[0]
+        sent = line.split("(sent ", 1)[1].split(")", 1)[0]
+        assert f"{label} sent {sent}, lost on arrival" in arrows, line

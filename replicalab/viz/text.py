@@ -12,7 +12,8 @@ from typing import Any
 
 from replicalab.items import format_wall
 from replicalab.replica.log_fields import DropRule
-from replicalab.viz.story import merge_carried
+from replicalab.viz import faults
+from replicalab.viz.story import Message, build, merge_carried
 
 #: A run's result (:class:`replicalab.scenarios.result.Result`). The scenarios sit above the
 #: pictures, so viz reads a result by its fields and never imports the class.
@@ -48,9 +49,32 @@ def _dropping(lost: Sequence[dict[str, Any]]) -> str:
     return (" — drops " + ", ".join(f"{x['write']}'s {x['attribute']}" for x in lost)) if lost else ""
 
 
+def _arrival_drops(trace: Any) -> dict[int, list[Message]]:
+    """``{seq of the Dropped event: [copies]}`` for copies of a client write the network lost
+    on arrival (:func:`~replicalab.viz.faults.lost_on_arrival`, the rule the pictures draw an X
+    by), keyed by the first ``Dropped`` event of the step that lost them. A trace without a
+    ``Dropped`` event costs one scan."""
+    if not any(e.kind == "Dropped" for e in trace):
+        return {}
+    story = build(trace)  # a bare trace: messages and steps, no states, no ledger
+    out: dict[int, list[Message]] = {}
+    for index, copies in faults.arrival_drops(story).items():
+        # A protocol message (an anti-entropy round, a quorum ack) is left to the pictures: the
+        # timeline does not show those when they arrive either. A write's copy it does show.
+        writes = [m for m in copies if isinstance(m.payload, dict) and isinstance(m.payload.get("write"), str)
+                  and m.payload["write"] and m.payload["write"] != "anti-entropy"]
+        first = next(e.seq for e in story.step(index).events if e.kind == "Dropped")
+        if writes:
+            out[first] = writes
+    return out
+
+
 def timeline(result: Result) -> str:
-    """Numbered lines: writes, rejections, strong reads and merges, in the order they happened."""
+    """Numbered lines: writes, rejections, strong reads and merges, in the order they happened;
+    and a client write's copy the network lost on arrival (its destination down, or cut off
+    when it arrived: where the pictures draw an X), in :mod:`~replicalab.viz.faults`' words."""
     lines = []
+    lost_on_arrival = _arrival_drops(result.trace)
     # The message each replica handles now and when it last logged a read repair: a merge
     # that names no write says from these whether it was a catch-up answer or a repair.
     delivered: dict[str | None, Any] = {}
@@ -68,6 +92,9 @@ def timeline(result: Result) -> str:
             repairing[event.replica] = event.time
         elif event.kind == "Synced" and not event.get("repaired"):
             repairs.pop(event.replica, None)  # a session that repaired nothing dropped nothing
+        if event.kind == "Dropped" and event.seq in lost_on_arrival:
+            lines += [(when, f"network: {m.src}'s {faults.drop_text(m)}") for m in lost_on_arrival[event.seq]]
+            continue
         if event.kind == "Read" and event.get("consistent"):
             seen = ", ".join(w for w in event.get("writes", ()) if w != "initial") or "no write"
             scope = event.get("scope") or "regional"  # the field is None for a regional read
