@@ -19,6 +19,7 @@ import pytest
 
 from replicalab import scenarios
 from replicalab.dynamodb import GlobalTable
+from replicalab.errors import ConfigError
 from replicalab.replica.log_fields import DropRule
 from replicalab.scenarios.world import ClientWrite, TableScenario
 from replicalab.sim import Uniform
@@ -181,6 +182,36 @@ def _mermaid_drops(result: Any) -> Counter[tuple[str, str]]:
     return out
 
 
+#: The patterns and region protocols each scenario accepts, beside the plain runs above.
+OPTIONS = ({"writes": "versioned"}, {"routing": "key-home"}, {"mode": "mrsc"},
+           {"replicas_per_region": 3, "region_protocol": "leader"},
+           {"replicas_per_region": 3, "region_protocol": "leaderless"})
+
+
+def _runs_with_options() -> list[Any]:
+    out = []
+    for name in scenarios.names():
+        for merge in POLICIES:
+            for options in OPTIONS:
+                try:
+                    scenarios.run(name, merge=merge, seed=0, **options)
+                except ConfigError:
+                    continue  # a combination the scenario refuses (say, mrsc under crdt)
+                out.append(pytest.param(name, merge, options, id=f"{name}-{merge}-{'-'.join(map(str, options.values()))}"))
+    return out
+
+
+@pytest.mark.parametrize(("name", "merge", "options"), _runs_with_options())
+def test_every_pattern_and_region_protocol_keeps_the_views_agreeing(
+        name: str, merge: str, options: dict[str, Any]) -> None:
+    """The two invariants below (drops, copies lost on arrival) also hold for the versioned
+    writes, key-home routing, MRSC and regions of three AZ nodes, seeds 0 and 1."""
+    for seed in (0, 1):
+        result = scenarios.run(name, merge=merge, seed=seed, **options)
+        _check_drops(result)
+        _check_arrivals(result)
+
+
 @pytest.mark.parametrize(("name", "merge", "seed"), MATRIX)
 def test_every_view_names_the_drops_the_story_names(name: str, merge: str, seed: int) -> None:
     """The invariant, for every built-in scenario × policy × seed 0..4:
@@ -195,7 +226,10 @@ def test_every_view_names_the_drops_the_story_names(name: str, merge: str, seed:
     * a write the ledger calls kept or superseded is never "silently lost here", and every
       write a view says was silently lost at a step is one the story shows dropped there.
     """
-    result = scenarios.run(name, merge=merge, seed=seed)
+    _check_drops(scenarios.run(name, merge=merge, seed=seed))
+
+
+def _check_drops(result: Any) -> None:
     story = build(result)
     rule = DropRule(result.trace.of_kind("Wrote"))
     for step in story.steps:
@@ -247,9 +281,12 @@ def test_the_timeline_and_the_pictures_lose_the_same_write_copies(name: str, mer
     :func:`~replicalab.viz.faults.lost_on_arrival` finds (the rule the SVG draws its X by, and
     Mermaid its ``-x`` arrow), each once, at the time it was lost; a protocol message (an
     anti-entropy round) is left to the pictures, as its arrival is."""
+    _check_arrivals(scenarios.run(name, merge=merge, seed=seed))
+
+
+def _check_arrivals(result: Any) -> None:
     from replicalab.viz import faults
 
-    result = scenarios.run(name, merge=merge, seed=seed)
     story = build(result)
     expected = sorted(
         (story.step(index).time, f"network: {m.src}'s {faults.drop_text(m)}")
