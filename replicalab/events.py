@@ -301,7 +301,8 @@ class Wrote(TraceEvent):
     ``attributes`` shows what the write did to each attribute, for people (values,
     ``+1``, ``+{pen}``); ``added`` and ``elements`` are its counter and set actions;
     ``bookkeeping`` the attributes set only by the versioning pattern; ``losses`` the
-    values it displaced; ``item`` the resulting item (as ``Item.to_trace``);
+    values it displaced (``write``, ``attribute``, ``by``, ``rule``; ``"carried": true`` on a
+    record that is no drop, :class:`~replicalab.replica.log_fields.DropRule`); ``item`` the resulting item (as ``Item.to_trace``);
     ``version`` the MRSC commit number (None elsewhere).
     """
 
@@ -316,7 +317,7 @@ class Wrote(TraceEvent):
     clock: dict[str, int]
     lamport: int
     hlc: list[int]
-    losses: list[dict[str, str]]
+    losses: list[dict[str, Any]]
     item: list[dict[str, Any]]
     bookkeeping: list[str] = attrs.field(factory=list)
     version: int | None = None
@@ -334,7 +335,8 @@ class Wrote(TraceEvent):
 @_kind
 @attrs.frozen(kw_only=True)
 class Merged(TraceEvent):
-    """An item from ``source`` (carrying ``write``) was merged here by ``policy``."""
+    """An item from ``source`` (carrying ``write``) was merged here by ``policy``; ``losses``
+    are the values the merge displaced, as in :class:`Wrote`."""
 
     key: str
     source: str
@@ -343,7 +345,7 @@ class Merged(TraceEvent):
     changed: bool
     note: str
     siblings: int
-    losses: list[dict[str, str]]
+    losses: list[dict[str, Any]]
     item: list[dict[str, Any]]
 
 

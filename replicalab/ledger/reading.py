@@ -53,7 +53,8 @@ def from_simulation(sim: Any, reports: Mapping[str, str] | None = None,
         raise ValueError("the ledger needs a trace; build the Simulation with trace=True")
     records = write_records(sim, abandoned)
     losses = [
-        LossEvent(e.time, e.replica, Loss(x["write"], x["attribute"], x["by"], x["rule"]))
+        LossEvent(e.time, e.replica, Loss(x["write"], x["attribute"], x["by"], x["rule"],
+                                          carried=x.get("carried") is True))
         for e in trace.of_kind("Wrote", "Merged")
         for x in e.get("losses", ())
         if x["write"] != INITIAL_WRITE

@@ -39,12 +39,18 @@ class Loss:
     """``write``'s value of ``attribute`` vanished, displaced by ``by``; ``rule`` says why.
 
     ``by`` is the write whose value won (:data:`UNATTRIBUTED` when the state cannot tell).
+
+    ``carried`` marks a record that is **no drop**: ``write``'s effect carries on in ``by``'s
+    value (a crdt counter's newer running total includes the earlier increment). It is
+    recorded all the same, because the ledger needs it to attribute a later reset of that
+    total; no view shows it as a drop (:class:`~replicalab.replica.log_fields.DropRule`).
     """
 
     write: str
     attribute: str
     by: str
     rule: str
+    carried: bool = attrs.field(default=False, kw_only=True)
 
 
 @attrs.frozen

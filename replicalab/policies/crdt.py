@@ -216,7 +216,8 @@ class CrdtMap(MergePolicy):
         new = kept + _with_offsets(fresh, {n: stores[n] for n in sorted(assigned & set(stores))},
                                    write, stamp)
         version = self._make(new, context.merge(VectorClock({stamp.replica: stamp.seq})))
-        losses = tuple(Loss(c.write, n, write, _rule(n, c, replica, write, adds))
+        losses = tuple(Loss(c.write, n, write, _rule(n, c, replica, write, adds),
+                            carried=_carried(n, c, replica, adds))
                        for n, c in cells if _cell_id(n, c) in superseded and not c.removed
                        and not _survives(n, c, still))
         return Outcome(Item((version,)), losses, f"applied {write}")
@@ -331,14 +332,19 @@ def _with_offsets(fresh: list[tuple[str, Cell]], assigned: Mapping[str, Mapping[
     return out
 
 
-#: How a loss record begins when it is no drop: a replica's newer running total carries the
-#: increment on (the ledger needs the record to attribute a later reset; a page must not show
-#: it as a drop).
+#: How the rule of a record that is no drop begins: a replica's newer running total carries the
+#: increment on. The record says so structurally (``Loss.carried``); these are the words.
 COUNTED_ON = "counted on in "
 
 
+def _carried(name: str, cell: Cell, replica: str, adds: Mapping[str, int]) -> bool:
+    """Does a local write that adds to ``name`` carry ``cell`` on, rather than drop it? True for
+    this replica's own running total of the counter, which the write's new total includes."""
+    return cell.counter and name in adds and cell.stamp.replica == replica
+
+
 def _rule(name: str, cell: Cell, replica: str, write: str, adds: Mapping[str, int]) -> str:
-    if cell.counter and name in adds and cell.stamp.replica == replica:
+    if _carried(name, cell, replica, adds):
         return f"{COUNTED_ON}{replica}'s running total of {name} by local write {write}, which saw it"
     return f"overwritten at {replica} by local write {write}"
 

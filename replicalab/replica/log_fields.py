@@ -7,13 +7,13 @@ Shared by every kind of region (:mod:`replicalab.replica.table`,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from replicalab.items import Stamp, sorted_elements
+from replicalab.items import INITIAL_WRITE, Stamp, sorted_elements
 from replicalab.policies import Loss
 
-__all__ = ["element_fields", "loss_fields", "stamp_fields", "written_fields"]
+__all__ = ["ADDING_PARTS", "DropRule", "element_fields", "loss_fields", "stamp_fields", "written_fields"]
 
 
 def written_fields(attributes: Mapping[str, Any], adds: Mapping[str, int],
@@ -38,8 +38,129 @@ def stamp_fields(stamp: Stamp) -> dict[str, Any]:
     return {"wall": stamp.wall, "logical": stamp.logical, "replica": stamp.replica, "seq": stamp.seq}
 
 
-def loss_fields(losses: tuple[Loss, ...]) -> list[dict[str, str]]:
-    """Loss records as plain data for the trace."""
+def loss_fields(losses: tuple[Loss, ...]) -> list[dict[str, Any]]:
+    """Loss records as plain data for the trace: ``write``, ``attribute``, ``by``, ``rule``, and
+    ``"carried": true`` on a record that is no drop (:attr:`Loss.carried`, :class:`DropRule`).
+
+    ``carried`` is left out when false, so a trace with no such record keeps the bytes it had
+    before the field existed (the trace's JSON form adds fields, never renames them).
+    """
     return [
-        {"write": x.write, "attribute": x.attribute, "by": x.by, "rule": x.rule} for x in losses
+        {"write": x.write, "attribute": x.attribute, "by": x.by, "rule": x.rule,
+         **({"carried": True} if x.carried else {})} for x in losses
     ]
+
+
+#: Part changes (:mod:`replicalab.replica.parts`) that add to what they read: an increment of
+#: a number, a ``list_append`` to a list. One applied on a value holding another such change to
+#: the same path keeps that change's effect (the sum still counts it, the list still holds it).
+ADDING_PARTS = ("add", "append", "prepend")
+
+
+def _keeps(later: Any, mine: Any) -> bool:
+    """Does a write whose parts are ``later``, applied on a value holding the parts ``mine``,
+    keep every one of them? Only when each of ``mine`` adds (an increment, an append) and each
+    of ``later`` adds to the same path the same way, or wrote back the value it read
+    (``keep``). A stricter rule than the ledger's (which also leaves a disjoint path alone):
+    a view hides no drop the ledger counts."""
+    for kind, path, *_ in mine:
+        if kind not in ADDING_PARTS:
+            return False
+        for other, place, *_ in later:
+            if other == "keep":
+                continue
+            if place != path or not (kind == other == "add" or {kind, other} <= {"append", "prepend"}):
+                return False
+    return True
+
+
+class DropRule:
+    """Which ``Wrote``/``Merged`` loss records (:func:`loss_fields`) show a client write's value
+    *dropped*: the one rule every view of a run follows (text timeline, step-through page,
+    space-time pictures, Mermaid, ShiViz), so they all name the same drops.
+
+    A record ``(write, attribute, by)`` is no drop when
+
+    * it is of the initial data (no client write, nothing the ledger judges);
+    * it is ``carried`` (:attr:`~replicalab.policies.Loss.carried`): the policy says the write's
+      effect carries on in ``by``'s value — a crdt counter's newer running total counts the
+      earlier increment;
+    * ``write`` added to the attribute (an ``ADD``, a ``list_append``) and ``by`` built its
+      value on ``write``'s by adding to it again (the ``parts`` and ``base`` of their ``Wrote``
+      lines, followed back through such writes): a second ``ADD n 1`` in one region under
+      ``item-lww`` displaces the first one's value, yet its sum counts that increment, and the
+      ledger judges both kept. An increment over a value some write *set* is a drop of that
+      value (it no longer reads as set), as the ledger judges it too.
+
+    Every such record is still in the trace: the ledger reads them all. The rule reads only the
+    trace (the ``Wrote`` lines of ``events``), so a bare trace's views follow it too.
+
+        >>> from replicalab.trace import Event
+        >>> add = {"n": [["add", ["n"]]]}
+        >>> rule = DropRule([Event(0, 0, "Wrote", "eu", {"write": "w1", "parts": add}),
+        ...                  Event(1, 10, "Wrote", "eu", {"write": "w2", "parts": add, "base": {"n": "w1"}})])
+        >>> rule.is_drop({"write": "w1", "attribute": "n", "by": "w2", "rule": "..."})
+        False
+        >>> rule.is_drop({"write": "w1", "attribute": "n", "by": "w3", "rule": "..."})
+        True
+        >>> rule.is_drop({"write": "w0", "attribute": "n", "by": "w3", "rule": "...", "carried": True})
+        False
+        >>> rule.is_drop({"write": "initial", "attribute": "n", "by": "w3", "rule": "..."})
+        False
+    """
+
+    def __init__(self, events: Iterable[Any]) -> None:
+        self._parts: dict[tuple[str, str], list[Any]] = {}  # (write, attribute) -> its parts
+        self._base: dict[tuple[str, str], str] = {}  # (write, attribute) -> the write it built on
+        for e in events:
+            if e.kind != "Wrote":
+                continue
+            write, base = e.get("write"), e.get("base") or {}
+            for name, changes in (e.get("parts") or {}).items():
+                if changes and all(isinstance(c, list) and len(c) >= 2 for c in changes):
+                    self._parts[(write, name)] = changes
+                    if name in base:
+                        self._base[(write, name)] = base[name]
+
+    def carried(self, record: Mapping[str, Any], holders: Iterable[str] = ()) -> bool:
+        """True iff ``record``'s write's effect carries on in the value that displaced it (the
+        class docs): ``by``'s, or that of a write in ``holders`` — the writes whose cells hold
+        the attribute in the item the event left (item-lww names the winning *version* in
+        ``by``; the attribute's cell may be an earlier write's, carried whole)."""
+        if record.get("carried") is True:
+            return True
+        write, name = record.get("write"), record.get("attribute")
+        if not isinstance(write, str) or not isinstance(name, str):
+            return False
+        mine = self._parts.get((write, name))
+        if mine is None:
+            return False
+        starts = [record.get("by"), *sorted(set(holders) - {record.get("by")})]
+        return any(self._reaches(start, write, name, mine) for start in starts
+                   if isinstance(start, str) and start != write)
+
+    def _reaches(self, holder: str | None, write: str, name: str, mine: Any) -> bool:
+        """Does ``holder``'s value of ``name`` build, by adding (:func:`_keeps`), on ``write``'s?"""
+        seen: set[str] = set()
+        while holder is not None and holder not in seen:
+            seen.add(holder)  # write ids are unique; the guard only keeps a bad trace finite
+            later = self._parts.get((holder, name))
+            if later is None or not _keeps(later, mine):
+                return False
+            holder = self._base.get((holder, name))
+            if holder == write:
+                return True
+        return False
+
+    def is_drop(self, record: Mapping[str, Any], holders: Iterable[str] = ()) -> bool:
+        """True iff ``record`` shows a client write's value dropped (the class docs)."""
+        return record.get("write") != INITIAL_WRITE and not self.carried(record, holders)
+
+    def drops(self, event: Any) -> list[dict[str, Any]]:
+        """The records of a ``Wrote``/``Merged`` event's ``losses`` that are drops, in order."""
+        held: dict[str, set[str]] = {}
+        for version in event.get("item") or ():
+            for name, cell in (version.get("cells") or {}).items():
+                if isinstance(cell, list) and len(cell) == 2 and isinstance(cell[1], str):
+                    held.setdefault(name, set()).add(cell[1])
+        return [x for x in event.get("losses") or () if self.is_drop(x, held.get(x.get("attribute"), ()))]

@@ -45,7 +45,7 @@ import attrs
 
 from replicalab.errors import ReplicaLabError
 from replicalab.items import INITIAL_WRITE, Item, format_wall
-from replicalab.policies.crdt import COUNTED_ON
+from replicalab.replica.log_fields import DropRule
 from replicalab.trace import AnyEvent, Trace, canonical_json
 
 __all__ = ["Message", "Step", "Story", "build", "item_plain"]
@@ -102,8 +102,10 @@ class Step:
     """One line for people: what happened, as the text timeline words it."""
     write: str | None = None
     """The client write this step wrote or rejected, or the one the merged message carried."""
-    losses: tuple[dict[str, str], ...] = ()
-    """Values the step dropped (``write``, ``attribute``, ``by``, ``rule``), initial data excluded."""
+    losses: tuple[dict[str, Any], ...] = ()
+    """Values the step dropped (``write``, ``attribute``, ``by``, ``rule``): the records of its
+    ``Wrote``/``Merged`` events that are drops (:class:`~replicalab.replica.log_fields.DropRule`:
+    no initial data, no value carried on in the one that displaced it)."""
     sent: tuple[int, ...] = ()
     received: tuple[int, ...] = ()
     vector: dict[str, int] = attrs.field(factory=dict)
@@ -246,7 +248,7 @@ def _quorum_note(kind: str, replica: str | None, first: dict[str, AnyEvent]) -> 
     return f"{replica}: {client}{strong} reads {key} ({op})"
 
 
-def _note(kind: str, replica: str | None, events: list[AnyEvent]) -> str:
+def _note(kind: str, replica: str | None, events: list[AnyEvent], rule: DropRule) -> str:
     first = {e.kind: e for e in reversed(events)}
     if (kind == "write" and "Wrote" not in first) or (kind == "read" and "Read" not in first):
         return _quorum_note(kind, replica, first)
@@ -264,7 +266,7 @@ def _note(kind: str, replica: str | None, events: list[AnyEvent]) -> str:
         carried = merge_carried(e.get("write"), delivered.get("msg") if delivered is not None else None,
                                 "ReadRepaired" in first)
         text = f"{replica} receives {e.get('key')} from {e.get('source')} ({carried}): {e.get('note')}"
-        lost = [x for x in e.get("losses", ()) if x["write"] != INITIAL_WRITE]
+        lost = rule.drops(e)
         if lost:
             text += " — drops " + ", ".join(f"{x['write']}'s {x['attribute']}" for x in lost)
         return text
@@ -460,6 +462,7 @@ def build(source: Any) -> Story:
     vectors: dict[str, dict[str, int]] = {r: {} for r in replicas}
     lamports: dict[str, int] = {r: 0 for r in replicas}
     failed = False
+    rule = DropRule(trace.of_kind("Wrote"))
 
     for index, (time, replica, events) in enumerate(_group(trace), start=1):
         kind = _kind(replica, events)
@@ -541,12 +544,11 @@ def build(source: Any) -> Story:
             if e.kind == "Rejected":
                 write = e.get("op")
                 break
-        # A crdt increment carried on in its replica's newer running total is recorded for the
-        # ledger, but it still counts: no drop to show.
+        # The drops every view shows (log_fields.DropRule): not the initial data, and not a
+        # value carried on in the winner's (an increment its newer total counts).
         losses = tuple(
             dict(sorted(x.items())) for e in events if e.kind in ("Wrote", "Merged")
-            for x in e.get("losses", ()) if x.get("write") != INITIAL_WRITE
-            and not str(x.get("rule", "")).startswith(COUNTED_ON)
+            for x in rule.drops(e)
         )
         state = None
         keep = ""
@@ -557,7 +559,7 @@ def build(source: Any) -> Story:
                 keep = keeps(state.get(merged.get("key")))
         steps.append(Step(
             index=index, time=time, replica=replica, kind=kind, events=tuple(events),
-            note=_note(kind, replica, events), write=write, losses=losses, sent=tuple(sent),
+            note=_note(kind, replica, events, rule), write=write, losses=losses, sent=tuple(sent),
             received=tuple(received), vector=vector, lamport=lamport, keeps=keep, state=state,
         ))
 

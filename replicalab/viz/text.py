@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from replicalab.items import format_wall
-from replicalab.viz.story import merge_carried
+from replicalab.replica.log_fields import DropRule
+from replicalab.viz import faults
+from replicalab.viz.story import Message, build, merge_carried
 
 #: A run's result (:class:`replicalab.scenarios.result.Result`). The scenarios sit above the
 #: pictures, so viz reads a result by its fields and never imports the class.
@@ -42,13 +44,44 @@ def _assignments(attributes: dict[str, Any]) -> str:
     return ", ".join(f"{k}={_value(v)}" for k, v in sorted(attributes.items()))
 
 
+def _dropping(lost: Sequence[dict[str, Any]]) -> str:
+    """`` — drops w1's a, w2's b`` for drop records (:class:`~replicalab.replica.log_fields.DropRule`), or ""."""
+    return (" — drops " + ", ".join(f"{x['write']}'s {x['attribute']}" for x in lost)) if lost else ""
+
+
+def _arrival_drops(trace: Any) -> dict[int, list[Message]]:
+    """``{seq of the Dropped event: [copies]}`` for copies of a client write the network lost
+    on arrival (:func:`~replicalab.viz.faults.lost_on_arrival`, the rule the pictures draw an X
+    by), keyed by the first ``Dropped`` event of the step that lost them. A trace without a
+    ``Dropped`` event costs one scan."""
+    if not any(e.kind == "Dropped" for e in trace):
+        return {}
+    story = build(trace)  # a bare trace: messages and steps, no states, no ledger
+    out: dict[int, list[Message]] = {}
+    for index, copies in faults.arrival_drops(story).items():
+        # A protocol message (an anti-entropy round, a quorum ack) is left to the pictures: the
+        # timeline does not show those when they arrive either. A write's copy it does show.
+        writes = [m for m in copies if isinstance(m.payload, dict) and isinstance(m.payload.get("write"), str)
+                  and m.payload["write"] and m.payload["write"] != "anti-entropy"]
+        first = next(e.seq for e in story.step(index).events if e.kind == "Dropped")
+        if writes:
+            out[first] = writes
+    return out
+
+
 def timeline(result: Result) -> str:
-    """Numbered lines: writes, rejections, strong reads and merges, in the order they happened."""
+    """Numbered lines: writes, rejections, strong reads and merges, in the order they happened;
+    and a client write's copy the network lost on arrival (its destination down, or cut off
+    when it arrived: where the pictures draw an X), in :mod:`~replicalab.viz.faults`' words."""
     lines = []
+    lost_on_arrival = _arrival_drops(result.trace)
     # The message each replica handles now and when it last logged a read repair: a merge
     # that names no write says from these whether it was a catch-up answer or a repair.
     delivered: dict[str | None, Any] = {}
     repairing: dict[str | None, int] = {}
+    rule = DropRule(result.trace.of_kind("Wrote"))
+    # What the repairs of a replica's anti-entropy session dropped: said on its Synced line.
+    repairs: dict[str | None, list[dict[str, Any]]] = {}
     for event in result.trace:
         when = f"t={event.time}"
         if event.kind == "Delivered":
@@ -57,6 +90,11 @@ def timeline(result: Result) -> str:
             delivered.pop(event.replica, None)
         elif event.kind == "ReadRepaired":
             repairing[event.replica] = event.time
+        elif event.kind == "Synced" and not event.get("repaired"):
+            repairs.pop(event.replica, None)  # a session that repaired nothing dropped nothing
+        if event.kind == "Dropped" and event.seq in lost_on_arrival:
+            lines += [(when, f"network: {m.src}'s {faults.drop_text(m)}") for m in lost_on_arrival[event.seq]]
+            continue
         if event.kind == "Read" and event.get("consistent"):
             seen = ", ".join(w for w in event.get("writes", ()) if w != "initial") or "no write"
             scope = event.get("scope") or "regional"  # the field is None for a regional read
@@ -80,10 +118,13 @@ def timeline(result: Result) -> str:
         elif event.kind == "Synced" and event.get("repaired"):
             text = (f"{event.replica} anti-entropy with {event.get('peer')}: "
                     f"{event.get('divergent')} keys differed, repaired {', '.join(event.get('repaired'))} "
-                    f"({event.get('bytes_sent')} bytes sent)")
+                    f"({event.get('bytes_sent')} bytes sent)") + _dropping(repairs.pop(event.replica, []))
         elif event.kind == "Merged" and event.get("write") == "anti-entropy" and event.get("changed"):
-            continue  # summarised by the Synced line; a repair that kept the local item and
-            # dropped the peer's values is shown below, like a replication merge that lost
+            # Summarised by the Synced line, with what the repair dropped (as the pictures show
+            # it at that step); a repair that kept the local item and dropped the peer's values
+            # is shown below, like a replication merge that lost.
+            repairs.setdefault(event.replica, []).extend(rule.drops(event))
+            continue
         elif event.kind == "Proposed":
             text = (f"{event.replica} proposes {event.get('write')} on {event.get('key')} "
                     f"as commit {event.get('base') + 1} and waits for another region")
@@ -103,15 +144,14 @@ def timeline(result: Result) -> str:
                 f"{event.get('error')} ({event.get('message')})"
             )
         elif event.kind == "Merged":
-            lost = [x for x in event.get("losses", ()) if x["write"] != "initial"]
+            lost = rule.drops(event)  # the rule every view follows
             carried = merge_carried(event.get("write"), delivered.get(event.replica),
                                     repairing.get(event.replica) == event.time)
             text = (
                 f"{event.replica} receives {event.get('key')} from {event.get('source')} "
                 f"({carried}): {event.get('note')}"
             )
-            if lost:
-                text += " — drops " + ", ".join(f"{x['write']}'s {x['attribute']}" for x in lost)
+            text += _dropping(lost)
         else:
             continue
         lines.append((when, text))
