@@ -49,6 +49,32 @@ def test_merge_is_idempotent(a):
     assert a.merge(a) == a
 
 
+@given(contexts, contexts)
+def test_merging_a_context_into_one_that_holds_it_returns_the_holder_itself(a, c):
+    """CausalContext.merge returns a side that already holds every dot of the other (as
+    VectorClock.merge returns a clock that already is the maximum): a client merging a read's
+    context into its session keeps the read's context, not an equal copy. Whichever side
+    holds the other, in either order; a dot of the smaller side's cloud may sit in the larger
+    side's vector."""
+    big = a.merge(c)
+    union = CausalContext(big.vv, big.cloud)  # the same dots, built by the checked constructor
+    for x, y in ((a, big), (big, a), (c, big), (big, c)):
+        merged = x.merge(y)
+        # the holder itself; when both hold each other (equal contexts), either one
+        assert (merged is big or merged == x == big) and merged == union
+        assert set(merged.dots()) == set(x.dots()) | set(y.dots())
+
+
+def test_a_cloud_dot_inside_the_other_vector_still_returns_the_holder() -> None:
+    small = CausalContext().add(Dot("a", 3))  # a:3 out of order: in the cloud
+    big = CausalContext(VectorClock({"a": 4}))  # a:1..4 in the vector
+    assert small.merge(big) is big and big.merge(small) is big
+    other = CausalContext().add(Dot("b", 2))  # neither holds the other: a new context
+    merged = small.merge(other)
+    assert merged is not small and merged is not other
+    assert set(merged.dots()) == {Dot("a", 3), Dot("b", 2)}
+
+
 def test_a_dot_made_without_validators_is_the_validated_dot() -> None:
     """Dot._made (the coordinator's and the ground truth's per-write path) skips the checks,
     never the value: equal, same hash, same order, same repr and str."""
