@@ -355,13 +355,19 @@ def _whole_set_held(item: Item | None, attribute: str, w: WriteRecord) -> bool:
     actions are judged). A later ``DELETE`` of one member that had seen it supersedes it, as it
     does a whole-set value under the other policies. True for anything else (judged by
     provenance alone)."""
-    value = w.attributes.get(attribute)
-    members = members_of(value) if isinstance(value, Mapping) else (
-        set(value) if isinstance(value, (set, frozenset, list, tuple)) else None)
+    members = _whole_set_members(w.attributes.get(attribute))
     if item is None or not members:
         return True
     mine = [v for v in item.versions if any(c.element and c.write == w.id for c in v.cells_of(attribute))]
     return not mine or any(set(members) <= v.elements(attribute) for v in mine)
+
+
+def _whole_set_members(value: Any) -> set[str] | None:
+    """The members of a set a write set whole, as its element cells name them (a DynamoDB
+    typed set's member strings, a scenario set's own elements); None for any other value."""
+    members = members_of(value) if isinstance(value, Mapping) else (
+        set(value) if isinstance(value, (set, frozenset, list, tuple)) else None)
+    return None if members is None else set(members)
 
 
 def _undoes(r: WriteRecord, w: WriteRecord, attribute: str) -> bool:
@@ -374,7 +380,18 @@ def _undoes(r: WriteRecord, w: WriteRecord, attribute: str) -> bool:
     if attribute in w.parts and attribute in r.parts and _leaves(r.parts[attribute], w.parts[attribute]):
         return False
     if attribute in w.removed:
-        return attribute in r.attributes and attribute not in r.removed
+        # A set DELETE (of members only) never brings an attribute back: it read none, or
+        # the value a later write had set, which that write brought back.
+        pure_delete = attribute in r.elements and not r.elements[attribute][0]
+        return attribute in r.attributes and attribute not in r.removed and not pure_delete
+    if attribute in r.elements and attribute not in r.parts and attribute not in w.elements:
+        # A set ADD/DELETE kept as element cells (crdt: no parts, it changed only the members
+        # it names) undoes a set written whole only by deleting one of its members, as
+        # _whole_set_held judges it: an ADD leaves every member there, and a DELETE of members
+        # it never held (a no-op) undid nothing.
+        members = _whole_set_members(w.attributes.get(attribute))
+        if members is not None:
+            return bool(members & set(r.elements[attribute][1]))
     if attribute in r.added and attribute not in r.parts and attribute not in r.removed \
             and attribute not in w.removed:
         # An increment a counter-keeping policy (crdt) merges as a counter adds to the counter:
