@@ -6,6 +6,10 @@ says what the ledger said and what is true:
 
 * a ``DELETE`` of members that were not there (a no-op) was named as the write that undid a
   set written whole, or that brought back a removed attribute — it undid nothing;
+* a set ``ADD`` removed by a ``DELETE`` that had seen it was said to be superseded by a *later*
+  write that only added another element, or by every later delete of a member already gone;
+* under crdt, an ``ADD`` removed by a ``REMOVE`` that had seen it was *silently lost* "to" an
+  earlier ``REMOVE`` whose tombstone the item still held — a false verdict;
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from typing import Any
 import pytest
 
 from replicalab.dynamodb import GlobalTable
+from replicalab.scenarios.world import ClientWrite, TableScenario
+from replicalab.sim.network import Uniform
 
 KEY = {"pk": {"S": "k"}}
 POLICIES = ("item-lww", "attribute-lww", "causal", "crdt")
@@ -61,3 +67,65 @@ def test_a_delete_of_members_never_brings_back_a_removed_attribute(merge: str) -
     result = table.settle()
     assert result.converged
     assert _outcome(result)["w1"] == ("superseded", ("w3",))
+
+
+def test_a_no_op_delete_after_a_remove_is_not_the_write_that_took_an_added_member_out() -> None:
+    """crdt; s = {a}. w1 (eu) ``ADD s {t0}``; 3 s later w2 (us) ``REMOVE s``; 3 s later w3 (us)
+    ``DELETE s {a, t0, t1}`` on the absent set. Before: w1 superseded by w3. True: by w2."""
+    table = _table("crdt", s={"SS": ["a"]})
+    _update(table, 100, "eu-west-1", "ADD s :v", {":v": {"SS": ["t0"]}})
+    _update(table, 3100, "us-east-1", "REMOVE s")
+    _update(table, 6100, "us-east-1", "DELETE s :v", {":v": {"SS": ["a", "t0", "t1"]}})
+    result = table.settle()
+    assert result.converged and all("s" not in s["k"] for s in result.final.values())
+    assert _outcome(result)["w1"] == ("superseded", ("w2",))
+
+
+def test_an_add_removed_by_a_remove_that_saw_it_is_superseded_not_lost_to_an_earlier_remove() -> None:
+    """crdt; s = {a}. w1 (ap) ``REMOVE s``; w2 (ap, after it) ``ADD s {t1}``; 3 s later w3 (us)
+    ``REMOVE s``. Before: w2 *silently lost*, by w1 ("'S:t1' is missing from s (w1 had not seen
+    w2)") — w1's tombstone read as the value holding s. True: superseded by w3, which had seen
+    it."""
+    table = _table("crdt", s={"SS": ["a"]})
+    _update(table, 100, "ap-southeast-2", "REMOVE s")
+    _update(table, 110, "ap-southeast-2", "ADD s :v", {":v": {"SS": ["t1"]}})
+    _update(table, 3100, "us-east-1", "REMOVE s")
+    result = table.settle()
+    assert result.converged and all("s" not in s["k"] for s in result.final.values())
+    assert _outcome(result)["w2"] == ("superseded", ("w3",))
+
+
+def test_a_later_delete_of_a_member_already_gone_undid_nothing() -> None:
+    """crdt; s = {a}. w1 (ap) ``ADD s {t0}``; w2 (us) ``SET m.t1``; w3 (ap, after w1) ``DELETE s
+    {a, t0}``; 3 s later w4 (us) ``DELETE s {a, t0, t2}`` of the gone members. Before: w1
+    superseded by w3 and w4. True: by w3 alone."""
+    table = _table("crdt", s={"SS": ["a"]}, m={"M": {}})
+    _update(table, 100, "ap-southeast-2", "ADD s :v", {":v": {"SS": ["t0"]}})
+    _update(table, 110, "us-east-1", "SET m.t1 = :v", {":v": {"N": "1"}})
+    _update(table, 120, "ap-southeast-2", "DELETE s :v", {":v": {"SS": ["a", "t0"]}})
+    _update(table, 3100, "us-east-1", "DELETE s :v", {":v": {"SS": ["a", "t0", "t2"]}})
+    result = table.settle()
+    assert result.converged
+    assert _outcome(result)["w1"] == ("superseded", ("w3",))
+
+
+@pytest.mark.parametrize("merge", POLICIES)
+def test_a_removed_element_is_superseded_by_its_delete_not_by_a_later_add_of_another(merge: str) -> None:
+    """A scenario cart {book}: w1 (eu, t=0) adds a pen; w2 (us, t=1000) deletes it having seen
+    it; w3 (eu, t=2000) adds a cup. Before (item-lww, attribute-lww, causal): w1 superseded by
+    w3, whose value of the set holds no pen — but w3 only added a cup to a set already without
+    it. True under every policy: by w2."""
+    regions = ("eu-west-1", "us-east-1")
+
+    def write(at: int, region: str, op: str, **action: Any) -> ClientWrite:
+        return ClientWrite(at, region, op, f"c-{op}", "k", {}, **action)
+
+    story = TableScenario(name="cup-after-pen", description="a delete, then an add of another element",
+                          regions=regions, latency={regions: Uniform(70, 80)},
+                          initial={"k": {"items": frozenset({"book"})}},
+                          workload=(write(0, "eu-west-1", "w1", add={"items": {"pen"}}),
+                                    write(1000, "us-east-1", "w2", delete={"items": {"pen"}}),
+                                    write(2000, "eu-west-1", "w3", add={"items": {"cup"}})))
+    result = story.run(merge, 0)
+    assert result.converged
+    assert _outcome(result) == {"w1": ("superseded", ("w2",)), "w2": ("kept", ()), "w3": ("kept", ())}

@@ -59,7 +59,12 @@ class _Removals:
         self.removed: dict[tuple[Any, str], list[WriteRecord]] = {}
         self.replacers: dict[Any, list[WriteRecord]] = {}
         self.deleters: dict[tuple[Any, str, Any], list[WriteRecord]] = {}
+        #: (key, attribute) -> the writes that set it whole (not a set ADD/DELETE, no removal).
+        self.setters: dict[tuple[Any, str], list[WriteRecord]] = {}
         for r in records.values():
+            for attribute in r.attributes:
+                if attribute not in r.elements and attribute not in r.removed:
+                    self.setters.setdefault((r.key, attribute), []).append(r)
             for attribute in dict.fromkeys(r.removed):  # a name listed twice is one removal
                 self.removed.setdefault((r.key, attribute), []).append(r)
             if r.replaces:
@@ -126,6 +131,11 @@ class _Removals:
         self.after(w)  # builds the index
         return (self.on_key or {}).get(w.key, [])
 
+    def setting(self, key: Any, attribute: str) -> list[WriteRecord]:
+        """The writes on item ``key`` that set ``attribute`` whole (nor a set ADD/DELETE nor a
+        removal): under crdt a whole-set ``SET`` resets the members it had seen."""
+        return self.setters.get((key, attribute), [])
+
     def deleting(self, key: Any, attribute: str, element: Any) -> list[WriteRecord]:
         """The writes on item ``key`` whose set ``DELETE`` on ``attribute`` named ``element``."""
         return self.deleters.get((key, attribute, element), [])
@@ -165,23 +175,56 @@ def _set_effect(
         back = [e for e in deleted if e in have]
         if not missing and not back:
             return None
-        plain = [c.write for c in version.cells_of(attribute) if not c.element]
+        cells = version.cells_of(attribute)
+        plain = [c.write for c in cells if not c.element and not c.removed]
+        tombs = [c.write for c in cells if not c.element and c.removed]
         for e in missing:
-            # Only a delete that had seen the add can have removed it: one the add had seen
-            # came before it, and a concurrent one removed only the adds it saw (an OR-Set;
-            # under LWW a concurrent delete that won a merge recorded the loss, judged first).
-            removers = [r.id for r in removals.deleting(write.key, attribute, e)
-                        if r.id != write.id and r.saw(write)]
-            holders.update(plain or removers)
+            # Only a write that had seen the add can have removed it: a write the add had seen
+            # came before it, and a concurrent delete removed only the adds it saw (an OR-Set;
+            # under LWW a concurrent write that won a merge recorded the loss, judged first). Of
+            # those, name the ones that took it out — not a later write that built on a value
+            # already without it (an add of another element, a delete of what was gone).
+            removers = _element_removers(write, attribute, e, plain, removals)
+            unseen = sorted({h for h in plain if h not in removals.records
+                             or not removals.records[h].saw(write)})
+            named = sorted(set(unseen) | set(removers)) or tombs
+            holders.update(named)
             problems.append(f"{e!r} is missing from {attribute}"
-                            + (f", which holds {' and '.join(sorted(set(plain)))}'s value" if plain
-                               else f", deleted by {', '.join(removers)}" if removers else ""))
+                            + (f", which holds {' and '.join(unseen)}'s value" if unseen
+                               else f", taken out by {', '.join(removers)}" if removers
+                               else f", removed by {' and '.join(sorted(set(tombs)))}" if tombs
+                               else ""))
         for e in back:
             by = sorted({c.write for c in version.cells_of(attribute)
                          if (c.element and c.value == e) or (not c.element and not c.removed)})
             holders.update(by)
             problems.append(f"{e!r} is in {attribute} again, added by {', '.join(by)}")
     return sorted(holders), "; ".join(sorted(set(problems)))
+
+
+def _element_removers(w: WriteRecord, attribute: str, element: Any, plain: Iterable[str],
+                      removals: _Removals) -> list[str]:
+    """The writes that took ``w``'s added ``element`` out of set ``attribute``: of the writes
+    that had seen ``w`` and left a set without it — a ``DELETE`` of it, a ``REMOVE`` of the
+    attribute, a PutItem without it, a whole-set ``SET`` without it, or a holder of the set's
+    value now (``plain``: it built its value on one without it) — the minimal ones, those that
+    had seen none of the others: a later one found it already gone. Sorted."""
+    records = removals.records
+    plain = set(plain)
+    candidates: dict[str, WriteRecord] = {}
+    for r in (*removals.deleting(w.key, attribute, element), *removals.of(w.key, attribute),
+              *removals.replacing(w.key), *removals.setting(w.key, attribute),
+              *(records[h] for h in sorted(plain) if h in records)):
+        if r.id == w.id or r.id in candidates or not r.saw(w):
+            continue
+        if attribute in r.attributes and attribute not in r.elements and attribute not in r.removed:
+            members = _whole_set_members(r.attributes[attribute])
+            if members is not None and element in members and r.id not in plain:
+                continue  # it set the element again: no removal of it
+        candidates[r.id] = r
+    # Earliest first: a write's past ran before it, so a later one usually saw the first.
+    ordered = sorted(candidates.values(), key=lambda c: c.time)
+    return sorted(c.id for c in ordered if not any(o.id != c.id and c.saw(o) for o in ordered))
 
 
 def _removal_undone(item: Item | None, attribute: str, w: WriteRecord) -> list[str] | None:
