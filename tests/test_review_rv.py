@@ -10,6 +10,8 @@ says what the ledger said and what is true:
   write that only added another element, or by every later delete of a member already gone;
 * under crdt, an ``ADD`` removed by a ``REMOVE`` that had seen it was *silently lost* "to" an
   earlier ``REMOVE`` whose tombstone the item still held — a false verdict;
+* under crdt, a ``REMOVE`` undone by a concurrent ``SET`` was silently lost "to" a write on
+  *another attribute* (the last write the item had applied), not to the ``SET``.
 """
 
 from __future__ import annotations
@@ -129,3 +131,20 @@ def test_a_removed_element_is_superseded_by_its_delete_not_by_a_later_add_of_ano
     result = story.run(merge, 0)
     assert result.converged
     assert _outcome(result) == {"w1": ("superseded", ("w2",)), "w2": ("kept", ()), "w3": ("kept", ())}
+
+
+def test_a_remove_undone_by_a_concurrent_crdt_set_is_lost_to_that_set_not_to_another_attribute() -> None:
+    """crdt, at once in three regions: w1 (eu) ``SET s = {t0}``, w2 (ap) ``SET n =
+    if_not_exists(n, :v)`` on an ``n`` that had a value (a no-op), w3 (us) ``REMOVE s``. The
+    REMOVE resets only what it saw, so w1's t0 stays: w3 is silently lost. Before: ``by`` w2
+    ("s, which w3 removed, is back (brought by w2)"), the last write the item applied, which
+    never touched s. True: by w1."""
+    table = _table("crdt", s={"SS": ["a"]}, n={"N": "0"})
+    _update(table, 100, "eu-west-1", "SET s = :v", {":v": {"SS": ["t0"]}})
+    _update(table, 110, "ap-southeast-2", "SET n = if_not_exists(n, :v)", {":v": {"N": "2048"}})
+    _update(table, 120, "us-east-1", "REMOVE s")
+    result = table.settle()
+    assert result.converged and {str(s["k"]["s"]) for s in result.final.values()} == {"{'SS': ['t0']}"}
+    w3 = result.ledger["w3"]
+    assert (w3.verdict, w3.by) == ("silently-lost", ("w1",))
+    assert "brought by w1" in w3.why

@@ -45,8 +45,10 @@ class _Removals:
     per-ledger index the rules need, built lazily for the same reason.
     """
 
-    def __init__(self, records: Mapping[str, WriteRecord]) -> None:
+    def __init__(self, records: Mapping[str, WriteRecord], policy: MergePolicy | None = None) -> None:
         self.records = records
+        #: The table's merge policy, if known (judge's ``policy``): who carries a value back.
+        self.policy = policy
         #: (cell's write, attribute) -> the chain of values back from it (see :meth:`chain`).
         self.chains: dict[tuple[str, str], tuple[list[WriteRecord], dict[str, int]]] = {}
         #: (cell's write, attribute, parts) -> positions on that chain that do not leave them.
@@ -227,11 +229,20 @@ def _element_removers(w: WriteRecord, attribute: str, element: Any, plain: Itera
     return sorted(c.id for c in ordered if not any(o.id != c.id and c.saw(o) for o in ordered))
 
 
-def _removal_undone(item: Item | None, attribute: str, w: WriteRecord) -> list[str] | None:
+def _removal_undone(item: Item | None, attribute: str, w: WriteRecord, removals: _Removals
+                    ) -> list[str] | None:
     """None if ``w``'s removal of ``attribute`` is in effect in ``item`` (some sibling lacks
     the attribute: holds only tombstones of it, ``w``'s or a later removal's — an absence is
     an absence, as with no sibling holding a value); else the writes whose values of it the
-    item holds."""
+    item holds.
+
+    A value older than ``w`` came back with the version that carried it: under item-lww (or
+    an unknown policy) a whole item wins, so that version's write is named. Under the
+    policies that merge each attribute (attribute-lww, causal, crdt) a value ``w`` had not
+    seen is no carried one: its own write kept it beside or over the removal, whatever write
+    the version last applied (an increment of another attribute, say)."""
+    whole_item = removals.policy is None or type(removals.policy) is ItemLWW
+    records = removals.records
     if item is None:
         return None  # nothing there: the attribute is absent, as the removal left it
     visible: list[str] = []
@@ -245,7 +256,9 @@ def _removal_undone(item: Item | None, attribute: str, w: WriteRecord) -> list[s
                 # A value set after the removal undid it; an older value came back with the
                 # version that carried it (item-lww keeps a whole item).
                 newer = w.stamp is not None and cell.stamp > w.stamp
-                visible.append(cell.write if newer else version.write)
+                concurrent = not whole_item and cell.write in records and cell.write != w.id \
+                    and not w.saw(records[cell.write])
+                visible.append(cell.write if newer or concurrent else version.write)
     return sorted(set(visible)) if visible else None
 
 
@@ -605,7 +618,7 @@ def _missing(w: WriteRecord, item: Item | None, removals: _Removals,
                 problem = problem or found[1]
             continue
         if attribute in w.removed:
-            back = _removal_undone(item, attribute, w)
+            back = _removal_undone(item, attribute, w, removals)
             if back is not None and attribute in w.parts:
                 # A set DELETE that emptied the set (so removed it) is judged by its part: its
                 # members stay out though a later ADD of others, built on it, brought the set back.
@@ -786,7 +799,7 @@ def judge(
     absent = dict(absent or {})
     dormant = dict(dormant or {})
     records = {w.id: w for w in writes}
-    removals = _Removals(records)
+    removals = _Removals(records, policy)
     reports = dict(reports or {})
     history: dict[str, list[LossEvent]] = {}
     won: dict[str, list[LossEvent]] = {}  # by the write that won
