@@ -148,3 +148,22 @@ def test_a_remove_undone_by_a_concurrent_crdt_set_is_lost_to_that_set_not_to_ano
     w3 = result.ledger["w3"]
     assert (w3.verdict, w3.by) == ("silently-lost", ("w1",))
     assert "brought by w1" in w3.why
+
+
+def test_a_causal_removal_dropped_when_a_later_write_resolved_the_siblings_names_the_value_kept() -> None:
+    """causal; s = {a}. w1 (eu) ``REMOVE s`` and w2 (us) ``ADD s {t1}`` at once: siblings. 3 s
+    later w3 (eu), having seen both, prepends to l: its item takes s from the sibling with the
+    greatest stamp, w2's, and w1's removal is gone everywhere. Before: silently lost with
+    ``by`` empty and the why "its value is absent from the final state (it never arrived or was
+    dropped without a recorded merge)" — the ledger ranked a causal removal above every holder,
+    so it took w1 (applied in its own region!) for a removal that never entered the tables.
+    True: silently lost to w2, whose value was carried over it."""
+    table = _table("causal", s={"SS": ["a"]}, l={"L": []})
+    _update(table, 100, "eu-west-1", "REMOVE s")
+    _update(table, 110, "us-east-1", "ADD s :v", {":v": {"SS": ["t1"]}})
+    _update(table, 3100, "eu-west-1", "SET l = list_append(:v, l)", {":v": {"L": [{"S": "t2"}]}})
+    result = table.settle()
+    assert result.converged and {str(s["k"]["s"]) for s in result.final.values()} == {"{'SS': ['a', 't1']}"}
+    w1 = result.ledger["w1"]
+    assert (w1.verdict, w1.by) == ("silently-lost", ("w2",))
+    assert "s, which w1 removed, is back (brought by w2) (w2 had not seen w1)" in w1.why

@@ -1007,8 +1007,11 @@ def _ranked_above(w: WriteRecord, here: Item | None, holders: Collection[str],
       item wins);
     * ``attribute-lww``: ``w``'s stamp above the stamp of every cell ``here`` holds of an
       attribute of ``w``'s effect;
-    * ``causal``: always — a holder ``w`` had seen is one it replaces, one it had not seen a
-      sibling kept beside it (the caller has set aside holders that had seen ``w``);
+    * ``causal``: a holder ``w`` had seen is one it replaces, one it had not seen a sibling kept
+      beside it (the caller has set aside holders that had seen ``w``) — unless ``here`` holds
+      a version written by a write that had seen ``w``: that write's item carried ``w``'s
+      effect into this table as its past, and built on the sibling with the greatest stamp
+      (a write on another attribute too), which dropped ``w``'s removal for the holder's value;
     * ``crdt``: every holder is the initial state or a write ``w`` had seen (a remove drops
       the dots it observed; a concurrent add wins).
 
@@ -1023,7 +1026,8 @@ def _ranked_above(w: WriteRecord, here: Item | None, holders: Collection[str],
         return all(cell.stamp < w.stamp for version in here.versions for a in w.effect
                    for cell in version.cells_of(a))
     if kind is CausalSiblings:
-        return True
+        return not any(v.write != w.id and v.write in records and records[v.write].saw(w)
+                       for v in here.versions)
     if kind is CrdtMap:
         return all(h == INITIAL_WRITE or (h in records and w.saw(records[h])) for h in holders)
     return False
