@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from replicalab.dynamodb import GlobalTable
+from replicalab.scenarios.regions import AzPartition
 from replicalab.scenarios.world import ClientWrite, TableScenario
 from replicalab.sim.network import Uniform
 
@@ -167,3 +168,31 @@ def test_a_causal_removal_dropped_when_a_later_write_resolved_the_siblings_names
     w1 = result.ledger["w1"]
     assert (w1.verdict, w1.by) == ("silently-lost", ("w2",))
     assert "s, which w1 removed, is back (brought by w2) (w2 had not seen w1)" in w1.why
+
+
+def test_an_add_a_cut_off_follower_never_applied_is_unreplicated_though_a_later_delete_saw_it() -> None:
+    """causal, leader regions, us-east-1a cut off from its region for good at t=150. w1 (eu,
+    t=290) adds a cup; w4 (us, t=329) sets the items whole to {cup, pen}; w2 (eu, t=337),
+    having seen w1 only, deletes the cup. us-east-1a holds the initial {book, pen}: w1 reached
+    it only in messages it never applied. A first version of this review's fix named every
+    delete that had seen the add, w2 included — though w2 never entered that table either —
+    so w1 came out silently lost ``by ('initial',)``. True: unreplicated."""
+    regions = ("eu-west-1", "us-east-1")
+
+    def write(at: int, region: str, op: str, attributes: Any, **action: Any) -> ClientWrite:
+        return ClientWrite(at, region, op, f"c-{op}", "k", attributes, **action)
+
+    story = TableScenario(name="cut-off-add", description="an add a cut-off follower never applied",
+                          regions=regions, latency={regions: Uniform(60, 90)},
+                          initial={"k": {"items": frozenset({"book", "pen"})}},
+                          workload=(write(290, "eu-west-1", "w1", {}, add={"items": {"cup"}}),
+                                    write(329, "us-east-1", "w4", {"items": frozenset({"cup", "pen"})}),
+                                    write(337, "eu-west-1", "w2", {}, delete={"items": {"cup"}})))
+    result = story.run("causal", 0, replicas_per_region=3, region_protocol="leader",
+                       az_partitions=[AzPartition(150, "us-east-1", "a")])
+    assert sorted(result.final["us-east-1a"]["k"]["items"]) == ["book", "pen"]
+    assert not result.converged
+    w1 = result.ledger["w1"]
+    assert (w1.verdict, w1.by) == ("unreplicated", ()), w1
+    assert w1.why.endswith("before us-east-1a applied it (it arrived there, but only in a message "
+                           "that was not applied)")

@@ -186,9 +186,13 @@ def _set_effect(
             # under LWW a concurrent write that won a merge recorded the loss, judged first). Of
             # those, name the ones that took it out — not a later write that built on a value
             # already without it (an add of another element, a delete of what was gone).
-            removers = _element_removers(write, attribute, e, plain, removals)
             unseen = sorted({h for h in plain if h not in removals.records
                              or not removals.records[h].saw(write)})
+            removers = _element_removers(write, attribute, e, plain, removals, version.write)
+            if not removers and not unseen:
+                # No remover in this version's past (a merged version names one of the writes
+                # it merged): any that had seen the add, as judged anywhere.
+                removers = _element_removers(write, attribute, e, plain, removals)
             named = sorted(set(unseen) | set(removers)) or tombs
             holders.update(named)
             problems.append(f"{e!r} is missing from {attribute}"
@@ -205,19 +209,26 @@ def _set_effect(
 
 
 def _element_removers(w: WriteRecord, attribute: str, element: Any, plain: Iterable[str],
-                      removals: _Removals) -> list[str]:
+                      removals: _Removals, here: str | None = None) -> list[str]:
     """The writes that took ``w``'s added ``element`` out of set ``attribute``: of the writes
     that had seen ``w`` and left a set without it — a ``DELETE`` of it, a ``REMOVE`` of the
     attribute, a PutItem without it, a whole-set ``SET`` without it, or a holder of the set's
     value now (``plain``: it built its value on one without it) — the minimal ones, those that
-    had seen none of the others: a later one found it already gone. Sorted."""
+    had seen none of the others: a later one found it already gone. Sorted.
+
+    ``here``: the write of the version judged; only writes in its past (or it) count — a
+    delete that never entered this table did not take the element out of it (a node cut off
+    from its region's leader holds the initial value, not a later delete's result)."""
     records = removals.records
+    holder = records.get(here) if here is not None else None
     plain = set(plain)
     candidates: dict[str, WriteRecord] = {}
     for r in (*removals.deleting(w.key, attribute, element), *removals.of(w.key, attribute),
               *removals.replacing(w.key), *removals.setting(w.key, attribute),
               *(records[h] for h in sorted(plain) if h in records)):
         if r.id == w.id or r.id in candidates or not r.saw(w):
+            continue
+        if here is not None and r.id != here and (holder is None or not holder.saw(r)):
             continue
         if attribute in r.attributes and attribute not in r.elements and attribute not in r.removed:
             members = _whole_set_members(r.attributes[attribute])
