@@ -196,3 +196,32 @@ def test_an_add_a_cut_off_follower_never_applied_is_unreplicated_though_a_later_
     assert (w1.verdict, w1.by) == ("unreplicated", ()), w1
     assert w1.why.endswith("before us-east-1a applied it (it arrived there, but only in a message "
                            "that was not applied)")
+
+
+def test_two_concurrent_deletes_of_an_added_member_are_both_named_in_leader_regions() -> None:
+    """crdt, leader regions of three AZ nodes. w4 (us, t=62) adds a pen; w2 (ap, t=161) and w3
+    (eu, t=194), each having seen it and not each other, delete it; w5 (us, t=279), having seen
+    w2 only, adds a cup. Each delete took the pen out where it ran, so w4 is superseded by both.
+    A first version of this review's fix counted only removers in the past of the write naming
+    the merged crdt version (w5) and said ``by ('w2',)``."""
+    regions = ("eu-west-1", "us-east-1", "ap-southeast-2")
+
+    def write(at: int, region: str, op: str, **action: Any) -> ClientWrite:
+        return ClientWrite(at, region, op, f"c-{op}", "k", {}, **action)
+
+    story = TableScenario(name="two-deletes", description="two concurrent deletes of one add",
+                          regions=regions, latency={(a, b): Uniform(60, 90) for a in regions
+                                                    for b in regions if a < b},
+                          initial={"k": {"items": frozenset({"book"})}},
+                          workload=(write(40, "eu-west-1", "w1", add={"items": {"book", "cup"}}),
+                                    write(62, "us-east-1", "w4", add={"items": {"pen"}}),
+                                    write(106, "us-east-1", "w0", add={"items": {"cup", "pen"}}),
+                                    write(161, "ap-southeast-2", "w2", delete={"items": {"pen"}}),
+                                    write(194, "eu-west-1", "w3", delete={"items": {"pen"}}),
+                                    write(218, "eu-west-1", "w6", delete={"items": {"cup", "pen"}}),
+                                    write(279, "us-east-1", "w5", add={"items": {"cup"}})))
+    result = story.run("crdt", 1, replicas_per_region=3, region_protocol="leader")
+    assert result.converged
+    assert {tuple(sorted(s["k"]["items"])) for s in result.final.values()} == {("book", "cup")}
+    w4 = result.ledger["w4"]
+    assert (w4.verdict, w4.by) == ("superseded", ("w2", "w3")), w4

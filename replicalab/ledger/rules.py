@@ -188,11 +188,15 @@ def _set_effect(
             # already without it (an add of another element, a delete of what was gone).
             unseen = sorted({h for h in plain if h not in removals.records
                              or not removals.records[h].saw(write)})
-            removers = _element_removers(write, attribute, e, plain, removals, version.write)
-            if not removers and not unseen:
-                # No remover in this version's past (a merged version names one of the writes
-                # it merged): any that had seen the add, as judged anywhere.
-                removers = _element_removers(write, attribute, e, plain, removals)
+            # The first removers, as judged anywhere (concurrent ones each took it out where
+            # they ran) — unless none is in this version's past and a value the add had not
+            # seen holds the set: then no remover entered this table (a node cut off from
+            # its region's leader holds the initial value), and that value is the holder. (A
+            # merged crdt version names only one of the writes it merged: its past is no
+            # bound on which removers it took in.)
+            removers = _element_removers(write, attribute, e, plain, removals)
+            if unseen and not _element_removers(write, attribute, e, plain, removals, version.write):
+                removers = []
             named = sorted(set(unseen) | set(removers)) or tombs
             holders.update(named)
             problems.append(f"{e!r} is missing from {attribute}"
