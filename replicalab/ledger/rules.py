@@ -61,6 +61,10 @@ class _Removals:
         self.removed: dict[tuple[Any, str], list[WriteRecord]] = {}
         self.replacers: dict[Any, list[WriteRecord]] = {}
         self.deleters: dict[tuple[Any, str, Any], list[WriteRecord]] = {}
+        #: (write, attribute, element, plain holders) -> its first removers.
+        self.element_removers: dict[tuple[Any, ...], list[str]] = {}
+        #: an index list's name -> it sorted by time, and the times (see :meth:`since`).
+        self.by_time: dict[tuple[Any, ...], tuple[list[WriteRecord], list[int]]] = {}
         #: (key, attribute) -> the writes that set it whole (not a set ADD/DELETE, no removal).
         self.setters: dict[tuple[Any, str], list[WriteRecord]] = {}
         for r in records.values():
@@ -133,6 +137,20 @@ class _Removals:
         self.after(w)  # builds the index
         return (self.on_key or {}).get(w.key, [])
 
+    def since(self, name: tuple[Any, ...], writes: list[WriteRecord], time: int,
+              until: int | None = None) -> Iterable[WriteRecord]:
+        """The writes of ``writes`` (an index list, named ``name``) that ran at ``time`` or later
+        (and at ``until`` or earlier), by bisection of a time-sorted copy made once: who could
+        have seen a write ran after it, and scanning every earlier one per judged write made
+        a hot set quadratic."""
+        found = self.by_time.get(name)
+        if found is None:
+            ordered = sorted(writes, key=lambda r: r.time)
+            found = self.by_time[name] = (ordered, [r.time for r in ordered])
+        ordered, times = found
+        end = len(ordered) if until is None else bisect.bisect_right(times, until)
+        return map(ordered.__getitem__, range(bisect.bisect_left(times, time), end))
+
     def setting(self, key: Any, attribute: str) -> list[WriteRecord]:
         """The writes on item ``key`` that set ``attribute`` whole (nor a set ADD/DELETE nor a
         removal): under crdt a whole-set ``SET`` resets the members it had seen."""
@@ -188,15 +206,11 @@ def _set_effect(
             # already without it (an add of another element, a delete of what was gone).
             unseen = sorted({h for h in plain if h not in removals.records
                              or not removals.records[h].saw(write)})
-            # The first removers, as judged anywhere (concurrent ones each took it out where
-            # they ran) — unless none is in this version's past and a value the add had not
-            # seen holds the set: then no remover entered this table (a node cut off from
-            # its region's leader holds the initial value), and that value is the holder. (A
-            # merged crdt version names only one of the writes it merged: its past is no
-            # bound on which removers it took in.)
-            removers = _element_removers(write, attribute, e, plain, removals)
-            if unseen and not _element_removers(write, attribute, e, plain, removals, version.write):
-                removers = []
+            # A value the add had not seen holds the set: that value's write is the holder (a
+            # loss of the add to it, or, at a node that never applied the add — one cut off
+            # from its region's leader holding the initial value — no loss at all). Else the
+            # first removers, judged anywhere: concurrent ones each took it out where they ran.
+            removers = [] if unseen else _element_removers(write, attribute, e, plain, removals)
             named = sorted(set(unseen) | set(removers)) or tombs
             holders.update(named)
             problems.append(f"{e!r} is missing from {attribute}"
@@ -213,35 +227,43 @@ def _set_effect(
 
 
 def _element_removers(w: WriteRecord, attribute: str, element: Any, plain: Iterable[str],
-                      removals: _Removals, here: str | None = None) -> list[str]:
+                      removals: _Removals) -> list[str]:
     """The writes that took ``w``'s added ``element`` out of set ``attribute``: of the writes
     that had seen ``w`` and left a set without it — a ``DELETE`` of it, a ``REMOVE`` of the
     attribute, a PutItem without it, a whole-set ``SET`` without it, or a holder of the set's
     value now (``plain``: it built its value on one without it) — the minimal ones, those that
-    had seen none of the others: a later one found it already gone. Sorted.
-
-    ``here``: the write of the version judged; only writes in its past (or it) count — a
-    delete that never entered this table did not take the element out of it (a node cut off
-    from its region's leader holds the initial value, not a later delete's result)."""
+    had seen none of the others: a later one found it already gone. Sorted."""
     records = removals.records
-    holder = records.get(here) if here is not None else None
-    plain = set(plain)
+    plain = tuple(sorted(set(plain)))
+    cache = (w.id, attribute, repr(element), plain)
+    found = removals.element_removers.get(cache)
+    if found is not None:  # judged once per replica: mostly the same answer at each
+        return found
+    until = None
+    key = w.key
     candidates: dict[str, WriteRecord] = {}
-    for r in (*removals.deleting(w.key, attribute, element), *removals.of(w.key, attribute),
-              *removals.replacing(w.key), *removals.setting(w.key, attribute),
-              *(records[h] for h in sorted(plain) if h in records)):
-        if r.id == w.id or r.id in candidates or not r.saw(w):
-            continue
-        if here is not None and r.id != here and (holder is None or not holder.saw(r)):
+    for r in (*removals.since(("deleting", key, attribute, element),
+                              removals.deleting(key, attribute, element), w.time, until),
+              *removals.since(("of", key, attribute), removals.of(key, attribute), w.time, until),
+              *removals.since(("replacing", key), removals.replacing(key), w.time, until),
+              *removals.since(("setting", key, attribute), removals.setting(key, attribute),
+                              w.time, until),
+              *(records[h] for h in plain if h in records)):
+        if r.time < w.time or r.id == w.id or r.id in candidates or not r.saw(w):
             continue
         if attribute in r.attributes and attribute not in r.elements and attribute not in r.removed:
             members = _whole_set_members(r.attributes[attribute])
             if members is not None and element in members and r.id not in plain:
                 continue  # it set the element again: no removal of it
         candidates[r.id] = r
-    # Earliest first: a write's past ran before it, so a later one usually saw the first.
-    ordered = sorted(candidates.values(), key=lambda c: c.time)
-    return sorted(c.id for c in ordered if not any(o.id != c.id and c.saw(o) for o in ordered))
+    # Earliest first (a write's past ran before it): a candidate that saw another saw a minimal
+    # one (seeing is transitive), so each is checked against the minimal ones found so far.
+    minimal: list[WriteRecord] = []
+    for c in sorted(candidates.values(), key=lambda c: c.time):
+        if not any(c.saw(m) for m in minimal):
+            minimal.append(c)
+    found = removals.element_removers[cache] = sorted(m.id for m in minimal)
+    return found
 
 
 def _removal_undone(item: Item | None, attribute: str, w: WriteRecord, removals: _Removals
