@@ -399,10 +399,15 @@ def _expected_verdict(i: int, ops, facts, final: set[str]) -> tuple[str, tuple[s
         if members <= final:
             return "kept", ()
         # removed by the deletes of its missing members that had seen it (an OR-Set delete
-        # removes only the adds it saw)
-        return "superseded", tuple(sorted(names[r] for r in range(len(ops)) if ops[r][2] == "DELETE"
-                                          and ops[r][3] & (members - final)
-                                          and facts[names[r]].saw(facts[names[i]])))
+        # removes only the adds it saw) — for each member the first ones: a delete that had
+        # seen another delete of the member found it gone (a no-op there), and undid nothing
+        undid = set()
+        for m in members - final:
+            deleters = [r for r in range(len(ops)) if ops[r][2] == "DELETE" and m in ops[r][3]
+                        and facts[names[r]].saw(facts[names[i]])]
+            undid.update(r for r in deleters
+                         if not any(o != r and facts[names[r]].saw(facts[names[o]]) for o in deleters))
+        return "superseded", tuple(sorted(names[r] for r in undid))
     back = members & final
     if not back:
         return "kept", ()

@@ -45,8 +45,10 @@ class _Removals:
     per-ledger index the rules need, built lazily for the same reason.
     """
 
-    def __init__(self, records: Mapping[str, WriteRecord]) -> None:
+    def __init__(self, records: Mapping[str, WriteRecord], policy: MergePolicy | None = None) -> None:
         self.records = records
+        #: The table's merge policy, if known (judge's ``policy``): who carries a value back.
+        self.policy = policy
         #: (cell's write, attribute) -> the chain of values back from it (see :meth:`chain`).
         self.chains: dict[tuple[str, str], tuple[list[WriteRecord], dict[str, int]]] = {}
         #: (cell's write, attribute, parts) -> positions on that chain that do not leave them.
@@ -59,7 +61,16 @@ class _Removals:
         self.removed: dict[tuple[Any, str], list[WriteRecord]] = {}
         self.replacers: dict[Any, list[WriteRecord]] = {}
         self.deleters: dict[tuple[Any, str, Any], list[WriteRecord]] = {}
+        #: (write, attribute, element, plain holders) -> its first removers.
+        self.element_removers: dict[tuple[Any, ...], list[str]] = {}
+        #: an index list's name -> it sorted by time, and the times (see :meth:`since`).
+        self.by_time: dict[tuple[Any, ...], tuple[list[WriteRecord], list[int]]] = {}
+        #: (key, attribute) -> the writes that set it whole (not a set ADD/DELETE, no removal).
+        self.setters: dict[tuple[Any, str], list[WriteRecord]] = {}
         for r in records.values():
+            for attribute in r.attributes:
+                if attribute not in r.elements and attribute not in r.removed:
+                    self.setters.setdefault((r.key, attribute), []).append(r)
             for attribute in dict.fromkeys(r.removed):  # a name listed twice is one removal
                 self.removed.setdefault((r.key, attribute), []).append(r)
             if r.replaces:
@@ -126,6 +137,25 @@ class _Removals:
         self.after(w)  # builds the index
         return (self.on_key or {}).get(w.key, [])
 
+    def since(self, name: tuple[Any, ...], writes: list[WriteRecord], time: int,
+              until: int | None = None) -> Iterable[WriteRecord]:
+        """The writes of ``writes`` (an index list, named ``name``) that ran at ``time`` or later
+        (and at ``until`` or earlier), by bisection of a time-sorted copy made once: who could
+        have seen a write ran after it, and scanning every earlier one per judged write made
+        a hot set quadratic."""
+        found = self.by_time.get(name)
+        if found is None:
+            ordered = sorted(writes, key=lambda r: r.time)
+            found = self.by_time[name] = (ordered, [r.time for r in ordered])
+        ordered, times = found
+        end = len(ordered) if until is None else bisect.bisect_right(times, until)
+        return map(ordered.__getitem__, range(bisect.bisect_left(times, time), end))
+
+    def setting(self, key: Any, attribute: str) -> list[WriteRecord]:
+        """The writes on item ``key`` that set ``attribute`` whole (nor a set ADD/DELETE nor a
+        removal): under crdt a whole-set ``SET`` resets the members it had seen."""
+        return self.setters.get((key, attribute), [])
+
     def deleting(self, key: Any, attribute: str, element: Any) -> list[WriteRecord]:
         """The writes on item ``key`` whose set ``DELETE`` on ``attribute`` named ``element``."""
         return self.deleters.get((key, attribute, element), [])
@@ -165,17 +195,29 @@ def _set_effect(
         back = [e for e in deleted if e in have]
         if not missing and not back:
             return None
-        plain = [c.write for c in version.cells_of(attribute) if not c.element]
+        cells = version.cells_of(attribute)
+        plain = [c.write for c in cells if not c.element and not c.removed]
+        tombs = [c.write for c in cells if not c.element and c.removed]
         for e in missing:
-            # Only a delete that had seen the add can have removed it: one the add had seen
-            # came before it, and a concurrent one removed only the adds it saw (an OR-Set;
-            # under LWW a concurrent delete that won a merge recorded the loss, judged first).
-            removers = [r.id for r in removals.deleting(write.key, attribute, e)
-                        if r.id != write.id and r.saw(write)]
-            holders.update(plain or removers)
+            # Only a write that had seen the add can have removed it: a write the add had seen
+            # came before it, and a concurrent delete removed only the adds it saw (an OR-Set;
+            # under LWW a concurrent write that won a merge recorded the loss, judged first). Of
+            # those, name the ones that took it out — not a later write that built on a value
+            # already without it (an add of another element, a delete of what was gone).
+            unseen = sorted({h for h in plain if h not in removals.records
+                             or not removals.records[h].saw(write)})
+            # A value the add had not seen holds the set: that value's write is the holder (a
+            # loss of the add to it, or, at a node that never applied the add — one cut off
+            # from its region's leader holding the initial value — no loss at all). Else the
+            # first removers, judged anywhere: concurrent ones each took it out where they ran.
+            removers = [] if unseen else _element_removers(write, attribute, e, plain, removals)
+            named = sorted(set(unseen) | set(removers)) or tombs
+            holders.update(named)
             problems.append(f"{e!r} is missing from {attribute}"
-                            + (f", which holds {' and '.join(sorted(set(plain)))}'s value" if plain
-                               else f", deleted by {', '.join(removers)}" if removers else ""))
+                            + (f", which holds {' and '.join(unseen)}'s value" if unseen
+                               else f", taken out by {', '.join(removers)}" if removers
+                               else f", removed by {' and '.join(sorted(set(tombs)))}" if tombs
+                               else ""))
         for e in back:
             by = sorted({c.write for c in version.cells_of(attribute)
                          if (c.element and c.value == e) or (not c.element and not c.removed)})
@@ -184,11 +226,60 @@ def _set_effect(
     return sorted(holders), "; ".join(sorted(set(problems)))
 
 
-def _removal_undone(item: Item | None, attribute: str, w: WriteRecord) -> list[str] | None:
+def _element_removers(w: WriteRecord, attribute: str, element: Any, plain: Iterable[str],
+                      removals: _Removals) -> list[str]:
+    """The writes that took ``w``'s added ``element`` out of set ``attribute``: of the writes
+    that had seen ``w`` and left a set without it — a ``DELETE`` of it, a ``REMOVE`` of the
+    attribute, a PutItem without it, a whole-set ``SET`` without it, or a holder of the set's
+    value now (``plain``: it built its value on one without it) — the minimal ones, those that
+    had seen none of the others: a later one found it already gone. Sorted."""
+    records = removals.records
+    plain = tuple(sorted(set(plain)))
+    cache = (w.id, attribute, repr(element), plain)
+    found = removals.element_removers.get(cache)
+    if found is not None:  # judged once per replica: mostly the same answer at each
+        return found
+    until = None
+    key = w.key
+    candidates: dict[str, WriteRecord] = {}
+    for r in (*removals.since(("deleting", key, attribute, element),
+                              removals.deleting(key, attribute, element), w.time, until),
+              *removals.since(("of", key, attribute), removals.of(key, attribute), w.time, until),
+              *removals.since(("replacing", key), removals.replacing(key), w.time, until),
+              *removals.since(("setting", key, attribute), removals.setting(key, attribute),
+                              w.time, until),
+              *(records[h] for h in plain if h in records)):
+        if r.time < w.time or r.id == w.id or r.id in candidates or not r.saw(w):
+            continue
+        if attribute in r.attributes and attribute not in r.elements and attribute not in r.removed:
+            members = _whole_set_members(r.attributes[attribute])
+            if members is not None and element in members and r.id not in plain:
+                continue  # it set the element again: no removal of it
+        candidates[r.id] = r
+    # Earliest first (a write's past ran before it): a candidate that saw another saw a minimal
+    # one (seeing is transitive), so each is checked against the minimal ones found so far.
+    minimal: list[WriteRecord] = []
+    for c in sorted(candidates.values(), key=lambda c: c.time):
+        if not any(c.saw(m) for m in minimal):
+            minimal.append(c)
+    found = removals.element_removers[cache] = sorted(m.id for m in minimal)
+    return found
+
+
+def _removal_undone(item: Item | None, attribute: str, w: WriteRecord, removals: _Removals
+                    ) -> list[str] | None:
     """None if ``w``'s removal of ``attribute`` is in effect in ``item`` (some sibling lacks
     the attribute: holds only tombstones of it, ``w``'s or a later removal's — an absence is
     an absence, as with no sibling holding a value); else the writes whose values of it the
-    item holds."""
+    item holds.
+
+    A value older than ``w`` came back with the version that carried it: under item-lww (or
+    an unknown policy) a whole item wins, so that version's write is named. Under the
+    policies that merge each attribute (attribute-lww, causal, crdt) a value ``w`` had not
+    seen is no carried one: its own write kept it beside or over the removal, whatever write
+    the version last applied (an increment of another attribute, say)."""
+    whole_item = removals.policy is None or type(removals.policy) is ItemLWW
+    records = removals.records
     if item is None:
         return None  # nothing there: the attribute is absent, as the removal left it
     visible: list[str] = []
@@ -202,7 +293,9 @@ def _removal_undone(item: Item | None, attribute: str, w: WriteRecord) -> list[s
                 # A value set after the removal undid it; an older value came back with the
                 # version that carried it (item-lww keeps a whole item).
                 newer = w.stamp is not None and cell.stamp > w.stamp
-                visible.append(cell.write if newer else version.write)
+                concurrent = not whole_item and cell.write in records and cell.write != w.id \
+                    and not w.saw(records[cell.write])
+                visible.append(cell.write if newer or concurrent else version.write)
     return sorted(set(visible)) if visible else None
 
 
@@ -355,13 +448,19 @@ def _whole_set_held(item: Item | None, attribute: str, w: WriteRecord) -> bool:
     actions are judged). A later ``DELETE`` of one member that had seen it supersedes it, as it
     does a whole-set value under the other policies. True for anything else (judged by
     provenance alone)."""
-    value = w.attributes.get(attribute)
-    members = members_of(value) if isinstance(value, Mapping) else (
-        set(value) if isinstance(value, (set, frozenset, list, tuple)) else None)
+    members = _whole_set_members(w.attributes.get(attribute))
     if item is None or not members:
         return True
     mine = [v for v in item.versions if any(c.element and c.write == w.id for c in v.cells_of(attribute))]
     return not mine or any(set(members) <= v.elements(attribute) for v in mine)
+
+
+def _whole_set_members(value: Any) -> set[str] | None:
+    """The members of a set a write set whole, as its element cells name them (a DynamoDB
+    typed set's member strings, a scenario set's own elements); None for any other value."""
+    members = members_of(value) if isinstance(value, Mapping) else (
+        set(value) if isinstance(value, (set, frozenset, list, tuple)) else None)
+    return None if members is None else set(members)
 
 
 def _undoes(r: WriteRecord, w: WriteRecord, attribute: str) -> bool:
@@ -374,7 +473,18 @@ def _undoes(r: WriteRecord, w: WriteRecord, attribute: str) -> bool:
     if attribute in w.parts and attribute in r.parts and _leaves(r.parts[attribute], w.parts[attribute]):
         return False
     if attribute in w.removed:
-        return attribute in r.attributes and attribute not in r.removed
+        # A set DELETE (of members only) never brings an attribute back: it read none, or
+        # the value a later write had set, which that write brought back.
+        pure_delete = attribute in r.elements and not r.elements[attribute][0]
+        return attribute in r.attributes and attribute not in r.removed and not pure_delete
+    if attribute in r.elements and attribute not in r.parts and attribute not in w.elements:
+        # A set ADD/DELETE kept as element cells (crdt: no parts, it changed only the members
+        # it names) undoes a set written whole only by deleting one of its members, as
+        # _whole_set_held judges it: an ADD leaves every member there, and a DELETE of members
+        # it never held (a no-op) undid nothing.
+        members = _whole_set_members(w.attributes.get(attribute))
+        if members is not None:
+            return bool(members & set(r.elements[attribute][1]))
     if attribute in r.added and attribute not in r.parts and attribute not in r.removed \
             and attribute not in w.removed:
         # An increment a counter-keeping policy (crdt) merges as a counter adds to the counter:
@@ -545,7 +655,7 @@ def _missing(w: WriteRecord, item: Item | None, removals: _Removals,
                 problem = problem or found[1]
             continue
         if attribute in w.removed:
-            back = _removal_undone(item, attribute, w)
+            back = _removal_undone(item, attribute, w, removals)
             if back is not None and attribute in w.parts:
                 # A set DELETE that emptied the set (so removed it) is judged by its part: its
                 # members stay out though a later ADD of others, built on it, brought the set back.
@@ -726,7 +836,7 @@ def judge(
     absent = dict(absent or {})
     dormant = dict(dormant or {})
     records = {w.id: w for w in writes}
-    removals = _Removals(records)
+    removals = _Removals(records, policy)
     reports = dict(reports or {})
     history: dict[str, list[LossEvent]] = {}
     won: dict[str, list[LossEvent]] = {}  # by the write that won
@@ -934,8 +1044,11 @@ def _ranked_above(w: WriteRecord, here: Item | None, holders: Collection[str],
       item wins);
     * ``attribute-lww``: ``w``'s stamp above the stamp of every cell ``here`` holds of an
       attribute of ``w``'s effect;
-    * ``causal``: always — a holder ``w`` had seen is one it replaces, one it had not seen a
-      sibling kept beside it (the caller has set aside holders that had seen ``w``);
+    * ``causal``: a holder ``w`` had seen is one it replaces, one it had not seen a sibling kept
+      beside it (the caller has set aside holders that had seen ``w``) — unless ``here`` holds
+      a version written by a write that had seen ``w``: that write's item carried ``w``'s
+      effect into this table as its past, and built on the sibling with the greatest stamp
+      (a write on another attribute too), which dropped ``w``'s removal for the holder's value;
     * ``crdt``: every holder is the initial state or a write ``w`` had seen (a remove drops
       the dots it observed; a concurrent add wins).
 
@@ -950,7 +1063,8 @@ def _ranked_above(w: WriteRecord, here: Item | None, holders: Collection[str],
         return all(cell.stamp < w.stamp for version in here.versions for a in w.effect
                    for cell in version.cells_of(a))
     if kind is CausalSiblings:
-        return True
+        return not any(v.write != w.id and v.write in records and records[v.write].saw(w)
+                       for v in here.versions)
     if kind is CrdtMap:
         return all(h == INITIAL_WRITE or (h in records and w.saw(records[h])) for h in holders)
     return False
