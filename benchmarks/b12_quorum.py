@@ -125,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     gossip_cpu: list[float] = []
     last: Simulation | None = None
     for round_no in range(repeats + 1):
+        last = None  # the previous round's cluster is garbage: not alive while this one runs
         seconds, cpu, last = run(ops)
         c0 = H.process_time()
         b1_seconds, _ = B1.run_replicalab(b1)
