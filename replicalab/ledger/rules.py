@@ -24,6 +24,7 @@ from replicalab.policies import (
     ItemLWW,
     MergePolicy,
 )
+from replicalab.replica.parts import leaves as _leaves
 from replicalab.replica.parts import member_strings, step_into
 
 __all__ = ["judge"]
@@ -377,32 +378,6 @@ def _removers(w: WriteRecord, attribute: str, removals: _Removals) -> set[str]:
     replacing = [r for r in removals.replacing(w.key) if attribute not in r.attributes]
     return {r.id for r in (*removals.of(w.key, attribute), *replacing)
             if r.id != w.id and not w.saw(r)}
-
-
-def _same_place(a: str | int, b: str | int) -> bool:
-    """Two path elements may name the same place: the same map key, or any two list indexes
-    (an index names a different element once the list has changed, so never rely on it)."""
-    return (a == b and type(a) is type(b)) or (type(a) is int and type(b) is int)
-
-
-def _leaves(later: Iterable[tuple[Any, ...]], mine: Iterable[tuple[Any, ...]]) -> bool:
-    """True iff a write whose parts are ``later``, applied on a value holding the parts
-    ``mine``, leaves them as they were: every later part is elsewhere in the value, or adds to
-    the same list (append/prepend after an append/prepend) or number (add after add), or
-    changes the same set without deleting what ``mine`` added or adding what it deleted."""
-    for kind, path, *members in mine:
-        for other, place, *theirs in later:
-            if other == "keep":
-                continue  # if_not_exists of a path that had a value: it wrote that value back
-            if not all(_same_place(a, b) for a, b in zip(path, place, strict=False)):
-                continue  # disjoint: neither path is a prefix of the other
-            if path == place and ({kind, other} <= {"append", "prepend"} or kind == other == "add"):
-                continue
-            if path == place and kind == other == "elements" \
-                    and not set(members[0]) & set(theirs[1]) and not set(members[1]) & set(theirs[0]):
-                continue
-            return False
-    return True
 
 
 #: The part a write that set an attribute whole wrote: all of it.

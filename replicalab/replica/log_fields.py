@@ -12,8 +12,9 @@ from typing import Any
 
 from replicalab.items import INITIAL_WRITE, Stamp, sorted_elements
 from replicalab.policies import Loss
+from replicalab.replica.parts import leaves
 
-__all__ = ["ADDING_PARTS", "DropRule", "element_fields", "loss_fields", "stamp_fields", "written_fields"]
+__all__ = ["DropRule", "element_fields", "loss_fields", "stamp_fields", "written_fields"]
 
 
 def written_fields(attributes: Mapping[str, Any], adds: Mapping[str, int],
@@ -51,29 +52,6 @@ def loss_fields(losses: tuple[Loss, ...]) -> list[dict[str, Any]]:
     ]
 
 
-#: Part changes (:mod:`replicalab.replica.parts`) that add to what they read: an increment of
-#: a number, a ``list_append`` to a list. One applied on a value holding another such change to
-#: the same path keeps that change's effect (the sum still counts it, the list still holds it).
-ADDING_PARTS = ("add", "append", "prepend")
-
-
-def _keeps(later: Any, mine: Any) -> bool:
-    """Does a write whose parts are ``later``, applied on a value holding the parts ``mine``,
-    keep every one of them? Only when each of ``mine`` adds (an increment, an append) and each
-    of ``later`` adds to the same path the same way, or wrote back the value it read
-    (``keep``). A stricter rule than the ledger's (which also leaves a disjoint path alone):
-    a view hides no drop the ledger counts."""
-    for kind, path, *_ in mine:
-        if kind not in ADDING_PARTS:
-            return False
-        for other, place, *_ in later:
-            if other == "keep":
-                continue
-            if place != path or not (kind == other == "add" or {kind, other} <= {"append", "prepend"}):
-                return False
-    return True
-
-
 class DropRule:
     """Which ``Wrote``/``Merged`` loss records (:func:`loss_fields`) show a client write's value
     *dropped*: the one rule every view of a run follows (text timeline, step-through page,
@@ -85,12 +63,19 @@ class DropRule:
     * it is ``carried`` (:attr:`~replicalab.policies.Loss.carried`): the policy says the write's
       effect carries on in ``by``'s value — a crdt counter's newer running total counts the
       earlier increment;
-    * ``write`` added to the attribute (an ``ADD``, a ``list_append``) and ``by`` built its
-      value on ``write``'s by adding to it again (the ``parts`` and ``base`` of their ``Wrote``
-      lines, followed back through such writes): a second ``ADD n 1`` in one region under
-      ``item-lww`` displaces the first one's value, yet its sum counts that increment, and the
-      ledger judges both kept. An increment over a value some write *set* is a drop of that
-      value (it no longer reads as set), as the ledger judges it too.
+    * ``write`` changed the attribute only in part, and ``by`` (or a write whose cell holds the
+      attribute after the event) built its value on ``write``'s, back through writes each of
+      which left ``write``'s parts as they were — the ledger's rule,
+      :func:`~replicalab.replica.parts.leaves`, over the ``parts`` and ``base`` of their
+      ``Wrote`` lines: a second ``ADD n 1`` in one region under ``item-lww`` displaces the
+      first one's value, yet its sum counts that increment; ``SET m.b = :v`` over ``SET m.a =
+      :v``'s value still holds ``m.a``; a set ``ADD s {y}`` over ``ADD s {x}``'s still holds
+      ``x``. An increment over a value some write *set*, or a ``SET m = :v`` over ``SET m.a =
+      :v``'s value, is a drop of it (it no longer reads as written), as the ledger judges it;
+    * every part ``write`` had of the attribute is ``keep`` (``SET a = if_not_exists(a, :v)``
+      where ``a`` had a value): it wrote back the value it read, so it has nothing of its own
+      there to lose (the ledger leaves such an attribute out of its effect,
+      :attr:`~replicalab.ledger.WriteRecord.effect`).
 
     Every such record is still in the trace: the ledger reads them all. The rule reads only the
     trace (the ``Wrote`` lines of ``events``), so a bare trace's views follow it too.
@@ -135,17 +120,20 @@ class DropRule:
         mine = self._parts.get((write, name))
         if mine is None:
             return False
+        if all(part[0] == "keep" for part in mine):
+            return True  # it wrote back the value it read: nothing of its own to lose there
         starts = [record.get("by"), *sorted(set(holders) - {record.get("by")})]
         return any(self._reaches(start, write, name, mine) for start in starts
                    if isinstance(start, str) and start != write)
 
     def _reaches(self, holder: str | None, write: str, name: str, mine: Any) -> bool:
-        """Does ``holder``'s value of ``name`` build, by adding (:func:`_keeps`), on ``write``'s?"""
+        """Does ``holder``'s value of ``name`` build on ``write``'s through writes that each
+        left ``write``'s parts ``mine`` as they were (:func:`~replicalab.replica.parts.leaves`)?"""
         seen: set[str] = set()
         while holder is not None and holder not in seen:
             seen.add(holder)  # write ids are unique; the guard only keeps a bad trace finite
             later = self._parts.get((holder, name))
-            if later is None or not _keeps(later, mine):
+            if later is None or not leaves(later, mine):
                 return False
             holder = self._base.get((holder, name))
             if holder == write:

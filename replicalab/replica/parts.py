@@ -28,7 +28,7 @@ effect. For that chain to be followed, :func:`bases` names the write of a tombst
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -49,13 +49,63 @@ from replicalab.items import INITIAL_WRITE, Item
 _NOTHING = object()  # no value at the path
 _UNREAD = object()  # a value that is not one cell's (a crdt counter or element set)
 
-__all__ = ["bases", "expression_parts", "has_value", "increment_parts", "member_strings", "step_into", "value_at",
-           "wrote_fields"]
+__all__ = ["bases", "expression_parts", "has_value", "increment_parts", "leaves", "member_strings", "same_place",
+           "step_into", "value_at", "wrote_fields"]
 
 
 def _own(operand: Any, path: Path) -> bool:
     """True iff ``operand`` reads the path's own value (``path`` or ``if_not_exists(path, x)``)."""
     return operand == path or (isinstance(operand, IfNotExists) and operand.path == path)
+
+
+def same_place(a: str | int, b: str | int) -> bool:
+    """Two path elements may name the same place: the same map key, or any two list indexes
+    (an index names a different element once the list has changed, so never rely on it).
+
+        >>> same_place("a", "a"), same_place("a", "b"), same_place(0, 3), same_place("0", 0)
+        (True, False, True, False)
+    """
+    return (a == b and type(a) is type(b)) or (type(a) is int and type(b) is int)
+
+
+def leaves(later: Iterable[Sequence[Any]], mine: Iterable[Sequence[Any]]) -> bool:
+    """True iff a write whose parts are ``later``, applied on a value holding the parts
+    ``mine`` (both one attribute's), leaves them as they were: every later part is elsewhere in
+    the value, or adds to the same list (append/prepend after an append/prepend) or number (add
+    after add), or changes the same set without deleting what ``mine`` added or adding what it
+    deleted, or wrote back the value it read (``keep``).
+
+    The one rule the ledger (:mod:`replicalab.ledger.rules`) judges a chain of partial writes
+    by and every view of a run (:class:`~replicalab.replica.log_fields.DropRule`) shows drops
+    by, so a picture never says "dropped" beside a ledger's "kept". Parts are the ledger's
+    tuples or the trace's JSON lists (``[kind, path, *members]``; a path's elements map keys
+    (str) and list indexes (int), set members canonical strings, :func:`member_strings`); a
+    list and a tuple path with equal elements are the same path.
+
+        >>> leaves([["set", ["m", "b"]]], [["set", ["m", "a"]]])   # disjoint nested paths
+        True
+        >>> leaves([("set", ("m",))], [("set", ("m", "a"))])       # replaced the map holding it
+        False
+        >>> leaves([["elements", ["s"], [], ["S:z"]]], [["elements", ["s"], ["S:x"], []]])
+        True
+        >>> leaves([["elements", ["s"], [], ["S:x"]]], [["elements", ["s"], ["S:x"], []]])
+        False
+    """
+    for kind, path, *members in mine:
+        for other, place, *theirs in later:
+            if other == "keep":
+                continue  # if_not_exists of a path that had a value: it wrote that value back
+            if not all(same_place(a, b) for a, b in zip(path, place, strict=False)):
+                continue  # disjoint: neither path is a prefix of the other
+            # The ledger's paths are tuples and the trace's lists: compare them as sequences.
+            same = path == place if type(path) is type(place) else tuple(path) == tuple(place)
+            if same and ({kind, other} <= {"append", "prepend"} or kind == other == "add"):
+                continue
+            if same and kind == other == "elements" \
+                    and not set(members[0]) & set(theirs[1]) and not set(members[1]) & set(theirs[0]):
+                continue
+            return False
+    return True
 
 
 def member_strings(values: frozenset[Any]) -> list[str]:
