@@ -17,7 +17,10 @@ region, ``region_protocol="leader"``: nine replicas, a log per region), which co
 seven times as much per write, at W from 1,250 to 10,000 (``--quick``: to 5,000).
 ``hot-counter`` runs the ``hot`` schedule with every write an increment (``ADD used 1``), which the
 ledger judges by its part: through the chain of increments built on it (a walk per write would
-be quadratic).
+be quadratic). ``hot-set`` runs the ``hot`` schedule with every write a set action on the item's
+``cart``, ``ADD`` or ``DELETE`` of one product from a fixed catalogue of 20, and ``hot-set-crdt``
+the same under ``crdt``: an add found missing is judged by the first writes that took its member
+out, and scanning a member's later removals per missing add would be quadratic.
 
 The report: CPU seconds (``time.process_time``) per stage at every W, and the exponent ``k`` of the least-squares fit
 ``t = c · W^k`` on log-log axes for each stage and for the whole path, per workload. Target:
@@ -26,10 +29,12 @@ The report: CPU seconds (``time.process_time``) per stage at every W, and the ex
 Checks: the SVG at the smallest W is drawn a second time with the label-placement index
 replaced by the brute-force scan it replaced (test every label box placed so far), and the
 two documents must be byte-identical. The verdict counts must add up to the acknowledged
-writes at every W.
+writes at every W. For the set workloads, the run at the smallest W is judged a second time
+with a set member's first removers found by the scan the per-replica index replaced, and the
+two ``to_json()`` documents must be byte-identical.
 
 Run ``python benchmarks/b13_scaling.py`` (about 7 minutes on 2 cores; ``--quick``: W up to 20,000;
-``--workload hot`` for one workload).
+``--workload hot`` for one workload; hot-set and hot-set-crdt add about 3 minutes each).
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from collections.abc import Callable
 import _harness as H  # noqa: I001  (sets sys.path so the checkout's replicalab is used)
 import attrs
 
+from replicalab.ledger import rules
 from replicalab.scenarios.london import EPOCH
 from replicalab.scenarios.london import SCENARIO as LONDON
 from replicalab.scenarios.world import ClientWrite, TableScenario
@@ -59,6 +65,8 @@ LEADER = {"replicas_per_region": 3, "region_protocol": "leader"}
 #: ``--smoke``: two sizes (the fit needs two), every workload, the SVG check at the first.
 SMOKE = (60, 120)
 HOT_KEY = "quota-00"
+#: hot-set: the catalogue a cart's products come from (fixed: see hot_set).
+PRODUCTS = 20
 ITEMS = 50
 SLOT = 300  # ms between one region's writes
 TARGET = 1.15
@@ -101,6 +109,28 @@ def hot_counter(writes: int, seed: int = 0) -> TableScenario:
                                        for w in story.workload))
 
 
+def hot_set(writes: int, seed: int = 0) -> TableScenario:
+    """The hot schedule with every write a set action on one item's ``cart``: ``ADD cart
+    :members`` or ``DELETE cart :members`` (even odds, seeded) of one product from a fixed
+    catalogue of :data:`PRODUCTS`. A fixed catalogue is what a learner writes (a shopping cart,
+    a tag set) and the hard case: each product is added and deleted ~W/PRODUCTS times, so the
+    adds whose product is missing at the end grow with W *and* so do the deletes of each
+    product that could have taken it out — a scan of those per missing add is W²."""
+    story = hot(writes, seed)
+    rng = RandomStreams(seed).stream("workload:b13-set")
+    products = [f"p{k:02d}" for k in range(PRODUCTS)]
+    ops = []
+    for w in story.workload:
+        action = {"cart": {choice(rng, products)}}
+        adding = rng.random() < 0.5
+        ops.append(attrs.evolve(w, attributes={}, add=action if adding else {},
+                                delete={} if adding else action))
+    return attrs.evolve(story, name=f"hot-set-{writes}",
+                        description=f"{writes} racing set ADD/DELETE on one item",
+                        initial={HOT_KEY: {"cart": set(products[:PRODUCTS // 2])}},
+                        workload=tuple(ops))
+
+
 #: workload -> (title, story builder, run options, sizes, quick sizes)
 WORKLOADS: dict[str, tuple[str, Callable[[int], TableScenario], dict[str, object],
                            tuple[int, ...], tuple[int, ...]]] = {
@@ -110,7 +140,16 @@ WORKLOADS: dict[str, tuple[str, Callable[[int], TableScenario], dict[str, object
                    LEADER_QUICK),
     "hot-counter": ("one hot counter, 3 regions, every write ADD used 1", hot_counter, {}, SIZES,
                     QUICK),
+    "hot-set": (f"one hot set, 3 regions, ADD/DELETE of {PRODUCTS} products", hot_set, {},
+                SIZES, QUICK),
+    "hot-set-crdt": (f"one hot set, 3 regions, ADD/DELETE of {PRODUCTS} products", hot_set, {},
+                     SIZES, QUICK),
 }
+#: The merge policy each workload runs under (default item-lww): a set's removers are judged
+#: by both policies' rules (LWW: the winning value; crdt: an OR-Set's element cells).
+MODES = {"hot-set-crdt": "crdt"}
+#: Their ledger at the smallest W is judged a second time by the removers' scan (see measure).
+SET_WORKLOADS = ("hot-set", "hot-set-crdt")
 
 
 def timed(fn: Callable[[], object]) -> tuple[float, object]:
@@ -148,17 +187,29 @@ def brute_svg(result: object) -> str:
         svg_module._Taken = indexed  # type: ignore[misc]
 
 
+def scanned_json(story: TableScenario, mode: str, options: dict[str, object]) -> str:
+    """The run's ``to_json()`` with a set member's first removers found by the scan the
+    per-replica index replaced (every later removal of the member: the slow path)."""
+    chained = rules._Removals.chained
+    rules._Removals.chained = lambda self, w: False  # type: ignore[method-assign]
+    try:
+        return story.run(mode, 0, **options).to_json()  # type: ignore[arg-type]
+    finally:
+        rules._Removals.chained = chained  # type: ignore[method-assign]
+
+
 def measure(name: str, quick: bool, repeats: int, failures: list[str]) -> float:
     """Run one workload at its sizes, print its table, return the whole path's exponent."""
     title, build, options, full, fast = WORKLOADS[name]
     sizes = list(SMOKE if H.SMOKE else fast if quick else full)
-    H.banner(f"B13 scaling ({name}): {title}, W writes, item-lww")
+    mode = MODES.get(name, "item-lww")
+    H.banner(f"B13 scaling ({name}): {title}, W writes, {mode}")
     best: dict[str, list[float]] = {stage: [] for stage in STAGES}
     for writes in sizes:
         story = build(writes)
         rounds: dict[str, list[float]] = {stage: [] for stage in STAGES}
         for _ in range(repeats):
-            seconds, result = timed(lambda: story.run("item-lww", 0, **options))  # noqa: B023
+            seconds, result = timed(lambda: story.run(mode, 0, **options))  # noqa: B023
             rounds["run"].append(seconds)
             seconds, _ = timed(result.to_json)  # type: ignore[attr-defined]
             rounds["to_json"].append(seconds)
@@ -169,6 +220,9 @@ def measure(name: str, quick: bool, repeats: int, failures: list[str]) -> float:
             failures.append(f"{name} W={writes}: verdicts do not add up: {summary}")
         if name == "contested" and writes == sizes[0] and brute_svg(result) != drawing:
             failures.append(f"W={writes}: the indexed label placement drew a different SVG")
+        if (name in SET_WORKLOADS and writes == sizes[0]
+                and scanned_json(story, mode, options) != result.to_json()):  # type: ignore[attr-defined]
+            failures.append(f"{name} W={writes}: the removers' index judged otherwise than the scan")
         for stage in STAGES:
             best[stage].append(min(rounds[stage]))
         del result, drawing
@@ -209,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     what = "verdicts add up to the acknowledged writes at every W"
     if "contested" in names:
         what += "; indexed SVG = brute-force SVG"
+    if set(SET_WORKLOADS) & set(names):
+        what += "; removers' index = scan (JSON) at the smallest W"
     return H.checks(failures, f"{what} ({', '.join(names)})")
 
 

@@ -7,7 +7,7 @@ records (no simulator needed), so a test or a learner can judge a history writte
 from __future__ import annotations
 
 import bisect
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
 from replicalab import _validate
@@ -66,6 +66,13 @@ class _Removals:
         self.element_removers: dict[tuple[Any, ...], list[str]] = {}
         #: an index list's name -> it sorted by time, and the times (see :meth:`since`).
         self.by_time: dict[tuple[Any, ...], tuple[list[WriteRecord], list[int]]] = {}
+        #: an index list's name -> per replica, the positions of its writes on the time-sorted
+        #: list and their times; and the positions of writes with no dot (see :meth:`firsts`).
+        self.by_replica: dict[tuple[Any, ...], tuple[list[tuple[list[int], list[int]]],
+                                                     list[int]]] = {}
+        #: key -> whether its writes at each replica saw the one before them there (see
+        #: :meth:`chained`).
+        self.chained_keys: dict[Any, bool] = {}
         #: (key, attribute) -> the writes that set it whole (not a set ADD/DELETE, no removal).
         self.setters: dict[tuple[Any, str], list[WriteRecord]] = {}
         for r in records.values():
@@ -144,13 +151,79 @@ class _Removals:
         (and at ``until`` or earlier), by bisection of a time-sorted copy made once: who could
         have seen a write ran after it, and scanning every earlier one per judged write made
         a hot set quadratic."""
+        ordered, times = self.since_sorted(name, writes)
+        end = len(ordered) if until is None else bisect.bisect_right(times, until)
+        return map(ordered.__getitem__, range(bisect.bisect_left(times, time), end))
+
+    def chained(self, w: WriteRecord) -> bool:
+        """True iff, at every replica, each write on ``w``'s item (with a dot) ran later than
+        the one before it there, saw it, and had seen all it had seen: what a replica knows
+        only grows. The simulator's records are so; a history written by hand may not be,
+        and then :meth:`firsts` is not used (it relies on it)."""
+        found = self.chained_keys.get(w.key)
+        if found is None:
+            last: dict[str, WriteRecord] = {}
+            found = True
+            for r in self.on_key_all(w):
+                if r.dot is None:
+                    continue
+                before = last.get(r.replica)
+                if before is not None and not (r.time > before.time and r.saw(before)
+                                               and before.seen <= r.seen):
+                    found = False
+                    break
+                last[r.replica] = r
+            self.chained_keys[w.key] = found
+        return found
+
+    def firsts(self, name: tuple[Any, ...], writes: list[WriteRecord], w: WriteRecord,
+               counts: Callable[[WriteRecord], bool]) -> Iterable[WriteRecord]:
+        """Of the writes of ``writes`` (an index list, named ``name``) that ran at ``w``'s time
+        or later: per replica, the first one that saw ``w`` and ``counts``, and every write
+        with no dot; in time order. Only for a :meth:`chained` item: there, a later write at
+        the same replica saw that first one and all it saw, so it is no first remover — and
+        seeing ``w`` holds from some write on at each replica, found by bisection. Scanning
+        every later write per missing member made a hot set quadratic: on a fixed pool of
+        members, each one's deletes grow with W, and so do the adds found missing."""
+        ordered, times = self.since_sorted(name, writes)
+        grouped = self.by_replica.get(name)
+        if grouped is None:
+            groups: dict[str, tuple[list[int], list[int]]] = {}
+            loose: list[int] = []
+            for i, r in enumerate(ordered):
+                if r.dot is None:
+                    loose.append(i)
+                else:
+                    positions, at = groups.setdefault(r.replica, ([], []))
+                    positions.append(i)
+                    at.append(r.time)
+            grouped = self.by_replica[name] = ([groups[k] for k in sorted(groups)], loose)
+        groups_list, loose = grouped
+        start = bisect.bisect_left(times, w.time)
+        picks = loose[bisect.bisect_left(loose, start):]
+        for positions, at in groups_list:
+            lo, hi = bisect.bisect_left(at, w.time), len(positions)
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if ordered[positions[mid]].saw(w):
+                    hi = mid
+                else:
+                    lo = mid + 1
+            for j in range(lo, len(positions)):  # not a slice: a copy of the rest per call
+                if counts(ordered[positions[j]]):
+                    picks.append(positions[j])
+                    break
+        picks.sort()
+        return map(ordered.__getitem__, picks)
+
+    def since_sorted(self, name: tuple[Any, ...], writes: list[WriteRecord]
+                     ) -> tuple[list[WriteRecord], list[int]]:
+        """The index list ``writes`` (named ``name``) sorted by time (stable), and the times."""
         found = self.by_time.get(name)
         if found is None:
             ordered = sorted(writes, key=lambda r: r.time)
             found = self.by_time[name] = (ordered, [r.time for r in ordered])
-        ordered, times = found
-        end = len(ordered) if until is None else bisect.bisect_right(times, until)
-        return map(ordered.__getitem__, range(bisect.bisect_left(times, time), end))
+        return found
 
     def setting(self, key: Any, attribute: str) -> list[WriteRecord]:
         """The writes on item ``key`` that set ``attribute`` whole (nor a set ADD/DELETE nor a
@@ -228,42 +301,57 @@ def _set_effect(
 
 
 def _element_removers(w: WriteRecord, attribute: str, element: Any, plain: Iterable[str],
-                      removals: _Removals) -> list[str]:
+                      removals: _Removals, scan: bool = False) -> list[str]:
     """The writes that took ``w``'s added ``element`` out of set ``attribute``: of the writes
     that had seen ``w`` and left a set without it — a ``DELETE`` of it, a ``REMOVE`` of the
     attribute, a PutItem without it, a whole-set ``SET`` without it, or a holder of the set's
     value now (``plain``: it built its value on one without it) — the minimal ones, those that
-    had seen none of the others: a later one found it already gone. Sorted."""
+    had seen none of the others: a later one found it already gone. Sorted.
+
+    ``scan``: walk every write of the index lists after ``w`` (what an item whose records are
+    not :meth:`_Removals.chained` gets; tests hold the default to it)."""
     records = removals.records
     plain = tuple(sorted(set(plain)))
     cache = (w.id, attribute, repr(element), plain)
-    found = removals.element_removers.get(cache)
+    found = None if scan else removals.element_removers.get(cache)
     if found is not None:  # judged once per replica: mostly the same answer at each
         return found
-    until = None
     key = w.key
-    candidates: dict[str, WriteRecord] = {}
-    for r in (*removals.since(("deleting", key, attribute, element),
-                              removals.deleting(key, attribute, element), w.time, until),
-              *removals.since(("of", key, attribute), removals.of(key, attribute), w.time, until),
-              *removals.since(("replacing", key), removals.replacing(key), w.time, until),
-              *removals.since(("setting", key, attribute), removals.setting(key, attribute),
-                              w.time, until),
-              *(records[h] for h in plain if h in records)):
-        if r.time < w.time or r.id == w.id or r.id in candidates or not r.saw(w):
-            continue
+
+    def counts(r: WriteRecord) -> bool:
+        """``r`` is a candidate: it ran after ``w``, saw it, and did not set ``element`` again."""
+        if r.time < w.time or r.id == w.id or not r.saw(w):
+            return False
         if attribute in r.attributes and attribute not in r.elements and attribute not in r.removed:
             members = _whole_set_members(r.attributes[attribute])
             if members is not None and element in members and r.id not in plain:
-                continue  # it set the element again: no removal of it
-        candidates[r.id] = r
+                return False  # it set the element again: no removal of it
+        return True
+
+    lists = ((("deleting", key, attribute, element), removals.deleting(key, attribute, element)),
+             (("of", key, attribute), removals.of(key, attribute)),
+             (("replacing", key), removals.replacing(key)),
+             (("setting", key, attribute), removals.setting(key, attribute)))
+    # On a chained item only each replica's first candidate per list can be a first remover
+    # (a later one there saw it, or saw the earlier remover it saw): the rest are left out.
+    # A minimal one is the first at its replica in every list holding it, so it keeps its
+    # place below and the answer is the scan's (tests/test_ledger_set_removers.py).
+    walk = (removals.since if scan or not removals.chained(w)
+            else lambda name, writes, time: removals.firsts(name, writes, w, counts))
+    candidates: dict[str, WriteRecord] = {}
+    for r in (*(r for name, writes in lists for r in walk(name, writes, w.time)),
+              *(records[h] for h in plain if h in records)):
+        if r.id not in candidates and counts(r):
+            candidates[r.id] = r
     # Earliest first (a write's past ran before it): a candidate that saw another saw a minimal
     # one (seeing is transitive), so each is checked against the minimal ones found so far.
     minimal: list[WriteRecord] = []
     for c in sorted(candidates.values(), key=lambda c: c.time):
         if not any(c.saw(m) for m in minimal):
             minimal.append(c)
-    found = removals.element_removers[cache] = sorted(m.id for m in minimal)
+    found = sorted(m.id for m in minimal)
+    if not scan:
+        removals.element_removers[cache] = found
     return found
 
 
