@@ -106,6 +106,10 @@ class DropRule:
                     self._parts[(write, name)] = changes
                     if name in base:
                         self._base[(write, name)] = base[name]
+        # Built on first use, per attribute (see _reaches): the forest of base links and, per
+        # parts judged, each write's nearest ancestor that does not leave them.
+        self._forests: dict[str, tuple[dict[str, int], dict[str, int], dict[str, int]]] = {}
+        self._breaks: dict[tuple[str, str], dict[str, int]] = {}
 
     def carried(self, record: Mapping[str, Any], holders: Iterable[str] = ()) -> bool:
         """True iff ``record``'s write's effect carries on in the value that displaced it (the
@@ -126,19 +130,72 @@ class DropRule:
         return any(self._reaches(start, write, name, mine) for start in starts
                    if isinstance(start, str) and start != write)
 
-    def _reaches(self, holder: str | None, write: str, name: str, mine: Any) -> bool:
+    def _reaches(self, holder: str, write: str, name: str, mine: Any) -> bool:
         """Does ``holder``'s value of ``name`` build on ``write``'s through writes that each
-        left ``write``'s parts ``mine`` as they were (:func:`~replicalab.replica.parts.leaves`)?"""
-        seen: set[str] = set()
-        while holder is not None and holder not in seen:
-            seen.add(holder)  # write ids are unique; the guard only keeps a bad trace finite
-            later = self._parts.get((holder, name))
-            if later is None or not leaves(later, mine):
-                return False
-            holder = self._base.get((holder, name))
-            if holder == write:
-                return True
-        return False
+        left ``write``'s parts ``mine`` as they were (:func:`~replicalab.replica.parts.leaves`)?
+
+        That is: ``write`` is an ancestor of ``holder`` by base links between writes with parts
+        of ``name``, and no write from ``holder`` up to just below ``write`` breaks ``mine``.
+        Answered from the forest of base links (entry/exit numbers of one depth-first walk) and
+        a memo of each write's nearest breaking ancestor, not by walking the chain per record: a
+        hot counter's W increments make a chain W long, and a walk per loss record was W²."""
+        depth, enter, leave = self._forest(name)
+        if holder not in enter or write not in enter or not enter[write] < enter[holder] < leave[write]:
+            return False
+        return self._nearest_break(name, mine, holder, depth) <= depth[write]
+
+    def _parent(self, name: str, write: str) -> str | None:
+        """The write ``write`` built its value of ``name`` on, if that one changed it in part."""
+        base = self._base.get((write, name))
+        return base if base is not None and (base, name) in self._parts else None
+
+    def _forest(self, name: str) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+        """Depth, entry and exit numbers of the writes with parts of ``name`` in the forest of
+        their base links. A write on a cycle of base links (only a hand-made trace has one) is
+        on no root's tree, so it reaches nothing and nothing reaches it."""
+        found = self._forests.get(name)
+        if found is None:
+            children: dict[str | None, list[str]] = {}
+            for write, attribute in self._parts:
+                if attribute == name:
+                    children.setdefault(self._parent(name, write), []).append(write)
+            depth: dict[str, int] = {}
+            enter: dict[str, int] = {}
+            leave: dict[str, int] = {}
+            clock = 0
+            stack: list[tuple[str, int, bool]] = [(w, 0, False) for w in sorted(children.get(None, ()), reverse=True)]
+            while stack:
+                write, level, done = stack.pop()
+                if done:
+                    leave[write] = clock
+                    continue
+                depth[write], enter[write] = level, clock
+                clock += 1
+                stack.append((write, level, True))
+                stack.extend((c, level + 1, False) for c in sorted(children.get(write, ()), reverse=True))
+            found = self._forests[name] = (depth, enter, leave)
+        return found
+
+    def _nearest_break(self, name: str, mine: Any, holder: str, depth: Mapping[str, int]) -> int:
+        """The depth of the nearest write from ``holder`` up (``holder`` included) whose parts
+        of ``name`` do not leave ``mine``; -1 if none does. Memoised per parts: every write on
+        the path walked gets the same answer."""
+        memo = self._breaks.setdefault((name, repr(mine)), {})
+        path: list[str] = []
+        found = -1
+        node: str | None = holder
+        while node is not None:
+            if node in memo:
+                found = memo[node]
+                break
+            if not leaves(self._parts[(node, name)], mine):
+                found = memo[node] = depth[node]
+                break
+            path.append(node)
+            node = self._parent(name, node)
+        for node in path:
+            memo[node] = found
+        return found
 
     def is_drop(self, record: Mapping[str, Any], holders: Iterable[str] = ()) -> bool:
         """True iff ``record`` shows a client write's value dropped (the class docs)."""
