@@ -145,15 +145,12 @@ class _Removals:
         self.after(w)  # builds the index
         return (self.on_key or {}).get(w.key, [])
 
-    def since(self, name: tuple[Any, ...], writes: list[WriteRecord], time: int,
-              until: int | None = None) -> Iterable[WriteRecord]:
-        """The writes of ``writes`` (an index list, named ``name``) that ran at ``time`` or later
-        (and at ``until`` or earlier), by bisection of a time-sorted copy made once: who could
-        have seen a write ran after it, and scanning every earlier one per judged write made
-        a hot set quadratic."""
+    def since(self, name: tuple[Any, ...], writes: list[WriteRecord], time: int) -> Iterable[WriteRecord]:
+        """The writes of ``writes`` (an index list, named ``name``) that ran at ``time`` or later,
+        by bisection of a time-sorted copy made once: who could have seen a write ran after it,
+        and scanning every earlier one per judged write made a hot set quadratic."""
         ordered, times = self.since_sorted(name, writes)
-        end = len(ordered) if until is None else bisect.bisect_right(times, until)
-        return map(ordered.__getitem__, range(bisect.bisect_left(times, time), end))
+        return map(ordered.__getitem__, range(bisect.bisect_left(times, time), len(ordered)))
 
     def chained(self, w: WriteRecord) -> bool:
         """True iff, at every replica, each write on ``w``'s item (with a dot) ran later than
