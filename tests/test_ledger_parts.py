@@ -24,7 +24,7 @@ from replicalab.dots import Dot
 from replicalab.dynamodb import GlobalTable
 from replicalab.items import Cell, Item, Stamp, Version
 from replicalab.ledger import WriteRecord, judge
-from replicalab.ledger.rules import _leaves
+from replicalab.replica.parts import leaves
 
 POLICIES = ("item-lww", "attribute-lww", "causal", "crdt")
 KEY = {"pk": {"S": "k"}}
@@ -181,18 +181,18 @@ def test_the_counter_idiom_with_if_not_exists_is_an_increment() -> None:
 def test_parts_leave_each_other_only_when_provably_apart() -> None:
     """Disjoint map keys leave each other; appends and increments add; a list index may name
     any element once the list changed, so an index never proves a part untouched."""
-    assert _leaves([("set", ("m", "j"))], [("set", ("m", "k"))])
-    assert not _leaves([("set", ("m", "k"))], [("set", ("m", "k"))])
-    assert not _leaves([("set", ("m",))], [("set", ("m", "k"))])        # the whole map
-    assert not _leaves([("set", ("m", "k", "z"))], [("set", ("m", "k"))])  # inside the part
-    assert _leaves([("append", ("l",))], [("prepend", ("l",))])
-    assert not _leaves([("remove", ("l", 0))], [("append", ("l",))])
-    assert not _leaves([("set", ("l", 2))], [("set", ("l", 5))])
-    assert _leaves([("add", ("n",))], [("add", ("n",))])
-    assert _leaves([("elements", ("s",), ("S:y",), ("S:a",))], [("elements", ("s",), ("S:x",), ())])
-    assert not _leaves([("elements", ("s",), (), ("S:x",))], [("elements", ("s",), ("S:x",), ())])
-    assert not _leaves([("elements", ("s",), ("S:x",), ())], [("elements", ("s",), (), ("S:x",))])
-    assert not _leaves([("set", ("n",))], [("add", ("n",))])
+    assert leaves([("set", ("m", "j"))], [("set", ("m", "k"))])
+    assert not leaves([("set", ("m", "k"))], [("set", ("m", "k"))])
+    assert not leaves([("set", ("m",))], [("set", ("m", "k"))])        # the whole map
+    assert not leaves([("set", ("m", "k", "z"))], [("set", ("m", "k"))])  # inside the part
+    assert leaves([("append", ("l",))], [("prepend", ("l",))])
+    assert not leaves([("remove", ("l", 0))], [("append", ("l",))])
+    assert not leaves([("set", ("l", 2))], [("set", ("l", 5))])
+    assert leaves([("add", ("n",))], [("add", ("n",))])
+    assert leaves([("elements", ("s",), ("S:y",), ("S:a",))], [("elements", ("s",), ("S:x",), ())])
+    assert not leaves([("elements", ("s",), (), ("S:x",))], [("elements", ("s",), ("S:x",), ())])
+    assert not leaves([("elements", ("s",), ("S:x",), ())], [("elements", ("s",), (), ("S:x",))])
+    assert not leaves([("set", ("n",))], [("add", ("n",))])
 
 
 def test_judge_follows_parts_in_records_written_by_hand() -> None:

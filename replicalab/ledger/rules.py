@@ -24,8 +24,7 @@ from replicalab.policies import (
     ItemLWW,
     MergePolicy,
 )
-from replicalab.replica.parts import leaves as _leaves
-from replicalab.replica.parts import member_strings, step_into
+from replicalab.replica.parts import leaves, member_strings, step_into
 
 __all__ = ["judge"]
 
@@ -116,13 +115,13 @@ class _Removals:
 
     def breaking(self, write: str, attribute: str, mine: Any) -> list[int]:
         """Positions on :meth:`chain` ``(write, attribute)``, ascending, of the writes that do
-        not leave the parts ``mine`` as they were (:func:`_leaves`); computed once per parts."""
+        not leave the parts ``mine`` as they were (:func:`~replicalab.replica.parts.leaves`); computed once per parts."""
         key = (write, attribute, repr(mine))
         found = self.breaks.get(key)
         if found is None:
             order, _ = self.chain(write, attribute)
             found = self.breaks[key] = [j for j, h in enumerate(order) if attribute not in h.parts
-                                        or not _leaves(h.parts[attribute], mine)]
+                                        or not leaves(h.parts[attribute], mine)]
         return found
 
     def after(self, w: WriteRecord) -> Iterable[WriteRecord]:
@@ -478,7 +477,7 @@ def _by_parts(item: Item | None, attribute: str, w: WriteRecord, index: _Removal
     A cell's write that changed only parts of the attribute built its value on its ``base``
     (the stored value it read), and so on back: a chain of values. ``w``'s parts are in the
     cell if the chain reaches ``w`` and every write on it after ``w`` left them as they were
-    (:func:`_leaves`). Returns (True, ∅) if some live cell is such a chain; else (False, the
+    (:func:`~replicalab.replica.parts.leaves`). Returns (True, ∅) if some live cell is such a chain; else (False, the
     first write after ``w`` on each chain that reached ``w`` but replaced or removed its part —
     each had seen ``w``, since it read a value holding it). ``mine``: the parts to look for,
     ``w.parts[attribute]`` by default (:func:`_whole` for a write that set it whole)."""
@@ -526,11 +525,11 @@ def _whole_set_members(value: Any) -> set[str] | None:
 def _undoes(r: WriteRecord, w: WriteRecord, attribute: str) -> bool:
     """True iff write ``r``, applied on a value holding ``w``'s effect on ``attribute``, did not
     leave it as it was: it set, removed or replaced the attribute — unless it changed only
-    parts that leave ``w``'s (:func:`_leaves`), added to the same counter, or wrote back the
+    parts that leave ``w``'s (:func:`~replicalab.replica.parts.leaves`), added to the same counter, or wrote back the
     value it read (``keep``). For a removal by ``w``: ``r`` set the attribute again."""
     if _kept_as_it_was(r.parts.get(attribute)):
         return False
-    if attribute in w.parts and attribute in r.parts and _leaves(r.parts[attribute], w.parts[attribute]):
+    if attribute in w.parts and attribute in r.parts and leaves(r.parts[attribute], w.parts[attribute]):
         return False
     if attribute in w.removed:
         # A set DELETE (of members only) never brings an attribute back: it read none, or
